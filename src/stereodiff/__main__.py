@@ -1,0 +1,5 @@
+"""``python -m stereodiff`` runs the command line."""
+
+from stereodiff.cli.main import entry
+
+entry()

@@ -1,0 +1,1 @@
+"""The ``stereodiff`` command line: one module per subcommand (see ``main.SUBCOMMANDS``)."""

@@ -1,0 +1,269 @@
+"""The data types that flow between the stages (see ``docs/conventions.md``).
+
+Every array is a numpy array (``np.memmap`` counts): stages take these types and return them, so the pipeline
+never needs to know which backend ran. Validation happens once, in ``__post_init__``; a mismatch raises
+``ValueError`` naming the field, its shape/dtype and the rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["DepthVideo", "PairPredictions", "SceneGeometry", "Video", "check_array"]
+
+
+def check_array(
+    name: str,
+    value: Any,
+    *,
+    ndim: int | None = None,
+    shape: tuple[int | None, ...] | None = None,
+    kinds: str | None = None,
+    dtype: np.dtype | type | None = None,
+) -> np.ndarray:
+    """Validate one array field and return it.
+
+    Args:
+        name: the field name used in the error message.
+        value: the value to check; must already be a ``np.ndarray``.
+        ndim: required number of dimensions.
+        shape: required shape; ``None`` entries match any size.
+        kinds: allowed ``dtype.kind`` letters (``"f"`` float, ``"u"`` unsigned, ``"i"`` int, ``"b"`` bool).
+        dtype: exact required dtype.
+
+    Raises:
+        ValueError: naming ``name`` and the broken rule.
+    """
+    if not isinstance(value, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(value).__name__}")
+    if shape is not None:
+        ndim = len(shape)
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(value.shape)}")
+    if shape is not None:
+        for axis, (want, got) in enumerate(zip(shape, value.shape)):
+            if want is not None and want != got:
+                raise ValueError(
+                    f"{name} has shape {tuple(value.shape)}; axis {axis} must be {want} "
+                    f"(expected {tuple('*' if s is None else s for s in shape)})"
+                )
+    if dtype is not None and value.dtype != np.dtype(dtype):
+        raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {value.dtype}")
+    if kinds is not None and value.dtype.kind not in kinds:
+        raise ValueError(f"{name} has dtype {value.dtype}; allowed kinds are {kinds!r}")
+    return value
+
+
+@dataclass
+class Video:
+    """A decoded video clip.
+
+    Attributes:
+        frames: ``[T,H,W,3]`` uint8 RGB.
+        fps: frames per second of the source (for image folders: the user's ``--fps``, default 30).
+        source: where the frames came from (path, glob or list file), for metadata.
+        frame_indices: ``[T]`` int64 index of each frame in the source (after ``start:stop:step``).
+    """
+
+    frames: np.ndarray
+    fps: float = 30.0
+    source: str = ""
+    frame_indices: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_array("frames", self.frames, shape=(None, None, None, 3), dtype=np.uint8)
+        if self.frames.shape[0] < 1:
+            raise ValueError("frames must hold at least one frame, got T=0")
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"fps must be a positive number, got {self.fps}")
+        if self.frame_indices is None:
+            self.frame_indices = np.arange(self.num_frames, dtype=np.int64)
+        check_array("frame_indices", self.frame_indices, shape=(self.num_frames,), kinds="iu")
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(H, W)`` in pixels."""
+        return int(self.frames.shape[1]), int(self.frames.shape[2])
+
+
+@dataclass
+class PairPredictions:
+    """Pairwise pointmaps of a stage-1 backend, one entry per directed pair ``(i, j)``.
+
+    All pointmaps of a pair are in the coordinates of camera ``i`` (OpenCV axes), in the backend's own
+    (arbitrary, per-pair) scale. Arrays may be ``np.memmap`` views of an on-disk cache.
+
+    Attributes:
+        pairs: ``[P,2]`` int64 frame indices ``(i, j)``.
+        pts_i: ``[P,h,w,3]`` float32, view ``i``'s pixels in camera ``i``.
+        pts_j: ``[P,h,w,3]`` float32, view ``j``'s pixels in camera ``i``.
+        conf_i: ``[P,h,w]`` float32 raw confidence of ``pts_i`` (≥ 1 for DUSt3R-family networks; higher is better).
+        conf_j: ``[P,h,w]`` float32 raw confidence of ``pts_j``.
+        num_frames: number of frames ``T`` of the video the pairs index into (default: ``max(pairs) + 1``).
+    """
+
+    pairs: np.ndarray
+    pts_i: np.ndarray
+    pts_j: np.ndarray
+    conf_i: np.ndarray
+    conf_j: np.ndarray
+    num_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        check_array("pairs", self.pairs, shape=(None, 2), kinds="iu")
+        num_pairs = self.pairs.shape[0]
+        check_array("pts_i", self.pts_i, shape=(num_pairs, None, None, 3), kinds="f")
+        h, w = self.pts_i.shape[1:3]
+        check_array("pts_j", self.pts_j, shape=(num_pairs, h, w, 3), kinds="f")
+        check_array("conf_i", self.conf_i, shape=(num_pairs, h, w), kinds="f")
+        check_array("conf_j", self.conf_j, shape=(num_pairs, h, w), kinds="f")
+        if num_pairs and int(self.pairs.min()) < 0:
+            raise ValueError("pairs must hold non-negative frame indices")
+        if np.any(self.pairs[:, 0] == self.pairs[:, 1]):
+            raise ValueError("pairs must not pair a frame with itself")
+        needed = int(self.pairs.max()) + 1 if num_pairs else 1
+        if self.num_frames is None:
+            self.num_frames = needed
+        elif self.num_frames < needed:
+            raise ValueError(
+                f"pairs refer to frame {needed - 1} but num_frames is {self.num_frames}; "
+                "every pair index must be < num_frames"
+            )
+
+    @property
+    def num_pairs(self) -> int:
+        return int(self.pairs.shape[0])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(h, w)`` of the pointmaps."""
+        return int(self.pts_i.shape[1]), int(self.pts_i.shape[2])
+
+
+@dataclass
+class SceneGeometry:
+    """The globally aligned scene from stage 1: one scale for the whole video.
+
+    Attributes:
+        depth: ``[T,h,w]`` float32 camera-z depth in the scene's (relative) unit; invalid pixels hold 0.
+        confidence: ``[T,h,w]`` float32 confidence of each depth pixel (backend scale; 0 where invalid).
+        focal: ``[T]`` float64 focal length in pixels at resolution ``(h, w)``.
+        principal_point: ``[T,2]`` float64 ``(cx, cy)`` in pixels at resolution ``(h, w)``.
+        cam_to_world: ``[T,4,4]`` float64 camera-to-world poses (OpenCV axes), in the scene's unit.
+        valid: ``[T,h,w]`` bool, where ``depth`` is usable (finite and > 0).
+    """
+
+    depth: np.ndarray
+    confidence: np.ndarray
+    focal: np.ndarray
+    principal_point: np.ndarray
+    cam_to_world: np.ndarray
+    valid: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_array("depth", self.depth, shape=(None, None, None), kinds="f")
+        t, h, w = self.depth.shape
+        check_array("confidence", self.confidence, shape=(t, h, w), kinds="f")
+        check_array("focal", self.focal, shape=(t,), kinds="f")
+        check_array("principal_point", self.principal_point, shape=(t, 2), kinds="f")
+        check_array("cam_to_world", self.cam_to_world, shape=(t, 4, 4), kinds="f")
+        if self.valid is None:
+            self.valid = np.isfinite(self.depth) & (self.depth > 0)
+        check_array("valid", self.valid, shape=(t, h, w), dtype=np.bool_)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.depth.shape[0])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(h, w)`` of the depth maps."""
+        return int(self.depth.shape[1]), int(self.depth.shape[2])
+
+    def intrinsics(self) -> np.ndarray:
+        """``[T,3,3]`` float64 pinhole intrinsics at resolution ``(h, w)``."""
+        k = np.zeros((self.num_frames, 3, 3))
+        k[:, 0, 0] = self.focal
+        k[:, 1, 1] = self.focal
+        k[:, :2, 2] = self.principal_point
+        k[:, 2, 2] = 1.0
+        return k
+
+    def world_points(self, t: int) -> np.ndarray:
+        """``[h,w,3]`` float32 points of frame ``t`` in world coordinates (computed on demand, not stored)."""
+        h, w = self.size
+        v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+        z = self.depth[t].astype(np.float64)
+        x = (u - self.principal_point[t, 0]) / self.focal[t] * z
+        y = (v - self.principal_point[t, 1]) / self.focal[t] * z
+        cam = np.stack([x, y, z], axis=-1)  # [h,w,3]
+        pose = self.cam_to_world[t]
+        return (cam @ pose[:3, :3].T + pose[:3, 3]).astype(np.float32)
+
+
+@dataclass
+class DepthVideo:
+    """The final per-frame depth of a video, at the source resolution and frame count.
+
+    At least one of ``depth`` and ``disparity`` is given. Both are *relative*: one unknown scale (depth) or one
+    unknown affine map (disparity) for the whole video, never per frame — unless ``kind == "metric"``.
+
+    Attributes:
+        depth: ``[T,H,W]`` float32 camera-z depth (0 where unknown), or ``None``.
+        disparity: ``[T,H,W]`` float32 disparity (∝ 1/depth up to an affine map), or ``None``.
+        fps: frames per second of the source.
+        source: the input the video came from.
+        frame_indices: ``[T]`` int64 source index of each frame.
+        kind: ``"relative"`` or ``"metric"``; ``unit`` names the unit of metric depth (e.g. ``"m"``).
+        stage1_depth: ``[T,h,w]`` float32 stage-1 depth at stage-1 resolution, if a stage 1 ran.
+        geometry: the stage-1 ``SceneGeometry`` (confidence, intrinsics, poses), if a stage 1 ran.
+        info: free-form metadata (backends, settings, timings).
+    """
+
+    depth: np.ndarray | None = None
+    disparity: np.ndarray | None = None
+    fps: float = 30.0
+    source: str = ""
+    frame_indices: np.ndarray | None = None
+    kind: Literal["relative", "metric"] = "relative"
+    unit: str = "relative"
+    stage1_depth: np.ndarray | None = None
+    geometry: SceneGeometry | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.depth is None and self.disparity is None:
+            raise ValueError("DepthVideo needs depth or disparity (both are None)")
+        ref_name, ref = ("depth", self.depth) if self.depth is not None else ("disparity", self.disparity)
+        check_array(ref_name, ref, shape=(None, None, None), kinds="f")
+        if self.depth is not None and self.disparity is not None:
+            check_array("disparity", self.disparity, shape=self.depth.shape, kinds="f")
+        if self.kind not in ("relative", "metric"):
+            raise ValueError(f"kind must be 'relative' or 'metric', got {self.kind!r}")
+        t = ref.shape[0]
+        if self.frame_indices is None:
+            self.frame_indices = np.arange(t, dtype=np.int64)
+        check_array("frame_indices", self.frame_indices, shape=(t,), kinds="iu")
+        if self.stage1_depth is not None:
+            check_array("stage1_depth", self.stage1_depth, shape=(t, None, None), kinds="f")
+        if self.geometry is not None and self.geometry.num_frames != t:
+            raise ValueError(f"geometry has {self.geometry.num_frames} frames but the depth video has {t}")
+
+    @property
+    def num_frames(self) -> int:
+        ref = self.depth if self.depth is not None else self.disparity
+        return int(ref.shape[0])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(H, W)`` in pixels."""
+        ref = self.depth if self.depth is not None else self.disparity
+        return int(ref.shape[1]), int(ref.shape[2])
