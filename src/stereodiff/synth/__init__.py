@@ -7,7 +7,7 @@ store it in the dataset folder layout of ``docs/synthetic.md``.
 
 from stereodiff.synth.dataset import load_synthetic_dataset, write_synthetic_dataset
 from stereodiff.synth.presets import PRESETS, build_scene, make_scene
-from stereodiff.synth.scene import Scene, SyntheticVideo, render_video
+from stereodiff.synth.scene import Scene, SyntheticVideo, render_video, triangulation_angles_deg
 
 __all__ = [
     "PRESETS",
@@ -17,5 +17,6 @@ __all__ = [
     "load_synthetic_dataset",
     "make_scene",
     "render_video",
+    "triangulation_angles_deg",
     "write_synthetic_dataset",
 ]

@@ -24,7 +24,14 @@ import numpy as np
 from stereodiff.errors import InputError
 from stereodiff.synth.scene import SyntheticVideo
 
-__all__ = ["DEPTH_PNG_SCALE", "load_synthetic_dataset", "read_tum_poses", "write_synthetic_dataset", "write_tum_poses"]
+__all__ = [
+    "DEPTH_PNG_SCALE",
+    "check_output_folder",
+    "load_synthetic_dataset",
+    "read_tum_poses",
+    "write_synthetic_dataset",
+    "write_tum_poses",
+]
 
 #: depth PNG units per metre (millimetres)
 DEPTH_PNG_SCALE = 1000.0
@@ -70,6 +77,15 @@ def _write_png(path: Path, image: np.ndarray) -> None:
         raise OSError(f"could not write {path}")
 
 
+def check_output_folder(out_dir: Path, *, overwrite: bool) -> None:
+    """InputError when ``out_dir`` is a file, or a non-empty folder and not ``overwrite``."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"output path {out_dir} exists and is not a folder", "choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise InputError(f"output folder {out_dir} is not empty", "choose another --out or pass --overwrite")
+
+
 def write_synthetic_dataset(video: SyntheticVideo, out_dir: Path, *, overwrite: bool = False) -> Path:
     """Write ``video`` to ``out_dir`` atomically (a temporary sibling folder, renamed when complete).
 
@@ -79,10 +95,7 @@ def write_synthetic_dataset(video: SyntheticVideo, out_dir: Path, *, overwrite: 
     from stereodiff.progress import progress
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"output path {out_dir} exists and is not a folder", "choose another --out")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise InputError(f"output folder {out_dir} is not empty", "choose another --out or pass --overwrite")
+    check_output_folder(out_dir, overwrite=overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:

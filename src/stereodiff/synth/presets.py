@@ -154,11 +154,11 @@ def _light(rng: np.random.Generator) -> np.ndarray:
 def _hand_held(
     rng: np.random.Generator, eye: tuple[float, float, float], target: tuple[float, float, float]
 ) -> CameraPath:
-    """A hand-held camera: a slow sideways sweep (0.3-0.5 m/s over a 3.7 s clip) with a rotational shake."""
+    """A hand-held camera: a sideways sweep (0.45-0.68 m/s during the first 3.7 s, +-1.5 m) with a rotational shake."""
     return CameraPath(
         eye=eye,
-        sway_amplitude=(1.0, 0.06, 0.25),
-        sway_omega=(0.5, 1.3, 0.35),
+        sway_amplitude=(1.5, 0.06, 0.25),
+        sway_omega=(0.45, 1.3, 0.35),
         sway_phase=(float(rng.uniform(-1.0, -0.8)), float(rng.uniform(0, 6.3)), float(rng.uniform(0, 6.3))),
         target=target,
         shake_amplitude=(0.006, 0.006, 0.004),
@@ -185,7 +185,7 @@ def _indoor_dynamic(seed: int, duration_s: float) -> Scene:
         speed = rng.uniform(0.7, 1.2)  # m/s at the middle of the sweep
         span = rng.uniform(1.6, 2.6)  # half width of the walk (m)
         motion = RigidMotion(
-            position=(float(rng.uniform(-0.4, 0.4)), 0.0, float(rng.uniform(0.2, 3.0))),
+            position=(float(rng.uniform(-0.4, 0.4)), 0.0, float(rng.uniform(-1.0, 2.6))),
             amplitude=(float(span), 0.0, float(rng.uniform(-0.5, 0.5))),
             omega=float(speed / span),
             phase=float(rng.uniform(0, 2 * np.pi)),
@@ -233,7 +233,7 @@ def _close_object(seed: int, duration_s: float) -> Scene:
     )
     camera = CameraPath(
         eye=(0.0, -1.45, cam_z),
-        sway_amplitude=(0.6, 0.04, 0.0),
+        sway_amplitude=(1.3, 0.04, 0.0),
         sway_omega=(0.45, 1.1, 0.0),
         sway_phase=(float(rng.uniform(-0.9, -0.7)), 0.0, 0.0),
         target=(0.0, -1.2, 3.0),

@@ -27,6 +27,7 @@ __all__ = [
     "make_pose",
     "render_video",
     "rotation_about",
+    "triangulation_angles_deg",
 ]
 
 
@@ -364,3 +365,19 @@ def render_video(
             "moving_object_ids": [int(i) for i in moving],
         },
     )
+
+
+def triangulation_angles_deg(video: SyntheticVideo, i: int, j: int) -> np.ndarray:
+    """Triangulation angles (degrees) between frames ``i`` and ``j`` at the static, valid pixels of frame ``i``.
+
+    For each such pixel's 3-D point X: the angle between the rays from both camera centres to X. Returns ``[M]``.
+    """
+    depth = video.depth[i]
+    v, u = np.nonzero((depth > 0) & ~video.dynamic_mask[i])
+    rays = np.stack([u, v, np.ones_like(u)], axis=1) @ np.linalg.inv(video.K).T  # [M,3], camera z = 1
+    pose_i, pose_j = video.cam_to_world[i], video.cam_to_world[j]
+    points = (rays * depth[v, u, None]) @ pose_i[:3, :3].T + pose_i[:3, 3]  # [M,3] world
+    a = points - pose_i[:3, 3]
+    b = points - pose_j[:3, 3]
+    cos = np.einsum("ij,ij->i", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
