@@ -185,7 +185,7 @@ def _indoor_dynamic(seed: int, duration_s: float) -> Scene:
         speed = rng.uniform(0.7, 1.2)  # m/s at the middle of the sweep
         span = rng.uniform(1.6, 2.6)  # half width of the walk (m)
         motion = RigidMotion(
-            position=(float(rng.uniform(-0.4, 0.4)), 0.0, float(rng.uniform(-1.0, 2.6))),
+            position=(float(rng.uniform(-0.4, 0.4)), 0.0, float(rng.uniform(-1.2, 2.0))),
             amplitude=(float(span), 0.0, float(rng.uniform(-0.5, 0.5))),
             omega=float(speed / span),
             phase=float(rng.uniform(0, 2 * np.pi)),
@@ -193,7 +193,7 @@ def _indoor_dynamic(seed: int, duration_s: float) -> Scene:
             angular_velocity=float(rng.choice([-1, 1]) * rng.uniform(0.3, 0.9)),
         )
         b.person(motion)
-    camera = _hand_held(rng, eye=(0.0, -1.5, -2.4), target=(0.0, -0.9, 2.5))
+    camera = _hand_held(rng, eye=(0.0, -1.5, -2.4), target=(0.0, -0.6, 2.5))
     return Scene("indoor-dynamic", seed, tuple(b.objects), camera, 60.0, _light(rng), make_lattice(rng))
 
 
