@@ -19,6 +19,7 @@ from stereodiff.synth.scene import (
     Scene,
     SceneObject,
     SyntheticVideo,
+    check_render_args,
     make_pose,
     render_video,
     rotation_about,
@@ -375,15 +376,7 @@ def make_scene(
         a :class:`SyntheticVideo` (frames ``[T,H,W,3]`` uint8, depth ``[T,H,W]`` float32 m, K ``[3,3]``,
         cam_to_world ``[T,4,4]``, dynamic_mask ``[T,H,W]`` bool, object_ids ``[T,H,W]`` int32).
     """
-    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or num_frames < 1:
-        raise InputError(f"num_frames must be a positive integer, got {num_frames!r}")
-    for name, value in (("height", height), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 8:
-            raise InputError(f"{name} must be an integer >= 8 pixels, got {value!r}")
-    if not (np.isfinite(fps) and fps > 0):
-        raise InputError(f"fps must be a positive number, got {fps!r}")
-    if noise_std < 0 or blur_sigma < 0:
-        raise InputError(f"noise_std and blur_sigma must be >= 0, got {noise_std!r} and {blur_sigma!r}")
+    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma)
     scene = build_scene(preset, seed=seed, duration_s=num_frames / fps)
     return render_video(
         scene,
