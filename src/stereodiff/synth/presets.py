@@ -2,7 +2,8 @@
 
 Each preset is built from a seed (layout, sizes, textures, motion phases) and the clip duration (only the
 ``driving`` street's far end depends on it). Camera motion is chosen so that frames a few apart have real parallax
-(1-3 degrees of triangulation angle over 3-8 frames at 30 fps); see ``docs/synthetic.md`` for the numbers.
+(a median triangulation angle of about 1-2.7 degrees over 8 frames at 30 fps, 4-6 for ``driving``); see
+``docs/synthetic.md`` for the measured numbers.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def intrinsics_for(hfov_deg: float, height: int, width: int) -> np.ndarray:
     return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RigidMotion:
     """A rigid pose over time, ``world_from_object(t)`` (t in seconds).
 
@@ -106,7 +106,7 @@ class RigidMotion:
         return make_pose(R, t)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SceneObject:
     """Primitives that move together; ``object_id`` >= 1 labels their pixels (0 = nothing hit)."""
 
@@ -159,7 +159,7 @@ class CameraPath:
         return make_pose(look_at(forward) @ shake, eye)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scene:
     """A synthetic world: objects, a camera path, a light and the texture lattice.
 
@@ -230,7 +230,8 @@ class Scene:
         rgb = np.zeros((len(uv), 3), dtype=np.float32)
         focal = K[0, 0]
         # pixels grouped by the primitive they hit (int16 keys: numpy sorts them by radix)
-        order = np.argsort(hits.index.astype(np.int16), kind="stable")
+        keys = hits.index.astype(np.int16) if len(placed) < 2**15 else hits.index
+        order = np.argsort(keys, kind="stable")
         starts = np.searchsorted(hits.index[order], np.arange(-1, len(placed) + 1))
         for i in range(-1, len(placed)):
             sel = order[starts[i + 1] : starts[i + 2]]
@@ -259,7 +260,7 @@ class Scene:
         return rgb.reshape(height, width, 3), depth, ids
 
 
-@dataclass
+@dataclass(eq=False)
 class SyntheticVideo:
     """A rendered synthetic video with exact ground truth.
 
@@ -323,7 +324,7 @@ def _sensor(rgb: np.ndarray, rng: np.random.Generator, noise_std: float, blur_si
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-@dataclass
+@dataclass(eq=False)
 class RenderedFrame:
     """One rendered frame: ``rgb [H,W,3]`` uint8, ``depth [H,W]`` float32 m (0 = invalid), ``object_ids [H,W]``
     int32, ``dynamic_mask [H,W]`` bool, ``cam_to_world [4,4]``; ``index`` is the frame number (time index / fps)."""
