@@ -364,7 +364,7 @@ def make_scene(
 
     Args:
         preset: ``static-orbit`` (no moving objects, orbiting camera), ``indoor-dynamic`` (room, 1-3 walking
-            people, hand-held camera; depth ~1-7 m), ``driving`` (street, forward motion at 8 m/s, 1-3 moving cars;
+            people, hand-held camera; depth ~2-7.6 m), ``driving`` (street, forward motion at 8 m/s, 1-3 moving cars;
             depth up to ~65 m, sky = depth 0) or ``close-object`` (an object crosses 0.5-1 m in front of the camera).
         seed: layout, textures, motion phases and sensor noise all follow from it: same seed, same output.
         num_frames: T, frames at times ``i / fps``.
