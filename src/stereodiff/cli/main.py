@@ -29,6 +29,8 @@ from stereodiff.progress import logger, set_progress
 #: subcommand name -> module under ``stereodiff.cli``
 SUBCOMMANDS: dict[str, str] = {
     "info": "info",
+    "extract": "extract",
+    "visualize": "visualize",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)

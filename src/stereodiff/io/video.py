@@ -32,6 +32,7 @@ __all__ = [
     "VideoInfo",
     "image_to_rgb8",
     "iter_frames",
+    "iter_indexed_frames",
     "natural_key",
     "parse_frame_range",
     "probe_video",
@@ -95,9 +96,7 @@ def parse_frame_range(frames: str | slice | None) -> slice:
         text = str(frames).strip()
         pieces = text.split(":")
         if not 1 <= len(pieces) <= 3 or not all(re.fullmatch(r"\s*(-?\d+)?\s*", p) for p in pieces):
-            raise InputError(
-                f"bad frame range {text!r}", "use start:stop:step with integers, e.g. 0:100:2, 10: or ::3"
-            )
+            raise InputError(f"bad frame range {text!r}", "use start:stop:step with integers, e.g. 0:100:2, 10: or ::3")
         if len(pieces) == 1:  # a single number means "from this frame on"
             pieces.append("")
         parts = [int(p) if p.strip() else None for p in pieces] + [None] * (3 - len(pieces))
@@ -374,8 +373,25 @@ def iter_frames(
     Raises:
         InputError: missing/unreadable input, empty folder, bad or empty range, mixed frame sizes.
     """
+    return (
+        frame
+        for _, frame in iter_indexed_frames(
+            source, frames=frames, max_frames=max_frames, stride=stride, max_res=max_res
+        )
+    )
+
+
+def iter_indexed_frames(
+    source: str | Path,
+    *,
+    frames: str | slice | None = None,
+    max_frames: int | None = None,
+    stride: int = 1,
+    max_res: int | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Like ``iter_frames`` but yields ``(source_index, frame)`` pairs."""
     pairs, _, _ = _open_selection(source, frames=frames, max_frames=max_frames, stride=stride, max_res=max_res)
-    return (frame for _, frame in pairs)
+    return pairs
 
 
 def read_video(
