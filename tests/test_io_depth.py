@@ -51,7 +51,12 @@ def test_npz_round_trip_is_exact_and_memory_mapped(tmp_path, video):
 
 @pytest.mark.parametrize(
     ("key", "shape", "compressed"),
-    [("arr_0", (4, 1, 6, 8), False), ("depth", (4, 6, 8, 1), True), ("disparity", (4, 6, 8), False), ("x", (6, 8), True)],
+    [
+        ("arr_0", (4, 1, 6, 8), False),
+        ("depth", (4, 6, 8, 1), True),
+        ("disparity", (4, 6, 8), False),
+        ("x", (6, 8), True),
+    ],
 )
 def test_other_tools_npz(tmp_path, rng, key, shape, compressed):
     values = rng.uniform(1, 2, shape)  # float64, as other tools often save
@@ -231,7 +236,10 @@ def test_cli_visualize_bad_inputs(cli, tmp_path, video):
         "bad colormap": ([tmp_path / "d.npz", "-o", tmp_path / "p.mp4", "--colormap", "rainbowz"], "colormap"),
         "bad suffix": ([tmp_path / "d.npz", "-o", tmp_path / "p.gif"], "must end in"),
         "unwritable": ([tmp_path / "d.npz", "-o", tmp_path / "afile" / "p.mp4"], "cannot write"),
-        "missing rgb video": ([tmp_path / "d.npz", "-o", tmp_path / "p.mp4", "--side-by-side", tmp_path / "no"], "exist"),
+        "missing rgb video": (
+            [tmp_path / "d.npz", "-o", tmp_path / "p.mp4", "--side-by-side", tmp_path / "no"],
+            "exist",
+        ),
     }
     for name, (args, needle) in cases.items():
         status, _, err = cli("visualize", *args)
