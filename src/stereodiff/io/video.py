@@ -417,14 +417,25 @@ def read_video(
         source, frames=frames, max_frames=max_frames, stride=stride, max_res=max_res
     )
     fps = float(fps or native_fps or DEFAULT_FPS)
-    indices, decoded = [], []
+    # Fill one preallocated [T,H,W,3] array when the length is known (no second copy from np.stack).
+    indices: list[int] = []
+    buffer: np.ndarray | None = None
+    overflow: list[np.ndarray] = []
     for index, frame in progress(pairs, desc="reading frames", total=total, unit="frame"):
+        if buffer is None and total:
+            buffer = np.empty((total, *frame.shape), np.uint8)
+        if buffer is not None and len(indices) < len(buffer):
+            buffer[len(indices)] = frame
+        else:  # length unknown, or the container under-reported it
+            overflow.append(frame)
         indices.append(index)
-        decoded.append(frame)
-    if not decoded:
+    if not indices:
         raise InputError(f"{source} yielded no frames", "check the file and the frame range")
-    logger.debug("read %d frames of %s (fps %.3f)", len(decoded), source, fps)
-    return Video(np.stack(decoded), fps=fps, source=str(source), frame_indices=np.asarray(indices, np.int64))
+    frames = buffer[: len(indices)] if buffer is not None else np.stack(overflow)
+    if buffer is not None and overflow:
+        frames = np.concatenate([buffer, np.stack(overflow)])
+    logger.debug("read %d frames of %s (fps %.3f)", len(indices), source, fps)
+    return Video(frames, fps=fps, source=str(source), frame_indices=np.asarray(indices, np.int64))
 
 
 def write_video(
