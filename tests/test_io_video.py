@@ -190,6 +190,27 @@ def test_10bit_hevc_is_converted_to_rgb24(tmp_path):
     assert np.abs(video.frames.astype(int) - clip).mean() < 2.5
 
 
+@pytest.mark.parametrize(
+    ("codec", "pix_fmt", "suffix"),
+    [
+        ("libvpx-vp9", "yuv420p", ".webm"),
+        ("libsvtav1", "yuv420p", ".mkv"),
+        ("prores", "yuv422p10le", ".mov"),
+        ("mjpeg", "yuvj420p", ".avi"),
+        ("ffv1", "yuv444p", ".mkv"),
+    ],
+)
+def test_other_codecs_and_containers_decode(tmp_path, codec, pix_fmt, suffix):
+    import av
+
+    if codec not in av.codecs_available:
+        pytest.skip(f"this FFmpeg build has no {codec} encoder")
+    clip = _clip(count=6)
+    video = read_video(write_video(tmp_path / f"clip{suffix}", clip, fps=24, codec=codec, pix_fmt=pix_fmt))
+    assert video.frames.shape == clip.shape and video.fps == 24.0
+    assert np.abs(video.frames.astype(int) - clip).mean() < 4.0
+
+
 def test_iter_frames_is_lazy_and_validates_up_front(tmp_path):
     path = write_video(tmp_path / "clip.mp4", _clip(count=5), fps=30)
     stream = iter_frames(path)
