@@ -124,7 +124,7 @@ def test_glob_and_list_file(tmp_path):
         ("::2", 2, None, [0, 4, 8]),
         (slice(1, None), 1, 3, [1, 2, 3]),
         ("-3:", 1, None, [9, 10, 11]),
-        ("7", 1, None, [7, 8, 9, 10, 11]),
+        ("7:", 1, None, [7, 8, 9, 10, 11]),
         (":100", 5, None, [0, 5, 10]),
     ],
 )
@@ -174,6 +174,9 @@ def test_mkv_without_frame_count_supports_ranges_from_the_end(tmp_path):
     path = write_video(tmp_path / "clip.mkv", clip, fps=30)
     assert probe_video(path).num_frames is None  # Matroska stores no frame count
     np.testing.assert_array_equal(read_video(path, frames="-2:").frame_indices, [4, 5])
+    np.testing.assert_array_equal(read_video(path, frames="1::2").frame_indices, [1, 3, 5])
+    with pytest.raises(InputError, match="has only 6 frames"):
+        read_video(path, frames="10:")
 
 
 def test_10bit_hevc_is_converted_to_rgb24(tmp_path):
@@ -252,6 +255,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "unreadable video": (["extract", str(tmp_path / "garbage.mp4"), "-o", out], "cannot read"),
         "empty folder": (["extract", str(tmp_path / "empty"), "-o", out], "holds no images"),
         "bad range text": (["extract", str(tmp_path / "ok"), "-o", out, "--frames", "1:x"], "bad frame range"),
+        "single number": (["extract", str(tmp_path / "ok"), "-o", out, "--frames", "3"], "ambiguous"),
         "zero step": (["extract", str(tmp_path / "ok"), "-o", out, "--frames", "0:4:0"], "step must be"),
         "empty range": (["extract", str(tmp_path / "ok"), "-o", out, "--frames", "10:"], "selects no frames"),
         "mixed sizes": (["extract", str(mixed), "-o", out], "frame3.png is 16x20"),

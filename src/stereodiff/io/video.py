@@ -97,8 +97,11 @@ def parse_frame_range(frames: str | slice | None) -> slice:
         pieces = text.split(":")
         if not 1 <= len(pieces) <= 3 or not all(re.fullmatch(r"\s*(-?\d+)?\s*", p) for p in pieces):
             raise InputError(f"bad frame range {text!r}", "use start:stop:step with integers, e.g. 0:100:2, 10: or ::3")
-        if len(pieces) == 1:  # a single number means "from this frame on"
-            pieces.append("")
+        if len(pieces) == 1:
+            raise InputError(
+                f"bad frame range {text!r} (a single number is ambiguous)",
+                f"use {text}: for frames from {text} on, or :{text} for the first {text} frames",
+            )
         parts = [int(p) if p.strip() else None for p in pieces] + [None] * (3 - len(pieces))
     start, stop, step = parts
     for name, value in (("start", start), ("stop", stop), ("step", step)):
@@ -340,17 +343,23 @@ def _open_selection(
         wanted = _selection(frames, stride, max_frames, len(src.images), str(source))
         pairs = _iter_images(src.images, wanted)
     else:
+        sel = parse_frame_range(frames)
+        from_end = any(v is not None and v < 0 for v in (sel.start, sel.stop))
         with _open_container(src.path) as container:
             stream = container.streams.video[0]
             native_fps = _video_fps(stream)
-            count = stream.frames or None
-            if count is None and parse_frame_range(frames) != slice(None):
-                # Containers such as mkv/webm give no frame count: count packets (demuxing only, no decoding).
-                count = sum(1 for p in container.demux(stream) if p.size) or None
-        wanted = _selection(frames, stride, max_frames, count, str(source))
+            count = stream.frames or None  # the container's word; may be missing (mkv, webm) or inexact
+            if count is None and from_end:
+                count = sum(1 for p in container.demux(stream) if p.size) or None  # demux only, no decoding
+        # With a known count the range is checked now; decoding still runs to the real end of the stream
+        # unless the range counts from the end.
+        expected = _selection(frames, stride, max_frames, count, str(source)) if count else None
+        wanted = expected if from_end else _selection(frames, stride, max_frames, None, str(source))
         pairs = _iter_video(src.path, wanted)
+        total = len(expected) if expected is not None else None
+        return ((i, resize_max_res(f, max_res)) for i, f in pairs), total, native_fps
     resized = ((i, resize_max_res(f, max_res)) for i, f in pairs)
-    return resized, (len(wanted) if wanted.stop != sys.maxsize else None), native_fps
+    return resized, len(wanted), native_fps
 
 
 def iter_frames(
