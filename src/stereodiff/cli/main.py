@@ -29,6 +29,7 @@ from stereodiff.progress import logger, set_progress
 #: subcommand name -> module under ``stereodiff.cli``
 SUBCOMMANDS: dict[str, str] = {
     "info": "info",
+    "weights": "weights",
     "extract": "extract",
     "visualize": "visualize",
 }
