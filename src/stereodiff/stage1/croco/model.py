@@ -24,6 +24,7 @@ INF = math.inf
 
 #: Model classes of the official constructor strings that this module reproduces.
 ARCHITECTURES = ("AsymmetricCroCo3DStereo", "AsymmetricMASt3R")
+_MAST3R_KEYS = ("desc_mode", "two_confs", "desc_conf_mode")
 
 
 @dataclass
@@ -75,8 +76,13 @@ class CroCoStereoConfig:
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready keyword arguments (tuples become lists), as the official ``config.json``."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """JSON-ready keyword arguments (tuples become lists), as the official ``config.json``; MASt3R's
+        descriptor settings only for a ``catmlp+dpt`` model (the DUSt3R class does not take them)."""
+        values = asdict(self)
+        if self.head_type != "catmlp+dpt":
+            for key in _MAST3R_KEYS:
+                del values[key]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
     def validate(self, source: str = "config") -> None:
         def bad(what: str) -> InputError:
