@@ -69,7 +69,7 @@ def preprocess_frame(frame: np.ndarray, resolution: int = 512) -> torch.Tensor:
     image = image.resize((w1, h1), resample)
     h, w = working_size(height, width, resolution)
     image = image.resize((w, h), Image.Resampling.LANCZOS)
-    x = torch.from_numpy(np.asarray(image)).permute(2, 0, 1).float() / 255  # [3,h,w] in [0,1]
+    x = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 255  # [3,h,w] in [0,1]
     return (x - 0.5) / 0.5
 
 
@@ -148,7 +148,7 @@ class NetworkMatcher:
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
     def _encode(self, frames: Any, indices: list[int], autocast: bool) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
-        """Encoder tokens ``[N,C]`` and positions ``[N,2]`` of frames ``indices``."""
+        """Encoder tokens ``[N,C]`` and positions ``[N,2]`` of frames ``indices`` (under autocast if asked)."""
         images = torch.stack([preprocess_frame(np.asarray(frames[t]), self.resolution) for t in indices])
         with self._autocast() if autocast else nullcontext():
             tokens, pos = self.model.encode(images.to(self.device))  # [F,N,C], [F,N,2]
@@ -171,7 +171,8 @@ class NetworkMatcher:
             cache.update(self._encode(frames, new, autocast=True))
         for t in needed:
             cache.move_to_end(t)
-        out = self._decode(cache, batch, size)
+        with self._autocast():
+            out = self._decode(cache, batch, size)
         if self.dtype != torch.float32 and not all(
             bool(torch.isfinite(x).all()) for x in (out.pts1, out.conf1, out.pts2_in_1, out.conf2)
         ):
