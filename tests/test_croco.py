@@ -145,6 +145,12 @@ def test_hf_and_pth_round_trips_are_exact(tiny_croco, tmp_path):
         assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
         for a, b in zip(_outputs(loaded, img1, img2), before):
             assert torch.equal(a, b)
+    half = load_croco_stereo(folder, dtype=torch.bfloat16)  # bfloat16 trunk, float32 heads and outputs
+    assert half.enc_blocks[0].attn.qkv.weight.dtype == torch.bfloat16
+    assert half.downstream_head2.dpt.head[0].weight.dtype == torch.float32
+    for a, b in zip(_outputs(half, img1, img2), before):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b, rtol=0.05, atol=0.02 * float(b.abs().max()))
 
 
 def _official_state(model: AsymmetricCroCo3DStereo) -> dict[str, torch.Tensor]:
