@@ -133,6 +133,12 @@ def test_encode_decode_equals_forward(tiny_croco):
     assert p1[0, :3].tolist() == [[0, 0], [0, 1], [0, 2]] and p1[0, 4].tolist() == [1, 0]  # integer (row, col)
 
 
+@pytest.fixture(scope="module")
+def linear_model():
+    """A tiny model with the small ``linear`` head: cheap to save, for the loader's error paths."""
+    return make_tiny_croco(seed=3, head_type="linear", dec_depth=2)
+
+
 def test_hf_and_pth_round_trips_are_exact(tiny_croco, tmp_path):
     img1, img2 = _images(9, 1, 48, 64), _images(10, 1, 48, 64)
     before = _outputs(tiny_croco, img1, img2)
@@ -145,10 +151,15 @@ def test_hf_and_pth_round_trips_are_exact(tiny_croco, tmp_path):
         assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
         for a, b in zip(_outputs(loaded, img1, img2), before):
             assert torch.equal(a, b)
-    half = load_croco_stereo(folder, dtype=torch.bfloat16)  # bfloat16 trunk, float32 heads and outputs
+
+
+def test_bfloat16_trunk_keeps_float32_heads(linear_model, tmp_path):
+    folder = save_croco_stereo(linear_model, tmp_path / "hf")
+    img1, img2 = _images(15, 1, 32, 48), _images(16, 1, 32, 48)
+    half = load_croco_stereo(folder, dtype=torch.bfloat16)
     assert half.enc_blocks[0].attn.qkv.weight.dtype == torch.bfloat16
-    assert half.downstream_head2.dpt.head[0].weight.dtype == torch.float32
-    for a, b in zip(_outputs(half, img1, img2), before):
+    assert half.downstream_head2.proj.weight.dtype == torch.float32
+    for a, b in zip(_outputs(half, img1, img2), _outputs(linear_model, img1, img2)):
         assert a.dtype == torch.float32
         torch.testing.assert_close(a, b, rtol=0.05, atol=0.02 * float(b.abs().max()))
 
@@ -168,12 +179,6 @@ def _official_state(model: AsymmetricCroCo3DStereo) -> dict[str, torch.Tensor]:
 def _save_pth(path: Path, state: dict, ctor: str) -> Path:
     torch.save({"model": state, "args": argparse.Namespace(model=ctor, lr=1e-4), "epoch": 7}, path)
     return path
-
-
-@pytest.fixture(scope="module")
-def linear_model():
-    """A tiny model with the small ``linear`` head: cheap to save, for the loader's error paths."""
-    return make_tiny_croco(seed=3, head_type="linear", dec_depth=2)
 
 
 def test_official_pth_layout_loads(tiny_croco, linear_model, tmp_path):

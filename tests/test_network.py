@@ -13,7 +13,7 @@ from stereodiff.stage1.network import NetworkMatcher, preprocess_frame, working_
 from stereodiff.stage1.pairs import make_pairs
 
 
-def _video(rng: np.random.Generator, num_frames: int = 4, height: int = 40, width: int = 64) -> np.ndarray:
+def _video(rng: np.random.Generator, num_frames: int = 4, height: int = 20, width: int = 32) -> np.ndarray:
     """Smooth moving gradients plus noise, ``[T,H,W,3]`` uint8."""
     v, u = np.mgrid[0:height, 0:width]
     frames = [
@@ -73,12 +73,12 @@ def test_each_frame_is_encoded_once_and_outputs_match_per_pair_forward(tiny_croc
     frames = _video(rng)
     np.save(tmp_path / "frames.npy", frames)
     memmap = np.load(tmp_path / "frames.npy", mmap_mode="r")
-    matcher = NetworkMatcher(tiny_croco, resolution=64, batch_size=3)
+    matcher = NetworkMatcher(tiny_croco, resolution=32, batch_size=3)
     preds = matcher.predict(memmap)
     np.testing.assert_array_equal(preds.pairs, make_pairs(4, "swin-2-noncyclic", symmetrize=True))
-    assert preds.num_pairs == 10 and preds.size == (32, 64) and preds.num_frames == 4
+    assert preds.num_pairs == 10 and preds.size == (16, 32) and preds.num_frames == 4
     assert matcher.encoder_passes == 4  # the official code runs 2 * 10 = 20 encoder passes
-    for ours, ref in zip(_arrays(preds), _per_pair_reference(tiny_croco, frames, preds.pairs, 64)):
+    for ours, ref in zip(_arrays(preds), _per_pair_reference(tiny_croco, frames, preds.pairs, 32)):
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
     assert np.all(preds.conf_i >= 1) and np.std(preds.pts_j) > 1e-3
 
@@ -86,7 +86,7 @@ def test_each_frame_is_encoded_once_and_outputs_match_per_pair_forward(tiny_croc
 def test_pair_cache_streams_and_resumes(tiny_croco, rng, tmp_path):
     frames = _video(rng)
     pairs = np.array([[0, 1], [2, 3], [1, 0], [3, 1], [0, 2]])
-    matcher = NetworkMatcher(tiny_croco, resolution=64, batch_size=2)
+    matcher = NetworkMatcher(tiny_croco, resolution=32, batch_size=2)
     in_memory = _arrays(matcher.predict(frames, pairs))
     cached = matcher.predict(frames, pairs, cache_dir=tmp_path / "pairs")
     assert isinstance(cached.pts_i, np.memmap)
@@ -97,7 +97,7 @@ def test_pair_cache_streams_and_resumes(tiny_croco, rng, tmp_path):
     assert matcher.encoder_passes == 0
     np.testing.assert_array_equal(np.asarray(again.pts_j), in_memory[1])
     # a run killed before pairs 1 and 3 were marked done: only those are recomputed
-    cache = PairCache.open(tmp_path / "pairs", pairs, (32, 64), 4)
+    cache = PairCache.open(tmp_path / "pairs", pairs, (16, 32), 4)
     cache._done[[1, 3]] = False
     cache._done.flush()
     cache._arrays["pts_i"][[1, 3]] = 0
@@ -109,13 +109,13 @@ def test_pair_cache_streams_and_resumes(tiny_croco, rng, tmp_path):
 
 
 def test_bounded_frame_cache_gives_the_same_result(tiny_croco, rng):
-    frames = _video(rng)
-    pairs = make_pairs(4, "complete", symmetrize=True)
-    full = NetworkMatcher(tiny_croco, resolution=64, batch_size=1)
-    bounded = NetworkMatcher(tiny_croco, resolution=64, batch_size=1, max_cached_frames=1)  # keeps 2 frames at most
+    frames = _video(rng, num_frames=3)
+    pairs = make_pairs(3, "complete", symmetrize=True)
+    full = NetworkMatcher(tiny_croco, resolution=32, batch_size=1)
+    bounded = NetworkMatcher(tiny_croco, resolution=32, batch_size=1, max_cached_frames=1)  # keeps 2 frames at most
     expected = _arrays(full.predict(frames, pairs))
     got = _arrays(bounded.predict(frames, pairs))
-    assert full.encoder_passes == 4 and bounded.encoder_passes > 4
+    assert full.encoder_passes == 3 and bounded.encoder_passes > 3
     for a, b in zip(got, expected):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
@@ -129,19 +129,19 @@ def test_half_precision_overflow_falls_back_to_float32(tiny_croco, rng):
         mlp.fc2.weight.div_(1e5)
     frames = _video(rng, num_frames=3)
     pairs = np.array([[0, 1], [2, 1]])
-    img = preprocess_frame(frames[0], 64)[None]
+    img = preprocess_frame(frames[0], 32)[None]
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.float16):
         raw = model(img, img)
     assert not torch.isfinite(raw.pts1).all()  # without the fallback the output would be broken
-    fp32 = _arrays(NetworkMatcher(model, resolution=64).predict(frames, pairs))
-    fp16 = _arrays(NetworkMatcher(model, resolution=64, dtype=torch.float16).predict(frames, pairs))
+    fp32 = _arrays(NetworkMatcher(model, resolution=32).predict(frames, pairs))
+    fp16 = _arrays(NetworkMatcher(model, resolution=32, dtype=torch.float16).predict(frames, pairs))
     assert all(np.isfinite(a).all() for a in fp32)
     for a, b in zip(fp16, fp32):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_bad_inputs_name_the_argument(tiny_croco, rng):
-    matcher = NetworkMatcher(tiny_croco, resolution=64)
+    matcher = NetworkMatcher(tiny_croco, resolution=32)
     frames = _video(rng, num_frames=3)
     with pytest.raises(ValueError, match="frames"):
         matcher.predict(frames.astype(np.float32))

@@ -7,6 +7,8 @@ list is only an alias of ``scratch.layer{k+1}_rn``; it is not registered here (t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -54,6 +56,8 @@ class FeatureFusionBlock(nn.Module):
 class DPTAdapter(nn.Module):
     """The DPT decoder on four token layers: ``[B,N,C_k]`` ×4 → ``[B,num_channels,H,W]``.
 
+    ``tokens`` maps a layer index of ``[enc_out, dec_1, …, dec_d]`` to its tokens; ``hooks`` picks the four used.
+
     Layer k is reshaped to the ``h×w`` token grid, resampled to ``4h, 2h, h, ceil(h/2)`` (act_postprocess),
     projected to ``feature_dim`` (scratch.layer{k}_rn) and fused coarse to fine; ``path4`` is cropped to the size of
     layer 3 so odd token grids work. Fixed sizes as in DUSt3R: layer_dims 96/192/384/768, feature_dim 256,
@@ -90,7 +94,7 @@ class DPTAdapter(nn.Module):
             nn.Conv2d(self.last_dim, num_channels, kernel_size=1),
         )
 
-    def forward(self, tokens: list[torch.Tensor], image_size: tuple[int, int]) -> torch.Tensor:
+    def forward(self, tokens: Mapping[int, torch.Tensor], image_size: tuple[int, int]) -> torch.Tensor:
         h, w = image_size[0] // self.patch_size, image_size[1] // self.patch_size
         layers = []
         for k, hook in enumerate(self.hooks):
@@ -114,21 +118,22 @@ class DPTHead(nn.Module):
         hooks = [0, dec_depth * 2 // 4, dec_depth * 3 // 4, dec_depth]
         self.dpt = DPTAdapter([enc_dim, dec_dim, dec_dim, dec_dim], hooks, num_channels, patch_size)
 
-    def forward(self, tokens: list[torch.Tensor], image_size: tuple[int, int]) -> torch.Tensor:
+    def forward(self, tokens: Mapping[int, torch.Tensor], image_size: tuple[int, int]) -> torch.Tensor:
         return self.dpt(tokens, image_size)
 
 
 class LinearHead(nn.Module):
     """``downstream_head{1,2}`` of the ``linear`` checkpoints: one Linear per token, pixel-shuffled to ``H×W``."""
 
-    def __init__(self, dec_dim: int, num_channels: int, patch_size: int) -> None:
+    def __init__(self, dec_dim: int, dec_depth: int, num_channels: int, patch_size: int) -> None:
         super().__init__()
         self.patch_size = patch_size
+        self.hooks = [dec_depth]  # reads the last (normalised) decoder layer only
         self.proj = nn.Linear(dec_dim, num_channels * patch_size**2)
 
-    def forward(self, tokens: list[torch.Tensor], image_size: tuple[int, int]) -> torch.Tensor:
+    def forward(self, tokens: Mapping[int, torch.Tensor], image_size: tuple[int, int]) -> torch.Tensor:
         p = self.patch_size
-        feat = self.proj(tokens[-1])  # [B,N,c*p*p]
+        feat = self.proj(tokens[self.hooks[0]])  # [B,N,c*p*p]
         b = feat.shape[0]
         feat = feat.transpose(1, 2).reshape(b, -1, image_size[0] // p, image_size[1] // p)
         return F.pixel_shuffle(feat, p)  # [B,c,H,W]

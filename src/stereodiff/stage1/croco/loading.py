@@ -60,6 +60,8 @@ def load_croco_stereo(
     from stereodiff.weights import resolve_snapshot
 
     path = resolve_snapshot(name_or_path, allow_patterns=_HF_FILES)
+    if path.is_file() and path.suffix == ".safetensors":  # model.safetensors given: its folder has config.json
+        path = path.parent
     if path.is_dir():
         config, state = _read_hf_folder(path)
     else:

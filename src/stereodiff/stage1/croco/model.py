@@ -179,15 +179,14 @@ class AsymmetricCroCo3DStereo(nn.Module):
     def _make_head(self) -> nn.Module:
         c = self.config
         if c.head_type == "linear":
-            return LinearHead(c.dec_embed_dim, 4, c.patch_size)
+            return LinearHead(c.dec_embed_dim, c.dec_depth, 4, c.patch_size)
         return DPTHead(c.enc_embed_dim, c.dec_embed_dim, c.dec_depth, 4, c.patch_size)
 
     @property
     def head_layers(self) -> list[int]:
         """Indices into ``[enc_out, dec_1, …, dec_d]`` that the heads read."""
-        if self.config.head_type == "linear":
-            return [self.config.dec_depth]
-        return self.downstream_head1.dpt.hooks
+        head = self.downstream_head1
+        return head.hooks if isinstance(head, LinearHead) else head.dpt.hooks
 
     def encode(self, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode images ``[B,3,H,W]`` in [-1,1] (H, W multiples of 16).
@@ -214,6 +213,11 @@ class AsymmetricCroCo3DStereo(nn.Module):
         ``shapes`` gives the ``(H, W)`` of view 1 and view 2 in pixels. The two decoder streams are updated
         simultaneously: layer l of each reads layer l−1 of both. Heads run in float32 with autocast off.
         """
+        p = self.config.patch_size
+        for name, feat, (h, w) in (("feat1", feat1, shapes[0]), ("feat2", feat2, shapes[1])):
+            num_tokens = (h // p) * (w // p)
+            if feat.shape[1] != num_tokens:
+                raise ValueError(f"{name} has {feat.shape[1]} tokens but an image of {h}x{w} px has {num_tokens}")
         keep = set(self.head_layers)
         layers1: dict[int, torch.Tensor] = {0: feat1}
         layers2: dict[int, torch.Tensor] = {0: feat2}
