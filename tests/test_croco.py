@@ -298,3 +298,17 @@ def test_missing_named_model_offline_is_one_line_error(tmp_path, monkeypatch):
     assert "\n" not in message
     assert "Junyi42/MonST3R_PO-TA-S-W_ViTLarge_BaseDecoder_512_dpt" in message
     assert "stereodiff weights download monst3r" in message and str(tmp_path / "hub") in message
+
+
+def test_published_architecture_has_the_official_parameter_count():
+    # DUSt3R/MonST3R ViT-L/BaseDecoder 512-DPT: 571,171,208 parameters in the official class, of which mask_token
+    # (768, pre-training only) is not built here; 1009 state-dict entries minus mask_token and 8 layer_rn aliases.
+    values = dict(
+        enc_embed_dim=1024, enc_depth=24, enc_num_heads=16, dec_embed_dim=768, dec_depth=12, dec_num_heads=12,
+        head_type="dpt", pos_embed="RoPE100", img_size=(512, 512), landscape_only=False,
+    )  # fmt: skip
+    with torch.device("meta"):
+        model = AsymmetricCroCo3DStereo(CroCoStereoConfig(**values))
+    assert sum(p.numel() for p in model.parameters()) == 571_171_208 - 768
+    assert len(model.state_dict()) == 1009 - 1 - 8
+    assert model.head_layers == [0, 6, 9, 12]
