@@ -44,7 +44,9 @@ def _resized_long_side(height: int, width: int, long_side: int) -> tuple[int, in
 def working_size(height: int, width: int, resolution: int = 512) -> tuple[int, int]:
     """``(h, w)`` in pixels at which a ``height×width`` frame is processed (MonST3R ``crop=False``).
 
-    Example: 1920×1080 → 512×288; Sintel 1024×436 → 512×208; 640×640 → 512×384.
+    Example: 1920×1080 → 512×288; Sintel 1024×436 → 512×208; 640×640 → 512×384 (square frames become 4:3 as
+    intended by the official ``square_ok=False``; the official ``crop=False`` path itself fails on them with
+    current Pillow because it passes a float height).
     """
     h1, w1 = _resized_long_side(height, width, resolution)
     half_w, half_h = (w1 // 2 * 2 // 16) * 8, (h1 // 2 * 2 // 16) * 8
