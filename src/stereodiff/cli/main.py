@@ -32,6 +32,8 @@ SUBCOMMANDS: dict[str, str] = {
     "weights": "weights",
     "extract": "extract",
     "visualize": "visualize",
+    "run": "run",
+    "batch": "batch",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)

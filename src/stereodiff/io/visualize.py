@@ -147,15 +147,15 @@ def write_side_by_side(
 
     Args:
         rgb: the source video (any input ``read_video`` takes; the frames ``video.frame_indices`` are picked from
-            it, streamed) or an array ``[T,H,W,3]`` uint8 already matching the depth frames. The depth is resized
-            to the RGB frame size.
+            it, streamed) or an array-like ``[T,H,W,3]`` uint8 (e.g. a FrameStore) already matching the depth
+            frames. The depth is resized to the RGB frame size.
     """
     import cv2
 
     quantity, values = _pick(video, quantity)
     indices = np.asarray(video.frame_indices)
-    if isinstance(rgb, np.ndarray):
-        if rgb.ndim != 4 or rgb.shape[0] != len(indices) or rgb.shape[3] != 3:
+    if not isinstance(rgb, (str, Path)):  # an array or array-like (e.g. a FrameStore)
+        if len(rgb.shape) != 4 or rgb.shape[0] != len(indices) or rgb.shape[3] != 3:
             raise ValueError(f"rgb must be [T,H,W,3] with T={len(indices)}, got {rgb.shape}")
         rgb_frames: Iterator[np.ndarray] = (rgb[t] for t in range(len(indices)))
     else:
