@@ -270,8 +270,9 @@ def test_cli_writes_and_reloads_a_dataset(cli, tmp_path):
     png = cv2.imread(str(out / "depth" / "000001.png"), cv2.IMREAD_UNCHANGED)
     assert png.dtype == np.uint16
     np.testing.assert_array_equal(png, np.rint(expected.depth[1] * 1000).astype(np.uint16))
-    stamps = [float(line.split()[0]) for line in (out / "poses.txt").read_text().splitlines()]
-    assert stamps == pytest.approx([0.0, 1 / 30, 2 / 30])
+    rows = np.loadtxt(out / "poses.txt", comments="#")  # plain TUM lines, "#" comments
+    assert rows.shape == (3, 8) and rows[:, 0] == pytest.approx([0.0, 1 / 30, 2 / 30])
+    assert np.loadtxt(out / "intrinsics.txt", comments="#").shape == (3, 3)
     # the CLI streams frames to disk; writing the in-memory video gives the same files
     memory = write_synthetic_dataset(expected, tmp_path / "memory")
     for name in ("rgb/000002.png", "depth/000002.png", "masks/000002.png", "poses.txt", "intrinsics.txt", "meta.json"):
