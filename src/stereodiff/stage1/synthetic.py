@@ -87,8 +87,7 @@ def make_synthetic_pairs(
         + params[:, 0, None, None] * un
         + params[:, 1, None, None] * vn
         + 0.8 * np.sin(4 * un + 3 * params[:, 2, None, None]) * np.cos(3 * vn + 3 * params[:, 3, None, None])
-        + 0.5
-        * np.exp(-((un - 0.3 * params[:, 4, None, None]) ** 2 + (vn - 0.3 * params[:, 5, None, None]) ** 2) / 0.02)
+        + 0.5 * np.exp(-bump / 0.02)
     )  # [T,h,w]
     step = np.arange(num_frames, dtype=np.float64)
     cam_to_world = np.tile(np.eye(4), (num_frames, 1, 1))
