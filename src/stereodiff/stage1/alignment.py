@@ -108,17 +108,17 @@ def umeyama(
     if np.any(total <= 0):
         raise ValueError(f"weights sum to 0 for batch element(s) {np.flatnonzero(total[:, 0] <= 0).tolist()}")
     w = weights / total  # [B,N]
-    src_mean = np.einsum("bn,bnc->bc", w, src)  # [B,3]
-    dst_mean = np.einsum("bn,bnc->bc", w, dst)
+    src_mean = np.matmul(w[:, None], src)[:, 0]  # [B,3]
+    dst_mean = np.matmul(w[:, None], dst)[:, 0]
     src_c = src - src_mean[:, None]
     dst_c = dst - dst_mean[:, None]
-    cov = np.einsum("bn,bnr,bnc->brc", w, dst_c, src_c)  # [B,3,3] Σ w (y−ȳ)(x−x̄)ᵀ
+    cov = np.matmul((w[..., None] * dst_c).transpose(0, 2, 1), src_c)  # [B,3,3] Σ w (y−ȳ)(x−x̄)ᵀ
     u, _, vt = np.linalg.svd(cov)
     sign = np.sign(np.linalg.det(u @ vt))
     sign[sign == 0] = 1.0
     u[:, :, 2] *= sign[:, None]
     rotation = u @ vt  # [B,3,3]
-    var_src = np.einsum("bn,bnc,bnc->b", w, src_c, src_c)
+    var_src = (w * (src_c * src_c).sum(-1)).sum(-1)  # [B]
     if np.any(var_src <= 0):
         raise ValueError(f"source points coincide for batch element(s) {np.flatnonzero(var_src <= 0).tolist()}")
     if not estimate_scale:
@@ -272,7 +272,7 @@ def _new_array(out_dir: Path | None, name: str, shape: tuple[int, ...], dtype: t
     return np.lib.format.open_memmap(out_dir / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
 
 
-def _chunks(num: int, per_item: int, budget: int = 1 << 22) -> list[np.ndarray]:
+def _chunks(num: int, per_item: int, budget: int = 1 << 20) -> list[np.ndarray]:
     """Index chunks of ``range(num)`` holding about ``budget`` points each."""
     size = max(1, budget // max(per_item, 1))
     return [np.arange(a, min(a + size, num)) for a in range(0, num, size)]
@@ -306,7 +306,7 @@ def global_alignment(
 ) -> SceneGeometry:
     """Fuse pairwise pointmaps into one scene in closed form (see the module docstring for the steps).
 
-    Pairs are read one at a time (or in chunks of about 4M points), so ``preds`` may be memmaps of a ``PairCache``
+    Pairs are read one at a time (or in chunks of about 1M points), so ``preds`` may be memmaps of a ``PairCache``
     larger than RAM: one pass over the confidences, the tree's pairs, and one pass over ``pts_i`` of all pairs
     (plus ``pts_j`` with ``global_scale_solve``).
 
@@ -531,8 +531,10 @@ def global_alignment(
 
 def _pair_scales(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, robust: bool) -> np.ndarray:
     """``[C]`` registration scales of a chunk; 0 for pairs whose weights sum to 0 (left out of the mean)."""
-    scales = np.zeros(len(src))
     ok = weight.sum(axis=1) > 0
+    if ok.all():
+        return umeyama(src, dst, weight, robust_scale=robust).scale
+    scales = np.zeros(len(src))
     if ok.any():
         scales[ok] = umeyama(src[ok], dst[ok], weight[ok], robust_scale=robust).scale
     return scales
