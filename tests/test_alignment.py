@@ -237,6 +237,9 @@ def test_refinements_reduce_scale_drift():
 
     def drift(**options):
         geometry = global_alignment(scene.preds, **options)
+        if options.get("global_scale_solve"):  # the gauge: per-frame corrections have mean 0 in log
+            assert abs(geometry.info["frame_log_scales"].mean()) < 1e-9
+            assert np.ptp(geometry.info["frame_log_scales"]) > 0.02
         per_frame = np.median(np.log(geometry.depth / scene.depth), axis=(1, 2))  # [T] log scale of each frame
         return np.ptp(per_frame)
 
