@@ -327,8 +327,8 @@ def global_alignment(
     """Fuse pairwise pointmaps into one scene in closed form (see the module docstring for the steps).
 
     Pairs are read one at a time (or in chunks of about 262k points), so ``preds`` may be memmaps of a ``PairCache``
-    larger than RAM: one pass over the confidences, the tree's pairs, and one pass over ``pts_i`` of all pairs
-    (plus ``pts_j`` with ``global_scale_solve``).
+    larger than RAM: one pass over the confidences, the tree's pairs, one own-camera pointmap per frame (focal), and
+    one pass over ``pts_i`` of the pairs outside the tree (plus ``pts_j`` with ``global_scale_solve``).
 
     Args:
         preds: pairwise predictions ``[P,...]`` of ``T = preds.num_frames`` frames at ``(h, w)``; the pair graph must
@@ -357,7 +357,8 @@ def global_alignment(
         confidence, 0 where invalid), focal ``[T]``, principal point ``[T,2] = (w/2, h/2)``, ``cam_to_world
         [T,4,4]``; ``info`` holds ``world_points [T,h,w,3]`` (the propagated pointmaps, scaled), ``tree [T-1,2]``
         (directed tree pairs in traversal order), ``root``, ``edge_scores [P]``, ``pair_scales [P]``,
-        ``scale_factor``, ``pnp_frames``, ``pnp_failed`` and, with ``global_scale_solve``, ``frame_log_scales``.
+        ``scale_factor``, ``pnp_frames``, ``pnp_failed``, ``per_frame_focal [T]`` (before ``shared_focal``) and,
+        with ``global_scale_solve``, ``frame_log_scales [T]`` (else ``None``).
 
     Raises:
         ValueError: shape mismatches, pairs referring to missing frames, self or duplicated pairs, non-finite
@@ -452,16 +453,19 @@ def global_alignment(
         p = pair_index[(i, j)]
         pts_i = own_points(p)
         pts_j = _load(preds.pts_j, p, "pts_j", pairs)
-        if placed[i]:  # register view i onto its placed points, then place view j
-            weight = _load(preds.conf_i, p, "conf_i", pairs).reshape(-1)
-            sim = umeyama(pts_i.reshape(-1, 3), world[i].reshape(-1, 3), weight, robust_scale=robust_scale)
-            world[j] = _apply(sim, pts_j)
-            placed[j] = True
-        else:  # register view j onto its placed points, then place view i (in its own camera)
-            weight = _load(preds.conf_j, p, "conf_j", pairs).reshape(-1)
-            sim = umeyama(pts_j.reshape(-1, 3), world[j].reshape(-1, 3), weight, robust_scale=robust_scale)
-            world[i] = _apply(sim, pts_i)
-            placed[i] = True
+        try:
+            if placed[i]:  # register view i onto its placed points, then place view j
+                weight = _load(preds.conf_i, p, "conf_i", pairs).reshape(-1)
+                sim = umeyama(pts_i.reshape(-1, 3), world[i].reshape(-1, 3), weight, robust_scale=robust_scale)
+                world[j] = _apply(sim, pts_j)
+                placed[j] = True
+            else:  # register view j onto its placed points, then place view i (in its own camera)
+                weight = _load(preds.conf_j, p, "conf_j", pairs).reshape(-1)
+                sim = umeyama(pts_j.reshape(-1, 3), world[j].reshape(-1, 3), weight, robust_scale=robust_scale)
+                world[i] = _apply(sim, pts_i)
+                placed[i] = True
+        except ValueError as err:
+            raise ValueError(f"cannot register pair {p} ({i}, {j}) of the spanning tree: {err}") from err
         if poses[i] is None:
             poses[i] = _pose(sim.rotation[0], sim.translation[0])
         pair_scales[p] = sim.scale[0]
