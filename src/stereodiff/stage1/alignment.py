@@ -266,6 +266,8 @@ def _release(*arrays: np.ndarray) -> None:
     """
     import mmap
 
+    if not hasattr(mmap, "MADV_DONTNEED"):  # e.g. Windows: nothing to do
+        return
     for array in arrays:
         handle = getattr(array, "_mmap", None)
         if isinstance(array, np.memmap) and handle is not None and array.mode in ("r", "r+", "w+"):
