@@ -213,35 +213,48 @@ def _lstsq_line(n: float, sp: float, sy: float, spp: float, spy: float) -> tuple
     return mp * my / (mp * mp + 1.0), my / (mp * mp + 1.0)  # min-norm solution of [c, 1] @ [s, t] = ybar
 
 
-def _l1_line(p: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[float, float]:
-    """Least-absolute-deviations fit ``y ≈ s p + t`` (float64) by iteratively reweighted least squares.
+def _l1_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Exact least-absolute-deviations fit ``y ≈ s p + t`` (float64).
 
-    Converges on a strided 1/16 subsample first, then refines on all points until the L1 cost stops falling.
+    For a fixed ``s`` the best ``t`` is ``median(y - s p)``; the profile cost is convex in ``s`` with subgradient
+    ``-Σ sign(y - s p - t) p``, so ``s`` is found by bisection on the subgradient's sign: first on a strided
+    1/16 subsample, then on all points inside a narrow bracket around that estimate.
     """
 
-    def irls(p: np.ndarray, y: np.ndarray, s: float, t: float, steps: int) -> tuple[float, float]:
-        cost = float(np.abs(s * p + t - y).sum())
-        for _ in range(steps):
-            w = 1.0 / np.maximum(np.abs(s * p + t - y), 1e-9)  # [N]
-            wp = w * p
-            sw, swp, swy, swpp, swpy = w.sum(), wp.sum(), w @ y, wp @ p, wp @ y
-            var = swpp - swp * swp / sw
-            if var <= 0:
-                break
-            s_new = (swpy - swp * swy / sw) / var
-            t_new = (swy - s_new * swp) / sw
-            new_cost = float(np.abs(s_new * p + t_new - y).sum())
-            if not new_cost < cost:
-                break
-            converged = new_cost > cost * (1 - 1e-9)
-            s, t, cost = s_new, t_new, new_cost
-            if converged:
-                break
-        return s, t
+    def slope(q: np.ndarray, z: np.ndarray, s: float) -> float:
+        r = z - s * q
+        return -float(np.sign(r - np.median(r)) @ q)
 
-    s, t = float(np.median(y) / max(float(np.median(p)), 1e-12)), 0.0  # MonST3R's start
-    s, t = irls(p[::16], y[::16], s, t, iterations)
-    return irls(p, y, s, t, iterations)
+    def bracket(q: np.ndarray, z: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+        width = hi - lo
+        for _ in range(60):  # widen until the subgradient changes sign inside
+            if slope(q, z, lo) > 0:
+                lo -= width
+            elif slope(q, z, hi) < 0:
+                hi += width
+            else:
+                break
+            width *= 2
+        return lo, hi
+
+    def bisect(q: np.ndarray, z: np.ndarray, lo: float, hi: float, steps: int) -> float:
+        for _ in range(steps):
+            mid = 0.5 * (lo + hi)
+            if slope(q, z, mid) > 0:
+                hi = mid
+            else:
+                lo = mid
+        return 0.5 * (lo + hi)
+
+    s0 = float(np.median(y) / max(float(np.median(p)), 1e-12))  # MonST3R's start (median scaling)
+    width = max(abs(s0), 1e-6)
+    stride = max(1, p.size // 65536)
+    sub_p, sub_y = p[::stride], y[::stride]
+    s = bisect(sub_p, sub_y, *bracket(sub_p, sub_y, s0 - width, s0 + width), 36)
+    if stride > 1:
+        width = 1e-3 * max(abs(s), 1e-6)
+        s = bisect(p, y, *bracket(p, y, s - width, s + width), 24)
+    return s, float(np.median(y - s * p))
 
 
 def _valid_values(
