@@ -68,7 +68,7 @@ def _load_gt(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from stereodiff.eval.protocol import PROTOCOLS, evaluate_sequence
+    from stereodiff.eval.protocol import evaluate_sequence, protocol_options
     from stereodiff.eval.regions import evaluate_regions
     from stereodiff.eval.report import analysis_report, write_analysis
     from stereodiff.eval.runner import load_prediction
@@ -79,14 +79,10 @@ def run(args: argparse.Namespace) -> int:
     if len(labels) != len(args.pred) or len(set(labels)) != len(labels):
         raise InputError(f"--labels {labels} must name each prediction once", "give one distinct label per file")
     depth, valid, dynamic, max_depth = _load_gt(args)
-    settings = PROTOCOLS[args.protocol]
     methods, regions = {}, {}
     for label, path in zip(labels, args.pred):
         pred, kind = load_prediction(path)
-        options = dict(
-            pred_kind=kind, max_depth=max_depth, alignment=str(settings["alignment"]),
-            resize=str(settings["resize"]), valid_mask=valid,
-        )  # fmt: skip
+        options = {"pred_kind": kind, "max_depth": max_depth, "valid_mask": valid, **protocol_options(args.protocol)}
         if dynamic is None:
             methods[label] = evaluate_sequence(pred, depth, **options)
         else:

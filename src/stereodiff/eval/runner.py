@@ -14,7 +14,15 @@ import numpy as np
 
 from stereodiff.errors import InputError
 from stereodiff.eval.datasets import EvalSequence, get_preset, load_dataset
-from stereodiff.eval.protocol import PROTOCOLS, SequenceMetrics, aggregate, apply_alignment, evaluate_sequence
+from stereodiff.eval.protocol import (
+    PROTOCOLS,
+    SequenceMetrics,
+    aggregate,
+    apply_alignment,
+    evaluate_sequence,
+    protocol_options,
+    resize_prediction,
+)
 from stereodiff.progress import logger, progress
 
 __all__ = ["DatasetResult", "evaluate_dataset", "evaluate_eval_sequence", "load_prediction"]
@@ -44,26 +52,18 @@ def load_prediction(path: Path, pred_kind: str | None = None) -> tuple[np.ndarra
     return pred, pred_kind or key
 
 
-def _protocol(name: str) -> dict[str, Any]:
-    if name not in PROTOCOLS:
-        raise InputError(f"unknown protocol {name!r}", f"choose one of {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[name]
-
-
 def evaluate_eval_sequence(
     pred: np.ndarray, pred_kind: str, seq: EvalSequence, *, protocol: str = "depthcrafter", per_frame: bool = False
 ) -> SequenceMetrics:
     """``evaluate_sequence`` of one dataset sequence with a named protocol's settings and the preset's cap."""
-    settings = _protocol(protocol)
     return evaluate_sequence(
         pred,
         seq.depth,
         pred_kind=pred_kind,
         max_depth=seq.max_depth,
-        alignment=str(settings["alignment"]),
         per_frame=per_frame,
-        resize=str(settings["resize"]),
         valid_mask=seq.valid,
+        **protocol_options(protocol),
     )
 
 
@@ -114,7 +114,8 @@ def evaluate_dataset(
     from stereodiff.eval.regions import evaluate_regions
     from stereodiff.eval.temporal import temporal_alignment_error
 
-    settings = _protocol(protocol)
+    protocol_options(protocol)  # validates the name
+    settings = PROTOCOLS[protocol]
     p = get_preset(dataset, preset)
     pred_dir = Path(pred_dir)
     if not pred_dir.is_dir():
@@ -131,13 +132,10 @@ def evaluate_dataset(
         result.sequences[seq.name] = metrics
         if regions and seq.dynamic_mask is not None:
             result.regions[seq.name] = evaluate_regions(
-                pred, seq.depth, seq.dynamic_mask, pred_kind=kind, max_depth=seq.max_depth,
-                alignment=str(settings["alignment"]), per_frame=per_frame, resize=str(settings["resize"]),
-                valid_mask=seq.valid,
+                pred, seq.depth, seq.dynamic_mask, pred_kind=kind, max_depth=seq.max_depth, per_frame=per_frame,
+                valid_mask=seq.valid, **protocol_options(protocol),
             )  # fmt: skip
         if tae and seq.K is not None and seq.cam_to_world is not None:
-            from stereodiff.eval.protocol import resize_prediction
-
             resized = resize_prediction(pred[: seq.num_frames], seq.depth.shape[1:], str(settings["resize"]))
             depth = apply_alignment(resized, metrics.alignment, kind)
             result.tae[seq.name] = temporal_alignment_error(depth, seq.K, seq.cam_to_world)
