@@ -3,8 +3,8 @@
 Frames: RGB and depth lists each sorted by the full timestamp (DepthCrafter sorts by the last 4 digits of the
 integer seconds, which gives the same order unless a sequence crosses a multiple of 10⁴ s), then ``[30:140]`` and
 paired by index (not by timestamp), as DepthCrafter/MonST3R do. DepthCrafter evaluates ``person_tracking``,
-MonST3R and RollingDepth ``person_tracking2``: the preset records which (``info["person_tracking"]``). Poses: ``groundtruth.txt`` (TUM
-format, motion-capture frame), the entry nearest in time to each RGB frame.
+MonST3R and RollingDepth ``person_tracking2``: the preset records which (``info["person_tracking"]``).
+Poses: ``groundtruth.txt`` (TUM format, motion-capture frame), the entry nearest in time to each RGB frame.
 """
 
 from __future__ import annotations
