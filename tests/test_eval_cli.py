@@ -46,6 +46,7 @@ def test_eval_cli_writes_reports_matching_the_protocol(cli, synth_root, tmp_path
     assert data["sequences"]["scene_a"]["frame_mean"]["delta1"] == pytest.approx(expected.delta1)
     assert set(data["regions"]["scene_a"]) == {"dynamic", "overall", "static"}
     assert data["tae"]["scene_a"] >= 0
+    assert data["bands"]["abs_rel"][0] == pytest.approx(expected.abs_rel)  # F0 is the metric
     assert "| scene_a |" in (tmp_path / "report" / "results.md").read_text() and "AbsRel" in out
     # MonST3R protocol: pixel-pooled L1 fit runs too
     status, _, err = cli(

@@ -23,6 +23,7 @@ from stereodiff.eval.protocol import (
     protocol_options,
     resize_prediction,
 )
+from stereodiff.eval.spectrum import band_decomposition, error_sequences
 from stereodiff.progress import logger, progress
 
 __all__ = ["DatasetResult", "evaluate_dataset", "evaluate_eval_sequence", "load_prediction"]
@@ -77,6 +78,8 @@ class DatasetResult:
         regions: name -> ``{"dynamic", "overall", "static"} -> SequenceMetrics`` (sequences with dynamic masks).
         tae: name -> TAE ×100 (sequences with GT K and poses, when requested).
         summary: metric -> dataset value (protocol's averaging and sequence weighting).
+        bands: error sequence (``abs_rel``, ``rmse``, ``one_minus_delta1``) -> ``[11]`` F0…F10 values averaged over
+            sequences (the paper's Table 2; F0 is the dataset metric). Sequences with < 2 evaluated frames are skipped.
         missing: sequences without a prediction file (skipped).
         settings: the protocol settings used.
     """
@@ -88,6 +91,7 @@ class DatasetResult:
     regions: dict[str, dict[str, SequenceMetrics]] = field(default_factory=dict)
     tae: dict[str, float] = field(default_factory=dict)
     summary: dict[str, float] = field(default_factory=dict)
+    bands: dict[str, np.ndarray] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -141,6 +145,13 @@ def evaluate_dataset(
             result.tae[seq.name] = temporal_alignment_error(depth, seq.K, seq.cam_to_world)
     if not result.sequences:
         raise InputError(f"no prediction file matched a {dataset} sequence in {pred_dir}", "name them <sequence>.npz")
+    per_sequence = [
+        {name: band_decomposition(errors).values for name, errors in error_sequences(m).items()}
+        for m in result.sequences.values()
+        if len(m.frames) >= 2
+    ]
+    if per_sequence:
+        result.bands = {name: np.mean([b[name] for b in per_sequence], axis=0) for name in per_sequence[0]}
     result.summary = aggregate(
         list(result.sequences.values()), weighting=settings["weighting"], average=settings["average"]
     )
