@@ -1,7 +1,8 @@
-"""Evaluate a folder of predictions on a dataset: one ``<sequence>.npz`` per sequence.
+"""Evaluate a folder of predictions on a dataset: one ``<sequence>.npz`` (or ``<sequence>/`` PNG16/EXR folder of
+``stereodiff.io.depth``) per sequence.
 
-Prediction files hold ``depth`` or ``disparity`` ``[T,H,W]`` (``[T,1,H,W]`` is accepted); the key says what the
-values are (an affine-invariant disparity or a depth up to scale/shift), unless ``pred_kind`` overrides it.
+Prediction npz files hold ``disparity`` and/or ``depth`` ``[T,H,W]``; the key says what the values are (an
+affine-invariant disparity or a depth up to scale/shift), unless ``pred_kind`` overrides it.
 """
 
 from __future__ import annotations
@@ -30,27 +31,23 @@ __all__ = ["DatasetResult", "evaluate_dataset", "evaluate_eval_sequence", "load_
 
 
 def load_prediction(path: Path, pred_kind: str | None = None) -> tuple[np.ndarray, str]:
-    """``(pred [T,H,W], kind)`` from an npz with key ``depth`` or ``disparity`` (or ``pred_kind`` if given)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"prediction file {path} not found", "write one <sequence>.npz per sequence")
-    try:
-        data = np.load(path)
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read {path} as npz ({err})", "save predictions with numpy.savez") from err
-    with data:
-        keys = [k for k in ("disparity", "depth") if k in data.files]
-        if pred_kind is not None and pred_kind not in ("depth", "disparity"):
-            raise InputError(f"pred_kind={pred_kind!r}", "use 'depth' or 'disparity'")
-        if not keys:
-            raise InputError(f"{path} has keys {data.files}", "store the prediction under 'depth' or 'disparity'")
-        key = keys[0]
-        pred = data[key]
-    if pred.ndim == 4 and pred.shape[1] == 1:
-        pred = pred[:, 0]
-    if pred.ndim != 3 or pred.dtype.kind not in "fiu":
-        raise InputError(f"{path}:{key} has shape {pred.shape} and dtype {pred.dtype}", "expected numbers [T,H,W]")
-    return pred, pred_kind or key
+    """``(pred [T,H,W], kind)`` of a prediction file or folder (``stereodiff.io.depth.load_depth_video``: npz,
+    PNG16 or EXR folder; uncompressed npz arrays are memory-mapped).
+
+    Without ``pred_kind`` the disparity is used when present (the protocol's affine-invariant input), else the
+    depth. With ``pred_kind`` that array is used, or the only one present, read as ``pred_kind`` (DepthCrafter's
+    own npz stores its disparity under ``depth``).
+    """
+    from stereodiff.io.depth import load_depth_video
+
+    if pred_kind is not None and pred_kind not in ("depth", "disparity"):
+        raise InputError(f"pred_kind={pred_kind!r} is not supported", "use 'depth' or 'disparity'")
+    video = load_depth_video(Path(path))
+    arrays = {k: v for k, v in (("disparity", video.disparity), ("depth", video.depth)) if v is not None}
+    if pred_kind is None:
+        kind = next(iter(arrays))
+        return arrays[kind], kind
+    return arrays.get(pred_kind, next(iter(arrays.values()))), pred_kind
 
 
 def evaluate_eval_sequence(
@@ -127,7 +124,9 @@ def evaluate_dataset(
     result = DatasetResult(dataset, p.name, protocol, settings={**settings, "per_frame": per_frame, "preset": p.note})
     for seq in progress(load_dataset(dataset, root, p.name, sequences), desc=f"eval {dataset}", unit="seq"):
         path = pred_dir / f"{seq.name}.npz"
-        if not path.is_file():
+        if not path.is_file() and (pred_dir / seq.name).is_dir():
+            path = pred_dir / seq.name  # a PNG16 / EXR folder
+        if not path.exists():
             result.missing.append(seq.name)
             logger.warning("no prediction for %s (%s)", seq.name, path)
             continue
