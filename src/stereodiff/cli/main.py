@@ -35,6 +35,8 @@ SUBCOMMANDS: dict[str, str] = {
     "run": "run",
     "batch": "batch",
     "synth": "synth",
+    "eval": "evaluate",
+    "analyze": "analyze",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)
