@@ -209,6 +209,8 @@ def fit_window_affines(
     if not 0 <= fixed < num:
         raise ValueError(f"fixed must index a window (0..{num - 1}), got {fixed}")
     params = np.tile([1.0, 0.0], (num, 1))
+    if num == 1:
+        return params
     pairs = []  # (m, k, sums) for every pair of windows sharing frames
     for k in range(1, num):
         for m in range(k):
