@@ -114,7 +114,7 @@ def test_loading_reads_the_hub_layouts_and_names_what_is_missing(tiny_dirs, pipe
     (tmp_path / "base").mkdir()
     with pytest.raises(InputError, match="vae, image_encoder"):
         load_depthcrafter(unet_dir, tmp_path / "base")
-    with pytest.raises(InputError, match="no config.json"):
+    with pytest.raises(InputError, match=r"no config\.json"):
         load_depthcrafter(tmp_path / "base", base_dir)
     with pytest.raises(InputError):
         load_depthcrafter("nobody/no-such-model", base_dir, allow_download=False)

@@ -220,7 +220,7 @@ def fit_window_affines(
                 c = outputs[k][lo - windows[k][0] : hi - windows[k][0]]
                 pairs.append((m, k, _overlap_sums(a, c)))
     if mode == "affine":
-        for m, k, (n, sa, sc, saa, scc, sac) in pairs:
+        for m, k, (n, sa, sc, _saa, scc, sac) in pairs:
             if m != k - 1:
                 continue
             s_m, b_m = params[m]

@@ -50,7 +50,9 @@ def processing_size(
     if dataset.lower() != "open":
         key = _PRESET_ALIASES.get(dataset.lower(), dataset.lower())
         if key not in DATASET_PRESETS:
-            raise InputError(f"unknown DepthCrafter dataset preset {dataset!r}", f"use 'open' or one of {list(DATASET_PRESETS)}")
+            raise InputError(
+                f"unknown DepthCrafter dataset preset {dataset!r}", f"use 'open' or one of {list(DATASET_PRESETS)}"
+            )
         return DATASET_PRESETS[key]
     if height < 1 or width < 1 or max_res < multiple:
         raise ValueError(f"need height, width >= 1 and max_res >= {multiple}; got {height}x{width}, max_res={max_res}")
@@ -380,7 +382,7 @@ class DepthCrafterPipeline:
                 x = self.scheduler.step(velocity, t, x).prev_sample
 
             # 6. Stitch (latent cross-fade) and decode every complete chunk of final frames
-            first, final = stitcher.add(k, x[0].cpu())
+            _, final = stitcher.add(k, x[0].cpu())
             undecoded = final if undecoded is None else torch.cat([undecoded, final])
             last = k == len(windows) - 1
             ready = undecoded.shape[0] if last else undecoded.shape[0] // decode_chunk_size * decode_chunk_size

@@ -165,12 +165,15 @@ class DepthCrafterRefiner:
         return x.expand(-1, 3, -1, -1) * 2.0 - 1.0
 
     @torch.no_grad()
-    def refine_window(
+    def _encode_inputs(
         self, frames: Any, depth: Any, start: int, end: int, size: tuple[int, int], lo: float, hi: float
-    ) -> torch.Tensor:
-        """Refined latents ``[n,4,h,w]`` (scaled, float32, on the CPU) of frames ``[start, end)``: ONE UNet call."""
-        pipe, scheduler = self.pipeline, self.scheduler
-        device = pipe.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-frame UNet inputs of frames ``[start, end)``: CLIP ``[n,C]``, frame latents and noised depth latents.
+
+        Every frame's inputs depend on that frame only (its noise is seeded by its index), so windows can reuse
+        the inputs of the frames they share.
+        """
+        pipe, device = self.pipeline, self.pipeline.device
         # conditioning: per-frame CLIP and noise-augmented frame latents (DepthCrafter steps 1-4)
         rgb = frames_to_tensor(frames, start, end, size, device) * 2.0 - 1.0  # [n,3,H,W]
         aug = torch.stack([_seeded_normal(tuple(rgb.shape[1:]), self.seed, t, 0) for t in range(start, end)])
@@ -180,11 +183,16 @@ class DepthCrafterRefiner:
         disp = self._normalized_disparity(depth, start, end, size, lo, hi)  # [n,3,H,W]
         z0 = pipe.encode_vae(disp, self.chunk_size).float() * pipe.vae.config.scaling_factor  # [n,4,h,w]
         eps = torch.stack([_seeded_normal(tuple(z0.shape[1:]), self.seed, t, 1) for t in range(start, end)])
-        # one Euler step at scheduler index T - t_start
-        scheduler.set_timesteps(self.num_steps_total, device=device)
+        return embeddings, frame_latents, z0 + self.sigma_start * eps.to(device)
+
+    @torch.no_grad()
+    def _denoise(self, embeddings: torch.Tensor, frame_latents: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+        """ONE UNet call and Euler step on a window's inputs; refined latents ``[n,4,h,w]`` float32 on the CPU."""
+        pipe, scheduler = self.pipeline, self.scheduler
+        scheduler.set_timesteps(self.num_steps_total, device=pipe.device)
         scheduler.set_begin_index(self.step_index)
         timestep = scheduler.timesteps[self.step_index]
-        z = (z0 + self.sigma_start * eps.to(device))[None]  # [1,n,4,h,w]
+        z = noisy[None]  # [1,n,4,h,w]
         z_in = scheduler.scale_model_input(z, timestep).to(pipe.dtype)
         velocity = pipe.predict_velocity(
             z_in,
@@ -246,11 +254,21 @@ class DepthCrafterRefiner:
             num_frames, *size, len(windows), self.sigma_start, self.sigma_end, self.output, self.stitch,
         )  # fmt: skip
 
+        inputs: dict[str, Any] = {"start": 0, "tensors": None}  # UNet inputs of the previous window's frames
+
         def window_latents(k: int) -> torch.Tensor:
             path = store / f"window_{k:05d}.npy" if store is not None else None
             if path is not None and path.exists():
                 return torch.from_numpy(np.load(path))
-            latents = self.refine_window(frames, depth, *windows[k], size, lo, hi)
+            start, end = windows[k]
+            previous = inputs["tensors"]
+            reuse = 0 if previous is None else max(inputs["start"] + previous[0].shape[0] - start, 0)
+            new = self._encode_inputs(frames, depth, start + reuse, end, size, lo, hi)
+            if reuse:
+                offset = start - inputs["start"]
+                new = tuple(torch.cat([old[offset:], part]) for old, part in zip(previous, new))
+            inputs.update(start=start, tensors=new)
+            latents = self._denoise(*new)
             if path is not None:
                 tmp = path.with_suffix(".tmp.npy")
                 np.save(tmp, latents.numpy())
@@ -260,14 +278,16 @@ class DepthCrafterRefiner:
         def write(decoded: torch.Tensor, first: int, target: Any) -> None:
             disp = (decoded.sum(1) / 3).cpu().numpy()  # [m,h,w] RGB mean, as DepthCrafter
             for i, frame in enumerate(disp):
-                target[first + i] = cv2.resize(frame, (target.shape[2], target.shape[1]), interpolation=cv2.INTER_LINEAR)
+                target[first + i] = cv2.resize(
+                    frame, (target.shape[2], target.shape[1]), interpolation=cv2.INTER_LINEAR
+                )
 
         # 2. Windows: one UNet call each; then stitch in latent space or in disparity space
         if self.stitch in ("crossfade", "none"):
             stitcher = WindowStitcher(windows, self.stitch)
             pending_start, pending = 0, None
             for k in progress(range(len(windows)), desc="DepthCrafter refine", total=len(windows), unit="window"):
-                first, final = stitcher.add(k, window_latents(k))
+                _, final = stitcher.add(k, window_latents(k))
                 pending = final if pending is None else torch.cat([pending, final])
                 last = k == len(windows) - 1
                 ready = pending.shape[0] if last else pending.shape[0] // self.chunk_size * self.chunk_size

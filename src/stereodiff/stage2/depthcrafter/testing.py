@@ -70,9 +70,7 @@ def save_tiny_depthcrafter(folder: Path, *, levels: int = 2, seed: int = 0) -> t
     folder = Path(folder)
     unet_dir, base_dir = folder / "unet", folder / "base"
     torch.manual_seed(seed)
-    unet = DepthCrafterUNet(
-        in_channels=8, out_channels=4, layers_per_block=1, cross_attention_dim=32, **unet_kwargs
-    )
+    unet = DepthCrafterUNet(in_channels=8, out_channels=4, layers_per_block=1, cross_attention_dim=32, **unet_kwargs)
     torch.manual_seed(seed)
     vae = AutoencoderKLTemporalDecoder(
         in_channels=3,
