@@ -195,6 +195,27 @@ def test_per_frame_conditioning_vs_stock_forward(pipe):
 
 
 # ---------------------------------------------------------------------------------------------------- pipeline
+def test_fp16_variant_and_cpu_offload_loading(tiny_dirs, tmp_path):
+    from diffusers import AutoencoderKLTemporalDecoder
+
+    from stereodiff.stage2.depthcrafter.loading import load_depthcrafter
+
+    unet_dir, base_dir = tiny_dirs
+    vae = AutoencoderKLTemporalDecoder.from_pretrained(base_dir / "vae")
+    vae.to(torch.float16).save_pretrained(tmp_path / "vae", variant="fp16")
+    assert (tmp_path / "vae" / "diffusion_pytorch_model.fp16.safetensors").is_file()
+    for part in ("image_encoder", "feature_extractor", "scheduler"):
+        (tmp_path / part).symlink_to(base_dir / part)
+    half = load_depthcrafter(unet_dir, tmp_path, dtype=torch.float16, variant="fp16", cpu_offload=True)
+    assert half.unet.dtype == torch.float16 and half.vae.dtype == torch.float16 and half.cpu_offload
+    assert half.vae.config.force_upcast
+    images = torch.rand(2, 3, 16, 24) * 2 - 1
+    latents = half.encode_vae(images)  # force_upcast: encodes in float32, the VAE goes back to float16
+    assert latents.dtype == torch.float32 and half.vae.dtype == torch.float16
+    full = load_depthcrafter(unet_dir, base_dir)
+    torch.testing.assert_close(latents, full.encode_vae(images), atol=2e-3, rtol=0)
+
+
 def test_processing_size_rules():
     from stereodiff.stage2.depthcrafter.pipeline import processing_size
 
@@ -228,9 +249,12 @@ def test_pipeline_reproducible_windows_and_golden_slice(pipe):
         pipe(video, num_inference_steps=1, window_size=6, overlap=2, latents=latents[:, :5])
 
 
-def test_pipeline_single_frame_and_single_window(pipe):
+def test_pipeline_single_frame_and_source_size_estimate(pipe):
     out = pipe(_video(1), num_inference_steps=1, generator=torch.Generator().manual_seed(0))
     assert out.disparity.shape == (1, 16, 24) and np.isfinite(out.disparity).all()
+    frames = (_video(3)[:, :15, :22] * 255).astype(np.uint8)  # processed at 16x24, returned at 15x22
+    disparity = pipe.estimate(frames, num_inference_steps=1, generator=torch.Generator().manual_seed(0))
+    assert disparity.shape == (3, 15, 22) and 0.0 <= disparity.min() < disparity.max() <= 1.0
     with pytest.raises(InputError, match="multiples"):
         pipe(_video(2), height=15, width=24)
 

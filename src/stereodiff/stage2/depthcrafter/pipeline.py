@@ -395,6 +395,28 @@ class DepthCrafterPipeline:
         normalize_minmax(disparity)
         return DepthCrafterOutput(disparity=disparity, frames=frames_out)
 
+    def estimate(self, frames: Any, *, out: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
+        """DepthCrafter disparity at the SOURCE resolution (the ``--stage2 depthcrafter-full`` baseline).
+
+        Args:
+            frames: ``[T,H,W,3]`` uint8 RGB (array-like, may be a memmap).
+            out: optional ``[T,H,W]`` float32 array (e.g. a memmap) to write into.
+            **kwargs: passed to :meth:`__call__` (steps, windows, ``max_res``, ``dataset``, seeds, ...).
+
+        Returns:
+            ``[T,H,W]`` float32 relative disparity in [0, 1]: the processing-size result resized bilinearly.
+        """
+        import cv2
+
+        num_frames, height, width = (int(s) for s in frames.shape[:3])
+        if out is not None and tuple(out.shape) != (num_frames, height, width):
+            raise InputError(f"out must be [T,H,W] = {(num_frames, height, width)}, got {tuple(out.shape)}", "")
+        result = self(frames, output_frames=False, **kwargs).disparity
+        target = out if out is not None else np.empty((num_frames, height, width), np.float32)
+        for t in range(num_frames):
+            target[t] = cv2.resize(result[t], (width, height), interpolation=cv2.INTER_LINEAR)
+        return target
+
     @staticmethod
     def _write(decoded: torch.Tensor, first: int, disparity: np.ndarray, frames: np.ndarray | None) -> None:
         """Write decoded frames ``[m,3,H,W]`` (RGB mean → disparity; raw frames if kept) from frame ``first``."""
