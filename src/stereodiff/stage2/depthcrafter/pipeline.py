@@ -395,11 +395,14 @@ class DepthCrafterPipeline:
         normalize_minmax(disparity)
         return DepthCrafterOutput(disparity=disparity, frames=frames_out)
 
-    def estimate(self, frames: Any, *, out: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
+    def estimate(
+        self, frames: Any, *, seed: int | None = None, out: np.ndarray | None = None, **kwargs: Any
+    ) -> np.ndarray:
         """DepthCrafter disparity at the SOURCE resolution (the ``--stage2 depthcrafter-full`` baseline).
 
         Args:
             frames: ``[T,H,W,3]`` uint8 RGB (array-like, may be a memmap).
+            seed: seeds the initial noise and the noise augmentation (``None``: torch's global generator).
             out: optional ``[T,H,W]`` float32 array (e.g. a memmap) to write into.
             **kwargs: passed to :meth:`__call__` (steps, windows, ``max_res``, ``dataset``, seeds, ...).
 
@@ -411,6 +414,8 @@ class DepthCrafterPipeline:
         num_frames, height, width = (int(s) for s in frames.shape[:3])
         if out is not None and tuple(out.shape) != (num_frames, height, width):
             raise InputError(f"out must be [T,H,W] = {(num_frames, height, width)}, got {tuple(out.shape)}", "")
+        if seed is not None:
+            kwargs["generator"] = torch.Generator().manual_seed(seed)
         result = self(frames, output_frames=False, **kwargs).disparity
         target = out if out is not None else np.empty((num_frames, height, width), np.float32)
         for t in range(num_frames):

@@ -9,8 +9,9 @@ Per the paper (§3.3, §4.1.1) and ``docs/reference/stage2-depthcrafter.md`` §5
    noised to ``σ_start = sigmas[T - t_start]`` with per-frame seeded noise (the same frame gets the same noise in
    every window) and denoised by ONE UNet call; the result is the clean estimate ``x̂0`` (default) or the literal
    Euler step to ``sigmas[T - t_end]``;
-3. windows are stitched (latent cross-fade by default, or affine/joint alignment of decoded disparity), decoded
-   in chunks, RGB-averaged, min–max normalised over the video and resized to the source size.
+3. windows are stitched (by default ``stitching="latent"``: DepthCrafter's latent cross-fade; or affine/joint
+   alignment of the decoded disparity), decoded in chunks, RGB-averaged, min–max normalised over the video and
+   resized to the source size.
 
 Device memory is one window; host memory is one window plus the ``[T,H,W]`` output (pass a memmap as ``out``).
 With ``cache_dir`` each finished window's latents are saved and skipped when the run is resumed.
@@ -34,9 +35,12 @@ from stereodiff.stage2.depthcrafter.pipeline import (
     normalize_minmax,
     processing_size,
 )
-from stereodiff.stage2.windows import STITCH_STRATEGIES, WindowStitcher, stitch_windows, window_schedule
+from stereodiff.stage2.windows import WindowStitcher, stitch_windows, window_schedule
 
-__all__ = ["DepthCrafterRefiner", "normalized_disparity_range"]
+__all__ = ["STITCHING", "DepthCrafterRefiner", "normalized_disparity_range"]
+
+#: how windows are merged: in latent space (``latent``, ``none``) or on decoded disparity (``affine``, ``joint``)
+STITCHING = ("latent", "affine", "joint", "none")
 
 
 def _seeded_normal(shape: tuple[int, ...], seed: int, frame: int, stream: int) -> torch.Tensor:
@@ -83,14 +87,15 @@ class DepthCrafterRefiner:
 
     Args:
         pipeline: a loaded :class:`DepthCrafterPipeline` (its models are shared, its scheduler config reused).
-        num_steps_total: ``T``, the number of steps of the schedule the step is taken from (paper: 4).
+        num_inference_steps: ``T``, the number of steps of the schedule the step is taken from (paper: 4).
         t_start: the step starts at ``sigmas[T - t_start]`` (paper: t = 2).
         t_end: where the Euler step lands, ``sigmas[T - t_end]``; must be ``t_start - 1`` (paper: t = 1).
         timestep_spacing: ``"trailing"`` (the paper's "ZeroSNR"), ``"leading"`` or ``"linspace"``.
         use_karras_sigmas: Karras sigmas replace the spacing (then ``timestep_spacing`` changes nothing).
         output: ``"pred_x0"`` (the model's clean estimate; default) or ``"prev_sample"`` (literal Euler step).
         window, overlap: temporal windows (paper: 110 / 25; a shorter video is one window).
-        stitch: ``"crossfade"`` (latent cross-fade, DepthCrafter's) | ``"affine"`` | ``"joint"`` | ``"none"``.
+        stitching: ``"latent"`` (DepthCrafter's cross-fade of the latents) | ``"affine"`` | ``"joint"`` (scale and
+            shift per window fitted on the decoded disparity, then cross-faded) | ``"none"`` (hard cut mid-overlap).
         noise_aug_strength: noise added to the frames before VAE encoding (DepthCrafter: 0.02).
         guidance_scale: > 1 enables DepthCrafter's classifier-free guidance (a second UNet pass).
         seed: seed of the per-frame noise.
@@ -105,7 +110,7 @@ class DepthCrafterRefiner:
         self,
         pipeline: DepthCrafterPipeline,
         *,
-        num_steps_total: int = 4,
+        num_inference_steps: int = 4,
         t_start: int = 2,
         t_end: int = 1,
         timestep_spacing: Literal["trailing", "leading", "linspace"] = "trailing",
@@ -113,7 +118,7 @@ class DepthCrafterRefiner:
         output: Literal["pred_x0", "prev_sample"] = "pred_x0",
         window: int = 110,
         overlap: int = 25,
-        stitch: str = "crossfade",
+        stitching: str = "latent",
         noise_aug_strength: float = 0.02,
         guidance_scale: float = 1.0,
         seed: int = 0,
@@ -124,14 +129,14 @@ class DepthCrafterRefiner:
     ) -> None:
         from diffusers import EulerDiscreteScheduler
 
-        if not 1 <= t_start <= num_steps_total:
-            raise ValueError(f"t_start must be in 1..num_steps_total ({num_steps_total}), got {t_start}")
+        if not 1 <= t_start <= num_inference_steps:
+            raise ValueError(f"t_start must be in 1..num_inference_steps ({num_inference_steps}), got {t_start}")
         if t_end != t_start - 1:
             raise ValueError(f"one Euler step needs t_end = t_start - 1 = {t_start - 1}, got {t_end}")
         if output not in ("pred_x0", "prev_sample"):
             raise ValueError(f"output must be 'pred_x0' or 'prev_sample', got {output!r}")
-        if stitch not in STITCH_STRATEGIES:
-            raise ValueError(f"stitch must be one of {STITCH_STRATEGIES}, got {stitch!r}")
+        if stitching not in STITCHING:
+            raise ValueError(f"stitching must be one of {STITCHING}, got {stitching!r}")
         if timestep_spacing not in ("trailing", "leading", "linspace"):
             raise ValueError(f"timestep_spacing must be trailing, leading or linspace, got {timestep_spacing!r}")
         window_schedule(1, window, overlap)  # validates window/overlap
@@ -139,13 +144,13 @@ class DepthCrafterRefiner:
         self.scheduler = EulerDiscreteScheduler.from_config(
             pipeline.scheduler.config, timestep_spacing=timestep_spacing, use_karras_sigmas=use_karras_sigmas
         )
-        self.num_steps_total, self.t_start, self.output = num_steps_total, t_start, output
-        self.window, self.overlap, self.stitch = window, overlap, stitch
+        self.num_inference_steps, self.t_start, self.output = num_inference_steps, t_start, output
+        self.window, self.overlap, self.stitching = window, overlap, stitching
         self.noise_aug_strength, self.guidance_scale, self.seed = noise_aug_strength, guidance_scale, seed
         self.max_res, self.dataset, self.chunk_size = max_res, dataset, chunk_size
         self.min_confidence = min_confidence
-        self.scheduler.set_timesteps(num_steps_total)
-        self.step_index = num_steps_total - t_start
+        self.scheduler.set_timesteps(num_inference_steps)
+        self.step_index = num_inference_steps - t_start
         self.sigma_start = float(self.scheduler.sigmas[self.step_index])
         self.sigma_end = float(self.scheduler.sigmas[self.step_index + 1])
 
@@ -189,7 +194,7 @@ class DepthCrafterRefiner:
     def _denoise(self, embeddings: torch.Tensor, frame_latents: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
         """ONE UNet call and Euler step on a window's inputs; refined latents ``[n,4,h,w]`` float32 on the CPU."""
         pipe, scheduler = self.pipeline, self.scheduler
-        scheduler.set_timesteps(self.num_steps_total, device=pipe.device)
+        scheduler.set_timesteps(self.num_inference_steps, device=pipe.device)
         scheduler.set_begin_index(self.step_index)
         timestep = scheduler.timesteps[self.step_index]
         z = noisy[None]  # [1,n,4,h,w]
@@ -251,7 +256,7 @@ class DepthCrafterRefiner:
         store = self._open_cache(cache_dir, num_frames, size, windows)
         logger.info(
             "DepthCrafter refinement: %d frames at %dx%d, %d window(s), sigma %.4f -> %.4f (%s), stitch=%s",
-            num_frames, *size, len(windows), self.sigma_start, self.sigma_end, self.output, self.stitch,
+            num_frames, *size, len(windows), self.sigma_start, self.sigma_end, self.output, self.stitching,
         )  # fmt: skip
 
         inputs: dict[str, Any] = {"start": 0, "tensors": None}  # UNet inputs of the previous window's frames
@@ -283,8 +288,8 @@ class DepthCrafterRefiner:
                 )
 
         # 2. Windows: one UNet call each; then stitch in latent space or in disparity space
-        if self.stitch in ("crossfade", "none"):
-            stitcher = WindowStitcher(windows, self.stitch)
+        if self.stitching in ("latent", "none"):
+            stitcher = WindowStitcher(windows, "crossfade" if self.stitching == "latent" else "none")
             pending_start, pending = 0, None
             for k in progress(range(len(windows)), desc="DepthCrafter refine", total=len(windows), unit="window"):
                 _, final = stitcher.add(k, window_latents(k))
@@ -307,7 +312,7 @@ class DepthCrafterRefiner:
                 stitched = np.lib.format.open_memmap(
                     Path(scratch) / "stitched.npy", "w+", np.float32, (num_frames, *size)
                 )
-                stitch_windows(outputs, windows, strategy=self.stitch, out=stitched)
+                stitch_windows(outputs, windows, strategy=self.stitching, out=stitched)
                 for t in range(num_frames):
                     result[t] = cv2.resize(stitched[t], (width, height), interpolation=cv2.INTER_LINEAR)
                 del outputs, stitched
