@@ -407,7 +407,8 @@ class DepthCrafterPipeline:
             **kwargs: passed to :meth:`__call__` (steps, windows, ``max_res``, ``dataset``, seeds, ...).
 
         Returns:
-            ``[T,H,W]`` float32 relative disparity in [0, 1]: the processing-size result resized bilinearly.
+            ``[T,H,W]`` float32 relative disparity: the processing-size result resized bilinearly, then min–max
+            normalised over the video again (as the refiner does).
         """
         import cv2
 
@@ -420,7 +421,7 @@ class DepthCrafterPipeline:
         target = out if out is not None else np.empty((num_frames, height, width), np.float32)
         for t in range(num_frames):
             target[t] = cv2.resize(result[t], (width, height), interpolation=cv2.INTER_LINEAR)
-        return target
+        return normalize_minmax(target)
 
     @staticmethod
     def _write(decoded: torch.Tensor, first: int, disparity: np.ndarray, frames: np.ndarray | None) -> None:
