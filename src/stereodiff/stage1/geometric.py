@@ -4,7 +4,7 @@ For every unordered pair of frames ``(a, b)`` the matcher
 
 1. computes DIS optical flow at a working resolution, forward and backward, and keeps the pixels whose
    forward–backward round trip returns within a threshold;
-2. estimates the relative pose from the essential matrix (RANSAC on a well-spread subsample of consistent
+2. estimates the relative pose from the essential matrix (USAC/MAGSAC++ RANSAC on a well-spread subsample of consistent
    matches, one per grid cell) and ``cv2.recoverPose``;
 3. triangulates every consistent pixel of both views (vectorised midpoint method; the point is kept on the
    pixel's own ray, so each pointmap is an exact pinhole depth map), rejects depths outside
@@ -24,6 +24,7 @@ Conventions: pixel ``(u, v)`` = (column, row) at pixel centres; OpenCV camera ax
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,8 @@ class GeometricMatcher:
         num_offsets: how many consecutive Fibonacci offsets the adaptive graph uses (e.g. 3 → {3, 5, 8}).
         min_parallax_deg: median triangulation angle the smallest offset should reach.
         flow_preset: OpenCV DIS preset, ``"ultrafast"``, ``"fast"`` or ``"medium"``.
+        flow_full_resolution: refine the flow down to the working resolution itself (DIS finest scale 0; the
+            presets stop one or two pyramid levels above it, which costs sub-pixel accuracy and thus depth).
         fb_threshold_px: forward–backward consistency threshold in pixels at a 320-pixel long side (scaled with
             the working resolution); also the scale of the confidence's flow term.
         epipolar_sigma_px: scale of the Sampson residual in the confidence (pixels at 320, scaled).
@@ -234,14 +237,15 @@ class GeometricMatcher:
         num_offsets: int = 3,
         min_parallax_deg: float = 1.5,
         flow_preset: str = "medium",
+        flow_full_resolution: bool = True,
         fb_threshold_px: float = 1.0,
         epipolar_sigma_px: float = 1.0,
         angle_ref_deg: float = 2.0,
         min_angle_deg: float = 0.25,
         depth_range: tuple[float, float] = (0.2, 5.0),
         max_confidence: float = 10.0,
-        ransac_threshold_px: float = 0.75,
-        grid_cells: int = 32,
+        ransac_threshold_px: float = 0.5,
+        grid_cells: int = 48,
         seed: int = 0,
     ) -> None:
         if long_side < 32:
@@ -269,6 +273,7 @@ class GeometricMatcher:
         self.num_offsets = int(num_offsets)
         self.min_parallax_deg = float(min_parallax_deg)
         self.flow_preset = flow_preset
+        self.flow_full_resolution = bool(flow_full_resolution)
         self.fb_threshold_px = float(fb_threshold_px)
         self.epipolar_sigma_px = float(epipolar_sigma_px)
         self.angle_ref_deg = float(angle_ref_deg)
@@ -317,8 +322,9 @@ class GeometricMatcher:
         gray = self._grayscale(frames, size)  # [T,h,w] uint8
         K, focal_source = self._intrinsics((height, width), size, gray)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source)
-        logger.info("geometric matcher: %dx%d working resolution, focal %.1f px (%s)", size[1], size[0],
-                    K[0, 0], focal_source)
+        logger.info(
+            "geometric matcher: %dx%d working resolution, focal %.1f px (%s)", size[1], size[0], K[0, 0], focal_source
+        )
 
         # 3. Pair graph
         if pairs is None:
@@ -404,7 +410,10 @@ class GeometricMatcher:
             "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
             "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
         }[self.flow_preset]
-        return cv2.DISOpticalFlow_create(preset)
+        dis = cv2.DISOpticalFlow_create(preset)
+        if self.flow_full_resolution:
+            dis.setFinestScale(0)
+        return dis
 
     @property
     def _px_scale(self) -> float:
@@ -444,13 +453,17 @@ class GeometricMatcher:
             if matches is None:
                 continue
             x_a, x_b = matches
-            F, mask = cv2.findFundamentalMat(x_a, x_b, cv2.FM_RANSAC, self.ransac_threshold_px * self._px_scale, 0.999)
+            F, mask = cv2.findFundamentalMat(
+                x_a, x_b, cv2.USAC_ACCURATE, self.ransac_threshold_px * self._px_scale, 0.999
+            )
             if F is not None and F.shape == (3, 3) and mask is not None and mask.sum() >= 30:
                 fundamentals.append(F)
         h, w = gray.shape[1:]
         return focal_from_fundamentals(fundamentals, (K[0, 2], K[1, 2]), (h, w))
 
-    def _consistent_matches(self, img_a: np.ndarray, img_b: np.ndarray, dis: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    def _consistent_matches(
+        self, img_a: np.ndarray, img_b: np.ndarray, dis: Any
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Well-spread forward–backward consistent matches ``[N,2]`` of a and b (pixels), or None if too few."""
         flow_ab = dis.calc(img_a, img_b, None)
         flow_ba = dis.calc(img_b, img_a, None)
@@ -487,15 +500,30 @@ class GeometricMatcher:
         return tuple(offsets)
 
     def _relative_pose(self, x_a: np.ndarray, x_b: np.ndarray, K: np.ndarray, pair: tuple[int, int]) -> PairGeometry:
-        """Essential matrix (RANSAC) + recoverPose on matches ``[N,2]``; median triangulation angle of inliers."""
+        """Essential matrix (RANSAC) + recoverPose on matches ``[N,2]``; median triangulation angle of inliers.
+
+        Two robust estimators run (USAC_ACCURATE, then classic RANSAC) when the first explains fewer than 90 % of the
+        sample; the essential matrix with more matches within the threshold (Sampson distance) wins. A single run
+        sometimes locks onto a degenerate solution on near-planar, low-parallax scenes.
+        """
         import cv2
 
         eye = np.eye(3)
         zero = np.zeros(3)
-        E, mask = cv2.findEssentialMat(
-            x_a, x_b, K, method=cv2.RANSAC, prob=0.999, threshold=self.ransac_threshold_px * self._px_scale
-        )
-        if E is None or E.shape != (3, 3):
+        threshold = self.ransac_threshold_px * self._px_scale
+        K_inv = np.linalg.inv(K)
+        E, mask, best = None, None, -1
+        for method in (cv2.USAC_ACCURATE, cv2.RANSAC):
+            candidate, _ = cv2.findEssentialMat(x_a, x_b, K, method=method, prob=0.999, threshold=threshold)
+            if candidate is None or candidate.shape[0] < 3:
+                continue
+            candidate = candidate[:3]
+            within = sampson_distance(x_a, x_b, K_inv.T @ candidate @ K_inv) < threshold
+            if within.sum() > best:
+                E, mask, best = candidate, within.astype(np.uint8)[:, None], int(within.sum())
+            if best >= 0.9 * len(x_a):
+                break
+        if E is None:
             return PairGeometry(pair, eye, zero, False, "essential matrix estimation failed")
         inliers = mask.ravel().astype(bool)
         # distanceThresh: keep far points (with |t| = 1 and a small baseline every depth is large)
@@ -505,7 +533,6 @@ class GeometricMatcher:
         inlier_fraction = float(good.mean())
         if good.sum() < 20:
             return PairGeometry(pair, eye, zero, False, "too few essential-matrix inliers", 0.0, inlier_fraction)
-        K_inv = np.linalg.inv(K)
         rays_a = _rays(x_a[good], K_inv)
         rays_b = _rays(x_b[good], K_inv) @ R  # = Rᵀ ray_b, in camera a
         _, _, angle = triangulate_rays(rays_a, rays_b, -R.T @ t)
@@ -548,13 +575,15 @@ class GeometricMatcher:
         a_to_b[:3, :3], a_to_b[:3, 3] = R, t
         b_to_a = np.linalg.inv(a_to_b)
         F = fundamental_from_pose(R, t, K)
-        view_a = self._view(grid, target_a, fb_a, valid_a, K, R, t, F, h, w)
-        view_b = self._view(grid, target_b, fb_b, valid_b, K, R.T, -R.T @ t, F.T, h, w)
+        rays = _rays(grid, np.linalg.inv(K))  # [h*w,3], z = 1
+        view_a = self._view(grid, rays, target_a, fb_a, valid_a, K, R, t, F)
+        view_b = self._view(grid, rays, target_b, fb_b, valid_b, K, R.T, -R.T @ t, F.T)
         return (*view_a[:1], a_to_b, view_a[1]), (*view_b[:1], b_to_a, view_b[1]), geom
 
     def _view(
         self,
         grid: np.ndarray,
+        rays_all: np.ndarray,
         target: np.ndarray,
         fb_err: np.ndarray,
         valid: np.ndarray,
@@ -562,13 +591,12 @@ class GeometricMatcher:
         R: np.ndarray,
         t: np.ndarray,
         F: np.ndarray,
-        h: int,
-        w: int,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Dense pointmap ``[h,w,3]`` (own camera) and confidence ``[h,w]`` of one view, given the pose own → other
-        (``X_other = R X + t``) and the fundamental matrix own → other."""
-        K_inv = np.linalg.inv(K).astype(np.float32)
-        rays_all = _rays(grid, K_inv)  # [h*w,3], z = 1
+        (``X_other = R X + t``) and the fundamental matrix own → other. ``grid`` ``[h*w,2]`` pixels and
+        ``rays_all`` ``[h*w,3]`` their rays."""
+        h, w = valid.shape
+        K_inv = np.linalg.inv(K)
         idx = np.flatnonzero(valid.ravel())
         x_self = grid[idx]
         x_other = target.reshape(-1, 2)[idx]
@@ -637,10 +665,13 @@ def default_pairs(num_frames: int, offsets: tuple[int, ...] | list[int]) -> np.n
     return pairs
 
 
+@functools.lru_cache(maxsize=4)
 def _pixel_grid(h: int, w: int) -> np.ndarray:
-    """``[h,w,2]`` float32 pixel coordinates ``(u, v)``."""
+    """``[h,w,2]`` float32 pixel coordinates ``(u, v)`` (cached, read-only)."""
     v, u = np.mgrid[0:h, 0:w].astype(np.float32)
-    return np.stack([u, v], axis=-1)
+    grid = np.stack([u, v], axis=-1)
+    grid.flags.writeable = False
+    return grid
 
 
 def _rays(x: np.ndarray, K_inv: np.ndarray) -> np.ndarray:
@@ -662,18 +693,19 @@ def _flow_check(flow_ab: np.ndarray, flow_ba: np.ndarray) -> tuple[np.ndarray, n
 
 
 def _spread_sample(valid: np.ndarray, score: np.ndarray, cells: int) -> np.ndarray:
-    """Flat indices of one valid pixel per grid cell (the one with the lowest ``score``); ``cells`` along the
-    long side, square cells."""
+    """Flat indices of one valid pixel per square grid cell (the one with the lowest ``score``); ``cells`` cells
+    along the long side (pixels beyond the last whole cell are not sampled)."""
     h, w = valid.shape
     cell = max(1, max(h, w) // cells)
-    idx = np.flatnonzero(valid.ravel())
-    if len(idx) == 0:
-        return idx
-    rows, cols = np.divmod(idx, w)
-    cell_id = (rows // cell) * (w // cell + 1) + cols // cell
-    order = np.lexsort((score.ravel()[idx], cell_id))
-    _, first = np.unique(cell_id[order], return_index=True)
-    return idx[order[first]]
+    rows, cols = h // cell, w // cell
+    masked = np.where(valid, score, np.inf)[: rows * cell, : cols * cell]
+    blocks = masked.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, cell * cell)
+    best = blocks.argmin(axis=-1)  # [rows,cols] index inside the cell
+    found = np.isfinite(np.take_along_axis(blocks, best[..., None], axis=-1)[..., 0])
+    dy, dx = np.divmod(best, cell)
+    y = np.arange(rows)[:, None] * cell + dy
+    x = np.arange(cols)[None, :] * cell + dx
+    return (y * w + x)[found]
 
 
 def _failed_view(K: np.ndarray, h: int, w: int, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
