@@ -33,7 +33,7 @@ import numpy as np
 
 from stereodiff.errors import InputError
 from stereodiff.progress import logger, progress
-from stereodiff.types import PairPredictions, check_array
+from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
 # Fibonacci numbers: consecutive ones are coprime, so any two offsets of a run have no common factor.
 _FIBONACCI = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233)
@@ -719,3 +719,106 @@ def _to_other_camera(pts: np.ndarray, own_to_other: np.ndarray) -> np.ndarray:
     R = own_to_other[:3, :3].astype(np.float32)
     t = own_to_other[:3, 3].astype(np.float32)
     return pts @ R.T + t
+
+
+
+def fuse_pair_depths(preds: PairPredictions, geometry: SceneGeometry, *, out_dir: Path | None = None) -> SceneGeometry:
+    """Densify and denoise aligned depth with every pair of each frame (closed form, per frame).
+
+    ``global_alignment`` takes each frame's depth from ONE pair of its spanning tree, so pixels that this matcher
+    could not triangulate in that pair (flow leaving the image, forward–backward failures) are holes, and the depth
+    carries that single pair's noise. Every directed pair ``(k, j)`` however holds a depth map of frame ``k`` in
+    its own camera, up to the pair's scale. Per frame ``k``:
+
+    1. reference = the aligned depth at the pixels triangulated in the tree pair (``untriangulated_mask``);
+    2. each pair ``(k, j)``'s scale = the confidence-weighted median of ``log(reference / z_kj)`` over the pixels
+       both triangulated;
+    3. fused log-depth = confidence-weighted mean of the scaled ``log z_kj`` over the pairs that triangulated the
+       pixel (confidence > 1); the fused confidence is the sum of ``confidence − 1`` plus 1.
+
+    Pixels no pair triangulated stay invalid (depth 0). Poses, focals and the global scale are unchanged.
+
+    Args:
+        preds: this matcher's pair predictions ``[P,h,w]`` (may be memmaps).
+        geometry: ``global_alignment(preds, ...)`` of the same predictions.
+        out_dir: when given, ``fused_depth.npy``, ``fused_confidence.npy`` and ``fused_valid.npy`` are memmaps there.
+
+    Returns:
+        a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid``; ``info`` is the input's
+        plus ``fused_pair_log_scales [P]`` (0 for pairs not used).
+    """
+    holes = untriangulated_mask(preds, geometry)  # [T,h,w]
+    num_frames = preds.num_frames
+    h, w = preds.size
+    shape = (num_frames, h, w)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        depth = np.lib.format.open_memmap(out_dir / "fused_depth.npy", mode="w+", dtype=np.float32, shape=shape)
+        confidence = np.lib.format.open_memmap(out_dir / "fused_confidence.npy", "w+", np.float32, shape)
+        valid = np.lib.format.open_memmap(out_dir / "fused_valid.npy", mode="w+", dtype=np.bool_, shape=shape)
+    else:
+        depth, confidence, valid = np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, bool)
+    log_scales = np.zeros(preds.num_pairs)
+    by_frame: dict[int, list[int]] = {}
+    for p, i in enumerate(preds.pairs[:, 0].tolist()):
+        by_frame.setdefault(i, []).append(p)
+    for k in progress(range(num_frames), desc="fuse pair depths", total=num_frames):
+        ref_ok = ~holes[k] & np.asarray(geometry.valid[k])
+        log_ref = np.log(np.where(ref_ok, geometry.depth[k], 1.0))  # [h,w]
+        acc = np.zeros((h, w), np.float64)
+        weight_sum = np.zeros((h, w), np.float64)
+        for p in by_frame.get(k, []):
+            z = np.asarray(preds.pts_i[p][..., 2], dtype=np.float64)
+            weight = np.asarray(preds.conf_i[p], dtype=np.float64) - 1.0
+            usable = (weight > 0) & (z > 0)
+            both = usable & ref_ok
+            if both.sum() < 100:
+                continue
+            log_z = np.log(np.where(usable, z, 1.0))
+            log_scales[p] = _weighted_median(log_ref[both] - log_z[both], weight[both])
+            acc += np.where(usable, weight * (log_z + log_scales[p]), 0.0)
+            weight_sum += np.where(usable, weight, 0.0)
+        ok = weight_sum > 0
+        depth[k] = np.where(ok, np.exp(acc / np.maximum(weight_sum, 1e-12)), 0.0)
+        confidence[k] = np.where(ok, 1.0 + weight_sum, 0.0)
+        valid[k] = ok
+    info = {**geometry.info, "fused_pair_log_scales": log_scales}
+    return SceneGeometry(
+        depth=depth,
+        confidence=confidence,
+        focal=geometry.focal,
+        principal_point=geometry.principal_point,
+        cam_to_world=geometry.cam_to_world,
+        valid=valid,
+        info=info,
+    )
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted median of ``values [N]`` with ``weights [N] > 0``."""
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+def untriangulated_mask(preds: PairPredictions, geometry: SceneGeometry) -> np.ndarray:
+    """``[T,h,w]`` bool: pixels whose aligned depth comes from a fallback point (confidence ≤ 1) of this matcher.
+
+    ``global_alignment`` places each frame's points from one pair of its spanning tree (``geometry.info["tree"]``,
+    in traversal order: the root pair places both frames, every later pair the frame not placed yet). Pixels that
+    the matcher could not triangulate in that pair hold a constant-depth guess at confidence 1: they are holes, to
+    be marked invalid (``geometry.valid & ~mask``) and filled by stage 2.
+    """
+    tree = np.asarray(geometry.info["tree"])
+    h, w = preds.size
+    mask = np.zeros((preds.num_frames, h, w), bool)
+    index = {(int(i), int(j)): p for p, (i, j) in enumerate(preds.pairs)}
+    placed: set[int] = set()
+    for n, (i, j) in enumerate(tree.tolist()):
+        p = index[(i, j)]
+        if n == 0 or i not in placed:
+            mask[i] = np.asarray(preds.conf_i[p]) <= 1.0
+        if n == 0 or i in placed:
+            mask[j] = np.asarray(preds.conf_j[p]) <= 1.0
+        placed.update((i, j))
+    return mask
