@@ -722,34 +722,84 @@ def _to_other_camera(pts: np.ndarray, own_to_other: np.ndarray) -> np.ndarray:
 
 
 
-def fuse_pair_depths(preds: PairPredictions, geometry: SceneGeometry, *, out_dir: Path | None = None) -> SceneGeometry:
-    """Densify and denoise aligned depth with every pair of each frame (closed form, per frame).
+def fuse_pair_depths(
+    preds: PairPredictions, geometry: SceneGeometry, *, stride: int = 2, out_dir: Path | None = None
+) -> SceneGeometry:
+    """Per-frame depth fused from every pair of this matcher, with one log-scale per pair solved over all pairs.
 
-    ``global_alignment`` takes each frame's depth from ONE pair of its spanning tree, so pixels that this matcher
-    could not triangulate in that pair (flow leaving the image, forward–backward failures) are holes, and the depth
-    carries that single pair's noise. Every directed pair ``(k, j)`` however holds a depth map of frame ``k`` in
-    its own camera, up to the pair's scale. Per frame ``k``:
+    ``global_alignment`` takes each frame's depth from ONE pair of its spanning tree: pixels that pair could not
+    triangulate are holes, the depth carries that single pair's noise, and a wrong tree registration or PnP pose
+    shows as a per-frame scale error. Here every pair is used instead. This matcher computes both directions of an
+    unordered pair ``e = {k, j}`` at one scale ``exp(a_e)``, and its own-camera pointmaps are exact pinhole depth
+    maps ``z_e^k`` (``pts_i[..., 2]`` of the directed pair ``(k, j)``). So, in closed form:
 
-    1. reference = the aligned depth at the pixels triangulated in the tree pair (``untriangulated_mask``);
-    2. each pair ``(k, j)``'s scale = the confidence-weighted median of ``log(reference / z_kj)`` over the pixels
-       both triangulated;
-    3. fused log-depth = confidence-weighted mean of the scaled ``log z_kj`` over the pairs that triangulated the
-       pixel (confidence > 1); the fused confidence is the sum of ``confidence − 1`` plus 1.
-
-    Pixels no pair triangulated stay invalid (depth 0). Poses, focals and the global scale are unchanged.
+    1. for every frame ``k``, each pair ``e ∋ k`` is compared with the pair of ``k`` that triangulated the most
+       pixels, ``e*``: ``a_e − a_e* = weighted median of (log z_e*^k − log z_e^k)`` over the pixels both
+       triangulated (confidence > 1; weights ``sqrt((c − 1)(c* − 1))``; every ``stride``-th pixel);
+    2. one sparse least-squares problem over all these equations gives the pair log-scales ``a`` (gauge: mean 0);
+    3. fused log-depth of frame ``k`` = the ``(c − 1)``-weighted mean of ``log z_e^k + a_e`` over its pairs; the
+       fused confidence is ``1 + Σ (c − 1)``; pixels no pair triangulated stay invalid (depth 0);
+    4. the result is brought to the alignment's global scale (median log-ratio to the tree depth at triangulated
+       pixels), so poses, focals and world scale of ``geometry`` still apply.
 
     Args:
-        preds: this matcher's pair predictions ``[P,h,w]`` (may be memmaps).
-        geometry: ``global_alignment(preds, ...)`` of the same predictions.
+        preds: this matcher's pair predictions (may be memmaps; read one pair at a time).
+        geometry: ``global_alignment(preds, ...)`` of the same predictions (for the global scale and the poses).
+        stride: pixel subsampling of the scale comparisons of step 1.
         out_dir: when given, ``fused_depth.npy``, ``fused_confidence.npy`` and ``fused_valid.npy`` are memmaps there.
 
     Returns:
-        a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid``; ``info`` is the input's
-        plus ``fused_pair_log_scales [P]`` (0 for pairs not used).
+        a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid`` and the input's focal,
+        principal point and poses; ``info`` is the input's plus ``pair_log_scales`` (``[P]``, per directed pair).
     """
-    holes = untriangulated_mask(preds, geometry)  # [T,h,w]
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import lsqr
+
     num_frames = preds.num_frames
     h, w = preds.size
+    pairs = preds.pairs
+    edge_of = {}
+    for i, j in pairs.tolist():
+        edge_of.setdefault((min(i, j), max(i, j)), len(edge_of))
+    pair_edge = np.array([edge_of[(min(i, j), max(i, j))] for i, j in pairs.tolist()], dtype=np.int64)
+    by_frame: dict[int, list[int]] = {}
+    for p, k in enumerate(pairs[:, 0].tolist()):
+        by_frame.setdefault(k, []).append(p)
+
+    def view(p: int, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """log depth and weight (confidence − 1, 0 where untriangulated) of frame pairs[p, 0] in pair p."""
+        z = np.asarray(preds.pts_i[p, ::step, ::step, 2], dtype=np.float64)
+        weight = np.asarray(preds.conf_i[p, ::step, ::step], dtype=np.float64) - 1.0
+        weight = np.where(z > 0, np.maximum(weight, 0.0), 0.0)
+        return np.log(np.where(weight > 0, z, 1.0)), weight
+
+    # 1. Scale equations a_e − a_e* = r between the pairs of each frame
+    eq_plus, eq_minus, rhs = [], [], []
+    for k in progress(range(num_frames), desc="fusion: pair scales", total=num_frames):
+        views = [(p, *view(p, stride)) for p in by_frame.get(k, [])]
+        views = [v for v in views if (v[2] > 0).sum() >= 50]
+        if len(views) < 2:
+            continue
+        best = max(views, key=lambda v: (v[2] > 0).sum())
+        for p, log_z, weight in views:
+            if p == best[0]:
+                continue
+            both = (weight > 0) & (best[2] > 0)
+            if both.sum() < 50:
+                continue
+            eq_plus.append(pair_edge[p])
+            eq_minus.append(pair_edge[best[0]])
+            rhs.append(_weighted_median(best[1][both] - log_z[both], np.sqrt(weight[both] * best[2][both])))
+
+    # 2. Sparse least squares for the pair log-scales (gauge row: their mean is 0)
+    num_edges, num_eq = len(edge_of), len(rhs)
+    r = np.concatenate([np.arange(num_eq), np.arange(num_eq), np.full(num_edges, num_eq)])
+    c = np.concatenate([eq_plus, eq_minus, np.arange(num_edges)]).astype(np.int64)
+    v = np.concatenate([np.ones(num_eq), -np.ones(num_eq), np.full(num_edges, 1.0 / num_edges)])
+    system = coo_matrix((v, (r, c)), shape=(num_eq + 1, num_edges)).tocsr()
+    edge_log_scales = lsqr(system, np.append(rhs, 0.0), atol=1e-12, btol=1e-12)[0] if num_eq else np.zeros(num_edges)
+
+    # 3. Weighted mean of the scaled log depths of each frame
     shape = (num_frames, h, w)
     if out_dir is not None:
         out_dir = Path(out_dir)
@@ -759,31 +809,32 @@ def fuse_pair_depths(preds: PairPredictions, geometry: SceneGeometry, *, out_dir
         valid = np.lib.format.open_memmap(out_dir / "fused_valid.npy", mode="w+", dtype=np.bool_, shape=shape)
     else:
         depth, confidence, valid = np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, bool)
-    log_scales = np.zeros(preds.num_pairs)
-    by_frame: dict[int, list[int]] = {}
-    for p, i in enumerate(preds.pairs[:, 0].tolist()):
-        by_frame.setdefault(i, []).append(p)
-    for k in progress(range(num_frames), desc="fuse pair depths", total=num_frames):
-        ref_ok = ~holes[k] & np.asarray(geometry.valid[k])
-        log_ref = np.log(np.where(ref_ok, geometry.depth[k], 1.0))  # [h,w]
-        acc = np.zeros((h, w), np.float64)
-        weight_sum = np.zeros((h, w), np.float64)
+    holes = untriangulated_mask(preds, geometry)  # [T,h,w]
+    gauge = []
+    for k in progress(range(num_frames), desc="fusion: depth", total=num_frames):
+        acc = np.zeros((h, w))
+        weight_sum = np.zeros((h, w))
         for p in by_frame.get(k, []):
-            z = np.asarray(preds.pts_i[p][..., 2], dtype=np.float64)
-            weight = np.asarray(preds.conf_i[p], dtype=np.float64) - 1.0
-            usable = (weight > 0) & (z > 0)
-            both = usable & ref_ok
-            if both.sum() < 100:
-                continue
-            log_z = np.log(np.where(usable, z, 1.0))
-            log_scales[p] = _weighted_median(log_ref[both] - log_z[both], weight[both])
-            acc += np.where(usable, weight * (log_z + log_scales[p]), 0.0)
-            weight_sum += np.where(usable, weight, 0.0)
+            log_z, weight = view(p)
+            acc += weight * (log_z + edge_log_scales[pair_edge[p]])
+            weight_sum += weight
         ok = weight_sum > 0
-        depth[k] = np.where(ok, np.exp(acc / np.maximum(weight_sum, 1e-12)), 0.0)
+        log_depth = acc / np.maximum(weight_sum, 1e-12)
+        ref = ok & ~holes[k] & np.asarray(geometry.valid[k])
+        if ref.sum() >= 50:
+            gauge.append(np.median(np.log(np.asarray(geometry.depth[k])[ref]) - log_depth[ref]))
+        depth[k] = np.where(ok, np.exp(log_depth), 0.0)
         confidence[k] = np.where(ok, 1.0 + weight_sum, 0.0)
         valid[k] = ok
-    info = {**geometry.info, "fused_pair_log_scales": log_scales}
+
+    # 4. The alignment's global scale
+    scale = float(np.exp(np.median(gauge))) if gauge else 1.0
+    for k in range(num_frames):
+        depth[k] *= scale
+    if out_dir is not None:
+        for array in (depth, confidence, valid):
+            array.flush()
+    info = {**geometry.info, "pair_log_scales": edge_log_scales[pair_edge] + np.log(scale)}
     return SceneGeometry(
         depth=depth,
         confidence=confidence,
