@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from _common import SHARED_DATA, markdown_table, peak_rss_mib, write_section  # noqa: E402
+from _common import SHARED_DATA, markdown_table, peak_rss_mib, write_section
 
 MAX_DEPTH = 10.0
 
@@ -46,7 +46,7 @@ def evaluate(pred_depth: np.ndarray, valid: np.ndarray, gt: np.ndarray) -> dict[
     """Standard protocol (see the module docstring); ``pred_depth``/``valid`` ``[T,h,w]`` are resized (nearest)."""
     import cv2
 
-    t, height, width = gt.shape
+    height, width = gt.shape[1:]
     pred = np.stack([cv2.resize(np.where(v, d, 0).astype(np.float32), (width, height),
                                 interpolation=cv2.INTER_NEAREST) for d, v in zip(pred_depth, valid)])  # fmt: skip
     gt_ok = (gt > 1e-3) & (gt < MAX_DEPTH)
@@ -83,7 +83,8 @@ def run(long_side: int, frames: np.ndarray, gt: np.ndarray, K: np.ndarray, varia
         holes = untriangulated_mask(preds, geometry)
         total = t_match + t_align + t_fuse
         speed.append([long_side, robust, solve, len(preds.pairs), round(len(preds.pairs) / t_match, 2),
-                      round(t_match, 2), round(t_align, 2), round(t_fuse, 2), round(len(frames) / total, 2)])  # fmt: skip
+                      round(t_match, 2), round(t_align, 2), round(t_fuse, 2),
+                      round(len(frames) / total, 2)])  # fmt: skip
         for name, depth, valid in (
             ("tree, all pixels", geometry.depth, geometry.valid),
             ("tree, holes invalid", geometry.depth, geometry.valid & ~holes),
