@@ -291,3 +291,30 @@ def test_alignment_and_fusion_recover_static_depth(scene, scene_predictions):
     # the fused depth keeps the alignment's global scale
     both = fused.valid & geometry.valid & ~holes
     assert abs(np.median(fused.depth[both] / geometry.depth[both]) - 1) < 0.05
+
+
+@pytest.mark.slow
+def test_7scenes_stage1_accuracy(shared_data):
+    """The issue's real-data target: AbsRel ≤ 0.13, δ1 ≥ 0.85, coverage ≥ 90 % at 320 px (standard protocol)."""
+    from stereodiff.stage1.alignment import global_alignment
+
+    folder = shared_data / "rgbd-7scenes-50"
+    colors = sorted(folder.glob("frame-*.color.png"))
+    frames = np.stack([cv2.cvtColor(cv2.imread(str(c)), cv2.COLOR_BGR2RGB) for c in colors])
+    raw = np.stack([cv2.imread(str(c).replace("color", "depth"), cv2.IMREAD_UNCHANGED) for c in colors])
+    gt = np.where((raw == 0) | (raw == 65535), 0, raw / 1000.0)
+    K = np.loadtxt(folder / "camera-intrinsics.txt")
+    preds = GeometricMatcher(long_side=320, intrinsics=K).predict(frames)
+    geometry = global_alignment(preds, robust_scale=True, global_scale_solve=True)
+    fused = fuse_pair_depths(preds, geometry)
+    pred = np.stack([cv2.resize(np.where(v, d, 0), (640, 480), interpolation=cv2.INTER_NEAREST)
+                     for d, v in zip(fused.depth, fused.valid)])  # fmt: skip
+    gt_ok = (gt > 1e-3) & (gt < 10)
+    mask = gt_ok & (pred > 0)
+    disparity = 1 / pred[mask].astype(np.float64)
+    (scale, shift), *_ = np.linalg.lstsq(np.stack([disparity, np.ones_like(disparity)], 1), 1 / gt[mask], rcond=None)
+    aligned = 1 / np.clip(scale * disparity + shift, 0.1, None)
+    absrel = np.mean(np.abs(aligned - gt[mask]) / gt[mask])
+    delta1 = np.mean(np.maximum(aligned / gt[mask], gt[mask] / aligned) < 1.25)
+    coverage = mask.sum() / gt_ok.sum()
+    assert absrel <= 0.13 and delta1 >= 0.85 and coverage >= 0.9, (absrel, delta1, coverage)
