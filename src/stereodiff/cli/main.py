@@ -29,6 +29,7 @@ from stereodiff.progress import logger, set_progress
 #: subcommand name -> module under ``stereodiff.cli``
 SUBCOMMANDS: dict[str, str] = {
     "info": "info",
+    "weights": "weights",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)
