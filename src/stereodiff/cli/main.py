@@ -30,6 +30,7 @@ from stereodiff.progress import logger, set_progress
 SUBCOMMANDS: dict[str, str] = {
     "info": "info",
     "weights": "weights",
+    "synth": "synth",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)
