@@ -455,7 +455,7 @@ class GeometricMatcher:
         fundamentals = []
         offset = min(8, len(gray) - 1)
         for a, b in self._probe_pairs(len(gray), offset):
-            matches = self._consistent_matches(gray[a], gray[b], dis)
+            matches = self._sample_matches(*self._flows(gray[a], gray[b], dis)[0])
             if matches is None:
                 continue
             x_a, x_b = matches
@@ -467,19 +467,28 @@ class GeometricMatcher:
         h, w = gray.shape[1:]
         return focal_from_fundamentals(fundamentals, (K[0, 2], K[1, 2]), (h, w))
 
-    def _consistent_matches(
+    def _flows(
         self, img_a: np.ndarray, img_b: np.ndarray, dis: Any
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Well-spread forward–backward consistent matches ``[N,2]`` of a and b (pixels), or None if too few."""
-        flow_ab = dis.calc(img_a, img_b, None)
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Forward and backward DIS flow of a pair: for each view, targets ``[h,w,2]`` in the other view,
+        forward–backward error ``[h,w]`` and the consistency mask ``[h,w]`` (in the image, error < threshold)."""
+        flow_ab = dis.calc(img_a, img_b, None)  # [h,w,2]
         flow_ba = dis.calc(img_b, img_a, None)
-        target, fb_err, valid = _flow_check(flow_ab, flow_ba)
-        valid &= fb_err < self.fb_threshold_px * self._px_scale
+        threshold = self.fb_threshold_px * self._px_scale
+        views = []
+        for forward, backward in ((flow_ab, flow_ba), (flow_ba, flow_ab)):
+            target, fb_err, valid = _flow_check(forward, backward)
+            views.append((target, fb_err, valid & (fb_err < threshold)))
+        return views[0], views[1]
+
+    def _sample_matches(
+        self, target: np.ndarray, fb_err: np.ndarray, valid: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Well-spread consistent matches ``[N,2]`` (pixels in a, in b), one per grid cell, or None if < 30."""
         sample = _spread_sample(valid, fb_err, self.grid_cells)
         if len(sample) < 30:
             return None
-        h, w = valid.shape
-        grid = _pixel_grid(h, w).reshape(-1, 2)
+        grid = _pixel_grid(*valid.shape).reshape(-1, 2)
         return grid[sample].astype(np.float64), target.reshape(-1, 2)[sample].astype(np.float64)
 
     def _adaptive_offsets(self, gray: np.ndarray, K: np.ndarray) -> tuple[int, ...]:
@@ -494,7 +503,7 @@ class GeometricMatcher:
         for probe in sorted({min(o, num_frames - 1) for o in (8, 4, 2, 1)}, reverse=True):
             angles = []
             for a, b in self._probe_pairs(num_frames, probe):
-                matches = self._consistent_matches(gray[a], gray[b], dis)
+                matches = self._sample_matches(*self._flows(gray[a], gray[b], dis)[0])
                 if matches is None:
                     continue
                 geom = self._relative_pose(*matches, K, (a, b))
@@ -565,22 +574,14 @@ class GeometricMatcher:
     ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray], PairGeometry]:
         """Both views of an unordered pair: for each ``(pts [h,w,3] own camera, pose own→other [4,4], conf [h,w])``."""
         h, w = img_a.shape
-        flow_ab = dis.calc(img_a, img_b, None)  # [h,w,2]
-        flow_ba = dis.calc(img_b, img_a, None)
-        target_a, fb_a, valid_a = _flow_check(flow_ab, flow_ba)
-        target_b, fb_b, valid_b = _flow_check(flow_ba, flow_ab)
-        fb_thr = self.fb_threshold_px * self._px_scale
-        valid_a &= fb_a < fb_thr
-        valid_b &= fb_b < fb_thr
+        (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self._flows(img_a, img_b, dis)
         grid = _pixel_grid(h, w).reshape(-1, 2)  # [h*w,2]
         consistent = float(valid_a.mean())
-
-        sample = _spread_sample(valid_a, fb_a, self.grid_cells)
-        if len(sample) < 30:
+        matches = self._sample_matches(target_a, fb_a, valid_a)
+        if matches is None:
             geom = PairGeometry(pair, np.eye(3), np.zeros(3), False, "too few consistent flow matches (no texture?)")
         else:
-            x_a = grid[sample].astype(np.float64)
-            geom = self._relative_pose(x_a, target_a.reshape(-1, 2)[sample].astype(np.float64), K, pair)
+            geom = self._relative_pose(*matches, K, pair)
         geom.consistent_fraction = consistent
         if not geom.ok:
             logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
