@@ -31,11 +31,10 @@ from _common import SHARED_DATA, markdown_table, peak_rss_mib, write_section
 MAX_DEPTH = 10.0
 
 
-def load_7scenes(num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_7scenes(folder: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``frames [T,480,640,3]`` uint8 RGB, ``depth [T,480,640]`` metres (0 = invalid), ``K [3,3]``."""
     import cv2
 
-    folder = SHARED_DATA / "rgbd-7scenes-50"
     colors = sorted(folder.glob("frame-*.color.png"))[:num_frames]
     frames = np.stack([cv2.cvtColor(cv2.imread(str(c)), cv2.COLOR_BGR2RGB) for c in colors])
     raw = np.stack([cv2.imread(str(c).replace("color", "depth"), cv2.IMREAD_UNCHANGED) for c in colors])
@@ -111,11 +110,13 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 frames, 320 px, refinements on only")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder (default: %(default)s)")
     args = parser.parse_args()
-    if not (SHARED_DATA / "rgbd-7scenes-50").is_dir():
-        print(f"skipped: {SHARED_DATA / 'rgbd-7scenes-50'} is absent")
+    folder = args.data / "rgbd-7scenes-50"
+    if not folder.is_dir():
+        print(f"skipped: {folder} is absent")
         return
-    frames, gt, K = load_7scenes(20 if args.quick else 50)
+    frames, gt, K = load_7scenes(folder, 20 if args.quick else 50)
     sizes = [320] if args.quick else [320, 512]
     variants = [(True, True)] if args.quick else [(False, False), (True, False), (False, True), (True, True)]
     speed_rows, accuracy_rows, notes = [], [], []
