@@ -20,6 +20,7 @@ from stereodiff.stage1.geometric import (
     untriangulated_mask,
     working_size,
 )
+from stereodiff.types import PairPredictions
 
 
 def _rotation(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -348,3 +349,21 @@ def test_synthetic_presets_static_depth_and_dynamic_confidence():
         ]
     )
     assert conf_dynamic < 0.6 * conf_static, (conf_dynamic, conf_static)
+
+
+def test_fusion_with_one_direction_only(scene, scene_predictions):
+    from stereodiff.stage1.alignment import global_alignment
+
+    _, preds = scene_predictions
+    half = preds.num_pairs // 2
+    forward = PairPredictions(
+        pairs=preds.pairs[:half], pts_i=preds.pts_i[:half], pts_j=preds.pts_j[:half],
+        conf_i=preds.conf_i[:half], conf_j=preds.conf_j[:half], num_frames=preds.num_frames,
+    )  # fmt: skip
+    geometry = global_alignment(forward)
+    fused = fuse_pair_depths(forward, geometry)
+    last = preds.num_frames - 1  # never a first frame: keeps the aligned depth, holes invalid
+    holes = untriangulated_mask(forward, geometry)
+    np.testing.assert_array_equal(fused.valid[last], geometry.valid[last] & ~holes[last])
+    np.testing.assert_allclose(fused.depth[last][fused.valid[last]], geometry.depth[last][fused.valid[last]])
+    assert fused.valid[0].mean() > 0.8

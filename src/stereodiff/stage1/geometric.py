@@ -754,7 +754,8 @@ def fuse_pair_depths(
        triangulated (confidence > 1; weights ``sqrt((c − 1)(c* − 1))``; every ``stride``-th pixel);
     2. one sparse least-squares problem over all these equations gives the pair log-scales ``a`` (gauge: mean 0);
     3. fused log-depth of frame ``k`` = the ``(c − 1)``-weighted mean of ``log z_e^k + a_e`` over its pairs; the
-       fused confidence is ``1 + Σ (c − 1)``; pixels no pair triangulated stay invalid (depth 0);
+       fused confidence is ``1 + Σ (c − 1)``; pixels no pair triangulated stay invalid (depth 0); a frame that is
+       never the first frame of a pair keeps its aligned depth;
     4. the result is brought to the alignment's global scale (median log-ratio to the tree depth at triangulated
        pixels), so poses, focals and world scale of ``geometry`` still apply.
 
@@ -846,7 +847,13 @@ def fuse_pair_depths(
     # 4. The alignment's global scale
     scale = float(np.exp(np.median(gauge))) if gauge else 1.0
     for k in range(num_frames):
-        depth[k] *= scale
+        if k in by_frame:
+            depth[k] *= scale
+        else:  # a frame that is never the first of a pair keeps its aligned depth (holes invalid)
+            ok = np.asarray(geometry.valid[k]) & ~holes[k]
+            depth[k] = np.where(ok, geometry.depth[k], 0.0)
+            confidence[k] = np.where(ok, geometry.confidence[k], 0.0)
+            valid[k] = ok
     if out_dir is not None:
         for array in (depth, confidence, valid):
             array.flush()
