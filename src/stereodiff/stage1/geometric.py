@@ -210,7 +210,7 @@ class GeometricMatcher:
         offsets: frame offsets of the default pair graph; ``None`` = adapt them to the measured parallax.
         num_offsets: how many consecutive Fibonacci offsets the adaptive graph uses (e.g. 4 → {3, 5, 8, 13}).
         min_parallax_deg: median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes:
-            {3, 5, 8, 13} there).
+            {5, 8, 13, 21} there with the given focal).
         flow_preset: OpenCV DIS preset, ``"ultrafast"``, ``"fast"`` or ``"medium"``.
         flow_full_resolution: refine the flow down to the working resolution itself (DIS finest scale 0, patch
             stride 4, 12 gradient-descent iterations; the presets stop one or two pyramid levels above it, which
@@ -495,7 +495,9 @@ class GeometricMatcher:
         """Consecutive Fibonacci offsets whose smallest reaches ``min_parallax_deg`` of median parallax.
 
         The parallax per frame of offset is measured on up to 8 probe pairs at offset 8 (then 4, 2, 1 if no probe
-        pair has usable geometry, e.g. a fast camera that leaves the view).
+        pair has usable geometry, e.g. a fast camera that leaves the view) as the median rotation-compensated flow
+        (``_parallax_deg``): unlike the triangulation angle it does not depend on the translation direction, which
+        the essential matrix determines poorly when the parallax is small.
         """
         num_frames = len(gray)
         dis = self._flow_engine()
@@ -507,8 +509,8 @@ class GeometricMatcher:
                 if matches is None:
                     continue
                 geom = self._relative_pose(*matches, K, (a, b))
-                if geom.ok:
-                    angles.append(geom.median_angle_deg)
+                if geom.inlier_fraction >= 0.3:
+                    angles.append(_parallax_deg(*matches, geom.R, K))
             if angles:
                 per_frame = float(np.median(angles)) / probe
                 break
@@ -680,6 +682,14 @@ def default_pairs(num_frames: int, offsets: tuple[int, ...] | list[int]) -> np.n
     forward = sorted(set(forward))
     pairs = np.array(forward + [(j, i) for i, j in forward], dtype=np.int64)
     return pairs
+
+
+def _parallax_deg(x_a: np.ndarray, x_b: np.ndarray, R: np.ndarray, K: np.ndarray) -> float:
+    """Median parallax of matches ``x_a ↔ x_b [N,2]`` in degrees: the displacement left after removing the rotation
+    ``R`` (the homography ``K R K⁻¹``), divided by the focal; ≈ the triangulation angle for sideways motion."""
+    warped = np.hstack([x_a, np.ones((len(x_a), 1))]) @ (K @ R @ np.linalg.inv(K)).T
+    residual = np.linalg.norm(x_b - warped[:, :2] / warped[:, 2:], axis=1)
+    return float(np.degrees(np.median(residual) / K[0, 0]))
 
 
 @functools.lru_cache(maxsize=4)
