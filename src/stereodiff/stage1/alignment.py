@@ -292,7 +292,7 @@ def _new_array(out_dir: Path | None, name: str, shape: tuple[int, ...], dtype: t
     return np.lib.format.open_memmap(out_dir / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
 
 
-def _chunks(num: int, per_item: int, budget: int = 1 << 18) -> list[np.ndarray]:
+def _chunks(num: int, per_item: int, budget: int = 1 << 16) -> list[np.ndarray]:
     """Index chunks of ``range(num)`` holding about ``budget`` points each."""
     size = max(1, budget // max(per_item, 1))
     return [np.arange(a, min(a + size, num)) for a in range(0, num, size)]
@@ -326,7 +326,7 @@ def global_alignment(
 ) -> SceneGeometry:
     """Fuse pairwise pointmaps into one scene in closed form (see the module docstring for the steps).
 
-    Pairs are read one at a time (or in chunks of about 262k points), so ``preds`` may be memmaps of a ``PairCache``
+    Pairs are read one at a time (or in chunks of about 65k points), so ``preds`` may be memmaps of a ``PairCache``
     larger than RAM: one pass over the confidences, the tree's pairs, one own-camera pointmap per frame (focal), and
     one pass over ``pts_i`` of the pairs outside the tree (plus ``pts_j`` with ``global_scale_solve``).
 
@@ -490,6 +490,7 @@ def global_alignment(
     pnp_failed = []
     for k in progress(pnp_frames, desc="alignment: PnP", total=len(pnp_frames)):
         result = _solve_pnp(world[k], focals[k], confidence[k] > min_conf_thr, seed=seed, iterations=pnp_iterations)
+        _release(world, confidence)
         if result is not None:
             focals[k], poses[k] = result
             continue
@@ -522,6 +523,7 @@ def global_alignment(
             dst = world[pairs[chunk, 1]].reshape(len(chunk), -1, 3)
             weight = _load(preds.conf_j, chunk, "conf_j", pairs).reshape(len(chunk), -1)
             second_scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
+        _release(world)
     usable = pair_scales > 0
     scale_factor = float(base_scale / np.exp(np.log(pair_scales[usable]).mean()))
 
