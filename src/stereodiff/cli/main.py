@@ -30,6 +30,10 @@ from stereodiff.progress import logger, set_progress
 SUBCOMMANDS: dict[str, str] = {
     "info": "info",
     "weights": "weights",
+    "extract": "extract",
+    "visualize": "visualize",
+    "run": "run",
+    "batch": "batch",
     "synth": "synth",
     "eval": "evaluate",
     "analyze": "analyze",
