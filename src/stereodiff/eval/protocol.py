@@ -425,12 +425,10 @@ def apply_alignment(
 
 def _segment_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``[T]`` float64 sums of consecutive segments of ``values`` with lengths ``counts`` (0 for empty ones)."""
-    out = np.zeros(counts.size)
-    nonempty = counts > 0
-    if values.size:
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[nonempty]
-        out[nonempty] = np.add.reduceat(values, starts, dtype=np.float64)
-    return out
+    ends = np.cumsum(counts)
+    if values.dtype == np.bool_:  # count_nonzero is far faster than a float sum of booleans
+        return np.array([np.count_nonzero(values[e - n : e]) for n, e in zip(counts, ends)], dtype=np.float64)
+    return np.array([values[e - n : e].sum() for n, e in zip(counts, ends)], dtype=np.float64)
 
 
 def _metric_values(d: np.ndarray, g: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
