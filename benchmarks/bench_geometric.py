@@ -76,7 +76,7 @@ def run(
     from stereodiff.stage1.alignment import global_alignment
     from stereodiff.stage1.geometric import GeometricMatcher, fuse_pair_depths, untriangulated_mask
 
-    matcher = GeometricMatcher(long_side=long_side, intrinsics=K, flow_full_resolution=full_resolution_flow)
+    matcher = GeometricMatcher(resolution=long_side, intrinsics=K, flow_full_resolution=full_resolution_flow)
     flow = "full-res" if full_resolution_flow else "preset"
     start, cpu_start = time.perf_counter(), time.process_time()
     preds = matcher.predict(frames)

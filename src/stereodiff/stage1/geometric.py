@@ -201,7 +201,7 @@ class GeometricMatcher:
     """Weights-free stage-1 backend (``Stage1Backend``): DIS flow, essential matrix, dense triangulation.
 
     Args:
-        long_side: working resolution: frames are resized so that their long side has this many pixels; the
+        resolution: working resolution: frames are resized so that their long side has this many pixels; the
             pointmaps have this size.
         focal_px: focal length in pixels at the SOURCE resolution, if known (e.g. from the dataset).
         intrinsics: ``[3,3]`` pinhole matrix at the source resolution (overrides ``focal_px``; principal point
@@ -232,7 +232,7 @@ class GeometricMatcher:
     def __init__(
         self,
         *,
-        long_side: int = 320,
+        resolution: int = 320,
         focal_px: float | None = None,
         intrinsics: np.ndarray | None = None,
         offsets: tuple[int, ...] | None = None,
@@ -250,8 +250,8 @@ class GeometricMatcher:
         grid_cells: int = 48,
         seed: int = 0,
     ) -> None:
-        if long_side < 32:
-            raise ValueError(f"long_side must be >= 32 pixels, got {long_side}")
+        if resolution < 32:
+            raise ValueError(f"resolution must be >= 32 pixels (long side), got {resolution}")
         if focal_px is not None and not (np.isfinite(focal_px) and focal_px > 0):
             raise ValueError(f"focal_px must be a positive number of pixels, got {focal_px}")
         if intrinsics is not None:
@@ -268,7 +268,7 @@ class GeometricMatcher:
             raise ValueError(f"depth_range must be (lo, hi) with 0 < lo < 1 < hi, got {depth_range}")
         if max_confidence <= 1:
             raise ValueError(f"max_confidence must be > 1, got {max_confidence}")
-        self.long_side = int(long_side)
+        self.resolution = int(resolution)
         self.focal_px = focal_px
         self.intrinsics = intrinsics
         self.offsets = tuple(int(o) for o in offsets) if offsets is not None else None
@@ -320,7 +320,7 @@ class GeometricMatcher:
         cv2.setRNGSeed(self.seed)
 
         # 2. Working-resolution grayscale frames (the only per-frame data kept in memory)
-        size = working_size(height, width, self.long_side)  # (h, w)
+        size = working_size(height, width, self.resolution)  # (h, w)
         gray = self._grayscale(frames, size)  # [T,h,w] uint8
         K, focal_source = self._intrinsics((height, width), size, gray)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source)
@@ -424,7 +424,7 @@ class GeometricMatcher:
     @property
     def _px_scale(self) -> float:
         """Pixel thresholds are given at a 320-pixel long side; this scales them to the working resolution."""
-        return self.long_side / 320.0
+        return self.resolution / 320.0
 
     def _intrinsics(self, src_size: tuple[int, int], size: tuple[int, int], gray: np.ndarray) -> tuple[np.ndarray, str]:
         h, w = size
