@@ -55,7 +55,7 @@ def _network_stage1(config: PipelineConfig) -> Stage1Backend:
 def _geometric_stage1(config: PipelineConfig) -> Stage1Backend:
     from stereodiff.stage1.geometric import GeometricMatcher
 
-    return GeometricMatcher(resolution=config.stage1.resolution, seed=config.seed)
+    return GeometricMatcher(resolution=config.stage1.resolution, focal_px=config.stage1.focal_px, seed=config.seed)
 
 
 def _depthcrafter_pipeline(config: PipelineConfig) -> Any:
@@ -220,6 +220,10 @@ class StereoDiffPipeline:
             global_scale_solve=robust if s1.global_scale_solve is None else s1.global_scale_solve,
             out_dir=scene_dir,
         )
+        if geometric:  # every pair of each frame, fused (the tree alone leaves holes and one pair's noise)
+            from stereodiff.stage1.geometric import fuse_pair_depths
+
+            scene = fuse_pair_depths(preds, scene, out_dir=scene_dir)
         if scene_dir is not None:
             save_scene(scene_dir, scene)
             scene = load_scene(scene_dir)
