@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
+from conftest import make_tiny_croco
 from stereodiff.config import preset_config
 from stereodiff.io.depth import load_depth_video
 from stereodiff.io.export import read_intrinsics, read_tum_poses
 from stereodiff.io.video import write_video
 from stereodiff.runs import SAVE_CHOICES, RunRequest, run_video
-from tests.conftest import make_tiny_croco
 
 
 @pytest.fixture(scope="module")
