@@ -61,15 +61,15 @@ class TemporalRefiner:
     when it is smaller. Larger: finer flow and edges, proportionally slower (cost ∝ pixels)."""
     window: int = 48
     """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution."""
-    overlap: int = 12
+    overlap: int = 16
     """Context frames read on each side of a window (not output by it). The recursive filter reaches
     ``temporal_decay ** overlap`` of a frame's weight that far, so windowed and single-window runs differ by
     about that fraction. More: closer to a single-window run, slower (each window recomputes its context)."""
-    temporal_decay: float = 0.7
+    temporal_decay: float = 0.8
     """Weight kept per frame by the recursive passes along the flow (0 ≤ λ < 1). The zero-lag filter's response
     at temporal frequency ω is ``(1−λ)² / (1 − 2λ cos ω + λ²)`` (1 at ω = 0, so the global scale is kept):
     larger λ removes more flicker but smears fast depth changes that the flow does not explain."""
-    depth_sigma: float = 0.2
+    depth_sigma: float = 0.5
     """Range scale (log-depth, ≈ relative depth) of the temporal filter: a depth propagated along the flow that
     differs from the current frame's estimate by Δ gets weight ``exp(−½ (Δ/σ)²)``. Smaller: safer at flow errors
     and depth edges, but large flicker survives; larger: removes larger flicker, risks mixing surfaces."""
@@ -89,7 +89,7 @@ class TemporalRefiner:
     """Least weight of a *valid* stage-1 pixel in the spatial fill, whatever its confidence. Low-confidence regions
     (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
     the confident background across the edge; holes (no depth) still take it from their surroundings."""
-    fill_weight: float = 0.1
+    fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
     confidence_ref: float | None = None
@@ -161,14 +161,19 @@ class TemporalRefiner:
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
         cache = _WindowCache(cache_dir, self._cache_meta(t, (big_h, big_w), (h, w), conf_ref)) if cache_dir else None
-        # 3. Filter window by window
+        # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
+        #    context, so each frame is prepared once
+        store: dict[int, _Frame] = {}
         for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
             stop = min(start + self.window, t)
             if cache is not None and cache.has(index):
                 out[start:stop] = cache.load(index)
                 continue
             lo, hi = max(0, start - self.overlap), min(t, stop + self.overlap)
-            log_depth = self._filter_window(frames, depth, confidence, lo, hi, (work_h, work_w), conf_ref)
+            for k in [k for k in store if k < lo]:
+                del store[k]
+            self._prepare(frames, depth, confidence, range(lo, hi), store, (work_h, work_w), conf_ref)
+            log_depth = self._temporal_filter([store[k] for k in range(lo, hi)])  # [n,h',w']
             for k in range(start, stop):  # [H,W] each, written frame by frame
                 out[k] = np.exp(self._upsample(log_depth[k - lo], frames[k]))
             if cache is not None:
@@ -210,105 +215,110 @@ class TemporalRefiner:
             "params": asdict(self),
         }
 
-    def _filter_window(
+    def _prepare(
         self,
         frames: Any,
         depth: Any,
         confidence: Any,
-        lo: int,
-        hi: int,
+        indices: range,
+        store: dict[int, _Frame],
         work_size: tuple[int, int],
         conf_ref: float,
-    ) -> np.ndarray:
-        """Spatial fill + temporal filter of frames ``[lo, hi)``; returns ``[n,h',w']`` float32 log-depth at the
-        working resolution (``-inf`` for frames without any valid depth)."""
+    ) -> None:
+        """Spatial fill of the frames of ``indices`` not yet in ``store``, then the flow links between consecutive
+        frames of ``indices`` that are still missing."""
         import cv2
 
         work_h, work_w = work_size
-        n = hi - lo
-        rgb = np.empty((n, work_h, work_w, 3), np.float32)  # [n,h',w',3] in [0,1]
-        log_d = np.zeros((n, work_h, work_w), np.float32)
-        weight = np.zeros((n, work_h, work_w), np.float32)
-        for i in range(n):
-            rgb[i] = cv2.resize(np.asarray(frames[lo + i]), (work_w, work_h), interpolation=cv2.INTER_AREA) / 255.0
-            log_d[i], weight[i] = _resize_log_depth(depth[lo + i], confidence[lo + i], conf_ref, work_size)
-        # spatial, edge-aware fill in log-depth: weighted mean of the colour region around each pixel
-        fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
-        smoothed = domain_transform_filter(
-            np.stack([fill_w * log_d, fill_w], axis=1),  # [n,2,h',w']
-            rgb,
-            sigma_s=self.fill_sigma_px,
-            sigma_r=self.fill_sigma_color,
-            iterations=self.fill_iterations,
-        )
-        has_data = weight.reshape(n, -1).max(axis=1) > 0  # [n]
-        frame_mean = (weight * log_d).reshape(n, -1).sum(1) / np.maximum(weight.reshape(n, -1).sum(1), 1e-12)
-        fill = np.where(
-            smoothed[:, 1] > 1e-6, smoothed[:, 0] / np.maximum(smoothed[:, 1], 1e-6), frame_mean[:, None, None]
-        )
-        estimate = weight * log_d + (1 - weight) * fill  # [n,h',w']
-        temporal_weight = np.maximum(weight, self.fill_weight) * has_data[:, None, None]
-        # temporal, flow-guided, bidirectional
-        if n > 1 and self.temporal_decay > 0:
-            grey = [cv2.cvtColor((r * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY) for r in rgb]
-            estimate = self._temporal_filter(estimate, temporal_weight, rgb, grey)
-        estimate[~has_data] = -np.inf
-        return estimate.astype(np.float32)
+        todo = [k for k in indices if k not in store]
+        if todo:
+            n = len(todo)
+            rgb = np.empty((n, work_h, work_w, 3), np.float32)  # [n,h',w',3] in [0,1]
+            log_d = np.zeros((n, work_h, work_w), np.float32)
+            weight = np.zeros((n, work_h, work_w), np.float32)
+            for i, k in enumerate(todo):
+                rgb[i] = cv2.resize(np.asarray(frames[k]), (work_w, work_h), interpolation=cv2.INTER_AREA) / 255.0
+                log_d[i], weight[i] = _resize_log_depth(depth[k], confidence[k], conf_ref, work_size)
+            # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
+            fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
+            smoothed = domain_transform_filter(
+                np.stack([fill_w * log_d, fill_w], axis=1),  # [n,2,h',w']
+                rgb,
+                sigma_s=self.fill_sigma_px,
+                sigma_r=self.fill_sigma_color,
+                iterations=self.fill_iterations,
+            )
+            for i, k in enumerate(todo):
+                has_data = bool(weight[i].max() > 0)
+                mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
+                fill = np.where(smoothed[i, 1] > 1e-6, smoothed[i, 0] / np.maximum(smoothed[i, 1], 1e-6), mean)
+                store[k] = _Frame(
+                    estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
+                    weight=np.maximum(weight[i], self.fill_weight) * np.float32(has_data),  # [h',w']
+                    has_data=has_data,
+                    rgb=rgb[i],
+                    grey=cv2.cvtColor((rgb[i] * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY),
+                )
+        if self.temporal_decay == 0:
+            return
+        dis = None
+        for k in indices[:-1]:
+            if store[k].link_next is None:
+                dis = dis or cv2.DISOpticalFlow_create(_FLOW_PRESETS[self.flow_preset])
+                a, b = store[k], store[k + 1]
+                flow_ab = dis.calc(a.grey, b.grey, None)  # [h',w',2] frame k → k+1
+                flow_ba = dis.calc(b.grey, a.grey, None)  # [h',w',2] frame k+1 → k
+                a.link_next = self._link(flow_ab, flow_ba, b.rgb, a.rgb)
+                b.link_prev = self._link(flow_ba, flow_ab, a.rgb, b.rgb)
 
-    def _temporal_filter(
-        self, estimate: np.ndarray, weight: np.ndarray, rgb: np.ndarray, grey: list[np.ndarray]
-    ) -> np.ndarray:
-        """Zero-lag recursive filter along the flow: ``(F + B − w·e) / (F_w + B_w − w)`` of the forward/backward
-        passes ``F``, ``B`` (numerator and weight channels)."""
+    def _link(
+        self, to_other: np.ndarray, from_other: np.ndarray, rgb_other: np.ndarray, rgb_own: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sampling map ``[h,w,2]`` (absolute pixel coordinates in the other frame) and gate ``[h,w]`` in [0, λ] for
+        pulling the other frame's state into this one: decay × forward–backward check × colour constancy."""
         import cv2
 
-        n, h, w = estimate.shape
-        dis = cv2.DISOpticalFlow_create(_FLOW_PRESETS[self.flow_preset])
-        fwd = [dis.calc(grey[i], grey[i + 1], None) for i in range(n - 1)]  # flow i → i+1, [h,w,2]
-        bwd = [dis.calc(grey[i + 1], grey[i], None) for i in range(n - 1)]  # flow i+1 → i
-        own = np.stack([weight * estimate, weight], axis=-1)  # [n,h,w,2]
-        passes = []
-        for direction in (1, -1):
-            acc = np.empty_like(own)
-            order = range(n) if direction == 1 else range(n - 1, -1, -1)
-            prev = None
-            for i in order:
-                acc[i] = own[i]
-                if prev is not None:
-                    # flow from frame i to the previous frame of this pass, and the flow back for the check
-                    to_prev, from_prev = (bwd[i - 1], fwd[i - 1]) if direction == 1 else (fwd[i], bwd[i])
-                    acc[i] += self._propagate(acc[prev], to_prev, from_prev, estimate[i], rgb[prev], rgb[i])
-                prev = i
-            passes.append(acc)
-        total = passes[0] + passes[1] - own  # [n,h,w,2]
-        return total[..., 0] / np.maximum(total[..., 1], 1e-12)
-
-    def _propagate(
-        self,
-        state: np.ndarray,
-        to_prev: np.ndarray,
-        from_prev: np.ndarray,
-        current: np.ndarray,
-        rgb_prev: np.ndarray,
-        rgb_current: np.ndarray,
-    ) -> np.ndarray:
-        """Pull the accumulated ``[h,w,2]`` state of the previous frame along the flow, decayed and gated by the
-        forward–backward check, colour constancy and depth agreement with the current estimate."""
-        import cv2
-
-        h, w = current.shape
-        grid_x, grid_y = _grid(h, w)
-        map_x, map_y = grid_x + to_prev[..., 0], grid_y + to_prev[..., 1]
-        pulled = cv2.remap(state, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        back = cv2.remap(from_prev, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # [h,w,2]
-        miss = np.hypot(to_prev[..., 0] + back[..., 0], to_prev[..., 1] + back[..., 1])
-        scale = np.hypot(to_prev[..., 0], to_prev[..., 1]) + np.hypot(back[..., 0], back[..., 1])
+        h, w = to_other.shape[:2]
+        grid = _grid(h, w)  # [h,w,2]
+        sample_at = grid + to_other  # [h,w,2]
+        back = cv2.remap(from_other, sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        round_trip = to_other + back
+        miss = np.hypot(round_trip[..., 0], round_trip[..., 1])
+        scale = np.hypot(to_other[..., 0], to_other[..., 1]) + np.hypot(back[..., 0], back[..., 1])
         consistent = miss < self.flow_check_px + 0.05 * scale
-        mean_prev = pulled[..., 0] / np.maximum(pulled[..., 1], 1e-12)
-        colour_miss = np.abs(cv2.remap(rgb_prev, map_x, map_y, cv2.INTER_LINEAR) - rgb_current).sum(-1)
-        agree = np.exp(-0.5 * ((current - mean_prev) / self.depth_sigma) ** 2 - 0.5 * (colour_miss / self.colour_sigma) ** 2)
-        gate = (self.temporal_decay * consistent * agree * (pulled[..., 1] > 1e-12)).astype(np.float32)
-        return pulled * gate[..., None]
+        colour_miss = _l1(cv2.remap(rgb_other, sample_at, None, cv2.INTER_LINEAR) - rgb_own)
+        gate = self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)
+        return sample_at, gate.astype(np.float32)
+
+    def _temporal_filter(self, window: list[_Frame]) -> np.ndarray:
+        """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
+        of the forward and backward passes ``F``, ``B`` (numerator and weight channels). Returns ``[n,h',w']``
+        log-depth (``-inf`` on frames without any valid depth)."""
+        estimate = np.stack([f.estimate for f in window])  # [n,h,w]
+        weight = np.stack([f.weight for f in window])  # [n,h,w]
+        own = np.stack([weight * estimate, weight], axis=-1)  # [n,h,w,2]
+        n = len(window)
+        if n > 1 and self.temporal_decay > 0:
+            forward, backward = own.copy(), own.copy()
+            for i in range(1, n):
+                forward[i] += self._pull(forward[i - 1], window[i].link_prev, estimate[i])
+            for i in range(n - 2, -1, -1):
+                backward[i] += self._pull(backward[i + 1], window[i].link_next, estimate[i])
+            own = forward + backward - own
+        result = own[..., 0] / np.maximum(own[..., 1], 1e-12)
+        result[[not f.has_data for f in window]] = -np.inf
+        return result
+
+    def _pull(self, state: np.ndarray, link: tuple[np.ndarray, np.ndarray], current: np.ndarray) -> np.ndarray:
+        """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow, times the link gate and the
+        agreement of its depth with the current estimate ``[h,w]``."""
+        import cv2
+
+        sample_at, gate = link
+        pulled = cv2.remap(state, sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        mean = pulled[..., 0] / np.maximum(pulled[..., 1], 1e-12)
+        agree = np.exp(-0.5 * ((current - mean) / self.depth_sigma) ** 2)
+        return pulled * (gate * agree)[..., None]
 
     def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``."""
@@ -333,11 +343,10 @@ def domain_transform_filter(
     Returns:
         ``[n,C,h,w]`` float32 filtered channels.
     """
-    n, c, h, w = values.shape
     ratio = sigma_s / sigma_r
     # domain-transform derivatives between neighbours: 1 + σs/σr · Σ|ΔI|
-    dx = 1.0 + ratio * np.abs(np.diff(guide, axis=2)).sum(-1)  # [n,h,w-1]
-    dy = 1.0 + ratio * np.abs(np.diff(guide, axis=1)).sum(-1)  # [n,h-1,w]
+    dx = 1.0 + ratio * _l1(np.diff(guide, axis=2))  # [n,h,w-1]
+    dy = 1.0 + ratio * _l1(np.diff(guide, axis=1))  # [n,h-1,w]
     # layout with the scan axis first and everything else contiguous behind it
     out = np.ascontiguousarray(values.transpose(3, 0, 1, 2))  # [w,n,C,h]
     dx = np.ascontiguousarray(dx.transpose(2, 0, 1))[:, :, None, :]  # [w-1,n,1,h]
@@ -392,18 +401,43 @@ def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps:
     mean_i = box(guide)  # [h,w,3]
     mean_p = box(low)  # [h,w]
     cov_ip = box(guide * low[..., None]) - mean_i * mean_p[..., None]  # [h,w,3]
-    outer = guide[..., :, None] * guide[..., None, :]  # [h,w,3,3]
-    sigma = box(outer.reshape(h, w, 9)).reshape(h, w, 3, 3) - mean_i[..., :, None] * mean_i[..., None, :]
-    sigma += eps * np.eye(3, dtype=np.float32)
-    a = np.linalg.solve(sigma, cov_ip[..., None])[..., 0]  # [h,w,3]
-    b = mean_p - (a * mean_i).sum(-1)  # [h,w]
+    pairs = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))  # upper triangle of the colour covariance
+    second = box(np.dstack([guide[..., i] * guide[..., j] for i, j in pairs]))  # [h,w,6]
+    cov_ii = [
+        second[..., k] - mean_i[..., i] * mean_i[..., j] + (eps if i == j else 0.0) for k, (i, j) in enumerate(pairs)
+    ]
+    a = _solve_symmetric3(cov_ii, cov_ip)  # [h,w,3]
+    b = mean_p - a[..., 0] * mean_i[..., 0] - a[..., 1] * mean_i[..., 1] - a[..., 2] * mean_i[..., 2]  # [h,w]
     coeffs = np.dstack([box(a), box(b)])  # [h,w,4]
     if (h, w) != (big_h, big_w):
         coeffs = cv2.resize(coeffs, (big_w, big_h), interpolation=cv2.INTER_LINEAR)  # [H,W,4]
-    return (coeffs[..., :3] * guide_big).sum(-1) + coeffs[..., 3]
+    return (
+        coeffs[..., 0] * guide_big[..., 0]
+        + coeffs[..., 1] * guide_big[..., 1]
+        + (coeffs[..., 2] * guide_big[..., 2] + coeffs[..., 3])
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+def _l1(x: np.ndarray) -> np.ndarray:
+    """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
+    return np.abs(x[..., 0]) + np.abs(x[..., 1]) + np.abs(x[..., 2])
+
+
+def _solve_symmetric3(m: list[np.ndarray], v: np.ndarray) -> np.ndarray:
+    """Solve ``M x = v`` per pixel for symmetric positive-definite 3×3 ``M`` given by its upper triangle
+    ``m = [m00, m01, m02, m11, m12, m22]`` (each ``[h,w]``), by cofactors; ``v`` is ``[h,w,3]``."""
+    a, b, c, d, e, f = m
+    ca, cb, cc = d * f - e * e, c * e - b * f, b * e - c * d
+    cd, ce, cf = a * f - c * c, b * c - a * e, a * d - b * b
+    inv_det = 1.0 / (a * ca + b * cb + c * cc)
+    v0, v1, v2 = v[..., 0], v[..., 1], v[..., 2]
+    return (
+        np.dstack([ca * v0 + cb * v1 + cc * v2, cb * v0 + cd * v1 + ce * v2, cc * v0 + ce * v1 + cf * v2])
+        * inv_det[..., None]
+    )
+
+
 def _work_size(h: int, w: int, long_side: int) -> tuple[int, int]:
     """Working ``(h', w')``: the depth size shrunk so that its long side is at most ``long_side``."""
     scale = min(1.0, long_side / max(h, w))
@@ -445,15 +479,28 @@ def _resize_log_depth(
     return np.where(den > 1e-6, num / np.maximum(den, 1e-6), 0.0).astype(np.float32), np.clip(den, 0, 1)
 
 
-_GRIDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+_GRIDS: dict[tuple[int, int], np.ndarray] = {}
 
 
-def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cached float32 pixel grids ``(x, y)`` of shape ``[h,w]``."""
+def _grid(h: int, w: int) -> np.ndarray:
+    """Cached float32 pixel grid ``[h,w,2]`` of ``(x, y)`` coordinates."""
     if (h, w) not in _GRIDS:
         y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-        _GRIDS[(h, w)] = (x, y)
+        _GRIDS[(h, w)] = np.dstack([x, y])
     return _GRIDS[(h, w)]
+
+
+@dataclass
+class _Frame:
+    """One frame prepared at the working resolution (kept while windows need it)."""
+
+    estimate: np.ndarray  # [h',w'] float32 log-depth after the spatial fill
+    weight: np.ndarray  # [h',w'] float32 temporal weight
+    has_data: bool  # any valid stage-1 depth in this frame
+    rgb: np.ndarray  # [h',w',3] float32 in [0, 1]
+    grey: np.ndarray  # [h',w'] uint8 (flow input)
+    link_prev: tuple[np.ndarray, np.ndarray] | None = None  # (sampling map [h',w',2], gate [h',w']) into frame k−1
+    link_next: tuple[np.ndarray, np.ndarray] | None = None  # same, into frame k+1
 
 
 class _WindowCache:
