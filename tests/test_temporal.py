@@ -102,6 +102,21 @@ def test_hole_filling_does_not_cross_a_depth_edge():
     np.testing.assert_allclose(refined[0, 10:30, 31:45], 3.0, rtol=0.02)
 
 
+def test_a_moving_object_missing_in_one_frame_gets_its_depth_from_its_past_and_future():
+    from scipy.ndimage import binary_erosion
+
+    frames, depth, mask = _scene(num_frames=16)
+    holed, conf = depth.copy(), np.ones_like(depth)
+    holed[8][mask[8]] = 0.0  # stage 1 lost the whole box (2 m, in front of a 4 m wall) in frame 8
+    conf[8][mask[8]] = 0.0
+    inner = binary_erosion(mask[8], iterations=1)
+    spatial_only = TemporalRefiner(temporal_decay=0.0).refine(frames, holed, conf)
+    assert np.median(spatial_only[8][inner]) > 3.5  # space alone can only borrow the wall's depth
+    refined = TemporalRefiner().refine(frames, holed, conf)
+    assert abs(np.median(refined[8][inner]) / 2.0 - 1) < 0.08
+    assert np.abs(refined[8][inner] / 2.0 - 1).max() < 0.15
+
+
 def test_domain_transform_filter_keeps_constants_and_stops_at_edges():
     guide = np.zeros((1, 20, 30, 3), np.float32)
     guide[:, :, 15:] = 1.0

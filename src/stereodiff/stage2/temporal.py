@@ -71,7 +71,8 @@ class TemporalRefiner:
     larger λ removes more flicker but smears fast depth changes that the flow does not explain."""
     depth_sigma: float = 0.5
     """Range scale (log-depth, ≈ relative depth) of the temporal filter: a depth propagated along the flow that
-    differs from the current frame's estimate by Δ gets weight ``exp(−½ (Δ/σ)²)``. Smaller: safer at flow errors
+    differs from the current frame's estimate by Δ gets weight ``exp(−½ w (Δ/σ)²)``, ``w`` the current pixel's
+    temporal weight (1 when confident, ``fill_weight`` when filled). Smaller: safer at flow errors
     and depth edges, but large flicker survives; larger: removes larger flicker, risks mixing surfaces."""
     colour_sigma: float = 0.1
     """Colour-constancy scale of the temporal filter (RGB in [0, 1], summed over channels): a pixel whose colour
@@ -301,23 +302,26 @@ class TemporalRefiner:
         if n > 1 and self.temporal_decay > 0:
             forward, backward = own.copy(), own.copy()
             for i in range(1, n):
-                forward[i] += self._pull(forward[i - 1], window[i].link_prev, estimate[i])
+                forward[i] += self._pull(forward[i - 1], window[i].link_prev, estimate[i], weight[i])
             for i in range(n - 2, -1, -1):
-                backward[i] += self._pull(backward[i + 1], window[i].link_next, estimate[i])
+                backward[i] += self._pull(backward[i + 1], window[i].link_next, estimate[i], weight[i])
             own = forward + backward - own
         result = own[..., 0] / np.maximum(own[..., 1], 1e-12)
         result[[not f.has_data for f in window]] = -np.inf
         return result
 
-    def _pull(self, state: np.ndarray, link: tuple[np.ndarray, np.ndarray], current: np.ndarray) -> np.ndarray:
+    def _pull(
+        self, state: np.ndarray, link: tuple[np.ndarray, np.ndarray], current: np.ndarray, weight: np.ndarray
+    ) -> np.ndarray:
         """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow, times the link gate and the
-        agreement of its depth with the current estimate ``[h,w]``."""
+        agreement of its depth with the current estimate ``[h,w]``. The agreement test is as strict as the
+        current estimate is trusted (its weight ``[h,w]``): a filled pixel barely vetoes what the flow brings."""
         import cv2
 
         sample_at, gate = link
         pulled = cv2.remap(state, sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         mean = pulled[..., 0] / np.maximum(pulled[..., 1], 1e-12)
-        agree = np.exp(-0.5 * ((current - mean) / self.depth_sigma) ** 2)
+        agree = np.exp(-0.5 * weight * ((current - mean) / self.depth_sigma) ** 2)
         return pulled * (gate * agree)[..., None]
 
     def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
