@@ -99,12 +99,12 @@ def synthetic(quick: bool) -> str:
 
 
 SWEEP = {
-    "temporal_decay": (0.0, 0.6, 0.7, 0.8, 0.9),
-    "depth_sigma": (0.1, 0.2, 0.5, 1.0),
-    "colour_sigma": (0.05, 0.1, 0.2, 0.4),
-    "fill_weight": (0.05, 0.1, 0.3, 0.6),
-    "fill_sigma_color": (0.04, 0.08, 0.16),
-    "upsample_eps": (1e-3, 1e-2, 1e-1),
+    "temporal_decay": (0.0, 0.7, 0.8, 0.85, 0.9, 0.95),
+    "depth_sigma": (0.2, 0.5, 1.0),
+    "colour_sigma": (0.1, 0.2, 0.4),
+    "fill_weight": (0.1, 0.3, 0.6),
+    "fill_sigma_color": (0.02, 0.04, 0.08),
+    "upsample_eps": (1e-4, 1e-3, 1e-2),
 }
 
 

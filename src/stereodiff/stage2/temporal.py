@@ -59,13 +59,13 @@ class TemporalRefiner:
     work_long_side: int = 320
     """Long side (pixels) of the working resolution for flow and filtering; the stage-1 depth resolution is used
     when it is smaller. Larger: finer flow and edges, proportionally slower (cost ∝ pixels)."""
-    window: int = 48
+    window: int = 64
     """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution."""
-    overlap: int = 16
+    overlap: int = 32
     """Context frames read on each side of a window (not output by it). The recursive filter reaches
     ``temporal_decay ** overlap`` of a frame's weight that far, so windowed and single-window runs differ by
     about that fraction. More: closer to a single-window run, slower (each window recomputes its context)."""
-    temporal_decay: float = 0.8
+    temporal_decay: float = 0.9
     """Weight kept per frame by the recursive passes along the flow (0 ≤ λ < 1). The zero-lag filter's response
     at temporal frequency ω is ``(1−λ)² / (1 − 2λ cos ω + λ²)`` (1 at ω = 0, so the global scale is kept):
     larger λ removes more flicker but smears fast depth changes that the flow does not explain."""
@@ -74,14 +74,14 @@ class TemporalRefiner:
     differs from the current frame's estimate by Δ gets weight ``exp(−½ w (Δ/σ)²)``, ``w`` the current pixel's
     temporal weight (1 when confident, ``fill_weight`` when filled). Smaller: safer at flow errors
     and depth edges, but large flicker survives; larger: removes larger flicker, risks mixing surfaces."""
-    colour_sigma: float = 0.1
+    colour_sigma: float = 0.2
     """Colour-constancy scale of the temporal filter (RGB in [0, 1], summed over channels): a pixel whose colour
     differs by Δ from the colour the flow brings from the neighbouring frame gets weight ``exp(−½ (Δ/σ)²)``, which
     catches occlusions and flow errors at object boundaries that the forward–backward check misses."""
     fill_sigma_px: float = 30.0
     """Spatial reach (working-resolution pixels) of the edge-aware fill. Larger fills bigger holes; the colour
     edges still stop it."""
-    fill_sigma_color: float = 0.08
+    fill_sigma_color: float = 0.04
     """Colour difference (RGB in [0, 1], summed over channels) at which the fill's propagation is cut by e^-1 per
     unit of ``fill_sigma_px``. Smaller: stricter edge stopping (also at texture); larger: more bleeding."""
     fill_iterations: int = 2
@@ -90,7 +90,7 @@ class TemporalRefiner:
     """Least weight of a *valid* stage-1 pixel in the spatial fill, whatever its confidence. Low-confidence regions
     (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
     the confident background across the edge; holes (no depth) still take it from their surroundings."""
-    fill_weight: float = 0.3
+    fill_weight: float = 0.6
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
     confidence_ref: float | None = None
@@ -103,7 +103,7 @@ class TemporalRefiner:
     ``flow_check_px + 0.05·(|f|+|b|)`` pixels; else the pixel counts as occluded (the temporal chain restarts)."""
     upsample_radius: int = 1
     """Box radius (working-resolution pixels) of the guided upsampling filter."""
-    upsample_eps: float = 1e-2
+    upsample_eps: float = 1e-3
     """Guided-filter regulariser (colour² with RGB in [0, 1]): smaller snaps depth edges harder to image edges but
     copies more texture into the depth; larger tends to plain bilinear upsampling."""
 
