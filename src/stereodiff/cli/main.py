@@ -29,6 +29,8 @@ from stereodiff.progress import logger, set_progress
 #: subcommand name -> module under ``stereodiff.cli``
 SUBCOMMANDS: dict[str, str] = {
     "info": "info",
+    "weights": "weights",
+    "synth": "synth",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)

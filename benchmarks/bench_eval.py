@@ -1,0 +1,52 @@
+"""Speed of the evaluation protocol: one 110-frame 640×480 sequence (the Bonn / KITTI standard length).
+
+Run: ``python benchmarks/bench_eval.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from _common import markdown_table, peak_rss_mib, write_section
+from stereodiff.eval.protocol import evaluate_sequence
+from stereodiff.eval.spectrum import band_decomposition
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args()
+    repeats = 2 if args.quick else 5
+    rng = np.random.default_rng(0)
+    t, h, w = 110, 480, 640
+    gt = rng.uniform(0.5, 9.5, (t, h, w)).astype(np.float32)
+    gt[rng.random(gt.shape) < 0.1] = 0.0
+    pred_same = (0.4 / np.maximum(gt, 0.5) + 0.1 + rng.normal(0, 0.01, gt.shape)).astype(np.float32)
+    pred_half = pred_same[:, ::2, ::2].copy()
+    rows = []
+    for label, pred, kwargs in [
+        ("lstsq-disparity, pred at GT size", pred_same, {}),
+        ("lstsq-disparity, pred 320×240 → bilinear", pred_half, {}),
+        ("lstsq-disparity, per-frame fit", pred_same, {"per_frame": True}),
+        ("l1-depth (MonST3R)", 1.0 / pred_same, {"alignment": "l1-depth", "pred_kind": "depth"}),
+    ]:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            m = evaluate_sequence(pred, gt, max_depth=10, **kwargs)
+            times.append(time.perf_counter() - start)
+        rows.append([label, min(times), float(np.median(times)), m.abs_rel])
+    start = time.perf_counter()
+    band_decomposition(m.per_frame["abs_rel"])
+    rows.append(["spectrum bands of one error sequence", time.perf_counter() - start, float("nan"), float("nan")])
+    table = markdown_table(["case (110×480×640)", "best s", "median s", "AbsRel"], rows)
+    table += f"\n\nPeak RSS: {peak_rss_mib():.0f} MiB (includes the synthetic inputs, ~270 MiB)."
+    print(table)
+    write_section("eval", "Evaluation protocol speed", table, "python benchmarks/bench_eval.py")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,563 @@
+"""Closed-form global alignment of pairwise pointmaps (DUSt3R/MonST3R ``compute_global_alignment(init='mst',
+niter=0)``), without any iterative optimisation.
+
+Conventions (as in the official code): pointmaps use OpenCV camera axes; pixel ``(u, v)`` is the integer column and
+row (no +0.5); the principal point is ``(w/2, h/2)``; poses are camera-to-world; depth is the z of a frame's world
+points in its own camera.
+
+Steps of :func:`global_alignment`:
+
+1. Edge scores: ``score(i, j) = mean(conf_i) · mean(conf_j)`` of each directed pair (one pass over the confidences).
+2. Maximum spanning tree of the pair graph (Kruskal, ``scipy.sparse.csgraph.minimum_spanning_tree`` on the negated
+   scores); of the two directions of a pair the better one is kept, with its orientation.
+3. Traversal from the strongest tree edge ``(i, j)``: camera ``i`` is the world frame. Every next tree edge is
+   registered to the frame already placed with a confidence-weighted Umeyama similarity (:func:`umeyama`), which
+   places the new frame's points; a frame placed through its own-camera pointmap gets its pose from that
+   registration.
+4. Focal lengths by Weiszfeld IRLS on a frame's own-camera pointmap (:func:`estimate_focal`, best outgoing edge).
+5. Frames placed only as the second view of a pair (leaves) get their pose by RANSAC-PnP (OpenCV SQPNP) on their
+   world points, with the pixels whose confidence exceeds ``min_conf_thr``.
+6. Scale: every pair is registered to its first frame; the scene is scaled so that the geometric mean of these pair
+   scales is ``base_scale``.
+7. Depth of frame ``k`` = z of its world points in camera ``k``. Depth ≤ 0 or non-finite is invalid (depth 0).
+
+Optional refinements (off by default, so the default reproduces the official result):
+
+- ``robust_scale``: the scale of each registration is the weighted median, over the pixels of the shared frame, of
+  the log ratio of their distances to the weighted centroid, instead of Umeyama's least-squares scale, which noise
+  in the source pointmap biases low (and the bias compounds along the tree).
+- ``global_scale_solve``: after the tree, every pair ``(i, j)`` is registered to both of its frames; the two scales
+  differ by the ratio of the scale errors of frames ``i`` and ``j``. One sparse least-squares over all pairs gives a
+  log-scale per frame (gauge: mean 0), and each frame's depth (and world points, about its camera centre) is
+  corrected by it. Loop-closing pairs that are not in the tree thus remove scale drift.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stereodiff.progress import logger, progress
+from stereodiff.types import PairPredictions, SceneGeometry
+
+__all__ = ["Similarity", "estimate_focal", "global_alignment", "umeyama"]
+
+
+@dataclass
+class Similarity:
+    """A batch of similarity transforms ``y = scale · R · x + t``.
+
+    Attributes:
+        scale: ``[B]`` float64.
+        rotation: ``[B,3,3]`` float64 (det +1).
+        translation: ``[B,3]`` float64.
+    """
+
+    scale: np.ndarray
+    rotation: np.ndarray
+    translation: np.ndarray
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``[B]`` weighted median along the last axis of ``values``/``weights`` ``[B,N]`` (weights ≥ 0)."""
+    order = np.argsort(values, axis=-1)
+    values = np.take_along_axis(values, order, axis=-1)
+    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=-1), axis=-1)
+    half = 0.5 * cumulative[:, -1:]
+    index = np.minimum((cumulative < half).sum(axis=-1), values.shape[-1] - 1)
+    return values[np.arange(len(values)), index]
+
+
+def umeyama(
+    src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None, *, estimate_scale: bool = True,
+    robust_scale: bool = False,
+) -> Similarity:  # fmt: skip
+    """Weighted least-squares similarity (Umeyama) mapping ``src`` onto ``dst``: min Σ w‖s·R·x + t − y‖².
+
+    Args:
+        src: ``[B,N,3]`` (or ``[N,3]``) source points.
+        dst: ``[B,N,3]`` (or ``[N,3]``) target points, same shape.
+        weights: ``[B,N]`` (or ``[N]``) non-negative weights (normalised internally); ``None`` = uniform.
+        estimate_scale: fit the scale; otherwise ``scale = 1``.
+        robust_scale: the scale is the weighted median of ``log(‖y − ȳ‖ / ‖x − x̄‖)`` over the points (insensitive
+            to the noise of ``src`` that biases the least-squares scale low); rotation and translation stay the
+            weighted least-squares ones (the translation for that scale).
+
+    Returns:
+        A :class:`Similarity` with batch size ``B`` (1 for unbatched inputs).
+
+    Raises:
+        ValueError: mismatched shapes, or a batch element whose weights sum to 0 or whose source points coincide.
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    if src.ndim == 2:
+        src, dst = src[None], dst[None]
+        weights = None if weights is None else np.asarray(weights)[None]
+    if src.shape != dst.shape or src.ndim != 3 or src.shape[-1] != 3:
+        raise ValueError(f"src and dst must both be [B,N,3] or [N,3], got {src.shape} and {dst.shape}")
+    if weights is None:
+        weights = np.ones(src.shape[:2])
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != src.shape[:2]:
+        raise ValueError(f"weights must have shape {src.shape[:2]}, got {weights.shape}")
+    total = weights.sum(axis=1, keepdims=True)  # [B,1]
+    if np.any(total <= 0):
+        raise ValueError(f"weights sum to 0 for batch element(s) {np.flatnonzero(total[:, 0] <= 0).tolist()}")
+    w = weights / total  # [B,N]
+    src_mean = np.matmul(w[:, None], src)[:, 0]  # [B,3]
+    dst_mean = np.matmul(w[:, None], dst)[:, 0]
+    src_c = src - src_mean[:, None]
+    dst_c = dst - dst_mean[:, None]
+    cov = np.matmul((w[..., None] * dst_c).transpose(0, 2, 1), src_c)  # [B,3,3] Σ w (y−ȳ)(x−x̄)ᵀ
+    u, _, vt = np.linalg.svd(cov)
+    sign = np.sign(np.linalg.det(u @ vt))
+    sign[sign == 0] = 1.0
+    u[:, :, 2] *= sign[:, None]
+    rotation = u @ vt  # [B,3,3]
+    var_src = (w * (src_c * src_c).sum(-1)).sum(-1)  # [B]
+    if np.any(var_src <= 0):
+        raise ValueError(f"source points coincide for batch element(s) {np.flatnonzero(var_src <= 0).tolist()}")
+    if not estimate_scale:
+        scale = np.ones(len(src))
+    elif robust_scale:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_ratio = np.log(np.linalg.norm(dst_c, axis=-1)) - np.log(np.linalg.norm(src_c, axis=-1))
+        usable = np.isfinite(log_ratio) & (w > 0)
+        scale = np.exp(_weighted_median(np.where(usable, log_ratio, 0.0), np.where(usable, w, 0.0)))
+    else:
+        scale = np.einsum("brc,brc->b", rotation, cov) / var_src  # tr(Rᵀ M) / σ²
+    translation = dst_mean - scale[:, None] * np.einsum("brc,bc->br", rotation, src_mean)
+    return Similarity(scale, rotation, translation)
+
+
+def _centred_pixels(h: int, w: int, principal_point: tuple[float, float]) -> np.ndarray:
+    """``[h,w,2]`` float64 integer pixel coordinates ``(u, v)`` minus the principal point."""
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    return np.stack([u - principal_point[0], v - principal_point[1]], axis=-1)
+
+
+def estimate_focal(pts: np.ndarray, principal_point: tuple[float, float] | None = None, iterations: int = 10) -> float:
+    """Focal length (pixels) of a pointmap in its own camera: min Σ ‖p − f·(x/z, y/z)‖ by Weiszfeld IRLS.
+
+    Args:
+        pts: ``[h,w,3]`` points of pixel ``(u, v)`` in the camera (OpenCV axes).
+        principal_point: ``(cx, cy)``; default ``(w/2, h/2)``.
+        iterations: IRLS iterations after the least-squares start (10 as in DUSt3R).
+
+    Returns:
+        The focal length in pixels (every pixel is used, unweighted; points with z = 0 are ignored).
+    """
+    h, w = pts.shape[:2]
+    pixels = _centred_pixels(h, w, principal_point or (w / 2, h / 2)).reshape(-1, 2)  # [N,2]
+    pts = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rays = np.nan_to_num(pts[:, :2] / pts[:, 2:3], nan=0.0, posinf=0.0, neginf=0.0)  # [N,2]
+    dot_rp = (rays * pixels).sum(-1)
+    dot_rr = (rays * rays).sum(-1)
+    focal = dot_rp.mean() / dot_rr.mean()
+    for _ in range(iterations):
+        residual = np.linalg.norm(pixels - focal * rays, axis=-1)
+        weight = 1.0 / np.maximum(residual, 1e-8)
+        focal = (weight * dot_rp).mean() / (weight * dot_rr).mean()
+    return float(max(focal, 0.0))
+
+
+def _solve_pnp(
+    world: np.ndarray, focal: float | None, mask: np.ndarray, *, seed: int, iterations: int
+) -> tuple[float, np.ndarray] | None:
+    """RANSAC-PnP (SQPNP) of a pointmap ``[h,w,3]``: ``(focal, cam_to_world [4,4])`` or ``None`` on failure.
+
+    With ``focal=None`` 21 focals in ``geomspace(S/2, 3S)`` (``S = max(h, w)``) are tried; the most inliers win.
+    """
+    import cv2
+
+    h, w = world.shape[:2]
+    if mask.sum() < 4:
+        return None
+    v, u = np.mgrid[0:h, 0:w]
+    pixels = np.stack([u, v], axis=-1).astype(np.float32)[mask]  # [M,2]
+    points = world[mask].astype(np.float32)  # [M,3]
+    size = max(w, h)
+    candidates = np.geomspace(size / 2, size * 3, 21) if focal is None else [focal]
+    best: tuple[int, np.ndarray, np.ndarray, float] | None = None
+    for f in candidates:
+        k = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]], dtype=np.float32)
+        cv2.setRNGSeed(seed)
+        ok, rvec, tvec, inliers = cv2.solvePnPRansac(
+            points, pixels, k, None, iterationsCount=iterations, reprojectionError=5, flags=cv2.SOLVEPNP_SQPNP
+        )
+        if ok and inliers is not None and (best is None or len(inliers) > best[0]):
+            best = (len(inliers), rvec, tvec, float(f))
+    if best is None:
+        return None
+    _, rvec, tvec, f = best
+    world_to_cam = np.eye(4)
+    world_to_cam[:3, :3] = cv2.Rodrigues(rvec)[0]
+    world_to_cam[:3, 3] = tvec.ravel()
+    return f, np.linalg.inv(world_to_cam)
+
+
+def _check_predictions(preds: PairPredictions) -> tuple[np.ndarray, int]:
+    """Re-validate ``preds`` (fields may have been replaced after construction); returns ``(pairs, T)``."""
+    if not isinstance(preds, PairPredictions):
+        raise TypeError(f"preds must be a PairPredictions, got {type(preds).__name__}")
+    pairs = np.asarray(preds.pairs)
+    num = pairs.shape[0] if pairs.ndim == 2 else -1
+    if num < 0 or pairs.shape[1] != 2 or pairs.dtype.kind not in "iu":
+        raise ValueError(f"preds.pairs must be an integer array [P,2], got {pairs.dtype} {pairs.shape}")
+    h, w = preds.pts_i.shape[1:3] if preds.pts_i.ndim == 4 else (-1, -1)
+    for name, shape in (("pts_i", (num, h, w, 3)), ("pts_j", (num, h, w, 3)), ("conf_i", (num, h, w)),
+                        ("conf_j", (num, h, w))):  # fmt: skip
+        got = getattr(preds, name).shape
+        if got != shape:
+            raise ValueError(f"preds.{name} has shape {got}, expected {shape} (P={num} pairs of {h}×{w})")
+    pairs = pairs.astype(np.int64)
+    num_frames = int(preds.num_frames) if preds.num_frames is not None else int(pairs.max(initial=-1)) + 1
+    if num and (pairs.min() < 0 or pairs.max() >= num_frames):
+        bad = pairs[(pairs < 0).any(1) | (pairs >= num_frames).any(1)][0].tolist()
+        raise ValueError(f"pair {bad} refers to a missing frame: frame indices must lie in 0..{num_frames - 1}")
+    if np.any(pairs[:, 0] == pairs[:, 1]):
+        raise ValueError(f"pair {pairs[pairs[:, 0] == pairs[:, 1]][0].tolist()} pairs a frame with itself")
+    unique = np.unique(pairs, axis=0)
+    if len(unique) != num:
+        raise ValueError(f"preds.pairs holds {num - len(unique)} duplicated directed pair(s); each (i, j) once")
+    return pairs, max(num_frames, 1)
+
+
+def _check_connected(pairs: np.ndarray, num_frames: int) -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(num_frames, num_frames))
+    count, labels = connected_components(graph, directed=False)
+    if count > 1:
+        groups = [np.flatnonzero(labels == c) for c in range(count)]
+        shown = "; ".join(_frame_list(g) for g in groups[:6]) + ("; …" if count > 6 else "")
+        raise ValueError(
+            f"the pair graph is disconnected: {count} components of frames ({shown}); every frame must be linked "
+            "to every other through pairs (use a pair scheme such as swin-2-noncyclic)"
+        )
+
+
+def _frame_list(frames: np.ndarray) -> str:
+    """``'0-4, 7, 9-12'`` for a sorted frame index array."""
+    runs, start = [], frames[0]
+    for a, b in zip(frames, [*frames[1:], None]):
+        if b is None or b != a + 1:
+            runs.append(f"{start}" if start == a else f"{start}-{a}")
+            start = b
+    return "frames " + ", ".join(runs)
+
+
+def _load(array: np.ndarray, index: int | np.ndarray, name: str, pairs: np.ndarray) -> np.ndarray:
+    """Rows of a (possibly memmapped) prediction array as float64, checked finite."""
+    rows = index
+    if isinstance(index, np.ndarray) and len(index) and index[-1] - index[0] == len(index) - 1:
+        rows = slice(int(index[0]), int(index[-1]) + 1)  # contiguous: a plain read of the memmap
+    value = np.asarray(array[rows], dtype=np.float64)
+    if not np.isfinite(value).all():
+        rows = np.atleast_1d(index)
+        bad = next(int(p) for p in rows if not np.isfinite(np.asarray(array[p])).all())
+        raise ValueError(f"preds.{name} of pair {bad} {pairs[bad].tolist()} holds non-finite values (NaN or inf)")
+    return value
+
+
+def _new_array(out_dir: Path | None, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    if out_dir is None:
+        return np.zeros(shape, dtype=dtype)
+    return np.lib.format.open_memmap(out_dir / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
+
+
+def _chunks(num: int, per_item: int, budget: int = 1 << 20) -> list[np.ndarray]:
+    """Index chunks of ``range(num)`` holding about ``budget`` points each."""
+    size = max(1, budget // max(per_item, 1))
+    return [np.arange(a, min(a + size, num)) for a in range(0, num, size)]
+
+
+def _apply(sim: Similarity, points: np.ndarray) -> np.ndarray:
+    """``[h,w,3]`` points mapped by the single similarity ``sim``."""
+    return sim.scale[0] * points @ sim.rotation[0].T + sim.translation[0]
+
+
+def _pose(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+    pose = np.eye(4)
+    pose[:3, :3] = rotation
+    pose[:3, 3] = translation
+    return pose
+
+
+def global_alignment(
+    preds: PairPredictions,
+    *,
+    min_conf_thr: float = 3.0,
+    base_scale: float = 0.5,
+    shared_focal: bool = False,
+    focal: float | np.ndarray | None = None,
+    seed: int = 0,
+    official_compat: bool = False,
+    robust_scale: bool = False,
+    global_scale_solve: bool = False,
+    pnp_iterations: int = 10,
+    out_dir: Path | None = None,
+) -> SceneGeometry:
+    """Fuse pairwise pointmaps into one scene in closed form (see the module docstring for the steps).
+
+    Pairs are read one at a time (or in chunks of about 1M points), so ``preds`` may be memmaps of a ``PairCache``
+    larger than RAM: one pass over the confidences, the tree's pairs, and one pass over ``pts_i`` of all pairs
+    (plus ``pts_j`` with ``global_scale_solve``).
+
+    Args:
+        preds: pairwise predictions ``[P,...]`` of ``T = preds.num_frames`` frames at ``(h, w)``; the pair graph must
+            be connected. ``T = 1`` (no pairs) gives an all-invalid depth (nothing is known about a single frame),
+            the identity pose and ``focal`` (or the 60° field-of-view default ``max(h, w) / (2·tan 30°)``). ``T = 2``
+            works with one or both directions of the pair (the second frame is a leaf placed by PnP).
+        min_conf_thr: raw confidence above which a pixel is used for PnP (the per-frame confidence is the maximum
+            over all pairs containing the frame).
+        base_scale: the geometric mean of the pair scales after normalisation (fixes the arbitrary global scale).
+        shared_focal: return one focal for all frames, the mean of the per-frame estimates (MonST3R).
+        focal: known focal length(s) in pixels at ``(h, w)``: a scalar or ``[T]``; used for PnP and returned.
+            Mutually exclusive with ``shared_focal``.
+        seed: OpenCV RNG seed for RANSAC-PnP.
+        official_compat: reproduce the official code exactly: depth ≤ 0 becomes 1.0 (it is still marked invalid in
+            ``valid``), a non-leaf frame's focal comes from the previously processed tree edge (a stale-variable
+            quirk of the official code), and a failed PnP leaves the identity pose. Otherwise a failed PnP falls
+            back to registering the frame's best own-camera pointmap.
+        robust_scale: median log-ratio scales instead of least-squares Umeyama scales (see the module docstring).
+        global_scale_solve: per-frame scale correction from all pairs by one sparse least-squares.
+        pnp_iterations: RANSAC iterations of PnP (10 as in the official code).
+        out_dir: when given, ``depth``, ``confidence``, ``valid`` and the world pointmaps are ``.npy`` memmaps there
+            (``depth.npy``, ``confidence.npy``, ``valid.npy``, ``world_points.npy``), so RAM stays bounded.
+
+    Returns:
+        ``SceneGeometry``: depth ``[T,h,w]`` (0 where invalid), confidence ``[T,h,w]`` (per-frame maximum raw
+        confidence, 0 where invalid), focal ``[T]``, principal point ``[T,2] = (w/2, h/2)``, ``cam_to_world
+        [T,4,4]``; ``info`` holds ``world_points [T,h,w,3]`` (the propagated pointmaps, scaled), ``tree [T-1,2]``
+        (directed tree pairs in traversal order), ``root``, ``edge_scores [P]``, ``pair_scales [P]``,
+        ``scale_factor``, ``pnp_frames``, ``pnp_failed`` and, with ``global_scale_solve``, ``frame_log_scales``.
+
+    Raises:
+        ValueError: shape mismatches, pairs referring to missing frames, self or duplicated pairs, non-finite
+            values, negative confidences, a disconnected pair graph (the components are named), bad arguments.
+    """
+    # 1. Check inputs
+    pairs, num_frames = _check_predictions(preds)
+    num_pairs = len(pairs)
+    h, w = preds.pts_i.shape[1:3]
+    if not (np.isfinite(base_scale) and base_scale > 0):
+        raise ValueError(f"base_scale must be a positive number, got {base_scale}")
+    if not np.isfinite(min_conf_thr):
+        raise ValueError(f"min_conf_thr must be finite, got {min_conf_thr}")
+    known_focal = None
+    if focal is not None:
+        if shared_focal:
+            raise ValueError("give either focal (known focal lengths) or shared_focal=True, not both")
+        known_focal = np.broadcast_to(np.asarray(focal, dtype=np.float64), (num_frames,)).copy()
+        if not (np.isfinite(known_focal).all() and (known_focal > 0).all()):
+            raise ValueError(f"focal must be positive and finite (a scalar or [T={num_frames}]), got {focal!r}")
+    if num_frames > 1:
+        _check_connected(pairs, num_frames)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    principal_point = np.tile([w / 2, h / 2], (num_frames, 1)).astype(np.float64)
+    depth = _new_array(out_dir, "depth", (num_frames, h, w), np.float32)
+    confidence = _new_array(out_dir, "confidence", (num_frames, h, w), np.float32)
+    valid = _new_array(out_dir, "valid", (num_frames, h, w), np.bool_)
+    world = _new_array(out_dir, "world_points", (num_frames, h, w, 3), np.float32)
+    if num_pairs == 0:  # a single frame: nothing is known
+        logger.warning("global_alignment: a single frame has no pairs; its depth is unknown (all invalid)")
+        default = max(h, w) / (2 * np.tan(np.deg2rad(30)))
+        return SceneGeometry(
+            depth=depth, confidence=confidence, valid=valid, principal_point=principal_point,
+            focal=known_focal if known_focal is not None else np.full(1, default), cam_to_world=np.eye(4)[None],
+            info={"world_points": world, "tree": np.zeros((0, 2), np.int64), "root": None, "scale_factor": 1.0},
+        )  # fmt: skip
+
+    # 2. Edge scores and per-frame confidence (one pass over the confidences)
+    scores = np.zeros(num_pairs)
+    for chunk in progress(_chunks(num_pairs, h * w), desc="alignment: edge scores", total=None):
+        conf_i = _load(preds.conf_i, chunk, "conf_i", pairs)  # [C,h,w]
+        conf_j = _load(preds.conf_j, chunk, "conf_j", pairs)
+        if conf_i.min() < 0 or conf_j.min() < 0:
+            raise ValueError("preds.conf_i / conf_j must be ≥ 0 (raw confidences)")
+        scores[chunk] = conf_i.mean(axis=(1, 2)) * conf_j.mean(axis=(1, 2))
+        for row, p in enumerate(chunk):
+            i, j = pairs[p]
+            np.maximum(confidence[i], conf_i[row], out=confidence[i])
+            np.maximum(confidence[j], conf_j[row], out=confidence[j])
+
+    # 3. Maximum spanning tree (Kruskal on the negated scores; the better direction of each pair is kept)
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    weights = np.where(scores > 0, -scores, -np.finfo(np.float64).tiny)  # an explicit 0 would mean "no edge"
+    tree = minimum_spanning_tree(csr_matrix((weights, (pairs[:, 0], pairs[:, 1])), shape=(num_frames,) * 2))
+    tree = tree.tocoo()
+    pair_index = {(int(i), int(j)): p for p, (i, j) in enumerate(pairs)}
+    todo = deque(sorted(zip(-tree.data, tree.row.tolist(), tree.col.tolist())))  # ascending; pop() = best
+
+    # 4. Traversal from the strongest edge (official order: retry edges with no placed endpoint later)
+    poses: list[np.ndarray | None] = [None] * num_frames
+    focals: list[float | None] = [None] * num_frames
+    placed = np.zeros(num_frames, dtype=bool)
+    tree_edges: list[tuple[int, int]] = []
+
+    def own_points(p: int) -> np.ndarray:
+        return _load(preds.pts_i, p, "pts_i", pairs)
+
+    _, root_i, root_j = todo.pop()
+    p = pair_index[(root_i, root_j)]
+    last_pts_i = own_points(p)
+    world[root_i] = last_pts_i
+    world[root_j] = _load(preds.pts_j, p, "pts_j", pairs)
+    placed[[root_i, root_j]] = True
+    poses[root_i] = np.eye(4)
+    focals[root_i] = estimate_focal(last_pts_i)
+    tree_edges.append((root_i, root_j))
+    bar = iter(progress(range(num_frames - 2), desc="alignment: spanning tree", total=num_frames - 2))
+    while todo:
+        score, i, j = todo.pop()
+        if official_compat and focals[i] is None:
+            focals[i] = estimate_focal(last_pts_i)  # the official code uses the previous edge here
+        if not (placed[i] or placed[j]):
+            todo.appendleft((score, i, j))
+            continue
+        p = pair_index[(i, j)]
+        pts_i = own_points(p)
+        pts_j = _load(preds.pts_j, p, "pts_j", pairs)
+        if placed[i]:  # register view i onto its placed points, then place view j
+            weight = _load(preds.conf_i, p, "conf_i", pairs).reshape(-1)
+            sim = umeyama(pts_i.reshape(-1, 3), world[i].reshape(-1, 3), weight, robust_scale=robust_scale)
+            world[j] = _apply(sim, pts_j)
+            placed[j] = True
+        else:  # register view j onto its placed points, then place view i (in its own camera)
+            weight = _load(preds.conf_j, p, "conf_j", pairs).reshape(-1)
+            sim = umeyama(pts_j.reshape(-1, 3), world[j].reshape(-1, 3), weight, robust_scale=robust_scale)
+            world[i] = _apply(sim, pts_i)
+            placed[i] = True
+        if poses[i] is None:
+            poses[i] = _pose(sim.rotation[0], sim.translation[0])
+        last_pts_i = pts_i
+        tree_edges.append((i, j))
+        next(bar, None)
+    deque(bar, maxlen=0)  # close the bar
+
+    # 5. Focal lengths: from each frame's best outgoing pair (own-camera pointmap)
+    best_first = np.argsort(-scores, kind="stable")
+    if known_focal is None:
+        for p in best_first:
+            i = int(pairs[p, 0])
+            if focals[i] is None:
+                focals[i] = estimate_focal(own_points(p))
+    else:
+        focals = [float(f) for f in known_focal]
+
+    # 6. Poses of the leaves by RANSAC-PnP (fallback: register the frame's best own-camera pointmap)
+    pnp_frames = [k for k in range(num_frames) if poses[k] is None]
+    pnp_failed = []
+    for k in progress(pnp_frames, desc="alignment: PnP", total=len(pnp_frames)):
+        result = _solve_pnp(world[k], focals[k], confidence[k] > min_conf_thr, seed=seed, iterations=pnp_iterations)
+        if result is not None:
+            focals[k], poses[k] = result
+            continue
+        pnp_failed.append(k)
+        outgoing = [p for p in best_first if pairs[p, 0] == k]
+        if official_compat or not outgoing:
+            logger.warning("global_alignment: PnP failed for frame %d; its pose is the identity", k)
+            poses[k] = np.eye(4)
+        else:
+            p = outgoing[0]
+            weight = _load(preds.conf_i, p, "conf_i", pairs).reshape(-1)
+            sim = umeyama(own_points(p).reshape(-1, 3), world[k].reshape(-1, 3), weight, robust_scale=robust_scale)
+            poses[k] = _pose(sim.rotation[0], sim.translation[0])
+            logger.warning("global_alignment: PnP failed for frame %d; pose from pair %s", k, pairs[p].tolist())
+    cam_to_world = np.stack(poses)  # [T,4,4]
+
+    # 7. Pair scales (every pair registered to its first frame) → global scale normalisation
+    pair_scales = np.zeros(num_pairs)
+    second_scales = np.zeros(num_pairs) if global_scale_solve else None
+    for chunk in progress(_chunks(num_pairs, h * w), desc="alignment: pair scales", total=None):
+        src = _load(preds.pts_i, chunk, "pts_i", pairs).reshape(len(chunk), -1, 3)
+        dst = world[pairs[chunk, 0]].reshape(len(chunk), -1, 3)
+        weight = _load(preds.conf_i, chunk, "conf_i", pairs).reshape(len(chunk), -1)
+        pair_scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
+        if second_scales is not None:
+            src = _load(preds.pts_j, chunk, "pts_j", pairs).reshape(len(chunk), -1, 3)
+            dst = world[pairs[chunk, 1]].reshape(len(chunk), -1, 3)
+            weight = _load(preds.conf_j, chunk, "conf_j", pairs).reshape(len(chunk), -1)
+            second_scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
+    usable = pair_scales > 0
+    scale_factor = float(base_scale / np.exp(np.log(pair_scales[usable]).mean()))
+
+    # 8. Optional per-frame scale correction from all pairs
+    frame_log_scales = None
+    if second_scales is not None:
+        frame_log_scales = _solve_frame_log_scales(pairs, pair_scales, second_scales, scores, num_frames)
+
+    # 9. Depth = z of the (scaled) world points in each frame's camera
+    cam_to_world[:, :3, 3] *= scale_factor
+    for k in progress(range(num_frames), desc="alignment: depth", total=num_frames):
+        correction = 1.0 if frame_log_scales is None else float(np.exp(-frame_log_scales[k]))
+        rotation, centre = cam_to_world[k, :3, :3], cam_to_world[k, :3, 3]
+        points = world[k].astype(np.float64) * scale_factor  # [h,w,3]
+        points = centre + correction * (points - centre)
+        world[k] = points
+        z = (points - centre) @ rotation[:, 2]  # [h,w]
+        ok = np.isfinite(z) & (z > 0)
+        valid[k] = ok
+        depth[k] = np.where(ok, z, 1.0 if official_compat else 0.0)
+        confidence[k] = np.where(ok, confidence[k], 0.0)
+    focal_out = np.asarray(focals, dtype=np.float64)
+    per_frame_focal = focal_out.copy()
+    if shared_focal:
+        focal_out = np.full(num_frames, focal_out.mean())
+    if out_dir is not None:
+        for array in (depth, confidence, valid, world):
+            array.flush()
+    info = {
+        "world_points": world, "tree": np.array(tree_edges, dtype=np.int64), "root": (root_i, root_j),
+        "edge_scores": scores, "pair_scales": pair_scales, "scale_factor": scale_factor, "pnp_frames": pnp_frames,
+        "pnp_failed": pnp_failed, "per_frame_focal": per_frame_focal, "frame_log_scales": frame_log_scales,
+    }  # fmt: skip
+    return SceneGeometry(
+        depth=depth, confidence=confidence, valid=valid, focal=focal_out, principal_point=principal_point,
+        cam_to_world=cam_to_world, info=info,
+    )  # fmt: skip
+
+
+def _pair_scales(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, robust: bool) -> np.ndarray:
+    """``[C]`` registration scales of a chunk; 0 for pairs whose weights sum to 0 (left out of the mean)."""
+    ok = weight.sum(axis=1) > 0
+    if ok.all():
+        return umeyama(src, dst, weight, robust_scale=robust).scale
+    scales = np.zeros(len(src))
+    if ok.any():
+        scales[ok] = umeyama(src[ok], dst[ok], weight[ok], robust_scale=robust).scale
+    return scales
+
+
+def _solve_frame_log_scales(
+    pairs: np.ndarray, first: np.ndarray, second: np.ndarray, scores: np.ndarray, num_frames: int
+) -> np.ndarray:
+    """``[T]`` per-frame log scale errors ``l`` from ``l_i − l_j = log s_i − log s_j`` over all pairs (mean 0).
+
+    ``first``/``second`` are the scales registering a pair onto the world points of its first/second frame; each
+    equation is weighted by the pair's normalised edge score.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import lsqr
+
+    ok = (first > 0) & (second > 0)
+    rows = np.flatnonzero(ok)
+    weight = np.sqrt(scores[rows] / scores[rows].max())
+    num = len(rows)
+    r = np.concatenate([np.arange(num), np.arange(num), np.full(num_frames, num)])
+    c = np.concatenate([pairs[rows, 0], pairs[rows, 1], np.arange(num_frames)])
+    v = np.concatenate([weight, -weight, np.full(num_frames, 1.0 / num_frames)])
+    a = coo_matrix((v, (r, c)), shape=(num + 1, num_frames)).tocsr()
+    b = np.append(weight * (np.log(first[rows]) - np.log(second[rows])), 0.0)
+    return lsqr(a, b, atol=1e-12, btol=1e-12)[0]

@@ -1,0 +1,161 @@
+"""An on-disk cache of pairwise predictions: resumable, memory-mapped, safe against ``kill -9``.
+
+Layout of a cache folder (every file a ``.npy`` readable by ``np.load(..., mmap_mode="r")``)::
+
+    pairs.npy   [P,2] int64   the directed pairs (i, j), written last when the cache is created
+    pts_i.npy   [P,h,w,3] float32
+    pts_j.npy   [P,h,w,3] float32
+    conf_i.npy  [P,h,w] float32
+    conf_j.npy  [P,h,w] float32
+    done.npy    [P] bool      True once row p of every data file is on disk
+
+A row is marked done only after its data has been flushed, and ``pairs.npy`` is renamed into place only after the
+other files exist, so an interrupted run leaves either a valid cache (rows not done are recomputed) or a folder
+without ``pairs.npy`` (recreated from scratch on the next ``open``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from stereodiff.errors import InputError
+from stereodiff.types import PairPredictions
+
+__all__ = ["PairCache"]
+
+_DATA = ("pts_i", "pts_j", "conf_i", "conf_j")
+
+
+class PairCache:
+    """Pairwise predictions stored as ``.npy`` memmaps in one folder (see the module docstring).
+
+    Use :meth:`open`, then :meth:`missing` to know which pairs to compute, :meth:`write` for each result, and
+    :meth:`predictions` for the finished ``PairPredictions`` (read-only memmap views).
+    """
+
+    def __init__(self, folder: Path, pairs: np.ndarray, num_frames: int, arrays: dict[str, np.memmap]) -> None:
+        self.folder = folder
+        self.pairs = pairs
+        self.num_frames = num_frames
+        self._arrays = arrays
+        self._done = arrays["done"]
+
+    @classmethod
+    def open(cls, folder: Path, pairs: np.ndarray, size: tuple[int, int], num_frames: int) -> PairCache:
+        """Create the cache in ``folder``, or reopen the one already there.
+
+        Args:
+            folder: the cache folder (created if needed).
+            pairs: ``[P,2]`` integer directed pairs ``(i, j)``.
+            size: ``(h, w)`` of the pointmaps, in pixels.
+            num_frames: number of frames ``T`` of the video (every pair index must be < T).
+
+        Raises:
+            ValueError: bad ``pairs``, ``size`` or ``num_frames``.
+            InputError: the folder holds a cache of other pairs or another size (or a damaged one).
+        """
+        pairs = np.asarray(pairs)
+        if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.dtype.kind not in "iu":
+            raise ValueError(f"pairs must be an integer array of shape [P,2], got {pairs.dtype} {pairs.shape}")
+        pairs = pairs.astype(np.int64)
+        if len(pairs) and (pairs.min() < 0 or pairs.max() >= num_frames):
+            raise ValueError(f"pairs must index frames 0..{num_frames - 1} (num_frames={num_frames})")
+        h, w = (int(v) for v in size)
+        if h < 1 or w < 1:
+            raise ValueError(f"size must be (h, w) with positive entries, got {size}")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        shapes = {"pts_i": (h, w, 3), "pts_j": (h, w, 3), "conf_i": (h, w), "conf_j": (h, w)}
+        num = len(pairs)
+        if not (folder / "pairs.npy").exists():
+            # Create: data and flags first, pairs.npy last (atomically), so a half-created folder is recreated.
+            for name, shape in shapes.items():
+                np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=np.float32, shape=(num, *shape))
+            done = np.lib.format.open_memmap(folder / "done.npy", mode="w+", dtype=np.bool_, shape=(num,))
+            done[:] = False
+            done.flush()
+            del done
+            tmp = folder / "pairs.tmp.npy"
+            np.save(tmp, pairs)
+            os.replace(tmp, folder / "pairs.npy")
+        stored = np.load(folder / "pairs.npy")
+        if stored.shape != pairs.shape or not np.array_equal(stored, pairs):
+            raise InputError(
+                f"the pair cache {folder} holds {len(stored)} other pairs than the {num} requested",
+                "use another cache folder or delete this one",
+            )
+        arrays: dict[str, np.memmap] = {}
+        try:
+            for name, shape in shapes.items():
+                arrays[name] = np.lib.format.open_memmap(folder / f"{name}.npy", mode="r+")
+                if arrays[name].shape != (num, *shape) or arrays[name].dtype != np.float32:
+                    raise InputError(
+                        f"the pair cache {folder} holds {name} of shape {arrays[name].shape}, "
+                        f"expected {(num, *shape)} float32 (another pointmap size?)",
+                        "use another cache folder or delete this one",
+                    )
+            arrays["done"] = np.lib.format.open_memmap(folder / "done.npy", mode="r+")
+        except (OSError, ValueError) as err:
+            if isinstance(err, InputError):
+                raise
+            raise InputError(f"the pair cache {folder} is damaged ({err})", "delete the folder to start over") from err
+        if arrays["done"].shape != (num,) or arrays["done"].dtype != np.bool_:
+            raise InputError(f"the pair cache {folder} has a damaged done.npy", "delete the folder to start over")
+        return cls(folder, pairs, int(num_frames), arrays)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(h, w)`` of the pointmaps."""
+        return int(self._arrays["conf_i"].shape[1]), int(self._arrays["conf_i"].shape[2])
+
+    def missing(self) -> np.ndarray:
+        """``[M]`` int64 indices into ``pairs`` of the pairs not written yet."""
+        return np.flatnonzero(~np.asarray(self._done)).astype(np.int64)
+
+    def write(self, index: np.ndarray | int, pts_i, pts_j, conf_i, conf_j) -> None:
+        """Store the results of pairs ``index``; data is flushed before the rows are marked done.
+
+        Args:
+            index: one pair index, or ``[n]`` indices into ``pairs``.
+            pts_i, pts_j: ``[h,w,3]`` (one index) or ``[n,h,w,3]`` pointmaps in camera ``i``.
+            conf_i, conf_j: ``[h,w]`` or ``[n,h,w]`` raw confidences.
+        """
+        scalar = np.ndim(index) == 0
+        rows = np.atleast_1d(np.asarray(index))
+        if rows.dtype.kind not in "iu" or rows.ndim != 1:
+            raise ValueError(f"index must be an integer or a 1-D integer array, got {index!r}")
+        num = len(self.pairs)
+        if len(rows) and (rows.min() < 0 or rows.max() >= num):
+            raise ValueError(f"index must lie in 0..{num - 1}, got {rows.tolist()}")
+        values = {"pts_i": pts_i, "pts_j": pts_j, "conf_i": conf_i, "conf_j": conf_j}
+        for name, value in values.items():
+            value = np.asarray(value)
+            if scalar:
+                value = value[None]
+            expected = (len(rows), *self._arrays[name].shape[1:])
+            if value.shape != expected:
+                raise ValueError(f"{name} must have shape {expected[scalar:]}, got {value.shape[scalar:]}")
+            self._arrays[name][rows] = value
+        for name in _DATA:
+            self._arrays[name].flush()
+        self._done[rows] = True
+        self._done.flush()
+
+    def predictions(self) -> PairPredictions:
+        """Every pair as read-only memmap views.
+
+        Raises:
+            InputError: some pairs have not been written yet.
+        """
+        missing = self.missing()
+        if len(missing):
+            raise InputError(
+                f"the pair cache {self.folder} is incomplete: {len(missing)} of {len(self.pairs)} pairs are missing "
+                f"(first: {self.pairs[missing[0]].tolist()})",
+                "run the stage-1 backend on this cache to fill it",
+            )
+        views = {name: np.load(self.folder / f"{name}.npy", mmap_mode="r") for name in _DATA}
+        return PairPredictions(pairs=self.pairs.copy(), num_frames=self.num_frames, **views)

@@ -1,0 +1,97 @@
+"""Pair graphs: which frames a stage-1 backend matches with which.
+
+A scheme name selects the graph, as in DUSt3R/MonST3R's ``make_pairs``:
+
+- ``swin-N``: every frame with the next ``N`` frames, wrapping around the end (loop closure);
+  ``swin-N-noncyclic`` stops at the last frame. StereoDiff uses ``swin-2-noncyclic`` (434 directed pairs for 110
+  frames).
+- ``swinstride-N[-noncyclic]``: offsets ``1, 3, 5, …, 2N-1`` (MonST3R's default video graph, ``N = 5``).
+- ``logwin-N[-noncyclic]``: offsets ``±1, ±2, ±4, …, ±2^(N-1)``.
+- ``oneref-r``: frame ``r`` with every other frame.
+- ``complete``: every unordered pair.
+
+The forward half is produced in the official order (for the window schemes: the iteration order of a Python set of
+``(min, max)`` tuples, which is deterministic for integers), then ``symmetrize`` appends the reversed pairs in the
+same order, so pair ``k`` and pair ``k + P/2`` are the two directions of one edge. The order only matters for exact
+tie-breaking parity with the official global alignment.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+__all__ = ["SCHEMES", "make_pairs"]
+
+SCHEMES = ("swin-N", "swin-N-noncyclic", "swinstride-N", "swinstride-N-noncyclic", "logwin-N", "logwin-N-noncyclic",
+           "oneref-r", "complete")  # fmt: skip
+
+_WINDOW = re.compile(r"^(swin|swinstride|logwin)-(\d+)(-noncyclic)?$")
+_ONEREF = re.compile(r"^oneref-(\d+)$")
+
+
+def _window_pairs(num_frames: int, offsets: list[int], cyclic: bool) -> list[tuple[int, int]]:
+    """Unordered pairs ``(min, max)`` of every frame with ``frame + offset``, in set-iteration order."""
+    edges: set[tuple[int, int]] = set()
+    for i in range(num_frames):
+        for offset in offsets:
+            j = i + offset
+            if cyclic:
+                j %= num_frames
+            if j < 0 or j >= num_frames or j == i:
+                continue
+            edges.add((i, j) if i < j else (j, i))
+    return list(edges)
+
+
+def make_pairs(num_frames: int, scheme: str = "swin-2-noncyclic", symmetrize: bool = True) -> np.ndarray:
+    """The directed frame pairs of a pair-graph scheme.
+
+    Args:
+        num_frames: number of frames ``T`` (≥ 1). ``T = 1`` gives no pairs.
+        scheme: one of ``swin-N``, ``swin-N-noncyclic``, ``swinstride-N[-noncyclic]``, ``logwin-N[-noncyclic]``,
+            ``oneref-r``, ``complete`` (see the module docstring).
+        symmetrize: append the reversed pairs ``(j, i)`` after the forward ones.
+
+    Returns:
+        ``[P,2]`` int64 frame indices ``(i, j)``, forward half first.
+
+    Raises:
+        ValueError: unknown scheme, a window of 0, or a scheme that does not fit ``num_frames`` (a cyclic window
+            that wraps onto the frame itself, a reference frame outside the video).
+    """
+    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or num_frames < 1:
+        raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}")
+    num_frames = int(num_frames)
+    window = _WINDOW.match(scheme)
+    oneref = _ONEREF.match(scheme)
+    if window:
+        kind, size, noncyclic = window.group(1), int(window.group(2)), window.group(3) is not None
+        if size < 1:
+            raise ValueError(f"scheme {scheme!r}: the window N must be ≥ 1")
+        if kind == "swin":
+            offsets = list(range(1, size + 1))
+        elif kind == "swinstride":
+            offsets = list(range(1, 2 * size, 2))
+        else:
+            offsets = [-(2**k) for k in range(size)] + [2**k for k in range(size)]
+        reach = max(abs(o) for o in offsets)
+        if not noncyclic and num_frames > 1 and reach >= num_frames:
+            raise ValueError(
+                f"scheme {scheme!r} does not fit {num_frames} frames: a cyclic window reaching {reach} frames ahead "
+                f"wraps onto the frame itself; use a window < {num_frames} or '{kind}-{size}-noncyclic'"
+            )
+        forward = _window_pairs(num_frames, offsets, cyclic=not noncyclic)
+    elif oneref:
+        ref = int(oneref.group(1))
+        if ref >= num_frames:
+            raise ValueError(f"scheme {scheme!r} does not fit {num_frames} frames: the reference frame must be < T")
+        forward = [(ref, j) for j in range(num_frames) if j != ref]
+    elif scheme == "complete":
+        forward = [(i, j) for i in range(num_frames) for j in range(i)]
+    else:
+        raise ValueError(f"unknown pair scheme {scheme!r}; expected one of {', '.join(SCHEMES)} (N, r integers)")
+    if symmetrize:
+        forward = forward + [(j, i) for i, j in forward]
+    return np.array(forward, dtype=np.int64).reshape(-1, 2)

@@ -1,0 +1,201 @@
+"""Synthetic videos on disk, in a layout that evaluation loaders read like a real RGB-D dataset.
+
+```
+DIR/meta.json          preset, seed, num_frames, height, width, fps, depth_unit "m", depth_png_scale 1000, ...
+DIR/rgb/000000.png     RGB 8-bit PNG per frame
+DIR/depth/000000.png   uint16 PNG, depth in millimetres (0 = invalid / beyond 65.535 m)
+DIR/depth.npz          key "depth": float32 [T,H,W] metres (exact; 0 = invalid)
+DIR/masks/000000.png   uint8 PNG dynamic mask (255 = moving object, 0 = static)
+DIR/object_ids.npz     key "object_ids": int32 [T,H,W] (0 = nothing hit); extra, loaders may ignore it
+DIR/intrinsics.txt     3x3 K, 3 rows of 3 numbers (pixels)
+DIR/poses.txt          TUM: "timestamp tx ty tz qx qy qz qw" per frame, cam_to_world, timestamp = index / fps
+```
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from stereodiff.errors import InputError
+from stereodiff.synth.scene import SyntheticVideo
+
+__all__ = [
+    "DEPTH_PNG_SCALE",
+    "check_output_folder",
+    "load_synthetic_dataset",
+    "read_tum_poses",
+    "write_synthetic_dataset",
+    "write_tum_poses",
+]
+
+#: depth PNG units per metre (millimetres)
+DEPTH_PNG_SCALE = 1000.0
+
+
+def write_tum_poses(path: Path, cam_to_world: np.ndarray, timestamps: np.ndarray) -> None:
+    """Write ``cam_to_world [T,4,4]`` as TUM lines ``timestamp tx ty tz qx qy qz qw`` (``timestamps [T]`` s)."""
+    from scipy.spatial.transform import Rotation
+
+    quats = Rotation.from_matrix(cam_to_world[:, :3, :3]).as_quat()  # [T,4] x, y, z, w
+    lines = [
+        " ".join(f"{x:.17g}" for x in (stamp, *pose[:3, 3], *quat))
+        for stamp, pose, quat in zip(timestamps, cam_to_world, quats)
+    ]
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def read_tum_poses(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read a TUM pose file: returns ``timestamps [T]`` and ``cam_to_world [T,4,4]`` (comment lines skipped)."""
+    from scipy.spatial.transform import Rotation
+
+    rows = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        values = line.split()
+        if len(values) != 8:
+            raise InputError(f"{path}:{number}: a TUM pose line needs 8 numbers, got {len(values)}")
+        rows.append([float(v) for v in values])
+    data = np.array(rows, dtype=np.float64).reshape(-1, 8)
+    poses = np.tile(np.eye(4), (len(data), 1, 1))
+    poses[:, :3, :3] = Rotation.from_quat(data[:, 4:8]).as_matrix()
+    poses[:, :3, 3] = data[:, 1:4]
+    return data[:, 0], poses
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    import cv2
+
+    if image.ndim == 3:
+        image = image[..., ::-1]  # RGB -> BGR for OpenCV
+    if not cv2.imwrite(str(path), np.ascontiguousarray(image)):
+        raise OSError(f"could not write {path}")
+
+
+def check_output_folder(out_dir: Path, *, overwrite: bool) -> None:
+    """InputError when ``out_dir`` is a file, or a non-empty folder and not ``overwrite``."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"output path {out_dir} exists and is not a folder", "choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise InputError(f"output folder {out_dir} is not empty", "choose another --out or pass --overwrite")
+
+
+def write_synthetic_dataset(video: SyntheticVideo, out_dir: Path, *, overwrite: bool = False) -> Path:
+    """Write ``video`` to ``out_dir`` atomically (a temporary sibling folder, renamed when complete).
+
+    Raises InputError when ``out_dir`` exists and is not empty, unless ``overwrite``.
+    """
+    from stereodiff import __version__
+    from stereodiff.progress import progress
+
+    out_dir = Path(out_dir)
+    check_output_folder(out_dir, overwrite=overwrite)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        T, H, W = video.depth.shape
+        for sub in ("rgb", "depth", "masks"):
+            (tmp / sub).mkdir()
+        depth_mm = np.rint(video.depth.astype(np.float64) * DEPTH_PNG_SCALE)
+        depth_mm[(depth_mm > 65535) | ~np.isfinite(depth_mm)] = 0
+        for i in progress(range(T), desc="write frames", total=T, unit="frame"):
+            name = f"{i:06d}.png"
+            _write_png(tmp / "rgb" / name, video.frames[i])
+            _write_png(tmp / "depth" / name, depth_mm[i].astype(np.uint16))
+            _write_png(tmp / "masks" / name, video.dynamic_mask[i].astype(np.uint8) * 255)
+        np.savez_compressed(tmp / "depth.npz", depth=np.asarray(video.depth, dtype=np.float32))
+        if video.object_ids is not None:
+            np.savez_compressed(tmp / "object_ids.npz", object_ids=np.asarray(video.object_ids, dtype=np.int32))
+        np.savetxt(tmp / "intrinsics.txt", video.K, fmt="%.17g")
+        write_tum_poses(tmp / "poses.txt", video.cam_to_world, np.arange(T) / video.fps)
+        meta = {
+            "preset": video.preset,
+            "seed": video.seed,
+            "num_frames": T,
+            "height": H,
+            "width": W,
+            "fps": video.fps,
+            "depth_unit": "m",
+            "depth_png_scale": DEPTH_PNG_SCALE,
+            "depth_invalid": 0,
+            "pose_format": "TUM, cam_to_world, OpenCV camera axes (x right, y down, z forward)",
+            "generator": f"stereodiff {__version__} synth",
+            **video.info,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            out_dir.replace(old / out_dir.name)
+            tmp.replace(out_dir)
+            shutil.rmtree(old)
+        else:
+            tmp.replace(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _read_png(path: Path) -> np.ndarray:
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise InputError(f"could not read image {path}", "the dataset folder is damaged; write it again")
+    return image[..., ::-1] if image.ndim == 3 else image
+
+
+def load_synthetic_dataset(folder: Path) -> SyntheticVideo:
+    """Read a folder written by :func:`write_synthetic_dataset` (or ``stereodiff synth``).
+
+    Depth comes from ``depth.npz`` (exact) when present, else from the millimetre PNGs. ``object_ids`` is None
+    when ``object_ids.npz`` is absent. Raises InputError naming the missing or inconsistent file.
+    """
+    folder = Path(folder)
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        raise InputError(f"{meta_path} not found", "pass a folder written by `stereodiff synth`")
+    meta = json.loads(meta_path.read_text())
+    T, H, W = int(meta["num_frames"]), int(meta["height"]), int(meta["width"])
+    names = [f"{i:06d}.png" for i in range(T)]
+    for sub in ("rgb", "masks"):
+        missing = [n for n in names if not (folder / sub / n).is_file()]
+        if missing:
+            raise InputError(f"{folder / sub} lacks {len(missing)} of {T} frames (first: {missing[0]})")
+    frames = np.stack([_read_png(folder / "rgb" / n) for n in names])
+    masks = np.stack([_read_png(folder / "masks" / n) for n in names]) > 127
+    if (folder / "depth.npz").is_file():
+        with np.load(folder / "depth.npz") as data:
+            depth = data["depth"].astype(np.float32)
+    else:
+        depth = np.stack([_read_png(folder / "depth" / n) for n in names]).astype(np.float32) / DEPTH_PNG_SCALE
+    object_ids = None
+    if (folder / "object_ids.npz").is_file():
+        with np.load(folder / "object_ids.npz") as data:
+            object_ids = data["object_ids"]
+    K = np.loadtxt(folder / "intrinsics.txt", dtype=np.float64).reshape(3, 3)
+    _, poses = read_tum_poses(folder / "poses.txt")
+    if frames.shape != (T, H, W, 3) or depth.shape != (T, H, W) or len(poses) != T:
+        raise InputError(
+            f"{folder}: files disagree with meta.json (T={T}, H={H}, W={W}): rgb {frames.shape}, "
+            f"depth {depth.shape}, {len(poses)} poses"
+        )
+    known = {"preset", "seed", "num_frames", "height", "width", "fps"}
+    return SyntheticVideo(
+        frames=frames,
+        depth=depth,
+        K=K,
+        cam_to_world=poses,
+        dynamic_mask=masks,
+        object_ids=object_ids,
+        fps=float(meta["fps"]),
+        preset=str(meta["preset"]),
+        seed=int(meta["seed"]),
+        info={k: v for k, v in meta.items() if k not in known},
+    )

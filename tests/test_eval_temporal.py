@@ -1,0 +1,60 @@
+"""TAE on a plane with known answers; ATE/RPE recover a known Sim(3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from stereodiff.errors import InputError
+from stereodiff.eval.temporal import align_trajectory, temporal_alignment_error, trajectory_errors
+
+
+def _poses(rng, t=12):
+    poses = np.tile(np.eye(4), (t, 1, 1))
+    poses[:, :3, :3] = Rotation.from_rotvec(rng.normal(0, 0.3, (t, 3))).as_matrix()
+    poses[:, :3, 3] = np.cumsum(rng.normal(0, 0.5, (t, 3)), axis=0)
+    return poses
+
+
+def test_tae_of_a_plane_with_known_flicker():
+    K = np.array([[50.0, 0, 16], [0, 50.0, 12], [0, 0, 1]])
+    poses = np.tile(np.eye(4), (3, 1, 1))
+    poses[:, 0, 3] = [0.0, 0.1, 0.2]  # sideways motion: a fronto-parallel plane keeps its depth
+    depth = np.full((3, 24, 32), 2.0)
+    assert temporal_alignment_error(depth, K, poses) == pytest.approx(0.0, abs=1e-12)
+    depth[1] *= 1.1  # frame 1 flickers by 10 %
+    # pairs (0,1) and (1,2), both directions: |2.2-2|/2.2 and |2-2.2|/2 each, twice
+    expected = 100 * (0.2 / 2.2 + 0.2 / 2.0) * 2 / 4
+    assert temporal_alignment_error(depth, K, poses) == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(InputError, match="cam_to_world"):
+        temporal_alignment_error(depth, K, poses[:2])
+
+
+def test_ate_rpe_recover_a_known_similarity(rng):
+    gt = _poses(rng)
+    scale, rot, trans = 0.37, Rotation.from_rotvec([0.2, -1.0, 0.4]).as_matrix(), np.array([1.0, -2.0, 0.5])
+    # estimate = GT seen through the inverse similarity (another gauge): x_est = R^T (x_gt - τ) / s
+    est = gt.copy()
+    est[:, :3, :3] = rot.T @ gt[:, :3, :3]
+    est[:, :3, 3] = (gt[:, :3, 3] - trans) @ rot / scale
+    errs = trajectory_errors(est, gt)
+    assert errs.ate == pytest.approx(0.0, abs=1e-9)
+    assert errs.rpe_trans == pytest.approx(0.0, abs=1e-9)
+    assert errs.rpe_rot == pytest.approx(0.0, abs=1e-5)
+    assert errs.similarity.scale[0] == pytest.approx(scale)
+    np.testing.assert_allclose(errs.similarity.rotation[0], rot, atol=1e-9)
+    np.testing.assert_allclose(errs.similarity.translation[0], trans, atol=1e-9)
+    aligned, _ = align_trajectory(est, gt)
+    np.testing.assert_allclose(aligned, gt, atol=1e-9)
+
+
+def test_ate_rpe_measure_known_perturbation(rng):
+    gt = _poses(rng, 20)
+    est = gt.copy()
+    est[7, :3, 3] += [0.0, 0.3, 0.0]  # one displaced camera
+    errs = trajectory_errors(est, gt)
+    assert 0.0 < errs.ate < 0.3
+    assert errs.rpe_trans > 0.05 and errs.rpe_rot == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(InputError, match="T ≥ 3"):
+        trajectory_errors(est[:2], gt[:2])
