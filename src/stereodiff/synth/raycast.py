@@ -199,11 +199,15 @@ def cast_pixels(
     R = cam_to_world[:3, :3]
     centre = cam_to_world[:3, 3]
     rays_world = rays_cam @ R.T  # [N,3]
-    if grid is None:
-        u = np.asarray(uv[:, 0], dtype=np.float32)
-        v = np.asarray(uv[:, 1], dtype=np.float32)
     depth = np.full(len(uv), np.inf)
     index = np.full(len(uv), -1, dtype=np.int64)
+    if grid is not None:  # 2-D views: a pixel rectangle is a slice
+        H, W = grid
+        rays_view, depth_view, index_view = rays_world.reshape(H, W, 3), depth.reshape(H, W), index.reshape(H, W)
+    else:
+        rays_view, depth_view, index_view = rays_world, depth, index
+        u = np.asarray(uv[:, 0], dtype=np.float32)
+        v = np.asarray(uv[:, 1], dtype=np.float32)
     world_to_cam = np.linalg.inv(cam_to_world)
     for i, item in enumerate(placed):
         pose = item.world_from_primitive
@@ -213,35 +217,31 @@ def cast_pixels(
         rect = None if hull is None else _pixel_rect(hull @ cam_from_prim[:3, :3].T + cam_from_prim[:3, 3], K)
         if hull is not None and rect is None:
             continue
-        if rect is None:
-            sel = None
-        elif grid is not None:
-            H, W = grid
+        key: tuple[slice, slice] | slice | np.ndarray = slice(None)
+        if rect is not None and grid is not None:
             u0, v0 = max(int(np.ceil(rect[0])), 0), max(int(np.ceil(rect[2])), 0)
             u1, v1 = min(int(np.floor(rect[1])), W - 1), min(int(np.floor(rect[3])), H - 1)
             if u1 < u0 or v1 < v0:
                 continue
-            full = u0 == 0 and v0 == 0 and u1 == W - 1 and v1 == H - 1
-            sel = None if full else (np.arange(v0, v1 + 1)[:, None] * W + np.arange(u0, u1 + 1)).ravel()
-        else:
-            u0, u1, v0, v1 = rect
-            sel = np.flatnonzero((u >= u0) & (u <= u1) & (v >= v0) & (v <= v1))
-            if sel.size == 0:
+            key = (slice(v0, v1 + 1), slice(u0, u1 + 1))
+        elif rect is not None:
+            key = np.flatnonzero((u >= rect[0]) & (u <= rect[1]) & (v >= rect[2]) & (v <= rect[3]))
+            if key.size == 0:
                 continue
-        dirs = rays_world if sel is None else rays_world[sel]
+        dirs = rays_view[key].reshape(-1, 3)
         # the rays in the primitive's frame: o' = R^T (c - p), d' = R^T d (t is unchanged)
         Rp = pose[:3, :3]
         o_local = Rp.T @ (centre - pose[:3, 3])
-        d_local = dirs @ Rp
-        t = _intersect(item.primitive.kind, item.primitive.size, o_local, d_local)
-        if sel is None:
-            closer = t < depth
-            depth[closer] = t[closer]
-            index[closer] = i
+        t = _intersect(item.primitive.kind, item.primitive.size, o_local, dirs @ Rp)
+        current = depth_view[key]  # a view for slices, a copy for index arrays
+        t = t.reshape(current.shape)
+        closer = t < current
+        if isinstance(key, np.ndarray):
+            depth_view[key[closer]] = t[closer]
+            index_view[key[closer]] = i
         else:
-            closer = t < depth[sel]
-            depth[sel[closer]] = t[closer]
-            index[sel[closer]] = i
+            current[closer] = t[closer]
+            index_view[key][closer] = i
     return Hits(depth=depth, index=index), rays_world
 
 

@@ -221,29 +221,32 @@ class Scene:
         uv = np.stack([uu.ravel(), vv.ravel()], axis=1).astype(np.float64)  # [N,2], pixel centres
         hits, rays = cast_pixels(placed, cam_to_world, K, uv, grid=(height, width))  # rays: [N,3] world, camera z = 1
         centre = cam_to_world[:3, 3]
+        rays32 = rays.astype(np.float32)  # shading needs no more than float32
         rgb = np.zeros((len(uv), 3), dtype=np.float32)
         focal = K[0, 0]
-        order = np.argsort(hits.index, kind="stable")  # pixels grouped by the primitive they hit
+        # pixels grouped by the primitive they hit (int16 keys: numpy sorts them by radix)
+        order = np.argsort(hits.index.astype(np.int16), kind="stable")
         starts = np.searchsorted(hits.index[order], np.arange(-1, len(placed) + 1))
         for i in range(-1, len(placed)):
             sel = order[starts[i + 1] : starts[i + 2]]
             if sel.size == 0:
                 continue
             if i < 0:
-                rgb[sel] = sky_colour(rays[sel], self.lattice) if self.sky else 0.0
+                rgb[sel] = sky_colour(rays32[sel], self.lattice) if self.sky else 0.0
                 continue
             item = placed[i]
             prim = item.primitive
-            pose = item.world_from_primitive
-            t = hits.depth[sel]
-            d = rays[sel]
-            p_local = ((centre + t[:, None] * d) - pose[:3, 3]) @ pose[:3, :3]  # [n,3] hit in the primitive frame
-            n_world = surface_normals(prim.kind, prim.size, p_local) @ pose[:3, :3].T  # [n,3]
-            d_unit = d / np.linalg.norm(d, axis=1, keepdims=True)
-            cos = np.einsum("ij,ij->i", n_world, d_unit)
-            n_world = np.where(cos[:, None] > 0, -n_world, n_world)  # face the camera
+            R = item.world_from_primitive[:3, :3].astype(np.float32)
+            t = hits.depth[sel].astype(np.float32)[:, None]  # [n,1]
+            d = rays32[sel]  # [n,3]
+            offset = (centre - item.world_from_primitive[:3, 3]).astype(np.float32)
+            p_local = (t * d + offset) @ R  # [n,3] hit in the primitive frame
+            n_world = surface_normals(prim.kind, prim.size, p_local) @ R.T  # [n,3]
+            d_norm = np.sqrt(np.einsum("ij,ij->i", d, d))  # [n]
+            cos = np.einsum("ij,ij->i", n_world, d) / d_norm
+            n_world *= np.where(cos > 0, np.float32(-1.0), np.float32(1.0))[:, None]  # face the camera
             # pixel footprint on the surface (metres): range per pixel over the foreshortening
-            footprint = (t * np.linalg.norm(d, axis=1) / focal / np.maximum(np.abs(cos), 0.2)).astype(np.float32)
+            footprint = t[:, 0] * d_norm / np.float32(focal) / np.maximum(np.abs(cos), np.float32(0.2))
             albedo = surface_colour(prim.material, p_local, footprint, self.lattice)
             rgb[sel] = albedo * shade(n_world, self.light_dir)[:, None]
         depth = np.where(hits.index >= 0, hits.depth, 0.0).reshape(height, width)

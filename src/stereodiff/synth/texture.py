@@ -78,23 +78,27 @@ def value_noise(p: np.ndarray, lattice: np.ndarray) -> np.ndarray:
 
 
 def _fbm(
-    p: np.ndarray, wavelength_m: float, octaves: range, footprint_m: np.ndarray, lattice: np.ndarray
+    p: np.ndarray, wavelength_m: float, octaves: range, half_inv_footprint: np.ndarray, lattice: np.ndarray
 ) -> np.ndarray:
     """Multi-octave noise ``[N]``, contrast-stretched to about [0, 1]: octave k has wavelength
-    ``wavelength_m * 0.37**k`` and weight ``0.6**k``; octaves shorter than ~2 pixels (``footprint_m [N]``) fade
-    out, and where all fade the result is 0.5."""
+    ``wavelength_m * 0.37**k`` and weight ``0.6**k``; octaves shorter than ~2 pixels fade out
+    (``half_inv_footprint [N]`` = 1 / (2 * pixel footprint in metres)), and where all fade the result is 0.5."""
     total = np.zeros(len(p), dtype=np.float32)
     weight_sum = np.zeros(len(p), dtype=np.float32)
     for octave in octaves:
         wavelength = wavelength_m * _OCTAVE_RATIO**octave
-        fade = np.clip(np.float32(wavelength / 2.0) / np.maximum(footprint_m, 1e-9) - 1.0, 0.0, 1.0)
+        fade = np.clip(np.float32(wavelength) * half_inv_footprint - np.float32(1.0), 0.0, 1.0)
+        weight = np.float32(0.6**octave) * fade
+        shift = np.float32(17.31 * (octave + 1))
+        if fade.min() > 0:  # every point needs this octave
+            total += weight * value_noise(p * np.float32(1.0 / wavelength) + shift, lattice)
+            weight_sum += weight
+            continue
         active = np.flatnonzero(fade)
         if active.size == 0:
             break
-        weight = np.float32(0.6**octave) * fade[active]
-        n = value_noise(p[active] * np.float32(1.0 / wavelength) + np.float32(17.31 * (octave + 1)), lattice)
-        total[active] += weight * n
-        weight_sum[active] += weight
+        total[active] += weight[active] * value_noise(p[active] * np.float32(1.0 / wavelength) + shift, lattice)
+        weight_sum += weight
     mean = np.where(weight_sum > 0, total / np.maximum(weight_sum, 1e-6), 0.5)
     return np.clip(0.5 + (mean - 0.5) * np.float32(2.5), 0.0, 1.0).astype(np.float32)
 
@@ -106,15 +110,16 @@ def surface_colour(material: Material, p_local: np.ndarray, footprint_m: np.ndar
     the brightness (x0.55 to x1.45), which gives matchers texture at every distance.
     ``footprint_m [N]``: size of one pixel on the surface at each point (metres), used to fade fine detail.
     """
-    p = (p_local + np.asarray(material.offset)).astype(np.float32)  # [N,3]
-    coarse = _fbm(p, material.scale_m, range(2), footprint_m, lattice)  # [N]
-    detail = _fbm(p, material.scale_m, range(2, material.octaves), footprint_m, lattice)  # [N]
+    p = p_local.astype(np.float32) + np.asarray(material.offset, dtype=np.float32)  # [N,3]
+    half_inv_footprint = np.float32(0.5) / np.maximum(footprint_m, np.float32(1e-9))  # [N]
+    coarse = _fbm(p, material.scale_m, range(2), half_inv_footprint, lattice)  # [N]
+    detail = _fbm(p, material.scale_m, range(2, material.octaves), half_inv_footprint, lattice)  # [N]
     if material.pattern == "checker":
         cells = np.floor(p / np.float32(material.scale_m) + np.float32(0.37)).astype(np.int64).sum(axis=1)
         pattern = (cells & 1).astype(np.float32)
         # a checker finer than ~3 pixels turns into its mean
-        sharp = np.clip(material.scale_m / np.maximum(footprint_m, 1e-9) / 3.0 - 1.0, 0.0, 1.0)
-        pattern = 0.5 + (pattern - 0.5) * sharp.astype(np.float32)
+        sharp = np.clip(np.float32(material.scale_m * 2 / 3) * half_inv_footprint - np.float32(1.0), 0.0, 1.0)
+        pattern = 0.5 + (pattern - 0.5) * sharp
     elif material.pattern == "stripes":
         pattern = 0.5 + 0.5 * np.sin(np.float32(2 * np.pi / material.scale_m) * p[:, 0] + 3.0 * coarse)
     else:
@@ -132,8 +137,8 @@ def shade(normals_world: np.ndarray, light_dir: np.ndarray, ambient: float = 0.3
 
     ``normals_world [N,3]`` face the camera; ``light_dir (3,)`` points from the surface towards the light.
     """
-    lambert = np.maximum(normals_world @ np.asarray(light_dir, dtype=np.float64), 0.0)
-    return (ambient + (1.0 - ambient) * lambert).astype(np.float32)
+    lambert = np.maximum(normals_world @ np.asarray(light_dir, dtype=normals_world.dtype), 0.0)
+    return (np.float32(ambient) + np.float32(1.0 - ambient) * lambert).astype(np.float32)
 
 
 def sky_colour(rays_world: np.ndarray, lattice: np.ndarray) -> np.ndarray:
