@@ -34,22 +34,15 @@ def _nearest(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([cv2.resize(d, size[::-1], interpolation=cv2.INTER_NEAREST) for d in depth])
 
 
-def _evaluate(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, dynamic: np.ndarray | None, max_depth: float):
-    """Standard-protocol metrics, the F0…F10 bands of per-frame AbsRel and (optionally) dynamic-region AbsRel."""
-    from stereodiff.eval.protocol import apply_alignment, evaluate_sequence
+def _evaluate(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, dynamic: np.ndarray, max_depth: float):
+    """Standard protocol (one fit per video over all valid pixels): overall metrics, the F0…F10 bands of the
+    per-frame AbsRel sequence, and the dynamic-region AbsRel (``evaluate_regions``)."""
+    from stereodiff.eval.regions import evaluate_regions
     from stereodiff.eval.spectrum import band_decomposition
 
-    metrics = evaluate_sequence(pred, gt, pred_kind="depth", max_depth=max_depth, valid_mask=mask)
-    bands = band_decomposition(metrics.per_frame["abs_rel"]).values  # [11]
-    dyn_abs_rel = float("nan")
-    if dynamic is not None:
-        aligned = apply_alignment(pred, metrics.alignment, "depth")  # [T,H,W] depth in GT units
-        sel = mask & dynamic & (gt > 0) & (gt < max_depth)
-        per_frame = [
-            np.mean(np.abs(aligned[k] - gt[k])[sel[k]] / gt[k][sel[k]]) for k in range(len(gt)) if sel[k].any()
-        ]
-        dyn_abs_rel = float(np.mean(per_frame))
-    return metrics, bands, dyn_abs_rel
+    regions = evaluate_regions(pred, gt, dynamic, pred_kind="depth", max_depth=max_depth, valid_mask=mask)
+    bands = band_decomposition(regions["overall"].per_frame["abs_rel"]).values  # [11]
+    return regions["overall"], bands, regions["dynamic"].abs_rel
 
 
 def synthetic(quick: bool) -> str:
