@@ -90,7 +90,7 @@ class TemporalRefiner:
     """Least weight of a *valid* stage-1 pixel in the spatial fill, whatever its confidence. Low-confidence regions
     (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
     the confident background across the edge; holes (no depth) still take it from their surroundings."""
-    fill_weight: float = 0.6
+    fill_weight: float = 0.1
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
     confidence_ref: float | None = None
