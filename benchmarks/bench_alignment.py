@@ -1,9 +1,10 @@
 """Closed-form global alignment: seconds and peak RSS vs video length (pairs read from an on-disk PairCache).
 
 Synthetic exact pairwise pointmaps (``stereodiff.stage1.synthetic``) of swin-2-noncyclic symmetrised graphs are
-written to a temporary PairCache, then ``global_alignment(..., out_dir=...)`` runs in a fresh process per size, so
-the peak RSS is that of the alignment alone (memmapped pages that were read count towards it). The "per-pair
-Umeyama loop" column times the all-pair scale registration done one pair at a time instead of in batched chunks.
+written to a temporary PairCache by one process, then ``global_alignment(..., out_dir=...)`` runs in a fresh process
+per size, so the peak RSS is that of the alignment alone ("RSS before" = after imports and opening the cache).
+The "per-pair Umeyama loop" column times the all-pair scale registration done one pair at a time instead of in
+batched chunks.
 
     python benchmarks/bench_alignment.py [--quick]
 """
@@ -33,31 +34,26 @@ def worker(num_frames: int, height: int, width: int, folder: str) -> None:
     import scipy.sparse.csgraph
     import scipy.sparse.linalg  # noqa: F401
 
-    from stereodiff.stage1.alignment import global_alignment, umeyama
+    from stereodiff.stage1.alignment import _chunks, global_alignment, umeyama
     from stereodiff.stage1.cache import PairCache
     from stereodiff.stage1.pairs import make_pairs
-    from stereodiff.stage1.synthetic import make_synthetic_pairs
 
     folder = Path(folder)
     pairs = make_pairs(num_frames)
-    start = time.perf_counter()
-    scene = make_synthetic_pairs(num_frames, height, width, pairs, seed=0, cache_dir=folder / "cache")
-    generate = time.perf_counter() - start
-    del scene
     preds = PairCache.open(folder / "cache", pairs, (height, width), num_frames).predictions()
     rss_before = peak_rss_mib()
     start = time.perf_counter()
     geometry = global_alignment(preds, out_dir=folder / "out")
     seconds = time.perf_counter() - start
     rss = peak_rss_mib()
-    # naive: the all-pair scale registration one pair at a time (the alignment batches it in ~1M-point chunks)
+    # naive: the all-pair scale registration one pair at a time (the alignment batches it in ~262k-point chunks)
     world = geometry.info["world_points"]
     start = time.perf_counter()
     for p, (i, _) in enumerate(pairs):
         umeyama(np.asarray(preds.pts_i[p]).reshape(-1, 3), world[i].reshape(-1, 3), preds.conf_i[p].reshape(-1))
     naive = time.perf_counter() - start
     start = time.perf_counter()
-    for chunk in np.array_split(np.arange(len(pairs)), max(1, len(pairs) * height * width // (1 << 20))):
+    for chunk in _chunks(len(pairs), height * width):
         umeyama(
             np.asarray(preds.pts_i[chunk]).reshape(len(chunk), -1, 3),
             world[pairs[chunk, 0]].reshape(len(chunk), -1, 3),
@@ -65,20 +61,31 @@ def worker(num_frames: int, height: int, width: int, folder: str) -> None:
         )
     batched = time.perf_counter() - start
     figures = dict(frames=num_frames, size=f"{width}×{height}", pairs=len(pairs), seconds=seconds, rss=rss,
-                   rss_before=rss_before, generate=generate, naive=naive, batched=batched)  # fmt: skip
+                   rss_before=rss_before, naive=naive, batched=batched)  # fmt: skip
     print(json.dumps(figures))
 
 
+def generate(num_frames: int, height: int, width: int, folder: str) -> None:
+    """Write the synthetic scene's pairs to ``folder/cache`` (in its own process: its RSS is not measured)."""
+    from stereodiff.stage1.pairs import make_pairs
+    from stereodiff.stage1.synthetic import make_synthetic_pairs
+
+    make_synthetic_pairs(num_frames, height, width, make_pairs(num_frames), seed=0, cache_dir=Path(folder) / "cache")
+
+
 def main() -> int:
-    if sys.argv[1:2] == ["--worker"]:
-        worker(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    if sys.argv[1:2] in (["--worker"], ["--generate"]):
+        run = worker if sys.argv[1] == "--worker" else generate
+        run(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
         return 0
     quick = "--quick" in sys.argv[1:]
     rows = []
     for num_frames, height, width in QUICK if quick else FULL:
         with tempfile.TemporaryDirectory(prefix="bench_alignment_") as folder:
-            cmd = [sys.executable, __file__, "--worker", str(num_frames), str(height), str(width), folder]
-            result = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            args = [str(num_frames), str(height), str(width), folder]
+            subprocess.run([sys.executable, __file__, "--generate", *args], check=True)
+            result = subprocess.run([sys.executable, __file__, "--worker", *args], check=True, capture_output=True,
+                                    text=True)  # fmt: skip
             figures = json.loads(result.stdout.strip().splitlines()[-1])
         print(figures, flush=True)
         rows.append([

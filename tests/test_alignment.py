@@ -249,3 +249,12 @@ def test_refinements_reduce_scale_drift():
     both = drift(robust_scale=True, global_scale_solve=True)
     assert plain > 0.1  # least-squares scales are biased low by the noise; the bias compounds hop after hop
     assert robust < 0.5 * plain and solved < 0.3 * plain and both < 0.15 * plain  # measured: 0.40, 0.19, 0.08
+
+
+def test_zero_confidence_bridge_pair_is_named():
+    pairs = np.array([[0, 1], [1, 0], [1, 2], [2, 1]])
+    scene = make_synthetic_pairs(3, 8, 10, pairs, seed=1)
+    conf_i, conf_j = np.array(scene.preds.conf_i), np.array(scene.preds.conf_j)
+    conf_i[2:] = conf_j[2:] = 0.0  # frame 2 is linked only by pairs without any confidence
+    with pytest.raises(ValueError, match=r"cannot register pair \d \((1, 2|2, 1)\) of the spanning tree"):
+        global_alignment(PairPredictions(pairs, scene.preds.pts_i, scene.preds.pts_j, conf_i, conf_j))

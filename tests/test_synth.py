@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from stereodiff.errors import InputError
-from stereodiff.synth import PRESETS, load_synthetic_dataset, make_scene, render_video, triangulation_angles_deg
+from stereodiff.synth import (
+    PRESETS,
+    load_synthetic_dataset,
+    make_scene,
+    render_video,
+    triangulation_angles_deg,
+    write_synthetic_dataset,
+)
 from stereodiff.synth.raycast import Primitive
 from stereodiff.synth.scene import CameraPath, RigidMotion, Scene, SceneObject, intrinsics_for, rotation_about
 from stereodiff.synth.texture import Material, make_lattice
@@ -261,6 +268,10 @@ def test_cli_writes_and_reloads_a_dataset(cli, tmp_path):
     np.testing.assert_array_equal(png, np.rint(expected.depth[1] * 1000).astype(np.uint16))
     stamps = [float(line.split()[0]) for line in (out / "poses.txt").read_text().splitlines()]
     assert stamps == pytest.approx([0.0, 1 / 30, 2 / 30])
+    # the CLI streams frames to disk; writing the in-memory video gives the same files
+    memory = write_synthetic_dataset(expected, tmp_path / "memory")
+    for name in ("rgb/000002.png", "depth/000002.png", "masks/000002.png", "poses.txt", "intrinsics.txt", "meta.json"):
+        assert (memory / name).read_bytes() == (out / name).read_bytes(), name
 
     # a non-empty --out is refused unless --overwrite
     status, _, err = cli("synth", "--preset", "driving", "--frames", "1", "--size", "16x16", "--out", out)

@@ -31,6 +31,8 @@ SUBCOMMANDS: dict[str, str] = {
     "info": "info",
     "weights": "weights",
     "synth": "synth",
+    "eval": "evaluate",
+    "analyze": "analyze",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)

@@ -45,33 +45,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from stereodiff.progress import logger
-    from stereodiff.synth import make_scene, write_synthetic_dataset
-    from stereodiff.synth.dataset import check_output_folder
+    from stereodiff.synth import build_scene
+    from stereodiff.synth.dataset import check_output_folder, render_synthetic_dataset
+    from stereodiff.synth.scene import check_render_args
 
     width, height = parse_size(args.size)
+    check_render_args(args.frames, height, width, args.fps, args.noise, args.blur)
     check_output_folder(args.out, overwrite=args.overwrite)  # before rendering, not after
-    video = make_scene(
-        args.preset,
-        seed=args.seed,
+    scene = build_scene(args.preset, seed=args.seed, duration_s=args.frames / args.fps)
+    render_synthetic_dataset(
+        scene,
+        args.out,
         num_frames=args.frames,
         height=height,
         width=width,
         fps=args.fps,
         noise_std=args.noise,
         blur_sigma=args.blur,
+        overwrite=args.overwrite,
     )
-    write_synthetic_dataset(video, args.out, overwrite=args.overwrite)
-    valid = video.depth[video.depth > 0]
     logger.info(
-        "wrote %d frames of %s (seed %d, %dx%d) to %s; depth %.2f-%.2f m, %.1f%% dynamic pixels",
-        video.num_frames,
+        "wrote %d frames of %s (seed %d, %dx%d, moving objects %s) to %s",
+        args.frames,
         args.preset,
         args.seed,
         width,
         height,
+        list(scene.moving_ids) or "none",
         args.out,
-        float(valid.min()) if valid.size else 0.0,
-        float(valid.max()) if valid.size else 0.0,
-        100.0 * float(video.dynamic_mask.mean()),
     )
     return 0

@@ -27,6 +27,7 @@ averages sequences unweighted (DepthCrafter) or weighted by valid-pixel count (M
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -45,6 +46,7 @@ __all__ = [
     "apply_alignment",
     "evaluate_sequence",
     "frame_metrics",
+    "protocol_options",
     "resize_prediction",
 ]
 
@@ -55,11 +57,30 @@ RESIZES = {"nearest": 0, "bilinear": 1, "cubic": 2}  # cv2.INTER_NEAREST / INTER
 #: named settings of the published protocols (keyword arguments of ``evaluate_sequence`` + averaging rules)
 PROTOCOLS: dict[str, dict[str, object]] = {
     # DepthCrafter / Video-Depth-Anything benchmark code
-    "depthcrafter": {"alignment": "lstsq-disparity", "resize": "bilinear", "average": "frame", "weighting": "sequence"},
+    "depthcrafter": {
+        "alignment": "lstsq-disparity",
+        "resize": "bilinear",
+        "min_depth": 1e-3,
+        "average": "frame",
+        "weighting": "sequence",
+    },
     # StereoDiff paper §4.1.3: the same fit, predictions resized with nearest interpolation
-    "stereodiff": {"alignment": "lstsq-disparity", "resize": "nearest", "average": "frame", "weighting": "sequence"},
-    # MonST3R / CUT3R depth_evaluation: depth-space L1 fit, pixels pooled, pixel-weighted over sequences
-    "monst3r": {"alignment": "l1-depth", "resize": "cubic", "average": "pixel", "weighting": "pixel"},
+    "stereodiff": {
+        "alignment": "lstsq-disparity",
+        "resize": "nearest",
+        "min_depth": 1e-3,
+        "average": "frame",
+        "weighting": "sequence",
+    },
+    # MonST3R / CUT3R depth_evaluation: depth-space L1 fit, gt > 0 (here > 1e-5), depth clamped at 1e-5,
+    # pixels pooled, pixel-weighted over sequences
+    "monst3r": {
+        "alignment": "l1-depth",
+        "resize": "cubic",
+        "min_depth": 1e-5,
+        "average": "pixel",
+        "weighting": "pixel",
+    },
 }
 
 _CHUNK_PIXELS = 1 << 18  # pixels per processing chunk: bounded memory, cache-friendly
@@ -152,6 +173,12 @@ class SequenceMetrics:
         raise ValueError(f"average must be 'frame' or 'pixel', got {average!r}")
 
 
+def protocol_options(name: str) -> dict[str, object]:
+    """``evaluate_sequence`` keyword arguments (alignment, resize, min_depth) of a named protocol."""
+    _check_choice("protocol", name, PROTOCOLS)
+    return {k: PROTOCOLS[name][k] for k in ("alignment", "resize", "min_depth")}
+
+
 def _check_choice(name: str, value: object, choices) -> None:
     if value not in choices:
         raise InputError(f"{name}={value!r} is not supported", f"choose one of {', '.join(map(repr, choices))}")
@@ -180,6 +207,22 @@ def _frame_chunks(num_frames: int, frame_pixels: int):
     step = max(1, _CHUNK_PIXELS // max(frame_pixels, 1))
     for start in range(0, num_frames, step):
         yield slice(start, min(start + step, num_frames))
+
+
+def _map_chunks(fn, num_frames: int, frame_pixels: int) -> None:
+    """Run ``fn(frames_slice)`` on every frame chunk, in up to 4 threads (numpy releases the GIL); each call writes
+    its own rows of preallocated outputs, so results do not depend on the thread count."""
+    chunks = list(_frame_chunks(num_frames, frame_pixels))
+    workers = min(4, os.cpu_count() or 1, len(chunks))
+    if workers <= 1:
+        for sl in chunks:
+            fn(sl)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(fn, chunks):
+            pass
 
 
 def _valid_mask(gt: np.ndarray, min_depth: float, max_depth: float | None, extra: np.ndarray | None) -> np.ndarray:
@@ -213,35 +256,48 @@ def _lstsq_line(n: float, sp: float, sy: float, spp: float, spy: float) -> tuple
     return mp * my / (mp * mp + 1.0), my / (mp * mp + 1.0)  # min-norm solution of [c, 1] @ [s, t] = ybar
 
 
-def _l1_line(p: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[float, float]:
-    """Least-absolute-deviations fit ``y ≈ s p + t`` (float64) by iteratively reweighted least squares.
+def _l1_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Exact least-absolute-deviations fit ``y ≈ s p + t`` (float64).
 
-    Converges on a strided 1/16 subsample first, then refines on all points until the L1 cost stops falling.
+    For a fixed ``s`` the best ``t`` is ``median(y - s p)``; the profile cost is convex in ``s`` with subgradient
+    ``-Σ sign(y - s p - t) p``, so ``s`` is found by bisection on the subgradient's sign: first on a strided
+    1/16 subsample, then on all points inside a narrow bracket around that estimate.
     """
 
-    def irls(p: np.ndarray, y: np.ndarray, s: float, t: float, steps: int) -> tuple[float, float]:
-        cost = float(np.abs(s * p + t - y).sum())
-        for _ in range(steps):
-            w = 1.0 / np.maximum(np.abs(s * p + t - y), 1e-9)  # [N]
-            wp = w * p
-            sw, swp, swy, swpp, swpy = w.sum(), wp.sum(), w @ y, wp @ p, wp @ y
-            var = swpp - swp * swp / sw
-            if var <= 0:
-                break
-            s_new = (swpy - swp * swy / sw) / var
-            t_new = (swy - s_new * swp) / sw
-            new_cost = float(np.abs(s_new * p + t_new - y).sum())
-            if not new_cost < cost:
-                break
-            converged = new_cost > cost * (1 - 1e-9)
-            s, t, cost = s_new, t_new, new_cost
-            if converged:
-                break
-        return s, t
+    def slope(q: np.ndarray, z: np.ndarray, s: float) -> float:
+        r = z - s * q
+        return -float(np.sign(r - np.median(r)) @ q)
 
-    s, t = float(np.median(y) / max(float(np.median(p)), 1e-12)), 0.0  # MonST3R's start
-    s, t = irls(p[::16], y[::16], s, t, iterations)
-    return irls(p, y, s, t, iterations)
+    def bracket(q: np.ndarray, z: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+        width = hi - lo
+        for _ in range(60):  # widen until the subgradient changes sign inside
+            if slope(q, z, lo) > 0:
+                lo -= width
+            elif slope(q, z, hi) < 0:
+                hi += width
+            else:
+                break
+            width *= 2
+        return lo, hi
+
+    def bisect(q: np.ndarray, z: np.ndarray, lo: float, hi: float, steps: int) -> float:
+        for _ in range(steps):
+            mid = 0.5 * (lo + hi)
+            if slope(q, z, mid) > 0:
+                hi = mid
+            else:
+                lo = mid
+        return 0.5 * (lo + hi)
+
+    s0 = float(np.median(y) / max(float(np.median(p)), 1e-12))  # MonST3R's start (median scaling)
+    width = max(abs(s0), 1e-6)
+    stride = max(1, p.size // 65536)
+    sub_p, sub_y = p[::stride], y[::stride]
+    s = bisect(sub_p, sub_y, *bracket(sub_p, sub_y, s0 - width, s0 + width), 36)
+    if stride > 1:
+        width = 1e-3 * max(abs(s), 1e-6)
+        s = bisect(p, y, *bracket(p, y, s - width, s + width), 24)
+    return s, float(np.median(y - s * p))
 
 
 def _valid_values(
@@ -252,12 +308,16 @@ def _valid_values(
     space: str,
     min_depth: float,
     max_depth: float | None,
-    extra: np.ndarray | None,
+    extra: tuple[np.ndarray | None, ...] = (),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(p [N], g [N], counts [t])`` of frames ``sl``: float64 prediction in ``space`` (disparity clipped at 1e-3)
-    and GT depth at the valid pixels, frame after frame, and the valid count per frame."""
+    and GT depth at the valid pixels, frame after frame, and the valid count per frame. ``extra``: further
+    ``[T,H,W]`` bool masks (``None`` entries ignored)."""
     g_frames = gt[sl]
-    valid = _valid_mask(g_frames, min_depth, max_depth, None if extra is None else extra[sl])
+    valid = _valid_mask(g_frames, min_depth, max_depth, None)
+    for mask in extra:
+        if mask is not None:
+            valid &= mask[sl]
     counts = valid.reshape(valid.shape[0], -1).sum(1).astype(np.int64)
     p = _to_space(np.asarray(pred[sl][valid], dtype=np.float64), pred_kind, space)
     if space == "disparity":
@@ -291,11 +351,12 @@ def align_sequence(
         return Alignment(alignment, ones, ones * 0.0, space, min_depth, max_depth)
 
     def values(sl: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _valid_values(pred, gt, sl, pred_kind, space, min_depth, max_depth, valid_mask)
+        return _valid_values(pred, gt, sl, pred_kind, space, min_depth, max_depth, (valid_mask,))
 
     if alignment == "lstsq-disparity":
         sums = np.zeros((t_frames, 5))  # per frame: n, Σp, Σy, Σp², Σpy  with y = 1 / (gt + 1e-8)
-        for sl in _frame_chunks(t_frames, h * w):
+
+        def chunk_sums(sl: slice) -> None:
             p, g, counts = values(sl)
             y = np.divide(1.0, np.add(g, 1e-8, out=g), out=g)  # [N]
             sums[sl, 0] = counts
@@ -304,6 +365,8 @@ def align_sequence(
                     sums[sl, col] = _segment_sums(v, counts)
             else:  # only the video totals matter: BLAS dots, stored on the chunk's first frame
                 sums[sl.start, 1:] = p.sum(), y.sum(), p @ p, p @ y
+
+        _map_chunks(chunk_sums, t_frames, h * w)
         if sums[:, 0].sum() == 0:
             raise no_valid
         if per_frame:
@@ -325,7 +388,7 @@ def align_sequence(
         if np.all(np.isnan(st[:, 0])):
             raise no_valid
         return Alignment(alignment, st[:, 0], st[:, 1], space, min_depth, max_depth)
-    parts = [values(sl)[:2] for sl in _frame_chunks(t_frames, h * w)]
+    parts = [values(sl)[:2] for sl in _frame_chunks(t_frames, h * w)]  # (median-scale / L1 need all at once)
     p = np.concatenate([a for a, _ in parts])
     if not len(p):
         raise no_valid
@@ -418,9 +481,10 @@ def _sequence_metrics(
     t_frames, h, w = gt.shape
     values = {name: {m: np.empty(t_frames) for m in METRICS} for name in regions}
     counts = {name: np.zeros(t_frames, dtype=np.int64) for name in regions}
-    for sl in _frame_chunks(t_frames, h * w):
+
+    def chunk_metrics(sl: slice) -> None:
         for name, region in regions.items():
-            extra = valid_mask if region is None else region if valid_mask is None else valid_mask & region
+            extra = (valid_mask, region)
             p, g, n = _valid_values(pred, gt, sl, pred_kind, align.pred_space, align.min_depth, align.max_depth, extra)
             s, t = align.scale, align.shift
             if s.ndim:  # per-frame alignment: the factors of each pixel's frame
@@ -429,6 +493,8 @@ def _sequence_metrics(
             for m in METRICS:
                 values[name][m][sl] = vals[m]
             counts[name][sl] = n
+
+    _map_chunks(chunk_metrics, t_frames, h * w)
     out = {}
     for name in regions:
         keep = np.flatnonzero(counts[name] > 0)

@@ -108,24 +108,27 @@ def umeyama(
     if np.any(total <= 0):
         raise ValueError(f"weights sum to 0 for batch element(s) {np.flatnonzero(total[:, 0] <= 0).tolist()}")
     w = weights / total  # [B,N]
-    src_mean = np.matmul(w[:, None], src)[:, 0]  # [B,3]
+    weighted_src = src * w[..., None]  # [B,N,3]
+    src_mean = weighted_src.sum(axis=1)  # [B,3]
     dst_mean = np.matmul(w[:, None], dst)[:, 0]
-    src_c = src - src_mean[:, None]
-    dst_c = dst - dst_mean[:, None]
-    cov = np.matmul((w[..., None] * dst_c).transpose(0, 2, 1), src_c)  # [B,3,3] Σ w (y−ȳ)(x−x̄)ᵀ
+    # second moments from uncentred sums (no centred copies of the N points; float64 keeps the cancellation small)
+    cov = np.matmul(dst.transpose(0, 2, 1), weighted_src) - dst_mean[:, :, None] * src_mean[:, None, :]  # Σw(y−ȳ)(x−x̄)ᵀ
+    second = np.einsum("bnc,bnc->b", weighted_src, src)  # [B] Σ w ‖x‖²
+    var_src = second - (src_mean * src_mean).sum(-1)  # [B] Σ w ‖x − x̄‖²
     u, _, vt = np.linalg.svd(cov)
     sign = np.sign(np.linalg.det(u @ vt))
     sign[sign == 0] = 1.0
     u[:, :, 2] *= sign[:, None]
     rotation = u @ vt  # [B,3,3]
-    var_src = (w * (src_c * src_c).sum(-1)).sum(-1)  # [B]
-    if np.any(var_src <= 0):
-        raise ValueError(f"source points coincide for batch element(s) {np.flatnonzero(var_src <= 0).tolist()}")
+    if np.any(var_src <= 1e-12 * second):
+        bad = np.flatnonzero(var_src <= 1e-12 * second).tolist()
+        raise ValueError(f"source points coincide for batch element(s) {bad}")
     if not estimate_scale:
         scale = np.ones(len(src))
     elif robust_scale:
         with np.errstate(divide="ignore", invalid="ignore"):
-            log_ratio = np.log(np.linalg.norm(dst_c, axis=-1)) - np.log(np.linalg.norm(src_c, axis=-1))
+            dst_dist = np.linalg.norm(dst - dst_mean[:, None], axis=-1)  # [B,N]
+            log_ratio = np.log(dst_dist) - np.log(np.linalg.norm(src - src_mean[:, None], axis=-1))
         usable = np.isfinite(log_ratio) & (w > 0)
         scale = np.exp(_weighted_median(np.where(usable, log_ratio, 0.0), np.where(usable, w, 0.0)))
     else:
@@ -156,13 +159,14 @@ def estimate_focal(pts: np.ndarray, principal_point: tuple[float, float] | None 
     pts = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
     with np.errstate(divide="ignore", invalid="ignore"):
         rays = np.nan_to_num(pts[:, :2] / pts[:, 2:3], nan=0.0, posinf=0.0, neginf=0.0)  # [N,2]
-    dot_rp = (rays * pixels).sum(-1)
+    dot_rp = (rays * pixels).sum(-1)  # [N]
     dot_rr = (rays * rays).sum(-1)
+    dot_pp = (pixels * pixels).sum(-1)
     focal = dot_rp.mean() / dot_rr.mean()
     for _ in range(iterations):
-        residual = np.linalg.norm(pixels - focal * rays, axis=-1)
-        weight = 1.0 / np.maximum(residual, 1e-8)
-        focal = (weight * dot_rp).mean() / (weight * dot_rr).mean()
+        residual_sq = dot_pp - 2 * focal * dot_rp + focal * focal * dot_rr  # ‖p − f·r‖², expanded
+        weight = 1.0 / np.sqrt(np.maximum(residual_sq, 1e-16))
+        focal = (weight * dot_rp).sum() / (weight * dot_rr).sum()  # (not a BLAS dot: slow on busy cores)
     return float(max(focal, 0.0))
 
 
@@ -253,12 +257,28 @@ def _frame_list(frames: np.ndarray) -> str:
     return "frames " + ", ".join(runs)
 
 
+def _release(*arrays: np.ndarray) -> None:
+    """Drop the resident pages of shared-file memmaps from this process (they stay in the page cache).
+
+    Pages read from (or written to) a memmap otherwise count towards the process RSS until it exits, so aligning a
+    cache larger than RAM would look (and be accounted) as if it were loaded. Private (copy-on-write) maps are left
+    alone: dropping their pages would discard their changes.
+    """
+    import mmap
+
+    for array in arrays:
+        handle = getattr(array, "_mmap", None)
+        if isinstance(array, np.memmap) and handle is not None and array.mode in ("r", "r+", "w+"):
+            handle.madvise(mmap.MADV_DONTNEED)
+
+
 def _load(array: np.ndarray, index: int | np.ndarray, name: str, pairs: np.ndarray) -> np.ndarray:
     """Rows of a (possibly memmapped) prediction array as float64, checked finite."""
     rows = index
     if isinstance(index, np.ndarray) and len(index) and index[-1] - index[0] == len(index) - 1:
         rows = slice(int(index[0]), int(index[-1]) + 1)  # contiguous: a plain read of the memmap
     value = np.asarray(array[rows], dtype=np.float64)
+    _release(array)
     if not np.isfinite(value).all():
         rows = np.atleast_1d(index)
         bad = next(int(p) for p in rows if not np.isfinite(np.asarray(array[p])).all())
@@ -272,7 +292,7 @@ def _new_array(out_dir: Path | None, name: str, shape: tuple[int, ...], dtype: t
     return np.lib.format.open_memmap(out_dir / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
 
 
-def _chunks(num: int, per_item: int, budget: int = 1 << 20) -> list[np.ndarray]:
+def _chunks(num: int, per_item: int, budget: int = 1 << 18) -> list[np.ndarray]:
     """Index chunks of ``range(num)`` holding about ``budget`` points each."""
     size = max(1, budget // max(per_item, 1))
     return [np.arange(a, min(a + size, num)) for a in range(0, num, size)]
@@ -306,9 +326,9 @@ def global_alignment(
 ) -> SceneGeometry:
     """Fuse pairwise pointmaps into one scene in closed form (see the module docstring for the steps).
 
-    Pairs are read one at a time (or in chunks of about 1M points), so ``preds`` may be memmaps of a ``PairCache``
-    larger than RAM: one pass over the confidences, the tree's pairs, and one pass over ``pts_i`` of all pairs
-    (plus ``pts_j`` with ``global_scale_solve``).
+    Pairs are read one at a time (or in chunks of about 262k points), so ``preds`` may be memmaps of a ``PairCache``
+    larger than RAM: one pass over the confidences, the tree's pairs, one own-camera pointmap per frame (focal), and
+    one pass over ``pts_i`` of the pairs outside the tree (plus ``pts_j`` with ``global_scale_solve``).
 
     Args:
         preds: pairwise predictions ``[P,...]`` of ``T = preds.num_frames`` frames at ``(h, w)``; the pair graph must
@@ -337,7 +357,8 @@ def global_alignment(
         confidence, 0 where invalid), focal ``[T]``, principal point ``[T,2] = (w/2, h/2)``, ``cam_to_world
         [T,4,4]``; ``info`` holds ``world_points [T,h,w,3]`` (the propagated pointmaps, scaled), ``tree [T-1,2]``
         (directed tree pairs in traversal order), ``root``, ``edge_scores [P]``, ``pair_scales [P]``,
-        ``scale_factor``, ``pnp_frames``, ``pnp_failed`` and, with ``global_scale_solve``, ``frame_log_scales``.
+        ``scale_factor``, ``pnp_frames``, ``pnp_failed``, ``per_frame_focal [T]`` (before ``shared_focal``) and,
+        with ``global_scale_solve``, ``frame_log_scales [T]`` (else ``None``).
 
     Raises:
         ValueError: shape mismatches, pairs referring to missing frames, self or duplicated pairs, non-finite
@@ -389,6 +410,7 @@ def global_alignment(
             i, j = pairs[p]
             np.maximum(confidence[i], conf_i[row], out=confidence[i])
             np.maximum(confidence[j], conf_j[row], out=confidence[j])
+        _release(confidence)
 
     # 3. Maximum spanning tree (Kruskal on the negated scores; the better direction of each pair is kept)
     from scipy.sparse import csr_matrix
@@ -405,6 +427,7 @@ def global_alignment(
     focals: list[float | None] = [None] * num_frames
     placed = np.zeros(num_frames, dtype=bool)
     tree_edges: list[tuple[int, int]] = []
+    pair_scales = np.full(num_pairs, np.nan)  # a tree pair's scale is known from the traversal (both directions)
 
     def own_points(p: int) -> np.ndarray:
         return _load(preds.pts_i, p, "pts_i", pairs)
@@ -416,6 +439,7 @@ def global_alignment(
     world[root_j] = _load(preds.pts_j, p, "pts_j", pairs)
     placed[[root_i, root_j]] = True
     poses[root_i] = np.eye(4)
+    pair_scales[p] = 1.0
     focals[root_i] = estimate_focal(last_pts_i)
     tree_edges.append((root_i, root_j))
     bar = iter(progress(range(num_frames - 2), desc="alignment: spanning tree", total=num_frames - 2))
@@ -429,18 +453,23 @@ def global_alignment(
         p = pair_index[(i, j)]
         pts_i = own_points(p)
         pts_j = _load(preds.pts_j, p, "pts_j", pairs)
-        if placed[i]:  # register view i onto its placed points, then place view j
-            weight = _load(preds.conf_i, p, "conf_i", pairs).reshape(-1)
-            sim = umeyama(pts_i.reshape(-1, 3), world[i].reshape(-1, 3), weight, robust_scale=robust_scale)
-            world[j] = _apply(sim, pts_j)
-            placed[j] = True
-        else:  # register view j onto its placed points, then place view i (in its own camera)
-            weight = _load(preds.conf_j, p, "conf_j", pairs).reshape(-1)
-            sim = umeyama(pts_j.reshape(-1, 3), world[j].reshape(-1, 3), weight, robust_scale=robust_scale)
-            world[i] = _apply(sim, pts_i)
-            placed[i] = True
+        try:
+            if placed[i]:  # register view i onto its placed points, then place view j
+                weight = _load(preds.conf_i, p, "conf_i", pairs).reshape(-1)
+                sim = umeyama(pts_i.reshape(-1, 3), world[i].reshape(-1, 3), weight, robust_scale=robust_scale)
+                world[j] = _apply(sim, pts_j)
+                placed[j] = True
+            else:  # register view j onto its placed points, then place view i (in its own camera)
+                weight = _load(preds.conf_j, p, "conf_j", pairs).reshape(-1)
+                sim = umeyama(pts_j.reshape(-1, 3), world[j].reshape(-1, 3), weight, robust_scale=robust_scale)
+                world[i] = _apply(sim, pts_i)
+                placed[i] = True
+        except ValueError as err:
+            raise ValueError(f"cannot register pair {p} ({i}, {j}) of the spanning tree: {err}") from err
         if poses[i] is None:
             poses[i] = _pose(sim.rotation[0], sim.translation[0])
+        pair_scales[p] = sim.scale[0]
+        _release(world)
         last_pts_i = pts_i
         tree_edges.append((i, j))
         next(bar, None)
@@ -477,10 +506,13 @@ def global_alignment(
             logger.warning("global_alignment: PnP failed for frame %d; pose from pair %s", k, pairs[p].tolist())
     cam_to_world = np.stack(poses)  # [T,4,4]
 
-    # 7. Pair scales (every pair registered to its first frame) → global scale normalisation
-    pair_scales = np.zeros(num_pairs)
-    second_scales = np.zeros(num_pairs) if global_scale_solve else None
-    for chunk in progress(_chunks(num_pairs, h * w), desc="alignment: pair scales", total=None):
+    # 7. Pair scales (every pair registered to its first frame) → global scale normalisation. A tree pair maps both
+    #    of its frames' world points exactly with the traversal's scale, so only the other pairs are registered.
+    in_tree = np.isfinite(pair_scales)
+    second_scales = pair_scales.copy() if global_scale_solve else None
+    others = np.flatnonzero(~in_tree)
+    for chunk in progress(_chunks(len(others), h * w), desc="alignment: pair scales", total=None):
+        chunk = others[chunk]
         src = _load(preds.pts_i, chunk, "pts_i", pairs).reshape(len(chunk), -1, 3)
         dst = world[pairs[chunk, 0]].reshape(len(chunk), -1, 3)
         weight = _load(preds.conf_i, chunk, "conf_i", pairs).reshape(len(chunk), -1)
@@ -511,6 +543,7 @@ def global_alignment(
         valid[k] = ok
         depth[k] = np.where(ok, z, 1.0 if official_compat else 0.0)
         confidence[k] = np.where(ok, confidence[k], 0.0)
+        _release(depth, confidence, valid, world)
     focal_out = np.asarray(focals, dtype=np.float64)
     per_frame_focal = focal_out.copy()
     if shared_focal:

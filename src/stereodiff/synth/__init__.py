@@ -5,17 +5,19 @@ vectorised numpy ray caster over analytic primitives; ``write_synthetic_dataset`
 store it in the dataset folder layout of ``docs/synthetic.md``.
 """
 
-from stereodiff.synth.dataset import load_synthetic_dataset, write_synthetic_dataset
+from stereodiff.synth.dataset import load_synthetic_dataset, render_synthetic_dataset, write_synthetic_dataset
 from stereodiff.synth.presets import PRESETS, build_scene, make_scene
-from stereodiff.synth.scene import Scene, SyntheticVideo, render_video, triangulation_angles_deg
+from stereodiff.synth.scene import Scene, SyntheticVideo, iter_frames, render_video, triangulation_angles_deg
 
 __all__ = [
     "PRESETS",
     "Scene",
     "SyntheticVideo",
     "build_scene",
+    "iter_frames",
     "load_synthetic_dataset",
     "make_scene",
+    "render_synthetic_dataset",
     "render_video",
     "triangulation_angles_deg",
     "write_synthetic_dataset",

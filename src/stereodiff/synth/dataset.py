@@ -17,18 +17,30 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.format import open_memmap
 
 from stereodiff.errors import InputError
-from stereodiff.synth.scene import SyntheticVideo
+from stereodiff.synth.scene import (
+    RenderedFrame,
+    Scene,
+    SyntheticVideo,
+    check_render_args,
+    intrinsics_for,
+    iter_frames,
+    render_info,
+)
 
 __all__ = [
     "DEPTH_PNG_SCALE",
     "check_output_folder",
     "load_synthetic_dataset",
     "read_tum_poses",
+    "render_synthetic_dataset",
     "write_synthetic_dataset",
     "write_tum_poses",
 ]
@@ -87,10 +99,62 @@ def check_output_folder(out_dir: Path, *, overwrite: bool) -> None:
 
 
 def write_synthetic_dataset(video: SyntheticVideo, out_dir: Path, *, overwrite: bool = False) -> Path:
-    """Write ``video`` to ``out_dir`` atomically (a temporary sibling folder, renamed when complete).
+    """Write an in-memory ``video`` to ``out_dir`` atomically (a temporary sibling folder, renamed when complete).
 
     Raises InputError when ``out_dir`` exists and is not empty, unless ``overwrite``.
     """
+    T, H, W = video.depth.shape
+    ids = video.object_ids
+    frames = (
+        RenderedFrame(
+            i,
+            video.frames[i],
+            video.depth[i],
+            None if ids is None else ids[i],
+            video.dynamic_mask[i],
+            video.cam_to_world[i],
+        )
+        for i in range(T)
+    )
+    meta = {"preset": video.preset, "seed": video.seed, "num_frames": T, "height": H, "width": W, "fps": video.fps}
+    return _write_dataset(out_dir, frames, meta, video.info, video.K, overwrite=overwrite)
+
+
+def render_synthetic_dataset(
+    scene: Scene,
+    out_dir: Path,
+    *,
+    num_frames: int,
+    height: int,
+    width: int,
+    fps: float = 30.0,
+    noise_std: float = 1.0,
+    blur_sigma: float = 0.5,
+    workers: int = 2,
+    overwrite: bool = False,
+) -> Path:
+    """Render ``scene`` straight into a dataset folder, frame by frame (memory does not grow with ``num_frames``);
+    the folder equals ``write_synthetic_dataset(render_video(scene, ...))``."""
+    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma)
+    settings = dict(fps=fps, noise_std=noise_std, blur_sigma=blur_sigma, workers=workers)
+    frames = iter_frames(scene, num_frames=num_frames, height=height, width=width, **settings)
+    meta = {"preset": scene.preset, "seed": scene.seed, "num_frames": num_frames, "height": height, "width": width}
+    meta["fps"] = float(fps)
+    K = intrinsics_for(scene.hfov_deg, height, width)
+    return _write_dataset(out_dir, frames, meta, render_info(scene, noise_std, blur_sigma), K, overwrite=overwrite)
+
+
+def _npy_into_npz(npy_path: Path, npz_path: Path, key: str) -> None:
+    """Pack one ``.npy`` file into a compressed ``.npz`` under ``key``, streaming (np.load reads it back)."""
+    with zipfile.ZipFile(npz_path, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        archive.write(npy_path, arcname=f"{key}.npy")
+    npy_path.unlink()
+
+
+def _write_dataset(
+    out_dir: Path, frames: Iterable[RenderedFrame], meta: dict, info: dict, K: np.ndarray, *, overwrite: bool
+) -> Path:
+    """Write frames (in order) and metadata into a temporary sibling of ``out_dir``, then rename it."""
     from stereodiff import __version__
     from stereodiff.progress import progress
 
@@ -99,34 +163,40 @@ def write_synthetic_dataset(video: SyntheticVideo, out_dir: Path, *, overwrite: 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        T, H, W = video.depth.shape
+        T, H, W = meta["num_frames"], meta["height"], meta["width"]
         for sub in ("rgb", "depth", "masks"):
             (tmp / sub).mkdir()
-        depth_mm = np.rint(video.depth.astype(np.float64) * DEPTH_PNG_SCALE)
-        depth_mm[(depth_mm > 65535) | ~np.isfinite(depth_mm)] = 0
-        for i in progress(range(T), desc="write frames", total=T, unit="frame"):
-            name = f"{i:06d}.png"
-            _write_png(tmp / "rgb" / name, video.frames[i])
-            _write_png(tmp / "depth" / name, depth_mm[i].astype(np.uint16))
-            _write_png(tmp / "masks" / name, video.dynamic_mask[i].astype(np.uint8) * 255)
-        np.savez_compressed(tmp / "depth.npz", depth=np.asarray(video.depth, dtype=np.float32))
-        if video.object_ids is not None:
-            np.savez_compressed(tmp / "object_ids.npz", object_ids=np.asarray(video.object_ids, dtype=np.int32))
-        np.savetxt(tmp / "intrinsics.txt", video.K, fmt="%.17g")
-        write_tum_poses(tmp / "poses.txt", video.cam_to_world, np.arange(T) / video.fps)
+        depth_all = open_memmap(tmp / "depth.npy", mode="w+", dtype=np.float32, shape=(T, H, W))
+        ids_all = None
+        poses = np.empty((T, 4, 4))
+        for frame in progress(frames, desc="write frames", total=T, unit="frame"):
+            i, name = frame.index, f"{frame.index:06d}.png"
+            depth_mm = np.rint(frame.depth.astype(np.float64) * DEPTH_PNG_SCALE)
+            depth_mm[(depth_mm > 65535) | ~np.isfinite(depth_mm)] = 0
+            _write_png(tmp / "rgb" / name, frame.rgb)
+            _write_png(tmp / "depth" / name, depth_mm.astype(np.uint16))
+            _write_png(tmp / "masks" / name, frame.dynamic_mask.astype(np.uint8) * 255)
+            depth_all[i] = frame.depth
+            if frame.object_ids is not None:
+                if ids_all is None:
+                    ids_all = open_memmap(tmp / "object_ids.npy", mode="w+", dtype=np.int32, shape=(T, H, W))
+                ids_all[i] = frame.object_ids
+            poses[i] = frame.cam_to_world
+        del depth_all
+        _npy_into_npz(tmp / "depth.npy", tmp / "depth.npz", "depth")
+        if ids_all is not None:
+            del ids_all
+            _npy_into_npz(tmp / "object_ids.npy", tmp / "object_ids.npz", "object_ids")
+        np.savetxt(tmp / "intrinsics.txt", K, fmt="%.17g")
+        write_tum_poses(tmp / "poses.txt", poses, np.arange(T) / meta["fps"])
         meta = {
-            "preset": video.preset,
-            "seed": video.seed,
-            "num_frames": T,
-            "height": H,
-            "width": W,
-            "fps": video.fps,
+            **meta,
             "depth_unit": "m",
             "depth_png_scale": DEPTH_PNG_SCALE,
             "depth_invalid": 0,
             "pose_format": "TUM, cam_to_world, OpenCV camera axes (x right, y down, z forward)",
             "generator": f"stereodiff {__version__} synth",
-            **video.info,
+            **info,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         if out_dir.exists():

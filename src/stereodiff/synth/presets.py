@@ -2,7 +2,8 @@
 
 Each preset is built from a seed (layout, sizes, textures, motion phases) and the clip duration (only the
 ``driving`` street's far end depends on it). Camera motion is chosen so that frames a few apart have real parallax
-(1-3 degrees of triangulation angle over 3-8 frames at 30 fps); see ``docs/synthetic.md`` for the numbers.
+(a median triangulation angle of about 1-2.7 degrees over 8 frames at 30 fps, 4-6 for ``driving``); see
+``docs/synthetic.md`` for the measured numbers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from stereodiff.synth.scene import (
     Scene,
     SceneObject,
     SyntheticVideo,
+    check_render_args,
     make_pose,
     render_video,
     rotation_about,
@@ -185,7 +187,7 @@ def _indoor_dynamic(seed: int, duration_s: float) -> Scene:
         speed = rng.uniform(0.7, 1.2)  # m/s at the middle of the sweep
         span = rng.uniform(1.6, 2.6)  # half width of the walk (m)
         motion = RigidMotion(
-            position=(float(rng.uniform(-0.4, 0.4)), 0.0, float(rng.uniform(-1.0, 2.6))),
+            position=(float(rng.uniform(-0.4, 0.4)), 0.0, float(rng.uniform(-1.2, 2.0))),
             amplitude=(float(span), 0.0, float(rng.uniform(-0.5, 0.5))),
             omega=float(speed / span),
             phase=float(rng.uniform(0, 2 * np.pi)),
@@ -193,7 +195,7 @@ def _indoor_dynamic(seed: int, duration_s: float) -> Scene:
             angular_velocity=float(rng.choice([-1, 1]) * rng.uniform(0.3, 0.9)),
         )
         b.person(motion)
-    camera = _hand_held(rng, eye=(0.0, -1.5, -2.4), target=(0.0, -0.9, 2.5))
+    camera = _hand_held(rng, eye=(0.0, -1.5, -2.4), target=(0.0, -0.6, 2.5))
     return Scene("indoor-dynamic", seed, tuple(b.objects), camera, 60.0, _light(rng), make_lattice(rng))
 
 
@@ -362,7 +364,7 @@ def make_scene(
 
     Args:
         preset: ``static-orbit`` (no moving objects, orbiting camera), ``indoor-dynamic`` (room, 1-3 walking
-            people, hand-held camera; depth ~1-7 m), ``driving`` (street, forward motion at 8 m/s, 1-3 moving cars;
+            people, hand-held camera; depth ~2-7.6 m), ``driving`` (street, forward motion at 8 m/s, 1-3 moving cars;
             depth up to ~65 m, sky = depth 0) or ``close-object`` (an object crosses 0.5-1 m in front of the camera).
         seed: layout, textures, motion phases and sensor noise all follow from it: same seed, same output.
         num_frames: T, frames at times ``i / fps``.
@@ -375,15 +377,7 @@ def make_scene(
         a :class:`SyntheticVideo` (frames ``[T,H,W,3]`` uint8, depth ``[T,H,W]`` float32 m, K ``[3,3]``,
         cam_to_world ``[T,4,4]``, dynamic_mask ``[T,H,W]`` bool, object_ids ``[T,H,W]`` int32).
     """
-    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or num_frames < 1:
-        raise InputError(f"num_frames must be a positive integer, got {num_frames!r}")
-    for name, value in (("height", height), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 8:
-            raise InputError(f"{name} must be an integer >= 8 pixels, got {value!r}")
-    if not (np.isfinite(fps) and fps > 0):
-        raise InputError(f"fps must be a positive number, got {fps!r}")
-    if noise_std < 0 or blur_sigma < 0:
-        raise InputError(f"noise_std and blur_sigma must be >= 0, got {noise_std!r} and {blur_sigma!r}")
+    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma)
     scene = build_scene(preset, seed=seed, duration_s=num_frames / fps)
     return render_video(
         scene,

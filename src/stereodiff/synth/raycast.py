@@ -23,7 +23,7 @@ PrimitiveKind = Literal["plane", "box", "room", "sphere", "cylinder"]
 NEAR_M = 1e-3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Primitive:
     """One analytic surface, described in its own frame.
 
@@ -43,7 +43,7 @@ class Primitive:
     material: Material
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PlacedPrimitive:
     """A primitive at one instant: ``world_from_primitive [4,4]`` and the id of the object it belongs to."""
 

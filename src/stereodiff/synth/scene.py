@@ -7,6 +7,7 @@ and length: changing ``height``/``width`` keeps the field of view, changing ``nu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -18,13 +19,17 @@ from stereodiff.types import Video, check_array
 
 __all__ = [
     "CameraPath",
+    "RenderedFrame",
     "RigidMotion",
     "Scene",
     "SceneObject",
     "SyntheticVideo",
+    "check_render_args",
     "intrinsics_for",
+    "iter_frames",
     "look_at",
     "make_pose",
+    "render_info",
     "render_video",
     "rotation_about",
     "triangulation_angles_deg",
@@ -66,7 +71,7 @@ def intrinsics_for(hfov_deg: float, height: int, width: int) -> np.ndarray:
     return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RigidMotion:
     """A rigid pose over time, ``world_from_object(t)`` (t in seconds).
 
@@ -101,7 +106,7 @@ class RigidMotion:
         return make_pose(R, t)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SceneObject:
     """Primitives that move together; ``object_id`` >= 1 labels their pixels (0 = nothing hit)."""
 
@@ -154,7 +159,7 @@ class CameraPath:
         return make_pose(look_at(forward) @ shake, eye)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scene:
     """A synthetic world: objects, a camera path, a light and the texture lattice.
 
@@ -225,7 +230,8 @@ class Scene:
         rgb = np.zeros((len(uv), 3), dtype=np.float32)
         focal = K[0, 0]
         # pixels grouped by the primitive they hit (int16 keys: numpy sorts them by radix)
-        order = np.argsort(hits.index.astype(np.int16), kind="stable")
+        keys = hits.index.astype(np.int16) if len(placed) < 2**15 else hits.index
+        order = np.argsort(keys, kind="stable")
         starts = np.searchsorted(hits.index[order], np.arange(-1, len(placed) + 1))
         for i in range(-1, len(placed)):
             sel = order[starts[i + 1] : starts[i + 2]]
@@ -254,7 +260,7 @@ class Scene:
         return rgb.reshape(height, width, 3), depth, ids
 
 
-@dataclass
+@dataclass(eq=False)
 class SyntheticVideo:
     """A rendered synthetic video with exact ground truth.
 
@@ -318,6 +324,75 @@ def _sensor(rgb: np.ndarray, rng: np.random.Generator, noise_std: float, blur_si
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
+@dataclass(eq=False)
+class RenderedFrame:
+    """One rendered frame: ``rgb [H,W,3]`` uint8, ``depth [H,W]`` float32 m (0 = invalid), ``object_ids [H,W]``
+    int32, ``dynamic_mask [H,W]`` bool, ``cam_to_world [4,4]``; ``index`` is the frame number (time index / fps)."""
+
+    index: int
+    rgb: np.ndarray
+    depth: np.ndarray
+    object_ids: np.ndarray | None
+    dynamic_mask: np.ndarray
+    cam_to_world: np.ndarray
+
+
+def check_render_args(
+    num_frames: int, height: int, width: int, fps: float, noise_std: float = 0.0, blur_sigma: float = 0.0
+) -> None:
+    """InputError naming the argument when a render setting is out of range."""
+    from stereodiff.errors import InputError
+
+    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or num_frames < 1:
+        raise InputError(f"num_frames must be a positive integer, got {num_frames!r}")
+    for name, value in (("height", height), ("width", width)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 8:
+            raise InputError(f"{name} must be an integer >= 8 pixels, got {value!r}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise InputError(f"fps must be a positive number, got {fps!r}")
+    if not (noise_std >= 0 and blur_sigma >= 0):
+        raise InputError(f"noise_std and blur_sigma must be >= 0, got {noise_std!r} and {blur_sigma!r}")
+
+
+def render_info(scene: Scene, noise_std: float, blur_sigma: float) -> dict:
+    """The render settings stored in ``SyntheticVideo.info`` and the dataset's ``meta.json``."""
+    return {
+        "noise_std": float(noise_std),
+        "blur_sigma": float(blur_sigma),
+        "hfov_deg": float(scene.hfov_deg),
+        "moving_object_ids": [int(i) for i in scene.moving_ids],
+    }
+
+
+def iter_frames(
+    scene: Scene,
+    *,
+    num_frames: int,
+    height: int,
+    width: int,
+    fps: float = 30.0,
+    noise_std: float = 1.0,
+    blur_sigma: float = 0.5,
+    workers: int = 2,
+) -> Iterator[RenderedFrame]:
+    """Render frames ``0 .. num_frames-1`` of ``scene`` (at times ``i / fps``) one by one, in order, on ``workers``
+    threads; memory stays bounded by a few frames whatever the length. The output does not depend on ``workers``."""
+    K = intrinsics_for(scene.hfov_deg, height, width)
+    moving = np.array(scene.moving_ids, dtype=np.int32)
+
+    def render(i: int) -> RenderedFrame:
+        pose = scene.camera.cam_to_world(i / fps)
+        rgb, depth, ids = scene.render_frame(i / fps, pose, K, height, width)
+        image = _sensor(rgb, np.random.default_rng([scene.seed, i]), noise_std, blur_sigma)
+        return RenderedFrame(i, image, depth.astype(np.float32), ids, np.isin(ids, moving), pose)
+
+    # frames are independent and numpy releases the GIL in its kernels: render a few at a time on threads
+    workers = max(1, min(workers, num_frames))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for start in range(0, num_frames, 2 * workers):
+            yield from pool.map(render, range(start, min(num_frames, start + 2 * workers)))
+
+
 def render_video(
     scene: Scene,
     *,
@@ -329,44 +404,34 @@ def render_video(
     blur_sigma: float = 0.5,
     workers: int = 2,
 ) -> SyntheticVideo:
-    """Render ``num_frames`` frames of ``scene`` at times ``i / fps`` on ``workers`` threads (see
-    :func:`stereodiff.synth.make_scene`); the output does not depend on ``workers``."""
+    """Render ``num_frames`` frames of ``scene`` at times ``i / fps`` into memory (see
+    :func:`stereodiff.synth.make_scene`; :func:`iter_frames` streams them instead)."""
     from stereodiff.progress import progress
 
-    K = intrinsics_for(scene.hfov_deg, height, width)
+    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma)
     frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
     depth = np.empty((num_frames, height, width), dtype=np.float32)
     object_ids = np.empty((num_frames, height, width), dtype=np.int32)
-    poses = np.stack([scene.camera.cam_to_world(i / fps) for i in range(num_frames)])  # [T,4,4]
-    moving = np.array(scene.moving_ids, dtype=np.int32)
-
-    def render(i: int) -> None:
-        rgb, depth_i, ids = scene.render_frame(i / fps, poses[i], K, height, width)
-        frames[i] = _sensor(rgb, np.random.default_rng([scene.seed, i]), noise_std, blur_sigma)
-        depth[i] = depth_i
-        object_ids[i] = ids
-
-    # frames are independent and numpy releases the GIL in its kernels: render them on a few threads
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, num_frames))) as pool:
-        for _ in progress(pool.map(render, range(num_frames)), desc=f"render {scene.preset}", total=num_frames):
-            pass
+    dynamic_mask = np.empty((num_frames, height, width), dtype=bool)
+    poses = np.empty((num_frames, 4, 4))
+    settings = dict(fps=fps, noise_std=noise_std, blur_sigma=blur_sigma, workers=workers)
+    rendered = iter_frames(scene, num_frames=num_frames, height=height, width=width, **settings)
+    for frame in progress(rendered, desc=f"render {scene.preset}", total=num_frames, unit="frame"):
+        i = frame.index
+        frames[i], depth[i], object_ids[i] = frame.rgb, frame.depth, frame.object_ids
+        dynamic_mask[i], poses[i] = frame.dynamic_mask, frame.cam_to_world
     return SyntheticVideo(
         frames=frames,
         depth=depth,
-        K=K,
+        K=intrinsics_for(scene.hfov_deg, height, width),
         cam_to_world=poses,
-        dynamic_mask=np.isin(object_ids, moving),
+        dynamic_mask=dynamic_mask,
         object_ids=object_ids,
         fps=float(fps),
         preset=scene.preset,
         seed=scene.seed,
         scene=scene,
-        info={
-            "noise_std": float(noise_std),
-            "blur_sigma": float(blur_sigma),
-            "hfov_deg": float(scene.hfov_deg),
-            "moving_object_ids": [int(i) for i in moving],
-        },
+        info=render_info(scene, noise_std, blur_sigma),
     )
 
 

@@ -48,33 +48,34 @@ class Material:
 
 
 def make_lattice(rng: np.random.Generator) -> np.ndarray:
-    """A flat ``[LATTICE_SIZE**3]`` float32 table of uniform values in [0, 1), the value-noise lattice."""
-    return rng.random(LATTICE_SIZE**3, dtype=np.float32)
+    """The value-noise lattice: ``LATTICE_SIZE**3`` uniform values in [0, 1) on a periodic grid, stored for fast
+    lookups as a flat complex64 table whose entry (x, y, z) holds the values at z (real) and z + 1 (imaginary),
+    with x and y padded by one period row; ``[(L+1) * (L+1) * L]``."""
+    n = LATTICE_SIZE
+    values = rng.random(n**3, dtype=np.float32).reshape(n, n, n)
+    padded = np.pad(values, ((0, 1), (0, 1), (0, 1)), mode="wrap")  # [L+1,L+1,L+1]
+    return (padded[:, :, :-1] + 1j * padded[:, :, 1:]).astype(np.complex64).ravel()
 
 
 def value_noise(p: np.ndarray, lattice: np.ndarray) -> np.ndarray:
     """Smooth 3-D value noise at points ``p [N,3]`` (lattice units), values in [0, 1]; ``[N]`` float32."""
+    n = LATTICE_SIZE
     f = np.floor(p)
     w = p - f
     w = (w * w * (3.0 - 2.0 * w)).astype(np.float32)  # smoothstep weights
     i = f.astype(np.int32) & _MASK
-    x0 = i[:, 0] * (LATTICE_SIZE * LATTICE_SIZE)
-    x1 = ((i[:, 0] + 1) & _MASK) * (LATTICE_SIZE * LATTICE_SIZE)
-    y0 = i[:, 1] * LATTICE_SIZE
-    y1 = ((i[:, 1] + 1) & _MASK) * LATTICE_SIZE
-    z0 = i[:, 2]
-    z1 = (z0 + 1) & _MASK
-    wx, wy, wz = w[:, 0], w[:, 1], w[:, 2]
+    base = i[:, 0] * ((n + 1) * n) + i[:, 1] * n + i[:, 2]  # [N] index of corner (x0, y0, z0)
+    wz = w[:, 2]
 
-    def lerp_z(xy: np.ndarray) -> np.ndarray:
-        a = lattice.take(xy + z0)
-        return a + wz * (lattice.take(xy + z1) - a)
+    def lerp_z(offset: int) -> np.ndarray:
+        pair = lattice.take(base + offset)  # values at z0 (real) and z1 (imaginary)
+        return pair.real + wz * (pair.imag - pair.real)
 
-    a = lerp_z(x0 + y0)
-    a += wy * (lerp_z(x0 + y1) - a)
-    b = lerp_z(x1 + y0)
-    b += wy * (lerp_z(x1 + y1) - b)
-    return a + wx * (b - a)
+    a = lerp_z(0)
+    a += w[:, 1] * (lerp_z(n) - a)
+    b = lerp_z((n + 1) * n)
+    b += w[:, 1] * (lerp_z((n + 1) * n + n) - b)
+    return a + w[:, 0] * (b - a)
 
 
 def _fbm(

@@ -1,0 +1,132 @@
+"""Weights-free stage 1 (geometric matcher + global alignment + pair fusion): speed and accuracy on 7-Scenes.
+
+Speed: pairs/s of the matcher and frames/s of stage 1 + alignment + fusion, at a 320- and a 512-pixel long side.
+Accuracy: the 50 real frames of ``../shared/data/rgbd-7scenes-50`` (Kinect GT depth, fx = fy = 585, cx = 320,
+cy = 240) with the standard video protocol: ONE least-squares scale and shift per video in disparity space against
+1/GT over 1e-3 < GT < 10 m, then invert, clip to [1e-3, 10] m, AbsRel and δ1 over the pixels where the prediction is
+valid; coverage = fraction of valid GT pixels with a valid prediction (holes count as invalid). Rows cover the
+alignment refinements (``robust_scale``, ``global_scale_solve``) on and off, and three depth sources:
+``tree`` = the aligned depth of each frame's spanning-tree pair with untriangulated pixels marked invalid, ``fused``
+= ``fuse_pair_depths`` over all pairs of each frame.
+
+    python benchmarks/bench_geometric.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from _common import SHARED_DATA, markdown_table, peak_rss_mib, write_section
+
+MAX_DEPTH = 10.0
+
+
+def load_7scenes(num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``frames [T,480,640,3]`` uint8 RGB, ``depth [T,480,640]`` metres (0 = invalid), ``K [3,3]``."""
+    import cv2
+
+    folder = SHARED_DATA / "rgbd-7scenes-50"
+    colors = sorted(folder.glob("frame-*.color.png"))[:num_frames]
+    frames = np.stack([cv2.cvtColor(cv2.imread(str(c)), cv2.COLOR_BGR2RGB) for c in colors])
+    raw = np.stack([cv2.imread(str(c).replace("color", "depth"), cv2.IMREAD_UNCHANGED) for c in colors])
+    depth = np.where((raw == 0) | (raw == 65535), 0, raw / 1000.0).astype(np.float32)
+    K = np.loadtxt(folder / "camera-intrinsics.txt")
+    return frames, depth, K
+
+
+def evaluate(pred_depth: np.ndarray, valid: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    """Standard protocol (see the module docstring); ``pred_depth``/``valid`` ``[T,h,w]`` are resized (nearest)."""
+    import cv2
+
+    height, width = gt.shape[1:]
+    pred = np.stack([cv2.resize(np.where(v, d, 0).astype(np.float32), (width, height),
+                                interpolation=cv2.INTER_NEAREST) for d, v in zip(pred_depth, valid)])  # fmt: skip
+    gt_ok = (gt > 1e-3) & (gt < MAX_DEPTH)
+    mask = gt_ok & (pred > 0)
+    disparity = 1.0 / pred[mask].astype(np.float64)
+    design = np.stack([disparity, np.ones_like(disparity)], axis=1)
+    (scale, shift), *_ = np.linalg.lstsq(design, 1.0 / gt[mask].astype(np.float64), rcond=None)
+    aligned = 1.0 / np.clip(scale * disparity + shift, 1.0 / MAX_DEPTH, 1e3)
+    target = gt[mask]
+    ratio = np.maximum(aligned / target, target / aligned)
+    return {
+        "absrel": float(np.mean(np.abs(aligned - target) / target)),
+        "delta1": float(np.mean(ratio < 1.25)),
+        "coverage": float(mask.sum() / gt_ok.sum()),
+    }
+
+
+def run(long_side: int, frames: np.ndarray, gt: np.ndarray, K: np.ndarray, variants: list[tuple[bool, bool]]):
+    from stereodiff.stage1.alignment import global_alignment
+    from stereodiff.stage1.geometric import GeometricMatcher, fuse_pair_depths, untriangulated_mask
+
+    matcher = GeometricMatcher(long_side=long_side, intrinsics=K)
+    start = time.perf_counter()
+    preds = matcher.predict(frames)
+    t_match = time.perf_counter() - start
+    speed, accuracy = [], []
+    for robust, solve in variants:
+        start = time.perf_counter()
+        geometry = global_alignment(preds, robust_scale=robust, global_scale_solve=solve)
+        t_align = time.perf_counter() - start
+        start = time.perf_counter()
+        fused = fuse_pair_depths(preds, geometry)
+        t_fuse = time.perf_counter() - start
+        holes = untriangulated_mask(preds, geometry)
+        total = t_match + t_align + t_fuse
+        speed.append([long_side, robust, solve, len(preds.pairs), round(len(preds.pairs) / t_match, 2),
+                      round(t_match, 2), round(t_align, 2), round(t_fuse, 2),
+                      round(len(frames) / total, 2)])  # fmt: skip
+        for name, depth, valid in (
+            ("tree, all pixels", geometry.depth, geometry.valid),
+            ("tree, holes invalid", geometry.depth, geometry.valid & ~holes),
+            ("fused", fused.depth, fused.valid),
+        ):
+            m = evaluate(depth, valid, gt)
+            accuracy.append([long_side, robust, solve, name, round(m["absrel"], 4), round(m["delta1"], 3),
+                             round(m["coverage"], 3)])  # fmt: skip
+    info = f"offsets {matcher.report.offsets}, {sum(not g.ok for g in matcher.report.pairs)} failed pairs"
+    return speed, accuracy, info
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 frames, 320 px, refinements on only")
+    args = parser.parse_args()
+    if not (SHARED_DATA / "rgbd-7scenes-50").is_dir():
+        print(f"skipped: {SHARED_DATA / 'rgbd-7scenes-50'} is absent")
+        return
+    frames, gt, K = load_7scenes(20 if args.quick else 50)
+    sizes = [320] if args.quick else [320, 512]
+    variants = [(True, True)] if args.quick else [(False, False), (True, False), (False, True), (True, True)]
+    speed_rows, accuracy_rows, notes = [], [], []
+    for long_side in sizes:
+        speed, accuracy, info = run(long_side, frames, gt, K, variants)
+        speed_rows += speed
+        accuracy_rows += accuracy
+        notes.append(f"{long_side} px: {info}")
+    speed_table = markdown_table(
+        ["long side", "robust_scale", "global_scale_solve", "pairs", "pairs/s (matcher)", "matcher s", "alignment s",
+         "fusion s", "frames/s (stage 1 total)"], speed_rows)  # fmt: skip
+    accuracy_table = markdown_table(
+        ["long side", "robust_scale", "global_scale_solve", "depth", "AbsRel", "δ1", "coverage"], accuracy_rows
+    )
+    body = (
+        f"7-Scenes, {len(frames)} frames 640×480, focal given (585 px); {'; '.join(notes)}; "
+        f"peak RSS {peak_rss_mib():.0f} MiB.\n\n{speed_table}\n\n{accuracy_table}\n"
+    )
+    print(body)
+    command = "python benchmarks/bench_geometric.py" + (" --quick" if args.quick else "")
+    write_section("geometric", "Stage 1 without weights (geometric matcher)", body, command)
+
+
+if __name__ == "__main__":
+    main()

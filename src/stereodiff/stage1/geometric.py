@@ -1,0 +1,891 @@
+"""Weights-free stage 1: dense optical flow + two-view epipolar geometry + triangulation.
+
+For every unordered pair of frames ``(a, b)`` the matcher
+
+1. computes DIS optical flow at a working resolution, forward and backward, and keeps the pixels whose
+   forward–backward round trip returns within a threshold;
+2. estimates the relative pose from the essential matrix (USAC/MAGSAC++ RANSAC on a well-spread subsample of consistent
+   matches, one per grid cell) and ``cv2.recoverPose``;
+3. triangulates every consistent pixel of both views (vectorised midpoint method; the point is kept on the
+   pixel's own ray, so each pointmap is an exact pinhole depth map), rejects depths outside
+   ``[depth_range[0], depth_range[1]]`` times the pair median, and fills the remaining pixels with the pair
+   median depth along their ray at confidence 1 so the arrays stay dense;
+4. scores each pixel with a confidence on the DUSt3R scale (``1 + (max_confidence - 1) · w``, ``w ∈ [0, 1]``)
+   that multiplies three reliability terms: forward–backward error, Sampson epipolar residual (pixels of
+   independently moving objects violate the epipolar constraint of the static scene) and triangulation angle
+   (too little parallax means an unreliable depth).
+
+Both directed pairs ``(a, b)`` and ``(b, a)`` come from one computation, so the output has the layout of the
+network backend: ``pts_i`` = view ``i`` in camera ``i``, ``pts_j`` = view ``j`` in camera ``i``, each pair at its
+own arbitrary scale (the essential matrix fixes ``|t| = 1``).
+
+Conventions: pixel ``(u, v)`` = (column, row) at pixel centres; OpenCV camera axes; ``X_b = R X_a + t``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stereodiff.errors import InputError
+from stereodiff.progress import logger, progress
+from stereodiff.types import PairPredictions, SceneGeometry, check_array
+
+# Fibonacci numbers: consecutive ones are coprime, so any two offsets of a run have no common factor.
+_FIBONACCI = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233)
+
+
+@dataclass
+class PairGeometry:
+    """Two-view geometry of one unordered pair ``(a, b)`` (``X_b = R X_a + t``, ``|t| = 1``).
+
+    Attributes:
+        pair: ``(a, b)`` frame indices.
+        R: ``[3,3]`` rotation camera a → camera b.
+        t: ``[3]`` unit translation camera a → camera b.
+        ok: whether the pose is usable (enough consistent matches, inliers and parallax).
+        reason: why not, when ``ok`` is False ("" otherwise).
+        consistent_fraction: fraction of pixels of view a passing the forward–backward check.
+        inlier_fraction: fraction of the RANSAC sample that are essential-matrix inliers.
+        median_angle_deg: median triangulation angle of the sampled matches, degrees.
+    """
+
+    pair: tuple[int, int]
+    R: np.ndarray
+    t: np.ndarray
+    ok: bool
+    reason: str = ""
+    consistent_fraction: float = 0.0
+    inlier_fraction: float = 0.0
+    median_angle_deg: float = 0.0
+
+
+@dataclass
+class MatcherReport:
+    """What the last ``predict`` measured (also logged).
+
+    Attributes:
+        focal_px: focal length used, in pixels at the working resolution.
+        focal_source: ``"given"`` or ``"estimated"`` (``"prior"`` when self-calibration was degenerate).
+        offsets: frame offsets of the default pair graph (empty when pairs were given).
+        angle_per_frame_deg: measured median triangulation angle per frame of offset (pair selection).
+        pairs: geometry of every unordered pair computed.
+        failed_frames: frames whose every pair failed (their depth is a constant-depth guess at confidence 1).
+    """
+
+    focal_px: float = 0.0
+    focal_source: str = ""
+    offsets: tuple[int, ...] = ()
+    angle_per_frame_deg: float = float("nan")
+    pairs: list[PairGeometry] = field(default_factory=list)
+    failed_frames: list[int] = field(default_factory=list)
+
+
+def working_size(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """``(h, w)`` of a ``height × width`` frame resized so that its long side is ``long_side`` pixels."""
+    scale = long_side / max(height, width)
+    return max(8, round(height * scale)), max(8, round(width * scale))
+
+
+def scale_intrinsics(K: np.ndarray, src_size: tuple[int, int], dst_size: tuple[int, int]) -> np.ndarray:
+    """``[3,3]`` intrinsics of a ``src_size=(H, W)`` image resized to ``dst_size=(h, w)`` (pixel-centre convention)."""
+    sy, sx = dst_size[0] / src_size[0], dst_size[1] / src_size[1]
+    out = np.array(K, dtype=np.float64, copy=True)
+    out[0, 0] *= sx
+    out[1, 1] *= sy
+    out[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
+    out[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+    return out
+
+
+def prior_focal(size: tuple[int, int]) -> float:
+    """Fallback focal in pixels for ``size=(h, w)``: a 60° field of view on the long side (DUSt3R's focal base)."""
+    return max(size) / (2.0 * np.tan(np.radians(30.0)))
+
+
+def triangulate_rays(
+    rays: np.ndarray, rays_other: np.ndarray, center_other: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Midpoint triangulation of ray pairs, vectorised.
+
+    Args:
+        rays: ``[N,3]`` directions of the reference camera's rays (centre at the origin), with ``z = 1``.
+        rays_other: ``[N,3]`` directions of the other camera's rays, expressed in the reference frame.
+        center_other: ``[3]`` the other camera's centre in the reference frame.
+
+    Returns:
+        ``depth`` ``[N]`` along the reference rays (camera z, since ``z = 1``), ``depth_other`` ``[N]`` ray
+        parameter along ``rays_other`` (> 0 when the point is in front of the other camera) and the triangulation
+        ``angle`` ``[N]`` between the two rays in radians.
+    """
+    c = np.asarray(center_other, dtype=rays.dtype)
+    aa = np.einsum("nk,nk->n", rays, rays)
+    bb = np.einsum("nk,nk->n", rays_other, rays_other)
+    ab = np.einsum("nk,nk->n", rays, rays_other)
+    ac = rays @ c
+    bc = rays_other @ c
+    den = aa * bb - ab * ab
+    with np.errstate(divide="ignore", invalid="ignore"):
+        depth = (ac * bb - ab * bc) / den
+        depth_other = (ab * ac - aa * bc) / den
+        cos = np.clip(ab / np.sqrt(aa * bb), -1.0, 1.0)
+    return depth, depth_other, np.arccos(cos)
+
+
+def sampson_distance(x_a: np.ndarray, x_b: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """``[N]`` Sampson (first-order geometric) epipolar distance in pixels of matches ``x_a [N,2] ↔ x_b [N,2]``
+    under the fundamental matrix ``F`` (``x_bᵀ F x_a = 0``)."""
+    F = F.astype(x_a.dtype)
+    fx = x_a @ F[:, :2].T + F[:, 2]  # [N,3] = F [x_a; 1]
+    ftx = x_b @ F[:2, :] + F[2, :]  # [N,3] = Fᵀ [x_b; 1]
+    num = np.einsum("nk,nk->n", x_b, fx[:, :2]) + fx[:, 2]
+    den = fx[:, 0] ** 2 + fx[:, 1] ** 2 + ftx[:, 0] ** 2 + ftx[:, 1] ** 2
+    return np.abs(num) / np.sqrt(np.maximum(den, 1e-12))
+
+
+def fundamental_from_pose(R: np.ndarray, t: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """``[3,3]`` fundamental matrix ``K⁻ᵀ [t]ₓ R K⁻¹`` of ``X_b = R X_a + t`` with shared intrinsics ``K``."""
+    tx = np.array([[0.0, -t[2], t[1]], [t[2], 0.0, -t[0]], [-t[1], t[0], 0.0]])
+    K_inv = np.linalg.inv(K)
+    return K_inv.T @ tx @ R @ K_inv
+
+
+def focal_from_fundamentals(
+    fundamentals: list[np.ndarray], principal_point: tuple[float, float], size: tuple[int, int]
+) -> float | None:
+    """Self-calibrate a shared focal length from fundamental matrices (Mendonça–Cipolla criterion).
+
+    For the right focal ``f``, ``E = Kᵀ F K`` is an essential matrix: its two non-zero singular values are equal.
+    The cost ``Σ (σ₁ − σ₂) / σ₂`` is minimised over a log-spaced grid of fields of view (20°–120° on the long side)
+    and refined on a finer grid around the best value.
+
+    Returns:
+        the focal in pixels, or ``None`` when the cost curve is too flat to decide (e.g. pure translation along the
+        optical axis, where any focal fits).
+    """
+    if not fundamentals:
+        return None
+    long_side = max(size)
+    f_min, f_max = long_side / (2 * np.tan(np.radians(60))), long_side / (2 * np.tan(np.radians(10)))
+    cx, cy = principal_point
+
+    def cost(focals: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(focals))
+        for F in fundamentals:
+            K = np.zeros((len(focals), 3, 3))
+            K[:, 0, 0] = K[:, 1, 1] = focals
+            K[:, 0, 2], K[:, 1, 2], K[:, 2, 2] = cx, cy, 1.0
+            E = np.transpose(K, (0, 2, 1)) @ F @ K
+            s = np.linalg.svd(E, compute_uv=False)
+            out += (s[:, 0] - s[:, 1]) / np.maximum(s[:, 1], 1e-12)
+        return out / len(fundamentals)
+
+    grid = np.geomspace(f_min, f_max, 81)
+    values = cost(grid)
+    best = int(np.argmin(values))
+    fine = np.geomspace(grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)], 41)
+    fine_values = cost(fine)
+    focal = float(fine[int(np.argmin(fine_values))])
+    # Flatness: the minimum must stand out from the costs at ±25 % of the focal.
+    contrast = cost(np.array([focal / 1.25, focal * 1.25])).min() - fine_values.min()
+    if best in (0, len(grid) - 1) or contrast < 0.02:
+        return None
+    return focal
+
+
+class GeometricMatcher:
+    """Weights-free stage-1 backend (``Stage1Backend``): DIS flow, essential matrix, dense triangulation.
+
+    Args:
+        long_side: working resolution: frames are resized so that their long side has this many pixels; the
+            pointmaps have this size.
+        focal_px: focal length in pixels at the SOURCE resolution, if known (e.g. from the dataset).
+        intrinsics: ``[3,3]`` pinhole matrix at the source resolution (overrides ``focal_px``; principal point
+            used as given). Without either, the focal is self-calibrated (``focal_from_fundamentals``) and falls
+            back to a 60° field of view; the principal point is the image centre.
+        offsets: frame offsets of the default pair graph; ``None`` = adapt them to the measured parallax.
+        num_offsets: how many consecutive Fibonacci offsets the adaptive graph uses (e.g. 4 → {3, 5, 8, 13}).
+        min_parallax_deg: median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes:
+            {3, 5, 8, 13} there).
+        flow_preset: OpenCV DIS preset, ``"ultrafast"``, ``"fast"`` or ``"medium"``.
+        flow_full_resolution: refine the flow down to the working resolution itself (DIS finest scale 0, patch
+            stride 4, 12 gradient-descent iterations; the presets stop one or two pyramid levels above it, which
+            costs sub-pixel accuracy and thus depth).
+        fb_threshold_px: forward–backward consistency threshold in pixels at a 320-pixel long side (scaled with
+            the working resolution); also the scale of the confidence's flow term.
+        epipolar_sigma_px: scale of the Sampson residual in the confidence (pixels at 320, scaled).
+        angle_ref_deg: triangulation angle above which the angle term of the confidence is 1.
+        min_angle_deg: pairs whose median triangulation angle is below this are failed (pure rotation).
+        depth_range: triangulated depths outside ``[lo, hi]`` times the pair median are rejected.
+        max_confidence: confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1).
+        ransac_threshold_px: essential-matrix RANSAC threshold in pixels at 320 (scaled).
+        grid_cells: number of cells along the long side of the well-spread RANSAC subsample.
+        seed: seed of OpenCV's RNG (RANSAC), for reproducible output.
+
+    After ``predict``, ``report`` holds the focal used, the offsets and per-pair geometry (``MatcherReport``).
+    """
+
+    def __init__(
+        self,
+        *,
+        long_side: int = 320,
+        focal_px: float | None = None,
+        intrinsics: np.ndarray | None = None,
+        offsets: tuple[int, ...] | None = None,
+        num_offsets: int = 4,
+        min_parallax_deg: float = 0.4,
+        flow_preset: str = "medium",
+        flow_full_resolution: bool = True,
+        fb_threshold_px: float = 1.0,
+        epipolar_sigma_px: float = 1.0,
+        angle_ref_deg: float = 2.0,
+        min_angle_deg: float = 0.25,
+        depth_range: tuple[float, float] = (0.2, 5.0),
+        max_confidence: float = 10.0,
+        ransac_threshold_px: float = 0.5,
+        grid_cells: int = 48,
+        seed: int = 0,
+    ) -> None:
+        if long_side < 32:
+            raise ValueError(f"long_side must be >= 32 pixels, got {long_side}")
+        if focal_px is not None and not (np.isfinite(focal_px) and focal_px > 0):
+            raise ValueError(f"focal_px must be a positive number of pixels, got {focal_px}")
+        if intrinsics is not None:
+            intrinsics = np.asarray(intrinsics, dtype=np.float64)
+            check_array("intrinsics", intrinsics, shape=(3, 3), kinds="f")
+        if offsets is not None and (len(offsets) == 0 or min(offsets) < 1):
+            raise ValueError(f"offsets must be positive frame offsets, got {offsets}")
+        if num_offsets < 1:
+            raise ValueError(f"num_offsets must be >= 1, got {num_offsets}")
+        presets = ("ultrafast", "fast", "medium")
+        if flow_preset not in presets:
+            raise ValueError(f"flow_preset must be one of {presets}, got {flow_preset!r}")
+        if not 0 < depth_range[0] < 1 < depth_range[1]:
+            raise ValueError(f"depth_range must be (lo, hi) with 0 < lo < 1 < hi, got {depth_range}")
+        if max_confidence <= 1:
+            raise ValueError(f"max_confidence must be > 1, got {max_confidence}")
+        self.long_side = int(long_side)
+        self.focal_px = focal_px
+        self.intrinsics = intrinsics
+        self.offsets = tuple(int(o) for o in offsets) if offsets is not None else None
+        self.num_offsets = int(num_offsets)
+        self.min_parallax_deg = float(min_parallax_deg)
+        self.flow_preset = flow_preset
+        self.flow_full_resolution = bool(flow_full_resolution)
+        self.fb_threshold_px = float(fb_threshold_px)
+        self.epipolar_sigma_px = float(epipolar_sigma_px)
+        self.angle_ref_deg = float(angle_ref_deg)
+        self.min_angle_deg = float(min_angle_deg)
+        self.depth_range = (float(depth_range[0]), float(depth_range[1]))
+        self.max_confidence = float(max_confidence)
+        self.ransac_threshold_px = float(ransac_threshold_px)
+        self.grid_cells = int(grid_cells)
+        self.seed = int(seed)
+        self.report = MatcherReport()
+
+    # ------------------------------------------------------------------ public API
+
+    def predict(
+        self, frames: Any, pairs: np.ndarray | None = None, *, cache_dir: Path | None = None
+    ) -> PairPredictions:
+        """Pairwise pointmaps of ``frames``.
+
+        Args:
+            frames: ``[T,H,W,3]`` uint8 RGB array-like (may be a ``np.memmap``; read one frame at a time).
+            pairs: ``[P,2]`` directed frame pairs, or ``None`` for the adaptive default graph (Fibonacci offsets
+                chosen from the measured parallax, symmetrised: forward pairs first, then their reverses).
+            cache_dir: when given, results go to a ``PairCache`` there; pairs already done are skipped.
+
+        Returns:
+            ``PairPredictions`` at the working resolution ``(h, w)``: ``pts_i``/``pts_j`` ``[P,h,w,3]`` float32 in
+            camera ``i`` (arbitrary per-pair scale), ``conf_i``/``conf_j`` ``[P,h,w]`` float32 ≥ 1.
+        """
+        import cv2
+
+        # 1. Check inputs
+        shape = getattr(frames, "shape", None)
+        if shape is None or len(shape) != 4 or shape[3] != 3:
+            raise InputError(f"frames must be a [T,H,W,3] array, got shape {shape}", "pass RGB frames")
+        if np.dtype(getattr(frames, "dtype", None)) != np.uint8:
+            raise InputError(f"frames must be uint8 RGB, got dtype {frames.dtype}", "convert frames to uint8")
+        num_frames, height, width = int(shape[0]), int(shape[1]), int(shape[2])
+        if num_frames < 2:
+            raise InputError(f"the geometric matcher needs at least 2 frames, got {num_frames}")
+        if pairs is not None:
+            pairs = self._check_pairs(pairs, num_frames)
+        cv2.setRNGSeed(self.seed)
+
+        # 2. Working-resolution grayscale frames (the only per-frame data kept in memory)
+        size = working_size(height, width, self.long_side)  # (h, w)
+        gray = self._grayscale(frames, size)  # [T,h,w] uint8
+        K, focal_source = self._intrinsics((height, width), size, gray)
+        self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source)
+        logger.info(
+            "geometric matcher: %dx%d working resolution, focal %.1f px (%s)", size[1], size[0], K[0, 0], focal_source
+        )
+
+        # 3. Pair graph
+        if pairs is None:
+            offsets = self.offsets or self._adaptive_offsets(gray, K)
+            pairs = default_pairs(num_frames, offsets)
+            self.report.offsets = tuple(offsets)
+            logger.info("geometric matcher: offsets %s, %d directed pairs", tuple(offsets), len(pairs))
+
+        # 4. Output arrays (a PairCache when resuming)
+        todo = np.arange(len(pairs))
+        cache = None
+        if cache_dir is not None:
+            from stereodiff.stage1.cache import PairCache
+
+            cache = PairCache.open(Path(cache_dir), pairs, size, num_frames)
+            todo = cache.missing()
+            out = None
+        else:
+            num_pairs = len(pairs)
+            out = {
+                "pts_i": np.empty((num_pairs, *size, 3), np.float32),
+                "pts_j": np.empty((num_pairs, *size, 3), np.float32),
+                "conf_i": np.empty((num_pairs, *size), np.float32),
+                "conf_j": np.empty((num_pairs, *size), np.float32),
+            }
+
+        # 5. One computation per unordered pair serves both directions
+        unordered: dict[tuple[int, int], list[int]] = {}
+        for k in todo:
+            i, j = int(pairs[k, 0]), int(pairs[k, 1])
+            unordered.setdefault((min(i, j), max(i, j)), []).append(int(k))
+        dis = self._flow_engine()
+        for (a, b), rows in progress(sorted(unordered.items()), desc="geometric pairs", total=len(unordered)):
+            view_a, view_b, geom = self._pair(gray[a], gray[b], K, dis, (a, b))
+            self.report.pairs.append(geom)
+            for k in rows:
+                first, second = (view_a, view_b) if pairs[k, 0] == a else (view_b, view_a)
+                pts_i, conf_i = first[0], first[2]
+                pts_j, conf_j = _to_other_camera(second[0], second[1]), second[2]
+                if cache is not None:
+                    cache.write(k, pts_i, pts_j, conf_i, conf_j)
+                else:
+                    out["pts_i"][k], out["pts_j"][k] = pts_i, pts_j
+                    out["conf_i"][k], out["conf_j"][k] = conf_i, conf_j
+
+        self._report_failures(pairs, num_frames)
+        if cache is not None:
+            return cache.predictions()
+        return PairPredictions(pairs=pairs, num_frames=num_frames, **out)
+
+    # ------------------------------------------------------------------ steps
+
+    @staticmethod
+    def _check_pairs(pairs: np.ndarray, num_frames: int) -> np.ndarray:
+        pairs = np.asarray(pairs)
+        if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.dtype.kind not in "iu":
+            raise InputError(f"pairs must be an integer [P,2] array, got shape {pairs.shape} dtype {pairs.dtype}")
+        if len(pairs) == 0:
+            raise InputError("pairs is empty", "pass at least one (i, j) pair or None for the default graph")
+        if pairs.min() < 0 or pairs.max() >= num_frames:
+            raise InputError(f"pairs must index frames 0..{num_frames - 1}, got values {pairs.min()}..{pairs.max()}")
+        if np.any(pairs[:, 0] == pairs[:, 1]):
+            raise InputError("pairs must not pair a frame with itself")
+        return pairs.astype(np.int64)
+
+    @staticmethod
+    def _grayscale(frames: Any, size: tuple[int, int]) -> np.ndarray:
+        import cv2
+
+        h, w = size
+        gray = np.empty((len(frames), h, w), np.uint8)
+        for t in range(len(frames)):
+            frame = np.ascontiguousarray(frames[t])  # one frame from the (mem-mapped) video
+            small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+            gray[t] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        return gray
+
+    def _flow_engine(self) -> Any:
+        import cv2
+
+        preset = {
+            "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+            "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+        }[self.flow_preset]
+        dis = cv2.DISOpticalFlow_create(preset)
+        if self.flow_full_resolution:
+            # finest scale 0, with a sparser patch grid and fewer iterations to keep the cost of the extra level
+            # down: on rendered scenes this halves the depth error of the preset (finest scale 1) at 1-1.5× its time
+            dis.setFinestScale(0)
+            dis.setPatchStride(3)
+            dis.setGradientDescentIterations(12)
+        return dis
+
+    @property
+    def _px_scale(self) -> float:
+        """Pixel thresholds are given at a 320-pixel long side; this scales them to the working resolution."""
+        return self.long_side / 320.0
+
+    def _intrinsics(self, src_size: tuple[int, int], size: tuple[int, int], gray: np.ndarray) -> tuple[np.ndarray, str]:
+        h, w = size
+        if self.intrinsics is not None:
+            return scale_intrinsics(self.intrinsics, src_size, size), "given"
+        K = np.array([[1.0, 0.0, (w - 1) / 2], [0.0, 1.0, (h - 1) / 2], [0.0, 0.0, 1.0]])
+        if self.focal_px is not None:
+            K[0, 0] = self.focal_px * w / src_size[1]
+            K[1, 1] = self.focal_px * h / src_size[0]
+            return K, "given"
+        focal = self._self_calibrate(gray, K)
+        if focal is None:
+            K[0, 0] = K[1, 1] = prior_focal(size)
+            logger.warning("geometric matcher: focal self-calibration was inconclusive; using a 60° field of view")
+            return K, "prior"
+        K[0, 0] = K[1, 1] = focal
+        return K, "estimated"
+
+    def _probe_pairs(self, num_frames: int, offset: int, count: int = 8) -> list[tuple[int, int]]:
+        offset = max(1, min(offset, num_frames - 1))
+        starts = np.unique(np.linspace(0, num_frames - 1 - offset, count).round().astype(int))
+        return [(int(s), int(s) + offset) for s in starts]
+
+    def _self_calibrate(self, gray: np.ndarray, K: np.ndarray) -> float | None:
+        import cv2
+
+        dis = self._flow_engine()
+        fundamentals = []
+        offset = min(8, len(gray) - 1)
+        for a, b in self._probe_pairs(len(gray), offset):
+            matches = self._consistent_matches(gray[a], gray[b], dis)
+            if matches is None:
+                continue
+            x_a, x_b = matches
+            F, mask = cv2.findFundamentalMat(
+                x_a, x_b, cv2.USAC_ACCURATE, self.ransac_threshold_px * self._px_scale, 0.999
+            )
+            if F is not None and F.shape == (3, 3) and mask is not None and mask.sum() >= 30:
+                fundamentals.append(F)
+        h, w = gray.shape[1:]
+        return focal_from_fundamentals(fundamentals, (K[0, 2], K[1, 2]), (h, w))
+
+    def _consistent_matches(
+        self, img_a: np.ndarray, img_b: np.ndarray, dis: Any
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Well-spread forward–backward consistent matches ``[N,2]`` of a and b (pixels), or None if too few."""
+        flow_ab = dis.calc(img_a, img_b, None)
+        flow_ba = dis.calc(img_b, img_a, None)
+        target, fb_err, valid = _flow_check(flow_ab, flow_ba)
+        valid &= fb_err < self.fb_threshold_px * self._px_scale
+        sample = _spread_sample(valid, fb_err, self.grid_cells)
+        if len(sample) < 30:
+            return None
+        h, w = valid.shape
+        grid = _pixel_grid(h, w).reshape(-1, 2)
+        return grid[sample].astype(np.float64), target.reshape(-1, 2)[sample].astype(np.float64)
+
+    def _adaptive_offsets(self, gray: np.ndarray, K: np.ndarray) -> tuple[int, ...]:
+        """Consecutive Fibonacci offsets whose smallest reaches ``min_parallax_deg`` of median parallax.
+
+        The parallax per frame of offset is measured on up to 8 probe pairs at offset 8 (then 4, 2, 1 if no probe
+        pair has usable geometry, e.g. a fast camera that leaves the view).
+        """
+        num_frames = len(gray)
+        dis = self._flow_engine()
+        per_frame = float("nan")
+        for probe in sorted({min(o, num_frames - 1) for o in (8, 4, 2, 1)}, reverse=True):
+            angles = []
+            for a, b in self._probe_pairs(num_frames, probe):
+                matches = self._consistent_matches(gray[a], gray[b], dis)
+                if matches is None:
+                    continue
+                geom = self._relative_pose(*matches, K, (a, b))
+                if geom.ok:
+                    angles.append(geom.median_angle_deg)
+            if angles:
+                per_frame = float(np.median(angles)) / probe
+                break
+        self.report.angle_per_frame_deg = per_frame
+        needed = self.min_parallax_deg / per_frame if np.isfinite(per_frame) and per_frame > 0 else 1.0
+        start = next((k for k, f in enumerate(_FIBONACCI) if f >= needed), len(_FIBONACCI) - 1)
+        offsets = [f for f in _FIBONACCI[start : start + self.num_offsets] if f < num_frames]
+        if not offsets:  # the video is shorter than the parallax wants: use the largest offsets that fit
+            offsets = [f for f in _FIBONACCI if f < num_frames][-self.num_offsets :]
+        logger.info("geometric matcher: %.3f° median parallax per frame → offsets %s", per_frame, offsets)
+        return tuple(offsets)
+
+    def _relative_pose(self, x_a: np.ndarray, x_b: np.ndarray, K: np.ndarray, pair: tuple[int, int]) -> PairGeometry:
+        """Essential matrix (RANSAC) + recoverPose on matches ``[N,2]``; median triangulation angle of inliers.
+
+        Two robust estimators run (USAC_ACCURATE, then classic RANSAC) when the first explains fewer than 90 % of the
+        sample; the essential matrix with more matches within the threshold (Sampson distance) wins. A single run
+        sometimes locks onto a degenerate solution on near-planar, low-parallax scenes.
+        """
+        import cv2
+
+        eye = np.eye(3)
+        zero = np.zeros(3)
+        threshold = self.ransac_threshold_px * self._px_scale
+        K_inv = np.linalg.inv(K)
+        E, mask, best = None, None, -1
+        for method in (cv2.USAC_ACCURATE, cv2.RANSAC):
+            candidate, _ = cv2.findEssentialMat(x_a, x_b, K, method=method, prob=0.999, threshold=threshold)
+            if candidate is None or candidate.shape[0] < 3:
+                continue
+            candidate = candidate[:3]
+            within = sampson_distance(x_a, x_b, K_inv.T @ candidate @ K_inv) < threshold
+            if within.sum() > best:
+                E, mask, best = candidate, within.astype(np.uint8)[:, None], int(within.sum())
+            if best >= 0.9 * len(x_a):
+                break
+        if E is None:
+            return PairGeometry(pair, eye, zero, False, "essential matrix estimation failed")
+        inliers = np.flatnonzero(mask.ravel())
+        # cheirality test on at most 500 inliers (recoverPose triangulates every point it gets 4 times)
+        sub = inliers[:: max(1, len(inliers) // 500)]
+        # distanceThresh: keep far points (with |t| = 1 and a small baseline every depth is large)
+        _, R, t, pose_mask, _ = cv2.recoverPose(E, x_a[sub], x_b[sub], K, distanceThresh=1e9)
+        t = t.ravel() / max(np.linalg.norm(t), 1e-12)
+        in_front = pose_mask.ravel() > 0
+        inlier_fraction = float(len(inliers) / len(x_a) * in_front.mean()) if len(sub) else 0.0
+        good = sub[in_front]
+        if len(good) < 20:
+            return PairGeometry(pair, eye, zero, False, "too few essential-matrix inliers", 0.0, inlier_fraction)
+        rays_a = _rays(x_a[good], K_inv)
+        rays_b = _rays(x_b[good], K_inv) @ R  # = Rᵀ ray_b, in camera a
+        _, _, angle = triangulate_rays(rays_a, rays_b, -R.T @ t)
+        median_angle = float(np.degrees(np.median(angle)))
+        geom = PairGeometry(pair, R, t, True, "", 0.0, inlier_fraction, median_angle)
+        if inlier_fraction < 0.3:
+            geom.ok, geom.reason = False, f"only {inlier_fraction:.0%} essential-matrix inliers"
+        elif median_angle < self.min_angle_deg:
+            geom.ok, geom.reason = False, f"median parallax {median_angle:.2f}° (pure rotation or no motion)"
+        return geom
+
+    def _pair(
+        self, img_a: np.ndarray, img_b: np.ndarray, K: np.ndarray, dis: Any, pair: tuple[int, int]
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray], PairGeometry]:
+        """Both views of an unordered pair: for each ``(pts [h,w,3] own camera, pose own→other [4,4], conf [h,w])``."""
+        h, w = img_a.shape
+        flow_ab = dis.calc(img_a, img_b, None)  # [h,w,2]
+        flow_ba = dis.calc(img_b, img_a, None)
+        target_a, fb_a, valid_a = _flow_check(flow_ab, flow_ba)
+        target_b, fb_b, valid_b = _flow_check(flow_ba, flow_ab)
+        fb_thr = self.fb_threshold_px * self._px_scale
+        valid_a &= fb_a < fb_thr
+        valid_b &= fb_b < fb_thr
+        grid = _pixel_grid(h, w).reshape(-1, 2)  # [h*w,2]
+        consistent = float(valid_a.mean())
+
+        sample = _spread_sample(valid_a, fb_a, self.grid_cells)
+        if len(sample) < 30:
+            geom = PairGeometry(pair, np.eye(3), np.zeros(3), False, "too few consistent flow matches (no texture?)")
+        else:
+            x_a = grid[sample].astype(np.float64)
+            geom = self._relative_pose(x_a, target_a.reshape(-1, 2)[sample].astype(np.float64), K, pair)
+        geom.consistent_fraction = consistent
+        if not geom.ok:
+            logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
+            return _failed_view(K, h, w, np.eye(4)), _failed_view(K, h, w, np.eye(4)), geom
+
+        R, t = geom.R, geom.t
+        a_to_b = np.eye(4)
+        a_to_b[:3, :3], a_to_b[:3, 3] = R, t
+        b_to_a = np.linalg.inv(a_to_b)
+        F = fundamental_from_pose(R, t, K)
+        rays = _rays(grid, np.linalg.inv(K))  # [h*w,3], z = 1
+        view_a = self._view(grid, rays, target_a, fb_a, valid_a, K, R, t, F)
+        view_b = self._view(grid, rays, target_b, fb_b, valid_b, K, R.T, -R.T @ t, F.T)
+        return (*view_a[:1], a_to_b, view_a[1]), (*view_b[:1], b_to_a, view_b[1]), geom
+
+    def _view(
+        self,
+        grid: np.ndarray,
+        rays_all: np.ndarray,
+        target: np.ndarray,
+        fb_err: np.ndarray,
+        valid: np.ndarray,
+        K: np.ndarray,
+        R: np.ndarray,
+        t: np.ndarray,
+        F: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Dense pointmap ``[h,w,3]`` (own camera) and confidence ``[h,w]`` of one view, given the pose own → other
+        (``X_other = R X + t``) and the fundamental matrix own → other. ``grid`` ``[h*w,2]`` pixels and
+        ``rays_all`` ``[h*w,3]`` their rays."""
+        h, w = valid.shape
+        K_inv = np.linalg.inv(K)
+        idx = np.flatnonzero(valid.ravel())
+        x_self = grid[idx]
+        x_other = target.reshape(-1, 2)[idx]
+        rays_other = _rays(x_other, K_inv) @ R.astype(np.float32)  # Rᵀ ray_other, in own camera
+        depth, depth_other, angle = triangulate_rays(rays_all[idx], rays_other, (-R.T @ t).astype(np.float32))
+        ok = np.isfinite(depth) & (depth > 0) & (depth_other > 0)
+        median = float(np.median(depth[ok])) if ok.any() else 1.0
+        lo, hi = self.depth_range
+        ok &= (depth > lo * median) & (depth < hi * median)
+
+        # confidence: 1 + (max − 1) · w_fb · w_epi · w_angle
+        scale = self._px_scale
+        sampson = sampson_distance(x_self, x_other, F)
+        w_fb = np.exp(-0.5 * (fb_err.ravel()[idx] / (self.fb_threshold_px * scale / 2)) ** 2)
+        w_epi = np.exp(-0.5 * (sampson / (self.epipolar_sigma_px * scale)) ** 2)
+        w_ang = np.clip(angle / np.radians(self.angle_ref_deg), 0.0, 1.0) ** 2
+        weight = w_fb * w_epi * w_ang
+
+        depth_map = np.full(h * w, median, np.float32)  # fallback: pair median along the ray
+        conf = np.ones(h * w, np.float32)
+        keep = idx[ok]
+        depth_map[keep] = depth[ok]
+        conf[keep] = 1.0 + (self.max_confidence - 1.0) * weight[ok]
+        pts = rays_all * depth_map[:, None]
+        return pts.reshape(h, w, 3), conf.reshape(h, w)
+
+    def _report_failures(self, pairs: np.ndarray, num_frames: int) -> None:
+        ok_frames = set()
+        failed = [g for g in self.report.pairs if not g.ok]
+        for g in self.report.pairs:
+            if g.ok:
+                ok_frames.update(g.pair)
+        touched = {int(f) for f in np.unique(pairs)}
+        done = {f for g in self.report.pairs for f in g.pair}
+        self.report.failed_frames = sorted(f for f in touched & done if f not in ok_frames)
+        if failed:
+            logger.warning(
+                "geometric matcher: %d of %d pairs failed (%s); frames with no usable pair: %s",
+                len(failed),
+                len(self.report.pairs),
+                "; ".join(sorted({g.reason.split(" (")[0] for g in failed}))[:200],
+                self.report.failed_frames or "none",
+            )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def default_pairs(num_frames: int, offsets: tuple[int, ...] | list[int]) -> np.ndarray:
+    """``[P,2]`` symmetrised pairs ``(i, i+o)`` for every offset ``o < num_frames`` (forward half, then the
+    reverses), with offset-1 and -2 pairs added when needed to connect the graph."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    offsets = sorted({int(o) for o in offsets if 0 < o < num_frames})
+    forward = [(i, i + o) for o in offsets for i in range(num_frames - o)]
+    for extra in (1, 2):
+        edges = np.array(forward, dtype=np.int64).reshape(-1, 2)
+        graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(num_frames, num_frames))
+        if connected_components(graph, directed=False)[0] == 1:
+            break
+        if extra not in offsets:
+            forward += [(i, i + extra) for i in range(num_frames - extra)]
+    forward = sorted(set(forward))
+    pairs = np.array(forward + [(j, i) for i, j in forward], dtype=np.int64)
+    return pairs
+
+
+@functools.lru_cache(maxsize=4)
+def _pixel_grid(h: int, w: int) -> np.ndarray:
+    """``[h,w,2]`` float32 pixel coordinates ``(u, v)`` (cached, read-only)."""
+    v, u = np.mgrid[0:h, 0:w].astype(np.float32)
+    grid = np.stack([u, v], axis=-1)
+    grid.flags.writeable = False
+    return grid
+
+
+def _rays(x: np.ndarray, K_inv: np.ndarray) -> np.ndarray:
+    """``[N,3]`` camera rays with ``z = 1`` of pixels ``x [N,2]``."""
+    K_inv = K_inv.astype(x.dtype)
+    return x @ K_inv[:, :2].T + K_inv[:, 2]
+
+
+def _flow_check(flow_ab: np.ndarray, flow_ba: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Targets ``[h,w,2]`` of a's pixels in b, forward–backward error ``[h,w]`` (pixels) and in-image mask."""
+    import cv2
+
+    h, w = flow_ab.shape[:2]
+    target = _pixel_grid(h, w) + flow_ab
+    back = cv2.remap(flow_ba, target[..., 0], target[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    fb_err = np.linalg.norm(flow_ab + back, axis=-1)
+    inside = (target[..., 0] >= 0) & (target[..., 0] <= w - 1) & (target[..., 1] >= 0) & (target[..., 1] <= h - 1)
+    return target, fb_err, inside
+
+
+def _spread_sample(valid: np.ndarray, score: np.ndarray, cells: int) -> np.ndarray:
+    """Flat indices of one valid pixel per square grid cell (the one with the lowest ``score``); ``cells`` cells
+    along the long side (pixels beyond the last whole cell are not sampled)."""
+    h, w = valid.shape
+    cell = max(1, max(h, w) // cells)
+    rows, cols = h // cell, w // cell
+    masked = np.where(valid, score, np.inf)[: rows * cell, : cols * cell]
+    blocks = masked.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, cell * cell)
+    best = blocks.argmin(axis=-1)  # [rows,cols] index inside the cell
+    found = np.isfinite(np.take_along_axis(blocks, best[..., None], axis=-1)[..., 0])
+    dy, dx = np.divmod(best, cell)
+    y = np.arange(rows)[:, None] * cell + dy
+    x = np.arange(cols)[None, :] * cell + dx
+    return (y * w + x)[found]
+
+
+def _failed_view(K: np.ndarray, h: int, w: int, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A view whose geometry failed: unit depth along every ray, confidence 1."""
+    rays = _rays(_pixel_grid(h, w).reshape(-1, 2), np.linalg.inv(K).astype(np.float32))
+    return rays.reshape(h, w, 3), pose, np.ones((h, w), np.float32)
+
+
+def _to_other_camera(pts: np.ndarray, own_to_other: np.ndarray) -> np.ndarray:
+    """``[h,w,3]`` points moved by the 4×4 rigid transform ``own_to_other``."""
+    R = own_to_other[:3, :3].astype(np.float32)
+    t = own_to_other[:3, 3].astype(np.float32)
+    return pts @ R.T + t
+
+
+def fuse_pair_depths(
+    preds: PairPredictions, geometry: SceneGeometry, *, stride: int = 2, out_dir: Path | None = None
+) -> SceneGeometry:
+    """Per-frame depth fused from every pair of this matcher, with one log-scale per pair solved over all pairs.
+
+    ``global_alignment`` takes each frame's depth from ONE pair of its spanning tree: pixels that pair could not
+    triangulate are holes, the depth carries that single pair's noise, and a wrong tree registration or PnP pose
+    shows as a per-frame scale error. Here every pair is used instead. This matcher computes both directions of an
+    unordered pair ``e = {k, j}`` at one scale ``exp(a_e)``, and its own-camera pointmaps are exact pinhole depth
+    maps ``z_e^k`` (``pts_i[..., 2]`` of the directed pair ``(k, j)``). So, in closed form:
+
+    1. for every frame ``k``, each pair ``e ∋ k`` is compared with the pair of ``k`` that triangulated the most
+       pixels, ``e*``: ``a_e − a_e* = weighted median of (log z_e*^k − log z_e^k)`` over the pixels both
+       triangulated (confidence > 1; weights ``sqrt((c − 1)(c* − 1))``; every ``stride``-th pixel);
+    2. one sparse least-squares problem over all these equations gives the pair log-scales ``a`` (gauge: mean 0);
+    3. fused log-depth of frame ``k`` = the ``(c − 1)``-weighted mean of ``log z_e^k + a_e`` over its pairs; the
+       fused confidence is ``1 + Σ (c − 1)``; pixels no pair triangulated stay invalid (depth 0);
+    4. the result is brought to the alignment's global scale (median log-ratio to the tree depth at triangulated
+       pixels), so poses, focals and world scale of ``geometry`` still apply.
+
+    Args:
+        preds: this matcher's pair predictions (may be memmaps; read one pair at a time).
+        geometry: ``global_alignment(preds, ...)`` of the same predictions (for the global scale and the poses).
+        stride: pixel subsampling of the scale comparisons of step 1.
+        out_dir: when given, ``fused_depth.npy``, ``fused_confidence.npy`` and ``fused_valid.npy`` are memmaps there.
+
+    Returns:
+        a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid`` and the input's focal,
+        principal point and poses; ``info`` is the input's plus ``pair_log_scales`` (``[P]``, per directed pair).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import lsqr
+
+    num_frames = preds.num_frames
+    h, w = preds.size
+    pairs = preds.pairs
+    edge_of = {}
+    for i, j in pairs.tolist():
+        edge_of.setdefault((min(i, j), max(i, j)), len(edge_of))
+    pair_edge = np.array([edge_of[(min(i, j), max(i, j))] for i, j in pairs.tolist()], dtype=np.int64)
+    by_frame: dict[int, list[int]] = {}
+    for p, k in enumerate(pairs[:, 0].tolist()):
+        by_frame.setdefault(k, []).append(p)
+
+    def view(p: int, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """log depth and weight (confidence − 1, 0 where untriangulated) of frame pairs[p, 0] in pair p."""
+        z = np.asarray(preds.pts_i[p, ::step, ::step, 2], dtype=np.float64)
+        weight = np.asarray(preds.conf_i[p, ::step, ::step], dtype=np.float64) - 1.0
+        weight = np.where(z > 0, np.maximum(weight, 0.0), 0.0)
+        return np.log(np.where(weight > 0, z, 1.0)), weight
+
+    # 1. Scale equations a_e − a_e* = r between the pairs of each frame
+    eq_plus, eq_minus, rhs = [], [], []
+    for k in progress(range(num_frames), desc="fusion: pair scales", total=num_frames):
+        views = [(p, *view(p, stride)) for p in by_frame.get(k, [])]
+        views = [v for v in views if (v[2] > 0).sum() >= 50]
+        if len(views) < 2:
+            continue
+        best = max(views, key=lambda v: (v[2] > 0).sum())
+        for p, log_z, weight in views:
+            if p == best[0]:
+                continue
+            both = (weight > 0) & (best[2] > 0)
+            if both.sum() < 50:
+                continue
+            eq_plus.append(pair_edge[p])
+            eq_minus.append(pair_edge[best[0]])
+            rhs.append(_weighted_median(best[1][both] - log_z[both], np.sqrt(weight[both] * best[2][both])))
+
+    # 2. Sparse least squares for the pair log-scales (gauge row: their mean is 0)
+    num_edges, num_eq = len(edge_of), len(rhs)
+    r = np.concatenate([np.arange(num_eq), np.arange(num_eq), np.full(num_edges, num_eq)])
+    c = np.concatenate([eq_plus, eq_minus, np.arange(num_edges)]).astype(np.int64)
+    v = np.concatenate([np.ones(num_eq), -np.ones(num_eq), np.full(num_edges, 1.0 / num_edges)])
+    system = coo_matrix((v, (r, c)), shape=(num_eq + 1, num_edges)).tocsr()
+    edge_log_scales = lsqr(system, np.append(rhs, 0.0), atol=1e-12, btol=1e-12)[0] if num_eq else np.zeros(num_edges)
+
+    # 3. Weighted mean of the scaled log depths of each frame
+    shape = (num_frames, h, w)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        depth = np.lib.format.open_memmap(out_dir / "fused_depth.npy", mode="w+", dtype=np.float32, shape=shape)
+        confidence = np.lib.format.open_memmap(out_dir / "fused_confidence.npy", "w+", np.float32, shape)
+        valid = np.lib.format.open_memmap(out_dir / "fused_valid.npy", mode="w+", dtype=np.bool_, shape=shape)
+    else:
+        depth, confidence, valid = np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, bool)
+    holes = untriangulated_mask(preds, geometry)  # [T,h,w]
+    gauge = []
+    for k in progress(range(num_frames), desc="fusion: depth", total=num_frames):
+        acc = np.zeros((h, w))
+        weight_sum = np.zeros((h, w))
+        for p in by_frame.get(k, []):
+            log_z, weight = view(p)
+            acc += weight * (log_z + edge_log_scales[pair_edge[p]])
+            weight_sum += weight
+        ok = weight_sum > 0
+        log_depth = acc / np.maximum(weight_sum, 1e-12)
+        ref = ok & ~holes[k] & np.asarray(geometry.valid[k])
+        if ref.sum() >= 50:
+            gauge.append(np.median(np.log(np.asarray(geometry.depth[k])[ref]) - log_depth[ref]))
+        depth[k] = np.where(ok, np.exp(log_depth), 0.0)
+        confidence[k] = np.where(ok, 1.0 + weight_sum, 0.0)
+        valid[k] = ok
+
+    # 4. The alignment's global scale
+    scale = float(np.exp(np.median(gauge))) if gauge else 1.0
+    for k in range(num_frames):
+        depth[k] *= scale
+    if out_dir is not None:
+        for array in (depth, confidence, valid):
+            array.flush()
+    info = {**geometry.info, "pair_log_scales": edge_log_scales[pair_edge] + np.log(scale)}
+    return SceneGeometry(
+        depth=depth,
+        confidence=confidence,
+        focal=geometry.focal,
+        principal_point=geometry.principal_point,
+        cam_to_world=geometry.cam_to_world,
+        valid=valid,
+        info=info,
+    )
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted median of ``values [N]`` with ``weights [N] > 0``."""
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def untriangulated_mask(preds: PairPredictions, geometry: SceneGeometry) -> np.ndarray:
+    """``[T,h,w]`` bool: pixels whose aligned depth comes from a fallback point (confidence ≤ 1) of this matcher.
+
+    ``global_alignment`` places each frame's points from one pair of its spanning tree (``geometry.info["tree"]``,
+    in traversal order: the root pair places both frames, every later pair the frame not placed yet). Pixels that
+    the matcher could not triangulate in that pair hold a constant-depth guess at confidence 1: they are holes, to
+    be marked invalid (``geometry.valid & ~mask``) and filled by stage 2.
+    """
+    tree = np.asarray(geometry.info["tree"])
+    h, w = preds.size
+    mask = np.zeros((preds.num_frames, h, w), bool)
+    index = {(int(i), int(j)): p for p, (i, j) in enumerate(preds.pairs)}
+    placed: set[int] = set()
+    for n, (i, j) in enumerate(tree.tolist()):
+        p = index[(i, j)]
+        if n == 0 or i not in placed:
+            mask[i] = np.asarray(preds.conf_i[p]) <= 1.0
+        if n == 0 or i in placed:
+            mask[j] = np.asarray(preds.conf_j[p]) <= 1.0
+        placed.update((i, j))
+    return mask
