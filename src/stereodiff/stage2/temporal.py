@@ -44,6 +44,7 @@ from stereodiff.progress import logger, progress
 __all__ = ["TemporalRefiner", "domain_transform_filter", "guided_upsample"]
 
 _FLOW_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
+_FILL_CHUNK = 8  # frames per batch of the spatial fill (cache-friendly; the result does not depend on it)
 
 
 @dataclass
@@ -90,7 +91,7 @@ class TemporalRefiner:
     """Least weight of a *valid* stage-1 pixel in the spatial fill, whatever its confidence. Low-confidence regions
     (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
     the confident background across the edge; holes (no depth) still take it from their surroundings."""
-    fill_weight: float = 0.1
+    fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
     confidence_ref: float | None = None
@@ -232,13 +233,13 @@ class TemporalRefiner:
 
         work_h, work_w = work_size
         todo = [k for k in indices if k not in store]
-        if todo:
-            n = len(todo)
-            rgb = np.empty((n, work_h, work_w, 3), np.float32)  # [n,h',w',3] in [0,1]
+        for chunk in [todo[i : i + _FILL_CHUNK] for i in range(0, len(todo), _FILL_CHUNK)]:
+            n = len(chunk)
+            small = [cv2.resize(np.asarray(frames[k]), (work_w, work_h), interpolation=cv2.INTER_AREA) for k in chunk]
+            rgb = np.stack(small).astype(np.float32) / 255.0  # [n,h',w',3] in [0,1]
             log_d = np.zeros((n, work_h, work_w), np.float32)
             weight = np.zeros((n, work_h, work_w), np.float32)
-            for i, k in enumerate(todo):
-                rgb[i] = cv2.resize(np.asarray(frames[k]), (work_w, work_h), interpolation=cv2.INTER_AREA) / 255.0
+            for i, k in enumerate(chunk):
                 log_d[i], weight[i] = _resize_log_depth(depth[k], confidence[k], conf_ref, work_size)
             # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
             fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
@@ -249,7 +250,7 @@ class TemporalRefiner:
                 sigma_r=self.fill_sigma_color,
                 iterations=self.fill_iterations,
             )
-            for i, k in enumerate(todo):
+            for i, k in enumerate(chunk):
                 has_data = bool(weight[i].max() > 0)
                 mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
                 fill = np.where(smoothed[i, 1] > 1e-6, smoothed[i, 0] / np.maximum(smoothed[i, 1], 1e-6), mean)
@@ -258,7 +259,7 @@ class TemporalRefiner:
                     weight=np.maximum(weight[i], self.fill_weight) * np.float32(has_data),  # [h',w']
                     has_data=has_data,
                     rgb=rgb[i],
-                    grey=cv2.cvtColor((rgb[i] * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY),
+                    grey=cv2.cvtColor(small[i], cv2.COLOR_RGB2GRAY),
                 )
         if self.temporal_decay == 0:
             return
