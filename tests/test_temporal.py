@@ -117,6 +117,16 @@ def test_a_moving_object_missing_in_one_frame_gets_its_depth_from_its_past_and_f
     assert np.abs(refined[8][inner] / 2.0 - 1).max() < 0.15
 
 
+def test_a_frame_without_depth_takes_it_from_its_neighbours():
+    frames, depth, _ = _scene(num_frames=12)
+    holed = depth.copy()
+    holed[5] = 0.0
+    refined = TemporalRefiner().refine(frames, holed, np.ones_like(depth))
+    assert np.median(np.abs(refined[5] / depth[5] - 1)) < 0.03
+    alone = TemporalRefiner().refine(frames[:1], holed[5:6], np.ones_like(depth[:1]))
+    assert np.all(alone == 0)  # nothing is known about a lone frame without depth
+
+
 def test_domain_transform_filter_keeps_constants_and_stops_at_edges():
     guide = np.zeros((1, 20, 30, 3), np.float32)
     guide[:, :, 15:] = 1.0

@@ -152,7 +152,8 @@ class TemporalRefiner:
 
         Returns:
             ``[T,H,W]`` float32 depth in the unit/scale of ``depth`` (``out`` itself when given). Every pixel is
-            filled unless a frame had no valid depth at all (then that frame is 0).
+            filled; a frame without any valid stage-1 depth takes its depth from its neighbours along the flow
+            (it is 0 only when no frame within its window has depth).
         """
         # 1. Check inputs
         t, h, w, big_h, big_w = self._check_inputs(frames, depth, confidence, out)
@@ -295,7 +296,7 @@ class TemporalRefiner:
     def _temporal_filter(self, window: list[_Frame]) -> np.ndarray:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
         of the forward and backward passes ``F``, ``B`` (numerator and weight channels). Returns ``[n,h',w']``
-        log-depth (``-inf`` on frames without any valid depth)."""
+        log-depth (``-inf`` on a frame that has no depth and that no neighbour's depth reached)."""
         estimate = np.stack([f.estimate for f in window])  # [n,h,w]
         weight = np.stack([f.weight for f in window])  # [n,h,w]
         own = np.stack([weight * estimate, weight], axis=-1)  # [n,h,w,2]
@@ -308,7 +309,12 @@ class TemporalRefiner:
                 backward[i] += self._pull(backward[i + 1], window[i].link_next, estimate[i], weight[i])
             own = forward + backward - own
         result = own[..., 0] / np.maximum(own[..., 1], 1e-12)
-        result[[not f.has_data for f in window]] = -np.inf
+        for i, frame in enumerate(window):
+            if frame.has_data:
+                continue
+            # a frame without stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
+            reached = own[i, ..., 1] > 1e-6
+            result[i] = np.where(reached, result[i], result[i][reached].mean()) if reached.any() else -np.inf
         return result
 
     def _pull(
