@@ -13,8 +13,8 @@ the high-frequency flicker, mostly on moving objects. This backend does that fro
    becomes ``E = w·log(depth) + (1 − w)·fill``: confident pixels keep their value, holes and low-confidence
    pixels (moving objects in MonST3R/geometric stage 1) take the fill.
 3. **Temporal filter along optical flow.** DIS optical flow between consecutive frames (both directions) with a
-   forward–backward consistency check and a colour-constancy test marks occlusions and flow errors. A forward recursive pass and a backward recursive pass
-   accumulate confidence-weighted log-depth along the flow with decay ``temporal_decay`` per frame, stopping at
+   forward–backward consistency check and a colour-constancy test marks occlusions and flow errors. A forward
+   recursive pass and a backward recursive pass accumulate confidence-weighted log-depth along the flow with decay ``temporal_decay`` per frame, stopping at
    occlusions and where the propagated depth disagrees with the current estimate by much more than
    ``depth_sigma``; the two passes are combined without counting the current frame twice. The result is a
    symmetric (zero-lag) exponential low-pass along motion trajectories: a moving object gets depth from its own
