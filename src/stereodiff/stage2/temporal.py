@@ -14,12 +14,12 @@ the high-frequency flicker, mostly on moving objects. This backend does that fro
    pixels (moving objects in MonST3R/geometric stage 1) take the fill.
 3. **Temporal filter along optical flow.** DIS optical flow between consecutive frames (both directions) with a
    forward–backward consistency check and a colour-constancy test marks occlusions and flow errors. A forward
-   recursive pass and a backward recursive pass accumulate confidence-weighted log-depth along the flow with
-   decay ``temporal_decay`` per frame, stopping at occlusions and where the propagated depth disagrees with the
-   current estimate by much more than ``depth_sigma``; the two passes are combined without counting the
-   current frame twice. The result is a symmetric (zero-lag) exponential low-pass along motion trajectories: a moving object gets depth from its own
-   past and future, and per-frame flicker is averaged out. Because the filter averages log-depth with weights that
-   sum to one, a video-wide scale passes through unchanged (the F0 band is not moved).
+   recursive pass and a backward recursive pass accumulate confidence-weighted log-depth along the flow with decay
+   ``temporal_decay`` per frame, stopping at occlusions and where the propagated depth disagrees with the current
+   estimate by much more than ``depth_sigma``; the two passes are combined without counting the current frame twice.
+   The result is a symmetric (zero-lag) exponential low-pass along motion trajectories: a moving object gets depth
+   from its own past and future, and per-frame flicker is averaged out. Because the filter averages log-depth with
+   weights that sum to one, a video-wide scale passes through unchanged (the F0 band is not moved).
 4. **Guided upsampling** of the log-depth to the source resolution with a fast colour guided filter (He & Sun
    2015) whose guide is the full-resolution frame, so depth edges snap to image edges.
 
