@@ -6,7 +6,8 @@
    (``evaluate_sequence``, least squares in disparity, one fit per video); the per-frame AbsRel sequence is split
    into F0…F10 (``band_decomposition``). Stage 1 and the refiner are compared on the pixels where stage 1 has depth;
    the refiner also at full coverage.
-2. ``rgbd-7scenes-50`` (real, static, hand-held): geometric stage 1 + global alignment, then the refiner.
+2. ``rgbd-7scenes-50`` (real, static, hand-held): geometric stage 1 + global alignment, then the refiner (data
+   folder: ``../shared/data`` beside the checkout, or ``$STEREODIFF_SHARED_DATA``).
 3. Speed: frames/s of ``refine`` at a 320-pixel working resolution.
 
     python benchmarks/bench_temporal.py [--quick]
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -173,7 +175,7 @@ def seven_scenes() -> str:
     from stereodiff.eval.protocol import evaluate_sequence
     from stereodiff.stage2.temporal import TemporalRefiner
 
-    folder = SHARED_DATA / "rgbd-7scenes-50"
+    folder = Path(os.environ.get("STEREODIFF_SHARED_DATA", SHARED_DATA)) / "rgbd-7scenes-50"
     if not folder.is_dir():
         return f"`{folder}` is absent: skipped."
     frames, gt, k = _read_7scenes(folder)
