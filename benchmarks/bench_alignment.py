@@ -46,7 +46,7 @@ def worker(num_frames: int, height: int, width: int, folder: str) -> None:
     geometry = global_alignment(preds, out_dir=folder / "out")
     seconds = time.perf_counter() - start
     rss = peak_rss_mib()
-    # naive: the all-pair scale registration one pair at a time (the alignment batches it in ~262k-point chunks)
+    # naive: the all-pair scale registration one pair at a time (the alignment batches small pairs in ~65k-point chunks)
     world = geometry.info["world_points"]
     start = time.perf_counter()
     for p, (i, _) in enumerate(pairs):

@@ -1,6 +1,8 @@
 """Weights-free stage 1 (geometric matcher + global alignment + pair fusion): speed and accuracy on 7-Scenes.
 
-Speed: pairs/s of the matcher and frames/s of stage 1 + alignment + fusion, at a 320- and a 512-pixel long side.
+Speed: pairs/s of the matcher and frames/s of stage 1 + alignment + fusion, at a 320- and a 512-pixel long side
+(wall clock, and frames per CPU-second of this process, which is less sensitive to other load on the machine; OpenCV
+may use both cores, so CPU-seconds can exceed wall seconds).
 Accuracy: the 50 real frames of ``../shared/data/rgbd-7scenes-50`` (Kinect GT depth, fx = fy = 585, cx = 320,
 cy = 240) with the standard video protocol: ONE least-squares scale and shift per video in disparity space against
 1/GT over 1e-3 < GT < 10 m, then invert, clip to [1e-3, 10] m, AbsRel and δ1 over the pixels where the prediction is
@@ -29,11 +31,10 @@ from _common import SHARED_DATA, markdown_table, peak_rss_mib, write_section
 MAX_DEPTH = 10.0
 
 
-def load_7scenes(num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def load_7scenes(folder: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``frames [T,480,640,3]`` uint8 RGB, ``depth [T,480,640]`` metres (0 = invalid), ``K [3,3]``."""
     import cv2
 
-    folder = SHARED_DATA / "rgbd-7scenes-50"
     colors = sorted(folder.glob("frame-*.color.png"))[:num_frames]
     frames = np.stack([cv2.cvtColor(cv2.imread(str(c)), cv2.COLOR_BGR2RGB) for c in colors])
     raw = np.stack([cv2.imread(str(c).replace("color", "depth"), cv2.IMREAD_UNCHANGED) for c in colors])
@@ -64,34 +65,43 @@ def evaluate(pred_depth: np.ndarray, valid: np.ndarray, gt: np.ndarray) -> dict[
     }
 
 
-def run(long_side: int, frames: np.ndarray, gt: np.ndarray, K: np.ndarray, variants: list[tuple[bool, bool]]):
+def run(
+    long_side: int,
+    frames: np.ndarray,
+    gt: np.ndarray,
+    K: np.ndarray,
+    variants: list[tuple[bool, bool]],
+    full_resolution_flow: bool = True,
+):
     from stereodiff.stage1.alignment import global_alignment
     from stereodiff.stage1.geometric import GeometricMatcher, fuse_pair_depths, untriangulated_mask
 
-    matcher = GeometricMatcher(long_side=long_side, intrinsics=K)
-    start = time.perf_counter()
+    matcher = GeometricMatcher(resolution=long_side, intrinsics=K, flow_full_resolution=full_resolution_flow)
+    flow = "full-res" if full_resolution_flow else "preset"
+    start, cpu_start = time.perf_counter(), time.process_time()
     preds = matcher.predict(frames)
-    t_match = time.perf_counter() - start
+    t_match, cpu_match = time.perf_counter() - start, time.process_time() - cpu_start
     speed, accuracy = [], []
     for robust, solve in variants:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         geometry = global_alignment(preds, robust_scale=robust, global_scale_solve=solve)
         t_align = time.perf_counter() - start
         start = time.perf_counter()
         fused = fuse_pair_depths(preds, geometry)
         t_fuse = time.perf_counter() - start
+        cpu_total = cpu_match + time.process_time() - cpu_start
         holes = untriangulated_mask(preds, geometry)
         total = t_match + t_align + t_fuse
-        speed.append([long_side, robust, solve, len(preds.pairs), round(len(preds.pairs) / t_match, 2),
+        speed.append([long_side, flow, robust, solve, len(preds.pairs), round(len(preds.pairs) / t_match, 2),
                       round(t_match, 2), round(t_align, 2), round(t_fuse, 2),
-                      round(len(frames) / total, 2)])  # fmt: skip
+                      round(len(frames) / total, 2), round(len(frames) / cpu_total, 2)])  # fmt: skip
         for name, depth, valid in (
             ("tree, all pixels", geometry.depth, geometry.valid),
             ("tree, holes invalid", geometry.depth, geometry.valid & ~holes),
             ("fused", fused.depth, fused.valid),
         ):
             m = evaluate(depth, valid, gt)
-            accuracy.append([long_side, robust, solve, name, round(m["absrel"], 4), round(m["delta1"], 3),
+            accuracy.append([long_side, flow, robust, solve, name, round(m["absrel"], 4), round(m["delta1"], 3),
                              round(m["coverage"], 3)])  # fmt: skip
     info = f"offsets {matcher.report.offsets}, {sum(not g.ok for g in matcher.report.pairs)} failed pairs"
     return speed, accuracy, info
@@ -100,24 +110,29 @@ def run(long_side: int, frames: np.ndarray, gt: np.ndarray, K: np.ndarray, varia
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 frames, 320 px, refinements on only")
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="the shared data folder (default: %(default)s)")
     args = parser.parse_args()
-    if not (SHARED_DATA / "rgbd-7scenes-50").is_dir():
-        print(f"skipped: {SHARED_DATA / 'rgbd-7scenes-50'} is absent")
+    folder = args.data / "rgbd-7scenes-50"
+    if not folder.is_dir():
+        print(f"skipped: {folder} is absent")
         return
-    frames, gt, K = load_7scenes(20 if args.quick else 50)
+    frames, gt, K = load_7scenes(folder, 20 if args.quick else 50)
     sizes = [320] if args.quick else [320, 512]
     variants = [(True, True)] if args.quick else [(False, False), (True, False), (False, True), (True, True)]
     speed_rows, accuracy_rows, notes = [], [], []
-    for long_side in sizes:
-        speed, accuracy, info = run(long_side, frames, gt, K, variants)
+    settings = [(long_side, variants, True) for long_side in sizes]
+    if not args.quick:  # the DIS preset's own finest scale: faster, less accurate
+        settings += [(long_side, [(True, True)], False) for long_side in sizes]
+    for long_side, settings_variants, full_resolution_flow in settings:
+        speed, accuracy, info = run(long_side, frames, gt, K, settings_variants, full_resolution_flow)
         speed_rows += speed
         accuracy_rows += accuracy
-        notes.append(f"{long_side} px: {info}")
+        notes.append(f"{long_side} px ({'full-res' if full_resolution_flow else 'preset'} flow): {info}")
     speed_table = markdown_table(
-        ["long side", "robust_scale", "global_scale_solve", "pairs", "pairs/s (matcher)", "matcher s", "alignment s",
-         "fusion s", "frames/s (stage 1 total)"], speed_rows)  # fmt: skip
+        ["long side", "flow", "robust_scale", "global_scale_solve", "pairs", "pairs/s (matcher)", "matcher s",
+         "alignment s", "fusion s", "frames/s (stage 1 total)", "frames per CPU-s"], speed_rows)  # fmt: skip
     accuracy_table = markdown_table(
-        ["long side", "robust_scale", "global_scale_solve", "depth", "AbsRel", "δ1", "coverage"], accuracy_rows
+        ["long side", "flow", "robust_scale", "global_scale_solve", "depth", "AbsRel", "δ1", "coverage"], accuracy_rows
     )
     body = (
         f"7-Scenes, {len(frames)} frames 640×480, focal given (585 px); {'; '.join(notes)}; "

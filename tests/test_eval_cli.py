@@ -46,6 +46,7 @@ def test_eval_cli_writes_reports_matching_the_protocol(cli, synth_root, tmp_path
     assert data["sequences"]["scene_a"]["frame_mean"]["delta1"] == pytest.approx(expected.delta1)
     assert set(data["regions"]["scene_a"]) == {"dynamic", "overall", "static"}
     assert data["tae"]["scene_a"] >= 0
+    assert data["bands"]["abs_rel"][0] == pytest.approx(expected.abs_rel)  # F0 is the metric
     assert "| scene_a |" in (tmp_path / "report" / "results.md").read_text() and "AbsRel" in out
     # MonST3R protocol: pixel-pooled L1 fit runs too
     status, _, err = cli(
@@ -68,7 +69,8 @@ def test_analyze_cli_two_methods(cli, synth_root, tmp_path):
     root, video = synth_root
     a = tmp_path / "a.npz"
     b = tmp_path / "b.npz"
-    flicker = 1 + 0.1 * np.cos(np.pi * np.arange(12))[:, None, None]  # alternating: highest frequency
+    noise = np.exp(np.random.default_rng(1).normal(0, 0.2, video.depth.shape))
+    flicker = np.where((np.arange(12) % 2 == 1)[:, None, None], noise, 1.0)  # noisy odd frames: Nyquist
     np.savez(a, depth=video.depth * 2.0)
     np.savez(b, depth=(video.depth * flicker).astype(np.float32))
     status, out, err = cli(
@@ -92,7 +94,7 @@ def test_analyze_cli_two_methods(cli, synth_root, tmp_path):
     steady = report["methods"]["steady"]["bands"]["abs_rel"]
     flick = report["methods"]["flicker"]["bands"]["abs_rel"]
     assert steady[0] == pytest.approx(0.0, abs=1e-6)  # a scaled exact depth aligns perfectly
-    assert np.argmax(flick[1:]) + 1 == 10  # the alternating flicker sits in the Nyquist band
+    assert np.argmax(flick[1:]) + 1 == 10  # the alternating error sits in the Nyquist band
     assert report["methods"]["flicker"]["spectrum"]["abs_rel"]["frequency"][-1] == pytest.approx(15.0)
     assert "regions" in report["methods"]["steady"] and "F10" in out
 
@@ -100,7 +102,7 @@ def test_analyze_cli_two_methods(cli, synth_root, tmp_path):
 def test_bad_inputs_exit_2(cli, synth_root, tmp_path):
     root, _ = synth_root
     bad = tmp_path / "bad.npz"
-    np.savez(bad, weights=np.zeros(3))
+    np.savez(bad, weights=np.zeros(3), bias=np.zeros(2))
     status, _, err = cli("analyze", bad, "--gt", root / "scene_a", "--out", tmp_path / "x")
     assert status == 2 and "'depth' or 'disparity'" in err
     status, _, err = cli("eval", "--dataset", "synthetic", "--root", root, "--pred", tmp_path / "nothing")

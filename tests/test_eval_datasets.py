@@ -191,6 +191,16 @@ def test_shared_7scenes(shared_data):
     )
     np.testing.assert_allclose(seq.cam_to_world[:, 3], [[0, 0, 0, 1]] * 50)
     assert seq.frames[0].shape == (480, 640, 3)
+    # the protocol on real GT: an affine disparity of the GT aligns back exactly, noise costs accuracy
+    from stereodiff.eval.protocol import evaluate_sequence
+
+    disparity = np.where(seq.valid, 1.0 / np.maximum(seq.depth, 1e-3), 0.0)[:10]
+    exact = evaluate_sequence(3.0 * disparity + 0.2, seq.depth[:10], max_depth=seq.max_depth)
+    assert exact.abs_rel < 1e-6 and exact.delta1 == 1.0
+    noisy = evaluate_sequence(
+        disparity * np.random.default_rng(0).uniform(0.8, 1.2, disparity.shape), seq.depth[:10], max_depth=seq.max_depth
+    )
+    assert 0.02 < noisy.abs_rel < 0.2
 
 
 def test_shared_kitti_samples(shared_data, tmp_path):

@@ -58,3 +58,14 @@ def test_ate_rpe_measure_known_perturbation(rng):
     assert errs.rpe_trans > 0.05 and errs.rpe_rot == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(InputError, match="T ≥ 3"):
         trajectory_errors(est[:2], gt[:2])
+
+
+def test_tae_on_real_7scenes_depth(shared_data):
+    from stereodiff.eval.datasets import load_dataset
+
+    seq = next(load_dataset("7scenes", shared_data / "rgbd-7scenes-50"))
+    depth, K, poses = seq.depth[:8], seq.K[0], seq.cam_to_world[:8]
+    good = temporal_alignment_error(depth, K, poses)
+    wrong = temporal_alignment_error(depth, K, np.linalg.inv(poses))  # world_to_cam mistaken for cam_to_world
+    frozen = temporal_alignment_error(depth, K, np.tile(np.eye(4), (8, 1, 1)))
+    assert good < 1.5 and good < 0.5 * min(wrong, frozen)  # GT depth with GT poses is consistent

@@ -49,7 +49,8 @@ def _project(points_world: np.ndarray, K: np.ndarray, cam_to_world: np.ndarray) 
 def _check_reprojection(video, source: int, target: int, points_world: np.ndarray, sel: np.ndarray) -> int:
     """Project ``points_world[sel]`` into frame ``target``; where all four neighbouring pixels there show the same
     object as in frame ``source`` at a similar depth (no occlusion boundary), the exact depth queried at the
-    sub-pixel position must equal the point's z. Returns how many points were checked."""
+    sub-pixel position must equal the point's z, unless a nearer sub-pixel occluder hides it (rare). Returns how
+    many points were checked."""
     K, poses, scene = video.K, video.cam_to_world, video.scene
     uv, z = _project(points_world[sel], K, poses[target])
     u0, v0 = np.floor(uv[:, 0]).astype(int), np.floor(uv[:, 1]).astype(int)
@@ -62,9 +63,12 @@ def _check_reprojection(video, source: int, target: int, points_world: np.ndarra
             ok &= video.object_ids[target][v0 + dv, u0 + du] == src_ids
             ok &= np.abs(video.depth[target][v0 + dv, u0 + du] - z) < 0.1 * z
     depth_exact, ids = scene.cast(target / video.fps, poses[target], K, uv[ok])
-    np.testing.assert_array_equal(ids, src_ids[ok])
-    np.testing.assert_allclose(depth_exact, z[ok], rtol=2e-6, atol=0)
-    return int(ok.sum())
+    # an occluder thinner than a pixel (a distant pole) can hide a point between pixel centres: it is nearer
+    hidden = depth_exact < z[ok] * (1 - 1e-5)
+    assert hidden.mean() < 0.01
+    np.testing.assert_array_equal(ids[~hidden], src_ids[ok][~hidden])
+    np.testing.assert_allclose(depth_exact[~hidden], z[ok][~hidden], rtol=2e-6, atol=0)
+    return int((~hidden).sum())
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))
@@ -266,8 +270,9 @@ def test_cli_writes_and_reloads_a_dataset(cli, tmp_path):
     png = cv2.imread(str(out / "depth" / "000001.png"), cv2.IMREAD_UNCHANGED)
     assert png.dtype == np.uint16
     np.testing.assert_array_equal(png, np.rint(expected.depth[1] * 1000).astype(np.uint16))
-    stamps = [float(line.split()[0]) for line in (out / "poses.txt").read_text().splitlines()]
-    assert stamps == pytest.approx([0.0, 1 / 30, 2 / 30])
+    rows = np.loadtxt(out / "poses.txt", comments="#")  # plain TUM lines, "#" comments
+    assert rows.shape == (3, 8) and rows[:, 0] == pytest.approx([0.0, 1 / 30, 2 / 30])
+    assert np.loadtxt(out / "intrinsics.txt", comments="#").shape == (3, 3)
     # the CLI streams frames to disk; writing the in-memory video gives the same files
     memory = write_synthetic_dataset(expected, tmp_path / "memory")
     for name in ("rgb/000002.png", "depth/000002.png", "masks/000002.png", "poses.txt", "intrinsics.txt", "meta.json"):

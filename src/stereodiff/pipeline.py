@@ -55,7 +55,7 @@ def _network_stage1(config: PipelineConfig) -> Stage1Backend:
 def _geometric_stage1(config: PipelineConfig) -> Stage1Backend:
     from stereodiff.stage1.geometric import GeometricMatcher
 
-    return GeometricMatcher(resolution=config.stage1.resolution, seed=config.seed)
+    return GeometricMatcher(resolution=config.stage1.resolution, focal_px=config.stage1.focal_px, seed=config.seed)
 
 
 def _depthcrafter_pipeline(config: PipelineConfig) -> Any:
@@ -220,6 +220,10 @@ class StereoDiffPipeline:
             global_scale_solve=robust if s1.global_scale_solve is None else s1.global_scale_solve,
             out_dir=scene_dir,
         )
+        if geometric:  # every pair of each frame, fused (the tree alone leaves holes and one pair's noise)
+            from stereodiff.stage1.geometric import fuse_pair_depths
+
+            scene = fuse_pair_depths(preds, scene, out_dir=scene_dir)
         if scene_dir is not None:
             save_scene(scene_dir, scene)
             scene = load_scene(scene_dir)
@@ -276,8 +280,7 @@ class StereoDiffPipeline:
             self._resize_stage1(frames, scene.depth, out)
         elif self.config.stage2.backend == "depthcrafter-full":
             kind = "disparity"
-            result = self.stage2(frames, seed=self.config.seed, cache_dir=window_dir)
-            out[:] = result.disparity
+            self.stage2.estimate(frames, seed=self.config.seed, out=out)
         else:
             assert scene is not None
             kind = self.stage2.output_kind

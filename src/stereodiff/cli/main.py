@@ -30,6 +30,11 @@ from stereodiff.progress import logger, set_progress
 SUBCOMMANDS: dict[str, str] = {
     "info": "info",
     "weights": "weights",
+    "extract": "extract",
+    "visualize": "visualize",
+    "run": "run",
+    "batch": "batch",
+    "demo": "demo",
     "synth": "synth",
     "eval": "evaluate",
     "analyze": "analyze",

@@ -73,6 +73,11 @@ def dataset_markdown(result) -> str:
         f"resize {result.settings.get('resize')}, {average}-averaged, {result.settings.get('weighting')}-weighted.\n\n"
         + _table(header, rows)
     )
+    if result.bands:
+        rows = [[LABELS[name], *values] for name, values in result.bands.items()]
+        text += "\n\n## Frequency bands F0…F10 (mean over sequences)\n\n" + _table(
+            ["metric", *(f"F{g}" for g in range(NUM_BANDS))], rows
+        )
     if result.regions:
         keys = ("abs_rel", "rmse", "delta1", "delta2")
         rows = [
@@ -104,6 +109,7 @@ def write_dataset_report(result, out_dir: Path) -> tuple[Path, Path]:
             n: {r: metrics_json(m)["frame_mean"] for r, m in regs.items()} for n, regs in result.regions.items()
         },
         "tae": result.tae,
+        "bands": result.bands,
         "missing": result.missing,
     }
     json_path, md_path = out_dir / "results.json", out_dir / "results.md"

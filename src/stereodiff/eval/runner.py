@@ -1,7 +1,8 @@
-"""Evaluate a folder of predictions on a dataset: one ``<sequence>.npz`` per sequence.
+"""Evaluate a folder of predictions on a dataset: one ``<sequence>.npz`` (or ``<sequence>/`` PNG16/EXR folder of
+``stereodiff.io.depth``) per sequence.
 
-Prediction files hold ``depth`` or ``disparity`` ``[T,H,W]`` (``[T,1,H,W]`` is accepted); the key says what the
-values are (an affine-invariant disparity or a depth up to scale/shift), unless ``pred_kind`` overrides it.
+Prediction npz files hold ``disparity`` and/or ``depth`` ``[T,H,W]``; the key says what the values are (an
+affine-invariant disparity or a depth up to scale/shift), unless ``pred_kind`` overrides it.
 """
 
 from __future__ import annotations
@@ -23,33 +24,30 @@ from stereodiff.eval.protocol import (
     protocol_options,
     resize_prediction,
 )
+from stereodiff.eval.spectrum import band_decomposition, error_sequences
 from stereodiff.progress import logger, progress
 
 __all__ = ["DatasetResult", "evaluate_dataset", "evaluate_eval_sequence", "load_prediction"]
 
 
 def load_prediction(path: Path, pred_kind: str | None = None) -> tuple[np.ndarray, str]:
-    """``(pred [T,H,W], kind)`` from an npz with key ``depth`` or ``disparity`` (or ``pred_kind`` if given)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"prediction file {path} not found", "write one <sequence>.npz per sequence")
-    try:
-        data = np.load(path)
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read {path} as npz ({err})", "save predictions with numpy.savez") from err
-    with data:
-        keys = [k for k in ("disparity", "depth") if k in data.files]
-        if pred_kind is not None and pred_kind not in ("depth", "disparity"):
-            raise InputError(f"pred_kind={pred_kind!r}", "use 'depth' or 'disparity'")
-        if not keys:
-            raise InputError(f"{path} has keys {data.files}", "store the prediction under 'depth' or 'disparity'")
-        key = keys[0]
-        pred = data[key]
-    if pred.ndim == 4 and pred.shape[1] == 1:
-        pred = pred[:, 0]
-    if pred.ndim != 3 or pred.dtype.kind not in "fiu":
-        raise InputError(f"{path}:{key} has shape {pred.shape} and dtype {pred.dtype}", "expected numbers [T,H,W]")
-    return pred, pred_kind or key
+    """``(pred [T,H,W], kind)`` of a prediction file or folder (``stereodiff.io.depth.load_depth_video``: npz,
+    PNG16 or EXR folder; uncompressed npz arrays are memory-mapped).
+
+    Without ``pred_kind`` the disparity is used when present (the protocol's affine-invariant input), else the
+    depth. With ``pred_kind`` that array is used, or the only one present, read as ``pred_kind`` (DepthCrafter's
+    own npz stores its disparity under ``depth``).
+    """
+    from stereodiff.io.depth import load_depth_video
+
+    if pred_kind is not None and pred_kind not in ("depth", "disparity"):
+        raise InputError(f"pred_kind={pred_kind!r} is not supported", "use 'depth' or 'disparity'")
+    video = load_depth_video(Path(path))
+    arrays = {k: v for k, v in (("disparity", video.disparity), ("depth", video.depth)) if v is not None}
+    if pred_kind is None:
+        kind = next(iter(arrays))
+        return arrays[kind], kind
+    return arrays.get(pred_kind, next(iter(arrays.values()))), pred_kind
 
 
 def evaluate_eval_sequence(
@@ -77,6 +75,8 @@ class DatasetResult:
         regions: name -> ``{"dynamic", "overall", "static"} -> SequenceMetrics`` (sequences with dynamic masks).
         tae: name -> TAE ×100 (sequences with GT K and poses, when requested).
         summary: metric -> dataset value (protocol's averaging and sequence weighting).
+        bands: error sequence (``abs_rel``, ``rmse``, ``one_minus_delta1``) -> ``[11]`` F0…F10 values averaged over
+            sequences (the paper's Table 2; F0 is the dataset metric). Sequences with < 2 evaluated frames are skipped.
         missing: sequences without a prediction file (skipped).
         settings: the protocol settings used.
     """
@@ -88,6 +88,7 @@ class DatasetResult:
     regions: dict[str, dict[str, SequenceMetrics]] = field(default_factory=dict)
     tae: dict[str, float] = field(default_factory=dict)
     summary: dict[str, float] = field(default_factory=dict)
+    bands: dict[str, np.ndarray] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -123,7 +124,9 @@ def evaluate_dataset(
     result = DatasetResult(dataset, p.name, protocol, settings={**settings, "per_frame": per_frame, "preset": p.note})
     for seq in progress(load_dataset(dataset, root, p.name, sequences), desc=f"eval {dataset}", unit="seq"):
         path = pred_dir / f"{seq.name}.npz"
-        if not path.is_file():
+        if not path.is_file() and (pred_dir / seq.name).is_dir():
+            path = pred_dir / seq.name  # a PNG16 / EXR folder
+        if not path.exists():
             result.missing.append(seq.name)
             logger.warning("no prediction for %s (%s)", seq.name, path)
             continue
@@ -141,6 +144,13 @@ def evaluate_dataset(
             result.tae[seq.name] = temporal_alignment_error(depth, seq.K, seq.cam_to_world)
     if not result.sequences:
         raise InputError(f"no prediction file matched a {dataset} sequence in {pred_dir}", "name them <sequence>.npz")
+    per_sequence = [
+        {name: band_decomposition(errors).values for name, errors in error_sequences(m).items()}
+        for m in result.sequences.values()
+        if len(m.frames) >= 2
+    ]
+    if per_sequence:
+        result.bands = {name: np.mean([b[name] for b in per_sequence], axis=0) for name in per_sequence[0]}
     result.summary = aggregate(
         list(result.sequences.values()), weighting=settings["weighting"], average=settings["average"]
     )

@@ -4,7 +4,8 @@ TAE (temporal alignment error, ``benchmark/eval/eval_tae.py`` of Video-Depth-Any
 depth ``D_t`` (after the protocol's whole-video fit), GT intrinsics ``K`` and GT poses ``cam_to_world``:
 for each consecutive pair (t, t+1) and both directions, back-project every pixel of ``D_t`` with ``K``, move it
 into camera t+1 with ``T_{t+1←t} = inv(P_{t+1}) · P_t``, project with ``K``, round to the nearest pixel and write
-its camera-z there (later pixels overwrite earlier ones, as the official scatter does), then take the AbsRel
+its camera-z there (later pixels overwrite earlier ones, as the official scatter does; source pixels with depth
+0 are skipped, the official code never sees them as its depth is clipped ≥ 1e-3), then take the AbsRel
 ``mean(|D_{t+1} - proj| / D_{t+1})`` over pixels where both are > 0 (and the optional mask holds); a pair with no
 such pixel counts as 0. TAE is the mean over the ``2 (T-1)`` directed pairs, ×100 (the official scale).
 
@@ -30,17 +31,18 @@ __all__ = ["TrajectoryErrors", "align_trajectory", "temporal_alignment_error", "
 def _project_depth(depth: np.ndarray, K: np.ndarray, b_from_a: np.ndarray) -> np.ndarray:
     """``[H,W]`` depth of frame a's pixels seen from camera b (nearest pixel, last write wins; 0 = empty)."""
     h, w = depth.shape
-    v, u = np.mgrid[0:h, 0:w]
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    z = depth.reshape(-1)
-    pts = np.stack([(u.reshape(-1) - cx) * z / fx, (v.reshape(-1) - cy) * z / fy, z], axis=1)  # [HW,3]
-    pts = pts @ b_from_a[:3, :3].T + b_from_a[:3, 3]
+    xn = ((np.arange(w) - cx) / fx)[None, :]  # [1,W] normalised rays
+    yn = ((np.arange(h) - cy) / fy)[:, None]  # [H,1]
+    r, t = b_from_a[:3, :3], b_from_a[:3, 3]
+    # camera-b coordinates of z * (xn, yn, 1): z * (R @ ray) + t, row by row of R  [H,W] each
+    x, y, z = (depth * (r[i, 0] * xn + r[i, 1] * yn + r[i, 2]) + t[i] for i in range(3))
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.round(pts[:, 0] * fx / pts[:, 2] + cx)
-        y = np.round(pts[:, 1] * fy / pts[:, 2] + cy)
-    inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+        u = np.round(x * fx / z + cx)
+        v = np.round(y * fy / z + cy)
+    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h) & (depth > 0)  # NaN/inf compare False; 0 = no depth
     out = np.zeros((h, w))
-    out[y[inside].astype(np.int64), x[inside].astype(np.int64)] = pts[inside, 2]
+    out[v[inside].astype(np.int64), u[inside].astype(np.int64)] = z[inside]
     return out
 
 

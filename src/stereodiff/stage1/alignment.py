@@ -266,6 +266,8 @@ def _release(*arrays: np.ndarray) -> None:
     """
     import mmap
 
+    if not hasattr(mmap, "MADV_DONTNEED"):  # e.g. Windows: nothing to do
+        return
     for array in arrays:
         handle = getattr(array, "_mmap", None)
         if isinstance(array, np.memmap) and handle is not None and array.mode in ("r", "r+", "w+"):
@@ -292,7 +294,7 @@ def _new_array(out_dir: Path | None, name: str, shape: tuple[int, ...], dtype: t
     return np.lib.format.open_memmap(out_dir / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
 
 
-def _chunks(num: int, per_item: int, budget: int = 1 << 18) -> list[np.ndarray]:
+def _chunks(num: int, per_item: int, budget: int = 1 << 16) -> list[np.ndarray]:
     """Index chunks of ``range(num)`` holding about ``budget`` points each."""
     size = max(1, budget // max(per_item, 1))
     return [np.arange(a, min(a + size, num)) for a in range(0, num, size)]
@@ -326,7 +328,7 @@ def global_alignment(
 ) -> SceneGeometry:
     """Fuse pairwise pointmaps into one scene in closed form (see the module docstring for the steps).
 
-    Pairs are read one at a time (or in chunks of about 262k points), so ``preds`` may be memmaps of a ``PairCache``
+    Pairs are read one at a time (or in chunks of about 65k points), so ``preds`` may be memmaps of a ``PairCache``
     larger than RAM: one pass over the confidences, the tree's pairs, one own-camera pointmap per frame (focal), and
     one pass over ``pts_i`` of the pairs outside the tree (plus ``pts_j`` with ``global_scale_solve``).
 
@@ -490,6 +492,7 @@ def global_alignment(
     pnp_failed = []
     for k in progress(pnp_frames, desc="alignment: PnP", total=len(pnp_frames)):
         result = _solve_pnp(world[k], focals[k], confidence[k] > min_conf_thr, seed=seed, iterations=pnp_iterations)
+        _release(world, confidence)
         if result is not None:
             focals[k], poses[k] = result
             continue
@@ -522,6 +525,7 @@ def global_alignment(
             dst = world[pairs[chunk, 1]].reshape(len(chunk), -1, 3)
             weight = _load(preds.conf_j, chunk, "conf_j", pairs).reshape(len(chunk), -1)
             second_scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
+        _release(world)
     usable = pair_scales > 0
     scale_factor = float(base_scale / np.exp(np.log(pair_scales[usable]).mean()))
 
@@ -545,6 +549,13 @@ def global_alignment(
         confidence[k] = np.where(ok, confidence[k], 0.0)
         _release(depth, confidence, valid, world)
     focal_out = np.asarray(focals, dtype=np.float64)
+    bad = ~(np.isfinite(focal_out) & (focal_out > 0))
+    if bad.any() and not official_compat:  # degenerate pointmaps (e.g. all points at z = 0) give no focal
+        fallback = np.median(focal_out[~bad]) if (~bad).any() else max(h, w) / (2 * np.tan(np.deg2rad(30)))
+        logger.warning(
+            "global_alignment: no focal length for frames %s; using %.1f px", _frame_list(np.flatnonzero(bad)), fallback
+        )
+        focal_out[bad] = fallback
     per_frame_focal = focal_out.copy()
     if shared_focal:
         focal_out = np.full(num_frames, focal_out.mean())

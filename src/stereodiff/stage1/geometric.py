@@ -201,7 +201,7 @@ class GeometricMatcher:
     """Weights-free stage-1 backend (``Stage1Backend``): DIS flow, essential matrix, dense triangulation.
 
     Args:
-        long_side: working resolution: frames are resized so that their long side has this many pixels; the
+        resolution: working resolution: frames are resized so that their long side has this many pixels; the
             pointmaps have this size.
         focal_px: focal length in pixels at the SOURCE resolution, if known (e.g. from the dataset).
         intrinsics: ``[3,3]`` pinhole matrix at the source resolution (overrides ``focal_px``; principal point
@@ -210,7 +210,7 @@ class GeometricMatcher:
         offsets: frame offsets of the default pair graph; ``None`` = adapt them to the measured parallax.
         num_offsets: how many consecutive Fibonacci offsets the adaptive graph uses (e.g. 4 → {3, 5, 8, 13}).
         min_parallax_deg: median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes:
-            {3, 5, 8, 13} there).
+            {5, 8, 13, 21} there with the given focal).
         flow_preset: OpenCV DIS preset, ``"ultrafast"``, ``"fast"`` or ``"medium"``.
         flow_full_resolution: refine the flow down to the working resolution itself (DIS finest scale 0, patch
             stride 4, 12 gradient-descent iterations; the presets stop one or two pyramid levels above it, which
@@ -232,7 +232,7 @@ class GeometricMatcher:
     def __init__(
         self,
         *,
-        long_side: int = 320,
+        resolution: int = 320,
         focal_px: float | None = None,
         intrinsics: np.ndarray | None = None,
         offsets: tuple[int, ...] | None = None,
@@ -250,8 +250,8 @@ class GeometricMatcher:
         grid_cells: int = 48,
         seed: int = 0,
     ) -> None:
-        if long_side < 32:
-            raise ValueError(f"long_side must be >= 32 pixels, got {long_side}")
+        if resolution < 32:
+            raise ValueError(f"resolution must be >= 32 pixels (long side), got {resolution}")
         if focal_px is not None and not (np.isfinite(focal_px) and focal_px > 0):
             raise ValueError(f"focal_px must be a positive number of pixels, got {focal_px}")
         if intrinsics is not None:
@@ -268,7 +268,7 @@ class GeometricMatcher:
             raise ValueError(f"depth_range must be (lo, hi) with 0 < lo < 1 < hi, got {depth_range}")
         if max_confidence <= 1:
             raise ValueError(f"max_confidence must be > 1, got {max_confidence}")
-        self.long_side = int(long_side)
+        self.resolution = int(resolution)
         self.focal_px = focal_px
         self.intrinsics = intrinsics
         self.offsets = tuple(int(o) for o in offsets) if offsets is not None else None
@@ -320,7 +320,7 @@ class GeometricMatcher:
         cv2.setRNGSeed(self.seed)
 
         # 2. Working-resolution grayscale frames (the only per-frame data kept in memory)
-        size = working_size(height, width, self.long_side)  # (h, w)
+        size = working_size(height, width, self.resolution)  # (h, w)
         gray = self._grayscale(frames, size)  # [T,h,w] uint8
         K, focal_source = self._intrinsics((height, width), size, gray)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source)
@@ -424,7 +424,7 @@ class GeometricMatcher:
     @property
     def _px_scale(self) -> float:
         """Pixel thresholds are given at a 320-pixel long side; this scales them to the working resolution."""
-        return self.long_side / 320.0
+        return self.resolution / 320.0
 
     def _intrinsics(self, src_size: tuple[int, int], size: tuple[int, int], gray: np.ndarray) -> tuple[np.ndarray, str]:
         h, w = size
@@ -455,7 +455,7 @@ class GeometricMatcher:
         fundamentals = []
         offset = min(8, len(gray) - 1)
         for a, b in self._probe_pairs(len(gray), offset):
-            matches = self._consistent_matches(gray[a], gray[b], dis)
+            matches = self._sample_matches(*self._flows(gray[a], gray[b], dis)[0])
             if matches is None:
                 continue
             x_a, x_b = matches
@@ -467,26 +467,37 @@ class GeometricMatcher:
         h, w = gray.shape[1:]
         return focal_from_fundamentals(fundamentals, (K[0, 2], K[1, 2]), (h, w))
 
-    def _consistent_matches(
+    def _flows(
         self, img_a: np.ndarray, img_b: np.ndarray, dis: Any
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Well-spread forward–backward consistent matches ``[N,2]`` of a and b (pixels), or None if too few."""
-        flow_ab = dis.calc(img_a, img_b, None)
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Forward and backward DIS flow of a pair: for each view, targets ``[h,w,2]`` in the other view,
+        forward–backward error ``[h,w]`` and the consistency mask ``[h,w]`` (in the image, error < threshold)."""
+        flow_ab = dis.calc(img_a, img_b, None)  # [h,w,2]
         flow_ba = dis.calc(img_b, img_a, None)
-        target, fb_err, valid = _flow_check(flow_ab, flow_ba)
-        valid &= fb_err < self.fb_threshold_px * self._px_scale
+        threshold = self.fb_threshold_px * self._px_scale
+        views = []
+        for forward, backward in ((flow_ab, flow_ba), (flow_ba, flow_ab)):
+            target, fb_err, valid = _flow_check(forward, backward)
+            views.append((target, fb_err, valid & (fb_err < threshold)))
+        return views[0], views[1]
+
+    def _sample_matches(
+        self, target: np.ndarray, fb_err: np.ndarray, valid: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Well-spread consistent matches ``[N,2]`` (pixels in a, in b), one per grid cell, or None if < 30."""
         sample = _spread_sample(valid, fb_err, self.grid_cells)
         if len(sample) < 30:
             return None
-        h, w = valid.shape
-        grid = _pixel_grid(h, w).reshape(-1, 2)
+        grid = _pixel_grid(*valid.shape).reshape(-1, 2)
         return grid[sample].astype(np.float64), target.reshape(-1, 2)[sample].astype(np.float64)
 
     def _adaptive_offsets(self, gray: np.ndarray, K: np.ndarray) -> tuple[int, ...]:
         """Consecutive Fibonacci offsets whose smallest reaches ``min_parallax_deg`` of median parallax.
 
         The parallax per frame of offset is measured on up to 8 probe pairs at offset 8 (then 4, 2, 1 if no probe
-        pair has usable geometry, e.g. a fast camera that leaves the view).
+        pair has usable geometry, e.g. a fast camera that leaves the view) as the median rotation-compensated flow
+        (``_parallax_deg``): unlike the triangulation angle it does not depend on the translation direction, which
+        the essential matrix determines poorly when the parallax is small.
         """
         num_frames = len(gray)
         dis = self._flow_engine()
@@ -494,12 +505,12 @@ class GeometricMatcher:
         for probe in sorted({min(o, num_frames - 1) for o in (8, 4, 2, 1)}, reverse=True):
             angles = []
             for a, b in self._probe_pairs(num_frames, probe):
-                matches = self._consistent_matches(gray[a], gray[b], dis)
+                matches = self._sample_matches(*self._flows(gray[a], gray[b], dis)[0])
                 if matches is None:
                     continue
                 geom = self._relative_pose(*matches, K, (a, b))
-                if geom.ok:
-                    angles.append(geom.median_angle_deg)
+                if geom.inlier_fraction >= 0.3:
+                    angles.append(_parallax_deg(*matches, geom.R, K))
             if angles:
                 per_frame = float(np.median(angles)) / probe
                 break
@@ -565,22 +576,14 @@ class GeometricMatcher:
     ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray], PairGeometry]:
         """Both views of an unordered pair: for each ``(pts [h,w,3] own camera, pose own→other [4,4], conf [h,w])``."""
         h, w = img_a.shape
-        flow_ab = dis.calc(img_a, img_b, None)  # [h,w,2]
-        flow_ba = dis.calc(img_b, img_a, None)
-        target_a, fb_a, valid_a = _flow_check(flow_ab, flow_ba)
-        target_b, fb_b, valid_b = _flow_check(flow_ba, flow_ab)
-        fb_thr = self.fb_threshold_px * self._px_scale
-        valid_a &= fb_a < fb_thr
-        valid_b &= fb_b < fb_thr
+        (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self._flows(img_a, img_b, dis)
         grid = _pixel_grid(h, w).reshape(-1, 2)  # [h*w,2]
         consistent = float(valid_a.mean())
-
-        sample = _spread_sample(valid_a, fb_a, self.grid_cells)
-        if len(sample) < 30:
+        matches = self._sample_matches(target_a, fb_a, valid_a)
+        if matches is None:
             geom = PairGeometry(pair, np.eye(3), np.zeros(3), False, "too few consistent flow matches (no texture?)")
         else:
-            x_a = grid[sample].astype(np.float64)
-            geom = self._relative_pose(x_a, target_a.reshape(-1, 2)[sample].astype(np.float64), K, pair)
+            geom = self._relative_pose(*matches, K, pair)
         geom.consistent_fraction = consistent
         if not geom.ok:
             logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
@@ -681,6 +684,14 @@ def default_pairs(num_frames: int, offsets: tuple[int, ...] | list[int]) -> np.n
     return pairs
 
 
+def _parallax_deg(x_a: np.ndarray, x_b: np.ndarray, R: np.ndarray, K: np.ndarray) -> float:
+    """Median parallax of matches ``x_a ↔ x_b [N,2]`` in degrees: the displacement left after removing the rotation
+    ``R`` (the homography ``K R K⁻¹``), divided by the focal; ≈ the triangulation angle for sideways motion."""
+    warped = np.hstack([x_a, np.ones((len(x_a), 1))]) @ (K @ R @ np.linalg.inv(K)).T
+    residual = np.linalg.norm(x_b - warped[:, :2] / warped[:, 2:], axis=1)
+    return float(np.degrees(np.median(residual) / K[0, 0]))
+
+
 @functools.lru_cache(maxsize=4)
 def _pixel_grid(h: int, w: int) -> np.ndarray:
     """``[h,w,2]`` float32 pixel coordinates ``(u, v)`` (cached, read-only)."""
@@ -753,7 +764,8 @@ def fuse_pair_depths(
        triangulated (confidence > 1; weights ``sqrt((c − 1)(c* − 1))``; every ``stride``-th pixel);
     2. one sparse least-squares problem over all these equations gives the pair log-scales ``a`` (gauge: mean 0);
     3. fused log-depth of frame ``k`` = the ``(c − 1)``-weighted mean of ``log z_e^k + a_e`` over its pairs; the
-       fused confidence is ``1 + Σ (c − 1)``; pixels no pair triangulated stay invalid (depth 0);
+       fused confidence is ``1 + Σ (c − 1)``; pixels no pair triangulated stay invalid (depth 0); a frame that is
+       never the first frame of a pair keeps its aligned depth;
     4. the result is brought to the alignment's global scale (median log-ratio to the tree depth at triangulated
        pixels), so poses, focals and world scale of ``geometry`` still apply.
 
@@ -845,7 +857,13 @@ def fuse_pair_depths(
     # 4. The alignment's global scale
     scale = float(np.exp(np.median(gauge))) if gauge else 1.0
     for k in range(num_frames):
-        depth[k] *= scale
+        if k in by_frame:
+            depth[k] *= scale
+        else:  # a frame that is never the first of a pair keeps its aligned depth (holes invalid)
+            ok = np.asarray(geometry.valid[k]) & ~holes[k]
+            depth[k] = np.where(ok, geometry.depth[k], 0.0)
+            confidence[k] = np.where(ok, geometry.confidence[k], 0.0)
+            valid[k] = ok
     if out_dir is not None:
         for array in (depth, confidence, valid):
             array.flush()

@@ -7,16 +7,15 @@ DIR/depth/000000.png   uint16 PNG, depth in millimetres (0 = invalid / beyond 65
 DIR/depth.npz          key "depth": float32 [T,H,W] metres (exact; 0 = invalid)
 DIR/masks/000000.png   uint8 PNG dynamic mask (255 = moving object, 0 = static)
 DIR/object_ids.npz     key "object_ids": int32 [T,H,W] (0 = nothing hit); extra, loaders may ignore it
-DIR/intrinsics.txt     3x3 K, 3 rows of 3 numbers (pixels)
+DIR/intrinsics.txt     3x3 K, 3 rows of 3 numbers (pixels), after one "#" comment line
 DIR/poses.txt          TUM: "timestamp tx ty tz qx qy qz qw" per frame, cam_to_world, timestamp = index / fps
+                       (after one "#" comment line)
 ```
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,6 +24,8 @@ import numpy as np
 from numpy.lib.format import open_memmap
 
 from stereodiff.errors import InputError
+from stereodiff.io.export import read_intrinsics, read_tum_poses, write_intrinsics, write_tum_poses
+from stereodiff.io.files import atomic_dir
 from stereodiff.synth.scene import (
     RenderedFrame,
     Scene,
@@ -35,6 +36,7 @@ from stereodiff.synth.scene import (
     render_info,
 )
 
+# read_tum_poses / write_tum_poses are re-exported from stereodiff.io.export (the poses.txt format)
 __all__ = [
     "DEPTH_PNG_SCALE",
     "check_output_folder",
@@ -47,37 +49,6 @@ __all__ = [
 
 #: depth PNG units per metre (millimetres)
 DEPTH_PNG_SCALE = 1000.0
-
-
-def write_tum_poses(path: Path, cam_to_world: np.ndarray, timestamps: np.ndarray) -> None:
-    """Write ``cam_to_world [T,4,4]`` as TUM lines ``timestamp tx ty tz qx qy qz qw`` (``timestamps [T]`` s)."""
-    from scipy.spatial.transform import Rotation
-
-    quats = Rotation.from_matrix(cam_to_world[:, :3, :3]).as_quat()  # [T,4] x, y, z, w
-    lines = [
-        " ".join(f"{x:.17g}" for x in (stamp, *pose[:3, 3], *quat))
-        for stamp, pose, quat in zip(timestamps, cam_to_world, quats)
-    ]
-    Path(path).write_text("\n".join(lines) + "\n")
-
-
-def read_tum_poses(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a TUM pose file: returns ``timestamps [T]`` and ``cam_to_world [T,4,4]`` (comment lines skipped)."""
-    from scipy.spatial.transform import Rotation
-
-    rows = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        values = line.split()
-        if len(values) != 8:
-            raise InputError(f"{path}:{number}: a TUM pose line needs 8 numbers, got {len(values)}")
-        rows.append([float(v) for v in values])
-    data = np.array(rows, dtype=np.float64).reshape(-1, 8)
-    poses = np.tile(np.eye(4), (len(data), 1, 1))
-    poses[:, :3, :3] = Rotation.from_quat(data[:, 4:8]).as_matrix()
-    poses[:, :3, 3] = data[:, 1:4]
-    return data[:, 0], poses
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
@@ -160,9 +131,7 @@ def _write_dataset(
 
     out_dir = Path(out_dir)
     check_output_folder(out_dir, overwrite=overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir, replaceable=lambda _: overwrite) as tmp:
         T, H, W = meta["num_frames"], meta["height"], meta["width"]
         for sub in ("rgb", "depth", "masks"):
             (tmp / sub).mkdir()
@@ -187,7 +156,7 @@ def _write_dataset(
         if ids_all is not None:
             del ids_all
             _npy_into_npz(tmp / "object_ids.npy", tmp / "object_ids.npz", "object_ids")
-        np.savetxt(tmp / "intrinsics.txt", K, fmt="%.17g")
+        write_intrinsics(tmp / "intrinsics.txt", K, (H, W))
         write_tum_poses(tmp / "poses.txt", poses, np.arange(T) / meta["fps"])
         meta = {
             **meta,
@@ -199,16 +168,6 @@ def _write_dataset(
             **info,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-            out_dir.replace(old / out_dir.name)
-            tmp.replace(out_dir)
-            shutil.rmtree(old)
-        else:
-            tmp.replace(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 
@@ -249,7 +208,7 @@ def load_synthetic_dataset(folder: Path) -> SyntheticVideo:
     if (folder / "object_ids.npz").is_file():
         with np.load(folder / "object_ids.npz") as data:
             object_ids = data["object_ids"]
-    K = np.loadtxt(folder / "intrinsics.txt", dtype=np.float64).reshape(3, 3)
+    K = read_intrinsics(folder / "intrinsics.txt")[0]
     _, poses = read_tum_poses(folder / "poses.txt")
     if frames.shape != (T, H, W, 3) or depth.shape != (T, H, W) or len(poses) != T:
         raise InputError(

@@ -297,8 +297,8 @@ def _driving(seed: int, duration_s: float) -> Scene:
         # parked cars by the curb
         for _ in range(int(rng.integers(2, 5))):
             _car(b, RigidMotion((side * (road_half - 1.1), 0.0, float(rng.uniform(5, far_z - 10)))))
-    # 1-3 moving cars: an oncoming car, a car ahead in our lane, a car overtaking on the left
-    kinds = rng.permutation(["oncoming", "ahead", "overtaking"])[: int(rng.integers(1, 4))]
+    # 1-3 moving cars: always a car ahead in our lane, plus maybe an oncoming car and one overtaking on the left
+    kinds = ["ahead", *rng.permutation(["oncoming", "overtaking"])[: int(rng.integers(0, 3))]]
     for kind in kinds:
         if kind == "oncoming":
             motion = RigidMotion(

@@ -8,6 +8,7 @@ own frame, where it is axis-aligned and centred (slab method for boxes, quadrati
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,7 +16,16 @@ import numpy as np
 
 from stereodiff.synth.texture import Material
 
-__all__ = ["NEAR_M", "Hits", "PlacedPrimitive", "Primitive", "cast_pixels", "pixel_rays", "surface_normals"]
+__all__ = [
+    "NEAR_M",
+    "Hits",
+    "PlacedPrimitive",
+    "Primitive",
+    "cast_pixels",
+    "pixel_grid",
+    "pixel_rays",
+    "surface_normals",
+]
 
 PrimitiveKind = Literal["plane", "box", "room", "sphere", "cylinder"]
 
@@ -75,6 +85,23 @@ def pixel_rays(K: np.ndarray, uv: np.ndarray) -> np.ndarray:
     rays[:, 0] = (uv[:, 0] - K[0, 2] - K[0, 1] * (uv[:, 1] - K[1, 2]) / K[1, 1]) / K[0, 0]
     rays[:, 1] = (uv[:, 1] - K[1, 2]) / K[1, 1]
     rays[:, 2] = 1.0
+    return rays
+
+
+@functools.lru_cache(maxsize=8)
+def pixel_grid(height: int, width: int) -> np.ndarray:
+    """``[H*W,2]`` float64 (u, v) of every pixel centre, row-major (cached, read-only)."""
+    v, u = np.mgrid[0:height, 0:width]
+    uv = np.stack([u.ravel(), v.ravel()], axis=1).astype(np.float64)
+    uv.flags.writeable = False
+    return uv
+
+
+@functools.lru_cache(maxsize=8)
+def _grid_rays(grid: tuple[int, int], K_bytes: bytes) -> np.ndarray:
+    """Cached camera rays ``[H*W,3]`` of the full pixel grid for one K (read-only)."""
+    rays = pixel_rays(np.frombuffer(K_bytes, dtype=np.float64).reshape(3, 3), pixel_grid(*grid))
+    rays.flags.writeable = False
     return rays
 
 
@@ -195,7 +222,9 @@ def cast_pixels(
     Returns:
         the closest hits (depth = camera z, metres) and the world-frame ray directions ``[N,3]`` (camera z = 1).
     """
-    rays_cam = pixel_rays(K, uv)  # [N,3]
+    rays_cam = (
+        pixel_rays(K, uv) if grid is None else _grid_rays(grid, np.asarray(K, dtype=np.float64).tobytes())
+    )  # [N,3]
     R = cam_to_world[:3, :3]
     centre = cam_to_world[:3, 3]
     rays_world = rays_cam @ R.T  # [N,3]

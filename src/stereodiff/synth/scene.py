@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from stereodiff.synth.raycast import PlacedPrimitive, Primitive, cast_pixels, surface_normals
+from stereodiff.synth.raycast import PlacedPrimitive, Primitive, cast_pixels, pixel_grid, surface_normals
 from stereodiff.synth.texture import shade, sky_colour, surface_colour
 from stereodiff.types import Video, check_array
 
@@ -222,8 +222,7 @@ class Scene:
         ``object_ids [H,W]`` int32 (0 = nothing hit).
         """
         placed = self.placed(time_s)
-        vv, uu = np.mgrid[0:height, 0:width]
-        uv = np.stack([uu.ravel(), vv.ravel()], axis=1).astype(np.float64)  # [N,2], pixel centres
+        uv = pixel_grid(height, width)  # [N,2], pixel centres
         hits, rays = cast_pixels(placed, cam_to_world, K, uv, grid=(height, width))  # rays: [N,3] world, camera z = 1
         centre = cam_to_world[:3, 3]
         rays32 = rays.astype(np.float32)  # shading needs no more than float32

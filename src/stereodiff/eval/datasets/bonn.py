@@ -1,10 +1,10 @@
 """Bonn RGB-D Dynamic: ``rgbd_bonn_<seq>/{rgb,depth}/<timestamp>.png`` (depth uint16 / 5000), ``groundtruth.txt``.
 
 Frames: RGB and depth lists each sorted by the full timestamp (DepthCrafter sorts by the last 4 digits of the
-integer seconds, which is the same order within these sequences' time span), then ``[30:140]`` and paired by index
-(not by timestamp), as DepthCrafter/MonST3R do. DepthCrafter evaluates ``person_tracking``, MonST3R and RollingDepth
-``person_tracking2``: the preset records which (``info["person_tracking"]``). Poses: ``groundtruth.txt`` (TUM
-format, motion-capture frame), the entry nearest in time to each RGB frame.
+integer seconds, which gives the same order unless a sequence crosses a multiple of 10⁴ s), then ``[30:140]`` and
+paired by index (not by timestamp), as DepthCrafter/MonST3R do. DepthCrafter evaluates ``person_tracking``,
+MonST3R and RollingDepth ``person_tracking2``: the preset records which (``info["person_tracking"]``).
+Poses: ``groundtruth.txt`` (TUM format, motion-capture frame), the entry nearest in time to each RGB frame.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from stereodiff.eval.datasets.base import (
     read_depth_png,
     require_dir,
 )  # fmt: skip
+from stereodiff.io.export import read_tum_poses
 
 DEPTH_SCALE = 5000.0
 #: Bonn RGB-D Dynamic camera (dataset web page): fx, fy, cx, cy
@@ -78,8 +79,6 @@ def load_sequence(root: Path, name: str, preset: Preset) -> EvalSequence:
     K = np.tile(np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]]), (len(rgb), 1, 1))
     poses = None
     if (folder / "groundtruth.txt").is_file():
-        from stereodiff.synth.dataset import read_tum_poses
-
         stamps, all_poses = read_tum_poses(folder / "groundtruth.txt")
         poses = nearest_poses(np.array([float(p.stem) for p in rgb]), stamps, all_poses)
     variant = "person_tracking2" if "person_tracking2" in (preset.sequences or ()) else "person_tracking"

@@ -20,6 +20,7 @@ from stereodiff.eval.datasets.base import (
     read_depth_png,
     require_dir,
 )  # fmt: skip
+from stereodiff.io.export import read_tum_poses
 
 DEPTH_SCALE = 5000.0
 #: fx, fy, cx, cy per sensor (TUM RGB-D "file formats" page); unknown sensors use the ROS default
@@ -81,8 +82,6 @@ def load_sequence(root: Path, name: str, preset: Preset) -> EvalSequence:
     K = np.tile(np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]]), (len(rows), 1, 1))
     poses = None
     if (folder / "groundtruth.txt").is_file():
-        from stereodiff.synth.dataset import read_tum_poses
-
         stamps, all_poses = read_tum_poses(folder / "groundtruth.txt")
         poses = nearest_poses(np.array([t for t, _, _ in rows]), stamps, all_poses)
     return EvalSequence(
