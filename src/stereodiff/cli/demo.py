@@ -50,8 +50,9 @@ def _resize_nearest(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def evaluate_against_gt(result, scene, max_depth: float) -> dict:
     """Metrics of stage 1 and of the final output against the scene's exact depth (standard protocol).
 
-    Stage 1 is evaluated on its valid pixels (holes are invalid; coverage reported), the final output on all
-    pixels. Both are also split into dynamic/static regions.
+    Stage 1 is evaluated on its valid pixels (holes are invalid; coverage reported), the final output on the same
+    pixels (a like-for-like comparison) and on all pixels. Stage 1 and the final output are also split into
+    dynamic/static regions.
     """
     from stereodiff.eval.protocol import evaluate_sequence
     from stereodiff.eval.regions import evaluate_regions
@@ -60,18 +61,19 @@ def evaluate_against_gt(result, scene, max_depth: float) -> dict:
     final_kind = "depth" if result.depth is not None else "disparity"
     final = result.depth if result.depth is not None else result.disparity
     methods, regions, coverage = {}, {}, {}
+
+    def add(label: str, pred: np.ndarray, kind: str, valid: np.ndarray | None) -> None:
+        options = {"pred_kind": kind, "max_depth": max_depth, "valid_mask": valid}
+        covered = (np.asarray(pred) > 0) if valid is None else valid
+        coverage[label] = float(covered[gt > 0].mean())
+        methods[label] = evaluate_sequence(pred, gt, **options)
+        regions[label] = evaluate_regions(pred, gt, scene.dynamic_mask, **options)
+
     if result.stage1_depth is not None:
         stage1 = _resize_nearest(result.stage1_depth, gt.shape[1:])  # [T,H,W]
-        valid = stage1 > 0
-        coverage["stage 1"] = float(valid[gt > 0].mean())
-        methods["stage 1"] = evaluate_sequence(stage1, gt, pred_kind="depth", max_depth=max_depth, valid_mask=valid)
-        regions["stage 1"] = evaluate_regions(
-            stage1, gt, scene.dynamic_mask, pred_kind="depth", max_depth=max_depth, valid_mask=valid
-        )
-    label = "stage 1 + 2" if result.stage1_depth is not None else "final"
-    coverage[label] = float((np.asarray(final) > 0)[gt > 0].mean()) if final_kind == "depth" else 1.0
-    methods[label] = evaluate_sequence(final, gt, pred_kind=final_kind, max_depth=max_depth)
-    regions[label] = evaluate_regions(final, gt, scene.dynamic_mask, pred_kind=final_kind, max_depth=max_depth)
+        add("stage 1", stage1, "depth", stage1 > 0)
+        add("stage 1 + 2 (stage-1 pixels)", final, final_kind, stage1 > 0)
+    add("stage 1 + 2" if result.stage1_depth is not None else "final", final, final_kind, None)
     return {"methods": methods, "regions": regions, "coverage": coverage}
 
 
@@ -111,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
     # 3. measure against the exact ground truth
     max_depth = float(np.max(scene.depth)) + 1.0
     evaluation = evaluate_against_gt(result, scene, max_depth)
-    report = analysis_report(evaluation["methods"], fps=scene.fps, regions=evaluation["regions"])
+    # frequency analysis of like-for-like error sequences (same pixels): stage 1 vs stage 1 + 2
+    compared = {k: m for k, m in evaluation["methods"].items() if k != "stage 1 + 2"} or evaluation["methods"]
+    report = analysis_report(compared, fps=scene.fps, regions=evaluation["regions"])
     written = write_analysis(report, out / "analysis")
 
     timings = {"render": render_s, **pipe.timings, "method_total": method_s}
