@@ -4,8 +4,8 @@ For every unordered pair of frames ``(a, b)`` the matcher
 
 1. computes DIS optical flow at a working resolution, forward and backward, and keeps the pixels whose
    forward–backward round trip returns within a threshold;
-2. estimates the relative pose from the essential matrix (USAC/MAGSAC++ RANSAC on a well-spread subsample of consistent
-   matches, one per grid cell) and ``cv2.recoverPose``;
+2. estimates the relative pose from the essential matrix (OpenCV USAC, then classic RANSAC if needed, on a
+   well-spread subsample of consistent matches, one per grid cell) and ``cv2.recoverPose``;
 3. triangulates every consistent pixel of both views (vectorised midpoint method; the point is kept on the
    pixel's own ray, so each pointmap is an exact pinhole depth map), rejects depths outside
    ``[depth_range[0], depth_range[1]]`` times the pair median, and fills the remaining pixels with the pair
@@ -18,6 +18,10 @@ For every unordered pair of frames ``(a, b)`` the matcher
 Both directed pairs ``(a, b)`` and ``(b, a)`` come from one computation, so the output has the layout of the
 network backend: ``pts_i`` = view ``i`` in camera ``i``, ``pts_j`` = view ``j`` in camera ``i``, each pair at its
 own arbitrary scale (the essential matrix fixes ``|t| = 1``).
+
+After ``global_alignment``, :func:`fuse_pair_depths` replaces each frame's single-pair depth by the fusion of all
+its pairs (one closed-form log-scale per pair), and :func:`untriangulated_mask` marks the fallback pixels of the
+alignment's own depth.
 
 Conventions: pixel ``(u, v)`` = (column, row) at pixel centres; OpenCV camera axes; ``X_b = R X_a + t``.
 """
@@ -372,7 +376,7 @@ class GeometricMatcher:
                     out["pts_i"][k], out["pts_j"][k] = pts_i, pts_j
                     out["conf_i"][k], out["conf_j"][k] = conf_i, conf_j
 
-        self._report_failures(pairs, num_frames)
+        self._report_failures(pairs)
         if cache is not None:
             return cache.predictions()
         return PairPredictions(pairs=pairs, num_frames=num_frames, **out)
@@ -642,7 +646,7 @@ class GeometricMatcher:
         pts = rays_all * depth_map[:, None]
         return pts.reshape(h, w, 3), conf.reshape(h, w)
 
-    def _report_failures(self, pairs: np.ndarray, num_frames: int) -> None:
+    def _report_failures(self, pairs: np.ndarray) -> None:
         ok_frames = set()
         failed = [g for g in self.report.pairs if not g.ok]
         for g in self.report.pairs:
