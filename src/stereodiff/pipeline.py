@@ -280,8 +280,7 @@ class StereoDiffPipeline:
             self._resize_stage1(frames, scene.depth, out)
         elif self.config.stage2.backend == "depthcrafter-full":
             kind = "disparity"
-            result = self.stage2(frames, seed=self.config.seed, cache_dir=window_dir)
-            out[:] = result.disparity
+            self.stage2.estimate(frames, seed=self.config.seed, out=out)
         else:
             assert scene is not None
             kind = self.stage2.output_kind

@@ -29,7 +29,7 @@ from stereodiff.config import PipelineConfig
 from stereodiff.errors import InputError
 from stereodiff.progress import logger
 
-__all__ = ["SAVE_CHOICES", "RunRequest", "is_finished", "parse_save", "run_video"]
+__all__ = ["SAVE_CHOICES", "RunRequest", "check_paths", "is_finished", "parse_save", "run_video", "write_outputs"]
 
 SAVE_CHOICES = ("npz", "png16", "exr", "mp4", "sbs", "ply", "poses")
 DEFAULT_SAVE = ("npz", "mp4", "poses")
@@ -201,6 +201,15 @@ def write_outputs(
     return written
 
 
+def check_paths(input_path: str | Path, output: Path) -> None:
+    """Fail early (InputError) when the input does not exist or the output folder cannot be written."""
+    from stereodiff.io.files import ensure_writable_dir
+
+    if not Path(input_path).exists() and not any(ch in str(input_path) for ch in "*?["):
+        raise InputError(f"input {input_path} does not exist", "check the path")
+    ensure_writable_dir(output)
+
+
 def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any]:
     """Run the pipeline on one input and write the requested outputs; returns the ``run.json`` content.
 
@@ -209,19 +218,16 @@ def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any
         pipeline: a ready :class:`~stereodiff.pipeline.StereoDiffPipeline` to reuse (batch mode); default: built
             from ``request.config``.
     """
-    from stereodiff.io.files import atomic_file, ensure_writable_dir
+    from stereodiff.io.files import atomic_file
     from stereodiff.pipeline import StereoDiffPipeline
 
-    if not Path(request.input).exists() and not any(ch in str(request.input) for ch in "*?["):
-        raise InputError(f"input {request.input} does not exist", "check the path")
-    ensure_writable_dir(request.output)
+    check_paths(request.input, request.output)
     started = time.perf_counter()
+    pipe = pipeline or StereoDiffPipeline.from_config(request.config)  # missing weights fail before any work
+    load_s = time.perf_counter() - started
     run_dir = _prepare_run_dir(request)
     store = _decode(request, run_dir)
-    if len(store) < 1:
-        raise InputError(f"{request.input} has no frames in the selected range", "check --frames")
-    decode_s = time.perf_counter() - started
-    pipe = pipeline or StereoDiffPipeline.from_config(request.config)
+    decode_s = time.perf_counter() - started - load_s
     result = pipe(store, run_dir=run_dir)
     result.source = str(request.input)
     export_start = time.perf_counter()
@@ -233,7 +239,7 @@ def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any
         colormap=request.colormap,
         min_conf=request.config.stage1.min_conf_thr,
     )
-    timings = {"decode": decode_s, **pipe.timings, "export": time.perf_counter() - export_start}
+    timings = {"load_models": load_s, "decode": decode_s, **pipe.timings, "export": time.perf_counter() - export_start}
     timings["total"] = time.perf_counter() - started
     report = {
         "status": "done",

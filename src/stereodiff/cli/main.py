@@ -34,6 +34,7 @@ SUBCOMMANDS: dict[str, str] = {
     "visualize": "visualize",
     "run": "run",
     "batch": "batch",
+    "demo": "demo",
     "synth": "synth",
     "eval": "evaluate",
     "analyze": "analyze",

@@ -98,10 +98,12 @@ def default_output(input_path: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from stereodiff.progress import logger
-    from stereodiff.runs import run_video
+    from stereodiff.runs import check_paths, parse_save, run_video
 
-    config = build_config(args)
     output = args.output or default_output(args.input)
+    check_paths(args.input, output)
+    parse_save(args.save)
+    config = build_config(args)
     report = run_video(make_request(args, args.input, output, config))
     logger.info(
         "%d frames in %.1f s (%.2f frames/s), preset %s",

@@ -318,11 +318,13 @@ def _valid_values(
     for mask in extra:
         if mask is not None:
             valid &= mask[sl]
-    counts = valid.reshape(valid.shape[0], -1).sum(1).astype(np.int64)
-    p = _to_space(np.asarray(pred[sl][valid], dtype=np.float64), pred_kind, space)
+    counts = np.count_nonzero(valid.reshape(valid.shape[0], -1), axis=1).astype(np.int64)
+    index = np.flatnonzero(valid)  # [N]; gathering by index beats boolean masking on scattered masks
+    p = np.take(np.asarray(pred[sl]).reshape(-1), index).astype(np.float64)
+    p = _to_space(p, pred_kind, space)
     if space == "disparity":
         np.maximum(p, 1e-3, out=p)
-    return p, np.asarray(g_frames[valid], dtype=np.float64), counts
+    return p, np.take(np.asarray(g_frames).reshape(-1), index).astype(np.float64), counts
 
 
 def align_sequence(
@@ -437,7 +439,7 @@ def _metric_values(d: np.ndarray, g: np.ndarray, counts: np.ndarray) -> dict[str
     sq = diff * diff
     ratio = d / g
     worst = np.maximum(ratio, g / d)
-    log_ratio = np.log(ratio.astype(np.float32))  # float32 log: 2x faster, ~1e-7 relative on log-RMSE
+    log_ratio = np.log(ratio)
     sums = {
         "abs_rel": _segment_sums(np.divide(np.abs(diff, out=diff), g, out=diff), counts),
         "sq_rel": _segment_sums(sq / g, counts),

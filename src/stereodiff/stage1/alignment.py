@@ -266,6 +266,8 @@ def _release(*arrays: np.ndarray) -> None:
     """
     import mmap
 
+    if not hasattr(mmap, "MADV_DONTNEED"):  # e.g. Windows: nothing to do
+        return
     for array in arrays:
         handle = getattr(array, "_mmap", None)
         if isinstance(array, np.memmap) and handle is not None and array.mode in ("r", "r+", "w+"):
@@ -547,6 +549,13 @@ def global_alignment(
         confidence[k] = np.where(ok, confidence[k], 0.0)
         _release(depth, confidence, valid, world)
     focal_out = np.asarray(focals, dtype=np.float64)
+    bad = ~(np.isfinite(focal_out) & (focal_out > 0))
+    if bad.any() and not official_compat:  # degenerate pointmaps (e.g. all points at z = 0) give no focal
+        fallback = np.median(focal_out[~bad]) if (~bad).any() else max(h, w) / (2 * np.tan(np.deg2rad(30)))
+        logger.warning(
+            "global_alignment: no focal length for frames %s; using %.1f px", _frame_list(np.flatnonzero(bad)), fallback
+        )
+        focal_out[bad] = fallback
     per_frame_focal = focal_out.copy()
     if shared_focal:
         focal_out = np.full(num_frames, focal_out.mean())

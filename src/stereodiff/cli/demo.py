@@ -1,0 +1,150 @@
+"""``stereodiff demo``: render a synthetic dynamic scene, estimate its depth, measure it against exact ground truth.
+
+Writes to ``OUT`` (default ``demo-output/``): the scene as a dataset folder, the run's outputs (depth npz, previews,
+cameras, point clouds), and ``report.md`` with the standard-protocol metrics of stage 1 alone and of the full
+method, the dynamic/static split, the frequency bands F0…F10 and plots. Takes a couple of minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from stereodiff.errors import InputError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from stereodiff.config import PRESETS
+    from stereodiff.synth import PRESETS as SCENES
+
+    parser = subparsers.add_parser("demo", help="synthetic scene → depth → evaluation report (a few minutes)")
+    parser.add_argument("-o", "--output", type=Path, default=Path("demo-output"), help="folder (default demo-output)")
+    parser.add_argument("--scene", default="indoor-dynamic", choices=sorted(SCENES), help="synthetic preset")
+    parser.add_argument("--preset", default="cpu", choices=PRESETS, help="method preset (default cpu)")
+    parser.add_argument("--frames", type=int, default=90, help="number of frames (default 90)")
+    parser.add_argument("--size", default="320x240", help="WxH of the rendered video (default 320x240)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(func=run)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        width = height = 0
+    if width < 64 or height < 64:
+        raise InputError(f"--size {text!r} is not WxH with both ≥ 64", "use e.g. --size 320x240")
+    return width, height
+
+
+def _resize_nearest(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return np.stack([cv2.resize(np.asarray(d), (size[1], size[0]), interpolation=cv2.INTER_NEAREST) for d in depth])
+
+
+def evaluate_against_gt(result, scene, max_depth: float) -> dict:
+    """Metrics of stage 1 and of the final output against the scene's exact depth (standard protocol).
+
+    Stage 1 is evaluated on its valid pixels (holes are invalid; coverage reported), the final output on all
+    pixels. Both are also split into dynamic/static regions.
+    """
+    from stereodiff.eval.protocol import evaluate_sequence
+    from stereodiff.eval.regions import evaluate_regions
+
+    gt = scene.depth
+    final_kind = "depth" if result.depth is not None else "disparity"
+    final = result.depth if result.depth is not None else result.disparity
+    methods, regions, coverage = {}, {}, {}
+    if result.stage1_depth is not None:
+        stage1 = _resize_nearest(result.stage1_depth, gt.shape[1:])  # [T,H,W]
+        valid = stage1 > 0
+        coverage["stage 1"] = float(valid[gt > 0].mean())
+        methods["stage 1"] = evaluate_sequence(stage1, gt, pred_kind="depth", max_depth=max_depth, valid_mask=valid)
+        regions["stage 1"] = evaluate_regions(
+            stage1, gt, scene.dynamic_mask, pred_kind="depth", max_depth=max_depth, valid_mask=valid
+        )
+    label = "stage 1 + 2" if result.stage1_depth is not None else "final"
+    coverage[label] = float((np.asarray(final) > 0)[gt > 0].mean()) if final_kind == "depth" else 1.0
+    methods[label] = evaluate_sequence(final, gt, pred_kind=final_kind, max_depth=max_depth)
+    regions[label] = evaluate_regions(final, gt, scene.dynamic_mask, pred_kind=final_kind, max_depth=max_depth)
+    return {"methods": methods, "regions": regions, "coverage": coverage}
+
+
+def run(args: argparse.Namespace) -> int:
+    from stereodiff.config import preset_config
+    from stereodiff.eval.report import analysis_report, write_analysis
+    from stereodiff.io.files import ensure_writable_dir
+    from stereodiff.pipeline import StereoDiffPipeline
+    from stereodiff.progress import logger
+    from stereodiff.runs import write_outputs
+    from stereodiff.synth import make_scene, write_synthetic_dataset
+    from stereodiff.types import Video
+
+    width, height = _parse_size(args.size)
+    if args.frames < 2:
+        raise InputError(f"--frames must be ≥ 2, got {args.frames}", "use e.g. --frames 90")
+    out = ensure_writable_dir(args.output)
+    started = time.perf_counter()
+
+    # 1. render the scene with exact ground truth, and keep it as a dataset folder
+    logger.info("rendering %s: %d frames at %dx%d", args.scene, args.frames, width, height)
+    scene = make_scene(args.scene, seed=args.seed, num_frames=args.frames, height=height, width=width)
+    write_synthetic_dataset(scene, out / "scene", overwrite=True)
+    render_s = time.perf_counter() - started
+
+    # 2. estimate depth from the RGB frames alone (no GT intrinsics or poses are given to the method)
+    config = preset_config(args.preset)
+    config.seed = args.seed
+    pipe = StereoDiffPipeline.from_config(config)
+    video = Video(scene.frames, fps=scene.fps, source=str(out / "scene" / "rgb"))
+    start = time.perf_counter()
+    result = pipe(video)
+    method_s = time.perf_counter() - start
+    outputs_dir = ensure_writable_dir(out / "outputs")
+    write_outputs(result, scene.frames, outputs_dir, ("npz", "mp4", "sbs", "ply", "poses"))
+
+    # 3. measure against the exact ground truth
+    max_depth = float(np.max(scene.depth)) + 1.0
+    evaluation = evaluate_against_gt(result, scene, max_depth)
+    report = analysis_report(evaluation["methods"], fps=scene.fps, regions=evaluation["regions"])
+    written = write_analysis(report, out / "analysis")
+
+    timings = {"render": render_s, **pipe.timings, "method_total": method_s}
+    summary = {
+        "scene": args.scene,
+        "frames": args.frames,
+        "size_wh": [width, height],
+        "preset": config.preset,
+        "coverage": evaluation["coverage"],
+        "metrics": {label: m.frame_mean() for label, m in evaluation["methods"].items()},
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "frames_per_s": round(args.frames / method_s, 3),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines = [
+        f"# stereodiff demo: {args.scene}, {args.frames} frames at {width}×{height}",
+        "",
+        f"Method: preset `{config.preset}` (stage 1 `{config.stage1.backend}`, stage 2 `{config.stage2.backend}`), "
+        f"{summary['frames_per_s']} frames/s on this machine ({method_s:.1f} s).",
+        "Protocol: one least-squares scale & shift per video in disparity space (DepthCrafter), exact GT depth.",
+        "",
+        "| method | coverage | AbsRel | δ1 | RMSE (m) |",
+        "|---|---|---|---|---|",
+    ]
+    for label, metrics in evaluation["methods"].items():
+        lines.append(
+            f"| {label} | {evaluation['coverage'][label]:.1%} | {metrics.abs_rel:.4f} | {metrics.delta1:.4f} | "
+            f"{metrics.rmse:.4f} |"
+        )
+    lines += ["", "Frequency bands, regions and plots: `analysis/analysis.md`, `analysis/*.png`.", ""]
+    lines += ["Outputs of the run: `outputs/` (depth.npz, previews, point clouds, cameras).", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    logger.info("wrote %d analysis files", len(written))
+    print("\n".join(lines[4:-4]))
+    print(f"\ndemo written to {out.resolve()} (report.md)")
+    return 0

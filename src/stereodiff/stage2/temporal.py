@@ -1,0 +1,546 @@
+"""Weights-free stage 2: edge-aware hole filling + bidirectional flow-guided temporal filtering, in log-depth.
+
+StereoDiff's stage 2 acts as a low-pass filter on the stage-1 error sequence (paper §3.1, §3.3, Fig. 3, Tab. 2):
+it keeps the low temporal frequencies (the video-wide scale that stage 1's global alignment fixed) and removes
+the high-frequency flicker, mostly on moving objects. This backend does that from first principles:
+
+1. **Confidence.** Stage-1 confidence is mapped to a weight ``w = clip(conf / confidence_ref, 0, 1)`` (invalid depth,
+   i.e. 0 or non-finite, gets ``w = 0``).
+2. **Edge-aware spatial fill** (per frame, at a working resolution). A confidence-weighted normalised
+   domain-transform recursive filter (Gastal & Oliveira 2011) guided by the RGB frame gives, for every pixel, the
+   weighted mean log-depth of its surroundings *within the same colour region*: values propagate far across flat
+   colour but not across colour edges, so a hole next to a depth edge is filled from its own side. Each pixel
+   becomes ``E = w·log(depth) + (1 − w)·fill``: confident pixels keep their value, holes and low-confidence
+   pixels (moving objects in MonST3R/geometric stage 1) take the fill.
+3. **Temporal filter along optical flow.** DIS optical flow between consecutive frames (both directions) with a
+   forward–backward consistency check and a colour-constancy test marks occlusions and flow errors. A forward
+   recursive pass and a backward recursive pass accumulate confidence-weighted log-depth along the flow with decay
+   ``temporal_decay`` per frame, stopping at occlusions and where the propagated depth disagrees with the current
+   estimate by much more than ``depth_sigma``; the two passes are combined without counting the current frame twice.
+   The result is a symmetric (zero-lag) exponential low-pass along motion trajectories: a moving object gets depth
+   from its own past and future, and per-frame flicker is averaged out. Because the filter averages log-depth with
+   weights that sum to one, a video-wide scale passes through unchanged (the F0 band is not moved).
+4. **Guided upsampling** of the log-depth to the source resolution with a fast colour guided filter (He & Sun
+   2015) whose guide is the full-resolution frame, so depth edges snap to image edges.
+
+Videos are processed in windows of ``window`` output frames, each read with ``overlap`` extra context frames on
+both sides (memory depends on the window, not on the video length). The recursive filter's weight at distance
+``overlap`` is ``temporal_decay ** overlap``, which bounds the difference from a single-window run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from stereodiff.errors import InputError
+from stereodiff.progress import logger, progress
+
+__all__ = ["TemporalRefiner", "domain_transform_filter", "guided_upsample"]
+
+_FLOW_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
+_FILL_CHUNK = 8  # frames per batch of the spatial fill (cache-friendly; the result does not depend on it)
+
+
+@dataclass
+class TemporalRefiner:
+    """Stage-2 backend without learned weights (``output_kind = "depth"``).
+
+    Every field is a tuning knob with a measured default (synthetic presets only; see
+    ``benchmarks/bench_temporal.py``).
+    """
+
+    output_kind: ClassVar[Literal["depth", "disparity"]] = "depth"
+
+    work_long_side: int = 320
+    """Long side (pixels) of the working resolution for flow and filtering; the stage-1 depth resolution is used
+    when it is smaller. Larger: finer flow and edges, proportionally slower (cost ∝ pixels)."""
+    window: int = 64
+    """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution."""
+    overlap: int = 32
+    """Context frames read on each side of a window (not output by it). The recursive filter reaches
+    ``temporal_decay ** overlap`` of a frame's weight that far, so windowed and single-window runs differ by
+    about that fraction. More: closer to a single-window run, slower (each window recomputes its context)."""
+    temporal_decay: float = 0.9
+    """Weight kept per frame by the recursive passes along the flow (0 ≤ λ < 1). The zero-lag filter's response
+    at temporal frequency ω is ``(1−λ)² / (1 − 2λ cos ω + λ²)`` (1 at ω = 0, so the global scale is kept):
+    larger λ removes more flicker but smears fast depth changes that the flow does not explain."""
+    depth_sigma: float = 0.5
+    """Range scale (log-depth, ≈ relative depth) of the temporal filter: a depth propagated along the flow that
+    differs from the current frame's estimate by Δ gets weight ``exp(−½ w (Δ/σ)²)``, ``w`` the current pixel's
+    temporal weight (1 when confident, ``fill_weight`` when filled). Smaller: safer at flow errors
+    and depth edges, but large flicker survives; larger: removes larger flicker, risks mixing surfaces."""
+    colour_sigma: float = 0.2
+    """Colour-constancy scale of the temporal filter (RGB in [0, 1], summed over channels): a pixel whose colour
+    differs by Δ from the colour the flow brings from the neighbouring frame gets weight ``exp(−½ (Δ/σ)²)``, which
+    catches occlusions and flow errors at object boundaries that the forward–backward check misses."""
+    fill_sigma_px: float = 30.0
+    """Spatial reach (working-resolution pixels) of the edge-aware fill. Larger fills bigger holes; the colour
+    edges still stop it."""
+    fill_sigma_color: float = 0.04
+    """Colour difference (RGB in [0, 1], summed over channels) at which the fill's propagation is cut by e^-1 per
+    unit of ``fill_sigma_px``. Smaller: stricter edge stopping (also at texture); larger: more bleeding."""
+    fill_iterations: int = 2
+    """Horizontal+vertical rounds of the domain-transform filter (2–3 removes its directional artefacts)."""
+    fill_floor: float = 0.5
+    """Least weight of a *valid* stage-1 pixel in the spatial fill, whatever its confidence. Low-confidence regions
+    (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
+    the confident background across the edge; holes (no depth) still take it from their surroundings."""
+    fill_weight: float = 0.3
+    """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
+    hole or moving object takes its depth from its own past/future along the flow where that was observed."""
+    confidence_ref: float | None = None
+    """Stage-1 confidence that counts as fully reliable (weight 1). None: the median positive confidence over up
+    to 16 evenly spaced frames of the video (computed once, before the first window)."""
+    flow_preset: str = "fast"
+    """OpenCV DIS optical-flow preset: "ultrafast", "fast" or "medium" (slower, more accurate)."""
+    flow_check_px: float = 0.5
+    """Forward–backward check: a flow vector is kept if the round trip misses by less than
+    ``flow_check_px + 0.05·(|f|+|b|)`` pixels; else the pixel counts as occluded (the temporal chain restarts)."""
+    upsample_radius: int = 1
+    """Box radius (working-resolution pixels) of the guided upsampling filter."""
+    upsample_eps: float = 1e-3
+    """Guided-filter regulariser (colour² with RGB in [0, 1]): smaller snaps depth edges harder to image edges but
+    copies more texture into the depth; larger tends to plain bilinear upsampling."""
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("work_long_side", self.work_long_side >= 16, "must be ≥ 16"),
+            ("window", self.window >= 1, "must be ≥ 1"),
+            ("overlap", self.overlap >= 0, "must be ≥ 0"),
+            ("temporal_decay", 0.0 <= self.temporal_decay < 1.0, "must be in [0, 1)"),
+            ("depth_sigma", self.depth_sigma > 0, "must be > 0"),
+            ("colour_sigma", self.colour_sigma > 0, "must be > 0"),
+            ("fill_sigma_px", self.fill_sigma_px > 0, "must be > 0"),
+            ("fill_sigma_color", self.fill_sigma_color > 0, "must be > 0"),
+            ("fill_iterations", self.fill_iterations >= 1, "must be ≥ 1"),
+            ("fill_floor", 0 <= self.fill_floor <= 1, "must be in [0, 1]"),
+            ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
+            ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
+            ("flow_preset", self.flow_preset in _FLOW_PRESETS, f"must be one of {sorted(_FLOW_PRESETS)}"),
+            ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
+            ("upsample_radius", self.upsample_radius >= 1, "must be ≥ 1"),
+            ("upsample_eps", self.upsample_eps > 0, "must be > 0"),
+        ]
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"TemporalRefiner {name}={getattr(self, name)!r} {rule}")
+
+    # ------------------------------------------------------------------------------------------------ public API
+    def refine(
+        self,
+        frames: Any,
+        depth: np.ndarray,
+        confidence: np.ndarray,
+        *,
+        out: np.ndarray | None = None,
+        cache_dir: Path | None = None,
+    ) -> np.ndarray:
+        """Refine stage-1 depth into temporally consistent depth at the source resolution.
+
+        Args:
+            frames: ``[T,H,W,3]`` uint8 RGB at source resolution (array-like, may be a ``np.memmap``).
+            depth: ``[T,h,w]`` float stage-1 depth (any unit; 0 or non-finite = invalid).
+            confidence: ``[T,h,w]`` float stage-1 confidence (higher is better; backend scale).
+            out: optional ``[T,H,W]`` float32 array (e.g. a memmap) written window by window.
+            cache_dir: optional folder; finished windows are saved there and reused on a rerun.
+
+        Returns:
+            ``[T,H,W]`` float32 depth in the unit/scale of ``depth`` (``out`` itself when given). Every pixel is
+            filled; a frame without any valid stage-1 depth takes its depth from its neighbours along the flow
+            (it is 0 only when no frame within its window has depth).
+        """
+        # 1. Check inputs
+        t, h, w, big_h, big_w = self._check_inputs(frames, depth, confidence, out)
+        if out is None:
+            out = np.zeros((t, big_h, big_w), np.float32)
+        work_h, work_w = _work_size(h, w, self.work_long_side)
+        conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
+        # 2. Prepare the window schedule and the cache
+        starts = list(range(0, t, self.window))
+        cache = _WindowCache(cache_dir, self._cache_meta(t, (big_h, big_w), (h, w), conf_ref)) if cache_dir else None
+        # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
+        #    context, so each frame is prepared once
+        store: dict[int, _Frame] = {}
+        for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
+            stop = min(start + self.window, t)
+            if cache is not None and cache.has(index):
+                out[start:stop] = cache.load(index)
+                continue
+            lo, hi = max(0, start - self.overlap), min(t, stop + self.overlap)
+            for k in [k for k in store if k < lo]:
+                del store[k]
+            self._prepare(frames, depth, confidence, range(lo, hi), store, (work_h, work_w), conf_ref)
+            log_depth = self._temporal_filter([store[k] for k in range(lo, hi)])  # [n,h',w']
+            for k in range(start, stop):  # [H,W] each, written frame by frame
+                out[k] = np.exp(self._upsample(log_depth[k - lo], frames[k]))
+            if cache is not None:
+                cache.save(index, out[start:stop])
+        if isinstance(out, np.memmap):
+            out.flush()
+        return out
+
+    # ------------------------------------------------------------------------------------------------- internals
+    def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
+        for name, value in (("frames", frames), ("depth", depth), ("confidence", confidence)):
+            if not hasattr(value, "shape") or not hasattr(value, "dtype"):
+                raise ValueError(f"{name} must be an array-like with shape and dtype, got {type(value).__name__}")
+        if len(frames.shape) != 4 or frames.shape[3] != 3 or np.dtype(frames.dtype) != np.uint8:
+            raise ValueError(f"frames must be [T,H,W,3] uint8 RGB, got shape {tuple(frames.shape)} {frames.dtype}")
+        if len(depth.shape) != 3 or np.dtype(depth.dtype).kind != "f":
+            raise ValueError(f"depth must be [T,h,w] float, got shape {tuple(depth.shape)} {depth.dtype}")
+        if tuple(confidence.shape) != tuple(depth.shape) or np.dtype(confidence.dtype).kind != "f":
+            raise ValueError(
+                f"confidence must be float with the shape of depth {tuple(depth.shape)}, "
+                f"got {tuple(confidence.shape)} {confidence.dtype}"
+            )
+        t, big_h, big_w = frames.shape[:3]
+        if depth.shape[0] != t:
+            raise ValueError(f"depth has {depth.shape[0]} frames but frames has {t}; they must match")
+        if t < 1:
+            raise ValueError("frames must hold at least one frame, got T=0")
+        if out is not None and (tuple(out.shape) != (t, big_h, big_w) or np.dtype(out.dtype) != np.float32):
+            raise ValueError(f"out must be float32 of shape {(t, big_h, big_w)}, got {tuple(out.shape)} {out.dtype}")
+        return t, depth.shape[1], depth.shape[2], big_h, big_w
+
+    def _cache_meta(self, t: int, size: tuple[int, int], depth_size: tuple[int, int], conf_ref: float) -> dict:
+        return {
+            "backend": "temporal",
+            "num_frames": t,
+            "size": list(size),
+            "depth_size": list(depth_size),
+            "confidence_ref": float(conf_ref),
+            "params": asdict(self),
+        }
+
+    def _prepare(
+        self,
+        frames: Any,
+        depth: Any,
+        confidence: Any,
+        indices: range,
+        store: dict[int, _Frame],
+        work_size: tuple[int, int],
+        conf_ref: float,
+    ) -> None:
+        """Spatial fill of the frames of ``indices`` not yet in ``store``, then the flow links between consecutive
+        frames of ``indices`` that are still missing."""
+        import cv2
+
+        work_h, work_w = work_size
+        todo = [k for k in indices if k not in store]
+        for chunk in [todo[i : i + _FILL_CHUNK] for i in range(0, len(todo), _FILL_CHUNK)]:
+            n = len(chunk)
+            small = [cv2.resize(np.asarray(frames[k]), (work_w, work_h), interpolation=cv2.INTER_AREA) for k in chunk]
+            rgb = np.stack(small).astype(np.float32) / 255.0  # [n,h',w',3] in [0,1]
+            log_d = np.zeros((n, work_h, work_w), np.float32)
+            weight = np.zeros((n, work_h, work_w), np.float32)
+            for i, k in enumerate(chunk):
+                log_d[i], weight[i] = _resize_log_depth(depth[k], confidence[k], conf_ref, work_size)
+            # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
+            fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
+            smoothed = domain_transform_filter(
+                np.stack([fill_w * log_d, fill_w], axis=1),  # [n,2,h',w']
+                rgb,
+                sigma_s=self.fill_sigma_px,
+                sigma_r=self.fill_sigma_color,
+                iterations=self.fill_iterations,
+            )
+            for i, k in enumerate(chunk):
+                has_data = bool(weight[i].max() > 0)
+                mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
+                fill = np.where(smoothed[i, 1] > 1e-6, smoothed[i, 0] / np.maximum(smoothed[i, 1], 1e-6), mean)
+                store[k] = _Frame(
+                    estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
+                    weight=np.maximum(weight[i], self.fill_weight) * np.float32(has_data),  # [h',w']
+                    has_data=has_data,
+                    rgb=rgb[i],
+                    grey=cv2.cvtColor(small[i], cv2.COLOR_RGB2GRAY),
+                )
+        if self.temporal_decay == 0:
+            return
+        dis = None
+        for k in indices[:-1]:
+            if store[k].link_next is None:
+                dis = dis or cv2.DISOpticalFlow_create(_FLOW_PRESETS[self.flow_preset])
+                a, b = store[k], store[k + 1]
+                flow_ab = dis.calc(a.grey, b.grey, None)  # [h',w',2] frame k → k+1
+                flow_ba = dis.calc(b.grey, a.grey, None)  # [h',w',2] frame k+1 → k
+                a.link_next = self._link(flow_ab, flow_ba, b.rgb, a.rgb)
+                b.link_prev = self._link(flow_ba, flow_ab, a.rgb, b.rgb)
+
+    def _link(
+        self, to_other: np.ndarray, from_other: np.ndarray, rgb_other: np.ndarray, rgb_own: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sampling map ``[h,w,2]`` (absolute pixel coordinates in the other frame) and gate ``[h,w]`` in [0, λ] for
+        pulling the other frame's state into this one: decay × forward–backward check × colour constancy."""
+        import cv2
+
+        h, w = to_other.shape[:2]
+        grid = _grid(h, w)  # [h,w,2]
+        sample_at = grid + to_other  # [h,w,2]
+        back = cv2.remap(from_other, sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        round_trip = to_other + back
+        miss = np.hypot(round_trip[..., 0], round_trip[..., 1])
+        scale = np.hypot(to_other[..., 0], to_other[..., 1]) + np.hypot(back[..., 0], back[..., 1])
+        consistent = miss < self.flow_check_px + 0.05 * scale
+        colour_miss = _l1(cv2.remap(rgb_other, sample_at, None, cv2.INTER_LINEAR) - rgb_own)
+        gate = self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)
+        return sample_at, gate.astype(np.float32)
+
+    def _temporal_filter(self, window: list[_Frame]) -> np.ndarray:
+        """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
+        of the forward and backward passes ``F``, ``B`` (numerator and weight channels). Returns ``[n,h',w']``
+        log-depth (``-inf`` on a frame that has no depth and that no neighbour's depth reached)."""
+        estimate = np.stack([f.estimate for f in window])  # [n,h,w]
+        weight = np.stack([f.weight for f in window])  # [n,h,w]
+        own = np.stack([weight * estimate, weight], axis=-1)  # [n,h,w,2]
+        n = len(window)
+        if n > 1 and self.temporal_decay > 0:
+            forward, backward = own.copy(), own.copy()
+            for i in range(1, n):
+                forward[i] += self._pull(forward[i - 1], window[i].link_prev, estimate[i], weight[i])
+            for i in range(n - 2, -1, -1):
+                backward[i] += self._pull(backward[i + 1], window[i].link_next, estimate[i], weight[i])
+            own = forward + backward - own
+        result = own[..., 0] / np.maximum(own[..., 1], 1e-12)
+        for i, frame in enumerate(window):
+            if frame.has_data:
+                continue
+            # a frame without stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
+            reached = own[i, ..., 1] > 1e-6
+            result[i] = np.where(reached, result[i], result[i][reached].mean()) if reached.any() else -np.inf
+        return result
+
+    def _pull(
+        self, state: np.ndarray, link: tuple[np.ndarray, np.ndarray], current: np.ndarray, weight: np.ndarray
+    ) -> np.ndarray:
+        """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow, times the link gate and the
+        agreement of its depth with the current estimate ``[h,w]``. The agreement test is as strict as the
+        current estimate is trusted (its weight ``[h,w]``): a filled pixel barely vetoes what the flow brings."""
+        import cv2
+
+        sample_at, gate = link
+        pulled = cv2.remap(state, sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        mean = pulled[..., 0] / np.maximum(pulled[..., 1], 1e-12)
+        agree = np.exp(-0.5 * weight * ((current - mean) / self.depth_sigma) ** 2)
+        return pulled * (gate * agree)[..., None]
+
+    def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``."""
+        if not np.isfinite(log_depth).all():
+            return np.full(frame.shape[:2], -np.inf, np.float32)
+        return guided_upsample(log_depth, np.asarray(frame), radius=self.upsample_radius, eps=self.upsample_eps)
+
+
+# ---------------------------------------------------------------------------------------------------- filters
+def domain_transform_filter(
+    values: np.ndarray, guide: np.ndarray, *, sigma_s: float, sigma_r: float, iterations: int = 2
+) -> np.ndarray:
+    """Edge-aware smoothing by the domain-transform recursive filter (Gastal & Oliveira 2011), batched.
+
+    Args:
+        values: ``[n,C,h,w]`` float32 channels to filter (e.g. ``w·x`` and ``w`` for normalised convolution).
+        guide: ``[n,h,w,3]`` float32 guide image in [0, 1]; its edges stop the smoothing.
+        sigma_s: spatial standard deviation in pixels.
+        sigma_r: range standard deviation (sum of absolute channel differences).
+        iterations: horizontal+vertical rounds.
+
+    Returns:
+        ``[n,C,h,w]`` float32 filtered channels.
+    """
+    ratio = sigma_s / sigma_r
+    # domain-transform derivatives between neighbours: 1 + σs/σr · Σ|ΔI|
+    dx = 1.0 + ratio * _l1(np.diff(guide, axis=2))  # [n,h,w-1]
+    dy = 1.0 + ratio * _l1(np.diff(guide, axis=1))  # [n,h-1,w]
+    # layout with the scan axis first and everything else contiguous behind it
+    out = np.ascontiguousarray(values.transpose(3, 0, 1, 2))  # [w,n,C,h]
+    dx = np.ascontiguousarray(dx.transpose(2, 0, 1))[:, :, None, :]  # [w-1,n,1,h]
+    dy = np.ascontiguousarray(dy.transpose(1, 0, 2))[:, :, None, :]  # [h-1,n,1,w]
+    for k in range(iterations):
+        sigma_k = sigma_s * math.sqrt(3.0) * 2 ** (iterations - k - 1) / math.sqrt(4**iterations - 1)
+        a = math.exp(-math.sqrt(2.0) / sigma_k)
+        _recursive_pass(out, np.power(a, dx, dtype=np.float32))
+        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [w,n,C,h] → [h,n,C,w]
+        _recursive_pass(out, np.power(a, dy, dtype=np.float32))
+        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [h,n,C,w] → [w,n,C,h]
+    return out.transpose(1, 2, 3, 0)
+
+
+def _recursive_pass(signal: np.ndarray, feedback: np.ndarray) -> None:
+    """In place, causal then anti-causal first-order recursion along axis 0: ``J[i] += a[i-1]·(J[i-1] − J[i])``."""
+    length = signal.shape[0]
+    for i in range(1, length):
+        signal[i] += feedback[i - 1] * (signal[i - 1] - signal[i])
+    for i in range(length - 2, -1, -1):
+        signal[i] += feedback[i] * (signal[i + 1] - signal[i])
+
+
+def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
+    """Fast colour guided-filter upsampling (He, Sun & Tang 2013; He & Sun 2015) of a ``[h,w]`` map to ``[H,W]``.
+
+    The local linear model ``low ≈ a·rgb + b`` (``a`` a 3-vector) is fitted in ``(2r+1)²`` boxes at the low
+    resolution with the downscaled colour guide; the box-averaged coefficients are upsampled bilinearly and
+    applied to the full-resolution colour guide, so depth edges follow the image edges.
+
+    Args:
+        low: ``[h,w]`` float32 map (e.g. log-depth).
+        guide_rgb: ``[H,W,3]`` uint8 RGB guide at the target resolution.
+        radius: box radius in low-resolution pixels.
+        eps: regulariser (colour² units, colour in [0, 1]); larger → smoother, closer to bilinear upsampling.
+
+    Returns:
+        ``[H,W]`` float32.
+    """
+    import cv2
+
+    big_h, big_w = guide_rgb.shape[:2]
+    h, w = low.shape
+    guide_big = guide_rgb.astype(np.float32) / 255.0  # [H,W,3]
+    guide = guide_big if (h, w) == (big_h, big_w) else cv2.resize(guide_big, (w, h), interpolation=cv2.INTER_AREA)
+    low = low.astype(np.float32)
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
+
+    mean_i = box(guide)  # [h,w,3]
+    mean_p = box(low)  # [h,w]
+    cov_ip = box(guide * low[..., None]) - mean_i * mean_p[..., None]  # [h,w,3]
+    pairs = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))  # upper triangle of the colour covariance
+    second = box(np.dstack([guide[..., i] * guide[..., j] for i, j in pairs]))  # [h,w,6]
+    cov_ii = [
+        second[..., k] - mean_i[..., i] * mean_i[..., j] + (eps if i == j else 0.0) for k, (i, j) in enumerate(pairs)
+    ]
+    a = _solve_symmetric3(cov_ii, cov_ip)  # [h,w,3]
+    b = mean_p - a[..., 0] * mean_i[..., 0] - a[..., 1] * mean_i[..., 1] - a[..., 2] * mean_i[..., 2]  # [h,w]
+    coeffs = np.dstack([box(a), box(b)])  # [h,w,4]
+    if (h, w) != (big_h, big_w):
+        coeffs = cv2.resize(coeffs, (big_w, big_h), interpolation=cv2.INTER_LINEAR)  # [H,W,4]
+    return (
+        coeffs[..., 0] * guide_big[..., 0]
+        + coeffs[..., 1] * guide_big[..., 1]
+        + (coeffs[..., 2] * guide_big[..., 2] + coeffs[..., 3])
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+def _l1(x: np.ndarray) -> np.ndarray:
+    """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
+    return np.abs(x[..., 0]) + np.abs(x[..., 1]) + np.abs(x[..., 2])
+
+
+def _solve_symmetric3(m: list[np.ndarray], v: np.ndarray) -> np.ndarray:
+    """Solve ``M x = v`` per pixel for symmetric positive-definite 3×3 ``M`` given by its upper triangle
+    ``m = [m00, m01, m02, m11, m12, m22]`` (each ``[h,w]``), by cofactors; ``v`` is ``[h,w,3]``."""
+    a, b, c, d, e, f = m
+    ca, cb, cc = d * f - e * e, c * e - b * f, b * e - c * d
+    cd, ce, cf = a * f - c * c, b * c - a * e, a * d - b * b
+    inv_det = 1.0 / (a * ca + b * cb + c * cc)
+    v0, v1, v2 = v[..., 0], v[..., 1], v[..., 2]
+    return (
+        np.dstack([ca * v0 + cb * v1 + cc * v2, cb * v0 + cd * v1 + ce * v2, cc * v0 + ce * v1 + cf * v2])
+        * inv_det[..., None]
+    )
+
+
+def _work_size(h: int, w: int, long_side: int) -> tuple[int, int]:
+    """Working ``(h', w')``: the depth size shrunk so that its long side is at most ``long_side``."""
+    scale = min(1.0, long_side / max(h, w))
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def _median_confidence(depth: Any, confidence: Any, max_frames: int = 16) -> float:
+    """Median positive confidence of valid pixels over up to ``max_frames`` evenly spaced frames."""
+    t = depth.shape[0]
+    samples = []
+    for k in np.unique(np.linspace(0, t - 1, min(t, max_frames)).round().astype(int)):
+        d, c = np.asarray(depth[k]), np.asarray(confidence[k])
+        good = np.isfinite(d) & (d > 0) & np.isfinite(c) & (c > 0)
+        samples.append(c[good])
+    values = np.concatenate(samples)
+    if values.size == 0:
+        logger.warning("temporal refine: no valid confident stage-1 pixel in the sampled frames")
+        return 1.0
+    return float(np.median(values))
+
+
+def _resize_log_depth(
+    depth: Any, confidence: Any, conf_ref: float, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's ``[h,w]`` depth/confidence → (log-depth, weight in [0, 1]) at ``size`` (weighted area average)."""
+    import cv2
+
+    d = np.asarray(depth, dtype=np.float32)
+    c = np.asarray(confidence, dtype=np.float32)
+    valid = np.isfinite(d) & (d > 0) & np.isfinite(c)
+    weight = np.where(valid, np.clip(c / conf_ref, 0.0, 1.0), 0.0).astype(np.float32)
+    log_d = np.where(valid, np.log(np.where(valid, d, 1.0)), 0.0).astype(np.float32)
+    if d.shape == size:
+        return log_d, weight
+    h, w = size
+    interp = cv2.INTER_AREA if h < d.shape[0] else cv2.INTER_LINEAR
+    num = cv2.resize(weight * log_d, (w, h), interpolation=interp)
+    den = cv2.resize(weight, (w, h), interpolation=interp)
+    return np.where(den > 1e-6, num / np.maximum(den, 1e-6), 0.0).astype(np.float32), np.clip(den, 0, 1)
+
+
+_GRIDS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _grid(h: int, w: int) -> np.ndarray:
+    """Cached float32 pixel grid ``[h,w,2]`` of ``(x, y)`` coordinates."""
+    if (h, w) not in _GRIDS:
+        y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+        _GRIDS[(h, w)] = np.dstack([x, y])
+    return _GRIDS[(h, w)]
+
+
+@dataclass
+class _Frame:
+    """One frame prepared at the working resolution (kept while windows need it)."""
+
+    estimate: np.ndarray  # [h',w'] float32 log-depth after the spatial fill
+    weight: np.ndarray  # [h',w'] float32 temporal weight
+    has_data: bool  # any valid stage-1 depth in this frame
+    rgb: np.ndarray  # [h',w',3] float32 in [0, 1]
+    grey: np.ndarray  # [h',w'] uint8 (flow input)
+    link_prev: tuple[np.ndarray, np.ndarray] | None = None  # (sampling map [h',w',2], gate [h',w']) into frame k−1
+    link_next: tuple[np.ndarray, np.ndarray] | None = None  # same, into frame k+1
+
+
+class _WindowCache:
+    """Finished windows of one refine run: ``meta.json`` + ``window_00000.npy`` … (written atomically)."""
+
+    def __init__(self, folder: Path, meta: dict) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        meta_path = self.folder / "meta.json"
+        if meta_path.exists():
+            old = json.loads(meta_path.read_text())
+            if old != json.loads(json.dumps(meta)):
+                raise InputError(
+                    f"cache_dir {self.folder} holds a temporal-refine run with other inputs or settings",
+                    "use a new cache folder or delete this one",
+                )
+        else:
+            meta_path.write_text(json.dumps(meta, indent=1))
+
+    def _path(self, index: int) -> Path:
+        return self.folder / f"window_{index:05d}.npy"
+
+    def has(self, index: int) -> bool:
+        return self._path(index).exists()
+
+    def load(self, index: int) -> np.ndarray:
+        return np.load(self._path(index))
+
+    def save(self, index: int, data: np.ndarray) -> None:
+        tmp = self._path(index).with_suffix(".tmp.npy")
+        np.save(tmp, np.asarray(data, dtype=np.float32))
+        tmp.replace(self._path(index))

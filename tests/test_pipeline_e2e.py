@@ -1,0 +1,115 @@
+"""End to end through ``stereodiff run``'s code path: the paper preset's wiring on tiny random models, outputs
+written and re-read, run directory reuse, and bad inputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import make_tiny_croco
+from stereodiff.config import preset_config
+from stereodiff.io.depth import load_depth_video
+from stereodiff.io.export import read_intrinsics, read_tum_poses
+from stereodiff.io.video import write_video
+from stereodiff.runs import SAVE_CHOICES, RunRequest, run_video
+
+
+@pytest.fixture(scope="module")
+def tiny_paper_config(tmp_path_factory):
+    """The ``paper`` preset with its three models replaced by tiny random ones saved in the published layouts."""
+    from stereodiff.stage1.croco.loading import save_croco_stereo
+    from stereodiff.stage2.depthcrafter.testing import save_tiny_depthcrafter
+
+    folder = tmp_path_factory.mktemp("models")
+    save_croco_stereo(make_tiny_croco(), folder / "monst3r")
+    unet, base = save_tiny_depthcrafter(folder / "depthcrafter")
+    config = preset_config("paper")
+    config.stage1.weights = str(folder / "monst3r")
+    config.stage1.resolution = 64
+    config.stage1.min_conf_thr = 1.0  # a random network is not confident: keep its points
+    config.stage2.unet, config.stage2.base = str(unet), str(base)
+    config.stage2.window, config.stage2.overlap, config.stage2.resolution = 6, 2, 64
+    return config
+
+
+@pytest.fixture(scope="module")
+def small_video(tmp_path_factory):
+    from stereodiff.synth import make_scene
+
+    scene = make_scene("static-orbit", seed=0, num_frames=10, height=48, width=64)
+    path = tmp_path_factory.mktemp("video") / "orbit.mp4"
+    write_video(path, iter(scene.frames), 30.0)
+    return path
+
+
+def _read_ply(path):
+    data = path.read_bytes()
+    header, body = data.split(b"end_header\n", 1)
+    count = int(next(line for line in header.decode().splitlines() if line.startswith("element vertex")).split()[-1])
+    vertex = np.dtype([("xyz", "<f4", 3), ("rgb", "u1", 3)])
+    return np.frombuffer(body, vertex, count=count)
+
+
+def test_paper_preset_wiring_writes_every_output(tiny_paper_config, small_video, tmp_path):
+    out = tmp_path / "out"
+    report = run_video(RunRequest(small_video, out, tiny_paper_config, save=SAVE_CHOICES))
+    assert report["status"] == "done" and report["num_frames"] == 10 and report["output_kind"] == "disparity"
+    assert json.loads((out / "run.json").read_text())["config"]["stage1"]["backend"] == "monst3r"
+    assert set(report["timings_s"]) >= {"decode", "stage1_matching", "stage1_alignment", "stage2", "export"}
+    video = load_depth_video(out / "depth.npz")
+    assert video.disparity.shape == (10, 48, 64) and np.isfinite(video.disparity).all()
+    assert video.disparity.min() >= 0 and video.disparity.max() <= 1  # DepthCrafter's normalised disparity
+    png = load_depth_video(out / "depth_png16")
+    np.testing.assert_allclose(png.disparity, video.disparity, atol=1.0 / 60000)
+    exr = load_depth_video(out / "depth_exr")
+    np.testing.assert_array_equal(exr.disparity, video.disparity)
+    for name in ("depth.mp4", "side_by_side.mp4"):
+        assert (out / name).stat().st_size > 1000
+    _, poses = read_tum_poses(out / "poses_tum.txt")
+    assert poses.shape == (10, 4, 4)
+    np.testing.assert_allclose(poses[:, :3, :3] @ poses[:, :3, :3].transpose(0, 2, 1), np.eye(3)[None].repeat(10, 0),
+                               atol=1e-6)  # fmt: skip
+    k = read_intrinsics(out / "intrinsics.txt")
+    assert k.shape[-2:] == (3, 3) and np.all(k[..., 0, 2] == 32.0)  # principal point at W/2 of the 64-px input
+    fused = _read_ply(out / "points" / "fused.ply")
+    assert len(fused) > 100 and np.isfinite(fused["xyz"]).all()
+    assert not (out / ".run").exists()  # cache removed after success
+
+
+def test_run_directory_is_reused_on_resume(tiny_paper_config, small_video, tmp_path):
+    out = tmp_path / "out"
+    request = RunRequest(small_video, out, tiny_paper_config, save=("npz",), keep_cache=True)
+    run_video(request)
+    first = load_depth_video(out / "depth.npz").disparity.copy()
+    done = np.load(out / ".run" / "stage1" / "pairs" / "done.npy")
+    assert done.all()
+    request.resume = True
+    run_video(request)
+    np.testing.assert_array_equal(load_depth_video(out / "depth.npz").disparity, first)
+    request.config.seed = 1  # another configuration may not reuse the cache
+    with pytest.raises(ValueError, match="other settings"):
+        run_video(request)
+
+
+def test_cli_bad_inputs_are_one_line(cli, tmp_path, small_video, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    video, out = str(small_video), str(tmp_path / "out")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (["run", str(tmp_path / "missing.mp4"), "-o", out], "does not exist"),
+        (["run", str(empty), "-o", out, "--preset", "cpu"], "no image"),
+        (["run", video, "-o", out, "--preset", "cpu", "--frames", "50:60"], "selects no frames"),
+        (["run", video, "-o", out, "--save", "npz,gif"], "unknown outputs"),
+        (["run", video, "-o", "/proc/nope"], "cannot write"),
+        (["run", video, "-o", out, "--preset", "paper"], "HF_HUB_OFFLINE"),
+        (["batch", video, "-o", out, "--shard", "3/2"], "shard"),
+    ]
+    for args, message in cases:
+        status, _, err = cli(*args)
+        assert status == 2, (args, err)
+        assert err.count("\n") == 1 and message in err and "Traceback" not in err, (args, err)
+    assert not (tmp_path / "out" / "run.json").exists()  # nothing half-written

@@ -1,0 +1,196 @@
+"""Weights-free stage 2 (temporal refiner): hole filling, flicker removal, scale preservation, streaming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stereodiff.errors import InputError
+from stereodiff.stage2.temporal import TemporalRefiner, domain_transform_filter, guided_upsample
+from stereodiff.synth.simulated_stage1 import simulate_stage1
+
+
+def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
+    """``[size,size,3]`` float RGB texture in [0,1] with detail at several scales (trackable by optical flow)."""
+    import cv2
+
+    tex = np.zeros((size, size, 3), np.float32)
+    for cells in (4, 16, 64):
+        coarse = rng.random((cells, cells, 3)).astype(np.float32)
+        tex += cv2.resize(coarse, (size, size), interpolation=cv2.INTER_CUBIC) / 3
+    return np.clip(tex, 0, 1)
+
+
+def _scene(num_frames: int = 16, h: int = 48, w: int = 64, seed: int = 0):
+    """A panning camera over a slanted textured wall with a textured box moving in front of it.
+
+    Returns frames ``[T,h,w,3]`` uint8, depth ``[T,h,w]`` float32 metres (exact), dynamic mask ``[T,h,w]`` bool.
+    Textures are sampled bilinearly at about one texel per pixel (no aliasing).
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    wall, box = _texture(rng, 256), _texture(rng, 64)
+    f = 0.9 * w
+    v, u = np.mgrid[0:h, 0:w].astype(np.float32)
+    rx, ry = (u - w / 2) / f, (v - h / 2) / f
+    texels = f / 4  # texels per world unit: ≈ 1 texel per pixel on the wall
+    frames = np.zeros((num_frames, h, w, 3), np.uint8)
+    depth = np.zeros((num_frames, h, w), np.float32)
+    mask = np.zeros((num_frames, h, w), bool)
+    for t in range(num_frames):
+        cam_x = 0.02 * t
+        z_wall = 4.0 / (1.0 - 0.5 * ry)  # wall z = 4 + 0.5·Y
+        wx, wy = cam_x + rx * z_wall, ry * z_wall
+        img = cv2.remap(wall, (wx + 2) * texels, (wy + 2) * texels, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+        z_box = 2.0
+        bx, by = cam_x + rx * z_box, ry * z_box
+        left = -0.5 + 0.04 * t
+        hit = (bx > left) & (bx < left + 0.5) & (by > -0.3) & (by < 0.2)
+        box_x, box_y = (bx - left) * texels, (by + 0.3) * texels
+        box_img = cv2.remap(box, box_x, box_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+        img = np.where(hit[..., None], 0.5 * box_img + 0.5, img)  # the box is brighter than the wall
+        frames[t] = (img * 255).astype(np.uint8)
+        depth[t] = np.where(hit, z_box, z_wall)
+        mask[t] = hit
+    return frames, depth, mask
+
+
+def _frame_absrel(pred: np.ndarray, gt: np.ndarray, scale: float) -> np.ndarray:
+    """``[T]`` per-frame AbsRel after one video-wide scale."""
+    return np.abs(pred * scale - gt).reshape(len(gt), -1).mean(1) / 1.0 / gt.reshape(len(gt), -1).mean(1)
+
+
+def _median_scale(pred: np.ndarray, gt: np.ndarray) -> float:
+    good = pred > 0
+    return float(np.median(gt[good] / pred[good]))
+
+
+def test_constant_scale_input_keeps_its_scale_and_does_not_drift():
+    frames, depth, _ = _scene()
+    refined = TemporalRefiner(window=8, overlap=4).refine(frames, 2.5 * depth, np.ones_like(depth))
+    ratio = np.median((refined / depth).reshape(len(depth), -1), axis=1)  # [T]
+    np.testing.assert_allclose(ratio, 2.5, rtol=0.01)
+    assert np.median(np.abs(refined / depth - 2.5)) < 0.02 * 2.5
+
+
+def test_flicker_is_removed_but_the_level_is_kept():
+    frames, depth, _ = _scene(num_frames=24)
+    rng = np.random.default_rng(1)
+    flicker = np.exp(0.08 * rng.standard_normal(len(depth))).astype(np.float32)  # per-frame scale jitter
+    noisy = depth * flicker[:, None, None]
+    refined = TemporalRefiner().refine(frames, noisy, np.ones_like(depth))
+    before = np.log(np.median((noisy / depth).reshape(len(depth), -1), axis=1))
+    after = np.log(np.median((refined / depth).reshape(len(depth), -1), axis=1))
+    jitter = lambda x: np.std(np.diff(x))  # noqa: E731
+    assert jitter(after) < jitter(before) / 3  # frame-to-frame flicker reduction factor ≥ 3
+    assert abs(after.mean() - before.mean()) < 0.01  # video-wide level untouched (geometric mean)
+
+
+def test_hole_filling_does_not_cross_a_depth_edge():
+    h, w = 40, 60
+    frames = np.zeros((1, h, w, 3), np.uint8)
+    frames[0, :, : w // 2] = (200, 40, 40)
+    frames[0, :, w // 2 :] = (40, 40, 200)
+    depth = np.where(np.arange(w) < w // 2, 1.0, 3.0).astype(np.float32)[None, None].repeat(h, 1)
+    conf = np.ones_like(depth)
+    holed = depth.copy()
+    holed[0, 10:30, 15:45] = 0.0  # a 20×30 hole straddling the edge at column 30
+    conf[holed == 0] = 0.0
+    refined = TemporalRefiner().refine(frames, holed, conf)
+    np.testing.assert_allclose(refined[0, 10:30, 15:29], 1.0, rtol=0.02)
+    np.testing.assert_allclose(refined[0, 10:30, 31:45], 3.0, rtol=0.02)
+
+
+def test_a_moving_object_missing_in_one_frame_gets_its_depth_from_its_past_and_future():
+    from scipy.ndimage import binary_erosion
+
+    frames, depth, mask = _scene(num_frames=16)
+    holed, conf = depth.copy(), np.ones_like(depth)
+    holed[8][mask[8]] = 0.0  # stage 1 lost the whole box (2 m, in front of a 4 m wall) in frame 8
+    conf[8][mask[8]] = 0.0
+    inner = binary_erosion(mask[8], iterations=1)
+    spatial_only = TemporalRefiner(temporal_decay=0.0).refine(frames, holed, conf)
+    assert np.median(spatial_only[8][inner]) > 3.5  # space alone can only borrow the wall's depth
+    refined = TemporalRefiner().refine(frames, holed, conf)
+    assert abs(np.median(refined[8][inner]) / 2.0 - 1) < 0.08
+    assert np.abs(refined[8][inner] / 2.0 - 1).max() < 0.15
+
+
+def test_a_frame_without_depth_takes_it_from_its_neighbours():
+    frames, depth, _ = _scene(num_frames=12)
+    holed = depth.copy()
+    holed[5] = 0.0
+    refined = TemporalRefiner().refine(frames, holed, np.ones_like(depth))
+    assert np.median(np.abs(refined[5] / depth[5] - 1)) < 0.03
+    alone = TemporalRefiner().refine(frames[:1], holed[5:6], np.ones_like(depth[:1]))
+    assert np.all(alone == 0)  # nothing is known about a lone frame without depth
+
+
+def test_domain_transform_filter_keeps_constants_and_stops_at_edges():
+    guide = np.zeros((1, 20, 30, 3), np.float32)
+    guide[:, :, 15:] = 1.0
+    values = np.ones((1, 1, 20, 30), np.float32)
+    np.testing.assert_allclose(domain_transform_filter(values, guide, sigma_s=10, sigma_r=0.1), 1.0, rtol=1e-5)
+    step = np.where(np.arange(30) < 15, 0.0, 1.0).astype(np.float32)[None, None, None].repeat(20, 2)
+    out = domain_transform_filter(step, guide, sigma_s=10, sigma_r=0.1)
+    assert np.abs(out - step).max() < 1e-3
+
+
+def test_guided_upsample_reproduces_a_smooth_map():
+    import cv2
+
+    big = cv2.resize((_texture(np.random.default_rng(0), 64) * 255).astype(np.uint8), (96, 64))
+    yy, xx = np.mgrid[0:32, 0:48].astype(np.float32)
+    low = 0.01 * xx + 0.02 * yy
+    up = guided_upsample(low, big, radius=1, eps=1e-2)
+    assert up.shape == (64, 96)
+    yb, xb = np.mgrid[0:64, 0:96].astype(np.float32)
+    expected = 0.01 * ((xb + 0.5) / 2 - 0.5) + 0.02 * ((yb + 0.5) / 2 - 0.5)
+    assert np.abs(up - expected)[4:-4, 4:-4].max() < 0.02
+
+
+def test_simulated_stage1_dynamic_region_improves_and_flicker_drops():
+    frames, depth, mask = _scene(num_frames=24)
+    sim = simulate_stage1(depth, mask, seed=3)
+    refined = TemporalRefiner().refine(frames, sim.depth, sim.confidence)
+    s1, s2 = _median_scale(sim.depth, depth), _median_scale(refined, depth)
+    err1 = np.abs(sim.depth * s1 - depth) / depth
+    err2 = np.abs(refined * s2 - depth) / depth
+    have = sim.depth > 0
+    assert err2[mask & have].mean() < 0.7 * err1[mask & have].mean()
+    seq1 = np.array([err1[k][have[k]].mean() for k in range(len(depth))])
+    seq2 = err2.reshape(len(depth), -1).mean(1)
+    assert np.std(np.diff(seq2)) < np.std(np.diff(seq1)) / 2
+    assert seq2.mean() <= seq1.mean() * 1.02
+
+
+def test_windowed_run_matches_single_window_and_resumes_from_cache(tmp_path):
+    frames, depth, mask = _scene(num_frames=20)
+    sim = simulate_stage1(depth, mask, seed=5)
+    single = TemporalRefiner(temporal_decay=0.7, window=20).refine(frames, sim.depth, sim.confidence)
+    refiner = TemporalRefiner(temporal_decay=0.7, window=6, overlap=10)
+    out = np.lib.format.open_memmap(tmp_path / "out.npy", mode="w+", dtype=np.float32, shape=single.shape)
+    streamed = refiner.refine(frames, sim.depth, sim.confidence, out=out, cache_dir=tmp_path / "cache")
+    assert streamed is out
+    # documented tolerance: what lies beyond the context weighs ≈ temporal_decay ** overlap = 0.7**10 ≈ 3%
+    diff = np.abs(np.log(streamed) - np.log(single))
+    assert diff.max() < 0.03 and diff.mean() < 1e-3
+    assert diff.max() > 0  # the windows really were cut (not one window in disguise)
+    assert len(list((tmp_path / "cache").glob("window_*.npy"))) == 4
+    again = refiner.refine(frames, sim.depth, sim.confidence, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(again, streamed)
+    with pytest.raises(InputError, match="other inputs or settings"):
+        TemporalRefiner(window=6, overlap=4).refine(frames, sim.depth, sim.confidence, cache_dir=tmp_path / "cache")
+
+
+def test_bad_inputs_name_the_argument():
+    frames, depth, _ = _scene(num_frames=3)
+    with pytest.raises(ValueError, match="temporal_decay"):
+        TemporalRefiner(temporal_decay=1.0)
+    with pytest.raises(ValueError, match="confidence"):
+        TemporalRefiner().refine(frames, depth, np.ones((3, 5, 5), np.float32))
+    with pytest.raises(ValueError, match="frames"):
+        TemporalRefiner().refine(frames[..., 0], depth, np.ones_like(depth))
+    with pytest.raises(ValueError, match="depth has 2 frames"):
+        TemporalRefiner().refine(frames, depth[:2], np.ones_like(depth[:2]))
