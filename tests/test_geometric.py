@@ -388,3 +388,12 @@ def test_pipeline_geometric_stage1_fuses_pairs(scene, tmp_path):
         assert static.sum() > 0.85 * (~dynamic & np.isfinite(depth)).sum()  # fused: few holes
         scale = np.exp(np.median(np.log(depth[static] / geometry.depth[static])))
         assert np.mean(np.abs(scale * geometry.depth[static] - depth[static]) / depth[static]) < 0.04
+
+
+def test_threads_do_not_change_the_output(scene, scene_predictions):
+    frames, _, K, _ = scene
+    _, reference = scene_predictions  # computed with the default 2 workers
+    pairs = reference.pairs[:8]
+    single = GeometricMatcher(resolution=160, intrinsics=K, num_workers=1).predict(frames, pairs)
+    np.testing.assert_array_equal(single.pts_i, reference.pts_i[:8])
+    np.testing.assert_array_equal(single.conf_j, reference.conf_j[:8])

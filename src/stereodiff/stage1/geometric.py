@@ -4,8 +4,8 @@ For every unordered pair of frames ``(a, b)`` the matcher
 
 1. computes DIS optical flow at a working resolution, forward and backward, and keeps the pixels whose
    forward–backward round trip returns within a threshold;
-2. estimates the relative pose from the essential matrix (USAC/MAGSAC++ RANSAC on a well-spread subsample of consistent
-   matches, one per grid cell) and ``cv2.recoverPose``;
+2. estimates the relative pose from the essential matrix (OpenCV USAC, then classic RANSAC if needed, on a
+   well-spread subsample of consistent matches, one per grid cell) and ``cv2.recoverPose``;
 3. triangulates every consistent pixel of both views (vectorised midpoint method; the point is kept on the
    pixel's own ray, so each pointmap is an exact pinhole depth map), rejects depths outside
    ``[depth_range[0], depth_range[1]]`` times the pair median, and fills the remaining pixels with the pair
@@ -18,6 +18,10 @@ For every unordered pair of frames ``(a, b)`` the matcher
 Both directed pairs ``(a, b)`` and ``(b, a)`` come from one computation, so the output has the layout of the
 network backend: ``pts_i`` = view ``i`` in camera ``i``, ``pts_j`` = view ``j`` in camera ``i``, each pair at its
 own arbitrary scale (the essential matrix fixes ``|t| = 1``).
+
+After ``global_alignment``, :func:`fuse_pair_depths` replaces each frame's single-pair depth by the fusion of all
+its pairs (one closed-form log-scale per pair), and :func:`untriangulated_mask` marks the fallback pixels of the
+alignment's own depth.
 
 Conventions: pixel ``(u, v)`` = (column, row) at pixel centres; OpenCV camera axes; ``X_b = R X_a + t``.
 """
@@ -224,6 +228,8 @@ class GeometricMatcher:
         max_confidence: confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1).
         ransac_threshold_px: essential-matrix RANSAC threshold in pixels at 320 (scaled).
         grid_cells: number of cells along the long side of the well-spread RANSAC subsample.
+        num_workers: threads computing pairs in parallel (OpenCV and numpy release the GIL); the output does not
+            depend on it.
         seed: seed of OpenCV's RNG (RANSAC), for reproducible output.
 
     After ``predict``, ``report`` holds the focal used, the offsets and per-pair geometry (``MatcherReport``).
@@ -248,6 +254,7 @@ class GeometricMatcher:
         max_confidence: float = 10.0,
         ransac_threshold_px: float = 0.5,
         grid_cells: int = 48,
+        num_workers: int = 2,
         seed: int = 0,
     ) -> None:
         if resolution < 32:
@@ -266,6 +273,8 @@ class GeometricMatcher:
             raise ValueError(f"flow_preset must be one of {presets}, got {flow_preset!r}")
         if not 0 < depth_range[0] < 1 < depth_range[1]:
             raise ValueError(f"depth_range must be (lo, hi) with 0 < lo < 1 < hi, got {depth_range}")
+        if num_workers < 1:
+            raise ValueError(f"num_workers must be >= 1, got {num_workers}")
         if max_confidence <= 1:
             raise ValueError(f"max_confidence must be > 1, got {max_confidence}")
         self.resolution = int(resolution)
@@ -284,6 +293,7 @@ class GeometricMatcher:
         self.max_confidence = float(max_confidence)
         self.ransac_threshold_px = float(ransac_threshold_px)
         self.grid_cells = int(grid_cells)
+        self.num_workers = int(num_workers)
         self.seed = int(seed)
         self.report = MatcherReport()
 
@@ -358,9 +368,9 @@ class GeometricMatcher:
         for k in todo:
             i, j = int(pairs[k, 0]), int(pairs[k, 1])
             unordered.setdefault((min(i, j), max(i, j)), []).append(int(k))
-        dis = self._flow_engine()
-        for (a, b), rows in progress(sorted(unordered.items()), desc="geometric pairs", total=len(unordered)):
-            view_a, view_b, geom = self._pair(gray[a], gray[b], K, dis, (a, b))
+        for ((a, _b), rows), (view_a, view_b, geom) in progress(
+            self._map_pairs(sorted(unordered.items()), gray, K), desc="geometric pairs", total=len(unordered)
+        ):
             self.report.pairs.append(geom)
             for k in rows:
                 first, second = (view_a, view_b) if pairs[k, 0] == a else (view_b, view_a)
@@ -372,12 +382,38 @@ class GeometricMatcher:
                     out["pts_i"][k], out["pts_j"][k] = pts_i, pts_j
                     out["conf_i"][k], out["conf_j"][k] = conf_i, conf_j
 
-        self._report_failures(pairs, num_frames)
+        self._report_failures(pairs)
         if cache is not None:
             return cache.predictions()
         return PairPredictions(pairs=pairs, num_frames=num_frames, **out)
 
     # ------------------------------------------------------------------ steps
+
+    def _map_pairs(self, items: list[tuple[tuple[int, int], list[int]]], gray: np.ndarray, K: np.ndarray) -> Any:
+        """``(item, _pair(...))`` for every ``((a, b), rows)`` item, in order, on ``num_workers`` threads (OpenCV
+        and large numpy operations release the GIL). At most ``2 · num_workers`` pairs are in flight, and each pair
+        seeds OpenCV's (thread-local) RNG from its frame indices, so the output does not depend on the threads."""
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        import cv2
+
+        local = threading.local()
+
+        def work(item: tuple[tuple[int, int], list[int]]) -> Any:
+            if not hasattr(local, "dis"):
+                local.dis = self._flow_engine()  # DIS objects are not thread-safe: one per thread
+            (a, b), _ = item
+            cv2.setRNGSeed(self.seed * 1_000_003 + a * 7919 + b)
+            return item, self._pair(gray[a], gray[b], K, local.dis, (a, b))
+
+        if self.num_workers == 1:
+            yield from map(work, items)
+            return
+        with ThreadPoolExecutor(self.num_workers) as pool:
+            step = 2 * self.num_workers
+            for start in range(0, len(items), step):
+                yield from [f.result() for f in [pool.submit(work, it) for it in items[start : start + step]]]
 
     @staticmethod
     def _check_pairs(pairs: np.ndarray, num_frames: int) -> np.ndarray:
@@ -642,7 +678,7 @@ class GeometricMatcher:
         pts = rays_all * depth_map[:, None]
         return pts.reshape(h, w, 3), conf.reshape(h, w)
 
-    def _report_failures(self, pairs: np.ndarray, num_frames: int) -> None:
+    def _report_failures(self, pairs: np.ndarray) -> None:
         ok_frames = set()
         failed = [g for g in self.report.pairs if not g.ok]
         for g in self.report.pairs:
