@@ -61,7 +61,8 @@ class TemporalRefiner:
     """Long side (pixels) of the working resolution for flow and filtering; the stage-1 depth resolution is used
     when it is smaller. Larger: finer flow and edges, proportionally slower (cost ∝ pixels)."""
     window: int = 64
-    """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution."""
+    """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution (measured heap
+    peak ≈ 6.5 MiB per frame at 320×240, i.e. ≈ 840 MiB with the defaults, independent of the video length)."""
     overlap: int = 32
     """Context frames read on each side of a window (not output by it). The recursive filter reaches
     ``temporal_decay ** overlap`` of a frame's weight that far, so windowed and single-window runs differ by
