@@ -86,3 +86,23 @@ def write_section(name: str, title: str, body: str, command: str) -> None:
     tmp = BENCHMARKS_MD.with_suffix(".md.tmp")
     tmp.write_text(text)
     tmp.replace(BENCHMARKS_MD)
+
+
+README_MD = ROOT / "README.md"
+
+
+def set_headline(name: str, text: str) -> None:
+    """Put one bullet ``text`` (tagged ``name``) in the README's results block, replacing the previous one."""
+    readme = README_MD.read_text()
+    begin, end = "<!-- begin results -->\n", "<!-- end results -->"
+    if begin not in readme or end not in readme:
+        return
+    head, rest = readme.split(begin, 1)
+    block, tail = rest.split(end, 1)
+    tag = f"<!-- {name} -->"
+    lines = [line for line in block.splitlines() if line and not line.endswith(tag)]
+    lines.append(f"- {text} {tag}")
+    lines.sort(key=lambda line: line.rsplit("<!--", 1)[-1])
+    tmp = README_MD.with_suffix(".md.tmp")
+    tmp.write_text(head + begin + "\n".join(lines) + "\n" + end + tail)
+    tmp.replace(README_MD)

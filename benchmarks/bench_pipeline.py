@@ -1,11 +1,13 @@
-"""End to end: the ``cpu`` preset through ``stereodiff run`` on short and long synthetic videos.
+"""End to end: speed per stage and peak memory of ``stereodiff run`` on short and long synthetic videos.
 
-Renders the ``indoor-dynamic`` scene streamed into an H.264 file (300 and 3,000 frames at 256×192; ``--quick``:
-60 and 300), then runs the real CLI path (``runs.run_video``: decode → stage 1 → alignment → stage 2 → export) in
-a fresh subprocess per length, and prints frames/s per stage and the peak RSS of each run. Memory must not grow
-with the number of frames. Writes the ``pipeline`` section of BENCHMARKS.md.
+Renders the ``indoor-dynamic`` scene streamed into an H.264 file (T = 50, 200, 1,000 frames at 256×192 by default;
+``--lengths`` for others, e.g. ``--lengths 300 3000``; ``--quick``: 20 and 60), then runs the real CLI code path
+(``runs.run_video``: decode → stage 1 → alignment → stage 2 → export) in a fresh subprocess per run, and prints
+frames/s per stage and peak RSS. Rows: the ``cpu`` preset at every length (time per frame and memory must stay
+flat), and the ``paper`` preset's code path (MonST3R + DepthCrafter wiring) with tiny random weights at the
+shortest length. Writes the ``pipeline`` section of BENCHMARKS.md (``pipeline-LENGTHS`` for other lengths).
 
-    python benchmarks/bench_pipeline.py [--quick]
+    python benchmarks/bench_pipeline.py [--quick] [--lengths N ...]
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import markdown_table, peak_rss_mib, write_section
+from _common import markdown_table, peak_rss_mib, set_headline, write_section
 
 HEIGHT, WIDTH = 192, 256
 
@@ -32,31 +34,50 @@ def _render(path: Path, num_frames: int) -> None:
     write_video(path, frames, 30.0, total=num_frames)
 
 
-def _child(video: str, out: str) -> None:
+def _tiny_paper_config(folder: Path):
+    """The ``paper`` preset with tiny random MonST3R / DepthCrafter / SVD components saved in the hub layouts."""
+    from stereodiff.config import preset_config
+    from stereodiff.stage1.croco.loading import save_croco_stereo
+    from stereodiff.stage1.croco.testing import make_tiny_croco
+    from stereodiff.stage2.depthcrafter.testing import save_tiny_depthcrafter
+
+    save_croco_stereo(make_tiny_croco(), folder / "monst3r")
+    unet, base = save_tiny_depthcrafter(folder / "depthcrafter")
+    config = preset_config("paper")
+    config.stage1.weights, config.stage1.resolution = str(folder / "monst3r"), 256
+    config.stage2.unet, config.stage2.base, config.stage2.resolution = str(unet), str(base), 256
+    return config
+
+
+def _child(video: str, out: str, preset: str) -> None:
     from stereodiff.config import preset_config
     from stereodiff.runs import RunRequest, run_video
 
-    request = RunRequest(input=Path(video), output=Path(out), config=preset_config("cpu"), save=("npz", "mp4"))
+    config = _tiny_paper_config(Path(out + "-models")) if preset == "paper-tiny" else preset_config(preset)
+    request = RunRequest(input=Path(video), output=Path(out), config=config, save=("npz", "mp4"))
     report = run_video(request)
     print(json.dumps({"report": report, "peak_rss_mib": peak_rss_mib()}))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="60 and 300 frames instead of 300 and 3,000")
-    parser.add_argument("--child", nargs=2, metavar=("VIDEO", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="20 and 60 frames")
+    parser.add_argument("--lengths", type=int, nargs="+", help="video lengths in frames (default 50 200 1000)")
+    parser.add_argument("--child", nargs=3, metavar=("VIDEO", "OUT", "PRESET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return 0
-    lengths = (60, 300) if args.quick else (300, 3000)
+    lengths = tuple(args.lengths or ((20, 60) if args.quick else (50, 200, 1000)))
+    runs = [("cpu", count) for count in lengths] + [("paper-tiny", lengths[0])]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for count in lengths:
+        for preset, count in runs:
             video = Path(tmp) / f"scene_{count}.mp4"
-            _render(video, count)
+            if not video.exists():
+                _render(video, count)
             result = subprocess.run(
-                [sys.executable, __file__, "--child", str(video), str(Path(tmp) / f"out_{count}")],
+                [sys.executable, __file__, "--child", str(video), str(Path(tmp) / f"out_{preset}_{count}"), preset],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -69,6 +90,7 @@ def main() -> int:
 
             rows.append(
                 [
+                    preset,
                     count,
                     f"{WIDTH}×{HEIGHT}",
                     fps("decode"),
@@ -81,8 +103,10 @@ def main() -> int:
                     data["peak_rss_mib"],
                 ]
             )
-            print(f"{count} frames: {data['report']['frames_per_s']} frames/s, peak RSS {data['peak_rss_mib']:.0f} MiB")
+            speed, rss = data["report"]["frames_per_s"], data["peak_rss_mib"]
+            print(f"{preset} {count} frames: {speed} frames/s, peak RSS {rss:.0f} MiB")
     header = [
+        "preset",
         "frames",
         "size",
         "decode f/s",
@@ -97,15 +121,26 @@ def main() -> int:
     table = markdown_table(header, rows)
     print(table)
     body = (
-        "`cpu` preset (geometric stage 1 + temporal stage 2) through `stereodiff run`'s code path on the synthetic "
-        "`indoor-dynamic` scene encoded as H.264, outputs npz + mp4; one fresh process per length.\n\n" + table
+        "Through `stereodiff run`'s code path (decode → stage 1 → alignment → stage 2 → export npz + mp4) on the "
+        "synthetic `indoor-dynamic` scene encoded as H.264, one fresh process per row. `cpu` = geometric stage 1 + "
+        "temporal stage 2 (the real backends); `paper-tiny` = the paper preset's code path (MonST3R network, "
+        "closed-form alignment, one-step DepthCrafter) with tiny random weights, so its speed says nothing about "
+        "the real models. Peak RSS is the process's VmHWM.\n\n" + table
     )
-    write_section(
-        "pipeline",
-        "End to end: speed per stage and memory vs video length",
-        body,
-        f"python benchmarks/bench_pipeline.py{' --quick' if args.quick else ''}",
-    )
+    default = args.lengths is None and not args.quick
+    name = "pipeline" if default else "pipeline-" + "-".join(map(str, lengths))
+    command = "python benchmarks/bench_pipeline.py" + (" --quick" if args.quick else "")
+    command += "" if args.lengths is None else " --lengths " + " ".join(map(str, lengths))
+    write_section(name, f"End to end: speed per stage and memory vs video length ({', '.join(map(str, lengths))})",
+                  body, command)  # fmt: skip
+    cpu = [row for row in rows if row[0] == "cpu"]
+    if not args.quick:
+        set_headline(
+            name,
+            f"`cpu` preset end to end at 256×192: {cpu[-1][8]:.2f} frames/s on a {cpu[-1][1]}-frame video; peak RSS "
+            f"{cpu[0][-1]:.0f} MiB at {cpu[0][1]} frames vs {cpu[-1][-1]:.0f} MiB at {cpu[-1][1]} frames "
+            f"(BENCHMARKS.md, section {name}).",
+        )
     return 0
 
 
