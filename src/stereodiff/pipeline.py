@@ -218,6 +218,7 @@ class StereoDiffPipeline:
             seed=self.config.seed,
             robust_scale=robust,
             global_scale_solve=robust if s1.global_scale_solve is None else s1.global_scale_solve,
+            scale_stride=4 if geometric else 1,  # the geometric path fuses all pairs afterwards anyway
             out_dir=scene_dir,
         )
         if geometric:  # every pair of each frame, fused (the tree alone leaves holes and one pair's noise)

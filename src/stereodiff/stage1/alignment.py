@@ -324,6 +324,7 @@ def global_alignment(
     robust_scale: bool = False,
     global_scale_solve: bool = False,
     pnp_iterations: int = 10,
+    scale_stride: int = 1,
     out_dir: Path | None = None,
 ) -> SceneGeometry:
     """Fuse pairwise pointmaps into one scene in closed form (see the module docstring for the steps).
@@ -351,6 +352,9 @@ def global_alignment(
         robust_scale: median log-ratio scales instead of least-squares Umeyama scales (see the module docstring).
         global_scale_solve: per-frame scale correction from all pairs by one sparse least-squares.
         pnp_iterations: RANSAC iterations of PnP (10 as in the official code).
+        scale_stride: register the pairs outside the tree (global scale normalisation, ``global_scale_solve``) on
+            every ``scale_stride``-th pixel row and column only: the same estimate from ``1/stride²`` of the work.
+            1 (default) = every pixel, as the official code.
         out_dir: when given, ``depth``, ``confidence``, ``valid`` and the world pointmaps are ``.npy`` memmaps there
             (``depth.npy``, ``confidence.npy``, ``valid.npy``, ``world_points.npy``), so RAM stays bounded.
 
@@ -374,6 +378,8 @@ def global_alignment(
         raise ValueError(f"base_scale must be a positive number, got {base_scale}")
     if not np.isfinite(min_conf_thr):
         raise ValueError(f"min_conf_thr must be finite, got {min_conf_thr}")
+    if isinstance(scale_stride, bool) or not isinstance(scale_stride, (int, np.integer)) or scale_stride < 1:
+        raise ValueError(f"scale_stride must be an integer ≥ 1, got {scale_stride!r}")
     known_focal = None
     if focal is not None:
         if shared_focal:
@@ -516,14 +522,15 @@ def global_alignment(
     others = np.flatnonzero(~in_tree)
     for chunk in progress(_chunks(len(others), h * w), desc="alignment: pair scales", total=None):
         chunk = others[chunk]
-        src = _load(preds.pts_i, chunk, "pts_i", pairs).reshape(len(chunk), -1, 3)
-        dst = world[pairs[chunk, 0]].reshape(len(chunk), -1, 3)
-        weight = _load(preds.conf_i, chunk, "conf_i", pairs).reshape(len(chunk), -1)
+        grid = (slice(None), slice(None, None, scale_stride), slice(None, None, scale_stride))  # [C,h',w']
+        src = _load(preds.pts_i, chunk, "pts_i", pairs)[grid].reshape(len(chunk), -1, 3)
+        dst = world[pairs[chunk, 0]][grid].reshape(len(chunk), -1, 3)
+        weight = _load(preds.conf_i, chunk, "conf_i", pairs)[grid].reshape(len(chunk), -1)
         pair_scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
         if second_scales is not None:
-            src = _load(preds.pts_j, chunk, "pts_j", pairs).reshape(len(chunk), -1, 3)
-            dst = world[pairs[chunk, 1]].reshape(len(chunk), -1, 3)
-            weight = _load(preds.conf_j, chunk, "conf_j", pairs).reshape(len(chunk), -1)
+            src = _load(preds.pts_j, chunk, "pts_j", pairs)[grid].reshape(len(chunk), -1, 3)
+            dst = world[pairs[chunk, 1]][grid].reshape(len(chunk), -1, 3)
+            weight = _load(preds.conf_j, chunk, "conf_j", pairs)[grid].reshape(len(chunk), -1)
             second_scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
         _release(world)
     usable = pair_scales > 0
