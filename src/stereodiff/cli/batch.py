@@ -38,6 +38,11 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
+def shard_inputs(inputs: list[str], index: int, count: int) -> list[str]:
+    """The inputs of shard ``index`` of ``count``: every ``count``-th of the sorted list, starting at ``index``."""
+    return sorted(inputs)[index::count]
+
+
 def expand_inputs(inputs: list[str]) -> list[str]:
     """Inputs with ``.txt`` lists of videos expanded (one path per line, relative to the list), sorted, unique."""
     expanded = []
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     inputs = expand_inputs(args.inputs)
     names = output_names(inputs)
-    mine = [item for k, item in enumerate(inputs) if k % count == index]
+    mine = shard_inputs(inputs, index, count)
     todo = [item for item in mine if args.redo or not is_finished(args.output / names[item])]
     logger.info("shard %d/%d: %d of %d inputs, %d to do", index, count, len(mine), len(inputs), len(todo))
     pipeline = StereoDiffPipeline.from_config(config) if todo else None

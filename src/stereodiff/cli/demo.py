@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser("demo", help="synthetic scene → depth → evaluation report (a few minutes)")
     parser.add_argument("-o", "--output", type=Path, default=Path("demo-output"), help="folder (default demo-output)")
-    parser.add_argument("--scene", default="indoor-dynamic", choices=sorted(SCENES), help="synthetic preset")
+    parser.add_argument("--scene", default="close-object", choices=sorted(SCENES), help="synthetic preset")
     parser.add_argument("--preset", default="cpu", choices=PRESETS, help="method preset (default cpu)")
     parser.add_argument("--frames", type=int, default=90, help="number of frames (default 90)")
     parser.add_argument("--size", default="320x240", help="WxH of the rendered video (default 320x240)")

@@ -561,22 +561,21 @@ def evaluate_sequence(
         ``SequenceMetrics``: frame-averaged fields, per-frame arrays, valid counts, and the fitted scale/shift.
     """
     check_inputs(pred, gt, pred_kind, max_depth, min_depth, valid_mask)
+    pred, align = resize_and_align(pred, gt, pred_kind, max_depth, min_depth, alignment, per_frame, resize, valid_mask)
+    # 3. per-frame metrics over the valid pixels
+    return _sequence_metrics(pred, gt, align, pred_kind, valid_mask)["all"]
+
+
+def resize_and_align(
+    pred, gt, pred_kind, max_depth, min_depth, alignment, per_frame, resize, valid_mask
+) -> tuple[np.ndarray, Alignment]:
+    """Steps 1–2 of the protocol: ``pred`` resized to the GT size (first ``T`` frames) and its fitted alignment."""
     _check_choice("resize", resize, RESIZES)
     # 1. resize to the GT size, keep the first T frames (DepthCrafter resizes, then cuts)
     pred = resize_prediction(pred[: gt.shape[0]], gt.shape[1:], resize)  # [T,H,W]
     # 2. one fit per video (or per frame)
-    align = align_sequence(
-        pred,
-        gt,
-        pred_kind=pred_kind,
-        max_depth=max_depth,
-        min_depth=min_depth,
-        alignment=alignment,
-        per_frame=per_frame,
-        valid_mask=valid_mask,
-    )
-    # 3. per-frame metrics over the valid pixels
-    return _sequence_metrics(pred, gt, align, pred_kind, valid_mask)["all"]
+    options = {"max_depth": max_depth, "min_depth": min_depth, "alignment": alignment, "per_frame": per_frame}
+    return pred, align_sequence(pred, gt, pred_kind=pred_kind, valid_mask=valid_mask, **options)
 
 
 def aggregate(

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from stereodiff.errors import InputError
-from stereodiff.eval.protocol import SequenceMetrics, _sequence_metrics, align_sequence, check_inputs, resize_prediction
+from stereodiff.eval.protocol import SequenceMetrics, _sequence_metrics, check_inputs, resize_and_align
 
 __all__ = ["REGIONS", "evaluate_regions", "region_differences"]
 
@@ -47,17 +47,7 @@ def evaluate_regions(
             f"dynamic_mask has shape {dynamic_mask.shape} but gt has {gt.shape}", "give one mask per GT frame"
         )
     dynamic = dynamic_mask.astype(bool)
-    pred = resize_prediction(pred[: gt.shape[0]], gt.shape[1:], resize)  # [T,H,W]
-    align = align_sequence(
-        pred,
-        gt,
-        pred_kind=pred_kind,
-        max_depth=max_depth,
-        min_depth=min_depth,
-        alignment=alignment,
-        per_frame=per_frame,
-        valid_mask=valid_mask,
-    )
+    pred, align = resize_and_align(pred, gt, pred_kind, max_depth, min_depth, alignment, per_frame, resize, valid_mask)
     regions = {"dynamic": dynamic, "overall": None, "static": ~dynamic}
     return _sequence_metrics(pred, gt, align, pred_kind, valid_mask, regions)
 
