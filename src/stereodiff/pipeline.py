@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from stereodiff.config import PipelineConfig, preset_config
+from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
 from stereodiff.stage1 import Stage1Backend
 from stereodiff.stage2 import Stage2Backend
@@ -122,6 +123,7 @@ def save_scene(folder: Path, scene: SceneGeometry) -> None:
         for t in range(array.shape[0]):
             out[t] = array[t]
         out.flush()
+        release(out, array)
         del out
     np.savez(
         folder / "geometry.npz",
@@ -238,6 +240,7 @@ class StereoDiffPipeline:
         height, width = frames.shape[1:3]
         for t in progress(range(depth.shape[0]), desc="resize depth", total=depth.shape[0]):
             out[t] = cv2.resize(np.asarray(depth[t]), (width, height), interpolation=cv2.INTER_NEAREST)
+            release(out, depth)
         return out
 
     def __call__(self, video: Video | Any, *, run_dir: Path | None = None) -> DepthVideo:

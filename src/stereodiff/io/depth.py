@@ -149,9 +149,29 @@ def save_npz(path: str | Path, video: DepthVideo) -> Path:
         if values is not None:
             arrays[name] = values if values.dtype == np.float32 else values.astype(np.float32)
     with atomic_file(path) as tmp:
-        np.savez(tmp, **arrays)
+        _write_npz(tmp, arrays)
     logger.info("wrote %s", path)
     return path
+
+
+def _write_npz(path: Path, arrays: dict[str, Any]) -> None:
+    """``np.savez`` (uncompressed, loadable by ``np.load``) written frame by frame: a memmapped ``[T,H,W]`` video is
+    streamed and its pages released as it goes, so memory does not grow with T."""
+    import zipfile
+
+    from stereodiff.io.pages import release
+
+    with zipfile.ZipFile(path, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            value = np.asarray(value) if not isinstance(value, np.ndarray) else value
+            header = np.lib.format.header_data_from_array_1_0(value)
+            header["fortran_order"] = False
+            with archive.open(f"{name}.npy", mode="w", force_zip64=True) as handle:
+                np.lib.format.write_array_header_2_0(handle, header)
+                rows = value.reshape(1, *value.shape) if value.ndim == 0 else value
+                for t in range(rows.shape[0] if value.ndim else 1):
+                    handle.write(np.ascontiguousarray(rows[t]).tobytes())
+                    release(value)
 
 
 def _npz_memmap(path: Path, name: str) -> np.memmap | None:

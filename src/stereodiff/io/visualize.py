@@ -110,9 +110,13 @@ def _pick(video: DepthVideo, quantity: str | None) -> tuple[str, np.ndarray]:
 
 
 def _colored(values: np.ndarray, quantity: str, colormap: str) -> Iterator[np.ndarray]:
+    from stereodiff.io.pages import release
+
     lut = colormap_lut(colormap)
     lo, hi = robust_range(values, quantity)
-    return (colorize(values[t], lo, hi, lut, quantity) for t in range(values.shape[0]))
+    for t in range(values.shape[0]):
+        yield colorize(values[t], lo, hi, lut, quantity)
+        release(values)  # a memmapped video: only the current frame stays resident
 
 
 def write_depth_preview(

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
 from stereodiff.types import PairPredictions, SceneGeometry
 
@@ -257,30 +258,13 @@ def _frame_list(frames: np.ndarray) -> str:
     return "frames " + ", ".join(runs)
 
 
-def _release(*arrays: np.ndarray) -> None:
-    """Drop the resident pages of shared-file memmaps from this process (they stay in the page cache).
-
-    Pages read from (or written to) a memmap otherwise count towards the process RSS until it exits, so aligning a
-    cache larger than RAM would look (and be accounted) as if it were loaded. Private (copy-on-write) maps are left
-    alone: dropping their pages would discard their changes.
-    """
-    import mmap
-
-    if not hasattr(mmap, "MADV_DONTNEED"):  # e.g. Windows: nothing to do
-        return
-    for array in arrays:
-        handle = getattr(array, "_mmap", None)
-        if isinstance(array, np.memmap) and handle is not None and array.mode in ("r", "r+", "w+"):
-            handle.madvise(mmap.MADV_DONTNEED)
-
-
 def _load(array: np.ndarray, index: int | np.ndarray, name: str, pairs: np.ndarray) -> np.ndarray:
     """Rows of a (possibly memmapped) prediction array as float64, checked finite."""
     rows = index
     if isinstance(index, np.ndarray) and len(index) and index[-1] - index[0] == len(index) - 1:
         rows = slice(int(index[0]), int(index[-1]) + 1)  # contiguous: a plain read of the memmap
     value = np.asarray(array[rows], dtype=np.float64)
-    _release(array)
+    release(array)
     if not np.isfinite(value).all():
         rows = np.atleast_1d(index)
         bad = next(int(p) for p in rows if not np.isfinite(np.asarray(array[p])).all())
@@ -418,7 +402,7 @@ def global_alignment(
             i, j = pairs[p]
             np.maximum(confidence[i], conf_i[row], out=confidence[i])
             np.maximum(confidence[j], conf_j[row], out=confidence[j])
-        _release(confidence)
+        release(confidence)
 
     # 3. Maximum spanning tree (Kruskal on the negated scores; the better direction of each pair is kept)
     from scipy.sparse import csr_matrix
@@ -477,7 +461,7 @@ def global_alignment(
         if poses[i] is None:
             poses[i] = _pose(sim.rotation[0], sim.translation[0])
         pair_scales[p] = sim.scale[0]
-        _release(world)
+        release(world)
         last_pts_i = pts_i
         tree_edges.append((i, j))
         next(bar, None)
@@ -498,7 +482,7 @@ def global_alignment(
     pnp_failed = []
     for k in progress(pnp_frames, desc="alignment: PnP", total=len(pnp_frames)):
         result = _solve_pnp(world[k], focals[k], confidence[k] > min_conf_thr, seed=seed, iterations=pnp_iterations)
-        _release(world, confidence)
+        release(world, confidence)
         if result is not None:
             focals[k], poses[k] = result
             continue
@@ -532,7 +516,7 @@ def global_alignment(
             dst = world[pairs[chunk, 1]][grid].reshape(len(chunk), -1, 3)
             weight = _load(preds.conf_j, chunk, "conf_j", pairs)[grid].reshape(len(chunk), -1)
             second_scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
-        _release(world)
+        release(world)
     usable = pair_scales > 0
     scale_factor = float(base_scale / np.exp(np.log(pair_scales[usable]).mean()))
 
@@ -554,7 +538,7 @@ def global_alignment(
         valid[k] = ok
         depth[k] = np.where(ok, z, 1.0 if official_compat else 0.0)
         confidence[k] = np.where(ok, confidence[k], 0.0)
-        _release(depth, confidence, valid, world)
+        release(depth, confidence, valid, world)
     focal_out = np.asarray(focals, dtype=np.float64)
     bad = ~(np.isfinite(focal_out) & (focal_out > 0))
     if bad.any() and not official_compat:  # degenerate pointmaps (e.g. all points at z = 0) give no focal

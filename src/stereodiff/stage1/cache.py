@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from stereodiff.errors import InputError
+from stereodiff.io.pages import release
 from stereodiff.types import PairPredictions
 
 __all__ = ["PairCache"]
@@ -143,6 +144,7 @@ class PairCache:
             self._arrays[name].flush()
         self._done[rows] = True
         self._done.flush()
+        release(*(self._arrays[name] for name in _DATA))  # written pages leave this process's RSS
 
     def predictions(self) -> PairPredictions:
         """Every pair as read-only memmap views.

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from stereodiff.errors import InputError
+from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
@@ -853,6 +854,7 @@ def fuse_pair_depths(
             eq_plus.append(pair_edge[p])
             eq_minus.append(pair_edge[best[0]])
             rhs.append(_weighted_median(best[1][both] - log_z[both], np.sqrt(weight[both] * best[2][both])))
+        release(preds.pts_i, preds.conf_i)  # pages read from the pair cache leave the RSS
 
     # 2. Sparse least squares for the pair log-scales (gauge row: their mean is 0)
     num_edges, num_eq = len(edge_of), len(rhs)
@@ -889,6 +891,7 @@ def fuse_pair_depths(
         depth[k] = np.where(ok, np.exp(log_depth), 0.0)
         confidence[k] = np.where(ok, 1.0 + weight_sum, 0.0)
         valid[k] = ok
+        release(preds.pts_i, preds.conf_i, geometry.depth, geometry.valid, depth, confidence, valid)
 
     # 4. The alignment's global scale
     scale = float(np.exp(np.median(gauge))) if gauge else 1.0
@@ -900,6 +903,7 @@ def fuse_pair_depths(
             depth[k] = np.where(ok, geometry.depth[k], 0.0)
             confidence[k] = np.where(ok, geometry.confidence[k], 0.0)
             valid[k] = ok
+        release(depth, geometry.depth, geometry.valid, geometry.confidence, confidence, valid)
     if out_dir is not None:
         for array in (depth, confidence, valid):
             array.flush()
@@ -942,4 +946,5 @@ def untriangulated_mask(preds: PairPredictions, geometry: SceneGeometry) -> np.n
         if n == 0 or i in placed:
             mask[j] = np.asarray(preds.conf_j[p]) <= 1.0
         placed.update((i, j))
+        release(preds.conf_i, preds.conf_j)
     return mask

@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from stereodiff.errors import InputError
+from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
 
 __all__ = ["TemporalRefiner", "domain_transform_filter", "guided_upsample"]
@@ -182,6 +183,7 @@ class TemporalRefiner:
                 out[k] = np.exp(self._upsample(log_depth[k - lo], frames[k]))
             if cache is not None:
                 cache.save(index, out[start:stop])
+            release(out, frames, depth, confidence)  # memmapped inputs/outputs: only the window stays resident
         if isinstance(out, np.memmap):
             out.flush()
         return out

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from stereodiff.errors import InputError
+from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
 from stereodiff.stage2.depthcrafter.pipeline import (
     DepthCrafterPipeline,
@@ -299,6 +300,7 @@ class DepthCrafterRefiner:
                 if ready:
                     write(self.pipeline.decode_vae(pending[:ready], self.chunk_size), pending_start, result)
                     pending, pending_start = pending[ready:], pending_start + ready
+                release(result, frames, depth, confidence)  # memmapped arrays: only the window stays resident
         else:
             with tempfile.TemporaryDirectory(dir=store) as scratch:
                 outputs = []
