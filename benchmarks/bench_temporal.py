@@ -56,7 +56,7 @@ def geometric_stage1(frames: np.ndarray, k: np.ndarray) -> dict[str, tuple[np.nd
     from stereodiff.stage1.alignment import global_alignment
     from stereodiff.stage1.geometric import GeometricMatcher, fuse_pair_depths, untriangulated_mask
 
-    preds = GeometricMatcher(long_side=320, intrinsics=k).predict(frames)
+    preds = GeometricMatcher(resolution=320, intrinsics=k).predict(frames)
     geometry = global_alignment(preds, robust_scale=True, global_scale_solve=True)
     fused = fuse_pair_depths(preds, geometry)
     tree_valid = geometry.valid & ~untriangulated_mask(preds, geometry)
