@@ -113,3 +113,14 @@ def test_cli_bad_inputs_are_one_line(cli, tmp_path, small_video, monkeypatch):
         assert status == 2, (args, err)
         assert err.count("\n") == 1 and message in err and "Traceback" not in err, (args, err)
     assert not (tmp_path / "out" / "run.json").exists()  # nothing half-written
+
+
+def test_frame_range_keeps_source_indices(small_video, tmp_path):
+    config = preset_config("cpu")
+    config.stage1.resolution = 64
+    out = tmp_path / "out"
+    report = run_video(RunRequest(small_video, out, config, save=("npz",), frames="1:10:2"))
+    assert report["num_frames"] == 5
+    video = load_depth_video(out / "depth.npz")
+    np.testing.assert_array_equal(video.frame_indices, [1, 3, 5, 7, 9])
+    assert video.depth.shape == (5, 48, 64) and (video.depth > 0).all()

@@ -150,14 +150,8 @@ def _decode(request: RunRequest, run_dir: Path) -> Any:
             indices.append(index)
             yield frame
 
-    store = FrameStore.write(folder, frames(), fps=info.fps, frame_indices=None)
-    # rewrite the metadata with the true source indices (known only after decoding)
-    meta = json.loads((folder / "frames.json").read_text())
-    meta["frame_indices"] = indices
-    (folder / "frames.json.tmp").write_text(json.dumps(meta))
-    (folder / "frames.json.tmp").replace(folder / "frames.json")
-    store.close()
-    return FrameStore(folder)
+    # the source indices are known only while decoding: the list fills up before the store writes its metadata
+    return FrameStore.write(folder, frames(), fps=info.fps, frame_indices=indices)
 
 
 def write_outputs(

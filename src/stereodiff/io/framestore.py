@@ -49,7 +49,8 @@ class FrameStore:
     ) -> FrameStore:
         """Stream ``frames`` (each ``[H,W,3]`` uint8, all the same size) into ``folder``; returns the store.
 
-        The metadata file is written (atomically) after the data, so an interrupted write leaves no store.
+        The metadata file is written (atomically) after the data, so an interrupted write leaves no store;
+        ``frame_indices`` is read only then, so it may be a list that the ``frames`` generator fills as it goes.
         """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
