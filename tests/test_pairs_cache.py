@@ -144,3 +144,18 @@ def test_half_created_cache_is_recreated(tmp_path):
     (folder / "pts_i.npy").write_bytes(b"garbage")  # killed while creating: no pairs.npy yet
     cache = PairCache.open(folder, make_pairs(3), (2, 2), 3)
     assert len(cache.missing()) == 6
+
+
+def test_pair_cache_refuses_to_start_without_disk_space(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from stereodiff.errors import InputError
+    from stereodiff.stage1.cache import PairCache
+    from stereodiff.stage1.pairs import make_pairs
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    with pytest.raises(InputError, match=r"needs .* GiB of disk but only 0\.0 GiB is free"):
+        PairCache.open(tmp_path / "cache", make_pairs(4), (8, 8), 4)
+    assert not (tmp_path / "cache" / "pairs.npy").exists()

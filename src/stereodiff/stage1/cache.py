@@ -72,6 +72,7 @@ class PairCache:
         shapes = {"pts_i": (h, w, 3), "pts_j": (h, w, 3), "conf_i": (h, w), "conf_j": (h, w)}
         num = len(pairs)
         if not (folder / "pairs.npy").exists():
+            _check_disk_space(folder, num * 8 * h * w * 4)  # 8 float32 per pixel and pair (files are sparse)
             # Create: data and flags first, pairs.npy last (atomically), so a half-created folder is recreated.
             for name, shape in shapes.items():
                 np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=np.float32, shape=(num, *shape))
@@ -161,3 +162,20 @@ class PairCache:
             )
         views = {name: np.load(self.folder / f"{name}.npy", mmap_mode="r") for name in _DATA}
         return PairPredictions(pairs=self.pairs.copy(), num_frames=self.num_frames, **views)
+
+
+def _check_disk_space(folder: Path, needed: int) -> None:
+    """InputError when ``folder``'s file system has less free space than ``needed`` bytes.
+
+    The cache files are created sparse and filled as pairs finish; running out of space half-way would kill the
+    process with SIGBUS (a write into a memory map cannot fail politely), so the space is checked up front.
+    """
+    import shutil
+
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise InputError(
+            f"the pair cache in {folder} needs {needed / 2**30:.1f} GiB of disk "
+            f"but only {free / 2**30:.1f} GiB is free",
+            "free disk space, write the output (-o) to a larger disk, or lower --stage1-res / the number of frames",
+        )
