@@ -31,12 +31,6 @@ from _common import SHARED_DATA, markdown_table, set_headline, write_section
 SYNTHETIC = ("static-orbit", "indoor-dynamic", "driving", "close-object")
 
 
-def _nearest(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    import cv2
-
-    return np.stack([cv2.resize(np.asarray(d), size[::-1], interpolation=cv2.INTER_NEAREST) for d in depth])
-
-
 def _row(scene: str, label: str, pred, gt, valid, dynamic, max_depth: float) -> list:
     from stereodiff.eval.protocol import evaluate_sequence
     from stereodiff.eval.regions import evaluate_regions
@@ -57,6 +51,7 @@ def _row(scene: str, label: str, pred, gt, valid, dynamic, max_depth: float) -> 
 def evaluate_scene(name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_depth: float, fps: float) -> list:
     """Run the cpu preset on ``frames`` and return the table rows of every variant."""
     from stereodiff.config import preset_config
+    from stereodiff.eval.protocol import resize_prediction
     from stereodiff.pipeline import StereoDiffPipeline
     from stereodiff.types import Video
 
@@ -65,7 +60,7 @@ def evaluate_scene(name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_d
     result = pipe(Video(np.ascontiguousarray(frames), fps=fps))
     seconds = time.perf_counter() - start
     size = gt.shape[1:]
-    stage1 = _nearest(result.stage1_depth, size)  # [T,H,W], 0 = hole
+    stage1 = resize_prediction(result.stage1_depth, size, "nearest")  # [T,H,W], 0 = hole
     covered = stage1 > 0
     per_frame = np.stack([d / np.median(d[d > 0]) if (d > 0).any() else d for d in stage1]).astype(np.float32)
     constant = np.full(result.geometry.depth.shape, 1.0, np.float32)

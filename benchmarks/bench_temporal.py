@@ -25,15 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, markdown_table, peak_rss_mib, write_section
+from stereodiff.eval.protocol import resize_prediction
 
 HIGH_BANDS = slice(6, 11)  # F6…F10
-
-
-def _nearest(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``[T,h,w]`` → ``[T,H,W]`` nearest-neighbour (keeps holes as holes)."""
-    import cv2
-
-    return np.stack([cv2.resize(d, size[::-1], interpolation=cv2.INTER_NEAREST) for d in depth])
 
 
 def _evaluate(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, dynamic: np.ndarray, max_depth: float):
@@ -87,10 +81,10 @@ def synthetic(quick: bool) -> str:
         if not quick:
             geometric = geometric_stage1(video.frames, video.K)
             inputs["geometric"] = geometric["fused"]
-            tree_all = _nearest(geometric["tree, all pixels"][0], gt.shape[1:])
+            tree_all = resize_prediction(geometric["tree, all pixels"][0], gt.shape[1:], "nearest")
         for source, (depth, confidence) in inputs.items():
             refined = TemporalRefiner().refine(video.frames, depth, confidence)
-            stage1 = _nearest(depth, gt.shape[1:])
+            stage1 = resize_prediction(depth, gt.shape[1:], "nearest")
             covered = stage1 > 0
             cov = f"{covered.mean():.0%}"
             base = _evaluate(stage1, gt, covered, dynamic, max_depth)
@@ -146,7 +140,7 @@ def sweep() -> str:
     for preset in ("indoor-dynamic", "close-object"):
         video = make_scene(preset, seed=3, num_frames=40, height=240, width=320)
         sim = simulate_stage1(video.depth, video.dynamic_mask, seed=4, size=(192, 256))
-        covered = _nearest(sim.depth, video.depth.shape[1:]) > 0
+        covered = resize_prediction(sim.depth, video.depth.shape[1:], "nearest") > 0
         cases.append((video, sim, covered, float(video.depth.max()) + 1.0))
     rows = []
     for name, values in SWEEP.items():
@@ -198,7 +192,7 @@ def seven_scenes() -> str:
     rows.append(row("geometric stage 1, tree, all pixels", stage1["tree, all pixels"][0], full))
     for name in ("tree", "fused"):
         depth, confidence = stage1[name]
-        covered = _nearest(depth, gt.shape[1:]) > 0
+        covered = resize_prediction(depth, gt.shape[1:], "nearest") > 0
         start = time.perf_counter()
         refined = TemporalRefiner().refine(frames, depth, confidence)
         speeds.append(len(frames) / (time.perf_counter() - start))

@@ -41,12 +41,6 @@ def _parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _resize_nearest(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    import cv2
-
-    return np.stack([cv2.resize(np.asarray(d), (size[1], size[0]), interpolation=cv2.INTER_NEAREST) for d in depth])
-
-
 def evaluate_against_gt(result, scene, max_depth: float) -> dict:
     """Metrics of stage 1 and of the final output against the scene's exact depth (standard protocol).
 
@@ -54,7 +48,7 @@ def evaluate_against_gt(result, scene, max_depth: float) -> dict:
     pixels (a like-for-like comparison) and on all pixels. Stage 1 and the final output are also split into
     dynamic/static regions.
     """
-    from stereodiff.eval.protocol import evaluate_sequence
+    from stereodiff.eval.protocol import evaluate_sequence, resize_prediction
     from stereodiff.eval.regions import evaluate_regions
 
     gt = scene.depth
@@ -70,7 +64,7 @@ def evaluate_against_gt(result, scene, max_depth: float) -> dict:
         regions[label] = evaluate_regions(pred, gt, scene.dynamic_mask, **options)
 
     if result.stage1_depth is not None:
-        stage1 = _resize_nearest(result.stage1_depth, gt.shape[1:])  # [T,H,W]
+        stage1 = resize_prediction(result.stage1_depth, gt.shape[1:], "nearest")  # [T,H,W], holes stay 0
         add("stage 1", stage1, "depth", stage1 > 0)
         add("stage 1 + 2 (stage-1 pixels)", final, final_kind, stage1 > 0)
     add("stage 1 + 2" if result.stage1_depth is not None else "final", final, final_kind, None)
