@@ -29,6 +29,7 @@ Conventions: pixel ``(u, v)`` = (column, row) at pixel centres; OpenCV camera ax
 from __future__ import annotations
 
 import functools
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,12 +128,10 @@ def triangulate_rays(
         parameter along ``rays_other`` (> 0 when the point is in front of the other camera) and the triangulation
         ``angle`` ``[N]`` between the two rays in radians.
     """
-    c = np.asarray(center_other, dtype=rays.dtype)
-    aa = np.einsum("nk,nk->n", rays, rays)
-    bb = np.einsum("nk,nk->n", rays_other, rays_other)
-    ab = np.einsum("nk,nk->n", rays, rays_other)
-    ac = rays @ c
-    bc = rays_other @ c
+    a, b = _components(rays), _components(rays_other)
+    c = np.asarray(center_other, dtype=np.float64).tolist()  # Python floats keep the rays' dtype
+    aa, bb, ab = _dot(a, a), _dot(b, b), _dot(a, b)
+    ac, bc = _dot(a, c), _dot(b, c)
     den = aa * bb - ab * ab
     with np.errstate(divide="ignore", invalid="ignore"):
         depth = (ac * bb - ab * bc) / den
@@ -144,11 +143,12 @@ def triangulate_rays(
 def sampson_distance(x_a: np.ndarray, x_b: np.ndarray, F: np.ndarray) -> np.ndarray:
     """``[N]`` Sampson (first-order geometric) epipolar distance in pixels of matches ``x_a [N,2] ↔ x_b [N,2]``
     under the fundamental matrix ``F`` (``x_bᵀ F x_a = 0``)."""
-    F = F.astype(x_a.dtype)
-    fx = x_a @ F[:, :2].T + F[:, 2]  # [N,3] = F [x_a; 1]
-    ftx = x_b @ F[:2, :] + F[2, :]  # [N,3] = Fᵀ [x_b; 1]
-    num = np.einsum("nk,nk->n", x_b, fx[:, :2]) + fx[:, 2]
-    den = fx[:, 0] ** 2 + fx[:, 1] ** 2 + ftx[:, 0] ** 2 + ftx[:, 1] ** 2
+    F = np.asarray(F, dtype=np.float64).tolist()  # Python floats keep the matches' dtype
+    (ua, va), (ub, vb) = _components(x_a), _components(x_b)
+    fx = [F[r][0] * ua + F[r][1] * va + F[r][2] for r in range(3)]  # F [x_a; 1]
+    ftx = [F[0][c] * ub + F[1][c] * vb + F[2][c] for c in range(2)]  # first two rows of Fᵀ [x_b; 1]
+    num = ub * fx[0] + vb * fx[1] + fx[2]
+    den = fx[0] ** 2 + fx[1] ** 2 + ftx[0] ** 2 + ftx[1] ** 2
     return np.abs(num) / np.sqrt(np.maximum(den, 1e-12))
 
 
@@ -376,7 +376,7 @@ class GeometricMatcher:
             for k in rows:
                 first, second = (view_a, view_b) if pairs[k, 0] == a else (view_b, view_a)
                 pts_i, conf_i = first[0], first[2]
-                pts_j, conf_j = _to_other_camera(second[0], second[1]), second[2]
+                pts_j, conf_j = second[1], second[2]
                 if cache is not None:
                     cache.write(k, pts_i, pts_j, conf_i, conf_j)
                 else:
@@ -392,7 +392,7 @@ class GeometricMatcher:
 
     def _map_pairs(self, items: list[tuple[tuple[int, int], list[int]]], gray: np.ndarray, K: np.ndarray) -> Any:
         """``(item, _pair(...))`` for every ``((a, b), rows)`` item, in order, on ``num_workers`` threads (OpenCV
-        and large numpy operations release the GIL). At most ``2 · num_workers`` pairs are in flight, and each pair
+        and large numpy operations release the GIL). At most ``2 · num_workers + 1`` pairs are in flight, and each pair
         seeds OpenCV's (thread-local) RNG from its frame indices, so the output does not depend on the threads."""
         import threading
         from concurrent.futures import ThreadPoolExecutor
@@ -400,21 +400,27 @@ class GeometricMatcher:
         import cv2
 
         local = threading.local()
+        h, w = gray.shape[1:]
+        rays_all = _rays(_pixel_grid(h, w).reshape(-1, 2), np.linalg.inv(K))  # [h*w,3], z = 1
 
         def work(item: tuple[tuple[int, int], list[int]]) -> Any:
             if not hasattr(local, "dis"):
                 local.dis = self._flow_engine()  # DIS objects are not thread-safe: one per thread
             (a, b), _ = item
             cv2.setRNGSeed(self.seed * 1_000_003 + a * 7919 + b)
-            return item, self._pair(gray[a], gray[b], K, local.dis, (a, b))
+            return item, self._pair(gray[a], gray[b], K, rays_all, local.dis, (a, b))
 
         if self.num_workers == 1:
             yield from map(work, items)
             return
         with ThreadPoolExecutor(self.num_workers) as pool:
-            step = 2 * self.num_workers
-            for start in range(0, len(items), step):
-                yield from [f.result() for f in [pool.submit(work, it) for it in items[start : start + step]]]
+            pending: deque = deque()
+            for item in items:  # a sliding window: a worker never waits for the slowest pair of a batch
+                pending.append(pool.submit(work, item))
+                if len(pending) > 2 * self.num_workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     @staticmethod
     def _check_pairs(pairs: np.ndarray, num_frames: int) -> np.ndarray:
@@ -609,12 +615,12 @@ class GeometricMatcher:
         return geom
 
     def _pair(
-        self, img_a: np.ndarray, img_b: np.ndarray, K: np.ndarray, dis: Any, pair: tuple[int, int]
+        self, img_a: np.ndarray, img_b: np.ndarray, K: np.ndarray, rays_all: np.ndarray, dis: Any, pair: tuple[int, int]
     ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray], PairGeometry]:
-        """Both views of an unordered pair: for each ``(pts [h,w,3] own camera, pose own→other [4,4], conf [h,w])``."""
+        """Both views of an unordered pair: for each ``(pts [h,w,3] in its own camera, the same points in the other
+        camera [h,w,3], conf [h,w])``; ``rays_all`` ``[h*w,3]`` are the pixel rays (``z = 1``)."""
         h, w = img_a.shape
         (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self._flows(img_a, img_b, dis)
-        grid = _pixel_grid(h, w).reshape(-1, 2)  # [h*w,2]
         consistent = float(valid_a.mean())
         matches = self._sample_matches(target_a, fb_a, valid_a)
         if matches is None:
@@ -624,60 +630,56 @@ class GeometricMatcher:
         geom.consistent_fraction = consistent
         if not geom.ok:
             logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
-            return _failed_view(K, h, w, np.eye(4)), _failed_view(K, h, w, np.eye(4)), geom
+            return _failed_view(rays_all, h, w), _failed_view(rays_all, h, w), geom
 
-        R, t = geom.R, geom.t
-        a_to_b = np.eye(4)
-        a_to_b[:3, :3], a_to_b[:3, 3] = R, t
-        b_to_a = np.linalg.inv(a_to_b)
+        R, t = geom.R, geom.t  # a → b
         F = fundamental_from_pose(R, t, K)
-        rays = _rays(grid, np.linalg.inv(K))  # [h*w,3], z = 1
-        view_a = self._view(grid, rays, target_a, fb_a, valid_a, K, R, t, F)
-        view_b = self._view(grid, rays, target_b, fb_b, valid_b, K, R.T, -R.T @ t, F.T)
-        return (*view_a[:1], a_to_b, view_a[1]), (*view_b[:1], b_to_a, view_b[1]), geom
+        K_inv = np.linalg.inv(K)
+        depth_a, conf_a = self._view(target_a, fb_a, valid_a, K_inv, R, t, F)
+        depth_b, conf_b = self._view(target_b, fb_b, valid_b, K_inv, R.T, -R.T @ t, F.T)
+        pts_a = (rays_all * depth_a.reshape(-1, 1)).reshape(h, w, 3)
+        pts_b = (rays_all * depth_b.reshape(-1, 1)).reshape(h, w, 3)
+        view_a = (pts_a, _transform(pts_a, R, t), conf_a)
+        view_b = (pts_b, _transform(pts_b, R.T, -R.T @ t), conf_b)
+        return view_a, view_b, geom
 
     def _view(
         self,
-        grid: np.ndarray,
-        rays_all: np.ndarray,
         target: np.ndarray,
         fb_err: np.ndarray,
         valid: np.ndarray,
-        K: np.ndarray,
+        K_inv: np.ndarray,
         R: np.ndarray,
         t: np.ndarray,
         F: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Dense pointmap ``[h,w,3]`` (own camera) and confidence ``[h,w]`` of one view, given the pose own → other
-        (``X_other = R X + t``) and the fundamental matrix own → other. ``grid`` ``[h*w,2]`` pixels and
-        ``rays_all`` ``[h*w,3]`` their rays."""
+        """Dense depth map ``[h,w]`` (along the pixel rays, own camera) and confidence ``[h,w]`` of one view, given
+        the pose own → other (``X_other = R X + t``) and the fundamental matrix own → other."""
         h, w = valid.shape
-        K_inv = np.linalg.inv(K)
-        idx = np.flatnonzero(valid.ravel())
-        x_self = grid[idx]
+        idx = np.flatnonzero(valid)
+        x_self = _pixel_grid(h, w).reshape(-1, 2)[idx]
         x_other = target.reshape(-1, 2)[idx]
-        rays_other = _rays(x_other, K_inv) @ R.astype(np.float32)  # Rᵀ ray_other, in own camera
-        depth, depth_other, angle = triangulate_rays(rays_all[idx], rays_other, (-R.T @ t).astype(np.float32))
+        rays_other = _transform(_rays(x_other, K_inv), R.T)  # Rᵀ ray_other, in own camera
+        depth, depth_other, angle = triangulate_rays(_rays(x_self, K_inv), rays_other, -R.T @ t)
         ok = np.isfinite(depth) & (depth > 0) & (depth_other > 0)
         median = float(np.median(depth[ok])) if ok.any() else 1.0
         lo, hi = self.depth_range
         ok &= (depth > lo * median) & (depth < hi * median)
 
-        # confidence: 1 + (max − 1) · w_fb · w_epi · w_angle
+        # confidence: 1 + (max − 1) · w_fb · w_epi · w_angle, with the exponents of the two Gaussians summed
         scale = self._px_scale
         sampson = sampson_distance(x_self, x_other, F)
-        w_fb = np.exp(-0.5 * (fb_err.ravel()[idx] / (self.fb_threshold_px * scale / 2)) ** 2)
-        w_epi = np.exp(-0.5 * (sampson / (self.epipolar_sigma_px * scale)) ** 2)
+        fb = fb_err.reshape(-1)[idx]
+        gauss = (fb / (self.fb_threshold_px * scale / 2)) ** 2 + (sampson / (self.epipolar_sigma_px * scale)) ** 2
         w_ang = np.clip(angle / np.radians(self.angle_ref_deg), 0.0, 1.0) ** 2
-        weight = w_fb * w_epi * w_ang
+        weight = np.exp(-0.5 * gauss) * w_ang
 
         depth_map = np.full(h * w, median, np.float32)  # fallback: pair median along the ray
         conf = np.ones(h * w, np.float32)
         keep = idx[ok]
         depth_map[keep] = depth[ok]
         conf[keep] = 1.0 + (self.max_confidence - 1.0) * weight[ok]
-        pts = rays_all * depth_map[:, None]
-        return pts.reshape(h, w, 3), conf.reshape(h, w)
+        return depth_map.reshape(h, w), conf.reshape(h, w)
 
     def _report_failures(self, pairs: np.ndarray) -> None:
         ok_frames = set()
@@ -738,10 +740,41 @@ def _pixel_grid(h: int, w: int) -> np.ndarray:
     return grid
 
 
+def _components(x: np.ndarray) -> list[np.ndarray]:
+    """The coordinate columns ``x[..., k]`` of ``x [..., k]`` (views)."""
+    return [x[..., k] for k in range(x.shape[-1])]
+
+
+def _dot(p: list, q: list) -> np.ndarray:
+    """Component-wise dot product of two 3-vectors given as lists of arrays (or of floats)."""
+    return p[0] * q[0] + p[1] * q[1] + p[2] * q[2]
+
+
+def _transform(x: np.ndarray, M: np.ndarray, t: np.ndarray | None = None) -> np.ndarray:
+    """``x @ M[:, :k].T + M[:, k] (+ t)`` for ``x [..., k]`` and ``M [m, k]`` or ``[m, k+1]`` (affine), in x's dtype.
+
+    Computed component by component into a ``[m, ...]`` block (returned as a ``[..., m]`` view): numpy hands such
+    thin products to the multithreaded BLAS, which costs several times more CPU than this on busy cores.
+    """
+    M = np.asarray(M, dtype=np.float64)
+    affine = M.shape[1] == x.shape[-1] + 1
+    shift = np.zeros(len(M)) if t is None else np.asarray(t, dtype=np.float64)
+    if affine:
+        shift = shift + M[:, -1]
+    cols, m, shift = _components(x), M.tolist(), shift.tolist()
+    out = np.empty((len(M), *x.shape[:-1]), x.dtype)
+    for r, row in enumerate(m):
+        np.multiply(cols[0], row[0], out=out[r])
+        for c in range(1, len(cols)):
+            out[r] += cols[c] * row[c]
+        if shift[r]:
+            out[r] += shift[r]
+    return np.moveaxis(out, 0, -1)
+
+
 def _rays(x: np.ndarray, K_inv: np.ndarray) -> np.ndarray:
-    """``[N,3]`` camera rays with ``z = 1`` of pixels ``x [N,2]``."""
-    K_inv = K_inv.astype(x.dtype)
-    return x @ K_inv[:, :2].T + K_inv[:, 2]
+    """``[N,3]`` camera rays with ``z = 1`` of pixels ``x [N,2]`` (``K_inv`` [3,3]), in x's dtype."""
+    return _transform(x, np.asarray(K_inv)[:, :3])
 
 
 def _flow_check(flow_ab: np.ndarray, flow_ba: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -772,17 +805,11 @@ def _spread_sample(valid: np.ndarray, score: np.ndarray, cells: int) -> np.ndarr
     return (y * w + x)[found]
 
 
-def _failed_view(K: np.ndarray, h: int, w: int, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A view whose geometry failed: unit depth along every ray, confidence 1."""
-    rays = _rays(_pixel_grid(h, w).reshape(-1, 2), np.linalg.inv(K).astype(np.float32))
-    return rays.reshape(h, w, 3), pose, np.ones((h, w), np.float32)
-
-
-def _to_other_camera(pts: np.ndarray, own_to_other: np.ndarray) -> np.ndarray:
-    """``[h,w,3]`` points moved by the 4×4 rigid transform ``own_to_other``."""
-    R = own_to_other[:3, :3].astype(np.float32)
-    t = own_to_other[:3, 3].astype(np.float32)
-    return pts @ R.T + t
+def _failed_view(rays_all: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A view whose geometry failed: unit depth along every ray (``rays_all [h*w,3]``), confidence 1; the pose to
+    the other camera is unknown, so its points there are the same (identity)."""
+    pts = np.ascontiguousarray(rays_all.reshape(h, w, 3))
+    return pts, pts, np.ones((h, w), np.float32)
 
 
 def fuse_pair_depths(
