@@ -261,6 +261,8 @@ def test_input_validation(scene):
         GeometricMatcher(resolution=8)
     with pytest.raises(ValueError, match="flow_preset"):
         GeometricMatcher(flow_preset="slow")
+    with pytest.raises(ValueError, match="flow_patch_stride"):
+        GeometricMatcher(flow_patch_stride=0)
     assert working_size(480, 640, 320) == (240, 320)
 
 
