@@ -29,6 +29,8 @@ Conventions: pixel ``(u, v)`` = (column, row) at pixel centres; OpenCV camera ax
 from __future__ import annotations
 
 import functools
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -688,13 +690,18 @@ class GeometricMatcher:
         touched = {int(f) for f in np.unique(pairs)}
         done = {f for g in self.report.pairs for f in g.pair}
         self.report.failed_frames = sorted(f for f in touched & done if f not in ok_frames)
-        if failed:
+        if failed:  # one count per kind of failure: the reason with its numbers and explanation taken out
+            kinds = Counter(re.sub(r"\d+(\.\d+)?", "x", g.reason.split(" (")[0]) for g in failed)
+            frames = self.report.failed_frames
             logger.warning(
-                "geometric matcher: %d of %d pairs failed (%s); frames with no usable pair: %s",
+                "geometric matcher: %d of %d pairs failed (%s; threshold %.2f° of parallax); %d frames with no usable "
+                "pair%s",
                 len(failed),
                 len(self.report.pairs),
-                "; ".join(sorted({g.reason.split(" (")[0] for g in failed}))[:200],
-                self.report.failed_frames or "none",
+                ", ".join(f"{count}× {kind}" for kind, count in kinds.most_common()),
+                self.min_angle_deg,
+                len(frames),
+                f": {frames[:20]}{' …' if len(frames) > 20 else ''}" if frames else "",
             )
 
 
