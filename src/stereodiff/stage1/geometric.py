@@ -208,8 +208,8 @@ class GeometricMatcher:
     """Weights-free stage-1 backend (``Stage1Backend``): DIS flow, essential matrix, dense triangulation.
 
     Args:
-        resolution: working resolution: frames are resized so that their long side has this many pixels; the
-            pointmaps have this size.
+        resolution: working resolution: frames are resized so that their long side has this many pixels (smaller
+            frames are kept at their size, never upsampled); the pointmaps have this size.
         focal_px: focal length in pixels at the SOURCE resolution, if known (e.g. from the dataset).
         intrinsics: ``[3,3]`` pinhole matrix at the source resolution (overrides ``focal_px``; principal point
             used as given). Without either, the focal is self-calibrated (``focal_from_fundamentals``) and falls
@@ -281,6 +281,7 @@ class GeometricMatcher:
         if max_confidence <= 1:
             raise ValueError(f"max_confidence must be > 1, got {max_confidence}")
         self.resolution = int(resolution)
+        self._long_side = self.resolution  # working long side of the current video: ≤ resolution, ≤ the source's
         self.focal_px = focal_px
         self.intrinsics = intrinsics
         self.offsets = tuple(int(o) for o in offsets) if offsets is not None else None
@@ -333,7 +334,8 @@ class GeometricMatcher:
         cv2.setRNGSeed(self.seed)
 
         # 2. Working-resolution grayscale frames (the only per-frame data kept in memory)
-        size = working_size(height, width, self.resolution)  # (h, w)
+        self._long_side = min(self.resolution, max(height, width))  # never upsample: it adds cost, not detail
+        size = working_size(height, width, self._long_side)  # (h, w)
         gray = self._grayscale(frames, size)  # [T,h,w] uint8
         K, focal_source = self._intrinsics((height, width), size, gray)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source)
@@ -463,7 +465,7 @@ class GeometricMatcher:
     @property
     def _px_scale(self) -> float:
         """Pixel thresholds are given at a 320-pixel long side; this scales them to the working resolution."""
-        return self.resolution / 320.0
+        return self._long_side / 320.0
 
     def _intrinsics(self, src_size: tuple[int, int], size: tuple[int, int], gray: np.ndarray) -> tuple[np.ndarray, str]:
         h, w = size
