@@ -333,10 +333,10 @@ class GeometricMatcher:
             pairs = self._check_pairs(pairs, num_frames)
         cv2.setRNGSeed(self.seed)
 
-        # 2. Working-resolution grayscale frames (the only per-frame data kept in memory)
+        # 2. Working-resolution grayscale frames (the only per-frame data; memory-mapped next to the pair cache)
         self._long_side = min(self.resolution, max(height, width))  # never upsample: it adds cost, not detail
         size = working_size(height, width, self._long_side)  # (h, w)
-        gray = self._grayscale(frames, size)  # [T,h,w] uint8
+        gray = self._grayscale(frames, size, None if cache_dir is None else Path(cache_dir) / "gray.npy")  # [T,h,w]
         K, focal_source = self._intrinsics((height, width), size, gray)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source)
         logger.info(
@@ -377,6 +377,8 @@ class GeometricMatcher:
             self._map_pairs(sorted(unordered.items()), gray, K), desc="geometric pairs", total=len(unordered)
         ):
             self.report.pairs.append(geom)
+            if len(self.report.pairs) % 256 == 0:
+                release(gray)  # frames already matched leave the resident set (memory flat in T)
             for k in rows:
                 first, second = (view_a, view_b) if pairs[k, 0] == a else (view_b, view_a)
                 pts_i, conf_i = first[0], first[2]
@@ -434,15 +436,21 @@ class GeometricMatcher:
         return pairs.astype(np.int64)
 
     @staticmethod
-    def _grayscale(frames: Any, size: tuple[int, int]) -> np.ndarray:
+    def _grayscale(frames: Any, size: tuple[int, int], path: Path | None) -> np.ndarray:
+        """``[T,h,w]`` uint8 grey frames at ``size``: in RAM, or a memmap at ``path`` (rebuilt on every call)."""
         import cv2
 
         h, w = size
-        gray = np.empty((len(frames), h, w), np.uint8)
+        if path is None:
+            gray = np.empty((len(frames), h, w), np.uint8)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            gray = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(len(frames), h, w))
         for t in range(len(frames)):
             frame = np.ascontiguousarray(frames[t])  # one frame from the (mem-mapped) video
             small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
             gray[t] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        release(gray)
         return gray
 
     def _flow_engine(self) -> Any:
