@@ -115,6 +115,26 @@ def test_cli_bad_inputs_are_one_line(cli, tmp_path, small_video, monkeypatch):
     assert not (tmp_path / "out" / "run.json").exists()  # nothing half-written
 
 
+def test_disk_full_during_export_is_one_line_and_leaves_nothing(cli, tmp_path, small_video, monkeypatch):
+    import errno
+
+    import stereodiff.io.depth as depth_io
+
+    def fill_disk(path, arrays):  # the npz writer runs out of space half-way through its temporary file
+        with open(path, "wb") as handle:
+            handle.write(b"PK" + bytes(1000))
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(depth_io, "_write_npz", fill_disk)
+    out = tmp_path / "out"
+    status, _, err = cli("run", str(small_video), "-o", str(out), "--preset", "cpu", "--stage1-res", "64")
+    assert status == 2, err
+    assert "Traceback" not in err and err.count("error") == 1, err
+    assert err.splitlines()[-1].startswith("stereodiff: error: the disk is full while writing"), err
+    assert not (out / "depth.npz").exists() and not list(out.glob(".*tmp*")), sorted(p.name for p in out.iterdir())
+    assert (out / ".run" / "stage2" / "out.npy").is_file()  # the finished stages are kept for --resume
+
+
 def test_frame_range_keeps_source_indices(small_video, tmp_path):
     config = preset_config("cpu")
     config.stage1.resolution = 64

@@ -211,6 +211,8 @@ class StereoDiffPipeline:
         h, w = preds.size
         focal = None if s1.focal_px is None else s1.focal_px * max(h, w) / max(frames.shape[1:3])
         geometric = s1.backend == "geometric"
+        if geometric and focal is None:  # the focal the matcher triangulated with (prior or self-calibrated)
+            focal = self.stage1.report.focal_px
         robust = geometric if s1.robust_scale is None else s1.robust_scale
         scene = global_alignment(
             preds,

@@ -16,6 +16,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -91,17 +92,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(err).split()) or type(err).__name__
         print(f"stereodiff: error: {message}", file=sys.stderr)
         return 2
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _unexpected(err, args.verbose)
+        where = f" while writing {err.filename}" if err.filename else ""
+        print(
+            f"stereodiff: error: the disk is full{where}; free some space or write the output (-o) to another disk",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("stereodiff: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
-        if args.verbose:
-            traceback.print_exc()
-        print(
-            f"stereodiff: unexpected error: {type(err).__name__}: {err} (rerun with -v for details)",
-            file=sys.stderr,
-        )
-        return 1
+        return _unexpected(err, args.verbose)
+
+
+def _unexpected(err: Exception, verbose: bool) -> int:
+    if verbose:
+        traceback.print_exc()
+    print(f"stereodiff: unexpected error: {type(err).__name__}: {err} (rerun with -v for details)", file=sys.stderr)
+    return 1
 
 
 def entry() -> None:

@@ -258,12 +258,14 @@ def _frame_list(frames: np.ndarray) -> str:
     return "frames " + ", ".join(runs)
 
 
-def _load(array: np.ndarray, index: int | np.ndarray, name: str, pairs: np.ndarray) -> np.ndarray:
-    """Rows of a (possibly memmapped) prediction array as float64, checked finite."""
+def _load(array: np.ndarray, index: int | np.ndarray, name: str, pairs: np.ndarray, stride: int = 1) -> np.ndarray:
+    """Rows of a (possibly memmapped) prediction array as float64, checked finite; ``stride`` keeps every
+    ``stride``-th pixel row and column of each row (taken before the float64 copy)."""
     rows = index
     if isinstance(index, np.ndarray) and len(index) and index[-1] - index[0] == len(index) - 1:
         rows = slice(int(index[0]), int(index[-1]) + 1)  # contiguous: a plain read of the memmap
-    value = np.asarray(array[rows], dtype=np.float64)
+    pixels = (slice(None, None, stride),) * 2  # (rows, columns) of one pair's map
+    value = np.asarray(array[rows][pixels if np.ndim(index) == 0 else (slice(None), *pixels)], dtype=np.float64)
     release(array)
     if not np.isfinite(value).all():
         rows = np.atleast_1d(index)
@@ -504,18 +506,18 @@ def global_alignment(
     in_tree = np.isfinite(pair_scales)
     second_scales = pair_scales.copy() if global_scale_solve else None
     others = np.flatnonzero(~in_tree)
-    for chunk in progress(_chunks(len(others), h * w), desc="alignment: pair scales", total=None):
+    points_per_pair = len(range(0, h, scale_stride)) * len(range(0, w, scale_stride))
+    for chunk in progress(_chunks(len(others), points_per_pair), desc="alignment: pair scales", total=None):
         chunk = others[chunk]
-        grid = (slice(None), slice(None, None, scale_stride), slice(None, None, scale_stride))  # [C,h',w']
-        src = _load(preds.pts_i, chunk, "pts_i", pairs)[grid].reshape(len(chunk), -1, 3)
-        dst = world[pairs[chunk, 0]][grid].reshape(len(chunk), -1, 3)
-        weight = _load(preds.conf_i, chunk, "conf_i", pairs)[grid].reshape(len(chunk), -1)
-        pair_scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
+        sides = [(preds.pts_i, preds.conf_i, 0, pair_scales)]
         if second_scales is not None:
-            src = _load(preds.pts_j, chunk, "pts_j", pairs)[grid].reshape(len(chunk), -1, 3)
-            dst = world[pairs[chunk, 1]][grid].reshape(len(chunk), -1, 3)
-            weight = _load(preds.conf_j, chunk, "conf_j", pairs)[grid].reshape(len(chunk), -1)
-            second_scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
+            sides.append((preds.pts_j, preds.conf_j, 1, second_scales))
+        for pts, conf, side, scales in sides:
+            names = ("pts_i", "conf_i") if side == 0 else ("pts_j", "conf_j")
+            src = _load(pts, chunk, names[0], pairs, scale_stride).reshape(len(chunk), -1, 3)
+            dst = world[pairs[chunk, side], ::scale_stride, ::scale_stride].reshape(len(chunk), -1, 3)
+            weight = _load(conf, chunk, names[1], pairs, scale_stride).reshape(len(chunk), -1)
+            scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
         release(world)
     usable = pair_scales > 0
     scale_factor = float(base_scale / np.exp(np.log(pair_scales[usable]).mean()))

@@ -9,9 +9,12 @@ Layout of a cache folder (every file a ``.npy`` readable by ``np.load(..., mmap_
     conf_j.npy  [P,h,w] float32
     done.npy    [P] bool      True once row p of every data file is on disk
 
-A row is marked done only after its data has been flushed, and ``pairs.npy`` is renamed into place only after the
-other files exist, so an interrupted run leaves either a valid cache (rows not done are recomputed) or a folder
-without ``pairs.npy`` (recreated from scratch on the next ``open``).
+Rows are written with ``pwrite`` (not through a memory map: flushing a map of a multi-GB file after every pair
+rewrote whole page-cache folios around each row, ~12× the data, and stalled long videos). Done flags are set in
+batches of ``sync_every`` pairs, after the batch's data has been synced to disk (``fdatasync``), and ``pairs.npy``
+is renamed into place only after the other files exist. So an interrupted run (``kill -9``, OOM, even a power cut)
+leaves either a valid cache — rows not marked done, at most one batch, are recomputed — or a folder without
+``pairs.npy`` (recreated from scratch on the next ``open``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from stereodiff.errors import InputError
-from stereodiff.io.pages import release
 from stereodiff.types import PairPredictions
 
 __all__ = ["PairCache"]
@@ -34,18 +36,25 @@ class PairCache:
     """Pairwise predictions stored as ``.npy`` memmaps in one folder (see the module docstring).
 
     Use :meth:`open`, then :meth:`missing` to know which pairs to compute, :meth:`write` for each result, and
-    :meth:`predictions` for the finished ``PairPredictions`` (read-only memmap views).
+    :meth:`predictions` for the finished ``PairPredictions`` (read-only memmap views). :meth:`commit` marks the
+    pairs written so far as done (``write`` does it every ``sync_every`` pairs, ``predictions`` at the end).
     """
 
-    def __init__(self, folder: Path, pairs: np.ndarray, num_frames: int, arrays: dict[str, np.memmap]) -> None:
+    def __init__(
+        self, folder: Path, pairs: np.ndarray, num_frames: int, arrays: dict[str, np.memmap], sync_every: int = 32
+    ) -> None:
         self.folder = folder
         self.pairs = pairs
         self.num_frames = num_frames
-        self._arrays = arrays
+        self.sync_every = int(sync_every)
+        self._arrays = arrays  # read-only maps: shapes, header offsets and the done flags
         self._done = arrays["done"]
+        self._pending: list[int] = []  # rows written but not yet marked done
 
     @classmethod
-    def open(cls, folder: Path, pairs: np.ndarray, size: tuple[int, int], num_frames: int) -> PairCache:
+    def open(
+        cls, folder: Path, pairs: np.ndarray, size: tuple[int, int], num_frames: int, sync_every: int = 32
+    ) -> PairCache:
         """Create the cache in ``folder``, or reopen the one already there.
 
         Args:
@@ -53,6 +62,8 @@ class PairCache:
             pairs: ``[P,2]`` integer directed pairs ``(i, j)``.
             size: ``(h, w)`` of the pointmaps, in pixels.
             num_frames: number of frames ``T`` of the video (every pair index must be < T).
+            sync_every: pairs per durable batch (data synced, then marked done); at most this many are lost to
+                an interruption.
 
         Raises:
             ValueError: bad ``pairs``, ``size`` or ``num_frames``.
@@ -67,6 +78,8 @@ class PairCache:
         h, w = (int(v) for v in size)
         if h < 1 or w < 1:
             raise ValueError(f"size must be (h, w) with positive entries, got {size}")
+        if sync_every < 1:
+            raise ValueError(f"sync_every must be >= 1, got {sync_every}")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         shapes = {"pts_i": (h, w, 3), "pts_j": (h, w, 3), "conf_i": (h, w), "conf_j": (h, w)}
@@ -92,21 +105,21 @@ class PairCache:
         arrays: dict[str, np.memmap] = {}
         try:
             for name, shape in shapes.items():
-                arrays[name] = np.lib.format.open_memmap(folder / f"{name}.npy", mode="r+")
+                arrays[name] = np.lib.format.open_memmap(folder / f"{name}.npy", mode="r")
                 if arrays[name].shape != (num, *shape) or arrays[name].dtype != np.float32:
                     raise InputError(
                         f"the pair cache {folder} holds {name} of shape {arrays[name].shape}, "
                         f"expected {(num, *shape)} float32 (another pointmap size?)",
                         "use another cache folder or delete this one",
                     )
-            arrays["done"] = np.lib.format.open_memmap(folder / "done.npy", mode="r+")
+            arrays["done"] = np.lib.format.open_memmap(folder / "done.npy", mode="r")
         except (OSError, ValueError) as err:
             if isinstance(err, InputError):
                 raise
             raise InputError(f"the pair cache {folder} is damaged ({err})", "delete the folder to start over") from err
         if arrays["done"].shape != (num,) or arrays["done"].dtype != np.bool_:
             raise InputError(f"the pair cache {folder} has a damaged done.npy", "delete the folder to start over")
-        return cls(folder, pairs, int(num_frames), arrays)
+        return cls(folder, pairs, int(num_frames), arrays, sync_every)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -118,7 +131,7 @@ class PairCache:
         return np.flatnonzero(~np.asarray(self._done)).astype(np.int64)
 
     def write(self, index: np.ndarray | int, pts_i, pts_j, conf_i, conf_j) -> None:
-        """Store the results of pairs ``index``; data is flushed before the rows are marked done.
+        """Store the results of pairs ``index`` (marked done with the next :meth:`commit`).
 
         Args:
             index: one pair index, or ``[n]`` indices into ``pairs``.
@@ -132,20 +145,36 @@ class PairCache:
         num = len(self.pairs)
         if len(rows) and (rows.min() < 0 or rows.max() >= num):
             raise ValueError(f"index must lie in 0..{num - 1}, got {rows.tolist()}")
-        values = {"pts_i": pts_i, "pts_j": pts_j, "conf_i": conf_i, "conf_j": conf_j}
-        for name, value in values.items():
-            value = np.asarray(value)
+        values = {}
+        for name, value in {"pts_i": pts_i, "pts_j": pts_j, "conf_i": conf_i, "conf_j": conf_j}.items():
+            value = np.asarray(value, dtype=np.float32)
             if scalar:
                 value = value[None]
             expected = (len(rows), *self._arrays[name].shape[1:])
             if value.shape != expected:
                 raise ValueError(f"{name} must have shape {expected[scalar:]}, got {value.shape[scalar:]}")
-            self._arrays[name][rows] = value
+            values[name] = value
+        for name, value in values.items():
+            row_bytes = value[0].nbytes
+            start = self._arrays[name].offset  # the .npy header's length
+            with open(self.folder / f"{name}.npy", "r+b") as handle:
+                for row, data in zip(rows.tolist(), value):
+                    os.pwrite(handle.fileno(), np.ascontiguousarray(data).tobytes(), start + row * row_bytes)
+        self._pending.extend(rows.tolist())
+        if len(self._pending) >= self.sync_every:
+            self.commit()
+
+    def commit(self) -> None:
+        """Sync the data written since the last commit to disk, then mark those pairs done."""
+        if not self._pending:
+            return
         for name in _DATA:
-            self._arrays[name].flush()
-        self._done[rows] = True
-        self._done.flush()
-        release(*(self._arrays[name] for name in _DATA))  # written pages leave this process's RSS
+            with open(self.folder / f"{name}.npy", "r+b") as handle:
+                os.fdatasync(handle.fileno())
+        with open(self.folder / "done.npy", "r+b") as handle:
+            for row in self._pending:
+                os.pwrite(handle.fileno(), b"\x01", self._done.offset + row)
+        self._pending = []
 
     def predictions(self) -> PairPredictions:
         """Every pair as read-only memmap views.
@@ -153,6 +182,7 @@ class PairCache:
         Raises:
             InputError: some pairs have not been written yet.
         """
+        self.commit()
         missing = self.missing()
         if len(missing):
             raise InputError(

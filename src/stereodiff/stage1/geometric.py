@@ -29,7 +29,8 @@ Conventions: pixel ``(u, v)`` = (column, row) at pixel centres; OpenCV camera ax
 from __future__ import annotations
 
 import functools
-from collections import deque
+import re
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,8 +207,8 @@ class GeometricMatcher:
     """Weights-free stage-1 backend (``Stage1Backend``): DIS flow, essential matrix, dense triangulation.
 
     Args:
-        resolution: working resolution: frames are resized so that their long side has this many pixels; the
-            pointmaps have this size.
+        resolution: working resolution: frames are resized so that their long side has this many pixels (smaller
+            frames are kept at their size, never upsampled); the pointmaps have this size.
         focal_px: focal length in pixels at the SOURCE resolution, if known (e.g. from the dataset).
         intrinsics: ``[3,3]`` pinhole matrix at the source resolution (overrides ``focal_px``; principal point
             used as given). Without either, the focal is self-calibrated (``focal_from_fundamentals``) and falls
@@ -286,6 +287,7 @@ class GeometricMatcher:
         if max_confidence <= 1:
             raise ValueError(f"max_confidence must be > 1, got {max_confidence}")
         self.resolution = int(resolution)
+        self._long_side = self.resolution  # working long side of the current video: ≤ resolution, ≤ the source's
         self.focal_px = focal_px
         self.intrinsics = intrinsics
         self.offsets = tuple(int(o) for o in offsets) if offsets is not None else None
@@ -338,9 +340,10 @@ class GeometricMatcher:
             pairs = self._check_pairs(pairs, num_frames)
         cv2.setRNGSeed(self.seed)
 
-        # 2. Working-resolution grayscale frames (the only per-frame data kept in memory)
-        size = working_size(height, width, self.resolution)  # (h, w)
-        gray = self._grayscale(frames, size)  # [T,h,w] uint8
+        # 2. Working-resolution grayscale frames (the only per-frame data; memory-mapped next to the pair cache)
+        self._long_side = min(self.resolution, max(height, width))  # never upsample: it adds cost, not detail
+        size = working_size(height, width, self._long_side)  # (h, w)
+        gray = self._grayscale(frames, size, None if cache_dir is None else Path(cache_dir) / "gray.npy")  # [T,h,w]
         K, focal_source = self._intrinsics((height, width), size, gray)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source)
         logger.info(
@@ -381,6 +384,8 @@ class GeometricMatcher:
             self._map_pairs(sorted(unordered.items()), gray, K), desc="geometric pairs", total=len(unordered)
         ):
             self.report.pairs.append(geom)
+            if len(self.report.pairs) % 256 == 0:
+                release(gray)  # frames already matched leave the resident set (memory flat in T)
             for k in rows:
                 first, second = (view_a, view_b) if pairs[k, 0] == a else (view_b, view_a)
                 pts_i, conf_i = first[0], first[2]
@@ -444,15 +449,21 @@ class GeometricMatcher:
         return pairs.astype(np.int64)
 
     @staticmethod
-    def _grayscale(frames: Any, size: tuple[int, int]) -> np.ndarray:
+    def _grayscale(frames: Any, size: tuple[int, int], path: Path | None) -> np.ndarray:
+        """``[T,h,w]`` uint8 grey frames at ``size``: in RAM, or a memmap at ``path`` (rebuilt on every call)."""
         import cv2
 
         h, w = size
-        gray = np.empty((len(frames), h, w), np.uint8)
+        if path is None:
+            gray = np.empty((len(frames), h, w), np.uint8)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            gray = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(len(frames), h, w))
         for t in range(len(frames)):
             frame = np.ascontiguousarray(frames[t])  # one frame from the (mem-mapped) video
             small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
             gray[t] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        release(gray)
         return gray
 
     def _flow_engine(self) -> Any:
@@ -475,7 +486,7 @@ class GeometricMatcher:
     @property
     def _px_scale(self) -> float:
         """Pixel thresholds are given at a 320-pixel long side; this scales them to the working resolution."""
-        return self.resolution / 320.0
+        return self._long_side / 320.0
 
     def _intrinsics(self, src_size: tuple[int, int], size: tuple[int, int], gray: np.ndarray) -> tuple[np.ndarray, str]:
         h, w = size
@@ -698,13 +709,18 @@ class GeometricMatcher:
         touched = {int(f) for f in np.unique(pairs)}
         done = {f for g in self.report.pairs for f in g.pair}
         self.report.failed_frames = sorted(f for f in touched & done if f not in ok_frames)
-        if failed:
+        if failed:  # one count per kind of failure: the reason with its numbers and explanation taken out
+            kinds = Counter(re.sub(r"\d+(\.\d+)?", "x", g.reason.split(" (")[0]) for g in failed)
+            frames = self.report.failed_frames
             logger.warning(
-                "geometric matcher: %d of %d pairs failed (%s); frames with no usable pair: %s",
+                "geometric matcher: %d of %d pairs failed (%s; threshold %.2f° of parallax); %d frames with no usable "
+                "pair%s",
                 len(failed),
                 len(self.report.pairs),
-                "; ".join(sorted({g.reason.split(" (")[0] for g in failed}))[:200],
-                self.report.failed_frames or "none",
+                ", ".join(f"{count}× {kind}" for kind, count in kinds.most_common()),
+                self.min_angle_deg,
+                len(frames),
+                f": {frames[:20]}{' …' if len(frames) > 20 else ''}" if frames else "",
             )
 
 
