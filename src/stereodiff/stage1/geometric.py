@@ -260,7 +260,7 @@ class GeometricMatcher:
         depth_range: tuple[float, float] = (0.2, 5.0),
         max_confidence: float = 10.0,
         ransac_threshold_px: float = 0.5,
-        grid_cells: int = 48,
+        grid_cells: int = 32,
         num_workers: int = 2,
         seed: int = 0,
     ) -> None:
