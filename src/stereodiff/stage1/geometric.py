@@ -775,10 +775,12 @@ def _dot(p: list, q: list) -> np.ndarray:
 
 
 def _transform(x: np.ndarray, M: np.ndarray, t: np.ndarray | None = None) -> np.ndarray:
-    """``x @ M[:, :k].T + M[:, k] (+ t)`` for ``x [..., k]`` and ``M [m, k]`` or ``[m, k+1]`` (affine), in x's dtype.
+    """``x @ M.T + t`` for ``x [..., k]`` and ``M [m, k]``, or ``x @ M[:, :k].T + M[:, k] + t`` for an affine
+    ``M [m, k+1]`` (``t [m]`` optional), in x's dtype.
 
-    Computed component by component into a ``[m, ...]`` block (returned as a ``[..., m]`` view): numpy hands such
-    thin products to the multithreaded BLAS, which costs several times more CPU than this on busy cores.
+    Computed component by component into a ``[m, ...]`` block (returned as a ``[..., m]`` view): numpy's matmul on
+    such thin arrays goes to the (multithreaded) BLAS and was erratic, up to ~10× slower, in profiles of the matcher
+    on a busy 2-core machine.
     """
     M = np.asarray(M, dtype=np.float64)
     affine = M.shape[1] == x.shape[-1] + 1
@@ -798,7 +800,7 @@ def _transform(x: np.ndarray, M: np.ndarray, t: np.ndarray | None = None) -> np.
 
 def _rays(x: np.ndarray, K_inv: np.ndarray) -> np.ndarray:
     """``[N,3]`` camera rays with ``z = 1`` of pixels ``x [N,2]`` (``K_inv`` [3,3]), in x's dtype."""
-    return _transform(x, np.asarray(K_inv)[:, :3])
+    return _transform(x, K_inv)
 
 
 def _flow_check(flow_ab: np.ndarray, flow_ba: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
