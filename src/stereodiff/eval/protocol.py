@@ -418,34 +418,72 @@ def _lstsq_line(n: float, sp: float, sy: float, spp: float, spy: float) -> tuple
     return mp * my / (mp * mp + 1.0), my / (mp * mp + 1.0)  # min-norm solution of [c, 1] @ [s, t] = ybar
 
 
+def _residual_slope(p: np.ndarray, y: np.ndarray, s: float) -> float:
+    """Subgradient ``-Σ sign(r - median(r)) p`` of the L1 profile cost at ``s``, with ``r = y - s p`` ``[N]``."""
+    r = y - s * p
+    return -float(np.einsum("i,i->", np.sign(r - np.median(r)), p))
+
+
+class _BracketSlope:
+    """``_residual_slope(p, y, s)`` for any ``s`` in ``[lo, hi]``, from the few points whose residual may cross the
+    median there (the same value up to summation order).
+
+    Each ``r_i(s) = y_i - s p_i`` lies between ``y_i - lo p_i`` and ``y_i - hi p_i``; order statistics grow with
+    every value, so the two middle ones of ``r(s)`` (averaged by the median) lie between the lower middle of the
+    interval starts and the upper middle of the interval ends (widened by a rounding bound). A point whose whole
+    interval is above (below) that range keeps the sign +1 (-1) and only adds a constant; the median of ``r(s)``
+    is an order statistic of the remaining points, shifted by the number of points below.
+    """
+
+    def __init__(self, p: np.ndarray, y: np.ndarray, lo: float, hi: float) -> None:
+        middle = np.array([(len(p) - 1) // 2, len(p) // 2])  # equal for an odd count
+        start, end = y - lo * p, y - hi * p  # [N] each
+        low = np.minimum(start, end)
+        high = np.maximum(start, end, out=end)
+        del start
+        largest = max(y.max(), -y.min()) + max(abs(lo), abs(hi)) * max(p.max(), -p.min())
+        margin = 8 * np.finfo(np.float64).eps * largest  # bounds the rounding of y - s p
+        below = high < np.partition(low, middle[0])[middle[0]] - margin  # [N] sign -1 throughout the bracket
+        above = low > np.partition(high, middle[1])[middle[1]] + margin  # [N] sign +1 throughout
+        self.constant = float(np.sum(p, where=above) - np.sum(p, where=below))
+        keep = ~np.logical_or(above, below, out=above)
+        self.p, self.y = p[keep], y[keep]
+        self.middle = middle - np.count_nonzero(below)
+
+    def __call__(self, s: float) -> float:
+        r = self.y - s * self.p
+        part = np.partition(r, self.middle)
+        median = (part[self.middle[0]] + part[self.middle[1]]) / 2  # as np.median of all the residuals
+        return -(self.constant + float(np.einsum("i,i->", np.sign(r - median), self.p)))
+
+
 def _l1_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Exact least-absolute-deviations fit ``y ≈ s p + t`` (float64).
 
     For a fixed ``s`` the best ``t`` is ``median(y - s p)``; the profile cost is convex in ``s`` with subgradient
     ``-Σ sign(y - s p - t) p``, so ``s`` is found by bisection on the subgradient's sign: first on a strided
-    1/16 subsample, then on all points inside a narrow bracket around that estimate.
+    subsample of about 65536 points, then on all points inside a narrow bracket around that estimate, where
+    ``_BracketSlope`` only sorts the points whose residual may cross the median.
     """
+    SlopeMaker = Callable[[float, float], Callable[[float], float]]  # (lo, hi) -> subgradient valid on [lo, hi]
 
-    def slope(q: np.ndarray, z: np.ndarray, s: float) -> float:
-        r = z - s * q
-        return -float(np.sign(r - np.median(r)) @ q)
-
-    def bracket(q: np.ndarray, z: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    def bracket(make_slope: SlopeMaker, lo: float, hi: float) -> tuple[Callable[[float], float], float, float]:
         width = hi - lo
         for _ in range(60):  # widen until the subgradient changes sign inside
-            if slope(q, z, lo) > 0:
+            slope = make_slope(lo, hi)
+            if slope(lo) > 0:
                 lo -= width
-            elif slope(q, z, hi) < 0:
+            elif slope(hi) < 0:
                 hi += width
             else:
-                break
+                return slope, lo, hi
             width *= 2
-        return lo, hi
+        return make_slope(lo, hi), lo, hi
 
-    def bisect(q: np.ndarray, z: np.ndarray, lo: float, hi: float, steps: int) -> float:
+    def bisect(slope: Callable[[float], float], lo: float, hi: float, steps: int) -> float:
         for _ in range(steps):
             mid = 0.5 * (lo + hi)
-            if slope(q, z, mid) > 0:
+            if slope(mid) > 0:
                 hi = mid
             else:
                 lo = mid
@@ -455,10 +493,10 @@ def _l1_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     width = max(abs(s0), 1e-6)
     stride = max(1, p.size // 65536)
     sub_p, sub_y = p[::stride], y[::stride]
-    s = bisect(sub_p, sub_y, *bracket(sub_p, sub_y, s0 - width, s0 + width), 36)
+    s = bisect(*bracket(lambda lo, hi: partial(_residual_slope, sub_p, sub_y), s0 - width, s0 + width), 36)
     if stride > 1:
         width = 1e-3 * max(abs(s), 1e-6)
-        s = bisect(p, y, *bracket(p, y, s - width, s + width), 24)
+        s = bisect(*bracket(lambda lo, hi: _BracketSlope(p, y, lo, hi), s - width, s + width), 24)
     return s, float(np.median(y - s * p))
 
 
