@@ -457,6 +457,9 @@ class _BracketSlope:
         return -(self.constant + float(np.einsum("i,i->", np.sign(r - median), self.p)))
 
 
+_SlopeMaker = Callable[[float, float], Callable[[float], float]]  # (lo, hi) -> subgradient valid on [lo, hi]
+
+
 def _l1_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Exact least-absolute-deviations fit ``y ≈ s p + t`` (float64).
 
@@ -465,9 +468,8 @@ def _l1_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     subsample of about 65536 points, then on all points inside a narrow bracket around that estimate, where
     ``_BracketSlope`` only sorts the points whose residual may cross the median.
     """
-    SlopeMaker = Callable[[float, float], Callable[[float], float]]  # (lo, hi) -> subgradient valid on [lo, hi]
 
-    def bracket(make_slope: SlopeMaker, lo: float, hi: float) -> tuple[Callable[[float], float], float, float]:
+    def bracket(make_slope: _SlopeMaker, lo: float, hi: float) -> tuple[Callable[[float], float], float, float]:
         width = hi - lo
         for _ in range(60):  # widen until the subgradient changes sign inside
             slope = make_slope(lo, hi)
