@@ -636,7 +636,9 @@ def _aligned_error_sums(
     d, g64, *_ = scratch.get(len(g))
     _space_values(p, pred_kind, align.pred_space, out=d)
     s, t = align.scale, align.shift
-    if s.ndim:  # per-frame alignment: the factors of each pixel's frame
+    if s.ndim and len(counts) == 1:  # per-frame alignment, one frame: its factors
+        s, t = s[frames.start], t[frames.start]
+    elif s.ndim:  # per-frame alignment: the factors of each pixel's frame
         s, t = np.repeat(s[frames], counts), np.repeat(t[frames], counts)
     _aligned_depth(d, align, s, t)
     np.copyto(g64, g)
