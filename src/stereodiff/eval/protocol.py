@@ -203,7 +203,7 @@ def resize_prediction(pred: np.ndarray, size: tuple[int, int], resize: str = "bi
     dtype = pred.dtype if pred.dtype in (np.float32, np.float64) else np.float32
     out = np.empty((pred.shape[0], *size), dtype=dtype)
     for t in range(pred.shape[0]):
-        out[t] = cv2.resize(np.asarray(pred[t], dtype=dtype), (size[1], size[0]), interpolation=RESIZES[resize])
+        cv2.resize(np.asarray(pred[t], dtype=dtype), (size[1], size[0]), dst=out[t], interpolation=RESIZES[resize])
     return out
 
 
