@@ -120,7 +120,7 @@ def test_l1_bracket_slope_equals_full_subgradient(rng, n):
     p = rng.uniform(0.5, 10.0, n)
     y = 1.5 * p + 0.2 + 0.1 * rng.standard_cauchy(n)
     y[::50] = np.round(y[::50], 1)  # ties
-    slope = _BracketSlope(p, y, 1.499, 1.501)
+    slope = _BracketSlope(p, y, 1.499, 1.501, np.empty((3, n)))
     assert len(slope.p) < n / 4
     for s in np.linspace(1.499, 1.501, 9):
         assert slope(s) == pytest.approx(_residual_slope(p, y, s), rel=1e-9, abs=1e-6)

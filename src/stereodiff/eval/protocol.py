@@ -401,7 +401,7 @@ def _depth_values(
     (for the depth-space fits, which need all values at once)."""
     parts = [_gather(pred, gt, f, r, (valid_mask,), min_depth, max_depth) for f, r in _blocks(frames, *gt.shape[1:])]
     p = np.concatenate([part[0] for part in parts])
-    g = np.concatenate([part[1] for part in parts]).astype(np.float64)
+    g = np.concatenate([part[1] for part in parts], dtype=np.float64)
     return _space_values(p, pred_kind, "depth", out=np.empty(len(p))), g
 
 
@@ -424,6 +424,19 @@ def _residual_slope(p: np.ndarray, y: np.ndarray, s: float) -> float:
     return -float(np.einsum("i,i->", np.sign(r - np.median(r)), p))
 
 
+def _order_statistic(values: np.ndarray, k: int, work: np.ndarray) -> float:
+    """The ``k``-th smallest of ``values`` ``[N]``, partitioning a copy in the ``[N]`` scratch ``work``."""
+    np.copyto(work, values)
+    work.partition(k)
+    return float(work[k])
+
+
+def _median(values: np.ndarray, work: np.ndarray) -> float:
+    """``np.median`` of ``values`` ``[N]``, partitioning a copy in the ``[N]`` scratch ``work``."""
+    np.copyto(work, values)
+    return float(np.median(work, overwrite_input=True))
+
+
 class _BracketSlope:
     """``_residual_slope(p, y, s)`` for any ``s`` in ``[lo, hi]``, from the few points whose residual may cross the
     median there (the same value up to summation order).
@@ -435,17 +448,21 @@ class _BracketSlope:
     is an order statistic of the remaining points, shifted by the number of points below.
     """
 
-    def __init__(self, p: np.ndarray, y: np.ndarray, lo: float, hi: float) -> None:
+    def __init__(self, p: np.ndarray, y: np.ndarray, lo: float, hi: float, work: np.ndarray) -> None:
+        """``p``, ``y``: ``[N]`` float64; ``work``: ``[3, N]`` float64 scratch (fresh large arrays are slow to get)."""
         middle = np.array([(len(p) - 1) // 2, len(p) // 2])  # equal for an odd count
-        start, end = y - lo * p, y - hi * p  # [N] each
-        low = np.minimum(start, end)
-        high = np.maximum(start, end, out=end)
-        del start
+        high, low, work = work
+        # [N] each: the ends of each residual's interval (y + (-lo p) is y - lo p exactly) where p >= 0
+        np.add(y, np.multiply(p, -lo, out=high), out=high)
+        np.add(y, np.multiply(p, -hi, out=low), out=low)
+        flip = p < 0
+        if flip.any():
+            high[flip], low[flip] = low[flip], high[flip]
         largest = max(y.max(), -y.min()) + max(abs(lo), abs(hi)) * max(p.max(), -p.min())
         margin = 8 * np.finfo(np.float64).eps * largest  # bounds the rounding of y - s p
-        below = high < np.partition(low, middle[0])[middle[0]] - margin  # [N] sign -1 throughout the bracket
-        above = low > np.partition(high, middle[1])[middle[1]] + margin  # [N] sign +1 throughout
-        self.constant = float(np.sum(p, where=above) - np.sum(p, where=below))
+        below = high < _order_statistic(low, middle[0], work) - margin  # [N] sign -1 throughout the bracket
+        above = low > _order_statistic(high, middle[1], work) + margin  # [N] sign +1 throughout
+        self.constant = float(np.einsum("i,i->", above, p) - np.einsum("i,i->", below, p))  # (7x a masked sum)
         keep = ~np.logical_or(above, below, out=above)
         self.p, self.y = p[keep], y[keep]
         self.middle = middle - np.count_nonzero(below)
@@ -491,15 +508,17 @@ def _l1_line(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
                 lo = mid
         return 0.5 * (lo + hi)
 
-    s0 = float(np.median(y) / max(float(np.median(p)), 1e-12))  # MonST3R's start (median scaling)
+    work = np.empty((3, len(p)))  # scratch for the medians and _BracketSlope
+    s0 = _median(y, work[0]) / max(_median(p, work[0]), 1e-12)  # MonST3R's start (median scaling)
     width = max(abs(s0), 1e-6)
     stride = max(1, p.size // 65536)
     sub_p, sub_y = p[::stride], y[::stride]
     s = bisect(*bracket(lambda lo, hi: partial(_residual_slope, sub_p, sub_y), s0 - width, s0 + width), 36)
     if stride > 1:
         width = 1e-3 * max(abs(s), 1e-6)
-        s = bisect(*bracket(lambda lo, hi: _BracketSlope(p, y, lo, hi), s - width, s + width), 24)
-    return s, float(np.median(y - s * p))
+        s = bisect(*bracket(lambda lo, hi: _BracketSlope(p, y, lo, hi, work), s - width, s + width), 24)
+    residuals = np.subtract(y, np.multiply(p, s, out=work[0]), out=work[0])  # [N] y - s p
+    return s, float(np.median(residuals, overwrite_input=True))
 
 
 def align_sequence(
