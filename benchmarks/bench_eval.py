@@ -1,7 +1,8 @@
 """Speed of the evaluation protocol: one 110-frame 640×480 sequence (the Bonn / KITTI standard length).
 
 CPU seconds are summed over threads. The "reference" row times one chunked float64 pass over the same pixels in
-the same process, so runs on a loaded machine can be compared: the default protocol costs about 50 such passes.
+the same process, so runs on a loaded machine can be compared: the default protocol costs about 20 such passes
+(two block-wise passes over the valid pixels: the fit's sums, then the metrics).
 
 Run: ``python benchmarks/bench_eval.py [--quick]``.
 """

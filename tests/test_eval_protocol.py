@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from stereodiff.errors import InputError
-from stereodiff.eval.protocol import aggregate, evaluate_sequence, frame_metrics
+from stereodiff.eval.protocol import (
+    _BracketSlope,
+    _l1_line,
+    _residual_slope,
+    aggregate,
+    evaluate_sequence,
+    frame_metrics,
+)
 
 
 def _hand_case():
@@ -83,6 +90,50 @@ def test_alignments_recover_affine_and_scale(rng, alignment):
         assert np.median(m.per_frame["abs_rel"]) < 0.2
     else:
         assert m.abs_rel < 1e-7
+
+
+def test_large_frames_match_direct_computation(rng):
+    # 300×400 frames are split into row bands; the result equals the protocol written out on whole arrays
+    gt = rng.uniform(0.3, 12.0, (3, 300, 400)).astype(np.float32)
+    gt[rng.random(gt.shape) < 0.3] = 0.0
+    pred = (0.5 / np.maximum(gt, 0.3) + 0.05 + rng.normal(0, 0.02, gt.shape)).astype(np.float32)
+    m = evaluate_sequence(pred, gt, max_depth=10)
+    valid = (gt > 1e-3) & (gt < 10)
+    disp = np.maximum(pred.astype(np.float64), 1e-3)
+    a = np.stack([disp[valid], np.ones(valid.sum())], axis=1)
+    (s, t), *_ = np.linalg.lstsq(a, 1.0 / (gt[valid].astype(np.float64) + 1e-8), rcond=None)
+    depth = np.clip(1.0 / np.maximum(s * disp + t, 1e-3), 1e-3, 10)
+    g = gt.astype(np.float64)
+    assert float(m.scale) == pytest.approx(s, rel=1e-9)
+    for k, frame in enumerate(valid):
+        d, gk = depth[k][frame], g[k][frame]
+        assert m.per_frame["abs_rel"][k] == pytest.approx(np.mean(np.abs(d - gk) / gk), rel=1e-9)
+        assert m.per_frame["rmse"][k] == pytest.approx(np.sqrt(np.mean((d - gk) ** 2)), rel=1e-9)
+        assert m.per_frame["log_rmse"][k] == pytest.approx(np.sqrt(np.mean(np.log(d / gk) ** 2)), rel=1e-9)
+        assert m.per_frame["delta1"][k] == np.mean(np.maximum(d / gk, gk / d) < 1.25)
+    np.testing.assert_array_equal(m.num_pixels, valid.sum((1, 2)))
+
+
+@pytest.mark.parametrize("n", [20000, 20001])
+def test_l1_bracket_slope_equals_full_subgradient(rng, n):
+    # the L1 fit's bisection sorts only the points that may cross the median inside the bracket
+    p = rng.uniform(0.5, 10.0, n)
+    y = 1.5 * p + 0.2 + 0.1 * rng.standard_cauchy(n)
+    y[::50] = np.round(y[::50], 1)  # ties
+    slope = _BracketSlope(p, y, 1.499, 1.501, np.empty((3, n)))
+    assert len(slope.p) < n / 4
+    for s in np.linspace(1.499, 1.501, 9):
+        assert slope(s) == pytest.approx(_residual_slope(p, y, s), rel=1e-9, abs=1e-6)
+
+
+def test_l1_line_on_many_points_recovers_line_despite_outliers(rng):
+    p = rng.uniform(0.5, 10.0, 300_000)  # > 2 × 65536: subsample, then the bracketed full-data stage
+    y = 2.0 * p + 0.5 + rng.laplace(0, 0.05, p.shape)
+    y[::20] = rng.uniform(0, 30, y[::20].shape)  # 5 % outliers
+    s, t = _l1_line(p, y)
+    assert s == pytest.approx(2.0, abs=2e-3) and t == pytest.approx(0.5, abs=1e-2)
+    cost = lambda a, b: np.abs(y - a * p - b).sum()  # noqa: E731
+    assert cost(s, t) <= min(cost(s * (1 + e), np.median(y - s * (1 + e) * p)) for e in (-1e-6, 1e-6))
 
 
 def test_per_frame_alignment_hides_temporal_flicker(rng):

@@ -927,7 +927,7 @@ def fuse_pair_depths(
         valid = np.lib.format.open_memmap(out_dir / "fused_valid.npy", mode="w+", dtype=np.bool_, shape=shape)
     else:
         depth, confidence, valid = np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, bool)
-    holes = untriangulated_mask(preds, geometry)  # [T,h,w]
+    sources = _tree_sources(preds, geometry)  # holes are read one frame at a time: memory flat in T
     gauge = []
     for k in progress(range(num_frames), desc="fusion: depth", total=num_frames):
         acc = np.zeros((h, w))
@@ -938,7 +938,7 @@ def fuse_pair_depths(
             weight_sum += weight
         ok = weight_sum > 0
         log_depth = acc / np.maximum(weight_sum, 1e-12)
-        ref = ok & ~holes[k] & np.asarray(geometry.valid[k])
+        ref = ok & ~_frame_holes(preds, sources, k) & np.asarray(geometry.valid[k])
         if ref.sum() >= 50:
             gauge.append(np.median(np.log(np.asarray(geometry.depth[k])[ref]) - log_depth[ref]))
         depth[k] = np.where(ok, np.exp(log_depth), 0.0)
@@ -952,7 +952,7 @@ def fuse_pair_depths(
         if k in by_frame:
             depth[k] *= scale
         else:  # a frame that is never the first of a pair keeps its aligned depth (holes invalid)
-            ok = np.asarray(geometry.valid[k]) & ~holes[k]
+            ok = np.asarray(geometry.valid[k]) & ~_frame_holes(preds, sources, k)
             depth[k] = np.where(ok, geometry.depth[k], 0.0)
             confidence[k] = np.where(ok, geometry.confidence[k], 0.0)
             valid[k] = ok
@@ -985,19 +985,34 @@ def untriangulated_mask(preds: PairPredictions, geometry: SceneGeometry) -> np.n
     ``global_alignment`` places each frame's points from one pair of its spanning tree (``geometry.info["tree"]``,
     in traversal order: the root pair places both frames, every later pair the frame not placed yet). Pixels that
     the matcher could not triangulate in that pair hold a constant-depth guess at confidence 1: they are holes, to
-    be marked invalid (``geometry.valid & ~mask``) and filled by stage 2.
+    be marked invalid (``geometry.valid & ~mask``) and filled by stage 2. (Long videos: :func:`_frame_holes` gives
+    one frame at a time.)
     """
-    tree = np.asarray(geometry.info["tree"])
-    h, w = preds.size
-    mask = np.zeros((preds.num_frames, h, w), bool)
+    sources = _tree_sources(preds, geometry)
+    return np.stack([_frame_holes(preds, sources, k) for k in range(preds.num_frames)])
+
+
+def _tree_sources(preds: PairPredictions, geometry: SceneGeometry) -> dict[int, tuple[int, str]]:
+    """frame -> (pair index, ``"conf_i"`` or ``"conf_j"``): the tree pair (and side) that placed the frame."""
     index = {(int(i), int(j)): p for p, (i, j) in enumerate(preds.pairs)}
+    sources: dict[int, tuple[int, str]] = {}
     placed: set[int] = set()
-    for n, (i, j) in enumerate(tree.tolist()):
+    for n, (i, j) in enumerate(np.asarray(geometry.info["tree"]).tolist()):
         p = index[(i, j)]
         if n == 0 or i not in placed:
-            mask[i] = np.asarray(preds.conf_i[p]) <= 1.0
+            sources[i] = (p, "conf_i")
         if n == 0 or i in placed:
-            mask[j] = np.asarray(preds.conf_j[p]) <= 1.0
+            sources[j] = (p, "conf_j")
         placed.update((i, j))
-        release(preds.conf_i, preds.conf_j)
+    return sources
+
+
+def _frame_holes(preds: PairPredictions, sources: dict[int, tuple[int, str]], k: int) -> np.ndarray:
+    """``[h,w]`` bool untriangulated pixels of frame ``k`` (see :func:`untriangulated_mask`)."""
+    if k not in sources:
+        return np.zeros(preds.size, bool)
+    p, side = sources[k]
+    confidence = getattr(preds, side)
+    mask = np.asarray(confidence[p]) <= 1.0
+    release(confidence)
     return mask
