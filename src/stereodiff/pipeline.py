@@ -122,8 +122,8 @@ def save_scene(folder: Path, scene: SceneGeometry) -> None:
         out = np.lib.format.open_memmap(target, mode="w+", dtype=array.dtype, shape=array.shape)
         for t in range(array.shape[0]):
             out[t] = array[t]
+            release(out, array)  # only the current frame stays resident
         out.flush()
-        release(out, array)
         del out
     np.savez(
         folder / "geometry.npz",
