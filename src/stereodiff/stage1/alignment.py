@@ -509,14 +509,13 @@ def global_alignment(
     points_per_pair = len(range(0, h, scale_stride)) * len(range(0, w, scale_stride))
     for chunk in progress(_chunks(len(others), points_per_pair), desc="alignment: pair scales", total=None):
         chunk = others[chunk]
-        sides = [(preds.pts_i, preds.conf_i, 0, pair_scales)]
+        sides = [("pts_i", "conf_i", 0, pair_scales)]  # (pointmap, confidence, frame column of pairs, output)
         if second_scales is not None:
-            sides.append((preds.pts_j, preds.conf_j, 1, second_scales))
+            sides.append(("pts_j", "conf_j", 1, second_scales))
         for pts, conf, side, scales in sides:
-            names = ("pts_i", "conf_i") if side == 0 else ("pts_j", "conf_j")
-            src = _load(pts, chunk, names[0], pairs, scale_stride).reshape(len(chunk), -1, 3)
+            src = _load(getattr(preds, pts), chunk, pts, pairs, scale_stride).reshape(len(chunk), -1, 3)
             dst = world[pairs[chunk, side], ::scale_stride, ::scale_stride].reshape(len(chunk), -1, 3)
-            weight = _load(conf, chunk, names[1], pairs, scale_stride).reshape(len(chunk), -1)
+            weight = _load(getattr(preds, conf), chunk, conf, pairs, scale_stride).reshape(len(chunk), -1)
             scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
         release(world)
     usable = pair_scales > 0

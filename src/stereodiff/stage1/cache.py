@@ -159,7 +159,7 @@ class PairCache:
             start = self._arrays[name].offset  # the .npy header's length
             with open(self.folder / f"{name}.npy", "r+b") as handle:
                 for row, data in zip(rows.tolist(), value):
-                    os.pwrite(handle.fileno(), np.ascontiguousarray(data).tobytes(), start + row * row_bytes)
+                    os.pwrite(handle.fileno(), data.tobytes(), start + row * row_bytes)  # C-order bytes
         self._pending.extend(rows.tolist())
         if len(self._pending) >= self.sync_every:
             self.commit()
