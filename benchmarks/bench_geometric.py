@@ -10,8 +10,10 @@ valid; coverage = fraction of valid GT pixels with a valid prediction (holes cou
 alignment refinements (``robust_scale``, ``global_scale_solve``) on and off, and three depth sources:
 ``tree`` = the aligned depth of each frame's spanning-tree pair with untriangulated pixels marked invalid, ``fused``
 = ``fuse_pair_depths`` over all pairs of each frame. The alignment runs as in the pipeline (the matcher's focal,
-``scale_stride=4``). Flows: ``full-res`` (the default), ``full-res, stride 4`` (``flow_patch_stride=4``: faster) and
-``preset`` (``flow_full_resolution=False``: the DIS preset's own finest scale, fastest).
+``scale_stride=4``). Flows: ``full-res`` (the default: DIS down to the working resolution; the longest offset's flows
+composed from the two shorter ones and refined, ``chain_flows``), ``full-res, direct`` (``chain_flows=False``: DIS
+for every pair), ``full-res, stride 4`` (``flow_patch_stride=4``: faster) and ``preset``
+(``flow_full_resolution=False``: the DIS preset's own finest scale, fastest).
 
     python benchmarks/bench_geometric.py [--quick]
 """
@@ -78,7 +80,11 @@ def run(
     from stereodiff.stage1.alignment import global_alignment
     from stereodiff.stage1.geometric import GeometricMatcher, fuse_pair_depths, untriangulated_mask
 
-    options = {"full-res, stride 4": {"flow_patch_stride": 4}, "preset": {"flow_full_resolution": False}}
+    options = {
+        "full-res, direct": {"chain_flows": False},
+        "full-res, stride 4": {"flow_patch_stride": 4},
+        "preset": {"flow_full_resolution": False},
+    }
     matcher = GeometricMatcher(resolution=long_side, intrinsics=K, **options.get(flow, {}))
     start, cpu_start = time.perf_counter(), time.process_time()
     preds = matcher.predict(frames)
@@ -125,8 +131,9 @@ def main() -> None:
     variants = [(True, True)] if args.quick else [(False, False), (True, False), (False, True), (True, True)]
     speed_rows, accuracy_rows, notes = [], [], []
     settings = [(long_side, variants, "full-res") for long_side in sizes]
-    if not args.quick:  # faster, less accurate flows: patch stride 4; the DIS preset's own finest scale
-        settings += [(size, [(True, True)], flow) for flow in ("full-res, stride 4", "preset") for size in sizes]
+    if not args.quick:  # DIS for every pair; faster, less accurate flows: patch stride 4, the DIS preset's finest scale
+        flows = ("full-res, direct", "full-res, stride 4", "preset")
+        settings += [(size, [(True, True)], flow) for flow in flows for size in sizes]
     for long_side, settings_variants, flow in settings:
         speed, accuracy, info = run(long_side, frames, gt, K, settings_variants, flow)
         speed_rows += speed

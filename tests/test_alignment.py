@@ -223,8 +223,11 @@ def test_errors():
 
 
 @pytest.mark.parametrize("options", [dict(robust_scale=True), dict(global_scale_solve=True),
-                                     dict(robust_scale=True, global_scale_solve=True)])  # fmt: skip
+                                     dict(robust_scale=True, global_scale_solve=True),
+                                     dict(robust_scale=True, global_scale_solve=True, scale_stride=3),
+                                     dict(scale_stride=4)])  # fmt: skip
 def test_refinements_keep_exact_recovery(options):
+    """Also with strided registrations (tree, other pairs): exact points give the exact scene from any subset."""
     scene = make_synthetic_pairs(7, 12, 16, make_pairs(7), seed=9)
     geometry = global_alignment(scene.preds, **options)
     _check_exact(scene, geometry)

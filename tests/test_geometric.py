@@ -11,10 +11,13 @@ import pytest
 from stereodiff.errors import InputError
 from stereodiff.stage1.geometric import (
     GeometricMatcher,
+    compose_flows,
     default_pairs,
+    flow_plan,
     focal_from_fundamentals,
     fundamental_from_pose,
     fuse_pair_depths,
+    robust_essential,
     sampson_distance,
     triangulate_rays,
     untriangulated_mask,
@@ -74,6 +77,30 @@ def test_focal_self_calibration_recovers_focal(rng):
     # pure forward translation: every focal fits, so the estimator must decline
     forward = [fundamental_from_pose(np.eye(3), np.array([0.0, 0.0, 1.0]), K)]
     assert focal_from_fundamentals(forward, (159.5, 119.5), size) is None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_robust_essential_ignores_objects_moving_along_the_baseline(seed):
+    """Low parallax (4 cm baseline, 2-8 m depths) and 20 % of the matches on an object moving almost along the
+    baseline: inlier counting at a sub-pixel threshold picks a compromise ~13° off; the median criterion must not."""
+    rng = np.random.default_rng(seed)
+    cv2.setRNGSeed(seed)
+    K = np.array([[280.0, 0, 159.5], [0, 280.0, 119.5], [0, 0, 1]])
+    n = 700
+    u, v, z = rng.uniform(0, 320, n), rng.uniform(0, 240, n), rng.uniform(2, 8, n)
+    points = np.stack([(u - 159.5) / 280 * z, (v - 119.5) / 280 * z, z], axis=1)
+    R, t = _rotation([0.0, 1.0, 0.25], 0.004), np.array([0.04, 0.0, 0.005])
+    moved = points @ R.T + t
+    moving = np.arange(n) < 0.2 * n
+    moved[moving] += [0.06, 0.01, 0.03]
+    projected = moved @ K.T
+    x_a = np.stack([u, v], axis=1)
+    x_b = projected[:, :2] / projected[:, 2:] + rng.normal(0, 0.1, (n, 2))
+    E = robust_essential(x_a, x_b, K, threshold=0.5, median_threshold=0.08)
+    _, R_est, t_est, _ = cv2.recoverPose(E, x_a[~moving], x_b[~moving], K)
+    t_error = np.degrees(np.arccos(abs(t_est.ravel() @ t) / np.linalg.norm(t)))
+    assert t_error < 4.0, t_error
+    assert np.degrees(np.arccos(np.clip((np.trace(R_est.T @ R) - 1) / 2, -1, 1))) < 0.1
 
 
 def test_default_pairs_symmetric_coprime_and_connected():
@@ -223,15 +250,50 @@ def test_cache_resume_and_memmap_frames(scene, scene_predictions, tmp_path):
     video[:] = frames
     video.flush()
     video = np.load(tmp_path / "frames.npy", mmap_mode="r")
-    pairs = reference.pairs[:6]
-    matcher = GeometricMatcher(resolution=160, intrinsics=K)
-    first = matcher.predict(video, pairs, cache_dir=tmp_path / "cache")
+    matcher = GeometricMatcher(resolution=160, intrinsics=K, offsets=(2, 3, 5))
+    first = matcher.predict(video, reference.pairs, cache_dir=tmp_path / "cache")
     assert isinstance(first.pts_i, np.memmap)
-    np.testing.assert_allclose(first.pts_i, reference.pts_i[:6], rtol=1e-5)
-    again = GeometricMatcher(resolution=160, intrinsics=K)
-    second = again.predict(video, pairs, cache_dir=tmp_path / "cache")
-    assert again.report.pairs == []  # everything was cached: nothing recomputed
-    np.testing.assert_array_equal(second.conf_j, first.conf_j)
+    np.testing.assert_array_equal(first.pts_i, reference.pts_i)  # memmapped frames and cache: same output
+    # interrupted: a pair with a composed flow (0, 5) = (0, 2) + (2, 5) and its reverse are missing, their halves done
+    rows = [k for k, (i, j) in enumerate(reference.pairs.tolist()) if {i, j} == {0, 5}]
+    done = np.load(tmp_path / "cache" / "done.npy", mmap_mode="r+")
+    done[rows] = False
+    done.flush()
+    del done
+    again = GeometricMatcher(resolution=160, intrinsics=K, offsets=(2, 3, 5))
+    second = again.predict(video, reference.pairs, cache_dir=tmp_path / "cache")
+    assert [g.pair for g in again.report.pairs] == [(0, 5)]  # only the missing pair was computed, identically
+    np.testing.assert_array_equal(second.conf_j, reference.conf_j)
+    np.testing.assert_array_equal(second.pts_i, reference.pts_i)
+    third = GeometricMatcher(resolution=160, intrinsics=K)
+    np.testing.assert_array_equal(
+        third.predict(video, reference.pairs, cache_dir=tmp_path / "cache").pts_j, reference.pts_j
+    )
+    assert third.report.pairs == []  # everything was cached: nothing recomputed
+
+
+def test_flow_plan_composes_long_pairs_from_two_direct_ones():
+    pairs = {(i, i + o) for o in (5, 8, 13) for i in range(30 - o)}
+    plan = flow_plan(pairs)
+    assert set(plan) == {(i, i + 13) for i in range(17)}  # 13 = 5 + 8; 5 and 8 have no split in the graph
+    assert plan[(0, 13)] == 5 and plan[(3, 16)] == 8  # the most balanced split, then the smallest middle frame
+    # two hops at most: with offsets {1, 2, 3}, 2 = 1 + 1 is composed, so 3 = 1 + 2 is not (and 3 = 2 + 1 neither)
+    plan = flow_plan({(i, i + o) for o in (1, 2, 3) for i in range(10 - o)})
+    assert set(plan) == {(i, i + 2) for i in range(8)}
+    assert flow_plan({(0, 4), (0, 8)}) == {}  # (4, 8) is missing
+
+
+def test_composed_flow_matches_a_known_motion():
+    h, w = 40, 50
+    v, u = np.mgrid[0:h, 0:w].astype(np.float32)
+    flow_am = np.stack([np.full_like(u, 3.0), 0.1 * v], axis=-1)  # a → m: 3 px right, shear down
+    flow_mb = np.stack([0.05 * u, np.full_like(v, -2.0)], axis=-1)  # m → b: stretch right, 2 px up
+    flow_ab = compose_flows(flow_am, flow_mb)
+    mid_u, mid_v = u + 3.0, 1.1 * v
+    inside = (mid_u <= w - 1) & (mid_v <= h - 1)
+    expected = np.stack([mid_u + 0.05 * mid_u - u, mid_v - 2.0 - v], axis=-1)
+    np.testing.assert_allclose(flow_ab[inside], expected[inside], atol=1e-3)
+    assert np.all(np.abs(flow_ab[~inside]).max(axis=-1) > 1e5)  # left m's image: pushed out of b's image too
 
 
 def test_static_camera_fails_gracefully(scene, caplog):
@@ -394,8 +456,7 @@ def test_pipeline_geometric_stage1_fuses_pairs(scene, tmp_path):
 
 def test_threads_do_not_change_the_output(scene, scene_predictions):
     frames, _, K, _ = scene
-    _, reference = scene_predictions  # computed with the default 2 workers
-    pairs = reference.pairs[:8]
-    single = GeometricMatcher(resolution=160, intrinsics=K, num_workers=1).predict(frames, pairs)
-    np.testing.assert_array_equal(single.pts_i, reference.pts_i[:8])
-    np.testing.assert_array_equal(single.conf_j, reference.conf_j[:8])
+    _, reference = scene_predictions  # computed with the default 2 workers (composed flows wait for their halves)
+    single = GeometricMatcher(resolution=160, intrinsics=K, num_workers=1).predict(frames, reference.pairs)
+    np.testing.assert_array_equal(single.pts_i, reference.pts_i)
+    np.testing.assert_array_equal(single.conf_j, reference.conf_j)

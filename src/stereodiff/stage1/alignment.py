@@ -338,9 +338,9 @@ def global_alignment(
         robust_scale: median log-ratio scales instead of least-squares Umeyama scales (see the module docstring).
         global_scale_solve: per-frame scale correction from all pairs by one sparse least-squares.
         pnp_iterations: RANSAC iterations of PnP (10 as in the official code).
-        scale_stride: register the pairs outside the tree (global scale normalisation, ``global_scale_solve``) on
-            every ``scale_stride``-th pixel row and column only: the same estimate from ``1/stride²`` of the work.
-            1 (default) = every pixel, as the official code.
+        scale_stride: register pairs (the spanning tree's, the pairs outside it for the global scale normalisation
+            and ``global_scale_solve``, and the PnP fallback) on every ``scale_stride``-th pixel row and column only:
+            the same estimates from ``1/stride²`` of the work. 1 (default) = every pixel, as the official code.
         out_dir: when given, ``depth``, ``confidence``, ``valid`` and the world pointmaps are ``.npy`` memmaps there
             (``depth.npy``, ``confidence.npy``, ``valid.npy``, ``world_points.npy``), so RAM stays bounded.
 
@@ -426,6 +426,12 @@ def global_alignment(
     def own_points(p: int) -> np.ndarray:
         return _load(preds.pts_i, p, "pts_i", pairs)
 
+    def register(points: np.ndarray, target: np.ndarray, conf: np.ndarray, name: str, p: int) -> Similarity:
+        """Similarity of one pair's ``[h,w,3]`` points onto placed world points, on every ``scale_stride``-th pixel."""
+        step = (slice(None, None, scale_stride),) * 2
+        weight = _load(conf, p, name, pairs, scale_stride).reshape(-1)
+        return umeyama(points[step].reshape(-1, 3), target[step].reshape(-1, 3), weight, robust_scale=robust_scale)
+
     _, root_i, root_j = todo.pop()
     p = pair_index[(root_i, root_j)]
     last_pts_i = own_points(p)
@@ -449,13 +455,11 @@ def global_alignment(
         pts_j = _load(preds.pts_j, p, "pts_j", pairs)
         try:
             if placed[i]:  # register view i onto its placed points, then place view j
-                weight = _load(preds.conf_i, p, "conf_i", pairs).reshape(-1)
-                sim = umeyama(pts_i.reshape(-1, 3), world[i].reshape(-1, 3), weight, robust_scale=robust_scale)
+                sim = register(pts_i, world[i], preds.conf_i, "conf_i", p)
                 world[j] = _apply(sim, pts_j)
                 placed[j] = True
             else:  # register view j onto its placed points, then place view i (in its own camera)
-                weight = _load(preds.conf_j, p, "conf_j", pairs).reshape(-1)
-                sim = umeyama(pts_j.reshape(-1, 3), world[j].reshape(-1, 3), weight, robust_scale=robust_scale)
+                sim = register(pts_j, world[j], preds.conf_j, "conf_j", p)
                 world[i] = _apply(sim, pts_i)
                 placed[i] = True
         except ValueError as err:
@@ -495,8 +499,7 @@ def global_alignment(
             poses[k] = np.eye(4)
         else:
             p = outgoing[0]
-            weight = _load(preds.conf_i, p, "conf_i", pairs).reshape(-1)
-            sim = umeyama(own_points(p).reshape(-1, 3), world[k].reshape(-1, 3), weight, robust_scale=robust_scale)
+            sim = register(own_points(p), world[k], preds.conf_i, "conf_i", p)
             poses[k] = _pose(sim.rotation[0], sim.translation[0])
             logger.warning("global_alignment: PnP failed for frame %d; pose from pair %s", k, pairs[p].tolist())
     cam_to_world = np.stack(poses)  # [T,4,4]
