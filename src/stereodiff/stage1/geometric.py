@@ -424,11 +424,11 @@ class GeometricMatcher:
         """``(item, _pair(...))`` for every ``((a, b), rows)`` item, on ``num_workers`` threads (OpenCV and large
         numpy operations release the GIL). The pairs in ``plan`` (:func:`flow_plan`) compose the flows of their two
         halves, refined by one variational pass (the last step of DIS, a quarter of its cost). Items run by last
-        frame, then first frame descending, so both halves always come first, and a half's flows are kept only
-        until the pairs composed from it are done (memory flat in T). At most ``2 · num_workers + 1`` pairs are in
-        flight. Each pair seeds OpenCV's (thread-local) RNG from its frame indices, and a half done in an earlier
-        run (resume) is computed again, identically, so the output depends neither on the threads nor on the
-        cache."""
+        frame (composed pairs ``num_workers`` frames later), then first frame descending, so both halves always
+        come first, and a half's flows are kept only until the pairs composed from it are done (memory flat in
+        T). At most ``2 · num_workers + 1`` pairs are in flight. Each pair seeds OpenCV's (thread-local) RNG from
+        its frame indices, and a half done in an earlier run (resume) is computed again, identically, so the
+        output depends neither on the threads nor on the cache."""
         import threading
         from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -438,7 +438,10 @@ class GeometricMatcher:
         lock = threading.Lock()
         h, w = gray.shape[1:]
         rays_all = _rays(_pixel_grid(h, w).reshape(-1, 2), np.linalg.inv(K))  # [h*w,3], z = 1
-        items = sorted(items, key=lambda item: (item[0][1], -item[0][0]))
+        # by last frame; a composed pair goes num_workers frames later, so its halves (same or earlier last frame)
+        # are finished rather than running when a worker takes it (no worker idles waiting for the other)
+        lag = self.num_workers
+        items = sorted(items, key=lambda item: (item[0][1] + (lag if item[0] in plan else 0), -item[0][0]))
         todo = {a_b for a_b, _ in items}
         users: Counter = Counter()  # composed pairs of this run still needing a directly computed half
         for (a, b), _ in items:
