@@ -825,7 +825,7 @@ def robust_essential(
     Why not one USAC run: at low parallax a model that also fits independently moving objects (e.g. people walking
     parallel to the camera) explains as many matches within a sub-pixel threshold as the true one, and inlier
     counting then picks a compromise whose translation direction is off by ~15° (measured on the rendered
-    ``indoor-dynamic`` scene: 15-17° median error; with the median criterion 1-2°, static depth AbsRel 0.089 →
+    ``indoor-dynamic`` scene: 15-18° median error; with the median criterion 1-2°, static depth AbsRel 0.089 →
     0.035). A plain LMedS run (OpenCV's ``LMEDS``) is as robust but 3× slower, and its minimal model is noisier.
     """
     import cv2
@@ -864,7 +864,8 @@ def flow_plan(unordered: set[tuple[int, int]] | list[tuple[int, int]]) -> dict[t
     the halves are never composed themselves), with the most balanced split (then the smallest ``m``). On the
     default Fibonacci graph every third offset is the sum of the two before it ({5, 8, 13}: 13 = 5 + 8), so DIS
     runs for 4 instead of 6 flows per frame. The matcher refines a composed flow by a variational pass, after which
-    it is more accurate than the direct DIS flow (DIS's error grows with the displacement; see docs/geometric.md).
+    it was more accurate than the direct DIS flow on the rendered orbit (DIS's error grows with the displacement;
+    see docs/geometric.md).
     """
     pairs = sorted({(int(a), int(b)) for a, b in unordered}, key=lambda p: (p[1] - p[0], p))
     direct: set[tuple[int, int]] = set()
