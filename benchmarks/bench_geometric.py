@@ -50,11 +50,9 @@ def load_7scenes(folder: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray,
 
 def evaluate(pred_depth: np.ndarray, valid: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     """Standard protocol (see the module docstring); ``pred_depth``/``valid`` ``[T,h,w]`` are resized (nearest)."""
-    import cv2
+    from stereodiff.eval.protocol import resize_prediction
 
-    height, width = gt.shape[1:]
-    pred = np.stack([cv2.resize(np.where(v, d, 0).astype(np.float32), (width, height),
-                                interpolation=cv2.INTER_NEAREST) for d, v in zip(pred_depth, valid)])  # fmt: skip
+    pred = resize_prediction(np.where(valid, pred_depth, 0).astype(np.float32), gt.shape[1:], "nearest")
     gt_ok = (gt > 1e-3) & (gt < MAX_DEPTH)
     mask = gt_ok & (pred > 0)
     disparity = 1.0 / pred[mask].astype(np.float64)
@@ -121,8 +119,7 @@ def run(
 def synthetic_static(num_frames: int) -> str:
     """Static-pixel AbsRel of the fused stage-1 depth on rendered scenes (exact GT, camera intrinsics given): one
     median scale per video over the static pixels both have (the issue's "after alignment" check)."""
-    import cv2
-
+    from stereodiff.eval.protocol import resize_prediction
     from stereodiff.stage1.alignment import global_alignment
     from stereodiff.stage1.geometric import GeometricMatcher, fuse_pair_depths
     from stereodiff.synth import make_scene
@@ -138,8 +135,7 @@ def synthetic_static(num_frames: int) -> str:
             preds, robust_scale=True, global_scale_solve=True, focal=matcher.report.focal_px, scale_stride=4
         )
         fused = fuse_pair_depths(preds, geometry)
-        size = video.depth.shape[2], video.depth.shape[1]
-        depth = np.stack([cv2.resize(d, size, interpolation=cv2.INTER_NEAREST) for d in fused.depth])
+        depth = resize_prediction(np.asarray(fused.depth), video.depth.shape[1:], "nearest")
         static = (video.depth > 0) & ~video.dynamic_mask
         use = static & (depth > 0)
         scale = np.exp(np.median(np.log(video.depth[use] / depth[use])))

@@ -950,13 +950,11 @@ def _rays(x: np.ndarray, K_inv: np.ndarray) -> np.ndarray:
 
 
 def _flow_check(flow_ab: np.ndarray, flow_ba: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Targets ``[h,w,2]`` of a's pixels in b, forward–backward error ``[h,w]`` (pixels) and in-image mask."""
-    import cv2
-
+    """Targets ``[h,w,2]`` of a's pixels in b, forward–backward error ``[h,w]`` (pixels; the length of the round
+    trip a → b → a, huge where the target leaves b's image) and in-image mask."""
     h, w = flow_ab.shape[:2]
     target = _pixel_grid(h, w) + flow_ab
-    back = cv2.remap(flow_ba, target, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # 2-channel map
-    fb_err = np.linalg.norm(flow_ab + back, axis=-1)
+    fb_err = np.linalg.norm(compose_flows(flow_ab, flow_ba), axis=-1)
     inside = (target[..., 0] >= 0) & (target[..., 0] <= w - 1) & (target[..., 1] >= 0) & (target[..., 1] <= h - 1)
     return target, fb_err, inside
 
