@@ -17,6 +17,7 @@ from stereodiff.stage1.geometric import (
     focal_from_fundamentals,
     fundamental_from_pose,
     fuse_pair_depths,
+    motion_boundaries,
     robust_essential,
     sampson_distance,
     triangulate_rays,
@@ -283,6 +284,54 @@ def test_flow_plan_composes_long_pairs_from_two_direct_ones():
     assert flow_plan({(0, 4), (0, 8)}) == {}  # (4, 8) is missing
 
 
+def test_motion_boundaries_flag_flow_steps_not_smooth_flow():
+    h, w = 40, 60
+    v, u = np.mgrid[0:h, 0:w].astype(np.float32)
+    # camera rotation + parallax on a slanted plane: large but smooth flow (gradient 0.05 px/px)
+    smooth = np.stack([8.0 + 0.05 * u, -3.0 + 0.05 * v], axis=-1)
+    assert not motion_boundaries(smooth).any()
+    assert not motion_boundaries(smooth, margin_px=2).any()
+    # an object moving 4 px right over a static background: its two edge columns are boundaries
+    step = smooth.copy()
+    step[10:30, 20:40, 0] += 4.0
+    boundary = motion_boundaries(step)
+    row = np.flatnonzero(boundary[20])
+    np.testing.assert_array_equal(row, [19, 20, 39, 40])
+    assert not boundary[:8].any() and not boundary[20, 22:38].any()  # away from the edges: smooth
+    wide = motion_boundaries(step, margin_px=1)
+    np.testing.assert_array_equal(np.flatnonzero(wide[20]), [18, 19, 20, 21, 38, 39, 40, 41])
+    assert np.all(wide >= boundary)
+
+
+def test_motion_boundary_check_keeps_static_pixels_off_moving_people():
+    """indoor-dynamic: DIS drags the people's motion into the static pixels around them, which then triangulate to
+    the people's depth. The motion-boundary check leaves most of them unmatched (confidence 1) and lowers the
+    per-pair static error (measured at 160×120, 24 frames: ring matched 0.75 → 0.27, static AbsRel 0.133 → 0.081)."""
+    from stereodiff.synth import make_scene
+
+    video = make_scene("indoor-dynamic", seed=0, num_frames=24, height=120, width=160)
+    ring_matched, static_error = {}, {}
+    for margin in (None, 1):
+        matcher = GeometricMatcher(
+            resolution=160, intrinsics=video.K, offsets=(3, 5, 8), motion_boundary_margin_px=margin
+        )
+        preds = matcher.predict(video.frames)
+        matched, errors = [], []
+        for k, i in enumerate(preds.pairs[:, 0]):
+            dynamic, gt = video.dynamic_mask[i], video.depth[i]
+            ring = cv2.dilate(dynamic.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~dynamic & (gt > 0)
+            static = ~dynamic & (gt > 0) & (preds.conf_i[k] > 1)
+            if static.sum() < 100:  # a failed pair (too little parallax)
+                continue
+            z = preds.pts_i[k][..., 2]
+            scale = np.median(gt[static] / z[static])
+            matched.append(np.mean(preds.conf_i[k][ring] > 1) if ring.any() else np.nan)
+            errors.append(np.mean(np.abs(scale * z[static] - gt[static]) / gt[static]))
+        ring_matched[margin], static_error[margin] = np.nanmean(matched), np.median(errors)
+    assert ring_matched[1] < 0.5 * ring_matched[None], ring_matched
+    assert static_error[1] < 0.8 * static_error[None], static_error
+
+
 def test_composed_flow_matches_a_known_motion():
     h, w = 40, 50
     v, u = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -399,7 +448,7 @@ def test_synthetic_presets_static_depth_and_dynamic_confidence():
     use = fused.valid & (video.depth > 0)
     scale = np.exp(np.median(np.log(video.depth[use] / fused.depth[use])))
     assert np.mean(np.abs(scale * fused.depth[use] - video.depth[use]) / video.depth[use]) < 0.03
-    assert use.sum() > 0.95 * (video.depth > 0).sum()
+    assert use.sum() > 0.9 * (video.depth > 0).sum()  # measured 94.6 % (depth edges are motion boundaries)
 
     video = make_scene("indoor-dynamic", seed=0, num_frames=24, height=240, width=320)
     preds = GeometricMatcher(resolution=320, intrinsics=video.K).predict(video.frames)

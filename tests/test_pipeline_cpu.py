@@ -29,9 +29,10 @@ def test_cpu_preset_accuracy_on_static_orbit():
     assert result.depth.shape == (30, 96, 128) and result.geometry.num_frames == 30
     evaluation = evaluate_against_gt(result, scene, max_depth=float(scene.depth.max()) + 1)
     stage1, final = evaluation["methods"]["stage 1"], evaluation["methods"]["stage 1 + 2"]
-    # measured: stage 1 AbsRel 0.090 / δ1 0.909 on 99.5% of pixels; final 0.090 / 0.911 on all pixels.
+    # measured: stage 1 AbsRel 0.074 / δ1 0.933 on 87% of pixels (the motion-boundary check leaves depth edges
+    # unmatched: 0.101 / 0.889 on 99.5% without it); final 0.079 / 0.924 on all pixels.
     # A constant depth scores AbsRel ≈ 0.35 here; a stage that breaks the scene lands far above these bounds.
-    assert evaluation["coverage"]["stage 1"] > 0.9
+    assert evaluation["coverage"]["stage 1"] > 0.8
     assert stage1.abs_rel < 0.13 and stage1.delta1 > 0.85
     assert final.abs_rel < 0.13 and final.delta1 > 0.85 and evaluation["coverage"]["stage 1 + 2"] == 1.0
     constant = np.full_like(scene.depth, float(np.median(scene.depth)))
