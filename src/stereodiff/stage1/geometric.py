@@ -237,7 +237,7 @@ class GeometricMatcher:
             a moving object's motion a few pixels into its surroundings (8-pixel patches), and static pixels
             there triangulate to the object's depth; the check also drops flows smeared across depth edges. On the
             rendered scenes (48 frames, 320 px) static AbsRel 0.035 → 0.026 (``indoor-dynamic``) and 0.025 →
-            0.017 (static orbit), for 3–5 % of static coverage; see docs/geometric.md.
+            0.017 (static orbit), for 4–5 % of static coverage; see docs/geometric.md.
         epipolar_sigma_px: scale of the Sampson residual in the confidence (pixels at 320, scaled).
         angle_ref_deg: triangulation angle above which the angle term of the confidence is 1.
         min_angle_deg: pairs whose median triangulation angle is below this are failed (pure rotation).
