@@ -374,6 +374,8 @@ def test_input_validation(scene):
         GeometricMatcher(flow_preset="slow")
     with pytest.raises(ValueError, match="flow_patch_stride"):
         GeometricMatcher(flow_patch_stride=0)
+    with pytest.raises(ValueError, match="motion_boundary_margin_px"):
+        GeometricMatcher(motion_boundary_margin_px=-1)
     assert working_size(480, 640, 320) == (240, 320)
 
 
