@@ -854,7 +854,7 @@ def robust_essential(
        ``median_threshold`` (px) only decides when sampling stops and which points the local optimisation uses:
        a tight one makes the sampler draw enough minimal samples for the median to be minimised well, up to
        ``_MEDIAN_SAMPLES`` = 250: enough for an all-inlier sample with probability 0.999 at 50 % outliers, the
-       most a median criterion tolerates anyway (1000 cost 2.5× the time for the same accuracy, see
+       most a median criterion tolerates anyway (1000 cost 2.3× the time for the same accuracy, see
        docs/geometric.md).
     2. **refinement**: USAC_ACCURATE (MSAC + graph-cut local optimisation) on the matches within 2.5 robust
        standard deviations (``1.4826 · median``) of the first model, with the inlier ``threshold`` (px).
