@@ -495,7 +495,7 @@ class GeometricMatcher:
                     raise
                 if (a, b) in halves:
                     halves[(a, b)].set_result(flows)
-            cv2.setRNGSeed(self.seed * 1_000_003 + a * 7919 + b)
+            self._seed_rng(a, b)
             return item, self._pair(*flows, K, rays_all, (a, b))
 
         if self.num_workers == 1:
@@ -558,6 +558,12 @@ class GeometricMatcher:
             dis.setGradientDescentIterations(12)
         return dis
 
+    def _seed_rng(self, a: int, b: int) -> None:
+        """Seed OpenCV's (thread-local) RNG for the pair ``(a, b)``: RANSAC results do not depend on the threads."""
+        import cv2
+
+        cv2.setRNGSeed(self.seed * 1_000_003 + a * 7919 + b)
+
     def _thread_engine(self, local: Any) -> Any:
         """The calling thread's DIS engine, kept in ``local`` (a ``threading.local``; DIS is not thread-safe)."""
         if not hasattr(local, "dis"):
@@ -612,8 +618,6 @@ class GeometricMatcher:
         import threading
         from concurrent.futures import ThreadPoolExecutor
 
-        import cv2
-
         local = threading.local()
 
         def one(pair: tuple[int, int]) -> Any:
@@ -622,7 +626,7 @@ class GeometricMatcher:
             matches = self._sample_matches(*self._checked(*flows)[0])
             if matches is None:
                 return None
-            cv2.setRNGSeed(self.seed * 1_000_003 + a * 7919 + b)
+            self._seed_rng(a, b)
             return measure(a, b, *matches)
 
         with ThreadPoolExecutor(self.num_workers) as pool:
