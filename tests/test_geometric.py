@@ -244,6 +244,29 @@ def test_adaptive_pairs_and_focal_estimate(scene):
     assert preds.num_pairs == len(default_pairs(10, offsets))
 
 
+def test_probe_flows_are_computed_once_and_reused(scene, monkeypatch):
+    frames, _, _, _ = scene
+    calls, probes = [], []
+    dis_flows, probe_pairs = GeometricMatcher._dis_flows, GeometricMatcher._probe_pairs
+    monkeypatch.setattr(GeometricMatcher, "_dis_flows", staticmethod(lambda *args: calls.append(1) or dis_flows(*args)))
+
+    def recorded_probe_pairs(*args):
+        probes.extend(probe_pairs(*args))
+        return probe_pairs(*args)
+
+    monkeypatch.setattr(GeometricMatcher, "_probe_pairs", recorded_probe_pairs)
+    matcher = GeometricMatcher(resolution=160, min_parallax_deg=1.0, num_offsets=3)
+    preds = matcher.predict(frames)  # the focal probe and the first offset probe share their pairs (offset 8)
+    graph = {(int(i), int(j)) for i, j in preds.pairs if i < j}
+    direct = graph - set(flow_plan(graph))
+    assert len(calls) == len(set(probes) | direct) < len(probes) + len(direct)
+    # the reused flows give what computing every flow again gives
+    focal = matcher.report.focal_px * frames.shape[2] / preds.size[1]
+    fresh = GeometricMatcher(resolution=160, focal_px=focal, offsets=matcher.report.offsets).predict(frames)
+    np.testing.assert_array_equal(fresh.pts_i, preds.pts_i)
+    np.testing.assert_array_equal(fresh.conf_j, preds.conf_j)
+
+
 def test_cache_resume_and_memmap_frames(scene, scene_predictions, tmp_path):
     frames, _, K, _ = scene
     _, reference = scene_predictions
