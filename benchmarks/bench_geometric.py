@@ -10,11 +10,13 @@ valid; coverage = fraction of valid GT pixels with a valid prediction (holes cou
 alignment refinements (``robust_scale``, ``global_scale_solve``) on and off, and three depth sources:
 ``tree`` = the aligned depth of each frame's spanning-tree pair with untriangulated pixels marked invalid, ``fused``
 = ``fuse_pair_depths`` over all pairs of each frame. The alignment runs as in the pipeline (the matcher's focal,
-``scale_stride=4``). Flows: ``full-res`` (the default: DIS down to the working resolution; the longest offset's flows
-composed from the two shorter ones and refined, ``chain_flows``), ``full-res, direct`` (``chain_flows=False``: DIS
-for every pair), ``full-res, stride 4`` (``flow_patch_stride=4``: faster) and ``preset``
-(``flow_full_resolution=False``: the DIS preset's own finest scale, fastest). Synthetic: static-pixel AbsRel of the
-fused depth on the rendered ``static-orbit`` and ``indoor-dynamic`` scenes (exact GT, intrinsics given).
+``scale_stride=4``). Flows: ``default`` (DIS down to the working resolution with patch stride 4 at 320 px, the
+medium preset's finest scale at 512 px; the longest offset's flows composed from the two shorter ones and refined,
+``chain_flows``), ``direct`` (``chain_flows=False``: DIS for every pair), ``full-res, stride 3``
+(``flow_full_resolution=True, flow_patch_stride=3``: the default before, slower), ``full-res, stride 4`` at 512 px
+(``flow_full_resolution=True``) and ``preset`` at 320 px (``flow_full_resolution=False``: fastest). Synthetic:
+static-pixel AbsRel of the fused depth on the rendered ``static-orbit`` and ``indoor-dynamic`` scenes (exact GT,
+intrinsics given).
 
     python benchmarks/bench_geometric.py [--quick]
 """
@@ -74,17 +76,19 @@ def run(
     gt: np.ndarray,
     K: np.ndarray,
     variants: list[tuple[bool, bool]],
-    flow: str = "full-res",
+    flow: str = "default",
 ):
     from stereodiff.stage1.alignment import global_alignment
     from stereodiff.stage1.geometric import GeometricMatcher, fuse_pair_depths, untriangulated_mask
 
     options = {
-        "full-res, direct": {"chain_flows": False},
-        "full-res, stride 4": {"flow_patch_stride": 4},
+        "default": {},
+        "direct": {"chain_flows": False},
+        "full-res, stride 3": {"flow_full_resolution": True, "flow_patch_stride": 3},
+        "full-res, stride 4": {"flow_full_resolution": True},
         "preset": {"flow_full_resolution": False},
     }
-    matcher = GeometricMatcher(resolution=long_side, intrinsics=K, **options.get(flow, {}))
+    matcher = GeometricMatcher(resolution=long_side, intrinsics=K, **options[flow])
     start, cpu_start = time.perf_counter(), time.process_time()
     preds = matcher.predict(frames)
     t_match, cpu_match = time.perf_counter() - start, time.process_time() - cpu_start
@@ -127,6 +131,7 @@ def synthetic_static(num_frames: int) -> str:
     rows = []
     cases = [("static-orbit", {}), ("indoor-dynamic", {}), ("indoor-dynamic", {"min_parallax_deg": 0.6})]
     cases += [("indoor-dynamic", {"chain_flows": False})]
+    cases += [(scene, {"flow_patch_stride": 3}) for scene in ("static-orbit", "indoor-dynamic")]
     for preset, options in cases:
         video = make_scene(preset, seed=0, num_frames=num_frames, height=240, width=320)
         matcher = GeometricMatcher(resolution=320, intrinsics=video.K, **options)
@@ -163,10 +168,13 @@ def main() -> None:
     sizes = [320] if args.quick else [320, 512]
     variants = [(True, True)] if args.quick else [(False, False), (True, False), (False, True), (True, True)]
     speed_rows, accuracy_rows, notes = [], [], []
-    settings = [(long_side, variants, "full-res") for long_side in sizes]
-    if not args.quick:  # DIS for every pair; faster, less accurate flows: patch stride 4, the DIS preset's finest scale
-        flows = ("full-res, direct", "full-res, stride 4", "preset")
-        settings += [(size, [(True, True)], flow) for flow in flows for size in sizes]
+    settings = [(long_side, variants, "default") for long_side in sizes]
+    if not args.quick:  # DIS for every pair; the other flow resolutions and patch strides
+        flows = {
+            320: ("direct", "full-res, stride 3", "preset"),
+            512: ("direct", "full-res, stride 3", "full-res, stride 4"),
+        }
+        settings += [(size, [(True, True)], flow) for size in sizes for flow in flows[size]]
     for long_side, settings_variants, flow in settings:
         speed, accuracy, info = run(long_side, frames, gt, K, settings_variants, flow)
         speed_rows += speed

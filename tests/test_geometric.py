@@ -402,6 +402,18 @@ def test_input_validation(scene):
     assert working_size(480, 640, 320) == (240, 320)
 
 
+@pytest.mark.parametrize(
+    ("long_side", "full_resolution", "finest_scale", "patch_stride"),
+    [(320, None, 0, 4), (400, None, 0, 4), (512, None, 1, 3), (512, True, 0, 4), (320, False, 1, 3)],
+)
+def test_flow_resolution_follows_the_working_size(long_side, full_resolution, finest_scale, patch_stride):
+    # default: DIS refined down to the working resolution up to 400 px, the medium preset (finest scale 1) above
+    matcher = GeometricMatcher(resolution=long_side, flow_full_resolution=full_resolution)
+    matcher._long_side = long_side  # as predict sets it for frames at least this large
+    dis = matcher._flow_engine()
+    assert (dis.getFinestScale(), dis.getPatchStride()) == (finest_scale, patch_stride)
+
+
 def test_alignment_and_fusion_recover_static_depth(scene, scene_predictions):
     from stereodiff.stage1.alignment import global_alignment
 
@@ -430,6 +442,9 @@ def test_alignment_and_fusion_recover_static_depth(scene, scene_predictions):
     # the fused depth keeps the alignment's global scale
     both = fused.valid & geometry.valid & ~holes
     assert abs(np.median(fused.depth[both] / geometry.depth[both]) - 1) < 0.05
+    single = fuse_pair_depths(preds, geometry, num_workers=1)  # frames run on 2 threads by default: same output
+    np.testing.assert_array_equal(single.depth, fused.depth)
+    np.testing.assert_array_equal(single.confidence, fused.confidence)
 
 
 @pytest.mark.slow

