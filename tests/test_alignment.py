@@ -261,3 +261,15 @@ def test_zero_confidence_bridge_pair_is_named():
     conf_i[2:] = conf_j[2:] = 0.0  # frame 2 is linked only by pairs without any confidence
     with pytest.raises(ValueError, match=r"cannot register pair \d \((1, 2|2, 1)\) of the spanning tree"):
         global_alignment(PairPredictions(pairs, scene.preds.pts_i, scene.preds.pts_j, conf_i, conf_j))
+
+
+def test_threads_do_not_change_the_output():
+    # 64×48 pairs: the pair-scale registrations run in several chunks, on 2 threads by default
+    scene = make_synthetic_pairs(20, 48, 64, make_pairs(20), seed=2, noise=0.05)
+    options = dict(robust_scale=True, global_scale_solve=True)
+    threaded = global_alignment(scene.preds, **options)
+    single = global_alignment(scene.preds, num_workers=1, **options)
+    assert len(scene.preds.pairs) - 19 > (1 << 16) // (48 * 64)  # more pairs outside the tree than one chunk holds
+    np.testing.assert_array_equal(threaded.depth, single.depth)
+    np.testing.assert_array_equal(threaded.info["pair_scales"], single.info["pair_scales"])
+    np.testing.assert_array_equal(threaded.info["frame_log_scales"], single.info["frame_log_scales"])

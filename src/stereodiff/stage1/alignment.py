@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from stereodiff.io.pages import release
-from stereodiff.progress import logger, progress
+from stereodiff.progress import logger, progress, thread_map
 from stereodiff.types import PairPredictions, SceneGeometry
 
 __all__ = ["Similarity", "estimate_focal", "global_alignment", "umeyama"]
@@ -292,8 +292,18 @@ def _chunks(num: int, per_item: int, budget: int = 1 << 16) -> list[np.ndarray]:
 
 
 def _apply(sim: Similarity, points: np.ndarray) -> np.ndarray:
-    """``[h,w,3]`` points mapped by the single similarity ``sim``."""
-    return sim.scale[0] * points @ sim.rotation[0].T + sim.translation[0]
+    """``[h,w,3]`` float64 points mapped by the single similarity ``sim``."""
+    return _affine(points, np.hstack([sim.scale[0] * sim.rotation[0], sim.translation[0][:, None]]))
+
+
+def _affine(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``[h,w,m]`` float64 ``matrix [m,4] @ [x; 1]`` of the points ``[h,w,3]`` (``cv2.transform``: ~14× faster than
+    numpy's matmul on such thin arrays, which goes to the multithreaded BLAS; the same values to ~1e-15)."""
+    import cv2
+
+    matrix = np.asarray(matrix, dtype=np.float64)
+    out = cv2.transform(np.asarray(points, dtype=np.float64), matrix)  # [h,w] for one output channel
+    return out.reshape(*points.shape[:-1], len(matrix))
 
 
 def _pose(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
@@ -317,6 +327,7 @@ def global_alignment(
     pnp_iterations: int = 10,
     scale_stride: int = 1,
     out_dir: Path | None = None,
+    num_workers: int = 2,
 ) -> SceneGeometry:
     """Fuse pairwise pointmaps into one scene in closed form (see the module docstring for the steps).
 
@@ -348,6 +359,8 @@ def global_alignment(
             the same estimates from ``1/stride²`` of the work. 1 (default) = every pixel, as the official code.
         out_dir: when given, ``depth``, ``confidence``, ``valid`` and the world pointmaps are ``.npy`` memmaps there
             (``depth.npy``, ``confidence.npy``, ``valid.npy``, ``world_points.npy``), so RAM stays bounded.
+        num_workers: threads for the pair-scale registrations and the per-frame depth (numpy and OpenCV release
+            the GIL); the output does not depend on it.
 
     Returns:
         ``SceneGeometry``: depth ``[T,h,w]`` (0 where invalid), confidence ``[T,h,w]`` (per-frame maximum raw
@@ -515,17 +528,20 @@ def global_alignment(
     second_scales = pair_scales.copy() if global_scale_solve else None
     others = np.flatnonzero(~in_tree)
     points_per_pair = len(range(0, h, scale_stride)) * len(range(0, w, scale_stride))
-    for chunk in progress(_chunks(len(others), points_per_pair), desc="alignment: pair scales", total=None):
+    sides = [("pts_i", "conf_i", 0, pair_scales)]  # (pointmap, confidence, frame column of pairs, output)
+    if second_scales is not None:
+        sides.append(("pts_j", "conf_j", 1, second_scales))
+
+    def register_chunk(chunk: np.ndarray) -> None:
         chunk = others[chunk]
-        sides = [("pts_i", "conf_i", 0, pair_scales)]  # (pointmap, confidence, frame column of pairs, output)
-        if second_scales is not None:
-            sides.append(("pts_j", "conf_j", 1, second_scales))
         for pts, conf, side, scales in sides:
             src = _load(getattr(preds, pts), chunk, pts, pairs, scale_stride).reshape(len(chunk), -1, 3)
             dst = world[pairs[chunk, side], ::scale_stride, ::scale_stride].reshape(len(chunk), -1, 3)
             weight = _load(getattr(preds, conf), chunk, conf, pairs, scale_stride).reshape(len(chunk), -1)
             scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
         release(world)
+
+    thread_map(register_chunk, _chunks(len(others), points_per_pair), num_workers, "alignment: pair scales")
     usable = pair_scales > 0
     scale_factor = float(base_scale / np.exp(np.log(pair_scales[usable]).mean()))
 
@@ -536,18 +552,23 @@ def global_alignment(
 
     # 9. Depth = z of the (scaled) world points in each frame's camera
     cam_to_world[:, :3, 3] *= scale_factor
-    for k in progress(range(num_frames), desc="alignment: depth", total=num_frames):
+
+    def frame_depth(k: int) -> None:
         correction = 1.0 if frame_log_scales is None else float(np.exp(-frame_log_scales[k]))
         rotation, centre = cam_to_world[k, :3, :3], cam_to_world[k, :3, 3]
-        points = world[k].astype(np.float64) * scale_factor  # [h,w,3]
-        points = centre + correction * (points - centre)
+        # points = centre + correction · (scale_factor · world − centre); z = (points − centre) · optical axis
+        rescale = np.hstack([correction * scale_factor * np.eye(3), (1 - correction) * centre[:, None]])
+        points = _affine(world[k], rescale)
         world[k] = points
-        z = (points - centre) @ rotation[:, 2]  # [h,w]
+        axis = rotation[:, 2]
+        z = _affine(points, np.append(axis, -centre @ axis)[None])[..., 0]  # [h,w]
         ok = np.isfinite(z) & (z > 0)
         valid[k] = ok
         depth[k] = np.where(ok, z, 1.0 if official_compat else 0.0)
         confidence[k] = np.where(ok, confidence[k], 0.0)
         release(depth, confidence, valid, world)
+
+    thread_map(frame_depth, range(num_frames), num_workers, "alignment: depth")
     focal_out = np.asarray(focals, dtype=np.float64)
     bad = ~(np.isfinite(focal_out) & (focal_out > 0))
     if bad.any() and not official_compat:  # degenerate pointmaps (e.g. all points at z = 0) give no focal
