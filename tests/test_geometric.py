@@ -397,6 +397,8 @@ def test_input_validation(scene):
         GeometricMatcher(flow_preset="slow")
     with pytest.raises(ValueError, match="flow_patch_stride"):
         GeometricMatcher(flow_patch_stride=0)
+    with pytest.raises(ValueError, match="flow_descent_iterations"):
+        GeometricMatcher(flow_descent_iterations=0)
     with pytest.raises(ValueError, match="motion_boundary_margin_px"):
         GeometricMatcher(motion_boundary_margin_px=-1)
     assert working_size(480, 640, 320) == (240, 320)
@@ -412,6 +414,7 @@ def test_flow_resolution_follows_the_working_size(long_side, full_resolution, fi
     matcher._long_side = long_side  # as predict sets it for frames at least this large
     dis = matcher._flow_engine()
     assert (dis.getFinestScale(), dis.getPatchStride()) == (finest_scale, patch_stride)
+    assert dis.getGradientDescentIterations() == (12 if finest_scale == 0 else 25)  # the medium preset's: 25
 
 
 def test_alignment_and_fusion_recover_static_depth(scene, scene_predictions):

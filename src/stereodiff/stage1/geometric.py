@@ -222,11 +222,11 @@ class GeometricMatcher:
         min_parallax_deg: median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes:
             {5, 8, 13} there with the given focal).
         flow_preset: OpenCV DIS preset, ``"ultrafast"``, ``"fast"`` or ``"medium"``.
-        flow_full_resolution: refine the flow down to the working resolution itself (DIS finest scale 0, 20
-            gradient-descent iterations; the presets stop one or two pyramid levels above it, which costs sub-pixel
-            accuracy and thus depth at 320 px). ``None`` (default): full resolution up to a working long side of
-            ``FULL_RESOLUTION_FLOW_MAX`` = 400 px, the preset's own finest scale above it (at 512 px the medium
-            preset's flow, refined down to 256 px, was as accurate on 7-Scenes and 1.4× faster: docs/geometric.md).
+        flow_full_resolution: refine the flow down to the working resolution itself (DIS finest scale 0; the
+            presets stop one or two pyramid levels above it, which costs sub-pixel accuracy and thus depth at
+            320 px). ``None`` (default): full resolution up to a working long side of ``FULL_RESOLUTION_FLOW_MAX`` =
+            400 px, the preset's own finest scale above it (at 512 px the medium preset's flow, refined down to
+            256 px, was as accurate on 7-Scenes and ~1.5× faster: docs/geometric.md).
         chain_flows: compose the flow of a pair ``(a, b)`` from those of two shorter pairs ``(a, m)``, ``(m, b)`` of
             the graph and refine it by a variational pass instead of running DIS (:func:`flow_plan`; on the default
             graph the longest offset is the sum of the other two, so DIS runs for 4 instead of 6 flows per frame;
@@ -234,6 +234,10 @@ class GeometricMatcher:
         flow_patch_stride: DIS patch stride in pixels (8-pixel patches) of full-resolution flow: 4 (default) or 3
             (the medium preset's: DIS ~25 % dearer, for ~0.002 lower AbsRel on 7-Scenes at 320 px and no gain on the
             rendered scenes; see docs/geometric.md).
+        flow_descent_iterations: DIS gradient-descent iterations per patch of full-resolution flow (the medium
+            preset: 25). 12 keeps the cost of the extra pyramid level down; 20 costs ~6 % more matcher time and
+            gave better flow where it is large (``cpu`` preset on ``driving``: final AbsRel 0.341 → 0.307; on
+            7-Scenes 0.127 → 0.119, with self-calibrated focal), but no gain on 7-Scenes with the focal given.
         fb_threshold_px: forward–backward consistency threshold in pixels at a 320-pixel long side (scaled with
             the working resolution); also the scale of the confidence's flow term.
         motion_boundary_margin_px: pixels at motion boundaries (:func:`motion_boundaries`: the flow changes fast for
@@ -271,6 +275,7 @@ class GeometricMatcher:
         flow_preset: str = "medium",
         flow_full_resolution: bool | None = None,
         flow_patch_stride: int = 4,
+        flow_descent_iterations: int = 12,
         chain_flows: bool = True,
         fb_threshold_px: float = 1.0,
         motion_boundary_margin_px: int | None = 1,
@@ -301,6 +306,8 @@ class GeometricMatcher:
             raise ValueError(f"flow_preset must be one of {presets}, got {flow_preset!r}")
         if not 1 <= flow_patch_stride <= 8:
             raise ValueError(f"flow_patch_stride must lie in 1..8 pixels (the patch size), got {flow_patch_stride}")
+        if flow_descent_iterations < 1:
+            raise ValueError(f"flow_descent_iterations must be >= 1, got {flow_descent_iterations}")
         if not 0 < depth_range[0] < 1 < depth_range[1]:
             raise ValueError(f"depth_range must be (lo, hi) with 0 < lo < 1 < hi, got {depth_range}")
         if num_workers < 1:
@@ -319,6 +326,7 @@ class GeometricMatcher:
         self.flow_preset = flow_preset
         self.flow_full_resolution = flow_full_resolution
         self.flow_patch_stride = int(flow_patch_stride)
+        self.flow_descent_iterations = int(flow_descent_iterations)
         self.chain_flows = bool(chain_flows)
         self.fb_threshold_px = float(fb_threshold_px)
         self.motion_boundary_margin_px = motion_boundary_margin_px
@@ -575,12 +583,10 @@ class GeometricMatcher:
         if full_resolution is None:
             full_resolution = self._long_side <= FULL_RESOLUTION_FLOW_MAX
         if full_resolution:
-            # finest scale 0 (the presets stop at 1 or 2): on rendered scenes this halves the depth error of the
-            # preset. 20 gradient-descent iterations (medium: 25): at patch stride 4 they cost ~5 % more DIS time than
-            # 12 and gave better flow where it is large (cpu preset, `driving`: stage-1 AbsRel 0.177 → 0.155)
+            # finest scale 0 (the presets stop at 1 or 2): on rendered scenes this halves the depth error of the preset
             dis.setFinestScale(0)
             dis.setPatchStride(self.flow_patch_stride)
-            dis.setGradientDescentIterations(20)
+            dis.setGradientDescentIterations(self.flow_descent_iterations)
         return dis
 
     def _seed_rng(self, a: int, b: int) -> None:
