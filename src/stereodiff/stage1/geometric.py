@@ -232,7 +232,7 @@ class GeometricMatcher:
             graph the longest offset is the sum of the other two, so DIS runs for 4 instead of 6 flows per frame;
             the refined composed flow is also more accurate, see docs/geometric.md).
         flow_patch_stride: DIS patch stride in pixels (8-pixel patches) of full-resolution flow: 4 (default) or 3
-            (the medium preset's: DIS ~25 % dearer, for ~0.002 lower AbsRel on 7-Scenes at 320 px and no gain on the
+            (the medium preset's: DIS ~30 % dearer, for ~0.001 lower AbsRel on 7-Scenes at 320 px and no gain on the
             rendered scenes; see docs/geometric.md).
         flow_descent_iterations: DIS gradient-descent iterations per patch of full-resolution flow (the medium
             preset: 25). 12 keeps the cost of the extra pyramid level down; 20 costs ~6 % more matcher time and
