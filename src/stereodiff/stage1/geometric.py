@@ -650,7 +650,6 @@ class GeometricMatcher:
         OpenCV's RNG is seeded per pair, so the results do not depend on the threads. The flows are kept in
         ``_probe_flows`` (the focal and offset probes share pairs, and most probe pairs are pairs of the graph)."""
         import threading
-        from concurrent.futures import ThreadPoolExecutor
 
         local = threading.local()
 
@@ -664,8 +663,7 @@ class GeometricMatcher:
             self._seed_rng(a, b)
             return measure(a, b, *matches)
 
-        with ThreadPoolExecutor(self.num_workers) as pool:
-            return [result for result in pool.map(one, pairs) if result is not None]
+        return [result for result in thread_map(one, pairs, self.num_workers, "geometric probes") if result is not None]
 
     @staticmethod
     def _dis_flows(img_a: np.ndarray, img_b: np.ndarray, dis: Any) -> tuple[np.ndarray, np.ndarray]:
