@@ -1,9 +1,15 @@
-"""The library logger, progress bars (one switch silences every bar) and a threaded map with a bar."""
+"""The library logger, progress bars (one switch silences every bar), progress listeners and a threaded map.
+
+Every long loop of the library goes through :func:`progress`; besides the terminal bar it tells the callbacks
+registered with :func:`progress_listener` (e.g. the web app's per-stage progress bar) how far it is. A listener
+may raise (e.g. a cancellation) to stop the run at the next step.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 logger = logging.getLogger("stereodiff")
@@ -12,6 +18,10 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 _enabled = True
 
+#: ``callback(desc, done, total)``: ``done`` steps of the loop ``desc`` are finished (``total`` may be ``None``)
+ProgressCallback = Callable[[str, int, "int | None"], None]
+_listeners: list[ProgressCallback] = []
+
 
 def set_progress(enabled: bool) -> None:
     """Turn every stereodiff progress bar on or off (the CLI's ``--quiet`` turns them off)."""
@@ -19,11 +29,35 @@ def set_progress(enabled: bool) -> None:
     _enabled = enabled
 
 
+@contextmanager
+def progress_listener(callback: ProgressCallback) -> Iterator[None]:
+    """Call ``callback(desc, done, total)`` at the start of every progress loop and after each of its steps,
+    while the block runs (process-wide: meant for one run at a time)."""
+    _listeners.append(callback)
+    try:
+        yield
+    finally:
+        _listeners.remove(callback)
+
+
+def _notify(iterable: Iterable[_T], desc: str, total: int | None) -> Iterator[_T]:
+    for callback in list(_listeners):
+        callback(desc, 0, total)
+    for done, item in enumerate(iterable, 1):
+        yield item
+        for callback in list(_listeners):
+            callback(desc, done, total)
+
+
 def progress(iterable: Iterable[_T], desc: str, total: int | None = None, unit: str = "it") -> Iterator[_T]:
-    """Wrap ``iterable`` in a tqdm bar labelled ``desc`` (no bar when progress is off or stderr is not a tty)."""
+    """Wrap ``iterable`` in a tqdm bar labelled ``desc`` (no bar when progress is off or stderr is not a tty);
+    listeners registered with :func:`progress_listener` are told about every step."""
     from tqdm.auto import tqdm
 
-    return iter(tqdm(iterable, desc=desc, total=total, unit=unit, disable=not _enabled or None, leave=False))
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)  # type: ignore[arg-type]
+    bar = tqdm(iterable, desc=desc, total=total, unit=unit, disable=not _enabled or None, leave=False)
+    return _notify(bar, desc, total) if _listeners else iter(bar)
 
 
 def thread_map(fn: Callable[[_T], _R], items: Sequence[_T], num_workers: int, desc: str) -> list[_R]:
@@ -34,4 +68,10 @@ def thread_map(fn: Callable[[_T], _R], items: Sequence[_T], num_workers: int, de
     if num_workers == 1 or len(items) < 2:
         return [fn(item) for item in progress(items, desc=desc, total=len(items))]
     with ThreadPoolExecutor(num_workers) as pool:
-        return list(progress(pool.map(fn, items), desc=desc, total=len(items)))
+        futures = [pool.submit(fn, item) for item in items]
+        try:
+            return [future.result() for future in progress(futures, desc=desc, total=len(items))]
+        except BaseException:  # a listener stopped the run: drop the queued work instead of finishing it
+            for future in futures:
+                future.cancel()
+            raise
