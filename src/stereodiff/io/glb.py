@@ -1,7 +1,8 @@
 """Binary glTF (``.glb``) scenes for 3-D viewers: a coloured point cloud, camera frustums and the camera path.
 
-Written with trimesh (optional extra ``app``). Coordinates are the run's world frame (OpenCV axes, scene unit);
-points are glTF ``POINTS`` primitives, frustums and the path ``LINES``.
+Written with trimesh (optional extra ``app``). Coordinates are the run's world frame (scene unit) turned from
+OpenCV axes (y down, z forward) to glTF's (y up, viewer looks along -z) by a 180° rotation about x, so viewers
+show the first camera's view upright; points are glTF ``POINTS`` primitives, frustums and the path ``LINES``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def write_scene_glb(
     shown = np.unique(np.linspace(0, len(centres) - 1, min(max_frustums, len(centres))).round().astype(int))
     frustums = frustum_lines(cam_to_world[shown], intrinsics[shown], image_size, scale=0.05 * max(extent, 1e-6))
     scene.add_geometry(_lines(trimesh, frustums, FRUSTUM_COLOR), geom_name="cameras")
+    scene.apply_transform(np.diag([1.0, -1.0, -1.0, 1.0]))  # OpenCV → glTF axes
     with atomic_file(path) as tmp:
         tmp.write_bytes(scene.export(file_type="glb"))
     return Path(path)
