@@ -8,6 +8,7 @@ may raise (e.g. a cancellation) to stop the run at the next step.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
@@ -20,7 +21,13 @@ _enabled = True
 
 #: ``callback(desc, done, total)``: ``done`` steps of the loop ``desc`` are finished (``total`` may be ``None``)
 ProgressCallback = Callable[[str, int, "int | None"], None]
-_listeners: list[ProgressCallback] = []
+_local = threading.local()  # .listeners: the callbacks registered by this thread
+
+
+def _listeners() -> list[ProgressCallback]:
+    if not hasattr(_local, "listeners"):
+        _local.listeners = []
+    return _local.listeners
 
 
 def set_progress(enabled: bool) -> None:
@@ -32,20 +39,21 @@ def set_progress(enabled: bool) -> None:
 @contextmanager
 def progress_listener(callback: ProgressCallback) -> Iterator[None]:
     """Call ``callback(desc, done, total)`` at the start of every progress loop and after each of its steps,
-    while the block runs (process-wide: meant for one run at a time)."""
-    _listeners.append(callback)
+    while the block runs. Per thread: only loops driven by the calling thread report (the pipeline drives all of
+    its loops from the thread that runs it), so concurrent runs in other threads do not mix."""
+    _listeners().append(callback)
     try:
         yield
     finally:
-        _listeners.remove(callback)
+        _listeners().remove(callback)
 
 
-def _notify(iterable: Iterable[_T], desc: str, total: int | None) -> Iterator[_T]:
-    for callback in list(_listeners):
+def _notify(iterable: Iterable[_T], desc: str, total: int | None, callbacks: list[ProgressCallback]) -> Iterator[_T]:
+    for callback in callbacks:
         callback(desc, 0, total)
     for done, item in enumerate(iterable, 1):
         yield item
-        for callback in list(_listeners):
+        for callback in callbacks:
             callback(desc, done, total)
 
 
@@ -57,7 +65,8 @@ def progress(iterable: Iterable[_T], desc: str, total: int | None = None, unit: 
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
     bar = tqdm(iterable, desc=desc, total=total, unit=unit, disable=not _enabled or None, leave=False)
-    return _notify(bar, desc, total) if _listeners else iter(bar)
+    callbacks = list(_listeners())
+    return _notify(bar, desc, total, callbacks) if callbacks else iter(bar)
 
 
 def thread_map(fn: Callable[[_T], _R], items: Sequence[_T], num_workers: int, desc: str) -> list[_R]:

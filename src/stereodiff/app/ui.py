@@ -48,6 +48,7 @@ class StereodiffApp:
         self._keep_jobs = keep_jobs
         self._lock = threading.Lock()
         self._running: dict[str, threading.Event] = {}  # session → cancel flag of its running job
+        self._one_job = threading.Lock()  # a cancelled job's thread finishes its step before the next job starts
 
     # ------------------------------------------------------------------------------------------- handlers
 
@@ -77,6 +78,7 @@ class StereodiffApp:
                 progress((done, total) if total else None, desc=desc)
 
         try:
+            self._one_job.acquire()
             job_dir.mkdir(parents=True)
             source = prepare_input(upload, example, job_dir, self.examples_dir, self.limits)
             options = JobOptions(
@@ -99,6 +101,7 @@ class StereodiffApp:
             shutil.rmtree(job_dir, ignore_errors=True)
             return self._failed(gr, f"Unexpected error: {type(err).__name__}: {err}")
         finally:
+            self._one_job.release()
             with self._lock:
                 self._running.pop(session, None)
         self._keep(job_dir)
@@ -135,7 +138,7 @@ class StereodiffApp:
         if flag is None:
             return "Nothing is running."
         flag.set()
-        return "Cancelling…"
+        return "Cancelled: the job stops at its next step and its files are removed."
 
     def view(self, frame: float, fused: bool, output: str | None) -> str | None:
         """The 3-D view: the fused cloud, or frame ``frame``'s points, each with the camera path."""
