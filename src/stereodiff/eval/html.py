@@ -46,7 +46,7 @@ def render_html_report(
     if figures:
         body += "<h2>Plots</h2>\n" + figures
     if config is not None:
-        text = html.escape(json.dumps(config, indent=2, default=str))
+        text = html.escape(json.dumps(config, indent=2, default=str), quote=False)
         body += f"<h2>Configuration</h2>\n<details open><summary>settings of this run</summary><pre>{text}</pre></details>"
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
