@@ -184,7 +184,8 @@ class StereodiffApp:
                         gr.Markdown(blocked)
                     with gr.Accordion("Frames and size", open=False):
                         frames = gr.Textbox(label="Frame range start:stop:step (empty = all)", value="")
-                        max_frames = gr.Number(label="Max frames (empty = app limit)", value=None, precision=0)
+                        max_frames = gr.Number(label="Max frames (empty = app limit)", value=None, precision=0,
+                                               elem_id="max-frames")  # fmt: skip
                         stride = gr.Number(label="Stride", value=1, precision=0, minimum=1)
                         max_res = gr.Slider(64, self.limits.max_res, value=min(512, self.limits.max_res), step=32,
                                             label="Max resolution (long side, px)")  # fmt: skip
