@@ -67,7 +67,7 @@ def small_run(tmp_path_factory, small_video_file) -> Path:
 
     pytest.importorskip("trimesh", reason="the 'app' extra (trimesh) is not installed")
     out = tmp_path_factory.mktemp("small-run") / "run"
-    status = main(["-q", "run", str(small_video_file), "-o", str(out), "--preset", "cpu"]
-                  + ["--save", "npz,mp4,sbs,poses,ply,glb"])  # fmt: skip
+    save = "npz,mp4,sbs,poses,ply,glb"
+    status = main(["-q", "run", str(small_video_file), "-o", str(out), "--preset", "cpu", "--save", save])
     assert status == 0
     return out

@@ -4,7 +4,6 @@ limits, cancel), the viewer's bounded frame cache, HTML reports and the missing-
 from __future__ import annotations
 
 import io
-import json
 import threading
 import zipfile
 

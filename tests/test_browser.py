@@ -57,14 +57,14 @@ def _wait_http(url: str, timeout: float, process: subprocess.Popen | None = None
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
-def _screenshot(page_or_locator, name: str) -> bytes:
-    png = page_or_locator.screenshot()
+def _screenshot(page_or_locator, name: str, **options) -> bytes:
+    png = page_or_locator.screenshot(**options)
     folder = os.environ.get("STEREODIFF_SCREENSHOTS")
     if folder:
         from PIL import Image
 
         image = Image.open(BytesIO(png)).convert("RGB")
-        image.thumbnail((1000, 1000))
+        image.thumbnail((900, 1400))
         image.quantize(colors=128).save(Path(folder) / name, optimize=True)
     return png
 
@@ -183,7 +183,7 @@ def test_app_end_to_end(app_server, page, small_video_file, tmp_path):
     page.wait_for_timeout(1500)  # Babylon draws a few frames
     assert _not_blank(canvas.screenshot())
     _check_downloads(page, 16)
-    _screenshot(page, "app.png")
+    _screenshot(page, "app.png", full_page=True)
 
     # a non-video file: a message in the page, nothing kept, and the app keeps serving
     bad = tmp_path / "notes.mp4"

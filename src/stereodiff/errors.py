@@ -24,4 +24,5 @@ def require_extra(module: str, extra: str):
         return importlib.import_module(module)
     except ImportError:
         raise InputError(
-f"{module} is not installed", f"install the '{extra}' extra: pip install 'stereodiff[{extra}]'") from None
+            f"{module} is not installed", f"install the '{extra}' extra: pip install 'stereodiff[{extra}]'"
+        ) from None

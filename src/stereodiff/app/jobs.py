@@ -27,8 +27,8 @@ __all__ = [
     "JobResult",
     "example_video",
     "frame_glb",
-    "preset_status",
     "prepare_input",
+    "preset_status",
     "run_job",
 ]
 

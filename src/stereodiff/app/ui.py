@@ -34,9 +34,9 @@ class StereodiffApp:
         keep_jobs: finished job folders kept for their downloads (older ones are deleted).
     """
 
-    def __init__(self, workdir: Path, limits: AppLimits = AppLimits(), keep_jobs: int = 4) -> None:
+    def __init__(self, workdir: Path, limits: AppLimits | None = None, keep_jobs: int = 4) -> None:
         self.workdir = Path(workdir).resolve()
-        self.limits = limits
+        self.limits = limits or AppLimits()
         self.jobs_dir = self.workdir / "jobs"
         self.examples_dir = self.workdir / "examples"
         for folder in (self.jobs_dir, self.examples_dir, self.workdir / "uploads"):

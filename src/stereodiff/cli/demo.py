@@ -144,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
     (out / "report.md").write_text("\n".join(lines))
     from stereodiff.eval.html import write_html_report
 
-    analysis_md = (out / "analysis" / "analysis.md").read_text().replace("# Frequency analysis", "## Frequency analysis")
+    analysis_md = (out / "analysis" / "analysis.md").read_text()
+    analysis_md = analysis_md.replace("# Frequency analysis", "## Frequency analysis")
     write_html_report(
         out / "report.html",
         "\n".join(lines) + "\n" + analysis_md,

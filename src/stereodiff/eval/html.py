@@ -47,7 +47,8 @@ def render_html_report(
         body += "<h2>Plots</h2>\n" + figures
     if config is not None:
         text = html.escape(json.dumps(config, indent=2, default=str), quote=False)
-        body += f"<h2>Configuration</h2>\n<details open><summary>settings of this run</summary><pre>{text}</pre></details>"
+        body += "<h2>Configuration</h2>\n"
+        body += f"<details open><summary>settings of this run</summary><pre>{text}</pre></details>"
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>\n'

@@ -68,7 +68,9 @@ class RunFolder:
     def has_fused_cloud(self) -> bool:
         return (self.path / "points" / "fused.ply").is_file()
 
-    def frame_points(self, t: int, max_points: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    def frame_points(
+        self, t: int, max_points: int | None = None, seed: int = 0
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Frame ``t``'s world points ``[N,3]`` float32 and colours ``[N,3]`` uint8 (``None`` when the run kept no
         colours), at most ``max_points`` (seeded random subsample)."""
         if not 0 <= t < self.num_frames:

@@ -57,6 +57,8 @@ class RunViewer:
         self._wanted = threading.Event()
         self._current = 0
         self._depth_range = self._estimate_depth_range()
+        server.scene.set_up_direction("-y")  # OpenCV world: y points down
+        server.on_client_connect(self._look_from_first_camera)
         self._build_gui()
         self._add_cameras(max_frustums)
         self.show(0)
@@ -73,8 +75,11 @@ class RunViewer:
         last = self.run.num_frames - 1
         self.frame_slider = gui.add_slider("Frame", min=0, max=max(last, 1), step=1, initial_value=0, disabled=last < 1)
         self.play = gui.add_checkbox("Play", initial_value=False)
-        self.speed = gui.add_slider("Speed (frames/s)", min=1, max=60, step=1, initial_value=min(30, round(self.run.fps)))
-        self.point_size = gui.add_slider("Point size", min=0.0005, max=0.05, step=0.0005, initial_value=self._size())
+        self.speed = gui.add_slider(
+            "Speed (frames/s)", min=1, max=60, step=1, initial_value=min(30, round(self.run.fps))
+        )
+        size = self._size()
+        self.point_size = gui.add_slider("Point size", min=size / 10, max=size * 10, step=size / 10, initial_value=size)
         self.coloring = gui.add_dropdown("Colour", ("rgb", "depth"), initial_value="rgb")
         self.fused = gui.add_checkbox("Fused cloud", initial_value=False, disabled=not self.run.has_fused_cloud)
         self.cameras = gui.add_checkbox("Cameras", initial_value=True)
@@ -87,10 +92,16 @@ class RunViewer:
         self.cameras.on_update(lambda _: self._toggle_cameras())
 
     def _size(self) -> float:
-        """A point size of ~1/400 of the camera path's extent (at least a small absolute size)."""
-        centres = self.run.cam_to_world[:, :3, 3]
-        extent = float(np.ptp(centres, axis=0).max()) if len(centres) > 1 else 1.0
-        return float(np.clip(extent / 100, 0.0005, 0.05))
+        """A point about 1.5 source pixels wide at the typical depth (scene units)."""
+        return float(1.5 * self._median_depth / self.run.intrinsics[0, 0, 0])
+
+    def _look_from_first_camera(self, client: Any) -> None:
+        """Open each browser at the first camera, a little behind it, looking where it looks."""
+        pose = self.run.cam_to_world[0]
+        forward, down = pose[:3, 2], pose[:3, 1]
+        client.camera.up_direction = -down
+        client.camera.position = pose[:3, 3] - 0.3 * self._median_depth * forward
+        client.camera.look_at = pose[:3, 3] + self._median_depth * forward
 
     # ------------------------------------------------------------------------------------------- scene
 
@@ -108,7 +119,7 @@ class RunViewer:
                     f"/cameras/{t:06d}",
                     fov=float(2 * np.arctan2(height / 2, k[1, 1])),
                     aspect=width / height,
-                    scale=self.point_size.value * 15,
+                    scale=0.1 * self._median_depth,
                     color=(255, 80, 40),
                     thickness=1.5,
                     thickness_units="screen",
@@ -132,12 +143,14 @@ class RunViewer:
         return self._lut[index.astype(np.uint8)]
 
     def _estimate_depth_range(self) -> tuple[float, float]:
-        """Depth colour range (2nd-98th percentile of camera z) from the first frame."""
+        """Depth colour range (2nd-98th percentile of camera z) from the first frame; sets the median depth."""
         points, _ = self.run.frame_points(0, max_points=20_000)
         z = self.run.camera_depth(0, points)
         z = z[np.isfinite(z) & (z > 0)]
         if z.size < 10:
+            self._median_depth = 1.0
             return 0.1, 10.0
+        self._median_depth = float(np.median(z))
         lo, hi = np.percentile(z, [2, 98])
         return float(lo), float(max(hi, lo * 1.01))
 
