@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -111,7 +110,7 @@ def app_server(tmp_path_factory):
         _wait_http(url, 120, process)
         yield url, workdir
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()  # SIGTERM: the app stops like on Ctrl+C and removes its temporary files
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:

@@ -31,11 +31,13 @@ def run(args: argparse.Namespace) -> int:
     require_extra("trimesh", "app")
     from stereodiff.app.jobs import AppLimits
     from stereodiff.app.ui import StereodiffApp
+    from stereodiff.cli.view import stop_on_sigterm
 
     if min(args.max_upload_mb, args.max_frames, args.max_res) < 1:
         raise InputError("--max-upload-mb, --max-frames and --max-res must be ≥ 1", "pass positive limits")
     limits = AppLimits(max_upload_mb=args.max_upload_mb, max_frames=args.max_frames, max_res=args.max_res)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="stereodiff-app-"))
+    stop_on_sigterm()
     try:
         app = StereodiffApp(workdir, limits)
         print(f"stereodiff app: http://{args.host}:{args.port} (working folder {app.workdir}; Ctrl+C stops)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from pathlib import Path
 
@@ -22,6 +23,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """Let SIGTERM (``kill``, service managers) stop a server like Ctrl+C does, so its clean-up runs."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def run(args: argparse.Namespace) -> int:
     from stereodiff.errors import InputError, require_extra
     from stereodiff.io.runfolder import RunFolder
@@ -37,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     server = viser.ViserServer(host=args.host, port=args.port, verbose=False)
     viewer = RunViewer(run_folder, server, max_points=args.max_points, cache_frames=args.cache_frames)
     print(f"stereodiff view: http://{args.host}:{server.get_port()} ({run_folder.num_frames} frames; Ctrl+C stops)")
+    stop_on_sigterm()
     try:
         while True:
             time.sleep(3600)
