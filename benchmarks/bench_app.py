@@ -113,6 +113,13 @@ def app_startup_s(workdir: Path) -> float:
         _stop(process)
 
 
+def import_gradio_s() -> float:
+    """Seconds for a fresh Python to ``import gradio`` (the floor of the app's startup)."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import gradio"], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
 def _memory_child(run: str) -> None:
     """Step the viewer through every frame; print RSS (MiB) after 10 %, 50 %, 100 % and the peak, as JSON."""
     import psutil
@@ -167,6 +174,7 @@ def main() -> None:
             shutil.rmtree(run)
             print(rows_view[-1], rows_mem[-1], flush=True)
         app = [app_startup_s(Path(tmp) / f"app{i}") for i in range(2)]
+        gradio = [import_gradio_s() for _ in range(2)]
     body = (
         "The machine was shared by up to 8 helpers running tests and benchmarks at the same time, so absolute "
         "times are contended; compare the rows of one run. Run folders: exporter output from a rendered scene "
@@ -174,7 +182,11 @@ def main() -> None:
         "### Startup (process start → serving; best / worst of 2)\n\n"
         + markdown_table(["stereodiff view", "best (s)", "worst (s)"], rows_view)
         + "\n\n"
-        + markdown_table(["stereodiff app", "best (s)", "worst (s)"], [["page answers", min(app), max(app)]])
+        + markdown_table(
+            ["stereodiff app", "best (s)", "worst (s)"],
+            [["page answers", min(app), max(app)], ["`import gradio` alone (floor)", min(gradio), max(gradio)]],
+        )
+        + "\n\nThe app's startup does not depend on any run (it opens no run folder until a job finishes)."
         + "\n\n### Viewer memory over a whole playthrough (50,000 points per frame, 64 frames cached)\n\n"
         + markdown_table(
             ["run", "RSS at 10 % (MiB)", "at 50 %", "at 100 %", "peak (MiB)", "frames in scene", "frames/s"], rows_mem
