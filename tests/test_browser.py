@@ -208,8 +208,8 @@ def test_app_cancel_and_limits(app_server, page):
     page.locator("#max-frames input").press("Tab")
     jobs_before = set((workdir / "jobs").iterdir())
     page.click("#run")
-    page.wait_for_function("document.querySelector('#status') !== null")
-    page.wait_for_timeout(4000)  # the job is running
+    # the pipeline's own progress loops show up in the page, per stage ("geometric pairs - 40.0%")
+    page.wait_for_function("/[a-z]+ - \\d+\\.\\d%/.test(document.body.innerText)", timeout=120_000)
     page.click("#cancel")
     page.wait_for_function("document.querySelector('#status').innerText.startsWith('Cancelled')")
     deadline = time.monotonic() + 60

@@ -27,6 +27,7 @@ __all__ = [
     "JobResult",
     "example_video",
     "frame_glb",
+    "job_listener",
     "prepare_input",
     "preset_status",
     "run_job",
@@ -236,6 +237,21 @@ def _check_selection(source: Path, options: JobOptions, limits: AppLimits) -> No
 # ----------------------------------------------------------------------------------------------- one job
 
 
+def job_listener(
+    on_progress: Callable[[str, int, int | None], None] | None, cancel: threading.Event | None
+) -> Callable[[str, int, int | None], None]:
+    """A :func:`~stereodiff.progress.progress_listener` callback: forwards to ``on_progress`` and raises
+    :class:`JobCancelled` at the next step once ``cancel`` is set."""
+
+    def listener(desc: str, done: int, total: int | None) -> None:
+        if cancel is not None and cancel.is_set():
+            raise JobCancelled(desc)
+        if on_progress is not None:
+            on_progress(desc, done, total)
+
+    return listener
+
+
 def run_job(
     source: Path,
     options: JobOptions,
@@ -263,13 +279,7 @@ def run_job(
     except SystemExit:
         raise InputError(f"the settings {argv[5:]} are not valid", "check the frame range and numbers") from None
 
-    def listener(desc: str, done: int, total: int | None) -> None:
-        if cancel is not None and cancel.is_set():
-            raise JobCancelled(desc)
-        if on_progress is not None:
-            on_progress(desc, done, total)
-
-    with progress_listener(listener):
+    with progress_listener(job_listener(on_progress, cancel)):
         args.func(args)
     report = json.loads((output / "run.json").read_text())
     downloads = [

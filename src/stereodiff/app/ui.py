@@ -15,9 +15,18 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from stereodiff.app.jobs import EXAMPLES, AppLimits, JobCancelled, JobOptions, frame_glb, prepare_input, run_job
+from stereodiff.app.jobs import (
+    EXAMPLES,
+    AppLimits,
+    JobCancelled,
+    JobOptions,
+    frame_glb,
+    job_listener,
+    prepare_input,
+    run_job,
+)
 from stereodiff.errors import InputError, require_extra
-from stereodiff.progress import logger
+from stereodiff.progress import logger, progress_listener
 
 __all__ = ["StereodiffApp"]
 
@@ -80,7 +89,8 @@ class StereodiffApp:
         try:
             self._one_job.acquire()
             job_dir.mkdir(parents=True)
-            source = prepare_input(upload, example, job_dir, self.examples_dir, self.limits)
+            with progress_listener(job_listener(on_progress, cancel)):  # rendering an example reports too
+                source = prepare_input(upload, example, job_dir, self.examples_dir, self.limits)
             options = JobOptions(
                 preset=preset,
                 frames=(frames or "").strip(),
