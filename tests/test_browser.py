@@ -216,10 +216,11 @@ def test_app_cancel_and_limits(app_server, page):
     while set((workdir / "jobs").iterdir()) != jobs_before and time.monotonic() < deadline:
         time.sleep(0.5)
     assert set((workdir / "jobs").iterdir()) == jobs_before  # the cancelled job's files are gone
-    # nothing outside the working folder is served
-    with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(f"{url}gradio_api/file=/etc/passwd")
-    assert err.value.code == 403
+    # nothing outside the working folder is served (neither system files nor the server's current folder)
+    for outside in ("/etc/passwd", str(Path(__file__).resolve())):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{url}gradio_api/file={outside}")
+        assert err.value.code == 403, outside
 
 
 def test_viewer_shows_one_cloud_per_frame(small_run, page):

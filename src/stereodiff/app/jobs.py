@@ -110,11 +110,17 @@ def preset_status() -> dict[str, str | None]:
 
 
 def _has_gpu() -> bool:
+    """A CUDA/ROCm device (or Apple's MPS). On Linux without a GPU device node, torch is not even imported
+    (importing it takes seconds of the app's startup)."""
+    import sys
+
+    if sys.platform.startswith("linux") and not any(Path(p).exists() for p in ("/dev/nvidia0", "/dev/kfd")):
+        return False
     try:
         import torch
     except ImportError:
         return False
-    return bool(torch.cuda.is_available())
+    return bool(torch.cuda.is_available() or torch.backends.mps.is_available())
 
 
 def _resolved_preset(name: str) -> str:
