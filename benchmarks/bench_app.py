@@ -198,6 +198,9 @@ def main() -> None:
         )
         + "\n\nThe app's startup does not depend on any run (it opens no run folder until a job finishes)."
         + "\n\n### Viewer memory over a whole playthrough (50,000 points per frame, 64 frames cached)\n\n"
+        "Memory stops growing once the cache holds its 64 frames: the 1,000-frame run ends where the 100-frame run "
+        "does. `frames/s`: frames shown per second when stepping through (read PLY, subsample, send to the scene), "
+        "contended.\n\n"
         + markdown_table(
             ["run", "RSS at 10 % (MiB)", "at 50 %", "at 100 %", "peak (MiB)", "frames in scene", "frames/s"], rows_mem
         )
