@@ -30,6 +30,7 @@ import torch
 from stereodiff.errors import InputError
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
+from stereodiff.stage2.configs import STITCHING
 from stereodiff.stage2.depthcrafter.pipeline import (
     DepthCrafterPipeline,
     frames_to_tensor,
@@ -39,9 +40,6 @@ from stereodiff.stage2.depthcrafter.pipeline import (
 from stereodiff.stage2.windows import WindowStitcher, stitch_windows, window_schedule
 
 __all__ = ["STITCHING", "DepthCrafterRefiner", "normalized_disparity_range"]
-
-#: how windows are merged: in latent space (``latent``, ``none``) or on decoded disparity (``affine``, ``joint``)
-STITCHING = ("latent", "affine", "joint", "none")
 
 
 def _seeded_normal(shape: tuple[int, ...], seed: int, frame: int, stream: int) -> torch.Tensor:
