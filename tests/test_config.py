@@ -94,7 +94,7 @@ def test_set_option_parses_by_field_type():
         ValueError, match=r"stage1 \(geometric\) has no setting 'weights'; its settings are: resolution"
     ):
         set_option(config, "stage1.weights", "x")
-    with pytest.raises(ValueError, match="stage1.flow_patch_stride='three' must be int"):
+    with pytest.raises(ValueError, match=r"stage1\.flow_patch_stride='three' must be int"):
         set_option(config, "stage1.flow_patch_stride", "three")
     with pytest.raises(ValueError, match="must be one of ultrafast, fast, medium"):
         set_option(config, "stage1.flow_preset", "slow")
@@ -102,7 +102,7 @@ def test_set_option_parses_by_field_type():
         set_option(config, "stage1.chain_flows", "maybe")
     with pytest.raises(ValueError, match="stage2 backend 'magic' is unknown"):
         set_option(config, "stage2.backend", "magic")
-    with pytest.raises(ValueError, match="setting 'stage3.x' is unknown"):
+    with pytest.raises(ValueError, match=r"setting 'stage3\.x' is unknown"):
         set_option(config, "stage3.x", "1")
 
 

@@ -74,7 +74,7 @@ def test_scene_with_pointmaps_survives_save_and_load(tmp_path, rng):
             pnp_frames=[2],
             pnp_failed=[],
             per_frame_focal=np.array([9.0, 10.0, 11.0]),
-        ),  # fmt: skip
+        ),
     )
     save_scene(tmp_path / "scene", scene)
     assert_same_scene(scene, load_scene(tmp_path / "scene"))
