@@ -4,13 +4,13 @@ save/load), a run repeated from its ``run.json`` gives identical outputs, and th
 from __future__ import annotations
 
 import ast
-import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import assert_same_scene
 from stereodiff.config import preset_config
 from stereodiff.io.depth import load_depth_video
 from stereodiff.io.video import write_video
@@ -22,24 +22,6 @@ from stereodiff.types import AlignmentRecord, SceneGeometry, Video
 @pytest.fixture(scope="module")
 def orbit():
     return make_scene("static-orbit", seed=2, num_frames=12, height=48, width=64)
-
-
-def assert_same_scene(a: SceneGeometry, b: SceneGeometry) -> None:
-    """Every field equal (arrays exactly), the alignment record included."""
-    for item in dataclasses.fields(SceneGeometry):
-        x, y = getattr(a, item.name), getattr(b, item.name)
-        if isinstance(x, AlignmentRecord):
-            assert isinstance(y, AlignmentRecord), item.name
-            for sub in dataclasses.fields(AlignmentRecord):
-                u, v = getattr(x, sub.name), getattr(y, sub.name)
-                if isinstance(u, np.ndarray):
-                    np.testing.assert_array_equal(u, v, err_msg=sub.name)
-                else:
-                    assert u == v, (sub.name, u, v)
-        elif x is None or y is None:
-            assert x is None and y is None, item.name
-        else:
-            np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=item.name)
 
 
 def test_api_and_run_directory_give_the_same_geometry(orbit, tmp_path):
