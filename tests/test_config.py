@@ -225,6 +225,7 @@ def test_config_show_prints_the_full_config_and_reads_back(cli, tmp_path):
     assert status == 0 and json.loads(again) == data
     status, toml, _ = cli("config", "show", "--preset", "cpu", "--format", "toml", "--set", "stage1.offsets=5,8")
     assert status == 0 and "[stage1]" in toml and "offsets = [5, 8]" in toml and "# focal_px = none" in toml
+    assert "# DIS patch stride in pixels" in toml.split("flow_patch_stride = 4")[0].splitlines()[-2]
     (tmp_path / "c.toml").write_text(toml)
     status, from_toml, _ = cli("config", "show", "--config", tmp_path / "c.toml")
     assert status == 0 and json.loads(from_toml)["stage1"]["offsets"] == [5, 8]
@@ -271,3 +272,15 @@ def test_quiet_and_verbose_after_every_subcommand():
     assert len(subcommands) > 10
     for sub in subcommands:
         assert {"-q", "--quiet", "-v", "--verbose"} <= set(sub._option_string_actions), sub.prog
+
+
+def test_every_setting_is_documented():
+    """The field docstrings are the documentation (``config show --format toml`` prints them): none may be missing."""
+    from stereodiff.backends import STAGE1, STAGE2
+    from stereodiff.stage1.configs import field_docs
+
+    for cls in {entry.config for entry in (*STAGE1.values(), *STAGE2.values())} | {PipelineConfig}:
+        docs = field_docs(cls)
+        assert all(len(docs.get(f.name, "")) > 10 for f in dataclasses.fields(cls)), cls.__name__
+    assert field_docs(GeometricConfig)["scale_stride"].startswith("Alignment: pair registration on every 4th pixel")
+    assert field_docs(NetworkConfig)["scale_stride"].startswith("Alignment: register pairs on every")

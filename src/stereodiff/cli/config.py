@@ -6,10 +6,12 @@ The output (JSON by default) is what ``run.json`` records and what ``--config FI
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import Any
 
 from stereodiff.cli.run import add_config_arguments, build_config
+from stereodiff.config import PipelineConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,8 +28,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     show.set_defaults(func=run)
 
 
-def to_toml(data: dict[str, Any]) -> str:
-    """``PipelineConfig.to_dict()`` as TOML; ``None`` (which TOML cannot hold) becomes a comment = the default."""
+def to_toml(config: PipelineConfig) -> str:
+    """The config as TOML, each setting under its documentation (the field docstring); ``None`` (which TOML cannot
+    hold) is written as a comment, i.e. the field's default."""
+    import textwrap
+
+    from stereodiff.stage1.configs import field_docs
 
     def value(item: Any) -> str:
         if isinstance(item, bool):
@@ -36,15 +42,20 @@ def to_toml(data: dict[str, Any]) -> str:
             return "[" + ", ".join(value(v) for v in item) + "]"
         return json.dumps(item)
 
-    def lines(table: dict[str, Any]) -> list[str]:
-        return [
-            f"# {k} = none" if v is None else f"{k} = {value(v)}" for k, v in table.items() if not isinstance(v, dict)
-        ]
+    def table(obj: Any) -> list[str]:
+        docs, lines = field_docs(type(obj)), []
+        for item in dataclasses.fields(obj):
+            current = getattr(obj, item.name)
+            if dataclasses.is_dataclass(current):
+                continue
+            doc = docs.get(item.name, "")
+            lines += textwrap.wrap(doc, 118, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False)
+            lines.append(f"# {item.name} = none" if current is None else f"{item.name} = {value(current)}")
+        return lines
 
-    out = lines(data)
-    for key, table in data.items():
-        if isinstance(table, dict):
-            out += ["", f"[{key}]", *lines(table)]
+    out = table(config)
+    for name in ("stage1", "stage2"):
+        out += ["", f"[{name}]", *table(getattr(config, name))]
     return "\n".join(out) + "\n"
 
 
@@ -53,6 +64,5 @@ def run(args: argparse.Namespace) -> int:
 
     config = build_config(args)
     config.device = resolve_device(config.device)  # as the run would record it
-    data = config.to_dict()
-    print(to_toml(data) if args.format == "toml" else json.dumps(data, indent=2))
+    print(to_toml(config) if args.format == "toml" else json.dumps(config.to_dict(), indent=2))
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["BackendConfig", "GeometricConfig", "NetworkConfig", "NoStage1Config", "Stage1Config"]
+__all__ = ["BackendConfig", "GeometricConfig", "NetworkConfig", "NoStage1Config", "Stage1Config", "field_docs"]
 
 
 @dataclass
@@ -21,6 +21,32 @@ class BackendConfig:
 
     def validate(self) -> None:
         """Check the ranges of the fields; raises ValueError naming the field and the rule."""
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """``{field: docstring}`` of a config dataclass and its bases (the string literal under each field), for help
+    texts: the dataclass source is the one place the settings are documented."""
+    import ast
+    import inspect
+    import itertools
+    import textwrap
+
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__[:-1]):  # bases first, so a subclass's own docstring wins
+        try:
+            body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
+        except (OSError, TypeError):
+            continue
+        for node, after in itertools.pairwise(body):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
 
 
 def check_fields(owner: str, checks: list[tuple[str, bool, str]], values: object) -> None:
