@@ -15,13 +15,14 @@ stopped and produces the same numbers as an uninterrupted one.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from stereodiff.backends import require_extra
 from stereodiff.config import PipelineConfig, preset_config
 from stereodiff.devices import resolve_device
 from stereodiff.io.pages import release
@@ -124,14 +125,11 @@ class StereoDiffPipeline:
         ``device="auto"`` is resolved here (:func:`stereodiff.devices.resolve_device`); ``pipeline.config`` holds
         the device that runs, so ``run.json`` records it.
         """
-        if isinstance(config, str):
-            config = preset_config(config)
-        config = dataclasses.replace(config.validate(), device=resolve_device(config.device))
+        config = preset_config(config) if isinstance(config, str) else copy.deepcopy(config.validate())
+        config.device = resolve_device(config.device)
         built = []
         for entry in config.backends():
             if entry.extra is not None:
-                from stereodiff.backends import require_extra
-
                 require_extra(entry.extra, f"the {entry.name!r} backend")
             built.append(entry.build(config) if entry.build is not None else None)
         return cls(config, *built)
