@@ -192,13 +192,10 @@ def test_auto_preset_logs_one_notice(probes, caplog):
     ) == 1 and len(caplog.records) == 1
     probes("cuda")
     caplog.clear()
-    with caplog.at_level("WARNING", logger="stereodiff"):
+    with caplog.at_level("INFO", logger="stereodiff"):
         config = preset_config("auto")
-    assert (config.preset, config.device, config.stage1.backend) == (
-        "auto:paper",
-        "cuda",
-        "monst3r",
-    ) and not caplog.records
+    assert (config.preset, config.device, config.stage1.backend) == ("auto:paper", "cuda", "monst3r")
+    assert [r.levelname for r in caplog.records] == ["INFO"] and "--preset cpu forces" in caplog.text
 
 
 def test_weights_probe_offline_does_not_touch_the_network(tmp_path, monkeypatch):

@@ -133,6 +133,10 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
         choice = choose_preset(device)
         if choice.preset == "cpu":
             logger.warning("preset auto: %s", choice.reason)
+        else:
+            logger.info(
+                "preset auto: paper on %s (%s; --preset cpu forces the weights-free path)", choice.device, choice.reason
+            )
         config = preset_config(choice.preset, device=choice.device)
         config.preset = f"auto:{choice.preset}"
         return config
