@@ -8,11 +8,11 @@ and length: changing ``height``/``width`` keeps the field of view, changing ``nu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from stereodiff.progress import thread_imap
 from stereodiff.synth.raycast import PlacedPrimitive, Primitive, cast_pixels, pixel_grid, surface_normals
 from stereodiff.synth.texture import shade, sky_colour, surface_colour
 from stereodiff.types import Video, check_array
@@ -386,10 +386,7 @@ def iter_frames(
         return RenderedFrame(i, image, depth.astype(np.float32), ids, np.isin(ids, moving), pose)
 
     # frames are independent and numpy releases the GIL in its kernels: render a few at a time on threads
-    workers = max(1, min(workers, num_frames))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for start in range(0, num_frames, 2 * workers):
-            yield from pool.map(render, range(start, min(num_frames, start + 2 * workers)))
+    yield from thread_imap(render, range(num_frames), max(1, min(workers, num_frames)))
 
 
 def render_video(
