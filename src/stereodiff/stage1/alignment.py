@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stereodiff.camera import prior_focal
+from stereodiff.camera import default_principal_point, prior_focal
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress, thread_map
 from stereodiff.stage1.registration import (
@@ -204,7 +204,7 @@ def global_alignment(
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-    principal_point = np.tile([w / 2, h / 2], (num_frames, 1)).astype(np.float64)
+    principal_point = np.tile(default_principal_point((h, w)), (num_frames, 1)).astype(np.float64)
     depth = _new_array(out_dir, "depth", (num_frames, h, w), np.float32)
     confidence = _new_array(out_dir, "confidence", (num_frames, h, w), np.float32)
     valid = _new_array(out_dir, "valid", (num_frames, h, w), np.bool_)

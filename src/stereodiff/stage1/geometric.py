@@ -28,7 +28,9 @@ lines, a third of them the documentation of its 22 settings). The steps of one p
 :mod:`stereodiff.stage1.pairs`, the optical flow in :mod:`stereodiff.flow`, the fusion in
 :mod:`stereodiff.stage1.fusion`.
 
-Conventions: pixel ``(u, v)`` = (column, row) at pixel centres; OpenCV camera axes; ``X_b = R X_a + t``.
+Conventions (docs/conventions.md, :mod:`stereodiff.camera`): pixel ``(u, v)`` = (column, row), integer ``(u, v)`` at
+the pixel's position; principal point ``(w/2, h/2)`` unless ``intrinsics`` are given (scaled to the working
+resolution by :func:`~stereodiff.camera.scale_intrinsics`); OpenCV camera axes; ``X_b = R X_a + t``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from stereodiff.camera import fit_long_side, pixel_grid, prior_focal
+from stereodiff.camera import fit_long_side, pinhole, pixel_grid, prior_focal, scale_intrinsics
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, dis_engine, dis_flows
 from stereodiff.io.pages import release
@@ -64,7 +66,6 @@ __all__ = [
     "MatcherReport",
     "failure_summary",
     "fuse_pair_depths",
-    "scale_intrinsics",
     "untriangulated_mask",
 ]
 
@@ -92,17 +93,6 @@ class MatcherReport:
     angle_per_frame_deg: float = float("nan")
     pairs: list[PairGeometry] = field(default_factory=list)
     failed_frames: list[int] = field(default_factory=list)
-
-
-def scale_intrinsics(K: np.ndarray, src_size: tuple[int, int], dst_size: tuple[int, int]) -> np.ndarray:
-    """``[3,3]`` intrinsics of a ``src_size=(H, W)`` image resized to ``dst_size=(h, w)`` (pixel-centre convention)."""
-    sy, sx = dst_size[0] / src_size[0], dst_size[1] / src_size[1]
-    out = np.array(K, dtype=np.float64, copy=True)
-    out[0, 0] *= sx
-    out[1, 1] *= sy
-    out[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
-    out[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
-    return out
 
 
 class GeometricMatcher:
@@ -511,7 +501,7 @@ class GeometricMatcher:
         h, w = size
         if self.intrinsics is not None:
             return scale_intrinsics(self.intrinsics, src_size, size), "given"
-        K = np.array([[1.0, 0.0, (w - 1) / 2], [0.0, 1.0, (h - 1) / 2], [0.0, 0.0, 1.0]])
+        K = pinhole(1.0, size)
         if self.focal_px is not None:
             K[0, 0] = self.focal_px * w / src_size[1]
             K[1, 1] = self.focal_px * h / src_size[0]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stereodiff.camera import pixel_grid
+from stereodiff.camera import default_principal_point, pinhole, pixel_grid
 from stereodiff.robust import weighted_median
 
 __all__ = ["Similarity", "affine_points", "apply_similarity", "estimate_focal", "pose_matrix", "solve_pnp", "umeyama"]
@@ -119,7 +119,7 @@ def estimate_focal(pts: np.ndarray, principal_point: tuple[float, float] | None 
         The focal length in pixels (every pixel is used, unweighted; points with z = 0 are ignored).
     """
     h, w = pts.shape[:2]
-    pixels = _centred_pixels(h, w, principal_point or (w / 2, h / 2)).reshape(-1, 2)  # [N,2]
+    pixels = _centred_pixels(h, w, principal_point or default_principal_point((h, w))).reshape(-1, 2)  # [N,2]
     pts = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
     with np.errstate(divide="ignore", invalid="ignore"):
         rays = np.nan_to_num(pts[:, :2] / pts[:, 2:3], nan=0.0, posinf=0.0, neginf=0.0)  # [N,2]
@@ -152,7 +152,7 @@ def solve_pnp(
     candidates = np.geomspace(size / 2, size * 3, 21) if focal is None else [focal]
     best: tuple[int, np.ndarray, np.ndarray, float] | None = None
     for f in candidates:
-        k = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]], dtype=np.float32)
+        k = pinhole(f, (h, w)).astype(np.float32)
         cv2.setRNGSeed(seed)
         ok, rvec, tvec, inliers = cv2.solvePnPRansac(
             points, pixels, k, None, iterationsCount=iterations, reprojectionError=5, flags=cv2.SOLVEPNP_SQPNP

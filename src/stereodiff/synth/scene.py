@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from stereodiff.camera import pinhole
 from stereodiff.progress import thread_imap
 from stereodiff.synth.raycast import PlacedPrimitive, Primitive, cast_pixels, pixel_grid, surface_normals
 from stereodiff.synth.texture import shade, sky_colour, surface_colour
@@ -68,7 +69,7 @@ def make_pose(R: np.ndarray, t: np.ndarray) -> np.ndarray:
 def intrinsics_for(hfov_deg: float, height: int, width: int) -> np.ndarray:
     """``[3,3]`` pinhole K with square pixels, horizontal field of view ``hfov_deg`` and principal point (W/2, H/2)."""
     focal = (width / 2.0) / np.tan(np.radians(hfov_deg) / 2.0)
-    return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
+    return pinhole(focal, (height, width))
 
 
 @dataclass(frozen=True, eq=False)
