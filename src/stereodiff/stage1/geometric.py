@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -478,19 +478,8 @@ class GeometricMatcher:
 
     def _steps(self) -> PairSteps:
         """The per-pair steps with this matcher's settings at the current working resolution."""
-        return PairSteps(
-            fb_threshold_px=self.fb_threshold_px,
-            motion_boundary_margin_px=self.motion_boundary_margin_px,
-            grid_cells=self.grid_cells,
-            ransac_threshold_px=self.ransac_threshold_px,
-            median_threshold_px=self.median_threshold_px,
-            min_angle_deg=self.min_angle_deg,
-            epipolar_sigma_px=self.epipolar_sigma_px,
-            angle_ref_deg=self.angle_ref_deg,
-            depth_range=self.depth_range,
-            max_confidence=self.max_confidence,
-            px_scale=self._px_scale,
-        )
+        settings = {f.name: getattr(self, f.name) for f in fields(PairSteps) if f.name != "px_scale"}
+        return PairSteps(**settings, px_scale=self._px_scale)
 
     @property
     def _px_scale(self) -> float:
