@@ -37,6 +37,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from stereodiff.blocks import block_of
 from stereodiff.camera import fit_long_side
 from stereodiff.flow import DIS_PRESETS, dis_engine, dis_flows, forward_backward
 from stereodiff.io.files import atomic_file, stamped_folder
@@ -45,7 +46,9 @@ from stereodiff.progress import logger, progress
 
 __all__ = ["TemporalRefiner", "domain_transform_filter", "guided_upsample"]
 
-_FILL_CHUNK = 8  # frames per batch of the spatial fill (cache-friendly; the result does not depend on it)
+#: frames per batch of the spatial fill, in fixed blocks aligned to frame 0 (:mod:`stereodiff.blocks`): every frame
+#: is filled in the same batch whichever window needs it first, so a resumed run is bit-identical
+_FILL_CHUNK = 8
 
 
 @dataclass
@@ -231,13 +234,13 @@ class TemporalRefiner:
         work_size: tuple[int, int],
         conf_ref: float,
     ) -> None:
-        """Spatial fill of the frames of ``indices`` not yet in ``store``, then the flow links between consecutive
-        frames of ``indices`` that are still missing."""
+        """Spatial fill of the frames of ``indices`` not yet in ``store`` (with the other frames of their fixed
+        blocks), then the flow links between consecutive frames of ``indices`` that are still missing."""
         import cv2
 
         work_h, work_w = work_size
         todo = [k for k in indices if k not in store]
-        for chunk in [todo[i : i + _FILL_CHUNK] for i in range(0, len(todo), _FILL_CHUNK)]:
+        for chunk in dict.fromkeys(block_of(k, _FILL_CHUNK, depth.shape[0]) for k in todo):
             n = len(chunk)
             small = [cv2.resize(np.asarray(frames[k]), (work_w, work_h), interpolation=cv2.INTER_AREA) for k in chunk]
             rgb = np.stack(small).astype(np.float32) / 255.0  # [n,h',w',3] in [0,1]
@@ -255,6 +258,8 @@ class TemporalRefiner:
                 iterations=self.fill_iterations,
             )
             for i, k in enumerate(chunk):
+                if k in store:  # kept with its flow links (the same values: the same block)
+                    continue
                 has_data = bool(weight[i].max() > 0)
                 mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
                 fill = np.where(smoothed[i, 1] > 1e-6, smoothed[i, 0] / np.maximum(smoothed[i, 1], 1e-6), mean)
