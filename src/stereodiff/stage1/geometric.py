@@ -22,7 +22,7 @@ own arbitrary scale (the essential matrix fixes ``|t| = 1``).
 After ``global_alignment``, :func:`~stereodiff.stage1.fusion.fuse_pair_depths` replaces each frame's single-pair
 depth by the fusion of all its pairs (re-exported here with :func:`~stereodiff.stage1.fusion.untriangulated_mask`).
 
-This module is the matcher: its settings, focal and offset probes, and the scheduling of the pairs (about 640
+This module is the matcher: its settings, focal and offset probes, and the scheduling of the pairs (about 630
 lines, a third of them the documentation of its 22 settings). The steps of one pair are in
 :mod:`stereodiff.stage1.pair_steps`, the two-view maths in :mod:`stereodiff.stage1.epipolar`, the pair graphs in
 :mod:`stereodiff.stage1.pairs`, the optical flow in :mod:`stereodiff.flow`, the fusion in
