@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from stereodiff.blocks import block_of
+from stereodiff.camera import fit_long_side
 from stereodiff.errors import InputError
 from stereodiff.progress import logger, progress
 from stereodiff.stage1 import PairwiseReconstruction
@@ -42,11 +43,6 @@ __all__ = ["NetworkMatcher", "working_size"]
 DEFAULT_PAIR_SCHEME = "swin-2-noncyclic"
 
 
-def _resized_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
-    longest = max(height, width)
-    return round(height * long_side / longest), round(width * long_side / longest)
-
-
 def working_size(height: int, width: int, resolution: int = 512) -> tuple[int, int]:
     """``(h, w)`` in pixels at which a ``height×width`` frame is processed (MonST3R ``crop=False``).
 
@@ -54,7 +50,7 @@ def working_size(height: int, width: int, resolution: int = 512) -> tuple[int, i
     intended by the official ``square_ok=False``; the official ``crop=False`` path itself fails on them with
     current Pillow because it passes a float height).
     """
-    h1, w1 = _resized_long_side(height, width, resolution)
+    h1, w1 = fit_long_side(height, width, resolution)
     half_w, half_h = (w1 // 2 * 2 // 16) * 8, (h1 // 2 * 2 // 16) * 8
     if w1 == h1:  # square_ok=False: square images become 4:3
         half_h = (3 * half_w // 4) // 8 * 8
@@ -72,7 +68,7 @@ def preprocess_frame(frame: np.ndarray, resolution: int = 512) -> torch.Tensor:
 
     height, width = frame.shape[:2]
     image = Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8))
-    h1, w1 = _resized_long_side(height, width, resolution)
+    h1, w1 = fit_long_side(height, width, resolution)
     resample = Image.Resampling.LANCZOS if max(height, width) > resolution else Image.Resampling.BICUBIC
     image = image.resize((w1, h1), resample)
     h, w = working_size(height, width, resolution)

@@ -19,7 +19,6 @@ With ``cache_dir`` each finished window's latents are saved and skipped when the
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 
 from stereodiff.errors import InputError
+from stereodiff.io.files import stamped_folder
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
 from stereodiff.stage2.configs import STITCHING
@@ -326,7 +326,6 @@ class DepthCrafterRefiner:
         if cache_dir is None:
             return None
         cache_dir = Path(cache_dir)
-        cache_dir.mkdir(parents=True, exist_ok=True)
         meta = {
             "num_frames": num_frames,
             "size": list(size),
@@ -338,13 +337,6 @@ class DepthCrafterRefiner:
             "noise_aug_strength": self.noise_aug_strength,
             "guidance_scale": self.guidance_scale,
         }
-        meta_path = cache_dir / "depthcrafter_refine.json"
-        if meta_path.exists():
-            if json.loads(meta_path.read_text()) != meta:
-                raise InputError(
-                    f"{cache_dir} holds DepthCrafter windows of a run with other settings",
-                    "delete that folder or use another cache folder",
-                )
-        else:
-            meta_path.write_text(json.dumps(meta, indent=1))
+        what, fix = "DepthCrafter windows", "delete that folder or use another cache folder"
+        stamped_folder(cache_dir, meta, name="depthcrafter_refine.json", what=what, fix=fix)
         return cache_dir
