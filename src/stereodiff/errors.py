@@ -14,15 +14,3 @@ class InputError(ValueError):
         self.what = what
         self.hint = hint
         super().__init__(f"{what}; {hint}" if hint else what)
-
-
-def require_extra(module: str, extra: str):
-    """Import and return ``module``, or raise InputError naming the pip extra that installs it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise InputError(
-            f"{module} is not installed", f"install the '{extra}' extra: pip install 'stereodiff[{extra}]'"
-        ) from None

@@ -96,13 +96,20 @@ def preset_status() -> dict[str, str | None]:
     Only local facts are checked (the weights cache, the device), so the page opens instantly even offline;
     ``auto`` is whichever of ``paper`` / ``cpu`` can run.
     """
-    from stereodiff.config import PAPER_MODELS
-    from stereodiff.weights import find_snapshot
+    import importlib.util
 
-    missing = [name for name in PAPER_MODELS if find_snapshot(name) is None]
+    from stereodiff.backends import EXTRAS
+    from stereodiff.devices import PAPER_MODELS
+
     reasons = []
-    if missing:
-        reasons.append(f"weights not downloaded ({', '.join(missing)}: `stereodiff weights download`)")
+    if any(importlib.util.find_spec(module) is None for module in EXTRAS["paper"]):
+        reasons.append("the 'paper' extra is not installed (pip install 'stereodiff[paper]')")
+    else:
+        from stereodiff.weights import find_snapshot
+
+        missing = [name for name in PAPER_MODELS if find_snapshot(name) is None]
+        if missing:
+            reasons.append(f"weights not downloaded ({', '.join(missing)}: `stereodiff weights download`)")
     if not _has_gpu():
         reasons.append("no GPU (a CPU run of the networks takes hours)")
     network = "; ".join(reasons) or None
@@ -110,17 +117,15 @@ def preset_status() -> dict[str, str | None]:
 
 
 def _has_gpu() -> bool:
-    """A CUDA/ROCm device (or Apple's MPS). On Linux without a GPU device node, torch is not even imported
-    (importing it takes seconds of the app's startup)."""
+    """A CUDA/ROCm device or Apple's MPS (:func:`stereodiff.devices.accelerator`). On Linux without a GPU device
+    node torch is not even imported (that import takes seconds of the app's startup)."""
     import sys
+
+    from stereodiff.devices import accelerator
 
     if sys.platform.startswith("linux") and not any(Path(p).exists() for p in ("/dev/nvidia0", "/dev/kfd")):
         return False
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available() or torch.backends.mps.is_available())
+    return accelerator() is not None
 
 
 def _resolved_preset(name: str) -> str:

@@ -25,7 +25,7 @@ from stereodiff.app.jobs import (
     prepare_input,
     run_job,
 )
-from stereodiff.errors import InputError, require_extra
+from stereodiff.errors import InputError
 from stereodiff.progress import logger, progress_listener
 
 __all__ = ["StereodiffApp"]
@@ -75,7 +75,8 @@ class StereodiffApp:
         progress: Any = None,
     ) -> tuple:
         """One job; returns (status, side-by-side, depth video, 3-D view, frame slider, downloads, run folder)."""
-        gr = require_extra("gradio", "app")
+        import gradio as gr
+
         session = getattr(request, "session_hash", None) or "local"
         job_dir = self.jobs_dir / uuid.uuid4().hex[:12]
         cancel = threading.Event()
@@ -168,7 +169,8 @@ class StereodiffApp:
 
     def build(self):
         """The ``gr.Blocks`` page."""
-        gr = require_extra("gradio", "app")
+        import gradio as gr
+
         from stereodiff.app.jobs import preset_status
 
         status = preset_status()

@@ -25,10 +25,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stereodiff.errors import InputError, require_extra
+    from stereodiff.backends import require_extra
+    from stereodiff.errors import InputError
 
-    require_extra("gradio", "app")
-    require_extra("trimesh", "app")
+    require_extra("app", "stereodiff app")
     from stereodiff.app.jobs import AppLimits
     from stereodiff.app.ui import StereodiffApp
     from stereodiff.cli.view import stop_on_sigterm

@@ -33,10 +33,11 @@ def stop_on_sigterm() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stereodiff.errors import InputError, require_extra
+    from stereodiff.backends import require_extra
+    from stereodiff.errors import InputError
     from stereodiff.io.runfolder import RunFolder
 
-    require_extra("viser", "app")
+    require_extra("app", "stereodiff view")
     if args.max_points < 1 or args.cache_frames < 2:
         raise InputError("--max-points must be ≥ 1 and --cache-frames ≥ 2", "pass larger values")
     run_folder = RunFolder(args.run_folder)  # bad folders fail before the server starts

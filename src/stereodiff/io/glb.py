@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from stereodiff.errors import require_extra
 from stereodiff.io.files import atomic_file
 
 __all__ = ["frustum_lines", "write_scene_glb"]
@@ -55,7 +54,11 @@ def write_scene_glb(
         points: ``[N,3]`` world points; colors: ``[N,3]`` uint8 RGB or ``None`` (grey).
         cam_to_world: ``[T,4,4]``; intrinsics: ``[T,3,3]`` at ``image_size`` ``(H, W)``.
     """
-    trimesh = require_extra("trimesh", "app")
+    from stereodiff.backends import require_extra
+
+    require_extra("app", "the .glb export")
+    import trimesh
+
     points = np.asarray(points, np.float32).reshape(-1, 3)
     rgba = np.full((len(points), 4), 255, np.uint8)
     rgba[:, :3] = 128 if colors is None else np.asarray(colors, np.uint8).reshape(-1, 3)
