@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 STAGE1_BACKENDS = ("monst3r", "dust3r", "mast3r", "geometric", "none")
-STAGE2_BACKENDS = ("depthcrafter", "depthcrafter-full", "temporal", "none")
+STAGE2_BACKENDS = ("depthcrafter", "depthcrafter-full", "temporal", "rollingdepth", "none")
+#: stage-2 backends that make depth from the frames alone (they run with ``--stage1 none``)
+STANDALONE_STAGE2 = ("depthcrafter-full", "rollingdepth")
 PRESETS = ("paper", "fast", "cpu", "auto")
 
 
@@ -49,9 +51,10 @@ class Stage1Config:
 class Stage2Config:
     """Stage 2: local (temporal) consistency."""
 
-    backend: Literal["depthcrafter", "depthcrafter-full", "temporal", "none"] = "temporal"
+    backend: Literal["depthcrafter", "depthcrafter-full", "temporal", "rollingdepth", "none"] = "temporal"
     """``depthcrafter``: the paper's one-step refinement; ``depthcrafter-full``: DepthCrafter alone (baseline,
-    ignores stage 1); ``temporal``: the weights-free refiner; ``none``: stage-1 depth, resized."""
+    ignores stage 1); ``temporal``: the weights-free refiner; ``rollingdepth``: RollingDepth alone (baseline, needs
+    stage 1 ``none``); ``none``: stage-1 depth, resized."""
     unet: str = "depthcrafter"
     """DepthCrafter UNet: folder or hub repo id (``depthcrafter`` = tencent/DepthCrafter)."""
     base: str = "svd-xt"
@@ -67,7 +70,9 @@ class Stage2Config:
     stitching: str = "latent"
     """How windows are merged: ``latent`` (cross-fade), ``affine``, ``joint`` or ``none``."""
     options: dict[str, Any] = field(default_factory=dict)
-    """Backend-specific keyword arguments (documented by each backend)."""
+    """Backend-specific keyword arguments (documented by each backend). ``rollingdepth``: ``checkpoint`` (folder
+    or hub repo id, default prs-eth/rollingdepth-v1-0), ``preset`` (fast, fast1024, full, paper) and any field of
+    ``RollingDepthSettings`` (e.g. ``resolution``, ``dilations``, ``refine_step``, ``coalign_iterations``)."""
 
 
 @dataclass
@@ -102,8 +107,12 @@ class PipelineConfig:
             raise ValueError(f"stage1 backend {self.stage1.backend!r} is unknown; choose one of {STAGE1_BACKENDS}")
         if self.stage2.backend not in STAGE2_BACKENDS:
             raise ValueError(f"stage2 backend {self.stage2.backend!r} is unknown; choose one of {STAGE2_BACKENDS}")
-        if self.stage1.backend == "none" and self.stage2.backend not in ("depthcrafter-full",):
-            raise ValueError("stage1 'none' only works with stage2 'depthcrafter-full' (nothing else makes depth)")
+        if self.stage1.backend == "none" and self.stage2.backend not in STANDALONE_STAGE2:
+            raise ValueError(
+                f"stage1 'none' only works with stage2 {' or '.join(STANDALONE_STAGE2)} (nothing else makes depth)"
+            )
+        if self.stage2.backend == "rollingdepth" and self.stage1.backend != "none":
+            raise ValueError("stage2 'rollingdepth' makes its own depth: use it with stage1 'none'")
         if self.stage1.resolution < 32:
             raise ValueError(f"stage1 resolution must be ≥ 32 px, got {self.stage1.resolution}")
         if not 0 <= self.stage2.overlap < self.stage2.window:

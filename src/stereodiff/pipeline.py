@@ -83,6 +83,17 @@ def _depthcrafter_stage2(config: PipelineConfig) -> Stage2Backend:
     )
 
 
+def _rollingdepth_stage2(config: PipelineConfig) -> Stage2Backend:
+    from stereodiff.stage2.rollingdepth import RollingDepthBackend, load_rollingdepth
+    from stereodiff.stage2.rollingdepth.pipeline import settings_from_options
+
+    options = dict(config.stage2.options)
+    checkpoint = options.pop("checkpoint", "rollingdepth")
+    settings = settings_from_options(options.pop("preset", "fast"), **options)
+    pipeline = load_rollingdepth(checkpoint, device=config.device, dtype=_torch_dtype(config.dtype))
+    return RollingDepthBackend(pipeline, settings, seed=config.seed)
+
+
 def _temporal_stage2(config: PipelineConfig) -> Stage2Backend:
     from stereodiff.stage2.temporal import TemporalRefiner
 
@@ -101,6 +112,7 @@ STAGE1_FACTORIES: dict[str, Callable[[PipelineConfig], Stage1Backend]] = {
 STAGE2_FACTORIES: dict[str, Callable[[PipelineConfig], Stage2Backend]] = {
     "depthcrafter": _depthcrafter_stage2,
     "temporal": _temporal_stage2,
+    "rollingdepth": _rollingdepth_stage2,
 }
 
 _SCENE_ARRAYS = ("depth", "confidence", "valid")
@@ -288,9 +300,9 @@ class StereoDiffPipeline:
             kind = "disparity"
             self.stage2.estimate(frames, seed=self.config.seed, out=out)
         else:
-            assert scene is not None
             kind = self.stage2.output_kind
-            self.stage2.refine(frames, scene.depth, scene.confidence, out=out, cache_dir=window_dir)
+            depth, confidence = (scene.depth, scene.confidence) if scene is not None else (None, None)
+            self.stage2.refine(frames, depth, confidence, out=out, cache_dir=window_dir)
         if isinstance(out, np.memmap):
             out.flush()
         self._timed("stage2", start)

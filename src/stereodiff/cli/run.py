@@ -21,6 +21,14 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--pairs", help="pair scheme, e.g. swin-2-noncyclic (default: the backend's)")
     group.add_argument("--stage1-res", type=int, help="stage-1 working resolution (long side, px)")
     group.add_argument("--focal", type=float, help="known focal length in pixels at the input resolution")
+    group.add_argument(
+        "--stage2-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a stage-2 backend option (repeatable; VALUE read as JSON, else text), e.g. preset=full, "
+        "checkpoint=PATH, resolution=512, dilations=[1,10,25] for rollingdepth",
+    )
     group.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps (default cpu)")
     group.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"))
     group.add_argument("--seed", type=int, default=0)
@@ -53,9 +61,28 @@ def build_config(args: argparse.Namespace):
     if args.focal:
         config.stage1.focal_px = args.focal
     config.device, config.dtype, config.seed = args.device, args.dtype, args.seed
-    if args.stage1 or args.stage2 or args.stage1_weights or args.pairs or args.stage1_res:
+    config.stage2.options.update(parse_options(args.stage2_option))
+    if args.stage1 or args.stage2 or args.stage1_weights or args.pairs or args.stage1_res or args.stage2_option:
         config.preset = f"{config.preset}+overrides"
     return config.validate()
+
+
+def parse_options(items: list[str]) -> dict[str, object]:
+    """``["key=value", ...]`` → dict; values are JSON when they parse (numbers, lists, booleans), else text."""
+    import json
+
+    from stereodiff.errors import InputError
+
+    options: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--stage2-option {item!r} is not KEY=VALUE", "write e.g. --stage2-option preset=full")
+        try:
+            options[key.strip()] = json.loads(value)
+        except ValueError:
+            options[key.strip()] = value
+    return options
 
 
 def make_request(args: argparse.Namespace, input_path: str, output: Path, config):
