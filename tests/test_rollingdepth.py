@@ -228,3 +228,28 @@ def test_backend_output_cache_and_refusals(pipe, tmp_path):
         RollingDepthBackend(pipe, settings, seed=1).refine(frames, cache_dir=tmp_path)
     with pytest.raises(InputError, match="--stage1 none"):
         backend.refine(frames, np.ones((8, 4, 4), np.float32), np.ones((8, 4, 4), np.float32))
+
+
+def test_weights_registry_lists_verifies_and_refuses_offline(cli, tiny_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from stereodiff.weights import MODELS, find_snapshot
+
+    spec = MODELS["rollingdepth"]
+    assert spec.repo_id == "prs-eth/rollingdepth-v1-0" and "RAIL++-M" in spec.licence and "Apache-2.0" in spec.licence
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from stereodiff.weights import resolve_snapshot
+
+    with pytest.raises(InputError, match="stereodiff weights download rollingdepth"):
+        resolve_snapshot("rollingdepth")
+    revision = "0" * 40
+    repo = tmp_path / "hub" / "models--prs-eth--rollingdepth-v1-0"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision)
+    shutil.copytree(tiny_dir, repo / "snapshots" / revision)
+    assert find_snapshot("rollingdepth") == repo / "snapshots" / revision
+    status, out, err = cli("weights", "verify", "rollingdepth")
+    assert status == 0 and out.count("ok  ") == 3, err  # unet, vae, text encoder
+    status, out, _ = cli("weights", "list")
+    assert "prs-eth/rollingdepth-v1-0" in out and "RAIL++-M" in out
