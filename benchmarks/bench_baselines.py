@@ -40,12 +40,13 @@ def main() -> int:
     import torch
 
     from stereodiff.progress import set_progress
+    from stereodiff.stage2.configs import RollingDepthConfig
     from stereodiff.stage2.depthcrafter.loading import load_depthcrafter
     from stereodiff.stage2.depthcrafter.refine import DepthCrafterRefiner
     from stereodiff.stage2.depthcrafter.testing import save_tiny_depthcrafter
     from stereodiff.stage2.rollingdepth import coalign
     from stereodiff.stage2.rollingdepth.loading import load_rollingdepth
-    from stereodiff.stage2.rollingdepth.pipeline import settings_from_options
+    from stereodiff.stage2.rollingdepth.pipeline import settings_from_config
     from stereodiff.stage2.rollingdepth.testing import save_tiny_rollingdepth
     from stereodiff.stage2.windows import window_schedule
 
@@ -74,8 +75,8 @@ def main() -> int:
     depth = (1.0 + rng.random((num_frames, height // 2, width // 2))).astype(np.float32)
     windows = len(window_schedule(num_frames, window, overlap))
     refiner = DepthCrafterRefiner(dc, window=window, overlap=overlap)
-    fast = settings_from_options("fast", resolution=max(height, width))
-    full = settings_from_options("full", resolution=max(height, width))
+    fast = settings_from_config(RollingDepthConfig(preset="fast", resolution=max(height, width)))
+    full = settings_from_config(RollingDepthConfig(preset="full", resolution=max(height, width)))
     generator = torch.Generator
     runs = [
         ("DepthCrafter alone (5 steps)", lambda: dc(frames, window_size=window, overlap=overlap), windows),

@@ -59,23 +59,32 @@ def test_snippet_indices_caps_and_refinement_schedule():
     assert dilations == [6, 5, 5, 4, 4, 3, 3, 2, 1, 1]  # int((1 - i/10)·5) + 1 in floats: (1 - 0.8)·5 < 1
 
 
+def _settings(**fields):
+    """RollingDepth settings from the typed config (the fields the CLI's ``--set stage2.<field>`` changes)."""
+    from stereodiff.stage2.configs import RollingDepthConfig
+    from stereodiff.stage2.rollingdepth.pipeline import settings_from_config
+
+    config = RollingDepthConfig(**fields)
+    config.validate()
+    return settings_from_config(config)
+
+
 def test_presets_options_and_unet_call_count():
-    from stereodiff.stage2.rollingdepth.pipeline import PRESETS, settings_from_options, unet_calls
+    from stereodiff.stage2.rollingdepth.pipeline import PRESETS, unet_calls
 
     assert PRESETS["fast"].dilations == (1, 25) and PRESETS["fast"].resolution == 768
     assert PRESETS["full"].refine_step == 10 and PRESETS["full"].resolution == 1024
     assert PRESETS["paper"].dilations == (1, 10, 25) and not PRESETS["paper"].cap_dilation
-    s = settings_from_options("full", resolution=64, dilations=[1, 2], coalign_iterations=5)
+    s = _settings(preset="full", resolution=64, dilations=(1, 2), coalign_iterations=5)
     assert s.dilations == (1, 2) and s.coalign.num_iterations == 5 and s.refine_step == 10
+    assert _settings(preset="paper") == PRESETS["paper"] and _settings() == PRESETS["fast"]
     # 100 frames, fast: 98 + 50 snippets; full: + 10 refinement steps over dilations 6,5,5,...,1
     assert unet_calls(100, PRESETS["fast"]) == 98 + 50
     assert unet_calls(100, PRESETS["full"]) == 98 + 80 + 50 + sum(100 - 2 * d for d in [6, 5, 5, 4, 4, 3, 3, 2, 1, 1])
-    with pytest.raises(InputError, match="unknown RollingDepth option"):
-        settings_from_options("fast", window=3)
-    with pytest.raises(InputError, match="preset"):
-        settings_from_options("slow")
-    with pytest.raises(InputError, match="include 1"):
-        settings_from_options("fast", dilations=[2, 5])
+    with pytest.raises(ValueError, match="preset='slow' must be one of"):
+        _settings(preset="slow")
+    with pytest.raises(ValueError, match="must include 1"):
+        _settings(dilations=(2, 5))
 
 
 # -------------------------------------------------------------------------------------------- cross-frame attention
@@ -181,11 +190,11 @@ def test_loading_reads_the_published_layout_and_names_what_is_missing(tiny_dir, 
 )
 def test_pipeline_matches_the_official_code(tiny_dir, case, dtype, atol):
     from stereodiff.stage2.rollingdepth.loading import load_rollingdepth
-    from stereodiff.stage2.rollingdepth.pipeline import settings_from_options
 
     num_frames, height, width, resolution, official, seed = CASES[case]
     pipe = load_rollingdepth(tiny_dir, dtype=getattr(torch, dtype))
-    settings = settings_from_options("fast", resolution=resolution, **official)
+    fields = {**official, "dilations": tuple(official["dilations"])}
+    settings = _settings(resolution=resolution, **fields)
     assert settings.coalign.num_iterations == official.get("coalign_iterations", 2000)
     out = pipe(
         synthetic_frames(num_frames, height, width, seed), settings, generator=torch.Generator().manual_seed(seed)
@@ -196,10 +205,8 @@ def test_pipeline_matches_the_official_code(tiny_dir, case, dtype, atol):
 
 
 def test_fed_noise_equals_the_generator_draw_and_is_checked(pipe):
-    from stereodiff.stage2.rollingdepth.pipeline import settings_from_options
-
     frames = synthetic_frames(6, 32, 48, 3)
-    settings = settings_from_options("fast", resolution=0, coalign_iterations=20)
+    settings = _settings(resolution=0, coalign_iterations=20)
     drawn = pipe(frames, settings, generator=torch.Generator().manual_seed(5))
     noise = torch.randn((1, 4, 4, 6), generator=torch.Generator().manual_seed(5))
     fed = pipe(frames, settings, noise=noise)
@@ -212,22 +219,24 @@ def test_fed_noise_equals_the_generator_draw_and_is_checked(pipe):
 # ------------------------------------------------------------------------------------------------------ backend
 def test_backend_output_cache_and_refusals(pipe, tmp_path):
     from stereodiff.stage2.rollingdepth import RollingDepthBackend
-    from stereodiff.stage2.rollingdepth.pipeline import settings_from_options
 
-    frames = synthetic_frames(8, 30, 44, 2)  # processed at 32x48 → 32x48 (×8 latents), returned at 30x44
-    settings = settings_from_options("fast", resolution=48, coalign_iterations=50)
+    frames = synthetic_frames(8, 30, 44, 2)  # processed at 32x48 (long side 48), returned at 30x44
+    settings = _settings(resolution=48, coalign_iterations=50)
     backend = RollingDepthBackend(pipe, settings, seed=0)
-    out = backend.refine(frames, cache_dir=tmp_path)
-    assert out.shape == (8, 30, 44) and out.dtype == np.float32 and (out.min(), out.max()) == (0.0, 1.0)
+    out = np.zeros((8, 30, 44), np.float32)
+    assert backend.refine(frames, None, out, cache_dir=tmp_path) == "disparity"
+    assert (out.min(), out.max()) == (0.0, 1.0)
     assert backend.unet_calls == 6 + 6  # dilations 1 and 25, capped to 8 // 3 - 1 = 1: 6 snippets each
     assert (tmp_path / "rollingdepth.npy").is_file()
     target = np.zeros((8, 30, 44), np.float32)
-    assert backend.refine(frames, out=target, cache_dir=tmp_path) is target  # reused from the cache
+    backend.unet_calls = 0
+    backend.refine(frames, None, target, cache_dir=tmp_path)  # reused from the cache
     np.testing.assert_array_equal(target, out)
+    assert backend.unet_calls == 0
     with pytest.raises(InputError, match="other settings"):
-        RollingDepthBackend(pipe, settings, seed=1).refine(frames, cache_dir=tmp_path)
-    with pytest.raises(InputError, match="--stage1 none"):
-        backend.refine(frames, np.ones((8, 4, 4), np.float32), np.ones((8, 4, 4), np.float32))
+        RollingDepthBackend(pipe, settings, seed=1).refine(frames, None, target, cache_dir=tmp_path)
+    with pytest.raises(InputError, match="out must be"):
+        backend.refine(frames, None, target[:, :10])
 
 
 def test_weights_registry_lists_verifies_and_refuses_offline(cli, tiny_dir, tmp_path, monkeypatch):

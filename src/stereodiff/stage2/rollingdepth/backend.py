@@ -1,4 +1,5 @@
-"""RollingDepth as a stereodiff stage-2 backend: the whole method on the frames alone (``--stage1 none``).
+"""RollingDepth as a stereodiff stage-2 backend: the whole method on the frames alone (``--stage1 none``; like
+``depthcrafter-full`` it ignores a stage-1 scene).
 
 RollingDepth's co-alignment is global (every snippet of the video is fitted at once), so the video runs in one
 piece: host memory holds the frame latents and the decoded snippets of the whole clip at the processing resolution
@@ -11,24 +12,23 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
 from stereodiff.errors import InputError
 from stereodiff.progress import logger
+from stereodiff.stage2 import OutputKind
 from stereodiff.stage2.depthcrafter.pipeline import normalize_minmax
 from stereodiff.stage2.rollingdepth.pipeline import RollingDepthPipeline, RollingDepthSettings
+from stereodiff.types import SceneGeometry
 
 __all__ = ["RollingDepthBackend"]
 
 
 class RollingDepthBackend:
     """Frames in, RollingDepth's affine-invariant inverse depth at the source size out (min–max to [0, 1])."""
-
-    output_kind: Literal["disparity"] = "disparity"
-    needs_stage1 = False
 
     def __init__(self, pipeline: RollingDepthPipeline, settings: RollingDepthSettings | None = None, seed: int = 0):
         self.pipeline = pipeline
@@ -40,24 +40,13 @@ class RollingDepthBackend:
         return {"settings": dataclasses.asdict(self.settings), "seed": self.seed, "shape": list(frames.shape)}
 
     def refine(
-        self,
-        frames: Any,
-        depth: Any = None,
-        confidence: Any = None,
-        *,
-        out: np.ndarray | None = None,
-        cache_dir: Path | None = None,
-    ) -> np.ndarray:
-        """``frames`` ``[T,H,W,3]`` uint8 → ``[T,H,W]`` float32 disparity in [0, 1] (into ``out`` when given).
-
-        ``depth``/``confidence`` must be ``None``: RollingDepth makes its own depth (run it with ``--stage1 none``).
-        """
+        self, frames: Any, scene: SceneGeometry | None, out: np.ndarray, cache_dir: Path | None = None
+    ) -> OutputKind:
+        """``frames`` ``[T,H,W,3]`` uint8 → ``out`` ``[T,H,W]`` float32 disparity in [0, 1]; ``scene`` is not used."""
         import cv2
 
-        if depth is not None:
-            raise InputError("RollingDepth does not refine a stage-1 depth", "run it alone: --stage1 none")
         num_frames, height, width = (int(s) for s in frames.shape[:3])
-        target = out if out is not None else np.empty((num_frames, height, width), np.float32)
+        target = out
         if tuple(target.shape) != (num_frames, height, width):
             raise InputError(f"out must be [T,H,W] = {(num_frames, height, width)}, got {tuple(target.shape)}", "")
         result = self._cached(cache_dir, frames)
@@ -71,7 +60,8 @@ class RollingDepthBackend:
                 self._store(cache_dir, frames, result)
         for t in range(num_frames):
             target[t] = cv2.resize(result[t], (width, height), interpolation=cv2.INTER_LINEAR)
-        return normalize_minmax(target)
+        normalize_minmax(target)
+        return "disparity"
 
     def _cached(self, cache_dir: Path | None, frames: Any) -> np.ndarray | None:
         if cache_dir is None or not (Path(cache_dir) / "rollingdepth.json").is_file():

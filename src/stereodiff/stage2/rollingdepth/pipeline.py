@@ -255,24 +255,21 @@ class RollingDepthPipeline:
         return RollingDepthOutput(depth.float().cpu(), coaligned.float().cpu(), snippets, dilations, calls)
 
 
-def settings_from_options(preset: str = "fast", **overrides: Any) -> RollingDepthSettings:
-    """A preset's settings with overrides (``coalign_iterations`` sets the co-alignment's iteration count)."""
-    if preset not in PRESETS:
-        raise InputError(f"RollingDepth preset {preset!r} is unknown", f"choose one of {', '.join(PRESETS)}")
-    base = PRESETS[preset]
-    iterations = overrides.pop("coalign_iterations", None)
-    if iterations is not None:
-        overrides["coalign"] = replace(base.coalign, num_iterations=int(iterations))
-    for key in ("dilations", "snippet_lengths"):
-        if key in overrides:
-            overrides[key] = tuple(int(v) for v in overrides[key])
-    unknown = set(overrides) - {f for f in RollingDepthSettings.__dataclass_fields__}
-    if unknown:
-        raise InputError(f"unknown RollingDepth option(s) {', '.join(sorted(unknown))}", "see RollingDepthSettings")
-    try:
-        return replace(base, **overrides)
-    except ValueError as err:
-        raise InputError(f"invalid RollingDepth settings: {err}", "see RollingDepthSettings") from err
+def settings_from_config(config: Any) -> RollingDepthSettings:
+    """The settings of a :class:`~stereodiff.stage2.configs.RollingDepthConfig`: its preset, with the fields it
+    sets (not ``None``) overriding the preset's values."""
+    base = PRESETS[config.preset]
+    overrides: dict[str, Any] = {
+        "snippet_lengths": (config.snippet_length,),
+        "refine_snippet_len": config.snippet_length,
+        "refine_start_dilation": config.refine_start_dilation,
+        "vae_batch": config.vae_batch,
+        "coalign": replace(base.coalign, num_iterations=config.coalign_iterations),
+    }
+    for name in ("resolution", "dilations", "cap_dilation", "refine_step"):
+        if getattr(config, name) is not None:
+            overrides[name] = getattr(config, name)
+    return replace(base, **overrides)
 
 
 def snippet_count(num_frames: int, snippet_len: int, dilation: int) -> int:
