@@ -2,7 +2,7 @@
 laid out as the hub does (offline), then ``stereodiff eval`` and ``stereodiff analyze`` comparing them.
 
 The methods: StereoDiff (``paper``: MonST3R + DepthCrafter refiner), DepthCrafter alone, MonST3R alone,
-RollingDepth alone, and the weights-free ``cpu`` preset.
+RollingDepth alone, the weights-free ``cpu`` preset, and MonST3R + RollingDepth's refinement.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ METHODS = {
     "rollingdepth": ["--preset", "paper", "--stage1", "none", "--stage2", "rollingdepth",
                      "--set", "stage2.resolution=64", "--set", "stage2.coalign_iterations=50"],
     "cpu": ["--preset", "cpu", "--stage1-res", "64"],
+    "stereodiff+rollingdepth": ["--preset", "paper", "--stage1-res", "64", "--stage2", "rollingdepth-refiner",
+                                "--set", "stage2.resolution=64", "--set", "stage2.refine_step=2"],
 }  # fmt: skip
 
 
@@ -69,7 +71,7 @@ def test_all_methods_run_and_compare_on_one_video(cli, setup, tmp_path, monkeypa
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     preds = tmp_path / "preds"
     for name, args in METHODS.items():
-        extra = ["--stage1-weights", str(monst3r)] if name in ("stereodiff", "monst3r") else []
+        extra = ["--stage1-weights", str(monst3r)] if "--stage1" not in args and "cpu" not in args else []
         status, _, err = cli("run", video, "-o", tmp_path / name, "--save", "npz", *args, *extra)
         assert status == 0, (name, err)
         result = load_depth_video(tmp_path / name / "depth.npz")

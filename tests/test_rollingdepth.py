@@ -262,3 +262,39 @@ def test_weights_registry_lists_verifies_and_refuses_offline(cli, tiny_dir, tmp_
     assert status == 0 and out.count("ok  ") == 3, err  # unet, vae, text encoder
     status, out, _ = cli("weights", "list")
     assert "prs-eth/rollingdepth-v1-0" in out and "RAIL++-M" in out
+
+
+def _scene(depth: np.ndarray):
+    from stereodiff.types import SceneGeometry
+
+    count, height, width = depth.shape
+    return SceneGeometry(
+        depth=depth.astype(np.float32),
+        confidence=np.ones_like(depth, np.float32),
+        focal=np.full(count, float(width)),
+        principal_point=np.tile([width / 2, height / 2], (count, 1)),
+        cam_to_world=np.tile(np.eye(4), (count, 1, 1)),
+    )
+
+
+def test_refiner_on_rollingdepths_own_coaligned_video_is_rollingdepth(pipe, tmp_path):
+    from stereodiff.stage2.rollingdepth import RollingDepthBackend, RollingDepthRefiner
+
+    frames = synthetic_frames(10, 32, 48, 4)  # processed at its own size (long side 48)
+    full = _settings(preset="full", resolution=48, refine_step=2, coalign_iterations=30)
+    standalone = np.zeros((10, 32, 48), np.float32)
+    RollingDepthBackend(pipe, full, seed=3).refine(frames, None, standalone)
+    coaligned = pipe(frames, full, generator=torch.Generator().manual_seed(3)).coaligned.numpy()  # [-1, 1]
+    scene = _scene(1.0 / (coaligned.astype(np.float64) + 2.0))  # stage-1 depth whose disparity is that video
+    refiner = RollingDepthRefiner(pipe, full, seed=3)
+    refined = np.zeros_like(standalone)
+    assert refiner.refine(frames, scene, refined, cache_dir=tmp_path) == "disparity"
+    np.testing.assert_allclose(refined, standalone, atol=1e-4)
+    assert refiner.unet_calls == sum(10 - 2 * d for d in (2, 1))  # refinement only: dilation 2 (capped), then 1
+    other = np.zeros_like(refined)  # another stage 1 gives another result (it is used)
+    RollingDepthRefiner(pipe, full, seed=3).refine(frames, _scene(1.0 / (2.0 - coaligned[::-1])), other)
+    assert np.abs(other - refined).max() > 1e-2  # far above rounding (the tiny random UNet is mostly noise)
+    with pytest.raises(ValueError, match="stage-1 scene"):
+        RollingDepthRefiner(pipe, full).refine(frames, None, other)
+    with pytest.raises(InputError, match="refine_step"):
+        RollingDepthRefiner(pipe, _settings(resolution=48)).refine(frames, scene, other)

@@ -11,7 +11,14 @@ from typing import Literal
 
 from stereodiff.stage1.configs import BackendConfig, check_fields
 
-__all__ = ["DepthCrafterConfig", "DepthCrafterFullConfig", "NoStage2Config", "RollingDepthConfig", "TemporalConfig"]
+__all__ = [
+    "DepthCrafterConfig",
+    "DepthCrafterFullConfig",
+    "NoStage2Config",
+    "RollingDepthConfig",
+    "RollingDepthRefinerConfig",
+    "TemporalConfig",
+]
 
 #: how windows are merged: in latent space (``latent``, ``none``) or on decoded disparity (``affine``, ``joint``)
 STITCHING = ("latent", "affine", "joint", "none")
@@ -242,3 +249,36 @@ class RollingDepthConfig(BackendConfig):
             ("vae_batch", self.vae_batch >= 1, "must be ≥ 1"),
         ]  # fmt: skip
         check_fields("RollingDepth", checks, self)
+
+
+@dataclass
+class RollingDepthRefinerConfig(BackendConfig):
+    """RollingDepth's diffusion refinement on top of the stage-1 scene (:class:`RollingDepthRefiner`): the stage-1
+    inverse depth, normalised over the video, takes the place of RollingDepth's snippets and co-alignment."""
+
+    backend: Literal["rollingdepth-refiner"] = "rollingdepth-refiner"
+    checkpoint: str = "rollingdepth"
+    """Checkpoint: folder in the diffusers layout or hub repo id (``rollingdepth`` = prs-eth/rollingdepth-v1-0)."""
+    resolution: int = 768
+    """Long side of the processing resolution in pixels (0 = the source size); RollingDepth's default 768."""
+    refine_step: int = 10
+    """Denoising steps from the middle of a ``2·refine_step`` schedule (RollingDepth ``full``/``paper``: 10)."""
+    refine_start_dilation: int = 6
+    """Dilation of the first step's snippets; it shrinks to 1 by the last (RollingDepth: 6)."""
+    snippet_length: int = 3
+    """Frames per snippet."""
+    vae_batch: int = 4
+    """Frames per VAE encoder/decoder batch."""
+    min_confidence: float = 0.0
+    """Stage-1 pixels at or below this confidence do not set the video's disparity range."""
+
+    def validate(self) -> None:
+        checks = [
+            ("resolution", self.resolution >= 0, "must be ≥ 0"),
+            ("refine_step", self.refine_step >= 1, "must be ≥ 1"),
+            ("refine_start_dilation", self.refine_start_dilation >= 1, "must be ≥ 1"),
+            ("snippet_length", self.snippet_length >= 2, "must be ≥ 2"),
+            ("vae_batch", self.vae_batch >= 1, "must be ≥ 1"),
+            ("min_confidence", self.min_confidence >= 0, "must be ≥ 0"),
+        ]
+        check_fields("RollingDepthRefiner", checks, self)

@@ -1,5 +1,5 @@
 """RollingDepth (Ke et al., CVPR 2025) on diffusers: a multi-frame Marigold LDM over dilated snippets, robust
-co-alignment of the snippets, optional snippet-wise diffusion refinement.
+co-alignment of the snippets, optional snippet-wise diffusion refinement (also usable on a stage-1 depth).
 
 Names load lazily (torch/diffusers are imported on first use)::
 
@@ -19,6 +19,7 @@ _EXPORTS = {
     "RollingDepthSettings": "pipeline",
     "PRESETS": "pipeline",
     "RollingDepthBackend": "backend",
+    "RollingDepthRefiner": "backend",
 }
 
 __all__ = sorted(_EXPORTS)

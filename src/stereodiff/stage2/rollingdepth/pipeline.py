@@ -209,6 +209,53 @@ class RollingDepthPipeline:
         return latent, calls
 
     # ------------------------------------------------------------------------------------------------ the run
+    def _shared_noise(
+        self, rgb_latent: torch.Tensor, generator: torch.Generator | None, noise: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The one noise image of every frame (drawn, or ``noise`` checked): ``[T,4,h,w]`` (an expanded view)."""
+        shape = (1, *rgb_latent.shape[1:])
+        if noise is None:
+            noise = torch.randn(shape, device=self.device, dtype=self.dtype, generator=generator)
+        elif tuple(noise.shape) != shape:
+            raise InputError(f"noise must have shape {shape}, got {tuple(noise.shape)}", "draw it at the latent size")
+        return noise.to(self.device, self.dtype).expand(rgb_latent.shape[0], -1, -1, -1)
+
+    @torch.no_grad()
+    def refine_video(
+        self,
+        frames: Any,
+        disparity: torch.Tensor,
+        settings: RollingDepthSettings,
+        *,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, int]:
+        """RollingDepth's refinement of a given video of inverse depth (step 4 alone, in place of steps 2–3).
+
+        Args:
+            frames: ``[T,H,W,3]`` uint8 RGB.
+            disparity: ``[T,h,w]`` inverse depth in [0, 1] at the processing size of ``frames``.
+            settings: ``resolution``, ``refine_step`` (≥ 1), ``refine_snippet_len``, ``refine_start_dilation``,
+                ``cap_dilation`` and ``vae_batch`` are used.
+            generator, noise: the shared noise, as in :meth:`__call__`.
+
+        Returns:
+            ``[T,h,w]`` refined inverse depth (decoder scale) and the number of UNet calls.
+        """
+        if settings.refine_step < 1:
+            raise InputError("refining a given video needs refine_step ≥ 1", "set refine_step (RollingDepth: 10)")
+        images = self.preprocess(frames, settings.resolution)
+        if tuple(disparity.shape) != (images.shape[0], *images.shape[-2:]):
+            raise InputError(
+                f"disparity is {tuple(disparity.shape)}, the frames are processed at {tuple(images.shape[-2:])}",
+                "resize the disparity to the processing size",
+            )
+        rgb_latent = self.encode(images, settings.vae_batch)
+        noise = self._shared_noise(rgb_latent, generator, noise)
+        video = (disparity.to(torch.float32) * 2.0 - 1.0)[:, None].expand(-1, 3, -1, -1)
+        refined, calls = self.refine(rgb_latent, self.encode(video, settings.vae_batch), noise, settings)
+        return self.decode(refined, settings.vae_batch).float().cpu(), calls
+
     @torch.no_grad()
     def __call__(
         self,
@@ -231,12 +278,7 @@ class RollingDepthPipeline:
         num_frames = images.shape[0]
         dilations, lengths, _ = snippet_plan(num_frames, settings)
         rgb_latent = self.encode(images, settings.vae_batch)
-        shape = (1, *rgb_latent.shape[1:])
-        if noise is None:
-            noise = torch.randn(shape, device=self.device, dtype=self.dtype, generator=generator)
-        elif tuple(noise.shape) != shape:
-            raise InputError(f"noise must have shape {shape}, got {tuple(noise.shape)}", "draw it at the latent size")
-        noise = noise.to(self.device, self.dtype).expand(num_frames, -1, -1, -1)
+        noise = self._shared_noise(rgb_latent, generator, noise)
 
         snippets, calls = [], 0
         for dilation, length in zip(dilations, lengths):
