@@ -89,7 +89,7 @@ MODELS: dict[str, ModelSpec] = {
     ),
     "rollingdepth": ModelSpec(
         "prs-eth/rollingdepth-v1-0",
-        "stage 2 baseline (--stage1 none --stage2 rollingdepth): multi-frame Marigold LDM",
+        "stage 2: RollingDepth alone (--stage2 rollingdepth) or its refinement (rollingdepth-refiner)",
         "CreativeML Open RAIL++-M (use restrictions; see the model page); RollingDepth code Apache-2.0",
         "≈5 GB (SD2-size UNet, VAE, CLIP text encoder)",
         (
