@@ -1,0 +1,181 @@
+"""Load DVD (``FayeHongfeiZhang/DVD``) on the Wan2.1-T2V-1.3B VAE (``Wan-AI/Wan2.1-T2V-1.3B``).
+
+The DVD file (``model.safetensors`` for v1.0, ``dvd_1.1.safetensors`` for v1.1) is the state dict of the official
+training module: the whole Wan DiT under ``pipe.dit.``, with peft's names on the LoRA layers (``q, k, v, o`` of both
+attentions and ``ffn.0, ffn.2`` of every block): ``<layer>.base_layer.{weight,bias}``,
+``<layer>.lora_A.default.weight`` ``[r, in]`` and ``<layer>.lora_B.default.weight`` ``[out, r]``. The official
+inference loads it over the Wan DiT (strictly: every tensor of the DiT is in the file) and merges the LoRA with
+peft; its ``lora_alpha`` is the rank, so the merge is ``W + B·A``. The Wan DiT file itself is therefore not needed.
+
+From the Wan repository (original layout, not ``-Diffusers``) stereodiff reads ``config.json`` (the DiT's
+hyper-parameters) and ``Wan2.1_VAE.pth``. Both models are converted to diffusers' ``WanTransformer3DModel`` and
+``AutoencoderKLWan`` with diffusers' own converters of the original checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stereodiff.errors import InputError
+from stereodiff.progress import logger
+from stereodiff.stage2.dvd.pipeline import DVDPipeline
+
+__all__ = ["dvd_dit_state", "load_dvd", "load_wan_vae", "merge_lora", "wan_transformer_config"]
+
+DIT_PREFIX = "pipe.dit."
+#: ``AutoencoderKLWan``'s latent statistics: the normalisation of the official Wan VAE wrapper
+WAN_LATENTS_MEAN = (-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508,
+                    0.4134, -0.0715, 0.5517, -0.3632, -0.1922, -0.9497, 0.2503, -0.2921)  # fmt: skip
+WAN_LATENTS_STD = (2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743,
+                   3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160)  # fmt: skip
+
+
+def merge_lora(state: dict[str, torch.Tensor], scale: float = 1.0) -> tuple[dict[str, torch.Tensor], int]:
+    """Fold peft LoRA factors into their base layers: ``W ← W + scale·(B @ A)`` in float32 (peft's ``merge``).
+
+    Args:
+        state: tensors under peft names (``x.base_layer.weight``, ``x.lora_A.default.weight`` …) and plain ones.
+        scale: ``lora_alpha / r`` (DVD: 1).
+
+    Returns:
+        The plain state dict (``x.weight``, ``x.bias``) and the number of merged layers.
+    """
+    merged: dict[str, torch.Tensor] = {}
+    count = 0
+    for key, value in state.items():
+        if ".lora_A." in key or ".lora_B." in key:
+            continue
+        if ".base_layer." not in key:
+            merged[key] = value
+            continue
+        layer, param = key.split(".base_layer.")
+        if param == "weight":
+            down, up = state.get(f"{layer}.lora_A.default.weight"), state.get(f"{layer}.lora_B.default.weight")
+            if down is None or up is None:
+                raise InputError(f"the LoRA layer {layer} lacks lora_A or lora_B", "pass an unmodified DVD file")
+            value = value.float() + (up.float() @ down.float()) * scale
+            count += 1
+        merged[f"{layer}.{param}"] = value
+    return merged, count
+
+
+def dvd_dit_state(path: Path) -> tuple[dict[str, torch.Tensor], int]:
+    """The merged DiT of a DVD file (original Wan names) and its LoRA rank."""
+    from safetensors.torch import load_file
+
+    state = {k.removeprefix(DIT_PREFIX): v for k, v in load_file(path).items() if k.startswith(DIT_PREFIX)}
+    if not state:
+        raise InputError(
+            f"{path} holds no {DIT_PREFIX}* tensors", "pass DVD's model.safetensors (FayeHongfeiZhang/DVD)"
+        )
+    ranks = {int(v.shape[0]) for k, v in state.items() if ".lora_A." in k}
+    if len(ranks) != 1:
+        raise InputError(f"{path} has LoRA ranks {sorted(ranks)} (DVD has one)", "pass an unmodified DVD file")
+    merged, count = merge_lora(state)
+    logger.info("dvd: merged %d LoRA layers of rank %d", count, *ranks)
+    return merged, ranks.pop()
+
+
+def wan_transformer_config(wan_config: dict[str, Any]) -> dict[str, Any]:
+    """``WanTransformer3DModel`` arguments of an original Wan ``config.json`` (text-to-video models only)."""
+    if wan_config.get("model_type", "t2v") != "t2v":
+        raise InputError(f"the Wan model is {wan_config['model_type']!r}, DVD uses Wan2.1-T2V", "")
+    return {
+        "patch_size": (1, 2, 2),
+        "num_attention_heads": wan_config["num_heads"],
+        "attention_head_dim": wan_config["dim"] // wan_config["num_heads"],
+        "in_channels": wan_config["in_dim"],
+        "out_channels": wan_config["out_dim"],
+        "text_dim": 4096,
+        "freq_dim": wan_config["freq_dim"],
+        "ffn_dim": wan_config["ffn_dim"],
+        "num_layers": wan_config["num_layers"],
+        "cross_attn_norm": True,
+        "qk_norm": "rms_norm_across_heads",
+        "eps": wan_config["eps"],
+    }
+
+
+def _load_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise InputError(
+            f"{what} does not fit the model ({len(missing)} missing, e.g. {missing[:2]}; "
+            f"{len(unexpected)} unexpected, e.g. {unexpected[:2]})",
+            "pass the published files (FayeHongfeiZhang/DVD, Wan-AI/Wan2.1-T2V-1.3B)",
+        )
+
+
+def load_wan_vae(path: Path, dtype: torch.dtype = torch.float32) -> Any:
+    """``AutoencoderKLWan`` from the original ``Wan2.1_VAE.pth`` (its width read from the weights)."""
+    from diffusers import AutoencoderKLWan
+    from diffusers.loaders.single_file_utils import convert_wan_vae_to_diffusers
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = state.get("model_state", state)
+    if "encoder.conv1.weight" not in state:
+        raise InputError(f"{path} is not a Wan2.1 VAE (no encoder.conv1.weight)", "pass Wan2.1_VAE.pth")
+    base_dim = int(state["encoder.conv1.weight"].shape[0])
+    vae = AutoencoderKLWan(
+        base_dim=base_dim, z_dim=16, latents_mean=list(WAN_LATENTS_MEAN), latents_std=list(WAN_LATENTS_STD)
+    )
+    _load_strict(vae, convert_wan_vae_to_diffusers(state), str(path))
+    return vae.to(dtype).eval().requires_grad_(False)
+
+
+def _resolve_file(folder: Path, name: str, model: str) -> Path:
+    path = folder / name if folder.is_dir() else folder
+    if not path.is_file():
+        raise InputError(f"{folder} has no {name}", f"pass the {model} folder, or run `stereodiff weights verify`")
+    return path
+
+
+def load_dvd(
+    checkpoint: str | Path = "dvd",
+    base: str | Path = "wan2.1-t2v-1.3b",
+    *,
+    weights: str = "model.safetensors",
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+    allow_download: bool | None = None,
+) -> DVDPipeline:
+    """Build a :class:`DVDPipeline`.
+
+    Args:
+        checkpoint: DVD folder, hub repo id or ``dvd`` (FayeHongfeiZhang/DVD); or the DVD file itself.
+        base: Wan2.1-T2V-1.3B folder (original layout), hub repo id or ``wan2.1-t2v-1.3b``.
+        weights: the DVD file in ``checkpoint``: ``model.safetensors`` (v1.0) or ``dvd_1.1.safetensors`` (v1.1).
+        device: where the models run.
+        dtype: weights dtype (the official inference runs bfloat16 on GPUs).
+        allow_download: passed to :func:`stereodiff.weights.resolve_snapshot` (``None``: unless ``HF_HUB_OFFLINE``).
+
+    Raises:
+        InputError: a file is missing or does not fit, or offline and not cached.
+    """
+    from diffusers import WanTransformer3DModel
+    from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
+
+    from stereodiff.weights import resolve_snapshot
+
+    dvd_file = _resolve_file(resolve_snapshot(str(checkpoint), allow_download=allow_download), weights, "DVD")
+    wan = resolve_snapshot(str(base), allow_download=allow_download)
+    config_file = _resolve_file(wan, "config.json", "Wan2.1-T2V-1.3B")
+    vae_file = _resolve_file(wan, "Wan2.1_VAE.pth", "Wan2.1-T2V-1.3B")
+    logger.info("loading DVD from %s on the Wan2.1 VAE of %s", dvd_file, wan)
+    try:
+        config = wan_transformer_config(json.loads(config_file.read_text()))
+        state, _rank = dvd_dit_state(dvd_file)
+        transformer = WanTransformer3DModel(**config)
+        _load_strict(transformer, convert_wan_transformer_to_diffusers(state), str(dvd_file))
+        vae = load_wan_vae(vae_file, dtype)
+    except (OSError, KeyError, ValueError, RuntimeError) as err:
+        raise InputError(
+            f"could not load DVD ({type(err).__name__}: {' '.join(str(err).split())[:200]})",
+            "check the folders, or run `stereodiff weights verify dvd` and `... wan2.1-t2v-1.3b`",
+        ) from err
+    transformer = transformer.to(dtype).eval().requires_grad_(False)
+    return DVDPipeline(transformer, vae, device=device)
