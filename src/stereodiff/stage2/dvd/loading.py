@@ -110,6 +110,13 @@ def _load_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], what: s
         )
 
 
+def _cast(model: torch.nn.Module, dtype: torch.dtype) -> Any:
+    """Frozen, in ``dtype`` (models are built in float32: no cast, and no diffusers warning, for float32)."""
+    if dtype != torch.float32:
+        model = model.to(dtype)
+    return model.eval().requires_grad_(False)
+
+
 def load_wan_vae(path: Path, dtype: torch.dtype = torch.float32) -> Any:
     """``AutoencoderKLWan`` from the original ``Wan2.1_VAE.pth`` (its width read from the weights)."""
     from diffusers import AutoencoderKLWan
@@ -124,7 +131,7 @@ def load_wan_vae(path: Path, dtype: torch.dtype = torch.float32) -> Any:
         base_dim=base_dim, z_dim=16, latents_mean=list(WAN_LATENTS_MEAN), latents_std=list(WAN_LATENTS_STD)
     )
     _load_strict(vae, convert_wan_vae_to_diffusers(state), str(path))
-    return vae.to(dtype).eval().requires_grad_(False)
+    return _cast(vae, dtype)
 
 
 def _resolve_file(folder: Path, name: str, model: str) -> Path:
@@ -177,5 +184,4 @@ def load_dvd(
             f"could not load DVD ({type(err).__name__}: {' '.join(str(err).split())[:200]})",
             "check the folders, or run `stereodiff weights verify dvd` and `... wan2.1-t2v-1.3b`",
         ) from err
-    transformer = transformer.to(dtype).eval().requires_grad_(False)
-    return DVDPipeline(transformer, vae, device=device)
+    return DVDPipeline(_cast(transformer, dtype), vae, device=device)
