@@ -97,20 +97,25 @@ def test_stitching_clips_the_scale_zeroes_negatives_and_cross_fades():
 
 
 # ------------------------------------------------------------------------------------------------- LoRA + loading
-def test_lora_merge_is_w_plus_b_a():
-    from stereodiff.stage2.dvd.loading import merge_lora
+def test_lora_merge_is_w_plus_b_a_and_the_load_is_strict():
+    from stereodiff.stage2.dvd.loading import load_merging_lora
 
     g = torch.Generator().manual_seed(0)
     w, b = torch.randn(5, 3, generator=g), torch.randn(5, generator=g)
     down, up = torch.randn(2, 3, generator=g), torch.randn(5, 2, generator=g)
-    state = {"x.base_layer.weight": w, "x.base_layer.bias": b, "x.lora_A.default.weight": down,
-             "x.lora_B.default.weight": up, "y.weight": w}  # fmt: skip
-    merged, count = merge_lora(state)
-    assert count == 1 and set(merged) == {"x.weight", "x.bias", "y.weight"}
-    torch.testing.assert_close(merged["x.weight"], w + up @ down)
-    torch.testing.assert_close(merged["x.bias"], b)
+    state = {"0.base_layer.weight": w, "0.base_layer.bias": b, "0.lora_A.default.weight": down,
+             "0.lora_B.default.weight": up, "1.weight": w.T, "1.bias": b[:3]}  # fmt: skip
+    model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Linear(5, 3))
+    assert load_merging_lora(model, dict(state), "f") == 1
+    torch.testing.assert_close(model[0].weight.detach(), w + up @ down)
+    torch.testing.assert_close(model[0].bias.detach(), b)
+    torch.testing.assert_close(model[1].weight.detach(), w.T)
     with pytest.raises(InputError, match="lacks lora_A or lora_B"):
-        merge_lora({k: v for k, v in state.items() if "lora_B" not in k})
+        load_merging_lora(model, {k: v for k, v in state.items() if "lora_B" not in k}, "f")
+    with pytest.raises(InputError, match=r"f does not fit the model \(2 missing.*1 extra"):
+        load_merging_lora(model, {**{k: v for k, v in state.items() if k[0] == "0"}, "2.weight": w}, "f")
+    with pytest.raises(InputError, match="1 extra or of another shape"):
+        load_merging_lora(model, {**state, "1.bias": b}, "f")
 
 
 @pytest.fixture(scope="module")
@@ -134,10 +139,7 @@ def test_loading_reads_the_published_layouts_and_names_what_is_wrong(tiny_dir, p
     from safetensors.torch import load_file, save_file
 
     from stereodiff.stage2.dvd import load_dvd
-    from stereodiff.stage2.dvd.loading import dvd_dit_state
 
-    merged, rank = dvd_dit_state(tiny_dir / "dvd" / "model.safetensors")
-    assert rank == 4 and "blocks.0.self_attn.q.weight" in merged and "blocks.1.ffn.2.weight" in merged
     assert pipe.transformer.config.num_layers == 2 and pipe.transformer.config.attention_head_dim == 24
     assert pipe.vae.config.base_dim == 8
     # the merged LoRA changed the DiT: the Wan base weights alone give another layer

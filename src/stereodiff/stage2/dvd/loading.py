@@ -24,7 +24,7 @@ from stereodiff.errors import InputError
 from stereodiff.progress import logger
 from stereodiff.stage2.dvd.pipeline import DVDPipeline
 
-__all__ = ["dvd_dit_state", "load_dvd", "load_wan_vae", "merge_lora", "wan_transformer_config"]
+__all__ = ["load_dvd", "load_dvd_transformer", "load_merging_lora", "load_wan_vae", "wan_transformer_config"]
 
 DIT_PREFIX = "pipe.dit."
 #: ``AutoencoderKLWan``'s latent statistics: the normalisation of the official Wan VAE wrapper
@@ -34,37 +34,58 @@ WAN_LATENTS_STD = (2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.074
                    3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160)  # fmt: skip
 
 
-def merge_lora(state: dict[str, torch.Tensor], scale: float = 1.0) -> tuple[dict[str, torch.Tensor], int]:
-    """Fold peft LoRA factors into their base layers: ``W ← W + scale·(B @ A)`` in float32 (peft's ``merge``).
+def load_merging_lora(model: torch.nn.Module, state: dict[str, torch.Tensor], what: str, scale: float = 1.0) -> int:
+    """Load ``state`` (peft names) into ``model``, folding every LoRA into its layer: ``W ← W + scale·(B @ A)``,
+    the product in float32 (peft's ``merge``). Entries are popped from ``state`` as they are used, so the peak
+    memory is the file plus the model.
 
     Args:
-        state: tensors under peft names (``x.base_layer.weight``, ``x.lora_A.default.weight`` …) and plain ones.
+        model: the target, its parameters named as ``state`` without ``.base_layer``.
+        state: ``x.base_layer.weight``, ``x.lora_A.default.weight`` ``[r, in]``, ``x.lora_B.default.weight``
+            ``[out, r]`` and plain tensors (without LoRA: a strict load).
+        what: the file, for the messages.
         scale: ``lora_alpha / r`` (DVD: 1).
 
     Returns:
-        The plain state dict (``x.weight``, ``x.bias``) and the number of merged layers.
+        The number of merged layers.
+
+    Raises:
+        InputError: a tensor is missing, extra, of another shape, or a LoRA layer lacks a factor.
     """
-    merged: dict[str, torch.Tensor] = {}
-    count = 0
-    for key, value in state.items():
-        if ".lora_A." in key or ".lora_B." in key:
+    targets = model.state_dict(keep_vars=True)
+    loaded, problems, count = set(), [], 0
+    for key in [k for k in state if ".lora_A." not in k and ".lora_B." not in k]:
+        value, name = state.pop(key), key.replace(".base_layer.", ".")
+        target = targets.get(name)
+        if target is None or target.shape != value.shape:
+            problems.append(f"{key} {tuple(value.shape)}")
             continue
-        if ".base_layer." not in key:
-            merged[key] = value
-            continue
-        layer, param = key.split(".base_layer.")
-        if param == "weight":
-            down, up = state.get(f"{layer}.lora_A.default.weight"), state.get(f"{layer}.lora_B.default.weight")
-            if down is None or up is None:
-                raise InputError(f"the LoRA layer {layer} lacks lora_A or lora_B", "pass an unmodified DVD file")
-            value = value.float() + (up.float() @ down.float()) * scale
-            count += 1
-        merged[f"{layer}.{param}"] = value
-    return merged, count
+        with torch.no_grad():
+            target.copy_(value)
+            if key.endswith(".base_layer.weight"):
+                layer = key.removesuffix(".base_layer.weight")
+                down = state.pop(f"{layer}.lora_A.default.weight", None)
+                up = state.pop(f"{layer}.lora_B.default.weight", None)
+                if down is None or up is None:
+                    raise InputError(f"{what}: LoRA layer {layer} lacks lora_A or lora_B", "pass an unmodified file")
+                target.add_((up.float() @ down.float()).mul_(scale).to(target.dtype))
+                count += 1
+        loaded.add(name)
+    missing = sorted(set(targets) - loaded)
+    problems += sorted(state)  # LoRA factors without a base layer
+    if missing or problems:
+        raise InputError(
+            f"{what} does not fit the model ({len(missing)} missing, e.g. {missing[:2]}; "
+            f"{len(problems)} extra or of another shape, e.g. {problems[:2]})",
+            "pass the published files (FayeHongfeiZhang/DVD, Wan-AI/Wan2.1-T2V-1.3B)",
+        )
+    return count
 
 
-def dvd_dit_state(path: Path) -> tuple[dict[str, torch.Tensor], int]:
-    """The merged DiT of a DVD file (original Wan names) and its LoRA rank."""
+def load_dvd_transformer(path: Path, config: dict[str, Any]) -> Any:
+    """``WanTransformer3DModel`` (float32) with the DiT of a DVD file, its LoRA merged."""
+    from diffusers import WanTransformer3DModel
+    from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
     from safetensors.torch import load_file
 
     state = {k.removeprefix(DIT_PREFIX): v for k, v in load_file(path).items() if k.startswith(DIT_PREFIX)}
@@ -72,12 +93,13 @@ def dvd_dit_state(path: Path) -> tuple[dict[str, torch.Tensor], int]:
         raise InputError(
             f"{path} holds no {DIT_PREFIX}* tensors", "pass DVD's model.safetensors (FayeHongfeiZhang/DVD)"
         )
-    ranks = {int(v.shape[0]) for k, v in state.items() if ".lora_A." in k}
+    ranks = sorted({int(v.shape[0]) for k, v in state.items() if ".lora_A." in k})
     if len(ranks) != 1:
-        raise InputError(f"{path} has LoRA ranks {sorted(ranks)} (DVD has one)", "pass an unmodified DVD file")
-    merged, count = merge_lora(state)
-    logger.info("dvd: merged %d LoRA layers of rank %d", count, *ranks)
-    return merged, ranks.pop()
+        raise InputError(f"{path} has LoRA ranks {ranks} (DVD has one)", "pass an unmodified DVD file")
+    transformer = WanTransformer3DModel(**config)
+    count = load_merging_lora(transformer, convert_wan_transformer_to_diffusers(state), str(path))
+    logger.info("dvd: merged %d LoRA layers of rank %d", count, ranks[0])
+    return transformer
 
 
 def wan_transformer_config(wan_config: dict[str, Any]) -> dict[str, Any]:
@@ -100,16 +122,6 @@ def wan_transformer_config(wan_config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _load_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise InputError(
-            f"{what} does not fit the model ({len(missing)} missing, e.g. {missing[:2]}; "
-            f"{len(unexpected)} unexpected, e.g. {unexpected[:2]})",
-            "pass the published files (FayeHongfeiZhang/DVD, Wan-AI/Wan2.1-T2V-1.3B)",
-        )
-
-
 def _cast(model: torch.nn.Module, dtype: torch.dtype) -> Any:
     """Frozen, in ``dtype`` (models are built in float32: no cast, and no diffusers warning, for float32)."""
     if dtype != torch.float32:
@@ -130,7 +142,7 @@ def load_wan_vae(path: Path, dtype: torch.dtype = torch.float32) -> Any:
     vae = AutoencoderKLWan(
         base_dim=base_dim, z_dim=16, latents_mean=list(WAN_LATENTS_MEAN), latents_std=list(WAN_LATENTS_STD)
     )
-    _load_strict(vae, convert_wan_vae_to_diffusers(state), str(path))
+    load_merging_lora(vae, convert_wan_vae_to_diffusers(state), str(path))
     return _cast(vae, dtype)
 
 
@@ -163,9 +175,6 @@ def load_dvd(
     Raises:
         InputError: a file is missing or does not fit, or offline and not cached.
     """
-    from diffusers import WanTransformer3DModel
-    from diffusers.loaders.single_file_utils import convert_wan_transformer_to_diffusers
-
     from stereodiff.weights import resolve_snapshot
 
     dvd_file = _resolve_file(resolve_snapshot(str(checkpoint), allow_download=allow_download), weights, "DVD")
@@ -175,10 +184,10 @@ def load_dvd(
     logger.info("loading DVD from %s on the Wan2.1 VAE of %s", dvd_file, wan)
     try:
         config = wan_transformer_config(json.loads(config_file.read_text()))
-        state, _rank = dvd_dit_state(dvd_file)
-        transformer = WanTransformer3DModel(**config)
-        _load_strict(transformer, convert_wan_transformer_to_diffusers(state), str(dvd_file))
+        transformer = load_dvd_transformer(dvd_file, config)
         vae = load_wan_vae(vae_file, dtype)
+    except InputError:
+        raise
     except (OSError, KeyError, ValueError, RuntimeError) as err:
         raise InputError(
             f"could not load DVD ({type(err).__name__}: {' '.join(str(err).split())[:200]})",
