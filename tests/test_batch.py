@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from stereodiff.cli.batch import expand_inputs, output_names, parse_shard, shard_inputs
+from stereodiff.batch import expand_inputs, output_names, parse_shard, shard_inputs
 from stereodiff.errors import InputError
 from stereodiff.io.video import write_video
 from stereodiff.synth import make_scene
