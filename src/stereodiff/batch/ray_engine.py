@@ -12,10 +12,11 @@ be on storage every node sees under the same path.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,14 @@ LOCAL_OBJECT_STORE_BYTES = 128 * 2**20
 """Object store of a local cluster: only paths and summary rows go through it, never frames."""
 
 
-def import_ray() -> Any:
-    """The ``ray`` module, or a one-line InputError naming the extra to install."""
+def import_ray(local: bool = False) -> Any:
+    """The ``ray`` module, or a one-line InputError naming the extra to install.
+
+    ``local``: a cluster will be started in this process; if Ray is not imported yet, it is told to listen on the
+    loopback interface only (Ray's single-node switch, read when Ray is imported, inherited by its processes).
+    """
+    if local and "ray" not in sys.modules:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
@@ -105,8 +112,8 @@ def run_ray(
         output: folder receiving one subfolder per input (shared storage on a multi-node cluster).
         config: a PipelineConfig or a preset name (``auto`` is resolved here, on the driver).
         address: ``None`` → join the cluster of ``ray.init`` already called in this process, or of
-            ``$RAY_ADDRESS``, else start a local one (bound to 127.0.0.1); ``"auto"`` or ``"HOST:PORT"`` → join
-            that running cluster (``ray start --head``).
+            ``$RAY_ADDRESS``, else start a local one (on 127.0.0.1 unless Ray was imported before); ``"auto"`` or
+            ``"HOST:PORT"`` → join that running cluster (``ray start --head``).
         workers: number of actors; default: as many as the cluster's CPUs/GPUs hold, at most one per video.
         cpus_per_worker: CPUs reserved per actor (also its torch/OpenMP thread count).
         gpus_per_worker: GPUs per actor (fractions share a GPU); default 1 when the device is ``cuda``, 0 for
@@ -123,23 +130,24 @@ def run_ray(
         InputError: Ray missing, bad sizes, an unreachable cluster, workers that do not fit, or a pipeline that no
             worker could build (e.g. missing weights).
     """
-    ray = import_ray()
+    ray = import_ray(local=address is None and not os.environ.get("RAY_ADDRESS"))
     _check_sizes(workers, cpus_per_worker, gpus_per_worker, retries)
     output = Path(output)
     template = make_template(config, options)
     everything = expand_inputs(inputs)
     todo, skipped = plan_batch(everything, output, template, redo=redo)
     logger.info("ray: %d inputs, %d to do", len(everything), len(todo))
-    summary = SummaryWriter(output / SUMMARY_NAME, [Path(item).absolute() for item in everything], skipped)
     start_s: list[float] = []
-    try:
-        if todo:
-            with _cluster(ray, address):
-                gpus = _gpus_per_worker(ray, template.config.device, gpus_per_worker)
-                count = _worker_count(ray, workers, cpus_per_worker, gpus, len(todo))
+    with _cluster(ray, address) if todo else nullcontext():
+        if todo:  # sizes are checked before anything is written
+            gpus = _gpus_per_worker(ray, template.config.device, gpus_per_worker)
+            count = _worker_count(ray, workers, cpus_per_worker, gpus, len(todo))
+        summary = SummaryWriter(output / SUMMARY_NAME, [Path(item).absolute() for item in everything], skipped)
+        try:
+            if todo:
                 start_s = _run(ray, todo, summary, template.config, count, cpus_per_worker, gpus, retries)
-    finally:
-        rows = summary.close()
+        finally:
+            rows = summary.close()
     return BatchResult(rows, summary.path, start_s)
 
 
@@ -168,7 +176,7 @@ def _cluster(ray: Any, address: str | None) -> Iterator[None]:
         if address:
             ray.init(address=address, **quiet)
         else:
-            ray.init(_node_ip_address="127.0.0.1", object_store_memory=LOCAL_OBJECT_STORE_BYTES, **quiet)
+            ray.init(object_store_memory=LOCAL_OBJECT_STORE_BYTES, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as err:
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
         raise InputError(
