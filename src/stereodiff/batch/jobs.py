@@ -45,8 +45,9 @@ class BatchResult:
 
     rows: list[dict[str, Any]]
     summary_path: Path
-    worker_start_s: list[float] = field(default_factory=list)
-    """Seconds from asking for each worker until it was ready (process start + pipeline build); Ray engine."""
+    workers: list[dict[str, Any]] = field(default_factory=list)
+    """Ray engine, per worker that came up: ``worker`` (host:pid), ``start_s`` (from asking for it until it was
+    ready: process start + imports + pipeline build) and ``build_s`` (the pipeline build alone)."""
 
     def count(self, status: str) -> int:
         return sum(row["status"] == status for row in self.rows)

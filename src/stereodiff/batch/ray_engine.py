@@ -124,7 +124,7 @@ def run_ray(
             ``fps``, ``keep_cache``, ``colormap``.
 
     Returns:
-        The summary rows (input order) and the summary path; ``worker_start_s`` per worker.
+        The summary rows (input order), the summary path, and each worker's start-up times.
 
     Raises:
         InputError: Ray missing, bad sizes, an unreachable cluster, workers that do not fit, or a pipeline that no
@@ -137,7 +137,7 @@ def run_ray(
     everything = expand_inputs(inputs)
     todo, skipped = plan_batch(everything, output, template, redo=redo)
     logger.info("ray: %d inputs, %d to do", len(everything), len(todo))
-    start_s: list[float] = []
+    workers_up: list[dict[str, Any]] = []
     with _cluster(ray, address) if todo else nullcontext():
         if todo:  # sizes are checked before anything is written
             gpus = _gpus_per_worker(ray, template.config.device, gpus_per_worker)
@@ -145,10 +145,10 @@ def run_ray(
         summary = SummaryWriter(output / SUMMARY_NAME, [Path(item).absolute() for item in everything], skipped)
         try:
             if todo:
-                start_s = _run(ray, todo, summary, template.config, count, cpus_per_worker, gpus, retries)
+                workers_up = _run(ray, todo, summary, template.config, count, cpus_per_worker, gpus, retries)
         finally:
             rows = summary.close()
-    return BatchResult(rows, summary.path, start_s)
+    return BatchResult(rows, summary.path, workers_up)
 
 
 def _check_sizes(workers: int | None, cpus: float, gpus: float | None, retries: int) -> None:
@@ -231,8 +231,9 @@ def _run(
     cpus: float,
     gpus: float,
     retries: int,
-) -> list[float]:
-    """Start ``count`` actors, give each a video whenever it is free, record every row; returns start-up seconds."""
+) -> list[dict[str, Any]]:
+    """Start ``count`` actors, give each a video whenever it is free, record every row; returns the workers that
+    came up, with their start-up times."""
     actor_class = ray.remote(VideoWorker).options(
         num_cpus=cpus, num_gpus=gpus, max_restarts=-1, max_task_retries=retries
     )
@@ -241,7 +242,7 @@ def _run(
     logger.info("ray: starting %d workers (%g CPUs, %g GPUs each)", count, cpus, gpus)
     queue = deque(todo)
     pending: dict[Any, tuple[Any, RunRequest | None]] = {actor.ready.remote(): (actor, None) for actor in actors}
-    start_s: list[float] = []
+    workers_up: list[dict[str, Any]] = []
     build_errors: list[dict[str, Any]] = []
     try:
         while pending and (queue or any(request is not None for _, request in pending.values())):
@@ -254,8 +255,10 @@ def _run(
                     build_errors.append(info)
                     ray.kill(actor)
                     continue
-                start_s.append(time.perf_counter() - asked)
-                logger.info("ray: worker %s ready after %.1f s", info["worker"], start_s[-1])
+                workers_up.append(
+                    {"worker": info["worker"], "start_s": time.perf_counter() - asked, "build_s": info["build_s"]}
+                )
+                logger.info("ray: worker %s ready after %.1f s", info["worker"], workers_up[-1]["start_s"])
             else:
                 summary.add(_collect(ray, ref, request, retries))
             if queue:
@@ -268,7 +271,7 @@ def _run(
         first = build_errors[0] if build_errors else {"error": "no worker started", "input_error": False}
         error = InputError if first["input_error"] else RuntimeError
         raise error(f"no Ray worker could build the pipeline: {first['error']}")
-    return start_s
+    return workers_up
 
 
 def _collect(ray: Any, ref: Any, request: RunRequest, retries: int) -> dict[str, Any]:
