@@ -153,6 +153,7 @@ def test_ray_bad_usage(cli, cluster, videos, tmp_path, monkeypatch):
         (["--engine", "ray", "--workers", "0"], "--workers must be ≥ 1"),
         (["--engine", "ray", "--workers", "3"], "do not fit the cluster's 2 CPUs"),
         (["--engine", "ray", "--device", "cuda"], "--gpus-per-worker"),
+        (["--engine", "ray", "-o", "/proc/out"], "cannot write the output folder /proc/out"),
     ):
         status, _, err = cli("batch", videos[0], "-o", out, *extra, *OPTIONS)
         assert status == 2 and err.count("error:") == 1 and message in err.splitlines()[-1], (extra, err)

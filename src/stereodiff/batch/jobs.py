@@ -80,7 +80,13 @@ def plan_batch(
     Output folder names come from all of ``inputs`` (so every shard agrees on them); ``mine`` restricts the work
     to a subset (a shard). Paths become absolute, so workers on other machines find them on shared storage.
     Every request has ``resume=True``: an interrupted earlier attempt continues from its run cache.
+
+    Raises:
+        InputError: when ``output`` cannot be created or written.
     """
+    from stereodiff.io.files import ensure_writable_dir
+
+    ensure_writable_dir(output)
     names = output_names(inputs)
     todo: list[RunRequest] = []
     skipped: list[dict[str, Any]] = []
