@@ -1,8 +1,12 @@
-"""Shared fixtures: seeded RNG, the real data folder (skipped cleanly when absent), the CLI runner."""
+"""Shared fixtures: seeded RNG, the real data folder (skipped cleanly when absent), the CLI runner, a recorder of
+the tensors that reach a model's modules."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -46,3 +50,36 @@ def cli(capsys):
 def tiny_croco():
     """A session-wide :func:`make_tiny_croco` model (do not modify it in tests)."""
     return make_tiny_croco()
+
+
+@pytest.fixture
+def record_inputs():
+    """``with record_inputs(name=module, ...) as calls:`` appends one ``(name, inputs)`` per forward call of each
+    module, ``inputs`` = ``(shape, sha1 of the bytes)`` of every tensor argument: the batch shapes and the exact
+    batch composition (which frames or pairs, in which order) that reached the model, without changing it."""
+
+    def fingerprint(value) -> tuple:
+        data = value.detach().float().contiguous().cpu().numpy().tobytes()
+        return tuple(value.shape), hashlib.sha1(data).hexdigest()
+
+    @contextmanager
+    def record(**modules) -> Iterator[list]:
+        import torch
+
+        calls: list = []
+
+        def hook_for(name: str):
+            def hook(_module, args, kwargs):
+                tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+                calls.append((name, tuple(fingerprint(t) for t in tensors)))
+
+            return hook
+
+        handles = [m.register_forward_pre_hook(hook_for(n), with_kwargs=True) for n, m in modules.items()]
+        try:
+            yield calls
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    return record

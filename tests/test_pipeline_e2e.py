@@ -88,6 +88,15 @@ def test_run_directory_is_reused_on_resume(tiny_paper_config, small_video, tmp_p
     request.resume = True
     run_video(request)
     np.testing.assert_array_equal(load_depth_video(out / "depth.npz").disparity, first)
+    # as if killed mid-run: the last pairs not synced, no aligned scene yet, the last stage-2 window missing
+    flags = np.lib.format.open_memmap(out / ".run" / "stage1" / "pairs" / "done.npy", mode="r+")
+    flags[-3:] = False
+    flags.flush()
+    del flags
+    (out / ".run" / "stage1" / "scene" / "done").unlink()
+    sorted((out / ".run" / "stage2" / "windows").glob("window_*.npy"))[-1].unlink()
+    run_video(request)
+    np.testing.assert_array_equal(load_depth_video(out / "depth.npz").disparity, first)
     request.config.seed = 1  # another configuration may not reuse the cache
     with pytest.raises(ValueError, match="other settings"):
         run_video(request)

@@ -199,12 +199,9 @@ class SceneGeometry:
 
     def world_points(self, t: int) -> np.ndarray:
         """``[h,w,3]`` float32 points of frame ``t`` in world coordinates (computed on demand, not stored)."""
-        h, w = self.size
-        v, u = np.mgrid[0:h, 0:w].astype(np.float64)
-        z = self.depth[t].astype(np.float64)
-        x = (u - self.principal_point[t, 0]) / self.focal[t] * z
-        y = (v - self.principal_point[t, 1]) / self.focal[t] * z
-        cam = np.stack([x, y, z], axis=-1)  # [h,w,3]
+        from stereodiff.camera import backproject
+
+        cam = backproject(np.asarray(self.depth[t]), self.intrinsics()[t])  # [h,w,3]
         pose = self.cam_to_world[t]
         return (cam @ pose[:3, :3].T + pose[:3, 3]).astype(np.float32)
 
