@@ -1,6 +1,6 @@
 """Many videos: videos/hour of ``stereodiff batch`` with the local engine and with Ray (1 and 2 workers).
 
-Renders ``N`` synthetic videos (default 8 × 32 frames at 320×240, four scene presets, two seeds; ``--quick``: 4 × 12),
+Renders ``N`` synthetic videos (default 6 × 24 frames at 320×240, four scene presets, two seeds; ``--quick``: 4 × 12),
 then processes the same videos with the ``cpu`` preset, each configuration into a fresh output folder:
 
 - ``local``: the shard engine (``--shard 0/1``), one process, no Ray — the baseline;
@@ -82,7 +82,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="4 videos of 12 frames, one round")
     parser.add_argument("--rounds", type=int, help="rounds over the configurations (default 2; --quick 1)")
     args = parser.parse_args()
-    count, frames = (4, 12) if args.quick else (8, 32)
+    count, frames = (4, 12) if args.quick else (6, 24)
     rounds = args.rounds or (1 if args.quick else 2)
     results: dict[str, list[dict]] = {name: [] for name in CONFIGS}
     with tempfile.TemporaryDirectory() as tmp:
