@@ -1,7 +1,8 @@
 """Many videos: videos/hour of ``stereodiff batch`` with the local engine and with Ray (1 and 2 workers).
 
-Renders ``N`` synthetic videos (default 6 × 24 frames at 320×240, four scene presets, two seeds; ``--quick``: 4 × 12),
-then processes the same videos with the ``cpu`` preset, each configuration into a fresh output folder:
+Renders ``N`` synthetic videos (default 6 × 24 frames at 320×240, the four scene presets in turn, seeds 0…N-1;
+``--quick``: 4 × 12), then processes the same videos with the ``cpu`` preset, each configuration into a fresh output
+folder:
 
 - ``local``: the shard engine (``--shard 0/1``), one process, no Ray — the baseline;
 - ``ray 1×1``, ``ray 1×2``, ``ray 2×1``: a fresh local Ray cluster (2 CPUs) with 1 worker of 1 CPU, 1 worker of 2 CPUs,
