@@ -563,14 +563,15 @@ def test_fusion_with_one_direction_only(scene, scene_predictions):
 
 
 def test_pipeline_geometric_stage1_fuses_pairs(scene, tmp_path):
-    from stereodiff.config import PipelineConfig, Stage1Config, Stage2Config
+    from stereodiff.config import PipelineConfig
     from stereodiff.pipeline import StereoDiffPipeline
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage2.configs import NoStage2Config
     from stereodiff.types import Video
 
     frames, depth, K, dynamic = scene
     config = PipelineConfig(
-        stage1=Stage1Config(backend="geometric", resolution=160, focal_px=float(K[0, 0])),
-        stage2=Stage2Config(backend="none"),
+        stage1=GeometricConfig(resolution=160, focal_px=float(K[0, 0])), stage2=NoStage2Config(), device="cpu"
     )
     pipeline = StereoDiffPipeline.from_config(config)
     assert pipeline.stage1.focal_px == K[0, 0]

@@ -229,7 +229,7 @@ def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any
         request.output,
         request.save,
         colormap=request.colormap,
-        min_conf=request.config.stage1.min_conf_thr,
+        min_conf=getattr(pipe.config.stage1, "min_conf_thr", None),
     )
     timings = {"load_models": load_s, "decode": decode_s, **pipe.timings, "export": time.perf_counter() - export_start}
     timings["total"] = time.perf_counter() - started
@@ -241,7 +241,7 @@ def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any
         "fps": store.fps,
         "output_kind": "depth" if result.depth is not None else "disparity",
         "units": "relative: one unknown scale for the whole video (depth) / one affine map (disparity)",
-        "config": request.config.to_dict(),
+        "config": pipe.config.to_dict(),  # every setting of the backends that ran (device resolved)
         "frames": request.frames,
         "max_res": request.max_res,
         "versions": _versions(),

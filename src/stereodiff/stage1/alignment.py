@@ -52,7 +52,7 @@ from stereodiff.stage1.registration import (
     solve_pnp,
     umeyama,
 )
-from stereodiff.types import PairPredictions, SceneGeometry
+from stereodiff.types import AlignmentRecord, PairPredictions, SceneGeometry
 
 __all__ = ["Similarity", "estimate_focal", "global_alignment", "umeyama"]
 
@@ -189,10 +189,10 @@ def global_alignment(
     Returns:
         ``SceneGeometry``: depth ``[T,h,w]`` (0 where invalid), confidence ``[T,h,w]`` (per-frame maximum raw
         confidence, 0 where invalid), focal ``[T]``, principal point ``[T,2] = (w/2, h/2)``, ``cam_to_world
-        [T,4,4]``; ``info`` holds ``world_points [T,h,w,3]`` (the propagated pointmaps, scaled), ``tree [T-1,2]``
-        (directed tree pairs in traversal order), ``root``, ``edge_scores [P]``, ``pair_scales [P]``,
-        ``scale_factor``, ``pnp_frames``, ``pnp_failed``, ``per_frame_focal [T]`` (before ``shared_focal``) and,
-        with ``global_scale_solve``, ``frame_log_scales [T]`` (else ``None``).
+        [T,4,4]``, ``aligned_pointmaps [T,h,w,3]`` (the propagated pointmaps, scaled) and ``alignment`` (an
+        :class:`~stereodiff.types.AlignmentRecord`: the tree in traversal order, root, edge scores, pair scales,
+        scale factor, PnP frames, per-frame focal before ``shared_focal``, and with ``global_scale_solve`` the
+        per-frame log scales).
 
     Raises:
         ValueError: shape mismatches, pairs referring to missing frames, self or duplicated pairs, non-finite
@@ -215,7 +215,7 @@ def global_alignment(
             depth=depth, confidence=confidence, valid=valid, principal_point=principal_point,
             focal=known_focal if known_focal is not None else np.full(1, prior_focal((h, w))),
             cam_to_world=np.eye(4)[None],
-            info={"world_points": world, "tree": np.zeros((0, 2), np.int64), "root": None, "scale_factor": 1.0},
+            alignment=AlignmentRecord(tree=np.zeros((0, 2), np.int64)), aligned_pointmaps=world,
         )  # fmt: skip
     register = _Registrar(preds, pairs, scale_stride, robust_scale)
 
@@ -261,15 +261,14 @@ def global_alignment(
     if out_dir is not None:
         for array in (depth, confidence, valid, world):
             array.flush()
-    info = {
-        "world_points": world, "tree": np.array(tree.edges, dtype=np.int64), "root": tree.root,
-        "edge_scores": scores, "pair_scales": tree.pair_scales, "scale_factor": scale_factor,
-        "pnp_frames": pnp_frames, "pnp_failed": pnp_failed, "per_frame_focal": per_frame_focal,
-        "frame_log_scales": frame_log_scales,
-    }  # fmt: skip
+    record = AlignmentRecord(
+        tree=np.array(tree.edges, dtype=np.int64), root=tuple(int(k) for k in tree.root), edge_scores=scores,
+        pair_scales=tree.pair_scales, scale_factor=scale_factor, pnp_frames=[int(k) for k in pnp_frames],
+        pnp_failed=[int(k) for k in pnp_failed], per_frame_focal=per_frame_focal, frame_log_scales=frame_log_scales,
+    )  # fmt: skip
     return SceneGeometry(
         depth=depth, confidence=confidence, valid=valid, focal=focal_out, principal_point=principal_point,
-        cam_to_world=cam_to_world, info=info,
+        cam_to_world=cam_to_world, alignment=record, aligned_pointmaps=world,
     )  # fmt: skip
 
 

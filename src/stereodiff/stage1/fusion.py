@@ -7,6 +7,7 @@ alignment's own depth.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,7 @@ def fuse_pair_depths(
 
     Returns:
         a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid`` and the input's focal,
-        principal point and poses; ``info`` is the input's plus ``pair_log_scales`` (``[P]``, per directed pair).
+        principal point and poses; ``alignment`` is the input's with ``pair_log_scales`` (``[P]``, per directed pair).
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.linalg import lsqr
@@ -153,7 +154,7 @@ def fuse_pair_depths(
     if out_dir is not None:
         for array in (depth, confidence, valid):
             array.flush()
-    info = {**geometry.info, "pair_log_scales": edge_log_scales[pair_edge] + np.log(scale)}
+    record = dataclasses.replace(geometry.alignment, pair_log_scales=edge_log_scales[pair_edge] + np.log(scale))
     return SceneGeometry(
         depth=depth,
         confidence=confidence,
@@ -161,14 +162,14 @@ def fuse_pair_depths(
         principal_point=geometry.principal_point,
         cam_to_world=geometry.cam_to_world,
         valid=valid,
-        info=info,
+        alignment=record,
     )
 
 
 def untriangulated_mask(preds: PairPredictions, geometry: SceneGeometry) -> np.ndarray:
     """``[T,h,w]`` bool: pixels whose aligned depth comes from a fallback point (confidence ≤ 1) of this matcher.
 
-    ``global_alignment`` places each frame's points from one pair of its spanning tree (``geometry.info["tree"]``,
+    ``global_alignment`` places each frame's points from one pair of its spanning tree (``geometry.alignment.tree``,
     in traversal order: the root pair places both frames, every later pair the frame not placed yet). Pixels that
     the matcher could not triangulate in that pair hold a constant-depth guess at confidence 1: they are holes, to
     be marked invalid (``geometry.valid & ~mask``) and filled by stage 2. (Long videos: :func:`_frame_holes` gives
@@ -183,7 +184,7 @@ def _tree_sources(preds: PairPredictions, geometry: SceneGeometry) -> dict[int, 
     index = {(int(i), int(j)): p for p, (i, j) in enumerate(preds.pairs)}
     sources: dict[int, tuple[int, str]] = {}
     placed: set[int] = set()
-    for n, (i, j) in enumerate(np.asarray(geometry.info["tree"]).tolist()):
+    for n, (i, j) in enumerate(geometry.alignment.tree.tolist()):
         p = index[(i, j)]
         if n == 0 or i not in placed:
             sources[i] = (p, "conf_i")

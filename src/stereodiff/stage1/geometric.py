@@ -35,6 +35,7 @@ resolution by :func:`~stereodiff.camera.scale_intrinsics`); OpenCV camera axes; 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
@@ -48,6 +49,8 @@ from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, dis_engine, dis_flows
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress, thread_imap, thread_map
+from stereodiff.stage1 import PairwiseReconstruction
+from stereodiff.stage1.configs import GeometricConfig
 from stereodiff.stage1.epipolar import (
     MIN_INLIER_FRACTION,
     MIN_POSE_INLIERS,
@@ -59,7 +62,7 @@ from stereodiff.stage1.epipolar import (
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.pair_steps import PairSteps
 from stereodiff.stage1.pairs import default_pairs, flow_plan
-from stereodiff.types import PairPredictions, check_array
+from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
 __all__ = [
     "GeometricMatcher",
@@ -95,145 +98,77 @@ class MatcherReport:
     failed_frames: list[int] = field(default_factory=list)
 
 
-class GeometricMatcher:
-    """Weights-free stage-1 backend (``Stage1Backend``): DIS flow, essential matrix, dense triangulation.
+class GeometricMatcher(PairwiseReconstruction):
+    """Weights-free stage-1 backend (``Stage1Backend``): DIS flow, essential matrix, dense triangulation;
+    ``reconstruct`` then aligns the pairs with the focal the matcher used and fuses every pair of each frame.
 
     Args:
-        resolution: working resolution: frames are resized so that their long side has this many pixels (smaller
-            frames are kept at their size, never upsampled); the pointmaps have this size.
-        focal_px: focal length in pixels at the SOURCE resolution, if known (e.g. from the dataset).
-        intrinsics: ``[3,3]`` pinhole matrix at the source resolution (overrides ``focal_px``; principal point
+        config: every setting (:class:`~stereodiff.stage1.configs.GeometricConfig`, documented field by field there;
+            thresholds in pixels are given at a 320-pixel long side and scaled with the working resolution).
+        intrinsics: ``[3,3]`` pinhole matrix at the source resolution (overrides ``config.focal_px``; principal point
             used as given). Without either, the focal is self-calibrated (``focal_from_fundamentals``) and falls
             back to a 60° field of view; the principal point is the image centre.
-        offsets: frame offsets of the default pair graph; ``None`` = adapt them to the measured parallax.
-        num_offsets: how many consecutive Fibonacci offsets the adaptive graph uses (e.g. 3 → {5, 8, 13}; a 4th
-            offset costs a third more pairs for no gain on 7-Scenes, see docs/geometric.md).
-        min_parallax_deg: median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes:
-            {5, 8, 13} there with the given focal).
-        flow_preset: OpenCV DIS preset, ``"ultrafast"``, ``"fast"`` or ``"medium"``.
-        flow_full_resolution: refine the flow down to the working resolution itself (DIS finest scale 0; the
-            presets stop one or two pyramid levels above it, which costs sub-pixel accuracy and thus depth at
-            320 px). ``None`` (default): full resolution up to a working long side of ``FULL_RESOLUTION_FLOW_MAX`` =
-            400 px, the preset's own finest scale above it (at 512 px the medium preset's flow, refined down to
-            256 px, was as accurate on 7-Scenes and ~1.5× faster: docs/geometric.md).
-        chain_flows: compose the flow of a pair ``(a, b)`` from those of two shorter pairs ``(a, m)``, ``(m, b)`` of
-            the graph and refine it by a variational pass instead of running DIS (:func:`flow_plan`; on the default
-            graph the longest offset is the sum of the other two, so DIS runs for 4 instead of 6 flows per frame;
-            the refined composed flow is also more accurate, see docs/geometric.md).
-        flow_patch_stride: DIS patch stride in pixels (8-pixel patches) of full-resolution flow: 4 (default) or 3
-            (the medium preset's: DIS ~30 % dearer, for ~0.001 lower AbsRel on 7-Scenes at 320 px and no gain on the
-            rendered scenes; see docs/geometric.md).
-        flow_descent_iterations: DIS gradient-descent iterations per patch of full-resolution flow (the medium
-            preset: 25). 12 keeps the cost of the extra pyramid level down; 20 costs ~6 % more matcher time and
-            gave better flow where it is large (``cpu`` preset on ``driving``: final AbsRel 0.341 → 0.307; on
-            7-Scenes 0.127 → 0.119, with self-calibrated focal), but no gain on 7-Scenes with the focal given.
-        fb_threshold_px: forward–backward consistency threshold in pixels at a 320-pixel long side (scaled with
-            the working resolution); also the scale of the confidence's flow term.
-        motion_boundary_margin_px: pixels at motion boundaries (:func:`motion_boundaries`: the flow changes fast for
-            its size) and this many pixels around them are not matched; ``None`` turns the check off. DIS spreads
-            a moving object's motion a few pixels into its surroundings (8-pixel patches), and static pixels
-            there triangulate to the object's depth; the check also drops flows smeared across depth edges. On the
-            rendered scenes (48 frames, 320 px) static AbsRel 0.035 → 0.026 (``indoor-dynamic``) and 0.025 →
-            0.017 (static orbit), for 4–5 % of static coverage; see docs/geometric.md.
-        epipolar_sigma_px: scale of the Sampson residual in the confidence (pixels at 320, scaled).
-        angle_ref_deg: triangulation angle above which the angle term of the confidence is 1.
-        min_angle_deg: pairs whose median triangulation angle is below this are failed (pure rotation).
-        depth_range: triangulated depths outside ``[lo, hi]`` times the pair median are rejected.
-        max_confidence: confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1).
-        ransac_threshold_px: essential-matrix inlier threshold in pixels at 320 (scaled).
-        median_threshold_px: threshold of the least-median-of-squares stage of :func:`robust_essential` in pixels
-            at 320 (scaled): it sets how long that stage samples (tighter = more minimal samples).
-        grid_cells: number of cells along the long side of the well-spread RANSAC subsample (32: ~700 matches
-            at 4:3; 48 doubles the RANSAC time for no gain on 7-Scenes).
-        num_workers: threads computing pairs in parallel (OpenCV and numpy release the GIL); the output does not
-            depend on it.
         seed: seed of OpenCV's RNG (RANSAC), for reproducible output.
+        **settings: fields of ``config`` to override, e.g. ``GeometricMatcher(resolution=160, chain_flows=False)``.
 
     After ``predict``, ``report`` holds the focal used, the offsets and per-pair geometry (``MatcherReport``).
     """
 
     def __init__(
         self,
+        config: GeometricConfig | None = None,
         *,
-        resolution: int = 320,
-        focal_px: float | None = None,
         intrinsics: np.ndarray | None = None,
-        offsets: tuple[int, ...] | None = None,
-        num_offsets: int = 3,
-        min_parallax_deg: float = 0.4,
-        flow_preset: str = "medium",
-        flow_full_resolution: bool | None = None,
-        flow_patch_stride: int = 4,
-        flow_descent_iterations: int = 12,
-        chain_flows: bool = True,
-        fb_threshold_px: float = 1.0,
-        motion_boundary_margin_px: int | None = 1,
-        epipolar_sigma_px: float = 1.0,
-        angle_ref_deg: float = 2.0,
-        min_angle_deg: float = 0.25,
-        depth_range: tuple[float, float] = (0.2, 5.0),
-        max_confidence: float = 10.0,
-        ransac_threshold_px: float = 0.5,
-        median_threshold_px: float = 0.08,
-        grid_cells: int = 32,
-        num_workers: int = 2,
         seed: int = 0,
+        **settings: Any,
     ) -> None:
-        if resolution < 32:
-            raise ValueError(f"resolution must be >= 32 pixels (long side), got {resolution}")
-        if focal_px is not None and not (np.isfinite(focal_px) and focal_px > 0):
-            raise ValueError(f"focal_px must be a positive number of pixels, got {focal_px}")
+        config = dataclasses.replace(config or GeometricConfig(), **settings)
+        config.validate()
+        self.settings = config
         if intrinsics is not None:
             intrinsics = np.asarray(intrinsics, dtype=np.float64)
             check_array("intrinsics", intrinsics, shape=(3, 3), kinds="f")
-        if offsets is not None and (len(offsets) == 0 or min(offsets) < 1):
-            raise ValueError(f"offsets must be positive frame offsets, got {offsets}")
-        if num_offsets < 1:
-            raise ValueError(f"num_offsets must be >= 1, got {num_offsets}")
-        presets = ("ultrafast", "fast", "medium")
-        if flow_preset not in presets:
-            raise ValueError(f"flow_preset must be one of {presets}, got {flow_preset!r}")
-        if not 1 <= flow_patch_stride <= 8:
-            raise ValueError(f"flow_patch_stride must lie in 1..8 pixels (the patch size), got {flow_patch_stride}")
-        if flow_descent_iterations < 1:
-            raise ValueError(f"flow_descent_iterations must be >= 1, got {flow_descent_iterations}")
-        if not 0 < depth_range[0] < 1 < depth_range[1]:
-            raise ValueError(f"depth_range must be (lo, hi) with 0 < lo < 1 < hi, got {depth_range}")
-        if num_workers < 1:
-            raise ValueError(f"num_workers must be >= 1, got {num_workers}")
-        if motion_boundary_margin_px is not None and motion_boundary_margin_px < 0:
-            raise ValueError(f"motion_boundary_margin_px must be >= 0 or None, got {motion_boundary_margin_px}")
-        if max_confidence <= 1:
-            raise ValueError(f"max_confidence must be > 1, got {max_confidence}")
-        self.resolution = int(resolution)
+        self.resolution = int(config.resolution)
         self._long_side = self.resolution  # working long side of the current video: ≤ resolution, ≤ the source's
-        self.focal_px = focal_px
+        self.focal_px = config.focal_px
         self.intrinsics = intrinsics
-        self.offsets = tuple(int(o) for o in offsets) if offsets is not None else None
-        self.num_offsets = int(num_offsets)
-        self.min_parallax_deg = float(min_parallax_deg)
-        self.flow_preset = flow_preset
-        self.flow_full_resolution = flow_full_resolution
-        self.flow_patch_stride = int(flow_patch_stride)
-        self.flow_descent_iterations = int(flow_descent_iterations)
-        self.chain_flows = bool(chain_flows)
-        self.fb_threshold_px = float(fb_threshold_px)
-        self.motion_boundary_margin_px = motion_boundary_margin_px
-        self.epipolar_sigma_px = float(epipolar_sigma_px)
-        self.angle_ref_deg = float(angle_ref_deg)
-        self.min_angle_deg = float(min_angle_deg)
-        self.depth_range = (float(depth_range[0]), float(depth_range[1]))
-        self.max_confidence = float(max_confidence)
-        self.ransac_threshold_px = float(ransac_threshold_px)
-        self.median_threshold_px = float(median_threshold_px)
-        self.grid_cells = int(grid_cells)
-        self.num_workers = int(num_workers)
+        self.offsets = tuple(int(o) for o in config.offsets) if config.offsets is not None else None
+        self.num_offsets = int(config.num_offsets)
+        self.min_parallax_deg = float(config.min_parallax_deg)
+        self.flow_preset = config.flow_preset
+        self.flow_full_resolution = config.flow_full_resolution
+        self.flow_patch_stride = int(config.flow_patch_stride)
+        self.flow_descent_iterations = int(config.flow_descent_iterations)
+        self.chain_flows = bool(config.chain_flows)
+        self.fb_threshold_px = float(config.fb_threshold_px)
+        self.motion_boundary_margin_px = config.motion_boundary_margin_px
+        self.epipolar_sigma_px = float(config.epipolar_sigma_px)
+        self.angle_ref_deg = float(config.angle_ref_deg)
+        self.min_angle_deg = float(config.min_angle_deg)
+        self.depth_range = (float(config.depth_range[0]), float(config.depth_range[1]))
+        self.max_confidence = float(config.max_confidence)
+        self.ransac_threshold_px = float(config.ransac_threshold_px)
+        self.median_threshold_px = float(config.median_threshold_px)
+        self.grid_cells = int(config.grid_cells)
+        self.num_workers = int(config.num_workers)
         self.seed = int(seed)
         self.report = MatcherReport()
         # flows [h,w,2] (forward, backward) of the probe pairs of the current ``predict``, taken by the pair run
         self._probe_flows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ public API
+
+    def alignment_focal(self, preds: PairPredictions, frames: Any) -> float | None:
+        """The focal the matcher triangulated with (given or self-calibrated), at the pairs' resolution."""
+        focal = super().alignment_focal(preds, frames)
+        return self.report.focal_px if focal is None else focal
+
+    def finish(self, preds: PairPredictions, scene: SceneGeometry, scene_dir: Path | None) -> SceneGeometry:
+        """Every pair of each frame, fused (:func:`fuse_pair_depths`): the tree alone leaves holes and one pair's
+        noise."""
+        return fuse_pair_depths(
+            preds, scene, stride=self.settings.fusion_stride, out_dir=scene_dir, num_workers=self.num_workers
+        )
 
     def predict(
         self, frames: Any, pairs: np.ndarray | None = None, *, cache_dir: Path | None = None

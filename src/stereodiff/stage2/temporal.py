@@ -39,10 +39,11 @@ import numpy as np
 
 from stereodiff.blocks import block_of
 from stereodiff.camera import fit_long_side
-from stereodiff.flow import DIS_PRESETS, dis_engine, dis_flows, forward_backward
+from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
+from stereodiff.stage2.configs import TemporalConfig
 
 __all__ = ["TemporalRefiner", "domain_transform_filter", "guided_upsample"]
 
@@ -52,89 +53,14 @@ _FILL_CHUNK = 8
 
 
 @dataclass
-class TemporalRefiner:
-    """Stage-2 backend without learned weights (``output_kind = "depth"``).
-
-    Every field is a tuning knob with a measured default (synthetic presets only; see
-    ``benchmarks/bench_temporal.py``).
-    """
+class TemporalRefiner(TemporalConfig):
+    """Stage-2 backend without learned weights (``output_kind = "depth"``); its fields are those of
+    :class:`~stereodiff.stage2.configs.TemporalConfig` (documented there), e.g. ``TemporalRefiner(window=32)``."""
 
     output_kind: ClassVar[Literal["depth", "disparity"]] = "depth"
 
-    work_long_side: int = 320
-    """Long side (pixels) of the working resolution for flow and filtering; the stage-1 depth resolution is used
-    when it is smaller. Larger: finer flow and edges, proportionally slower (cost ∝ pixels)."""
-    window: int = 64
-    """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution (measured heap
-    peak ≈ 6.5 MiB per frame at 320×240, i.e. ≈ 840 MiB with the defaults, independent of the video length)."""
-    overlap: int = 32
-    """Context frames read on each side of a window (not output by it). The recursive filter reaches
-    ``temporal_decay ** overlap`` of a frame's weight that far, so windowed and single-window runs differ by
-    about that fraction. More: closer to a single-window run, slower (each window recomputes its context)."""
-    temporal_decay: float = 0.9
-    """Weight kept per frame by the recursive passes along the flow (0 ≤ λ < 1). The zero-lag filter's response
-    at temporal frequency ω is ``(1−λ)² / (1 − 2λ cos ω + λ²)`` (1 at ω = 0, so the global scale is kept):
-    larger λ removes more flicker but smears fast depth changes that the flow does not explain."""
-    depth_sigma: float = 0.5
-    """Range scale (log-depth, ≈ relative depth) of the temporal filter: a depth propagated along the flow that
-    differs from the current frame's estimate by Δ gets weight ``exp(−½ w (Δ/σ)²)``, ``w`` the current pixel's
-    temporal weight (1 when confident, ``fill_weight`` when filled). Smaller: safer at flow errors
-    and depth edges, but large flicker survives; larger: removes larger flicker, risks mixing surfaces."""
-    colour_sigma: float = 0.2
-    """Colour-constancy scale of the temporal filter (RGB in [0, 1], summed over channels): a pixel whose colour
-    differs by Δ from the colour the flow brings from the neighbouring frame gets weight ``exp(−½ (Δ/σ)²)``, which
-    catches occlusions and flow errors at object boundaries that the forward–backward check misses."""
-    fill_sigma_px: float = 30.0
-    """Spatial reach (working-resolution pixels) of the edge-aware fill. Larger fills bigger holes; the colour
-    edges still stop it."""
-    fill_sigma_color: float = 0.04
-    """Colour difference (RGB in [0, 1], summed over channels) at which the fill's propagation is cut by e^-1 per
-    unit of ``fill_sigma_px``. Smaller: stricter edge stopping (also at texture); larger: more bleeding."""
-    fill_iterations: int = 2
-    """Horizontal+vertical rounds of the domain-transform filter (2–3 removes its directional artefacts)."""
-    fill_floor: float = 0.5
-    """Least weight of a *valid* stage-1 pixel in the spatial fill, whatever its confidence. Low-confidence regions
-    (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
-    the confident background across the edge; holes (no depth) still take it from their surroundings."""
-    fill_weight: float = 0.3
-    """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
-    hole or moving object takes its depth from its own past/future along the flow where that was observed."""
-    confidence_ref: float | None = None
-    """Stage-1 confidence that counts as fully reliable (weight 1). None: the median positive confidence over up
-    to 16 evenly spaced frames of the video (computed once, before the first window)."""
-    flow_preset: str = "fast"
-    """OpenCV DIS optical-flow preset: "ultrafast", "fast" or "medium" (slower, more accurate)."""
-    flow_check_px: float = 0.5
-    """Forward–backward check: a flow vector is kept if the round trip misses by less than
-    ``flow_check_px + 0.05·(|f|+|b|)`` pixels; else the pixel counts as occluded (the temporal chain restarts)."""
-    upsample_radius: int = 1
-    """Box radius (working-resolution pixels) of the guided upsampling filter."""
-    upsample_eps: float = 1e-3
-    """Guided-filter regulariser (colour² with RGB in [0, 1]): smaller snaps depth edges harder to image edges but
-    copies more texture into the depth; larger tends to plain bilinear upsampling."""
-
     def __post_init__(self) -> None:
-        checks = [
-            ("work_long_side", self.work_long_side >= 16, "must be ≥ 16"),
-            ("window", self.window >= 1, "must be ≥ 1"),
-            ("overlap", self.overlap >= 0, "must be ≥ 0"),
-            ("temporal_decay", 0.0 <= self.temporal_decay < 1.0, "must be in [0, 1)"),
-            ("depth_sigma", self.depth_sigma > 0, "must be > 0"),
-            ("colour_sigma", self.colour_sigma > 0, "must be > 0"),
-            ("fill_sigma_px", self.fill_sigma_px > 0, "must be > 0"),
-            ("fill_sigma_color", self.fill_sigma_color > 0, "must be > 0"),
-            ("fill_iterations", self.fill_iterations >= 1, "must be ≥ 1"),
-            ("fill_floor", 0 <= self.fill_floor <= 1, "must be in [0, 1]"),
-            ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
-            ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
-            ("flow_preset", self.flow_preset in DIS_PRESETS, f"must be one of {sorted(DIS_PRESETS)}"),
-            ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
-            ("upsample_radius", self.upsample_radius >= 1, "must be ≥ 1"),
-            ("upsample_eps", self.upsample_eps > 0, "must be > 0"),
-        ]
-        for name, ok, rule in checks:
-            if not ok:
-                raise ValueError(f"TemporalRefiner {name}={getattr(self, name)!r} {rule}")
+        self.validate()
 
     # ------------------------------------------------------------------------------------------------ public API
     def refine(

@@ -30,6 +30,7 @@ from stereodiff.errors import InputError
 from stereodiff.io.files import stamped_folder
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
+from stereodiff.stage2.configs import STITCHING
 from stereodiff.stage2.depthcrafter.pipeline import (
     BlockEncodings,
     DepthCrafterPipeline,
@@ -40,9 +41,6 @@ from stereodiff.stage2.depthcrafter.pipeline import (
 from stereodiff.stage2.windows import WindowStitcher, stitch_windows, window_schedule
 
 __all__ = ["STITCHING", "DepthCrafterRefiner", "normalized_disparity_range"]
-
-#: how windows are merged: in latent space (``latent``, ``none``) or on decoded disparity (``affine``, ``joint``)
-STITCHING = ("latent", "affine", "joint", "none")
 
 
 def _seeded_normal(shape: tuple[int, ...], seed: int, frame: int, stream: int) -> torch.Tensor:
