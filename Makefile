@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e '.[paper,test,ray]' "$(RAY_SPEC)"
+	$(PY) -m pip install --quiet -e '.[paper,test,app,ray]' "$(RAY_SPEC)"
 	touch $@
 
 test: install

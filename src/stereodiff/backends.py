@@ -42,6 +42,7 @@ __all__ = ["EXTRAS", "STAGE1", "STAGE2", "Backend", "register", "require_extra"]
 #: optional dependency groups (``pip install 'stereodiff[NAME]'``) -> the modules they provide
 EXTRAS: dict[str, tuple[str, ...]] = {
     "paper": ("torch", "safetensors", "huggingface_hub", "diffusers", "transformers"),
+    "app": ("gradio", "viser", "trimesh"),
 }
 
 

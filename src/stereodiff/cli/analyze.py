@@ -29,6 +29,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--labels", nargs="+", default=None, help="names of the methods (default: file stems)")
     parser.add_argument("--fps", type=float, default=None, help="frame rate, for frequencies in Hz")
     parser.add_argument("--out", type=Path, default=Path("analysis"), help="report folder (default ./analysis)")
+    parser.add_argument(
+        "--html", type=Path, nargs="?", const=True, default=None, metavar="REPORT.html",
+        help="also write one self-contained HTML page (default name: OUT/analysis.html)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -90,6 +94,15 @@ def run(args: argparse.Namespace) -> int:
             methods[label] = regions[label]["overall"]
     report = analysis_report(methods, fps=args.fps, regions=regions or None)
     paths = write_analysis(report, args.out)
+    if args.html is not None:
+        from stereodiff.eval.html import write_html_report
+
+        html_path = args.out / "analysis.html" if args.html is True else args.html
+        settings = {"predictions": [str(p) for p in args.pred], "labels": labels, "gt": str(args.gt)}
+        settings |= {"dataset": args.dataset, "protocol": args.protocol, "max_depth": max_depth, "fps": args.fps}
+        plots = [p for p in paths if p.suffix == ".png"]
+        md = (args.out / "analysis.md").read_text()
+        paths.append(write_html_report(html_path, md, title="stereodiff analysis", images=plots, config=settings))
     print((args.out / "analysis.md").read_text())
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
