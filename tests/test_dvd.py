@@ -11,6 +11,8 @@ timestep embedding (diffusers computes the sinusoid in float32, Wan in float64) 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -157,6 +159,20 @@ def test_loading_reads_the_published_layouts_and_names_what_is_wrong(tiny_dir, p
         load_dvd(tiny_dir / "wan" / "diffusion_pytorch_model.safetensors", tiny_dir / "wan")
     with pytest.raises(InputError, match="not in the Hugging Face cache"):
         load_dvd("nobody/no-such-model", tiny_dir / "wan", allow_download=False)
+
+
+def test_the_diffusers_layout_of_wan_gives_the_same_model(tiny_dir, pipe, tmp_path):
+    from stereodiff.stage2.dvd import load_dvd
+    from stereodiff.stage2.dvd.loading import load_wan_vae, wan_transformer_config
+    from stereodiff.stage2.dvd.testing import TINY_WAN_CONFIG
+
+    # Wan-AI/Wan2.1-T2V-1.3B-Diffusers holds transformer/config.json and vae/ (config + safetensors)
+    load_wan_vae(tiny_dir / "wan" / "Wan2.1_VAE.pth").save_pretrained(tmp_path / "vae")
+    (tmp_path / "transformer").mkdir()
+    config = {"_class_name": "WanTransformer3DModel", **wan_transformer_config(TINY_WAN_CONFIG)}
+    (tmp_path / "transformer" / "config.json").write_text(json.dumps(config))
+    other = load_dvd(tiny_dir / "dvd", tmp_path)
+    np.testing.assert_array_equal(_run(other, "one_window"), _run(pipe, "one_window"))
 
 
 # ------------------------------------------------------------------------------------------- official parity

@@ -121,6 +121,14 @@ MODELS: dict[str, ModelSpec] = {
         ("config.json", "Wan2.1_VAE.pth", "LICENSE*"),
         ("config.json", "Wan2.1_VAE.pth"),
     ),
+    "wan2.1-t2v-1.3b-diffusers": ModelSpec(
+        "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+        "stage 2 (dvd, --set stage2.base=wan2.1-t2v-1.3b-diffusers): the same VAE and DiT config, diffusers layout",
+        "Apache-2.0",
+        "0.5 GB (VAE)",
+        ("model_index.json", "transformer/config.json", "vae/*", "LICENSE*"),
+        ("transformer/config.json", "vae/config.json"),
+    ),
 }
 
 

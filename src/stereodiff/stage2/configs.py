@@ -296,7 +296,8 @@ class DVDConfig(BackendConfig):
     weights: str = "model.safetensors"
     """DVD file in the checkpoint: ``model.safetensors`` (v1.0) or ``dvd_1.1.safetensors`` (v1.1)."""
     base: str = "wan2.1-t2v-1.3b"
-    """Wan2.1-T2V-1.3B folder (original layout: ``config.json``, ``Wan2.1_VAE.pth``) or hub repo id."""
+    """Wan2.1-T2V-1.3B: folder (original layout: ``config.json``, ``Wan2.1_VAE.pth``; or ``-Diffusers``), hub repo
+    id, ``wan2.1-t2v-1.3b`` or ``wan2.1-t2v-1.3b-diffusers``."""
     height: int = 480
     """Minimum processing height: frames are resized to cover ``height × width`` (sides rounded up to 16)."""
     width: int = 640

@@ -7,9 +7,11 @@ attentions and ``ffn.0, ffn.2`` of every block): ``<layer>.base_layer.{weight,bi
 inference loads it over the Wan DiT (strictly: every tensor of the DiT is in the file) and merges the LoRA with
 peft; its ``lora_alpha`` is the rank, so the merge is ``W + B·A``. The Wan DiT file itself is therefore not needed.
 
-From the Wan repository (original layout, not ``-Diffusers``) stereodiff reads ``config.json`` (the DiT's
-hyper-parameters) and ``Wan2.1_VAE.pth``. Both models are converted to diffusers' ``WanTransformer3DModel`` and
-``AutoencoderKLWan`` with diffusers' own converters of the original checkpoints.
+From the Wan repository stereodiff reads the DiT's hyper-parameters and the VAE: ``config.json`` and
+``Wan2.1_VAE.pth`` in the original layout (``Wan-AI/Wan2.1-T2V-1.3B``, what the official DVD code loads), converted
+with diffusers' own converters of the original checkpoints; or ``transformer/config.json`` and ``vae/`` in the
+``-Diffusers`` layout (``Wan-AI/Wan2.1-T2V-1.3B-Diffusers``). The models are diffusers' ``WanTransformer3DModel``
+and ``AutoencoderKLWan``.
 """
 
 from __future__ import annotations
@@ -146,6 +148,20 @@ def load_wan_vae(path: Path, dtype: torch.dtype = torch.float32) -> Any:
     return _cast(vae, dtype)
 
 
+def _wan_parts(wan: Path, dtype: torch.dtype) -> tuple[dict[str, Any], Any]:
+    """The DiT's ``WanTransformer3DModel`` arguments and the VAE from a Wan2.1-T2V-1.3B folder: the original layout
+    (``config.json``, ``Wan2.1_VAE.pth``) or the ``-Diffusers`` one (``transformer/config.json``, ``vae/``)."""
+    from diffusers import AutoencoderKLWan
+
+    if (wan / "transformer" / "config.json").is_file() and (wan / "vae" / "config.json").is_file():
+        config = json.loads((wan / "transformer" / "config.json").read_text())
+        config = {k: v for k, v in config.items() if not k.startswith("_")}
+        return config, _cast(AutoencoderKLWan.from_pretrained(wan / "vae"), dtype)
+    config_file = _resolve_file(wan, "config.json", "Wan2.1-T2V-1.3B")
+    vae_file = _resolve_file(wan, "Wan2.1_VAE.pth", "Wan2.1-T2V-1.3B")
+    return wan_transformer_config(json.loads(config_file.read_text())), load_wan_vae(vae_file, dtype)
+
+
 def _resolve_file(folder: Path, name: str, model: str) -> Path:
     path = folder / name if folder.is_dir() else folder
     if not path.is_file():
@@ -166,7 +182,8 @@ def load_dvd(
 
     Args:
         checkpoint: DVD folder, hub repo id or ``dvd`` (FayeHongfeiZhang/DVD); or the DVD file itself.
-        base: Wan2.1-T2V-1.3B folder (original layout), hub repo id or ``wan2.1-t2v-1.3b``.
+        base: Wan2.1-T2V-1.3B folder (original or ``-Diffusers`` layout), hub repo id, ``wan2.1-t2v-1.3b`` or
+            ``wan2.1-t2v-1.3b-diffusers``.
         weights: the DVD file in ``checkpoint``: ``model.safetensors`` (v1.0) or ``dvd_1.1.safetensors`` (v1.1).
         device: where the models run.
         dtype: weights dtype (the official inference runs bfloat16 on GPUs).
@@ -179,13 +196,10 @@ def load_dvd(
 
     dvd_file = _resolve_file(resolve_snapshot(str(checkpoint), allow_download=allow_download), weights, "DVD")
     wan = resolve_snapshot(str(base), allow_download=allow_download)
-    config_file = _resolve_file(wan, "config.json", "Wan2.1-T2V-1.3B")
-    vae_file = _resolve_file(wan, "Wan2.1_VAE.pth", "Wan2.1-T2V-1.3B")
     logger.info("loading DVD from %s on the Wan2.1 VAE of %s", dvd_file, wan)
     try:
-        config = wan_transformer_config(json.loads(config_file.read_text()))
+        config, vae = _wan_parts(wan, dtype)
         transformer = load_dvd_transformer(dvd_file, config)
-        vae = load_wan_vae(vae_file, dtype)
     except InputError:
         raise
     except (OSError, KeyError, ValueError, RuntimeError) as err:
