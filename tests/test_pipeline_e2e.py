@@ -73,8 +73,18 @@ def test_paper_preset_wiring_writes_every_output(tiny_paper_config, small_video,
                                atol=1e-6)  # fmt: skip
     k = read_intrinsics(out / "intrinsics.txt")
     assert k.shape[-2:] == (3, 3) and np.all(k[..., 0, 2] == 32.0)  # principal point at W/2 of the 64-px input
+    # the point clouds, poses and intrinsics agree: every frame's points project back, in front of its camera, onto
+    # the pixel grid of the 64×48 frame (the geometry's size); the fused cloud is all of them (no subsampling here)
+    frames = [_read_ply(out / "points" / f"frame_{t:06d}.ply") for t in range(10)]
+    for t, points in enumerate(frames):
+        camera = (points["xyz"].astype(np.float64) - poses[t, :3, 3]) @ poses[t, :3, :3]  # R^T (X - c)
+        assert len(points) > 100 and (camera[:, 2] > 0).all()  # a random network is confident on few pixels
+        pixels = camera @ k[min(t, len(k) - 1)].T
+        pixels = pixels[:, :2] / pixels[:, 2:]
+        np.testing.assert_allclose(pixels, np.round(pixels), atol=0.02)  # pixel centres (float32 PLY, text poses)
+        assert np.round(pixels).min() >= 0 and (np.round(pixels).max(0) <= [63, 47]).all()
     fused = _read_ply(out / "points" / "fused.ply")
-    assert len(fused) > 100 and np.isfinite(fused["xyz"]).all()
+    np.testing.assert_array_equal(fused, np.concatenate(frames))
     assert not (out / ".run").exists()  # cache removed after success
 
 
