@@ -32,9 +32,11 @@ def test_cpu_preset_accuracy_on_static_orbit():
     # measured: stage 1 AbsRel 0.074 / δ1 0.933 on 87% of pixels (the motion-boundary check leaves depth edges
     # unmatched: 0.101 / 0.889 on 99.5% without it); final 0.079 / 0.924 on all pixels.
     # A constant depth scores AbsRel ≈ 0.35 here; a stage that breaks the scene lands far above these bounds.
-    assert evaluation["coverage"]["stage 1"] > 0.8
-    assert stage1.abs_rel < 0.13 and stage1.delta1 > 0.85
-    assert final.abs_rel < 0.13 and final.delta1 > 0.85 and evaluation["coverage"]["stage 1 + 2"] == 1.0
+    assert evaluation["coverage"]["stage 1"] > 0.8 and evaluation["coverage"]["stage 1 + 2"] == 1.0
+    assert stage1.abs_rel < 0.09 and stage1.delta1 > 0.9
+    # stage 2 fills the holes (the hardest pixels) and must keep the accuracy: at most 10 % worse than stage 1
+    # (measured: stage 1 0.0747 / 0.934 on 86.6 % of pixels, final 0.0804 / 0.925 on all: ratio 1.076)
+    assert final.abs_rel <= 1.1 * stage1.abs_rel and final.delta1 > 0.9, (final.abs_rel, stage1.abs_rel)
     constant = np.full_like(scene.depth, float(np.median(scene.depth)))
     from stereodiff.eval.protocol import evaluate_sequence
 

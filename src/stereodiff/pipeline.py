@@ -286,7 +286,10 @@ class StereoDiffPipeline:
             self._resize_stage1(frames, scene.depth, out)
         elif self.config.stage2.backend == "depthcrafter-full":
             kind = "disparity"
-            self.stage2.estimate(frames, seed=self.config.seed, out=out)
+            s2 = self.config.stage2  # DepthCrafter's own step count (5); the configured windows and size
+            self.stage2.estimate(
+                frames, seed=self.config.seed, out=out, window_size=s2.window, overlap=s2.overlap, max_res=s2.resolution
+            )
         else:
             assert scene is not None
             kind = self.stage2.output_kind
