@@ -298,3 +298,36 @@ def test_refiner_on_rollingdepths_own_coaligned_video_is_rollingdepth(pipe, tmp_
         RollingDepthRefiner(pipe, full).refine(frames, None, other)
     with pytest.raises(InputError, match="refine_step"):
         RollingDepthRefiner(pipe, _settings(resolution=48)).refine(frames, scene, other)
+
+
+def test_interrupted_run_resumes_from_its_snippet_files_bit_identically(pipe, tmp_path, monkeypatch):
+    from stereodiff.stage2.rollingdepth import RollingDepthBackend
+
+    frames = synthetic_frames(9, 32, 48, 6)
+    settings = _settings(preset="full", resolution=48, refine_step=2, coalign_iterations=20, vae_batch=4)
+    whole = np.zeros((9, 32, 48), np.float32)
+    RollingDepthBackend(pipe, settings, seed=1).refine(frames, None, whole, cache_dir=tmp_path / "whole")
+    assert not (tmp_path / "whole" / "rollingdepth-work").exists()  # working files removed once the result is kept
+
+    decode, calls = pipe.decode, []
+
+    def failing_decode(latents, batch):
+        if len(calls) == 8:  # dilation 1: 7 snippets = 21 frames = 6 blocks of 4; then 2 blocks of dilation 2
+            raise KeyboardInterrupt
+        calls.append(len(latents))
+        return decode(latents, batch)
+
+    monkeypatch.setattr(pipe, "decode", failing_decode)
+    with pytest.raises(KeyboardInterrupt):
+        RollingDepthBackend(pipe, settings, seed=1).refine(frames, None, whole.copy(), cache_dir=tmp_path / "resumed")
+    work = tmp_path / "resumed" / "rollingdepth-work"
+    assert (work / "snippets0.done").read_text() == "6" and (work / "snippets1.done").read_text() == "2"
+    monkeypatch.setattr(pipe, "decode", decode)
+    denoise, unet = pipe.denoise, []
+    monkeypatch.setattr(pipe, "denoise", lambda *args: unet.append(1) or denoise(*args))
+    resumed = np.zeros_like(whole)
+    RollingDepthBackend(pipe, settings, seed=1).refine(frames, None, resumed, cache_dir=tmp_path / "resumed")
+    np.testing.assert_array_equal(resumed, whole)
+    # dilations 1, 10, 25 capped to 1, 2, 2: the first set reused, the second restarts at its frame 8 (snippet 2 of
+    # 5), the third runs whole; then the refinement (dilation 2, then 1)
+    assert len(unet) == (5 - 2) + 5 + sum(9 - 2 * d for d in (2, 1))

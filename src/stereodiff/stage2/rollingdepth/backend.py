@@ -8,15 +8,19 @@
   adds the local detail. It is RollingDepth's step 4 alone; with the co-aligned video as input it is RollingDepth.
 
 RollingDepth works on the whole clip at once (its co-alignment fits every snippet together, its refinement
-averages overlapping snippets after every step), so host memory holds the latents of the whole clip (and, for
-the full method, the decoded snippets), as in the official code. With ``cache_dir`` the finished result is kept
-there and reused on resume when the settings match.
+averages overlapping snippets after every step). Unlike the official code, which holds the latents and decoded
+snippets of the whole clip in memory, every per-clip tensor lives in files in ``cache_dir`` (the run folder; a
+temporary folder without one) and is streamed (:mod:`stereodiff.stage2.rollingdepth.store`). With ``cache_dir``,
+the decoded snippets of an interrupted run are reused on resume and the finished result is kept and reused, when
+the settings match.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +28,20 @@ import numpy as np
 import torch
 
 from stereodiff.errors import InputError
+from stereodiff.io.pages import release
 from stereodiff.progress import logger
 from stereodiff.stage2 import OutputKind
 from stereodiff.stage2.depthcrafter.pipeline import normalize_minmax
 from stereodiff.stage2.rollingdepth.pipeline import RollingDepthPipeline, RollingDepthSettings
+from stereodiff.stage2.rollingdepth.store import DiskTensor
 from stereodiff.types import SceneGeometry
 
 __all__ = ["RollingDepthBackend", "RollingDepthRefiner"]
 
 
 class _WholeClipStage:
-    """Shared by both backends: run once on the clip, keep the result in ``cache_dir``, write it at source size."""
+    """Shared by both backends: run once on the clip with its working files in ``cache_dir`` (or a temporary
+    folder), keep the result there, write it at source size frame by frame."""
 
     name = "rollingdepth"
 
@@ -44,8 +51,8 @@ class _WholeClipStage:
         self.seed = seed
         self.unet_calls = 0
 
-    def _compute(self, frames: Any, scene: SceneGeometry | None, generator: torch.Generator) -> np.ndarray:
-        """``[T,h,w]`` inverse depth at the processing size (sets ``unet_calls``)."""
+    def _compute(self, frames: Any, scene: SceneGeometry | None, generator: torch.Generator, work: Path) -> DiskTensor:
+        """``[T,h,w]`` inverse depth at the processing size, in ``work`` (sets ``unet_calls``)."""
         raise NotImplementedError
 
     def _signature(self, frames: Any) -> dict[str, Any]:
@@ -56,41 +63,54 @@ class _WholeClipStage:
     ) -> OutputKind:
         """``frames`` ``[T,H,W,3]`` uint8 → ``out`` ``[T,H,W]`` float32 disparity in [0, 1] (min–max over the clip,
         resized bilinearly from the processing size)."""
-        import cv2
-
         num_frames, height, width = (int(s) for s in frames.shape[:3])
         if tuple(out.shape) != (num_frames, height, width):
             raise InputError(f"out must be [T,H,W] = {(num_frames, height, width)}, got {tuple(out.shape)}", "")
-        result = self._cached(cache_dir, frames)
-        if result is None:
-            generator = torch.Generator(device=self.pipeline.device).manual_seed(self.seed)
-            result = self._compute(frames, scene, generator)
-            logger.info("%s: %d UNet calls", self.name, self.unet_calls)
-            if cache_dir is not None:
-                self._store(cache_dir, frames, result)
-        for t in range(num_frames):
-            out[t] = cv2.resize(result[t], (width, height), interpolation=cv2.INTER_LINEAR)
+        with tempfile.TemporaryDirectory(prefix=f"{self.name}-") as tmp:
+            folder = Path(cache_dir) if cache_dir is not None else Path(tmp)
+            result = folder / f"{self.name}.npy"
+            if self._matches(folder / f"{self.name}.json", frames):
+                logger.info("%s: reusing the result in %s", self.name, folder)
+            else:
+                work = folder / f"{self.name}-work"
+                self._matches(work / "signature.json", frames)  # finished snippets of an interrupted run are reused
+                _write_json(work / "signature.json", self._signature(frames))
+                generator = torch.Generator(device=self.pipeline.device).manual_seed(self.seed)
+                depth = self._compute(frames, scene, generator, work)
+                logger.info("%s: %d UNet calls", self.name, self.unet_calls)
+                depth.path.replace(result)
+                _write_json(folder / f"{self.name}.json", self._signature(frames))  # written last
+                shutil.rmtree(work)
+            _resize_into(np.load(result, mmap_mode="r"), out)
         normalize_minmax(out)
         return "disparity"
 
-    def _cached(self, cache_dir: Path | None, frames: Any) -> np.ndarray | None:
-        if cache_dir is None or not (Path(cache_dir) / f"{self.name}.json").is_file():
-            return None
-        stored = json.loads((Path(cache_dir) / f"{self.name}.json").read_text())
-        if stored != json.loads(json.dumps(self._signature(frames))):
+    def _matches(self, path: Path, frames: Any) -> bool:
+        """Whether ``path`` records this run's settings (False when absent; refused when it records others)."""
+        if not path.is_file():
+            return False
+        if json.loads(path.read_text()) != json.loads(json.dumps(self._signature(frames))):
             raise InputError(
-                f"{cache_dir} holds a {self.name} result made with other settings",
+                f"{path.parent} holds a {self.name} result made with other settings",
                 "use another output folder or run without --resume",
             )
-        logger.info("%s: reusing the result in %s", self.name, cache_dir)
-        return np.load(Path(cache_dir) / f"{self.name}.npy")
+        return True
 
-    def _store(self, cache_dir: Path, frames: Any, result: np.ndarray) -> None:
-        folder = Path(cache_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / f"{self.name}.tmp.npy", result)
-        (folder / f"{self.name}.tmp.npy").replace(folder / f"{self.name}.npy")
-        (folder / f"{self.name}.json").write_text(json.dumps(self._signature(frames)))  # written last
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".tmp").write_text(json.dumps(value))
+    path.with_suffix(".tmp").replace(path)
+
+
+def _resize_into(depth: np.ndarray, out: np.ndarray) -> None:
+    """``[T,h,w]`` (a memory map) → ``out`` ``[T,H,W]`` float32, bilinear, one frame at a time."""
+    import cv2
+
+    height, width = out.shape[1:]
+    for t in range(depth.shape[0]):
+        out[t] = cv2.resize(np.asarray(depth[t], np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+        release(depth, out)
 
 
 class RollingDepthBackend(_WholeClipStage):
@@ -99,11 +119,11 @@ class RollingDepthBackend(_WholeClipStage):
     def __init__(self, pipeline: RollingDepthPipeline, settings: RollingDepthSettings | None = None, seed: int = 0):
         super().__init__(pipeline, settings or RollingDepthSettings(), seed)
 
-    def _compute(self, frames: Any, scene: SceneGeometry | None, generator: torch.Generator) -> np.ndarray:
-        output = self.pipeline(frames, self.settings, generator=generator)
+    def _compute(self, frames: Any, scene: SceneGeometry | None, generator: torch.Generator, work: Path) -> DiskTensor:
+        output = self.pipeline.run(frames, self.settings, work, generator=generator)
         self.unet_calls = output.unet_calls
         logger.info("rollingdepth: dilations %s", output.dilations)
-        return output.depth.numpy()
+        return output.depth
 
 
 class RollingDepthRefiner(_WholeClipStage):
@@ -124,14 +144,27 @@ class RollingDepthRefiner(_WholeClipStage):
     def _signature(self, frames: Any) -> dict[str, Any]:
         return {**super()._signature(frames), "min_confidence": self.min_confidence}
 
-    def _compute(self, frames: Any, scene: SceneGeometry | None, generator: torch.Generator) -> np.ndarray:
-        from stereodiff.stage2.depthcrafter.refine import normalized_disparity, normalized_disparity_range
+    def _compute(self, frames: Any, scene: SceneGeometry | None, generator: torch.Generator, work: Path) -> DiskTensor:
+        from stereodiff.stage2.depthcrafter.refine import normalized_disparity_range
 
         if scene is None:
             raise ValueError("RollingDepthRefiner refines a stage-1 scene; run a stage-1 backend first")
-        num_frames = int(frames.shape[0])
         size = self.pipeline.processing_size(*(int(s) for s in frames.shape[1:3]), self.settings.resolution)
         lo, hi = normalized_disparity_range(scene.depth, scene.confidence, self.min_confidence)
-        disparity = torch.from_numpy(normalized_disparity(scene.depth, 0, num_frames, size, lo, hi))
-        depth, self.unet_calls = self.pipeline.refine_video(frames, disparity, self.settings, generator=generator)
-        return depth.numpy()
+        disparity = _StageOneDisparity(scene.depth, size, lo, hi)
+        depth, self.unet_calls = self.pipeline.refine_video(frames, disparity, self.settings, work, generator=generator)
+        return depth
+
+
+class _StageOneDisparity:
+    """Stage-1 depth as ``[T,h,w]`` normalised disparity, made on demand for the frames a slice asks for."""
+
+    def __init__(self, depth: Any, size: tuple[int, int], lo: float, hi: float) -> None:
+        self.depth, self.size, self.lo, self.hi = depth, size, lo, hi
+        self.shape = (int(depth.shape[0]), *size)
+
+    def __getitem__(self, frames: slice) -> np.ndarray:
+        from stereodiff.stage2.depthcrafter.refine import normalized_disparity
+
+        start, stop, _ = frames.indices(self.shape[0])
+        return normalized_disparity(self.depth, start, stop, self.size, self.lo, self.hi)

@@ -11,11 +11,12 @@ overlapping windows), this is an L1 fit over many short, multi-rate snippets, so
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["DepthCoAligner", "snippet_frame_indices"]
+__all__ = ["DepthCoAligner", "SnippetColumns", "snippet_frame_indices"]
 
 
 def snippet_frame_indices(num_frames: int, snippet_len: int, dilation: int) -> torch.Tensor:
@@ -115,23 +116,76 @@ class DepthCoAligner:
         Returns:
             ``[T, H, W]`` merged inverse depth (each frame: mean of its aligned snippet frames).
         """
-        lengths = [x.shape[1] for x in snippets]
-        num_frames = snippets[0].shape[0] + (lengths[0] - 1) * dilations[0]
+        columns = [SnippetColumns(x.shape[0], x.shape[1], lambda j, a, b, x=x: x[a:b, j]) for x in snippets]
+        return torch.cat([block for _, block in self.align(columns, dilations)])
+
+    def align(
+        self, snippets: list[SnippetColumns], dilations: list[int], block: int = 64
+    ) -> Iterator[tuple[int, torch.Tensor]]:
+        """:meth:`run` on snippets read ``block`` at a time (e.g. from disk): yields ``(first frame, [n, H, W])``
+        merged blocks in order. Only the fit's subsampled pixels (``1 / factor²`` of each snippet) are held whole."""
+        lengths = [x.length for x in snippets]
+        num_frames = snippets[0].count + (lengths[0] - 1) * dilations[0]
         indices = [snippet_frame_indices(num_frames, n, d) for n, d in zip(lengths, dilations)]
-        offset = min(float(x.min()) for x in snippets)
+        offset = min(float(part.min()) for x in snippets for _, _, part in x.blocks(block))
         b, f = self.border, self.factor
-        small = [(x[..., b:-b, b:-b] if b else x)[..., ::f, ::f] - offset for x in snippets]
+        small = []
+        for x in snippets:
+            parts = {
+                (j, a): (part[..., b:-b, b:-b] if b else part)[..., ::f, ::f] - offset for j, a, part in x.blocks(block)
+            }
+            first = parts[(0, 0)]
+            stack = torch.empty(x.count, x.length, *first.shape[-2:], dtype=first.dtype)
+            for (j, a), part in parts.items():
+                stack[a : a + part.shape[0], j] = part
+            small.append(stack)
         scales, shifts = self.fit(small, indices, num_frames)
-        height, width = snippets[0].shape[-2:]
-        dtype = snippets[0].dtype
-        total = torch.zeros(num_frames, height, width, dtype=dtype)
-        count = torch.zeros(num_frames, dtype=torch.int64)
-        for x, idx, s, t in zip(snippets, indices, scales, shifts):
-            s, t = s.to("cpu", dtype)[:, None, None], t.to("cpu", dtype)[:, None, None]
-            for j in range(x.shape[1]):  # one snippet position at a time: frames in a column are distinct
-                total.index_add_(0, idx[:, j], (x[:, j].cpu() - offset) * s + t)
-                count[idx[:, j]] += 1
+        del small
+        for start in range(0, num_frames, block):
+            yield start, self._merge(snippets, dilations, scales, shifts, offset, start, min(start + block, num_frames))
+
+    @staticmethod
+    def _merge(
+        snippets: list[SnippetColumns],
+        dilations: list[int],
+        scales: list[torch.Tensor],
+        shifts: list[torch.Tensor],
+        offset: float,
+        start: int,
+        stop: int,
+    ) -> torch.Tensor:
+        """Frames ``[start, stop)`` of the merged video: per frame, the mean of its aligned snippet frames, summed
+        set by set and snippet position by position (the order of :meth:`run` on whole tensors)."""
+        total = count = None
+        for x, d, s, t in zip(snippets, dilations, scales, shifts):
+            for j in range(x.length):
+                a, b = max(0, start - j * d), min(x.count, stop - j * d)
+                if a >= b:
+                    continue
+                part = x.read(j, a, b)
+                if total is None:
+                    total = torch.zeros(stop - start, *part.shape[1:], dtype=part.dtype)
+                    count = torch.zeros(stop - start, dtype=torch.int64)
+                scale, shift = s[a:b].to("cpu", part.dtype)[:, None, None], t[a:b].to("cpu", part.dtype)[:, None, None]
+                total[a + j * d - start : b + j * d - start] += (part.cpu() - offset) * scale + shift
+                count[a + j * d - start : b + j * d - start] += 1
         return total / count[:, None, None]
+
+
+@dataclass(frozen=True)
+class SnippetColumns:
+    """One snippet set as the co-alignment reads it: ``count`` snippets of ``length`` frames; ``read(j, a, b)``
+    gives frame ``j`` of snippets ``[a, b)`` as ``[b - a, H, W]``."""
+
+    count: int
+    length: int
+    read: Callable[[int, int, int], torch.Tensor]
+
+    def blocks(self, size: int) -> Iterator[tuple[int, int, torch.Tensor]]:
+        """``(j, a, frame j of snippets [a, a + size))`` over the whole set."""
+        for j in range(self.length):
+            for a in range(0, self.count, size):
+                yield j, a, self.read(j, a, min(a + size, self.count))
 
 
 def _frame_means(values: list[torch.Tensor], frames: list[torch.Tensor], count: torch.Tensor) -> torch.Tensor:

@@ -13,17 +13,29 @@ The output is affine-invariant **inverse depth** (disparity up to scale and shif
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from stereodiff.blocks import block_of
 from stereodiff.errors import InputError
 from stereodiff.progress import logger
-from stereodiff.stage2.rollingdepth.coalign import DepthCoAligner, snippet_frame_indices
+from stereodiff.stage2.rollingdepth.coalign import DepthCoAligner, SnippetColumns, snippet_frame_indices
+from stereodiff.stage2.rollingdepth.store import DiskTensor
 
-__all__ = ["PRESETS", "RollingDepthOutput", "RollingDepthPipeline", "RollingDepthSettings", "cap_dilation"]
+__all__ = [
+    "PRESETS",
+    "RollingDepthOutput",
+    "RollingDepthPipeline",
+    "RollingDepthResult",
+    "RollingDepthSettings",
+    "cap_dilation",
+]
 
 LATENT_SCALE = 0.18215  # Stable Diffusion VAE scaling factor (RGB and depth latents)
 
@@ -94,6 +106,18 @@ class RollingDepthOutput:
     depth: torch.Tensor
     coaligned: torch.Tensor
     snippets: list[torch.Tensor]
+    dilations: list[int]
+    unet_calls: int
+
+
+@dataclass
+class RollingDepthResult:
+    """:meth:`RollingDepthPipeline.run`'s results, in files: ``depth`` and ``coaligned`` ``[T, h, w]``,
+    ``snippets`` per dilation ``[L, S, h, w]`` (frame position first)."""
+
+    depth: DiskTensor
+    coaligned: DiskTensor
+    snippets: list[DiskTensor]
     dilations: list[int]
     unet_calls: int
 
@@ -171,90 +195,240 @@ class RollingDepthPipeline:
         return scheduler
 
     def predict_snippets(
-        self, rgb_latent: torch.Tensor, noise: torch.Tensor, indices: torch.Tensor, steps: int, batch: int
-    ) -> torch.Tensor:
-        """Denoise every snippet from the shared noise; returns decoded ``[S, L, h, w]``."""
+        self,
+        rgb_latent: DiskTensor,
+        noise: torch.Tensor,
+        indices: torch.Tensor,
+        steps: int,
+        batch: int,
+        out: DiskTensor,
+        progress: _Progress,
+    ) -> None:
+        """Denoise every snippet from the shared noise and decode it into ``out`` ``[L, S, h, w]``.
+
+        The decoded frames are the snippets' frames in order (snippet by snippet) cut into fixed blocks of ``batch``
+        (:mod:`stereodiff.blocks`); each block is decoded as soon as it is complete, written, and recorded in
+        ``progress``, so a resumed run skips the recorded blocks and decodes the others in the same batches."""
         scheduler = self._scheduler(steps)
-        latents = []
-        for snippet in indices:
-            latent = noise[snippet].clone()
+        count, length = indices.shape
+        first = progress.done * batch  # first flat (snippet, frame) index still to decode
+        pending: list[torch.Tensor] = []
+        for s in range(first // length, count):
+            latent = noise[: indices.shape[1]].clone()
             for t in scheduler.timesteps:
-                v = self.denoise(rgb_latent[snippet], latent, t)
+                v = self.denoise(rgb_latent[indices[s].numpy()].to(self.device), latent, t)
                 latent = scheduler.step(v, t, latent).prev_sample
-            latents.append(latent)
-        decoded = self.decode(torch.cat(latents), batch)
-        return decoded.reshape(len(indices), indices.shape[1], *decoded.shape[-2:])
+            pending.extend(latent[max(0, first - s * length) :])
+            while len(pending) >= batch or (s == count - 1 and pending):
+                chunk = block_of(first, batch, count * length)
+                decoded = self.decode(torch.stack(pending[: len(chunk)]), batch)
+                for k, frame in zip(chunk, decoded):
+                    out[k % length, k // length] = frame
+                out.flush()
+                progress.advance()
+                del pending[: len(chunk)]
+                first = chunk.stop
 
     def refine(
-        self, rgb_latent: torch.Tensor, depth_latent: torch.Tensor, noise: torch.Tensor, settings: RollingDepthSettings
-    ) -> tuple[torch.Tensor, int]:
-        """Noise the depth latents to the middle of a ``2·refine_step`` schedule and denoise them snippet-wise;
-        returns the refined latents and the number of UNet calls."""
+        self,
+        rgb_latent: DiskTensor,
+        depth_latent: DiskTensor,
+        noise: torch.Tensor,
+        settings: RollingDepthSettings,
+        folder: Path,
+    ) -> tuple[DiskTensor, int]:
+        """Noise the depth latents to the middle of a ``2·refine_step`` schedule and denoise them snippet-wise
+        (overwrites ``depth_latent``); returns the refined latents and the number of UNet calls.
+
+        Every step streams: snippets in order, each frame's sum of snippet outputs kept until the last snippet
+        holding it (the one starting at it) is done, then written; two latent files alternate."""
         steps = settings.refine_step
         scheduler = self._scheduler(2 * steps)
         timesteps = scheduler.timesteps[steps:]
-        latent = scheduler.add_noise(depth_latent, noise, timesteps[:1])
-        num_frames, calls = latent.shape[0], 0
-        start = snippet_plan(num_frames, settings)[2]
+        num_frames, calls = depth_latent.shape[0], 0
+        for start in range(0, num_frames, settings.vae_batch):
+            stop = min(start + settings.vae_batch, num_frames)
+            depth_latent[start:stop] = scheduler.add_noise(
+                depth_latent[start:stop], noise[: stop - start], timesteps[:1]
+            )
+        latent, spare = (
+            depth_latent,
+            DiskTensor(folder / "refine_latent.npy", depth_latent.shape, depth_latent.dtype, create=True),
+        )
+        first_dilation = snippet_plan(num_frames, settings)[2]
         for step, t in enumerate(timesteps):
-            indices = refine_snippets(num_frames, settings.refine_snippet_len, step, len(timesteps), start)
-            total = torch.zeros_like(latent)
-            count = torch.zeros(num_frames, 1, 1, 1, dtype=latent.dtype, device=latent.device)
-            for snippet in indices:
-                v = self.denoise(rgb_latent[snippet], latent[snippet], t)
-                total[snippet] += scheduler.step(v, t, latent[snippet]).prev_sample
-                count[snippet] += 1
+            indices = refine_snippets(num_frames, settings.refine_snippet_len, step, len(timesteps), first_dilation)
+            sums: dict[int, torch.Tensor] = {}
+            counts: dict[int, int] = {}
+            written = 0
+            for s, snippet in enumerate(indices.numpy()):
+                current = latent[snippet].to(self.device)
+                v = self.denoise(rgb_latent[snippet].to(self.device), current, t)
+                for frame, value in zip(snippet.tolist(), scheduler.step(v, t, current).prev_sample):
+                    sums[frame] = sums[frame] + value if frame in sums else torch.zeros_like(value) + value
+                    counts[frame] = counts.get(frame, 0) + 1
                 calls += 1
-            latent = total / count
+                written = self._flush_frames(spare, sums, counts, written, s + 1)
+            self._flush_frames(spare, sums, counts, written, num_frames)
+            latent, spare = spare, latent
         return latent, calls
+
+    @staticmethod
+    def _flush_frames(
+        out: DiskTensor, sums: dict[int, torch.Tensor], counts: dict[int, int], start: int, stop: int
+    ) -> int:
+        """Write the mean latent of frames ``[start, stop)`` (all their snippets done) to ``out``; returns ``stop``."""
+        for frame in range(start, stop):
+            total = sums.pop(frame, None)
+            if total is None:  # in no snippet (dilations not capped): 0 / 0, as the whole-clip average gives
+                total = torch.zeros(out.shape[1:], dtype=out.dtype)
+            count = torch.tensor(float(counts.pop(frame, 0)), dtype=total.dtype, device=total.device)
+            out[frame] = total / count
+        return stop
 
     # ------------------------------------------------------------------------------------------------ the run
     def _shared_noise(
-        self, rgb_latent: torch.Tensor, generator: torch.Generator | None, noise: torch.Tensor | None
+        self, shape: tuple[int, ...], generator: torch.Generator | None, noise: torch.Tensor | None
     ) -> torch.Tensor:
-        """The one noise image of every frame (drawn, or ``noise`` checked): ``[T,4,h,w]`` (an expanded view)."""
-        shape = (1, *rgb_latent.shape[1:])
+        """The one noise image of every frame (drawn, or ``noise`` checked), expanded to ``[L, 4, h, w]`` views:
+        index it with ``[:n]`` for ``n`` frames (shape = ``[T, 4, h, w]`` of the latents)."""
+        one = (1, *shape[1:])
         if noise is None:
-            noise = torch.randn(shape, device=self.device, dtype=self.dtype, generator=generator)
-        elif tuple(noise.shape) != shape:
-            raise InputError(f"noise must have shape {shape}, got {tuple(noise.shape)}", "draw it at the latent size")
-        return noise.to(self.device, self.dtype).expand(rgb_latent.shape[0], -1, -1, -1)
+            noise = torch.randn(one, device=self.device, dtype=self.dtype, generator=generator)
+        elif tuple(noise.shape) != one:
+            raise InputError(f"noise must have shape {one}, got {tuple(noise.shape)}", "draw it at the latent size")
+        return noise.to(self.device, self.dtype).expand(shape[0], -1, -1, -1)
+
+    def _encode_video(
+        self, read: Callable[[int, int], torch.Tensor], num_frames: int, batch: int, path: Path
+    ) -> DiskTensor:
+        """Encode frames ``read(start, stop)`` (``[n, 3, h, w]`` in [-1, 1]) in fixed blocks of ``batch`` into a
+        ``[T, 4, h/8, w/8]`` file."""
+        out = None
+        for start in range(0, num_frames, batch):
+            latent = self.encode(read(start, min(start + batch, num_frames)), batch)
+            if out is None:
+                out = DiskTensor(path, (num_frames, *latent.shape[1:]), latent.dtype, create=True)
+            out[start : start + latent.shape[0]] = latent
+        return out
+
+    def _decode_video(self, latent: DiskTensor, batch: int, path: Path) -> DiskTensor:
+        """Decode a ``[T, 4, h', w']`` latent file in fixed blocks of ``batch`` into a ``[T, h, w]`` file."""
+        out = None
+        for start in range(0, latent.shape[0], batch):
+            depth = self.decode(latent[start : start + batch].to(self.device), batch)
+            if out is None:
+                out = DiskTensor(path, (latent.shape[0], *depth.shape[1:]), depth.dtype, create=True)
+            out[start : start + depth.shape[0]] = depth
+        return out
+
+    def _rgb_latents(self, frames: Any, settings: RollingDepthSettings, folder: Path) -> DiskTensor:
+        def read(start: int, stop: int) -> torch.Tensor:
+            return self.preprocess(frames[start:stop], settings.resolution)
+
+        if len(frames.shape) != 4 or frames.shape[-1] != 3:
+            raise InputError(f"frames must be [T,H,W,3] RGB, got shape {tuple(frames.shape)}", "pass an RGB video")
+        return self._encode_video(read, int(frames.shape[0]), settings.vae_batch, folder / "rgb_latent.npy")
+
+    def _refine_video(
+        self,
+        rgb_latent: DiskTensor,
+        video: DiskTensor,
+        noise: torch.Tensor,
+        settings: RollingDepthSettings,
+        folder: Path,
+    ) -> tuple[DiskTensor, int]:
+        """Step 4 on a ``[T, h, w]`` video in [-1, 1]: encode, refine, decode; returns ``[T, h, w]`` and UNet calls."""
+
+        def read(start: int, stop: int) -> torch.Tensor:
+            return video[start:stop].to(self.device)[:, None].expand(-1, 3, -1, -1)
+
+        depth_latent = self._encode_video(read, video.shape[0], settings.vae_batch, folder / "depth_latent.npy")
+        refined, calls = self.refine(rgb_latent, depth_latent, noise, settings, folder)
+        return self._decode_video(refined, settings.vae_batch, folder / "refined.npy"), calls
 
     @torch.no_grad()
     def refine_video(
         self,
         frames: Any,
-        disparity: torch.Tensor,
+        disparity: Any,
         settings: RollingDepthSettings,
+        folder: Path,
         *,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, int]:
+    ) -> tuple[DiskTensor, int]:
         """RollingDepth's refinement of a given video of inverse depth (step 4 alone, in place of steps 2–3).
 
         Args:
-            frames: ``[T,H,W,3]`` uint8 RGB.
-            disparity: ``[T,h,w]`` inverse depth in [0, 1] at the processing size of ``frames``.
+            frames: ``[T,H,W,3]`` uint8 RGB (array-like, read a block at a time).
+            disparity: ``[T,h,w]`` inverse depth in [0, 1] at the processing size of ``frames`` (array-like with
+                ``shape``, sliced a block at a time).
             settings: ``resolution``, ``refine_step`` (≥ 1), ``refine_snippet_len``, ``refine_start_dilation``,
                 ``cap_dilation`` and ``vae_batch`` are used.
+            folder: where the working files go (latents, the result).
             generator, noise: the shared noise, as in :meth:`__call__`.
 
         Returns:
-            ``[T,h,w]`` refined inverse depth (decoder scale) and the number of UNet calls.
+            ``[T,h,w]`` refined inverse depth (decoder scale) in ``folder``, and the number of UNet calls.
         """
         if settings.refine_step < 1:
             raise InputError("refining a given video needs refine_step ≥ 1", "set refine_step (RollingDepth: 10)")
-        images = self.preprocess(frames, settings.resolution)
-        if tuple(disparity.shape) != (images.shape[0], *images.shape[-2:]):
+        num_frames = int(frames.shape[0])
+        size = self.processing_size(*(int(s) for s in frames.shape[1:3]), settings.resolution)
+        if tuple(disparity.shape) != (num_frames, *size):
             raise InputError(
-                f"disparity is {tuple(disparity.shape)}, the frames are processed at {tuple(images.shape[-2:])}",
+                f"disparity is {tuple(disparity.shape)}, the frames are processed at {size}",
                 "resize the disparity to the processing size",
             )
-        rgb_latent = self.encode(images, settings.vae_batch)
-        noise = self._shared_noise(rgb_latent, generator, noise)
-        video = (disparity.to(torch.float32) * 2.0 - 1.0)[:, None].expand(-1, 3, -1, -1)
-        refined, calls = self.refine(rgb_latent, self.encode(video, settings.vae_batch), noise, settings)
-        return self.decode(refined, settings.vae_batch).float().cpu(), calls
+        rgb_latent = self._rgb_latents(frames, settings, folder)
+        noise = self._shared_noise(rgb_latent.shape, generator, noise)
+        video = DiskTensor(folder / "video.npy", disparity.shape, self.dtype, create=True)
+        for start in range(0, num_frames, settings.vae_batch):
+            block = torch.as_tensor(disparity[start : start + settings.vae_batch])
+            video[start : start + block.shape[0]] = (block.to(torch.float32) * 2.0 - 1.0).to(self.dtype)
+        return self._refine_video(rgb_latent, video, noise, settings, folder)
+
+    @torch.no_grad()
+    def run(
+        self,
+        frames: Any,
+        settings: RollingDepthSettings,
+        folder: Path,
+        *,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
+    ) -> RollingDepthResult:
+        """Inverse depth of a video, with every per-clip tensor in files under ``folder`` (memory bounded by the
+        model, one VAE block and the co-alignment's subsampled pixels). Decoded snippet blocks already recorded in
+        ``folder`` by an interrupted run with the same inputs are reused (bit-identical: same blocks, same batches).
+
+        Args: as :meth:`__call__`; ``folder`` holds the working files and the results.
+        """
+        rgb_latent = self._rgb_latents(frames, settings, folder)
+        num_frames = rgb_latent.shape[0]
+        dilations, lengths, _ = snippet_plan(num_frames, settings)
+        noise = self._shared_noise(rgb_latent.shape, generator, noise)
+        size = self.processing_size(*(int(s) for s in frames.shape[1:3]), settings.resolution)
+        snippets, calls = [], 0
+        for i, (dilation, length) in enumerate(zip(dilations, lengths)):
+            indices = snippet_frame_indices(num_frames, length, dilation)
+            logger.debug("rollingdepth: %d snippets of %d frames, dilation %d", len(indices), length, dilation)
+            store = DiskTensor.open_or_create(folder / f"snippets{i}.npy", (length, len(indices), *size), self.dtype)
+            progress = _Progress(folder / f"snippets{i}.done", fresh=store.created)
+            self.predict_snippets(rgb_latent, noise, indices, settings.init_steps, settings.vae_batch, store, progress)
+            snippets.append(store)
+            calls += len(indices) * settings.init_steps
+        columns = [SnippetColumns(x.shape[1], x.shape[0], lambda j, a, b, x=x: x[j, a:b]) for x in snippets]
+        coaligned = DiskTensor(folder / "coaligned.npy", (num_frames, *size), self.dtype, create=True)
+        for start, block in settings.coalign.align(columns, dilations):
+            coaligned[start : start + block.shape[0]] = block
+        _normalize_to_unit_range(coaligned, settings.vae_batch)
+        depth = coaligned
+        if settings.refine_step > 0:
+            depth, refine_calls = self._refine_video(rgb_latent, coaligned, noise, settings, folder)
+            calls += refine_calls
+        return RollingDepthResult(depth, coaligned, snippets, dilations, calls)
 
     @torch.no_grad()
     def __call__(
@@ -265,7 +439,7 @@ class RollingDepthPipeline:
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
     ) -> RollingDepthOutput:
-        """Inverse depth of a video.
+        """Inverse depth of a video, in memory (:meth:`run` in a temporary folder, its results loaded).
 
         Args:
             frames: ``[T,H,W,3]`` uint8 RGB (array or FrameStore).
@@ -273,28 +447,40 @@ class RollingDepthPipeline:
             generator: draws the shared noise ``[1,4,h/8,w/8]`` (as the official ``torch.randn(..., generator)``).
             noise: that noise given explicitly (official draws fed in), instead of ``generator``.
         """
-        settings = settings or RollingDepthSettings()
-        images = self.preprocess(frames, settings.resolution)
-        num_frames = images.shape[0]
-        dilations, lengths, _ = snippet_plan(num_frames, settings)
-        rgb_latent = self.encode(images, settings.vae_batch)
-        noise = self._shared_noise(rgb_latent, generator, noise)
+        with tempfile.TemporaryDirectory(prefix="rollingdepth-") as folder:
+            result = self.run(
+                frames, settings or RollingDepthSettings(), Path(folder), generator=generator, noise=noise
+            )
+            return RollingDepthOutput(
+                result.depth.load().float(),
+                result.coaligned.load().float(),
+                [x.load().transpose(0, 1) for x in result.snippets],
+                result.dilations,
+                result.unet_calls,
+            )
 
-        snippets, calls = [], 0
-        for dilation, length in zip(dilations, lengths):
-            indices = snippet_frame_indices(num_frames, length, dilation)
-            logger.debug("rollingdepth: %d snippets of %d frames, dilation %d", len(indices), length, dilation)
-            snippets.append(self.predict_snippets(rgb_latent, noise, indices, settings.init_steps, settings.vae_batch))
-            calls += len(indices) * settings.init_steps
-        coaligned = settings.coalign.run(snippets, dilations)
-        coaligned = (coaligned - coaligned.min()) / (coaligned.max() - coaligned.min()) * 2.0 - 1.0
-        depth = coaligned
-        if settings.refine_step > 0:
-            depth_latent = self.encode(coaligned[:, None].expand(-1, 3, -1, -1), settings.vae_batch)
-            refined, refine_calls = self.refine(rgb_latent, depth_latent, noise, settings)
-            depth = self.decode(refined, settings.vae_batch)
-            calls += refine_calls
-        return RollingDepthOutput(depth.float().cpu(), coaligned.float().cpu(), snippets, dilations, calls)
+
+def _normalize_to_unit_range(video: DiskTensor, block: int) -> None:
+    """Map a ``[T, h, w]`` file to [-1, 1] in place (min–max over the whole video, as RollingDepth does)."""
+    parts = [(video[i : i + block].min(), video[i : i + block].max()) for i in range(0, video.shape[0], block)]
+    lo, hi = torch.stack([p[0] for p in parts]).min(), torch.stack([p[1] for p in parts]).max()
+    for i in range(0, video.shape[0], block):
+        video[i : i + block] = (video[i : i + block] - lo) / (hi - lo) * 2.0 - 1.0
+    video.flush()
+
+
+class _Progress:
+    """How many fixed decode blocks of one snippet set are in its file: a counter in a small text file."""
+
+    def __init__(self, path: Path, *, fresh: bool) -> None:
+        self.path = path
+        self.done = int(path.read_text()) if path.is_file() and not fresh else 0
+
+    def advance(self) -> None:
+        self.done += 1
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(str(self.done))
+        tmp.replace(self.path)
 
 
 def settings_from_config(config: Any) -> RollingDepthSettings:
