@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from stereodiff.blocks import block_of
 from stereodiff.errors import InputError
+from stereodiff.io.pages import release
 from stereodiff.progress import logger
 from stereodiff.stage2.rollingdepth.coalign import DepthCoAligner, SnippetColumns, snippet_frame_indices
 from stereodiff.stage2.rollingdepth.store import DiskTensor
@@ -324,10 +325,10 @@ class RollingDepthPipeline:
 
     def _rgb_latents(self, frames: Any, settings: RollingDepthSettings, folder: Path) -> DiskTensor:
         def read(start: int, stop: int) -> torch.Tensor:
-            return self.preprocess(frames[start:stop], settings.resolution)
+            images = self.preprocess(frames[start:stop], settings.resolution)
+            release(frames)  # a memory-mapped video: keep only this block resident
+            return images
 
-        if len(frames.shape) != 4 or frames.shape[-1] != 3:
-            raise InputError(f"frames must be [T,H,W,3] RGB, got shape {tuple(frames.shape)}", "pass an RGB video")
         return self._encode_video(read, int(frames.shape[0]), settings.vae_batch, folder / "rgb_latent.npy")
 
     def _refine_video(
