@@ -20,6 +20,7 @@ import torch
 
 from stereodiff.blocks import block_of, blocks_covering
 from stereodiff.errors import InputError
+from stereodiff.io.pages import release
 from stereodiff.progress import progress
 from stereodiff.stage2.windows import WindowStitcher, window_schedule
 
@@ -463,7 +464,9 @@ def normalize_minmax(values: np.ndarray, chunk: int = 16) -> np.ndarray:
     for i in range(0, values.shape[0], chunk):
         block = values[i : i + chunk]
         lo, hi = min(lo, float(block.min())), max(hi, float(block.max()))
+        release(values)  # a memory map: only the chunk stays resident
     scale = hi - lo if hi > lo else 1.0
     for i in range(0, values.shape[0], chunk):
         values[i : i + chunk] = (values[i : i + chunk] - np.float32(lo)) / np.float32(scale)
+        release(values)
     return values

@@ -254,7 +254,13 @@ class RollingDepthPipeline:
             )
         latent, spare = (
             depth_latent,
-            DiskTensor(folder / "refine_latent.npy", depth_latent.shape, depth_latent.dtype, create=True),
+            DiskTensor(
+                folder / "refine_latent.npy",
+                depth_latent.shape,
+                depth_latent.dtype,
+                create=True,
+                memory_format=depth_latent.memory_format,
+            ),
         )
         first_dilation = snippet_plan(num_frames, settings)[2]
         for step, t in enumerate(timesteps):
@@ -309,7 +315,9 @@ class RollingDepthPipeline:
         for start in range(0, num_frames, batch):
             latent = self.encode(read(start, min(start + batch, num_frames)), batch)
             if out is None:
-                out = DiskTensor(path, (num_frames, *latent.shape[1:]), latent.dtype, create=True)
+                out = DiskTensor(
+                    path, (num_frames, *latent.shape[1:]), latent.dtype, create=True, memory_format=_format(latent)
+                )
             out[start : start + latent.shape[0]] = latent
         return out
 
@@ -459,6 +467,13 @@ class RollingDepthPipeline:
                 result.dilations,
                 result.unet_calls,
             )
+
+
+def _format(tensor: torch.Tensor) -> torch.memory_format:
+    """Channels-last when ``tensor`` is laid out so (and not also plain contiguous), else contiguous."""
+    if tensor.is_contiguous() or not tensor.is_contiguous(memory_format=torch.channels_last):
+        return torch.contiguous_format
+    return torch.channels_last
 
 
 def _normalize_to_unit_range(video: DiskTensor, block: int) -> None:
