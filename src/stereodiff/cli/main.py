@@ -39,6 +39,7 @@ SUBCOMMANDS: dict[str, str] = {
     "synth": "synth",
     "eval": "evaluate",
     "analyze": "analyze",
+    "plan": "plan",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)
