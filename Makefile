@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install test demo bench bench-quick lint clean
+.PHONY: install test test-realsize demo bench bench-quick lint clean
 
 install: $(VENV)/.installed
 
@@ -19,6 +19,10 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(PY) -m pytest -q
+
+# The published architectures at full size with random weights (models cached in ~/.cache/stereodiff/realsize).
+test-realsize: install
+	$(PY) -m pytest -q -m realsize tests/test_realsize.py
 
 demo: install
 	$(VENV)/bin/stereodiff demo

@@ -55,6 +55,8 @@ class StagePlan:
     calls: dict[str, int] = field(default_factory=dict)
     disk_bytes: int = 0
     detail: str = ""
+    components: dict[str, int] = field(default_factory=dict)
+    """Peak activation bytes of each phase (the stage's activation is the largest, plus what persists)."""
 
     @property
     def peak_bytes(self) -> int:
@@ -207,15 +209,16 @@ def _stage1_network(config: PipelineConfig, num_frames: int, height: int, width:
     head_layers = batch * tokens * (dims["enc"] + 3 * dims["dec"]) * 4  # float32 copies the heads read
     dpt = batch * h * w * _DPT_LIVE_PER_PIXEL * 4
     cache = min(num_frames, 64) * tokens * dims["enc"] * act_bytes
-    activation = cache + max(encoder, decoder + head_layers + dpt)
+    components = {"encoder": encoder, "decoder and heads": decoder + head_layers + dpt}
     return StagePlan(
         name=f"stage 1 ({s1.backend})",
         parameters=backbone + heads,
         weights_bytes=(backbone + heads) * 4,  # float32 weights; half precision runs as autocast
-        activation_bytes=activation,
+        activation_bytes=cache + max(components.values()),
         calls={"encoder passes": num_frames, "decoder pairs": pairs},
         disk_bytes=pairs * h * w * 8 * 4,  # pts_i, pts_j (3 each), conf_i, conf_j in float32
         detail=f"{w}x{h} working size, {tokens} tokens per image, decoder batch {batch} pairs",
+        components=components,
     )
 
 
@@ -258,11 +261,12 @@ def _stage2_depthcrafter(config: PipelineConfig, num_frames: int, height: int, w
     steps = s2.num_inference_steps if s2.backend == "depthcrafter-full" else 1
     window_latents = 3 * frames_per_window * 4 * latent * 4 + frames_per_window * clip_cfg["projection_dim"] * 4
     weights = (params["unet"] + params["clip"]) * b + params["vae"] * vae_b
+    components = {"CLIP": clip, "VAE encode": vae_encode, "UNet": unet, "VAE decode": vae_decode}
     return StagePlan(
         name=f"stage 2 ({s2.backend})",
         parameters=sum(params.values()),
         weights_bytes=int(weights),
-        activation_bytes=int(window_latents + max(vae_encode, vae_decode, clip, unet)),
+        activation_bytes=int(window_latents + max(components.values())),
         calls={
             "CLIP passes": num_frames,
             "VAE encodes": num_frames * (2 if s2.backend == "depthcrafter" else 1),
@@ -273,6 +277,7 @@ def _stage2_depthcrafter(config: PipelineConfig, num_frames: int, height: int, w
             f"{w}x{h} processing size, {len(windows)} window(s) of up to {frames_per_window} frames, "
             f"decode chunk {chunk}"
         ),
+        components={k: int(v) for k, v in components.items()},
     )
 
 
