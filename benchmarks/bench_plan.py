@@ -128,6 +128,12 @@ def main() -> int:
     parser.add_argument("--models", type=Path, default=DEFAULT_MODELS)
     parser.add_argument("--child", choices=("stage1", "stage2"), help=argparse.SUPPRESS)
     parser.add_argument("--stages", default="stage1,stage2", help="which stages to measure")
+    parser.add_argument(
+        "--measurements",
+        type=Path,
+        default=Path("/tmp/stereodiff-bench-plan.json"),
+        help="measured peaks are kept here; stages already in it are not measured again (delete it to remeasure)",
+    )
     args = parser.parse_args()
     if args.child:
         from stereodiff.progress import set_progress
@@ -139,12 +145,16 @@ def main() -> int:
 
     table = []
     mib = 2**20
+    measured = json.loads(args.measurements.read_text()) if args.measurements.is_file() else {}
     for stage in args.stages.split(","):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", stage, "--models", str(args.models)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        for row in json.loads(out.stdout.strip().splitlines()[-1]):
+        if stage not in measured:
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", stage, "--models", str(args.models)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            measured[stage] = json.loads(out.stdout.strip().splitlines()[-1])
+            args.measurements.write_text(json.dumps(measured))
+        for row in measured[stage]:
             if stage == "stage1":
                 estimate = _estimates_stage1(row)
                 h, w = _working(row)

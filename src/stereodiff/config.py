@@ -79,7 +79,10 @@ class PipelineConfig:
     device: str = "cpu"
     """``cpu``, ``cuda``, ``cuda:1``, ``mps``."""
     dtype: str = "float32"
-    """Network dtype: ``float32``, ``float16`` or ``bfloat16`` (heads and VAE encoding stay float32)."""
+    """Network dtype: ``float32``, ``float16`` or ``bfloat16`` (heads and VAE encoding stay float32). The CLI's
+    default is the device's (:func:`stereodiff.gpu.default_dtype`: ``float16`` on CUDA)."""
+    compile: bool = False
+    """``torch.compile`` the networks (the DUSt3R-family encoder/decoder and the DepthCrafter UNet)."""
     seed: int = 0
     """Seed of every random draw (noise, RANSAC)."""
     preset: str = "custom"

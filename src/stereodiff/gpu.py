@@ -31,8 +31,8 @@ def free_device_memory(device: str) -> None:
 
 
 def compile_module(module: Any) -> Any:
-    """``torch.compile(module)`` with static shapes (the shapes of a run do not change); returns the compiled
-    module, whose outputs are those of ``module`` (checked on CPU in the tests)."""
+    """``torch.compile`` of a module or a (bound) method, with static shapes (a run's shapes do not change); the
+    outputs equal the eager ones within float tolerance (checked on CPU in the tests)."""
     import torch
 
     return torch.compile(module, dynamic=False)

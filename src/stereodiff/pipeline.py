@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from stereodiff.config import PipelineConfig, preset_config
+from stereodiff.gpu import free_device_memory
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
 from stereodiff.stage1 import Stage1Backend
@@ -43,6 +44,10 @@ def _network_stage1(config: PipelineConfig) -> Stage1Backend:
     from stereodiff.stage1.network import NetworkMatcher
 
     model = load_croco_stereo(config.stage1.weights or config.stage1.backend, device=config.device)
+    if config.compile:
+        from stereodiff.gpu import compile_module
+
+        model.encode, model.decode = compile_module(model.encode), compile_module(model.decode)
     return NetworkMatcher(
         model,
         resolution=config.stage1.resolution,
@@ -62,9 +67,18 @@ def _geometric_stage1(config: PipelineConfig) -> Stage1Backend:
 def _depthcrafter_pipeline(config: PipelineConfig) -> Any:
     from stereodiff.stage2.depthcrafter import load_depthcrafter
 
-    return load_depthcrafter(
-        unet=config.stage2.unet, base=config.stage2.base, device=config.device, dtype=_torch_dtype(config.dtype)
+    pipeline = load_depthcrafter(
+        unet=config.stage2.unet,
+        base=config.stage2.base,
+        device=config.device,
+        dtype=_torch_dtype(config.dtype),
+        variant="fp16" if config.dtype == "float16" else None,  # the published half-precision files, as official
     )
+    if config.compile:
+        from stereodiff.gpu import compile_module
+
+        pipeline.unet = compile_module(pipeline.unet)
+    return pipeline
 
 
 def _depthcrafter_stage2(config: PipelineConfig) -> Stage2Backend:
@@ -268,6 +282,7 @@ class StereoDiffPipeline:
         self.timings = {}
 
         scene = self.run_stage1(frames, run_dir) if self.config.stage1.backend != "none" else None
+        free_device_memory(self.config.device)  # stage 1's cached activations, before stage 2's window
 
         # stage 2 writes [T,H,W] float32 into `out` (a memmap in the run directory for long videos)
         if run_dir is not None:

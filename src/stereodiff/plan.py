@@ -13,8 +13,9 @@ For each stage of a :class:`~stereodiff.config.PipelineConfig` on a ``T``-frame 
 * encoder passes, decoder pairs, CLIP/VAE passes and UNet calls; the pair cache on disk.
 
 The per-element factors (``_*_LIVE``) count the tensors alive at each phase's peak; they were checked against
-measured peak RSS of the real-size random models on CPU (BENCHMARKS.md, "Resource planner"). Stages run one
-after the other and free their memory in between, so a run needs the largest stage, not the sum.
+measured peak RSS of the real-size random models on CPU (BENCHMARKS.md, "Resource planner"). The pipeline loads
+every model once and keeps it, while stages run one after the other and free their activations in between
+(:func:`stereodiff.gpu.free_device_memory`): a run needs all the weights plus the largest stage's activations.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class StagePlan:
 
 @dataclass
 class RunPlan:
-    """The plan of a whole run; :attr:`peak_bytes` is the largest stage plus the runtime overhead."""
+    """The plan of a whole run; :attr:`peak_bytes`: every stage's weights, the largest activations, the overhead."""
 
     num_frames: int
     size: tuple[int, int]
@@ -78,7 +79,8 @@ class RunPlan:
 
     @property
     def peak_bytes(self) -> int:
-        return max((s.peak_bytes for s in self.stages), default=0) + self.overhead_bytes
+        weights = sum(s.weights_bytes for s in self.stages)
+        return weights + max((s.activation_bytes for s in self.stages), default=0) + self.overhead_bytes
 
     @property
     def fits(self) -> bool | None:
@@ -286,11 +288,12 @@ def _suggestions(plan: RunPlan, config: PipelineConfig, num_frames: int, height:
     """Concrete changes that bring each stage that does not fit under the budget."""
     if plan.fits is not False or plan.budget_bytes is None:
         return []
-    budget = plan.budget_bytes - plan.overhead_bytes
+    weights = sum(s.weights_bytes for s in plan.stages)
     tips: list[str] = []
     if plan.dtype == "float32" and plan.device.startswith("cuda"):
         tips.append("use --dtype float16 (half the stage-2 weights and activations)")
     for stage in plan.stages:
+        budget = plan.budget_bytes - plan.overhead_bytes - weights + stage.weights_bytes  # room for this stage
         if stage.peak_bytes <= budget:
             continue
         if stage.name.startswith("stage 1"):

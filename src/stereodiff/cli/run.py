@@ -22,7 +22,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--stage1-res", type=int, help="stage-1 working resolution (long side, px)")
     group.add_argument("--focal", type=float, help="known focal length in pixels at the input resolution")
     group.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps (default cpu)")
-    group.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"))
+    group.add_argument(
+        "--dtype",
+        choices=("float32", "float16", "bfloat16"),
+        help="network precision (default: float16 on CUDA, as the official code; float32 elsewhere)",
+    )
+    group.add_argument("--compile", action="store_true", help="torch.compile the networks (slow start, faster GPU)")
     group.add_argument("--seed", type=int, default=0)
     out = parser.add_argument_group("outputs")
     out.add_argument(
@@ -52,7 +57,11 @@ def build_config(args: argparse.Namespace):
         config.stage1.resolution = args.stage1_res
     if args.focal:
         config.stage1.focal_px = args.focal
-    config.device, config.dtype, config.seed = args.device, args.dtype, args.seed
+    from stereodiff.gpu import default_dtype
+
+    config.device, config.seed = args.device, args.seed
+    config.dtype = args.dtype or default_dtype(args.device)
+    config.compile = bool(getattr(args, "compile", False))
     if args.stage1 or args.stage2 or args.stage1_weights or args.pairs or args.stage1_res:
         config.preset = f"{config.preset}+overrides"
     return config.validate()
