@@ -98,7 +98,7 @@ def _estimates_stage1(row: dict) -> int:
     from stereodiff.config import preset_config
     from stereodiff.plan import plan_run
 
-    config = preset_config("paper")
+    config = preset_config("paper", device="cpu")
     config.stage1.batch_size = row["batch"]
     stage = plan_run(config, row["batch"] + 1, row["height"], row["width"]).stages[0]
     h, w = _working(row)
@@ -116,9 +116,9 @@ def _estimate_stage2(row: dict) -> int:
     from stereodiff.config import preset_config
     from stereodiff.plan import plan_run
 
-    config = preset_config("paper")
+    config = preset_config("paper", device="cpu")
     config.stage2.window, config.stage2.overlap = row["frames"], 0
-    config.stage2.options = {"chunk_size": row["chunk"]}
+    config.stage2.chunk_size = row["chunk"]
     stage = plan_run(config, row["frames"], row["height"], row["width"]).stages[1]
     return stage.components[row["phase"]]
 

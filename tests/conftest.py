@@ -1,14 +1,20 @@
-"""Shared fixtures: seeded RNG, the real data folder (skipped cleanly when absent), the CLI runner."""
+"""Shared fixtures: seeded RNG, the real data folder (skipped cleanly when absent), the CLI runner, a recorder of
+the tensors that reach a model's modules."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from stereodiff.stage1.croco.testing import make_tiny_croco
+from stereodiff.types import AlignmentRecord, SceneGeometry
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never download
@@ -46,3 +52,54 @@ def cli(capsys):
 def tiny_croco():
     """A session-wide :func:`make_tiny_croco` model (do not modify it in tests)."""
     return make_tiny_croco()
+
+
+def assert_same_scene(a: SceneGeometry, b: SceneGeometry) -> None:
+    """Every field equal (arrays exactly), the alignment record included."""
+    for item in dataclasses.fields(SceneGeometry):
+        x, y = getattr(a, item.name), getattr(b, item.name)
+        if isinstance(x, AlignmentRecord):
+            assert isinstance(y, AlignmentRecord), item.name
+            for sub in dataclasses.fields(AlignmentRecord):
+                u, v = getattr(x, sub.name), getattr(y, sub.name)
+                if isinstance(u, np.ndarray):
+                    np.testing.assert_array_equal(u, v, err_msg=sub.name)
+                else:
+                    assert u == v, (sub.name, u, v)
+        elif x is None or y is None:
+            assert x is None and y is None, item.name
+        else:
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=item.name)
+
+
+@pytest.fixture
+def record_inputs():
+    """``with record_inputs(name=module, ...) as calls:`` appends one ``(name, inputs)`` per forward call of each
+    module, ``inputs`` = ``(shape, sha1 of the bytes)`` of every tensor argument: the batch shapes and the exact
+    batch composition (which frames or pairs, in which order) that reached the model, without changing it."""
+
+    def fingerprint(value) -> tuple:
+        data = value.detach().float().contiguous().cpu().numpy().tobytes()
+        return tuple(value.shape), hashlib.sha1(data).hexdigest()
+
+    @contextmanager
+    def record(**modules) -> Iterator[list]:
+        import torch
+
+        calls: list = []
+
+        def hook_for(name: str):
+            def hook(_module, args, kwargs):
+                tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+                calls.append((name, tuple(fingerprint(t) for t in tensors)))
+
+            return hook
+
+        handles = [m.register_forward_pre_hook(hook_for(n), with_kwargs=True) for n, m in modules.items()]
+        try:
+            yield calls
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    return record

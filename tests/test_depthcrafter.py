@@ -331,6 +331,38 @@ def test_holes_and_low_confidence_do_not_enter_the_normalisation():
         normalized_disparity_range(np.zeros((1, 2, 2)), np.ones((1, 2, 2)))
 
 
+def test_resumed_refiner_feeds_the_models_the_same_batches(pipe, tmp_path, record_inputs):
+    """By construction, not by luck of the CPU: every batch that reaches the VAE, CLIP or the UNet in a resumed run
+    is one the uninterrupted run computed too, with the same shape and the same frames (hashes of the bytes)."""
+    from stereodiff.stage2.depthcrafter.refine import DepthCrafterRefiner
+
+    frames, depth, conf = _stage1(20)
+    refiner = DepthCrafterRefiner(pipe, window=6, overlap=2, chunk_size=4)  # windows start at 0, 4, 8, 12, 16
+    models = {
+        "vae_encoder": pipe.vae.encoder,
+        "clip": pipe.image_encoder,
+        "unet": pipe.unet,
+        "vae_decoder": pipe.vae.decoder,
+    }
+    with record_inputs(**models) as uninterrupted:
+        first = refiner.refine(frames, depth, conf, cache_dir=tmp_path)
+    for k in (3, 4):  # as if killed after window 2: windows 3 and 4 start mid-block (frames 12 and 16 reused)
+        (tmp_path / f"window_{k:05d}.npy").unlink()
+    with record_inputs(**models) as resumed:
+        again = refiner.refine(frames, depth, conf, cache_dir=tmp_path)
+
+    def calls(record, name):
+        return [inputs for model, inputs in record if model == name]
+
+    for name in ("vae_encoder", "clip"):
+        done = calls(uninterrupted, name)
+        assert {shape for (shape, _), *_ in done} == {(4, 3, 16, 24) if name == "vae_encoder" else (4, 3, 224, 224)}
+        assert calls(resumed, name) and all(batch in done for batch in calls(resumed, name)), name
+    assert len(calls(uninterrupted, "unet")) == 5 and calls(resumed, "unet") == calls(uninterrupted, "unet")[3:]
+    assert calls(resumed, "vae_decoder") == calls(uninterrupted, "vae_decoder")
+    np.testing.assert_array_equal(again, first)
+
+
 def test_refiner_cache_resumes_and_refuses_other_settings(pipe, tmp_path):
     from stereodiff.stage2.depthcrafter.refine import DepthCrafterRefiner
 

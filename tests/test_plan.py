@@ -14,8 +14,8 @@ GIB = 2**30
 
 
 def _paper(device: str = "cuda", dtype: str = "float16"):
-    config = preset_config("paper")
-    config.device, config.dtype = device, dtype
+    config = preset_config("paper", device=device)
+    config.dtype = dtype
     return config
 
 
@@ -77,14 +77,17 @@ def test_verdict_and_suggestions():
 
 
 def test_weights_free_presets_have_nothing_to_load():
-    plan = plan_run(preset_config("cpu"), 300, 1080, 1920)
+    plan = plan_run(preset_config("cpu", device="cpu"), 300, 1080, 1920)
     assert [s.parameters for s in plan.stages] == [0, 0]
 
 
 def test_plan_cli(cli):
-    status, out, _ = cli("plan", "--frames", "110", "--size", "1024x576", "--gpu-memory", "24GB")
+    status, out, _ = cli("plan", "--frames", "110", "--size", "1024x576", "--device", "cuda", "--gpu-memory", "24GB")
     assert status == 0
-    assert "stage 1 (monst3r)" in out and "434 decoder pairs" in out and "fits" in out
+    assert "stage 1 (monst3r)" in out and "434 decoder pairs" in out and "in float16" in out and "fits" in out
+    status, out, _ = cli("plan", "--frames", "110", "--size", "1024x576", "--device", "cuda", "--gpu-memory", "8GB",
+                         "--set", "stage2.window=32")  # fmt: skip
+    assert status == 0 and "WILL NOT FIT" in out and "window(s) of up to 32 frames" in out
     status, out, _ = cli("plan", "--frames", "8", "--size", "640x360", "--device", "cpu", "--json")
     assert status == 0
     data = json.loads(out)
@@ -104,5 +107,5 @@ def test_run_warns_when_the_plan_does_not_fit(monkeypatch, caplog):
     assert plan is not None and plan.fits is False
     assert "will probably run out of memory" in caplog.text
     caplog.clear()
-    assert warn_if_too_big(preset_config("cpu"), 110, 576, 1024) is None
+    assert warn_if_too_big(preset_config("cpu", device="cpu"), 110, 576, 1024) is None
     assert caplog.text == ""

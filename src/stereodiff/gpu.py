@@ -12,12 +12,17 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-__all__ = ["compile_module", "default_dtype", "free_device_memory"]
+__all__ = ["compile_module", "default_dtype", "free_device_memory", "resolve_dtype"]
 
 
 def default_dtype(device: str) -> str:
     """``"float16"`` for CUDA devices, ``"float32"`` for everything else."""
     return "float16" if str(device).startswith("cuda") else "float32"
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    """``dtype``, with ``auto`` replaced by :func:`default_dtype` of the (resolved) ``device``."""
+    return default_dtype(device) if dtype == "auto" else dtype
 
 
 def free_device_memory(device: str) -> None:

@@ -20,6 +20,7 @@ every model once and keeps it, while stages run one after the other and free the
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import asdict, dataclass, field, replace
@@ -244,7 +245,7 @@ def _stage2_depthcrafter(config: PipelineConfig, num_frames: int, height: int, w
     h, w = processing_size(height, width, max_res=s2.resolution, multiple=vae_factor * 2 ** (len(unet_levels) - 1))
     windows = window_schedule(num_frames, s2.window, s2.overlap)
     frames_per_window = max(end - start for start, end in windows)
-    chunk = int(s2.options.get("chunk_size", 8))
+    chunk = s2.chunk_size
     pixels, latent = h * w, (h // vae_factor) * (w // vae_factor)
 
     vae_c0 = vae_cfg["block_out_channels"][0]
@@ -259,10 +260,11 @@ def _stage2_depthcrafter(config: PipelineConfig, num_frames: int, height: int, w
         area = latent / 4**level
         skips += layers * channels * area + (channels * area / 4 if level < len(unet_levels) - 1 else 0)
     unet = frames_per_window * (skips + _UNET_BLOCK_LIVE * unet_levels[0] * latent) * b
-    passes = 2 if float(s2.options.get("guidance_scale", 1.0)) > 1.0 else 1
+    passes = 2 if s2.guidance_scale > 1.0 else 1
     steps = s2.num_inference_steps if s2.backend == "depthcrafter-full" else 1
     window_latents = 3 * frames_per_window * 4 * latent * 4 + frames_per_window * clip_cfg["projection_dim"] * 4
-    weights = (params["unet"] + params["clip"]) * b + params["vae"] * vae_b
+    sizes = {"unet": params["unet"] * b, "clip": params["clip"] * b, "vae": params["vae"] * vae_b}
+    weights = max(sizes.values()) if s2.cpu_offload else sum(sizes.values())  # offload: one model at a time
     components = {"CLIP": clip, "VAE encode": vae_encode, "UNet": unet, "VAE decode": vae_decode}
     return StagePlan(
         name=f"stage 2 ({s2.backend})",
@@ -315,8 +317,9 @@ def _suggestions(plan: RunPlan, config: PipelineConfig, num_frames: int, height:
                     tips.append(f"stage 2: a smaller window, --set stage2.window={window} (overlap {window // 3})")
                     break
             tips.append("stage 2: lower the resolution, --set stage2.resolution=512")
-            tips.append("stage 2: a smaller VAE chunk, --set stage2.options.chunk_size=4")
-            tips.append("stage 2: CPU offload (load_depthcrafter(cpu_offload=True)) keeps one model on the GPU")
+            tips.append("stage 2: a smaller VAE chunk, --set stage2.chunk_size=4")
+            if not s2.cpu_offload:
+                tips.append("stage 2: --set stage2.cpu_offload=true keeps one model at a time on the GPU")
     return tips
 
 
@@ -341,7 +344,12 @@ def plan_run(
     """
     if num_frames < 1 or height < 1 or width < 1:
         raise ValueError(f"need at least one frame of at least 1x1 px, got {num_frames} frames of {width}x{height}")
-    config.validate()
+    from stereodiff.devices import resolve_device
+    from stereodiff.gpu import resolve_dtype
+
+    config = copy.deepcopy(config.validate())
+    config.device = resolve_device(config.device)
+    config.dtype = resolve_dtype(config.dtype, config.device)
     stages = []
     if config.stage1.backend in _NETWORK_STAGE1:
         stages.append(_stage(config, 1, num_frames, height, width))

@@ -7,7 +7,7 @@ import json
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from stereodiff.config import PRESETS, STAGE1_BACKENDS, STAGE2_BACKENDS
+    from stereodiff.cli.run import add_config_arguments
 
     parser = subparsers.add_parser(
         "plan",
@@ -15,20 +15,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Per stage: parameters and their memory in the chosen dtype, peak activation memory from the shapes, "
             "encoder passes, decoder pairs, UNet calls, pair-cache disk; the verdict against --gpu-memory (or "
-            "the device's memory) and which settings to change when it does not fit."
+            "the device's memory) and which settings to change when it does not fit. Takes the options of "
+            "`stereodiff run` (default preset: paper)."
         ),
     )
     parser.add_argument("input", nargs="?", metavar="INPUT", help="video file or image folder (frames and size)")
     parser.add_argument("--frames", type=int, help="number of frames (instead of INPUT)")
     parser.add_argument("--size", help="frame size WxH in pixels, e.g. 1920x1080 (instead of INPUT)")
-    parser.add_argument("--preset", default="paper", choices=[p for p in PRESETS if p != "auto"])
-    parser.add_argument("--stage1", choices=STAGE1_BACKENDS, help="override the preset's stage-1 backend")
-    parser.add_argument("--stage2", choices=STAGE2_BACKENDS, help="override the preset's stage-2 backend")
-    parser.add_argument("--device", default="cuda", help="device the run will use (default cuda)")
-    parser.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), help="default: the device's")
     parser.add_argument("--gpu-memory", help="memory of the device, e.g. 24GB (default: the device's, if present)")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
-    parser.set_defaults(func=run)
+    add_config_arguments(parser, outputs=False)
+    parser.set_defaults(func=run, preset="paper")
 
 
 def _frames_and_size(args: argparse.Namespace) -> tuple[int, int, int]:
@@ -56,19 +53,13 @@ def _frames_and_size(args: argparse.Namespace) -> tuple[int, int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stereodiff.config import preset_config
-    from stereodiff.gpu import default_dtype
+    from stereodiff.cli.run import build_config
+    from stereodiff.devices import resolve_device
     from stereodiff.plan import available_memory, parse_bytes, plan_run
 
     frames, height, width = _frames_and_size(args)
-    config = preset_config(args.preset)
-    if args.stage1:
-        config.stage1.backend = args.stage1
-    if args.stage2:
-        config.stage2.backend = args.stage2
-    config.device = args.device
-    config.dtype = args.dtype or default_dtype(args.device)
-    budget = parse_bytes(args.gpu_memory) if args.gpu_memory else available_memory(args.device)
+    config = build_config(args)
+    budget = parse_bytes(args.gpu_memory) if args.gpu_memory else available_memory(resolve_device(config.device))
     plan = plan_run(config, frames, height, width, budget_bytes=budget)
     print(json.dumps(plan.to_dict(), indent=1) if args.json else plan.format())
     return 0

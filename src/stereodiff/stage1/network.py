@@ -10,6 +10,9 @@ Steps of :meth:`NetworkMatcher.predict`:
    its encoder tokens are reused by every pair it appears in (the official code encodes both images of every
    pair: 868 encoder passes instead of 110 for 110 frames with swin-2). Tokens are dropped after their last use
    and at most ``max_cached_frames`` are kept, so memory does not grow with the video length.
+   Batches are fixed by construction (:mod:`stereodiff.blocks`), so a resumed run computes exactly what the
+   uninterrupted one did: decoder batches are slices of the schedule of ALL pairs (a resumed run recomputes every
+   batch with a missing pair, whole), and frames are encoded in blocks of ``batch_size`` frames aligned to frame 0.
 4. Decoder and heads run batched; with ``dtype`` float16/bfloat16 the encoder and decoder run under autocast (the
    heads always in float32) and a batch with a non-finite output is recomputed in float32.
 5. Results go to a :class:`~stereodiff.stage1.cache.PairCache` when ``cache_dir`` is given (pairs already there
@@ -26,19 +29,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from stereodiff.blocks import block_of
+from stereodiff.camera import fit_long_side
 from stereodiff.errors import InputError
 from stereodiff.progress import logger, progress
+from stereodiff.stage1 import PairwiseReconstruction
+from stereodiff.stage1.configs import NetworkConfig
 from stereodiff.stage1.croco.model import AsymmetricCroCo3DStereo, StereoOutput
 from stereodiff.types import PairPredictions
 
 __all__ = ["NetworkMatcher", "working_size"]
 
 DEFAULT_PAIR_SCHEME = "swin-2-noncyclic"
-
-
-def _resized_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
-    longest = max(height, width)
-    return round(height * long_side / longest), round(width * long_side / longest)
 
 
 def working_size(height: int, width: int, resolution: int = 512) -> tuple[int, int]:
@@ -48,7 +50,7 @@ def working_size(height: int, width: int, resolution: int = 512) -> tuple[int, i
     intended by the official ``square_ok=False``; the official ``crop=False`` path itself fails on them with
     current Pillow because it passes a float height).
     """
-    h1, w1 = _resized_long_side(height, width, resolution)
+    h1, w1 = fit_long_side(height, width, resolution)
     half_w, half_h = (w1 // 2 * 2 // 16) * 8, (h1 // 2 * 2 // 16) * 8
     if w1 == h1:  # square_ok=False: square images become 4:3
         half_h = (3 * half_w // 4) // 8 * 8
@@ -66,7 +68,7 @@ def preprocess_frame(frame: np.ndarray, resolution: int = 512) -> torch.Tensor:
 
     height, width = frame.shape[:2]
     image = Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8))
-    h1, w1 = _resized_long_side(height, width, resolution)
+    h1, w1 = fit_long_side(height, width, resolution)
     resample = Image.Resampling.LANCZOS if max(height, width) > resolution else Image.Resampling.BICUBIC
     image = image.resize((w1, h1), resample)
     h, w = working_size(height, width, resolution)
@@ -95,7 +97,7 @@ def _check_pairs(pairs: Any, num_frames: int) -> np.ndarray:
     return pairs.astype(np.int64)
 
 
-class NetworkMatcher:
+class NetworkMatcher(PairwiseReconstruction):
     """Stage-1 backend around an :class:`AsymmetricCroCo3DStereo` (see the module docstring).
 
     Args:
@@ -107,6 +109,9 @@ class NetworkMatcher:
             autocast for the encoder and decoder (heads stay float32; non-finite batches are redone in float32).
         pair_scheme: pair graph used when ``predict`` gets no pairs (default ``swin-2-noncyclic``, symmetrised).
         max_cached_frames: most encoded frames kept at once (at least ``2·batch_size`` are always allowed).
+
+    ``reconstruct`` is the shared default (:class:`~stereodiff.stage1.PairwiseReconstruction`) with the alignment
+    settings of ``settings`` (:meth:`from_config` sets them; a directly built matcher uses the defaults).
     """
 
     def __init__(
@@ -141,6 +146,31 @@ class NetworkMatcher:
         self.max_cached_frames = max(max_cached_frames, 2 * batch_size)
         self.encoder_passes = 0
         """Frames encoded during the last :meth:`predict` (for the benchmark)."""
+        self.settings = NetworkConfig(
+            resolution=resolution, batch_size=batch_size, pair_scheme=pair_scheme, max_cached_frames=max_cached_frames
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: NetworkConfig,
+        *,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        seed: int = 0,
+    ) -> NetworkMatcher:
+        """The matcher of ``config`` (weights: ``config.weights`` or the backend's published checkpoint)."""
+        matcher = cls(
+            config.weights or config.backend,
+            resolution=config.resolution,
+            batch_size=config.batch_size,
+            device=device,
+            dtype=dtype,
+            pair_scheme=config.pair_scheme,
+            max_cached_frames=config.max_cached_frames,
+        )
+        matcher.settings, matcher.seed = config, seed
+        return matcher
 
     # -- steps -----------------------------------------------------------------------------------------------
 
@@ -150,12 +180,19 @@ class NetworkMatcher:
         return torch.autocast(device_type=self.device.type, dtype=self.dtype)
 
     def _encode(self, frames: Any, indices: list[int], autocast: bool) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
-        """Encoder tokens ``[N,C]`` and positions ``[N,2]`` of frames ``indices`` (under autocast if asked)."""
-        images = torch.stack([preprocess_frame(np.asarray(frames[t]), self.resolution) for t in indices])
-        with self._autocast() if autocast else nullcontext():
-            tokens, pos = self.model.encode(images.to(self.device))  # [F,N,C], [F,N,2]
-        self.encoder_passes += len(indices)
-        return {t: (tokens[k], pos[k]) for k, t in enumerate(indices)}
+        """Encoder tokens ``[N,C]`` and positions ``[N,2]`` of frames ``indices`` and of the other frames of their
+        fixed blocks (:func:`~stereodiff.blocks.block_of`, ``batch_size`` frames), one encoder batch per block, under
+        autocast if asked: a frame's tokens never depend on which other frames were needed at the time."""
+        num_frames = int(frames.shape[0])
+        blocks = dict.fromkeys(block_of(t, self.batch_size, num_frames) for t in indices)
+        encoded = {}
+        for block in blocks:
+            images = torch.stack([preprocess_frame(np.asarray(frames[t]), self.resolution) for t in block])
+            with self._autocast() if autocast else nullcontext():
+                tokens, pos = self.model.encode(images.to(self.device))  # [F,N,C], [F,N,2]
+            self.encoder_passes += len(block)
+            encoded.update({t: (tokens[k], pos[k]) for k, t in enumerate(block)})
+        return encoded
 
     def _decode(
         self, encoded: dict[int, tuple[torch.Tensor, torch.Tensor]], batch: np.ndarray, size: tuple[int, int]
@@ -237,19 +274,18 @@ class NetworkMatcher:
             todo = np.arange(num, dtype=np.int64)
 
         # 3. Run the batches; each frame is encoded once and dropped after its last use
-        order = self._schedule(pairs, todo)
+        order = self._schedule(pairs, np.arange(len(pairs)))
         batches = [order[k : k + self.batch_size] for k in range(0, len(order), self.batch_size)]
+        missing = np.zeros(len(pairs), bool)
+        missing[todo] = True
+        batches = [batch for batch in batches if missing[batch].any()]  # resume: whole batches, never a remainder
         last_use: dict[int, int] = {}
         for b, batch in enumerate(batches):
             for t in pairs[batch].ravel():
                 last_use[int(t)] = b
         encoded: OrderedDict[int, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
         self.encoder_passes = 0
-        batch_iter = iter(enumerate(batches))
-        for k in progress(range(len(order)), desc="stage 1: network pairs", total=len(order), unit="pair"):
-            if k % self.batch_size:
-                continue
-            b, batch = next(batch_iter)
+        for b, batch in enumerate(progress(batches, desc="stage 1: network pairs", unit="batch")):
             out = self._run_batch(frames, encoded, pairs[batch], size)
             results = [x.float().cpu().numpy() for x in (out.pts1, out.pts2_in_1, out.conf1, out.conf2)]
             if cache is not None:

@@ -10,7 +10,7 @@ window of latents is on the device, and decoded frames are written out as soon a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from stereodiff.blocks import block_of, blocks_covering
 from stereodiff.errors import InputError
 from stereodiff.progress import progress
 from stereodiff.stage2.windows import WindowStitcher, window_schedule
 
-__all__ = ["DATASET_PRESETS", "DepthCrafterOutput", "DepthCrafterPipeline", "processing_size"]
+__all__ = ["DATASET_PRESETS", "BlockEncodings", "DepthCrafterOutput", "DepthCrafterPipeline", "processing_size"]
 
 #: DepthCrafter's fixed processing sizes ``(height, width)`` per benchmark (``dataset_res_dict`` in v1.0.1).
 DATASET_PRESETS: dict[str, tuple[int, int]] = {
@@ -90,6 +91,34 @@ def frames_to_tensor(video: Any, start: int, end: int, size: tuple[int, int], de
         x = torch.nn.functional.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
         x = x.clamp(0, 1)
     return x
+
+
+class BlockEncodings:
+    """Per-frame encodings (CLIP, VAE, ...) of the frames of successive windows, computed in fixed frame blocks.
+
+    ``encode(first, last)`` returns a tuple of tensors ``[n,...]`` for the frames ``[first, last)`` of ONE block of
+    :mod:`stereodiff.blocks` (``block`` frames aligned to frame 0, as DepthCrafter's ``encode_video`` chunks the
+    whole video). So every frame is encoded in the same batch, whichever window asks for it first: a run resumed at
+    any window computes exactly what the uninterrupted run computed. Frames shared by consecutive windows are
+    encoded once; frames before the current window are dropped (memory: one window plus one block).
+    """
+
+    def __init__(self, encode: Callable[[int, int], tuple[torch.Tensor, ...]], block: int, total: int) -> None:
+        self._encode, self.block, self.total = encode, block, total
+        self.start, self.tensors = 0, ()  # encodings of frames [start, start + len) (start: window start)
+
+    def window(self, start: int, end: int) -> tuple[torch.Tensor, ...]:
+        """The encodings of frames ``[start, end)`` (``start`` non-decreasing between calls), as fresh tensors."""
+        held = int(self.tensors[0].shape[0]) if self.tensors else 0
+        if not self.tensors or not self.start <= start <= self.start + held:
+            self.start, self.tensors, held = block_of(start, self.block, self.total).start, (), 0
+        parts = [self._encode(b.start, b.stop) for b in blocks_covering(self.start + held, end, self.block, self.total)]
+        if parts:
+            self.tensors = tuple(torch.cat(group) for group in zip(*([self.tensors] if held else []), *parts))
+        self.tensors = tuple(t[start - self.start :] for t in self.tensors)
+        self.start = start
+        # fresh (aligned) copies: the window's inputs never depend on where the held tensors happen to start
+        return tuple(t[: end - start].clone() for t in self.tensors)
 
 
 class DepthCrafterPipeline:
@@ -343,26 +372,22 @@ class DepthCrafterPipeline:
         disparity = out if out is not None else np.empty((num_frames, height, width), np.float32)
         frames_out = np.empty((num_frames, height, width, 3), np.float32) if output_frames else None
         stitcher = WindowStitcher(windows)
-        cond_start, cond_emb, cond_lat = 0, None, None  # conditioning of frames [cond_start, ...) on the device
         undecoded_start, undecoded = 0, None  # final latents not decoded yet (chunks aligned to frame 0)
 
-        for k, (start, end) in enumerate(progress(windows, desc="DepthCrafter windows", unit="window")):
-            # 3. Conditioning of the window: reuse the overlap, encode the new frames
-            if cond_emb is not None:
-                keep = start - cond_start
-                cond_emb, cond_lat, cond_start = cond_emb[keep:], cond_lat[keep:], start
-                first_new = cond_start + cond_emb.shape[0]
-            else:
-                first_new = start
-            frames = frames_to_tensor(video, first_new, end, (height, width), device) * 2.0 - 1.0  # [n,3,H,W]
+        def encode(first: int, last: int) -> tuple[torch.Tensor, torch.Tensor]:
+            """CLIP embeddings ``[n,C]`` and noise-augmented frame latents ``[n,4,h,w]`` of one frame block."""
+            frames = frames_to_tensor(video, first, last, (height, width), device) * 2.0 - 1.0  # [n,3,H,W]
             if frame_noise is not None:
-                noise = torch.as_tensor(np.asarray(frame_noise[first_new:end])).to(device, frames.dtype)
+                noise = torch.as_tensor(np.asarray(frame_noise[first:last])).to(device, frames.dtype)
             else:
                 noise = torch.randn(frames.shape, generator=generator, dtype=torch.float32).to(device)
-            emb = self.encode_clip(frames.to(self.dtype), decode_chunk_size)  # [n,C]
-            lat = self.encode_vae(frames + noise_aug_strength * noise, decode_chunk_size)  # [n,4,h,w]
-            cond_emb = emb if cond_emb is None else torch.cat([cond_emb, emb])
-            cond_lat = lat if cond_lat is None else torch.cat([cond_lat, lat])
+            emb = self.encode_clip(frames.to(self.dtype), decode_chunk_size)
+            return emb, self.encode_vae(frames + noise_aug_strength * noise, decode_chunk_size)
+
+        conditioning = BlockEncodings(encode, decode_chunk_size, num_frames)  # chunks of 8 from frame 0, as DC
+        for k, (start, end) in enumerate(progress(windows, desc="DepthCrafter windows", unit="window")):
+            # 3. Conditioning of the window (frames shared with the previous window are not encoded again)
+            cond_emb, cond_lat = conditioning.window(start, end)
 
             # 4. Initial latents: the rotated noise; overlapping frames start from the previous result (sharing)
             self.scheduler.set_timesteps(num_inference_steps, device=device)

@@ -19,7 +19,6 @@ With ``cache_dir`` each finished window's latents are saved and skipped when the
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -28,9 +27,12 @@ import numpy as np
 import torch
 
 from stereodiff.errors import InputError
+from stereodiff.io.files import stamped_folder
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
+from stereodiff.stage2.configs import STITCHING
 from stereodiff.stage2.depthcrafter.pipeline import (
+    BlockEncodings,
     DepthCrafterPipeline,
     frames_to_tensor,
     normalize_minmax,
@@ -39,9 +41,6 @@ from stereodiff.stage2.depthcrafter.pipeline import (
 from stereodiff.stage2.windows import WindowStitcher, stitch_windows, window_schedule
 
 __all__ = ["STITCHING", "DepthCrafterRefiner", "normalized_disparity_range"]
-
-#: how windows are merged: in latent space (``latent``, ``none``) or on decoded disparity (``affine``, ``joint``)
-STITCHING = ("latent", "affine", "joint", "none")
 
 
 def _seeded_normal(shape: tuple[int, ...], seed: int, frame: int, stream: int) -> torch.Tensor:
@@ -101,7 +100,7 @@ class DepthCrafterRefiner:
         guidance_scale: > 1 enables DepthCrafter's classifier-free guidance (a second UNet pass).
         seed: seed of the per-frame noise.
         max_res, dataset: processing size rules of :func:`processing_size`.
-        chunk_size: frames per CLIP / VAE chunk.
+        chunk_size: frames per CLIP / VAE chunk (fixed blocks aligned to frame 0: bit-identical resume).
         min_confidence: stage-1 pixels with confidence ≤ this do not enter the disparity normalisation.
     """
 
@@ -176,8 +175,9 @@ class DepthCrafterRefiner:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per-frame UNet inputs of frames ``[start, end)``: CLIP ``[n,C]``, frame latents and noised depth latents.
 
-        Every frame's inputs depend on that frame only (its noise is seeded by its index), so windows can reuse
-        the inputs of the frames they share.
+        Called on one fixed block of ``chunk_size`` frames at a time (:class:`BlockEncodings`). Every frame's
+        inputs depend on that frame and its block only (its noise is seeded by its index), so windows reuse the
+        inputs of the frames they share and a resumed run recomputes them identically.
         """
         pipe, device = self.pipeline, self.pipeline.device
         # conditioning: per-frame CLIP and noise-augmented frame latents (DepthCrafter steps 1-4)
@@ -260,21 +260,18 @@ class DepthCrafterRefiner:
             num_frames, *size, len(windows), self.sigma_start, self.sigma_end, self.output, self.stitching,
         )  # fmt: skip
 
-        inputs: dict[str, Any] = {"start": 0, "tensors": None}  # UNet inputs of the previous window's frames
+        # UNet inputs, encoded in fixed blocks of chunk_size frames (the same batches whichever window resumes)
+        inputs = BlockEncodings(
+            lambda first, last: self._encode_inputs(frames, depth, first, last, size, lo, hi),
+            self.chunk_size,
+            num_frames,
+        )
 
         def window_latents(k: int) -> torch.Tensor:
             path = store / f"window_{k:05d}.npy" if store is not None else None
             if path is not None and path.exists():
                 return torch.from_numpy(np.load(path))
-            start, end = windows[k]
-            previous = inputs["tensors"]
-            reuse = 0 if previous is None else max(inputs["start"] + previous[0].shape[0] - start, 0)
-            new = self._encode_inputs(frames, depth, start + reuse, end, size, lo, hi)
-            if reuse:
-                offset = start - inputs["start"]
-                new = tuple(torch.cat([old[offset:], part]) for old, part in zip(previous, new))
-            inputs.update(start=start, tensors=new)
-            latents = self._denoise(*new)
+            latents = self._denoise(*inputs.window(*windows[k]))
             if path is not None:
                 tmp = path.with_suffix(".tmp.npy")
                 np.save(tmp, latents.numpy())
@@ -329,7 +326,6 @@ class DepthCrafterRefiner:
         if cache_dir is None:
             return None
         cache_dir = Path(cache_dir)
-        cache_dir.mkdir(parents=True, exist_ok=True)
         meta = {
             "num_frames": num_frames,
             "size": list(size),
@@ -341,13 +337,6 @@ class DepthCrafterRefiner:
             "noise_aug_strength": self.noise_aug_strength,
             "guidance_scale": self.guidance_scale,
         }
-        meta_path = cache_dir / "depthcrafter_refine.json"
-        if meta_path.exists():
-            if json.loads(meta_path.read_text()) != meta:
-                raise InputError(
-                    f"{cache_dir} holds DepthCrafter windows of a run with other settings",
-                    "delete that folder or use another cache folder",
-                )
-        else:
-            meta_path.write_text(json.dumps(meta, indent=1))
+        what, fix = "DepthCrafter windows", "delete that folder or use another cache folder"
+        stamped_folder(cache_dir, meta, name="depthcrafter_refine.json", what=what, fix=fix)
         return cache_dir
