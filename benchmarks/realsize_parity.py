@@ -214,10 +214,58 @@ def compare(a: Path, b: Path) -> None:
         print(f"{key}: shape {x.shape}, max |diff| / max |ref| = {float(np.abs(x - y).max()) / scale:.3g}")
 
 
+def report(folder: Path) -> None:
+    """BENCHMARKS.md section from the ``.npz`` files of a full run in ``folder`` (names as in the module docstring:
+    croco_ours/croco_official, dc_ours/dc_official, speed_ours/speed_official)."""
+    from _common import markdown_table, write_section
+
+    def load(name: str) -> dict | None:
+        path = folder / f"{name}.npz"
+        return dict(np.load(path)) if path.is_file() else None
+
+    rows = []
+    for what, ours, official, keys in (
+        ("MonST3R pair at 512×288 (pts_i, pts_j, conf_i, conf_j)", "croco_ours", "croco_official",
+         ("pts_i", "pts_j", "conf_i", "conf_j")),
+        ("DepthCrafter refiner window, 8 frames at 64×64 (disparity)", "dc_ours", "dc_official", ("disparity",)),
+    ):  # fmt: skip
+        a, b = load(ours), load(official)
+        if a is None or b is None:
+            continue
+        error = max(float(np.abs(a[k] - b[k]).max()) / float(np.abs(b[k]).max()) for k in keys)
+        peaks = f"{float(a['peak_rss_gib']):.1f} / {float(b['peak_rss_gib']):.1f}"
+        rows.append([what, f"{error:.1e}", peaks])
+    text = markdown_table(
+        ["real-size random weights, CPU float32", "max relative difference", "peak GiB ours / official"], rows
+    )
+    a, b = load("speed_ours"), load("speed_official")
+    if a is not None and b is not None:
+        speed_rows = [
+            [
+                name,
+                int(d["pairs"]),
+                int(d["encoder_passes"]),
+                f"{float(d['cpu_seconds']):.0f}",
+                f"{float(d['seconds']):.0f}",
+            ]
+            for name, d in (("stereodiff NetworkMatcher", a), ("official inference()", b))
+        ]
+        ratio = float(b["cpu_seconds"]) / float(a["cpu_seconds"])
+        text += (
+            "\n\nStage-1 speed, 8-frame swin-2-noncyclic symmetrised clip at 512×288, MonST3R size, batch 4, ONE "
+            "repetition each (the 2 cores were shared with other jobs: CPU seconds of each process are the fair "
+            "measure, wall seconds are shown for the record):\n\n"
+            + markdown_table(["stage 1", "pairs", "encoder passes", "CPU s", "wall s"], speed_rows)
+            + f"\n\nNetworkMatcher is **{ratio:.2f}×** faster than the official `inference()` in CPU time."
+        )
+    command = "python benchmarks/realsize_parity.py croco|depthcrafter|speed ours|official …; … report DIR"
+    write_section("realsize", "Real-size parity and speed vs the official code", text, command)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("croco", "depthcrafter", "speed", "compare"))
-    parser.add_argument("side", help="ours | official (compare: the first .npz)")
+    parser.add_argument("what", choices=("croco", "depthcrafter", "speed", "compare", "report"))
+    parser.add_argument("side", help="ours | official (compare: the first .npz; report: the folder of the .npz)")
     parser.add_argument("other", nargs="?", help="compare: the second .npz")
     parser.add_argument("--out", type=Path, help="output .npz")
     parser.add_argument("--inputs", type=Path, help="depthcrafter official: our side's .npz (noise, disparity)")
@@ -229,6 +277,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.what == "compare":
         compare(Path(args.side), Path(args.other))
+        return 0
+    if args.what == "report":
+        report(Path(args.side))
         return 0
     for extra in (args.site, args.dust3r, args.depthcrafter):
         if extra is not None:
