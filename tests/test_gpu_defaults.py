@@ -25,14 +25,18 @@ def test_default_dtype_per_device():
     assert default_dtype("cpu") == default_dtype("mps") == "float32"
 
 
-@pytest.mark.parametrize(("argv", "dtype"), [(["--device", "cuda"], "float16"), ([], "float32"),
+@pytest.mark.parametrize(("argv", "dtype"), [(["--device", "cuda"], "float16"), (["--device", "cpu"], "float32"),
                                              (["--device", "cuda", "--dtype", "bfloat16"], "bfloat16")])  # fmt: skip
-def test_cli_dtype_follows_the_device(argv, dtype):
+def test_dtype_auto_follows_the_device(argv, dtype):
+    """`--dtype` defaults to auto, resolved with the device when the pipeline is built (and recorded so)."""
     from stereodiff.cli.main import build_parser
     from stereodiff.cli.run import build_config
+    from stereodiff.pipeline import StereoDiffPipeline
 
-    args = build_parser().parse_args(["run", "clip.mp4", "--preset", "paper", *argv])
-    assert build_config(args).dtype == dtype
+    args = build_parser().parse_args(["run", "clip.mp4", "--preset", "cpu", *argv])
+    config = build_config(args)
+    assert config.dtype == ("auto" if "--dtype" not in argv else dtype)
+    assert StereoDiffPipeline.from_config(config).config.dtype == dtype  # weights-free backends: nothing loaded
 
 
 def test_fused_attention_matches_the_explicit_product(tiny_croco):
@@ -64,8 +68,8 @@ def test_half_precision_loads_the_fp16_files(tmp_path):
     variant deliberately different from the full-precision file, to tell which one was read."""
     from diffusers import AutoencoderKLTemporalDecoder
 
-    from stereodiff.config import preset_config
-    from stereodiff.pipeline import _depthcrafter_pipeline
+    from stereodiff.backends import _load_depthcrafter
+    from stereodiff.config import preset_config, set_option
     from stereodiff.stage2.depthcrafter.testing import save_tiny_depthcrafter
 
     unet_dir, base_dir = save_tiny_depthcrafter(tmp_path)
@@ -74,9 +78,10 @@ def test_half_precision_loads_the_fp16_files(tmp_path):
         for param in vae.parameters():
             param.mul_(0.5)
     vae.half().save_pretrained(base_dir / "vae", variant="fp16")
-    config = preset_config("paper")
-    config.stage2.unet, config.stage2.base, config.dtype = str(unet_dir), str(base_dir), "float16"
-    pipeline = _depthcrafter_pipeline(config)
+    config = preset_config("paper", device="cpu")
+    for key, value in (("stage2.unet", unet_dir), ("stage2.base", base_dir), ("dtype", "float16")):
+        set_option(config, key, str(value))
+    pipeline = _load_depthcrafter(config)
     assert pipeline.unet.dtype == torch.float16 and pipeline.vae.dtype == torch.float16
     name, expected = next(iter(vae.state_dict().items()))
     assert torch.equal(pipeline.vae.state_dict()[name], expected)
