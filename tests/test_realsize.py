@@ -219,5 +219,5 @@ def test_paper_preset_end_to_end(tmp_path, monkeypatch, cli):
     for name in report["outputs"]:
         assert (out / name).exists(), name
     with np.load(out / "depth.npz") as data:
-        disparity = data[data.files[0]]
+        disparity = data["disparity"]
     assert disparity.shape == (4, 64, 128) and np.isfinite(disparity).all()
