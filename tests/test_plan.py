@@ -109,3 +109,14 @@ def test_run_warns_when_the_plan_does_not_fit(monkeypatch, caplog):
     caplog.clear()
     assert warn_if_too_big(preset_config("cpu", device="cpu"), 110, 576, 1024) is None
     assert caplog.text == ""
+
+
+def test_plan_reads_frames_and_size_from_the_input(cli, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    for t in range(3):
+        Image.fromarray(np.zeros((90, 160, 3), np.uint8)).save(tmp_path / f"{t:03d}.png")
+    status, out, err = cli("plan", tmp_path, "--device", "cpu")
+    assert status == 0, err
+    assert out.startswith("plan: 3 frames of 160x90 on cpu in float32")
