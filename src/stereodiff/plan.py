@@ -210,7 +210,7 @@ def _stage1_network(config: PipelineConfig, num_frames: int, height: int, width:
     encoder = encoded * tokens * dims["enc"] * act_bytes * 9  # residual, norm, q/k/v, 4·mlp
     decoder = batch * tokens * dims["dec"] * act_bytes * _TOKEN_LIVE_PER_CHANNEL
     head_layers = batch * tokens * (dims["enc"] + 3 * dims["dec"]) * 4  # float32 copies the heads read
-    dpt = batch * h * w * _DPT_LIVE_PER_PIXEL * 4
+    dpt = batch * h * w * _DPT_LIVE_PER_PIXEL * 4 + h * w * 128 * 4  # + one full-res map of convolution workspace
     cache = min(num_frames, 64) * tokens * dims["enc"] * act_bytes
     components = {"encoder": encoder, "decoder and heads": decoder + head_layers + dpt}
     return StagePlan(
