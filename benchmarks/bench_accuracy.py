@@ -64,7 +64,7 @@ def evaluate_scene(name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_d
     covered = stage1 > 0
     per_frame = np.stack([d / np.median(d[d > 0]) if (d > 0).any() else d for d in stage1]).astype(np.float32)
     constant = np.full(result.geometry.depth.shape, 1.0, np.float32)
-    stage2_alone = pipe.stage2.refine(frames, constant, np.ones_like(constant))
+    stage2_alone = pipe.stage2.refiner.refine(frames, constant, np.ones_like(constant))  # the refiner alone
     rows = [
         _row(name, "stage 1", stage1, gt, covered, dynamic, max_depth),
         _row(name, "stage 1 + 2 (stage-1 pixels)", result.depth, gt, covered, dynamic, max_depth),

@@ -19,7 +19,8 @@ from stereodiff.types import AlignmentRecord, SceneGeometry
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never download
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+# ``../shared/data`` beside the checkout, or $STEREODIFF_SHARED_DATA (for checkouts elsewhere, e.g. git worktrees)
+SHARED_DATA = Path(os.environ.get("STEREODIFF_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture
 def shared_data() -> Path:
-    """``../shared/data`` beside the checkout; tests using it skip when it is absent."""
+    """The real data folder (``SHARED_DATA``); tests using it skip when it is absent."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent")
     return SHARED_DATA
@@ -52,6 +53,31 @@ def cli(capsys):
 def tiny_croco():
     """A session-wide :func:`make_tiny_croco` model (do not modify it in tests)."""
     return make_tiny_croco()
+
+
+@pytest.fixture(scope="session")
+def small_video_file(tmp_path_factory) -> Path:
+    """A 16-frame 128×96 synthetic orbit as an mp4."""
+    from stereodiff.io.video import write_video
+    from stereodiff.synth import make_scene
+
+    scene = make_scene("static-orbit", seed=0, num_frames=16, height=96, width=128)
+    path = tmp_path_factory.mktemp("small-video") / "orbit.mp4"
+    write_video(path, iter(scene.frames), 30.0)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory, small_video_file) -> Path:
+    """``stereodiff run`` of :func:`small_video_file` (cpu preset) with npz, previews, poses, PLY and GLB."""
+    from stereodiff.cli.main import main
+
+    pytest.importorskip("trimesh", reason="the 'app' extra (trimesh) is not installed")
+    out = tmp_path_factory.mktemp("small-run") / "run"
+    save = "npz,mp4,sbs,poses,ply,glb"
+    status = main(["-q", "run", str(small_video_file), "-o", str(out), "--preset", "cpu", "--save", save])
+    assert status == 0
+    return out
 
 
 def assert_same_scene(a: SceneGeometry, b: SceneGeometry) -> None:

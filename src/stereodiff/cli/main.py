@@ -41,6 +41,8 @@ SUBCOMMANDS: dict[str, str] = {
     "eval": "evaluate",
     "analyze": "analyze",
     "plan": "plan",
+    "app": "app",
+    "view": "view",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)
