@@ -172,7 +172,13 @@ def main() -> int:
             table.append([what, f"{estimate / mib:,.0f}", f"{peak / mib:,.0f}", f"{estimate / peak - 1:+.0%}"])
             print(table[-1], flush=True)
     header = ["phase (real-size random models, CPU float32)", "planned MiB", "measured MiB", "plan error"]
-    text = markdown_table(header, table)
+    text = markdown_table(header, table) + (
+        "\n\nMeasured activation = peak RSS during the phase − RSS before it (weights paged in beforehand). Stage 1's "
+        "estimate counts the live tensors of the decoder and DPT heads from the shapes, plus one full-resolution "
+        "convolution workspace map. Stage 2's per-element factors (VAE live maps 5 / 8 × 128 channels, the "
+        "antialiased CLIP resize, the level-0 attention weights that the CPU materialises) were fitted to these two "
+        "sizes; on CUDA the planner assumes fused attention (no attention-weight term)."
+    )
     print(text)
     write_section("plan", "Resource planner vs measured peak memory", text, "python benchmarks/bench_plan.py")
     return 0

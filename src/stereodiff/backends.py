@@ -194,7 +194,7 @@ def _rollingdepth(config: PipelineConfig) -> Any:
     from stereodiff.stage2.rollingdepth import RollingDepthBackend, load_rollingdepth
     from stereodiff.stage2.rollingdepth.pipeline import settings_from_config
 
-    pipeline = load_rollingdepth(config.stage2.checkpoint, device=config.device, dtype=_torch_dtype(config.dtype))
+    pipeline = load_rollingdepth(config.stage2.checkpoint, device=config.device, dtype=_torch_dtype(config))
     return RollingDepthBackend(pipeline, settings_from_config(config.stage2), seed=config.seed)
 
 
@@ -210,7 +210,7 @@ def _rollingdepth_refiner(config: PipelineConfig) -> Any:
         refine_start_dilation=s2.refine_start_dilation,
         vae_batch=s2.vae_batch,
     )
-    pipeline = load_rollingdepth(s2.checkpoint, device=config.device, dtype=_torch_dtype(config.dtype))
+    pipeline = load_rollingdepth(s2.checkpoint, device=config.device, dtype=_torch_dtype(config))
     return RollingDepthRefiner(pipeline, settings, seed=config.seed, min_confidence=s2.min_confidence)
 
 

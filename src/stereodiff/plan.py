@@ -41,8 +41,9 @@ RUNTIME_OVERHEAD = {"cpu": int(0.6 * _GIB), "cuda": int(0.5 * _GIB)}
 # Live values per element at each phase's peak (see the module docstring).
 _DPT_LIVE_PER_PIXEL = 2 * 128 + 256 // 4 + 3 * 4  # head: two 128-ch full-res maps, path1 (256 ch at H/2), outputs
 _TOKEN_LIVE_PER_CHANNEL = 24  # decoder: 2 streams × (4 head layers + residual, norm, q, k, v, attn, 4·mlp) / dims
-_VAE_ENCODE_LIVE = 6  # × 128 channels at full resolution per frame (conv_in, resnet norm/act/conv, residual)
-_VAE_DECODE_LIVE = 10  # × 128 channels at full resolution: spatial + temporal resnet branches and the blend
+_VAE_ENCODE_LIVE = 5  # × 128 channels at full resolution per frame (conv_in, resnet norm/act/conv, residual)
+_VAE_DECODE_LIVE = 8  # × 128 channels at full resolution: spatial + temporal resnet branches and the blend
+_CLIP_RESIZE_LIVE = 58  # float32 values per input pixel: SVD's antialiased resize (blur, padding, copies; measured)
 _UNET_BLOCK_LIVE = 16  # × level-0 channels per latent pixel: residual, norms, q/k/v, GEGLU (8c) and the blend
 
 
@@ -253,6 +254,7 @@ def _stage2_depthcrafter(config: PipelineConfig, num_frames: int, height: int, w
     vae_decode = chunk * pixels * vae_c0 * _VAE_DECODE_LIVE * b
     hidden, size = clip_cfg["hidden_size"], clip_cfg["image_size"] // clip_cfg["patch_size"]
     clip = chunk * (size * size + 1) * (hidden * 9 + clip_cfg["intermediate_size"]) * b
+    clip += chunk * pixels * _CLIP_RESIZE_LIVE * 4
     # UNet: every level's skip connections (conv_in, layers_per_block outputs, downsampler) + widest block
     layers = unet_cfg.get("layers_per_block", 2)
     skips = unet_levels[0] * latent
@@ -260,6 +262,9 @@ def _stage2_depthcrafter(config: PipelineConfig, num_frames: int, height: int, w
         area = latent / 4**level
         skips += layers * channels * area + (channels * area / 4 if level < len(unet_levels) - 1 else 0)
     unet = frames_per_window * (skips + _UNET_BLOCK_LIVE * unet_levels[0] * latent) * b
+    if not config.device.startswith("cuda"):  # measured on CPU: level-0 attention weights are materialised
+        heads = unet_cfg["num_attention_heads"]
+        unet += frames_per_window * (heads[0] if isinstance(heads, list) else heads) * latent**2 * b
     passes = 2 if s2.guidance_scale > 1.0 else 1
     steps = s2.num_inference_steps if s2.backend == "depthcrafter-full" else 1
     window_latents = 3 * frames_per_window * 4 * latent * 4 + frames_per_window * clip_cfg["projection_dim"] * 4
