@@ -72,14 +72,14 @@ def main() -> None:
             )
             result = json.loads(proc.stdout.strip().splitlines()[-1])
             print(result)
-            per_frame = result["seconds"] / num_frames
-            rows.append([num_frames, result["unet_calls"], result["rss_before"], result["peak"], per_frame])
-    table = markdown_table(["frames", "UNet calls", "RSS before (MiB)", "peak RSS (MiB)", "s / frame"], rows)
+            rows.append([num_frames, result["unet_calls"], result["rss_before"], result["peak"]])
+    table = markdown_table(["frames", "UNet calls", "RSS before (MiB)", "peak RSS (MiB)"], rows)
     print(table)
     body = (
         f"Tiny random RollingDepth checkpoint, `full` preset (dilations 1, 10, 25; 2 refinement steps, 20 "
         f"co-alignment iterations), {WIDTH}x{HEIGHT} frames processed at their own size, one process per length, "
-        "1 torch thread. The machine is shared by several jobs: seconds are indicative only.\n\n" + table
+        '1 torch thread; "RSS before" = after imports and loading the model. The machine is shared by several jobs: '
+        "no timings are given.\n\n" + table
     )
     write_section("rollingdepth-memory", "RollingDepth: peak RSS vs video length", body,
                   "python benchmarks/bench_rollingdepth_memory.py" + (" --quick" if quick else ""))  # fmt: skip
