@@ -219,9 +219,7 @@ def _dvd(config: PipelineConfig) -> Any:
     from stereodiff.stage2.dvd import DVDBackend, DVDSettings, load_dvd
 
     s2: DVDConfig = config.stage2
-    pipeline = load_dvd(
-        s2.checkpoint, s2.base, weights=s2.weights, device=config.device, dtype=_torch_dtype(config)
-    )
+    pipeline = load_dvd(s2.checkpoint, s2.base, weights=s2.weights, device=config.device, dtype=_torch_dtype(config))
     settings = DVDSettings(
         height=s2.height, width=s2.width, window=s2.window, overlap=s2.overlap, denoise_step=s2.denoise_step
     )
