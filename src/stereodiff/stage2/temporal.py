@@ -96,6 +96,12 @@ class TemporalRefiner:
     """Least weight of a *valid* stage-1 pixel in the spatial fill, whatever its confidence. Low-confidence regions
     (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
     the confident background across the edge; holes (no depth) still take it from their surroundings."""
+    hole_nearness: float = 0.0
+    """Occlusion-aware hole filling: a hole (no stage-1 depth) takes the soft minimum
+    ``−log(Σ w·exp(−β·x)) / β`` of the log-depth ``x`` reachable in its colour region instead of the weighted mean
+    (β = this value; 0 = the mean). An untriangulated region next to a nearer object is usually part of it (a
+    moving object's interior, the far side of an occlusion boundary is the visible background), and an occluder
+    is nearer than what it hides, so the fill leans to the near side."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
@@ -126,6 +132,7 @@ class TemporalRefiner:
             ("fill_iterations", self.fill_iterations >= 1, "must be ≥ 1"),
             ("fill_floor", 0 <= self.fill_floor <= 1, "must be in [0, 1]"),
             ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
+            ("hole_nearness", self.hole_nearness >= 0, "must be ≥ 0"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in _FLOW_PRESETS, f"must be one of {sorted(_FLOW_PRESETS)}"),
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
@@ -250,8 +257,12 @@ class TemporalRefiner:
                 log_d[i], weight[i] = _resize_log_depth(depth[k], confidence[k], conf_ref, work_size)
             # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
             fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
+            channels = [fill_w * log_d, fill_w]
+            if self.hole_nearness > 0:  # soft-min channel, shifted by the block's largest log-depth for range
+                top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
+                channels.append(fill_w * np.exp(-self.hole_nearness * (log_d - top)))
             smoothed = domain_transform_filter(
-                np.stack([fill_w * log_d, fill_w], axis=1),  # [n,2,h',w']
+                np.stack(channels, axis=1),  # [n,2|3,h',w']
                 rgb,
                 sigma_s=self.fill_sigma_px,
                 sigma_r=self.fill_sigma_color,
@@ -263,6 +274,10 @@ class TemporalRefiner:
                 has_data = bool(weight[i].max() > 0)
                 mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
                 fill = np.where(smoothed[i, 1] > 1e-6, smoothed[i, 0] / np.maximum(smoothed[i, 1], 1e-6), mean)
+                if self.hole_nearness > 0:
+                    ratio = smoothed[i, 2] / np.maximum(smoothed[i, 1], 1e-6)
+                    near = top - np.log(np.maximum(ratio, 1e-30)) / self.hole_nearness
+                    fill = np.where((weight[i] == 0) & (smoothed[i, 1] > 1e-6), np.minimum(near, fill), fill)
                 store[k] = _Frame(
                     estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
                     weight=np.maximum(weight[i], self.fill_weight) * np.float32(has_data),  # [h',w']
