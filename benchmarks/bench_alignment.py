@@ -48,7 +48,7 @@ def worker(num_frames: int, height: int, width: int, folder: str) -> None:
     seconds = time.perf_counter() - start
     rss = peak_rss_mib()
     # naive: the all-pair scale registration one pair at a time (the alignment batches small pairs in ~65k-point chunks)
-    world = geometry.info["world_points"]
+    world = geometry.aligned_pointmaps
     pairs = pairs[:RATIO_PAIRS]
     start = time.perf_counter()
     for p, (i, _) in enumerate(pairs):

@@ -3,6 +3,7 @@ the tensors that reach a model's modules."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from stereodiff.stage1.croco.testing import make_tiny_croco
+from stereodiff.types import AlignmentRecord, SceneGeometry
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never download
@@ -50,6 +52,24 @@ def cli(capsys):
 def tiny_croco():
     """A session-wide :func:`make_tiny_croco` model (do not modify it in tests)."""
     return make_tiny_croco()
+
+
+def assert_same_scene(a: SceneGeometry, b: SceneGeometry) -> None:
+    """Every field equal (arrays exactly), the alignment record included."""
+    for item in dataclasses.fields(SceneGeometry):
+        x, y = getattr(a, item.name), getattr(b, item.name)
+        if isinstance(x, AlignmentRecord):
+            assert isinstance(y, AlignmentRecord), item.name
+            for sub in dataclasses.fields(AlignmentRecord):
+                u, v = getattr(x, sub.name), getattr(y, sub.name)
+                if isinstance(u, np.ndarray):
+                    np.testing.assert_array_equal(u, v, err_msg=sub.name)
+                else:
+                    assert u == v, (sub.name, u, v)
+        elif x is None or y is None:
+            assert x is None and y is None, item.name
+        else:
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=item.name)
 
 
 @pytest.fixture

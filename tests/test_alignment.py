@@ -83,12 +83,12 @@ def test_exact_recovery_up_to_one_global_scale(scheme):
     geometry = global_alignment(scene.preds)
     _check_exact(scene, geometry)
     # the scale normalisation: geometric mean of the pair scales maps to base_scale
-    assert geometry.info["tree"].shape == (8, 2)
-    log_scales = np.log(geometry.info["pair_scales"] * geometry.info["scale_factor"])
+    assert geometry.alignment.tree.shape == (8, 2)
+    log_scales = np.log(geometry.alignment.pair_scales * geometry.alignment.scale_factor)
     assert abs(log_scales.mean() - np.log(0.5)) < 1e-9
     # world points of every frame are the GT world points under one similarity
     pts = np.stack([geometry.world_points(k) for k in range(9)])
-    np.testing.assert_allclose(pts, geometry.info["world_points"], atol=1e-4)
+    np.testing.assert_allclose(pts, geometry.aligned_pointmaps, atol=1e-4)
 
 
 def test_exact_recovery_from_cache_memmaps_with_out_dir(tmp_path):
@@ -112,7 +112,7 @@ def test_known_and_shared_focal():
     np.testing.assert_array_equal(wrong.focal, 1.5 * scene.focal)
     shared = global_alignment(scene.preds, shared_focal=True)
     assert np.ptp(shared.focal) == 0
-    np.testing.assert_allclose(shared.focal[0], shared.info["per_frame_focal"].mean())
+    np.testing.assert_allclose(shared.focal[0], shared.alignment.per_frame_focal.mean())
     with pytest.raises(ValueError, match="either focal"):
         global_alignment(scene.preds, focal=10.0, shared_focal=True)
     with pytest.raises(ValueError, match="focal must be positive"):
@@ -123,10 +123,10 @@ def test_two_frames_and_one_frame():
     scene = make_synthetic_pairs(2, 12, 16, make_pairs(2), seed=4)
     geometry = global_alignment(scene.preds)
     _check_exact(scene, geometry)
-    assert len(geometry.info["pnp_frames"]) == 1  # the second view is a leaf placed by PnP
+    assert len(geometry.alignment.pnp_frames) == 1  # the second view is a leaf placed by PnP
     one_way = make_synthetic_pairs(2, 12, 16, np.array([[0, 1]]), seed=4)
     geometry = global_alignment(one_way.preds)  # frame 1 has no own-camera pointmap: PnP tries 21 focals
-    assert geometry.info["pnp_frames"] == [1]
+    assert geometry.alignment.pnp_frames == [1]
     assert np.isclose(np.geomspace(8, 48, 21), geometry.focal[1]).any()
     ratio = geometry.depth[0] / one_way.depth[0]
     np.testing.assert_allclose(ratio, ratio[0, 0], rtol=1e-6)
@@ -170,8 +170,8 @@ def test_tree_reaches_weak_frame_through_better_pairs():
     conf_i[strong] = conf_j[strong] = 9.0
     preds = PairPredictions(pairs, scene.preds.pts_i, scene.preds.pts_j, conf_i, conf_j)
     geometry = global_alignment(preds)
-    tree = {tuple(e) for e in geometry.info["tree"].tolist()}
-    assert geometry.info["root"] == (1, 3)
+    tree = {tuple(e) for e in geometry.alignment.tree.tolist()}
+    assert geometry.alignment.root == (1, 3)
     assert not any(3 in e and abs(e[0] - e[1]) == 1 for e in tree)
     assert len({frozenset(e) for e in tree}) == 5
     _check_exact(scene, geometry)
@@ -232,7 +232,7 @@ def test_refinements_keep_exact_recovery(options):
     geometry = global_alignment(scene.preds, **options)
     _check_exact(scene, geometry)
     if options.get("global_scale_solve"):
-        np.testing.assert_allclose(geometry.info["frame_log_scales"], 0, atol=1e-6)
+        np.testing.assert_allclose(geometry.alignment.frame_log_scales, 0, atol=1e-6)
 
 
 def test_refinements_reduce_scale_drift():
@@ -241,8 +241,8 @@ def test_refinements_reduce_scale_drift():
     def drift(**options):
         geometry = global_alignment(scene.preds, **options)
         if options.get("global_scale_solve"):  # the gauge: per-frame corrections have mean 0 in log
-            assert abs(geometry.info["frame_log_scales"].mean()) < 1e-9
-            assert np.ptp(geometry.info["frame_log_scales"]) > 0.02
+            assert abs(geometry.alignment.frame_log_scales.mean()) < 1e-9
+            assert np.ptp(geometry.alignment.frame_log_scales) > 0.02
         per_frame = np.median(np.log(geometry.depth / scene.depth), axis=(1, 2))  # [T] log scale of each frame
         return np.ptp(per_frame)
 
@@ -271,5 +271,5 @@ def test_threads_do_not_change_the_output():
     single = global_alignment(scene.preds, num_workers=1, **options)
     assert len(scene.preds.pairs) - 19 > (1 << 16) // (48 * 64)  # more pairs outside the tree than one chunk holds
     np.testing.assert_array_equal(threaded.depth, single.depth)
-    np.testing.assert_array_equal(threaded.info["pair_scales"], single.info["pair_scales"])
-    np.testing.assert_array_equal(threaded.info["frame_log_scales"], single.info["frame_log_scales"])
+    np.testing.assert_array_equal(threaded.alignment.pair_scales, single.alignment.pair_scales)
+    np.testing.assert_array_equal(threaded.alignment.frame_log_scales, single.alignment.frame_log_scales)

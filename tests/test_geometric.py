@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import cv2
 import numpy as np
 import pytest
 
+from stereodiff import flow
+from stereodiff.camera import fit_long_side
 from stereodiff.errors import InputError
-from stereodiff.stage1.geometric import (
-    GeometricMatcher,
-    compose_flows,
-    default_pairs,
-    flow_plan,
+from stereodiff.flow import compose_flows, motion_boundaries
+from stereodiff.stage1 import geometric
+from stereodiff.stage1.epipolar import (
+    PairGeometry,
     focal_from_fundamentals,
     fundamental_from_pose,
-    fuse_pair_depths,
-    motion_boundaries,
     robust_essential,
     sampson_distance,
     triangulate_rays,
-    untriangulated_mask,
-    working_size,
 )
+from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
+from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
+from stereodiff.stage1.pairs import default_pairs, flow_plan
 from stereodiff.types import PairPredictions
 
 
@@ -266,8 +267,8 @@ def test_adaptive_pairs_and_focal_estimate(scene):
 def test_probe_flows_are_computed_once_and_reused(scene, monkeypatch):
     frames, _, _, _ = scene
     calls, probes = [], []
-    dis_flows, probe_pairs = GeometricMatcher._dis_flows, GeometricMatcher._probe_pairs
-    monkeypatch.setattr(GeometricMatcher, "_dis_flows", staticmethod(lambda *args: calls.append(1) or dis_flows(*args)))
+    probe_pairs = GeometricMatcher._probe_pairs
+    monkeypatch.setattr(geometric, "dis_flows", lambda *args: calls.append(1) or flow.dis_flows(*args))
 
     def recorded_probe_pairs(*args):
         probes.extend(probe_pairs(*args))
@@ -396,7 +397,24 @@ def test_static_camera_fails_gracefully(scene, caplog):
     assert not any(g.ok for g in matcher.report.pairs)
     assert matcher.report.failed_frames == [0, 1, 2, 3]
     assert np.all(preds.conf_i == 1) and np.all(np.isfinite(preds.pts_j))
-    assert any("failed" in r.message and r.levelno == logging.WARNING for r in caplog.records)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "failed" in r.message]
+    assert warnings and not re.search(r"\bx°|\bx\b", warnings[0])  # the real figures, no placeholder
+    assert re.search(r"\d+ of \d+ pairs failed \(\d+× ", warnings[0])
+
+
+def test_failure_summary_prints_measured_figures_and_thresholds():
+    eye, zero = np.eye(3), np.zeros(3)
+    failed = [
+        PairGeometry((k, k + 1), eye, zero, False, "", median_angle_deg=angle, failure="low parallax")
+        for k, angle in enumerate([0.031, 0.12, 0.209])
+    ]
+    failed += [PairGeometry((9, 10), eye, zero, False, "", inlier_fraction=0.123, failure="low inlier fraction")]
+    failed += [PairGeometry((11, 12), eye, zero, False, "", failure="no flow matches")] * 2
+    text = failure_summary(failed, min_angle_deg=0.25)
+    assert text == (
+        "3× median parallax 0.03–0.21° (median 0.12°) < 0.25°; 2× too few consistent flow matches (no texture?); "
+        "1× essential-matrix inliers 12 % < 30 %"
+    )
 
 
 def test_input_validation(scene):
@@ -420,7 +438,7 @@ def test_input_validation(scene):
         GeometricMatcher(flow_descent_iterations=0)
     with pytest.raises(ValueError, match="motion_boundary_margin_px"):
         GeometricMatcher(motion_boundary_margin_px=-1)
-    assert working_size(480, 640, 320) == (240, 320)
+    assert fit_long_side(480, 640, 320) == (240, 320)
 
 
 @pytest.mark.parametrize(
@@ -545,14 +563,15 @@ def test_fusion_with_one_direction_only(scene, scene_predictions):
 
 
 def test_pipeline_geometric_stage1_fuses_pairs(scene, tmp_path):
-    from stereodiff.config import PipelineConfig, Stage1Config, Stage2Config
+    from stereodiff.config import PipelineConfig
     from stereodiff.pipeline import StereoDiffPipeline
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage2.configs import NoStage2Config
     from stereodiff.types import Video
 
     frames, depth, K, dynamic = scene
     config = PipelineConfig(
-        stage1=Stage1Config(backend="geometric", resolution=160, focal_px=float(K[0, 0])),
-        stage2=Stage2Config(backend="none"),
+        stage1=GeometricConfig(resolution=160, focal_px=float(K[0, 0])), stage2=NoStage2Config(), device="cpu"
     )
     pipeline = StereoDiffPipeline.from_config(config)
     assert pipeline.stage1.focal_px == K[0, 0]

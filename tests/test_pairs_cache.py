@@ -98,7 +98,7 @@ def test_cache_write_resume_and_predictions(tmp_path, rng):
 def test_cache_rejects_other_pairs_size_and_bad_rows(tmp_path, rng):
     pairs = make_pairs(4)[[0, 1, 2, 5, 6, 7]]
     cache = PairCache.open(tmp_path, pairs, (3, 4), 4)
-    with pytest.raises(InputError, match="other pairs"):
+    with pytest.raises(InputError, match="differ in: pairs"):
         PairCache.open(tmp_path, make_pairs(5), (3, 4), 5)
     with pytest.raises(InputError, match="another pointmap size"):
         PairCache.open(tmp_path, pairs, (3, 5), 4)
@@ -141,7 +141,7 @@ for p in range(len(cache.pairs)):
 def test_half_created_cache_is_recreated(tmp_path):
     folder = tmp_path / "c"
     folder.mkdir()
-    (folder / "pts_i.npy").write_bytes(b"garbage")  # killed while creating: no pairs.npy yet
+    (folder / "pts_i.npy").write_bytes(b"garbage")  # killed while creating: no pairs.json yet
     cache = PairCache.open(folder, make_pairs(3), (2, 2), 3)
     assert len(cache.missing()) == 6
 
@@ -158,4 +158,4 @@ def test_pair_cache_refuses_to_start_without_disk_space(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
     with pytest.raises(InputError, match=r"needs .* GiB of disk but only 0\.0 GiB is free"):
         PairCache.open(tmp_path / "cache", make_pairs(4), (8, 8), 4)
-    assert not (tmp_path / "cache" / "pairs.npy").exists()
+    assert not (tmp_path / "cache" / "pairs.json").exists()

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_tiny_croco
+from conftest import assert_same_scene, make_tiny_croco
 from stereodiff.config import preset_config
 from stereodiff.io.depth import load_depth_video
 from stereodiff.io.export import read_intrinsics, read_tum_poses
@@ -153,3 +153,22 @@ def test_frame_range_keeps_source_indices(small_video, tmp_path):
     video = load_depth_video(out / "depth.npz")
     np.testing.assert_array_equal(video.frame_indices, [1, 3, 5, 7, 9])
     assert video.depth.shape == (5, 48, 64) and (video.depth > 0).all()
+
+
+def test_network_scene_is_the_same_from_api_and_run_directory(tiny_paper_config, tmp_path):
+    """The network path (shared default ``reconstruct``): the alignment record and pointmaps survive save/load."""
+    import copy
+
+    from stereodiff.pipeline import StereoDiffPipeline
+    from stereodiff.stage2.configs import NoStage2Config
+    from stereodiff.synth import make_scene
+    from stereodiff.types import Video
+
+    config = copy.deepcopy(tiny_paper_config)
+    config.stage2 = NoStage2Config()
+    frames = make_scene("static-orbit", seed=0, num_frames=6, height=48, width=64).frames
+    pipeline = StereoDiffPipeline.from_config(config)
+    in_memory, on_disk = pipeline(Video(frames)), pipeline(Video(frames), run_dir=tmp_path / "run")
+    assert in_memory.geometry.aligned_pointmaps is not None and in_memory.geometry.alignment.tree.shape == (5, 2)
+    assert_same_scene(in_memory.geometry, on_disk.geometry)
+    np.testing.assert_array_equal(in_memory.depth, on_disk.depth)

@@ -180,7 +180,7 @@ def test_windowed_run_matches_single_window_and_resumes_from_cache(tmp_path):
     assert len(list((tmp_path / "cache").glob("window_*.npy"))) == 4
     again = refiner.refine(frames, sim.depth, sim.confidence, cache_dir=tmp_path / "cache")
     np.testing.assert_array_equal(again, streamed)
-    with pytest.raises(InputError, match="other inputs or settings"):
+    with pytest.raises(InputError, match="other settings"):
         TemporalRefiner(window=6, overlap=4).refine(frames, sim.depth, sim.confidence, cache_dir=tmp_path / "cache")
 
 

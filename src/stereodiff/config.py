@@ -1,184 +1,262 @@
-"""Pipeline configuration: one dataclass per stage, and the named presets.
+"""Pipeline configuration: one typed config per backend, nested in :class:`PipelineConfig`, and the named presets.
+
+``config.stage1`` / ``config.stage2`` are the settings dataclasses of the backends that run
+(:mod:`stereodiff.stage1.configs`, :mod:`stereodiff.stage2.configs`; the registry :mod:`stereodiff.backends` maps
+names to them). ``run.json`` records :meth:`PipelineConfig.to_dict` — every setting of those backends and nothing
+else — and ``--config run.json`` reads it back, so a run can be repeated exactly. Any field can be set by name
+(:func:`set_option`: ``stage1.flow_patch_stride=3``). Changing a stage's backend starts from the new backend's
+defaults (settings are kept only when both backends share a config class, e.g. ``monst3r`` → ``dust3r``).
 
 Presets:
     ``paper``: MonST3R (swin-2 pairs, 512 px) + DepthCrafter one-step refinement (windows 110 / overlap 25,
         trailing spacing, T=4, t=2→1), exactly the StereoDiff paper's settings.
     ``fast``: the same backends with fewer pairs (swin-1) and lower resolutions (384 px stage 1, 512 px stage 2).
     ``cpu``: the weights-free pair: geometric stereo matching + temporal refiner. Runs anywhere.
-    ``auto``: ``paper`` when its weights are on disk or downloadable, otherwise ``cpu`` with one notice.
+    ``auto``: ``paper`` when an accelerator is present and its weights are cached or downloadable, else ``cpu``
+        with one notice (decided in :func:`stereodiff.devices.choose_preset`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, Union
 
-STAGE1_BACKENDS = ("monst3r", "dust3r", "mast3r", "geometric", "none")
-STAGE2_BACKENDS = ("depthcrafter", "depthcrafter-full", "temporal", "none")
-PRESETS = ("paper", "fast", "cpu", "auto")
+from stereodiff.backends import STAGE1, STAGE2, Backend
+from stereodiff.devices import check_device
+from stereodiff.errors import InputError
+from stereodiff.stage1.configs import BackendConfig, GeometricConfig, NetworkConfig
+from stereodiff.stage2.configs import DepthCrafterConfig, TemporalConfig
 
+__all__ = [
+    "PRESETS",
+    "PRESET_SUMMARIES",
+    "PipelineConfig",
+    "apply_options",
+    "load_config_file",
+    "preset_config",
+    "set_option",
+]
 
-@dataclass
-class Stage1Config:
-    """Stage 1: pairwise stereo matching + closed-form global alignment."""
-
-    backend: Literal["monst3r", "dust3r", "mast3r", "geometric", "none"] = "geometric"
-    """Which matcher runs: a DUSt3R-family network, the weights-free geometric matcher, or none."""
-    weights: str | None = None
-    """Network weights: a folder, a .pth file or a hub repo id (default: the backend's published checkpoint)."""
-    pair_scheme: str | None = None
-    """Pair graph, e.g. ``swin-2-noncyclic`` (paper); ``None`` = the backend's default."""
-    resolution: int = 512
-    """Long side of the working resolution in pixels (the paper limits it to 512)."""
-    batch_size: int = 8
-    """Pairs per network batch."""
-    min_conf_thr: float = 3.0
-    """Alignment: pixels below this confidence do not vote (official default 3)."""
-    shared_focal: bool = False
-    """Alignment: one focal length for the whole video (MonST3R's average)."""
-    focal_px: float | None = None
-    """Known focal length in pixels at the SOURCE resolution (``None`` = estimated)."""
-    robust_scale: bool | None = None
-    """Alignment: median log-depth-ratio edge scales (``None`` = on for geometric, off for networks)."""
-    global_scale_solve: bool | None = None
-    """Alignment: solve all per-frame scales over every pair at once (``None`` = as ``robust_scale``)."""
-
-
-@dataclass
-class Stage2Config:
-    """Stage 2: local (temporal) consistency."""
-
-    backend: Literal["depthcrafter", "depthcrafter-full", "temporal", "none"] = "temporal"
-    """``depthcrafter``: the paper's one-step refinement; ``depthcrafter-full``: DepthCrafter alone (baseline,
-    ignores stage 1); ``temporal``: the weights-free refiner; ``none``: stage-1 depth, resized."""
-    unet: str = "depthcrafter"
-    """DepthCrafter UNet: folder or hub repo id (``depthcrafter`` = tencent/DepthCrafter)."""
-    base: str = "svd-xt"
-    """SVD-xt components (VAE, CLIP image encoder, scheduler): folder or hub repo id."""
-    window: int = 110
-    """Frames per window (paper / DepthCrafter: 110)."""
-    overlap: int = 25
-    """Frames shared by consecutive windows (paper / DepthCrafter: 25)."""
-    resolution: int = 1024
-    """DepthCrafter's ``max_res``: long side cap, rounded to multiples of 64."""
-    num_inference_steps: int = 4
-    """Refiner: total steps T of the schedule (paper: 4); full DepthCrafter uses 5 (v1.0.1 default)."""
-    stitching: str = "latent"
-    """How windows are merged: ``latent`` (cross-fade), ``affine``, ``joint`` or ``none``."""
-    options: dict[str, Any] = field(default_factory=dict)
-    """Backend-specific keyword arguments (documented by each backend)."""
+PRESET_SUMMARIES: dict[str, str] = {
+    "paper": "MonST3R + one-step DepthCrafter, the paper's settings (weights, a GPU advised)",
+    "fast": "the paper's backends with fewer pairs and lower resolutions",
+    "cpu": "weights-free geometric stereo matching + temporal refiner; runs anywhere",
+    "auto": "paper when a GPU (CUDA/MPS) and its weights are there, else cpu with a notice",
+}
+PRESETS = tuple(PRESET_SUMMARIES)
+DTYPES = ("float32", "float16", "bfloat16")
 
 
 @dataclass
 class PipelineConfig:
     """Everything a run needs; ``run.json`` stores it so a run can be repeated exactly."""
 
-    stage1: Stage1Config = field(default_factory=Stage1Config)
-    stage2: Stage2Config = field(default_factory=Stage2Config)
-    device: str = "cpu"
-    """``cpu``, ``cuda``, ``cuda:1``, ``mps``."""
+    stage1: BackendConfig = field(default_factory=GeometricConfig)
+    """The stage-1 backend's settings (``backend`` names it)."""
+    stage2: BackendConfig = field(default_factory=TemporalConfig)
+    """The stage-2 backend's settings (``backend`` names it)."""
+    device: str = "auto"
+    """``auto`` (CUDA, then MPS, else CPU), ``cpu``, ``cuda``, ``cuda:1``, ``mps``."""
     dtype: str = "float32"
     """Network dtype: ``float32``, ``float16`` or ``bfloat16`` (heads and VAE encoding stay float32)."""
     seed: int = 0
     """Seed of every random draw (noise, RANSAC)."""
     preset: str = "custom"
-    """Name of the preset this config came from."""
+    """Name of the preset this config came from (a record; it changes nothing)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
-        """Rebuild a config from :meth:`to_dict` output (unknown keys are an error)."""
-        data = dict(data)
-        stage1 = Stage1Config(**data.pop("stage1", {}))
-        stage2 = Stage2Config(**data.pop("stage2", {}))
-        return cls(stage1=stage1, stage2=stage2, **data)
+        """Rebuild a config from :meth:`to_dict` output (or a ``run.json``); unknown keys are an error."""
+        return apply_options(cls(), data).validate()
+
+    def backends(self) -> tuple[Backend, Backend]:
+        """The registry entries of the two stages (ValueError naming the stage when a name is unknown)."""
+        return _backend(STAGE1, "stage1", self.stage1.backend), _backend(STAGE2, "stage2", self.stage2.backend)
 
     def validate(self) -> PipelineConfig:
-        """Check names and ranges; returns self. Raises ValueError naming the field."""
-        if self.stage1.backend not in STAGE1_BACKENDS:
-            raise ValueError(f"stage1 backend {self.stage1.backend!r} is unknown; choose one of {STAGE1_BACKENDS}")
-        if self.stage2.backend not in STAGE2_BACKENDS:
-            raise ValueError(f"stage2 backend {self.stage2.backend!r} is unknown; choose one of {STAGE2_BACKENDS}")
-        if self.stage1.backend == "none" and self.stage2.backend not in ("depthcrafter-full",):
-            raise ValueError("stage1 'none' only works with stage2 'depthcrafter-full' (nothing else makes depth)")
-        if self.stage1.resolution < 32:
-            raise ValueError(f"stage1 resolution must be ≥ 32 px, got {self.stage1.resolution}")
-        if not 0 <= self.stage2.overlap < self.stage2.window:
-            raise ValueError(
-                f"stage2 overlap must be in [0, window); got overlap={self.stage2.overlap}, window={self.stage2.window}"
-            )
-        if self.dtype not in ("float32", "float16", "bfloat16"):
+        """Check names, types and ranges once; returns self. Raises ValueError naming the field."""
+        for (stage, settings), entry in zip((("stage1", self.stage1), ("stage2", self.stage2)), self.backends()):
+            if type(settings) is not entry.config:
+                raise ValueError(
+                    f"{stage} backend {entry.name!r} takes {entry.config.__name__}, got {type(settings).__name__}"
+                )
+            settings.validate()
+        stage1, stage2 = self.backends()
+        if stage1.build is None and stage2.uses_scene:
+            users = [name for name, entry in STAGE2.items() if not entry.uses_scene]
+            raise ValueError(f"stage1 'none' only works with a stage 2 that makes depth by itself ({', '.join(users)})")
+        if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be float32, float16 or bfloat16, got {self.dtype!r}")
+        check_device(self.device)
         return self
 
 
-def preset_config(name: str) -> PipelineConfig:
-    """The named preset's config (``auto`` is resolved by the pipeline, see :func:`resolve_auto`)."""
+def _backend(registry: dict[str, Backend], stage: str, name: str) -> Backend:
+    if name not in registry:
+        raise ValueError(f"{stage} backend {name!r} is unknown; choose one of {', '.join(registry)}")
+    return registry[name]
+
+
+def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
+    """The named preset's config. ``auto`` is decided here, for ``device`` (:func:`stereodiff.devices.choose_preset`:
+    it logs one notice when it falls back to ``cpu``)."""
     if name == "paper":
         return PipelineConfig(
-            stage1=Stage1Config(backend="monst3r", pair_scheme="swin-2-noncyclic", resolution=512),
-            stage2=Stage2Config(backend="depthcrafter", window=110, overlap=25, num_inference_steps=4),
+            stage1=NetworkConfig(backend="monst3r", pair_scheme="swin-2-noncyclic", resolution=512),
+            stage2=DepthCrafterConfig(window=110, overlap=25, num_inference_steps=4),
+            device=device,
             preset="paper",
         )
     if name == "fast":
         return PipelineConfig(
-            stage1=Stage1Config(backend="monst3r", pair_scheme="swin-1-noncyclic", resolution=384),
-            stage2=Stage2Config(backend="depthcrafter", resolution=512),
+            stage1=NetworkConfig(backend="monst3r", pair_scheme="swin-1-noncyclic", resolution=384),
+            stage2=DepthCrafterConfig(resolution=512),
+            device=device,
             preset="fast",
         )
     if name == "cpu":
         return PipelineConfig(
-            stage1=Stage1Config(backend="geometric", resolution=320),
-            stage2=Stage2Config(backend="temporal"),
-            preset="cpu",
+            stage1=GeometricConfig(resolution=320), stage2=TemporalConfig(), device=device, preset="cpu"
         )
     if name == "auto":
-        return resolve_auto()
-    raise ValueError(f"preset {name!r} is unknown; choose one of {PRESETS}")
+        from stereodiff.devices import choose_preset
+        from stereodiff.progress import logger
+
+        choice = choose_preset(device)
+        if choice.preset == "cpu":
+            logger.warning("preset auto: %s", choice.reason)
+        else:
+            logger.info(
+                "preset auto: paper on %s (%s; --preset cpu forces the weights-free path)", choice.device, choice.reason
+            )
+        config = preset_config(choice.preset, device=choice.device)
+        config.preset = f"auto:{choice.preset}"
+        return config
+    raise ValueError(f"preset {name!r} is unknown; choose one of {', '.join(PRESETS)}")
 
 
-PAPER_MODELS = ("monst3r", "depthcrafter", "svd-xt")
+# ------------------------------------------------------------------------------------------- setting by name
 
 
-def _reachable(name: str) -> bool:
-    """True when the hub answers for this model within a few seconds (never when offline)."""
-    from huggingface_hub import HfApi
+def apply_options(config: PipelineConfig, data: dict[str, Any]) -> PipelineConfig:
+    """Apply nested settings (a config file, ``run.json`` or its ``"config"``) onto ``config``; returns it.
 
-    from stereodiff.weights import MODELS, offline
-
-    if offline():
-        return False
-    try:
-        HfApi().model_info(MODELS[name].repo_id, timeout=5)
-    except Exception:  # any failure (network, auth, gating) means "not downloadable now"
-        return False
-    return True
-
-
-def missing_paper_weights() -> list[str]:
-    """The paper preset's models that are neither cached nor downloadable right now."""
-    from stereodiff.weights import find_snapshot
-
-    return [name for name in PAPER_MODELS if find_snapshot(name) is None and not _reachable(name)]
-
-
-def resolve_auto() -> PipelineConfig:
-    """``paper`` when MonST3R, DepthCrafter and SVD-xt are cached or downloadable, else ``cpu`` with one notice."""
-    from stereodiff.progress import logger
-
-    missing = missing_paper_weights()
-    if not missing:
-        config = preset_config("paper")
-    else:
-        logger.warning(
-            "preset auto: weights for %s are not on disk and cannot be downloaded now, so the weights-free "
-            "'cpu' preset runs instead (get them with `stereodiff weights download %s`)",
-            ", ".join(missing),
-            " ".join(missing),
-        )
-        config = preset_config("cpu")
-    config.preset = f"auto:{config.preset}"
+    A stage's ``backend`` is applied before its other fields. Values are checked against the field types (strings
+    are parsed, so ``{"stage1": {"resolution": "256"}}`` works too); unknown names are a ValueError.
+    """
+    if "config" in data and "stage1" not in data:  # a whole run.json
+        data = data["config"]
+    for key, value in data.items():
+        if key in ("stage1", "stage2"):
+            if not isinstance(value, dict):
+                raise ValueError(f"{key} must be a table of settings, got {value!r}")
+            for name, item in sorted(value.items(), key=lambda kv: kv[0] != "backend"):
+                set_option(config, f"{key}.{name}", item)
+        else:
+            set_option(config, key, value)
     return config
+
+
+def set_option(config: PipelineConfig, key: str, value: Any) -> None:
+    """Set one setting by its dotted name: ``stage1.flow_patch_stride`` ← ``3`` or ``"3"``; ``device`` ← ``"cuda"``.
+
+    ``stageN.backend`` switches the stage's backend (its defaults, unless both share a config class).
+    Raises ValueError naming the setting when it does not exist or the value does not fit its type.
+    """
+    stage, _, name = key.rpartition(".")
+    if stage in ("stage1", "stage2"):
+        registry = STAGE1 if stage == "stage1" else STAGE2
+        current = getattr(config, stage)
+        if name == "backend":
+            entry = _backend(registry, stage, str(value))
+            new = dataclasses.replace(current, backend=entry.name) if type(current) is entry.config else entry.config()
+            setattr(config, stage, new)
+            return
+        target, where = current, f"{stage} ({current.backend})"
+    elif stage == "" and name not in ("stage1", "stage2"):
+        target, where = config, "the pipeline"
+    else:
+        raise ValueError(f"setting {key!r} is unknown; use stage1.<field>, stage2.<field>, device, dtype or seed")
+    hints = typing.get_type_hints(type(target))
+    names = [f.name for f in dataclasses.fields(target) if f.name != "backend"]
+    if name not in names:
+        raise ValueError(f"{where} has no setting {name!r}; its settings are: {', '.join(names)}")
+    setattr(target, name, _coerce(value, hints[name], key))
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    """``value`` (native or a string from the command line) as the type ``hint``; ValueError naming ``key``."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    text = value.strip() if isinstance(value, str) else None
+    if origin in (Union, types.UnionType):
+        if type(None) in args and (value is None or (text is not None and text.lower() in ("none", "null", ""))):
+            return None
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, key)
+            except ValueError:
+                continue
+        raise ValueError(f"{key}={value!r} does not fit {_type_name(hint)}")
+    if origin is Literal:
+        if value in args:
+            return value
+        raise ValueError(f"{key}={value!r} must be one of {', '.join(map(str, args))}")
+    if origin is tuple:
+        items = value if isinstance(value, list | tuple) else [v for v in text.strip("()[] ").split(",") if v.strip()]
+        kinds = [args[0]] * len(items) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if len(kinds) != len(items):
+            raise ValueError(f"{key}={value!r} needs {len(kinds)} comma-separated values")
+        return tuple(_coerce(item, kind, key) for item, kind in zip(items, kinds))
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if text is not None and text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+    elif hint is int and not isinstance(value, bool):
+        if isinstance(value, int):
+            return value
+        try:
+            return int(text if text is not None else value)
+        except (TypeError, ValueError):
+            pass
+    elif hint is float and not isinstance(value, bool):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    elif hint is str and isinstance(value, str):
+        return value
+    raise ValueError(f"{key}={value!r} must be {_type_name(hint)}")
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings in a ``.toml`` or ``.json`` file (of a ``run.json``: its ``"config"``); InputError if unreadable."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except (OSError, ValueError) as err:
+        raise InputError(
+            f"cannot read the config file {path}: {' '.join(str(err).split())}",
+            "pass a .toml or .json file (e.g. a run.json)",
+        ) from err
+    if not isinstance(data, dict):
+        raise InputError(f"{path} does not hold a table of settings", "see `stereodiff config show`")
+    return data["config"] if "config" in data and "stage1" not in data else data

@@ -26,12 +26,31 @@ def progress(iterable: Iterable[_T], desc: str, total: int | None = None, unit: 
     return iter(tqdm(iterable, desc=desc, total=total, unit=unit, disable=not _enabled or None, leave=False))
 
 
-def thread_map(fn: Callable[[_T], _R], items: Sequence[_T], num_workers: int, desc: str) -> list[_R]:
-    """``[fn(item) for item in items]`` on ``num_workers`` threads (results in order), with a progress bar; for work
-    that releases the GIL (numpy on large arrays, OpenCV)."""
+def thread_imap(
+    fn: Callable[[_T], _R], items: Iterable[_T], num_workers: int, ahead: int | None = None
+) -> Iterator[_R]:
+    """``fn(item)`` for every item, yielded in order, computed on ``num_workers`` threads (for work that releases
+    the GIL: numpy on large arrays, OpenCV). At most ``ahead`` items (default ``2 · num_workers``) are submitted
+    beyond the one being waited for: memory stays bounded on long inputs, and no worker waits for the slowest item
+    of a batch."""
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    if num_workers == 1 or len(items) < 2:
-        return [fn(item) for item in progress(items, desc=desc, total=len(items))]
+    if num_workers <= 1:
+        yield from map(fn, items)
+        return
+    ahead = 2 * num_workers if ahead is None else ahead
     with ThreadPoolExecutor(num_workers) as pool:
-        return list(progress(pool.map(fn, items), desc=desc, total=len(items)))
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def thread_map(fn: Callable[[_T], _R], items: Sequence[_T], num_workers: int, desc: str) -> list[_R]:
+    """``[fn(item) for item in items]`` on ``num_workers`` threads (:func:`thread_imap`), with a progress bar."""
+    workers = num_workers if len(items) >= 2 else 1
+    return list(progress(thread_imap(fn, items, workers), desc=desc, total=len(items)))

@@ -27,6 +27,7 @@ import numpy as np
 
 from stereodiff.config import PipelineConfig
 from stereodiff.errors import InputError
+from stereodiff.io.files import stamped_folder
 from stereodiff.progress import logger
 
 __all__ = ["SAVE_CHOICES", "RunRequest", "check_paths", "is_finished", "parse_save", "run_video", "write_outputs"]
@@ -107,19 +108,16 @@ def _prepare_run_dir(request: RunRequest) -> Path:
         "max_res": request.max_res,
         "fps": request.fps,
     }
-    stamp_file = run_dir / "request.json"
-    if request.resume and stamp_file.is_file():
-        if json.loads(stamp_file.read_text()) != json.loads(json.dumps(stamp)):
-            raise InputError(
-                f"{run_dir} was made by a run with other settings or input",
-                "rerun with the same options, or drop --resume to start over",
-            )
+    resumed = stamped_folder(
+        run_dir,
+        stamp,
+        name="request.json",
+        what="a run",
+        fix="rerun with the same options, or drop --resume to start over",
+        fresh=not request.resume,
+    )
+    if resumed:
         logger.info("resuming from %s", run_dir)
-        return run_dir
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
-    stamp_file.write_text(json.dumps(stamp, indent=2))
     return run_dir
 
 
@@ -231,7 +229,7 @@ def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any
         request.output,
         request.save,
         colormap=request.colormap,
-        min_conf=request.config.stage1.min_conf_thr,
+        min_conf=getattr(pipe.config.stage1, "min_conf_thr", None),
     )
     timings = {"load_models": load_s, "decode": decode_s, **pipe.timings, "export": time.perf_counter() - export_start}
     timings["total"] = time.perf_counter() - started
@@ -243,7 +241,7 @@ def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any
         "fps": store.fps,
         "output_kind": "depth" if result.depth is not None else "disparity",
         "units": "relative: one unknown scale for the whole video (depth) / one affine map (disparity)",
-        "config": request.config.to_dict(),
+        "config": pipe.config.to_dict(),  # every setting of the backends that ran (device resolved)
         "frames": request.frames,
         "max_res": request.max_res,
         "versions": _versions(),

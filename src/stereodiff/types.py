@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["DepthVideo", "PairPredictions", "SceneGeometry", "Video", "check_array"]
+__all__ = ["AlignmentRecord", "DepthVideo", "PairPredictions", "SceneGeometry", "Video", "check_array"]
 
 
 def check_array(
@@ -148,6 +148,40 @@ class PairPredictions:
 
 
 @dataclass
+class AlignmentRecord:
+    """How the global alignment built a scene from its pairs (``P`` pairs, ``T`` frames); later steps (e.g. the
+    geometric matcher's fusion) and diagnostics read it. Saved and loaded with the scene.
+
+    Attributes:
+        tree: ``[T-1,2]`` int64 directed pairs of the spanning tree, in traversal order (the first pair places both
+            of its frames, every later pair the frame not placed yet).
+        root: the root pair ``(i, j)`` of the tree, or ``None`` for a single frame.
+        edge_scores: ``[P]`` float64 score of each pair (mean confidence product).
+        pair_scales: ``[P]`` float64 registration scale of each pair (before ``scale_factor``).
+        scale_factor: float, the normalisation of the pair scales (their geometric mean becomes ``base_scale``).
+        pnp_frames: frames whose pose PnP estimated; ``pnp_failed``: those where it failed.
+        per_frame_focal: ``[T]`` float64 focal estimates before ``shared_focal`` averaging.
+        frame_log_scales: ``[T]`` float64 per-frame log-scale corrections of ``global_scale_solve``, or ``None``.
+        pair_log_scales: ``[P]`` float64 log-scale of each pair's depth in the scene, when a fusion of all pairs
+            made the depth (geometric matcher), else ``None``.
+    """
+
+    tree: np.ndarray
+    root: tuple[int, int] | None = None
+    edge_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pair_scales: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    scale_factor: float = 1.0
+    pnp_frames: list[int] = field(default_factory=list)
+    pnp_failed: list[int] = field(default_factory=list)
+    per_frame_focal: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    frame_log_scales: np.ndarray | None = None
+    pair_log_scales: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_array("tree", self.tree, shape=(None, 2), kinds="iu")
+
+
+@dataclass
 class SceneGeometry:
     """The globally aligned scene from stage 1: one scale for the whole video.
 
@@ -158,6 +192,10 @@ class SceneGeometry:
         principal_point: ``[T,2]`` float64 ``(cx, cy)`` in pixels at resolution ``(h, w)``.
         cam_to_world: ``[T,4,4]`` float64 camera-to-world poses (OpenCV axes), in the scene's unit.
         valid: ``[T,h,w]`` bool, where ``depth`` is usable (finite and > 0).
+        alignment: how the global alignment built the scene (:class:`AlignmentRecord`), if it did.
+        aligned_pointmaps: ``[T,h,w,3]`` float32 pointmaps the alignment placed in the world (fallback points
+            included), or ``None`` when the depth was made otherwise (e.g. fused from all pairs); :meth:`world_points`
+            back-projects ``depth`` instead.
     """
 
     depth: np.ndarray
@@ -166,7 +204,8 @@ class SceneGeometry:
     principal_point: np.ndarray
     cam_to_world: np.ndarray
     valid: np.ndarray | None = None
-    info: dict[str, Any] = field(default_factory=dict)
+    alignment: AlignmentRecord | None = None
+    aligned_pointmaps: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         check_array("depth", self.depth, shape=(None, None, None), kinds="f")
@@ -178,6 +217,8 @@ class SceneGeometry:
         if self.valid is None:
             self.valid = np.isfinite(self.depth) & (self.depth > 0)
         check_array("valid", self.valid, shape=(t, h, w), dtype=np.bool_)
+        if self.aligned_pointmaps is not None:
+            check_array("aligned_pointmaps", self.aligned_pointmaps, shape=(t, h, w, 3), kinds="f")
 
     @property
     def num_frames(self) -> int:
@@ -199,12 +240,9 @@ class SceneGeometry:
 
     def world_points(self, t: int) -> np.ndarray:
         """``[h,w,3]`` float32 points of frame ``t`` in world coordinates (computed on demand, not stored)."""
-        h, w = self.size
-        v, u = np.mgrid[0:h, 0:w].astype(np.float64)
-        z = self.depth[t].astype(np.float64)
-        x = (u - self.principal_point[t, 0]) / self.focal[t] * z
-        y = (v - self.principal_point[t, 1]) / self.focal[t] * z
-        cam = np.stack([x, y, z], axis=-1)  # [h,w,3]
+        from stereodiff.camera import backproject
+
+        cam = backproject(np.asarray(self.depth[t]), self.intrinsics()[t])  # [h,w,3]
         pose = self.cam_to_world[t]
         return (cam @ pose[:3, :3].T + pose[:3, 3]).astype(np.float32)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from stereodiff.errors import InputError
 
-__all__ = ["MODELS", "ModelSpec", "cache_dir", "find_snapshot", "offline", "resolve_snapshot"]
+__all__ = ["MODELS", "ModelSpec", "cache_dir", "downloadable", "find_snapshot", "offline", "resolve_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,19 @@ def find_snapshot(name_or_repo: str) -> Path | None:
     if spec is not None and not all(any(path.glob(req)) for req in spec.required):
         return None
     return path
+
+
+def downloadable(name_or_repo: str, timeout: float = 5.0) -> bool:
+    """True when the hub answers for this model within ``timeout`` seconds (never when offline)."""
+    from huggingface_hub import HfApi
+
+    if offline():
+        return False
+    try:
+        HfApi().model_info(_spec_and_repo(name_or_repo)[1], timeout=timeout)
+    except Exception:  # any failure (network, auth, gating) means "not downloadable now"
+        return False
+    return True
 
 
 def resolve_snapshot(

@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
     "visualize": "visualize",
     "run": "run",
     "batch": "batch",
+    "config": "config",
     "demo": "demo",
     "synth": "synth",
     "eval": "evaluate",
@@ -58,12 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Temporally consistent depth for monocular videos (StereoDiff).",
     )
     parser.add_argument("--version", action="version", version=f"stereodiff {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs; tracebacks on errors")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+    _add_verbosity(parser, False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMANDS.values():
         importlib.import_module(f"stereodiff.cli.{module_name}").add_parser(subparsers)
+    _add_verbosity_to_subcommands(parser)
     return parser
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="debug logs; tracebacks on errors"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", default=default, help="no progress bars, warnings only")
+
+
+def _add_verbosity_to_subcommands(parser: argparse.ArgumentParser) -> None:
+    """``-v``/``-q`` after any subcommand too (``stereodiff run X -o Y -q``); SUPPRESS keeps an earlier one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in dict.fromkeys(action.choices.values()):
+                _add_verbosity(subparser, argparse.SUPPRESS)
+                _add_verbosity_to_subcommands(subparser)
 
 
 def _configure_logging(verbose: bool, quiet: bool) -> None:

@@ -7,23 +7,62 @@ from pathlib import Path
 
 from stereodiff.cli.extract import add_input_arguments
 
+#: command-line shortcuts -> the setting they change (``--stage1-res 256`` = ``--set stage1.resolution=256``)
+SHORTCUTS = {
+    "stage1": "stage1.backend",
+    "stage2": "stage2.backend",
+    "stage1_weights": "stage1.weights",
+    "pairs": "stage1.pair_scheme",
+    "stage1_res": "stage1.resolution",
+    "focal": "stage1.focal_px",
+    "device": "device",
+    "dtype": "dtype",
+    "seed": "seed",
+}
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options that build the PipelineConfig and the outputs (shared by ``run`` and ``batch``)."""
-    from stereodiff.config import PRESETS, STAGE1_BACKENDS, STAGE2_BACKENDS
-    from stereodiff.runs import DEFAULT_SAVE, SAVE_CHOICES
 
-    group = parser.add_argument_group("method")
-    group.add_argument("--preset", default="auto", choices=PRESETS, help="paper, fast, cpu or auto (default)")
-    group.add_argument("--stage1", choices=STAGE1_BACKENDS, help="override the preset's stage-1 backend")
-    group.add_argument("--stage2", choices=STAGE2_BACKENDS, help="override the preset's stage-2 backend")
+def preset_help() -> str:
+    """The presets and what they run, for ``--help``."""
+    from stereodiff.config import PRESET_SUMMARIES
+
+    return "; ".join(f"{name}: {summary}" for name, summary in PRESET_SUMMARIES.items())
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, *, outputs: bool = True) -> None:
+    """Options that build the PipelineConfig (shared by ``run``, ``batch`` and ``config show``) and the outputs."""
+    from stereodiff.backends import STAGE1, STAGE2
+    from stereodiff.config import PRESETS
+
+    group = parser.add_argument_group(
+        "method",
+        "A preset, then --config, then the shortcuts, then --set (later wins). Every setting: "
+        "`stereodiff config show --preset cpu`.",
+    )
+    group.add_argument("--preset", choices=PRESETS, help=f"{preset_help()} (default: auto; with --config: the file)")
+    group.add_argument(
+        "--config", metavar="FILE", help="settings from a .toml/.json file or a run.json (repeats that run)"
+    )
+    group.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any setting, e.g. --set stage1.flow_patch_stride=3 --set stage2.window=32 (repeatable)",
+    )
+    group.add_argument("--stage1", choices=tuple(STAGE1), help="stage-1 backend (= --set stage1.backend=…)")
+    group.add_argument("--stage2", choices=tuple(STAGE2), help="stage-2 backend (= --set stage2.backend=…)")
     group.add_argument("--stage1-weights", help="folder, .pth or hub repo id of the stage-1 network")
     group.add_argument("--pairs", help="pair scheme, e.g. swin-2-noncyclic (default: the backend's)")
     group.add_argument("--stage1-res", type=int, help="stage-1 working resolution (long side, px)")
     group.add_argument("--focal", type=float, help="known focal length in pixels at the input resolution")
-    group.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps (default cpu)")
-    group.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"))
-    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--device", help="auto (default: CUDA, then MPS, else CPU), cpu, cuda, cuda:1, mps")
+    group.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), help="network dtype (default float32)")
+    group.add_argument("--seed", type=int, help="seed of every random draw (default 0)")
+    if not outputs:
+        return
+    from stereodiff.runs import DEFAULT_SAVE, SAVE_CHOICES
+
     out = parser.add_argument_group("outputs")
     out.add_argument(
         "--save",
@@ -36,24 +75,31 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_config(args: argparse.Namespace):
-    """The PipelineConfig of the preset with the command line's overrides."""
-    from stereodiff.config import preset_config
+    """The PipelineConfig of the command line: preset (or the ``--config`` file's settings), shortcuts, ``--set``."""
+    from stereodiff.config import PipelineConfig, apply_options, load_config_file, preset_config, set_option
+    from stereodiff.errors import InputError
 
-    config = preset_config(args.preset)
-    if args.stage1:
-        config.stage1.backend = args.stage1
-    if args.stage2:
-        config.stage2.backend = args.stage2
-    if args.stage1_weights:
-        config.stage1.weights = args.stage1_weights
-    if args.pairs:
-        config.stage1.pair_scheme = args.pairs
-    if args.stage1_res:
-        config.stage1.resolution = args.stage1_res
-    if args.focal:
-        config.stage1.focal_px = args.focal
-    config.device, config.dtype, config.seed = args.device, args.dtype, args.seed
-    if args.stage1 or args.stage2 or args.stage1_weights or args.pairs or args.stage1_res:
+    file_settings = load_config_file(args.config) if args.config else None
+    if file_settings is not None and args.preset is None:
+        config = PipelineConfig()
+    else:  # `auto` is decided for the requested device
+        device = args.device or (file_settings or {}).get("device", "auto")
+        config = preset_config(args.preset or "auto", device=device)
+    if file_settings is not None:
+        apply_options(config, file_settings)
+    changed = False
+    for attribute, key in SHORTCUTS.items():
+        value = getattr(args, attribute)
+        if value is not None:
+            set_option(config, key, value)
+            changed |= key.startswith("stage")
+    for item in args.settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {item!r} is not KEY=VALUE", "use e.g. --set stage1.flow_patch_stride=3")
+        set_option(config, key.strip(), value)
+        changed = True
+    if changed and not config.preset.endswith("+overrides"):
         config.preset = f"{config.preset}+overrides"
     return config.validate()
 

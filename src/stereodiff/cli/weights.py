@@ -64,7 +64,10 @@ def verify(name_or_path: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from stereodiff.backends import require_extra
     from stereodiff.weights import MODELS, cache_dir, download, find_snapshot
+
+    require_extra("paper", "`stereodiff weights`")  # the hub client comes with the networks
 
     if args.action == "list":
         print(f"cache: {cache_dir()}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from stereodiff.errors import InputError
-from stereodiff.stage1.alignment import Similarity, umeyama
+from stereodiff.stage1.registration import Similarity, umeyama
 
 __all__ = ["TrajectoryErrors", "align_trajectory", "temporal_alignment_error", "trajectory_errors"]
 

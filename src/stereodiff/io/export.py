@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stereodiff.camera import scale_intrinsics
 from stereodiff.io.files import atomic_dir, atomic_file
 from stereodiff.progress import logger, progress
 from stereodiff.types import SceneGeometry, check_array
@@ -336,14 +337,6 @@ def write_colmap(
 
 
 # ----------------------------------------------------------------------------------------------- intrinsics
-
-
-def scale_intrinsics(intrinsics: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
-    """Rescale ``[...,3,3]`` K from image size ``(H, W)`` ``from_size`` to ``to_size`` (rows 0 and 1 scaled)."""
-    k = np.array(intrinsics, np.float64)
-    k[..., 0, :] *= to_size[1] / from_size[1]
-    k[..., 1, :] *= to_size[0] / from_size[0]
-    return k
 
 
 def write_intrinsics(path: str | Path, intrinsics: np.ndarray, size: tuple[int, int]) -> Path:

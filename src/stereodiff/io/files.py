@@ -7,6 +7,7 @@ one exists under the final name. Temporary names start with ``.`` and end with t
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from stereodiff.errors import InputError
 
-__all__ = ["atomic_dir", "atomic_file", "ensure_writable_dir"]
+__all__ = ["atomic_dir", "atomic_file", "ensure_writable_dir", "stamped_folder"]
 
 
 def ensure_writable_dir(folder: str | Path, *, what: str = "output") -> Path:
@@ -87,3 +88,53 @@ def atomic_dir(path: str | Path, *, replaceable: Callable[[Path], bool]) -> Iter
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def stamped_folder(
+    folder: str | Path,
+    stamp: dict,
+    *,
+    name: str,
+    what: str,
+    fix: str,
+    fresh: bool = False,
+    create: Callable[[], None] | None = None,
+) -> bool:
+    """Make ``folder`` the home of the results of one run, stamped with its settings and inputs.
+
+    The stamp (``stamp``, JSON-able) is kept in ``folder/name``, written atomically and last: a folder whose stamp
+    exists was fully set up. An existing stamp must equal ``stamp``, so a resumed run never mixes in results made
+    with other settings.
+
+    Args:
+        folder: the folder (created with its parents).
+        stamp: the settings and inputs the results depend on.
+        name: the stamp's file name, e.g. ``"meta.json"``.
+        what: what the folder holds, for the error message (e.g. ``"temporal-refine windows"``).
+        fix: the error message's fix.
+        fresh: delete the folder first (a new run).
+        create: called before the stamp is written when the folder has none (e.g. to create its data files).
+
+    Returns:
+        True when the folder was already stamped with ``stamp`` (resume), False when it has just been stamped.
+
+    Raises:
+        InputError: the folder's stamp differs from ``stamp`` (the message names the differing keys).
+    """
+    folder = Path(folder)
+    path = folder / name
+    if fresh:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    expected = json.loads(json.dumps(stamp))  # tuples → lists, as they read back
+    if path.is_file():
+        found = json.loads(path.read_text())
+        if found != expected:
+            keys = sorted(k for k in {*found, *expected} if found.get(k) != expected.get(k))
+            raise InputError(f"{folder} holds {what} made with other settings (they differ in: {', '.join(keys)})", fix)
+        return True
+    if create is not None:
+        create()
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(expected, indent=1))
+    return False

@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from stereodiff.camera import fit_long_side
 from stereodiff.errors import InputError
 from stereodiff.io.files import atomic_file
 from stereodiff.progress import logger, progress
@@ -236,9 +237,8 @@ def resize_max_res(frame: np.ndarray, max_res: int | None) -> np.ndarray:
         return frame
     import cv2
 
-    scale = max_res / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    new_h, new_w = fit_long_side(h, w, max_res)
+    return cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_AREA)
 
 
 def _open_container(path: Path):

@@ -40,175 +40,21 @@ from pathlib import Path
 
 import numpy as np
 
+from stereodiff.camera import default_principal_point, prior_focal
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress, thread_map
-from stereodiff.types import PairPredictions, SceneGeometry
+from stereodiff.stage1.registration import (
+    Similarity,
+    affine_points,
+    apply_similarity,
+    estimate_focal,
+    pose_matrix,
+    solve_pnp,
+    umeyama,
+)
+from stereodiff.types import AlignmentRecord, PairPredictions, SceneGeometry
 
 __all__ = ["Similarity", "estimate_focal", "global_alignment", "umeyama"]
-
-
-@dataclass
-class Similarity:
-    """A batch of similarity transforms ``y = scale · R · x + t``.
-
-    Attributes:
-        scale: ``[B]`` float64.
-        rotation: ``[B,3,3]`` float64 (det +1).
-        translation: ``[B,3]`` float64.
-    """
-
-    scale: np.ndarray
-    rotation: np.ndarray
-    translation: np.ndarray
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``[B]`` weighted median along the last axis of ``values``/``weights`` ``[B,N]`` (weights ≥ 0)."""
-    order = np.argsort(values, axis=-1)
-    values = np.take_along_axis(values, order, axis=-1)
-    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=-1), axis=-1)
-    half = 0.5 * cumulative[:, -1:]
-    index = np.minimum((cumulative < half).sum(axis=-1), values.shape[-1] - 1)
-    return values[np.arange(len(values)), index]
-
-
-def _squared_distance(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
-    """``[B,N]`` squared distances of ``points [B,N,3]`` to ``centre [B,3]`` (component-wise: ~5× faster than
-    ``np.linalg.norm`` over the short last axis)."""
-    return sum(np.square(points[..., c] - centre[:, c, None]) for c in range(3))
-
-
-def umeyama(
-    src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None, *, estimate_scale: bool = True,
-    robust_scale: bool = False,
-) -> Similarity:  # fmt: skip
-    """Weighted least-squares similarity (Umeyama) mapping ``src`` onto ``dst``: min Σ w‖s·R·x + t − y‖².
-
-    Args:
-        src: ``[B,N,3]`` (or ``[N,3]``) source points.
-        dst: ``[B,N,3]`` (or ``[N,3]``) target points, same shape.
-        weights: ``[B,N]`` (or ``[N]``) non-negative weights (normalised internally); ``None`` = uniform.
-        estimate_scale: fit the scale; otherwise ``scale = 1``.
-        robust_scale: the scale is the weighted median of ``log(‖y − ȳ‖ / ‖x − x̄‖)`` over the points (insensitive
-            to the noise of ``src`` that biases the least-squares scale low); rotation and translation stay the
-            weighted least-squares ones (the translation for that scale).
-
-    Returns:
-        A :class:`Similarity` with batch size ``B`` (1 for unbatched inputs).
-
-    Raises:
-        ValueError: mismatched shapes, or a batch element whose weights sum to 0 or whose source points coincide.
-    """
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
-    if src.ndim == 2:
-        src, dst = src[None], dst[None]
-        weights = None if weights is None else np.asarray(weights)[None]
-    if src.shape != dst.shape or src.ndim != 3 or src.shape[-1] != 3:
-        raise ValueError(f"src and dst must both be [B,N,3] or [N,3], got {src.shape} and {dst.shape}")
-    if weights is None:
-        weights = np.ones(src.shape[:2])
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.shape != src.shape[:2]:
-        raise ValueError(f"weights must have shape {src.shape[:2]}, got {weights.shape}")
-    total = weights.sum(axis=1, keepdims=True)  # [B,1]
-    if np.any(total <= 0):
-        raise ValueError(f"weights sum to 0 for batch element(s) {np.flatnonzero(total[:, 0] <= 0).tolist()}")
-    w = weights / total  # [B,N]
-    weighted_src = src * w[..., None]  # [B,N,3]
-    src_mean = np.matmul(w[:, None], src)[:, 0]  # [B,3] (a matmul: ~10x faster than a sum over the middle axis)
-    dst_mean = np.matmul(w[:, None], dst)[:, 0]
-    # second moments from uncentred sums (no centred copies of the N points; float64 keeps the cancellation small)
-    cov = np.matmul(dst.transpose(0, 2, 1), weighted_src) - dst_mean[:, :, None] * src_mean[:, None, :]  # Σw(y−ȳ)(x−x̄)ᵀ
-    second = np.einsum("bnc,bnc->b", weighted_src, src)  # [B] Σ w ‖x‖²
-    var_src = second - (src_mean * src_mean).sum(-1)  # [B] Σ w ‖x − x̄‖²
-    u, _, vt = np.linalg.svd(cov)
-    sign = np.sign(np.linalg.det(u @ vt))
-    sign[sign == 0] = 1.0
-    u[:, :, 2] *= sign[:, None]
-    rotation = u @ vt  # [B,3,3]
-    if np.any(var_src <= 1e-12 * second):
-        bad = np.flatnonzero(var_src <= 1e-12 * second).tolist()
-        raise ValueError(f"source points coincide for batch element(s) {bad}")
-    if not estimate_scale:
-        scale = np.ones(len(src))
-    elif robust_scale:
-        with np.errstate(divide="ignore", invalid="ignore"):  # log distance ratio, from squared distances [B,N]
-            log_ratio = 0.5 * (np.log(_squared_distance(dst, dst_mean)) - np.log(_squared_distance(src, src_mean)))
-        usable = np.isfinite(log_ratio) & (w > 0)
-        scale = np.exp(_weighted_median(np.where(usable, log_ratio, 0.0), np.where(usable, w, 0.0)))
-    else:
-        scale = np.einsum("brc,brc->b", rotation, cov) / var_src  # tr(Rᵀ M) / σ²
-    translation = dst_mean - scale[:, None] * np.einsum("brc,bc->br", rotation, src_mean)
-    return Similarity(scale, rotation, translation)
-
-
-def _centred_pixels(h: int, w: int, principal_point: tuple[float, float]) -> np.ndarray:
-    """``[h,w,2]`` float64 integer pixel coordinates ``(u, v)`` minus the principal point."""
-    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
-    return np.stack([u - principal_point[0], v - principal_point[1]], axis=-1)
-
-
-def estimate_focal(pts: np.ndarray, principal_point: tuple[float, float] | None = None, iterations: int = 10) -> float:
-    """Focal length (pixels) of a pointmap in its own camera: min Σ ‖p − f·(x/z, y/z)‖ by Weiszfeld IRLS.
-
-    Args:
-        pts: ``[h,w,3]`` points of pixel ``(u, v)`` in the camera (OpenCV axes).
-        principal_point: ``(cx, cy)``; default ``(w/2, h/2)``.
-        iterations: IRLS iterations after the least-squares start (10 as in DUSt3R).
-
-    Returns:
-        The focal length in pixels (every pixel is used, unweighted; points with z = 0 are ignored).
-    """
-    h, w = pts.shape[:2]
-    pixels = _centred_pixels(h, w, principal_point or (w / 2, h / 2)).reshape(-1, 2)  # [N,2]
-    pts = np.asarray(pts, dtype=np.float64).reshape(-1, 3)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rays = np.nan_to_num(pts[:, :2] / pts[:, 2:3], nan=0.0, posinf=0.0, neginf=0.0)  # [N,2]
-    dot_rp = (rays * pixels).sum(-1)  # [N]
-    dot_rr = (rays * rays).sum(-1)
-    dot_pp = (pixels * pixels).sum(-1)
-    focal = dot_rp.mean() / dot_rr.mean()
-    for _ in range(iterations):
-        residual_sq = dot_pp - 2 * focal * dot_rp + focal * focal * dot_rr  # ‖p − f·r‖², expanded
-        weight = 1.0 / np.sqrt(np.maximum(residual_sq, 1e-16))
-        focal = (weight * dot_rp).sum() / (weight * dot_rr).sum()  # (not a BLAS dot: slow on busy cores)
-    return float(max(focal, 0.0))
-
-
-def _solve_pnp(
-    world: np.ndarray, focal: float | None, mask: np.ndarray, *, seed: int, iterations: int
-) -> tuple[float, np.ndarray] | None:
-    """RANSAC-PnP (SQPNP) of a pointmap ``[h,w,3]``: ``(focal, cam_to_world [4,4])`` or ``None`` on failure.
-
-    With ``focal=None`` 21 focals in ``geomspace(S/2, 3S)`` (``S = max(h, w)``) are tried; the most inliers win.
-    """
-    import cv2
-
-    h, w = world.shape[:2]
-    if mask.sum() < 4:
-        return None
-    v, u = np.mgrid[0:h, 0:w]
-    pixels = np.stack([u, v], axis=-1).astype(np.float32)[mask]  # [M,2]
-    points = world[mask].astype(np.float32)  # [M,3]
-    size = max(w, h)
-    candidates = np.geomspace(size / 2, size * 3, 21) if focal is None else [focal]
-    best: tuple[int, np.ndarray, np.ndarray, float] | None = None
-    for f in candidates:
-        k = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]], dtype=np.float32)
-        cv2.setRNGSeed(seed)
-        ok, rvec, tvec, inliers = cv2.solvePnPRansac(
-            points, pixels, k, None, iterationsCount=iterations, reprojectionError=5, flags=cv2.SOLVEPNP_SQPNP
-        )
-        if ok and inliers is not None and (best is None or len(inliers) > best[0]):
-            best = (len(inliers), rvec, tvec, float(f))
-    if best is None:
-        return None
-    _, rvec, tvec, f = best
-    world_to_cam = np.eye(4)
-    world_to_cam[:3, :3] = cv2.Rodrigues(rvec)[0]
-    world_to_cam[:3, 3] = tvec.ravel()
-    return f, np.linalg.inv(world_to_cam)
 
 
 def _check_predictions(preds: PairPredictions) -> tuple[np.ndarray, int]:
@@ -291,28 +137,6 @@ def _chunks(num: int, per_item: int, budget: int = 1 << 16) -> list[np.ndarray]:
     return [np.arange(a, min(a + size, num)) for a in range(0, num, size)]
 
 
-def _apply(sim: Similarity, points: np.ndarray) -> np.ndarray:
-    """``[h,w,3]`` float64 points mapped by the single similarity ``sim``."""
-    return _affine(points, np.hstack([sim.scale[0] * sim.rotation[0], sim.translation[0][:, None]]))
-
-
-def _affine(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``[h,w,m]`` float64 ``matrix [m,4] @ [x; 1]`` of the points ``[h,w,3]`` (``cv2.transform``: ~14× faster than
-    numpy's matmul on such thin arrays, which goes to the multithreaded BLAS; the same values to ~1e-15)."""
-    import cv2
-
-    matrix = np.asarray(matrix, dtype=np.float64)
-    out = cv2.transform(np.asarray(points, dtype=np.float64), matrix)  # [h,w] for one output channel
-    return out.reshape(*points.shape[:-1], len(matrix))
-
-
-def _pose(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
-    pose = np.eye(4)
-    pose[:3, :3] = rotation
-    pose[:3, 3] = translation
-    return pose
-
-
 def global_alignment(
     preds: PairPredictions,
     *,
@@ -365,19 +189,99 @@ def global_alignment(
     Returns:
         ``SceneGeometry``: depth ``[T,h,w]`` (0 where invalid), confidence ``[T,h,w]`` (per-frame maximum raw
         confidence, 0 where invalid), focal ``[T]``, principal point ``[T,2] = (w/2, h/2)``, ``cam_to_world
-        [T,4,4]``; ``info`` holds ``world_points [T,h,w,3]`` (the propagated pointmaps, scaled), ``tree [T-1,2]``
-        (directed tree pairs in traversal order), ``root``, ``edge_scores [P]``, ``pair_scales [P]``,
-        ``scale_factor``, ``pnp_frames``, ``pnp_failed``, ``per_frame_focal [T]`` (before ``shared_focal``) and,
-        with ``global_scale_solve``, ``frame_log_scales [T]`` (else ``None``).
+        [T,4,4]``, ``aligned_pointmaps [T,h,w,3]`` (the propagated pointmaps, scaled) and ``alignment`` (an
+        :class:`~stereodiff.types.AlignmentRecord`: the tree in traversal order, root, edge scores, pair scales,
+        scale factor, PnP frames, per-frame focal before ``shared_focal``, and with ``global_scale_solve`` the
+        per-frame log scales).
 
     Raises:
         ValueError: shape mismatches, pairs referring to missing frames, self or duplicated pairs, non-finite
             values, negative confidences, a disconnected pair graph (the components are named), bad arguments.
     """
-    # 1. Check inputs
-    pairs, num_frames = _check_predictions(preds)
-    num_pairs = len(pairs)
+    # 1. Check inputs; the output arrays
+    pairs, num_frames, known_focal = _check_inputs(preds, base_scale, min_conf_thr, scale_stride, focal, shared_focal)
     h, w = preds.pts_i.shape[1:3]
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+    principal_point = np.tile(default_principal_point((h, w)), (num_frames, 1)).astype(np.float64)
+    depth = _new_array(out_dir, "depth", (num_frames, h, w), np.float32)
+    confidence = _new_array(out_dir, "confidence", (num_frames, h, w), np.float32)
+    valid = _new_array(out_dir, "valid", (num_frames, h, w), np.bool_)
+    world = _new_array(out_dir, "world_points", (num_frames, h, w, 3), np.float32)
+    if len(pairs) == 0:  # a single frame: nothing is known
+        logger.warning("global_alignment: a single frame has no pairs; its depth is unknown (all invalid)")
+        return SceneGeometry(
+            depth=depth, confidence=confidence, valid=valid, principal_point=principal_point,
+            focal=known_focal if known_focal is not None else np.full(1, prior_focal((h, w))),
+            cam_to_world=np.eye(4)[None],
+            alignment=AlignmentRecord(tree=np.zeros((0, 2), np.int64)), aligned_pointmaps=world,
+        )  # fmt: skip
+    register = _Registrar(preds, pairs, scale_stride, robust_scale)
+
+    # 2. Edge scores and per-frame confidence (one pass over the confidences)
+    scores = _edge_scores(preds, pairs, confidence)
+    # 3. Maximum spanning tree; 4. its traversal places every frame's points in the world
+    tree = _traverse(preds, pairs, _spanning_tree(scores, pairs, num_frames), world, register, official_compat)
+    # 5. Focal lengths: from each frame's best outgoing pair (own-camera pointmap)
+    best_first = np.argsort(-scores, kind="stable")
+    if known_focal is None:
+        _estimate_focals(preds, pairs, best_first, tree.focals)
+    else:
+        tree.focals[:] = [float(f) for f in known_focal]
+    # 6. Poses of the leaves by RANSAC-PnP
+    pnp_frames, pnp_failed = _leaf_poses(
+        pairs, best_first, world, confidence, tree, register, min_conf_thr, seed, pnp_iterations, official_compat
+    )
+    cam_to_world = np.stack(tree.poses)  # [T,4,4]
+    # 7. Pair scales → global scale normalisation; 8. optional per-frame scale correction from all pairs
+    second_scales = _pair_registration_scales(preds, pairs, world, tree.pair_scales, register, global_scale_solve,
+                                              num_workers)  # fmt: skip
+    usable = tree.pair_scales > 0
+    scale_factor = float(base_scale / np.exp(np.log(tree.pair_scales[usable]).mean()))
+    frame_log_scales = None
+    if second_scales is not None:
+        frame_log_scales = _solve_frame_log_scales(pairs, tree.pair_scales, second_scales, scores, num_frames)
+    # 9. Depth = z of the (scaled) world points in each frame's camera
+    cam_to_world[:, :3, 3] *= scale_factor
+    _frame_depths(world, cam_to_world, scale_factor, frame_log_scales, depth, confidence, valid, official_compat,
+                  num_workers)  # fmt: skip
+    # 10. Focals: a fallback where none could be estimated, then shared if asked
+    focal_out = np.asarray(tree.focals, dtype=np.float64)
+    bad = ~(np.isfinite(focal_out) & (focal_out > 0))
+    if bad.any() and not official_compat:  # degenerate pointmaps (e.g. all points at z = 0) give no focal
+        fallback = np.median(focal_out[~bad]) if (~bad).any() else prior_focal((h, w))
+        logger.warning(
+            "global_alignment: no focal length for frames %s; using %.1f px", _frame_list(np.flatnonzero(bad)), fallback
+        )
+        focal_out[bad] = fallback
+    per_frame_focal = focal_out.copy()
+    if shared_focal:
+        focal_out = np.full(num_frames, focal_out.mean())
+    if out_dir is not None:
+        for array in (depth, confidence, valid, world):
+            array.flush()
+    record = AlignmentRecord(
+        tree=np.array(tree.edges, dtype=np.int64), root=tuple(int(k) for k in tree.root), edge_scores=scores,
+        pair_scales=tree.pair_scales, scale_factor=scale_factor, pnp_frames=[int(k) for k in pnp_frames],
+        pnp_failed=[int(k) for k in pnp_failed], per_frame_focal=per_frame_focal, frame_log_scales=frame_log_scales,
+    )  # fmt: skip
+    return SceneGeometry(
+        depth=depth, confidence=confidence, valid=valid, focal=focal_out, principal_point=principal_point,
+        cam_to_world=cam_to_world, alignment=record, aligned_pointmaps=world,
+    )  # fmt: skip
+
+
+def _check_inputs(
+    preds: PairPredictions,
+    base_scale: float,
+    min_conf_thr: float,
+    scale_stride: int,
+    focal: float | np.ndarray | None,
+    shared_focal: bool,
+) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """Step 1: ``(pairs [P,2] int64, T, known focal [T] or None)``; ValueError on bad predictions or arguments."""
+    pairs, num_frames = _check_predictions(preds)
     if not (np.isfinite(base_scale) and base_scale > 0):
         raise ValueError(f"base_scale must be a positive number, got {base_scale}")
     if not np.isfinite(min_conf_thr):
@@ -393,26 +297,32 @@ def global_alignment(
             raise ValueError(f"focal must be positive and finite (a scalar or [T={num_frames}]), got {focal!r}")
     if num_frames > 1:
         _check_connected(pairs, num_frames)
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-    principal_point = np.tile([w / 2, h / 2], (num_frames, 1)).astype(np.float64)
-    depth = _new_array(out_dir, "depth", (num_frames, h, w), np.float32)
-    confidence = _new_array(out_dir, "confidence", (num_frames, h, w), np.float32)
-    valid = _new_array(out_dir, "valid", (num_frames, h, w), np.bool_)
-    world = _new_array(out_dir, "world_points", (num_frames, h, w, 3), np.float32)
-    if num_pairs == 0:  # a single frame: nothing is known
-        logger.warning("global_alignment: a single frame has no pairs; its depth is unknown (all invalid)")
-        default = max(h, w) / (2 * np.tan(np.deg2rad(30)))
-        return SceneGeometry(
-            depth=depth, confidence=confidence, valid=valid, principal_point=principal_point,
-            focal=known_focal if known_focal is not None else np.full(1, default), cam_to_world=np.eye(4)[None],
-            info={"world_points": world, "tree": np.zeros((0, 2), np.int64), "root": None, "scale_factor": 1.0},
-        )  # fmt: skip
+    return pairs, num_frames, known_focal
 
-    # 2. Edge scores and per-frame confidence (one pass over the confidences)
-    scores = np.zeros(num_pairs)
-    for chunk in progress(_chunks(num_pairs, h * w), desc="alignment: edge scores", total=None):
+
+class _Registrar:
+    """Registers one pair's points onto placed world points (:func:`umeyama`), on every ``scale_stride``-th pixel."""
+
+    def __init__(self, preds: PairPredictions, pairs: np.ndarray, scale_stride: int, robust_scale: bool) -> None:
+        self.preds, self.pairs, self.stride, self.robust = preds, pairs, scale_stride, robust_scale
+
+    def own_points(self, p: int) -> np.ndarray:
+        """``[h,w,3]`` float64 ``pts_i`` of pair ``p`` (view i in its own camera)."""
+        return _load(self.preds.pts_i, p, "pts_i", self.pairs)
+
+    def __call__(self, points: np.ndarray, target: np.ndarray, conf_name: str, p: int) -> Similarity:
+        """Similarity of pair ``p``'s ``[h,w,3]`` points onto ``target [h,w,3]``, weighted by its ``conf_name``."""
+        step = (slice(None, None, self.stride),) * 2
+        weight = _load(getattr(self.preds, conf_name), p, conf_name, self.pairs, self.stride).reshape(-1)
+        return umeyama(points[step].reshape(-1, 3), target[step].reshape(-1, 3), weight, robust_scale=self.robust)
+
+
+def _edge_scores(preds: PairPredictions, pairs: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """Step 2: ``[P]`` edge scores ``mean(conf_i) · mean(conf_j)``; fills ``confidence [T,h,w]`` with each frame's
+    maximum raw confidence over its pairs."""
+    h, w = preds.pts_i.shape[1:3]
+    scores = np.zeros(len(pairs))
+    for chunk in progress(_chunks(len(pairs), h * w), desc="alignment: edge scores", total=None):
         conf_i = _load(preds.conf_i, chunk, "conf_i", pairs)  # [C,h,w]
         conf_j = _load(preds.conf_j, chunk, "conf_j", pairs)
         if conf_i.min() < 0 or conf_j.min() < 0:
@@ -423,111 +333,152 @@ def global_alignment(
             np.maximum(confidence[i], conf_i[row], out=confidence[i])
             np.maximum(confidence[j], conf_j[row], out=confidence[j])
         release(confidence)
+    return scores
 
-    # 3. Maximum spanning tree (Kruskal on the negated scores; the better direction of each pair is kept)
+
+def _spanning_tree(scores: np.ndarray, pairs: np.ndarray, num_frames: int) -> deque:
+    """Step 3: the maximum spanning tree's edges ``(score, i, j)`` in ascending score order (Kruskal on the negated
+    scores; of the two directions of a pair the better one is kept)."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import minimum_spanning_tree
 
     weights = np.where(scores > 0, -scores, -np.finfo(np.float64).tiny)  # an explicit 0 would mean "no edge"
     tree = minimum_spanning_tree(csr_matrix((weights, (pairs[:, 0], pairs[:, 1])), shape=(num_frames,) * 2))
     tree = tree.tocoo()
+    return deque(sorted(zip(-tree.data, tree.row.tolist(), tree.col.tolist())))  # ascending; pop() = best
+
+
+@dataclass
+class _Tree:
+    """What the traversal of the spanning tree found (step 4), completed by steps 5 and 6."""
+
+    poses: list  # [T] cam_to_world [4,4] or None (leaves, posed by PnP)
+    focals: list  # [T] focal in pixels or None
+    edges: list[tuple[int, int]]  # directed tree pairs in traversal order
+    pair_scales: np.ndarray  # [P] the traversal's registration scale of each tree pair, NaN for the others
+    root: tuple[int, int]
+
+
+def _traverse(
+    preds: PairPredictions,
+    pairs: np.ndarray,
+    todo: deque,
+    world: np.ndarray,
+    register: _Registrar,
+    official_compat: bool,
+) -> _Tree:
+    """Step 4: traversal from the strongest edge (official order: edges with no placed endpoint are retried
+    later); fills ``world [T,h,w,3]``. A frame placed through its own-camera pointmap gets its pose."""
+    num_frames = len(world)
     pair_index = {(int(i), int(j)): p for p, (i, j) in enumerate(pairs)}
-    todo = deque(sorted(zip(-tree.data, tree.row.tolist(), tree.col.tolist())))  # ascending; pop() = best
-
-    # 4. Traversal from the strongest edge (official order: retry edges with no placed endpoint later)
-    poses: list[np.ndarray | None] = [None] * num_frames
-    focals: list[float | None] = [None] * num_frames
+    tree = _Tree([None] * num_frames, [None] * num_frames, [], np.full(len(pairs), np.nan), (-1, -1))
     placed = np.zeros(num_frames, dtype=bool)
-    tree_edges: list[tuple[int, int]] = []
-    pair_scales = np.full(num_pairs, np.nan)  # a tree pair's scale is known from the traversal (both directions)
-
-    def own_points(p: int) -> np.ndarray:
-        return _load(preds.pts_i, p, "pts_i", pairs)
-
-    def register(points: np.ndarray, target: np.ndarray, conf: np.ndarray, name: str, p: int) -> Similarity:
-        """Similarity of one pair's ``[h,w,3]`` points onto placed world points, on every ``scale_stride``-th pixel."""
-        step = (slice(None, None, scale_stride),) * 2
-        weight = _load(conf, p, name, pairs, scale_stride).reshape(-1)
-        return umeyama(points[step].reshape(-1, 3), target[step].reshape(-1, 3), weight, robust_scale=robust_scale)
-
     _, root_i, root_j = todo.pop()
     p = pair_index[(root_i, root_j)]
-    last_pts_i = own_points(p)
+    last_pts_i = register.own_points(p)
     world[root_i] = last_pts_i
     world[root_j] = _load(preds.pts_j, p, "pts_j", pairs)
     placed[[root_i, root_j]] = True
-    poses[root_i] = np.eye(4)
-    pair_scales[p] = 1.0
-    focals[root_i] = estimate_focal(last_pts_i)
-    tree_edges.append((root_i, root_j))
+    tree.poses[root_i] = np.eye(4)
+    tree.pair_scales[p] = 1.0
+    tree.focals[root_i] = estimate_focal(last_pts_i)
+    tree.edges.append((root_i, root_j))
+    tree.root = (root_i, root_j)
     bar = iter(progress(range(num_frames - 2), desc="alignment: spanning tree", total=num_frames - 2))
     while todo:
         score, i, j = todo.pop()
-        if official_compat and focals[i] is None:
-            focals[i] = estimate_focal(last_pts_i)  # the official code uses the previous edge here
+        if official_compat and tree.focals[i] is None:
+            tree.focals[i] = estimate_focal(last_pts_i)  # the official code uses the previous edge here
         if not (placed[i] or placed[j]):
             todo.appendleft((score, i, j))
             continue
         p = pair_index[(i, j)]
-        pts_i = own_points(p)
+        pts_i = register.own_points(p)
         pts_j = _load(preds.pts_j, p, "pts_j", pairs)
         try:
             if placed[i]:  # register view i onto its placed points, then place view j
-                sim = register(pts_i, world[i], preds.conf_i, "conf_i", p)
-                world[j] = _apply(sim, pts_j)
+                sim = register(pts_i, world[i], "conf_i", p)
+                world[j] = apply_similarity(sim, pts_j)
                 placed[j] = True
             else:  # register view j onto its placed points, then place view i (in its own camera)
-                sim = register(pts_j, world[j], preds.conf_j, "conf_j", p)
-                world[i] = _apply(sim, pts_i)
+                sim = register(pts_j, world[j], "conf_j", p)
+                world[i] = apply_similarity(sim, pts_i)
                 placed[i] = True
         except ValueError as err:
             raise ValueError(f"cannot register pair {p} ({i}, {j}) of the spanning tree: {err}") from err
-        if poses[i] is None:
-            poses[i] = _pose(sim.rotation[0], sim.translation[0])
-        pair_scales[p] = sim.scale[0]
+        if tree.poses[i] is None:
+            tree.poses[i] = pose_matrix(sim.rotation[0], sim.translation[0])
+        tree.pair_scales[p] = sim.scale[0]
         release(world)
         last_pts_i = pts_i
-        tree_edges.append((i, j))
+        tree.edges.append((i, j))
         next(bar, None)
     deque(bar, maxlen=0)  # close the bar
+    return tree
 
-    # 5. Focal lengths: from each frame's best outgoing pair (own-camera pointmap)
-    best_first = np.argsort(-scores, kind="stable")
-    if known_focal is None:
-        for p in best_first:
-            i = int(pairs[p, 0])
-            if focals[i] is None:
-                focals[i] = estimate_focal(own_points(p))
-    else:
-        focals = [float(f) for f in known_focal]
 
-    # 6. Poses of the leaves by RANSAC-PnP (fallback: register the frame's best own-camera pointmap)
-    pnp_frames = [k for k in range(num_frames) if poses[k] is None]
+def _estimate_focals(preds: PairPredictions, pairs: np.ndarray, best_first: np.ndarray, focals: list) -> None:
+    """Step 5: the missing ``focals`` from each frame's best outgoing pair (own-camera pointmap, Weiszfeld)."""
+    for p in best_first:
+        i = int(pairs[p, 0])
+        if focals[i] is None:
+            focals[i] = estimate_focal(_load(preds.pts_i, p, "pts_i", pairs))
+
+
+def _leaf_poses(
+    pairs: np.ndarray,
+    best_first: np.ndarray,
+    world: np.ndarray,
+    confidence: np.ndarray,
+    tree: _Tree,
+    register: _Registrar,
+    min_conf_thr: float,
+    seed: int,
+    pnp_iterations: int,
+    official_compat: bool,
+) -> tuple[list[int], list[int]]:
+    """Step 6: poses (and focals) of the frames without one by RANSAC-PnP on their world points (fallback: register
+    the frame's best own-camera pointmap); returns ``(pnp_frames, pnp_failed)``."""
+    pnp_frames = [k for k in range(len(world)) if tree.poses[k] is None]
     pnp_failed = []
     for k in progress(pnp_frames, desc="alignment: PnP", total=len(pnp_frames)):
-        result = _solve_pnp(world[k], focals[k], confidence[k] > min_conf_thr, seed=seed, iterations=pnp_iterations)
+        mask = confidence[k] > min_conf_thr
+        result = solve_pnp(world[k], tree.focals[k], mask, seed=seed, iterations=pnp_iterations)
         release(world, confidence)
         if result is not None:
-            focals[k], poses[k] = result
+            tree.focals[k], tree.poses[k] = result
             continue
         pnp_failed.append(k)
         outgoing = [p for p in best_first if pairs[p, 0] == k]
         if official_compat or not outgoing:
             logger.warning("global_alignment: PnP failed for frame %d; its pose is the identity", k)
-            poses[k] = np.eye(4)
+            tree.poses[k] = np.eye(4)
         else:
             p = outgoing[0]
-            sim = register(own_points(p), world[k], preds.conf_i, "conf_i", p)
-            poses[k] = _pose(sim.rotation[0], sim.translation[0])
+            sim = register(register.own_points(p), world[k], "conf_i", p)
+            tree.poses[k] = pose_matrix(sim.rotation[0], sim.translation[0])
             logger.warning("global_alignment: PnP failed for frame %d; pose from pair %s", k, pairs[p].tolist())
-    cam_to_world = np.stack(poses)  # [T,4,4]
+    return pnp_frames, pnp_failed
 
-    # 7. Pair scales (every pair registered to its first frame) → global scale normalisation. A tree pair maps both
-    #    of its frames' world points exactly with the traversal's scale, so only the other pairs are registered.
+
+def _pair_registration_scales(
+    preds: PairPredictions,
+    pairs: np.ndarray,
+    world: np.ndarray,
+    pair_scales: np.ndarray,
+    register: _Registrar,
+    both_frames: bool,
+    num_workers: int,
+) -> np.ndarray | None:
+    """Step 7: every pair registered to its first frame's world points, into ``pair_scales [P]`` (a tree pair maps
+    both of its frames exactly with the traversal's scale, so only the other pairs are registered); with
+    ``both_frames`` also to its second frame: those scales ``[P]`` are returned (else None)."""
+    h, w = preds.pts_i.shape[1:3]
+    stride = register.stride
     in_tree = np.isfinite(pair_scales)
-    second_scales = pair_scales.copy() if global_scale_solve else None
+    second_scales = pair_scales.copy() if both_frames else None
     others = np.flatnonzero(~in_tree)
-    points_per_pair = len(range(0, h, scale_stride)) * len(range(0, w, scale_stride))
+    points_per_pair = len(range(0, h, stride)) * len(range(0, w, stride))
     sides = [("pts_i", "conf_i", 0, pair_scales)]  # (pointmap, confidence, frame column of pairs, output)
     if second_scales is not None:
         sides.append(("pts_j", "conf_j", 1, second_scales))
@@ -535,63 +486,46 @@ def global_alignment(
     def register_chunk(chunk: np.ndarray) -> None:
         chunk = others[chunk]
         for pts, conf, side, scales in sides:
-            src = _load(getattr(preds, pts), chunk, pts, pairs, scale_stride).reshape(len(chunk), -1, 3)
-            dst = world[pairs[chunk, side], ::scale_stride, ::scale_stride].reshape(len(chunk), -1, 3)
-            weight = _load(getattr(preds, conf), chunk, conf, pairs, scale_stride).reshape(len(chunk), -1)
-            scales[chunk] = _pair_scales(src, dst, weight, robust_scale)
+            src = _load(getattr(preds, pts), chunk, pts, pairs, stride).reshape(len(chunk), -1, 3)
+            dst = world[pairs[chunk, side], ::stride, ::stride].reshape(len(chunk), -1, 3)
+            weight = _load(getattr(preds, conf), chunk, conf, pairs, stride).reshape(len(chunk), -1)
+            scales[chunk] = _pair_scales(src, dst, weight, register.robust)
         release(world)
 
     thread_map(register_chunk, _chunks(len(others), points_per_pair), num_workers, "alignment: pair scales")
-    usable = pair_scales > 0
-    scale_factor = float(base_scale / np.exp(np.log(pair_scales[usable]).mean()))
+    return second_scales
 
-    # 8. Optional per-frame scale correction from all pairs
-    frame_log_scales = None
-    if second_scales is not None:
-        frame_log_scales = _solve_frame_log_scales(pairs, pair_scales, second_scales, scores, num_frames)
 
-    # 9. Depth = z of the (scaled) world points in each frame's camera
-    cam_to_world[:, :3, 3] *= scale_factor
+def _frame_depths(
+    world: np.ndarray,
+    cam_to_world: np.ndarray,
+    scale_factor: float,
+    frame_log_scales: np.ndarray | None,
+    depth: np.ndarray,
+    confidence: np.ndarray,
+    valid: np.ndarray,
+    official_compat: bool,
+    num_workers: int,
+) -> None:
+    """Step 9: scale the world points (and correct each frame's scale about its camera centre), then depth = their
+    z in each frame's camera (``cam_to_world`` already scaled); invalid where ≤ 0 or non-finite."""
 
     def frame_depth(k: int) -> None:
         correction = 1.0 if frame_log_scales is None else float(np.exp(-frame_log_scales[k]))
         rotation, centre = cam_to_world[k, :3, :3], cam_to_world[k, :3, 3]
         # points = centre + correction · (scale_factor · world − centre); z = (points − centre) · optical axis
         rescale = np.hstack([correction * scale_factor * np.eye(3), (1 - correction) * centre[:, None]])
-        points = _affine(world[k], rescale)
+        points = affine_points(world[k], rescale)
         world[k] = points
         axis = rotation[:, 2]
-        z = _affine(points, np.append(axis, -centre @ axis)[None])[..., 0]  # [h,w]
+        z = affine_points(points, np.append(axis, -centre @ axis)[None])[..., 0]  # [h,w]
         ok = np.isfinite(z) & (z > 0)
         valid[k] = ok
         depth[k] = np.where(ok, z, 1.0 if official_compat else 0.0)
         confidence[k] = np.where(ok, confidence[k], 0.0)
         release(depth, confidence, valid, world)
 
-    thread_map(frame_depth, range(num_frames), num_workers, "alignment: depth")
-    focal_out = np.asarray(focals, dtype=np.float64)
-    bad = ~(np.isfinite(focal_out) & (focal_out > 0))
-    if bad.any() and not official_compat:  # degenerate pointmaps (e.g. all points at z = 0) give no focal
-        fallback = np.median(focal_out[~bad]) if (~bad).any() else max(h, w) / (2 * np.tan(np.deg2rad(30)))
-        logger.warning(
-            "global_alignment: no focal length for frames %s; using %.1f px", _frame_list(np.flatnonzero(bad)), fallback
-        )
-        focal_out[bad] = fallback
-    per_frame_focal = focal_out.copy()
-    if shared_focal:
-        focal_out = np.full(num_frames, focal_out.mean())
-    if out_dir is not None:
-        for array in (depth, confidence, valid, world):
-            array.flush()
-    info = {
-        "world_points": world, "tree": np.array(tree_edges, dtype=np.int64), "root": (root_i, root_j),
-        "edge_scores": scores, "pair_scales": pair_scales, "scale_factor": scale_factor, "pnp_frames": pnp_frames,
-        "pnp_failed": pnp_failed, "per_frame_focal": per_frame_focal, "frame_log_scales": frame_log_scales,
-    }  # fmt: skip
-    return SceneGeometry(
-        depth=depth, confidence=confidence, valid=valid, focal=focal_out, principal_point=principal_point,
-        cam_to_world=cam_to_world, info=info,
-    )  # fmt: skip
+    thread_map(frame_depth, range(len(world)), num_workers, "alignment: depth")
 
 
 def _pair_scales(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, robust: bool) -> np.ndarray:

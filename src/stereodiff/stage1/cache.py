@@ -2,7 +2,7 @@
 
 Layout of a cache folder (every file a ``.npy`` readable by ``np.load(..., mmap_mode="r")``)::
 
-    pairs.npy   [P,2] int64   the directed pairs (i, j), written last when the cache is created
+    pairs.json  {"pairs": [[i, j], ...]}  the directed pairs: the folder's stamp, written last when it is created
     pts_i.npy   [P,h,w,3] float32
     pts_j.npy   [P,h,w,3] float32
     conf_i.npy  [P,h,w] float32
@@ -11,10 +11,10 @@ Layout of a cache folder (every file a ``.npy`` readable by ``np.load(..., mmap_
 
 Rows are written with ``pwrite`` (not through a memory map: flushing a map of a multi-GB file after every pair
 rewrote whole page-cache folios around each row, ~12× the data, and stalled long videos). Done flags are set in
-batches of ``sync_every`` pairs, after the batch's data has been synced to disk (``fdatasync``), and ``pairs.npy``
-is renamed into place only after the other files exist. So an interrupted run (``kill -9``, OOM, even a power cut)
-leaves either a valid cache — rows not marked done, at most one batch, are recomputed — or a folder without
-``pairs.npy`` (recreated from scratch on the next ``open``).
+batches of ``sync_every`` pairs, after the batch's data has been synced to disk (``fdatasync``), and ``pairs.json``
+is renamed into place only after the other files exist (``stereodiff.io.files.stamped_folder``). So an interrupted
+run (``kill -9``, OOM, even a power cut) leaves either a valid cache — rows not marked done, at most one batch, are
+recomputed — or a folder without ``pairs.json`` (recreated from scratch on the next ``open``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from stereodiff.errors import InputError
+from stereodiff.io.files import stamped_folder
 from stereodiff.types import PairPredictions
 
 __all__ = ["PairCache"]
@@ -81,27 +82,19 @@ class PairCache:
         if sync_every < 1:
             raise ValueError(f"sync_every must be >= 1, got {sync_every}")
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         shapes = {"pts_i": (h, w, 3), "pts_j": (h, w, 3), "conf_i": (h, w), "conf_j": (h, w)}
         num = len(pairs)
-        if not (folder / "pairs.npy").exists():
+
+        def create() -> None:  # data and flags first; the stamp (written last, atomically) marks the folder complete
             _check_disk_space(folder, num * 8 * h * w * 4)  # 8 float32 per pixel and pair (files are sparse)
-            # Create: data and flags first, pairs.npy last (atomically), so a half-created folder is recreated.
             for name, shape in shapes.items():
                 np.lib.format.open_memmap(folder / f"{name}.npy", mode="w+", dtype=np.float32, shape=(num, *shape))
             done = np.lib.format.open_memmap(folder / "done.npy", mode="w+", dtype=np.bool_, shape=(num,))
             done[:] = False
             done.flush()
-            del done
-            tmp = folder / "pairs.tmp.npy"
-            np.save(tmp, pairs)
-            os.replace(tmp, folder / "pairs.npy")
-        stored = np.load(folder / "pairs.npy")
-        if stored.shape != pairs.shape or not np.array_equal(stored, pairs):
-            raise InputError(
-                f"the pair cache {folder} holds {len(stored)} other pairs than the {num} requested",
-                "use another cache folder or delete this one",
-            )
+
+        what, fix = "pairwise predictions", "use another cache folder or delete this one"
+        stamped_folder(folder, {"pairs": pairs.tolist()}, name="pairs.json", what=what, fix=fix, create=create)
         arrays: dict[str, np.memmap] = {}
         try:
             for name, shape in shapes.items():

@@ -30,19 +30,17 @@ import numpy as np
 import torch
 
 from stereodiff.blocks import block_of
+from stereodiff.camera import fit_long_side
 from stereodiff.errors import InputError
 from stereodiff.progress import logger, progress
+from stereodiff.stage1 import PairwiseReconstruction
+from stereodiff.stage1.configs import NetworkConfig
 from stereodiff.stage1.croco.model import AsymmetricCroCo3DStereo, StereoOutput
 from stereodiff.types import PairPredictions
 
 __all__ = ["NetworkMatcher", "working_size"]
 
 DEFAULT_PAIR_SCHEME = "swin-2-noncyclic"
-
-
-def _resized_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
-    longest = max(height, width)
-    return round(height * long_side / longest), round(width * long_side / longest)
 
 
 def working_size(height: int, width: int, resolution: int = 512) -> tuple[int, int]:
@@ -52,7 +50,7 @@ def working_size(height: int, width: int, resolution: int = 512) -> tuple[int, i
     intended by the official ``square_ok=False``; the official ``crop=False`` path itself fails on them with
     current Pillow because it passes a float height).
     """
-    h1, w1 = _resized_long_side(height, width, resolution)
+    h1, w1 = fit_long_side(height, width, resolution)
     half_w, half_h = (w1 // 2 * 2 // 16) * 8, (h1 // 2 * 2 // 16) * 8
     if w1 == h1:  # square_ok=False: square images become 4:3
         half_h = (3 * half_w // 4) // 8 * 8
@@ -70,7 +68,7 @@ def preprocess_frame(frame: np.ndarray, resolution: int = 512) -> torch.Tensor:
 
     height, width = frame.shape[:2]
     image = Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8))
-    h1, w1 = _resized_long_side(height, width, resolution)
+    h1, w1 = fit_long_side(height, width, resolution)
     resample = Image.Resampling.LANCZOS if max(height, width) > resolution else Image.Resampling.BICUBIC
     image = image.resize((w1, h1), resample)
     h, w = working_size(height, width, resolution)
@@ -99,7 +97,7 @@ def _check_pairs(pairs: Any, num_frames: int) -> np.ndarray:
     return pairs.astype(np.int64)
 
 
-class NetworkMatcher:
+class NetworkMatcher(PairwiseReconstruction):
     """Stage-1 backend around an :class:`AsymmetricCroCo3DStereo` (see the module docstring).
 
     Args:
@@ -111,6 +109,9 @@ class NetworkMatcher:
             autocast for the encoder and decoder (heads stay float32; non-finite batches are redone in float32).
         pair_scheme: pair graph used when ``predict`` gets no pairs (default ``swin-2-noncyclic``, symmetrised).
         max_cached_frames: most encoded frames kept at once (at least ``2·batch_size`` are always allowed).
+
+    ``reconstruct`` is the shared default (:class:`~stereodiff.stage1.PairwiseReconstruction`) with the alignment
+    settings of ``settings`` (:meth:`from_config` sets them; a directly built matcher uses the defaults).
     """
 
     def __init__(
@@ -145,6 +146,31 @@ class NetworkMatcher:
         self.max_cached_frames = max(max_cached_frames, 2 * batch_size)
         self.encoder_passes = 0
         """Frames encoded during the last :meth:`predict` (for the benchmark)."""
+        self.settings = NetworkConfig(
+            resolution=resolution, batch_size=batch_size, pair_scheme=pair_scheme, max_cached_frames=max_cached_frames
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: NetworkConfig,
+        *,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        seed: int = 0,
+    ) -> NetworkMatcher:
+        """The matcher of ``config`` (weights: ``config.weights`` or the backend's published checkpoint)."""
+        matcher = cls(
+            config.weights or config.backend,
+            resolution=config.resolution,
+            batch_size=config.batch_size,
+            device=device,
+            dtype=dtype,
+            pair_scheme=config.pair_scheme,
+            max_cached_frames=config.max_cached_frames,
+        )
+        matcher.settings, matcher.seed = config, seed
+        return matcher
 
     # -- steps -----------------------------------------------------------------------------------------------
 

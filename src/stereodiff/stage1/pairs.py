@@ -1,4 +1,5 @@
-"""Pair graphs: which frames a stage-1 backend matches with which.
+"""Pair graphs: which frames a stage-1 backend matches with which (and, for the geometric matcher, which pairs'
+flows are composed from two shorter pairs: :func:`flow_plan`).
 
 A scheme name selects the graph, as in DUSt3R/MonST3R's ``make_pairs``:
 
@@ -22,7 +23,7 @@ import re
 
 import numpy as np
 
-__all__ = ["SCHEMES", "make_pairs"]
+__all__ = ["SCHEMES", "default_pairs", "flow_plan", "make_pairs"]
 
 SCHEMES = ("swin-N", "swin-N-noncyclic", "swinstride-N", "swinstride-N-noncyclic", "logwin-N", "logwin-N-noncyclic",
            "oneref-r", "complete")  # fmt: skip
@@ -95,3 +96,48 @@ def make_pairs(num_frames: int, scheme: str = "swin-2-noncyclic", symmetrize: bo
     if symmetrize:
         forward = forward + [(j, i) for i, j in forward]
     return np.array(forward, dtype=np.int64).reshape(-1, 2)
+
+
+def default_pairs(num_frames: int, offsets: tuple[int, ...] | list[int]) -> np.ndarray:
+    """``[P,2]`` symmetrised pairs ``(i, i+o)`` for every offset ``o < num_frames`` (forward half, then the
+    reverses), with offset-1 and -2 pairs added when needed to connect the graph."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    offsets = sorted({int(o) for o in offsets if 0 < o < num_frames})
+    forward = [(i, i + o) for o in offsets for i in range(num_frames - o)]
+    for extra in (1, 2):
+        edges = np.array(forward, dtype=np.int64).reshape(-1, 2)
+        graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(num_frames, num_frames))
+        if connected_components(graph, directed=False)[0] == 1:
+            break
+        if extra not in offsets:
+            forward += [(i, i + extra) for i in range(num_frames - extra)]
+    forward = sorted(set(forward))
+    pairs = np.array(forward + [(j, i) for i, j in forward], dtype=np.int64)
+    return pairs
+
+
+def flow_plan(unordered: set[tuple[int, int]] | list[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Which pairs get a composed flow: ``{(a, b): m}`` for each unordered pair ``(a, b)`` (``a < b``) whose flow
+    is ``a → m → b`` through two pairs ``(a, m)``, ``(m, b)`` of the set that are computed directly.
+
+    Pairs are taken by increasing length ``b − a``; a pair is composed when such a split exists (two hops only:
+    the halves are never composed themselves), with the most balanced split (then the smallest ``m``). On the
+    default Fibonacci graph every third offset is the sum of the two before it ({5, 8, 13}: 13 = 5 + 8), so DIS
+    runs for 4 instead of 6 flows per frame. The matcher refines a composed flow by a variational pass, after which
+    it was more accurate than the direct DIS flow on the rendered orbit (DIS's error grows with the displacement;
+    see docs/geometric.md).
+    """
+    pairs = sorted({(int(a), int(b)) for a, b in unordered}, key=lambda p: (p[1] - p[0], p))
+    direct: set[tuple[int, int]] = set()
+    lengths: set[int] = set()
+    plan: dict[tuple[int, int], int] = {}
+    for a, b in pairs:
+        splits = [a + d for d in lengths if d < b - a and (a, a + d) in direct and (a + d, b) in direct]
+        if splits:
+            plan[(a, b)] = min(splits, key=lambda m: (max(m - a, b - m), m))
+        else:
+            direct.add((a, b))
+            lengths.add(b - a)
+    return plan

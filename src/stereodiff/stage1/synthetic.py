@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stereodiff.camera import backproject, pinhole, pixel_grid
 from stereodiff.types import PairPredictions
 
 __all__ = ["SyntheticPairs", "make_synthetic_pairs"]
@@ -76,8 +77,9 @@ def make_synthetic_pairs(
     rng = np.random.default_rng(seed)
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     focal = float(focal if focal is not None else 0.8 * max(height, width))
-    v, u = np.mgrid[0:height, 0:width].astype(np.float64)
-    rays = np.stack([(u - width / 2) / focal, (v - height / 2) / focal, np.ones_like(u)], axis=-1)  # [h,w,3]
+    grid = pixel_grid(height, width).astype(np.float64)
+    u, v = grid[..., 0], grid[..., 1]
+    rays = backproject(np.ones((height, width)), pinhole(focal, (height, width)))  # [h,w,3], z = 1
     # per-frame smooth depth: a tilted plane plus two bumps, in [~2, ~6]
     params = rng.uniform(-1, 1, size=(num_frames, 6))
     un, vn = u / width - 0.5, v / height - 0.5

@@ -1,28 +1,40 @@
-"""Stage 2: local (temporal) consistency on top of the stage-1 depth."""
+"""Stage 2: local (temporal) consistency on top of the stage-1 scene.
+
+The contract (what the pipeline may know): a stage-2 backend implements :class:`Stage2Backend`, one method
+``refine(frames, scene, out, cache_dir) -> kind``. Backends are registered in :mod:`stereodiff.backends` with their
+config dataclass; :mod:`stereodiff.stage2.stages` adapts the refiners of this package to the interface.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from stereodiff.types import SceneGeometry
+
+__all__ = ["OutputKind", "Stage2Backend"]
+
+OutputKind = Literal["depth", "disparity"]
+
 
 class Stage2Backend(Protocol):
-    """A refiner: frames + stage-1 depth in, depth or disparity at the source resolution out."""
-
-    output_kind: Literal["depth", "disparity"]
+    """Frames (+ the stage-1 scene, when the backend uses one) → depth or disparity at the source size."""
 
     def refine(
-        self,
-        frames: np.ndarray,
-        depth: np.ndarray,
-        confidence: np.ndarray,
-        *,
-        out: np.ndarray | None = None,
-        cache_dir: Path | None = None,
-    ) -> np.ndarray:
-        """``frames`` ``[T,H,W,3]`` uint8 at the source resolution; ``depth``/``confidence`` ``[T,h,w]`` float32
-        stage-1 depth (0 = invalid) and confidence. Returns ``[T,H,W]`` float32 (into ``out`` when given), one
-        window at a time; with ``cache_dir`` finished windows are kept there and skipped on resume."""
+        self, frames: Any, scene: SceneGeometry | None, out: np.ndarray, cache_dir: Path | None = None
+    ) -> OutputKind:
+        """Write the result into ``out``.
+
+        Args:
+            frames: ``[T,H,W,3]`` uint8 RGB at the source resolution (array-like, e.g. a ``FrameStore``).
+            scene: the stage-1 scene (depth/confidence ``[T,h,w]`` at stage-1 resolution); ``None`` only for
+                backends registered with ``uses_scene=False``.
+            out: ``[T,H,W]`` float32 array (a memmap in the run directory for long videos) to fill.
+            cache_dir: folder for finished windows (resume); ``None`` = nothing kept.
+
+        Returns:
+            ``"depth"`` (one relative scale for the video) or ``"disparity"`` (one affine map).
+        """
         ...

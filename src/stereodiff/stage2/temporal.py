@@ -30,7 +30,6 @@ both sides (memory depends on the window, not on the video length). The recursiv
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,109 +38,29 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from stereodiff.blocks import block_of
-from stereodiff.errors import InputError
+from stereodiff.camera import fit_long_side
+from stereodiff.flow import dis_engine, dis_flows, forward_backward
+from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
+from stereodiff.stage2.configs import TemporalConfig
 
 __all__ = ["TemporalRefiner", "domain_transform_filter", "guided_upsample"]
 
-_FLOW_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
 #: frames per batch of the spatial fill, in fixed blocks aligned to frame 0 (:mod:`stereodiff.blocks`): every frame
 #: is filled in the same batch whichever window needs it first, so a resumed run is bit-identical
 _FILL_CHUNK = 8
 
 
 @dataclass
-class TemporalRefiner:
-    """Stage-2 backend without learned weights (``output_kind = "depth"``).
-
-    Every field is a tuning knob with a measured default (synthetic presets only; see
-    ``benchmarks/bench_temporal.py``).
-    """
+class TemporalRefiner(TemporalConfig):
+    """Stage-2 backend without learned weights (``output_kind = "depth"``); its fields are those of
+    :class:`~stereodiff.stage2.configs.TemporalConfig` (documented there), e.g. ``TemporalRefiner(window=32)``."""
 
     output_kind: ClassVar[Literal["depth", "disparity"]] = "depth"
 
-    work_long_side: int = 320
-    """Long side (pixels) of the working resolution for flow and filtering; the stage-1 depth resolution is used
-    when it is smaller. Larger: finer flow and edges, proportionally slower (cost ∝ pixels)."""
-    window: int = 64
-    """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution (measured heap
-    peak ≈ 6.5 MiB per frame at 320×240, i.e. ≈ 840 MiB with the defaults, independent of the video length)."""
-    overlap: int = 32
-    """Context frames read on each side of a window (not output by it). The recursive filter reaches
-    ``temporal_decay ** overlap`` of a frame's weight that far, so windowed and single-window runs differ by
-    about that fraction. More: closer to a single-window run, slower (each window recomputes its context)."""
-    temporal_decay: float = 0.9
-    """Weight kept per frame by the recursive passes along the flow (0 ≤ λ < 1). The zero-lag filter's response
-    at temporal frequency ω is ``(1−λ)² / (1 − 2λ cos ω + λ²)`` (1 at ω = 0, so the global scale is kept):
-    larger λ removes more flicker but smears fast depth changes that the flow does not explain."""
-    depth_sigma: float = 0.5
-    """Range scale (log-depth, ≈ relative depth) of the temporal filter: a depth propagated along the flow that
-    differs from the current frame's estimate by Δ gets weight ``exp(−½ w (Δ/σ)²)``, ``w`` the current pixel's
-    temporal weight (1 when confident, ``fill_weight`` when filled). Smaller: safer at flow errors
-    and depth edges, but large flicker survives; larger: removes larger flicker, risks mixing surfaces."""
-    colour_sigma: float = 0.2
-    """Colour-constancy scale of the temporal filter (RGB in [0, 1], summed over channels): a pixel whose colour
-    differs by Δ from the colour the flow brings from the neighbouring frame gets weight ``exp(−½ (Δ/σ)²)``, which
-    catches occlusions and flow errors at object boundaries that the forward–backward check misses."""
-    fill_sigma_px: float = 30.0
-    """Spatial reach (working-resolution pixels) of the edge-aware fill. Larger fills bigger holes; the colour
-    edges still stop it."""
-    fill_sigma_color: float = 0.04
-    """Colour difference (RGB in [0, 1], summed over channels) at which the fill's propagation is cut by e^-1 per
-    unit of ``fill_sigma_px``. Smaller: stricter edge stopping (also at texture); larger: more bleeding."""
-    fill_iterations: int = 2
-    """Horizontal+vertical rounds of the domain-transform filter (2–3 removes its directional artefacts)."""
-    fill_floor: float = 0.5
-    """Least weight of a *valid* stage-1 pixel in the spatial fill, whatever its confidence. Low-confidence regions
-    (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
-    the confident background across the edge; holes (no depth) still take it from their surroundings."""
-    hole_nearness: float = 0.0
-    """Occlusion-aware hole filling: a hole (no stage-1 depth) takes the soft minimum
-    ``−log(Σ w·exp(−β·x)) / β`` of the log-depth ``x`` reachable in its colour region instead of the weighted mean
-    (β = this value; 0 = the mean). An untriangulated region next to a nearer object is usually part of it (a
-    moving object's interior, the far side of an occlusion boundary is the visible background), and an occluder
-    is nearer than what it hides, so the fill leans to the near side."""
-    fill_weight: float = 0.3
-    """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
-    hole or moving object takes its depth from its own past/future along the flow where that was observed."""
-    confidence_ref: float | None = None
-    """Stage-1 confidence that counts as fully reliable (weight 1). None: the median positive confidence over up
-    to 16 evenly spaced frames of the video (computed once, before the first window)."""
-    flow_preset: str = "fast"
-    """OpenCV DIS optical-flow preset: "ultrafast", "fast" or "medium" (slower, more accurate)."""
-    flow_check_px: float = 0.5
-    """Forward–backward check: a flow vector is kept if the round trip misses by less than
-    ``flow_check_px + 0.05·(|f|+|b|)`` pixels; else the pixel counts as occluded (the temporal chain restarts)."""
-    upsample_radius: int = 1
-    """Box radius (working-resolution pixels) of the guided upsampling filter."""
-    upsample_eps: float = 1e-3
-    """Guided-filter regulariser (colour² with RGB in [0, 1]): smaller snaps depth edges harder to image edges but
-    copies more texture into the depth; larger tends to plain bilinear upsampling."""
-
     def __post_init__(self) -> None:
-        checks = [
-            ("work_long_side", self.work_long_side >= 16, "must be ≥ 16"),
-            ("window", self.window >= 1, "must be ≥ 1"),
-            ("overlap", self.overlap >= 0, "must be ≥ 0"),
-            ("temporal_decay", 0.0 <= self.temporal_decay < 1.0, "must be in [0, 1)"),
-            ("depth_sigma", self.depth_sigma > 0, "must be > 0"),
-            ("colour_sigma", self.colour_sigma > 0, "must be > 0"),
-            ("fill_sigma_px", self.fill_sigma_px > 0, "must be > 0"),
-            ("fill_sigma_color", self.fill_sigma_color > 0, "must be > 0"),
-            ("fill_iterations", self.fill_iterations >= 1, "must be ≥ 1"),
-            ("fill_floor", 0 <= self.fill_floor <= 1, "must be in [0, 1]"),
-            ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
-            ("hole_nearness", self.hole_nearness >= 0, "must be ≥ 0"),
-            ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
-            ("flow_preset", self.flow_preset in _FLOW_PRESETS, f"must be one of {sorted(_FLOW_PRESETS)}"),
-            ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
-            ("upsample_radius", self.upsample_radius >= 1, "must be ≥ 1"),
-            ("upsample_eps", self.upsample_eps > 0, "must be > 0"),
-        ]
-        for name, ok, rule in checks:
-            if not ok:
-                raise ValueError(f"TemporalRefiner {name}={getattr(self, name)!r} {rule}")
+        self.validate()
 
     # ------------------------------------------------------------------------------------------------ public API
     def refine(
@@ -171,7 +90,7 @@ class TemporalRefiner:
         t, h, w, big_h, big_w = self._check_inputs(frames, depth, confidence, out)
         if out is None:
             out = np.zeros((t, big_h, big_w), np.float32)
-        work_h, work_w = _work_size(h, w, self.work_long_side)
+        work_h, work_w = fit_long_side(h, w, self.work_long_side, upscale=False)
         conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
@@ -258,9 +177,9 @@ class TemporalRefiner:
             # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
             fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
             channels = [fill_w * log_d, fill_w]
-            if self.hole_nearness > 0:  # soft-min channel, shifted by the block's largest log-depth for range
-                top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
-                channels.append(fill_w * np.exp(-self.hole_nearness * (log_d - top)))
+            if self.hole_nearness > 0:  # soft-min channel, shifted by the block's nearest log-depth (no overflow)
+                bottom = float(log_d[weight > 0].min()) if (weight > 0).any() else 0.0
+                channels.append(fill_w * np.exp(-self.hole_nearness * (log_d - bottom)))
             smoothed = domain_transform_filter(
                 np.stack(channels, axis=1),  # [n,2|3,h',w']
                 rgb,
@@ -274,9 +193,9 @@ class TemporalRefiner:
                 has_data = bool(weight[i].max() > 0)
                 mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
                 fill = np.where(smoothed[i, 1] > 1e-6, smoothed[i, 0] / np.maximum(smoothed[i, 1], 1e-6), mean)
-                if self.hole_nearness > 0:
+                if self.hole_nearness > 0:  # holes: the soft minimum of their region (never farther than the mean)
                     ratio = smoothed[i, 2] / np.maximum(smoothed[i, 1], 1e-6)
-                    near = top - np.log(np.maximum(ratio, 1e-30)) / self.hole_nearness
+                    near = bottom - np.log(np.maximum(ratio, 1e-30)) / self.hole_nearness
                     fill = np.where((weight[i] == 0) & (smoothed[i, 1] > 1e-6), np.minimum(near, fill), fill)
                 store[k] = _Frame(
                     estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
@@ -290,10 +209,9 @@ class TemporalRefiner:
         dis = None
         for k in indices[:-1]:
             if store[k].link_next is None:
-                dis = dis or cv2.DISOpticalFlow_create(_FLOW_PRESETS[self.flow_preset])
+                dis = dis or dis_engine(self.flow_preset)
                 a, b = store[k], store[k + 1]
-                flow_ab = dis.calc(a.grey, b.grey, None)  # [h',w',2] frame k → k+1
-                flow_ba = dis.calc(b.grey, a.grey, None)  # [h',w',2] frame k+1 → k
+                flow_ab, flow_ba = dis_flows(dis, a.grey, b.grey)  # [h',w',2] frame k → k+1, k+1 → k
                 a.link_next = self._link(flow_ab, flow_ba, b.rgb, a.rgb)
                 b.link_prev = self._link(flow_ba, flow_ab, a.rgb, b.rgb)
 
@@ -304,12 +222,7 @@ class TemporalRefiner:
         pulling the other frame's state into this one: decay × forward–backward check × colour constancy."""
         import cv2
 
-        h, w = to_other.shape[:2]
-        grid = _grid(h, w)  # [h,w,2]
-        sample_at = grid + to_other  # [h,w,2]
-        back = cv2.remap(from_other, sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        round_trip = to_other + back
-        miss = np.hypot(round_trip[..., 0], round_trip[..., 1])
+        sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
         scale = np.hypot(to_other[..., 0], to_other[..., 1]) + np.hypot(back[..., 0], back[..., 1])
         consistent = miss < self.flow_check_px + 0.05 * scale
         colour_miss = _l1(cv2.remap(rgb_other, sample_at, None, cv2.INTER_LINEAR) - rgb_own)
@@ -472,12 +385,6 @@ def _solve_symmetric3(m: list[np.ndarray], v: np.ndarray) -> np.ndarray:
     )
 
 
-def _work_size(h: int, w: int, long_side: int) -> tuple[int, int]:
-    """Working ``(h', w')``: the depth size shrunk so that its long side is at most ``long_side``."""
-    scale = min(1.0, long_side / max(h, w))
-    return max(1, round(h * scale)), max(1, round(w * scale))
-
-
 def _median_confidence(depth: Any, confidence: Any, max_frames: int = 16) -> float:
     """Median positive confidence of valid pixels over up to ``max_frames`` evenly spaced frames."""
     t = depth.shape[0]
@@ -513,17 +420,6 @@ def _resize_log_depth(
     return np.where(den > 1e-6, num / np.maximum(den, 1e-6), 0.0).astype(np.float32), np.clip(den, 0, 1)
 
 
-_GRIDS: dict[tuple[int, int], np.ndarray] = {}
-
-
-def _grid(h: int, w: int) -> np.ndarray:
-    """Cached float32 pixel grid ``[h,w,2]`` of ``(x, y)`` coordinates."""
-    if (h, w) not in _GRIDS:
-        y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-        _GRIDS[(h, w)] = np.dstack([x, y])
-    return _GRIDS[(h, w)]
-
-
 @dataclass
 class _Frame:
     """One frame prepared at the working resolution (kept while windows need it)."""
@@ -538,21 +434,13 @@ class _Frame:
 
 
 class _WindowCache:
-    """Finished windows of one refine run: ``meta.json`` + ``window_00000.npy`` … (written atomically)."""
+    """Finished windows of one refine run: ``meta.json`` (the run's stamp) + ``window_00000.npy`` … (each written
+    atomically)."""
 
     def __init__(self, folder: Path, meta: dict) -> None:
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        meta_path = self.folder / "meta.json"
-        if meta_path.exists():
-            old = json.loads(meta_path.read_text())
-            if old != json.loads(json.dumps(meta)):
-                raise InputError(
-                    f"cache_dir {self.folder} holds a temporal-refine run with other inputs or settings",
-                    "use a new cache folder or delete this one",
-                )
-        else:
-            meta_path.write_text(json.dumps(meta, indent=1))
+        what, fix = "temporal-refine windows", "use a new cache folder or delete this one"
+        stamped_folder(self.folder, meta, name="meta.json", what=what, fix=fix)
 
     def _path(self, index: int) -> Path:
         return self.folder / f"window_{index:05d}.npy"
@@ -564,6 +452,5 @@ class _WindowCache:
         return np.load(self._path(index))
 
     def save(self, index: int, data: np.ndarray) -> None:
-        tmp = self._path(index).with_suffix(".tmp.npy")
-        np.save(tmp, np.asarray(data, dtype=np.float32))
-        tmp.replace(self._path(index))
+        with atomic_file(self._path(index)) as tmp:
+            np.save(tmp, np.asarray(data, dtype=np.float32))

@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from stereodiff.camera import pixel_grid as camera_pixel_grid
 from stereodiff.synth.texture import Material
 
 __all__ = [
@@ -90,9 +91,9 @@ def pixel_rays(K: np.ndarray, uv: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def pixel_grid(height: int, width: int) -> np.ndarray:
-    """``[H*W,2]`` float64 (u, v) of every pixel centre, row-major (cached, read-only)."""
-    v, u = np.mgrid[0:height, 0:width]
-    uv = np.stack([u.ravel(), v.ravel()], axis=1).astype(np.float64)
+    """``[H*W,2]`` float64 (u, v) of every pixel, row-major (cached, read-only): the ray caster's layout of
+    :func:`stereodiff.camera.pixel_grid`."""
+    uv = camera_pixel_grid(height, width).reshape(-1, 2).astype(np.float64)
     uv.flags.writeable = False
     return uv
 

@@ -8,11 +8,12 @@ and length: changing ``height``/``width`` keeps the field of view, changing ``nu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from stereodiff.camera import pinhole
+from stereodiff.progress import thread_imap
 from stereodiff.synth.raycast import PlacedPrimitive, Primitive, cast_pixels, pixel_grid, surface_normals
 from stereodiff.synth.texture import shade, sky_colour, surface_colour
 from stereodiff.types import Video, check_array
@@ -68,7 +69,7 @@ def make_pose(R: np.ndarray, t: np.ndarray) -> np.ndarray:
 def intrinsics_for(hfov_deg: float, height: int, width: int) -> np.ndarray:
     """``[3,3]`` pinhole K with square pixels, horizontal field of view ``hfov_deg`` and principal point (W/2, H/2)."""
     focal = (width / 2.0) / np.tan(np.radians(hfov_deg) / 2.0)
-    return np.array([[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]])
+    return pinhole(focal, (height, width))
 
 
 @dataclass(frozen=True, eq=False)
@@ -386,10 +387,7 @@ def iter_frames(
         return RenderedFrame(i, image, depth.astype(np.float32), ids, np.isin(ids, moving), pose)
 
     # frames are independent and numpy releases the GIL in its kernels: render a few at a time on threads
-    workers = max(1, min(workers, num_frames))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for start in range(0, num_frames, 2 * workers):
-            yield from pool.map(render, range(start, min(num_frames, start + 2 * workers)))
+    yield from thread_imap(render, range(num_frames), max(1, min(workers, num_frames)))
 
 
 def render_video(

@@ -19,7 +19,6 @@ With ``cache_dir`` each finished window's latents are saved and skipped when the
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -28,8 +27,10 @@ import numpy as np
 import torch
 
 from stereodiff.errors import InputError
+from stereodiff.io.files import stamped_folder
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
+from stereodiff.stage2.configs import STITCHING
 from stereodiff.stage2.depthcrafter.pipeline import (
     BlockEncodings,
     DepthCrafterPipeline,
@@ -40,9 +41,6 @@ from stereodiff.stage2.depthcrafter.pipeline import (
 from stereodiff.stage2.windows import WindowStitcher, stitch_windows, window_schedule
 
 __all__ = ["STITCHING", "DepthCrafterRefiner", "normalized_disparity_range"]
-
-#: how windows are merged: in latent space (``latent``, ``none``) or on decoded disparity (``affine``, ``joint``)
-STITCHING = ("latent", "affine", "joint", "none")
 
 
 def _seeded_normal(shape: tuple[int, ...], seed: int, frame: int, stream: int) -> torch.Tensor:
@@ -328,7 +326,6 @@ class DepthCrafterRefiner:
         if cache_dir is None:
             return None
         cache_dir = Path(cache_dir)
-        cache_dir.mkdir(parents=True, exist_ok=True)
         meta = {
             "num_frames": num_frames,
             "size": list(size),
@@ -340,13 +337,6 @@ class DepthCrafterRefiner:
             "noise_aug_strength": self.noise_aug_strength,
             "guidance_scale": self.guidance_scale,
         }
-        meta_path = cache_dir / "depthcrafter_refine.json"
-        if meta_path.exists():
-            if json.loads(meta_path.read_text()) != meta:
-                raise InputError(
-                    f"{cache_dir} holds DepthCrafter windows of a run with other settings",
-                    "delete that folder or use another cache folder",
-                )
-        else:
-            meta_path.write_text(json.dumps(meta, indent=1))
+        what, fix = "DepthCrafter windows", "delete that folder or use another cache folder"
+        stamped_folder(cache_dir, meta, name="depthcrafter_refine.json", what=what, fix=fix)
         return cache_dir

@@ -1,0 +1,83 @@
+"""Image sizes, pixel grids and pinhole intrinsics across resolutions: the camera conventions of
+docs/conventions.md in one place.
+
+Pixel ``(u, v)`` = (column, row); integer ``(u, v)`` is the pixel's position (no +0.5 shift, as in DUSt3R). The
+principal point defaults to ``(W/2, H/2)`` (:func:`default_principal_point`), and intrinsics change resolution by
+scaling their first two rows (:func:`scale_intrinsics`), which maps ``(W/2, H/2)`` to ``(W'/2, H'/2)``: pixel
+``(u, v)`` of an ``H × W`` image and position ``(u·W'/W, v·H'/H)`` of its ``H' × W'`` resize see the same ray.
+Every stage, the alignment, the exports and the synthetic renderer use these helpers.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+__all__ = [
+    "backproject",
+    "default_principal_point",
+    "fit_long_side",
+    "pinhole",
+    "pixel_grid",
+    "prior_focal",
+    "scale_intrinsics",
+]
+
+
+def fit_long_side(
+    height: int, width: int, long_side: int, *, upscale: bool = True, minimum: int = 1
+) -> tuple[int, int]:
+    """``(h, w)`` of a ``height × width`` image resized so that its long side is ``long_side`` pixels (aspect kept,
+    each side rounded and at least ``minimum``); with ``upscale=False`` a smaller image keeps its size."""
+    longest = max(height, width)
+    if not upscale:
+        long_side = min(long_side, longest)
+    return max(minimum, round(height * long_side / longest)), max(minimum, round(width * long_side / longest))
+
+
+@functools.lru_cache(maxsize=8)
+def pixel_grid(h: int, w: int) -> np.ndarray:
+    """``[h,w,2]`` float32 pixel coordinates ``(u, v)`` (cached, read-only: copy before writing)."""
+    v, u = np.mgrid[0:h, 0:w].astype(np.float32)
+    grid = np.stack([u, v], axis=-1)
+    grid.flags.writeable = False
+    return grid
+
+
+def prior_focal(size: tuple[int, int]) -> float:
+    """Fallback focal in pixels for ``size=(h, w)``: a 60° field of view on the long side (DUSt3R's focal base)."""
+    return max(size) / (2.0 * np.tan(np.radians(30.0)))
+
+
+def default_principal_point(size: tuple[int, int]) -> tuple[float, float]:
+    """``(cx, cy) = (w/2, h/2)`` in pixels: the principal point of an image of ``size=(h, w)`` when none is given."""
+    h, w = size
+    return w / 2, h / 2
+
+
+def pinhole(focal: float, size: tuple[int, int]) -> np.ndarray:
+    """``[3,3]`` float64 intrinsics with square pixels of ``focal`` pixels and the default principal point of an image
+    of ``size=(h, w)``."""
+    cx, cy = default_principal_point(size)
+    return np.array([[focal, 0.0, cx], [0.0, focal, cy], [0.0, 0.0, 1.0]])
+
+
+def scale_intrinsics(intrinsics: np.ndarray, from_size: tuple[int, int], to_size: tuple[int, int]) -> np.ndarray:
+    """``[...,3,3]`` float64 intrinsics of an image of ``from_size=(H, W)`` resized to ``to_size=(H', W')``: row 0
+    scaled by ``W'/W``, row 1 by ``H'/H`` (focal and principal point alike, so ``(W/2, H/2)`` → ``(W'/2, H'/2)``)."""
+    k = np.array(intrinsics, np.float64)
+    k[..., 0, :] *= to_size[1] / from_size[1]
+    k[..., 1, :] *= to_size[0] / from_size[0]
+    return k
+
+
+def backproject(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """``[h,w,3]`` float64 camera points (OpenCV axes) of a depth map ``[h,w]`` (camera z) with intrinsics ``K [3,3]``
+    at its resolution: ``x = (u − cx) / fx · z``, ``y = (v − cy) / fy · z``."""
+    h, w = depth.shape
+    grid = pixel_grid(h, w).astype(np.float64)
+    z = np.asarray(depth, dtype=np.float64)
+    x = (grid[..., 0] - K[0, 2]) / K[0, 0] * z
+    y = (grid[..., 1] - K[1, 2]) / K[1, 1] * z
+    return np.stack([x, y, z], axis=-1)

@@ -1,0 +1,119 @@
+"""Dense optical flow shared by the geometric stage 1 and the temporal stage 2: OpenCV DIS, forward–backward
+checks, flow composition and motion boundaries.
+
+Flows are ``[h,w,2]`` float32 displacements in pixels, ``(du, dv)`` per pixel ``(u, v)`` = (column, row).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from stereodiff.camera import pixel_grid
+
+__all__ = [
+    "DIS_PRESETS",
+    "compose_flows",
+    "dis_engine",
+    "dis_flows",
+    "forward_backward",
+    "inside_image",
+    "motion_boundaries",
+    "sample_flow",
+]
+
+#: OpenCV DIS presets by name (values: ``cv2.DISOPTICAL_FLOW_PRESET_*``)
+DIS_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
+_FAR = 1e6  # flow given to pixels sampled outside the image (takes them out of any image)
+
+
+def dis_engine(
+    preset: str,
+    *,
+    finest_scale: int | None = None,
+    patch_stride: int | None = None,
+    descent_iterations: int | None = None,
+) -> Any:
+    """An OpenCV DIS optical-flow engine with the named preset (``DIS_PRESETS``), optionally refined down to
+    pyramid level ``finest_scale`` (0 = the input resolution) with its own patch stride (pixels) and gradient-descent
+    iterations per patch. Not thread-safe: one engine per thread."""
+    import cv2
+
+    dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
+    if finest_scale is not None:
+        dis.setFinestScale(finest_scale)
+    if patch_stride is not None:
+        dis.setPatchStride(patch_stride)
+    if descent_iterations is not None:
+        dis.setGradientDescentIterations(descent_iterations)
+    return dis
+
+
+def dis_flows(dis: Any, img_a: np.ndarray, img_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and backward flow ``[h,w,2]`` (pixels) of grey frames ``img_a``, ``img_b`` ``[h,w]`` uint8."""
+    return dis.calc(img_a, img_b, None), dis.calc(img_b, img_a, None)
+
+
+def sample_flow(flow: np.ndarray, at: np.ndarray, outside: Literal["far", "edge"] = "far") -> np.ndarray:
+    """``flow [h,w,2]`` sampled bilinearly at the positions ``at [h',w',2]`` (pixels); positions outside the image
+    get a flow of 10⁶ pixels (``"far"``: it takes them out of any image) or the nearest edge value (``"edge"``)."""
+    import cv2
+
+    if outside == "edge":
+        return cv2.remap(flow, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(flow, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(_FAR, _FAR))
+
+
+def forward_backward(
+    flow_ab: np.ndarray, flow_ba: np.ndarray, outside: Literal["far", "edge"] = "far"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The forward–backward check of the flows ``a → b`` and ``b → a`` ``[h,w,2]``: the targets ``[h,w,2]`` of a's
+    pixels in b, the backward flow there ``[h,w,2]`` (:func:`sample_flow` with ``outside``) and the round trip's
+    miss ``[h,w]`` in pixels, ``|flow_ab + backward|`` (huge where a target leaves b's image, with ``"far"``)."""
+    h, w = flow_ab.shape[:2]
+    target = pixel_grid(h, w) + flow_ab
+    back = sample_flow(flow_ba, target, outside)
+    return target, back, np.sqrt(_squared_norm(flow_ab + back))
+
+
+def inside_image(target: np.ndarray) -> np.ndarray:
+    """``[h,w]`` bool: the positions ``target [h,w,2]`` (pixels) lie in an image of the same ``h × w``."""
+    h, w = target.shape[:2]
+    return (target[..., 0] >= 0) & (target[..., 0] <= w - 1) & (target[..., 1] >= 0) & (target[..., 1] <= h - 1)
+
+
+def compose_flows(flow_am: np.ndarray, flow_mb: np.ndarray) -> np.ndarray:
+    """``[h,w,2]`` flow ``a → b`` of the flows ``a → m`` and ``m → b`` ``[h,w,2]`` (pixels): ``flow_am`` plus
+    ``flow_mb`` sampled bilinearly at the targets in ``m``. Pixels whose target leaves ``m``'s image get a flow
+    of 10⁶ pixels, which takes them out of ``b``'s image too (so the in-image check drops them)."""
+    h, w = flow_am.shape[:2]
+    return flow_am + sample_flow(flow_mb, pixel_grid(h, w) + flow_am)
+
+
+def motion_boundaries(flow: np.ndarray, margin_px: int = 0) -> np.ndarray:
+    """``[h,w]`` bool: pixels where the flow ``[h,w,2]`` (pixels) changes fast for its size, and ``margin_px`` pixels
+    around them (a square neighbourhood).
+
+    The criterion of Sundaram, Brox & Keutzer (ECCV 2010, "Dense point trajectories by GPU-accelerated large
+    displacement optical flow"): ``|∇u|² + |∇v|² > 0.01 |w|² + 0.002`` (central differences, pixels per pixel).
+    Such pixels lie on the boundaries of independently moving objects and on depth edges, where a patch-based flow
+    mixes the two sides.
+    """
+    import cv2
+
+    flow = np.asarray(flow, np.float32)
+    grad_x = cv2.Sobel(flow, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)  # (f[x+1] − f[x−1]) / 2
+    grad_y = cv2.Sobel(flow, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+    change = _squared_norm(grad_x) + _squared_norm(grad_y)
+    boundary = change > 0.01 * _squared_norm(flow) + 0.002
+    if margin_px:
+        size = 2 * int(margin_px) + 1
+        boundary = cv2.dilate(boundary.view(np.uint8), np.ones((size, size), np.uint8)).view(bool)
+    return boundary
+
+
+def _squared_norm(x: np.ndarray) -> np.ndarray:
+    """``[...]`` squared length of the 2-vectors ``x [...,2]`` (component-wise: ~6× faster than an einsum and ~20×
+    than ``np.linalg.norm`` over such a short last axis)."""
+    return np.square(x[..., 0]) + np.square(x[..., 1])

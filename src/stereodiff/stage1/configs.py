@@ -1,0 +1,224 @@
+"""Typed settings of the stage-1 backends: one dataclass per backend, light to import (no numpy, torch, OpenCV).
+
+Each dataclass is what its backend is built from, what ``PipelineConfig.stage1`` holds, what ``run.json`` records
+(nothing else), and what ``--set stage1.<field>=VALUE`` changes. The field docstrings are the documentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["BackendConfig", "GeometricConfig", "NetworkConfig", "NoStage1Config", "Stage1Config", "field_docs"]
+
+
+@dataclass
+class BackendConfig:
+    """Settings of one backend; ``backend`` names it (the registry key in :mod:`stereodiff.backends`)."""
+
+    backend: str = ""
+    """Which backend runs."""
+
+    def validate(self) -> None:
+        """Check the ranges of the fields; raises ValueError naming the field and the rule."""
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """``{field: docstring}`` of a config dataclass and its bases (the string literal under each field), for help
+    texts: the dataclass source is the one place the settings are documented."""
+    import ast
+    import inspect
+    import itertools
+    import textwrap
+
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__[:-1]):  # bases first, so a subclass's own docstring wins
+        try:
+            body = ast.parse(textwrap.dedent(inspect.getsource(klass))).body[0].body
+        except (OSError, TypeError):
+            continue
+        for node, after in itertools.pairwise(body):
+            if (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+def check_fields(owner: str, checks: list[tuple[str, bool, str]], values: object) -> None:
+    """Raise ``ValueError("<owner> <field>=<value> <rule>")`` for the first failed ``(field, ok, rule)``."""
+    for name, ok, rule in checks:
+        if not ok:
+            raise ValueError(f"{owner} {name}={getattr(values, name)!r} {rule}")
+
+
+@dataclass
+class NoStage1Config(BackendConfig):
+    """No stage 1 (only with a stage-2 backend that makes depth by itself, e.g. ``depthcrafter-full``)."""
+
+    backend: Literal["none"] = "none"
+
+
+@dataclass
+class Stage1Config(BackendConfig):
+    """What every pair-based stage-1 backend has: a working size, a pair graph and the closed-form global alignment
+    (:func:`stereodiff.stage1.alignment.global_alignment`) that turns its pairs into one scene."""
+
+    resolution: int = 512
+    """Long side of the working resolution in pixels (the paper limits it to 512)."""
+    pair_scheme: str | None = None
+    """Pair graph, e.g. ``swin-2-noncyclic`` (paper); ``None`` = the backend's default."""
+    focal_px: float | None = None
+    """Known focal length in pixels at the SOURCE resolution (``None`` = estimated)."""
+    min_conf_thr: float = 3.0
+    """Alignment: pixels below this raw confidence are not used for PnP (official default 3)."""
+    shared_focal: bool = False
+    """Alignment: one focal length for the whole video (MonST3R's average)."""
+    robust_scale: bool = False
+    """Alignment: median log-depth-ratio edge scales instead of least-squares Umeyama scales."""
+    global_scale_solve: bool = False
+    """Alignment: solve the per-frame scales over every pair at once (one sparse least-squares)."""
+    scale_stride: int = 1
+    """Alignment: register pairs on every ``scale_stride``-th pixel row and column (1 = every pixel, official)."""
+
+    def validate(self) -> None:
+        check_fields(
+            f"stage1 ({self.backend})",
+            [
+                ("resolution", self.resolution >= 32, "must be ≥ 32 px"),
+                ("focal_px", self.focal_px is None or self.focal_px > 0, "must be > 0 or None"),
+                ("min_conf_thr", self.min_conf_thr >= 0, "must be ≥ 0"),
+                ("scale_stride", self.scale_stride >= 1, "must be ≥ 1"),
+            ],
+            self,
+        )
+
+
+@dataclass
+class NetworkConfig(Stage1Config):
+    """A DUSt3R-family network (MonST3R, DUSt3R, MASt3R) predicting pairwise pointmaps."""
+
+    backend: Literal["monst3r", "dust3r", "mast3r"] = "monst3r"
+    weights: str | None = None
+    """Network weights: a folder, a .pth file or a hub repo id (default: the backend's published checkpoint)."""
+    batch_size: int = 8
+    """Pairs per network batch (memory, not results)."""
+    max_cached_frames: int = 64
+    """Most encoded frames kept at once (at least ``2 · batch_size``)."""
+
+    def validate(self) -> None:
+        super().validate()
+        check_fields(
+            f"stage1 ({self.backend})",
+            [
+                ("resolution", self.resolution % 16 == 0, "must be a multiple of 16 (the patch size)"),
+                ("batch_size", self.batch_size >= 1, "must be ≥ 1"),
+                ("max_cached_frames", self.max_cached_frames >= 1, "must be ≥ 1"),
+            ],
+            self,
+        )
+
+
+@dataclass
+class GeometricConfig(Stage1Config):
+    """The weights-free geometric matcher (:class:`stereodiff.stage1.geometric.GeometricMatcher`): DIS optical flow,
+    essential matrix, dense triangulation, then global alignment and the per-frame fusion of all pairs.
+
+    Pixel thresholds are given at a 320-pixel long side and scaled with the working resolution.
+    """
+
+    backend: Literal["geometric"] = "geometric"
+    resolution: int = 320
+    """Working long side in pixels (smaller frames are kept at their size, never upsampled)."""
+    robust_scale: bool = True
+    global_scale_solve: bool = True
+    scale_stride: int = 4
+    """Alignment: pair registration on every 4th pixel (the fusion uses all pairs and pixels afterwards anyway)."""
+    offsets: tuple[int, ...] | None = None
+    """Frame offsets of the default pair graph; ``None`` = adapt them to the measured parallax."""
+    num_offsets: int = 3
+    """How many consecutive Fibonacci offsets the adaptive graph uses (e.g. 3 → {5, 8, 13}; a 4th offset costs a
+    third more pairs for no gain on 7-Scenes, see docs/geometric.md)."""
+    min_parallax_deg: float = 0.4
+    """Median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes: {5, 8, 13} there with
+    the given focal)."""
+    flow_preset: Literal["ultrafast", "fast", "medium"] = "medium"
+    """OpenCV DIS preset, ``"ultrafast"``, ``"fast"`` or ``"medium"``."""
+    flow_full_resolution: bool | None = None
+    """Refine the flow down to the working resolution itself (DIS finest scale 0; the presets stop one or two
+    pyramid levels above it, which costs sub-pixel accuracy and thus depth at 320 px). ``None`` (default): full
+    resolution up to a working long side of ``FULL_RESOLUTION_FLOW_MAX`` = 400 px, the preset's own finest scale
+    above it (at 512 px the medium preset's flow, refined down to 256 px, was as accurate on 7-Scenes and ~1.5×
+    faster: docs/geometric.md)."""
+    flow_patch_stride: int = 4
+    """DIS patch stride in pixels (8-pixel patches) of full-resolution flow: 4 (default) or 3 (the medium preset's:
+    DIS ~30 % dearer, for ~0.001 lower AbsRel on 7-Scenes at 320 px and no gain on the rendered scenes; see
+    docs/geometric.md)."""
+    flow_descent_iterations: int = 12
+    """DIS gradient-descent iterations per patch of full-resolution flow (the medium preset: 25). 12 keeps the cost
+    of the extra pyramid level down; 20 costs ~6 % more matcher time and gave better flow where it is large (``cpu``
+    preset on ``driving``: final AbsRel 0.341 → 0.307; on 7-Scenes 0.127 → 0.119, with self-calibrated focal), but
+    no gain on 7-Scenes with the focal given."""
+    chain_flows: bool = True
+    """Compose the flow of a pair ``(a, b)`` from those of two shorter pairs ``(a, m)``, ``(m, b)`` of the graph and
+    refine it by a variational pass instead of running DIS (:func:`flow_plan`; on the default graph the longest
+    offset is the sum of the other two, so DIS runs for 4 instead of 6 flows per frame; the refined composed flow is
+    also more accurate, see docs/geometric.md)."""
+    fb_threshold_px: float = 1.0
+    """Forward–backward consistency threshold in pixels at a 320-pixel long side (scaled with the working
+    resolution); also the scale of the confidence's flow term."""
+    motion_boundary_margin_px: int | None = 1
+    """Pixels at motion boundaries (:func:`motion_boundaries`: the flow changes fast for its size) and this many
+    pixels around them are not matched; ``None`` turns the check off. DIS spreads a moving object's motion a few
+    pixels into its surroundings (8-pixel patches), and static pixels there triangulate to the object's depth; the
+    check also drops flows smeared across depth edges. On the rendered scenes (48 frames, 320 px) static AbsRel
+    0.035 → 0.026 (``indoor-dynamic``) and 0.025 → 0.017 (static orbit), for 4–5 % of static coverage; see
+    docs/geometric.md."""
+    epipolar_sigma_px: float = 1.0
+    """Scale of the Sampson residual in the confidence (pixels at 320, scaled)."""
+    angle_ref_deg: float = 2.0
+    """Triangulation angle above which the angle term of the confidence is 1."""
+    min_angle_deg: float = 0.25
+    """Pairs whose median triangulation angle is below this are failed (pure rotation)."""
+    depth_range: tuple[float, float] = (0.2, 5.0)
+    """Triangulated depths outside ``[lo, hi]`` times the pair median are rejected."""
+    max_confidence: float = 10.0
+    """Confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1)."""
+    ransac_threshold_px: float = 0.5
+    """Essential-matrix inlier threshold in pixels at 320 (scaled)."""
+    median_threshold_px: float = 0.08
+    """Threshold of the least-median-of-squares stage of :func:`robust_essential` in pixels at 320 (scaled): it sets
+    how long that stage samples (tighter = more minimal samples)."""
+    grid_cells: int = 32
+    """Number of cells along the long side of the well-spread RANSAC subsample (32: ~700 matches at 4:3; 48 doubles
+    the RANSAC time for no gain on 7-Scenes)."""
+    fusion_stride: int = 2
+    """Pixel subsampling of the fusion's pair-scale comparisons."""
+    num_workers: int = 2
+    """Threads for pairs, alignment and fusion (the output does not depend on it)."""
+
+    def validate(self) -> None:
+        super().validate()
+        lo, hi = self.depth_range
+        check_fields(
+            "stage1 (geometric)",
+            [
+                ("offsets", self.offsets is None or (len(self.offsets) > 0 and min(self.offsets) >= 1),
+                 "must be positive frame offsets or None"),
+                ("num_offsets", self.num_offsets >= 1, "must be ≥ 1"),
+                ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast/fast/medium"),
+                ("flow_patch_stride", 1 <= self.flow_patch_stride <= 8, "must lie in 1..8 pixels (the patch size)"),
+                ("flow_descent_iterations", self.flow_descent_iterations >= 1, "must be ≥ 1"),
+                ("motion_boundary_margin_px", self.motion_boundary_margin_px is None
+                 or self.motion_boundary_margin_px >= 0, "must be ≥ 0 or None"),
+                ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
+                ("max_confidence", self.max_confidence > 1, "must be > 1"),
+                ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
+                ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
+            ],
+            self,
+        )  # fmt: skip

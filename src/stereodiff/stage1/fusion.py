@@ -1,0 +1,205 @@
+"""Per-frame depth of the geometric matcher fused from all its pairs, and the holes of the aligned depth.
+
+After ``global_alignment``, :func:`fuse_pair_depths` replaces each frame's single-pair depth by the fusion of all
+its pairs (one closed-form log-scale per pair), and :func:`untriangulated_mask` marks the fallback pixels of the
+alignment's own depth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from stereodiff.io.pages import release
+from stereodiff.progress import thread_map
+from stereodiff.robust import weighted_median
+from stereodiff.types import PairPredictions, SceneGeometry
+
+__all__ = ["fuse_pair_depths", "untriangulated_mask"]
+
+
+def fuse_pair_depths(
+    preds: PairPredictions,
+    geometry: SceneGeometry,
+    *,
+    stride: int = 2,
+    out_dir: Path | None = None,
+    num_workers: int = 2,
+) -> SceneGeometry:
+    """Per-frame depth fused from every pair of this matcher, with one log-scale per pair solved over all pairs.
+
+    ``global_alignment`` takes each frame's depth from ONE pair of its spanning tree: pixels that pair could not
+    triangulate are holes, the depth carries that single pair's noise, and a wrong tree registration or PnP pose
+    shows as a per-frame scale error. Here every pair is used instead. This matcher computes both directions of an
+    unordered pair ``e = {k, j}`` at one scale ``exp(a_e)``, and its own-camera pointmaps are exact pinhole depth
+    maps ``z_e^k`` (``pts_i[..., 2]`` of the directed pair ``(k, j)``). So, in closed form:
+
+    1. for every frame ``k``, each pair ``e ∋ k`` is compared with the pair of ``k`` that triangulated the most
+       pixels, ``e*``: ``a_e − a_e* = weighted median of (log z_e*^k − log z_e^k)`` over the pixels both
+       triangulated (confidence > 1; weights ``sqrt((c − 1)(c* − 1))``; every ``stride``-th pixel);
+    2. one sparse least-squares problem over all these equations gives the pair log-scales ``a`` (gauge: mean 0);
+    3. fused log-depth of frame ``k`` = the ``(c − 1)``-weighted mean of ``log z_e^k + a_e`` over its pairs; the
+       fused confidence is ``1 + Σ (c − 1)``; pixels no pair triangulated stay invalid (depth 0); a frame that is
+       never the first frame of a pair keeps its aligned depth;
+    4. the result is brought to the alignment's global scale (median log-ratio to the tree depth at triangulated
+       pixels), so poses, focals and world scale of ``geometry`` still apply.
+
+    Args:
+        preds: this matcher's pair predictions (may be memmaps; read one pair at a time).
+        geometry: ``global_alignment(preds, ...)`` of the same predictions (for the global scale and the poses).
+        stride: pixel subsampling of the scale comparisons of step 1.
+        out_dir: when given, ``fused_depth.npy``, ``fused_confidence.npy`` and ``fused_valid.npy`` are memmaps there.
+        num_workers: threads for the per-frame steps 1 and 3 (numpy releases the GIL); the output does not depend
+            on it.
+
+    Returns:
+        a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid`` and the input's focal,
+        principal point and poses; ``alignment`` is the input's with ``pair_log_scales`` (``[P]``, per directed pair).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import lsqr
+
+    num_frames = preds.num_frames
+    h, w = preds.size
+    pairs = preds.pairs
+    edge_of = {}
+    for i, j in pairs.tolist():
+        edge_of.setdefault((min(i, j), max(i, j)), len(edge_of))
+    pair_edge = np.array([edge_of[(min(i, j), max(i, j))] for i, j in pairs.tolist()], dtype=np.int64)
+    by_frame: dict[int, list[int]] = {}
+    for p, k in enumerate(pairs[:, 0].tolist()):
+        by_frame.setdefault(k, []).append(p)
+
+    def view(p: int, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """log depth and weight (confidence − 1, 0 where untriangulated) of frame pairs[p, 0] in pair p."""
+        z = np.asarray(preds.pts_i[p, ::step, ::step, 2], dtype=np.float64)
+        weight = np.asarray(preds.conf_i[p, ::step, ::step], dtype=np.float64) - 1.0
+        weight = np.where(z > 0, np.maximum(weight, 0.0), 0.0)
+        return np.log(np.where(weight > 0, z, 1.0)), weight
+
+    # 1. Scale equations a_e − a_e* = r between the pairs of each frame
+    def equations(k: int) -> list[tuple[int, int, float]]:
+        """``(e, e*, r)`` of the pairs of frame ``k``."""
+        views = [(p, *view(p, stride)) for p in by_frame.get(k, [])]
+        release(preds.pts_i, preds.conf_i)  # pages read from the pair cache leave the RSS
+        views = [v for v in views if (v[2] > 0).sum() >= 50]
+        if len(views) < 2:
+            return []
+        best_p, best_log_z, best_weight = max(views, key=lambda v: (v[2] > 0).sum())
+        found = []
+        for p, log_z, weight in views:
+            both = (weight > 0) & (best_weight > 0)
+            if p != best_p and both.sum() >= 50:
+                median = float(
+                    weighted_median(best_log_z[both] - log_z[both], np.sqrt(weight[both] * best_weight[both]))
+                )
+                found.append((pair_edge[p], pair_edge[best_p], median))
+        return found
+
+    found = [eq for eqs in thread_map(equations, range(num_frames), num_workers, "fusion: pair scales") for eq in eqs]
+    eq_plus, eq_minus, rhs = ([eq[n] for eq in found] for n in range(3))
+
+    # 2. Sparse least squares for the pair log-scales (gauge row: their mean is 0)
+    num_edges, num_eq = len(edge_of), len(rhs)
+    r = np.concatenate([np.arange(num_eq), np.arange(num_eq), np.full(num_edges, num_eq)])
+    c = np.concatenate([eq_plus, eq_minus, np.arange(num_edges)]).astype(np.int64)
+    v = np.concatenate([np.ones(num_eq), -np.ones(num_eq), np.full(num_edges, 1.0 / num_edges)])
+    system = coo_matrix((v, (r, c)), shape=(num_eq + 1, num_edges)).tocsr()
+    edge_log_scales = lsqr(system, np.append(rhs, 0.0), atol=1e-12, btol=1e-12)[0] if num_eq else np.zeros(num_edges)
+
+    # 3. Weighted mean of the scaled log depths of each frame
+    shape = (num_frames, h, w)
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        depth = np.lib.format.open_memmap(out_dir / "fused_depth.npy", mode="w+", dtype=np.float32, shape=shape)
+        confidence = np.lib.format.open_memmap(out_dir / "fused_confidence.npy", "w+", np.float32, shape)
+        valid = np.lib.format.open_memmap(out_dir / "fused_valid.npy", mode="w+", dtype=np.bool_, shape=shape)
+    else:
+        depth, confidence, valid = np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, bool)
+    sources = _tree_sources(preds, geometry)  # holes are read one frame at a time: memory flat in T
+
+    def fuse(k: int) -> float | None:
+        """Fused depth of frame ``k`` (at the pairs' scale); its median log-ratio to the tree depth, if any."""
+        acc = np.zeros((h, w))
+        weight_sum = np.zeros((h, w))
+        for p in by_frame.get(k, []):
+            log_z, weight = view(p)
+            acc += weight * (log_z + edge_log_scales[pair_edge[p]])
+            weight_sum += weight
+        ok = weight_sum > 0
+        log_depth = acc / np.maximum(weight_sum, 1e-12)
+        ref = ok & ~_frame_holes(preds, sources, k) & np.asarray(geometry.valid[k])
+        depth[k] = np.where(ok, np.exp(log_depth), 0.0)
+        confidence[k] = np.where(ok, 1.0 + weight_sum, 0.0)
+        valid[k] = ok
+        release(preds.pts_i, preds.conf_i, geometry.depth, geometry.valid, depth, confidence, valid)
+        return np.median(np.log(np.asarray(geometry.depth[k])[ref]) - log_depth[ref]) if ref.sum() >= 50 else None
+
+    gauge = [g for g in thread_map(fuse, range(num_frames), num_workers, "fusion: depth") if g is not None]
+
+    # 4. The alignment's global scale
+    scale = float(np.exp(np.median(gauge))) if gauge else 1.0
+    for k in range(num_frames):
+        if k in by_frame:
+            depth[k] *= scale
+        else:  # a frame that is never the first of a pair keeps its aligned depth (holes invalid)
+            ok = np.asarray(geometry.valid[k]) & ~_frame_holes(preds, sources, k)
+            depth[k] = np.where(ok, geometry.depth[k], 0.0)
+            confidence[k] = np.where(ok, geometry.confidence[k], 0.0)
+            valid[k] = ok
+        release(depth, geometry.depth, geometry.valid, geometry.confidence, confidence, valid)
+    if out_dir is not None:
+        for array in (depth, confidence, valid):
+            array.flush()
+    record = dataclasses.replace(geometry.alignment, pair_log_scales=edge_log_scales[pair_edge] + np.log(scale))
+    return SceneGeometry(
+        depth=depth,
+        confidence=confidence,
+        focal=geometry.focal,
+        principal_point=geometry.principal_point,
+        cam_to_world=geometry.cam_to_world,
+        valid=valid,
+        alignment=record,
+    )
+
+
+def untriangulated_mask(preds: PairPredictions, geometry: SceneGeometry) -> np.ndarray:
+    """``[T,h,w]`` bool: pixels whose aligned depth comes from a fallback point (confidence ≤ 1) of this matcher.
+
+    ``global_alignment`` places each frame's points from one pair of its spanning tree (``geometry.alignment.tree``,
+    in traversal order: the root pair places both frames, every later pair the frame not placed yet). Pixels that
+    the matcher could not triangulate in that pair hold a constant-depth guess at confidence 1: they are holes, to
+    be marked invalid (``geometry.valid & ~mask``) and filled by stage 2. (Long videos: :func:`_frame_holes` gives
+    one frame at a time.)
+    """
+    sources = _tree_sources(preds, geometry)
+    return np.stack([_frame_holes(preds, sources, k) for k in range(preds.num_frames)])
+
+
+def _tree_sources(preds: PairPredictions, geometry: SceneGeometry) -> dict[int, tuple[int, str]]:
+    """frame -> (pair index, ``"conf_i"`` or ``"conf_j"``): the tree pair (and side) that placed the frame."""
+    index = {(int(i), int(j)): p for p, (i, j) in enumerate(preds.pairs)}
+    sources: dict[int, tuple[int, str]] = {}
+    placed: set[int] = set()
+    for n, (i, j) in enumerate(geometry.alignment.tree.tolist()):
+        p = index[(i, j)]
+        if n == 0 or i not in placed:
+            sources[i] = (p, "conf_i")
+        if n == 0 or i in placed:
+            sources[j] = (p, "conf_j")
+        placed.update((i, j))
+    return sources
+
+
+def _frame_holes(preds: PairPredictions, sources: dict[int, tuple[int, str]], k: int) -> np.ndarray:
+    """``[h,w]`` bool untriangulated pixels of frame ``k`` (see :func:`untriangulated_mask`)."""
+    if k not in sources:
+        return np.zeros(preds.size, bool)
+    p, side = sources[k]
+    confidence = getattr(preds, side)
+    mask = np.asarray(confidence[p]) <= 1.0
+    release(confidence)
+    return mask

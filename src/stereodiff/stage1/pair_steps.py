@@ -1,0 +1,184 @@
+"""The geometric matcher's steps for one pair of frames: forward–backward-checked flow → well-spread matches →
+relative pose → both views triangulated densely, with a confidence per pixel.
+
+:class:`PairSteps` holds the matcher's settings that these steps use (pixel thresholds given at a 320-pixel long
+side, scaled by ``px_scale`` to the working resolution); see :class:`~stereodiff.stage1.geometric.GeometricMatcher`
+for what each one does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stereodiff.camera import pixel_grid
+from stereodiff.flow import forward_backward, inside_image, motion_boundaries
+from stereodiff.progress import logger
+from stereodiff.stage1.epipolar import (
+    PairGeometry,
+    fundamental_from_pose,
+    pixel_rays,
+    relative_pose,
+    sampson_distance,
+    transform,
+    triangulate_rays,
+)
+
+__all__ = ["PairSteps"]
+
+#: one view of a pair: points ``[h,w,3]`` in its own camera, the same points in the other camera, confidence ``[h,w]``
+View = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class PairSteps:
+    """The per-pair steps with the matcher's settings (``GeometricMatcher`` documents each)."""
+
+    fb_threshold_px: float
+    motion_boundary_margin_px: int | None
+    grid_cells: int
+    ransac_threshold_px: float
+    median_threshold_px: float
+    min_angle_deg: float
+    epipolar_sigma_px: float
+    angle_ref_deg: float
+    depth_range: tuple[float, float]
+    max_confidence: float
+    px_scale: float
+    """Working long side / 320: scales the pixel thresholds."""
+
+    def checked(
+        self, flow_ab: np.ndarray, flow_ba: np.ndarray
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """For each view of a pair, from its forward and backward flows ``[h,w,2]``: targets ``[h,w,2]`` in the
+        other view, forward–backward error ``[h,w]`` and the consistency mask ``[h,w]`` (in the image, error <
+        threshold, not at a motion boundary)."""
+        threshold = self.fb_threshold_px * self.px_scale
+        views = []
+        for forward, backward in ((flow_ab, flow_ba), (flow_ba, flow_ab)):
+            target, _, fb_err = forward_backward(forward, backward)
+            valid = inside_image(target) & (fb_err < threshold)
+            if self.motion_boundary_margin_px is not None:
+                valid &= ~motion_boundaries(forward, self.motion_boundary_margin_px)
+            views.append((target, fb_err, valid))
+        return views[0], views[1]
+
+    def sample_matches(
+        self, target: np.ndarray, fb_err: np.ndarray, valid: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Well-spread consistent matches ``[N,2]`` (pixels in a, in b), one per grid cell, or None if < 30."""
+        sample = _spread_sample(valid, fb_err, self.grid_cells)
+        if len(sample) < 30:
+            return None
+        grid = pixel_grid(*valid.shape).reshape(-1, 2)
+        return grid[sample].astype(np.float64), target.reshape(-1, 2)[sample].astype(np.float64)
+
+    def relative_pose(self, x_a: np.ndarray, x_b: np.ndarray, K: np.ndarray, pair: tuple[int, int]) -> PairGeometry:
+        """:func:`~stereodiff.stage1.epipolar.relative_pose` of matches ``[N,2]`` with these thresholds."""
+        return relative_pose(
+            x_a,
+            x_b,
+            K,
+            pair,
+            threshold=self.ransac_threshold_px * self.px_scale,
+            median_threshold=self.median_threshold_px * self.px_scale,
+            min_angle_deg=self.min_angle_deg,
+        )
+
+    def views(
+        self,
+        flow_ab: np.ndarray,
+        flow_ba: np.ndarray,
+        K: np.ndarray,
+        rays_all: np.ndarray,
+        pair: tuple[int, int],
+    ) -> tuple[View, View, PairGeometry]:
+        """Both views of an unordered pair, from its forward and backward flows ``[h,w,2]``: for each ``(pts [h,w,3]
+        in its own camera, the same points in the other camera [h,w,3], conf [h,w])``; ``rays_all`` ``[h*w,3]`` are
+        the pixel rays (``z = 1``)."""
+        h, w = flow_ab.shape[:2]
+        (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self.checked(flow_ab, flow_ba)
+        consistent = float(valid_a.mean())
+        matches = self.sample_matches(target_a, fb_a, valid_a)
+        if matches is None:
+            reason = "too few consistent flow matches (no texture?)"
+            geom = PairGeometry(pair, np.eye(3), np.zeros(3), False, reason, failure="no flow matches")
+        else:
+            geom = self.relative_pose(*matches, K, pair)
+        geom.consistent_fraction = consistent
+        if not geom.ok:
+            logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
+            return _failed_view(rays_all, h, w), _failed_view(rays_all, h, w), geom
+
+        R, t = geom.R, geom.t  # a → b
+        F = fundamental_from_pose(R, t, K)
+        K_inv = np.linalg.inv(K)
+        depth_a, conf_a = self._view(target_a, fb_a, valid_a, K_inv, R, t, F)
+        depth_b, conf_b = self._view(target_b, fb_b, valid_b, K_inv, R.T, -R.T @ t, F.T)
+        pts_a = (rays_all * depth_a.reshape(-1, 1)).reshape(h, w, 3)
+        pts_b = (rays_all * depth_b.reshape(-1, 1)).reshape(h, w, 3)
+        view_a = (pts_a, transform(pts_a, R, t), conf_a)
+        view_b = (pts_b, transform(pts_b, R.T, -R.T @ t), conf_b)
+        return view_a, view_b, geom
+
+    def _view(
+        self,
+        target: np.ndarray,
+        fb_err: np.ndarray,
+        valid: np.ndarray,
+        K_inv: np.ndarray,
+        R: np.ndarray,
+        t: np.ndarray,
+        F: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Dense depth map ``[h,w]`` (along the pixel rays, own camera) and confidence ``[h,w]`` of one view, given
+        the pose own → other (``X_other = R X + t``) and the fundamental matrix own → other."""
+        h, w = valid.shape
+        idx = np.flatnonzero(valid)
+        x_self = np.take(pixel_grid(h, w).reshape(-1, 2), idx, axis=0)  # take: ~15× faster than x[idx] on [N,2]
+        x_other = np.take(target.reshape(-1, 2), idx, axis=0)
+        rays_other = transform(pixel_rays(x_other, K_inv), R.T)  # Rᵀ ray_other, in own camera
+        depth, depth_other, angle = triangulate_rays(pixel_rays(x_self, K_inv), rays_other, -R.T @ t)
+        ok = np.isfinite(depth) & (depth > 0) & (depth_other > 0)
+        median = float(np.median(depth[ok])) if ok.any() else 1.0
+        lo, hi = self.depth_range
+        ok &= (depth > lo * median) & (depth < hi * median)
+
+        # confidence: 1 + (max − 1) · w_fb · w_epi · w_angle, with the exponents of the two Gaussians summed
+        scale = self.px_scale
+        sampson = sampson_distance(x_self, x_other, F)
+        fb = fb_err.reshape(-1)[idx]
+        gauss = (fb / (self.fb_threshold_px * scale / 2)) ** 2 + (sampson / (self.epipolar_sigma_px * scale)) ** 2
+        w_ang = np.clip(angle / np.radians(self.angle_ref_deg), 0.0, 1.0) ** 2
+        weight = np.exp(-0.5 * gauss) * w_ang
+
+        depth_map = np.full(h * w, median, np.float32)  # fallback: pair median along the ray
+        conf = np.ones(h * w, np.float32)
+        keep = idx[ok]
+        depth_map[keep] = depth[ok]
+        conf[keep] = 1.0 + (self.max_confidence - 1.0) * weight[ok]
+        return depth_map.reshape(h, w), conf.reshape(h, w)
+
+
+def _spread_sample(valid: np.ndarray, score: np.ndarray, cells: int) -> np.ndarray:
+    """Flat indices of one valid pixel per square grid cell (the one with the lowest ``score``); ``cells`` cells
+    along the long side (pixels beyond the last whole cell are not sampled)."""
+    h, w = valid.shape
+    cell = max(1, max(h, w) // cells)
+    rows, cols = h // cell, w // cell
+    masked = np.where(valid, score, np.inf)[: rows * cell, : cols * cell]
+    blocks = masked.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows, cols, cell * cell)
+    best = blocks.argmin(axis=-1)  # [rows,cols] index inside the cell
+    found = np.isfinite(np.take_along_axis(blocks, best[..., None], axis=-1)[..., 0])
+    dy, dx = np.divmod(best, cell)
+    y = np.arange(rows)[:, None] * cell + dy
+    x = np.arange(cols)[None, :] * cell + dx
+    return (y * w + x)[found]
+
+
+def _failed_view(rays_all: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A view whose geometry failed: unit depth along every ray (``rays_all [h*w,3]``), confidence 1; the pose to
+    the other camera is unknown, so its points there are the same (identity)."""
+    pts = np.ascontiguousarray(rays_all.reshape(h, w, 3))
+    return pts, pts, np.ones((h, w), np.float32)

@@ -1,0 +1,205 @@
+"""Typed settings of the stage-2 backends: one dataclass per backend, light to import (no numpy, torch, OpenCV).
+
+Each dataclass is what its backend is built from, what ``PipelineConfig.stage2`` holds, what ``run.json`` records
+(nothing else), and what ``--set stage2.<field>=VALUE`` changes. The field docstrings are the documentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from stereodiff.stage1.configs import BackendConfig, check_fields
+
+__all__ = ["DepthCrafterConfig", "DepthCrafterFullConfig", "NoStage2Config", "TemporalConfig"]
+
+#: how windows are merged: in latent space (``latent``, ``none``) or on decoded disparity (``affine``, ``joint``)
+STITCHING = ("latent", "affine", "joint", "none")
+
+
+@dataclass
+class NoStage2Config(BackendConfig):
+    """No refinement: the stage-1 depth resized to the source size (nearest, so holes stay holes)."""
+
+    backend: Literal["none"] = "none"
+
+
+@dataclass
+class TemporalConfig(BackendConfig):
+    """The weights-free refiner (:class:`stereodiff.stage2.temporal.TemporalRefiner`). Every field is a tuning knob
+    with a measured default (synthetic presets only; see ``benchmarks/bench_temporal.py``)."""
+
+    backend: Literal["temporal"] = "temporal"
+    work_long_side: int = 320
+    """Long side (pixels) of the working resolution for flow and filtering; the stage-1 depth resolution is used
+    when it is smaller. Larger: finer flow and edges, proportionally slower (cost ∝ pixels)."""
+    window: int = 64
+    """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution (measured heap
+    peak ≈ 6.5 MiB per frame at 320×240, i.e. ≈ 840 MiB with the defaults, independent of the video length)."""
+    overlap: int = 32
+    """Context frames read on each side of a window (not output by it). The recursive filter reaches
+    ``temporal_decay ** overlap`` of a frame's weight that far, so windowed and single-window runs differ by
+    about that fraction. More: closer to a single-window run, slower (each window recomputes its context)."""
+    temporal_decay: float = 0.9
+    """Weight kept per frame by the recursive passes along the flow (0 ≤ λ < 1). The zero-lag filter's response
+    at temporal frequency ω is ``(1−λ)² / (1 − 2λ cos ω + λ²)`` (1 at ω = 0, so the global scale is kept):
+    larger λ removes more flicker but smears fast depth changes that the flow does not explain."""
+    depth_sigma: float = 0.5
+    """Range scale (log-depth, ≈ relative depth) of the temporal filter: a depth propagated along the flow that
+    differs from the current frame's estimate by Δ gets weight ``exp(−½ w (Δ/σ)²)``, ``w`` the current pixel's
+    temporal weight (1 when confident, ``fill_weight`` when filled). Smaller: safer at flow errors
+    and depth edges, but large flicker survives; larger: removes larger flicker, risks mixing surfaces."""
+    colour_sigma: float = 0.2
+    """Colour-constancy scale of the temporal filter (RGB in [0, 1], summed over channels): a pixel whose colour
+    differs by Δ from the colour the flow brings from the neighbouring frame gets weight ``exp(−½ (Δ/σ)²)``, which
+    catches occlusions and flow errors at object boundaries that the forward–backward check misses."""
+    fill_sigma_px: float = 30.0
+    """Spatial reach (working-resolution pixels) of the edge-aware fill. Larger fills bigger holes; the colour
+    edges still stop it."""
+    fill_sigma_color: float = 0.04
+    """Colour difference (RGB in [0, 1], summed over channels) at which the fill's propagation is cut by e^-1 per
+    unit of ``fill_sigma_px``. Smaller: stricter edge stopping (also at texture); larger: more bleeding."""
+    fill_iterations: int = 2
+    """Horizontal+vertical rounds of the domain-transform filter (2–3 removes its directional artefacts)."""
+    fill_floor: float = 0.5
+    """Least weight of a *valid* stage-1 pixel in the spatial fill, whatever its confidence. Low-confidence regions
+    (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
+    the confident background across the edge; holes (no depth) still take it from their surroundings."""
+    hole_nearness: float = 10.0
+    """Occlusion-aware hole filling: a hole (no stage-1 depth) takes the soft minimum ``−log(Σ w·exp(−β·x)) / β``
+    of the log-depth ``x`` reachable in its colour region instead of the weighted mean (β = this value, capped at
+    the mean; 0 = the plain mean). Untriangulated pixels next to a nearer object are mostly the object's own (a
+    moving object's interior, where stage 1's pairs disagree), and an occluder is nearer than what it hides, so
+    the fill leans to the near side. 10 (measured on the dynamic presets, docs/stage2-temporal.md): all-pixel
+    AbsRel 0.292 → 0.262 (close-object), 0.341 → 0.310 (driving), 0.252 → 0.248 (indoor-dynamic); 30 overshoots."""
+    fill_weight: float = 0.3
+    """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
+    hole or moving object takes its depth from its own past/future along the flow where that was observed."""
+    confidence_ref: float | None = None
+    """Stage-1 confidence that counts as fully reliable (weight 1). None: the median positive confidence over up
+    to 16 evenly spaced frames of the video (computed once, before the first window)."""
+    flow_preset: str = "fast"
+    """OpenCV DIS optical-flow preset: "ultrafast", "fast" or "medium" (slower, more accurate)."""
+    flow_check_px: float = 0.5
+    """Forward–backward check: a flow vector is kept if the round trip misses by less than
+    ``flow_check_px + 0.05·(|f|+|b|)`` pixels; else the pixel counts as occluded (the temporal chain restarts)."""
+    upsample_radius: int = 1
+    """Box radius (working-resolution pixels) of the guided upsampling filter."""
+    upsample_eps: float = 1e-3
+    """Guided-filter regulariser (colour² with RGB in [0, 1]): smaller snaps depth edges harder to image edges but
+    copies more texture into the depth; larger tends to plain bilinear upsampling."""
+
+    def validate(self) -> None:
+        checks = [
+            ("work_long_side", self.work_long_side >= 16, "must be ≥ 16"),
+            ("window", self.window >= 1, "must be ≥ 1"),
+            ("overlap", self.overlap >= 0, "must be ≥ 0"),
+            ("temporal_decay", 0.0 <= self.temporal_decay < 1.0, "must be in [0, 1)"),
+            ("depth_sigma", self.depth_sigma > 0, "must be > 0"),
+            ("colour_sigma", self.colour_sigma > 0, "must be > 0"),
+            ("fill_sigma_px", self.fill_sigma_px > 0, "must be > 0"),
+            ("fill_sigma_color", self.fill_sigma_color > 0, "must be > 0"),
+            ("fill_iterations", self.fill_iterations >= 1, "must be ≥ 1"),
+            ("fill_floor", 0 <= self.fill_floor <= 1, "must be in [0, 1]"),
+            ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
+            ("hole_nearness", 0 <= self.hole_nearness <= 20, "must be in [0, 20]"),
+            ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
+            ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
+            ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
+            ("upsample_radius", self.upsample_radius >= 1, "must be ≥ 1"),
+            ("upsample_eps", self.upsample_eps > 0, "must be > 0"),
+        ]
+        check_fields("TemporalRefiner", checks, self)
+
+
+@dataclass
+class DepthCrafterModelConfig(BackendConfig):
+    """What both DepthCrafter backends share: the models and the temporal windows."""
+
+    unet: str = "depthcrafter"
+    """DepthCrafter UNet: folder or hub repo id (``depthcrafter`` = tencent/DepthCrafter)."""
+    base: str = "svd-xt"
+    """SVD-xt components (VAE, CLIP image encoder, feature extractor, scheduler): folder or hub repo id."""
+    cpu_offload: bool = False
+    """Keep every model on the CPU and move it to the device only while it runs (small GPUs)."""
+    window: int = 110
+    """Frames per window (paper / DepthCrafter: 110)."""
+    overlap: int = 25
+    """Frames shared by consecutive windows (paper / DepthCrafter: 25)."""
+    resolution: int = 1024
+    """DepthCrafter's ``max_res``: long side cap, rounded to multiples of 64."""
+    dataset: str = "open"
+    """Processing size rule: ``open`` (``resolution`` cap) or a benchmark's fixed size (``sintel``, ``scannet``,
+    ``kitti``, ``bonn``, ``nyuv2``)."""
+    noise_aug_strength: float = 0.02
+    """Noise added to the frames before VAE encoding (DepthCrafter: 0.02)."""
+    guidance_scale: float = 1.0
+    """> 1 enables DepthCrafter's classifier-free guidance (a second UNet pass)."""
+    chunk_size: int = 8
+    """Frames per CLIP / VAE chunk."""
+
+    def validate(self) -> None:
+        check_fields(
+            f"stage2 ({self.backend})",
+            [
+                ("window", self.window >= 1, "must be ≥ 1"),
+                ("overlap", 0 <= self.overlap < self.window, f"must be in [0, window={self.window})"),
+                ("resolution", self.resolution >= 64, "must be ≥ 64 px"),
+                ("noise_aug_strength", self.noise_aug_strength >= 0, "must be ≥ 0"),
+                ("guidance_scale", self.guidance_scale >= 1, "must be ≥ 1"),
+                ("chunk_size", self.chunk_size >= 1, "must be ≥ 1"),
+            ],
+            self,
+        )
+
+
+@dataclass
+class DepthCrafterConfig(DepthCrafterModelConfig):
+    """StereoDiff's stage 2 (:class:`stereodiff.stage2.depthcrafter.DepthCrafterRefiner`): one DepthCrafter step
+    from the noised stage-1 disparity (paper: T = 4, t = 2 → 1, trailing spacing)."""
+
+    backend: Literal["depthcrafter"] = "depthcrafter"
+    num_inference_steps: int = 4
+    """Total steps ``T`` of the schedule the step is taken from (paper: 4)."""
+    t_start: int = 2
+    """The step starts at ``sigmas[T - t_start]`` and lands at ``t_start - 1`` (paper: t = 2 → 1)."""
+    timestep_spacing: Literal["trailing", "leading", "linspace"] = "trailing"
+    """Timestep spacing of the schedule (``trailing`` = the paper's "ZeroSNR")."""
+    use_karras_sigmas: bool = False
+    """Karras sigmas replace the spacing."""
+    output: Literal["pred_x0", "prev_sample"] = "pred_x0"
+    """``pred_x0``: the model's clean estimate; ``prev_sample``: the literal Euler step."""
+    stitching: Literal["latent", "affine", "joint", "none"] = "latent"
+    """How windows are merged: ``latent`` (cross-fade), ``affine``, ``joint`` or ``none`` (hard cut)."""
+    min_confidence: float = 0.0
+    """Stage-1 pixels with confidence ≤ this do not enter the disparity normalisation."""
+
+    def validate(self) -> None:
+        super().validate()
+        check_fields(
+            "stage2 (depthcrafter)",
+            [
+                ("t_start", 1 <= self.t_start <= self.num_inference_steps,
+                 f"must be in 1..num_inference_steps ({self.num_inference_steps})"),
+                ("timestep_spacing", self.timestep_spacing in ("trailing", "leading", "linspace"),
+                 "must be trailing, leading or linspace"),
+                ("output", self.output in ("pred_x0", "prev_sample"), "must be pred_x0 or prev_sample"),
+                ("stitching", self.stitching in STITCHING, f"must be one of {STITCHING}"),
+            ],
+            self,
+        )  # fmt: skip
+
+
+@dataclass
+class DepthCrafterFullConfig(DepthCrafterModelConfig):
+    """DepthCrafter alone (the baseline; ignores stage 1): the full denoising of every window."""
+
+    backend: Literal["depthcrafter-full"] = "depthcrafter-full"
+    num_inference_steps: int = 5
+    """Euler steps per window (5 = DepthCrafter v1.0.1; v1.0 used 25)."""
+
+    def validate(self) -> None:
+        super().validate()
+        check_fields(
+            "stage2 (depthcrafter-full)", [("num_inference_steps", self.num_inference_steps >= 1, "must be ≥ 1")], self
+        )

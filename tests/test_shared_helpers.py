@@ -1,0 +1,72 @@
+"""Helpers the stages share: the bounded thread pool, folders stamped with their settings, weighted median."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from stereodiff.errors import InputError
+from stereodiff.io.files import stamped_folder
+from stereodiff.progress import thread_imap, thread_map
+from stereodiff.robust import weighted_median
+
+
+def test_thread_imap_keeps_order_and_bounds_the_work_in_flight():
+    lock, started, done, most_ahead = threading.Lock(), [0], [0], [0]
+
+    def work(k: int) -> int:
+        with lock:
+            started[0] += 1
+            most_ahead[0] = max(most_ahead[0], started[0] - done[0])
+        time.sleep(0.002 * (k % 3))  # uneven items: later ones may finish first
+        with lock:
+            done[0] += 1
+        return k * k
+
+    results = []
+    for value in thread_imap(work, range(40), num_workers=2, ahead=3):
+        results.append(value)
+        time.sleep(0.001)  # a slow consumer: the pool must not run ahead of it without bound
+    assert results == [k * k for k in range(40)]
+    assert most_ahead[0] <= 4  # the item waited for + ``ahead``
+    assert thread_map(lambda k: -k, [3, 1, 2], 2, "test") == [-3, -1, -2]
+    assert thread_map(lambda k: -k, [5], 2, "test") == [-5]
+
+
+def test_stamped_folder_reuses_refuses_and_starts_fresh(tmp_path):
+    folder = tmp_path / "cache"
+    created = []
+    stamp = {"size": (4, 6), "seed": 0}
+    assert not stamped_folder(
+        folder, stamp, name="meta.json", what="windows", fix="f", create=lambda: created.append(1)
+    )
+    (folder / "result.npy").write_bytes(b"x")
+    assert stamped_folder(folder, stamp, name="meta.json", what="windows", fix="f", create=lambda: created.append(1))
+    assert created == [1] and (folder / "result.npy").exists()  # resumed: nothing recreated
+    with pytest.raises(InputError, match=r"holds windows made with other settings \(they differ in: seed\)"):
+        stamped_folder(folder, {"size": (4, 6), "seed": 1}, name="meta.json", what="windows", fix="f")
+    assert not stamped_folder(folder, {"seed": 1}, name="meta.json", what="windows", fix="f", fresh=True)
+    assert not (folder / "result.npy").exists()  # a fresh run starts from an empty folder
+
+
+def test_stamped_folder_is_not_stamped_when_creation_fails(tmp_path):
+    def fail() -> None:
+        raise InputError("no space", "free some")
+
+    with pytest.raises(InputError, match="no space"):
+        stamped_folder(tmp_path / "c", {"a": 1}, name="stamp.json", what="x", fix="f", create=fail)
+    assert not (tmp_path / "c" / "stamp.json").exists()
+
+
+def test_weighted_median_batched_and_single(rng):
+    values, weights = rng.normal(size=(5, 101)), rng.uniform(0.1, 1.0, size=(5, 101))
+    for row in range(5):
+        order = np.argsort(values[row])
+        cumulative = np.cumsum(weights[row][order])
+        expected = values[row][order][np.searchsorted(cumulative, 0.5 * cumulative[-1])]
+        assert float(weighted_median(values[row], weights[row])) == expected
+        assert weighted_median(values, weights)[row] == expected
+    assert float(weighted_median(np.array([1.0, 2.0, 10.0]), np.array([1.0, 1.0, 5.0]))) == 10.0
