@@ -34,7 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from stereodiff.camera import backproject, pinhole, pixel_grid
+from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.progress import logger
+from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
 
 __all__ = ["MoverSettings", "handle_movers", "rigid_flow"]
@@ -44,18 +47,21 @@ __all__ = ["MoverSettings", "handle_movers", "rigid_flow"]
 class MoverSettings:
     """Knobs of the moving-object handling (pixel values at a 320-pixel long side, scaled with the resolution)."""
 
-    offset: int = 3
+    offset: int = 6
     """Frames between a frame and the neighbours its flow is checked against (both sides)."""
-    residual_px: float = 1.5
+    residual_px: float = 1.0
     """Absolute part of the flow-residual threshold (pixels)."""
-    residual_rel: float = 0.3
+    residual_rel: float = 0.15
     """Relative part of the flow-residual threshold (fraction of the rigid flow's length)."""
-    residual_median: float = 3.0
+    residual_median: float = 0.0
     """Frame-adaptive part of the threshold: this many times the frame's median residual (the aligned poses and
     depths explain a static world only up to their own error)."""
+    pnp_threshold_px: float = 1.0
+    """RANSAC inlier threshold (pixels) of the per-pair camera pose, solved by PnP from the stage-1 depth and the
+    flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
-    mover_fraction: float = 0.3
+    mover_fraction: float = 0.1
     """Least fraction of a region (movers ∪ adjacent holes) that must be flagged as moving."""
     contact_rows: int = 6
     """Rows below a region's bottom edge that are sampled for its ground contact."""
@@ -67,26 +73,21 @@ class MoverSettings:
     """Confidence given to mover pixels, as a fraction of the median confidence of the static pixels."""
 
 
-def rigid_flow(
-    depth: np.ndarray, focal: float, principal_point: np.ndarray, own_to_other: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The flow ``[h,w,2]`` a static world would show from this frame to another, and where it is defined ``[h,w]``.
 
     Args:
         depth: ``[h,w]`` camera-z depth of this frame (0 = unknown).
-        focal: focal length in pixels; ``principal_point``: ``(cx, cy)`` in pixels (both at ``depth``'s size).
+        K: ``[3,3]`` intrinsics at ``depth``'s resolution (both frames).
         own_to_other: ``[4,4]`` transform from this camera's coordinates to the other camera's.
     """
     h, w = depth.shape
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    cx, cy = float(principal_point[0]), float(principal_point[1])
-    z = depth.astype(np.float32)
-    pts = np.stack([(x - cx) / focal * z, (y - cy) / focal * z, z], axis=-1)  # [h,w,3]
-    moved = pts @ own_to_other[:3, :3].T.astype(np.float32) + own_to_other[:3, 3].astype(np.float32)
-    zo = moved[..., 2]
-    defined = (z > 0) & (zo > 1e-6)
-    safe = np.where(defined, zo, 1.0)
-    flow = np.stack([focal * moved[..., 0] / safe + cx - x, focal * moved[..., 1] / safe + cy - y], axis=-1)
+    moved = backproject(depth, K) @ own_to_other[:3, :3].T + own_to_other[:3, 3]  # [h,w,3]
+    z = moved[..., 2]
+    defined = (depth > 0) & (z > 1e-9)
+    safe = np.where(defined, z, 1.0)
+    projected = np.stack([K[0, 0] * moved[..., 0] / safe + K[0, 2], K[1, 1] * moved[..., 1] / safe + K[1, 2]], -1)
+    flow = projected - pixel_grid(h, w)
     return np.where(defined[..., None], flow, 0.0).astype(np.float32), defined
 
 
@@ -128,26 +129,30 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
     s = settings
     t, h, w = scene.depth.shape
     scale = max(h, w) / 320.0
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    dis = dis_engine("fast")
     votes = np.zeros((t, h, w), np.float32)
     checks = np.zeros((t, h, w), np.float32)
-    world_to_cam = np.linalg.inv(scene.cam_to_world)
     offset = min(s.offset, t - 1)
     for a in range(t - offset if offset > 0 else 0):
         b = a + offset
-        flow_ab = dis.calc(grey[a], grey[b], None)
-        flow_ba = dis.calc(grey[b], grey[a], None)
-        for own, other, fwd, bwd in ((a, b, flow_ab, flow_ba), (b, a, flow_ba, flow_ab)):
-            rigid, defined = rigid_flow(
-                scene.depth[own], float(scene.focal[own]), scene.principal_point[own],
-                world_to_cam[other] @ scene.cam_to_world[own],
-            )  # fmt: skip
-            consistent = _fb_consistent(fwd, bwd, 1.0 * scale)
-            usable = defined & consistent
+        flow_ab, flow_ba = dis_flows(dis, grey[a], grey[b])
+        for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
+            consistent = forward_backward(fwd, bwd)[2] < 1.0 * scale
+            K = pinhole(float(scene.focal[own]), (h, w))
+            pose = _pose_from_flow(scene.depth[own], fwd, consistent, K, s.pnp_threshold_px * scale, seed=own)
+            if pose is None:
+                continue
+            rigid, defined = rigid_flow(scene.depth[own], K, pose)
             residual = np.hypot(*(fwd - rigid).transpose(2, 0, 1))
+            # holes: no depth to predict the flow with, but a static point still moves along its epipolar line
+            F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
+            grid = pixel_grid(h, w)
+            epipolar = sampson_distance(grid.reshape(-1, 2), (grid + fwd).reshape(-1, 2), F).reshape(h, w)
+            residual = np.where(defined, residual, epipolar)
+            usable = consistent
             typical = float(np.median(residual[usable])) if usable.any() else 0.0
-            limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1)) + s.residual_median * typical
-            votes[own] += usable & (residual > limit)
+            limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1))
+            votes[own] += usable & (residual > limit + s.residual_median * typical)
             checks[own] += usable
     raw = votes > 0.5 * np.maximum(checks, 1)  # flagged by at least half of the checks that saw the pixel
     holes = scene.depth <= 0
@@ -169,7 +174,6 @@ def _mover_depth(depth: np.ndarray, moving: np.ndarray, s: MoverSettings) -> np.
     """One frame: every mover region gets its depth from ground contact / occlusion order (module docstring)."""
     import cv2
 
-    h, w = depth.shape
     static = (depth > 0) & ~moving
     out = np.where(moving, 0.0, depth).astype(np.float32)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
@@ -207,15 +211,34 @@ def _contact_depth(depth: np.ndarray, region: np.ndarray, static: np.ndarray, ro
     return float(np.median(values))
 
 
-def _fb_consistent(forward: np.ndarray, backward: np.ndarray, threshold: float) -> np.ndarray:
-    """``[h,w]`` bool: the forward flow's round trip through the backward flow misses by less than ``threshold``."""
+def _pose_from_flow(
+    depth: np.ndarray, flow: np.ndarray, usable: np.ndarray, K: np.ndarray, threshold: float, seed: int
+) -> np.ndarray | None:
+    """``[4,4]`` pose of the other camera relative to this one from the stage-1 depth ``[h,w]`` and the flow
+    ``[h,w,2]`` (PnP + RANSAC on an even subsample of the usable pixels; movers are its outliers), or None."""
     import cv2
 
-    h, w = forward.shape[:2]
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    back = cv2.remap(backward, x + forward[..., 0], y + forward[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=1e4)  # fmt: skip
-    return np.hypot(*(forward + back).transpose(2, 0, 1)) < threshold
+    good = usable & (depth > 0)
+    ys, xs = np.nonzero(good)
+    if len(xs) < 30:
+        return None
+    step = max(1, len(xs) // 1500)
+    ys, xs = ys[::step], xs[::step]
+    pts = backproject(depth, K)[ys, xs]  # [N,3]
+    img = np.stack([xs + flow[ys, xs, 0], ys + flow[ys, xs, 1]], axis=1).astype(np.float64)
+    cv2.setRNGSeed(seed)
+    ok, rvec, tvec, inliers = cv2.solvePnPRansac(
+        pts, img, K, None, iterationsCount=200, reprojectionError=threshold, confidence=0.999,
+        flags=cv2.SOLVEPNP_SQPNP,
+    )  # fmt: skip
+    if not ok or inliers is None or len(inliers) < 20:
+        return None
+    inl = inliers.ravel()
+    ok, rvec, tvec = cv2.solvePnP(pts[inl], img[inl], K, None, rvec, tvec, True, cv2.SOLVEPNP_ITERATIVE)
+    pose = np.eye(4)
+    pose[:3, :3] = cv2.Rodrigues(rvec)[0]
+    pose[:3, 3] = tvec.ravel()
+    return pose
 
 
 def _grey_frames(frames: Any, size: tuple[int, int]) -> np.ndarray:
