@@ -1,10 +1,10 @@
 """Before/after frame grids of the ``cpu`` preset on the real dynamic videos (docs figures, no ground truth).
 
-For ``../shared/data/videos/lady-running.mp4`` and ``davis_rollercoaster.mp4``: four evenly spaced frames, each row
+For ``../shared/data/videos/lady-running.mp4`` and ``davis_rollercoaster.mp4``: three evenly spaced frames, each row
 ``RGB | depth before | depth after`` (inverse depth, one colour range per video and variant, near = bright), where
 *before* is the ``cpu`` preset without the moving-object handling and with the plain-mean hole fill
 (``stage1.movers=false``, ``stage2.hole_nearness=0``) and *after* the ``cpu`` preset as shipped. Writes
-``docs/img/grid-<video>.png`` (frames at 240 px high).
+``docs/img/grid-<video>.png`` (frames at 135 px high).
 
     python benchmarks/frame_grids.py
 """
@@ -18,8 +18,8 @@ import numpy as np
 from _common import ROOT, SHARED_DATA
 
 VIDEOS = ("lady-running.mp4", "davis_rollercoaster.mp4")
-ROWS = 4
-HEIGHT = 240
+ROWS = 3
+HEIGHT = 135
 
 
 def depth_variants(frames: np.ndarray, fps: float) -> dict[str, np.ndarray]:

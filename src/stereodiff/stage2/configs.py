@@ -102,7 +102,7 @@ class TemporalConfig(BackendConfig):
             ("fill_iterations", self.fill_iterations >= 1, "must be ≥ 1"),
             ("fill_floor", 0 <= self.fill_floor <= 1, "must be in [0, 1]"),
             ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
-            ("hole_nearness", 0 <= self.hole_nearness <= 20, "must be in [0, 20]"),
+            ("hole_nearness", 0 <= self.hole_nearness <= 100, "must be in [0, 100]"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
