@@ -54,6 +54,31 @@ def tiny_croco():
     return make_tiny_croco()
 
 
+@pytest.fixture(scope="session")
+def small_video_file(tmp_path_factory) -> Path:
+    """A 16-frame 128×96 synthetic orbit as an mp4."""
+    from stereodiff.io.video import write_video
+    from stereodiff.synth import make_scene
+
+    scene = make_scene("static-orbit", seed=0, num_frames=16, height=96, width=128)
+    path = tmp_path_factory.mktemp("small-video") / "orbit.mp4"
+    write_video(path, iter(scene.frames), 30.0)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory, small_video_file) -> Path:
+    """``stereodiff run`` of :func:`small_video_file` (cpu preset) with npz, previews, poses, PLY and GLB."""
+    from stereodiff.cli.main import main
+
+    pytest.importorskip("trimesh", reason="the 'app' extra (trimesh) is not installed")
+    out = tmp_path_factory.mktemp("small-run") / "run"
+    save = "npz,mp4,sbs,poses,ply,glb"
+    status = main(["-q", "run", str(small_video_file), "-o", str(out), "--preset", "cpu", "--save", save])
+    assert status == 0
+    return out
+
+
 def assert_same_scene(a: SceneGeometry, b: SceneGeometry) -> None:
     """Every field equal (arrays exactly), the alignment record included."""
     for item in dataclasses.fields(SceneGeometry):

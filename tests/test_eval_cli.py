@@ -38,8 +38,11 @@ def test_eval_cli_writes_reports_matching_the_protocol(cli, synth_root, tmp_path
         "--out",
         tmp_path / "report",
         "--tae",
+        "--html",
     )
     assert status == 0, err
+    page = (tmp_path / "report" / "results.html").read_text()
+    assert "<table>" in page and "scene_a" in page and page.count("data:image/png;base64,") == 1
     data = json.loads((tmp_path / "report" / "results.json").read_text())
     expected = evaluate_sequence(pred, video.depth, max_depth=80.0, valid_mask=video.depth > 0)
     assert data["summary"]["abs_rel"] == pytest.approx(expected.abs_rel)
@@ -86,8 +89,12 @@ def test_analyze_cli_two_methods(cli, synth_root, tmp_path):
         "flicker",
         "--fps",
         "30",
+        "--html",
+        tmp_path / "report.html",
     )
     assert status == 0, err
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 4 and "<th>F10</th>" in page and '"protocol": "depthcrafter"' in page
     for name in ("analysis.json", "analysis.md", "errors.png", "spectrum.png", "bands.png", "amplitude_ratio.png"):
         assert (tmp_path / "an" / name).stat().st_size > 0, name
     report = json.loads((tmp_path / "an" / "analysis.json").read_text())

@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from stereodiff.errors import InputError
 from stereodiff.stage1.configs import BackendConfig, GeometricConfig, NetworkConfig, NoStage1Config
-from stereodiff.stage2.configs import DepthCrafterConfig, DepthCrafterFullConfig, NoStage2Config, TemporalConfig
+from stereodiff.stage2.configs import (
+    DepthCrafterConfig,
+    DepthCrafterFullConfig,
+    NoStage2Config,
+    RollingDepthConfig,
+    RollingDepthRefinerConfig,
+    TemporalConfig,
+)
 
 if TYPE_CHECKING:
     from stereodiff.config import PipelineConfig
@@ -42,6 +49,7 @@ __all__ = ["EXTRAS", "STAGE1", "STAGE2", "Backend", "register", "require_extra"]
 #: optional dependency groups (``pip install 'stereodiff[NAME]'``) -> the modules they provide
 EXTRAS: dict[str, tuple[str, ...]] = {
     "paper": ("torch", "safetensors", "huggingface_hub", "diffusers", "transformers"),
+    "app": ("gradio", "viser", "trimesh"),
 }
 
 
@@ -158,6 +166,30 @@ def _depthcrafter_full(config: PipelineConfig) -> Any:
     )
 
 
+def _rollingdepth(config: PipelineConfig) -> Any:
+    from stereodiff.stage2.rollingdepth import RollingDepthBackend, load_rollingdepth
+    from stereodiff.stage2.rollingdepth.pipeline import settings_from_config
+
+    pipeline = load_rollingdepth(config.stage2.checkpoint, device=config.device, dtype=_torch_dtype(config.dtype))
+    return RollingDepthBackend(pipeline, settings_from_config(config.stage2), seed=config.seed)
+
+
+def _rollingdepth_refiner(config: PipelineConfig) -> Any:
+    from stereodiff.stage2.rollingdepth import RollingDepthRefiner, load_rollingdepth
+    from stereodiff.stage2.rollingdepth.pipeline import RollingDepthSettings
+
+    s2: RollingDepthRefinerConfig = config.stage2
+    settings = RollingDepthSettings(
+        resolution=s2.resolution,
+        refine_step=s2.refine_step,
+        refine_snippet_len=s2.snippet_length,
+        refine_start_dilation=s2.refine_start_dilation,
+        vae_batch=s2.vae_batch,
+    )
+    pipeline = load_rollingdepth(s2.checkpoint, device=config.device, dtype=_torch_dtype(config.dtype))
+    return RollingDepthRefiner(pipeline, settings, seed=config.seed, min_confidence=s2.min_confidence)
+
+
 def _temporal(config: PipelineConfig) -> Any:
     from stereodiff.stage2.stages import SceneRefinerStage
     from stereodiff.stage2.temporal import TemporalRefiner
@@ -179,5 +211,9 @@ register(STAGE2, Backend("depthcrafter", DepthCrafterConfig, _depthcrafter, extr
                          summary="the paper's one-step DepthCrafter refinement"))  # fmt: skip
 register(STAGE2, Backend("depthcrafter-full", DepthCrafterFullConfig, _depthcrafter_full, extra="paper",
                          uses_scene=False, summary="DepthCrafter alone (baseline, ignores stage 1)"))  # fmt: skip
+register(STAGE2, Backend("rollingdepth", RollingDepthConfig, _rollingdepth, extra="paper", uses_scene=False,
+                         summary="RollingDepth alone (baseline, ignores stage 1)"))  # fmt: skip
+register(STAGE2, Backend("rollingdepth-refiner", RollingDepthRefinerConfig, _rollingdepth_refiner, extra="paper",
+                         summary="RollingDepth's diffusion refinement of the stage-1 depth"))  # fmt: skip
 register(STAGE2, Backend("temporal", TemporalConfig, _temporal, summary="weights-free temporal refiner"))
 register(STAGE2, Backend("none", NoStage2Config, _resize, summary="stage-1 depth, resized"))

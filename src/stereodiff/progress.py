@@ -1,9 +1,16 @@
-"""The library logger, progress bars (one switch silences every bar) and a threaded map with a bar."""
+"""The library logger, progress bars (one switch silences every bar), progress listeners and a threaded map.
+
+Every long loop of the library goes through :func:`progress`; besides the terminal bar it tells the callbacks
+registered with :func:`progress_listener` (e.g. the web app's per-stage progress bar) how far it is. A listener
+may raise (e.g. a cancellation) to stop the run at the next step.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 logger = logging.getLogger("stereodiff")
@@ -12,6 +19,16 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 _enabled = True
 
+#: ``callback(desc, done, total)``: ``done`` steps of the loop ``desc`` are finished (``total`` may be ``None``)
+ProgressCallback = Callable[[str, int, "int | None"], None]
+_local = threading.local()  # .listeners: the callbacks registered by this thread
+
+
+def _listeners() -> list[ProgressCallback]:
+    if not hasattr(_local, "listeners"):
+        _local.listeners = []
+    return _local.listeners
+
 
 def set_progress(enabled: bool) -> None:
     """Turn every stereodiff progress bar on or off (the CLI's ``--quiet`` turns them off)."""
@@ -19,11 +36,37 @@ def set_progress(enabled: bool) -> None:
     _enabled = enabled
 
 
+@contextmanager
+def progress_listener(callback: ProgressCallback) -> Iterator[None]:
+    """Call ``callback(desc, done, total)`` at the start of every progress loop and after each of its steps,
+    while the block runs. Per thread: only loops driven by the calling thread report (the pipeline drives all of
+    its loops from the thread that runs it), so concurrent runs in other threads do not mix."""
+    _listeners().append(callback)
+    try:
+        yield
+    finally:
+        _listeners().remove(callback)
+
+
+def _notify(iterable: Iterable[_T], desc: str, total: int | None, callbacks: list[ProgressCallback]) -> Iterator[_T]:
+    for callback in callbacks:
+        callback(desc, 0, total)
+    for done, item in enumerate(iterable, 1):
+        yield item
+        for callback in callbacks:
+            callback(desc, done, total)
+
+
 def progress(iterable: Iterable[_T], desc: str, total: int | None = None, unit: str = "it") -> Iterator[_T]:
-    """Wrap ``iterable`` in a tqdm bar labelled ``desc`` (no bar when progress is off or stderr is not a tty)."""
+    """Wrap ``iterable`` in a tqdm bar labelled ``desc`` (no bar when progress is off or stderr is not a tty);
+    listeners registered with :func:`progress_listener` are told about every step."""
     from tqdm.auto import tqdm
 
-    return iter(tqdm(iterable, desc=desc, total=total, unit=unit, disable=not _enabled or None, leave=False))
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)  # type: ignore[arg-type]
+    bar = tqdm(iterable, desc=desc, total=total, unit=unit, disable=not _enabled or None, leave=False)
+    callbacks = list(_listeners())
+    return _notify(bar, desc, total, callbacks) if callbacks else iter(bar)
 
 
 def thread_imap(

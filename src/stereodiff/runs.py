@@ -10,6 +10,7 @@ Output folder layout (``OUT``)::
     OUT/side_by_side.mp4     RGB | depth preview                                     (--save sbs)
     OUT/points/              per-frame coloured PLY + fused.ply                      (--save ply)
     OUT/poses_tum.txt, OUT/colmap/, OUT/intrinsics.json                              (--save poses)
+    OUT/scene.glb            fused cloud + camera path and frustums (glTF)           (--save glb, extra `app`)
     OUT/.run/                the resumable run directory (removed after success unless keep_cache)
 """
 
@@ -32,7 +33,9 @@ from stereodiff.progress import logger
 
 __all__ = ["SAVE_CHOICES", "RunRequest", "check_paths", "is_finished", "parse_save", "run_video", "write_outputs"]
 
-SAVE_CHOICES = ("npz", "png16", "exr", "mp4", "sbs", "ply", "poses")
+SAVE_CHOICES = ("npz", "png16", "exr", "mp4", "sbs", "ply", "poses", "glb")
+#: points in ``scene.glb`` (a web viewer stays responsive with a few hundred thousand)
+GLB_MAX_POINTS = 300_000
 DEFAULT_SAVE = ("npz", "mp4", "poses")
 
 
@@ -44,6 +47,10 @@ def parse_save(text: str) -> tuple[str, ...]:
     unknown = [n for n in names if n not in SAVE_CHOICES]
     if unknown or not names:
         raise InputError(f"--save {text!r} names unknown outputs {unknown}", f"choose from {','.join(SAVE_CHOICES)}")
+    if "glb" in names:
+        from stereodiff.backends import require_extra
+
+        require_extra("app", "--save glb")
     return names
 
 
@@ -182,7 +189,7 @@ def write_outputs(
     if "sbs" in save:
         written.append(write_side_by_side(output / "side_by_side.mp4", result, frames, colormap=colormap))
     geometry = result.geometry
-    if geometry is None and ({"ply", "poses"} & set(save)):
+    if geometry is None and ({"ply", "poses", "glb"} & set(save)):
         logger.warning("no stage 1 ran, so there are no cameras or point clouds to save")
         return written
     if "ply" in save:
@@ -190,6 +197,13 @@ def write_outputs(
     if "poses" in save:
         timestamps = np.asarray(result.frame_indices, np.float64) / result.fps
         written += write_camera_files(output, geometry, timestamps, image_size=tuple(frames.shape[1:3]))
+    if "glb" in save:
+        from stereodiff.io.export import fused_points
+        from stereodiff.io.glb import write_scene_glb
+
+        points, colors = fused_points(geometry, frames, min_conf=min_conf, max_points=GLB_MAX_POINTS)
+        k = geometry.intrinsics()
+        written.append(write_scene_glb(output / "scene.glb", points, colors, geometry.cam_to_world, k, geometry.size))
     return written
 
 

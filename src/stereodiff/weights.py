@@ -87,6 +87,22 @@ MODELS: dict[str, ModelSpec] = {
         ),
         ("vae/config.json", "image_encoder/config.json", "scheduler/scheduler_config.json"),
     ),
+    "rollingdepth": ModelSpec(
+        "prs-eth/rollingdepth-v1-0",
+        "stage 2: RollingDepth alone (--stage2 rollingdepth) or its refinement (rollingdepth-refiner)",
+        "CreativeML Open RAIL++-M (use restrictions; see the model page); RollingDepth code Apache-2.0",
+        "≈5 GB (SD2-size UNet, VAE, CLIP text encoder)",
+        (
+            "model_index.json",
+            "unet/*",
+            "vae/*",
+            "scheduler/*",
+            "text_encoder/*",
+            "tokenizer/*",
+            "LICENSE*",
+        ),
+        ("unet/config.json", "vae/config.json", "scheduler/scheduler_config.json", "text_encoder/config.json"),
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""``stereodiff analyze``: frequency-domain analysis of one or two predictions of the same video."""
+"""``stereodiff analyze``: frequency-domain analysis of one or more predictions of the same video."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from stereodiff.errors import InputError
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "analyze",
-        help="per-frame errors, error spectra, F0…F10 bands and amplitude ratio of one or two predictions",
+        help="per-frame errors, error spectra, F0…F10 bands of one or more predictions (amplitude ratio of two)",
         description=(
-            "Evaluate PRED.npz (and PRED_B.npz) against the ground truth --gt, then decompose the per-frame error "
-            "sequences (AbsRel, RMSE, 1-δ1) into 11 exponentially spaced frequency bands (StereoDiff §3.1). Writes "
+            "Evaluate each PRED.npz (e.g. the five methods' outputs on one video) against the ground truth --gt, then "
+            "decompose the per-frame error sequences (AbsRel, RMSE, 1-δ1) into 11 exponentially spaced frequency "
+            "bands (StereoDiff §3.1); with exactly two predictions also their amplitude ratio. Writes "
             "analysis.json, analysis.md and PNG plots to --out. --gt is an npz with key 'depth' [T,H,W] in metres "
             "(optional 'dynamic_mask'), or a dataset sequence folder (with --dataset; or --gt ROOT --sequence NAME)."
         ),
     )
-    parser.add_argument("pred", type=Path, nargs="+", metavar="PRED.npz", help="one or two prediction files")
+    parser.add_argument("pred", type=Path, nargs="+", metavar="PRED.npz", help="one or more prediction files")
     parser.add_argument("--gt", required=True, type=Path, help="GT npz or dataset sequence folder / root")
     parser.add_argument("--dataset", default=None, help="dataset format of --gt (default: guessed from the folder)")
     parser.add_argument("--preset", default=None, help="dataset preset (frame selection and cap)")
@@ -29,6 +30,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--labels", nargs="+", default=None, help="names of the methods (default: file stems)")
     parser.add_argument("--fps", type=float, default=None, help="frame rate, for frequencies in Hz")
     parser.add_argument("--out", type=Path, default=Path("analysis"), help="report folder (default ./analysis)")
+    parser.add_argument(
+        "--html", type=Path, nargs="?", const=True, default=None, metavar="REPORT.html",
+        help="also write one self-contained HTML page (default name: OUT/analysis.html)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -73,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
     from stereodiff.eval.report import analysis_report, write_analysis
     from stereodiff.eval.runner import load_prediction
 
-    if len(args.pred) > 2:
-        raise InputError(f"analyze takes one or two predictions, got {len(args.pred)}", "compare two at a time")
     labels = args.labels or [p.stem for p in args.pred]
     if len(labels) != len(args.pred) or len(set(labels)) != len(labels):
         raise InputError(f"--labels {labels} must name each prediction once", "give one distinct label per file")
@@ -90,6 +93,15 @@ def run(args: argparse.Namespace) -> int:
             methods[label] = regions[label]["overall"]
     report = analysis_report(methods, fps=args.fps, regions=regions or None)
     paths = write_analysis(report, args.out)
+    if args.html is not None:
+        from stereodiff.eval.html import write_html_report
+
+        html_path = args.out / "analysis.html" if args.html is True else args.html
+        settings = {"predictions": [str(p) for p in args.pred], "labels": labels, "gt": str(args.gt)}
+        settings |= {"dataset": args.dataset, "protocol": args.protocol, "max_depth": max_depth, "fps": args.fps}
+        plots = [p for p in paths if p.suffix == ".png"]
+        md = (args.out / "analysis.md").read_text()
+        paths.append(write_html_report(html_path, md, title="stereodiff analysis", images=plots, config=settings))
     print((args.out / "analysis.md").read_text())
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0

@@ -142,7 +142,18 @@ def run(args: argparse.Namespace) -> int:
     lines += ["", "Frequency bands, regions and plots: `analysis/analysis.md`, `analysis/*.png`.", ""]
     lines += ["Outputs of the run: `outputs/` (depth.npz, previews, point clouds, cameras).", ""]
     (out / "report.md").write_text("\n".join(lines))
+    from stereodiff.eval.html import write_html_report
+
+    analysis_md = (out / "analysis" / "analysis.md").read_text()
+    analysis_md = analysis_md.replace("# Frequency analysis", "## Frequency analysis")
+    write_html_report(
+        out / "report.html",
+        "\n".join(lines) + "\n" + analysis_md,
+        title=f"stereodiff demo: {args.scene}",
+        images=[p for p in written if p.suffix == ".png"],
+        config={"summary": summary, "config": config.to_dict()},
+    )
     logger.info("wrote %d analysis files", len(written))
     print("\n".join(lines[4:-4]))
-    print(f"\ndemo written to {out.resolve()} (report.md)")
+    print(f"\ndemo written to {out.resolve()} (report.md, report.html)")
     return 0

@@ -33,6 +33,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sequences", default=None, help="comma-separated sequence names (default: the preset's)")
     parser.add_argument("--tae", action="store_true", help="also the temporal alignment error (needs GT poses)")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default PRED/eval_DATASET_PRESET)")
+    parser.add_argument(
+        "--html", type=Path, nargs="?", const=True, default=None, metavar="REPORT.html",
+        help="also write one self-contained HTML page (default name: OUT/results.html)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -55,4 +59,13 @@ def run(args: argparse.Namespace) -> int:
     json_path, md_path = write_dataset_report(result, out)
     print(dataset_markdown(result))
     print(f"wrote {json_path} and {md_path}")
+    if args.html is not None:
+        from stereodiff.eval.html import write_html_report
+        from stereodiff.eval.report import dataset_plot
+
+        html_path = out / "results.html" if args.html is True else args.html
+        plot = [("per-frame and per-sequence errors", dataset_plot(result))] if result.sequences else []
+        settings = {"dataset": args.dataset, "root": str(args.root), "pred": str(args.pred), **result.settings}
+        write_html_report(html_path, md_path.read_text(), title="stereodiff eval", images=plot, config=settings)
+        print(f"wrote {html_path}")
     return 0

@@ -40,6 +40,8 @@ SUBCOMMANDS: dict[str, str] = {
     "synth": "synth",
     "eval": "evaluate",
     "analyze": "analyze",
+    "app": "app",
+    "view": "view",
 }
 
 #: exceptions that mean the user's input is wrong (exit 2, one line)

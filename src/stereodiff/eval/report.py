@@ -11,7 +11,14 @@ import numpy as np
 from stereodiff.eval.protocol import METRICS, SequenceMetrics
 from stereodiff.eval.spectrum import NUM_BANDS, amplitude_ratio, band_decomposition, error_sequences, magnitude_spectrum
 
-__all__ = ["analysis_report", "dataset_markdown", "metrics_json", "write_analysis", "write_dataset_report"]
+__all__ = [
+    "analysis_report",
+    "dataset_markdown",
+    "dataset_plot",
+    "metrics_json",
+    "write_analysis",
+    "write_dataset_report",
+]
 
 LABELS = {
     "abs_rel": "AbsRel",
@@ -116,6 +123,38 @@ def write_dataset_report(result, out_dir: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(_clean(data), indent=2) + "\n")
     md_path.write_text(dataset_markdown(result))
     return json_path, md_path
+
+
+def dataset_plot(result) -> bytes:
+    """PNG of a ``DatasetResult``: per-frame AbsRel of every sequence, and AbsRel / δ1 per sequence."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
+    names = list(result.sequences)
+    for name, m in result.sequences.items():
+        ax1.plot(m.frames, m.per_frame["abs_rel"], label=name)
+    ax1.set_xlabel("frame index")
+    ax1.set_ylabel("AbsRel")
+    ax1.set_title("Per-frame AbsRel")
+    ax1.grid(alpha=0.3)
+    if len(names) <= 10:
+        ax1.legend(fontsize=8)
+    x = np.arange(len(names))
+    ax2.bar(x - 0.2, [result.sequences[n].abs_rel for n in names], 0.4, label="AbsRel")
+    ax2.bar(x + 0.2, [result.sequences[n].delta1 for n in names], 0.4, label="δ1")
+    ax2.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax2.set_title("Per sequence")
+    ax2.legend()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 def analysis_report(

@@ -32,6 +32,7 @@ __all__ = [
     "fused_points",
     "quaternion_to_rotation",
     "read_intrinsics",
+    "read_ply",
     "read_tum_poses",
     "rotation_to_quaternion",
     "scale_intrinsics",
@@ -402,3 +403,30 @@ def write_camera_files(
         write_intrinsics(folder / "intrinsics.json", k, size),
         write_colmap(folder / "colmap", geometry.cam_to_world, k, size, image_names),
     ]
+
+
+def read_ply(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read a PLY written by :func:`write_ply`: ``points [N,3]`` float32 and ``colors [N,3]`` uint8.
+
+    Raises:
+        InputError: when the file is not a binary little-endian PLY with exactly ``write_ply``'s vertex layout.
+    """
+    from stereodiff.errors import InputError
+
+    path = Path(path)
+    with open(path, "rb") as f:
+        header = []
+        while (line := f.readline()) and line.strip() != b"end_header":
+            header.append(line.decode("ascii", "replace").strip())
+        expected = [f"property {'float' if n in 'xyz' else 'uchar'} {n}" for n in PLY_DTYPE.names]
+        count = next((int(h.split()[2]) for h in header if h.startswith("element vertex")), None)
+        properties = [h for h in header if h.startswith("property")]
+        binary = "format binary_little_endian 1.0" in header
+        if not header or header[0] != "ply" or not binary or count is None or properties != expected or not line:
+            raise InputError(f"{path} is not a point cloud written by stereodiff", "pass a PLY from `stereodiff run`")
+        vertices = np.fromfile(f, dtype=PLY_DTYPE, count=count)
+    if vertices.size != count:
+        raise InputError(f"{path} is truncated ({vertices.size} of {count} points)", "rerun to rewrite it")
+    points = np.stack([vertices[n] for n in "xyz"], axis=1)
+    colors = np.stack([vertices[n] for n in ("red", "green", "blue")], axis=1)
+    return points, colors

@@ -11,7 +11,14 @@ from typing import Literal
 
 from stereodiff.stage1.configs import BackendConfig, check_fields
 
-__all__ = ["DepthCrafterConfig", "DepthCrafterFullConfig", "NoStage2Config", "TemporalConfig"]
+__all__ = [
+    "DepthCrafterConfig",
+    "DepthCrafterFullConfig",
+    "NoStage2Config",
+    "RollingDepthConfig",
+    "RollingDepthRefinerConfig",
+    "TemporalConfig",
+]
 
 #: how windows are merged: in latent space (``latent``, ``none``) or on decoded disparity (``affine``, ``joint``)
 STITCHING = ("latent", "affine", "joint", "none")
@@ -203,3 +210,83 @@ class DepthCrafterFullConfig(DepthCrafterModelConfig):
         check_fields(
             "stage2 (depthcrafter-full)", [("num_inference_steps", self.num_inference_steps >= 1, "must be ≥ 1")], self
         )
+
+
+#: RollingDepth's official inference presets (``run_video.py``)
+ROLLINGDEPTH_PRESETS = ("fast", "fast1024", "full", "paper")
+
+
+@dataclass
+class RollingDepthConfig(BackendConfig):
+    """RollingDepth alone (:mod:`stereodiff.stage2.rollingdepth`; baseline, ignores stage 1). The fields left at
+    ``None`` take the values of ``preset``; docs/rollingdepth.md lists the presets."""
+
+    backend: Literal["rollingdepth"] = "rollingdepth"
+    checkpoint: str = "rollingdepth"
+    """Checkpoint: folder in the diffusers layout or hub repo id (``rollingdepth`` = prs-eth/rollingdepth-v1-0)."""
+    preset: str = "fast"
+    """Official preset: ``fast`` (768 px, dilations 1, 25), ``fast1024``, ``full`` (1024 px, dilations 1, 10, 25,
+    10 refinement steps) or ``paper`` (768 px, dilations 1, 10, 25 not capped, 10 refinement steps)."""
+    resolution: int | None = None
+    """Long side of the processing resolution in pixels (0 = the source size); None = the preset's."""
+    dilations: tuple[int, ...] | None = None
+    """Frame spacing of each snippet set, must include 1; None = the preset's."""
+    cap_dilation: bool | None = None
+    """Shrink dilations that do not fit the video to ``T // 3 - 1``; None = the preset's."""
+    refine_step: int | None = None
+    """Diffusion refinement steps after the co-alignment (0 = none); None = the preset's."""
+    snippet_length: int = 3
+    """Frames per snippet (the published model is trained on 2–4)."""
+    refine_start_dilation: int = 6
+    """Dilation of the first refinement step; it shrinks to 1 by the last."""
+    coalign_iterations: int = 2000
+    """Adam iterations of the co-alignment (official: 2000). Fewer: faster, snippets less well aligned."""
+    vae_batch: int = 4
+    """Frames per VAE encoder/decoder batch."""
+
+    def validate(self) -> None:
+        checks = [
+            ("preset", self.preset in ROLLINGDEPTH_PRESETS, f"must be one of {', '.join(ROLLINGDEPTH_PRESETS)}"),
+            ("resolution", self.resolution is None or self.resolution >= 0, "must be ≥ 0 or None"),
+            ("dilations", self.dilations is None or (1 in self.dilations and min(self.dilations) >= 1),
+             "must include 1, all ≥ 1"),
+            ("refine_step", self.refine_step is None or self.refine_step >= 0, "must be ≥ 0 or None"),
+            ("snippet_length", self.snippet_length >= 2, "must be ≥ 2"),
+            ("refine_start_dilation", self.refine_start_dilation >= 1, "must be ≥ 1"),
+            ("coalign_iterations", self.coalign_iterations >= 1, "must be ≥ 1"),
+            ("vae_batch", self.vae_batch >= 1, "must be ≥ 1"),
+        ]  # fmt: skip
+        check_fields("RollingDepth", checks, self)
+
+
+@dataclass
+class RollingDepthRefinerConfig(BackendConfig):
+    """RollingDepth's diffusion refinement on top of the stage-1 scene (:class:`RollingDepthRefiner`): the stage-1
+    inverse depth, normalised over the video, takes the place of RollingDepth's snippets and co-alignment."""
+
+    backend: Literal["rollingdepth-refiner"] = "rollingdepth-refiner"
+    checkpoint: str = "rollingdepth"
+    """Checkpoint: folder in the diffusers layout or hub repo id (``rollingdepth`` = prs-eth/rollingdepth-v1-0)."""
+    resolution: int = 768
+    """Long side of the processing resolution in pixels (0 = the source size); RollingDepth's default 768."""
+    refine_step: int = 10
+    """Denoising steps from the middle of a ``2·refine_step`` schedule (RollingDepth ``full``/``paper``: 10)."""
+    refine_start_dilation: int = 6
+    """Dilation of the first step's snippets; it shrinks to 1 by the last (RollingDepth: 6)."""
+    snippet_length: int = 3
+    """Frames per snippet."""
+    vae_batch: int = 4
+    """Frames per VAE encoder/decoder batch."""
+    min_confidence: float = 0.0
+    """Stage-1 pixels at or below this confidence do not set the video's disparity range."""
+
+    def validate(self) -> None:
+        checks = [
+            ("resolution", self.resolution >= 0, "must be ≥ 0"),
+            ("refine_step", self.refine_step >= 1, "must be ≥ 1"),
+            ("refine_start_dilation", self.refine_start_dilation >= 1, "must be ≥ 1"),
+            ("snippet_length", self.snippet_length >= 2, "must be ≥ 2"),
+            ("vae_batch", self.vae_batch >= 1, "must be ≥ 1"),
+            ("min_confidence", self.min_confidence >= 0, "must be ≥ 0"),
+        ]
+        check_fields("RollingDepthRefiner", checks, self)

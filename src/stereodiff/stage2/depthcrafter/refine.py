@@ -40,7 +40,7 @@ from stereodiff.stage2.depthcrafter.pipeline import (
 )
 from stereodiff.stage2.windows import WindowStitcher, stitch_windows, window_schedule
 
-__all__ = ["STITCHING", "DepthCrafterRefiner", "normalized_disparity_range"]
+__all__ = ["STITCHING", "DepthCrafterRefiner", "normalized_disparity", "normalized_disparity_range"]
 
 
 def _seeded_normal(shape: tuple[int, ...], seed: int, frame: int, stream: int) -> torch.Tensor:
@@ -80,6 +80,24 @@ def _fill_holes(depth: np.ndarray) -> np.ndarray:
 
     _, (rows, cols) = distance_transform_edt(~valid, return_indices=True)
     return depth[rows, cols]
+
+
+def normalized_disparity(depth: Any, start: int, end: int, size: tuple[int, int], lo: float, hi: float) -> np.ndarray:
+    """Frames ``[start, end)`` of stage-1 depth → ``[n,H,W]`` float32 disparity in [0, 1] at ``size`` (H, W).
+
+    Holes are filled from the nearest valid pixel, the depth resized (nearest), inverted and mapped by the video's
+    range ``(lo, hi)`` (:func:`normalized_disparity_range`), clipped to [0, 1].
+    """
+    import cv2
+
+    frames = []
+    for t in range(start, end):
+        d = _fill_holes(np.asarray(depth[t], np.float32))
+        d = cv2.resize(d, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+        with np.errstate(divide="ignore"):
+            disp = np.where(d > 0, 1.0 / np.maximum(d, 1e-30), lo)
+        frames.append(np.clip((disp - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0).astype(np.float32))
+    return np.stack(frames)
 
 
 class DepthCrafterRefiner:
@@ -157,16 +175,7 @@ class DepthCrafterRefiner:
     # -------------------------------------------------------------------------------------------------- steps
     def _normalized_disparity(self, depth: Any, start: int, end: int, size: tuple[int, int], lo: float, hi: float):
         """Frames ``[start, end)`` of stage-1 depth → disparity in [0, 1] at ``size``, ``[n,3,H,W]`` in [-1, 1]."""
-        import cv2
-
-        frames = []
-        for t in range(start, end):
-            d = _fill_holes(np.asarray(depth[t], np.float32))
-            d = cv2.resize(d, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
-            with np.errstate(divide="ignore"):
-                disp = np.where(d > 0, 1.0 / np.maximum(d, 1e-30), lo)
-            frames.append(np.clip((disp - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0).astype(np.float32))
-        x = torch.from_numpy(np.stack(frames)).to(self.pipeline.device)[:, None]  # [n,1,H,W]
+        x = torch.from_numpy(normalized_disparity(depth, start, end, size, lo, hi)).to(self.pipeline.device)[:, None]
         return x.expand(-1, 3, -1, -1) * 2.0 - 1.0
 
     @torch.no_grad()
