@@ -103,6 +103,8 @@ def evaluate_scene(name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_d
         _row(name, "baseline: stage 2 on a constant input", stage2_alone, gt, None, dynamic, max_depth, holes),
     ]
     print(f"{name}: {len(frames)} frames in {seconds:.1f} s ({len(frames) / seconds:.2f} frames/s)", flush=True)
+    for row in rows:  # as they come: a later scene's failure does not lose them
+        print(" | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row), flush=True)
     return rows
 
 

@@ -179,7 +179,8 @@ class TemporalRefiner(TemporalConfig):
             channels = [fill_w * log_d, fill_w]
             if self.hole_nearness > 0:  # soft-min channel, shifted by the block's nearest log-depth (no overflow)
                 bottom = float(log_d[weight > 0].min()) if (weight > 0).any() else 0.0
-                channels.append(fill_w * np.exp(-self.hole_nearness * (log_d - bottom)))
+                # invalid pixels hold log_d = 0, possibly below `bottom`: clamp so that 0 · exp(…) stays 0
+                channels.append(fill_w * np.exp(-self.hole_nearness * np.maximum(log_d - bottom, 0.0)))
             smoothed = domain_transform_filter(
                 np.stack(channels, axis=1),  # [n,2|3,h',w']
                 rgb,
