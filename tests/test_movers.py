@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from stereodiff.camera import pinhole
 from stereodiff.stage1.movers import MoverSettings, handle_movers, rigid_flow
@@ -70,9 +69,14 @@ def test_handle_movers_finds_the_mover_and_gives_it_the_depth_under_its_contact(
     assert scene.depth is depth  # the input scene is not modified
 
 
-@pytest.mark.parametrize("field", ["movers"])
-def test_geometric_config_has_the_mover_switch(field):
+def test_movers_are_opt_in_and_run_in_the_geometric_reconstruction():
     from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import GeometricMatcher
 
-    assert getattr(GeometricConfig(), field) is True
-    assert getattr(GeometricConfig(movers=False), field) is False
+    assert GeometricConfig().movers is False  # off by default: it hurts static clips (docs/geometric.md)
+    frames, _ = _sliding_square(num_frames=10, h=90, w=120)
+    matcher = GeometricMatcher(GeometricConfig(movers=True, offsets=(3,)))
+    scene = matcher.reconstruct(frames)
+    assert "stage1_movers" in matcher.timings
+    assert 0.0 <= matcher.report.moving_fraction <= 1.0
+    assert scene.depth.shape == (10, 90, 120)
