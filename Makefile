@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # CPU build of torch (a local wheel on our machines). GPU users: see README "GPU install".
 TORCH_SPEC ?= torch==2.13.0
+# Ray for `stereodiff batch --engine ray` and its tests (the version the tests run with).
+RAY_SPEC ?= ray==2.60.0
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: install test demo bench bench-quick lint clean
@@ -14,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e '.[paper,test,app]'
+	$(PY) -m pip install --quiet -e '.[paper,test,app,ray]' "$(RAY_SPEC)"
 	touch $@
 
 test: install

@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("STEREODIFF_SHARED_DATA", ROOT.parent / "shared" / "data"))  # or the env variable
 
 
 def machine_info() -> str:

@@ -91,7 +91,7 @@ def evaluate_scene(name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_d
     covered = stage1 > 0
     per_frame = np.stack([d / np.median(d[d > 0]) if (d > 0).any() else d for d in stage1]).astype(np.float32)
     constant = np.full(result.geometry.depth.shape, 1.0, np.float32)
-    stage2_alone = pipe.stage2.refiner.refine(frames, constant, np.ones_like(constant))
+    stage2_alone = pipe.stage2.refiner.refine(frames, constant, np.ones_like(constant))  # the refiner alone
     nearest = resize_prediction(nearest_valid_fill(result.stage1_depth), size, "nearest")
     holes = ~covered
     rows = [

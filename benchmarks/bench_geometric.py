@@ -4,9 +4,10 @@ Speed: pairs/s of the matcher and frames/s of stage 1 + alignment + fusion, at a
 (wall clock, and frames per CPU-second of this process, which is less sensitive to other load on the machine; OpenCV
 may use both cores, so CPU-seconds can exceed wall seconds), each setting timed after a warm-up run on 16 frames.
 Accuracy: the 50 real frames of ``../shared/data/rgbd-7scenes-50`` (Kinect GT depth, fx = fy = 585, cx = 320,
-cy = 240) with the standard video protocol: ONE least-squares scale and shift per video in disparity space against
-1/GT over 1e-3 < GT < 10 m, then invert, clip to [1e-3, 10] m, AbsRel and δ1 over the pixels where the prediction is
-valid; coverage = fraction of valid GT pixels with a valid prediction (holes count as invalid). Rows cover the
+cy = 240) with the standard video protocol (``stereodiff.eval.protocol.evaluate_sequence``: ONE least-squares scale
+and shift per video in disparity space against 1/GT over 1e-3 < GT < 10 m, then invert, clip to [1e-3, 10] m,
+AbsRel and δ1 per frame, averaged over frames) over the pixels where the prediction is valid; coverage = fraction
+of valid GT pixels with a valid prediction (holes count as invalid). Rows cover the
 alignment refinements (``robust_scale``, ``global_scale_solve``) on and off, and three depth sources:
 ``tree`` = the aligned depth of each frame's spanning-tree pair with untriangulated pixels marked invalid, ``fused``
 = ``fuse_pair_depths`` over all pairs of each frame. The alignment runs as in the pipeline (the matcher's focal,
@@ -17,7 +18,7 @@ medium preset's finest scale at 512 px; the longest offset's flows composed from
 320 px (``flow_descent_iterations=20``), ``full-res, stride 4`` at 512 px
 (``flow_full_resolution=True``) and ``preset`` at 320 px (``flow_full_resolution=False``: fastest). Synthetic:
 static-pixel AbsRel of the fused depth on the rendered ``static-orbit`` and ``indoor-dynamic`` scenes (exact GT,
-intrinsics given).
+intrinsics given; the same protocol over the static pixels).
 
     python benchmarks/bench_geometric.py [--quick]
 """
@@ -40,35 +41,27 @@ MAX_DEPTH = 10.0
 
 
 def load_7scenes(folder: Path, num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``frames [T,480,640,3]`` uint8 RGB, ``depth [T,480,640]`` metres (0 = invalid), ``K [3,3]``."""
-    import cv2
+    """``frames [T,480,640,3]`` uint8 RGB, ``depth [T,480,640]`` metres (0 = invalid), ``K [3,3]`` (the dataset
+    loader's reading: 0 and 65535 invalid, the folder's ``camera-intrinsics.txt``)."""
+    from stereodiff.eval.datasets import load_dataset
 
-    colors = sorted(folder.glob("frame-*.color.png"))[:num_frames]
-    frames = np.stack([cv2.cvtColor(cv2.imread(str(c)), cv2.COLOR_BGR2RGB) for c in colors])
-    raw = np.stack([cv2.imread(str(c).replace("color", "depth"), cv2.IMREAD_UNCHANGED) for c in colors])
-    depth = np.where((raw == 0) | (raw == 65535), 0, raw / 1000.0).astype(np.float32)
-    K = np.loadtxt(folder / "camera-intrinsics.txt")
-    return frames, depth, K
+    (sequence,) = load_dataset("7scenes", folder)
+    frames = np.stack([sequence.frames[t] for t in range(num_frames)])
+    return frames, sequence.depth[:num_frames], sequence.K[0]
 
 
-def evaluate(pred_depth: np.ndarray, valid: np.ndarray, gt: np.ndarray) -> dict[str, float]:
-    """Standard protocol (see the module docstring); ``pred_depth``/``valid`` ``[T,h,w]`` are resized (nearest)."""
-    from stereodiff.eval.protocol import resize_prediction
+def evaluate(pred_depth, valid, gt, max_depth: float = MAX_DEPTH, region: np.ndarray | None = None) -> dict:
+    """``stereodiff.eval.protocol.evaluate_sequence`` (one least-squares fit per video in disparity space, metrics
+    averaged over frames) over the pixels where the prediction ``[T,h,w]`` is valid (resized nearest) and inside
+    ``region`` (``[T,H,W]`` bool, default all); coverage = fraction of the GT pixels in (1e-3, ``max_depth``) inside
+    ``region`` that have a prediction."""
+    from stereodiff.eval.protocol import evaluate_sequence, resize_prediction
 
     pred = resize_prediction(np.where(valid, pred_depth, 0).astype(np.float32), gt.shape[1:], "nearest")
-    gt_ok = (gt > 1e-3) & (gt < MAX_DEPTH)
-    mask = gt_ok & (pred > 0)
-    disparity = 1.0 / pred[mask].astype(np.float64)
-    design = np.stack([disparity, np.ones_like(disparity)], axis=1)
-    (scale, shift), *_ = np.linalg.lstsq(design, 1.0 / gt[mask].astype(np.float64), rcond=None)
-    aligned = 1.0 / np.clip(scale * disparity + shift, 1.0 / MAX_DEPTH, 1e3)
-    target = gt[mask]
-    ratio = np.maximum(aligned / target, target / aligned)
-    return {
-        "absrel": float(np.mean(np.abs(aligned - target) / target)),
-        "delta1": float(np.mean(ratio < 1.25)),
-        "coverage": float(mask.sum() / gt_ok.sum()),
-    }
+    use = pred > 0 if region is None else (pred > 0) & region
+    m = evaluate_sequence(pred, gt, pred_kind="depth", max_depth=max_depth, valid_mask=use, resize="nearest")
+    gt_ok = (gt > 1e-3) & (gt < max_depth) & (True if region is None else region)
+    return {"absrel": m.abs_rel, "delta1": m.delta1, "coverage": float((gt_ok & use).sum() / gt_ok.sum())}
 
 
 def run(
@@ -124,9 +117,8 @@ def run(
 
 
 def synthetic_static(num_frames: int) -> str:
-    """Static-pixel AbsRel of the fused stage-1 depth on rendered scenes (exact GT, camera intrinsics given): one
-    median scale per video over the static pixels both have (the issue's "after alignment" check)."""
-    from stereodiff.eval.protocol import resize_prediction
+    """Static-pixel AbsRel of the fused stage-1 depth on rendered scenes (exact GT, camera intrinsics given): the
+    standard protocol over the static pixels that have a prediction (cap: the scene's farthest GT + 1 m)."""
     from stereodiff.stage1.alignment import global_alignment
     from stereodiff.stage1.geometric import GeometricMatcher, fuse_pair_depths
     from stereodiff.synth import make_scene
@@ -143,18 +135,14 @@ def synthetic_static(num_frames: int) -> str:
             preds, robust_scale=True, global_scale_solve=True, focal=matcher.report.focal_px, scale_stride=4
         )
         fused = fuse_pair_depths(preds, geometry)
-        depth = resize_prediction(np.asarray(fused.depth), video.depth.shape[1:], "nearest")
-        static = (video.depth > 0) & ~video.dynamic_mask
-        use = static & (depth > 0)
-        scale = np.exp(np.median(np.log(video.depth[use] / depth[use])))
-        absrel = np.mean(np.abs(scale * depth[use] - video.depth[use]) / video.depth[use])
+        m = evaluate(fused.depth, fused.valid, video.depth, float(video.depth.max()) + 1.0, ~video.dynamic_mask)
         setting = ", ".join(f"{k}={v}" for k, v in options.items()) or "default"
-        rows.append([preset, setting, str(matcher.report.offsets), round(float(absrel), 4),
-                     f"{use.sum() / static.sum():.1%}"])  # fmt: skip
+        rows.append([preset, setting, str(matcher.report.offsets), round(m["absrel"], 4), f"{m['coverage']:.1%}"])
     table = markdown_table(["scene", "setting", "offsets", "static AbsRel", "static coverage"], rows)
     return (
         f"Rendered scenes (seed 0, {num_frames} frames at 320×240, intrinsics given), fused depth after alignment, "
-        f"one median scale per video over the static pixels:\n\n{table}\n"
+        "standard protocol (`evaluate_sequence`: one least-squares fit per video in disparity space, frame mean) "
+        f"over the static pixels that have a prediction:\n\n{table}\n"
     )
 
 

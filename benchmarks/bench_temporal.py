@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -174,7 +173,7 @@ def seven_scenes() -> str:
     from stereodiff.eval.protocol import evaluate_sequence
     from stereodiff.stage2.temporal import TemporalRefiner
 
-    folder = Path(os.environ.get("STEREODIFF_SHARED_DATA", SHARED_DATA)) / "rgbd-7scenes-50"
+    folder = SHARED_DATA / "rgbd-7scenes-50"
     if not folder.is_dir():
         return f"`{folder}` is absent: skipped."
     frames, gt, k = _read_7scenes(folder)

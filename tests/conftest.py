@@ -19,7 +19,8 @@ from stereodiff.types import AlignmentRecord, SceneGeometry
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never download
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+# ``../shared/data`` beside the checkout, or $STEREODIFF_SHARED_DATA (for checkouts elsewhere, e.g. git worktrees)
+SHARED_DATA = Path(os.environ.get("STEREODIFF_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture
 def shared_data() -> Path:
-    """``../shared/data`` beside the checkout; tests using it skip when it is absent."""
+    """The real data folder (``SHARED_DATA``); tests using it skip when it is absent."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent")
     return SHARED_DATA

@@ -253,7 +253,14 @@ def test_pipeline_single_frame_and_source_size_estimate(pipe):
     assert out.disparity.shape == (1, 16, 24) and np.isfinite(out.disparity).all()
     frames = (_video(3)[:, :15, :22] * 255).astype(np.uint8)  # processed at 16x24, returned at 15x22
     disparity = pipe.estimate(frames, num_inference_steps=1, seed=0)
-    assert disparity.shape == (3, 15, 22) and (disparity.min(), disparity.max()) == (0.0, 1.0)
+    import cv2
+
+    from stereodiff.stage2.depthcrafter.pipeline import normalize_minmax
+
+    processed = pipe(frames, num_inference_steps=1, generator=torch.Generator().manual_seed(0), output_frames=False)
+    assert processed.disparity.shape == (3, 16, 24)  # by hand: bilinear to the source size, then min-max again
+    resized = np.stack([cv2.resize(d, (22, 15), interpolation=cv2.INTER_LINEAR) for d in processed.disparity])
+    np.testing.assert_allclose(disparity, normalize_minmax(resized), atol=1e-6)
     np.testing.assert_array_equal(disparity, pipe.estimate(frames, num_inference_steps=1, seed=0))
     with pytest.raises(InputError, match="multiples"):
         pipe(_video(2), height=15, width=24)
@@ -306,13 +313,41 @@ def test_refiner_reproducible_golden_and_seed_dependent(pipe):
     np.testing.assert_allclose(out[7, 8, :4], golden, atol=1e-4)
 
 
+# T = 9, window 6, overlap 3: windows (0, 6), (3, 9) share frames 3-5; the second window's weight on them is the
+# ramp linspace(0, 1, 3) (cross-fade) or a cut mid-overlap (none)
+_SEAM_WEIGHTS = {"crossfade": [0.0, 0.5, 1.0], "none": [0.0, 1.0, 1.0]}
+
+
 @pytest.mark.parametrize("stitching", ["latent", "affine", "joint", "none"])
-def test_refiner_stitch_strategies_and_single_frame(pipe, stitching):
+def test_refiner_stitch_strategies_equal_the_hand_computed_blend(pipe, stitching, tmp_path):
+    from stereodiff.stage2.depthcrafter.pipeline import normalize_minmax
     from stereodiff.stage2.depthcrafter.refine import DepthCrafterRefiner
+    from stereodiff.stage2.windows import fit_window_affines
 
     frames, depth, conf = _stage1(9)
-    out = DepthCrafterRefiner(pipe, window=4, overlap=1, stitching=stitching).refine(frames, depth, conf)
-    assert out.shape == (9, 16, 24) and out.min() == 0.0 and out.max() == 1.0
+    refiner = DepthCrafterRefiner(pipe, window=6, overlap=3, stitching=stitching)
+    out = refiner.refine(frames, depth, conf, cache_dir=tmp_path)  # the cache keeps each window's latents
+    z = [torch.from_numpy(np.load(tmp_path / f"window_{k:05d}.npy")) for k in (0, 1)]  # [6,4,h,w] each
+    ramp = np.array(_SEAM_WEIGHTS["none" if stitching == "none" else "crossfade"])
+    weights = [np.r_[1, 1, 1, 1 - ramp], np.r_[ramp, 1, 1, 1]]  # per frame of each window; they sum to 1
+    np.testing.assert_array_equal(weights[0][3:] + weights[1][:3], 1.0)
+
+    def disparity(latents: torch.Tensor) -> np.ndarray:  # decoded RGB mean, as DepthCrafter
+        return (pipe.decode_vae(latents, refiner.chunk_size).sum(1) / 3).numpy()
+
+    if stitching in ("latent", "none"):  # blend the latents, then decode
+        blended = torch.zeros((9, *z[0].shape[1:]))
+        for k, start in enumerate((0, 3)):
+            blended[start : start + 6] += torch.from_numpy(weights[k]).float()[:, None, None, None] * z[k]
+        expected = disparity(blended)
+    else:  # decode each window, map it by its fitted scale and shift, then cross-fade
+        decoded = [disparity(latents) for latents in z]
+        (s0, t0), (s1, t1) = fit_window_affines(decoded, [(0, 6), (3, 9)], mode=stitching)
+        assert (s0, t0) == (1.0, 0.0) and abs(s1 - 1) + abs(t1) > 1e-3  # window 0 is the reference
+        expected = np.zeros((9, 16, 24))
+        expected[:6] += weights[0][:, None, None] * (s0 * decoded[0] + t0)
+        expected[3:] += weights[1][:, None, None] * (s1 * decoded[1] + t1)
+    np.testing.assert_allclose(out, normalize_minmax(expected.astype(np.float32)), atol=2e-5)
     single = DepthCrafterRefiner(pipe, stitching=stitching).refine(frames[:1], depth[:1], conf[:1])
     assert single.shape == (1, 16, 24) and np.isfinite(single).all()
 

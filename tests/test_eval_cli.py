@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from stereodiff.eval.protocol import evaluate_sequence
+from stereodiff.eval.protocol import apply_alignment, evaluate_sequence, protocol_options
+from stereodiff.eval.temporal import temporal_alignment_error
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,9 @@ def test_eval_cli_writes_reports_matching_the_protocol(cli, synth_root, tmp_path
     assert data["summary"]["abs_rel"] == pytest.approx(expected.abs_rel)
     assert data["sequences"]["scene_a"]["frame_mean"]["delta1"] == pytest.approx(expected.delta1)
     assert set(data["regions"]["scene_a"]) == {"dynamic", "overall", "static"}
-    assert data["tae"]["scene_a"] >= 0
+    aligned = apply_alignment(pred, expected.alignment, "disparity")  # TAE of the protocol-aligned depth
+    tae = temporal_alignment_error(aligned, video.K, video.cam_to_world)
+    assert data["tae"]["scene_a"] == pytest.approx(tae, rel=1e-9) and tae > 0.1  # a noisy prediction flickers
     assert data["bands"]["abs_rel"][0] == pytest.approx(expected.abs_rel)  # F0 is the metric
     assert "| scene_a |" in (tmp_path / "report" / "results.md").read_text() and "AbsRel" in out
     # MonST3R protocol: pixel-pooled L1 fit runs too
@@ -66,6 +69,13 @@ def test_eval_cli_writes_reports_matching_the_protocol(cli, synth_root, tmp_path
         tmp_path / "report2",
     )
     assert status == 0, err
+    pooled = evaluate_sequence(
+        pred, video.depth, max_depth=80.0, valid_mask=video.depth > 0, **protocol_options("monst3r")
+    ).pixel_mean()  # one sequence: the pixel-weighted dataset value is its pixel-pooled value
+    summary = json.loads((tmp_path / "report2" / "results.json").read_text())["summary"]
+    for name in ("abs_rel", "rmse", "delta1"):
+        assert summary[name] == pytest.approx(pooled[name], rel=1e-9), name
+    assert abs(summary["abs_rel"] - data["summary"]["abs_rel"]) > 1e-4  # another fit and averaging
 
 
 def test_analyze_cli_two_methods(cli, synth_root, tmp_path):

@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 
 from stereodiff.errors import InputError
-from stereodiff.eval.protocol import (
-    _BracketSlope,
-    _l1_line,
-    _residual_slope,
-    aggregate,
-    evaluate_sequence,
-    frame_metrics,
-)
+from stereodiff.eval._fastalign import _BracketSlope, _residual_slope, l1_line
+from stereodiff.eval.protocol import aggregate, evaluate_sequence, frame_metrics
 
 
 def _hand_case():
@@ -114,6 +108,71 @@ def test_large_frames_match_direct_computation(rng):
     np.testing.assert_array_equal(m.num_pixels, valid.sum((1, 2)))
 
 
+def _whole_array_protocol(pred, gt, kind, alignment, per_frame, mask, s_t=None, max_depth=10.0, min_depth=1e-3):
+    """The protocol written out on whole float64 arrays, as the official eval.py does: ``[T]`` metrics per frame
+    (NaN where a frame has no valid pixel). ``s_t``: the L1 fit's factors (checked for optimality separately)."""
+    valid = (gt > min_depth) & (gt < max_depth) & mask
+    p = pred.astype(np.float64)
+    inverse = np.divide(1.0, p, out=np.zeros_like(p), where=p > 0)
+    disparity = alignment == "lstsq-disparity"
+    x = np.maximum(p if kind == "disparity" else inverse, 1e-3) if disparity else (p if kind == "depth" else inverse)
+    y = 1.0 / (gt.astype(np.float64) + 1e-8) if disparity else gt.astype(np.float64)
+    groups = [[t] for t in range(len(gt))] if per_frame else [list(range(len(gt)))]
+    depth = np.zeros_like(p)
+    for frames in groups:
+        v, xs, ys = valid[frames], x[frames], y[frames]
+        if not v.any():
+            continue
+        if alignment == "lstsq-disparity":
+            (s, t), *_ = np.linalg.lstsq(np.stack([xs[v], np.ones(v.sum())], 1), ys[v], rcond=None)
+            depth[frames] = np.clip(1.0 / np.maximum(s * xs + t, 1e-3), min_depth, max_depth)
+        else:
+            s, t = (np.median(ys[v]) / np.median(xs[v]), 0.0) if alignment == "median-scale" else s_t
+            depth[frames] = np.clip(s * xs + t, min_depth, max_depth)
+    out = {name: np.full(len(gt), np.nan) for name in ("abs_rel", "sq_rel", "rmse", "log_rmse", "delta1", "delta3")}
+    for k in range(len(gt)):
+        d, g = depth[k][valid[k]], gt[k][valid[k]].astype(np.float64)
+        if len(g):
+            ratio = np.maximum(d / g, g / d)
+            out["abs_rel"][k], out["sq_rel"][k] = np.mean(np.abs(d - g) / g), np.mean((d - g) ** 2 / g)
+            out["rmse"][k], out["log_rmse"][k] = np.sqrt(np.mean((d - g) ** 2)), np.sqrt(np.mean(np.log(d / g) ** 2))
+            out["delta1"][k], out["delta3"][k] = np.mean(ratio < 1.25), np.mean(ratio < 1.25**3)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("alignment", "kind", "per_frame"),
+    [
+        ("lstsq-disparity", "disparity", False),
+        ("lstsq-disparity", "depth", False),
+        ("lstsq-disparity", "disparity", True),
+        ("median-scale", "depth", False),
+        ("median-scale", "disparity", True),
+        ("l1-depth", "depth", False),
+    ],
+)
+def test_fast_engine_agrees_with_the_whole_array_protocol(rng, alignment, kind, per_frame):
+    # 12 frames of 300×400: two thread tasks of row-band blocks; one frame has no valid pixel, masks are scattered
+    gt = rng.uniform(0.3, 12.0, (12, 300, 400)).astype(np.float32)
+    gt[rng.random(gt.shape) < 0.2] = 0.0
+    gt[5] = 0.0
+    disparity = 0.5 / np.maximum(gt, 0.3) + 0.05 + rng.normal(0, 0.02, gt.shape)
+    pred = (np.maximum(disparity, 1e-2) if kind == "disparity" else 1.0 / np.maximum(disparity, 1e-2)).astype("f4")
+    mask = rng.random(gt.shape) < 0.7
+    m = evaluate_sequence(pred, gt, pred_kind=kind, max_depth=10, alignment=alignment, per_frame=per_frame,
+                          valid_mask=mask)  # fmt: skip
+    s_t = (float(m.scale), float(m.shift)) if alignment == "l1-depth" else None
+    expected = _whole_array_protocol(pred, gt, kind, alignment, per_frame, mask, s_t)
+    np.testing.assert_array_equal(m.frames, [k for k in range(12) if k != 5])
+    for name, values in expected.items():
+        np.testing.assert_allclose(m.per_frame[name], values[m.frames], rtol=1e-9, err_msg=name)
+    if alignment == "l1-depth":  # the factors minimise the L1 cost (no better scale nearby, each with its best shift)
+        valid = (gt > 1e-3) & (gt < 10) & mask
+        x, y = pred[valid].astype(np.float64), gt[valid].astype(np.float64)
+        cost = lambda a: np.abs(y - a * x - np.median(y - a * x)).sum()  # noqa: E731
+        assert np.abs(y - s_t[0] * x - s_t[1]).sum() <= min(cost(s_t[0] * (1 + e)) for e in (-1e-6, 1e-6))
+
+
 @pytest.mark.parametrize("n", [20000, 20001])
 def test_l1_bracket_slope_equals_full_subgradient(rng, n):
     # the L1 fit's bisection sorts only the points that may cross the median inside the bracket
@@ -130,7 +189,7 @@ def test_l1_line_on_many_points_recovers_line_despite_outliers(rng):
     p = rng.uniform(0.5, 10.0, 300_000)  # > 2 × 65536: subsample, then the bracketed full-data stage
     y = 2.0 * p + 0.5 + rng.laplace(0, 0.05, p.shape)
     y[::20] = rng.uniform(0, 30, y[::20].shape)  # 5 % outliers
-    s, t = _l1_line(p, y)
+    s, t = l1_line(p, y)
     assert s == pytest.approx(2.0, abs=2e-3) and t == pytest.approx(0.5, abs=1e-2)
     cost = lambda a, b: np.abs(y - a * p - b).sum()  # noqa: E731
     assert cost(s, t) <= min(cost(s * (1 + e), np.median(y - s * (1 + e) * p)) for e in (-1e-6, 1e-6))

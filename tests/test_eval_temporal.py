@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -49,13 +51,27 @@ def test_ate_rpe_recover_a_known_similarity(rng):
     np.testing.assert_allclose(aligned, gt, atol=1e-9)
 
 
-def test_ate_rpe_measure_known_perturbation(rng):
-    gt = _poses(rng, 20)
+def test_ate_rpe_of_a_known_displacement_in_closed_form():
+    # cameras at the 8 corners of a cube (centred, covariance I), no rotation; two antipodal pairs displaced by +d
+    # and -d: the displacements sum to 0 and do not correlate with the positions, so the Sim(3) fit keeps R = I and
+    # the mean, and only shrinks the scale: s = tr C / (tr C + v), v = mean |δ|², ATE² = v tr C / (tr C + v)
+    corners = np.array(list(itertools.product([-1.0, 1.0], repeat=3)))  # [8,3]
+    gt = np.tile(np.eye(4), (8, 1, 1))
+    gt[:, :3, 3] = corners
+    d = np.array([0.0, 0.3, 0.0])
+    delta = np.zeros((8, 3))
+    delta[[0, 7]], delta[[2, 5]] = d, -d  # (-1,-1,-1) & (1,1,1); (-1,1,-1) & (1,-1,1)
     est = gt.copy()
-    est[7, :3, 3] += [0.0, 0.3, 0.0]  # one displaced camera
+    est[:, :3, 3] += delta
     errs = trajectory_errors(est, gt)
-    assert 0.0 < errs.ate < 0.3
-    assert errs.rpe_trans > 0.05 and errs.rpe_rot == pytest.approx(0.0, abs=1e-6)
+    trace_c, v = 3.0, 4 * 0.3**2 / 8
+    scale = trace_c / (trace_c + v)
+    assert errs.similarity.scale[0] == pytest.approx(scale, rel=1e-12)
+    np.testing.assert_allclose(errs.similarity.rotation[0], np.eye(3), atol=1e-12)
+    assert errs.ate == pytest.approx(np.sqrt(v * trace_c / (trace_c + v)), rel=1e-12)  # 0.21056 m
+    residual = scale * delta - (1 - scale) * corners  # aligned - GT centres
+    assert errs.rpe_trans == pytest.approx(np.sqrt(np.mean(np.sum(np.diff(residual, axis=0) ** 2, 1))), rel=1e-12)
+    assert errs.rpe_rot == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(InputError, match="T ≥ 3"):
         trajectory_errors(est[:2], gt[:2])
 

@@ -142,14 +142,23 @@ def test_default_pairs_symmetric_coprime_and_connected():
 # ---------------------------------------------------------------------- rendered scene
 
 
-def _render_scene(num_frames: int = 10, size: tuple[int, int] = (120, 160), seed: int = 0):
-    """A textured static scene (slanted wall, floor, a box face in front) and one independently moving textured card.
+def _render_scene(
+    num_frames: int = 10,
+    size: tuple[int, int] = (120, 160),
+    seed: int = 0,
+    focal_ratio: float = 0.9,
+    turn: tuple[float, tuple[float, float, float]] = (0.004, (0.1, 1.0, 0.0)),
+    step: tuple[float, float, float] = (0.08, 0.015, 0.02),
+):
+    """A textured static scene (slanted wall, floor, a box face in front) and one independently moving textured card,
+    seen by a camera of focal ``focal_ratio`` × width (0.9: a 58° horizontal field of view) that turns by
+    ``turn = (radians, axis)`` (the angle scales with the axis length) and moves by ``step`` (metres) per frame.
 
     Returns frames [T,h,w,3] uint8, depth [T,h,w] metres, K [3,3], dynamic mask [T,h,w] bool.
     """
     rng = np.random.default_rng(seed)
     h, w = size
-    focal = 0.9 * w
+    focal = focal_ratio * w
     K = np.array([[focal, 0, (w - 1) / 2], [0, focal, (h - 1) / 2], [0, 0, 1]])
 
     def texture() -> np.ndarray:
@@ -171,8 +180,8 @@ def _render_scene(num_frames: int = 10, size: tuple[int, int] = (120, 160), seed
 
     frames, depths, masks = [], [], []
     for t in range(num_frames):
-        R_wc = _rotation([0.1, 1.0, 0.0], 0.004 * t)  # camera → world rotation
-        centre = np.array([0.08 * t, 0.015 * t, 0.02 * t])
+        R_wc = _rotation(turn[1], turn[0] * t)  # camera → world rotation
+        centre = np.asarray(step) * t
         rays = rays_cam @ R_wc.T  # world directions with camera-z component 1
         moving = (card[0] + np.array([-0.05 * t, 0.03 * t, 0.0]), *card[1:])
         depth = np.full((h, w), np.inf)
@@ -251,17 +260,44 @@ def test_moving_object_gets_lower_confidence(scene, scene_predictions):
     assert np.mean(conf_dynamic) < 0.5 * np.mean(conf_static), (np.mean(conf_dynamic), np.mean(conf_static))
 
 
-def test_adaptive_pairs_and_focal_estimate(scene):
-    frames, _, K, _ = scene
+def test_adaptive_pairs(scene):
+    frames, _, _, _ = scene
     matcher = GeometricMatcher(resolution=160, min_parallax_deg=1.0, num_offsets=3)
     preds = matcher.predict(frames)
     offsets = matcher.report.offsets
     assert len(offsets) >= 2 and np.gcd.reduce(offsets) == 1
     assert matcher.report.angle_per_frame_deg > 0
-    # self-calibrated, or the 60° prior when the probe pairs are too weak to decide; both must be close here
-    assert matcher.report.focal_source in ("estimated", "prior")
-    assert abs(matcher.report.focal_px / K[0, 0] - 1) < 0.1
     assert preds.num_pairs == len(default_pairs(10, offsets))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect: the self-calibration falls back to the 60° prior on short rendered clips. Its probe pairs "
+    "are 8 frames apart; there the exact fundamentals' cost at ±25 % of the focal is 0.001-0.005 (1.5-3° of "
+    "rotation, near-orbit motion), below the cost noise of fundamentals from DIS matches (0.004-0.016); with "
+    "enough rotation (9° over the probe) DIS fails instead (31 px motion at 160 px, end-point error 28 px).",
+)
+@pytest.mark.parametrize("focal_ratio", [1.6, 0.55])  # 35° and 85° horizontal fields of view
+def test_focal_estimate_far_from_the_prior(focal_ratio):
+    frames, _, K, _ = _render_scene(focal_ratio=focal_ratio, turn=(0.006, (1.0, 1.0, 0.0)), step=(0.05, 0.05, 0.02))
+    matcher = GeometricMatcher(resolution=160, min_parallax_deg=1.0, num_offsets=3)
+    matcher.predict(frames)
+    assert matcher.report.focal_source == "estimated"
+    assert abs(matcher.report.focal_px / K[0, 0] - 1) < 0.02, matcher.report.focal_px / K[0, 0]
+
+
+def test_opencv_usac_assertion_means_no_model(scene, monkeypatch, caplog):
+    """OpenCV 5's USAC asserts ("!model.empty()") on some degenerate samples; the matcher treats it as no model."""
+    frames, _, _, _ = scene
+
+    def fails(*args, **kwargs):
+        raise cv2.error("OpenCV(5.0.0) usac/estimator.cpp:418: error: (-215:Assertion failed) !model.empty()")
+
+    monkeypatch.setattr(cv2, "findFundamentalMat", fails)
+    matcher = GeometricMatcher(resolution=160, offsets=(2, 3))
+    with caplog.at_level(logging.WARNING):
+        matcher.predict(frames)
+    assert matcher.report.focal_source == "prior" and "inconclusive" in caplog.text
 
 
 def test_probe_flows_are_computed_once_and_reused(scene, monkeypatch):
@@ -489,35 +525,29 @@ def test_alignment_and_fusion_recover_static_depth(scene, scene_predictions):
 
 @pytest.mark.slow
 def test_7scenes_stage1_accuracy(shared_data):
-    """The issue's real-data target: AbsRel ≤ 0.13, δ1 ≥ 0.85, coverage ≥ 90 % at 320 px (standard protocol)."""
+    """The issue's real-data target: AbsRel ≤ 0.13, δ1 ≥ 0.85, coverage ≥ 90 % at 320 px (the standard protocol,
+    ``evaluate_sequence``, over the pixels with a fused depth)."""
+    from stereodiff.eval.datasets import load_dataset
+    from stereodiff.eval.protocol import evaluate_sequence, resize_prediction
     from stereodiff.stage1.alignment import global_alignment
 
-    folder = shared_data / "rgbd-7scenes-50"
-    colors = sorted(folder.glob("frame-*.color.png"))
-    frames = np.stack([cv2.cvtColor(cv2.imread(str(c)), cv2.COLOR_BGR2RGB) for c in colors])
-    raw = np.stack([cv2.imread(str(c).replace("color", "depth"), cv2.IMREAD_UNCHANGED) for c in colors])
-    gt = np.where((raw == 0) | (raw == 65535), 0, raw / 1000.0)
-    K = np.loadtxt(folder / "camera-intrinsics.txt")
-    preds = GeometricMatcher(resolution=320, intrinsics=K).predict(frames)
+    (sequence,) = load_dataset("7scenes", shared_data / "rgbd-7scenes-50")
+    frames = np.stack([sequence.frames[t] for t in range(len(sequence.depth))])
+    preds = GeometricMatcher(resolution=320, intrinsics=sequence.K[0]).predict(frames)
     geometry = global_alignment(preds, robust_scale=True, global_scale_solve=True)
     fused = fuse_pair_depths(preds, geometry)
-    pred = np.stack([cv2.resize(np.where(v, d, 0), (640, 480), interpolation=cv2.INTER_NEAREST)
-                     for d, v in zip(fused.depth, fused.valid)])  # fmt: skip
-    gt_ok = (gt > 1e-3) & (gt < 10)
-    mask = gt_ok & (pred > 0)
-    disparity = 1 / pred[mask].astype(np.float64)
-    (scale, shift), *_ = np.linalg.lstsq(np.stack([disparity, np.ones_like(disparity)], 1), 1 / gt[mask], rcond=None)
-    aligned = 1 / np.clip(scale * disparity + shift, 0.1, None)
-    absrel = np.mean(np.abs(aligned - gt[mask]) / gt[mask])
-    delta1 = np.mean(np.maximum(aligned / gt[mask], gt[mask] / aligned) < 1.25)
-    coverage = mask.sum() / gt_ok.sum()
-    assert absrel <= 0.13 and delta1 >= 0.85 and coverage >= 0.9, (absrel, delta1, coverage)
+    pred = resize_prediction(np.where(fused.valid, fused.depth, 0), sequence.depth.shape[1:], "nearest")
+    m = evaluate_sequence(pred, sequence.depth, pred_kind="depth", max_depth=10, valid_mask=pred > 0)
+    gt_ok = (sequence.depth > 1e-3) & (sequence.depth < 10)
+    coverage = (gt_ok & (pred > 0)).sum() / gt_ok.sum()
+    assert m.abs_rel <= 0.13 and m.delta1 >= 0.85 and coverage >= 0.9, (m.abs_rel, m.delta1, coverage)
 
 
 @pytest.mark.slow
 def test_synthetic_presets_static_depth_and_dynamic_confidence():
     """issue 3's scenes at 320 px (the fast tests above use a 160-px plane scene): static AbsRel < 0.03 after
     alignment + fusion on the orbiting camera; people walking in the room get clearly lower confidence."""
+    from stereodiff.eval.protocol import evaluate_sequence
     from stereodiff.stage1.alignment import global_alignment
     from stereodiff.synth import make_scene
 
@@ -526,8 +556,9 @@ def test_synthetic_presets_static_depth_and_dynamic_confidence():
     geometry = global_alignment(preds, robust_scale=True, global_scale_solve=True)
     fused = fuse_pair_depths(preds, geometry)
     use = fused.valid & (video.depth > 0)
-    scale = np.exp(np.median(np.log(video.depth[use] / fused.depth[use])))
-    assert np.mean(np.abs(scale * fused.depth[use] - video.depth[use]) / video.depth[use]) < 0.03
+    max_depth = float(video.depth.max()) + 1
+    m = evaluate_sequence(fused.depth, video.depth, pred_kind="depth", max_depth=max_depth, valid_mask=use)
+    assert m.abs_rel < 0.03, m.abs_rel
     assert use.sum() > 0.9 * (video.depth > 0).sum()  # measured 94.6 % (depth edges are motion boundaries)
 
     video = make_scene("indoor-dynamic", seed=0, num_frames=24, height=240, width=320)

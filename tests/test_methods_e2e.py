@@ -2,7 +2,7 @@
 laid out as the hub does (offline), then ``stereodiff eval`` and ``stereodiff analyze`` comparing them.
 
 The methods: StereoDiff (``paper``: MonST3R + DepthCrafter refiner), DepthCrafter alone, MonST3R alone,
-RollingDepth alone, the weights-free ``cpu`` preset, and MonST3R + RollingDepth's refinement.
+RollingDepth alone, DVD alone, the weights-free ``cpu`` preset, and MonST3R + RollingDepth's refinement.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ def _cache_snapshot(cache, repo_id, source):
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    """(hub cache with tiny RollingDepth / DepthCrafter / SVD-xt, MonST3R folder, video, dataset root)."""
+    """(hub cache with tiny RollingDepth / DepthCrafter / SVD-xt / DVD / Wan2.1, MonST3R folder, video, dataset
+    root)."""
     from stereodiff.stage1.croco.loading import save_croco_stereo
     from stereodiff.stage2.depthcrafter.testing import save_tiny_depthcrafter
+    from stereodiff.stage2.dvd.testing import save_tiny_dvd, save_tiny_wan
     from stereodiff.stage2.rollingdepth.testing import save_tiny_rollingdepth
     from stereodiff.synth import make_scene, write_synthetic_dataset
     from stereodiff.weights import MODELS
@@ -45,6 +47,8 @@ def setup(tmp_path_factory):
     unet, base = save_tiny_depthcrafter(folder / "dc")
     _cache_snapshot(cache, MODELS["depthcrafter"].repo_id, unet)
     _cache_snapshot(cache, MODELS["svd-xt"].repo_id, base)
+    _cache_snapshot(cache, MODELS["dvd"].repo_id, save_tiny_dvd(folder / "dvd"))
+    _cache_snapshot(cache, MODELS["wan2.1-t2v-1.3b"].repo_id, save_tiny_wan(folder / "wan"))
     save_croco_stereo(make_tiny_croco(), folder / "monst3r")
     scene = make_scene("indoor-dynamic", seed=3, num_frames=10, height=48, width=64)
     write_synthetic_dataset(scene, folder / "data" / "scene_a")
@@ -59,6 +63,8 @@ METHODS = {
     "monst3r": ["--preset", "paper", "--stage2", "none", "--stage1-res", "64"],
     "rollingdepth": ["--preset", "paper", "--stage1", "none", "--stage2", "rollingdepth",
                      "--set", "stage2.resolution=64", "--set", "stage2.coalign_iterations=50"],
+    "dvd": ["--preset", "paper", "--stage1", "none", "--stage2", "dvd", "--set", "stage2.height=32",
+            "--set", "stage2.width=48", "--set", "stage2.window=9", "--set", "stage2.overlap=3"],
     "cpu": ["--preset", "cpu", "--stage1-res", "64"],
     "stereodiff+rollingdepth": ["--preset", "paper", "--stage1-res", "64", "--stage2", "rollingdepth-refiner",
                                 "--set", "stage2.resolution=64", "--set", "stage2.refine_step=2"],
@@ -79,9 +85,11 @@ def test_all_methods_run_and_compare_on_one_video(cli, setup, tmp_path, monkeypa
         assert values.shape == (10, 48, 64) and np.isfinite(values).all(), name
         (preds / name).mkdir(parents=True)
         shutil.copy(tmp_path / name / "depth.npz", preds / name / "scene_a.npz")
-    run = json.loads((tmp_path / "rollingdepth" / "run.json").read_text())
-    assert run["config"]["stage2"]["backend"] == "rollingdepth" and run["config"]["stage1"]["backend"] == "none"
-    assert load_depth_video(tmp_path / "rollingdepth" / "depth.npz").disparity is not None  # inverse depth
+    for name in ("rollingdepth", "dvd"):
+        run = json.loads((tmp_path / name / "run.json").read_text())
+        assert run["config"]["stage2"]["backend"] == name and run["config"]["stage1"]["backend"] == "none"
+        assert load_depth_video(tmp_path / name / "depth.npz").disparity is not None  # inverse depth
+    assert json.loads((tmp_path / "dvd" / "run.json").read_text())["config"]["stage2"]["window"] == 9
 
     for name in METHODS:  # one protocol for all: the same evaluation of each method's folder
         status, _, err = cli("eval", "--dataset", "synthetic", "--root", data, "--pred", preds / name)
@@ -98,20 +106,31 @@ def test_all_methods_run_and_compare_on_one_video(cli, setup, tmp_path, monkeypa
     assert list(report["methods"]) == list(METHODS)
     for name in METHODS:
         assert len(report["methods"][name]["bands"]["abs_rel"]) == 11, name
-    assert "| rollingdepth |" in out
+    assert "| rollingdepth |" in out and "| dvd |" in out
 
 
-def test_rollingdepth_bad_options_are_one_line(cli, setup, tmp_path, monkeypatch):
-    cache, _, video, _ = setup
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    base = ["run", video, "-o", tmp_path / "out", "--stage1", "none", "--stage2", "rollingdepth"]
-    cases = [
+BAD_OPTIONS = {
+    "rollingdepth": [
         (["--set", "stage2.preset=slow"], "preset='slow' must be one of"),
         (["--set", "stage2.window=3"], "has no setting 'window'"),
         (["--set", "stage2.dilations=2,5"], "must include 1"),
         (["--set", "stage2.checkpoint=nobody/nothing"], "HF_HUB_OFFLINE"),
-    ]
-    for extra, message in cases:
+    ],
+    "dvd": [
+        (["--set", "stage2.overlap=81"], "must be ≥ 0 and < window"),
+        (["--set", "stage2.preset=fast"], "has no setting 'preset'"),
+        (["--set", "stage2.base=nobody/nothing"], "HF_HUB_OFFLINE"),
+        (["--set", "stage2.weights=dvd_1.1.safetensors"], "has no dvd_1.1.safetensors"),
+    ],
+}
+
+
+@pytest.mark.parametrize("backend", list(BAD_OPTIONS))
+def test_bad_options_are_one_line(cli, setup, tmp_path, monkeypatch, backend):
+    cache, _, video, _ = setup
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    base = ["run", video, "-o", tmp_path / "out", "--stage1", "none", "--stage2", backend]
+    for extra, message in BAD_OPTIONS[backend]:
         status, _, err = cli(*base, *extra)
         assert status == 2 and message in err and "Traceback" not in err, (extra, err)

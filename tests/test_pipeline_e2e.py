@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_same_scene, make_tiny_croco
-from stereodiff.config import preset_config
+from stereodiff.config import preset_config, set_option
 from stereodiff.io.depth import load_depth_video
 from stereodiff.io.export import read_intrinsics, read_tum_poses
 from stereodiff.io.video import write_video
@@ -73,9 +73,49 @@ def test_paper_preset_wiring_writes_every_output(tiny_paper_config, small_video,
                                atol=1e-6)  # fmt: skip
     k = read_intrinsics(out / "intrinsics.txt")
     assert k.shape[-2:] == (3, 3) and np.all(k[..., 0, 2] == 32.0)  # principal point at W/2 of the 64-px input
+    # the point clouds, poses and intrinsics agree: every frame's points project back, in front of its camera, onto
+    # the pixel grid of the 64×48 frame (the geometry's size); the fused cloud is all of them (no subsampling here)
+    frames = [_read_ply(out / "points" / f"frame_{t:06d}.ply") for t in range(10)]
+    for t, points in enumerate(frames):
+        if not len(points):
+            continue
+        camera = (points["xyz"].astype(np.float64) - poses[t, :3, 3]) @ poses[t, :3, :3]  # R^T (X - c)
+        assert (camera[:, 2] > 0).all()
+        pixels = camera @ k[min(t, len(k) - 1)].T
+        pixels = pixels[:, :2] / pixels[:, 2:]
+        np.testing.assert_allclose(pixels, np.round(pixels), atol=0.02)  # pixel centres (float32 PLY, text poses)
+        assert np.round(pixels).min() >= 0 and (np.round(pixels).max(0) <= [63, 47]).all()
     fused = _read_ply(out / "points" / "fused.ply")
-    assert len(fused) > 100 and np.isfinite(fused["xyz"]).all()
+    np.testing.assert_array_equal(fused, np.concatenate(frames))
+    assert len(fused) > 100  # a random network is confident on few pixels (some frames have none)
     assert not (out / ".run").exists()  # cache removed after success
+
+
+def test_depthcrafter_full_through_the_pipeline_is_depthcrafter_with_the_configured_windows(tiny_paper_config):
+    """``--stage2 depthcrafter-full`` (no stage 1): the pipeline's output is DepthCrafter's own estimate with the
+    configured window, overlap, resolution and seed (10 frames, windows of 6: two windows stitched)."""
+    import copy
+
+    from stereodiff.pipeline import StereoDiffPipeline
+    from stereodiff.stage2.depthcrafter import load_depthcrafter
+    from stereodiff.synth import make_scene
+    from stereodiff.types import Video
+
+    config = copy.deepcopy(tiny_paper_config)
+    set_option(config, "stage1.backend", "none")
+    set_option(config, "stage2.backend", "depthcrafter-full")  # its own defaults: copy the tiny models and windows
+    for key in ("unet", "base", "window", "overlap", "resolution"):
+        set_option(config, f"stage2.{key}", getattr(tiny_paper_config.stage2, key))
+    frames = make_scene("indoor-dynamic", seed=2, num_frames=10, height=48, width=64).frames
+    result = StereoDiffPipeline.from_config(config)(Video(frames, fps=30.0))
+    assert result.depth is None and result.disparity.shape == (10, 48, 64)
+    s2 = config.stage2
+    direct = load_depthcrafter(unet=s2.unet, base=s2.base).estimate(
+        frames, seed=config.seed, window_size=s2.window, overlap=s2.overlap, max_res=s2.resolution
+    )
+    np.testing.assert_allclose(result.disparity, direct, atol=1e-6)
+    one_window = load_depthcrafter(unet=s2.unet, base=s2.base).estimate(frames, seed=config.seed, max_res=64)
+    assert np.abs(one_window - direct).max() > 1e-3  # the windows matter: the defaults would give another output
 
 
 def test_run_directory_is_reused_on_resume(tiny_paper_config, small_video, tmp_path):

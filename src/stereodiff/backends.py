@@ -35,6 +35,7 @@ from stereodiff.stage1.configs import BackendConfig, GeometricConfig, NetworkCon
 from stereodiff.stage2.configs import (
     DepthCrafterConfig,
     DepthCrafterFullConfig,
+    DVDConfig,
     NoStage2Config,
     RollingDepthConfig,
     RollingDepthRefinerConfig,
@@ -190,6 +191,19 @@ def _rollingdepth_refiner(config: PipelineConfig) -> Any:
     return RollingDepthRefiner(pipeline, settings, seed=config.seed, min_confidence=s2.min_confidence)
 
 
+def _dvd(config: PipelineConfig) -> Any:
+    from stereodiff.stage2.dvd import DVDBackend, DVDSettings, load_dvd
+
+    s2: DVDConfig = config.stage2
+    pipeline = load_dvd(
+        s2.checkpoint, s2.base, weights=s2.weights, device=config.device, dtype=_torch_dtype(config.dtype)
+    )
+    settings = DVDSettings(
+        height=s2.height, width=s2.width, window=s2.window, overlap=s2.overlap, denoise_step=s2.denoise_step
+    )
+    return DVDBackend(pipeline, settings)
+
+
 def _temporal(config: PipelineConfig) -> Any:
     from stereodiff.stage2.stages import SceneRefinerStage
     from stereodiff.stage2.temporal import TemporalRefiner
@@ -215,5 +229,7 @@ register(STAGE2, Backend("rollingdepth", RollingDepthConfig, _rollingdepth, extr
                          summary="RollingDepth alone (baseline, ignores stage 1)"))  # fmt: skip
 register(STAGE2, Backend("rollingdepth-refiner", RollingDepthRefinerConfig, _rollingdepth_refiner, extra="paper",
                          summary="RollingDepth's diffusion refinement of the stage-1 depth"))  # fmt: skip
+register(STAGE2, Backend("dvd", DVDConfig, _dvd, extra="paper", uses_scene=False,
+                         summary="DVD alone (baseline, ignores stage 1)"))  # fmt: skip
 register(STAGE2, Backend("temporal", TemporalConfig, _temporal, summary="weights-free temporal refiner"))
 register(STAGE2, Backend("none", NoStage2Config, _resize, summary="stage-1 depth, resized"))

@@ -103,6 +103,32 @@ MODELS: dict[str, ModelSpec] = {
         ),
         ("unet/config.json", "vae/config.json", "scheduler/scheduler_config.json", "text_encoder/config.json"),
     ),
+    "dvd": ModelSpec(
+        "FayeHongfeiZhang/DVD",
+        "stage 2: DVD alone (--stage2 dvd): the Wan2.1 DiT with DVD's LoRA (v1.0 model.safetensors, v1.1 "
+        "dvd_1.1.safetensors)",
+        "CC BY-NC 4.0 — non-commercial use only; DVD code Apache-2.0",
+        "≈2 B parameters (the whole Wan2.1-1.3B DiT plus rank-512 LoRA factors) per version",
+        ("model.safetensors", "dvd_1.1.safetensors", "model_config.yaml", "*.md"),
+        ("model.safetensors",),
+    ),
+    "wan2.1-t2v-1.3b": ModelSpec(
+        "Wan-AI/Wan2.1-T2V-1.3B",
+        "stage 2 (dvd): the Wan2.1 VAE and the DiT's config (DVD's file holds the DiT itself; the T5 text encoder "
+        "is not used)",
+        "Apache-2.0",
+        "0.5 GB (VAE)",
+        ("config.json", "Wan2.1_VAE.pth", "LICENSE*"),
+        ("config.json", "Wan2.1_VAE.pth"),
+    ),
+    "wan2.1-t2v-1.3b-diffusers": ModelSpec(
+        "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+        "stage 2 (dvd, --set stage2.base=wan2.1-t2v-1.3b-diffusers): the same VAE and DiT config, diffusers layout",
+        "Apache-2.0",
+        "0.5 GB (VAE)",
+        ("model_index.json", "transformer/config.json", "vae/*", "LICENSE*"),
+        ("transformer/config.json", "vae/config.json"),
+    ),
 }
 
 

@@ -104,22 +104,31 @@ def build_config(args: argparse.Namespace):
     return config.validate()
 
 
+def request_options(args: argparse.Namespace) -> dict:
+    """The per-video RunRequest fields set by the command line (outputs, frame range, size)."""
+    from stereodiff.runs import parse_save
+
+    return {
+        "save": parse_save(args.save),
+        "frames": args.frames,
+        "stride": args.stride,
+        "max_frames": args.max_frames,
+        "max_res": args.max_res,
+        "fps": args.fps,
+        "keep_cache": args.keep_cache,
+        "colormap": args.colormap,
+    }
+
+
 def make_request(args: argparse.Namespace, input_path: str, output: Path, config):
-    from stereodiff.runs import RunRequest, parse_save
+    from stereodiff.runs import RunRequest
 
     return RunRequest(
         input=Path(input_path),
         output=output,
         config=config,
-        save=parse_save(args.save),
-        frames=args.frames,
-        stride=args.stride,
-        max_frames=args.max_frames,
-        max_res=args.max_res,
-        fps=args.fps,
         resume=getattr(args, "resume", False),
-        keep_cache=args.keep_cache,
-        colormap=args.colormap,
+        **request_options(args),
     )
 
 

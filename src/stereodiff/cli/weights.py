@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import struct
+import zipfile
 from pathlib import Path
 
 from stereodiff.errors import InputError
@@ -46,18 +47,37 @@ def check_safetensors(path: Path) -> int:
     return len(tensors)
 
 
+def check_torch_archive(path: Path) -> int:
+    """Validate a ``torch.save`` zip archive (``.pth``) by the CRC of every record; returns the record count.
+
+    Raises:
+        InputError: truncated or corrupt file.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            count = len(archive.infolist())
+    except (zipfile.BadZipFile, OSError) as err:
+        raise InputError(f"{path} is not a readable torch archive ({err})", "download it again") from err
+    if bad is not None:
+        raise InputError(f"{path} is corrupt (record {bad} fails its CRC)", "download it again")
+    return count
+
+
 def verify(name_or_path: str) -> list[str]:
     """Check every weight file of a model folder; returns one line per file checked."""
     from stereodiff.weights import resolve_snapshot
 
     folder = resolve_snapshot(name_or_path, allow_download=False)
-    files = [folder] if folder.is_file() else sorted(folder.rglob("*.safetensors"))
+    files = [folder] if folder.is_file() else sorted([*folder.rglob("*.safetensors"), *folder.rglob("*.pth")])
     if not files:
-        raise InputError(f"no .safetensors files under {folder}", "download the model again")
+        raise InputError(f"no .safetensors or .pth files under {folder}", "download the model again")
     lines = []
     for path in files:
         if path.suffix == ".safetensors":
             lines.append(f"ok  {path}  ({check_safetensors(path)} tensors, {path.stat().st_size / 2**20:.1f} MiB)")
+        elif path.suffix == ".pth":
+            lines.append(f"ok  {path}  ({check_torch_archive(path)} records, {path.stat().st_size / 2**20:.1f} MiB)")
         else:
             lines.append(f"ok  {path}  ({path.stat().st_size / 2**20:.1f} MiB, not a safetensors file: not checked)")
     return lines

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from stereodiff.errors import InputError
-from stereodiff.eval.protocol import SequenceMetrics, _sequence_metrics, check_inputs, resize_and_align
+from stereodiff.eval.protocol import SequenceMetrics, check_inputs, region_metrics, resize_and_align
 
 __all__ = ["REGIONS", "evaluate_regions", "region_differences"]
 
@@ -49,7 +49,7 @@ def evaluate_regions(
     dynamic = dynamic_mask.astype(bool)
     pred, align = resize_and_align(pred, gt, pred_kind, max_depth, min_depth, alignment, per_frame, resize, valid_mask)
     regions = {"dynamic": dynamic, "overall": None, "static": ~dynamic}
-    return _sequence_metrics(pred, gt, align, pred_kind, valid_mask, regions)
+    return region_metrics(pred, gt, align, pred_kind, valid_mask, regions)
 
 
 def region_differences(

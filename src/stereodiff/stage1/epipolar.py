@@ -173,7 +173,10 @@ def robust_essential(
     params.threshold = float(median_threshold)
     params.isParallel = False  # the matcher runs pairs on its own threads
     no_distortion = np.zeros(5)
-    E, _ = cv2.findEssentialMat(x_a, x_b, K, K, no_distortion, no_distortion, params)
+    try:  # OpenCV's USAC asserts on some degenerate samples ("!model.empty()"): then there is no model
+        E, _ = cv2.findEssentialMat(x_a, x_b, K, K, no_distortion, no_distortion, params)
+    except cv2.error:
+        return None
     if E is None or E.shape[0] < 3:
         return None
     E = E[:3]
@@ -181,9 +184,12 @@ def robust_essential(
     residual = sampson_distance(x_a, x_b, K_inv.T @ E @ K_inv)
     close = residual < max(2.5 * 1.4826 * float(np.median(residual)), 1e-3)
     if close.sum() >= 20:
-        refined, _ = cv2.findEssentialMat(
-            x_a[close], x_b[close], K, method=cv2.USAC_ACCURATE, prob=0.999, threshold=threshold
-        )
+        try:
+            refined, _ = cv2.findEssentialMat(
+                x_a[close], x_b[close], K, method=cv2.USAC_ACCURATE, prob=0.999, threshold=threshold
+            )
+        except cv2.error:  # keep the first stage's model
+            refined = None
         if refined is not None and refined.shape[0] >= 3:
             E = refined[:3]
     return E

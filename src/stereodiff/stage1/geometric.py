@@ -462,9 +462,12 @@ class GeometricMatcher(PairwiseReconstruction):
         import cv2
 
         def fundamental(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> np.ndarray | None:
-            F, mask = cv2.findFundamentalMat(
-                x_a, x_b, cv2.USAC_ACCURATE, self.ransac_threshold_px * self._px_scale, 0.999
-            )
+            try:
+                F, mask = cv2.findFundamentalMat(
+                    x_a, x_b, cv2.USAC_ACCURATE, self.ransac_threshold_px * self._px_scale, 0.999
+                )
+            except cv2.error:  # OpenCV's USAC asserts on some degenerate samples ("!model.empty()"): no model
+                return None
             usable = F is not None and F.shape == (3, 3) and mask is not None and mask.sum() >= 30
             return F if usable else None
 

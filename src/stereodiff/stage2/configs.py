@@ -12,6 +12,7 @@ from typing import Literal
 from stereodiff.stage1.configs import BackendConfig, check_fields
 
 __all__ = [
+    "DVDConfig",
     "DepthCrafterConfig",
     "DepthCrafterFullConfig",
     "NoStage2Config",
@@ -291,3 +292,39 @@ class RollingDepthRefinerConfig(BackendConfig):
             ("min_confidence", self.min_confidence >= 0, "must be ≥ 0"),
         ]
         check_fields("RollingDepthRefiner", checks, self)
+
+
+@dataclass
+class DVDConfig(BackendConfig):
+    """DVD alone (:mod:`stereodiff.stage2.dvd`; baseline, ignores stage 1): Wan2.1's DiT with DVD's LoRA, one
+    pass per window, windows stitched by least squares on their overlap. Defaults: the official inference."""
+
+    backend: Literal["dvd"] = "dvd"
+    checkpoint: str = "dvd"
+    """DVD folder or hub repo id (``dvd`` = FayeHongfeiZhang/DVD)."""
+    weights: str = "model.safetensors"
+    """DVD file in the checkpoint: ``model.safetensors`` (v1.0) or ``dvd_1.1.safetensors`` (v1.1)."""
+    base: str = "wan2.1-t2v-1.3b"
+    """Wan2.1-T2V-1.3B: folder (original layout: ``config.json``, ``Wan2.1_VAE.pth``; or ``-Diffusers``), hub repo
+    id, ``wan2.1-t2v-1.3b`` or ``wan2.1-t2v-1.3b-diffusers``."""
+    height: int = 480
+    """Minimum processing height: frames are resized to cover ``height × width`` (sides rounded up to 16)."""
+    width: int = 640
+    """Minimum processing width."""
+    window: int = 81
+    """Frames per DiT pass (official: 81). Memory and time per pass grow with it."""
+    overlap: int = 21
+    """Frames shared by consecutive windows (official ``openworld.sh``: 21; its script default: 9). More: steadier
+    scale across windows, more DiT work."""
+    denoise_step: float = 0.5
+    """DiT timestep / 1000 (DVD is trained at 0.5)."""
+
+    def validate(self) -> None:
+        checks = [
+            ("height", self.height >= 16, "must be ≥ 16"),
+            ("width", self.width >= 16, "must be ≥ 16"),
+            ("window", self.window >= 1, "must be ≥ 1"),
+            ("overlap", 0 <= self.overlap < self.window, "must be ≥ 0 and < window"),
+            ("denoise_step", 0 < self.denoise_step <= 1, "must be in (0, 1]"),
+        ]
+        check_fields("DVD", checks, self)
