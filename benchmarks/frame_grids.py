@@ -4,7 +4,7 @@ For ``../shared/data/videos/lady-running.mp4`` and ``davis_rollercoaster.mp4``: 
 ``RGB | depth before | depth after`` (inverse depth, one colour range per video and variant, near = bright), where
 *before* is the ``cpu`` preset without the moving-object handling and with the plain-mean hole fill
 (``stage1.movers=false``, ``stage2.hole_nearness=0``) and *after* the ``cpu`` preset with the moving-object
-handling switched on (``stage1.movers=true``, the default ``hole_nearness``). Writes
+handling and the occlusion-aware fill switched on (``stage1.movers=true``, ``stage2.hole_nearness=10``). Writes
 ``docs/img/grid-<video>.png`` (frames at 135 px high).
 
     python benchmarks/frame_grids.py
@@ -32,11 +32,10 @@ def depth_variants(frames: np.ndarray, fps: float) -> dict[str, np.ndarray]:
     from stereodiff.types import Video
 
     out = {}
-    for label, movers, nearness in (("before", False, 0.0), ("after", True, None)):  # after: movers opted in
+    for label, movers, nearness in (("before", False, 0.0), ("after", True, 10.0)):  # after: both opted in
         config = preset_config("cpu")
         config.stage1 = dataclasses.replace(config.stage1, movers=movers)
-        if nearness is not None:
-            config.stage2 = dataclasses.replace(config.stage2, hole_nearness=nearness)
+        config.stage2 = dataclasses.replace(config.stage2, hole_nearness=nearness)
         result = StereoDiffPipeline.from_config(config)(Video(frames, fps=fps))
         out[label] = np.asarray(result.depth)
     return out
