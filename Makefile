@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 RAY_SPEC ?= ray==2.60.0
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install test demo bench bench-quick lint clean
+.PHONY: install test test-realsize demo bench bench-quick lint clean
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,10 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(PY) -m pytest -q
+
+# The published architectures at full size with random weights (models cached in ~/.cache/stereodiff/realsize).
+test-realsize: install
+	$(PY) -m pytest -q -m realsize tests/test_realsize.py
 
 demo: install
 	$(VENV)/bin/stereodiff demo

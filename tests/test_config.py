@@ -46,7 +46,7 @@ def test_presets_hold_the_paper_settings():
 
 def test_run_config_records_only_the_backends_that_run():
     data = preset_config("cpu").to_dict()
-    assert set(data) == {"stage1", "stage2", "device", "dtype", "seed", "preset"}
+    assert set(data) == {"stage1", "stage2", "device", "dtype", "compile", "seed", "preset"}
     assert set(data["stage2"]) == {f.name for f in dataclasses.fields(TemporalConfig)}
     assert "unet" not in data["stage2"] and "window" in data["stage2"] and data["stage2"]["window"] == 64
     assert set(data["stage1"]) == {f.name for f in dataclasses.fields(GeometricConfig)}

@@ -93,18 +93,32 @@ def require_extra(extra: str, what: str) -> None:
         )
 
 
-def _torch_dtype(name: str) -> Any:
+def _dtype_name(config: PipelineConfig) -> str:
+    """The config's dtype with ``auto`` resolved for its device (:func:`stereodiff.gpu.resolve_dtype`)."""
+    from stereodiff.devices import resolve_device
+    from stereodiff.gpu import resolve_dtype
+
+    return resolve_dtype(config.dtype, resolve_device(config.device))
+
+
+def _torch_dtype(config: PipelineConfig) -> Any:
     import torch
 
-    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[name]
+    return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[_dtype_name(config)]
 
 
 def _network(config: PipelineConfig) -> Any:
     from stereodiff.stage1.network import NetworkMatcher
 
-    return NetworkMatcher.from_config(
-        config.stage1, device=config.device, dtype=_torch_dtype(config.dtype), seed=config.seed
+    matcher = NetworkMatcher.from_config(
+        config.stage1, device=config.device, dtype=_torch_dtype(config), seed=config.seed
     )
+    if config.compile:
+        from stereodiff.gpu import compile_module
+
+        model = matcher.model
+        model.encode, model.decode = compile_module(model.encode), compile_module(model.decode)
+    return matcher
 
 
 def _geometric(config: PipelineConfig) -> Any:
@@ -117,9 +131,19 @@ def _load_depthcrafter(config: PipelineConfig) -> Any:
     from stereodiff.stage2.depthcrafter import load_depthcrafter
 
     s2 = config.stage2
-    return load_depthcrafter(
-        unet=s2.unet, base=s2.base, device=config.device, dtype=_torch_dtype(config.dtype), cpu_offload=s2.cpu_offload
+    pipeline = load_depthcrafter(
+        unet=s2.unet,
+        base=s2.base,
+        device=config.device,
+        dtype=_torch_dtype(config),
+        variant="fp16" if _dtype_name(config) == "float16" else None,  # the published half-precision files, as official
+        cpu_offload=s2.cpu_offload,
     )
+    if config.compile:
+        from stereodiff.gpu import compile_module
+
+        pipeline.unet = compile_module(pipeline.unet)
+    return pipeline
 
 
 def _depthcrafter(config: PipelineConfig) -> Any:
@@ -171,7 +195,7 @@ def _rollingdepth(config: PipelineConfig) -> Any:
     from stereodiff.stage2.rollingdepth import RollingDepthBackend, load_rollingdepth
     from stereodiff.stage2.rollingdepth.pipeline import settings_from_config
 
-    pipeline = load_rollingdepth(config.stage2.checkpoint, device=config.device, dtype=_torch_dtype(config.dtype))
+    pipeline = load_rollingdepth(config.stage2.checkpoint, device=config.device, dtype=_torch_dtype(config))
     return RollingDepthBackend(pipeline, settings_from_config(config.stage2), seed=config.seed)
 
 
@@ -187,7 +211,7 @@ def _rollingdepth_refiner(config: PipelineConfig) -> Any:
         refine_start_dilation=s2.refine_start_dilation,
         vae_batch=s2.vae_batch,
     )
-    pipeline = load_rollingdepth(s2.checkpoint, device=config.device, dtype=_torch_dtype(config.dtype))
+    pipeline = load_rollingdepth(s2.checkpoint, device=config.device, dtype=_torch_dtype(config))
     return RollingDepthRefiner(pipeline, settings, seed=config.seed, min_confidence=s2.min_confidence)
 
 
@@ -196,7 +220,7 @@ def _dvd(config: PipelineConfig) -> Any:
 
     s2: DVDConfig = config.stage2
     pipeline = load_dvd(
-        s2.checkpoint, s2.base, weights=s2.weights, device=config.device, dtype=_torch_dtype(config.dtype)
+        s2.checkpoint, s2.base, weights=s2.weights, device=config.device, dtype=_torch_dtype(config)
     )
     settings = DVDSettings(
         height=s2.height, width=s2.width, window=s2.window, overlap=s2.overlap, denoise_step=s2.denoise_step

@@ -62,8 +62,12 @@ class PipelineConfig:
     """The stage-2 backend's settings (``backend`` names it)."""
     device: str = "auto"
     """``auto`` (CUDA, then MPS, else CPU), ``cpu``, ``cuda``, ``cuda:1``, ``mps``."""
-    dtype: str = "float32"
-    """Network dtype: ``float32``, ``float16`` or ``bfloat16`` (heads and VAE encoding stay float32)."""
+    dtype: str = "auto"
+    """Network dtype: ``auto`` (the device's, :func:`stereodiff.gpu.default_dtype`: ``float16`` on CUDA as the
+    official code, ``float32`` elsewhere), ``float32``, ``float16`` or ``bfloat16``. DUSt3R-family heads and the
+    VAE encoding stay float32."""
+    compile: bool = False
+    """``torch.compile`` the networks (the DUSt3R-family encoder/decoder and the DepthCrafter UNet)."""
     seed: int = 0
     """Seed of every random draw (noise, RANSAC)."""
     preset: str = "custom"
@@ -93,8 +97,8 @@ class PipelineConfig:
         if stage1.build is None and stage2.uses_scene:
             users = [name for name, entry in STAGE2.items() if not entry.uses_scene]
             raise ValueError(f"stage1 'none' only works with a stage 2 that makes depth by itself ({', '.join(users)})")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be float32, float16 or bfloat16, got {self.dtype!r}")
+        if self.dtype not in ("auto", *DTYPES):
+            raise ValueError(f"dtype must be auto, float32, float16 or bfloat16, got {self.dtype!r}")
         check_device(self.device)
         return self
 

@@ -25,6 +25,7 @@ import numpy as np
 from stereodiff.backends import require_extra
 from stereodiff.config import PipelineConfig, preset_config
 from stereodiff.devices import resolve_device
+from stereodiff.gpu import free_device_memory, resolve_dtype
 from stereodiff.io.pages import release
 from stereodiff.progress import logger
 from stereodiff.stage1 import Stage1Backend
@@ -122,11 +123,12 @@ class StereoDiffPipeline:
     def from_config(cls, config: PipelineConfig | str) -> StereoDiffPipeline:
         """Create the pipeline and load the backends' models (weights are resolved here, once).
 
-        ``device="auto"`` is resolved here (:func:`stereodiff.devices.resolve_device`); ``pipeline.config`` holds
-        the device that runs, so ``run.json`` records it.
+        ``device="auto"`` is resolved here (:func:`stereodiff.devices.resolve_device`), then ``dtype="auto"``
+        (:func:`stereodiff.gpu.resolve_dtype`); ``pipeline.config`` holds what runs, so ``run.json`` records it.
         """
         config = preset_config(config) if isinstance(config, str) else copy.deepcopy(config.validate())
         config.device = resolve_device(config.device)
+        config.dtype = resolve_dtype(config.dtype, config.device)
         built = []
         for entry in config.backends():
             if entry.extra is not None:
@@ -173,8 +175,9 @@ class StereoDiffPipeline:
         run_dir = Path(run_dir) if run_dir is not None else None
         self.timings = {}
 
-        # 2. Stage 1: the aligned scene
+        # 2. Stage 1: the aligned scene; its cached device memory is released before stage 2's window
         scene = self.run_stage1(frames, run_dir)
+        free_device_memory(self.config.device)
 
         # 3. Stage 2 writes [T,H,W] float32 into `out` (a memmap in the run directory for long videos)
         start = time.perf_counter()

@@ -226,6 +226,7 @@ def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any
     """
     from stereodiff.io.files import atomic_file
     from stereodiff.pipeline import StereoDiffPipeline
+    from stereodiff.plan import warn_if_too_big
 
     check_paths(request.input, request.output)
     started = time.perf_counter()
@@ -234,6 +235,7 @@ def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any
     run_dir = _prepare_run_dir(request)
     store = _decode(request, run_dir)
     decode_s = time.perf_counter() - started - load_s
+    warn_if_too_big(pipe.config, len(store), *store.shape[1:3])  # before the long part starts
     result = pipe(store, run_dir=run_dir)
     result.source = str(request.input)
     export_start = time.perf_counter()

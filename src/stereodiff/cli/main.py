@@ -40,6 +40,7 @@ SUBCOMMANDS: dict[str, str] = {
     "synth": "synth",
     "eval": "evaluate",
     "analyze": "analyze",
+    "plan": "plan",
     "app": "app",
     "view": "view",
 }

@@ -17,6 +17,7 @@ SHORTCUTS = {
     "focal": "stage1.focal_px",
     "device": "device",
     "dtype": "dtype",
+    "compile": "compile",
     "seed": "seed",
 }
 
@@ -57,7 +58,14 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, outputs: bool = Tru
     group.add_argument("--stage1-res", type=int, help="stage-1 working resolution (long side, px)")
     group.add_argument("--focal", type=float, help="known focal length in pixels at the input resolution")
     group.add_argument("--device", help="auto (default: CUDA, then MPS, else CPU), cpu, cuda, cuda:1, mps")
-    group.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), help="network dtype (default float32)")
+    group.add_argument(
+        "--dtype",
+        choices=("auto", "float32", "float16", "bfloat16"),
+        help="network dtype (default auto: float16 on CUDA, as the official code; float32 elsewhere)",
+    )
+    group.add_argument(
+        "--compile", action="store_true", default=None, help="torch.compile the networks (slow start; for GPUs)"
+    )
     group.add_argument("--seed", type=int, help="seed of every random draw (default 0)")
     if not outputs:
         return

@@ -62,8 +62,23 @@ def _merge(x: torch.Tensor) -> torch.Tensor:
     return x.transpose(1, 2).reshape(b, n, h * d)
 
 
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, fused: bool = True) -> torch.Tensor:
+    """``softmax(q kᵀ / √d) v`` for ``[B,heads,N,D]`` inputs.
+
+    ``fused``: PyTorch's scaled-dot-product attention (flash / memory-efficient kernels on CUDA and CPU, no
+    ``N×M`` matrix in memory); otherwise the explicit product of the official code (same numbers within float
+    tolerance; kept to reproduce the official outputs operation by operation).
+    """
+    if fused:
+        return F.scaled_dot_product_attention(q, k, v)
+    return ((q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5).softmax(dim=-1) @ v
+
+
 class Attention(nn.Module):
     """Self-attention with one ``qkv`` linear ([q|k|v], heads contiguous) and RoPE on q and k."""
+
+    fused = True
+    """Use :func:`attend`'s fused kernel (set through ``AsymmetricCroCo3DStereo.set_fused_attention``)."""
 
     def __init__(self, dim: int, num_heads: int, rope: RoPE2D) -> None:
         super().__init__()
@@ -77,11 +92,13 @@ class Attention(nn.Module):
         qkv = self.qkv(x).view(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # [B,heads,N,D] each
         q, k = self.rope(q, pos), self.rope(k, pos)
-        return self.proj(_merge(F.scaled_dot_product_attention(q, k, v)))
+        return self.proj(_merge(attend(q, k, v, self.fused)))
 
 
 class CrossAttention(nn.Module):
     """Cross-attention from ``query`` tokens to ``key``/``value`` tokens, RoPE with each side's own positions."""
+
+    fused = True
 
     def __init__(self, dim: int, num_heads: int, rope: RoPE2D) -> None:
         super().__init__()
@@ -98,7 +115,7 @@ class CrossAttention(nn.Module):
         q = self.rope(_heads(self.projq(query), self.num_heads), qpos)
         k = self.rope(_heads(self.projk(key), self.num_heads), kpos)
         v = _heads(self.projv(value), self.num_heads)
-        return self.proj(_merge(F.scaled_dot_product_attention(q, k, v)))
+        return self.proj(_merge(attend(q, k, v, self.fused)))
 
 
 class Block(nn.Module):

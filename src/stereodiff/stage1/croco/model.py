@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from stereodiff.errors import InputError
-from stereodiff.stage1.croco.blocks import Block, DecoderBlock, PatchEmbed, layer_norm
+from stereodiff.stage1.croco.blocks import Attention, Block, CrossAttention, DecoderBlock, PatchEmbed, layer_norm
 from stereodiff.stage1.croco.dpt import DPTHead, LinearHead, postprocess_conf, postprocess_points
 from stereodiff.stage1.croco.rope import RoPE2D
 
@@ -175,6 +175,13 @@ class AsymmetricCroCo3DStereo(nn.Module):
         self.dec_norm = layer_norm(dec)
         self.downstream_head1 = self._make_head()
         self.downstream_head2 = self._make_head()
+
+    def set_fused_attention(self, enabled: bool = True) -> AsymmetricCroCo3DStereo:
+        """Fused scaled-dot-product attention (default) or the official explicit product in every block."""
+        for module in self.modules():
+            if isinstance(module, (Attention, CrossAttention)):
+                module.fused = enabled
+        return self
 
     def _make_head(self) -> nn.Module:
         c = self.config

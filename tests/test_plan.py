@@ -1,0 +1,122 @@
+"""The resource planner (`stereodiff plan`): parameter counts, call counts, memory from shapes, verdicts."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from stereodiff.config import preset_config
+from stereodiff.plan import parse_bytes, plan_run, warn_if_too_big
+
+GIB = 2**30
+
+
+def _paper(device: str = "cuda", dtype: str = "float16"):
+    config = preset_config("paper", device=device)
+    config.dtype = dtype
+    return config
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("24GB", 24 * GIB), ("24 GiB", 24 * GIB), ("16g", 16 * GIB), ("512MB", 512 * 2**20), ("1.5G", int(1.5 * GIB))],
+)
+def test_parse_bytes(text, expected):
+    assert parse_bytes(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "lots", "24 GBs", "-3GB"])
+def test_parse_bytes_rejects_nonsense(text):
+    with pytest.raises(ValueError, match="not understood"):
+        parse_bytes(text)
+
+
+def test_paper_plan_counts_the_published_architectures():
+    plan = plan_run(_paper(), 110, 576, 1024)
+    stage1, stage2 = plan.stages
+    # MonST3R/DUSt3R ViT-L 512-DPT: 571,171,208 in the official class, minus the unused mask_token (768)
+    assert stage1.parameters == 571_171_208 - 768
+    assert stage1.weights_bytes == stage1.parameters * 4  # float32 weights, half precision as autocast
+    # swin-2 symmetrised: 2·(109 + 108) directed pairs; every frame encoded once
+    assert stage1.calls == {"encoder passes": 110, "decoder pairs": 434}
+    assert stage1.disk_bytes == 434 * 288 * 512 * 8 * 4
+    # DepthCrafter UNet (SVD-xt size) + SVD VAE + CLIP ViT-H/14 image encoder
+    assert 2.2e9 < stage2.parameters < 2.3e9
+    assert stage2.calls["UNet calls"] == 1  # one window of 110 frames, one step
+    assert stage2.calls["VAE encodes"] == 220  # frames and stage-1 disparity
+    # both models stay loaded; activations are freed between the stages
+    expected = stage1.weights_bytes + stage2.weights_bytes + max(stage1.activation_bytes, stage2.activation_bytes)
+    assert plan.peak_bytes == expected + plan.overhead_bytes
+    assert plan.fits is None and plan.suggestions == []
+
+
+def test_activation_memory_follows_the_shapes():
+    small = plan_run(_paper(), 110, 288, 512).stages[1].activation_bytes
+    large = plan_run(_paper(), 110, 576, 1024).stages[1].activation_bytes
+    assert 3.5 < large / small < 4.5  # 4× the pixels (latents and VAE maps scale with the area)
+    config = _paper()
+    config.stage2.window, config.stage2.overlap = 32, 8
+    windowed = plan_run(config, 110, 576, 1024).stages[1]
+    assert windowed.calls["UNet calls"] == 5  # windows of 32 with stride 24 over 110 frames
+    config.stage1.batch_size = 2
+    assert plan_run(config, 110, 576, 1024).stages[0].activation_bytes < small
+    fp32 = plan_run(_paper(dtype="float32"), 110, 576, 1024).stages[1]
+    assert fp32.weights_bytes > 1.9 * plan_run(_paper(), 110, 576, 1024).stages[1].weights_bytes
+
+
+def test_verdict_and_suggestions():
+    roomy = plan_run(_paper(), 110, 576, 1024, budget_bytes=80 * GIB)
+    assert roomy.fits is True and roomy.suggestions == []
+    tight = plan_run(_paper(dtype="float32"), 110, 576, 1024, budget_bytes=16 * GIB)
+    assert tight.fits is False
+    text = "\n".join(tight.suggestions)
+    assert "--dtype float16" in text and "stage2.resolution" in text
+    assert "WILL NOT FIT" in tight.format()
+
+
+def test_weights_free_presets_have_nothing_to_load():
+    plan = plan_run(preset_config("cpu", device="cpu"), 300, 1080, 1920)
+    assert [s.parameters for s in plan.stages] == [0, 0]
+
+
+def test_plan_cli(cli):
+    status, out, _ = cli("plan", "--frames", "110", "--size", "1024x576", "--device", "cuda", "--gpu-memory", "24GB")
+    assert status == 0
+    assert "stage 1 (monst3r)" in out and "434 decoder pairs" in out and "in float16" in out and "fits" in out
+    status, out, _ = cli("plan", "--frames", "110", "--size", "1024x576", "--device", "cuda", "--gpu-memory", "8GB",
+                         "--set", "stage2.window=32")  # fmt: skip
+    assert status == 0 and "WILL NOT FIT" in out and "window(s) of up to 32 frames" in out
+    status, out, _ = cli("plan", "--frames", "8", "--size", "640x360", "--device", "cpu", "--json")
+    assert status == 0
+    data = json.loads(out)
+    assert data["dtype"] == "float32" and data["num_frames"] == 8 and data["peak_bytes"] > 0
+    status, _, err = cli("plan", "--frames", "8", "--size", "640by360")
+    assert status == 2 and "WxH" in err
+    status, _, err = cli("plan", "--size", "640x360")
+    assert status == 2 and "--frames" in err
+
+
+def test_run_warns_when_the_plan_does_not_fit(monkeypatch, caplog):
+    import stereodiff.plan as plan_module
+
+    monkeypatch.setattr(plan_module, "available_memory", lambda device: 4 * GIB)
+    caplog.set_level(logging.WARNING, logger="stereodiff")
+    plan = warn_if_too_big(_paper(), 110, 576, 1024)
+    assert plan is not None and plan.fits is False
+    assert "will probably run out of memory" in caplog.text
+    caplog.clear()
+    assert warn_if_too_big(preset_config("cpu", device="cpu"), 110, 576, 1024) is None
+    assert caplog.text == ""
+
+
+def test_plan_reads_frames_and_size_from_the_input(cli, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    for t in range(3):
+        Image.fromarray(np.zeros((90, 160, 3), np.uint8)).save(tmp_path / f"{t:03d}.png")
+    status, out, err = cli("plan", tmp_path, "--device", "cpu")
+    assert status == 0, err
+    assert out.startswith("plan: 3 frames of 160x90 on cpu in float32")
