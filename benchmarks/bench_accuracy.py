@@ -1,7 +1,8 @@
 """Accuracy of the weights-free method, stage by stage, with baselines that show what each stage adds.
 
 Scenes: the synthetic presets (``static-orbit``, ``indoor-dynamic``, ``driving``, ``close-object``; exact GT,
-rendered at 320×240) and the real RGB-D frames of ``../shared/data/rgbd-7scenes-50`` (640×480, GT depth, cap 10 m).
+rendered at 320×240; seeds 0 and 1 unless ``--seeds`` says otherwise) and the real RGB-D frames of
+``../shared/data/rgbd-7scenes-50`` and ``../shared/data/tum-fr1-desk-110`` (640×480, GT depth, cap 10 m).
 Each scene runs the ``cpu`` preset once (geometric stage 1 at 320 px + temporal stage 2; no GT camera is given);
 every row is then evaluated with the standard protocol (one least-squares scale & shift per video in disparity
 space, DepthCrafter's ``eval.py``):
@@ -10,12 +11,16 @@ space, DepthCrafter's ``eval.py``):
 - ``stage 1 + 2``: the final depth on the same pixels, and on all pixels;
 - ``stage 1, per-frame scale`` (baseline): stage-1 depth with each frame divided by its own median, i.e. the
   global alignment's one scale replaced by per-frame scales — what global consistency is worth;
-- ``stage 2 on a constant input`` (baseline): the temporal refiner fed a constant depth — what stage 2 adds alone.
+- ``stage 2 on a constant input`` (baseline): the temporal refiner fed a constant depth — what stage 2 adds alone;
+- ``stage 1, nearest valid neighbour`` (baseline): every stage-1 hole takes the depth of its nearest covered pixel —
+  what stage 2's hole filling must beat.
 
 Per row: AbsRel, δ1, the F0 (= the metric) and F6…F10 (high-frequency flicker) bands of the per-frame AbsRel
-sequence, and AbsRel on dynamic / static pixels where masks exist. Writes the ``accuracy`` section of BENCHMARKS.md.
+sequence, AbsRel on dynamic / static pixels where masks exist, and AbsRel on the stage-1 holes (rows that cover
+them; the scale and shift are fitted on the row's pixels, the holes are a region of that fit).
+Writes the ``accuracy`` section of BENCHMARKS.md.
 
-    python benchmarks/bench_accuracy.py [--quick]
+    python benchmarks/bench_accuracy.py [--quick] [--seeds 0 1]
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ import numpy as np
 from _common import SHARED_DATA, markdown_table, set_headline, write_section
 
 SYNTHETIC = ("static-orbit", "indoor-dynamic", "driving", "close-object")
+#: real RGB-D clips: (row title, dataset loader, folder under ../shared/data)
+REAL = (("7-Scenes (real)", "7scenes", "rgbd-7scenes-50"), ("TUM fr1/desk (real)", "tum", "tum-fr1-desk-110"))
 
 
-def _row(scene: str, label: str, pred, gt, valid, dynamic, max_depth: float) -> list:
+def _row(scene: str, label: str, pred, gt, valid, dynamic, max_depth: float, holes=None) -> list:
     from stereodiff.eval.protocol import evaluate_sequence
     from stereodiff.eval.regions import evaluate_regions
     from stereodiff.eval.spectrum import band_decomposition, error_sequences
@@ -44,8 +51,28 @@ def _row(scene: str, label: str, pred, gt, valid, dynamic, max_depth: float) -> 
         overall = evaluate_sequence(pred, gt, pred_kind="depth", max_depth=max_depth, valid_mask=valid)
         dyn, stat = float("nan"), overall.abs_rel
     bands = band_decomposition(error_sequences(overall)["abs_rel"]).values
+    on_holes = float("nan")
+    if holes is not None and (holes & (gt > 0)).any():
+        on_holes = evaluate_regions(pred, gt, holes, pred_kind="depth", max_depth=max_depth)["dynamic"].abs_rel
     return [scene, label, f"{coverage:.1%}", overall.abs_rel, overall.delta1, bands[0], float(np.sum(bands[6:11])),
-            dyn, stat]  # fmt: skip
+            dyn, stat, on_holes]  # fmt: skip
+
+
+def nearest_valid_fill(depth: np.ndarray) -> np.ndarray:
+    """``[T,h,w]`` depth with every hole (0) replaced by the depth of its nearest valid pixel (Euclidean)."""
+    import cv2
+
+    out = np.array(depth, dtype=np.float32, copy=True)
+    for k, frame in enumerate(out):
+        holes = frame <= 0
+        if holes.any() and not holes.all():
+            _, labels = cv2.distanceTransformWithLabels(
+                holes.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+            )
+            by_label = np.zeros(labels.max() + 1, np.float32)
+            by_label[labels[~holes]] = frame[~holes]
+            out[k] = by_label[labels]
+    return out
 
 
 def evaluate_scene(name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_depth: float, fps: float) -> list:
@@ -65,37 +92,46 @@ def evaluate_scene(name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_d
     per_frame = np.stack([d / np.median(d[d > 0]) if (d > 0).any() else d for d in stage1]).astype(np.float32)
     constant = np.full(result.geometry.depth.shape, 1.0, np.float32)
     stage2_alone = pipe.stage2.refiner.refine(frames, constant, np.ones_like(constant))  # the refiner alone
+    nearest = resize_prediction(nearest_valid_fill(result.stage1_depth), size, "nearest")
+    holes = ~covered
     rows = [
         _row(name, "stage 1", stage1, gt, covered, dynamic, max_depth),
         _row(name, "stage 1 + 2 (stage-1 pixels)", result.depth, gt, covered, dynamic, max_depth),
-        _row(name, "stage 1 + 2 (all pixels)", result.depth, gt, None, dynamic, max_depth),
+        _row(name, "stage 1 + 2 (all pixels)", result.depth, gt, None, dynamic, max_depth, holes),
+        _row(name, "baseline: stage 1, nearest valid neighbour", nearest, gt, None, dynamic, max_depth, holes),
         _row(name, "baseline: stage 1, per-frame scale", per_frame, gt, covered, dynamic, max_depth),
-        _row(name, "baseline: stage 2 on a constant input", stage2_alone, gt, None, dynamic, max_depth),
+        _row(name, "baseline: stage 2 on a constant input", stage2_alone, gt, None, dynamic, max_depth, holes),
     ]
     print(f"{name}: {len(frames)} frames in {seconds:.1f} s ({len(frames) / seconds:.2f} frames/s)", flush=True)
+    for row in rows:  # as they come: a later scene's failure does not lose them
+        print(" | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row), flush=True)
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="24 frames at 160×120, synthetic scenes only")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds of the synthetic scenes")
     args = parser.parse_args()
     from stereodiff.synth import make_scene
 
     num_frames, (height, width) = (24, (120, 160)) if args.quick else (64, (240, 320))
     rows = []
     for preset in SYNTHETIC:
-        scene = make_scene(preset, seed=0, num_frames=num_frames, height=height, width=width)
-        max_depth = float(scene.depth.max()) + 1.0
-        rows += evaluate_scene(preset, scene.frames, scene.depth, scene.dynamic_mask, max_depth, scene.fps)
-    seven = SHARED_DATA / "rgbd-7scenes-50"
-    if not args.quick and seven.is_dir():
-        from stereodiff.eval.datasets import load_dataset
+        for seed in args.seeds:
+            scene = make_scene(preset, seed=seed, num_frames=num_frames, height=height, width=width)
+            max_depth = float(scene.depth.max()) + 1.0
+            label = f"{preset} (seed {seed})"
+            rows += evaluate_scene(label, scene.frames, scene.depth, scene.dynamic_mask, max_depth, scene.fps)
+    for title, kind, folder in REAL:
+        if not args.quick and (SHARED_DATA / folder).is_dir():
+            from stereodiff.eval.datasets import load_dataset
 
-        (sequence,) = load_dataset("7scenes", seven)
-        gt = np.where(sequence.valid, sequence.depth, 0.0).astype(np.float32)
-        rows += evaluate_scene("7-Scenes (real)", np.asarray(sequence.frames), gt, None, 10.0, 30.0)
-    header = ["scene", "depth", "coverage", "AbsRel", "δ1", "F0", "F6…F10", "AbsRel dynamic", "AbsRel static"]
+            (sequence,) = load_dataset(kind, SHARED_DATA / folder)
+            gt = np.where(sequence.valid, sequence.depth, 0.0).astype(np.float32)
+            rows += evaluate_scene(title, np.asarray(sequence.frames), gt, None, 10.0, 30.0)
+    header = ["scene", "depth", "coverage", "AbsRel", "δ1", "F0", "F6…F10", "AbsRel dynamic", "AbsRel static",
+              "AbsRel stage-1 holes"]  # fmt: skip
     table = markdown_table(header, rows)
     print(table)
     body = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + "\n\n" + f"{num_frames} frames per synthetic scene.\n\n"

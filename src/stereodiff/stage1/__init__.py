@@ -58,8 +58,10 @@ class PairwiseReconstruction:
             return None
         return self.settings.focal_px * max(preds.size) / max(frames.shape[1:3])
 
-    def finish(self, preds: PairPredictions, scene: SceneGeometry, scene_dir: Path | None) -> SceneGeometry:
-        """Steps after the alignment (none by default)."""
+    def finish(
+        self, preds: PairPredictions, scene: SceneGeometry, scene_dir: Path | None, frames: Any
+    ) -> SceneGeometry:
+        """Steps after the alignment (none by default); ``frames`` are the input frames."""
         return scene
 
     def reconstruct(self, frames: Any, run_dir: Path | None = None) -> SceneGeometry:
@@ -85,6 +87,6 @@ class PairwiseReconstruction:
             scale_stride=s.scale_stride,
             out_dir=scene_dir,
         )
-        scene = self.finish(preds, scene, scene_dir)
+        scene = self.finish(preds, scene, scene_dir, frames)
         self.timings["stage1_alignment"] = time.perf_counter() - start
         return scene

@@ -36,6 +36,7 @@ resolution by :func:`~stereodiff.camera.scale_intrinsics`); OpenCV camera axes; 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
@@ -88,6 +89,7 @@ class MatcherReport:
         angle_per_frame_deg: measured median triangulation angle per frame of offset (pair selection).
         pairs: geometry of every unordered pair computed.
         failed_frames: frames whose every pair failed (their depth is a constant-depth guess at confidence 1).
+        moving_fraction: fraction of the pixels found moving independently (``movers``; NaN when off).
     """
 
     focal_px: float = 0.0
@@ -96,6 +98,7 @@ class MatcherReport:
     angle_per_frame_deg: float = float("nan")
     pairs: list[PairGeometry] = field(default_factory=list)
     failed_frames: list[int] = field(default_factory=list)
+    moving_fraction: float = float("nan")
 
 
 class GeometricMatcher(PairwiseReconstruction):
@@ -163,12 +166,24 @@ class GeometricMatcher(PairwiseReconstruction):
         focal = super().alignment_focal(preds, frames)
         return self.report.focal_px if focal is None else focal
 
-    def finish(self, preds: PairPredictions, scene: SceneGeometry, scene_dir: Path | None) -> SceneGeometry:
+    def finish(
+        self, preds: PairPredictions, scene: SceneGeometry, scene_dir: Path | None, frames: Any
+    ) -> SceneGeometry:
         """Every pair of each frame, fused (:func:`fuse_pair_depths`): the tree alone leaves holes and one pair's
-        noise."""
-        return fuse_pair_depths(
+        noise; then, with ``movers``, independently moving objects get depth from mover constraints
+        (:func:`~stereodiff.stage1.movers.handle_movers`)."""
+        scene = fuse_pair_depths(
             preds, scene, stride=self.settings.fusion_stride, out_dir=scene_dir, num_workers=self.num_workers
         )
+        if not self.settings.movers:
+            return scene
+        from stereodiff.stage1.movers import handle_movers
+
+        start = time.perf_counter()
+        scene, moving = handle_movers(frames, scene)
+        self.timings["stage1_movers"] = time.perf_counter() - start
+        self.report.moving_fraction = float(moving.mean())
+        return scene
 
     def predict(
         self, frames: Any, pairs: np.ndarray | None = None, *, cache_dir: Path | None = None

@@ -176,8 +176,13 @@ class TemporalRefiner(TemporalConfig):
                 log_d[i], weight[i] = _resize_log_depth(depth[k], confidence[k], conf_ref, work_size)
             # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
             fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
+            channels = [fill_w * log_d, fill_w]
+            if self.hole_nearness > 0:  # soft-min channel, shifted by the block's nearest log-depth (no overflow)
+                bottom = float(log_d[weight > 0].min()) if (weight > 0).any() else 0.0
+                # invalid pixels hold log_d = 0, possibly below `bottom`: clamp so that 0 · exp(…) stays 0
+                channels.append(fill_w * np.exp(-self.hole_nearness * np.maximum(log_d - bottom, 0.0)))
             smoothed = domain_transform_filter(
-                np.stack([fill_w * log_d, fill_w], axis=1),  # [n,2,h',w']
+                np.stack(channels, axis=1),  # [n,2|3,h',w']
                 rgb,
                 sigma_s=self.fill_sigma_px,
                 sigma_r=self.fill_sigma_color,
@@ -189,6 +194,10 @@ class TemporalRefiner(TemporalConfig):
                 has_data = bool(weight[i].max() > 0)
                 mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
                 fill = np.where(smoothed[i, 1] > 1e-6, smoothed[i, 0] / np.maximum(smoothed[i, 1], 1e-6), mean)
+                if self.hole_nearness > 0:  # holes: the soft minimum of their region (never farther than the mean)
+                    ratio = smoothed[i, 2] / np.maximum(smoothed[i, 1], 1e-6)
+                    near = bottom - np.log(np.maximum(ratio, 1e-30)) / self.hole_nearness
+                    fill = np.where((weight[i] == 0) & (smoothed[i, 1] > 1e-6), np.minimum(near, fill), fill)
                 store[k] = _Frame(
                     estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
                     weight=np.maximum(weight[i], self.fill_weight) * np.float32(has_data),  # [h',w']

@@ -63,16 +63,21 @@ def associated_frames(folder: Path) -> list[tuple[float, str, str]]:
     return [(rgb_t[i], rgb[i], depth[j]) for i, j in associate_timestamps(rgb_t, depth_t)]
 
 
+def _is_sequence(folder: Path) -> bool:
+    """A TUM sequence folder: ``rgb.txt`` + ``depth.txt`` lists, or an ``associations.txt`` (associate.py output)."""
+    return (folder / "rgb.txt").is_file() or (folder / "associations.txt").is_file()
+
+
 def list_sequences(root: Path, preset: Preset) -> list[str]:
     root = require_dir(root, "TUM root", "pass the folder holding rgbd_dataset_* sequences")
-    if (root / "rgb.txt").is_file():
+    if _is_sequence(root):
         return [root.name]
-    found = sorted(p.name for p in root.iterdir() if (p / "rgb.txt").is_file())
+    found = sorted(p.name for p in root.iterdir() if _is_sequence(p))
     return [s for s in preset.sequences if s in found] if preset.sequences else found
 
 
 def load_sequence(root: Path, name: str, preset: Preset) -> EvalSequence:
-    folder = Path(root) if Path(root).name == name and (Path(root) / "rgb.txt").is_file() else Path(root) / name
+    folder = Path(root) if Path(root).name == name and _is_sequence(Path(root)) else Path(root) / name
     rows = preset.select(associated_frames(folder))
     if not rows:
         raise InputError(f"no associated RGB/depth frames in {folder}", "check rgb.txt and depth.txt")

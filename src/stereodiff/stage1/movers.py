@@ -1,0 +1,254 @@
+"""Independently moving objects in the geometric stage 1: find them, and give them depth that holds for movers.
+
+Two-view triangulation assumes a static world: a pixel that moves on its own is triangulated with the camera's
+motion and gets a depth that is wrong by any amount (a car driving ahead of the camera at its speed comes out
+near infinity; a person crossing the view lands anywhere along the ray). This module runs after the global
+alignment and fusion, on the aligned scene (depth, poses, intrinsics):
+
+1. **Segmentation.** For every frame ``k`` and its neighbours ``k ± offset``, the optical flow (DIS,
+   forward–backward checked) is compared with the *rigid* flow that the aligned scene predicts (the stage-1 depth
+   of frame ``k`` moved by the relative camera pose and projected). Where the two disagree by more than
+   ``residual_px + residual_rel·|rigid flow|`` the pixel moves on its own. Untriangulated pixels (holes) next to
+   such pixels join them (a mover's interior is often a hole: stage 1's pairs disagree there), and only connected
+   regions that are mostly movers and at least ``min_area`` of the frame are kept.
+2. **Depth from constraints that hold for movers**, per region:
+   - *ground contact*: an object standing on a surface is as far as the surface under its lowest pixels — the
+     median static depth in the few rows just below the region's bottom edge;
+   - *occlusion order*: an occluder is nearer than what it hides — the region's depth is capped by a low
+     percentile of the static depth in a ring around it;
+   - without a contact (a region touching the image bottom, or floating), stage 1's own median depth in the
+     region if it respects the occlusion order, else the occlusion cap.
+   Each region gets that depth (a fronto-parallel plane, the classical stand-in when a mover's shape is unknown)
+   with a moderate confidence, so stage 2's flow-guided temporal filter tracks and smooths each mover's depth
+   over time.
+
+Limits: motion along the epipolar lines (a car ahead moving exactly along the camera's translation) is
+consistent with the rigid flow at a wrong depth and is not found by step 1; regions that touch the image bottom
+have no visible contact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from stereodiff.camera import backproject, pinhole, pixel_grid
+from stereodiff.flow import dis_engine, dis_flows, forward_backward
+from stereodiff.progress import logger
+from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
+from stereodiff.types import SceneGeometry
+
+__all__ = ["MoverSettings", "handle_movers", "rigid_flow"]
+
+
+@dataclass(frozen=True)
+class MoverSettings:
+    """Knobs of the moving-object handling (pixel values at a 320-pixel long side, scaled with the resolution)."""
+
+    offset: int = 6
+    """Frames between a frame and the neighbours its flow is checked against (both sides)."""
+    residual_px: float = 1.0
+    """Absolute part of the flow-residual threshold (pixels)."""
+    residual_rel: float = 0.15
+    """Relative part of the flow-residual threshold (fraction of the rigid flow's length)."""
+    residual_median: float = 0.0
+    """Frame-adaptive part of the threshold: this many times the frame's median residual (the aligned poses and
+    depths explain a static world only up to their own error)."""
+    pnp_threshold_px: float = 1.0
+    """RANSAC inlier threshold (pixels) of the per-pair camera pose, solved by PnP from the stage-1 depth and the
+    flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
+    min_area: float = 0.002
+    """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
+    mover_fraction: float = 0.1
+    """Least fraction of a region (movers ∪ adjacent holes) that must be flagged as moving."""
+    contact_rows: int = 6
+    """Rows below a region's bottom edge that are sampled for its ground contact."""
+    ring_px: int = 6
+    """Width of the ring around a region whose static depth bounds the region's depth (occlusion order)."""
+    ring_percentile: float = 20.0
+    """Percentile of the ring's depth used as the occlusion bound."""
+    confidence: float = 0.5
+    """Confidence given to mover pixels, as a fraction of the median confidence of the static pixels."""
+
+
+def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flow ``[h,w,2]`` a static world would show from this frame to another, and where it is defined ``[h,w]``.
+
+    Args:
+        depth: ``[h,w]`` camera-z depth of this frame (0 = unknown).
+        K: ``[3,3]`` intrinsics at ``depth``'s resolution (both frames).
+        own_to_other: ``[4,4]`` transform from this camera's coordinates to the other camera's.
+    """
+    h, w = depth.shape
+    moved = backproject(depth, K) @ own_to_other[:3, :3].T + own_to_other[:3, 3]  # [h,w,3]
+    z = moved[..., 2]
+    defined = (depth > 0) & (z > 1e-9)
+    safe = np.where(defined, z, 1.0)
+    projected = np.stack([K[0, 0] * moved[..., 0] / safe + K[0, 2], K[1, 1] * moved[..., 1] / safe + K[1, 2]], -1)
+    flow = projected - pixel_grid(h, w)
+    return np.where(defined[..., None], flow, 0.0).astype(np.float32), defined
+
+
+def handle_movers(
+    frames: Any, scene: SceneGeometry, settings: MoverSettings | None = None
+) -> tuple[SceneGeometry, np.ndarray]:
+    """Segment independently moving pixels and replace their depth by mover constraints (module docstring).
+
+    Args:
+        frames: ``[T,H,W,3]`` uint8 RGB (array-like), any resolution (resized to the scene's).
+        scene: the aligned stage-1 scene (``[T,h,w]`` depth, poses, intrinsics).
+        settings: knobs; ``None`` = defaults.
+
+    Returns:
+        The scene with mover depth and confidence replaced (a new object; inputs untouched), and the ``[T,h,w]``
+        bool mover mask.
+    """
+    s = settings or MoverSettings()
+    t, h, w = scene.depth.shape
+    grey = _grey_frames(frames, (h, w))
+    moving = segment_movers(grey, scene, s)
+    depth = np.array(scene.depth, dtype=np.float32, copy=True)
+    confidence = np.array(scene.confidence, dtype=np.float32, copy=True)
+    static_conf = confidence[(depth > 0) & ~moving]
+    mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
+    for k in range(t):
+        if moving[k].any():
+            depth[k] = _mover_depth(depth[k], moving[k], s)
+            confidence[k] = np.where(moving[k], np.where(depth[k] > 0, mover_conf, 0.0), confidence[k])
+    logger.info("movers: %.1f%% of the pixels move independently", 100 * float(moving.mean()))
+    return replace(scene, depth=depth, confidence=confidence, valid=depth > 0), moving
+
+
+def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings) -> np.ndarray:
+    """``[T,h,w]`` bool: pixels whose flow to the neighbouring frames the aligned static scene does not explain,
+    grown into the adjacent holes and cleaned into regions (module docstring, step 1)."""
+    import cv2
+
+    s = settings
+    t, h, w = scene.depth.shape
+    scale = max(h, w) / 320.0
+    dis = dis_engine("fast")
+    votes = np.zeros((t, h, w), np.float32)
+    checks = np.zeros((t, h, w), np.float32)
+    offset = min(s.offset, t - 1)
+    for a in range(t - offset if offset > 0 else 0):
+        b = a + offset
+        flow_ab, flow_ba = dis_flows(dis, grey[a], grey[b])
+        for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
+            consistent = forward_backward(fwd, bwd)[2] < 1.0 * scale
+            K = pinhole(float(scene.focal[own]), (h, w))
+            pose = _pose_from_flow(scene.depth[own], fwd, consistent, K, s.pnp_threshold_px * scale, seed=own)
+            if pose is None:
+                continue
+            rigid, defined = rigid_flow(scene.depth[own], K, pose)
+            residual = np.hypot(*(fwd - rigid).transpose(2, 0, 1))
+            # holes: no depth to predict the flow with, but a static point still moves along its epipolar line
+            F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
+            grid = pixel_grid(h, w)
+            epipolar = sampson_distance(grid.reshape(-1, 2), (grid + fwd).reshape(-1, 2), F).reshape(h, w)
+            residual = np.where(defined, residual, epipolar)
+            usable = consistent
+            typical = float(np.median(residual[usable])) if usable.any() else 0.0
+            limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1))
+            votes[own] += usable & (residual > limit + s.residual_median * typical)
+            checks[own] += usable
+    raw = votes > 0.5 * np.maximum(checks, 1)  # flagged by at least half of the checks that saw the pixel
+    holes = scene.depth <= 0
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    out = np.zeros_like(raw)
+    min_px = s.min_area * h * w
+    for k in range(t):
+        flagged = cv2.morphologyEx(raw[k].astype(np.uint8), cv2.MORPH_OPEN, kernel)
+        region = cv2.morphologyEx(flagged | holes[k].astype(np.uint8), cv2.MORPH_CLOSE, kernel)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+        flagged_per = np.bincount(labels.ravel(), weights=flagged.ravel(), minlength=count)
+        keep = (stats[:, cv2.CC_STAT_AREA] >= min_px) & (flagged_per >= s.mover_fraction * stats[:, cv2.CC_STAT_AREA])
+        keep[0] = False
+        out[k] = keep[labels]
+    return out
+
+
+def _mover_depth(depth: np.ndarray, moving: np.ndarray, s: MoverSettings) -> np.ndarray:
+    """One frame: every mover region gets its depth from ground contact / occlusion order (module docstring)."""
+    import cv2
+
+    static = (depth > 0) & ~moving
+    out = np.where(moving, 0.0, depth).astype(np.float32)
+    count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
+    ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.ring_px + 1, 2 * s.ring_px + 1))
+    for label in range(1, count):
+        region = labels == label
+        ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & static
+        bound = float(np.percentile(depth[ring], s.ring_percentile)) if ring.any() else np.inf
+        value = _contact_depth(depth, region, static, s.contact_rows)
+        if value is None or value > bound:
+            own = depth[region & (depth > 0)]
+            value = float(np.median(own)) if own.size and np.median(own) <= bound else bound
+        if np.isfinite(value) and value > 0:
+            out[region] = value
+    return out
+
+
+def _contact_depth(depth: np.ndarray, region: np.ndarray, static: np.ndarray, rows: int) -> float | None:
+    """Median static depth just below the lowest pixels of ``region`` (its ground contact), or None."""
+    h = region.shape[0]
+    ys, xs = np.nonzero(region)
+    bottom = np.full(region.shape[1], -1)
+    np.maximum.at(bottom, xs, ys)
+    columns = np.flatnonzero(bottom >= 0)
+    top, low = int(ys.min()), int(ys.max())
+    lowest = columns[bottom[columns] >= low - max(2, (low - top) // 10)]  # the contact: the region's lowest 10 %
+    samples = []
+    for x in lowest:
+        below = slice(bottom[x] + 2, min(h, bottom[x] + 2 + rows))
+        col = depth[below, x][static[below, x]]
+        samples.append(col)
+    values = np.concatenate(samples) if samples else np.empty(0)
+    if values.size < 3:
+        return None
+    return float(np.median(values))
+
+
+def _pose_from_flow(
+    depth: np.ndarray, flow: np.ndarray, usable: np.ndarray, K: np.ndarray, threshold: float, seed: int
+) -> np.ndarray | None:
+    """``[4,4]`` pose of the other camera relative to this one from the stage-1 depth ``[h,w]`` and the flow
+    ``[h,w,2]`` (PnP + RANSAC on an even subsample of the usable pixels; movers are its outliers), or None."""
+    import cv2
+
+    good = usable & (depth > 0)
+    ys, xs = np.nonzero(good)
+    if len(xs) < 30:
+        return None
+    step = max(1, len(xs) // 1500)
+    ys, xs = ys[::step], xs[::step]
+    pts = backproject(depth, K)[ys, xs]  # [N,3]
+    img = np.stack([xs + flow[ys, xs, 0], ys + flow[ys, xs, 1]], axis=1).astype(np.float64)
+    cv2.setRNGSeed(seed)
+    ok, rvec, tvec, inliers = cv2.solvePnPRansac(
+        pts, img, K, None, iterationsCount=200, reprojectionError=threshold, confidence=0.999,
+        flags=cv2.SOLVEPNP_SQPNP,
+    )  # fmt: skip
+    if not ok or inliers is None or len(inliers) < 20:
+        return None
+    inl = inliers.ravel()
+    ok, rvec, tvec = cv2.solvePnP(pts[inl], img[inl], K, None, rvec, tvec, True, cv2.SOLVEPNP_ITERATIVE)
+    pose = np.eye(4)
+    pose[:3, :3] = cv2.Rodrigues(rvec)[0]
+    pose[:3, 3] = tvec.ravel()
+    return pose
+
+
+def _grey_frames(frames: Any, size: tuple[int, int]) -> np.ndarray:
+    """``[T,h,w]`` uint8 grey frames at ``size`` (area-resized)."""
+    import cv2
+
+    h, w = size
+    out = np.empty((frames.shape[0], h, w), np.uint8)
+    for k in range(frames.shape[0]):
+        rgb = np.asarray(frames[k])
+        small = rgb if rgb.shape[:2] == (h, w) else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+        out[k] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    return out
