@@ -81,6 +81,18 @@ def test_weights_free_presets_have_nothing_to_load():
     assert [s.parameters for s in plan.stages] == [0, 0]
 
 
+def test_unmodelled_neural_stage_makes_the_verdict_unknown():
+    weights_free = plan_run(preset_config("cpu", device="cpu"), 60, 128, 192, budget_bytes=GIB)
+    assert weights_free.fits is True and weights_free.stages[1].detail == "weights-free, CPU"
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.configs import NoStage1Config
+    from stereodiff.stage2.configs import DVDConfig
+
+    neural = plan_run(PipelineConfig(stage1=NoStage1Config(), stage2=DVDConfig()), 60, 128, 192, budget_bytes=GIB)
+    assert neural.fits is None and not neural.stages[0].modelled
+    assert "whether it fits is unknown" in neural.format()
+
+
 def test_plan_cli(cli):
     status, out, _ = cli("plan", "--frames", "110", "--size", "1024x576", "--device", "cuda", "--gpu-memory", "24GB")
     assert status == 0

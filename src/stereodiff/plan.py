@@ -60,6 +60,8 @@ class StagePlan:
     detail: str = ""
     components: dict[str, int] = field(default_factory=dict)
     """Peak activation bytes of each phase (the stage's activation is the largest, plus what persists)."""
+    modelled: bool = True
+    """False for a neural backend the planner has no memory model of (its figures are then zero, not estimates)."""
 
     @property
     def peak_bytes(self) -> int:
@@ -86,8 +88,10 @@ class RunPlan:
 
     @property
     def fits(self) -> bool | None:
-        """``None`` when no memory budget is known."""
-        return None if self.budget_bytes is None else self.peak_bytes <= self.budget_bytes
+        """``None`` when no memory budget is known or a stage is not modelled."""
+        if self.budget_bytes is None or not all(s.modelled for s in self.stages):
+            return None
+        return self.peak_bytes <= self.budget_bytes
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -112,7 +116,10 @@ class RunPlan:
             lines.append(f"    stage peak  {format_bytes(s.peak_bytes)}")
         lines.append(f"  runtime overhead {format_bytes(self.overhead_bytes)}")
         verdict = f"peak {format_bytes(self.peak_bytes)}"
-        if self.budget_bytes is not None:
+        unmodelled = [s.name for s in self.stages if not s.modelled]
+        if unmodelled:
+            verdict += f" without {', '.join(unmodelled)} (not modelled): whether it fits is unknown"
+        elif self.budget_bytes is not None:
             verdict += f" of {format_bytes(self.budget_bytes)} available: " + ("fits" if self.fits else "WILL NOT FIT")
         lines.append(verdict)
         lines.extend(f"  - {tip}" for tip in self.suggestions)
@@ -343,12 +350,14 @@ def plan_run(
 ) -> RunPlan:
     """Plan a run of ``config`` on ``num_frames`` frames of ``height×width`` pixels.
 
-    Only the network backends are planned (the weights-free ones need well under 1 GB per frame-window); their
-    stages are listed with zero parameters. ``budget_bytes`` (device memory) enables the fit verdict and the
-    suggestions.
+    Only the network backends and DepthCrafter are planned (the weights-free ones need well under 1 GB per
+    frame-window); other stages are listed with zero parameters and say whether they are weights-free (a neural
+    one the planner does not model makes the verdict unknown). ``budget_bytes`` (device memory) enables the fit
+    verdict and the suggestions.
     """
     if num_frames < 1 or height < 1 or width < 1:
         raise ValueError(f"need at least one frame of at least 1x1 px, got {num_frames} frames of {width}x{height}")
+    from stereodiff.backends import STAGE2
     from stereodiff.devices import resolve_device
     from stereodiff.gpu import resolve_dtype
 
@@ -363,7 +372,9 @@ def plan_run(
     if config.stage2.backend in ("depthcrafter", "depthcrafter-full"):
         stages.append(_stage(config, 2, num_frames, height, width))
     elif config.stage2.backend != "none":
-        stages.append(StagePlan(f"stage 2 ({config.stage2.backend})", 0, 0, 0, detail="weights-free, CPU"))
+        neural = STAGE2[config.stage2.backend].extra is not None
+        detail = "neural, no memory model in the planner (see its docs)" if neural else "weights-free, CPU"
+        stages.append(StagePlan(f"stage 2 ({config.stage2.backend})", 0, 0, 0, detail=detail, modelled=not neural))
     device = config.device
     overhead = RUNTIME_OVERHEAD["cuda" if device.startswith("cuda") else "cpu"]
     plan = RunPlan(num_frames, (height, width), device, config.dtype, stages, overhead, budget_bytes)
