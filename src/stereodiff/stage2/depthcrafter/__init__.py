@@ -7,22 +7,16 @@ Names load lazily (torch/diffusers are imported on first use)::
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from stereodiff.lazy import lazy_exports
 
-_EXPORTS = {
-    "load_depthcrafter": "loading",
-    "DepthCrafterPipeline": "pipeline",
-    "DepthCrafterOutput": "pipeline",
-    "processing_size": "pipeline",
-    "DepthCrafterRefiner": "refine",
-    "DepthCrafterUNet": "unet",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
+        "load_depthcrafter": "loading",
+        "DepthCrafterPipeline": "pipeline",
+        "DepthCrafterOutput": "pipeline",
+        "processing_size": "pipeline",
+        "DepthCrafterRefiner": "refine",
+        "DepthCrafterUNet": "unet",
+    },
+)

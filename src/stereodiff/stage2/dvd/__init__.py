@@ -8,21 +8,15 @@ Names load lazily (torch/diffusers are imported on first use)::
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from stereodiff.lazy import lazy_exports
 
-_EXPORTS = {
-    "AffineStitcher": "pipeline",
-    "DVDBackend": "backend",
-    "DVDPipeline": "pipeline",
-    "DVDSettings": "pipeline",
-    "load_dvd": "loading",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__all__, __getattr__ = lazy_exports(
+    __name__,
+    {
+        "AffineStitcher": "pipeline",
+        "DVDBackend": "backend",
+        "DVDPipeline": "pipeline",
+        "DVDSettings": "pipeline",
+        "load_dvd": "loading",
+    },
+)
