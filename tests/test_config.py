@@ -149,6 +149,16 @@ def test_resolve_device(probes, accelerator):
         devices.resolve_device("gpu")
 
 
+def test_weights_free_pipeline_runs_on_the_cpu_without_probing(probes):
+    """Device ``auto`` with only weights-free backends is the CPU, whatever accelerator is there (no torch import)."""
+    from stereodiff.pipeline import StereoDiffPipeline
+
+    probes("cuda")
+    assert StereoDiffPipeline.from_config(preset_config("cpu")).config.device == "cpu"
+    config = preset_config("cpu", device="cuda")
+    assert StereoDiffPipeline.from_config(config).config.device == "cuda"  # an explicit device is kept
+
+
 def test_auto_preset_decision_table(probes):
     state = probes(None)
     choice = devices.choose_preset("auto")

@@ -1,7 +1,8 @@
 """What ``auto`` means, decided in this one place: the compute device, and the preset (which depends on it).
 
 - ``--device auto`` (the default of ``run``, ``batch`` and the Python API): CUDA if available, then MPS, else CPU
-  (:func:`resolve_device`).
+  (:func:`resolve_device`); a pipeline of weights-free backends only runs on the CPU without probing (torch is
+  not imported).
 - ``--preset auto`` (the default): ``paper`` only when an accelerator is present AND its weights are cached or
   downloadable; otherwise ``cpu``, with one notice naming the condition that failed and how to force the other
   choice (:func:`choose_preset`). Nothing touches the network unless an accelerator is present and a model is not

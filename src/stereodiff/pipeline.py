@@ -123,14 +123,17 @@ class StereoDiffPipeline:
     def from_config(cls, config: PipelineConfig | str) -> StereoDiffPipeline:
         """Create the pipeline and load the backends' models (weights are resolved here, once).
 
-        ``device="auto"`` is resolved here (:func:`stereodiff.devices.resolve_device`), then ``dtype="auto"``
+        ``device="auto"`` is resolved here (:func:`stereodiff.devices.resolve_device`; ``cpu`` without probing when
+        every backend is weights-free, as they all run on the CPU), then ``dtype="auto"``
         (:func:`stereodiff.gpu.resolve_dtype`); ``pipeline.config`` holds what runs, so ``run.json`` records it.
         """
         config = preset_config(config) if isinstance(config, str) else copy.deepcopy(config.validate())
-        config.device = resolve_device(config.device)
+        entries = config.backends()
+        weights_free = all(entry.extra is None for entry in entries)
+        config.device = "cpu" if weights_free and config.device == "auto" else resolve_device(config.device)
         config.dtype = resolve_dtype(config.dtype, config.device)
         built = []
-        for entry in config.backends():
+        for entry in entries:
             if entry.extra is not None:
                 require_extra(entry.extra, f"the {entry.name!r} backend")
             built.append(entry.build(config) if entry.build is not None else None)
