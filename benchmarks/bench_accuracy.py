@@ -112,19 +112,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="24 frames at 160×120, synthetic scenes only")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds of the synthetic scenes")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only the scenes whose title contains a NAME")
+    parser.add_argument("--dry", action="store_true", help="print the table, leave BENCHMARKS.md unchanged")
     args = parser.parse_args()
+
+    def wanted(title: str) -> bool:
+        return not args.only or any(name.lower() in title.lower() for name in args.only)
+
     from stereodiff.synth import make_scene
 
     num_frames, (height, width) = (24, (120, 160)) if args.quick else (64, (240, 320))
     rows = []
-    for preset in SYNTHETIC:
+    for preset in filter(wanted, SYNTHETIC):
         for seed in args.seeds:
             scene = make_scene(preset, seed=seed, num_frames=num_frames, height=height, width=width)
             max_depth = float(scene.depth.max()) + 1.0
             label = f"{preset} (seed {seed})"
             rows += evaluate_scene(label, scene.frames, scene.depth, scene.dynamic_mask, max_depth, scene.fps)
     for title, kind, folder in REAL:
-        if not args.quick and (SHARED_DATA / folder).is_dir():
+        if not args.quick and wanted(title) and (SHARED_DATA / folder).is_dir():
             from stereodiff.eval.datasets import load_dataset
 
             (sequence,) = load_dataset(kind, SHARED_DATA / folder)
@@ -134,6 +140,8 @@ def main() -> int:
               "AbsRel stage-1 holes"]  # fmt: skip
     table = markdown_table(header, rows)
     print(table)
+    if args.dry or args.only:
+        return 0
     body = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + "\n\n" + f"{num_frames} frames per synthetic scene.\n\n"
     write_section("accuracy", "Accuracy: what each stage adds (cpu preset)", body + table,
                   "python benchmarks/bench_accuracy.py" + (" --quick" if args.quick else ""))  # fmt: skip
