@@ -47,29 +47,32 @@ __all__ = ["MoverSettings", "handle_movers", "rigid_flow"]
 class MoverSettings:
     """Knobs of the moving-object handling (pixel values at a 320-pixel long side, scaled with the resolution)."""
 
-    offset: int = 6
+    offsets: tuple[int, ...] = (6, 12)
     """Frames between a frame and the neighbours its flow is checked against (both sides)."""
-    residual_px: float = 1.0
+    residual_px: float = 2.0
     """Absolute part of the flow-residual threshold (pixels)."""
     residual_rel: float = 0.15
     """Relative part of the flow-residual threshold (fraction of the rigid flow's length)."""
-    residual_median: float = 0.0
-    """Frame-adaptive part of the threshold: this many times the frame's median residual (the aligned poses and
-    depths explain a static world only up to their own error)."""
+    vote_fraction: float = 0.5
+    """A pixel moves when more than this fraction of the checks that saw it (consistent flow) flag it."""
+    persist_px: int = 8
+    """A flagged pixel is kept only if the neighbouring frames (both) flag a pixel within this distance."""
     pnp_threshold_px: float = 1.0
     """RANSAC inlier threshold (pixels) of the per-pair camera pose, solved by PnP from the stage-1 depth and the
     flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
-    mover_fraction: float = 0.1
-    """Least fraction of a region (movers ∪ adjacent holes) that must be flagged as moving."""
-    contact_rows: int = 6
-    """Rows below a region's bottom edge that are sampled for its ground contact."""
+    ground_tolerance: float = 0.05
+    """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
+    ground_iterations: int = 200
+    """RANSAC samples of the ground plane."""
+    ground_min_fraction: float = 0.1
+    """Least fraction of the static pixels of the frame's lowest third that the ground plane must hold."""
     ring_px: int = 6
     """Width of the ring around a region whose static depth bounds the region's depth (occlusion order)."""
     ring_percentile: float = 20.0
     """Percentile of the ring's depth used as the occlusion bound."""
-    confidence: float = 0.5
+    confidence: float = 1.0
     """Confidence given to mover pixels, as a fraction of the median confidence of the static pixels."""
 
 
@@ -115,7 +118,8 @@ def handle_movers(
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
     for k in range(t):
         if moving[k].any():
-            depth[k] = _mover_depth(depth[k], moving[k], s)
+            contact = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=k)
+            depth[k] = _mover_depth(depth[k], moving[k], contact, s)
             confidence[k] = np.where(moving[k], np.where(depth[k] > 0, mover_conf, 0.0), confidence[k])
     logger.info("movers: %.1f%% of the pixels move independently", 100 * float(moving.mean()))
     return replace(scene, depth=depth, confidence=confidence, valid=depth > 0), moving
@@ -123,7 +127,7 @@ def handle_movers(
 
 def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings) -> np.ndarray:
     """``[T,h,w]`` bool: pixels whose flow to the neighbouring frames the aligned static scene does not explain,
-    grown into the adjacent holes and cleaned into regions (module docstring, step 1)."""
+    cleaned into regions that persist over time (module docstring, step 1)."""
     import cv2
 
     s = settings
@@ -132,45 +136,95 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
     dis = dis_engine("fast")
     votes = np.zeros((t, h, w), np.float32)
     checks = np.zeros((t, h, w), np.float32)
-    offset = min(s.offset, t - 1)
-    for a in range(t - offset if offset > 0 else 0):
-        b = a + offset
+    # holes take the depth of their nearest triangulated pixel: a hole that is static background next to static
+    # background moves as the rigid flow of that depth predicts; a mover's hole does not
+    static_depth = np.stack([_nearest_fill(frame) for frame in np.asarray(scene.depth)])
+    pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
+    for a, b in pairs:
         flow_ab, flow_ba = dis_flows(dis, grey[a], grey[b])
         for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
-            consistent = forward_backward(fwd, bwd)[2] < 1.0 * scale
+            usable = forward_backward(fwd, bwd)[2] < 1.0 * scale
             K = pinhole(float(scene.focal[own]), (h, w))
-            pose = _pose_from_flow(scene.depth[own], fwd, consistent, K, s.pnp_threshold_px * scale, seed=own)
+            pose = _pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=own)
             if pose is None:
                 continue
-            rigid, defined = rigid_flow(scene.depth[own], K, pose)
+            rigid, defined = rigid_flow(static_depth[own], K, pose)
             residual = np.hypot(*(fwd - rigid).transpose(2, 0, 1))
-            # holes: no depth to predict the flow with, but a static point still moves along its epipolar line
-            F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
-            grid = pixel_grid(h, w)
-            epipolar = sampson_distance(grid.reshape(-1, 2), (grid + fwd).reshape(-1, 2), F).reshape(h, w)
-            residual = np.where(defined, residual, epipolar)
-            usable = consistent
-            typical = float(np.median(residual[usable])) if usable.any() else 0.0
             limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1))
-            votes[own] += usable & (residual > limit + s.residual_median * typical)
-            checks[own] += usable
-    raw = votes > 0.5 * np.maximum(checks, 1)  # flagged by at least half of the checks that saw the pixel
-    holes = scene.depth <= 0
+            votes[own] += usable & defined & (residual > limit)
+            checks[own] += usable & defined
+    raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    out = np.zeros_like(raw)
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
+    opened = np.stack([cv2.morphologyEx(frame, cv2.MORPH_OPEN, kernel) for frame in raw])
+    grown = np.stack([cv2.dilate(frame, near) for frame in opened])
+    out = np.zeros((t, h, w), bool)
     min_px = s.min_area * h * w
     for k in range(t):
-        flagged = cv2.morphologyEx(raw[k].astype(np.uint8), cv2.MORPH_OPEN, kernel)
-        region = cv2.morphologyEx(flagged | holes[k].astype(np.uint8), cv2.MORPH_CLOSE, kernel)
+        # temporal consistency: a mover seen in frame k is seen near the same place in a neighbouring frame
+        before = grown[k - 1] if k > 0 else grown[k + 1] if t > 1 else opened[k]
+        after = grown[k + 1] if k + 1 < t else before
+        persistent = opened[k] & before & after
+        region = cv2.morphologyEx(persistent, cv2.MORPH_CLOSE, kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
-        flagged_per = np.bincount(labels.ravel(), weights=flagged.ravel(), minlength=count)
-        keep = (stats[:, cv2.CC_STAT_AREA] >= min_px) & (flagged_per >= s.mover_fraction * stats[:, cv2.CC_STAT_AREA])
+        keep = stats[:, cv2.CC_STAT_AREA] >= min_px
         keep[0] = False
         out[k] = keep[labels]
     return out
 
 
-def _mover_depth(depth: np.ndarray, moving: np.ndarray, s: MoverSettings) -> np.ndarray:
+def _nearest_fill(depth: np.ndarray) -> np.ndarray:
+    """``[h,w]`` depth with every hole (0) taking the depth of its nearest valid pixel (all holes if none)."""
+    import cv2
+
+    holes = depth <= 0
+    if not holes.any() or holes.all():
+        return np.asarray(depth, np.float32)
+    _, labels = cv2.distanceTransformWithLabels(holes.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    by_label = np.zeros(labels.max() + 1, np.float32)
+    by_label[labels[~holes]] = depth[~holes]
+    return by_label[labels]
+
+
+def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings, seed: int = 0) -> np.ndarray | None:
+    """``[h,w]`` depth of the ground plane of one frame (``inf`` above its horizon), or None when none is found.
+
+    A 3D plane is a plane in inverse depth over the image, ``1/z = a·v + b·u + c``; the ground is the one that
+    holds the most static pixels of the frame's lowest third (RANSAC, relative tolerance ``ground_tolerance``)
+    among the planes whose inverse depth grows downwards (``a > 0``) more than sideways (``a ≥ 2 |b|``), with a
+    horizon (``1/z = 0``) less than an image height above the image (a fronto-parallel wall has none).
+    """
+    h, w = depth.shape
+    ys, xs = np.nonzero(static[2 * h // 3 :])
+    ys = ys + 2 * h // 3
+    if len(xs) < 100:
+        return None
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(xs), min(len(xs), 4000), replace=False)
+    design = np.stack([ys[pick], xs[pick], np.ones(len(pick))], axis=1).astype(np.float64)  # [N,3] (v, u, 1)
+    inverse = 1.0 / depth[ys[pick], xs[pick]].astype(np.float64)
+    best, best_count = None, 0
+    for _ in range(settings.ground_iterations):
+        sample = rng.choice(len(pick), 3, replace=False)
+        try:
+            coef = np.linalg.solve(design[sample], inverse[sample])
+        except np.linalg.LinAlgError:
+            continue
+        horizon = -(coef[1] * w / 2 + coef[2]) / coef[0] if coef[0] > 0 else -np.inf  # row where 1/z = 0
+        if coef[0] < 2 * abs(coef[1]) or horizon < -h:
+            continue
+        inliers = np.abs(design @ coef - inverse) < settings.ground_tolerance * inverse
+        if inliers.sum() > best_count:
+            best, best_count = inliers, int(inliers.sum())
+    if best is None or best_count < settings.ground_min_fraction * len(pick):
+        return None
+    coef = np.linalg.lstsq(design[best], inverse[best], rcond=None)[0]
+    v, u = np.mgrid[0:h, 0:w]
+    plane = coef[0] * v + coef[1] * u + coef[2]
+    return np.where(plane > 1e-12, 1.0 / np.maximum(plane, 1e-12), np.inf)
+
+
+def _mover_depth(depth: np.ndarray, moving: np.ndarray, contact: np.ndarray | None, s: MoverSettings) -> np.ndarray:
     """One frame: every mover region gets its depth from ground contact / occlusion order (module docstring)."""
     import cv2
 
@@ -182,8 +236,8 @@ def _mover_depth(depth: np.ndarray, moving: np.ndarray, s: MoverSettings) -> np.
         region = labels == label
         ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & static
         bound = float(np.percentile(depth[ring], s.ring_percentile)) if ring.any() else np.inf
-        value = _contact_depth(depth, region, static, s.contact_rows)
-        if value is None or value > bound:
+        value = _contact_depth(region, contact) if contact is not None else None
+        if value is None:
             own = depth[region & (depth > 0)]
             value = float(np.median(own)) if own.size and np.median(own) <= bound else bound
         if np.isfinite(value) and value > 0:
@@ -191,24 +245,18 @@ def _mover_depth(depth: np.ndarray, moving: np.ndarray, s: MoverSettings) -> np.
     return out
 
 
-def _contact_depth(depth: np.ndarray, region: np.ndarray, static: np.ndarray, rows: int) -> float | None:
-    """Median static depth just below the lowest pixels of ``region`` (its ground contact), or None."""
-    h = region.shape[0]
+def _contact_depth(region: np.ndarray, contact: np.ndarray) -> float | None:
+    """Ground depth ``contact [h,w]`` under the lowest pixels of ``region`` (its ground contact), or None when
+    their rays miss the ground."""
     ys, xs = np.nonzero(region)
     bottom = np.full(region.shape[1], -1)
     np.maximum.at(bottom, xs, ys)
     columns = np.flatnonzero(bottom >= 0)
     top, low = int(ys.min()), int(ys.max())
     lowest = columns[bottom[columns] >= low - max(2, (low - top) // 10)]  # the contact: the region's lowest 10 %
-    samples = []
-    for x in lowest:
-        below = slice(bottom[x] + 2, min(h, bottom[x] + 2 + rows))
-        col = depth[below, x][static[below, x]]
-        samples.append(col)
-    values = np.concatenate(samples) if samples else np.empty(0)
-    if values.size < 3:
-        return None
-    return float(np.median(values))
+    values = contact[bottom[lowest], lowest]
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
 
 
 def _pose_from_flow(
