@@ -37,7 +37,6 @@ import numpy as np
 from stereodiff.camera import backproject, pinhole, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.progress import logger
-from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
 
 __all__ = ["MoverSettings", "handle_movers", "rigid_flow"]
@@ -166,7 +165,7 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
         after = grown[k + 1] if k + 1 < t else before
         persistent = opened[k] & before & after
         region = cv2.morphologyEx(persistent, cv2.MORPH_CLOSE, kernel)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
         keep = stats[:, cv2.CC_STAT_AREA] >= min_px
         keep[0] = False
         out[k] = keep[labels]
