@@ -37,6 +37,7 @@ import numpy as np
 from stereodiff.camera import backproject, pinhole, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.progress import logger
+from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
 
 __all__ = ["MoverSettings", "handle_movers", "rigid_flow"]
@@ -54,6 +55,17 @@ class MoverSettings:
     """Relative part of the flow-residual threshold (fraction of the rigid flow's length)."""
     vote_fraction: float = 0.5
     """A pixel moves when more than this fraction of the checks that saw it (consistent flow) flag it."""
+    weak_fraction: float = 0.0
+    """Hysteresis: pixels flagged by more than this fraction of their checks join a strongly flagged region they
+    touch (``vote_fraction`` or more: off)."""
+    epipolar_px: float = 1.0
+    """Sampson distance (pixels) beyond which a pixel's flow leaves the epipolar line of the camera's motion."""
+    epipolar_share: float = 0.0
+    """Least share of a flow-flagged region whose pixels leave their epipolar lines (in most checks): a static
+    surface with a wrong stage-1 depth is flagged by the flow residual too, but it moves along its epipolar lines."""
+    border_px: float = 8.0
+    """Pixels this close to the image border, or whose flow ends this close to it, are not checked (DIS's flow
+    there is extrapolated)."""
     persist_px: int = 8
     """A flagged pixel is kept only if the neighbouring frames (both) flag a pixel within this distance."""
     pnp_threshold_px: float = 1.0
@@ -61,6 +73,11 @@ class MoverSettings:
     flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
+    contact_rows: int = 10
+    """Rows under a region's bottom edge searched for its ground contact."""
+    underground: float = 0.3
+    """A region deeper than the ground plane by more than this fraction is a mover (0 = off); see
+    :func:`underground`."""
     ground_tolerance: float = 0.05
     """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
     ground_iterations: int = 200
@@ -117,9 +134,9 @@ def handle_movers(
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
     for k in range(t):
         if moving[k].any():
-            contact = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=k)
-            depth[k] = _mover_depth(depth[k], moving[k], contact, s)
-            confidence[k] = np.where(moving[k], np.where(depth[k] > 0, mover_conf, 0.0), confidence[k])
+            ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=k)
+            depth[k], handled = _mover_depth(depth[k], moving[k], ground, s)
+            confidence[k] = np.where(handled, mover_conf, confidence[k])
     logger.info("movers: %.1f%% of the pixels move independently", 100 * float(moving.mean()))
     return replace(scene, depth=depth, confidence=confidence, valid=depth > 0), moving
 
@@ -134,15 +151,19 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
     scale = max(h, w) / 320.0
     dis = dis_engine("fast")
     votes = np.zeros((t, h, w), np.float32)
+    off_epipolar = np.zeros((t, h, w), np.float32)
     checks = np.zeros((t, h, w), np.float32)
+    grid = pixel_grid(h, w).reshape(-1, 2)
     # holes take the depth of their nearest triangulated pixel: a hole that is static background next to static
     # background moves as the rigid flow of that depth predicts; a mover's hole does not
     static_depth = np.stack([_nearest_fill(frame) for frame in np.asarray(scene.depth)])
+    inner = _inside(pixel_grid(h, w), s.border_px * scale)
     pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
     for a, b in pairs:
         flow_ab, flow_ba = dis_flows(dis, grey[a], grey[b])
         for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
-            usable = forward_backward(fwd, bwd)[2] < 1.0 * scale
+            target, _, miss = forward_backward(fwd, bwd)
+            usable = (miss < 1.0 * scale) & inner & _inside(target, s.border_px * scale)  # DIS is poor at borders
             K = pinhole(float(scene.focal[own]), (h, w))
             pose = _pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=own)
             if pose is None:
@@ -152,8 +173,30 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
             limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1))
             votes[own] += usable & defined & (residual > limit)
             checks[own] += usable & defined
+            if s.epipolar_share <= 0:
+                continue
+            # a static pixel with a wrong depth still moves along its epipolar line; a mover mostly leaves it
+            F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
+            epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
+            off_epipolar[own] += usable & defined & (epipolar > s.epipolar_px * scale)
     raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
+    if s.weak_fraction < s.vote_fraction:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
+        weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0)
+        for k in range(t):
+            count, labels = cv2.connectedComponents(weak[k].astype(np.uint8), connectivity=8)
+            strong = np.bincount(labels.ravel(), weights=raw[k].ravel(), minlength=count) > 0
+            strong[0] = False
+            raw[k] = strong[labels]
+    epipolar_flags = off_epipolar > s.vote_fraction * np.maximum(checks, 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    for k in range(t):
+        # a region flagged by the flow must also leave the epipolar lines somewhere (else it is static depth error)
+        count, labels = cv2.connectedComponents(raw[k], connectivity=8)
+        share = np.bincount(labels.ravel(), weights=epipolar_flags[k].ravel(), minlength=count)
+        share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
+        raw[k] = (share >= s.epipolar_share)[labels] & (labels > 0)
+        if s.underground > 0:
+            raw[k] |= underground(np.asarray(scene.depth[k]), s, seed=k)
     near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
     opened = np.stack([cv2.morphologyEx(frame, cv2.MORPH_OPEN, kernel) for frame in raw])
     grown = np.stack([cv2.dilate(frame, near) for frame in opened])
@@ -170,6 +213,62 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
         keep[0] = False
         out[k] = keep[labels]
     return out
+
+
+def underground(depth: np.ndarray, settings: MoverSettings, seed: int = 0) -> np.ndarray:
+    """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane (:func:`ground_depth`) by more
+    than ``underground`` (relative) — impossible for a static surface standing on the ground, the signature of an
+    object moving along with the camera (triangulated too far) — and that stand on the ground (:func:`_stands`).
+    (Beyond a table's far edge the floor is "under" the table top too, but that region has the image bottom, not
+    the table, below it.)"""
+    import cv2
+
+    h, w = depth.shape
+    ground = ground_depth(depth, depth > 0, settings, seed)
+    out = np.zeros((h, w), np.uint8)
+    if ground is None:
+        return out
+    beyond = (depth > 0) & np.isfinite(ground) & (depth > ground * (1.0 + settings.underground))
+    on_ground = _on_ground(depth, ground, settings)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    count, labels = cv2.connectedComponents(beyond, connectivity=8)
+    for label in range(1, count):
+        region = labels == label
+        if _stands(region, on_ground, settings.contact_rows):
+            out[region] = 1
+    return out
+
+
+def _on_ground(depth: np.ndarray, ground: np.ndarray, settings: MoverSettings) -> np.ndarray:
+    """``[h,w]`` bool: pixels whose depth is the ground plane's ``[h,w]`` (within twice the RANSAC tolerance)."""
+    return (depth > 0) & np.isfinite(ground) & (np.abs(depth - ground) < 2 * settings.ground_tolerance * ground)
+
+
+def _bottom_edge(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest row ``[n]`` of ``region`` in each of its ``n`` columns, and those columns ``[n]``."""
+    has = region.any(axis=0)
+    columns = np.flatnonzero(has)
+    bottom = region.shape[0] - 1 - np.argmax(region[::-1, columns], axis=0)
+    return bottom, columns
+
+
+def _stands(region: np.ndarray, on_ground: np.ndarray, rows: int) -> bool:
+    """``region`` stands on the ground: it does not touch the image bottom, and the ground holds a pixel among the
+    ``rows`` rows under its bottom edge in at least half of its columns."""
+    h = region.shape[0]
+    bottom, columns = _bottom_edge(region)
+    if bottom.max() >= h - 2:
+        return False
+    below = np.clip(bottom[:, None] + np.arange(2, 2 + rows), 0, h - 1)  # [n, rows]
+    return bool(on_ground[below, columns[:, None]].any(axis=1).mean() >= 0.5)
+
+
+def _inside(positions: np.ndarray, margin: float) -> np.ndarray:
+    """``[h,w]`` bool: the positions ``[h,w,2]`` lie at least ``margin`` pixels inside an image of the same size."""
+    h, w = positions.shape[:2]
+    u, v = positions[..., 0], positions[..., 1]
+    return (u >= margin) & (u <= w - 1 - margin) & (v >= margin) & (v <= h - 1 - margin)
 
 
 def _nearest_fill(depth: np.ndarray) -> np.ndarray:
@@ -223,37 +322,41 @@ def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings,
     return np.where(plane > 1e-12, 1.0 / np.maximum(plane, 1e-12), np.inf)
 
 
-def _mover_depth(depth: np.ndarray, moving: np.ndarray, contact: np.ndarray | None, s: MoverSettings) -> np.ndarray:
-    """One frame: every mover region gets its depth from ground contact / occlusion order (module docstring)."""
+def _mover_depth(
+    depth: np.ndarray, moving: np.ndarray, ground: np.ndarray | None, s: MoverSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame: the mover regions whose lowest pixels see the ground (``ground``, the ground plane's depth
+    ``[h,w]``) get its depth there (their ground contact); the others, if stage 1 put them behind what surrounds them
+    (occlusion order), the occlusion bound; the rest keep stage 1's depth. Returns the depth ``[h,w]`` and where it was
+    replaced ``[h,w]`` bool."""
     import cv2
 
     static = (depth > 0) & ~moving
-    out = np.where(moving, 0.0, depth).astype(np.float32)
+    out = np.array(depth, dtype=np.float32, copy=True)
+    handled = np.zeros(depth.shape, bool)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
     ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.ring_px + 1, 2 * s.ring_px + 1))
     for label in range(1, count):
         region = labels == label
-        ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & static
-        bound = float(np.percentile(depth[ring], s.ring_percentile)) if ring.any() else np.inf
-        value = _contact_depth(region, contact) if contact is not None else None
+        value = _contact_depth(region, ground) if ground is not None else None
         if value is None:
+            ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & static
+            bound = float(np.percentile(depth[ring], s.ring_percentile)) if ring.any() else np.inf
             own = depth[region & (depth > 0)]
-            value = float(np.median(own)) if own.size and np.median(own) <= bound else bound
-        if np.isfinite(value) and value > 0:
+            value = bound if own.size and np.median(own) > bound else None
+        if value is not None and np.isfinite(value) and value > 0:
             out[region] = value
-    return out
+            handled |= region
+    return out, handled
 
 
 def _contact_depth(region: np.ndarray, contact: np.ndarray) -> float | None:
     """Ground depth ``contact [h,w]`` under the lowest pixels of ``region`` (its ground contact), or None when
     their rays miss the ground."""
-    ys, xs = np.nonzero(region)
-    bottom = np.full(region.shape[1], -1)
-    np.maximum.at(bottom, xs, ys)
-    columns = np.flatnonzero(bottom >= 0)
-    top, low = int(ys.min()), int(ys.max())
-    lowest = columns[bottom[columns] >= low - max(2, (low - top) // 10)]  # the contact: the region's lowest 10 %
-    values = contact[bottom[lowest], lowest]
+    bottom, columns = _bottom_edge(region)
+    top, low = int(bottom.min()), int(bottom.max())
+    lowest = bottom >= low - max(2, (low - top) // 10)  # the contact: the region's lowest 10 %
+    values = contact[bottom[lowest], columns[lowest]]
     values = values[np.isfinite(values)]
     return float(np.median(values)) if values.size else None
 
