@@ -84,6 +84,13 @@ class MoverSettings:
     """RANSAC samples of the ground plane."""
     ground_min_fraction: float = 0.1
     """Least fraction of the static pixels of the frame's lowest third that the ground plane must hold."""
+    beyond_share: float = 0.3
+    """A flagged region gets its ground contact's depth when at least this share of its triangulated pixels below
+    the horizon lie beyond the ground (a static surface never does; a static surface with a wrong depth is flagged
+    too, but stays put)."""
+    hole_bound: bool = False
+    """Give an untriangulated mover region without a seen ground contact the occlusion bound (else stage 2 fills
+    it)."""
     ring_px: int = 6
     """Width of the ring around a region whose static depth bounds the region's depth (occlusion order)."""
     ring_percentile: float = 20.0
@@ -325,29 +332,51 @@ def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings,
 def _mover_depth(
     depth: np.ndarray, moving: np.ndarray, ground: np.ndarray | None, s: MoverSettings
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One frame: the mover regions whose lowest pixels see the ground (``ground``, the ground plane's depth
-    ``[h,w]``) get its depth there (their ground contact); the others, if stage 1 put them behind what surrounds them
-    (occlusion order), the occlusion bound; the rest keep stage 1's depth. Returns the depth ``[h,w]`` and where it was
-    replaced ``[h,w]`` bool."""
+    """One frame: the mover regions that stage 1 left mostly untriangulated or put beyond the ground under their
+    lowest pixels (``ground``, the ground plane's depth ``[h,w]``; by more than ``underground``) get the ground's
+    depth there (their ground contact); the others without a contact, if untriangulated or put behind what surrounds
+    them (occlusion order), the occlusion bound (a low percentile of the ring around them); the rest keep stage 1's
+    depth (a static surface with a wrong depth may be flagged too, and a static surface is never beyond its
+    contact). Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
     static = (depth > 0) & ~moving
     out = np.array(depth, dtype=np.float32, copy=True)
     handled = np.zeros(depth.shape, bool)
+    on_ground = _on_ground(depth, ground, s) & ~moving if ground is not None else None
+    margin = int(s.border_px * max(depth.shape) / 320.0) + 3  # the segmentation does not reach closer to the border
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
     ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.ring_px + 1, 2 * s.ring_px + 1))
     for label in range(1, count):
         region = labels == label
-        value = _contact_depth(region, ground) if ground is not None else None
-        if value is None:
-            ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & static
-            bound = float(np.percentile(depth[ring], s.ring_percentile)) if ring.any() else np.inf
-            own = depth[region & (depth > 0)]
-            value = bound if own.size and np.median(own) > bound else None
+        own = depth[region & (depth > 0)]
+        mostly_hole = own.size < 0.5 * region.sum()
+        contact = _contact_depth(region, ground) if ground is not None else None
+        ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & static
+        bound = float(np.percentile(depth[ring], s.ring_percentile)) if ring.any() else np.inf
+        # a static surface is never beyond the ground under it: only a region stage 1 put beyond its contact moves
+        seen = contact is not None and _stands(region, on_ground, s.contact_rows)
+        cut = bool(region[-margin:].any())  # its contact is below the image: the ground at the bottom row bounds it
+        if (seen and mostly_hole) or ((seen or cut) and _beyond_ground(depth, region, ground, s)):
+            value = contact
+        elif mostly_hole and s.hole_bound:
+            value = bound
+        else:
+            value = None
         if value is not None and np.isfinite(value) and value > 0:
             out[region] = value
             handled |= region
     return out, handled
+
+
+def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:
+    """At least ``beyond_share`` of ``region``'s triangulated pixels whose ray meets the ground lie beyond it (by
+    ``underground``): impossible for a static surface (the ground would hide it), so the region moves and its depth
+    is wrong."""
+    tested = region & (depth > 0) & np.isfinite(ground)
+    if not tested.any():
+        return False
+    return bool(np.mean(depth[tested] > ground[tested] * (1.0 + s.underground)) >= s.beyond_share)
 
 
 def _contact_depth(region: np.ndarray, contact: np.ndarray) -> float | None:
