@@ -2,29 +2,36 @@
 
 Two-view triangulation assumes a static world: a pixel that moves on its own is triangulated with the camera's
 motion and gets a depth that is wrong by any amount (a car driving ahead of the camera at its speed comes out
-near infinity; a person crossing the view lands anywhere along the ray). This module runs after the global
-alignment and fusion, on the aligned scene (depth, poses, intrinsics):
+near infinity; a person walking along with a sideways camera lands on the wall behind). This module runs after the
+global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
 
-1. **Segmentation.** For every frame ``k`` and its neighbours ``k ± offset``, the optical flow (DIS,
-   forward–backward checked) is compared with the *rigid* flow that the aligned scene predicts (the stage-1 depth
-   of frame ``k`` moved by the relative camera pose and projected). Where the two disagree by more than
-   ``residual_px + residual_rel·|rigid flow|`` the pixel moves on its own. Untriangulated pixels (holes) next to
-   such pixels join them (a mover's interior is often a hole: stage 1's pairs disagree there), and only connected
-   regions that are mostly movers and at least ``min_area`` of the frame are kept.
-2. **Depth from constraints that hold for movers**, per region:
-   - *ground contact*: an object standing on a surface is as far as the surface under its lowest pixels — the
-     median static depth in the few rows just below the region's bottom edge;
-   - *occlusion order*: an occluder is nearer than what it hides — the region's depth is capped by a low
-     percentile of the static depth in a ring around it;
-   - without a contact (a region touching the image bottom, or floating), stage 1's own median depth in the
-     region if it respects the occlusion order, else the occlusion cap.
-   Each region gets that depth (a fronto-parallel plane, the classical stand-in when a mover's shape is unknown)
-   with a moderate confidence, so stage 2's flow-guided temporal filter tracks and smooths each mover's depth
-   over time.
+1. **Segmentation** (:func:`segment_movers`), from three kinds of evidence:
+   - *flow against the rigid flow of the static scene*: for every frame and its neighbours at ``offsets`` (both
+     sides), the DIS flow (forward–backward checked, not near the image border) is compared with the flow the
+     aligned scene predicts — the stage-1 depth, holes filled with their nearest triangulated depth, moved by the
+     pair's camera pose (PnP on the stage-1 depth and the flow: movers are its outliers) and projected. A pixel
+     disagreeing by more than ``residual_px + residual_rel·|rigid flow|`` in most of its checks is flagged;
+     pixels flagged by any check join a flagged region they touch (hysteresis);
+   - *beyond the ground*: per frame, the ground plane (a plane in inverse depth over the image, RANSAC on the
+     lowest third, :func:`ground_depth`); a region that stage 1 put beyond it — impossible for a static surface,
+     the ground would hide it — and that stands on it (ground seen under its bottom edge) moves along with the
+     camera (:func:`underground`);
+   - *temporal consistency*: a region is kept only if the neighbouring frames flag pixels near it, and if it
+     covers ``min_area`` of the frame.
+2. **Depth from constraints that hold for movers** (per region, :func:`_mover_depth`):
+   - *ground contact*: an object standing on the ground is as far as the ground under its lowest pixels — the
+     ground plane's depth there; given when stage 1 put the region beyond the ground (a static surface with a
+     wrong stage-1 depth is flagged by the flow too, but is never beyond the ground: it keeps its depth) or left it
+     untriangulated with the ground seen under it;
+   - *occlusion order* (``hole_bound``): an occluder is nearer than what it hides — an untriangulated region
+     without a contact gets a low percentile of the depth in a ring around it;
+   - otherwise stage 1's depth is kept, and a hole stays a hole for stage 2 to fill.
+   A region gets one depth (a fronto-parallel plane, the classical stand-in when a mover's shape is unknown) at the
+   static pixels' median confidence, so stage 2's flow-guided temporal filter tracks and smooths it over time.
 
-Limits: motion along the epipolar lines (a car ahead moving exactly along the camera's translation) is
-consistent with the rigid flow at a wrong depth and is not found by step 1; regions that touch the image bottom
-have no visible contact.
+Limits (measured, docs/geometric.md): an object crossing close to the camera fast (``close-object``, 30 px per
+frame) has no consistent flow and no ground contact, and is not found; a mover moving along its epipolar lines at a
+steady speed is consistent with the rigid flow at a wrong depth, and is found only through the ground.
 """
 
 from __future__ import annotations
