@@ -47,7 +47,15 @@ from stereodiff.progress import logger
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
 
-__all__ = ["MoverSettings", "handle_movers", "rigid_flow"]
+__all__ = [
+    "MoverSettings",
+    "ground_depth",
+    "handle_movers",
+    "nearest_fill",
+    "rigid_flow",
+    "segment_movers",
+    "underground",
+]
 
 
 @dataclass(frozen=True)
@@ -170,7 +178,7 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
     grid = pixel_grid(h, w).reshape(-1, 2)
     # holes take the depth of their nearest triangulated pixel: a hole that is static background next to static
     # background moves as the rigid flow of that depth predicts; a mover's hole does not
-    static_depth = np.stack([_nearest_fill(frame) for frame in np.asarray(scene.depth)])
+    static_depth = np.stack([nearest_fill(frame) for frame in np.asarray(scene.depth)])
     inner = _inside(pixel_grid(h, w), s.border_px * scale)
     pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
     for a, b in pairs:
@@ -285,7 +293,7 @@ def _inside(positions: np.ndarray, margin: float) -> np.ndarray:
     return (u >= margin) & (u <= w - 1 - margin) & (v >= margin) & (v <= h - 1 - margin)
 
 
-def _nearest_fill(depth: np.ndarray) -> np.ndarray:
+def nearest_fill(depth: np.ndarray) -> np.ndarray:
     """``[h,w]`` depth with every hole (0) taking the depth of its nearest valid pixel (all holes if none)."""
     import cv2
 
