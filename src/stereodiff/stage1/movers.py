@@ -20,9 +20,10 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      covers ``min_area`` of the frame.
 2. **Depth from constraints that hold for movers** (per region, :func:`_mover_depth`):
    - *ground contact*: an object standing on the ground is as far as the ground under its lowest pixels — the
-     ground plane's depth there; given when stage 1 put the region beyond the ground (a static surface with a
-     wrong stage-1 depth is flagged by the flow too, but is never beyond the ground: it keeps its depth) or left it
-     untriangulated with the ground seen under it;
+     ground plane's depth there; given when the ground is seen under the region (or the region reaches the image
+     bottom, where the ground at the bottom row bounds its depth) and stage 1 put the region beyond the ground (a
+     static surface with a wrong stage-1 depth is flagged by the flow too, but is never beyond the ground: it keeps
+     its depth) or left it mostly untriangulated;
    - *occlusion order* (``hole_bound``): an occluder is nearer than what it hides — an untriangulated region
      without a contact gets a low percentile of the depth in a ring around it;
    - otherwise stage 1's depth is kept, and a hole stays a hole for stage 2 to fill.
@@ -347,12 +348,13 @@ def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings,
 def _mover_depth(
     depth: np.ndarray, moving: np.ndarray, ground: np.ndarray | None, s: MoverSettings
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One frame: the mover regions that stage 1 left mostly untriangulated or put beyond the ground under their
-    lowest pixels (``ground``, the ground plane's depth ``[h,w]``; by more than ``underground``) get the ground's
-    depth there (their ground contact); the others without a contact, if untriangulated or put behind what surrounds
-    them (occlusion order), the occlusion bound (a low percentile of the ring around them); the rest keep stage 1's
-    depth (a static surface with a wrong depth may be flagged too, and a static surface is never beyond its
-    contact). Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
+    """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
+    under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground
+    (``beyond_share`` of their pixels by more than ``underground``) get the ground's depth under their lowest pixels
+    (their ground contact); untriangulated ones without a contact, with ``hole_bound``, the occlusion bound (a low
+    percentile of the ring around them); the rest keep stage 1's depth (a static surface with a wrong depth may be
+    flagged too, and a static surface is never beyond the ground). Returns the depth ``[h,w]`` and where it was
+    replaced ``[h,w]`` bool."""
     import cv2
 
     static = (depth > 0) & ~moving
@@ -372,7 +374,7 @@ def _mover_depth(
         # a static surface is never beyond the ground under it: only a region stage 1 put beyond its contact moves
         seen = contact is not None and _stands(region, on_ground, s.contact_rows)
         cut = bool(region[-margin:].any())  # its contact is below the image: the ground at the bottom row bounds it
-        if (seen and mostly_hole) or ((seen or cut) and _beyond_ground(depth, region, ground, s)):
+        if (seen or cut) and (mostly_hole or _beyond_ground(depth, region, ground, s)):
             value = contact
         elif mostly_hole and s.hole_bound:
             value = bound
