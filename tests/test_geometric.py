@@ -75,10 +75,14 @@ def test_focal_self_calibration_recovers_focal(rng):
         t = rng.normal(size=3)
         fundamentals.append(fundamental_from_pose(R, t / np.linalg.norm(t), K))
     estimate = focal_from_fundamentals(fundamentals, (159.5, 119.5), size)
-    assert estimate is not None and abs(estimate / focal - 1) < 0.01
-    # pure forward translation: every focal fits, so the estimator must decline
-    forward = [fundamental_from_pose(np.eye(3), np.array([0.0, 0.0, 1.0]), K)]
-    assert focal_from_fundamentals(forward, (159.5, 119.5), size) is None
+    assert estimate.focal is not None and abs(estimate.focal / focal - 1) < 0.01
+    assert estimate.reason == "" and estimate.contrast > 1.5
+    # pure forward translation: every focal fits, so the estimator must decline, and say why
+    forward = focal_from_fundamentals(
+        [fundamental_from_pose(np.eye(3), np.array([0.0, 0.0, 1.0]), K)], (159.5, 119.5), size
+    )
+    assert forward.focal is None and forward.reason
+    assert focal_from_fundamentals([], (159.5, 119.5), size).reason == "no probe pair gave a fundamental matrix"
 
 
 def test_focal_self_calibration_from_noisy_small_motions(rng):
@@ -96,7 +100,7 @@ def test_focal_self_calibration_from_noisy_small_motions(rng):
         cv2.setRNGSeed(k)
         F, _ = cv2.findFundamentalMat(np.stack([u, v], axis=1), x_b, cv2.USAC_ACCURATE, 0.5, 0.999)
         fundamentals.append(F)
-    estimate = focal_from_fundamentals(fundamentals, (159.5, 119.5), size)
+    estimate = focal_from_fundamentals(fundamentals, (159.5, 119.5), size).focal
     assert estimate is not None and abs(estimate / focal - 1) < 0.03, estimate
 
 
@@ -298,6 +302,26 @@ def test_opencv_usac_assertion_means_no_model(scene, monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         matcher.predict(frames)
     assert matcher.report.focal_source == "prior" and "inconclusive" in caplog.text
+    assert matcher.report.focal_reason == "no probe pair gave a fundamental matrix"
+    assert matcher.report.focal_reason in caplog.text
+
+
+def test_inconclusive_focal_says_why_with_the_measured_rotation(scene, caplog):
+    """The rendered scene turns 0.23° per frame: the prior is used, and the report and the log give the cost
+    curve's verdict with the probe pairs' rotation (what a user needs to judge whether to give the focal)."""
+    frames, _, _, _ = scene
+    matcher = GeometricMatcher(resolution=160, offsets=(2, 3))
+    with caplog.at_level(logging.WARNING):
+        matcher.predict(frames)
+    reason = matcher.report.focal_reason
+    assert matcher.report.focal_source == "prior"
+    match = re.search(r"median rotation ([0-9.]+)° over (\d) probe pairs? 8 frames apart", reason)
+    assert match and 0.5 < float(match.group(1)) < 15 and int(match.group(2)) >= 1, reason
+    assert reason.startswith(("cost curve flat", "least cost at the end")), reason
+    assert reason in caplog.text
+    given = GeometricMatcher(resolution=160, offsets=(2, 3), focal_px=144.0)
+    given.predict(frames[:4])
+    assert given.report.focal_source == "given" and given.report.focal_reason == ""
 
 
 def test_probe_flows_are_computed_once_and_reused(scene, monkeypatch):
