@@ -143,6 +143,11 @@ class GeometricConfig(Stage1Config):
     num_offsets: int = 3
     """How many consecutive Fibonacci offsets the adaptive graph uses (e.g. 3 → {5, 8, 13}; a 4th offset costs a
     third more pairs for no gain on 7-Scenes, see docs/geometric.md)."""
+    focal_bundle: bool = False
+    """Opt-in: when the fundamental-matrix self-calibration is inconclusive, choose the focal by bundle adjustment of
+    flow tracks over 3 windows of 8 keyframes (:mod:`stereodiff.stage1.focal_bundle`, ~4 s at 320 px on a shared
+    machine). Off by default: it decides on TUM fr1/desk but 8 % high (558 vs 517.3 px @640, about the 60° prior)
+    and on the static orbit 6 % high (the prior is exact there); see docs/geometric.md."""
     min_parallax_deg: float = 0.4
     """Median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes: {5, 8, 13} there with
     the given focal)."""

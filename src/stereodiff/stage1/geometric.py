@@ -61,6 +61,7 @@ from stereodiff.stage1.epipolar import (
     parallax_deg,
     pixel_rays,
 )
+from stereodiff.stage1.focal_bundle import TrackWindow, focal_from_tracks, track_window
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.pair_steps import PairSteps
 from stereodiff.stage1.pairs import default_pairs, flow_plan
@@ -497,7 +498,46 @@ class GeometricMatcher(PairwiseReconstruction):
             rotation = float(np.median([angle for _, angle in measured]))
             pairs = f"{len(measured)} probe pair{'s' if len(measured) > 1 else ''}"
             estimate.reason += f"; median rotation {rotation:.1f}° over {pairs} {offset} frames apart"
+        if estimate.focal is None and self.settings.focal_bundle:
+            start = time.perf_counter()
+            tracked = focal_from_tracks(self._track_windows(gray), (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale)
+            logger.info(
+                "geometric matcher: focal by bundle adjustment %s in %.1f s (fundamentals: %s)",
+                f"{tracked.focal:.1f} px" if tracked.focal else f"inconclusive ({tracked.reason})",
+                time.perf_counter() - start,
+                estimate.reason,
+            )
+            if tracked.focal is None:
+                tracked.reason = f"{estimate.reason}; bundle adjustment: {tracked.reason}"
+            estimate = tracked
         return estimate
+
+    def _track_windows(self, gray: np.ndarray, count: int = 3, keyframes: int = 8) -> list[TrackWindow]:
+        """Flow tracks (:func:`track_window`) of ``count`` windows of ``keyframes`` keyframes 3 frames apart (less
+        in short videos), spread over the video, on ``num_workers`` threads."""
+        import threading
+
+        num_frames = len(gray)
+        step = max(1, min(3, (num_frames - 1) // (keyframes - 1)))
+        keyframes = min(keyframes, (num_frames - 1) // step + 1)
+        starts = np.unique(np.linspace(0, num_frames - 1 - step * (keyframes - 1), count).round().astype(int))
+        local = threading.local()
+
+        def window(start: int) -> TrackWindow:
+            def flows(k: int) -> tuple[np.ndarray, np.ndarray]:
+                a = int(start + step * k)
+                return dis_flows(self._thread_engine(local), gray[a], gray[a + step])
+
+            return track_window(
+                flows,
+                keyframes,
+                gray.shape[1:],
+                cells=self.grid_cells,
+                fb_threshold_px=self.fb_threshold_px * self._px_scale,
+                max_tracks=150,
+            )
+
+        return thread_map(window, list(starts), self.num_workers, "focal tracks")
 
     def _probe(self, gray: np.ndarray, pairs: list[tuple[int, int]], measure: Callable[..., Any]) -> list[Any]:
         """``measure(a, b, x_a, x_b)`` on the well-spread consistent matches ``[N,2]`` of each probe pair ``(a, b)``
