@@ -146,8 +146,8 @@ class GeometricConfig(Stage1Config):
     focal_bundle: bool = False
     """Opt-in: when the fundamental-matrix self-calibration is inconclusive, choose the focal by bundle adjustment of
     flow tracks over 3 windows of 8 keyframes (:mod:`stereodiff.stage1.focal_bundle`, ~4 s at 320 px on a shared
-    machine). Off by default: it decides on TUM fr1/desk but 8 % high (558 vs 517.3 px @640, about the 60° prior)
-    and on the static orbit 6 % high (the prior is exact there); see docs/geometric.md."""
+    machine). Off by default: on TUM fr1/desk it decides 9 % high (565.6 vs 517.3 px @640) and the depth gets worse
+    there; the static orbit: 1.003× on one seed of three, the others declined; see docs/geometric.md."""
     min_parallax_deg: float = 0.4
     """Median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes: {5, 8, 13} there with
     the given focal)."""

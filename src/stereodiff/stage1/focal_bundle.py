@@ -6,7 +6,9 @@ swept over the focal) are flat on hand-held clips: 8-34 frames apart the cost ±
 0.1-4 % (measured on TUM fr1/desk, 7-Scenes, the static orbit). Tracks chained over 8 keyframes tie the views
 together: a wrong focal cannot make all of them agree on one structure, and the median reprojection error after
 adjustment has its minimum near the true focal on TUM fr1/desk (0.98× of 517.3 @640 with windows of 8 keyframes 2
-and 3 frames apart, 0.9-1.0× with 1 frame apart).
+and 3 frames apart, 0.9-1.0× with 1 frame apart). The decision is not yet good enough to be the default (the
+matcher's opt-in ``focal_bundle``): on TUM it lands at 1.08× (about the 60° prior), the rendered 10-frame scenes are
+flat, and the static orbit decides on one seed of three (docs/geometric.md, "Focal length").
 
 Model per window (keyframes ``0..K-1``): the points are the rays of the tracks in keyframe 0 at inverse depth
 ``ρ``; keyframe ``k`` sees ``P = R_k ray + ρ t_k`` at ``f · P_xy / P_z + c``. The windows share the focal only.
@@ -112,7 +114,8 @@ def focal_from_tracks(
     windows: list[TrackWindow], principal_point: tuple[float, float], prior: float, px_scale: float = 1.0
 ) -> FocalEstimate:
     """The focal (px) of least :func:`reprojection_error` on a sweep of focals ``prior × 1.25^k``, ``|k| ≤ 3``,
-    refined by a parabola (in log focal) through the best one, its neighbours and two focals half a step away.
+    refined on two focals half a step either side of the best one, by a parabola (in log focal) through the least
+    of these five and its two neighbours.
 
     Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
     or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
@@ -135,14 +138,16 @@ def focal_from_tracks(
             f"({mid:.2f} px, needs {_CONTRAST:g}×)"
         )
         return estimate
-    # refine: two more focals half a step either side, then the vertex of a parabola (log focal) through all five
+    # refine: two more focals half a step either side, then the vertex of the parabola (log focal) through the least
+    # of the five and its two neighbours
     halves = focals[best] * _STEP ** np.array([-0.5, 0.5])
-    near = np.log(np.r_[focals[best - 1 : best + 2], halves] / focals[best])
-    near_errors = np.r_[left, mid, right, [reprojection_error(windows, f, principal_point, px_scale) for f in halves]]
-    a, b, _ = np.polyfit(near, near_errors, 2)
-    shift = -b / (2 * a) if a > 0 else 0.0
-    step = np.log(_STEP)
-    estimate.focal = estimate.best = float(focals[best] * np.exp(np.clip(shift, -0.5 * step, 0.5 * step)))
+    near = focals[best] * _STEP ** np.arange(-1.0, 1.5, 0.5)  # [5]: best/1.25 … best·1.25
+    near_errors = np.array([left, reprojection_error(windows, halves[0], principal_point, px_scale), mid])
+    near_errors = np.r_[near_errors, reprojection_error(windows, halves[1], principal_point, px_scale), right]
+    j = int(np.clip(np.argmin(near_errors), 1, 3))
+    a, b, c = near_errors[j - 1 : j + 2]
+    shift = 0.5 * (a - c) / (a + c - 2 * b) if a + c - 2 * b > 0 else 0.0  # in half steps
+    estimate.focal = estimate.best = float(near[j] * _STEP ** (0.5 * np.clip(shift, -1.0, 1.0)))
     return estimate
 
 

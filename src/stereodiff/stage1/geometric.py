@@ -486,7 +486,8 @@ class GeometricMatcher(PairwiseReconstruction):
                 return None
             if F is None or F.shape != (3, 3) or mask is None or mask.sum() < 30:
                 return None
-            inliers = mask.ravel() > 0
+            inliers = np.flatnonzero(mask.ravel())
+            inliers = inliers[:: max(1, -(-len(inliers) // 200))]  # recoverPose triangulates each point 4 times
             _, R, _, _ = cv2.recoverPose(K_prior.T @ F @ K_prior, x_a[inliers], x_b[inliers], K_prior)
             return F, float(np.degrees(np.arccos(np.clip((np.trace(R) - 1) / 2, -1.0, 1.0))))
 
