@@ -61,7 +61,7 @@ from stereodiff.stage1.epipolar import (
     parallax_deg,
     pixel_rays,
 )
-from stereodiff.stage1.focal_bundle import TrackWindow, focal_from_tracks, track_window
+from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal_from_tracks, track_window
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.pair_steps import PairSteps
 from stereodiff.stage1.pairs import default_pairs, flow_plan
@@ -535,7 +535,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 gray.shape[1:],
                 cells=self.grid_cells,
                 fb_threshold_px=self.fb_threshold_px * self._px_scale,
-                max_tracks=150,
+                max_tracks=TRACKS_PER_WINDOW,
             )
 
         return thread_map(window, list(starts), self.num_workers, "focal tracks")
