@@ -6,9 +6,9 @@ swept over the focal) are flat on hand-held clips: 8-34 frames apart the cost ±
 0.1-4 % (measured on TUM fr1/desk, 7-Scenes, the static orbit). Tracks chained over 8 keyframes tie the views
 together: a wrong focal cannot make all of them agree on one structure, and the median reprojection error after
 adjustment has its minimum near the true focal on TUM fr1/desk (0.98× of 517.3 @640 with windows of 8 keyframes 2
-and 3 frames apart, 0.9-1.0× with 1 frame apart). The decision is not yet good enough to be the default (the
-matcher's opt-in ``focal_bundle``): on TUM it lands at 1.08× (about the 60° prior), the rendered 10-frame scenes are
-flat, and the static orbit decides on one seed of three (docs/geometric.md, "Focal length").
+and 3 frames apart, 0.9-1.0× with 1 frame apart). The matcher's ``focal_bundle`` (opt-in) decides 1.04× there and
+1.005-1.038× on the static orbit, but the depth gets worse with it, and the rendered 10-frame scenes are flat
+(docs/geometric.md, "Focal length").
 
 Model per window (keyframes ``0..K-1``): the points are the rays of the tracks in keyframe 0 at inverse depth
 ``ρ``; keyframe ``k`` sees ``P = R_k ray + ρ t_k`` at ``f · P_xy / P_z + c``. The windows share the focal only.
