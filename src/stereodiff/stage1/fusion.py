@@ -39,7 +39,9 @@ def fuse_pair_depths(
     1. for every frame ``k``, each pair ``e ∋ k`` is compared with the pair of ``k`` that triangulated the most
        pixels, ``e*``: ``a_e − a_e* = weighted median of (log z_e*^k − log z_e^k)`` over the pixels both
        triangulated (confidence > 1; weights ``sqrt((c − 1)(c* − 1))``; every ``stride``-th pixel);
-    2. one sparse least-squares problem over all these equations gives the pair log-scales ``a`` (gauge: mean 0);
+    2. one sparse least-squares problem over all these equations gives the pair log-scales ``a`` (gauge: mean 0),
+       each equation weighted by the inverse variance of its log-ratios (:func:`_agreement_weight`: a pair with a
+       wrong pose disagrees in shape with the frame's best pair and counts for little);
     3. fused log-depth of frame ``k`` = the ``(c − 1)``-weighted mean of ``log z_e^k + a_e`` over its pairs; the
        fused confidence is ``1 + Σ (c − 1)``; pixels no pair triangulated stay invalid (depth 0); a frame that is
        never the first frame of a pair keeps its aligned depth;
