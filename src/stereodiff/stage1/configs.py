@@ -191,6 +191,12 @@ class GeometricConfig(Stage1Config):
     """Pairs whose median triangulation angle is below this are failed (pure rotation)."""
     depth_range: tuple[float, float] = (0.2, 5.0)
     """Triangulated depths outside ``[lo, hi]`` times the pair median are rejected."""
+    distortion: tuple[float, ...] | None = None
+    """Lens distortion of the source camera, OpenCV coefficients ``(k1, k2, p1, p2[, k3])`` (e.g. from a
+    calibration or a dataset's camera file; they do not depend on the resolution); needs ``focal_px`` (or the
+    matcher's ``intrinsics``). The flow matches are undistorted before the epipolar geometry and the triangulation,
+    and each pixel's depth is along its own undistorted ray, so the depth stays on the input pixel grid. ``None``:
+    a pinhole camera (not estimated; see docs/geometric.md)."""
     max_confidence: float = 10.0
     """Confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1)."""
     ransac_threshold_px: float = 0.5
@@ -230,6 +236,8 @@ class GeometricConfig(Stage1Config):
                  or self.motion_boundary_margin_px >= 0, "must be ≥ 0 or None"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
                 ("max_confidence", self.max_confidence > 1, "must be > 1"),
+                ("distortion", self.distortion is None or len(self.distortion) in (4, 5),
+                 "must be OpenCV's (k1, k2, p1, p2) or (k1, k2, p1, p2, k3), or None"),
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
             ],

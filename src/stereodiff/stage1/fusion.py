@@ -39,7 +39,9 @@ def fuse_pair_depths(
     1. for every frame ``k``, each pair ``e ∋ k`` is compared with the pair of ``k`` that triangulated the most
        pixels, ``e*``: ``a_e − a_e* = weighted median of (log z_e*^k − log z_e^k)`` over the pixels both
        triangulated (confidence > 1; weights ``sqrt((c − 1)(c* − 1))``; every ``stride``-th pixel);
-    2. one sparse least-squares problem over all these equations gives the pair log-scales ``a`` (gauge: mean 0);
+    2. one sparse least-squares problem over all these equations gives the pair log-scales ``a`` (gauge: mean 0),
+       each equation weighted by the inverse variance of its log-ratios (:func:`_agreement_weight`: a pair with a
+       wrong pose disagrees in shape with the frame's best pair and counts for little);
     3. fused log-depth of frame ``k`` = the ``(c − 1)``-weighted mean of ``log z_e^k + a_e`` over its pairs; the
        fused confidence is ``1 + Σ (c − 1)``; pixels no pair triangulated stay invalid (depth 0); a frame that is
        never the first frame of a pair keeps its aligned depth;
@@ -79,9 +81,9 @@ def fuse_pair_depths(
         weight = np.where(z > 0, np.maximum(weight, 0.0), 0.0)
         return np.log(np.where(weight > 0, z, 1.0)), weight
 
-    # 1. Scale equations a_e − a_e* = r between the pairs of each frame
-    def equations(k: int) -> list[tuple[int, int, float]]:
-        """``(e, e*, r)`` of the pairs of frame ``k``."""
+    # 1. Scale equations a_e − a_e* = r between the pairs of each frame, weighted by their agreement
+    def equations(k: int) -> list[tuple[int, int, float, float]]:
+        """``(e, e*, r, weight)`` of the pairs of frame ``k``."""
         views = [(p, *view(p, stride)) for p in by_frame.get(k, [])]
         release(preds.pts_i, preds.conf_i)  # pages read from the pair cache leave the RSS
         views = [v for v in views if (v[2] > 0).sum() >= 50]
@@ -92,22 +94,23 @@ def fuse_pair_depths(
         for p, log_z, weight in views:
             both = (weight > 0) & (best_weight > 0)
             if p != best_p and both.sum() >= 50:
-                median = float(
-                    weighted_median(best_log_z[both] - log_z[both], np.sqrt(weight[both] * best_weight[both]))
-                )
-                found.append((pair_edge[p], pair_edge[best_p], median))
+                ratio, pixel_weight = best_log_z[both] - log_z[both], np.sqrt(weight[both] * best_weight[both])
+                median = float(weighted_median(ratio, pixel_weight))
+                found.append((pair_edge[p], pair_edge[best_p], median, _agreement_weight(ratio - median, pixel_weight)))
         return found
 
     found = [eq for eqs in thread_map(equations, range(num_frames), num_workers, "fusion: pair scales") for eq in eqs]
-    eq_plus, eq_minus, rhs = ([eq[n] for eq in found] for n in range(3))
+    eq_plus, eq_minus, rhs, eq_weight = (np.array([eq[n] for eq in found]) for n in range(4))
 
-    # 2. Sparse least squares for the pair log-scales (gauge row: their mean is 0)
+    # 2. Weighted sparse least squares for the pair log-scales (gauge row: their mean is 0)
     num_edges, num_eq = len(edge_of), len(rhs)
     r = np.concatenate([np.arange(num_eq), np.arange(num_eq), np.full(num_edges, num_eq)])
     c = np.concatenate([eq_plus, eq_minus, np.arange(num_edges)]).astype(np.int64)
-    v = np.concatenate([np.ones(num_eq), -np.ones(num_eq), np.full(num_edges, 1.0 / num_edges)])
+    row_weight = np.sqrt(eq_weight) if num_eq else np.zeros(0)
+    v = np.concatenate([row_weight, -row_weight, np.full(num_edges, 1.0 / num_edges)])
     system = coo_matrix((v, (r, c)), shape=(num_eq + 1, num_edges)).tocsr()
-    edge_log_scales = lsqr(system, np.append(rhs, 0.0), atol=1e-12, btol=1e-12)[0] if num_eq else np.zeros(num_edges)
+    rhs_weighted = np.append(rhs * row_weight, 0.0) if num_eq else np.zeros(1)
+    edge_log_scales = lsqr(system, rhs_weighted, atol=1e-12, btol=1e-12)[0] if num_eq else np.zeros(num_edges)
 
     # 3. Weighted mean of the scaled log depths of each frame
     shape = (num_frames, h, w)
@@ -203,3 +206,15 @@ def _frame_holes(preds: PairPredictions, sources: dict[int, tuple[int, str]], k:
     mask = np.asarray(confidence[p]) <= 1.0
     release(confidence)
     return mask
+
+
+_AGREEMENT_FLOOR = 0.02  # log-depth spread below which two pairs count as agreeing perfectly (noise level)
+
+
+def _agreement_weight(residual: np.ndarray, weight: np.ndarray) -> float:
+    """Inverse-variance weight ``1 / (s² + floor²)`` of a scale equation whose log-ratios have the residuals
+    ``residual [N]`` (``weight [N]``) about their median; ``s`` = 1.4826 · weighted median absolute residual. A pair
+    whose pose is wrong (e.g. a flipped translation at low parallax) has a depth map of another shape than its
+    frame's other pairs: its ratios spread widely and its equation counts for little."""
+    spread = 1.4826 * float(weighted_median(np.abs(residual), weight))
+    return 1.0 / (spread**2 + _AGREEMENT_FLOOR**2)

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from stereodiff.camera import fit_long_side, pinhole, pixel_grid, prior_focal, scale_intrinsics
+from stereodiff.camera import fit_long_side, pinhole, prior_focal, scale_intrinsics
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, dis_engine, dis_flows
 from stereodiff.io.pages import release
@@ -59,11 +59,10 @@ from stereodiff.stage1.epipolar import (
     PairGeometry,
     focal_from_fundamentals,
     parallax_deg,
-    pixel_rays,
 )
 from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal_from_tracks, track_window
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
-from stereodiff.stage1.pair_steps import PairSteps
+from stereodiff.stage1.pair_steps import PairSteps, undistorted_grid
 from stereodiff.stage1.pairs import default_pairs, flow_plan
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
@@ -154,6 +153,12 @@ class GeometricMatcher(PairwiseReconstruction):
         self.angle_ref_deg = float(config.angle_ref_deg)
         self.min_angle_deg = float(config.min_angle_deg)
         self.depth_range = (float(config.depth_range[0]), float(config.depth_range[1]))
+        self.distortion = tuple(float(d) for d in config.distortion) if config.distortion is not None else None
+        if self.distortion is not None and intrinsics is None and config.focal_px is None:
+            raise InputError(
+                "stage1 distortion needs the camera's focal length",
+                "give focal_px (or intrinsics) with the distortion coefficients",
+            )
         self.max_confidence = float(config.max_confidence)
         self.ransac_threshold_px = float(config.ransac_threshold_px)
         self.median_threshold_px = float(config.median_threshold_px)
@@ -163,6 +168,7 @@ class GeometricMatcher(PairwiseReconstruction):
         self.report = MatcherReport()
         # flows [h,w,2] (forward, backward) of the probe pairs of the current ``predict``, taken by the pair run
         self._probe_flows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._undistorted: np.ndarray | None = None  # [h,w,2] undistorted pixel grid of the current ``predict``
         self._focal_reason = ""  # of the current ``predict`` (MatcherReport.focal_reason)
 
     # ------------------------------------------------------------------ public API
@@ -238,7 +244,9 @@ class GeometricMatcher(PairwiseReconstruction):
         self._long_side = min(self.resolution, max(height, width))  # never upsample: it adds cost, not detail
         size = fit_long_side(height, width, self._long_side, minimum=8)  # (h, w)
         gray = self._grayscale(frames, size, None if cache_dir is None else Path(cache_dir) / "gray.npy")  # [T,h,w]
+        self._undistorted = None  # (self-calibration runs on a pinhole camera: distortion needs a given focal)
         K, focal_source = self._intrinsics((height, width), size, gray)
+        self._undistorted = None if self.distortion is None else undistorted_grid(size, K, self.distortion)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source, focal_reason=self._focal_reason)
         logger.info(
             "geometric matcher: %dx%d working resolution, focal %.1f px (%s)", size[1], size[0], K[0, 0], focal_source
@@ -323,7 +331,7 @@ class GeometricMatcher(PairwiseReconstruction):
         lock = threading.Lock()
         steps = self._steps()
         h, w = gray.shape[1:]
-        rays_all = pixel_rays(pixel_grid(h, w).reshape(-1, 2), np.linalg.inv(K))  # [h*w,3], z = 1
+        rays_all = steps.rays(h, w, K)  # [h*w,3], z = 1
         # by last frame; a composed pair goes num_workers frames later, so its halves (same or earlier last frame)
         # are finished rather than running when a worker takes it (no worker idles waiting for the other)
         lag = self.num_workers
@@ -434,8 +442,9 @@ class GeometricMatcher(PairwiseReconstruction):
 
     def _steps(self) -> PairSteps:
         """The per-pair steps with this matcher's settings at the current working resolution."""
-        settings = {f.name: getattr(self, f.name) for f in fields(PairSteps) if f.name != "px_scale"}
-        return PairSteps(**settings, px_scale=self._px_scale)
+        own = {"px_scale", "undistorted"}
+        settings = {f.name: getattr(self, f.name) for f in fields(PairSteps) if f.name not in own}
+        return PairSteps(**settings, px_scale=self._px_scale, undistorted=self._undistorted)
 
     @property
     def _px_scale(self) -> float:
@@ -558,7 +567,7 @@ class GeometricMatcher(PairwiseReconstruction):
             if matches is None:
                 return None
             self._seed_rng(a, b)
-            return measure(a, b, *matches)
+            return measure(a, b, *map(steps.undistort, matches))
 
         return [result for result in thread_map(one, pairs, self.num_workers, "geometric probes") if result is not None]
 

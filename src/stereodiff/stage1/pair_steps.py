@@ -25,7 +25,7 @@ from stereodiff.stage1.epipolar import (
     triangulate_rays,
 )
 
-__all__ = ["PairSteps"]
+__all__ = ["PairSteps", "undistorted_grid"]
 
 #: one view of a pair: points ``[h,w,3]`` in its own camera, the same points in the other camera, confidence ``[h,w]``
 View = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -47,6 +47,31 @@ class PairSteps:
     max_confidence: float
     px_scale: float
     """Working long side / 320: scales the pixel thresholds."""
+    undistorted: np.ndarray | None = None
+    """``[h,w,2]`` undistorted position of every pixel of the working grid (:func:`undistorted_grid`), or None
+    for a pinhole camera."""
+
+    def undistort(self, x: np.ndarray) -> np.ndarray:
+        """``[N,2]`` pixels ``x`` (float, inside the image) as the ideal pinhole camera sees them: the
+        ``undistorted`` grid interpolated bilinearly (the distortion is smooth; OpenCV's iterative inverse on
+        every match would cost more than the rest of the pair); ``x`` itself for a pinhole camera."""
+        if self.undistorted is None:
+            return x
+        h, w = self.undistorted.shape[:2]
+        u = np.clip(x[:, 0], 0, w - 1.001)
+        v = np.clip(x[:, 1], 0, h - 1.001)
+        u0, v0 = u.astype(np.int64), v.astype(np.int64)
+        fu, fv = (u - u0)[:, None], (v - v0)[:, None]
+        grid = self.undistorted
+        top = grid[v0, u0] * (1 - fu) + grid[v0, u0 + 1] * fu
+        bottom = grid[v0 + 1, u0] * (1 - fu) + grid[v0 + 1, u0 + 1] * fu
+        return (top * (1 - fv) + bottom * fv).astype(x.dtype, copy=False)
+
+    def rays(self, h: int, w: int, K: np.ndarray) -> np.ndarray:
+        """``[h*w,3]`` rays (``z = 1``) of the pixel grid of an ``(h, w)`` image through camera ``K``, distortion
+        removed: a pixel's depth is along its own, undistorted ray (the depth stays on the input pixel grid)."""
+        grid = pixel_grid(h, w) if self.undistorted is None else self.undistorted
+        return pixel_rays(grid.reshape(-1, 2), np.linalg.inv(K))
 
     def checked(
         self, flow_ab: np.ndarray, flow_ba: np.ndarray
@@ -105,7 +130,7 @@ class PairSteps:
             reason = "too few consistent flow matches (no texture?)"
             geom = PairGeometry(pair, np.eye(3), np.zeros(3), False, reason, failure="no flow matches")
         else:
-            geom = self.relative_pose(*matches, K, pair)
+            geom = self.relative_pose(*map(self.undistort, matches), K, pair)
         geom.consistent_fraction = consistent
         if not geom.ok:
             logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
@@ -113,9 +138,8 @@ class PairSteps:
 
         R, t = geom.R, geom.t  # a → b
         F = fundamental_from_pose(R, t, K)
-        K_inv = np.linalg.inv(K)
-        depth_a, conf_a = self._view(target_a, fb_a, valid_a, K_inv, R, t, F)
-        depth_b, conf_b = self._view(target_b, fb_b, valid_b, K_inv, R.T, -R.T @ t, F.T)
+        depth_a, conf_a = self._view(target_a, fb_a, valid_a, K, rays_all, R, t, F)
+        depth_b, conf_b = self._view(target_b, fb_b, valid_b, K, rays_all, R.T, -R.T @ t, F.T)
         pts_a = (rays_all * depth_a.reshape(-1, 1)).reshape(h, w, 3)
         pts_b = (rays_all * depth_b.reshape(-1, 1)).reshape(h, w, 3)
         view_a = (pts_a, transform(pts_a, R, t), conf_a)
@@ -127,19 +151,25 @@ class PairSteps:
         target: np.ndarray,
         fb_err: np.ndarray,
         valid: np.ndarray,
-        K_inv: np.ndarray,
+        K: np.ndarray,
+        rays_all: np.ndarray,
         R: np.ndarray,
         t: np.ndarray,
         F: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Dense depth map ``[h,w]`` (along the pixel rays, own camera) and confidence ``[h,w]`` of one view, given
-        the pose own → other (``X_other = R X + t``) and the fundamental matrix own → other."""
+        """Dense depth map ``[h,w]`` (along the pixel rays ``rays_all [h*w,3]``, own camera) and confidence
+        ``[h,w]`` of one view, given the pose own → other (``X_other = R X + t``) and the fundamental matrix own →
+        other (of undistorted pixels)."""
         h, w = valid.shape
         idx = np.flatnonzero(valid)
-        x_self = np.take(pixel_grid(h, w).reshape(-1, 2), idx, axis=0)  # take: ~15× faster than x[idx] on [N,2]
-        x_other = np.take(target.reshape(-1, 2), idx, axis=0)
+        K_inv = np.linalg.inv(K)
+        rays_self = np.take(rays_all, idx, axis=0)  # take: ~15× faster than x[idx] on [N,k]
+        x_self = np.take(pixel_grid(h, w).reshape(-1, 2), idx, axis=0)
+        if self.undistorted is not None:  # the undistorted pixels, for the epipolar residual
+            x_self = np.take(self.undistorted.reshape(-1, 2), idx, axis=0)
+        x_other = self.undistort(np.take(target.reshape(-1, 2), idx, axis=0))
         rays_other = transform(pixel_rays(x_other, K_inv), R.T)  # Rᵀ ray_other, in own camera
-        depth, depth_other, angle = triangulate_rays(pixel_rays(x_self, K_inv), rays_other, -R.T @ t)
+        depth, depth_other, angle = triangulate_rays(rays_self, rays_other, -R.T @ t)
         ok = np.isfinite(depth) & (depth > 0) & (depth_other > 0)
         median = float(np.median(depth[ok])) if ok.any() else 1.0
         lo, hi = self.depth_range
@@ -159,6 +189,18 @@ class PairSteps:
         depth_map[keep] = depth[ok]
         conf[keep] = 1.0 + (self.max_confidence - 1.0) * weight[ok]
         return depth_map.reshape(h, w), conf.reshape(h, w)
+
+
+def undistorted_grid(size: tuple[int, int], K: np.ndarray, distortion: tuple[float, ...]) -> np.ndarray:
+    """``[h,w,2]`` float32: where each pixel of an ``(h, w)`` image taken through camera ``K`` with OpenCV lens
+    ``distortion`` (k1, k2, p1, p2[, k3]) lies in the ideal pinhole image of the same ``K``."""
+    import cv2
+
+    h, w = size
+    points = pixel_grid(h, w).reshape(-1, 1, 2).astype(np.float64)
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-9)  # OpenCV's default 5 steps: ~0.03 px off
+    out = cv2.undistortPoints(points, K, np.asarray(distortion, np.float64), None, None, K, criteria)
+    return out.reshape(h, w, 2).astype(np.float32)
 
 
 def _spread_sample(valid: np.ndarray, score: np.ndarray, cells: int) -> np.ndarray:
