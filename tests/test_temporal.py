@@ -241,3 +241,44 @@ def test_hole_nearness_fills_holes_from_the_near_side_without_overflow(scale):
     assert np.median(mean_fill[hole]) > 1.6 * scale  # the mean mixes both sides
     assert np.median(near_fill[hole]) < 1.3 * scale  # the soft minimum takes the near side
     np.testing.assert_allclose(near_fill[:, 4:-4, 2:8], 1.0 * scale, rtol=0.05)  # covered pixels keep their depth
+
+
+def test_camera_motion_fit_predicts_the_depth_change_of_static_points():
+    from stereodiff.stage2.temporal import rigid_depth_change
+
+    h, w = 60, 80
+    focal = 0.5 * w / np.tan(np.radians(30.0))  # the fit's assumed 60° field of view
+    centre = np.array([(w - 1) / 2, (h - 1) / 2])
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    depth = 3.0 + 0.02 * u + 0.5 * np.sin(v / 7.0)  # this frame's exact depth [h,w]
+    here = np.stack([(u - centre[0]) / focal * depth, (v - centre[1]) / focal * depth, depth], -1)
+    angle = np.radians(1.5)
+    rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+    there = here @ rotation.T + np.array([0.03, -0.01, 0.12])  # the same points in the other frame's camera
+    other_at = (there[..., :2] / there[..., 2:] * focal + centre).astype(np.float32)  # [h,w,2] what the flow gives
+    other_log = np.log(there[..., 2]).astype(np.float32)
+    weight = np.ones((h, w), np.float32)
+    weight[:, :10] = 0.0  # untrusted matches are not used: make them wrong
+    other_log[:, :10] += 1.0
+    change = rigid_depth_change(other_log, other_at, weight)
+    assert change is not None
+    np.testing.assert_allclose(np.exp(change.apply(other_log, other_at))[:, 10:], depth[:, 10:], rtol=1e-4)
+    assert rigid_depth_change(other_log, other_at, np.zeros_like(weight)) is None  # nothing trusted: no model
+
+
+def test_depth_carried_along_the_flow_follows_the_camera():
+    """Exact, fully confident depth of a street seen by a camera driving forward: each static point's depth shrinks
+    from frame to frame. Averaged along the flow without the camera's motion, the past (farther) and the future
+    (nearer) do not cancel at the ends or at edges (median |Δ log d| 0.039 measured); carried into each frame's
+    camera they agree (0.016)."""
+    from stereodiff.synth import make_scene
+
+    scene = make_scene("driving", seed=0, num_frames=24, height=96, width=128)
+    depth = scene.depth.astype(np.float32)
+    static = ~scene.dynamic_mask & (depth > 0)
+
+    def error(**options) -> float:
+        refined = TemporalRefiner(**options).refine(scene.frames, depth, np.ones_like(depth))
+        return float(np.median(np.abs(np.log(refined[static] / depth[static]))))
+
+    assert error(motion_compensation=True) < 0.025 < error(motion_compensation=False)

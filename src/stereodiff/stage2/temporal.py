@@ -45,7 +45,7 @@ from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
 from stereodiff.stage2.configs import TemporalConfig
 
-__all__ = ["TemporalRefiner", "domain_transform_filter", "guided_upsample"]
+__all__ = ["RigidDepthChange", "TemporalRefiner", "domain_transform_filter", "guided_upsample", "rigid_depth_change"]
 
 #: frames per batch of the spatial fill, in fixed blocks aligned to frame 0 (:mod:`stereodiff.blocks`): every frame
 #: is filled in the same batch whichever window needs it first, so a resumed run is bit-identical
@@ -98,6 +98,7 @@ class TemporalRefiner(TemporalConfig):
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
+        flows = _Flows(frames, (work_h, work_w), self.flow_preset)
         for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
             stop = min(start + self.window, t)
             if cache is not None and cache.has(index):
@@ -106,7 +107,8 @@ class TemporalRefiner(TemporalConfig):
             lo, hi = max(0, start - self.overlap), min(t, stop + self.overlap)
             for k in [k for k in store if k < lo]:
                 del store[k]
-            self._prepare(frames, depth, confidence, range(lo, hi), store, (work_h, work_w), conf_ref)
+            flows.forget_before(lo)
+            self._prepare(frames, depth, confidence, range(lo, hi), store, flows, (work_h, work_w), conf_ref)
             log_depth = self._temporal_filter([store[k] for k in range(lo, hi)])  # [n,h',w']
             for k in range(start, stop):  # [H,W] each, written frame by frame
                 out[k] = np.exp(self._upsample(log_depth[k - lo], frames[k]))
@@ -157,6 +159,7 @@ class TemporalRefiner(TemporalConfig):
         confidence: Any,
         indices: range,
         store: dict[int, _Frame],
+        flows: _Flows,
         work_size: tuple[int, int],
         conf_ref: float,
     ) -> None:
@@ -168,8 +171,7 @@ class TemporalRefiner(TemporalConfig):
         todo = [k for k in indices if k not in store]
         for chunk in dict.fromkeys(block_of(k, _FILL_CHUNK, depth.shape[0]) for k in todo):
             n = len(chunk)
-            small = [cv2.resize(np.asarray(frames[k]), (work_w, work_h), interpolation=cv2.INTER_AREA) for k in chunk]
-            rgb = np.stack(small).astype(np.float32) / 255.0  # [n,h',w',3] in [0,1]
+            rgb = np.stack([flows.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.zeros((n, work_h, work_w), np.float32)
             weight = np.zeros((n, work_h, work_w), np.float32)
             for i, k in enumerate(chunk):
@@ -177,12 +179,16 @@ class TemporalRefiner(TemporalConfig):
             # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
             fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
             channels = [fill_w * log_d, fill_w]
+            motion = None
             if self.hole_nearness > 0:  # soft-min channel, shifted by the block's nearest log-depth (no overflow)
                 bottom = float(log_d[weight > 0].min()) if (weight > 0).any() else 0.0
                 # invalid pixels hold log_d = 0, possibly below `bottom`: clamp so that 0 · exp(…) stays 0
                 channels.append(fill_w * np.exp(-self.hole_nearness * np.maximum(log_d - bottom, 0.0)))
+                if self.hole_motion_px > 0:  # the flow of the pixels each fill draws from
+                    motion = np.stack([flows.motion(k) for k in chunk])  # [n,h',w',2]
+                    channels += [fill_w * motion[..., 0], fill_w * motion[..., 1]]
             smoothed = domain_transform_filter(
-                np.stack(channels, axis=1),  # [n,2|3,h',w']
+                np.stack(channels, axis=1),  # [n,C,h',w']
                 rgb,
                 sigma_s=self.fill_sigma_px,
                 sigma_r=self.fill_sigma_color,
@@ -193,42 +199,53 @@ class TemporalRefiner(TemporalConfig):
                     continue
                 has_data = bool(weight[i].max() > 0)
                 mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
-                fill = np.where(smoothed[i, 1] > 1e-6, smoothed[i, 0] / np.maximum(smoothed[i, 1], 1e-6), mean)
-                if self.hole_nearness > 0:  # holes: the soft minimum of their region (never farther than the mean)
-                    ratio = smoothed[i, 2] / np.maximum(smoothed[i, 1], 1e-6)
-                    near = bottom - np.log(np.maximum(ratio, 1e-30)) / self.hole_nearness
-                    fill = np.where((weight[i] == 0) & (smoothed[i, 1] > 1e-6), np.minimum(near, fill), fill)
+                reached = smoothed[i, 1] > 1e-6
+                norm = np.maximum(smoothed[i, 1], 1e-6)
+                fill = np.where(reached, smoothed[i, 0] / norm, mean)
+                if self.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
+                    near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / self.hole_nearness
+                    share = np.float32(1.0)
+                    if motion is not None:  # as much as the hole moves unlike the pixels it is filled from
+                        contrast = np.hypot(
+                            smoothed[i, 3] / norm - motion[i, ..., 0], smoothed[i, 4] / norm - motion[i, ..., 1]
+                        )
+                        share = 1.0 - np.exp(-0.5 * (contrast / self.hole_motion_px) ** 2)
+                    fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
                 store[k] = _Frame(
                     estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
                     weight=np.maximum(weight[i], self.fill_weight) * np.float32(has_data),  # [h',w']
+                    confidence=weight[i],
                     has_data=has_data,
                     rgb=rgb[i],
-                    grey=cv2.cvtColor(small[i], cv2.COLOR_RGB2GRAY),
                 )
         if self.temporal_decay == 0:
             return
-        dis = None
         for k in indices[:-1]:
             if store[k].link_next is None:
-                dis = dis or dis_engine(self.flow_preset)
                 a, b = store[k], store[k + 1]
-                flow_ab, flow_ba = dis_flows(dis, a.grey, b.grey)  # [h',w',2] frame k → k+1, k+1 → k
-                a.link_next = self._link(flow_ab, flow_ba, b.rgb, a.rgb)
-                b.link_prev = self._link(flow_ba, flow_ab, a.rgb, b.rgb)
+                flow_ab, flow_ba = flows.pair(k)  # [h',w',2] frame k → k+1, k+1 → k
+                a.link_next = self._link(flow_ab, flow_ba, b, a)
+                b.link_prev = self._link(flow_ba, flow_ab, a, b)
 
-    def _link(
-        self, to_other: np.ndarray, from_other: np.ndarray, rgb_other: np.ndarray, rgb_own: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Sampling map ``[h,w,2]`` (absolute pixel coordinates in the other frame) and gate ``[h,w]`` in [0, λ] for
-        pulling the other frame's state into this one: decay × forward–backward check × colour constancy."""
+    def _link(self, to_other: np.ndarray, from_other: np.ndarray, other: _Frame, own: _Frame) -> _Link:
+        """How to pull the other frame's state into this one: the sampling map ``[h,w,2]`` (absolute pixel
+        coordinates in the other frame), the gate ``[h,w]`` in [0, λ] (decay × forward–backward check × colour
+        constancy) and the camera's depth change between the two frames (:func:`rigid_depth_change`)."""
         import cv2
 
         sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
         scale = np.hypot(to_other[..., 0], to_other[..., 1]) + np.hypot(back[..., 0], back[..., 1])
         consistent = miss < self.flow_check_px + 0.05 * scale
-        colour_miss = _l1(cv2.remap(rgb_other, sample_at, None, cv2.INTER_LINEAR) - rgb_own)
-        gate = self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)
-        return sample_at, gate.astype(np.float32)
+        colour_miss = _l1(cv2.remap(other.rgb, sample_at, None, cv2.INTER_LINEAR) - own.rgb)
+        gate = (self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)).astype(
+            np.float32
+        )
+        change = None
+        if self.motion_compensation:
+            other_log = cv2.remap(other.estimate, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
+            other_w = cv2.remap(other.confidence, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
+            change = rigid_depth_change(other_log, sample_at, other_w * (gate > 0))
+        return _Link(sample_at, gate, change)
 
     def _temporal_filter(self, window: list[_Frame]) -> np.ndarray:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
@@ -254,19 +271,20 @@ class TemporalRefiner(TemporalConfig):
             result[i] = np.where(reached, result[i], result[i][reached].mean()) if reached.any() else -np.inf
         return result
 
-    def _pull(
-        self, state: np.ndarray, link: tuple[np.ndarray, np.ndarray], current: np.ndarray, weight: np.ndarray
-    ) -> np.ndarray:
-        """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow, times the link gate and the
-        agreement of its depth with the current estimate ``[h,w]``. The agreement test is as strict as the
-        current estimate is trusted (its weight ``[h,w]``): a filled pixel barely vetoes what the flow brings."""
+    def _pull(self, state: np.ndarray, link: _Link, current: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow (its mean log-depth carried into
+        this frame's camera by the link's depth change), times the link gate and the agreement of its depth with
+        the current estimate ``[h,w]``. The agreement test is as strict as the current estimate is trusted (its
+        weight ``[h,w]``): a filled pixel barely vetoes what the flow brings."""
         import cv2
 
-        sample_at, gate = link
-        pulled = cv2.remap(state, sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        pulled = cv2.remap(state, link.sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         mean = pulled[..., 0] / np.maximum(pulled[..., 1], 1e-12)
+        if link.change is not None:
+            mean = link.change.apply(mean, link.sample_at)
+            pulled[..., 0] = mean * pulled[..., 1]
         agree = np.exp(-0.5 * weight * ((current - mean) / self.depth_sigma) ** 2)
-        return pulled * (gate * agree)[..., None]
+        return pulled * (link.gate * agree)[..., None]
 
     def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``."""
@@ -366,6 +384,91 @@ def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps:
     )
 
 
+# ---------------------------------------------------------------------------------------------------- camera motion
+#: horizontal field of view assumed for the camera-motion fit (the geometric stage 1's prior); the fit absorbs
+#: most of a wrong focal, since it only predicts the depth change of points between consecutive frames
+_FIELD_OF_VIEW_DEG = 60.0
+
+
+@dataclass(frozen=True)
+class RigidDepthChange:
+    """How a static point's depth changes from one frame's camera to another's: ``Z' = Z·(d + a·u + b·v) + c``.
+
+    For a rigid scene seen by a camera that rotates by ``R`` and translates by ``t``, the point at pixel ``(u, v)``
+    and depth ``Z`` in the first frame has depth ``Z·(r₃₁ x̃ + r₃₂ ỹ + r₃₃) + t_z`` in the second (``x̃, ỹ`` the
+    normalised image coordinates, affine in ``u, v``; pixels measured from ``centre``).
+    """
+
+    a: float
+    b: float
+    c: float
+    d: float
+    centre: tuple[float, float]  # (u₀, v₀) pixels
+
+    def apply(self, log_depth: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """``[h,w]`` log-depth in the first frame's camera at the pixels ``at [h,w,2]`` of the first frame →
+        log-depth in the second frame's camera (clamped to a tenth of the depth where the model would cross 0)."""
+        factor = self.d + self.a * (at[..., 0] - self.centre[0]) + self.b * (at[..., 1] - self.centre[1])
+        depth = np.exp(log_depth)
+        return np.log(np.maximum(depth * factor + self.c, 0.1 * depth)).astype(np.float32)
+
+
+def rigid_depth_change(
+    other_log_depth: np.ndarray, other_at: np.ndarray, weight: np.ndarray, max_points: int = 2000
+) -> RigidDepthChange | None:
+    """The camera's motion from another frame to this one, from the other frame's depth and the flow (PnP).
+
+    The other frame's confident pixels, lifted to 3D with its depth, must project onto this frame's pixels that
+    the flow matches them to: a perspective-n-point problem (RANSAC, then Levenberg–Marquardt on the inliers), with
+    the principal point at the image centre and a 60° horizontal field of view. Only the other frame's depth and
+    the images enter, never this frame's depth, so this frame's own depth error (flicker) is not mistaken for
+    camera motion.
+
+    Args:
+        other_log_depth: ``[h,w]`` the other frame's log-depth at the flow targets of this frame's pixels.
+        other_at: ``[h,w,2]`` those targets (pixels of the other frame).
+        weight: ``[h,w]`` trust in each match in [0, 1] (confident depth, flow consistent).
+        max_points: matches used at most (a regular subsample of those with weight ≥ 0.5).
+
+    Returns:
+        The model (other frame → this frame), or ``None`` when fewer than 32 matches are trusted or PnP fails
+        (then depth is carried unchanged).
+    """
+    import cv2
+
+    h, w = other_log_depth.shape
+    rows, cols = np.nonzero(weight >= 0.5)
+    if rows.size < 32:
+        return None
+    pick = np.linspace(0, rows.size - 1, min(max_points, rows.size)).astype(np.int64)
+    rows, cols = rows[pick], cols[pick]
+    focal = 0.5 * w / math.tan(math.radians(_FIELD_OF_VIEW_DEG) / 2)
+    centre = ((w - 1) / 2.0, (h - 1) / 2.0)
+    camera = np.array([[focal, 0, centre[0]], [0, focal, centre[1]], [0, 0, 1]], np.float64)
+    source = other_at[rows, cols].astype(np.float64)  # [N,2] pixels of the other frame
+    depth = np.exp(other_log_depth[rows, cols].astype(np.float64))  # [N]
+    points = np.stack(
+        [(source[:, 0] - centre[0]) / focal * depth, (source[:, 1] - centre[1]) / focal * depth, depth], axis=1
+    )
+    pixels = np.stack([cols, rows], axis=1).astype(np.float64)  # [N,2] this frame's pixels
+    found, rvec, tvec, inliers = cv2.solvePnPRansac(
+        points, pixels, camera, None, iterationsCount=100, reprojectionError=1.0, confidence=0.999,
+        flags=cv2.SOLVEPNP_EPNP,
+    )  # fmt: skip
+    if not found or inliers is None or len(inliers) < 16:
+        return None
+    inliers = inliers[:, 0]
+    rvec, tvec = cv2.solvePnPRefineLM(points[inliers], pixels[inliers], camera, None, rvec, tvec)
+    rotation = cv2.Rodrigues(rvec)[0]
+    return RigidDepthChange(
+        a=float(rotation[2, 0] / focal),
+        b=float(rotation[2, 1] / focal),
+        c=float(tvec[2, 0]),
+        d=float(rotation[2, 2]),
+        centre=centre,
+    )
+
+
 # ---------------------------------------------------------------------------------------------------- helpers
 def _l1(x: np.ndarray) -> np.ndarray:
     """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
@@ -427,11 +530,66 @@ class _Frame:
 
     estimate: np.ndarray  # [h',w'] float32 log-depth after the spatial fill
     weight: np.ndarray  # [h',w'] float32 temporal weight
+    confidence: np.ndarray  # [h',w'] float32 stage-1 weight in [0, 1] (0 on holes)
     has_data: bool  # any valid stage-1 depth in this frame
     rgb: np.ndarray  # [h',w',3] float32 in [0, 1]
-    grey: np.ndarray  # [h',w'] uint8 (flow input)
-    link_prev: tuple[np.ndarray, np.ndarray] | None = None  # (sampling map [h',w',2], gate [h',w']) into frame k−1
-    link_next: tuple[np.ndarray, np.ndarray] | None = None  # same, into frame k+1
+    link_prev: _Link | None = None  # how to pull frame k−1's state into this frame
+    link_next: _Link | None = None  # same, frame k+1's
+
+
+@dataclass
+class _Link:
+    """Pulling a neighbouring frame's state into this frame along the flow."""
+
+    sample_at: np.ndarray  # [h',w',2] float32 absolute pixel coordinates in the neighbour
+    gate: np.ndarray  # [h',w'] float32 in [0, λ]
+    change: RigidDepthChange | None  # the camera's depth change from the neighbour to this frame
+
+
+class _Flows:
+    """The frames at the working resolution and the DIS flows between consecutive ones, computed once each (on
+    demand) and kept while windows need them; each depends on its two frames only (resumed runs are identical)."""
+
+    def __init__(self, frames: Any, size: tuple[int, int], preset: str) -> None:
+        self.frames, self.size, self.preset = frames, size, preset
+        self._rgb: dict[int, np.ndarray] = {}
+        self._grey: dict[int, np.ndarray] = {}
+        self._pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._dis: Any = None
+
+    def forget_before(self, first: int) -> None:
+        """Drop what frames before ``first`` hold."""
+        for cache in (self._rgb, self._grey, self._pairs):
+            for k in [k for k in cache if k < first]:
+                del cache[k]
+
+    def rgb(self, k: int) -> np.ndarray:
+        """``[h',w',3]`` float32 RGB in [0, 1] of frame ``k``."""
+        import cv2
+
+        if k not in self._rgb:
+            h, w = self.size
+            small = cv2.resize(np.asarray(self.frames[k]), (w, h), interpolation=cv2.INTER_AREA)
+            self._rgb[k] = small.astype(np.float32) / 255.0
+            self._grey[k] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        return self._rgb[k]
+
+    def pair(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``[h',w',2]`` flows frame ``k`` → ``k+1`` and ``k+1`` → ``k`` (pixels)."""
+        if k not in self._pairs:
+            self.rgb(k), self.rgb(k + 1)
+            self._dis = self._dis or dis_engine(self.preset)
+            self._pairs[k] = dis_flows(self._dis, self._grey[k], self._grey[k + 1])
+        return self._pairs[k]
+
+    def motion(self, k: int) -> np.ndarray:
+        """``[h',w',2]`` the motion of frame ``k``'s pixels per frame: the flow to the next frame (to the previous
+        one, negated, for the last frame; zero for a single frame)."""
+        if k + 1 < len(self.frames):
+            return self.pair(k)[0]
+        if k > 0:
+            return -self.pair(k - 1)[1]
+        return np.zeros((*self.size, 2), np.float32)
 
 
 class _WindowCache:
