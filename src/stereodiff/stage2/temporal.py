@@ -165,7 +165,6 @@ class TemporalRefiner(TemporalConfig):
     ) -> None:
         """Spatial fill of the frames of ``indices`` not yet in ``store`` (with the other frames of their fixed
         blocks), then the flow links between consecutive frames of ``indices`` that are still missing."""
-        import cv2
 
         work_h, work_w = work_size
         todo = [k for k in indices if k not in store]
