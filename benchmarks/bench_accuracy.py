@@ -58,26 +58,10 @@ def _row(scene: str, label: str, pred, gt, valid, dynamic, max_depth: float, hol
             dyn, stat, on_holes]  # fmt: skip
 
 
-def nearest_valid_fill(depth: np.ndarray) -> np.ndarray:
-    """``[T,h,w]`` depth with every hole (0) replaced by the depth of its nearest valid pixel (Euclidean)."""
-    import cv2
-
-    out = np.array(depth, dtype=np.float32, copy=True)
-    for k, frame in enumerate(out):
-        holes = frame <= 0
-        if holes.any() and not holes.all():
-            _, labels = cv2.distanceTransformWithLabels(
-                holes.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-            )
-            by_label = np.zeros(labels.max() + 1, np.float32)
-            by_label[labels[~holes]] = frame[~holes]
-            out[k] = by_label[labels]
-    return out
-
-
 def evaluate_scene(name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_depth: float, fps: float) -> list:
     """Run the cpu preset on ``frames`` and return the table rows of every variant."""
     from stereodiff.config import preset_config
+    from stereodiff.eval.baselines import nearest_valid_fill
     from stereodiff.eval.protocol import resize_prediction
     from stereodiff.pipeline import StereoDiffPipeline
     from stereodiff.types import Video

@@ -79,20 +79,20 @@ class TemporalConfig(BackendConfig):
     (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
     the confident background across the edge; holes (no depth) still take it from their surroundings."""
     hole_nearness: float = 0.0
-    """Occlusion-aware hole filling: a hole (no stage-1 depth) takes the soft minimum ``−log(Σ w·exp(−β·x)) / β``
-    of the log-depth ``x`` reachable in its colour region instead of the weighted mean (β = this value, never
-    farther than the mean; 0 = the plain mean). Untriangulated pixels next to a nearer object are mostly the
-    object's own (a moving object's interior, where stage 1's pairs disagree), and an occluder is nearer than what it
-    hides. Measured final all-pixel AbsRel, β = 0 → 10 (docs/stage2-temporal.md): close-object 0.292 → 0.262,
-    driving 0.341 → 0.310, indoor-dynamic 0.252 → 0.248, 7-Scenes 0.123 → 0.120; but static-orbit 0.034 → 0.036
-    and TUM fr1/desk 0.141 → 0.145 (holes there are mostly far background), and on static-orbit at 128 px the final /
-    stage-1 AbsRel ratio went 1.05 → 1.22; hence off by default (opt-in, e.g. 10 for dynamic scenes)."""
-    hole_motion_px: float = 0.0
-    """Motion evidence for ``hole_nearness`` (flow pixels per frame at the working resolution; 0 = off: every hole
-    leans to the near side). A hole pixel leans to the near side by ``1 − exp(−½ (c / σ)²)`` of the way, ``c`` the
-    difference between its own optical flow and the mean flow of the pixels its fill draws from: a hole that moves
-    with its surroundings is the same surface (the plain mean), one that moves unlike them is another body, in
-    front of what it occludes."""
+    """Occlusion-aware hole filling: a hole (no stage-1 depth) leans toward the soft minimum
+    ``−log(Σ w·exp(−β·x)) / β`` of the log-depth ``x`` reachable in its colour region instead of the weighted mean
+    (β = this value; never farther than the mean; 0 = the plain mean, the default): untriangulated pixels of a
+    moving object are its own, and an occluder is nearer than what it hides. How far each hole leans is decided by
+    the motion evidence of ``hole_motion_px``. Measured (docs/stage2-temporal.md): with β = 100 and the evidence,
+    final all-pixel AbsRel close-object 0.292 → 0.221, driving 0.344 → 0.335, 7-Scenes 0.123 → 0.122,
+    static-orbit unchanged, but TUM fr1/desk 0.142 → 0.144; hence off by default."""
+    hole_motion_px: float = 1.0
+    """Motion evidence for ``hole_nearness`` (flow pixels at the working resolution; 0 = none: every hole leans
+    fully, the behaviour before issue #20, which costs static scenes). Per pair of consecutive frames the camera's
+    motion is fitted (PnP on confident stage-1 depth and the flow); a pixel whose flow misses its epipolar line by
+    ``d`` pixels moves on its own by ``1 − exp(−½ (d/σ)²)`` (σ = this value, or 3 × the median miss of confident
+    pixels when larger), averaged over both neighbours and, weighted by texture, over the hole's colour region: the
+    hole leans to the near side by that share."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
