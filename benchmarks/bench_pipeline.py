@@ -1,19 +1,22 @@
 """End to end: speed per stage and peak memory of ``stereodiff run`` on short and long synthetic videos.
 
 Renders the ``indoor-dynamic`` scene streamed into an H.264 file (T = 50, 200, 1,000 frames at 256×192 by default;
-``--lengths`` for others, e.g. ``--lengths 300 3000``; ``--quick``: 20 and 60), then runs the real CLI code path
-(``runs.run_video``: decode → stage 1 → alignment → stage 2 → export) in a fresh subprocess per run, and prints
-frames/s per stage and peak RSS. Rows: the ``cpu`` preset at every length (time per frame and memory must stay
-flat), and the ``paper`` preset's code path (MonST3R + DepthCrafter wiring) with tiny random weights on 24 frames
-(or the shortest length). Writes the ``pipeline`` section of BENCHMARKS.md (``pipeline-LENGTHS`` for other lengths).
+``--lengths`` for others, e.g. ``--lengths 300 3000``; ``--quick``: 20 and 60; ``--size 320x240`` for another
+frame size), then runs the real CLI code path (``runs.run_video``: decode → stage 1 → alignment → stage 2 →
+export) in a fresh subprocess per run, and prints frames/s per stage, CPU seconds per frame (user + system, all
+threads: on a shared machine the wall-clock figures are contended, the CPU time much less) and peak RSS. Rows: the
+``cpu`` preset at every length (time per frame and memory must stay flat), and the ``paper`` preset's code path
+(MonST3R + DepthCrafter wiring) with tiny random weights on 24 frames (or the shortest length). Writes the
+``pipeline`` section of BENCHMARKS.md (``pipeline-LENGTHS[-WxH]`` for other lengths or sizes).
 
-    python benchmarks/bench_pipeline.py [--quick] [--lengths N ...]
+    python benchmarks/bench_pipeline.py [--quick] [--lengths N ...] [--size WxH]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,17 +24,17 @@ from pathlib import Path
 
 from _common import markdown_table, peak_rss_mib, set_headline, write_section
 
-HEIGHT, WIDTH = 192, 256
+DEFAULT_SIZE = "256x192"  # width x height
 PAPER_TINY_FRAMES = 24  # the paper preset's code path with tiny random weights: wiring and overheads, not speed
 
 
-def _render(path: Path, num_frames: int) -> None:
+def _render(path: Path, num_frames: int, width: int, height: int) -> None:
     from stereodiff.io.video import write_video
     from stereodiff.synth import build_scene
     from stereodiff.synth.scene import iter_frames
 
     scene = build_scene("indoor-dynamic", seed=0, duration_s=num_frames / 30.0)
-    frames = (f.rgb for f in iter_frames(scene, num_frames=num_frames, height=HEIGHT, width=WIDTH))
+    frames = (f.rgb for f in iter_frames(scene, num_frames=num_frames, height=height, width=width))
     write_video(path, frames, 30.0, total=num_frames)
 
 
@@ -57,26 +60,29 @@ def _child(video: str, out: str, preset: str) -> None:
     config = _tiny_paper_config(Path(out + "-models")) if preset == "paper-tiny" else preset_config(preset)
     request = RunRequest(input=Path(video), output=Path(out), config=config, save=("npz", "mp4"))
     report = run_video(request)
-    print(json.dumps({"report": report, "peak_rss_mib": peak_rss_mib()}))
+    times = os.times()
+    print(json.dumps({"report": report, "peak_rss_mib": peak_rss_mib(), "cpu_s": times.user + times.system}))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 and 60 frames")
     parser.add_argument("--lengths", type=int, nargs="+", help="video lengths in frames (default 50 200 1000)")
+    parser.add_argument("--size", default=DEFAULT_SIZE, help=f"frame size WxH (default {DEFAULT_SIZE})")
     parser.add_argument("--child", nargs=3, metavar=("VIDEO", "OUT", "PRESET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return 0
     lengths = tuple(args.lengths or ((20, 60) if args.quick else (50, 200, 1000)))
+    width, height = (int(v) for v in args.size.lower().split("x"))
     runs = [("cpu", count) for count in lengths] + [("paper-tiny", min(lengths[0], PAPER_TINY_FRAMES))]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for preset, count in runs:
             video = Path(tmp) / f"scene_{count}.mp4"
             if not video.exists():
-                _render(video, count)
+                _render(video, count, width, height)
             result = subprocess.run(
                 [sys.executable, __file__, "--child", str(video), str(Path(tmp) / f"out_{preset}_{count}"), preset],
                 capture_output=True,
@@ -93,7 +99,7 @@ def main() -> int:
                 [
                     preset,
                     count,
-                    f"{WIDTH}×{HEIGHT}",
+                    f"{width}×{height}",
                     fps("decode"),
                     fps("stage1_matching"),
                     fps("stage1_alignment"),
@@ -101,6 +107,7 @@ def main() -> int:
                     fps("export"),
                     data["report"]["frames_per_s"],
                     timings["total"] / count * 1000,
+                    data["cpu_s"] / count,
                     data["peak_rss_mib"],
                 ]
             )
@@ -117,6 +124,7 @@ def main() -> int:
         "export f/s",
         "total f/s",
         "ms / frame",
+        "CPU s / frame",
         "peak RSS (MiB)",
     ]
     table = markdown_table(header, rows)
@@ -128,18 +136,20 @@ def main() -> int:
         "closed-form alignment, one-step DepthCrafter) with tiny random weights, so its speed says nothing about "
         "the real models. Peak RSS is the process's VmHWM.\n\n" + table
     )
-    default = args.lengths is None and not args.quick
+    default = args.lengths is None and not args.quick and args.size == DEFAULT_SIZE
     name = "pipeline" if default else "pipeline-" + "-".join(map(str, lengths))
+    name += "" if args.size == DEFAULT_SIZE else f"-{width}x{height}"
     command = "python benchmarks/bench_pipeline.py" + (" --quick" if args.quick else "")
     command += "" if args.lengths is None else " --lengths " + " ".join(map(str, lengths))
-    write_section(name, f"End to end: speed per stage and memory vs video length ({', '.join(map(str, lengths))})",
-                  body, command)  # fmt: skip
+    command += "" if args.size == DEFAULT_SIZE else f" --size {width}x{height}"
+    title = f"End to end: speed per stage and memory vs video length ({', '.join(map(str, lengths))}; {width}×{height})"
+    write_section(name, title, body, command)
     cpu = [row for row in rows if row[0] == "cpu"]
-    if not args.quick:
+    if default:
         set_headline(
             name,
-            f"`cpu` preset end to end at 256×192: {cpu[-1][8]:.2f} frames/s on a {cpu[-1][1]}-frame video; peak RSS "
-            f"{cpu[0][-1]:.0f} MiB at {cpu[0][1]} frames vs {cpu[-1][-1]:.0f} MiB at {cpu[-1][1]} frames "
+            f"`cpu` preset end to end at {width}×{height}: {cpu[-1][8]:.2f} frames/s on a {cpu[-1][1]}-frame video; "
+            f"peak RSS {cpu[0][-1]:.0f} MiB at {cpu[0][1]} frames vs {cpu[-1][-1]:.0f} MiB at {cpu[-1][1]} frames "
             f"(BENCHMARKS.md, section {name}).",
         )
     return 0

@@ -2,17 +2,22 @@
 
 For ``../shared/data/videos/lady-running.mp4`` and ``davis_rollercoaster.mp4``: three evenly spaced frames, each row
 ``RGB | depth before | depth after`` (inverse depth, one colour range per video and variant, near = bright), where
-*before* is the ``cpu`` preset without the moving-object handling and with the plain-mean hole fill
-(``stage1.movers=false``, ``stage2.hole_nearness=0``) and *after* the ``cpu`` preset with the moving-object
-handling and the occlusion-aware fill switched on (``stage1.movers=true``, ``stage2.hole_nearness=10``). Writes
-``docs/img/grid-<video>.png`` (frames at 135 px high).
+*before* is the ``cpu`` preset of the git revision ``--before`` (default ``e55d299``, main when issue #20's second
+session began: the defaults of the issue's "before" table), run from a temporary worktree of that revision, and
+*after* the ``cpu`` preset of this working tree (``--set KEY=VALUE`` overrides, as ``stereodiff run --set``).
+Writes ``docs/img/grid-<video>.png`` (frames at 135 px high).
 
-    python benchmarks/frame_grids.py
+    python benchmarks/frame_grids.py [--before REV] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -21,24 +26,35 @@ from _common import ROOT, SHARED_DATA
 VIDEOS = ("lady-running.mp4", "davis_rollercoaster.mp4")
 ROWS = 3
 HEIGHT = 135
+BEFORE = "e55d299"
 
 
-def depth_variants(frames: np.ndarray, fps: float) -> dict[str, np.ndarray]:
-    """``[T,H,W]`` final depth of the ``cpu`` preset before / after the moving-object and hole-fill changes."""
-    import dataclasses
-
-    from stereodiff.config import preset_config
+def cpu_depth(video_path: Path, overrides: list[str]) -> np.ndarray:
+    """``[T,H,W]`` final depth of the ``cpu`` preset of the importable ``stereodiff`` on the video."""
+    from stereodiff.config import preset_config, set_option
+    from stereodiff.io.video import read_video
     from stereodiff.pipeline import StereoDiffPipeline
-    from stereodiff.types import Video
 
-    out = {}
-    for label, movers, nearness in (("before", False, 0.0), ("after", True, 10.0)):  # after: both opted in
-        config = preset_config("cpu")
-        config.stage1 = dataclasses.replace(config.stage1, movers=movers)
-        config.stage2 = dataclasses.replace(config.stage2, hole_nearness=nearness)
-        result = StereoDiffPipeline.from_config(config)(Video(frames, fps=fps))
-        out[label] = np.asarray(result.depth)
-    return out
+    config = preset_config("cpu")
+    for item in overrides:
+        key, _, value = item.partition("=")
+        set_option(config, key, value)
+    return np.asarray(StereoDiffPipeline.from_config(config)(read_video(video_path)).depth)
+
+
+def depth_at_revision(revision: str, video_path: Path) -> np.ndarray:
+    """``cpu_depth`` computed by the code of git ``revision`` (a temporary worktree; this script runs there as a
+    child with that revision's ``src`` first on the path)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree, out = Path(tmp) / "tree", Path(tmp) / "depth.npy"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), revision], check=True,
+                       capture_output=True)  # fmt: skip
+        try:
+            env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+            subprocess.run([sys.executable, __file__, "--child", str(video_path), str(out)], check=True, env=env)
+            return np.load(out)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
 
 
 def grid(frames: np.ndarray, depths: dict[str, np.ndarray]) -> np.ndarray:
@@ -63,6 +79,14 @@ def main() -> int:
 
     from stereodiff.io.video import read_video
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default=BEFORE, help=f"git revision of the 'before' column (default {BEFORE})")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--child", nargs=2, metavar=("VIDEO", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        np.save(args.child[1], cpu_depth(Path(args.child[0]), []))
+        return 0
     out_dir = ROOT / "docs" / "img"
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in VIDEOS:
@@ -70,9 +94,9 @@ def main() -> int:
         if not path.is_file():
             print(f"skipped {name}: {path} is absent")
             continue
-        video = read_video(path)
-        frames = np.ascontiguousarray(video.frames)
-        image = grid(frames, depth_variants(frames, video.fps))
+        frames = np.ascontiguousarray(read_video(path).frames)
+        depths = {"before": depth_at_revision(args.before, path), "after": cpu_depth(path, args.overrides)}
+        image = grid(frames, depths)
         target = out_dir / f"grid-{path.stem}.png"
         cv2.imwrite(str(target), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         print(f"wrote {target} ({image.shape[1]}×{image.shape[0]})")
