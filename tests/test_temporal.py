@@ -226,8 +226,8 @@ def test_bad_inputs_name_the_argument():
 
 @pytest.mark.parametrize("scale", [1.0, 1e4])
 def test_hole_nearness_fills_holes_from_the_near_side_without_overflow(scale):
-    """A hole in a flat-colour frame between a near half and a far half: the soft-min fill leans to the near
-    depth (an occluder is nearer than what it hides); the plain mean does not; any depth unit works (no inf/NaN)."""
+    """A hole in a flat-colour frame between a near half and a far half: the soft-min fill (applied to every hole,
+    ``hole_motion_px=0``) leans to the near depth; the plain mean does not; any depth unit works (no inf/NaN)."""
     t, h, w = 3, 24, 32
     frames = np.full((t, h, w, 3), 128, np.uint8)
     depth = np.zeros((t, h, w), np.float32)
@@ -236,7 +236,7 @@ def test_hole_nearness_fills_holes_from_the_near_side_without_overflow(scale):
     confidence = np.where(depth > 0, 1.0, 0.0).astype(np.float32)
     common = dict(work_long_side=32, temporal_decay=0.0)
     mean_fill = TemporalRefiner(hole_nearness=0.0, **common).refine(frames, depth, confidence)
-    near_fill = TemporalRefiner(hole_nearness=20.0, **common).refine(frames, depth, confidence)
+    near_fill = TemporalRefiner(hole_nearness=20.0, hole_motion_px=0.0, **common).refine(frames, depth, confidence)
     assert np.isfinite(near_fill).all()
     hole = (slice(None), slice(4, -4), slice(14, 18))
     assert np.median(mean_fill[hole]) > 1.6 * scale  # the mean mixes both sides
