@@ -20,7 +20,7 @@ sequence, AbsRel on dynamic / static pixels where masks exist, and AbsRel on the
 them; the scale and shift are fitted on the row's pixels, the holes are a region of that fit).
 Writes the ``accuracy`` section of BENCHMARKS.md.
 
-    python benchmarks/bench_accuracy.py [--quick] [--seeds 0 1]
+    python benchmarks/bench_accuracy.py [--quick] [--seeds 0 1] [--only NAME…] [--set stage1.movers=true]
 """
 
 from __future__ import annotations
@@ -58,15 +58,22 @@ def _row(scene: str, label: str, pred, gt, valid, dynamic, max_depth: float, hol
             dyn, stat, on_holes]  # fmt: skip
 
 
-def evaluate_scene(name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_depth: float, fps: float) -> list:
-    """Run the cpu preset on ``frames`` and return the table rows of every variant."""
-    from stereodiff.config import preset_config
+def evaluate_scene(
+    name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_depth: float, fps: float, settings: tuple = ()
+) -> list:
+    """Run the cpu preset (with ``settings``, ``KEY=VALUE`` strings as ``--set``) on ``frames`` and return the table
+    rows of every variant."""
+    from stereodiff.config import preset_config, set_option
     from stereodiff.eval.baselines import nearest_valid_fill
     from stereodiff.eval.protocol import resize_prediction
     from stereodiff.pipeline import StereoDiffPipeline
     from stereodiff.types import Video
 
-    pipe = StereoDiffPipeline.from_config(preset_config("cpu"))
+    config = preset_config("cpu")
+    for item in settings:
+        key, _, value = item.partition("=")
+        set_option(config, key.strip(), value)
+    pipe = StereoDiffPipeline.from_config(config)
     start = time.perf_counter()
     result = pipe(Video(np.ascontiguousarray(frames), fps=fps))
     seconds = time.perf_counter() - start
@@ -98,6 +105,14 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds of the synthetic scenes")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only the scenes whose title contains a NAME")
     parser.add_argument("--dry", action="store_true", help="print the table, leave BENCHMARKS.md unchanged")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the cpu preset, as `stereodiff run --set` (repeatable; implies --dry)",
+    )
     args = parser.parse_args()
 
     def wanted(title: str) -> bool:
@@ -112,19 +127,21 @@ def main() -> int:
             scene = make_scene(preset, seed=seed, num_frames=num_frames, height=height, width=width)
             max_depth = float(scene.depth.max()) + 1.0
             label = f"{preset} (seed {seed})"
-            rows += evaluate_scene(label, scene.frames, scene.depth, scene.dynamic_mask, max_depth, scene.fps)
+            rows += evaluate_scene(
+                label, scene.frames, scene.depth, scene.dynamic_mask, max_depth, scene.fps, args.settings
+            )
     for title, kind, folder in REAL:
         if not args.quick and wanted(title) and (SHARED_DATA / folder).is_dir():
             from stereodiff.eval.datasets import load_dataset
 
             (sequence,) = load_dataset(kind, SHARED_DATA / folder)
             gt = np.where(sequence.valid, sequence.depth, 0.0).astype(np.float32)
-            rows += evaluate_scene(title, np.asarray(sequence.frames), gt, None, 10.0, 30.0)
+            rows += evaluate_scene(title, np.asarray(sequence.frames), gt, None, 10.0, 30.0, args.settings)
     header = ["scene", "depth", "coverage", "AbsRel", "δ1", "F0", "F6…F10", "AbsRel dynamic", "AbsRel static",
               "AbsRel stage-1 holes"]  # fmt: skip
     table = markdown_table(header, rows)
     print(table)
-    if args.dry or args.only:
+    if args.dry or args.only or args.settings:
         return 0
     body = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + "\n\n" + f"{num_frames} frames per synthetic scene.\n\n"
     write_section("accuracy", "Accuracy: what each stage adds (cpu preset)", body + table,

@@ -143,6 +143,11 @@ class GeometricConfig(Stage1Config):
     num_offsets: int = 3
     """How many consecutive Fibonacci offsets the adaptive graph uses (e.g. 3 → {5, 8, 13}; a 4th offset costs a
     third more pairs for no gain on 7-Scenes, see docs/geometric.md)."""
+    focal_bundle: bool = False
+    """Opt-in: when the fundamental-matrix self-calibration is inconclusive, choose the focal by bundle adjustment of
+    flow tracks over 3 windows of 8 keyframes (:mod:`stereodiff.stage1.focal_bundle`, 4-20 s at 320 px on a shared
+    machine). Off by default: it decides within 5 % on TUM fr1/desk (1.04×) and the static orbit, but the depth got
+    worse there (TUM final AbsRel 0.141 → 0.187, static orbit seed 1 0.036 → 0.048); see docs/geometric.md."""
     min_parallax_deg: float = 0.4
     """Median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes: {5, 8, 13} there with
     the given focal)."""
@@ -202,11 +207,12 @@ class GeometricConfig(Stage1Config):
     """Threads for pairs, alignment and fusion (the output does not depend on it)."""
     movers: bool = False
     """After the fusion, find independently moving objects (flow that the camera motion and the static depth do not
-    explain) and give them depth from ground contact and occlusion order instead of a triangulation with the camera's
-    motion (:mod:`stereodiff.stage1.movers`; knobs in its ``MoverSettings``). Off by default: ``cpu`` preset, 64
-    frames, seed 0, final all-pixel AbsRel indoor-dynamic 0.248 → 0.179 and driving 0.310 → 0.216, but close-object
-    0.262 → 0.299, static-orbit 0.036 → 0.068, TUM fr1/desk 0.120 → 0.146 (static holes and flow errors are taken
-    for movers); see docs/geometric.md."""
+    explain; regions that stage 1 put beyond the ground plane) and give them the depth of the ground under them
+    (:mod:`stereodiff.stage1.movers`; knobs in its ``MoverSettings``). Off by default: ``cpu`` preset, 64 frames,
+    final all-pixel AbsRel indoor-dynamic seeds 0–3 0.252/0.154/0.044/0.161 → 0.077/0.079/0.033/0.159 (moving
+    pixels 0.78/0.55/0.36/0.43 → 0.23/0.27/0.24/0.43), driving 0.341/0.300/0.161/0.437 → 0.325/0.272/0.157/0.437,
+    close-object about unchanged (not found: too fast, floating), static-orbit seeds 0–3 within 1 % except seed 3
+    0.0388 → 0.0399, TUM fr1/desk 0.1406 → 0.1411, 7-Scenes 0.1225 → 0.1219; see docs/geometric.md."""
 
     def validate(self) -> None:
         super().validate()

@@ -94,9 +94,27 @@ def fundamental_from_pose(R: np.ndarray, t: np.ndarray, K: np.ndarray) -> np.nda
     return K_inv.T @ tx @ R @ K_inv
 
 
+@dataclass
+class FocalEstimate:
+    """What :func:`focal_from_fundamentals` decided.
+
+    Attributes:
+        focal: the focal in pixels, or ``None`` when the cost curve does not decide.
+        best: the focal of least cost in pixels (also when undecided; NaN without fundamentals).
+        contrast: least cost ratio of the focals ±25 % away from ``best`` to the cost at ``best`` (NaN without
+            fundamentals); the focal is decided when it reaches ``_FOCAL_CONTRAST``.
+        reason: why ``focal`` is ``None``, with the measured figures ("" when decided).
+    """
+
+    focal: float | None
+    best: float = float("nan")
+    contrast: float = float("nan")
+    reason: str = ""
+
+
 def focal_from_fundamentals(
     fundamentals: list[np.ndarray], principal_point: tuple[float, float], size: tuple[int, int]
-) -> float | None:
+) -> FocalEstimate:
     """Self-calibrate a shared focal length from fundamental matrices (Mendonça–Cipolla criterion).
 
     For the right focal ``f``, ``E = Kᵀ F K`` is an essential matrix: its two non-zero singular values are equal.
@@ -104,11 +122,12 @@ def focal_from_fundamentals(
     and refined on a finer grid around the best value.
 
     Returns:
-        the focal in pixels, or ``None`` when the cost curve is too flat to decide (e.g. pure translation along the
-        optical axis, where any focal fits).
+        the estimate; its ``focal`` is ``None`` (and ``reason`` says why) when there are no fundamentals, when the
+        least cost is at the end of the range, or when the cost curve is too flat to decide (e.g. pure translation
+        along the optical axis, where any focal fits).
     """
     if not fundamentals:
-        return None
+        return FocalEstimate(None, reason="no probe pair gave a fundamental matrix")
     long_side = max(size)
     f_min, f_max = long_side / (2 * np.tan(np.radians(60))), long_side / (2 * np.tan(np.radians(10)))
     cx, cy = principal_point
@@ -132,10 +151,15 @@ def focal_from_fundamentals(
     focal = float(fine[int(np.argmin(fine_values))])
     # Flatness: the minimum must stand out from the costs at ±25 % of the focal, relative to its own level (the
     # residual cost at the right focal is the matches' noise, 0.001-0.005 on 7-Scenes and the rendered scenes)
-    contrast = cost(np.array([focal / 1.25, focal * 1.25])).min() / max(fine_values.min(), 1e-12)
-    if best in (0, len(grid) - 1) or contrast < _FOCAL_CONTRAST:
-        return None
-    return focal
+    contrast = float(cost(np.array([focal / 1.25, focal * 1.25])).min() / max(fine_values.min(), 1e-12))
+    estimate = FocalEstimate(focal, focal, contrast)
+    if best in (0, len(grid) - 1):
+        fov = np.degrees(2 * np.arctan(long_side / (2 * focal)))
+        estimate.focal, estimate.reason = None, f"least cost at the end of the 20°–120° range ({fov:.0f}°)"
+    elif contrast < _FOCAL_CONTRAST:
+        estimate.focal = None
+        estimate.reason = f"cost curve flat: ±25 % costs {contrast:.2f}× the least (needs {_FOCAL_CONTRAST:g}×)"
+    return estimate
 
 
 def robust_essential(

@@ -55,11 +55,13 @@ from stereodiff.stage1.configs import GeometricConfig
 from stereodiff.stage1.epipolar import (
     MIN_INLIER_FRACTION,
     MIN_POSE_INLIERS,
+    FocalEstimate,
     PairGeometry,
     focal_from_fundamentals,
     parallax_deg,
     pixel_rays,
 )
+from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal_from_tracks, track_window
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.pair_steps import PairSteps
 from stereodiff.stage1.pairs import default_pairs, flow_plan
@@ -85,6 +87,8 @@ class MatcherReport:
     Attributes:
         focal_px: focal length used, in pixels at the working resolution.
         focal_source: ``"given"`` or ``"estimated"`` (``"prior"`` when self-calibration was degenerate).
+        focal_reason: why the focal is the prior, with the measured figures ("" otherwise), e.g. ``"cost curve flat:
+            ±25 % costs 1.08× the least (needs 1.5×); median rotation 2.1° over 8 probe pairs 8 frames apart"``.
         offsets: frame offsets of the default pair graph (empty when pairs were given).
         angle_per_frame_deg: measured median triangulation angle per frame of offset (pair selection).
         pairs: geometry of every unordered pair computed.
@@ -94,6 +98,7 @@ class MatcherReport:
 
     focal_px: float = 0.0
     focal_source: str = ""
+    focal_reason: str = ""
     offsets: tuple[int, ...] = ()
     angle_per_frame_deg: float = float("nan")
     pairs: list[PairGeometry] = field(default_factory=list)
@@ -158,6 +163,7 @@ class GeometricMatcher(PairwiseReconstruction):
         self.report = MatcherReport()
         # flows [h,w,2] (forward, backward) of the probe pairs of the current ``predict``, taken by the pair run
         self._probe_flows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._focal_reason = ""  # of the current ``predict`` (MatcherReport.focal_reason)
 
     # ------------------------------------------------------------------ public API
 
@@ -233,7 +239,7 @@ class GeometricMatcher(PairwiseReconstruction):
         size = fit_long_side(height, width, self._long_side, minimum=8)  # (h, w)
         gray = self._grayscale(frames, size, None if cache_dir is None else Path(cache_dir) / "gray.npy")  # [T,h,w]
         K, focal_source = self._intrinsics((height, width), size, gray)
-        self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source)
+        self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source, focal_reason=self._focal_reason)
         logger.info(
             "geometric matcher: %dx%d working resolution, focal %.1f px (%s)", size[1], size[0], K[0, 0], focal_source
         )
@@ -438,6 +444,7 @@ class GeometricMatcher(PairwiseReconstruction):
 
     def _intrinsics(self, src_size: tuple[int, int], size: tuple[int, int], gray: np.ndarray) -> tuple[np.ndarray, str]:
         h, w = size
+        self._focal_reason = ""
         if self.intrinsics is not None:
             return scale_intrinsics(self.intrinsics, src_size, size), "given"
         K = pinhole(1.0, size)
@@ -445,12 +452,16 @@ class GeometricMatcher(PairwiseReconstruction):
             K[0, 0] = self.focal_px * w / src_size[1]
             K[1, 1] = self.focal_px * h / src_size[0]
             return K, "given"
-        focal = self._self_calibrate(gray, K)
-        if focal is None:
+        estimate = self._self_calibrate(gray, K)
+        self._focal_reason = estimate.reason
+        if estimate.focal is None:
             K[0, 0] = K[1, 1] = prior_focal(size)
-            logger.warning("geometric matcher: focal self-calibration was inconclusive; using a 60° field of view")
+            logger.warning(
+                "geometric matcher: focal self-calibration was inconclusive (%s); using a 60° field of view",
+                estimate.reason,
+            )
             return K, "prior"
-        K[0, 0] = K[1, 1] = focal
+        K[0, 0] = K[1, 1] = estimate.focal
         return K, "estimated"
 
     def _probe_pairs(self, num_frames: int, offset: int, count: int = 8) -> list[tuple[int, int]]:
@@ -458,22 +469,76 @@ class GeometricMatcher(PairwiseReconstruction):
         starts = np.unique(np.linspace(0, num_frames - 1 - offset, count).round().astype(int))
         return [(int(s), int(s) + offset) for s in starts]
 
-    def _self_calibrate(self, gray: np.ndarray, K: np.ndarray) -> float | None:
+    def _self_calibrate(self, gray: np.ndarray, K: np.ndarray) -> FocalEstimate:
+        """:func:`focal_from_fundamentals` of the probe pairs 8 frames apart; when undecided, its reason also gives
+        the median rotation of the probe pairs (at the 60° prior focal): too little rotation is the usual cause."""
         import cv2
 
-        def fundamental(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> np.ndarray | None:
+        K_prior = K.copy()
+        K_prior[0, 0] = K_prior[1, 1] = prior_focal(gray.shape[1:])
+
+        def fundamental(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> tuple[np.ndarray, float] | None:
             try:
                 F, mask = cv2.findFundamentalMat(
                     x_a, x_b, cv2.USAC_ACCURATE, self.ransac_threshold_px * self._px_scale, 0.999
                 )
             except cv2.error:  # OpenCV's USAC asserts on some degenerate samples ("!model.empty()"): no model
                 return None
-            usable = F is not None and F.shape == (3, 3) and mask is not None and mask.sum() >= 30
-            return F if usable else None
+            if F is None or F.shape != (3, 3) or mask is None or mask.sum() < 30:
+                return None
+            inliers = np.flatnonzero(mask.ravel())
+            inliers = inliers[:: max(1, -(-len(inliers) // 200))]  # recoverPose triangulates each point 4 times
+            _, R, _, _ = cv2.recoverPose(K_prior.T @ F @ K_prior, x_a[inliers], x_b[inliers], K_prior)
+            return F, float(np.degrees(np.arccos(np.clip((np.trace(R) - 1) / 2, -1.0, 1.0))))
 
-        fundamentals = self._probe(gray, self._probe_pairs(len(gray), min(8, len(gray) - 1)), fundamental)
+        offset = min(8, len(gray) - 1)
+        measured = self._probe(gray, self._probe_pairs(len(gray), offset), fundamental)
         h, w = gray.shape[1:]
-        return focal_from_fundamentals(fundamentals, (K[0, 2], K[1, 2]), (h, w))
+        estimate = focal_from_fundamentals([F for F, _ in measured], (K[0, 2], K[1, 2]), (h, w))
+        if estimate.focal is None and measured:
+            rotation = float(np.median([angle for _, angle in measured]))
+            pairs = f"{len(measured)} probe pair{'s' if len(measured) > 1 else ''}"
+            estimate.reason += f"; median rotation {rotation:.1f}° over {pairs} {offset} frames apart"
+        if estimate.focal is None and self.settings.focal_bundle:
+            start = time.perf_counter()
+            tracked = focal_from_tracks(self._track_windows(gray), (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale)
+            logger.info(
+                "geometric matcher: focal by bundle adjustment %s in %.1f s (fundamentals: %s)",
+                f"{tracked.focal:.1f} px" if tracked.focal else f"inconclusive ({tracked.reason})",
+                time.perf_counter() - start,
+                estimate.reason,
+            )
+            if tracked.focal is None:
+                tracked.reason = f"{estimate.reason}; bundle adjustment: {tracked.reason}"
+            estimate = tracked
+        return estimate
+
+    def _track_windows(self, gray: np.ndarray, count: int = 3, keyframes: int = 8) -> list[TrackWindow]:
+        """Flow tracks (:func:`track_window`) of ``count`` windows of ``keyframes`` keyframes 3 frames apart (less
+        in short videos), spread over the video, on ``num_workers`` threads."""
+        import threading
+
+        num_frames = len(gray)
+        step = max(1, min(3, (num_frames - 1) // (keyframes - 1)))
+        keyframes = min(keyframes, (num_frames - 1) // step + 1)
+        starts = np.unique(np.linspace(0, num_frames - 1 - step * (keyframes - 1), count).round().astype(int))
+        local = threading.local()
+
+        def window(start: int) -> TrackWindow:
+            def flows(k: int) -> tuple[np.ndarray, np.ndarray]:
+                a = int(start + step * k)
+                return dis_flows(self._thread_engine(local), gray[a], gray[a + step])
+
+            return track_window(
+                flows,
+                keyframes,
+                gray.shape[1:],
+                cells=self.grid_cells,
+                fb_threshold_px=self.fb_threshold_px * self._px_scale,
+                max_tracks=TRACKS_PER_WINDOW,
+            )
+
+        return thread_map(window, list(starts), self.num_workers, "focal tracks")
 
     def _probe(self, gray: np.ndarray, pairs: list[tuple[int, int]], measure: Callable[..., Any]) -> list[Any]:
         """``measure(a, b, x_a, x_b)`` on the well-spread consistent matches ``[N,2]`` of each probe pair ``(a, b)``

@@ -2,29 +2,37 @@
 
 Two-view triangulation assumes a static world: a pixel that moves on its own is triangulated with the camera's
 motion and gets a depth that is wrong by any amount (a car driving ahead of the camera at its speed comes out
-near infinity; a person crossing the view lands anywhere along the ray). This module runs after the global
-alignment and fusion, on the aligned scene (depth, poses, intrinsics):
+near infinity; a person walking along with a sideways camera lands on the wall behind). This module runs after the
+global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
 
-1. **Segmentation.** For every frame ``k`` and its neighbours ``k ± offset``, the optical flow (DIS,
-   forward–backward checked) is compared with the *rigid* flow that the aligned scene predicts (the stage-1 depth
-   of frame ``k`` moved by the relative camera pose and projected). Where the two disagree by more than
-   ``residual_px + residual_rel·|rigid flow|`` the pixel moves on its own. Untriangulated pixels (holes) next to
-   such pixels join them (a mover's interior is often a hole: stage 1's pairs disagree there), and only connected
-   regions that are mostly movers and at least ``min_area`` of the frame are kept.
-2. **Depth from constraints that hold for movers**, per region:
-   - *ground contact*: an object standing on a surface is as far as the surface under its lowest pixels — the
-     median static depth in the few rows just below the region's bottom edge;
-   - *occlusion order*: an occluder is nearer than what it hides — the region's depth is capped by a low
-     percentile of the static depth in a ring around it;
-   - without a contact (a region touching the image bottom, or floating), stage 1's own median depth in the
-     region if it respects the occlusion order, else the occlusion cap.
-   Each region gets that depth (a fronto-parallel plane, the classical stand-in when a mover's shape is unknown)
-   with a moderate confidence, so stage 2's flow-guided temporal filter tracks and smooths each mover's depth
-   over time.
+1. **Segmentation** (:func:`segment_movers`), from three kinds of evidence:
+   - *flow against the rigid flow of the static scene*: for every frame and its neighbours at ``offsets`` (both
+     sides), the DIS flow (forward–backward checked, not near the image border) is compared with the flow the
+     aligned scene predicts — the stage-1 depth, holes filled with their nearest triangulated depth, moved by the
+     pair's camera pose (PnP on the stage-1 depth and the flow: movers are its outliers) and projected. A pixel
+     disagreeing by more than ``residual_px + residual_rel·|rigid flow|`` in most of its checks is flagged;
+     pixels flagged by any check join a flagged region they touch (hysteresis);
+   - *beyond the ground*: per frame, the ground plane (a plane in inverse depth over the image, RANSAC on the
+     lowest third, :func:`ground_depth`); a region that stage 1 put beyond it — impossible for a static surface,
+     the ground would hide it — and that stands on it (ground seen under its bottom edge) moves along with the
+     camera (:func:`underground`);
+   - *temporal consistency*: a region is kept only if the neighbouring frames flag pixels near it, and if it
+     covers ``min_area`` of the frame.
+2. **Depth from constraints that hold for movers** (per region, :func:`_mover_depth`):
+   - *ground contact*: an object standing on the ground is as far as the ground under its lowest pixels — the
+     ground plane's depth there; given when the ground is seen under the region (or the region reaches the image
+     bottom, where the ground at the bottom row bounds its depth) and stage 1 put the region beyond the ground (a
+     static surface with a wrong stage-1 depth is flagged by the flow too, but is never beyond the ground: it keeps
+     its depth) or left it mostly untriangulated;
+   - *occlusion order* (``hole_bound``): an occluder is nearer than what it hides — an untriangulated region
+     without a contact gets a low percentile of the depth in a ring around it;
+   - otherwise stage 1's depth is kept, and a hole stays a hole for stage 2 to fill.
+   A region gets one depth (a fronto-parallel plane, the classical stand-in when a mover's shape is unknown) at the
+   static pixels' median confidence, so stage 2's flow-guided temporal filter tracks and smooths it over time.
 
-Limits: motion along the epipolar lines (a car ahead moving exactly along the camera's translation) is
-consistent with the rigid flow at a wrong depth and is not found by step 1; regions that touch the image bottom
-have no visible contact.
+Limits (measured, docs/geometric.md): an object crossing close to the camera fast (``close-object``, 30 px per
+frame) has no consistent flow and no ground contact, and is not found; a mover moving along its epipolar lines at a
+steady speed is consistent with the rigid flow at a wrong depth, and is found only through the ground.
 """
 
 from __future__ import annotations
@@ -40,36 +48,70 @@ from stereodiff.progress import logger
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
 
-__all__ = ["MoverSettings", "handle_movers", "rigid_flow"]
+__all__ = [
+    "MoverSettings",
+    "ground_depth",
+    "handle_movers",
+    "nearest_fill",
+    "rigid_flow",
+    "segment_movers",
+    "underground",
+]
 
 
 @dataclass(frozen=True)
 class MoverSettings:
     """Knobs of the moving-object handling (pixel values at a 320-pixel long side, scaled with the resolution)."""
 
-    offset: int = 6
+    offsets: tuple[int, ...] = (6, 12)
     """Frames between a frame and the neighbours its flow is checked against (both sides)."""
-    residual_px: float = 1.0
+    residual_px: float = 2.0
     """Absolute part of the flow-residual threshold (pixels)."""
     residual_rel: float = 0.15
     """Relative part of the flow-residual threshold (fraction of the rigid flow's length)."""
-    residual_median: float = 0.0
-    """Frame-adaptive part of the threshold: this many times the frame's median residual (the aligned poses and
-    depths explain a static world only up to their own error)."""
+    vote_fraction: float = 0.5
+    """A pixel moves when more than this fraction of the checks that saw it (consistent flow) flag it."""
+    weak_fraction: float = 0.0
+    """Hysteresis: pixels flagged by more than this fraction of their checks join a strongly flagged region they
+    touch (``vote_fraction`` or more: off)."""
+    epipolar_px: float = 1.0
+    """Sampson distance (pixels) beyond which a pixel's flow leaves the epipolar line of the camera's motion."""
+    epipolar_share: float = 0.0
+    """Least share of a flow-flagged region whose pixels leave their epipolar lines (in most checks): a static
+    surface with a wrong stage-1 depth is flagged by the flow residual too, but it moves along its epipolar lines."""
+    border_px: float = 8.0
+    """Pixels this close to the image border, or whose flow ends this close to it, are not checked (DIS's flow
+    there is extrapolated)."""
+    persist_px: int = 8
+    """A flagged pixel is kept only if the neighbouring frames (both) flag a pixel within this distance."""
     pnp_threshold_px: float = 1.0
     """RANSAC inlier threshold (pixels) of the per-pair camera pose, solved by PnP from the stage-1 depth and the
     flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
-    mover_fraction: float = 0.1
-    """Least fraction of a region (movers ∪ adjacent holes) that must be flagged as moving."""
-    contact_rows: int = 6
-    """Rows below a region's bottom edge that are sampled for its ground contact."""
+    contact_rows: int = 10
+    """Rows under a region's bottom edge searched for its ground contact."""
+    underground: float = 0.3
+    """A region deeper than the ground plane by more than this fraction is a mover (0 = off); see
+    :func:`underground`."""
+    ground_tolerance: float = 0.05
+    """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
+    ground_iterations: int = 200
+    """RANSAC samples of the ground plane."""
+    ground_min_fraction: float = 0.1
+    """Least fraction of the static pixels of the frame's lowest third that the ground plane must hold."""
+    beyond_share: float = 0.3
+    """A flagged region gets its ground contact's depth when at least this share of its triangulated pixels below
+    the horizon lie beyond the ground (a static surface never does; a static surface with a wrong depth is flagged
+    too, but stays put)."""
+    hole_bound: bool = False
+    """Give an untriangulated mover region without a seen ground contact the occlusion bound (else stage 2 fills
+    it)."""
     ring_px: int = 6
     """Width of the ring around a region whose static depth bounds the region's depth (occlusion order)."""
     ring_percentile: float = 20.0
     """Percentile of the ring's depth used as the occlusion bound."""
-    confidence: float = 0.5
+    confidence: float = 1.0
     """Confidence given to mover pixels, as a fraction of the median confidence of the static pixels."""
 
 
@@ -115,15 +157,16 @@ def handle_movers(
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
     for k in range(t):
         if moving[k].any():
-            depth[k] = _mover_depth(depth[k], moving[k], s)
-            confidence[k] = np.where(moving[k], np.where(depth[k] > 0, mover_conf, 0.0), confidence[k])
+            ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=k)
+            depth[k], handled = _mover_depth(depth[k], moving[k], ground, s)
+            confidence[k] = np.where(handled, mover_conf, confidence[k])
     logger.info("movers: %.1f%% of the pixels move independently", 100 * float(moving.mean()))
     return replace(scene, depth=depth, confidence=confidence, valid=depth > 0), moving
 
 
 def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings) -> np.ndarray:
     """``[T,h,w]`` bool: pixels whose flow to the neighbouring frames the aligned static scene does not explain,
-    grown into the adjacent holes and cleaned into regions (module docstring, step 1)."""
+    cleaned into regions that persist over time (module docstring, step 1)."""
     import cv2
 
     s = settings
@@ -131,84 +174,237 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
     scale = max(h, w) / 320.0
     dis = dis_engine("fast")
     votes = np.zeros((t, h, w), np.float32)
+    off_epipolar = np.zeros((t, h, w), np.float32)
     checks = np.zeros((t, h, w), np.float32)
-    offset = min(s.offset, t - 1)
-    for a in range(t - offset if offset > 0 else 0):
-        b = a + offset
+    grid = pixel_grid(h, w).reshape(-1, 2)
+    # holes take the depth of their nearest triangulated pixel: a hole that is static background next to static
+    # background moves as the rigid flow of that depth predicts; a mover's hole does not
+    static_depth = np.stack([nearest_fill(frame) for frame in np.asarray(scene.depth)])
+    inner = _inside(pixel_grid(h, w), s.border_px * scale)
+    pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
+    for a, b in pairs:
         flow_ab, flow_ba = dis_flows(dis, grey[a], grey[b])
         for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
-            consistent = forward_backward(fwd, bwd)[2] < 1.0 * scale
+            target, _, miss = forward_backward(fwd, bwd)
+            usable = (miss < 1.0 * scale) & inner & _inside(target, s.border_px * scale)  # DIS is poor at borders
             K = pinhole(float(scene.focal[own]), (h, w))
-            pose = _pose_from_flow(scene.depth[own], fwd, consistent, K, s.pnp_threshold_px * scale, seed=own)
+            pose = _pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=own)
             if pose is None:
                 continue
-            rigid, defined = rigid_flow(scene.depth[own], K, pose)
+            rigid, defined = rigid_flow(static_depth[own], K, pose)
             residual = np.hypot(*(fwd - rigid).transpose(2, 0, 1))
-            # holes: no depth to predict the flow with, but a static point still moves along its epipolar line
-            F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
-            grid = pixel_grid(h, w)
-            epipolar = sampson_distance(grid.reshape(-1, 2), (grid + fwd).reshape(-1, 2), F).reshape(h, w)
-            residual = np.where(defined, residual, epipolar)
-            usable = consistent
-            typical = float(np.median(residual[usable])) if usable.any() else 0.0
             limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1))
-            votes[own] += usable & (residual > limit + s.residual_median * typical)
-            checks[own] += usable
-    raw = votes > 0.5 * np.maximum(checks, 1)  # flagged by at least half of the checks that saw the pixel
-    holes = scene.depth <= 0
+            votes[own] += usable & defined & (residual > limit)
+            checks[own] += usable & defined
+            if s.epipolar_share <= 0:
+                continue
+            # a static pixel with a wrong depth still moves along its epipolar line; a mover mostly leaves it
+            F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
+            epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
+            off_epipolar[own] += usable & defined & (epipolar > s.epipolar_px * scale)
+    raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
+    if s.weak_fraction < s.vote_fraction:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
+        weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0)
+        for k in range(t):
+            count, labels = cv2.connectedComponents(weak[k].astype(np.uint8), connectivity=8)
+            strong = np.bincount(labels.ravel(), weights=raw[k].ravel(), minlength=count) > 0
+            strong[0] = False
+            raw[k] = strong[labels]
+    epipolar_flags = off_epipolar > s.vote_fraction * np.maximum(checks, 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    out = np.zeros_like(raw)
+    for k in range(t):
+        # a region flagged by the flow must also leave the epipolar lines somewhere (else it is static depth error)
+        count, labels = cv2.connectedComponents(raw[k], connectivity=8)
+        share = np.bincount(labels.ravel(), weights=epipolar_flags[k].ravel(), minlength=count)
+        share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
+        raw[k] = (share >= s.epipolar_share)[labels] & (labels > 0)
+        if s.underground > 0:
+            raw[k] |= underground(np.asarray(scene.depth[k]), s, seed=k)
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
+    opened = np.stack([cv2.morphologyEx(frame, cv2.MORPH_OPEN, kernel) for frame in raw])
+    grown = np.stack([cv2.dilate(frame, near) for frame in opened])
+    out = np.zeros((t, h, w), bool)
     min_px = s.min_area * h * w
     for k in range(t):
-        flagged = cv2.morphologyEx(raw[k].astype(np.uint8), cv2.MORPH_OPEN, kernel)
-        region = cv2.morphologyEx(flagged | holes[k].astype(np.uint8), cv2.MORPH_CLOSE, kernel)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
-        flagged_per = np.bincount(labels.ravel(), weights=flagged.ravel(), minlength=count)
-        keep = (stats[:, cv2.CC_STAT_AREA] >= min_px) & (flagged_per >= s.mover_fraction * stats[:, cv2.CC_STAT_AREA])
+        # temporal consistency: a mover seen in frame k is seen near the same place in a neighbouring frame
+        before = grown[k - 1] if k > 0 else grown[k + 1] if t > 1 else opened[k]
+        after = grown[k + 1] if k + 1 < t else before
+        persistent = opened[k] & before & after
+        region = cv2.morphologyEx(persistent, cv2.MORPH_CLOSE, kernel)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+        keep = stats[:, cv2.CC_STAT_AREA] >= min_px
         keep[0] = False
         out[k] = keep[labels]
     return out
 
 
-def _mover_depth(depth: np.ndarray, moving: np.ndarray, s: MoverSettings) -> np.ndarray:
-    """One frame: every mover region gets its depth from ground contact / occlusion order (module docstring)."""
+def underground(depth: np.ndarray, settings: MoverSettings, seed: int = 0) -> np.ndarray:
+    """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane (:func:`ground_depth`) by more
+    than ``underground`` (relative) — impossible for a static surface standing on the ground, the signature of an
+    object moving along with the camera (triangulated too far) — and that stand on the ground (:func:`_stands`).
+    (Beyond a table's far edge the floor is "under" the table top too, but that region has the image bottom, not
+    the table, below it.)"""
+    import cv2
+
+    h, w = depth.shape
+    ground = ground_depth(depth, depth > 0, settings, seed)
+    out = np.zeros((h, w), np.uint8)
+    if ground is None:
+        return out
+    beyond = (depth > 0) & np.isfinite(ground) & (depth > ground * (1.0 + settings.underground))
+    on_ground = _on_ground(depth, ground, settings)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    count, labels = cv2.connectedComponents(beyond, connectivity=8)
+    for label in range(1, count):
+        region = labels == label
+        if _stands(region, on_ground, settings.contact_rows):
+            out[region] = 1
+    return out
+
+
+def _on_ground(depth: np.ndarray, ground: np.ndarray, settings: MoverSettings) -> np.ndarray:
+    """``[h,w]`` bool: pixels whose depth is the ground plane's ``[h,w]`` (within twice the RANSAC tolerance)."""
+    return (depth > 0) & np.isfinite(ground) & (np.abs(depth - ground) < 2 * settings.ground_tolerance * ground)
+
+
+def _bottom_edge(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest row ``[n]`` of ``region`` in each of its ``n`` columns, and those columns ``[n]``."""
+    has = region.any(axis=0)
+    columns = np.flatnonzero(has)
+    bottom = region.shape[0] - 1 - np.argmax(region[::-1, columns], axis=0)
+    return bottom, columns
+
+
+def _stands(region: np.ndarray, on_ground: np.ndarray, rows: int) -> bool:
+    """``region`` stands on the ground: it does not touch the image bottom, and the ground holds a pixel among the
+    ``rows`` rows under its bottom edge in at least half of its columns."""
+    h = region.shape[0]
+    bottom, columns = _bottom_edge(region)
+    if bottom.max() >= h - 2:
+        return False
+    below = np.clip(bottom[:, None] + np.arange(2, 2 + rows), 0, h - 1)  # [n, rows]
+    return bool(on_ground[below, columns[:, None]].any(axis=1).mean() >= 0.5)
+
+
+def _inside(positions: np.ndarray, margin: float) -> np.ndarray:
+    """``[h,w]`` bool: the positions ``[h,w,2]`` lie at least ``margin`` pixels inside an image of the same size."""
+    h, w = positions.shape[:2]
+    u, v = positions[..., 0], positions[..., 1]
+    return (u >= margin) & (u <= w - 1 - margin) & (v >= margin) & (v <= h - 1 - margin)
+
+
+def nearest_fill(depth: np.ndarray) -> np.ndarray:
+    """``[h,w]`` depth with every hole (0) taking the depth of its nearest valid pixel (all holes if none)."""
+    import cv2
+
+    holes = depth <= 0
+    if not holes.any() or holes.all():
+        return np.asarray(depth, np.float32)
+    _, labels = cv2.distanceTransformWithLabels(holes.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    by_label = np.zeros(labels.max() + 1, np.float32)
+    by_label[labels[~holes]] = depth[~holes]
+    return by_label[labels]
+
+
+def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings, seed: int = 0) -> np.ndarray | None:
+    """``[h,w]`` depth of the ground plane of one frame (``inf`` above its horizon), or None when none is found.
+
+    A 3D plane is a plane in inverse depth over the image, ``1/z = a·v + b·u + c``; the ground is the one that
+    holds the most static pixels of the frame's lowest third (RANSAC, relative tolerance ``ground_tolerance``)
+    among the planes whose inverse depth grows downwards (``a > 0``) more than sideways (``a ≥ 2 |b|``), with a
+    horizon (``1/z = 0``) less than an image height above the image (a fronto-parallel wall has none).
+    """
+    h, w = depth.shape
+    ys, xs = np.nonzero(static[2 * h // 3 :])
+    ys = ys + 2 * h // 3
+    if len(xs) < 100:
+        return None
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(xs), min(len(xs), 4000), replace=False)
+    design = np.stack([ys[pick], xs[pick], np.ones(len(pick))], axis=1).astype(np.float64)  # [N,3] (v, u, 1)
+    inverse = 1.0 / depth[ys[pick], xs[pick]].astype(np.float64)
+    best, best_count = None, 0
+    for _ in range(settings.ground_iterations):
+        sample = rng.choice(len(pick), 3, replace=False)
+        try:
+            coef = np.linalg.solve(design[sample], inverse[sample])
+        except np.linalg.LinAlgError:
+            continue
+        horizon = -(coef[1] * w / 2 + coef[2]) / coef[0] if coef[0] > 0 else -np.inf  # row where 1/z = 0
+        if coef[0] < 2 * abs(coef[1]) or horizon < -h:
+            continue
+        inliers = np.abs(design @ coef - inverse) < settings.ground_tolerance * inverse
+        if inliers.sum() > best_count:
+            best, best_count = inliers, int(inliers.sum())
+    if best is None or best_count < settings.ground_min_fraction * len(pick):
+        return None
+    coef = np.linalg.lstsq(design[best], inverse[best], rcond=None)[0]
+    v, u = np.mgrid[0:h, 0:w]
+    plane = coef[0] * v + coef[1] * u + coef[2]
+    return np.where(plane > 1e-12, 1.0 / np.maximum(plane, 1e-12), np.inf)
+
+
+def _mover_depth(
+    depth: np.ndarray, moving: np.ndarray, ground: np.ndarray | None, s: MoverSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
+    under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground
+    (``beyond_share`` of their pixels by more than ``underground``) get the ground's depth under their lowest pixels
+    (their ground contact); untriangulated ones without a contact, with ``hole_bound``, the occlusion bound (a low
+    percentile of the ring around them); the rest keep stage 1's depth (a static surface with a wrong depth may be
+    flagged too, and a static surface is never beyond the ground). Returns the depth ``[h,w]`` and where it was
+    replaced ``[h,w]`` bool."""
     import cv2
 
     static = (depth > 0) & ~moving
-    out = np.where(moving, 0.0, depth).astype(np.float32)
+    out = np.array(depth, dtype=np.float32, copy=True)
+    handled = np.zeros(depth.shape, bool)
+    on_ground = _on_ground(depth, ground, s) & ~moving if ground is not None else None
+    margin = int(s.border_px * max(depth.shape) / 320.0) + 3  # the segmentation does not reach closer to the border
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
     ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.ring_px + 1, 2 * s.ring_px + 1))
     for label in range(1, count):
         region = labels == label
+        own = depth[region & (depth > 0)]
+        mostly_hole = own.size < 0.5 * region.sum()
+        contact = _contact_depth(region, ground) if ground is not None else None
         ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & static
         bound = float(np.percentile(depth[ring], s.ring_percentile)) if ring.any() else np.inf
-        value = _contact_depth(depth, region, static, s.contact_rows)
-        if value is None or value > bound:
-            own = depth[region & (depth > 0)]
-            value = float(np.median(own)) if own.size and np.median(own) <= bound else bound
-        if np.isfinite(value) and value > 0:
+        # a static surface is never beyond the ground under it: only a region stage 1 put beyond its contact moves
+        seen = contact is not None and _stands(region, on_ground, s.contact_rows)
+        cut = bool(region[-margin:].any())  # its contact is below the image: the ground at the bottom row bounds it
+        if (seen or cut) and (mostly_hole or _beyond_ground(depth, region, ground, s)):
+            value = contact
+        elif mostly_hole and s.hole_bound:
+            value = bound
+        else:
+            value = None
+        if value is not None and np.isfinite(value) and value > 0:
             out[region] = value
-    return out
+            handled |= region
+    return out, handled
 
 
-def _contact_depth(depth: np.ndarray, region: np.ndarray, static: np.ndarray, rows: int) -> float | None:
-    """Median static depth just below the lowest pixels of ``region`` (its ground contact), or None."""
-    h = region.shape[0]
-    ys, xs = np.nonzero(region)
-    bottom = np.full(region.shape[1], -1)
-    np.maximum.at(bottom, xs, ys)
-    columns = np.flatnonzero(bottom >= 0)
-    top, low = int(ys.min()), int(ys.max())
-    lowest = columns[bottom[columns] >= low - max(2, (low - top) // 10)]  # the contact: the region's lowest 10 %
-    samples = []
-    for x in lowest:
-        below = slice(bottom[x] + 2, min(h, bottom[x] + 2 + rows))
-        col = depth[below, x][static[below, x]]
-        samples.append(col)
-    values = np.concatenate(samples) if samples else np.empty(0)
-    if values.size < 3:
-        return None
-    return float(np.median(values))
+def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:
+    """At least ``beyond_share`` of ``region``'s triangulated pixels whose ray meets the ground lie beyond it (by
+    ``underground``): impossible for a static surface (the ground would hide it), so the region moves and its depth
+    is wrong."""
+    tested = region & (depth > 0) & np.isfinite(ground)
+    if not tested.any():
+        return False
+    return bool(np.mean(depth[tested] > ground[tested] * (1.0 + s.underground)) >= s.beyond_share)
+
+
+def _contact_depth(region: np.ndarray, contact: np.ndarray) -> float | None:
+    """Ground depth ``contact [h,w]`` under the lowest pixels of ``region`` (its ground contact), or None when
+    their rays miss the ground."""
+    bottom, columns = _bottom_edge(region)
+    top, low = int(bottom.min()), int(bottom.max())
+    lowest = bottom >= low - max(2, (low - top) // 10)  # the contact: the region's lowest 10 %
+    values = contact[bottom[lowest], columns[lowest]]
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
 
 
 def _pose_from_flow(

@@ -1,0 +1,283 @@
+"""Focal self-calibration by bundle adjustment of flow tracks: the focal whose small bundle adjustment over
+several frames reprojects the tracks best.
+
+Two-view criteria (the equal singular values of ``Kᵀ F K``, or the Sampson error of the calibrated essential matrix
+swept over the focal) are flat on hand-held clips: 8-34 frames apart the cost ±25 % off the true focal differs by
+0.1-4 % (measured on TUM fr1/desk, 7-Scenes, the static orbit). Tracks chained over 8 keyframes tie the views
+together: a wrong focal cannot make all of them agree on one structure, and the median reprojection error after
+adjustment has its minimum near the true focal on TUM fr1/desk (0.98× of 517.3 @640 with windows of 8 keyframes 2
+and 3 frames apart, 0.9-1.0× with 1 frame apart). The matcher's ``focal_bundle`` (opt-in) decides 1.04× there and
+1.005-1.038× on the static orbit, but the depth gets worse with it, and the rendered 10-frame scenes are flat
+(docs/geometric.md, "Focal length").
+
+Model per window (keyframes ``0..K-1``): the points are the rays of the tracks in keyframe 0 at inverse depth
+``ρ``; keyframe ``k`` sees ``P = R_k ray + ρ t_k`` at ``f · P_xy / P_z + c``. The windows share the focal only.
+Initialisation: two-view relative poses from keyframe 0, inverse depths triangulated from the last keyframe, each
+translation scaled by least squares; then scipy's ``least_squares`` (Huber loss, analytic sparse Jacobian).
+
+Conventions (docs/conventions.md): pixel ``(u, v)`` = (column, row); OpenCV camera axes; ``X_k = R_k X_0 + t_k``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from stereodiff.flow import sample_flow
+from stereodiff.stage1.epipolar import FocalEstimate, relative_pose
+
+_HUBER_PX = 0.5  # Huber scale of the reprojection residuals, pixels at 320 px
+_EVALUATIONS = 30  # most residual evaluations of one adjustment
+_STEP = 1.25  # ratio of consecutive focals of the sweep
+_SWEEP = 3  # the sweep covers the prior focal × _STEP^-3 … _STEP^3 (0.51-1.95×)
+_CONTRAST = 1.15  # least error ratio of the focals ±25 % away to the best one
+TRACKS_PER_WINDOW = 300  # tracks started per window (150: TUM fr1/desk decided 1.09× the truth; 300: 1.04×)
+
+
+@dataclass
+class TrackWindow:
+    """Flow tracks of one window of keyframes.
+
+    Attributes:
+        ref: ``[N,2]`` pixel positions of the tracks in keyframe 0.
+        seen: one ``(index [M], uv [M,2])`` per keyframe 1..K-1: the tracks still followed there and their positions.
+    """
+
+    ref: np.ndarray
+    seen: list[tuple[np.ndarray, np.ndarray]]
+
+
+def track_window(
+    flows: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    num_keyframes: int,
+    size: tuple[int, int],
+    *,
+    cells: int,
+    fb_threshold_px: float,
+    max_tracks: int,
+) -> TrackWindow:
+    """Tracks from keyframe 0 through ``num_keyframes`` keyframes.
+
+    Args:
+        flows: ``flows(k)`` = forward and backward flow ``[h,w,2]`` between keyframes ``k`` and ``k + 1``.
+        num_keyframes: keyframes of the window (≥ 2).
+        size: ``(h, w)`` of the frames.
+        cells: the tracks start at the centres of a grid of ``cells`` cells along the long side.
+        fb_threshold_px: a track ends at the first step whose forward–backward error exceeds this (pixels).
+        max_tracks: at most this many tracks are kept (evenly spread over the start grid).
+    """
+    h, w = size
+    cell = max(1, max(h, w) // cells)
+    ys, xs = np.mgrid[cell // 2 : h : cell, cell // 2 : w : cell]
+    points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
+    points = points[np.unique(np.linspace(0, len(points) - 1, max_tracks).round().astype(int))]
+    ref, alive, seen = points.copy(), np.ones(len(points), bool), []
+    for k in range(num_keyframes - 1):
+        forward, backward = flows(k)
+        moved = points + sample_flow(forward, points[None])[0]
+        back = moved + sample_flow(backward, moved[None])[0]
+        inside = (moved[:, 0] >= 0) & (moved[:, 0] <= w - 1) & (moved[:, 1] >= 0) & (moved[:, 1] <= h - 1)
+        alive &= inside & (np.linalg.norm(back - points, axis=1) < fb_threshold_px)
+        points = np.where(alive[:, None], moved, points)
+        index = np.flatnonzero(alive)
+        seen.append((index, points[index].astype(np.float64)))
+    return TrackWindow(ref.astype(np.float64), seen)
+
+
+def reprojection_error(
+    windows: list[TrackWindow], focal: float, principal_point: tuple[float, float], px_scale: float = 1.0
+) -> float:
+    """Median absolute reprojection residual (pixels) of ``windows`` after a bundle adjustment at ``focal`` (px):
+    poses and inverse depths free, the focal and principal point fixed (``px_scale``: working long side / 320, scales
+    the Huber threshold). NaN when no window has usable tracks."""
+    from scipy.optimize import least_squares
+
+    windows = [window for window in windows if any(len(index) for index, _ in window.seen)]
+    if not windows:
+        return float("nan")
+    problem = _Problem(windows, focal, np.asarray(principal_point, float))
+    solution = least_squares(
+        problem.residuals,
+        problem.initial(),
+        jac=problem.jacobian,
+        loss="huber",
+        f_scale=_HUBER_PX * px_scale,
+        method="trf",
+        tr_solver="lsmr",
+        max_nfev=_EVALUATIONS,
+    )
+    return float(np.median(np.abs(solution.fun[: problem.num_reprojections])))
+
+
+def focal_from_tracks(
+    windows: list[TrackWindow], principal_point: tuple[float, float], prior: float, px_scale: float = 1.0
+) -> FocalEstimate:
+    """The focal (px) of least :func:`reprojection_error` on a sweep of focals ``prior × 1.25^k``, ``|k| ≤ 3``,
+    refined on two focals half a step either side of the best one, by a parabola (in log focal) through the least
+    of these five and its two neighbours.
+
+    Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
+    or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
+    static orbit 1.11× and 7-Scenes 1.08×, both undecided).
+    """
+    focals = prior * _STEP ** np.arange(-_SWEEP, _SWEEP + 1)
+    errors = np.array([reprojection_error(windows, f, principal_point, px_scale) for f in focals])
+    if not np.isfinite(errors).any():
+        return FocalEstimate(None, reason="no flow tracks")
+    best = int(np.nanargmin(errors))
+    estimate = FocalEstimate(None, float(focals[best]))
+    if best in (0, len(focals) - 1):
+        estimate.reason = f"least reprojection error at the end of the sweep ({focals[best] / prior:.2f}× the prior)"
+        return estimate
+    left, mid, right = errors[best - 1 : best + 2]
+    estimate.contrast = float(min(left, right) / max(mid, 1e-12))
+    if not estimate.contrast >= _CONTRAST:
+        estimate.reason = (
+            f"reprojection flat: ±25 % gives {estimate.contrast:.2f}× the least error "
+            f"({mid:.2f} px, needs {_CONTRAST:g}×)"
+        )
+        return estimate
+    # refine: two more focals half a step either side, then the vertex of the parabola (log focal) through the least
+    # of the five and its two neighbours
+    halves = focals[best] * _STEP ** np.array([-0.5, 0.5])
+    near = focals[best] * _STEP ** np.arange(-1.0, 1.5, 0.5)  # [5]: best/1.25 … best·1.25
+    near_errors = np.array([left, reprojection_error(windows, halves[0], principal_point, px_scale), mid])
+    near_errors = np.r_[near_errors, reprojection_error(windows, halves[1], principal_point, px_scale), right]
+    j = int(np.clip(np.argmin(near_errors), 1, 3))
+    a, b, c = near_errors[j - 1 : j + 2]
+    shift = 0.5 * (a - c) / (a + c - 2 * b) if a + c - 2 * b > 0 else 0.0  # in half steps
+    estimate.focal = estimate.best = float(near[j] * _STEP ** (0.5 * np.clip(shift, -1.0, 1.0)))
+    return estimate
+
+
+class _Problem:
+    """The bundle adjustment of track windows at a fixed focal (see the module docstring)."""
+
+    def __init__(self, windows: list[TrackWindow], focal: float, centre: np.ndarray) -> None:
+        self.focal, self.centre, self.windows = focal, centre, windows
+        ref, target, track, pose = [], [], [], []
+        self.blocks = []  # per window: (first pose, first track, number of tracks)
+        num_poses = num_tracks = 0
+        for window in windows:
+            self.blocks.append((num_poses, num_tracks, len(window.ref)))
+            for k, (index, uv) in enumerate(window.seen):
+                ref.append(window.ref[index])
+                target.append(uv)
+                track.append(index + num_tracks)
+                pose.append(np.full(len(index), num_poses + k))
+            num_poses += len(window.seen)
+            num_tracks += len(window.ref)
+        self.num_poses, self.num_tracks = num_poses, num_tracks
+        self.ref, self.target = np.concatenate(ref), np.concatenate(target)
+        self.track, self.pose = np.concatenate(track), np.concatenate(pose)
+        self.rays = np.hstack([(self.ref - centre) / focal, np.ones((len(self.ref), 1))])
+        self.num_reprojections = 2 * len(self.ref)
+
+    def initial(self) -> np.ndarray:
+        """Parameters ``[6·poses + tracks]`` (rotation vector, translation per pose; inverse depth per track) from
+        two-view geometry (see the module docstring)."""
+        import cv2
+
+        K = np.array([[self.focal, 0, self.centre[0]], [0, self.focal, self.centre[1]], [0, 0, 1.0]])
+        poses = np.zeros((self.num_poses, 6))
+        rho = np.ones(self.num_tracks)
+        for window, (first_pose, first_track, count) in zip(self.windows, self.blocks, strict=True):
+            rays = np.hstack([(window.ref - self.centre) / self.focal, np.ones((count, 1))])
+            motions = []
+            for index, uv in window.seen:
+                if len(index) >= 8:
+                    geom = relative_pose(
+                        window.ref[index], uv, K, (0, 1), threshold=1.0, median_threshold=0.1, min_angle_deg=0.0
+                    )
+                    motions.append((index, uv, geom.R, geom.t))
+                else:
+                    motions.append((index, uv, np.eye(3), np.zeros(3)))
+            # depths from the farthest keyframe that still sees 30 tracks with a pose (the widest baseline)
+            usable = [m for m in motions if len(m[0]) >= 30 and np.linalg.norm(m[3]) > 0] or motions
+            index, uv, R, t = usable[-1]
+            inverse = np.full(count, np.nan)
+            inverse[index] = _scale_fit(rays[index] @ R.T, t[None, :], uv, self.centre, self.focal, per_row=True)
+            level = np.nanmedian(np.abs(inverse)) if np.isfinite(inverse).any() else 1.0
+            level = level if level > 0 else 1.0
+            inverse = np.clip(np.nan_to_num(inverse / level, nan=1.0), 0.05, 20.0)
+            rho[first_track : first_track + count] = inverse
+            for k, (index, uv, R, t) in enumerate(motions):
+                scale = _scale_fit(rays[index] @ R.T, inverse[index, None] * t, uv, self.centre, self.focal)
+                poses[first_pose + k, :3] = cv2.Rodrigues(R)[0].ravel()
+                poses[first_pose + k, 3:] = scale * t
+        return np.concatenate([poses.ravel(), rho])
+
+    def _project(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        import cv2
+
+        poses = x[: 6 * self.num_poses].reshape(-1, 6)
+        rho = x[6 * self.num_poses :]
+        rotations = np.stack([cv2.Rodrigues(p[:3])[0] for p in poses])
+        rotated = np.einsum("nij,nj->ni", rotations[self.pose], self.rays)
+        P = rotated + rho[self.track, None] * poses[self.pose, 3:]
+        return poses, rho, P
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Reprojection residuals ``[2M]`` (pixels), then one gauge residual per window (mean inverse depth 1)."""
+        _, rho, P = self._project(x)
+        projected = self.focal * P[:, :2] / P[:, 2:] + self.centre
+        gauge = [rho[t0 : t0 + n].mean() - 1.0 for _, t0, n in self.blocks]
+        return np.concatenate([(projected - self.target).ravel(), 10.0 * np.asarray(gauge)])
+
+    def jacobian(self, x: np.ndarray) -> object:
+        """Sparse Jacobian of :meth:`residuals` (rotation columns by forward differences of the rotation matrix)."""
+        import cv2
+        from scipy.sparse import csr_matrix
+
+        poses, rho, P = self._project(x)
+        m, f = len(P), self.focal
+        inv_z = 1.0 / P[:, 2]
+        d_proj = np.zeros((m, 2, 3))  # d projected / d P
+        d_proj[:, 0, 0] = d_proj[:, 1, 1] = f * inv_z
+        d_proj[:, :, 2] = -f * P[:, :2] * inv_z[:, None] ** 2
+        eps = 1e-6
+        base = np.einsum("nij,nj->ni", np.stack([cv2.Rodrigues(p[:3])[0] for p in poses])[self.pose], self.rays)
+        d_rot = np.zeros((m, 3, 3))
+        for q in range(3):
+            nudged = poses[:, :3].copy()
+            nudged[:, q] += eps
+            rotations = np.stack([cv2.Rodrigues(v)[0] for v in nudged])
+            d_rot[:, :, q] = (np.einsum("nij,nj->ni", rotations[self.pose], self.rays) - base) / eps
+        column = 6 * self.pose[:, None]
+        blocks = [
+            (column + np.arange(3), np.einsum("nij,njk->nik", d_proj, d_rot)),
+            (column + 3 + np.arange(3), d_proj * rho[self.track, None, None]),
+            (
+                (6 * self.num_poses + self.track)[:, None],
+                np.einsum("nij,nj->ni", d_proj, poses[self.pose, 3:])[..., None],
+            ),
+        ]
+        rows_of = np.arange(2 * m).reshape(m, 2)
+        rows, cols, vals = [], [], []
+        for columns, values in blocks:
+            q = values.shape[2]
+            rows.append(np.repeat(rows_of[:, :, None], q, axis=2).ravel())
+            cols.append(np.repeat(columns[:, None, :], 2, axis=1).ravel())
+            vals.append(values.ravel())
+        for w, (_, t0, n) in enumerate(self.blocks):
+            rows.append(np.full(n, 2 * m + w))
+            cols.append(6 * self.num_poses + t0 + np.arange(n))
+            vals.append(np.full(n, 10.0 / n))
+        shape = (2 * m + len(self.blocks), len(x))
+        return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape)
+
+
+def _scale_fit(
+    fixed: np.ndarray, moving: np.ndarray, uv: np.ndarray, centre: np.ndarray, focal: float, *, per_row: bool = False
+) -> np.ndarray | float:
+    """Least-squares ``s`` with ``fixed + s · moving`` ``[N,3]`` projecting to ``uv [N,2]`` (the two linear
+    equations ``P_x − x P_z = 0``, ``P_y − y P_z = 0`` of each point, normalised coordinates); one ``s`` per row
+    (``per_row``) or one for all."""
+    x = (uv - centre) / focal
+    a = moving[:, :2] - x * moving[:, 2:]  # [N,2]
+    b = -(fixed[:, :2] - x * fixed[:, 2:])
+    if per_row:
+        return np.sum(a * b, axis=1) / np.maximum(np.sum(a * a, axis=1), 1e-12)
+    return float(np.sum(a * b) / max(float(np.sum(a * a)), 1e-12))
