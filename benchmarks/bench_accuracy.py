@@ -58,19 +58,13 @@ def _row(scene: str, label: str, pred, gt, valid, dynamic, max_depth: float, hol
             dyn, stat, on_holes]  # fmt: skip
 
 
-def nearest_valid_fill(depth: np.ndarray) -> np.ndarray:
-    """``[T,h,w]`` depth with every hole (0) replaced by the depth of its nearest valid pixel (Euclidean)."""
-    from stereodiff.stage1.movers import nearest_fill
-
-    return np.stack([nearest_fill(frame) for frame in np.asarray(depth)])
-
-
 def evaluate_scene(
     name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_depth: float, fps: float, settings: tuple = ()
 ) -> list:
     """Run the cpu preset (with ``settings``, ``KEY=VALUE`` strings as ``--set``) on ``frames`` and return the table
     rows of every variant."""
     from stereodiff.config import preset_config, set_option
+    from stereodiff.eval.baselines import nearest_valid_fill
     from stereodiff.eval.protocol import resize_prediction
     from stereodiff.pipeline import StereoDiffPipeline
     from stereodiff.types import Video

@@ -21,8 +21,9 @@ def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.clip(tex, 0, 1)
 
 
-def _scene(num_frames: int = 16, h: int = 48, w: int = 64, seed: int = 0):
-    """A panning camera over a slanted textured wall with a textured box moving in front of it.
+def _scene(num_frames: int = 16, h: int = 48, w: int = 64, seed: int = 0, box_velocity=(0.04, 0.0)):
+    """A panning camera over a slanted textured wall with a textured box moving in front of it (``box_velocity``
+    world units per frame, x and y).
 
     Returns frames ``[T,h,w,3]`` uint8, depth ``[T,h,w]`` float32 metres (exact), dynamic mask ``[T,h,w]`` bool.
     Textures are sampled bilinearly at about one texel per pixel (no aliasing).
@@ -45,9 +46,9 @@ def _scene(num_frames: int = 16, h: int = 48, w: int = 64, seed: int = 0):
         img = cv2.remap(wall, (wx + 2) * texels, (wy + 2) * texels, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
         z_box = 2.0
         bx, by = cam_x + rx * z_box, ry * z_box
-        left = -0.5 + 0.04 * t
-        hit = (bx > left) & (bx < left + 0.5) & (by > -0.3) & (by < 0.2)
-        box_x, box_y = (bx - left) * texels, (by + 0.3) * texels
+        left, top = -0.5 + box_velocity[0] * t, -0.3 + box_velocity[1] * t
+        hit = (bx > left) & (bx < left + 0.5) & (by > top) & (by < top + 0.5)
+        box_x, box_y = (bx - left) * texels, (by - top) * texels
         box_img = cv2.remap(box, box_x, box_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
         img = np.where(hit[..., None], 0.5 * box_img + 0.5, img)  # the box is brighter than the wall
         frames[t] = (img * 255).astype(np.uint8)
@@ -225,8 +226,8 @@ def test_bad_inputs_name_the_argument():
 
 @pytest.mark.parametrize("scale", [1.0, 1e4])
 def test_hole_nearness_fills_holes_from_the_near_side_without_overflow(scale):
-    """A hole in a flat-colour frame between a near half and a far half: the soft-min fill leans to the near
-    depth (an occluder is nearer than what it hides); the plain mean does not; any depth unit works (no inf/NaN)."""
+    """A hole in a flat-colour frame between a near half and a far half: the soft-min fill (applied to every hole,
+    ``hole_motion_px=0``) leans to the near depth; the plain mean does not; any depth unit works (no inf/NaN)."""
     t, h, w = 3, 24, 32
     frames = np.full((t, h, w, 3), 128, np.uint8)
     depth = np.zeros((t, h, w), np.float32)
@@ -235,9 +236,77 @@ def test_hole_nearness_fills_holes_from_the_near_side_without_overflow(scale):
     confidence = np.where(depth > 0, 1.0, 0.0).astype(np.float32)
     common = dict(work_long_side=32, temporal_decay=0.0)
     mean_fill = TemporalRefiner(hole_nearness=0.0, **common).refine(frames, depth, confidence)
-    near_fill = TemporalRefiner(hole_nearness=20.0, **common).refine(frames, depth, confidence)
+    near_fill = TemporalRefiner(hole_nearness=20.0, hole_motion_px=0.0, **common).refine(frames, depth, confidence)
     assert np.isfinite(near_fill).all()
     hole = (slice(None), slice(4, -4), slice(14, 18))
     assert np.median(mean_fill[hole]) > 1.6 * scale  # the mean mixes both sides
     assert np.median(near_fill[hole]) < 1.3 * scale  # the soft minimum takes the near side
     np.testing.assert_allclose(near_fill[:, 4:-4, 2:8], 1.0 * scale, rtol=0.05)  # covered pixels keep their depth
+
+
+def test_camera_motion_fit_predicts_the_depth_change_of_static_points():
+    from stereodiff.stage2.temporal import camera_motion
+
+    h, w = 60, 80
+    focal = 0.5 * w / np.tan(np.radians(30.0))  # the fit's assumed 60° field of view
+    centre = np.array([(w - 1) / 2, (h - 1) / 2])
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    depth = 3.0 + 0.02 * u + 0.5 * np.sin(v / 7.0)  # this frame's exact depth [h,w]
+    here = np.stack([(u - centre[0]) / focal * depth, (v - centre[1]) / focal * depth, depth], -1)
+    angle = np.radians(1.5)
+    rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+    there = here @ rotation.T + np.array([0.03, -0.01, 0.12])  # the same points in the other frame's camera
+    other_at = (there[..., :2] / there[..., 2:] * focal + centre).astype(np.float32)  # [h,w,2] what the flow gives
+    other_log = np.log(there[..., 2]).astype(np.float32)
+    weight = np.ones((h, w), np.float32)
+    weight[:, :10] = 0.0  # untrusted matches are not used: make them wrong
+    other_log[:, :10] += 1.0
+    change = camera_motion(other_log, other_at, weight)
+    assert change is not None
+    np.testing.assert_allclose(np.exp(change.carry(other_log, other_at))[:, 10:], depth[:, 10:], rtol=1e-4)
+    assert camera_motion(other_log, other_at, np.zeros_like(weight)) is None  # nothing trusted: no model
+
+
+def test_depth_carried_along_the_flow_follows_the_camera():
+    """Exact, fully confident depth of a street seen by a camera driving forward: each static point's depth shrinks
+    from frame to frame. Averaged along the flow without the camera's motion, the past (farther) and the future
+    (nearer) do not cancel at the ends or at edges (median |Δ log d| 0.039 measured); carried into each frame's
+    camera they agree (0.016)."""
+    from stereodiff.synth import make_scene
+
+    scene = make_scene("driving", seed=0, num_frames=24, height=96, width=128)
+    depth = scene.depth.astype(np.float32)
+    static = ~scene.dynamic_mask & (depth > 0)
+
+    def error(**options) -> float:
+        refined = TemporalRefiner(**options).refine(scene.frames, depth, np.ones_like(depth))
+        return float(np.median(np.abs(np.log(refined[static] / depth[static]))))
+
+    assert error(motion_compensation=True) < 0.025 < error(motion_compensation=False)
+
+
+def test_holes_lean_to_the_near_side_only_where_they_move_on_their_own():
+    """A box moving vertically (across the epipolar lines of the panning camera) in front of a wall. Stage 1 has
+    no depth inside the box (its interior) nor on the static wall in a band around it. The global lean to the near
+    side (``hole_motion_px=0``) pulls the wall band toward the box's depth (measured median log-depth 1.157 vs the
+    true 1.400); with the independent-motion evidence the band keeps the wall's depth (1.393), since it moves
+    like the rigid scene, and the box's interior still takes the box's depth."""
+    import cv2
+
+    frames, depth, mask = _scene(num_frames=12, h=60, w=80, box_velocity=(0.0, 0.02))
+    kernel = np.ones((5, 5), np.uint8)
+    inner = np.stack([cv2.erode(m.astype(np.uint8), kernel) > 0 for m in mask])  # the box minus a 2-pixel rim
+    band = np.stack([cv2.dilate(m.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0 for m in mask]) & ~mask
+    holed = np.where(inner | band, 0.0, depth).astype(np.float32)
+
+    def fills(**options) -> tuple[float, float]:  # median log-depth in the box's interior and in the wall band
+        refined = np.log(TemporalRefiner(temporal_decay=0.0, **options).refine(frames, holed, np.ones_like(depth)))
+        return float(np.median(refined[inner])), float(np.median(refined[band]))
+
+    truth = float(np.median(np.log(depth[band])))
+    box_plain, band_plain = fills()
+    _, band_global = fills(hole_nearness=100.0, hole_motion_px=0.0)
+    box_evidence, band_evidence = fills(hole_nearness=100.0, hole_motion_px=1.0)
+    assert band_global < truth - 0.15  # the global lean takes the static band for the box's
+    assert abs(band_evidence - truth) < 0.03 and abs(band_plain - truth) < 0.03
+    assert abs(box_evidence - np.log(2.0)) < 0.03 and box_evidence <= box_plain + 1e-3

@@ -61,6 +61,11 @@ class TemporalConfig(BackendConfig):
     """Colour-constancy scale of the temporal filter (RGB in [0, 1], summed over channels): a pixel whose colour
     differs by Δ from the colour the flow brings from the neighbouring frame gets weight ``exp(−½ (Δ/σ)²)``, which
     catches occlusions and flow errors at object boundaries that the forward–backward check misses."""
+    motion_compensation: bool = True
+    """Carry depth along the flow into the next frame's camera: per pair of consecutive frames, the camera's depth
+    change ``Z' = Z·(1 + a·u + b·v) + c`` of a rigid scene is fitted (robustly) on confident matched pixels and
+    applied to what the flow brings. Without it, a static point whose depth changes as the camera moves is
+    averaged with its own past and future depths (on exact input depth: AbsRel 0.008 of bias on static-orbit)."""
     fill_sigma_px: float = 30.0
     """Spatial reach (working-resolution pixels) of the edge-aware fill. Larger fills bigger holes; the colour
     edges still stop it."""
@@ -74,14 +79,20 @@ class TemporalConfig(BackendConfig):
     (moving objects) then take their fill mostly from their own depth inside their colour region instead of from
     the confident background across the edge; holes (no depth) still take it from their surroundings."""
     hole_nearness: float = 0.0
-    """Occlusion-aware hole filling: a hole (no stage-1 depth) takes the soft minimum ``−log(Σ w·exp(−β·x)) / β``
-    of the log-depth ``x`` reachable in its colour region instead of the weighted mean (β = this value, never
-    farther than the mean; 0 = the plain mean). Untriangulated pixels next to a nearer object are mostly the
-    object's own (a moving object's interior, where stage 1's pairs disagree), and an occluder is nearer than what it
-    hides. Measured final all-pixel AbsRel, β = 0 → 10 (docs/stage2-temporal.md): close-object 0.292 → 0.262,
-    driving 0.341 → 0.310, indoor-dynamic 0.252 → 0.248, 7-Scenes 0.123 → 0.120; but static-orbit 0.034 → 0.036
-    and TUM fr1/desk 0.141 → 0.145 (holes there are mostly far background), and on static-orbit at 128 px the final /
-    stage-1 AbsRel ratio went 1.05 → 1.22; hence off by default (opt-in, e.g. 10 for dynamic scenes)."""
+    """Occlusion-aware hole filling: a hole (no stage-1 depth) leans toward the soft minimum
+    ``−log(Σ w·exp(−β·x)) / β`` of the log-depth ``x`` reachable in its colour region instead of the weighted mean
+    (β = this value; never farther than the mean; 0 = the plain mean, the default): untriangulated pixels of a
+    moving object are its own, and an occluder is nearer than what it hides. How far each hole leans is decided by
+    the motion evidence of ``hole_motion_px``. Measured (docs/stage2-temporal.md): with β = 100 and the evidence,
+    final all-pixel AbsRel close-object 0.292 → 0.221, driving 0.344 → 0.335, 7-Scenes 0.123 → 0.122,
+    static-orbit unchanged, but TUM fr1/desk 0.142 → 0.144; hence off by default."""
+    hole_motion_px: float = 1.0
+    """Motion evidence for ``hole_nearness`` (flow pixels at the working resolution; 0 = none: every hole leans
+    fully, the behaviour before issue #20, which costs static scenes). Per pair of consecutive frames the camera's
+    motion is fitted (PnP on confident stage-1 depth and the flow); a pixel whose flow misses its epipolar line by
+    ``d`` pixels moves on its own by ``1 − exp(−½ (d/σ)²)`` (σ = this value, or 3 × the median miss of confident
+    pixels when larger), averaged over both neighbours and, weighted by texture, over the hole's colour region: the
+    hole leans to the near side by that share."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
@@ -113,6 +124,7 @@ class TemporalConfig(BackendConfig):
             ("fill_floor", 0 <= self.fill_floor <= 1, "must be in [0, 1]"),
             ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
             ("hole_nearness", 0 <= self.hole_nearness <= 100, "must be in [0, 100]"),
+            ("hole_motion_px", self.hole_motion_px >= 0, "must be ≥ 0"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),

@@ -45,11 +45,13 @@ from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress
 from stereodiff.stage2.configs import TemporalConfig
 
-__all__ = ["TemporalRefiner", "domain_transform_filter", "guided_upsample"]
+__all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "domain_transform_filter", "guided_upsample"]
 
 #: frames per batch of the spatial fill, in fixed blocks aligned to frame 0 (:mod:`stereodiff.blocks`): every frame
 #: is filled in the same batch whichever window needs it first, so a resumed run is bit-identical
 _FILL_CHUNK = 8
+#: image gradient (grey levels per pixel, 5×5 mean) at which optical flow starts to count as motion evidence
+_TEXTURE_GREY = 3.0
 
 
 @dataclass
@@ -98,6 +100,7 @@ class TemporalRefiner(TemporalConfig):
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
+        inputs = _Inputs(self, frames, depth, confidence, conf_ref, (work_h, work_w))
         for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
             stop = min(start + self.window, t)
             if cache is not None and cache.has(index):
@@ -106,7 +109,8 @@ class TemporalRefiner(TemporalConfig):
             lo, hi = max(0, start - self.overlap), min(t, stop + self.overlap)
             for k in [k for k in store if k < lo]:
                 del store[k]
-            self._prepare(frames, depth, confidence, range(lo, hi), store, (work_h, work_w), conf_ref)
+            inputs.forget_before(lo)
+            self._prepare(inputs, range(lo, hi), store)
             log_depth = self._temporal_filter([store[k] for k in range(lo, hi)])  # [n,h',w']
             for k in range(start, stop):  # [H,W] each, written frame by frame
                 out[k] = np.exp(self._upsample(log_depth[k - lo], frames[k]))
@@ -150,30 +154,14 @@ class TemporalRefiner(TemporalConfig):
             "params": asdict(self),
         }
 
-    def _prepare(
-        self,
-        frames: Any,
-        depth: Any,
-        confidence: Any,
-        indices: range,
-        store: dict[int, _Frame],
-        work_size: tuple[int, int],
-        conf_ref: float,
-    ) -> None:
+    def _prepare(self, inputs: _Inputs, indices: range, store: dict[int, _Frame]) -> None:
         """Spatial fill of the frames of ``indices`` not yet in ``store`` (with the other frames of their fixed
-        blocks), then the flow links between consecutive frames of ``indices`` that are still missing."""
-        import cv2
-
-        work_h, work_w = work_size
+        blocks), then the flow links between consecutive frames of ``indices``."""
         todo = [k for k in indices if k not in store]
-        for chunk in dict.fromkeys(block_of(k, _FILL_CHUNK, depth.shape[0]) for k in todo):
-            n = len(chunk)
-            small = [cv2.resize(np.asarray(frames[k]), (work_w, work_h), interpolation=cv2.INTER_AREA) for k in chunk]
-            rgb = np.stack(small).astype(np.float32) / 255.0  # [n,h',w',3] in [0,1]
-            log_d = np.zeros((n, work_h, work_w), np.float32)
-            weight = np.zeros((n, work_h, work_w), np.float32)
-            for i, k in enumerate(chunk):
-                log_d[i], weight[i] = _resize_log_depth(depth[k], confidence[k], conf_ref, work_size)
+        for chunk in dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo):
+            rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
+            log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
+            weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
             # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
             fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
             channels = [fill_w * log_d, fill_w]
@@ -181,8 +169,11 @@ class TemporalRefiner(TemporalConfig):
                 bottom = float(log_d[weight > 0].min()) if (weight > 0).any() else 0.0
                 # invalid pixels hold log_d = 0, possibly below `bottom`: clamp so that 0 · exp(…) stays 0
                 channels.append(fill_w * np.exp(-self.hole_nearness * np.maximum(log_d - bottom, 0.0)))
+                if self.hole_motion_px > 0:  # independent-motion evidence, averaged over each colour region
+                    share, counts = zip(*(inputs.independent_motion(k) for k in chunk))
+                    channels += [np.stack(counts) * np.stack(share), np.stack(counts)]
             smoothed = domain_transform_filter(
-                np.stack(channels, axis=1),  # [n,2|3,h',w']
+                np.stack(channels, axis=1),  # [n,C,h',w']
                 rgb,
                 sigma_s=self.fill_sigma_px,
                 sigma_r=self.fill_sigma_color,
@@ -193,42 +184,45 @@ class TemporalRefiner(TemporalConfig):
                     continue
                 has_data = bool(weight[i].max() > 0)
                 mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
-                fill = np.where(smoothed[i, 1] > 1e-6, smoothed[i, 0] / np.maximum(smoothed[i, 1], 1e-6), mean)
-                if self.hole_nearness > 0:  # holes: the soft minimum of their region (never farther than the mean)
-                    ratio = smoothed[i, 2] / np.maximum(smoothed[i, 1], 1e-6)
-                    near = bottom - np.log(np.maximum(ratio, 1e-30)) / self.hole_nearness
-                    fill = np.where((weight[i] == 0) & (smoothed[i, 1] > 1e-6), np.minimum(near, fill), fill)
+                reached = smoothed[i, 1] > 1e-6
+                norm = np.maximum(smoothed[i, 1], 1e-6)
+                fill = np.where(reached, smoothed[i, 0] / norm, mean)
+                if self.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
+                    near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / self.hole_nearness
+                    share = np.float32(1.0)
+                    if self.hole_motion_px > 0:  # as much as the hole's colour region moves on its own
+                        share = smoothed[i, 3] / np.maximum(smoothed[i, 4], 1e-6)
+                    fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
                 store[k] = _Frame(
                     estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
                     weight=np.maximum(weight[i], self.fill_weight) * np.float32(has_data),  # [h',w']
                     has_data=has_data,
-                    rgb=rgb[i],
-                    grey=cv2.cvtColor(small[i], cv2.COLOR_RGB2GRAY),
                 )
         if self.temporal_decay == 0:
             return
-        dis = None
         for k in indices[:-1]:
-            if store[k].link_next is None:
-                dis = dis or dis_engine(self.flow_preset)
-                a, b = store[k], store[k + 1]
-                flow_ab, flow_ba = dis_flows(dis, a.grey, b.grey)  # [h',w',2] frame k → k+1, k+1 → k
-                a.link_next = self._link(flow_ab, flow_ba, b.rgb, a.rgb)
-                b.link_prev = self._link(flow_ba, flow_ab, a.rgb, b.rgb)
+            store[k].link_next, store[k + 1].link_prev = inputs.link(k, +1), inputs.link(k + 1, -1)
 
-    def _link(
-        self, to_other: np.ndarray, from_other: np.ndarray, rgb_other: np.ndarray, rgb_own: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Sampling map ``[h,w,2]`` (absolute pixel coordinates in the other frame) and gate ``[h,w]`` in [0, λ] for
-        pulling the other frame's state into this one: decay × forward–backward check × colour constancy."""
+    def _link(self, to_other: np.ndarray, from_other: np.ndarray, other: _Raw, own: _Raw) -> _Link:
+        """How to pull the other frame's state into this one: the sampling map ``[h,w,2]`` (absolute pixel
+        coordinates in the other frame), the gate ``[h,w]`` in [0, λ] (decay × forward–backward check × colour
+        constancy) and the camera's motion between the two frames (:func:`camera_motion`)."""
         import cv2
 
         sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
         scale = np.hypot(to_other[..., 0], to_other[..., 1]) + np.hypot(back[..., 0], back[..., 1])
         consistent = miss < self.flow_check_px + 0.05 * scale
-        colour_miss = _l1(cv2.remap(rgb_other, sample_at, None, cv2.INTER_LINEAR) - rgb_own)
-        gate = self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)
-        return sample_at, gate.astype(np.float32)
+        colour_miss = _l1(cv2.remap(other.rgb, sample_at, None, cv2.INTER_LINEAR) - own.rgb)
+        gate = (self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)).astype(
+            np.float32
+        )
+        motion = None
+        if self.motion_compensation or self.hole_motion_px > 0:
+            # the other frame's stage-1 log-depth and weight at the targets (normalised, so holes do not leak in)
+            num = cv2.remap(other.weight * other.log_depth, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
+            den = cv2.remap(other.weight, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
+            motion = camera_motion(num / np.maximum(den, 1e-6), sample_at, den * consistent)
+        return _Link(sample_at, gate, motion)
 
     def _temporal_filter(self, window: list[_Frame]) -> np.ndarray:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
@@ -254,19 +248,20 @@ class TemporalRefiner(TemporalConfig):
             result[i] = np.where(reached, result[i], result[i][reached].mean()) if reached.any() else -np.inf
         return result
 
-    def _pull(
-        self, state: np.ndarray, link: tuple[np.ndarray, np.ndarray], current: np.ndarray, weight: np.ndarray
-    ) -> np.ndarray:
-        """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow, times the link gate and the
-        agreement of its depth with the current estimate ``[h,w]``. The agreement test is as strict as the
-        current estimate is trusted (its weight ``[h,w]``): a filled pixel barely vetoes what the flow brings."""
+    def _pull(self, state: np.ndarray, link: _Link, current: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow (its mean log-depth carried into
+        this frame's camera by the link's depth change), times the link gate and the agreement of its depth with
+        the current estimate ``[h,w]``. The agreement test is as strict as the current estimate is trusted (its
+        weight ``[h,w]``): a filled pixel barely vetoes what the flow brings."""
         import cv2
 
-        sample_at, gate = link
-        pulled = cv2.remap(state, sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        pulled = cv2.remap(state, link.sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         mean = pulled[..., 0] / np.maximum(pulled[..., 1], 1e-12)
+        if link.motion is not None and self.motion_compensation:
+            mean = link.motion.carry(mean, link.sample_at)
+            pulled[..., 0] = mean * pulled[..., 1]
         agree = np.exp(-0.5 * weight * ((current - mean) / self.depth_sigma) ** 2)
-        return pulled * (gate * agree)[..., None]
+        return pulled * (link.gate * agree)[..., None]
 
     def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``."""
@@ -366,6 +361,108 @@ def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps:
     )
 
 
+# ---------------------------------------------------------------------------------------------------- camera motion
+#: horizontal field of view assumed for the camera-motion fit (the geometric stage 1's prior); the fit absorbs
+#: most of a wrong focal, since it only predicts the depth change of points between consecutive frames
+_FIELD_OF_VIEW_DEG = 60.0
+
+
+@dataclass(frozen=True)
+class CameraMotion:
+    """The camera's rigid motion from one frame to another, ``X' = R·X + t`` (camera coordinates, the first
+    frame's depth unit), with the pinhole camera it was fitted for (``focal`` pixels, principal point ``centre``)."""
+
+    rotation: np.ndarray  # [3,3]
+    translation: np.ndarray  # [3]
+    focal: float
+    centre: tuple[float, float]
+
+    def _rays(self, at: np.ndarray) -> np.ndarray:
+        """``[h,w,3]`` normalised rays ``(x̃, ỹ, 1)`` of the pixels ``at [h,w,2]``."""
+        x = (at[..., 0] - self.centre[0]) / self.focal
+        y = (at[..., 1] - self.centre[1]) / self.focal
+        return np.stack([x, y, np.ones_like(x)], axis=-1)
+
+    def carry(self, log_depth: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """``[h,w]`` log-depth of static points seen at the pixels ``at [h,w,2]`` of the first frame → their
+        log-depth in the second frame's camera, ``Z' = Z·(r₃ · ray) + t_z`` (at least a tenth of ``Z``)."""
+        factor = self._rays(at) @ self.rotation[2]  # [h,w]
+        depth = np.exp(log_depth)
+        return np.log(np.maximum(depth * factor + self.translation[2], 0.1 * depth)).astype(np.float32)
+
+    def epipolar_distance(self, at: np.ndarray) -> np.ndarray:
+        """``[h,w]`` Sampson distance (second frame's pixels) of the matches ``(at[y,x] in the first frame) ↔ (x, y)
+        in the second`` to the epipolar geometry of this motion: ~0 for static points whatever their depth, large
+        for independently moving ones (except those moving along their epipolar line). The translation is
+        normalised, so a camera that only rotates gives the distance to the rotated position."""
+        h, w = at.shape[:2]
+        norm = float(np.linalg.norm(self.translation))
+        t = self.translation / norm if norm > 1e-12 else np.zeros(3)
+        cross = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
+        essential = cross @ self.rotation  # x₂ᵀ E x₁ = 0
+        first = self._rays(at)  # [h,w,3]
+        v, u = np.mgrid[0:h, 0:w].astype(np.float32)
+        second = self._rays(np.stack([u, v], axis=-1))
+        if norm <= 1e-12:  # pure rotation: the rotated ray must hit the pixel
+            rotated = first @ self.rotation.T
+            return self.focal * np.hypot(
+                rotated[..., 0] / rotated[..., 2] - second[..., 0], rotated[..., 1] / rotated[..., 2] - second[..., 1]
+            )
+        line_2 = first @ essential.T  # E x₁ [h,w,3]
+        line_1 = second @ essential  # Eᵀ x₂ [h,w,3]
+        residual = (second * line_2).sum(-1)
+        scale = line_2[..., 0] ** 2 + line_2[..., 1] ** 2 + line_1[..., 0] ** 2 + line_1[..., 1] ** 2
+        return self.focal * np.abs(residual) / np.sqrt(np.maximum(scale, 1e-20))
+
+
+def camera_motion(
+    other_log_depth: np.ndarray, other_at: np.ndarray, weight: np.ndarray, max_points: int = 2000
+) -> CameraMotion | None:
+    """The camera's motion from another frame to this one, from the other frame's depth and the flow (PnP).
+
+    The other frame's confident pixels, lifted to 3D with its depth, must project onto this frame's pixels that
+    the flow matches them to: a perspective-n-point problem (RANSAC, then Levenberg–Marquardt on the inliers), with
+    the principal point at the image centre and a 60° horizontal field of view. Only the other frame's depth and
+    the images enter, never this frame's depth, so this frame's own depth error (flicker) is not mistaken for
+    camera motion.
+
+    Args:
+        other_log_depth: ``[h,w]`` the other frame's log-depth at the flow targets of this frame's pixels.
+        other_at: ``[h,w,2]`` those targets (pixels of the other frame).
+        weight: ``[h,w]`` trust in each match in [0, 1] (confident depth, flow consistent).
+        max_points: matches used at most (a regular subsample of those with weight ≥ 0.5).
+
+    Returns:
+        The motion (other frame → this frame), or ``None`` when fewer than 32 matches are trusted or PnP fails.
+    """
+    import cv2
+
+    h, w = other_log_depth.shape
+    rows, cols = np.nonzero(weight >= 0.5)
+    if rows.size < 32:
+        return None
+    pick = np.linspace(0, rows.size - 1, min(max_points, rows.size)).astype(np.int64)
+    rows, cols = rows[pick], cols[pick]
+    focal = 0.5 * w / math.tan(math.radians(_FIELD_OF_VIEW_DEG) / 2)
+    centre = ((w - 1) / 2.0, (h - 1) / 2.0)
+    camera = np.array([[focal, 0, centre[0]], [0, focal, centre[1]], [0, 0, 1]], np.float64)
+    source = other_at[rows, cols].astype(np.float64)  # [N,2] pixels of the other frame
+    depth = np.exp(other_log_depth[rows, cols].astype(np.float64))  # [N]
+    points = np.stack(
+        [(source[:, 0] - centre[0]) / focal * depth, (source[:, 1] - centre[1]) / focal * depth, depth], axis=1
+    )
+    pixels = np.stack([cols, rows], axis=1).astype(np.float64)  # [N,2] this frame's pixels
+    found, rvec, tvec, inliers = cv2.solvePnPRansac(
+        points, pixels, camera, None, iterationsCount=100, reprojectionError=1.0, confidence=0.999,
+        flags=cv2.SOLVEPNP_EPNP,
+    )  # fmt: skip
+    if not found or inliers is None or len(inliers) < 16:
+        return None
+    inliers = inliers[:, 0]
+    rvec, tvec = cv2.solvePnPRefineLM(points[inliers], pixels[inliers], camera, None, rvec, tvec)
+    return CameraMotion(cv2.Rodrigues(rvec)[0], tvec[:, 0].astype(np.float64), float(focal), centre)
+
+
 # ---------------------------------------------------------------------------------------------------- helpers
 def _l1(x: np.ndarray) -> np.ndarray:
     """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
@@ -428,10 +525,119 @@ class _Frame:
     estimate: np.ndarray  # [h',w'] float32 log-depth after the spatial fill
     weight: np.ndarray  # [h',w'] float32 temporal weight
     has_data: bool  # any valid stage-1 depth in this frame
+    link_prev: _Link | None = None  # how to pull frame k−1's state into this frame
+    link_next: _Link | None = None  # same, frame k+1's
+
+
+@dataclass
+class _Link:
+    """Pulling a neighbouring frame's state into this frame along the flow."""
+
+    sample_at: np.ndarray  # [h',w',2] float32 absolute pixel coordinates in the neighbour
+    gate: np.ndarray  # [h',w'] float32 in [0, λ]
+    motion: CameraMotion | None  # the camera's motion from the neighbour to this frame
+
+
+@dataclass
+class _Raw:
+    """One frame's inputs at the working resolution."""
+
     rgb: np.ndarray  # [h',w',3] float32 in [0, 1]
     grey: np.ndarray  # [h',w'] uint8 (flow input)
-    link_prev: tuple[np.ndarray, np.ndarray] | None = None  # (sampling map [h',w',2], gate [h',w']) into frame k−1
-    link_next: tuple[np.ndarray, np.ndarray] | None = None  # same, into frame k+1
+    log_depth: np.ndarray  # [h',w'] float32 stage-1 log-depth (0 on holes)
+    weight: np.ndarray  # [h',w'] float32 stage-1 confidence weight in [0, 1] (0 on holes)
+
+
+class _Inputs:
+    """The frames and the stage-1 depth at the working resolution, the DIS flows between consecutive frames and
+    the links built on them, each computed once (on demand) and kept while windows need it. Each depends on its
+    frames only, never on the window that asked first (resumed runs are identical)."""
+
+    def __init__(
+        self, refiner: TemporalRefiner, frames: Any, depth: Any, confidence: Any, conf_ref: float, size: tuple[int, int]
+    ) -> None:
+        self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
+        self.conf_ref, self.size, self.num_frames = conf_ref, size, depth.shape[0]
+        self._raw: dict[int, _Raw] = {}
+        self._pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._links: dict[tuple[int, int], _Link] = {}
+        self._dis: Any = None
+
+    def forget_before(self, first: int) -> None:
+        """Drop what frames before ``first`` hold."""
+        for cache in (self._raw, self._pairs):
+            for k in [k for k in cache if k < first]:
+                del cache[k]
+        for key in [key for key in self._links if key[0] < first]:
+            del self._links[key]
+
+    def raw(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``k``'s ``[h',w']`` stage-1 log-depth and confidence weight."""
+        item = self._get(k)
+        return item.log_depth, item.weight
+
+    def rgb(self, k: int) -> np.ndarray:
+        """``[h',w',3]`` float32 RGB in [0, 1] of frame ``k``."""
+        return self._get(k).rgb
+
+    def _get(self, k: int) -> _Raw:
+        import cv2
+
+        if k not in self._raw:
+            h, w = self.size
+            small = cv2.resize(np.asarray(self.frames[k]), (w, h), interpolation=cv2.INTER_AREA)
+            log_d, weight = _resize_log_depth(self.depth[k], self.confidence[k], self.conf_ref, self.size)
+            grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+            self._raw[k] = _Raw(small.astype(np.float32) / 255.0, grey, log_d, weight)
+        return self._raw[k]
+
+    def pair(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """``[h',w',2]`` flows frame ``k`` → ``k+1`` and ``k+1`` → ``k`` (pixels)."""
+        if k not in self._pairs:
+            self._dis = self._dis or dis_engine(self.refiner.flow_preset)
+            self._pairs[k] = dis_flows(self._dis, self._get(k).grey, self._get(k + 1).grey)
+        return self._pairs[k]
+
+    def link(self, k: int, step: int) -> _Link:
+        """How frame ``k`` pulls the state of frame ``k + step`` (``step`` = ±1)."""
+        if (k, step) not in self._links:
+            ab, ba = self.pair(min(k, k + step))
+            to_other, from_other = (ab, ba) if step > 0 else (ba, ab)
+            self._links[k, step] = self.refiner._link(to_other, from_other, self._get(k + step), self._get(k))
+        return self._links[k, step]
+
+    def independent_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Evidence that frame ``k``'s pixels move unlike a rigid scene seen by the moving camera: ``[h',w']``
+        share ``1 − exp(−½ (d/σ)²)`` in [0, 1] of the flow's distance ``d`` (pixels) to its epipolar line, and
+        ``[h',w']`` how much that evidence counts in [0, 1]: texture (``1 − exp(−½ (g/g₀)²)`` of the mean image
+        gradient ``g``, grey levels per pixel) where the flow passes its forward–backward check, 0 elsewhere and
+        where the camera's motion is unknown. σ = ``hole_motion_px``, or 3 × the median distance of the pixels
+        with confident stage-1 depth when that is larger (lens distortion, rolling shutter, a wrong focal)."""
+        import cv2
+
+        nothing = np.zeros(self.size, np.float32)
+        if self.num_frames == 1:
+            return nothing, nothing
+        shares, consistent = [], np.ones(self.size, bool)
+        for step in (-1, +1):  # the motion seen from both neighbours, averaged (the end frames have one)
+            if not 0 <= k + step < self.num_frames:
+                continue
+            link = self.link(k, step)
+            if link.motion is None:
+                return nothing, nothing
+            distance = link.motion.epipolar_distance(link.sample_at)  # [h',w'] pixels
+            static = (self._get(k).weight >= 0.5) & (link.gate > 0)  # confident stage-1 depth: mostly static
+            noise = float(np.median(distance[static])) if static.any() else 0.0
+            sigma = max(self.refiner.hole_motion_px, 3.0 * noise)
+            shares.append(1.0 - np.exp(-0.5 * (distance / sigma) ** 2))
+            consistent &= link.gate > 0
+        share = np.mean(shares, axis=0)
+        grey = self._get(k).grey.astype(np.float32)
+        grad_x = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+        grad_y = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+        texture = cv2.blur(np.hypot(grad_x, grad_y), (5, 5))
+        counts = (1.0 - np.exp(-0.5 * (texture / _TEXTURE_GREY) ** 2)) * consistent
+        return share.astype(np.float32), counts.astype(np.float32)
 
 
 class _WindowCache:
