@@ -126,9 +126,12 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
             device=device,
             preset="fast",
         )
-    if name == "cpu":
+    if name == "cpu":  # moving objects on: made for dynamic video (issue #20, docs/geometric.md "Defaults")
         return PipelineConfig(
-            stage1=GeometricConfig(resolution=320), stage2=TemporalConfig(), device=device, preset="cpu"
+            stage1=GeometricConfig(resolution=320, movers=True),
+            stage2=TemporalConfig(hole_nearness=100.0),
+            device=device,
+            preset="cpu",
         )
     if name == "auto":
         from stereodiff.devices import choose_preset
