@@ -77,6 +77,25 @@ def test_handle_movers_finds_the_mover_and_gives_it_the_depth_of_the_surface_it_
     assert (left.depth[inside] == 0).all()
 
 
+def test_movers_in_blocks_give_what_the_whole_video_gives(monkeypatch, tmp_path):
+    """Memory is bounded by blocks of BLOCK_FRAMES frames with max(offsets) + 1 frames of context: the depth and the
+    mover mask of a blocked run equal the whole-video run's (the mover confidence is a per-block median)."""
+    from stereodiff.stage1 import movers
+
+    frames, truth = _sliding_square(num_frames=40)
+    scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
+    settings = MoverSettings(offsets=(3, 6), hole_bound=True)
+    whole, whole_moving = handle_movers(frames, scene, settings)
+    monkeypatch.setattr(movers, "BLOCK_FRAMES", 12)
+    blocked, blocked_moving = handle_movers(frames, scene, settings, out_dir=tmp_path)
+    assert isinstance(blocked.depth, np.memmap) and (tmp_path / "movers_depth.npy").is_file()
+    assert whole_moving.sum() > 0.5 * truth.sum()  # the square is found, so the comparison means something
+    np.testing.assert_array_equal(blocked_moving, whole_moving)
+    np.testing.assert_array_equal(blocked.depth, whole.depth)
+    np.testing.assert_array_equal(blocked.valid, whole.valid)
+    np.testing.assert_array_equal(blocked.confidence[~whole_moving], whole.confidence[~whole_moving])
+
+
 def test_a_static_scene_has_no_movers_even_with_holes():
     frames, truth = _sliding_square()
     static_frames = np.empty_like(frames)

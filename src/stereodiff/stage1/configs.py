@@ -214,11 +214,12 @@ class GeometricConfig(Stage1Config):
     movers: bool = False
     """After the fusion, find independently moving objects (flow that the camera motion and the static depth do not
     explain; regions that stage 1 put beyond the ground plane) and give them the depth of the ground under them
-    (:mod:`stereodiff.stage1.movers`; knobs in its ``MoverSettings``). Off by default: ``cpu`` preset, 64 frames,
-    final all-pixel AbsRel indoor-dynamic seeds 0–3 0.252/0.154/0.044/0.161 → 0.077/0.079/0.033/0.159 (moving
-    pixels 0.78/0.55/0.36/0.43 → 0.23/0.27/0.24/0.43), driving 0.341/0.300/0.161/0.437 → 0.325/0.272/0.157/0.437,
-    close-object about unchanged (not found: too fast, floating), static-orbit seeds 0–3 within 1 % except seed 3
-    0.0388 → 0.0399, TUM fr1/desk 0.1406 → 0.1411, 7-Scenes 0.1225 → 0.1219; see docs/geometric.md."""
+    (:mod:`stereodiff.stage1.movers`; knobs in its ``MoverSettings``; memory bounded by 128-frame blocks). Off here,
+    on in the ``cpu`` preset. Alone (``cpu`` preset otherwise, 64 frames): final all-pixel AbsRel indoor-dynamic
+    seeds 0–3 0.252/0.154/0.044/0.161 → 0.077/0.079/0.033/0.159 (moving pixels 0.78/0.55/0.36/0.43 →
+    0.23/0.27/0.24/0.43), driving 0.341/0.300/0.161/0.437 → 0.325/0.272/0.157/0.437, close-object about unchanged
+    (not found: too fast, floating), static-orbit seeds 0–3 within 1 % except seed 3 0.0388 → 0.0399, TUM fr1/desk
+    0.1406 → 0.1411, 7-Scenes 0.1225 → 0.1219; with stage 2's ``hole_nearness``: docs/geometric.md."""
 
     def validate(self) -> None:
         super().validate()

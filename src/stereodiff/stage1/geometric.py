@@ -192,9 +192,10 @@ class GeometricMatcher(PairwiseReconstruction):
         from stereodiff.stage1.movers import handle_movers
 
         start = time.perf_counter()
-        scene, moving = handle_movers(frames, scene)
+        scene, moving = handle_movers(frames, scene, out_dir=scene_dir)
         self.timings["stage1_movers"] = time.perf_counter() - start
         self.report.moving_fraction = float(moving.mean())
+        release(moving)
         return scene
 
     def predict(

@@ -38,12 +38,14 @@ steady speed is consistent with the rigid flow at a wrong depth, and is found on
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from stereodiff.camera import backproject, pinhole, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward
+from stereodiff.io.pages import release
 from stereodiff.progress import logger
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
@@ -133,15 +135,27 @@ def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tu
     return np.where(defined[..., None], flow, 0.0).astype(np.float32), defined
 
 
+#: frames per block of :func:`handle_movers`: memory holds one block and its context, whatever the video's length;
+#: a video of at most this many frames is one block (its result does not depend on the blocking)
+BLOCK_FRAMES = 128
+
+
 def handle_movers(
-    frames: Any, scene: SceneGeometry, settings: MoverSettings | None = None
+    frames: Any, scene: SceneGeometry, settings: MoverSettings | None = None, out_dir: Path | None = None
 ) -> tuple[SceneGeometry, np.ndarray]:
     """Segment independently moving pixels and replace their depth by mover constraints (module docstring).
 
+    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with ``max(offsets) + 1`` frames of context on
+    both sides (the flow checks and the temporal persistence of a frame only look that far), so memory does not
+    grow with the video's length; the mover confidence is taken per block.
+
     Args:
-        frames: ``[T,H,W,3]`` uint8 RGB (array-like), any resolution (resized to the scene's).
-        scene: the aligned stage-1 scene (``[T,h,w]`` depth, poses, intrinsics).
+        frames: ``[T,H,W,3]`` uint8 RGB (array-like, read one frame at a time), any resolution (resized to the
+            scene's).
+        scene: the aligned stage-1 scene (``[T,h,w]`` depth, poses, intrinsics; may be memmaps).
         settings: knobs; ``None`` = defaults.
+        out_dir: when given, the new depth, confidence, validity and mover mask are memmaps there
+            (``movers_*.npy``); else arrays in memory.
 
     Returns:
         The scene with mover depth and confidence replaced (a new object; inputs untouched), and the ``[T,h,w]``
@@ -149,24 +163,72 @@ def handle_movers(
     """
     s = settings or MoverSettings()
     t, h, w = scene.depth.shape
-    grey = _grey_frames(frames, (h, w))
-    moving = segment_movers(grey, scene, s)
+    depth_out, confidence_out, valid_out, moving_out = (
+        _output(out_dir, name, (t, h, w), dtype)
+        for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
+    )
+    margin = max(s.offsets) + 1 if t > BLOCK_FRAMES else t
+    moving_px = 0
+    for start in range(0, t, BLOCK_FRAMES):
+        stop = min(t, start + BLOCK_FRAMES)
+        first, last = max(0, start - margin), min(t, stop + margin)
+        depth, confidence, moving = _handle_block(frames, _frames_of(scene, first, last), first, s)
+        core = slice(start - first, stop - first)
+        depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
+        valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
+        moving_px += int(np.count_nonzero(moving[core]))
+        for array in (depth_out, confidence_out, valid_out, moving_out):
+            if isinstance(array, np.memmap):
+                array.flush()
+        release(depth_out, confidence_out, valid_out, moving_out, scene.depth, scene.confidence)
+    logger.info("movers: %.1f%% of the pixels move independently", 100 * moving_px / max(t * h * w, 1))
+    return replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out), moving_out
+
+
+def _handle_block(
+    frames: Any, scene: SceneGeometry, first: int, s: MoverSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
+    ``first``. Returns its ``[n,h,w]`` depth, confidence and mover mask."""
+    n, h, w = scene.depth.shape
+    grey = _grey_frames(frames, (h, w), range(first, first + n))
+    moving = segment_movers(grey, scene, s, first)
     depth = np.array(scene.depth, dtype=np.float32, copy=True)
     confidence = np.array(scene.confidence, dtype=np.float32, copy=True)
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
-    for k in range(t):
+    for k in range(n):
         if moving[k].any():
-            ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=k)
+            ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
             depth[k], handled = _mover_depth(depth[k], moving[k], ground, s)
             confidence[k] = np.where(handled, mover_conf, confidence[k])
-    logger.info("movers: %.1f%% of the pixels move independently", 100 * float(moving.mean()))
-    return replace(scene, depth=depth, confidence=confidence, valid=depth > 0), moving
+    return depth, confidence, moving
 
 
-def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings) -> np.ndarray:
+def _frames_of(scene: SceneGeometry, first: int, last: int) -> SceneGeometry:
+    """The frames ``first:last`` of ``scene`` (arrays read into memory)."""
+    return SceneGeometry(
+        depth=np.array(scene.depth[first:last], dtype=np.float32),
+        confidence=np.array(scene.confidence[first:last], dtype=np.float32),
+        focal=np.asarray(scene.focal[first:last]),
+        principal_point=np.asarray(scene.principal_point[first:last]),
+        cam_to_world=np.asarray(scene.cam_to_world[first:last]),
+        valid=np.array(scene.valid[first:last]) if scene.valid is not None else None,
+    )
+
+
+def _output(folder: Path | None, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An output array: a memmap ``folder/movers_<name>.npy`` or, without a folder, an array in memory."""
+    if folder is None:
+        return np.empty(shape, dtype)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return np.lib.format.open_memmap(Path(folder) / f"movers_{name}.npy", mode="w+", dtype=dtype, shape=shape)
+
+
+def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings, first: int = 0) -> np.ndarray:
     """``[T,h,w]`` bool: pixels whose flow to the neighbouring frames the aligned static scene does not explain,
-    cleaned into regions that persist over time (module docstring, step 1)."""
+    cleaned into regions that persist over time (module docstring, step 1). ``first``: the video index of the first
+    frame (seeds the per-frame RANSAC fits by video frame, so a block of a video gives what the whole video does)."""
     import cv2
 
     s = settings
@@ -188,7 +250,7 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
             target, _, miss = forward_backward(fwd, bwd)
             usable = (miss < 1.0 * scale) & inner & _inside(target, s.border_px * scale)  # DIS is poor at borders
             K = pinhole(float(scene.focal[own]), (h, w))
-            pose = _pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=own)
+            pose = _pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=first + own)
             if pose is None:
                 continue
             rigid, defined = rigid_flow(static_depth[own], K, pose)
@@ -219,7 +281,7 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
         raw[k] = (share >= s.epipolar_share)[labels] & (labels > 0)
         if s.underground > 0:
-            raw[k] |= underground(np.asarray(scene.depth[k]), s, seed=k)
+            raw[k] |= underground(np.asarray(scene.depth[k]), s, seed=first + k)
     near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
     opened = np.stack([cv2.morphologyEx(frame, cv2.MORPH_OPEN, kernel) for frame in raw])
     grown = np.stack([cv2.dilate(frame, near) for frame in opened])
@@ -437,14 +499,14 @@ def _pose_from_flow(
     return pose
 
 
-def _grey_frames(frames: Any, size: tuple[int, int]) -> np.ndarray:
-    """``[T,h,w]`` uint8 grey frames at ``size`` (area-resized)."""
+def _grey_frames(frames: Any, size: tuple[int, int], indices: range) -> np.ndarray:
+    """``[len(indices),h,w]`` uint8 grey frames ``indices`` of ``frames`` at ``size`` (area-resized)."""
     import cv2
 
     h, w = size
-    out = np.empty((frames.shape[0], h, w), np.uint8)
-    for k in range(frames.shape[0]):
+    out = np.empty((len(indices), h, w), np.uint8)
+    for n, k in enumerate(indices):
         rgb = np.asarray(frames[k])
         small = rgb if rgb.shape[:2] == (h, w) else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-        out[k] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        out[n] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     return out

@@ -81,11 +81,11 @@ class TemporalConfig(BackendConfig):
     hole_nearness: float = 0.0
     """Occlusion-aware hole filling: a hole (no stage-1 depth) leans toward the soft minimum
     ``−log(Σ w·exp(−β·x)) / β`` of the log-depth ``x`` reachable in its colour region instead of the weighted mean
-    (β = this value; never farther than the mean; 0 = the plain mean, the default): untriangulated pixels of a
+    (β = this value; never farther than the mean; 0 = the plain mean): untriangulated pixels of a
     moving object are its own, and an occluder is nearer than what it hides. How far each hole leans is decided by
     the motion evidence of ``hole_motion_px``. Measured (docs/stage2-temporal.md): with β = 100 and the evidence,
     final all-pixel AbsRel close-object 0.292 → 0.221, driving 0.344 → 0.335, 7-Scenes 0.123 → 0.122,
-    static-orbit unchanged, but TUM fr1/desk 0.142 → 0.144; hence off by default."""
+    static-orbit unchanged, but TUM fr1/desk 0.142 → 0.144. 0 here; 100 in the ``cpu`` preset (with ``movers``)."""
     hole_motion_px: float = 1.0
     """Motion evidence for ``hole_nearness`` (flow pixels at the working resolution; 0 = none: every hole leans
     fully, the behaviour before issue #20, which costs static scenes). Per pair of consecutive frames the camera's
