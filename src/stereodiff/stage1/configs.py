@@ -148,9 +148,20 @@ class GeometricConfig(Stage1Config):
     flow tracks over 3 windows of 8 keyframes (:mod:`stereodiff.stage1.focal_bundle`, 4-20 s at 320 px on a shared
     machine). Off by default: it decides within 5 % on TUM fr1/desk (1.04×) and the static orbit, but the depth got
     worse there (TUM final AbsRel 0.141 → 0.187, static orbit seed 1 0.036 → 0.048); see docs/geometric.md."""
+    offset_parallax: Literal["rotation_fit", "essential"] = "rotation_fit"
+    """How the adaptive offsets measure the parallax of the probe pairs. ``"rotation_fit"`` (default): the median
+    flow left by the best pure rotation, in pixels, as an angle over the 60° prior focal of the working size (does
+    not depend on the given or estimated focal: the same offsets at 0.9-1.1× the focal on TUM, 7-Scenes, static
+    orbit, indoor-dynamic), compared with ``min_rotation_residual_deg``. ``"essential"``: the flow left by the
+    essential matrix's rotation over the focal (:func:`~stereodiff.stage1.epipolar.parallax_deg`), compared with
+    ``min_parallax_deg``; its offsets flip with a focal 10 % off (7-Scenes {2,3,5} / {5,8,13} / {8,13,21})."""
+    min_rotation_residual_deg: float = 0.144
+    """Median rotation-fit residual (``offset_parallax="rotation_fit"``) the smallest offset should reach. 0.144°
+    gives, at the true focal, the offsets ``min_parallax_deg=0.4`` gave there on TUM {1,2,3}, 7-Scenes {5,8,13},
+    static orbit seeds 0-2 {2,3,5}, indoor-dynamic seed 0 {3,5,8} (the interval that does so is 0.138-0.150°)."""
     min_parallax_deg: float = 0.4
-    """Median triangulation angle the smallest offset should reach (0.4° tuned on 7-Scenes: {5, 8, 13} there with
-    the given focal)."""
+    """Median triangulation angle the smallest offset should reach with ``offset_parallax="essential"`` (0.4° tuned
+    on 7-Scenes: {5, 8, 13} there with the given focal)."""
     flow_preset: Literal["ultrafast", "fast", "medium"] = "medium"
     """OpenCV DIS preset, ``"ultrafast"``, ``"fast"`` or ``"medium"``."""
     flow_full_resolution: bool | None = None
@@ -230,6 +241,9 @@ class GeometricConfig(Stage1Config):
                 ("offsets", self.offsets is None or (len(self.offsets) > 0 and min(self.offsets) >= 1),
                  "must be positive frame offsets or None"),
                 ("num_offsets", self.num_offsets >= 1, "must be ≥ 1"),
+                ("offset_parallax", self.offset_parallax in ("rotation_fit", "essential"),
+                 "must be rotation_fit/essential"),
+                ("min_rotation_residual_deg", self.min_rotation_residual_deg > 0, "must be > 0"),
                 ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast/fast/medium"),
                 ("flow_patch_stride", 1 <= self.flow_patch_stride <= 8, "must lie in 1..8 pixels (the patch size)"),
                 ("flow_descent_iterations", self.flow_descent_iterations >= 1, "must be ≥ 1"),

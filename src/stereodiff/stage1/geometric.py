@@ -59,6 +59,7 @@ from stereodiff.stage1.epipolar import (
     PairGeometry,
     focal_from_fundamentals,
     parallax_deg,
+    rotation_residual_px,
 )
 from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal_from_tracks, track_window
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
@@ -89,7 +90,7 @@ class MatcherReport:
         focal_reason: why the focal is the prior, with the measured figures ("" otherwise), e.g. ``"cost curve flat:
             ±25 % costs 1.08× the least (needs 1.5×); median rotation 2.1° over 8 probe pairs 8 frames apart"``.
         offsets: frame offsets of the default pair graph (empty when pairs were given).
-        angle_per_frame_deg: measured median triangulation angle per frame of offset (pair selection).
+        angle_per_frame_deg: measured median parallax per frame of offset (pair selection; ``offset_parallax`` says which).
         pairs: geometry of every unordered pair computed.
         failed_frames: frames whose every pair failed (their depth is a constant-depth guess at confidence 1).
         moving_fraction: fraction of the pixels found moving independently (``movers``; NaN when off).
@@ -142,6 +143,8 @@ class GeometricMatcher(PairwiseReconstruction):
         self.offsets = tuple(int(o) for o in config.offsets) if config.offsets is not None else None
         self.num_offsets = int(config.num_offsets)
         self.min_parallax_deg = float(config.min_parallax_deg)
+        self.offset_parallax = config.offset_parallax
+        self.min_rotation_residual_deg = float(config.min_rotation_residual_deg)
         self.flow_preset = config.flow_preset
         self.flow_full_resolution = config.flow_full_resolution
         self.flow_patch_stride = int(config.flow_patch_stride)
@@ -573,18 +576,31 @@ class GeometricMatcher(PairwiseReconstruction):
         return [result for result in thread_map(one, pairs, self.num_workers, "geometric probes") if result is not None]
 
     def _adaptive_offsets(self, gray: np.ndarray, K: np.ndarray) -> tuple[int, ...]:
-        """Consecutive Fibonacci offsets whose smallest reaches ``min_parallax_deg`` of median parallax.
+        """Consecutive Fibonacci offsets whose smallest reaches the threshold of median parallax.
 
         The parallax per frame of offset is measured on up to 8 probe pairs at offset 8 (then 4, 2, 1 if no probe
-        pair has usable geometry, e.g. a fast camera that leaves the view) as the median rotation-compensated flow
-        (:func:`~stereodiff.stage1.epipolar.parallax_deg`): unlike the triangulation angle it does not depend on the
-        translation direction, which the essential matrix determines poorly when the parallax is small.
+        pair has usable geometry, e.g. a fast camera that leaves the view) as the median rotation-compensated flow:
+        unlike the triangulation angle it does not depend on the translation direction, which the essential matrix
+        determines poorly when the parallax is small. ``offset_parallax`` says which rotation: the best pure
+        rotation's (:func:`~stereodiff.stage1.epipolar.rotation_residual_px` with the 60° prior focal in place of
+        the camera's, also for the inlier check, compared with ``min_rotation_residual_deg``; independent of the
+        focal) or the essential matrix's
+        (:func:`~stereodiff.stage1.epipolar.parallax_deg`, ``min_parallax_deg``; flips with a focal 10 % off).
+        Probe pairs whose essential matrix has too few inliers (e.g. a moving object fills the view) are left out.
         """
         num_frames = len(gray)
+        rotation_fit = self.offset_parallax == "rotation_fit"
+        threshold = self.min_rotation_residual_deg if rotation_fit else self.min_parallax_deg
+        if rotation_fit:  # the prior focal in place of the camera's: the choice does not depend on the focal at all
+            K = K.copy()
+            K[0, 0] = K[1, 1] = prior_focal(gray.shape[1:])
+        px_to_deg = np.degrees(1.0 / K[0, 0])
 
         def parallax(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> float | None:
             geom = self._steps().relative_pose(x_a, x_b, K, (a, b))
-            return parallax_deg(x_a, x_b, geom.R, K) if geom.inlier_fraction >= MIN_INLIER_FRACTION else None
+            if geom.inlier_fraction < MIN_INLIER_FRACTION:
+                return None
+            return rotation_residual_px(x_a, x_b, K) * px_to_deg if rotation_fit else parallax_deg(x_a, x_b, geom.R, K)
 
         per_frame = float("nan")
         for probe in sorted({min(o, num_frames - 1) for o in (8, 4, 2, 1)}, reverse=True):
@@ -593,7 +609,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 per_frame = float(np.median(angles)) / probe
                 break
         self.report.angle_per_frame_deg = per_frame
-        needed = self.min_parallax_deg / per_frame if np.isfinite(per_frame) and per_frame > 0 else 1.0
+        needed = threshold / per_frame if np.isfinite(per_frame) and per_frame > 0 else 1.0
         start = next((k for k, f in enumerate(_FIBONACCI) if f >= needed), len(_FIBONACCI) - 1)
         offsets = [f for f in _FIBONACCI[start : start + self.num_offsets] if f < num_frames]
         if not offsets:  # the video is shorter than the parallax wants: use the largest offsets that fit
