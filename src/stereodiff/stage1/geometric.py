@@ -90,7 +90,7 @@ class MatcherReport:
         focal_reason: why the focal is the prior, with the measured figures ("" otherwise), e.g. ``"cost curve flat:
             ±25 % costs 1.08× the least (needs 1.5×); median rotation 2.1° over 8 probe pairs 8 frames apart"``.
         offsets: frame offsets of the default pair graph (empty when pairs were given).
-        angle_per_frame_deg: measured median parallax per frame of offset (pair selection; ``offset_parallax`` says which).
+        angle_per_frame_deg: measured median parallax per frame of offset (pair selection; see ``offset_parallax``).
         pairs: geometry of every unordered pair computed.
         failed_frames: frames whose every pair failed (their depth is a constant-depth guess at confidence 1).
         moving_fraction: fraction of the pixels found moving independently (``movers``; NaN when off).
