@@ -18,6 +18,7 @@ __all__ = [
     "dis_engine",
     "dis_flows",
     "forward_backward",
+    "grey_frame",
     "inside_image",
     "motion_boundaries",
     "sample_flow",
@@ -48,6 +49,16 @@ def dis_engine(
     if descent_iterations is not None:
         dis.setGradientDescentIterations(descent_iterations)
     return dis
+
+
+def grey_frame(rgb: Any, size: tuple[int, int]) -> np.ndarray:
+    """``[h,w]`` uint8 grey flow input: the ``[H,W,3]`` uint8 RGB frame area-resized to ``size = (h, w)``."""
+    import cv2
+
+    rgb = np.ascontiguousarray(rgb)
+    h, w = size
+    small = rgb if rgb.shape[:2] == (h, w) else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
 
 
 def dis_flows(dis: Any, img_a: np.ndarray, img_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,10 +9,19 @@ kernel's page cache, and is read back transparently if touched again.
 from __future__ import annotations
 
 import mmap
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["release"]
+__all__ = ["new_array", "release"]
+
+
+def new_array(folder: str | Path | None, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A zero-filled output array: the memmap ``folder/<name>.npy`` (folder created), or in memory without a folder."""
+    if folder is None:
+        return np.zeros(shape, dtype=dtype)
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return np.lib.format.open_memmap(Path(folder) / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
 
 
 def release(*arrays: object) -> None:

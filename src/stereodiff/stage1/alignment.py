@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from stereodiff.camera import default_principal_point, prior_focal
-from stereodiff.io.pages import release
+from stereodiff.io.pages import new_array, release
 from stereodiff.progress import logger, progress, thread_map
 from stereodiff.stage1.registration import (
     Similarity,
@@ -125,12 +125,6 @@ def _load(array: np.ndarray, index: int | np.ndarray, name: str, pairs: np.ndarr
     return value
 
 
-def _new_array(out_dir: Path | None, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-    if out_dir is None:
-        return np.zeros(shape, dtype=dtype)
-    return np.lib.format.open_memmap(out_dir / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
-
-
 def _chunks(num: int, per_item: int, budget: int = 1 << 16) -> list[np.ndarray]:
     """Index chunks of ``range(num)`` holding about ``budget`` points each."""
     size = max(1, budget // max(per_item, 1))
@@ -205,10 +199,10 @@ def global_alignment(
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
     principal_point = np.tile(default_principal_point((h, w)), (num_frames, 1)).astype(np.float64)
-    depth = _new_array(out_dir, "depth", (num_frames, h, w), np.float32)
-    confidence = _new_array(out_dir, "confidence", (num_frames, h, w), np.float32)
-    valid = _new_array(out_dir, "valid", (num_frames, h, w), np.bool_)
-    world = _new_array(out_dir, "world_points", (num_frames, h, w, 3), np.float32)
+    depth = new_array(out_dir, "depth", (num_frames, h, w), np.float32)
+    confidence = new_array(out_dir, "confidence", (num_frames, h, w), np.float32)
+    valid = new_array(out_dir, "valid", (num_frames, h, w), np.bool_)
+    world = new_array(out_dir, "world_points", (num_frames, h, w, 3), np.float32)
     if len(pairs) == 0:  # a single frame: nothing is known
         logger.warning("global_alignment: a single frame has no pairs; its depth is unknown (all invalid)")
         return SceneGeometry(

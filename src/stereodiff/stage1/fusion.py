@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stereodiff.io.pages import release
+from stereodiff.io.pages import new_array, release
 from stereodiff.progress import thread_map
 from stereodiff.robust import weighted_median
 from stereodiff.types import PairPredictions, SceneGeometry
@@ -114,14 +114,9 @@ def fuse_pair_depths(
 
     # 3. Weighted mean of the scaled log depths of each frame
     shape = (num_frames, h, w)
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        depth = np.lib.format.open_memmap(out_dir / "fused_depth.npy", mode="w+", dtype=np.float32, shape=shape)
-        confidence = np.lib.format.open_memmap(out_dir / "fused_confidence.npy", "w+", np.float32, shape)
-        valid = np.lib.format.open_memmap(out_dir / "fused_valid.npy", mode="w+", dtype=np.bool_, shape=shape)
-    else:
-        depth, confidence, valid = np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, bool)
+    depth = new_array(out_dir, "fused_depth", shape, np.float32)
+    confidence = new_array(out_dir, "fused_confidence", shape, np.float32)
+    valid = new_array(out_dir, "fused_valid", shape, np.bool_)
     sources = _tree_sources(preds, geometry)  # holes are read one frame at a time: memory flat in T
 
     def fuse(k: int) -> float | None:

@@ -47,7 +47,7 @@ import numpy as np
 
 from stereodiff.camera import fit_long_side, pinhole, prior_focal, scale_intrinsics
 from stereodiff.errors import InputError
-from stereodiff.flow import compose_flows, dis_engine, dis_flows
+from stereodiff.flow import compose_flows, dis_engine, dis_flows, grey_frame
 from stereodiff.io.pages import release
 from stereodiff.progress import logger, progress, thread_imap, thread_map
 from stereodiff.stage1 import PairwiseReconstruction
@@ -403,8 +403,6 @@ class GeometricMatcher(PairwiseReconstruction):
     @staticmethod
     def _grayscale(frames: Any, size: tuple[int, int], path: Path | None) -> np.ndarray:
         """``[T,h,w]`` uint8 grey frames at ``size``: in RAM, or a memmap at ``path`` (rebuilt on every call)."""
-        import cv2
-
         h, w = size
         if path is None:
             gray = np.empty((len(frames), h, w), np.uint8)
@@ -412,9 +410,7 @@ class GeometricMatcher(PairwiseReconstruction):
             path.parent.mkdir(parents=True, exist_ok=True)
             gray = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(len(frames), h, w))
         for t in range(len(frames)):
-            frame = np.ascontiguousarray(frames[t])  # one frame from the (mem-mapped) video
-            small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-            gray[t] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+            gray[t] = grey_frame(frames[t], size)  # one frame from the (mem-mapped) video
         release(gray)
         return gray
 

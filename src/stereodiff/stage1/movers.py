@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 
 from stereodiff.camera import backproject, pinhole, pixel_grid
-from stereodiff.flow import dis_engine, dis_flows, forward_backward
-from stereodiff.io.pages import release
+from stereodiff.flow import dis_engine, dis_flows, forward_backward, grey_frame
+from stereodiff.io.pages import new_array, release
 from stereodiff.progress import logger
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
@@ -164,7 +164,7 @@ def handle_movers(
     s = settings or MoverSettings()
     t, h, w = scene.depth.shape
     depth_out, confidence_out, valid_out, moving_out = (
-        _output(out_dir, name, (t, h, w), dtype)
+        new_array(out_dir, f"movers_{name}", (t, h, w), dtype)
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
     )
     margin = max(s.offsets) + 1 if t > BLOCK_FRAMES else t
@@ -191,7 +191,7 @@ def _handle_block(
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``. Returns its ``[n,h,w]`` depth, confidence and mover mask."""
     n, h, w = scene.depth.shape
-    grey = _grey_frames(frames, (h, w), range(first, first + n))
+    grey = np.stack([grey_frame(frames[k], (h, w)) for k in range(first, first + n)])  # [n,h,w]
     moving = segment_movers(grey, scene, s, first)
     depth = np.array(scene.depth, dtype=np.float32, copy=True)
     confidence = np.array(scene.confidence, dtype=np.float32, copy=True)
@@ -215,14 +215,6 @@ def _frames_of(scene: SceneGeometry, first: int, last: int) -> SceneGeometry:
         cam_to_world=np.asarray(scene.cam_to_world[first:last]),
         valid=np.array(scene.valid[first:last]) if scene.valid is not None else None,
     )
-
-
-def _output(folder: Path | None, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    """An output array: a memmap ``folder/movers_<name>.npy`` or, without a folder, an array in memory."""
-    if folder is None:
-        return np.empty(shape, dtype)
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    return np.lib.format.open_memmap(Path(folder) / f"movers_{name}.npy", mode="w+", dtype=dtype, shape=shape)
 
 
 def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings, first: int = 0) -> np.ndarray:
@@ -497,16 +489,3 @@ def _pose_from_flow(
     pose[:3, :3] = cv2.Rodrigues(rvec)[0]
     pose[:3, 3] = tvec.ravel()
     return pose
-
-
-def _grey_frames(frames: Any, size: tuple[int, int], indices: range) -> np.ndarray:
-    """``[len(indices),h,w]`` uint8 grey frames ``indices`` of ``frames`` at ``size`` (area-resized)."""
-    import cv2
-
-    h, w = size
-    out = np.empty((len(indices), h, w), np.uint8)
-    for n, k in enumerate(indices):
-        rgb = np.asarray(frames[k])
-        small = rgb if rgb.shape[:2] == (h, w) else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-        out[n] = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    return out
