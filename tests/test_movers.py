@@ -177,3 +177,78 @@ def test_movers_are_opt_in_and_run_in_the_geometric_reconstruction():
     assert "stage1_movers" in matcher.timings
     assert 0.0 <= matcher.report.moving_fraction <= 1.0
     assert scene.depth.shape == (10, 90, 120)
+
+
+def _isolated(depth: np.ndarray, rows: slice, cols: slice, value) -> np.ndarray:
+    """Put a region of depth ``value`` (a number or an ``[n,m]`` array) at ``rows, cols`` of ``depth`` with a ring of
+    holes around it (stage 1 leaves occlusion boundaries untriangulated); returns its mask ``[h,w]``."""
+    ring = np.zeros(depth.shape, bool)
+    ring[rows.start - 2 : rows.stop + 2, cols.start - 2 : cols.stop + 2] = True
+    depth[ring] = 0.0
+    depth[rows, cols] = value
+    region = np.zeros(depth.shape, bool)
+    region[rows, cols] = True
+    return region
+
+
+def test_contact_segments_find_a_whole_car_driving_ahead_where_underground_finds_only_its_lower_part():
+    from dataclasses import replace
+
+    from stereodiff.stage1.movers import BEYOND, contact_segments, underground
+
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    # triangulated at 16 while it stands at row 99 (floor 5.7): beyond the floor under it, but its upper rows
+    # (70-77, where the floor is farther than 16 / 1.3) are not beyond the floor at their own rows
+    car = _isolated(depth, slice(70, 100), slice(30, 50), 16.0)
+    box = _isolated(depth, slice(80, 100), slice(100, 130), floor[99, 115])  # static, standing at its contact
+    settings = replace(MoverSettings(), segment_step=0.15)
+    ground = ground_depth(depth, (depth > 0) & ~car & ~box, settings)
+    assert ground is not None
+    found = contact_segments(depth, ground, settings)
+    assert np.mean(found[car] == BEYOND) > 0.99  # (the median over 5 px rounds its bottom corners)
+    assert not found[~car].any()
+    lower_only = underground(depth, settings, ground=ground).astype(bool)
+    assert lower_only[90:98, 35:45].all() and not lower_only[70:76, 30:50].any()  # the old evidence
+
+
+def test_contact_segments_float_an_upright_region_in_front_of_its_contact_but_not_a_table_top():
+    from dataclasses import replace
+
+    from stereodiff.stage1.movers import FLOATING, contact_segments
+
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    oncoming = _isolated(depth, slice(80, 100), slice(100, 130), 3.0)  # stands at row 99 (floor 5.7): too near
+    rows = np.arange(80, 100, dtype=np.float32)[:, None]
+    table = _isolated(depth, slice(80, 100), slice(20, 60), np.repeat(0.5 * 225.0 / (rows - 59.5), 40, axis=1))
+    settings = replace(MoverSettings(), segment_step=0.15, floating=0.3)
+    ground = ground_depth(depth, (depth > 0) & ~oncoming & ~table, settings)
+    found = contact_segments(depth, ground, settings)
+    assert np.mean(found[oncoming] == FLOATING) > 0.99
+    assert not found[table].any()  # as near, but horizontal: its inverse depth grows downwards like a floor's
+    assert not contact_segments(depth, ground, replace(settings, floating=0.0)).any()
+
+
+def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_not_a_static_region():
+    from stereodiff.stage1.movers import track_mover_depth
+
+    n = 9
+    depth = np.full((n, 40, 40), 5.0, np.float32)
+    moving = np.zeros((n, 40, 40), bool)
+    moving[:, 10:20, 10:20] = True
+    handled = moving.copy()
+    depth[moving] = 10.0
+    depth[2][moving[2]] = 14.0  # one frame's contact is off
+    handled[4] = handled[6] = False  # two frames without a contact:
+    depth[4][moving[4]] = 20.0  # stage 1 put it beyond the tracked depth (a car ahead triangulated far)
+    depth[6][moving[6]] = 8.0  # a static surface flagged by the flow, nearer than the tracked depth
+    given = track_mover_depth(depth, moving, handled, frames=3, beyond=0.3)
+    np.testing.assert_allclose(depth[2][moving[2]], 10.0)
+    np.testing.assert_allclose(depth[4][moving[4]], 10.0)
+    assert given[4][moving[4]].all()
+    np.testing.assert_allclose(depth[6][moving[6]], 8.0)
+    assert not given[6].any()
+    np.testing.assert_allclose(depth[~moving], 5.0)

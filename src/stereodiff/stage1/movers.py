@@ -52,11 +52,13 @@ from stereodiff.types import SceneGeometry
 
 __all__ = [
     "MoverSettings",
+    "contact_segments",
     "ground_depth",
     "handle_movers",
     "nearest_fill",
     "rigid_flow",
     "segment_movers",
+    "track_mover_depth",
     "underground",
 ]
 
@@ -115,6 +117,21 @@ class MoverSettings:
     """Percentile of the ring's depth used as the occlusion bound."""
     confidence: float = 1.0
     """Confidence given to mover pixels, as a fraction of the median confidence of the static pixels."""
+    segment_step: float = 0.0
+    """Contact segments (0 = off): the frame's stage-1 depth is cut into smooth segments where neighbouring depths
+    differ by more than this relative step, and a segment standing on the ground whose lowest pixels stage 1 put
+    beyond the ground under them (by ``underground``) is a mover (:func:`contact_segments`): the whole body of a
+    car driving ahead, not only its pixels beyond the ground at their own row."""
+    floating: float = 0.0
+    """With ``segment_step``: an upright segment (depth about constant over its rows) standing on the ground whose
+    lowest pixels stage 1 put nearer than the ground under them by more than this fraction floats — the signature
+    of an oncoming object triangulated too near — and gets its contact's depth (0 = off)."""
+    upright_slope: float = 0.5
+    """A segment is upright when its inverse depth grows downwards less than this fraction of the ground's rate
+    (a vertical surface: 0; a table top or the floor: about 1 or more)."""
+    track_frames: int = 0
+    """Temporal tracking of each mover's depth (:func:`track_mover_depth`): frames on each side whose overlapping
+    mover regions' depths are pooled (0 = off)."""
 
 
 def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,12 +214,86 @@ def _handle_block(
     confidence = np.array(scene.confidence, dtype=np.float32, copy=True)
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
+    handled = np.zeros((n, h, w), bool)
     for k in range(n):
         if moving[k].any():
             ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
-            depth[k], handled = _mover_depth(depth[k], moving[k], ground, s)
-            confidence[k] = np.where(handled, mover_conf, confidence[k])
+            floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
+            depth[k], handled[k] = _mover_depth(depth[k], moving[k], ground, s, floating)
+    if s.track_frames > 0:
+        handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)
+    confidence[handled] = mover_conf
     return depth, confidence, moving
+
+
+def track_mover_depth(
+    depth: np.ndarray, moving: np.ndarray, handled: np.ndarray, frames: int, beyond: float
+) -> np.ndarray:
+    """Temporal tracking of each mover region's depth, in place: a region's depth becomes the median of the
+    mover depths (``handled``) of the regions overlapping it within ``frames`` frames on each side (its own
+    included) — one frame's ground contact is noisy (the ground plane's fit, the region's lowest pixels), a mover's
+    depth changes smoothly. A region without a mover depth of its own gets the tracked one when such regions lie on
+    both sides in time and stage 1 left it mostly a hole or put it beyond that depth by ``beyond`` (a car whose
+    contact was not seen in this frame; a static surface flagged by the flow keeps its depth, as for the contact).
+    A region is a connected part of ``moving``; two regions overlap when their bounding boxes' intersection
+    covers half of the smaller box.
+
+    Args:
+        depth: ``[n,h,w]`` depth, a handled region holding one value (changed in place).
+        moving: ``[n,h,w]`` bool mover mask.
+        handled: ``[n,h,w]`` bool pixels whose depth came from a mover constraint.
+        frames: the half-window (frames).
+        beyond: relative margin (``MoverSettings.underground``).
+
+    Returns:
+        ``[n,h,w]`` bool: the pixels given a depth here.
+    """
+    import cv2
+
+    n = depth.shape[0]
+    regions = []  # per frame: (labels, [(label, box, log-depth or nan)])
+    for k in range(n):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(moving[k].astype(np.uint8), connectivity=8)
+        items = []
+        for label in range(1, count):
+            x, y, bw, bh = stats[label, :4]
+            region = labels == label
+            own = depth[k][region & handled[k]]
+            seen = depth[k][region & (depth[k] > 0)]  # stage 1's own depth: nan when mostly a hole
+            stage1 = float(np.median(seen)) if seen.size >= 0.5 * stats[label, cv2.CC_STAT_AREA] else np.nan
+            items.append((label, (x, y, x + bw, y + bh), float(np.log(own[0])) if own.size else np.nan, stage1))
+        regions.append((labels, items))
+    given = np.zeros(moving.shape, bool)
+    updates = []
+    for k in range(n):
+        for label, box, value, stage1 in regions[k][1]:
+            times, values = ([k], [value]) if np.isfinite(value) else ([], [])
+            for j in range(max(0, k - frames), min(n, k + frames + 1)):
+                for _, other, other_value, _ in regions[j][1] if j != k else ():
+                    if np.isfinite(other_value) and _boxes_overlap(box, other):
+                        times.append(j)
+                        values.append(other_value)
+            if not times:
+                continue
+            tracked = float(np.exp(np.median(values)))
+            between = min(times) < k < max(times) and not stage1 <= tracked * (1.0 + beyond)  # nan: a hole
+            if np.isfinite(value) or between:
+                updates.append((k, label, tracked))
+    for k, label, value in updates:
+        region = regions[k][0] == label
+        depth[k][region] = value
+        given[k] |= region
+    return given
+
+
+def _boxes_overlap(a: tuple, b: tuple) -> bool:
+    """Boxes ``(x0, y0, x1, y1)`` whose intersection covers at least half of the smaller one."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return False
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return width * height >= 0.5 * smaller
 
 
 def _frames_of(scene: SceneGeometry, first: int, last: int) -> SceneGeometry:
@@ -272,8 +363,13 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
         share = np.bincount(labels.ravel(), weights=epipolar_flags[k].ravel(), minlength=count)
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
         raw[k] = (share >= s.epipolar_share)[labels] & (labels > 0)
-        if s.underground > 0:
-            raw[k] |= underground(np.asarray(scene.depth[k]), s, seed=first + k)
+        if s.underground > 0 or s.segment_step > 0:
+            depth_k = np.asarray(scene.depth[k])
+            ground = ground_depth(depth_k, depth_k > 0, s, seed=first + k)
+            if s.underground > 0:
+                raw[k] |= underground(depth_k, s, ground=ground)
+            if s.segment_step > 0:
+                raw[k] |= contact_segments(depth_k, ground, s) > 0
     near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
     opened = np.stack([cv2.morphologyEx(frame, cv2.MORPH_OPEN, kernel) for frame in raw])
     grown = np.stack([cv2.dilate(frame, near) for frame in opened])
@@ -292,16 +388,18 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
     return out
 
 
-def underground(depth: np.ndarray, settings: MoverSettings, seed: int = 0) -> np.ndarray:
+def underground(
+    depth: np.ndarray, settings: MoverSettings, seed: int = 0, ground: np.ndarray | None = None
+) -> np.ndarray:
     """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane (:func:`ground_depth`) by more
     than ``underground`` (relative) — impossible for a static surface standing on the ground, the signature of an
     object moving along with the camera (triangulated too far) — and that stand on the ground (:func:`_stands`).
     (Beyond a table's far edge the floor is "under" the table top too, but that region has the image bottom, not
-    the table, below it.)"""
+    the table, below it.) ``ground``: the frame's ground plane depth when already fitted (else fitted here)."""
     import cv2
 
     h, w = depth.shape
-    ground = ground_depth(depth, depth > 0, settings, seed)
+    ground = ground if ground is not None else ground_depth(depth, depth > 0, settings, seed)
     out = np.zeros((h, w), np.uint8)
     if ground is None:
         return out
@@ -315,6 +413,79 @@ def underground(depth: np.ndarray, settings: MoverSettings, seed: int = 0) -> np
         if _stands(region, on_ground, settings.contact_rows):
             out[region] = 1
     return out
+
+
+#: labels of :func:`contact_segments`
+BEYOND, FLOATING = 1, 2
+
+
+def contact_segments(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSettings) -> np.ndarray:
+    """``[h,w]`` uint8: smooth segments of one frame's stage-1 depth that stand on the ground at a depth no static
+    object can have there (``segment_step``): ``BEYOND`` (1) or ``FLOATING`` (2), else 0.
+
+    An object standing on the ground is as far as the ground under its lowest pixels. The depth is cut into
+    segments where neighbouring depths differ by more than ``segment_step`` (the farther pixel of a step is the
+    cut); a segment that stands on the ground (:func:`_stands`) and whose lowest pixels stage 1 put beyond the
+    ground under them by ``underground`` moves with the camera (a car driving ahead: all of its body, where
+    :func:`underground` only finds its pixels beyond the ground at their own rows); with ``floating``, an upright
+    one whose lowest pixels stage 1 put nearer than that by ``floating`` moves towards the camera (an oncoming
+    car, triangulated as if static and too near). ``ground``: the frame's ground plane depth ``[h,w]``
+    (:func:`ground_depth`; None = nothing found).
+    """
+    import cv2
+
+    h, w = depth.shape
+    out = np.zeros((h, w), np.uint8)
+    if ground is None:
+        return out
+    filled = nearest_fill(depth)  # holes take their nearest depth, so the median below does not mix them in
+    log_depth = cv2.medianBlur(np.log(np.where(filled > 0, filled, 1.0)).astype(np.float32), 5)  # stage-1 noise
+    cut = depth <= 0
+    step = np.log1p(settings.segment_step)
+    across = np.diff(log_depth, axis=1)  # [h,w-1]: the farther pixel of a step is cut, the nearer keeps its edge
+    cut[:, :-1] |= across < -step
+    cut[:, 1:] |= across > step
+    down = np.diff(log_depth, axis=0)
+    cut[:-1] |= down < -step
+    cut[1:] |= down > step
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((~cut).astype(np.uint8), connectivity=4)
+    on_ground = _on_ground(depth, ground, settings)
+    rate = _ground_rate(ground)
+    bottom_row = h - 1 - int(settings.border_px * max(h, w) / 320.0)
+    for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= settings.min_area * h * w):
+        top, height = stats[label, cv2.CC_STAT_TOP], stats[label, cv2.CC_STAT_HEIGHT]
+        if label == 0 or top + height - 1 >= bottom_row:
+            continue  # reaching the image bottom: no seen contact (the floor past a table's edge)
+        region = labels == label
+        rows, columns = _lowest(region)
+        contact = ground[rows, columns]
+        if not np.isfinite(contact).all() or not _stands(region, on_ground & ~region, settings.contact_rows):
+            continue
+        ratio = float(np.median(depth[rows, columns]) / np.median(contact))
+        if ratio > 1.0 + settings.underground:
+            out[region] = BEYOND
+        elif settings.floating > 0 and ratio < 1.0 - settings.floating and _upright(depth, region, rate, settings):
+            out[region] = FLOATING
+    return out
+
+
+def _upright(depth: np.ndarray, region: np.ndarray, ground_rate: float, settings: MoverSettings) -> bool:
+    """``region``'s inverse depth grows downwards less than ``upright_slope`` times the ground's rate
+    ``ground_rate`` (per row): a vertical surface, not a horizontal one (a table top) seen from above."""
+    ys, _ = np.nonzero(region)
+    if np.ptp(ys) < 2 or ground_rate <= 0:
+        return False
+    slope = np.polyfit(ys.astype(np.float64), 1.0 / depth[region].astype(np.float64), 1)[0]
+    return bool(slope < settings.upright_slope * ground_rate)
+
+
+def _lowest(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns ``[n]`` of the lowest pixels of ``region`` (its ground contact when it stands on the
+    ground): the bottom edge where it lies within a tenth of its own span (at least 2 rows) of its lowest row."""
+    bottom, columns = _bottom_edge(region)
+    top, low = int(bottom.min()), int(bottom.max())
+    lowest = bottom >= low - max(2, (low - top) // 10)
+    return bottom[lowest], columns[lowest]
 
 
 def _on_ground(depth: np.ndarray, ground: np.ndarray, settings: MoverSettings) -> np.ndarray:
@@ -400,15 +571,20 @@ def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings,
 
 
 def _mover_depth(
-    depth: np.ndarray, moving: np.ndarray, ground: np.ndarray | None, s: MoverSettings
+    depth: np.ndarray,
+    moving: np.ndarray,
+    ground: np.ndarray | None,
+    s: MoverSettings,
+    floating: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
     under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground
     (``beyond_share`` of their pixels by more than ``underground``) get the ground's depth under their lowest pixels
     (their ground contact); untriangulated ones without a contact, with ``hole_bound``, the occlusion bound (a low
     percentile of the ring around them); the rest keep stage 1's depth (a static surface with a wrong depth may be
-    flagged too, and a static surface is never beyond the ground). Returns the depth ``[h,w]`` and where it was
-    replaced ``[h,w]`` bool."""
+    flagged too, and a static surface is never beyond the ground). ``floating`` ``[h,w]`` bool: the segments that
+    float in front of their contact (:func:`contact_segments`); a region they cover by ``beyond_share`` gets its
+    contact too. Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
     static = (depth > 0) & ~moving
@@ -428,7 +604,11 @@ def _mover_depth(
         # a static surface is never beyond the ground under it: only a region stage 1 put beyond its contact moves
         seen = contact is not None and _stands(region, on_ground, s.contact_rows)
         cut = bool(region[-margin:].any())  # its contact is below the image: the ground at the bottom row bounds it
-        if (seen or cut) and (mostly_hole or _beyond_ground(depth, region, ground, s)):
+        # an upright segment floating in front of its contact (contact_segments) covers a share of the region
+        floats = floating is not None and (
+            np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, s)
+        )
+        if (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
             value = contact
         elif mostly_hole and s.hole_bound:
             value = bound
@@ -450,13 +630,34 @@ def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s:
     return bool(np.mean(depth[tested] > ground[tested] * (1.0 + s.underground)) >= s.beyond_share)
 
 
+def _floats(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:
+    """The triangulated part of ``region`` off the ground plane stands on the ground (seen under it), is upright,
+    and stage 1 put its lowest pixels nearer
+    than the ground under them by more than ``floating``: an object standing on the ground cannot be (an oncoming
+    car triangulated as if static)."""
+    on_ground = _on_ground(depth, ground, s)
+    core = region & (depth > 0) & ~on_ground
+    if core.sum() < 20 or not _stands(core, on_ground & ~core, s.contact_rows):
+        return False
+    rows, columns = _lowest(core)
+    contact = ground[rows, columns]
+    contact = contact[np.isfinite(contact)]
+    if not contact.size or np.median(depth[rows, columns]) >= (1.0 - s.floating) * np.median(contact):
+        return False
+    return _upright(depth, core, _ground_rate(ground), s)
+
+
+def _ground_rate(ground: np.ndarray) -> float:
+    """How much the inverse depth of the ground plane ``[h,w]`` grows per row downwards (0 if it never shows)."""
+    seen = np.isfinite(ground[:-1]) & np.isfinite(ground[1:])  # both rows below the horizon
+    rate = np.diff(1.0 / ground, axis=0)
+    return float(np.median(rate[seen])) if seen.any() else 0.0
+
+
 def _contact_depth(region: np.ndarray, contact: np.ndarray) -> float | None:
     """Ground depth ``contact [h,w]`` under the lowest pixels of ``region`` (its ground contact), or None when
     their rays miss the ground."""
-    bottom, columns = _bottom_edge(region)
-    top, low = int(bottom.min()), int(bottom.max())
-    lowest = bottom >= low - max(2, (low - top) // 10)  # the contact: the region's lowest 10 %
-    values = contact[bottom[lowest], columns[lowest]]
+    values = contact[_lowest(region)]
     values = values[np.isfinite(values)]
     return float(np.median(values)) if values.size else None
 
