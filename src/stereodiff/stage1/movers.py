@@ -235,8 +235,8 @@ def track_mover_depth(
     depth changes smoothly. A region without a mover depth of its own gets the tracked one when such regions lie on
     both sides in time and stage 1 left it mostly a hole or put it beyond that depth by ``beyond`` (a car whose
     contact was not seen in this frame; a static surface flagged by the flow keeps its depth, as for the contact).
-    A region is a connected part of ``moving``; two regions overlap when their bounding boxes' intersection
-    covers half of the smaller box.
+    A region is a connected part of ``moving``; two regions overlap when they are of about one size and their
+    bounding boxes' intersection covers half of the smaller box.
 
     Args:
         depth: ``[n,h,w]`` depth, a handled region holding one value (changed in place).
@@ -251,7 +251,7 @@ def track_mover_depth(
     import cv2
 
     n = depth.shape[0]
-    regions = []  # per frame: (labels, [(label, box, log-depth or nan)])
+    regions = []  # per frame: (labels, [(label, box and area, mover log-depth or nan, stage-1 depth or nan)])
     for k in range(n):
         count, labels, stats, _ = cv2.connectedComponentsWithStats(moving[k].astype(np.uint8), connectivity=8)
         items = []
@@ -261,7 +261,8 @@ def track_mover_depth(
             own = depth[k][region & handled[k]]
             seen = depth[k][region & (depth[k] > 0)]  # stage 1's own depth: nan when mostly a hole
             stage1 = float(np.median(seen)) if seen.size >= 0.5 * stats[label, cv2.CC_STAT_AREA] else np.nan
-            items.append((label, (x, y, x + bw, y + bh), float(np.log(own[0])) if own.size else np.nan, stage1))
+            box = (x, y, x + bw, y + bh, stats[label, cv2.CC_STAT_AREA])
+            items.append((label, box, float(np.log(own[0])) if own.size else np.nan, stage1))
         regions.append((labels, items))
     given = np.zeros(moving.shape, bool)
     updates = []
@@ -287,7 +288,10 @@ def track_mover_depth(
 
 
 def _boxes_overlap(a: tuple, b: tuple) -> bool:
-    """Boxes ``(x0, y0, x1, y1)`` whose intersection covers at least half of the smaller one."""
+    """Regions (bounding box and area ``(x0, y0, x1, y1, area)``) of about one size (areas within a factor of 2)
+    whose boxes' intersection covers at least half of the smaller box."""
+    if max(a[4], b[4]) > 2 * min(a[4], b[4]):
+        return False
     width = min(a[2], b[2]) - max(a[0], b[0])
     height = min(a[3], b[3]) - max(a[1], b[1])
     if width <= 0 or height <= 0:
