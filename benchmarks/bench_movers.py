@@ -9,10 +9,11 @@ depth from the same object infinitely far, when it moves at constant velocity
 (``stereodiff.eval.objects.constant_velocity_parallax_px``; the camera's deviation from constant velocity over the
 frames the object is seen in) — under ~2 px its depth is not observable from the camera's motion.
 
-The pipeline runs once with ``stage1.movers=false``; the movers step and stage 2 then run on its stage-1 scene,
-exactly as the `cpu` preset chains them (so "final" is the preset's output).
+Stage 1 runs once with ``stage1.movers=false``; the movers step and stage 2 then run on its scene,
+exactly as the `cpu` preset chains them (so "final" is the preset's output). Writes the ``movers`` section of
+BENCHMARKS.md.
 
-    python benchmarks/bench_movers.py [--only close-object] [--seeds 0 1 2 3] [--set KEY=VALUE]
+    python benchmarks/bench_movers.py [--quick] [--only close-object] [--seeds 0 1 2 3] [--set KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -22,36 +23,36 @@ import sys
 
 import numpy as np
 
-from _common import markdown_table
+from _common import markdown_table, write_section
 
 DYNAMIC = ("indoor-dynamic", "driving", "close-object")
 
 
-def diagnose(preset: str, seed: int, settings: tuple = ()) -> list[list]:
-    """Table rows (one per moving object) of one rendered scene."""
+def diagnose(preset: str, seed: int, size: tuple[int, int, int], settings: tuple = ()) -> list[list]:
+    """Table rows (one per moving object) of one rendered scene of ``size`` = (frames, height, width)."""
     from stereodiff.config import preset_config, set_option
     from stereodiff.eval.objects import constant_velocity_parallax_px, object_breakdown
     from stereodiff.eval.protocol import resize_prediction
     from stereodiff.pipeline import StereoDiffPipeline
     from stereodiff.stage1.movers import handle_movers
     from stereodiff.synth import make_scene
-    from stereodiff.types import Video
 
-    video = make_scene(preset, seed=seed, num_frames=64, height=240, width=320)
+    num_frames, height, width = size
+    video = make_scene(preset, seed=seed, num_frames=num_frames, height=height, width=width)
     config = preset_config("cpu")
     for item in (*settings, "stage1.movers=false"):
         key, _, value = item.partition("=")
         set_option(config, key.strip(), value)
     pipe = StereoDiffPipeline.from_config(config)
     frames = np.ascontiguousarray(video.frames)
-    before = pipe(Video(frames, fps=video.fps)).geometry  # fused stage 1, movers not applied
+    before = pipe.run_stage1(frames)  # the fused, aligned stage 1, movers not applied
     after, moving = handle_movers(frames, before)
     final = pipe.stage2.refiner.refine(frames, np.asarray(after.depth), np.asarray(after.confidence))
-    size, max_depth = video.depth.shape[1:], float(video.depth.max()) + 1.0
-    common = {"max_depth": max_depth, "moving": resize_prediction(moving, size, "nearest")}
+    gt_size, max_depth = video.depth.shape[1:], float(video.depth.max()) + 1.0
+    common = {"max_depth": max_depth, "moving": resize_prediction(moving, gt_size, "nearest")}
     stages = []
     for depth in (before.depth, after.depth):
-        depth = resize_prediction(np.asarray(depth), size, "nearest")
+        depth = resize_prediction(np.asarray(depth), gt_size, "nearest")
         stages.append(object_breakdown(depth, video.depth, video.object_ids, video.dynamic_mask, covered=depth > 0,
                                        **common))  # fmt: skip
     stages.append(object_breakdown(final, video.depth, video.object_ids, video.dynamic_mask, **common))
@@ -69,19 +70,31 @@ def diagnose(preset: str, seed: int, settings: tuple = ()) -> list[list]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="+", metavar="NAME", choices=DYNAMIC, default=list(DYNAMIC))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    parser.add_argument("--quick", action="store_true", help="24 frames at 160×120, seed 0")
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=DYNAMIC, help="presets (default: all dynamic)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0 1 2 3)")
+    parser.add_argument("--dry", action="store_true", help="print the table, leave BENCHMARKS.md unchanged")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting of the cpu preset, as `stereodiff run --set` (repeatable)")  # fmt: skip
     args = parser.parse_args()
+    size = (24, 120, 160) if args.quick else (64, 240, 320)
+    seeds = args.seeds or ([0] if args.quick else [0, 1, 2, 3])
     rows = []
-    for preset in args.only:
-        for seed in args.seeds:
-            rows += diagnose(preset, seed, tuple(args.settings))
-            print(" | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in rows[-1]), flush=True)
+    for preset in args.only or DYNAMIC:
+        for seed in seeds:
+            scene_rows = diagnose(preset, seed, size, tuple(args.settings))
+            for row in scene_rows:  # as they come: a later scene's failure does not lose them
+                print(" | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row), flush=True)
+            rows += scene_rows
     header = ["scene", "object", "frames", "depth (m)", "share of moving px", "stage-1 coverage", "recall",
               "ratio stage 1", "ratio after movers", "ratio final", "AbsRel final", "scale px"]  # fmt: skip
-    print(markdown_table(header, rows))
+    table = markdown_table(header, rows)
+    print(table)
+    if args.dry or args.only or args.seeds or args.settings:
+        return 0
+    body = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + f"\n\n{size[0]} frames, {size[2]}×{size[1]}.\n\n"
+    write_section("movers", "Moving objects, per object (cpu preset)", body + table,
+                  "python benchmarks/bench_movers.py" + (" --quick" if args.quick else ""))  # fmt: skip
     return 0
 
 
