@@ -43,7 +43,7 @@ class TemporalConfig(BackendConfig):
     when it is smaller. Larger: finer flow and edges, proportionally slower (cost ∝ pixels)."""
     window: int = 64
     """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution (measured heap
-    peak ≈ 6.5 MiB per frame at 320×240, i.e. ≈ 840 MiB with the defaults, independent of the video length)."""
+    peak ≈ 4.3 MiB per frame at 320×240, i.e. ≈ 560 MiB with the defaults, independent of the video length)."""
     overlap: int = 32
     """Context frames read on each side of a window (not output by it). The recursive filter reaches
     ``temporal_decay ** overlap`` of a frame's weight that far, so windowed and single-window runs differ by

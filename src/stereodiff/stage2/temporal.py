@@ -31,6 +31,7 @@ both sides (memory depends on the window, not on the video length). The recursiv
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -50,6 +51,8 @@ __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "domain_transform
 #: frames per batch of the spatial fill, in fixed blocks aligned to frame 0 (:mod:`stereodiff.blocks`): every frame
 #: is filled in the same batch whichever window needs it first, so a resumed run is bit-identical
 _FILL_CHUNK = 8
+#: frames whose working-resolution inputs stay cached (a fill chunk and its neighbours need them together)
+_RAW_KEPT = 2 * _FILL_CHUNK + 2
 #: image gradient (grey levels per pixel, 5×5 mean) at which optical flow starts to count as motion evidence
 _TEXTURE_GREY = 3.0
 
@@ -111,9 +114,9 @@ class TemporalRefiner(TemporalConfig):
                 del store[k]
             inputs.forget_before(lo)
             self._prepare(inputs, range(lo, hi), store)
-            log_depth = self._temporal_filter([store[k] for k in range(lo, hi)])  # [n,h',w']
+            log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
             for k in range(start, stop):  # [H,W] each, written frame by frame
-                out[k] = np.exp(self._upsample(log_depth[k - lo], frames[k]))
+                out[k] = np.exp(self._upsample(log_depth[k - start], frames[k]))
             if cache is not None:
                 cache.save(index, out[start:stop])
             release(out, frames, depth, confidence)  # memmapped inputs/outputs: only the window stays resident
@@ -224,28 +227,41 @@ class TemporalRefiner(TemporalConfig):
             motion = camera_motion(num / np.maximum(den, 1e-6), sample_at, den * consistent)
         return _Link(sample_at, gate, motion)
 
-    def _temporal_filter(self, window: list[_Frame]) -> np.ndarray:
+    def _temporal_filter(self, window: list[_Frame], keep: range) -> np.ndarray:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
-        of the forward and backward passes ``F``, ``B`` (numerator and weight channels). Returns ``[n,h',w']``
-        log-depth (``-inf`` on a frame that has no depth and that no neighbour's depth reached)."""
-        estimate = np.stack([f.estimate for f in window])  # [n,h,w]
-        weight = np.stack([f.weight for f in window])  # [n,h,w]
-        own = np.stack([weight * estimate, weight], axis=-1)  # [n,h,w,2]
+        of the forward and backward passes ``F``, ``B`` (numerator and weight channels), for the window's frames
+        ``keep`` (indices into ``window``). The backward pass is kept whole; the forward pass streams, holding one
+        frame's state. Returns ``[len(keep),h',w']`` log-depth (``-inf`` on a frame that has no depth and that no
+        neighbour's depth reached)."""
+
+        def own(frame: _Frame) -> np.ndarray:  # [h,w,2] the frame's own numerator and weight channels
+            return np.stack([frame.weight * frame.estimate, frame.weight], axis=-1)
+
         n = len(window)
-        if n > 1 and self.temporal_decay > 0:
-            forward, backward = own.copy(), own.copy()
-            for i in range(1, n):
-                forward[i] += self._pull(forward[i - 1], window[i].link_prev, estimate[i], weight[i])
+        filtering = n > 1 and self.temporal_decay > 0
+        backward = np.stack([own(f) for f in window]) if filtering else None  # [n,h,w,2]
+        if filtering:
             for i in range(n - 2, -1, -1):
-                backward[i] += self._pull(backward[i + 1], window[i].link_next, estimate[i], weight[i])
-            own = forward + backward - own
-        result = own[..., 0] / np.maximum(own[..., 1], 1e-12)
-        for i, frame in enumerate(window):
-            if frame.has_data:
+                backward[i] += self._pull(backward[i + 1], window[i].link_next, window[i].estimate, window[i].weight)
+        result = np.empty((len(keep), *window[0].estimate.shape), np.float32)
+        forward: np.ndarray | None = None  # [h,w,2] the forward pass's state, frame by frame
+        for i, frame in enumerate(window[: keep.stop]):
+            state = own(frame)
+            if filtering and forward is not None:
+                state += self._pull(forward, frame.link_prev, frame.estimate, frame.weight)
+            forward = state
+            if i < keep.start:
                 continue
-            # a frame without stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
-            reached = own[i, ..., 1] > 1e-6
-            result[i] = np.where(reached, result[i], result[i][reached].mean()) if reached.any() else -np.inf
+            total = forward
+            if filtering:  # each frame's own channels are in both passes: counted once
+                total = forward + backward[i]
+                total[..., 0] -= frame.weight * frame.estimate
+                total[..., 1] -= frame.weight
+            estimate = total[..., 0] / np.maximum(total[..., 1], 1e-12)
+            if not frame.has_data:  # no stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
+                reached = total[..., 1] > 1e-6
+                estimate = np.where(reached, estimate, estimate[reached].mean()) if reached.any() else -np.inf
+            result[i - keep.start] = estimate
         return result
 
     def _pull(self, state: np.ndarray, link: _Link, current: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -549,25 +565,23 @@ class _Raw:
 
 
 class _Inputs:
-    """The frames and the stage-1 depth at the working resolution, the DIS flows between consecutive frames and
-    the links built on them, each computed once (on demand) and kept while windows need it. Each depends on its
-    frames only, never on the window that asked first (resumed runs are identical)."""
+    """The frames and the stage-1 depth at the working resolution, and the flow links between consecutive frames,
+    each computed on demand and depending on its frames only, never on the window that asked first (resumed runs
+    are identical). Memory stays bounded: the per-frame inputs are kept for the last ``_RAW_KEPT`` frames asked for
+    (recomputed, identically, if asked again), the DIS flows of a pair only until both its links are built, and the
+    links while windows need them (:meth:`forget_before`)."""
 
     def __init__(
         self, refiner: TemporalRefiner, frames: Any, depth: Any, confidence: Any, conf_ref: float, size: tuple[int, int]
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
         self.conf_ref, self.size, self.num_frames = conf_ref, size, depth.shape[0]
-        self._raw: dict[int, _Raw] = {}
-        self._pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
         self._dis: Any = None
 
     def forget_before(self, first: int) -> None:
-        """Drop what frames before ``first`` hold."""
-        for cache in (self._raw, self._pairs):
-            for k in [k for k in cache if k < first]:
-                del cache[k]
+        """Drop the links of frames before ``first``."""
         for key in [key for key in self._links if key[0] < first]:
             del self._links[key]
 
@@ -583,27 +597,27 @@ class _Inputs:
     def _get(self, k: int) -> _Raw:
         import cv2
 
-        if k not in self._raw:
-            h, w = self.size
-            small = cv2.resize(np.asarray(self.frames[k]), (w, h), interpolation=cv2.INTER_AREA)
-            log_d, weight = _resize_log_depth(self.depth[k], self.confidence[k], self.conf_ref, self.size)
-            grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-            self._raw[k] = _Raw(small.astype(np.float32) / 255.0, grey, log_d, weight)
+        if k in self._raw:
+            self._raw.move_to_end(k)
+            return self._raw[k]
+        h, w = self.size
+        small = cv2.resize(np.asarray(self.frames[k]), (w, h), interpolation=cv2.INTER_AREA)
+        log_d, weight = _resize_log_depth(self.depth[k], self.confidence[k], self.conf_ref, self.size)
+        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        self._raw[k] = _Raw(small.astype(np.float32) / 255.0, grey, log_d, weight)
+        if len(self._raw) > _RAW_KEPT:
+            self._raw.popitem(last=False)
         return self._raw[k]
 
-    def pair(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``[h',w',2]`` flows frame ``k`` → ``k+1`` and ``k+1`` → ``k`` (pixels)."""
-        if k not in self._pairs:
-            self._dis = self._dis or dis_engine(self.refiner.flow_preset)
-            self._pairs[k] = dis_flows(self._dis, self._get(k).grey, self._get(k + 1).grey)
-        return self._pairs[k]
-
     def link(self, k: int, step: int) -> _Link:
-        """How frame ``k`` pulls the state of frame ``k + step`` (``step`` = ±1)."""
+        """How frame ``k`` pulls the state of frame ``k + step`` (``step`` = ±1). Both links of a pair of frames
+        are built from one pair of DIS flows (frame ``a`` → ``a+1`` and back), which is then dropped."""
         if (k, step) not in self._links:
-            ab, ba = self.pair(min(k, k + step))
-            to_other, from_other = (ab, ba) if step > 0 else (ba, ab)
-            self._links[k, step] = self.refiner._link(to_other, from_other, self._get(k + step), self._get(k))
+            a = min(k, k + step)
+            self._dis = self._dis or dis_engine(self.refiner.flow_preset)
+            ab, ba = dis_flows(self._dis, self._get(a).grey, self._get(a + 1).grey)  # [h',w',2] each, pixels
+            self._links[a, +1] = self.refiner._link(ab, ba, self._get(a + 1), self._get(a))
+            self._links[a + 1, -1] = self.refiner._link(ba, ab, self._get(a), self._get(a + 1))
         return self._links[k, step]
 
     def independent_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
