@@ -252,3 +252,22 @@ def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_no
     np.testing.assert_allclose(depth[6][moving[6]], 8.0)
     assert not given[6].any()
     np.testing.assert_allclose(depth[~moving], 5.0)
+
+
+def test_the_tracking_option_reaches_the_movers_step(monkeypatch):
+    import stereodiff.stage1.movers as movers
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import GeometricMatcher
+
+    seen = []
+    original = movers.handle_movers
+
+    def spy(frames, scene, settings=None, out_dir=None):
+        seen.append(settings)
+        return original(frames, scene, settings, out_dir)
+
+    monkeypatch.setattr(movers, "handle_movers", spy)
+    frames, _ = _sliding_square(num_frames=10, h=90, w=120)
+    GeometricMatcher(GeometricConfig(movers=True, offsets=(3,), movers_track_frames=5)).reconstruct(frames)
+    assert [s.track_frames for s in seen] == [5]
+    assert GeometricConfig().movers_track_frames == 0

@@ -231,6 +231,11 @@ class GeometricConfig(Stage1Config):
     0.23/0.27/0.24/0.43), driving 0.341/0.300/0.161/0.437 → 0.325/0.272/0.157/0.437, close-object about unchanged
     (not found: too fast, floating), static-orbit seeds 0–3 within 1 % except seed 3 0.0388 → 0.0399, TUM fr1/desk
     0.1406 → 0.1411, 7-Scenes 0.1225 → 0.1219; with stage 2's ``hole_nearness``: docs/geometric.md."""
+    movers_track_frames: int = 0
+    """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
+    each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off
+    (16 improves driving's and indoor-dynamic's moving pixels but costs static-orbit seed 3 3 %,
+    docs/geometric.md)."""
 
     def validate(self) -> None:
         super().validate()
@@ -255,6 +260,7 @@ class GeometricConfig(Stage1Config):
                  "must be OpenCV's (k1, k2, p1, p2) or (k1, k2, p1, p2, k3), or None"),
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
+                ("movers_track_frames", self.movers_track_frames >= 0, "must be ≥ 0 frames"),
             ],
             self,
         )  # fmt: skip

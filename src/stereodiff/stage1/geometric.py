@@ -192,10 +192,11 @@ class GeometricMatcher(PairwiseReconstruction):
         )
         if not self.settings.movers:
             return scene
-        from stereodiff.stage1.movers import handle_movers
+        from stereodiff.stage1.movers import MoverSettings, handle_movers
 
         start = time.perf_counter()
-        scene, moving = handle_movers(frames, scene, out_dir=scene_dir)
+        settings = MoverSettings(track_frames=int(self.settings.movers_track_frames))
+        scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir)
         self.timings["stage1_movers"] = time.perf_counter() - start
         self.report.moving_fraction = float(moving.mean())
         release(moving)

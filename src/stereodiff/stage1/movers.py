@@ -16,6 +16,10 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      lowest third, :func:`ground_depth`); a region that stage 1 put beyond it — impossible for a static surface,
      the ground would hide it — and that stands on it (ground seen under its bottom edge) moves along with the
      camera (:func:`underground`);
+   - *contact segments* (``segment_step``): the stage-1 depth cut into smooth segments at depth steps; a segment
+     standing on the ground whose lowest pixels lie beyond the ground under them is a mover as a whole — all of a
+     car driving ahead, whose upper body is not beyond the ground at its own rows (:func:`contact_segments`);
+     with ``floating``, an upright segment nearer than its contact too (an oncoming car);
    - *temporal consistency*: a region is kept only if the neighbouring frames flag pixels near it, and if it
      covers ``min_area`` of the frame.
 2. **Depth from constraints that hold for movers** (per region, :func:`_mover_depth`):
@@ -29,6 +33,9 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
    - otherwise stage 1's depth is kept, and a hole stays a hole for stage 2 to fill.
    A region gets one depth (a fronto-parallel plane, the classical stand-in when a mover's shape is unknown) at the
    static pixels' median confidence, so stage 2's flow-guided temporal filter tracks and smooths it over time.
+3. **Temporal tracking** (``track_frames``, :func:`track_mover_depth`): each region's depth is pooled with the
+   mover depths of the regions overlapping it in the neighbouring frames (one frame's contact is noisy), and a
+   region missed in a frame between tracked ones gets the tracked depth.
 
 Limits (measured, docs/geometric.md): an object crossing close to the camera fast (``close-object``, 30 px per
 frame) has no consistent flow and no ground contact, and is not found; a mover moving along its epipolar lines at a
@@ -93,8 +100,9 @@ class MoverSettings:
     flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
-    contact_rows: int = 10
-    """Rows under a region's bottom edge searched for its ground contact."""
+    contact_rows: int = 20
+    """Rows under a region's bottom edge searched for its ground contact (10 before issue #20's driving work: the
+    road just under a car is often a stage-1 hole)."""
     underground: float = 0.3
     """A region deeper than the ground plane by more than this fraction is a mover (0 = off); see
     :func:`underground`."""
@@ -117,7 +125,7 @@ class MoverSettings:
     """Percentile of the ring's depth used as the occlusion bound."""
     confidence: float = 1.0
     """Confidence given to mover pixels, as a fraction of the median confidence of the static pixels."""
-    segment_step: float = 0.0
+    segment_step: float = 0.15
     """Contact segments (0 = off): the frame's stage-1 depth is cut into smooth segments where neighbouring depths
     differ by more than this relative step, and a segment standing on the ground whose lowest pixels stage 1 put
     beyond the ground under them (by ``underground``) is a mover (:func:`contact_segments`): the whole body of a
@@ -125,13 +133,15 @@ class MoverSettings:
     floating: float = 0.0
     """With ``segment_step``: an upright segment (depth about constant over its rows) standing on the ground whose
     lowest pixels stage 1 put nearer than the ground under them by more than this fraction floats — the signature
-    of an oncoming object triangulated too near — and gets its contact's depth (0 = off)."""
+    of an oncoming object triangulated too near — and gets its contact's depth (0 = off: 0.3 measured worse on
+    driving seeds 0/1, docs/geometric.md)."""
     upright_slope: float = 0.5
     """A segment is upright when its inverse depth grows downwards less than this fraction of the ground's rate
     (a vertical surface: 0; a table top or the floor: about 1 or more)."""
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`track_mover_depth`): frames on each side whose overlapping
-    mover regions' depths are pooled (0 = off)."""
+    mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md) but costs
+    static-orbit seed 3 3 %: off."""
 
 
 def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
