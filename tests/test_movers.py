@@ -177,3 +177,18 @@ def test_movers_are_opt_in_and_run_in_the_geometric_reconstruction():
     assert "stage1_movers" in matcher.timings
     assert 0.0 <= matcher.report.moving_fraction <= 1.0
     assert scene.depth.shape == (10, 90, 120)
+
+
+def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():
+    """The batched RANSAC solve gives each sample's plane as a lone solve does, and marks exactly singular samples
+    (three pixels of one row) unsolved instead of failing the batch."""
+    from stereodiff.stage1.movers import _solve_planes
+
+    rng = np.random.default_rng(0)
+    design = np.concatenate([rng.integers(0, 50, (5, 3, 2)), np.ones((5, 3, 1))], axis=2).astype(np.float64)
+    design[2, :, 0] = 7.0  # one row: singular
+    inverse = rng.uniform(0.1, 1.0, (5, 3))
+    coef, solved = _solve_planes(design, inverse)
+    assert solved.tolist() == [True, True, False, True, True]
+    for k in (0, 1, 3, 4):
+        assert np.array_equal(coef[k], np.linalg.solve(design[k], inverse[k]))

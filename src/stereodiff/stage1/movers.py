@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from stereodiff.camera import backproject, pinhole, pixel_grid
+from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward, grey_frame
 from stereodiff.io.pages import new_array, release
 from stereodiff.progress import logger
@@ -126,13 +126,18 @@ def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tu
         own_to_other: ``[4,4]`` transform from this camera's coordinates to the other camera's.
     """
     h, w = depth.shape
-    moved = backproject(depth, K) @ own_to_other[:3, :3].T + own_to_other[:3, 3]  # [h,w,3]
+    moved = backproject(depth, K) @ own_to_other[:3, :3].T  # [h,w,3]
+    moved += own_to_other[:3, 3]
     z = moved[..., 2]
     defined = (depth > 0) & (z > 1e-9)
     safe = np.where(defined, z, 1.0)
-    projected = np.stack([K[0, 0] * moved[..., 0] / safe + K[0, 2], K[1, 1] * moved[..., 1] / safe + K[1, 2]], -1)
-    flow = projected - pixel_grid(h, w)
-    return np.where(defined[..., None], flow, 0.0).astype(np.float32), defined
+    flow = np.empty((h, w, 2), np.float32)
+    for axis in (0, 1):  # projected − pixel position, axis by axis (float64, then rounded to float32)
+        projected = K[axis, axis] * moved[..., axis] / safe + K[axis, 2]
+        projected -= pixel_grid(h, w)[..., axis]
+        flow[..., axis] = projected
+    flow[~defined] = 0.0
+    return flow, defined
 
 
 #: frames per block of :func:`handle_movers`: memory holds one block and its context, whatever the video's length;
@@ -378,25 +383,49 @@ def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings,
     pick = rng.choice(len(xs), min(len(xs), 4000), replace=False)
     design = np.stack([ys[pick], xs[pick], np.ones(len(pick))], axis=1).astype(np.float64)  # [N,3] (v, u, 1)
     inverse = 1.0 / depth[ys[pick], xs[pick]].astype(np.float64)
-    best, best_count = None, 0
-    for _ in range(settings.ground_iterations):
-        sample = rng.choice(len(pick), 3, replace=False)
-        try:
-            coef = np.linalg.solve(design[sample], inverse[sample])
-        except np.linalg.LinAlgError:
-            continue
-        horizon = -(coef[1] * w / 2 + coef[2]) / coef[0] if coef[0] > 0 else -np.inf  # row where 1/z = 0
-        if coef[0] < 2 * abs(coef[1]) or horizon < -h:
-            continue
-        inliers = np.abs(design @ coef - inverse) < settings.ground_tolerance * inverse
-        if inliers.sum() > best_count:
-            best, best_count = inliers, int(inliers.sum())
-    if best is None or best_count < settings.ground_min_fraction * len(pick):
+    samples = np.stack([rng.choice(len(pick), 3, replace=False) for _ in range(settings.ground_iterations)])  # [S,3]
+    coef, solved = _solve_planes(design[samples], inverse[samples])  # [S,3], [S]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        horizon = np.where(coef[:, 0] > 0, -(coef[:, 1] * w / 2 + coef[:, 2]) / coef[:, 0], -np.inf)  # 1/z = 0
+    candidates = np.flatnonzero(solved & ~(coef[:, 0] < 2 * np.abs(coef[:, 1])) & ~(horizon < -h))
+    counts = _inlier_counts(design, inverse, coef[candidates], settings.ground_tolerance)
+    if not candidates.size or counts.max() == 0 or counts.max() < settings.ground_min_fraction * len(pick):
         return None
+    winner = coef[candidates[np.argmax(counts)]]  # the first hypothesis with the most inliers
+    best = np.abs(design @ winner - inverse) < settings.ground_tolerance * inverse
     coef = np.linalg.lstsq(design[best], inverse[best], rcond=None)[0]
-    v, u = np.mgrid[0:h, 0:w]
-    plane = coef[0] * v + coef[1] * u + coef[2]
+    plane = coef[0] * np.arange(h)[:, None] + coef[1] * np.arange(w)[None, :] + coef[2]  # [h,w]
     return np.where(plane > 1e-12, 1.0 / np.maximum(plane, 1e-12), np.inf)
+
+
+def _solve_planes(design: np.ndarray, inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The planes ``[S,3]`` through the RANSAC samples (``design [S,3,3]`` rows ``(v, u, 1)``, ``inverse [S,3]``),
+    and ``[S]`` bool whether each sample's system was solvable (an exactly singular one is not: its plane is 0)."""
+    try:
+        return np.linalg.solve(design, inverse[..., None])[..., 0], np.ones(len(design), bool)
+    except np.linalg.LinAlgError:  # some sample is degenerate (e.g. three pixels of one row): solve one by one
+        coef, solved = np.zeros((len(design), 3)), np.ones(len(design), bool)
+        for k in range(len(design)):
+            try:
+                coef[k] = np.linalg.solve(design[k], inverse[k])
+            except np.linalg.LinAlgError:
+                solved[k] = False
+        return coef, solved
+
+
+def _inlier_counts(design: np.ndarray, inverse: np.ndarray, coef: np.ndarray, tolerance: float) -> np.ndarray:
+    """``[S]`` how many of the points (``design [N,3]`` rows ``(v, u, 1)``, ``inverse [N]``) each plane ``coef
+    [S,3]`` holds within ``tolerance`` (relative); in chunks of planes (cache-sized), each plane's prediction the
+    matrix-vector product of a lone plane (the same rounding)."""
+    counts = np.zeros(len(coef), np.int64)
+    limit = tolerance * inverse
+    for start in range(0, len(coef), 32):
+        chunk = coef[start : start + 32]
+        residual = np.matmul(design, chunk[:, :, None])[..., 0]  # [s,N]
+        residual -= inverse
+        np.abs(residual, out=residual)
+        counts[start : start + 32] = np.count_nonzero(residual < limit, axis=1)
+    return counts
 
 
 def _mover_depth(
@@ -474,7 +503,7 @@ def _pose_from_flow(
         return None
     step = max(1, len(xs) // 1500)
     ys, xs = ys[::step], xs[::step]
-    pts = backproject(depth, K)[ys, xs]  # [N,3]
+    pts = backproject_pixels(depth, K, ys, xs)  # [N,3]
     img = np.stack([xs + flow[ys, xs, 0], ys + flow[ys, xs, 1]], axis=1).astype(np.float64)
     cv2.setRNGSeed(seed)
     ok, rvec, tvec, inliers = cv2.solvePnPRansac(
