@@ -46,7 +46,7 @@ import numpy as np
 from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward, grey_frame
 from stereodiff.io.pages import new_array, release
-from stereodiff.progress import logger
+from stereodiff.progress import logger, thread_imap, thread_map
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
 
@@ -146,7 +146,11 @@ BLOCK_FRAMES = 128
 
 
 def handle_movers(
-    frames: Any, scene: SceneGeometry, settings: MoverSettings | None = None, out_dir: Path | None = None
+    frames: Any,
+    scene: SceneGeometry,
+    settings: MoverSettings | None = None,
+    out_dir: Path | None = None,
+    num_workers: int = 2,
 ) -> tuple[SceneGeometry, np.ndarray]:
     """Segment independently moving pixels and replace their depth by mover constraints (module docstring).
 
@@ -161,6 +165,8 @@ def handle_movers(
         settings: knobs; ``None`` = defaults.
         out_dir: when given, the new depth, confidence, validity and mover mask are memmaps there
             (``movers_*.npy``); else arrays in memory.
+        num_workers: threads for the per-pair flow checks and the per-frame ground fits (OpenCV and numpy
+            release the GIL); the output does not depend on it.
 
     Returns:
         The scene with mover depth and confidence replaced (a new object; inputs untouched), and the ``[T,h,w]``
@@ -177,7 +183,7 @@ def handle_movers(
     for start in range(0, t, BLOCK_FRAMES):
         stop = min(t, start + BLOCK_FRAMES)
         first, last = max(0, start - margin), min(t, stop + margin)
-        depth, confidence, moving = _handle_block(frames, _frames_of(scene, first, last), first, s)
+        depth, confidence, moving = _handle_block(frames, _frames_of(scene, first, last), first, s, num_workers)
         core = slice(start - first, stop - first)
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
         valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
@@ -191,22 +197,25 @@ def handle_movers(
 
 
 def _handle_block(
-    frames: Any, scene: SceneGeometry, first: int, s: MoverSettings
+    frames: Any, scene: SceneGeometry, first: int, s: MoverSettings, num_workers: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``. Returns its ``[n,h,w]`` depth, confidence and mover mask."""
     n, h, w = scene.depth.shape
     grey = np.stack([grey_frame(frames[k], (h, w)) for k in range(first, first + n)])  # [n,h,w]
-    moving = segment_movers(grey, scene, s, first)
+    moving = segment_movers(grey, scene, s, first, num_workers)
     depth = np.array(scene.depth, dtype=np.float32, copy=True)
     confidence = np.array(scene.confidence, dtype=np.float32, copy=True)
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
-    for k in range(n):
+
+    def frame_depth(k: int) -> None:  # writes frame k only
         if moving[k].any():
             ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
             depth[k], handled = _mover_depth(depth[k], moving[k], ground, s)
             confidence[k] = np.where(handled, mover_conf, confidence[k])
+
+    thread_map(frame_depth, range(n), num_workers, "movers: depth")
     return depth, confidence, moving
 
 
@@ -222,16 +231,22 @@ def _frames_of(scene: SceneGeometry, first: int, last: int) -> SceneGeometry:
     )
 
 
-def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings, first: int = 0) -> np.ndarray:
+def segment_movers(
+    grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings, first: int = 0, num_workers: int = 1
+) -> np.ndarray:
     """``[T,h,w]`` bool: pixels whose flow to the neighbouring frames the aligned static scene does not explain,
     cleaned into regions that persist over time (module docstring, step 1). ``first``: the video index of the first
-    frame (seeds the per-frame RANSAC fits by video frame, so a block of a video gives what the whole video does)."""
+    frame (seeds the per-frame RANSAC fits by video frame, so a block of a video gives what the whole video does).
+    ``num_workers``: threads for the pairs' flow checks and the frames' ground fits (the output does not depend on
+    it)."""
+    import threading
+
     import cv2
 
     s = settings
     t, h, w = scene.depth.shape
     scale = max(h, w) / 320.0
-    dis = dis_engine("fast")
+    local = threading.local()  # one DIS engine per thread
     votes = np.zeros((t, h, w), np.float32)
     off_epipolar = np.zeros((t, h, w), np.float32)
     checks = np.zeros((t, h, w), np.float32)
@@ -241,8 +256,14 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
     static_depth = np.stack([nearest_fill(frame) for frame in np.asarray(scene.depth)])
     inner = _inside(pixel_grid(h, w), s.border_px * scale)
     pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
-    for a, b in pairs:
-        flow_ab, flow_ba = dis_flows(dis, grey[a], grey[b])
+
+    def check(pair: tuple[int, int]) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
+        """Both frames' flow checks of one pair: ``(own, flagged, checked, off its epipolar line)`` each."""
+        a, b = pair
+        if not hasattr(local, "dis"):
+            local.dis = dis_engine("fast")
+        flow_ab, flow_ba = dis_flows(local.dis, grey[a], grey[b])
+        results = []
         for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
             target, _, miss = forward_backward(fwd, bwd)
             usable = (miss < 1.0 * scale) & inner & _inside(target, s.border_px * scale)  # DIS is poor at borders
@@ -253,14 +274,22 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
             rigid, defined = rigid_flow(static_depth[own], K, pose)
             residual = np.hypot(*(fwd - rigid).transpose(2, 0, 1))
             limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1))
-            votes[own] += usable & defined & (residual > limit)
-            checks[own] += usable & defined
-            if s.epipolar_share <= 0:
-                continue
-            # a static pixel with a wrong depth still moves along its epipolar line; a mover mostly leaves it
-            F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
-            epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
-            off_epipolar[own] += usable & defined & (epipolar > s.epipolar_px * scale)
+            checked = usable & defined
+            off = None
+            if s.epipolar_share > 0:
+                # a static pixel with a wrong depth still moves along its epipolar line; a mover mostly leaves it
+                F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
+                epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
+                off = checked & (epipolar > s.epipolar_px * scale)
+            results.append((own, checked & (residual > limit), checked, off))
+        return results
+
+    for results in thread_imap(check, pairs, num_workers):
+        for own, flagged, checked, off in results:
+            votes[own] += flagged
+            checks[own] += checked
+            if off is not None:
+                off_epipolar[own] += off
     raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
     if s.weak_fraction < s.vote_fraction:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
         weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0)
@@ -271,6 +300,12 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
             raw[k] = strong[labels]
     epipolar_flags = off_epipolar > s.vote_fraction * np.maximum(checks, 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    if s.underground > 0:  # per frame, on the workers
+
+        def beyond_ground(k: int) -> np.ndarray:
+            return underground(np.asarray(scene.depth[k]), s, seed=first + k)
+
+        beyond = thread_map(beyond_ground, range(t), num_workers, "movers: ground")
     for k in range(t):
         # a region flagged by the flow must also leave the epipolar lines somewhere (else it is static depth error)
         count, labels = cv2.connectedComponents(raw[k], connectivity=8)
@@ -278,7 +313,7 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
         raw[k] = (share >= s.epipolar_share)[labels] & (labels > 0)
         if s.underground > 0:
-            raw[k] |= underground(np.asarray(scene.depth[k]), s, seed=first + k)
+            raw[k] |= beyond[k]
     near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
     opened = np.stack([cv2.morphologyEx(frame, cv2.MORPH_OPEN, kernel) for frame in raw])
     grown = np.stack([cv2.dilate(frame, near) for frame in opened])
