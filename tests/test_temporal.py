@@ -310,3 +310,14 @@ def test_holes_lean_to_the_near_side_only_where_they_move_on_their_own():
     assert band_global < truth - 0.15  # the global lean takes the static band for the box's
     assert abs(band_evidence - truth) < 0.03 and abs(band_plain - truth) < 0.03
     assert abs(box_evidence - np.log(2.0)) < 0.03 and box_evidence <= box_plain + 1e-3
+
+
+def test_threads_do_not_change_a_single_bit():
+    """Flows, links, motion evidence, both filter passes and the upsampling run on ``num_workers`` threads; with the
+    cpu preset's evidence-led fill and motion compensation on, in windows, the output is the one-thread output."""
+    frames, depth, mask = _scene(num_frames=20)
+    sim = simulate_stage1(depth, mask, seed=5)
+    options = dict(temporal_decay=0.7, window=6, overlap=10, hole_nearness=100.0, hole_motion_px=1.0)
+    one = TemporalRefiner(num_workers=1, **options).refine(frames, sim.depth, sim.confidence)
+    three = TemporalRefiner(num_workers=3, **options).refine(frames, sim.depth, sim.confidence)
+    np.testing.assert_array_equal(three, one)

@@ -31,6 +31,8 @@ both sides (memory depends on the window, not on the video length). The recursiv
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -42,7 +44,7 @@ from stereodiff.camera import fit_long_side
 from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release
-from stereodiff.progress import logger, progress
+from stereodiff.progress import logger, progress, thread_imap
 from stereodiff.stage2.configs import TemporalConfig
 
 __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "domain_transform_filter", "guided_upsample"]
@@ -112,8 +114,9 @@ class TemporalRefiner(TemporalConfig):
             inputs.forget_before(lo)
             self._prepare(inputs, range(lo, hi), store)
             log_depth = self._temporal_filter([store[k] for k in range(lo, hi)])  # [n,h',w']
-            for k in range(start, stop):  # [H,W] each, written frame by frame
-                out[k] = np.exp(self._upsample(log_depth[k - lo], frames[k]))
+            items = [(log_depth[k - lo], frames[k]) for k in range(start, stop)]
+            for k, final in zip(range(start, stop), thread_imap(self._final, items, self.num_workers)):
+                out[k] = final  # [H,W] each, written frame by frame
             if cache is not None:
                 cache.save(index, out[start:stop])
             release(out, frames, depth, confidence)  # memmapped inputs/outputs: only the window stays resident
@@ -151,14 +154,21 @@ class TemporalRefiner(TemporalConfig):
             "size": list(size),
             "depth_size": list(depth_size),
             "confidence_ref": float(conf_ref),
-            "params": asdict(self),
+            "params": {key: value for key, value in asdict(self).items() if key != "num_workers"},  # no effect
         }
 
     def _prepare(self, inputs: _Inputs, indices: range, store: dict[int, _Frame]) -> None:
         """Spatial fill of the frames of ``indices`` not yet in ``store`` (with the other frames of their fixed
         blocks), then the flow links between consecutive frames of ``indices``."""
         todo = [k for k in indices if k not in store]
-        for chunk in dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo):
+        chunks = list(dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo))
+        motion = self.hole_nearness > 0 and self.hole_motion_px > 0
+        links = [(k, step) for chunk in chunks for k in chunk for step in (-1, 1)] if motion else []
+        if self.temporal_decay > 0:
+            links += [key for k in indices[:-1] for key in ((k, +1), (k + 1, -1))]
+        links = [(k, step) for k, step in links if 0 <= k + step < inputs.num_frames]
+        inputs.prefetch([k for chunk in chunks for k in chunk], links, self.num_workers)
+        for chunk in chunks:
             rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
             weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
@@ -170,7 +180,7 @@ class TemporalRefiner(TemporalConfig):
                 # invalid pixels hold log_d = 0, possibly below `bottom`: clamp so that 0 · exp(…) stays 0
                 channels.append(fill_w * np.exp(-self.hole_nearness * np.maximum(log_d - bottom, 0.0)))
                 if self.hole_motion_px > 0:  # independent-motion evidence, averaged over each colour region
-                    share, counts = zip(*(inputs.independent_motion(k) for k in chunk))
+                    share, counts = zip(*thread_imap(inputs.independent_motion, chunk, self.num_workers))
                     channels += [np.stack(counts) * np.stack(share), np.stack(counts)]
             smoothed = domain_transform_filter(
                 np.stack(channels, axis=1),  # [n,C,h',w']
@@ -234,10 +244,16 @@ class TemporalRefiner(TemporalConfig):
         n = len(window)
         if n > 1 and self.temporal_decay > 0:
             forward, backward = own.copy(), own.copy()
-            for i in range(1, n):
-                forward[i] += self._pull(forward[i - 1], window[i].link_prev, estimate[i], weight[i])
-            for i in range(n - 2, -1, -1):
-                backward[i] += self._pull(backward[i + 1], window[i].link_next, estimate[i], weight[i])
+
+            def forward_pass() -> None:
+                for i in range(1, n):
+                    forward[i] += self._pull(forward[i - 1], window[i].link_prev, estimate[i], weight[i])
+
+            def backward_pass() -> None:
+                for i in range(n - 2, -1, -1):
+                    backward[i] += self._pull(backward[i + 1], window[i].link_next, estimate[i], weight[i])
+
+            _run_all(lambda run: run(), [forward_pass, backward_pass], self.num_workers)  # independent passes
             own = forward + backward - own
         result = own[..., 0] / np.maximum(own[..., 1], 1e-12)
         for i, frame in enumerate(window):
@@ -262,6 +278,10 @@ class TemporalRefiner(TemporalConfig):
             pulled[..., 0] = mean * pulled[..., 1]
         agree = np.exp(-0.5 * weight * ((current - mean) / self.depth_sigma) ** 2)
         return pulled * (link.gate * agree)[..., None]
+
+    def _final(self, item: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """``[H,W]`` float32 output depth of one frame from its ``(log-depth [h',w'], frame [H,W,3])``."""
+        return np.exp(self._upsample(*item))
 
     def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``."""
@@ -464,6 +484,12 @@ def camera_motion(
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+def _run_all(fn: Callable[[Any], Any], items: list, num_workers: int) -> None:
+    """``fn(item)`` for every item, on ``num_workers`` threads (for its side effects)."""
+    for _ in thread_imap(fn, items, num_workers):
+        pass
+
+
 def _l1(x: np.ndarray) -> np.ndarray:
     """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
     return np.abs(x[..., 0]) + np.abs(x[..., 1]) + np.abs(x[..., 2])
@@ -561,7 +587,7 @@ class _Inputs:
         self._raw: dict[int, _Raw] = {}
         self._pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._links: dict[tuple[int, int], _Link] = {}
-        self._dis: Any = None
+        self._local = threading.local()  # .dis: one DIS engine per thread
 
     def forget_before(self, first: int) -> None:
         """Drop what frames before ``first`` hold."""
@@ -570,6 +596,17 @@ class _Inputs:
                 del cache[k]
         for key in [key for key in self._links if key[0] < first]:
             del self._links[key]
+
+    def prefetch(self, frames: list[int], links: list[tuple[int, int]], num_workers: int) -> None:
+        """Compute on ``num_workers`` threads what :meth:`raw` / :meth:`rgb` of ``frames`` and :meth:`link` of the
+        ``(k, step)`` in ``links`` need and is not held yet, stage by stage (the inputs, the flows, the links) so
+        that each is computed once: the same values as computed one by one on demand."""
+        links = [key for key in dict.fromkeys(links) if key not in self._links]
+        pairs = [k for k in dict.fromkeys(min(k, k + step) for k, step in links) if k not in self._pairs]
+        needed = dict.fromkeys([*frames, *(j for k in pairs for j in (k, k + 1))])
+        _run_all(self._get, [k for k in needed if k not in self._raw], num_workers)
+        _run_all(self.pair, pairs, num_workers)
+        _run_all(lambda key: self.link(*key), links, num_workers)
 
     def raw(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``k``'s ``[h',w']`` stage-1 log-depth and confidence weight."""
@@ -594,8 +631,9 @@ class _Inputs:
     def pair(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``[h',w',2]`` flows frame ``k`` → ``k+1`` and ``k+1`` → ``k`` (pixels)."""
         if k not in self._pairs:
-            self._dis = self._dis or dis_engine(self.refiner.flow_preset)
-            self._pairs[k] = dis_flows(self._dis, self._get(k).grey, self._get(k + 1).grey)
+            if not hasattr(self._local, "dis"):
+                self._local.dis = dis_engine(self.refiner.flow_preset)
+            self._pairs[k] = dis_flows(self._local.dis, self._get(k).grey, self._get(k + 1).grey)
         return self._pairs[k]
 
     def link(self, k: int, step: int) -> _Link:
