@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from stereodiff.blocks import block_of
-from stereodiff.camera import fit_long_side
+from stereodiff.camera import fit_long_side, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release
@@ -421,8 +421,7 @@ class CameraMotion:
         cross = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
         essential = cross @ self.rotation  # x₂ᵀ E x₁ = 0
         first = self._rays(at)  # [h,w,3]
-        v, u = np.mgrid[0:h, 0:w].astype(np.float32)
-        second = self._rays(np.stack([u, v], axis=-1))
+        second = self._rays(pixel_grid(h, w))
         if norm <= 1e-12:  # pure rotation: the rotated ray must hit the pixel
             rotated = first @ self.rotation.T
             return self.focal * np.hypot(
@@ -430,7 +429,7 @@ class CameraMotion:
             )
         line_2 = first @ essential.T  # E x₁ [h,w,3]
         line_1 = second @ essential  # Eᵀ x₂ [h,w,3]
-        residual = (second * line_2).sum(-1)
+        residual = second[..., 0] * line_2[..., 0] + second[..., 1] * line_2[..., 1] + line_2[..., 2]  # x₂ᵀ E x₁
         scale = line_2[..., 0] ** 2 + line_2[..., 1] ** 2 + line_1[..., 0] ** 2 + line_1[..., 1] ** 2
         return self.focal * np.abs(residual) / np.sqrt(np.maximum(scale, 1e-20))
 
