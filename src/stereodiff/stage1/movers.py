@@ -247,9 +247,8 @@ def segment_movers(
     t, h, w = scene.depth.shape
     scale = max(h, w) / 320.0
     local = threading.local()  # one DIS engine per thread
-    votes = np.zeros((t, h, w), np.float32)
-    off_epipolar = np.zeros((t, h, w), np.float32)
-    checks = np.zeros((t, h, w), np.float32)
+    # per-pixel counts over the pairs (at most 2 per offset): flagged by the flow, off the epipolar line, checked
+    votes, off_epipolar, checks = (np.zeros((t, h, w), np.uint8) for _ in range(3))
     grid = pixel_grid(h, w).reshape(-1, 2)
     # holes take the depth of their nearest triangulated pixel: a hole that is static background next to static
     # background moves as the rigid flow of that depth predicts; a mover's hole does not

@@ -43,7 +43,7 @@ class TemporalConfig(BackendConfig):
     when it is smaller. Larger: finer flow and edges, proportionally slower (cost ∝ pixels)."""
     window: int = 64
     """Output frames per window. Memory ∝ ``window + 2·overlap`` frames at the working resolution (measured heap
-    peak ≈ 6.5 MiB per frame at 320×240, i.e. ≈ 840 MiB with the defaults, independent of the video length)."""
+    peak ≈ 4.3 MiB per frame at 320×240, i.e. ≈ 560 MiB with the defaults, independent of the video length)."""
     overlap: int = 32
     """Context frames read on each side of a window (not output by it). The recursive filter reaches
     ``temporal_decay ** overlap`` of a frame's weight that far, so windowed and single-window runs differ by
@@ -110,8 +110,8 @@ class TemporalConfig(BackendConfig):
     """Guided-filter regulariser (colour² with RGB in [0, 1]): smaller snaps depth edges harder to image edges but
     copies more texture into the depth; larger tends to plain bilinear upsampling."""
     num_workers: int = 2
-    """Threads for the flows, links, motion evidence, both filter passes and the upsampling (the output does not
-    depend on it)."""
+    """Threads for the flows and flow links, the motion evidence and the upsampling (the output does not depend on
+    it)."""
 
     def validate(self) -> None:
         checks = [

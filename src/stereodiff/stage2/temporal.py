@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -52,6 +52,8 @@ __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "domain_transform
 #: frames per batch of the spatial fill, in fixed blocks aligned to frame 0 (:mod:`stereodiff.blocks`): every frame
 #: is filled in the same batch whichever window needs it first, so a resumed run is bit-identical
 _FILL_CHUNK = 8
+#: frames whose working-resolution inputs stay cached (a fill chunk and its neighbours need them together)
+_RAW_KEPT = 2 * _FILL_CHUNK + 2
 #: image gradient (grey levels per pixel, 5×5 mean) at which optical flow starts to count as motion evidence
 _TEXTURE_GREY = 3.0
 
@@ -113,8 +115,8 @@ class TemporalRefiner(TemporalConfig):
                 del store[k]
             inputs.forget_before(lo)
             self._prepare(inputs, range(lo, hi), store)
-            log_depth = self._temporal_filter([store[k] for k in range(lo, hi)])  # [n,h',w']
-            items = [(log_depth[k - lo], frames[k]) for k in range(start, stop)]
+            log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
+            items = [(log_depth[k - start], frames[k]) for k in range(start, stop)]
             for k, final in zip(range(start, stop), thread_imap(self._final, items, self.num_workers)):
                 out[k] = final  # [H,W] each, written frame by frame
             if cache is not None:
@@ -162,12 +164,11 @@ class TemporalRefiner(TemporalConfig):
         blocks), then the flow links between consecutive frames of ``indices``."""
         todo = [k for k in indices if k not in store]
         chunks = list(dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo))
-        motion = self.hole_nearness > 0 and self.hole_motion_px > 0
-        links = [(k, step) for chunk in chunks for k in chunk for step in (-1, 1)] if motion else []
-        if self.temporal_decay > 0:
-            links += [key for k in indices[:-1] for key in ((k, +1), (k + 1, -1))]
-        links = [(k, step) for k, step in links if 0 <= k + step < inputs.num_frames]
-        inputs.prefetch([k for chunk in chunks for k in chunk], links, self.num_workers)
+        # the links the motion evidence and the temporal filter will ask for, built first on the workers: the first
+        # frame of each pair of consecutive frames
+        pairs = [k + side for chunk in chunks for k in chunk for side in (-1, 0)] if self._motion_evidence else []
+        pairs += list(indices[:-1]) if self.temporal_decay > 0 else []
+        inputs.build_links([a for a in pairs if 0 <= a < inputs.num_frames - 1], self.num_workers)
         for chunk in chunks:
             rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
@@ -234,34 +235,41 @@ class TemporalRefiner(TemporalConfig):
             motion = camera_motion(num / np.maximum(den, 1e-6), sample_at, den * consistent)
         return _Link(sample_at, gate, motion)
 
-    def _temporal_filter(self, window: list[_Frame]) -> np.ndarray:
+    def _temporal_filter(self, window: list[_Frame], keep: range) -> np.ndarray:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
-        of the forward and backward passes ``F``, ``B`` (numerator and weight channels). Returns ``[n,h',w']``
-        log-depth (``-inf`` on a frame that has no depth and that no neighbour's depth reached)."""
-        estimate = np.stack([f.estimate for f in window])  # [n,h,w]
-        weight = np.stack([f.weight for f in window])  # [n,h,w]
-        own = np.stack([weight * estimate, weight], axis=-1)  # [n,h,w,2]
+        of the forward and backward passes ``F``, ``B`` (numerator and weight channels), for the window's frames
+        ``keep`` (indices into ``window``). The backward pass is kept whole; the forward pass streams, holding one
+        frame's state. Returns ``[len(keep),h',w']`` log-depth (``-inf`` on a frame that has no depth and that no
+        neighbour's depth reached)."""
+
+        def own(frame: _Frame) -> np.ndarray:  # [h,w,2] the frame's own numerator and weight channels
+            return np.stack([frame.weight * frame.estimate, frame.weight], axis=-1)
+
         n = len(window)
-        if n > 1 and self.temporal_decay > 0:
-            forward, backward = own.copy(), own.copy()
-
-            def forward_pass() -> None:
-                for i in range(1, n):
-                    forward[i] += self._pull(forward[i - 1], window[i].link_prev, estimate[i], weight[i])
-
-            def backward_pass() -> None:
-                for i in range(n - 2, -1, -1):
-                    backward[i] += self._pull(backward[i + 1], window[i].link_next, estimate[i], weight[i])
-
-            _run_all(lambda run: run(), [forward_pass, backward_pass], self.num_workers)  # independent passes
-            own = forward + backward - own
-        result = own[..., 0] / np.maximum(own[..., 1], 1e-12)
-        for i, frame in enumerate(window):
-            if frame.has_data:
+        filtering = n > 1 and self.temporal_decay > 0
+        backward = np.stack([own(f) for f in window]) if filtering else None  # [n,h,w,2]
+        if filtering:
+            for i in range(n - 2, -1, -1):
+                backward[i] += self._pull(backward[i + 1], window[i].link_next, window[i].estimate, window[i].weight)
+        result = np.empty((len(keep), *window[0].estimate.shape), np.float32)
+        forward: np.ndarray | None = None  # [h,w,2] the forward pass's state, frame by frame
+        for i, frame in enumerate(window[: keep.stop]):
+            state = own(frame)
+            if filtering and forward is not None:
+                state += self._pull(forward, frame.link_prev, frame.estimate, frame.weight)
+            forward = state
+            if i < keep.start:
                 continue
-            # a frame without stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
-            reached = own[i, ..., 1] > 1e-6
-            result[i] = np.where(reached, result[i], result[i][reached].mean()) if reached.any() else -np.inf
+            total = forward
+            if filtering:  # each frame's own channels are in both passes: counted once
+                total = forward + backward[i]
+                total[..., 0] -= frame.weight * frame.estimate
+                total[..., 1] -= frame.weight
+            estimate = total[..., 0] / np.maximum(total[..., 1], 1e-12)
+            if not frame.has_data:  # no stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
+                reached = total[..., 1] > 1e-6
+                estimate = np.where(reached, estimate, estimate[reached].mean()) if reached.any() else -np.inf
+            result[i - keep.start] = estimate
         return result
 
     def _pull(self, state: np.ndarray, link: _Link, current: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -278,6 +286,11 @@ class TemporalRefiner(TemporalConfig):
             pulled[..., 0] = mean * pulled[..., 1]
         agree = np.exp(-0.5 * weight * ((current - mean) / self.depth_sigma) ** 2)
         return pulled * (link.gate * agree)[..., None]
+
+    @property
+    def _motion_evidence(self) -> bool:
+        """The hole fill uses the independent-motion evidence (:meth:`_Inputs.independent_motion`)."""
+        return self.hole_nearness > 0 and self.hole_motion_px > 0
 
     def _final(self, item: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """``[H,W]`` float32 output depth of one frame from its ``(log-depth [h',w'], frame [H,W,3])``."""
@@ -483,12 +496,6 @@ def camera_motion(
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
-def _run_all(fn: Callable[[Any], Any], items: list, num_workers: int) -> None:
-    """``fn(item)`` for every item, on ``num_workers`` threads (for its side effects)."""
-    for _ in thread_imap(fn, items, num_workers):
-        pass
-
-
 def _l1(x: np.ndarray) -> np.ndarray:
     """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
     return np.abs(x[..., 0]) + np.abs(x[..., 1]) + np.abs(x[..., 2])
@@ -574,38 +581,26 @@ class _Raw:
 
 
 class _Inputs:
-    """The frames and the stage-1 depth at the working resolution, the DIS flows between consecutive frames and
-    the links built on them, each computed once (on demand) and kept while windows need it. Each depends on its
-    frames only, never on the window that asked first (resumed runs are identical)."""
+    """The frames and the stage-1 depth at the working resolution, and the flow links between consecutive frames,
+    each computed on demand and depending on its frames only, never on the window that asked first (resumed runs
+    are identical). Memory stays bounded: the per-frame inputs are kept for the last ``_RAW_KEPT`` frames asked for
+    (recomputed, identically, if asked again), the DIS flows of a pair only until both its links are built, and the
+    links while windows need them (:meth:`forget_before`)."""
 
     def __init__(
         self, refiner: TemporalRefiner, frames: Any, depth: Any, confidence: Any, conf_ref: float, size: tuple[int, int]
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
         self.conf_ref, self.size, self.num_frames = conf_ref, size, depth.shape[0]
-        self._raw: dict[int, _Raw] = {}
-        self._pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
         self._local = threading.local()  # .dis: one DIS engine per thread
+        self._lock = threading.Lock()  # the per-frame inputs' cache is shared by the threads
 
     def forget_before(self, first: int) -> None:
-        """Drop what frames before ``first`` hold."""
-        for cache in (self._raw, self._pairs):
-            for k in [k for k in cache if k < first]:
-                del cache[k]
+        """Drop the links of frames before ``first``."""
         for key in [key for key in self._links if key[0] < first]:
             del self._links[key]
-
-    def prefetch(self, frames: list[int], links: list[tuple[int, int]], num_workers: int) -> None:
-        """Compute on ``num_workers`` threads what :meth:`raw` / :meth:`rgb` of ``frames`` and :meth:`link` of the
-        ``(k, step)`` in ``links`` need and is not held yet, stage by stage (the inputs, the flows, the links) so
-        that each is computed once: the same values as computed one by one on demand."""
-        links = [key for key in dict.fromkeys(links) if key not in self._links]
-        pairs = [k for k in dict.fromkeys(min(k, k + step) for k, step in links) if k not in self._pairs]
-        needed = dict.fromkeys([*frames, *(j for k in pairs for j in (k, k + 1))])
-        _run_all(self._get, [k for k in needed if k not in self._raw], num_workers)
-        _run_all(self.pair, pairs, num_workers)
-        _run_all(lambda key: self.link(*key), links, num_workers)
 
     def raw(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``k``'s ``[h',w']`` stage-1 log-depth and confidence weight."""
@@ -619,29 +614,43 @@ class _Inputs:
     def _get(self, k: int) -> _Raw:
         import cv2
 
-        if k not in self._raw:
-            h, w = self.size
-            small = cv2.resize(np.asarray(self.frames[k]), (w, h), interpolation=cv2.INTER_AREA)
-            log_d, weight = _resize_log_depth(self.depth[k], self.confidence[k], self.conf_ref, self.size)
-            grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-            self._raw[k] = _Raw(small.astype(np.float32) / 255.0, grey, log_d, weight)
-        return self._raw[k]
-
-    def pair(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``[h',w',2]`` flows frame ``k`` → ``k+1`` and ``k+1`` → ``k`` (pixels)."""
-        if k not in self._pairs:
-            if not hasattr(self._local, "dis"):
-                self._local.dis = dis_engine(self.refiner.flow_preset)
-            self._pairs[k] = dis_flows(self._local.dis, self._get(k).grey, self._get(k + 1).grey)
-        return self._pairs[k]
+        with self._lock:
+            if k in self._raw:
+                self._raw.move_to_end(k)
+                return self._raw[k]
+        h, w = self.size
+        small = cv2.resize(np.asarray(self.frames[k]), (w, h), interpolation=cv2.INTER_AREA)
+        log_d, weight = _resize_log_depth(self.depth[k], self.confidence[k], self.conf_ref, self.size)
+        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        raw = _Raw(small.astype(np.float32) / 255.0, grey, log_d, weight)
+        with self._lock:
+            self._raw[k] = raw
+            if len(self._raw) > _RAW_KEPT:
+                self._raw.popitem(last=False)
+        return raw
 
     def link(self, k: int, step: int) -> _Link:
-        """How frame ``k`` pulls the state of frame ``k + step`` (``step`` = ±1)."""
+        """How frame ``k`` pulls the state of frame ``k + step`` (``step`` = ±1). Both links of a pair of frames
+        are built from one pair of DIS flows (frame ``a`` → ``a+1`` and back), which is then dropped."""
         if (k, step) not in self._links:
-            ab, ba = self.pair(min(k, k + step))
-            to_other, from_other = (ab, ba) if step > 0 else (ba, ab)
-            self._links[k, step] = self.refiner._link(to_other, from_other, self._get(k + step), self._get(k))
+            self._build_links(min(k, k + step))
         return self._links[k, step]
+
+    def build_links(self, firsts: list[int], num_workers: int) -> None:
+        """Build the links of the pairs of consecutive frames ``(a, a + 1)`` for ``a`` in ``firsts`` not built yet,
+        on ``num_workers`` threads (each pair once: the same links as :meth:`link` builds on demand)."""
+        todo = [a for a in dict.fromkeys(firsts) if (a, +1) not in self._links]
+        for _ in thread_imap(self._build_links, todo, num_workers):
+            pass
+
+    def _build_links(self, a: int) -> None:
+        """Both links of frames ``a`` and ``a + 1``."""
+        if not hasattr(self._local, "dis"):
+            self._local.dis = dis_engine(self.refiner.flow_preset)
+        first, second = self._get(a), self._get(a + 1)
+        ab, ba = dis_flows(self._local.dis, first.grey, second.grey)  # [h',w',2] each, pixels
+        self._links[a, +1] = self.refiner._link(ab, ba, second, first)
+        self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second)
 
     def independent_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Evidence that frame ``k``'s pixels move unlike a rigid scene seen by the moving camera: ``[h',w']``
