@@ -140,7 +140,7 @@ class PairCache:
             raise ValueError(f"index must lie in 0..{num - 1}, got {rows.tolist()}")
         values = {}
         for name, value in {"pts_i": pts_i, "pts_j": pts_j, "conf_i": conf_i, "conf_j": conf_j}.items():
-            value = np.asarray(value, dtype=np.float32)
+            value = np.ascontiguousarray(value, dtype=np.float32)  # rows written as they lie in memory
             if scalar:
                 value = value[None]
             expected = (len(rows), *self._arrays[name].shape[1:])
@@ -152,7 +152,7 @@ class PairCache:
             start = self._arrays[name].offset  # the .npy header's length
             with open(self.folder / f"{name}.npy", "r+b") as handle:
                 for row, data in zip(rows.tolist(), value):
-                    os.pwrite(handle.fileno(), data.tobytes(), start + row * row_bytes)  # C-order bytes
+                    os.pwrite(handle.fileno(), memoryview(data), start + row * row_bytes)  # C-order, no copy
         self._pending.extend(rows.tolist())
         if len(self._pending) >= self.sync_every:
             self.commit()
