@@ -65,6 +65,7 @@ from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.pair_steps import PairSteps, undistorted_grid
 from stereodiff.stage1.pairs import default_pairs, flow_plan
+from stereodiff.stage1.ray_pairs import RayDepthPairs
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
 __all__ = [
@@ -210,11 +211,13 @@ class GeometricMatcher(PairwiseReconstruction):
             frames: ``[T,H,W,3]`` uint8 RGB array-like (may be a ``np.memmap``; read one frame at a time).
             pairs: ``[P,2]`` directed frame pairs, or ``None`` for the adaptive default graph (Fibonacci offsets
                 chosen from the measured parallax, symmetrised: forward pairs first, then their reverses).
-            cache_dir: when given, results go to a ``PairCache`` there; pairs already done are skipped.
+            cache_dir: when given, results go to a ``RayPairCache`` there; pairs already done are skipped.
 
         Returns:
             ``PairPredictions`` at the working resolution ``(h, w)``: ``pts_i``/``pts_j`` ``[P,h,w,3]`` float32 in
-            camera ``i`` (arbitrary per-pair scale), ``conf_i``/``conf_j`` ``[P,h,w]`` float32 ≥ 1.
+            camera ``i`` (arbitrary per-pair scale), ``conf_i``/``conf_j`` ``[P,h,w]`` float32 ≥ 1; row views of
+            depth along the pixel rays (:class:`~stereodiff.stage1.ray_pairs.RayDepthPairs`, memory-mapped from
+            the cache when there is one), computed pair by pair when indexed.
         """
         import cv2
 
@@ -263,23 +266,17 @@ class GeometricMatcher(PairwiseReconstruction):
             self.report.offsets = tuple(offsets)
             logger.info("geometric matcher: offsets %s, %d directed pairs", tuple(offsets), len(pairs))
 
-        # 4. Output arrays (a PairCache when resuming)
+        # 4. Output arrays: depth along the pixel rays per unordered pair (a RayPairCache when resuming)
+        rays = np.ascontiguousarray(self._steps().rays(*size, K).reshape(*size, 3))  # [h,w,3], z = 1
         todo = np.arange(len(pairs))
-        cache = None
         if cache_dir is not None:
-            from stereodiff.stage1.cache import PairCache
+            from stereodiff.stage1.cache import RayPairCache
 
-            cache = PairCache.open(Path(cache_dir), pairs, size, num_frames)
-            todo = cache.missing()
-            out = None
+            store: Any = RayPairCache.open(Path(cache_dir), pairs, rays, num_frames)
+            todo = store.missing()
         else:
-            num_pairs = len(pairs)
-            out = {
-                "pts_i": np.empty((num_pairs, *size, 3), np.float32),
-                "pts_j": np.empty((num_pairs, *size, 3), np.float32),
-                "conf_i": np.empty((num_pairs, *size), np.float32),
-                "conf_j": np.empty((num_pairs, *size), np.float32),
-            }
+            store = RayDepthPairs.empty(pairs, num_frames, rays)
+        edge_of = {(int(a), int(b)): e for e, (a, b) in enumerate(store.edges.tolist())}
 
         # 5. One computation per unordered pair serves both directions; long pairs compose the flows of two short ones
         unordered: dict[tuple[int, int], list[int]] = {}
@@ -288,26 +285,20 @@ class GeometricMatcher(PairwiseReconstruction):
             unordered.setdefault((min(i, j), max(i, j)), []).append(int(k))
         plan = flow_plan({(int(min(i, j)), int(max(i, j))) for i, j in pairs}) if self.chain_flows else {}
         self._probe_flows = {ab: f for ab, f in self._probe_flows.items() if ab in unordered and ab not in plan}
-        for ((a, _b), rows), (view_a, view_b, geom) in progress(
+        for ((a, b), _rows), (depth, conf, pose, geom) in progress(
             self._map_pairs(list(unordered.items()), gray, K, plan), desc="geometric pairs", total=len(unordered)
         ):
             self.report.pairs.append(geom)
             if len(self.report.pairs) % 256 == 0:
                 release(gray)  # frames already matched leave the resident set (memory flat in T)
-            for k in rows:
-                first, second = (view_a, view_b) if pairs[k, 0] == a else (view_b, view_a)
-                pts_i, conf_i = first[0], first[2]
-                pts_j, conf_j = second[1], second[2]
-                if cache is not None:
-                    cache.write(k, pts_i, pts_j, conf_i, conf_j)
-                else:
-                    out["pts_i"][k], out["pts_j"][k] = pts_i, pts_j
-                    out["conf_i"][k], out["conf_j"][k] = conf_i, conf_j
+            e = edge_of[(a, b)]
+            if cache_dir is not None:
+                store.write(e, depth, conf, pose)
+            else:
+                store.depth[e], store.conf[e], store.pose[e] = depth, conf, pose
 
         self._report_failures(pairs)
-        if cache is not None:
-            return cache.predictions()
-        return PairPredictions(pairs=pairs, num_frames=num_frames, **out)
+        return store.predictions()
 
     # ------------------------------------------------------------------ steps
 
@@ -334,8 +325,7 @@ class GeometricMatcher(PairwiseReconstruction):
         local = threading.local()
         lock = threading.Lock()
         steps = self._steps()
-        h, w = gray.shape[1:]
-        rays_all = steps.rays(h, w, K)  # [h*w,3], z = 1
+        rays_all = steps.rays(*gray.shape[1:], K)  # [h*w,3], z = 1
         # by last frame; a composed pair goes num_workers frames later, so its halves (same or earlier last frame)
         # are finished rather than running when a worker takes it (no worker idles waiting for the other)
         lag = self.num_workers
