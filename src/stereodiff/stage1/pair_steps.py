@@ -27,6 +27,7 @@ from stereodiff.stage1.epipolar import (
 
 __all__ = ["PairSteps", "undistorted_grid"]
 
+
 @dataclass(frozen=True)
 class PairSteps:
     """The per-pair steps with the matcher's settings (``GeometricMatcher`` documents each)."""
