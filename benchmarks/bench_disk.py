@@ -109,7 +109,9 @@ def main() -> int:
             f"and at its end (final); each part's figures are at the moment of the total's peak / at the end.\n\n"
             + table
         )
-        write_section("disk", "Disk footprint of a run", text, "python benchmarks/bench_disk.py " + " ".join(sys.argv[1:]))
+        write_section(
+            "disk", "Disk footprint of a run", text, "python benchmarks/bench_disk.py " + " ".join(sys.argv[1:])
+        )
     return 0
 
 
