@@ -48,7 +48,7 @@ import numpy as np
 from stereodiff.camera import fit_long_side, pinhole, prior_focal, scale_intrinsics
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, dis_engine, dis_flows, grey_frame
-from stereodiff.io.pages import release
+from stereodiff.io.pages import delete_arrays, release
 from stereodiff.progress import logger, progress, thread_imap, thread_map
 from stereodiff.stage1 import PairwiseReconstruction
 from stereodiff.stage1.configs import GeometricConfig
@@ -187,16 +187,25 @@ class GeometricMatcher(PairwiseReconstruction):
     ) -> SceneGeometry:
         """Every pair of each frame, fused (:func:`fuse_pair_depths`): the tree alone leaves holes and one pair's
         noise; then, with ``movers``, independently moving objects get depth from mover constraints
-        (:func:`~stereodiff.stage1.movers.handle_movers`)."""
+        (:func:`~stereodiff.stage1.movers.handle_movers`).
+
+        Each step's input arrays in ``scene_dir`` are deleted as soon as the next step has replaced them (the
+        alignment's world points before the fusion, which does not read them; its depth after the fusion; the
+        fused depth after the movers), so the disk holds at most two steps' arrays besides the pairs. (An
+        interrupted run redoes the alignment from the pairs: nothing is read back.)"""
+        scene = dataclasses.replace(scene, aligned_pointmaps=None)  # the caller passed the only reference
+        delete_arrays(scene_dir, "world_points")
         scene = fuse_pair_depths(
             preds, scene, stride=self.settings.fusion_stride, out_dir=scene_dir, num_workers=self.num_workers
         )
+        delete_arrays(scene_dir, "depth", "confidence", "valid")
         if not self.settings.movers:
             return scene
         from stereodiff.stage1.movers import handle_movers
 
         start = time.perf_counter()
         scene, moving = handle_movers(frames, scene, out_dir=scene_dir)
+        delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
         self.timings["stage1_movers"] = time.perf_counter() - start
         self.report.moving_fraction = float(moving.mean())
         release(moving)
