@@ -101,12 +101,15 @@ class RayDepthPairs:
             value = np.array(self.conf[e, own][pixels])
             release(self.conf)
             return value
-        points = view_points(self.rays[pixels], np.asarray(self.depth[e, own][pixels]))
+        depth = np.asarray(self.depth[e, own][pixels])
         release(self.depth)
         pose = self.pose[e]
         if kind == "pts_j" and np.isfinite(pose).all():  # a failed pair's other view stays at the identity
-            points = transform(points, *other_to_own(pose, side))
-        return points.astype(np.float32, copy=False)[(..., *component)]
+            points = transform(view_points(self.rays[pixels], depth), *other_to_own(pose, side))
+            return points.astype(np.float32, copy=False)[(..., *component)]
+        if component:  # one coordinate: the same products, only that coordinate's
+            return (self.rays[pixels][(..., *component)] * depth).astype(np.float32, copy=False)
+        return view_points(self.rays[pixels], depth).astype(np.float32, copy=False)
 
 
 class PairRows(NDArrayOperatorsMixin):
