@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stereodiff.camera import backproject, default_principal_point, fit_long_side, pinhole, scale_intrinsics
+from stereodiff.camera import (
+    backproject,
+    backproject_pixels,
+    default_principal_point,
+    fit_long_side,
+    pinhole,
+    scale_intrinsics,
+)
 from stereodiff.io.export import read_intrinsics, read_tum_poses, write_camera_files
 from stereodiff.stage1.alignment import global_alignment
 from stereodiff.stage1.geometric import GeometricMatcher
@@ -102,3 +109,11 @@ def test_matcher_and_alignment_use_the_same_principal_point():
     scene = global_alignment(preds)
     np.testing.assert_array_equal(scene.principal_point, np.tile(default_principal_point(WORKING), (2, 1)))
     np.testing.assert_allclose(scene.focal, 60.0, rtol=1e-6)  # the focal fits with that principal point only
+
+
+def test_backproject_pixels_is_backproject_at_those_pixels_bit_for_bit():
+    rng = np.random.default_rng(3)
+    depth = rng.uniform(0.5, 9.0, (24, 32)).astype(np.float32)
+    K = pinhole(27.3, (24, 32))
+    rows, cols = rng.integers(0, 24, 50), rng.integers(0, 32, 50)
+    assert np.array_equal(backproject_pixels(depth, K, rows, cols), backproject(depth, K)[rows, cols])

@@ -86,6 +86,29 @@ def test_focal_self_calibration_recovers_focal(rng):
     assert focal_from_fundamentals([], (159.5, 119.5), size).reason == "no probe pair gave a fundamental matrix"
 
 
+def test_focal_self_calibration_needs_halves_that_agree(rng):
+    """A decision must be reproducible: one probe pair cannot be cross-checked, and probe pairs whose even and
+    odd halves point to different focals are declined, saying why (here two cameras mixed up, 280 and 340 px:
+    the mixed cost curve passes the contrast test at one of them)."""
+    size = (240, 320)
+
+    def fundamentals(focal: float, count: int) -> list[np.ndarray]:
+        K = np.array([[focal, 0, 159.5], [0, focal, 119.5], [0, 0, 1]])
+        out = []
+        for _ in range(count):
+            t = rng.normal(size=3)
+            out.append(fundamental_from_pose(_rotation(rng.normal(size=3), 0.15), t / np.linalg.norm(t), K))
+        return out
+
+    single = focal_from_fundamentals(fundamentals(280.0, 1), (159.5, 119.5), size)
+    assert single.focal is None and single.reason.startswith("a single probe pair")
+    assert abs(single.best / 280.0 - 1) < 0.01  # the cost's minimum is still reported
+    mixed = [F for pair in zip(fundamentals(280.0, 3), fundamentals(340.0, 3), strict=True) for F in pair]
+    declined = focal_from_fundamentals(mixed, (159.5, 119.5), size)
+    assert declined.focal is None and declined.reason.startswith("halves of the probe pairs disagree")
+    assert focal_from_fundamentals(fundamentals(280.0, 2), (159.5, 119.5), size).focal is not None
+
+
 def test_focal_self_calibration_from_noisy_small_motions(rng):
     # as on 7-Scenes: 2° rotations, 5 cm baselines at 2-8 m, 0.2 px noise; the cost's floor is the noise (~0.005),
     # so the minimum is judged against its own level (an absolute margin of 0.02 declined all of these)
@@ -281,7 +304,8 @@ def test_adaptive_pairs(scene):
     "Kruppa cost of the 8-frame probe pairs (1.5-3° rotation, cost noise above the ±25 % contrast), and, measured, "
     "the Sampson cost of the calibrated essential matrix swept over the focal (1-4 % higher ±25 % away, even 21 "
     "frames apart on the static orbit); the opt-in bundle adjustment of flow tracks (focal_bundle) is flat here too "
-    "(1.00-1.05× ±25 % away). The 85° case is decided wrongly (1.31× the truth) by the Kruppa cost.",
+    "(1.00-1.05× ±25 % away). At 85° the single probe pair's Kruppa minimum is 1.31× the truth: declined, since one "
+    "pair cannot be cross-checked (test_a_single_probe_pair_is_not_trusted).",
 )
 @pytest.mark.parametrize("focal_ratio", [1.6, 0.55])  # 35° and 85° horizontal fields of view
 def test_focal_estimate_far_from_the_prior(focal_ratio):
@@ -290,6 +314,16 @@ def test_focal_estimate_far_from_the_prior(focal_ratio):
     matcher.predict(frames)
     assert matcher.report.focal_source == "estimated"
     assert abs(matcher.report.focal_px / K[0, 0] - 1) < 0.02, matcher.report.focal_px / K[0, 0]
+
+
+def test_a_single_probe_pair_is_not_trusted():
+    """The rendered 85° clip (10 frames) has one probe pair, whose Kruppa minimum is 1.31× the true focal: the
+    matcher used to take it; now it keeps the prior and says why."""
+    frames, *_ = _render_scene(focal_ratio=0.55, turn=(0.006, (1.0, 1.0, 0.0)), step=(0.05, 0.05, 0.02))
+    matcher = GeometricMatcher(resolution=160, min_parallax_deg=1.0, num_offsets=3)
+    matcher.predict(frames)
+    assert matcher.report.focal_source == "prior"
+    assert matcher.report.focal_reason.startswith("a single probe pair")
 
 
 def test_opencv_usac_assertion_means_no_model(scene, monkeypatch, caplog):

@@ -79,7 +79,8 @@ def test_handle_movers_finds_the_mover_and_gives_it_the_depth_of_the_surface_it_
 
 def test_movers_in_blocks_give_what_the_whole_video_gives(monkeypatch, tmp_path):
     """Memory is bounded by blocks of BLOCK_FRAMES frames with max(offsets) + 1 frames of context: the depth and the
-    mover mask of a blocked run equal the whole-video run's (the mover confidence is a per-block median)."""
+    mover mask of a blocked run equal the whole-video run's (the mover confidence is a per-block median), whatever
+    the number of threads."""
     from stereodiff.stage1 import movers
 
     frames, truth = _sliding_square(num_frames=40)
@@ -87,7 +88,7 @@ def test_movers_in_blocks_give_what_the_whole_video_gives(monkeypatch, tmp_path)
     settings = MoverSettings(offsets=(3, 6), hole_bound=True)
     whole, whole_moving = handle_movers(frames, scene, settings)
     monkeypatch.setattr(movers, "BLOCK_FRAMES", 12)
-    blocked, blocked_moving = handle_movers(frames, scene, settings, out_dir=tmp_path)
+    blocked, blocked_moving = handle_movers(frames, scene, settings, out_dir=tmp_path, num_workers=1)
     assert isinstance(blocked.depth, np.memmap) and (tmp_path / "movers_depth.npy").is_file()
     assert whole_moving.sum() > 0.5 * truth.sum()  # the square is found, so the comparison means something
     np.testing.assert_array_equal(blocked_moving, whole_moving)
@@ -177,3 +178,18 @@ def test_movers_are_opt_in_and_run_in_the_geometric_reconstruction():
     assert "stage1_movers" in matcher.timings
     assert 0.0 <= matcher.report.moving_fraction <= 1.0
     assert scene.depth.shape == (10, 90, 120)
+
+
+def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():
+    """The batched RANSAC solve gives each sample's plane as a lone solve does, and marks exactly singular samples
+    (three pixels of one row) unsolved instead of failing the batch."""
+    from stereodiff.stage1.movers import _solve_planes
+
+    rng = np.random.default_rng(0)
+    design = np.concatenate([rng.integers(0, 50, (5, 3, 2)), np.ones((5, 3, 1))], axis=2).astype(np.float64)
+    design[2, :, 0] = 7.0  # one row: singular
+    inverse = rng.uniform(0.1, 1.0, (5, 3))
+    coef, solved = _solve_planes(design, inverse)
+    assert solved.tolist() == [True, True, False, True, True]
+    for k in (0, 1, 3, 4):
+        assert np.array_equal(coef[k], np.linalg.solve(design[k], inverse[k]))

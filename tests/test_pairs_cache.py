@@ -87,7 +87,9 @@ def test_cache_write_resume_and_predictions(tmp_path, rng):
         cache.predictions()
     again = PairCache.open(tmp_path / "c", pairs, (3, 4), 4)
     np.testing.assert_array_equal(again.missing(), [1, 3, 4])
-    again.write(np.array([1, 3, 4]), *(r[[1, 3, 4]] for r in rows))
+    again.write(np.array([1, 3]), *(r[[1, 3]] for r in rows))
+    strided = [np.asfortranarray(r[4]) for r in rows]  # not C-contiguous (and float64 for the points)
+    again.write(4, strided[0].astype(np.float64), *strided[1:])
     preds = again.predictions()
     assert isinstance(preds.pts_i, np.memmap) and not preds.pts_i.flags.writeable
     assert preds.num_frames == 4

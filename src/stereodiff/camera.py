@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "backproject",
+    "backproject_pixels",
     "default_principal_point",
     "fit_long_side",
     "pinhole",
@@ -76,8 +77,18 @@ def backproject(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
     """``[h,w,3]`` float64 camera points (OpenCV axes) of a depth map ``[h,w]`` (camera z) with intrinsics ``K [3,3]``
     at its resolution: ``x = (u − cx) / fx · z``, ``y = (v − cy) / fy · z``."""
     h, w = depth.shape
-    grid = pixel_grid(h, w).astype(np.float64)
     z = np.asarray(depth, dtype=np.float64)
-    x = (grid[..., 0] - K[0, 2]) / K[0, 0] * z
-    y = (grid[..., 1] - K[1, 2]) / K[1, 1] * z
+    points = np.empty((h, w, 3), np.float64)
+    np.multiply(((np.arange(w, dtype=np.float64) - K[0, 2]) / K[0, 0])[None, :], z, out=points[..., 0])
+    np.multiply(((np.arange(h, dtype=np.float64) - K[1, 2]) / K[1, 1])[:, None], z, out=points[..., 1])
+    points[..., 2] = z
+    return points
+
+
+def backproject_pixels(depth: np.ndarray, K: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``[N,3]`` float64 camera points of the pixels ``(cols, rows)`` (``[N]`` integers each) of a depth map
+    ``[h,w]``: :func:`backproject` at those pixels only (the same values, bit for bit)."""
+    z = np.asarray(depth[rows, cols], dtype=np.float64)
+    x = (cols.astype(np.float64) - K[0, 2]) / K[0, 0] * z
+    y = (rows.astype(np.float64) - K[1, 2]) / K[1, 1] * z
     return np.stack([x, y, z], axis=-1)

@@ -97,3 +97,18 @@ def thread_map(fn: Callable[[_T], _R], items: Sequence[_T], num_workers: int, de
     """``[fn(item) for item in items]`` on ``num_workers`` threads (:func:`thread_imap`), with a progress bar."""
     workers = num_workers if len(items) >= 2 else 1
     return list(progress(thread_imap(fn, items, workers), desc=desc, total=len(items)))
+
+
+@contextmanager
+def workers_own_the_cores(num_workers: int) -> Iterator[None]:
+    """While the block runs OpenCV on ``num_workers`` threads of ours (more than one), OpenCV's own thread pool is
+    off: it would only contend with them. Its thread count is restored afterwards."""
+    import cv2
+
+    opencv_threads = cv2.getNumThreads()
+    if num_workers > 1:
+        cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(opencv_threads)

@@ -107,13 +107,14 @@ class _RowFiles:
         return np.asarray(self.arrays["done"])
 
     def write(self, rows: np.ndarray, values: dict[str, np.ndarray]) -> None:
-        """Store ``values[name] [n, ...]`` as rows ``rows [n]`` (marked done with the next :meth:`commit`)."""
+        """Store ``values[name] [n, ...]`` (C-contiguous) as rows ``rows [n]`` (marked done with the next
+        :meth:`commit`)."""
         for name, value in values.items():
             row_bytes = value[0].nbytes
             start = self.arrays[name].offset  # the .npy header's length
             with open(self.folder / f"{name}.npy", "r+b") as handle:
                 for row, data in zip(rows.tolist(), value):
-                    os.pwrite(handle.fileno(), data.tobytes(), start + row * row_bytes)  # C-order bytes
+                    os.pwrite(handle.fileno(), memoryview(data), start + row * row_bytes)  # C-order, no copy
         self._pending.extend(rows.tolist())
         if len(self._pending) >= self.sync_every:
             self.commit()
@@ -233,7 +234,7 @@ class PairCache:
         rows = _row_index(index, len(self.pairs))
         values = {}
         for name, value in {"pts_i": pts_i, "pts_j": pts_j, "conf_i": conf_i, "conf_j": conf_j}.items():
-            value = np.asarray(value, dtype=np.float32)
+            value = np.ascontiguousarray(value, dtype=np.float32)  # rows written as they lie in memory
             if scalar:
                 value = value[None]
             expected = (len(rows), *self._files.arrays[name].shape[1:])
@@ -327,7 +328,7 @@ class RayPairCache:
         values = {"depth": depth, "conf": conf, "pose": pose}
         for name, value in values.items():
             shape, dtype = self._files.specs[name]
-            values[name] = np.asarray(value, dtype=dtype)[None]
+            values[name] = np.ascontiguousarray(value, dtype=dtype)[None]  # rows written as they lie in memory
             if values[name].shape[1:] != shape[1:]:
                 raise ValueError(f"{name} must have shape {shape[1:]}, got {np.shape(value)}")
         self._files.write(rows, values)

@@ -7,12 +7,14 @@ OpenCV camera axes; ``X_b = R X_a + t`` for the pose of camera a relative to cam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 _MEDIAN_SAMPLES = 125  # most minimal samples of the least-median stage of robust_essential
 _FOCAL_CONTRAST = 1.5  # self-calibration: least cost ratio of the focals ±25 % away to the best one
+_FOCAL_HALVES = 0.2  # ... and most relative difference of the focals of the even and odd probe pairs
 MIN_INLIER_FRACTION = 0.3  # pairs whose essential-matrix inliers (in front of both cameras) are fewer fail
 MIN_POSE_INLIERS = 20  # ... and pairs with fewer such inliers in all
 
@@ -119,16 +121,48 @@ def focal_from_fundamentals(
 
     For the right focal ``f``, ``E = Kᵀ F K`` is an essential matrix: its two non-zero singular values are equal.
     The cost ``Σ (σ₁ − σ₂) / σ₂`` is minimised over a log-spaced grid of fields of view (20°–120° on the long side)
-    and refined on a finer grid around the best value.
+    and refined on a finer grid around the best value. A decision must also be reproducible: the even- and
+    odd-numbered fundamentals, minimised apart, must give focals within ``_FOCAL_HALVES`` of each other.
 
     Returns:
         the estimate; its ``focal`` is ``None`` (and ``reason`` says why) when there are no fundamentals, when the
-        least cost is at the end of the range, or when the cost curve is too flat to decide (e.g. pure translation
-        along the optical axis, where any focal fits).
+        least cost is at the end of the range, when the cost curve is too flat to decide (e.g. pure translation
+        along the optical axis, where any focal fits), or when there is a single fundamental (nothing to
+        cross-check) or the two halves disagree.
     """
     if not fundamentals:
         return FocalEstimate(None, reason="no probe pair gave a fundamental matrix")
     long_side = max(size)
+    focal, least, at_end, cost = _least_kruppa_cost(fundamentals, principal_point, long_side)
+    # Flatness: the minimum must stand out from the costs at ±25 % of the focal, relative to its own level (the
+    # residual cost at the right focal is the matches' noise, 0.001-0.005 on 7-Scenes and the rendered scenes)
+    contrast = float(cost(np.array([focal / 1.25, focal * 1.25])).min() / max(least, 1e-12))
+    estimate = FocalEstimate(focal, focal, contrast)
+    if at_end:
+        fov = np.degrees(2 * np.arctan(long_side / (2 * focal)))
+        estimate.focal, estimate.reason = None, f"least cost at the end of the 20°–120° range ({fov:.0f}°)"
+    elif contrast < _FOCAL_CONTRAST:
+        estimate.focal = None
+        estimate.reason = f"cost curve flat: ±25 % costs {contrast:.2f}× the least (needs {_FOCAL_CONTRAST:g}×)"
+    elif len(fundamentals) < 2:
+        estimate.focal = None
+        estimate.reason = "a single probe pair: nothing to cross-check the cost's minimum with (a longer clip has more)"
+    else:
+        even, odd = (_least_kruppa_cost(fundamentals[k::2], principal_point, long_side)[0] for k in (0, 1))
+        if abs(np.log(even / odd)) > np.log1p(_FOCAL_HALVES):
+            estimate.focal = None
+            estimate.reason = (
+                f"halves of the probe pairs disagree: {even:.0f} vs {odd:.0f} px "
+                f"(more than {100 * _FOCAL_HALVES:.0f} % apart)"
+            )
+    return estimate
+
+
+def _least_kruppa_cost(
+    fundamentals: list[np.ndarray], principal_point: tuple[float, float], long_side: int
+) -> tuple[float, float, bool, Callable[[np.ndarray], np.ndarray]]:
+    """The focal (pixels) of least mean Kruppa cost over the 20°–120° grid then a finer one around it, that cost,
+    whether the coarse minimum is at an end of the grid, and the cost function ``[N] focals → [N] costs``."""
     f_min, f_max = long_side / (2 * np.tan(np.radians(60))), long_side / (2 * np.tan(np.radians(10)))
     cx, cy = principal_point
 
@@ -144,22 +178,10 @@ def focal_from_fundamentals(
         return out / len(fundamentals)
 
     grid = np.geomspace(f_min, f_max, 81)
-    values = cost(grid)
-    best = int(np.argmin(values))
+    best = int(np.argmin(cost(grid)))
     fine = np.geomspace(grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)], 41)
     fine_values = cost(fine)
-    focal = float(fine[int(np.argmin(fine_values))])
-    # Flatness: the minimum must stand out from the costs at ±25 % of the focal, relative to its own level (the
-    # residual cost at the right focal is the matches' noise, 0.001-0.005 on 7-Scenes and the rendered scenes)
-    contrast = float(cost(np.array([focal / 1.25, focal * 1.25])).min() / max(fine_values.min(), 1e-12))
-    estimate = FocalEstimate(focal, focal, contrast)
-    if best in (0, len(grid) - 1):
-        fov = np.degrees(2 * np.arctan(long_side / (2 * focal)))
-        estimate.focal, estimate.reason = None, f"least cost at the end of the 20°–120° range ({fov:.0f}°)"
-    elif contrast < _FOCAL_CONTRAST:
-        estimate.focal = None
-        estimate.reason = f"cost curve flat: ±25 % costs {contrast:.2f}× the least (needs {_FOCAL_CONTRAST:g}×)"
-    return estimate
+    return float(fine[int(np.argmin(fine_values))]), float(fine_values.min()), best in (0, len(grid) - 1), cost
 
 
 def robust_essential(

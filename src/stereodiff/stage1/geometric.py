@@ -49,7 +49,7 @@ from stereodiff.camera import fit_long_side, pinhole, prior_focal, scale_intrins
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, dis_engine, dis_flows, grey_frame
 from stereodiff.io.pages import delete_arrays, release
-from stereodiff.progress import logger, progress, thread_imap, thread_map
+from stereodiff.progress import logger, progress, thread_imap, thread_map, workers_own_the_cores
 from stereodiff.stage1 import PairwiseReconstruction
 from stereodiff.stage1.configs import GeometricConfig
 from stereodiff.stage1.epipolar import (
@@ -204,7 +204,8 @@ class GeometricMatcher(PairwiseReconstruction):
         from stereodiff.stage1.movers import handle_movers
 
         start = time.perf_counter()
-        scene, moving = handle_movers(frames, scene, out_dir=scene_dir)
+        with workers_own_the_cores(self.num_workers):
+            scene, moving = handle_movers(frames, scene, out_dir=scene_dir, num_workers=self.num_workers)
         delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
         self.timings["stage1_movers"] = time.perf_counter() - start
         self.report.moving_fraction = float(moving.mean())
@@ -242,14 +243,11 @@ class GeometricMatcher(PairwiseReconstruction):
         if pairs is not None:
             pairs = self._check_pairs(pairs, num_frames)
         cv2.setRNGSeed(self.seed)
-        opencv_threads = cv2.getNumThreads()
-        if self.num_workers > 1:  # the workers use the cores; OpenCV's own pool would only contend with them
-            cv2.setNumThreads(1)
         self._probe_flows = {}
         try:
-            return self._predict(frames, pairs, num_frames, height, width, cache_dir)
+            with workers_own_the_cores(self.num_workers):
+                return self._predict(frames, pairs, num_frames, height, width, cache_dir)
         finally:
-            cv2.setNumThreads(opencv_threads)
             self._probe_flows = {}
 
     def _predict(

@@ -43,10 +43,10 @@ from typing import Any
 
 import numpy as np
 
-from stereodiff.camera import backproject, pinhole, pixel_grid
+from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward, grey_frame
 from stereodiff.io.pages import new_array, release
-from stereodiff.progress import logger
+from stereodiff.progress import logger, thread_imap, thread_map
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
 
@@ -126,13 +126,18 @@ def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tu
         own_to_other: ``[4,4]`` transform from this camera's coordinates to the other camera's.
     """
     h, w = depth.shape
-    moved = backproject(depth, K) @ own_to_other[:3, :3].T + own_to_other[:3, 3]  # [h,w,3]
+    moved = backproject(depth, K) @ own_to_other[:3, :3].T  # [h,w,3]
+    moved += own_to_other[:3, 3]
     z = moved[..., 2]
     defined = (depth > 0) & (z > 1e-9)
     safe = np.where(defined, z, 1.0)
-    projected = np.stack([K[0, 0] * moved[..., 0] / safe + K[0, 2], K[1, 1] * moved[..., 1] / safe + K[1, 2]], -1)
-    flow = projected - pixel_grid(h, w)
-    return np.where(defined[..., None], flow, 0.0).astype(np.float32), defined
+    flow = np.empty((h, w, 2), np.float32)
+    for axis in (0, 1):  # projected − pixel position, axis by axis (float64, then rounded to float32)
+        projected = K[axis, axis] * moved[..., axis] / safe + K[axis, 2]
+        projected -= pixel_grid(h, w)[..., axis]
+        flow[..., axis] = projected
+    flow[~defined] = 0.0
+    return flow, defined
 
 
 #: frames per block of :func:`handle_movers`: memory holds one block and its context, whatever the video's length;
@@ -141,7 +146,11 @@ BLOCK_FRAMES = 128
 
 
 def handle_movers(
-    frames: Any, scene: SceneGeometry, settings: MoverSettings | None = None, out_dir: Path | None = None
+    frames: Any,
+    scene: SceneGeometry,
+    settings: MoverSettings | None = None,
+    out_dir: Path | None = None,
+    num_workers: int = 2,
 ) -> tuple[SceneGeometry, np.ndarray]:
     """Segment independently moving pixels and replace their depth by mover constraints (module docstring).
 
@@ -156,6 +165,8 @@ def handle_movers(
         settings: knobs; ``None`` = defaults.
         out_dir: when given, the new depth, confidence, validity and mover mask are memmaps there
             (``movers_*.npy``); else arrays in memory.
+        num_workers: threads for the per-pair flow checks and the per-frame ground fits (OpenCV and numpy
+            release the GIL); the output does not depend on it.
 
     Returns:
         The scene with mover depth and confidence replaced (a new object; inputs untouched), and the ``[T,h,w]``
@@ -172,7 +183,7 @@ def handle_movers(
     for start in range(0, t, BLOCK_FRAMES):
         stop = min(t, start + BLOCK_FRAMES)
         first, last = max(0, start - margin), min(t, stop + margin)
-        depth, confidence, moving = _handle_block(frames, _frames_of(scene, first, last), first, s)
+        depth, confidence, moving = _handle_block(frames, _frames_of(scene, first, last), first, s, num_workers)
         core = slice(start - first, stop - first)
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
         valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
@@ -186,22 +197,25 @@ def handle_movers(
 
 
 def _handle_block(
-    frames: Any, scene: SceneGeometry, first: int, s: MoverSettings
+    frames: Any, scene: SceneGeometry, first: int, s: MoverSettings, num_workers: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``. Returns its ``[n,h,w]`` depth, confidence and mover mask."""
     n, h, w = scene.depth.shape
     grey = np.stack([grey_frame(frames[k], (h, w)) for k in range(first, first + n)])  # [n,h,w]
-    moving = segment_movers(grey, scene, s, first)
+    moving = segment_movers(grey, scene, s, first, num_workers)
     depth = np.array(scene.depth, dtype=np.float32, copy=True)
     confidence = np.array(scene.confidence, dtype=np.float32, copy=True)
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
-    for k in range(n):
+
+    def frame_depth(k: int) -> None:  # writes frame k only
         if moving[k].any():
             ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
             depth[k], handled = _mover_depth(depth[k], moving[k], ground, s)
             confidence[k] = np.where(handled, mover_conf, confidence[k])
+
+    thread_map(frame_depth, range(n), num_workers, "movers: depth")
     return depth, confidence, moving
 
 
@@ -217,16 +231,22 @@ def _frames_of(scene: SceneGeometry, first: int, last: int) -> SceneGeometry:
     )
 
 
-def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings, first: int = 0) -> np.ndarray:
+def segment_movers(
+    grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings, first: int = 0, num_workers: int = 1
+) -> np.ndarray:
     """``[T,h,w]`` bool: pixels whose flow to the neighbouring frames the aligned static scene does not explain,
     cleaned into regions that persist over time (module docstring, step 1). ``first``: the video index of the first
-    frame (seeds the per-frame RANSAC fits by video frame, so a block of a video gives what the whole video does)."""
+    frame (seeds the per-frame RANSAC fits by video frame, so a block of a video gives what the whole video does).
+    ``num_workers``: threads for the pairs' flow checks and the frames' ground fits (the output does not depend on
+    it)."""
+    import threading
+
     import cv2
 
     s = settings
     t, h, w = scene.depth.shape
     scale = max(h, w) / 320.0
-    dis = dis_engine("fast")
+    local = threading.local()  # one DIS engine per thread
     # per-pixel counts over the pairs (at most 2 per offset): flagged by the flow, off the epipolar line, checked
     votes, off_epipolar, checks = (np.zeros((t, h, w), np.uint8) for _ in range(3))
     grid = pixel_grid(h, w).reshape(-1, 2)
@@ -235,8 +255,14 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
     static_depth = np.stack([nearest_fill(frame) for frame in np.asarray(scene.depth)])
     inner = _inside(pixel_grid(h, w), s.border_px * scale)
     pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
-    for a, b in pairs:
-        flow_ab, flow_ba = dis_flows(dis, grey[a], grey[b])
+
+    def check(pair: tuple[int, int]) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
+        """Both frames' flow checks of one pair: ``(own, flagged, checked, off its epipolar line)`` each."""
+        a, b = pair
+        if not hasattr(local, "dis"):
+            local.dis = dis_engine("fast")
+        flow_ab, flow_ba = dis_flows(local.dis, grey[a], grey[b])
+        results = []
         for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
             target, _, miss = forward_backward(fwd, bwd)
             usable = (miss < 1.0 * scale) & inner & _inside(target, s.border_px * scale)  # DIS is poor at borders
@@ -247,14 +273,22 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
             rigid, defined = rigid_flow(static_depth[own], K, pose)
             residual = np.hypot(*(fwd - rigid).transpose(2, 0, 1))
             limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1))
-            votes[own] += usable & defined & (residual > limit)
-            checks[own] += usable & defined
-            if s.epipolar_share <= 0:
-                continue
-            # a static pixel with a wrong depth still moves along its epipolar line; a mover mostly leaves it
-            F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
-            epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
-            off_epipolar[own] += usable & defined & (epipolar > s.epipolar_px * scale)
+            checked = usable & defined
+            off = None
+            if s.epipolar_share > 0:
+                # a static pixel with a wrong depth still moves along its epipolar line; a mover mostly leaves it
+                F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
+                epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
+                off = checked & (epipolar > s.epipolar_px * scale)
+            results.append((own, checked & (residual > limit), checked, off))
+        return results
+
+    for results in thread_imap(check, pairs, num_workers):
+        for own, flagged, checked, off in results:
+            votes[own] += flagged
+            checks[own] += checked
+            if off is not None:
+                off_epipolar[own] += off
     raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
     if s.weak_fraction < s.vote_fraction:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
         weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0)
@@ -265,6 +299,12 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
             raw[k] = strong[labels]
     epipolar_flags = off_epipolar > s.vote_fraction * np.maximum(checks, 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    if s.underground > 0:  # per frame, on the workers
+
+        def beyond_ground(k: int) -> np.ndarray:
+            return underground(np.asarray(scene.depth[k]), s, seed=first + k)
+
+        beyond = thread_map(beyond_ground, range(t), num_workers, "movers: ground")
     for k in range(t):
         # a region flagged by the flow must also leave the epipolar lines somewhere (else it is static depth error)
         count, labels = cv2.connectedComponents(raw[k], connectivity=8)
@@ -272,7 +312,7 @@ def segment_movers(grey: np.ndarray, scene: SceneGeometry, settings: MoverSettin
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
         raw[k] = (share >= s.epipolar_share)[labels] & (labels > 0)
         if s.underground > 0:
-            raw[k] |= underground(np.asarray(scene.depth[k]), s, seed=first + k)
+            raw[k] |= beyond[k]
     near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
     opened = np.stack([cv2.morphologyEx(frame, cv2.MORPH_OPEN, kernel) for frame in raw])
     grown = np.stack([cv2.dilate(frame, near) for frame in opened])
@@ -377,25 +417,49 @@ def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings,
     pick = rng.choice(len(xs), min(len(xs), 4000), replace=False)
     design = np.stack([ys[pick], xs[pick], np.ones(len(pick))], axis=1).astype(np.float64)  # [N,3] (v, u, 1)
     inverse = 1.0 / depth[ys[pick], xs[pick]].astype(np.float64)
-    best, best_count = None, 0
-    for _ in range(settings.ground_iterations):
-        sample = rng.choice(len(pick), 3, replace=False)
-        try:
-            coef = np.linalg.solve(design[sample], inverse[sample])
-        except np.linalg.LinAlgError:
-            continue
-        horizon = -(coef[1] * w / 2 + coef[2]) / coef[0] if coef[0] > 0 else -np.inf  # row where 1/z = 0
-        if coef[0] < 2 * abs(coef[1]) or horizon < -h:
-            continue
-        inliers = np.abs(design @ coef - inverse) < settings.ground_tolerance * inverse
-        if inliers.sum() > best_count:
-            best, best_count = inliers, int(inliers.sum())
-    if best is None or best_count < settings.ground_min_fraction * len(pick):
+    samples = np.stack([rng.choice(len(pick), 3, replace=False) for _ in range(settings.ground_iterations)])  # [S,3]
+    coef, solved = _solve_planes(design[samples], inverse[samples])  # [S,3], [S]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        horizon = np.where(coef[:, 0] > 0, -(coef[:, 1] * w / 2 + coef[:, 2]) / coef[:, 0], -np.inf)  # 1/z = 0
+    candidates = np.flatnonzero(solved & ~(coef[:, 0] < 2 * np.abs(coef[:, 1])) & ~(horizon < -h))
+    counts = _inlier_counts(design, inverse, coef[candidates], settings.ground_tolerance)
+    if not candidates.size or counts.max() == 0 or counts.max() < settings.ground_min_fraction * len(pick):
         return None
+    winner = coef[candidates[np.argmax(counts)]]  # the first hypothesis with the most inliers
+    best = np.abs(design @ winner - inverse) < settings.ground_tolerance * inverse
     coef = np.linalg.lstsq(design[best], inverse[best], rcond=None)[0]
-    v, u = np.mgrid[0:h, 0:w]
-    plane = coef[0] * v + coef[1] * u + coef[2]
+    plane = coef[0] * np.arange(h)[:, None] + coef[1] * np.arange(w)[None, :] + coef[2]  # [h,w]
     return np.where(plane > 1e-12, 1.0 / np.maximum(plane, 1e-12), np.inf)
+
+
+def _solve_planes(design: np.ndarray, inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The planes ``[S,3]`` through the RANSAC samples (``design [S,3,3]`` rows ``(v, u, 1)``, ``inverse [S,3]``),
+    and ``[S]`` bool whether each sample's system was solvable (an exactly singular one is not: its plane is 0)."""
+    try:
+        return np.linalg.solve(design, inverse[..., None])[..., 0], np.ones(len(design), bool)
+    except np.linalg.LinAlgError:  # some sample is degenerate (e.g. three pixels of one row): solve one by one
+        coef, solved = np.zeros((len(design), 3)), np.ones(len(design), bool)
+        for k in range(len(design)):
+            try:
+                coef[k] = np.linalg.solve(design[k], inverse[k])
+            except np.linalg.LinAlgError:
+                solved[k] = False
+        return coef, solved
+
+
+def _inlier_counts(design: np.ndarray, inverse: np.ndarray, coef: np.ndarray, tolerance: float) -> np.ndarray:
+    """``[S]`` how many of the points (``design [N,3]`` rows ``(v, u, 1)``, ``inverse [N]``) each plane ``coef
+    [S,3]`` holds within ``tolerance`` (relative); in chunks of planes (cache-sized), each plane's prediction the
+    matrix-vector product of a lone plane (the same rounding)."""
+    counts = np.zeros(len(coef), np.int64)
+    limit = tolerance * inverse
+    for start in range(0, len(coef), 32):
+        chunk = coef[start : start + 32]
+        residual = np.matmul(design, chunk[:, :, None])[..., 0]  # [s,N]
+        residual -= inverse
+        np.abs(residual, out=residual)
+        counts[start : start + 32] = np.count_nonzero(residual < limit, axis=1)
+    return counts
 
 
 def _mover_depth(
@@ -473,7 +537,7 @@ def _pose_from_flow(
         return None
     step = max(1, len(xs) // 1500)
     ys, xs = ys[::step], xs[::step]
-    pts = backproject(depth, K)[ys, xs]  # [N,3]
+    pts = backproject_pixels(depth, K, ys, xs)  # [N,3]
     img = np.stack([xs + flow[ys, xs, 0], ys + flow[ys, xs, 1]], axis=1).astype(np.float64)
     cv2.setRNGSeed(seed)
     ok, rvec, tvec, inliers = cv2.solvePnPRansac(

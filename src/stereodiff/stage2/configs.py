@@ -109,6 +109,9 @@ class TemporalConfig(BackendConfig):
     upsample_eps: float = 1e-3
     """Guided-filter regulariser (colour² with RGB in [0, 1]): smaller snaps depth edges harder to image edges but
     copies more texture into the depth; larger tends to plain bilinear upsampling."""
+    num_workers: int = 2
+    """Threads for the flows and flow links, the motion evidence and the upsampling (the output does not depend on
+    it)."""
 
     def validate(self) -> None:
         checks = [
@@ -130,6 +133,7 @@ class TemporalConfig(BackendConfig):
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
             ("upsample_radius", self.upsample_radius >= 1, "must be ≥ 1"),
             ("upsample_eps", self.upsample_eps > 0, "must be > 0"),
+            ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
         ]
         check_fields("TemporalRefiner", checks, self)
 

@@ -31,6 +31,7 @@ both sides (memory depends on the window, not on the video length). The recursiv
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,11 +40,11 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from stereodiff.blocks import block_of
-from stereodiff.camera import fit_long_side
+from stereodiff.camera import fit_long_side, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release
-from stereodiff.progress import logger, progress
+from stereodiff.progress import logger, progress, thread_imap
 from stereodiff.stage2.configs import TemporalConfig
 
 __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "domain_transform_filter", "guided_upsample"]
@@ -115,8 +116,9 @@ class TemporalRefiner(TemporalConfig):
             inputs.forget_before(lo)
             self._prepare(inputs, range(lo, hi), store)
             log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
-            for k in range(start, stop):  # [H,W] each, written frame by frame
-                out[k] = np.exp(self._upsample(log_depth[k - start], frames[k]))
+            items = [(log_depth[k - start], frames[k]) for k in range(start, stop)]
+            for k, final in zip(range(start, stop), thread_imap(self._final, items, self.num_workers)):
+                out[k] = final  # [H,W] each, written frame by frame
             if cache is not None:
                 cache.save(index, out[start:stop])
             release(out, frames, depth, confidence)  # memmapped inputs/outputs: only the window stays resident
@@ -154,14 +156,20 @@ class TemporalRefiner(TemporalConfig):
             "size": list(size),
             "depth_size": list(depth_size),
             "confidence_ref": float(conf_ref),
-            "params": asdict(self),
+            "params": {key: value for key, value in asdict(self).items() if key != "num_workers"},  # no effect
         }
 
     def _prepare(self, inputs: _Inputs, indices: range, store: dict[int, _Frame]) -> None:
         """Spatial fill of the frames of ``indices`` not yet in ``store`` (with the other frames of their fixed
         blocks), then the flow links between consecutive frames of ``indices``."""
         todo = [k for k in indices if k not in store]
-        for chunk in dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo):
+        chunks = list(dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo))
+        # the links the motion evidence and the temporal filter will ask for, built first on the workers: the first
+        # frame of each pair of consecutive frames
+        pairs = [k + side for chunk in chunks for k in chunk for side in (-1, 0)] if self._motion_evidence else []
+        pairs += list(indices[:-1]) if self.temporal_decay > 0 else []
+        inputs.build_links([a for a in pairs if 0 <= a < inputs.num_frames - 1], self.num_workers)
+        for chunk in chunks:
             rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
             weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
@@ -173,7 +181,7 @@ class TemporalRefiner(TemporalConfig):
                 # invalid pixels hold log_d = 0, possibly below `bottom`: clamp so that 0 · exp(…) stays 0
                 channels.append(fill_w * np.exp(-self.hole_nearness * np.maximum(log_d - bottom, 0.0)))
                 if self.hole_motion_px > 0:  # independent-motion evidence, averaged over each colour region
-                    share, counts = zip(*(inputs.independent_motion(k) for k in chunk))
+                    share, counts = zip(*thread_imap(inputs.independent_motion, chunk, self.num_workers))
                     channels += [np.stack(counts) * np.stack(share), np.stack(counts)]
             smoothed = domain_transform_filter(
                 np.stack(channels, axis=1),  # [n,C,h',w']
@@ -278,6 +286,15 @@ class TemporalRefiner(TemporalConfig):
             pulled[..., 0] = mean * pulled[..., 1]
         agree = np.exp(-0.5 * weight * ((current - mean) / self.depth_sigma) ** 2)
         return pulled * (link.gate * agree)[..., None]
+
+    @property
+    def _motion_evidence(self) -> bool:
+        """The hole fill uses the independent-motion evidence (:meth:`_Inputs.independent_motion`)."""
+        return self.hole_nearness > 0 and self.hole_motion_px > 0
+
+    def _final(self, item: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """``[H,W]`` float32 output depth of one frame from its ``(log-depth [h',w'], frame [H,W,3])``."""
+        return np.exp(self._upsample(*item))
 
     def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``."""
@@ -417,8 +434,7 @@ class CameraMotion:
         cross = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
         essential = cross @ self.rotation  # x₂ᵀ E x₁ = 0
         first = self._rays(at)  # [h,w,3]
-        v, u = np.mgrid[0:h, 0:w].astype(np.float32)
-        second = self._rays(np.stack([u, v], axis=-1))
+        second = self._rays(pixel_grid(h, w))
         if norm <= 1e-12:  # pure rotation: the rotated ray must hit the pixel
             rotated = first @ self.rotation.T
             return self.focal * np.hypot(
@@ -426,7 +442,7 @@ class CameraMotion:
             )
         line_2 = first @ essential.T  # E x₁ [h,w,3]
         line_1 = second @ essential  # Eᵀ x₂ [h,w,3]
-        residual = (second * line_2).sum(-1)
+        residual = second[..., 0] * line_2[..., 0] + second[..., 1] * line_2[..., 1] + line_2[..., 2]  # x₂ᵀ E x₁
         scale = line_2[..., 0] ** 2 + line_2[..., 1] ** 2 + line_1[..., 0] ** 2 + line_1[..., 1] ** 2
         return self.focal * np.abs(residual) / np.sqrt(np.maximum(scale, 1e-20))
 
@@ -578,7 +594,8 @@ class _Inputs:
         self.conf_ref, self.size, self.num_frames = conf_ref, size, depth.shape[0]
         self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
-        self._dis: Any = None
+        self._local = threading.local()  # .dis: one DIS engine per thread
+        self._lock = threading.Lock()  # the per-frame inputs' cache is shared by the threads
 
     def forget_before(self, first: int) -> None:
         """Drop the links of frames before ``first``."""
@@ -597,28 +614,43 @@ class _Inputs:
     def _get(self, k: int) -> _Raw:
         import cv2
 
-        if k in self._raw:
-            self._raw.move_to_end(k)
-            return self._raw[k]
+        with self._lock:
+            if k in self._raw:
+                self._raw.move_to_end(k)
+                return self._raw[k]
         h, w = self.size
         small = cv2.resize(np.asarray(self.frames[k]), (w, h), interpolation=cv2.INTER_AREA)
         log_d, weight = _resize_log_depth(self.depth[k], self.confidence[k], self.conf_ref, self.size)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-        self._raw[k] = _Raw(small.astype(np.float32) / 255.0, grey, log_d, weight)
-        if len(self._raw) > _RAW_KEPT:
-            self._raw.popitem(last=False)
-        return self._raw[k]
+        raw = _Raw(small.astype(np.float32) / 255.0, grey, log_d, weight)
+        with self._lock:
+            self._raw[k] = raw
+            if len(self._raw) > _RAW_KEPT:
+                self._raw.popitem(last=False)
+        return raw
 
     def link(self, k: int, step: int) -> _Link:
         """How frame ``k`` pulls the state of frame ``k + step`` (``step`` = ±1). Both links of a pair of frames
         are built from one pair of DIS flows (frame ``a`` → ``a+1`` and back), which is then dropped."""
         if (k, step) not in self._links:
-            a = min(k, k + step)
-            self._dis = self._dis or dis_engine(self.refiner.flow_preset)
-            ab, ba = dis_flows(self._dis, self._get(a).grey, self._get(a + 1).grey)  # [h',w',2] each, pixels
-            self._links[a, +1] = self.refiner._link(ab, ba, self._get(a + 1), self._get(a))
-            self._links[a + 1, -1] = self.refiner._link(ba, ab, self._get(a), self._get(a + 1))
+            self._build_links(min(k, k + step))
         return self._links[k, step]
+
+    def build_links(self, firsts: list[int], num_workers: int) -> None:
+        """Build the links of the pairs of consecutive frames ``(a, a + 1)`` for ``a`` in ``firsts`` not built yet,
+        on ``num_workers`` threads (each pair once: the same links as :meth:`link` builds on demand)."""
+        todo = [a for a in dict.fromkeys(firsts) if (a, +1) not in self._links]
+        for _ in thread_imap(self._build_links, todo, num_workers):
+            pass
+
+    def _build_links(self, a: int) -> None:
+        """Both links of frames ``a`` and ``a + 1``."""
+        if not hasattr(self._local, "dis"):
+            self._local.dis = dis_engine(self.refiner.flow_preset)
+        first, second = self._get(a), self._get(a + 1)
+        ab, ba = dis_flows(self._local.dis, first.grey, second.grey)  # [h',w',2] each, pixels
+        self._links[a, +1] = self.refiner._link(ab, ba, second, first)
+        self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second)
 
     def independent_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Evidence that frame ``k``'s pixels move unlike a rigid scene seen by the moving camera: ``[h',w']``
