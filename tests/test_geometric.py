@@ -25,6 +25,7 @@ from stereodiff.stage1.epipolar import (
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
 from stereodiff.stage1.pairs import default_pairs, flow_plan
+from stereodiff.stage1.ray_pairs import pair_edges
 from stereodiff.types import PairPredictions
 
 
@@ -395,12 +396,13 @@ def test_cache_resume_and_memmap_frames(scene, scene_predictions, tmp_path):
     video = np.load(tmp_path / "frames.npy", mmap_mode="r")
     matcher = GeometricMatcher(resolution=160, intrinsics=K, offsets=(2, 3, 5))
     first = matcher.predict(video, reference.pairs, cache_dir=tmp_path / "cache")
-    assert isinstance(first.pts_i, np.memmap)
+    assert isinstance(first.pts_i.store.depth, np.memmap)  # rows computed from the cache's depth along rays
     np.testing.assert_array_equal(first.pts_i, reference.pts_i)  # memmapped frames and cache: same output
-    # interrupted: a pair with a composed flow (0, 5) = (0, 2) + (2, 5) and its reverse are missing, their halves done
-    rows = [k for k, (i, j) in enumerate(reference.pairs.tolist()) if {i, j} == {0, 5}]
+    # interrupted: a pair with a composed flow (0, 5) = (0, 2) + (2, 5) (both directions: one edge) is missing,
+    # its halves done
+    edges = pair_edges(reference.pairs)[0].tolist()
     done = np.load(tmp_path / "cache" / "done.npy", mmap_mode="r+")
-    done[rows] = False
+    done[edges.index([0, 5])] = False
     done.flush()
     del done
     again = GeometricMatcher(resolution=160, intrinsics=K, offsets=(2, 3, 5))

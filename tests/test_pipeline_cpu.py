@@ -96,13 +96,31 @@ COMMON = ["--preset", "cpu", "--stage1-res", "96", "--save", "npz", "--keep-cach
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(video_72, tmp_path_factory) -> np.ndarray:
+def reference_run(video_72, tmp_path_factory) -> Path:
     reference = tmp_path_factory.mktemp("reference")
     assert _run([str(video_72), "-o", str(reference), *COMMON]).wait() == 0
-    return load_depth_video(reference / "depth.npz").depth.copy()
+    return reference
 
 
-@pytest.mark.parametrize("stage", ["stage1", "stage2"])
+@pytest.fixture(scope="module")
+def uninterrupted(reference_run) -> np.ndarray:
+    return load_depth_video(reference_run / "depth.npz").depth.copy()
+
+
+def test_run_dir_keeps_only_what_later_steps_read(reference_run):
+    """Once the stage-1 scene is saved, the pair cache and the steps' intermediate arrays are deleted (before: the
+    pairs' pointmaps, 8 float32 per pixel and directed pair, and world_points/fused_*/movers_* stayed to the end)."""
+    run = reference_run / ".run"
+    assert not (run / "stage1" / "pairs").exists()
+    scene = sorted(p.name for p in (run / "stage1" / "scene").iterdir())
+    assert scene == ["confidence.npy", "depth.npy", "done", "geometry.npz", "valid.npy"]
+    allocated = sum(p.stat().st_blocks * 512 for p in run.rglob("*") if p.is_file())
+    pixels = 72 * 96  # per frame, at the source and the stage-1 resolution
+    # frames (3 B/px), scene (9 B/px), stage 2's output and windows (~8 B/px); the pairs alone were ~200 B/px
+    assert allocated / 72 < 30 * pixels, allocated / 72 / pixels
+
+
+@pytest.mark.parametrize("stage", ["stage1", "scene", "stage2"])
 def test_resume_after_kill_gives_identical_outputs(video_72, uninterrupted, tmp_path, stage):
     common = COMMON
 
@@ -117,6 +135,9 @@ def test_resume_after_kill_gives_identical_outputs(video_72, uninterrupted, tmp_
             except (OSError, ValueError):
                 return False
             return 0 < flags.sum() < len(flags)
+        if stage == "scene":  # the pairs are done; the alignment, fusion or movers write the scene's arrays
+            scene = run / "stage1" / "scene"
+            return (scene / "world_points.npy").is_file() and not (scene / "done").is_file()
         windows = run / "stage2" / "windows"
         return windows.is_dir() and any(windows.iterdir())
 

@@ -4,13 +4,18 @@ A run optionally keeps its intermediate results in a run directory, which is wha
 bounded memory and what ``--resume`` continues from::
 
     RUN/frames/          the decoded frames (FrameStore: read per frame, never all in RAM)
-    RUN/stage1/pairs/    PairCache: pairwise pointmaps, memory-mapped, one done flag per pair
-    RUN/stage1/scene/    the aligned scene: depth/confidence memmaps + geometry.npz, ``done`` marker last
+    RUN/stage1/pairs/    the pair cache (PairCache, or the geometric matcher's RayPairCache: depth along rays),
+                         memory-mapped, one done flag per pair; removed once the scene is saved
+    RUN/stage1/scene/    the aligned scene: depth/confidence/valid (+ aligned_pointmaps) memmaps + geometry.npz,
+                         ``done`` marker last; the steps' intermediate arrays (world_points, fused_*, movers_*)
+                         live here until the scene is saved, then only the scene's own files are kept
     RUN/stage2/windows/  the stage-2 backend's finished windows
     RUN/stage2/out.npy   the final [T,H,W] depth/disparity, written window by window
 
 Every step checks for its finished result first, so an interrupted run (even ``kill -9``) resumes where it
-stopped and produces the same numbers as an uninterrupted one.
+stopped and produces the same numbers as an uninterrupted one. Nothing reads the pair cache or the intermediate
+arrays once the scene is saved (a resumed run reuses the scene), so they are deleted then: the run directory
+keeps ``frames/``, the scene and stage 2's files (benchmarks/bench_disk.py measures it).
 """
 
 from __future__ import annotations
@@ -32,22 +37,53 @@ from stereodiff.stage1 import Stage1Backend
 from stereodiff.stage2 import Stage2Backend
 from stereodiff.types import AlignmentRecord, DepthVideo, SceneGeometry, Video
 
-__all__ = ["StereoDiffPipeline", "load_scene", "save_scene"]
+__all__ = ["StereoDiffPipeline", "drop_intermediates", "load_scene", "save_scene"]
 
 _SCENE_ARRAYS = ("depth", "confidence", "valid", "aligned_pointmaps")
 _RECORD_ARRAYS = ("tree", "edge_scores", "pair_scales", "per_frame_focal", "frame_log_scales", "pair_log_scales")
 
 
 def _save_array(target: Path, array: np.ndarray) -> None:
-    """``array`` ``[T,...]`` as the ``.npy`` file ``target``, one frame at a time (a memmap of it is flushed)."""
+    """``array`` ``[T,...]`` as the ``.npy`` file ``target``, one frame at a time (a memmap of it is flushed; a
+    memmap of a whole ``.npy`` file in the same folder, e.g. a step's output, is flushed and renamed: no copy)."""
     if isinstance(array, np.memmap) and Path(array.filename).resolve() == target.resolve():
         array.flush()
+        return
+    if _whole_npy_memmap(array, target.parent):
+        array.flush()
+        Path(array.filename).replace(target)  # the map stays valid: it follows the file, not its name
         return
     out = np.lib.format.open_memmap(target, mode="w+", dtype=array.dtype, shape=array.shape)
     for t in range(array.shape[0]):
         out[t] = array[t]
         release(out, array)  # only the current frame stays resident
     out.flush()
+
+
+def _whole_npy_memmap(array: np.ndarray, folder: Path) -> bool:
+    """True when ``array`` is a memmap of all of a ``.npy`` file in ``folder`` (not a view of part of it)."""
+    if not isinstance(array, np.memmap) or array.filename is None:
+        return False
+    path = Path(array.filename)
+    if path.parent.resolve() != folder.resolve() or path.suffix != ".npy" or not path.is_file():
+        return False
+    whole = np.load(path, mmap_mode="r")
+    return (
+        array.offset == whole.offset and array.shape == whole.shape and array.dtype == whole.dtype
+        and array.flags.c_contiguous
+    )  # fmt: skip
+
+
+def drop_intermediates(run_dir: Path) -> None:
+    """Delete what nothing reads once ``run_dir``'s stage-1 scene is saved: the pair cache and the scene folder's
+    arrays that are not the scene's own (the steps' intermediate results)."""
+    import shutil
+
+    shutil.rmtree(run_dir / "stage1" / "pairs", ignore_errors=True)
+    kept = {f"{name}.npy" for name in _SCENE_ARRAYS}
+    for path in (run_dir / "stage1" / "scene").glob("*.npy"):
+        if path.name not in kept:
+            path.unlink(missing_ok=True)
 
 
 def save_scene(folder: Path, scene: SceneGeometry) -> None:
@@ -156,6 +192,7 @@ class StereoDiffPipeline:
         if scene_dir is not None:
             save_scene(scene_dir, scene)
             scene = load_scene(scene_dir)
+            drop_intermediates(run_dir)
         return scene
 
     def __call__(self, video: Video | Any, *, run_dir: Path | None = None) -> DepthVideo:

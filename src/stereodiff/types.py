@@ -23,6 +23,7 @@ def check_array(
     shape: tuple[int | None, ...] | None = None,
     kinds: str | None = None,
     dtype: np.dtype | type | None = None,
+    row_views: bool = False,
 ) -> np.ndarray:
     """Validate one array field and return it.
 
@@ -33,11 +34,14 @@ def check_array(
         shape: required shape; ``None`` entries match any size.
         kinds: allowed ``dtype.kind`` letters (``"f"`` float, ``"u"`` unsigned, ``"i"`` int, ``"b"`` bool).
         dtype: exact required dtype.
+        row_views: also accept a read-only array-like computed row by row when indexed (an object with ``shape``,
+            ``ndim``, ``dtype`` and ``__getitem__``, e.g. :class:`~stereodiff.stage1.ray_pairs.PairRows`).
 
     Raises:
         ValueError: naming ``name`` and the broken rule.
     """
-    if not isinstance(value, np.ndarray):
+    row_view = row_views and all(hasattr(value, a) for a in ("shape", "ndim", "dtype", "__getitem__"))
+    if not (isinstance(value, np.ndarray) or row_view):
         raise ValueError(f"{name} must be a numpy array, got {type(value).__name__}")
     if shape is not None:
         ndim = len(shape)
@@ -98,7 +102,9 @@ class PairPredictions:
     """Pairwise pointmaps of a stage-1 backend, one entry per directed pair ``(i, j)``.
 
     All pointmaps of a pair are in the coordinates of camera ``i`` (OpenCV axes), in the backend's own
-    (arbitrary, per-pair) scale. Arrays may be ``np.memmap`` views of an on-disk cache.
+    (arbitrary, per-pair) scale. Arrays may be ``np.memmap`` views of an on-disk cache, or read-only row views that
+    compute a pair's rows when indexed (the geometric matcher's depth along rays:
+    :class:`~stereodiff.stage1.ray_pairs.PairRows`); read them by pair (``pts_i[p]``, ``pts_i[a:b]``).
 
     Attributes:
         pairs: ``[P,2]`` int64 frame indices ``(i, j)``.
@@ -119,11 +125,11 @@ class PairPredictions:
     def __post_init__(self) -> None:
         check_array("pairs", self.pairs, shape=(None, 2), kinds="iu")
         num_pairs = self.pairs.shape[0]
-        check_array("pts_i", self.pts_i, shape=(num_pairs, None, None, 3), kinds="f")
+        check_array("pts_i", self.pts_i, row_views=True, shape=(num_pairs, None, None, 3), kinds="f")
         h, w = self.pts_i.shape[1:3]
-        check_array("pts_j", self.pts_j, shape=(num_pairs, h, w, 3), kinds="f")
-        check_array("conf_i", self.conf_i, shape=(num_pairs, h, w), kinds="f")
-        check_array("conf_j", self.conf_j, shape=(num_pairs, h, w), kinds="f")
+        check_array("pts_j", self.pts_j, row_views=True, shape=(num_pairs, h, w, 3), kinds="f")
+        check_array("conf_i", self.conf_i, row_views=True, shape=(num_pairs, h, w), kinds="f")
+        check_array("conf_j", self.conf_j, row_views=True, shape=(num_pairs, h, w), kinds="f")
         if num_pairs and int(self.pairs.min()) < 0:
             raise ValueError("pairs must hold non-negative frame indices")
         if np.any(self.pairs[:, 0] == self.pairs[:, 1]):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["new_array", "release"]
+__all__ = ["delete_arrays", "new_array", "release"]
 
 
 def new_array(folder: str | Path | None, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -22,6 +22,17 @@ def new_array(folder: str | Path | None, name: str, shape: tuple[int, ...], dtyp
         return np.zeros(shape, dtype=dtype)
     Path(folder).mkdir(parents=True, exist_ok=True)
     return np.lib.format.open_memmap(Path(folder) / f"{name}.npy", mode="w+", dtype=dtype, shape=shape)
+
+
+def delete_arrays(folder: str | Path | None, *names: str) -> None:
+    """Delete the arrays ``folder/<name>.npy`` made by :func:`new_array` (nothing without a folder, or when absent).
+
+    Their disk space is freed once no memmap of them is left (a mapping keeps a deleted file's data readable).
+    """
+    if folder is None:
+        return
+    for name in names:
+        (Path(folder) / f"{name}.npy").unlink(missing_ok=True)
 
 
 def release(*arrays: object) -> None:

@@ -61,7 +61,8 @@ class PairwiseReconstruction:
     def finish(
         self, preds: PairPredictions, scene: SceneGeometry, scene_dir: Path | None, frames: Any
     ) -> SceneGeometry:
-        """Steps after the alignment (none by default); ``frames`` are the input frames."""
+        """Steps after the alignment (none by default); ``frames`` are the input frames. ``scene`` is passed without
+        any other reference to it, so a step that replaces its arrays can let them (and their memmaps) go."""
         return scene
 
     def reconstruct(self, frames: Any, run_dir: Path | None = None) -> SceneGeometry:
@@ -76,17 +77,21 @@ class PairwiseReconstruction:
         self.timings["stage1_matching"] = time.perf_counter() - start
         start = time.perf_counter()
         scene_dir = run_dir / "stage1" / "scene" if run_dir is not None else None
-        scene = global_alignment(
+        scene = self.finish(  # the alignment is passed without a reference here: finish may let it go
             preds,
-            min_conf_thr=s.min_conf_thr,
-            shared_focal=s.shared_focal,
-            focal=self.alignment_focal(preds, frames),
-            seed=self.seed,
-            robust_scale=s.robust_scale,
-            global_scale_solve=s.global_scale_solve,
-            scale_stride=s.scale_stride,
-            out_dir=scene_dir,
+            global_alignment(
+                preds,
+                min_conf_thr=s.min_conf_thr,
+                shared_focal=s.shared_focal,
+                focal=self.alignment_focal(preds, frames),
+                seed=self.seed,
+                robust_scale=s.robust_scale,
+                global_scale_solve=s.global_scale_solve,
+                scale_stride=s.scale_stride,
+                out_dir=scene_dir,
+            ),
+            scene_dir,
+            frames,
         )
-        scene = self.finish(preds, scene, scene_dir, frames)
         self.timings["stage1_alignment"] = time.perf_counter() - start
         return scene

@@ -115,8 +115,8 @@ def _load(array: np.ndarray, index: int | np.ndarray, name: str, pairs: np.ndarr
     rows = index
     if isinstance(index, np.ndarray) and len(index) and index[-1] - index[0] == len(index) - 1:
         rows = slice(int(index[0]), int(index[-1]) + 1)  # contiguous: a plain read of the memmap
-    pixels = (slice(None, None, stride),) * 2  # (rows, columns) of one pair's map
-    value = np.asarray(array[rows][pixels if np.ndim(index) == 0 else (slice(None), *pixels)], dtype=np.float64)
+    pixels = (slice(None, None, stride),) * 2  # (rows, columns) of one pair's map, indexed with the pairs: row
+    value = np.asarray(array[(rows, *pixels)], dtype=np.float64)  # views (PairRows) then compute just those pixels
     release(array)
     if not np.isfinite(value).all():
         rows = np.atleast_1d(index)

@@ -48,7 +48,7 @@ import numpy as np
 from stereodiff.camera import fit_long_side, pinhole, prior_focal, scale_intrinsics
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, dis_engine, dis_flows, grey_frame
-from stereodiff.io.pages import release
+from stereodiff.io.pages import delete_arrays, release
 from stereodiff.progress import logger, progress, thread_imap, thread_map, workers_own_the_cores
 from stereodiff.stage1 import PairwiseReconstruction
 from stereodiff.stage1.configs import GeometricConfig
@@ -65,6 +65,7 @@ from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.pair_steps import PairSteps, undistorted_grid
 from stereodiff.stage1.pairs import default_pairs, flow_plan
+from stereodiff.stage1.ray_pairs import RayDepthPairs
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
 __all__ = [
@@ -186,10 +187,18 @@ class GeometricMatcher(PairwiseReconstruction):
     ) -> SceneGeometry:
         """Every pair of each frame, fused (:func:`fuse_pair_depths`): the tree alone leaves holes and one pair's
         noise; then, with ``movers``, independently moving objects get depth from mover constraints
-        (:func:`~stereodiff.stage1.movers.handle_movers`)."""
+        (:func:`~stereodiff.stage1.movers.handle_movers`).
+
+        Each step's input arrays in ``scene_dir`` are deleted as soon as the next step has replaced them (the
+        alignment's world points before the fusion, which does not read them; its depth after the fusion; the
+        fused depth after the movers), so the disk holds at most two steps' arrays besides the pairs. (An
+        interrupted run redoes the alignment from the pairs: nothing is read back.)"""
+        scene = dataclasses.replace(scene, aligned_pointmaps=None)  # the caller passed the only reference
+        delete_arrays(scene_dir, "world_points")
         scene = fuse_pair_depths(
             preds, scene, stride=self.settings.fusion_stride, out_dir=scene_dir, num_workers=self.num_workers
         )
+        delete_arrays(scene_dir, "depth", "confidence", "valid")
         if not self.settings.movers:
             return scene
         from stereodiff.stage1.movers import MoverSettings, handle_movers
@@ -198,6 +207,7 @@ class GeometricMatcher(PairwiseReconstruction):
         settings = MoverSettings(track_frames=int(self.settings.movers_track_frames))
         with workers_own_the_cores(self.num_workers):
             scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir, num_workers=self.num_workers)
+        delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
         self.timings["stage1_movers"] = time.perf_counter() - start
         self.report.moving_fraction = float(moving.mean())
         release(moving)
@@ -212,11 +222,13 @@ class GeometricMatcher(PairwiseReconstruction):
             frames: ``[T,H,W,3]`` uint8 RGB array-like (may be a ``np.memmap``; read one frame at a time).
             pairs: ``[P,2]`` directed frame pairs, or ``None`` for the adaptive default graph (Fibonacci offsets
                 chosen from the measured parallax, symmetrised: forward pairs first, then their reverses).
-            cache_dir: when given, results go to a ``PairCache`` there; pairs already done are skipped.
+            cache_dir: when given, results go to a ``RayPairCache`` there; pairs already done are skipped.
 
         Returns:
             ``PairPredictions`` at the working resolution ``(h, w)``: ``pts_i``/``pts_j`` ``[P,h,w,3]`` float32 in
-            camera ``i`` (arbitrary per-pair scale), ``conf_i``/``conf_j`` ``[P,h,w]`` float32 ≥ 1.
+            camera ``i`` (arbitrary per-pair scale), ``conf_i``/``conf_j`` ``[P,h,w]`` float32 ≥ 1; row views of
+            depth along the pixel rays (:class:`~stereodiff.stage1.ray_pairs.RayDepthPairs`, memory-mapped from
+            the cache when there is one), computed pair by pair when indexed.
         """
         import cv2
 
@@ -262,23 +274,17 @@ class GeometricMatcher(PairwiseReconstruction):
             self.report.offsets = tuple(offsets)
             logger.info("geometric matcher: offsets %s, %d directed pairs", tuple(offsets), len(pairs))
 
-        # 4. Output arrays (a PairCache when resuming)
+        # 4. Output arrays: depth along the pixel rays per unordered pair (a RayPairCache when resuming)
+        rays = np.ascontiguousarray(self._steps().rays(*size, K).reshape(*size, 3))  # [h,w,3], z = 1
         todo = np.arange(len(pairs))
-        cache = None
         if cache_dir is not None:
-            from stereodiff.stage1.cache import PairCache
+            from stereodiff.stage1.cache import RayPairCache
 
-            cache = PairCache.open(Path(cache_dir), pairs, size, num_frames)
-            todo = cache.missing()
-            out = None
+            store: Any = RayPairCache.open(Path(cache_dir), pairs, rays, num_frames)
+            todo = store.missing()
         else:
-            num_pairs = len(pairs)
-            out = {
-                "pts_i": np.empty((num_pairs, *size, 3), np.float32),
-                "pts_j": np.empty((num_pairs, *size, 3), np.float32),
-                "conf_i": np.empty((num_pairs, *size), np.float32),
-                "conf_j": np.empty((num_pairs, *size), np.float32),
-            }
+            store = RayDepthPairs.empty(pairs, num_frames, rays)
+        edge_of = {(int(a), int(b)): e for e, (a, b) in enumerate(store.edges.tolist())}
 
         # 5. One computation per unordered pair serves both directions; long pairs compose the flows of two short ones
         unordered: dict[tuple[int, int], list[int]] = {}
@@ -287,26 +293,20 @@ class GeometricMatcher(PairwiseReconstruction):
             unordered.setdefault((min(i, j), max(i, j)), []).append(int(k))
         plan = flow_plan({(int(min(i, j)), int(max(i, j))) for i, j in pairs}) if self.chain_flows else {}
         self._probe_flows = {ab: f for ab, f in self._probe_flows.items() if ab in unordered and ab not in plan}
-        for ((a, _b), rows), (view_a, view_b, geom) in progress(
+        for ((a, b), _rows), (depth, conf, pose, geom) in progress(
             self._map_pairs(list(unordered.items()), gray, K, plan), desc="geometric pairs", total=len(unordered)
         ):
             self.report.pairs.append(geom)
             if len(self.report.pairs) % 256 == 0:
                 release(gray)  # frames already matched leave the resident set (memory flat in T)
-            for k in rows:
-                first, second = (view_a, view_b) if pairs[k, 0] == a else (view_b, view_a)
-                pts_i, conf_i = first[0], first[2]
-                pts_j, conf_j = second[1], second[2]
-                if cache is not None:
-                    cache.write(k, pts_i, pts_j, conf_i, conf_j)
-                else:
-                    out["pts_i"][k], out["pts_j"][k] = pts_i, pts_j
-                    out["conf_i"][k], out["conf_j"][k] = conf_i, conf_j
+            e = edge_of[(a, b)]
+            if cache_dir is not None:
+                store.write(e, depth, conf, pose)
+            else:
+                store.depth[e], store.conf[e], store.pose[e] = depth, conf, pose
 
         self._report_failures(pairs)
-        if cache is not None:
-            return cache.predictions()
-        return PairPredictions(pairs=pairs, num_frames=num_frames, **out)
+        return store.predictions()
 
     # ------------------------------------------------------------------ steps
 
@@ -333,8 +333,7 @@ class GeometricMatcher(PairwiseReconstruction):
         local = threading.local()
         lock = threading.Lock()
         steps = self._steps()
-        h, w = gray.shape[1:]
-        rays_all = steps.rays(h, w, K)  # [h*w,3], z = 1
+        rays_all = steps.rays(*gray.shape[1:], K)  # [h*w,3], z = 1
         # by last frame; a composed pair goes num_workers frames later, so its halves (same or earlier last frame)
         # are finished rather than running when a worker takes it (no worker idles waiting for the other)
         lag = self.num_workers

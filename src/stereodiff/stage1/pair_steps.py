@@ -27,9 +27,6 @@ from stereodiff.stage1.epipolar import (
 
 __all__ = ["PairSteps", "undistorted_grid"]
 
-#: one view of a pair: points ``[h,w,3]`` in its own camera, the same points in the other camera, confidence ``[h,w]``
-View = tuple[np.ndarray, np.ndarray, np.ndarray]
-
 
 @dataclass(frozen=True)
 class PairSteps:
@@ -118,10 +115,12 @@ class PairSteps:
         K: np.ndarray,
         rays_all: np.ndarray,
         pair: tuple[int, int],
-    ) -> tuple[View, View, PairGeometry]:
-        """Both views of an unordered pair, from its forward and backward flows ``[h,w,2]``: for each ``(pts [h,w,3]
-        in its own camera, the same points in the other camera [h,w,3], conf [h,w])``; ``rays_all`` ``[h*w,3]`` are
-        the pixel rays (``z = 1``)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, PairGeometry]:
+        """Both views of an unordered pair ``(a, b)``, from its forward and backward flows ``[h,w,2]``, as the
+        pair's row of :class:`~stereodiff.stage1.ray_pairs.RayDepthPairs`: ``depth [2,h,w]`` float32 along the
+        pixel rays ``rays_all [h*w,3]`` (``z = 1``) and ``conf [2,h,w]`` float32 of frames a and b, each in its own
+        camera, the pose ``[3,4]`` ``[R | t]`` a → b (NaN when the pair failed: unit depth, confidence 1) and the
+        pair's geometry."""
         h, w = flow_ab.shape[:2]
         (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self.checked(flow_ab, flow_ba)
         consistent = float(valid_a.mean())
@@ -134,17 +133,15 @@ class PairSteps:
         geom.consistent_fraction = consistent
         if not geom.ok:
             logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
-            return _failed_view(rays_all, h, w), _failed_view(rays_all, h, w), geom
+            ones = np.ones((2, h, w), np.float32)
+            return ones, ones.copy(), np.full((3, 4), np.nan), geom
 
         R, t = geom.R, geom.t  # a → b
         F = fundamental_from_pose(R, t, K)
         depth_a, conf_a = self._view(target_a, fb_a, valid_a, K, rays_all, R, t, F)
         depth_b, conf_b = self._view(target_b, fb_b, valid_b, K, rays_all, R.T, -R.T @ t, F.T)
-        pts_a = (rays_all * depth_a.reshape(-1, 1)).reshape(h, w, 3)
-        pts_b = (rays_all * depth_b.reshape(-1, 1)).reshape(h, w, 3)
-        view_a = (pts_a, transform(pts_a, R, t), conf_a)
-        view_b = (pts_b, transform(pts_b, R.T, -R.T @ t), conf_b)
-        return view_a, view_b, geom
+        pose = np.hstack([R, np.asarray(t, np.float64).reshape(3, 1)])
+        return np.stack([depth_a, depth_b]), np.stack([conf_a, conf_b]), pose, geom
 
     def _view(
         self,
@@ -217,10 +214,3 @@ def _spread_sample(valid: np.ndarray, score: np.ndarray, cells: int) -> np.ndarr
     y = np.arange(rows)[:, None] * cell + dy
     x = np.arange(cols)[None, :] * cell + dx
     return (y * w + x)[found]
-
-
-def _failed_view(rays_all: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A view whose geometry failed: unit depth along every ray (``rays_all [h*w,3]``), confidence 1; the pose to
-    the other camera is unknown, so its points there are the same (identity)."""
-    pts = np.ascontiguousarray(rays_all.reshape(h, w, 3))
-    return pts, pts, np.ones((h, w), np.float32)
