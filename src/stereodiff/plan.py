@@ -37,6 +37,19 @@ _GIB = 2**30
 
 #: host memory of the interpreter, torch and the libraries (CPU), or the CUDA context (GPU), in bytes
 RUNTIME_OVERHEAD = {"cpu": int(0.6 * _GIB), "cuda": int(0.5 * _GIB)}
+#: a run whose stages are all weights-free never imports torch: Python, numpy, OpenCV, the decoded frames' pages
+#: (measured RSS between the steps at 320×240: 180–190 MiB)
+WEIGHTS_FREE_OVERHEAD = int(0.2 * _GIB)
+
+# Weights-free backends: float32 planes live per frame at their peak, measured at 320×240 (300 frames; 2 worker
+# threads): the movers step over its block of frames (8.4), the temporal refiner over its window (14.9). Planned
+# peaks of the cpu preset at 320×240 for 64 / 300 / 600 frames: 502 / 809 / 809 MiB; measured 479 / 766 / 803 MiB
+# (BENCHMARKS.md, pipeline-64-300-600-320x240).
+_MOVERS_LIVE_PLANES = 9
+_TEMPORAL_LIVE_PLANES = 16
+_RAY_PAIR_DISK_PER_PIXEL = 16  # bytes per pixel and unordered pair: depth and confidence of both frames, float32
+_SCENE_DISK_PER_PIXEL = 24  # bytes per pixel and frame at the disk peak: frames, the scene and the step outputs it
+# replaces (measured with the pairs: 5.45 MB per frame at 320×240, benchmarks/bench_disk.py)
 
 # Live values per element at each phase's peak (see the module docstring).
 _DPT_LIVE_PER_PIXEL = 2 * 128 + 256 // 4 + 3 * 4  # head: two 128-ch full-res maps, path1 (256 ch at H/2), outputs
@@ -233,6 +246,49 @@ def _stage1_network(config: PipelineConfig, num_frames: int, height: int, width:
     )
 
 
+def _stage1_geometric(config: PipelineConfig, num_frames: int, height: int, width: int) -> StagePlan:
+    """The geometric matcher: its peak is the movers step's block (or the pairs' flows without it); its disk the
+    ray-pair cache (``num_offsets`` unordered pairs per frame) and the saved scene."""
+    from stereodiff.camera import fit_long_side
+    from stereodiff.stage1.movers import BLOCK_FRAMES, MoverSettings
+
+    s1 = config.stage1
+    h, w = fit_long_side(height, width, min(s1.resolution, max(height, width)), minimum=8)
+    num_offsets = len(s1.offsets) if s1.offsets is not None else s1.num_offsets
+    block = num_frames if num_frames <= BLOCK_FRAMES else BLOCK_FRAMES + 2 * (max(MoverSettings().offsets) + 1)
+    movers = block * h * w * 4 * _MOVERS_LIVE_PLANES if s1.movers else 0
+    pairs = num_offsets * num_frames
+    return StagePlan(
+        name=f"stage 1 ({s1.backend})",
+        parameters=0,
+        weights_bytes=0,
+        activation_bytes=movers,
+        calls={"frame pairs (unordered)": pairs},
+        disk_bytes=pairs * h * w * _RAY_PAIR_DISK_PER_PIXEL + num_frames * h * w * _SCENE_DISK_PER_PIXEL,
+        detail=f"weights-free, CPU; {w}x{h} working size" + (f", movers in blocks of {block} frames" if movers else ""),
+        components={"movers": movers} if movers else {},
+    )
+
+
+def _stage2_temporal(config: PipelineConfig, num_frames: int, height: int, width: int) -> StagePlan:
+    """The temporal refiner: its peak is one window with its context at the working resolution; its disk the
+    output and the finished windows, both float32 at the source size."""
+    from stereodiff.camera import fit_long_side
+
+    s2, s1 = config.stage2, config.stage1
+    depth_h, depth_w = fit_long_side(height, width, min(s1.resolution, max(height, width)), minimum=8)
+    h, w = fit_long_side(depth_h, depth_w, s2.work_long_side, upscale=False)
+    window = min(num_frames, s2.window + 2 * s2.overlap)
+    return StagePlan(
+        name=f"stage 2 ({s2.backend})",
+        parameters=0,
+        weights_bytes=0,
+        activation_bytes=window * h * w * 4 * _TEMPORAL_LIVE_PLANES,
+        disk_bytes=2 * num_frames * height * width * 4,
+        detail=f"weights-free, CPU; {w}x{h} working size, windows of {window} frames with their context",
+    )
+
+
 # ------------------------------------------------------------------------------------------------- stage 2
 def _stage2_depthcrafter(config: PipelineConfig, num_frames: int, height: int, width: int, dtype: str) -> StagePlan:
     from stereodiff.realsize import CLIP_VIT_H_CONFIG, DEPTHCRAFTER_UNET_CONFIG, SVD_XT_VAE_CONFIG
@@ -350,9 +406,9 @@ def plan_run(
 ) -> RunPlan:
     """Plan a run of ``config`` on ``num_frames`` frames of ``height×width`` pixels.
 
-    Only the network backends and DepthCrafter are planned (the weights-free ones need well under 1 GB per
-    frame-window); other stages are listed with zero parameters and say whether they are weights-free (a neural
-    one the planner does not model makes the verdict unknown). ``budget_bytes`` (device memory) enables the fit
+    The network backends, DepthCrafter and the weights-free geometric matcher and temporal refiner are planned;
+    other stages are listed with zero parameters and say whether they are weights-free (a neural one the planner
+    does not model makes the verdict unknown). ``budget_bytes`` (device memory) enables the fit
     verdict and the suggestions.
     """
     if num_frames < 1 or height < 1 or width < 1:
@@ -367,16 +423,22 @@ def plan_run(
     stages = []
     if config.stage1.backend in _NETWORK_STAGE1:
         stages.append(_stage(config, 1, num_frames, height, width))
+    elif config.stage1.backend == "geometric":
+        stages.append(_stage1_geometric(config, num_frames, height, width))
     elif config.stage1.backend != "none":
         stages.append(StagePlan(f"stage 1 ({config.stage1.backend})", 0, 0, 0, detail="weights-free, CPU"))
     if config.stage2.backend in ("depthcrafter", "depthcrafter-full"):
         stages.append(_stage(config, 2, num_frames, height, width))
+    elif config.stage2.backend == "temporal":
+        stages.append(_stage2_temporal(config, num_frames, height, width))
     elif config.stage2.backend != "none":
         neural = STAGE2[config.stage2.backend].extra is not None
         detail = "neural, no memory model in the planner (see its docs)" if neural else "weights-free, CPU"
         stages.append(StagePlan(f"stage 2 ({config.stage2.backend})", 0, 0, 0, detail=detail, modelled=not neural))
     device = config.device
     overhead = RUNTIME_OVERHEAD["cuda" if device.startswith("cuda") else "cpu"]
+    if all(s.modelled and not s.parameters for s in stages):  # torch is never imported
+        overhead = WEIGHTS_FREE_OVERHEAD
     plan = RunPlan(num_frames, (height, width), device, config.dtype, stages, overhead, budget_bytes)
     plan.suggestions = _suggestions(plan, config, num_frames, height, width)
     return plan
