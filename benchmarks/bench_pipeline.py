@@ -4,7 +4,8 @@ Renders the ``indoor-dynamic`` scene streamed into an H.264 file (T = 50, 200, 1
 ``--lengths`` for others, e.g. ``--lengths 300 3000``; ``--quick``: 20 and 60; ``--size 320x240`` for another
 frame size), then runs the real CLI code path (``runs.run_video``: decode → stage 1 → alignment → stage 2 →
 export) in a fresh subprocess per run, and prints frames/s per stage, CPU seconds per frame (user + system, all
-threads: on a shared machine the wall-clock figures are contended, the CPU time much less) and peak RSS. Rows: the
+threads: on a shared machine the wall-clock figures are contended, the CPU time much less), peak RSS and what
+``stereodiff plan`` predicted for it. Rows: the
 ``cpu`` preset at every length (time per frame and memory must stay flat), and the ``paper`` preset's code path
 (MonST3R + DepthCrafter wiring) with tiny random weights on 24 frames (or the shortest length). Writes the
 ``pipeline`` section of BENCHMARKS.md (``pipeline-LENGTHS[-WxH]`` for other lengths or sizes).
@@ -55,13 +56,17 @@ def _tiny_paper_config(folder: Path):
 
 def _child(video: str, out: str, preset: str) -> None:
     from stereodiff.config import preset_config
+    from stereodiff.plan import plan_run
     from stereodiff.runs import RunRequest, run_video
 
     config = _tiny_paper_config(Path(out + "-models")) if preset == "paper-tiny" else preset_config(preset)
     request = RunRequest(input=Path(video), output=Path(out), config=config, save=("npz", "mp4"))
     report = run_video(request)
     times = os.times()
-    print(json.dumps({"report": report, "peak_rss_mib": peak_rss_mib(), "cpu_s": times.user + times.system}))
+    # the planner models the real checkpoints, not the tiny ones: only the weights-free rows are comparable
+    planned = plan_run(config, report["num_frames"], *report["size_hw"]).peak_bytes / 2**20 if preset == "cpu" else None
+    cpu_s = times.user + times.system
+    print(json.dumps({"report": report, "peak_rss_mib": peak_rss_mib(), "planned_mib": planned, "cpu_s": cpu_s}))
 
 
 def main() -> int:
@@ -109,6 +114,7 @@ def main() -> int:
                     timings["total"] / count * 1000,
                     data["cpu_s"] / count,
                     data["peak_rss_mib"],
+                    data["planned_mib"] if data["planned_mib"] is not None else float("nan"),
                 ]
             )
             speed, rss = data["report"]["frames_per_s"], data["peak_rss_mib"]
@@ -126,6 +132,7 @@ def main() -> int:
         "ms / frame",
         "CPU s / frame",
         "peak RSS (MiB)",
+        "planned peak (MiB)",
     ]
     table = markdown_table(header, rows)
     print(table)
@@ -134,7 +141,9 @@ def main() -> int:
         "synthetic `indoor-dynamic` scene encoded as H.264, one fresh process per row. `cpu` = geometric stage 1 + "
         "temporal stage 2 (the real backends); `paper-tiny` = the paper preset's code path (MonST3R network, "
         "closed-form alignment, one-step DepthCrafter) with tiny random weights, so its speed says nothing about "
-        "the real models. Peak RSS is the process's VmHWM.\n\n" + table
+        "the real models. Peak RSS is the process's VmHWM; planned peak: `stereodiff plan` for the same run "
+        "(cpu rows only: the planner models the real checkpoints, not the tiny ones)."
+        "\n\n" + table
     )
     default = args.lengths is None and not args.quick and args.size == DEFAULT_SIZE
     name = "pipeline" if default else "pipeline-" + "-".join(map(str, lengths))

@@ -43,7 +43,7 @@ WEIGHTS_FREE_OVERHEAD = int(0.2 * _GIB)
 
 # Weights-free backends: float32 planes live per frame at their peak, measured at 320×240 (300 frames; 2 worker
 # threads): the movers step over its block of frames (8.4), the temporal refiner over its window (14.9). Planned
-# peaks of the cpu preset at 320×240 for 64 / 300 / 600 frames: 502 / 809 / 809 MiB; measured 479 / 766 / 803 MiB
+# peaks of the cpu preset at 320×240 for 64 / 300 / 600 frames: 505 / 805 / 805 MiB; measured 491 / 751 / 778 MiB
 # (BENCHMARKS.md, pipeline-64-300-600-320x240).
 _MOVERS_LIVE_PLANES = 9
 _TEMPORAL_LIVE_PLANES = 16
