@@ -249,11 +249,11 @@ def _stage1_network(config: PipelineConfig, num_frames: int, height: int, width:
 def _stage1_geometric(config: PipelineConfig, num_frames: int, height: int, width: int) -> StagePlan:
     """The geometric matcher: its peak is the movers step's block (or the pairs' flows without it); its disk the
     ray-pair cache (``num_offsets`` unordered pairs per frame) and the saved scene."""
-    from stereodiff.camera import fit_long_side
+    from stereodiff.stage1.geometric import working_size
     from stereodiff.stage1.movers import BLOCK_FRAMES, MoverSettings
 
     s1 = config.stage1
-    h, w = fit_long_side(height, width, min(s1.resolution, max(height, width)), minimum=8)
+    h, w = working_size(height, width, s1.resolution)
     num_offsets = len(s1.offsets) if s1.offsets is not None else s1.num_offsets
     block = num_frames if num_frames <= BLOCK_FRAMES else BLOCK_FRAMES + 2 * (max(MoverSettings().offsets) + 1)
     movers = block * h * w * 4 * _MOVERS_LIVE_PLANES if s1.movers else 0
@@ -274,9 +274,10 @@ def _stage2_temporal(config: PipelineConfig, num_frames: int, height: int, width
     """The temporal refiner: its peak is one window with its context at the working resolution; its disk the
     output and the finished windows, both float32 at the source size."""
     from stereodiff.camera import fit_long_side
+    from stereodiff.stage1.geometric import working_size
 
     s2, s1 = config.stage2, config.stage1
-    depth_h, depth_w = fit_long_side(height, width, min(s1.resolution, max(height, width)), minimum=8)
+    depth_h, depth_w = working_size(height, width, s1.resolution)
     h, w = fit_long_side(depth_h, depth_w, s2.work_long_side, upscale=False)
     window = min(num_frames, s2.window + 2 * s2.overlap)
     return StagePlan(

@@ -74,11 +74,18 @@ __all__ = [
     "failure_summary",
     "fuse_pair_depths",
     "untriangulated_mask",
+    "working_size",
 ]
 
 # Fibonacci numbers: consecutive ones are coprime, so any two offsets of a run have no common factor.
 _FIBONACCI = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233)
 FULL_RESOLUTION_FLOW_MAX = 400  # largest working long side (px) that gets full-resolution flow by default
+
+
+def working_size(height: int, width: int, resolution: int) -> tuple[int, int]:
+    """``(h, w)`` the matcher works at for ``height × width`` frames: long side ``resolution`` pixels, never
+    upsampled (it adds cost, not detail), each side at least 8."""
+    return fit_long_side(height, width, resolution, upscale=False, minimum=8)
 
 
 @dataclass
@@ -257,7 +264,7 @@ class GeometricMatcher(PairwiseReconstruction):
         """``predict`` after its input checks."""
         # 2. Working-resolution grayscale frames (the only per-frame data; memory-mapped next to the pair cache)
         self._long_side = min(self.resolution, max(height, width))  # never upsample: it adds cost, not detail
-        size = fit_long_side(height, width, self._long_side, minimum=8)  # (h, w)
+        size = working_size(height, width, self.resolution)  # (h, w)
         gray = self._grayscale(frames, size, None if cache_dir is None else Path(cache_dir) / "gray.npy")  # [T,h,w]
         self._undistorted = None  # (self-calibration runs on a pinhole camera: distortion needs a given focal)
         K, focal_source = self._intrinsics((height, width), size, gray)
