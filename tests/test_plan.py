@@ -148,3 +148,15 @@ def test_weights_free_plan_is_bounded_in_memory_and_linear_in_disk():
     assert long.fits is True and "runtime overhead 0.20 GB" in long.format()
     config.stage1.movers = False
     assert plan_run(config, 300, 240, 320).stages[0].activation_bytes == 0
+
+
+def test_temporal_stage_is_planned_at_its_stage_1_depth_resolution():
+    """The temporal refiner works at most at the stage-1 depth's resolution: the geometric matcher's (aspect kept)
+    or the network's (sides multiples of its 16-px patch), e.g. 1000×1280 frames at 256 px: 256×200 vs 256×192."""
+    from stereodiff.stage1.configs import NetworkConfig
+
+    config = preset_config("cpu", device="cpu")
+    config.stage1.resolution = 256
+    assert "256x200 working size" in plan_run(config, 100, 1000, 1280).stages[1].detail
+    config.stage1 = NetworkConfig(backend="monst3r", resolution=256)
+    assert "256x192 working size" in plan_run(config, 100, 1000, 1280).stages[1].detail

@@ -274,10 +274,11 @@ def _stage2_temporal(config: PipelineConfig, num_frames: int, height: int, width
     """The temporal refiner: its peak is one window with its context at the working resolution; its disk the
     output and the finished windows, both float32 at the source size."""
     from stereodiff.camera import fit_long_side
-    from stereodiff.stage1.geometric import working_size
+    from stereodiff.stage1 import geometric, network
 
     s2, s1 = config.stage2, config.stage1
-    depth_h, depth_w = working_size(height, width, s1.resolution)
+    stage1 = network if s1.backend in _NETWORK_STAGE1 else geometric  # its depth's resolution is stage 2's input
+    depth_h, depth_w = stage1.working_size(height, width, s1.resolution)
     h, w = fit_long_side(depth_h, depth_w, s2.work_long_side, upscale=False)
     window = min(num_frames, s2.window + 2 * s2.overlap)
     return StagePlan(
