@@ -93,6 +93,12 @@ class TemporalConfig(BackendConfig):
     ``d`` pixels moves on its own by ``1 − exp(−½ (d/σ)²)`` (σ = this value, or 3 × the median miss of confident
     pixels when larger), averaged over both neighbours and, weighted by texture, over the hole's colour region: the
     hole leans to the near side by that share."""
+    hole_warp_frames: int = 0
+    """Depth carried into the holes from nearby frames (0 = off): a hole pixel that stage 1 covered in one of the
+    this many frames on each side takes that frame's depth, moved with the chain of fitted camera motions and
+    projected (the nearest frame that reaches it first, trust ``temporal_decay ** j`` at ``j`` frames), before the
+    spatial fill. For static scenery stage 1 could not triangulate in this frame: image borders under forward
+    motion, surfaces revealed behind a passing object (docs/stage2-temporal.md)."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
@@ -128,6 +134,7 @@ class TemporalConfig(BackendConfig):
             ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
             ("hole_nearness", 0 <= self.hole_nearness <= 100, "must be in [0, 100]"),
             ("hole_motion_px", self.hole_motion_px >= 0, "must be ≥ 0"),
+            ("hole_warp_frames", self.hole_warp_frames >= 0, "must be ≥ 0"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),

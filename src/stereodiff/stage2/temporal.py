@@ -168,11 +168,17 @@ class TemporalRefiner(TemporalConfig):
         # frame of each pair of consecutive frames
         pairs = [k + side for chunk in chunks for k in chunk for side in (-1, 0)] if self._motion_evidence else []
         pairs += list(indices[:-1]) if self.temporal_decay > 0 else []
+        reach = self.hole_warp_frames
+        pairs += [k + j for chunk in chunks for k in chunk for j in range(-reach, reach)]  # the warp's chains
         inputs.build_links([a for a in pairs if 0 <= a < inputs.num_frames - 1], self.num_workers)
         for chunk in chunks:
             rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
             weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
+            if reach > 0:  # holes seen (covered) in nearby frames: their depth, carried with the camera's motion
+                for i, (warped, trust) in enumerate(thread_imap(inputs.warped, chunk, self.num_workers)):
+                    take = (weight[i] == 0) & (trust > 0)
+                    log_d[i], weight[i] = np.where(take, warped, log_d[i]), np.where(take, trust, weight[i])
             # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
             fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
             channels = [fill_w * log_d, fill_w]
@@ -228,7 +234,7 @@ class TemporalRefiner(TemporalConfig):
             np.float32
         )
         motion = None
-        if self.motion_compensation or self.hole_motion_px > 0:
+        if self.motion_compensation or self.hole_motion_px > 0 or self.hole_warp_frames > 0:
             # the other frame's stage-1 log-depth and weight at the targets (normalised, so holes do not leak in)
             num = cv2.remap(other.weight * other.log_depth, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
             den = cv2.remap(other.weight, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
@@ -651,6 +657,46 @@ class _Inputs:
         ab, ba = dis_flows(self._local.dis, first.grey, second.grey)  # [h',w',2] each, pixels
         self._links[a, +1] = self.refiner._link(ab, ba, second, first)
         self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second)
+
+    def warped(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``k``'s depth as the confident stage-1 depth of the ``hole_warp_frames`` frames on each side sees
+        it: each such frame's pixels (weight ≥ ½) are lifted to 3D with their depth, moved into frame ``k``'s
+        camera by the chain of fitted camera motions (:func:`camera_motion`) and projected (nearest pixel, the
+        nearest point wins). Nearer frames first: a pixel takes the first distance ``j`` (frames) that reaches it,
+        with trust ``temporal_decay ** j``. Returns ``[h',w']`` log-depth and trust in [0, 1) (0 = not reached); a
+        chain stops where a camera motion is unknown. Independently moving points land in the wrong place: the
+        warp is for static scenery that stage 1 could not triangulate in this frame (image borders entering or
+        leaving the view, surfaces a pair could not match)."""
+        h, w = self.size
+        log_depth, trust = np.zeros(h * w, np.float32), np.zeros(h * w, np.float32)
+        chains = {step: (np.eye(3), np.zeros(3)) for step in (-1, +1)}  # source frame → frame k, per side
+        for j in range(1, self.refiner.hole_warp_frames + 1):
+            level = np.full(h * w, np.inf, np.float32)  # this distance's nearest depth per pixel
+            for step in (-1, +1):
+                source = k + step * j
+                if step not in chains or not 0 <= source < self.num_frames:
+                    continue
+                motion = self.link(source - step, step).motion  # source → its neighbour towards k
+                if motion is None:
+                    del chains[step]
+                    continue
+                rotation, translation = chains[step]
+                chains[step] = rotation @ motion.rotation, rotation @ motion.translation + translation
+                raw = self._get(source)
+                rows, cols = np.nonzero(raw.weight >= 0.5)
+                rays = motion._rays(np.stack([cols, rows], axis=-1).astype(np.float64))  # [N,3]
+                points = (rays * np.exp(raw.log_depth[rows, cols, None])) @ chains[step][0].T + chains[step][1]
+                z = points[:, 2]
+                front = z > 1e-6
+                u = np.rint(motion.focal * points[front, 0] / z[front] + motion.centre[0]).astype(np.int64)
+                v = np.rint(motion.focal * points[front, 1] / z[front] + motion.centre[1]).astype(np.int64)
+                inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+                target, depth = v[inside] * w + u[inside], z[front][inside].astype(np.float32)
+                order = np.argsort(-depth)  # farthest first: the nearest point is written last and wins
+                level[target[order]] = np.minimum(level[target[order]], depth[order])
+            new = np.isfinite(level) & (trust == 0)
+            log_depth[new], trust[new] = np.log(level[new]), self.refiner.temporal_decay**j
+        return log_depth.reshape(h, w), trust.reshape(h, w)
 
     def independent_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Evidence that frame ``k``'s pixels move unlike a rigid scene seen by the moving camera: ``[h',w']``
