@@ -54,6 +54,9 @@ __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "domain_transform
 _FILL_CHUNK = 8
 #: frames whose working-resolution inputs stay cached (a fill chunk and its neighbours need them together)
 _RAW_KEPT = 2 * _FILL_CHUNK + 2
+#: how far (working-resolution pixels per frame of the chain, plus 5 % of the flow's travel) a point carried into
+#: a frame's holes by the camera's motion may land from where the optical flow puts it (``hole_warp_frames``)
+_WARP_FLOW_PX = 2.0
 #: image gradient (grey levels per pixel, 5×5 mean) at which optical flow starts to count as motion evidence
 _TEXTURE_GREY = 3.0
 
@@ -660,26 +663,40 @@ class _Inputs:
 
     def warped(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``k``'s depth as the confident stage-1 depth of the ``hole_warp_frames`` frames on each side sees
-        it: each such frame's pixels (weight ≥ ½) are lifted to 3D with their depth, moved into frame ``k``'s
-        camera by the chain of fitted camera motions (:func:`camera_motion`) and projected (nearest pixel, the
-        nearest point wins). Nearer frames first: a pixel takes the first distance ``j`` (frames) that reaches it,
-        with trust ``temporal_decay ** j``. Returns ``[h',w']`` log-depth and trust in [0, 1) (0 = not reached); a
-        chain stops where a camera motion is unknown. Independently moving points land in the wrong place: the
-        warp is for static scenery that stage 1 could not triangulate in this frame (image borders entering or
-        leaving the view, surfaces a pair could not match)."""
+        it, for static scenery that stage 1 could not triangulate in this frame (image borders under forward
+        motion, surfaces revealed behind a passing object). Each such frame's pixels (weight ≥ ½) are lifted to 3D
+        with their depth, moved into frame ``k``'s camera by the chain of fitted camera motions
+        (:func:`camera_motion`) and projected to the nearest pixel; the nearest point wins. A point counts only
+        where it lands as the optical flow (chained over the same frames) says, within ``_WARP_FLOW_PX`` per frame
+        plus 5 % of the flow's travel (an independently moving point does not), and where this frame's colour
+        agrees, ``exp(−½ (Δ/colour_sigma)²) ≥ ½`` (a pixel now covered by another object keeps its hole). Nearer
+        frames first: a pixel takes the first distance ``j`` that reaches it, trusted as its source pixel times
+        that colour agreement. Returns ``[h',w']`` log-depth and trust in [0, 1] (0 = not reached); a chain stops
+        where a camera motion is unknown."""
+        import cv2
+
         h, w = self.size
         log_depth, trust = np.zeros(h * w, np.float32), np.zeros(h * w, np.float32)
         chains = {step: (np.eye(3), np.zeros(3)) for step in (-1, +1)}  # source frame → frame k, per side
+        flows: dict[int, np.ndarray] = {}  # per side, [h,w,2]: where the flow puts frame k's pixels in the source
+        grid = pixel_grid(h, w).reshape(-1, 2)
+        here, sigma = self._get(k).rgb, self.refiner.colour_sigma
         for j in range(1, self.refiner.hole_warp_frames + 1):
             level = np.full(h * w, np.inf, np.float32)  # this distance's nearest depth per pixel
+            level_trust = np.zeros(h * w, np.float32)  # and its source pixel's weight
             for step in (-1, +1):
                 source = k + step * j
                 if step not in chains or not 0 <= source < self.num_frames:
                     continue
-                motion = self.link(source - step, step).motion  # source → its neighbour towards k
+                link = self.link(source - step, step)  # source → its neighbour towards k
+                motion = link.motion
                 if motion is None:
                     del chains[step]
                     continue
+                if step in flows:  # chained along the flow: k → … → source - step → source
+                    flows[step] = cv2.remap(link.sample_at, flows[step], None, cv2.INTER_LINEAR)
+                else:
+                    flows[step] = link.sample_at
                 rotation, translation = chains[step]
                 chains[step] = rotation @ motion.rotation, rotation @ motion.translation + translation
                 raw = self._get(source)
@@ -692,10 +709,22 @@ class _Inputs:
                 v = np.rint(motion.focal * points[front, 1] / z[front] + motion.centre[1]).astype(np.int64)
                 inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
                 target, depth = v[inside] * w + u[inside], z[front][inside].astype(np.float32)
+                # trusted as the source pixel, as far as this frame's colour there agrees (not another object)
+                colour = raw.rgb[rows, cols][front][inside] - here.reshape(-1, 3)[v[inside] * w + u[inside]]
+                agree = np.exp(-0.5 * (_l1(colour) / sigma) ** 2)
+                weight = raw.weight[rows, cols][front][inside] * agree
+                # static scenery lands where the flow puts it; an independently moving point does not
+                origin = np.stack([cols, rows], axis=-1)[front][inside]  # [n,2] its pixel in the source
+                expected = flows[step].reshape(-1, 2)[target]  # [n,2]
+                travel = np.hypot(*(expected - grid[target]).T)
+                rigid = np.hypot(*(expected - origin).T) <= _WARP_FLOW_PX * j + 0.05 * travel
                 order = np.argsort(-depth)  # farthest first: the nearest point is written last and wins
-                level[target[order]] = np.minimum(level[target[order]], depth[order])
+                order = order[(agree[order] >= 0.5) & rigid[order]]  # other colours and movers do not count
+                target, depth, weight = target[order], depth[order], weight[order]
+                nearer = depth <= level[target]
+                level[target[nearer]], level_trust[target[nearer]] = depth[nearer], weight[nearer]
             new = np.isfinite(level) & (trust == 0)
-            log_depth[new], trust[new] = np.log(level[new]), self.refiner.temporal_decay**j
+            log_depth[new], trust[new] = np.log(level[new]), level_trust[new]
         return log_depth.reshape(h, w), trust.reshape(h, w)
 
     def independent_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
