@@ -680,7 +680,10 @@ class _Inputs:
         chains = {step: (np.eye(3), np.zeros(3)) for step in (-1, +1)}  # source frame → frame k, per side
         flows: dict[int, np.ndarray] = {}  # per side, [h,w,2]: where the flow puts frame k's pixels in the source
         grid = pixel_grid(h, w).reshape(-1, 2)
-        here, sigma = self._get(k).rgb, self.refiner.colour_sigma
+        here, sigma = self._get(k).rgb.reshape(-1, 3), self.refiner.colour_sigma
+        holes = self._get(k).weight.reshape(-1) == 0
+        if not holes.any():
+            return log_depth.reshape(h, w), trust.reshape(h, w)
         for j in range(1, self.refiner.hole_warp_frames + 1):
             level = np.full(h * w, np.inf, np.float32)  # this distance's nearest depth per pixel
             level_trust = np.zeros(h * w, np.float32)  # and its source pixel's weight
@@ -703,24 +706,22 @@ class _Inputs:
                 rows, cols = np.nonzero(raw.weight >= 0.5)
                 rays = motion._rays(np.stack([cols, rows], axis=-1).astype(np.float64))  # [N,3]
                 points = (rays * np.exp(raw.log_depth[rows, cols, None])) @ chains[step][0].T + chains[step][1]
-                z = points[:, 2]
-                front = z > 1e-6
-                u = np.rint(motion.focal * points[front, 0] / z[front] + motion.centre[0]).astype(np.int64)
-                v = np.rint(motion.focal * points[front, 1] / z[front] + motion.centre[1]).astype(np.int64)
-                inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
-                target, depth = v[inside] * w + u[inside], z[front][inside].astype(np.float32)
-                # trusted as the source pixel, as far as this frame's colour there agrees (not another object)
-                colour = raw.rgb[rows, cols][front][inside] - here.reshape(-1, 3)[v[inside] * w + u[inside]]
-                agree = np.exp(-0.5 * (_l1(colour) / sigma) ** 2)
-                weight = raw.weight[rows, cols][front][inside] * agree
-                # static scenery lands where the flow puts it; an independently moving point does not
-                origin = np.stack([cols, rows], axis=-1)[front][inside]  # [n,2] its pixel in the source
-                expected = flows[step].reshape(-1, 2)[target]  # [n,2]
+                z = np.maximum(points[:, 2], 1e-6)
+                u = np.rint(motion.focal * points[:, 0] / z + motion.centre[0]).astype(np.int64)
+                v = np.rint(motion.focal * points[:, 1] / z + motion.centre[1]).astype(np.int64)
+                keep = np.flatnonzero((points[:, 2] > 1e-6) & (u >= 0) & (u < w) & (v >= 0) & (v < h))
+                keep = keep[holes[v[keep] * w + u[keep]]]  # only what lands on a hole matters
+                target, depth = v[keep] * w + u[keep], z[keep].astype(np.float32)
+                # this frame's colour there must agree (not another object), and static scenery lands where the
+                # flow puts it (an independently moving point does not)
+                agree = np.exp(-0.5 * (_l1(raw.rgb[rows[keep], cols[keep]] - here[target]) / sigma) ** 2)
+                expected = flows[step].reshape(-1, 2)[target]  # [n,2] where the flow says it was in the source
                 travel = np.hypot(*(expected - grid[target]).T)
-                rigid = np.hypot(*(expected - origin).T) <= _WARP_FLOW_PX * j + 0.05 * travel
-                order = np.argsort(-depth)  # farthest first: the nearest point is written last and wins
-                order = order[(agree[order] >= 0.5) & rigid[order]]  # other colours and movers do not count
-                target, depth, weight = target[order], depth[order], weight[order]
+                miss = np.hypot(expected[:, 0] - cols[keep], expected[:, 1] - rows[keep])
+                good = np.flatnonzero((agree >= 0.5) & (miss <= _WARP_FLOW_PX * j + 0.05 * travel))
+                good = good[np.argsort(-depth[good])]  # farthest first: the nearest point is written last and wins
+                target, depth = target[good], depth[good]
+                weight = raw.weight[rows[keep[good]], cols[keep[good]]] * agree[good]
                 nearer = depth <= level[target]
                 level[target[nearer]], level_trust[target[nearer]] = depth[nearer], weight[nearer]
             new = np.isfinite(level) & (trust == 0)
