@@ -100,6 +100,9 @@ class TemporalConfig(BackendConfig):
     fill. Measured with 2 (docs/stage2-temporal.md): final all-pixel AbsRel driving s3 0.154 → 0.091, s1 0.129 →
     0.121, indoor-dynamic better on all four seeds, both real clips ≈ unchanged, but close-object +0.005…0.011 and
     static-orbit +0.0004…0.001 worse: an option, off by default and in the ``cpu`` preset."""
+    hole_warp_seen: bool = False
+    """With ``hole_warp_frames``: a carried point counts only where the chained flow from this frame to its source
+    passes every forward–backward check (the hole is visible in the source frame, not revealed since)."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""

@@ -67,6 +67,8 @@ class TemporalRefiner(TemporalConfig):
     :class:`~stereodiff.stage2.configs.TemporalConfig` (documented there), e.g. ``TemporalRefiner(window=32)``."""
 
     output_kind: ClassVar[Literal["depth", "disparity"]] = "depth"
+    #: ``refine`` takes stage 1's ``intrinsics`` (:class:`~stereodiff.stage2.stages.SceneRefinerStage` passes them)
+    uses_camera: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -80,6 +82,7 @@ class TemporalRefiner(TemporalConfig):
         *,
         out: np.ndarray | None = None,
         cache_dir: Path | None = None,
+        intrinsics: np.ndarray | None = None,
     ) -> np.ndarray:
         """Refine stage-1 depth into temporally consistent depth at the source resolution.
 
@@ -89,6 +92,10 @@ class TemporalRefiner(TemporalConfig):
             confidence: ``[T,h,w]`` float stage-1 confidence (higher is better; backend scale).
             out: optional ``[T,H,W]`` float32 array (e.g. a memmap) written window by window.
             cache_dir: optional folder; finished windows are saved there and reused on a rerun.
+            intrinsics: optional ``[3,3]`` or ``[T,3,3]`` pinhole intrinsics of the camera stage 1 used, at the
+                resolution of ``depth`` (e.g. :meth:`~stereodiff.types.SceneGeometry.intrinsics`); the camera-motion
+                fits and ``hole_warp_frames`` then lift and project with it (one camera: the median over frames).
+                None: a 60° horizontal field of view, principal point at the centre.
 
         Returns:
             ``[T,H,W]`` float32 depth in the unit/scale of ``depth`` (``out`` itself when given). Every pixel is
@@ -101,13 +108,15 @@ class TemporalRefiner(TemporalConfig):
             out = np.zeros((t, big_h, big_w), np.float32)
         work_h, work_w = fit_long_side(h, w, self.work_long_side, upscale=False)
         conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
+        camera = _working_camera(intrinsics, (h, w), (work_h, work_w))
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
-        cache = _WindowCache(cache_dir, self._cache_meta(t, (big_h, big_w), (h, w), conf_ref)) if cache_dir else None
+        meta = self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera)
+        cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
-        inputs = _Inputs(self, frames, depth, confidence, conf_ref, (work_h, work_w))
+        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera)
         for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
             stop = min(start + self.window, t)
             if cache is not None and cache.has(index):
@@ -152,13 +161,16 @@ class TemporalRefiner(TemporalConfig):
             raise ValueError(f"out must be float32 of shape {(t, big_h, big_w)}, got {tuple(out.shape)} {out.dtype}")
         return t, depth.shape[1], depth.shape[2], big_h, big_w
 
-    def _cache_meta(self, t: int, size: tuple[int, int], depth_size: tuple[int, int], conf_ref: float) -> dict:
+    def _cache_meta(
+        self, t: int, size: tuple[int, int], depth_size: tuple[int, int], conf_ref: float, camera: _Camera
+    ) -> dict:
         return {
             "backend": "temporal",
             "num_frames": t,
             "size": list(size),
             "depth_size": list(depth_size),
             "confidence_ref": float(conf_ref),
+            "camera": [camera.focal, *camera.centre],
             "params": {key: value for key, value in asdict(self).items() if key != "num_workers"},  # no effect
         }
 
@@ -223,10 +235,10 @@ class TemporalRefiner(TemporalConfig):
         for k in indices[:-1]:
             store[k].link_next, store[k + 1].link_prev = inputs.link(k, +1), inputs.link(k + 1, -1)
 
-    def _link(self, to_other: np.ndarray, from_other: np.ndarray, other: _Raw, own: _Raw) -> _Link:
+    def _link(self, to_other: np.ndarray, from_other: np.ndarray, other: _Raw, own: _Raw, camera: _Camera) -> _Link:
         """How to pull the other frame's state into this one: the sampling map ``[h,w,2]`` (absolute pixel
         coordinates in the other frame), the gate ``[h,w]`` in [0, λ] (decay × forward–backward check × colour
-        constancy) and the camera's motion between the two frames (:func:`camera_motion`)."""
+        constancy) and the camera's motion between the two frames (:func:`camera_motion` with ``camera``)."""
         import cv2
 
         sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
@@ -241,8 +253,10 @@ class TemporalRefiner(TemporalConfig):
             # the other frame's stage-1 log-depth and weight at the targets (normalised, so holes do not leak in)
             num = cv2.remap(other.weight * other.log_depth, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
             den = cv2.remap(other.weight, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
-            motion = camera_motion(num / np.maximum(den, 1e-6), sample_at, den * consistent)
-        return _Link(sample_at, gate, motion)
+            motion = camera_motion(
+                num / np.maximum(den, 1e-6), sample_at, den * consistent, focal=camera.focal, centre=camera.centre
+            )
+        return _Link(sample_at, gate, motion, consistent)
 
     def _temporal_filter(self, window: list[_Frame], keep: range) -> np.ndarray:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
@@ -404,9 +418,42 @@ def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps:
 
 
 # ---------------------------------------------------------------------------------------------------- camera motion
-#: horizontal field of view assumed for the camera-motion fit (the geometric stage 1's prior); the fit absorbs
-#: most of a wrong focal, since it only predicts the depth change of points between consecutive frames
+#: horizontal field of view assumed for the camera-motion fit when stage 1's camera is not given (the geometric
+#: stage 1's prior); the fit absorbs most of a wrong focal, since it only predicts the depth change of points
+#: between consecutive frames
 _FIELD_OF_VIEW_DEG = 60.0
+
+
+@dataclass(frozen=True)
+class _Camera:
+    """The pinhole camera of the working resolution: ``focal`` pixels, principal point ``centre``, image ``size``."""
+
+    focal: float
+    centre: tuple[float, float]
+    size: tuple[int, int]  # (h, w)
+
+
+def _prior_camera(size: tuple[int, int]) -> _Camera:
+    """The camera assumed when none is given: 60° horizontal field of view, principal point at the centre."""
+    h, w = size
+    return _Camera(0.5 * w / math.tan(math.radians(_FIELD_OF_VIEW_DEG) / 2), ((w - 1) / 2.0, (h - 1) / 2.0), size)
+
+
+def _working_camera(intrinsics: np.ndarray | None, depth_size: tuple[int, int], size: tuple[int, int]) -> _Camera:
+    """Stage 1's ``[3,3]``/``[T,3,3]`` intrinsics at ``depth_size = (h, w)`` (median over frames) rescaled to the
+    working ``size``, or the prior camera when None (pixel centres at integer coordinates at both sizes)."""
+    if intrinsics is None:
+        return _prior_camera(size)
+    k = np.asarray(intrinsics, np.float64).reshape(-1, 3, 3)
+    if not np.isfinite(k).all() or (k[:, 0, 0] <= 0).any():
+        raise ValueError("intrinsics must be finite [3,3] or [T,3,3] pinhole matrices with a positive focal")
+    scale_y, scale_x = size[0] / depth_size[0], size[1] / depth_size[1]
+    focal = float(np.median(0.5 * (k[:, 0, 0] * scale_x + k[:, 1, 1] * scale_y)))
+    centre = (
+        float(np.median((k[:, 0, 2] + 0.5) * scale_x - 0.5)),
+        float(np.median((k[:, 1, 2] + 0.5) * scale_y - 0.5)),
+    )
+    return _Camera(focal, centre, size)
 
 
 @dataclass(frozen=True)
@@ -457,21 +504,29 @@ class CameraMotion:
 
 
 def camera_motion(
-    other_log_depth: np.ndarray, other_at: np.ndarray, weight: np.ndarray, max_points: int = 2000
+    other_log_depth: np.ndarray,
+    other_at: np.ndarray,
+    weight: np.ndarray,
+    max_points: int = 2000,
+    *,
+    focal: float | None = None,
+    centre: tuple[float, float] | None = None,
 ) -> CameraMotion | None:
     """The camera's motion from another frame to this one, from the other frame's depth and the flow (PnP).
 
     The other frame's confident pixels, lifted to 3D with its depth, must project onto this frame's pixels that
-    the flow matches them to: a perspective-n-point problem (RANSAC, then Levenberg–Marquardt on the inliers), with
-    the principal point at the image centre and a 60° horizontal field of view. Only the other frame's depth and
-    the images enter, never this frame's depth, so this frame's own depth error (flicker) is not mistaken for
-    camera motion.
+    the flow matches them to: a perspective-n-point problem (RANSAC, then Levenberg–Marquardt on the inliers) for
+    the pinhole camera ``focal``/``centre`` (default: a 60° horizontal field of view, principal point at the image
+    centre). Only the other frame's depth and the images enter, never this frame's depth, so this frame's own depth
+    error (flicker) is not mistaken for camera motion.
 
     Args:
         other_log_depth: ``[h,w]`` the other frame's log-depth at the flow targets of this frame's pixels.
         other_at: ``[h,w,2]`` those targets (pixels of the other frame).
         weight: ``[h,w]`` trust in each match in [0, 1] (confident depth, flow consistent).
         max_points: matches used at most (a regular subsample of those with weight ≥ 0.5).
+        focal: focal length in pixels of this resolution, or None for the prior.
+        centre: principal point ``(cx, cy)`` in pixels, or None for ``((w − 1)/2, (h − 1)/2)``.
 
     Returns:
         The motion (other frame → this frame), or ``None`` when fewer than 32 matches are trusted or PnP fails.
@@ -484,8 +539,9 @@ def camera_motion(
         return None
     pick = np.linspace(0, rows.size - 1, min(max_points, rows.size)).astype(np.int64)
     rows, cols = rows[pick], cols[pick]
-    focal = 0.5 * w / math.tan(math.radians(_FIELD_OF_VIEW_DEG) / 2)
-    centre = ((w - 1) / 2.0, (h - 1) / 2.0)
+    prior = _prior_camera((h, w))
+    focal = prior.focal if focal is None else float(focal)
+    centre = prior.centre if centre is None else (float(centre[0]), float(centre[1]))
     camera = np.array([[focal, 0, centre[0]], [0, focal, centre[1]], [0, 0, 1]], np.float64)
     source = other_at[rows, cols].astype(np.float64)  # [N,2] pixels of the other frame
     depth = np.exp(other_log_depth[rows, cols].astype(np.float64))  # [N]
@@ -577,6 +633,7 @@ class _Link:
     sample_at: np.ndarray  # [h',w',2] float32 absolute pixel coordinates in the neighbour
     gate: np.ndarray  # [h',w'] float32 in [0, λ]
     motion: CameraMotion | None  # the camera's motion from the neighbour to this frame
+    consistent: np.ndarray  # [h',w'] bool: the flow passes the forward–backward check (the pixel is seen there)
 
 
 @dataclass
@@ -597,10 +654,10 @@ class _Inputs:
     links while windows need them (:meth:`forget_before`)."""
 
     def __init__(
-        self, refiner: TemporalRefiner, frames: Any, depth: Any, confidence: Any, conf_ref: float, size: tuple[int, int]
+        self, refiner: TemporalRefiner, frames: Any, depth: Any, confidence: Any, conf_ref: float, camera: _Camera
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
-        self.conf_ref, self.size, self.num_frames = conf_ref, size, depth.shape[0]
+        self.conf_ref, self.camera, self.size, self.num_frames = conf_ref, camera, camera.size, depth.shape[0]
         self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
         self._local = threading.local()  # .dis: one DIS engine per thread
@@ -658,8 +715,8 @@ class _Inputs:
             self._local.dis = dis_engine(self.refiner.flow_preset)
         first, second = self._get(a), self._get(a + 1)
         ab, ba = dis_flows(self._local.dis, first.grey, second.grey)  # [h',w',2] each, pixels
-        self._links[a, +1] = self.refiner._link(ab, ba, second, first)
-        self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second)
+        self._links[a, +1] = self.refiner._link(ab, ba, second, first, self.camera)
+        self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second, self.camera)
 
     def warped(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``k``'s depth as the confident stage-1 depth of the ``hole_warp_frames`` frames on each side sees
@@ -679,6 +736,7 @@ class _Inputs:
         log_depth, trust = np.zeros(h * w, np.float32), np.zeros(h * w, np.float32)
         chains = {step: (np.eye(3), np.zeros(3)) for step in (-1, +1)}  # source frame → frame k, per side
         flows: dict[int, np.ndarray] = {}  # per side, [h,w,2]: where the flow puts frame k's pixels in the source
+        seen: dict[int, np.ndarray] = {}  # per side, [h·w] bool: the chained flow passed every forward–backward check
         grid = pixel_grid(h, w).reshape(-1, 2)
         here, sigma = self._get(k).rgb.reshape(-1, 3), self.refiner.colour_sigma
         holes = self._get(k).weight.reshape(-1) == 0
@@ -697,9 +755,11 @@ class _Inputs:
                     del chains[step]
                     continue
                 if step in flows:  # chained along the flow: k → … → source - step → source
+                    seen_there = cv2.remap(link.consistent.astype(np.float32), flows[step], None, cv2.INTER_NEAREST)
+                    seen[step] = seen[step] & (seen_there.reshape(-1) > 0)
                     flows[step] = cv2.remap(link.sample_at, flows[step], None, cv2.INTER_LINEAR)
                 else:
-                    flows[step] = link.sample_at
+                    flows[step], seen[step] = link.sample_at, link.consistent.reshape(-1)
                 rotation, translation = chains[step]
                 chains[step] = rotation @ motion.rotation, rotation @ motion.translation + translation
                 raw = self._get(source)
@@ -718,7 +778,10 @@ class _Inputs:
                 expected = flows[step].reshape(-1, 2)[target]  # [n,2] where the flow says it was in the source
                 travel = np.hypot(*(expected - grid[target]).T)
                 miss = np.hypot(expected[:, 0] - cols[keep], expected[:, 1] - rows[keep])
-                good = np.flatnonzero((agree >= 0.5) & (miss <= _WARP_FLOW_PX * j + 0.05 * travel))
+                good = (agree >= 0.5) & (miss <= _WARP_FLOW_PX * j + 0.05 * travel)
+                if self.refiner.hole_warp_seen:  # frame k's pixel is visible in the source (not disoccluded)
+                    good &= seen[step][target]
+                good = np.flatnonzero(good)
                 good = good[np.argsort(-depth[good])]  # farthest first: the nearest point is written last and wins
                 target, depth = target[good], depth[good]
                 weight = raw.weight[rows[keep[good]], cols[keep[good]]] * agree[good]
