@@ -99,10 +99,15 @@ class TemporalConfig(BackendConfig):
     projected, where it lands as the optical flow says and the colour agrees (static scenery), before the spatial
     fill. Measured with 2 (docs/stage2-temporal.md): final all-pixel AbsRel driving s3 0.154 → 0.091, s1 0.129 →
     0.121, indoor-dynamic better on all four seeds, both real clips ≈ unchanged, but close-object +0.005…0.011 and
-    static-orbit +0.0004…0.001 worse: an option, off by default and in the ``cpu`` preset."""
+    static-orbit +0.0004…0.001 worse: an option, off by default and in the ``cpu`` preset. Safeguards measured
+    for a default (docs/stage2-temporal.md, "Safe enough for a default?"): none keeps static-orbit and
+    close-object level without losing the gain."""
     hole_warp_seen: bool = False
     """With ``hole_warp_frames``: a carried point counts only where the chained flow from this frame to its source
-    passes every forward–backward check (the hole is visible in the source frame, not revealed since)."""
+    passes every forward–backward check (the hole is visible in the source frame, not revealed since: the wall
+    behind a passing object takes nothing from the frames where the object covered it). Measured with 2: close-object's
+    loss +0.005…0.011 → −0.0003…+0.0034, indoor-dynamic's gain kept, driving s3 0.091 → 0.115 (base 0.154),
+    static-orbit unchanged (still +0.0004…0.001)."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""

@@ -726,7 +726,8 @@ class _Inputs:
         (:func:`camera_motion`) and projected to the nearest pixel; the nearest point wins. A point counts only
         where it lands as the optical flow (chained over the same frames) says, within ``_WARP_FLOW_PX`` per frame
         plus 5 % of the flow's travel (an independently moving point does not), and where this frame's colour
-        agrees, ``exp(−½ (Δ/colour_sigma)²) ≥ ½`` (a pixel now covered by another object keeps its hole). Nearer
+        agrees, ``exp(−½ (Δ/colour_sigma)²) ≥ ½`` (a pixel now covered by another object keeps its hole), and
+        with ``hole_warp_seen`` only where the chained flow passed every forward–backward check. Nearer
         frames first: a pixel takes the first distance ``j`` that reaches it, trusted as its source pixel times
         that colour agreement. Returns ``[h',w']`` log-depth and trust in [0, 1] (0 = not reached); a chain stops
         where a camera motion is unknown."""
