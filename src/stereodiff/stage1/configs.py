@@ -143,6 +143,13 @@ class GeometricConfig(Stage1Config):
     num_offsets: int = 3
     """How many consecutive Fibonacci offsets the adaptive graph uses (e.g. 3 → {5, 8, 13}; a 4th offset costs a
     third more pairs for no gain on 7-Scenes, see docs/geometric.md)."""
+    pair_graph: Literal["offsets", "per_frame"] = "offsets"
+    """The adaptive pair graph (``offsets=None``): ``"offsets"`` (default), the same ``num_offsets`` Fibonacci
+    offsets for every frame, chosen from the median parallax of 8 probe pairs; ``"per_frame"``, each frame's own
+    ``num_offsets`` Fibonacci offsets, the smallest one whose parallax accumulated along the video (probes 8 frames
+    apart every 4 frames, ≈ 1/4 more flows) reaches the same threshold: farther where the camera barely
+    translates, nearer where it moves fast (:func:`~stereodiff.stage1.pairs.per_frame_pairs`; measured in
+    docs/geometric.md, "Pair graph")."""
     focal_bundle: bool = False
     """Opt-in: when the fundamental-matrix self-calibration is inconclusive, choose the focal by bundle adjustment of
     flow tracks over 3 windows of 8 keyframes (:mod:`stereodiff.stage1.focal_bundle`, 4-20 s at 320 px on a shared
@@ -246,6 +253,7 @@ class GeometricConfig(Stage1Config):
                 ("offsets", self.offsets is None or (len(self.offsets) > 0 and min(self.offsets) >= 1),
                  "must be positive frame offsets or None"),
                 ("num_offsets", self.num_offsets >= 1, "must be ≥ 1"),
+                ("pair_graph", self.pair_graph in ("offsets", "per_frame"), "must be offsets/per_frame"),
                 ("offset_parallax", self.offset_parallax in ("rotation_fit", "essential"),
                  "must be rotation_fit/essential"),
                 ("min_rotation_residual_deg", self.min_rotation_residual_deg > 0, "must be > 0"),
