@@ -291,7 +291,7 @@ def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_no
     np.testing.assert_allclose(depth[~moving], 5.0)
 
 
-def test_the_tracking_option_reaches_the_movers_step(monkeypatch):
+def test_the_tracking_short_offset_and_ground_cut_options_reach_the_movers_step(monkeypatch):
     import stereodiff.stage1.movers as movers
     from stereodiff.stage1.configs import GeometricConfig
     from stereodiff.stage1.geometric import GeometricMatcher
@@ -305,9 +305,13 @@ def test_the_tracking_option_reaches_the_movers_step(monkeypatch):
 
     monkeypatch.setattr(movers, "handle_movers", spy)
     frames, _ = _sliding_square(num_frames=10, h=90, w=120)
-    GeometricMatcher(GeometricConfig(movers=True, offsets=(3,), movers_track_frames=5)).reconstruct(frames)
-    assert [s.track_frames for s in seen] == [5]
-    assert GeometricConfig().movers_track_frames == 0
+    config = GeometricConfig(
+        movers=True, offsets=(3,), movers_track_frames=5, movers_short_offsets=(2,), movers_ground_cut=True
+    )
+    GeometricMatcher(config).reconstruct(frames)
+    assert [(s.track_frames, s.short_offsets, s.ground_cut) for s in seen] == [(5, (2,), True)]
+    defaults = GeometricConfig()
+    assert (defaults.movers_track_frames, defaults.movers_short_offsets, defaults.movers_ground_cut) == (0, (), False)
 
 
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():

@@ -11,14 +11,16 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      aligned scene predicts — the stage-1 depth, holes filled with their nearest triangulated depth, moved by the
      pair's camera pose (PnP on the stage-1 depth and the flow: movers are its outliers) and projected. A pixel
      disagreeing by more than ``residual_px + residual_rel·|rigid flow|`` in most of its checks is flagged;
-     pixels flagged by any check join a flagged region they touch (hysteresis);
+     pixels flagged by any check join a flagged region they touch (hysteresis); where no pair at ``offsets`` has
+     consistent flow (a fast or deforming mover), the checks at ``short_offsets`` decide;
    - *beyond the ground*: per frame, the ground plane (a plane in inverse depth over the image, RANSAC on the
      lowest third, :func:`ground_depth`); a region that stage 1 put beyond it — impossible for a static surface,
      the ground would hide it — and that stands on it (ground seen under its bottom edge) moves along with the
      camera (:func:`underground`);
-   - *contact segments* (``segment_step``): the stage-1 depth cut into smooth segments at depth steps; a segment
-     standing on the ground whose lowest pixels lie beyond the ground under them is a mover as a whole — all of a
-     car driving ahead, whose upper body is not beyond the ground at its own rows (:func:`contact_segments`);
+   - *contact segments* (``segment_step``): the stage-1 depth cut into smooth segments at depth steps (and, with
+     ``ground_cut``, at the ground plane); a segment standing on the ground whose lowest pixels lie beyond the
+     ground under them is a mover as a whole — all of a car driving ahead, whose upper body is not beyond the
+     ground at its own rows (:func:`contact_segments`);
      with ``floating``, an upright segment nearer than its contact too (an oncoming car);
    - *temporal consistency*: a region is kept only if the neighbouring frames flag pixels near it, and if it
      covers ``min_area`` of the frame.
