@@ -150,6 +150,16 @@ def test_weights_free_plan_is_bounded_in_memory_and_linear_in_disk():
     assert plan_run(config, 300, 240, 320).stages[0].activation_bytes == 0
 
 
+def test_weights_free_disk_counts_the_frames_at_the_source_size():
+    """The matcher's pairs and scene are at its working size (320×240 from 640×480 frames), but the run keeps the
+    decoded frames at the source size: 3 bytes per source pixel more (measured 0.92 MB per frame at 640×480)."""
+    config = preset_config("cpu", device="cpu")
+    small, large = (plan_run(config, 40, h, w).stages[0] for h, w in ((240, 320), (480, 640)))
+    assert "320x240 working size" in large.detail
+    assert large.disk_bytes - small.disk_bytes == 40 * 3 * (480 * 640 - 240 * 320)
+    assert abs(large.disk_bytes / (40 * 5.78e6) - 1) < 0.1
+
+
 def test_temporal_stage_is_planned_at_its_stage_1_depth_resolution():
     """The temporal refiner works at most at the stage-1 depth's resolution: the geometric matcher's (aspect kept)
     or the network's (sides multiples of its 16-px patch), e.g. 1000×1280 frames at 256 px: 256×200 vs 256×192."""

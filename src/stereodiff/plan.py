@@ -48,8 +48,10 @@ WEIGHTS_FREE_OVERHEAD = int(0.2 * _GIB)
 _MOVERS_LIVE_PLANES = 9
 _TEMPORAL_LIVE_PLANES = 16
 _RAY_PAIR_DISK_PER_PIXEL = 16  # bytes per pixel and unordered pair: depth and confidence of both frames, float32
-_SCENE_DISK_PER_PIXEL = 24  # bytes per pixel and frame at the disk peak: frames, the scene and the step outputs it
-# replaces (measured with the pairs: 5.45 MB per frame at 320×240, benchmarks/bench_disk.py)
+_SCENE_DISK_PER_PIXEL = 21  # bytes per working-size pixel and frame at the disk peak: the scene and the step outputs
+# it replaces; the decoded frames add 3 bytes per source pixel (measured with the pairs, benchmarks/bench_disk.py:
+# 5.45 MB per frame at 320×240, 5.78 at 640×480 where the frames alone are 0.92; planned 5.53 / 6.22)
+_FRAME_DISK_PER_PIXEL = 3  # the run's frame store: RGB uint8 at the source size
 
 # Live values per element at each phase's peak (see the module docstring).
 _DPT_LIVE_PER_PIXEL = 2 * 128 + 256 // 4 + 3 * 4  # head: two 128-ch full-res maps, path1 (256 ch at H/2), outputs
@@ -248,7 +250,8 @@ def _stage1_network(config: PipelineConfig, num_frames: int, height: int, width:
 
 def _stage1_geometric(config: PipelineConfig, num_frames: int, height: int, width: int) -> StagePlan:
     """The geometric matcher: its peak is the movers step's block (or the pairs' flows without it); its disk the
-    ray-pair cache (``num_offsets`` unordered pairs per frame) and the saved scene."""
+    ray-pair cache (``num_offsets`` unordered pairs per frame) and the saved scene at the working size, with the
+    run's decoded frames at the source size."""
     from stereodiff.stage1.geometric import working_size
     from stereodiff.stage1.movers import BLOCK_FRAMES, MoverSettings
 
@@ -264,7 +267,8 @@ def _stage1_geometric(config: PipelineConfig, num_frames: int, height: int, widt
         weights_bytes=0,
         activation_bytes=movers,
         calls={"frame pairs (unordered)": pairs},
-        disk_bytes=pairs * h * w * _RAY_PAIR_DISK_PER_PIXEL + num_frames * h * w * _SCENE_DISK_PER_PIXEL,
+        disk_bytes=pairs * h * w * _RAY_PAIR_DISK_PER_PIXEL
+        + num_frames * (h * w * _SCENE_DISK_PER_PIXEL + height * width * _FRAME_DISK_PER_PIXEL),
         detail=f"weights-free, CPU; {w}x{h} working size" + (f", movers in blocks of {block} frames" if movers else ""),
         components={"movers": movers} if movers else {},
     )
