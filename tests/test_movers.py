@@ -81,7 +81,8 @@ def test_handle_movers_finds_the_mover_and_gives_it_the_depth_of_the_surface_it_
 
 def test_short_offsets_find_a_mover_whose_flow_the_long_offsets_cannot_follow():
     """A square sliding 2 px per frame moves 12 px over 6 frames: DIS has no forward–backward-consistent flow on it
-    at offsets 6 and 12, so the flow checks never see it; the short offset 3 does, and decides where they did not."""
+    at offsets 6 and 12, so the flow checks never see it; the short offset 3 does, and decides at the stage-1 holes
+    where they did not."""
     frames, truth = _sliding_square(num_frames=16, h=140, w=180, speed=2, size=40, top=10)
     scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
     _, long_only = handle_movers(frames, scene, MoverSettings(offsets=(6, 12)))
@@ -90,6 +91,10 @@ def test_short_offsets_find_a_mover_whose_flow_the_long_offsets_cannot_follow():
     overlap = (with_short & truth).sum()
     assert overlap > 0.15 * truth.sum()  # recall (0.23: the long offsets still see parts of it)
     assert overlap > 0.7 * with_short.sum()  # precision
+    # where stage 1 triangulated (consistent pairs), the short offsets do not decide: the long offsets' verdict holds
+    triangulated = _wall_scene(np.full(truth.shape, 4.0, np.float32))
+    _, kept = handle_movers(frames, triangulated, MoverSettings(offsets=(6, 12), short_offsets=(3,)))
+    assert (kept & truth).sum() < 0.02 * truth.sum()
 
 
 def test_movers_in_blocks_give_what_the_whole_video_gives(monkeypatch, tmp_path):

@@ -232,10 +232,12 @@ class GeometricConfig(Stage1Config):
     (not found: too fast, floating), static-orbit seeds 0–3 within 1 % except seed 3 0.0388 → 0.0399, TUM fr1/desk
     0.1406 → 0.1411, 7-Scenes 0.1225 → 0.1219; with stage 2's ``hole_nearness``: docs/geometric.md."""
     movers_short_offsets: tuple[int, ...] = ()
-    """With ``movers``: shorter frame offsets whose flow checks decide where the movers' offsets saw no consistent
-    flow (``MoverSettings.short_offsets``; a walking person close to the camera deforms too much over 6 frames).
-    ``3`` takes indoor-dynamic seed 3's moving pixels 0.43 → 0.29 (final 0.159 → 0.129) but costs indoor-dynamic
-    seed 0 4 % and TUM 0.3 % (docs/geometric.md): an option, off."""
+    """With ``movers``: shorter frame offsets whose flow checks decide at the stage-1 holes where the movers' offsets
+    saw no consistent flow (``MoverSettings.short_offsets``; a walking person close to the camera deforms too much
+    over 6 frames).
+    ``3`` takes indoor-dynamic seed 3's moving pixels 0.43 → 0.29 (final 0.159 → 0.129), leaves static-orbit, TUM
+    and 7-Scenes unchanged, but costs indoor-dynamic seed 0 2 % and driving seed 1 1 % (docs/geometric.md): an
+    option, off."""
     movers_ground_cut: bool = False
     """With ``movers``: contact segments are cut at the ground plane too (``MoverSettings.ground_cut``); helps
     driving seeds 0/2, hurts indoor-dynamic seed 1 (docs/geometric.md): off."""

@@ -12,7 +12,7 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      pair's camera pose (PnP on the stage-1 depth and the flow: movers are its outliers) and projected. A pixel
      disagreeing by more than ``residual_px + residual_rel·|rigid flow|`` in most of its checks is flagged;
      pixels flagged by any check join a flagged region they touch (hysteresis); where no pair at ``offsets`` has
-     consistent flow (a fast or deforming mover), the checks at ``short_offsets`` decide;
+     consistent flow and stage 1 left a hole (a fast or deforming mover), the checks at ``short_offsets`` decide;
    - *beyond the ground*: per frame, the ground plane (a plane in inverse depth over the image, RANSAC on the
      lowest third, :func:`ground_depth`); a region that stage 1 put beyond it — impossible for a static surface,
      the ground would hide it — and that stands on it (ground seen under its bottom edge) moves along with the
@@ -79,8 +79,8 @@ class MoverSettings:
     offsets: tuple[int, ...] = (6, 12)
     """Frames between a frame and the neighbours its flow is checked against (both sides)."""
     short_offsets: tuple[int, ...] = ()
-    """Shorter offsets, checked too, whose verdict counts only at pixels that no pair at ``offsets`` saw with
-    consistent flow (a fast or deforming mover, e.g. a walking person close to the camera)."""
+    """Shorter offsets, checked too, whose verdict counts only at stage-1 holes that no pair at ``offsets`` saw
+    with consistent flow (a fast or deforming mover, e.g. a walking person close to the camera, left a hole)."""
     residual_px: float = 2.0
     """Absolute part of the flow-residual threshold (pixels)."""
     residual_rel: float = 0.15
@@ -410,7 +410,8 @@ def segment_movers(
             checks[own] += checked
             if off is not None:
                 off_epipolar[own] += off
-    unseen = checks == 0  # no consistent flow at the long offsets (a fast or deforming mover): the short ones decide
+    # stage-1 holes with no consistent flow at the long offsets (a fast or deforming mover): the short ones decide
+    unseen = (checks == 0) & (np.asarray(scene.depth) <= 0)
     votes[unseen], checks[unseen] = short_votes[unseen], short_checks[unseen]
     raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
     if s.weak_fraction < s.vote_fraction:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
