@@ -346,3 +346,26 @@ def test_threads_do_not_change_a_single_bit():
     one = TemporalRefiner(num_workers=1, **options).refine(frames, sim.depth, sim.confidence)
     three = TemporalRefiner(num_workers=3, **options).refine(frames, sim.depth, sim.confidence)
     np.testing.assert_array_equal(three, one)
+
+
+def test_holes_take_the_depth_nearby_frames_saw_carried_with_the_camera():
+    """Exact depth of a street seen by a camera driving forward, with the lower right quarter (static scenery)
+    missing on every other frame. The colour-region fill gives those holes the depth of whatever shares their
+    colour (median |Δ log d| 0.116 measured); carried from the neighbouring frames, which saw the same scenery,
+    with the fitted camera motions (``hole_warp_frames``) they get it back (0.019; 0.011 without the temporal
+    pass)."""
+    from stereodiff.synth import make_scene
+
+    scene = make_scene("driving", seed=0, num_frames=24, height=96, width=128)
+    depth = scene.depth.astype(np.float32)
+    hole = np.zeros(depth.shape, bool)
+    hole[::2, 40:, 80:] = True
+    hole &= ~scene.dynamic_mask
+    holed = np.where(hole, 0.0, depth).astype(np.float32)
+
+    def error(**options) -> float:
+        refined = TemporalRefiner(**options).refine(scene.frames, holed, np.ones_like(depth))
+        return float(np.median(np.abs(np.log(refined[hole] / depth[hole]))))
+
+    assert error(hole_warp_frames=1) < 0.03 < 0.08 < error()
+    assert error(hole_warp_frames=2, temporal_decay=0.0) < 0.02  # the warp alone, not the temporal pass

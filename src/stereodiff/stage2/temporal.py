@@ -54,6 +54,9 @@ __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "domain_transform
 _FILL_CHUNK = 8
 #: frames whose working-resolution inputs stay cached (a fill chunk and its neighbours need them together)
 _RAW_KEPT = 2 * _FILL_CHUNK + 2
+#: how far (working-resolution pixels per frame of the chain, plus 5 % of the flow's travel) a point carried into
+#: a frame's holes by the camera's motion may land from where the optical flow puts it (``hole_warp_frames``)
+_WARP_FLOW_PX = 2.0
 #: image gradient (grey levels per pixel, 5×5 mean) at which optical flow starts to count as motion evidence
 _TEXTURE_GREY = 3.0
 
@@ -168,11 +171,17 @@ class TemporalRefiner(TemporalConfig):
         # frame of each pair of consecutive frames
         pairs = [k + side for chunk in chunks for k in chunk for side in (-1, 0)] if self._motion_evidence else []
         pairs += list(indices[:-1]) if self.temporal_decay > 0 else []
+        reach = self.hole_warp_frames
+        pairs += [k + j for chunk in chunks for k in chunk for j in range(-reach, reach)]  # the warp's chains
         inputs.build_links([a for a in pairs if 0 <= a < inputs.num_frames - 1], self.num_workers)
         for chunk in chunks:
             rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
             weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
+            if reach > 0:  # holes seen (covered) in nearby frames: their depth, carried with the camera's motion
+                for i, (warped, trust) in enumerate(thread_imap(inputs.warped, chunk, self.num_workers)):
+                    take = (weight[i] == 0) & (trust > 0)
+                    log_d[i], weight[i] = np.where(take, warped, log_d[i]), np.where(take, trust, weight[i])
             # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
             fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
             channels = [fill_w * log_d, fill_w]
@@ -228,7 +237,7 @@ class TemporalRefiner(TemporalConfig):
             np.float32
         )
         motion = None
-        if self.motion_compensation or self.hole_motion_px > 0:
+        if self.motion_compensation or self.hole_motion_px > 0 or self.hole_warp_frames > 0:
             # the other frame's stage-1 log-depth and weight at the targets (normalised, so holes do not leak in)
             num = cv2.remap(other.weight * other.log_depth, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
             den = cv2.remap(other.weight, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
@@ -651,6 +660,73 @@ class _Inputs:
         ab, ba = dis_flows(self._local.dis, first.grey, second.grey)  # [h',w',2] each, pixels
         self._links[a, +1] = self.refiner._link(ab, ba, second, first)
         self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second)
+
+    def warped(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``k``'s depth as the confident stage-1 depth of the ``hole_warp_frames`` frames on each side sees
+        it, for static scenery that stage 1 could not triangulate in this frame (image borders under forward
+        motion, surfaces revealed behind a passing object). Each such frame's pixels (weight ≥ ½) are lifted to 3D
+        with their depth, moved into frame ``k``'s camera by the chain of fitted camera motions
+        (:func:`camera_motion`) and projected to the nearest pixel; the nearest point wins. A point counts only
+        where it lands as the optical flow (chained over the same frames) says, within ``_WARP_FLOW_PX`` per frame
+        plus 5 % of the flow's travel (an independently moving point does not), and where this frame's colour
+        agrees, ``exp(−½ (Δ/colour_sigma)²) ≥ ½`` (a pixel now covered by another object keeps its hole). Nearer
+        frames first: a pixel takes the first distance ``j`` that reaches it, trusted as its source pixel times
+        that colour agreement. Returns ``[h',w']`` log-depth and trust in [0, 1] (0 = not reached); a chain stops
+        where a camera motion is unknown."""
+        import cv2
+
+        h, w = self.size
+        log_depth, trust = np.zeros(h * w, np.float32), np.zeros(h * w, np.float32)
+        chains = {step: (np.eye(3), np.zeros(3)) for step in (-1, +1)}  # source frame → frame k, per side
+        flows: dict[int, np.ndarray] = {}  # per side, [h,w,2]: where the flow puts frame k's pixels in the source
+        grid = pixel_grid(h, w).reshape(-1, 2)
+        here, sigma = self._get(k).rgb.reshape(-1, 3), self.refiner.colour_sigma
+        holes = self._get(k).weight.reshape(-1) == 0
+        if not holes.any():
+            return log_depth.reshape(h, w), trust.reshape(h, w)
+        for j in range(1, self.refiner.hole_warp_frames + 1):
+            level = np.full(h * w, np.inf, np.float32)  # this distance's nearest depth per pixel
+            level_trust = np.zeros(h * w, np.float32)  # and its source pixel's weight
+            for step in (-1, +1):
+                source = k + step * j
+                if step not in chains or not 0 <= source < self.num_frames:
+                    continue
+                link = self.link(source - step, step)  # source → its neighbour towards k
+                motion = link.motion
+                if motion is None:
+                    del chains[step]
+                    continue
+                if step in flows:  # chained along the flow: k → … → source - step → source
+                    flows[step] = cv2.remap(link.sample_at, flows[step], None, cv2.INTER_LINEAR)
+                else:
+                    flows[step] = link.sample_at
+                rotation, translation = chains[step]
+                chains[step] = rotation @ motion.rotation, rotation @ motion.translation + translation
+                raw = self._get(source)
+                rows, cols = np.nonzero(raw.weight >= 0.5)
+                rays = motion._rays(np.stack([cols, rows], axis=-1).astype(np.float64))  # [N,3]
+                points = (rays * np.exp(raw.log_depth[rows, cols, None])) @ chains[step][0].T + chains[step][1]
+                z = np.maximum(points[:, 2], 1e-6)
+                u = np.rint(motion.focal * points[:, 0] / z + motion.centre[0]).astype(np.int64)
+                v = np.rint(motion.focal * points[:, 1] / z + motion.centre[1]).astype(np.int64)
+                keep = np.flatnonzero((points[:, 2] > 1e-6) & (u >= 0) & (u < w) & (v >= 0) & (v < h))
+                keep = keep[holes[v[keep] * w + u[keep]]]  # only what lands on a hole matters
+                target, depth = v[keep] * w + u[keep], z[keep].astype(np.float32)
+                # this frame's colour there must agree (not another object), and static scenery lands where the
+                # flow puts it (an independently moving point does not)
+                agree = np.exp(-0.5 * (_l1(raw.rgb[rows[keep], cols[keep]] - here[target]) / sigma) ** 2)
+                expected = flows[step].reshape(-1, 2)[target]  # [n,2] where the flow says it was in the source
+                travel = np.hypot(*(expected - grid[target]).T)
+                miss = np.hypot(expected[:, 0] - cols[keep], expected[:, 1] - rows[keep])
+                good = np.flatnonzero((agree >= 0.5) & (miss <= _WARP_FLOW_PX * j + 0.05 * travel))
+                good = good[np.argsort(-depth[good])]  # farthest first: the nearest point is written last and wins
+                target, depth = target[good], depth[good]
+                weight = raw.weight[rows[keep[good]], cols[keep[good]]] * agree[good]
+                nearer = depth <= level[target]
+                level[target[nearer]], level_trust[target[nearer]] = depth[nearer], weight[nearer]
+            new = np.isfinite(level) & (trust == 0)
+            log_depth[new], trust[new] = np.log(level[new]), level_trust[new]
+        return log_depth.reshape(h, w), trust.reshape(h, w)
 
     def independent_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Evidence that frame ``k``'s pixels move unlike a rigid scene seen by the moving camera: ``[h',w']``
