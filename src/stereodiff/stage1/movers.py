@@ -370,8 +370,8 @@ def segment_movers(
     pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
     long_pairs = len(pairs)
     pairs += [(a, a + o) for o in sorted({min(o, t - 1) for o in s.short_offsets if t > 1}) for a in range(t - o)]
-    # the short offsets' counts, used where the long offsets saw no consistent flow
-    short_votes, short_checks = (np.zeros((t, h, w), np.uint8) for _ in range(2))
+    # the short offsets' counts (allocated only with short pairs), used where the long offsets saw no consistent flow
+    short_votes, short_checks = (np.zeros((t, h, w) if len(pairs) > long_pairs else 0, np.uint8) for _ in range(2))
 
     def check(pair: tuple[int, int]) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
         """Both frames' flow checks of one pair: ``(own, flagged, checked, off its epipolar line)`` each."""
@@ -411,8 +411,9 @@ def segment_movers(
             if off is not None:
                 off_epipolar[own] += off
     # stage-1 holes with no consistent flow at the long offsets (a fast or deforming mover): the short ones decide
-    unseen = (checks == 0) & (np.asarray(scene.depth) <= 0)
-    votes[unseen], checks[unseen] = short_votes[unseen], short_checks[unseen]
+    if len(pairs) > long_pairs:
+        unseen = (checks == 0) & (np.asarray(scene.depth) <= 0)
+        votes[unseen], checks[unseen] = short_votes[unseen], short_checks[unseen]
     raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
     if s.weak_fraction < s.vote_fraction:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
         weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0)
