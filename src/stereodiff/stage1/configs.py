@@ -238,6 +238,16 @@ class GeometricConfig(Stage1Config):
     0.23/0.27/0.24/0.43), driving 0.341/0.300/0.161/0.437 → 0.325/0.272/0.157/0.437, close-object about unchanged
     (not found: too fast, floating), static-orbit seeds 0–3 within 1 % except seed 3 0.0388 → 0.0399, TUM fr1/desk
     0.1406 → 0.1411, 7-Scenes 0.1225 → 0.1219; with stage 2's ``hole_nearness``: docs/geometric.md."""
+    movers_short_offsets: tuple[int, ...] = ()
+    """With ``movers``: shorter frame offsets whose flow checks decide at the stage-1 holes where the movers' offsets
+    saw no consistent flow (``MoverSettings.short_offsets``; a walking person close to the camera deforms too much
+    over 6 frames).
+    ``3`` takes indoor-dynamic seed 3's moving pixels 0.43 → 0.29 (final 0.159 → 0.129), leaves static-orbit, TUM
+    and 7-Scenes unchanged, but costs indoor-dynamic seed 0 2 % and driving seed 1 1 % (docs/geometric.md): an
+    option, off."""
+    movers_ground_cut: bool = False
+    """With ``movers``: contact segments are cut at the ground plane too (``MoverSettings.ground_cut``); helps
+    driving seeds 0/2, hurts indoor-dynamic seed 1 (docs/geometric.md): off."""
     movers_track_frames: int = 0
     """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off
@@ -269,6 +279,8 @@ class GeometricConfig(Stage1Config):
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
                 ("movers_track_frames", self.movers_track_frames >= 0, "must be ≥ 0 frames"),
+                ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
+                 "must be positive frame offsets (or empty)"),
             ],
             self,
         )  # fmt: skip

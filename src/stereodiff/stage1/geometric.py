@@ -213,7 +213,11 @@ class GeometricMatcher(PairwiseReconstruction):
         from stereodiff.stage1.movers import MoverSettings, handle_movers
 
         start = time.perf_counter()
-        settings = MoverSettings(track_frames=int(self.settings.movers_track_frames))
+        settings = MoverSettings(
+            track_frames=int(self.settings.movers_track_frames),
+            short_offsets=tuple(int(o) for o in self.settings.movers_short_offsets),
+            ground_cut=bool(self.settings.movers_ground_cut),
+        )
         with workers_own_the_cores(self.num_workers):
             scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir, num_workers=self.num_workers)
         delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
