@@ -24,7 +24,7 @@ from stereodiff.stage1.epipolar import (
 )
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
-from stereodiff.stage1.pairs import default_pairs, flow_plan
+from stereodiff.stage1.pairs import default_pairs, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import pair_edges
 from stereodiff.types import PairPredictions
 
@@ -167,6 +167,35 @@ def test_default_pairs_symmetric_coprime_and_connected():
     assert connected_components(graph, directed=False)[0] == 1
 
 
+def _connected(pairs: np.ndarray, num_frames: int) -> bool:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(num_frames, num_frames))
+    return connected_components(graph, directed=False)[0] == 1
+
+
+def test_per_frame_pairs_follow_the_local_parallax():
+    """Issue #20: each frame reaches as far as its own parallax needs (the fixed offsets used one set for the whole
+    video); a constant parallax gives exactly the fixed-offset graph of the whole-video rule."""
+    constant = per_frame_pairs(np.full(39, 0.05), 0.144, 3)[0]  # 0.144 / 0.05 = 2.9 frames → {3, 5, 8}
+    np.testing.assert_array_equal(constant, default_pairs(40, (3, 5, 8)))
+    steps = np.r_[np.full(20, 0.2), np.full(39, 0.02)]  # fast for 20 frames, then barely translating
+    pairs, first = per_frame_pairs(steps, 0.144, 3)
+    assert list(first[:10]) == [1] * 10 and list(first[24:40]) == [8] * 16, first
+    half = len(pairs) // 2
+    np.testing.assert_array_equal(pairs[half:], pairs[:half, ::-1])
+    assert len(np.unique(pairs[:half], axis=0)) == half and np.all(pairs[:half, 1] > pairs[:half, 0])
+    assert half <= 3 * 60 and _connected(pairs, 60)
+    reached = [steps[i:j].sum() for i, j in pairs[:half] if j - i == first[i]]
+    assert min(reached) >= 0.144 - 1e-12
+    np.testing.assert_array_equal(per_frame_pairs(steps, 0.144, 3)[0], pairs)  # deterministic
+    # too little parallax for the video's length: the largest offsets that fit, as the whole-video rule
+    short, first = per_frame_pairs(np.full(9, 0.001), 0.144, 3)
+    assert set(first) == {3} and _connected(short, 10)
+    assert set(np.unique(short[:, 1] - short[:, 0])) >= {3, 5, 8}
+
+
 # ---------------------------------------------------------------------- rendered scene
 
 
@@ -177,10 +206,12 @@ def _render_scene(
     focal_ratio: float = 0.9,
     turn: tuple[float, tuple[float, float, float]] = (0.004, (0.1, 1.0, 0.0)),
     step: tuple[float, float, float] = (0.08, 0.015, 0.02),
+    speed: np.ndarray | None = None,
 ):
     """A textured static scene (slanted wall, floor, a box face in front) and one independently moving textured card,
     seen by a camera of focal ``focal_ratio`` × width (0.9: a 58° horizontal field of view) that turns by
-    ``turn = (radians, axis)`` (the angle scales with the axis length) and moves by ``step`` (metres) per frame.
+    ``turn = (radians, axis)`` (the angle scales with the axis length) and moves by ``step`` (metres) per frame, or
+    by ``speed[t] · step`` from frame ``t`` to ``t + 1`` (``speed [T-1]``).
 
     Returns frames [T,h,w,3] uint8, depth [T,h,w] metres, K [3,3], dynamic mask [T,h,w] bool.
     """
@@ -209,7 +240,7 @@ def _render_scene(
     frames, depths, masks = [], [], []
     for t in range(num_frames):
         R_wc = _rotation(turn[1], turn[0] * t)  # camera → world rotation
-        centre = np.asarray(step) * t
+        centre = np.asarray(step) * (t if speed is None else float(np.sum(speed[:t])))
         rays = rays_cam @ R_wc.T  # world directions with camera-z component 1
         moving = (card[0] + np.array([-0.05 * t, 0.03 * t, 0.0]), *card[1:])
         depth = np.full((h, w), np.inf)
@@ -756,6 +787,23 @@ def test_lens_distortion_is_removed_before_the_geometry(scene):
     assert given < 0.03 and given < 0.5 * ignored, (given, ignored)
     with pytest.raises(InputError, match="focal"):
         GeometricMatcher(distortion=coefficients)
+
+
+def test_per_frame_pair_graph_reaches_farther_where_the_camera_slows_down():
+    """Issue #20: a camera that moves fast for 10 frames, then at 12 % of that speed. The fixed offsets of the
+    whole video ({2, 3, 5} here) leave the slow part's pairs below the parallax floor (13 pairs failed); per frame,
+    the slow part is paired 5-13 frames apart and the fast part 1-3 (5 failed, at the change of speed)."""
+    frames, _, _, _ = _render_scene(num_frames=24, speed=np.r_[np.full(10, 1.0), np.full(13, 0.12)])
+    fixed = GeometricMatcher(resolution=160)
+    fixed.predict(frames)
+    local = GeometricMatcher(resolution=160, pair_graph="per_frame")
+    preds = local.predict(frames)
+    first = local.report.frame_offsets
+    assert fixed.report.frame_offsets == [] and len(first) == 24
+    assert max(first[:8]) == 1 and min(first[16:]) >= 5, first
+    assert preds.num_pairs <= 2 * 3 * 24 and set(local.report.offsets) >= {1, 5, 8}
+    failed = [sum(not g.ok for g in m.report.pairs) for m in (fixed, local)]
+    assert failed[1] < 0.5 * failed[0], failed  # measured 5 vs 13
 
 
 def _offsets_at_focal(frames: np.ndarray, focal_px: float, **settings) -> tuple[tuple[int, ...], float]:

@@ -21,10 +21,12 @@ def test_rigid_flow_of_a_sideways_translation_is_focal_times_baseline_over_depth
     np.testing.assert_allclose(flow[5:, :, 1], 0.0, atol=1e-4)
 
 
-def _sliding_square(num_frames: int = 16, h: int = 120, w: int = 160, seed: int = 0):
+def _sliding_square(
+    num_frames: int = 16, h: int = 120, w: int = 160, seed: int = 0, speed: int = 1, size: int = 30, top: int = 40
+):
     """A camera translating sideways past a textured wall at depth 4 (1 px of flow per frame) and a textured square
-    sliding down it (1 px per frame, across the horizontal epipolar lines): frames ``[T,h,w,3]`` uint8 and the
-    square's mask ``[T,h,w]``."""
+    of ``size`` px sliding down it from row ``top`` (``speed`` px per frame, across the horizontal epipolar lines):
+    frames ``[T,h,w,3]`` uint8 and the square's mask ``[T,h,w]``."""
     import cv2
 
     rng = np.random.default_rng(seed)
@@ -35,14 +37,14 @@ def _sliding_square(num_frames: int = 16, h: int = 120, w: int = 160, seed: int 
         detail = (detail - detail.min()) / np.ptp(detail)
         return np.repeat((detail * 255).astype(np.uint8)[..., None], 3, axis=2)
 
-    wall, square = texture(h, w + num_frames + 2), texture(30, 30)
+    wall, square = texture(h, w + num_frames + 2), texture(size, size)
     frames = np.empty((num_frames, h, w, 3), np.uint8)
     mask = np.zeros((num_frames, h, w), bool)
     for k in range(num_frames):
         frames[k] = wall[:, k : k + w]
-        y = 40 + k
-        frames[k, y : y + 30, 65:95] = square
-        mask[k, y : y + 30, 65:95] = True
+        y = top + speed * k
+        frames[k, y : y + size, 65 : 65 + size] = square
+        mask[k, y : y + size, 65 : 65 + size] = True
     return frames, mask
 
 
@@ -75,6 +77,24 @@ def test_handle_movers_finds_the_mover_and_gives_it_the_depth_of_the_surface_it_
     assert scene.depth is depth  # the input scene is not modified
     left, _ = handle_movers(frames, scene, MoverSettings(offsets=(3, 6)))  # default: no contact, left to stage 2
     assert (left.depth[inside] == 0).all()
+
+
+def test_short_offsets_find_a_mover_whose_flow_the_long_offsets_cannot_follow():
+    """A square sliding 2 px per frame moves 12 px over 6 frames: DIS has no forward–backward-consistent flow on it
+    at offsets 6 and 12, so the flow checks never see it; the short offset 3 does, and decides at the stage-1 holes
+    where they did not."""
+    frames, truth = _sliding_square(num_frames=16, h=140, w=180, speed=2, size=40, top=10)
+    scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
+    _, long_only = handle_movers(frames, scene, MoverSettings(offsets=(6, 12)))
+    _, with_short = handle_movers(frames, scene, MoverSettings(offsets=(6, 12), short_offsets=(3,)))
+    assert (long_only & truth).sum() < 0.1 * truth.sum()  # the old behaviour: missed
+    overlap = (with_short & truth).sum()
+    assert overlap > 0.15 * truth.sum()  # recall (0.23: the long offsets still see parts of it)
+    assert overlap > 0.7 * with_short.sum()  # precision
+    # where stage 1 triangulated (consistent pairs), the short offsets do not decide: the long offsets' verdict holds
+    triangulated = _wall_scene(np.full(truth.shape, 4.0, np.float32))
+    _, kept = handle_movers(frames, triangulated, MoverSettings(offsets=(6, 12), short_offsets=(3,)))
+    assert (kept & truth).sum() < 0.02 * truth.sum()
 
 
 def test_movers_in_blocks_give_what_the_whole_video_gives(monkeypatch, tmp_path):
@@ -214,6 +234,27 @@ def test_contact_segments_find_a_whole_car_driving_ahead_where_underground_finds
     assert lower_only[90:98, 35:45].all() and not lower_only[70:76, 30:50].any()  # the old evidence
 
 
+def test_ground_cut_keeps_a_car_apart_from_the_floor_it_touches_at_its_own_depth():
+    from dataclasses import replace
+
+    from stereodiff.stage1.movers import BEYOND, contact_segments
+
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    car = np.zeros(floor.shape, bool)
+    car[70:100, 30:50] = True
+    depth[car] = 16.0  # no ring of holes: its sides touch the floor where the floor is as deep (rows 72-75)
+    settings = MoverSettings()
+    ground = ground_depth(depth, (depth > 0) & ~car, settings)
+    assert ground is not None
+    joined = contact_segments(depth, ground, settings)  # one segment with the floor, which reaches the image bottom
+    assert not joined.any()
+    apart = contact_segments(depth, ground, replace(settings, ground_cut=True))
+    assert np.mean(apart[car] == BEYOND) > 0.6  # (its pixels at the floor's own depth are cut with the floor)
+    assert not apart[~car].any()
+
+
 def test_contact_segments_float_an_upright_region_in_front_of_its_contact_but_not_a_table_top():
     from dataclasses import replace
 
@@ -255,7 +296,7 @@ def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_no
     np.testing.assert_allclose(depth[~moving], 5.0)
 
 
-def test_the_tracking_option_reaches_the_movers_step(monkeypatch):
+def test_the_tracking_short_offset_and_ground_cut_options_reach_the_movers_step(monkeypatch):
     import stereodiff.stage1.movers as movers
     from stereodiff.stage1.configs import GeometricConfig
     from stereodiff.stage1.geometric import GeometricMatcher
@@ -269,9 +310,13 @@ def test_the_tracking_option_reaches_the_movers_step(monkeypatch):
 
     monkeypatch.setattr(movers, "handle_movers", spy)
     frames, _ = _sliding_square(num_frames=10, h=90, w=120)
-    GeometricMatcher(GeometricConfig(movers=True, offsets=(3,), movers_track_frames=5)).reconstruct(frames)
-    assert [s.track_frames for s in seen] == [5]
-    assert GeometricConfig().movers_track_frames == 0
+    config = GeometricConfig(
+        movers=True, offsets=(3,), movers_track_frames=5, movers_short_offsets=(2,), movers_ground_cut=True
+    )
+    GeometricMatcher(config).reconstruct(frames)
+    assert [(s.track_frames, s.short_offsets, s.ground_cut) for s in seen] == [(5, (2,), True)]
+    defaults = GeometricConfig()
+    assert (defaults.movers_track_frames, defaults.movers_short_offsets, defaults.movers_ground_cut) == (0, (), False)
 
 
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():

@@ -143,6 +143,13 @@ class GeometricConfig(Stage1Config):
     num_offsets: int = 3
     """How many consecutive Fibonacci offsets the adaptive graph uses (e.g. 3 → {5, 8, 13}; a 4th offset costs a
     third more pairs for no gain on 7-Scenes, see docs/geometric.md)."""
+    pair_graph: Literal["offsets", "per_frame"] = "offsets"
+    """The adaptive pair graph (``offsets=None``): ``"offsets"`` (default), the same ``num_offsets`` Fibonacci
+    offsets for every frame, chosen from the median parallax of 8 probe pairs; ``"per_frame"``, each frame's own
+    ``num_offsets`` Fibonacci offsets, the smallest one whose parallax accumulated along the video (probes 8 frames
+    apart every 4 frames, ≈ 1/4 more flows) reaches the same threshold: farther where the camera barely
+    translates, nearer where it moves fast (:func:`~stereodiff.stage1.pairs.per_frame_pairs`; measured in
+    docs/geometric.md, "Pair graph")."""
     focal_bundle: bool = False
     """Opt-in: when the fundamental-matrix self-calibration is inconclusive, choose the focal by bundle adjustment of
     flow tracks over 3 windows of 8 keyframes (:mod:`stereodiff.stage1.focal_bundle`, 4-20 s at 320 px on a shared
@@ -231,6 +238,16 @@ class GeometricConfig(Stage1Config):
     0.23/0.27/0.24/0.43), driving 0.341/0.300/0.161/0.437 → 0.325/0.272/0.157/0.437, close-object about unchanged
     (not found: too fast, floating), static-orbit seeds 0–3 within 1 % except seed 3 0.0388 → 0.0399, TUM fr1/desk
     0.1406 → 0.1411, 7-Scenes 0.1225 → 0.1219; with stage 2's ``hole_nearness``: docs/geometric.md."""
+    movers_short_offsets: tuple[int, ...] = ()
+    """With ``movers``: shorter frame offsets whose flow checks decide at the stage-1 holes where the movers' offsets
+    saw no consistent flow (``MoverSettings.short_offsets``; a walking person close to the camera deforms too much
+    over 6 frames).
+    ``3`` takes indoor-dynamic seed 3's moving pixels 0.43 → 0.29 (final 0.159 → 0.129), leaves static-orbit, TUM
+    and 7-Scenes unchanged, but costs indoor-dynamic seed 0 2 % and driving seed 1 1 % (docs/geometric.md): an
+    option, off."""
+    movers_ground_cut: bool = False
+    """With ``movers``: contact segments are cut at the ground plane too (``MoverSettings.ground_cut``); helps
+    driving seeds 0/2, hurts indoor-dynamic seed 1 (docs/geometric.md): off."""
     movers_track_frames: int = 0
     """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off
@@ -246,6 +263,7 @@ class GeometricConfig(Stage1Config):
                 ("offsets", self.offsets is None or (len(self.offsets) > 0 and min(self.offsets) >= 1),
                  "must be positive frame offsets or None"),
                 ("num_offsets", self.num_offsets >= 1, "must be ≥ 1"),
+                ("pair_graph", self.pair_graph in ("offsets", "per_frame"), "must be offsets/per_frame"),
                 ("offset_parallax", self.offset_parallax in ("rotation_fit", "essential"),
                  "must be rotation_fit/essential"),
                 ("min_rotation_residual_deg", self.min_rotation_residual_deg > 0, "must be > 0"),
@@ -261,6 +279,8 @@ class GeometricConfig(Stage1Config):
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
                 ("movers_track_frames", self.movers_track_frames >= 0, "must be ≥ 0 frames"),
+                ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
+                 "must be positive frame offsets (or empty)"),
             ],
             self,
         )  # fmt: skip

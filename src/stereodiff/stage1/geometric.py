@@ -64,7 +64,7 @@ from stereodiff.stage1.epipolar import (
 from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal_from_tracks, track_window
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.pair_steps import PairSteps, undistorted_grid
-from stereodiff.stage1.pairs import default_pairs, flow_plan
+from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import RayDepthPairs
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
@@ -77,9 +77,8 @@ __all__ = [
     "working_size",
 ]
 
-# Fibonacci numbers: consecutive ones are coprime, so any two offsets of a run have no common factor.
-_FIBONACCI = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233)
 FULL_RESOLUTION_FLOW_MAX = 400  # largest working long side (px) that gets full-resolution flow by default
+PER_FRAME_PROBE_STRIDE = 4  # frames between the starts of the parallax probes of ``pair_graph="per_frame"``
 
 
 def working_size(height: int, width: int, resolution: int) -> tuple[int, int]:
@@ -97,7 +96,9 @@ class MatcherReport:
         focal_source: ``"given"`` or ``"estimated"`` (``"prior"`` when self-calibration was degenerate).
         focal_reason: why the focal is the prior, with the measured figures ("" otherwise), e.g. ``"cost curve flat:
             ±25 % costs 1.08× the least (needs 1.5×); median rotation 2.1° over 8 probe pairs 8 frames apart"``.
-        offsets: frame offsets of the default pair graph (empty when pairs were given).
+        offsets: frame offsets of the default pair graph (empty when pairs were given; with
+            ``pair_graph="per_frame"`` every offset some frame uses).
+        frame_offsets: ``pair_graph="per_frame"``: each frame's smallest offset (empty otherwise).
         angle_per_frame_deg: measured median parallax per frame of offset (pair selection; see ``offset_parallax``).
         pairs: geometry of every unordered pair computed.
         failed_frames: frames whose every pair failed (their depth is a constant-depth guess at confidence 1).
@@ -108,6 +109,7 @@ class MatcherReport:
     focal_source: str = ""
     focal_reason: str = ""
     offsets: tuple[int, ...] = ()
+    frame_offsets: list[int] = field(default_factory=list)
     angle_per_frame_deg: float = float("nan")
     pairs: list[PairGeometry] = field(default_factory=list)
     failed_frames: list[int] = field(default_factory=list)
@@ -211,7 +213,11 @@ class GeometricMatcher(PairwiseReconstruction):
         from stereodiff.stage1.movers import MoverSettings, handle_movers
 
         start = time.perf_counter()
-        settings = MoverSettings(track_frames=int(self.settings.movers_track_frames))
+        settings = MoverSettings(
+            track_frames=int(self.settings.movers_track_frames),
+            short_offsets=tuple(int(o) for o in self.settings.movers_short_offsets),
+            ground_cut=bool(self.settings.movers_ground_cut),
+        )
         with workers_own_the_cores(self.num_workers):
             scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir, num_workers=self.num_workers)
         delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
@@ -275,7 +281,17 @@ class GeometricMatcher(PairwiseReconstruction):
         )
 
         # 3. Pair graph
-        if pairs is None:
+        if pairs is None and self.offsets is None and self.settings.pair_graph == "per_frame":
+            pairs = self._per_frame_pairs(gray, K)
+            forward = pairs[: len(pairs) // 2]
+            self.report.offsets = tuple(int(o) for o in np.unique(forward[:, 1] - forward[:, 0]))
+            logger.info(
+                "geometric matcher: per-frame pairs, smallest offsets %s, %d directed pairs (%.2f per frame)",
+                dict(Counter(self.report.frame_offsets)),
+                len(pairs),
+                len(pairs) / num_frames,
+            )
+        elif pairs is None:
             offsets = self.offsets or self._adaptive_offsets(gray, K)
             pairs = default_pairs(num_frames, offsets)
             self.report.offsets = tuple(offsets)
@@ -554,7 +570,9 @@ class GeometricMatcher(PairwiseReconstruction):
 
         return thread_map(window, list(starts), self.num_workers, "focal tracks")
 
-    def _probe(self, gray: np.ndarray, pairs: list[tuple[int, int]], measure: Callable[..., Any]) -> list[Any]:
+    def _probe(
+        self, gray: np.ndarray, pairs: list[tuple[int, int]], measure: Callable[..., Any], keep: bool = True
+    ) -> list[Any]:
         """``measure(a, b, x_a, x_b)`` on the well-spread consistent matches ``[N,2]`` of each probe pair ``(a, b)``
         that has enough of them, on ``num_workers`` threads; the results in pair order, ``None`` ones left out.
         OpenCV's RNG is seeded per pair, so the results do not depend on the threads. The flows are kept in
@@ -567,7 +585,8 @@ class GeometricMatcher(PairwiseReconstruction):
         def one(pair: tuple[int, int]) -> Any:
             a, b = pair
             flows = self._probe_flows.get(pair) or dis_flows(self._thread_engine(local), gray[a], gray[b])
-            self._probe_flows[pair] = flows  # kept for the pair run (the probes are at most 8 pairs per offset)
+            if keep:  # kept for the pair run (at most 8 probe pairs per offset)
+                self._probe_flows[pair] = flows
             matches = steps.sample_matches(*steps.checked(*flows)[0])
             if matches is None:
                 return None
@@ -576,25 +595,19 @@ class GeometricMatcher(PairwiseReconstruction):
 
         return [result for result in thread_map(one, pairs, self.num_workers, "geometric probes") if result is not None]
 
-    def _adaptive_offsets(self, gray: np.ndarray, K: np.ndarray) -> tuple[int, ...]:
-        """Consecutive Fibonacci offsets whose smallest reaches the threshold of median parallax.
-
-        The parallax per frame of offset is measured on up to 8 probe pairs at offset 8 (then 4, 2, 1 if no probe
-        pair has usable geometry, e.g. a fast camera that leaves the view) as the median rotation-compensated flow:
-        unlike the triangulation angle it does not depend on the translation direction, which the essential matrix
-        determines poorly when the parallax is small. ``offset_parallax`` says which rotation: the best pure
-        rotation's (:func:`~stereodiff.stage1.epipolar.rotation_residual_px` with the 60° prior focal in place of
-        the camera's, also for the inlier check, compared with ``min_rotation_residual_deg``; independent of the
-        focal) or the essential matrix's
-        (:func:`~stereodiff.stage1.epipolar.parallax_deg`, ``min_parallax_deg``; flips with a focal 10 % off).
-        Probe pairs whose essential matrix has too few inliers (e.g. a moving object fills the view) are left out.
-        """
-        num_frames = len(gray)
+    def _parallax_measure(self, K: np.ndarray, size: tuple[int, int]) -> tuple[Callable[..., float | None], float]:
+        """``(measure, threshold)`` at the working size ``(h, w)``: ``measure(a, b, x_a, x_b)`` is the parallax of a
+        probe pair in degrees (``None`` when its essential matrix has too few inliers, e.g. a moving object fills
+        the view), as ``offset_parallax`` says: the best pure rotation's residual
+        (:func:`~stereodiff.stage1.epipolar.rotation_residual_px` with the 60° prior focal in place of the camera's,
+        also for the inlier check; independent of the focal), compared with ``min_rotation_residual_deg``, or the
+        essential matrix's (:func:`~stereodiff.stage1.epipolar.parallax_deg`, ``min_parallax_deg``; flips with a
+        focal 10 % off)."""
         rotation_fit = self.offset_parallax == "rotation_fit"
         threshold = self.min_rotation_residual_deg if rotation_fit else self.min_parallax_deg
         if rotation_fit:  # the prior focal in place of the camera's: the choice does not depend on the focal at all
             K = K.copy()
-            K[0, 0] = K[1, 1] = prior_focal(gray.shape[1:])
+            K[0, 0] = K[1, 1] = prior_focal(size)
         px_to_deg = np.degrees(1.0 / K[0, 0])
 
         def parallax(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> float | None:
@@ -603,6 +616,18 @@ class GeometricMatcher(PairwiseReconstruction):
                 return None
             return rotation_residual_px(x_a, x_b, K) * px_to_deg if rotation_fit else parallax_deg(x_a, x_b, geom.R, K)
 
+        return parallax, threshold
+
+    def _adaptive_offsets(self, gray: np.ndarray, K: np.ndarray) -> tuple[int, ...]:
+        """Consecutive Fibonacci offsets whose smallest reaches the threshold of median parallax.
+
+        The parallax per frame of offset is measured on up to 8 probe pairs at offset 8 (then 4, 2, 1 if no probe
+        pair has usable geometry, e.g. a fast camera that leaves the view) as the median rotation-compensated flow:
+        unlike the triangulation angle it does not depend on the translation direction, which the essential matrix
+        determines poorly when the parallax is small (``_parallax_measure``).
+        """
+        num_frames = len(gray)
+        parallax, threshold = self._parallax_measure(K, gray.shape[1:])
         per_frame = float("nan")
         for probe in sorted({min(o, num_frames - 1) for o in (8, 4, 2, 1)}, reverse=True):
             angles = self._probe(gray, self._probe_pairs(num_frames, probe), parallax)
@@ -611,12 +636,42 @@ class GeometricMatcher(PairwiseReconstruction):
                 break
         self.report.angle_per_frame_deg = per_frame
         needed = threshold / per_frame if np.isfinite(per_frame) and per_frame > 0 else 1.0
-        start = next((k for k, f in enumerate(_FIBONACCI) if f >= needed), len(_FIBONACCI) - 1)
-        offsets = [f for f in _FIBONACCI[start : start + self.num_offsets] if f < num_frames]
-        if not offsets:  # the video is shorter than the parallax wants: use the largest offsets that fit
-            offsets = [f for f in _FIBONACCI if f < num_frames][-self.num_offsets :]
+        start = fibonacci_start(needed, num_frames, self.num_offsets)
+        offsets = [f for f in FIBONACCI[start : start + self.num_offsets] if f < num_frames]
         logger.info("geometric matcher: %.3f° median parallax per frame → offsets %s", per_frame, offsets)
         return tuple(offsets)
+
+    def _per_frame_pairs(self, gray: np.ndarray, K: np.ndarray) -> np.ndarray:
+        """``[P,2]`` pairs chosen by the parallax along the video (``pair_graph="per_frame"``, :func:`per_frame_pairs`).
+
+        The parallax (``_parallax_measure``) is measured on probe pairs 8 frames apart (then 4, 2, 1 if none has
+        usable geometry) starting every ``PER_FRAME_PROBE_STRIDE`` frames; each step ``t → t+1`` gets the mean per
+        frame of offset of the probes spanning it, the nearest measured step's where none did. The probes' flows
+        are not kept (memory flat in the length): ≈ 1/4 more DIS flows per frame."""
+        num_frames = len(gray)
+        parallax, threshold = self._parallax_measure(K, gray.shape[1:])
+        steps = np.full(num_frames - 1, np.nan)
+        for probe in sorted({min(o, num_frames - 1) for o in (8, 4, 2, 1)}, reverse=True):
+            last = num_frames - 1 - probe
+            starts = np.unique(np.r_[np.arange(0, last + 1, PER_FRAME_PROBE_STRIDE), last])
+            probes = [(int(s), int(s) + probe) for s in starts]
+            measured = self._probe(gray, probes, lambda a, b, *x: (a, parallax(a, b, *x)), keep=False)
+            measured = [(a, angle) for a, angle in measured if angle is not None]
+            if measured:
+                total, count = np.zeros(num_frames - 1), np.zeros(num_frames - 1)
+                for a, angle in measured:
+                    total[a : a + probe] += angle / probe
+                    count[a : a + probe] += 1
+                known = np.flatnonzero(count)
+                nearest = known[np.abs(np.arange(num_frames - 1)[:, None] - known[None, :]).argmin(axis=1)]
+                steps = total[nearest] / count[nearest]
+                break
+        if not np.isfinite(steps).all():  # no probe pair had usable geometry: offset 1 throughout
+            steps = np.full(num_frames - 1, threshold)
+        self.report.angle_per_frame_deg = float(np.median(steps))
+        pairs, first = per_frame_pairs(steps, threshold, self.num_offsets)
+        self.report.frame_offsets = first.tolist()
+        return pairs
 
     def _report_failures(self, pairs: np.ndarray) -> None:
         ok_frames = set()

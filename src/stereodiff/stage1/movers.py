@@ -11,14 +11,16 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      aligned scene predicts — the stage-1 depth, holes filled with their nearest triangulated depth, moved by the
      pair's camera pose (PnP on the stage-1 depth and the flow: movers are its outliers) and projected. A pixel
      disagreeing by more than ``residual_px + residual_rel·|rigid flow|`` in most of its checks is flagged;
-     pixels flagged by any check join a flagged region they touch (hysteresis);
+     pixels flagged by any check join a flagged region they touch (hysteresis); where no pair at ``offsets`` has
+     consistent flow and stage 1 left a hole (a fast or deforming mover), the checks at ``short_offsets`` decide;
    - *beyond the ground*: per frame, the ground plane (a plane in inverse depth over the image, RANSAC on the
      lowest third, :func:`ground_depth`); a region that stage 1 put beyond it — impossible for a static surface,
      the ground would hide it — and that stands on it (ground seen under its bottom edge) moves along with the
      camera (:func:`underground`);
-   - *contact segments* (``segment_step``): the stage-1 depth cut into smooth segments at depth steps; a segment
-     standing on the ground whose lowest pixels lie beyond the ground under them is a mover as a whole — all of a
-     car driving ahead, whose upper body is not beyond the ground at its own rows (:func:`contact_segments`);
+   - *contact segments* (``segment_step``): the stage-1 depth cut into smooth segments at depth steps (and, with
+     ``ground_cut``, at the ground plane); a segment standing on the ground whose lowest pixels lie beyond the
+     ground under them is a mover as a whole — all of a car driving ahead, whose upper body is not beyond the
+     ground at its own rows (:func:`contact_segments`);
      with ``floating``, an upright segment nearer than its contact too (an oncoming car);
    - *temporal consistency*: a region is kept only if the neighbouring frames flag pixels near it, and if it
      covers ``min_area`` of the frame.
@@ -76,6 +78,9 @@ class MoverSettings:
 
     offsets: tuple[int, ...] = (6, 12)
     """Frames between a frame and the neighbours its flow is checked against (both sides)."""
+    short_offsets: tuple[int, ...] = ()
+    """Shorter offsets, checked too, whose verdict counts only at stage-1 holes that no pair at ``offsets`` saw
+    with consistent flow (a fast or deforming mover, e.g. a walking person close to the camera, left a hole)."""
     residual_px: float = 2.0
     """Absolute part of the flow-residual threshold (pixels)."""
     residual_rel: float = 0.15
@@ -138,6 +143,9 @@ class MoverSettings:
     upright_slope: float = 0.5
     """A segment is upright when its inverse depth grows downwards less than this fraction of the ground's rate
     (a vertical surface: 0; a table top or the floor: about 1 or more)."""
+    ground_cut: bool = False
+    """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
+    ground around it (and through it into the whole scene)."""
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`track_mover_depth`): frames on each side whose overlapping
     mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md) but costs
@@ -205,7 +213,7 @@ def handle_movers(
         new_array(out_dir, f"movers_{name}", (t, h, w), dtype)
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
     )
-    margin = max(s.offsets) + 1 if t > BLOCK_FRAMES else t
+    margin = max((*s.offsets, *s.short_offsets)) + 1 if t > BLOCK_FRAMES else t
     moving_px = 0
     for start in range(0, t, BLOCK_FRAMES):
         stop = min(t, start + BLOCK_FRAMES)
@@ -360,6 +368,10 @@ def segment_movers(
     static_depth = np.stack([nearest_fill(frame) for frame in np.asarray(scene.depth)])
     inner = _inside(pixel_grid(h, w), s.border_px * scale)
     pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
+    long_pairs = len(pairs)
+    pairs += [(a, a + o) for o in sorted({min(o, t - 1) for o in s.short_offsets if t > 1}) for a in range(t - o)]
+    # the short offsets' counts (allocated only with short pairs), used where the long offsets saw no consistent flow
+    short_votes, short_checks = (np.zeros((t, h, w) if len(pairs) > long_pairs else 0, np.uint8) for _ in range(2))
 
     def check(pair: tuple[int, int]) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
         """Both frames' flow checks of one pair: ``(own, flagged, checked, off its epipolar line)`` each."""
@@ -388,12 +400,20 @@ def segment_movers(
             results.append((own, checked & (residual > limit), checked, off))
         return results
 
-    for results in thread_imap(check, pairs, num_workers):
+    for index, results in enumerate(thread_imap(check, pairs, num_workers)):
         for own, flagged, checked, off in results:
+            if index >= long_pairs:
+                short_votes[own] += flagged
+                short_checks[own] += checked
+                continue
             votes[own] += flagged
             checks[own] += checked
             if off is not None:
                 off_epipolar[own] += off
+    # stage-1 holes with no consistent flow at the long offsets (a fast or deforming mover): the short ones decide
+    if len(pairs) > long_pairs:
+        unseen = (checks == 0) & (np.asarray(scene.depth) <= 0)
+        votes[unseen], checks[unseen] = short_votes[unseen], short_checks[unseen]
     raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
     if s.weak_fraction < s.vote_fraction:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
         weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0)
@@ -495,7 +515,10 @@ def contact_segments(depth: np.ndarray, ground: np.ndarray | None, settings: Mov
         return out
     filled = nearest_fill(depth)  # holes take their nearest depth, so the median below does not mix them in
     log_depth = cv2.medianBlur(np.log(np.where(filled > 0, filled, 1.0)).astype(np.float32), 5)  # stage-1 noise
+    on_ground = _on_ground(depth, ground, settings)
     cut = depth <= 0
+    if settings.ground_cut:
+        cut |= on_ground
     step = np.log1p(settings.segment_step)
     across = np.diff(log_depth, axis=1)  # [h,w-1]: the farther pixel of a step is cut, the nearer keeps its edge
     cut[:, :-1] |= across < -step
@@ -504,7 +527,6 @@ def contact_segments(depth: np.ndarray, ground: np.ndarray | None, settings: Mov
     cut[:-1] |= down < -step
     cut[1:] |= down > step
     _, labels, stats, _ = cv2.connectedComponentsWithStats((~cut).astype(np.uint8), connectivity=4)
-    on_ground = _on_ground(depth, ground, settings)
     rate = _ground_rate(ground)
     bottom_row = h - 1 - int(settings.border_px * max(h, w) / 320.0)
     for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= settings.min_area * h * w):

@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 
-__all__ = ["SCHEMES", "default_pairs", "flow_plan", "make_pairs"]
+__all__ = ["FIBONACCI", "SCHEMES", "default_pairs", "fibonacci_start", "flow_plan", "make_pairs", "per_frame_pairs"]
 
 SCHEMES = ("swin-N", "swin-N-noncyclic", "swinstride-N", "swinstride-N-noncyclic", "logwin-N", "logwin-N-noncyclic",
            "oneref-r", "complete")  # fmt: skip
@@ -98,24 +98,77 @@ def make_pairs(num_frames: int, scheme: str = "swin-2-noncyclic", symmetrize: bo
     return np.array(forward, dtype=np.int64).reshape(-1, 2)
 
 
+#: Fibonacci numbers: consecutive ones are coprime, so any two offsets of a run have no common factor.
+FIBONACCI = (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233)
+
+
 def default_pairs(num_frames: int, offsets: tuple[int, ...] | list[int]) -> np.ndarray:
     """``[P,2]`` symmetrised pairs ``(i, i+o)`` for every offset ``o < num_frames`` (forward half, then the
     reverses), with offset-1 and -2 pairs added when needed to connect the graph."""
+    offsets = sorted({int(o) for o in offsets if 0 < o < num_frames})
+    return _connected_pairs(num_frames, [(i, i + o) for o in offsets for i in range(num_frames - o)])
+
+
+def fibonacci_start(needed: float, num_frames: int, count: int) -> int:
+    """Index in :data:`FIBONACCI` of the first of ``count`` consecutive offsets: the first one ``≥ needed`` frames,
+    or, when the video is shorter than that run, the run of the largest offsets that fit (``< num_frames``)."""
+    start = next((k for k, f in enumerate(FIBONACCI) if f >= needed), len(FIBONACCI) - 1)
+    fitting = sum(f < num_frames for f in FIBONACCI)
+    if start + 1 > fitting:  # not even the smallest offset fits
+        start = max(0, fitting - count)
+    return start
+
+
+def per_frame_pairs(step_parallax: np.ndarray, threshold: float, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs chosen by parallax frame by frame (local keyframe-style selection).
+
+    Frame ``i`` is paired with ``i + f`` for ``count`` consecutive Fibonacci offsets ``f``, the first being the
+    smallest whose accumulated parallax ``Σ_{t=i}^{i+f-1} step_parallax[t]`` reaches ``threshold`` (past the last
+    frame the last step's parallax is extended): where the camera barely translates a frame reaches farther, where
+    it moves fast nearer. For a constant parallax this is exactly :func:`default_pairs` of the offsets the
+    whole-video rule chooses (``threshold / parallax`` frames). Offsets beyond the video are dropped (a frame near
+    the end keeps the pairs of earlier frames that reach it); the video shorter than a frame's run gets the largest
+    offsets that fit, as the whole-video rule. At most ``count`` forward pairs per frame (cost and disk linear in
+    the length), symmetrised, deterministic, connected (offset-1/2 pairs added where needed).
+
+    Args:
+        step_parallax: ``[T-1]`` parallax of each step ``t → t+1`` (any unit, ≥ 0, finite).
+        threshold: parallax the smallest offset of each frame should reach (same unit).
+        count: offsets per frame (≥ 1).
+
+    Returns:
+        ``pairs [P,2]`` int64 (forward half sorted, then the reverses) and ``first [T]`` int64, each frame's
+        smallest offset (before dropping the ones beyond the video).
+    """
+    step_parallax = np.asarray(step_parallax, np.float64)
+    num_frames = len(step_parallax) + 1
+    reach = FIBONACCI[-1]
+    steps = np.concatenate([step_parallax, np.full(reach, step_parallax[-1] if len(step_parallax) else 0.0)])
+    accumulated = np.concatenate([[0.0], np.cumsum(steps)])  # parallax from frame 0 to frame t
+    first = np.zeros(num_frames, np.int64)
+    forward = []
+    for i in range(num_frames):
+        k = next((k for k, f in enumerate(FIBONACCI) if accumulated[i + f] - accumulated[i] >= threshold), None)
+        start = fibonacci_start(np.inf if k is None else FIBONACCI[k], num_frames, count)
+        first[i] = FIBONACCI[start]
+        forward += [(i, i + f) for f in FIBONACCI[start : start + count] if i + f < num_frames]
+    return _connected_pairs(num_frames, forward), first
+
+
+def _connected_pairs(num_frames: int, forward: list[tuple[int, int]]) -> np.ndarray:
+    """``forward`` pairs ``(i, j)``, ``i < j``, sorted, with offset-1 then offset-2 pairs added when the graph is
+    not connected, then their reverses: ``[P,2]`` int64."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    offsets = sorted({int(o) for o in offsets if 0 < o < num_frames})
-    forward = [(i, i + o) for o in offsets for i in range(num_frames - o)]
     for extra in (1, 2):
         edges = np.array(forward, dtype=np.int64).reshape(-1, 2)
         graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(num_frames, num_frames))
         if connected_components(graph, directed=False)[0] == 1:
             break
-        if extra not in offsets:
-            forward += [(i, i + extra) for i in range(num_frames - extra)]
+        forward = forward + [(i, i + extra) for i in range(num_frames - extra)]
     forward = sorted(set(forward))
-    pairs = np.array(forward + [(j, i) for i, j in forward], dtype=np.int64)
-    return pairs
+    return np.array(forward + [(j, i) for i, j in forward], dtype=np.int64).reshape(-1, 2)
 
 
 def flow_plan(unordered: set[tuple[int, int]] | list[tuple[int, int]]) -> dict[tuple[int, int], int]:
