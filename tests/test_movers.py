@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from stereodiff.camera import pinhole
+from stereodiff.config import preset_config
 from stereodiff.stage1.movers import MoverSettings, ground_depth, handle_movers, rigid_flow
 from stereodiff.types import SceneGeometry
 
@@ -317,6 +318,7 @@ def test_the_tracking_short_offset_and_ground_cut_options_reach_the_movers_step(
     assert [(s.track_frames, s.short_offsets, s.ground_cut) for s in seen] == [(5, (2,), True)]
     defaults = GeometricConfig()
     assert (defaults.movers_track_frames, defaults.movers_short_offsets, defaults.movers_ground_cut) == (0, (), False)
+    assert preset_config("cpu").stage1.movers_short_offsets == (3,)  # on in the cpu preset (docs/geometric.md)
 
 
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():

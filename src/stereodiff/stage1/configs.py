@@ -243,8 +243,8 @@ class GeometricConfig(Stage1Config):
     saw no consistent flow (``MoverSettings.short_offsets``; a walking person close to the camera deforms too much
     over 6 frames).
     ``3`` takes indoor-dynamic seed 3's moving pixels 0.43 → 0.29 (final 0.159 → 0.129), leaves static-orbit, TUM
-    and 7-Scenes unchanged, but costs indoor-dynamic seed 0 2 % and driving seed 1 1 % (docs/geometric.md): an
-    option, off."""
+    and 7-Scenes unchanged, but costs indoor-dynamic seed 0 2 % and driving seed 1 1 % (docs/geometric.md): off
+    here, ``(3,)`` in the ``cpu`` preset."""
     movers_ground_cut: bool = False
     """With ``movers``: contact segments are cut at the ground plane too (``MoverSettings.ground_cut``); helps
     driving seeds 0/2, hurts indoor-dynamic seed 1 (docs/geometric.md): off."""
