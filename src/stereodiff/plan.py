@@ -43,9 +43,10 @@ WEIGHTS_FREE_OVERHEAD = int(0.2 * _GIB)
 
 # Weights-free backends: float32 planes live per frame at their peak, measured at 320×240 (300 frames; 2 worker
 # threads): the movers step over its block of frames (8.4), the temporal refiner over its window (14.9). Planned
-# peaks of the cpu preset at 320×240 for 64 / 300 / 600 frames: 505 / 805 / 805 MiB; measured 491 / 751 / 778 MiB
+# peaks of the cpu preset at 320×240 for 64 / 300 / 600 frames: 505 / 805 / 805 MiB; measured 486 / 778 / 791 MiB
 # (BENCHMARKS.md, pipeline-64-300-600-320x240).
 _MOVERS_LIVE_PLANES = 9
+_SHORT_OFFSET_BYTES = 2  # per pixel of the movers block with `movers_short_offsets`: their uint8 vote and check counts
 _TEMPORAL_LIVE_PLANES = 16
 _RAY_PAIR_DISK_PER_PIXEL = 16  # bytes per pixel and unordered pair: depth and confidence of both frames, float32
 _SCENE_DISK_PER_PIXEL = 21  # bytes per working-size pixel and frame at the disk peak: the scene and the step outputs
@@ -259,7 +260,8 @@ def _stage1_geometric(config: PipelineConfig, num_frames: int, height: int, widt
     h, w = working_size(height, width, s1.resolution)
     num_offsets = len(s1.offsets) if s1.offsets is not None else s1.num_offsets
     block = num_frames if num_frames <= BLOCK_FRAMES else BLOCK_FRAMES + 2 * (max(MoverSettings().offsets) + 1)
-    movers = block * h * w * 4 * _MOVERS_LIVE_PLANES if s1.movers else 0
+    per_pixel = 4 * _MOVERS_LIVE_PLANES + (_SHORT_OFFSET_BYTES if s1.movers_short_offsets else 0)
+    movers = block * h * w * per_pixel if s1.movers else 0
     pairs = num_offsets * num_frames
     return StagePlan(
         name=f"stage 1 ({s1.backend})",
