@@ -146,6 +146,9 @@ def test_weights_free_plan_is_bounded_in_memory_and_linear_in_disk():
         assert ten_times.disk_bytes == 10 * mine.disk_bytes
     assert abs(long.peak_bytes / (766 * 2**20) - 1) < 0.1
     assert long.fits is True and "runtime overhead 0.20 GB" in long.format()
+    with_short = plan_run(config, 300, 240, 320).stages[0].activation_bytes
+    config.stage1.movers_short_offsets = ()
+    assert with_short - plan_run(config, 300, 240, 320).stages[0].activation_bytes == 2 * 154 * 240 * 320  # block
     config.stage1.movers = False
     assert plan_run(config, 300, 240, 320).stages[0].activation_bytes == 0
 
