@@ -440,7 +440,9 @@ def test_a_hole_not_seen_in_the_source_frame_takes_nothing_from_it():
         inputs = _Inputs(refiner, scene.frames, holed, np.ones_like(depth), 1.0, camera)
         if mark:  # frame 4's pixels in the block: not seen in frames 3 and 5
             for step in (-1, +1):
-                inputs.link(4, step).consistent[block] = False
+                link = inputs.link(4, step)
+                if link.consistent is not None:  # links keep their check only with hole_warp_seen
+                    link.consistent[block] = False
         return inputs.warped(4)[1]
 
     plain, seen, unmarked = carried(True), carried(True, hole_warp_seen=True), carried(False, hole_warp_seen=True)

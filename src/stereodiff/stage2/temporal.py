@@ -256,7 +256,7 @@ class TemporalRefiner(TemporalConfig):
             motion = camera_motion(
                 num / np.maximum(den, 1e-6), sample_at, den * consistent, focal=camera.focal, centre=camera.centre
             )
-        return _Link(sample_at, gate, motion, consistent)
+        return _Link(sample_at, gate, motion, consistent if self.hole_warp_seen else None)
 
     def _temporal_filter(self, window: list[_Frame], keep: range) -> np.ndarray:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
@@ -633,7 +633,7 @@ class _Link:
     sample_at: np.ndarray  # [h',w',2] float32 absolute pixel coordinates in the neighbour
     gate: np.ndarray  # [h',w'] float32 in [0, λ]
     motion: CameraMotion | None  # the camera's motion from the neighbour to this frame
-    consistent: np.ndarray  # [h',w'] bool: the flow passes the forward–backward check (the pixel is seen there)
+    consistent: np.ndarray | None  # [h',w'] bool: the flow passes the forward–backward check (``hole_warp_seen``)
 
 
 @dataclass
@@ -756,11 +756,14 @@ class _Inputs:
                     del chains[step]
                     continue
                 if step in flows:  # chained along the flow: k → … → source - step → source
-                    seen_there = cv2.remap(link.consistent.astype(np.float32), flows[step], None, cv2.INTER_NEAREST)
-                    seen[step] = seen[step] & (seen_there.reshape(-1) > 0)
+                    if link.consistent is not None:
+                        seen_there = cv2.remap(link.consistent.astype(np.float32), flows[step], None, cv2.INTER_NEAREST)
+                        seen[step] = seen[step] & (seen_there.reshape(-1) > 0)
                     flows[step] = cv2.remap(link.sample_at, flows[step], None, cv2.INTER_LINEAR)
                 else:
-                    flows[step], seen[step] = link.sample_at, link.consistent.reshape(-1)
+                    flows[step] = link.sample_at
+                    if link.consistent is not None:
+                        seen[step] = link.consistent.reshape(-1)
                 rotation, translation = chains[step]
                 chains[step] = rotation @ motion.rotation, rotation @ motion.translation + translation
                 raw = self._get(source)
@@ -780,7 +783,7 @@ class _Inputs:
                 travel = np.hypot(*(expected - grid[target]).T)
                 miss = np.hypot(expected[:, 0] - cols[keep], expected[:, 1] - rows[keep])
                 good = (agree >= 0.5) & (miss <= _WARP_FLOW_PX * j + 0.05 * travel)
-                if self.refiner.hole_warp_seen:  # frame k's pixel is visible in the source (not disoccluded)
+                if step in seen:  # hole_warp_seen: frame k's pixel is visible in the source (not disoccluded)
                     good &= seen[step][target]
                 good = np.flatnonzero(good)
                 good = good[np.argsort(-depth[good])]  # farthest first: the nearest point is written last and wins
