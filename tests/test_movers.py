@@ -193,7 +193,7 @@ def test_a_mover_whose_legs_are_a_hole_down_to_the_image_bottom_gets_the_ground_
     depth[body | legs | sign] = 0.0
     ground = ground_depth(depth, depth > 0, MoverSettings())
     assert ground is not None
-    before, handled = _mover_depth(depth, body | sign, ground, MoverSettings())
+    _, handled = _mover_depth(depth, body | sign, ground, MoverSettings())
     assert not handled.any()  # the old behaviour: no contact, left to stage 2 (which gave it the wall behind)
     out, handled = _mover_depth(depth, body | sign, ground, MoverSettings(hole_reach=True))
     np.testing.assert_allclose(out[body & handled], floor[119, 80], rtol=0.02)  # the ground at the bottom row
@@ -351,7 +351,8 @@ def test_the_tracking_short_offset_ground_cut_and_hole_reach_options_reach_the_m
     GeometricMatcher(config).reconstruct(frames)
     assert [(s.track_frames, s.short_offsets, s.ground_cut, s.hole_reach) for s in seen] == [(5, (2,), True, True)]
     d = GeometricConfig()
-    assert (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach) == (0, (), False, False)
+    class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
+    assert class_defaults == (0, (), False, False)
     cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
     assert cpu.movers_short_offsets == (3,) and cpu.movers_hole_reach
 

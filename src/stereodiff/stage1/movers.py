@@ -702,7 +702,7 @@ def _mover_depth(
     handled = np.zeros(depth.shape, bool)
     on_ground = _on_ground(depth, ground, s) & ~moving if ground is not None else None
     margin = int(s.border_px * max(depth.shape) / 320.0) + 3  # the segmentation does not reach closer to the border
-    rim = int(round(s.rim_px * max(depth.shape) / 320.0))
+    rim = round(s.rim_px * max(depth.shape) / 320.0)
     rim_kernel = np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
     ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.ring_px + 1, 2 * s.ring_px + 1))
