@@ -143,6 +143,18 @@ class MoverSettings:
     upright_slope: float = 0.5
     """A segment is upright when its inverse depth grows downwards less than this fraction of the ground's rate
     (a vertical surface: 0; a table top or the floor: about 1 or more)."""
+    beyond_part: float = 0.0
+    """A flow-flagged region that is not beyond the ground as a whole (static pixels flagged with an object set its
+    contact) but holds a blob beyond the ground of at least this fraction of the frame that stands on the ground:
+    its part at or above that blob, holes or beyond the blob's contact, takes the blob's contact
+    (:func:`_beyond_part`; 0 = off)."""
+    oncoming: float = 0.0
+    """A flow-flagged region whose triangulated part off the ground is upright, stands on the ground, and lies
+    (median) nearer than the ground under its lowest pixels by more than this fraction gets that contact's depth:
+    an object approaching the camera along its epipolar lines is triangulated too near (0 = off)."""
+    oncoming_support: float = 0.4
+    """With ``oncoming``: least share of the triangulated pixels under the region (``contact_rows``, median over its
+    columns) that lie on the ground (a road, not a car body that crosses the ground plane's depth at a few rows)."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
@@ -706,19 +718,50 @@ def _mover_depth(
         seen = contact is not None and _stands(region, on_ground, s.contact_rows)
         cut = bool(region[-margin:].any())  # its contact is below the image: the ground at the bottom row bounds it
         # an upright segment floating in front of its contact (contact_segments) covers a share of the region
-        floats = floating is not None and (
-            np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, s)
-        )
+        floats = (floating is not None and (
+            np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, s, s.floating)
+        )) or (s.oncoming > 0 and ground is not None and _floats(depth, region, ground, s, s.oncoming, True, moving))
         if (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
             value = contact
         elif mostly_hole and s.hole_bound:
             value = bound
         else:
             value = None
+        if value is None and s.beyond_part > 0 and (seen or cut):
+            region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is not None and np.isfinite(value) and value > 0:
             out[region] = value
             handled |= region
     return out, handled
+
+
+def _beyond_part(
+    depth: np.ndarray, region: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, s: MoverSettings
+) -> tuple[np.ndarray, float | None]:
+    """The part of a mover ``region`` that is an object beyond the ground, when static pixels flagged with it set
+    the region's own contact: the largest blob of its pixels beyond the ground (by ``underground``; opened, at
+    least ``beyond_part`` of the frame) that stands on the ground gives the contact, and the region's pixels not
+    below that blob that stage 1 left a hole or put beyond the contact (by ``underground``) take it. Returns that
+    part ``[h,w]`` bool and the contact depth (None: no such blob)."""
+    import cv2
+
+    h, w = depth.shape
+    beyond = region & (depth > 0) & np.isfinite(ground) & (depth > ground * (1.0 + s.underground))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(beyond, connectivity=8)
+    if count < 2:
+        return region, None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    blob = labels == largest
+    if stats[largest, cv2.CC_STAT_AREA] < s.beyond_part * h * w or not _stands(blob, on_ground, s.contact_rows):
+        return region, None
+    contact = _contact_depth(blob, ground)
+    if contact is None:
+        return region, None
+    above = np.arange(h)[:, None] <= int(np.nonzero(blob)[0].max())
+    part = region & above & ((depth <= 0) | (depth > contact * (1.0 + s.underground)))
+    return part, contact
 
 
 def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:
@@ -731,21 +774,44 @@ def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s:
     return bool(np.mean(depth[tested] > ground[tested] * (1.0 + s.underground)) >= s.beyond_share)
 
 
-def _floats(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:
+def _floats(
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    s: MoverSettings,
+    margin: float,
+    whole: bool = False,
+    moving: np.ndarray | None = None,
+) -> bool:
     """The triangulated part of ``region`` off the ground plane stands on the ground (seen under it), is upright,
-    and stage 1 put its lowest pixels nearer
-    than the ground under them by more than ``floating``: an object standing on the ground cannot be (an oncoming
-    car triangulated as if static)."""
+    and stage 1 put its lowest pixels (``whole``: all of it, the median) nearer than the ground under its lowest
+    pixels by more than ``margin``: an object standing on the ground cannot be (an oncoming car triangulated as
+    if static)."""
     on_ground = _on_ground(depth, ground, s)
     core = region & (depth > 0) & ~on_ground
-    if core.sum() < 20 or not _stands(core, on_ground & ~core, s.contact_rows):
+    support = on_ground & ~core if moving is None else on_ground & ~moving
+    if core.sum() < 20 or not _stands(core, support, s.contact_rows):
+        return False
+    if whole and _ground_share(depth, core, support, s.contact_rows) < s.oncoming_support:
         return False
     rows, columns = _lowest(core)
     contact = ground[rows, columns]
     contact = contact[np.isfinite(contact)]
-    if not contact.size or np.median(depth[rows, columns]) >= (1.0 - s.floating) * np.median(contact):
+    own = depth[core] if whole else depth[rows, columns]
+    if not contact.size or np.median(own) >= (1.0 - margin) * np.median(contact):
         return False
     return _upright(depth, core, _ground_rate(ground), s)
+
+
+def _ground_share(depth: np.ndarray, region: np.ndarray, on_ground: np.ndarray, rows: int) -> float:
+    """Median over ``region``'s columns of the share of the triangulated pixels among the ``rows`` rows under its
+    bottom edge that lie on the ground (``on_ground [h,w]``): about 1 over a road, low under a car's cabin whose
+    body below only crosses the ground plane's depth at a few rows."""
+    h = region.shape[0]
+    bottom, columns = _bottom_edge(region)
+    below = np.clip(bottom[:, None] + np.arange(2, 2 + rows), 0, h - 1)  # [n, rows]
+    seen = np.count_nonzero(depth[below, columns[:, None]] > 0, axis=1)
+    return float(np.median(np.count_nonzero(on_ground[below, columns[:, None]], axis=1) / np.maximum(seen, 1)))
 
 
 def _ground_rate(ground: np.ndarray) -> float:
