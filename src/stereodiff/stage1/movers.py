@@ -148,6 +148,10 @@ class MoverSettings:
     contact) but holds a blob beyond the ground of at least this fraction of the frame that stands on the ground:
     its part at or above that blob, holes or beyond the blob's contact, takes the blob's contact
     (:func:`_beyond_part`; 0 = off)."""
+    part_beyond: float = 1.0
+    """With ``beyond_part``: the blob's median depth must lie beyond its own contact by more than this fraction (a
+    car following at half the camera's speed or more is triangulated twice too far; stage-1 noise of a static
+    surface at its foot, measured 1.4–1.8× on static-orbit and driving, is not taken)."""
     oncoming: float = 0.0
     """A flow-flagged region whose triangulated part off the ground is upright, stands on the ground, and lies
     (median) nearer than the ground under its lowest pixels by more than this fraction gets that contact's depth:
@@ -718,15 +722,17 @@ def _mover_depth(
         seen = contact is not None and _stands(region, on_ground, s.contact_rows)
         cut = bool(region[-margin:].any())  # its contact is below the image: the ground at the bottom row bounds it
         # an upright segment floating in front of its contact (contact_segments) covers a share of the region
-        floats = (floating is not None and (
-            np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, s, s.floating)
-        )) or (s.oncoming > 0 and ground is not None and _floats(depth, region, ground, s, s.oncoming, True, moving))
+        floats = floating is not None and (
+            np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, s)
+        )
         if (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
             value = contact
         elif mostly_hole and s.hole_bound:
             value = bound
         else:
             value = None
+        if value is None and s.oncoming > 0 and ground is not None:
+            region, value = _oncoming(depth, region, ground, moving, s)
         if value is None and s.beyond_part > 0 and (seen or cut):
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is not None and np.isfinite(value) and value > 0:
@@ -740,7 +746,8 @@ def _beyond_part(
 ) -> tuple[np.ndarray, float | None]:
     """The part of a mover ``region`` that is an object beyond the ground, when static pixels flagged with it set
     the region's own contact: the largest blob of its pixels beyond the ground (by ``underground``; opened, at
-    least ``beyond_part`` of the frame) that stands on the ground gives the contact, and the region's pixels not
+    least ``beyond_part`` of the frame, beyond its own contact by ``part_beyond``) that stands on the ground gives
+    the contact, and the region's pixels not
     below that blob that stage 1 left a hole or put beyond the contact (by ``underground``) take it. Returns that
     part ``[h,w]`` bool and the contact depth (None: no such blob)."""
     import cv2
@@ -757,7 +764,7 @@ def _beyond_part(
     if stats[largest, cv2.CC_STAT_AREA] < s.beyond_part * h * w or not _stands(blob, on_ground, s.contact_rows):
         return region, None
     contact = _contact_depth(blob, ground)
-    if contact is None:
+    if contact is None or np.median(depth[blob]) < (1.0 + s.part_beyond) * contact:
         return region, None
     above = np.arange(h)[:, None] <= int(np.nonzero(blob)[0].max())
     part = region & above & ((depth <= 0) | (depth > contact * (1.0 + s.underground)))
@@ -774,33 +781,57 @@ def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s:
     return bool(np.mean(depth[tested] > ground[tested] * (1.0 + s.underground)) >= s.beyond_share)
 
 
-def _floats(
-    depth: np.ndarray,
-    region: np.ndarray,
-    ground: np.ndarray,
-    s: MoverSettings,
-    margin: float,
-    whole: bool = False,
-    moving: np.ndarray | None = None,
-) -> bool:
+def _floats(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:
     """The triangulated part of ``region`` off the ground plane stands on the ground (seen under it), is upright,
-    and stage 1 put its lowest pixels (``whole``: all of it, the median) nearer than the ground under its lowest
-    pixels by more than ``margin``: an object standing on the ground cannot be (an oncoming car triangulated as
-    if static)."""
+    and stage 1 put its lowest pixels nearer
+    than the ground under them by more than ``floating``: an object standing on the ground cannot be (an oncoming
+    car triangulated as if static)."""
     on_ground = _on_ground(depth, ground, s)
     core = region & (depth > 0) & ~on_ground
-    support = on_ground & ~core if moving is None else on_ground & ~moving
-    if core.sum() < 20 or not _stands(core, support, s.contact_rows):
-        return False
-    if whole and _ground_share(depth, core, support, s.contact_rows) < s.oncoming_support:
+    if core.sum() < 20 or not _stands(core, on_ground & ~core, s.contact_rows):
         return False
     rows, columns = _lowest(core)
     contact = ground[rows, columns]
     contact = contact[np.isfinite(contact)]
-    own = depth[core] if whole else depth[rows, columns]
-    if not contact.size or np.median(own) >= (1.0 - margin) * np.median(contact):
+    if not contact.size or np.median(depth[rows, columns]) >= (1.0 - s.floating) * np.median(contact):
         return False
     return _upright(depth, core, _ground_rate(ground), s)
+
+
+def _oncoming(
+    depth: np.ndarray, region: np.ndarray, ground: np.ndarray, moving: np.ndarray, s: MoverSettings
+) -> tuple[np.ndarray, float | None]:
+    """An object approaching the camera (``oncoming``): the triangulated part of the mover ``region`` off the
+    ground, extended down its columns through the off-ground pixels at its depth (the object's unflagged lower
+    part), is upright, stands on a road (at least ``oncoming_support`` of the pixels under it on the ground, none
+    of them a mover) and lies (median) nearer than the ground under its lowest pixels by more than ``oncoming``:
+    no static object standing there can. Returns the region with that extension ``[h,w]`` bool and the contact
+    depth, or ``region`` and None."""
+    on_ground = _on_ground(depth, ground, s)
+    core = _extend_down(depth, region & (depth > 0) & ~on_ground, (depth > 0) & ~on_ground, s.segment_step)
+    support = on_ground & ~moving & ~core
+    if core.sum() < 20 or not _stands(core, support, s.contact_rows):
+        return region, None
+    if _ground_share(depth, core, support, s.contact_rows) < s.oncoming_support:
+        return region, None
+    contact = _contact_depth(core, ground)
+    if contact is None or np.median(depth[core]) >= (1.0 - s.oncoming) * contact:
+        return region, None
+    if not _upright(depth, core, _ground_rate(ground), s):
+        return region, None
+    return region | core, contact
+
+
+def _extend_down(depth: np.ndarray, seed: np.ndarray, allowed: np.ndarray, step: float) -> np.ndarray:
+    """``seed [h,w]`` bool grown down its columns, row by row, into ``allowed`` pixels whose depth differs from the
+    pixel above by less than the relative ``step``."""
+    grown = seed.copy()
+    limit = np.log1p(step)
+    log_depth = np.log(np.where(depth > 0, depth, 1.0))
+    rows = np.flatnonzero(seed.any(axis=1))
+    for row in range(int(rows[0]) if rows.size else depth.shape[0], depth.shape[0] - 1):
+        grown[row + 1] |= grown[row] & allowed[row + 1] & (np.abs(log_depth[row + 1] - log_depth[row]) < limit)
+    return grown
 
 
 def _ground_share(depth: np.ndarray, region: np.ndarray, on_ground: np.ndarray, rows: int) -> float:
