@@ -348,7 +348,7 @@ def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_no
     np.testing.assert_allclose(depth[~moving], 5.0)
 
 
-def test_the_tracking_short_offset_and_ground_cut_options_reach_the_movers_step(monkeypatch):
+def test_the_movers_options_reach_the_movers_step(monkeypatch):
     import stereodiff.stage1.movers as movers
     from stereodiff.stage1.configs import GeometricConfig
     from stereodiff.stage1.geometric import GeometricMatcher
@@ -363,13 +363,17 @@ def test_the_tracking_short_offset_and_ground_cut_options_reach_the_movers_step(
     monkeypatch.setattr(movers, "handle_movers", spy)
     frames, _ = _sliding_square(num_frames=10, h=90, w=120)
     config = GeometricConfig(
-        movers=True, offsets=(3,), movers_track_frames=5, movers_short_offsets=(2,), movers_ground_cut=True
-    )
+        movers=True, offsets=(3,), movers_track_frames=5, movers_short_offsets=(2,), movers_ground_cut=True,
+        movers_beyond_part=0.001, movers_oncoming=0.25,
+    )  # fmt: skip
     GeometricMatcher(config).reconstruct(frames)
-    assert [(s.track_frames, s.short_offsets, s.ground_cut) for s in seen] == [(5, (2,), True)]
+    knobs = [(s.track_frames, s.short_offsets, s.ground_cut, s.beyond_part, s.oncoming) for s in seen]
+    assert knobs == [(5, (2,), True, 0.001, 0.25)]
     defaults = GeometricConfig()
     assert (defaults.movers_track_frames, defaults.movers_short_offsets, defaults.movers_ground_cut) == (0, (), False)
-    assert preset_config("cpu").stage1.movers_short_offsets == (3,)  # on in the cpu preset (docs/geometric.md)
+    assert (defaults.movers_beyond_part, defaults.movers_oncoming) == (0.0, 0.0)
+    cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
+    assert (cpu.movers_short_offsets, cpu.movers_beyond_part, cpu.movers_oncoming) == ((3,), 0.0005, 0.3)
 
 
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():
