@@ -30,6 +30,11 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      bottom, where the ground at the bottom row bounds its depth) and stage 1 put the region beyond the ground (a
      static surface with a wrong stage-1 depth is flagged by the flow too, but is never beyond the ground: it keeps
      its depth) or left it mostly untriangulated;
+   - *oncoming objects* (``oncoming``): an upright region standing on a road but nearer than the road under it (no
+     static object standing there can be) takes that contact, with its unflagged lower part (:func:`_oncoming`);
+   - *a mover merged with flagged static pixels* (``beyond_part``): the region's blob beyond the ground, twice as
+     far as its own contact, gives that contact to the region's pixels at or above it that lie beyond it
+     (:func:`_beyond_part`);
    - *occlusion order* (``hole_bound``): an occluder is nearer than what it hides — an untriangulated region
      without a contact gets a low percentile of the depth in a ring around it;
    - otherwise stage 1's depth is kept, and a hole stays a hole for stage 2 to fill.
