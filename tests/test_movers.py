@@ -301,6 +301,12 @@ def test_beyond_part_gives_a_car_merged_with_flagged_road_the_contact_of_its_own
     depth[car] = 9.5  # beyond the floor at its foot, but less than twice its contact: stage-1 noise, not taken
     _, handled = _mover_depth(depth, car | road, ground, replace(settings, beyond_part=0.0005))
     assert not handled.any()
+    bottom = np.zeros(floor.shape, bool)
+    bottom[90:, 60:80] = True  # a region reaching the image bottom in a frame without a ground plane:
+    for hole in (False, True):  # triangulated, or mostly a hole
+        depth[bottom] = 0.0 if hole else 3.0
+        _, handled = _mover_depth(depth, bottom, None, replace(settings, beyond_part=0.0005, oncoming=0.3))
+        assert not handled.any()
 
 
 def test_oncoming_gives_an_upright_region_nearer_than_its_road_contact_that_contact_and_extends_it_down():

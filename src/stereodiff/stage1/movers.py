@@ -730,7 +730,7 @@ def _mover_depth(
         floats = floating is not None and (
             np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, s)
         )
-        if (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
+        if ground is not None and (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
             value = contact
         elif mostly_hole and s.hole_bound:
             value = bound
@@ -738,7 +738,7 @@ def _mover_depth(
             value = None
         if value is None and s.oncoming > 0 and ground is not None:
             region, value = _oncoming(depth, region, ground, moving, s)
-        if value is None and s.beyond_part > 0 and (seen or cut):
+        if value is None and s.beyond_part > 0 and ground is not None and (seen or cut):  # ground: a cut region
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is not None and np.isfinite(value) and value > 0:
             out[region] = value
