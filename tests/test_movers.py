@@ -173,6 +173,35 @@ def test_a_region_beyond_the_ground_gets_its_contact_and_a_static_one_keeps_its_
     np.testing.assert_array_equal(out[box], depth[box])  # a static surface is never beyond the ground: kept
 
 
+def test_a_mover_whose_legs_are_a_hole_down_to_the_image_bottom_gets_the_ground_at_the_bottom_row():
+    """indoor-dynamic seed 3: a person walking close to the camera is a stage-1 hole; the segmentation finds the body
+    but not the legs (they deform faster than the flow checks follow), so the region neither reaches the image
+    bottom nor has ground seen under it, and it had no depth. Through the holes under it (the legs), the image
+    bottom cuts it: it and the legs take the ground under their lowest pixels, except a rim; a hole region with
+    static surface under it keeps its hole."""
+    from stereodiff.stage1.movers import _mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    depth = floor.copy()
+    depth[:60] = 12.0  # a far wall above the horizon
+    body = np.zeros(floor.shape, bool)
+    body[40:90, 60:100] = True  # flagged, untriangulated
+    legs = np.zeros(floor.shape, bool)
+    legs[90:, 64:96] = True  # untriangulated, not flagged, down to the image bottom: no ground under the body
+    sign = np.zeros(floor.shape, bool)
+    sign[5:25, 120:150] = True  # flagged, untriangulated, the wall under it: no hole reaches the bottom
+    depth[body | legs | sign] = 0.0
+    ground = ground_depth(depth, depth > 0, MoverSettings())
+    assert ground is not None
+    _, handled = _mover_depth(depth, body | sign, ground, MoverSettings())
+    assert not handled.any()  # the old behaviour: no contact, left to stage 2 (which gave it the wall behind)
+    out, handled = _mover_depth(depth, body | sign, ground, MoverSettings(hole_reach=True))
+    np.testing.assert_allclose(out[body & handled], floor[119, 80], rtol=0.02)  # the ground at the bottom row
+    assert handled[45:85, 65:95].all() and handled[95:115, 70:90].all()  # the body and its legs
+    assert not handled[40, 60:100].any() and not handled[:, 60].any()  # the rim (1 px at 160 px) is left to stage 2
+    assert not handled[sign].any() and (out[sign] == 0).all()
+
+
 def test_underground_finds_a_region_standing_beyond_the_ground_but_not_the_floor_past_a_table_edge():
     from stereodiff.stage1.movers import underground
 
@@ -369,17 +398,25 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
     monkeypatch.setattr(movers, "handle_movers", spy)
     frames, _ = _sliding_square(num_frames=10, h=90, w=120)
     config = GeometricConfig(
-        movers=True, offsets=(3,), movers_track_frames=5, movers_short_offsets=(2,), movers_ground_cut=True,
-        movers_beyond_part=0.001, movers_oncoming=0.25,
-    )  # fmt: skip
+        movers=True,
+        offsets=(3,),
+        movers_track_frames=5,
+        movers_short_offsets=(2,),
+        movers_ground_cut=True,
+        movers_hole_reach=True,
+        movers_beyond_part=0.001,
+        movers_oncoming=0.25,
+    )
     GeometricMatcher(config).reconstruct(frames)
-    knobs = [(s.track_frames, s.short_offsets, s.ground_cut, s.beyond_part, s.oncoming) for s in seen]
-    assert knobs == [(5, (2,), True, 0.001, 0.25)]
-    defaults = GeometricConfig()
-    assert (defaults.movers_track_frames, defaults.movers_short_offsets, defaults.movers_ground_cut) == (0, (), False)
-    assert (defaults.movers_beyond_part, defaults.movers_oncoming) == (0.0, 0.0)
+    knobs = [(s.track_frames, s.short_offsets, s.ground_cut, s.hole_reach, s.beyond_part, s.oncoming) for s in seen]
+    assert knobs == [(5, (2,), True, True, 0.001, 0.25)]
+    d = GeometricConfig()
+    class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
+    assert class_defaults == (0, (), False, False)
+    assert (d.movers_beyond_part, d.movers_oncoming) == (0.0, 0.0)
     cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
-    assert (cpu.movers_short_offsets, cpu.movers_beyond_part, cpu.movers_oncoming) == ((3,), 0.0005, 0.3)
+    assert cpu.movers_short_offsets == (3,) and cpu.movers_hole_reach
+    assert (cpu.movers_beyond_part, cpu.movers_oncoming) == (0.0005, 0.3)
 
 
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():

@@ -256,6 +256,11 @@ class GeometricConfig(Stage1Config):
     """With ``movers``: an upright flagged region standing on a road but nearer than the road under it by more than
     this fraction (an oncoming car, triangulated too near) takes that contact (``MoverSettings.oncoming``; 0 = off,
     ``0.3`` in the ``cpu`` preset; docs/geometric.md, driving)."""
+    movers_hole_reach: bool = False
+    """With ``movers``: a mover region that is mostly a stage-1 hole and is joined to the image bottom by stage-1
+    holes under it gets the ground's depth at their lowest pixels, like a region reaching the image bottom
+    (``MoverSettings.hole_reach``: a person walking close to the camera whose legs no flow check follows). Off here,
+    on in the ``cpu`` preset: indoor-dynamic seed 3 final 0.129 → 0.105 (docs/geometric.md)."""
     movers_track_frames: int = 0
     """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off

@@ -219,6 +219,7 @@ class GeometricMatcher(PairwiseReconstruction):
             ground_cut=bool(self.settings.movers_ground_cut),
             beyond_part=float(self.settings.movers_beyond_part),
             oncoming=float(self.settings.movers_oncoming),
+            hole_reach=bool(self.settings.movers_hole_reach),
         )
         with workers_own_the_cores(self.num_workers):
             scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir, num_workers=self.num_workers)

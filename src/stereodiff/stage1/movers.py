@@ -167,6 +167,15 @@ class MoverSettings:
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
+    hole_reach: bool = False
+    """A mover region that is mostly a stage-1 hole, does not reach the image bottom and has no ground seen under it,
+    but is joined to the image bottom by stage-1 holes under it (a person walking close to the camera whose legs
+    deform faster than any flow check follows: the segmentation finds the body, stage 1 triangulates neither), is
+    cut by the image bottom like a region that reaches it: it and those holes get the ground's depth under their
+    lowest pixels, except a rim of ``rim_px`` (:func:`_hole_reach`)."""
+    rim_px: float = 2.0
+    """With ``hole_reach``: the rim of the region joined to its holes left to stage 2's fill (the segmentation's
+    edge often holds static background the mover uncovers)."""
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`track_mover_depth`): frames on each side whose overlapping
     mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md) but costs
@@ -714,6 +723,8 @@ def _mover_depth(
     handled = np.zeros(depth.shape, bool)
     on_ground = _on_ground(depth, ground, s) & ~moving if ground is not None else None
     margin = int(s.border_px * max(depth.shape) / 320.0) + 3  # the segmentation does not reach closer to the border
+    rim = round(s.rim_px * max(depth.shape) / 320.0)
+    rim_kernel = np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
     ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.ring_px + 1, 2 * s.ring_px + 1))
     for label in range(1, count):
@@ -726,6 +737,11 @@ def _mover_depth(
         # a static surface is never beyond the ground under it: only a region stage 1 put beyond its contact moves
         seen = contact is not None and _stands(region, on_ground, s.contact_rows)
         cut = bool(region[-margin:].any())  # its contact is below the image: the ground at the bottom row bounds it
+        if s.hole_reach and mostly_hole and not (cut or seen) and ground is not None:
+            reach = _hole_reach(region, (depth <= 0) | moving, margin)
+            if reach is not None:  # its lower part is a hole down to the image bottom: cut there too
+                cut, contact = True, _contact_depth(reach, ground)
+                region = cv2.erode(reach.astype(np.uint8), rim_kernel).astype(bool) if rim else reach
         # an upright segment floating in front of its contact (contact_segments) covers a share of the region
         floats = floating is not None and (
             np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, s)
@@ -774,6 +790,21 @@ def _beyond_part(
     above = np.arange(h)[:, None] <= int(np.nonzero(blob)[0].max())
     part = region & above & ((depth <= 0) | (depth > contact * (1.0 + s.underground)))
     return part, contact
+
+
+def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.ndarray | None:
+    """``region`` ``[h,w]`` bool joined to the image bottom through ``passable`` pixels ``[h,w]`` bool (stage-1 holes
+    and flagged pixels) in its own columns, no higher than its top (8-connected): that joined region ``[h,w]`` bool,
+    or None when it does not reach the lowest ``margin`` rows."""
+    import cv2
+
+    ys, xs = np.nonzero(region)
+    window = np.zeros_like(passable)
+    window[ys.min() :, xs.min() : xs.max() + 1] = True
+    _, labels = cv2.connectedComponents((passable & window).astype(np.uint8), connectivity=8)
+    joined = np.intersect1d(labels[region], labels[-margin:])
+    joined = joined[joined > 0]
+    return np.isin(labels, joined) if joined.size else None
 
 
 def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:

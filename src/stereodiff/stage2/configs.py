@@ -101,13 +101,21 @@ class TemporalConfig(BackendConfig):
     0.121, indoor-dynamic better on all four seeds, both real clips ≈ unchanged, but close-object +0.005…0.011 and
     static-orbit +0.0004…0.001 worse: an option, off by default and in the ``cpu`` preset. Safeguards measured
     for a default (docs/stage2-temporal.md, "Safe enough for a default?"): none keeps static-orbit and
-    close-object level without losing the gain."""
+    close-object level without losing the gain; the wrong carried points are the source frames' own wrong stage-1
+    depth (``hole_warp_min_px``)."""
     hole_warp_seen: bool = False
     """With ``hole_warp_frames``: a carried point counts only where the chained flow from this frame to its source
     passes every forward–backward check (the hole is visible in the source frame, not revealed since: the wall
     behind a passing object takes nothing from the frames where the object covered it). Measured with 2: close-object's
     loss +0.005…0.011 → −0.0003…+0.0034, indoor-dynamic's gain kept, driving s3 0.091 → 0.115 (base 0.154),
     static-orbit unchanged (still +0.0004…0.001)."""
+    hole_warp_min_px: float = 0.0
+    """With ``hole_warp_frames``: carried depth only into holes at least this far (working-resolution pixels,
+    Euclidean distance transform) from this frame's own stage-1 depth; the thin gaps between covered pixels, where
+    the neighbouring frames' stage-1 errors sit (an occluder's depth bled onto the background), keep the fill
+    (0 = every hole). Measured with 3 and ``hole_warp_frames=2`` (docs/stage2-temporal.md): static-orbit level
+    on seeds 0–3 (+0.0001 at most), driving s3 0.154 → 0.096, but close-object still +2 % and driving s1's
+    gain gone: off by default and in the ``cpu`` preset."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
@@ -144,6 +152,7 @@ class TemporalConfig(BackendConfig):
             ("hole_nearness", 0 <= self.hole_nearness <= 100, "must be in [0, 100]"),
             ("hole_motion_px", self.hole_motion_px >= 0, "must be ≥ 0"),
             ("hole_warp_frames", self.hole_warp_frames >= 0, "must be ≥ 0"),
+            ("hole_warp_min_px", self.hole_warp_min_px >= 0, "must be ≥ 0"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),

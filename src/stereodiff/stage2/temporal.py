@@ -740,7 +740,10 @@ class _Inputs:
         seen: dict[int, np.ndarray] = {}  # per side, [h·w] bool: the chained flow passed every forward–backward check
         grid = pixel_grid(h, w).reshape(-1, 2)
         here, sigma = self._get(k).rgb.reshape(-1, 3), self.refiner.colour_sigma
-        holes = self._get(k).weight.reshape(-1) == 0
+        holes = self._get(k).weight == 0  # [h,w]
+        if self.refiner.hole_warp_min_px > 0:  # only holes this far from the frame's own depth: not its thin gaps
+            holes &= cv2.distanceTransform(holes.astype(np.uint8), cv2.DIST_L2, 3) >= self.refiner.hole_warp_min_px
+        holes = holes.reshape(-1)
         if not holes.any():
             return log_depth.reshape(h, w), trust.reshape(h, w)
         for j in range(1, self.refiner.hole_warp_frames + 1):
