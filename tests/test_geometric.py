@@ -398,6 +398,31 @@ def test_inconclusive_focal_says_why_with_the_measured_rotation(scene, caplog):
     assert given.report.focal_source == "given" and given.report.focal_reason == ""
 
 
+def test_pair_views_are_the_same_from_rays_in_either_memory_layout(scene):
+    """The matcher hands the views rays whose axes are contiguous (a [h·w,3] view of a [3,h·w] block) and gathers
+    the matched pixels the same way, so the component-wise maths runs on contiguous arrays; the depth, confidence
+    and pose are the ones from interleaved [h·w,3] rays, bit for bit."""
+    from stereodiff.flow import dis_flows
+    from stereodiff.stage1.pair_steps import _gather
+
+    frames, _, K, _ = scene
+    matcher = GeometricMatcher(resolution=160, intrinsics=K)
+    matcher._long_side = 160
+    steps = matcher._steps()
+    grey = [cv2.cvtColor(frames[k], cv2.COLOR_RGB2GRAY) for k in (0, 3)]
+    flows = dis_flows(matcher._flow_engine(), *grey)
+    interleaved = np.ascontiguousarray(steps.rays(120, 160, K))  # [h·w,3]
+    planar = np.ascontiguousarray(interleaved.T).T
+    one, other = steps.views(*flows, K, interleaved, (0, 3)), steps.views(*flows, K, planar, (0, 3))
+    assert one[3].ok and (one[1] > 1).mean() > 0.5  # a real pair: posed, most pixels triangulated
+    for a, b in zip(one[:3], other[:3]):
+        np.testing.assert_array_equal(a, b)
+    idx = np.array([5, 0, 19_199, 7])
+    gathered = _gather(interleaved, idx)
+    np.testing.assert_array_equal(gathered, interleaved[idx])
+    assert all(gathered[:, k].flags.c_contiguous for k in range(3))
+
+
 def test_probe_flows_are_computed_once_and_reused(scene, monkeypatch):
     frames, _, _, _ = scene
     calls, probes = [], []

@@ -118,6 +118,42 @@ def test_movers_in_blocks_give_what_the_whole_video_gives(monkeypatch, tmp_path)
     np.testing.assert_array_equal(blocked.confidence[~whole_moving], whole.confidence[~whole_moving])
 
 
+def test_blocks_share_their_overlap_and_run_each_flow_check_and_ground_fit_once(monkeypatch):
+    """Neighbouring blocks overlap by 2 · (max offset + 1) frames: each pair's flow check and each frame's ground
+    fit runs once over the video (the next block takes the earlier one's), each frame's mover depth only in its own
+    block, and the output is the whole video's, bit for bit."""
+    from stereodiff.stage1 import movers
+
+    frames, truth = _sliding_square(num_frames=40)
+    scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
+    settings = MoverSettings(offsets=(3, 6), short_offsets=(2,), hole_bound=True)
+    calls: dict[str, list] = {"flows": [], "grounds": [], "depths": []}
+
+    def counted(name, original):
+        def wrapper(*args, **kwargs):
+            calls[name].append(kwargs.get("seed"))
+            return original(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(movers, "dis_flows", counted("flows", movers.dis_flows))
+    monkeypatch.setattr(movers, "ground_depth", counted("grounds", movers.ground_depth))
+    monkeypatch.setattr(movers, "_mover_depth", counted("depths", movers._mover_depth))
+    whole, whole_moving = handle_movers(frames, scene, settings)
+    once = {name: len(seen) for name, seen in calls.items()}
+    assert once["flows"] == (40 - 3) + (40 - 6) + (40 - 2)  # every pair of every offset, once
+    for seen in calls.values():
+        seen.clear()
+    monkeypatch.setattr(movers, "BLOCK_FRAMES", 12)
+    blocked, blocked_moving = handle_movers(frames, scene, settings, num_workers=2)
+    assert len(calls["flows"]) == once["flows"]
+    assert len(calls["depths"]) == once["depths"] > 0  # mover depth of the frames with movers, once each
+    assert len(calls["grounds"]) == once["grounds"] == 40 + once["depths"]  # one fit per frame, one per mover depth
+    assert whole_moving.sum() > 0.5 * truth.sum()
+    np.testing.assert_array_equal(blocked_moving, whole_moving)
+    np.testing.assert_array_equal(blocked.depth, whole.depth)
+
+
 def test_a_static_scene_has_no_movers_even_with_holes():
     frames, truth = _sliding_square()
     static_frames = np.empty_like(frames)

@@ -205,9 +205,10 @@ class GeometricMatcher(PairwiseReconstruction):
         interrupted run redoes the alignment from the pairs: nothing is read back.)"""
         scene = dataclasses.replace(scene, aligned_pointmaps=None)  # the caller passed the only reference
         delete_arrays(scene_dir, "world_points")
-        scene = fuse_pair_depths(
-            preds, scene, stride=self.settings.fusion_stride, out_dir=scene_dir, num_workers=self.num_workers
-        )
+        with workers_own_the_cores(self.num_workers):
+            scene = fuse_pair_depths(
+                preds, scene, stride=self.settings.fusion_stride, out_dir=scene_dir, num_workers=self.num_workers
+            )
         delete_arrays(scene_dir, "depth", "confidence", "valid")
         if not self.settings.movers:
             return scene
@@ -358,7 +359,7 @@ class GeometricMatcher(PairwiseReconstruction):
         local = threading.local()
         lock = threading.Lock()
         steps = self._steps()
-        rays_all = steps.rays(*gray.shape[1:], K)  # [h*w,3], z = 1
+        rays_all = np.ascontiguousarray(steps.rays(*gray.shape[1:], K).T).T  # [h*w,3], z = 1 (each axis contiguous)
         # by last frame; a composed pair goes num_workers frames later, so its halves (same or earlier last frame)
         # are finished rather than running when a worker takes it (no worker idles waiting for the other)
         lag = self.num_workers

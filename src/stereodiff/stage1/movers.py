@@ -224,10 +224,13 @@ def handle_movers(
     )
     margin = max((*s.offsets, *s.short_offsets)) + 1 if t > BLOCK_FRAMES else t
     moving_px = 0
+    shared = _Shared()
     for start in range(0, t, BLOCK_FRAMES):
         stop = min(t, start + BLOCK_FRAMES)
         first, last = max(0, start - margin), min(t, stop + margin)
-        depth, confidence, moving = _handle_block(frames, _frames_of(scene, first, last), first, s, num_workers)
+        shared.block(first, stop - margin if stop < t else t)  # the next block's first frame
+        block = _frames_of(scene, first, last)
+        depth, confidence, moving = _handle_block(frames, block, first, s, num_workers, (start, stop), shared)
         core = slice(start - first, stop - first)
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
         valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
@@ -240,14 +243,63 @@ def handle_movers(
     return replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out), moving_out
 
 
+class _Shared:
+    """What two neighbouring blocks of :func:`handle_movers` would both compute, computed once: the flow checks of
+    the pairs whose frames are all in the next block too (keyed by video frames; the masks bit-packed) and the
+    ground findings of such frames. A pair's check and a frame's finding depend only on its frames (every RANSAC is
+    seeded by video frame), so a block gets exactly what it would compute itself. Holds at most the overlap of two
+    blocks (``2 · (max offset + 1)`` frames: ≈ 1 MB at 320×240)."""
+
+    def __init__(self) -> None:
+        self.next_first = 0  # what concerns video frames from here on is stored (the next block has them too)
+        self.checks: dict[tuple[int, int], list[tuple[int, tuple[int, ...], np.ndarray, int]]] = {}
+        self.ground: dict[int, np.ndarray] = {}
+
+    def block(self, first: int, next_first: int) -> None:
+        """A block starting at video frame ``first`` begins, the next one will start at ``next_first``: what
+        concerns earlier frames is dropped."""
+        self.next_first = next_first
+        self.checks = {pair: v for pair, v in self.checks.items() if pair[0] >= first}
+        self.ground = {k: v for k, v in self.ground.items() if k >= first}
+
+    def wanted(self, *frames: int) -> bool:
+        """Whether the next block needs what concerns these video frames."""
+        return min(frames) >= self.next_first
+
+    @staticmethod
+    def pack(results: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]], first: int) -> list:
+        """A pair's check results (block frame, masks) as (video frame, shape, packed masks, number of masks)."""
+        packed = []
+        for own, *masks in results:
+            present = np.stack([m for m in masks if m is not None])  # [2 or 3,h,w] bool
+            packed.append((own + first, present.shape, np.packbits(present), len(present)))
+        return packed
+
+    @staticmethod
+    def unpack(packed: list, first: int) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
+        results = []
+        for frame, shape, bits, count in packed:
+            masks = np.unpackbits(bits, count=int(np.prod(shape))).reshape(shape).view(bool)
+            results.append((frame - first, masks[0], masks[1], masks[2] if count == 3 else None))
+        return results
+
+
 def _handle_block(
-    frames: Any, scene: SceneGeometry, first: int, s: MoverSettings, num_workers: int = 1
+    frames: Any,
+    scene: SceneGeometry,
+    first: int,
+    s: MoverSettings,
+    num_workers: int = 1,
+    core: tuple[int, int] | None = None,
+    shared: _Shared | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
-    ``first``. Returns its ``[n,h,w]`` depth, confidence and mover mask."""
+    ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
+    ``track_frames`` their mover depth is not computed); ``shared``: see :class:`_Shared`. Returns its ``[n,h,w]``
+    depth, confidence and mover mask."""
     n, h, w = scene.depth.shape
     grey = np.stack([grey_frame(frames[k], (h, w)) for k in range(first, first + n)])  # [n,h,w]
-    moving = segment_movers(grey, scene, s, first, num_workers)
+    moving = segment_movers(grey, scene, s, first, num_workers, shared)
     depth = np.array(scene.depth, dtype=np.float32, copy=True)
     confidence = np.array(scene.confidence, dtype=np.float32, copy=True)
     static_conf = confidence[(depth > 0) & ~moving]
@@ -260,7 +312,8 @@ def _handle_block(
             floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
             depth[k], handled[k] = _mover_depth(depth[k], moving[k], ground, s, floating)
 
-    thread_map(frame_depth, range(n), num_workers, "movers: depth")
+    wanted = range(n) if core is None or s.track_frames > 0 else range(core[0] - first, core[1] - first)
+    thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.track_frames > 0:
         handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)
     confidence[handled] = mover_conf
@@ -354,13 +407,18 @@ def _frames_of(scene: SceneGeometry, first: int, last: int) -> SceneGeometry:
 
 
 def segment_movers(
-    grey: np.ndarray, scene: SceneGeometry, settings: MoverSettings, first: int = 0, num_workers: int = 1
+    grey: np.ndarray,
+    scene: SceneGeometry,
+    settings: MoverSettings,
+    first: int = 0,
+    num_workers: int = 1,
+    shared: _Shared | None = None,
 ) -> np.ndarray:
     """``[T,h,w]`` bool: pixels whose flow to the neighbouring frames the aligned static scene does not explain,
     cleaned into regions that persist over time (module docstring, step 1). ``first``: the video index of the first
     frame (seeds the per-frame RANSAC fits by video frame, so a block of a video gives what the whole video does).
-    ``num_workers``: threads for the pairs' flow checks and the frames' ground fits (the output does not depend on
-    it)."""
+    ``num_workers``: threads for the pairs' flow checks and the per-frame steps (the output does not depend on
+    it). ``shared``: pair checks and ground findings shared with the neighbouring blocks (:class:`_Shared`)."""
     import threading
 
     import cv2
@@ -374,7 +432,7 @@ def segment_movers(
     grid = pixel_grid(h, w).reshape(-1, 2)
     # holes take the depth of their nearest triangulated pixel: a hole that is static background next to static
     # background moves as the rigid flow of that depth predicts; a mover's hole does not
-    static_depth = np.stack([nearest_fill(frame) for frame in np.asarray(scene.depth)])
+    static_depth = np.stack(thread_map(nearest_fill, np.asarray(scene.depth), num_workers, "movers: holes"))
     inner = _inside(pixel_grid(h, w), s.border_px * scale)
     pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
     long_pairs = len(pairs)
@@ -384,6 +442,15 @@ def segment_movers(
 
     def check(pair: tuple[int, int]) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
         """Both frames' flow checks of one pair: ``(own, flagged, checked, off its epipolar line)`` each."""
+        key = (first + pair[0], first + pair[1])
+        if shared is not None and key in shared.checks:
+            return shared.unpack(shared.checks[key], first)
+        results = check_pair(pair)
+        if shared is not None and shared.wanted(*key):
+            shared.checks[key] = shared.pack(results, first)
+        return results
+
+    def check_pair(pair: tuple[int, int]) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
         a, b = pair
         if not hasattr(local, "dis"):
             local.dis = dis_engine("fast")
@@ -424,51 +491,58 @@ def segment_movers(
         unseen = (checks == 0) & (np.asarray(scene.depth) <= 0)
         votes[unseen], checks[unseen] = short_votes[unseen], short_checks[unseen]
     raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
-    if s.weak_fraction < s.vote_fraction:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
-        weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0)
-        for k in range(t):
-            count, labels = cv2.connectedComponents(weak[k].astype(np.uint8), connectivity=8)
-            strong = np.bincount(labels.ravel(), weights=raw[k].ravel(), minlength=count) > 0
-            strong[0] = False
-            raw[k] = strong[labels]
+    weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0) if s.weak_fraction < s.vote_fraction else None
     epipolar_flags = off_epipolar > s.vote_fraction * np.maximum(checks, 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    if s.underground > 0 or s.segment_step > 0:  # per frame, on the workers
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
+    opened, grown = np.empty((t, h, w), np.uint8), np.empty((t, h, w), np.uint8)
 
-        def beyond_ground(k: int) -> np.ndarray:  # [h,w] uint8: regions the ground says move
-            depth_k = np.asarray(scene.depth[k])
-            ground = ground_depth(depth_k, depth_k > 0, s, seed=first + k)
-            found = np.zeros(depth_k.shape, np.uint8)
+    def beyond_ground(k: int) -> np.ndarray:  # [h,w] uint8: regions the ground says move
+        if shared is not None and first + k in shared.ground:
+            return shared.ground[first + k]
+        depth_k = np.asarray(scene.depth[k])
+        ground = ground_depth(depth_k, depth_k > 0, s, seed=first + k)
+        found = np.zeros(depth_k.shape, np.uint8)
+        if ground is not None:  # without a ground nothing lies beyond it (`underground` would fit it again)
             if s.underground > 0:
                 found |= underground(depth_k, s, ground=ground)
             if s.segment_step > 0:
                 found |= contact_segments(depth_k, ground, s) > 0
-            return found
+        if shared is not None and shared.wanted(first + k):
+            shared.ground[first + k] = found
+        return found
 
-        beyond = thread_map(beyond_ground, range(t), num_workers, "movers: ground")
-    for k in range(t):
+    def flagged(k: int) -> None:  # frame k's flagged regions, opened and grown (writes frame k only)
+        if weak is not None:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
+            count, labels = cv2.connectedComponents(weak[k].astype(np.uint8), connectivity=8)
+            strong = np.bincount(labels.ravel(), weights=raw[k].ravel(), minlength=count) > 0
+            strong[0] = False
+            raw[k] = strong[labels]
         # a region flagged by the flow must also leave the epipolar lines somewhere (else it is static depth error)
         count, labels = cv2.connectedComponents(raw[k], connectivity=8)
         share = np.bincount(labels.ravel(), weights=epipolar_flags[k].ravel(), minlength=count)
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
         raw[k] = (share >= s.epipolar_share)[labels] & (labels > 0)
         if s.underground > 0 or s.segment_step > 0:
-            raw[k] |= beyond[k]
-    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
-    opened = np.stack([cv2.morphologyEx(frame, cv2.MORPH_OPEN, kernel) for frame in raw])
-    grown = np.stack([cv2.dilate(frame, near) for frame in opened])
+            raw[k] |= beyond_ground(k)
+        opened[k] = cv2.morphologyEx(raw[k], cv2.MORPH_OPEN, kernel)
+        grown[k] = cv2.dilate(opened[k], near)
+
     out = np.zeros((t, h, w), bool)
     min_px = s.min_area * h * w
-    for k in range(t):
+
+    def persistent(k: int) -> None:  # writes out[k] only
         # temporal consistency: a mover seen in frame k is seen near the same place in a neighbouring frame
         before = grown[k - 1] if k > 0 else grown[k + 1] if t > 1 else opened[k]
         after = grown[k + 1] if k + 1 < t else before
-        persistent = opened[k] & before & after
-        region = cv2.morphologyEx(persistent, cv2.MORPH_CLOSE, kernel)
+        region = cv2.morphologyEx(opened[k] & before & after, cv2.MORPH_CLOSE, kernel)
         _, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
         keep = stats[:, cv2.CC_STAT_AREA] >= min_px
         keep[0] = False
         out[k] = keep[labels]
+
+    thread_map(flagged, range(t), num_workers, "movers: regions")
+    thread_map(persistent, range(t), num_workers, "movers: persistence")
     return out
 
 

@@ -171,12 +171,14 @@ class PairSteps:
         h, w = valid.shape
         idx = np.flatnonzero(valid)
         K_inv = np.linalg.inv(K)
-        rays_self = np.take(rays_all, idx, axis=0)  # take: ~15× faster than x[idx] on [N,k]
-        x_self = np.take(pixel_grid(h, w).reshape(-1, 2), idx, axis=0)
+        rays_self = _gather(rays_all, idx)
+        x_self = _gather(pixel_grid(h, w).reshape(-1, 2), idx)
         if self.undistorted is not None:  # the undistorted pixels, for the epipolar residual
-            x_self = np.take(self.undistorted.reshape(-1, 2), idx, axis=0)
-        target_px = np.take(target.reshape(-1, 2), idx, axis=0)
-        fb_scale = self.fb_threshold(target_px - np.take(pixel_grid(h, w).reshape(-1, 2), idx, axis=0)) / 2
+            x_self = _gather(self.undistorted.reshape(-1, 2), idx)
+        target_px = _gather(target.reshape(-1, 2), idx)
+        fb_scale = self.fb_threshold_px * self.px_scale / 2
+        if self.fb_relative:  # the threshold of each pixel's own flow
+            fb_scale = self.fb_threshold(target_px - _gather(pixel_grid(h, w).reshape(-1, 2), idx)) / 2
         x_other = self.undistort(target_px)
         rays_other = transform(pixel_rays(x_other, K_inv), R.T)  # Rᵀ ray_other, in own camera
         depth, depth_other, angle = triangulate_rays(rays_self, rays_other, -R.T @ t)
@@ -211,6 +213,14 @@ def undistorted_grid(size: tuple[int, int], K: np.ndarray, distortion: tuple[flo
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-9)  # OpenCV's default 5 steps: ~0.03 px off
     out = cv2.undistortPoints(points, K, np.asarray(distortion, np.float64), None, None, K, criteria)
     return out.reshape(h, w, 2).astype(np.float32)
+
+
+def _gather(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Rows ``idx [N]`` of ``x [M,k]`` as an ``[N,k]`` view of a ``[k,N]`` block, each component contiguous: the
+    component-wise maths of the views (triangulation, Sampson distance, confidences) runs on contiguous arrays
+    instead of every k-th element (the same values and the same arithmetic: the output does not change).
+    ``np.take``, ~15× faster than ``x[idx]`` on ``[N,k]``."""
+    return np.take(x.T, idx, axis=1).T
 
 
 def _spread_sample(valid: np.ndarray, score: np.ndarray, cells: int) -> np.ndarray:

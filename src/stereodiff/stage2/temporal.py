@@ -44,7 +44,7 @@ from stereodiff.camera import fit_long_side, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release
-from stereodiff.progress import logger, progress, thread_imap
+from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
 from stereodiff.stage2.configs import TemporalConfig
 
 __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "domain_transform_filter", "guided_upsample"]
@@ -117,23 +117,24 @@ class TemporalRefiner(TemporalConfig):
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
         inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera)
-        for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
-            stop = min(start + self.window, t)
-            if cache is not None and cache.has(index):
-                out[start:stop] = cache.load(index)
-                continue
-            lo, hi = max(0, start - self.overlap), min(t, stop + self.overlap)
-            for k in [k for k in store if k < lo]:
-                del store[k]
-            inputs.forget_before(lo)
-            self._prepare(inputs, range(lo, hi), store)
-            log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
-            items = [(log_depth[k - start], frames[k]) for k in range(start, stop)]
-            for k, final in zip(range(start, stop), thread_imap(self._final, items, self.num_workers)):
-                out[k] = final  # [H,W] each, written frame by frame
-            if cache is not None:
-                cache.save(index, out[start:stop])
-            release(out, frames, depth, confidence)  # memmapped inputs/outputs: only the window stays resident
+        with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
+            for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
+                stop = min(start + self.window, t)
+                if cache is not None and cache.has(index):
+                    out[start:stop] = cache.load(index)
+                    continue
+                lo, hi = max(0, start - self.overlap), min(t, stop + self.overlap)
+                for k in [k for k in store if k < lo]:
+                    del store[k]
+                inputs.forget_before(lo)
+                self._prepare(inputs, range(lo, hi), store)
+                log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
+                items = [(log_depth[k - start], frames[k]) for k in range(start, stop)]
+                for k, final in zip(range(start, stop), thread_imap(self._final, items, self.num_workers)):
+                    out[k] = final  # [H,W] each, written frame by frame
+                if cache is not None:
+                    cache.save(index, out[start:stop])
+                release(out, frames, depth, confidence)  # memmapped inputs/outputs: only the window stays resident
         if isinstance(out, np.memmap):
             out.flush()
         return out
