@@ -40,7 +40,12 @@ def test_presets_hold_the_paper_settings():
     )
     cpu = preset_config("cpu")
     assert cpu.stage1 == GeometricConfig(
-        resolution=320, movers=True, movers_short_offsets=(3,), movers_hole_reach=True
+        resolution=320,
+        movers=True,
+        movers_short_offsets=(3,),
+        movers_hole_reach=True,
+        movers_beyond_part=0.0005,
+        movers_oncoming=0.3,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(hole_nearness=100.0)
     with pytest.raises(ValueError, match="preset 'nope'"):

@@ -340,6 +340,63 @@ def test_contact_segments_float_an_upright_region_in_front_of_its_contact_but_no
     assert not contact_segments(depth, ground, replace(settings, floating=0.0)).any()
 
 
+def test_beyond_part_gives_a_car_merged_with_flagged_road_the_contact_of_its_own_blob():
+    from dataclasses import replace
+
+    from stereodiff.stage1.movers import _mover_depth
+
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    car = np.zeros(floor.shape, bool)
+    car[70:100, 30:50] = True  # stands at row 99 (floor 5.7), triangulated at 16: beyond the floor under it
+    depth[car] = 16.0
+    road = np.zeros(floor.shape, bool)
+    road[100:113, 5:110] = True  # static road flagged with it (correct depth): the merged region's lowest pixels
+    settings = MoverSettings()
+    ground = ground_depth(depth, (depth > 0) & ~car & ~road, settings)
+    assert ground is not None
+    kept, handled = _mover_depth(depth, car | road, ground, settings)
+    assert not handled.any()  # as a whole the region is not beyond the ground: stage 1's depth stays (old rule)
+    np.testing.assert_array_equal(kept, depth)
+    out, handled = _mover_depth(depth, car | road, ground, replace(settings, beyond_part=0.0005))
+    np.testing.assert_allclose(out[car], floor[99, 40], rtol=0.02)
+    assert handled[car].all() and not handled[road].any()
+    np.testing.assert_array_equal(out[road], depth[road])
+    depth[car] = 9.5  # beyond the floor at its foot, but less than twice its contact: stage-1 noise, not taken
+    _, handled = _mover_depth(depth, car | road, ground, replace(settings, beyond_part=0.0005))
+    assert not handled.any()
+    bottom = np.zeros(floor.shape, bool)
+    bottom[90:, 60:80] = True  # a region reaching the image bottom in a frame without a ground plane:
+    for hole in (False, True):  # triangulated, or mostly a hole
+        depth[bottom] = 0.0 if hole else 3.0
+        _, handled = _mover_depth(depth, bottom, None, replace(settings, beyond_part=0.0005, oncoming=0.3))
+        assert not handled.any()
+
+
+def test_oncoming_gives_an_upright_region_nearer_than_its_road_contact_that_contact_and_extends_it_down():
+    from dataclasses import replace
+
+    from stereodiff.stage1.movers import _mover_depth
+
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    car = _isolated(depth, slice(75, 100), slice(100, 130), 2.5)  # stands at row 99 (floor 5.7): too near
+    flagged = car.copy()
+    flagged[88:] = False  # the flow flagged its upper half only
+    rows = np.arange(80, 100, dtype=np.float32)[:, None]
+    table = _isolated(depth, slice(80, 100), slice(20, 60), np.repeat(0.5 * 225.0 / (rows - 59.5), 40, axis=1))
+    settings = MoverSettings()
+    ground = ground_depth(depth, (depth > 0) & ~car & ~table, settings)
+    assert ground is not None
+    _, handled = _mover_depth(depth, flagged | table, ground, settings)
+    assert not handled.any()  # nearer than the ground: not a mover by the contact rule alone
+    out, handled = _mover_depth(depth, flagged | table, ground, replace(settings, oncoming=0.3))
+    np.testing.assert_allclose(out[car], floor[99, 115], rtol=0.03)  # its unflagged lower half too
+    assert handled[car].all() and not handled[table].any()  # a table top is as near, but horizontal
+
+
 def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_not_a_static_region():
     from stereodiff.stage1.movers import track_mover_depth
 
@@ -362,7 +419,7 @@ def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_no
     np.testing.assert_allclose(depth[~moving], 5.0)
 
 
-def test_the_tracking_short_offset_ground_cut_and_hole_reach_options_reach_the_movers_step(monkeypatch):
+def test_the_movers_options_reach_the_movers_step(monkeypatch):
     import stereodiff.stage1.movers as movers
     from stereodiff.stage1.configs import GeometricConfig
     from stereodiff.stage1.geometric import GeometricMatcher
@@ -383,14 +440,19 @@ def test_the_tracking_short_offset_ground_cut_and_hole_reach_options_reach_the_m
         movers_short_offsets=(2,),
         movers_ground_cut=True,
         movers_hole_reach=True,
+        movers_beyond_part=0.001,
+        movers_oncoming=0.25,
     )
     GeometricMatcher(config).reconstruct(frames)
-    assert [(s.track_frames, s.short_offsets, s.ground_cut, s.hole_reach) for s in seen] == [(5, (2,), True, True)]
+    knobs = [(s.track_frames, s.short_offsets, s.ground_cut, s.hole_reach, s.beyond_part, s.oncoming) for s in seen]
+    assert knobs == [(5, (2,), True, True, 0.001, 0.25)]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
+    assert (d.movers_beyond_part, d.movers_oncoming) == (0.0, 0.0)
     cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
     assert cpu.movers_short_offsets == (3,) and cpu.movers_hole_reach
+    assert (cpu.movers_beyond_part, cpu.movers_oncoming) == (0.0005, 0.3)
 
 
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():

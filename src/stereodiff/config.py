@@ -128,7 +128,14 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
         )
     if name == "cpu":  # moving objects on: made for dynamic video (issue #20, docs/geometric.md "Defaults")
         return PipelineConfig(
-            stage1=GeometricConfig(resolution=320, movers=True, movers_short_offsets=(3,), movers_hole_reach=True),
+            stage1=GeometricConfig(
+                resolution=320,
+                movers=True,
+                movers_short_offsets=(3,),
+                movers_hole_reach=True,
+                movers_beyond_part=0.0005,
+                movers_oncoming=0.3,
+            ),
             stage2=TemporalConfig(hole_nearness=100.0),
             device=device,
             preset="cpu",

@@ -256,6 +256,14 @@ class GeometricConfig(Stage1Config):
     movers_ground_cut: bool = False
     """With ``movers``: contact segments are cut at the ground plane too (``MoverSettings.ground_cut``); helps
     driving seeds 0/2, hurts indoor-dynamic seed 1 (docs/geometric.md): off."""
+    movers_beyond_part: float = 0.0
+    """With ``movers``: a flagged region that static pixels joined (they set its contact) gives its part beyond the
+    ground the contact of that part's own blob (``MoverSettings.beyond_part``: the blob's least area, fraction of
+    the frame; 0 = off, ``0.0005`` in the ``cpu`` preset; docs/geometric.md, driving)."""
+    movers_oncoming: float = 0.0
+    """With ``movers``: an upright flagged region standing on a road but nearer than the road under it by more than
+    this fraction (an oncoming car, triangulated too near) takes that contact (``MoverSettings.oncoming``; 0 = off,
+    ``0.3`` in the ``cpu`` preset; docs/geometric.md, driving)."""
     movers_hole_reach: bool = False
     """With ``movers``: a mover region that is mostly a stage-1 hole and is joined to the image bottom by stage-1
     holes under it gets the ground's depth at their lowest pixels, like a region reaching the image bottom
@@ -293,6 +301,8 @@ class GeometricConfig(Stage1Config):
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
                 ("movers_track_frames", self.movers_track_frames >= 0, "must be ≥ 0 frames"),
+                ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
             ],

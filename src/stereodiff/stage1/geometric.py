@@ -219,6 +219,8 @@ class GeometricMatcher(PairwiseReconstruction):
             track_frames=int(self.settings.movers_track_frames),
             short_offsets=tuple(int(o) for o in self.settings.movers_short_offsets),
             ground_cut=bool(self.settings.movers_ground_cut),
+            beyond_part=float(self.settings.movers_beyond_part),
+            oncoming=float(self.settings.movers_oncoming),
             hole_reach=bool(self.settings.movers_hole_reach),
         )
         with workers_own_the_cores(self.num_workers):

@@ -30,6 +30,11 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      bottom, where the ground at the bottom row bounds its depth) and stage 1 put the region beyond the ground (a
      static surface with a wrong stage-1 depth is flagged by the flow too, but is never beyond the ground: it keeps
      its depth) or left it mostly untriangulated;
+   - *oncoming objects* (``oncoming``): an upright region standing on a road but nearer than the road under it (no
+     static object standing there can be) takes that contact, with its unflagged lower part (:func:`_oncoming`);
+   - *a mover merged with flagged static pixels* (``beyond_part``): the region's blob beyond the ground, twice as
+     far as its own contact, gives that contact to the region's pixels at or above it that lie beyond it
+     (:func:`_beyond_part`);
    - *occlusion order* (``hole_bound``): an occluder is nearer than what it hides — an untriangulated region
      without a contact gets a low percentile of the depth in a ring around it;
    - otherwise stage 1's depth is kept, and a hole stays a hole for stage 2 to fill.
@@ -143,6 +148,22 @@ class MoverSettings:
     upright_slope: float = 0.5
     """A segment is upright when its inverse depth grows downwards less than this fraction of the ground's rate
     (a vertical surface: 0; a table top or the floor: about 1 or more)."""
+    beyond_part: float = 0.0
+    """A flow-flagged region that is not beyond the ground as a whole (static pixels flagged with an object set its
+    contact) but holds a blob beyond the ground of at least this fraction of the frame that stands on the ground:
+    its part at or above that blob, holes or beyond the blob's contact, takes the blob's contact
+    (:func:`_beyond_part`; 0 = off)."""
+    part_beyond: float = 1.0
+    """With ``beyond_part``: the blob's median depth must lie beyond its own contact by more than this fraction (a
+    car following at half the camera's speed or more is triangulated twice too far; stage-1 noise of a static
+    surface at its foot, measured 1.4–1.8× on static-orbit and driving, is not taken)."""
+    oncoming: float = 0.0
+    """A flow-flagged region whose triangulated part off the ground is upright, stands on the ground, and lies
+    (median) nearer than the ground under its lowest pixels by more than this fraction gets that contact's depth:
+    an object approaching the camera along its epipolar lines is triangulated too near (0 = off)."""
+    oncoming_support: float = 0.4
+    """With ``oncoming``: least share of the triangulated pixels under the region (``contact_rows``, median over its
+    columns) that lie on the ground (a road, not a car body that crosses the ground plane's depth at a few rows)."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
@@ -799,16 +820,50 @@ def _mover_depth(
         floats = floating is not None and (
             np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, s)
         )
-        if (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
+        if ground is not None and (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
             value = contact
         elif mostly_hole and s.hole_bound:
             value = bound
         else:
             value = None
+        if value is None and s.oncoming > 0 and ground is not None:
+            region, value = _oncoming(depth, region, ground, moving, s)
+        if value is None and s.beyond_part > 0 and ground is not None and (seen or cut):  # ground: a cut region
+            region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is not None and np.isfinite(value) and value > 0:
             out[region] = value
             handled |= region
     return out, handled
+
+
+def _beyond_part(
+    depth: np.ndarray, region: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, s: MoverSettings
+) -> tuple[np.ndarray, float | None]:
+    """The part of a mover ``region`` that is an object beyond the ground, when static pixels flagged with it set
+    the region's own contact: the largest blob of its pixels beyond the ground (by ``underground``; opened, at
+    least ``beyond_part`` of the frame, beyond its own contact by ``part_beyond``) that stands on the ground gives
+    the contact, and the region's pixels not
+    below that blob that stage 1 left a hole or put beyond the contact (by ``underground``) take it. Returns that
+    part ``[h,w]`` bool and the contact depth (None: no such blob)."""
+    import cv2
+
+    h, w = depth.shape
+    beyond = region & (depth > 0) & np.isfinite(ground) & (depth > ground * (1.0 + s.underground))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(beyond, connectivity=8)
+    if count < 2:
+        return region, None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    blob = labels == largest
+    if stats[largest, cv2.CC_STAT_AREA] < s.beyond_part * h * w or not _stands(blob, on_ground, s.contact_rows):
+        return region, None
+    contact = _contact_depth(blob, ground)
+    if contact is None or np.median(depth[blob]) < (1.0 + s.part_beyond) * contact:
+        return region, None
+    above = np.arange(h)[:, None] <= int(np.nonzero(blob)[0].max())
+    part = region & above & ((depth <= 0) | (depth > contact * (1.0 + s.underground)))
+    return part, contact
 
 
 def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.ndarray | None:
@@ -851,6 +906,53 @@ def _floats(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverS
     if not contact.size or np.median(depth[rows, columns]) >= (1.0 - s.floating) * np.median(contact):
         return False
     return _upright(depth, core, _ground_rate(ground), s)
+
+
+def _oncoming(
+    depth: np.ndarray, region: np.ndarray, ground: np.ndarray, moving: np.ndarray, s: MoverSettings
+) -> tuple[np.ndarray, float | None]:
+    """An object approaching the camera (``oncoming``): the triangulated part of the mover ``region`` off the
+    ground, extended down its columns through the off-ground pixels at its depth (the object's unflagged lower
+    part), is upright, stands on a road (at least ``oncoming_support`` of the pixels under it on the ground, none
+    of them a mover) and lies (median) nearer than the ground under its lowest pixels by more than ``oncoming``:
+    no static object standing there can. Returns the region with that extension ``[h,w]`` bool and the contact
+    depth, or ``region`` and None."""
+    on_ground = _on_ground(depth, ground, s)
+    core = _extend_down(depth, region & (depth > 0) & ~on_ground, (depth > 0) & ~on_ground, s.segment_step)
+    support = on_ground & ~moving & ~core
+    if core.sum() < 20 or not _stands(core, support, s.contact_rows):
+        return region, None
+    if _ground_share(depth, core, support, s.contact_rows) < s.oncoming_support:
+        return region, None
+    contact = _contact_depth(core, ground)
+    if contact is None or np.median(depth[core]) >= (1.0 - s.oncoming) * contact:
+        return region, None
+    if not _upright(depth, core, _ground_rate(ground), s):
+        return region, None
+    return region | core, contact
+
+
+def _extend_down(depth: np.ndarray, seed: np.ndarray, allowed: np.ndarray, step: float) -> np.ndarray:
+    """``seed [h,w]`` bool grown down its columns, row by row, into ``allowed`` pixels whose depth differs from the
+    pixel above by less than the relative ``step``."""
+    grown = seed.copy()
+    limit = np.log1p(step)
+    log_depth = np.log(np.where(depth > 0, depth, 1.0))
+    rows = np.flatnonzero(seed.any(axis=1))
+    for row in range(int(rows[0]) if rows.size else depth.shape[0], depth.shape[0] - 1):
+        grown[row + 1] |= grown[row] & allowed[row + 1] & (np.abs(log_depth[row + 1] - log_depth[row]) < limit)
+    return grown
+
+
+def _ground_share(depth: np.ndarray, region: np.ndarray, on_ground: np.ndarray, rows: int) -> float:
+    """Median over ``region``'s columns of the share of the triangulated pixels among the ``rows`` rows under its
+    bottom edge that lie on the ground (``on_ground [h,w]``): about 1 over a road, low under a car's cabin whose
+    body below only crosses the ground plane's depth at a few rows."""
+    h = region.shape[0]
+    bottom, columns = _bottom_edge(region)
+    below = np.clip(bottom[:, None] + np.arange(2, 2 + rows), 0, h - 1)  # [n, rows]
+    seen = np.count_nonzero(depth[below, columns[:, None]] > 0, axis=1)
+    return float(np.median(np.count_nonzero(on_ground[below, columns[:, None]], axis=1) / np.maximum(seen, 1)))
 
 
 def _ground_rate(ground: np.ndarray) -> float:
