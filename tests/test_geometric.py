@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import fields
 
 import cv2
 import numpy as np
 import pytest
 
 from stereodiff import flow
-from stereodiff.camera import fit_long_side
+from stereodiff.camera import fit_long_side, pixel_grid
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, motion_boundaries
 from stereodiff.stage1 import geometric
+from stereodiff.stage1.configs import GeometricConfig
 from stereodiff.stage1.epipolar import (
     PairGeometry,
     focal_from_fundamentals,
@@ -24,6 +26,7 @@ from stereodiff.stage1.epipolar import (
 )
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
+from stereodiff.stage1.pair_steps import PairSteps
 from stereodiff.stage1.pairs import default_pairs, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import pair_edges
 from stereodiff.types import PairPredictions
@@ -851,3 +854,45 @@ def test_adaptive_offsets_do_not_flip_with_a_focal_10_percent_off():
     # the essential matrix's rotation (the old measure) flips here
     old = [_offsets_at_focal(frames, ratio * K[0, 0], offset_parallax="essential")[0] for ratio in (0.9, 1.0, 1.1)]
     assert len(set(old)) > 1, old
+
+
+def _road_depth(h: int, w: int, focal: float, camera_height: float, wall_z: float) -> np.ndarray:
+    """``[h,w]`` depth of a flat road ``camera_height`` below the camera up to a wall ``wall_z`` ahead."""
+    v = np.arange(h, dtype=np.float64)[:, None] - (h - 1) / 2
+    ground = np.where(v > 0, focal * camera_height / np.maximum(v, 1e-9), np.inf)
+    return np.broadcast_to(np.minimum(ground, wall_z), (h, w))
+
+
+def _forward_flow(depth: np.ndarray, K: np.ndarray, dz: float) -> np.ndarray:
+    """``[h,w,2]`` exact flow of a camera moving ``-dz`` along its axis (points ``dz`` farther) over ``depth``."""
+    h, w = depth.shape
+    grid = pixel_grid(h, w).astype(np.float64)
+    points = np.dstack([(grid - K[:2, 2]) / K[0, 0], np.ones((h, w))]) * depth[..., None]
+    points[..., 2] += dz
+    return (points[..., :2] / points[..., 2:] * K[0, 0] + K[:2, 2] - grid).astype(np.float32)
+
+
+def test_relative_fb_threshold_keeps_the_large_flows_of_near_scenery():
+    """Near road at the lower border, seen from an earlier frame of a forward-moving camera: its flow (25–34 px)
+    carries a 4 % round-trip error (DIS's error grows with the flow), over the fixed 1-px threshold, so the fixed
+    check leaves it a hole; with ``fb_relative`` it is triangulated, exactly (the forward flow is exact)."""
+    h, w, focal, back = 160, 200, 100.0, 1.0
+    K = np.array([[focal, 0, (w - 1) / 2], [0, focal, (h - 1) / 2], [0, 0, 1]])
+    depth_a = _road_depth(h, w, focal, 1.5, 8.0)
+    flow_ab = _forward_flow(depth_a, K, back)
+    flow_ba = _forward_flow(_road_depth(h, w, focal, 1.5, 8.0 + back), K, -back) * np.float32(1.04)
+    near = np.linalg.norm(flow_ab, axis=-1) > 25  # the last rows: road 1.9–2.3 m away
+    defaults = GeometricConfig()
+    settings = {f.name: getattr(defaults, f.name) for f in fields(PairSteps) if hasattr(defaults, f.name)}
+    covered = {}
+    for relative in (0.0, 0.05):
+        steps = PairSteps(**{**settings, "fb_relative": relative}, px_scale=1.0)
+        depth, conf, _, geom = steps.views(flow_ab, flow_ba, K, steps.rays(h, w, K), (0, 1))
+        assert geom.ok
+        covered[relative] = float((conf[0][near] > 1).mean())
+        ok = conf[0] > 1
+        ratio = depth[0][ok] / depth_a[ok]
+        np.testing.assert_allclose(ratio / np.median(ratio), 1.0, atol=1e-3)  # whatever is kept is exact
+    assert covered[0.0] < 0.05 and covered[0.05] == 1.0
+    with pytest.raises(ValueError, match="fb_relative"):
+        GeometricConfig(fb_relative=-0.1).validate()

@@ -194,6 +194,14 @@ class GeometricConfig(Stage1Config):
     fb_threshold_px: float = 1.0
     """Forward–backward consistency threshold in pixels at a 320-pixel long side (scaled with the working
     resolution); also the scale of the confidence's flow term."""
+    fb_relative: float = 0.0
+    """The forward–backward threshold grows by this fraction of the pixel's flow length (``fb_threshold_px`` +
+    ``fb_relative`` · |flow|; the confidence's flow term uses the same per-pixel scale). A match's depth error is
+    its flow error relative to its parallax, so a fixed pixel threshold rejects the large flows of near scenery
+    first: on ``driving`` the near static scenery entering at the lower image border (26–30 px of flow per frame)
+    fails the 1-pixel check in every earlier pair and becomes a hole (docs/geometric.md, "Why near scenery at the
+    lower border is a hole"). 0 = the fixed threshold (default: 0.05 takes driving seeds 1 / 3 from 0.125 / 0.126 to
+    0.118 / 0.122 final AbsRel, but with ``depth_range=0.05,5`` seeds 0 / 2 get worse)."""
     motion_boundary_margin_px: int | None = 1
     """Pixels at motion boundaries (:func:`motion_boundaries`: the flow changes fast for its size) and this many
     pixels around them are not matched; ``None`` turns the check off. DIS spreads a moving object's motion a few
@@ -283,6 +291,7 @@ class GeometricConfig(Stage1Config):
                 ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast/fast/medium"),
                 ("flow_patch_stride", 1 <= self.flow_patch_stride <= 8, "must lie in 1..8 pixels (the patch size)"),
                 ("flow_descent_iterations", self.flow_descent_iterations >= 1, "must be ≥ 1"),
+                ("fb_relative", self.fb_relative >= 0, "must be ≥ 0"),
                 ("motion_boundary_margin_px", self.motion_boundary_margin_px is None
                  or self.motion_boundary_margin_px >= 0, "must be ≥ 0 or None"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),

@@ -161,6 +161,7 @@ class GeometricMatcher(PairwiseReconstruction):
         self.flow_descent_iterations = int(config.flow_descent_iterations)
         self.chain_flows = bool(config.chain_flows)
         self.fb_threshold_px = float(config.fb_threshold_px)
+        self.fb_relative = float(config.fb_relative)
         self.motion_boundary_margin_px = config.motion_boundary_margin_px
         self.epipolar_sigma_px = float(config.epipolar_sigma_px)
         self.angle_ref_deg = float(config.angle_ref_deg)

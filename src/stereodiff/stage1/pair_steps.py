@@ -44,6 +44,8 @@ class PairSteps:
     max_confidence: float
     px_scale: float
     """Working long side / 320: scales the pixel thresholds."""
+    fb_relative: float = 0.0
+    """The forward–backward threshold's growth per pixel of flow length (``GeometricConfig.fb_relative``)."""
     undistorted: np.ndarray | None = None
     """``[h,w,2]`` undistorted position of every pixel of the working grid (:func:`undistorted_grid`), or None
     for a pinhole camera."""
@@ -75,16 +77,24 @@ class PairSteps:
     ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """For each view of a pair, from its forward and backward flows ``[h,w,2]``: targets ``[h,w,2]`` in the
         other view, forward–backward error ``[h,w]`` and the consistency mask ``[h,w]`` (in the image, error <
-        threshold, not at a motion boundary)."""
-        threshold = self.fb_threshold_px * self.px_scale
+        :meth:`fb_threshold`, not at a motion boundary)."""
         views = []
         for forward, backward in ((flow_ab, flow_ba), (flow_ba, flow_ab)):
             target, _, fb_err = forward_backward(forward, backward)
-            valid = inside_image(target) & (fb_err < threshold)
+            valid = inside_image(target) & (fb_err < self.fb_threshold(forward))
             if self.motion_boundary_margin_px is not None:
                 valid &= ~motion_boundaries(forward, self.motion_boundary_margin_px)
             views.append((target, fb_err, valid))
         return views[0], views[1]
+
+    def fb_threshold(self, flow: np.ndarray) -> float | np.ndarray:
+        """Forward–backward threshold in pixels for flows ``flow [...,2]``: ``fb_threshold_px`` (scaled to the
+        working resolution) plus ``fb_relative`` times each flow's length (``[...]``), or the fixed threshold alone
+        (a float) when ``fb_relative`` is 0."""
+        fixed = self.fb_threshold_px * self.px_scale
+        if not self.fb_relative:
+            return fixed
+        return fixed + self.fb_relative * np.sqrt(np.square(flow[..., 0]) + np.square(flow[..., 1]))
 
     def sample_matches(
         self, target: np.ndarray, fb_err: np.ndarray, valid: np.ndarray
@@ -124,7 +134,8 @@ class PairSteps:
         h, w = flow_ab.shape[:2]
         (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self.checked(flow_ab, flow_ba)
         consistent = float(valid_a.mean())
-        matches = self.sample_matches(target_a, fb_a, valid_a)
+        strict = valid_a & (fb_a < self.fb_threshold_px * self.px_scale) if self.fb_relative else valid_a
+        matches = self.sample_matches(target_a, fb_a, strict)  # the pose from the fixed threshold's matches
         if matches is None:
             reason = "too few consistent flow matches (no texture?)"
             geom = PairGeometry(pair, np.eye(3), np.zeros(3), False, reason, failure="no flow matches")
@@ -164,7 +175,11 @@ class PairSteps:
         x_self = _gather(pixel_grid(h, w).reshape(-1, 2), idx)
         if self.undistorted is not None:  # the undistorted pixels, for the epipolar residual
             x_self = _gather(self.undistorted.reshape(-1, 2), idx)
-        x_other = self.undistort(_gather(target.reshape(-1, 2), idx))
+        target_px = _gather(target.reshape(-1, 2), idx)
+        fb_scale = self.fb_threshold_px * self.px_scale / 2
+        if self.fb_relative:  # the threshold of each pixel's own flow
+            fb_scale = self.fb_threshold(target_px - _gather(pixel_grid(h, w).reshape(-1, 2), idx)) / 2
+        x_other = self.undistort(target_px)
         rays_other = transform(pixel_rays(x_other, K_inv), R.T)  # Rᵀ ray_other, in own camera
         depth, depth_other, angle = triangulate_rays(rays_self, rays_other, -R.T @ t)
         ok = np.isfinite(depth) & (depth > 0) & (depth_other > 0)
@@ -176,7 +191,7 @@ class PairSteps:
         scale = self.px_scale
         sampson = sampson_distance(x_self, x_other, F)
         fb = fb_err.reshape(-1)[idx]
-        gauss = (fb / (self.fb_threshold_px * scale / 2)) ** 2 + (sampson / (self.epipolar_sigma_px * scale)) ** 2
+        gauss = (fb / fb_scale) ** 2 + (sampson / (self.epipolar_sigma_px * scale)) ** 2
         w_ang = np.clip(angle / np.radians(self.angle_ref_deg), 0.0, 1.0) ** 2
         weight = np.exp(-0.5 * gauss) * w_ang
 
