@@ -200,8 +200,8 @@ class GeometricConfig(Stage1Config):
     its flow error relative to its parallax, so a fixed pixel threshold rejects the large flows of near scenery
     first: on ``driving`` the near static scenery entering at the lower image border (26–30 px of flow per frame)
     fails the 1-pixel check in every earlier pair and becomes a hole (docs/geometric.md, "Why near scenery at the
-    lower border is a hole"). 0 = the fixed threshold (default: 0.05 takes driving seeds 1 / 3 from 0.125 / 0.126 to
-    0.118 / 0.122 final AbsRel, but with ``depth_range=0.05,5`` seeds 0 / 2 get worse)."""
+    lower border is a hole"). 0 (default) = the fixed threshold. 0.05 takes driving seeds 1 / 3 from 0.125 / 0.126
+    to 0.118 / 0.122 final AbsRel; with ``depth_range=0.05,5`` as well, seeds 0 / 2 get worse."""
     motion_boundary_margin_px: int | None = 1
     """Pixels at motion boundaries (:func:`motion_boundaries`: the flow changes fast for its size) and this many
     pixels around them are not matched; ``None`` turns the check off. DIS spreads a moving object's motion a few
