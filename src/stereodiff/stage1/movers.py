@@ -795,7 +795,8 @@ def _mover_depth(
     static = (depth > 0) & ~moving
     out = np.array(depth, dtype=np.float32, copy=True)
     handled = np.zeros(depth.shape, bool)
-    on_ground = _on_ground(depth, ground, s) & ~moving if ground is not None else None
+    ground_px = _on_ground(depth, ground, s) if ground is not None else None  # [h,w] bool, the same for every region
+    on_ground = ground_px & ~moving if ground_px is not None else None
     margin = int(s.border_px * max(depth.shape) / 320.0) + 3  # the segmentation does not reach closer to the border
     rim = round(s.rim_px * max(depth.shape) / 320.0)
     rim_kernel = np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)
@@ -827,7 +828,7 @@ def _mover_depth(
         else:
             value = None
         if value is None and s.oncoming > 0 and ground is not None:
-            region, value = _oncoming(depth, region, ground, moving, s)
+            region, value = _oncoming(depth, region, ground, ground_px, moving, s)
         if value is None and s.beyond_part > 0 and ground is not None and (seen or cut):  # ground: a cut region
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is not None and np.isfinite(value) and value > 0:
@@ -909,15 +910,20 @@ def _floats(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverS
 
 
 def _oncoming(
-    depth: np.ndarray, region: np.ndarray, ground: np.ndarray, moving: np.ndarray, s: MoverSettings
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    on_ground: np.ndarray,
+    moving: np.ndarray,
+    s: MoverSettings,
 ) -> tuple[np.ndarray, float | None]:
     """An object approaching the camera (``oncoming``): the triangulated part of the mover ``region`` off the
     ground, extended down its columns through the off-ground pixels at its depth (the object's unflagged lower
     part), is upright, stands on a road (at least ``oncoming_support`` of the pixels under it on the ground, none
     of them a mover) and lies (median) nearer than the ground under its lowest pixels by more than ``oncoming``:
-    no static object standing there can. Returns the region with that extension ``[h,w]`` bool and the contact
-    depth, or ``region`` and None."""
-    on_ground = _on_ground(depth, ground, s)
+    no static object standing there can. ``on_ground``: the frame's pixels on the ground plane ``[h,w]`` bool
+    (:func:`_on_ground`). Returns the region with that extension ``[h,w]`` bool and the contact depth, or
+    ``region`` and None."""
     core = _extend_down(depth, region & (depth > 0) & ~on_ground, (depth > 0) & ~on_ground, s.segment_step)
     support = on_ground & ~moving & ~core
     if core.sum() < 20 or not _stands(core, support, s.contact_rows):

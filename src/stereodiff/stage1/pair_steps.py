@@ -87,14 +87,18 @@ class PairSteps:
             views.append((target, fb_err, valid))
         return views[0], views[1]
 
+    @property
+    def fixed_fb_px(self) -> float:
+        """The fixed forward–backward threshold in pixels of the working resolution (``fb_threshold_px`` scaled)."""
+        return self.fb_threshold_px * self.px_scale
+
     def fb_threshold(self, flow: np.ndarray) -> float | np.ndarray:
         """Forward–backward threshold in pixels for flows ``flow [...,2]``: ``fb_threshold_px`` (scaled to the
         working resolution) plus ``fb_relative`` times each flow's length (``[...]``), or the fixed threshold alone
         (a float) when ``fb_relative`` is 0."""
-        fixed = self.fb_threshold_px * self.px_scale
         if not self.fb_relative:
-            return fixed
-        return fixed + self.fb_relative * np.sqrt(np.square(flow[..., 0]) + np.square(flow[..., 1]))
+            return self.fixed_fb_px
+        return self.fixed_fb_px + self.fb_relative * np.sqrt(np.square(flow[..., 0]) + np.square(flow[..., 1]))
 
     def sample_matches(
         self, target: np.ndarray, fb_err: np.ndarray, valid: np.ndarray
@@ -134,7 +138,7 @@ class PairSteps:
         h, w = flow_ab.shape[:2]
         (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self.checked(flow_ab, flow_ba)
         consistent = float(valid_a.mean())
-        strict = valid_a & (fb_a < self.fb_threshold_px * self.px_scale) if self.fb_relative else valid_a
+        strict = valid_a & (fb_a < self.fixed_fb_px) if self.fb_relative else valid_a
         matches = self.sample_matches(target_a, fb_a, strict)  # the pose from the fixed threshold's matches
         if matches is None:
             reason = "too few consistent flow matches (no texture?)"
@@ -172,13 +176,12 @@ class PairSteps:
         idx = np.flatnonzero(valid)
         K_inv = np.linalg.inv(K)
         rays_self = _gather(rays_all, idx)
-        x_self = _gather(pixel_grid(h, w).reshape(-1, 2), idx)
-        if self.undistorted is not None:  # the undistorted pixels, for the epipolar residual
-            x_self = _gather(self.undistorted.reshape(-1, 2), idx)
+        pixels = _gather(pixel_grid(h, w).reshape(-1, 2), idx)  # [N,2]
+        # the undistorted pixels, for the epipolar residual
+        x_self = pixels if self.undistorted is None else _gather(self.undistorted.reshape(-1, 2), idx)
         target_px = _gather(target.reshape(-1, 2), idx)
-        fb_scale = self.fb_threshold_px * self.px_scale / 2
-        if self.fb_relative:  # the threshold of each pixel's own flow
-            fb_scale = self.fb_threshold(target_px - _gather(pixel_grid(h, w).reshape(-1, 2), idx)) / 2
+        # the threshold of each pixel's own flow
+        fb_scale = self.fb_threshold(target_px - pixels) / 2 if self.fb_relative else self.fixed_fb_px / 2
         x_other = self.undistort(target_px)
         rays_other = transform(pixel_rays(x_other, K_inv), R.T)  # Rᵀ ray_other, in own camera
         depth, depth_other, angle = triangulate_rays(rays_self, rays_other, -R.T @ t)
