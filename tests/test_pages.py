@@ -46,3 +46,41 @@ def test_bound_heap_returns_a_freed_block_sized_array_to_the_system():
         pytest.skip("glibc's malloc only")
     assert _kept_kib("default") > 10 * 1024  # the old behaviour: all 12 MB kept
     assert _kept_kib("bound") < 1024
+
+
+_BETWEEN_LIVE = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from stereodiff.io.pages import bound_heap, trim_heap
+
+    assert bound_heap()
+
+    def anon_kib():
+        for line in open("/proc/self/status"):
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+
+    before = anon_kib()
+    freed = np.ones(12 * 2**20, np.uint8)
+    pinned = [bytearray(200_000) for _ in range(3)]  # live objects above it: not at the heap's top
+    del freed
+    if sys.argv[1] == "trim":
+        trim_heap()
+    print(anon_kib() - before)
+    """
+)
+
+
+def test_trim_heap_returns_freed_memory_between_live_objects():
+    """A freed 12 MB array below live objects stays resident whatever the thresholds (what still grew stage 2's
+    windows); ``trim_heap``, called between blocks and windows, returns it."""
+    if not sys.platform.startswith("linux") or "glibc" not in " ".join(__import__("platform").libc_ver()):
+        pytest.skip("glibc's malloc only")
+
+    def kept_kib(mode: str) -> int:
+        result = subprocess.run([sys.executable, "-c", _BETWEEN_LIVE, mode], capture_output=True, text=True, check=True)
+        return int(result.stdout.strip())
+
+    assert kept_kib("keep") > 10 * 1024
+    assert kept_kib("trim") < 2 * 1024

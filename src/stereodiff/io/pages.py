@@ -11,7 +11,8 @@ to the system by ``free``) only above a threshold that it raises to the size of 
 one heap per worker thread's arena, up to 8 arenas per core). So after the movers' first block of frames, the next
 blocks' arrays (e.g. a uint8 ``[154,240,320]`` stack of planes, 11.8 MB) came from the heaps, and each block left
 more freed memory resident there: the process grew by tens of MB per block of a long video. :func:`bound_heap`
-fixes both thresholds instead.
+fixes both thresholds instead; :func:`trim_heap` also returns the free memory between live objects, which only
+``malloc_trim`` does (called between the movers' blocks and stage 2's windows: a few ms each).
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["HEAP_MMAP_THRESHOLD", "HEAP_TRIM_THRESHOLD", "bound_heap", "delete_arrays", "new_array", "release"]
+__all__ = [
+    "HEAP_MMAP_THRESHOLD",
+    "HEAP_TRIM_THRESHOLD",
+    "bound_heap",
+    "delete_arrays",
+    "new_array",
+    "release",
+    "trim_heap",
+]
 
 #: allocations of at least this many bytes get their own mapping (:func:`bound_heap`): glibc's own ceiling, so the
 #: heap serves what it served before (a lower one costs time: 128 KiB cost the movers step 2.2× its CPU time)
@@ -83,3 +92,16 @@ def release(*arrays: object) -> None:
         handle = getattr(array, "_mmap", None)
         if isinstance(array, np.memmap) and handle is not None and array.mode in ("r", "r+", "w+"):
             handle.madvise(mmap.MADV_DONTNEED)
+
+
+def trim_heap() -> None:
+    """glibc: return every heap's free memory to the system, including free pages between live objects
+    (``malloc_trim(0)``); nothing elsewhere. Call it between blocks of a long loop, not per frame."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim.argtypes, trim.restype = (ctypes.c_size_t,), ctypes.c_int
+    trim(0)

@@ -59,7 +59,7 @@ import numpy as np
 
 from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward, grey_frame
-from stereodiff.io.pages import new_array, release
+from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_imap, thread_map
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
@@ -261,6 +261,7 @@ def handle_movers(
             if isinstance(array, np.memmap):
                 array.flush()
         release(depth_out, confidence_out, valid_out, moving_out, scene.depth, scene.confidence)
+        trim_heap()  # the block's freed arrays leave the resident set too
     logger.info("movers: %.1f%% of the pixels move independently", 100 * moving_px / max(t * h * w, 1))
     return replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out), moving_out
 
