@@ -162,6 +162,8 @@ class GeometricMatcher(PairwiseReconstruction):
         self.chain_flows = bool(config.chain_flows)
         self.fb_threshold_px = float(config.fb_threshold_px)
         self.fb_relative = float(config.fb_relative)
+        self.forward_near = bool(config.forward_near)
+        self.forward_fb_relative = float(config.forward_fb_relative)
         self.motion_boundary_margin_px = config.motion_boundary_margin_px
         self.epipolar_sigma_px = float(config.epipolar_sigma_px)
         self.angle_ref_deg = float(config.angle_ref_deg)
