@@ -968,3 +968,26 @@ def test_epipole_inside():
     assert epipole_inside(K, eye, np.array([0.1, 0.0, 1.0]), (160, 200))  # backward, slightly sideways
     assert not epipole_inside(K, eye, np.array([1.0, 0.0, 0.1]), (160, 200))  # sideways
     assert not epipole_inside(K, eye, np.array([1.0, 0.0, 0.0]), (160, 200))  # purely sideways: at infinity
+
+
+@pytest.mark.parametrize(("preset", "ahead"), [("driving", True), ("static-orbit", False)])
+def test_forward_near_is_decided_by_the_video_motion(preset, ahead):
+    """``forward_near`` applies only when the probe pairs see the epipole inside the image: a forward-driving
+    camera (its near scenery at the lower border gains depth), not an orbiting one (its pairs are unchanged)."""
+    from stereodiff.synth import make_scene
+
+    video = make_scene(preset, seed=3, num_frames=28, height=120, width=160)  # driving: a planter at frames 16-27
+    runs = {}
+    for near in (False, True):
+        matcher = GeometricMatcher(resolution=160, offsets=(2, 3), forward_near=near, focal_px=float(video.K[0, 0]))
+        runs[near] = (matcher.predict(video.frames[16:]), matcher.report)
+    assert (runs[True][1].ahead_share >= 0.5) == ahead and np.isnan(runs[False][1].ahead_share)
+    (off, _), (on, _) = runs[False], runs[True]
+    gained = (on.conf_i > 1) & (off.conf_i <= 1)
+    if ahead:
+        assert gained.mean() > 0.001
+        rows = np.nonzero(gained)[1]
+        assert np.median(rows) > 75  # in the lower third of the image
+    else:
+        np.testing.assert_array_equal(on.conf_i, off.conf_i)
+        np.testing.assert_array_equal(on.pts_i, off.pts_i)
