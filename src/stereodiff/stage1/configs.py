@@ -203,13 +203,15 @@ class GeometricConfig(Stage1Config):
     lower border is a hole"). 0 (default) = the fixed threshold. 0.05 takes driving seeds 1 / 3 from 0.125 / 0.126
     to 0.118 / 0.122 final AbsRel; with ``depth_range=0.05,5`` as well, seeds 0 / 2 get worse."""
     forward_near: bool = False
-    """In a pair that looks along its own translation (the epipole, i.e. the focus of expansion, inside the image:
-    a camera moving forward or backward), pixels triangulated at an angle ≥ ``angle_ref_deg`` have no lower depth
-    bound (``depth_range[0]``). Such a pair's median depth is the far scenery around the epipole, so a bound
-    relative to it drops the near scenery at the image border (docs/geometric.md, "Why near scenery at the lower
-    border is a hole"); a well-conditioned angle keeps the bound for the ill-conditioned pixels near the epipole.
-    Pairs of a camera moving sideways (and their independently moving objects, which triangulate too near at large
-    angles) are not affected."""
+    """For a camera moving along its view (decided per video: the epipole, i.e. the focus of expansion, inside the
+    image in at least half of the probe pairs 8 frames apart, ``MatcherReport.ahead_share``), in each pair whose
+    epipole is inside the image, pixels triangulated at an angle ≥ ``angle_ref_deg`` have no lower depth bound
+    (``depth_range[0]``). Such a pair's median depth is the far scenery around the epipole, so a bound relative to
+    it drops the near scenery at the image border; the angle keeps the bound for the ill-conditioned pixels near
+    the epipole. Elsewhere the bound is what rejects independently moving objects triangulated too near
+    (indoor-dynamic) and low-parallax outliers (TUM); no probe pair of those, of static-orbit, close-object or
+    7-Scenes qualifies, so their output is unchanged (docs/geometric.md, "Why near scenery at the lower border is
+    a hole"). Off here, on in the ``cpu`` preset."""
     forward_fb_relative: float = 0.0
     """With ``forward_near``: the pixels it exempts (pairs looking ahead, angle ≥ ``angle_ref_deg``) may also
     miss the forward–backward check by this fraction of their flow length more (``fb_relative`` for those pixels
