@@ -508,6 +508,7 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
     cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
     assert cpu.movers_short_offsets == (3,) and cpu.movers_hole_reach
     assert (cpu.movers_beyond_part, cpu.movers_oncoming) == (0.0005, 0.3)
+    assert (cpu.movers_seen_contact, cpu.movers_oncoming_trim) == (0.1, True)
 
 
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():

@@ -272,12 +272,12 @@ class GeometricConfig(Stage1Config):
     movers_seen_contact: float = 0.0
     """With ``movers``: a region's ground contact is the ground where it is first seen under the region's lowest
     pixels when that is nearer than the ground right under them by more than this fraction
-    (``MoverSettings.seen_contact``; 0 = off: a car ahead whose cabin is found and whose body under it is a stage-1
-    hole; docs/geometric.md, driving)."""
+    (``MoverSettings.seen_contact``; 0 = off, ``0.1`` in the ``cpu`` preset: a car ahead whose cabin is found and
+    whose body under it is a stage-1 hole; docs/geometric.md, driving)."""
     movers_oncoming_trim: bool = False
     """With ``movers_oncoming``: a region that fails the oncoming test is tested again on its pixels nearer than the
     ground at their own row, with the margin applied twice (``MoverSettings.oncoming_trim``: flagged road under an
-    oncoming car; docs/geometric.md, driving)."""
+    oncoming car; off here, on in the ``cpu`` preset; docs/geometric.md, driving)."""
     movers_track_frames: int = 0
     """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off

@@ -29,9 +29,12 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      ground plane's depth there; given when the ground is seen under the region (or the region reaches the image
      bottom, where the ground at the bottom row bounds its depth) and stage 1 put the region beyond the ground (a
      static surface with a wrong stage-1 depth is flagged by the flow too, but is never beyond the ground: it keeps
-     its depth) or left it mostly untriangulated;
+     its depth) or left it mostly untriangulated; with ``seen_contact``, the ground where it is first seen under
+     them when that is nearer (a car ahead whose body under its found cabin is a hole);
    - *oncoming objects* (``oncoming``): an upright region standing on a road but nearer than the road under it (no
-     static object standing there can be) takes that contact, with its unflagged lower part (:func:`_oncoming`);
+     static object standing there can be) takes that contact, with its unflagged lower part (:func:`_oncoming`;
+     with ``oncoming_trim``, its pixels nearer than the ground at their own row alone, when flagged road under it
+     set the contact);
    - *a mover merged with flagged static pixels* (``beyond_part``): the region's blob beyond the ground, twice as
      far as its own contact, gives that contact to the region's pixels at or above it that lie beyond it
      (:func:`_beyond_part`);
