@@ -283,6 +283,15 @@ class GeometricConfig(Stage1Config):
     holes under it gets the ground's depth at their lowest pixels, like a region reaching the image bottom
     (``MoverSettings.hole_reach``: a person walking close to the camera whose legs no flow check follows). Off here,
     on in the ``cpu`` preset: indoor-dynamic seed 3 final 0.129 → 0.105 (docs/geometric.md)."""
+    movers_seen_contact: float = 0.0
+    """With ``movers``: a region's ground contact is the ground where it is first seen under the region's lowest
+    pixels when that is nearer than the ground right under them by more than this fraction
+    (``MoverSettings.seen_contact``; 0 = off, ``0.1`` in the ``cpu`` preset: a car ahead whose cabin is found and
+    whose body under it is a stage-1 hole; docs/geometric.md, driving)."""
+    movers_oncoming_trim: bool = False
+    """With ``movers_oncoming``: a region that fails the oncoming test is tested again on its pixels nearer than the
+    ground at their own row, with the margin applied twice (``MoverSettings.oncoming_trim``: flagged road under an
+    oncoming car; off here, on in the ``cpu`` preset; docs/geometric.md, driving)."""
     movers_track_frames: int = 0
     """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off
@@ -318,6 +327,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_track_frames", self.movers_track_frames >= 0, "must be ≥ 0 frames"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_seen_contact", 0 <= self.movers_seen_contact < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
             ],

@@ -228,6 +228,8 @@ class GeometricMatcher(PairwiseReconstruction):
             beyond_part=float(self.settings.movers_beyond_part),
             oncoming=float(self.settings.movers_oncoming),
             hole_reach=bool(self.settings.movers_hole_reach),
+            seen_contact=float(self.settings.movers_seen_contact),
+            oncoming_trim=bool(self.settings.movers_oncoming_trim),
         )
         with workers_own_the_cores(self.num_workers):
             scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir, num_workers=self.num_workers)
