@@ -202,6 +202,20 @@ class GeometricConfig(Stage1Config):
     fails the 1-pixel check in every earlier pair and becomes a hole (docs/geometric.md, "Why near scenery at the
     lower border is a hole"). 0 (default) = the fixed threshold. 0.05 takes driving seeds 1 / 3 from 0.125 / 0.126
     to 0.118 / 0.122 final AbsRel; with ``depth_range=0.05,5`` as well, seeds 0 / 2 get worse."""
+    forward_near: bool = False
+    """For a camera moving along its view (decided per video: the epipole, i.e. the focus of expansion, inside the
+    image in at least half of the probe pairs 8 frames apart, ``MatcherReport.ahead_share``), in each pair whose
+    epipole is inside the image, pixels triangulated at an angle ≥ ``angle_ref_deg`` have no lower depth bound
+    (``depth_range[0]``). Such a pair's median depth is the far scenery around the epipole, so a bound relative to
+    it drops the near scenery at the image border; the angle keeps the bound for the ill-conditioned pixels near
+    the epipole. Elsewhere the bound is what rejects independently moving objects triangulated too near
+    (indoor-dynamic) and low-parallax outliers (TUM); no probe pair of those, of static-orbit, close-object or
+    7-Scenes qualifies, so their output is unchanged (docs/geometric.md, "Why near scenery at the lower border is
+    a hole"). Off here, on in the ``cpu`` preset."""
+    forward_fb_relative: float = 0.0
+    """With ``forward_near``: the pixels it exempts (pairs looking ahead, angle ≥ ``angle_ref_deg``) may also
+    miss the forward–backward check by this fraction of their flow length more (``fb_relative`` for those pixels
+    only; 0 = off)."""
     motion_boundary_margin_px: int | None = 1
     """Pixels at motion boundaries (:func:`motion_boundaries`: the flow changes fast for its size) and this many
     pixels around them are not matched; ``None`` turns the check off. DIS spreads a moving object's motion a few
@@ -301,6 +315,7 @@ class GeometricConfig(Stage1Config):
                 ("flow_patch_stride", 1 <= self.flow_patch_stride <= 8, "must lie in 1..8 pixels (the patch size)"),
                 ("flow_descent_iterations", self.flow_descent_iterations >= 1, "must be ≥ 1"),
                 ("fb_relative", self.fb_relative >= 0, "must be ≥ 0"),
+                ("forward_fb_relative", self.forward_fb_relative >= 0, "must be ≥ 0"),
                 ("motion_boundary_margin_px", self.motion_boundary_margin_px is None
                  or self.motion_boundary_margin_px >= 0, "must be ≥ 0 or None"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
