@@ -46,6 +46,9 @@ def test_presets_hold_the_paper_settings():
         movers_hole_reach=True,
         movers_beyond_part=0.0005,
         movers_oncoming=0.3,
+        movers_seen_contact=0.1,
+        movers_oncoming_trim=True,
+        forward_near=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(hole_nearness=100.0)
     with pytest.raises(ValueError, match="preset 'nope'"):

@@ -26,7 +26,7 @@ from stereodiff.stage1.epipolar import (
 )
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
-from stereodiff.stage1.pair_steps import PairSteps
+from stereodiff.stage1.pair_steps import PairSteps, epipole_inside
 from stereodiff.stage1.pairs import default_pairs, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import pair_edges
 from stereodiff.types import PairPredictions
@@ -865,10 +865,14 @@ def _road_depth(h: int, w: int, focal: float, camera_height: float, wall_z: floa
 
 def _forward_flow(depth: np.ndarray, K: np.ndarray, dz: float) -> np.ndarray:
     """``[h,w,2]`` exact flow of a camera moving ``-dz`` along its axis (points ``dz`` farther) over ``depth``."""
+    return _translation_flow(depth, K, (0.0, 0.0, dz))
+
+
+def _translation_flow(depth: np.ndarray, K: np.ndarray, shift: tuple[float, float, float]) -> np.ndarray:
+    """``[h,w,2]`` exact flow over ``depth`` of a camera translated by ``-shift`` (the points move by ``shift``)."""
     h, w = depth.shape
     grid = pixel_grid(h, w).astype(np.float64)
-    points = np.dstack([(grid - K[:2, 2]) / K[0, 0], np.ones((h, w))]) * depth[..., None]
-    points[..., 2] += dz
+    points = np.dstack([(grid - K[:2, 2]) / K[0, 0], np.ones((h, w))]) * depth[..., None] + np.asarray(shift)
     return (points[..., :2] / points[..., 2:] * K[0, 0] + K[:2, 2] - grid).astype(np.float32)
 
 
@@ -896,3 +900,94 @@ def test_relative_fb_threshold_keeps_the_large_flows_of_near_scenery():
     assert covered[0.0] < 0.05 and covered[0.05] == 1.0
     with pytest.raises(ValueError, match="fb_relative"):
         GeometricConfig(fb_relative=-0.1).validate()
+
+
+def _near_coverage(flows: tuple, K: np.ndarray, truth: np.ndarray, near: np.ndarray, **changes) -> tuple:
+    """Coverage of the pixels ``near [h,w]`` in view a of a pair with ``flows`` (forward, backward), the default
+    matcher settings with ``changes``; checks that what is triangulated is exact (ratio to ``truth [h,w]``; the
+    far wall's small angles within 1 %). Returns the coverage, the view's depth and confidence."""
+    h, w = truth.shape
+    defaults = GeometricConfig()
+    settings = {f.name: getattr(defaults, f.name) for f in fields(PairSteps) if hasattr(defaults, f.name)}
+    steps = PairSteps(**{**settings, **changes}, px_scale=1.0)
+    depth, conf, _, geom = steps.views(*flows, K, steps.rays(h, w, K), (0, 1))
+    assert geom.ok
+    ok = conf[0] > 1
+    ratio = depth[0] / truth / np.median(depth[0][ok] / truth[ok])
+    np.testing.assert_allclose(ratio[ok], 1.0, atol=1e-2)
+    np.testing.assert_allclose(ratio[ok & near], 1.0, atol=1e-3)
+    return float(ok[near].mean()), depth[0], conf[0]
+
+
+def test_forward_near_keeps_near_scenery_of_a_camera_moving_ahead():
+    """A street: road up to a far wall 40 m ahead (the pair's median depth), seen from a camera that moved 2 m
+    forward. The road within 4 m at the lower border is under 0.2 × the median: the lower depth bound leaves it a
+    hole; ``forward_near`` (the epipole is inside the image, their angles large) triangulates it, exactly. Seen
+    from a camera moving sideways (epipole outside the image), the same near road keeps the bound."""
+    h, w, focal, back = 160, 200, 100.0, 2.0
+    K = np.array([[focal, 0, (w - 1) / 2], [0, focal, (h - 1) / 2], [0, 0, 1]])
+    truth = _road_depth(h, w, focal, 1.5, 40.0)
+    near = truth < 4.0
+    ahead = (_forward_flow(truth, K, back), _forward_flow(_road_depth(h, w, focal, 1.5, 40.0 + back), K, -back))
+    before, _, _ = _near_coverage(ahead, K, truth, near)
+    after, _, conf = _near_coverage(ahead, K, truth, near, forward_near=True)
+    assert before == 0.0 and after == 1.0
+    assert (conf[truth > 30] > 1).mean() > 0.5  # the far wall is still there
+    sideways = (_translation_flow(truth, K, (0.5, 0, 0)), _translation_flow(truth, K, (-0.5, 0, 0)))
+    off, depth_off, conf_off = _near_coverage(sideways, K, truth, near)
+    on, depth_on, conf_on = _near_coverage(sideways, K, truth, near, forward_near=True)
+    assert off == on == 0.0
+    np.testing.assert_array_equal(conf_on, conf_off)
+    np.testing.assert_array_equal(depth_on, depth_off)
+
+
+def test_forward_fb_relative_only_loosens_the_exempt_pixels():
+    """The same street with a 4 % round-trip error on the backward flow (DIS's error grows with the flow): the
+    near road's 20–40 px flows fail the fixed 1-px check, so ``forward_near`` alone leaves most of it (> 75 %) a
+    hole; with ``forward_fb_relative`` it is triangulated, exactly. Far pixels (small angles) keep the fixed
+    check."""
+    h, w, focal, back = 160, 200, 100.0, 2.0
+    K = np.array([[focal, 0, (w - 1) / 2], [0, focal, (h - 1) / 2], [0, 0, 1]])
+    truth = _road_depth(h, w, focal, 1.5, 40.0)
+    near = truth < 4.0
+    backward = _forward_flow(_road_depth(h, w, focal, 1.5, 40.0 + back), K, -back) * np.float32(1.04)
+    flows = (_forward_flow(truth, K, back), backward)
+    alone, _, _ = _near_coverage(flows, K, truth, near, forward_near=True)
+    loose, _, conf = _near_coverage(flows, K, truth, near, forward_near=True, forward_fb_relative=0.05)
+    assert alone < 0.25 and loose == 1.0
+    fb_err = flow.forward_backward(*flows)[2]
+    assert not (conf[(truth > 10) & (fb_err >= 1.0)] > 1).any()  # far pixels: the fixed threshold as before
+    with pytest.raises(ValueError, match="forward_fb_relative"):
+        GeometricConfig(forward_fb_relative=-0.1).validate()
+
+
+def test_epipole_inside():
+    K = np.array([[100.0, 0, 99.5], [0, 100.0, 79.5], [0, 0, 1]])
+    eye = np.eye(3)
+    assert epipole_inside(K, eye, np.array([0.0, 0.0, -1.0]), (160, 200))  # forward
+    assert epipole_inside(K, eye, np.array([0.1, 0.0, 1.0]), (160, 200))  # backward, slightly sideways
+    assert not epipole_inside(K, eye, np.array([1.0, 0.0, 0.1]), (160, 200))  # sideways
+    assert not epipole_inside(K, eye, np.array([1.0, 0.0, 0.0]), (160, 200))  # purely sideways: at infinity
+
+
+@pytest.mark.parametrize(("preset", "ahead"), [("driving", True), ("static-orbit", False)])
+def test_forward_near_is_decided_by_the_video_motion(preset, ahead):
+    """``forward_near`` applies only when the probe pairs see the epipole inside the image: a forward-driving
+    camera (its near scenery at the lower border gains depth), not an orbiting one (its pairs are unchanged)."""
+    from stereodiff.synth import make_scene
+
+    video = make_scene(preset, seed=3, num_frames=28, height=120, width=160)  # driving: a planter at frames 16-27
+    runs = {}
+    for near in (False, True):
+        matcher = GeometricMatcher(resolution=160, offsets=(2, 3), forward_near=near, focal_px=float(video.K[0, 0]))
+        runs[near] = (matcher.predict(video.frames[16:]), matcher.report)
+    assert (runs[True][1].ahead_share >= 0.5) == ahead and np.isnan(runs[False][1].ahead_share)
+    (off, _), (on, _) = runs[False], runs[True]
+    gained = (on.conf_i > 1) & (off.conf_i <= 1)
+    if ahead:
+        assert gained.mean() > 0.001
+        rows = np.nonzero(gained)[1]
+        assert np.median(rows) > 75  # in the lower third of the image
+    else:
+        np.testing.assert_array_equal(on.conf_i, off.conf_i)
+        np.testing.assert_array_equal(on.pts_i, off.pts_i)

@@ -420,6 +420,32 @@ def test_beyond_part_gives_a_car_merged_with_flagged_road_the_contact_of_its_own
         assert not handled.any()
 
 
+def test_seen_contact_takes_the_ground_where_it_is_first_seen_under_a_region_whose_lower_part_is_a_hole():
+    """driving: the flow finds a car ahead's cabin, triangulated beyond the ground, but its body under it is a stage-1
+    hole; the ground right under the cabin's lowest pixels is far behind the car (twice its depth on seed 0). With
+    ``seen_contact`` the contact is the ground where it is first seen under the region: the car's own foot."""
+    from dataclasses import replace
+
+    from stereodiff.stage1.movers import _mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, floor depth 225 / (row - 59.5)
+    depth = floor.copy()
+    depth[:60] = 30.0  # the street's far end
+    cabin = np.zeros(floor.shape, bool)
+    cabin[70:86, 100:130] = True
+    depth[cabin] = 20.0  # beyond the ground under most of it (8.8 at row 85), as a car ahead is triangulated
+    depth[86:96, 98:132] = 0.0  # the body and the road just under it: holes; the car stands at row 95
+    settings = MoverSettings()
+    ground = ground_depth(depth, (depth > 0) & ~cabin, settings)
+    assert ground is not None
+    out, handled = _mover_depth(depth, cabin, ground, settings)
+    np.testing.assert_allclose(out[cabin], floor[85, 115], rtol=0.02)  # old: under its lowest pixels (1.4× too far)
+    out, handled = _mover_depth(depth, cabin, ground, replace(settings, seen_contact=0.1))
+    assert handled[cabin].all()
+    np.testing.assert_allclose(out[cabin], floor[96, 115], rtol=0.02)  # the first ground seen under it
+    np.testing.assert_allclose(out[~cabin], depth[~cabin])
+
+
 def test_oncoming_gives_an_upright_region_nearer_than_its_road_contact_that_contact_and_extends_it_down():
     from dataclasses import replace
 
@@ -441,6 +467,32 @@ def test_oncoming_gives_an_upright_region_nearer_than_its_road_contact_that_cont
     out, handled = _mover_depth(depth, flagged | table, ground, replace(settings, oncoming=0.3))
     np.testing.assert_allclose(out[car], floor[99, 115], rtol=0.03)  # its unflagged lower half too
     assert handled[car].all() and not handled[table].any()  # a table top is as near, but horizontal
+
+
+def test_oncoming_trim_cuts_the_flagged_road_under_an_oncoming_car_that_sets_its_contact_too_near():
+    """driving seed 0, frames 37-50: the flow flags the road under the oncoming car with it (noisy, off the ground
+    plane); the region's lowest pixels are that road's, its median depth too, so it is not nearer than its
+    contact. With ``oncoming_trim`` its pixels nearer than the ground at their own row are tested alone."""
+    from dataclasses import replace
+
+    from stereodiff.stage1.movers import _mover_depth
+
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    car = _isolated(depth, slice(80, 91), slice(100, 130), 2.5)  # stands at row 90 (floor 7.4): too near
+    road = np.zeros(floor.shape, bool)
+    road[91:101, 95:135] = True
+    depth[road] = 0.85 * floor[road]  # stage-1 noise: off the ground plane, flagged with the car
+    settings = replace(MoverSettings(), oncoming=0.3)
+    ground = ground_depth(depth, (depth > 0) & ~car & ~road, settings)
+    assert ground is not None
+    _, handled = _mover_depth(depth, car | road, ground, settings)
+    assert not handled.any()  # the road's median and lowest pixels: not nearer than its contact
+    out, handled = _mover_depth(depth, car | road, ground, replace(settings, oncoming_trim=True))
+    assert handled[car].all() and not handled[road].any()
+    np.testing.assert_allclose(out[car], floor[90, 115], rtol=0.03)
+    np.testing.assert_allclose(out[road], depth[road])
 
 
 def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_not_a_static_region():
@@ -488,17 +540,21 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
         movers_hole_reach=True,
         movers_beyond_part=0.001,
         movers_oncoming=0.25,
+        movers_seen_contact=0.2,
+        movers_oncoming_trim=True,
     )
     GeometricMatcher(config).reconstruct(frames)
     knobs = [(s.track_frames, s.short_offsets, s.ground_cut, s.hole_reach, s.beyond_part, s.oncoming) for s in seen]
     assert knobs == [(5, (2,), True, True, 0.001, 0.25)]
+    assert [(s.seen_contact, s.oncoming_trim) for s in seen] == [(0.2, True)]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
-    assert (d.movers_beyond_part, d.movers_oncoming) == (0.0, 0.0)
+    assert (d.movers_beyond_part, d.movers_oncoming, d.movers_seen_contact, d.movers_oncoming_trim) == (0, 0, 0, False)
     cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
     assert cpu.movers_short_offsets == (3,) and cpu.movers_hole_reach
     assert (cpu.movers_beyond_part, cpu.movers_oncoming) == (0.0005, 0.3)
+    assert (cpu.movers_seen_contact, cpu.movers_oncoming_trim) == (0.1, True)
 
 
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():

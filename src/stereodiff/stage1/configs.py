@@ -202,6 +202,20 @@ class GeometricConfig(Stage1Config):
     fails the 1-pixel check in every earlier pair and becomes a hole (docs/geometric.md, "Why near scenery at the
     lower border is a hole"). 0 (default) = the fixed threshold. 0.05 takes driving seeds 1 / 3 from 0.125 / 0.126
     to 0.118 / 0.122 final AbsRel; with ``depth_range=0.05,5`` as well, seeds 0 / 2 get worse."""
+    forward_near: bool = False
+    """For a camera moving along its view (decided per video: the epipole, i.e. the focus of expansion, inside the
+    image in at least half of the probe pairs 8 frames apart, ``MatcherReport.ahead_share``), in each pair whose
+    epipole is inside the image, pixels triangulated at an angle ≥ ``angle_ref_deg`` have no lower depth bound
+    (``depth_range[0]``). Such a pair's median depth is the far scenery around the epipole, so a bound relative to
+    it drops the near scenery at the image border; the angle keeps the bound for the ill-conditioned pixels near
+    the epipole. Elsewhere the bound is what rejects independently moving objects triangulated too near
+    (indoor-dynamic) and low-parallax outliers (TUM); no probe pair of those, of static-orbit, close-object or
+    7-Scenes qualifies, so their output is unchanged (docs/geometric.md, "Why near scenery at the lower border is
+    a hole"). Off here, on in the ``cpu`` preset."""
+    forward_fb_relative: float = 0.0
+    """With ``forward_near``: the pixels it exempts (pairs looking ahead, angle ≥ ``angle_ref_deg``) may also
+    miss the forward–backward check by this fraction of their flow length more (``fb_relative`` for those pixels
+    only; 0 = off)."""
     motion_boundary_margin_px: int | None = 1
     """Pixels at motion boundaries (:func:`motion_boundaries`: the flow changes fast for its size) and this many
     pixels around them are not matched; ``None`` turns the check off. DIS spreads a moving object's motion a few
@@ -269,6 +283,15 @@ class GeometricConfig(Stage1Config):
     holes under it gets the ground's depth at their lowest pixels, like a region reaching the image bottom
     (``MoverSettings.hole_reach``: a person walking close to the camera whose legs no flow check follows). Off here,
     on in the ``cpu`` preset: indoor-dynamic seed 3 final 0.129 → 0.105 (docs/geometric.md)."""
+    movers_seen_contact: float = 0.0
+    """With ``movers``: a region's ground contact is the ground where it is first seen under the region's lowest
+    pixels when that is nearer than the ground right under them by more than this fraction
+    (``MoverSettings.seen_contact``; 0 = off, ``0.1`` in the ``cpu`` preset: a car ahead whose cabin is found and
+    whose body under it is a stage-1 hole; docs/geometric.md, driving)."""
+    movers_oncoming_trim: bool = False
+    """With ``movers_oncoming``: a region that fails the oncoming test is tested again on its pixels nearer than the
+    ground at their own row, with the margin applied twice (``MoverSettings.oncoming_trim``: flagged road under an
+    oncoming car; off here, on in the ``cpu`` preset; docs/geometric.md, driving)."""
     movers_track_frames: int = 0
     """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off
@@ -292,6 +315,7 @@ class GeometricConfig(Stage1Config):
                 ("flow_patch_stride", 1 <= self.flow_patch_stride <= 8, "must lie in 1..8 pixels (the patch size)"),
                 ("flow_descent_iterations", self.flow_descent_iterations >= 1, "must be ≥ 1"),
                 ("fb_relative", self.fb_relative >= 0, "must be ≥ 0"),
+                ("forward_fb_relative", self.forward_fb_relative >= 0, "must be ≥ 0"),
                 ("motion_boundary_margin_px", self.motion_boundary_margin_px is None
                  or self.motion_boundary_margin_px >= 0, "must be ≥ 0 or None"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
@@ -303,6 +327,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_track_frames", self.movers_track_frames >= 0, "must be ≥ 0 frames"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_seen_contact", 0 <= self.movers_seen_contact < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
             ],

@@ -29,9 +29,12 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      ground plane's depth there; given when the ground is seen under the region (or the region reaches the image
      bottom, where the ground at the bottom row bounds its depth) and stage 1 put the region beyond the ground (a
      static surface with a wrong stage-1 depth is flagged by the flow too, but is never beyond the ground: it keeps
-     its depth) or left it mostly untriangulated;
+     its depth) or left it mostly untriangulated; with ``seen_contact``, the ground where it is first seen under
+     them when that is nearer (a car ahead whose body under its found cabin is a hole);
    - *oncoming objects* (``oncoming``): an upright region standing on a road but nearer than the road under it (no
-     static object standing there can be) takes that contact, with its unflagged lower part (:func:`_oncoming`);
+     static object standing there can be) takes that contact, with its unflagged lower part (:func:`_oncoming`;
+     with ``oncoming_trim``, its pixels nearer than the ground at their own row alone, when flagged road under it
+     set the contact);
    - *a mover merged with flagged static pixels* (``beyond_part``): the region's blob beyond the ground, twice as
      far as its own contact, gives that contact to the region's pixels at or above it that lie beyond it
      (:func:`_beyond_part`);
@@ -164,6 +167,10 @@ class MoverSettings:
     oncoming_support: float = 0.4
     """With ``oncoming``: least share of the triangulated pixels under the region (``contact_rows``, median over its
     columns) that lie on the ground (a road, not a car body that crosses the ground plane's depth at a few rows)."""
+    oncoming_trim: bool = False
+    """With ``oncoming``: when the region fails it, its pixels nearer than the ground at their own row by
+    ``oncoming`` are tested alone, with the margin applied twice (flagged road under an oncoming car sets its
+    contact too near)."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
@@ -176,6 +183,11 @@ class MoverSettings:
     rim_px: float = 2.0
     """With ``hole_reach``: the rim of the region joined to its holes left to stage 2's fill (the segmentation's
     edge often holds static background the mover uncovers)."""
+    seen_contact: float = 0.0
+    """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
+    under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by
+    more than this fraction (0 = off): a region whose lower part the segmentation missed (the body of a car ahead,
+    a stage-1 hole under its found cabin) ends above its true contact."""
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`track_mover_depth`): frames on each side whose overlapping
     mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md) but costs
@@ -808,6 +820,9 @@ def _mover_depth(
         own = depth[region & (depth > 0)]
         mostly_hole = own.size < 0.5 * region.sum()
         contact = _contact_depth(region, ground) if ground is not None else None
+        if contact is not None and s.seen_contact > 0:  # the region's lower part may be missing (a hole)
+            seen_at = _seen_contact(region, ground, on_ground, s.contact_rows)
+            contact = seen_at if seen_at is not None and seen_at < (1.0 - s.seen_contact) * contact else contact
         ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & static
         bound = float(np.percentile(depth[ring], s.ring_percentile)) if ring.any() else np.inf
         # a static surface is never beyond the ground under it: only a region stage 1 put beyond its contact moves
@@ -926,17 +941,36 @@ def _oncoming(
     (:func:`_on_ground`). Returns the region with that extension ``[h,w]`` bool and the contact depth, or
     ``region`` and None."""
     core = _extend_down(depth, region & (depth > 0) & ~on_ground, (depth > 0) & ~on_ground, s.segment_step)
-    support = on_ground & ~moving & ~core
+    contact = _approaching(depth, core, ground, on_ground & ~moving & ~core, 1.0 - s.oncoming, s)
+    if contact is not None:
+        return region | core, contact
+    if not s.oncoming_trim:
+        return region, None
+    # flagged road under the object (its flow drags the road's) sets a contact too near: only the pixels nearer
+    # than the ground at their own row by ``oncoming`` count, and the margin is applied twice
+    near = region & (depth > 0) & (depth < (1.0 - s.oncoming) * ground)
+    contact = _approaching(depth, near, ground, on_ground & ~moving & ~near, (1.0 - s.oncoming) ** 2, s)
+    if contact is None:
+        return region, None
+    return (region & (np.arange(region.shape[0])[:, None] <= int(np.nonzero(near)[0].max()))) | near, contact
+
+
+def _approaching(
+    depth: np.ndarray, core: np.ndarray, ground: np.ndarray, support: np.ndarray, factor: float, s: MoverSettings
+) -> float | None:
+    """The contact depth of ``core`` ``[h,w]`` bool when it is upright, stands on a road (``support`` ``[h,w]``
+    bool, ``oncoming_support``) and lies (median) nearer than ``factor`` times the ground under its lowest pixels;
+    else None."""
     if core.sum() < 20 or not _stands(core, support, s.contact_rows):
-        return region, None
+        return None
     if _ground_share(depth, core, support, s.contact_rows) < s.oncoming_support:
-        return region, None
+        return None
     contact = _contact_depth(core, ground)
-    if contact is None or np.median(depth[core]) >= (1.0 - s.oncoming) * contact:
-        return region, None
+    if contact is None or np.median(depth[core]) >= factor * contact:
+        return None
     if not _upright(depth, core, _ground_rate(ground), s):
-        return region, None
-    return region | core, contact
+        return None
+    return contact
 
 
 def _extend_down(depth: np.ndarray, seed: np.ndarray, allowed: np.ndarray, step: float) -> np.ndarray:
@@ -967,6 +1001,22 @@ def _ground_rate(ground: np.ndarray) -> float:
     seen = np.isfinite(ground[:-1]) & np.isfinite(ground[1:])  # both rows below the horizon
     rate = np.diff(1.0 / ground, axis=0)
     return float(np.median(rate[seen])) if seen.any() else 0.0
+
+
+def _seen_contact(region: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, rows: int) -> float | None:
+    """Ground depth ``ground [h,w]`` where the ground (``on_ground [h,w]`` bool) is first seen under the lowest
+    pixels of ``region`` (within ``rows`` rows; median over the columns where it is), or None where it is seen under
+    none of them."""
+    h = region.shape[0]
+    bottom, columns = _lowest(region)
+    below = np.clip(bottom[:, None] + np.arange(1, 1 + rows), 0, h - 1)  # [n, rows]
+    hit = on_ground[below, columns[:, None]] & ~region[below, columns[:, None]]
+    has = hit.any(axis=1)
+    if not has.any():
+        return None
+    values = ground[below[has, np.argmax(hit[has], axis=1)], columns[has]]
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
 
 
 def _contact_depth(region: np.ndarray, contact: np.ndarray) -> float | None:

@@ -25,7 +25,7 @@ from stereodiff.stage1.epipolar import (
     triangulate_rays,
 )
 
-__all__ = ["PairSteps", "undistorted_grid"]
+__all__ = ["PairSteps", "epipole_inside", "undistorted_grid"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,12 @@ class PairSteps:
     """Working long side / 320: scales the pixel thresholds."""
     fb_relative: float = 0.0
     """The forward–backward threshold's growth per pixel of flow length (``GeometricConfig.fb_relative``)."""
+    forward_near: bool = False
+    """In a pair that looks along its translation, well-conditioned pixels have no lower depth bound
+    (``GeometricConfig.forward_near``)."""
+    forward_fb_relative: float = 0.0
+    """With ``forward_near``: the forward–backward threshold's further growth per pixel of flow length for those
+    pixels (``GeometricConfig.forward_fb_relative``)."""
     undistorted: np.ndarray | None = None
     """``[h,w,2]`` undistorted position of every pixel of the working grid (:func:`undistorted_grid`), or None
     for a pinhole camera."""
@@ -73,15 +79,18 @@ class PairSteps:
         return pixel_rays(grid.reshape(-1, 2), np.linalg.inv(K))
 
     def checked(
-        self, flow_ab: np.ndarray, flow_ba: np.ndarray
+        self, flow_ab: np.ndarray, flow_ba: np.ndarray, extra_relative: float = 0.0
     ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """For each view of a pair, from its forward and backward flows ``[h,w,2]``: targets ``[h,w,2]`` in the
         other view, forward–backward error ``[h,w]`` and the consistency mask ``[h,w]`` (in the image, error <
-        :meth:`fb_threshold`, not at a motion boundary)."""
+        :meth:`fb_threshold` + ``extra_relative`` · |flow|, not at a motion boundary)."""
         views = []
         for forward, backward in ((flow_ab, flow_ba), (flow_ba, flow_ab)):
             target, _, fb_err = forward_backward(forward, backward)
-            valid = inside_image(target) & (fb_err < self.fb_threshold(forward))
+            threshold = self.fb_threshold(forward)
+            if extra_relative:
+                threshold = threshold + extra_relative * _length(forward)
+            valid = inside_image(target) & (fb_err < threshold)
             if self.motion_boundary_margin_px is not None:
                 valid &= ~motion_boundaries(forward, self.motion_boundary_margin_px)
             views.append((target, fb_err, valid))
@@ -98,7 +107,7 @@ class PairSteps:
         (a float) when ``fb_relative`` is 0."""
         if not self.fb_relative:
             return self.fixed_fb_px
-        return self.fixed_fb_px + self.fb_relative * np.sqrt(np.square(flow[..., 0]) + np.square(flow[..., 1]))
+        return self.fixed_fb_px + self.fb_relative * _length(flow)
 
     def sample_matches(
         self, target: np.ndarray, fb_err: np.ndarray, valid: np.ndarray
@@ -136,9 +145,12 @@ class PairSteps:
         camera, the pose ``[3,4]`` ``[R | t]`` a → b (NaN when the pair failed: unit depth, confidence 1) and the
         pair's geometry."""
         h, w = flow_ab.shape[:2]
-        (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self.checked(flow_ab, flow_ba)
-        consistent = float(valid_a.mean())
-        strict = valid_a & (fb_a < self.fixed_fb_px) if self.fb_relative else valid_a
+        extra = self.forward_fb_relative if self.forward_near else 0.0
+        (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self.checked(flow_ab, flow_ba, extra)
+        # the pixels of the usual threshold (the looser one's only count in a pair looking ahead)
+        usual_a = valid_a & (fb_a < self.fb_threshold(target_a - pixel_grid(h, w))) if extra else valid_a
+        consistent = float(usual_a.mean())
+        strict = usual_a & (fb_a < self.fixed_fb_px) if self.fb_relative else usual_a
         matches = self.sample_matches(target_a, fb_a, strict)  # the pose from the fixed threshold's matches
         if matches is None:
             reason = "too few consistent flow matches (no texture?)"
@@ -180,20 +192,29 @@ class PairSteps:
         # the undistorted pixels, for the epipolar residual
         x_self = pixels if self.undistorted is None else _gather(self.undistorted.reshape(-1, 2), idx)
         target_px = _gather(target.reshape(-1, 2), idx)
-        # the threshold of each pixel's own flow
-        fb_scale = self.fb_threshold(target_px - pixels) / 2 if self.fb_relative else self.fixed_fb_px / 2
+        fb = fb_err.reshape(-1)[idx]
         x_other = self.undistort(target_px)
         rays_other = transform(pixel_rays(x_other, K_inv), R.T)  # Rᵀ ray_other, in own camera
         depth, depth_other, angle = triangulate_rays(rays_self, rays_other, -R.T @ t)
         ok = np.isfinite(depth) & (depth > 0) & (depth_other > 0)
-        median = float(np.median(depth[ok])) if ok.any() else 1.0
+        # the threshold of each pixel's own flow (half of it: the confidence's flow scale)
+        fb_scale = self.fb_threshold(target_px - pixels) if self.fb_relative else self.fixed_fb_px
+        loose = self.forward_near and self.forward_fb_relative > 0  # ``valid`` holds the looser threshold's pixels
+        usual = fb < fb_scale if loose else True  # the pixels of the usual forward–backward threshold
+        ahead = self.forward_near and epipole_inside(K, R, t, (h, w))
+        # well-conditioned pixels of a pair looking ahead
+        exempt = angle >= np.radians(self.angle_ref_deg) if ahead else False
+        if loose:
+            ok &= usual | exempt
+            fb_scale = np.where(usual, fb_scale, fb_scale + self.forward_fb_relative * _length(target_px - pixels))
+        median = float(np.median(depth[ok & usual])) if (ok & usual).any() else 1.0
         lo, hi = self.depth_range
-        ok &= (depth > lo * median) & (depth < hi * median)
+        ok &= ((depth > lo * median) | exempt) & (depth < hi * median)
+        fb_scale = fb_scale / 2
 
         # confidence: 1 + (max − 1) · w_fb · w_epi · w_angle, with the exponents of the two Gaussians summed
         scale = self.px_scale
         sampson = sampson_distance(x_self, x_other, F)
-        fb = fb_err.reshape(-1)[idx]
         gauss = (fb / fb_scale) ** 2 + (sampson / (self.epipolar_sigma_px * scale)) ** 2
         w_ang = np.clip(angle / np.radians(self.angle_ref_deg), 0.0, 1.0) ** 2
         weight = np.exp(-0.5 * gauss) * w_ang
@@ -206,6 +227,18 @@ class PairSteps:
         return depth_map.reshape(h, w), conf.reshape(h, w)
 
 
+def epipole_inside(K: np.ndarray, R: np.ndarray, t: np.ndarray, size: tuple[int, int]) -> bool:
+    """Whether the other camera's centre projects into this ``(h, w)`` image (through ``K [3,3]``, the pose own →
+    other ``X_other = R X + t``): the pair looks along its translation (forward or backward motion), its epipole is
+    the focus of expansion and its scenery spans depths from the image border to the far centre."""
+    centre = -R.T @ np.asarray(t, np.float64).reshape(3)  # the other camera's centre in this camera
+    if abs(centre[2]) < 1e-12 * max(float(np.linalg.norm(centre)), 1e-300):
+        return False
+    u, v = (K @ (centre / centre[2]))[:2]
+    h, w = size
+    return bool(0 <= u <= w - 1 and 0 <= v <= h - 1)
+
+
 def undistorted_grid(size: tuple[int, int], K: np.ndarray, distortion: tuple[float, ...]) -> np.ndarray:
     """``[h,w,2]`` float32: where each pixel of an ``(h, w)`` image taken through camera ``K`` with OpenCV lens
     ``distortion`` (k1, k2, p1, p2[, k3]) lies in the ideal pinhole image of the same ``K``."""
@@ -216,6 +249,11 @@ def undistorted_grid(size: tuple[int, int], K: np.ndarray, distortion: tuple[flo
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-9)  # OpenCV's default 5 steps: ~0.03 px off
     out = cv2.undistortPoints(points, K, np.asarray(distortion, np.float64), None, None, K, criteria)
     return out.reshape(h, w, 2).astype(np.float32)
+
+
+def _length(flow: np.ndarray) -> np.ndarray:
+    """``[...]`` length of the flow vectors ``flow [...,2]``."""
+    return np.sqrt(np.square(flow[..., 0]) + np.square(flow[..., 1]))
 
 
 def _gather(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
