@@ -154,6 +154,52 @@ def test_blocks_share_their_overlap_and_run_each_flow_check_and_ground_fit_once(
     np.testing.assert_array_equal(blocked.depth, whole.depth)
 
 
+def _resident_kib(path) -> int:
+    """Resident KiB of this process's mappings of the file ``path`` (``/proc/self/smaps``)."""
+    from pathlib import Path
+
+    name, total, inside = str(Path(path).resolve()), 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if line[:1].isalnum() and "-" in line.split()[0] and ":" not in line.split()[0]:  # a mapping's header
+            inside = line.endswith(name)
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+def test_movers_hold_one_block_and_leave_the_scene_on_disk(monkeypatch, tmp_path):
+    """Memory flat in the video length: a block's arrays are the only ones of their size alive (the previous
+    block's results are dropped before the next block is read, the block's depth and confidence are not copied a
+    second time), and none of the memory-mapped input scene stays resident (``valid``, which the movers do not
+    read, used to be read per block and kept)."""
+    import sys
+    import tracemalloc
+
+    import pytest
+
+    from stereodiff.pipeline import load_scene, save_scene
+    from stereodiff.stage1 import movers
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc/self/smaps")
+    frames, truth = _sliding_square(num_frames=40)
+    save_scene(tmp_path / "scene", _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32)))
+    scene = load_scene(tmp_path / "scene")  # memory-mapped, as in a run
+    monkeypatch.setattr(movers, "BLOCK_FRAMES", 12)
+    settings = MoverSettings(offsets=(3, 6), hole_bound=True)
+    handle_movers(frames[:8], _wall_scene(np.where(truth[:8], 0.0, 4.0).astype(np.float32)), settings)  # lazy set-up
+    tracemalloc.start()
+    try:
+        handle_movers(frames, scene, settings, out_dir=tmp_path / "out", num_workers=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    block_frames, plane = 12 + 2 * 7, 120 * 160  # a block and its context (max offset + 1 on each side)
+    assert peak < 33 * block_frames * plane  # bytes per pixel of a block (was 36: two blocks' arrays at once)
+    for name in ("depth", "confidence", "valid"):
+        assert _resident_kib(tmp_path / "scene" / f"{name}.npy") == 0, name
+
+
 def test_a_static_scene_has_no_movers_even_with_holes():
     frames, truth = _sliding_square()
     static_frames = np.empty_like(frames)

@@ -31,7 +31,7 @@ from stereodiff.backends import require_extra
 from stereodiff.config import PipelineConfig, preset_config
 from stereodiff.devices import resolve_device
 from stereodiff.gpu import free_device_memory, resolve_dtype
-from stereodiff.io.pages import release
+from stereodiff.io.pages import bound_heap, release
 from stereodiff.progress import logger
 from stereodiff.stage1 import Stage1Backend
 from stereodiff.stage2 import Stage2Backend
@@ -214,6 +214,7 @@ class StereoDiffPipeline:
             raise ValueError("the video has no frames")
         run_dir = Path(run_dir) if run_dir is not None else None
         self.timings = {}
+        bound_heap()  # freed block-sized arrays go back to the system: memory flat in the video length
 
         # 2. Stage 1: the aligned scene; its cached device memory is released before stage 2's window
         scene = self.run_stage1(frames, run_dir)

@@ -62,7 +62,7 @@ import numpy as np
 
 from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward, grey_frame
-from stereodiff.io.pages import new_array, release
+from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_imap, thread_map
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.types import SceneGeometry
@@ -268,10 +268,12 @@ def handle_movers(
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
         valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
         moving_px += int(np.count_nonzero(moving[core]))
+        del block, depth, confidence, moving  # the next block's arrays replace these, they do not join them
         for array in (depth_out, confidence_out, valid_out, moving_out):
             if isinstance(array, np.memmap):
                 array.flush()
         release(depth_out, confidence_out, valid_out, moving_out, scene.depth, scene.confidence)
+        trim_heap()  # the block's freed arrays leave the resident set too
     logger.info("movers: %.1f%% of the pixels move independently", 100 * moving_px / max(t * h * w, 1))
     return replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out), moving_out
 
@@ -329,12 +331,11 @@ def _handle_block(
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
     ``track_frames`` their mover depth is not computed); ``shared``: see :class:`_Shared`. Returns its ``[n,h,w]``
-    depth, confidence and mover mask."""
+    depth and confidence (``scene``'s own arrays, written in place: no second copy of the block) and mover mask."""
     n, h, w = scene.depth.shape
     grey = np.stack([grey_frame(frames[k], (h, w)) for k in range(first, first + n)])  # [n,h,w]
     moving = segment_movers(grey, scene, s, first, num_workers, shared)
-    depth = np.array(scene.depth, dtype=np.float32, copy=True)
-    confidence = np.array(scene.confidence, dtype=np.float32, copy=True)
+    depth, confidence = scene.depth, scene.confidence  # the block's own copies (:func:`_frames_of`): written here
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
     handled = np.zeros((n, h, w), bool)
@@ -428,14 +429,14 @@ def _boxes_overlap(a: tuple, b: tuple) -> bool:
 
 
 def _frames_of(scene: SceneGeometry, first: int, last: int) -> SceneGeometry:
-    """The frames ``first:last`` of ``scene`` (arrays read into memory)."""
+    """The frames ``first:last`` of ``scene``: depth and confidence read into memory as the block's own float32
+    copies (:func:`_handle_block` writes into them), the cameras; not ``valid`` (the movers read ``depth > 0``)."""
     return SceneGeometry(
         depth=np.array(scene.depth[first:last], dtype=np.float32),
         confidence=np.array(scene.confidence[first:last], dtype=np.float32),
         focal=np.asarray(scene.focal[first:last]),
         principal_point=np.asarray(scene.principal_point[first:last]),
         cam_to_world=np.asarray(scene.cam_to_world[first:last]),
-        valid=np.array(scene.valid[first:last]) if scene.valid is not None else None,
     )
 
 

@@ -43,7 +43,7 @@ from stereodiff.blocks import block_of
 from stereodiff.camera import fit_long_side, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.io.files import atomic_file, stamped_folder
-from stereodiff.io.pages import release
+from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
 from stereodiff.stage2.configs import TemporalConfig
 
@@ -135,6 +135,7 @@ class TemporalRefiner(TemporalConfig):
                 if cache is not None:
                     cache.save(index, out[start:stop])
                 release(out, frames, depth, confidence)  # memmapped inputs/outputs: only the window stays resident
+                trim_heap()  # the window's freed arrays leave the resident set too (memory flat in the length)
         if isinstance(out, np.memmap):
             out.flush()
         return out
