@@ -43,9 +43,9 @@ WEIGHTS_FREE_OVERHEAD = int(0.2 * _GIB)
 
 # Weights-free backends: float32 planes live per frame at their peak, measured at 320×240 (300 frames; 2 worker
 # threads): the movers step over its block of frames (8.4), the temporal refiner over its window (14.9). Planned
-# peaks of the cpu preset at 320×240 for 64 / 300 / 600 frames: 505 / 805 / 805 MiB; measured 486 / 778 / 791 MiB
-# (BENCHMARKS.md, pipeline-64-300-600-320x240), and 524 / 796 / 833 MiB with the movers holding one block (issue
-# #20, shared machine; the peak is stage 2's window, see docs/geometric.md "Memory flat in the video length").
+# peaks of the cpu preset at 320×240 for 64 / 300 / 600 frames: 505 / 805 / 805 MiB; measured 488 / 747 / 833 MiB
+# before issue #20's memory fixes, 486 / 729 / 735 MiB after them (BENCHMARKS.md, pipeline-64-300-600-320x240;
+# docs/geometric.md "Memory flat in the video length").
 _MOVERS_LIVE_PLANES = 9
 _SHORT_OFFSET_BYTES = 2  # per pixel of the movers block with `movers_short_offsets`: their uint8 vote and check counts
 _TEMPORAL_LIVE_PLANES = 16
