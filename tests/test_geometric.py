@@ -25,7 +25,7 @@ from stereodiff.stage1.epipolar import (
     triangulate_rays,
 )
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
-from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
+from stereodiff.stage1.geometric import AHEAD_SHARE, GeometricMatcher, failure_summary
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside
 from stereodiff.stage1.pairs import default_pairs, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import pair_edges
@@ -981,7 +981,7 @@ def test_forward_near_is_decided_by_the_video_motion(preset, ahead):
     for near in (False, True):
         matcher = GeometricMatcher(resolution=160, offsets=(2, 3), forward_near=near, focal_px=float(video.K[0, 0]))
         runs[near] = (matcher.predict(video.frames[16:]), matcher.report)
-    assert (runs[True][1].ahead_share >= 0.5) == ahead and np.isnan(runs[False][1].ahead_share)
+    assert (runs[True][1].ahead_share >= AHEAD_SHARE) == ahead and np.isnan(runs[False][1].ahead_share)
     (off, _), (on, _) = runs[False], runs[True]
     gained = (on.conf_i > 1) & (off.conf_i <= 1)
     if ahead:

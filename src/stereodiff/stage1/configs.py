@@ -204,7 +204,7 @@ class GeometricConfig(Stage1Config):
     to 0.118 / 0.122 final AbsRel; with ``depth_range=0.05,5`` as well, seeds 0 / 2 get worse."""
     forward_near: bool = False
     """For a camera moving along its view (decided per video: the epipole, i.e. the focus of expansion, inside the
-    image in at least half of the probe pairs 8 frames apart, ``MatcherReport.ahead_share``), in each pair whose
+    image in at least ¾ of the probe pairs 8 frames apart, ``MatcherReport.ahead_share``), in each pair whose
     epipole is inside the image, pixels triangulated at an angle ≥ ``angle_ref_deg`` have no lower depth bound
     (``depth_range[0]``). Such a pair's median depth is the far scenery around the epipole, so a bound relative to
     it drops the near scenery at the image border; the angle keeps the bound for the ill-conditioned pixels near

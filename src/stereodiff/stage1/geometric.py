@@ -79,6 +79,10 @@ __all__ = [
 
 FULL_RESOLUTION_FLOW_MAX = 400  # largest working long side (px) that gets full-resolution flow by default
 PER_FRAME_PROBE_STRIDE = 4  # frames between the starts of the parallax probes of ``pair_graph="per_frame"``
+#: ``forward_near`` applies when at least this share of the probe pairs has its epipole inside the image: the camera
+#: moves along its view throughout (driving: 1.0 on every seed), not a hand-held walk that does so now and then
+#: (lady-running.mp4: 4 of 7, where the bound's removal put a near seated man behind the runner; TUM 0.14)
+AHEAD_SHARE = 0.75
 
 
 def working_size(height: int, width: int, resolution: int) -> tuple[int, int]:
@@ -104,7 +108,7 @@ class MatcherReport:
         failed_frames: frames whose every pair failed (their depth is a constant-depth guess at confidence 1).
         moving_fraction: fraction of the pixels found moving independently (``movers``; NaN when off).
         ahead_share: ``forward_near``: share of the probe pairs whose epipole is inside the image (NaN when off or
-            no probe pair had a pose); ``forward_near`` applies when it is at least ½.
+            no probe pair had a pose); ``forward_near`` applies when it is at least ``AHEAD_SHARE``.
     """
 
     focal_px: float = 0.0
@@ -486,10 +490,10 @@ class GeometricMatcher(PairwiseReconstruction):
         )
 
     def _looks_ahead(self, gray: np.ndarray, K: np.ndarray) -> bool:
-        """Whether the camera moves along its view (``forward_near``): the epipole of at least half of the probe
-        pairs 8 frames apart (the focal probes' pairs, whose flows are known) lies inside the image. A video-wide
-        decision: the translation of a short hand-held pair is too poorly determined to trust its epipole alone
-        (TUM fr1/desk: 24 of 616 pair views with the epipole inside, near its low-parallax start)."""
+        """Whether the camera moves along its view (``forward_near``): the epipole of at least ``AHEAD_SHARE`` of
+        the probe pairs 8 frames apart (the focal probes' pairs, whose flows are known) lies inside the image. A
+        video-wide decision: the translation of a short hand-held pair is too poorly determined to trust its epipole
+        alone (TUM fr1/desk: 24 of 616 pair views with the epipole inside, near its low-parallax start)."""
         size = gray.shape[1:]
 
         def inside(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> bool | None:
@@ -500,7 +504,7 @@ class GeometricMatcher(PairwiseReconstruction):
             v for v in self._probe(gray, self._probe_pairs(len(gray), min(8, len(gray) - 1)), inside) if v is not None
         ]
         self.report.ahead_share = float(np.mean(found)) if found else float("nan")
-        ahead = bool(found) and self.report.ahead_share >= 0.5
+        ahead = bool(found) and self.report.ahead_share >= AHEAD_SHARE
         logger.info(
             "geometric matcher: epipole inside the image in %d of %d probe pairs: forward_near %s",
             sum(found),
