@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import mmap
 import sys
 from pathlib import Path
@@ -48,12 +49,8 @@ def bound_heap(mmap_threshold: int = HEAP_MMAP_THRESHOLD, trim_threshold: int = 
     bytes or more get their own mapping, and a heap keeps at most ``trim_threshold`` bytes of free space at its top.
     Returns False where they cannot be set (not Linux, or a C library without ``mallopt``, e.g. musl): nothing
     changes then."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = _libc_function("mallopt")
+    if mallopt is None:
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     set_mmap = bool(mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold)))
@@ -97,11 +94,20 @@ def release(*arrays: object) -> None:
 def trim_heap() -> None:
     """glibc: return every heap's free memory to the system, including free pages between live objects
     (``malloc_trim(0)``); nothing elsewhere. Call it between blocks of a long loop, not per frame."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+    trim = _libc_function("malloc_trim")
+    if trim is None:
         return
     trim.argtypes, trim.restype = (ctypes.c_size_t,), ctypes.c_int
     trim(0)
+
+
+@functools.cache
+def _libc_function(name: str) -> ctypes._CFuncPtr | None:
+    """The C library's function ``name`` on Linux, looked up once per process (``find_library`` runs ``ldconfig``),
+    or None (another system, or a C library without it, e.g. musl's ``malloc_trim``)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
+    except (OSError, AttributeError):
+        return None

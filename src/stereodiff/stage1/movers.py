@@ -808,8 +808,10 @@ def _mover_depth(
     static = (depth > 0) & ~moving
     out = np.array(depth, dtype=np.float32, copy=True)
     handled = np.zeros(depth.shape, bool)
-    ground_px = _on_ground(depth, ground, s) if ground is not None else None  # [h,w] bool, the same for every region
+    # the same for every region: the pixels on the ground plane [h,w] bool and the plane's inverse-depth rate
+    ground_px = _on_ground(depth, ground, s) if ground is not None else None
     on_ground = ground_px & ~moving if ground_px is not None else None
+    rate = _ground_rate(ground) if ground is not None and (s.oncoming > 0 or floating is not None) else 0.0
     margin = int(s.border_px * max(depth.shape) / 320.0) + 3  # the segmentation does not reach closer to the border
     rim = round(s.rim_px * max(depth.shape) / 320.0)
     rim_kernel = np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)
@@ -835,7 +837,7 @@ def _mover_depth(
                 region = cv2.erode(reach.astype(np.uint8), rim_kernel).astype(bool) if rim else reach
         # an upright segment floating in front of its contact (contact_segments) covers a share of the region
         floats = floating is not None and (
-            np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, s)
+            np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, ground_px, rate, s)
         )
         if ground is not None and (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
             value = contact
@@ -844,7 +846,7 @@ def _mover_depth(
         else:
             value = None
         if value is None and s.oncoming > 0 and ground is not None:
-            region, value = _oncoming(depth, region, ground, ground_px, moving, s)
+            region, value = _oncoming(depth, region, ground, ground_px, moving, rate, s)
         if value is None and s.beyond_part > 0 and ground is not None and (seen or cut):  # ground: a cut region
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is not None and np.isfinite(value) and value > 0:
@@ -908,12 +910,13 @@ def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s:
     return bool(np.mean(depth[tested] > ground[tested] * (1.0 + s.underground)) >= s.beyond_share)
 
 
-def _floats(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:
+def _floats(
+    depth: np.ndarray, region: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, rate: float, s: MoverSettings
+) -> bool:
     """The triangulated part of ``region`` off the ground plane stands on the ground (seen under it), is upright,
-    and stage 1 put its lowest pixels nearer
-    than the ground under them by more than ``floating``: an object standing on the ground cannot be (an oncoming
-    car triangulated as if static)."""
-    on_ground = _on_ground(depth, ground, s)
+    and stage 1 put its lowest pixels nearer than the ground under them by more than ``floating``: an object
+    standing on the ground cannot be (an oncoming car triangulated as if static). ``on_ground``: the frame's pixels
+    on the ground plane ``[h,w]`` bool (:func:`_on_ground`); ``rate``: the plane's :func:`_ground_rate`."""
     core = region & (depth > 0) & ~on_ground
     if core.sum() < 20 or not _stands(core, on_ground & ~core, s.contact_rows):
         return False
@@ -922,7 +925,7 @@ def _floats(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverS
     contact = contact[np.isfinite(contact)]
     if not contact.size or np.median(depth[rows, columns]) >= (1.0 - s.floating) * np.median(contact):
         return False
-    return _upright(depth, core, _ground_rate(ground), s)
+    return _upright(depth, core, rate, s)
 
 
 def _oncoming(
@@ -931,6 +934,7 @@ def _oncoming(
     ground: np.ndarray,
     on_ground: np.ndarray,
     moving: np.ndarray,
+    rate: float,
     s: MoverSettings,
 ) -> tuple[np.ndarray, float | None]:
     """An object approaching the camera (``oncoming``): the triangulated part of the mover ``region`` off the
@@ -938,10 +942,10 @@ def _oncoming(
     part), is upright, stands on a road (at least ``oncoming_support`` of the pixels under it on the ground, none
     of them a mover) and lies (median) nearer than the ground under its lowest pixels by more than ``oncoming``:
     no static object standing there can. ``on_ground``: the frame's pixels on the ground plane ``[h,w]`` bool
-    (:func:`_on_ground`). Returns the region with that extension ``[h,w]`` bool and the contact depth, or
-    ``region`` and None."""
+    (:func:`_on_ground`); ``rate``: the plane's :func:`_ground_rate`. Returns the region with that extension
+    ``[h,w]`` bool and the contact depth, or ``region`` and None."""
     core = _extend_down(depth, region & (depth > 0) & ~on_ground, (depth > 0) & ~on_ground, s.segment_step)
-    contact = _approaching(depth, core, ground, on_ground & ~moving & ~core, 1.0 - s.oncoming, s)
+    contact = _approaching(depth, core, ground, on_ground & ~moving & ~core, 1.0 - s.oncoming, rate, s)
     if contact is not None:
         return region | core, contact
     if not s.oncoming_trim:
@@ -949,18 +953,24 @@ def _oncoming(
     # flagged road under the object (its flow drags the road's) sets a contact too near: only the pixels nearer
     # than the ground at their own row by ``oncoming`` count, and the margin is applied twice
     near = region & (depth > 0) & (depth < (1.0 - s.oncoming) * ground)
-    contact = _approaching(depth, near, ground, on_ground & ~moving & ~near, (1.0 - s.oncoming) ** 2, s)
+    contact = _approaching(depth, near, ground, on_ground & ~moving & ~near, (1.0 - s.oncoming) ** 2, rate, s)
     if contact is None:
         return region, None
     return (region & (np.arange(region.shape[0])[:, None] <= int(np.nonzero(near)[0].max()))) | near, contact
 
 
 def _approaching(
-    depth: np.ndarray, core: np.ndarray, ground: np.ndarray, support: np.ndarray, factor: float, s: MoverSettings
+    depth: np.ndarray,
+    core: np.ndarray,
+    ground: np.ndarray,
+    support: np.ndarray,
+    factor: float,
+    rate: float,
+    s: MoverSettings,
 ) -> float | None:
-    """The contact depth of ``core`` ``[h,w]`` bool when it is upright, stands on a road (``support`` ``[h,w]``
-    bool, ``oncoming_support``) and lies (median) nearer than ``factor`` times the ground under its lowest pixels;
-    else None."""
+    """The contact depth of ``core`` ``[h,w]`` bool when it is upright (against the ground's inverse-depth
+    ``rate``), stands on a road (``support`` ``[h,w]`` bool, ``oncoming_support``) and lies (median) nearer than
+    ``factor`` times the ground under its lowest pixels; else None."""
     if core.sum() < 20 or not _stands(core, support, s.contact_rows):
         return None
     if _ground_share(depth, core, support, s.contact_rows) < s.oncoming_support:
@@ -968,7 +978,7 @@ def _approaching(
     contact = _contact_depth(core, ground)
     if contact is None or np.median(depth[core]) >= factor * contact:
         return None
-    if not _upright(depth, core, _ground_rate(ground), s):
+    if not _upright(depth, core, rate, s):
         return None
     return contact
 
