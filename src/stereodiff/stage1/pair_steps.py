@@ -207,7 +207,8 @@ class PairSteps:
         if loose:
             ok &= usual | exempt
             fb_scale = np.where(usual, fb_scale, fb_scale + self.forward_fb_relative * _length(target_px - pixels))
-        median = float(np.median(depth[ok & usual])) if (ok & usual).any() else 1.0
+        counted = depth[ok & usual]  # a copy: the median may reorder it
+        median = float(np.median(counted, overwrite_input=True)) if len(counted) else 1.0
         lo, hi = self.depth_range
         ok &= ((depth > lo * median) | exempt) & (depth < hi * median)
         fb_scale = fb_scale / 2
