@@ -22,6 +22,54 @@ def test_rigid_flow_of_a_sideways_translation_is_focal_times_baseline_over_depth
     np.testing.assert_allclose(flow[5:, :, 1], 0.0, atol=1e-4)
 
 
+
+def _turn_and_shift(rng: np.random.Generator) -> np.ndarray:
+    """``[4,4]`` a small random rotation and translation (own camera → other camera)."""
+    import cv2
+
+    pose = np.eye(4)
+    pose[:3, :3] = cv2.Rodrigues(rng.normal(0.0, 0.05, 3))[0]
+    pose[:3, 3] = rng.normal(0.0, 0.2, 3)
+    return pose
+
+
+def test_rigid_flow_is_the_plain_projection_bit_for_bit():
+    """The in-place arithmetic gives exactly the float64 projection of the moved points, rounded to float32."""
+    from stereodiff.camera import backproject
+
+    rng = np.random.default_rng(3)
+    h, w = 37, 53
+    K = np.array([[71.3, 0.0, 25.2], [0.0, 69.8, 18.1], [0.0, 0.0, 1.0]])
+    depth = rng.uniform(0.5, 6.0, (h, w)).astype(np.float32)
+    depth[rng.random((h, w)) < 0.2] = 0.0
+    pose = _turn_and_shift(rng)
+    flow, defined = rigid_flow(depth, K, pose)
+    moved = backproject(depth, K) @ pose[:3, :3].T + pose[:3, 3]
+    expected_defined = (depth > 0) & (moved[..., 2] > 1e-9)
+    z = np.where(expected_defined, moved[..., 2], 1.0)
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    expected = np.stack([K[0, 0] * moved[..., 0] / z + K[0, 2] - u, K[1, 1] * moved[..., 1] / z + K[1, 2] - v], -1)
+    expected[~expected_defined] = 0.0
+    np.testing.assert_array_equal(defined, expected_defined)
+    np.testing.assert_array_equal(flow, expected.astype(np.float32))
+
+
+def test_pose_from_flow_recovers_the_pose_of_a_rigid_flow():
+    """PnP on the sampled pixels (row-major sample of the usable ones) finds the pose that made the flow."""
+    from stereodiff.stage1.movers import _pose_from_flow
+
+    rng = np.random.default_rng(4)
+    h, w = 60, 80
+    K = pinhole(70.0, (h, w))
+    depth = rng.uniform(1.0, 5.0, (h, w)).astype(np.float32)
+    pose = _turn_and_shift(rng)
+    flow, defined = rigid_flow(depth, K, pose)
+    usable = defined & (rng.random((h, w)) < 0.5)
+    found = _pose_from_flow(depth, flow, usable, K, threshold=0.5, seed=0)
+    assert found is not None
+    np.testing.assert_allclose(found, pose, atol=1e-4)
+    assert _pose_from_flow(depth, flow, np.zeros((h, w), bool), K, threshold=0.5, seed=0) is None
+
 def _sliding_square(
     num_frames: int = 16, h: int = 120, w: int = 160, seed: int = 0, speed: int = 1, size: int = 30, top: int = 40
 ):
