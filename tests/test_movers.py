@@ -22,7 +22,6 @@ def test_rigid_flow_of_a_sideways_translation_is_focal_times_baseline_over_depth
     np.testing.assert_allclose(flow[5:, :, 1], 0.0, atol=1e-4)
 
 
-
 def _turn_and_shift(rng: np.random.Generator) -> np.ndarray:
     """``[4,4]`` a small random rotation and translation (own camera → other camera)."""
     import cv2
@@ -69,6 +68,7 @@ def test_pose_from_flow_recovers_the_pose_of_a_rigid_flow():
     assert found is not None
     np.testing.assert_allclose(found, pose, atol=1e-4)
     assert _pose_from_flow(depth, flow, np.zeros((h, w), bool), K, threshold=0.5, seed=0) is None
+
 
 def _sliding_square(
     num_frames: int = 16, h: int = 120, w: int = 160, seed: int = 0, speed: int = 1, size: int = 30, top: int = 40
