@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from stereodiff.camera import pinhole
 from stereodiff.config import preset_config
@@ -570,3 +573,31 @@ def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():
     assert solved.tolist() == [True, True, False, True, True]
     for k in (0, 1, 3, 4):
         assert np.array_equal(coef[k], np.linalg.solve(design[k], inverse[k]))
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_tracking_follows_a_camera_moving_along_its_view(monkeypatch, ahead):
+    """``movers_track_ahead`` tracks the movers only when the probe pairs say the camera moves along its view (a
+    vehicle: its movers along the view are found through their contact in some frames only); elsewhere it is off,
+    and ``movers_track_frames`` applies to every video."""
+    import stereodiff.stage1.movers as movers
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import GeometricMatcher, mover_settings
+
+    seen = []
+    original = movers.handle_movers
+
+    def spy(frames, scene, settings=None, **kwargs):
+        seen.append(settings.track_frames)
+        return original(frames, scene, settings, **kwargs)
+
+    monkeypatch.setattr(movers, "handle_movers", spy)
+    probed = []
+    monkeypatch.setattr(GeometricMatcher, "_looks_ahead", lambda self, gray, K: probed.append(len(gray)) or ahead)
+    frames, _ = _sliding_square(num_frames=10, h=90, w=120)
+    GeometricMatcher(GeometricConfig(movers=True, offsets=(3,), movers_track_ahead=7)).reconstruct(frames)
+    assert probed == [10] and seen == [7 if ahead else 0]
+    cpu = preset_config("cpu").stage1
+    assert (mover_settings(cpu, ahead=True).track_frames, mover_settings(cpu, ahead=False).track_frames) == (16, 0)
+    assert mover_settings(replace(cpu, movers_track_frames=5), ahead=ahead).track_frames == 5
+    assert GeometricConfig().movers_track_ahead == 0
