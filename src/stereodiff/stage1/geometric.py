@@ -98,6 +98,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
     track = int(config.movers_track_frames) or (int(config.movers_track_ahead) if ahead else 0)
     return MoverSettings(
         track_frames=track,
+        track_missed=int(config.movers_track_missed),
         short_offsets=tuple(int(o) for o in config.movers_short_offsets),
         ground_cut=bool(config.movers_ground_cut),
         beyond_part=float(config.movers_beyond_part),
