@@ -192,7 +192,8 @@ class MoverSettings:
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`track_mover_depth`): frames on each side whose overlapping
     mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md) but costs
-    static-orbit seed 3 3 %: off."""
+    static-orbit seed 3 3 %: off here; the ``cpu`` preset turns it on for a camera moving along its view
+    (``GeometricConfig.movers_track_ahead``)."""
     track_missed: int = 0
     """A frame where nothing of a mover was found takes the mover depth of a handled region of a frame at most this
     many frames away (:func:`fill_missed_movers`; 0 = off: on driving it brings the moving pixels down but makes the
