@@ -601,6 +601,9 @@ def test_tracking_follows_a_camera_moving_along_its_view(monkeypatch, ahead):
     assert (mover_settings(cpu, ahead=True).track_frames, mover_settings(cpu, ahead=False).track_frames) == (16, 0)
     assert mover_settings(replace(cpu, movers_track_frames=5), ahead=ahead).track_frames == 5
     assert GeometricConfig().movers_track_ahead == 0
+    for name in ("movers_track_ahead", "movers_track_missed"):
+        with pytest.raises(ValueError, match=name):
+            GeometricConfig(**{name: -1}).validate()
 
 
 def test_track_missed_gives_a_frame_where_nothing_was_found_the_nearest_frames_mover_depth():
