@@ -34,6 +34,7 @@ def diagnose(preset: str, seed: int, size: tuple[int, int, int], settings: tuple
     from stereodiff.eval.objects import constant_velocity_parallax_px, object_breakdown
     from stereodiff.eval.protocol import resize_prediction
     from stereodiff.pipeline import StereoDiffPipeline
+    from stereodiff.stage1.geometric import AHEAD_SHARE, mover_settings
     from stereodiff.stage1.movers import handle_movers
     from stereodiff.synth import make_scene
 
@@ -46,7 +47,8 @@ def diagnose(preset: str, seed: int, size: tuple[int, int, int], settings: tuple
     pipe = StereoDiffPipeline.from_config(config)
     frames = np.ascontiguousarray(video.frames)
     before = pipe.run_stage1(frames)  # the fused, aligned stage 1, movers not applied
-    after, moving = handle_movers(frames, before)
+    ahead = bool(pipe.stage1.report.ahead_share >= AHEAD_SHARE)  # NaN (not probed): False
+    after, moving = handle_movers(frames, before, mover_settings(config.stage1, ahead))  # the preset's knobs
     final = pipe.stage2.refiner.refine(frames, np.asarray(after.depth), np.asarray(after.confidence))
     gt_size, max_depth = video.depth.shape[1:], float(video.depth.max()) + 1.0
     common = {"max_depth": max_depth, "moving": resize_prediction(moving, gt_size, "nearest")}

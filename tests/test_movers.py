@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from stereodiff.camera import pinhole
 from stereodiff.config import preset_config
@@ -618,3 +621,58 @@ def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():
     assert solved.tolist() == [True, True, False, True, True]
     for k in (0, 1, 3, 4):
         assert np.array_equal(coef[k], np.linalg.solve(design[k], inverse[k]))
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_tracking_follows_a_camera_moving_along_its_view(monkeypatch, ahead):
+    """``movers_track_ahead`` tracks the movers only when the probe pairs say the camera moves along its view (a
+    vehicle: its movers along the view are found through their contact in some frames only); elsewhere it is off,
+    and ``movers_track_frames`` applies to every video."""
+    import stereodiff.stage1.movers as movers
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import GeometricMatcher, mover_settings
+
+    seen = []
+    original = movers.handle_movers
+
+    def spy(frames, scene, settings=None, **kwargs):
+        seen.append(settings.track_frames)
+        return original(frames, scene, settings, **kwargs)
+
+    monkeypatch.setattr(movers, "handle_movers", spy)
+    probed = []
+    monkeypatch.setattr(GeometricMatcher, "_looks_ahead", lambda self, gray, K: probed.append(len(gray)) or ahead)
+    frames, _ = _sliding_square(num_frames=10, h=90, w=120)
+    GeometricMatcher(GeometricConfig(movers=True, offsets=(3,), movers_track_ahead=7)).reconstruct(frames)
+    assert probed == [10] and seen == [7 if ahead else 0]
+    cpu = preset_config("cpu").stage1
+    assert (mover_settings(cpu, ahead=True).track_frames, mover_settings(cpu, ahead=False).track_frames) == (16, 0)
+    assert mover_settings(replace(cpu, movers_track_frames=5), ahead=ahead).track_frames == 5
+    assert GeometricConfig().movers_track_ahead == 0
+    for name in ("movers_track_ahead", "movers_track_missed"):
+        with pytest.raises(ValueError, match=name):
+            GeometricConfig(**{name: -1}).validate()
+
+
+def test_track_missed_gives_a_frame_where_nothing_was_found_the_nearest_frames_mover_depth():
+    """``track_missed``: the car ahead handled in frames 0–1 and 4, missed in frames 2–3 (stage 1 put it far or
+    left a hole), gets the nearest frame's depth there; a static surface where a handled region was keeps its own."""
+    from stereodiff.stage1.movers import fill_missed_movers
+
+    n = 5
+    depth = np.full((n, 40, 40), 5.0, np.float32)
+    handled = np.zeros((n, 40, 40), bool)
+    handled[[0, 1, 4], 10:20, 10:20] = True
+    depth[handled] = 10.0
+    depth[4][handled[4]] = 11.0
+    depth[2, 10:20, 10:20] = 30.0  # missed: triangulated far, as stage 1 does a car ahead
+    depth[2, 10:20, 10:13] = 0.0  # and partly a hole
+    depth[3, 10:20, 10:20] = 8.0  # a static surface there, nearer than the mover depth
+    before = depth.copy()
+    given = fill_missed_movers(depth, np.zeros_like(handled), handled, frames=2, beyond=0.3, shrink_px=1)
+    np.testing.assert_allclose(depth[2, 11:19, 11:19], 10.0)  # frame 1 is nearer than frame 4
+    assert given[2, 11:19, 11:19].all() and not given[2, 10].any()  # the source region shrunk by 1 px
+    np.testing.assert_array_equal(depth[3], before[3])  # nearer than the mover depth: static, kept
+    np.testing.assert_array_equal(depth[[0, 1, 4]], before[[0, 1, 4]])  # handled frames untouched
+    assert not given[[0, 1, 3, 4]].any()
+    assert MoverSettings().track_missed == 0  # an option, off

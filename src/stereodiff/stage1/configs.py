@@ -297,6 +297,16 @@ class GeometricConfig(Stage1Config):
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off
     (16 improves driving's and indoor-dynamic's moving pixels but costs static-orbit seed 3 3 %,
     docs/geometric.md)."""
+    movers_track_missed: int = 0
+    """With ``movers``: a frame where nothing of a mover was found takes the mover depth of a handled region at most
+    this many frames away (``MoverSettings.track_missed``). 0 = off (driving's moving pixels improve, its final
+    all-pixel AbsRel gets worse on seeds 2/3, docs/geometric.md)."""
+    movers_track_ahead: int = 0
+    """With ``movers``: the tracking's half-window (frames) for a camera moving along its view (the video-wide probe
+    test of ``forward_near``, ``MatcherReport.ahead_share``; ``movers_track_frames`` when set applies to every video).
+    There the movers moving along the camera's translation are found only through their ground contact, in some
+    frames; on other videos the tracking is off. 0 = off here, 16 in the ``cpu`` preset (docs/geometric.md,
+    "Tracking the movers of a forward-moving camera")."""
 
     def validate(self) -> None:
         super().validate()
@@ -325,6 +335,8 @@ class GeometricConfig(Stage1Config):
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
                 ("movers_track_frames", self.movers_track_frames >= 0, "must be ≥ 0 frames"),
+                ("movers_track_ahead", self.movers_track_ahead >= 0, "must be ≥ 0 frames"),
+                ("movers_track_missed", self.movers_track_missed >= 0, "must be ≥ 0 frames"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_seen_contact", 0 <= self.movers_seen_contact < 1, "must lie in [0, 1) (0 = off)"),

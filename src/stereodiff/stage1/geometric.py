@@ -63,6 +63,7 @@ from stereodiff.stage1.epipolar import (
 )
 from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal_from_tracks, track_window
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
+from stereodiff.stage1.movers import MoverSettings
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
 from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import RayDepthPairs
@@ -89,6 +90,23 @@ def working_size(height: int, width: int, resolution: int) -> tuple[int, int]:
     """``(h, w)`` the matcher works at for ``height × width`` frames: long side ``resolution`` pixels, never
     upsampled (it adds cost, not detail), each side at least 8."""
     return fit_long_side(height, width, resolution, upscale=False, minimum=8)
+
+
+def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSettings:
+    """The moving-object knobs of ``config`` (its ``movers_*`` fields); ``ahead``: the camera moves along its view
+    (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead``."""
+    track = int(config.movers_track_frames) or (int(config.movers_track_ahead) if ahead else 0)
+    return MoverSettings(
+        track_frames=track,
+        track_missed=int(config.movers_track_missed),
+        short_offsets=tuple(int(o) for o in config.movers_short_offsets),
+        ground_cut=bool(config.movers_ground_cut),
+        beyond_part=float(config.movers_beyond_part),
+        oncoming=float(config.movers_oncoming),
+        hole_reach=bool(config.movers_hole_reach),
+        seen_contact=float(config.movers_seen_contact),
+        oncoming_trim=bool(config.movers_oncoming_trim),
+    )
 
 
 @dataclass
@@ -192,7 +210,8 @@ class GeometricMatcher(PairwiseReconstruction):
         # flows [h,w,2] (forward, backward) of the probe pairs of the current ``predict``, taken by the pair run
         self._probe_flows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._undistorted: np.ndarray | None = None  # [h,w,2] undistorted pixel grid of the current ``predict``
-        self._moving_ahead = False  # ``forward_near`` applies to the current ``predict`` (``_looks_ahead``)
+        self._ahead = False  # the camera of the current ``predict`` moves along its view (``_looks_ahead``)
+        self._moving_ahead = False  # ``forward_near`` applies to the current ``predict``
         self._focal_reason = ""  # of the current ``predict`` (MatcherReport.focal_reason)
 
     # ------------------------------------------------------------------ public API
@@ -222,19 +241,10 @@ class GeometricMatcher(PairwiseReconstruction):
         delete_arrays(scene_dir, "depth", "confidence", "valid")
         if not self.settings.movers:
             return scene
-        from stereodiff.stage1.movers import MoverSettings, handle_movers
+        from stereodiff.stage1.movers import handle_movers
 
         start = time.perf_counter()
-        settings = MoverSettings(
-            track_frames=int(self.settings.movers_track_frames),
-            short_offsets=tuple(int(o) for o in self.settings.movers_short_offsets),
-            ground_cut=bool(self.settings.movers_ground_cut),
-            beyond_part=float(self.settings.movers_beyond_part),
-            oncoming=float(self.settings.movers_oncoming),
-            hole_reach=bool(self.settings.movers_hole_reach),
-            seen_contact=float(self.settings.movers_seen_contact),
-            oncoming_trim=bool(self.settings.movers_oncoming_trim),
-        )
+        settings = mover_settings(self.settings, self._ahead)
         with workers_own_the_cores(self.num_workers):
             scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir, num_workers=self.num_workers)
         delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
@@ -314,7 +324,9 @@ class GeometricMatcher(PairwiseReconstruction):
             self.report.offsets = tuple(offsets)
             logger.info("geometric matcher: offsets %s, %d directed pairs", tuple(offsets), len(pairs))
 
-        self._moving_ahead = self.forward_near and self._looks_ahead(gray, K)
+        wanted = self.forward_near or (self.settings.movers and self.settings.movers_track_ahead > 0)
+        self._ahead = wanted and self._looks_ahead(gray, K)
+        self._moving_ahead = self.forward_near and self._ahead
 
         # 4. Output arrays: depth along the pixel rays per unordered pair (a RayPairCache when resuming)
         rays = np.ascontiguousarray(self._steps().rays(*size, K).reshape(*size, 3))  # [h,w,3], z = 1

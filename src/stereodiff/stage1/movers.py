@@ -71,6 +71,7 @@ from stereodiff.types import SceneGeometry
 __all__ = [
     "MoverSettings",
     "contact_segments",
+    "fill_missed_movers",
     "ground_depth",
     "handle_movers",
     "nearest_fill",
@@ -192,7 +193,12 @@ class MoverSettings:
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`track_mover_depth`): frames on each side whose overlapping
     mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md) but costs
-    static-orbit seed 3 3 %: off."""
+    static-orbit seed 3 3 %: off here; the ``cpu`` preset turns it on for a camera moving along its view
+    (``GeometricConfig.movers_track_ahead``)."""
+    track_missed: int = 0
+    """A frame where nothing of a mover was found takes the mover depth of a handled region of a frame at most this
+    many frames away (:func:`fill_missed_movers`; 0 = off: on driving it brings the moving pixels down but makes the
+    final all-pixel AbsRel of seeds 2 and 3 worse by 2 % and 1 %, docs/geometric.md)."""
 
 
 def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -244,9 +250,9 @@ def handle_movers(
 ) -> tuple[SceneGeometry, np.ndarray]:
     """Segment independently moving pixels and replace their depth by mover constraints (module docstring).
 
-    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with ``max(offsets) + 1`` frames of context on
-    both sides (the flow checks and the temporal persistence of a frame only look that far), so memory does not
-    grow with the video's length; the mover confidence is taken per block.
+    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with ``max(offsets, track_frames) + 1``
+    frames of context on both sides (the flow checks, the temporal persistence and the tracking of a frame only
+    look that far), so memory does not grow with the video's length; the mover confidence is taken per block.
 
     Args:
         frames: ``[T,H,W,3]`` uint8 RGB (array-like, read one frame at a time), any resolution (resized to the
@@ -268,7 +274,7 @@ def handle_movers(
         new_array(out_dir, f"movers_{name}", (t, h, w), dtype)
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
     )
-    margin = max((*s.offsets, *s.short_offsets)) + 1 if t > BLOCK_FRAMES else t
+    margin = max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed)) + 1 if t > BLOCK_FRAMES else t
     moving_px = 0
     shared = _Shared()
     for start in range(0, t, BLOCK_FRAMES):
@@ -343,8 +349,9 @@ def _handle_block(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
-    ``track_frames`` their mover depth is not computed); ``shared``: see :class:`_Shared`. Returns its ``[n,h,w]``
-    depth and confidence (``scene``'s own arrays, written in place: no second copy of the block) and mover mask."""
+    ``track_frames`` / ``track_missed`` their mover depth is not computed); ``shared``: see :class:`_Shared`.
+    Returns its ``[n,h,w]`` depth and confidence (``scene``'s own arrays, written in place: no second copy of the
+    block) and mover mask."""
     n, h, w = scene.depth.shape
     grey = np.stack([grey_frame(frames[k], (h, w)) for k in range(first, first + n)])  # [n,h,w]
     moving = segment_movers(grey, scene, s, first, num_workers, shared)
@@ -359,10 +366,14 @@ def _handle_block(
             floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
             depth[k], handled[k] = _mover_depth(depth[k], moving[k], ground, s, floating)
 
-    wanted = range(n) if core is None or s.track_frames > 0 else range(core[0] - first, core[1] - first)
+    tracked = s.track_frames > 0 or s.track_missed > 0  # every frame's mover depth is needed
+    wanted = range(n) if core is None or tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.track_frames > 0:
         handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)
+    if s.track_missed > 0:
+        shrink = round(2 * max(h, w) / 320.0)
+        handled |= fill_missed_movers(depth, moving, handled, s.track_missed, s.underground, shrink)
     confidence[handled] = mover_conf
     return depth, confidence, moving
 
@@ -425,6 +436,53 @@ def track_mover_depth(
         region = regions[k][0] == label
         depth[k][region] = value
         given[k] |= region
+    return given
+
+
+def fill_missed_movers(
+    depth: np.ndarray, moving: np.ndarray, handled: np.ndarray, frames: int, beyond: float, shrink_px: int = 2
+) -> np.ndarray:
+    """Mover depth for frames where nothing of a mover was found, in place (``MoverSettings.track_missed``): a
+    region given a mover depth (``handled``) in a frame at most ``frames`` away (the nearest first), shrunk by
+    ``shrink_px`` (the mover moves a little in the image), gives that depth to its pixels that stage 1 left a hole
+    or put beyond it by ``beyond`` in a frame where no handled pixel lies in it, when those are at least half of it
+    (a car ahead triangulated far; a static surface there keeps its depth).
+
+    Args:
+        depth: ``[n,h,w]`` depth, a handled region holding one value (changed in place).
+        moving: ``[n,h,w]`` bool mover mask.
+        handled: ``[n,h,w]`` bool pixels whose depth came from a mover constraint.
+        frames: the farthest source frame (frames).
+        beyond: relative margin (``MoverSettings.underground``).
+        shrink_px: erosion of the source regions (pixels).
+
+    Returns:
+        ``[n,h,w]`` bool: the pixels given a depth here.
+    """
+    import cv2
+
+    n = depth.shape[0]
+    given = np.zeros(moving.shape, bool)
+    kernel = np.ones((2 * shrink_px + 1, 2 * shrink_px + 1), np.uint8)
+    components: dict[int, tuple[int, np.ndarray]] = {}  # source frame: its shrunk handled regions
+    for k in range(n):
+        for distance in range(1, frames + 1):
+            for j in (k - distance, k + distance):
+                if not 0 <= j < n or not handled[j].any():
+                    continue
+                if j not in components:
+                    shrunk = cv2.erode(handled[j].astype(np.uint8), kernel)
+                    components[j] = cv2.connectedComponents(shrunk, connectivity=8)
+                count, labels = components[j]
+                for label in range(1, count):
+                    region = labels == label
+                    if (region & (handled[k] | given[k])).any():
+                        continue  # found there, or given from a nearer frame
+                    value = float(depth[j][region][0])
+                    far = region & ((depth[k] <= 0) | (depth[k] > value * (1.0 + beyond)))
+                    if far.sum() >= 0.5 * region.sum():
+                        depth[k][far] = value
+                        given[k] |= far
     return given
 
 
