@@ -53,6 +53,7 @@ __all__ = [
     "camera_motion",
     "domain_transform_filter",
     "guided_upsample",
+    "lower_border",
     "moving_ahead",
 ]
 
@@ -119,19 +120,23 @@ class TemporalRefiner(TemporalConfig):
         work_h, work_w = fit_long_side(h, w, self.work_long_side, upscale=False)
         conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
         camera = _working_camera(intrinsics, (h, w), (work_h, work_w))
-        lean_bottom = 0.0
+        lean = None  # [h',w'] bool: where the holes lean fully to the near side (``hole_lean_bottom``)
         if self.hole_lean_bottom > 0 and self.hole_nearness > 0 and cam_to_world is not None and intrinsics is not None:
             from stereodiff.stage1.geometric import AHEAD_SHARE  # the gate of stage 1's ``forward_near``
 
-            lean_bottom = self.hole_lean_bottom * (moving_ahead(cam_to_world, intrinsics, w) >= AHEAD_SHARE)
+            ahead = moving_ahead(cam_to_world, intrinsics, w)
+            if ahead >= AHEAD_SHARE:
+                lean = lower_border((work_h, work_w), self.hole_lean_bottom, self.hole_lean_side)
+            logger.info("stage 2: the camera moves ahead in %.0f %% of the frames: hole_lean_bottom %s",
+                        100 * ahead, "on" if lean is not None else "off")  # fmt: skip
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
-        meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean_bottom": lean_bottom}
+        meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
-        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean_bottom)
+        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean)
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
                 stop = min(start + self.window, t)
@@ -241,9 +246,8 @@ class TemporalRefiner(TemporalConfig):
                     share = np.float32(1.0)
                     if self.hole_motion_px > 0:  # as much as the hole's colour region moves on its own
                         share = smoothed[i, 3] / np.maximum(smoothed[i, 4], 1e-6)
-                    if inputs.lean_bottom > 0:  # near scenery entering at the lower border: fully
-                        rows = np.arange(fill.shape[0], dtype=np.float32)[:, None]  # [h',1]
-                        share = np.maximum(share, rows >= (1 - inputs.lean_bottom) * fill.shape[0])
+                    if inputs.lean is not None:  # near scenery entering at the lower border: fully
+                        share = np.maximum(share, inputs.lean)
                     fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
                 store[k] = _Frame(
                     estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
@@ -602,6 +606,17 @@ def moving_ahead(cam_to_world: np.ndarray, intrinsics: np.ndarray, width: int, s
     return float(np.mean(ahead))
 
 
+def lower_border(size: tuple[int, int], bottom: float, side: float) -> np.ndarray:
+    """``[h,w]`` bool: the lower border of an ``(h, w)`` image, where near scenery enters the view of a camera moving
+    along it — the ``bottom`` fraction of the rows, and in the lower half the ``side`` fraction of the columns at
+    each side."""
+    h, w = size
+    rows = np.arange(h, dtype=np.float64)[:, None]
+    cols = np.arange(w, dtype=np.float64)[None, :]
+    sides = (np.minimum(cols, w - 1 - cols) < side * w) & (rows >= h / 2)
+    return (rows >= (1 - bottom) * h) | sides
+
+
 def _l1(x: np.ndarray) -> np.ndarray:
     """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
     return np.abs(x[..., 0]) + np.abs(x[..., 1]) + np.abs(x[..., 2])
@@ -702,10 +717,10 @@ class _Inputs:
         confidence: Any,
         conf_ref: float,
         camera: _Camera,
-        lean_bottom: float = 0.0,
+        lean: np.ndarray | None = None,
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
-        self.lean_bottom = lean_bottom  # the bottom fraction whose holes lean fully (``hole_lean_bottom``, decided)
+        self.lean = lean  # [h',w'] bool: the holes there lean fully to the near side (``hole_lean_bottom``)
         self.conf_ref, self.camera, self.size, self.num_frames = conf_ref, camera, camera.size, depth.shape[0]
         self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
