@@ -51,7 +51,7 @@ def test_presets_hold_the_paper_settings():
         movers_track_ahead=16,
         forward_near=True,
     )  # issue #20
-    assert cpu.stage2 == TemporalConfig(hole_nearness=100.0)
+    assert cpu.stage2 == TemporalConfig(hole_nearness=100.0, hole_lean_bottom=1 / 3)
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")
 

@@ -490,3 +490,57 @@ def test_carried_depth_skips_the_thin_gaps_between_covered_pixels():
         return float(np.median(np.abs(np.log(refined[gap] / depth[gap]))))
 
     assert gap_error(hole_warp_min_px=4.0) < 0.5 * gap_error()
+
+
+def _poses(step: np.ndarray, t: int) -> np.ndarray:
+    """``[t,4,4]`` camera-to-world poses of a camera translating by ``step`` (world units) per frame."""
+    poses = np.tile(np.eye(4), (t, 1, 1))
+    poses[:, :3, 3] = np.arange(t)[:, None] * np.asarray(step, np.float64)
+    return poses
+
+
+def test_moving_ahead_tells_a_camera_driving_forward_from_one_moving_sideways():
+    """The share of frames whose later camera lies ahead within the horizontal field of view: 1 for a camera
+    driving forward (also when its poses tilt the motion 45° up, as stage 1's poses of driving s1 do), 0 sideways
+    or backwards."""
+    from stereodiff.stage2.temporal import moving_ahead
+
+    K = np.array([[80.0, 0.0, 31.5], [0.0, 80.0, 23.5], [0.0, 0.0, 1.0]])
+    assert moving_ahead(_poses([0.0, 0.0, 0.2], 20), K, 64) == 1.0
+    assert moving_ahead(_poses([0.02, -0.2, 0.2], 20), K, 64) == 1.0  # row of the epipole far above the image
+    assert moving_ahead(_poses([0.2, 0.0, 0.02], 20), K, 64) == 0.0
+    assert moving_ahead(_poses([0.0, 0.0, -0.2], 20), K, 64) == 0.0
+    assert np.isnan(moving_ahead(_poses([0.0, 0.0, 0.2], 1), K, 64))
+
+
+def test_lower_border_holes_lean_near_when_the_camera_moves_ahead():
+    """Flat colour, a near left part and a far right part, holes between them at the top and at the bottom. The
+    motion evidence finds nothing (no texture), so by default every hole takes the mean of both sides. When stage
+    1's poses drive forward (``hole_lean_bottom``), the bottom hole — near scenery entering a vehicle's view —
+    takes the near side; the top hole keeps the mean; with a sideways camera nothing changes (bit for bit)."""
+    from stereodiff.stage2.stages import SceneRefinerStage
+    from stereodiff.types import SceneGeometry
+
+    t, h, w = 3, 24, 32
+    frames = np.full((t, h, w, 3), 128, np.uint8)
+    depth = np.zeros((t, h, w), np.float32)
+    depth[:, :, :12], depth[:, :, 20:] = 1.0, 4.0
+    depth[:, 8:16, 12:20] = 2.0  # covered middle rows: holes at rows 0-7 (top) and 16-23 (bottom third)
+    top, bottom = (slice(None), slice(1, 7), slice(14, 18)), (slice(None), slice(17, 23), slice(14, 18))
+    options = dict(work_long_side=32, temporal_decay=0.0, hole_nearness=100.0, hole_motion_px=1.0)
+
+    def refine(step: list[float], **extra) -> np.ndarray:
+        scene = SceneGeometry(
+            depth, np.ones_like(depth), np.full(t, 40.0), np.tile([15.5, 11.5], (t, 1)), _poses(step, t)
+        )
+        out = np.zeros(depth.shape, np.float32)
+        SceneRefinerStage(TemporalRefiner(**options, **extra)).refine(frames, scene, out)
+        return out
+
+    old = refine([0.0, 0.0, 0.2])
+    ahead = refine([0.0, 0.0, 0.2], hole_lean_bottom=1 / 3)
+    sideways = refine([0.2, 0.0, 0.0], hole_lean_bottom=1 / 3)
+    assert np.median(old[bottom]) > 1.5  # the mean of the region: the far side pulls it
+    assert np.median(ahead[bottom]) < 1.25  # the near side
+    np.testing.assert_allclose(np.median(ahead[top]), np.median(old[top]), rtol=0.02)  # not the lower border
+    np.testing.assert_array_equal(sideways, old)

@@ -140,7 +140,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_track_ahead=16,
                 forward_near=True,
             ),
-            stage2=TemporalConfig(hole_nearness=100.0),
+            stage2=TemporalConfig(hole_nearness=100.0, hole_lean_bottom=1 / 3),
             device=device,
             preset="cpu",
         )

@@ -24,7 +24,8 @@ __all__ = ["ResizeStage", "SceneRefinerStage", "VideoDepthStage"]
 
 class SceneRefinerStage:
     """A refiner of the stage-1 depth and confidence (e.g. ``TemporalRefiner``, ``DepthCrafterRefiner``); one whose
-    class sets ``uses_camera = True`` also gets stage 1's intrinsics (``refine(..., intrinsics=[T,3,3])``)."""
+    class sets ``uses_camera = True`` also gets stage 1's camera (``refine(..., intrinsics=[T,3,3],
+    cam_to_world=[T,4,4])``)."""
 
     def __init__(self, refiner: Any) -> None:
         self.refiner = refiner
@@ -34,7 +35,8 @@ class SceneRefinerStage:
     ) -> OutputKind:
         if scene is None:
             raise ValueError(f"{type(self.refiner).__name__} refines a stage-1 scene; run a stage-1 backend first")
-        camera = {"intrinsics": scene.intrinsics()} if getattr(self.refiner, "uses_camera", False) else {}
+        uses_camera = getattr(self.refiner, "uses_camera", False)
+        camera = {"intrinsics": scene.intrinsics(), "cam_to_world": scene.cam_to_world} if uses_camera else {}
         self.refiner.refine(frames, scene.depth, scene.confidence, out=out, cache_dir=cache_dir, **camera)
         return self.refiner.output_kind
 

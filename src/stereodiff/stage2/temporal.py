@@ -47,7 +47,15 @@ from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
 from stereodiff.stage2.configs import TemporalConfig
 
-__all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "domain_transform_filter", "guided_upsample"]
+__all__ = [
+    "CameraMotion",
+    "TemporalRefiner",
+    "camera_motion",
+    "domain_transform_filter",
+    "guided_upsample",
+    "lower_border",
+    "moving_ahead",
+]
 
 #: frames per batch of the spatial fill, in fixed blocks aligned to frame 0 (:mod:`stereodiff.blocks`): every frame
 #: is filled in the same batch whichever window needs it first, so a resumed run is bit-identical
@@ -83,6 +91,7 @@ class TemporalRefiner(TemporalConfig):
         out: np.ndarray | None = None,
         cache_dir: Path | None = None,
         intrinsics: np.ndarray | None = None,
+        cam_to_world: np.ndarray | None = None,
     ) -> np.ndarray:
         """Refine stage-1 depth into temporally consistent depth at the source resolution.
 
@@ -96,6 +105,8 @@ class TemporalRefiner(TemporalConfig):
                 resolution of ``depth`` (e.g. :meth:`~stereodiff.types.SceneGeometry.intrinsics`); the camera-motion
                 fits and ``hole_warp_frames`` then lift and project with it (one camera: the median over frames).
                 None: a 60° horizontal field of view, principal point at the centre.
+            cam_to_world: optional ``[T,4,4]`` camera-to-world poses of stage 1 (OpenCV axes), with ``intrinsics``:
+                whether the camera moves along its view (:func:`moving_ahead`) decides ``hole_lean_bottom``.
 
         Returns:
             ``[T,H,W]`` float32 depth in the unit/scale of ``depth`` (``out`` itself when given). Every pixel is
@@ -109,14 +120,23 @@ class TemporalRefiner(TemporalConfig):
         work_h, work_w = fit_long_side(h, w, self.work_long_side, upscale=False)
         conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
         camera = _working_camera(intrinsics, (h, w), (work_h, work_w))
+        lean = None  # [h',w'] bool: where the holes lean fully to the near side (``hole_lean_bottom``)
+        if self.hole_lean_bottom > 0 and self.hole_nearness > 0 and cam_to_world is not None and intrinsics is not None:
+            from stereodiff.stage1.geometric import AHEAD_SHARE  # the gate of stage 1's ``forward_near``
+
+            ahead = moving_ahead(cam_to_world, intrinsics, w)
+            if ahead >= AHEAD_SHARE:
+                lean = lower_border((work_h, work_w), self.hole_lean_bottom, self.hole_lean_side)
+            logger.info("stage 2: the camera moves ahead in %.0f %% of the frames: hole_lean_bottom %s",
+                        100 * ahead, "on" if lean is not None else "off")  # fmt: skip
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
-        meta = self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera)
+        meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
-        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera)
+        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean)
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
                 stop = min(start + self.window, t)
@@ -226,6 +246,8 @@ class TemporalRefiner(TemporalConfig):
                     share = np.float32(1.0)
                     if self.hole_motion_px > 0:  # as much as the hole's colour region moves on its own
                         share = smoothed[i, 3] / np.maximum(smoothed[i, 4], 1e-6)
+                    if inputs.lean is not None:  # near scenery entering at the lower border: fully
+                        share = np.maximum(share, inputs.lean)
                     fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
                 store[k] = _Frame(
                     estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
@@ -563,6 +585,38 @@ def camera_motion(
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
+def moving_ahead(cam_to_world: np.ndarray, intrinsics: np.ndarray, width: int, step: int = 8) -> float:
+    """Share of the frames ``k`` whose camera centre ``step`` frames on (fewer in short videos) lies ahead of them
+    within their horizontal field of view (its projection's column inside an image ``width`` pixels wide): the
+    camera moves along its view, the focus of expansion is in the image (aligned poses ``cam_to_world [T,4,4]``,
+    ``intrinsics [T,3,3]`` or ``[3,3]``). Only the column counts: the stage-1 poses of a forward-moving camera put
+    the epipole's row far off (driving s1: rows −179…204 against 112…119 by the true poses; columns 140…227 against
+    157). NaN for a single frame."""
+    poses = np.asarray(cam_to_world, np.float64)
+    ks = np.broadcast_to(np.asarray(intrinsics, np.float64), (len(poses), 3, 3))
+    step = min(step, len(poses) - 1)
+    if step < 1:
+        return float("nan")
+    ahead = []
+    for k in range(len(poses) - step):
+        # the later camera's centre in this camera's frame
+        centre = np.linalg.inv(poses[k])[:3] @ np.append(poses[k + step][:3, 3], 1.0)
+        column = ks[k, 0, 0] * centre[0] / centre[2] + ks[k, 0, 2] if centre[2] > 1e-12 * np.linalg.norm(centre) else -1
+        ahead.append(0 <= column <= width - 1)
+    return float(np.mean(ahead))
+
+
+def lower_border(size: tuple[int, int], bottom: float, side: float) -> np.ndarray:
+    """``[h,w]`` bool: the lower border of an ``(h, w)`` image, where near scenery enters the view of a camera moving
+    along it — the ``bottom`` fraction of the rows, and in the lower half the ``side`` fraction of the columns at
+    each side."""
+    h, w = size
+    rows = np.arange(h, dtype=np.float64)[:, None]
+    cols = np.arange(w, dtype=np.float64)[None, :]
+    sides = (np.minimum(cols, w - 1 - cols) < side * w) & (rows >= h / 2)
+    return (rows >= (1 - bottom) * h) | sides
+
+
 def _l1(x: np.ndarray) -> np.ndarray:
     """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
     return np.abs(x[..., 0]) + np.abs(x[..., 1]) + np.abs(x[..., 2])
@@ -656,9 +710,17 @@ class _Inputs:
     links while windows need them (:meth:`forget_before`)."""
 
     def __init__(
-        self, refiner: TemporalRefiner, frames: Any, depth: Any, confidence: Any, conf_ref: float, camera: _Camera
+        self,
+        refiner: TemporalRefiner,
+        frames: Any,
+        depth: Any,
+        confidence: Any,
+        conf_ref: float,
+        camera: _Camera,
+        lean: np.ndarray | None = None,
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
+        self.lean = lean  # [h',w'] bool: the holes there lean fully to the near side (``hole_lean_bottom``)
         self.conf_ref, self.camera, self.size, self.num_frames = conf_ref, camera, camera.size, depth.shape[0]
         self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
