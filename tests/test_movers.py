@@ -209,6 +209,24 @@ def test_blocks_share_their_overlap_and_run_each_flow_check_and_ground_fit_once(
     np.testing.assert_array_equal(blocked.depth, whole.depth)
 
 
+def test_shared_findings_pack_a_pairs_checks_and_give_them_back_bit_for_bit():
+    """The overlap of two blocks stores a pair's checks bit-packed by video frame: unpacked for a block starting
+    elsewhere, each check comes back at its own block index with the same masks (the third only when there was
+    one), whatever the number of pixels (not a multiple of 8 here)."""
+    from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
+
+    rng = np.random.default_rng(0)
+    a, b, c, d, e = (rng.random((7, 13)) < 0.5 for _ in range(5))
+    packed = SharedFindings.pack([FrameCheck(2, a, b, c), FrameCheck(5, d, e, None)], first=10)
+    assert [(p.frame, p.shape) for p in packed] == [(12, (3, 7, 13)), (15, (2, 7, 13))]
+    assert [p.bits.size for p in packed] == [35, 23]  # ceil(3·7·13 / 8), ceil(2·7·13 / 8)
+    first, second = SharedFindings.unpack(packed, first=4)
+    assert (first.own, second.own, second.off_epipolar) == (8, 11, None)
+    for got, want in ((first.flagged, a), (first.checked, b), (first.off_epipolar, c), (second.flagged, d)):
+        assert got.dtype == bool and np.array_equal(got, want)
+    assert np.array_equal(second.checked, e)
+
+
 def _resident_kib(path) -> int:
     """Resident KiB of this process's mappings of the file ``path`` (``/proc/self/smaps``)."""
     from pathlib import Path

@@ -16,7 +16,7 @@ from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.stage1.fusion import nearest_fill
 from stereodiff.stage1.movers.ground import contact_segments, ground_depth, underground
 from stereodiff.stage1.movers.settings import MoverSettings
-from stereodiff.stage1.movers.shared import SharedFindings
+from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
 from stereodiff.types import SceneGeometry
 
 __all__ = ["rigid_flow", "segment_movers"]
@@ -92,8 +92,8 @@ def segment_movers(
     # the short offsets' counts (allocated only with short pairs), used where the long offsets saw no consistent flow
     short_votes, short_checks = (np.zeros((t, h, w) if len(pairs) > long_pairs else 0, np.uint8) for _ in range(2))
 
-    def check(pair: tuple[int, int]) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
-        """Both frames' flow checks of one pair: ``(own, flagged, checked, off its epipolar line)`` each."""
+    def check(pair: tuple[int, int]) -> list[FrameCheck]:
+        """Both frames' flow checks of one pair (a frame without a pose for the pair has none)."""
         key = (first + pair[0], first + pair[1])
         if shared is not None and key in shared.checks:
             return shared.unpack(shared.checks[key], first)
@@ -102,7 +102,7 @@ def segment_movers(
             shared.checks[key] = shared.pack(results, first)
         return results
 
-    def check_pair(pair: tuple[int, int]) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]]:
+    def check_pair(pair: tuple[int, int]) -> list[FrameCheck]:
         a, b = pair
         if not hasattr(local, "dis"):
             local.dis = dis_engine("fast")
@@ -125,7 +125,7 @@ def segment_movers(
                 F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
                 epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
                 off = checked & (epipolar > s.epipolar_px * scale)
-            results.append((own, checked & (residual > limit), checked, off))
+            results.append(FrameCheck(own, checked & (residual > limit), checked, off))
         return results
 
     for index, results in enumerate(thread_imap(check, pairs, num_workers)):
