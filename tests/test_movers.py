@@ -365,7 +365,7 @@ def test_underground_finds_a_region_standing_beyond_the_ground_but_not_the_floor
     depth[:60] = 12.0
     depth[70:100, 30:50] = 11.0  # moving with the camera: triangulated far, floor visible under it
     depth[100:, 120:] = 11.0  # "beyond" but reaching the image bottom: no visible contact (the floor past a table)
-    found = underground(depth, MoverSettings()).astype(bool)
+    found = underground(depth, ground_depth(depth, depth > 0, MoverSettings()), MoverSettings()).astype(bool)
     assert found[90:98, 35:45].all()  # where the floor is nearer than 11 / 1.3 (rows ≥ 87)
     assert not found[70:80, 30:50].any()  # higher up the floor is farther: not beyond it (the seed is partial)
     assert not found[100:, 120:].any()
@@ -415,7 +415,7 @@ def test_contact_segments_find_a_whole_car_driving_ahead_where_underground_finds
     found = contact_segments(depth, ground, settings)
     assert np.mean(found[car] == BEYOND) > 0.99  # (the median over 5 px rounds its bottom corners)
     assert not found[~car].any()
-    lower_only = underground(depth, settings, ground=ground).astype(bool)
+    lower_only = underground(depth, ground, settings).astype(bool)
     assert lower_only[90:98, 35:45].all() and not lower_only[70:76, 30:50].any()  # the old evidence
 
 

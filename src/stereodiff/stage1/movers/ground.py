@@ -92,18 +92,15 @@ def _inlier_counts(design: np.ndarray, inverse: np.ndarray, coef: np.ndarray, to
     return counts
 
 
-def underground(
-    depth: np.ndarray, settings: MoverSettings, seed: int = 0, ground: np.ndarray | None = None
-) -> np.ndarray:
-    """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane (:func:`ground_depth`) by more
-    than ``underground`` (relative) — impossible for a static surface standing on the ground, the signature of an
-    object moving along with the camera (triangulated too far) — and that stand on the ground (:func:`stands`).
-    (Beyond a table's far edge the floor is "under" the table top too, but that region has the image bottom, not
-    the table, below it.) ``ground``: the frame's ground plane depth when already fitted (else fitted here)."""
+def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSettings) -> np.ndarray:
+    """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane by more than ``underground``
+    (relative) — impossible for a static surface standing on the ground, the signature of an object moving along
+    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`). (Beyond a table's far
+    edge the floor is "under" the table top too, but that region has the image bottom, not the table, below it.)
+    ``ground``: the frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing found)."""
     import cv2
 
     h, w = depth.shape
-    ground = ground if ground is not None else ground_depth(depth, depth > 0, settings, seed)
     out = np.zeros((h, w), np.uint8)
     if ground is None:
         return out

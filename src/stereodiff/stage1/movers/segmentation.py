@@ -154,12 +154,11 @@ def segment_movers(
             return shared.ground[first + k]
         depth_k = np.asarray(scene.depth[k])
         ground = ground_depth(depth_k, depth_k > 0, s, seed=first + k)
-        found = np.zeros(depth_k.shape, np.uint8)
-        if ground is not None:  # without a ground nothing lies beyond it (`underground` would fit it again)
-            if s.underground > 0:
-                found |= underground(depth_k, s, ground=ground)
-            if s.segment_step > 0:
-                found |= contact_segments(depth_k, ground, s) > 0
+        found = np.zeros(depth_k.shape, np.uint8)  # without a ground (None) nothing lies beyond it
+        if s.underground > 0:
+            found |= underground(depth_k, ground, s)
+        if s.segment_step > 0:
+            found |= contact_segments(depth_k, ground, s) > 0
         if shared is not None and shared.wanted(first + k):
             shared.ground[first + k] = found
         return found
