@@ -9,7 +9,9 @@ import pytest
 
 from stereodiff.camera import pinhole
 from stereodiff.config import preset_config
-from stereodiff.stage1.movers import MoverSettings, ground_depth, handle_movers, rigid_flow
+from stereodiff.stage1.movers import MoverSettings, handle_movers
+from stereodiff.stage1.movers.ground import ground_depth
+from stereodiff.stage1.movers.segmentation import rigid_flow
 from stereodiff.types import SceneGeometry
 
 
@@ -58,7 +60,7 @@ def test_rigid_flow_is_the_plain_projection_bit_for_bit():
 
 def test_pose_from_flow_recovers_the_pose_of_a_rigid_flow():
     """PnP on the sampled pixels (row-major sample of the usable ones) finds the pose that made the flow."""
-    from stereodiff.stage1.movers import _pose_from_flow
+    from stereodiff.stage1.movers.segmentation import _pose_from_flow
 
     rng = np.random.default_rng(4)
     h, w = 60, 80
@@ -153,13 +155,13 @@ def test_movers_in_blocks_give_what_the_whole_video_gives(monkeypatch, tmp_path)
     """Memory is bounded by blocks of BLOCK_FRAMES frames with max(offsets) + 1 frames of context: the depth and the
     mover mask of a blocked run equal the whole-video run's (the mover confidence is a per-block median), whatever
     the number of threads."""
-    from stereodiff.stage1 import movers
+    from stereodiff.stage1.movers import runner
 
     frames, truth = _sliding_square(num_frames=40)
     scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
     settings = MoverSettings(offsets=(3, 6), hole_bound=True)
     whole, whole_moving = handle_movers(frames, scene, settings)
-    monkeypatch.setattr(movers, "BLOCK_FRAMES", 12)
+    monkeypatch.setattr(runner, "BLOCK_FRAMES", 12)
     blocked, blocked_moving = handle_movers(frames, scene, settings, out_dir=tmp_path, num_workers=1)
     assert isinstance(blocked.depth, np.memmap) and (tmp_path / "movers_depth.npy").is_file()
     assert whole_moving.sum() > 0.5 * truth.sum()  # the square is found, so the comparison means something
@@ -173,7 +175,7 @@ def test_blocks_share_their_overlap_and_run_each_flow_check_and_ground_fit_once(
     """Neighbouring blocks overlap by 2 · (max offset + 1) frames: each pair's flow check and each frame's ground
     fit runs once over the video (the next block takes the earlier one's), each frame's mover depth only in its own
     block, and the output is the whole video's, bit for bit."""
-    from stereodiff.stage1 import movers
+    from stereodiff.stage1.movers import runner, segmentation
 
     frames, truth = _sliding_square(num_frames=40)
     scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
@@ -187,15 +189,17 @@ def test_blocks_share_their_overlap_and_run_each_flow_check_and_ground_fit_once(
 
         return wrapper
 
-    monkeypatch.setattr(movers, "dis_flows", counted("flows", movers.dis_flows))
-    monkeypatch.setattr(movers, "ground_depth", counted("grounds", movers.ground_depth))
-    monkeypatch.setattr(movers, "_mover_depth", counted("depths", movers._mover_depth))
+    monkeypatch.setattr(segmentation, "dis_flows", counted("flows", segmentation.dis_flows))
+    counted_ground = counted("grounds", ground_depth)  # fitted by the segmentation and by the mover depth
+    monkeypatch.setattr(segmentation, "ground_depth", counted_ground)
+    monkeypatch.setattr(runner, "ground_depth", counted_ground)
+    monkeypatch.setattr(runner, "mover_depth", counted("depths", runner.mover_depth))
     whole, whole_moving = handle_movers(frames, scene, settings)
     once = {name: len(seen) for name, seen in calls.items()}
     assert once["flows"] == (40 - 3) + (40 - 6) + (40 - 2)  # every pair of every offset, once
     for seen in calls.values():
         seen.clear()
-    monkeypatch.setattr(movers, "BLOCK_FRAMES", 12)
+    monkeypatch.setattr(runner, "BLOCK_FRAMES", 12)
     blocked, blocked_moving = handle_movers(frames, scene, settings, num_workers=2)
     assert len(calls["flows"]) == once["flows"]
     assert len(calls["depths"]) == once["depths"] > 0  # mover depth of the frames with movers, once each
@@ -203,6 +207,24 @@ def test_blocks_share_their_overlap_and_run_each_flow_check_and_ground_fit_once(
     assert whole_moving.sum() > 0.5 * truth.sum()
     np.testing.assert_array_equal(blocked_moving, whole_moving)
     np.testing.assert_array_equal(blocked.depth, whole.depth)
+
+
+def test_shared_findings_pack_a_pairs_checks_and_give_them_back_bit_for_bit():
+    """The overlap of two blocks stores a pair's checks bit-packed by video frame: unpacked for a block starting
+    elsewhere, each check comes back at its own block index with the same masks (the third only when there was
+    one), whatever the number of pixels (not a multiple of 8 here)."""
+    from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
+
+    rng = np.random.default_rng(0)
+    a, b, c, d, e = (rng.random((7, 13)) < 0.5 for _ in range(5))
+    packed = SharedFindings.pack([FrameCheck(2, a, b, c), FrameCheck(5, d, e, None)], first=10)
+    assert [(p.frame, p.shape) for p in packed] == [(12, (3, 7, 13)), (15, (2, 7, 13))]
+    assert [p.bits.size for p in packed] == [35, 23]  # ceil(3·7·13 / 8), ceil(2·7·13 / 8)
+    first, second = SharedFindings.unpack(packed, first=4)
+    assert (first.own, second.own, second.off_epipolar) == (8, 11, None)
+    for got, want in ((first.flagged, a), (first.checked, b), (first.off_epipolar, c), (second.flagged, d)):
+        assert got.dtype == bool and np.array_equal(got, want)
+    assert np.array_equal(second.checked, e)
 
 
 def _resident_kib(path) -> int:
@@ -229,14 +251,14 @@ def test_movers_hold_one_block_and_leave_the_scene_on_disk(monkeypatch, tmp_path
     import pytest
 
     from stereodiff.pipeline import load_scene, save_scene
-    from stereodiff.stage1 import movers
+    from stereodiff.stage1.movers import runner
 
     if not sys.platform.startswith("linux"):
         pytest.skip("reads /proc/self/smaps")
     frames, truth = _sliding_square(num_frames=40)
     save_scene(tmp_path / "scene", _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32)))
     scene = load_scene(tmp_path / "scene")  # memory-mapped, as in a run
-    monkeypatch.setattr(movers, "BLOCK_FRAMES", 12)
+    monkeypatch.setattr(runner, "BLOCK_FRAMES", 12)
     settings = MoverSettings(offsets=(3, 6), hole_bound=True)
     handle_movers(frames[:8], _wall_scene(np.where(truth[:8], 0.0, 4.0).astype(np.float32)), settings)  # lazy set-up
     tracemalloc.start()
@@ -287,7 +309,7 @@ def _floor(h: int = 120, w: int = 160) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_a_region_beyond_the_ground_gets_its_contact_and_a_static_one_keeps_its_depth():
-    from stereodiff.stage1.movers import _mover_depth
+    from stereodiff.stage1.movers.depth import mover_depth
 
     floor, _ = _floor()
     depth = floor.copy()
@@ -300,7 +322,7 @@ def test_a_region_beyond_the_ground_gets_its_contact_and_a_static_one_keeps_its_
     depth[box] = floor[89, 115]
     ground = ground_depth(depth, ~person & ~box & (depth > 0), MoverSettings())
     assert ground is not None
-    out, handled = _mover_depth(depth, person | box, ground, MoverSettings())
+    out, handled = mover_depth(depth, person | box, ground, MoverSettings())
     np.testing.assert_allclose(out[person], floor[99, 40], rtol=0.02)
     assert handled[person].all() and not handled[box].any()
     np.testing.assert_array_equal(out[box], depth[box])  # a static surface is never beyond the ground: kept
@@ -312,7 +334,7 @@ def test_a_mover_whose_legs_are_a_hole_down_to_the_image_bottom_gets_the_ground_
     bottom nor has ground seen under it, and it had no depth. Through the holes under it (the legs), the image
     bottom cuts it: it and the legs take the ground under their lowest pixels, except a rim; a hole region with
     static surface under it keeps its hole."""
-    from stereodiff.stage1.movers import _mover_depth
+    from stereodiff.stage1.movers.depth import mover_depth
 
     floor, _ = _floor()  # horizon at row 60, 120×160
     depth = floor.copy()
@@ -326,9 +348,9 @@ def test_a_mover_whose_legs_are_a_hole_down_to_the_image_bottom_gets_the_ground_
     depth[body | legs | sign] = 0.0
     ground = ground_depth(depth, depth > 0, MoverSettings())
     assert ground is not None
-    _, handled = _mover_depth(depth, body | sign, ground, MoverSettings())
+    _, handled = mover_depth(depth, body | sign, ground, MoverSettings())
     assert not handled.any()  # the old behaviour: no contact, left to stage 2 (which gave it the wall behind)
-    out, handled = _mover_depth(depth, body | sign, ground, MoverSettings(hole_reach=True))
+    out, handled = mover_depth(depth, body | sign, ground, MoverSettings(hole_reach=True))
     np.testing.assert_allclose(out[body & handled], floor[119, 80], rtol=0.02)  # the ground at the bottom row
     assert handled[45:85, 65:95].all() and handled[95:115, 70:90].all()  # the body and its legs
     assert not handled[40, 60:100].any() and not handled[:, 60].any()  # the rim (1 px at 160 px) is left to stage 2
@@ -336,14 +358,14 @@ def test_a_mover_whose_legs_are_a_hole_down_to_the_image_bottom_gets_the_ground_
 
 
 def test_underground_finds_a_region_standing_beyond_the_ground_but_not_the_floor_past_a_table_edge():
-    from stereodiff.stage1.movers import underground
+    from stereodiff.stage1.movers.ground import underground
 
     floor, _ = _floor()
     depth = floor.copy()
     depth[:60] = 12.0
     depth[70:100, 30:50] = 11.0  # moving with the camera: triangulated far, floor visible under it
     depth[100:, 120:] = 11.0  # "beyond" but reaching the image bottom: no visible contact (the floor past a table)
-    found = underground(depth, MoverSettings()).astype(bool)
+    found = underground(depth, ground_depth(depth, depth > 0, MoverSettings()), MoverSettings()).astype(bool)
     assert found[90:98, 35:45].all()  # where the floor is nearer than 11 / 1.3 (rows ≥ 87)
     assert not found[70:80, 30:50].any()  # higher up the floor is farther: not beyond it (the seed is partial)
     assert not found[100:, 120:].any()
@@ -378,7 +400,7 @@ def _isolated(depth: np.ndarray, rows: slice, cols: slice, value) -> np.ndarray:
 def test_contact_segments_find_a_whole_car_driving_ahead_where_underground_finds_only_its_lower_part():
     from dataclasses import replace
 
-    from stereodiff.stage1.movers import BEYOND, contact_segments, underground
+    from stereodiff.stage1.movers.ground import BEYOND, contact_segments, underground
 
     floor, _ = _floor()
     depth = floor.copy()
@@ -393,14 +415,14 @@ def test_contact_segments_find_a_whole_car_driving_ahead_where_underground_finds
     found = contact_segments(depth, ground, settings)
     assert np.mean(found[car] == BEYOND) > 0.99  # (the median over 5 px rounds its bottom corners)
     assert not found[~car].any()
-    lower_only = underground(depth, settings, ground=ground).astype(bool)
+    lower_only = underground(depth, ground, settings).astype(bool)
     assert lower_only[90:98, 35:45].all() and not lower_only[70:76, 30:50].any()  # the old evidence
 
 
 def test_ground_cut_keeps_a_car_apart_from_the_floor_it_touches_at_its_own_depth():
     from dataclasses import replace
 
-    from stereodiff.stage1.movers import BEYOND, contact_segments
+    from stereodiff.stage1.movers.ground import BEYOND, contact_segments
 
     floor, _ = _floor()
     depth = floor.copy()
@@ -421,7 +443,7 @@ def test_ground_cut_keeps_a_car_apart_from_the_floor_it_touches_at_its_own_depth
 def test_contact_segments_float_an_upright_region_in_front_of_its_contact_but_not_a_table_top():
     from dataclasses import replace
 
-    from stereodiff.stage1.movers import FLOATING, contact_segments
+    from stereodiff.stage1.movers.ground import FLOATING, contact_segments
 
     floor, _ = _floor()
     depth = floor.copy()
@@ -440,7 +462,7 @@ def test_contact_segments_float_an_upright_region_in_front_of_its_contact_but_no
 def test_beyond_part_gives_a_car_merged_with_flagged_road_the_contact_of_its_own_blob():
     from dataclasses import replace
 
-    from stereodiff.stage1.movers import _mover_depth
+    from stereodiff.stage1.movers.depth import mover_depth
 
     floor, _ = _floor()
     depth = floor.copy()
@@ -453,21 +475,21 @@ def test_beyond_part_gives_a_car_merged_with_flagged_road_the_contact_of_its_own
     settings = MoverSettings()
     ground = ground_depth(depth, (depth > 0) & ~car & ~road, settings)
     assert ground is not None
-    kept, handled = _mover_depth(depth, car | road, ground, settings)
+    kept, handled = mover_depth(depth, car | road, ground, settings)
     assert not handled.any()  # as a whole the region is not beyond the ground: stage 1's depth stays (old rule)
     np.testing.assert_array_equal(kept, depth)
-    out, handled = _mover_depth(depth, car | road, ground, replace(settings, beyond_part=0.0005))
+    out, handled = mover_depth(depth, car | road, ground, replace(settings, beyond_part=0.0005))
     np.testing.assert_allclose(out[car], floor[99, 40], rtol=0.02)
     assert handled[car].all() and not handled[road].any()
     np.testing.assert_array_equal(out[road], depth[road])
     depth[car] = 9.5  # beyond the floor at its foot, but less than twice its contact: stage-1 noise, not taken
-    _, handled = _mover_depth(depth, car | road, ground, replace(settings, beyond_part=0.0005))
+    _, handled = mover_depth(depth, car | road, ground, replace(settings, beyond_part=0.0005))
     assert not handled.any()
     bottom = np.zeros(floor.shape, bool)
     bottom[90:, 60:80] = True  # a region reaching the image bottom in a frame without a ground plane:
     for hole in (False, True):  # triangulated, or mostly a hole
         depth[bottom] = 0.0 if hole else 3.0
-        _, handled = _mover_depth(depth, bottom, None, replace(settings, beyond_part=0.0005, oncoming=0.3))
+        _, handled = mover_depth(depth, bottom, None, replace(settings, beyond_part=0.0005, oncoming=0.3))
         assert not handled.any()
 
 
@@ -477,7 +499,7 @@ def test_seen_contact_takes_the_ground_where_it_is_first_seen_under_a_region_who
     ``seen_contact`` the contact is the ground where it is first seen under the region: the car's own foot."""
     from dataclasses import replace
 
-    from stereodiff.stage1.movers import _mover_depth
+    from stereodiff.stage1.movers.depth import mover_depth
 
     floor, _ = _floor()  # horizon at row 60, floor depth 225 / (row - 59.5)
     depth = floor.copy()
@@ -489,9 +511,9 @@ def test_seen_contact_takes_the_ground_where_it_is_first_seen_under_a_region_who
     settings = MoverSettings()
     ground = ground_depth(depth, (depth > 0) & ~cabin, settings)
     assert ground is not None
-    out, handled = _mover_depth(depth, cabin, ground, settings)
+    out, handled = mover_depth(depth, cabin, ground, settings)
     np.testing.assert_allclose(out[cabin], floor[85, 115], rtol=0.02)  # old: under its lowest pixels (1.4× too far)
-    out, handled = _mover_depth(depth, cabin, ground, replace(settings, seen_contact=0.1))
+    out, handled = mover_depth(depth, cabin, ground, replace(settings, seen_contact=0.1))
     assert handled[cabin].all()
     np.testing.assert_allclose(out[cabin], floor[96, 115], rtol=0.02)  # the first ground seen under it
     np.testing.assert_allclose(out[~cabin], depth[~cabin])
@@ -500,7 +522,7 @@ def test_seen_contact_takes_the_ground_where_it_is_first_seen_under_a_region_who
 def test_oncoming_gives_an_upright_region_nearer_than_its_road_contact_that_contact_and_extends_it_down():
     from dataclasses import replace
 
-    from stereodiff.stage1.movers import _mover_depth
+    from stereodiff.stage1.movers.depth import mover_depth
 
     floor, _ = _floor()
     depth = floor.copy()
@@ -513,9 +535,9 @@ def test_oncoming_gives_an_upright_region_nearer_than_its_road_contact_that_cont
     settings = MoverSettings()
     ground = ground_depth(depth, (depth > 0) & ~car & ~table, settings)
     assert ground is not None
-    _, handled = _mover_depth(depth, flagged | table, ground, settings)
+    _, handled = mover_depth(depth, flagged | table, ground, settings)
     assert not handled.any()  # nearer than the ground: not a mover by the contact rule alone
-    out, handled = _mover_depth(depth, flagged | table, ground, replace(settings, oncoming=0.3))
+    out, handled = mover_depth(depth, flagged | table, ground, replace(settings, oncoming=0.3))
     np.testing.assert_allclose(out[car], floor[99, 115], rtol=0.03)  # its unflagged lower half too
     assert handled[car].all() and not handled[table].any()  # a table top is as near, but horizontal
 
@@ -526,7 +548,7 @@ def test_oncoming_trim_cuts_the_flagged_road_under_an_oncoming_car_that_sets_its
     contact. With ``oncoming_trim`` its pixels nearer than the ground at their own row are tested alone."""
     from dataclasses import replace
 
-    from stereodiff.stage1.movers import _mover_depth
+    from stereodiff.stage1.movers.depth import mover_depth
 
     floor, _ = _floor()
     depth = floor.copy()
@@ -538,16 +560,16 @@ def test_oncoming_trim_cuts_the_flagged_road_under_an_oncoming_car_that_sets_its
     settings = replace(MoverSettings(), oncoming=0.3)
     ground = ground_depth(depth, (depth > 0) & ~car & ~road, settings)
     assert ground is not None
-    _, handled = _mover_depth(depth, car | road, ground, settings)
+    _, handled = mover_depth(depth, car | road, ground, settings)
     assert not handled.any()  # the road's median and lowest pixels: not nearer than its contact
-    out, handled = _mover_depth(depth, car | road, ground, replace(settings, oncoming_trim=True))
+    out, handled = mover_depth(depth, car | road, ground, replace(settings, oncoming_trim=True))
     assert handled[car].all() and not handled[road].any()
     np.testing.assert_allclose(out[car], floor[90, 115], rtol=0.03)
     np.testing.assert_allclose(out[road], depth[road])
 
 
 def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_not_a_static_region():
-    from stereodiff.stage1.movers import track_mover_depth
+    from stereodiff.stage1.movers.tracking import track_mover_depth
 
     n = 9
     depth = np.full((n, 40, 40), 5.0, np.float32)
@@ -611,7 +633,7 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():
     """The batched RANSAC solve gives each sample's plane as a lone solve does, and marks exactly singular samples
     (three pixels of one row) unsolved instead of failing the batch."""
-    from stereodiff.stage1.movers import _solve_planes
+    from stereodiff.stage1.movers.ground import _solve_planes
 
     rng = np.random.default_rng(0)
     design = np.concatenate([rng.integers(0, 50, (5, 3, 2)), np.ones((5, 3, 1))], axis=2).astype(np.float64)
@@ -657,7 +679,7 @@ def test_tracking_follows_a_camera_moving_along_its_view(monkeypatch, ahead):
 def test_track_missed_gives_a_frame_where_nothing_was_found_the_nearest_frames_mover_depth():
     """``track_missed``: the car ahead handled in frames 0–1 and 4, missed in frames 2–3 (stage 1 put it far or
     left a hole), gets the nearest frame's depth there; a static surface where a handled region was keeps its own."""
-    from stereodiff.stage1.movers import fill_missed_movers
+    from stereodiff.stage1.movers.tracking import fill_missed_movers
 
     n = 5
     depth = np.full((n, 40, 40), 5.0, np.float32)

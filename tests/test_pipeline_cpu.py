@@ -67,6 +67,33 @@ def test_cpu_preset_stage2_removes_flicker_on_a_dynamic_scene():
     assert after[0] <= before[0], (after[0], before[0])
 
 
+def test_a_run_bounds_the_heap_before_stage_1(monkeypatch):
+    """``StereoDiffPipeline.__call__`` fixes glibc's heap thresholds (:func:`stereodiff.io.pages.bound_heap`) once,
+    before stage 1 allocates its first block-sized array: else the freed blocks of the movers step and stage 2 stay
+    resident and memory grows with the video's length."""
+    import stereodiff.pipeline as pipeline_module
+
+    events: list[str] = []
+    bound_heap, run_stage1 = pipeline_module.bound_heap, StereoDiffPipeline.run_stage1
+
+    def bound_heap_spy(*args, **kwargs) -> bool:
+        events.append("bound_heap")
+        return bound_heap(*args, **kwargs)
+
+    def run_stage1_spy(self, *args, **kwargs):
+        events.append("stage1")
+        return run_stage1(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "bound_heap", bound_heap_spy)
+    monkeypatch.setattr(StereoDiffPipeline, "run_stage1", run_stage1_spy)
+    scene = make_scene("static-orbit", seed=0, num_frames=8, height=48, width=64)
+    config = preset_config("cpu")
+    config.stage1.resolution = 64
+    result = StereoDiffPipeline.from_config(config)(Video(scene.frames, fps=scene.fps))
+    assert result.depth.shape == (8, 48, 64)
+    assert events == ["bound_heap", "stage1"]
+
+
 def _run(args: list[str]) -> subprocess.Popen:
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1"}
     return subprocess.Popen([sys.executable, "-m", "stereodiff", "-q", "run", *args], env=env,

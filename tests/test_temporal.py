@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from stereodiff.errors import InputError
-from stereodiff.stage2.temporal import TemporalRefiner, domain_transform_filter, guided_upsample
+from stereodiff.stage2.hole_fill import domain_transform_filter
+from stereodiff.stage2.temporal import TemporalRefiner, guided_upsample
 from stereodiff.synth.simulated_stage1 import simulate_stage1
 
 
@@ -130,6 +131,34 @@ def test_a_frame_without_depth_takes_it_from_its_neighbours():
     assert np.all(alone == 0)  # nothing is known about a lone frame without depth
 
 
+def test_fill_frames_fills_holes_from_their_region_and_takes_carried_depth_as_stage_1_depth():
+    """The spatial fill of a block: a hole in flat colour takes a depth between its region's two sides; a hole pixel
+    given carried depth (``hole_warp_frames``) with trust 1 keeps exactly that depth; confident pixels keep theirs;
+    the temporal weight is at least ``fill_weight`` in a frame with depth and 0 in one without; the inputs are not
+    changed."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rgb = np.full((2, 20, 30, 3), 0.5, np.float32)  # flat colour: one region
+    log_d = np.zeros((2, 20, 30), np.float32)
+    log_d[0, :, :10], log_d[0, :, 20:] = np.log(2.0), np.log(4.0)
+    weight = np.zeros((2, 20, 30), np.float32)  # frame 1: no depth at all
+    weight[0, :, :10] = weight[0, :, 20:] = 1.0  # frame 0: a hole in columns 10..19
+    carried_log, trust = np.zeros_like(log_d), np.zeros_like(weight)
+    carried_log[0, 5, 15], trust[0, 5, 15] = np.log(3.0), 1.0
+    inputs = (log_d.copy(), weight.copy())
+    config = TemporalConfig(fill_weight=0.3)
+    plain, carried = (fill_frames(config, rgb, log_d, weight, carried=given) for given in (None, (carried_log, trust)))
+    hole = plain[0].estimate[:, 10:20]
+    assert (hole > np.log(2.0)).all() and (hole < np.log(4.0)).all()
+    np.testing.assert_array_equal(plain[0].estimate[:, :10], np.log(np.float32(2.0)))
+    assert carried[0].estimate[5, 15] == np.log(np.float32(3.0)) != plain[0].estimate[5, 15]
+    assert [f.has_data for f in plain] == [True, False]
+    assert plain[0].weight.min() == np.float32(0.3) and not plain[1].weight.any()
+    np.testing.assert_array_equal(log_d, inputs[0])
+    np.testing.assert_array_equal(weight, inputs[1])
+
+
 def test_domain_transform_filter_keeps_constants_and_stops_at_edges():
     guide = np.zeros((1, 20, 30, 3), np.float32)
     guide[:, :, 15:] = 1.0
@@ -192,7 +221,7 @@ def test_resumed_run_fills_the_same_frame_batches(tmp_path, monkeypatch):
     its numbers are bit-identical by construction; the real filter runs, the wrapper only records its inputs."""
     import hashlib
 
-    from stereodiff.stage2 import temporal
+    from stereodiff.stage2 import hole_fill
 
     frames, depth, mask = _scene(num_frames=20)
     sim = simulate_stage1(depth, mask, seed=5)
@@ -202,8 +231,8 @@ def test_resumed_run_fills_the_same_frame_batches(tmp_path, monkeypatch):
         calls.append((values.shape, hashlib.sha1(values.tobytes() + guide.tobytes()).hexdigest()))
         return filter_(values, guide, **kwargs)
 
-    filter_ = temporal.domain_transform_filter
-    monkeypatch.setattr(temporal, "domain_transform_filter", recorded)
+    filter_ = hole_fill.domain_transform_filter
+    monkeypatch.setattr(hole_fill, "domain_transform_filter", recorded)
     refiner = TemporalRefiner(temporal_decay=0.7, window=6, overlap=10)  # windows at 0, 6, 12, 18
     first = refiner.refine(frames, sim.depth, sim.confidence, cache_dir=tmp_path)
     uninterrupted, calls[:] = list(calls), []
@@ -503,7 +532,7 @@ def test_moving_ahead_tells_a_camera_driving_forward_from_one_moving_sideways():
     """The share of frames whose later camera lies ahead within the horizontal field of view: 1 for a camera
     driving forward (also when its poses tilt the motion 45° up, as stage 1's poses of driving s1 do), 0 sideways
     or backwards."""
-    from stereodiff.stage2.temporal import moving_ahead
+    from stereodiff.stage2.hole_fill import moving_ahead
 
     K = np.array([[80.0, 0.0, 31.5], [0.0, 80.0, 23.5], [0.0, 0.0, 1.0]])
     assert moving_ahead(_poses([0.0, 0.0, 0.2], 20), K, 64) == 1.0

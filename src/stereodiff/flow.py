@@ -88,10 +88,12 @@ def forward_backward(
     return target, back, np.sqrt(_squared_norm(flow_ab + back))
 
 
-def inside_image(target: np.ndarray) -> np.ndarray:
-    """``[h,w]`` bool: the positions ``target [h,w,2]`` (pixels) lie in an image of the same ``h × w``."""
+def inside_image(target: np.ndarray, margin: float = 0) -> np.ndarray:
+    """``[h,w]`` bool: the positions ``target [h,w,2]`` (pixels) lie in an image of the same ``h × w``, at least
+    ``margin`` pixels inside its border."""
     h, w = target.shape[:2]
-    return (target[..., 0] >= 0) & (target[..., 0] <= w - 1) & (target[..., 1] >= 0) & (target[..., 1] <= h - 1)
+    u, v = target[..., 0], target[..., 1]
+    return (u >= margin) & (u <= w - 1 - margin) & (v >= margin) & (v <= h - 1 - margin)
 
 
 def compose_flows(flow_am: np.ndarray, flow_mb: np.ndarray) -> np.ndarray:

@@ -255,7 +255,8 @@ def _stage1_geometric(config: PipelineConfig, num_frames: int, height: int, widt
     ray-pair cache (``num_offsets`` unordered pairs per frame) and the saved scene at the working size, with the
     run's decoded frames at the source size."""
     from stereodiff.stage1.geometric import working_size
-    from stereodiff.stage1.movers import BLOCK_FRAMES, MoverSettings
+    from stereodiff.stage1.movers import MoverSettings
+    from stereodiff.stage1.movers.runner import BLOCK_FRAMES
 
     s1 = config.stage1
     h, w = working_size(height, width, s1.resolution)

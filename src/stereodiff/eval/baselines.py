@@ -10,6 +10,6 @@ __all__ = ["nearest_valid_fill"]
 def nearest_valid_fill(depth: np.ndarray) -> np.ndarray:
     """``[T,h,w]`` depth with every hole (``≤ 0``) replaced by the depth of its nearest valid pixel (Euclidean,
     per frame): what a hole filler must beat. A frame without a valid pixel stays as it is."""
-    from stereodiff.stage1.movers import nearest_fill
+    from stereodiff.stage1.fusion import nearest_fill
 
     return np.stack([nearest_fill(frame) for frame in np.asarray(depth)]).astype(np.float32)

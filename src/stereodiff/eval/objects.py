@@ -9,7 +9,7 @@ each independently moving object of a synthetic video (its ``object_ids``), :fun
 - its own AbsRel, frame-averaged over the frames it is seen in (the protocol's rule).
 
 :func:`constant_velocity_parallax_px` says whether a floating mover's depth is observable at all from the camera's
-motion (module docstring of ``stage1/movers.py``, docs/geometric.md).
+motion (docstring of the package ``stereodiff.stage1.movers``, docs/geometric.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 After ``global_alignment``, :func:`fuse_pair_depths` replaces each frame's single-pair depth by the fusion of all
 its pairs (one closed-form log-scale per pair), and :func:`untriangulated_mask` marks the fallback pixels of the
-alignment's own depth.
+alignment's own depth. :func:`nearest_fill` gives a frame's holes the depth of their nearest valid pixel (the
+movers' stand-in for a hole's depth, and the baseline a hole filler must beat).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from stereodiff.progress import thread_map
 from stereodiff.robust import weighted_median
 from stereodiff.types import PairPredictions, SceneGeometry
 
-__all__ = ["fuse_pair_depths", "untriangulated_mask"]
+__all__ = ["fuse_pair_depths", "nearest_fill", "untriangulated_mask"]
 
 
 def fuse_pair_depths(
@@ -162,6 +163,19 @@ def fuse_pair_depths(
         valid=valid,
         alignment=record,
     )
+
+
+def nearest_fill(depth: np.ndarray) -> np.ndarray:
+    """``[h,w]`` depth with every hole (0) taking the depth of its nearest valid pixel (all holes if none)."""
+    import cv2
+
+    holes = depth <= 0
+    if not holes.any() or holes.all():
+        return np.asarray(depth, np.float32)
+    _, labels = cv2.distanceTransformWithLabels(holes.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    by_label = np.zeros(labels.max() + 1, np.float32)
+    by_label[labels[~holes]] = depth[~holes]
+    return by_label[labels]
 
 
 def untriangulated_mask(preds: PairPredictions, geometry: SceneGeometry) -> np.ndarray:

@@ -11,7 +11,7 @@ the high-frequency flicker, mostly on moving objects. This backend does that fro
    weighted mean log-depth of its surroundings *within the same colour region*: values propagate far across flat
    colour but not across colour edges, so a hole next to a depth edge is filled from its own side. Each pixel
    becomes ``E = w·log(depth) + (1 − w)·fill``: confident pixels keep their value, holes and low-confidence
-   pixels (moving objects in MonST3R/geometric stage 1) take the fill.
+   pixels (moving objects in MonST3R/geometric stage 1) take the fill (:mod:`stereodiff.stage2.hole_fill`).
 3. **Temporal filter along optical flow.** DIS optical flow between consecutive frames (both directions) with a
    forward–backward consistency check and a colour-constancy test marks occlusions and flow errors. A forward
    recursive pass and a backward recursive pass accumulate confidence-weighted log-depth along the flow with decay
@@ -46,16 +46,9 @@ from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
 from stereodiff.stage2.configs import TemporalConfig
+from stereodiff.stage2.hole_fill import colour_l1, fill_frames, lower_border, moving_ahead
 
-__all__ = [
-    "CameraMotion",
-    "TemporalRefiner",
-    "camera_motion",
-    "domain_transform_filter",
-    "guided_upsample",
-    "lower_border",
-    "moving_ahead",
-]
+__all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "guided_upsample"]
 
 #: frames per batch of the spatial fill, in fixed blocks aligned to frame 0 (:mod:`stereodiff.blocks`): every frame
 #: is filled in the same batch whichever window needs it first, so a resumed run is bit-identical
@@ -197,8 +190,9 @@ class TemporalRefiner(TemporalConfig):
         }
 
     def _prepare(self, inputs: _Inputs, indices: range, store: dict[int, _Frame]) -> None:
-        """Spatial fill of the frames of ``indices`` not yet in ``store`` (with the other frames of their fixed
-        blocks), then the flow links between consecutive frames of ``indices``."""
+        """Spatial fill (:func:`~stereodiff.stage2.hole_fill.fill_frames`) of the frames of ``indices`` not yet in
+        ``store`` (with the other frames of their fixed blocks), then the flow links between consecutive frames of
+        ``indices``."""
         todo = [k for k in indices if k not in store]
         chunks = list(dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo))
         # the links the motion evidence and the temporal filter will ask for, built first on the workers: the first
@@ -212,48 +206,17 @@ class TemporalRefiner(TemporalConfig):
             rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
             weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
+            carried = motion = None
             if reach > 0:  # holes seen (covered) in nearby frames: their depth, carried with the camera's motion
-                for i, (warped, trust) in enumerate(thread_imap(inputs.warped, chunk, self.num_workers)):
-                    take = (weight[i] == 0) & (trust > 0)
-                    log_d[i], weight[i] = np.where(take, warped, log_d[i]), np.where(take, trust, weight[i])
-            # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
-            fill_w = np.where(weight > 0, np.maximum(weight, self.fill_floor), 0.0).astype(np.float32)
-            channels = [fill_w * log_d, fill_w]
-            if self.hole_nearness > 0:  # soft-min channel, shifted by the block's nearest log-depth (no overflow)
-                bottom = float(log_d[weight > 0].min()) if (weight > 0).any() else 0.0
-                # invalid pixels hold log_d = 0, possibly below `bottom`: clamp so that 0 · exp(…) stays 0
-                channels.append(fill_w * np.exp(-self.hole_nearness * np.maximum(log_d - bottom, 0.0)))
-                if self.hole_motion_px > 0:  # independent-motion evidence, averaged over each colour region
-                    share, counts = zip(*thread_imap(inputs.independent_motion, chunk, self.num_workers))
-                    channels += [np.stack(counts) * np.stack(share), np.stack(counts)]
-            smoothed = domain_transform_filter(
-                np.stack(channels, axis=1),  # [n,C,h',w']
-                rgb,
-                sigma_s=self.fill_sigma_px,
-                sigma_r=self.fill_sigma_color,
-                iterations=self.fill_iterations,
-            )
-            for i, k in enumerate(chunk):
-                if k in store:  # kept with its flow links (the same values: the same block)
-                    continue
-                has_data = bool(weight[i].max() > 0)
-                mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
-                reached = smoothed[i, 1] > 1e-6
-                norm = np.maximum(smoothed[i, 1], 1e-6)
-                fill = np.where(reached, smoothed[i, 0] / norm, mean)
-                if self.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
-                    near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / self.hole_nearness
-                    share = np.float32(1.0)
-                    if self.hole_motion_px > 0:  # as much as the hole's colour region moves on its own
-                        share = smoothed[i, 3] / np.maximum(smoothed[i, 4], 1e-6)
-                    if inputs.lean is not None:  # near scenery entering at the lower border: fully
-                        share = np.maximum(share, inputs.lean)
-                    fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
-                store[k] = _Frame(
-                    estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
-                    weight=np.maximum(weight[i], self.fill_weight) * np.float32(has_data),  # [h',w']
-                    has_data=has_data,
-                )
+                warped, trust = zip(*thread_imap(inputs.warped, chunk, self.num_workers))
+                carried = np.stack(warped), np.stack(trust)  # [n,h',w'] each
+            if self._motion_evidence:  # how much each pixel moves on its own
+                share, counts = zip(*thread_imap(inputs.independent_motion, chunk, self.num_workers))
+                motion = np.stack(share), np.stack(counts)  # [n,h',w'] each
+            filled = fill_frames(self, rgb, log_d, weight, carried=carried, motion=motion, lean=inputs.lean)
+            for k, frame in zip(chunk, filled):
+                if k not in store:  # else kept with its flow links (the same values: the same block)
+                    store[k] = _Frame(*frame)
         if self.temporal_decay == 0:
             return
         for k in indices[:-1]:
@@ -268,7 +231,7 @@ class TemporalRefiner(TemporalConfig):
         sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
         scale = np.hypot(to_other[..., 0], to_other[..., 1]) + np.hypot(back[..., 0], back[..., 1])
         consistent = miss < self.flow_check_px + 0.05 * scale
-        colour_miss = _l1(cv2.remap(other.rgb, sample_at, None, cv2.INTER_LINEAR) - own.rgb)
+        colour_miss = colour_l1(cv2.remap(other.rgb, sample_at, None, cv2.INTER_LINEAR) - own.rgb)
         gate = (self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)).astype(
             np.float32
         )
@@ -351,48 +314,6 @@ class TemporalRefiner(TemporalConfig):
 
 
 # ---------------------------------------------------------------------------------------------------- filters
-def domain_transform_filter(
-    values: np.ndarray, guide: np.ndarray, *, sigma_s: float, sigma_r: float, iterations: int = 2
-) -> np.ndarray:
-    """Edge-aware smoothing by the domain-transform recursive filter (Gastal & Oliveira 2011), batched.
-
-    Args:
-        values: ``[n,C,h,w]`` float32 channels to filter (e.g. ``w·x`` and ``w`` for normalised convolution).
-        guide: ``[n,h,w,3]`` float32 guide image in [0, 1]; its edges stop the smoothing.
-        sigma_s: spatial standard deviation in pixels.
-        sigma_r: range standard deviation (sum of absolute channel differences).
-        iterations: horizontal+vertical rounds.
-
-    Returns:
-        ``[n,C,h,w]`` float32 filtered channels.
-    """
-    ratio = sigma_s / sigma_r
-    # domain-transform derivatives between neighbours: 1 + σs/σr · Σ|ΔI|
-    dx = 1.0 + ratio * _l1(np.diff(guide, axis=2))  # [n,h,w-1]
-    dy = 1.0 + ratio * _l1(np.diff(guide, axis=1))  # [n,h-1,w]
-    # layout with the scan axis first and everything else contiguous behind it
-    out = np.ascontiguousarray(values.transpose(3, 0, 1, 2))  # [w,n,C,h]
-    dx = np.ascontiguousarray(dx.transpose(2, 0, 1))[:, :, None, :]  # [w-1,n,1,h]
-    dy = np.ascontiguousarray(dy.transpose(1, 0, 2))[:, :, None, :]  # [h-1,n,1,w]
-    for k in range(iterations):
-        sigma_k = sigma_s * math.sqrt(3.0) * 2 ** (iterations - k - 1) / math.sqrt(4**iterations - 1)
-        a = math.exp(-math.sqrt(2.0) / sigma_k)
-        _recursive_pass(out, np.power(a, dx, dtype=np.float32))
-        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [w,n,C,h] → [h,n,C,w]
-        _recursive_pass(out, np.power(a, dy, dtype=np.float32))
-        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [h,n,C,w] → [w,n,C,h]
-    return out.transpose(1, 2, 3, 0)
-
-
-def _recursive_pass(signal: np.ndarray, feedback: np.ndarray) -> None:
-    """In place, causal then anti-causal first-order recursion along axis 0: ``J[i] += a[i-1]·(J[i-1] − J[i])``."""
-    length = signal.shape[0]
-    for i in range(1, length):
-        signal[i] += feedback[i - 1] * (signal[i - 1] - signal[i])
-    for i in range(length - 2, -1, -1):
-        signal[i] += feedback[i] * (signal[i + 1] - signal[i])
-
-
 def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
     """Fast colour guided-filter upsampling (He, Sun & Tang 2013; He & Sun 2015) of a ``[h,w]`` map to ``[H,W]``.
 
@@ -585,43 +506,6 @@ def camera_motion(
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
-def moving_ahead(cam_to_world: np.ndarray, intrinsics: np.ndarray, width: int, step: int = 8) -> float:
-    """Share of the frames ``k`` whose camera centre ``step`` frames on (fewer in short videos) lies ahead of them
-    within their horizontal field of view (its projection's column inside an image ``width`` pixels wide): the
-    camera moves along its view, the focus of expansion is in the image (aligned poses ``cam_to_world [T,4,4]``,
-    ``intrinsics [T,3,3]`` or ``[3,3]``). Only the column counts: the stage-1 poses of a forward-moving camera put
-    the epipole's row far off (driving s1: rows −179…204 against 112…119 by the true poses; columns 140…227 against
-    157). NaN for a single frame."""
-    poses = np.asarray(cam_to_world, np.float64)
-    ks = np.broadcast_to(np.asarray(intrinsics, np.float64), (len(poses), 3, 3))
-    step = min(step, len(poses) - 1)
-    if step < 1:
-        return float("nan")
-    ahead = []
-    for k in range(len(poses) - step):
-        # the later camera's centre in this camera's frame
-        centre = np.linalg.inv(poses[k])[:3] @ np.append(poses[k + step][:3, 3], 1.0)
-        column = ks[k, 0, 0] * centre[0] / centre[2] + ks[k, 0, 2] if centre[2] > 1e-12 * np.linalg.norm(centre) else -1
-        ahead.append(0 <= column <= width - 1)
-    return float(np.mean(ahead))
-
-
-def lower_border(size: tuple[int, int], bottom: float, side: float) -> np.ndarray:
-    """``[h,w]`` bool: the lower border of an ``(h, w)`` image, where near scenery enters the view of a camera moving
-    along it — the ``bottom`` fraction of the rows, and in the lower half the ``side`` fraction of the columns at
-    each side."""
-    h, w = size
-    rows = np.arange(h, dtype=np.float64)[:, None]
-    cols = np.arange(w, dtype=np.float64)[None, :]
-    sides = (np.minimum(cols, w - 1 - cols) < side * w) & (rows >= h / 2)
-    return (rows >= (1 - bottom) * h) | sides
-
-
-def _l1(x: np.ndarray) -> np.ndarray:
-    """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
-    return np.abs(x[..., 0]) + np.abs(x[..., 1]) + np.abs(x[..., 2])
-
-
 def _solve_symmetric3(m: list[np.ndarray], v: np.ndarray) -> np.ndarray:
     """Solve ``M x = v`` per pixel for symmetric positive-definite 3×3 ``M`` given by its upper triangle
     ``m = [m00, m01, m02, m11, m12, m22]`` (each ``[h,w]``), by cofactors; ``v`` is ``[h,w,3]``."""
@@ -845,7 +729,7 @@ class _Inputs:
                 target, depth = v[keep] * w + u[keep], z[keep].astype(np.float32)
                 # this frame's colour there must agree (not another object), and static scenery lands where the
                 # flow puts it (an independently moving point does not)
-                agree = np.exp(-0.5 * (_l1(raw.rgb[rows[keep], cols[keep]] - here[target]) / sigma) ** 2)
+                agree = np.exp(-0.5 * (colour_l1(raw.rgb[rows[keep], cols[keep]] - here[target]) / sigma) ** 2)
                 expected = flows[step].reshape(-1, 2)[target]  # [n,2] where the flow says it was in the source
                 travel = np.hypot(*(expected - grid[target]).T)
                 miss = np.hypot(expected[:, 0] - cols[keep], expected[:, 1] - rows[keep])

@@ -1,0 +1,255 @@
+"""Depth for the mover regions of one frame from constraints that hold for movers (module docstring of
+:mod:`stereodiff.stage1.movers`, step 2): ground contact, oncoming objects, a mover merged with flagged static
+pixels, occlusion order (:func:`mover_depth`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stereodiff.stage1.movers.ground import bottom_edge, ground_pixels, ground_rate, lowest_pixels, stands, upright
+from stereodiff.stage1.movers.settings import MoverSettings
+
+__all__ = ["mover_depth"]
+
+
+def mover_depth(
+    depth: np.ndarray,
+    moving: np.ndarray,
+    ground: np.ndarray | None,
+    s: MoverSettings,
+    floating: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
+    under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground
+    (``beyond_share`` of their pixels by more than ``underground``) get the ground's depth under their lowest pixels
+    (their ground contact); untriangulated ones without a contact, with ``hole_bound``, the occlusion bound (a low
+    percentile of the ring around them); the rest keep stage 1's depth (a static surface with a wrong depth may be
+    flagged too, and a static surface is never beyond the ground). ``floating`` ``[h,w]`` bool: the segments that
+    float in front of their contact (:func:`~.ground.contact_segments`); a region they cover by ``beyond_share``
+    gets its contact too. Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
+    import cv2
+
+    static = (depth > 0) & ~moving
+    out = np.array(depth, dtype=np.float32, copy=True)
+    handled = np.zeros(depth.shape, bool)
+    # the same for every region: the pixels on the ground plane [h,w] bool and the plane's inverse-depth rate
+    ground_px = ground_pixels(depth, ground, s) if ground is not None else None
+    on_ground = ground_px & ~moving if ground_px is not None else None
+    rate = ground_rate(ground) if ground is not None and (s.oncoming > 0 or floating is not None) else 0.0
+    margin = int(s.border_px * max(depth.shape) / 320.0) + 3  # the segmentation does not reach closer to the border
+    rim = round(s.rim_px * max(depth.shape) / 320.0)
+    rim_kernel = np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)
+    count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
+    ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.ring_px + 1, 2 * s.ring_px + 1))
+    for label in range(1, count):
+        region = labels == label
+        own = depth[region & (depth > 0)]
+        mostly_hole = own.size < 0.5 * region.sum()
+        contact = _contact_depth(region, ground) if ground is not None else None
+        if contact is not None and s.seen_contact > 0:  # the region's lower part may be missing (a hole)
+            seen_at = _seen_contact(region, ground, on_ground, s.contact_rows)
+            contact = seen_at if seen_at is not None and seen_at < (1.0 - s.seen_contact) * contact else contact
+        ring = cv2.dilate(region.astype(np.uint8), ring_kernel).astype(bool) & static
+        bound = float(np.percentile(depth[ring], s.ring_percentile)) if ring.any() else np.inf
+        # a static surface is never beyond the ground under it: only a region stage 1 put beyond its contact moves
+        seen = contact is not None and stands(region, on_ground, s.contact_rows)
+        cut = bool(region[-margin:].any())  # its contact is below the image: the ground at the bottom row bounds it
+        if s.hole_reach and mostly_hole and not (cut or seen) and ground is not None:
+            reach = _hole_reach(region, (depth <= 0) | moving, margin)
+            if reach is not None:  # its lower part is a hole down to the image bottom: cut there too
+                cut, contact = True, _contact_depth(reach, ground)
+                region = cv2.erode(reach.astype(np.uint8), rim_kernel).astype(bool) if rim else reach
+        # an upright segment floating in front of its contact (contact_segments) covers a share of the region
+        floats = floating is not None and (
+            np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, ground_px, rate, s)
+        )
+        if ground is not None and (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
+            value = contact
+        elif mostly_hole and s.hole_bound:
+            value = bound
+        else:
+            value = None
+        if value is None and s.oncoming > 0 and ground is not None:
+            region, value = _oncoming(depth, region, ground, ground_px, moving, rate, s)
+        if value is None and s.beyond_part > 0 and ground is not None and (seen or cut):  # ground: a cut region
+            region, value = _beyond_part(depth, region, ground, on_ground, s)
+        if value is not None and np.isfinite(value) and value > 0:
+            out[region] = value
+            handled |= region
+    return out, handled
+
+
+def _beyond_part(
+    depth: np.ndarray, region: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, s: MoverSettings
+) -> tuple[np.ndarray, float | None]:
+    """The part of a mover ``region`` that is an object beyond the ground, when static pixels flagged with it set
+    the region's own contact: the largest blob of its pixels beyond the ground (by ``underground``; opened, at
+    least ``beyond_part`` of the frame, beyond its own contact by ``part_beyond``) that stands on the ground gives
+    the contact, and the region's pixels not
+    below that blob that stage 1 left a hole or put beyond the contact (by ``underground``) take it. Returns that
+    part ``[h,w]`` bool and the contact depth (None: no such blob)."""
+    import cv2
+
+    h, w = depth.shape
+    beyond = region & (depth > 0) & np.isfinite(ground) & (depth > ground * (1.0 + s.underground))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(beyond, connectivity=8)
+    if count < 2:
+        return region, None
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    blob = labels == largest
+    if stats[largest, cv2.CC_STAT_AREA] < s.beyond_part * h * w or not stands(blob, on_ground, s.contact_rows):
+        return region, None
+    contact = _contact_depth(blob, ground)
+    if contact is None or np.median(depth[blob]) < (1.0 + s.part_beyond) * contact:
+        return region, None
+    above = np.arange(h)[:, None] <= int(np.nonzero(blob)[0].max())
+    part = region & above & ((depth <= 0) | (depth > contact * (1.0 + s.underground)))
+    return part, contact
+
+
+def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.ndarray | None:
+    """``region`` ``[h,w]`` bool joined to the image bottom through ``passable`` pixels ``[h,w]`` bool (stage-1 holes
+    and flagged pixels) in its own columns, no higher than its top (8-connected): that joined region ``[h,w]`` bool,
+    or None when it does not reach the lowest ``margin`` rows."""
+    import cv2
+
+    ys, xs = np.nonzero(region)
+    window = np.zeros_like(passable)
+    window[ys.min() :, xs.min() : xs.max() + 1] = True
+    _, labels = cv2.connectedComponents((passable & window).astype(np.uint8), connectivity=8)
+    joined = np.intersect1d(labels[region], labels[-margin:])
+    joined = joined[joined > 0]
+    return np.isin(labels, joined) if joined.size else None
+
+
+def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:
+    """At least ``beyond_share`` of ``region``'s triangulated pixels whose ray meets the ground lie beyond it (by
+    ``underground``): impossible for a static surface (the ground would hide it), so the region moves and its depth
+    is wrong."""
+    tested = region & (depth > 0) & np.isfinite(ground)
+    if not tested.any():
+        return False
+    return bool(np.mean(depth[tested] > ground[tested] * (1.0 + s.underground)) >= s.beyond_share)
+
+
+def _floats(
+    depth: np.ndarray, region: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, rate: float, s: MoverSettings
+) -> bool:
+    """The triangulated part of ``region`` off the ground plane stands on the ground (seen under it), is upright,
+    and stage 1 put its lowest pixels nearer than the ground under them by more than ``floating``: an object
+    standing on the ground cannot be (an oncoming car triangulated as if static). ``on_ground``: the frame's pixels
+    on the ground plane ``[h,w]`` bool (:func:`~.ground.ground_pixels`); ``rate``: the plane's
+    :func:`~.ground.ground_rate`."""
+    core = region & (depth > 0) & ~on_ground
+    if core.sum() < 20 or not stands(core, on_ground & ~core, s.contact_rows):
+        return False
+    rows, columns = lowest_pixels(core)
+    contact = ground[rows, columns]
+    contact = contact[np.isfinite(contact)]
+    if not contact.size or np.median(depth[rows, columns]) >= (1.0 - s.floating) * np.median(contact):
+        return False
+    return upright(depth, core, rate, s)
+
+
+def _oncoming(
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    on_ground: np.ndarray,
+    moving: np.ndarray,
+    rate: float,
+    s: MoverSettings,
+) -> tuple[np.ndarray, float | None]:
+    """An object approaching the camera (``oncoming``): the triangulated part of the mover ``region`` off the
+    ground, extended down its columns through the off-ground pixels at its depth (the object's unflagged lower
+    part), is upright, stands on a road (at least ``oncoming_support`` of the pixels under it on the ground, none
+    of them a mover) and lies (median) nearer than the ground under its lowest pixels by more than ``oncoming``:
+    no static object standing there can. ``on_ground``: the frame's pixels on the ground plane ``[h,w]`` bool
+    (:func:`~.ground.ground_pixels`); ``rate``: the plane's :func:`~.ground.ground_rate`. Returns the region with
+    that extension ``[h,w]`` bool and the contact depth, or ``region`` and None."""
+    core = _extend_down(depth, region & (depth > 0) & ~on_ground, (depth > 0) & ~on_ground, s.segment_step)
+    contact = _approaching(depth, core, ground, on_ground & ~moving & ~core, 1.0 - s.oncoming, rate, s)
+    if contact is not None:
+        return region | core, contact
+    if not s.oncoming_trim:
+        return region, None
+    # flagged road under the object (its flow drags the road's) sets a contact too near: only the pixels nearer
+    # than the ground at their own row by ``oncoming`` count, and the margin is applied twice
+    near = region & (depth > 0) & (depth < (1.0 - s.oncoming) * ground)
+    contact = _approaching(depth, near, ground, on_ground & ~moving & ~near, (1.0 - s.oncoming) ** 2, rate, s)
+    if contact is None:
+        return region, None
+    return (region & (np.arange(region.shape[0])[:, None] <= int(np.nonzero(near)[0].max()))) | near, contact
+
+
+def _approaching(
+    depth: np.ndarray,
+    core: np.ndarray,
+    ground: np.ndarray,
+    support: np.ndarray,
+    factor: float,
+    rate: float,
+    s: MoverSettings,
+) -> float | None:
+    """The contact depth of ``core`` ``[h,w]`` bool when it is upright (against the ground's inverse-depth
+    ``rate``), stands on a road (``support`` ``[h,w]`` bool, ``oncoming_support``) and lies (median) nearer than
+    ``factor`` times the ground under its lowest pixels; else None."""
+    if core.sum() < 20 or not stands(core, support, s.contact_rows):
+        return None
+    if _ground_share(depth, core, support, s.contact_rows) < s.oncoming_support:
+        return None
+    contact = _contact_depth(core, ground)
+    if contact is None or np.median(depth[core]) >= factor * contact:
+        return None
+    if not upright(depth, core, rate, s):
+        return None
+    return contact
+
+
+def _extend_down(depth: np.ndarray, seed: np.ndarray, allowed: np.ndarray, step: float) -> np.ndarray:
+    """``seed [h,w]`` bool grown down its columns, row by row, into ``allowed`` pixels whose depth differs from the
+    pixel above by less than the relative ``step``."""
+    grown = seed.copy()
+    limit = np.log1p(step)
+    log_depth = np.log(np.where(depth > 0, depth, 1.0))
+    rows = np.flatnonzero(seed.any(axis=1))
+    for row in range(int(rows[0]) if rows.size else depth.shape[0], depth.shape[0] - 1):
+        grown[row + 1] |= grown[row] & allowed[row + 1] & (np.abs(log_depth[row + 1] - log_depth[row]) < limit)
+    return grown
+
+
+def _ground_share(depth: np.ndarray, region: np.ndarray, on_ground: np.ndarray, rows: int) -> float:
+    """Median over ``region``'s columns of the share of the triangulated pixels among the ``rows`` rows under its
+    bottom edge that lie on the ground (``on_ground [h,w]``): about 1 over a road, low under a car's cabin whose
+    body below only crosses the ground plane's depth at a few rows."""
+    h = region.shape[0]
+    bottom, columns = bottom_edge(region)
+    below = np.clip(bottom[:, None] + np.arange(2, 2 + rows), 0, h - 1)  # [n, rows]
+    seen = np.count_nonzero(depth[below, columns[:, None]] > 0, axis=1)
+    return float(np.median(np.count_nonzero(on_ground[below, columns[:, None]], axis=1) / np.maximum(seen, 1)))
+
+
+def _seen_contact(region: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, rows: int) -> float | None:
+    """Ground depth ``ground [h,w]`` where the ground (``on_ground [h,w]`` bool) is first seen under the lowest
+    pixels of ``region`` (within ``rows`` rows; median over the columns where it is), or None where it is seen under
+    none of them."""
+    h = region.shape[0]
+    bottom, columns = lowest_pixels(region)
+    below = np.clip(bottom[:, None] + np.arange(1, 1 + rows), 0, h - 1)  # [n, rows]
+    hit = on_ground[below, columns[:, None]] & ~region[below, columns[:, None]]
+    has = hit.any(axis=1)
+    if not has.any():
+        return None
+    values = ground[below[has, np.argmax(hit[has], axis=1)], columns[has]]
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
+
+
+def _contact_depth(region: np.ndarray, contact: np.ndarray) -> float | None:
+    """Ground depth ``contact [h,w]`` under the lowest pixels of ``region`` (its ground contact), or None when
+    their rays miss the ground."""
+    values = contact[lowest_pixels(region)]
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None

@@ -1,0 +1,222 @@
+"""The ground plane of one frame, what stands on it, and what stage 1 put beyond it (module docstring of
+:mod:`stereodiff.stage1.movers`, step 1 "beyond the ground" and "contact segments", and the contact geometry of
+step 2).
+
+:func:`ground_depth` fits the plane; :func:`underground` and :func:`contact_segments` find the regions no static
+surface standing on the ground can be; :func:`ground_pixels`, :func:`ground_rate`, :func:`bottom_edge`,
+:func:`lowest_pixels`, :func:`stands` and :func:`upright` are the geometry both those and the mover depth
+(:mod:`stereodiff.stage1.movers.depth`) test regions with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stereodiff.stage1.fusion import nearest_fill
+from stereodiff.stage1.movers.settings import MoverSettings
+
+__all__ = [
+    "BEYOND",
+    "FLOATING",
+    "bottom_edge",
+    "contact_segments",
+    "ground_depth",
+    "ground_pixels",
+    "ground_rate",
+    "lowest_pixels",
+    "stands",
+    "underground",
+    "upright",
+]
+
+
+def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings, seed: int = 0) -> np.ndarray | None:
+    """``[h,w]`` depth of the ground plane of one frame (``inf`` above its horizon), or None when none is found.
+
+    A 3D plane is a plane in inverse depth over the image, ``1/z = a·v + b·u + c``; the ground is the one that
+    holds the most static pixels of the frame's lowest third (RANSAC, relative tolerance ``ground_tolerance``)
+    among the planes whose inverse depth grows downwards (``a > 0``) more than sideways (``a ≥ 2 |b|``), with a
+    horizon (``1/z = 0``) less than an image height above the image (a fronto-parallel wall has none).
+    """
+    h, w = depth.shape
+    ys, xs = np.nonzero(static[2 * h // 3 :])
+    ys = ys + 2 * h // 3
+    if len(xs) < 100:
+        return None
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(xs), min(len(xs), 4000), replace=False)
+    design = np.stack([ys[pick], xs[pick], np.ones(len(pick))], axis=1).astype(np.float64)  # [N,3] (v, u, 1)
+    inverse = 1.0 / depth[ys[pick], xs[pick]].astype(np.float64)
+    samples = np.stack([rng.choice(len(pick), 3, replace=False) for _ in range(settings.ground_iterations)])  # [S,3]
+    coef, solved = _solve_planes(design[samples], inverse[samples])  # [S,3], [S]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        horizon = np.where(coef[:, 0] > 0, -(coef[:, 1] * w / 2 + coef[:, 2]) / coef[:, 0], -np.inf)  # 1/z = 0
+    candidates = np.flatnonzero(solved & ~(coef[:, 0] < 2 * np.abs(coef[:, 1])) & ~(horizon < -h))
+    counts = _inlier_counts(design, inverse, coef[candidates], settings.ground_tolerance)
+    if not candidates.size or counts.max() == 0 or counts.max() < settings.ground_min_fraction * len(pick):
+        return None
+    winner = coef[candidates[np.argmax(counts)]]  # the first hypothesis with the most inliers
+    best = np.abs(design @ winner - inverse) < settings.ground_tolerance * inverse
+    coef = np.linalg.lstsq(design[best], inverse[best], rcond=None)[0]
+    plane = coef[0] * np.arange(h)[:, None] + coef[1] * np.arange(w)[None, :] + coef[2]  # [h,w]
+    return np.where(plane > 1e-12, 1.0 / np.maximum(plane, 1e-12), np.inf)
+
+
+def _solve_planes(design: np.ndarray, inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The planes ``[S,3]`` through the RANSAC samples (``design [S,3,3]`` rows ``(v, u, 1)``, ``inverse [S,3]``),
+    and ``[S]`` bool whether each sample's system was solvable (an exactly singular one is not: its plane is 0)."""
+    try:
+        return np.linalg.solve(design, inverse[..., None])[..., 0], np.ones(len(design), bool)
+    except np.linalg.LinAlgError:  # some sample is degenerate (e.g. three pixels of one row): solve one by one
+        coef, solved = np.zeros((len(design), 3)), np.ones(len(design), bool)
+        for k in range(len(design)):
+            try:
+                coef[k] = np.linalg.solve(design[k], inverse[k])
+            except np.linalg.LinAlgError:
+                solved[k] = False
+        return coef, solved
+
+
+def _inlier_counts(design: np.ndarray, inverse: np.ndarray, coef: np.ndarray, tolerance: float) -> np.ndarray:
+    """``[S]`` how many of the points (``design [N,3]`` rows ``(v, u, 1)``, ``inverse [N]``) each plane ``coef
+    [S,3]`` holds within ``tolerance`` (relative); in chunks of planes (cache-sized), each plane's prediction the
+    matrix-vector product of a lone plane (the same rounding)."""
+    counts = np.zeros(len(coef), np.int64)
+    limit = tolerance * inverse
+    for start in range(0, len(coef), 32):
+        chunk = coef[start : start + 32]
+        residual = np.matmul(design, chunk[:, :, None])[..., 0]  # [s,N]
+        residual -= inverse
+        np.abs(residual, out=residual)
+        counts[start : start + 32] = np.count_nonzero(residual < limit, axis=1)
+    return counts
+
+
+def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSettings) -> np.ndarray:
+    """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane by more than ``underground``
+    (relative) — impossible for a static surface standing on the ground, the signature of an object moving along
+    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`). (Beyond a table's far
+    edge the floor is "under" the table top too, but that region has the image bottom, not the table, below it.)
+    ``ground``: the frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing found)."""
+    import cv2
+
+    h, w = depth.shape
+    out = np.zeros((h, w), np.uint8)
+    if ground is None:
+        return out
+    beyond = (depth > 0) & np.isfinite(ground) & (depth > ground * (1.0 + settings.underground))
+    on_ground = ground_pixels(depth, ground, settings)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    count, labels = cv2.connectedComponents(beyond, connectivity=8)
+    for label in range(1, count):
+        region = labels == label
+        if stands(region, on_ground, settings.contact_rows):
+            out[region] = 1
+    return out
+
+
+#: labels of :func:`contact_segments`
+BEYOND, FLOATING = 1, 2
+
+
+def contact_segments(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSettings) -> np.ndarray:
+    """``[h,w]`` uint8: smooth segments of one frame's stage-1 depth that stand on the ground at a depth no static
+    object can have there (``segment_step``): ``BEYOND`` (1) or ``FLOATING`` (2), else 0.
+
+    An object standing on the ground is as far as the ground under its lowest pixels. The depth is cut into
+    segments where neighbouring depths differ by more than ``segment_step`` (the farther pixel of a step is the
+    cut); a segment that stands on the ground (:func:`stands`) and whose lowest pixels stage 1 put beyond the
+    ground under them by ``underground`` moves with the camera (a car driving ahead: all of its body, where
+    :func:`underground` only finds its pixels beyond the ground at their own rows); with ``floating``, an upright
+    one whose lowest pixels stage 1 put nearer than that by ``floating`` moves towards the camera (an oncoming
+    car, triangulated as if static and too near). ``ground``: the frame's ground plane depth ``[h,w]``
+    (:func:`ground_depth`; None = nothing found).
+    """
+    import cv2
+
+    h, w = depth.shape
+    out = np.zeros((h, w), np.uint8)
+    if ground is None:
+        return out
+    filled = nearest_fill(depth)  # holes take their nearest depth, so the median below does not mix them in
+    log_depth = cv2.medianBlur(np.log(np.where(filled > 0, filled, 1.0)).astype(np.float32), 5)  # stage-1 noise
+    on_ground = ground_pixels(depth, ground, settings)
+    cut = depth <= 0
+    if settings.ground_cut:
+        cut |= on_ground
+    step = np.log1p(settings.segment_step)
+    across = np.diff(log_depth, axis=1)  # [h,w-1]: the farther pixel of a step is cut, the nearer keeps its edge
+    cut[:, :-1] |= across < -step
+    cut[:, 1:] |= across > step
+    down = np.diff(log_depth, axis=0)
+    cut[:-1] |= down < -step
+    cut[1:] |= down > step
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((~cut).astype(np.uint8), connectivity=4)
+    rate = ground_rate(ground)
+    bottom_row = h - 1 - int(settings.border_px * max(h, w) / 320.0)
+    for label in np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= settings.min_area * h * w):
+        top, height = stats[label, cv2.CC_STAT_TOP], stats[label, cv2.CC_STAT_HEIGHT]
+        if label == 0 or top + height - 1 >= bottom_row:
+            continue  # reaching the image bottom: no seen contact (the floor past a table's edge)
+        region = labels == label
+        rows, columns = lowest_pixels(region)
+        contact = ground[rows, columns]
+        if not np.isfinite(contact).all() or not stands(region, on_ground & ~region, settings.contact_rows):
+            continue
+        ratio = float(np.median(depth[rows, columns]) / np.median(contact))
+        if ratio > 1.0 + settings.underground:
+            out[region] = BEYOND
+        elif settings.floating > 0 and ratio < 1.0 - settings.floating and upright(depth, region, rate, settings):
+            out[region] = FLOATING
+    return out
+
+
+def ground_rate(ground: np.ndarray) -> float:
+    """How much the inverse depth of the ground plane ``[h,w]`` grows per row downwards (0 if it never shows)."""
+    seen = np.isfinite(ground[:-1]) & np.isfinite(ground[1:])  # both rows below the horizon
+    rate = np.diff(1.0 / ground, axis=0)
+    return float(np.median(rate[seen])) if seen.any() else 0.0
+
+
+def upright(depth: np.ndarray, region: np.ndarray, rate: float, settings: MoverSettings) -> bool:
+    """``region``'s inverse depth grows downwards less than ``upright_slope`` times the ground's ``rate`` (per row,
+    :func:`ground_rate`): a vertical surface, not a horizontal one (a table top) seen from above."""
+    ys, _ = np.nonzero(region)
+    if np.ptp(ys) < 2 or rate <= 0:
+        return False
+    slope = np.polyfit(ys.astype(np.float64), 1.0 / depth[region].astype(np.float64), 1)[0]
+    return bool(slope < settings.upright_slope * rate)
+
+
+def lowest_pixels(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns ``[n]`` of the lowest pixels of ``region`` (its ground contact when it stands on the
+    ground): the bottom edge where it lies within a tenth of its own span (at least 2 rows) of its lowest row."""
+    bottom, columns = bottom_edge(region)
+    top, low = int(bottom.min()), int(bottom.max())
+    lowest = bottom >= low - max(2, (low - top) // 10)
+    return bottom[lowest], columns[lowest]
+
+
+def ground_pixels(depth: np.ndarray, ground: np.ndarray, settings: MoverSettings) -> np.ndarray:
+    """``[h,w]`` bool: pixels whose depth is the ground plane's ``[h,w]`` (within twice the RANSAC tolerance)."""
+    return (depth > 0) & np.isfinite(ground) & (np.abs(depth - ground) < 2 * settings.ground_tolerance * ground)
+
+
+def bottom_edge(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest row ``[n]`` of ``region`` in each of its ``n`` columns, and those columns ``[n]``."""
+    has = region.any(axis=0)
+    columns = np.flatnonzero(has)
+    bottom = region.shape[0] - 1 - np.argmax(region[::-1, columns], axis=0)
+    return bottom, columns
+
+
+def stands(region: np.ndarray, on_ground: np.ndarray, rows: int) -> bool:
+    """``region`` stands on the ground: it does not touch the image bottom, and the ground holds a pixel among the
+    ``rows`` rows under its bottom edge in at least half of its columns."""
+    h = region.shape[0]
+    bottom, columns = bottom_edge(region)
+    if bottom.max() >= h - 2:
+        return False
+    below = np.clip(bottom[:, None] + np.arange(2, 2 + rows), 0, h - 1)  # [n, rows]
+    return bool(on_ground[below, columns[:, None]].any(axis=1).mean() >= 0.5)

@@ -1,0 +1,137 @@
+"""The moving-object step over a whole video (:func:`handle_movers`): blocks of frames with their context, the
+segmentation, the per-frame mover depth on worker threads and the temporal tracking of each block."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stereodiff.flow import grey_frame
+from stereodiff.io.pages import new_array, release, trim_heap
+from stereodiff.progress import logger, thread_map
+from stereodiff.stage1.movers.depth import mover_depth
+from stereodiff.stage1.movers.ground import FLOATING, contact_segments, ground_depth
+from stereodiff.stage1.movers.segmentation import segment_movers
+from stereodiff.stage1.movers.settings import MoverSettings
+from stereodiff.stage1.movers.shared import SharedFindings
+from stereodiff.stage1.movers.tracking import fill_missed_movers, track_mover_depth
+from stereodiff.types import SceneGeometry
+
+__all__ = ["BLOCK_FRAMES", "handle_movers"]
+
+
+#: frames per block of :func:`handle_movers`: memory holds one block and its context, whatever the video's length;
+#: a video of at most this many frames is one block (its result does not depend on the blocking)
+BLOCK_FRAMES = 128
+
+
+def handle_movers(
+    frames: Any,
+    scene: SceneGeometry,
+    settings: MoverSettings | None = None,
+    out_dir: Path | None = None,
+    num_workers: int = 2,
+) -> tuple[SceneGeometry, np.ndarray]:
+    """Segment independently moving pixels and replace their depth by mover constraints (module docstring of
+    :mod:`stereodiff.stage1.movers`).
+
+    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with ``max(offsets, track_frames) + 1``
+    frames of context on both sides (the flow checks, the temporal persistence and the tracking of a frame only
+    look that far), so memory does not grow with the video's length; the mover confidence is taken per block.
+
+    Args:
+        frames: ``[T,H,W,3]`` uint8 RGB (array-like, read one frame at a time), any resolution (resized to the
+            scene's).
+        scene: the aligned stage-1 scene (``[T,h,w]`` depth, poses, intrinsics; may be memmaps).
+        settings: knobs; ``None`` = defaults.
+        out_dir: when given, the new depth, confidence, validity and mover mask are memmaps there
+            (``movers_*.npy``); else arrays in memory.
+        num_workers: threads for the per-pair flow checks and the per-frame ground fits (OpenCV and numpy
+            release the GIL); the output does not depend on it.
+
+    Returns:
+        The scene with mover depth and confidence replaced (a new object; inputs untouched), and the ``[T,h,w]``
+        bool mover mask.
+    """
+    s = settings or MoverSettings()
+    t, h, w = scene.depth.shape
+    depth_out, confidence_out, valid_out, moving_out = (
+        new_array(out_dir, f"movers_{name}", (t, h, w), dtype)
+        for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
+    )
+    margin = max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed)) + 1 if t > BLOCK_FRAMES else t
+    moving_px = 0
+    shared = SharedFindings()
+    for start in range(0, t, BLOCK_FRAMES):
+        stop = min(t, start + BLOCK_FRAMES)
+        first, last = max(0, start - margin), min(t, stop + margin)
+        shared.block(first, stop - margin if stop < t else t)  # the next block's first frame
+        block = _frames_of(scene, first, last)
+        depth, confidence, moving = _handle_block(frames, block, first, s, num_workers, (start, stop), shared)
+        core = slice(start - first, stop - first)
+        depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
+        valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
+        moving_px += int(np.count_nonzero(moving[core]))
+        del block, depth, confidence, moving  # the next block's arrays replace these, they do not join them
+        for array in (depth_out, confidence_out, valid_out, moving_out):
+            if isinstance(array, np.memmap):
+                array.flush()
+        release(depth_out, confidence_out, valid_out, moving_out, scene.depth, scene.confidence)
+        trim_heap()  # the block's freed arrays leave the resident set too
+    logger.info("movers: %.1f%% of the pixels move independently", 100 * moving_px / max(t * h * w, 1))
+    return replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out), moving_out
+
+
+def _handle_block(
+    frames: Any,
+    scene: SceneGeometry,
+    first: int,
+    s: MoverSettings,
+    num_workers: int,
+    core: tuple[int, int],
+    shared: SharedFindings,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
+    ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
+    ``track_frames`` / ``track_missed`` their mover depth is not computed); ``shared``: see
+    :class:`~.shared.SharedFindings`. Returns its ``[n,h,w]`` depth and confidence (``scene``'s own arrays, written
+    in place: no second copy of the block) and mover mask."""
+    n, h, w = scene.depth.shape
+    grey = np.stack([grey_frame(frames[k], (h, w)) for k in range(first, first + n)])  # [n,h,w]
+    moving = segment_movers(grey, scene, s, first, num_workers, shared)
+    depth, confidence = scene.depth, scene.confidence  # the block's own copies (:func:`_frames_of`): written here
+    static_conf = confidence[(depth > 0) & ~moving]
+    mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
+    handled = np.zeros((n, h, w), bool)
+
+    def frame_depth(k: int) -> None:  # writes frame k only
+        if moving[k].any():
+            ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
+            floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
+            depth[k], handled[k] = mover_depth(depth[k], moving[k], ground, s, floating)
+
+    tracked = s.track_frames > 0 or s.track_missed > 0  # every frame's mover depth is needed
+    wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
+    thread_map(frame_depth, wanted, num_workers, "movers: depth")
+    if s.track_frames > 0:
+        handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)
+    if s.track_missed > 0:
+        shrink = round(2 * max(h, w) / 320.0)
+        handled |= fill_missed_movers(depth, moving, handled, s.track_missed, s.underground, shrink)
+    confidence[handled] = mover_conf
+    return depth, confidence, moving
+
+
+def _frames_of(scene: SceneGeometry, first: int, last: int) -> SceneGeometry:
+    """The frames ``first:last`` of ``scene``: depth and confidence read into memory as the block's own float32
+    copies (:func:`_handle_block` writes into them), the cameras; not ``valid`` (the movers read ``depth > 0``)."""
+    return SceneGeometry(
+        depth=np.array(scene.depth[first:last], dtype=np.float32),
+        confidence=np.array(scene.confidence[first:last], dtype=np.float32),
+        focal=np.asarray(scene.focal[first:last]),
+        principal_point=np.asarray(scene.principal_point[first:last]),
+        cam_to_world=np.asarray(scene.cam_to_world[first:last]),
+    )

@@ -1,0 +1,226 @@
+"""Segmentation of the independently moving pixels (module docstring of :mod:`stereodiff.stage1.movers`, step 1):
+the flow against the rigid flow of the aligned static scene (:func:`rigid_flow`, a per-pair pose by PnP), the
+ground evidence of :mod:`stereodiff.stage1.movers.ground`, and the temporal persistence of the regions
+(:func:`segment_movers`)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
+from stereodiff.flow import dis_engine, dis_flows, forward_backward, inside_image
+from stereodiff.progress import thread_imap, thread_map
+from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
+from stereodiff.stage1.fusion import nearest_fill
+from stereodiff.stage1.movers.ground import contact_segments, ground_depth, underground
+from stereodiff.stage1.movers.settings import MoverSettings
+from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
+from stereodiff.types import SceneGeometry
+
+__all__ = ["rigid_flow", "segment_movers"]
+
+
+def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flow ``[h,w,2]`` a static world would show from this frame to another, and where it is defined ``[h,w]``.
+
+    Args:
+        depth: ``[h,w]`` camera-z depth of this frame (0 = unknown).
+        K: ``[3,3]`` intrinsics at ``depth``'s resolution (both frames).
+        own_to_other: ``[4,4]`` transform from this camera's coordinates to the other camera's.
+    """
+    h, w = depth.shape
+    moved = backproject(depth, K) @ own_to_other[:3, :3].T  # [h,w,3]
+    moved += own_to_other[:3, 3]
+    z = moved[..., 2]
+    defined = (depth > 0) & (z > 1e-9)
+    safe = np.where(defined, z, 1.0)
+    flow = np.empty((h, w, 2), np.float32)
+    projected = np.empty((h, w))  # one float64 buffer for both axes, every step in place
+    for axis, position in enumerate(_pixel_positions(h, w)):  # projected − pixel position, axis by axis
+        np.multiply(moved[..., axis], K[axis, axis], out=projected)
+        projected /= safe
+        projected += K[axis, 2]
+        projected -= position
+        flow[..., axis] = projected  # rounded to float32
+    flow[~defined] = 0.0
+    return flow, defined
+
+
+@functools.cache
+def _pixel_positions(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel columns ``[1,w]`` and rows ``[h,1]`` of an ``(h, w)`` image as float64 (broadcast over the image;
+    the values of :func:`~stereodiff.camera.pixel_grid`, whole numbers, exact in either type)."""
+    columns, rows = np.arange(w, dtype=np.float64)[None, :], np.arange(h, dtype=np.float64)[:, None]
+    columns.flags.writeable = rows.flags.writeable = False
+    return columns, rows
+
+
+def segment_movers(
+    grey: np.ndarray,
+    scene: SceneGeometry,
+    settings: MoverSettings,
+    first: int = 0,
+    num_workers: int = 1,
+    shared: SharedFindings | None = None,
+) -> np.ndarray:
+    """``[T,h,w]`` bool: pixels whose flow to the neighbouring frames the aligned static scene does not explain,
+    cleaned into regions that persist over time (:mod:`stereodiff.stage1.movers`, step 1). ``first``: the video
+    index of the first frame (seeds the per-frame RANSAC fits by video frame, so a block of a video gives what the
+    whole video does). ``num_workers``: threads for the pairs' flow checks and the per-frame steps (the output does
+    not depend on it). ``shared``: pair checks and ground findings shared with the neighbouring blocks
+    (:class:`~stereodiff.stage1.movers.shared.SharedFindings`)."""
+    import threading
+
+    import cv2
+
+    s = settings
+    t, h, w = scene.depth.shape
+    scale = max(h, w) / 320.0
+    local = threading.local()  # one DIS engine per thread
+    # per-pixel counts over the pairs (at most 2 per offset): flagged by the flow, off the epipolar line, checked
+    votes, off_epipolar, checks = (np.zeros((t, h, w), np.uint8) for _ in range(3))
+    grid = pixel_grid(h, w).reshape(-1, 2)
+    # holes take the depth of their nearest triangulated pixel: a hole that is static background next to static
+    # background moves as the rigid flow of that depth predicts; a mover's hole does not
+    static_depth = np.stack(thread_map(nearest_fill, np.asarray(scene.depth), num_workers, "movers: holes"))
+    inner = inside_image(pixel_grid(h, w), s.border_px * scale)
+    pairs = [(a, a + o) for o in sorted({min(o, t - 1) for o in s.offsets if t > 1}) for a in range(t - o)]
+    long_pairs = len(pairs)
+    pairs += [(a, a + o) for o in sorted({min(o, t - 1) for o in s.short_offsets if t > 1}) for a in range(t - o)]
+    # the short offsets' counts (allocated only with short pairs), used where the long offsets saw no consistent flow
+    short_votes, short_checks = (np.zeros((t, h, w) if len(pairs) > long_pairs else 0, np.uint8) for _ in range(2))
+
+    def check(pair: tuple[int, int]) -> list[FrameCheck]:
+        """Both frames' flow checks of one pair (a frame without a pose for the pair has none)."""
+        key = (first + pair[0], first + pair[1])
+        if shared is not None and key in shared.checks:
+            return shared.unpack(shared.checks[key], first)
+        results = check_pair(pair)
+        if shared is not None and shared.wanted(*key):
+            shared.checks[key] = shared.pack(results, first)
+        return results
+
+    def check_pair(pair: tuple[int, int]) -> list[FrameCheck]:
+        a, b = pair
+        if not hasattr(local, "dis"):
+            local.dis = dis_engine("fast")
+        flow_ab, flow_ba = dis_flows(local.dis, grey[a], grey[b])
+        results = []
+        for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
+            target, _, miss = forward_backward(fwd, bwd)
+            usable = (miss < 1.0 * scale) & inner & inside_image(target, s.border_px * scale)  # DIS: poor at borders
+            K = pinhole(float(scene.focal[own]), (h, w))
+            pose = _pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=first + own)
+            if pose is None:
+                continue
+            rigid, defined = rigid_flow(static_depth[own], K, pose)
+            residual = np.hypot(*(fwd - rigid).transpose(2, 0, 1))
+            limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1))
+            checked = usable & defined
+            off = None
+            if s.epipolar_share > 0:
+                # a static pixel with a wrong depth still moves along its epipolar line; a mover mostly leaves it
+                F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
+                epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
+                off = checked & (epipolar > s.epipolar_px * scale)
+            results.append(FrameCheck(own, checked & (residual > limit), checked, off))
+        return results
+
+    for index, results in enumerate(thread_imap(check, pairs, num_workers)):
+        for own, flagged, checked, off in results:
+            if index >= long_pairs:
+                short_votes[own] += flagged
+                short_checks[own] += checked
+                continue
+            votes[own] += flagged
+            checks[own] += checked
+            if off is not None:
+                off_epipolar[own] += off
+    # stage-1 holes with no consistent flow at the long offsets (a fast or deforming mover): the short ones decide
+    if len(pairs) > long_pairs:
+        unseen = (checks == 0) & (np.asarray(scene.depth) <= 0)
+        votes[unseen], checks[unseen] = short_votes[unseen], short_checks[unseen]
+    raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
+    weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0) if s.weak_fraction < s.vote_fraction else None
+    epipolar_flags = off_epipolar > s.vote_fraction * np.maximum(checks, 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
+    opened, grown = np.empty((t, h, w), np.uint8), np.empty((t, h, w), np.uint8)
+
+    def beyond_ground(k: int) -> np.ndarray:  # [h,w] uint8: regions the ground says move
+        if shared is not None and first + k in shared.ground:
+            return shared.ground[first + k]
+        depth_k = np.asarray(scene.depth[k])
+        ground = ground_depth(depth_k, depth_k > 0, s, seed=first + k)
+        found = np.zeros(depth_k.shape, np.uint8)  # without a ground (None) nothing lies beyond it
+        if s.underground > 0:
+            found |= underground(depth_k, ground, s)
+        if s.segment_step > 0:
+            found |= contact_segments(depth_k, ground, s) > 0
+        if shared is not None and shared.wanted(first + k):
+            shared.ground[first + k] = found
+        return found
+
+    def flagged(k: int) -> None:  # frame k's flagged regions, opened and grown (writes frame k only)
+        if weak is not None:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
+            count, labels = cv2.connectedComponents(weak[k].astype(np.uint8), connectivity=8)
+            strong = np.bincount(labels.ravel(), weights=raw[k].ravel(), minlength=count) > 0
+            strong[0] = False
+            raw[k] = strong[labels]
+        # a region flagged by the flow must also leave the epipolar lines somewhere (else it is static depth error)
+        count, labels = cv2.connectedComponents(raw[k], connectivity=8)
+        share = np.bincount(labels.ravel(), weights=epipolar_flags[k].ravel(), minlength=count)
+        share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
+        raw[k] = (share >= s.epipolar_share)[labels] & (labels > 0)
+        if s.underground > 0 or s.segment_step > 0:
+            raw[k] |= beyond_ground(k)
+        opened[k] = cv2.morphologyEx(raw[k], cv2.MORPH_OPEN, kernel)
+        grown[k] = cv2.dilate(opened[k], near)
+
+    out = np.zeros((t, h, w), bool)
+    min_px = s.min_area * h * w
+
+    def persistent(k: int) -> None:  # writes out[k] only
+        # temporal consistency: a mover seen in frame k is seen near the same place in a neighbouring frame
+        before = grown[k - 1] if k > 0 else grown[k + 1] if t > 1 else opened[k]
+        after = grown[k + 1] if k + 1 < t else before
+        region = cv2.morphologyEx(opened[k] & before & after, cv2.MORPH_CLOSE, kernel)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+        keep = stats[:, cv2.CC_STAT_AREA] >= min_px
+        keep[0] = False
+        out[k] = keep[labels]
+
+    thread_map(flagged, range(t), num_workers, "movers: regions")
+    thread_map(persistent, range(t), num_workers, "movers: persistence")
+    return out
+
+
+def _pose_from_flow(
+    depth: np.ndarray, flow: np.ndarray, usable: np.ndarray, K: np.ndarray, threshold: float, seed: int
+) -> np.ndarray | None:
+    """``[4,4]`` pose of the other camera relative to this one from the stage-1 depth ``[h,w]`` and the flow
+    ``[h,w,2]`` (PnP + RANSAC on an even subsample of the usable pixels; movers are its outliers), or None."""
+    import cv2
+
+    good = usable & (depth > 0)
+    flat = np.flatnonzero(good)  # row-major, as np.nonzero (~5× faster than its row and column arrays)
+    if len(flat) < 30:
+        return None
+    ys, xs = np.divmod(flat[:: max(1, len(flat) // 1500)], good.shape[1])
+    pts = backproject_pixels(depth, K, ys, xs)  # [N,3]
+    img = np.stack([xs + flow[ys, xs, 0], ys + flow[ys, xs, 1]], axis=1).astype(np.float64)
+    cv2.setRNGSeed(seed)
+    ok, rvec, tvec, inliers = cv2.solvePnPRansac(
+        pts, img, K, None, iterationsCount=200, reprojectionError=threshold, confidence=0.999,
+        flags=cv2.SOLVEPNP_SQPNP,
+    )  # fmt: skip
+    if not ok or inliers is None or len(inliers) < 20:
+        return None
+    inl = inliers.ravel()
+    ok, rvec, tvec = cv2.solvePnP(pts[inl], img[inl], K, None, rvec, tvec, True, cv2.SOLVEPNP_ITERATIVE)
+    pose = np.eye(4)
+    pose[:3, :3] = cv2.Rodrigues(rvec)[0]
+    pose[:3, 3] = tvec.ravel()
+    return pose

@@ -1,0 +1,126 @@
+"""The knobs of the moving-object handling (:class:`MoverSettings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MoverSettings"]
+
+
+@dataclass(frozen=True)
+class MoverSettings:
+    """Knobs of the moving-object handling (pixel values at a 320-pixel long side, scaled with the resolution)."""
+
+    offsets: tuple[int, ...] = (6, 12)
+    """Frames between a frame and the neighbours its flow is checked against (both sides)."""
+    short_offsets: tuple[int, ...] = ()
+    """Shorter offsets, checked too, whose verdict counts only at stage-1 holes that no pair at ``offsets`` saw
+    with consistent flow (a fast or deforming mover, e.g. a walking person close to the camera, left a hole)."""
+    residual_px: float = 2.0
+    """Absolute part of the flow-residual threshold (pixels)."""
+    residual_rel: float = 0.15
+    """Relative part of the flow-residual threshold (fraction of the rigid flow's length)."""
+    vote_fraction: float = 0.5
+    """A pixel moves when more than this fraction of the checks that saw it (consistent flow) flag it."""
+    weak_fraction: float = 0.0
+    """Hysteresis: pixels flagged by more than this fraction of their checks join a strongly flagged region they
+    touch (``vote_fraction`` or more: off)."""
+    epipolar_px: float = 1.0
+    """Sampson distance (pixels) beyond which a pixel's flow leaves the epipolar line of the camera's motion."""
+    epipolar_share: float = 0.0
+    """Least share of a flow-flagged region whose pixels leave their epipolar lines (in most checks): a static
+    surface with a wrong stage-1 depth is flagged by the flow residual too, but it moves along its epipolar lines."""
+    border_px: float = 8.0
+    """Pixels this close to the image border, or whose flow ends this close to it, are not checked (DIS's flow
+    there is extrapolated)."""
+    persist_px: int = 8
+    """A flagged pixel is kept only if the neighbouring frames (both) flag a pixel within this distance."""
+    pnp_threshold_px: float = 1.0
+    """RANSAC inlier threshold (pixels) of the per-pair camera pose, solved by PnP from the stage-1 depth and the
+    flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
+    min_area: float = 0.002
+    """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
+    contact_rows: int = 20
+    """Rows under a region's bottom edge searched for its ground contact (10 before issue #20's driving work: the
+    road just under a car is often a stage-1 hole)."""
+    underground: float = 0.3
+    """A region deeper than the ground plane by more than this fraction is a mover (0 = off); see
+    :func:`~.ground.underground`."""
+    ground_tolerance: float = 0.05
+    """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
+    ground_iterations: int = 200
+    """RANSAC samples of the ground plane."""
+    ground_min_fraction: float = 0.1
+    """Least fraction of the static pixels of the frame's lowest third that the ground plane must hold."""
+    beyond_share: float = 0.3
+    """A flagged region gets its ground contact's depth when at least this share of its triangulated pixels below
+    the horizon lie beyond the ground (a static surface never does; a static surface with a wrong depth is flagged
+    too, but stays put)."""
+    hole_bound: bool = False
+    """Give an untriangulated mover region without a seen ground contact the occlusion bound (else stage 2 fills
+    it)."""
+    ring_px: int = 6
+    """Width of the ring around a region whose static depth bounds the region's depth (occlusion order)."""
+    ring_percentile: float = 20.0
+    """Percentile of the ring's depth used as the occlusion bound."""
+    confidence: float = 1.0
+    """Confidence given to mover pixels, as a fraction of the median confidence of the static pixels."""
+    segment_step: float = 0.15
+    """Contact segments (0 = off): the frame's stage-1 depth is cut into smooth segments where neighbouring depths
+    differ by more than this relative step, and a segment standing on the ground whose lowest pixels stage 1 put
+    beyond the ground under them (by ``underground``) is a mover (:func:`~.ground.contact_segments`): the whole
+    body of a car driving ahead, not only its pixels beyond the ground at their own row."""
+    floating: float = 0.0
+    """With ``segment_step``: an upright segment (depth about constant over its rows) standing on the ground whose
+    lowest pixels stage 1 put nearer than the ground under them by more than this fraction floats — the signature
+    of an oncoming object triangulated too near — and gets its contact's depth (0 = off: 0.3 measured worse on
+    driving seeds 0/1, docs/geometric.md)."""
+    upright_slope: float = 0.5
+    """A segment is upright when its inverse depth grows downwards less than this fraction of the ground's rate
+    (a vertical surface: 0; a table top or the floor: about 1 or more)."""
+    beyond_part: float = 0.0
+    """A flow-flagged region that is not beyond the ground as a whole (static pixels flagged with an object set its
+    contact) but holds a blob beyond the ground of at least this fraction of the frame that stands on the ground:
+    its part at or above that blob, holes or beyond the blob's contact, takes the blob's contact
+    (:func:`~.depth._beyond_part`; 0 = off)."""
+    part_beyond: float = 1.0
+    """With ``beyond_part``: the blob's median depth must lie beyond its own contact by more than this fraction (a
+    car following at half the camera's speed or more is triangulated twice too far; stage-1 noise of a static
+    surface at its foot, measured 1.4–1.8× on static-orbit and driving, is not taken)."""
+    oncoming: float = 0.0
+    """A flow-flagged region whose triangulated part off the ground is upright, stands on the ground, and lies
+    (median) nearer than the ground under its lowest pixels by more than this fraction gets that contact's depth:
+    an object approaching the camera along its epipolar lines is triangulated too near (0 = off)."""
+    oncoming_support: float = 0.4
+    """With ``oncoming``: least share of the triangulated pixels under the region (``contact_rows``, median over its
+    columns) that lie on the ground (a road, not a car body that crosses the ground plane's depth at a few rows)."""
+    oncoming_trim: bool = False
+    """With ``oncoming``: when the region fails it, its pixels nearer than the ground at their own row by
+    ``oncoming`` are tested alone, with the margin applied twice (flagged road under an oncoming car sets its
+    contact too near)."""
+    ground_cut: bool = False
+    """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
+    ground around it (and through it into the whole scene)."""
+    hole_reach: bool = False
+    """A mover region that is mostly a stage-1 hole, does not reach the image bottom and has no ground seen under it,
+    but is joined to the image bottom by stage-1 holes under it (a person walking close to the camera whose legs
+    deform faster than any flow check follows: the segmentation finds the body, stage 1 triangulates neither), is
+    cut by the image bottom like a region that reaches it: it and those holes get the ground's depth under their
+    lowest pixels, except a rim of ``rim_px`` (:func:`~.depth._hole_reach`)."""
+    rim_px: float = 2.0
+    """With ``hole_reach``: the rim of the region joined to its holes left to stage 2's fill (the segmentation's
+    edge often holds static background the mover uncovers)."""
+    seen_contact: float = 0.0
+    """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
+    under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by
+    more than this fraction (0 = off): a region whose lower part the segmentation missed (the body of a car ahead,
+    a stage-1 hole under its found cabin) ends above its true contact."""
+    track_frames: int = 0
+    """Temporal tracking of each mover's depth (:func:`~.tracking.track_mover_depth`): frames on each side whose
+    overlapping mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md)
+    but costs static-orbit seed 3 3 %: off here; the ``cpu`` preset turns it on for a camera moving along its view
+    (``GeometricConfig.movers_track_ahead``)."""
+    track_missed: int = 0
+    """A frame where nothing of a mover was found takes the mover depth of a handled region of a frame at most this
+    many frames away (:func:`~.tracking.fill_missed_movers`; 0 = off: on driving it brings the moving pixels down
+    but makes the final all-pixel AbsRel of seeds 2 and 3 worse by 2 % and 1 %, docs/geometric.md)."""

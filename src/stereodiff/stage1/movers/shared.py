@@ -1,0 +1,76 @@
+"""What neighbouring blocks of the moving-object step share (:class:`SharedFindings`), and the typed flow-check
+results it stores."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["FrameCheck", "PackedCheck", "SharedFindings"]
+
+
+class FrameCheck(NamedTuple):
+    """One frame's flow check against the other frame of a pair (:func:`~stereodiff.stage1.movers.segment_movers`)."""
+
+    own: int
+    """The frame checked (index in its block)."""
+    flagged: np.ndarray
+    """``[h,w]`` bool: checked pixels whose flow the rigid flow of the static scene does not explain."""
+    checked: np.ndarray
+    """``[h,w]`` bool: pixels with consistent flow away from the border, where the rigid flow is defined."""
+    off_epipolar: np.ndarray | None
+    """``[h,w]`` bool: checked pixels whose flow leaves their epipolar line (None: ``epipolar_share`` off)."""
+
+
+class PackedCheck(NamedTuple):
+    """A :class:`FrameCheck` as :class:`SharedFindings` stores it: its masks bit-packed, its frame by video index."""
+
+    frame: int
+    """The frame checked (video index)."""
+    shape: tuple[int, int, int]
+    """``(masks, h, w)``: 2 masks (flagged, checked), 3 with ``off_epipolar``."""
+    bits: np.ndarray
+    """``[ceil(masks·h·w / 8)]`` uint8: the masks stacked in that order, ``np.packbits``."""
+
+
+class SharedFindings:
+    """What two neighbouring blocks of :func:`~stereodiff.stage1.movers.handle_movers` would both compute, computed
+    once: the flow checks of the pairs whose frames are all in the next block too (keyed by video frames; the masks
+    bit-packed) and the ground findings of such frames. A pair's check and a frame's finding depend only on its
+    frames (every RANSAC is seeded by video frame), so a block gets exactly what it would compute itself. Holds at
+    most the overlap of two blocks (``2 · (max offset + 1)`` frames: ≈ 1 MB at 320×240)."""
+
+    def __init__(self) -> None:
+        self.next_first = 0  # what concerns video frames from here on is stored (the next block has them too)
+        self.checks: dict[tuple[int, int], list[PackedCheck]] = {}  # (video frame a, video frame b): both checks
+        self.ground: dict[int, np.ndarray] = {}  # video frame: [h,w] uint8 regions the ground says move
+
+    def block(self, first: int, next_first: int) -> None:
+        """A block starting at video frame ``first`` begins, the next one will start at ``next_first``: what
+        concerns earlier frames is dropped."""
+        self.next_first = next_first
+        self.checks = {pair: v for pair, v in self.checks.items() if pair[0] >= first}
+        self.ground = {k: v for k, v in self.ground.items() if k >= first}
+
+    def wanted(self, *frames: int) -> bool:
+        """Whether the next block needs what concerns these video frames."""
+        return min(frames) >= self.next_first
+
+    @staticmethod
+    def pack(results: list[FrameCheck], first: int) -> list[PackedCheck]:
+        """A pair's checks of a block whose first frame is video frame ``first``, packed."""
+        packed = []
+        for own, *masks in results:
+            present = np.stack([m for m in masks if m is not None])  # [2 or 3,h,w] bool
+            packed.append(PackedCheck(own + first, present.shape, np.packbits(present)))
+        return packed
+
+    @staticmethod
+    def unpack(packed: list[PackedCheck], first: int) -> list[FrameCheck]:
+        """The checks of :meth:`pack`, for a block whose first frame is video frame ``first``."""
+        results = []
+        for frame, shape, bits in packed:
+            masks = np.unpackbits(bits, count=int(np.prod(shape))).reshape(shape).view(bool)
+            results.append(FrameCheck(frame - first, masks[0], masks[1], masks[2] if shape[0] == 3 else None))
+        return results

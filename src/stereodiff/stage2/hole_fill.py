@@ -1,0 +1,186 @@
+"""Hole filling of the weights-free stage 2 (:class:`~stereodiff.stage2.temporal.TemporalRefiner`, step 2 of its
+module docstring): the edge-aware spatial fill of a block of frames (:func:`fill_frames`), the domain-transform
+filter it runs (:func:`domain_transform_filter`), and where holes lean to the near side when the camera moves
+ahead (:func:`moving_ahead`, :func:`lower_border`).
+
+The fill's inputs that need the flow links between frames — the depth carried into a frame's holes from nearby
+frames (``hole_warp_frames``) and the independent-motion evidence (``hole_motion_px``) — are computed by the
+refiner's per-frame inputs (``_Inputs.warped``, ``_Inputs.independent_motion``) and passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from stereodiff.stage2.configs import TemporalConfig
+
+__all__ = ["FilledFrame", "colour_l1", "domain_transform_filter", "fill_frames", "lower_border", "moving_ahead"]
+
+
+class FilledFrame(NamedTuple):
+    """One frame after the spatial fill, at the working resolution."""
+
+    estimate: np.ndarray
+    """``[h',w']`` float32 log-depth: stage 1's where it is confident, the fill where it is not."""
+    weight: np.ndarray
+    """``[h',w']`` float32 weight of the estimate in the temporal filter (0 everywhere without stage-1 depth)."""
+    has_data: bool
+    """The frame has any valid stage-1 depth."""
+
+
+def fill_frames(
+    config: TemporalConfig,
+    rgb: np.ndarray,
+    log_depth: np.ndarray,
+    weight: np.ndarray,
+    *,
+    carried: tuple[np.ndarray, np.ndarray] | None = None,
+    motion: tuple[np.ndarray, np.ndarray] | None = None,
+    lean: np.ndarray | None = None,
+) -> list[FilledFrame]:
+    """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
+    being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
+    ``hole_nearness``, holes lean toward the soft minimum of their region as far as ``motion`` (or ``lean``) says.
+
+    Args:
+        config: the refiner's settings (``fill_*``, ``hole_nearness``, ``fill_weight``).
+        rgb: ``[n,h',w',3]`` float32 RGB in [0, 1] (the guide).
+        log_depth: ``[n,h',w']`` float32 stage-1 log-depth (0 on holes).
+        weight: ``[n,h',w']`` float32 stage-1 confidence weight in [0, 1] (0 on holes).
+        carried: ``hole_warp_frames``: ``[n,h',w']`` log-depth and trust in [0, 1] carried into the frames' holes
+            from nearby frames (trust 0 = nothing); a hole that got some takes it as its stage-1 depth.
+        motion: ``hole_motion_px`` (with ``hole_nearness``): ``[n,h',w']`` share of independent motion in [0, 1] and
+            ``[n,h',w']`` how much it counts, averaged over each colour region.
+        lean: ``[h',w']`` bool where the holes lean fully to the near side (``hole_lean_bottom``), or None.
+
+    Returns:
+        One :class:`FilledFrame` per frame.
+    """
+    log_d = log_depth
+    if carried is not None:  # holes seen (covered) in nearby frames: their depth, carried with the camera's motion
+        log_d, weight = log_depth.copy(), weight.copy()
+        for i, (warped, trust) in enumerate(zip(*carried)):
+            take = (weight[i] == 0) & (trust > 0)
+            log_d[i], weight[i] = np.where(take, warped, log_d[i]), np.where(take, trust, weight[i])
+    # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
+    fill_w = np.where(weight > 0, np.maximum(weight, config.fill_floor), 0.0).astype(np.float32)
+    channels = [fill_w * log_d, fill_w]
+    if config.hole_nearness > 0:  # soft-min channel, shifted by the block's nearest log-depth (no overflow)
+        bottom = float(log_d[weight > 0].min()) if (weight > 0).any() else 0.0
+        # invalid pixels hold log_d = 0, possibly below `bottom`: clamp so that 0 · exp(…) stays 0
+        channels.append(fill_w * np.exp(-config.hole_nearness * np.maximum(log_d - bottom, 0.0)))
+        if motion is not None:  # independent-motion evidence, averaged over each colour region
+            share, counts = motion
+            channels += [counts * share, counts]
+    smoothed = domain_transform_filter(
+        np.stack(channels, axis=1),  # [n,C,h',w']
+        rgb,
+        sigma_s=config.fill_sigma_px,
+        sigma_r=config.fill_sigma_color,
+        iterations=config.fill_iterations,
+    )
+    filled = []
+    for i in range(len(log_d)):
+        has_data = bool(weight[i].max() > 0)
+        mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
+        reached = smoothed[i, 1] > 1e-6
+        norm = np.maximum(smoothed[i, 1], 1e-6)
+        fill = np.where(reached, smoothed[i, 0] / norm, mean)
+        if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
+            near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
+            share = np.float32(1.0)
+            if motion is not None:  # as much as the hole's colour region moves on its own
+                share = smoothed[i, 3] / np.maximum(smoothed[i, 4], 1e-6)
+            if lean is not None:  # near scenery entering at the lower border: fully
+                share = np.maximum(share, lean)
+            fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
+        filled.append(
+            FilledFrame(
+                estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
+                weight=np.maximum(weight[i], config.fill_weight) * np.float32(has_data),  # [h',w']
+                has_data=has_data,
+            )
+        )
+    return filled
+
+
+def domain_transform_filter(
+    values: np.ndarray, guide: np.ndarray, *, sigma_s: float, sigma_r: float, iterations: int = 2
+) -> np.ndarray:
+    """Edge-aware smoothing by the domain-transform recursive filter (Gastal & Oliveira 2011), batched.
+
+    Args:
+        values: ``[n,C,h,w]`` float32 channels to filter (e.g. ``w·x`` and ``w`` for normalised convolution).
+        guide: ``[n,h,w,3]`` float32 guide image in [0, 1]; its edges stop the smoothing.
+        sigma_s: spatial standard deviation in pixels.
+        sigma_r: range standard deviation (sum of absolute channel differences).
+        iterations: horizontal+vertical rounds.
+
+    Returns:
+        ``[n,C,h,w]`` float32 filtered channels.
+    """
+    ratio = sigma_s / sigma_r
+    # domain-transform derivatives between neighbours: 1 + σs/σr · Σ|ΔI|
+    dx = 1.0 + ratio * colour_l1(np.diff(guide, axis=2))  # [n,h,w-1]
+    dy = 1.0 + ratio * colour_l1(np.diff(guide, axis=1))  # [n,h-1,w]
+    # layout with the scan axis first and everything else contiguous behind it
+    out = np.ascontiguousarray(values.transpose(3, 0, 1, 2))  # [w,n,C,h]
+    dx = np.ascontiguousarray(dx.transpose(2, 0, 1))[:, :, None, :]  # [w-1,n,1,h]
+    dy = np.ascontiguousarray(dy.transpose(1, 0, 2))[:, :, None, :]  # [h-1,n,1,w]
+    for k in range(iterations):
+        sigma_k = sigma_s * math.sqrt(3.0) * 2 ** (iterations - k - 1) / math.sqrt(4**iterations - 1)
+        a = math.exp(-math.sqrt(2.0) / sigma_k)
+        _recursive_pass(out, np.power(a, dx, dtype=np.float32))
+        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [w,n,C,h] → [h,n,C,w]
+        _recursive_pass(out, np.power(a, dy, dtype=np.float32))
+        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [h,n,C,w] → [w,n,C,h]
+    return out.transpose(1, 2, 3, 0)
+
+
+def _recursive_pass(signal: np.ndarray, feedback: np.ndarray) -> None:
+    """In place, causal then anti-causal first-order recursion along axis 0: ``J[i] += a[i-1]·(J[i-1] − J[i])``."""
+    length = signal.shape[0]
+    for i in range(1, length):
+        signal[i] += feedback[i - 1] * (signal[i - 1] - signal[i])
+    for i in range(length - 2, -1, -1):
+        signal[i] += feedback[i] * (signal[i + 1] - signal[i])
+
+
+def moving_ahead(cam_to_world: np.ndarray, intrinsics: np.ndarray, width: int, step: int = 8) -> float:
+    """Share of the frames ``k`` whose camera centre ``step`` frames on (fewer in short videos) lies ahead of them
+    within their horizontal field of view (its projection's column inside an image ``width`` pixels wide): the
+    camera moves along its view, the focus of expansion is in the image (aligned poses ``cam_to_world [T,4,4]``,
+    ``intrinsics [T,3,3]`` or ``[3,3]``). Only the column counts: the stage-1 poses of a forward-moving camera put
+    the epipole's row far off (driving s1: rows −179…204 against 112…119 by the true poses; columns 140…227 against
+    157). NaN for a single frame."""
+    poses = np.asarray(cam_to_world, np.float64)
+    ks = np.broadcast_to(np.asarray(intrinsics, np.float64), (len(poses), 3, 3))
+    step = min(step, len(poses) - 1)
+    if step < 1:
+        return float("nan")
+    ahead = []
+    for k in range(len(poses) - step):
+        # the later camera's centre in this camera's frame
+        centre = np.linalg.inv(poses[k])[:3] @ np.append(poses[k + step][:3, 3], 1.0)
+        column = ks[k, 0, 0] * centre[0] / centre[2] + ks[k, 0, 2] if centre[2] > 1e-12 * np.linalg.norm(centre) else -1
+        ahead.append(0 <= column <= width - 1)
+    return float(np.mean(ahead))
+
+
+def lower_border(size: tuple[int, int], bottom: float, side: float) -> np.ndarray:
+    """``[h,w]`` bool: the lower border of an ``(h, w)`` image, where near scenery enters the view of a camera moving
+    along it — the ``bottom`` fraction of the rows, and in the lower half the ``side`` fraction of the columns at
+    each side."""
+    h, w = size
+    rows = np.arange(h, dtype=np.float64)[:, None]
+    cols = np.arange(w, dtype=np.float64)[None, :]
+    sides = (np.minimum(cols, w - 1 - cols) < side * w) & (rows >= h / 2)
+    return (rows >= (1 - bottom) * h) | sides
+
+
+def colour_l1(x: np.ndarray) -> np.ndarray:
+    """Sum of absolute values over a last axis of length 3 (faster than ``np.abs(x).sum(-1)``)."""
+    return np.abs(x[..., 0]) + np.abs(x[..., 1]) + np.abs(x[..., 2])
