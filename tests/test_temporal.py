@@ -298,6 +298,39 @@ def test_camera_motion_fit_predicts_the_depth_change_of_static_points():
     assert camera_motion(other_log, other_at, np.zeros_like(weight)) is None  # nothing trusted: no model
 
 
+def test_camera_motion_hands_pnp_the_regular_subsample_of_the_trusted_pixels(monkeypatch):
+    """The matches PnP gets are, bit for bit, every ``k``-th trusted pixel in row-major order (``np.nonzero`` of the
+    mask, then the ``linspace`` pick): the flat-index selection that replaced ``np.nonzero`` changes nothing."""
+    import cv2
+
+    from stereodiff.stage2 import temporal
+
+    rng = np.random.default_rng(3)
+    h, w = 48, 70
+    weight = rng.random((h, w)).astype(np.float32)  # ~half trusted (≥ 0.5), scattered
+    other_at = (np.stack(np.mgrid[0:h, 0:w][::-1], -1) + rng.normal(0, 2, (h, w, 2))).astype(np.float32)
+    other_log = rng.normal(1.0, 0.2, (h, w)).astype(np.float32)
+    seen = {}
+
+    def fake_pnp(points, pixels, *args, **kwargs):
+        seen["points"], seen["pixels"] = points, pixels
+        return False, None, None, None
+
+    monkeypatch.setattr(cv2, "solvePnPRansac", fake_pnp)
+    focal, centre = 50.0, (34.5, 23.5)
+    assert temporal.camera_motion(other_log, other_at, weight, max_points=500, focal=focal, centre=centre) is None
+    rows, cols = np.nonzero(weight >= 0.5)
+    pick = np.linspace(0, rows.size - 1, 500).astype(np.int64)
+    rows, cols = rows[pick], cols[pick]
+    source = other_at[rows, cols].astype(np.float64)
+    depth = np.exp(other_log[rows, cols].astype(np.float64))
+    points = np.stack(
+        [(source[:, 0] - centre[0]) / focal * depth, (source[:, 1] - centre[1]) / focal * depth, depth], axis=1
+    )
+    np.testing.assert_array_equal(seen["points"], points)
+    np.testing.assert_array_equal(seen["pixels"], np.stack([cols, rows], axis=1).astype(np.float64))
+
+
 def test_camera_motion_uses_the_camera_it_is_given():
     """Frames of a 90° camera with its principal point 3 px off centre: fitted for the 60° prior the carried depth
     is off by up to 3 % (1 % median, measured); with the true camera (e.g. stage 1's) it is exact."""

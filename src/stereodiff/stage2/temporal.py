@@ -479,11 +479,11 @@ def camera_motion(
     import cv2
 
     h, w = other_log_depth.shape
-    rows, cols = np.nonzero(weight >= 0.5)
-    if rows.size < 32:
+    trusted = np.flatnonzero(weight >= 0.5)  # flat indices: np.nonzero of a 2-D mask is ~1.5× slower
+    if trusted.size < 32:
         return None
-    pick = np.linspace(0, rows.size - 1, min(max_points, rows.size)).astype(np.int64)
-    rows, cols = rows[pick], cols[pick]
+    pick = np.linspace(0, trusted.size - 1, min(max_points, trusted.size)).astype(np.int64)
+    rows, cols = np.divmod(trusted[pick], w)
     prior = _prior_camera((h, w))
     focal = prior.focal if focal is None else float(focal)
     centre = prior.centre if centre is None else (float(centre[0]), float(centre[1]))
