@@ -164,10 +164,11 @@ def focal_from_fundamentals(
             _, weakest_contrast, weakest_at_end = without[weakest]
             if weakest_at_end or weakest_contrast < _FOCAL_CONTRAST:
                 estimate.focal = None
-                estimate.reason = (
-                    f"hangs on one probe pair: ±25 % costs {contrast:.2f}× the least, "
-                    + ("the least cost is at the end of the range" if weakest_at_end else f"{weakest_contrast:.2f}×")
-                    + f" without probe pair {weakest + 1} of {len(fundamentals)} (needs {_FOCAL_CONTRAST:g}×)"
+                without_pair = f"without probe pair {weakest + 1} of {len(fundamentals)}"
+                estimate.reason = f"hangs on one probe pair: ±25 % costs {contrast:.2f}× the least, " + (
+                    f"and {without_pair} the least cost is at the end of the range"
+                    if weakest_at_end
+                    else f"{weakest_contrast:.2f}× {without_pair} (needs {_FOCAL_CONTRAST:g}×)"
                 )
     return estimate
 
