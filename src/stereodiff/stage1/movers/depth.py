@@ -124,8 +124,9 @@ def _contact_beside(
     (``moving [h,w]`` bool) to their lowest pixels, stand where ground (``on_ground [h,w]`` bool, not flagged) is
     seen left and right of those lowest pixels (within ``contact_rows`` columns, their rows ±2) or under them, and
     lie (median) nearer than the ground there by the same fraction: no static object standing there can. Returns
-    the region's part at or above its lowest near pixel, with the joined pixels, ``[h,w]`` bool and the ground's
-    depth at the lowest pixels; or ``region`` and None."""
+    those pixels, the joined ones, and the region's holes and pixels above the horizon in their columns, no lower
+    than them (the rest of the region, e.g. static background flagged with it, keeps its depth) ``[h,w]`` bool, and
+    the ground's depth at the lowest pixels; or ``region`` and None."""
     import cv2
 
     h, w = depth.shape
@@ -151,7 +152,9 @@ def _contact_beside(
     beside = support[band, max(0, left - reach) : left].any() and support[band, right + 1 : right + 1 + reach].any()
     if not (beside or stands(body, support, s.contact_rows)):
         return region, None
-    return (region & (np.arange(h)[:, None] <= ys.max())) | body, float(np.median(contact))
+    box = np.zeros((h, w), bool)
+    box[: ys.max() + 1, xs.min() : xs.max() + 1] = True
+    return body | (region & box & ((depth <= 0) | ~np.isfinite(ground))), float(np.median(contact))
 
 
 def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.ndarray | None:
