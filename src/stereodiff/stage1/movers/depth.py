@@ -124,9 +124,10 @@ def _contact_beside(
     (``moving [h,w]`` bool) to their lowest pixels, stand where ground (``on_ground [h,w]`` bool, not flagged) is
     seen left and right of those lowest pixels (within ``contact_rows`` columns, their rows ±2) or under them, and
     lie (median) nearer than the ground there by the same fraction: no static object standing there can. Returns
-    those pixels, the joined ones, and the region's holes and pixels above the horizon in their columns, no lower
-    than them (the rest of the region, e.g. static background flagged with it, keeps its depth) ``[h,w]`` bool, and
-    the ground's depth at the lowest pixels; or ``region`` and None."""
+    the region's holes and pixels nearer than the contact by the same fraction in their columns, no lower than them
+    (her head above the horizon too), with the joined ones (the rest of the region, e.g. static background flagged
+    with it, keeps its depth) ``[h,w]`` bool, and the ground's depth at the lowest pixels; or ``region`` and
+    None."""
     import cv2
 
     h, w = depth.shape
@@ -154,7 +155,9 @@ def _contact_beside(
         return region, None
     box = np.zeros((h, w), bool)
     box[: ys.max() + 1, xs.min() : xs.max() + 1] = True
-    return body | (region & box & ((depth <= 0) | ~np.isfinite(ground))), float(np.median(contact))
+    value = float(np.median(contact))
+    nearer = (depth > 0) & (depth < (1.0 - s.contact_beside) * value)  # not a far wall nearer than the far floor
+    return (body & ((depth <= 0) | nearer)) | (region & box & ((depth <= 0) | nearer)), value
 
 
 def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.ndarray | None:
