@@ -626,6 +626,10 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
     assert class_defaults == (0, (), False, False)
     assert (d.movers_beyond_part, d.movers_oncoming, d.movers_seen_contact, d.movers_oncoming_trim) == (0, 0, 0, False)
     assert d.movers_contact_beside == 0
+    from stereodiff.config import PipelineConfig
+
+    with pytest.raises(ValueError, match="movers_contact_beside"):
+        PipelineConfig(stage1=GeometricConfig(movers_contact_beside=1.0)).validate()
     cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
     assert cpu.movers_short_offsets == (3,) and cpu.movers_hole_reach
     assert (cpu.movers_beyond_part, cpu.movers_oncoming) == (0.0005, 0.3)

@@ -345,6 +345,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_seen_contact", 0 <= self.movers_seen_contact < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_contact_beside", 0 <= self.movers_contact_beside < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
             ],
