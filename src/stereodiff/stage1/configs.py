@@ -296,7 +296,8 @@ class GeometricConfig(Stage1Config):
     """With ``movers``: a flagged region no other rule gives a depth, whose pixels nearer than the ground at their
     own row by more than this fraction reach (through stage-1 holes) lowest pixels with ground seen beside or under
     them, takes the ground's depth there (``MoverSettings.contact_beside``: a person walking ahead of the camera,
-    triangulated too near; 0 = off; docs/geometric.md, "The runner of lady-running")."""
+    triangulated too near; 0 = off, also in the ``cpu`` preset: 0.3 costs static-orbit seeds 2/3 1 % and driving
+    seed 1's moving pixels 6 %; docs/geometric.md, "The runner of lady-running")."""
     movers_track_frames: int = 0
     """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off
