@@ -615,15 +615,21 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
         movers_oncoming=0.25,
         movers_seen_contact=0.2,
         movers_oncoming_trim=True,
+        movers_contact_beside=0.35,
     )
     GeometricMatcher(config).reconstruct(frames)
     knobs = [(s.track_frames, s.short_offsets, s.ground_cut, s.hole_reach, s.beyond_part, s.oncoming) for s in seen]
     assert knobs == [(5, (2,), True, True, 0.001, 0.25)]
-    assert [(s.seen_contact, s.oncoming_trim) for s in seen] == [(0.2, True)]
+    assert [(s.seen_contact, s.oncoming_trim, s.contact_beside) for s in seen] == [(0.2, True, 0.35)]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
     assert (d.movers_beyond_part, d.movers_oncoming, d.movers_seen_contact, d.movers_oncoming_trim) == (0, 0, 0, False)
+    assert d.movers_contact_beside == 0
+    from stereodiff.config import PipelineConfig
+
+    with pytest.raises(ValueError, match="movers_contact_beside"):
+        PipelineConfig(stage1=GeometricConfig(movers_contact_beside=1.0)).validate()
     cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
     assert cpu.movers_short_offsets == (3,) and cpu.movers_hole_reach
     assert (cpu.movers_beyond_part, cpu.movers_oncoming) == (0.0005, 0.3)
@@ -698,3 +704,35 @@ def test_track_missed_gives_a_frame_where_nothing_was_found_the_nearest_frames_m
     np.testing.assert_array_equal(depth[[0, 1, 4]], before[[0, 1, 4]])  # handled frames untouched
     assert not given[[0, 1, 3, 4]].any()
     assert MoverSettings().track_missed == 0  # an option, off
+
+
+def test_contact_beside_gives_a_runner_triangulated_too_near_the_ground_beside_her_feet():
+    """lady-running frame 32: the runner's flagged body is triangulated at half the floor's depth, nearer at her
+    knees than her shoulders (not upright), and her legs are a stage-1 hole, so no ground is seen under the
+    flagged region and the oncoming test fails; the floor is seen beside her feet. With ``contact_beside`` the body
+    and the holes joined under it take the floor's depth at her feet; a flagged static box at the floor's depth
+    keeps its depth."""
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    depth = floor.copy()
+    depth[:60] = 12.0
+    body = np.zeros(floor.shape, bool)
+    body[40:90, 60:80] = True
+    rows = np.arange(40, 90, dtype=np.float32)[:, None]
+    depth[40:90, 60:80] = 2.4 - 0.01 * (rows - 40)  # too near, nearer downwards
+    legs = np.zeros(floor.shape, bool)
+    legs[90:111, 64:76] = True  # a hole, not flagged; the floor beside and under them
+    depth[legs] = 0.0
+    box = np.zeros(floor.shape, bool)
+    box[70:90, 110:140] = True  # flagged static box standing on the floor, at its depth
+    depth[box] = floor[89, 125]
+    settings = replace(MoverSettings(), oncoming=0.3, oncoming_trim=True)
+    ground = ground_depth(depth, (depth > 0) & ~body & ~box, settings)
+    assert ground is not None
+    _, handled = mover_depth(depth, body | box, ground, settings)
+    assert not handled.any()  # no ground seen under the flagged body; not upright
+    out, handled = mover_depth(depth, body | box, ground, replace(settings, contact_beside=0.3))
+    assert handled[body].all() and handled[legs].all() and not handled[box].any()
+    np.testing.assert_allclose(out[body | legs], floor[110, 70], rtol=0.03)
+    np.testing.assert_array_equal(out[box], depth[box])

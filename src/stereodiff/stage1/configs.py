@@ -292,6 +292,12 @@ class GeometricConfig(Stage1Config):
     """With ``movers_oncoming``: a region that fails the oncoming test is tested again on its pixels nearer than the
     ground at their own row, with the margin applied twice (``MoverSettings.oncoming_trim``: flagged road under an
     oncoming car; off here, on in the ``cpu`` preset; docs/geometric.md, driving)."""
+    movers_contact_beside: float = 0.0
+    """With ``movers``: a flagged region no other rule gives a depth, whose pixels nearer than the ground at their
+    own row by more than this fraction reach (through stage-1 holes) lowest pixels with ground seen beside or under
+    them, takes the ground's depth there (``MoverSettings.contact_beside``: a person walking ahead of the camera,
+    triangulated too near; 0 = off, also in the ``cpu`` preset: 0.3 costs static-orbit seeds 2/3 1 % and driving
+    seed 1's moving pixels 6 %; docs/geometric.md, "The runner of lady-running")."""
     movers_track_frames: int = 0
     """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off
@@ -340,6 +346,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_seen_contact", 0 <= self.movers_seen_contact < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_contact_beside", 0 <= self.movers_contact_beside < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
             ],

@@ -73,6 +73,8 @@ def mover_depth(
             region, value = _oncoming(depth, region, ground, ground_px, moving, rate, s)
         if value is None and s.beyond_part > 0 and ground is not None and (seen or cut):  # ground: a cut region
             region, value = _beyond_part(depth, region, ground, on_ground, s)
+        if value is None and s.contact_beside > 0 and ground is not None:
+            region, value = _contact_beside(depth, region, ground, on_ground, moving, s)
         if value is not None and np.isfinite(value) and value > 0:
             out[region] = value
             handled |= region
@@ -107,6 +109,55 @@ def _beyond_part(
     above = np.arange(h)[:, None] <= int(np.nonzero(blob)[0].max())
     part = region & above & ((depth <= 0) | (depth > contact * (1.0 + s.underground)))
     return part, contact
+
+
+def _contact_beside(
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    on_ground: np.ndarray,
+    moving: np.ndarray,
+    s: MoverSettings,
+) -> tuple[np.ndarray, float | None]:
+    """A mover ``region`` triangulated too near (``contact_beside``): its pixels nearer than the ground at their own
+    row by ``contact_beside`` (``near``), joined down their columns through stage-1 holes and flagged pixels
+    (``moving [h,w]`` bool) to their lowest pixels, stand where ground (``on_ground [h,w]`` bool, not flagged) is
+    seen left and right of those lowest pixels (within ``contact_rows`` columns, their rows ±2) or under them, and
+    lie (median) nearer than the ground there by the same fraction: no static object standing there can. Returns
+    the region's holes and pixels nearer than the contact by the same fraction in their columns, no lower than them
+    (her head above the horizon too), with the joined ones (the rest of the region, e.g. static background flagged
+    with it, keeps its depth) ``[h,w]`` bool, and the ground's depth at the lowest pixels; or ``region`` and
+    None."""
+    import cv2
+
+    h, w = depth.shape
+    near = region & (depth > 0) & np.isfinite(ground) & (depth < (1.0 - s.contact_beside) * ground)
+    if near.sum() < 20:
+        return region, None
+    ys, xs = np.nonzero(near)
+    window = np.zeros((h, w), bool)
+    window[ys.min() :, xs.min() : xs.max() + 1] = True
+    passable = window & ((depth <= 0) | moving)
+    _, labels = cv2.connectedComponents(passable.astype(np.uint8), connectivity=8)
+    joined = np.intersect1d(labels[near], labels[passable & ~near])
+    body = near | (np.isin(labels, joined[joined > 0]) & (np.arange(h)[:, None] > ys.max()))
+    rows, columns = lowest_pixels(body)
+    contact = ground[rows, columns]
+    contact = contact[np.isfinite(contact)]
+    if not contact.size or np.median(depth[near]) >= (1.0 - s.contact_beside) * np.median(contact):
+        return region, None
+    support = on_ground & ~moving
+    band = slice(max(0, int(rows.min()) - 2), min(h, int(rows.max()) + 3))
+    left, right = int(columns.min()), int(columns.max())
+    reach = s.contact_rows
+    beside = support[band, max(0, left - reach) : left].any() and support[band, right + 1 : right + 1 + reach].any()
+    if not (beside or stands(body, support, s.contact_rows)):
+        return region, None
+    box = np.zeros((h, w), bool)
+    box[: ys.max() + 1, xs.min() : xs.max() + 1] = True
+    value = float(np.median(contact))
+    nearer = (depth > 0) & (depth < (1.0 - s.contact_beside) * value)  # not a far wall nearer than the far floor
+    return (body & ((depth <= 0) | nearer)) | (region & box & ((depth <= 0) | nearer)), value
 
 
 def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.ndarray | None:

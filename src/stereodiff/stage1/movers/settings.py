@@ -98,6 +98,13 @@ class MoverSettings:
     """With ``oncoming``: when the region fails it, its pixels nearer than the ground at their own row by
     ``oncoming`` are tested alone, with the margin applied twice (flagged road under an oncoming car sets its
     contact too near)."""
+    contact_beside: float = 0.0
+    """A flow-flagged region that no other rule gives a depth: its pixels nearer than the ground at their own row by
+    more than this fraction, joined down their columns through stage-1 holes and flagged pixels to their lowest
+    pixels, take the ground's depth at those lowest pixels when ground is seen beside them (left and right, within
+    ``contact_rows`` columns) or under them, and the pixels lie (median) nearer than that contact by the same
+    fraction: a person walking ahead of the camera is triangulated too near, and her legs are often a stage-1 hole
+    (:func:`~.depth._contact_beside`; 0 = off)."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
