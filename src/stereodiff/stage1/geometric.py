@@ -106,6 +106,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         hole_reach=bool(config.movers_hole_reach),
         seen_contact=float(config.movers_seen_contact),
         oncoming_trim=bool(config.movers_oncoming_trim),
+        min_area=float(config.movers_min_area),
     )
 
 
