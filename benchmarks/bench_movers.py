@@ -2,7 +2,9 @@
 
 For every independently moving object of a rendered scene (64 frames, 320×240): the frames it is seen in, its true
 depth, its share of the moving pixels, how much of it stage 1 triangulated (coverage), how much the mover
-segmentation found (recall), and its depth after the video's one alignment as a ratio to the truth (median aligned
+segmentation found (recall), how much of it the movers step gave a mover depth (re-depthed) and in what share of
+its frames (at least 5 % of it; a mover missed in whole frames against one found in part), and its depth after the
+video's one alignment as a ratio to the truth (median aligned
 / true; 1 = right) at three points: stage 1 before the movers step (covered pixels), after it, and the final depth
 (all pixels), with its final AbsRel. ``scale px``: the image-plane signal that separates the object at its true
 depth from the same object infinitely far, when it moves at constant velocity
@@ -51,7 +53,9 @@ def diagnose(preset: str, seed: int, size: tuple[int, int, int], settings: tuple
     after, moving = handle_movers(frames, before, mover_settings(config.stage1, ahead))  # the preset's knobs
     final = pipe.stage2.refiner.refine(frames, np.asarray(after.depth), np.asarray(after.confidence))
     gt_size, max_depth = video.depth.shape[1:], float(video.depth.max()) + 1.0
-    common = {"max_depth": max_depth, "moving": resize_prediction(moving, gt_size, "nearest")}
+    given = (np.asarray(after.depth) != np.asarray(before.depth)) & (np.asarray(after.depth) > 0)  # [T,h,w]
+    common = {"max_depth": max_depth, "moving": resize_prediction(moving, gt_size, "nearest"),
+              "redepthed": resize_prediction(given, gt_size, "nearest")}  # fmt: skip
     stages = []
     for depth in (before.depth, after.depth):
         depth = resize_prediction(np.asarray(depth), gt_size, "nearest")
@@ -65,8 +69,8 @@ def diagnose(preset: str, seed: int, size: tuple[int, int, int], settings: tuple
         centres = video.cam_to_world[seen[0] : seen[-1] + 1, :3, 3] @ rotation  # [n,3] in camera axes
         signal = constant_velocity_parallax_px(centres, out.depth_m, float(video.K[0, 0])) if len(seen) > 2 else np.nan
         rows.append([f"{preset} (seed {seed})", out.object_id, out.frames, out.depth_m, f"{out.share:.0%}",
-                     f"{s1.coverage:.0%}", f"{out.recall:.0%}", s1.ratio, moved.ratio, out.ratio, out.abs_rel,
-                     signal])  # fmt: skip
+                     f"{s1.coverage:.0%}", f"{out.recall:.0%}", f"{out.redepthed:.0%}", f"{out.redepthed_frames:.0%}",
+                     s1.ratio, moved.ratio, out.ratio, out.abs_rel, signal])  # fmt: skip
     return rows
 
 
@@ -89,7 +93,8 @@ def main() -> int:
                 print(" | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row), flush=True)
             rows += scene_rows
     header = ["scene", "object", "frames", "depth (m)", "share of moving px", "stage-1 coverage", "recall",
-              "ratio stage 1", "ratio after movers", "ratio final", "AbsRel final", "scale px"]  # fmt: skip
+              "re-depthed", "frames re-depthed", "ratio stage 1", "ratio after movers", "ratio final", "AbsRel final",
+              "scale px"]  # fmt: skip
     table = markdown_table(header, rows)
     print(table)
     if args.dry or args.only or args.seeds or args.settings:

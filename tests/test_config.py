@@ -48,6 +48,7 @@ def test_presets_hold_the_paper_settings():
         movers_oncoming=0.3,
         movers_seen_contact=0.1,
         movers_oncoming_trim=True,
+        movers_min_area=0.001,
         movers_track_ahead=16,
         forward_near=True,
     )  # issue #20

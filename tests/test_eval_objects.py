@@ -43,10 +43,31 @@ def test_breakdown_counts_coverage_recall_and_depth_ratio():
     assert 2.0 < seven_all.ratio < 3.5 and seven_all.abs_rel > 1.0
 
 
+def test_breakdown_tells_a_mover_missed_in_whole_frames_from_one_found_in_part():
+    """driving seeds 4-7 (docs/geometric.md): the car ahead is re-depthed in a quarter of its frames (seeds 4, 7) or
+    in every frame but only in part (seed 5); the share of its pixels alone does not tell them apart."""
+    gt, ids, dynamic = _scene()
+    whole = np.zeros_like(dynamic)
+    whole[0, 5:10, 4:12] = True  # mover 7: all of it in frame 0, nothing in frames 1-2
+    part = np.zeros_like(dynamic)
+    part[:3, 5:10, 4:7] = True  # mover 7: 3 of its 8 columns in each frame
+    part[3, 12:13, 20:25] = True  # mover 9: 5 of its 20 pixels (25 %)
+    seven_whole, nine_none = object_breakdown(gt, gt, ids, dynamic, max_depth=10.0, redepthed=whole)
+    seven_part, nine_part = object_breakdown(gt, gt, ids, dynamic, max_depth=10.0, redepthed=part)
+    assert seven_whole.redepthed == pytest.approx(1 / 3) and seven_whole.redepthed_frames == pytest.approx(1 / 3)
+    assert seven_part.redepthed == pytest.approx(3 / 8) and seven_part.redepthed_frames == 1.0
+    assert (nine_none.redepthed, nine_none.redepthed_frames) == (0.0, 0.0)
+    assert (nine_part.redepthed, nine_part.redepthed_frames) == (0.25, 1.0)
+    seven = object_breakdown(gt, gt, ids, dynamic, max_depth=10.0)[0]
+    assert np.isnan(seven.redepthed) and np.isnan(seven.redepthed_frames)
+
+
 def test_breakdown_checks_shapes():
     gt, ids, dynamic = _scene()
     with pytest.raises(InputError, match="covered"):
         object_breakdown(gt, gt, ids, dynamic, max_depth=10.0, covered=np.ones((4, 20, 29), bool))
+    with pytest.raises(InputError, match="redepthed"):
+        object_breakdown(gt, gt, ids, dynamic, max_depth=10.0, redepthed=np.ones((4, 20, 29), bool))
 
 
 def test_parallax_is_zero_for_a_constant_velocity_camera():

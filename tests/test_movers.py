@@ -616,11 +616,12 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
         movers_seen_contact=0.2,
         movers_oncoming_trim=True,
         movers_contact_beside=0.35,
+        movers_min_area=0.003,
     )
     GeometricMatcher(config).reconstruct(frames)
     knobs = [(s.track_frames, s.short_offsets, s.ground_cut, s.hole_reach, s.beyond_part, s.oncoming) for s in seen]
     assert knobs == [(5, (2,), True, True, 0.001, 0.25)]
-    assert [(s.seen_contact, s.oncoming_trim, s.contact_beside) for s in seen] == [(0.2, True, 0.35)]
+    assert [(s.seen_contact, s.oncoming_trim, s.contact_beside, s.min_area) for s in seen] == [(0.2, True, 0.35, 0.003)]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
@@ -630,10 +631,11 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
 
     with pytest.raises(ValueError, match="movers_contact_beside"):
         PipelineConfig(stage1=GeometricConfig(movers_contact_beside=1.0)).validate()
+    assert d.movers_min_area == MoverSettings().min_area == 0.002
     cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
     assert cpu.movers_short_offsets == (3,) and cpu.movers_hole_reach
     assert (cpu.movers_beyond_part, cpu.movers_oncoming) == (0.0005, 0.3)
-    assert (cpu.movers_seen_contact, cpu.movers_oncoming_trim) == (0.1, True)
+    assert (cpu.movers_seen_contact, cpu.movers_oncoming_trim, cpu.movers_min_area) == (0.1, True, 0.001)
 
 
 def test_ground_planes_solve_in_batch_and_skip_degenerate_samples():

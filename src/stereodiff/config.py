@@ -137,6 +137,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_oncoming=0.3,
                 movers_seen_contact=0.1,
                 movers_oncoming_trim=True,
+                movers_min_area=0.001,
                 movers_track_ahead=16,
                 forward_near=True,
             ),

@@ -6,7 +6,9 @@ each independently moving object of a synthetic video (its ``object_ids``), :fun
 - how much of it stage 1 triangulated (``coverage``) and how much of it the mover segmentation found (``recall``);
 - how far its depth is, after the video's one alignment, from the truth (``ratio``: median of aligned / true depth;
   1 = right, 3 = three times too far, e.g. a hole filled from the background behind it);
-- its own AbsRel, frame-averaged over the frames it is seen in (the protocol's rule).
+- its own AbsRel, frame-averaged over the frames it is seen in (the protocol's rule);
+- given the pixels the movers step re-depthed, how much of it got a mover depth and in how many of its frames:
+  a mover missed in whole frames and one found in every frame but only in part call for different fixes.
 
 :func:`constant_velocity_parallax_px` says whether a floating mover's depth is observable at all from the camera's
 motion (docstring of the package ``stereodiff.stage1.movers``, docs/geometric.md).
@@ -22,7 +24,7 @@ import numpy as np
 from stereodiff.errors import InputError
 from stereodiff.eval.protocol import apply_alignment, region_metrics, resize_and_align
 
-__all__ = ["ObjectRow", "constant_velocity_parallax_px", "object_breakdown"]
+__all__ = ["REDEPTHED_SHARE", "ObjectRow", "constant_velocity_parallax_px", "object_breakdown"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,15 @@ class ObjectRow:
     """Median of aligned predicted / true depth over its covered pixels."""
     abs_rel: float
     """AbsRel over its covered pixels, averaged over the frames it is seen in."""
+    redepthed: float = float("nan")
+    """Share of its pixels in ``redepthed`` (NaN when none given)."""
+    redepthed_frames: float = float("nan")
+    """Share of its frames in which at least ``REDEPTHED_SHARE`` of its pixels are in ``redepthed`` (NaN when none
+    given)."""
+
+
+#: least share of a mover's pixels in a frame the movers step must re-depth for :attr:`ObjectRow.redepthed_frames`
+REDEPTHED_SHARE = 0.05
 
 
 def object_breakdown(
@@ -57,6 +68,7 @@ def object_breakdown(
     min_depth: float = 1e-3,
     covered: np.ndarray | None = None,
     moving: np.ndarray | None = None,
+    redepthed: np.ndarray | None = None,
 ) -> list[ObjectRow]:
     """Per moving object: coverage, segmentation recall, depth ratio and AbsRel, under the standard protocol.
 
@@ -72,12 +84,14 @@ def object_breakdown(
         pred_kind, max_depth, min_depth: as ``evaluate_sequence``.
         covered: ``[T,H,W]`` bool, the pixels the prediction covers (e.g. stage 1's triangulated ones); None = all.
         moving: ``[T,H,W]`` bool, a segmentation of the moving pixels (its recall is reported); None = none.
+        redepthed: ``[T,H,W]`` bool, the pixels the movers step gave a mover depth (e.g. where its output differs
+            from its input); None = none.
 
     Returns:
         One :class:`ObjectRow` per moving object, by increasing id.
     """
     for name, array in (("object_ids", object_ids), ("dynamic_mask", dynamic_mask), ("covered", covered),
-                        ("moving", moving)):  # fmt: skip
+                        ("moving", moving), ("redepthed", redepthed)):  # fmt: skip
         if array is not None and np.shape(array) != gt.shape:
             raise InputError(f"{name} has shape {np.shape(array)} but gt has {gt.shape}", "give one per GT pixel")
     pred, align = resize_and_align(pred, gt, pred_kind, max_depth, min_depth, "lstsq-disparity", False, "nearest",
@@ -94,6 +108,13 @@ def object_breakdown(
         seen = region & in_range  # [T,H,W]
         scored = seen & (covered if covered is not None else True)
         n = int(np.count_nonzero(seen))
+        given, given_frames = np.nan, np.nan
+        if n and redepthed is not None:
+            per_frame = np.count_nonzero(seen & redepthed, axis=(1, 2))  # [T]
+            in_frame = np.count_nonzero(seen, axis=(1, 2))  # [T]
+            shown = in_frame > 0
+            given = float(per_frame.sum()) / n
+            given_frames = float(np.mean(per_frame[shown] >= REDEPTHED_SHARE * in_frame[shown]))
         rows.append(
             ObjectRow(
                 object_id=i,
@@ -104,6 +125,8 @@ def object_breakdown(
                 recall=float(np.count_nonzero(seen & moving)) / n if n and moving is not None else float("nan"),
                 ratio=float(np.median(aligned[scored] / gt[scored])) if scored.any() else float("nan"),
                 abs_rel=metrics[i].abs_rel,
+                redepthed=given,
+                redepthed_frames=given_frames,
             )
         )
     return rows

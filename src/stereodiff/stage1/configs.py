@@ -298,6 +298,10 @@ class GeometricConfig(Stage1Config):
     them, takes the ground's depth there (``MoverSettings.contact_beside``: a person walking ahead of the camera,
     triangulated too near; 0 = off, also in the ``cpu`` preset: 0.3 costs static-orbit seeds 2/3 1 % and driving
     seed 1's moving pixels 6 %; docs/geometric.md, "The runner of lady-running")."""
+    movers_min_area: float = 0.002
+    """With ``movers``: least area of a mover region, fraction of the frame (``MoverSettings.min_area``; ``0.001`` in
+    the ``cpu`` preset: a car ahead at 13–15 m is 0.7 % of the frame and the part the ground tests flag 0.15–0.3 %,
+    driving held-out seeds 4/7 moving px 0.471 → 0.407, 0.614 → 0.473; docs/geometric.md)."""
     movers_track_frames: int = 0
     """With ``movers``: pool each mover region's depth with the overlapping mover regions of this many frames on
     each side, and give it to the region in frames where it was missed (``MoverSettings.track_frames``). 0 = off
@@ -347,6 +351,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_seen_contact", 0 <= self.movers_seen_contact < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_contact_beside", 0 <= self.movers_contact_beside < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
             ],
