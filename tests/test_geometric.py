@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from stereodiff import flow
-from stereodiff.camera import fit_long_side, pixel_grid
+from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, motion_boundaries
 from stereodiff.stage1 import geometric
@@ -25,7 +25,7 @@ from stereodiff.stage1.epipolar import (
     triangulate_rays,
 )
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
-from stereodiff.stage1.geometric import AHEAD_SHARE, GeometricMatcher, failure_summary
+from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside
 from stereodiff.stage1.pairs import default_pairs, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import pair_edges

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from stereodiff.camera import fit_long_side, pinhole, prior_focal, scale_intrinsics
+from stereodiff.camera import AHEAD_SHARE, fit_long_side, pinhole, prior_focal, scale_intrinsics
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, dis_engine, dis_flows, grey_frame
 from stereodiff.io.pages import delete_arrays, release
@@ -80,10 +80,6 @@ __all__ = [
 
 FULL_RESOLUTION_FLOW_MAX = 400  # largest working long side (px) that gets full-resolution flow by default
 PER_FRAME_PROBE_STRIDE = 4  # frames between the starts of the parallax probes of ``pair_graph="per_frame"``
-#: ``forward_near`` applies when at least this share of the probe pairs has its epipole inside the image: the camera
-#: moves along its view throughout (driving: 1.0 on every seed), not a hand-held walk that does so now and then
-#: (lady-running.mp4: 4 of 7, where the bound's removal put a near seated man behind the runner; TUM 0.14)
-AHEAD_SHARE = 0.75
 
 
 def working_size(height: int, width: int, resolution: int) -> tuple[int, int]:
@@ -504,10 +500,11 @@ class GeometricMatcher(PairwiseReconstruction):
         )
 
     def _looks_ahead(self, gray: np.ndarray, K: np.ndarray) -> bool:
-        """Whether the camera moves along its view (``forward_near``): the epipole of at least ``AHEAD_SHARE`` of
-        the probe pairs 8 frames apart (the focal probes' pairs, whose flows are known) lies inside the image. A
-        video-wide decision: the translation of a short hand-held pair is too poorly determined to trust its epipole
-        alone (TUM fr1/desk: 24 of 616 pair views with the epipole inside, near its low-parallax start)."""
+        """Whether the camera moves along its view (``forward_near``, ``movers_track_ahead``): the epipole of at
+        least ``AHEAD_SHARE`` of the probe pairs 8 frames apart (the focal probes' pairs, whose flows are known) lies
+        inside the image. A video-wide decision: the translation of a short hand-held pair is too poorly determined
+        to trust its epipole alone (TUM fr1/desk: 24 of 616 pair views with the epipole inside, near its low-parallax
+        start)."""
         size = gray.shape[1:]
 
         def inside(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> bool | None:
@@ -520,10 +517,10 @@ class GeometricMatcher(PairwiseReconstruction):
         self.report.ahead_share = float(np.mean(found)) if found else float("nan")
         ahead = bool(found) and self.report.ahead_share >= AHEAD_SHARE
         logger.info(
-            "geometric matcher: epipole inside the image in %d of %d probe pairs: forward_near %s",
+            "geometric matcher: epipole inside the image in %d of %d probe pairs: the camera %s along its view",
             sum(found),
             len(found),
-            "on" if ahead else "off",
+            "moves" if ahead else "does not move",
         )
         return ahead
 

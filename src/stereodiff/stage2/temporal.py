@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from stereodiff.blocks import block_of
-from stereodiff.camera import fit_long_side, pixel_grid
+from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
 from stereodiff.flow import dis_engine, dis_flows, forward_backward
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
@@ -115,8 +115,6 @@ class TemporalRefiner(TemporalConfig):
         camera = _working_camera(intrinsics, (h, w), (work_h, work_w))
         lean = None  # [h',w'] bool: where the holes lean fully to the near side (``hole_lean_bottom``)
         if self.hole_lean_bottom > 0 and self.hole_nearness > 0 and cam_to_world is not None and intrinsics is not None:
-            from stereodiff.stage1.geometric import AHEAD_SHARE  # the gate of stage 1's ``forward_near``
-
             ahead = moving_ahead(cam_to_world, intrinsics, w)
             if ahead >= AHEAD_SHARE:
                 lean = lower_border((work_h, work_w), self.hole_lean_bottom, self.hole_lean_side)

@@ -128,24 +128,18 @@ def _contact_beside(
     (her head above the horizon too), with the joined ones (the rest of the region, e.g. static background flagged
     with it, keeps its depth) ``[h,w]`` bool, and the ground's depth at the lowest pixels; or ``region`` and
     None."""
-    import cv2
-
     h, w = depth.shape
     near = region & (depth > 0) & np.isfinite(ground) & (depth < (1.0 - s.contact_beside) * ground)
     if near.sum() < 20:
         return region, None
     ys, xs = np.nonzero(near)
-    window = np.zeros((h, w), bool)
-    window[ys.min() :, xs.min() : xs.max() + 1] = True
-    passable = window & ((depth <= 0) | moving)
-    _, labels = cv2.connectedComponents(passable.astype(np.uint8), connectivity=8)
-    joined = np.intersect1d(labels[near], labels[passable & ~near])
+    labels = _components_below(near, (depth <= 0) | moving)
+    joined = np.intersect1d(labels[near], labels[(labels > 0) & ~near])
     body = near | (np.isin(labels, joined[joined > 0]) & (np.arange(h)[:, None] > ys.max()))
-    rows, columns = lowest_pixels(body)
-    contact = ground[rows, columns]
-    contact = contact[np.isfinite(contact)]
-    if not contact.size or np.median(depth[near]) >= (1.0 - s.contact_beside) * np.median(contact):
+    value = _contact_depth(body, ground)
+    if value is None or np.median(depth[near]) >= (1.0 - s.contact_beside) * value:
         return region, None
+    rows, columns = lowest_pixels(body)
     support = on_ground & ~moving
     band = slice(max(0, int(rows.min()) - 2), min(h, int(rows.max()) + 3))
     left, right = int(columns.min()), int(columns.max())
@@ -155,7 +149,6 @@ def _contact_beside(
         return region, None
     box = np.zeros((h, w), bool)
     box[: ys.max() + 1, xs.min() : xs.max() + 1] = True
-    value = float(np.median(contact))
     nearer = (depth > 0) & (depth < (1.0 - s.contact_beside) * value)  # not a far wall nearer than the far floor
     return (body & ((depth <= 0) | nearer)) | (region & box & ((depth <= 0) | nearer)), value
 
@@ -164,15 +157,21 @@ def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.nda
     """``region`` ``[h,w]`` bool joined to the image bottom through ``passable`` pixels ``[h,w]`` bool (stage-1 holes
     and flagged pixels) in its own columns, no higher than its top (8-connected): that joined region ``[h,w]`` bool,
     or None when it does not reach the lowest ``margin`` rows."""
-    import cv2
-
-    ys, xs = np.nonzero(region)
-    window = np.zeros_like(passable)
-    window[ys.min() :, xs.min() : xs.max() + 1] = True
-    _, labels = cv2.connectedComponents((passable & window).astype(np.uint8), connectivity=8)
+    labels = _components_below(region, passable)
     joined = np.intersect1d(labels[region], labels[-margin:])
     joined = joined[joined > 0]
     return np.isin(labels, joined) if joined.size else None
+
+
+def _components_below(seed: np.ndarray, passable: np.ndarray) -> np.ndarray:
+    """``[h,w]`` int32 labels (0 = none) of the 8-connected components of the ``passable [h,w]`` bool pixels in the
+    columns of ``seed [h,w]`` bool (non-empty), no higher than its top row."""
+    import cv2
+
+    ys, xs = np.nonzero(seed)
+    window = np.zeros_like(passable)
+    window[ys.min() :, xs.min() : xs.max() + 1] = True
+    return cv2.connectedComponents((passable & window).astype(np.uint8), connectivity=8)[1]
 
 
 def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:
