@@ -678,6 +678,8 @@ def test_tracking_follows_a_camera_moving_along_its_view(monkeypatch, ahead):
     cpu = preset_config("cpu").stage1
     assert (mover_settings(cpu, ahead=True).track_frames, mover_settings(cpu, ahead=False).track_frames) == (16, 0)
     assert mover_settings(replace(cpu, movers_track_frames=5), ahead=ahead).track_frames == 5
+    assert mover_settings(replace(cpu, movers_up_to_horizon=True), ahead=ahead).up_to_horizon == ahead
+    assert not GeometricConfig().movers_up_to_horizon and not mover_settings(cpu, ahead=True).up_to_horizon
     assert GeometricConfig().movers_track_ahead == 0
     for name in ("movers_track_ahead", "movers_track_missed"):
         with pytest.raises(ValueError, match=name):
@@ -738,3 +740,42 @@ def test_contact_beside_gives_a_runner_triangulated_too_near_the_ground_beside_h
     assert handled[body].all() and handled[legs].all() and not handled[box].any()
     np.testing.assert_allclose(out[body | legs], floor[110, 70], rtol=0.03)
     np.testing.assert_array_equal(out[box], depth[box])
+
+
+def test_up_to_horizon_gives_a_car_aheads_upper_rows_its_contact_but_not_a_nearer_surface_or_the_far_end():
+    """driving: the ground tests flag a car ahead's lower rows (beyond the ground there), not its upper rows
+    (triangulated as far, but nearer than the ground at their own rows, close to the horizon). ``up_to_horizon``
+    gives them the contact too: holes and pixels at the region's wrong depth above it in its columns, up to the
+    horizon; a nearer static surface there, the street's far end at another depth and a region triangulated at about
+    its contact keep theirs."""
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, floor depth 225 / (row - 59.5)
+    depth = floor.copy()
+    depth[:60] = 40.0  # the street's far end
+    depth[60:64, 100:130] = 40.0  # ... seen over the car, under the horizon row
+    car = np.zeros(floor.shape, bool)
+    car[64:80, 100:130] = True  # stands at row 79 (floor 11.5)
+    depth[car] = 25.0  # triangulated twice too far: beyond the ground at rows ≥ 69 only (25.6 at row 68)
+    depth[64:67, 110:115] = 0.0  # holes in its upper rows
+    depth[64:67, 120:124] = 5.0  # a nearer static surface in front of it
+    flagged = car & (np.arange(120)[:, None] >= 70)  # the ground tests' part: its lower rows
+    settings = MoverSettings()
+    ground = ground_depth(depth, (depth > 0) & ~car, settings)
+    assert ground is not None
+    out, handled = mover_depth(depth, flagged, ground, settings)
+    contact = floor[79, 115]
+    np.testing.assert_allclose(out[flagged], contact, rtol=0.02)
+    assert not handled[car & ~flagged].any()  # old: the upper rows keep stage 1's depth
+    out, handled = mover_depth(depth, flagged, ground, replace(settings, up_to_horizon=True))
+    upper = car & ~flagged
+    upper[64:67, 120:124] = False
+    assert handled[upper].all()
+    np.testing.assert_allclose(out[upper], contact, rtol=0.02)
+    np.testing.assert_array_equal(out[64:67, 120:124], 5.0)  # in front of the car: kept
+    np.testing.assert_array_equal(out[:64], depth[:64])  # the far end above the car and the horizon: kept
+    np.testing.assert_array_equal(out[~car], depth[~car])
+    near = depth.copy()
+    near[car] = 1.5 * contact  # beyond the ground at its lowest rows, but not twice its contact (static noise)
+    out, handled = mover_depth(near, flagged, ground, replace(settings, up_to_horizon=True))
+    assert handled[flagged].all() and not handled[car & ~flagged].any()

@@ -317,6 +317,11 @@ class GeometricConfig(Stage1Config):
     There the movers moving along the camera's translation are found only through their ground contact, in some
     frames; on other videos the tracking is off. 0 = off here, 16 in the ``cpu`` preset (docs/geometric.md,
     "Tracking the movers of a forward-moving camera")."""
+    movers_up_to_horizon: bool = False
+    """With ``movers``, for a camera moving along its view (as ``movers_track_ahead``): a mover region given a
+    contact nearer than its stage-1 depth also gives it to the holes and pixels beyond that contact above it in its
+    columns, up to the ground plane's horizon (``MoverSettings.up_to_horizon``: the upper rows of a car ahead, which
+    the ground tests cannot flag; docs/geometric.md, "The car ahead above its flagged rows")."""
 
     def validate(self) -> None:
         super().validate()

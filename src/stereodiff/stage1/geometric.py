@@ -90,7 +90,8 @@ def working_size(height: int, width: int, resolution: int) -> tuple[int, int]:
 
 def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSettings:
     """The moving-object knobs of ``config`` (its ``movers_*`` fields); ``ahead``: the camera moves along its view
-    (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead``."""
+    (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead`` and
+    ``movers_up_to_horizon``."""
     track = int(config.movers_track_frames) or (int(config.movers_track_ahead) if ahead else 0)
     return MoverSettings(
         track_frames=track,
@@ -104,6 +105,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         oncoming_trim=bool(config.movers_oncoming_trim),
         contact_beside=float(config.movers_contact_beside),
         min_area=float(config.movers_min_area),
+        up_to_horizon=bool(config.movers_up_to_horizon) and ahead,
     )
 
 
@@ -322,7 +324,9 @@ class GeometricMatcher(PairwiseReconstruction):
             self.report.offsets = tuple(offsets)
             logger.info("geometric matcher: offsets %s, %d directed pairs", tuple(offsets), len(pairs))
 
-        wanted = self.forward_near or (self.settings.movers and self.settings.movers_track_ahead > 0)
+        wanted = self.forward_near or (
+            self.settings.movers and (self.settings.movers_track_ahead > 0 or self.settings.movers_up_to_horizon)
+        )
         self._ahead = wanted and self._looks_ahead(gray, K)
         self._moving_ahead = self.forward_near and self._ahead
 
