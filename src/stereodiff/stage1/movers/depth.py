@@ -87,20 +87,21 @@ def _up_to_horizon(
     depth: np.ndarray, region: np.ndarray, ground: np.ndarray | None, taken: np.ndarray, value: float, s: MoverSettings
 ) -> np.ndarray:
     """``[h,w]`` bool: the pixels above ``region`` up to the horizon of the ground plane ``ground`` ``[h,w]`` (``inf``
-    above it), in the columns of its lowest pixels (whose ground gave the contact depth ``value``) where most of its
-    triangulated pixels lie beyond ``value`` by ``part_beyond`` (a car following at half the camera's speed or more
-    is triangulated twice too far; stage-1 noise of a static surface at its foot 1.4–1.8×, and static pixels
-    flagged with the car, are not), that stage 1 left a hole or put at those pixels' depth (median, within
-    ``underground``) and beyond ``value`` by ``underground``, not ``taken`` (other mover regions). The ground tests
-    flag only the lower rows of a car ahead; an object standing on the ground no taller than the camera ends at the
-    horizon."""
+    above it) that stage 1 left a hole or put at the region's wrong depth (its far pixels' median, within
+    ``underground``; beyond ``value`` by ``underground``), not ``taken`` (other mover regions), in the columns of its
+    lowest pixels (whose ground gave the contact depth ``value``) where most of its triangulated pixels lie beyond
+    ``value`` by ``part_beyond``, when the region does (median): a car following at half the camera's speed or more
+    is triangulated twice too far; stage-1 noise of a static surface at its foot (1.4–1.8×) and static pixels
+    flagged with the car are not. The ground tests flag only the lower rows of a car ahead; an object standing on
+    the ground no taller than the camera ends at the horizon."""
     far = region & (depth > (1.0 + s.part_beyond) * value)
     columns = np.count_nonzero(far, axis=0) >= 0.5 * np.count_nonzero(region & (depth > 0), axis=0)
     columns &= far.any(axis=0)
     footing = np.zeros_like(columns)
     footing[lowest_pixels(region)[1]] = True  # the columns of the pixels whose ground gave ``value``
     columns &= footing
-    if ground is None or not columns.any():
+    own = depth[region & (depth > 0)]
+    if ground is None or not columns.any() or np.median(own) <= (1.0 + s.part_beyond) * value:
         return np.zeros(region.shape, bool)
     stage1, step = float(np.median(depth[far & columns[None, :]])), 1.0 + s.underground
     rows = np.arange(region.shape[0])[:, None]
