@@ -678,8 +678,10 @@ def test_tracking_follows_a_camera_moving_along_its_view(monkeypatch, ahead):
     cpu = preset_config("cpu").stage1
     assert (mover_settings(cpu, ahead=True).track_frames, mover_settings(cpu, ahead=False).track_frames) == (16, 0)
     assert mover_settings(replace(cpu, movers_track_frames=5), ahead=ahead).track_frames == 5
-    assert mover_settings(replace(cpu, movers_up_to_horizon=True), ahead=ahead).up_to_horizon == ahead
-    assert not GeometricConfig().movers_up_to_horizon and not mover_settings(cpu, ahead=True).up_to_horizon
+    assert mover_settings(replace(cpu, movers_up_to_horizon=2.0), ahead=ahead).up_to_horizon == (2.0 if ahead else 0)
+    assert GeometricConfig().movers_up_to_horizon == 0 == mover_settings(cpu, ahead=True).up_to_horizon
+    with pytest.raises(ValueError, match="movers_up_to_horizon"):
+        GeometricConfig(movers_up_to_horizon=0.5).validate()
     assert GeometricConfig().movers_track_ahead == 0
     for name in ("movers_track_ahead", "movers_track_missed"):
         with pytest.raises(ValueError, match=name):
@@ -767,7 +769,7 @@ def test_up_to_horizon_gives_a_car_aheads_upper_rows_its_contact_but_not_a_neare
     contact = floor[79, 115]
     np.testing.assert_allclose(out[flagged], contact, rtol=0.02)
     assert not handled[car & ~flagged].any()  # old: the upper rows keep stage 1's depth
-    out, handled = mover_depth(depth, flagged, ground, replace(settings, up_to_horizon=True))
+    out, handled = mover_depth(depth, flagged, ground, replace(settings, up_to_horizon=2.0))
     upper = car & ~flagged
     upper[64:67, 120:124] = False
     assert handled[upper].all()
@@ -777,5 +779,5 @@ def test_up_to_horizon_gives_a_car_aheads_upper_rows_its_contact_but_not_a_neare
     np.testing.assert_array_equal(out[~car], depth[~car])
     near = depth.copy()
     near[car] = 1.5 * contact  # beyond the ground at its lowest rows, but not twice its contact (static noise)
-    out, handled = mover_depth(near, flagged, ground, replace(settings, up_to_horizon=True))
+    out, handled = mover_depth(near, flagged, ground, replace(settings, up_to_horizon=2.0))
     assert handled[flagged].all() and not handled[car & ~flagged].any()

@@ -317,11 +317,13 @@ class GeometricConfig(Stage1Config):
     There the movers moving along the camera's translation are found only through their ground contact, in some
     frames; on other videos the tracking is off. 0 = off here, 16 in the ``cpu`` preset (docs/geometric.md,
     "Tracking the movers of a forward-moving camera")."""
-    movers_up_to_horizon: bool = False
+    movers_up_to_horizon: float = 0.0
     """With ``movers``, for a camera moving along its view (as ``movers_track_ahead``): a mover region given a
-    contact nearer than its stage-1 depth also gives it to the holes and pixels beyond that contact above it in its
-    columns, up to the ground plane's horizon (``MoverSettings.up_to_horizon``: the upper rows of a car ahead, which
-    the ground tests cannot flag; docs/geometric.md, "The car ahead above its flagged rows")."""
+    contact that stage 1 put beyond more than this factor times that contact also gives it to the holes and pixels
+    at its wrong depth above it in its columns, up to the ground plane's horizon (``MoverSettings.up_to_horizon``:
+    the upper rows of a car ahead, which the ground tests cannot flag). 0 = off, also in the ``cpu`` preset (2 and
+    3 improve driving's moving pixels but raise the final all-pixel AbsRel of some seeds; docs/geometric.md, "The
+    car ahead above its flagged rows")."""
 
     def validate(self) -> None:
         super().validate()
@@ -357,6 +359,8 @@ class GeometricConfig(Stage1Config):
                 ("movers_seen_contact", 0 <= self.movers_seen_contact < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_contact_beside", 0 <= self.movers_contact_beside < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),
+                ("movers_up_to_horizon", self.movers_up_to_horizon == 0 or self.movers_up_to_horizon > 1,
+                 "must be 0 (off) or a factor > 1"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
             ],

@@ -105,7 +105,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         oncoming_trim=bool(config.movers_oncoming_trim),
         contact_beside=float(config.movers_contact_beside),
         min_area=float(config.movers_min_area),
-        up_to_horizon=bool(config.movers_up_to_horizon) and ahead,
+        up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,
     )
 
 
@@ -325,7 +325,7 @@ class GeometricMatcher(PairwiseReconstruction):
             logger.info("geometric matcher: offsets %s, %d directed pairs", tuple(offsets), len(pairs))
 
         wanted = self.forward_near or (
-            self.settings.movers and (self.settings.movers_track_ahead > 0 or self.settings.movers_up_to_horizon)
+            self.settings.movers and (self.settings.movers_track_ahead > 0 or self.settings.movers_up_to_horizon > 0)
         )
         self._ahead = wanted and self._looks_ahead(gray, K)
         self._moving_ahead = self.forward_near and self._ahead

@@ -76,7 +76,7 @@ def mover_depth(
         if value is None and s.contact_beside > 0 and ground is not None:
             region, value = _contact_beside(depth, region, ground, on_ground, moving, s)
         if value is not None and np.isfinite(value) and value > 0:
-            if s.up_to_horizon:
+            if s.up_to_horizon > 0:
                 region = region | _up_to_horizon(depth, region, ground, moving | handled, value, s)
             out[region] = value
             handled |= region
@@ -90,18 +90,18 @@ def _up_to_horizon(
     above it) that stage 1 left a hole or put at the region's wrong depth (its far pixels' median, within
     ``underground``; beyond ``value`` by ``underground``), not ``taken`` (other mover regions), in the columns of its
     lowest pixels (whose ground gave the contact depth ``value``) where most of its triangulated pixels lie beyond
-    ``value`` by ``part_beyond``, when the region does (median): a car following at half the camera's speed or more
-    is triangulated twice too far; stage-1 noise of a static surface at its foot (1.4–1.8×) and static pixels
-    flagged with the car are not. The ground tests flag only the lower rows of a car ahead; an object standing on
-    the ground no taller than the camera ends at the horizon."""
-    far = region & (depth > (1.0 + s.part_beyond) * value)
-    columns = np.count_nonzero(far, axis=0) >= 0.5 * np.count_nonzero(region & (depth > 0), axis=0)
-    columns &= far.any(axis=0)
+    ``up_to_horizon`` times ``value``, when the region does (median): a car following the camera at half its speed
+    or more is triangulated twice too far; stage-1 noise of a static surface at its foot (1.4–1.8×) and static
+    pixels flagged with the car are not. The ground tests flag only the lower rows of a car ahead; an object
+    standing on the ground no taller than the camera ends at the horizon."""
+    limit = s.up_to_horizon * value
+    far = region & (depth > limit)
+    columns = far.any(axis=0) & (np.count_nonzero(far, axis=0) >= 0.5 * np.count_nonzero(region & (depth > 0), axis=0))
     footing = np.zeros_like(columns)
     footing[lowest_pixels(region)[1]] = True  # the columns of the pixels whose ground gave ``value``
     columns &= footing
     own = depth[region & (depth > 0)]
-    if ground is None or not columns.any() or np.median(own) <= (1.0 + s.part_beyond) * value:
+    if ground is None or not columns.any() or np.median(own) <= limit:
         return np.zeros(region.shape, bool)
     stage1, step = float(np.median(depth[far & columns[None, :]])), 1.0 + s.underground
     rows = np.arange(region.shape[0])[:, None]

@@ -122,14 +122,15 @@ class MoverSettings:
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by
     more than this fraction (0 = off): a region whose lower part the segmentation missed (the body of a car ahead,
     a stage-1 hole under its found cabin) ends above its true contact."""
-    up_to_horizon: bool = False
-    """A region given a contact that stage 1 put (in most of the columns of its lowest pixels) beyond that contact by
-    ``part_beyond`` (an object moving along with the camera, triangulated too far) also gives it to the pixels above
-    it in those columns, up to the ground plane's horizon, that stage 1 left a hole or put at the region's wrong
-    depth (:func:`~.depth._up_to_horizon`): the ground tests flag only a car ahead's lower rows (its upper rows lie
-    nearer than the ground at their own rows), and an object no taller than the camera ends at the horizon; a static
-    surface in front of it (nearer) keeps its depth. ``GeometricConfig.movers_up_to_horizon`` turns it on for a
-    camera moving along its view only (off in the ``cpu`` preset, docs/geometric.md)."""
+    up_to_horizon: float = 0.0
+    """A region given a contact that stage 1 put (median, and in most of the columns of its lowest pixels) beyond
+    more than this factor times that contact (an object moving along with the camera, triangulated too far) also
+    gives it to the pixels above it in those columns, up to the ground plane's horizon, that stage 1 left a hole or
+    put at the region's wrong depth (:func:`~.depth._up_to_horizon`; 0 = off): the ground tests flag only a car
+    ahead's lower rows (its upper rows lie nearer than the ground at their own rows), and an object no taller than
+    the camera ends at the horizon; a static surface in front of it (nearer) keeps its depth.
+    ``GeometricConfig.movers_up_to_horizon`` applies it to a camera moving along its view only (docs/geometric.md,
+    "The car ahead above its flagged rows")."""
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`~.tracking.track_mover_depth`): frames on each side whose
     overlapping mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md)
