@@ -50,6 +50,7 @@ def test_presets_hold_the_paper_settings():
         movers_oncoming_trim=True,
         movers_min_area=0.001,
         movers_track_ahead=16,
+        movers_up_to_horizon=3.0,
         forward_near=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(hole_nearness=100.0, hole_lean_bottom=1 / 3)

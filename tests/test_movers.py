@@ -679,7 +679,8 @@ def test_tracking_follows_a_camera_moving_along_its_view(monkeypatch, ahead):
     assert (mover_settings(cpu, ahead=True).track_frames, mover_settings(cpu, ahead=False).track_frames) == (16, 0)
     assert mover_settings(replace(cpu, movers_track_frames=5), ahead=ahead).track_frames == 5
     assert mover_settings(replace(cpu, movers_up_to_horizon=2.0), ahead=ahead).up_to_horizon == (2.0 if ahead else 0)
-    assert GeometricConfig().movers_up_to_horizon == 0 == mover_settings(cpu, ahead=True).up_to_horizon
+    assert GeometricConfig().movers_up_to_horizon == 0 == mover_settings(cpu, ahead=False).up_to_horizon
+    assert mover_settings(cpu, ahead=True).up_to_horizon == 3
     with pytest.raises(ValueError, match="movers_up_to_horizon"):
         GeometricConfig(movers_up_to_horizon=0.5).validate()
     assert GeometricConfig().movers_track_ahead == 0
