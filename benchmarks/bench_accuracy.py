@@ -18,9 +18,12 @@ space, DepthCrafter's ``eval.py``):
 Per row: AbsRel, δ1, the F0 (= the metric) and F6…F10 (high-frequency flicker) bands of the per-frame AbsRel
 sequence, AbsRel on dynamic / static pixels where masks exist, and AbsRel on the stage-1 holes (rows that cover
 them; the scale and shift are fitted on the row's pixels, the holes are a region of that fit).
-Writes the ``accuracy`` section of BENCHMARKS.md.
+Writes the ``accuracy`` section of BENCHMARKS.md. ``--split`` (implies ``--dry``) prints a second table: where the
+final loses against stage 1 (:func:`stereodiff.eval.honesty.stage2_split`) — the final on stage 1's covered pixels
+under stage 1's own scale and shift (the refinement alone) and under the all-pixel fit (the pull of the filled
+holes), and the contributions of covered / hole × static / moving pixels to the final all-pixel AbsRel.
 
-    python benchmarks/bench_accuracy.py [--quick] [--seeds 0 1] [--only NAME…] [--set stage1.movers=true]
+    python benchmarks/bench_accuracy.py [--quick] [--seeds 0 1] [--only NAME…] [--set stage1.movers=true] [--split]
 """
 
 from __future__ import annotations
@@ -58,11 +61,24 @@ def _row(scene: str, label: str, pred, gt, valid, dynamic, max_depth: float, hol
             dyn, stat, on_holes]  # fmt: skip
 
 
+#: columns of the ``--split`` table (keys of :func:`stereodiff.eval.honesty.stage2_split`)
+SPLIT_COLUMNS = ("stage 1", "final covered", "stage 1 static", "final covered, stage-1 fit static", "stage 1 moving",
+                 "final covered, stage-1 fit moving", "final covered, all-pixel fit", "final all", "covered static",
+                 "covered moving", "holes static", "holes moving")  # fmt: skip
+
+
 def evaluate_scene(
-    name: str, frames: np.ndarray, gt: np.ndarray, dynamic, max_depth: float, fps: float, settings: tuple = ()
+    name: str,
+    frames: np.ndarray,
+    gt: np.ndarray,
+    dynamic,
+    max_depth: float,
+    fps: float,
+    settings: tuple = (),
+    split: list | None = None,
 ) -> list:
     """Run the cpu preset (with ``settings``, ``KEY=VALUE`` strings as ``--set``) on ``frames`` and return the table
-    rows of every variant."""
+    rows of every variant; with ``split`` (a list), append the scene's ``--split`` row to it."""
     from stereodiff.config import preset_config, set_option
     from stereodiff.eval.baselines import nearest_valid_fill
     from stereodiff.eval.protocol import resize_prediction
@@ -93,6 +109,12 @@ def evaluate_scene(
         _row(name, "baseline: stage 1, per-frame scale", per_frame, gt, covered, dynamic, max_depth),
         _row(name, "baseline: stage 2 on a constant input", stage2_alone, gt, None, dynamic, max_depth, holes),
     ]
+    if split is not None:
+        from stereodiff.eval.honesty import stage2_split
+
+        parts = stage2_split(result.depth, stage1, gt, dynamic, max_depth=max_depth)
+        split.append([name] + [parts[column] for column in SPLIT_COLUMNS])
+        print("split: " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in split[-1]), flush=True)
     print(f"{name}: {len(frames)} frames in {seconds:.1f} s ({len(frames) / seconds:.2f} frames/s)", flush=True)
     for row in rows:  # as they come: a later scene's failure does not lose them
         print(" | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row), flush=True)
@@ -113,7 +135,9 @@ def main() -> int:
         metavar="KEY=VALUE",
         help="a setting of the cpu preset, as `stereodiff run --set` (repeatable; implies --dry)",
     )
+    parser.add_argument("--split", action="store_true", help="also print where the final loses (implies --dry)")
     args = parser.parse_args()
+    split: list | None = [] if args.split else None
 
     def wanted(title: str) -> bool:
         return not args.only or any(name.lower() in title.lower() for name in args.only)
@@ -128,7 +152,7 @@ def main() -> int:
             max_depth = float(scene.depth.max()) + 1.0
             label = f"{preset} (seed {seed})"
             rows += evaluate_scene(
-                label, scene.frames, scene.depth, scene.dynamic_mask, max_depth, scene.fps, args.settings
+                label, scene.frames, scene.depth, scene.dynamic_mask, max_depth, scene.fps, args.settings, split
             )
     for title, kind, folder in REAL:
         if not args.quick and wanted(title) and (SHARED_DATA / folder).is_dir():
@@ -136,12 +160,14 @@ def main() -> int:
 
             (sequence,) = load_dataset(kind, SHARED_DATA / folder)
             gt = np.where(sequence.valid, sequence.depth, 0.0).astype(np.float32)
-            rows += evaluate_scene(title, np.asarray(sequence.frames), gt, None, 10.0, 30.0, args.settings)
+            rows += evaluate_scene(title, np.asarray(sequence.frames), gt, None, 10.0, 30.0, args.settings, split)
     header = ["scene", "depth", "coverage", "AbsRel", "δ1", "F0", "F6…F10", "AbsRel dynamic", "AbsRel static",
               "AbsRel stage-1 holes"]  # fmt: skip
     table = markdown_table(header, rows)
     print(table)
-    if args.dry or args.only or args.settings:
+    if split:
+        print(markdown_table(["scene", *SPLIT_COLUMNS], split))
+    if args.dry or args.only or args.settings or args.split:
         return 0
     body = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + "\n\n" + f"{num_frames} frames per synthetic scene.\n\n"
     write_section("accuracy", "Accuracy: what each stage adds (cpu preset)", body + table,
