@@ -616,12 +616,14 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
         movers_seen_contact=0.2,
         movers_oncoming_trim=True,
         movers_contact_beside=0.35,
+        movers_beside_low=0.15,
         movers_min_area=0.003,
     )
     GeometricMatcher(config).reconstruct(frames)
     knobs = [(s.track_frames, s.short_offsets, s.ground_cut, s.hole_reach, s.beyond_part, s.oncoming) for s in seen]
     assert knobs == [(5, (2,), True, True, 0.001, 0.25)]
     assert [(s.seen_contact, s.oncoming_trim, s.contact_beside, s.min_area) for s in seen] == [(0.2, True, 0.35, 0.003)]
+    assert [s.beside_low for s in seen] == [0.15]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
@@ -629,8 +631,9 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
     assert d.movers_contact_beside == 0
     from stereodiff.config import PipelineConfig
 
-    with pytest.raises(ValueError, match="movers_contact_beside"):
-        PipelineConfig(stage1=GeometricConfig(movers_contact_beside=1.0)).validate()
+    for name in ("movers_contact_beside", "movers_beside_low"):
+        with pytest.raises(ValueError, match=name):
+            PipelineConfig(stage1=GeometricConfig(**{name: 1.0})).validate()
     assert d.movers_min_area == MoverSettings().min_area == 0.002
     cpu = preset_config("cpu").stage1  # on in the cpu preset (docs/geometric.md)
     assert cpu.movers_short_offsets == (3,) and cpu.movers_hole_reach
@@ -782,3 +785,40 @@ def test_up_to_horizon_gives_a_car_aheads_upper_rows_its_contact_but_not_a_neare
     near[car] = 1.5 * contact  # beyond the ground at its lowest rows, but not twice its contact (static noise)
     out, handled = mover_depth(near, flagged, ground, replace(settings, up_to_horizon=2.0))
     assert handled[flagged].all() and not handled[car & ~flagged].any()
+
+
+def test_beside_low_keeps_contact_beside_to_a_body_standing_low_in_the_image():
+    """``beside_low``: the runner's body, joined through her legs' hole to the floor near the image bottom, still
+    takes the floor's depth at her feet; the flagged upper part of a static cabinet (its lower part triangulated and
+    not flagged, so its lowest flagged pixels lie mid-image with the far floor beside them: static-orbit's misfires
+    of ``contact_beside``) and a short flagged blob at the bottom keep their depth."""
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    depth = floor.copy()
+    depth[:60] = 12.0
+    body = np.zeros(floor.shape, bool)
+    body[40:90, 60:80] = True
+    depth[40:90, 60:80] = 2.4 - 0.01 * (np.arange(40, 90, dtype=np.float32)[:, None] - 40)  # too near
+    legs = np.zeros(floor.shape, bool)
+    legs[90:111, 64:76] = True  # a hole down to her feet at row 110
+    depth[legs] = 0.0
+    cabinet = np.zeros(floor.shape, bool)
+    cabinet[62:101, 100:130] = True  # static, standing on the floor at row 100, at its depth
+    depth[cabinet] = floor[100, 115]
+    top = cabinet & (np.arange(120)[:, None] <= 80)  # only its upper part is flagged
+    blob = np.zeros(floor.shape, bool)
+    blob[104:113, 20:28] = True  # short, low, nearer than the floor under it
+    depth[blob] = 0.5 * floor[112, 24]
+    flagged = body | top | blob
+    settings = replace(MoverSettings(), contact_beside=0.3)
+    ground = ground_depth(depth, (depth > 0) & ~flagged & ~cabinet, settings)
+    assert ground is not None
+    out, handled = mover_depth(depth, flagged, ground, settings)
+    assert handled[body].all() and handled[top].any() and handled[blob].any()  # contact_beside alone: all three
+    assert np.median(out[top]) > 1.5 * floor[100, 115]  # the cabinet's top pushed to the floor beside it
+    out, handled = mover_depth(depth, flagged, ground, replace(settings, beside_low=0.1))
+    assert handled[body].all() and handled[legs].all() and not handled[top | blob].any()
+    np.testing.assert_allclose(out[body | legs], floor[110, 70], rtol=0.03)
+    np.testing.assert_array_equal(out[top | blob], depth[top | blob])
+    assert MoverSettings().beside_low == 0  # an option, off

@@ -104,6 +104,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         seen_contact=float(config.movers_seen_contact),
         oncoming_trim=bool(config.movers_oncoming_trim),
         contact_beside=float(config.movers_contact_beside),
+        beside_low=float(config.movers_beside_low),
         min_area=float(config.movers_min_area),
         up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,
     )

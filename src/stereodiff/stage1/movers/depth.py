@@ -167,6 +167,8 @@ def _contact_beside(
     labels = _components_below(near, (depth <= 0) | moving)
     joined = np.intersect1d(labels[near], labels[(labels > 0) & ~near])
     body = near | (np.isin(labels, joined[joined > 0]) & (np.arange(h)[:, None] > ys.max()))
+    if s.beside_low > 0 and not _low_and_tall(body, s.beside_low, s.beside_height):
+        return region, None
     value = _contact_depth(body, ground)
     if value is None or np.median(depth[near]) >= (1.0 - s.contact_beside) * value:
         return region, None
@@ -182,6 +184,14 @@ def _contact_beside(
     box[: ys.max() + 1, xs.min() : xs.max() + 1] = True
     nearer = (depth > 0) & (depth < (1.0 - s.contact_beside) * value)  # not a far wall nearer than the far floor
     return (body & ((depth <= 0) | nearer)) | (region & box & ((depth <= 0) | nearer)), value
+
+
+def _low_and_tall(body: np.ndarray, low: float, height: float) -> bool:
+    """``body`` ``[h,w]`` bool reaches the lowest ``low`` fraction of the image rows and spans at least ``height`` of
+    them."""
+    rows = np.flatnonzero(body.any(axis=1))
+    h = body.shape[0]
+    return bool(rows[-1] >= (1.0 - low) * h - 1 and rows[-1] - rows[0] + 1 >= height * h)
 
 
 def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.ndarray | None:

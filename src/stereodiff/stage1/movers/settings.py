@@ -105,6 +105,14 @@ class MoverSettings:
     ``contact_rows`` columns) or under them, and the pixels lie (median) nearer than that contact by the same
     fraction: a person walking ahead of the camera is triangulated too near, and her legs are often a stage-1 hole
     (:func:`~.depth._contact_beside`; 0 = off)."""
+    beside_low: float = 0.0
+    """With ``contact_beside``: the joined body's lowest pixel must lie in the lowest this fraction of the image rows,
+    and the body span at least ``beside_height`` of them (0 = off: any body): a person walking close ahead of the
+    camera stands low in the image, while a flagged static part whose lowest pixels lie mid-image (the upper part
+    of a static object, its lower part triangulated and not flagged) would take the far ground beside it there
+    (docs/geometric.md, "A runner rule that keeps to people close ahead")."""
+    beside_height: float = 0.25
+    """With ``beside_low``: least height of the joined body, as a fraction of the image height."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
