@@ -296,14 +296,15 @@ class GeometricConfig(Stage1Config):
     """With ``movers``: a flagged region no other rule gives a depth, whose pixels nearer than the ground at their
     own row by more than this fraction reach (through stage-1 holes) lowest pixels with ground seen beside or under
     them, takes the ground's depth there (``MoverSettings.contact_beside``: a person walking ahead of the camera,
-    triangulated too near; 0 = off, also in the ``cpu`` preset: 0.3 alone costs static-orbit seeds 2/3 1 % and
-    driving seed 1's moving pixels 6 %, with ``movers_beside_low=0.1`` it takes none of those; docs/geometric.md,
-    "The runner of lady-running")."""
+    triangulated too near; 0 = off here, 0.3 in the ``cpu`` preset together with ``movers_beside_low=0.1``: alone
+    it costs static-orbit seeds 2/3 1 % and driving seed 1's moving pixels 6 %, with ``beside_low`` it takes none of
+    those; docs/geometric.md, "The runner of lady-running")."""
     movers_beside_low: float = 0.0
     """With ``movers_contact_beside``: the body it joins must reach the lowest this fraction of the image rows and
     span at least ``MoverSettings.beside_height`` of them (``MoverSettings.beside_low``: a person walking close
     ahead of the camera, her feet low in the image; flagged static parts whose lowest pixels lie mid-image do not
-    take a contact there; 0 = off; docs/geometric.md, "A runner rule that keeps to people close ahead")."""
+    take a contact there; 0 = off here, 0.1 in the ``cpu`` preset; docs/geometric.md, "A runner rule that keeps to
+    people close ahead")."""
     movers_min_area: float = 0.002
     """With ``movers``: least area of a mover region, fraction of the frame (``MoverSettings.min_area``; ``0.001`` in
     the ``cpu`` preset: a car ahead at 13–15 m is 0.7 % of the frame and the part the ground tests flag 0.15–0.3 %,
