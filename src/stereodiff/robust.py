@@ -37,7 +37,7 @@ def choice_triples(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
 
 
 def _choice_loop(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
-    """``[count,3]``: ``count`` calls of ``rng.choice(n, 3, replace=False)`` (the reference of :func:`choice_triples`)."""
+    """``[count,3]``: ``count`` calls of ``rng.choice(n, 3, replace=False)`` (what :func:`choice_triples` gives)."""
     return np.stack([rng.choice(n, 3, replace=False) for _ in range(count)]).reshape(count, 3)
 
 
@@ -70,7 +70,8 @@ def _choice_triples(rng: np.random.Generator, n: int, count: int) -> np.ndarray 
         triples[rows, other] = triples[:, position]
         triples[:, position] = taken
     spare = words[needed:]  # an odd word left: the generator keeps it for its next 32-bit draw
-    bitgen.state = {**bitgen.state, "has_uint32": int(spare.size), "uinteger": int(spare[0] if spare.size else words[-1])}
+    kept = int(spare[0] if spare.size else words[-1])  # numpy leaves the last upper half there when none is kept
+    bitgen.state = {**bitgen.state, "has_uint32": int(spare.size), "uinteger": kept}
     return triples
 
 
