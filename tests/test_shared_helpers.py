@@ -1,4 +1,5 @@
-"""Helpers the stages share: the bounded thread pool, folders stamped with their settings, weighted median."""
+"""Helpers the stages share: the bounded thread pool, folders stamped with their settings, weighted median, the
+RANSAC triples drawn on arrays."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from stereodiff.errors import InputError
 from stereodiff.io.files import stamped_folder
 from stereodiff.progress import thread_imap, thread_map
-from stereodiff.robust import weighted_median
+from stereodiff.robust import _choice_loop, _choice_triples, choice_triples, weighted_median
 
 
 def test_thread_imap_keeps_order_and_bounds_the_work_in_flight():
@@ -70,3 +71,27 @@ def test_weighted_median_batched_and_single(rng):
         assert float(weighted_median(values[row], weights[row])) == expected
         assert weighted_median(values, weights)[row] == expected
     assert float(weighted_median(np.array([1.0, 2.0, 10.0]), np.array([1.0, 1.0, 5.0]))) == 10.0
+
+
+@pytest.mark.parametrize("n", [4, 100, 3999, 4000, 70_000])
+@pytest.mark.parametrize("before", ["fresh", "odd word kept back", "choice of many"])
+def test_choice_triples_is_the_loop_of_choice_calls_bit_for_bit(n, before):
+    """The movers' ground RANSAC relies on it: the same samples, and the generator left in the same state."""
+    for seed in range(12):
+        reference, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        for rng in (reference, fast):
+            if before == "odd word kept back":
+                rng.integers(2**31)
+            elif before == "choice of many":
+                rng.choice(50_000, 1_500, replace=False)
+        expected = np.stack([reference.choice(n, 3, replace=False) for _ in range(200)])
+        got = choice_triples(fast, n, 200)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+        assert fast.bit_generator.state == reference.bit_generator.state
+    assert _choice_triples(np.random.default_rng(0), 100, 200) is not None  # the arrays ran, not the fallback
+
+
+def test_choice_triples_falls_back_to_the_loop_for_other_generators():
+    reference, other = np.random.Generator(np.random.MT19937(5)), np.random.Generator(np.random.MT19937(5))
+    assert _choice_triples(np.random.Generator(np.random.MT19937(5)), 100, 10) is None
+    assert np.array_equal(choice_triples(other, 100, 10), _choice_loop(reference, 100, 10))

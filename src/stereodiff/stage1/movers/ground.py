@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stereodiff.robust import choice_triples
 from stereodiff.stage1.fusion import nearest_fill
 from stereodiff.stage1.movers.settings import MoverSettings
 
@@ -47,7 +48,7 @@ def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings,
     pick = rng.choice(len(xs), min(len(xs), 4000), replace=False)
     design = np.stack([ys[pick], xs[pick], np.ones(len(pick))], axis=1).astype(np.float64)  # [N,3] (v, u, 1)
     inverse = 1.0 / depth[ys[pick], xs[pick]].astype(np.float64)
-    samples = np.stack([rng.choice(len(pick), 3, replace=False) for _ in range(settings.ground_iterations)])  # [S,3]
+    samples = choice_triples(rng, len(pick), settings.ground_iterations)  # [S,3]: rng.choice(len(pick), 3) each
     coef, solved = _solve_planes(design[samples], inverse[samples])  # [S,3], [S]
     with np.errstate(divide="ignore", invalid="ignore"):
         horizon = np.where(coef[:, 0] > 0, -(coef[:, 1] * w / 2 + coef[:, 2]) / coef[:, 0], -np.inf)  # 1/z = 0
