@@ -357,6 +357,34 @@ def test_a_mover_whose_legs_are_a_hole_down_to_the_image_bottom_gets_the_ground_
     assert not handled[sign].any() and (out[sign] == 0).all()
 
 
+def test_a_mover_cut_by_the_image_bottom_takes_the_ground_at_the_last_row_with_cut_last_row():
+    """A mover region cut by the image bottom (it reaches the rows the segmentation stops short of, no ground seen
+    under it) has its contact below the image: with ``cut_last_row`` it takes the ground at the image's last row (the
+    nearer upper bound), not under its lowest pixels; a region standing on ground seen under it keeps that contact."""
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160: the segmentation's margin is the lowest 7 rows
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[40:116, 60:100] = True  # flagged, untriangulated, down to row 115 (in the margin)
+    depth[person] = 0.0
+    depth[116:, 60:100] = 0.0  # the rows under it: holes, no ground seen
+    standing = np.zeros(floor.shape, bool)
+    standing[70:95, 10:40] = True  # flagged, untriangulated, floor seen under it
+    depth[standing] = 0.0
+    ground = ground_depth(depth, depth > 0, MoverSettings())
+    assert ground is not None
+    old, handled = mover_depth(depth, person | standing, ground, MoverSettings())
+    np.testing.assert_allclose(old[person], floor[115, 80], rtol=0.02)  # the ground under its lowest pixels
+    new, handled_new = mover_depth(depth, person | standing, ground, MoverSettings(cut_last_row=True))
+    np.testing.assert_allclose(new[person], floor[119, 80], rtol=0.02)  # the ground at the last row: 7 % nearer
+    assert (new[person] < 0.95 * old[person]).all()
+    np.testing.assert_array_equal(handled_new, handled)
+    np.testing.assert_array_equal(new[standing], old[standing])
+    np.testing.assert_allclose(new[standing], floor[95, 25], rtol=0.03)
+
+
 def test_underground_finds_a_region_standing_beyond_the_ground_but_not_the_floor_past_a_table_edge():
     from stereodiff.stage1.movers.ground import underground
 
@@ -611,6 +639,7 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
         movers_short_offsets=(2,),
         movers_ground_cut=True,
         movers_hole_reach=True,
+        movers_cut_last_row=True,
         movers_beyond_part=0.001,
         movers_oncoming=0.25,
         movers_seen_contact=0.2,
@@ -624,11 +653,13 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
     assert knobs == [(5, (2,), True, True, 0.001, 0.25)]
     assert [(s.seen_contact, s.oncoming_trim, s.contact_beside, s.min_area) for s in seen] == [(0.2, True, 0.35, 0.003)]
     assert [s.beside_low for s in seen] == [0.15]
+
+    assert [s.cut_last_row for s in seen] == [True]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
     assert (d.movers_beyond_part, d.movers_oncoming, d.movers_seen_contact, d.movers_oncoming_trim) == (0, 0, 0, False)
-    assert d.movers_contact_beside == 0
+    assert d.movers_contact_beside == 0 and d.movers_cut_last_row is False
     from stereodiff.config import PipelineConfig
 
     for name in ("movers_contact_beside", "movers_beside_low"):

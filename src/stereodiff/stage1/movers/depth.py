@@ -64,7 +64,7 @@ def mover_depth(
             np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, ground_px, rate, s)
         )
         if ground is not None and (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
-            value = contact
+            value = _last_row(region, ground) if s.cut_last_row and cut and not seen else contact
         elif mostly_hole and s.hole_bound:
             value = bound
         else:
@@ -192,6 +192,15 @@ def _low_and_tall(body: np.ndarray, low: float, height: float) -> bool:
     rows = np.flatnonzero(body.any(axis=1))
     h = body.shape[0]
     return bool(rows[-1] >= (1.0 - low) * h - 1 and rows[-1] - rows[0] + 1 >= height * h)
+
+
+def _last_row(region: np.ndarray, ground: np.ndarray) -> float | None:
+    """The depth of a ``region`` ``[h,w]`` bool cut by the image bottom (``cut_last_row``): the ground plane's depth
+    ``ground`` ``[h,w]`` at the image's last row in the columns of its lowest pixels (median), or None where those
+    rays miss the ground."""
+    values = ground[-1, lowest_pixels(region)[1]]
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
 
 
 def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.ndarray | None:

@@ -125,6 +125,11 @@ class MoverSettings:
     rim_px: float = 2.0
     """With ``hole_reach``: the rim of the region joined to its holes left to stage 2's fill (the segmentation's
     edge often holds static background the mover uncovers)."""
+    cut_last_row: bool = False
+    """A region cut by the image bottom (it reaches the lowest rows the segmentation checks, or ``hole_reach``) with
+    no ground seen under it takes the ground's depth at the image's last row, not under its lowest pixels: its
+    contact is below the image, so the ground at the last row is the nearer (tighter) of the two upper bounds of
+    its depth; the segmentation stops ``border_px`` short of the bottom (:func:`~.depth._last_row`)."""
     seen_contact: float = 0.0
     """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by
