@@ -142,6 +142,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_up_to_horizon=3.0,
                 movers_contact_beside=0.3,
                 movers_beside_low=0.1,
+                movers_cut_last_row=True,
                 forward_near=True,
             ),
             stage2=TemporalConfig(hole_nearness=100.0, hole_lean_bottom=1 / 3),

@@ -286,8 +286,8 @@ class GeometricConfig(Stage1Config):
     movers_cut_last_row: bool = False
     """With ``movers``: a region cut by the image bottom with no ground seen under it takes the ground's depth at the
     image's last row rather than under its lowest pixels (``MoverSettings.cut_last_row``; both are upper bounds:
-    its contact is below the image). Off, also in the ``cpu`` preset: indoor-dynamic seeds 3–6 final 1.4–6.7 % lower,
-    seed 0 0.6 % higher (docs/geometric.md, "A mover cut by the image bottom")."""
+    its contact is below the image). Off here, on in the ``cpu`` preset: indoor-dynamic seeds 3–6 final 1.4–6.7 %
+    lower, seed 0 0.6 % higher (docs/geometric.md, "A mover cut by the image bottom")."""
     movers_seen_contact: float = 0.0
     """With ``movers``: a region's ground contact is the ground where it is first seen under the region's lowest
     pixels when that is nearer than the ground right under them by more than this fraction
