@@ -37,7 +37,7 @@ _TOP_OF_HEAP = textwrap.dedent(
     print(anon_kib() - before)  # kept at the heap's top, for the next such array (no fresh pages)
     six = [np.ones(12 * 2**20, np.uint8) for _ in range(6)]  # 72 MiB on the heap
     del six
-    print(anon_kib() - before)  # beyond HEAP_TRIM_THRESHOLD (64 MiB) of free space at the top: returned
+    print(anon_kib() - before)  # beyond HEAP_TRIM_THRESHOLD (16 MiB) of free space at the top: returned
     """
 )
 

@@ -39,11 +39,11 @@ __all__ = [
 #: allocations of at least this many bytes get their own mapping (:func:`bound_heap`): glibc's own ceiling, so the
 #: heap serves what it served before (a lower one costs time: 128 KiB cost the movers step 2.2× its CPU time)
 HEAP_MMAP_THRESHOLD = 32 * 2**20
-#: free space at the top of a heap beyond this many bytes goes back to the system (:func:`bound_heap`): twice the
-#: mapping threshold, the most glibc's own moving threshold keeps. 8 MiB (before issue #20's speed work) made the
-#: per-pair and per-frame temporaries come back as fresh pages again and again: 1.25 M page faults in a 300-frame
-#: run (≈ 4.5 µs of system time each on this machine) against 0.75 M (docs/geometric.md, Speed)
-HEAP_TRIM_THRESHOLD = 64 * 2**20
+#: free space at the top of a heap beyond this many bytes goes back to the system (:func:`bound_heap`). 8 MiB
+#: (before issue #20's speed work) made the per-pair and per-frame temporaries come back as fresh pages again and
+#: again (316 k page faults in 48 frames, ≈ 4.5 µs of system time each on this machine; 245 k with 16 MiB); 64 MiB
+#: (216 k) let the peak grow from 300 to 600 frames by 22–42 MiB, 16 MiB kept it flat (docs/geometric.md, Speed)
+HEAP_TRIM_THRESHOLD = 16 * 2**20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
