@@ -58,11 +58,9 @@ def stage2_split(
         return {name: float(m.abs_rel) if len(m.frames) else float("nan") for name, m in metrics.items()}
 
     stage1_fit, all_fit = fit(stage1, covered), fit(final, None)
-    split = {"stage 1": abs_rel(stage1, stage1_fit, {"": covered})[""]}
-    split["final covered"] = abs_rel(final, fit(final, covered), {"": covered})[""]
     on_covered = {"": covered, " static": covered & ~moving, " moving": covered & moving}
-    for name, value in abs_rel(stage1, stage1_fit, on_covered).items():
-        split[f"stage 1{name}"] = value
+    split = {f"stage 1{name}": value for name, value in abs_rel(stage1, stage1_fit, on_covered).items()}
+    split["final covered"] = abs_rel(final, fit(final, covered), {"": covered})[""]
     for name, value in abs_rel(final, stage1_fit, on_covered).items():
         split[f"final covered, stage-1 fit{name}"] = value
     parts = dict(zip(SPLIT_PARTS, (covered & ~moving, covered & moving, ~covered & ~moving, ~covered & moving)))

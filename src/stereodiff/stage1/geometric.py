@@ -326,10 +326,9 @@ class GeometricMatcher(PairwiseReconstruction):
             self.report.offsets = tuple(offsets)
             logger.info("geometric matcher: offsets %s, %d directed pairs", tuple(offsets), len(pairs))
 
-        wanted = self.forward_near or (
-            self.settings.movers and (self.settings.movers_track_ahead > 0 or self.settings.movers_up_to_horizon > 0)
-        )
-        self._ahead = wanted and self._looks_ahead(gray, K)
+        # probe only where the answer changes something: forward_near, or a mover knob gated on it (mover_settings)
+        gated = self.settings.movers and mover_settings(self.settings, True) != mover_settings(self.settings, False)
+        self._ahead = (self.forward_near or gated) and self._looks_ahead(gray, K)
         self._moving_ahead = self.forward_near and self._ahead
 
         # 4. Output arrays: depth along the pixel rays per unordered pair (a RayPairCache when resuming)
@@ -506,7 +505,7 @@ class GeometricMatcher(PairwiseReconstruction):
         )
 
     def _looks_ahead(self, gray: np.ndarray, K: np.ndarray) -> bool:
-        """Whether the camera moves along its view (``forward_near``, ``movers_track_ahead``): the epipole of at
+        """Whether the camera moves along its view (``forward_near``, the movers' ``ahead``): the epipole of at
         least ``AHEAD_SHARE`` of the probe pairs 8 frames apart (the focal probes' pairs, whose flows are known) lies
         inside the image. A video-wide decision: the translation of a short hand-held pair is too poorly determined
         to trust its epipole alone (TUM fr1/desk: 24 of 616 pair views with the epipole inside, near its low-parallax

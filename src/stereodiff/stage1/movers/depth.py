@@ -76,7 +76,7 @@ def mover_depth(
         if value is None and s.contact_beside > 0 and ground is not None:
             region, value = _contact_beside(depth, region, ground, on_ground, moving, s)
         if value is not None and np.isfinite(value) and value > 0:
-            if s.up_to_horizon > 0:
+            if s.up_to_horizon > 0 and ground is not None:
                 region = region | _up_to_horizon(depth, region, ground, moving | handled, value, s)
             out[region] = value
             handled |= region
@@ -84,7 +84,7 @@ def mover_depth(
 
 
 def _up_to_horizon(
-    depth: np.ndarray, region: np.ndarray, ground: np.ndarray | None, taken: np.ndarray, value: float, s: MoverSettings
+    depth: np.ndarray, region: np.ndarray, ground: np.ndarray, taken: np.ndarray, value: float, s: MoverSettings
 ) -> np.ndarray:
     """``[h,w]`` bool: the pixels above ``region`` up to the horizon of the ground plane ``ground`` ``[h,w]`` (``inf``
     above it) that stage 1 left a hole or put at the region's wrong depth (its far pixels' median, within
@@ -101,7 +101,7 @@ def _up_to_horizon(
     footing[lowest_pixels(region)[1]] = True  # the columns of the pixels whose ground gave ``value``
     columns &= footing
     own = depth[region & (depth > 0)]
-    if ground is None or not columns.any() or np.median(own) <= limit:
+    if not columns.any() or np.median(own) <= limit:
         return np.zeros(region.shape, bool)
     stage1, step = float(np.median(depth[far & columns[None, :]])), 1.0 + s.underground
     rows = np.arange(region.shape[0])[:, None]
