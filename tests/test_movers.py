@@ -853,3 +853,55 @@ def test_beside_low_keeps_contact_beside_to_a_body_standing_low_in_the_image():
     np.testing.assert_allclose(out[body | legs], floor[110, 70], rtol=0.03)
     np.testing.assert_array_equal(out[top | blob], depth[top | blob])
     assert MoverSettings().beside_low == 0  # an option, off
+
+
+def test_path_contact_gives_the_car_in_the_cameras_path_the_road_where_it_is_last_seen():
+    """driving: the car ahead, in the camera's path, hides the road from its lowest pixels up to the horizon; stage 1
+    put it 2.9–3.1× too far, not flagged by any mover rule. ``path_contact`` gives its pixels beyond the ground where
+    the road is last seen under it that depth; its pixels at about that depth, the road, a parked car of the same
+    kind beside the path, the far end above the horizon and its holes keep theirs."""
+    from stereodiff.stage1.movers.ground import ground_pixels
+    from stereodiff.stage1.movers.path import path_contact
+
+    floor, _ = _floor()  # horizon at row 60, floor depth 225 / (row - 59.5), 120×160, heading at column 80
+    depth = floor.copy()
+    depth[:60] = 40.0  # the street's far end
+    car = np.zeros(floor.shape, bool)
+    car[60:80, 70:92] = True  # stands at row 79 (floor 11.5), in the path, up to the horizon
+    contact = floor[80, 80]  # the road where it is last seen under the car
+    rng = np.random.default_rng(0)
+    depth[car] = contact * rng.uniform(2.9, 3.1, car.sum())  # too far, noisy
+    depth[70:73, 75:80] = contact  # a part stage 1 got right
+    depth[64:66, 84:88] = 0.0  # holes
+    parked = np.zeros(floor.shape, bool)
+    parked[62:90, 120:140] = True  # beside the path (its offset ≈ 1.7 camera heights), same kind of error
+    depth[parked] = 3.0 * floor[90, 130]
+    settings = MoverSettings()
+    ground = ground_depth(depth, (depth > 0) & ~car & ~parked, settings)
+    assert ground is not None
+    on_ground = ground_pixels(depth, ground, settings)
+    _, given = path_contact(depth, ground, on_ground, 80.0, settings)
+    assert not given.any()  # off
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, path_contact=0.5))
+    far = car & (depth > 1.3 * contact)
+    # most of the car; not the columns where its wrong depth crosses the ground plane's in too many rows (the road
+    # would show there), not row 60 (above the fitted plane's horizon)
+    assert given[far].mean() > 0.2 and given[:, 70:92].any(axis=0).sum() >= 5 and not given[~far].any()
+    np.testing.assert_allclose(out[given], contact, rtol=0.03)
+    np.testing.assert_array_equal(out[~given], depth[~given])  # right part, holes, road, parked car, far end
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, path_contact=2.0))
+    assert given[parked].any()  # a path wide enough reaches it: the path's width is what keeps it
+
+
+def test_path_contact_reaches_the_movers_only_for_a_camera_moving_ahead():
+    """``movers_path_contact``: off in the class and the ``cpu`` preset; set, it reaches the movers' settings only
+    for a camera that moves along its view (the probe test of ``movers_track_ahead``); negative is refused."""
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import mover_settings
+
+    cpu = preset_config("cpu").stage1
+    assert GeometricConfig().movers_path_contact == 0 == mover_settings(cpu, ahead=True).path_contact
+    on = replace(cpu, movers_path_contact=0.5)
+    assert (mover_settings(on, ahead=True).path_contact, mover_settings(on, ahead=False).path_contact) == (0.5, 0)
+    with pytest.raises(ValueError, match="movers_path_contact"):
+        GeometricConfig(movers_path_contact=-1.0).validate()

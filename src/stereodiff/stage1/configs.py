@@ -336,6 +336,12 @@ class GeometricConfig(Stage1Config):
     the upper rows of a car ahead, which the ground tests cannot flag). 0 = off here, 3 in the ``cpu`` preset
     (driving's moving pixels −2…−13 % on 7 of 8 seeds, final all pixels within ±0.05 %; 2 gains more on the moving
     pixels but takes static pixels: docs/geometric.md, "The car ahead above its flagged rows")."""
+    movers_path_contact: float = 0.0
+    """With ``movers``, for a camera moving along its view (as ``movers_track_ahead``): the object standing in the
+    camera's path (columns within this many camera heights of the heading) that hides the road from its lowest
+    pixels up to the horizon gives the ground's depth where the road is last seen under it to its pixels stage 1 put
+    beyond that (``MoverSettings.path_contact``: the car ahead, whatever ratio stage 1 triangulated it at). 0 = off
+    (docs/geometric.md, "The car in the camera's path")."""
 
     def validate(self) -> None:
         super().validate()
@@ -374,6 +380,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),
                 ("movers_up_to_horizon", self.movers_up_to_horizon == 0 or self.movers_up_to_horizon > 1,
                  "must be 0 (off) or a factor > 1"),
+                ("movers_path_contact", self.movers_path_contact >= 0, "must be ≥ 0 camera heights (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
             ],

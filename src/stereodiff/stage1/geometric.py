@@ -90,8 +90,8 @@ def working_size(height: int, width: int, resolution: int) -> tuple[int, int]:
 
 def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSettings:
     """The moving-object knobs of ``config`` (its ``movers_*`` fields); ``ahead``: the camera moves along its view
-    (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead`` and
-    ``movers_up_to_horizon``."""
+    (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead``,
+    ``movers_up_to_horizon`` and ``movers_path_contact``."""
     track = int(config.movers_track_frames) or (int(config.movers_track_ahead) if ahead else 0)
     return MoverSettings(
         track_frames=track,
@@ -108,6 +108,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         beside_low=float(config.movers_beside_low),
         min_area=float(config.movers_min_area),
         up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,
+        path_contact=float(config.movers_path_contact) if ahead else 0.0,
     )
 
 

@@ -144,6 +144,14 @@ class MoverSettings:
     the camera ends at the horizon; a static surface in front of it (nearer) keeps its depth.
     ``GeometricConfig.movers_up_to_horizon`` applies it to a camera moving along its view only (docs/geometric.md,
     "The car ahead above its flagged rows")."""
+    path_contact: float = 0.0
+    """After the other rules: in each frame, an object standing in the camera's path (its columns within this many
+    camera heights of the epipole at its contact's depth), whose columns show the road up to its lowest pixels and
+    hide it from there up to the horizon, gives the ground's depth where the road is last seen under it to its
+    pixels that stage 1 put beyond that by ``underground`` (:func:`~.path.path_contact`; 0 = off): the car ahead of
+    a vehicle's camera, triangulated too far at any ratio, found or not by the segmentation.
+    ``GeometricConfig.movers_path_contact`` applies it to a camera moving along its view only (docs/geometric.md,
+    "The car in the camera's path")."""
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`~.tracking.track_mover_depth`): frames on each side whose
     overlapping mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md)

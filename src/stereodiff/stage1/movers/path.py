@@ -1,0 +1,125 @@
+"""The object standing in a forward-moving camera's path takes the ground's depth at its contact
+(:func:`path_contact`, ``MoverSettings.path_contact``; docs/geometric.md, "The car in the camera's path").
+
+A car driving ahead of a vehicle's camera moves along the camera's translation: its flow is that of a static point
+at another depth, so the flow checks cannot see it, and stage 1 triangulates it at a multiple of its depth that may
+lie anywhere from inside the static noise (1.1–1.6×) to 3×. What does not depend on its motion is where it stands:
+in each image column of the object, the road is seen up to the object's lowest pixels and hidden from there up to
+the horizon, and an upright object standing there is as far as the road where it is last seen. This module finds
+such columns near the camera's path (the columns within ``path_contact`` camera heights of the epipole at the
+contact's depth: the lane ahead, not the parked cars, sidewalks and buildings beside it), groups them into one
+object of one depth (a rigid car's back is one depth) and gives that depth to its pixels that stage 1 put beyond it
+by ``underground`` — impossible for a static upright surface standing there; pixels at about or nearer than it
+(something in front, or stage 1 right) and its holes (stage 2 fills them from the corrected pixels) keep theirs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stereodiff.stage1.movers.settings import MoverSettings
+
+__all__ = ["path_contact"]
+
+#: a run of this many off-ground triangulated pixels (holes between them allowed, no ground pixel) above the road is
+#: an object's lowest part (at a 320-pixel long side: fewer are road noise)
+RUN_PX = 4
+#: above its lowest part, the object hides the road up to the horizon: at most this share of the triangulated pixels
+#: there may lie on the ground plane (the car's own pixels crossing the plane's depth near the horizon)
+HIDDEN_SHARE = 0.1
+#: the contact lies at least this fraction of the image height under the horizon (an object within ≈ 40 m for a
+#: 60° camera at a car's height; the farther road is too flat in inverse depth to tell from noise)
+MIN_BELOW = 0.05
+#: one object spans at least this many columns (pixels at a 320-pixel long side; a car at 40 m spans ≈ 12), with
+#: gaps of at most ``GAP_PX`` between its columns
+MIN_WIDTH_PX = 8
+GAP_PX = 2
+#: a column whose contact row lies farther than this share of the object's height above the horizon from the
+#: object's median contact row belongs to something else (the road beside it, an object at another depth)
+ROW_TOLERANCE = 0.2
+
+
+def path_contact(
+    depth: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, epipole_u: float, s: MoverSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame: the objects in the camera's path that stage 1 put beyond the ground where they stand take that
+    ground's depth.
+
+    Args:
+        depth: ``[h,w]`` stage-1 depth (0 = hole), after the other mover rules.
+        ground: ``[h,w]`` the ground plane's depth (``inf`` above its horizon, :func:`~.ground.ground_depth`).
+        on_ground: ``[h,w]`` bool, the pixels on that plane (:func:`~.ground.ground_pixels`).
+        epipole_u: the column of the epipole (the camera's heading).
+        s: ``path_contact`` (half-width of the path in camera heights: a column ``|u − epipole_u|`` from the
+            heading is in the path when that is at most ``path_contact`` times the contact's rows under the horizon,
+            i.e. the object's lateral offset is at most ``path_contact`` camera heights), ``underground``,
+            ``contact_rows``, ``border_px``.
+
+    Returns:
+        The new depth ``[h,w]`` (a copy) and the pixels given a depth here ``[h,w]`` bool.
+    """
+    h, w = depth.shape
+    px = max(h, w) / 320.0
+    finite = np.isfinite(ground)
+    obstacle = (depth > 0) & finite & ~on_ground
+    horizon = np.where(finite.any(axis=0), np.argmax(finite, axis=0), h)  # [w] first row under the horizon
+    bottom = h - 1 - int(s.border_px * px)
+    contact_row, lowest = np.full(w, -1), np.full(w, -1)  # [w] the road's last row, the object's lowest row
+    run = max(2, round(RUN_PX * px))
+    for u in np.flatnonzero(np.abs(np.arange(w) - epipole_u) <= s.path_contact * (bottom - horizon)):
+        found = _column_contact(on_ground[:, u], obstacle[:, u], int(horizon[u]), bottom, run)
+        if found is None:
+            continue
+        road, low = found
+        below_horizon = road - horizon[u]
+        if road - low > s.contact_rows or below_horizon < MIN_BELOW * h:
+            continue
+        if abs(u - epipole_u) > s.path_contact * below_horizon:
+            continue
+        seen = np.count_nonzero(depth[horizon[u] : low + 1, u] > 0)
+        if seen < run or np.count_nonzero(on_ground[horizon[u] : low + 1, u]) > HIDDEN_SHARE * seen:
+            continue  # the road shows above it: not an upright object hiding it
+        contact_row[u], lowest[u] = road, low
+    out = np.array(depth, dtype=np.float32, copy=True)
+    given = np.zeros((h, w), bool)
+    grid = np.arange(h)[:, None]
+    for columns in _objects(contact_row, round(MIN_WIDTH_PX * px), round(GAP_PX * px)):
+        rows = contact_row[columns]
+        value = float(np.median(ground[rows, columns]))
+        middle = float(np.median(rows))
+        columns = columns[np.abs(rows - middle) <= ROW_TOLERANCE * (middle - horizon[columns])]
+        span = np.zeros((h, w), bool)
+        span[:, columns] = (grid >= horizon[columns]) & (grid <= lowest[columns])
+        take = span & ~on_ground & (depth > (1.0 + s.underground) * value)
+        out[take] = value
+        given |= take
+    return out, given
+
+
+def _column_contact(on: np.ndarray, obstacle: np.ndarray, horizon: int, bottom: int, run: int) -> tuple | None:
+    """Scanning one column up from ``bottom`` to ``horizon``: the lowest ``run`` off-ground pixels (``obstacle``
+    ``[h]`` bool; holes between them allowed, no ground pixel, ``on`` ``[h]`` bool) above a seen ground pixel.
+    Returns (the row of that last ground pixel, the row of the lowest of them), or None."""
+    rows = np.arange(bottom, horizon - 1, -1)
+    if rows.size == 0:
+        return None
+    g, o = on[rows], obstacle[rows]
+    last_ground = np.maximum.accumulate(np.where(g, np.arange(rows.size), -1))  # [n] index of the last ground
+    counted = np.cumsum(o)
+    since = counted - np.where(last_ground >= 0, counted[np.maximum(last_ground, 0)], 0)
+    hits = np.flatnonzero(since >= run)
+    if not hits.size or last_ground[hits[0]] < 0:
+        return None
+    road = int(last_ground[hits[0]])
+    low = road + 1 + int(np.argmax(o[road + 1 :]))  # the first off-ground pixel above the road
+    return int(rows[road]), int(rows[low])
+
+
+def _objects(contact_row: np.ndarray, min_width: int, gap: int) -> list[np.ndarray]:
+    """The columns ``[n]`` of each group of columns with a contact (``contact_row`` ≥ 0), neighbours at most ``gap``
+    columns apart, that spans at least ``min_width`` columns (one upright object each)."""
+    columns = np.flatnonzero(contact_row >= 0)
+    if not columns.size:
+        return []
+    groups = np.split(columns, np.flatnonzero(np.diff(columns) > gap + 1) + 1)
+    return [g for g in groups if g[-1] - g[0] + 1 >= min_width]
