@@ -853,3 +853,41 @@ def test_beside_low_keeps_contact_beside_to_a_body_standing_low_in_the_image():
     np.testing.assert_allclose(out[body | legs], floor[110, 70], rtol=0.03)
     np.testing.assert_array_equal(out[top | blob], depth[top | blob])
     assert MoverSettings().beside_low == 0  # an option, off
+
+
+def test_a_cut_mover_takes_the_tightest_bound_of_its_track_carried_by_its_vertical_scale():
+    """``cut_track``: a textured object approaching the camera, cut by the image bottom in every frame, holds the
+    bottom row's ground depth (one upper bound, 10) in every frame; it is tight only in the first frame, where the
+    object is 10 away. Its vertical image scale grows as its depth falls, so each frame whose bound is loose by more
+    than ``CUT_GAP`` takes the first frame's bound times the depth ratio the flow measures; the second frame (bound
+    7 % too far) and a second object, static and alone in its track, keep their bound."""
+    import cv2
+
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    rng = np.random.default_rng(3)
+    h, w, n = 120, 160, 8
+    background = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
+    truth = 10.0 / (1.0 + 0.07 * np.arange(n))  # the object's depth: 10 → 6.7 over the frames
+    grey = np.empty((n, h, w), np.uint8)
+    depth = np.zeros((n, h, w), np.float32)
+    handled = np.zeros((n, h, w), bool)
+    for k in range(n):
+        zoom = truth[0] / truth[k]  # image scale about the point (50, 140) below the object's centre
+        warp = np.array([[zoom, 0.0, 50.0 * (1 - zoom)], [0.0, zoom, 140.0 * (1 - zoom)]])
+        grown = cv2.warpAffine(texture, warp, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        inside = np.zeros((h, w), bool)
+        inside[:, 20:80] = np.arange(h)[:, None] >= 140 - zoom * 90  # a tall object, cut by the bottom
+        grey[k] = np.clip(np.where(inside, grown, background), 0, 255).astype(np.uint8)
+        handled[k] = inside
+        handled[k, 60:, 110:140] = True  # the other one: static
+        depth[k][handled[k]] = 10.0
+    out = depth.copy()
+    given = track_cut_depth(grey, out, handled, frames=8, margin=7)
+    obj = handled & (np.arange(w) < 100)
+    for k in range(2, n):
+        np.testing.assert_allclose(out[k][obj[k]], truth[k], rtol=0.04)  # was 10: up to 49 % too far
+    np.testing.assert_array_equal(out[:2][obj[:2]], 10.0)
+    assert given[2:][obj[2:]].all() and not given[:2].any() and not given[:, :, 110:].any()
+    np.testing.assert_array_equal(out[:, :, 110:], depth[:, :, 110:])
