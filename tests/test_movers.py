@@ -640,6 +640,7 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
         movers_ground_cut=True,
         movers_hole_reach=True,
         movers_cut_last_row=True,
+        movers_cut_track=7,
         movers_beyond_part=0.001,
         movers_oncoming=0.25,
         movers_seen_contact=0.2,
@@ -654,12 +655,12 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
     assert [(s.seen_contact, s.oncoming_trim, s.contact_beside, s.min_area) for s in seen] == [(0.2, True, 0.35, 0.003)]
     assert [s.beside_low for s in seen] == [0.15]
 
-    assert [s.cut_last_row for s in seen] == [True]
+    assert [(s.cut_last_row, s.cut_track) for s in seen] == [(True, 7)]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
     assert (d.movers_beyond_part, d.movers_oncoming, d.movers_seen_contact, d.movers_oncoming_trim) == (0, 0, 0, False)
-    assert d.movers_contact_beside == 0 and d.movers_cut_last_row is False
+    assert d.movers_contact_beside == 0 and d.movers_cut_last_row is False and d.movers_cut_track == 0
     from stereodiff.config import PipelineConfig
 
     for name in ("movers_contact_beside", "movers_beside_low"):

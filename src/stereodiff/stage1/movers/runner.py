@@ -38,7 +38,7 @@ def handle_movers(
     """Segment independently moving pixels and replace their depth by mover constraints (module docstring of
     :mod:`stereodiff.stage1.movers`).
 
-    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with ``max(offsets, track_frames) + 1``
+    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with ``max(offsets, track_frames, cut_track) + 1``
     frames of context on both sides (the flow checks, the temporal persistence and the tracking of a frame only
     look that far), so memory does not grow with the video's length; the mover confidence is taken per block.
 

@@ -156,7 +156,10 @@ def track_cut_depth(
 
     Tracks are the regions joined by the flow: a region is linked to a region of the frame ``d`` later
     (``CUT_OFFSETS``) that receives at least ``CUT_LINK_SHARE`` of its forward–backward consistent pixels; the
-    relative log depths of a track are the least-squares solution of its links' log scale ratios.
+    relative log depths of a track are the least-squares solution of its links' log scale ratios. (On a video longer
+    than a block of :func:`~.runner.handle_movers`, a track is solved over the block and its ``frames + 1`` frames of
+    context: the same bounds, the relative depths over the links there — the whole video's where the track is a
+    chain, up to rounding.)
 
     Args:
         grey: ``[n,h,w]`` uint8 grey frames (flow input).
