@@ -640,6 +640,7 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
         movers_ground_cut=True,
         movers_hole_reach=True,
         movers_cut_last_row=True,
+        movers_cut_track=7,
         movers_beyond_part=0.001,
         movers_oncoming=0.25,
         movers_seen_contact=0.2,
@@ -654,12 +655,12 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
     assert [(s.seen_contact, s.oncoming_trim, s.contact_beside, s.min_area) for s in seen] == [(0.2, True, 0.35, 0.003)]
     assert [s.beside_low for s in seen] == [0.15]
 
-    assert [s.cut_last_row for s in seen] == [True]
+    assert [(s.cut_last_row, s.cut_track) for s in seen] == [(True, 7)]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
     assert (d.movers_beyond_part, d.movers_oncoming, d.movers_seen_contact, d.movers_oncoming_trim) == (0, 0, 0, False)
-    assert d.movers_contact_beside == 0 and d.movers_cut_last_row is False
+    assert d.movers_contact_beside == 0 and d.movers_cut_last_row is False and d.movers_cut_track == 0
     from stereodiff.config import PipelineConfig
 
     for name in ("movers_contact_beside", "movers_beside_low"):
@@ -905,3 +906,41 @@ def test_path_contact_reaches_the_movers_only_for_a_camera_moving_ahead():
     assert (mover_settings(on, ahead=True).path_contact, mover_settings(on, ahead=False).path_contact) == (0.5, 0)
     with pytest.raises(ValueError, match="movers_path_contact"):
         GeometricConfig(movers_path_contact=-1.0).validate()
+
+
+def test_a_cut_mover_takes_the_tightest_bound_of_its_track_carried_by_its_vertical_scale():
+    """``cut_track``: a textured object approaching the camera, cut by the image bottom in every frame, holds the
+    bottom row's ground depth (one upper bound, 10) in every frame; it is tight only in the first frame, where the
+    object is 10 away. Its vertical image scale grows as its depth falls, so each frame whose bound is loose by more
+    than ``CUT_GAP`` takes the first frame's bound times the depth ratio the flow measures; the second frame (bound
+    7 % too far) and a second object, static and alone in its track, keep their bound."""
+    import cv2
+
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    rng = np.random.default_rng(3)
+    h, w, n = 120, 160, 8
+    background = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
+    truth = 10.0 / (1.0 + 0.07 * np.arange(n))  # the object's depth: 10 → 6.7 over the frames
+    grey = np.empty((n, h, w), np.uint8)
+    depth = np.zeros((n, h, w), np.float32)
+    handled = np.zeros((n, h, w), bool)
+    for k in range(n):
+        zoom = truth[0] / truth[k]  # image scale about the point (50, 140) below the object's centre
+        warp = np.array([[zoom, 0.0, 50.0 * (1 - zoom)], [0.0, zoom, 140.0 * (1 - zoom)]])
+        grown = cv2.warpAffine(texture, warp, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        inside = np.zeros((h, w), bool)
+        inside[:, 20:80] = np.arange(h)[:, None] >= 140 - zoom * 90  # a tall object, cut by the bottom
+        grey[k] = np.clip(np.where(inside, grown, background), 0, 255).astype(np.uint8)
+        handled[k] = inside
+        handled[k, 60:, 110:140] = True  # the other one: static
+        depth[k][handled[k]] = 10.0
+    out = depth.copy()
+    given = track_cut_depth(grey, out, handled, frames=8, margin=7)
+    obj = handled & (np.arange(w) < 100)
+    for k in range(2, n):
+        np.testing.assert_allclose(out[k][obj[k]], truth[k], rtol=0.04)  # was 10: up to 49 % too far
+    np.testing.assert_array_equal(out[:2][obj[:2]], 10.0)
+    assert given[2:][obj[2:]].all() and not given[:2].any() and not given[:, :, 110:].any()
+    np.testing.assert_array_equal(out[:, :, 110:], depth[:, :, 110:])

@@ -288,6 +288,11 @@ class GeometricConfig(Stage1Config):
     image's last row rather than under its lowest pixels (``MoverSettings.cut_last_row``; both are upper bounds:
     its contact is below the image). Off here, on in the ``cpu`` preset: indoor-dynamic seeds 3–6 final 1.4–6.7 %
     lower, seed 0 0.6 % higher (docs/geometric.md, "A mover cut by the image bottom")."""
+    movers_cut_track: int = 0
+    """With ``movers``: a region cut by the image bottom takes the least bound (or seen contact) of the regions of its
+    track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer
+    than its own bound (``MoverSettings.cut_track``; 0 = off; docs/geometric.md, "A depth for a mover cut by the
+    image bottom")."""
     movers_seen_contact: float = 0.0
     """With ``movers``: a region's ground contact is the ground where it is first seen under the region's lowest
     pixels when that is nearer than the ground right under them by more than this fraction
@@ -372,6 +377,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_track_frames", self.movers_track_frames >= 0, "must be ≥ 0 frames"),
                 ("movers_track_ahead", self.movers_track_ahead >= 0, "must be ≥ 0 frames"),
                 ("movers_track_missed", self.movers_track_missed >= 0, "must be ≥ 0 frames"),
+                ("movers_cut_track", self.movers_cut_track >= 0, "must be ≥ 0 frames"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_seen_contact", 0 <= self.movers_seen_contact < 1, "must lie in [0, 1) (0 = off)"),

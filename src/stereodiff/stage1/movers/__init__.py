@@ -46,6 +46,9 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
 3. **Temporal tracking** (``track_frames``, :func:`~.tracking.track_mover_depth`): each region's depth is pooled
    with the mover depths of the regions overlapping it in the neighbouring frames (one frame's contact is noisy),
    and a region missed in a frame between tracked ones gets the tracked depth.
+   With ``cut_track`` (:func:`~.tracking.track_cut_depth`), a region cut by the image bottom, whose ground contact is
+   only an upper bound, takes the tightest bound of its track (regions linked by the flow), carried to its frame by
+   the ratio of their vertical image scales.
 
 Limits (measured, docs/geometric.md): an object crossing close to the camera fast (``close-object``, 30 px per
 frame) has no consistent flow and no ground contact, and is not found; a mover moving along its epipolar lines at a

@@ -9,7 +9,13 @@ import numpy as np
 from stereodiff.stage1.movers.ground import bottom_edge, ground_pixels, ground_rate, lowest_pixels, stands, upright
 from stereodiff.stage1.movers.settings import MoverSettings
 
-__all__ = ["mover_depth"]
+__all__ = ["cut_rows", "mover_depth"]
+
+
+def cut_rows(shape: tuple[int, int], s: MoverSettings) -> int:
+    """The lowest rows of an ``(h, w)`` image a region cut by the image bottom reaches: the segmentation does not
+    reach closer to the border than ``border_px``."""
+    return int(s.border_px * max(shape) / 320.0) + 3
 
 
 def mover_depth(
@@ -36,7 +42,7 @@ def mover_depth(
     ground_px = ground_pixels(depth, ground, s) if ground is not None else None
     on_ground = ground_px & ~moving if ground_px is not None else None
     rate = ground_rate(ground) if ground is not None and (s.oncoming > 0 or floating is not None) else 0.0
-    margin = int(s.border_px * max(depth.shape) / 320.0) + 3  # the segmentation does not reach closer to the border
+    margin = cut_rows(depth.shape, s)
     rim = round(s.rim_px * max(depth.shape) / 320.0)
     rim_kernel = np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)

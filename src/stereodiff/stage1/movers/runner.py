@@ -12,13 +12,13 @@ import numpy as np
 from stereodiff.flow import grey_frame
 from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_map
-from stereodiff.stage1.movers.depth import mover_depth
+from stereodiff.stage1.movers.depth import cut_rows, mover_depth
 from stereodiff.stage1.movers.ground import FLOATING, contact_segments, ground_depth, ground_pixels
 from stereodiff.stage1.movers.path import path_contact
 from stereodiff.stage1.movers.segmentation import segment_movers
 from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import SharedFindings
-from stereodiff.stage1.movers.tracking import fill_missed_movers, track_mover_depth
+from stereodiff.stage1.movers.tracking import fill_missed_movers, track_cut_depth, track_mover_depth
 from stereodiff.types import SceneGeometry
 
 __all__ = ["BLOCK_FRAMES", "handle_movers"]
@@ -39,7 +39,7 @@ def handle_movers(
     """Segment independently moving pixels and replace their depth by mover constraints (module docstring of
     :mod:`stereodiff.stage1.movers`).
 
-    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with ``max(offsets, track_frames) + 1``
+    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with ``max(offsets, track_frames, cut_track) + 1``
     frames of context on both sides (the flow checks, the temporal persistence and the tracking of a frame only
     look that far), so memory does not grow with the video's length; the mover confidence is taken per block.
 
@@ -63,7 +63,9 @@ def handle_movers(
         new_array(out_dir, f"movers_{name}", (t, h, w), dtype)
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
     )
-    margin = max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed)) + 1 if t > BLOCK_FRAMES else t
+    margin = (
+        max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed, s.cut_track)) + 1 if t > BLOCK_FRAMES else t
+    )
     moving_px = 0
     shared = SharedFindings()
     for start in range(0, t, BLOCK_FRAMES):
@@ -114,9 +116,11 @@ def _handle_block(
             floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
             depth[k], handled[k] = mover_depth(depth[k], moving[k], ground, s, floating)
 
-    tracked = s.track_frames > 0 or s.track_missed > 0  # every frame's mover depth is needed
+    tracked = s.track_frames > 0 or s.track_missed > 0 or s.cut_track > 0  # every frame's mover depth is needed
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
+    if s.cut_track > 0:
+        handled |= track_cut_depth(grey, depth, handled, s.cut_track, cut_rows((h, w), s), first, num_workers)
     if s.track_frames > 0:
         handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)
     if s.track_missed > 0:

@@ -130,6 +130,11 @@ class MoverSettings:
     no ground seen under it takes the ground's depth at the image's last row, not under its lowest pixels: its
     contact is below the image, so the ground at the last row is the nearer (tighter) of the two upper bounds of
     its depth; the segmentation stops ``border_px`` short of the bottom (:func:`~.depth._last_row`)."""
+    cut_track: int = 0
+    """A region cut by the image bottom takes, instead of its own upper bound, the least bound (or seen contact) of
+    the regions of its track within this many frames, carried over by the ratio of their vertical image scales
+    (:func:`~.tracking.track_cut_depth`; 0 = off): the bound is tight only where the mover's lowest part is just
+    below the image (docs/geometric.md, "A depth for a mover cut by the image bottom")."""
     seen_contact: float = 0.0
     """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fill_missed_movers", "track_mover_depth"]
+from stereodiff.flow import dis_engine, dis_flows, forward_backward, inside_image
+
+__all__ = ["fill_missed_movers", "track_cut_depth", "track_mover_depth"]
 
 
 def track_mover_depth(
@@ -128,3 +130,154 @@ def _boxes_overlap(a: tuple, b: tuple) -> bool:
         return False
     smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
     return width * height >= 0.5 * smaller
+
+
+def track_cut_depth(
+    grey: np.ndarray,
+    depth: np.ndarray,
+    handled: np.ndarray,
+    frames: int,
+    margin: int,
+    first: int = 0,
+    num_workers: int = 1,
+) -> np.ndarray:
+    """Depth for the mover regions cut by the image bottom that is not the bound (``MoverSettings.cut_track``), in
+    place.
+
+    A region cut by the image bottom (a handled region reaching its lowest ``margin`` rows) gets an *upper bound* of
+    its depth from the ground (its contact is below the image), tight only in the frames where its lowest part is
+    just below the image. Along a mover's track the ratio of its depths between two frames is observable: the
+    vertical image scale of a rigid object is inversely proportional to its depth (``v' − v₀' = (z / z') (v − v₀)``
+    for a translation; a person's height does not change when she turns, her width does), measured by a robust
+    slope (Theil–Sen) of the region's vertical flow against its rows. So every handled region ``j`` of the track
+    bounds a cut region ``k``'s depth by ``depth_j · z_k / z_j``, and a region whose contact is seen gives an
+    estimate the same way: the cut region takes the least of these over the regions within ``frames`` frames, when
+    that is nearer than its own bound by more than ``CUT_GAP``.
+
+    Tracks are the regions joined by the flow: a region is linked to a region of the frame ``d`` later
+    (``CUT_OFFSETS``) that receives at least ``CUT_LINK_SHARE`` of its forward–backward consistent pixels; the
+    relative log depths of a track are the least-squares solution of its links' log scale ratios. (On a video longer
+    than a block of :func:`~.runner.handle_movers`, a track is solved over the block and its ``frames + 1`` frames of
+    context: the same bounds, the relative depths over the links there — the whole video's where the track is a
+    chain, up to rounding.)
+
+    Args:
+        grey: ``[n,h,w]`` uint8 grey frames (flow input).
+        depth: ``[n,h,w]`` depth, a handled region holding one value (changed in place).
+        handled: ``[n,h,w]`` bool pixels whose depth came from a mover constraint.
+        frames: the half-window (frames) of the regions that bound a cut region.
+        margin: rows at the image bottom that a cut region reaches.
+        first: the video index of the first frame (seeds the slope's samples by video frame).
+        num_workers: threads for the flows (the output does not depend on it).
+
+    Returns:
+        ``[n,h,w]`` bool: the pixels given a depth here.
+    """
+    import cv2
+
+    from stereodiff.progress import thread_map
+
+    n, h, w = depth.shape
+    given = np.zeros(depth.shape, bool)
+    labels, nodes = [], []  # per frame: [h,w] labels; nodes: (frame, label, log depth, cut)
+    for k in range(n):
+        count, lab = cv2.connectedComponents(handled[k].astype(np.uint8), connectivity=8)
+        labels.append(lab)
+        for label in range(1, count):
+            region = lab == label
+            nodes.append((k, label, float(np.log(np.median(depth[k][region]))), bool(region[-margin:].any())))
+    if not any(node[3] for node in nodes):
+        return given
+    index = {(k, label): i for i, (k, label, _, _) in enumerate(nodes)}
+    pairs = [(k, k + d) for d in CUT_OFFSETS for k in range(n - d) if handled[k].any() and handled[k + d].any()]
+    scale = max(h, w) / 320.0
+
+    def links_of(pair: tuple[int, int]) -> list[tuple[int, int, float]]:
+        a, b = pair
+        flow_ab, flow_ba = dis_flows(dis_engine("medium"), grey[a], grey[b])
+        target, _, miss = forward_backward(flow_ab, flow_ba)
+        usable = (miss < scale) & inside_image(target)
+        rng = np.random.default_rng(first + a)
+        out = []
+        for label in range(1, int(labels[a].max()) + 1):
+            ys, xs = np.nonzero((labels[a] == label) & usable)
+            if len(ys) < 50 or np.ptp(ys) < 20 * scale:
+                continue
+            landed = labels[b][np.rint(target[ys, xs, 1]).astype(int), np.rint(target[ys, xs, 0]).astype(int)]
+            slope = _theil_sen(ys.astype(np.float64), flow_ab[ys, xs, 1].astype(np.float64), rng, 10 * scale)
+            if not np.isfinite(slope) or slope <= -1.0:
+                continue
+            for other in np.unique(landed[landed > 0]):
+                if np.count_nonzero(landed == other) >= CUT_LINK_SHARE * len(ys):
+                    out.append((index[(a, label)], index[(b, int(other))], -float(np.log1p(slope))))
+        return out
+
+    links = [link for found in thread_map(links_of, pairs, num_workers, "movers: cut tracks") for link in found]
+    for track in _components(len(nodes), links):
+        if not any(nodes[i][3] for i in track):
+            continue
+        relative = _relative_log_depth(track, links)  # node: log depth up to the track's constant
+        for i in track:
+            k, label, own, cut = nodes[i]
+            if not cut:
+                continue
+            bounds = [nodes[j][2] - relative[j] for j in track if abs(nodes[j][0] - k) <= frames]
+            value = min(bounds) + relative[i]
+            if value < own + np.log1p(-CUT_GAP):
+                region = labels[k] == label
+                depth[k][region] = float(np.exp(value))
+                given[k] |= region
+    return given
+
+
+#: frame offsets whose flow links the regions of :func:`track_cut_depth` and measures their scale ratio
+CUT_OFFSETS = (1,)
+#: a cut region takes its track's bound only when that is nearer than its own by more than this fraction: the least
+#: of many carried bounds lies below the truth by their noise (~5 % on indoor-dynamic seed 6's tight bounds), and a
+#: bound that is about tight keeps the region's own (docs/geometric.md, "A depth for a mover cut by the image bottom")
+CUT_GAP = 0.1
+#: least share of a region's flow-consistent pixels landing in a region of the other frame for a link
+CUT_LINK_SHARE = 0.25
+
+
+def _theil_sen(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, gap: float, samples: int = 3000) -> float:
+    """Robust slope of ``y`` against ``x`` ``[N]``: the median of the slopes of random pairs at least ``gap`` apart
+    in ``x`` (NaN with fewer than 30 such pairs); tolerates ~30 % outliers (static pixels joined to a mover)."""
+    i, j = rng.integers(0, len(x), samples), rng.integers(0, len(x), samples)
+    dx = x[i] - x[j]
+    apart = np.abs(dx) >= gap
+    if np.count_nonzero(apart) < 30:
+        return float("nan")
+    return float(np.median((y[i] - y[j])[apart] / dx[apart]))
+
+
+def _components(count: int, links: list[tuple[int, int, float]]) -> list[list[int]]:
+    """The connected components (lists of nodes) of ``count`` nodes joined by ``links`` ``(a, b, value)``."""
+    parent = list(range(count))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b, _ in links:
+        parent[root(a)] = root(b)
+    groups: dict[int, list[int]] = {}
+    for i in range(count):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
+def _relative_log_depth(track: list[int], links: list[tuple[int, int, float]]) -> dict[int, float]:
+    """Per node of ``track`` (connected by ``links`` ``(a, b, log z_b − log z_a)``): its log depth relative to the
+    track's first node, the least-squares solution of the links."""
+    position = {node: p for p, node in enumerate(track)}
+    rows = [(position[a], position[b], value) for a, b, value in links if a in position]
+    system = np.zeros((len(rows) + 1, len(track)))
+    target = np.zeros(len(rows) + 1)
+    for r, (a, b, value) in enumerate(rows):
+        system[r, a], system[r, b], target[r] = -1.0, 1.0, value
+    system[-1, 0] = 1.0  # the gauge: the first node at 0
+    solution = np.linalg.lstsq(system, target, rcond=None)[0]
+    return {node: float(solution[p]) for node, p in position.items()}
