@@ -20,11 +20,6 @@ from stereodiff.stage2.configs import TemporalConfig
 __all__ = ["FilledFrame", "colour_l1", "domain_transform_filter", "fill_frames", "lower_border", "moving_ahead"]
 
 
-#: ``hole_farness``: a hole's colour region counts as fully static when this share of it has flow evidence of moving
-#: like the rigid scene (``hole_motion_px``; less: the far lean shrinks in proportion)
-_STATIC_EVIDENCE = 0.5
-
-
 class FilledFrame(NamedTuple):
     """One frame after the spatial fill, at the working resolution."""
 
@@ -101,21 +96,17 @@ def fill_frames(
         norm = np.maximum(smoothed[i, 1], 1e-6)
         fill = np.where(reached, smoothed[i, 0] / norm, mean)
         share = np.float32(0.0)  # how far each hole leans to the near side
-        static = np.float32(1.0)  # how far the evidence says its colour region is static (``hole_farness``)
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
             near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
             share = np.float32(1.0)
             if motion is not None:  # as much as the hole's colour region moves on its own
                 share = smoothed[i, 3] / np.maximum(smoothed[i, 4], 1e-6)
-                # the density of pixels with evidence of moving like the scene (none inside an untextured mover)
-                static = np.clip((smoothed[i, 4] - smoothed[i, 3]) / _STATIC_EVIDENCE, 0.0, 1.0)
             if lean is not None:  # near scenery entering at the lower border: fully
                 share = np.maximum(share, lean)
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if config.hole_farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
             far = top + np.log(np.maximum(smoothed[i, -1] / norm, 1e-30)) / config.hole_farness
-            lift = np.minimum(1 - share, static) * np.maximum(far - fill, 0.0)
-            fill = np.where((weight[i] == 0) & reached, fill + lift, fill)
+            fill = np.where((weight[i] == 0) & reached, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
         filled.append(
             FilledFrame(
                 estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
