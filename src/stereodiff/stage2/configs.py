@@ -133,14 +133,19 @@ class TemporalConfig(BackendConfig):
     (``hole_nearness``'s share, from the motion evidence and ``hole_lean_bottom``): a static hole beside a depth
     edge is the background the motion-boundary check dropped, and its colour region holds the occluder's depth
     bled onto the background by the flow (the matcher's foreground fattening) and across the colour edge.
-    Measured: docs/stage2-temporal.md, "The holes of a static orbit"."""
+    Measured (docs/stage2-temporal.md, "The holes of a static orbit"): 30 with ``hole_rim_px=3`` lowers
+    static-orbit's final AbsRel on 11 of 12 seeds (s0 0.0324 → 0.0265), but holes on a mover or on an object
+    coloured like its background lean to the background too (close-object s0 0.219 → 0.278, 7-Scenes 0.1205 →
+    0.1272): 0 here and in the ``cpu`` preset; for static scenes."""
     hole_rim_px: float = 0.0
     """Covered pixels within this many working-resolution pixels of a stage-1 hole are trusted as far as they are
     from it (weight × distance / (this + 1), in the fill after ``fill_floor``, in the estimate and in the temporal
     filter; 0 = off): the holes of a static scene are the bands the motion-boundary check leaves along depth
     edges, and the covered pixels around them carry the occluder's depth bled onto the background (the matcher's
-    foreground fattening), which the fill would spread into the band. Measured: docs/stage2-temporal.md, "The
-    holes of a static orbit"."""
+    foreground fattening), which the fill would spread into the band. Measured (docs/stage2-temporal.md, "The
+    holes of a static orbit"): 3 takes static-orbit s0–s2 0.0324 / 0.0347 / 0.0374 → 0.0315 / 0.0338 / 0.0366,
+    but close-object s0 0.219 → 0.231 (a mover's covered rim is what its untriangulated interior is filled from):
+    0 here and in the ``cpu`` preset."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
