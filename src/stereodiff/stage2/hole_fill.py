@@ -43,7 +43,9 @@ def fill_frames(
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
-    ``hole_nearness``, holes lean toward the soft minimum of their region as far as ``motion`` (or ``lean``) says.
+    ``hole_nearness``, holes lean toward the soft minimum of their region as far as ``motion`` (or ``lean``) says;
+    with ``hole_farness``, toward its soft maximum by the rest; with ``hole_rim_px``, the covered pixels next to a
+    hole count less (:func:`rim_trust`).
 
     Args:
         config: the refiner's settings (``fill_*``, ``hole_nearness``, ``fill_weight``).
