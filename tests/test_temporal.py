@@ -606,3 +606,59 @@ def test_lower_border_holes_lean_near_when_the_camera_moves_ahead():
     assert np.median(ahead[bottom]) < 1.25  # the near side
     np.testing.assert_allclose(np.median(ahead[top]), np.median(old[top]), rtol=0.02)  # not the lower border
     np.testing.assert_array_equal(sideways, old)
+
+
+def test_static_holes_lean_to_the_far_side_unless_they_move_on_their_own():
+    """``hole_farness``: a hole in flat colour between a near and a far side takes the far side's depth (the
+    background the motion-boundary check dropped beside an occluder), the plain mean mixes both; a hole whose
+    colour region moves on its own (motion share 1) leans to the near side instead, as without the option;
+    covered pixels keep their depth."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rgb = np.full((1, 20, 30, 3), 0.5, np.float32)
+    log_d = np.zeros((1, 20, 30), np.float32)
+    log_d[0, :, :10], log_d[0, :, 20:] = np.log(2.0), np.log(4.0)
+    weight = np.zeros((1, 20, 30), np.float32)
+    weight[0, :, :10] = weight[0, :, 20:] = 1.0  # a hole in columns 10..19
+    moving = (np.ones_like(weight), np.ones_like(weight))  # (share, counts): the region moves on its own
+
+    def hole(**options) -> np.ndarray:
+        (frame,) = fill_frames(TemporalConfig(**options), rgb, log_d, weight, motion=options.pop("motion", None))
+        np.testing.assert_array_equal(frame.estimate[:, :10], np.log(np.float32(2.0)))
+        return frame.estimate[:, 10:20]
+
+    mean, far = hole(), hole(hole_farness=30.0)
+    assert (mean < np.log(3.5)).all() and (far > np.log(3.8)).all() and (far <= np.log(4.0) + 1e-5).all()
+    near_only = fill_frames(TemporalConfig(hole_nearness=30.0), rgb, log_d, weight, motion=moving)[0].estimate
+    both = fill_frames(TemporalConfig(hole_nearness=30.0, hole_farness=30.0), rgb, log_d, weight, motion=moving)
+    np.testing.assert_array_equal(both[0].estimate, near_only)
+    assert (near_only[:, 10:20] < np.log(2.1)).all()
+
+
+def test_the_rim_of_a_hole_counts_less_in_the_fill():
+    """``hole_rim_px``: the covered pixels next to a hole (here 2 columns 50 % too near: an occluder's depth bled
+    onto the background) count as far as they are from the hole, so the hole's fill and the rim itself come
+    closer to the depth of the region's interior; pixels farther than the rim keep their depth."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames, rim_trust
+
+    covered = np.zeros((1, 4, 8), bool)
+    covered[0, :, :4] = True
+    np.testing.assert_allclose(rim_trust(covered, 3.0)[0, 0, :4], [1.0, 0.75, 0.5, 0.25])
+    assert (rim_trust(np.ones((1, 4, 8), bool), 3.0) == 1).all()
+
+    rgb = np.full((1, 20, 30, 3), 0.5, np.float32)
+    log_d = np.zeros((1, 20, 30), np.float32)
+    log_d[0, :, :10], log_d[0, :, 10:12] = np.log(2.0), np.log(1.0)  # the rim: columns 10, 11
+    weight = np.zeros((1, 20, 30), np.float32)
+    weight[0, :, :12] = 1.0  # a hole in columns 12..29
+
+    def error(**options) -> tuple[float, float]:  # |log-depth − log 2| on the hole and on the rim
+        (frame,) = fill_frames(TemporalConfig(**options), rgb, log_d, weight)
+        np.testing.assert_array_equal(frame.estimate[:, :6], np.log(np.float32(2.0)))
+        off = np.abs(frame.estimate - np.log(2.0))
+        return float(off[:, 12:].mean()), float(off[:, 10:12].mean())
+
+    (hole_plain, rim_plain), (hole_rim, rim_rim) = error(), error(hole_rim_px=3.0)
+    assert hole_rim < 0.6 * hole_plain and rim_rim < 0.8 * rim_plain

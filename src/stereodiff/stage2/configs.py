@@ -127,6 +127,25 @@ class TemporalConfig(BackendConfig):
     (0 = every hole). Measured with 3 and ``hole_warp_frames=2`` (docs/stage2-temporal.md): static-orbit level
     on seeds 0–3 (+0.0001 at most), driving s3 0.154 → 0.096, but close-object still +2 % and driving s1's
     gain gone: off by default and in the ``cpu`` preset."""
+    hole_farness: float = 0.0
+    """A hole leans toward the *soft maximum* ``log(Σ w·exp(γ·x)) / γ`` of its colour region's log-depth ``x``
+    (γ = this value; never nearer than the mean; 0 = off) as far as it does not lean to the near side
+    (``hole_nearness``'s share, from the motion evidence and ``hole_lean_bottom``): a static hole beside a depth
+    edge is the background the motion-boundary check dropped, and its colour region holds the occluder's depth
+    bled onto the background by the flow (the matcher's foreground fattening) and across the colour edge.
+    Measured (docs/stage2-temporal.md, "The holes of a static orbit"): 30 with ``hole_rim_px=3`` lowers
+    static-orbit's final AbsRel on 11 of 12 seeds (s0 0.0324 → 0.0265), but holes on a mover or on an object
+    coloured like its background lean to the background too (close-object s0 0.219 → 0.278, 7-Scenes 0.1205 →
+    0.1272): 0 here and in the ``cpu`` preset; for static scenes."""
+    hole_rim_px: float = 0.0
+    """Covered pixels within this many working-resolution pixels of a stage-1 hole are trusted as far as they are
+    from it (weight × distance / (this + 1), in the fill after ``fill_floor``, in the estimate and in the temporal
+    filter; 0 = off): the holes of a static scene are the bands the motion-boundary check leaves along depth
+    edges, and the covered pixels around them carry the occluder's depth bled onto the background (the matcher's
+    foreground fattening), which the fill would spread into the band. Measured (docs/stage2-temporal.md, "The
+    holes of a static orbit"): 3 takes static-orbit s0–s2 0.0324 / 0.0347 / 0.0374 → 0.0315 / 0.0338 / 0.0366,
+    but close-object s0 0.219 → 0.231 (a mover's covered rim is what its untriangulated interior is filled from):
+    0 here and in the ``cpu`` preset."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
@@ -166,6 +185,8 @@ class TemporalConfig(BackendConfig):
             ("hole_lean_side", 0 <= self.hole_lean_side <= 0.5, "must be in [0, 0.5]"),
             ("hole_warp_frames", self.hole_warp_frames >= 0, "must be ≥ 0"),
             ("hole_warp_min_px", self.hole_warp_min_px >= 0, "must be ≥ 0"),
+            ("hole_rim_px", self.hole_rim_px >= 0, "must be ≥ 0"),
+            ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),

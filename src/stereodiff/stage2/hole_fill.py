@@ -43,7 +43,9 @@ def fill_frames(
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
-    ``hole_nearness``, holes lean toward the soft minimum of their region as far as ``motion`` (or ``lean``) says.
+    ``hole_nearness``, holes lean toward the soft minimum of their region as far as ``motion`` (or ``lean``) says;
+    with ``hole_farness``, toward its soft maximum by the rest; with ``hole_rim_px``, the covered pixels next to a
+    hole count less (:func:`rim_trust`).
 
     Args:
         config: the refiner's settings (``fill_*``, ``hole_nearness``, ``fill_weight``).
@@ -67,6 +69,9 @@ def fill_frames(
             log_d[i], weight[i] = np.where(take, warped, log_d[i]), np.where(take, trust, weight[i])
     # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
     fill_w = np.where(weight > 0, np.maximum(weight, config.fill_floor), 0.0).astype(np.float32)
+    if config.hole_rim_px > 0:  # the covered rim of the holes: trusted as far as it is from them
+        rim = rim_trust(weight > 0, config.hole_rim_px)  # [n,h',w']
+        fill_w, weight = fill_w * rim, weight * rim
     channels = [fill_w * log_d, fill_w]
     if config.hole_nearness > 0:  # soft-min channel, shifted by the block's nearest log-depth (no overflow)
         bottom = float(log_d[weight > 0].min()) if (weight > 0).any() else 0.0
@@ -75,6 +80,9 @@ def fill_frames(
         if motion is not None:  # independent-motion evidence, averaged over each colour region
             share, counts = motion
             channels += [counts * share, counts]
+    if config.hole_farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
+        top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
+        channels.append(fill_w * np.exp(config.hole_farness * np.minimum(log_d - top, 0.0)))
     smoothed = domain_transform_filter(
         np.stack(channels, axis=1),  # [n,C,h',w']
         rgb,
@@ -89,6 +97,7 @@ def fill_frames(
         reached = smoothed[i, 1] > 1e-6
         norm = np.maximum(smoothed[i, 1], 1e-6)
         fill = np.where(reached, smoothed[i, 0] / norm, mean)
+        share = np.float32(0.0)  # how far each hole leans to the near side
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
             near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
             share = np.float32(1.0)
@@ -97,6 +106,9 @@ def fill_frames(
             if lean is not None:  # near scenery entering at the lower border: fully
                 share = np.maximum(share, lean)
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
+        if config.hole_farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
+            far = top + np.log(np.maximum(smoothed[i, -1] / norm, 1e-30)) / config.hole_farness
+            fill = np.where((weight[i] == 0) & reached, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
         filled.append(
             FilledFrame(
                 estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
@@ -105,6 +117,21 @@ def fill_frames(
             )
         )
     return filled
+
+
+def rim_trust(covered: np.ndarray, rim_px: float) -> np.ndarray:
+    """``[n,h,w]`` float32 trust in [0, 1] of the covered pixels ``covered [n,h,w]`` (bool) by their distance ``d``
+    to the frame's nearest hole (Euclidean, pixels): ``min(1, d / (rim_px + 1))`` (1 everywhere in a frame without
+    holes; holes keep 0 weight whatever this says)."""
+    import cv2
+
+    trust = np.ones(covered.shape, np.float32)
+    for i, frame in enumerate(covered):
+        if frame.all() or not frame.any():
+            continue
+        distance = cv2.distanceTransform(frame.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        trust[i] = np.minimum(distance / np.float32(rim_px + 1.0), 1.0)
+    return trust
 
 
 def domain_transform_filter(
