@@ -120,6 +120,15 @@ class TemporalConfig(BackendConfig):
     behind a passing object takes nothing from the frames where the object covered it). Measured with 2: close-object's
     loss +0.005…0.011 → −0.0003…+0.0034, indoor-dynamic's gain kept, driving s3 0.091 → 0.115 (base 0.154),
     static-orbit unchanged (still +0.0004…0.001)."""
+    hole_warp_ahead: bool = False
+    """With ``hole_warp_frames``: carry depth only in a video whose camera moves along its view (stage 1's poses,
+    the gate of ``hole_lean_bottom``: the camera 8 frames on lies ahead within the horizontal field of view for at
+    least ¾ of the frames; a vehicle), where the holes are mostly static scenery that the neighbouring frames saw
+    (entering at the image border, the background strips beside nearer objects); elsewhere nothing is carried, as
+    with 0 (needs stage 1's poses). Measured (docs/stage2-temporal.md, "Carried depth only for a camera moving
+    ahead"): with ``hole_warp_frames=6 hole_warp_min_px=3``, driving's final all-pixel AbsRel −0.0002 … −0.0046 on
+    all 12 seeds, at or under stage 1's covered on 9 of 12 (6 before); every other scene bit-identical (the warp
+    alone costs static-orbit and close-object). Off here and in the ``cpu`` preset (recommended on there)."""
     hole_warp_min_px: float = 0.0
     """With ``hole_warp_frames``: carried depth only into holes at least this far (working-resolution pixels,
     Euclidean distance transform) from this frame's own stage-1 depth; the thin gaps between covered pixels, where

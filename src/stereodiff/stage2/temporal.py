@@ -120,14 +120,17 @@ class TemporalRefiner(TemporalConfig):
                 lean = lower_border((work_h, work_w), self.hole_lean_bottom, self.hole_lean_side)
             logger.info("stage 2: the camera moves ahead in %.0f %% of the frames: hole_lean_bottom %s",
                         100 * ahead, "on" if lean is not None else "off")  # fmt: skip
+        warp_frames = self._warp_frames(cam_to_world, intrinsics, w)
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
         meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
+        if self.hole_warp_ahead:
+            meta["warp_frames"] = warp_frames
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
-        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean)
+        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames)
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
                 stop = min(start + self.window, t)
@@ -152,6 +155,17 @@ class TemporalRefiner(TemporalConfig):
         return out
 
     # ------------------------------------------------------------------------------------------------- internals
+    def _warp_frames(self, cam_to_world: np.ndarray | None, intrinsics: np.ndarray | None, width: int) -> int:
+        """``hole_warp_frames``, or 0 with ``hole_warp_ahead`` unless stage 1's poses (``[T,4,4]``, with its
+        ``intrinsics`` at a depth ``width`` pixels wide) move the camera along its view (:func:`moving_ahead`)."""
+        if not self.hole_warp_frames or not self.hole_warp_ahead:
+            return self.hole_warp_frames
+        ahead = 0.0 if cam_to_world is None or intrinsics is None else moving_ahead(cam_to_world, intrinsics, width)
+        on = ahead >= AHEAD_SHARE  # NaN (one frame): off
+        logger.info("stage 2: the camera moves ahead in %.0f %% of the frames: hole_warp_frames %s",
+                    100 * ahead, self.hole_warp_frames if on else "off")  # fmt: skip
+        return self.hole_warp_frames if on else 0
+
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
         for name, value in (("frames", frames), ("depth", depth), ("confidence", confidence)):
             if not hasattr(value, "shape") or not hasattr(value, "dtype"):
@@ -197,7 +211,7 @@ class TemporalRefiner(TemporalConfig):
         # frame of each pair of consecutive frames
         pairs = [k + side for chunk in chunks for k in chunk for side in (-1, 0)] if self._motion_evidence else []
         pairs += list(indices[:-1]) if self.temporal_decay > 0 else []
-        reach = self.hole_warp_frames
+        reach = inputs.warp_frames
         pairs += [k + j for chunk in chunks for k in chunk for j in range(-reach, reach)]  # the warp's chains
         inputs.build_links([a for a in pairs if 0 <= a < inputs.num_frames - 1], self.num_workers)
         for chunk in chunks:
@@ -600,9 +614,13 @@ class _Inputs:
         conf_ref: float,
         camera: _Camera,
         lean: np.ndarray | None = None,
+        warp_frames: int | None = None,
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
         self.lean = lean  # [h',w'] bool: the holes there lean fully to the near side (``hole_lean_bottom``)
+        #: frames on each side whose depth is carried into the holes (``hole_warp_frames``, 0 where
+        #: ``hole_warp_ahead`` turns it off)
+        self.warp_frames = refiner.hole_warp_frames if warp_frames is None else warp_frames
         self.conf_ref, self.camera, self.size, self.num_frames = conf_ref, camera, camera.size, depth.shape[0]
         self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
@@ -692,7 +710,7 @@ class _Inputs:
         holes = holes.reshape(-1)
         if not holes.any():
             return log_depth.reshape(h, w), trust.reshape(h, w)
-        for j in range(1, self.refiner.hole_warp_frames + 1):
+        for j in range(1, self.warp_frames + 1):
             level = np.full(h * w, np.inf, np.float32)  # this distance's nearest depth per pixel
             level_trust = np.zeros(h * w, np.float32)  # and its source pixel's weight
             for step in (-1, +1):
