@@ -54,9 +54,12 @@ def test_presets_hold_the_paper_settings():
         movers_contact_beside=0.3,
         movers_beside_low=0.1,
         movers_cut_last_row=True,
+        movers_cut_track=32,
         forward_near=True,
     )  # issue #20
-    assert cpu.stage2 == TemporalConfig(hole_nearness=100.0, hole_lean_bottom=1 / 3)
+    assert cpu.stage2 == TemporalConfig(
+        hole_nearness=100.0, hole_lean_bottom=1 / 3, hole_warp_frames=6, hole_warp_min_px=3.0, hole_warp_ahead=True
+    )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")
 

@@ -143,9 +143,16 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_contact_beside=0.3,
                 movers_beside_low=0.1,
                 movers_cut_last_row=True,
+                movers_cut_track=32,
                 forward_near=True,
             ),
-            stage2=TemporalConfig(hole_nearness=100.0, hole_lean_bottom=1 / 3),
+            stage2=TemporalConfig(
+                hole_nearness=100.0,
+                hole_lean_bottom=1 / 3,
+                hole_warp_frames=6,
+                hole_warp_min_px=3.0,
+                hole_warp_ahead=True,
+            ),
             device=device,
             preset="cpu",
         )
