@@ -148,7 +148,10 @@ def test_weights_free_plan_is_bounded_in_memory_and_linear_in_disk():
     assert long.fits is True and "runtime overhead 0.20 GB" in long.format()
     with_short = plan_run(config, 300, 240, 320).stages[0].activation_bytes
     config.stage1.movers_short_offsets = ()
-    assert with_short - plan_run(config, 300, 240, 320).stages[0].activation_bytes == 2 * 154 * 240 * 320  # block
+    block = 128 + 2 * (32 + 1)  # BLOCK_FRAMES with movers_cut_track's context on both sides
+    assert with_short - plan_run(config, 300, 240, 320).stages[0].activation_bytes == 2 * block * 240 * 320
+    config.stage1.movers_cut_track = 0  # the context of the widest other look: movers_track_ahead (16)
+    assert f"blocks of {128 + 2 * (16 + 1)} frames" in plan_run(config, 300, 240, 320).stages[0].detail
     config.stage1.movers = False
     assert plan_run(config, 300, 240, 320).stages[0].activation_bytes == 0
 

@@ -254,14 +254,14 @@ def _stage1_geometric(config: PipelineConfig, num_frames: int, height: int, widt
     """The geometric matcher: its peak is the movers step's block (or the pairs' flows without it); its disk the
     ray-pair cache (``num_offsets`` unordered pairs per frame) and the saved scene at the working size, with the
     run's decoded frames at the source size."""
-    from stereodiff.stage1.geometric import working_size
-    from stereodiff.stage1.movers import MoverSettings
-    from stereodiff.stage1.movers.runner import BLOCK_FRAMES
+    from stereodiff.stage1.geometric import mover_settings, working_size
+    from stereodiff.stage1.movers.runner import BLOCK_FRAMES, block_margin
 
     s1 = config.stage1
     h, w = working_size(height, width, s1.resolution)
     num_offsets = len(s1.offsets) if s1.offsets is not None else s1.num_offsets
-    block = num_frames if num_frames <= BLOCK_FRAMES else BLOCK_FRAMES + 2 * (max(MoverSettings().offsets) + 1)
+    margin = block_margin(mover_settings(s1, ahead=True), num_frames)  # ahead: the larger block of the two
+    block = num_frames if num_frames <= BLOCK_FRAMES else BLOCK_FRAMES + 2 * margin
     per_pixel = 4 * _MOVERS_LIVE_PLANES + (_SHORT_OFFSET_BYTES if s1.movers_short_offsets else 0)
     movers = block * h * w * per_pixel if s1.movers else 0
     pairs = num_offsets * num_frames

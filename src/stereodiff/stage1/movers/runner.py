@@ -39,9 +39,9 @@ def handle_movers(
     """Segment independently moving pixels and replace their depth by mover constraints (module docstring of
     :mod:`stereodiff.stage1.movers`).
 
-    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with ``max(offsets, track_frames, cut_track) + 1``
-    frames of context on both sides (the flow checks, the temporal persistence and the tracking of a frame only
-    look that far), so memory does not grow with the video's length; the mover confidence is taken per block.
+    The video is handled in blocks of ``BLOCK_FRAMES`` frames, each with :func:`block_margin` frames of
+    context on both sides (the flow checks, the temporal persistence and the tracking of a frame only look that
+    far), so memory does not grow with the video's length; the mover confidence is taken per block.
 
     Args:
         frames: ``[T,H,W,3]`` uint8 RGB (array-like, read one frame at a time), any resolution (resized to the
@@ -63,9 +63,7 @@ def handle_movers(
         new_array(out_dir, f"movers_{name}", (t, h, w), dtype)
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
     )
-    margin = (
-        max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed, s.cut_track)) + 1 if t > BLOCK_FRAMES else t
-    )
+    margin = block_margin(s, t)
     moving_px = 0
     shared = SharedFindings()
     for start in range(0, t, BLOCK_FRAMES):
@@ -86,6 +84,14 @@ def handle_movers(
         trim_heap()  # the block's freed arrays leave the resident set too
     logger.info("movers: %.1f%% of the pixels move independently", 100 * moving_px / max(t * h * w, 1))
     return replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out), moving_out
+
+
+def block_margin(s: MoverSettings, num_frames: int) -> int:
+    """Frames of context on each side of a block of ``BLOCK_FRAMES`` (the flow checks, the temporal persistence and
+    the tracking of a frame look that far); ``num_frames`` when the video is one block."""
+    if num_frames <= BLOCK_FRAMES:
+        return num_frames
+    return max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed, s.cut_track)) + 1
 
 
 def _handle_block(
