@@ -110,10 +110,10 @@ class TemporalConfig(BackendConfig):
     projected, where it lands as the optical flow says and the colour agrees (static scenery), before the spatial
     fill. Measured with 2 (docs/stage2-temporal.md): final all-pixel AbsRel driving s3 0.154 → 0.091, s1 0.129 →
     0.121, indoor-dynamic better on all four seeds, both real clips ≈ unchanged, but close-object +0.005…0.011 and
-    static-orbit +0.0004…0.001 worse: an option, off by default and in the ``cpu`` preset. Safeguards measured
-    for a default (docs/stage2-temporal.md, "Safe enough for a default?"): none keeps static-orbit and
-    close-object level without losing the gain; the wrong carried points are the source frames' own wrong stage-1
-    depth (``hole_warp_min_px``)."""
+    static-orbit +0.0004…0.001 worse: off by default; 6 in the ``cpu`` preset, with ``hole_warp_ahead``.
+    Safeguards measured for a default (docs/stage2-temporal.md, "Safe enough for a default?"): none keeps
+    static-orbit and close-object level without losing the gain; the wrong carried points are the source frames'
+    own wrong stage-1 depth (``hole_warp_min_px``)."""
     hole_warp_seen: bool = False
     """With ``hole_warp_frames``: a carried point counts only where the chained flow from this frame to its source
     passes every forward–backward check (the hole is visible in the source frame, not revealed since: the wall
@@ -128,14 +128,14 @@ class TemporalConfig(BackendConfig):
     with 0 (needs stage 1's poses). Measured (docs/stage2-temporal.md, "Carried depth only for a camera moving
     ahead"): with ``hole_warp_frames=6 hole_warp_min_px=3``, driving's final all-pixel AbsRel −0.0002 … −0.0046 on
     all 12 seeds, at or under stage 1's covered on 9 of 12 (6 before); every other scene bit-identical (the warp
-    alone costs static-orbit and close-object). Off here and in the ``cpu`` preset (recommended on there)."""
+    alone costs static-orbit and close-object). Off here, on in the ``cpu`` preset."""
     hole_warp_min_px: float = 0.0
     """With ``hole_warp_frames``: carried depth only into holes at least this far (working-resolution pixels,
     Euclidean distance transform) from this frame's own stage-1 depth; the thin gaps between covered pixels, where
     the neighbouring frames' stage-1 errors sit (an occluder's depth bled onto the background), keep the fill
     (0 = every hole). Measured with 3 and ``hole_warp_frames=2`` (docs/stage2-temporal.md): static-orbit level
     on seeds 0–3 (+0.0001 at most), driving s3 0.154 → 0.096, but close-object still +2 % and driving s1's
-    gain gone: off by default and in the ``cpu`` preset."""
+    gain gone: off by default; 3 in the ``cpu`` preset, with ``hole_warp_ahead``."""
     hole_farness: float = 0.0
     """A hole leans toward the *soft maximum* ``log(Σ w·exp(γ·x)) / γ`` of its colour region's log-depth ``x``
     (γ = this value; never nearer than the mean; 0 = off) as far as it does not lean to the near side
