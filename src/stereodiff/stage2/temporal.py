@@ -113,14 +113,7 @@ class TemporalRefiner(TemporalConfig):
         work_h, work_w = fit_long_side(h, w, self.work_long_side, upscale=False)
         conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
         camera = _working_camera(intrinsics, (h, w), (work_h, work_w))
-        lean = None  # [h',w'] bool: where the holes lean fully to the near side (``hole_lean_bottom``)
-        if self.hole_lean_bottom > 0 and self.hole_nearness > 0 and cam_to_world is not None and intrinsics is not None:
-            ahead = moving_ahead(cam_to_world, intrinsics, w)
-            if ahead >= AHEAD_SHARE:
-                lean = lower_border((work_h, work_w), self.hole_lean_bottom, self.hole_lean_side)
-            logger.info("stage 2: the camera moves ahead in %.0f %% of the frames: hole_lean_bottom %s",
-                        100 * ahead, "on" if lean is not None else "off")  # fmt: skip
-        warp_frames = self._warp_frames(cam_to_world, intrinsics, w)
+        lean, warp_frames = self._ahead_rules(cam_to_world, intrinsics, w, (work_h, work_w))
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
         meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
@@ -155,16 +148,26 @@ class TemporalRefiner(TemporalConfig):
         return out
 
     # ------------------------------------------------------------------------------------------------- internals
-    def _warp_frames(self, cam_to_world: np.ndarray | None, intrinsics: np.ndarray | None, width: int) -> int:
-        """``hole_warp_frames``, or 0 with ``hole_warp_ahead`` unless stage 1's poses (``[T,4,4]``, with its
-        ``intrinsics`` at a depth ``width`` pixels wide) move the camera along its view (:func:`moving_ahead`)."""
-        if not self.hole_warp_frames or not self.hole_warp_ahead:
-            return self.hole_warp_frames
-        ahead = 0.0 if cam_to_world is None or intrinsics is None else moving_ahead(cam_to_world, intrinsics, width)
+    def _ahead_rules(
+        self, cam_to_world: np.ndarray | None, intrinsics: np.ndarray | None, width: int, work_hw: tuple[int, int]
+    ) -> tuple[np.ndarray | None, int]:
+        """The rules for a camera moving along its view, decided once from stage 1's poses (``[T,4,4]``, with its
+        ``intrinsics`` at a depth ``width`` pixels wide; :func:`moving_ahead`): the ``[h',w']`` bool region whose
+        holes lean fully to the near side (``hole_lean_bottom``; None = off) and the frames on each side carried
+        into the holes (``hole_warp_frames``, 0 with ``hole_warp_ahead`` unless the camera moves ahead)."""
+        lean_wanted = self.hole_lean_bottom > 0 and self.hole_nearness > 0
+        warp_gated = self.hole_warp_frames > 0 and self.hole_warp_ahead
+        if not (lean_wanted or warp_gated):
+            return None, self.hole_warp_frames
+        if cam_to_world is None or intrinsics is None:
+            return None, 0 if warp_gated else self.hole_warp_frames
+        ahead = moving_ahead(cam_to_world, intrinsics, width)
         on = ahead >= AHEAD_SHARE  # NaN (one frame): off
-        logger.info("stage 2: the camera moves ahead in %.0f %% of the frames: hole_warp_frames %s",
-                    100 * ahead, self.hole_warp_frames if on else "off")  # fmt: skip
-        return self.hole_warp_frames if on else 0
+        lean = lower_border(work_hw, self.hole_lean_bottom, self.hole_lean_side) if on and lean_wanted else None
+        warp_frames = 0 if warp_gated and not on else self.hole_warp_frames
+        logger.info("stage 2: the camera moves ahead in %.0f %% of the frames: hole_lean_bottom %s, "
+                    "hole_warp_frames %d", 100 * ahead, "on" if lean is not None else "off", warp_frames)  # fmt: skip
+        return lean, warp_frames
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
         for name, value in (("frames", frames), ("depth", depth), ("confidence", confidence)):
