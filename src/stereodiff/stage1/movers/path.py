@@ -96,7 +96,9 @@ def path_contact(
     return out, given
 
 
-def _column_contact(on: np.ndarray, obstacle: np.ndarray, horizon: int, bottom: int, run: int) -> tuple | None:
+def _column_contact(
+    on: np.ndarray, obstacle: np.ndarray, horizon: int, bottom: int, run: int
+) -> tuple[int, int] | None:
     """Scanning one column up from ``bottom`` to ``horizon``: the lowest ``run`` off-ground pixels (``obstacle``
     ``[h]`` bool; holes between them allowed, no ground pixel, ``on`` ``[h]`` bool) above a seen ground pixel.
     Returns (the row of that last ground pixel, the row of the lowest of them), or None."""
