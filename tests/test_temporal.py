@@ -458,20 +458,26 @@ def test_threads_do_not_change_a_single_bit():
     np.testing.assert_array_equal(three, one)
 
 
+def _street_with_holes(num_frames: int) -> tuple:
+    """``driving`` (seed 0, 96×128) with the lower right quarter's static pixels missing on every other frame: the
+    scene, its exact ``[T,h,w]`` depth, the hole mask and the depth with the holes at 0."""
+    from stereodiff.synth import make_scene
+
+    scene = make_scene("driving", seed=0, num_frames=num_frames, height=96, width=128)
+    depth = scene.depth.astype(np.float32)
+    hole = np.zeros(depth.shape, bool)
+    hole[::2, 40:, 80:] = True
+    hole &= ~scene.dynamic_mask
+    return scene, depth, hole, np.where(hole, 0.0, depth).astype(np.float32)
+
+
 def test_holes_take_the_depth_nearby_frames_saw_carried_with_the_camera():
     """Exact depth of a street seen by a camera driving forward, with the lower right quarter (static scenery)
     missing on every other frame. The colour-region fill gives those holes the depth of whatever shares their
     colour (median |Δ log d| 0.116 measured); carried from the neighbouring frames, which saw the same scenery,
     with the fitted camera motions (``hole_warp_frames``) they get it back (0.019; 0.011 without the temporal
     pass)."""
-    from stereodiff.synth import make_scene
-
-    scene = make_scene("driving", seed=0, num_frames=24, height=96, width=128)
-    depth = scene.depth.astype(np.float32)
-    hole = np.zeros(depth.shape, bool)
-    hole[::2, 40:, 80:] = True
-    hole &= ~scene.dynamic_mask
-    holed = np.where(hole, 0.0, depth).astype(np.float32)
+    scene, depth, hole, holed = _street_with_holes(24)
 
     def error(**options) -> float:
         refined = TemporalRefiner(**options).refine(scene.frames, holed, np.ones_like(depth))
@@ -669,14 +675,7 @@ def test_carried_depth_only_when_the_camera_moves_ahead():
     above). With stage 1's poses driving forward the holes take the depth the nearby frames saw, exactly as with
     ``hole_warp_frames`` alone; with poses moving sideways (an orbit, a hand-held pan) nothing is carried, bit for
     bit as without the warp."""
-    from stereodiff.synth import make_scene
-
-    scene = make_scene("driving", seed=0, num_frames=12, height=96, width=128)
-    depth = scene.depth.astype(np.float32)
-    hole = np.zeros(depth.shape, bool)
-    hole[::2, 40:, 80:] = True
-    hole &= ~scene.dynamic_mask
-    holed = np.where(hole, 0.0, depth).astype(np.float32)
+    scene, depth, hole, holed = _street_with_holes(12)
     sideways = _poses([0.2, 0.0, 0.0], len(depth))
 
     def refine(poses: np.ndarray, **options) -> np.ndarray:
