@@ -17,8 +17,8 @@ import numpy as np
 #: A video's camera moves along its view (a vehicle) when at least this share of its samples (stage 1's probe pairs'
 #: epipoles, stage 2's poses 8 frames apart) say so: driving gives 1.0 on every seed, a hand-held walk that does so
 #: now and then less (lady-running.mp4: 4 of 7 probe pairs, where ``forward_near`` put a near seated man behind the
-#: runner; TUM 0.14). The gate of ``forward_near``, ``movers_track_ahead``, ``movers_up_to_horizon`` and
-#: ``hole_lean_bottom``.
+#: runner; TUM 0.14). The gate of every rule for a camera moving ahead: ``forward_near``, the movers' knobs that
+#: ``mover_settings`` turns on only then, and stage 2's ``hole_lean_bottom`` and ``hole_warp_ahead``.
 AHEAD_SHARE = 0.75
 
 __all__ = [

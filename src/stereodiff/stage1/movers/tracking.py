@@ -1,14 +1,25 @@
 """Temporal tracking of the movers' depth over frames (module docstring of :mod:`stereodiff.stage1.movers`, step
 3): :func:`track_mover_depth` pools each region's depth with the overlapping regions of the neighbouring frames,
-:func:`fill_missed_movers` gives it to frames where nothing of the mover was found."""
+:func:`fill_missed_movers` gives it to frames where nothing of the mover was found, :func:`track_cut_depth` gives a
+region cut by the image bottom the tightest bound of its track."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from stereodiff.flow import dis_engine, dis_flows, forward_backward, inside_image
+from stereodiff.progress import thread_map
 
 __all__ = ["fill_missed_movers", "track_cut_depth", "track_mover_depth"]
+
+#: frame offsets whose flow links the regions of :func:`track_cut_depth` and measures their scale ratio
+CUT_OFFSETS = (1,)
+#: a cut region takes its track's bound only when that is nearer than its own by more than this fraction: the least
+#: of many carried bounds lies below the truth by their noise (~5 % on indoor-dynamic seed 6's tight bounds), and a
+#: bound that is about tight keeps the region's own (docs/geometric.md, "A depth for a mover cut by the image bottom")
+CUT_GAP = 0.1
+#: least share of a region's flow-consistent pixels landing in a region of the other frame for a link
+CUT_LINK_SHARE = 0.25
 
 
 def track_mover_depth(
@@ -175,8 +186,6 @@ def track_cut_depth(
     """
     import cv2
 
-    from stereodiff.progress import thread_map
-
     n, h, w = depth.shape
     given = np.zeros(depth.shape, bool)
     labels, nodes = [], []  # per frame: [h,w] labels; nodes: (frame, label, log depth, cut)
@@ -230,16 +239,6 @@ def track_cut_depth(
     return given
 
 
-#: frame offsets whose flow links the regions of :func:`track_cut_depth` and measures their scale ratio
-CUT_OFFSETS = (1,)
-#: a cut region takes its track's bound only when that is nearer than its own by more than this fraction: the least
-#: of many carried bounds lies below the truth by their noise (~5 % on indoor-dynamic seed 6's tight bounds), and a
-#: bound that is about tight keeps the region's own (docs/geometric.md, "A depth for a mover cut by the image bottom")
-CUT_GAP = 0.1
-#: least share of a region's flow-consistent pixels landing in a region of the other frame for a link
-CUT_LINK_SHARE = 0.25
-
-
 def _theil_sen(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, gap: float, samples: int = 3000) -> float:
     """Robust slope of ``y`` against ``x`` ``[N]``: the median of the slopes of random pairs at least ``gap`` apart
     in ``x`` (NaN with fewer than 30 such pairs); tolerates ~30 % outliers (static pixels joined to a mover)."""
@@ -252,20 +251,16 @@ def _theil_sen(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, gap: floa
 
 
 def _components(count: int, links: list[tuple[int, int, float]]) -> list[list[int]]:
-    """The connected components (lists of nodes) of ``count`` nodes joined by ``links`` ``(a, b, value)``."""
-    parent = list(range(count))
+    """The connected components (lists of nodes, ascending; ordered by their first node) of ``count`` nodes joined
+    by ``links`` ``(a, b, value)``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b, _ in links:
-        parent[root(a)] = root(b)
+    ends = np.array([(a, b) for a, b, _ in links], np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(ends)), (ends[:, 0], ends[:, 1])), shape=(count, count))
     groups: dict[int, list[int]] = {}
-    for i in range(count):
-        groups.setdefault(root(i), []).append(i)
+    for node, label in enumerate(connected_components(graph, directed=False)[1]):
+        groups.setdefault(int(label), []).append(node)
     return list(groups.values())
 
 
