@@ -9,6 +9,7 @@ import pytest
 
 from stereodiff.camera import pinhole
 from stereodiff.config import preset_config
+from stereodiff.flow import dis_flows
 from stereodiff.stage1.movers import MoverSettings, handle_movers
 from stereodiff.stage1.movers.ground import ground_depth
 from stereodiff.stage1.movers.segmentation import rigid_flow
@@ -207,6 +208,40 @@ def test_blocks_share_their_overlap_and_run_each_flow_check_and_ground_fit_once(
     assert whole_moving.sum() > 0.5 * truth.sum()
     np.testing.assert_array_equal(blocked_moving, whole_moving)
     np.testing.assert_array_equal(blocked.depth, whole.depth)
+
+
+def test_blocks_take_the_mover_depth_of_the_overlap_where_the_mask_is_the_earlier_blocks(monkeypatch):
+    """With tracking on, a block computes the mover depth of its context frames too; a frame of the overlap whose
+    mover mask is the one the earlier block computed its depth from takes that depth (stored as its changed pixels)
+    instead: fewer fits, the same output bit for bit as blocks that compute every frame themselves."""
+    from stereodiff.stage1.movers import runner
+    from stereodiff.stage1.movers.depth import mover_depth
+    from stereodiff.stage1.movers.shared import SharedFindings
+
+    class Forgetful(SharedFindings):  # keeps no mover depth: every block computes all of its frames
+        depths = property(lambda self: {}, lambda self, value: None)
+
+    frames, truth = _sliding_square(num_frames=40)
+    scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
+    settings = MoverSettings(offsets=(3, 6), hole_bound=True, track_frames=8)
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return mover_depth(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "mover_depth", counted)
+    monkeypatch.setattr(runner, "BLOCK_FRAMES", 20)  # blocks [0, 29) and [11, 40): the masks agree mid-overlap
+    shared, shared_moving = handle_movers(frames, scene, settings, num_workers=2)
+    taken = len(calls)
+    calls.clear()
+    monkeypatch.setattr(runner, "SharedFindings", Forgetful)
+    alone, alone_moving = handle_movers(frames, scene, settings, num_workers=2)
+    assert shared_moving.sum() > 0.5 * truth.sum()
+    assert 0 < taken < len(calls)  # the overlap's frames were taken, not fitted again
+    np.testing.assert_array_equal(shared_moving, alone_moving)
+    np.testing.assert_array_equal(shared.depth, alone.depth)
+    np.testing.assert_array_equal(shared.confidence, alone.confidence)
 
 
 def test_shared_findings_pack_a_pairs_checks_and_give_them_back_bit_for_bit():
@@ -914,9 +949,57 @@ def test_a_cut_mover_takes_the_tightest_bound_of_its_track_carried_by_its_vertic
     object is 10 away. Its vertical image scale grows as its depth falls, so each frame whose bound is loose by more
     than ``CUT_GAP`` takes the first frame's bound times the depth ratio the flow measures; the second frame (bound
     7 % too far) and a second object, static and alone in its track, keep their bound."""
-    import cv2
-
     from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    grey, depth, handled, truth = _approaching_cut_object()
+    n, _, w = depth.shape
+    out = depth.copy()
+    given = track_cut_depth(grey, out, handled, frames=8, margin=7)
+    obj = handled & (np.arange(w) < 100)
+    for k in range(2, n):
+        np.testing.assert_allclose(out[k][obj[k]], truth[k], rtol=0.04)  # was 10: up to 49 % too far
+    np.testing.assert_array_equal(out[:2][obj[:2]], 10.0)
+    assert given[2:][obj[2:]].all() and not given[:2].any() and not given[:, :, 110:].any()
+    np.testing.assert_array_equal(out[:, :, 110:], depth[:, :, 110:])
+
+
+def test_a_block_takes_the_cut_links_of_the_overlap_where_its_masks_are_the_earlier_blocks(monkeypatch):
+    """Neighbouring blocks of the movers step share ``cut_track``'s links of the pairs in their overlap
+    (:class:`SharedFindings`): the second block computes the flows only of the pairs whose handled masks differ from
+    the ones the first block found the links on, and its depth is what it computes alone, bit for bit."""
+    from stereodiff.stage1.movers import tracking
+    from stereodiff.stage1.movers.shared import SharedFindings
+
+    grey, depth, handled, _ = _approaching_cut_object()
+    flows = []
+
+    def counted(engine, a, b):
+        flows.append(1)
+        return dis_flows(engine, a, b)
+
+    monkeypatch.setattr(tracking, "dis_flows", counted)
+    shared = SharedFindings()
+    shared.block(0, 3)  # the next block starts at frame 3: the pairs (3, 4) … (6, 7) are kept for it
+    tracking.track_cut_depth(grey, depth.copy(), handled, 8, 7, first=0, shared=shared)
+    assert len(flows) == 7 and sorted(shared.cut_links) == [(3, 4), (4, 5), (5, 6), (6, 7)]
+    later, later_depth = handled[3:].copy(), depth[3:].copy()
+    later[3, :4, 150:], later_depth[3, :4, 150:] = True, 10.0  # frame 6's mask differs: (5, 6), (6, 7) found again
+    for block_handled, block_depth, computed in ((handled[3:], depth[3:], 0), (later, later_depth, 2)):
+        alone, with_shared = block_depth.copy(), block_depth.copy()
+        flows.clear()
+        given = tracking.track_cut_depth(grey[3:], with_shared, block_handled, 8, 7, first=3, shared=shared)
+        assert len(flows) == computed
+        expected = tracking.track_cut_depth(grey[3:], alone, block_handled, 8, 7, first=3)
+        assert given.any()  # the links matter: the approaching object's cut regions take their track's bound
+        np.testing.assert_array_equal(given, expected)
+        np.testing.assert_array_equal(with_shared, alone)
+
+
+def _approaching_cut_object() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A textured object approaching the camera, cut by the image bottom in every frame, and a static one: grey
+    frames ``[8,120,160]`` uint8, their depth (10 on the handled regions), handled mask and the approaching object's
+    true depth ``[8]``."""
+    import cv2
 
     rng = np.random.default_rng(3)
     h, w, n = 120, 160, 8
@@ -936,11 +1019,4 @@ def test_a_cut_mover_takes_the_tightest_bound_of_its_track_carried_by_its_vertic
         handled[k] = inside
         handled[k, 60:, 110:140] = True  # the other one: static
         depth[k][handled[k]] = 10.0
-    out = depth.copy()
-    given = track_cut_depth(grey, out, handled, frames=8, margin=7)
-    obj = handled & (np.arange(w) < 100)
-    for k in range(2, n):
-        np.testing.assert_allclose(out[k][obj[k]], truth[k], rtol=0.04)  # was 10: up to 49 % too far
-    np.testing.assert_array_equal(out[:2][obj[:2]], 10.0)
-    assert given[2:][obj[2:]].all() and not given[:2].any() and not given[:, :, 110:].any()
-    np.testing.assert_array_equal(out[:, :, 110:], depth[:, :, 110:])
+    return grey, depth, handled, truth

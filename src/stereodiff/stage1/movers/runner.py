@@ -17,7 +17,7 @@ from stereodiff.stage1.movers.ground import FLOATING, contact_segments, ground_d
 from stereodiff.stage1.movers.path import path_contact
 from stereodiff.stage1.movers.segmentation import segment_movers
 from stereodiff.stage1.movers.settings import MoverSettings
-from stereodiff.stage1.movers.shared import SharedFindings
+from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
 from stereodiff.stage1.movers.tracking import fill_missed_movers, track_cut_depth, track_mover_depth
 from stereodiff.types import SceneGeometry
 
@@ -117,16 +117,28 @@ def _handle_block(
     handled = np.zeros((n, h, w), bool)
 
     def frame_depth(k: int) -> None:  # writes frame k only
-        if moving[k].any():
-            ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
-            floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
-            depth[k], handled[k] = mover_depth(depth[k], moving[k], ground, s, floating)
+        if not moving[k].any():
+            return
+        bits = np.packbits(moving[k])
+        known = shared.depths.get(first + k)
+        if known is not None and np.array_equal(known.moving, bits):  # the earlier block's, from the same mask
+            depth[k].reshape(-1)[known.changed] = known.values
+            handled[k] = np.unpackbits(known.handled, count=h * w).reshape(h, w).view(bool)
+            return
+        ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
+        floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
+        found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating)
+        found = found.astype(np.float32, copy=False)  # as the assignment rounds it
+        if shared.wanted(first + k):
+            changed = np.flatnonzero(found.view(np.uint32) != depth[k].view(np.uint32))  # bit for bit (NaN too)
+            shared.depths[first + k] = FrameDepth(bits, changed, found.reshape(-1)[changed], np.packbits(handled[k]))
+        depth[k] = found
 
     tracked = s.track_frames > 0 or s.track_missed > 0 or s.cut_track > 0  # every frame's mover depth is needed
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
-        handled |= track_cut_depth(grey, depth, handled, s.cut_track, cut_rows((h, w), s), first, num_workers)
+        handled |= track_cut_depth(grey, depth, handled, s.cut_track, cut_rows((h, w), s), first, num_workers, shared)
     if s.track_frames > 0:
         handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)
     if s.track_missed > 0:

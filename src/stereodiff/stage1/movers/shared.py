@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["FrameCheck", "PackedCheck", "SharedFindings"]
+__all__ = ["CutLinks", "FrameCheck", "FrameDepth", "PackedCheck", "SharedFindings"]
 
 
 class FrameCheck(NamedTuple):
@@ -34,17 +34,48 @@ class PackedCheck(NamedTuple):
     """``[ceil(masks·h·w / 8)]`` uint8: the masks stacked in that order, ``np.packbits``."""
 
 
+class CutLinks(NamedTuple):
+    """The links :func:`~stereodiff.stage1.movers.tracking.track_cut_depth` found between two frames, as
+    :class:`SharedFindings` stores them, with the masks they were found on."""
+
+    handled: tuple[np.ndarray, np.ndarray]
+    """Both frames' ``[h,w]`` bool handled masks, ``np.packbits`` (the links' regions are their components)."""
+    links: list[tuple[tuple[int, int], tuple[int, int], float]]
+    """``((video frame a, label), (video frame b, label), log scale ratio)`` per link."""
+
+
+class FrameDepth(NamedTuple):
+    """One frame's mover depth (:func:`~stereodiff.stage1.movers.runner.handle_movers`) as :class:`SharedFindings`
+    stores it: what changed in the frame's depth, given its mover mask."""
+
+    moving: np.ndarray
+    """The ``[h,w]`` bool mover mask it was computed from, ``np.packbits``."""
+    changed: np.ndarray
+    """``[N]`` int64 flat indices of the pixels whose depth it changed (bit for bit)."""
+    values: np.ndarray
+    """``[N]`` float32 their new depth."""
+    handled: np.ndarray
+    """The ``[h,w]`` bool pixels given a mover depth, ``np.packbits``."""
+
+
 class SharedFindings:
     """What two neighbouring blocks of :func:`~stereodiff.stage1.movers.handle_movers` would both compute, computed
     once: the flow checks of the pairs whose frames are all in the next block too (keyed by video frames; the masks
     bit-packed) and the ground findings of such frames. A pair's check and a frame's finding depend only on its
     frames (every RANSAC is seeded by video frame), so a block gets exactly what it would compute itself. Holds at
-    most the overlap of two blocks (``2 · (max offset + 1)`` frames: ≈ 1 MB at 320×240)."""
+    most the overlap of two blocks (``2 · (max offset + 1)`` frames: ≈ 1 MB at 320×240).
+
+    A frame's mover depth and the cut-track links of a pair of frames (:func:`track_cut_depth`) depend on the
+    block's mover masks too, which differ near a block's ends (a frame's flow checks there lack their pairs beyond
+    the block): they are taken from the earlier block only where the masks they were computed from are the same,
+    bit for bit (most of the overlap; stored packed, the depth as its changed pixels: a few MB at 320×240)."""
 
     def __init__(self) -> None:
         self.next_first = 0  # what concerns video frames from here on is stored (the next block has them too)
         self.checks: dict[tuple[int, int], list[PackedCheck]] = {}  # (video frame a, video frame b): both checks
         self.ground: dict[int, np.ndarray] = {}  # video frame: [h,w] uint8 regions the ground says move
+        self.cut_links: dict[tuple[int, int], CutLinks] = {}  # (video frame a, video frame b): its links
+        self.depths: dict[int, FrameDepth] = {}  # video frame: its mover depth
 
     def block(self, first: int, next_first: int) -> None:
         """A block starting at video frame ``first`` begins, the next one will start at ``next_first``: what
@@ -52,6 +83,8 @@ class SharedFindings:
         self.next_first = next_first
         self.checks = {pair: v for pair, v in self.checks.items() if pair[0] >= first}
         self.ground = {k: v for k, v in self.ground.items() if k >= first}
+        self.cut_links = {pair: v for pair, v in self.cut_links.items() if pair[0] >= first}
+        self.depths = {k: v for k, v in self.depths.items() if k >= first}
 
     def wanted(self, *frames: int) -> bool:
         """Whether the next block needs what concerns these video frames."""

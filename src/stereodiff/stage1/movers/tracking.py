@@ -9,6 +9,7 @@ import numpy as np
 
 from stereodiff.flow import dis_engine, dis_flows, forward_backward, inside_image
 from stereodiff.progress import thread_map
+from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 
 __all__ = ["fill_missed_movers", "track_cut_depth", "track_mover_depth"]
 
@@ -151,6 +152,7 @@ def track_cut_depth(
     margin: int,
     first: int = 0,
     num_workers: int = 1,
+    shared: SharedFindings | None = None,
 ) -> np.ndarray:
     """Depth for the mover regions cut by the image bottom that is not the bound (``MoverSettings.cut_track``), in
     place.
@@ -180,6 +182,9 @@ def track_cut_depth(
         margin: rows at the image bottom that a cut region reaches.
         first: the video index of the first frame (seeds the slope's samples by video frame).
         num_workers: threads for the flows (the output does not depend on it).
+        shared: the links of the pairs in the overlap with the neighbouring blocks
+            (:class:`~stereodiff.stage1.movers.shared.SharedFindings`): a pair's links are taken from there when both
+            its frames' ``handled`` masks are the ones they were found on.
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -202,6 +207,20 @@ def track_cut_depth(
     scale = max(h, w) / 320.0
 
     def links_of(pair: tuple[int, int]) -> list[tuple[int, int, float]]:
+        if shared is None:
+            return find_links(pair)
+        a, b = pair
+        key, masks = (first + a, first + b), (np.packbits(handled[a]), np.packbits(handled[b]))
+        known = shared.cut_links.get(key)
+        if known is not None and all(np.array_equal(x, y) for x, y in zip(known.handled, masks)):
+            return [(index[(i - first, li)], index[(j - first, lj)], value) for (i, li), (j, lj), value in known.links]
+        out = find_links(pair)
+        if shared.wanted(*key):
+            video = [((nodes[i][0] + first, nodes[i][1]), (nodes[j][0] + first, nodes[j][1]), v) for i, j, v in out]
+            shared.cut_links[key] = CutLinks(masks, video)
+        return out
+
+    def find_links(pair: tuple[int, int]) -> list[tuple[int, int, float]]:
         a, b = pair
         flow_ab, flow_ba = dis_flows(dis_engine("medium"), grey[a], grey[b])
         target, _, miss = forward_backward(flow_ab, flow_ba)
