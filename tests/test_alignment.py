@@ -273,3 +273,29 @@ def test_threads_do_not_change_the_output():
     np.testing.assert_array_equal(threaded.depth, single.depth)
     np.testing.assert_array_equal(threaded.alignment.pair_scales, single.alignment.pair_scales)
     np.testing.assert_array_equal(threaded.alignment.frame_log_scales, single.alignment.frame_log_scales)
+
+
+def test_edge_scores_release_the_memmapped_confidence_per_run_of_frames_not_per_pair(tmp_path, monkeypatch):
+    """The per-frame maximum confidence in a memmap is released once its touched frames reach ``_RESIDENT_BYTES``
+    (here 4 frames), not after every pair (each release faults the frames in again): the same scores and maxima as
+    in RAM, with far fewer releases than pairs."""
+    from stereodiff.io.pages import new_array
+    from stereodiff.stage1 import alignment
+
+    pairs = make_pairs(12, "swin-3")
+    scene = make_synthetic_pairs(12, 12, 16, pairs, seed=2)
+    in_ram = np.zeros((12, 12, 16), np.float32)
+    expected = alignment._edge_scores(scene.preds, np.asarray(pairs), in_ram)
+    mapped = new_array(tmp_path, "confidence", (12, 12, 16), np.float32)
+    released = []
+
+    def counted(*arrays):
+        released.extend(1 for a in arrays if a is mapped)
+        return release(*arrays)
+
+    release = alignment.release
+    monkeypatch.setattr(alignment, "release", counted)
+    monkeypatch.setattr(alignment, "_RESIDENT_BYTES", 4 * mapped[0].nbytes)
+    np.testing.assert_array_equal(alignment._edge_scores(scene.preds, np.asarray(pairs), mapped), expected)
+    np.testing.assert_array_equal(mapped, in_ram)
+    assert in_ram.min() > 0 and 2 <= len(released) <= len(pairs) // 2
