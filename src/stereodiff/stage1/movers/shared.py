@@ -65,7 +65,7 @@ class SharedFindings:
     frames (every RANSAC is seeded by video frame), so a block gets exactly what it would compute itself. Holds at
     most the overlap of two blocks (``2 · (max offset + 1)`` frames: ≈ 1 MB at 320×240).
 
-    A frame's mover depth and the cut-track links of a pair of frames (:func:`track_cut_depth`) depend on the
+    A frame's mover depth and the cut-track links of a pair of frames (:func:`~.tracking.track_cut_depth`) depend on the
     block's mover masks too, which differ near a block's ends (a frame's flow checks there lack their pairs beyond
     the block): they are taken from the earlier block only where the masks they were computed from are the same,
     bit for bit (most of the overlap; stored packed, the depth as its changed pixels: a few MB at 320×240)."""
