@@ -941,6 +941,37 @@ def test_path_contact_reaches_the_movers_only_for_a_camera_moving_ahead():
     assert (mover_settings(on, ahead=True).path_contact, mover_settings(on, ahead=False).path_contact) == (0.5, 0)
     with pytest.raises(ValueError, match="movers_path_contact"):
         GeometricConfig(movers_path_contact=-1.0).validate()
+    assert mover_settings(on, ahead=True).path_confidence == 1.0  # as the other mover pixels unless set
+    assert mover_settings(replace(on, movers_path_confidence=0.3), ahead=True).path_confidence == 0.3
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="movers_path_confidence"):
+            GeometricConfig(movers_path_confidence=bad).validate()
+
+
+def test_path_contact_pixels_get_their_own_share_of_the_mover_confidence(monkeypatch):
+    """``path_confidence``: the pixels ``path_contact`` gives a depth get that fraction of the confidence of the other
+    mover pixels (stage 2 then weighs the contact's depth less than the static scenery it meets); the rest of the
+    frame keeps what it had, and 1 gives them the mover confidence as before."""
+    from stereodiff.stage1.movers import runner
+
+    frames, truth = _sliding_square(num_frames=16)
+    scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
+    block = np.zeros(truth.shape, bool)
+    block[:, 95:105, 10:30] = True  # what the (stubbed) path rule gives the contact's depth, away from the square
+
+    def path_rule(depth, moving, given, *args):
+        depth[block], given[block] = 2.0, True
+
+    monkeypatch.setattr(runner, "_path_contacts", path_rule)
+    out = {}
+    settings = MoverSettings(offsets=(3, 6), hole_bound=True, confidence=0.5, path_contact=0.5)
+    for share in (1.0, 0.25):
+        result, _ = handle_movers(frames, scene, replace(settings, path_confidence=share))
+        out[share] = np.asarray(result.confidence)
+        np.testing.assert_array_equal(result.depth[block], 2.0)
+    np.testing.assert_array_equal(out[1.0][block], 0.5 * 5.0)  # the mover confidence: half the static pixels' 5
+    np.testing.assert_array_equal(out[0.25][block], 0.25 * 0.5 * 5.0)
+    np.testing.assert_array_equal(out[0.25][~block], out[1.0][~block])
 
 
 def test_a_cut_mover_takes_the_tightest_bound_of_its_track_carried_by_its_vertical_scale():

@@ -347,6 +347,11 @@ class GeometricConfig(Stage1Config):
     pixels up to the horizon gives the ground's depth where the road is last seen under it to its pixels stage 1 put
     beyond that (``MoverSettings.path_contact``: the car ahead, whatever ratio stage 1 triangulated it at). 0 = off
     (docs/geometric.md, "The car in the camera's path")."""
+    movers_path_confidence: float = 1.0
+    """With ``movers_path_contact``: the confidence of the pixels it re-depths, as a fraction of the other mover
+    pixels' (``MoverSettings.path_confidence``; 1 = the same). Below 1, stage 2 pulls the static scenery around the
+    car less toward the car's contact depth (docs/geometric.md, "Containing the car's corrected depth in stage
+    2")."""
 
     def validate(self) -> None:
         super().validate()
@@ -387,6 +392,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_up_to_horizon", self.movers_up_to_horizon == 0 or self.movers_up_to_horizon > 1,
                  "must be 0 (off) or a factor > 1"),
                 ("movers_path_contact", self.movers_path_contact >= 0, "must be ≥ 0 camera heights (0 = off)"),
+                ("movers_path_confidence", 0 < self.movers_path_confidence <= 1, "must lie in (0, 1]"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
             ],

@@ -144,16 +144,18 @@ def _handle_block(
     if s.track_missed > 0:
         shrink = round(2 * max(h, w) / 320.0)
         handled |= fill_missed_movers(depth, moving, handled, s.track_missed, s.underground, shrink)
-    if s.path_contact > 0:
-        _path_contacts(depth, moving, handled, scene.principal_point[:, 0], first, core, s, num_workers)
     confidence[handled] = mover_conf
+    if s.path_contact > 0:
+        path = np.zeros((n, h, w), bool)
+        _path_contacts(depth, moving, path, scene.principal_point[:, 0], first, core, s, num_workers)
+        confidence[path] = mover_conf * s.path_confidence
     return depth, confidence, moving
 
 
 def _path_contacts(
     depth: np.ndarray,
     moving: np.ndarray,
-    handled: np.ndarray,
+    given: np.ndarray,
     epipole_u: np.ndarray,
     first: int,
     core: tuple[int, int],
@@ -162,14 +164,13 @@ def _path_contacts(
 ) -> None:
     """``path_contact`` on the ``core`` frames of a block (video frame ``first`` first), in place: ``depth``
     ``[n,h,w]`` (after the other rules; each frame's ground plane is fitted again on it, the movers excluded) and
-    ``handled`` ``[n,h,w]`` bool; ``epipole_u`` ``[n]``: the heading's column per frame — the principal point's,
-    for a camera that moves along its view (:func:`~.path.path_contact`)."""
+    ``given`` ``[n,h,w]`` bool (set where it gave a depth); ``epipole_u`` ``[n]``: the heading's column per frame —
+    the principal point's, for a camera that moves along its view (:func:`~.path.path_contact`)."""
 
     def frame(k: int) -> None:  # writes frame k only
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
         if ground is not None:
-            depth[k], given = path_contact(depth[k], ground, ground_pixels(depth[k], ground, s), epipole_u[k], s)
-            handled[k] |= given
+            depth[k], given[k] = path_contact(depth[k], ground, ground_pixels(depth[k], ground, s), epipole_u[k], s)
 
     thread_map(frame, range(core[0] - first, core[1] - first), num_workers, "movers: path")
 

@@ -157,6 +157,11 @@ class MoverSettings:
     a vehicle's camera, triangulated too far at any ratio, found or not by the segmentation.
     ``GeometricConfig.movers_path_contact`` applies it to a camera moving along its view only (docs/geometric.md,
     "The car in the camera's path")."""
+    path_confidence: float = 1.0
+    """With ``path_contact``: the confidence of the pixels it gives a depth, as a fraction of ``confidence`` (1 = as
+    the other mover pixels). Below 1, stage 2's temporal filter and fill weigh the contact's depth (biased 0.6–1.1×
+    by the road seen under the car) less than the static scenery it meets along the flow, which it otherwise pulls
+    nearer around the car (docs/geometric.md, "Containing the car's corrected depth in stage 2")."""
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`~.tracking.track_mover_depth`): frames on each side whose
     overlapping mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md)
