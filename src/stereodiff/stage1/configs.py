@@ -347,6 +347,27 @@ class GeometricConfig(Stage1Config):
     pixels up to the horizon gives the ground's depth where the road is last seen under it to its pixels stage 1 put
     beyond that (``MoverSettings.path_contact``: the car ahead, whatever ratio stage 1 triangulated it at). 0 = off
     (docs/geometric.md, "The car in the camera's path")."""
+    band_select: bool = False
+    """After the fusion (and the movers): the holes along object outlines and the covered pixels within
+    ``band_select_rim_px`` of them choose their depth among the nearest confident pixels in 8 directions (both sides
+    of the outline) by multi-view photometric consistency with the frames ``± band_select_offsets``
+    (:mod:`stereodiff.stage1.band_select`; issue #20, docs/geometric.md "Motion boundaries"). Off here."""
+    band_select_rim_px: int = 3
+    """With ``band_select``: covered pixels within this many pixels of a hole are re-decided too."""
+    band_select_offsets: tuple[int, ...] = (2, 3, 5)
+    """With ``band_select``: the frames ``k ± offset`` a candidate is checked in."""
+    band_select_best_k: int = 3
+    """With ``band_select``: a candidate's cost is the mean of its best this many frames (occlusion elsewhere)."""
+    band_select_patch: int = 1
+    """With ``band_select``: patch radius (pixels) of the photometric comparison (0 = the pixel alone)."""
+    band_select_holes: bool = True
+    """With ``band_select``: holes take the chosen depth too (else only the covered rim is re-decided)."""
+    band_select_extrapolate_px: int = 0
+    """With ``band_select``: each directional candidate is the anchor's inverse depth extrapolated linearly back to
+    the pixel from the anchor this many pixels further out (exact on a plane; 0 = the anchor's depth)."""
+    band_select_margin: float = 0.01
+    """With ``band_select``: the cost (mean absolute RGB difference in [0, 1]) by which the best candidate must beat
+    every candidate of a distinct depth; else the pixel is left as it was."""
 
     def validate(self) -> None:
         super().validate()
@@ -389,6 +410,14 @@ class GeometricConfig(Stage1Config):
                 ("movers_path_contact", self.movers_path_contact >= 0, "must be ≥ 0 camera heights (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
+                ("band_select_rim_px", self.band_select_rim_px >= 0, "must be ≥ 0 pixels"),
+                ("band_select_offsets", len(self.band_select_offsets) > 0 and min(self.band_select_offsets) >= 1,
+                 "must be positive frame offsets"),
+                ("band_select_best_k", 1 <= self.band_select_best_k <= 2 * len(self.band_select_offsets),
+                 "must lie in 1..2·len(band_select_offsets)"),
+                ("band_select_patch", self.band_select_patch >= 0, "must be ≥ 0 pixels"),
+                ("band_select_margin", self.band_select_margin >= 0, "must be ≥ 0"),
+                ("band_select_extrapolate_px", self.band_select_extrapolate_px >= 0, "must be ≥ 0 pixels"),
             ],
             self,
         )  # fmt: skip
