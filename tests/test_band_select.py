@@ -95,3 +95,32 @@ def test_moving_pixels_and_far_from_holes_are_left_alone() -> None:
     out = band_select(frames, _scene(depth, valid, poses), moving, BandSettings(), num_workers=1)
     np.testing.assert_array_equal(np.asarray(out.depth), depth)
     np.testing.assert_array_equal(np.asarray(out.valid), valid)
+
+
+def test_refine_pose_recovers_a_neighbour_pose_off_by_pixels() -> None:
+    import cv2
+
+    from stereodiff.stage1.band_select import refine_pose
+
+    frames, truth, poses = _video()
+    K = np.array([[F, 0, W / 2], [0, F, H / 2], [0, 0, 1.0]])
+    true_T = np.linalg.inv(poses[9]) @ poses[5]
+    wrong_T = true_T.copy()
+    wrong_T[:3, :3] = cv2.Rodrigues(np.array([0.0, 0.03, 0.01]))[0] @ true_T[:3, :3]  # 2.4 px off at F = 80
+    image, other = (frames[k].astype(np.float32) / 255 for k in (5, 9))
+    anchor = cv2.erode((truth[5] == FAR).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    refined = refine_pose(image, other, truth[5].astype(np.float32), anchor, K, K, wrong_T)
+    assert refined is not None
+    assert np.abs(refined[:3, :3] - true_T[:3, :3]).max() < 0.003 < np.abs(wrong_T[:3, :3] - true_T[:3, :3]).max()
+
+
+def test_band_select_settings_are_validated() -> None:
+    import pytest
+
+    from stereodiff.stage1.configs import GeometricConfig
+
+    GeometricConfig(band_select=True, band_select_best_k=6).validate()
+    with pytest.raises(ValueError, match="band_select_best_k"):
+        GeometricConfig(band_select_best_k=7).validate()
+    with pytest.raises(ValueError, match="band_select_offsets"):
+        GeometricConfig(band_select_offsets=(0, 2)).validate()

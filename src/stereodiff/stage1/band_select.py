@@ -6,18 +6,24 @@ outlines of the objects untriangulated, and the covered rim of such a band often
 each band pixel chooses its depth among a few candidates by multi-view photometric consistency, with the poses and
 intrinsics of the aligned scene (a plane sweep restricted to candidates, as in PatchMatch stereo's propagation):
 
-1. **Band.** The holes of a frame (``~valid``) and the covered pixels within ``rim_px`` of one, minus the pixels
-   flagged as moving independently (they are not static geometry).
+1. **Band.** The holes of a frame (``~valid``; only with ``holes``) and the covered pixels within ``rim_px`` of
+   one, minus the pixels flagged as moving independently (they are not static geometry).
 2. **Candidates.** The depth of the first *anchor* pixel (covered, static, more than ``rim_px`` from a hole) met in
-   each of the 8 directions within ``reach_px``, so both sides of an outline are candidates, and the pixel's own
-   depth when it has one.
-3. **Score.** Each candidate places the pixel in the world; it is projected into the frames ``k ± offsets`` and
+   each of the 8 directions within ``reach_px``, so both sides of an outline are candidates (with ``extrapolate``
+   = g: its inverse depth extrapolated back to the pixel from the anchor g pixels further out, exact on a plane),
+   and the pixel's own depth when it has one. Only *contested* pixels go on — candidates more than ``distinct``
+   apart in log-depth; the others keep their depth (or stay holes, for stage 2 to fill).
+3. **Poses.** The aligned poses put a frame's pixels 1–3 px off in its neighbours (docs/geometric.md, "Photometric
+   depth choice in the outline bands"), as much as the parallax between the two sides of an outline, so each
+   neighbour's pose is re-estimated against the frame's own anchors (:func:`refine_pose`: Lucas–Kanade tracks and
+   PnP); a neighbour whose pose cannot be refined is not used.
+4. **Score.** Each candidate places the pixel in the world; it is projected into the frames ``k ± offsets`` and
    the ``(2·patch + 1)²`` patch of RGB around it compared with the pixel's own patch (mean absolute difference in
    [0, 1], the patch translated: fronto-parallel at the scale of a pixel). The score is the mean of the best
    ``best_k`` frames (those where the point is in view), so occlusion in the other frames is tolerated.
-4. **Choice.** The best candidate is taken when it beats every candidate of a distinct depth (log-depth apart by
-   more than ``distinct``) by ``margin``, or when no distinct candidate exists; otherwise the pixel is left as it
-   was. A hole that takes a depth becomes valid at the chosen anchor's confidence times ``confidence_share``.
+5. **Choice.** The best candidate is taken when it beats every candidate of a distinct depth by ``margin``;
+   otherwise the pixel is left as it was. A hole that takes a depth becomes valid at the chosen anchor's
+   confidence times ``confidence_share``.
 
 Frames are handled one at a time (each reads its own RGB frames at the scene's resolution and its neighbours' poses),
 so memory does not grow with the video's length.
@@ -54,7 +60,6 @@ class BandSettings:
     margin: float = 0.01
     distinct: float = 0.15
     confidence_share: float = 0.5
-    refine: bool = True
     extrapolate: int = 0
     holes: bool = True
 
@@ -152,9 +157,8 @@ def select_frame(
     ys, xs, candidates, sources = ys[contested], xs[contested], candidates[contested], sources[contested]
     if len(ys) == 0:
         return depth_new, confidence_new
-    if s.refine:
-        refined = [(other, K_j, refine_pose(image, other, depth, anchor, K, K_j, T)) for other, K_j, T in views]
-        views = [(other, K_j, T) for other, K_j, T in refined if T is not None]
+    refined = [(other, K_j, refine_pose(image, other, depth, anchor, K, K_j, T)) for other, K_j, T in views]
+    views = [(other, K_j, T) for other, K_j, T in refined if T is not None]
     if len(views) < s.best_k:
         return depth_new, confidence_new
     cost = _costs(image, ys, xs, candidates, K, views, s)  # [N,C], inf where unscored
