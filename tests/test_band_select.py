@@ -73,7 +73,8 @@ def _scene(depth: np.ndarray, valid: np.ndarray, poses: np.ndarray) -> SceneGeom
 def test_band_takes_the_true_side_of_an_outline() -> None:
     frames, truth, poses = _video()
     depth, valid = _stage1(truth)
-    out = band_select(frames, _scene(depth, valid, poses), None, BandSettings(rim_px=3), num_workers=1)
+    settings = BandSettings(offsets=(2, 3, 5), holes=True)  # 11 frames: the default offsets reach 15
+    out = band_select(frames, _scene(depth, valid, poses), None, settings, num_workers=1)
     k = 5
     band = ~valid[k] | (depth[k] != truth[k])  # the holes and the fattened rim
     before = np.abs(np.log(np.where(depth[k] > 0, depth[k], NEAR) / truth[k]))[band]
@@ -86,13 +87,17 @@ def test_band_takes_the_true_side_of_an_outline() -> None:
     assert (after[filled] < 0.05).mean() > 0.9
     wall = (depth[k] != truth[k]) & valid[k]  # the fattened rim, covered: fixed in place
     assert np.median(np.abs(after_depth[wall] - FAR)) < 0.05
+    rim_only = band_select(frames, _scene(depth, valid, poses), None, BandSettings(offsets=(2, 3, 5)), num_workers=1)
+    np.testing.assert_array_equal(np.asarray(rim_only.valid), valid)  # the holes are left to stage 2
+    assert np.median(np.abs(np.asarray(rim_only.depth[k])[wall] - FAR)) < 0.05
 
 
-def test_moving_pixels_and_far_from_holes_are_left_alone() -> None:
+def test_moving_pixels_are_left_alone() -> None:
     frames, truth, poses = _video()
     depth, valid = _stage1(truth)
     moving = np.ones(depth.shape, bool)
-    out = band_select(frames, _scene(depth, valid, poses), moving, BandSettings(), num_workers=1)
+    settings = BandSettings(offsets=(2, 3, 5), holes=True)
+    out = band_select(frames, _scene(depth, valid, poses), moving, settings, num_workers=1)
     np.testing.assert_array_equal(np.asarray(out.depth), depth)
     np.testing.assert_array_equal(np.asarray(out.valid), valid)
 

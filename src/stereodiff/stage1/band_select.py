@@ -54,14 +54,14 @@ class BandSettings:
 
     rim_px: int = 3
     reach_px: int = 12
-    offsets: tuple[int, ...] = (2, 3, 5)
+    offsets: tuple[int, ...] = (5, 10, 15)
     best_k: int = 3
     patch: int = 1
-    margin: float = 0.01
+    margin: float = 0.002
     distinct: float = 0.15
     confidence_share: float = 0.5
-    extrapolate: int = 0
-    holes: bool = True
+    extrapolate: int = 4
+    holes: bool = False
 
 
 def band_select(
