@@ -152,9 +152,10 @@ def select_frame(
     ys, xs = np.nonzero(band if s.holes else band & valid)
     candidates, sources = _candidates(ys, xs, depth, confidence, anchor, valid, s.reach_px, s.extrapolate)  # [N,C]
     present = candidates > 0
-    spread = np.log(np.max(candidates, axis=1) / np.min(np.where(present, candidates, np.inf), axis=1, initial=np.inf))
+    least = np.min(np.where(present, candidates, np.inf), axis=1)
+    spread = np.log(np.max(candidates, axis=1) / np.where(np.isfinite(least), least, np.max(candidates, axis=1) + 1))
     contested = present.any(axis=1) & (spread > s.distinct)  # the others keep their depth (or their hole)
-    ys, xs, candidates, sources = ys[contested], xs[contested], candidates[contested], sources[contested]
+    ys, xs, candidates, sources, present = (a[contested] for a in (ys, xs, candidates, sources, present))
     if len(ys) == 0:
         return depth_new, confidence_new
     refined = [(other, K_j, refine_pose(image, other, depth, anchor, K, K_j, T)) for other, K_j, T in views]
@@ -165,10 +166,10 @@ def select_frame(
     best = np.argmin(cost, axis=1)
     rows = np.arange(len(ys))
     best_cost, best_depth = cost[rows, best], candidates[rows, best]
-    apart = np.abs(np.log(np.where(candidates > 0, candidates, 1.0) / best_depth[:, None])) > s.distinct
-    rival = np.min(np.where(apart & (candidates > 0), cost, np.inf), axis=1)
-    take = np.isfinite(best_cost) & ((rival - best_cost > s.margin) | ~np.isfinite(rival))
-    take &= (best_depth > 0) & np.isfinite(best_depth)
+    scored = np.isfinite(best_cost) & (best_depth > 0)  # a missing candidate costs inf
+    ratio = np.where(present, candidates, 1.0) / np.where(scored, best_depth, 1.0)[:, None]
+    rival = np.min(np.where((np.abs(np.log(ratio)) > s.distinct) & present, cost, np.inf), axis=1)
+    take = scored & (~np.isfinite(rival) | (rival - np.where(scored, best_cost, 0.0) > s.margin))
     ty, tx = ys[take], xs[take]
     depth_new[ty, tx] = best_depth[take]
     was_hole = ~valid[ty, tx]
