@@ -230,7 +230,8 @@ class GeometricMatcher(PairwiseReconstruction):
     ) -> SceneGeometry:
         """Every pair of each frame, fused (:func:`fuse_pair_depths`): the tree alone leaves holes and one pair's
         noise; then, with ``movers``, independently moving objects get depth from mover constraints
-        (:func:`~stereodiff.stage1.movers.handle_movers`).
+        (:func:`~stereodiff.stage1.movers.handle_movers`); then, with ``band_select``, the bands along the
+        outlines choose their depth photometrically (:func:`~stereodiff.stage1.band_select.band_select`).
 
         Each step's input arrays in ``scene_dir`` are deleted as soon as the next step has replaced them (the
         alignment's world points before the fusion, which does not read them; its depth after the fusion; the
