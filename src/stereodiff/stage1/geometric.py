@@ -231,7 +231,8 @@ class GeometricMatcher(PairwiseReconstruction):
     ) -> SceneGeometry:
         """Every pair of each frame, fused (:func:`fuse_pair_depths`): the tree alone leaves holes and one pair's
         noise; then, with ``movers``, independently moving objects get depth from mover constraints
-        (:func:`~stereodiff.stage1.movers.handle_movers`).
+        (:func:`~stereodiff.stage1.movers.handle_movers`); then, with ``band_select``, the bands along the
+        outlines choose their depth photometrically (:func:`~stereodiff.stage1.band_select.band_select`).
 
         Each step's input arrays in ``scene_dir`` are deleted as soon as the next step has replaced them (the
         alignment's world points before the fusion, which does not read them; its depth after the fusion; the
@@ -244,18 +245,45 @@ class GeometricMatcher(PairwiseReconstruction):
                 preds, scene, stride=self.settings.fusion_stride, out_dir=scene_dir, num_workers=self.num_workers
             )
         delete_arrays(scene_dir, "depth", "confidence", "valid")
-        if not self.settings.movers:
-            return scene
-        from stereodiff.stage1.movers import handle_movers
+        moving = None
+        if self.settings.movers:
+            from stereodiff.stage1.movers import handle_movers
 
-        start = time.perf_counter()
-        settings = mover_settings(self.settings, self._ahead)
-        with workers_own_the_cores(self.num_workers):
-            scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir, num_workers=self.num_workers)
-        delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
-        self.timings["stage1_movers"] = time.perf_counter() - start
-        self.report.moving_fraction = float(moving.mean())
+            start = time.perf_counter()
+            settings = mover_settings(self.settings, self._ahead)
+            with workers_own_the_cores(self.num_workers):
+                scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir, num_workers=self.num_workers)
+            delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
+            self.timings["stage1_movers"] = time.perf_counter() - start
+            self.report.moving_fraction = float(moving.mean())
+        if self.settings.band_select:
+            scene = self._band_select(frames, scene, moving, scene_dir)
         release(moving)
+        return scene
+
+    def _band_select(
+        self, frames: Any, scene: SceneGeometry, moving: np.ndarray | None, scene_dir: Path | None
+    ) -> SceneGeometry:
+        """:func:`~stereodiff.stage1.band_select.band_select` with this matcher's ``band_select_*`` settings; the
+        arrays it replaced are deleted from ``scene_dir``."""
+        from stereodiff.stage1.band_select import BandSettings, band_select
+
+        c = self.settings
+        start = time.perf_counter()
+        settings = BandSettings(
+            rim_px=int(c.band_select_rim_px),
+            offsets=tuple(int(o) for o in c.band_select_offsets),
+            best_k=int(c.band_select_best_k),
+            patch=int(c.band_select_patch),
+            margin=float(c.band_select_margin),
+            holes=bool(c.band_select_holes),
+            extrapolate=int(c.band_select_extrapolate_px),
+        )
+        with workers_own_the_cores(self.num_workers):
+            scene = band_select(frames, scene, moving, settings, out_dir=scene_dir, num_workers=self.num_workers)
+        delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid", "movers_depth", "movers_confidence")
+        delete_arrays(scene_dir, "movers_valid")
+        self.timings["stage1_band_select"] = time.perf_counter() - start
         return scene
 
     def predict(
