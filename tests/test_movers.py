@@ -333,6 +333,22 @@ def test_ground_depth_recovers_a_floor_plane_and_refuses_a_wall():
     assert ground_depth(wall, np.ones((h, w), bool), MoverSettings()) is None
 
 
+def test_ground_max_beyond_refuses_a_plane_through_object_faces_that_puts_the_room_beyond_it():
+    h, w = 60, 80
+    rows = np.arange(h, dtype=np.float64)[:, None] * np.ones((1, w))
+    floor = 1.0 / np.maximum(0.01 * (rows - 10.0), 1e-9)  # horizon at row 10
+    depth = np.where(rows < 25, 1.0 / 0.15, floor)  # a wall standing on the floor at row 25
+    faces = (rows >= 40) & (np.arange(w)[None, :] >= 15) & (np.arange(w)[None, :] < 65)  # 62 % of the lowest third
+    depth = np.where(faces, 1.0 / (0.01 * (rows + 40.0)), depth).astype(np.float32)  # boxes' faces, nearer
+    static = np.ones((h, w), bool)
+    off = ground_depth(depth, static, MoverSettings())
+    assert off is not None and np.allclose(off[faces], depth[faces], rtol=1e-3)  # the faces hold the most inliers
+    assert np.mean(depth > 1.3 * off) > 0.5  # so the room behind them lies beyond that "ground"
+    on = ground_depth(depth, static, MoverSettings(ground_max_beyond=0.25))
+    assert on is not None and not np.allclose(on[faces], depth[faces], rtol=0.05)  # another plane
+    assert np.mean(depth > 1.3 * on) <= 0.25  # one that leaves the room in front of it
+
+
 def _floor(h: int = 120, w: int = 160) -> tuple[np.ndarray, np.ndarray]:
     """Depth ``[h,w]`` of a floor 1.5 below a level camera (focal 150; 0 above the horizon) and its intrinsics."""
     from stereodiff.camera import backproject

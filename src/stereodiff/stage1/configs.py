@@ -315,6 +315,12 @@ class GeometricConfig(Stage1Config):
     ahead of the camera, her feet low in the image; flagged static parts whose lowest pixels lie mid-image do not
     take a contact there; 0 = off here, 0.1 in the ``cpu`` preset; docs/geometric.md, "A runner rule that keeps to
     people close ahead")."""
+    movers_ground_max_beyond: float = 0.0
+    """With ``movers``: the ground plane of a frame must leave at most this share of its static pixels beyond it
+    (``MoverSettings.ground_max_beyond``; 0 = off here, 0.25 in the ``cpu`` preset): a plane through the faces of
+    objects that fill the lowest third of the image puts the room behind them beyond it, and the movers step then
+    took half a static frame for a mover (static-orbit seed 8, close-object seed 1; docs/geometric.md, "A ground
+    plane with the room beyond it")."""
     movers_min_area: float = 0.002
     """With ``movers``: least area of a mover region, fraction of the frame (``MoverSettings.min_area``; ``0.001`` in
     the ``cpu`` preset: a car ahead at 13–15 m is 0.7 % of the frame and the part the ground tests flag 0.15–0.3 %,
@@ -413,6 +419,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_contact_beside", 0 <= self.movers_contact_beside < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_beside_low", 0 <= self.movers_beside_low < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),
+                ("movers_ground_max_beyond", 0 <= self.movers_ground_max_beyond < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_up_to_horizon", self.movers_up_to_horizon == 0 or self.movers_up_to_horizon > 1,
                  "must be 0 (off) or a factor > 1"),
                 ("movers_path_contact", self.movers_path_contact >= 0, "must be ≥ 0 camera heights (0 = off)"),

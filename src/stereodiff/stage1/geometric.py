@@ -108,6 +108,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         contact_beside=float(config.movers_contact_beside),
         beside_low=float(config.movers_beside_low),
         min_area=float(config.movers_min_area),
+        ground_max_beyond=float(config.movers_ground_max_beyond),
         up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,
         path_contact=float(config.movers_path_contact) if ahead else 0.0,
         path_confidence=float(config.movers_path_confidence),

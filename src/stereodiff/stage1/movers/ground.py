@@ -38,6 +38,11 @@ def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings,
     holds the most static pixels of the frame's lowest third (RANSAC, relative tolerance ``ground_tolerance``)
     among the planes whose inverse depth grows downwards (``a > 0``) more than sideways (``a ≥ 2 |b|``), with a
     horizon (``1/z = 0``) less than an image height above the image (a fronto-parallel wall has none).
+
+    With ``ground_max_beyond`` > 0 the ground must also leave at most that share of the frame's ``static`` pixels
+    beyond it (by ``underground``): nothing static lies beyond the ground. A plane through the faces of objects that
+    fill the lowest third (a table top scene) puts the room behind them beyond it; then the plane with the most
+    inliers among those that pass is taken (their shares measured on a subsample), or none.
     """
     h, w = depth.shape
     ys, xs = np.nonzero(static[2 * h // 3 :])
@@ -56,11 +61,53 @@ def ground_depth(depth: np.ndarray, static: np.ndarray, settings: MoverSettings,
     counts = _inlier_counts(design, inverse, coef[candidates], settings.ground_tolerance)
     if not candidates.size or counts.max() == 0 or counts.max() < settings.ground_min_fraction * len(pick):
         return None
-    winner = coef[candidates[np.argmax(counts)]]  # the first hypothesis with the most inliers
+    plane = _refit(design, inverse, coef[candidates[np.argmax(counts)]], settings, (h, w))  # the first of the most
+    if settings.ground_max_beyond <= 0 or _beyond_share(depth, static, plane, settings) <= settings.ground_max_beyond:
+        return plane
+    passing = _beyond_shares(depth, static, coef[candidates], settings, rng) <= settings.ground_max_beyond
+    counts = np.where(passing, counts, 0)
+    if counts.max() == 0 or counts.max() < settings.ground_min_fraction * len(pick):
+        return None
+    plane = _refit(design, inverse, coef[candidates[np.argmax(counts)]], settings, (h, w))
+    return plane if _beyond_share(depth, static, plane, settings) <= settings.ground_max_beyond else None
+
+
+def _refit(
+    design: np.ndarray, inverse: np.ndarray, winner: np.ndarray, settings: MoverSettings, shape: tuple[int, int]
+) -> np.ndarray:
+    """``[h,w]`` depth of the plane fitted (least squares in inverse depth) to the points (``design [N,3]`` rows
+    ``(v, u, 1)``, ``inverse [N]``) that the RANSAC plane ``winner`` ``[3]`` holds; ``inf`` above its horizon."""
+    h, w = shape
     best = np.abs(design @ winner - inverse) < settings.ground_tolerance * inverse
     coef = np.linalg.lstsq(design[best], inverse[best], rcond=None)[0]
     plane = coef[0] * np.arange(h)[:, None] + coef[1] * np.arange(w)[None, :] + coef[2]  # [h,w]
     return np.where(plane > 1e-12, 1.0 / np.maximum(plane, 1e-12), np.inf)
+
+
+def _beyond_share(depth: np.ndarray, static: np.ndarray, plane: np.ndarray, settings: MoverSettings) -> float:
+    """Share of the ``static`` pixels ``[h,w]`` whose depth lies beyond the ground ``plane`` ``[h,w]`` by more than
+    ``underground``."""
+    beyond = static & (depth > plane * (1.0 + settings.underground))  # inf above the horizon: never beyond
+    return np.count_nonzero(beyond) / max(np.count_nonzero(static), 1)
+
+
+def _beyond_shares(
+    depth: np.ndarray, static: np.ndarray, coef: np.ndarray, settings: MoverSettings, rng: np.random.Generator
+) -> np.ndarray:
+    """``[S]`` :func:`_beyond_share` of the RANSAC planes ``coef`` ``[S,3]`` (``1/z = a·v + b·u + c``) on up to 4000
+    of the ``static`` pixels, drawn by ``rng``: beyond means an inverse depth under the plane's by the factor
+    ``1 + underground``."""
+    ys, xs = np.nonzero(static)
+    if len(xs) > 4000:
+        pick = rng.choice(len(xs), 4000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    design = np.stack([ys, xs, np.ones(len(xs))], axis=1).astype(np.float64)  # [n,3]
+    limit = 1.0 / ((1.0 + settings.underground) * depth[ys, xs].astype(np.float64))  # [n]
+    shares = np.zeros(len(coef))
+    for start in range(0, len(coef), 32):
+        planes = design @ coef[start : start + 32].T  # [n,s] the planes' inverse depth
+        shares[start : start + 32] = np.count_nonzero(planes > limit[:, None], axis=0) / max(len(xs), 1)
+    return shares
 
 
 def _solve_planes(design: np.ndarray, inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -52,6 +52,9 @@ class MoverSettings:
     """RANSAC samples of the ground plane."""
     ground_min_fraction: float = 0.1
     """Least fraction of the static pixels of the frame's lowest third that the ground plane must hold."""
+    ground_max_beyond: float = 0.0
+    """Most share of the frame's static pixels the ground plane may leave beyond it (by ``underground``; 0 = off):
+    nothing static lies beyond the ground, so a plane that does is another surface (:func:`~.ground.ground_depth`)."""
     beyond_share: float = 0.3
     """A flagged region gets its ground contact's depth when at least this share of its triangulated pixels below
     the horizon lie beyond the ground (a static surface never does; a static surface with a wrong depth is flagged
