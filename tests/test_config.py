@@ -55,6 +55,7 @@ def test_presets_hold_the_paper_settings():
         movers_beside_low=0.1,
         movers_cut_last_row=True,
         movers_cut_track=32,
+        movers_ground_max_beyond=0.25,
         forward_near=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(

@@ -144,6 +144,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_beside_low=0.1,
                 movers_cut_last_row=True,
                 movers_cut_track=32,
+                movers_ground_max_beyond=0.25,
                 forward_near=True,
             ),
             stage2=TemporalConfig(
