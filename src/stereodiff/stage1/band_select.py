@@ -92,7 +92,7 @@ def band_select(
         new_array(out_dir, f"band_{name}", (t, h, w), dtype)
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_))
     )
-    intrinsics = np.array([_intrinsics(scene, k) for k in range(t)])
+    intrinsics = scene.intrinsics()  # [T,3,3]
     poses = np.asarray(scene.cam_to_world, dtype=np.float64)
 
     def work(k: int) -> None:
@@ -337,13 +337,6 @@ def refine_pose(
 
 _CORNERS = 400  # corners tracked per view by refine_pose
 _MIN_TRACKS = 30  # least tracked corners (and PnP inliers) to trust a refined pose
-
-
-def _intrinsics(scene: SceneGeometry, k: int) -> np.ndarray:
-    """``[3,3]`` pinhole matrix of frame ``k`` at the scene's resolution."""
-    f = float(scene.focal[k])
-    cx, cy = (float(c) for c in scene.principal_point[k])
-    return np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]])
 
 
 def _rgb(frame: Any, size: tuple[int, int]) -> np.ndarray:
