@@ -13,7 +13,7 @@ import pytest
 from stereodiff import flow
 from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
 from stereodiff.errors import InputError
-from stereodiff.flow import compose_flows, motion_boundaries
+from stereodiff.flow import compose_flows, dis_engine, dis_flows, hypot32, motion_boundaries
 from stereodiff.stage1 import geometric
 from stereodiff.stage1.configs import GeometricConfig
 from stereodiff.stage1.epipolar import (
@@ -510,6 +510,36 @@ def test_flow_plan_composes_long_pairs_from_two_direct_ones():
     plan = flow_plan({(i, i + o) for o in (1, 2, 3) for i in range(10 - o)})
     assert set(plan) == {(i, i + 2) for i in range(8)}
     assert flow_plan({(0, 4), (0, 8)}) == {}  # (4, 8) is missing
+
+
+def test_hypot32_is_np_hypot_bit_for_bit(rng, monkeypatch):
+    import stereodiff.flow as flow
+
+    flows = (rng.standard_normal((48, 64, 2)) * 10.0 ** rng.integers(-40, 30, (48, 64, 2))).astype(np.float32)
+    flows[0, :4] = [[np.inf, np.nan], [-np.inf, 1.0], [0.0, -0.0], [3.4e38, 3.4e38]]
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = np.hypot(flows[..., 0], flows[..., 1])
+        found = hypot32(*flows.transpose(2, 0, 1))  # strided components, as the callers pass them
+    assert found.dtype == np.float32 and found.shape == (48, 64)
+    assert np.array_equal(found.view(np.uint32), expected.view(np.uint32))
+    assert found[0, 0] == np.inf  # hypot(inf, NaN) is infinite, not the formula's NaN
+    wide = flows.astype(np.float64)  # not float32: np.hypot itself, in float64
+    assert np.array_equal(hypot32(wide[..., 0], wide[..., 1]), np.hypot(wide[..., 0], wide[..., 1]), equal_nan=True)
+    monkeypatch.setattr(flow, "_hypot32_matches", lambda: False)  # a C library whose hypotf differs: np.hypot
+    calls = []
+    monkeypatch.setattr(flow, "_hypot32", lambda x, y: calls.append(1))
+    small = flows[1:]
+    assert np.array_equal(hypot32(small[..., 0], small[..., 1]), np.hypot(small[..., 0], small[..., 1])) and not calls
+
+
+def test_a_dis_engine_reused_across_pairs_gives_a_fresh_engines_flows(rng):
+    """The movers' cut-track flows keep one engine per thread: DIS carries nothing from one call to the next."""
+    base = (rng.random((60, 80)) * 255).astype(np.uint8)
+    frames = [np.roll(base, (k, 2 * k), axis=(0, 1)) for k in range(4)]
+    reused = dis_engine("medium")
+    for a, b in ((0, 1), (2, 3), (1, 3), (0, 1)):
+        kept, fresh = dis_flows(reused, frames[a], frames[b]), dis_flows(dis_engine("medium"), frames[a], frames[b])
+        assert all(np.array_equal(x, y) for x, y in zip(kept, fresh))
 
 
 def test_motion_boundaries_flag_flow_steps_not_smooth_flow():

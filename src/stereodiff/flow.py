@@ -6,6 +6,7 @@ Flows are ``[h,w,2]`` float32 displacements in pixels, ``(du, dv)`` per pixel ``
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = [
     "dis_flows",
     "forward_backward",
     "grey_frame",
+    "hypot32",
     "inside_image",
     "motion_boundaries",
     "sample_flow",
@@ -130,3 +132,41 @@ def _squared_norm(x: np.ndarray) -> np.ndarray:
     """``[...]`` squared length of the 2-vectors ``x [...,2]`` (component-wise: ~6× faster than an einsum and ~20×
     than ``np.linalg.norm`` over such a short last axis)."""
     return np.square(x[..., 0]) + np.square(x[..., 1])
+
+
+def hypot32(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``np.hypot(x, y)`` of float32 arrays ``x``, ``y`` (same shape; e.g. a flow's two components), bit for bit,
+    ~1.5× faster: the square root of the float64 sum of the float64 squares, rounded to float32 — glibc's
+    ``hypotf`` (2.35 and later), which ``np.hypot`` calls element by element. The squares of float32 values are
+    exact in float64, so only the sum, the root and the final rounding round, as in ``hypotf``. Where that is not
+    what ``np.hypot`` gives (another C library; checked once per process), and at non-finite results (an infinite
+    component with a NaN: ``hypot`` is infinite), ``np.hypot`` itself answers."""
+    if x.dtype != np.float32 or y.dtype != np.float32 or not _hypot32_matches():
+        return np.hypot(x, y)
+    return _hypot32(x, y)
+
+
+def _hypot32(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`hypot32` by the float64 formula (non-finite results by ``np.hypot``)."""
+    total = np.square(x, dtype=np.float64)
+    total += np.square(y, dtype=np.float64)
+    result = np.sqrt(total, out=total).astype(np.float32)
+    if not np.isfinite(result).all():
+        odd = ~np.isfinite(result)
+        result[odd] = np.hypot(x[odd], y[odd])
+    return result
+
+
+@functools.cache
+def _hypot32_matches() -> bool:
+    """Whether :func:`_hypot32` is ``np.hypot`` on float32 here, over seeded values of every magnitude (from
+    subnormals to overflow) and the corner cases."""
+    rng = np.random.default_rng(0)
+    x, y = (
+        (rng.standard_normal(1 << 14) * 10.0 ** rng.integers(-45, 39, 1 << 14)).astype(np.float32) for _ in range(2)
+    )
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, 3.4e38, 1.0], np.float32)
+    x, y = np.concatenate([x, np.repeat(special, 8)]), np.concatenate([y, np.tile(special, 8)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected, found = np.hypot(x, y), _hypot32(x, y)
+    return bool(np.array_equal(expected.view(np.uint32), found.view(np.uint32)))

@@ -41,7 +41,7 @@ import numpy as np
 
 from stereodiff.blocks import block_of
 from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
-from stereodiff.flow import dis_engine, dis_flows, forward_backward
+from stereodiff.flow import dis_engine, dis_flows, forward_backward, hypot32
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
@@ -244,7 +244,7 @@ class TemporalRefiner(TemporalConfig):
         import cv2
 
         sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
-        scale = np.hypot(to_other[..., 0], to_other[..., 1]) + np.hypot(back[..., 0], back[..., 1])
+        scale = hypot32(to_other[..., 0], to_other[..., 1]) + hypot32(back[..., 0], back[..., 1])
         consistent = miss < self.flow_check_px + 0.05 * scale
         colour_miss = colour_l1(cv2.remap(other.rgb, sample_at, None, cv2.INTER_LINEAR) - own.rgb)
         gate = (self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)).astype(
@@ -794,7 +794,7 @@ class _Inputs:
         grey = self._get(k).grey.astype(np.float32)
         grad_x = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
         grad_y = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
-        texture = cv2.blur(np.hypot(grad_x, grad_y), (5, 5))
+        texture = cv2.blur(hypot32(grad_x, grad_y), (5, 5))
         counts = (1.0 - np.exp(-0.5 * (texture / _TEXTURE_GREY) ** 2)) * consistent
         return share.astype(np.float32), counts.astype(np.float32)
 

@@ -10,7 +10,7 @@ import functools
 import numpy as np
 
 from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
-from stereodiff.flow import dis_engine, dis_flows, forward_backward, inside_image
+from stereodiff.flow import dis_engine, dis_flows, forward_backward, hypot32, inside_image
 from stereodiff.progress import thread_imap, thread_map
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.stage1.fusion import nearest_fill
@@ -116,8 +116,8 @@ def segment_movers(
             if pose is None:
                 continue
             rigid, defined = rigid_flow(static_depth[own], K, pose)
-            residual = np.hypot(*(fwd - rigid).transpose(2, 0, 1))
-            limit = s.residual_px * scale + s.residual_rel * np.hypot(*rigid.transpose(2, 0, 1))
+            residual = hypot32(*(fwd - rigid).transpose(2, 0, 1))
+            limit = s.residual_px * scale + s.residual_rel * hypot32(*rigid.transpose(2, 0, 1))
             checked = usable & defined
             off = None
             if s.epipolar_share > 0:

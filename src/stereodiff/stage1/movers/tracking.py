@@ -189,9 +189,12 @@ def track_cut_depth(
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
     """
+    import threading
+
     import cv2
 
     n, h, w = depth.shape
+    local = threading.local()  # one DIS engine per thread (a fresh engine per pair gives the same flows, slower)
     given = np.zeros(depth.shape, bool)
     labels, nodes = [], []  # per frame: [h,w] labels; nodes: (frame, label, log depth, cut)
     for k in range(n):
@@ -222,7 +225,9 @@ def track_cut_depth(
 
     def find_links(pair: tuple[int, int]) -> list[tuple[int, int, float]]:
         a, b = pair
-        flow_ab, flow_ba = dis_flows(dis_engine("medium"), grey[a], grey[b])
+        if not hasattr(local, "dis"):
+            local.dis = dis_engine("medium")
+        flow_ab, flow_ba = dis_flows(local.dis, grey[a], grey[b])
         target, _, miss = forward_backward(flow_ab, flow_ba)
         usable = (miss < scale) & inside_image(target)
         rng = np.random.default_rng(first + a)
