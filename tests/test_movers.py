@@ -945,6 +945,39 @@ def test_path_contact_gives_the_car_in_the_cameras_path_the_road_where_it_is_las
     assert given[parked].any()  # a path wide enough reaches it: the path's width is what keeps it
 
 
+def test_path_trim_keeps_the_scenery_beside_the_car_whose_flow_its_flow_blends_into():
+    """driving: DIS's patches blend the car ahead's flow into the columns just beside it, so the scenery there (far
+    road and buildings between the horizon and the car's contact row) is triangulated like the car and those columns
+    pass the path tests too: without ``path_trim`` that scenery takes the car's contact depth; trimmed by 8 pixels a
+    side at a 320-pixel long side (4 at this 160) it keeps its depth, and the car's columns still take the contact."""
+    from stereodiff.stage1.movers.ground import ground_pixels
+    from stereodiff.stage1.movers.path import path_contact
+
+    floor, _ = _floor()  # horizon at row 60, 120×160, heading at column 80
+    depth = floor.copy()
+    depth[:60] = 40.0
+    rng = np.random.default_rng(1)
+    car = np.zeros(floor.shape, bool)
+    car[60:80, 70:92] = True  # stands at row 79, stage 1 put it 5× too far
+    contact = floor[80, 80]
+    depth[car] = contact * rng.uniform(4.9, 5.1, car.sum())
+    beside = np.zeros(floor.shape, bool)
+    beside[60:80, 66:70] = beside[60:80, 92:96] = True  # 4 columns a side: scenery triangulated like the car
+    depth[beside] = contact * rng.uniform(4.9, 5.1, beside.sum())
+    settings = replace(MoverSettings(), path_contact=1.0)  # a path wide enough for both
+    ground = ground_depth(depth, (depth > 0) & ~car & ~beside, settings)
+    assert ground is not None
+    on_ground = ground_pixels(depth, ground, settings)
+    _, given = path_contact(depth, ground, on_ground, 80.0, settings)
+    assert given[beside].mean() > 0.2  # untrimmed, the blended scenery takes the car's depth
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, path_trim=8.0))
+    assert not given[beside].any() and not given[:, :70].any() and not given[:, 92:].any()
+    assert given[car].mean() > 0.5 and given[:, 70:92].any(axis=0).all()  # every column of the car
+    np.testing.assert_allclose(out[given], contact, rtol=0.03)
+    np.testing.assert_array_equal(out[beside], depth[beside])
+    assert MoverSettings().path_trim == 0  # an option, off
+
+
 def test_path_contact_reaches_the_movers_only_for_a_camera_moving_ahead():
     """``movers_path_contact``: off in the class and the ``cpu`` preset; set, it reaches the movers' settings only
     for a camera that moves along its view (the probe test of ``movers_track_ahead``); negative is refused."""
@@ -962,6 +995,9 @@ def test_path_contact_reaches_the_movers_only_for_a_camera_moving_ahead():
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError, match="movers_path_confidence"):
             GeometricConfig(movers_path_confidence=bad).validate()
+    assert mover_settings(replace(on, movers_path_trim=4.0), ahead=True).path_trim == 4.0
+    with pytest.raises(ValueError, match="movers_path_trim"):
+        GeometricConfig(movers_path_trim=-1.0).validate()
 
 
 def test_path_contact_pixels_get_their_own_share_of_the_mover_confidence(monkeypatch):

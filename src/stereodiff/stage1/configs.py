@@ -358,6 +358,11 @@ class GeometricConfig(Stage1Config):
     pixels' (``MoverSettings.path_confidence``; 1 = the same). Below 1, stage 2 pulls the static scenery around the
     car less toward the car's contact depth (docs/geometric.md, "Containing the car's corrected depth in stage
     2")."""
+    movers_path_trim: float = 0.0
+    """With ``movers_path_contact``: pixels (at a 320-pixel long side) dropped from each side of an object's columns
+    before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into
+    the scenery just beside it, so the object's columns reach past the car (docs/geometric.md, "The car ahead's
+    contact and the scenery beside it")."""
     band_select: bool = False
     """After the fusion (and the movers): the holes along object outlines and the covered pixels within
     ``band_select_rim_px`` of them choose their depth among the nearest confident pixels in 8 directions (both sides
@@ -424,6 +429,7 @@ class GeometricConfig(Stage1Config):
                  "must be 0 (off) or a factor > 1"),
                 ("movers_path_contact", self.movers_path_contact >= 0, "must be ≥ 0 camera heights (0 = off)"),
                 ("movers_path_confidence", 0 < self.movers_path_confidence <= 1, "must lie in (0, 1]"),
+                ("movers_path_trim", self.movers_path_trim >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
                 ("band_select_rim_px", self.band_select_rim_px >= 0, "must be ≥ 0 pixels"),

@@ -112,6 +112,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,
         path_contact=float(config.movers_path_contact) if ahead else 0.0,
         path_confidence=float(config.movers_path_confidence),
+        path_trim=float(config.movers_path_trim),
     )
 
 

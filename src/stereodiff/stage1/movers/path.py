@@ -53,7 +53,7 @@ def path_contact(
         s: ``path_contact`` (half-width of the path in camera heights: a column ``|u − epipole_u|`` from the
             heading is in the path when that is at most ``path_contact`` times the contact's rows under the horizon,
             i.e. the object's lateral offset is at most ``path_contact`` camera heights), ``underground``,
-            ``contact_rows``, ``border_px``.
+            ``contact_rows``, ``border_px``, ``path_trim`` (pixels dropped from each side of an object's columns).
 
     Returns:
         The new depth ``[h,w]`` (a copy) and the pixels given a depth here ``[h,w]`` bool.
@@ -66,6 +66,7 @@ def path_contact(
     bottom = h - 1 - int(s.border_px * px)
     contact_row, lowest = np.full(w, -1), np.full(w, -1)  # [w] the road's last row, the object's lowest row
     run = max(2, round(RUN_PX * px))
+    trim = round(s.path_trim * px)
     for u in np.flatnonzero(np.abs(np.arange(w) - epipole_u) <= s.path_contact * (bottom - horizon)):
         found = _column_contact(on_ground[:, u], obstacle[:, u], int(horizon[u]), bottom, run)
         if found is None:
@@ -88,6 +89,8 @@ def path_contact(
         value = float(np.median(ground[rows, columns]))
         middle = float(np.median(rows))
         columns = columns[np.abs(rows - middle) <= ROW_TOLERANCE * (middle - horizon[columns])]
+        if trim and columns.size:  # the scenery beside the object, whose flow its flow blends into
+            columns = columns[(columns >= columns[0] + trim) & (columns <= columns[-1] - trim)]
         span = np.zeros((h, w), bool)
         span[:, columns] = (grid >= horizon[columns]) & (grid <= lowest[columns])
         take = span & ~on_ground & (depth > (1.0 + s.underground) * value)

@@ -165,6 +165,11 @@ class MoverSettings:
     the other mover pixels). Below 1, stage 2's temporal filter and fill weigh the contact's depth (biased 0.6–1.1×
     by the road seen under the car) less than the static scenery it meets along the flow, which it otherwise pulls
     nearer around the car (docs/geometric.md, "Containing the car's corrected depth in stage 2")."""
+    path_trim: float = 0.0
+    """With ``path_contact``: pixels dropped from each side of an object's columns before it gives its depth (0 =
+    off). DIS's patches blend the car's flow into the 6–9 pixels of scenery beside it (holes, or far road and
+    buildings triangulated like the car), so those columns pass the tests too and their background takes the car's
+    depth (docs/geometric.md, "The car ahead's contact and the scenery beside it")."""
     track_frames: int = 0
     """Temporal tracking of each mover's depth (:func:`~.tracking.track_mover_depth`): frames on each side whose
     overlapping mover regions' depths are pooled (0 = off). 16 helps driving and indoor-dynamic (docs/geometric.md)
