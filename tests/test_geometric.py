@@ -1070,3 +1070,20 @@ def test_texture_gate_leaves_a_plain_region_unmatched():
         steps.views(flow_ab, flow_ba, K, steps.rays(h, w, K), (0, 1))
     with pytest.raises(ValueError, match="min_epipolar_texture"):
         GeometricConfig(min_epipolar_texture=-1.0).validate()
+
+
+def test_matcher_texture_gate_only_removes_pixels(scene, scene_predictions):
+    """The matcher with ``min_epipolar_texture``: every pair keeps its pose, a pixel it still triangulates has
+    exactly the depth it had without the gate, and the pixels it drops are those of little texture (the rendered
+    textures are blurred: a threshold of 4 grey levels per pixel drops a visible share, not all)."""
+    frames, _, K, _ = scene
+    _, plain = scene_predictions
+    gated = GeometricMatcher(resolution=160, intrinsics=K, offsets=(2, 3, 5), min_epipolar_texture=4.0)
+    preds = gated.predict(frames)
+    np.testing.assert_array_equal(preds.pairs, plain.pairs)
+    np.testing.assert_allclose(preds.pts_i.store.pose, plain.pts_i.store.pose)
+    before, after = np.asarray(plain.conf_i) > 1, np.asarray(preds.conf_i) > 1
+    assert not (after & ~before).any()
+    assert 0.05 < 1 - after.sum() / before.sum() < 0.9
+    both = after & before
+    np.testing.assert_array_equal(np.asarray(preds.pts_i)[..., 2][both], np.asarray(plain.pts_i)[..., 2][both])
