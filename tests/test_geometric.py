@@ -26,7 +26,7 @@ from stereodiff.stage1.epipolar import (
 )
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
-from stereodiff.stage1.pair_steps import PairSteps, epipole_inside
+from stereodiff.stage1.pair_steps import PairSteps, epipolar_texture, epipole_inside
 from stereodiff.stage1.pairs import default_pairs, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import pair_edges
 from stereodiff.types import PairPredictions
@@ -1046,3 +1046,74 @@ def test_forward_near_is_decided_by_the_video_motion(preset, ahead):
     else:
         np.testing.assert_array_equal(on.conf_i, off.conf_i)
         np.testing.assert_array_equal(on.pts_i, off.pts_i)
+
+
+def test_epipolar_texture_is_the_texture_along_the_line():
+    """Vertical stripes (grey level changing along the rows only): a sideways baseline (horizontal epipolar
+    lines) sees their full texture, a vertical one none; a forward baseline (lines radiating from the image centre)
+    sees it where the lines run across the stripes, not along them (left/right of the centre vs above/below)."""
+    h, w = 60, 80
+    K = np.array([[80.0, 0, (w - 1) / 2], [0, 80.0, (h - 1) / 2], [0, 0, 1]])
+    stripes = np.broadcast_to((128 + 60 * np.sin(np.arange(w) * 2 * np.pi / 8)).astype(np.uint8), (h, w))
+    inner = (slice(4, -4), slice(4, -4))
+    sideways = epipolar_texture(stripes, K, np.eye(3), np.array([1.0, 0.0, 0.0]))
+    vertical = epipolar_texture(stripes, K, np.eye(3), np.array([0.0, 1.0, 0.0]))
+    ahead = epipolar_texture(stripes, K, np.eye(3), np.array([0.0, 0.0, -1.0]))
+    assert sideways.shape == (h, w) and sideways.dtype == np.float32
+    assert sideways[inner].min() > 20 and vertical[inner].max() < 1e-3
+    assert ahead[h // 2, 10] > 20 and ahead[5, w // 2] < 1.0  # left of the centre across, above it along
+
+
+def test_texture_gate_leaves_a_plain_region_unmatched():
+    """A textured, bumpy wall ~4 m away with a plain rectangle on it, seen from a camera moved sideways (exact flows):
+    with ``min_epipolar_texture`` the rectangle's inside is left unmatched (confidence 1) and the textured rest is
+    still triangulated exactly; without it, the rectangle is matched too (its exact flow here is what DIS cannot
+    give it)."""
+    h, w, focal = 96, 128, 110.0
+    K = np.array([[focal, 0, (w - 1) / 2], [0, focal, (h - 1) / 2], [0, 0, 1]])
+    rows, cols = np.mgrid[0:h, 0:w]
+    depth = 4.0 + 0.8 * np.sin(cols / 15) * np.cos(rows / 12)  # not a plane: the pose is well defined
+    flow_ab = _translation_flow(depth, K, (-0.3, 0.0, 0.0))
+    flow_ba = _translation_flow(depth, K, (0.3, 0.0, 0.0))
+    texture = np.random.default_rng(3).integers(40, 220, (h // 4, w // 4)).astype(np.uint8)
+    grey = cv2.resize(texture, (w, h), interpolation=cv2.INTER_CUBIC)
+    plain = np.zeros((h, w), bool)
+    plain[30:70, 40:100] = True
+    grey[plain] = 128
+    inside = np.zeros((h, w), bool)
+    inside[34:66, 44:96] = True  # more than the 5-pixel window's half inside the rectangle
+    defaults = GeometricConfig()
+    settings = {f.name: getattr(defaults, f.name) for f in fields(PairSteps) if hasattr(defaults, f.name)}
+    covered = {}
+    for threshold in (0.0, 1.0):
+        steps = PairSteps(**{**settings, "min_epipolar_texture": threshold}, px_scale=1.0)
+        depth_out, conf, _, geom = steps.views(flow_ab, flow_ba, K, steps.rays(h, w, K), (0, 1), (grey, grey))
+        assert geom.ok
+        ok = conf[0] > 1
+        ratio = depth_out[0][ok] / depth[ok]
+        np.testing.assert_allclose(ratio / np.median(ratio), 1.0, atol=1e-3)
+        covered[threshold] = (float(ok[inside].mean()), float(ok[~plain].mean()))
+    assert covered[0.0][0] > 0.9 and covered[1.0][0] == 0.0
+    assert covered[1.0][1] > 0.8 * covered[0.0][1]  # the textured wall keeps its matches
+    steps = PairSteps(**{**settings, "min_epipolar_texture": 1.0}, px_scale=1.0)
+    with pytest.raises(ValueError, match="grey frames"):
+        steps.views(flow_ab, flow_ba, K, steps.rays(h, w, K), (0, 1))
+    with pytest.raises(ValueError, match="min_epipolar_texture"):
+        GeometricConfig(min_epipolar_texture=-1.0).validate()
+
+
+def test_matcher_texture_gate_only_removes_pixels(scene, scene_predictions):
+    """The matcher with ``min_epipolar_texture``: every pair keeps its pose, a pixel it still triangulates has
+    exactly the depth it had without the gate, and the pixels it drops are those of little texture (the rendered
+    textures are blurred: a threshold of 4 grey levels per pixel drops a visible share, not all)."""
+    frames, _, K, _ = scene
+    _, plain = scene_predictions
+    gated = GeometricMatcher(resolution=160, intrinsics=K, offsets=(2, 3, 5), min_epipolar_texture=4.0)
+    preds = gated.predict(frames)
+    np.testing.assert_array_equal(preds.pairs, plain.pairs)
+    np.testing.assert_allclose(preds.pts_i.store.pose, plain.pts_i.store.pose)
+    before, after = np.asarray(plain.conf_i) > 1, np.asarray(preds.conf_i) > 1
+    assert not (after & ~before).any()
+    assert 0.05 < 1 - after.sum() / before.sum() < 0.9
+    both = after & before
+    np.testing.assert_array_equal(np.asarray(preds.pts_i)[..., 2][both], np.asarray(plain.pts_i)[..., 2][both])

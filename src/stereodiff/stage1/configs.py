@@ -223,6 +223,14 @@ class GeometricConfig(Stage1Config):
     check also drops flows smeared across depth edges. On the rendered scenes (48 frames, 320 px) static AbsRel
     0.035 → 0.026 (``indoor-dynamic``) and 0.025 → 0.017 (static orbit), for 4–5 % of static coverage; see
     docs/geometric.md."""
+    min_epipolar_texture: float = 0.0
+    """Pixels whose image has less texture than this along their epipolar line are not matched (0 = off): the
+    root mean square of the grey level's derivative along the line (grey levels of 255 per pixel, Sobel) over the
+    5 × 5 pixels around them (:func:`~stereodiff.stage1.pair_steps.epipolar_texture`). DIS fills an untextured
+    region with a smooth interpolation of the flow at its borders, and where one border is a nearer occluder the
+    region triangulates too near (static-orbit's plain far floor between the wall and the objects: 13–20 % too
+    near, with high confidence, in every pair); its depth is then left to stage 2's fill. See docs/geometric.md,
+    "The plain far floor"."""
     epipolar_sigma_px: float = 1.0
     """Scale of the Sampson residual in the confidence (pixels at 320, scaled)."""
     angle_ref_deg: float = 2.0
@@ -408,6 +416,7 @@ class GeometricConfig(Stage1Config):
                 ("forward_fb_relative", self.forward_fb_relative >= 0, "must be ≥ 0"),
                 ("motion_boundary_margin_px", self.motion_boundary_margin_px is None
                  or self.motion_boundary_margin_px >= 0, "must be ≥ 0 or None"),
+                ("min_epipolar_texture", self.min_epipolar_texture >= 0, "must be ≥ 0 grey levels per pixel (0 = off)"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
                 ("max_confidence", self.max_confidence > 1, "must be > 1"),
                 ("distortion", self.distortion is None or len(self.distortion) in (4, 5),

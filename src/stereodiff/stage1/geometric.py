@@ -197,6 +197,7 @@ class GeometricMatcher(PairwiseReconstruction):
         self.forward_near = bool(config.forward_near)
         self.forward_fb_relative = float(config.forward_fb_relative)
         self.motion_boundary_margin_px = config.motion_boundary_margin_px
+        self.min_epipolar_texture = float(config.min_epipolar_texture)
         self.epipolar_sigma_px = float(config.epipolar_sigma_px)
         self.angle_ref_deg = float(config.angle_ref_deg)
         self.min_angle_deg = float(config.min_angle_deg)
@@ -471,7 +472,8 @@ class GeometricMatcher(PairwiseReconstruction):
                 if (a, b) in halves:
                     halves[(a, b)].set_result(flows)
             self._seed_rng(a, b)
-            return item, steps.views(*flows, K, rays_all, (a, b))
+            grey = (gray[a], gray[b]) if self.min_epipolar_texture else None
+            return item, steps.views(*flows, K, rays_all, (a, b), grey)
 
         return thread_imap(work, items, self.num_workers)
 

@@ -25,7 +25,9 @@ from stereodiff.stage1.epipolar import (
     triangulate_rays,
 )
 
-__all__ = ["PairSteps", "epipole_inside", "undistorted_grid"]
+__all__ = ["PairSteps", "epipolar_texture", "epipole_inside", "undistorted_grid"]
+
+_TEXTURE_WINDOW = 5  # pixels: the square over which epipolar_texture averages (about DIS's 8-pixel patch, centred)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class PairSteps:
     forward_fb_relative: float = 0.0
     """With ``forward_near``: the forward–backward threshold's further growth per pixel of flow length for those
     pixels (``GeometricConfig.forward_fb_relative``)."""
+    min_epipolar_texture: float = 0.0
+    """Pixels with less texture along their epipolar line (:func:`epipolar_texture`, grey levels per pixel) are
+    not matched; 0 = off (``GeometricConfig.min_epipolar_texture``)."""
     undistorted: np.ndarray | None = None
     """``[h,w,2]`` undistorted position of every pixel of the working grid (:func:`undistorted_grid`), or None
     for a pinhole camera."""
@@ -138,12 +143,13 @@ class PairSteps:
         K: np.ndarray,
         rays_all: np.ndarray,
         pair: tuple[int, int],
+        grey: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, PairGeometry]:
         """Both views of an unordered pair ``(a, b)``, from its forward and backward flows ``[h,w,2]``, as the
         pair's row of :class:`~stereodiff.stage1.ray_pairs.RayDepthPairs`: ``depth [2,h,w]`` float32 along the
         pixel rays ``rays_all [h*w,3]`` (``z = 1``) and ``conf [2,h,w]`` float32 of frames a and b, each in its own
         camera, the pose ``[3,4]`` ``[R | t]`` a → b (NaN when the pair failed: unit depth, confidence 1) and the
-        pair's geometry."""
+        pair's geometry. ``grey``: the two ``[h,w]`` uint8 flow inputs, needed with ``min_epipolar_texture``."""
         h, w = flow_ab.shape[:2]
         extra = self.forward_fb_relative if self.forward_near else 0.0
         (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self.checked(flow_ab, flow_ba, extra)
@@ -165,6 +171,11 @@ class PairSteps:
 
         R, t = geom.R, geom.t  # a → b
         F = fundamental_from_pose(R, t, K)
+        if self.min_epipolar_texture:
+            if grey is None:
+                raise ValueError("min_epipolar_texture needs the pair's grey frames")
+            valid_a = valid_a & (epipolar_texture(grey[0], K, R, t) >= self.min_epipolar_texture)
+            valid_b = valid_b & (epipolar_texture(grey[1], K, R.T, -R.T @ t) >= self.min_epipolar_texture)
         depth_a, conf_a = self._view(target_a, fb_a, valid_a, K, rays_all, R, t, F)
         depth_b, conf_b = self._view(target_b, fb_b, valid_b, K, rays_all, R.T, -R.T @ t, F.T)
         pose = np.hstack([R, np.asarray(t, np.float64).reshape(3, 1)])
@@ -226,6 +237,30 @@ class PairSteps:
         depth_map[keep] = depth[ok]
         conf[keep] = 1.0 + (self.max_confidence - 1.0) * weight[ok]
         return depth_map.reshape(h, w), conf.reshape(h, w)
+
+
+def epipolar_texture(grey: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``[h,w]`` float32: how much texture each pixel of the grey frame ``grey [h,w]`` (uint8) has along its
+    epipolar line, in grey levels per pixel — the root mean square over the 5 × 5 pixels around it of the
+    derivative along the line (Sobel, the structure tensor's quadratic form), for the pose own → other ``X_other =
+    R X + t`` (``R [3,3]``, ``t [3]``) and camera ``K [3,3]``. The line through a pixel runs from the epipole (the
+    other camera's centre projected; lens distortion ignored), so this is the texture that fixes the flow along the
+    line, i.e. the depth: where it is low, DIS's flow is interpolated from the region's borders."""
+    import cv2
+
+    h, w = grey.shape
+    image = np.asarray(grey, np.float32)
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
+    size = (_TEXTURE_WINDOW, _TEXTURE_WINDOW)
+    sxx, syy, sxy = (cv2.boxFilter(p, -1, size) for p in (gx * gx, gy * gy, gx * gy))
+    ex, ey, ez = K @ (-R.T @ np.asarray(t, np.float64).reshape(3))  # the epipole, homogeneous
+    grid = pixel_grid(h, w)
+    dx = (ez * grid[..., 0] - ex).astype(np.float32)  # along the line, away from the epipole (sign irrelevant)
+    dy = (ez * grid[..., 1] - ey).astype(np.float32)
+    norm2 = np.maximum(dx * dx + dy * dy, np.float32(1e-30))
+    energy = (dx * dx * sxx + 2 * dx * dy * sxy + dy * dy * syy) / norm2
+    return np.sqrt(np.maximum(energy, 0))
 
 
 def epipole_inside(K: np.ndarray, R: np.ndarray, t: np.ndarray, size: tuple[int, int]) -> bool:
