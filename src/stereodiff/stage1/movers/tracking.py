@@ -5,6 +5,8 @@ region cut by the image bottom the tightest bound of its track."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from stereodiff.flow import dis_engine, dis_flows, forward_backward, inside_image
@@ -189,8 +191,6 @@ def track_cut_depth(
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
     """
-    import threading
-
     import cv2
 
     n, h, w = depth.shape
