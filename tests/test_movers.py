@@ -979,15 +979,17 @@ def test_path_trim_keeps_the_scenery_beside_the_car_whose_flow_its_flow_blends_i
 
 
 def test_path_contact_reaches_the_movers_only_for_a_camera_moving_ahead():
-    """``movers_path_contact``: off in the class and the ``cpu`` preset; set, it reaches the movers' settings only
-    for a camera that moves along its view (the probe test of ``movers_track_ahead``); negative is refused."""
+    """``movers_path_contact``: off in the class, 0.5 (with ``path_confidence`` 0.3) in the ``cpu`` preset; it
+    reaches the movers' settings only for a camera that moves along its view (the probe test of
+    ``movers_track_ahead``); negative is refused."""
     from stereodiff.stage1.configs import GeometricConfig
     from stereodiff.stage1.geometric import mover_settings
 
     cpu = preset_config("cpu").stage1
-    assert GeometricConfig().movers_path_contact == 0 == mover_settings(cpu, ahead=True).path_contact
-    on = replace(cpu, movers_path_contact=0.5)
-    assert (mover_settings(on, ahead=True).path_contact, mover_settings(on, ahead=False).path_contact) == (0.5, 0)
+    assert GeometricConfig().movers_path_contact == 0
+    assert (cpu.movers_path_contact, cpu.movers_path_confidence, cpu.movers_path_trim) == (0.5, 0.3, 0.0)
+    assert (mover_settings(cpu, ahead=True).path_contact, mover_settings(cpu, ahead=False).path_contact) == (0.5, 0)
+    on = replace(cpu, movers_path_confidence=1.0)
     with pytest.raises(ValueError, match="movers_path_contact"):
         GeometricConfig(movers_path_contact=-1.0).validate()
     assert mover_settings(on, ahead=True).path_confidence == 1.0  # as the other mover pixels unless set

@@ -145,6 +145,8 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_cut_last_row=True,
                 movers_cut_track=32,
                 movers_ground_max_beyond=0.25,
+                movers_path_contact=0.5,
+                movers_path_confidence=0.3,
                 forward_near=True,
             ),
             stage2=TemporalConfig(

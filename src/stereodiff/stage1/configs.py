@@ -360,7 +360,8 @@ class GeometricConfig(Stage1Config):
     camera's path (columns within this many camera heights of the heading) that hides the road from its lowest
     pixels up to the horizon gives the ground's depth where the road is last seen under it to its pixels stage 1 put
     beyond that (``MoverSettings.path_contact``: the car ahead, whatever ratio stage 1 triangulated it at). 0 = off
-    (docs/geometric.md, "The car in the camera's path")."""
+    (docs/geometric.md, "The car in the camera's path"); 0.5 in the ``cpu`` preset, with ``movers_path_confidence``
+    0.3."""
     movers_path_confidence: float = 1.0
     """With ``movers_path_contact``: the confidence of the pixels it re-depths, as a fraction of the other mover
     pixels' (``MoverSettings.path_confidence``; 1 = the same). Below 1, stage 2 pulls the static scenery around the
