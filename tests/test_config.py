@@ -56,6 +56,8 @@ def test_presets_hold_the_paper_settings():
         movers_cut_last_row=True,
         movers_cut_track=32,
         movers_ground_max_beyond=0.25,
+        movers_path_contact=0.5,
+        movers_path_confidence=0.3,
         forward_near=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
