@@ -7,6 +7,7 @@ Flows are ``[h,w,2]`` float32 displacements in pixels, ``(du, dv)`` per pixel ``
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, Literal
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
     "inside_image",
     "motion_boundaries",
     "sample_flow",
+    "thread_dis_engine",
 ]
 
 #: OpenCV DIS presets by name (values: ``cv2.DISOPTICAL_FLOW_PRESET_*``)
@@ -61,6 +63,15 @@ def grey_frame(rgb: Any, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     small = rgb if rgb.shape[:2] == (h, w) else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+
+
+def thread_dis_engine(local: threading.local, preset: str) -> Any:
+    """The calling thread's DIS engine of ``preset`` (:func:`dis_engine`), made on first use and kept in ``local``
+    (a ``threading.local`` shared by the threads of one step): DIS is not thread-safe, and a fresh engine per pair
+    gives the same flows, slower."""
+    if not hasattr(local, "dis"):
+        local.dis = dis_engine(preset)
+    return local.dis
 
 
 def dis_flows(dis: Any, img_a: np.ndarray, img_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

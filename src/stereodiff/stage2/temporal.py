@@ -41,7 +41,7 @@ import numpy as np
 
 from stereodiff.blocks import block_of
 from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
-from stereodiff.flow import dis_engine, dis_flows, forward_backward, hypot32
+from stereodiff.flow import dis_flows, forward_backward, hypot32, thread_dis_engine
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
@@ -678,10 +678,9 @@ class _Inputs:
 
     def _build_links(self, a: int) -> None:
         """Both links of frames ``a`` and ``a + 1``."""
-        if not hasattr(self._local, "dis"):
-            self._local.dis = dis_engine(self.refiner.flow_preset)
         first, second = self._get(a), self._get(a + 1)
-        ab, ba = dis_flows(self._local.dis, first.grey, second.grey)  # [h',w',2] each, pixels
+        engine = thread_dis_engine(self._local, self.refiner.flow_preset)
+        ab, ba = dis_flows(engine, first.grey, second.grey)  # [h',w',2] each, pixels
         self._links[a, +1] = self.refiner._link(ab, ba, second, first, self.camera)
         self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second, self.camera)
 

@@ -10,7 +10,7 @@ import functools
 import numpy as np
 
 from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
-from stereodiff.flow import dis_engine, dis_flows, forward_backward, hypot32, inside_image
+from stereodiff.flow import dis_flows, forward_backward, hypot32, inside_image, thread_dis_engine
 from stereodiff.progress import thread_imap, thread_map
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.stage1.fusion import nearest_fill
@@ -106,9 +106,7 @@ def segment_movers(
 
     def check_pair(pair: tuple[int, int]) -> list[FrameCheck]:
         a, b = pair
-        if not hasattr(local, "dis"):
-            local.dis = dis_engine("fast")
-        flow_ab, flow_ba = dis_flows(local.dis, grey[a], grey[b])
+        flow_ab, flow_ba = dis_flows(thread_dis_engine(local, "fast"), grey[a], grey[b])
         results = []
         for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
             target, _, miss = forward_backward(fwd, bwd)

@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 
-from stereodiff.flow import dis_engine, dis_flows, forward_backward, inside_image
+from stereodiff.flow import dis_flows, forward_backward, inside_image, thread_dis_engine
 from stereodiff.progress import thread_map
 from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 
@@ -194,7 +194,7 @@ def track_cut_depth(
     import cv2
 
     n, h, w = depth.shape
-    local = threading.local()  # one DIS engine per thread (a fresh engine per pair gives the same flows, slower)
+    local = threading.local()  # .dis: one DIS engine per thread
     given = np.zeros(depth.shape, bool)
     labels, nodes = [], []  # per frame: [h,w] labels; nodes: (frame, label, log depth, cut)
     for k in range(n):
@@ -225,9 +225,7 @@ def track_cut_depth(
 
     def find_links(pair: tuple[int, int]) -> list[tuple[int, int, float]]:
         a, b = pair
-        if not hasattr(local, "dis"):
-            local.dis = dis_engine("medium")
-        flow_ab, flow_ba = dis_flows(local.dis, grey[a], grey[b])
+        flow_ab, flow_ba = dis_flows(thread_dis_engine(local, "medium"), grey[a], grey[b])
         target, _, miss = forward_backward(flow_ab, flow_ba)
         usable = (miss < scale) & inside_image(target)
         rng = np.random.default_rng(first + a)
