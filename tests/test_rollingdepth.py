@@ -6,7 +6,10 @@ inputs: ``tests/parity/rollingdepth_official.py`` says how they were made. In fl
 official one to 3e-8 end to end. In float32 it does not get closer than ~6e-4 on the co-aligned video: the
 co-alignment's Adam fit amplifies 1e-6 differences of the snippets (diffusers 0.42 vs the official 0.30 kernels),
 exactly as the official code itself differs by 5.7e-4 between its own ``--max-vae-bs 4`` and ``1``; given the same
-snippets our co-alignment is bit-identical to the official one.
+snippets our co-alignment is bit-identical to the official one on the same machine. Across CPUs it is not: torch's
+float32 reductions take a different order with AVX-512 (Intel) than with AVX2, and the 1000 Adam steps amplify that
+to ~1.3e-3 (official and ours alike: 1.61018 on an Intel Xeon, 1.61147 on an AMD EPYC). So the co-alignment's
+parity is pinned in float64 (official vs ours 4e-16 apart), and float32 only has to land near it.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ GOLDEN = {
     ("fast", "float32"): ([0.197284222, 0.191799998, 0.178661704, 0.162706733],
                           [0.090812564, 0.080447912, 0.074114203, 0.181696534], 0.107354143),
 }  # fmt: skip
-GOLDEN_COALIGN = ([1.611472368, 1.6237638, 1.63133502, 1.639315605],
-                  [1.035457492, 1.039491177, 1.049448967, 1.070351601], 1.359551506)  # fmt: skip
+# the official aligner on the float64 snippets (float64 default dtype): depth[6, 10, :4], depth[-1, -3, -4:], mean
+GOLDEN_COALIGN = ([1.6129980788053893, 1.6252946148602292, 1.632877909045559, 1.640867866691152],
+                  [1.0365672165974122, 1.0406050229587804, 1.050573157857668, 1.0714973224829643],
+                  1.3614795145421863)  # fmt: skip
 
 
 def _check(values: np.ndarray, golden: tuple, atol: float) -> None:
@@ -118,10 +123,13 @@ def test_cross_frame_attention_mixes_the_frames_of_a_snippet_only():
 def test_coalignment_matches_the_official_aligner():
     from stereodiff.stage2.rollingdepth.coalign import DepthCoAligner
 
-    snippets = [torch.from_numpy(x[:, :, 0] if x.ndim == 5 else x) for x in synthetic_snippets(12, [1, 3], 0)]
-    merged = DepthCoAligner().run(snippets, [1, 3]).numpy()
-    assert merged.shape == (12, 24, 32)
-    _check(merged, GOLDEN_COALIGN, atol=1e-6)
+    snippets = synthetic_snippets(12, [1, 3], 0)
+    merged = DepthCoAligner().run([torch.from_numpy(x.astype(np.float64)) for x in snippets], [1, 3]).numpy()
+    assert merged.shape == (12, 24, 32) and merged.dtype == np.float64
+    _check(merged, GOLDEN_COALIGN, atol=1e-9)
+    single = DepthCoAligner().run([torch.from_numpy(x) for x in snippets], [1, 3]).numpy()
+    assert single.dtype == np.float32
+    _check(single, GOLDEN_COALIGN, atol=5e-3)  # measured ≤ 2.9e-3 (Intel) and ≤ 1.9e-3 (AMD) off the float64 golden
 
 
 def test_coalignment_recovers_the_video_up_to_one_affine_map():

@@ -68,7 +68,7 @@ def main(checkpoint: str, output: str, dtype: str = "float32") -> None:
         results[f"{name}_depth"] = out.depth_pred.squeeze(1).numpy()
         results[f"{name}_coaligned"] = out.depth_coaligned.squeeze(1).numpy()
         print(name, results[f"{name}_depth"].shape, results[f"{name}_depth"][count // 2, 10, :4])
-    snippets = synthetic_snippets(12, [1, 3], 0)
+    snippets = [x.astype(dtype) for x in synthetic_snippets(12, [1, 3], 0)]  # float64: the pinned co-alignment
     aligner = DepthAligner(device=torch.device("cpu"))
     merged = aligner.run(snippet_ls=[torch.from_numpy(x)[:, :, None] for x in snippets], dilations=[1, 3])[0]
     results["coalign_merged"] = merged.detach().squeeze(1).numpy()
