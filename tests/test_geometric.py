@@ -542,6 +542,50 @@ def test_a_dis_engine_reused_across_pairs_gives_a_fresh_engines_flows(rng):
         assert all(np.array_equal(x, y) for x, y in zip(kept, fresh))
 
 
+def test_dis_engines_take_their_variational_iterations():
+    """``variational_iterations`` (speed options) sets the engine's refinement iterations; ``None`` keeps the
+    preset's, and a thread keeps the engine it made first."""
+    import threading
+
+    assert dis_engine("medium").getVariationalRefinementIterations() == 5
+    assert dis_engine("medium", variational_iterations=3).getVariationalRefinementIterations() == 3
+    assert dis_engine("fast", variational_iterations=0).getVariationalRefinementIterations() == 0
+    local = threading.local()
+    engine = flow.thread_dis_engine(local, "fast", 2)
+    assert engine.getVariationalRefinementIterations() == 2 and flow.thread_dis_engine(local, "fast", 2) is engine
+
+
+def test_matcher_speed_options_fewer_variational_iterations_and_unrefined_composed_flows(
+    scene, scene_predictions, monkeypatch
+):
+    """``flow_variational_iterations`` reaches every DIS engine of the matcher and changes the depth;
+    ``chain_refine_iterations=0`` uses the composed flows of the long pairs as they are (no variational pass),
+    leaving the direct pairs as they were (docs/geometric.md, "Speed: number-changing candidates")."""
+    frames, _, K, _ = scene
+    _, reference = scene_predictions  # offsets (2, 3, 5): (a, a + 5) composed from (a, a + 2) and (a + 2, a + 5)
+    made = []
+    real_engine = geometric.dis_engine
+    monkeypatch.setattr(geometric, "dis_engine", lambda *a, **k: made.append(k) or real_engine(*a, **k))
+    fewer = GeometricMatcher(resolution=160, intrinsics=K, offsets=(2, 3, 5), flow_variational_iterations=3)
+    fewer_preds = fewer.predict(frames)
+    assert made and all(k["variational_iterations"] == 3 for k in made)
+    assert not np.array_equal(fewer_preds.pts_i, reference.pts_i)
+
+    def refinement_made():
+        raise AssertionError("a variational refinement was made")
+
+    monkeypatch.setattr(cv2, "VariationalRefinement_create", refinement_made)
+    plain = GeometricMatcher(resolution=160, intrinsics=K, offsets=(2, 3, 5), chain_refine_iterations=0)
+    plain_preds = plain.predict(frames)
+    assert np.array_equal(plain_preds.pairs, reference.pairs)
+    composed = np.abs(plain_preds.pairs[:, 1] - plain_preds.pairs[:, 0]) == 5
+    assert composed.any() and (~composed).any()
+    np.testing.assert_array_equal(plain_preds.pts_i[~composed], reference.pts_i[~composed])
+    assert not np.array_equal(plain_preds.pts_i[composed], reference.pts_i[composed])
+    with pytest.raises(ValueError, match="chain_refine_iterations"):
+        GeometricMatcher(resolution=160, chain_refine_iterations=-1)
+
+
 def test_motion_boundaries_flag_flow_steps_not_smooth_flow():
     h, w = 40, 60
     v, u = np.mgrid[0:h, 0:w].astype(np.float32)

@@ -152,6 +152,40 @@ def test_short_offsets_find_a_mover_whose_flow_the_long_offsets_cannot_follow():
     assert (kept & truth).sum() < 0.02 * truth.sum()
 
 
+def test_movers_offsets_and_variational_iterations_reach_the_flow_checks_and_cut_links(monkeypatch):
+    """Speed options (docs/geometric.md, "Speed: number-changing candidates"): ``movers_offsets`` and
+    ``movers_flow_variational_iterations`` reach ``MoverSettings``; the flow checks run one DIS ``fast`` pair per
+    pair at the given offsets only, and they and the cut-track links' ``medium`` engines get the iterations."""
+    from stereodiff import flow
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers import segmentation, tracking
+
+    s = mover_settings(GeometricConfig(movers_offsets=(6,), movers_flow_variational_iterations=3))
+    assert s.offsets == (6,) and s.flow_variational_iterations == 3
+    d = mover_settings(GeometricConfig())
+    assert d.offsets == MoverSettings().offsets == (6, 12) and d.flow_variational_iterations is None
+    calls = []
+
+    def spy(local, preset, variational_iterations=None):
+        calls.append((preset, variational_iterations))
+        return flow.thread_dis_engine(local, preset, variational_iterations)
+
+    monkeypatch.setattr(segmentation, "thread_dis_engine", spy)
+    monkeypatch.setattr(tracking, "thread_dis_engine", spy)
+    frames, truth = _sliding_square(num_frames=16, h=90, w=120)
+    scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
+    handle_movers(frames, scene, MoverSettings(offsets=(6, 12)))
+    assert calls == [("fast", None)] * (10 + 4)  # pairs (a, a + 6) and (a, a + 12) of 16 frames
+    calls.clear()
+    handle_movers(frames, scene, MoverSettings(offsets=(6,), flow_variational_iterations=2))
+    assert calls == [("fast", 2)] * 10
+    calls.clear()
+    grey, depth, handled, _ = _approaching_cut_object()
+    tracking.track_cut_depth(grey, depth.copy(), handled, frames=8, margin=7, variational_iterations=1)
+    assert calls and set(calls) == {("medium", 1)}
+
+
 def test_movers_in_blocks_give_what_the_whole_video_gives(monkeypatch, tmp_path):
     """Memory is bounded by blocks of BLOCK_FRAMES frames with max(offsets) + 1 frames of context: the depth and the
     mover mask of a blocked run equal the whole-video run's (the mover confidence is a per-block median), whatever

@@ -690,3 +690,30 @@ def test_carried_depth_only_when_the_camera_moves_ahead():
     plain = refine(sideways)
     np.testing.assert_array_equal(refine(sideways, hole_warp_frames=2, hole_warp_ahead=True), plain)
     assert error(gated) < 0.03 < 0.08 < error(plain)
+
+
+def test_flow_variational_iterations_reach_the_links_engines(monkeypatch):
+    """``flow_variational_iterations`` (a speed option, docs/stage2-temporal.md): every link's DIS engine gets it,
+    the default keeps the preset's, and fewer iterations give other flows, hence other depth."""
+    from stereodiff import flow
+    from stereodiff.stage2 import temporal
+
+    made = []
+
+    def spy(local, preset, variational_iterations=None):
+        if not hasattr(local, "dis"):
+            made.append(variational_iterations)
+        return flow.thread_dis_engine(local, preset, variational_iterations)
+
+    monkeypatch.setattr(temporal, "thread_dis_engine", spy)
+    frames, depth, _ = _scene(num_frames=8)
+    default = TemporalRefiner(window=8, overlap=4).refine(frames, depth, np.ones_like(depth))
+    assert made and set(made) == {None}
+    made.clear()
+    fewer = TemporalRefiner(window=8, overlap=4, flow_variational_iterations=0).refine(
+        frames, depth, np.ones_like(depth)
+    )
+    assert made and set(made) == {0}
+    assert not np.array_equal(fewer, default)
+    with pytest.raises(ValueError, match="flow_variational_iterations"):
+        TemporalRefiner(flow_variational_iterations=-1).validate()

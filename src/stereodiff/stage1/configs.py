@@ -186,11 +186,18 @@ class GeometricConfig(Stage1Config):
     of the extra pyramid level down; 20 costs ~6 % more matcher time and gave better flow where it is large (``cpu``
     preset on ``driving``: final AbsRel 0.341 → 0.307; on 7-Scenes 0.127 → 0.119, with self-calibrated focal), but
     no gain on 7-Scenes with the focal given."""
+    flow_variational_iterations: int | None = None
+    """DIS variational-refinement iterations per pyramid level of the matcher's flow (direct pairs and probes);
+    ``None`` (default) keeps the preset's (5 for ``fast`` and ``medium``), 0 = none. Fewer are cheaper and change
+    the flow (docs/geometric.md, "Speed": number-changing candidates)."""
     chain_flows: bool = True
     """Compose the flow of a pair ``(a, b)`` from those of two shorter pairs ``(a, m)``, ``(m, b)`` of the graph and
     refine it by a variational pass instead of running DIS (:func:`flow_plan`; on the default graph the longest
     offset is the sum of the other two, so DIS runs for 4 instead of 6 flows per frame; the refined composed flow is
     also more accurate, see docs/geometric.md)."""
+    chain_refine_iterations: int | None = None
+    """With ``chain_flows``: fixed-point iterations of the composed pairs' variational pass (OpenCV
+    ``VariationalRefinement``; ``None`` = its default, 5); 0 uses the composed flow as it is, unrefined."""
     fb_threshold_px: float = 1.0
     """Forward–backward consistency threshold in pixels at a 320-pixel long side (scaled with the working
     resolution); also the scale of the confidence's flow term."""
@@ -268,6 +275,12 @@ class GeometricConfig(Stage1Config):
     0.23/0.27/0.24/0.43), driving 0.341/0.300/0.161/0.437 → 0.325/0.272/0.157/0.437, close-object about unchanged
     (not found: too fast, floating), static-orbit seeds 0–3 within 1 % except seed 3 0.0388 → 0.0399, TUM fr1/desk
     0.1406 → 0.1411, 7-Scenes 0.1225 → 0.1219; with stage 2's ``hole_nearness``: docs/geometric.md."""
+    movers_offsets: tuple[int, ...] = (6, 12)
+    """With ``movers``: frame offsets of the movers' flow checks (``MoverSettings.offsets``; each offset costs one
+    DIS ``fast`` pair, two PnP poses and two rigid flows per frame)."""
+    movers_flow_variational_iterations: int | None = None
+    """With ``movers``: DIS variational-refinement iterations per pyramid level of the movers' flows (the flow
+    checks' ``fast`` and the cut-track links' ``medium`` engines); ``None`` (default) keeps the presets' 5."""
     movers_short_offsets: tuple[int, ...] = ()
     """With ``movers``: shorter frame offsets whose flow checks decide at the stage-1 holes where the movers' offsets
     saw no consistent flow (``MoverSettings.short_offsets``; a walking person close to the camera deforms too much
@@ -413,6 +426,14 @@ class GeometricConfig(Stage1Config):
                 ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast/fast/medium"),
                 ("flow_patch_stride", 1 <= self.flow_patch_stride <= 8, "must lie in 1..8 pixels (the patch size)"),
                 ("flow_descent_iterations", self.flow_descent_iterations >= 1, "must be ≥ 1"),
+                ("flow_variational_iterations", self.flow_variational_iterations is None
+                 or self.flow_variational_iterations >= 0, "must be ≥ 0 or None"),
+                ("chain_refine_iterations", self.chain_refine_iterations is None or self.chain_refine_iterations >= 0,
+                 "must be ≥ 0 or None"),
+                ("movers_flow_variational_iterations", self.movers_flow_variational_iterations is None
+                 or self.movers_flow_variational_iterations >= 0, "must be ≥ 0 or None"),
+                ("movers_offsets", len(self.movers_offsets) > 0 and min(self.movers_offsets) >= 1,
+                 "must be positive frame offsets"),
                 ("fb_relative", self.fb_relative >= 0, "must be ≥ 0"),
                 ("forward_fb_relative", self.forward_fb_relative >= 0, "must be ≥ 0"),
                 ("motion_boundary_margin_px", self.motion_boundary_margin_px is None

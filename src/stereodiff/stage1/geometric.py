@@ -96,6 +96,8 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
     return MoverSettings(
         track_frames=track,
         track_missed=int(config.movers_track_missed),
+        offsets=tuple(int(o) for o in config.movers_offsets),
+        flow_variational_iterations=config.movers_flow_variational_iterations,
         short_offsets=tuple(int(o) for o in config.movers_short_offsets),
         ground_cut=bool(config.movers_ground_cut),
         beyond_part=float(config.movers_beyond_part),
@@ -191,6 +193,8 @@ class GeometricMatcher(PairwiseReconstruction):
         self.flow_full_resolution = config.flow_full_resolution
         self.flow_patch_stride = int(config.flow_patch_stride)
         self.flow_descent_iterations = int(config.flow_descent_iterations)
+        self.flow_variational_iterations = config.flow_variational_iterations
+        self.chain_refine_iterations = config.chain_refine_iterations
         self.chain_flows = bool(config.chain_flows)
         self.fb_threshold_px = float(config.fb_threshold_px)
         self.fb_relative = float(config.fb_relative)
@@ -442,11 +446,14 @@ class GeometricMatcher(PairwiseReconstruction):
 
         def composed(a: int, m: int, b: int) -> tuple[np.ndarray, np.ndarray]:
             (flow_am, flow_ma), (flow_mb, flow_bm) = half_flows((a, m)), half_flows((m, b))
+            forward, backward = compose_flows(flow_am, flow_mb), compose_flows(flow_bm, flow_ma)
+            if self.chain_refine_iterations == 0:
+                return forward, backward  # the composed flows as they are
             if not hasattr(local, "refine"):
                 local.refine = cv2.VariationalRefinement_create()  # DIS's own refinement, at the working resolution
-            forward = local.refine.calc(gray[a], gray[b], compose_flows(flow_am, flow_mb))
-            backward = local.refine.calc(gray[b], gray[a], compose_flows(flow_bm, flow_ma))
-            return forward, backward
+                if self.chain_refine_iterations is not None:
+                    local.refine.setFixedPointIterations(self.chain_refine_iterations)
+            return local.refine.calc(gray[a], gray[b], forward), local.refine.calc(gray[b], gray[a], backward)
 
         def half_flows(half: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
             if half not in halves:  # done in an earlier run (resume): computed again, identically
@@ -509,13 +516,14 @@ class GeometricMatcher(PairwiseReconstruction):
         if full_resolution is None:
             full_resolution = self._long_side <= FULL_RESOLUTION_FLOW_MAX
         if not full_resolution:
-            return dis_engine(self.flow_preset)
+            return dis_engine(self.flow_preset, variational_iterations=self.flow_variational_iterations)
         # finest scale 0 (the presets stop at 1 or 2): on rendered scenes this halves the depth error of the preset
         return dis_engine(
             self.flow_preset,
             finest_scale=0,
             patch_stride=self.flow_patch_stride,
             descent_iterations=self.flow_descent_iterations,
+            variational_iterations=self.flow_variational_iterations,
         )
 
     def _seed_rng(self, a: int, b: int) -> None:

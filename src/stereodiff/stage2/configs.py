@@ -163,6 +163,9 @@ class TemporalConfig(BackendConfig):
     to 16 evenly spaced frames of the video (computed once, before the first window)."""
     flow_preset: str = "fast"
     """OpenCV DIS optical-flow preset: "ultrafast", "fast" or "medium" (slower, more accurate)."""
+    flow_variational_iterations: int | None = None
+    """DIS variational-refinement iterations per pyramid level of the links' flow (``None``: the preset's, 5 for
+    ``fast``; 0 = none)."""
     flow_check_px: float = 0.5
     """Forward–backward check: a flow vector is kept if the round trip misses by less than
     ``flow_check_px + 0.05·(|f|+|b|)`` pixels; else the pixel counts as occluded (the temporal chain restarts)."""
@@ -198,6 +201,11 @@ class TemporalConfig(BackendConfig):
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
+            (
+                "flow_variational_iterations",
+                self.flow_variational_iterations is None or self.flow_variational_iterations >= 0,
+                "must be ≥ 0 or None",
+            ),
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
             ("upsample_radius", self.upsample_radius >= 1, "must be ≥ 1"),
             ("upsample_eps", self.upsample_eps > 0, "must be > 0"),

@@ -138,7 +138,17 @@ def _handle_block(
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
-        handled |= track_cut_depth(grey, depth, handled, s.cut_track, cut_rows((h, w), s), first, num_workers, shared)
+        handled |= track_cut_depth(
+            grey,
+            depth,
+            handled,
+            s.cut_track,
+            cut_rows((h, w), s),
+            first,
+            num_workers,
+            shared,
+            s.flow_variational_iterations,
+        )
     if s.track_frames > 0:
         handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)
     if s.track_missed > 0:

@@ -106,7 +106,7 @@ def segment_movers(
 
     def check_pair(pair: tuple[int, int]) -> list[FrameCheck]:
         a, b = pair
-        flow_ab, flow_ba = dis_flows(thread_dis_engine(local, "fast"), grey[a], grey[b])
+        flow_ab, flow_ba = dis_flows(thread_dis_engine(local, "fast", s.flow_variational_iterations), grey[a], grey[b])
         results = []
         for own, fwd, bwd in ((a, flow_ab, flow_ba), (b, flow_ba, flow_ab)):
             target, _, miss = forward_backward(fwd, bwd)

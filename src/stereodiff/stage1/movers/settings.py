@@ -13,6 +13,9 @@ class MoverSettings:
 
     offsets: tuple[int, ...] = (6, 12)
     """Frames between a frame and the neighbours its flow is checked against (both sides)."""
+    flow_variational_iterations: int | None = None
+    """DIS variational-refinement iterations per pyramid level of the flow checks' and cut-track links' engines
+    (``None``: the presets' 5)."""
     short_offsets: tuple[int, ...] = ()
     """Shorter offsets, checked too, whose verdict counts only at stage-1 holes that no pair at ``offsets`` saw
     with consistent flow (a fast or deforming mover, e.g. a walking person close to the camera, left a hole)."""

@@ -155,6 +155,7 @@ def track_cut_depth(
     first: int = 0,
     num_workers: int = 1,
     shared: SharedFindings | None = None,
+    variational_iterations: int | None = None,
 ) -> np.ndarray:
     """Depth for the mover regions cut by the image bottom that is not the bound (``MoverSettings.cut_track``), in
     place.
@@ -187,6 +188,8 @@ def track_cut_depth(
         shared: the links of the pairs in the overlap with the neighbouring blocks
             (:class:`~stereodiff.stage1.movers.shared.SharedFindings`): a pair's links are taken from there when both
             its frames' ``handled`` masks are the ones they were found on.
+        variational_iterations: DIS variational-refinement iterations per pyramid level of the links' flow
+            (``MoverSettings.flow_variational_iterations``; ``None``: the medium preset's 5).
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -225,7 +228,7 @@ def track_cut_depth(
 
     def find_links(pair: tuple[int, int]) -> list[tuple[int, int, float]]:
         a, b = pair
-        flow_ab, flow_ba = dis_flows(thread_dis_engine(local, "medium"), grey[a], grey[b])
+        flow_ab, flow_ba = dis_flows(thread_dis_engine(local, "medium", variational_iterations), grey[a], grey[b])
         target, _, miss = forward_backward(flow_ab, flow_ba)
         usable = (miss < scale) & inside_image(target)
         rng = np.random.default_rng(first + a)
