@@ -59,7 +59,7 @@ class SwayFit(NamedTuple):
     depth: float
     """``z₀``: the depth of the track's gauge node (relative log depth 0), stage 1's unit (NaN: none)."""
     fit: float
-    """R² of the fit (``1 − Σ residual² / Σ (n·t' − mean)²``)."""
+    """R² of the fit through the origin (uncentred: ``1 − Σ residual² / Σ (n·t')²``, as the gate was measured)."""
     height_range: float
     """The range of the camera's accumulated height change over the track's frame pairs, stage 1's unit."""
 
@@ -145,7 +145,7 @@ def fit_sway(along_motion: np.ndarray, heights: np.ndarray, relative: np.ndarray
     if len(x) == 0 or energy <= 0:
         return SwayFit(float("nan"), 0.0, 0.0)
     depth = float(x @ heights) / energy
-    spread = float(np.sum((heights - heights.mean()) ** 2))
+    spread = float(heights @ heights)
     fit = 1.0 - float(np.sum((heights - depth * x) ** 2)) / spread if spread > 0 else 0.0
     accumulated = np.concatenate([[0.0], np.cumsum(steps)])
     return SwayFit(depth, fit, float(np.ptp(accumulated)))
