@@ -1133,6 +1133,29 @@ def test_a_cut_mover_takes_the_depth_of_the_cameras_sway_along_the_ground_normal
     assert not track_cut_depth(grey, without, moving, frames=32, margin=7).any()
 
 
+def test_a_block_takes_the_sway_measurements_of_the_overlap_with_its_cut_links():
+    """With ``cut_sway``, the links a block takes from the earlier block (:class:`SharedFindings`) carry their pairs'
+    motions: the later block gives its cut regions the depth it computes alone, bit for bit."""
+    from stereodiff.stage1.movers import tracking
+    from stereodiff.stage1.movers.shared import SharedFindings
+    from stereodiff.stage1.movers.sway import SwayInputs
+
+    grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
+    settings = MoverSettings(cut_track=32, cut_sway=0.04)
+    shared = SharedFindings()
+    shared.block(0, 4)
+    sway = SwayInputs(moving, np.full(len(grey), focal), settings)
+    tracking.track_cut_depth(grey, depth.copy(), moving, 32, 7, first=0, shared=shared, sway=sway)
+    assert all(len(links.motions) == 1 for links in shared.cut_links.values()) and len(shared.cut_links) == 11
+    later = SwayInputs(moving[4:], np.full(len(grey) - 4, focal), settings)
+    alone, with_shared = depth[4:].copy(), depth[4:].copy()
+    given = tracking.track_cut_depth(grey[4:], with_shared, moving[4:], 32, 7, first=4, shared=shared, sway=later)
+    expected = tracking.track_cut_depth(grey[4:], alone, moving[4:], 32, 7, first=4, sway=later)
+    assert given.any()  # the sway gave the box its depth (the bound is 3)
+    np.testing.assert_array_equal(given, expected)
+    np.testing.assert_array_equal(with_shared, alone)
+
+
 def _swaying_camera_and_sliding_box(sway_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """Ray-cast frames of a room (floor 1.2 m under the camera, a wall 6 m ahead, both textured) and a textured box
     face 2 m ahead standing on the floor and sliding sideways (0.03 m a frame), cut by the image bottom; the camera
