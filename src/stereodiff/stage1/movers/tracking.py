@@ -15,6 +15,7 @@ from stereodiff.progress import logger, thread_map
 from stereodiff.stage1.movers.ground import ground_depth
 from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 from stereodiff.stage1.movers.sway import (
+    SWAY_GAP,
     SWAY_MIN_FIT,
     SWAY_MIN_PAIRS,
     SwayInputs,
@@ -201,7 +202,7 @@ def track_cut_depth(
             its frames' ``handled`` masks are the ones they were found on.
         sway: with it (``MoverSettings.cut_sway``), each linked pair also measures the camera's motion and the
             region's apparent motion, and a track whose camera swayed along the ground normal gives its cut regions
-            the depth that motion implies when that is nearer (:func:`_sway_log_depth`).
+            the depth that motion implies when that is nearer by more than ``SWAY_GAP`` (:func:`_sway_log_depth`).
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -314,7 +315,7 @@ def track_cut_depth(
         swayed = None if sway is None else _sway_log_depth(track, nodes, relative, current, motions, normal_of, sway)
         for i in track if swayed is not None else ():
             k, label, _, cut = nodes[i]
-            if cut and swayed + relative[i] < current[i]:
+            if cut and swayed + relative[i] < current[i] + np.log1p(-SWAY_GAP):
                 region = labels[k] == label
                 depth[k][region] = float(np.exp(swayed + relative[i]))
                 given[k] |= region
