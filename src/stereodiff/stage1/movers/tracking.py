@@ -1,7 +1,8 @@
 """Temporal tracking of the movers' depth over frames (module docstring of :mod:`stereodiff.stage1.movers`, step
 3): :func:`track_mover_depth` pools each region's depth with the overlapping regions of the neighbouring frames,
 :func:`fill_missed_movers` gives it to frames where nothing of the mover was found, :func:`track_cut_depth` gives a
-region cut by the image bottom the tightest bound of its track."""
+region cut by the image bottom the tightest bound of its track (and, with ``cut_sway``, the depth the camera's sway
+along the ground normal implies: :mod:`~stereodiff.stage1.movers.sway`)."""
 
 from __future__ import annotations
 
