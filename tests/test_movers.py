@@ -59,9 +59,9 @@ def test_rigid_flow_is_the_plain_projection_bit_for_bit():
     np.testing.assert_array_equal(flow, expected.astype(np.float32))
 
 
-def test_pose_from_flow_recovers_the_pose_of_a_rigid_flow():
+def testpose_from_flow_recovers_the_pose_of_a_rigid_flow():
     """PnP on the sampled pixels (row-major sample of the usable ones) finds the pose that made the flow."""
-    from stereodiff.stage1.movers.segmentation import _pose_from_flow
+    from stereodiff.stage1.movers.segmentation import pose_from_flow
 
     rng = np.random.default_rng(4)
     h, w = 60, 80
@@ -70,10 +70,10 @@ def test_pose_from_flow_recovers_the_pose_of_a_rigid_flow():
     pose = _turn_and_shift(rng)
     flow, defined = rigid_flow(depth, K, pose)
     usable = defined & (rng.random((h, w)) < 0.5)
-    found = _pose_from_flow(depth, flow, usable, K, threshold=0.5, seed=0)
+    found = pose_from_flow(depth, flow, usable, K, threshold=0.5, seed=0)
     assert found is not None
     np.testing.assert_allclose(found, pose, atol=1e-4)
-    assert _pose_from_flow(depth, flow, np.zeros((h, w), bool), K, threshold=0.5, seed=0) is None
+    assert pose_from_flow(depth, flow, np.zeros((h, w), bool), K, threshold=0.5, seed=0) is None
 
 
 def _sliding_square(
@@ -1139,3 +1139,94 @@ def _approaching_cut_object() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
         handled[k, 60:, 110:140] = True  # the other one: static
         depth[k][handled[k]] = 10.0
     return grey, depth, handled, truth
+
+
+@pytest.mark.parametrize("sway_m", [0.1, 0.0])
+def test_a_cut_mover_takes_the_depth_of_the_cameras_sway_along_the_ground_normal(sway_m):
+    """``cut_sway``: a hand-held camera sways up and down (amplitude ``sway_m``) while a textured box slides
+    sideways on the floor 2 m away, cut by the image bottom; every frame's bound says 3 m (1.5× too far), and the
+    box's vertical scale does not change (``cut_track`` keeps the bound). With a sway of 10 % of the depth, the
+    camera's motion along the ground normal against the box's apparent motion gives its depth within 5 %; without
+    a sway the gate refuses and the bound stays."""
+    from stereodiff.stage1.movers.sway import SwayInputs
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    grey, depth, moving, truth, focal = _swaying_camera_and_sliding_box(sway_m)
+    out = depth.copy()
+    settings = MoverSettings(cut_track=32, cut_sway=0.04)
+    sway = SwayInputs(moving, np.full(len(grey), focal), settings)
+    given = track_cut_depth(grey, out, moving, frames=32, margin=7, sway=sway)
+    if sway_m > 0:
+        assert given[moving].all()
+        np.testing.assert_allclose(np.median(out[moving]), truth, rtol=0.05)  # was 3.0 (the bound)
+        np.testing.assert_allclose(out[moving], truth, rtol=0.1)
+    else:
+        assert not given.any()
+        np.testing.assert_array_equal(out, depth)
+    without = depth.copy()  # without the option: the bound, whatever the camera did
+    assert not track_cut_depth(grey, without, moving, frames=32, margin=7).any()
+
+
+def test_a_block_takes_the_sway_measurements_of_the_overlap_with_its_cut_links():
+    """With ``cut_sway``, the links a block takes from the earlier block (:class:`SharedFindings`) carry their pairs'
+    motions: the later block gives its cut regions the depth it computes alone, bit for bit."""
+    from stereodiff.stage1.movers import tracking
+    from stereodiff.stage1.movers.shared import SharedFindings
+    from stereodiff.stage1.movers.sway import SwayInputs
+
+    grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
+    settings = MoverSettings(cut_track=32, cut_sway=0.04)
+    shared = SharedFindings()
+    shared.block(0, 4)
+    sway = SwayInputs(moving, np.full(len(grey), focal), settings)
+    tracking.track_cut_depth(grey, depth.copy(), moving, 32, 7, first=0, shared=shared, sway=sway)
+    assert all(len(links.motions) == 1 for links in shared.cut_links.values()) and len(shared.cut_links) == 11
+    later = SwayInputs(moving[4:], np.full(len(grey) - 4, focal), settings)
+    alone, with_shared = depth[4:].copy(), depth[4:].copy()
+    given = tracking.track_cut_depth(grey[4:], with_shared, moving[4:], 32, 7, first=4, shared=shared, sway=later)
+    expected = tracking.track_cut_depth(grey[4:], alone, moving[4:], 32, 7, first=4, sway=later)
+    assert given.any()  # the sway gave the box its depth (the bound is 3)
+    np.testing.assert_array_equal(given, expected)
+    np.testing.assert_array_equal(with_shared, alone)
+
+
+def _swaying_camera_and_sliding_box(sway_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """Ray-cast frames of a room (floor 1.2 m under the camera, a wall 6 m ahead, both textured) and a textured box
+    face 2 m ahead standing on the floor and sliding sideways (0.03 m a frame), cut by the image bottom; the camera
+    drifts sideways (0.01 m a frame) and sways vertically by ``sway_m`` (period 12 frames). Returns grey frames
+    ``[16,120,160]`` uint8, the stage-1 depth (true on the static pixels, the bound 3 on the box), the box's mask,
+    its true depth and the focal length (pixels)."""
+    import cv2
+
+    rng = np.random.default_rng(5)
+    h, w, n, focal = 120, 160, 16, 150.0
+    textures = [cv2.GaussianBlur(rng.uniform(0, 255, (600, 600)).astype(np.float32), (0, 0), 2.0) for _ in range(3)]
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    ray_x, ray_y = (u - w / 2) / focal, (v - h / 2) / focal  # [h,w] the rays' direction (x, y, 1)
+    grey = np.empty((n, h, w), np.uint8)
+    depth = np.zeros((n, h, w), np.float32)
+    moving = np.zeros((n, h, w), bool)
+    for k in range(n):
+        cx, cy = 0.01 * k, sway_m * np.sin(2 * np.pi * k / 12)  # the camera's centre (x right, y down)
+        left = -0.6 + 0.03 * k  # the box's left edge (x)
+        z_floor = np.where(ray_y > 1e-6, (1.2 - cy) / np.maximum(ray_y, 1e-6), np.inf)
+        z = np.minimum(z_floor, 6.0)  # [h,w] the floor or the wall
+        bx, by = cx + 2.0 * ray_x, cy + 2.0 * ray_y
+        box = (bx >= left) & (bx <= left + 0.7) & (by >= -0.3)
+        z = np.where(box, 2.0, z)
+        x, y = cx + z * ray_x, cy + z * ray_y  # [h,w] the points seen (z: their depth, the camera looking along z)
+        surface = np.where(box, 0, np.where(z < 6.0, 1, 2))  # box, floor, wall
+        coords = {  # texture pixels (100 per metre) of each surface
+            0: ((x - left) * 100 + 50, y * 100 + 100),
+            1: (x * 100 + 300, z * 100),
+            2: (x * 100 + 300, y * 100 + 300),
+        }
+        image = np.zeros((h, w), np.float32)
+        for index, (tx, ty) in coords.items():
+            seen = cv2.remap(textures[index], tx.astype(np.float32), ty.astype(np.float32), cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REFLECT)  # fmt: skip
+            image = np.where(surface == index, seen, image)
+        grey[k] = np.clip(image, 0, 255).astype(np.uint8)
+        moving[k] = box
+        depth[k] = np.where(box, 3.0, z)
+    return grey, depth, moving, 2.0, focal

@@ -105,6 +105,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         hole_reach=bool(config.movers_hole_reach),
         cut_last_row=bool(config.movers_cut_last_row),
         cut_track=int(config.movers_cut_track),
+        cut_sway=float(config.movers_cut_sway),
         seen_contact=float(config.movers_seen_contact),
         oncoming_trim=bool(config.movers_oncoming_trim),
         contact_beside=float(config.movers_contact_beside),

@@ -48,7 +48,8 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
    and a region missed in a frame between tracked ones gets the tracked depth.
    With ``cut_track`` (:func:`~.tracking.track_cut_depth`), a region cut by the image bottom, whose ground contact is
    only an upper bound, takes the tightest bound of its track (regions linked by the flow), carried to its frame by
-   the ratio of their vertical image scales.
+   the ratio of their vertical image scales; with ``cut_sway`` (:mod:`~.sway`), a track whose camera swayed along
+   the ground normal takes the depth that motion implies for a mover moving parallel to the ground, when nearer.
 
 Limits (measured, docs/geometric.md): an object crossing close to the camera fast (``close-object``, 30 px per
 frame) has no consistent flow and no ground contact, and is not found; a mover moving along its epipolar lines at a
@@ -56,7 +57,8 @@ steady speed is consistent with the rigid flow at a wrong depth, and is found on
 
 Modules, one step each: ``settings`` (:class:`MoverSettings`, the knobs), ``segmentation`` (step 1: flow checks
 and the regions), ``ground`` (the ground plane, what stands on it and what lies beyond it: evidence for step 1,
-contact geometry for step 2), ``depth`` (step 2, one frame), ``tracking`` (step 3), ``runner``
+contact geometry for step 2), ``depth`` (step 2, one frame), ``tracking`` (step 3) and ``sway`` (its depth cue from
+the camera's motion along the ground normal), ``runner``
 (:func:`handle_movers`: the video in blocks of frames, on worker threads) and ``shared`` (what neighbouring blocks
 share).
 """

@@ -18,6 +18,7 @@ from stereodiff.stage1.movers.path import path_contact
 from stereodiff.stage1.movers.segmentation import segment_movers
 from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
+from stereodiff.stage1.movers.sway import SwayInputs
 from stereodiff.stage1.movers.tracking import fill_missed_movers, track_cut_depth, track_mover_depth
 from stereodiff.types import SceneGeometry
 
@@ -138,16 +139,19 @@ def _handle_block(
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
+        sway = SwayInputs(moving, np.asarray(scene.focal), s) if s.cut_sway > 0 else None
+        margin = cut_rows((h, w), s)
         handled |= track_cut_depth(
             grey,
             depth,
             handled,
             s.cut_track,
-            cut_rows((h, w), s),
+            margin,
             first,
             num_workers,
             shared,
-            s.flow_variational_iterations,
+            variational_iterations=s.flow_variational_iterations,
+            sway=sway,
         )
     if s.track_frames > 0:
         handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)

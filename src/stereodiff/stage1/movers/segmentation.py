@@ -19,7 +19,7 @@ from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
 from stereodiff.types import SceneGeometry
 
-__all__ = ["rigid_flow", "segment_movers"]
+__all__ = ["pose_from_flow", "rigid_flow", "segment_movers"]
 
 
 def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +112,7 @@ def segment_movers(
             target, _, miss = forward_backward(fwd, bwd)
             usable = (miss < 1.0 * scale) & inner & inside_image(target, s.border_px * scale)  # DIS: poor at borders
             K = pinhole(float(scene.focal[own]), (h, w))
-            pose = _pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=first + own)
+            pose = pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=first + own)
             if pose is None:
                 continue
             rigid, defined = rigid_flow(static_depth[own], K, pose)
@@ -197,7 +197,7 @@ def segment_movers(
     return out
 
 
-def _pose_from_flow(
+def pose_from_flow(
     depth: np.ndarray, flow: np.ndarray, usable: np.ndarray, K: np.ndarray, threshold: float, seed: int
 ) -> np.ndarray | None:
     """``[4,4]`` pose of the other camera relative to this one from the stage-1 depth ``[h,w]`` and the flow

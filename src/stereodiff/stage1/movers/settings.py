@@ -141,6 +141,12 @@ class MoverSettings:
     the regions of its track within this many frames, carried over by the ratio of their vertical image scales
     (:func:`~.tracking.track_cut_depth`; 0 = off): the bound is tight only where the mover's lowest part is just
     below the image (docs/geometric.md, "A depth for a mover cut by the image bottom")."""
+    cut_sway: float = 0.0
+    """With ``cut_track``: a track of regions cut by the image bottom whose camera's height (along the ground's
+    normal) changed over the track by at least this fraction of the track's depth takes, for its cut regions, the
+    depth that motion implies for a mover moving parallel to the ground, when that is nearer by more than
+    ``SWAY_GAP`` and the track's least-squares fit holds (R² ≥ ``SWAY_MIN_FIT``) (:mod:`~.sway`; 0 = off;
+    docs/geometric.md, "The camera's sway: a depth for a mover cut by the image bottom")."""
     seen_contact: float = 0.0
     """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by

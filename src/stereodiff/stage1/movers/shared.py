@@ -42,6 +42,9 @@ class CutLinks(NamedTuple):
     """Both frames' ``[h,w]`` bool handled masks, ``np.packbits`` (the links' regions are their components)."""
     links: list[tuple[tuple[int, int], tuple[int, int], float]]
     """``((video frame a, label), (video frame b, label), log scale ratio)`` per link."""
+    motions: tuple[tuple[tuple[int, int], np.ndarray], ...] = ()
+    """``((video frame a, label), [6])`` per linked region of frame a with ``cut_sway``: its apparent motion per
+    unit depth and the camera's ``t'`` (:mod:`~stereodiff.stage1.movers.sway`); empty without it."""
 
 
 class FrameDepth(NamedTuple):

@@ -1,7 +1,8 @@
 """Temporal tracking of the movers' depth over frames (module docstring of :mod:`stereodiff.stage1.movers`, step
 3): :func:`track_mover_depth` pools each region's depth with the overlapping regions of the neighbouring frames,
 :func:`fill_missed_movers` gives it to frames where nothing of the mover was found, :func:`track_cut_depth` gives a
-region cut by the image bottom the tightest bound of its track."""
+region cut by the image bottom the tightest bound of its track (and, with ``cut_sway``, the depth the camera's sway
+along the ground normal implies: :mod:`~stereodiff.stage1.movers.sway`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,21 @@ import threading
 
 import numpy as np
 
+from stereodiff.camera import pinhole
 from stereodiff.flow import dis_flows, forward_backward, inside_image, thread_dis_engine
-from stereodiff.progress import thread_map
+from stereodiff.progress import logger, thread_map
+from stereodiff.stage1.movers.ground import ground_depth
 from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
+from stereodiff.stage1.movers.sway import (
+    SWAY_GAP,
+    SWAY_MIN_FIT,
+    SWAY_MIN_PAIRS,
+    SwayInputs,
+    apparent_motion,
+    camera_motion,
+    fit_sway,
+    ground_normal,
+)
 
 __all__ = ["fill_missed_movers", "track_cut_depth", "track_mover_depth"]
 
@@ -156,6 +169,7 @@ def track_cut_depth(
     num_workers: int = 1,
     shared: SharedFindings | None = None,
     variational_iterations: int | None = None,
+    sway: SwayInputs | None = None,
 ) -> np.ndarray:
     """Depth for the mover regions cut by the image bottom that is not the bound (``MoverSettings.cut_track``), in
     place.
@@ -190,6 +204,9 @@ def track_cut_depth(
             its frames' ``handled`` masks are the ones they were found on.
         variational_iterations: DIS variational-refinement iterations per pyramid level of the links' flow
             (``MoverSettings.flow_variational_iterations``; ``None``: the medium preset's 5).
+        sway: with it (``MoverSettings.cut_sway``), each linked pair also measures the camera's motion and the
+            region's apparent motion, and a track whose camera swayed along the ground normal gives its cut regions
+            the depth that motion implies when that is nearer by more than ``SWAY_GAP`` (:func:`_sway_log_depth`).
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -212,27 +229,31 @@ def track_cut_depth(
     pairs = [(k, k + d) for d in CUT_OFFSETS for k in range(n - d) if handled[k].any() and handled[k + d].any()]
     scale = max(h, w) / 320.0
 
-    def links_of(pair: tuple[int, int]) -> list[tuple[int, int, float]]:
+    Found = tuple[list[tuple[int, int, float]], list[tuple[int, np.ndarray]]]  # links, motions (node, [6])
+
+    def links_of(pair: tuple[int, int]) -> Found:
         if shared is None:
             return find_links(pair)
         a, b = pair
         key, masks = (first + a, first + b), (np.packbits(handled[a]), np.packbits(handled[b]))
         known = shared.cut_links.get(key)
         if known is not None and all(np.array_equal(x, y) for x, y in zip(known.handled, masks)):
-            return [(index[(i - first, li)], index[(j - first, lj)], value) for (i, li), (j, lj), value in known.links]
-        out = find_links(pair)
+            links = [(index[(i - first, li)], index[(j - first, lj)], value) for (i, li), (j, lj), value in known.links]
+            return links, [(index[(i - first, li)], motion) for (i, li), motion in known.motions]
+        out, motions = find_links(pair)
         if shared.wanted(*key):
             video = [((nodes[i][0] + first, nodes[i][1]), (nodes[j][0] + first, nodes[j][1]), v) for i, j, v in out]
-            shared.cut_links[key] = CutLinks(masks, video)
-        return out
+            moved = tuple(((nodes[i][0] + first, nodes[i][1]), motion) for i, motion in motions)
+            shared.cut_links[key] = CutLinks(masks, video, moved)
+        return out, motions
 
-    def find_links(pair: tuple[int, int]) -> list[tuple[int, int, float]]:
+    def find_links(pair: tuple[int, int]) -> Found:
         a, b = pair
         flow_ab, flow_ba = dis_flows(thread_dis_engine(local, "medium", variational_iterations), grey[a], grey[b])
         target, _, miss = forward_backward(flow_ab, flow_ba)
         usable = (miss < scale) & inside_image(target)
         rng = np.random.default_rng(first + a)
-        out = []
+        out, slopes = [], {}  # slopes: label → (its pixels' ys, xs, slope), for the sway cue
         for label in range(1, int(labels[a].max()) + 1):
             ys, xs = np.nonzero((labels[a] == label) & usable)
             if len(ys) < 50 or np.ptp(ys) < 20 * scale:
@@ -244,13 +265,46 @@ def track_cut_depth(
             for other in np.unique(landed[landed > 0]):
                 if np.count_nonzero(landed == other) >= CUT_LINK_SHARE * len(ys):
                     out.append((index[(a, label)], index[(b, int(other))], -float(np.log1p(slope))))
-        return out
+                    slopes[label] = (ys, xs, slope)
+        if sway is None or not slopes:
+            return out, []
+        return out, pair_motions(a, flow_ab, target, usable, slopes)
 
-    links = [link for found in thread_map(links_of, pairs, num_workers, "movers: cut tracks") for link in found]
+    def pair_motions(
+        a: int, flow: np.ndarray, target: np.ndarray, usable: np.ndarray, slopes: dict[int, tuple]
+    ) -> list[tuple[int, np.ndarray]]:
+        """Per linked region of frame ``a``: ``[6]`` its apparent motion per unit depth ``m`` and the camera's
+        ``t'`` (:mod:`~stereodiff.stage1.movers.sway`)."""
+        K = pinhole(float(sway.focal[a]), (h, w))
+        static = np.where(sway.moving[a], 0.0, depth[a])  # [h,w] the movers out of the PnP
+        motion = camera_motion(static, flow, usable, K, sway.settings.pnp_threshold_px * scale, seed=first + a)
+        if motion is None:
+            return []
+        rotation, shift = motion
+        found = []
+        for label, (ys, xs, slope) in slopes.items():
+            pixels = np.stack([xs, ys], axis=1).astype(np.float64)  # [N,2] (u, v)
+            m = apparent_motion(pixels, target[ys, xs].astype(np.float64), rotation, K, slope)
+            if m is not None:
+                found.append((index[(a, label)], np.concatenate([m, shift])))
+        return found
+
+    found = thread_map(links_of, pairs, num_workers, "movers: cut tracks")
+    links = [link for pair_links, _ in found for link in pair_links]
+    motions = {node: motion for _, pair_motions_ in found for node, motion in pair_motions_}  # node: [6]
+    normals: dict[int, np.ndarray | None] = {}  # frame: its ground's unit normal (sway)
+
+    def normal_of(k: int) -> np.ndarray | None:
+        if k not in normals:
+            plane = ground_depth(depth[k], (depth[k] > 0) & ~sway.moving[k], sway.settings, seed=first + k)
+            normals[k] = None if plane is None else ground_normal(plane, pinhole(float(sway.focal[k]), (h, w)))
+        return normals[k]
+
     for track in _components(len(nodes), links):
         if not any(nodes[i][3] for i in track):
             continue
         relative = _relative_log_depth(track, links)  # node: log depth up to the track's constant
+        current = {i: nodes[i][2] for i in track}  # node: log depth after the bound of the track
         for i in track:
             k, label, own, cut = nodes[i]
             if not cut:
@@ -258,10 +312,54 @@ def track_cut_depth(
             bounds = [nodes[j][2] - relative[j] for j in track if abs(nodes[j][0] - k) <= frames]
             value = min(bounds) + relative[i]
             if value < own + np.log1p(-CUT_GAP):
+                current[i] = value
                 region = labels[k] == label
                 depth[k][region] = float(np.exp(value))
                 given[k] |= region
+        swayed = None if sway is None else _sway_log_depth(track, nodes, relative, current, motions, normal_of, sway)
+        for i in track if swayed is not None else ():
+            k, label, _, cut = nodes[i]
+            if cut and swayed + relative[i] < current[i] + np.log1p(-SWAY_GAP):
+                region = labels[k] == label
+                depth[k][region] = float(np.exp(swayed + relative[i]))
+                given[k] |= region
     return given
+
+
+def _sway_log_depth(
+    track: list[int],
+    nodes: list[tuple[int, int, float, bool]],
+    relative: dict[int, float],
+    current: dict[int, float],
+    motions: dict[int, np.ndarray],
+    normal_of,
+    sway: SwayInputs,
+) -> float | None:
+    """The log depth of a track's gauge node that the camera's sway along the ground normal implies
+    (:func:`~stereodiff.stage1.movers.sway.fit_sway` over the track's measured regions), or None when the gate
+    refuses it: fewer than ``SWAY_MIN_PAIRS`` measurements, R² under ``SWAY_MIN_FIT``, or the camera's accumulated
+    height range under ``cut_sway`` times the track's median depth (``current``: node → log depth, after the bound).
+
+    ``nodes``: ``(frame, label, log depth, cut)``; ``relative``: node → log depth relative to the gauge; ``motions``:
+    node → ``[6]`` ``(m, t')``; ``normal_of``: frame → ``[3]`` unit ground normal or None.
+    """
+    measured = [(i, normal_of(nodes[i][0])) for i in track if i in motions]
+    measured = [(i, n) for i, n in measured if n is not None]
+    if len(measured) < SWAY_MIN_PAIRS:
+        return None
+    along = np.array([n @ motions[i][:3] for i, n in measured])  # [K] n·m
+    heights = np.array([n @ motions[i][3:] for i, n in measured])  # [K] n·t'
+    steps = dict(sorted((nodes[i][0], float(h)) for (i, _), h in zip(measured, heights)))  # frame: n·t'
+    fit = fit_sway(along, heights, np.array([relative[i] for i, _ in measured]), np.array(list(steps.values())))
+    reference = float(np.exp(np.median([current[i] for i, _ in measured])))
+    signal = fit.height_range / reference
+    taken = fit.depth > 0 and fit.fit >= SWAY_MIN_FIT and signal >= sway.settings.cut_sway
+    logger.info(
+        "movers: cut sway: track of %d regions (%d measured), camera height range %.1f%% of the depth, R² %.2f, "
+        "estimate ÷ bound %.2f: %s", len(track), len(measured), 100 * signal, fit.fit,
+        fit.depth * np.exp(np.median([relative[i] - current[i] for i, _ in measured])), "taken" if taken else "refused",
+    )  # fmt: skip
+    return float(np.log(fit.depth)) if taken else None
 
 
 def _theil_sen(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, gap: float, samples: int = 3000) -> float:
