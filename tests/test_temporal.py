@@ -614,6 +614,40 @@ def test_lower_border_holes_lean_near_when_the_camera_moves_ahead():
     np.testing.assert_array_equal(sideways, old)
 
 
+def test_far_lean_only_when_the_camera_moves_ahead():
+    """``hole_farness_ahead``: flat colour, a near left part and a far right part, a hole between them in the upper
+    rows (the far scenery of a street, beside a nearer object). When stage 1's poses drive forward the hole leans
+    to the far side as with ``hole_farness`` at the same γ, bit for bit; with a sideways camera nothing changes
+    (bit for bit as without the option), where ``hole_farness`` itself would lean."""
+    from stereodiff.stage2.stages import SceneRefinerStage
+    from stereodiff.types import SceneGeometry
+
+    t, h, w = 3, 24, 32
+    frames = np.full((t, h, w, 3), 128, np.uint8)
+    depth = np.zeros((t, h, w), np.float32)
+    depth[:, :, :12], depth[:, :, 20:] = 1.0, 4.0  # a hole in columns 12..19, all rows
+    hole = (slice(None), slice(1, 7), slice(14, 18))
+    options = dict(work_long_side=32, temporal_decay=0.0, hole_nearness=100.0, hole_motion_px=1.0)
+
+    def refine(step: list[float], **extra) -> np.ndarray:
+        scene = SceneGeometry(
+            depth, np.ones_like(depth), np.full(t, 40.0), np.tile([15.5, 11.5], (t, 1)), _poses(step, t)
+        )
+        out = np.zeros(depth.shape, np.float32)
+        SceneRefinerStage(TemporalRefiner(**options, **extra)).refine(frames, scene, out)
+        return out
+
+    plain = refine([0.0, 0.0, 0.2])
+    ahead = refine([0.0, 0.0, 0.2], hole_farness_ahead=30.0)
+    assert np.median(plain[hole]) < 2.6  # the mean of the region: the near side pulls it
+    assert np.median(ahead[hole]) > 3.6  # the far side
+    np.testing.assert_array_equal(ahead, refine([0.0, 0.0, 0.2], hole_farness=30.0))
+    np.testing.assert_array_equal(refine([0.2, 0.0, 0.0], hole_farness_ahead=30.0), refine([0.2, 0.0, 0.0]))
+    assert np.median(refine([0.2, 0.0, 0.0], hole_farness=30.0)[hole]) > 3.6
+    with pytest.raises(ValueError, match="hole_farness_ahead"):
+        TemporalRefiner(hole_farness_ahead=-1.0)
+
+
 def test_static_holes_lean_to_the_far_side_unless_they_move_on_their_own():
     """``hole_farness``: a hole in flat colour between a near and a far side takes the far side's depth (the
     background the motion-boundary check dropped beside an occluder), the plain mean mixes both; a hole whose

@@ -146,6 +146,17 @@ class TemporalConfig(BackendConfig):
     static-orbit's final AbsRel on 11 of 12 seeds (s0 0.0324 → 0.0265), but holes on a mover or on an object
     coloured like its background lean to the background too (close-object s0 0.219 → 0.278, 7-Scenes 0.1205 →
     0.1272): 0 here and in the ``cpu`` preset; for static scenes."""
+    hole_farness_ahead: float = 0.0
+    """``hole_farness`` (γ) for a video whose camera moves along its view only (stage 1's poses, the gate of
+    ``hole_lean_bottom``: the camera 8 frames on lies ahead within the horizontal field of view for at least ¾ of
+    the frames; a vehicle), in place of ``hole_farness`` there; elsewhere ``hole_farness`` as set (0 = off; needs
+    stage 1's poses). A forward-moving camera sees the far scenery around the focus of expansion through thin gaps
+    beside nearer objects (trees, poles, cars), which the motion-boundary check leaves as holes and the colour-region
+    fill gives the occluder's depth; the lower-border lean keeps its near side there. Measured
+    (docs/stage2-temporal.md, "The far scenery of a forward-moving camera"): γ = 10 lowers driving's final all-pixel
+    AbsRel on 10 of 12 seeds (s0 0.0800 → 0.0769, s2 0.0762 → 0.0716, both then under stage 1) but through the
+    protocol's fit: the holes' own depth gets worse on 11 of 12 and the moving pixels pass 0.30 on s4, s7, s23.
+    0 here and in the ``cpu`` preset."""
     hole_rim_px: float = 0.0
     """Covered pixels within this many working-resolution pixels of a stage-1 hole are trusted as far as they are
     from it (weight × distance / (this + 1), in the fill after ``fill_floor``, in the estimate and in the temporal
@@ -199,6 +210,7 @@ class TemporalConfig(BackendConfig):
             ("hole_warp_min_px", self.hole_warp_min_px >= 0, "must be ≥ 0"),
             ("hole_rim_px", self.hole_rim_px >= 0, "must be ≥ 0"),
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),
+            ("hole_farness_ahead", 0 <= self.hole_farness_ahead <= 100, "must be in [0, 100]"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
             (

@@ -40,6 +40,7 @@ def fill_frames(
     carried: tuple[np.ndarray, np.ndarray] | None = None,
     motion: tuple[np.ndarray, np.ndarray] | None = None,
     lean: np.ndarray | None = None,
+    farness: float | None = None,
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
@@ -57,10 +58,13 @@ def fill_frames(
         motion: ``hole_motion_px`` (with ``hole_nearness``): ``[n,h',w']`` share of independent motion in [0, 1] and
             ``[n,h',w']`` how much it counts, averaged over each colour region.
         lean: ``[h',w']`` bool where the holes lean fully to the near side (``hole_lean_bottom``), or None.
+        farness: the ``hole_farness`` γ to use (``hole_farness_ahead`` for a camera moving ahead); None =
+            ``config.hole_farness``.
 
     Returns:
         One :class:`FilledFrame` per frame.
     """
+    farness = config.hole_farness if farness is None else farness
     log_d = log_depth
     if carried is not None:  # holes seen (covered) in nearby frames: their depth, carried with the camera's motion
         log_d, weight = log_depth.copy(), weight.copy()
@@ -80,9 +84,9 @@ def fill_frames(
         if motion is not None:  # independent-motion evidence, averaged over each colour region
             share, counts = motion
             channels += [counts * share, counts]
-    if config.hole_farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
+    if farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
         top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
-        channels.append(fill_w * np.exp(config.hole_farness * np.minimum(log_d - top, 0.0)))
+        channels.append(fill_w * np.exp(farness * np.minimum(log_d - top, 0.0)))
     smoothed = domain_transform_filter(
         np.stack(channels, axis=1),  # [n,C,h',w']
         rgb,
@@ -106,8 +110,8 @@ def fill_frames(
             if lean is not None:  # near scenery entering at the lower border: fully
                 share = np.maximum(share, lean)
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
-        if config.hole_farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
-            far = top + np.log(np.maximum(smoothed[i, -1] / norm, 1e-30)) / config.hole_farness
+        if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
+            far = top + np.log(np.maximum(smoothed[i, -1] / norm, 1e-30)) / farness
             fill = np.where((weight[i] == 0) & reached, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
         filled.append(
             FilledFrame(

@@ -113,17 +113,19 @@ class TemporalRefiner(TemporalConfig):
         work_h, work_w = fit_long_side(h, w, self.work_long_side, upscale=False)
         conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
         camera = _working_camera(intrinsics, (h, w), (work_h, work_w))
-        lean, warp_frames = self._ahead_rules(cam_to_world, intrinsics, w, (work_h, work_w))
+        lean, warp_frames, farness = self._ahead_rules(cam_to_world, intrinsics, w, (work_h, work_w))
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
         meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
         if self.hole_warp_ahead:
             meta["warp_frames"] = warp_frames
+        if self.hole_farness_ahead > 0:
+            meta["farness"] = farness
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
-        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames)
+        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames, farness)
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
                 stop = min(start + self.window, t)
@@ -150,24 +152,27 @@ class TemporalRefiner(TemporalConfig):
     # ------------------------------------------------------------------------------------------------- internals
     def _ahead_rules(
         self, cam_to_world: np.ndarray | None, intrinsics: np.ndarray | None, width: int, work_hw: tuple[int, int]
-    ) -> tuple[np.ndarray | None, int]:
+    ) -> tuple[np.ndarray | None, int, float]:
         """The rules for a camera moving along its view, decided once from stage 1's poses (``[T,4,4]``, with its
         ``intrinsics`` at a depth ``width`` pixels wide; :func:`moving_ahead`): the ``[h',w']`` bool region whose
-        holes lean fully to the near side (``hole_lean_bottom``; None = off) and the frames on each side carried
-        into the holes (``hole_warp_frames``, 0 with ``hole_warp_ahead`` unless the camera moves ahead)."""
+        holes lean fully to the near side (``hole_lean_bottom``; None = off), the frames on each side carried
+        into the holes (``hole_warp_frames``, 0 with ``hole_warp_ahead`` unless the camera moves ahead) and the
+        far lean's γ (``hole_farness_ahead`` when the camera moves ahead, else ``hole_farness``)."""
         lean_wanted = self.hole_lean_bottom > 0 and self.hole_nearness > 0
         warp_gated = self.hole_warp_frames > 0 and self.hole_warp_ahead
-        if not (lean_wanted or warp_gated):
-            return None, self.hole_warp_frames
+        if not (lean_wanted or warp_gated or self.hole_farness_ahead > 0):
+            return None, self.hole_warp_frames, self.hole_farness
         if cam_to_world is None or intrinsics is None:
-            return None, 0 if warp_gated else self.hole_warp_frames
+            return None, 0 if warp_gated else self.hole_warp_frames, self.hole_farness
         ahead = moving_ahead(cam_to_world, intrinsics, width)
         on = ahead >= AHEAD_SHARE  # NaN (one frame): off
         lean = lower_border(work_hw, self.hole_lean_bottom, self.hole_lean_side) if on and lean_wanted else None
         warp_frames = 0 if warp_gated and not on else self.hole_warp_frames
+        farness = self.hole_farness_ahead if on and self.hole_farness_ahead > 0 else self.hole_farness
         logger.info("stage 2: the camera moves ahead in %.0f %% of the frames: hole_lean_bottom %s, "
-                    "hole_warp_frames %d", 100 * ahead, "on" if lean is not None else "off", warp_frames)  # fmt: skip
-        return lean, warp_frames
+                    "hole_warp_frames %d, hole_farness %g", 100 * ahead, "on" if lean is not None else "off",
+                    warp_frames, farness)  # fmt: skip
+        return lean, warp_frames, farness
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
         for name, value in (("frames", frames), ("depth", depth), ("confidence", confidence)):
@@ -228,7 +233,9 @@ class TemporalRefiner(TemporalConfig):
             if self._motion_evidence:  # how much each pixel moves on its own
                 share, counts = zip(*thread_imap(inputs.independent_motion, chunk, self.num_workers))
                 motion = np.stack(share), np.stack(counts)  # [n,h',w'] each
-            filled = fill_frames(self, rgb, log_d, weight, carried=carried, motion=motion, lean=inputs.lean)
+            filled = fill_frames(
+                self, rgb, log_d, weight, carried=carried, motion=motion, lean=inputs.lean, farness=inputs.farness
+            )
             for k, frame in zip(chunk, filled):
                 if k not in store:  # else kept with its flow links (the same values: the same block)
                     store[k] = _Frame(*frame)
@@ -618,8 +625,11 @@ class _Inputs:
         camera: _Camera,
         lean: np.ndarray | None = None,
         warp_frames: int | None = None,
+        farness: float | None = None,
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
+        #: the far lean's γ of the fill (``hole_farness``, or ``hole_farness_ahead`` for a camera moving ahead)
+        self.farness = refiner.hole_farness if farness is None else farness
         self.lean = lean  # [h',w'] bool: the holes there lean fully to the near side (``hole_lean_bottom``)
         #: frames on each side whose depth is carried into the holes (``hole_warp_frames``, 0 where
         #: ``hole_warp_ahead`` turns it off)
