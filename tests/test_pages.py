@@ -81,6 +81,8 @@ def test_bound_heap_keeps_a_freed_array_for_reuse_and_returns_the_top_beyond_the
 
 def test_trim_heap_returns_freed_memory_between_live_objects():
     """A freed 12 MB array below live objects stays resident whatever the thresholds (what still grew stage 2's
-    windows); ``trim_heap``, called between blocks and windows, returns it."""
+    windows); ``trim_heap``, called between blocks and windows, returns it. Up to a transparent huge page at each
+    end of the freed block may stay with it (numpy asks for huge pages on large arrays; whether the kernel gives one
+    depends on the machine's free memory): 548 KiB kept in a quiet process, 2484 KiB seen once in a full test run."""
     assert _kept_kib(_BETWEEN_LIVE, "keep") > 10 * 1024
-    assert _kept_kib(_BETWEEN_LIVE, "trim") < 2 * 1024
+    assert _kept_kib(_BETWEEN_LIVE, "trim") < 5 * 1024
