@@ -581,29 +581,34 @@ def test_moving_ahead_tells_a_camera_driving_forward_from_one_moving_sideways():
     assert np.isnan(moving_ahead(_poses([0.0, 0.0, 0.2], 1), K, 64))
 
 
+def _refine_flat_scene(depth: np.ndarray, step: list[float], **options) -> np.ndarray:
+    """The temporal refiner's output for stage-1 ``depth [t,h,w]`` over flat grey frames, focal 40 px, the camera
+    moving by ``step`` per frame (:func:`_poses`), with the ``TemporalRefiner`` ``options``."""
+    from stereodiff.stage2.stages import SceneRefinerStage
+    from stereodiff.types import SceneGeometry
+
+    t, h, w = depth.shape
+    frames = np.full((t, h, w, 3), 128, np.uint8)
+    centre = np.tile([(w - 1) / 2, (h - 1) / 2], (t, 1))
+    scene = SceneGeometry(depth, np.ones_like(depth), np.full(t, 40.0), centre, _poses(step, t))
+    out = np.zeros(depth.shape, np.float32)
+    SceneRefinerStage(TemporalRefiner(**options)).refine(frames, scene, out)
+    return out
+
+
 def test_lower_border_holes_lean_near_when_the_camera_moves_ahead():
     """Flat colour, a near left part and a far right part, holes between them at the top and at the bottom. The
     motion evidence finds nothing (no texture), so by default every hole takes the mean of both sides. When stage
     1's poses drive forward (``hole_lean_bottom``), the bottom hole — near scenery entering a vehicle's view —
     takes the near side; the top hole keeps the mean; with a sideways camera nothing changes (bit for bit)."""
-    from stereodiff.stage2.stages import SceneRefinerStage
-    from stereodiff.types import SceneGeometry
-
-    t, h, w = 3, 24, 32
-    frames = np.full((t, h, w, 3), 128, np.uint8)
-    depth = np.zeros((t, h, w), np.float32)
+    depth = np.zeros((3, 24, 32), np.float32)
     depth[:, :, :12], depth[:, :, 20:] = 1.0, 4.0
     depth[:, 8:16, 12:20] = 2.0  # covered middle rows: holes at rows 0-7 (top) and 16-23 (bottom third)
     top, bottom = (slice(None), slice(1, 7), slice(14, 18)), (slice(None), slice(17, 23), slice(14, 18))
     options = dict(work_long_side=32, temporal_decay=0.0, hole_nearness=100.0, hole_motion_px=1.0)
 
     def refine(step: list[float], **extra) -> np.ndarray:
-        scene = SceneGeometry(
-            depth, np.ones_like(depth), np.full(t, 40.0), np.tile([15.5, 11.5], (t, 1)), _poses(step, t)
-        )
-        out = np.zeros(depth.shape, np.float32)
-        SceneRefinerStage(TemporalRefiner(**options, **extra)).refine(frames, scene, out)
-        return out
+        return _refine_flat_scene(depth, step, **options, **extra)
 
     old = refine([0.0, 0.0, 0.2])
     ahead = refine([0.0, 0.0, 0.2], hole_lean_bottom=1 / 3)
@@ -619,23 +624,13 @@ def test_far_lean_only_when_the_camera_moves_ahead():
     rows (the far scenery of a street, beside a nearer object). When stage 1's poses drive forward the hole leans
     to the far side as with ``hole_farness`` at the same γ, bit for bit; with a sideways camera nothing changes
     (bit for bit as without the option), where ``hole_farness`` itself would lean."""
-    from stereodiff.stage2.stages import SceneRefinerStage
-    from stereodiff.types import SceneGeometry
-
-    t, h, w = 3, 24, 32
-    frames = np.full((t, h, w, 3), 128, np.uint8)
-    depth = np.zeros((t, h, w), np.float32)
+    depth = np.zeros((3, 24, 32), np.float32)
     depth[:, :, :12], depth[:, :, 20:] = 1.0, 4.0  # a hole in columns 12..19, all rows
     hole = (slice(None), slice(1, 7), slice(14, 18))
     options = dict(work_long_side=32, temporal_decay=0.0, hole_nearness=100.0, hole_motion_px=1.0)
 
     def refine(step: list[float], **extra) -> np.ndarray:
-        scene = SceneGeometry(
-            depth, np.ones_like(depth), np.full(t, 40.0), np.tile([15.5, 11.5], (t, 1)), _poses(step, t)
-        )
-        out = np.zeros(depth.shape, np.float32)
-        SceneRefinerStage(TemporalRefiner(**options, **extra)).refine(frames, scene, out)
-        return out
+        return _refine_flat_scene(depth, step, **options, **extra)
 
     plain = refine([0.0, 0.0, 0.2])
     ahead = refine([0.0, 0.0, 0.2], hole_farness_ahead=30.0)
