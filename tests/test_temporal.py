@@ -721,28 +721,36 @@ def test_carried_depth_only_when_the_camera_moves_ahead():
     assert error(gated) < 0.03 < 0.08 < error(plain)
 
 
-def test_flow_variational_iterations_reach_the_links_engines(monkeypatch):
-    """``flow_variational_iterations`` (a speed option, docs/stage2-temporal.md): every link's DIS engine gets it,
-    the default keeps the preset's, and fewer iterations give other flows, hence other depth."""
+def test_flow_engine_options_reach_the_links_engines(monkeypatch):
+    """``flow_variational_iterations`` (a speed option) and ``flow_finest_scale`` (the flow's length,
+    docs/stage2-temporal.md): every link's DIS engine gets them, the defaults keep the preset's, and other settings
+    give other flows, hence other depth."""
     from stereodiff import flow
     from stereodiff.stage2 import temporal
 
     made = []
 
-    def spy(local, preset, variational_iterations=None):
+    def spy(local, preset, variational_iterations=None, finest_scale=None):
         if not hasattr(local, "dis"):
-            made.append(variational_iterations)
-        return flow.thread_dis_engine(local, preset, variational_iterations)
+            made.append((variational_iterations, finest_scale))
+        return flow.thread_dis_engine(local, preset, variational_iterations, finest_scale)
 
     monkeypatch.setattr(temporal, "thread_dis_engine", spy)
-    frames, depth, _ = _scene(num_frames=8)
-    default = TemporalRefiner(window=8, overlap=4).refine(frames, depth, np.ones_like(depth))
-    assert made and set(made) == {None}
-    made.clear()
-    fewer = TemporalRefiner(window=8, overlap=4, flow_variational_iterations=0).refine(
-        frames, depth, np.ones_like(depth)
-    )
-    assert made and set(made) == {0}
+    frames, depth, _ = _scene(num_frames=8, h=96, w=128)  # at 64×48 level 0 gave the same depth
+
+    def refine(**options) -> np.ndarray:
+        made.clear()
+        return TemporalRefiner(window=8, overlap=4, **options).refine(frames, depth, np.ones_like(depth))
+
+    default = refine()
+    assert made and set(made) == {(None, None)}
+    fewer = refine(flow_variational_iterations=0)
+    assert made and set(made) == {(0, None)}
     assert not np.array_equal(fewer, default)
+    finer = refine(flow_finest_scale=0)
+    assert made and set(made) == {(None, 0)}
+    assert not np.array_equal(finer, default)
     with pytest.raises(ValueError, match="flow_variational_iterations"):
         TemporalRefiner(flow_variational_iterations=-1).validate()
+    with pytest.raises(ValueError, match="flow_finest_scale"):
+        TemporalRefiner(flow_finest_scale=5).validate()

@@ -70,12 +70,18 @@ def grey_frame(rgb: Any, size: tuple[int, int]) -> np.ndarray:
     return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
 
 
-def thread_dis_engine(local: threading.local, preset: str, variational_iterations: int | None = None) -> Any:
-    """The calling thread's DIS engine of ``preset`` with ``variational_iterations`` (:func:`dis_engine`), made on
-    first use and kept in ``local`` (a ``threading.local`` shared by the threads of one step, which asks for one
-    setting): DIS is not thread-safe, and a fresh engine per pair gives the same flows, slower."""
+def thread_dis_engine(
+    local: threading.local,
+    preset: str,
+    variational_iterations: int | None = None,
+    finest_scale: int | None = None,
+) -> Any:
+    """The calling thread's DIS engine of ``preset`` with ``variational_iterations`` and ``finest_scale``
+    (:func:`dis_engine`), made on first use and kept in ``local`` (a ``threading.local`` shared by the threads of
+    one step, which asks for one setting): DIS is not thread-safe, and a fresh engine per pair gives the same
+    flows, slower."""
     if not hasattr(local, "dis"):
-        local.dis = dis_engine(preset, variational_iterations=variational_iterations)
+        local.dis = dis_engine(preset, finest_scale=finest_scale, variational_iterations=variational_iterations)
     return local.dis
 
 

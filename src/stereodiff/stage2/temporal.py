@@ -689,7 +689,10 @@ class _Inputs:
     def _build_links(self, a: int) -> None:
         """Both links of frames ``a`` and ``a + 1``."""
         first, second = self._get(a), self._get(a + 1)
-        engine = thread_dis_engine(self._local, self.refiner.flow_preset, self.refiner.flow_variational_iterations)
+        refiner = self.refiner
+        engine = thread_dis_engine(
+            self._local, refiner.flow_preset, refiner.flow_variational_iterations, refiner.flow_finest_scale
+        )
         ab, ba = dis_flows(engine, first.grey, second.grey)  # [h',w',2] each, pixels
         self._links[a, +1] = self.refiner._link(ab, ba, second, first, self.camera)
         self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second, self.camera)
