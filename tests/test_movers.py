@@ -59,7 +59,7 @@ def test_rigid_flow_is_the_plain_projection_bit_for_bit():
     np.testing.assert_array_equal(flow, expected.astype(np.float32))
 
 
-def testpose_from_flow_recovers_the_pose_of_a_rigid_flow():
+def test_pose_from_flow_recovers_the_pose_of_a_rigid_flow():
     """PnP on the sampled pixels (row-major sample of the usable ones) finds the pose that made the flow."""
     from stereodiff.stage1.movers.segmentation import pose_from_flow
 

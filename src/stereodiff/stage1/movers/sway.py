@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from stereodiff.stage1.epipolar import transform
 from stereodiff.stage1.movers.segmentation import pose_from_flow
 from stereodiff.stage1.movers.settings import MoverSettings
 
@@ -106,8 +107,7 @@ def apparent_motion(
         K: ``[3,3]`` intrinsics (square pixels).
         slope: ``b``, the region's vertical flow slope against its rows (``z_a / z_b − 1``).
     """
-    homogeneous = np.concatenate([target, np.ones((len(target), 1))], axis=1)  # [N,3]
-    derotated = homogeneous @ (K @ rotation.T @ np.linalg.inv(K)).T  # [N,3]
+    derotated = transform(target, K @ rotation.T @ np.linalg.inv(K))  # [N,3] homogeneous
     with np.errstate(divide="ignore", invalid="ignore"):
         moved = derotated[:, :2] / derotated[:, 2:]  # [N,2] pixels
     centre = K[:2, 2]

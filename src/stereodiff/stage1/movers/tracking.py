@@ -7,6 +7,7 @@ along the ground normal implies: :mod:`~stereodiff.stage1.movers.sway`)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -291,7 +292,7 @@ def track_cut_depth(
 
     found = thread_map(links_of, pairs, num_workers, "movers: cut tracks")
     links = [link for pair_links, _ in found for link in pair_links]
-    motions = {node: motion for _, pair_motions_ in found for node, motion in pair_motions_}  # node: [6]
+    motions = {node: motion for _, measured in found for node, motion in measured}  # node: [6]
     normals: dict[int, np.ndarray | None] = {}  # frame: its ground's unit normal (sway)
 
     def normal_of(k: int) -> np.ndarray | None:
@@ -332,7 +333,7 @@ def _sway_log_depth(
     relative: dict[int, float],
     current: dict[int, float],
     motions: dict[int, np.ndarray],
-    normal_of,
+    normal_of: Callable[[int], np.ndarray | None],
     sway: SwayInputs,
 ) -> float | None:
     """The log depth of a track's gauge node that the camera's sway along the ground normal implies
