@@ -759,7 +759,7 @@ def test_flow_engine_options_reach_the_links_engines(monkeypatch):
 def test_camera_motion_fitted_to_a_finer_flow_is_not_short():
     """``motion_flow_finest_scale``: the links' ``fast`` DIS flow comes out short in forward motion, and the PnP
     translation fitted to it with it (exact depth and camera of ``driving``, 96×128: median |t| fitted ÷ true
-    0.64); fitted to a second flow refined to level 0 it is not (0.93). The filter still samples along the
+    0.70); fitted to a second flow refined to level 0 it is not (0.93). The filter still samples along the
     links' own flow: the sampling maps and gates are the same bit for bit."""
     from stereodiff.stage2.temporal import _Inputs, _working_camera
     from stereodiff.synth import make_scene
