@@ -244,15 +244,23 @@ class TemporalRefiner(TemporalConfig):
         for k in indices[:-1]:
             store[k].link_next, store[k + 1].link_prev = inputs.link(k, +1), inputs.link(k + 1, -1)
 
-    def _link(self, to_other: np.ndarray, from_other: np.ndarray, other: _Raw, own: _Raw, camera: _Camera) -> _Link:
+    def _link(
+        self,
+        to_other: np.ndarray,
+        from_other: np.ndarray,
+        other: _Raw,
+        own: _Raw,
+        camera: _Camera,
+        fit_flows: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
+    ) -> _Link:
         """How to pull the other frame's state into this one: the sampling map ``[h,w,2]`` (absolute pixel
         coordinates in the other frame), the gate ``[h,w]`` in [0, λ] (decay × forward–backward check × colour
-        constancy) and the camera's motion between the two frames (:func:`camera_motion` with ``camera``)."""
+        constancy) and the camera's motion between the two frames (:func:`camera_motion` with ``camera``), fitted
+        to ``fit_flows`` (this → other and back, ``[h,w,2]`` each; ``motion_flow_finest_scale``) when given, else
+        to ``to_other`` / ``from_other``."""
         import cv2
 
-        sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
-        scale = hypot32(to_other[..., 0], to_other[..., 1]) + hypot32(back[..., 0], back[..., 1])
-        consistent = miss < self.flow_check_px + 0.05 * scale
+        sample_at, consistent = self._matches(to_other, from_other)  # [h,w,2], [h,w]
         colour_miss = colour_l1(cv2.remap(other.rgb, sample_at, None, cv2.INTER_LINEAR) - own.rgb)
         gate = (self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)).astype(
             np.float32
@@ -260,12 +268,22 @@ class TemporalRefiner(TemporalConfig):
         motion = None
         if self.motion_compensation or self.hole_motion_px > 0 or self.hole_warp_frames > 0:
             # the other frame's stage-1 log-depth and weight at the targets (normalised, so holes do not leak in)
-            num = cv2.remap(other.weight * other.log_depth, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
-            den = cv2.remap(other.weight, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
+            fit_at, fit_consistent = sample_at, consistent
+            if fit_flows[0] is not None and fit_flows[1] is not None:
+                fit_at, fit_consistent = self._matches(*fit_flows)
+            num = cv2.remap(other.weight * other.log_depth, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
+            den = cv2.remap(other.weight, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
             motion = camera_motion(
-                num / np.maximum(den, 1e-6), sample_at, den * consistent, focal=camera.focal, centre=camera.centre
+                num / np.maximum(den, 1e-6), fit_at, den * fit_consistent, focal=camera.focal, centre=camera.centre
             )
         return _Link(sample_at, gate, motion, consistent if self.hole_warp_seen else None)
+
+    def _matches(self, to_other: np.ndarray, from_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The targets ``[h,w,2]`` (pixels of the other frame) of the flow ``to_other`` ``[h,w,2]`` and where it
+        passes the forward–backward check against ``from_other`` (``[h,w]`` bool)."""
+        sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
+        scale = hypot32(to_other[..., 0], to_other[..., 1]) + hypot32(back[..., 0], back[..., 1])
+        return sample_at, miss < self.flow_check_px + 0.05 * scale
 
     def _temporal_filter(self, window: list[_Frame], keep: range) -> np.ndarray:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
@@ -638,6 +656,7 @@ class _Inputs:
         self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
         self._local = threading.local()  # .dis: one DIS engine per thread
+        self._local_fit = threading.local()  # .dis: the camera motions' finer DIS engine (``motion_flow_finest_scale``)
         self._lock = threading.Lock()  # the per-frame inputs' cache is shared by the threads
 
     def forget_before(self, first: int) -> None:
@@ -694,8 +713,15 @@ class _Inputs:
             self._local, refiner.flow_preset, refiner.flow_variational_iterations, refiner.flow_finest_scale
         )
         ab, ba = dis_flows(engine, first.grey, second.grey)  # [h',w',2] each, pixels
-        self._links[a, +1] = self.refiner._link(ab, ba, second, first, self.camera)
-        self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second, self.camera)
+        fit_ab = fit_ba = None
+        if refiner.motion_flow_finest_scale is not None:  # the camera motions' own, finer flows
+            fine = thread_dis_engine(
+                self._local_fit, refiner.flow_preset, refiner.flow_variational_iterations,
+                refiner.motion_flow_finest_scale,
+            )  # fmt: skip
+            fit_ab, fit_ba = dis_flows(fine, first.grey, second.grey)
+        self._links[a, +1] = self.refiner._link(ab, ba, second, first, self.camera, (fit_ab, fit_ba))
+        self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second, self.camera, (fit_ba, fit_ab))
 
     def warped(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``k``'s depth as the confident stage-1 depth of the ``hole_warp_frames`` frames on each side sees
