@@ -255,7 +255,7 @@ class GeometricConfig(Stage1Config):
     rolling_shutter_readout: float | Literal["auto"] | None = None
     """Rolling shutter: the time from the first to the last row of a frame, as a fraction of the frame interval
     (rows top to bottom), or ``"auto"`` to choose it from the consecutive pairs (the least median Sampson residual
-    over 0, 0.15, …, 0.9; 0 unless it is 2 % below the global shutter's). Each frame's angular velocity comes from
+    over 0, 0.15, …, 0.9; 0 unless it is 5 % below the global shutter's). Each frame's angular velocity comes from
     its consecutive pairs' rotations; every pair's matches are turned into the camera of its frames' middle rows
     before the essential matrix and the triangulation (:mod:`stereodiff.stage1.rolling_shutter`; one more DIS
     flow per frame). ``None`` or 0: a global shutter (off). See docs/geometric.md, "Rolling shutter"."""

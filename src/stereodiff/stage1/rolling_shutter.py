@@ -41,7 +41,7 @@ __all__ = [
 READOUT_GRID = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
 #: ... a non-zero readout is chosen only when its median Sampson residual is this much (relative) below the global
 #: shutter's (ties and noise keep a global-shutter camera at 0)
-READOUT_MARGIN = 0.02
+READOUT_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
