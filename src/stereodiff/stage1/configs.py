@@ -258,7 +258,9 @@ class GeometricConfig(Stage1Config):
     over 0, 0.15, …, 0.9; 0 unless it is 5 % below the global shutter's). Each frame's angular velocity comes from
     its consecutive pairs' rotations; every pair's matches are turned into the camera of its frames' middle rows
     before the essential matrix and the triangulation (:mod:`stereodiff.stage1.rolling_shutter`; one more DIS
-    flow per frame). ``None`` or 0: a global shutter (off). See docs/geometric.md, "Rolling shutter"."""
+    flow per frame). ``None`` or 0: a global shutter (off). ``"auto"`` is not reliable: it took 0.15–0.75 on 5 of
+    the 32 rendered validation scenes (global shutter; seeds 4–7, 24–27), all with moving objects; give the
+    readout when it is known (Kinect v1 clips: ~0.3–0.6). See docs/geometric.md, "Rolling shutter"."""
     max_confidence: float = 10.0
     """Confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1)."""
     ransac_threshold_px: float = 0.5
