@@ -67,6 +67,7 @@ from stereodiff.stage1.movers import MoverSettings
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
 from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import RayDepthPairs
+from stereodiff.stage1.rolling_shutter import RollingShutter, choose_readout, frame_angular_velocities
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
 __all__ = [
@@ -223,6 +224,7 @@ class GeometricMatcher(PairwiseReconstruction):
         # flows [h,w,2] (forward, backward) of the probe pairs of the current ``predict``, taken by the pair run
         self._probe_flows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._undistorted: np.ndarray | None = None  # [h,w,2] undistorted pixel grid of the current ``predict``
+        self._rolling: RollingShutter | None = None  # the rolling shutter of the current ``predict`` (None: off)
         self._ahead = False  # the camera of the current ``predict`` moves along its view (``_looks_ahead``)
         self._moving_ahead = False  # ``forward_near`` applies to the current ``predict``
         self._focal_reason = ""  # of the current ``predict`` (MatcherReport.focal_reason)
@@ -341,8 +343,12 @@ class GeometricMatcher(PairwiseReconstruction):
         size = working_size(height, width, self.resolution)  # (h, w)
         gray = self._grayscale(frames, size, None if cache_dir is None else Path(cache_dir) / "gray.npy")  # [T,h,w]
         self._undistorted = None  # (self-calibration runs on a pinhole camera: distortion needs a given focal)
+        self._rolling = None  # (and on a global shutter)
         K, focal_source = self._intrinsics((height, width), size, gray)
         self._undistorted = None if self.distortion is None else undistorted_grid(size, K, self.distortion)
+        self._rolling = None
+        if self.settings.rolling_shutter_readout is not None:
+            self._rolling = self._rolling_shutter(gray, K)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source, focal_reason=self._focal_reason)
         logger.info(
             "geometric matcher: %dx%d working resolution, focal %.1f px (%s)", size[1], size[0], K[0, 0], focal_source
@@ -542,11 +548,90 @@ class GeometricMatcher(PairwiseReconstruction):
     def _steps(self) -> PairSteps:
         """The per-pair steps with this matcher's settings at the current working resolution (``forward_near``
         only when the video moves ahead, :meth:`_looks_ahead`)."""
-        own = {"px_scale", "undistorted", "forward_near"}
+        own = {"px_scale", "undistorted", "forward_near", "rolling_shutter"}
         settings = {f.name: getattr(self, f.name) for f in fields(PairSteps) if f.name not in own}
         return PairSteps(
-            **settings, forward_near=self._moving_ahead, px_scale=self._px_scale, undistorted=self._undistorted
+            **settings,
+            forward_near=self._moving_ahead,
+            px_scale=self._px_scale,
+            undistorted=self._undistorted,
+            rolling_shutter=self._rolling,
         )
+
+    def _rolling_shutter(self, gray: np.ndarray, K: np.ndarray) -> RollingShutter | None:
+        """The video's rolling shutter (``rolling_shutter_readout``), or None for a global shutter (readout 0).
+
+        The consecutive pairs ``(k, k + 1)`` get their well-spread matches (DIS flows, one more per frame) and
+        relative rotations (essential matrix; a low-parallax pair's rotation counts too); each frame's angular
+        velocity is the mean of its two sides' (:func:`frame_angular_velocities`). With ``"auto"`` every readout of
+        :data:`~stereodiff.stage1.rolling_shutter.READOUT_GRID` re-estimates those pairs on the matches un-rolled
+        with these velocities and the least median Sampson residual wins (:func:`choose_readout`). The velocities
+        are then measured once more on the un-rolled matches of the chosen readout."""
+        import threading
+
+        from stereodiff.stage1.epipolar import sampson_distance
+        from stereodiff.stage1.rolling_shutter import unroll_pixels
+
+        num_frames, h = len(gray), gray.shape[1]
+        local = threading.local()
+        steps = self._steps()
+
+        def matches(k: int) -> tuple[int, np.ndarray, np.ndarray] | None:
+            flows = dis_flows(self._thread_engine(local), gray[k], gray[k + 1])
+            found = steps.sample_matches(*steps.checked(*flows)[0])
+            return None if found is None else (k, *found)
+
+        found = [m for m in thread_map(matches, list(range(num_frames - 1)), self.num_workers, "shutter flows") if m]
+
+        def rotations(readout: float, omega: np.ndarray | None) -> tuple[dict[int, np.ndarray], float]:
+            """Each consecutive pair's rotation on the matches un-rolled with ``omega`` (none when None) and the
+            median over the pairs of their median Sampson residual."""
+
+            def one(item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray, float] | None:
+                k, x_a, x_b = item
+                u_a, u_b = steps.undistort(x_a), steps.undistort(x_b)
+                if omega is not None:
+                    u_a = unroll_pixels(u_a, x_a[:, 1], K, omega[k], readout, h)
+                    u_b = unroll_pixels(u_b, x_b[:, 1], K, omega[k + 1], readout, h)
+                self._seed_rng(k, k + 1)
+                geom = steps.relative_pose(u_a, u_b, K, (k, k + 1))
+                if geom.failure not in ("", "low parallax"):
+                    return None
+                K_inv = np.linalg.inv(K)
+                tx = np.array([[0, -geom.t[2], geom.t[1]], [geom.t[2], 0, -geom.t[0]], [-geom.t[1], geom.t[0], 0]])
+                F = K_inv.T @ tx @ geom.R @ K_inv
+                return k, geom.R, float(np.median(sampson_distance(u_a, u_b, F)))
+
+            done = [r for r in thread_map(one, found, self.num_workers, "shutter poses") if r is not None]
+            residual = float(np.median([r for _, _, r in done])) if done else float("inf")
+            return {k: R for k, R, _ in done}, residual
+
+        base, base_residual = rotations(0.0, None)
+        omega = frame_angular_velocities(base, num_frames)
+        setting = self.settings.rolling_shutter_readout
+        refined: dict[float, dict[int, np.ndarray]] = {}
+
+        def residual(readout: float) -> float:
+            if readout == 0:
+                return base_residual
+            refined[readout], value = rotations(readout, omega)
+            return value
+
+        if setting == "auto":
+            readout, costs = choose_readout(residual)
+            logger.info(
+                "geometric matcher: rolling-shutter readout %.2f frame (median Sampson residual %s)",
+                readout,
+                ", ".join(f"{r:g}: {c:.4f}" for r, c in costs.items()),
+            )
+        else:
+            readout = float(setting)
+            if readout > 0:
+                residual(readout)
+        if readout == 0:
+            return None
+        omega = frame_angular_velocities(refined[readout], num_frames)  # once more, on un-rolled matches
+        return RollingShutter(readout, omega, h)
 
     def _looks_ahead(self, gray: np.ndarray, K: np.ndarray) -> bool:
         """Whether the camera moves along its view (``forward_near``, the movers' ``ahead``): the epipole of at

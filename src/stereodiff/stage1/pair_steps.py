@@ -24,6 +24,7 @@ from stereodiff.stage1.epipolar import (
     transform,
     triangulate_rays,
 )
+from stereodiff.stage1.rolling_shutter import RollingShutter
 
 __all__ = ["PairSteps", "epipolar_texture", "epipole_inside", "undistorted_grid"]
 
@@ -60,6 +61,9 @@ class PairSteps:
     undistorted: np.ndarray | None = None
     """``[h,w,2]`` undistorted position of every pixel of the working grid (:func:`undistorted_grid`), or None
     for a pinhole camera."""
+    rolling_shutter: RollingShutter | None = None
+    """The video's rolling shutter (readout, each frame's angular velocity): matches and rays are turned into the
+    camera of their frame's middle row before the pose and the triangulation; None for a global shutter."""
 
     def undistort(self, x: np.ndarray) -> np.ndarray:
         """``[N,2]`` pixels ``x`` (float, inside the image) as the ideal pinhole camera sees them: the
@@ -162,7 +166,11 @@ class PairSteps:
             reason = "too few consistent flow matches (no texture?)"
             geom = PairGeometry(pair, np.eye(3), np.zeros(3), False, reason, failure="no flow matches")
         else:
-            geom = self.relative_pose(*map(self.undistort, matches), K, pair)
+            x_a, x_b = map(self.undistort, matches)
+            if self.rolling_shutter is not None:  # each match into the camera of its frame's middle row
+                x_a = self.rolling_shutter.pixels(x_a, matches[0][:, 1], K, pair[0])
+                x_b = self.rolling_shutter.pixels(x_b, matches[1][:, 1], K, pair[1])
+            geom = self.relative_pose(x_a, x_b, K, pair)
         geom.consistent_fraction = consistent
         if not geom.ok:
             logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
@@ -176,8 +184,8 @@ class PairSteps:
                 raise ValueError("min_epipolar_texture needs the pair's grey frames")
             valid_a = valid_a & (epipolar_texture(grey[0], K, R, t) >= self.min_epipolar_texture)
             valid_b = valid_b & (epipolar_texture(grey[1], K, R.T, -R.T @ t) >= self.min_epipolar_texture)
-        depth_a, conf_a = self._view(target_a, fb_a, valid_a, K, rays_all, R, t, F)
-        depth_b, conf_b = self._view(target_b, fb_b, valid_b, K, rays_all, R.T, -R.T @ t, F.T)
+        depth_a, conf_a = self._view(target_a, fb_a, valid_a, K, rays_all, R, t, F, pair)
+        depth_b, conf_b = self._view(target_b, fb_b, valid_b, K, rays_all, R.T, -R.T @ t, F.T, pair[::-1])
         pose = np.hstack([R, np.asarray(t, np.float64).reshape(3, 1)])
         return np.stack([depth_a, depth_b]), np.stack([conf_a, conf_b]), pose, geom
 
@@ -191,10 +199,12 @@ class PairSteps:
         R: np.ndarray,
         t: np.ndarray,
         F: np.ndarray,
+        frames: tuple[int, int] = (0, 0),
     ) -> tuple[np.ndarray, np.ndarray]:
         """Dense depth map ``[h,w]`` (along the pixel rays ``rays_all [h*w,3]``, own camera) and confidence
         ``[h,w]`` of one view, given the pose own → other (``X_other = R X + t``) and the fundamental matrix own →
-        other (of undistorted pixels)."""
+        other (of undistorted pixels; with a ``rolling_shutter``, of the middle rows' cameras, whose frame indices
+        are ``frames`` = (own, other))."""
         h, w = valid.shape
         idx = np.flatnonzero(valid)
         K_inv = np.linalg.inv(K)
@@ -205,8 +215,14 @@ class PairSteps:
         target_px = _gather(target.reshape(-1, 2), idx)
         fb = fb_err.reshape(-1)[idx]
         x_other = self.undistort(target_px)
-        rays_other = transform(pixel_rays(x_other, K_inv), R.T)  # Rᵀ ray_other, in own camera
-        depth, depth_other, angle = triangulate_rays(rays_self, rays_other, -R.T @ t)
+        rays_seen = pixel_rays(x_other, K_inv)  # in the other camera
+        if self.rolling_shutter is not None:
+            depth, depth_other, angle, x_self, x_other = self._unrolled(
+                rays_self, pixels[:, 1], rays_seen, target_px[:, 1], K, R, t, frames
+            )
+        else:
+            rays_other = transform(rays_seen, R.T)  # Rᵀ ray_other, in own camera
+            depth, depth_other, angle = triangulate_rays(rays_self, rays_other, -R.T @ t)
         ok = np.isfinite(depth) & (depth > 0) & (depth_other > 0)
         # the threshold of each pixel's own flow (half of it: the confidence's flow scale)
         fb_scale = self.fb_threshold(target_px - pixels) if self.fb_relative else self.fixed_fb_px
@@ -237,6 +253,39 @@ class PairSteps:
         depth_map[keep] = depth[ok]
         conf[keep] = 1.0 + (self.max_confidence - 1.0) * weight[ok]
         return depth_map.reshape(h, w), conf.reshape(h, w)
+
+    def _unrolled(
+        self,
+        rays_self: np.ndarray,
+        rows_self: np.ndarray,
+        rays_other: np.ndarray,
+        rows_other: np.ndarray,
+        K: np.ndarray,
+        R: np.ndarray,
+        t: np.ndarray,
+        frames: tuple[int, int],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The triangulation of :meth:`_view` through the rolling shutter: the rays ``[N,3]`` (``z = 1``) of own
+        pixels and of their matches in the other camera, seen in rows ``rows_self`` / ``rows_other`` ``[N]``, are
+        turned into the middle rows' cameras of ``frames`` = (own, other), where the pose ``R``, ``t`` holds.
+        Returns the depth ``[N]`` along the pixels' own rays (the turn keeps the distance to the camera centre),
+        the other ray's parameter ``[N]``, the triangulation angle ``[N]`` and the un-rolled pixels ``[N,2]`` of
+        both views (for the Sampson residual)."""
+        rolling = self.rolling_shutter
+        assert rolling is not None
+        own, other = frames
+        turned_self = rolling.rays(rays_self, rows_self, own)
+        turned_other = rolling.rays(rays_other, rows_other, other)
+        depth, depth_other, angle = triangulate_rays(turned_self, transform(turned_other, R.T), -R.T @ t)
+        depth = depth * np.sqrt(_dot3(turned_self, turned_self) / _dot3(rays_self, rays_self))
+        x_self = transform(turned_self, K)[:, :2]
+        x_other = transform(turned_other, K)[:, :2]
+        return depth, depth_other, angle, x_self, x_other
+
+
+def _dot3(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Row-wise dot products ``[N]`` of ``x``, ``y`` ``[N,3]``."""
+    return x[:, 0] * y[:, 0] + x[:, 1] * y[:, 1] + x[:, 2] * y[:, 2]
 
 
 def epipolar_texture(grey: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:

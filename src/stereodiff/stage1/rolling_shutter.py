@@ -1,0 +1,147 @@
+"""Rolling-shutter-aware relative poses for the geometric matcher (``GeometricConfig.rolling_shutter_readout``).
+
+A rolling-shutter camera (e.g. the Kinect v1 of TUM RGB-D and 7-Scenes) exposes its rows one after the other: row
+``v`` of an ``h``-row frame is taken at ``t₀ + (v − (h − 1)/2) / h · ρ`` frame intervals, ``ρ`` the readout time
+as a fraction of the frame interval. While the camera turns at ``ω`` (radians per frame interval, in camera axes)
+each row sees the scene from another orientation, which a two-view essential matrix cannot fit: it bends its
+rotation and translation to absorb the shear. First order (rotation only, the translation during the readout is
+neglected): a bearing ``x`` seen in row ``v`` is, in the camera of the frame's middle row,
+``exp([ω]× · Δ(v)) x`` with ``Δ(v)`` the row's time offset (:func:`unroll_rays`). The matcher un-rolls the matches
+of every pair with its two frames' angular velocities before the essential matrix, and the rays of every pixel
+before the triangulation; each pixel's depth stays along its own ray (a rotation about the camera centre keeps the
+distance).
+
+The angular velocity of frame ``k`` comes from the relative rotations of the consecutive pairs ``(k − 1, k)`` and
+``(k, k + 1)`` (:func:`frame_angular_velocities`), re-estimated once on un-rolled matches; the readout, when not
+given, minimises the median Sampson residual of those pairs over :data:`READOUT_GRID`
+(:func:`choose_readout`). Conventions: ``X_b = R X_a + t``; pixel ``(u, v)`` = (column, row); see docs/geometric.md,
+"Rolling shutter".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "READOUT_GRID",
+    "READOUT_MARGIN",
+    "RollingShutter",
+    "choose_readout",
+    "frame_angular_velocities",
+    "rotation_matrices",
+    "row_offsets",
+    "unroll_pixels",
+    "unroll_rays",
+]
+
+#: readouts (fractions of the frame interval) tried by ``rolling_shutter_readout="auto"``
+READOUT_GRID = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
+#: ... a non-zero readout is chosen only when its median Sampson residual is this much (relative) below the global
+#: shutter's (ties and noise keep a global-shutter camera at 0)
+READOUT_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class RollingShutter:
+    """The rolling shutter of one video: ``readout`` (fraction of the frame interval, rows top to bottom),
+    ``omega [T,3]`` each frame's angular velocity (radians per frame interval, camera axes) and the working
+    image's ``height`` (rows)."""
+
+    readout: float
+    omega: np.ndarray
+    height: int
+
+    def rays(self, rays: np.ndarray, rows: np.ndarray, frame: int) -> np.ndarray:
+        """:func:`unroll_rays` of ``rays [N,3]`` seen in ``rows [N]`` (pixels of the captured image) of ``frame``."""
+        return unroll_rays(rays, rows, self.omega[frame], self.readout, self.height)
+
+    def pixels(self, x: np.ndarray, rows: np.ndarray, K: np.ndarray, frame: int) -> np.ndarray:
+        """:func:`unroll_pixels` of the undistorted pixels ``x [N,2]`` seen in ``rows [N]`` of ``frame``."""
+        return unroll_pixels(x, rows, K, self.omega[frame], self.readout, self.height)
+
+
+def rotation_matrices(rotvecs: np.ndarray) -> np.ndarray:
+    """``[N,3,3]`` rotation matrices of the rotation vectors ``rotvecs [N,3]`` (axis × angle in radians; Rodrigues,
+    float64)."""
+    rotvecs = np.asarray(rotvecs, np.float64)
+    angle = np.linalg.norm(rotvecs, axis=1)
+    small = angle < 1e-12
+    safe = np.where(small, 1.0, angle)
+    k = rotvecs / safe[:, None]
+    K = np.zeros((len(rotvecs), 3, 3))
+    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
+    K[:, 1, 0], K[:, 2, 0], K[:, 2, 1] = k[:, 2], -k[:, 1], k[:, 0]
+    s, c = np.sin(angle)[:, None, None], (1 - np.cos(angle))[:, None, None]
+    R = np.eye(3)[None] + s * K + c * (K @ K)
+    R[small] = np.eye(3)
+    return R
+
+
+def rotation_vector(R: np.ndarray) -> np.ndarray:
+    """``[3]`` rotation vector (axis × angle, radians) of the rotation matrix ``R [3,3]``."""
+    import cv2
+
+    return cv2.Rodrigues(np.asarray(R, np.float64))[0].ravel()
+
+
+def row_offsets(rows: np.ndarray, height: int, readout: float) -> np.ndarray:
+    """``[N]`` time of the rows ``rows [N]`` (pixels, float) after the middle row, in frame intervals, for a readout
+    of ``readout`` frame intervals over ``height`` rows."""
+    return (np.asarray(rows, np.float64) - (height - 1) / 2) * (readout / height)
+
+
+def unroll_rays(rays: np.ndarray, rows: np.ndarray, omega: np.ndarray, readout: float, height: int) -> np.ndarray:
+    """``[N,3]`` rays (``z = 1``, ``rays``' dtype) of ``rays [N,3]`` seen in ``rows [N]`` of a frame, turned into the
+    camera of the frame's middle row: ``exp([ω]× Δ(v)) x`` (``omega [3]`` radians per frame interval, camera
+    axes; :func:`row_offsets`)."""
+    delta = row_offsets(rows, height, readout)
+    turned = np.einsum("nij,nj->ni", rotation_matrices(delta[:, None] * np.asarray(omega, np.float64)[None]), rays)
+    return (turned / turned[:, 2:3]).astype(rays.dtype, copy=False)
+
+
+def unroll_pixels(
+    x: np.ndarray, rows: np.ndarray, K: np.ndarray, omega: np.ndarray, readout: float, height: int
+) -> np.ndarray:
+    """``[N,2]`` pixels (camera ``K [3,3]``) where the middle row's camera sees the undistorted pixels ``x [N,2]``
+    of ``rows [N]`` (the captured rows; ``x[:, 1]`` for a pinhole camera): :func:`unroll_rays` projected."""
+    K_inv = np.linalg.inv(K)
+    rays = np.hstack([x, np.ones((len(x), 1))]) @ K_inv.T
+    turned = unroll_rays(rays, rows, omega, readout, height) @ np.asarray(K, np.float64).T
+    return (turned[:, :2] / turned[:, 2:3]).astype(x.dtype, copy=False)
+
+
+def frame_angular_velocities(rotations: dict[int, np.ndarray], num_frames: int) -> np.ndarray:
+    """``[T,3]`` angular velocity of each frame (radians per frame interval, camera axes) from the relative rotations
+    ``rotations[k]`` ``[3,3]`` of the consecutive pairs ``(k, k + 1)`` (``X_{k+1} = R X_k``): the mean of the
+    velocities of the pairs on either side, ``−log(R)`` each (a pair's rotation vector is the same in both of its
+    cameras); the nearest frame's where neither pair is known, 0 when none is."""
+    steps = {k: -rotation_vector(R) for k, R in rotations.items()}
+    omega = np.zeros((num_frames, 3))
+    known = []
+    for k in range(num_frames):
+        sides = [steps[j] for j in (k - 1, k) if j in steps]
+        if sides:
+            omega[k] = np.mean(sides, axis=0)
+            known.append(k)
+    if known and len(known) < num_frames:
+        known_arr = np.array(known)
+        for k in range(num_frames):
+            if k not in steps and k - 1 not in steps:
+                omega[k] = omega[known_arr[np.abs(known_arr - k).argmin()]]
+    return omega
+
+
+def choose_readout(
+    residual: Callable[[float], float], grid: tuple[float, ...] = READOUT_GRID, margin: float = READOUT_MARGIN
+) -> tuple[float, dict[float, float]]:
+    """The readout of ``grid`` with the least ``residual(readout)`` (e.g. the median Sampson residual of the
+    consecutive pairs re-estimated on un-rolled matches), and every readout's residual; 0 unless the least one is
+    ``margin`` (relative) below the residual at 0."""
+    costs = {float(r): float(residual(float(r))) for r in grid}
+    best = min(costs, key=lambda r: costs[r])
+    if 0.0 in costs and costs[best] > (1 - margin) * costs[0.0]:
+        best = 0.0
+    return best, costs
