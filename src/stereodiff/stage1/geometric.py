@@ -138,6 +138,8 @@ class MatcherReport:
         moving_fraction: fraction of the pixels found moving independently (``movers``; NaN when off).
         ahead_share: ``forward_near``: share of the probe pairs whose epipole is inside the image (NaN when off or
             no probe pair had a pose); ``forward_near`` applies when it is at least ``AHEAD_SHARE``.
+        rolling_shutter_readout: the readout used (fraction of the frame interval; the one chosen with
+            ``rolling_shutter_readout="auto"``), 0 for a global shutter (NaN when the option is off).
     """
 
     focal_px: float = 0.0
@@ -150,6 +152,7 @@ class MatcherReport:
     failed_frames: list[int] = field(default_factory=list)
     moving_fraction: float = float("nan")
     ahead_share: float = float("nan")
+    rolling_shutter_readout: float = float("nan")
 
 
 class GeometricMatcher(PairwiseReconstruction):
@@ -350,6 +353,8 @@ class GeometricMatcher(PairwiseReconstruction):
         if self.settings.rolling_shutter_readout is not None:
             self._rolling = self._rolling_shutter(gray, K)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source, focal_reason=self._focal_reason)
+        if self.settings.rolling_shutter_readout is not None:
+            self.report.rolling_shutter_readout = 0.0 if self._rolling is None else self._rolling.readout
         logger.info(
             "geometric matcher: %dx%d working resolution, focal %.1f px (%s)", size[1], size[0], K[0, 0], focal_source
         )
@@ -569,7 +574,7 @@ class GeometricMatcher(PairwiseReconstruction):
         are then measured once more on the un-rolled matches of the chosen readout."""
         import threading
 
-        from stereodiff.stage1.epipolar import sampson_distance
+        from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
         from stereodiff.stage1.rolling_shutter import unroll_pixels
 
         num_frames, h = len(gray), gray.shape[1]
@@ -597,9 +602,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 geom = steps.relative_pose(u_a, u_b, K, (k, k + 1))
                 if geom.failure not in ("", "low parallax"):
                     return None
-                K_inv = np.linalg.inv(K)
-                tx = np.array([[0, -geom.t[2], geom.t[1]], [geom.t[2], 0, -geom.t[0]], [-geom.t[1], geom.t[0], 0]])
-                F = K_inv.T @ tx @ geom.R @ K_inv
+                F = fundamental_from_pose(geom.R, geom.t, K)
                 return k, geom.R, float(np.median(sampson_distance(u_a, u_b, F)))
 
             done = [r for r in thread_map(one, found, self.num_workers, "shutter poses") if r is not None]
