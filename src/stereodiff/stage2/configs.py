@@ -200,7 +200,7 @@ class TemporalConfig(BackendConfig):
     than ``_LK_CHECK_PX`` (the other frame's depth then sampled at the refined targets). The temporal filter keeps
     the links' own flow. Combined with ``motion_flow_finest_scale`` it refines that flow's matches. ``None`` = off.
     Measured (docs/stage2-temporal.md, "A camera motion that is not short")."""
-    motion_lk_points: int = 1000
+    motion_lk_points: int = 500
     """With ``motion_flow_refine="lk"``: matches refined and fitted at most (a regular subsample, raster order)."""
     motion_lk_window: int = 9
     """With ``motion_flow_refine="lk"``: Lucas–Kanade window side (working-resolution pixels, odd, ≥ 3)."""
