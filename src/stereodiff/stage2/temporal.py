@@ -275,11 +275,11 @@ class TemporalRefiner(TemporalConfig):
             fit_at, fit_consistent = sample_at, consistent
             if fit_flows[0] is not None and fit_flows[1] is not None:
                 fit_at, fit_consistent = self._matches(*fit_flows)
-            num = cv2.remap(other.weight * other.log_depth, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
             den = cv2.remap(other.weight, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
             if self.motion_flow_refine == "lk":
                 motion = self._lk_motion(own, other, fit_at, den * fit_consistent, camera)
             else:
+                num = cv2.remap(other.weight * other.log_depth, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
                 motion = camera_motion(
                     num / np.maximum(den, 1e-6), fit_at, den * fit_consistent, focal=camera.focal, centre=camera.centre
                 )
