@@ -199,7 +199,7 @@ class TemporalConfig(BackendConfig):
     their pixel, the other frame's depth sampled at the refined targets (``temporal.lk_matches``). The temporal
     filter keeps the links' own flow; with ``motion_flow_finest_scale`` it refines that flow's matches. ``None`` =
     off. Measured (docs/stage2-temporal.md, "The same fit from sparse Lucas–Kanade matches"): |t| fitted ÷ true
-    on driving s0 / s2 / s5 1.003 / 1.004 / 0.998 (level 0: 0.997 / 0.996 / 0.992) at the preset's CPU (+0.3 ms
+    on driving s0 / s2 / s5 1.003 / 1.004 / 0.998 (level 0: 0.997 / 0.996 / 0.992) at the preset's CPU (+0.2 ms
     per pair of links; level 1 +12 ms); driving's final all px better than the preset on 10 of 12 seeds (s0
     .0800 → .0783, s5 .0798 → .0762), s26 .0878 → .0898."""
     motion_lk_points: int = 500
