@@ -48,7 +48,7 @@ from stereodiff.progress import logger, progress, thread_imap, workers_own_the_c
 from stereodiff.stage2.configs import TemporalConfig
 from stereodiff.stage2.hole_fill import colour_l1, fill_frames, lower_border, moving_ahead
 
-__all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "guided_upsample"]
+__all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "guided_upsample", "lk_matches"]
 
 #: frames per batch of the spatial fill, in fixed blocks aligned to frame 0 (:mod:`stereodiff.blocks`): every frame
 #: is filled in the same batch whichever window needs it first, so a resumed run is bit-identical
@@ -60,6 +60,10 @@ _RAW_KEPT = 2 * _FILL_CHUNK + 2
 _WARP_FLOW_PX = 2.0
 #: image gradient (grey levels per pixel, 5×5 mean) at which optical flow starts to count as motion evidence
 _TEXTURE_GREY = 3.0
+#: ``motion_flow_refine="lk"``: the round-trip miss (pixels) a refined match must stay under, and the LK
+#: iterations' stopping rule (per pyramid level)
+_LK_CHECK_PX = 0.5
+_LK_CRITERIA = (3, 20, 0.01)  # cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, iterations, pixels
 
 
 @dataclass
@@ -271,12 +275,40 @@ class TemporalRefiner(TemporalConfig):
             fit_at, fit_consistent = sample_at, consistent
             if fit_flows[0] is not None and fit_flows[1] is not None:
                 fit_at, fit_consistent = self._matches(*fit_flows)
-            num = cv2.remap(other.weight * other.log_depth, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
             den = cv2.remap(other.weight, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
-            motion = camera_motion(
-                num / np.maximum(den, 1e-6), fit_at, den * fit_consistent, focal=camera.focal, centre=camera.centre
-            )
+            if self.motion_flow_refine == "lk":
+                motion = self._lk_motion(own, other, fit_at, den * fit_consistent, camera)
+            else:
+                num = cv2.remap(other.weight * other.log_depth, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
+                motion = camera_motion(
+                    num / np.maximum(den, 1e-6), fit_at, den * fit_consistent, focal=camera.focal, centre=camera.centre
+                )
         return _Link(sample_at, gate, motion, consistent if self.hole_warp_seen else None)
+
+    def _lk_motion(
+        self, own: _Raw, other: _Raw, fit_at: np.ndarray, weight: np.ndarray, camera: _Camera
+    ) -> CameraMotion | None:
+        """:func:`camera_motion` fitted to sparse matches refined by Lucas–Kanade (``motion_flow_refine="lk"``):
+        the pixels :func:`camera_motion` would use (``weight [h,w]``), their targets ``fit_at [h,w,2]`` in the
+        other frame refined by :func:`lk_matches`, the other frame's stage-1 log-depth and weight sampled there."""
+        import cv2
+
+        picked = _trusted_pixels(weight, self.motion_lk_points)
+        if picked is None:
+            return None
+        rows, cols = picked
+        pixels = np.stack([cols, rows], axis=1).astype(np.float32)  # [N,2] this frame's pixels
+        targets, ok = lk_matches(
+            own.grey, other.grey, pixels, fit_at[rows, cols], self.motion_lk_window, self.motion_lk_levels
+        )
+        pixels, targets = pixels[ok], targets[ok]
+        if len(pixels) < 32:
+            return None
+        at = targets.reshape(-1, 1, 2)
+        num = cv2.remap(other.weight * other.log_depth, at, None, cv2.INTER_LINEAR)[:, 0]  # [n]
+        den = cv2.remap(other.weight, at, None, cv2.INTER_LINEAR)[:, 0]  # [n]
+        kept = den >= 0.5
+        return _pnp(targets[kept], num[kept] / den[kept], pixels[kept], weight.shape, camera.focal, camera.centre)
 
     def _matches(self, to_other: np.ndarray, from_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The targets ``[h,w,2]`` (pixels of the other frame) of the flow ``to_other`` ``[h,w,2]`` and where it
@@ -516,24 +548,50 @@ def camera_motion(
     Returns:
         The motion (other frame → this frame), or ``None`` when fewer than 32 matches are trusted or PnP fails.
     """
-    import cv2
+    picked = _trusted_pixels(weight, max_points)
+    if picked is None:
+        return None
+    rows, cols = picked
+    return _pnp(
+        other_at[rows, cols], other_log_depth[rows, cols], np.stack([cols, rows], axis=1), other_log_depth.shape,
+        focal, centre,
+    )  # fmt: skip
 
-    h, w = other_log_depth.shape
+
+def _trusted_pixels(weight: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows and columns ``[N]`` each of a regular subsample (at most ``max_points``, in raster order) of the pixels
+    with ``weight [h,w] ≥ 0.5``; ``None`` when fewer than 32."""
     trusted = np.flatnonzero(weight >= 0.5)  # flat indices: np.nonzero of a 2-D mask is ~1.5× slower
     if trusted.size < 32:
         return None
     pick = np.linspace(0, trusted.size - 1, min(max_points, trusted.size)).astype(np.int64)
-    rows, cols = np.divmod(trusted[pick], w)
-    prior = _prior_camera((h, w))
+    return np.divmod(trusted[pick], weight.shape[1])
+
+
+def _pnp(
+    source: np.ndarray,
+    log_depth: np.ndarray,
+    pixels: np.ndarray,
+    size: tuple[int, int],
+    focal: float | None,
+    centre: tuple[float, float] | None,
+) -> CameraMotion | None:
+    """:func:`camera_motion` on ``N`` matches: the other frame's pixels ``source [N,2]`` with their log-depth
+    ``[N]`` ↔ this frame's pixels ``pixels [N,2]`` (x, y), for an image of ``size`` (h, w)."""
+    import cv2
+
+    if len(pixels) < 32:
+        return None
+    prior = _prior_camera(size)
     focal = prior.focal if focal is None else float(focal)
     centre = prior.centre if centre is None else (float(centre[0]), float(centre[1]))
     camera = np.array([[focal, 0, centre[0]], [0, focal, centre[1]], [0, 0, 1]], np.float64)
-    source = other_at[rows, cols].astype(np.float64)  # [N,2] pixels of the other frame
-    depth = np.exp(other_log_depth[rows, cols].astype(np.float64))  # [N]
+    source = source.astype(np.float64)  # [N,2] pixels of the other frame
+    depth = np.exp(log_depth.astype(np.float64))  # [N]
     points = np.stack(
         [(source[:, 0] - centre[0]) / focal * depth, (source[:, 1] - centre[1]) / focal * depth, depth], axis=1
     )
-    pixels = np.stack([cols, rows], axis=1).astype(np.float64)  # [N,2] this frame's pixels
+    pixels = pixels.astype(np.float64)  # [N,2] this frame's pixels
     found, rvec, tvec, inliers = cv2.solvePnPRansac(
         points, pixels, camera, None, iterationsCount=100, reprojectionError=1.0, confidence=0.999,
         flags=cv2.SOLVEPNP_EPNP,
@@ -543,6 +601,48 @@ def camera_motion(
     inliers = inliers[:, 0]
     rvec, tvec = cv2.solvePnPRefineLM(points[inliers], pixels[inliers], camera, None, rvec, tvec)
     return CameraMotion(cv2.Rodrigues(rvec)[0], tvec[:, 0].astype(np.float64), float(focal), centre)
+
+
+def lk_matches(
+    own_grey: np.ndarray,
+    other_grey: np.ndarray,
+    pixels: np.ndarray,
+    targets: np.ndarray,
+    window: int = 9,
+    levels: int = 1,
+    check_px: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Matches from this frame into another refined by pyramidal Lucas–Kanade, with a forward–backward check.
+
+    Args:
+        own_grey: ``[h,w]`` uint8 grey of this frame.
+        other_grey: ``[h,w]`` uint8 grey of the other frame.
+        pixels: ``[N,2]`` (x, y) pixels of this frame.
+        targets: ``[N,2]`` their initial matches in the other frame (e.g. a dense flow's targets), pixels.
+        window: LK window side in pixels (odd).
+        levels: pyramid levels above the input the refinement starts from (0 = the input only).
+        check_px: the LK from the refined targets back to this frame must land within this many pixels of
+            ``pixels`` (``None``: ``_LK_CHECK_PX``).
+
+    Returns:
+        ``[N,2]`` float32 refined targets and ``[N]`` bool: tracked both ways, round trip within ``check_px``,
+        target inside the other frame.
+    """
+    import cv2
+
+    check_px = _LK_CHECK_PX if check_px is None else check_px
+    pixels = np.ascontiguousarray(pixels, np.float32).reshape(-1, 1, 2)
+    targets = np.ascontiguousarray(targets, np.float32).reshape(-1, 1, 2)
+    options = {
+        "winSize": (window, window), "maxLevel": levels, "criteria": _LK_CRITERIA, "flags": cv2.OPTFLOW_USE_INITIAL_FLOW
+    }  # fmt: skip
+    ahead, found, _ = cv2.calcOpticalFlowPyrLK(own_grey, other_grey, pixels, targets.copy(), **options)
+    back, returned, _ = cv2.calcOpticalFlowPyrLK(other_grey, own_grey, ahead, pixels.copy(), **options)
+    ahead, back, pixels = ahead[:, 0], back[:, 0], pixels[:, 0]  # [N,2] each
+    miss = np.hypot(back[:, 0] - pixels[:, 0], back[:, 1] - pixels[:, 1])
+    h, w = other_grey.shape
+    inside = (ahead[:, 0] >= 0) & (ahead[:, 0] <= w - 1) & (ahead[:, 1] >= 0) & (ahead[:, 1] <= h - 1)
+    return ahead, (found[:, 0] == 1) & (returned[:, 0] == 1) & (miss < check_px) & inside
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
