@@ -61,7 +61,12 @@ def test_presets_hold_the_paper_settings():
         forward_near=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
-        hole_nearness=100.0, hole_lean_bottom=1 / 3, hole_warp_frames=6, hole_warp_min_px=3.0, hole_warp_ahead=True
+        hole_nearness=100.0,
+        hole_lean_bottom=1 / 3,
+        hole_warp_frames=6,
+        hole_warp_min_px=3.0,
+        hole_warp_ahead=True,
+        motion_flow_refine="lk",
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")

@@ -155,6 +155,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 hole_warp_frames=6,
                 hole_warp_min_px=3.0,
                 hole_warp_ahead=True,
+                motion_flow_refine="lk",
             ),
             device=device,
             preset="cpu",
