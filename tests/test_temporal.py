@@ -756,69 +756,47 @@ def test_flow_engine_options_reach_the_links_engines(monkeypatch):
         TemporalRefiner(flow_finest_scale=5).validate()
 
 
-def test_camera_motion_fitted_to_a_finer_flow_is_not_short():
-    """``motion_flow_finest_scale``: the links' ``fast`` DIS flow comes out short in forward motion, and the PnP
-    translation fitted to it with it (exact depth and camera of ``driving``, 96×128: median |t| fitted ÷ true
-    0.70); fitted to a second flow refined to level 0 it is not (0.93). The filter still samples along the
-    links' own flow: the sampling maps and gates are the same bit for bit."""
+def _driving_links(**options) -> tuple[list, float]:
+    """Every link of a 6-frame ``driving`` scene at 96×128 with its exact depth and camera, and the median |t|
+    fitted ÷ true of the links' camera motions."""
     from stereodiff.stage2.temporal import _Inputs, _working_camera
     from stereodiff.synth import make_scene
 
     scene = make_scene("driving", seed=0, num_frames=6, height=96, width=128)
     depth = scene.depth.astype(np.float32)
     camera = _working_camera(scene.K, depth.shape[1:], depth.shape[1:])
-
-    def links(**options) -> list:
-        inputs = _Inputs(TemporalRefiner(**options), scene.frames, depth, np.ones_like(depth), 1.0, camera)
-        return [(k, step, inputs.link(k, step)) for k in range(len(depth) - 1) for step in (1, -1) if k + step >= 0]
-
-    def ratio(found: list) -> float:
-        out = []
-        for k, step, link in found:
-            true = (np.linalg.inv(scene.cam_to_world[k]) @ scene.cam_to_world[k + step])[:3, 3]
-            out.append(np.linalg.norm(link.motion.translation) / np.linalg.norm(true))
-        return float(np.median(out))
-
-    plain, finer = links(), links(motion_flow_finest_scale=0)
-    assert ratio(plain) < 0.8 < 0.9 < ratio(finer) < 1.05
-    for (_, _, a), (_, _, b) in zip(plain, finer):
-        np.testing.assert_array_equal(a.sample_at, b.sample_at)
-        np.testing.assert_array_equal(a.gate, b.gate)
-    with pytest.raises(ValueError, match="motion_flow_finest_scale"):
-        TemporalRefiner(motion_flow_finest_scale=5).validate()
+    inputs = _Inputs(TemporalRefiner(**options), scene.frames, depth, np.ones_like(depth), 1.0, camera)
+    links, ratios = [], []
+    for k in range(len(depth) - 1):
+        for step in (1, -1):
+            if k + step >= 0:
+                link = inputs.link(k, step)
+                true = (np.linalg.inv(scene.cam_to_world[k]) @ scene.cam_to_world[k + step])[:3, 3]
+                links.append(link)
+                ratios.append(np.linalg.norm(link.motion.translation) / np.linalg.norm(true))
+    return links, float(np.median(ratios))
 
 
-def test_camera_motion_fitted_to_lk_refined_matches_is_not_short():
-    """``motion_flow_refine="lk"``: the PnP fitted to a sparse set of the links' matches refined by pyramidal
-    Lucas–Kanade is not short (exact depth and camera of ``driving``, 96×128: median |t| fitted ÷ true 0.70 with
-    the links' flow, > 0.9 refined) and the filter keeps the links' own flow (sampling maps and gates bit for bit).
-    :func:`lk_matches` recovers a known sub-pixel shift from a 1-pixel-off start and the round trip drops an
-    occluded match."""
-    from stereodiff.stage2.temporal import _Inputs, _working_camera, lk_matches
-    from stereodiff.synth import make_scene
-
-    scene = make_scene("driving", seed=0, num_frames=6, height=96, width=128)
-    depth = scene.depth.astype(np.float32)
-    camera = _working_camera(scene.K, depth.shape[1:], depth.shape[1:])
-
-    def links(**options) -> list:
-        inputs = _Inputs(TemporalRefiner(**options), scene.frames, depth, np.ones_like(depth), 1.0, camera)
-        return [(k, step, inputs.link(k, step)) for k in range(len(depth) - 1) for step in (1, -1) if k + step >= 0]
-
-    def ratio(found: list) -> float:
-        out = []
-        for k, step, link in found:
-            true = (np.linalg.inv(scene.cam_to_world[k]) @ scene.cam_to_world[k + step])[:3, 3]
-            out.append(np.linalg.norm(link.motion.translation) / np.linalg.norm(true))
-        return float(np.median(out))
-
-    plain, refined = links(), links(motion_flow_refine="lk")
-    assert ratio(plain) < 0.8 < 0.9 < ratio(refined) < 1.05
-    for (_, _, a), (_, _, b) in zip(plain, refined):
+@pytest.mark.parametrize("options", [{"motion_flow_finest_scale": 0}, {"motion_flow_refine": "lk"}])
+def test_camera_motion_fitted_to_finer_matches_is_not_short(options):
+    """The links' ``fast`` DIS flow comes out short in forward motion, and the PnP translation fitted to it with it
+    (exact depth and camera of ``driving``, 96×128: median |t| fitted ÷ true 0.70). Fitted to a second flow refined
+    to level 0 (``motion_flow_finest_scale``: 0.93) or to a sparse set of the links' matches refined by pyramidal
+    Lucas–Kanade (``motion_flow_refine="lk"``) it is not. The filter still samples along the links' own flow: the
+    sampling maps and gates are the same bit for bit."""
+    (plain, plain_ratio), (fitted, fitted_ratio) = _driving_links(), _driving_links(**options)
+    assert plain_ratio < 0.8 < 0.9 < fitted_ratio < 1.05
+    for a, b in zip(plain, fitted):
         np.testing.assert_array_equal(a.sample_at, b.sample_at)
         np.testing.assert_array_equal(a.gate, b.gate)
 
+
+def test_lk_matches_recover_a_shift_and_drop_an_occluded_match():
+    """:func:`lk_matches` recovers a known sub-pixel shift from a 1-pixel-off start and the round trip drops an
+    occluded match; the options are validated."""
     import cv2
+
+    from stereodiff.stage2.temporal import lk_matches
 
     rng = np.random.default_rng(0)
     own = cv2.GaussianBlur(rng.integers(0, 256, (96, 128)).astype(np.uint8), (0, 0), 1.5)
@@ -834,3 +812,5 @@ def test_camera_motion_fitted_to_lk_refined_matches_is_not_short():
         TemporalRefiner(motion_flow_refine="sift").validate()
     with pytest.raises(ValueError, match="motion_lk_window"):
         TemporalRefiner(motion_lk_window=8).validate()
+    with pytest.raises(ValueError, match="motion_flow_finest_scale"):
+        TemporalRefiner(motion_flow_finest_scale=5).validate()
