@@ -349,7 +349,6 @@ class GeometricMatcher(PairwiseReconstruction):
         self._rolling = None  # (and on a global shutter)
         K, focal_source = self._intrinsics((height, width), size, gray)
         self._undistorted = None if self.distortion is None else undistorted_grid(size, K, self.distortion)
-        self._rolling = None
         if self.settings.rolling_shutter_readout is not None:
             self._rolling = self._rolling_shutter(gray, K)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source, focal_reason=self._focal_reason)

@@ -199,7 +199,7 @@ class PairSteps:
         R: np.ndarray,
         t: np.ndarray,
         F: np.ndarray,
-        frames: tuple[int, int] = (0, 0),
+        frames: tuple[int, int],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Dense depth map ``[h,w]`` (along the pixel rays ``rays_all [h*w,3]``, own camera) and confidence
         ``[h,w]`` of one view, given the pose own → other (``X_other = R X + t``) and the fundamental matrix own →

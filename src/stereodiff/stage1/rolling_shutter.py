@@ -31,7 +31,6 @@ __all__ = [
     "RollingShutter",
     "choose_readout",
     "frame_angular_velocities",
-    "rotation_matrices",
     "row_offsets",
     "unroll_pixels",
     "unroll_rays",
@@ -63,30 +62,6 @@ class RollingShutter:
         return unroll_pixels(x, rows, K, self.omega[frame], self.readout, self.height)
 
 
-def rotation_matrices(rotvecs: np.ndarray) -> np.ndarray:
-    """``[N,3,3]`` rotation matrices of the rotation vectors ``rotvecs [N,3]`` (axis × angle in radians; Rodrigues,
-    float64)."""
-    rotvecs = np.asarray(rotvecs, np.float64)
-    angle = np.linalg.norm(rotvecs, axis=1)
-    small = angle < 1e-12
-    safe = np.where(small, 1.0, angle)
-    k = rotvecs / safe[:, None]
-    K = np.zeros((len(rotvecs), 3, 3))
-    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
-    K[:, 1, 0], K[:, 2, 0], K[:, 2, 1] = k[:, 2], -k[:, 1], k[:, 0]
-    s, c = np.sin(angle)[:, None, None], (1 - np.cos(angle))[:, None, None]
-    R = np.eye(3)[None] + s * K + c * (K @ K)
-    R[small] = np.eye(3)
-    return R
-
-
-def rotation_vector(R: np.ndarray) -> np.ndarray:
-    """``[3]`` rotation vector (axis × angle, radians) of the rotation matrix ``R [3,3]``."""
-    import cv2
-
-    return cv2.Rodrigues(np.asarray(R, np.float64))[0].ravel()
-
-
 def row_offsets(rows: np.ndarray, height: int, readout: float) -> np.ndarray:
     """``[N]`` time of the rows ``rows [N]`` (pixels, float) after the middle row, in frame intervals, for a readout
     of ``readout`` frame intervals over ``height`` rows."""
@@ -97,8 +72,10 @@ def unroll_rays(rays: np.ndarray, rows: np.ndarray, omega: np.ndarray, readout: 
     """``[N,3]`` rays (``z = 1``, ``rays``' dtype) of ``rays [N,3]`` seen in ``rows [N]`` of a frame, turned into the
     camera of the frame's middle row: ``exp([ω]× Δ(v)) x`` (``omega [3]`` radians per frame interval, camera
     axes; :func:`row_offsets`)."""
+    from scipy.spatial.transform import Rotation
+
     delta = row_offsets(rows, height, readout)
-    turned = np.einsum("nij,nj->ni", rotation_matrices(delta[:, None] * np.asarray(omega, np.float64)[None]), rays)
+    turned = Rotation.from_rotvec(delta[:, None] * np.asarray(omega, np.float64)[None]).apply(rays)
     return (turned / turned[:, 2:3]).astype(rays.dtype, copy=False)
 
 
@@ -118,7 +95,9 @@ def frame_angular_velocities(rotations: dict[int, np.ndarray], num_frames: int) 
     ``rotations[k]`` ``[3,3]`` of the consecutive pairs ``(k, k + 1)`` (``X_{k+1} = R X_k``): the mean of the
     velocities of the pairs on either side, ``−log(R)`` each (a pair's rotation vector is the same in both of its
     cameras); the nearest frame's where neither pair is known, 0 when none is."""
-    steps = {k: -rotation_vector(R) for k, R in rotations.items()}
+    from scipy.spatial.transform import Rotation
+
+    steps = {k: -Rotation.from_matrix(R).as_rotvec() for k, R in rotations.items()}
     omega = np.zeros((num_frames, 3))
     known = []
     for k in range(num_frames):

@@ -183,25 +183,16 @@ class TemporalConfig(BackendConfig):
     motion — on rendered driving frames (static pixels away from depth edges, true flow from the exact depth and
     camera) 3.5–4 % short at 2–10 px and 9 % above 10 px with ``fast``, ≤ 1.2 % with ``fast`` at level 0 — which
     shortens the links' PnP camera motions (docs/stage2-temporal.md, "The far scenery of a forward-moving camera")."""
-    motion_flow_finest_scale: int | None = None
-    """Finest pyramid level (0 = the working resolution) of a second DIS flow per link, used only to fit the
-    link's camera motion (PnP); the temporal filter keeps sampling along the links' own flow (``flow_preset``,
-    ``flow_finest_scale``). ``None`` = off: the motion is fitted to the links' flow. The ``fast`` flow comes out
-    short in forward motion, and the PnP translation with it: |t| fitted ÷ true on driving s0 / s2 / s5 (32 links
-    each, stage-1 depth and camera) 0.952 / 0.951 / 0.947 with the links' flow, 0.989 / 0.981 / 0.980 at level 1,
-    0.997 / 0.996 / 0.992 at level 0; the exact flow gives 1.009–1.011 with stage-1 depth, so the depth's noise
-    does not shorten it (docs/stage2-temporal.md, "A camera motion that is not short"). Costs one DIS flow each
-    way per pair of frames (7 ms at level 1, 17 ms at level 0 per 320×240 flow)."""
     motion_flow_refine: Literal["lk"] | None = None
     """``"lk"``: fit the link's camera motion (PnP) to sparse matches refined by pyramidal Lucas–Kanade instead of
     the dense flow's own vectors: ``motion_lk_points`` of the pixels the fit trusts, their flow targets as the
     initial guess (``motion_lk_window``, ``motion_lk_levels``), kept where LK tracks them back to within 0.5 px of
     their pixel, the other frame's depth sampled at the refined targets (``temporal.lk_matches``). The temporal
-    filter keeps the links' own flow; with ``motion_flow_finest_scale`` it refines that flow's matches. ``None`` =
-    off. Measured (docs/stage2-temporal.md, "The same fit from sparse Lucas–Kanade matches"): |t| fitted ÷ true
-    on driving s0 / s2 / s5 1.003 / 1.004 / 0.998 (level 0: 0.997 / 0.996 / 0.992) at the preset's CPU (+0.2 ms
-    per pair of links; level 1 +12 ms); driving's final all px better than the preset on 10 of 12 seeds (s0
-    .0800 → .0783, s5 .0798 → .0762), s26 .0878 → .0898."""
+    filter keeps the links' own flow. ``None`` = off (the ``fast`` flow's own targets, ~5 % short in forward
+    motion). Measured (docs/stage2-temporal.md, "The same fit from sparse Lucas–Kanade matches"): |t| fitted ÷
+    true on driving s0 / s2 / s5 1.003 / 1.004 / 0.998 (a second DIS flow refined to level 0: 0.997 / 0.996 /
+    0.992, +42 ms per pair of links) at the preset's CPU (+0.2 ms per pair of links); driving's final all px
+    better than without on 10 of 12 seeds (s0 .0800 → .0783, s5 .0798 → .0762), s26 .0878 → .0898."""
     motion_lk_points: int = 500
     """With ``motion_flow_refine="lk"``: matches refined and fitted at most (a regular subsample, raster order)."""
     motion_lk_window: int = 9
@@ -253,11 +244,6 @@ class TemporalConfig(BackendConfig):
             (
                 "flow_finest_scale",
                 self.flow_finest_scale is None or 0 <= self.flow_finest_scale <= 4,
-                "must lie in 0..4 or be None",
-            ),
-            (
-                "motion_flow_finest_scale",
-                self.motion_flow_finest_scale is None or 0 <= self.motion_flow_finest_scale <= 4,
                 "must lie in 0..4 or be None",
             ),
             ("motion_flow_refine", self.motion_flow_refine in (None, "lk"), "must be lk or None"),

@@ -248,23 +248,16 @@ class TemporalRefiner(TemporalConfig):
         for k in indices[:-1]:
             store[k].link_next, store[k + 1].link_prev = inputs.link(k, +1), inputs.link(k + 1, -1)
 
-    def _link(
-        self,
-        to_other: np.ndarray,
-        from_other: np.ndarray,
-        other: _Raw,
-        own: _Raw,
-        camera: _Camera,
-        fit_flows: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
-    ) -> _Link:
+    def _link(self, to_other: np.ndarray, from_other: np.ndarray, other: _Raw, own: _Raw, camera: _Camera) -> _Link:
         """How to pull the other frame's state into this one: the sampling map ``[h,w,2]`` (absolute pixel
         coordinates in the other frame), the gate ``[h,w]`` in [0, λ] (decay × forward–backward check × colour
-        constancy) and the camera's motion between the two frames (:func:`camera_motion` with ``camera``), fitted
-        to ``fit_flows`` (this → other and back, ``[h,w,2]`` each; ``motion_flow_finest_scale``) when given, else
-        to ``to_other`` / ``from_other``."""
+        constancy) and the camera's motion between the two frames (:func:`camera_motion` with ``camera``; with
+        ``motion_flow_refine="lk"`` fitted to the flow's matches refined by :func:`lk_matches`)."""
         import cv2
 
-        sample_at, consistent = self._matches(to_other, from_other)  # [h,w,2], [h,w]
+        sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
+        scale = hypot32(to_other[..., 0], to_other[..., 1]) + hypot32(back[..., 0], back[..., 1])
+        consistent = miss < self.flow_check_px + 0.05 * scale
         colour_miss = colour_l1(cv2.remap(other.rgb, sample_at, None, cv2.INTER_LINEAR) - own.rgb)
         gate = (self.temporal_decay * consistent * np.exp(-0.5 * (colour_miss / self.colour_sigma) ** 2)).astype(
             np.float32
@@ -272,16 +265,13 @@ class TemporalRefiner(TemporalConfig):
         motion = None
         if self.motion_compensation or self.hole_motion_px > 0 or self.hole_warp_frames > 0:
             # the other frame's stage-1 log-depth and weight at the targets (normalised, so holes do not leak in)
-            fit_at, fit_consistent = sample_at, consistent
-            if fit_flows[0] is not None and fit_flows[1] is not None:
-                fit_at, fit_consistent = self._matches(*fit_flows)
-            den = cv2.remap(other.weight, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
+            den = cv2.remap(other.weight, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
             if self.motion_flow_refine == "lk":
-                motion = self._lk_motion(own, other, fit_at, den * fit_consistent, camera)
+                motion = self._lk_motion(own, other, sample_at, den * consistent, camera)
             else:
-                num = cv2.remap(other.weight * other.log_depth, fit_at, None, cv2.INTER_LINEAR)  # [h,w]
+                num = cv2.remap(other.weight * other.log_depth, sample_at, None, cv2.INTER_LINEAR)  # [h,w]
                 motion = camera_motion(
-                    num / np.maximum(den, 1e-6), fit_at, den * fit_consistent, focal=camera.focal, centre=camera.centre
+                    num / np.maximum(den, 1e-6), sample_at, den * consistent, focal=camera.focal, centre=camera.centre
                 )
         return _Link(sample_at, gate, motion, consistent if self.hole_warp_seen else None)
 
@@ -302,20 +292,11 @@ class TemporalRefiner(TemporalConfig):
             own.grey, other.grey, pixels, fit_at[rows, cols], self.motion_lk_window, self.motion_lk_levels
         )
         pixels, targets = pixels[ok], targets[ok]
-        if len(pixels) < 32:
-            return None
         at = targets.reshape(-1, 1, 2)
         num = cv2.remap(other.weight * other.log_depth, at, None, cv2.INTER_LINEAR)[:, 0]  # [n]
         den = cv2.remap(other.weight, at, None, cv2.INTER_LINEAR)[:, 0]  # [n]
         kept = den >= 0.5
         return _pnp(targets[kept], num[kept] / den[kept], pixels[kept], weight.shape, camera.focal, camera.centre)
-
-    def _matches(self, to_other: np.ndarray, from_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The targets ``[h,w,2]`` (pixels of the other frame) of the flow ``to_other`` ``[h,w,2]`` and where it
-        passes the forward–backward check against ``from_other`` (``[h,w]`` bool)."""
-        sample_at, back, miss = forward_backward(to_other, from_other, outside="edge")  # [h,w,2], [h,w,2], [h,w]
-        scale = hypot32(to_other[..., 0], to_other[..., 1]) + hypot32(back[..., 0], back[..., 1])
-        return sample_at, miss < self.flow_check_px + 0.05 * scale
 
     def _temporal_filter(self, window: list[_Frame], keep: range) -> np.ndarray:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
@@ -610,7 +591,7 @@ def lk_matches(
     targets: np.ndarray,
     window: int = 9,
     levels: int = 1,
-    check_px: float | None = None,
+    check_px: float = _LK_CHECK_PX,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Matches from this frame into another refined by pyramidal Lucas–Kanade, with a forward–backward check.
 
@@ -622,7 +603,7 @@ def lk_matches(
         window: LK window side in pixels (odd).
         levels: pyramid levels above the input the refinement starts from (0 = the input only).
         check_px: the LK from the refined targets back to this frame must land within this many pixels of
-            ``pixels`` (``None``: ``_LK_CHECK_PX``).
+            ``pixels``.
 
     Returns:
         ``[N,2]`` float32 refined targets and ``[N]`` bool: tracked both ways, round trip within ``check_px``,
@@ -630,7 +611,6 @@ def lk_matches(
     """
     import cv2
 
-    check_px = _LK_CHECK_PX if check_px is None else check_px
     pixels = np.ascontiguousarray(pixels, np.float32).reshape(-1, 1, 2)
     targets = np.ascontiguousarray(targets, np.float32).reshape(-1, 1, 2)
     options = {
@@ -756,7 +736,6 @@ class _Inputs:
         self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
         self._local = threading.local()  # .dis: one DIS engine per thread
-        self._local_fit = threading.local()  # .dis: the camera motions' finer DIS engine (``motion_flow_finest_scale``)
         self._lock = threading.Lock()  # the per-frame inputs' cache is shared by the threads
 
     def forget_before(self, first: int) -> None:
@@ -813,15 +792,8 @@ class _Inputs:
             self._local, refiner.flow_preset, refiner.flow_variational_iterations, refiner.flow_finest_scale
         )
         ab, ba = dis_flows(engine, first.grey, second.grey)  # [h',w',2] each, pixels
-        fit_ab = fit_ba = None
-        if refiner.motion_flow_finest_scale is not None:  # the camera motions' own, finer flows
-            fine = thread_dis_engine(
-                self._local_fit, refiner.flow_preset, refiner.flow_variational_iterations,
-                refiner.motion_flow_finest_scale,
-            )  # fmt: skip
-            fit_ab, fit_ba = dis_flows(fine, first.grey, second.grey)
-        self._links[a, +1] = self.refiner._link(ab, ba, second, first, self.camera, (fit_ab, fit_ba))
-        self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second, self.camera, (fit_ba, fit_ab))
+        self._links[a, +1] = self.refiner._link(ab, ba, second, first, self.camera)
+        self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second, self.camera)
 
     def warped(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``k``'s depth as the confident stage-1 depth of the ``hole_warp_frames`` frames on each side sees
