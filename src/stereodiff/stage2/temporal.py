@@ -35,6 +35,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -59,7 +60,7 @@ _FILL_CHUNK = 8
 #: frames whose working-resolution inputs stay cached (a fill chunk and its neighbours need them together)
 _RAW_KEPT = 2 * _FILL_CHUNK + 2
 #: fill blocks whose inputs the workers compute beyond the one being filled (:meth:`TemporalRefiner._prepare`)
-_FILL_AHEAD = 2
+_FILL_AHEAD = 1
 #: how far (working-resolution pixels per frame of the chain, plus 5 % of the flow's travel) a point carried into
 #: a frame's holes by the camera's motion may land from where the optical flow puts it (``hole_warp_frames``)
 _WARP_FLOW_PX = 2.0
@@ -148,10 +149,10 @@ class TemporalRefiner(TemporalConfig):
                     del store[k]
                 inputs.forget_before(lo)
                 self._prepare(inputs, range(lo, hi), store)
-                # the workers upsample each frame while the filter's forward pass goes on to the next
+                # the workers upsample each frame while the filter goes on to the next
                 log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
-                items = zip(log_depth, (frames[k] for k in range(start, stop)))
-                for k, final in zip(range(start, stop), thread_imap(self._final, items, self.num_workers)):
+                items = ((lo + i, estimate, frames[lo + i]) for i, estimate in log_depth)
+                for k, final in thread_imap(self._final, items, self.num_workers):
                     out[k] = final  # [H,W] each, written frame by frame
                 if cache is not None:
                     cache.save(index, out[start:stop])
@@ -310,42 +311,49 @@ class TemporalRefiner(TemporalConfig):
         kept = den >= 0.5
         return _pnp(targets[kept], num[kept] / den[kept], pixels[kept], weight.shape, camera.focal, camera.centre)
 
-    def _temporal_filter(self, window: list[_Frame], keep: range) -> Iterator[np.ndarray]:
+    def _temporal_filter(self, window: list[_Frame], keep: range) -> Iterator[tuple[int, np.ndarray]]:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
         of the forward and backward passes ``F``, ``B`` (numerator and weight channels), for the window's frames
-        ``keep`` (indices into ``window``). The backward pass is kept whole; the forward pass streams, holding one
-        frame's state. Yields ``[h',w']`` float32 log-depth for each frame of ``keep`` in turn, as the forward pass
-        reaches it (``-inf`` on a frame that has no depth and that no neighbour's depth reached)."""
+        ``keep`` (indices into ``window``). The backward pass (:class:`_BackwardPass`, kept from the window's end
+        down to ``keep.start``) runs on a thread of its own while the forward pass streams here; a frame whose
+        backward state is not ready yet keeps its forward state until it is (the first half of ``keep``). Yields
+        ``(i, [h',w'] float32 log-depth)`` for every frame ``i`` of ``keep``, each as soon as both passes reached it
+        (``-inf`` on a frame that has no depth and that no neighbour's depth reached)."""
+        filtering = len(window) > 1 and self.temporal_decay > 0
+        backward = _BackwardPass(self, window, keep.start) if filtering else None
+        waiting: dict[int, np.ndarray] = {}  # [h,w,2] forward states of frames whose backward state is not ready
+        with backward.running(self.num_workers > 1) if backward is not None else nullcontext():
+            forward: np.ndarray | None = None  # [h,w,2] the forward pass's state, frame by frame
+            for i, frame in enumerate(window[: keep.stop]):
+                state = _own(frame)
+                if filtering and forward is not None:
+                    state += self._pull(forward, frame.link_prev, frame.estimate, frame.weight)
+                forward = state
+                if i < keep.start:
+                    continue
+                if backward is None or backward.ready(i):
+                    yield i, self._combine(frame, forward, backward.state(i) if backward is not None else None)
+                else:
+                    waiting[i] = forward
+            for i, forward in waiting.items():
+                yield i, self._combine(window[i], forward, backward.state(i))
 
-        def own(frame: _Frame) -> np.ndarray:  # [h,w,2] the frame's own numerator and weight channels
-            return np.stack([frame.weight * frame.estimate, frame.weight], axis=-1)
-
-        n = len(window)
-        filtering = n > 1 and self.temporal_decay > 0
-        backward = np.stack([own(f) for f in window]) if filtering else None  # [n,h,w,2]
-        if filtering:
-            for i in range(n - 2, -1, -1):
-                backward[i] += self._pull(backward[i + 1], window[i].link_next, window[i].estimate, window[i].weight)
-        forward: np.ndarray | None = None  # [h,w,2] the forward pass's state, frame by frame
-        for i, frame in enumerate(window[: keep.stop]):
-            state = own(frame)
-            if filtering and forward is not None:
-                state += self._pull(forward, frame.link_prev, frame.estimate, frame.weight)
-            forward = state
-            if i < keep.start:
-                continue
-            total = forward
-            if filtering:  # each frame's own channels are in both passes: counted once
-                total = forward + backward[i]
-                total[..., 0] -= frame.weight * frame.estimate
-                total[..., 1] -= frame.weight
-            estimate = total[..., 0] / np.maximum(total[..., 1], 1e-12)
-            if not frame.has_data:  # no stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
-                reached = total[..., 1] > 1e-6
-                estimate = np.where(reached, estimate, estimate[reached].mean()) if reached.any() else -np.inf
-            result = np.empty(frame.estimate.shape, np.float32)  # [h',w']
-            result[...] = estimate
-            yield result
+    @staticmethod
+    def _combine(frame: _Frame, forward: np.ndarray, backward: np.ndarray | None) -> np.ndarray:
+        """``[h',w']`` float32 log-depth of ``frame`` from its ``[h,w,2]`` forward and backward states (each holds
+        the frame's own channels: counted once)."""
+        total = forward
+        if backward is not None:
+            total = forward + backward
+            total[..., 0] -= frame.weight * frame.estimate
+            total[..., 1] -= frame.weight
+        estimate = total[..., 0] / np.maximum(total[..., 1], 1e-12)
+        if not frame.has_data:  # no stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
+            reached = total[..., 1] > 1e-6
+            estimate = np.where(reached, estimate, estimate[reached].mean()) if reached.any() else -np.inf
+        result = np.empty(frame.estimate.shape, np.float32)  # [h',w']
+        result[...] = estimate
+        return result
 
     def _pull(self, state: np.ndarray, link: _Link, current: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow (its mean log-depth carried into
@@ -367,9 +375,10 @@ class TemporalRefiner(TemporalConfig):
         """The hole fill uses the independent-motion evidence (:meth:`_Inputs.independent_motion`)."""
         return self.hole_nearness > 0 and self.hole_motion_px > 0
 
-    def _final(self, item: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """``[H,W]`` float32 output depth of one frame from its ``(log-depth [h',w'], frame [H,W,3])``."""
-        return np.exp(self._upsample(*item))
+    def _final(self, item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
+        """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3])``."""
+        k, log_depth, frame = item
+        return k, np.exp(self._upsample(log_depth, frame))
 
     def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``."""
@@ -706,6 +715,65 @@ class _Link:
     gate: np.ndarray  # [h',w'] float32 in [0, λ]
     motion: CameraMotion | None  # the camera's motion from the neighbour to this frame
     consistent: np.ndarray | None  # [h',w'] bool: the flow passes the forward–backward check (``hole_warp_seen``)
+
+
+def _own(frame: _Frame) -> np.ndarray:
+    """``[h,w,2]`` the frame's own numerator and weight channels in the temporal filter's passes."""
+    return np.stack([frame.weight * frame.estimate, frame.weight], axis=-1)
+
+
+class _BackwardPass:
+    """The temporal filter's backward pass over a window, from its last frame down to frame ``first``: the state
+    of frame ``i`` is its own channels plus frame ``i + 1``'s state pulled along ``link_next``. Run inline, or on a
+    thread of its own (:meth:`running`) while the forward pass asks which states are :meth:`ready`."""
+
+    def __init__(self, refiner: TemporalRefiner, window: list[_Frame], first: int) -> None:
+        self.refiner, self.window, self.first = refiner, window, first
+        self.states = np.stack([_own(f) for f in window[first:]])  # [n - first,h,w,2]
+        self._done = len(window) - 1  # the lowest frame whose state is final
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+
+    def run(self) -> None:
+        """The pass, frame by frame downwards; each finished state is announced to :meth:`state`'s waiters."""
+        try:
+            for i in range(len(self.window) - 2, self.first - 1, -1):
+                frame, above = self.window[i], self.states[i + 1 - self.first]
+                self.states[i - self.first] += self.refiner._pull(above, frame.link_next, frame.estimate, frame.weight)
+                with self._changed:
+                    self._done = i
+                    self._changed.notify_all()
+        except BaseException as error:
+            with self._changed:
+                self._error = error
+                self._changed.notify_all()
+            raise
+
+    @contextmanager
+    def running(self, threaded: bool) -> Iterator[None]:
+        """The pass on its own thread while the block runs (joined at its end), or all of it first."""
+        if not threaded:
+            self.run()
+            yield
+            return
+        thread = threading.Thread(target=self.run, name="temporal backward pass", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            thread.join()
+
+    def ready(self, i: int) -> bool:
+        """Frame ``i``'s state is final."""
+        return self._done <= i
+
+    def state(self, i: int) -> np.ndarray:
+        """Frame ``i``'s final ``[h,w,2]`` state (waits for it)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._done <= i or self._error is not None)
+            if self._error is not None:
+                raise RuntimeError("the temporal filter's backward pass failed") from self._error
+        return self.states[i - self.first]
 
 
 @dataclass
