@@ -42,7 +42,7 @@ import numpy as np
 
 from stereodiff.camera import default_principal_point, prior_focal
 from stereodiff.io.pages import new_array, release
-from stereodiff.progress import logger, progress, thread_map
+from stereodiff.progress import logger, progress, thread_imap, thread_map
 from stereodiff.stage1.registration import (
     Similarity,
     affine_points,
@@ -219,7 +219,7 @@ def global_alignment(
     register = _Registrar(preds, pairs, scale_stride, robust_scale)
 
     # 2. Edge scores and per-frame confidence (one pass over the confidences)
-    scores = _edge_scores(preds, pairs, confidence)
+    scores = _edge_scores(preds, pairs, confidence, num_workers)
     # 3. Maximum spanning tree; 4. its traversal places every frame's points in the world
     tree = _traverse(preds, pairs, _spanning_tree(scores, pairs, num_frames), world, register, official_compat)
     # 5. Focal lengths: from each frame's best outgoing pair (own-camera pointmap)
@@ -316,17 +316,22 @@ class _Registrar:
         return umeyama(points[step].reshape(-1, 3), target[step].reshape(-1, 3), weight, robust_scale=self.robust)
 
 
-def _edge_scores(preds: PairPredictions, pairs: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+def _edge_scores(preds: PairPredictions, pairs: np.ndarray, confidence: np.ndarray, num_workers: int = 1) -> np.ndarray:
     """Step 2: ``[P]`` edge scores ``mean(conf_i) · mean(conf_j)``; fills ``confidence [T,h,w]`` with each frame's
-    maximum raw confidence over its pairs. A memmapped ``confidence`` keeps the frames of consecutive pairs resident
-    up to ``_RESIDENT_BYTES`` (the pairs of a frame come close together: each page is faulted in once per such run
-    of pairs, not once per pair)."""
+    maximum raw confidence over its pairs. The pairs' confidences are read (computed, for depth along rays) on
+    ``num_workers`` threads, chunk by chunk in order. A memmapped ``confidence`` keeps the frames of consecutive
+    pairs resident up to ``_RESIDENT_BYTES`` (the pairs of a frame come close together: each page is faulted in
+    once per such run of pairs, not once per pair)."""
     h, w = preds.pts_i.shape[1:3]
     scores = np.zeros(len(pairs))
     touched: set[int] = set()  # frames of confidence resident since the last release
-    for chunk in progress(_chunks(len(pairs), h * w), desc="alignment: edge scores", total=None):
-        conf_i = _load(preds.conf_i, chunk, "conf_i", pairs)  # [C,h,w]
-        conf_j = _load(preds.conf_j, chunk, "conf_j", pairs)
+
+    def load(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # [C,h,w] each
+        return _load(preds.conf_i, chunk, "conf_i", pairs), _load(preds.conf_j, chunk, "conf_j", pairs)
+
+    chunks = _chunks(len(pairs), h * w)
+    loaded = progress(thread_imap(load, chunks, num_workers), desc="alignment: edge scores", total=len(chunks))
+    for chunk, (conf_i, conf_j) in zip(chunks, loaded):
         if conf_i.min() < 0 or conf_j.min() < 0:
             raise ValueError("preds.conf_i / conf_j must be ≥ 0 (raw confidences)")
         scores[chunk] = conf_i.mean(axis=(1, 2)) * conf_j.mean(axis=(1, 2))

@@ -729,14 +729,18 @@ class _BackwardPass:
 
     def __init__(self, refiner: TemporalRefiner, window: list[_Frame], first: int) -> None:
         self.refiner, self.window, self.first = refiner, window, first
-        self.states = np.stack([_own(f) for f in window[first:]])  # [n - first,h,w,2]
-        self._done = len(window) - 1  # the lowest frame whose state is final
+        self.states = np.empty(0)  # [n - first,h,w,2], set by run
+        self._done = len(window)  # the lowest frame whose state is final
         self._error: BaseException | None = None
         self._changed = threading.Condition()
 
     def run(self) -> None:
         """The pass, frame by frame downwards; each finished state is announced to :meth:`state`'s waiters."""
         try:
+            self.states = np.stack([_own(f) for f in self.window[self.first :]])
+            with self._changed:
+                self._done = len(self.window) - 1  # the last frame's state is its own channels
+                self._changed.notify_all()
             for i in range(len(self.window) - 2, self.first - 1, -1):
                 frame, above = self.window[i], self.states[i + 1 - self.first]
                 self.states[i - self.first] += self.refiner._pull(above, frame.link_next, frame.estimate, frame.weight)
