@@ -273,6 +273,24 @@ def test_threads_do_not_change_the_output():
     np.testing.assert_array_equal(threaded.depth, single.depth)
     np.testing.assert_array_equal(threaded.alignment.pair_scales, single.alignment.pair_scales)
     np.testing.assert_array_equal(threaded.alignment.frame_log_scales, single.alignment.frame_log_scales)
+    np.testing.assert_array_equal(threaded.alignment.tree, single.alignment.tree)
+    np.testing.assert_array_equal(threaded.cam_to_world, single.cam_to_world)
+    np.testing.assert_array_equal(threaded.alignment.edge_scores, single.alignment.edge_scores)
+
+
+def test_tree_order_retries_an_edge_with_no_placed_frame_later():
+    """The traversal's pops, known before any registration (so the placing edges' pointmaps are read ahead on the
+    workers): best edge first; one touching no placed frame goes back to the far end and is retried (the official
+    order), and ``from_i`` says which view is registered onto placed points."""
+    from collections import deque
+
+    from stereodiff.stage1.alignment import _tree_order
+
+    todo = deque([(0.1, 3, 4), (0.2, 1, 2), (0.5, 3, 2)])  # ascending scores: pop() takes the best
+    placed = np.array([True, True, False, False, False])  # the root pair (0, 1)
+    pops = _tree_order(todo, placed)
+    assert pops == [(3, 2, None), (1, 2, True), (3, 4, None), (3, 2, False), (3, 4, True)]
+    assert len(todo) == 3 and placed.sum() == 2  # the caller's deque and flags are left alone
 
 
 def test_edge_scores_release_the_memmapped_confidence_per_run_of_frames_not_per_pair(tmp_path, monkeypatch):

@@ -447,15 +447,63 @@ def test_memory_is_bounded_by_the_window_not_the_video_length():
     assert long <= 20 * window_frames * plane
 
 
-def test_threads_do_not_change_a_single_bit():
-    """Flow links, motion evidence and upsampling run on ``num_workers`` threads; with the cpu preset's
-    evidence-led fill on, in windows, the output is the one-thread output."""
-    frames, depth, mask = _scene(num_frames=20)
+@pytest.mark.parametrize("warp", [0, 2])
+def test_threads_do_not_change_a_single_bit(warp):
+    """Flow links, motion evidence, carried depth (``warp``) and upsampling run on ``num_workers`` threads, the
+    fill's inputs of the next blocks while the fill runs, the filter's backward pass beside its forward pass; with
+    the cpu preset's evidence-led fill on, in windows, the output is the one-thread output."""
+    frames, depth, mask = _scene(num_frames=28)
     sim = simulate_stage1(depth, mask, seed=5)
-    options = dict(temporal_decay=0.7, window=6, overlap=10, hole_nearness=100.0, hole_motion_px=1.0)
+    options = dict(temporal_decay=0.7, window=10, overlap=9, hole_nearness=100.0, hole_motion_px=1.0)
+    options |= dict(hole_warp_frames=warp, hole_warp_ahead=False)
     one = TemporalRefiner(num_workers=1, **options).refine(frames, sim.depth, sim.confidence)
-    three = TemporalRefiner(num_workers=3, **options).refine(frames, sim.depth, sim.confidence)
-    np.testing.assert_array_equal(three, one)
+    for workers in (2, 3):
+        many = TemporalRefiner(num_workers=workers, **options).refine(frames, sim.depth, sim.confidence)
+        np.testing.assert_array_equal(many, one)
+
+
+def test_a_pair_of_links_is_built_once_when_threads_ask_for_it_together(monkeypatch):
+    """The workers compute neighbouring fill blocks at once, and both blocks need the links of the pair of frames
+    at their border: the thread that asks second waits for the first one's links instead of building them again
+    (same objects), and an error in the build reaches both."""
+    import threading
+    import time
+
+    from stereodiff.stage2.temporal import _Inputs, _working_camera
+
+    frames, depth, mask = _scene(num_frames=4)
+    sim = simulate_stage1(depth, mask, seed=5)
+    inputs = _Inputs(
+        TemporalRefiner(), frames, sim.depth, sim.confidence, 1.0, _working_camera(None, (48, 64), (48, 64))
+    )
+    built, build = [], _Inputs._build_links
+
+    def slow_build(self, a: int):
+        built.append(a)
+        time.sleep(0.2)  # the other thread asks meanwhile
+        if a == 2:
+            raise RuntimeError("no flow")
+        return build(self, a)
+
+    monkeypatch.setattr(_Inputs, "_build_links", slow_build)
+    got: dict[str, object] = {}
+
+    def ask(name: str, k: int, step: int) -> None:
+        try:
+            got[name] = inputs.link(k, step)
+        except RuntimeError as error:
+            got[name] = error
+
+    threads = [
+        threading.Thread(target=ask, args=args) for args in (("a", 0, 1), ("b", 1, -1), ("c", 2, 1), ("d", 3, -1))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(built) == [0, 2]
+    assert got["a"] is inputs.link(0, 1) and got["b"] is inputs.link(1, -1) and got["a"] is not got["b"]
+    assert isinstance(got["c"], RuntimeError) and got["d"] is got["c"]
 
 
 def _street_with_holes(num_frames: int) -> tuple:

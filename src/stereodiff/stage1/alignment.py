@@ -42,7 +42,7 @@ import numpy as np
 
 from stereodiff.camera import default_principal_point, prior_focal
 from stereodiff.io.pages import new_array, release
-from stereodiff.progress import logger, progress, thread_map
+from stereodiff.progress import logger, progress, thread_imap, thread_map
 from stereodiff.stage1.registration import (
     Similarity,
     affine_points,
@@ -219,9 +219,10 @@ def global_alignment(
     register = _Registrar(preds, pairs, scale_stride, robust_scale)
 
     # 2. Edge scores and per-frame confidence (one pass over the confidences)
-    scores = _edge_scores(preds, pairs, confidence)
+    scores = _edge_scores(preds, pairs, confidence, num_workers)
     # 3. Maximum spanning tree; 4. its traversal places every frame's points in the world
-    tree = _traverse(preds, pairs, _spanning_tree(scores, pairs, num_frames), world, register, official_compat)
+    todo = _spanning_tree(scores, pairs, num_frames)
+    tree = _traverse(preds, pairs, todo, world, register, official_compat, num_workers)
     # 5. Focal lengths: from each frame's best outgoing pair (own-camera pointmap)
     best_first = np.argsort(-scores, kind="stable")
     if known_focal is None:
@@ -309,24 +310,36 @@ class _Registrar:
         """``[h,w,3]`` float64 ``pts_i`` of pair ``p`` (view i in its own camera)."""
         return _load(self.preds.pts_i, p, "pts_i", self.pairs)
 
-    def __call__(self, points: np.ndarray, target: np.ndarray, conf_name: str, p: int) -> Similarity:
-        """Similarity of pair ``p``'s ``[h,w,3]`` points onto ``target [h,w,3]``, weighted by its ``conf_name``."""
+    def weight(self, conf_name: str, p: int) -> np.ndarray:
+        """``[N]`` float64 confidence ``conf_name`` of pair ``p`` on the registration's pixels."""
+        return _load(getattr(self.preds, conf_name), p, conf_name, self.pairs, self.stride).reshape(-1)
+
+    def __call__(
+        self, points: np.ndarray, target: np.ndarray, conf_name: str, p: int, weight: np.ndarray | None = None
+    ) -> Similarity:
+        """Similarity of pair ``p``'s ``[h,w,3]`` points onto ``target [h,w,3]``, weighted by its ``conf_name``
+        (:meth:`weight`, unless given)."""
         step = (slice(None, None, self.stride),) * 2
-        weight = _load(getattr(self.preds, conf_name), p, conf_name, self.pairs, self.stride).reshape(-1)
+        weight = self.weight(conf_name, p) if weight is None else weight
         return umeyama(points[step].reshape(-1, 3), target[step].reshape(-1, 3), weight, robust_scale=self.robust)
 
 
-def _edge_scores(preds: PairPredictions, pairs: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+def _edge_scores(preds: PairPredictions, pairs: np.ndarray, confidence: np.ndarray, num_workers: int = 1) -> np.ndarray:
     """Step 2: ``[P]`` edge scores ``mean(conf_i) · mean(conf_j)``; fills ``confidence [T,h,w]`` with each frame's
-    maximum raw confidence over its pairs. A memmapped ``confidence`` keeps the frames of consecutive pairs resident
-    up to ``_RESIDENT_BYTES`` (the pairs of a frame come close together: each page is faulted in once per such run
-    of pairs, not once per pair)."""
+    maximum raw confidence over its pairs. The pairs' confidences are read (computed, for depth along rays) on
+    ``num_workers`` threads, chunk by chunk in order. A memmapped ``confidence`` keeps the frames of consecutive
+    pairs resident up to ``_RESIDENT_BYTES`` (the pairs of a frame come close together: each page is faulted in
+    once per such run of pairs, not once per pair)."""
     h, w = preds.pts_i.shape[1:3]
     scores = np.zeros(len(pairs))
     touched: set[int] = set()  # frames of confidence resident since the last release
-    for chunk in progress(_chunks(len(pairs), h * w), desc="alignment: edge scores", total=None):
-        conf_i = _load(preds.conf_i, chunk, "conf_i", pairs)  # [C,h,w]
-        conf_j = _load(preds.conf_j, chunk, "conf_j", pairs)
+
+    def load(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # [C,h,w] each
+        return _load(preds.conf_i, chunk, "conf_i", pairs), _load(preds.conf_j, chunk, "conf_j", pairs)
+
+    chunks = _chunks(len(pairs), h * w)
+    loaded = progress(thread_imap(load, chunks, num_workers), desc="alignment: edge scores", total=len(chunks))
+    for chunk, (conf_i, conf_j) in zip(chunks, loaded):
         if conf_i.min() < 0 or conf_j.min() < 0:
             raise ValueError("preds.conf_i / conf_j must be ≥ 0 (raw confidences)")
         scores[chunk] = conf_i.mean(axis=(1, 2)) * conf_j.mean(axis=(1, 2))
@@ -372,9 +385,11 @@ def _traverse(
     world: np.ndarray,
     register: _Registrar,
     official_compat: bool,
+    num_workers: int = 1,
 ) -> _Tree:
     """Step 4: traversal from the strongest edge (official order: edges with no placed endpoint are retried
-    later); fills ``world [T,h,w,3]``. A frame placed through its own-camera pointmap gets its pose."""
+    later); fills ``world [T,h,w,3]``. A frame placed through its own-camera pointmap gets its pose. The pairs'
+    pointmaps are read on ``num_workers`` threads ahead of the registrations (the output does not depend on it)."""
     num_frames = len(world)
     pair_index = {(int(i), int(j)): p for p, (i, j) in enumerate(pairs)}
     tree = _Tree([None] * num_frames, [None] * num_frames, [], np.full(len(pairs), np.nan), (-1, -1))
@@ -390,26 +405,32 @@ def _traverse(
     tree.focals[root_i] = estimate_focal(last_pts_i)
     tree.edges.append((root_i, root_j))
     tree.root = (root_i, root_j)
+    pops = _tree_order(todo, placed)
+
+    def read(pop: tuple[int, int, bool | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pair ``(i, j)``'s ``[h,w,3]`` points of both views and the weights of the view registered."""
+        i, j, from_i = pop
+        p = pair_index[(i, j)]
+        own_i, own_j = register.own_points(p), _load(preds.pts_j, p, "pts_j", pairs)
+        return own_i, own_j, register.weight("conf_i" if from_i else "conf_j", p)
+
+    # the placing edges' pointmaps are read (computed, for depth along rays) on the workers, ahead of their turn
+    reads = thread_imap(read, [pop for pop in pops if pop[2] is not None], num_workers, num_workers)
     bar = iter(progress(range(num_frames - 2), desc="alignment: spanning tree", total=num_frames - 2))
-    while todo:
-        score, i, j = todo.pop()
+    for i, j, from_i in pops:
         if official_compat and tree.focals[i] is None:
             tree.focals[i] = estimate_focal(last_pts_i)  # the official code uses the previous edge here
-        if not (placed[i] or placed[j]):
-            todo.appendleft((score, i, j))
+        if from_i is None:  # neither frame placed yet: retried later
             continue
         p = pair_index[(i, j)]
-        pts_i = register.own_points(p)
-        pts_j = _load(preds.pts_j, p, "pts_j", pairs)
+        pts_i, pts_j, weight = next(reads)
         try:
-            if placed[i]:  # register view i onto its placed points, then place view j
-                sim = register(pts_i, world[i], "conf_i", p)
+            if from_i:  # register view i onto its placed points, then place view j
+                sim = register(pts_i, world[i], "conf_i", p, weight)
                 world[j] = apply_similarity(sim, pts_j)
-                placed[j] = True
             else:  # register view j onto its placed points, then place view i (in its own camera)
-                sim = register(pts_j, world[j], "conf_j", p)
+                sim = register(pts_j, world[j], "conf_j", p, weight)
                 world[i] = apply_similarity(sim, pts_i)
-                placed[i] = True
         except ValueError as err:
             raise ValueError(f"cannot register pair {p} ({i}, {j}) of the spanning tree: {err}") from err
         if tree.poses[i] is None:
@@ -421,6 +442,23 @@ def _traverse(
         next(bar, None)
     deque(bar, maxlen=0)  # close the bar
     return tree
+
+
+def _tree_order(todo: deque, placed: np.ndarray) -> list[tuple[int, int, bool | None]]:
+    """The traversal's pops of the tree edges ``todo`` ``(score, i, j)`` (best last), with frames ``placed [T]``
+    already placed: ``(i, j, from_i)`` per pop, ``from_i`` True when frame ``i`` is placed (view i is registered,
+    frame j placed), False when only frame ``j`` is, None when neither is (the edge goes back to the far end of
+    ``todo``, the official order). It depends on the tree only, so the placing edges can be read ahead."""
+    todo, placed = deque(todo), placed.copy()
+    pops: list[tuple[int, int, bool | None]] = []
+    while todo:
+        score, i, j = todo.pop()
+        from_i = bool(placed[i]) if placed[i] or placed[j] else None
+        if from_i is None:
+            todo.appendleft((score, i, j))
+        placed[[i, j]] |= from_i is not None
+        pops.append((i, j, from_i))
+    return pops
 
 
 def _estimate_focals(preds: PairPredictions, pairs: np.ndarray, best_first: np.ndarray, focals: list) -> None:

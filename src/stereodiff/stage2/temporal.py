@@ -33,7 +33,11 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -55,6 +59,8 @@ __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "guided_upsample"
 _FILL_CHUNK = 8
 #: frames whose working-resolution inputs stay cached (a fill chunk and its neighbours need them together)
 _RAW_KEPT = 2 * _FILL_CHUNK + 2
+#: fill blocks whose inputs the workers compute beyond the one being filled (:meth:`TemporalRefiner._prepare`)
+_FILL_AHEAD = 1
 #: how far (working-resolution pixels per frame of the chain, plus 5 % of the flow's travel) a point carried into
 #: a frame's holes by the camera's motion may land from where the optical flow puts it (``hole_warp_frames``)
 _WARP_FLOW_PX = 2.0
@@ -64,6 +70,8 @@ _TEXTURE_GREY = 3.0
 #: iterations' stopping rule (per pyramid level)
 _LK_CHECK_PX = 0.5
 _LK_CRITERIA = (3, 20, 0.01)  # cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, iterations, pixels
+#: two ``[n,h',w']`` arrays of a fill block (e.g. the carried log-depth and its trust)
+_Pair = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -141,9 +149,10 @@ class TemporalRefiner(TemporalConfig):
                     del store[k]
                 inputs.forget_before(lo)
                 self._prepare(inputs, range(lo, hi), store)
+                # the workers upsample each frame while the filter goes on to the next
                 log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
-                items = [(log_depth[k - start], frames[k]) for k in range(start, stop)]
-                for k, final in zip(range(start, stop), thread_imap(self._final, items, self.num_workers)):
+                items = ((lo + i, estimate, frames[lo + i]) for i, estimate in log_depth)
+                for k, final in thread_imap(self._final, items, self.num_workers):
                     out[k] = final  # [H,W] each, written frame by frame
                 if cache is not None:
                     cache.save(index, out[start:stop])
@@ -216,27 +225,17 @@ class TemporalRefiner(TemporalConfig):
     def _prepare(self, inputs: _Inputs, indices: range, store: dict[int, _Frame]) -> None:
         """Spatial fill (:func:`~stereodiff.stage2.hole_fill.fill_frames`) of the frames of ``indices`` not yet in
         ``store`` (with the other frames of their fixed blocks), then the flow links between consecutive frames of
-        ``indices``."""
+        ``indices``. The fill runs block by block on the calling thread while the workers compute the next blocks'
+        inputs (:meth:`_fill_inputs`: their flow links, carried depth and motion evidence), so the fill's serial
+        domain transform overlaps the workers' flows; every value depends on its frames only, not on the thread
+        or the order that computed it."""
         todo = [k for k in indices if k not in store]
         chunks = list(dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo))
-        # the links the motion evidence and the temporal filter will ask for, built first on the workers: the first
-        # frame of each pair of consecutive frames
-        pairs = [k + side for chunk in chunks for k in chunk for side in (-1, 0)] if self._motion_evidence else []
-        pairs += list(indices[:-1]) if self.temporal_decay > 0 else []
-        reach = inputs.warp_frames
-        pairs += [k + j for chunk in chunks for k in chunk for j in range(-reach, reach)]  # the warp's chains
-        inputs.build_links([a for a in pairs if 0 <= a < inputs.num_frames - 1], self.num_workers)
-        for chunk in chunks:
+        blocks = thread_imap(partial(self._fill_inputs, inputs), chunks, self.num_workers, _FILL_AHEAD)
+        for chunk, (carried, motion) in zip(chunks, blocks):
             rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
             weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
-            carried = motion = None
-            if reach > 0:  # holes seen (covered) in nearby frames: their depth, carried with the camera's motion
-                warped, trust = zip(*thread_imap(inputs.warped, chunk, self.num_workers))
-                carried = np.stack(warped), np.stack(trust)  # [n,h',w'] each
-            if self._motion_evidence:  # how much each pixel moves on its own
-                share, counts = zip(*thread_imap(inputs.independent_motion, chunk, self.num_workers))
-                motion = np.stack(share), np.stack(counts)  # [n,h',w'] each
             filled = fill_frames(
                 self, rgb, log_d, weight, carried=carried, motion=motion, lean=inputs.lean, farness=inputs.farness
             )
@@ -245,8 +244,22 @@ class TemporalRefiner(TemporalConfig):
                     store[k] = _Frame(*frame)
         if self.temporal_decay == 0:
             return
+        inputs.build_links(list(indices[:-1]), self.num_workers)  # those the fill's inputs did not need
         for k in indices[:-1]:
             store[k].link_next, store[k + 1].link_prev = inputs.link(k, +1), inputs.link(k + 1, -1)
+
+    def _fill_inputs(self, inputs: _Inputs, chunk: range) -> tuple[_Pair | None, _Pair | None]:
+        """The inputs of one fill block that need the flow links (built on demand, each pair once): the depth
+        carried into its frames' holes (``hole_warp_frames``) and the independent-motion evidence, each a pair of
+        ``[n,h',w']`` arrays for :func:`~stereodiff.stage2.hole_fill.fill_frames` (``None`` when off)."""
+        carried = motion = None
+        if inputs.warp_frames > 0:  # holes covered in nearby frames: their depth, carried with the camera motion
+            warped, trust = zip(*map(inputs.warped, chunk))
+            carried = np.stack(warped), np.stack(trust)  # [n,h',w'] each
+        if self._motion_evidence:  # how much each pixel moves on its own
+            share, counts = zip(*map(inputs.independent_motion, chunk))
+            motion = np.stack(share), np.stack(counts)  # [n,h',w'] each
+        return carried, motion
 
     def _link(self, to_other: np.ndarray, from_other: np.ndarray, other: _Raw, own: _Raw, camera: _Camera) -> _Link:
         """How to pull the other frame's state into this one: the sampling map ``[h,w,2]`` (absolute pixel
@@ -298,41 +311,48 @@ class TemporalRefiner(TemporalConfig):
         kept = den >= 0.5
         return _pnp(targets[kept], num[kept] / den[kept], pixels[kept], weight.shape, camera.focal, camera.centre)
 
-    def _temporal_filter(self, window: list[_Frame], keep: range) -> np.ndarray:
+    def _temporal_filter(self, window: list[_Frame], keep: range) -> Iterator[tuple[int, np.ndarray]]:
         """Zero-lag recursive filter along the flow over consecutive frames: ``(F + B − w·e) / (F_w + B_w − w)``
         of the forward and backward passes ``F``, ``B`` (numerator and weight channels), for the window's frames
-        ``keep`` (indices into ``window``). The backward pass is kept whole; the forward pass streams, holding one
-        frame's state. Returns ``[len(keep),h',w']`` log-depth (``-inf`` on a frame that has no depth and that no
-        neighbour's depth reached)."""
+        ``keep`` (indices into ``window``). The backward pass (:class:`_BackwardPass`, kept from the window's end
+        down to ``keep.start``) runs on a thread of its own while the forward pass streams here; a frame whose
+        backward state is not ready yet keeps its forward state until it is (the first half of ``keep``). Yields
+        ``(i, [h',w'] float32 log-depth)`` for every frame ``i`` of ``keep``, each as soon as both passes reached it
+        (``-inf`` on a frame that has no depth and that no neighbour's depth reached)."""
+        filtering = len(window) > 1 and self.temporal_decay > 0
+        backward = _BackwardPass(self, window, keep.start) if filtering else None
+        waiting: dict[int, np.ndarray] = {}  # [h,w,2] forward states of frames whose backward state is not ready
+        with backward.running(self.num_workers > 1) if backward is not None else nullcontext():
+            forward: np.ndarray | None = None  # [h,w,2] the forward pass's state, frame by frame
+            for i, frame in enumerate(window[: keep.stop]):
+                state = _own(frame)
+                if filtering and forward is not None:
+                    state += self._pull(forward, frame.link_prev, frame.estimate, frame.weight)
+                forward = state
+                if i < keep.start:
+                    continue
+                if backward is None or backward.ready(i):
+                    yield i, self._combine(frame, forward, backward.state(i) if backward is not None else None)
+                else:
+                    waiting[i] = forward
+            for i, forward in waiting.items():
+                yield i, self._combine(window[i], forward, backward.state(i))
 
-        def own(frame: _Frame) -> np.ndarray:  # [h,w,2] the frame's own numerator and weight channels
-            return np.stack([frame.weight * frame.estimate, frame.weight], axis=-1)
-
-        n = len(window)
-        filtering = n > 1 and self.temporal_decay > 0
-        backward = np.stack([own(f) for f in window]) if filtering else None  # [n,h,w,2]
-        if filtering:
-            for i in range(n - 2, -1, -1):
-                backward[i] += self._pull(backward[i + 1], window[i].link_next, window[i].estimate, window[i].weight)
-        result = np.empty((len(keep), *window[0].estimate.shape), np.float32)
-        forward: np.ndarray | None = None  # [h,w,2] the forward pass's state, frame by frame
-        for i, frame in enumerate(window[: keep.stop]):
-            state = own(frame)
-            if filtering and forward is not None:
-                state += self._pull(forward, frame.link_prev, frame.estimate, frame.weight)
-            forward = state
-            if i < keep.start:
-                continue
-            total = forward
-            if filtering:  # each frame's own channels are in both passes: counted once
-                total = forward + backward[i]
-                total[..., 0] -= frame.weight * frame.estimate
-                total[..., 1] -= frame.weight
-            estimate = total[..., 0] / np.maximum(total[..., 1], 1e-12)
-            if not frame.has_data:  # no stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
-                reached = total[..., 1] > 1e-6
-                estimate = np.where(reached, estimate, estimate[reached].mean()) if reached.any() else -np.inf
-            result[i - keep.start] = estimate
+    @staticmethod
+    def _combine(frame: _Frame, forward: np.ndarray, backward: np.ndarray | None) -> np.ndarray:
+        """``[h',w']`` float32 log-depth of ``frame`` from its ``[h,w,2]`` forward and backward states (each holds
+        the frame's own channels: counted once)."""
+        total = forward
+        if backward is not None:
+            total = forward + backward
+            total[..., 0] -= frame.weight * frame.estimate
+            total[..., 1] -= frame.weight
+        estimate = total[..., 0] / np.maximum(total[..., 1], 1e-12)
+        if not frame.has_data:  # no stage-1 depth: what the flow brought from its neighbours, the mean elsewhere
+            reached = total[..., 1] > 1e-6
+            estimate = np.where(reached, estimate, estimate[reached].mean()) if reached.any() else -np.inf
+        result = np.empty(frame.estimate.shape, np.float32)  # [h',w']
+        result[...] = estimate
         return result
 
     def _pull(self, state: np.ndarray, link: _Link, current: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -355,9 +375,10 @@ class TemporalRefiner(TemporalConfig):
         """The hole fill uses the independent-motion evidence (:meth:`_Inputs.independent_motion`)."""
         return self.hole_nearness > 0 and self.hole_motion_px > 0
 
-    def _final(self, item: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """``[H,W]`` float32 output depth of one frame from its ``(log-depth [h',w'], frame [H,W,3])``."""
-        return np.exp(self._upsample(*item))
+    def _final(self, item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
+        """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3])``."""
+        k, log_depth, frame = item
+        return k, np.exp(self._upsample(log_depth, frame))
 
     def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``."""
@@ -696,6 +717,69 @@ class _Link:
     consistent: np.ndarray | None  # [h',w'] bool: the flow passes the forward–backward check (``hole_warp_seen``)
 
 
+def _own(frame: _Frame) -> np.ndarray:
+    """``[h,w,2]`` the frame's own numerator and weight channels in the temporal filter's passes."""
+    return np.stack([frame.weight * frame.estimate, frame.weight], axis=-1)
+
+
+class _BackwardPass:
+    """The temporal filter's backward pass over a window, from its last frame down to frame ``first``: the state
+    of frame ``i`` is its own channels plus frame ``i + 1``'s state pulled along ``link_next``. Run inline, or on a
+    thread of its own (:meth:`running`) while the forward pass asks which states are :meth:`ready`."""
+
+    def __init__(self, refiner: TemporalRefiner, window: list[_Frame], first: int) -> None:
+        self.refiner, self.window, self.first = refiner, window, first
+        self.states = np.empty(0)  # [n - first,h,w,2], set by run
+        self._done = len(window)  # the lowest frame whose state is final
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+
+    def run(self) -> None:
+        """The pass, frame by frame downwards; each finished state is announced to :meth:`state`'s waiters."""
+        try:
+            self.states = np.stack([_own(f) for f in self.window[self.first :]])
+            with self._changed:
+                self._done = len(self.window) - 1  # the last frame's state is its own channels
+                self._changed.notify_all()
+            for i in range(len(self.window) - 2, self.first - 1, -1):
+                frame, above = self.window[i], self.states[i + 1 - self.first]
+                self.states[i - self.first] += self.refiner._pull(above, frame.link_next, frame.estimate, frame.weight)
+                with self._changed:
+                    self._done = i
+                    self._changed.notify_all()
+        except BaseException as error:
+            with self._changed:
+                self._error = error
+                self._changed.notify_all()
+            raise
+
+    @contextmanager
+    def running(self, threaded: bool) -> Iterator[None]:
+        """The pass on its own thread while the block runs (joined at its end), or all of it first."""
+        if not threaded:
+            self.run()
+            yield
+            return
+        thread = threading.Thread(target=self.run, name="temporal backward pass", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            thread.join()
+
+    def ready(self, i: int) -> bool:
+        """Frame ``i``'s state is final."""
+        return self._done <= i
+
+    def state(self, i: int) -> np.ndarray:
+        """Frame ``i``'s final ``[h,w,2]`` state (waits for it)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._done <= i or self._error is not None)
+            if self._error is not None:
+                raise RuntimeError("the temporal filter's backward pass failed") from self._error
+        return self.states[i - self.first]
+
+
 @dataclass
 class _Raw:
     """One frame's inputs at the working resolution."""
@@ -735,8 +819,9 @@ class _Inputs:
         self.conf_ref, self.camera, self.size, self.num_frames = conf_ref, camera, camera.size, depth.shape[0]
         self._raw: OrderedDict[int, _Raw] = OrderedDict()
         self._links: dict[tuple[int, int], _Link] = {}
+        self._building: dict[int, Future] = {}  # the pairs whose links a thread is building, by first frame
         self._local = threading.local()  # .dis: one DIS engine per thread
-        self._lock = threading.Lock()  # the per-frame inputs' cache is shared by the threads
+        self._lock = threading.Lock()  # the per-frame inputs' cache and the links are shared by the threads
 
     def forget_before(self, first: int) -> None:
         """Drop the links of frames before ``first``."""
@@ -774,26 +859,50 @@ class _Inputs:
         """How frame ``k`` pulls the state of frame ``k + step`` (``step`` = ±1). Both links of a pair of frames
         are built from one pair of DIS flows (frame ``a`` → ``a+1`` and back), which is then dropped."""
         if (k, step) not in self._links:
-            self._build_links(min(k, k + step))
+            self._ensure_links(min(k, k + step))
         return self._links[k, step]
 
     def build_links(self, firsts: list[int], num_workers: int) -> None:
         """Build the links of the pairs of consecutive frames ``(a, a + 1)`` for ``a`` in ``firsts`` not built yet,
         on ``num_workers`` threads (each pair once: the same links as :meth:`link` builds on demand)."""
         todo = [a for a in dict.fromkeys(firsts) if (a, +1) not in self._links]
-        for _ in thread_imap(self._build_links, todo, num_workers):
+        for _ in thread_imap(self._ensure_links, todo, num_workers):
             pass
 
-    def _build_links(self, a: int) -> None:
-        """Both links of frames ``a`` and ``a + 1``."""
+    def _ensure_links(self, a: int) -> None:
+        """Both links of frames ``a`` and ``a + 1``, built once: a thread that asks for them while another thread
+        builds them waits for that thread's."""
+        with self._lock:
+            if (a, +1) in self._links:
+                return
+            building = self._building.get(a)
+            mine = building is None
+            if mine:
+                building = self._building[a] = Future()
+        if not mine:
+            building.result()
+            return
+        try:
+            links = self._build_links(a)
+            with self._lock:
+                self._links[a, +1], self._links[a + 1, -1] = links
+            building.set_result(None)
+        except BaseException as error:
+            building.set_exception(error)
+            raise
+        finally:
+            with self._lock:
+                del self._building[a]
+
+    def _build_links(self, a: int) -> tuple[_Link, _Link]:
+        """How frame ``a`` pulls frame ``a + 1`` and how frame ``a + 1`` pulls frame ``a``."""
         first, second = self._get(a), self._get(a + 1)
         refiner = self.refiner
         engine = thread_dis_engine(
             self._local, refiner.flow_preset, refiner.flow_variational_iterations, refiner.flow_finest_scale
         )
         ab, ba = dis_flows(engine, first.grey, second.grey)  # [h',w',2] each, pixels
-        self._links[a, +1] = self.refiner._link(ab, ba, second, first, self.camera)
-        self._links[a + 1, -1] = self.refiner._link(ba, ab, first, second, self.camera)
+        return refiner._link(ab, ba, second, first, self.camera), refiner._link(ba, ab, first, second, self.camera)
 
     def warped(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``k``'s depth as the confident stage-1 depth of the ``hole_warp_frames`` frames on each side sees

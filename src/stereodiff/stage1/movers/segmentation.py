@@ -138,13 +138,6 @@ def segment_movers(
             checks[own] += checked
             if off is not None:
                 off_epipolar[own] += off
-    # stage-1 holes with no consistent flow at the long offsets (a fast or deforming mover): the short ones decide
-    if len(pairs) > long_pairs:
-        unseen = (checks == 0) & (np.asarray(scene.depth) <= 0)
-        votes[unseen], checks[unseen] = short_votes[unseen], short_checks[unseen]
-    raw = (votes > s.vote_fraction * np.maximum(checks, 1)).astype(np.uint8)
-    weak = (votes > s.weak_fraction * np.maximum(checks, 1)) | (raw > 0) if s.weak_fraction < s.vote_fraction else None
-    epipolar_flags = off_epipolar > s.vote_fraction * np.maximum(checks, 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
     opened, grown = np.empty((t, h, w), np.uint8), np.empty((t, h, w), np.uint8)
@@ -164,19 +157,27 @@ def segment_movers(
         return found
 
     def flagged(k: int) -> None:  # frame k's flagged regions, opened and grown (writes frame k only)
-        if weak is not None:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
-            count, labels = cv2.connectedComponents(weak[k].astype(np.uint8), connectivity=8)
-            strong = np.bincount(labels.ravel(), weights=raw[k].ravel(), minlength=count) > 0
+        votes_k, checks_k = votes[k], checks[k]
+        # stage-1 holes with no consistent flow at the long offsets (a fast or deforming mover): the short ones decide
+        if len(pairs) > long_pairs:
+            unseen = (checks_k == 0) & (np.asarray(scene.depth[k]) <= 0)
+            votes_k[unseen], checks_k[unseen] = short_votes[k][unseen], short_checks[k][unseen]
+        raw = (votes_k > s.vote_fraction * np.maximum(checks_k, 1)).astype(np.uint8)
+        if s.weak_fraction < s.vote_fraction:  # hysteresis: weakly flagged pixels connected to strongly flagged ones
+            weak = (votes_k > s.weak_fraction * np.maximum(checks_k, 1)) | (raw > 0)
+            count, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+            strong = np.bincount(labels.ravel(), weights=raw.ravel(), minlength=count) > 0
             strong[0] = False
-            raw[k] = strong[labels]
+            raw = strong[labels].astype(np.uint8)
         # a region flagged by the flow must also leave the epipolar lines somewhere (else it is static depth error)
-        count, labels = cv2.connectedComponents(raw[k], connectivity=8)
-        share = np.bincount(labels.ravel(), weights=epipolar_flags[k].ravel(), minlength=count)
+        epipolar_flags = off_epipolar[k] > s.vote_fraction * np.maximum(checks_k, 1)
+        count, labels = cv2.connectedComponents(raw, connectivity=8)
+        share = np.bincount(labels.ravel(), weights=epipolar_flags.ravel(), minlength=count)
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
-        raw[k] = (share >= s.epipolar_share)[labels] & (labels > 0)
+        raw = ((share >= s.epipolar_share)[labels] & (labels > 0)).astype(np.uint8)
         if s.underground > 0 or s.segment_step > 0:
-            raw[k] |= beyond_ground(k)
-        opened[k] = cv2.morphologyEx(raw[k], cv2.MORPH_OPEN, kernel)
+            raw |= beyond_ground(k)
+        opened[k] = cv2.morphologyEx(raw, cv2.MORPH_OPEN, kernel)
         grown[k] = cv2.dilate(opened[k], near)
 
     out = np.zeros((t, h, w), bool)
