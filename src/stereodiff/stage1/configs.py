@@ -245,7 +245,10 @@ class GeometricConfig(Stage1Config):
     min_angle_deg: float = 0.25
     """Pairs whose median triangulation angle is below this are failed (pure rotation)."""
     depth_range: tuple[float, float] = (0.2, 5.0)
-    """Triangulated depths outside ``[lo, hi]`` times the pair median are rejected."""
+    """Triangulated depths outside ``[lo, hi]`` times the pair median are rejected. A focal 10 % short stretches the
+    far depths past ``hi = 5``: the static orbit's far wall (≈ 4.4× the median) then loses ~40 % of its pixels (final
+    AbsRel 0.034 → 0.161 on seed 1); ``hi = 10`` keeps it but costs TUM fr1/desk 0.1345 → 0.1426 at the preset's
+    focal (docs/geometric.md, "Offsets and depth with the focal 10 % off")."""
     distortion: tuple[float, ...] | None = None
     """Lens distortion of the source camera, OpenCV coefficients ``(k1, k2, p1, p2[, k3])`` (e.g. from a
     calibration or a dataset's camera file; they do not depend on the resolution); needs ``focal_px`` (or the
