@@ -58,8 +58,10 @@ from stereodiff.stage1.epipolar import (
     FocalEstimate,
     PairGeometry,
     focal_from_fundamentals,
+    fundamental_from_pose,
     parallax_deg,
     rotation_residual_px,
+    sampson_distance,
 )
 from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal_from_tracks, track_window
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
@@ -67,7 +69,7 @@ from stereodiff.stage1.movers import MoverSettings
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
 from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import RayDepthPairs
-from stereodiff.stage1.rolling_shutter import RollingShutter, choose_readout, frame_angular_velocities
+from stereodiff.stage1.rolling_shutter import RollingShutter, choose_readout, frame_angular_velocities, unroll_pixels
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
 __all__ = [
@@ -573,9 +575,6 @@ class GeometricMatcher(PairwiseReconstruction):
         are then measured once more on the un-rolled matches of the chosen readout."""
         import threading
 
-        from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
-        from stereodiff.stage1.rolling_shutter import unroll_pixels
-
         num_frames, h = len(gray), gray.shape[1]
         local = threading.local()
         steps = self._steps()
@@ -629,7 +628,7 @@ class GeometricMatcher(PairwiseReconstruction):
         else:
             readout = float(setting)
             if readout > 0:
-                residual(readout)
+                refined[readout], _ = rotations(readout, omega)
         if readout == 0:
             return None
         omega = frame_angular_velocities(refined[readout], num_frames)  # once more, on un-rolled matches
