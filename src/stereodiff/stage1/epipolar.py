@@ -106,12 +106,15 @@ class FocalEstimate:
         contrast: least cost ratio of the focals ±25 % away from ``best`` to the cost at ``best`` (NaN without
             fundamentals); the focal is decided when it reaches ``_FOCAL_CONTRAST``.
         reason: why ``focal`` is ``None``, with the measured figures ("" when decided).
+        source: the method, as ``MatcherReport.focal_source`` when decided (``"estimated"``: the Kruppa cost;
+            ``"bundle"``: the bundle adjustment of flow tracks).
     """
 
     focal: float | None
     best: float = float("nan")
     contrast: float = float("nan")
     reason: str = ""
+    source: str = "estimated"
 
 
 def focal_from_fundamentals(

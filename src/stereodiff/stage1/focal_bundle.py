@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -33,6 +34,7 @@ _EVALUATIONS = 30  # most residual evaluations of one adjustment
 _STEP = 1.25  # ratio of consecutive focals of the sweep
 _SWEEP = 3  # the sweep covers the prior focal × _STEP^-3 … _STEP^3 (0.51-1.95×)
 _CONTRAST = 1.15  # least error ratio of the focals ±25 % away to the best one
+CASCADE_EVALUATIONS = 20  # most residual evaluations per adjustment in the cascade (GeometricConfig.focal_cascade)
 TRACKS_PER_WINDOW = 300  # tracks started per window (150: TUM fr1/desk decided 1.09× the truth; 300: 1.04×)
 
 
@@ -43,10 +45,34 @@ class TrackWindow:
     Attributes:
         ref: ``[N,2]`` pixel positions of the tracks in keyframe 0.
         seen: one ``(index [M], uv [M,2])`` per keyframe 1..K-1: the tracks still followed there and their positions.
+        fundamentals: ``[3,3]`` fundamental matrix (pixels) of keyframe 0 → keyframe ``k`` per entry of ``seen``, None
+            where it failed; filled by :func:`window_fundamentals` (``init="fundamental"``: the relative poses at
+            every focal of the search come from these, ``E = Kᵀ F K``, instead of one essential-matrix fit per focal).
     """
 
     ref: np.ndarray
     seen: list[tuple[np.ndarray, np.ndarray]]
+    fundamentals: list[np.ndarray | None] | None = None
+
+
+def window_fundamentals(window: TrackWindow, threshold_px: float = 1.0) -> list[np.ndarray | None]:
+    """The fundamental matrices of ``window`` (see :class:`TrackWindow`; USAC, ``threshold_px`` inlier threshold),
+    computed once and kept on the window."""
+    import cv2
+
+    if window.fundamentals is None:
+        found: list[np.ndarray | None] = []
+        for index, uv in window.seen:
+            F = None
+            if len(index) >= 15:
+                try:
+                    F, mask = cv2.findFundamentalMat(window.ref[index], uv, cv2.USAC_ACCURATE, threshold_px, 0.999)
+                except cv2.error:  # OpenCV's USAC asserts on some degenerate samples: no model
+                    F = None
+                F = F if F is not None and F.shape == (3, 3) else None
+            found.append(F)
+        window.fundamentals = found
+    return window.fundamentals
 
 
 def track_window(
@@ -87,48 +113,127 @@ def track_window(
 
 
 def reprojection_error(
-    windows: list[TrackWindow], focal: float, principal_point: tuple[float, float], px_scale: float = 1.0
+    windows: list[TrackWindow],
+    focal: float,
+    principal_point: tuple[float, float],
+    px_scale: float = 1.0,
+    *,
+    init: Literal["essential", "fundamental"] = "essential",
+    evaluations: int = _EVALUATIONS,
+    separate: bool = False,
 ) -> float:
     """Median absolute reprojection residual (pixels) of ``windows`` after a bundle adjustment at ``focal`` (px):
     poses and inverse depths free, the focal and principal point fixed (``px_scale``: working long side / 320, scales
-    the Huber threshold). NaN when no window has usable tracks."""
-    from scipy.optimize import least_squares
+    the Huber threshold). NaN when no window has usable tracks.
+
+    ``init``: the relative poses the adjustment starts from, ``"essential"`` (a robust essential-matrix fit at this
+    focal per keyframe) or ``"fundamental"`` (``Kᵀ F K`` of the window's fundamental matrices, fitted once for every
+    focal; :func:`window_fundamentals`). ``evaluations``: most residual evaluations of the adjustment. ``separate``:
+    one adjustment per window instead of one for all (the same unknowns, since the focal is fixed: the windows share
+    nothing else; smaller problems, and below 10 000 residuals numpy's BLAS stays on one thread, whose wake-ups cost
+    up to 24 ms per small product on a loaded machine)."""
 
     windows = [window for window in windows if any(len(index) for index, _ in window.seen)]
     if not windows:
         return float("nan")
+    residuals = [
+        _adjust(group, focal, principal_point, px_scale, init, evaluations)
+        for group in ([[window] for window in windows] if separate else [windows])
+    ]
+    return float(np.median(np.abs(np.concatenate(residuals))))
+
+
+def _adjust(
+    windows: list[TrackWindow],
+    focal: float,
+    principal_point: tuple[float, float],
+    px_scale: float,
+    init: str,
+    evaluations: int,
+) -> np.ndarray:
+    """Reprojection residuals ``[2M]`` (pixels) of ``windows`` after their joint bundle adjustment at ``focal``."""
+    from scipy.optimize import least_squares
+
     problem = _Problem(windows, focal, np.asarray(principal_point, float))
     solution = least_squares(
         problem.residuals,
-        problem.initial(),
+        problem.initial(init, px_scale),
         jac=problem.jacobian,
         loss="huber",
         f_scale=_HUBER_PX * px_scale,
         method="trf",
         tr_solver="lsmr",
-        max_nfev=_EVALUATIONS,
+        max_nfev=evaluations,
     )
-    return float(np.median(np.abs(solution.fun[: problem.num_reprojections])))
+    return solution.fun[: problem.num_reprojections]
 
 
 def focal_from_tracks(
-    windows: list[TrackWindow], principal_point: tuple[float, float], prior: float, px_scale: float = 1.0
+    windows: list[TrackWindow],
+    principal_point: tuple[float, float],
+    prior: float,
+    px_scale: float = 1.0,
+    *,
+    search: Literal["sweep", "walk"] = "sweep",
+    init: Literal["essential", "fundamental"] = "essential",
+    evaluations: int = _EVALUATIONS,
+    separate: bool = False,
 ) -> FocalEstimate:
     """The focal (px) of least :func:`reprojection_error` on a sweep of focals ``prior × 1.25^k``, ``|k| ≤ 3``,
     refined on two focals half a step either side of the best one, by a parabola (in log focal) through the least
     of these five and its two neighbours.
 
+    ``search="walk"`` (the cascade, ``GeometricConfig.focal_cascade``): the same grid, but only ``k = -1, 0, 1`` and
+    then downhill one step at a time until the least error has a higher one on either side (or ``|k| = 3``): 3-5
+    adjustments before the two half steps instead of 7 (the same answer where the curve has one minimum).
+    ``init``, ``evaluations`` and ``separate``: as :func:`reprojection_error`.
+
     Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
     or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
     static orbit 1.11× and 7-Scenes 1.08×, both undecided).
     """
-    focals = prior * _STEP ** np.arange(-_SWEEP, _SWEEP + 1)
-    errors = np.array([reprojection_error(windows, f, principal_point, px_scale) for f in focals])
+    cache: dict[float, float] = {}
+
+    def error(k: float) -> float:  # k in steps of _STEP from the prior
+        if k not in cache:
+            cache[k] = reprojection_error(
+                windows,
+                prior * _STEP**k,
+                principal_point,
+                px_scale,
+                init=init,
+                evaluations=evaluations,
+                separate=separate,
+            )
+        return cache[k]
+
+    if search == "sweep":
+        steps = list(range(-_SWEEP, _SWEEP + 1))
+        for k in steps:
+            error(k)
+    else:
+        for k in (-1, 0, 1):
+            error(k)
+        while True:
+            known = sorted(k for k in cache if float(k).is_integer())
+            values = [cache[k] for k in known]
+            if not np.isfinite(values).any():
+                break
+            best = known[int(np.nanargmin(values))]
+            if best == known[0] and best > -_SWEEP:
+                error(best - 1)
+            elif best == known[-1] and best < _SWEEP:
+                error(best + 1)
+            else:
+                break
+        steps = sorted(k for k in cache if float(k).is_integer())
+    focals = prior * _STEP ** np.asarray(steps, float)
+    errors = np.array([cache[k] for k in steps])
     if not np.isfinite(errors).any():
         return FocalEstimate(None, reason="no flow tracks")
     best = int(np.nanargmin(errors))
     estimate = FocalEstimate(None, float(focals[best]))
-    if best in (0, len(focals) - 1):
+    if steps[best] in (-_SWEEP, _SWEEP):
         estimate.reason = f"least reprojection error at the end of the sweep ({focals[best] / prior:.2f}× the prior)"
         return estimate
     left, mid, right = errors[best - 1 : best + 2]
@@ -141,10 +246,9 @@ def focal_from_tracks(
         return estimate
     # refine: two more focals half a step either side, then the vertex of the parabola (log focal) through the least
     # of the five and its two neighbours
-    halves = focals[best] * _STEP ** np.array([-0.5, 0.5])
+    k0 = steps[best]
     near = focals[best] * _STEP ** np.arange(-1.0, 1.5, 0.5)  # [5]: best/1.25 … best·1.25
-    near_errors = np.array([left, reprojection_error(windows, halves[0], principal_point, px_scale), mid])
-    near_errors = np.r_[near_errors, reprojection_error(windows, halves[1], principal_point, px_scale), right]
+    near_errors = np.array([left, error(k0 - 0.5), mid, error(k0 + 0.5), right])
     j = int(np.clip(np.argmin(near_errors), 1, 3))
     a, b, c = near_errors[j - 1 : j + 2]
     shift = 0.5 * (a - c) / (a + c - 2 * b) if a + c - 2 * b > 0 else 0.0  # in half steps
@@ -174,10 +278,11 @@ class _Problem:
         self.track, self.pose = np.concatenate(track), np.concatenate(pose)
         self.rays = np.hstack([(self.ref - centre) / focal, np.ones((len(self.ref), 1))])
         self.num_reprojections = 2 * len(self.ref)
+        self._structure: tuple | None = None  # the Jacobian's CSR pattern (see :meth:`jacobian`)
 
-    def initial(self) -> np.ndarray:
+    def initial(self, init: str = "essential", px_scale: float = 1.0) -> np.ndarray:
         """Parameters ``[6·poses + tracks]`` (rotation vector, translation per pose; inverse depth per track) from
-        two-view geometry (see the module docstring)."""
+        two-view geometry (see the module docstring; ``init`` as :func:`reprojection_error`)."""
         import cv2
 
         K = np.array([[self.focal, 0, self.centre[0]], [0, self.focal, self.centre[1]], [0, 0, 1.0]])
@@ -186,8 +291,11 @@ class _Problem:
         for window, (first_pose, first_track, count) in zip(self.windows, self.blocks, strict=True):
             rays = np.hstack([(window.ref - self.centre) / self.focal, np.ones((count, 1))])
             motions = []
-            for index, uv in window.seen:
-                if len(index) >= 8:
+            fundamentals = window_fundamentals(window, px_scale) if init == "fundamental" else [None] * len(window.seen)
+            for (index, uv), F in zip(window.seen, fundamentals, strict=True):
+                if init == "fundamental":
+                    motions.append((index, uv, *_pose_from_fundamental(F, window.ref[index], uv, K)))
+                elif len(index) >= 8:
                     geom = relative_pose(
                         window.ref[index], uv, K, (0, 1), threshold=1.0, median_threshold=0.1, min_angle_deg=0.0
                     )
@@ -254,19 +362,39 @@ class _Problem:
                 np.einsum("nij,nj->ni", d_proj, poses[self.pose, 3:])[..., None],
             ),
         ]
-        rows_of = np.arange(2 * m).reshape(m, 2)
-        rows, cols, vals = [], [], []
-        for columns, values in blocks:
-            q = values.shape[2]
-            rows.append(np.repeat(rows_of[:, :, None], q, axis=2).ravel())
-            cols.append(np.repeat(columns[:, None, :], 2, axis=1).ravel())
-            vals.append(values.ravel())
-        for w, (_, t0, n) in enumerate(self.blocks):
-            rows.append(np.full(n, 2 * m + w))
-            cols.append(6 * self.num_poses + t0 + np.arange(n))
-            vals.append(np.full(n, 10.0 / n))
-        shape = (2 * m + len(self.blocks), len(x))
-        return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape)
+        values = [block.ravel() for _, block in blocks]
+        values.append(np.concatenate([np.full(n, 10.0 / n) for _, _, n in self.blocks]))
+        values = np.concatenate(values)
+        if self._structure is None:  # the sparsity pattern is the same at every evaluation: built once
+            rows_of = np.arange(2 * m).reshape(m, 2)
+            rows, cols = [], []
+            for columns, block in blocks:
+                q = block.shape[2]
+                rows.append(np.repeat(rows_of[:, :, None], q, axis=2).ravel())
+                cols.append(np.repeat(columns[:, None, :], 2, axis=1).ravel())
+            for w, (_, t0, n) in enumerate(self.blocks):
+                rows.append(np.full(n, 2 * m + w))
+                cols.append(6 * self.num_poses + t0 + np.arange(n))
+            shape = (2 * m + len(self.blocks), len(x))
+            order = np.arange(1, len(values) + 1, dtype=float)  # from 1: no explicit zero to drop
+            pattern = csr_matrix((order, (np.concatenate(rows), np.concatenate(cols))), shape=shape)
+            self._structure = (pattern.data.astype(np.int64) - 1, pattern.indices, pattern.indptr, shape)
+        permutation, indices, indptr, shape = self._structure
+        return csr_matrix((values[permutation], indices, indptr), shape=shape)
+
+
+def _pose_from_fundamental(
+    F: np.ndarray | None, x_a: np.ndarray, x_b: np.ndarray, K: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``R [3,3]``, unit ``t [3]`` of ``E = Kᵀ F K`` (cheirality on at most 200 of the matches ``x_a ↔ x_b [N,2]``);
+    identity and zero without ``F``."""
+    import cv2
+
+    if F is None or len(x_a) < 8:
+        return np.eye(3), np.zeros(3)
+    sub = slice(None, None, max(1, -(-len(x_a) // 200)))
+    _, R, t, _ = cv2.recoverPose(K.T @ F @ K, x_a[sub], x_b[sub], K)
+    return R, t.ravel() / max(float(np.linalg.norm(t)), 1e-12)
 
 
 def _scale_fit(
