@@ -45,34 +45,10 @@ class TrackWindow:
     Attributes:
         ref: ``[N,2]`` pixel positions of the tracks in keyframe 0.
         seen: one ``(index [M], uv [M,2])`` per keyframe 1..K-1: the tracks still followed there and their positions.
-        fundamentals: ``[3,3]`` fundamental matrix (pixels) of keyframe 0 → keyframe ``k`` per entry of ``seen``, None
-            where it failed; filled by :func:`window_fundamentals` (``init="fundamental"``: the relative poses at
-            every focal of the search come from these, ``E = Kᵀ F K``, instead of one essential-matrix fit per focal).
     """
 
     ref: np.ndarray
     seen: list[tuple[np.ndarray, np.ndarray]]
-    fundamentals: list[np.ndarray | None] | None = None
-
-
-def window_fundamentals(window: TrackWindow, threshold_px: float = 1.0) -> list[np.ndarray | None]:
-    """The fundamental matrices of ``window`` (see :class:`TrackWindow`; USAC, ``threshold_px`` inlier threshold),
-    computed once and kept on the window."""
-    import cv2
-
-    if window.fundamentals is None:
-        found: list[np.ndarray | None] = []
-        for index, uv in window.seen:
-            F = None
-            if len(index) >= 15:
-                try:
-                    F, mask = cv2.findFundamentalMat(window.ref[index], uv, cv2.USAC_ACCURATE, threshold_px, 0.999)
-                except cv2.error:  # OpenCV's USAC asserts on some degenerate samples: no model
-                    F = None
-                F = F if F is not None and F.shape == (3, 3) else None
-            found.append(F)
-        window.fundamentals = found
-    return window.fundamentals
 
 
 def track_window(
@@ -118,7 +94,6 @@ def reprojection_error(
     principal_point: tuple[float, float],
     px_scale: float = 1.0,
     *,
-    init: Literal["essential", "fundamental"] = "essential",
     evaluations: int = _EVALUATIONS,
     separate: bool = False,
 ) -> float:
@@ -126,9 +101,7 @@ def reprojection_error(
     poses and inverse depths free, the focal and principal point fixed (``px_scale``: working long side / 320, scales
     the Huber threshold). NaN when no window has usable tracks.
 
-    ``init``: the relative poses the adjustment starts from, ``"essential"`` (a robust essential-matrix fit at this
-    focal per keyframe) or ``"fundamental"`` (``Kᵀ F K`` of the window's fundamental matrices, fitted once for every
-    focal; :func:`window_fundamentals`). ``evaluations``: most residual evaluations of the adjustment. ``separate``:
+    ``evaluations``: most residual evaluations of the adjustment. ``separate``:
     one adjustment per window instead of one for all (the same unknowns, since the focal is fixed: the windows share
     nothing else; smaller problems, and below 10 000 residuals numpy's BLAS stays on one thread, whose wake-ups cost
     up to 24 ms per small product on a loaded machine)."""
@@ -137,7 +110,7 @@ def reprojection_error(
     if not windows:
         return float("nan")
     residuals = [
-        _adjust(group, focal, principal_point, px_scale, init, evaluations)
+        _adjust(group, focal, principal_point, px_scale, evaluations)
         for group in ([[window] for window in windows] if separate else [windows])
     ]
     return float(np.median(np.abs(np.concatenate(residuals))))
@@ -148,7 +121,6 @@ def _adjust(
     focal: float,
     principal_point: tuple[float, float],
     px_scale: float,
-    init: str,
     evaluations: int,
 ) -> np.ndarray:
     """Reprojection residuals ``[2M]`` (pixels) of ``windows`` after their joint bundle adjustment at ``focal``."""
@@ -157,7 +129,7 @@ def _adjust(
     problem = _Problem(windows, focal, np.asarray(principal_point, float))
     solution = least_squares(
         problem.residuals,
-        problem.initial(init, px_scale),
+        problem.initial(),
         jac=problem.jacobian,
         loss="huber",
         f_scale=_HUBER_PX * px_scale,
@@ -175,7 +147,6 @@ def focal_from_tracks(
     px_scale: float = 1.0,
     *,
     search: Literal["sweep", "walk"] = "sweep",
-    init: Literal["essential", "fundamental"] = "essential",
     evaluations: int = _EVALUATIONS,
     separate: bool = False,
 ) -> FocalEstimate:
@@ -186,7 +157,7 @@ def focal_from_tracks(
     ``search="walk"`` (the cascade, ``GeometricConfig.focal_cascade``): the same grid, but only ``k = -1, 0, 1`` and
     then downhill one step at a time until the least error has a higher one on either side (or ``|k| = 3``): 3-5
     adjustments before the two half steps instead of 7 (the same answer where the curve has one minimum).
-    ``init``, ``evaluations`` and ``separate``: as :func:`reprojection_error`.
+    ``evaluations`` and ``separate``: as :func:`reprojection_error`.
 
     Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
     or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
@@ -201,7 +172,6 @@ def focal_from_tracks(
                 prior * _STEP**k,
                 principal_point,
                 px_scale,
-                init=init,
                 evaluations=evaluations,
                 separate=separate,
             )
@@ -280,9 +250,9 @@ class _Problem:
         self.num_reprojections = 2 * len(self.ref)
         self._structure: tuple | None = None  # the Jacobian's CSR pattern (see :meth:`jacobian`)
 
-    def initial(self, init: str = "essential", px_scale: float = 1.0) -> np.ndarray:
+    def initial(self) -> np.ndarray:
         """Parameters ``[6·poses + tracks]`` (rotation vector, translation per pose; inverse depth per track) from
-        two-view geometry (see the module docstring; ``init`` as :func:`reprojection_error`)."""
+        two-view geometry (see the module docstring)."""
         import cv2
 
         K = np.array([[self.focal, 0, self.centre[0]], [0, self.focal, self.centre[1]], [0, 0, 1.0]])
@@ -291,11 +261,8 @@ class _Problem:
         for window, (first_pose, first_track, count) in zip(self.windows, self.blocks, strict=True):
             rays = np.hstack([(window.ref - self.centre) / self.focal, np.ones((count, 1))])
             motions = []
-            fundamentals = window_fundamentals(window, px_scale) if init == "fundamental" else [None] * len(window.seen)
-            for (index, uv), F in zip(window.seen, fundamentals, strict=True):
-                if init == "fundamental":
-                    motions.append((index, uv, *_pose_from_fundamental(F, window.ref[index], uv, K)))
-                elif len(index) >= 8:
+            for index, uv in window.seen:
+                if len(index) >= 8:
                     geom = relative_pose(
                         window.ref[index], uv, K, (0, 1), threshold=1.0, median_threshold=0.1, min_angle_deg=0.0
                     )
@@ -381,20 +348,6 @@ class _Problem:
             self._structure = (pattern.data.astype(np.int64) - 1, pattern.indices, pattern.indptr, shape)
         permutation, indices, indptr, shape = self._structure
         return csr_matrix((values[permutation], indices, indptr), shape=shape)
-
-
-def _pose_from_fundamental(
-    F: np.ndarray | None, x_a: np.ndarray, x_b: np.ndarray, K: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``R [3,3]``, unit ``t [3]`` of ``E = Kᵀ F K`` (cheirality on at most 200 of the matches ``x_a ↔ x_b [N,2]``);
-    identity and zero without ``F``."""
-    import cv2
-
-    if F is None or len(x_a) < 8:
-        return np.eye(3), np.zeros(3)
-    sub = slice(None, None, max(1, -(-len(x_a) // 200)))
-    _, R, t, _ = cv2.recoverPose(K.T @ F @ K, x_a[sub], x_b[sub], K)
-    return R, t.ravel() / max(float(np.linalg.norm(t)), 1e-12)
 
 
 def _scale_fit(
