@@ -106,3 +106,24 @@ def test_the_cascade_walk_declines_without_rotation():
     windows = _windows(rng, 280.0, rotation_deg=0.0, noise_px=0.1, count=3)
     estimate = focal_from_tracks(windows, (160.0, 120.0), prior=277.1, search="walk", separate=True)
     assert estimate.focal is None and estimate.reason.startswith(("reprojection flat", "least reprojection error"))
+
+
+def test_the_cascade_walk_decides_between_grid_focals():
+    """The truth halfway between two grid focals (prior × 1.25^k): their errors are alike, so the sweep's contrast
+    (the grid neighbours' least error over the least one) is near 1; the walk's least-squares parabola is not."""
+    windows = _windows(np.random.default_rng(7), 280.0, rotation_deg=3.0, noise_px=0.1, count=3)
+    prior = 280.0 / 1.25**0.5
+    estimate = focal_from_tracks(windows, (160.0, 120.0), prior=prior, search="walk", separate=True)
+    assert estimate.focal is not None, estimate.reason
+    assert abs(estimate.focal / 280.0 - 1) < 0.05 and estimate.contrast >= 1.15
+    assert len(estimate.without) == 3 and all(abs(f / estimate.focal - 1) < 0.1 for _, f in estimate.without)
+
+
+def test_the_cascade_walk_declines_when_the_decision_hangs_on_one_window():
+    """Three windows seen at 300, 250 and 200 px (as windows that movers fill differently): without one window the
+    focal moves by more than 10 %, or the contrast falls, so the walk declines and says why. (One odd window of three
+    does not: the median of the residuals follows the other two.)"""
+    rng = np.random.default_rng(3)
+    windows = [_windows(rng, f, rotation_deg=3.0, noise_px=0.1, count=1)[0] for f in (300.0, 250.0, 200.0)]
+    estimate = focal_from_tracks(windows, (160.0, 120.0), prior=277.1, search="walk", separate=True)
+    assert estimate.focal is None and estimate.reason.startswith(("hangs on one window", "reprojection flat"))

@@ -8,7 +8,7 @@ OpenCV camera axes; ``X_b = R X_a + t`` for the pose of camera a relative to cam
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -108,6 +108,7 @@ class FocalEstimate:
         reason: why ``focal`` is ``None``, with the measured figures ("" when decided).
         source: the method, as ``MatcherReport.focal_source`` when decided (``"estimated"``: the Kruppa cost;
             ``"bundle"``: the bundle adjustment of flow tracks).
+        without: the bundle adjustment's walk: ``(contrast, focal px)`` without each window in turn (empty otherwise).
     """
 
     focal: float | None
@@ -115,6 +116,7 @@ class FocalEstimate:
     contrast: float = float("nan")
     reason: str = ""
     source: str = "estimated"
+    without: list[tuple[float, float]] = field(default_factory=list)
 
 
 def focal_from_fundamentals(

@@ -34,6 +34,7 @@ _EVALUATIONS = 30  # most residual evaluations of one adjustment
 _STEP = 1.25  # ratio of consecutive focals of the sweep
 _SWEEP = 3  # the sweep covers the prior focal × _STEP^-3 … _STEP^3 (0.51-1.95×)
 _CONTRAST = 1.15  # least error ratio of the focals ±25 % away to the best one
+_WINDOWS_AGREE = 0.10  # the walk: without any one window the focal must be within 10 % of the decided one
 CASCADE_EVALUATIONS = 20  # most residual evaluations per adjustment in the cascade (GeometricConfig.focal_cascade)
 TRACKS_PER_WINDOW = 300  # tracks started per window (150: TUM fr1/desk decided 1.09× the truth; 300: 1.04×)
 
@@ -106,14 +107,27 @@ def reprojection_error(
     nothing else; smaller problems, and below 10 000 residuals numpy's BLAS stays on one thread, whose wake-ups cost
     up to 24 ms per small product on a loaded machine)."""
 
+    residuals = reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate)
+    return float(np.median(np.abs(np.concatenate(residuals)))) if residuals else float("nan")
+
+
+def reprojection_residuals(
+    windows: list[TrackWindow],
+    focal: float,
+    principal_point: tuple[float, float],
+    px_scale: float = 1.0,
+    evaluations: int = _EVALUATIONS,
+    separate: bool = False,
+) -> list[np.ndarray]:
+    """The reprojection residuals (pixels) of :func:`reprojection_error` before their median: one array per window
+    with ``separate`` (the windows without tracks left out), else one for all."""
     windows = [window for window in windows if any(len(index) for index, _ in window.seen)]
     if not windows:
-        return float("nan")
-    residuals = [
+        return []
+    return [
         _adjust(group, focal, principal_point, px_scale, evaluations)
         for group in ([[window] for window in windows] if separate else [windows])
     ]
-    return float(np.median(np.abs(np.concatenate(residuals))))
 
 
 def _adjust(
@@ -164,17 +178,13 @@ def focal_from_tracks(
     static orbit 1.11× and 7-Scenes 1.08×, both undecided).
     """
     cache: dict[float, float] = {}
+    parts: dict[float, list[np.ndarray]] = {}  # residuals per window (``separate``) or for all
 
     def error(k: float) -> float:  # k in steps of _STEP from the prior
         if k not in cache:
-            cache[k] = reprojection_error(
-                windows,
-                prior * _STEP**k,
-                principal_point,
-                px_scale,
-                evaluations=evaluations,
-                separate=separate,
-            )
+            focal = prior * _STEP**k
+            parts[k] = reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate)
+            cache[k] = float(np.median(np.abs(np.concatenate(parts[k])))) if parts[k] else float("nan")
         return cache[k]
 
     if search == "sweep":
@@ -207,6 +217,11 @@ def focal_from_tracks(
         estimate.reason = f"least reprojection error at the end of the sweep ({focals[best] / prior:.2f}× the prior)"
         return estimate
     left, mid, right = errors[best - 1 : best + 2]
+    if search == "walk":
+        estimate = _vertex_decision(estimate, error, steps[best], float(focals[best]), (left, mid, right))
+        if estimate.focal is not None and separate and len(parts[steps[best]]) > 1:
+            estimate = _without_one_window(estimate, parts, steps[best], float(focals[best]))
+        return estimate
     estimate.contrast = float(min(left, right) / max(mid, 1e-12))
     if not estimate.contrast >= _CONTRAST:
         estimate.reason = (
@@ -348,6 +363,79 @@ class _Problem:
             self._structure = (pattern.data.astype(np.int64) - 1, pattern.indices, pattern.indptr, shape)
         permutation, indices, indptr, shape = self._structure
         return csr_matrix((values[permutation], indices, indptr), shape=shape)
+
+
+def _vertex_decision(
+    estimate: FocalEstimate,
+    error: Callable[[float], float],
+    k0: int,
+    focal: float,
+    grid: tuple[float, float, float],
+) -> FocalEstimate:
+    """The walk's decision around its least grid focal ``focal`` (grid step ``k0``, errors ``grid`` at
+    ``k0 - 1, k0, k0 + 1``): two more adjustments half a step either side; the contrast is that of a least-squares
+    parabola (in log focal) through the five errors: its value one step (±25 %) from its vertex over its value at
+    the vertex; the focal is the vertex of the parabola through the least of the five and its two neighbours.
+
+    Why not the sweep's contrast (the least error of the grid neighbours over the least one): it holds only when a
+    grid focal is near the minimum. With the grid shifted by 10 % (prior × 0.9 or × 1.1) the minimum falls between
+    two grid focals, their errors are alike, and the contrast drops to 1.01-1.08 on every clip that decided."""
+    left, mid, right = grid
+    errors = np.array([left, error(k0 - 0.5), mid, error(k0 + 0.5), right])
+    if not np.isfinite(errors).all():
+        estimate.reason = "reprojection error undefined near its least"
+        return estimate
+    contrast, estimate.best = _five_point_fit(errors, focal)
+    estimate.contrast = contrast
+    if not contrast >= _CONTRAST:
+        estimate.reason = (
+            f"reprojection flat: ±25 % gives {contrast:.2f}× the least error ({mid:.2f} px, needs {_CONTRAST:g}×)"
+            if np.isfinite(contrast)
+            else f"reprojection not convex around its least error ({mid:.2f} px)"
+        )
+        return estimate
+    estimate.focal = estimate.best
+    return estimate
+
+
+def _five_point_fit(errors: np.ndarray, focal: float) -> tuple[float, float]:
+    """Contrast and focal (px) of five errors ``[5]`` at ``focal × 1.25^(-1, -0.5, 0, 0.5, 1)``: the contrast of the
+    least-squares parabola in log focal (its value one step from its vertex over its value at the vertex; NaN when
+    not convex), the focal at the vertex of the parabola through the least error and its two neighbours (the
+    least-squares parabola over all five is pulled by the curve's V shape: TUM 1.07-1.10× with it)."""
+    curvature, slope, level = np.polyfit(np.arange(-1.0, 1.5, 0.5), errors, 2)  # in grid steps
+    contrast = float("nan")
+    if curvature > 0:
+        vertex = float(np.clip(-slope / (2 * curvature), -1.0, 1.0))
+        contrast = float(1.0 + curvature / max(float(np.polyval([curvature, slope, level], vertex)), 1e-12))
+    j = int(np.clip(np.argmin(errors), 1, 3))
+    a, b, c = errors[j - 1 : j + 2]
+    shift = 0.5 * (a - c) / (a + c - 2 * b) if a + c - 2 * b > 0 else 0.0  # in half steps
+    return contrast, float(focal * _STEP ** (0.5 * (j - 2) + 0.5 * np.clip(shift, -1.0, 1.0)))
+
+
+def _without_one_window(
+    estimate: FocalEstimate, parts: dict[float, list[np.ndarray]], k0: int, focal: float
+) -> FocalEstimate:
+    """The walk's decision must not hang on one window: without each window in turn, the other windows' residuals
+    at the same five focals must pass the contrast test too, with a focal within ``_WINDOWS_AGREE`` of the
+    decided one."""
+    offsets = (k0 - 1, k0 - 0.5, k0, k0 + 0.5, k0 + 1)
+    count = len(parts[k0])
+    for w in range(count):
+        errors = np.array([np.median(np.abs(np.concatenate(parts[k][:w] + parts[k][w + 1 :]))) for k in offsets])
+        contrast, without = _five_point_fit(errors, focal)
+        estimate.without.append((contrast, without))
+        apart = abs(np.log(without / estimate.focal))
+        if not contrast >= _CONTRAST or apart > np.log1p(_WINDOWS_AGREE):
+            estimate.reason = (
+                f"hangs on one window: without window {w + 1} of {count} ±25 % gives {contrast:.2f}× the least "
+                f"error (needs {_CONTRAST:g}×) at {without:.1f} px, {100 * (np.exp(apart) - 1):.0f} % from "
+                f"{estimate.focal:.1f} px (at most {100 * _WINDOWS_AGREE:.0f} %)"
+            )
+            estimate.focal = None
+            return estimate
+    return estimate
 
 
 def _scale_fit(
