@@ -17,6 +17,7 @@ from stereodiff.flow import compose_flows, dis_engine, dis_flows, hypot32, motio
 from stereodiff.stage1 import geometric
 from stereodiff.stage1.configs import GeometricConfig
 from stereodiff.stage1.epipolar import (
+    FocalEstimate,
     PairGeometry,
     focal_from_fundamentals,
     fundamental_from_pose,
@@ -383,6 +384,30 @@ def test_a_single_probe_pair_is_not_trusted():
     matcher.predict(frames)
     assert matcher.report.focal_source == "prior"
     assert matcher.report.focal_reason.startswith("a single probe pair")
+
+
+def test_focal_cascade_asks_the_cheap_bundle_adjustment_and_reports_it(scene, monkeypatch):
+    """``focal_cascade``: where the Kruppa cost declines (this scene: flat), the bundle adjustment's walk with one
+    adjustment per window decides, and the report says which method decided and why the first did not."""
+    frames, _, _, _ = scene
+    asked = []
+
+    def decides(windows, principal_point, prior, px_scale=1.0, **options):
+        asked.append(options)
+        assert windows and all(len(window.seen) >= 1 for window in windows)  # 8 frames: one window
+        return FocalEstimate(150.0, 150.0, 1.3)
+
+    monkeypatch.setattr(geometric, "focal_from_tracks", decides)
+    matcher = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True)
+    matcher.predict(frames[:8])
+    assert asked == [{"search": "walk", "separate": True, "evaluations": geometric.CASCADE_EVALUATIONS}]
+    assert matcher.report.focal_source == "bundle" and matcher.report.focal_px == 150.0
+    reason = matcher.report.focal_reason
+    assert reason.startswith(("cost curve flat", "least cost at the end", "a single probe pair")), reason
+    assert reason.endswith("; decided by bundle adjustment: ±25 % gives 1.30× the least reprojection error")
+    given = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True, focal_px=144.0)
+    given.predict(frames[:4])
+    assert len(asked) == 1 and given.report.focal_source == "given"
 
 
 def test_opencv_usac_assertion_means_no_model(scene, monkeypatch, caplog):

@@ -155,6 +155,15 @@ class GeometricConfig(Stage1Config):
     flow tracks over 3 windows of 8 keyframes (:mod:`stereodiff.stage1.focal_bundle`, 4-20 s at 320 px on a shared
     machine). Off by default: it decides within 5 % on TUM fr1/desk (1.04×) and the static orbit, but the depth got
     worse there (TUM final AbsRel 0.141 → 0.187, static orbit seed 1 0.036 → 0.048); see docs/geometric.md."""
+    focal_cascade: bool = False
+    """Opt-in: when the fundamental-matrix (Kruppa) self-calibration is inconclusive, decide the focal by a cheap
+    bundle adjustment of flow tracks (:func:`~stereodiff.stage1.focal_bundle.focal_from_tracks` with
+    ``search="walk"``, ``separate=True``): a downhill walk over the focals instead of the full sweep, one adjustment
+    per window, a contrast independent of where the grid of focals falls, and the decision must survive dropping any
+    one window. ≈2 s of CPU at 320 px (1.0 s tracks, 1.0 s adjustments; ``focal_bundle``: 3-10 s).
+    ``matcher.report.focal_source`` is ``"bundle"`` when it decided. Takes precedence over ``focal_bundle``. Static
+    orbit seeds 0-7, 32-35: all decided, 0.987-1.044× the truth; ``indoor-dynamic`` s2 1.003×, the others and
+    TUM fr1/desk declined; see docs/geometric.md, "Focal length"."""
     offset_parallax: Literal["rotation_fit", "essential"] = "rotation_fit"
     """How the adaptive offsets measure the parallax of the probe pairs. ``"rotation_fit"`` (default): the median
     flow left by the best pure rotation, in pixels, as an angle over the 60° prior focal of the working size (does

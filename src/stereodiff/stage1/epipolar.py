@@ -8,7 +8,7 @@ OpenCV camera axes; ``X_b = R X_a + t`` for the pose of camera a relative to cam
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -106,12 +106,17 @@ class FocalEstimate:
         contrast: least cost ratio of the focals ±25 % away from ``best`` to the cost at ``best`` (NaN without
             fundamentals); the focal is decided when it reaches ``_FOCAL_CONTRAST``.
         reason: why ``focal`` is ``None``, with the measured figures ("" when decided).
+        source: the method, as ``MatcherReport.focal_source`` when decided (``"estimated"``: the Kruppa cost;
+            ``"bundle"``: the bundle adjustment of flow tracks).
+        without: the bundle adjustment's walk: ``(contrast, focal px)`` without each window in turn (empty otherwise).
     """
 
     focal: float | None
     best: float = float("nan")
     contrast: float = float("nan")
     reason: str = ""
+    source: str = "estimated"
+    without: list[tuple[float, float]] = field(default_factory=list)
 
 
 def focal_from_fundamentals(

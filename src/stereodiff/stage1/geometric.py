@@ -63,7 +63,13 @@ from stereodiff.stage1.epipolar import (
     rotation_residual_px,
     sampson_distance,
 )
-from stereodiff.stage1.focal_bundle import TRACKS_PER_WINDOW, TrackWindow, focal_from_tracks, track_window
+from stereodiff.stage1.focal_bundle import (
+    CASCADE_EVALUATIONS,
+    TRACKS_PER_WINDOW,
+    TrackWindow,
+    focal_from_tracks,
+    track_window,
+)
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.movers import MoverSettings
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
@@ -128,9 +134,14 @@ class MatcherReport:
 
     Attributes:
         focal_px: focal length used, in pixels at the working resolution.
-        focal_source: ``"given"`` or ``"estimated"`` (``"prior"`` when self-calibration was degenerate).
-        focal_reason: why the focal is the prior, with the measured figures ("" otherwise), e.g. ``"cost curve flat:
-            ±25 % costs 1.08× the least (needs 1.5×); median rotation 2.1° over 8 probe pairs 8 frames apart"``.
+        focal_source: ``"given"``, ``"estimated"`` (the Kruppa cost of the fundamental matrices decided), ``"bundle"``
+            (it did not, the bundle adjustment of flow tracks did: ``focal_cascade`` or ``focal_bundle``) or
+            ``"prior"`` (neither decided: the 60° field of view).
+        focal_reason: why the focal is the prior, with the measured figures ("" when given or decided by the Kruppa
+            cost), e.g. ``"cost curve flat: ±25 % costs 1.08× the least (needs 1.5×); median rotation 2.1° over 8
+            probe pairs 8 frames apart"``, then ``"; bundle adjustment: …"`` with that method's verdict; with
+            ``"bundle"``, why the Kruppa cost declined and ``"; decided by bundle adjustment: ±25 % gives 1.25× the
+            least reprojection error"``.
         offsets: frame offsets of the default pair graph (empty when pairs were given; with
             ``pair_graph="per_frame"`` every offset some frame uses).
         frame_offsets: ``pair_graph="per_frame"``: each frame's smallest offset (empty otherwise).
@@ -684,7 +695,7 @@ class GeometricMatcher(PairwiseReconstruction):
             )
             return K, "prior"
         K[0, 0] = K[1, 1] = estimate.focal
-        return K, "estimated"
+        return K, estimate.source
 
     def _probe_pairs(self, num_frames: int, offset: int, count: int = 8) -> list[tuple[int, int]]:
         offset = max(1, min(offset, num_frames - 1))
@@ -721,9 +732,12 @@ class GeometricMatcher(PairwiseReconstruction):
             rotation = float(np.median([angle for _, angle in measured]))
             pairs = f"{len(measured)} probe pair{'s' if len(measured) > 1 else ''}"
             estimate.reason += f"; median rotation {rotation:.1f}° over {pairs} {offset} frames apart"
-        if estimate.focal is None and self.settings.focal_bundle:
+        cascade = self.settings.focal_cascade
+        if estimate.focal is None and (cascade or self.settings.focal_bundle):
             start = time.perf_counter()
-            tracked = focal_from_tracks(self._track_windows(gray), (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale)
+            windows = self._track_windows(gray)
+            fast = {"search": "walk", "separate": True, "evaluations": CASCADE_EVALUATIONS} if cascade else {}
+            tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
             logger.info(
                 "geometric matcher: focal by bundle adjustment %s in %.1f s (fundamentals: %s)",
                 f"{tracked.focal:.1f} px" if tracked.focal else f"inconclusive ({tracked.reason})",
@@ -732,6 +746,12 @@ class GeometricMatcher(PairwiseReconstruction):
             )
             if tracked.focal is None:
                 tracked.reason = f"{estimate.reason}; bundle adjustment: {tracked.reason}"
+            else:
+                tracked.source = "bundle"
+                tracked.reason = (
+                    f"{estimate.reason}; decided by bundle adjustment: ±25 % gives {tracked.contrast:.2f}× the least "
+                    "reprojection error"
+                )
             estimate = tracked
         return estimate
 
