@@ -258,12 +258,16 @@ class GeometricConfig(Stage1Config):
     far depths past ``hi = 5``: the static orbit's far wall (≈ 4.4× the median) then loses ~40 % of its pixels (final
     AbsRel 0.034 → 0.161 on seed 1); ``hi = 10`` keeps it but costs TUM fr1/desk 0.1345 → 0.1426 at the preset's
     focal (docs/geometric.md, "Offsets and depth with the focal 10 % off")."""
-    distortion: tuple[float, ...] | None = None
+    distortion: tuple[float, ...] | Literal["auto"] | None = None
     """Lens distortion of the source camera, OpenCV coefficients ``(k1, k2, p1, p2[, k3])`` (e.g. from a
     calibration or a dataset's camera file; they do not depend on the resolution); needs ``focal_px`` (or the
     matcher's ``intrinsics``). The flow matches are undistorted before the epipolar geometry and the triangulation,
-    and each pixel's depth is along its own undistorted ray, so the depth stays on the input pixel grid. ``None``:
-    a pinhole camera (not estimated; see docs/geometric.md)."""
+    and each pixel's depth is along its own undistorted ray, so the depth stays on the input pixel grid. ``"auto"``:
+    estimate a one-parameter division model (centre at the image centre, no focal needed) from the probe pairs'
+    flow matches, or keep a pinhole camera when the estimate is not decided
+    (:mod:`stereodiff.stage1.distortion`; ``MatcherReport.distortion_division`` / ``distortion_reason``; it
+    decides rendered lenses of ≥ 5 % at the corners but declines TUM fr1/desk's, see docs/geometric.md). ``None``:
+    a pinhole camera."""
     rolling_shutter_readout: float | Literal["auto"] | None = None
     """Rolling shutter: the time from the first to the last row of a frame, as a fraction of the frame interval
     (rows top to bottom), or ``"auto"`` to choose it from the consecutive pairs (the least median Sampson residual
@@ -468,8 +472,9 @@ class GeometricConfig(Stage1Config):
                 ("min_epipolar_texture", self.min_epipolar_texture >= 0, "must be ≥ 0 grey levels per pixel (0 = off)"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
                 ("max_confidence", self.max_confidence > 1, "must be > 1"),
-                ("distortion", self.distortion is None or len(self.distortion) in (4, 5),
-                 "must be OpenCV's (k1, k2, p1, p2) or (k1, k2, p1, p2, k3), or None"),
+                ("distortion", self.distortion in (None, "auto")
+                 or (not isinstance(self.distortion, str) and len(self.distortion) in (4, 5)),
+                 "must be OpenCV's (k1, k2, p1, p2) or (k1, k2, p1, p2, k3), \"auto\" or None"),
                 ("rolling_shutter_readout", self.rolling_shutter_readout in (None, "auto")
                  or (not isinstance(self.rolling_shutter_readout, str) and 0 <= self.rolling_shutter_readout <= 2),
                  "must be a fraction of the frame interval in [0, 2], \"auto\" or None"),

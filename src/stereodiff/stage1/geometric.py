@@ -52,6 +52,7 @@ from stereodiff.io.pages import delete_arrays, release
 from stereodiff.progress import logger, progress, thread_imap, thread_map, workers_own_the_cores
 from stereodiff.stage1 import PairwiseReconstruction
 from stereodiff.stage1.configs import GeometricConfig
+from stereodiff.stage1.distortion import division_from_matches, division_grid
 from stereodiff.stage1.epipolar import (
     MIN_INLIER_FRACTION,
     MIN_POSE_INLIERS,
@@ -153,6 +154,10 @@ class MatcherReport:
             no probe pair had a pose); ``forward_near`` applies when it is at least ``AHEAD_SHARE``.
         rolling_shutter_readout: the readout used (fraction of the frame interval; the one chosen with
             ``rolling_shutter_readout="auto"``), 0 for a global shutter (NaN when the option is off).
+        distortion_division: ``distortion="auto"``: the division model's ``λ`` used (half-diagonal units,
+            :mod:`~stereodiff.stage1.distortion`), 0 when the estimate was not decided (NaN when the option is off).
+        distortion_reason: ``distortion="auto"``: why no distortion was used, with the measured figures ("" when
+            decided), e.g. ``"no distortion costs 1.000× the least, λ -0.012 (corner +1.2 %) (needs 1.01×)"``.
     """
 
     focal_px: float = 0.0
@@ -166,6 +171,8 @@ class MatcherReport:
     moving_fraction: float = float("nan")
     ahead_share: float = float("nan")
     rolling_shutter_readout: float = float("nan")
+    distortion_division: float = float("nan")
+    distortion_reason: str = ""
 
 
 class GeometricMatcher(PairwiseReconstruction):
@@ -224,8 +231,10 @@ class GeometricMatcher(PairwiseReconstruction):
         self.angle_ref_deg = float(config.angle_ref_deg)
         self.min_angle_deg = float(config.min_angle_deg)
         self.depth_range = (float(config.depth_range[0]), float(config.depth_range[1]))
-        self.distortion = tuple(float(d) for d in config.distortion) if config.distortion is not None else None
-        if self.distortion is not None and intrinsics is None and config.focal_px is None:
+        self.distortion: tuple[float, ...] | str | None = config.distortion
+        if isinstance(config.distortion, (tuple, list)):
+            self.distortion = tuple(float(d) for d in config.distortion)
+        if isinstance(self.distortion, tuple) and intrinsics is None and config.focal_px is None:
             raise InputError(
                 "stage1 distortion needs the camera's focal length",
                 "give focal_px (or intrinsics) with the distortion coefficients",
@@ -358,15 +367,21 @@ class GeometricMatcher(PairwiseReconstruction):
         self._long_side = min(self.resolution, max(height, width))  # never upsample: it adds cost, not detail
         size = working_size(height, width, self.resolution)  # (h, w)
         gray = self._grayscale(frames, size, None if cache_dir is None else Path(cache_dir) / "gray.npy")  # [T,h,w]
-        self._undistorted = None  # (self-calibration runs on a pinhole camera: distortion needs a given focal)
-        self._rolling = None  # (and on a global shutter)
+        self._rolling = None  # (self-calibration runs on a global shutter)
+        # a given distortion needs the focal; an estimated one (division model) does not, and the self-calibration
+        # then runs on its undistorted matches
+        division, division_reason = self._estimate_distortion(gray) if self.distortion == "auto" else (None, "")
+        self._undistorted = None if not division else division_grid(size, division)
         K, focal_source = self._intrinsics((height, width), size, gray)
-        self._undistorted = None if self.distortion is None else undistorted_grid(size, K, self.distortion)
+        if isinstance(self.distortion, tuple):
+            self._undistorted = undistorted_grid(size, K, self.distortion)
         if self.settings.rolling_shutter_readout is not None:
             self._rolling = self._rolling_shutter(gray, K)
         self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source, focal_reason=self._focal_reason)
         if self.settings.rolling_shutter_readout is not None:
             self.report.rolling_shutter_readout = 0.0 if self._rolling is None else self._rolling.readout
+        if self.distortion == "auto":
+            self.report.distortion_division, self.report.distortion_reason = division or 0.0, division_reason
         logger.info(
             "geometric matcher: %dx%d working resolution, focal %.1f px (%s)", size[1], size[0], K[0, 0], focal_source
         )
@@ -644,6 +659,24 @@ class GeometricMatcher(PairwiseReconstruction):
             return None
         omega = frame_angular_velocities(refined[readout], num_frames)  # once more, on un-rolled matches
         return RollingShutter(readout, omega, h)
+
+    def _estimate_distortion(self, gray: np.ndarray) -> tuple[float | None, str]:
+        """``(λ, reason)``: the division model of ``distortion="auto"`` (:func:`division_from_matches`) from the
+        probe pairs 8 frames apart (the focal probes' pairs: their flows are kept for the rest of the run), or
+        ``(None, why not)``."""
+        offset = min(8, len(gray) - 1)
+        matches = self._probe(gray, self._probe_pairs(len(gray), offset), lambda a, b, x_a, x_b: (x_a, x_b))
+        estimate = division_from_matches(matches, gray.shape[1:])
+        if estimate.division is None:
+            logger.info("geometric matcher: no lens distortion estimated (%s)", estimate.reason)
+            return None, estimate.reason
+        logger.info(
+            "geometric matcher: lens distortion λ %+.3f (corner %+.1f %%; no distortion costs %.3f× the least)",
+            estimate.division,
+            100 * (1 / (1 + estimate.division) - 1),
+            estimate.contrast,
+        )
+        return estimate.division, ""
 
     def _looks_ahead(self, gray: np.ndarray, K: np.ndarray) -> bool:
         """Whether the camera moves along its view (``forward_near``, the movers' ``ahead``): the epipole of at
