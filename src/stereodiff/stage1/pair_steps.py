@@ -139,7 +139,8 @@ class PairSteps:
         """:func:`~stereodiff.stage1.epipolar.relative_pose` of matches ``[N,2]`` with these thresholds. With
         ``accept_focal_px`` (other than the camera's focal) the ``min_angle_deg`` test takes the median angle of a
         second pose estimated with that focal (the pose returned stays the camera's; when the second estimate has
-        no angle, e.g. too few inliers, the camera's angle is tested)."""
+        no angle, e.g. too few inliers, the camera's angle is tested). The pose estimates do not depend on OpenCV's
+        RNG (USAC seeds its own), so with the same matches a pair's decision is exactly that of a run at that focal."""
         thresholds = {
             "threshold": self.ransac_threshold_px * self.px_scale,
             "median_threshold": self.median_threshold_px * self.px_scale,
