@@ -1186,3 +1186,73 @@ def test_matcher_texture_gate_only_removes_pixels(scene, scene_predictions):
     assert 0.05 < 1 - after.sum() / before.sum() < 0.9
     both = after & before
     np.testing.assert_array_equal(np.asarray(preds.pts_i)[..., 2][both], np.asarray(plain.pts_i)[..., 2][both])
+
+
+def test_far_parallax_keeps_a_well_conditioned_far_wall():
+    """A camera moving sideways over a near floor (the pair's median depth ≈ 2), a wall 6× farther and a sky 500×
+    farther: the upper bound ``depth_range[1] = 5`` × the median cuts both. With ``far_parallax_px=1`` the wall
+    (4 px of parallax) is triangulated, exactly, while the sky (0.1 px: no depth to be had) stays cut and the
+    near pixels do not change."""
+    h, w, focal = 160, 200, 100.0
+    K = np.array([[focal, 0, (w - 1) / 2], [0, focal, (h - 1) / 2], [0, 0, 1]])
+    truth = np.empty((h, w))
+    truth[:25], truth[25:60] = 1000.0, 12.0
+    truth[60:] = 2.0 + 0.5 * np.arange(w)[None, :] / w  # the floor, slanted across the image
+    sky, wall = truth > 100, truth == 12.0
+    flows = (_translation_flow(truth, K, (0.4, 0, 0)), _translation_flow(truth, K, (-0.4, 0, 0)))
+    defaults = GeometricConfig()
+    settings = {f.name: getattr(defaults, f.name) for f in fields(PairSteps) if hasattr(defaults, f.name)}
+    views = {}
+    for far in (0.0, 1.0):
+        steps = PairSteps(**{**settings, "far_parallax_px": far}, px_scale=1.0)
+        depth, conf, _, geom = steps.views(*flows, K, steps.rays(h, w, K), (0, 1))
+        assert geom.ok
+        views[far] = depth[0], conf[0] > 1
+    (depth_off, ok_off), (depth_on, ok_on) = views[0.0], views[1.0]
+    assert ok_off[~wall & ~sky].mean() > 0.85  # (the right border's flow leaves the image)
+    assert not ok_off[wall].any() and not ok_off[sky].any()
+    assert ok_on[wall].mean() > 0.85 and not ok_on[sky].any()
+    np.testing.assert_array_equal(depth_on[~wall], depth_off[~wall])
+    np.testing.assert_array_equal(ok_on[~wall], ok_off[~wall])
+    ratio = depth_on[ok_on] / truth[ok_on]  # the wall's depth is right (float32 flows: 4 px of parallax ± 0.2 %)
+    np.testing.assert_allclose(ratio / np.median(ratio), 1.0, atol=2e-3)
+    with pytest.raises(ValueError, match="far_parallax_px"):
+        GeometricConfig(far_parallax_px=-1.0).validate()
+
+
+def test_accept_focal_prior_makes_pair_acceptance_independent_of_the_focal(rng):
+    """A pure rotation of 2.9° and a pair with the same rotation and 0.4–1.1° of parallax (the translation 1 % of
+    the depths), given to the acceptance test at 0.9 / 1 / 1.1× the true focal (277 px, the 60° prior of 320 × 240).
+    With the camera's focal the essential matrix trades rotation for translation: the parallax pair reads 1.08 /
+    0.49 / 0.09° and fails ``min_angle_deg=0.25`` at 1.1×. With ``accept_focal_px`` at the prior the decisions
+    are the true focal's at every focal (the pure rotation fails, the parallax pair passes), and the returned pose
+    is still the camera's."""
+    f = 277.128  # the 60° prior of 320 × 240
+    K = np.array([[f, 0, 160], [0, f, 120], [0, 0, 1.0]])
+    points = rng.uniform([-3, -2, 3], [3, 2, 9], size=(600, 3))
+    defaults = GeometricConfig()
+    settings = {f.name: getattr(defaults, f.name) for f in fields(PairSteps) if hasattr(defaults, f.name)}
+    decisions: dict = {}
+    for name, shift in (("rotation", 0.0), ("parallax", 0.06)):
+        R, t = _rotation([0.2, 1, 0.1], 0.05), np.array([shift, 0.003, 0.002])
+        x_a, x_b = _project(points, K), _project(points @ R.T + t, K)
+        inside = np.all((x_a > 0) & (x_a < (320, 240)) & (x_b > 0) & (x_b < (320, 240)), axis=1)
+        x_a, x_b = x_a[inside], x_b[inside] + rng.normal(0, 0.05, (inside.sum(), 2))
+        for accept in (None, f):
+            steps = PairSteps(**{**settings, "accept_focal_px": accept}, px_scale=1.0)
+            for scale in (0.9, 1.0, 1.1):
+                K_given = K.copy()
+                K_given[0, 0] = K_given[1, 1] = f * scale
+                cv2.setRNGSeed(7)
+                geom = steps.relative_pose(x_a, x_b, K_given, (0, 1))
+                decisions[name, accept, scale] = geom.ok
+                if accept is not None:
+                    cv2.setRNGSeed(7)
+                    own = PairSteps(**settings, px_scale=1.0).relative_pose(x_a, x_b, K_given, (0, 1))
+                    np.testing.assert_array_equal(geom.R, own.R)
+                    assert geom.ok or geom.failure == "low parallax"
+    assert decisions["parallax", None, 1.0] and not decisions["parallax", None, 1.1]
+    assert not any(decisions["rotation", f, s] for s in (0.9, 1.0, 1.1))
+    assert all(decisions["parallax", f, s] for s in (0.9, 1.0, 1.1))
+    with pytest.raises(ValueError, match="accept_focal"):
+        GeometricConfig(accept_focal="given").validate()

@@ -253,11 +253,27 @@ class GeometricConfig(Stage1Config):
     """Triangulation angle above which the angle term of the confidence is 1."""
     min_angle_deg: float = 0.25
     """Pairs whose median triangulation angle is below this are failed (pure rotation)."""
+    accept_focal: Literal["camera", "prior"] = "camera"
+    """The focal the ``min_angle_deg`` test measures a pair's median triangulation angle with. ``"camera"``
+    (default): the camera's (given or self-calibrated) focal, from the pair's own pose. ``"prior"``: the 60° prior
+    focal of the working size, from a second essential matrix of the same matches (only when the camera's focal
+    differs from it), so which pairs fail does not depend on the focal given: the essential matrix trades rotation
+    for translation at a wrong focal, and at 1.1× the focal 23 of 7-Scenes' 124 pairs fail instead of 3
+    (docs/geometric.md, "Pair acceptance and the far bound independent of the focal"). The pose and the depth
+    still use the camera's focal."""
     depth_range: tuple[float, float] = (0.2, 5.0)
     """Triangulated depths outside ``[lo, hi]`` times the pair median are rejected. A focal 10 % short stretches the
     far depths past ``hi = 5``: the static orbit's far wall (≈ 4.4× the median) then loses ~40 % of its pixels (final
     AbsRel 0.034 → 0.161 on seed 1); ``hi = 10`` keeps it but costs TUM fr1/desk 0.1345 → 0.1426 at the preset's
     focal (docs/geometric.md, "Offsets and depth with the focal 10 % off")."""
+    far_parallax_px: float = 0.0
+    """Triangulated depths beyond ``depth_range[1]`` times the pair median are kept when their parallax, the
+    triangulation angle times the focal (pixels at a 320-pixel long side, scaled), is at least this: a
+    well-conditioned far pixel (a focal 10 % short stretches a far wall past the bound) is not an outlier.
+    0 = off (the bound applies to every pixel). The parallax in pixels hardly depends on the focal: with 1 px the
+    static orbit at 0.9× the focal gets its far wall back (seed 1 final AbsRel 0.161 → 0.045; 0.5 px: 0.037 but
+    ``indoor-dynamic`` +2 % with no focal given; docs/geometric.md, "Pair acceptance and the far bound independent
+    of the focal")."""
     distortion: tuple[float, ...] | Literal["auto"] | None = None
     """Lens distortion of the source camera, OpenCV coefficients ``(k1, k2, p1, p2[, k3])`` (e.g. from a
     calibration or a dataset's camera file; they do not depend on the resolution); needs ``focal_px`` (or the
@@ -471,6 +487,8 @@ class GeometricConfig(Stage1Config):
                  or self.motion_boundary_margin_px >= 0, "must be ≥ 0 or None"),
                 ("min_epipolar_texture", self.min_epipolar_texture >= 0, "must be ≥ 0 grey levels per pixel (0 = off)"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
+                ("accept_focal", self.accept_focal in ("camera", "prior"), "must be camera/prior"),
+                ("far_parallax_px", self.far_parallax_px >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("max_confidence", self.max_confidence > 1, "must be > 1"),
                 ("distortion", self.distortion in (None, "auto")
                  or (not isinstance(self.distortion, str) and len(self.distortion) in (4, 5)),

@@ -231,6 +231,7 @@ class GeometricMatcher(PairwiseReconstruction):
         self.angle_ref_deg = float(config.angle_ref_deg)
         self.min_angle_deg = float(config.min_angle_deg)
         self.depth_range = (float(config.depth_range[0]), float(config.depth_range[1]))
+        self.far_parallax_px = float(config.far_parallax_px)
         self.distortion: tuple[float, ...] | str | None = config.distortion
         if isinstance(config.distortion, (tuple, list)):
             self.distortion = tuple(float(d) for d in config.distortion)
@@ -253,6 +254,7 @@ class GeometricMatcher(PairwiseReconstruction):
         self._ahead = False  # the camera of the current ``predict`` moves along its view (``_looks_ahead``)
         self._moving_ahead = False  # ``forward_near`` applies to the current ``predict``
         self._focal_reason = ""  # of the current ``predict`` (MatcherReport.focal_reason)
+        self._size: tuple[int, int] | None = None  # working (h, w) of the current ``predict``
 
     # ------------------------------------------------------------------ public API
 
@@ -366,6 +368,7 @@ class GeometricMatcher(PairwiseReconstruction):
         # 2. Working-resolution grayscale frames (the only per-frame data; memory-mapped next to the pair cache)
         self._long_side = min(self.resolution, max(height, width))  # never upsample: it adds cost, not detail
         size = working_size(height, width, self.resolution)  # (h, w)
+        self._size = size
         gray = self._grayscale(frames, size, None if cache_dir is None else Path(cache_dir) / "gray.npy")  # [T,h,w]
         self._rolling = None  # (self-calibration runs on a global shutter)
         # a given distortion needs the focal; an estimated one (division model) does not, and the self-calibration
@@ -580,14 +583,16 @@ class GeometricMatcher(PairwiseReconstruction):
     def _steps(self) -> PairSteps:
         """The per-pair steps with this matcher's settings at the current working resolution (``forward_near``
         only when the video moves ahead, :meth:`_looks_ahead`)."""
-        own = {"px_scale", "undistorted", "forward_near", "rolling_shutter"}
+        own = {"px_scale", "undistorted", "forward_near", "rolling_shutter", "accept_focal_px"}
         settings = {f.name: getattr(self, f.name) for f in fields(PairSteps) if f.name not in own}
+        prior = self.settings.accept_focal == "prior" and self._size is not None
         return PairSteps(
             **settings,
             forward_near=self._moving_ahead,
             px_scale=self._px_scale,
             undistorted=self._undistorted,
             rolling_shutter=self._rolling,
+            accept_focal_px=prior_focal(self._size) if prior else None,
         )
 
     def _rolling_shutter(self, gray: np.ndarray, K: np.ndarray) -> RollingShutter | None:

@@ -64,6 +64,13 @@ class PairSteps:
     rolling_shutter: RollingShutter | None = None
     """The video's rolling shutter (readout, each frame's angular velocity): matches and rays are turned into the
     camera of their frame's middle row before the pose and the triangulation; None for a global shutter."""
+    accept_focal_px: float | None = None
+    """The focal (pixels, working resolution) with which the ``min_angle_deg`` test measures a pair's median
+    triangulation angle, from a second essential matrix of the same matches (``GeometricConfig.accept_focal``:
+    the 60° prior); None = the camera's own, from the pair's pose."""
+    far_parallax_px: float = 0.0
+    """Pixels beyond ``depth_range[1]`` times the pair median whose parallax (triangulation angle × focal, pixels
+    at 320 px, scaled) is at least this are kept (``GeometricConfig.far_parallax_px``); 0 = off."""
 
     def undistort(self, x: np.ndarray) -> np.ndarray:
         """``[N,2]`` pixels ``x`` (float, inside the image) as the ideal pinhole camera sees them: the
@@ -129,16 +136,38 @@ class PairSteps:
         return grid[sample].astype(np.float64), target.reshape(-1, 2)[sample].astype(np.float64)
 
     def relative_pose(self, x_a: np.ndarray, x_b: np.ndarray, K: np.ndarray, pair: tuple[int, int]) -> PairGeometry:
-        """:func:`~stereodiff.stage1.epipolar.relative_pose` of matches ``[N,2]`` with these thresholds."""
-        return relative_pose(
-            x_a,
-            x_b,
-            K,
-            pair,
-            threshold=self.ransac_threshold_px * self.px_scale,
-            median_threshold=self.median_threshold_px * self.px_scale,
-            min_angle_deg=self.min_angle_deg,
-        )
+        """:func:`~stereodiff.stage1.epipolar.relative_pose` of matches ``[N,2]`` with these thresholds. With
+        ``accept_focal_px`` (other than the camera's focal) the ``min_angle_deg`` test takes the median angle of a
+        second pose estimated with that focal (the pose returned stays the camera's; when the second estimate has
+        no angle, e.g. too few inliers, the camera's angle is tested). The pose estimates do not depend on OpenCV's
+        RNG (USAC seeds its own), so with the same matches a pair's decision is exactly that of a run at that focal."""
+        thresholds = {
+            "threshold": self.ransac_threshold_px * self.px_scale,
+            "median_threshold": self.median_threshold_px * self.px_scale,
+        }
+        K_accept = self._accept_camera(K)
+        if K_accept is None:
+            return relative_pose(x_a, x_b, K, pair, min_angle_deg=self.min_angle_deg, **thresholds)
+        geom = relative_pose(x_a, x_b, K, pair, min_angle_deg=0.0, **thresholds)
+        if geom.failure:
+            return geom
+        measured = relative_pose(x_a, x_b, K_accept, pair, min_angle_deg=0.0, **thresholds).median_angle_deg
+        angle = measured if measured > 0 else geom.median_angle_deg
+        if angle < self.min_angle_deg:
+            geom.ok, geom.failure = False, "low parallax"
+            geom.reason = f"median parallax {angle:.2f}° at {K_accept[0, 0]:.1f} px (pure rotation or no motion)"
+            geom.median_angle_deg = angle
+        return geom
+
+    def _accept_camera(self, K: np.ndarray) -> np.ndarray | None:
+        """``K [3,3]`` with the focal ``accept_focal_px`` (the principal point kept), or None when the acceptance
+        test uses the camera's own focal (off, or equal to it)."""
+        f = self.accept_focal_px
+        if f is None or (abs(K[0, 0] - f) <= 1e-9 * f and abs(K[1, 1] - f) <= 1e-9 * f):
+            return None
+        K_accept = np.array(K, dtype=np.float64)
+        K_accept[0, 0] = K_accept[1, 1] = f
+        return K_accept
 
     def views(
         self,
@@ -237,7 +266,10 @@ class PairSteps:
         counted = depth[ok & usual]  # a copy: the median may reorder it
         median = float(np.median(counted, overwrite_input=True)) if len(counted) else 1.0
         lo, hi = self.depth_range
-        ok &= ((depth > lo * median) | exempt) & (depth < hi * median)
+        far_ok = depth < hi * median
+        if self.far_parallax_px:  # well-conditioned far pixels are kept (the parallax in pixels, not the focal's depth)
+            far_ok |= angle * K[0, 0] >= self.far_parallax_px * self.px_scale
+        ok &= ((depth > lo * median) | exempt) & far_ok
         fb_scale = fb_scale / 2
 
         # confidence: 1 + (max − 1) · w_fb · w_epi · w_angle, with the exponents of the two Gaussians summed
