@@ -11,6 +11,7 @@ from stereodiff.stage1.focal_bundle import (
     TrackWindow,
     focal_from_tracks,
     reprojection_error,
+    reprojection_residuals,
     track_window,
 )
 
@@ -83,13 +84,13 @@ def test_the_cascade_walk_finds_the_focal_with_separate_windows(focal):
 
     def counted(*args, **kwargs):
         calls.append(args[1])
-        return reprojection_error(*args, **kwargs)
+        return reprojection_residuals(*args, **kwargs)
 
     import stereodiff.stage1.focal_bundle as module
 
     fast = dict(search="walk", separate=True, evaluations=CASCADE_EVALUATIONS)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(module, "reprojection_error", counted)
+        patch.setattr(module, "reprojection_residuals", counted)
         estimate = focal_from_tracks(windows, (160.0, 120.0), prior=277.1, **fast)
     assert estimate.focal is not None and estimate.source == "estimated", estimate.reason
     assert abs(estimate.focal / focal - 1) < 0.05, estimate.focal / focal

@@ -112,7 +112,11 @@ def reprojection_error(
     nothing else; smaller problems, and below 10 000 residuals numpy's BLAS stays on one thread, whose wake-ups cost
     up to 24 ms per small product on a loaded machine)."""
 
-    residuals = reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate)
+    return _median_abs(reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate))
+
+
+def _median_abs(residuals: list[np.ndarray]) -> float:
+    """Median absolute value over all of ``residuals`` (NaN when there are none)."""
     return float(np.median(np.abs(np.concatenate(residuals)))) if residuals else float("nan")
 
 
@@ -189,7 +193,7 @@ def focal_from_tracks(
         if k not in cache:
             focal = prior * _STEP**k
             parts[k] = reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate)
-            cache[k] = float(np.median(np.abs(np.concatenate(parts[k])))) if parts[k] else float("nan")
+            cache[k] = _median_abs(parts[k])
         return cache[k]
 
     if search == "sweep":
@@ -237,12 +241,8 @@ def focal_from_tracks(
     # refine: two more focals half a step either side, then the vertex of the parabola (log focal) through the least
     # of the five and its two neighbours
     k0 = steps[best]
-    near = focals[best] * _STEP ** np.arange(-1.0, 1.5, 0.5)  # [5]: best/1.25 … best·1.25
-    near_errors = np.array([left, error(k0 - 0.5), mid, error(k0 + 0.5), right])
-    j = int(np.clip(np.argmin(near_errors), 1, 3))
-    a, b, c = near_errors[j - 1 : j + 2]
-    shift = 0.5 * (a - c) / (a + c - 2 * b) if a + c - 2 * b > 0 else 0.0  # in half steps
-    estimate.focal = estimate.best = float(near[j] * _STEP ** (0.5 * np.clip(shift, -1.0, 1.0)))
+    near_errors = np.array([left, error(k0 - 0.5), mid, error(k0 + 0.5), right])  # best/1.25 … best·1.25
+    estimate.focal = estimate.best = _five_point_fit(near_errors, float(focals[best]))[1]
     return estimate
 
 
@@ -428,7 +428,7 @@ def _without_one_window(
     offsets = (k0 - 1, k0 - 0.5, k0, k0 + 0.5, k0 + 1)
     count = len(parts[k0])
     for w in range(count):
-        errors = np.array([np.median(np.abs(np.concatenate(parts[k][:w] + parts[k][w + 1 :]))) for k in offsets])
+        errors = np.array([_median_abs(parts[k][:w] + parts[k][w + 1 :]) for k in offsets])
         contrast, without = _five_point_fit(errors, focal)
         estimate.without.append((contrast, without))
         apart = abs(np.log(without / estimate.focal))
