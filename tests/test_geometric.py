@@ -439,6 +439,7 @@ def test_inconclusive_focal_says_why_with_the_measured_rotation(scene, caplog):
     assert match and 0.5 < float(match.group(1)) < 15 and int(match.group(2)) >= 1, reason
     assert reason.startswith(("cost curve flat", "least cost at the end")), reason
     assert reason in caplog.text
+    assert "--focal PX" in caplog.text and "stage1.focal_cascade=true" in caplog.text  # what the user can do
     # the opt-in bundle adjustment of flow tracks is asked next, and its verdict is added
     bundled = GeometricMatcher(resolution=160, offsets=(2, 3), focal_bundle=True)
     bundled.predict(frames[:6])
