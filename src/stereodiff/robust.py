@@ -1,5 +1,5 @@
-"""Robust statistics shared by the global alignment and the pair fusion, and the RANSAC samples of the movers'
-ground plane."""
+"""Robust statistics shared by the global alignment and the pair fusion, the RANSAC samples of the movers'
+ground plane, and the sub-step minimum of the self-calibration's cost sweeps."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import functools
 
 import numpy as np
 
-__all__ = ["choice_triples", "weighted_median"]
+__all__ = ["choice_triples", "parabola_vertex", "weighted_median"]
+
+
+def parabola_vertex(a: float, b: float, c: float) -> float:
+    """Where the parabola through three equally spaced values ``a, b, c`` (at −1, 0, +1 steps) has its vertex, in
+    steps from the middle one, within ±1; 0 when the three are not convex (no minimum between them)."""
+    curvature = a + c - 2 * b
+    return float(np.clip(0.5 * (a - c) / curvature, -1.0, 1.0)) if curvature > 0 else 0.0
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stereodiff.camera import default_principal_point, pixel_grid
+from stereodiff.robust import parabola_vertex
+
 LAMBDA_GRID = np.round(np.arange(-0.5, 0.5001, 0.025), 4)  # λ swept (corner displacement −50 % … +33 %)
 _LAMBDA_CONTRAST = 1.01  # least ratio of the cost of no distortion (λ = 0) to the least cost
 _LAMBDA_HALVES = 0.05  # most difference of the λ of the even and odd probe pairs (corner ~5 %) ...
@@ -65,27 +68,30 @@ class DistortionEstimate:
     reason: str = ""
 
 
+def _centre(size: tuple[int, int]) -> tuple[np.ndarray, float]:
+    """``(c [2], half_diagonal)`` of an ``(h, w)`` image: the distortion centre (the default principal point) and
+    the unit of ``ρ``."""
+    return np.array(default_principal_point(size)), 0.5 * float(np.hypot(*size))
+
+
 def _radius_sq(x: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, float]:
     """``(d [N,2], ρ² [N], half_diagonal)``: offsets of pixels ``x [N,2]`` from the centre of an ``(h, w)`` image."""
-    h, w = size
-    half_diagonal = 0.5 * float(np.hypot(h, w))
-    d = x - np.array([w / 2.0, h / 2.0])
+    centre, half_diagonal = _centre(size)
+    d = x - centre
     return d, np.einsum("ij,ij->i", d, d) / half_diagonal**2, half_diagonal
 
 
 def undistort_division(x: np.ndarray, size: tuple[int, int], division: float) -> np.ndarray:
     """``[N,2]`` ideal pinhole positions of distorted pixels ``x [N,2]`` of an ``(h, w)`` image (division model)."""
     d, rho_sq, _ = _radius_sq(np.asarray(x, np.float64), size)
-    return np.array([size[1] / 2.0, size[0] / 2.0]) + d / (1.0 + division * rho_sq)[:, None]
+    return _centre(size)[0] + d / (1.0 + division * rho_sq)[:, None]
 
 
 def division_grid(size: tuple[int, int], division: float) -> np.ndarray:
     """``[h,w,2]`` float32 ideal pinhole position of every pixel ``(u, v)`` of an ``(h, w)`` image (the matcher's
     undistorted grid, as :func:`~stereodiff.stage1.pair_steps.undistorted_grid` for OpenCV's model)."""
-    h, w = size
-    v, u = np.mgrid[0:h, 0:w]
-    x = np.stack([u.ravel(), v.ravel()], 1).astype(np.float64)
-    return undistort_division(x, size, division).reshape(h, w, 2).astype(np.float32)
+    x = pixel_grid(*size).reshape(-1, 2).astype(np.float64)
+    return undistort_division(x, size, division).reshape(*size, 2).astype(np.float32)
 
 
 def _undistort_with_jacobian(x: np.ndarray, size: tuple[int, int], division: float) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +101,7 @@ def _undistort_with_jacobian(x: np.ndarray, size: tuple[int, int], division: flo
     jac = s[:, None, None] * np.eye(2) - (2.0 * division / half_diagonal**2 * s**2)[:, None, None] * (
         d[:, :, None] * d[:, None, :]
     )
-    return np.array([size[1] / 2.0, size[0] / 2.0]) + d * s[:, None], jac
+    return _centre(size)[0] + d * s[:, None], jac
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -139,6 +145,11 @@ def _pair_fit(
     return distance, F
 
 
+def _cauchy_scale(size: tuple[int, int], cauchy_px: float = _CAUCHY_PX) -> float:
+    """The Cauchy loss's scale in pixels of an ``(h, w)`` image (``cauchy_px`` at a 320-pixel long side)."""
+    return cauchy_px * max(size) / 320.0
+
+
 def division_cost(
     matches: list[tuple[np.ndarray, np.ndarray]],
     size: tuple[int, int],
@@ -147,7 +158,7 @@ def division_cost(
 ) -> np.ndarray:
     """``[P, L]`` root mean square of the least ``_TRIM`` of the Sampson distances (distorted pixels) of each probe
     pair's matches ``(x_a, x_b)`` (``[N,2]`` each, at an ``(h, w)`` image) for each ``λ`` of ``divisions [L]``."""
-    cauchy = cauchy_px * max(size) / 320.0
+    cauchy = _cauchy_scale(size, cauchy_px)
 
     def trimmed_rms(distance: np.ndarray) -> float:
         least = np.partition(distance, int(_TRIM * len(distance)) - 1)[: int(_TRIM * len(distance))]
@@ -163,13 +174,12 @@ def informative_pairs(matches: list[tuple[np.ndarray, np.ndarray]], size: tuple[
     epipoles (of the fundamental matrix fitted without distortion) at least ``_EPIPOLE_RADIUS`` half-diagonals from
     the image centre. A translation towards the distortion centre (forward motion) makes radial flow, which a radial
     distortion only rescales: the epipolar lines stay lines through the epipole, and no ``λ`` can be told apart."""
-    h, w = size
-    centre, half_diagonal = np.array([w / 2.0, h / 2.0]), 0.5 * float(np.hypot(h, w))
+    centre, half_diagonal = _centre(size)
     kept = []
     for k, (x_a, x_b) in enumerate(matches):
         if len(x_a) < _MIN_MATCHES:
             continue
-        _, F = _pair_fit(x_a, x_b, size, 0.0, _CAUCHY_PX * max(size) / 320.0)
+        _, F = _pair_fit(x_a, x_b, size, 0.0, _cauchy_scale(size))
         _, _, vt_a = np.linalg.svd(F)  # F e_a = 0
         _, _, vt_b = np.linalg.svd(F.T)  # Fᵀ e_b = 0
         near = False
@@ -188,10 +198,7 @@ def _least(cost: np.ndarray, divisions: np.ndarray) -> tuple[float, bool]:
     k = int(np.argmin(total))
     if k in (0, len(divisions) - 1):
         return float(divisions[k]), True
-    c0, c1, c2 = total[k - 1 : k + 2]
-    curvature = c0 - 2 * c1 + c2
-    shift = 0.5 * (c0 - c2) / curvature if curvature > 0 else 0.0
-    return float(divisions[k] + np.clip(shift, -1, 1) * (divisions[k + 1] - divisions[k])), False
+    return float(divisions[k] + parabola_vertex(*total[k - 1 : k + 2]) * (divisions[k + 1] - divisions[k])), False
 
 
 def division_from_matches(

@@ -32,6 +32,7 @@ from typing import Literal
 import numpy as np
 
 from stereodiff.flow import sample_flow
+from stereodiff.robust import parabola_vertex
 from stereodiff.stage1.epipolar import FocalEstimate, relative_pose
 
 _HUBER_PX = 0.5  # Huber scale of the reprojection residuals, pixels at 320 px
@@ -414,9 +415,8 @@ def _five_point_fit(errors: np.ndarray, focal: float) -> tuple[float, float]:
         vertex = float(np.clip(-slope / (2 * curvature), -1.0, 1.0))
         contrast = float(1.0 + curvature / max(float(np.polyval([curvature, slope, level], vertex)), 1e-12))
     j = int(np.clip(np.argmin(errors), 1, 3))
-    a, b, c = errors[j - 1 : j + 2]
-    shift = 0.5 * (a - c) / (a + c - 2 * b) if a + c - 2 * b > 0 else 0.0  # in half steps
-    return contrast, float(focal * _STEP ** (0.5 * (j - 2) + 0.5 * np.clip(shift, -1.0, 1.0)))
+    shift = parabola_vertex(*errors[j - 1 : j + 2])  # in half steps
+    return contrast, float(focal * _STEP ** (0.5 * (j - 2) + 0.5 * shift))
 
 
 def _without_one_window(
