@@ -425,8 +425,8 @@ def _counting_dis(monkeypatch) -> list[int]:
 
 def test_focal_cascade_shares_its_track_flows_with_the_pair_run(scene, monkeypatch):
     """The cascade's tracks (10 frames: keyframes 1 frame apart) are the graph's offset-1 pairs: the pair run takes
-    their flows instead of computing them again (21 track steps, 9 of them distinct), and its output is the same
-    bit for bit as without the sharing."""
+    their flows instead of computing them again (21 track steps, 9 of them distinct, each computed once), and its
+    output is the same bit for bit as without the sharing."""
     frames, _, _, _ = scene
     monkeypatch.setattr(geometric, "focal_from_tracks", lambda *args, **options: FocalEstimate(150.0, 150.0, 1.3))
     outputs, counts = [], []
@@ -440,8 +440,8 @@ def test_focal_cascade_shares_its_track_flows_with_the_pair_run(scene, monkeypat
         outputs.append(np.concatenate([preds.pts_i[e] for e in range(preds.num_pairs)]))
         counts.append(calls[0])
     np.testing.assert_array_equal(outputs[0], outputs[1])
-    # without sharing: 2 probe pairs, 21 track steps, 9 direct pairs of the graph; with it the 9 pairs once
-    assert counts == [2 + 9, 2 + 21 + 9], counts
+    # without sharing: 2 probe pairs, the tracks' 9 distinct steps, 9 direct pairs of the graph; with it 9 once
+    assert counts == [2 + 9, 2 + 9 + 9], counts
 
 
 def test_focal_cascade_measures_the_offsets_first_and_prefetches_the_pair_run(monkeypatch):

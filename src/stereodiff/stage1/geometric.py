@@ -876,29 +876,30 @@ class GeometricMatcher(PairwiseReconstruction):
         self, gray: np.ndarray, count: int = 3, keyframes: int = 8, keep: set[tuple[int, int]] | None = None
     ) -> list[TrackWindow]:
         """Flow tracks (:func:`track_window`) of ``count`` windows of ``keyframes`` keyframes 3 frames apart (less
-        in short videos), spread over the video, on ``num_workers`` threads. The flows of the steps in ``keep``
-        (pairs ``(a, b)``, ``a < b``, of the coming pair run) are kept in ``_probe_flows`` for it, and steps already
-        there are not computed again."""
+        in short videos), spread over the video. The flows of the windows' distinct steps are computed first, on
+        ``num_workers`` threads (21 pairs over the workers: no core idles while the third window is alone). The
+        flows of the steps in ``keep`` (pairs ``(a, b)``, ``a < b``, of the coming pair run) are kept in
+        ``_probe_flows`` for it, and steps already there are not computed again."""
         import threading
 
         num_frames = len(gray)
         step = max(1, min(3, (num_frames - 1) // (keyframes - 1)))
         keyframes = min(keyframes, (num_frames - 1) // step + 1)
         starts = np.unique(np.linspace(0, num_frames - 1 - step * (keyframes - 1), count).round().astype(int))
+        steps = sorted({(int(s + step * k), int(s + step * (k + 1))) for s in starts for k in range(keyframes - 1)})
         local = threading.local()
 
-        def window(start: int) -> TrackWindow:
-            def flows(k: int) -> tuple[np.ndarray, np.ndarray]:
-                pair = (int(start + step * k), int(start + step * (k + 1)))
-                flows = self._probe_flows.get(pair) or dis_flows(
-                    self._thread_engine(local), gray[pair[0]], gray[pair[1]]
-                )
-                if keep and pair in keep:  # a pair of the graph: the pair run takes its flows (at most 21 pairs)
-                    self._probe_flows[pair] = flows
-                return flows
+        def pair_flows(pair: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+            flows = self._probe_flows.get(pair) or dis_flows(self._thread_engine(local), gray[pair[0]], gray[pair[1]])
+            if keep and pair in keep:  # a pair of the graph: the pair run takes its flows (at most 21 pairs)
+                self._probe_flows[pair] = flows
+            return flows
 
+        known = dict(zip(steps, thread_map(pair_flows, steps, self.num_workers, "focal tracks"), strict=True))
+
+        def window(start: int) -> TrackWindow:
             return track_window(
-                flows,
+                lambda k: known[(int(start + step * k), int(start + step * (k + 1)))],
                 keyframes,
                 gray.shape[1:],
                 cells=self.grid_cells,
@@ -906,7 +907,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 max_tracks=TRACKS_PER_WINDOW,
             )
 
-        return thread_map(window, list(starts), self.num_workers, "focal tracks")
+        return [window(int(start)) for start in starts]
 
     def _probe(
         self, gray: np.ndarray, pairs: list[tuple[int, int]], measure: Callable[..., Any], keep: bool = True
