@@ -410,6 +410,76 @@ def test_focal_cascade_asks_the_cheap_bundle_adjustment_and_reports_it(scene, mo
     assert len(asked) == 1 and given.report.focal_source == "given"
 
 
+def _counting_dis(monkeypatch) -> list[int]:
+    """Count the matcher's DIS flow computations (one per pair: forward and backward)."""
+    calls = [0]
+    original = geometric.dis_flows
+
+    def counted(*args):
+        calls[0] += 1
+        return original(*args)
+
+    monkeypatch.setattr(geometric, "dis_flows", counted)
+    return calls
+
+
+def test_focal_cascade_shares_its_track_flows_with_the_pair_run(scene, monkeypatch):
+    """The cascade's tracks (10 frames: keyframes 1 frame apart) are the graph's offset-1 pairs: the pair run takes
+    their flows instead of computing them again (21 track steps, 9 of them distinct, each computed once), and its
+    output is the same bit for bit as without the sharing."""
+    frames, _, _, _ = scene
+    monkeypatch.setattr(geometric, "focal_from_tracks", lambda *args, **options: FocalEstimate(150.0, 150.0, 1.3))
+    outputs, counts = [], []
+    for share in (True, False):
+        calls = _counting_dis(monkeypatch)
+        matcher = GeometricMatcher(resolution=160, offsets=(1, 2), focal_cascade=True, num_workers=1)
+        if not share:
+            monkeypatch.setattr(matcher, "_graph_direct_pairs", lambda gray, K: set())
+        preds = matcher.predict(frames)
+        assert matcher.report.focal_source == "bundle"
+        outputs.append(np.concatenate([preds.pts_i[e] for e in range(preds.num_pairs)]))
+        counts.append(calls[0])
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    # without sharing: 2 probe pairs, the tracks' 9 distinct steps, 9 direct pairs of the graph; with it 9 once
+    assert counts == [2 + 9, 2 + 9 + 9], counts
+
+
+def test_focal_cascade_measures_the_offsets_first_and_prefetches_the_pair_run(monkeypatch):
+    """With the adaptive offsets (``rotation_fit``: independent of the focal) the pair graph is known before the
+    focal: the offsets are the ones measured without the cascade, and while the adjustments run (here a 0.3 s
+    stand-in) a second thread computes the pair run's first flows, which the pair run takes: no flow is computed
+    twice and the output is the same as without the prefetch."""
+    import time as clock
+    from contextlib import nullcontext
+
+    frames, *_ = _render_scene(num_frames=24)
+    plain = GeometricMatcher(resolution=160)
+    plain.predict(frames[:2])  # (a first predict: the report of the next must not keep anything of it)
+    plain.predict(frames)
+    ahead = []
+
+    def decides(*args, **options):
+        clock.sleep(0.3)
+        ahead.append(len(matcher._probe_flows))
+        return FocalEstimate(150.0, 150.0, 1.3)
+
+    monkeypatch.setattr(geometric, "focal_from_tracks", decides)
+    outputs, counts = [], []
+    for prefetch in (True, False):
+        calls = _counting_dis(monkeypatch)
+        matcher = GeometricMatcher(resolution=160, focal_cascade=True, num_workers=2)
+        if not prefetch:
+            monkeypatch.setattr(matcher, "_prefetch", lambda gray, direct: nullcontext())
+        preds = matcher.predict(frames)
+        assert matcher.report.offsets == plain.report.offsets
+        assert matcher.report.angle_per_frame_deg == plain.report.angle_per_frame_deg
+        outputs.append(np.concatenate([preds.pts_i[e] for e in range(preds.num_pairs)]))
+        counts.append(calls[0])
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    assert counts[0] == counts[1], counts  # every prefetched flow was used
+    assert ahead[0] > ahead[1], ahead  # flows computed during the adjustments, beyond the probes' and tracks'
+
+
 def test_opencv_usac_assertion_means_no_model(scene, monkeypatch, caplog):
     """OpenCV 5's USAC asserts ("!model.empty()") on some degenerate samples; the matcher treats it as no model."""
     frames, _, _, _ = scene

@@ -160,7 +160,9 @@ class GeometricConfig(Stage1Config):
     bundle adjustment of flow tracks (:func:`~stereodiff.stage1.focal_bundle.focal_from_tracks` with
     ``search="walk"``, ``separate=True``): a downhill walk over the focals instead of the full sweep, one adjustment
     per window, a contrast independent of where the grid of focals falls, and the decision must survive dropping any
-    one window. ≈2 s of CPU at 320 px (1.0 s tracks, 1.0 s adjustments; ``focal_bundle``: 3-10 s).
+    one window. ≈1.0-1.7 s of CPU at 320 px for the adjustments, which run beside the pair run's first DIS flows
+    (a prefetch on the second core); the tracks' flows (≈0.9 s) are the pair run's own where offset 3 is a direct
+    offset of the graph (``focal_bundle``: 3-10 s).
     ``matcher.report.focal_source`` is ``"bundle"`` when it decided. Takes precedence over ``focal_bundle``. Static
     orbit seeds 0-7, 32-35: all decided, 0.987-1.044× the truth; ``indoor-dynamic`` s2 1.003×, the others and
     TUM fr1/desk declined; see docs/geometric.md, "Focal length"."""

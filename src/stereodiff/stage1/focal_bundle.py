@@ -13,7 +13,8 @@ and 3 frames apart, 0.9-1.0× with 1 frame apart). The matcher's ``focal_bundle`
 The matcher's ``focal_cascade`` (opt-in) asks this module only where the Kruppa cost declines, and cheaply
 (``search="walk"``, ``separate=True``): a downhill walk over the same grid of focals, one adjustment per window, a
 contrast that does not depend on where the grid falls, and a decision that must survive dropping any one window
-(:func:`focal_from_tracks`); ≈2 s of CPU at 320 px instead of 4-10 s.
+(:func:`focal_from_tracks`); ≈2 s of CPU at 320 px instead of 4-10 s, of which the matcher shares the tracks'
+flows with its pair run and runs the adjustments beside the pair run's first flows (docs/geometric.md, "Cheaper").
 
 Model per window (keyframes ``0..K-1``): the points are the rays of the tracks in keyframe 0 at inverse depth
 ``ρ``; keyframe ``k`` sees ``P = R_k ray + ρ t_k`` at ``f · P_xy / P_z + c``. The windows share the focal only.
@@ -270,6 +271,7 @@ class _Problem:
         self.rays = np.hstack([(self.ref - centre) / focal, np.ones((len(self.ref), 1))])
         self.num_reprojections = 2 * len(self.ref)
         self._structure: tuple | None = None  # the Jacobian's CSR pattern (see :meth:`jacobian`)
+        self._last: tuple | None = None  # (x, _project(x)) of the last projection
 
     def initial(self) -> np.ndarray:
         """Parameters ``[6·poses + tracks]`` (rotation vector, translation per pose; inverse depth per track) from
@@ -306,18 +308,24 @@ class _Problem:
         return np.concatenate([poses.ravel(), rho])
 
     def _project(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Poses ``[P,6]``, inverse depths ``[N]``, the points ``[M,3]`` in their keyframes and the rotated rays
+        ``[M,3]`` at ``x``; the last call's are reused (scipy asks the Jacobian at the point whose residuals it has
+        just evaluated)."""
         import cv2
 
+        if self._last is not None and np.array_equal(self._last[0], x):
+            return self._last[1]
         poses = x[: 6 * self.num_poses].reshape(-1, 6)
         rho = x[6 * self.num_poses :]
         rotations = np.stack([cv2.Rodrigues(p[:3])[0] for p in poses])
         rotated = np.einsum("nij,nj->ni", rotations[self.pose], self.rays)
         P = rotated + rho[self.track, None] * poses[self.pose, 3:]
-        return poses, rho, P
+        self._last = (x.copy(), (poses, rho, P, rotated))
+        return poses, rho, P, rotated
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Reprojection residuals ``[2M]`` (pixels), then one gauge residual per window (mean inverse depth 1)."""
-        _, rho, P = self._project(x)
+        _, rho, P, _ = self._project(x)
         projected = self.focal * P[:, :2] / P[:, 2:] + self.centre
         gauge = [rho[t0 : t0 + n].mean() - 1.0 for _, t0, n in self.blocks]
         return np.concatenate([(projected - self.target).ravel(), 10.0 * np.asarray(gauge)])
@@ -327,14 +335,13 @@ class _Problem:
         import cv2
         from scipy.sparse import csr_matrix
 
-        poses, rho, P = self._project(x)
+        poses, rho, P, base = self._project(x)
         m, f = len(P), self.focal
         inv_z = 1.0 / P[:, 2]
         d_proj = np.zeros((m, 2, 3))  # d projected / d P
         d_proj[:, 0, 0] = d_proj[:, 1, 1] = f * inv_z
         d_proj[:, :, 2] = -f * P[:, :2] * inv_z[:, None] ** 2
         eps = 1e-6
-        base = np.einsum("nij,nj->ni", np.stack([cv2.Rodrigues(p[:3])[0] for p in poses])[self.pose], self.rays)
         d_rot = np.zeros((m, 3, 3))
         for q in range(3):
             nudged = poses[:, :3].copy()

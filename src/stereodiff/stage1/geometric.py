@@ -39,6 +39,7 @@ import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,10 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         path_trim=float(config.movers_path_trim),
     )
 
+
+_PREFETCH_BYTES = 40e6
+"""Most bytes of flows the cascade's prefetch computes ahead of the pair run (:meth:`GeometricMatcher._prefetch`):
+32 pairs at 320×240 (1.2 MB each), about what one core computes during the cascade's adjustments."""
 
 _FOCAL_HINT = (
     " (a camera far from 60° loses depth: give the focal with --focal PX if known, or try"
@@ -383,6 +388,8 @@ class GeometricMatcher(PairwiseReconstruction):
         # then runs on its undistorted matches
         division, division_reason = self._estimate_distortion(gray) if self.distortion == "auto" else (None, "")
         self._undistorted = None if not division else division_grid(size, division)
+        self._given_pairs, self._early_offsets = pairs, None  # for the cascade's shared flows (_graph_direct_pairs)
+        self.report = MatcherReport()
         K, focal_source = self._intrinsics((height, width), size, gray)
         if isinstance(self.distortion, tuple):
             self._undistorted = undistorted_grid(size, K, self.distortion)
@@ -409,7 +416,10 @@ class GeometricMatcher(PairwiseReconstruction):
                 len(pairs) / num_frames,
             )
         elif pairs is None:
-            offsets = self.offsets or self._adaptive_offsets(gray, K)
+            if self._early_offsets is not None:  # measured before the focal (the cascade: _graph_direct_pairs)
+                offsets, self.report.angle_per_frame_deg = self._early_offsets
+            else:
+                offsets = self.offsets or self._adaptive_offsets(gray, K)
             pairs = default_pairs(num_frames, offsets)
             self.report.offsets = tuple(offsets)
             logger.info("geometric matcher: offsets %s, %d directed pairs", tuple(offsets), len(pairs))
@@ -782,9 +792,11 @@ class GeometricMatcher(PairwiseReconstruction):
         cascade = self.settings.focal_cascade
         if estimate.focal is None and (cascade or self.settings.focal_bundle):
             start = time.perf_counter()
-            windows = self._track_windows(gray)
+            direct = self._graph_direct_pairs(gray, K)
+            windows = self._track_windows(gray, keep=direct)
             fast = {"search": "walk", "separate": True, "evaluations": CASCADE_EVALUATIONS} if cascade else {}
-            tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
+            with self._prefetch(gray, direct):
+                tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
             logger.info(
                 "geometric matcher: focal by bundle adjustment %s in %.1f s (fundamentals: %s)",
                 f"{tracked.focal:.1f} px" if tracked.focal else f"inconclusive ({tracked.reason})",
@@ -802,24 +814,92 @@ class GeometricMatcher(PairwiseReconstruction):
             estimate = tracked
         return estimate
 
-    def _track_windows(self, gray: np.ndarray, count: int = 3, keyframes: int = 8) -> list[TrackWindow]:
+    def _graph_direct_pairs(self, gray: np.ndarray, K: np.ndarray) -> set[tuple[int, int]]:
+        """The unordered pairs ``(a, b)``, ``a < b``, whose flows the coming pair run computes by DIS (not composed,
+        :func:`flow_plan`), when they are known before the focal: pairs given, ``offsets`` given, or the adaptive
+        offsets with ``offset_parallax="rotation_fit"`` (measured with the prior focal: independent of the focal;
+        then measured here, once, and kept in ``_early_offsets`` for the pair graph). Empty otherwise
+        (``pair_graph="per_frame"``, ``offset_parallax="essential"``, a rolling shutter: they need the focal).
+        The cascade keeps the flows of its tracks that are such pairs, for the pair run (:meth:`_track_windows`)."""
+        pairs = self._given_pairs
+        if pairs is None:
+            if self.settings.pair_graph != "offsets":
+                return set()
+            offsets = self.offsets
+            if offsets is None:
+                if self.offset_parallax != "rotation_fit" or self.settings.rolling_shutter_readout is not None:
+                    return set()
+                offsets = self._adaptive_offsets(gray, K)
+                self._early_offsets = (offsets, self.report.angle_per_frame_deg)
+            pairs = default_pairs(len(gray), offsets)
+        unordered = {(int(min(a, b)), int(max(a, b))) for a, b in np.asarray(pairs).tolist()}
+        return unordered - set(flow_plan(unordered) if self.chain_flows else {})
+
+    @contextmanager
+    def _prefetch(self, gray: np.ndarray, direct: set[tuple[int, int]]) -> Iterator[None]:
+        """While the block runs (the cascade's bundle adjustments, on one core), a thread computes the DIS flows of
+        the pair run's first direct pairs (``direct``, in the pair run's order: by last frame, then first frame
+        descending), at most ``_PREFETCH_BYTES`` of them, into ``_probe_flows``, where the pair run takes them (the
+        same flows it would compute: DIS is deterministic). Stops after the pair it is on when the block ends; off
+        with ``num_workers=1``. The adjustments hold the GIL most of the time and DIS releases it: the two share the
+        cores instead of one idling."""
+        import threading
+
+        if self.num_workers < 2 or not direct:
+            yield
+            return
+        order = sorted(direct, key=lambda ab: (ab[1], -ab[0]))
+        most = max(1, int(_PREFETCH_BYTES // (16 * gray.shape[1] * gray.shape[2])))  # two [h,w,2] float32 flows
+        todo = [ab for ab in order if ab not in self._probe_flows][:most]
+        stop = threading.Event()
+        flows = self._probe_flows
+
+        def run() -> None:
+            try:
+                engine = self._flow_engine()
+                for a, b in todo:
+                    if stop.is_set():
+                        return
+                    flows[(a, b)] = dis_flows(engine, gray[a], gray[b])
+            except Exception as error:  # the pair run computes what is missing
+                logger.debug("geometric matcher: flow prefetch stopped (%s)", error)
+
+        thread = threading.Thread(target=run, name="stereodiff-prefetch", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _track_windows(
+        self, gray: np.ndarray, count: int = 3, keyframes: int = 8, keep: set[tuple[int, int]] | None = None
+    ) -> list[TrackWindow]:
         """Flow tracks (:func:`track_window`) of ``count`` windows of ``keyframes`` keyframes 3 frames apart (less
-        in short videos), spread over the video, on ``num_workers`` threads."""
+        in short videos), spread over the video. The flows of the windows' distinct steps are computed first, on
+        ``num_workers`` threads (21 pairs over the workers: no core idles while the third window is alone). The
+        flows of the steps in ``keep`` (pairs ``(a, b)``, ``a < b``, of the coming pair run) are kept in
+        ``_probe_flows`` for it, and steps already there are not computed again."""
         import threading
 
         num_frames = len(gray)
         step = max(1, min(3, (num_frames - 1) // (keyframes - 1)))
         keyframes = min(keyframes, (num_frames - 1) // step + 1)
         starts = np.unique(np.linspace(0, num_frames - 1 - step * (keyframes - 1), count).round().astype(int))
+        steps = sorted({(int(s + step * k), int(s + step * (k + 1))) for s in starts for k in range(keyframes - 1)})
         local = threading.local()
 
-        def window(start: int) -> TrackWindow:
-            def flows(k: int) -> tuple[np.ndarray, np.ndarray]:
-                a = int(start + step * k)
-                return dis_flows(self._thread_engine(local), gray[a], gray[a + step])
+        def pair_flows(pair: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+            flows = self._probe_flows.get(pair) or dis_flows(self._thread_engine(local), gray[pair[0]], gray[pair[1]])
+            if keep and pair in keep:  # a pair of the graph: the pair run takes its flows (at most 21 pairs)
+                self._probe_flows[pair] = flows
+            return flows
 
+        known = dict(zip(steps, thread_map(pair_flows, steps, self.num_workers, "focal tracks"), strict=True))
+
+        def window(start: int) -> TrackWindow:
             return track_window(
-                flows,
+                lambda k: known[(int(start + step * k), int(start + step * (k + 1)))],
                 keyframes,
                 gray.shape[1:],
                 cells=self.grid_cells,
@@ -827,7 +907,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 max_tracks=TRACKS_PER_WINDOW,
             )
 
-        return thread_map(window, list(starts), self.num_workers, "focal tracks")
+        return [window(int(start)) for start in starts]
 
     def _probe(
         self, gray: np.ndarray, pairs: list[tuple[int, int]], measure: Callable[..., Any], keep: bool = True
