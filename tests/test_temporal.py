@@ -837,6 +837,26 @@ def test_camera_motion_fitted_to_lk_refined_matches_is_not_short():
         np.testing.assert_array_equal(a.gate, b.gate)
 
 
+def test_lk_motion_without_a_refined_match_is_no_motion(monkeypatch):
+    """A link whose Lucas–Kanade refinement keeps no match (e.g. a frame of blur or a wrong stage-1 depth) has no
+    camera motion (the filter then carries nothing along it) instead of failing on an empty remap."""
+    from stereodiff.stage2 import temporal
+
+    h, w = 48, 64
+    rng = np.random.default_rng(1)
+    frame = temporal._Raw(
+        rgb=rng.random((h, w, 3), dtype=np.float32),
+        grey=rng.integers(0, 256, (h, w), dtype=np.uint8),
+        log_depth=np.zeros((h, w), np.float32),
+        weight=np.ones((h, w), np.float32),
+    )
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    fit_at = np.stack([xs, ys], axis=-1)
+    monkeypatch.setattr(temporal, "lk_matches", lambda own, other, pixels, *args: (pixels, np.zeros(len(pixels), bool)))
+    refiner = TemporalRefiner(motion_flow_refine="lk")
+    assert refiner._lk_motion(frame, frame, fit_at, np.ones((h, w)), temporal._prior_camera((h, w))) is None
+
+
 def test_lk_matches_recover_a_shift_and_drop_an_occluded_match():
     """:func:`lk_matches` recovers a known sub-pixel shift from a 1-pixel-off start and the round trip drops an
     occluded match; the options are validated."""

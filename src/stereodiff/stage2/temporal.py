@@ -304,6 +304,8 @@ class TemporalRefiner(TemporalConfig):
         targets, ok = lk_matches(
             own.grey, other.grey, pixels, fit_at[rows, cols], self.motion_lk_window, self.motion_lk_levels
         )
+        if not ok.any():  # no refined match (cv2.remap refuses an empty map)
+            return None
         pixels, targets = pixels[ok], targets[ok]
         at = targets.reshape(-1, 1, 2)
         num = cv2.remap(other.weight * other.log_depth, at, None, cv2.INTER_LINEAR)[:, 0]  # [n]
