@@ -145,7 +145,7 @@ def affine_moments(config: TemporalConfig, log_d: np.ndarray, valid: np.ndarray,
     float32, with ``u, v`` the pixel's column and row from the image centre in units of ``fill_sigma_px`` and ``q``
     the inverse depth relative to the block's median (``fill_affine_space="inverse"``) or the log-depth minus that
     median (``"log"``); ``log_d``, ``valid`` (bool) and the fill weights ``fill_w`` are ``[n,h',w']``."""
-    n, h, w = log_d.shape
+    h, w = log_d.shape[1:]
     scale = np.float32(config.fill_sigma_px)
     u = ((np.arange(w, dtype=np.float32) - np.float32((w - 1) / 2)) / scale)[None, None, :]  # [1,1,w']
     v = ((np.arange(h, dtype=np.float32) - np.float32((h - 1) / 2)) / scale)[None, :, None]  # [1,h',1]
