@@ -24,6 +24,7 @@ __all__ = [
     "colour_l1",
     "domain_transform_filter",
     "fill_frames",
+    "hole_distance",
     "lower_border",
     "moving_ahead",
 ]
@@ -107,6 +108,18 @@ def fill_frames(
         sigma_r=config.fill_sigma_color,
         iterations=config.fill_iterations,
     )
+    own = None  # the holes' own fill: a softer colour edge, the covered rim left out
+    if config.hole_sigma_color > 0 or config.hole_skip_rim_px > 0:
+        own_w = fill_w
+        if config.hole_skip_rim_px > 0:
+            own_w = fill_w * (hole_distance(weight > 0) > config.hole_skip_rim_px)
+        own = domain_transform_filter(
+            np.stack([own_w * log_d, own_w], axis=1),  # [n,2,h',w']
+            rgb,
+            sigma_s=config.fill_sigma_px,
+            sigma_r=config.hole_sigma_color or config.fill_sigma_color,
+            iterations=config.fill_iterations,
+        )
     filled = []
     for i in range(len(log_d)):
         has_data = bool(weight[i].max() > 0)
@@ -117,6 +130,9 @@ def fill_frames(
         if config.fill_affine:  # the region's plane at the pixel instead of its mean (bounded departure)
             step = affine_step(config, smoothed[i, affine_at:], smoothed[i, 1], reached)
             fill = fill + (step * (weight[i] == 0) if config.fill_affine_holes else step)
+        if own is not None:  # holes: the mean of their own fill where it reached covered pixels
+            hole = (weight[i] == 0) & (own[i, 1] > 1e-6)
+            fill = np.where(hole, own[i, 0] / np.maximum(own[i, 1], 1e-6), fill)
         share = np.float32(0.0)  # how far each hole leans to the near side
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
             near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
@@ -183,6 +199,18 @@ def affine_step(config: TemporalConfig, moments: np.ndarray, total: np.ndarray, 
         step = rise
     bound = config.fill_affine_max
     return np.where(reached, np.clip(step, -bound, bound), 0.0).astype(np.float32)
+
+
+def hole_distance(covered: np.ndarray) -> np.ndarray:
+    """``[n,h,w]`` float32 Euclidean distance (pixels) of each pixel to its frame's nearest hole (``covered``
+    ``[n,h,w]`` bool; 0 on holes, +inf in a frame without holes)."""
+    import cv2
+
+    distance = np.full(covered.shape, np.inf, np.float32)
+    for i, frame in enumerate(covered):
+        if not frame.all():
+            distance[i] = cv2.distanceTransform(frame.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return distance
 
 
 def rim_trust(covered: np.ndarray, rim_px: float) -> np.ndarray:
