@@ -919,3 +919,34 @@ def test_affine_fill_keeps_its_own_side_next_to_a_nearer_object():
 
     mean, plane = error(), error(fill_affine=True)
     assert plane < 0.03 and mean > 2 * plane
+
+
+def test_the_holes_own_fill_reaches_across_texture_and_skips_the_rim():
+    """``hole_sigma_color`` + ``hole_skip_rim_px``: a surface at depth 2 whose middle stripe (another shade: the
+    floor's pattern) is a hole except for a 2-px covered rim carrying an occluder's depth 1 bled onto it. The one
+    fill gives the hole its stripe's rim (near); the holes' own pass, with a softer colour edge and the rim left
+    out, gives it the surface around the stripe; covered pixels keep their depth."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames, hole_distance
+
+    covered = np.ones((1, 4, 8), bool)
+    covered[0, :, 5:] = False
+    np.testing.assert_allclose(hole_distance(covered)[0, 0], [5, 4, 3, 2, 1, 0, 0, 0])
+    assert np.isinf(hole_distance(np.ones((1, 4, 8), bool))).all()
+
+    rgb = np.full((1, 20, 30, 3), 0.5, np.float32)
+    rgb[0, :, 10:20] = 0.53  # the stripe: a colour edge of 0.09 on each side
+    log_d = np.full((1, 20, 30), np.log(2.0), np.float32)
+    log_d[0, :, 10:12] = 0.0  # the rim: depth 1
+    weight = np.ones((1, 20, 30), np.float32)
+    weight[0, :, 12:20] = 0.0  # the hole
+    log_d[weight == 0] = 0.0
+
+    def error(**options) -> float:  # |log-depth − log 2| on the hole
+        (frame,) = fill_frames(TemporalConfig(**options), rgb, log_d, weight)
+        np.testing.assert_array_equal(frame.estimate[:, :10], np.log(np.float32(2.0)))
+        return float(np.abs(frame.estimate - np.log(2.0))[:, 12:20].mean())
+
+    plain, own = error(), error(hole_sigma_color=0.12, hole_skip_rim_px=2.0)
+    assert own < 0.3 * plain
+    assert error(hole_sigma_color=0.12) < plain and error(hole_skip_rim_px=2.0) < plain
