@@ -181,7 +181,9 @@ class TemporalConfig(BackendConfig):
     hole_sigma_color: float = 0.0
     """The holes' own fill (0 = off: holes take the one fill of every pixel): a second domain-transform pass of two
     channels gives the holes the weighted mean log-depth with this colour scale (``fill_sigma_color``'s unit) and
-    without the covered pixels within ``hole_skip_rim_px`` of a hole; the leans act on it. A softer colour edge
+    without the covered pixels within ``hole_skip_rim_px`` of a hole, as far as the hole does not lean to the near
+    side (``1 −`` the ``hole_nearness`` share: a mover's holes keep the one fill, its covered rim is what they are
+    filled from); the leans act on it. A softer colour edge
     than ``fill_sigma_color`` lets a hole reach its own surface across texture (the floor's pattern), and the
     covered rim carries the occluder's depth bled onto the background (docs/stage2-temporal.md, "A locally
     planar fill": with the true depth on the covered pixels the mean fill's holes are 4–5× better than with stage

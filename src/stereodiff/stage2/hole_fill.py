@@ -130,9 +130,6 @@ def fill_frames(
         if config.fill_affine:  # the region's plane at the pixel instead of its mean (bounded departure)
             step = affine_step(config, smoothed[i, affine_at:], smoothed[i, 1], reached)
             fill = fill + (step * (weight[i] == 0) if config.fill_affine_holes else step)
-        if own is not None:  # holes: the mean of their own fill where it reached covered pixels
-            hole = (weight[i] == 0) & (own[i, 1] > 1e-6)
-            fill = np.where(hole, own[i, 0] / np.maximum(own[i, 1], 1e-6), fill)
         share = np.float32(0.0)  # how far each hole leans to the near side
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
             near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
@@ -141,6 +138,10 @@ def fill_frames(
                 share = smoothed[i, 3] / np.maximum(smoothed[i, 4], 1e-6)
             if lean is not None:  # near scenery entering at the lower border: fully
                 share = np.maximum(share, lean)
+        if own is not None:  # static holes: the mean of their own fill where it reached covered pixels
+            hole = (weight[i] == 0) & (own[i, 1] > 1e-6)
+            fill = np.where(hole, fill + (1 - share) * (own[i, 0] / np.maximum(own[i, 1], 1e-6) - fill), fill)
+        if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
             far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
