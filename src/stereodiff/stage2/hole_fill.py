@@ -56,7 +56,10 @@ def fill_frames(
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
     ``hole_nearness``, holes lean toward the soft minimum of their region as far as ``motion`` (or ``lean``) says;
     with ``hole_farness``, toward its soft maximum by the rest; with ``hole_rim_px``, the covered pixels next to a
-    hole count less (:func:`rim_trust`).
+    hole count less (:func:`rim_trust`). With ``fill_affine`` the base the leans act on is the region's local plane
+    at the pixel (:func:`affine_moments`, :func:`affine_step`); with ``hole_sigma_color`` / ``hole_skip_rim_px`` a
+    hole's base is, as far as it does not lean near, the mean of a second pass with its own colour scale and without
+    the covered rim (:func:`hole_distance`).
 
     Args:
         config: the refiner's settings (``fill_*``, ``hole_nearness``, ``fill_weight``).
