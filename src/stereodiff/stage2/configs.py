@@ -157,30 +157,6 @@ class TemporalConfig(BackendConfig):
     AbsRel on 10 of 12 seeds (s0 0.0800 → 0.0769, s2 0.0762 → 0.0716, both then under stage 1) but through the
     protocol's fit: the holes' own depth gets worse on 11 of 12 and the moving pixels pass 0.30 on s4, s7, s23.
     0 here and in the ``cpu`` preset."""
-    fill_affine: bool = False
-    """First-order (locally planar) fill: instead of the weighted mean of its colour region, each pixel's fill is
-    the weighted least-squares plane ``q ≈ q̄ + g·(p − p̄)`` of the region's inverse depth ``q`` (or log-depth,
-    ``fill_affine_space``) over the image position ``p``, with the same domain-transform weights (nine moments in
-    the one pass), evaluated at the pixel: a plane's inverse depth is affine in the image, so a hole on a slanted
-    floor takes the floor's gradient instead of the mean of its covered part (the plain far floor behind objects,
-    farther than any confident neighbour; docs/stage2-temporal.md, "A locally planar fill"). The leans
-    (``hole_nearness``, ``hole_farness``) act on this estimate. False = the mean (the behaviour before). Measured:
-    level or slightly worse on every clip (static-orbit s0 final 0.0322 → 0.0323, TUM 0.1345 → 0.1348): the
-    holes' error is stage 1's biased covered depth around them, whose gradient the plane extrapolates; +55–70 ms
-    CPU per frame at 320×240. Off here and in the ``cpu`` preset."""
-    fill_affine_ridge: float = 0.05
-    """With ``fill_affine``: ridge added to the weighted position covariance (units of ``fill_sigma_px``², i.e.
-    position measured in ``fill_sigma_px``): the slope shrinks toward 0 (the mean fill) where the covered support
-    is small or on one line. Larger: closer to the mean fill."""
-    fill_affine_max: float = 0.3
-    """With ``fill_affine``: bound (log-depth) on how far the plane's value at a pixel may depart from the mean
-    fill (inverse depth kept positive): a bounded extrapolation."""
-    fill_affine_space: Literal["inverse", "log"] = "inverse"
-    """With ``fill_affine``: the quantity fitted as affine in the image — ``"inverse"`` depth (exact for a plane;
-    relative to the block's median depth) or ``"log"`` depth."""
-    fill_affine_holes: bool = True
-    """With ``fill_affine``: the plane only in stage-1 holes (covered pixels keep the mean fill in their
-    ``(1 − w)`` share); False = every pixel's fill."""
     hole_sigma_color: float = 0.0
     """The holes' own fill (0 = off: holes take the one fill of every pixel): a second domain-transform pass of two
     channels gives the holes the weighted mean log-depth with this colour scale (``fill_sigma_color``'s unit) and
@@ -277,9 +253,6 @@ class TemporalConfig(BackendConfig):
             ("hole_rim_px", self.hole_rim_px >= 0, "must be ≥ 0"),
             ("hole_sigma_color", self.hole_sigma_color >= 0, "must be ≥ 0"),
             ("hole_skip_rim_px", self.hole_skip_rim_px >= 0, "must be ≥ 0"),
-            ("fill_affine_ridge", self.fill_affine_ridge > 0, "must be > 0"),
-            ("fill_affine_max", self.fill_affine_max > 0, "must be > 0"),
-            ("fill_affine_space", self.fill_affine_space in ("inverse", "log"), "must be inverse or log"),
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),
             ("hole_farness_ahead", 0 <= self.hole_farness_ahead <= 100, "must be in [0, 100]"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),

@@ -19,8 +19,6 @@ from stereodiff.stage2.configs import TemporalConfig
 
 __all__ = [
     "FilledFrame",
-    "affine_moments",
-    "affine_step",
     "colour_l1",
     "domain_transform_filter",
     "fill_frames",
@@ -56,8 +54,7 @@ def fill_frames(
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
     ``hole_nearness``, holes lean toward the soft minimum of their region as far as ``motion`` (or ``lean``) says;
     with ``hole_farness``, toward its soft maximum by the rest; with ``hole_rim_px``, the covered pixels next to a
-    hole count less (:func:`rim_trust`). With ``fill_affine`` the base the leans act on is the region's local plane
-    at the pixel (:func:`affine_moments`, :func:`affine_step`); with ``hole_sigma_color`` / ``hole_skip_rim_px`` a
+    hole count less (:func:`rim_trust`); with ``hole_sigma_color`` / ``hole_skip_rim_px`` a
     hole's base is, as far as it does not lean near, the mean of a second pass with its own colour scale and without
     the covered rim (:func:`hole_distance`).
 
@@ -100,10 +97,6 @@ def fill_frames(
     if farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
         top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
         channels.append(fill_w * np.exp(farness * np.minimum(log_d - top, 0.0)))
-    far_at = len(channels) - 1
-    affine_at = len(channels)
-    if config.fill_affine:  # the weighted moments of a local plane (position, depth), in the same pass
-        channels += affine_moments(config, log_d, weight > 0, fill_w)
     smoothed = domain_transform_filter(
         np.stack(channels, axis=1),  # [n,C,h',w']
         rgb,
@@ -130,9 +123,6 @@ def fill_frames(
         reached = smoothed[i, 1] > 1e-6
         norm = np.maximum(smoothed[i, 1], 1e-6)
         fill = np.where(reached, smoothed[i, 0] / norm, mean)
-        if config.fill_affine:  # the region's plane at the pixel instead of its mean (bounded departure)
-            step = affine_step(config, smoothed[i, affine_at:], smoothed[i, 1], reached)
-            fill = fill + (step * (weight[i] == 0) if config.fill_affine_holes else step)
         share = np.float32(0.0)  # how far each hole leans to the near side
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
             near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
@@ -147,7 +137,7 @@ def fill_frames(
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
-            far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
+            far = top + np.log(np.maximum(smoothed[i, -1] / norm, 1e-30)) / farness
             fill = np.where((weight[i] == 0) & reached, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
         filled.append(
             FilledFrame(
@@ -157,52 +147,6 @@ def fill_frames(
             )
         )
     return filled
-
-
-def affine_moments(config: TemporalConfig, log_d: np.ndarray, valid: np.ndarray, fill_w: np.ndarray) -> list:
-    """The eight weighted-moment channels of ``fill_affine`` (with ``Σw``, the fill's second channel, the nine of a
-    local weighted least-squares plane): ``w·u, w·v, w·u², w·uv, w·v², w·u·q, w·v·q, w·q``, each ``[n,h',w']``
-    float32, with ``u, v`` the pixel's column and row from the image centre in units of ``fill_sigma_px`` and ``q``
-    the inverse depth relative to the block's median (``fill_affine_space="inverse"``) or the log-depth minus that
-    median (``"log"``); ``log_d``, ``valid`` (bool) and the fill weights ``fill_w`` are ``[n,h',w']``."""
-    h, w = log_d.shape[1:]
-    scale = np.float32(config.fill_sigma_px)
-    u = ((np.arange(w, dtype=np.float32) - np.float32((w - 1) / 2)) / scale)[None, None, :]  # [1,1,w']
-    v = ((np.arange(h, dtype=np.float32) - np.float32((h - 1) / 2)) / scale)[None, :, None]  # [1,h',1]
-    ref = np.float32(np.median(log_d[valid])) if valid.any() else np.float32(0.0)
-    centred = np.where(valid, log_d - ref, 0.0).astype(np.float32)
-    q = np.exp(-np.clip(centred, -20.0, 20.0)) if config.fill_affine_space == "inverse" else centred
-    wu, wv, wq = fill_w * u, fill_w * v, fill_w * q
-    return [wu, wv, wu * u, wu * v, wv * v, wq * u, wq * v, wq]
-
-
-def affine_step(config: TemporalConfig, moments: np.ndarray, total: np.ndarray, reached: np.ndarray) -> np.ndarray:
-    """``[h',w']`` float32 log-depth to add to one frame's mean fill to get its region's plane at each pixel.
-
-    Args:
-        config: ``fill_affine_ridge`` (added to the position covariance), ``fill_affine_max`` (bound of the step,
-            log-depth), ``fill_affine_space``, ``fill_sigma_px`` (position unit).
-        moments: ``[8,h',w']`` the filtered channels of :func:`affine_moments` for the frame.
-        total: ``[h',w']`` the filtered ``Σw``.
-        reached: ``[h',w']`` bool where the fill reached any covered pixel (0 elsewhere).
-    """
-    h, w = total.shape
-    s = np.maximum(total.astype(np.float64), 1e-6)
-    mu, mv, muu, muv, mvv, muq, mvq, mq = (m.astype(np.float64) / s for m in moments)
-    ridge = config.fill_affine_ridge
-    cuu, cuv, cvv = muu - mu * mu + ridge, muv - mu * mv, mvv - mv * mv + ridge  # regularised covariance
-    cuq, cvq = muq - mu * mq, mvq - mv * mq
-    det = np.maximum(cuu * cvv - cuv * cuv, ridge * ridge)
-    gu, gv = (cvv * cuq - cuv * cvq) / det, (cuu * cvq - cuv * cuq) / det  # slope of q per unit of position
-    u = (np.arange(w) - (w - 1) / 2) / config.fill_sigma_px
-    v = ((np.arange(h) - (h - 1) / 2) / config.fill_sigma_px)[:, None]
-    rise = gu * (u - mu) + gv * (v - mv)  # the plane's q at the pixel minus the region's mean q
-    if config.fill_affine_space == "inverse":  # log d = −log q: a q at or below 0 is beyond the horizon (far)
-        step = np.log(np.maximum(mq, 1e-12) / np.maximum(mq + rise, 1e-12))
-    else:
-        step = rise
-    bound = config.fill_affine_max
-    return np.where(reached, np.clip(step, -bound, bound), 0.0).astype(np.float32)
 
 
 def hole_distance(covered: np.ndarray) -> np.ndarray:
@@ -221,15 +165,7 @@ def rim_trust(covered: np.ndarray, rim_px: float) -> np.ndarray:
     """``[n,h,w]`` float32 trust in [0, 1] of the covered pixels ``covered [n,h,w]`` (bool) by their distance ``d``
     to the frame's nearest hole (Euclidean, pixels): ``min(1, d / (rim_px + 1))`` (1 everywhere in a frame without
     holes; holes keep 0 weight whatever this says)."""
-    import cv2
-
-    trust = np.ones(covered.shape, np.float32)
-    for i, frame in enumerate(covered):
-        if frame.all() or not frame.any():
-            continue
-        distance = cv2.distanceTransform(frame.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-        trust[i] = np.minimum(distance / np.float32(rim_px + 1.0), 1.0)
-    return trust
+    return np.minimum(hole_distance(covered) / np.float32(rim_px + 1.0), 1.0)
 
 
 def domain_transform_filter(
