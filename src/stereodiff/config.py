@@ -156,6 +156,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 hole_warp_min_px=3.0,
                 hole_warp_ahead=True,
                 motion_flow_refine="lk",
+                hole_skip_rim_px=2.0,
             ),
             device=device,
             preset="cpu",

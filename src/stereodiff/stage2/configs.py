@@ -175,7 +175,8 @@ class TemporalConfig(BackendConfig):
     pixels, Euclidean) to a hole do not count in the holes' fill (0 = all count). Measured alone with 2
     (docs/stage2-temporal.md, "A locally planar fill"): final all-pixel AbsRel static-orbit −2…−8 % on seeds
     0–7 (s0 0.0322 → 0.0295), driving −1…−2 %, indoor-dynamic 0…−3 %, both real clips slightly better,
-    close-object −0.4…+0.5 %: 0 here and in the ``cpu`` preset (the default candidate of the options here)."""
+    close-object −0.4…+0.5 %; unseen seeds 40–43 the same pattern. 0 here; 2 in the ``cpu`` preset (since the
+    session of 2026-12-03 afternoon; ``--set stage2.hole_skip_rim_px=0`` gives the previous preset)."""
     hole_rim_px: float = 0.0
     """Covered pixels within this many working-resolution pixels of a stage-1 hole are trusted as far as they are
     from it (weight × distance / (this + 1), in the fill after ``fill_floor``, in the estimate and in the temporal
