@@ -94,9 +94,19 @@ def fill_frames(
         if motion is not None:  # independent-motion evidence, averaged over each colour region
             share, counts = motion
             channels += [counts * share, counts]
+    far_at = len(channels)
     if farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
         top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
         channels.append(fill_w * np.exp(farness * np.minimum(log_d - top, 0.0)))
+    own = None  # the holes' own fill: a softer colour edge, the covered rim left out
+    own_sigma = config.hole_sigma_color or config.fill_sigma_color
+    if config.hole_sigma_color > 0 or config.hole_skip_rim_px > 0:
+        own_w = fill_w
+        if config.hole_skip_rim_px > 0:
+            own_w = fill_w * (hole_distance(weight > 0) > config.hole_skip_rim_px)
+        own = [own_w * log_d, own_w]
+        if own_sigma == config.fill_sigma_color:  # the same filter: two more channels of the one pass
+            channels += own
     smoothed = domain_transform_filter(
         np.stack(channels, axis=1),  # [n,C,h',w']
         rgb,
@@ -104,18 +114,17 @@ def fill_frames(
         sigma_r=config.fill_sigma_color,
         iterations=config.fill_iterations,
     )
-    own = None  # the holes' own fill: a softer colour edge, the covered rim left out
-    if config.hole_sigma_color > 0 or config.hole_skip_rim_px > 0:
-        own_w = fill_w
-        if config.hole_skip_rim_px > 0:
-            own_w = fill_w * (hole_distance(weight > 0) > config.hole_skip_rim_px)
-        own = domain_transform_filter(
-            np.stack([own_w * log_d, own_w], axis=1),  # [n,2,h',w']
-            rgb,
-            sigma_s=config.fill_sigma_px,
-            sigma_r=config.hole_sigma_color or config.fill_sigma_color,
-            iterations=config.fill_iterations,
-        )
+    if own is not None:  # [n,2,h',w'] the holes' own weighted sum and weight
+        if own_sigma == config.fill_sigma_color:
+            own = smoothed[:, -2:]
+        else:
+            own = domain_transform_filter(
+                np.stack(own, axis=1),
+                rgb,
+                sigma_s=config.fill_sigma_px,
+                sigma_r=own_sigma,
+                iterations=config.fill_iterations,
+            )
     filled = []
     for i in range(len(log_d)):
         has_data = bool(weight[i].max() > 0)
@@ -137,7 +146,7 @@ def fill_frames(
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
-            far = top + np.log(np.maximum(smoothed[i, -1] / norm, 1e-30)) / farness
+            far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
             fill = np.where((weight[i] == 0) & reached, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
         filled.append(
             FilledFrame(
