@@ -389,13 +389,14 @@ class GeometricMatcher(PairwiseReconstruction):
         division, division_reason = self._estimate_distortion(gray) if self.distortion == "auto" else (None, "")
         self._undistorted = None if not division else division_grid(size, division)
         self._given_pairs, self._early_offsets = pairs, None  # for the cascade's shared flows (_graph_direct_pairs)
-        self.report = MatcherReport()
+        self.report = MatcherReport()  # of this predict (the cascade's early offsets write to it)
         K, focal_source = self._intrinsics((height, width), size, gray)
         if isinstance(self.distortion, tuple):
             self._undistorted = undistorted_grid(size, K, self.distortion)
         if self.settings.rolling_shutter_readout is not None:
             self._rolling = self._rolling_shutter(gray, K)
-        self.report = MatcherReport(focal_px=float(K[0, 0]), focal_source=focal_source, focal_reason=self._focal_reason)
+        self.report.focal_px, self.report.focal_source = float(K[0, 0]), focal_source
+        self.report.focal_reason = self._focal_reason
         if self.settings.rolling_shutter_readout is not None:
             self.report.rolling_shutter_readout = 0.0 if self._rolling is None else self._rolling.readout
         if self.distortion == "auto":
@@ -417,7 +418,7 @@ class GeometricMatcher(PairwiseReconstruction):
             )
         elif pairs is None:
             if self._early_offsets is not None:  # measured before the focal (the cascade: _graph_direct_pairs)
-                offsets, self.report.angle_per_frame_deg = self._early_offsets
+                offsets = self._early_offsets
             else:
                 offsets = self.offsets or self._adaptive_offsets(gray, K)
             pairs = default_pairs(num_frames, offsets)
@@ -830,7 +831,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 if self.offset_parallax != "rotation_fit" or self.settings.rolling_shutter_readout is not None:
                     return set()
                 offsets = self._adaptive_offsets(gray, K)
-                self._early_offsets = (offsets, self.report.angle_per_frame_deg)
+                self._early_offsets = offsets
             pairs = default_pairs(len(gray), offsets)
         unordered = {(int(min(a, b)), int(max(a, b))) for a, b in np.asarray(pairs).tolist()}
         return unordered - set(flow_plan(unordered) if self.chain_flows else {})
@@ -890,10 +891,8 @@ class GeometricMatcher(PairwiseReconstruction):
         local = threading.local()
 
         def pair_flows(pair: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-            flows = self._probe_flows.get(pair) or dis_flows(self._thread_engine(local), gray[pair[0]], gray[pair[1]])
-            if keep and pair in keep:  # a pair of the graph: the pair run takes its flows (at most 21 pairs)
-                self._probe_flows[pair] = flows
-            return flows
+            # a pair of the graph: the pair run takes its flows (at most 21 pairs)
+            return self._kept_flows(gray, pair, local, keep=bool(keep) and pair in keep)
 
         known = dict(zip(steps, thread_map(pair_flows, steps, self.num_workers, "focal tracks"), strict=True))
 
@@ -909,6 +908,17 @@ class GeometricMatcher(PairwiseReconstruction):
 
         return [window(int(start)) for start in starts]
 
+    def _kept_flows(
+        self, gray: np.ndarray, pair: tuple[int, int], local: Any, keep: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The forward and backward DIS flows ``[h,w,2]`` of ``pair`` ``(a, b)``: those kept in ``_probe_flows``,
+        else computed with the thread's engine (``local``: a ``threading.local``) and, with ``keep``, kept there for
+        the pair run."""
+        flows = self._probe_flows.get(pair) or dis_flows(self._thread_engine(local), gray[pair[0]], gray[pair[1]])
+        if keep:
+            self._probe_flows[pair] = flows
+        return flows
+
     def _probe(
         self, gray: np.ndarray, pairs: list[tuple[int, int]], measure: Callable[..., Any], keep: bool = True
     ) -> list[Any]:
@@ -923,9 +933,7 @@ class GeometricMatcher(PairwiseReconstruction):
 
         def one(pair: tuple[int, int]) -> Any:
             a, b = pair
-            flows = self._probe_flows.get(pair) or dis_flows(self._thread_engine(local), gray[a], gray[b])
-            if keep:  # kept for the pair run (at most 8 probe pairs per offset)
-                self._probe_flows[pair] = flows
+            flows = self._kept_flows(gray, pair, local, keep)  # kept for the pair run (≤ 8 probe pairs per offset)
             matches = steps.sample_matches(*steps.checked(*flows)[0])
             if matches is None:
                 return None
