@@ -400,7 +400,8 @@ def test_focal_cascade_asks_the_cheap_bundle_adjustment_and_reports_it(scene, mo
     monkeypatch.setattr(geometric, "focal_from_tracks", decides)
     matcher = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True)
     matcher.predict(frames[:8])
-    assert asked == [{"search": "walk", "separate": True, "evaluations": geometric.CASCADE_EVALUATIONS}]
+    walk = {"search": "walk", "separate": True, "evaluations": geometric.CASCADE_EVALUATIONS}
+    assert asked == [{**walk, "max_noise_rad": geometric.CASCADE_MAX_NOISE_RAD}]  # with the guard
     assert matcher.report.focal_source == "bundle" and matcher.report.focal_px == 150.0
     reason = matcher.report.focal_reason
     assert reason.startswith(("cost curve flat", "least cost at the end", "a single probe pair")), reason
@@ -408,6 +409,22 @@ def test_focal_cascade_asks_the_cheap_bundle_adjustment_and_reports_it(scene, mo
     given = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True, focal_px=144.0)
     given.predict(frames[:4])
     assert len(asked) == 1 and given.report.focal_source == "given"
+
+
+def test_focal_cascade_is_not_asked_when_the_camera_moves_along_its_view(monkeypatch):
+    """Forward motion: a focal change is a change of depth, the bundle adjustment cannot tell it (``driving`` ended
+    at the end of its sweep on every seed, at ≈ 2 s of CPU): the cascade keeps the prior without tracking and says
+    why."""
+    frames, *_ = _render_scene(num_frames=12, turn=(0.0, (0.0, 1.0, 0.0)), step=(0.0, 0.0, 0.12))
+
+    def never(*args, **kwargs):
+        raise AssertionError("the bundle adjustment was asked")
+
+    monkeypatch.setattr(geometric, "focal_from_tracks", never)
+    matcher = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True)
+    matcher.predict(frames)
+    assert matcher.report.focal_source == "prior"
+    assert "bundle adjustment not asked: the camera moves along its view" in matcher.report.focal_reason
 
 
 def _counting_dis(monkeypatch) -> list[int]:
