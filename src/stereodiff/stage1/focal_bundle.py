@@ -48,8 +48,8 @@ CASCADE_MAX_NOISE_RAD = 3e-4
 """The cascade's guard (``GeometricConfig.focal_cascade``): the walk decides only where its least median reprojection
 error, as an angle (pixels ÷ the focal in pixels), is at most 0.3 mrad. A focal error shows as an angle (the rays'
 perspective over the window), the flow's error is a fraction of a pixel at any image size: on frames of 128-160 px the
-tracks' error is 0.5-1.3 mrad and the decisions that passed the contrast and drop-one tests were 6-15 % off (11 of
-18); at 320 px 0.11-0.21 mrad and every decision within 4.4 % (docs/geometric.md, "A guard")."""
+decisions that passed the contrast and drop-one tests were at 0.34-1.35 mrad and 19 of 30 more than 5 % off; at
+320 px every one of 22 was at 0.09-0.25 mrad and within 4.5 % (docs/geometric.md, "A guard against small frames")."""
 TRACKS_PER_WINDOW = 300  # tracks started per window (150: TUM fr1/desk decided 1.09× the truth; 300: 1.04×)
 
 
@@ -193,7 +193,9 @@ def focal_from_tracks(
     ``evaluations`` and ``separate``: as :func:`reprojection_error`. ``max_noise_rad`` (the walk only; the cascade
     passes ``CASCADE_MAX_NOISE_RAD``): undecided, before the two half steps, when the least grid focal's median
     reprojection error (px) divided by that focal (px) exceeds it: the tracks are too noisy, as angles, to tell the
-    focal (``FocalEstimate.noise_rad`` holds the measure).
+    focal (``FocalEstimate.noise_rad`` holds the measure). The walk also declines before the half steps when both grid
+    neighbours are within ``_GRID_FLAT`` = 1.10× the least error (the contrast of the fit through the five was at
+    most 1.026× that of the grid's three over 145 clips: it did not reach 1.15× there).
 
     Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
     or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
@@ -247,7 +249,7 @@ def focal_from_tracks(
         )
         return estimate
     if search == "walk" and max(left, right) < _GRID_FLAT * mid:
-        # the fit's contrast was at most 1.026× the grid's over 79 clips: under 1.10× it cannot reach 1.15×
+        # the fit's contrast was at most 1.026× the grid's over 145 clips: under 1.10× it did not reach 1.15×
         estimate.contrast = float(max(left, right) / max(mid, 1e-12))
         estimate.reason = (
             f"reprojection flat: ±25 % gives at most {estimate.contrast:.2f}× the least error ({mid:.2f} px, needs "
