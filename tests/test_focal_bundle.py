@@ -8,6 +8,7 @@ import pytest
 
 from stereodiff.stage1.focal_bundle import (
     CASCADE_EVALUATIONS,
+    CASCADE_MAX_NOISE_RAD,
     TrackWindow,
     focal_from_tracks,
     reprojection_error,
@@ -16,13 +17,15 @@ from stereodiff.stage1.focal_bundle import (
 )
 
 
-def _windows(rng, focal: float, *, rotation_deg: float, noise_px: float, count: int = 2) -> list[TrackWindow]:
-    """``count`` windows of 8 views of 150 random points 3-8 m away (320×240 px, principal point at the centre):
-    the camera turns ``rotation_deg`` per view about a random axis and moves 4 cm per view sideways."""
-    size, centre = (240, 320), np.array([160.0, 120.0])
+def _windows(
+    rng, focal: float, *, rotation_deg: float, noise_px: float, count: int = 2, size: tuple[int, int] = (240, 320)
+) -> list[TrackWindow]:
+    """``count`` windows of 8 views of 150 random points 3-8 m away (``size`` (h, w) px, principal point at the
+    centre): the camera turns ``rotation_deg`` per view about a random axis and moves 4 cm per view sideways."""
+    centre = np.array([size[1] / 2, size[0] / 2])
     windows = []
     for _ in range(count):
-        u, v, z = rng.uniform(0, 320, 150), rng.uniform(0, 240, 150), rng.uniform(3, 8, 150)
+        u, v, z = rng.uniform(0, size[1], 150), rng.uniform(0, size[0], 150), rng.uniform(3, 8, 150)
         points = np.stack([(u - centre[0]) / focal * z, (v - centre[1]) / focal * z, z], axis=1)
         axis = rng.normal(size=3)
         axis *= np.radians(rotation_deg) / np.linalg.norm(axis)
@@ -128,3 +131,31 @@ def test_the_cascade_walk_declines_when_the_decision_hangs_on_one_window():
     windows = [_windows(rng, f, rotation_deg=3.0, noise_px=0.1, count=1)[0] for f in (300.0, 250.0, 200.0)]
     estimate = focal_from_tracks(windows, (160.0, 120.0), prior=277.1, search="walk", separate=True)
     assert estimate.focal is None and estimate.reason.startswith(("hangs on one window", "reprojection flat"))
+
+
+def test_the_cascade_guard_declines_tracks_too_noisy_for_their_focal():
+    """The same 0.1 px of track noise is 0.25 mrad of a 280-px focal (320 px frames) and 0.6 mrad of a 112-px one
+    (128 px frames): with the guard (``CASCADE_MAX_NOISE_RAD``, 0.3 mrad) the walk decides the first and declines the
+    second before its half steps, and says why (without it the walk goes on to its half steps and other tests)."""
+    fast = dict(search="walk", separate=True, evaluations=CASCADE_EVALUATIONS)
+    large = _windows(np.random.default_rng(11), 280.0, rotation_deg=3.0, noise_px=0.1, count=3)
+    estimate = focal_from_tracks(large, (160.0, 120.0), 277.1, max_noise_rad=CASCADE_MAX_NOISE_RAD, **fast)
+    assert estimate.focal is not None and abs(estimate.focal / 280.0 - 1) < 0.05, estimate.reason
+    assert estimate.noise_rad < CASCADE_MAX_NOISE_RAD
+    small = _windows(np.random.default_rng(11), 112.0, rotation_deg=3.0, noise_px=0.1, count=3, size=(96, 128))
+    unguarded = focal_from_tracks(small, (64.0, 48.0), 110.9, **fast)
+    assert np.isfinite(unguarded.contrast) and not unguarded.reason.startswith("tracks too noisy")
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[1])
+        return reprojection_residuals(*args, **kwargs)
+
+    import stereodiff.stage1.focal_bundle as module
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "reprojection_residuals", counted)
+        guarded = focal_from_tracks(small, (64.0, 48.0), 110.9, max_noise_rad=CASCADE_MAX_NOISE_RAD, **fast)
+    assert guarded.focal is None and guarded.noise_rad > 1.5 * CASCADE_MAX_NOISE_RAD
+    assert guarded.reason.startswith("tracks too noisy to tell the focal") and "mrad" in guarded.reason
+    assert all(np.log(f / 110.9) / np.log(1.25) % 1 < 1e-9 for f in calls)  # grid focals only: no half steps

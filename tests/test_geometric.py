@@ -400,7 +400,8 @@ def test_focal_cascade_asks_the_cheap_bundle_adjustment_and_reports_it(scene, mo
     monkeypatch.setattr(geometric, "focal_from_tracks", decides)
     matcher = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True)
     matcher.predict(frames[:8])
-    assert asked == [{"search": "walk", "separate": True, "evaluations": geometric.CASCADE_EVALUATIONS}]
+    walk = {"search": "walk", "separate": True, "evaluations": geometric.CASCADE_EVALUATIONS}
+    assert asked == [{**walk, "max_noise_rad": geometric.CASCADE_MAX_NOISE_RAD}]  # with the guard
     assert matcher.report.focal_source == "bundle" and matcher.report.focal_px == 150.0
     reason = matcher.report.focal_reason
     assert reason.startswith(("cost curve flat", "least cost at the end", "a single probe pair")), reason
@@ -408,6 +409,35 @@ def test_focal_cascade_asks_the_cheap_bundle_adjustment_and_reports_it(scene, mo
     given = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True, focal_px=144.0)
     given.predict(frames[:4])
     assert len(asked) == 1 and given.report.focal_source == "given"
+
+
+def test_focal_cascade_is_not_asked_when_the_camera_moves_along_its_view(monkeypatch):
+    """Forward motion: a focal change is a change of depth, the bundle adjustment cannot tell it (``driving`` ended
+    at the end of its sweep on every seed, at ≈ 2 s of CPU): the cascade keeps the prior without tracking and says
+    why."""
+    frames, *_ = _render_scene(num_frames=12, turn=(0.0, (0.0, 1.0, 0.0)), step=(0.0, 0.0, 0.12))
+
+    def never(*args, **kwargs):
+        raise AssertionError("the bundle adjustment was asked")
+
+    monkeypatch.setattr(geometric, "focal_from_tracks", never)
+    matcher = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True)
+    matcher.predict(frames)
+    assert matcher.report.focal_source == "prior"
+    assert "bundle adjustment not asked: the camera moves along its view" in matcher.report.focal_reason
+
+
+def test_focal_cascade_declines_the_small_static_orbit_it_used_to_get_wrong():
+    """tests/test_pipeline_cpu.py's static orbit (seed 0, 30 frames at 128×96): without the guard the bundle step
+    decided 104.5 px, 0.943× the truth (and the final depth broke that test's bound); its tracks' least error is
+    0.62 mrad of the focal, over the guard's 0.3, so the cascade keeps the prior and says why."""
+    from stereodiff.synth import make_scene
+
+    scene = make_scene("static-orbit", seed=0, num_frames=30, height=96, width=128)
+    matcher = GeometricMatcher(resolution=128, focal_cascade=True, offsets=(3,))  # the tracks' step: few pairs
+    matcher.predict(scene.frames)
+    assert matcher.report.focal_source == "prior", matcher.report.focal_reason
+    assert "bundle adjustment: tracks too noisy to tell the focal" in matcher.report.focal_reason
 
 
 def _counting_dis(monkeypatch) -> list[int]:

@@ -165,7 +165,9 @@ class GeometricConfig(Stage1Config):
     offset of the graph (``focal_bundle``: 3-10 s).
     ``matcher.report.focal_source`` is ``"bundle"`` when it decided. Takes precedence over ``focal_bundle``. Static
     orbit seeds 0-7, 32-35: all decided, 0.987-1.044× the truth; ``indoor-dynamic`` s2 1.003×, the others and
-    TUM fr1/desk declined; see docs/geometric.md, "Focal length"."""
+    TUM fr1/desk declined; see docs/geometric.md, "Focal length". A guard declines where the tracks' least
+    reprojection error exceeds 0.3 mrad of the focal (``CASCADE_MAX_NOISE_RAD``: frames of 128-160 px, where the
+    bundle step was 6-15 % off), and forward motion (the epipole inside the image) is not asked."""
     offset_parallax: Literal["rotation_fit", "essential"] = "rotation_fit"
     """How the adaptive offsets measure the parallax of the probe pairs. ``"rotation_fit"`` (default): the median
     flow left by the best pure rotation, in pixels, as an angle over the 60° prior focal of the working size (does

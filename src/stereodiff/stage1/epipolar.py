@@ -109,6 +109,8 @@ class FocalEstimate:
         source: the method, as ``MatcherReport.focal_source`` when decided (``"estimated"``: the Kruppa cost;
             ``"bundle"``: the bundle adjustment of flow tracks).
         without: the bundle adjustment's walk: ``(contrast, focal px)`` without each window in turn (empty otherwise).
+        noise_rad: the bundle adjustment's least median reprojection error on the grid of focals, in pixels divided
+            by that focal in pixels (radians; NaN otherwise): the cascade's guard (``CASCADE_MAX_NOISE_RAD``).
     """
 
     focal: float | None
@@ -117,6 +119,7 @@ class FocalEstimate:
     reason: str = ""
     source: str = "estimated"
     without: list[tuple[float, float]] = field(default_factory=list)
+    noise_rad: float = float("nan")
 
 
 def focal_from_fundamentals(

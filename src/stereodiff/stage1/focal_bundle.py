@@ -41,8 +41,15 @@ _EVALUATIONS = 30  # most residual evaluations of one adjustment
 _STEP = 1.25  # ratio of consecutive focals of the sweep
 _SWEEP = 3  # the sweep covers the prior focal × _STEP^-3 … _STEP^3 (0.51-1.95×)
 _CONTRAST = 1.15  # least error ratio of the focals ±25 % away to the best one
+_GRID_FLAT = 1.10  # the walk: grid neighbours under this × the least error: flat, no half steps (see focal_from_tracks)
 _WINDOWS_AGREE = 0.10  # the walk: without any one window the focal must be within 10 % of the decided one
 CASCADE_EVALUATIONS = 20  # most residual evaluations per adjustment in the cascade (GeometricConfig.focal_cascade)
+CASCADE_MAX_NOISE_RAD = 3e-4
+"""The cascade's guard (``GeometricConfig.focal_cascade``): the walk decides only where its least median reprojection
+error, as an angle (pixels ÷ the focal in pixels), is at most 0.3 mrad. A focal error shows as an angle (the rays'
+perspective over the window), the flow's error is a fraction of a pixel at any image size: on frames of 128-160 px the
+decisions that passed the contrast and drop-one tests were at 0.34-1.35 mrad and 19 of 30 more than 5 % off; at
+320 px every one of 22 was at 0.09-0.25 mrad and within 4.5 % (docs/geometric.md, "A guard against small frames")."""
 TRACKS_PER_WINDOW = 300  # tracks started per window (150: TUM fr1/desk decided 1.09× the truth; 300: 1.04×)
 
 
@@ -174,6 +181,7 @@ def focal_from_tracks(
     search: Literal["sweep", "walk"] = "sweep",
     evaluations: int = _EVALUATIONS,
     separate: bool = False,
+    max_noise_rad: float | None = None,
 ) -> FocalEstimate:
     """The focal (px) of least :func:`reprojection_error` on a sweep of focals ``prior × 1.25^k``, ``|k| ≤ 3``,
     refined on two focals half a step either side of the best one, by a parabola (in log focal) through the least
@@ -182,7 +190,12 @@ def focal_from_tracks(
     ``search="walk"`` (the cascade, ``GeometricConfig.focal_cascade``): the same grid, but only ``k = -1, 0, 1`` and
     then downhill one step at a time until the least error has a higher one on either side (or ``|k| = 3``): 3-5
     adjustments before the two half steps instead of 7 (the same answer where the curve has one minimum).
-    ``evaluations`` and ``separate``: as :func:`reprojection_error`.
+    ``evaluations`` and ``separate``: as :func:`reprojection_error`. ``max_noise_rad`` (the walk only; the cascade
+    passes ``CASCADE_MAX_NOISE_RAD``): undecided, before the two half steps, when the least grid focal's median
+    reprojection error (px) divided by that focal (px) exceeds it: the tracks are too noisy, as angles, to tell the
+    focal (``FocalEstimate.noise_rad`` holds the measure). The walk also declines before the half steps when both grid
+    neighbours are within ``_GRID_FLAT`` = 1.10× the least error (the contrast of the fit through the five was at
+    most 1.026× that of the grid's three over 145 clips: it did not reach 1.15× there).
 
     Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
     or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
@@ -228,6 +241,21 @@ def focal_from_tracks(
         estimate.reason = f"least reprojection error at the end of the sweep ({focals[best] / prior:.2f}× the prior)"
         return estimate
     left, mid, right = errors[best - 1 : best + 2]
+    estimate.noise_rad = float(mid / focals[best])
+    if search == "walk" and max_noise_rad is not None and not estimate.noise_rad <= max_noise_rad:
+        estimate.reason = (
+            f"tracks too noisy to tell the focal: the least reprojection error, {mid:.3f} px at {focals[best]:.0f} "
+            f"px, is {1e3 * estimate.noise_rad:.2f} mrad (at most {1e3 * max_noise_rad:.2f})"
+        )
+        return estimate
+    if search == "walk" and max(left, right) < _GRID_FLAT * mid:
+        # the fit's contrast was at most 1.026× the grid's over 145 clips: under 1.10× it did not reach 1.15×
+        estimate.contrast = float(max(left, right) / max(mid, 1e-12))
+        estimate.reason = (
+            f"reprojection flat: ±25 % gives at most {estimate.contrast:.2f}× the least error ({mid:.2f} px, needs "
+            f"{_CONTRAST:g}×)"
+        )
+        return estimate
     if search == "walk":
         estimate = _vertex_decision(estimate, error, steps[best], float(focals[best]), (left, mid, right))
         if estimate.focal is not None and separate and len(parts[steps[best]]) > 1:

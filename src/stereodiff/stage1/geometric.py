@@ -67,6 +67,7 @@ from stereodiff.stage1.epipolar import (
 )
 from stereodiff.stage1.focal_bundle import (
     CASCADE_EVALUATIONS,
+    CASCADE_MAX_NOISE_RAD,
     TRACKS_PER_WINDOW,
     TrackWindow,
     focal_from_tracks,
@@ -268,6 +269,7 @@ class GeometricMatcher(PairwiseReconstruction):
         self._moving_ahead = False  # ``forward_near`` applies to the current ``predict``
         self._focal_reason = ""  # of the current ``predict`` (MatcherReport.focal_reason)
         self._size: tuple[int, int] | None = None  # working (h, w) of the current ``predict``
+        self._inside: dict[tuple[float, bool], list[bool]] = {}  # (focal px, global shutter) -> _epipoles_inside
 
     # ------------------------------------------------------------------ public API
 
@@ -389,6 +391,7 @@ class GeometricMatcher(PairwiseReconstruction):
         division, division_reason = self._estimate_distortion(gray) if self.distortion == "auto" else (None, "")
         self._undistorted = None if not division else division_grid(size, division)
         self._given_pairs, self._early_offsets = pairs, None  # for the cascade's shared flows (_graph_direct_pairs)
+        self._inside = {}
         self.report = MatcherReport()  # of this predict (the cascade's early offsets write to it)
         K, focal_source = self._intrinsics((height, width), size, gray)
         if isinstance(self.distortion, tuple):
@@ -708,15 +711,7 @@ class GeometricMatcher(PairwiseReconstruction):
         inside the image. A video-wide decision: the translation of a short hand-held pair is too poorly determined
         to trust its epipole alone (TUM fr1/desk: 24 of 616 pair views with the epipole inside, near its low-parallax
         start)."""
-        size = gray.shape[1:]
-
-        def inside(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> bool | None:
-            geom = self._steps().relative_pose(x_a, x_b, K, (a, b))
-            return epipole_inside(K, geom.R, geom.t, size) if geom.ok else None
-
-        found = [
-            v for v in self._probe(gray, self._probe_pairs(len(gray), min(8, len(gray) - 1)), inside) if v is not None
-        ]
+        found = self._epipoles_inside(gray, K)
         self.report.ahead_share = float(np.mean(found)) if found else float("nan")
         ahead = bool(found) and self.report.ahead_share >= AHEAD_SHARE
         logger.info(
@@ -726,6 +721,22 @@ class GeometricMatcher(PairwiseReconstruction):
             "moves" if ahead else "does not move",
         )
         return ahead
+
+    def _epipoles_inside(self, gray: np.ndarray, K: np.ndarray) -> list[bool]:
+        """Whether the epipole of each probe pair 8 frames apart (that has a pose at ``K``) lies inside the image;
+        kept for the current ``predict`` per focal and shutter (the cascade asks first, at the prior focal,
+        :meth:`_self_calibrate`; ``forward_near`` and the movers later, at the focal used)."""
+        key = (float(K[0, 0]), self._rolling is None)
+        if key not in self._inside:
+            size = gray.shape[1:]
+
+            def inside(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> bool | None:
+                geom = self._steps().relative_pose(x_a, x_b, K, (a, b))
+                return epipole_inside(K, geom.R, geom.t, size) if geom.ok else None
+
+            pairs = self._probe_pairs(len(gray), min(8, len(gray) - 1))
+            self._inside[key] = [v for v in self._probe(gray, pairs, inside) if v is not None]
+        return self._inside[key]
 
     @property
     def _px_scale(self) -> float:
@@ -791,11 +802,21 @@ class GeometricMatcher(PairwiseReconstruction):
             pairs = f"{len(measured)} probe pair{'s' if len(measured) > 1 else ''}"
             estimate.reason += f"; median rotation {rotation:.1f}° over {pairs} {offset} frames apart"
         cascade = self.settings.focal_cascade
+        if estimate.focal is None and cascade:
+            ahead = self._epipoles_inside(gray, K_prior)
+            if ahead and np.mean(ahead) >= AHEAD_SHARE:  # forward motion: tracks cannot tell the focal
+                estimate.reason += (
+                    f"; bundle adjustment not asked: the camera moves along its view (the epipole inside the image in "
+                    f"{sum(ahead)} of {len(ahead)} probe pairs), where a focal change is a change of depth"
+                )
+                return estimate
         if estimate.focal is None and (cascade or self.settings.focal_bundle):
             start = time.perf_counter()
             direct = self._graph_direct_pairs(gray, K)
             windows = self._track_windows(gray, keep=direct)
             fast = {"search": "walk", "separate": True, "evaluations": CASCADE_EVALUATIONS} if cascade else {}
+            if cascade:
+                fast["max_noise_rad"] = CASCADE_MAX_NOISE_RAD  # the guard: no decision from noisy tracks
             with self._prefetch(gray, direct):
                 tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
             logger.info(
