@@ -196,18 +196,41 @@ def domain_transform_filter(
     # domain-transform derivatives between neighbours: 1 + σs/σr · Σ|ΔI|
     dx = 1.0 + ratio * colour_l1(np.diff(guide, axis=2))  # [n,h,w-1]
     dy = 1.0 + ratio * colour_l1(np.diff(guide, axis=1))  # [n,h-1,w]
-    # layout with the scan axis first and everything else contiguous behind it
-    out = np.ascontiguousarray(values.transpose(3, 0, 1, 2))  # [w,n,C,h]
+    # layout with the scan axis first and everything else contiguous behind it; the layout changes are plain copies
+    # (_swap_scan_axis: a blocked transpose per channel, ~10× numpy's strided copy of the whole block)
+    spare = np.empty(values.size, values.dtype)  # the two layouts take turns in two buffers (no fresh pages)
+    out = _swap_scan_axis(values, spare, to_front=True)  # [n,C,h,w] → [w,n,C,h]
+    spare = np.empty(values.size, values.dtype)
     dx = np.ascontiguousarray(dx.transpose(2, 0, 1))[:, :, None, :]  # [w-1,n,1,h]
     dy = np.ascontiguousarray(dy.transpose(1, 0, 2))[:, :, None, :]  # [h-1,n,1,w]
     for k in range(iterations):
         sigma_k = sigma_s * math.sqrt(3.0) * 2 ** (iterations - k - 1) / math.sqrt(4**iterations - 1)
         a = math.exp(-math.sqrt(2.0) / sigma_k)
         _recursive_pass(out, np.power(a, dx, dtype=np.float32))
-        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [w,n,C,h] → [h,n,C,w]
+        out, spare = _swap_scan_axis(out, spare), out.reshape(-1)  # [w,n,C,h] → [h,n,C,w]
         _recursive_pass(out, np.power(a, dy, dtype=np.float32))
-        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [h,n,C,w] → [w,n,C,h]
-    return out.transpose(1, 2, 3, 0)
+        if k + 1 < iterations:
+            out, spare = _swap_scan_axis(out, spare), out.reshape(-1)  # [h,n,C,w] → [w,n,C,h]
+    return np.ascontiguousarray(out.transpose(1, 2, 0, 3))  # [h,n,C,w] → [n,C,h,w]: rows of w stay contiguous
+
+
+def _swap_scan_axis(block: np.ndarray, buffer: np.ndarray, to_front: bool = False) -> np.ndarray:
+    """``block [L,n,C,M]`` as ``[M,n,C,L]`` (a copy into ``buffer``, flat, of ``block.size`` elements), each ``[L,M]``
+    channel transposed by OpenCV's blocked transpose; ``to_front``: ``block [n,C,L,M]`` as ``[M,n,C,L]``."""
+    import cv2
+
+    if to_front:
+        n, channels, length, m = block.shape
+    else:
+        length, n, channels, m = block.shape
+    out = buffer.reshape(m, n, channels, length)
+    if block.dtype not in (np.float32, np.float64):
+        out[...] = block.transpose(3, 0, 1, 2) if to_front else block.transpose(3, 1, 2, 0)
+        return out
+    for i in range(n):
+        for c in range(channels):
+            out[:, i, c, :] = cv2.transpose(block[i, c] if to_front else block[:, i, c, :])
+    return out
 
 
 def _recursive_pass(signal: np.ndarray, feedback: np.ndarray) -> None:
