@@ -211,7 +211,9 @@ def domain_transform_filter(
         _recursive_pass(out, np.power(a, dy, dtype=np.float32))
         if k + 1 < iterations:
             out, spare = _swap_scan_axis(out, spare), out.reshape(-1)  # [h,n,C,w] → [w,n,C,h]
-    return np.ascontiguousarray(out.transpose(1, 2, 0, 3))  # [h,n,C,w] → [n,C,h,w]: rows of w stay contiguous
+    result = spare.reshape(values.shape)  # [h,n,C,w] → [n,C,h,w], into the free buffer (rows of w stay contiguous)
+    np.copyto(result, out.transpose(1, 2, 0, 3))
+    return result
 
 
 def _swap_scan_axis(block: np.ndarray, buffer: np.ndarray, to_front: bool = False) -> np.ndarray:
