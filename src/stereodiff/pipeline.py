@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -180,20 +181,32 @@ class StereoDiffPipeline:
 
     def run_stage1(self, frames: Any, run_dir: Path | None = None) -> SceneGeometry | None:
         """The stage-1 scene at stage-1 resolution (``None`` without a stage 1); reused from ``run_dir`` when done."""
+        scene, dropping = self._stage1(frames, run_dir)
+        if dropping is not None:
+            dropping.result()
+        return scene
+
+    def _stage1(self, frames: Any, run_dir: Path | None) -> tuple[SceneGeometry | None, Future | None]:
+        """:meth:`run_stage1`, with the deletion of the intermediates (:func:`drop_intermediates`: the pair cache,
+        hundreds of MB, whose pages the kernel frees in the calls) still running on a thread of its own: the
+        future to wait for, or None. Nothing reads what it deletes once the scene is saved."""
         if self.stage1 is None:
-            return None
+            return None, None
         scene_dir = run_dir / "stage1" / "scene" if run_dir is not None else None
         if scene_dir is not None and (scene := load_scene(scene_dir)) is not None:
             logger.info("stage 1: reusing the aligned scene in %s", scene_dir)
-            return scene
+            return scene, None
         scene = self.stage1.reconstruct(frames, run_dir)
         for name, seconds in self.stage1.timings.items():
             self.timings[name] = self.timings.get(name, 0.0) + seconds
+        dropping = None
         if scene_dir is not None:
             save_scene(scene_dir, scene)
             scene = load_scene(scene_dir)
-            drop_intermediates(run_dir)
-        return scene
+            pool = ThreadPoolExecutor(1)
+            dropping = pool.submit(drop_intermediates, run_dir)
+            pool.shutdown(wait=False)  # its thread ends with the task
+        return scene, dropping
 
     def __call__(self, video: Video | Any, *, run_dir: Path | None = None) -> DepthVideo:
         """Estimate the depth of ``video``.
@@ -209,7 +222,7 @@ class StereoDiffPipeline:
         """
         # 1. Check inputs
         frames = video.frames if isinstance(video, Video) else video
-        num_frames, height, width = frames.shape[:3]
+        num_frames = frames.shape[0]
         if num_frames < 1:
             raise ValueError("the video has no frames")
         run_dir = Path(run_dir) if run_dir is not None else None
@@ -217,7 +230,20 @@ class StereoDiffPipeline:
         bound_heap()  # freed block-sized arrays go back to the system: memory flat in the video length
 
         # 2. Stage 1: the aligned scene; its cached device memory is released before stage 2's window
-        scene = self.run_stage1(frames, run_dir)
+        scene, dropping = self._stage1(frames, run_dir)
+        try:
+            result = self._stage2(video, frames, scene, run_dir)
+        except BaseException:
+            if dropping is not None:
+                dropping.exception()  # waited for; stage 2's error is the one raised
+            raise
+        if dropping is not None:  # the intermediates were deleted while stage 2 ran
+            dropping.result()
+        return result
+
+    def _stage2(self, video: Video | Any, frames: Any, scene: SceneGeometry | None, run_dir: Path | None) -> DepthVideo:
+        """Steps 3 and 4 of :meth:`__call__`."""
+        num_frames, height, width = frames.shape[:3]
         free_device_memory(self.config.device)
 
         # 3. Stage 2 writes [T,H,W] float32 into `out` (a memmap in the run directory for long videos)
