@@ -197,9 +197,12 @@ def test_domain_transform_filter_is_the_plain_transposed_filter_bit_for_bit(iter
     guide = rng.random((3, 13, 17, 3), dtype=np.float32)
     values = rng.random((3, 5, 13, 17), dtype=np.float32)
     expected = _plain_domain_transform(values, guide, 6.0, 0.2, iterations)
-    out = domain_transform_filter(values, guide, sigma_s=6.0, sigma_r=0.2, iterations=iterations)
-    assert out.shape == values.shape and out.dtype == np.float32 and out.flags.c_contiguous
-    assert out.tobytes() == np.ascontiguousarray(expected).tobytes()
+    for workers in (1, 2, 3, 5):  # each frame on its own: the same bits from any number of threads
+        out = domain_transform_filter(
+            values, guide, sigma_s=6.0, sigma_r=0.2, iterations=iterations, num_workers=workers
+        )
+        assert out.shape == values.shape and out.dtype == np.float32 and out.flags.c_contiguous
+        assert out.tobytes() == np.ascontiguousarray(expected).tobytes()
     wide = values.astype(np.float64)  # another dtype: numpy's own copies, the same filter
     assert domain_transform_filter(wide, guide, sigma_s=6.0, sigma_r=0.2, iterations=iterations).tobytes() == (
         np.ascontiguousarray(_plain_domain_transform(wide, guide, 6.0, 0.2, iterations)).tobytes()
