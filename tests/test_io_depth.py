@@ -246,3 +246,25 @@ def test_cli_visualize_bad_inputs(cli, tmp_path, video):
         lines = err.strip().splitlines()
         assert status == 2 and len(lines) == 1 and needle in lines[0], (name, err)
     assert not (tmp_path / "p.mp4").exists()
+
+
+def test_write_outputs_writes_the_preview_beside_the_npz_and_reports_it_to_the_callers_listeners(tmp_path):
+    from stereodiff.io.visualize import _colored, colorize
+    from stereodiff.progress import progress_listener
+    from stereodiff.runs import write_outputs
+
+    rng = np.random.default_rng(0)
+    depth = rng.uniform(1.0, 5.0, (5, 16, 24)).astype(np.float32)
+    depth[1, :3] = 0.0  # invalid pixels are black
+    seen: list[str] = []
+    with progress_listener(lambda desc, done, total: seen.append(desc)):  # the preview runs on another thread
+        written = write_outputs(DepthVideo(depth=depth, fps=10), None, tmp_path, ("npz", "mp4"))
+    assert [p.name for p in written] == ["depth.npz", "depth.mp4"]
+    assert "writing depth.mp4" in seen
+    np.testing.assert_array_equal(load_depth_video(tmp_path / "depth.npz").depth, depth)
+    assert read_video(tmp_path / "depth.mp4").frames.shape[0] == 5
+    # the frames coloured on threads are the ones coloured one by one, in order
+    lo, hi = robust_range(depth, "depth")
+    lut = colormap_lut("inferno")
+    for frame, expected in zip(_colored(depth, "depth", "inferno"), depth, strict=True):
+        np.testing.assert_array_equal(frame, colorize(expected, lo, hi, lut, "depth"))

@@ -169,6 +169,46 @@ def test_domain_transform_filter_keeps_constants_and_stops_at_edges():
     assert np.abs(out - step).max() < 1e-3
 
 
+def _plain_domain_transform(values, guide, sigma_s, sigma_r, iterations):
+    """The filter with numpy's own transposes (the layout the blocked transposes replaced), as a reference."""
+    import math
+
+    from stereodiff.stage2.hole_fill import _recursive_pass, colour_l1
+
+    ratio = sigma_s / sigma_r
+    dx = 1.0 + ratio * colour_l1(np.diff(guide, axis=2))
+    dy = 1.0 + ratio * colour_l1(np.diff(guide, axis=1))
+    out = np.ascontiguousarray(values.transpose(3, 0, 1, 2))
+    dx = np.ascontiguousarray(dx.transpose(2, 0, 1))[:, :, None, :]
+    dy = np.ascontiguousarray(dy.transpose(1, 0, 2))[:, :, None, :]
+    for k in range(iterations):
+        sigma_k = sigma_s * math.sqrt(3.0) * 2 ** (iterations - k - 1) / math.sqrt(4**iterations - 1)
+        a = math.exp(-math.sqrt(2.0) / sigma_k)
+        _recursive_pass(out, np.power(a, dx, dtype=np.float32))
+        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))
+        _recursive_pass(out, np.power(a, dy, dtype=np.float32))
+        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))
+    return out.transpose(1, 2, 3, 0)
+
+
+@pytest.mark.parametrize("iterations", [1, 2, 3])
+def test_domain_transform_filter_is_the_plain_transposed_filter_bit_for_bit(iterations):
+    rng = np.random.default_rng(iterations)
+    guide = rng.random((3, 13, 17, 3), dtype=np.float32)
+    values = rng.random((3, 5, 13, 17), dtype=np.float32)
+    expected = _plain_domain_transform(values, guide, 6.0, 0.2, iterations)
+    for workers in (1, 2, 3, 5):  # each frame on its own: the same bits from any number of threads
+        out = domain_transform_filter(
+            values, guide, sigma_s=6.0, sigma_r=0.2, iterations=iterations, num_workers=workers
+        )
+        assert out.shape == values.shape and out.dtype == np.float32 and out.flags.c_contiguous
+        assert out.tobytes() == np.ascontiguousarray(expected).tobytes()
+    wide = values.astype(np.float64)  # another dtype: numpy's own copies, the same filter
+    assert domain_transform_filter(wide, guide, sigma_s=6.0, sigma_r=0.2, iterations=iterations).tobytes() == (
+        np.ascontiguousarray(_plain_domain_transform(wide, guide, 6.0, 0.2, iterations)).tobytes()
+    )
+
+
 def test_guided_upsample_reproduces_a_smooth_map():
     import cv2
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,7 @@ class StereoDiffPipeline:
         self.stage1 = stage1
         self.stage2 = stage2
         self.timings: dict[str, float] = {}
+        self._dropping: Future | None = None  # the deletion run_stage1 left running (background_cleanup)
 
     @classmethod
     def from_config(cls, config: PipelineConfig | str) -> StereoDiffPipeline:
@@ -178,22 +180,47 @@ class StereoDiffPipeline:
     def _timed(self, name: str, start: float) -> None:
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
-    def run_stage1(self, frames: Any, run_dir: Path | None = None) -> SceneGeometry | None:
-        """The stage-1 scene at stage-1 resolution (``None`` without a stage 1); reused from ``run_dir`` when done."""
+    def run_stage1(
+        self, frames: Any, run_dir: Path | None = None, *, background_cleanup: bool = False
+    ) -> SceneGeometry | None:
+        """The stage-1 scene at stage-1 resolution (``None`` without a stage 1); reused from ``run_dir`` when done.
+
+        ``background_cleanup``: the intermediates (:func:`drop_intermediates`: the pair cache, hundreds of MB, whose
+        pages the kernel frees in the calls; nothing reads them once the scene is saved) are still being deleted on
+        a thread of its own when this returns; :meth:`wait_for_cleanup` waits for it (``__call__`` does, after
+        stage 2). Otherwise they are deleted before this returns."""
+        self.wait_for_cleanup()  # an earlier run's, if any
+        scene, self._dropping = self._stage1(frames, run_dir)
+        if not background_cleanup:
+            self.wait_for_cleanup()
+        return scene
+
+    def wait_for_cleanup(self) -> None:
+        """Wait for the deletion :meth:`run_stage1` left running (its error, if any, is raised here)."""
+        dropping, self._dropping = self._dropping, None
+        if dropping is not None:
+            dropping.result()
+
+    def _stage1(self, frames: Any, run_dir: Path | None) -> tuple[SceneGeometry | None, Future | None]:
+        """:meth:`run_stage1`: the scene, and the future of the deletion of the intermediates (None: nothing to
+        delete)."""
         if self.stage1 is None:
-            return None
+            return None, None
         scene_dir = run_dir / "stage1" / "scene" if run_dir is not None else None
         if scene_dir is not None and (scene := load_scene(scene_dir)) is not None:
             logger.info("stage 1: reusing the aligned scene in %s", scene_dir)
-            return scene
+            return scene, None
         scene = self.stage1.reconstruct(frames, run_dir)
         for name, seconds in self.stage1.timings.items():
             self.timings[name] = self.timings.get(name, 0.0) + seconds
+        dropping = None
         if scene_dir is not None:
             save_scene(scene_dir, scene)
             scene = load_scene(scene_dir)
-            drop_intermediates(run_dir)
-        return scene
+            pool = ThreadPoolExecutor(1)
+            dropping = pool.submit(drop_intermediates, run_dir)
+            pool.shutdown(wait=False)  # its thread ends with the task
+        return scene, dropping
 
     def __call__(self, video: Video | Any, *, run_dir: Path | None = None) -> DepthVideo:
         """Estimate the depth of ``video``.
@@ -209,7 +236,7 @@ class StereoDiffPipeline:
         """
         # 1. Check inputs
         frames = video.frames if isinstance(video, Video) else video
-        num_frames, height, width = frames.shape[:3]
+        num_frames = frames.shape[0]
         if num_frames < 1:
             raise ValueError("the video has no frames")
         run_dir = Path(run_dir) if run_dir is not None else None
@@ -217,7 +244,20 @@ class StereoDiffPipeline:
         bound_heap()  # freed block-sized arrays go back to the system: memory flat in the video length
 
         # 2. Stage 1: the aligned scene; its cached device memory is released before stage 2's window
-        scene = self.run_stage1(frames, run_dir)
+        scene = self.run_stage1(frames, run_dir, background_cleanup=True)  # the intermediates go while stage 2 runs
+        try:
+            result = self._stage2(video, frames, scene, run_dir)
+        except BaseException:
+            dropping, self._dropping = self._dropping, None
+            if dropping is not None:
+                dropping.exception()  # waited for; stage 2's error is the one raised
+            raise
+        self.wait_for_cleanup()
+        return result
+
+    def _stage2(self, video: Video | Any, frames: Any, scene: SceneGeometry | None, run_dir: Path | None) -> DepthVideo:
+        """Steps 3 and 4 of :meth:`__call__`."""
+        num_frames, height, width = frames.shape[:3]
         free_device_memory(self.config.device)
 
         # 3. Stage 2 writes [T,H,W] float32 into `out` (a memmap in the run directory for long videos)

@@ -48,6 +48,22 @@ def progress_listener(callback: ProgressCallback) -> Iterator[None]:
         _listeners().remove(callback)
 
 
+def with_listeners(fn: Callable[..., _R]) -> Callable[..., _R]:
+    """``fn`` to run on another thread with the calling thread's progress listeners (e.g. a step of the pipeline
+    handed to a helper thread still reports to the web app, and its cancellation still stops it)."""
+    callbacks = list(_listeners())
+
+    def run(*args: object, **kwargs: object) -> _R:
+        saved = list(_listeners())
+        _local.listeners = list(callbacks)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _local.listeners = saved
+
+    return run
+
+
 def _notify(iterable: Iterable[_T], desc: str, total: int | None, callbacks: list[ProgressCallback]) -> Iterator[_T]:
     for callback in callbacks:
         callback(desc, 0, total)
@@ -60,11 +76,14 @@ def _notify(iterable: Iterable[_T], desc: str, total: int | None, callbacks: lis
 def progress(iterable: Iterable[_T], desc: str, total: int | None = None, unit: str = "it") -> Iterator[_T]:
     """Wrap ``iterable`` in a tqdm bar labelled ``desc`` (no bar when progress is off or stderr is not a tty);
     listeners registered with :func:`progress_listener` are told about every step."""
-    from tqdm.auto import tqdm
-
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
-    bar = tqdm(iterable, desc=desc, total=total, unit=unit, disable=not _enabled or None, leave=False)
+    if _enabled:
+        from tqdm.auto import tqdm  # (not imported at all with the bars off: ~50 ms of a quiet run's start)
+
+        bar: Iterable[_T] = tqdm(iterable, desc=desc, total=total, unit=unit, disable=None, leave=False)
+    else:
+        bar = iterable
     callbacks = list(_listeners())
     return _notify(bar, desc, total, callbacks) if callbacks else iter(bar)
 

@@ -20,6 +20,8 @@ import json
 import platform
 import shutil
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ import numpy as np
 from stereodiff.config import PipelineConfig
 from stereodiff.errors import InputError
 from stereodiff.io.files import stamped_folder
-from stereodiff.progress import logger
+from stereodiff.progress import logger, with_listeners
 
 __all__ = ["SAVE_CHOICES", "RunRequest", "check_paths", "is_finished", "parse_save", "run_video", "write_outputs"]
 
@@ -174,18 +176,44 @@ def write_outputs(
     depth files from the final depth/disparity.
     """
     from stereodiff.io.depth import save_depth_video
-    from stereodiff.io.export import write_camera_files, write_point_clouds
-    from stereodiff.io.visualize import write_depth_preview, write_side_by_side
+    from stereodiff.io.visualize import write_depth_preview
 
     written: list[Path] = []
-    if "npz" in save:
-        written.append(save_depth_video(output / "depth.npz", result))
-    if "png16" in save:
-        written.append(save_depth_video(output / "depth_png16", result, format="png16"))
-    if "exr" in save:
-        written.append(save_depth_video(output / "depth_exr", result, format="exr"))
-    if "mp4" in save:
-        written.append(write_depth_preview(output / "depth.mp4", result, colormap=colormap))
+    with ThreadPoolExecutor(1) as pool:  # the preview (colouring, the encoder's threads) beside the other outputs
+        preview = (
+            pool.submit(with_listeners(write_depth_preview), output / "depth.mp4", result, colormap=colormap)
+            if "mp4" in save
+            else None
+        )
+        if "npz" in save:
+            written.append(save_depth_video(output / "depth.npz", result))
+        if "png16" in save:
+            written.append(save_depth_video(output / "depth_png16", result, format="png16"))
+        if "exr" in save:
+            written.append(save_depth_video(output / "depth_exr", result, format="exr"))
+        written += _written_after(preview, lambda: _write_rest(result, frames, output, save, colormap, min_conf))
+    return written
+
+
+def _written_after(preview: Future | None, rest: Callable[[], list[Path]]) -> list[Path]:
+    """``[preview's path] + rest()``: ``rest`` runs while the preview is written; the preview's error, if any, first."""
+    try:
+        later = rest()
+    except BaseException:
+        if preview is not None:
+            preview.result()  # its error is the first one
+        raise
+    return ([preview.result()] if preview is not None else []) + later
+
+
+def _write_rest(
+    result: Any, frames: Any, output: Path, save: tuple[str, ...], colormap: str, min_conf: float | None
+) -> list[Path]:
+    """The outputs of :func:`write_outputs` after the depth files and the preview, in its order."""
+    from stereodiff.io.export import write_camera_files, write_point_clouds
+    from stereodiff.io.visualize import write_side_by_side
+
+    written: list[Path] = []
     if "sbs" in save:
         written.append(write_side_by_side(output / "side_by_side.mp4", result, frames, colormap=colormap))
     geometry = result.geometry

@@ -18,8 +18,8 @@ from stereodiff.errors import InputError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from stereodiff.cli.synth import PRESET_NAMES as SCENES  # (the renderer is imported when the demo runs)
     from stereodiff.config import PRESETS
-    from stereodiff.synth import PRESETS as SCENES
 
     parser = subparsers.add_parser("demo", help="synthetic scene → depth → evaluation report (a few minutes)")
     parser.add_argument("-o", "--output", type=Path, default=Path("demo-output"), help="folder (default demo-output)")

@@ -311,10 +311,15 @@ def _iter_video(path: Path, wanted: range) -> Iterator[tuple[int, np.ndarray]]:
         )
 
 
+#: threads that decode an image sequence's frames ahead of the reader (in order: the same frames as one thread)
+IMAGE_WORKERS = 2
+
+
 def _iter_images(images: tuple[Path, ...], wanted: range) -> Iterator[tuple[int, np.ndarray]]:
+    from stereodiff.progress import thread_imap
+
     first_size = None
-    for index in wanted:
-        frame = read_image(images[index])
+    for index, frame in zip(wanted, thread_imap(lambda i: read_image(images[i]), wanted, IMAGE_WORKERS)):
         if first_size is None:
             first_size, first = frame.shape[:2], images[index]
         elif frame.shape[:2] != first_size:

@@ -109,14 +109,21 @@ def _pick(video: DepthVideo, quantity: str | None) -> tuple[str, np.ndarray]:
     return quantity, values
 
 
+#: threads that colour the preview's frames ahead of the encoder (in order; the same frames as one thread)
+COLOUR_WORKERS = 2
+
+
 def _colored(values: np.ndarray, quantity: str, colormap: str) -> Iterator[np.ndarray]:
     from stereodiff.io.pages import release
+    from stereodiff.progress import thread_imap
 
     lut = colormap_lut(colormap)
     lo, hi = robust_range(values, quantity)
-    for t in range(values.shape[0]):
-        yield colorize(values[t], lo, hi, lut, quantity)
-        release(values)  # a memmapped video: only the current frame stays resident
+    for frame in thread_imap(
+        lambda t: colorize(values[t], lo, hi, lut, quantity), range(values.shape[0]), COLOUR_WORKERS
+    ):
+        yield frame
+        release(values)  # a memmapped video: only the frames being coloured stay resident
 
 
 def write_depth_preview(

@@ -10,6 +10,7 @@ refiner's per-frame inputs (``_Inputs.warped``, ``_Inputs.independent_motion``) 
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import NamedTuple
 
@@ -113,6 +114,7 @@ def fill_frames(
         sigma_s=config.fill_sigma_px,
         sigma_r=config.fill_sigma_color,
         iterations=config.fill_iterations,
+        num_workers=config.num_workers,
     )
     if own is not None:  # [n,2,h',w'] the holes' own weighted sum and weight
         if own_sigma == config.fill_sigma_color:
@@ -124,6 +126,7 @@ def fill_frames(
                 sigma_s=config.fill_sigma_px,
                 sigma_r=own_sigma,
                 iterations=config.fill_iterations,
+                num_workers=config.num_workers,
             )
     filled = []
     for i in range(len(log_d)):
@@ -178,7 +181,13 @@ def rim_trust(covered: np.ndarray, rim_px: float) -> np.ndarray:
 
 
 def domain_transform_filter(
-    values: np.ndarray, guide: np.ndarray, *, sigma_s: float, sigma_r: float, iterations: int = 2
+    values: np.ndarray,
+    guide: np.ndarray,
+    *,
+    sigma_s: float,
+    sigma_r: float,
+    iterations: int = 2,
+    num_workers: int = 1,
 ) -> np.ndarray:
     """Edge-aware smoothing by the domain-transform recursive filter (Gastal & Oliveira 2011), batched.
 
@@ -188,6 +197,8 @@ def domain_transform_filter(
         sigma_s: spatial standard deviation in pixels.
         sigma_r: range standard deviation (sum of absolute channel differences).
         iterations: horizontal+vertical rounds.
+        num_workers: threads, each filtering a share of the frames (each frame is filtered on its own: the same
+            result with any number).
 
     Returns:
         ``[n,C,h,w]`` float32 filtered channels.
@@ -196,18 +207,75 @@ def domain_transform_filter(
     # domain-transform derivatives between neighbours: 1 + σs/σr · Σ|ΔI|
     dx = 1.0 + ratio * colour_l1(np.diff(guide, axis=2))  # [n,h,w-1]
     dy = 1.0 + ratio * colour_l1(np.diff(guide, axis=1))  # [n,h-1,w]
-    # layout with the scan axis first and everything else contiguous behind it
-    out = np.ascontiguousarray(values.transpose(3, 0, 1, 2))  # [w,n,C,h]
     dx = np.ascontiguousarray(dx.transpose(2, 0, 1))[:, :, None, :]  # [w-1,n,1,h]
     dy = np.ascontiguousarray(dy.transpose(1, 0, 2))[:, :, None, :]  # [h-1,n,1,w]
+    feedback = []  # per round, the recursion's feedback a^d along x and y (of the whole block)
     for k in range(iterations):
         sigma_k = sigma_s * math.sqrt(3.0) * 2 ** (iterations - k - 1) / math.sqrt(4**iterations - 1)
         a = math.exp(-math.sqrt(2.0) / sigma_k)
-        _recursive_pass(out, np.power(a, dx, dtype=np.float32))
-        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [w,n,C,h] → [h,n,C,w]
-        _recursive_pass(out, np.power(a, dy, dtype=np.float32))
-        out = np.ascontiguousarray(out.transpose(3, 1, 2, 0))  # [h,n,C,w] → [w,n,C,h]
-    return out.transpose(1, 2, 3, 0)
+        feedback.append((np.power(a, dx, dtype=np.float32), np.power(a, dy, dtype=np.float32)))
+    # the two layouts take turns in two buffers (no fresh pages per layout change), each share of the frames in its
+    # own part of them
+    buffers = (np.empty(values.size, values.dtype), np.empty(values.size, values.dtype))
+    n = len(values)
+    frame_size = values[0].size if n else 0
+    bounds = np.linspace(0, n, min(max(int(num_workers), 1), max(n, 1)) + 1).round().astype(int)
+    shares = [(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+
+    def run(share: tuple[int, int]) -> int:
+        lo, hi = share
+        parts = tuple(buffer[lo * frame_size : hi * frame_size] for buffer in buffers)
+        return _filter_frames(values[lo:hi], [(fx[:, lo:hi], fy[:, lo:hi]) for fx, fy in feedback], parts)
+
+    if len(shares) <= 1:
+        held = [run(share) for share in shares]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(shares)) as pool:
+            held = list(pool.map(run, shares))
+    return buffers[held[0] if held else 0].reshape(values.shape)
+
+
+def _filter_frames(
+    values: np.ndarray, feedback: list[tuple[np.ndarray, np.ndarray]], buffers: tuple[np.ndarray, np.ndarray]
+) -> int:
+    """:func:`domain_transform_filter` of ``values [n,C,h,w]`` with each round's feedback along x ``[w-1,n,1,h]``
+    and y ``[h-1,n,1,w]``, in the two flat ``buffers`` of ``values.size`` elements; returns which of them holds the
+    result ``[n,C,h,w]``. The layout changes are plain copies (:func:`_swap_scan_axis`: a blocked transpose per
+    channel, ~10× numpy's strided copy of the whole block), with the scan axis first and the rest contiguous."""
+    held = 0
+    out = _swap_scan_axis(values, buffers[held], to_front=True)  # [n,C,h,w] → [w,n,C,h]
+    for k, (fx, fy) in enumerate(feedback):
+        _recursive_pass(out, fx)
+        held = 1 - held
+        out = _swap_scan_axis(out, buffers[held])  # [w,n,C,h] → [h,n,C,w]
+        _recursive_pass(out, fy)
+        if k + 1 < len(feedback):
+            held = 1 - held
+            out = _swap_scan_axis(out, buffers[held])  # [h,n,C,w] → [w,n,C,h]
+    held = 1 - held  # into the free buffer: [h,n,C,w] → [n,C,h,w] (rows of w stay contiguous), or without any round
+    np.copyto(buffers[held].reshape(values.shape), out.transpose(1, 2, 0, 3) if feedback else out.transpose(1, 2, 3, 0))
+    return held
+
+
+def _swap_scan_axis(block: np.ndarray, buffer: np.ndarray, to_front: bool = False) -> np.ndarray:
+    """``block [L,n,C,M]`` as ``[M,n,C,L]`` (a copy into ``buffer``, flat, of ``block.size`` elements), each ``[L,M]``
+    channel transposed by OpenCV's blocked transpose; ``to_front``: ``block [n,C,L,M]`` as ``[M,n,C,L]``."""
+    import cv2
+
+    if to_front:
+        n, channels, length, m = block.shape
+    else:
+        length, n, channels, m = block.shape
+    out = buffer.reshape(m, n, channels, length)
+    if block.dtype not in (np.float32, np.float64):
+        out[...] = block.transpose(3, 0, 1, 2) if to_front else block.transpose(3, 1, 2, 0)
+        return out
+    for i in range(n):
+        for c in range(channels):
+            out[:, i, c, :] = cv2.transpose(block[i, c] if to_front else block[:, i, c, :])
+    return out
 
 
 def _recursive_pass(signal: np.ndarray, feedback: np.ndarray) -> None:
