@@ -10,6 +10,7 @@ import pytest
 from stereodiff.camera import pinhole
 from stereodiff.config import preset_config
 from stereodiff.flow import dis_flows
+from stereodiff.stage1.configs import GeometricConfig
 from stereodiff.stage1.movers import MoverSettings, handle_movers
 from stereodiff.stage1.movers.ground import ground_depth
 from stereodiff.stage1.movers.segmentation import rigid_flow
@@ -701,6 +702,30 @@ def test_tracking_pools_a_movers_depth_over_time_and_fills_a_missed_frame_but_no
     np.testing.assert_allclose(depth[6][moving[6]], 8.0)
     assert not given[6].any()
     np.testing.assert_allclose(depth[~moving], 5.0)
+
+
+def test_underground_cut_finds_a_region_beyond_the_ground_that_reaches_the_image_bottom():
+    """indoor-dynamic seed 47: a person close to the camera at the image's left side, cut by the image bottom and
+    triangulated with the camera's motion 1.5–9× beyond the floor at its own pixels; no flow check reaches it (the
+    image border) and :func:`underground` skips it (no ground seen under it). With ``underground_cut`` it is found;
+    the floor, the wall and a region standing on the floor are as before."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.ground import underground
+
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    depth[70:100, 30:50] = 11.0  # standing on the floor seen under it: found either way
+    depth[80:, :20] = 11.0  # at the left border, down to the image bottom
+    ground = ground_depth(depth, depth > 0, MoverSettings())
+    assert ground is not None
+    old = underground(depth, ground, MoverSettings()).astype(bool)
+    new = underground(depth, ground, MoverSettings(underground_cut=True)).astype(bool)
+    assert not old[100:, :20].any() and new[100:, :20].all()  # where the floor is nearer than 11 / 1.3 (rows ≥ 87)
+    np.testing.assert_array_equal(new[:, 20:], old[:, 20:])
+    assert new[90:98, 35:45].all() and not new[:60].any() and not new[100:, 60:].any()
+    assert mover_settings(GeometricConfig(movers_underground_cut=True)).underground_cut
+    assert not GeometricConfig().movers_underground_cut and not preset_config("cpu").stage1.movers_underground_cut
 
 
 def test_the_movers_options_reach_the_movers_step(monkeypatch):

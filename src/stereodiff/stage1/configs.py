@@ -354,6 +354,13 @@ class GeometricConfig(Stage1Config):
     image's last row rather than under its lowest pixels (``MoverSettings.cut_last_row``; both are upper bounds:
     its contact is below the image). Off here, on in the ``cpu`` preset: indoor-dynamic seeds 3–6 final 1.4–6.7 %
     lower, seed 0 0.6 % higher (docs/geometric.md, "A mover cut by the image bottom")."""
+    movers_underground_cut: bool = False
+    """With ``movers``: a region that stage 1 put beyond the ground plane (by ``MoverSettings.underground``) and
+    that reaches the image bottom is a mover too, not only one standing on ground seen under it
+    (``MoverSettings.underground_cut``): no surface seen below the horizon lies beyond the ground, so a person
+    close to the camera cut by the image bottom (and its side) and triangulated with the camera's motion is found
+    where no flow check reaches it; it takes the cut region's depth. Off here and in the ``cpu`` preset
+    (docs/geometric.md, "A mover cut by the image bottom beyond the ground")."""
     movers_cut_track: int = 0
     """With ``movers``: a region cut by the image bottom takes the least bound (or seen contact) of the regions of its
     track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer

@@ -116,6 +116,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         oncoming=float(config.movers_oncoming),
         hole_reach=bool(config.movers_hole_reach),
         cut_last_row=bool(config.movers_cut_last_row),
+        underground_cut=bool(config.movers_underground_cut),
         cut_track=int(config.movers_cut_track),
         cut_sway=float(config.movers_cut_sway),
         seen_contact=float(config.movers_seen_contact),

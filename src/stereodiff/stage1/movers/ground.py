@@ -143,7 +143,8 @@ def _inlier_counts(design: np.ndarray, inverse: np.ndarray, coef: np.ndarray, to
 def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSettings) -> np.ndarray:
     """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane by more than ``underground``
     (relative) — impossible for a static surface standing on the ground, the signature of an object moving along
-    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`). (Beyond a table's far
+    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`), or with
+    ``underground_cut`` reach the image bottom. (Beyond a table's far
     edge the floor is "under" the table top too, but that region has the image bottom, not the table, below it.)
     ``ground``: the frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing found)."""
     import cv2
@@ -159,9 +160,28 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
     count, labels = cv2.connectedComponents(beyond, connectivity=8)
     for label in range(1, count):
         region = labels == label
-        if stands(region, on_ground, settings.contact_rows):
+        if stands(region, on_ground, settings.contact_rows) or (
+            settings.underground_cut and _cut_on_ground(region, depth, on_ground)
+        ):
             out[region] = 1
     return out
+
+
+#: ``underground_cut``: least share of the image's lowest two rows beside a region reaching them (columns the region
+#: does not reach, with stage-1 depth) that the ground plane must hold
+CUT_GROUND_SHARE = 0.95
+
+
+def _cut_on_ground(region: np.ndarray, depth: np.ndarray, on_ground: np.ndarray) -> bool:
+    """``region`` ``[h,w]`` reaches the image bottom and the ground plane holds at least ``CUT_GROUND_SHARE`` of the
+    lowest two rows beside it (``depth`` ``[h,w]`` > 0 there; ``on_ground`` ``[h,w]`` bool): the plane is the
+    surface seen along the image bottom, so a region beyond it there is not a static surface past another plane's
+    edge (7-Scenes: a plane fitted to part of a room's lower third leaves 0–80 % of the bottom rows on it)."""
+    reached = region[-2:].any(axis=0)  # [w]
+    if not reached.any():
+        return False
+    beside = ~reached & (depth[-2:] > 0).any(axis=0)
+    return bool(beside.any() and on_ground[-2:].any(axis=0)[beside].mean() >= CUT_GROUND_SHARE)
 
 
 #: labels of :func:`contact_segments`

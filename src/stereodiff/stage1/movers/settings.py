@@ -49,6 +49,12 @@ class MoverSettings:
     underground: float = 0.3
     """A region deeper than the ground plane by more than this fraction is a mover (0 = off); see
     :func:`~.ground.underground`."""
+    underground_cut: bool = False
+    """With ``underground``: a region beyond the ground that reaches the image bottom is a mover too (else only
+    regions standing on the ground seen under them are, :func:`~.ground.stands`). A surface seen below the horizon
+    hides the ground behind it, so it cannot lie beyond the ground plane at its own pixels, whether its lower edge is
+    in the image or not: a person walking close to the camera, cut by the image bottom and triangulated with the
+    camera's motion, is. Its depth is then the cut region's (``cut_last_row``, ``cut_track``)."""
     ground_tolerance: float = 0.05
     """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
     ground_iterations: int = 200
