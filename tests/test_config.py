@@ -59,6 +59,7 @@ def test_presets_hold_the_paper_settings():
         movers_path_contact=0.5,
         movers_path_confidence=0.3,
         forward_near=True,
+        focal_cascade=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,

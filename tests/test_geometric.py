@@ -540,6 +540,10 @@ def test_inconclusive_focal_says_why_with_the_measured_rotation(scene, caplog):
     assert reason.startswith(("cost curve flat", "least cost at the end")), reason
     assert reason in caplog.text
     assert "--focal PX" in caplog.text and "stage1.focal_cascade=true" in caplog.text  # what the user can do
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # (the cascade on: its verdict is in the reason, --focal still named)
+        GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True).predict(frames[:6])
+    assert "--focal PX" in caplog.text and "stage1.focal_cascade=true" not in caplog.text, caplog.text
     # the opt-in bundle adjustment of flow tracks is asked next, and its verdict is added
     bundled = GeometricMatcher(resolution=160, offsets=(2, 3), focal_bundle=True)
     bundled.predict(frames[:6])

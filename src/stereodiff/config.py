@@ -148,6 +148,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_path_contact=0.5,
                 movers_path_confidence=0.3,
                 forward_near=True,
+                focal_cascade=True,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,

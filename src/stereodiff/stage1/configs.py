@@ -156,8 +156,9 @@ class GeometricConfig(Stage1Config):
     machine). Off by default: it decides within 5 % on TUM fr1/desk (1.04×) and the static orbit, but the depth got
     worse there (TUM final AbsRel 0.141 → 0.187, static orbit seed 1 0.036 → 0.048); see docs/geometric.md."""
     focal_cascade: bool = False
-    """Opt-in: when the fundamental-matrix (Kruppa) self-calibration is inconclusive, decide the focal by a cheap
-    bundle adjustment of flow tracks (:func:`~stereodiff.stage1.focal_bundle.focal_from_tracks` with
+    """Off in the class, on in the ``cpu`` preset: when the fundamental-matrix (Kruppa) self-calibration is
+    inconclusive, decide the focal by a cheap bundle adjustment of flow tracks
+    (:func:`~stereodiff.stage1.focal_bundle.focal_from_tracks` with
     ``search="walk"``, ``separate=True``): a downhill walk over the focals instead of the full sweep, one adjustment
     per window, a contrast independent of where the grid of focals falls, and the decision must survive dropping any
     one window. ≈1.0-1.7 s of CPU at 320 px for the adjustments, which run beside the pair run's first DIS flows

@@ -10,10 +10,10 @@ and 3 frames apart, 0.9-1.0× with 1 frame apart). The matcher's ``focal_bundle`
 1.005-1.038× on the static orbit, but the depth gets worse with it, and the rendered 10-frame scenes are flat
 (docs/geometric.md, "Focal length").
 
-The matcher's ``focal_cascade`` (opt-in) asks this module only where the Kruppa cost declines, and cheaply
-(``search="walk"``, ``separate=True``): a downhill walk over the same grid of focals, one adjustment per window, a
-contrast that does not depend on where the grid falls, and a decision that must survive dropping any one window
-(:func:`focal_from_tracks`); ≈2 s of CPU at 320 px instead of 4-10 s, of which the matcher shares the tracks'
+The matcher's ``focal_cascade`` (on in the ``cpu`` preset) asks this module only where the Kruppa cost declines,
+and cheaply (``search="walk"``, ``separate=True``): a downhill walk over the same grid of focals, one adjustment
+per window, a contrast that does not depend on where the grid falls, and a decision that must survive dropping any
+one window (:func:`focal_from_tracks`); ≈2 s of CPU at 320 px instead of 4-10 s, of which the matcher shares the tracks'
 flows with its pair run and runs the adjustments beside the pair run's first flows (docs/geometric.md, "Cheaper").
 
 Model per window (keyframes ``0..K-1``): the points are the rays of the tracks in keyframe 0 at inverse depth

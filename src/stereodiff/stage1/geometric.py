@@ -136,12 +136,10 @@ _PREFETCH_BYTES = 40e6
 """Most bytes of flows the cascade's prefetch computes ahead of the pair run (:meth:`GeometricMatcher._prefetch`):
 32 pairs at 320×240 (1.2 MB each), about what one core computes during the cascade's adjustments."""
 
-_FOCAL_HINT = (
-    " (a camera far from 60° loses depth: give the focal with --focal PX if known, or try"
-    " --set stage1.focal_cascade=true, a bundle adjustment of ~2 s that decides more clips)"
-)
-"""Appended to the prior's warning when ``focal_cascade`` is off: on the static orbit rendered at 45° the prior
-gives final AbsRel 0.32, the cascade's focal 0.03 (docs/geometric.md, "The cascade")."""
+_FOCAL_HINT = " (a camera far from 60° loses depth: give the focal with --focal PX if known{})"
+"""Appended to the prior's warning, with :data:`_CASCADE_HINT` in it when ``focal_cascade`` is off: on the static orbit
+rendered at 45° the prior gives final AbsRel 0.32, the cascade's focal 0.03 (docs/geometric.md, "The cascade")."""
+_CASCADE_HINT = ", or try --set stage1.focal_cascade=true, a bundle adjustment of ~1 s that decides more clips"
 
 
 @dataclass
@@ -761,7 +759,7 @@ class GeometricMatcher(PairwiseReconstruction):
             logger.warning(
                 "geometric matcher: focal self-calibration was inconclusive (%s); using a 60° field of view%s",
                 estimate.reason,
-                "" if self.settings.focal_cascade else _FOCAL_HINT,
+                _FOCAL_HINT.format("" if self.settings.focal_cascade else _CASCADE_HINT),
             )
             return K, "prior"
         K[0, 0] = K[1, 1] = estimate.focal
