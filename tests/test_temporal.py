@@ -203,7 +203,7 @@ def test_domain_transform_filter_is_the_plain_transposed_filter_bit_for_bit(iter
         )
         assert out.shape == values.shape and out.dtype == np.float32 and out.flags.c_contiguous
         assert out.tobytes() == np.ascontiguousarray(expected).tobytes()
-    wide = values.astype(np.float64)  # another dtype: numpy's own copies, the same filter
+    wide = values.astype(np.float64)  # float64: the same filter
     assert domain_transform_filter(wide, guide, sigma_s=6.0, sigma_r=0.2, iterations=iterations).tobytes() == (
         np.ascontiguousarray(_plain_domain_transform(wide, guide, 6.0, 0.2, iterations)).tobytes()
     )

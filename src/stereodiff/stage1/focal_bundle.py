@@ -242,21 +242,21 @@ def focal_from_tracks(
         return estimate
     left, mid, right = errors[best - 1 : best + 2]
     estimate.noise_rad = float(mid / focals[best])
-    if search == "walk" and max_noise_rad is not None and not estimate.noise_rad <= max_noise_rad:
-        estimate.reason = (
-            f"tracks too noisy to tell the focal: the least reprojection error, {mid:.3f} px at {focals[best]:.0f} "
-            f"px, is {1e3 * estimate.noise_rad:.2f} mrad (at most {1e3 * max_noise_rad:.2f})"
-        )
-        return estimate
-    if search == "walk" and max(left, right) < _GRID_FLAT * mid:
-        # the fit's contrast was at most 1.026× the grid's over 145 clips: under 1.10× it did not reach 1.15×
-        estimate.contrast = float(max(left, right) / max(mid, 1e-12))
-        estimate.reason = (
-            f"reprojection flat: ±25 % gives at most {estimate.contrast:.2f}× the least error ({mid:.2f} px, needs "
-            f"{_CONTRAST:g}×)"
-        )
-        return estimate
     if search == "walk":
+        if max_noise_rad is not None and not estimate.noise_rad <= max_noise_rad:
+            estimate.reason = (
+                f"tracks too noisy to tell the focal: the least reprojection error, {mid:.3f} px at "
+                f"{focals[best]:.0f} px, is {1e3 * estimate.noise_rad:.2f} mrad (at most {1e3 * max_noise_rad:.2f})"
+            )
+            return estimate
+        if max(left, right) < _GRID_FLAT * mid:
+            # the fit's contrast was at most 1.026× the grid's over 145 clips: under 1.10× it did not reach 1.15×
+            estimate.contrast = float(max(left, right) / max(mid, 1e-12))
+            estimate.reason = (
+                f"reprojection flat: ±25 % gives at most {estimate.contrast:.2f}× the least error ({mid:.2f} px, "
+                f"needs {_CONTRAST:g}×)"
+            )
+            return estimate
         estimate = _vertex_decision(estimate, error, steps[best], float(focals[best]), (left, mid, right))
         if estimate.focal is not None and separate and len(parts[steps[best]]) > 1:
             estimate = _without_one_window(estimate, parts, steps[best], float(focals[best]))

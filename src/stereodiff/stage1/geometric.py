@@ -142,6 +142,12 @@ rendered at 45° the prior gives final AbsRel 0.32, the cascade's focal 0.03 (do
 _CASCADE_HINT = ", or try --set stage1.focal_cascade=true, a bundle adjustment of ~1 s that decides more clips"
 
 
+def _along_view(inside: list[bool]) -> bool:
+    """Whether the camera moves along its view: the epipole lies inside the image in at least ``AHEAD_SHARE`` of
+    the probe pairs (``inside``: one bool per probe pair with a pose; none: no)."""
+    return bool(inside) and float(np.mean(inside)) >= AHEAD_SHARE
+
+
 @dataclass
 class MatcherReport:
     """What the last ``predict`` measured (also logged).
@@ -712,7 +718,7 @@ class GeometricMatcher(PairwiseReconstruction):
         start)."""
         found = self._epipoles_inside(gray, K)
         self.report.ahead_share = float(np.mean(found)) if found else float("nan")
-        ahead = bool(found) and self.report.ahead_share >= AHEAD_SHARE
+        ahead = _along_view(found)
         logger.info(
             "geometric matcher: epipole inside the image in %d of %d probe pairs: the camera %s along its view",
             sum(found),
@@ -803,7 +809,7 @@ class GeometricMatcher(PairwiseReconstruction):
         cascade = self.settings.focal_cascade
         if estimate.focal is None and cascade:
             ahead = self._epipoles_inside(gray, K_prior)
-            if ahead and np.mean(ahead) >= AHEAD_SHARE:  # forward motion: tracks cannot tell the focal
+            if _along_view(ahead):  # forward motion: tracks cannot tell the focal
                 estimate.reason += (
                     f"; bundle adjustment not asked: the camera moves along its view (the epipole inside the image in "
                     f"{sum(ahead)} of {len(ahead)} probe pairs), where a focal change is a change of depth"
@@ -813,9 +819,14 @@ class GeometricMatcher(PairwiseReconstruction):
             start = time.perf_counter()
             direct = self._graph_direct_pairs(gray, K)
             windows = self._track_windows(gray, keep=direct)
-            fast = {"search": "walk", "separate": True, "evaluations": CASCADE_EVALUATIONS} if cascade else {}
-            if cascade:
-                fast["max_noise_rad"] = CASCADE_MAX_NOISE_RAD  # the guard: no decision from noisy tracks
+            fast: dict[str, Any] = {}
+            if cascade:  # the walk, one adjustment per window, and the guard: no decision from noisy tracks
+                fast = {
+                    "search": "walk",
+                    "separate": True,
+                    "evaluations": CASCADE_EVALUATIONS,
+                    "max_noise_rad": CASCADE_MAX_NOISE_RAD,
+                }
             with self._prefetch(gray, direct):
                 tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
             logger.info(

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from stereodiff.progress import thread_imap
 from stereodiff.stage2.configs import TemporalConfig
 
 __all__ = [
@@ -99,35 +100,29 @@ def fill_frames(
     if farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
         top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
         channels.append(fill_w * np.exp(farness * np.minimum(log_d - top, 0.0)))
-    own = None  # the holes' own fill: a softer colour edge, the covered rim left out
-    own_sigma = config.hole_sigma_color or config.fill_sigma_color
+
+    def smooth(planes: list[np.ndarray], sigma_color: float) -> np.ndarray:  # [n,C,h',w'], rgb as the guide
+        return domain_transform_filter(
+            np.stack(planes, axis=1),
+            rgb,
+            sigma_s=config.fill_sigma_px,
+            sigma_r=sigma_color,
+            iterations=config.fill_iterations,
+            num_workers=config.num_workers,
+        )
+
+    own_planes = None  # the holes' own fill: a softer colour edge, the covered rim left out
     if config.hole_sigma_color > 0 or config.hole_skip_rim_px > 0:
         own_w = fill_w
         if config.hole_skip_rim_px > 0:
             own_w = fill_w * (hole_distance(weight > 0) > config.hole_skip_rim_px)
-        own = [own_w * log_d, own_w]
-        if own_sigma == config.fill_sigma_color:  # the same filter: two more channels of the one pass
-            channels += own
-    smoothed = domain_transform_filter(
-        np.stack(channels, axis=1),  # [n,C,h',w']
-        rgb,
-        sigma_s=config.fill_sigma_px,
-        sigma_r=config.fill_sigma_color,
-        iterations=config.fill_iterations,
-        num_workers=config.num_workers,
-    )
-    if own is not None:  # [n,2,h',w'] the holes' own weighted sum and weight
-        if own_sigma == config.fill_sigma_color:
-            own = smoothed[:, -2:]
-        else:
-            own = domain_transform_filter(
-                np.stack(own, axis=1),
-                rgb,
-                sigma_s=config.fill_sigma_px,
-                sigma_r=own_sigma,
-                iterations=config.fill_iterations,
-                num_workers=config.num_workers,
-            )
+        own_planes = [own_w * log_d, own_w]
+    own_sigma = config.hole_sigma_color or config.fill_sigma_color
+    folded = own_planes is not None and own_sigma == config.fill_sigma_color  # two more channels of the one pass
+    smoothed = smooth((channels + own_planes) if folded else channels, config.fill_sigma_color)
+    own = None  # [n,2,h',w'] the holes' own weighted sum and weight
+    if own_planes is not None:
+        own = smoothed[:, -2:] if folded else smooth(own_planes, own_sigma)
     filled = []
     for i in range(len(log_d)):
         has_data = bool(weight[i].max() > 0)
@@ -192,7 +187,8 @@ def domain_transform_filter(
     """Edge-aware smoothing by the domain-transform recursive filter (Gastal & Oliveira 2011), batched.
 
     Args:
-        values: ``[n,C,h,w]`` float32 channels to filter (e.g. ``w·x`` and ``w`` for normalised convolution).
+        values: ``[n,C,h,w]`` float32 (or float64) channels to filter (e.g. ``w·x`` and ``w`` for normalised
+            convolution).
         guide: ``[n,h,w,3]`` float32 guide image in [0, 1]; its edges stop the smoothing.
         sigma_s: spatial standard deviation in pixels.
         sigma_r: range standard deviation (sum of absolute channel differences).
@@ -227,13 +223,7 @@ def domain_transform_filter(
         parts = tuple(buffer[lo * frame_size : hi * frame_size] for buffer in buffers)
         return _filter_frames(values[lo:hi], [(fx[:, lo:hi], fy[:, lo:hi]) for fx, fy in feedback], parts)
 
-    if len(shares) <= 1:
-        held = [run(share) for share in shares]
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(len(shares)) as pool:
-            held = list(pool.map(run, shares))
+    held = list(thread_imap(run, shares, len(shares)))
     return buffers[held[0] if held else 0].reshape(values.shape)
 
 
@@ -269,9 +259,6 @@ def _swap_scan_axis(block: np.ndarray, buffer: np.ndarray, to_front: bool = Fals
     else:
         length, n, channels, m = block.shape
     out = buffer.reshape(m, n, channels, length)
-    if block.dtype not in (np.float32, np.float64):
-        out[...] = block.transpose(3, 0, 1, 2) if to_front else block.transpose(3, 1, 2, 0)
-        return out
     for i in range(n):
         for c in range(channels):
             out[:, i, c, :] = cv2.transpose(block[i, c] if to_front else block[:, i, c, :])
