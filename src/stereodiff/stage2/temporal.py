@@ -30,6 +30,7 @@ both sides (memory depends on the window, not on the video length). The recursiv
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -504,14 +505,18 @@ class CameraMotion:
         """``[h,w]`` Sampson distance (second frame's pixels) of the matches ``(at[y,x] in the first frame) ↔ (x, y)
         in the second`` to the epipolar geometry of this motion: ~0 for static points whatever their depth, large
         for independently moving ones (except those moving along their epipolar line). The translation is
-        normalised, so a camera that only rotates gives the distance to the rotated position."""
+        normalised, so a camera that only rotates gives the distance to the rotated position.
+
+        The second frame's rays are the pixel grid's, the same for every motion of the camera: kept per camera
+        (:func:`_grid_rays`, float64: the matrix product casts them anyway); the distance is computed in place (the
+        same operations in the same order: bit for bit the expression it replaced, 1.5× faster, issue #20)."""
         h, w = at.shape[:2]
         norm = float(np.linalg.norm(self.translation))
         t = self.translation / norm if norm > 1e-12 else np.zeros(3)
         cross = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
         essential = cross @ self.rotation  # x₂ᵀ E x₁ = 0
         first = self._rays(at)  # [h,w,3]
-        second = self._rays(pixel_grid(h, w))
+        second = _grid_rays(h, w, self.focal, self.centre)
         if norm <= 1e-12:  # pure rotation: the rotated ray must hit the pixel
             rotated = first @ self.rotation.T
             return self.focal * np.hypot(
@@ -519,9 +524,29 @@ class CameraMotion:
             )
         line_2 = first @ essential.T  # E x₁ [h,w,3]
         line_1 = second @ essential  # Eᵀ x₂ [h,w,3]
-        residual = second[..., 0] * line_2[..., 0] + second[..., 1] * line_2[..., 1] + line_2[..., 2]  # x₂ᵀ E x₁
-        scale = line_2[..., 0] ** 2 + line_2[..., 1] ** 2 + line_1[..., 0] ** 2 + line_1[..., 1] ** 2
-        return self.focal * np.abs(residual) / np.sqrt(np.maximum(scale, 1e-20))
+        # x₂ᵀ E x₁ = x₂ (E x₁)₀ + y₂ (E x₁)₁ + (E x₁)₂
+        residual = np.multiply(second[..., 0], line_2[..., 0])
+        residual += second[..., 1] * line_2[..., 1]
+        residual += line_2[..., 2]
+        scale = np.square(line_2[..., 0])
+        for part in (line_2[..., 1], line_1[..., 0], line_1[..., 1]):
+            scale += np.square(part)
+        np.abs(residual, out=residual)
+        residual *= self.focal
+        np.maximum(scale, 1e-20, out=scale)
+        residual /= np.sqrt(scale, out=scale)
+        return residual
+
+
+@functools.lru_cache(maxsize=4)
+def _grid_rays(h: int, w: int, focal: float, centre: tuple[float, float]) -> np.ndarray:
+    """``[h,w,3]`` float64 normalised rays ``(x̃, ỹ, 1)`` of the pixel grid (:meth:`CameraMotion._rays`'s float32
+    values; read-only)."""
+    x = (pixel_grid(h, w)[..., 0] - centre[0]) / focal
+    y = (pixel_grid(h, w)[..., 1] - centre[1]) / focal
+    rays = np.stack([x, y, np.ones_like(x)], axis=-1).astype(np.float64)
+    rays.flags.writeable = False
+    return rays
 
 
 def camera_motion(
