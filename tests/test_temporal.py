@@ -949,3 +949,43 @@ def test_the_holes_own_fill_reaches_across_texture_and_skips_the_rim():
     plain, own = error(), error(hole_sigma_color=0.12, hole_skip_rim_px=2.0)
     assert own < 0.3 * plain
     assert error(hole_sigma_color=0.12) < plain and error(hole_skip_rim_px=2.0) < plain
+
+
+def test_epipolar_distance_is_the_plain_sampson_expression_bit_for_bit():
+    """``CameraMotion.epipolar_distance`` keeps the grid's rays per camera and works in place (speed, issue #20):
+    the same bits as the expression it replaced, for a moving camera and for a camera that only rotates (which
+    reads the cached rays too), at two sizes sharing the cache."""
+    import cv2
+
+    from stereodiff.camera import pixel_grid
+    from stereodiff.stage2.temporal import CameraMotion
+
+    def plain(motion: CameraMotion, at: np.ndarray) -> np.ndarray:
+        def rays(p: np.ndarray) -> np.ndarray:
+            x, y = (p[..., 0] - motion.centre[0]) / motion.focal, (p[..., 1] - motion.centre[1]) / motion.focal
+            return np.stack([x, y, np.ones_like(x)], axis=-1)
+
+        t = motion.translation / np.linalg.norm(motion.translation)
+        cross = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
+        essential = cross @ motion.rotation
+        first, second = rays(at), rays(pixel_grid(*at.shape[:2]))
+        line_2, line_1 = first @ essential.T, second @ essential
+        residual = second[..., 0] * line_2[..., 0] + second[..., 1] * line_2[..., 1] + line_2[..., 2]
+        scale = line_2[..., 0] ** 2 + line_2[..., 1] ** 2 + line_1[..., 0] ** 2 + line_1[..., 1] ** 2
+        return motion.focal * np.abs(residual) / np.sqrt(np.maximum(scale, 1e-20))
+
+    rng = np.random.default_rng(3)
+    rotation = cv2.Rodrigues(np.array([0.01, -0.02, 0.005]))[0]
+    for h, w in ((48, 64), (30, 40), (48, 64)):
+        at = (pixel_grid(h, w) + rng.normal(0, 2.0, (h, w, 2))).astype(np.float32)
+        motion = CameraMotion(rotation, np.array([0.1, -0.02, 0.03]), 55.4, (w / 2, h / 2))
+        found = motion.epipolar_distance(at)
+        assert found.dtype == np.float64 and found.shape == (h, w)
+        assert np.array_equal(found.view(np.int64), plain(motion, at).view(np.int64))
+        turning = CameraMotion(rotation, np.zeros(3), 55.4, (w / 2, h / 2))
+        rotated = turning._rays(at) @ rotation.T
+        second = turning._rays(pixel_grid(h, w))
+        expected = 55.4 * np.hypot(
+            rotated[..., 0] / rotated[..., 2] - second[..., 0], rotated[..., 1] / rotated[..., 2] - second[..., 1]
+        )
+        assert np.array_equal(turning.epipolar_distance(at), expected)
