@@ -95,3 +95,21 @@ def test_choice_triples_falls_back_to_the_loop_for_other_generators():
     reference, other = np.random.Generator(np.random.MT19937(5)), np.random.Generator(np.random.MT19937(5))
     assert _choice_triples(np.random.Generator(np.random.MT19937(5)), 100, 10) is None
     assert np.array_equal(choice_triples(other, 100, 10), _choice_loop(reference, 100, 10))
+
+
+def test_import_in_background_imports_what_is_missing_on_a_thread_and_leaves_failures_to_the_caller():
+    """``stereodiff.lazy.import_in_background`` (the matcher imports scipy.sparse.csgraph that way while its
+    probes run): the missing modules are imported on a daemon thread, a module already imported starts no thread,
+    and a module that cannot be imported ends the thread quietly (the caller's own import raises it)."""
+    import sys
+
+    from stereodiff.lazy import import_in_background
+
+    sys.modules.pop("colorsys", None)
+    thread = import_in_background("colorsys", "stereodiff_no_such_module")
+    assert thread is not None and thread.daemon
+    thread.join(10)
+    assert not thread.is_alive() and "colorsys" in sys.modules and "stereodiff_no_such_module" not in sys.modules
+    assert import_in_background("numpy", "colorsys") is None
+    with pytest.raises(ImportError):
+        import stereodiff_no_such_module  # noqa: F401

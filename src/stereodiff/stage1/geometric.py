@@ -50,6 +50,7 @@ from stereodiff.camera import AHEAD_SHARE, fit_long_side, pinhole, prior_focal, 
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, dis_engine, dis_flows, grey_frame
 from stereodiff.io.pages import delete_arrays, release
+from stereodiff.lazy import import_in_background
 from stereodiff.progress import logger, progress, thread_imap, thread_map, workers_own_the_cores
 from stereodiff.stage1 import PairwiseReconstruction
 from stereodiff.stage1.configs import GeometricConfig
@@ -385,6 +386,9 @@ class GeometricMatcher(PairwiseReconstruction):
         self, frames: Any, pairs: np.ndarray | None, num_frames: int, height: int, width: int, cache_dir: Path | None
     ) -> PairPredictions:
         """``predict`` after its input checks."""
+        # the pair graph's connectivity check needs scipy.sparse (0.11-0.13 s to import): imported while the
+        # grey frames and the probes run, not alone between two probe steps (docs/geometric.md, s18-speed)
+        import_in_background("scipy.sparse.csgraph")
         # 2. Working-resolution grayscale frames (the only per-frame data; memory-mapped next to the pair cache)
         self._long_side = min(self.resolution, max(height, width))  # never upsample: it adds cost, not detail
         size = working_size(height, width, self.resolution)  # (h, w)
