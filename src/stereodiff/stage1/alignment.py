@@ -334,15 +334,17 @@ def _edge_scores(preds: PairPredictions, pairs: np.ndarray, confidence: np.ndarr
     scores = np.zeros(len(pairs))
     touched: set[int] = set()  # frames of confidence resident since the last release
 
-    def load(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # [C,h,w] each
-        return _load(preds.conf_i, chunk, "conf_i", pairs), _load(preds.conf_j, chunk, "conf_j", pairs)
+    def load(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # [C,h,w] each, and [C] scores
+        conf_i, conf_j = _load(preds.conf_i, chunk, "conf_i", pairs), _load(preds.conf_j, chunk, "conf_j", pairs)
+        # checked and scored here, on the worker: the calling thread only takes the maxima (it ran alone)
+        if conf_i.min() < 0 or conf_j.min() < 0:
+            raise ValueError("preds.conf_i / conf_j must be ≥ 0 (raw confidences)")
+        return conf_i, conf_j, conf_i.mean(axis=(1, 2)) * conf_j.mean(axis=(1, 2))
 
     chunks = _chunks(len(pairs), h * w)
     loaded = progress(thread_imap(load, chunks, num_workers), desc="alignment: edge scores", total=len(chunks))
-    for chunk, (conf_i, conf_j) in zip(chunks, loaded):
-        if conf_i.min() < 0 or conf_j.min() < 0:
-            raise ValueError("preds.conf_i / conf_j must be ≥ 0 (raw confidences)")
-        scores[chunk] = conf_i.mean(axis=(1, 2)) * conf_j.mean(axis=(1, 2))
+    for chunk, (conf_i, conf_j, chunk_scores) in zip(chunks, loaded):
+        scores[chunk] = chunk_scores
         for row, p in enumerate(chunk):
             i, j = pairs[p]
             np.maximum(confidence[i], conf_i[row], out=confidence[i])
