@@ -37,6 +37,7 @@ from stereodiff.robust import parabola_vertex
 from stereodiff.stage1.epipolar import FocalEstimate, relative_pose
 
 _HUBER_PX = 0.5  # Huber scale of the reprojection residuals, pixels at 320 px
+_HUBER = ("huber", _HUBER_PX)  # the adjustments' robust loss: scipy's name, its scale (pixels at 320 px)
 _EVALUATIONS = 30  # most residual evaluations of one adjustment
 _STEP = 1.25  # ratio of consecutive focals of the sweep
 _SWEEP = 3  # the sweep covers the prior focal × _STEP^-3 … _STEP^3 (0.51-1.95×)
@@ -50,6 +51,20 @@ error, as an angle (pixels ÷ the focal in pixels), is at most 0.3 mrad. A focal
 perspective over the window), the flow's error is a fraction of a pixel at any image size: on frames of 128-160 px the
 decisions that passed the contrast and drop-one tests were at 0.34-1.35 mrad and 19 of 30 more than 5 % off; at
 320 px every one of 22 was at 0.09-0.25 mrad and within 4.5 % (docs/geometric.md, "A guard against small frames")."""
+CASCADE_CAUCHY = ("cauchy", 0.2)
+"""The cascade's loss with ``GeometricConfig.focal_cascade_robust``: scipy's Cauchy loss at 0.2 px (at 320 px)
+instead of Huber at 0.5 px. Tracks on an independently moving object (or any track that fits no camera motion) are
+0.4-5 px off after the adjustment, the static tracks' median 0.05-0.15 px: in Huber's linear range they still pull
+the poses, and with them the focal; the Cauchy loss's influence falls off beyond its scale. ``make demo``'s clip
+(``close-object`` s0, 90 frames): 1.056× the truth → 1.018×; the tracks that start on the moving box left out by
+hand give 1.019× (docs/geometric.md, "Tracks on moving objects")."""
+CASCADE_TRIM = 3.0
+"""With ``GeometricConfig.focal_cascade_robust`` the walk first leaves out, per window, the tracks whose RMS
+reprojection residual after one adjustment at the prior focal exceeds 3× the window's median track's
+(:func:`trim_tracks`). Tracks on a moving object fit badly at every focal (``make demo``'s clip: the box's tracks 0.4-5
+px at 0.8×, 1× and 1.25× the truth, the median track 0.08-0.15 px); so do tracks across occlusions. 2×: 0.938× on
+``close-object`` s3 (90 frames), 4×: 1.081× on ``make demo``'s clip without the Cauchy loss (docs/geometric.md,
+"Tracks on moving objects")."""
 TRACKS_PER_WINDOW = 300  # tracks started per window (150: TUM fr1/desk decided 1.09× the truth; 300: 1.04×)
 
 
@@ -111,6 +126,7 @@ def reprojection_error(
     *,
     evaluations: int = _EVALUATIONS,
     separate: bool = False,
+    loss: tuple[str, float] = _HUBER,
 ) -> float:
     """Median absolute reprojection residual (pixels) of ``windows`` after a bundle adjustment at ``focal`` (px):
     poses and inverse depths free, the focal and principal point fixed (``px_scale``: working long side / 320, scales
@@ -119,9 +135,10 @@ def reprojection_error(
     ``evaluations``: most residual evaluations of the adjustment. ``separate``:
     one adjustment per window instead of one for all (the same unknowns, since the focal is fixed: the windows share
     nothing else; smaller problems, and below 10 000 residuals numpy's BLAS stays on one thread, whose wake-ups cost
-    up to 24 ms per small product on a loaded machine)."""
+    up to 24 ms per small product on a loaded machine). ``loss``: the adjustment's robust loss, scipy's name and its
+    scale in pixels at 320 px (scaled by ``px_scale``)."""
 
-    return _median_abs(reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate))
+    return _median_abs(reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate, loss))
 
 
 def _median_abs(residuals: list[np.ndarray]) -> float:
@@ -136,6 +153,7 @@ def reprojection_residuals(
     px_scale: float = 1.0,
     evaluations: int = _EVALUATIONS,
     separate: bool = False,
+    loss: tuple[str, float] = _HUBER,
 ) -> list[np.ndarray]:
     """The reprojection residuals (pixels) of :func:`reprojection_error` before their median: one array per window
     with ``separate`` (the windows without tracks left out), else one for all."""
@@ -143,7 +161,7 @@ def reprojection_residuals(
     if not windows:
         return []
     return [
-        _adjust(group, focal, principal_point, px_scale, evaluations)
+        _adjust(group, focal, principal_point, px_scale, evaluations, loss)
         for group in ([[window] for window in windows] if separate else [windows])
     ]
 
@@ -154,8 +172,22 @@ def _adjust(
     principal_point: tuple[float, float],
     px_scale: float,
     evaluations: int,
+    loss: tuple[str, float] = _HUBER,
 ) -> np.ndarray:
-    """Reprojection residuals ``[2M]`` (pixels) of ``windows`` after their joint bundle adjustment at ``focal``."""
+    """Reprojection residuals ``[2M]`` (pixels) of ``windows`` after their joint bundle adjustment at ``focal``
+    (``loss``: scipy's robust loss and its scale, pixels at 320 px)."""
+    return _solve(windows, focal, principal_point, px_scale, evaluations, loss)[1]
+
+
+def _solve(
+    windows: list[TrackWindow],
+    focal: float,
+    principal_point: tuple[float, float],
+    px_scale: float,
+    evaluations: int,
+    loss: tuple[str, float],
+) -> tuple[_Problem, np.ndarray]:
+    """:func:`_adjust`, with its problem (which residual is which track's: ``problem.track``)."""
     from scipy.optimize import least_squares
 
     problem = _Problem(windows, focal, np.asarray(principal_point, float))
@@ -163,13 +195,51 @@ def _adjust(
         problem.residuals,
         problem.initial(),
         jac=problem.jacobian,
-        loss="huber",
-        f_scale=_HUBER_PX * px_scale,
+        loss=loss[0],
+        f_scale=loss[1] * px_scale,
         method="trf",
         tr_solver="lsmr",
         max_nfev=evaluations,
     )
-    return solution.fun[: problem.num_reprojections]
+    return problem, solution.fun[: problem.num_reprojections]
+
+
+def trim_tracks(
+    windows: list[TrackWindow],
+    focal: float,
+    principal_point: tuple[float, float],
+    px_scale: float = 1.0,
+    ratio: float = CASCADE_TRIM,
+    evaluations: int = CASCADE_EVALUATIONS,
+) -> tuple[list[TrackWindow], int, int]:
+    """``windows`` without their outlier tracks, how many were left out and how many were seen in a later keyframe
+    (all windows): per window, one adjustment at ``focal``
+    (px; Huber loss, ``evaluations`` residual evaluations), then each track's RMS reprojection residual (px) over
+    its keyframes; a track is kept where that is at most ``ratio`` × the window's median track's (tracks seen in no
+    later keyframe, which constrain nothing, go too). Windows without tracks are kept as they are."""
+    kept, dropped, tracked = [], 0, 0
+    for window in windows:
+        if not any(len(index) for index, _ in window.seen):
+            kept.append(window)
+            continue
+        problem, residuals = _solve([window], focal, principal_point, px_scale, evaluations, _HUBER)
+        count = np.bincount(problem.track, minlength=problem.num_tracks)
+        square = np.bincount(problem.track, (residuals.reshape(-1, 2) ** 2).sum(axis=1), problem.num_tracks)
+        seen = count > 0
+        rms = np.sqrt(square[seen] / (2 * count[seen]))
+        keep = np.zeros(len(window.ref), bool)
+        keep[seen] = rms <= ratio * np.median(rms)
+        dropped += int(seen.sum() - keep.sum())
+        tracked += int(seen.sum())
+        kept.append(_subset(window, keep))
+    return kept, dropped, tracked
+
+
+def _subset(window: TrackWindow, keep: np.ndarray) -> TrackWindow:
+    """``window`` with only the tracks where ``keep`` ``[N]`` (bool) is true, renumbered."""
+    number = np.cumsum(keep) - 1
+    seen = [(number[index[keep[index]]], uv[keep[index]]) for index, uv in window.seen]
+    return TrackWindow(window.ref[keep], seen)
 
 
 def focal_from_tracks(
@@ -182,6 +252,8 @@ def focal_from_tracks(
     evaluations: int = _EVALUATIONS,
     separate: bool = False,
     max_noise_rad: float | None = None,
+    loss: tuple[str, float] = _HUBER,
+    trim: float | None = None,
 ) -> FocalEstimate:
     """The focal (px) of least :func:`reprojection_error` on a sweep of focals ``prior × 1.25^k``, ``|k| ≤ 3``,
     refined on two focals half a step either side of the best one, by a parabola (in log focal) through the least
@@ -190,12 +262,14 @@ def focal_from_tracks(
     ``search="walk"`` (the cascade, ``GeometricConfig.focal_cascade``): the same grid, but only ``k = -1, 0, 1`` and
     then downhill one step at a time until the least error has a higher one on either side (or ``|k| = 3``): 3-5
     adjustments before the two half steps instead of 7 (the same answer where the curve has one minimum).
-    ``evaluations`` and ``separate``: as :func:`reprojection_error`. ``max_noise_rad`` (the walk only; the cascade
-    passes ``CASCADE_MAX_NOISE_RAD``): undecided, before the two half steps, when the least grid focal's median
-    reprojection error (px) divided by that focal (px) exceeds it: the tracks are too noisy, as angles, to tell the
-    focal (``FocalEstimate.noise_rad`` holds the measure). The walk also declines before the half steps when both grid
-    neighbours are within ``_GRID_FLAT`` = 1.10× the least error (the contrast of the fit through the five was at
-    most 1.026× that of the grid's three over 145 clips: it did not reach 1.15× there).
+    ``evaluations``, ``separate`` and ``loss``: as :func:`reprojection_error`. ``trim`` (the walk only; the cascade
+    with ``focal_cascade_robust`` passes ``CASCADE_TRIM``): first leave out the tracks whose residual at the prior
+    focal exceeds ``trim`` × the window's median track's (:func:`trim_tracks`). ``max_noise_rad`` (the walk only;
+    the cascade passes ``CASCADE_MAX_NOISE_RAD``): undecided, before the two half steps, when the least grid focal's
+    median reprojection error (px) divided by that focal (px) exceeds it: the tracks are too noisy, as angles, to
+    tell the focal (``FocalEstimate.noise_rad`` holds the measure). The walk also declines before the half steps
+    when both grid neighbours are within ``_GRID_FLAT`` = 1.10× the least error (the contrast of the fit through the
+    five was at most 1.026× that of the grid's three over 145 clips: it did not reach 1.15× there).
 
     Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
     or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
@@ -203,11 +277,15 @@ def focal_from_tracks(
     """
     cache: dict[float, float] = {}
     parts: dict[float, list[np.ndarray]] = {}  # residuals per window (``separate``) or for all
+    left_out = (0, 0)
+    if trim is not None and search == "walk":  # outlier tracks (moving objects, occlusions) out first
+        windows, dropped, tracked = trim_tracks(windows, prior, principal_point, px_scale, trim, evaluations)
+        left_out = (dropped, tracked)
 
     def error(k: float) -> float:  # k in steps of _STEP from the prior
         if k not in cache:
             focal = prior * _STEP**k
-            parts[k] = reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate)
+            parts[k] = reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate, loss)
             cache[k] = _median_abs(parts[k])
         return cache[k]
 
@@ -236,7 +314,7 @@ def focal_from_tracks(
     if not np.isfinite(errors).any():
         return FocalEstimate(None, reason="no flow tracks")
     best = int(np.nanargmin(errors))
-    estimate = FocalEstimate(None, float(focals[best]))
+    estimate = FocalEstimate(None, float(focals[best]), left_out=left_out)
     if steps[best] in (-_SWEEP, _SWEEP):
         estimate.reason = f"least reprojection error at the end of the sweep ({focals[best] / prior:.2f}× the prior)"
         return estimate
