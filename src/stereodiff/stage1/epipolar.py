@@ -111,8 +111,6 @@ class FocalEstimate:
         without: the bundle adjustment's walk: ``(contrast, focal px)`` without each window in turn (empty otherwise).
         noise_rad: the bundle adjustment's least median reprojection error on the grid of focals, in pixels divided
             by that focal in pixels (radians; NaN otherwise): the cascade's guard (``CASCADE_MAX_NOISE_RAD``).
-        left_out: the bundle adjustment's walk with ``trim``: the tracks left out as outliers, and the tracks seen in
-            a later keyframe (``(0, 0)`` otherwise).
     """
 
     focal: float | None
@@ -122,7 +120,6 @@ class FocalEstimate:
     source: str = "estimated"
     without: list[tuple[float, float]] = field(default_factory=list)
     noise_rad: float = float("nan")
-    left_out: tuple[int, int] = (0, 0)
 
 
 def focal_from_fundamentals(

@@ -52,19 +52,12 @@ perspective over the window), the flow's error is a fraction of a pixel at any i
 decisions that passed the contrast and drop-one tests were at 0.34-1.35 mrad and 19 of 30 more than 5 % off; at
 320 px every one of 22 was at 0.09-0.25 mrad and within 4.5 % (docs/geometric.md, "A guard against small frames")."""
 CASCADE_CAUCHY = ("cauchy", 0.2)
-"""The cascade's loss with ``GeometricConfig.focal_cascade_robust``: scipy's Cauchy loss at 0.2 px (at 320 px)
-instead of Huber at 0.5 px. Tracks on an independently moving object (or any track that fits no camera motion) are
-0.4-5 px off after the adjustment, the static tracks' median 0.05-0.15 px: in Huber's linear range they still pull
-the poses, and with them the focal; the Cauchy loss's influence falls off beyond its scale. ``make demo``'s clip
-(``close-object`` s0, 90 frames): 1.056× the truth → 1.018×; the tracks that start on the moving box left out by
-hand give 1.019× (docs/geometric.md, "Tracks on moving objects")."""
-CASCADE_TRIM = 3.0
-"""With ``GeometricConfig.focal_cascade_robust`` the walk first leaves out, per window, the tracks whose RMS
-reprojection residual after one adjustment at the prior focal exceeds 3× the window's median track's
-(:func:`trim_tracks`). Tracks on a moving object fit badly at every focal (``make demo``'s clip: the box's tracks 0.4-5
-px at 0.8×, 1× and 1.25× the truth, the median track 0.08-0.15 px); so do tracks across occlusions. 2×: 0.938× on
-``close-object`` s3 (90 frames), 4×: 1.081× on ``make demo``'s clip without the Cauchy loss (docs/geometric.md,
-"Tracks on moving objects")."""
+"""The cascade's loss with ``GeometricConfig.focal_cascade_robust``: scipy's Cauchy loss at 0.2 px (at 320 px) instead
+of Huber at 0.5 px. Tracks on an independently moving object (or any track that fits no camera motion) are 0.4-5 px
+off after an adjustment, the median track 0.05-0.15 px: in Huber's linear range they still pull the poses, and with
+them the focal; the Cauchy loss's influence falls off beyond its scale. ``make demo``'s clip (``close-object`` s0, 90
+frames): 1.056× the truth → 1.018× (0.1 px: 1.019×, 0.3 px: 1.020×); the tracks that start on the moving box left
+out by hand give 1.019× (docs/geometric.md, "Tracks on moving objects")."""
 TRACKS_PER_WINDOW = 300  # tracks started per window (150: TUM fr1/desk decided 1.09× the truth; 300: 1.04×)
 
 
@@ -176,18 +169,6 @@ def _adjust(
 ) -> np.ndarray:
     """Reprojection residuals ``[2M]`` (pixels) of ``windows`` after their joint bundle adjustment at ``focal``
     (``loss``: scipy's robust loss and its scale, pixels at 320 px)."""
-    return _solve(windows, focal, principal_point, px_scale, evaluations, loss)[1]
-
-
-def _solve(
-    windows: list[TrackWindow],
-    focal: float,
-    principal_point: tuple[float, float],
-    px_scale: float,
-    evaluations: int,
-    loss: tuple[str, float],
-) -> tuple[_Problem, np.ndarray]:
-    """:func:`_adjust`, with its problem (which residual is which track's: ``problem.track``)."""
     from scipy.optimize import least_squares
 
     problem = _Problem(windows, focal, np.asarray(principal_point, float))
@@ -201,45 +182,7 @@ def _solve(
         tr_solver="lsmr",
         max_nfev=evaluations,
     )
-    return problem, solution.fun[: problem.num_reprojections]
-
-
-def trim_tracks(
-    windows: list[TrackWindow],
-    focal: float,
-    principal_point: tuple[float, float],
-    px_scale: float = 1.0,
-    ratio: float = CASCADE_TRIM,
-    evaluations: int = CASCADE_EVALUATIONS,
-) -> tuple[list[TrackWindow], int, int]:
-    """``windows`` without their outlier tracks, how many were left out and how many were seen in a later keyframe
-    (all windows): per window, one adjustment at ``focal``
-    (px; Huber loss, ``evaluations`` residual evaluations), then each track's RMS reprojection residual (px) over
-    its keyframes; a track is kept where that is at most ``ratio`` × the window's median track's (tracks seen in no
-    later keyframe, which constrain nothing, go too). Windows without tracks are kept as they are."""
-    kept, dropped, tracked = [], 0, 0
-    for window in windows:
-        if not any(len(index) for index, _ in window.seen):
-            kept.append(window)
-            continue
-        problem, residuals = _solve([window], focal, principal_point, px_scale, evaluations, _HUBER)
-        count = np.bincount(problem.track, minlength=problem.num_tracks)
-        square = np.bincount(problem.track, (residuals.reshape(-1, 2) ** 2).sum(axis=1), problem.num_tracks)
-        seen = count > 0
-        rms = np.sqrt(square[seen] / (2 * count[seen]))
-        keep = np.zeros(len(window.ref), bool)
-        keep[seen] = rms <= ratio * np.median(rms)
-        dropped += int(seen.sum() - keep.sum())
-        tracked += int(seen.sum())
-        kept.append(_subset(window, keep))
-    return kept, dropped, tracked
-
-
-def _subset(window: TrackWindow, keep: np.ndarray) -> TrackWindow:
-    """``window`` with only the tracks where ``keep`` ``[N]`` (bool) is true, renumbered."""
-    number = np.cumsum(keep) - 1
-    seen = [(number[index[keep[index]]], uv[keep[index]]) for index, uv in window.seen]
-    return TrackWindow(window.ref[keep], seen)
+    return solution.fun[: problem.num_reprojections]
 
 
 def focal_from_tracks(
@@ -253,7 +196,6 @@ def focal_from_tracks(
     separate: bool = False,
     max_noise_rad: float | None = None,
     loss: tuple[str, float] = _HUBER,
-    trim: float | None = None,
 ) -> FocalEstimate:
     """The focal (px) of least :func:`reprojection_error` on a sweep of focals ``prior × 1.25^k``, ``|k| ≤ 3``,
     refined on two focals half a step either side of the best one, by a parabola (in log focal) through the least
@@ -277,10 +219,6 @@ def focal_from_tracks(
     """
     cache: dict[float, float] = {}
     parts: dict[float, list[np.ndarray]] = {}  # residuals per window (``separate``) or for all
-    left_out = (0, 0)
-    if trim is not None and search == "walk":  # outlier tracks (moving objects, occlusions) out first
-        windows, dropped, tracked = trim_tracks(windows, prior, principal_point, px_scale, trim, evaluations)
-        left_out = (dropped, tracked)
 
     def error(k: float) -> float:  # k in steps of _STEP from the prior
         if k not in cache:
@@ -314,7 +252,7 @@ def focal_from_tracks(
     if not np.isfinite(errors).any():
         return FocalEstimate(None, reason="no flow tracks")
     best = int(np.nanargmin(errors))
-    estimate = FocalEstimate(None, float(focals[best]), left_out=left_out)
+    estimate = FocalEstimate(None, float(focals[best]))
     if steps[best] in (-_SWEEP, _SWEEP):
         estimate.reason = f"least reprojection error at the end of the sweep ({focals[best] / prior:.2f}× the prior)"
         return estimate

@@ -69,7 +69,6 @@ from stereodiff.stage1.focal_bundle import (
     CASCADE_CAUCHY,
     CASCADE_EVALUATIONS,
     CASCADE_MAX_NOISE_RAD,
-    CASCADE_TRIM,
     TRACKS_PER_WINDOW,
     TrackWindow,
     focal_from_tracks,
@@ -829,8 +828,8 @@ class GeometricMatcher(PairwiseReconstruction):
                     "evaluations": CASCADE_EVALUATIONS,
                     "max_noise_rad": CASCADE_MAX_NOISE_RAD,
                 }
-                if self.settings.focal_cascade_robust:  # outlier tracks (moving objects) out, and a Cauchy loss
-                    fast.update(loss=CASCADE_CAUCHY, trim=CASCADE_TRIM)
+                if self.settings.focal_cascade_robust:  # tracks on moving objects pull the poses less
+                    fast["loss"] = CASCADE_CAUCHY
             with self._prefetch(gray, direct):
                 tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
             logger.info(
@@ -847,8 +846,6 @@ class GeometricMatcher(PairwiseReconstruction):
                     f"{estimate.reason}; decided by bundle adjustment: ±25 % gives {tracked.contrast:.2f}× the least "
                     "reprojection error"
                 )
-                if tracked.left_out[1]:
-                    tracked.reason += f" ({tracked.left_out[0]} of {tracked.left_out[1]} tracks left out as outliers)"
             estimate = tracked
         return estimate
 
