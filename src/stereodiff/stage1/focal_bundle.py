@@ -204,14 +204,13 @@ def focal_from_tracks(
     ``search="walk"`` (the cascade, ``GeometricConfig.focal_cascade``): the same grid, but only ``k = -1, 0, 1`` and
     then downhill one step at a time until the least error has a higher one on either side (or ``|k| = 3``): 3-5
     adjustments before the two half steps instead of 7 (the same answer where the curve has one minimum).
-    ``evaluations``, ``separate`` and ``loss``: as :func:`reprojection_error`. ``trim`` (the walk only; the cascade
-    with ``focal_cascade_robust`` passes ``CASCADE_TRIM``): first leave out the tracks whose residual at the prior
-    focal exceeds ``trim`` × the window's median track's (:func:`trim_tracks`). ``max_noise_rad`` (the walk only;
-    the cascade passes ``CASCADE_MAX_NOISE_RAD``): undecided, before the two half steps, when the least grid focal's
-    median reprojection error (px) divided by that focal (px) exceeds it: the tracks are too noisy, as angles, to
-    tell the focal (``FocalEstimate.noise_rad`` holds the measure). The walk also declines before the half steps
-    when both grid neighbours are within ``_GRID_FLAT`` = 1.10× the least error (the contrast of the fit through the
-    five was at most 1.026× that of the grid's three over 145 clips: it did not reach 1.15× there).
+    ``evaluations``, ``separate`` and ``loss`` (the cascade with ``focal_cascade_robust``: ``CASCADE_CAUCHY``): as
+    :func:`reprojection_error`. ``max_noise_rad`` (the walk only; the cascade passes ``CASCADE_MAX_NOISE_RAD``):
+    undecided, before the two half steps, when the least grid focal's median reprojection error (px) divided by that
+    focal (px) exceeds it: the tracks are too noisy, as angles, to tell the focal (``FocalEstimate.noise_rad`` holds
+    the measure). The walk also declines before the half steps when both grid neighbours are within ``_GRID_FLAT`` =
+    1.10× the least error (the contrast of the fit through the five was at most 1.026× that of the grid's three over
+    145 clips: it did not reach 1.15× there).
 
     Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
     or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
