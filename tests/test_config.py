@@ -60,6 +60,7 @@ def test_presets_hold_the_paper_settings():
         movers_path_confidence=0.3,
         forward_near=True,
         focal_cascade=True,
+        focal_cascade_robust=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,

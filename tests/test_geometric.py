@@ -409,6 +409,9 @@ def test_focal_cascade_asks_the_cheap_bundle_adjustment_and_reports_it(scene, mo
     given = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True, focal_px=144.0)
     given.predict(frames[:4])
     assert len(asked) == 1 and given.report.focal_source == "given"
+    robust = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True, focal_cascade_robust=True)
+    robust.predict(frames[:8])  # focal_cascade_robust: the walk's adjustments with the Cauchy loss
+    assert asked[1] == {**walk, "max_noise_rad": geometric.CASCADE_MAX_NOISE_RAD, "loss": geometric.CASCADE_CAUCHY}
 
 
 def test_focal_cascade_is_not_asked_when_the_camera_moves_along_its_view(monkeypatch):

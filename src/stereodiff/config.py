@@ -149,6 +149,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_path_confidence=0.3,
                 forward_near=True,
                 focal_cascade=True,
+                focal_cascade_robust=True,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,

@@ -38,6 +38,7 @@ from stereodiff.robust import parabola_vertex
 from stereodiff.stage1.epipolar import FocalEstimate, relative_pose
 
 _HUBER_PX = 0.5  # Huber scale of the reprojection residuals, pixels at 320 px
+_HUBER = ("huber", _HUBER_PX)  # the adjustments' robust loss: scipy's name, its scale (pixels at 320 px)
 _EVALUATIONS = 30  # most residual evaluations of one adjustment
 _STEP = 1.25  # ratio of consecutive focals of the sweep
 _SWEEP = 3  # the sweep covers the prior focal × _STEP^-3 … _STEP^3 (0.51-1.95×)
@@ -51,6 +52,13 @@ error, as an angle (pixels ÷ the focal in pixels), is at most 0.3 mrad. A focal
 perspective over the window), the flow's error is a fraction of a pixel at any image size: on frames of 128-160 px the
 decisions that passed the contrast and drop-one tests were at 0.34-1.35 mrad and 19 of 30 more than 5 % off; at
 320 px every one of 22 was at 0.09-0.25 mrad and within 4.5 % (docs/geometric.md, "A guard against small frames")."""
+CASCADE_CAUCHY = ("cauchy", 0.2)
+"""The cascade's loss with ``GeometricConfig.focal_cascade_robust``: scipy's Cauchy loss at 0.2 px (at 320 px) instead
+of Huber at 0.5 px. Tracks on an independently moving object (or any track that fits no camera motion) are 0.4-5 px
+off after an adjustment, the median track 0.05-0.15 px: in Huber's linear range they still pull the poses, and with
+them the focal; the Cauchy loss's influence falls off beyond its scale. ``make demo``'s clip (``close-object`` s0, 90
+frames): 1.056× the truth → 1.018× (0.1 px: 1.019×, 0.3 px: 1.020×); the tracks that start on the moving box left
+out by hand give 1.019× (docs/geometric.md, "Tracks on moving objects")."""
 TRACKS_PER_WINDOW = 300  # tracks started per window (150: TUM fr1/desk decided 1.09× the truth; 300: 1.04×)
 
 
@@ -112,6 +120,7 @@ def reprojection_error(
     *,
     evaluations: int = _EVALUATIONS,
     separate: bool = False,
+    loss: tuple[str, float] = _HUBER,
 ) -> float:
     """Median absolute reprojection residual (pixels) of ``windows`` after a bundle adjustment at ``focal`` (px):
     poses and inverse depths free, the focal and principal point fixed (``px_scale``: working long side / 320, scales
@@ -120,9 +129,10 @@ def reprojection_error(
     ``evaluations``: most residual evaluations of the adjustment. ``separate``:
     one adjustment per window instead of one for all (the same unknowns, since the focal is fixed: the windows share
     nothing else; smaller problems, and below 10 000 residuals numpy's BLAS stays on one thread, whose wake-ups cost
-    up to 24 ms per small product on a loaded machine)."""
+    up to 24 ms per small product on a loaded machine). ``loss``: the adjustment's robust loss, scipy's name and its
+    scale in pixels at 320 px (scaled by ``px_scale``)."""
 
-    return _median_abs(reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate))
+    return _median_abs(reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate, loss))
 
 
 def _median_abs(residuals: list[np.ndarray]) -> float:
@@ -137,6 +147,7 @@ def reprojection_residuals(
     px_scale: float = 1.0,
     evaluations: int = _EVALUATIONS,
     separate: bool = False,
+    loss: tuple[str, float] = _HUBER,
 ) -> list[np.ndarray]:
     """The reprojection residuals (pixels) of :func:`reprojection_error` before their median: one array per window
     with ``separate`` (the windows without tracks left out), else one for all."""
@@ -144,7 +155,7 @@ def reprojection_residuals(
     if not windows:
         return []
     return [
-        _adjust(group, focal, principal_point, px_scale, evaluations)
+        _adjust(group, focal, principal_point, px_scale, evaluations, loss)
         for group in ([[window] for window in windows] if separate else [windows])
     ]
 
@@ -155,8 +166,10 @@ def _adjust(
     principal_point: tuple[float, float],
     px_scale: float,
     evaluations: int,
+    loss: tuple[str, float] = _HUBER,
 ) -> np.ndarray:
-    """Reprojection residuals ``[2M]`` (pixels) of ``windows`` after their joint bundle adjustment at ``focal``."""
+    """Reprojection residuals ``[2M]`` (pixels) of ``windows`` after their joint bundle adjustment at ``focal``
+    (``loss``: scipy's robust loss and its scale, pixels at 320 px)."""
     from scipy.optimize import least_squares
 
     problem = _Problem(windows, focal, np.asarray(principal_point, float))
@@ -164,8 +177,8 @@ def _adjust(
         problem.residuals,
         problem.initial(),
         jac=problem.jacobian,
-        loss="huber",
-        f_scale=_HUBER_PX * px_scale,
+        loss=loss[0],
+        f_scale=loss[1] * px_scale,
         method="trf",
         tr_solver="lsmr",
         max_nfev=evaluations,
@@ -183,6 +196,7 @@ def focal_from_tracks(
     evaluations: int = _EVALUATIONS,
     separate: bool = False,
     max_noise_rad: float | None = None,
+    loss: tuple[str, float] = _HUBER,
 ) -> FocalEstimate:
     """The focal (px) of least :func:`reprojection_error` on a sweep of focals ``prior × 1.25^k``, ``|k| ≤ 3``,
     refined on two focals half a step either side of the best one, by a parabola (in log focal) through the least
@@ -191,12 +205,13 @@ def focal_from_tracks(
     ``search="walk"`` (the cascade, ``GeometricConfig.focal_cascade``): the same grid, but only ``k = -1, 0, 1`` and
     then downhill one step at a time until the least error has a higher one on either side (or ``|k| = 3``): 3-5
     adjustments before the two half steps instead of 7 (the same answer where the curve has one minimum).
-    ``evaluations`` and ``separate``: as :func:`reprojection_error`. ``max_noise_rad`` (the walk only; the cascade
-    passes ``CASCADE_MAX_NOISE_RAD``): undecided, before the two half steps, when the least grid focal's median
-    reprojection error (px) divided by that focal (px) exceeds it: the tracks are too noisy, as angles, to tell the
-    focal (``FocalEstimate.noise_rad`` holds the measure). The walk also declines before the half steps when both grid
-    neighbours are within ``_GRID_FLAT`` = 1.10× the least error (the contrast of the fit through the five was at
-    most 1.026× that of the grid's three over 145 clips: it did not reach 1.15× there).
+    ``evaluations``, ``separate`` and ``loss`` (the cascade with ``focal_cascade_robust``: ``CASCADE_CAUCHY``): as
+    :func:`reprojection_error`. ``max_noise_rad`` (the walk only; the cascade passes ``CASCADE_MAX_NOISE_RAD``):
+    undecided, before the two half steps, when the least grid focal's median reprojection error (px) divided by that
+    focal (px) exceeds it: the tracks are too noisy, as angles, to tell the focal (``FocalEstimate.noise_rad`` holds
+    the measure). The walk also declines before the half steps when both grid neighbours are within ``_GRID_FLAT`` =
+    1.10× the least error (the contrast of the fit through the five was at most 1.026× that of the grid's three over
+    145 clips: it did not reach 1.15× there).
 
     Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
     or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
@@ -208,7 +223,7 @@ def focal_from_tracks(
     def error(k: float) -> float:  # k in steps of _STEP from the prior
         if k not in cache:
             focal = prior * _STEP**k
-            parts[k] = reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate)
+            parts[k] = reprojection_residuals(windows, focal, principal_point, px_scale, evaluations, separate, loss)
             cache[k] = _median_abs(parts[k])
         return cache[k]
 

@@ -67,6 +67,7 @@ from stereodiff.stage1.epipolar import (
     sampson_distance,
 )
 from stereodiff.stage1.focal_bundle import (
+    CASCADE_CAUCHY,
     CASCADE_EVALUATIONS,
     CASCADE_MAX_NOISE_RAD,
     TRACKS_PER_WINDOW,
@@ -831,6 +832,8 @@ class GeometricMatcher(PairwiseReconstruction):
                     "evaluations": CASCADE_EVALUATIONS,
                     "max_noise_rad": CASCADE_MAX_NOISE_RAD,
                 }
+                if self.settings.focal_cascade_robust:  # tracks on moving objects pull the poses less
+                    fast["loss"] = CASCADE_CAUCHY
             with self._prefetch(gray, direct):
                 tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
             logger.info(
