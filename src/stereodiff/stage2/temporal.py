@@ -490,9 +490,7 @@ class CameraMotion:
 
     def _rays(self, at: np.ndarray) -> np.ndarray:
         """``[h,w,3]`` normalised rays ``(x̃, ỹ, 1)`` of the pixels ``at [h,w,2]``."""
-        x = (at[..., 0] - self.centre[0]) / self.focal
-        y = (at[..., 1] - self.centre[1]) / self.focal
-        return np.stack([x, y, np.ones_like(x)], axis=-1)
+        return _pixel_rays(at, self.focal, self.centre)
 
     def carry(self, log_depth: np.ndarray, at: np.ndarray) -> np.ndarray:
         """``[h,w]`` log-depth of static points seen at the pixels ``at [h,w,2]`` of the first frame → their
@@ -542,11 +540,17 @@ class CameraMotion:
 def _grid_rays(h: int, w: int, focal: float, centre: tuple[float, float]) -> np.ndarray:
     """``[h,w,3]`` float64 normalised rays ``(x̃, ỹ, 1)`` of the pixel grid (:meth:`CameraMotion._rays`'s float32
     values; read-only)."""
-    x = (pixel_grid(h, w)[..., 0] - centre[0]) / focal
-    y = (pixel_grid(h, w)[..., 1] - centre[1]) / focal
-    rays = np.stack([x, y, np.ones_like(x)], axis=-1).astype(np.float64)
+    rays = _pixel_rays(pixel_grid(h, w), focal, centre).astype(np.float64)
     rays.flags.writeable = False
     return rays
+
+
+def _pixel_rays(at: np.ndarray, focal: float, centre: tuple[float, float]) -> np.ndarray:
+    """``[h,w,3]`` normalised rays ``(x̃, ỹ, 1)`` of the pixels ``at [h,w,2]`` of a pinhole camera (``focal`` px,
+    principal point ``centre``)."""
+    x = (at[..., 0] - centre[0]) / focal
+    y = (at[..., 1] - centre[1]) / focal
+    return np.stack([x, y, np.ones_like(x)], axis=-1)
 
 
 def camera_motion(
