@@ -162,26 +162,23 @@ def test_the_cascade_guard_declines_tracks_too_noisy_for_their_focal():
     assert all(np.log(f / 110.9) / np.log(1.25) % 1 < 1e-9 for f in calls)  # grid focals only: no half steps
 
 
-def test_the_adjustment_jacobian_is_the_einsum_jacobian_bit_for_bit():
-    """The component-wise Jacobian and rotated rays (speed, issue #20) against the einsum products they replace, at
-    the initial point and after moving it, on two windows with a keyframe of few tracks; and where numpy's einsum
-    sums otherwise the einsum itself answers."""
+def test_the_adjustment_jacobian_matches_finite_differences_of_the_residuals():
+    """The bundle adjustment's sparse Jacobian against central differences of its residuals, every column, at the
+    initial point and after moving it, on two windows with a keyframe of few tracks (its rotation columns are forward
+    differences: within 1e-4 px per unit here)."""
     import stereodiff.stage1.focal_bundle as module
 
-    assert module._einsum_order_holds(), "numpy's einsum sums in another order here: the einsum path is taken"
     windows = _windows(np.random.default_rng(5), 280.0, rotation_deg=3.0, noise_px=0.2)
     windows[1].seen[2] = (windows[1].seen[2][0][:5], windows[1].seen[2][1][:5])
     problem = module._Problem(windows, 265.0, np.array([160.0, 120.0]))
     x = problem.initial()
     for point in (x, x + np.random.default_rng(6).normal(0, 1e-3, x.shape)):
-        poses = point[: 6 * problem.num_poses].reshape(-1, 6)
-        rotations = np.stack([cv2.Rodrigues(p[:3])[0] for p in poses])
-        expected = np.einsum("nij,nj->ni", rotations[problem.pose], problem.rays)
-        assert np.array_equal(problem._rotate(rotations).view(np.int64), expected.view(np.int64))
-        fast = problem.jacobian(point)
-        reference = module._Problem(windows, 265.0, np.array([160.0, 120.0]))._jacobian_einsum(point)
-        assert np.array_equal(fast.indices, reference.indices) and np.array_equal(fast.indptr, reference.indptr)
-        assert np.array_equal(fast.data.view(np.int64), reference.data.view(np.int64))
+        jacobian = problem.jacobian(point).toarray()
+        for c in range(len(point)):
+            step = np.zeros_like(point)
+            step[c] = 1e-6
+            numeric = (problem.residuals(point + step) - problem.residuals(point - step)) / 2e-6
+            assert np.allclose(jacobian[:, c], numeric, rtol=1e-3, atol=1e-3)  # px per unit
 
 
 def test_the_robust_cascade_decides_with_tracks_on_a_moving_object():

@@ -26,7 +26,6 @@ Conventions (docs/conventions.md): pixel ``(u, v)`` = (column, row); OpenCV came
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -37,8 +36,7 @@ from stereodiff.flow import sample_flow
 from stereodiff.robust import parabola_vertex
 from stereodiff.stage1.epipolar import FocalEstimate, relative_pose
 
-_HUBER_PX = 0.5  # Huber scale of the reprojection residuals, pixels at 320 px
-_HUBER = ("huber", _HUBER_PX)  # the adjustments' robust loss: scipy's name, its scale (pixels at 320 px)
+_HUBER = ("huber", 0.5)  # the adjustments' robust loss: scipy's name, its scale (pixels at 320 px)
 _EVALUATIONS = 30  # most residual evaluations of one adjustment
 _STEP = 1.25  # ratio of consecutive focals of the sweep
 _SWEEP = 3  # the sweep covers the prior focal × _STEP^-3 … _STEP^3 (0.51-1.95×)
@@ -316,8 +314,7 @@ class _Problem:
         self.num_reprojections = 2 * len(self.ref)
         self._structure: tuple | None = None  # the Jacobian's CSR pattern (see :meth:`jacobian`)
         self._last: tuple | None = None  # (x, _project(x)) of the last projection
-        # the rays' components, contiguous (:func:`_rotate`); the gauge rows' constant Jacobian values
-        self._ray_parts = tuple(np.ascontiguousarray(self.rays[:, j]) for j in range(3))
+        # the gauge rows' Jacobian values, the same at every evaluation
         self._gauge_values = np.concatenate([np.full(n, 10.0 / n) for _, _, n in self.blocks])
 
     def initial(self) -> np.ndarray:
@@ -371,20 +368,8 @@ class _Problem:
         return poses, rho, P, rotated
 
     def _rotate(self, rotations: np.ndarray) -> np.ndarray:
-        """``[M,3]`` rays turned by their poses' ``rotations [P,3,3]``: ``np.einsum("nij,nj->ni",
-        rotations[self.pose], self.rays)`` bit for bit where :func:`_einsum_order_holds` (component by component
-        on contiguous arrays, the sums in einsum's order: 4-7× faster at these sizes), else that einsum."""
-        if not _einsum_order_holds():
-            return np.einsum("nij,nj->ni", rotations[self.pose], self.rays)
-        x, y, z = self._ray_parts
-        entries = rotations.reshape(len(rotations), 9).T  # [9,P]: entry 3i + j of every pose
-        out = np.empty((3, len(self.pose)))
-        for i in range(3):
-            r0, r1, r2 = (np.take(entries[3 * i + j], self.pose) for j in range(3))
-            np.multiply(r0, x, out=out[i])
-            out[i] += r2 * z
-            out[i] += r1 * y
-        return out.T
+        """``[M,3]`` rays turned by their poses' ``rotations [P,3,3]``."""
+        return np.einsum("nij,nj->ni", rotations[self.pose], self.rays)
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Reprojection residuals ``[2M]`` (pixels), then one gauge residual per window (mean inverse depth 1)."""
@@ -392,60 +377,6 @@ class _Problem:
         projected = self.focal * P[:, :2] / P[:, 2:] + self.centre
         gauge = [rho[t0 : t0 + n].mean() - 1.0 for _, t0, n in self.blocks]
         return np.concatenate([(projected - self.target).ravel(), 10.0 * np.asarray(gauge)])
-
-    def jacobian(self, x: np.ndarray) -> object:
-        """Sparse Jacobian of :meth:`residuals` (rotation columns by forward differences of the rotation matrix).
-
-        Its values are those of the einsum products ``d projected / d P`` ``[M,2,3]`` × ``d P / d rotation``
-        ``[M,3,3]`` and ``d projected / d P`` × translation, bit for bit, computed component by component in
-        einsum's order of sums where :func:`_einsum_order_holds` (else by those einsums)."""
-        import cv2
-        from scipy.sparse import csr_matrix
-
-        if not _einsum_order_holds():
-            return self._jacobian_einsum(x)
-        poses, rho, P, base = self._project(x)
-        m, f = len(P), self.focal
-        inv_z = 1.0 / P[:, 2]
-        diagonal = f * inv_z  # d projected_i / d P_i
-        inv_z2 = inv_z**2
-        # d projected_i / d P_z; d projected_0 / d P_1 and d projected_1 / d P_0 are 0
-        along = [-f * np.ascontiguousarray(P[:, i]) * inv_z2 for i in range(2)]
-        d_proj = [(diagonal, 0.0, along[0]), (0.0, diagonal, along[1])]  # [i][j] of the [M,2,3] einsum operand
-        eps = 1e-6
-        d_rot = np.empty((3, 3, m))  # [j (point component), q (rotation component), M]
-        rotated_base = np.ascontiguousarray(base.T)
-        for q in range(3):
-            nudged = poses[:, :3].copy()
-            nudged[:, q] += eps
-            rotations = np.stack([cv2.Rodrigues(v)[0] for v in nudged])
-            np.subtract(self._rotate(rotations).T, rotated_base, out=d_rot[:, q])
-            d_rot[:, q] /= eps
-        values = np.empty(14 * m + len(self._gauge_values))
-        rotation_part = values[: 6 * m].reshape(m, 2, 3)
-        translation_part = values[6 * m : 12 * m].reshape(m, 2, 3)
-        depth_part = values[12 * m : 14 * m].reshape(m, 2)
-        values[14 * m :] = self._gauge_values
-        rho_track = rho[self.track]
-        translation = [np.ascontiguousarray(poses[self.pose, 3 + j]) for j in range(3)]
-        for i in range(2):
-            p0, p1, p2 = d_proj[i]
-            for k in range(3):  # einsum "nij,njk->nik": (p0·r0 + p1·r1) + p2·r2
-                total = p0 * d_rot[0, k]
-                total += p1 * d_rot[1, k]
-                total += p2 * d_rot[2, k]
-                rotation_part[:, i, k] = total
-            for j in range(3):
-                translation_part[:, i, j] = d_proj[i][j] * rho_track
-            # einsum "nij,nj->ni": (p0·t0 + p2·t2) + p1·t1
-            total = p0 * translation[0]
-            total += p2 * translation[2]
-            total += p1 * translation[1]
-            depth_part[:, i] = total
-        if self._structure is None:
-            self._structure = self._pattern(len(values), len(x))
-        permutation, indices, indptr, shape = self._structure
-        return csr_matrix((values[permutation], indices, indptr), shape=shape)
 
     def _pattern(self, count: int, num_params: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
         """The Jacobian's CSR pattern (the same at every evaluation: built once): the permutation of the values (in
@@ -469,8 +400,8 @@ class _Problem:
         pattern = csr_matrix((order, (np.concatenate(rows), np.concatenate(cols))), shape=shape)
         return pattern.data.astype(np.int64) - 1, pattern.indices, pattern.indptr, shape
 
-    def _jacobian_einsum(self, x: np.ndarray) -> object:
-        """:meth:`jacobian` by numpy's einsum (where :func:`_einsum_order_holds` does not)."""
+    def jacobian(self, x: np.ndarray) -> object:
+        """Sparse Jacobian of :meth:`residuals` (rotation columns by forward differences of the rotation matrix)."""
         import cv2
         from scipy.sparse import csr_matrix
 
@@ -486,7 +417,7 @@ class _Problem:
             nudged = poses[:, :3].copy()
             nudged[:, q] += eps
             rotations = np.stack([cv2.Rodrigues(v)[0] for v in nudged])
-            d_rot[:, :, q] = (np.einsum("nij,nj->ni", rotations[self.pose], self.rays) - base) / eps
+            d_rot[:, :, q] = (self._rotate(rotations) - base) / eps
         blocks = [
             np.einsum("nij,njk->nik", d_proj, d_rot),
             d_proj * rho[self.track, None, None],
@@ -497,24 +428,6 @@ class _Problem:
             self._structure = self._pattern(len(values), len(x))
         permutation, indices, indptr, shape = self._structure
         return csr_matrix((values[permutation], indices, indptr), shape=shape)
-
-
-@functools.cache
-def _einsum_order_holds() -> bool:
-    """Whether numpy's einsum sums as :class:`_Problem` reproduces it component by component, here (checked once per
-    process on seeded values): ``"nij,nj->ni"`` over a 3-long ``j`` as ``(p₀ + p₂) + p₁`` and ``"nij,njk->nik"``
-    as ``(p₀ + p₁) + p₂`` (numpy 2.4: its contiguous sum-of-products kernel pairs the lanes that way)."""
-    rng = np.random.default_rng(0)
-    ok = True
-    for m in (1, 2, 7, 64, 1001):
-        A, C = rng.standard_normal((m, 3, 3)), rng.standard_normal((m, 3, 3))
-        B, x = rng.standard_normal((m, 2, 3)), rng.standard_normal((m, 3)) * 10.0 ** rng.uniform(-5, 5, (m, 3))
-        for matrix in (A, B):
-            p = [matrix[:, :, j] * x[:, None, j] for j in range(3)]
-            ok &= np.array_equal(np.einsum("nij,nj->ni", matrix, x), (p[0] + p[2]) + p[1])
-        p = [B[:, :, j, None] * C[:, None, j, :] for j in range(3)]
-        ok &= np.array_equal(np.einsum("nij,njk->nik", B, C), (p[0] + p[1]) + p[2])
-    return bool(ok)
 
 
 def _vertex_decision(
