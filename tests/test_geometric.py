@@ -1088,6 +1088,17 @@ def test_adaptive_offsets_do_not_flip_with_a_focal_10_percent_off():
     assert len(set(old)) > 1, old
 
 
+def test_min_side_offset_lengthens_the_short_pairs_of_a_sideways_camera_only():
+    """Issue #20: ``min_side_offset=2`` moves the adaptive offsets {1, 2, 3} to {2, 3, 5} when the camera moves
+    sideways (the epipole outside the image), and leaves those of a camera moving along its view at {1, 2, 3}."""
+    sideways, _, K, _ = _render_scene(num_frames=12)
+    ahead, _, _, _ = _render_scene(num_frames=12, step=(0.01, 0.0, 0.15))
+    assert _offsets_at_focal(sideways, K[0, 0])[0] == (1, 2, 3)
+    assert _offsets_at_focal(sideways, K[0, 0], min_side_offset=2)[0] == (2, 3, 5)
+    assert _offsets_at_focal(ahead, K[0, 0])[0] == (1, 2, 3)
+    assert _offsets_at_focal(ahead, K[0, 0], min_side_offset=2)[0] == (1, 2, 3)
+
+
 def _road_depth(h: int, w: int, focal: float, camera_height: float, wall_z: float) -> np.ndarray:
     """``[h,w]`` depth of a flat road ``camera_height`` below the camera up to a wall ``wall_z`` ahead."""
     v = np.arange(h, dtype=np.float64)[:, None] - (h - 1) / 2

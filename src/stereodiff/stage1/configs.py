@@ -187,6 +187,13 @@ class GeometricConfig(Stage1Config):
     """Median rotation-fit residual (``offset_parallax="rotation_fit"``) the smallest offset should reach. 0.144°
     gives, at the true focal, the offsets ``min_parallax_deg=0.4`` gave there on TUM {1,2,3}, 7-Scenes {5,8,13},
     static orbit seeds 0-2 {2,3,5}, indoor-dynamic seed 0 {3,5,8} (the interval that does so is 0.138-0.150°)."""
+    min_side_offset: int = 1
+    """The adaptive offsets' smallest offset, at least, when the camera does not move along its view (the epipole
+    inside the image in fewer than ``AHEAD_SHARE`` of the probe pairs 8 frames apart, at the 60° prior focal: the
+    check of the focal cascade). 1 = off (the parallax rule alone). On a sideways camera whose near scenery lifts
+    the median parallax over ``min_rotation_residual_deg`` at offset 1 (static orbit seed 54: {1, 2, 3}, stage 1
+    0.046; {2, 3, 5} 0.027), the far plain floor's interpolated flow is a larger part of the short pairs' parallax
+    (docs/geometric.md, "Held-out seeds 52-55"). A camera that moves along its view keeps offset 1 (driving)."""
     min_parallax_deg: float = 0.4
     """Median triangulation angle the smallest offset should reach with ``offset_parallax="essential"`` (0.4° tuned
     on 7-Scenes: {5, 8, 13} there with the given focal)."""
@@ -489,6 +496,7 @@ class GeometricConfig(Stage1Config):
                 ("offset_parallax", self.offset_parallax in ("rotation_fit", "essential"),
                  "must be rotation_fit/essential"),
                 ("min_rotation_residual_deg", self.min_rotation_residual_deg > 0, "must be > 0"),
+                ("min_side_offset", self.min_side_offset >= 1, "must be ≥ 1 frame"),
                 ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast/fast/medium"),
                 ("flow_patch_stride", 1 <= self.flow_patch_stride <= 8, "must lie in 1..8 pixels (the patch size)"),
                 ("flow_descent_iterations", self.flow_descent_iterations >= 1, "must be ≥ 1"),

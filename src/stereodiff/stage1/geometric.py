@@ -1009,7 +1009,8 @@ class GeometricMatcher(PairwiseReconstruction):
         The parallax per frame of offset is measured on up to 8 probe pairs at offset 8 (then 4, 2, 1 if no probe
         pair has usable geometry, e.g. a fast camera that leaves the view) as the median rotation-compensated flow:
         unlike the triangulation angle it does not depend on the translation direction, which the essential matrix
-        determines poorly when the parallax is small (``_parallax_measure``).
+        determines poorly when the parallax is small (``_parallax_measure``). With ``min_side_offset`` the smallest
+        offset is at least that when the camera does not move along its view.
         """
         num_frames = len(gray)
         parallax, threshold = self._parallax_measure(K, gray.shape[1:])
@@ -1021,6 +1022,11 @@ class GeometricMatcher(PairwiseReconstruction):
                 break
         self.report.angle_per_frame_deg = per_frame
         needed = threshold / per_frame if np.isfinite(per_frame) and per_frame > 0 else 1.0
+        if self.settings.min_side_offset > 1 and needed < self.settings.min_side_offset:
+            prior = K.copy()  # the cascade's check, at the prior focal: independent of the focal, as the parallax
+            prior[0, 0] = prior[1, 1] = prior_focal(gray.shape[1:])
+            if not _along_view(self._epipoles_inside(gray, prior)):
+                needed = float(self.settings.min_side_offset)
         start = fibonacci_start(needed, num_frames, self.num_offsets)
         offsets = [f for f in FIBONACCI[start : start + self.num_offsets] if f < num_frames]
         logger.info("geometric matcher: %.3f° median parallax per frame → offsets %s", per_frame, offsets)
