@@ -175,11 +175,12 @@ def segment_movers(
         share = np.bincount(labels.ravel(), weights=epipolar_flags.ravel(), minlength=count)
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
         raw = ((share >= s.epipolar_share)[labels] & (labels > 0)).astype(np.uint8)
-        if grounds is not None:
-            raw |= grounds[k] & 1
-            if s.underground_cut:
+        if s.underground > 0 or s.segment_step > 0:
+            found = grounds[k] if grounds is not None else beyond_ground(k)
+            raw |= found & 1
+            if grounds is not None:  # a cut region counts where both neighbouring frames find one too
                 around = [grounds[j] & CUT > 0 for j in (k - 1, k + 1) if 0 <= j < t]
-                raw |= cut_in_neighbours(grounds[k] & CUT > 0, around)
+                raw |= cut_in_neighbours(found & CUT > 0, around)
         opened[k] = cv2.morphologyEx(raw, cv2.MORPH_OPEN, kernel)
         grown[k] = cv2.dilate(opened[k], near)
 
@@ -196,8 +197,8 @@ def segment_movers(
         keep[0] = False
         out[k] = keep[labels]
 
-    grounds = None
-    if s.underground > 0 or s.segment_step > 0:
+    grounds = None  # every frame's ground findings, first, only where a frame's verdict reads its neighbours'
+    if s.underground_cut and s.underground > 0:
         grounds = thread_map(beyond_ground, range(t), num_workers, "movers: ground")
     thread_map(flagged, range(t), num_workers, "movers: regions")
     thread_map(persistent, range(t), num_workers, "movers: persistence")
