@@ -710,7 +710,7 @@ def test_underground_cut_finds_a_region_beyond_the_ground_that_reaches_the_image
     image border) and :func:`underground` skips it (no ground seen under it). With ``underground_cut`` it is found;
     the floor, the wall and a region standing on the floor are as before."""
     from stereodiff.stage1.geometric import mover_settings
-    from stereodiff.stage1.movers.ground import underground
+    from stereodiff.stage1.movers.ground import CUT, underground
 
     floor, _ = _floor()
     depth = floor.copy()
@@ -724,8 +724,30 @@ def test_underground_cut_finds_a_region_beyond_the_ground_that_reaches_the_image
     assert not old[100:, :20].any() and new[100:, :20].all()  # where the floor is nearer than 11 / 1.3 (rows ≥ 87)
     np.testing.assert_array_equal(new[:, 20:], old[:, 20:])
     assert new[90:98, 35:45].all() and not new[:60].any() and not new[100:, 60:].any()
+    assert (underground(depth, ground, MoverSettings(underground_cut=True))[100:, :20] == CUT).all()  # not 1
     assert mover_settings(GeometricConfig(movers_underground_cut=True)).underground_cut
     assert not GeometricConfig().movers_underground_cut and not preset_config("cpu").stage1.movers_underground_cut
+
+
+def test_cut_in_neighbours_keeps_a_cut_region_found_in_both_neighbouring_frames_only():
+    """A person cut by the image bottom is found beyond the ground frame after frame; a static surface that a real
+    room's plane fit puts beyond the plane is found in single frames (7-Scenes, TUM)."""
+    from stereodiff.stage1.movers.ground import cut_in_neighbours
+
+    cut = np.zeros((40, 60), bool)
+    cut[20:, :10] = True  # at the left border, down to the bottom
+    cut[30:, 30:40] = True  # found in this frame only
+    cut[25:, 50:] = True  # in the frame before only
+    before, after = np.zeros_like(cut), np.zeros_like(cut)
+    before[22:, 3:12] = before[26:, 52:] = True  # the person moved a little
+    after[24:, 6:14] = True
+    kept = cut_in_neighbours(cut, [before, after])
+    np.testing.assert_array_equal(kept[:, :20], cut[:, :20])
+    assert not kept[:, 20:].any()
+    seen_before = cut.copy()
+    seen_before[:, 30:40] = False
+    np.testing.assert_array_equal(cut_in_neighbours(cut, [before]), seen_before)  # the last frame: one neighbour
+    np.testing.assert_array_equal(cut_in_neighbours(cut, []), cut)  # a one-frame video: nothing to compare
 
 
 def test_the_movers_options_reach_the_movers_step(monkeypatch):

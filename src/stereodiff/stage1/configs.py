@@ -374,8 +374,11 @@ class GeometricConfig(Stage1Config):
     that reaches the image bottom is a mover too, not only one standing on ground seen under it
     (``MoverSettings.underground_cut``): no surface seen below the horizon lies beyond the ground, so a person
     close to the camera cut by the image bottom (and its side) and triangulated with the camera's motion is found
-    where no flow check reaches it; it takes the cut region's depth. Off here and in the ``cpu`` preset
-    (docs/geometric.md, "A mover cut by the image bottom beyond the ground")."""
+    where no flow check reaches it; it takes the cut region's depth. Only where the plane holds the bottom rows
+    beside it and the neighbouring frames (both) find such a region too (``ground.cut_in_neighbours``: in the real
+    rooms the regions a plane fit leaves beyond it are single frames). Off here and in the ``cpu`` preset
+    (docs/geometric.md, "A mover cut by the image bottom beyond the ground", "A guard for
+    `movers_underground_cut`")."""
     movers_cut_track: int = 0
     """With ``movers``: a region cut by the image bottom takes the least bound (or seen contact) of the regions of its
     track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer

@@ -18,9 +18,11 @@ from stereodiff.stage1.movers.settings import MoverSettings
 
 __all__ = [
     "BEYOND",
+    "CUT",
     "FLOATING",
     "bottom_edge",
     "contact_segments",
+    "cut_in_neighbours",
     "ground_depth",
     "ground_pixels",
     "ground_rate",
@@ -143,8 +145,9 @@ def _inlier_counts(design: np.ndarray, inverse: np.ndarray, coef: np.ndarray, to
 def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSettings) -> np.ndarray:
     """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane by more than ``underground``
     (relative) — impossible for a static surface standing on the ground, the signature of an object moving along
-    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`), or with
-    ``underground_cut`` reach the image bottom. (Beyond a table's far
+    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`): 1; with
+    ``underground_cut``, those that reach the image bottom with the plane along it (:func:`_cut_on_ground`): ``CUT``
+    (2), a mover only where the neighbouring frames find one too (:func:`cut_in_neighbours`). (Beyond a table's far
     edge the floor is "under" the table top too, but that region has the image bottom, not the table, below it.)
     ``ground``: the frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing found)."""
     import cv2
@@ -160,11 +163,33 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
     count, labels = cv2.connectedComponents(beyond, connectivity=8)
     for label in range(1, count):
         region = labels == label
-        if stands(region, on_ground, settings.contact_rows) or (
-            settings.underground_cut and _cut_on_ground(region, depth, on_ground)
-        ):
+        if stands(region, on_ground, settings.contact_rows):
             out[region] = 1
+        elif settings.underground_cut and _cut_on_ground(region, depth, on_ground):
+            out[region] = CUT
     return out
+
+
+#: label of :func:`underground` for a region found by ``underground_cut``
+CUT = 2
+
+
+def cut_in_neighbours(cut: np.ndarray, neighbours: list[np.ndarray]) -> np.ndarray:
+    """``[h,w]`` bool: the regions (8-connected) of ``cut`` ``[h,w]`` bool that overlap a region of every mask of
+    ``neighbours`` (each ``[h,w]`` bool: the neighbouring frames' ``CUT`` regions of :func:`underground`).
+
+    A person cut by the image bottom beyond the ground is found frame after frame (indoor-dynamic: chains of 21–32
+    frames); a static surface that a real room's plane fit leaves beyond the plane at the image bottom with the plane
+    along it is found in single frames (7-Scenes, TUM: never two in a row): the plane fitted there is another surface
+    from one frame to the next (docs/geometric.md, "A guard for `movers_underground_cut`")."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(cut.astype(np.uint8), connectivity=8)
+    keep = np.ones(count, bool)
+    for mask in neighbours:
+        keep &= np.bincount(labels[mask], minlength=count) > 0
+    keep[0] = False
+    return keep[labels]
 
 
 #: ``underground_cut``: least share of the image's lowest two rows beside a region reaching them (columns the region

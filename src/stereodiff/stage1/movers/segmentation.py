@@ -14,7 +14,7 @@ from stereodiff.flow import dis_flows, forward_backward, hypot32, inside_image, 
 from stereodiff.progress import thread_imap, thread_map
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
 from stereodiff.stage1.fusion import nearest_fill
-from stereodiff.stage1.movers.ground import contact_segments, ground_depth, underground
+from stereodiff.stage1.movers.ground import CUT, contact_segments, cut_in_neighbours, ground_depth, underground
 from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
 from stereodiff.types import SceneGeometry
@@ -142,7 +142,7 @@ def segment_movers(
     near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
     opened, grown = np.empty((t, h, w), np.uint8), np.empty((t, h, w), np.uint8)
 
-    def beyond_ground(k: int) -> np.ndarray:  # [h,w] uint8: regions the ground says move
+    def beyond_ground(k: int) -> np.ndarray:  # [h,w] uint8: regions the ground says move (| CUT: if neighbours too)
         if shared is not None and first + k in shared.ground:
             return shared.ground[first + k]
         depth_k = np.asarray(scene.depth[k])
@@ -176,7 +176,11 @@ def segment_movers(
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
         raw = ((share >= s.epipolar_share)[labels] & (labels > 0)).astype(np.uint8)
         if s.underground > 0 or s.segment_step > 0:
-            raw |= beyond_ground(k)
+            found = grounds[k] if grounds is not None else beyond_ground(k)
+            raw |= found & 1
+            if grounds is not None:  # a cut region counts where both neighbouring frames find one too
+                around = [grounds[j] & CUT > 0 for j in (k - 1, k + 1) if 0 <= j < t]
+                raw |= cut_in_neighbours(found & CUT > 0, around)
         opened[k] = cv2.morphologyEx(raw, cv2.MORPH_OPEN, kernel)
         grown[k] = cv2.dilate(opened[k], near)
 
@@ -193,6 +197,9 @@ def segment_movers(
         keep[0] = False
         out[k] = keep[labels]
 
+    grounds = None  # every frame's ground findings, first, only where a frame's verdict reads its neighbours'
+    if s.underground_cut and s.underground > 0:
+        grounds = thread_map(beyond_ground, range(t), num_workers, "movers: ground")
     thread_map(flagged, range(t), num_workers, "movers: regions")
     thread_map(persistent, range(t), num_workers, "movers: persistence")
     return out

@@ -54,7 +54,9 @@ class MoverSettings:
     regions standing on the ground seen under them are, :func:`~.ground.stands`). A surface seen below the horizon
     hides the ground behind it, so it cannot lie beyond the ground plane at its own pixels, whether its lower edge is
     in the image or not: a person walking close to the camera, cut by the image bottom and triangulated with the
-    camera's motion, is. Its depth is then the cut region's (``cut_last_row``, ``cut_track``)."""
+    camera's motion, is. Its depth is then the cut region's (``cut_last_row``, ``cut_track``). Guarded: the plane
+    must hold the image's lowest rows beside it (:func:`~.ground._cut_on_ground`), and both neighbouring frames must
+    find such a region overlapping it (:func:`~.ground.cut_in_neighbours`)."""
     ground_tolerance: float = 0.05
     """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
     ground_iterations: int = 200
