@@ -1,14 +1,18 @@
 """The focal self-calibration's decisions without the pipeline: keep the cascade's track windows, replay its walk.
 
 ``dump`` runs the ``cpu`` preset's matcher on each clip up to its focal decision (≈ 5 s of CPU at 320×240, 64
-frames), then stops; it keeps the Kruppa verdict, the truth and, where the bundle step was asked, its track windows
-and arguments, one pickle per clip. ``replay`` runs the cascade's walk again on the kept tracks (≈ 1 s per clip),
-with the preset's arguments or with ``--robust on/off`` (``GeometricConfig.focal_cascade_robust``), and prints each
-clip's decision (focal ÷ truth, the tracks' error in mrad, the contrast; right = within 5 %) and the counts. Used for
-docs/geometric.md, "Tracks on moving objects".
+frames), then stops; it keeps the Kruppa verdict (focal, contrast, the probe pairs' fundamental matrices), the truth
+and the bundle step's track windows and arguments, one pickle per clip. The matcher runs with
+``focal_kruppa_check``, so the bundle step's tracks are kept also where the Kruppa cost decides. ``replay`` runs the
+cascade's walk again on the kept tracks (≈ 1 s per clip), with the preset's arguments or with ``--robust on/off``
+(``GeometricConfig.focal_cascade_robust``), with ``--check`` the Kruppa decisions cross-checked by it
+(``focal_kruppa_check``), and prints each clip's decision (focal ÷ truth, the tracks' error in mrad, the contrast;
+right = within 5 %) and the counts. Used for docs/geometric.md, "Tracks on moving objects" and "A confident wrong
+Kruppa decision".
 
     python benchmarks/focal_replay.py dump OUT_DIR static-orbit:0:64 close-object:0:90:320x240 7scenes tum
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --robust off
+    python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --check
 """
 
 from __future__ import annotations
@@ -97,6 +101,8 @@ def replay(record: dict, robust: str, check: bool = False) -> tuple[str, float |
     from stereodiff.stage1.epipolar import FocalEstimate
     from stereodiff.stage1.focal_bundle import CASCADE_CAUCHY, focal_from_tracks, kruppa_checked
 
+    if check and "kruppa_focal" not in record:
+        raise SystemExit(f"{record['clip']}: --check needs a dump with the Kruppa verdict (dump it again)")
     decided = record["source"] == "estimated" if "kruppa_focal" not in record else record["kruppa_focal"] is not None
     if decided and not check:
         focal = record.get("kruppa_focal", record["focal"])

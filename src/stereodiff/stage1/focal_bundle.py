@@ -521,7 +521,7 @@ def kruppa_checked(kruppa: FocalEstimate, bundle: FocalEstimate) -> FocalEstimat
     (``bundle``, :func:`focal_from_tracks`'s walk; ``GeometricConfig.focal_kruppa_check``): the bundle step's
     estimate when it decides (its ``source`` ``"bundle"``, its ``reason`` naming both focals), else the Kruppa
     decision, unchanged. Where both decided (64 frames at 320×240), the bundle step was the nearer to the truth
-    every time, the Kruppa cost 0.93-0.99× the truth (docs/geometric.md, "A confident wrong Kruppa decision")."""
+    every time, the Kruppa cost 0.93-1.00× the truth (docs/geometric.md, "A confident wrong Kruppa decision")."""
     if bundle.focal is None:
         return kruppa
     bundle.source = "bundle"
