@@ -1,14 +1,18 @@
 """The focal self-calibration's decisions without the pipeline: keep the cascade's track windows, replay its walk.
 
 ``dump`` runs the ``cpu`` preset's matcher on each clip up to its focal decision (≈ 5 s of CPU at 320×240, 64
-frames), then stops; it keeps the Kruppa verdict, the truth and, where the bundle step was asked, its track windows
-and arguments, one pickle per clip. ``replay`` runs the cascade's walk again on the kept tracks (≈ 1 s per clip),
-with the preset's arguments or with ``--robust on/off`` (``GeometricConfig.focal_cascade_robust``), and prints each
-clip's decision (focal ÷ truth, the tracks' error in mrad, the contrast; right = within 5 %) and the counts. Used for
-docs/geometric.md, "Tracks on moving objects".
+frames), then stops; it keeps the Kruppa verdict (focal, contrast, the probe pairs' fundamental matrices), the truth
+and the bundle step's track windows and arguments, one pickle per clip. The matcher runs with
+``focal_kruppa_check``, so the bundle step's tracks are kept also where the Kruppa cost decides. ``replay`` runs the
+cascade's walk again on the kept tracks (≈ 1 s per clip), with the preset's arguments or with ``--robust on/off``
+(``GeometricConfig.focal_cascade_robust``), with ``--check`` the Kruppa decisions cross-checked by it
+(``focal_kruppa_check``), and prints each clip's decision (focal ÷ truth, the tracks' error in mrad, the contrast;
+right = within 5 %) and the counts. Used for docs/geometric.md, "Tracks on moving objects" and "A confident wrong
+Kruppa decision".
 
     python benchmarks/focal_replay.py dump OUT_DIR static-orbit:0:64 close-object:0:90:320x240 7scenes tum
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --robust off
+    python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --check
 """
 
 from __future__ import annotations
@@ -41,7 +45,13 @@ def dump(out: Path, clip: str) -> dict:
     from stereodiff.config import preset_config
 
     record: dict = {"clip": clip}
-    walk = geometric.focal_from_tracks
+    walk, kruppa = geometric.focal_from_tracks, geometric.focal_from_fundamentals
+
+    def fundamentals(matrices, principal_point, size):
+        estimate = kruppa(matrices, principal_point, size)
+        record.update(kruppa_focal=estimate.focal, kruppa_best=estimate.best, kruppa_contrast=estimate.contrast)
+        record.update(fundamentals=matrices, kruppa_size=size)
+        return estimate
 
     def kept(windows, principal_point, prior, px_scale=1.0, **options):
         record.update(windows=windows, principal_point=principal_point, prior=prior, px_scale=px_scale, **options)
@@ -68,25 +78,35 @@ def dump(out: Path, clip: str) -> dict:
         scene = make_scene(preset, seed=int(seed), num_frames=int(count), height=height, width=width)
         frames, truth = scene.frames, float(scene.K[0, 0]) * 640 / width
     config = preset_config("cpu")
+    config.stage1.focal_kruppa_check = True  # the bundle step's tracks also where the Kruppa cost decides
     matcher = geometric.GeometricMatcher(config.stage1, seed=config.seed)
     geometric.focal_from_tracks, geometric.GeometricMatcher._intrinsics = kept, stop
+    geometric.focal_from_fundamentals = fundamentals
     try:
         matcher.predict(frames)
     except _Stop:
         pass
     finally:
         geometric.focal_from_tracks, geometric.GeometricMatcher._intrinsics = walk, intrinsics
+        geometric.focal_from_fundamentals = kruppa
     record["truth"] = truth * matcher._long_side / 640  # at the working size (landscape frames: the width)
     out.write_bytes(pickle.dumps(record))
     return record
 
 
-def replay(record: dict, robust: str) -> tuple[str, float | None, float, float, float]:
-    """(kind, focal ÷ truth, noise mrad, contrast, CPU s): ``kind`` is ``Kruppa``, ``bundle`` or ``declined``."""
-    from stereodiff.stage1.focal_bundle import CASCADE_CAUCHY, focal_from_tracks
+def replay(record: dict, robust: str, check: bool = False) -> tuple[str, float | None, float, float, float]:
+    """(kind, focal ÷ truth, noise mrad, contrast, CPU s): ``kind`` is ``Kruppa``, ``bundle`` or ``declined``.
+    ``check``: where the Kruppa cost decided, its decision cross-checked by the bundle step
+    (``GeometricConfig.focal_kruppa_check``; needs a dump with the Kruppa fields)."""
+    from stereodiff.stage1.epipolar import FocalEstimate
+    from stereodiff.stage1.focal_bundle import CASCADE_CAUCHY, focal_from_tracks, kruppa_checked
 
-    if record["source"] == "estimated":
-        return "Kruppa", record["focal"] / record["truth"], float("nan"), float("nan"), 0.0
+    if check and "kruppa_focal" not in record:
+        raise SystemExit(f"{record['clip']}: --check needs a dump with the Kruppa verdict (dump it again)")
+    decided = record["source"] == "estimated" if "kruppa_focal" not in record else record["kruppa_focal"] is not None
+    if decided and not check:
+        focal = record.get("kruppa_focal", record["focal"])
+        return "Kruppa", focal / record["truth"], float("nan"), record.get("kruppa_contrast", float("nan")), 0.0
     if "windows" not in record:
         return "declined", None, float("nan"), float("nan"), 0.0
     options = {k: record[k] for k in ("search", "separate", "evaluations", "max_noise_rad", "loss") if k in record}
@@ -99,7 +119,12 @@ def replay(record: dict, robust: str) -> tuple[str, float | None, float, float, 
         record["windows"], record["principal_point"], record["prior"], record["px_scale"], **options
     )
     seconds = time.process_time() - start
-    kind = "declined" if estimate.focal is None else "bundle"
+    if decided:
+        kruppa = FocalEstimate(record["kruppa_focal"], record["kruppa_best"], record["kruppa_contrast"])
+        estimate = kruppa_checked(kruppa, estimate)
+        kind = "Kruppa" if estimate is kruppa else "bundle"
+    else:
+        kind = "declined" if estimate.focal is None else "bundle"
     ratio = None if estimate.focal is None else estimate.focal / record["truth"]
     return kind, ratio, 1e3 * estimate.noise_rad, estimate.contrast, seconds
 
@@ -113,6 +138,7 @@ def main() -> int:
     replaying = sub.add_parser("replay", help="the walk again on kept tracks")
     replaying.add_argument("files", nargs="+", type=Path)
     replaying.add_argument("--robust", choices=("preset", "on", "off"), default="preset")
+    replaying.add_argument("--check", action="store_true", help="Kruppa decisions cross-checked by the bundle step")
     args = parser.parse_args()
     if args.command == "dump":
         args.out.mkdir(parents=True, exist_ok=True)
@@ -122,7 +148,7 @@ def main() -> int:
         return 0
     counts = collections.Counter()
     for path in args.files:
-        kind, ratio, noise, contrast, seconds = replay(pickle.loads(path.read_bytes()), args.robust)
+        kind, ratio, noise, contrast, seconds = replay(pickle.loads(path.read_bytes()), args.robust, args.check)
         verdict = "declined" if ratio is None else "right" if abs(ratio - 1) <= 0.05 else "wrong"
         counts[verdict] += 1
         shown = "" if ratio is None else f" {ratio:.3f}×"

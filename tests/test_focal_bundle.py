@@ -6,12 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
+from stereodiff.stage1.epipolar import FocalEstimate
 from stereodiff.stage1.focal_bundle import (
     CASCADE_CAUCHY,
     CASCADE_EVALUATIONS,
     CASCADE_MAX_NOISE_RAD,
     TrackWindow,
     focal_from_tracks,
+    kruppa_checked,
     reprojection_error,
     reprojection_residuals,
     track_window,
@@ -199,3 +201,18 @@ def test_the_robust_cascade_decides_with_tracks_on_a_moving_object():
     robust = focal_from_tracks(windows, (160.0, 120.0), 277.1, loss=CASCADE_CAUCHY, **fast)
     assert robust.focal is not None and abs(robust.focal / 280.0 - 1) < 0.01, robust.reason
     assert robust.noise_rad < 0.6 * plain.noise_rad
+
+
+def test_a_kruppa_decision_gives_way_to_the_bundle_step_only_where_that_decides():
+    """``focal_kruppa_check``'s rule, on ``indoor-dynamic`` s48's figures (the Kruppa cost 257.5 px at contrast 2.05,
+    0.929× the truth; the bundle step 274.9 px at 1.47): the bundle step's focal is taken and the reason names both;
+    where the bundle step declines (7-Scenes: tracks too noisy) the Kruppa decision stands, unchanged."""
+    kruppa = FocalEstimate(257.5, 257.5, 2.05)
+    checked = kruppa_checked(kruppa, FocalEstimate(274.9, 274.9, 1.47))
+    assert checked.focal == 274.9 and checked.source == "bundle"
+    assert checked.reason == (
+        "the Kruppa cost decided 257.5 px (±25 % costs 2.05× the least), the bundle adjustment 274.9 px (±25 % gives "
+        "1.47× the least reprojection error): the bundle adjustment's taken"
+    )
+    declined = FocalEstimate(None, 276.0, reason="tracks too noisy to tell the focal")
+    assert kruppa_checked(kruppa, declined) is kruppa and kruppa.focal == 257.5 and kruppa.source == "estimated"

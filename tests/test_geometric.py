@@ -414,6 +414,32 @@ def test_focal_cascade_asks_the_cheap_bundle_adjustment_and_reports_it(scene, mo
     assert asked[1] == {**walk, "max_noise_rad": geometric.CASCADE_MAX_NOISE_RAD, "loss": geometric.CASCADE_CAUCHY}
 
 
+def test_focal_kruppa_check_asks_the_bundle_step_where_the_kruppa_cost_decides(scene, monkeypatch):
+    """``focal_kruppa_check``: where the Kruppa cost decides, the cascade's bundle step is asked too (its walk, guard
+    and loss), and its focal taken where it decides; off (the class default), the bundle step is not asked."""
+    frames, _, _, _ = scene
+    asked = []
+
+    def kruppa(fundamentals, principal_point, size):
+        return FocalEstimate(140.0, 140.0, 2.0)
+
+    def decides(windows, principal_point, prior, px_scale=1.0, **options):
+        asked.append(options)
+        return FocalEstimate(150.0, 150.0, 1.3)
+
+    monkeypatch.setattr(geometric, "focal_from_fundamentals", kruppa)
+    monkeypatch.setattr(geometric, "focal_from_tracks", decides)
+    plain = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True)
+    plain.predict(frames[:8])
+    assert not asked and plain.report.focal_source == "estimated" and plain.report.focal_px == 140.0
+    checked = GeometricMatcher(resolution=160, offsets=(2, 3), focal_cascade=True, focal_kruppa_check=True)
+    checked.predict(frames[:8])
+    walk = {"search": "walk", "separate": True, "evaluations": geometric.CASCADE_EVALUATIONS}
+    assert asked == [{**walk, "max_noise_rad": geometric.CASCADE_MAX_NOISE_RAD}]
+    assert checked.report.focal_source == "bundle" and checked.report.focal_px == 150.0
+    assert checked.report.focal_reason.startswith("the Kruppa cost decided 140.0 px")
+
+
 def test_focal_cascade_is_not_asked_when_the_camera_moves_along_its_view(monkeypatch):
     """Forward motion: a focal change is a change of depth, the bundle adjustment cannot tell it (``driving`` ended
     at the end of its sweep on every seed, at ≈ 2 s of CPU): the cascade keeps the prior without tracking and says

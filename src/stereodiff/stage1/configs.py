@@ -176,6 +176,13 @@ class GeometricConfig(Stage1Config):
     0.05-0.15 px), pull the poses, and with them the focal, less. Same cost. ``make demo``'s clip (``close-object``
     s0, 90 frames): 1.056× the truth → 1.018×; at 320×240 / 64 frames (seeds 0-7, 48-51, four presets) 4 more clips
     decided, all within 5 %, no decision lost or made wrong (docs/geometric.md, "Tracks on moving objects")."""
+    focal_kruppa_check: bool = False
+    """Off in the class: where the Kruppa cost decides the focal, also ask the cascade's bundle step (as
+    ``focal_cascade`` does where the Kruppa cost declines: the same tracks, walk, guard and loss) and take its focal
+    when it decides (:func:`~stereodiff.stage1.focal_bundle.kruppa_checked`); where it declines, the Kruppa decision
+    stands. Costs the bundle step (≈1-2.5 s of CPU at 320 px) on the clips the Kruppa cost decides only (10 of 88
+    rendered clips at 320×240). There it made ``indoor-dynamic`` s48 0.929× → 0.992× the truth and ``close-object``
+    s44 0.935× → 0.976×, none wrong (docs/geometric.md, "A confident wrong Kruppa decision")."""
     offset_parallax: Literal["rotation_fit", "essential"] = "rotation_fit"
     """How the adaptive offsets measure the parallax of the probe pairs. ``"rotation_fit"`` (default): the median
     flow left by the best pure rotation, in pixels, as an angle over the 60° prior focal of the working size (does

@@ -73,6 +73,7 @@ from stereodiff.stage1.focal_bundle import (
     TRACKS_PER_WINDOW,
     TrackWindow,
     focal_from_tracks,
+    kruppa_checked,
     track_window,
 )
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
@@ -820,28 +821,10 @@ class GeometricMatcher(PairwiseReconstruction):
                     f"{sum(ahead)} of {len(ahead)} probe pairs), where a focal change is a change of depth"
                 )
                 return estimate
+        if estimate.focal is not None and self.settings.focal_kruppa_check:
+            return kruppa_checked(estimate, self._bundle_step(gray, K, K_prior, True, estimate.reason))
         if estimate.focal is None and (cascade or self.settings.focal_bundle):
-            start = time.perf_counter()
-            direct = self._graph_direct_pairs(gray, K)
-            windows = self._track_windows(gray, keep=direct)
-            fast: dict[str, Any] = {}
-            if cascade:  # the walk, one adjustment per window, and the guard: no decision from noisy tracks
-                fast = {
-                    "search": "walk",
-                    "separate": True,
-                    "evaluations": CASCADE_EVALUATIONS,
-                    "max_noise_rad": CASCADE_MAX_NOISE_RAD,
-                }
-                if self.settings.focal_cascade_robust:  # tracks on moving objects pull the poses less
-                    fast["loss"] = CASCADE_CAUCHY
-            with self._prefetch(gray, direct):
-                tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
-            logger.info(
-                "geometric matcher: focal by bundle adjustment %s in %.1f s (fundamentals: %s)",
-                f"{tracked.focal:.1f} px" if tracked.focal else f"inconclusive ({tracked.reason})",
-                time.perf_counter() - start,
-                estimate.reason,
-            )
+            tracked = self._bundle_step(gray, K, K_prior, cascade, estimate.reason)
             if tracked.focal is None:
                 tracked.reason = f"{estimate.reason}; bundle adjustment: {tracked.reason}"
             else:
@@ -852,6 +835,36 @@ class GeometricMatcher(PairwiseReconstruction):
                 )
             estimate = tracked
         return estimate
+
+    def _bundle_step(
+        self, gray: np.ndarray, K: np.ndarray, K_prior: np.ndarray, walk: bool, fundamentals: str
+    ) -> FocalEstimate:
+        """:func:`focal_from_tracks` on the flow tracks of ``gray`` (``[T,H,W]``; ``K`` the working size's, ``K_prior``
+        with the 60° prior focal, the centre of its grid of focals); ``walk``: the cascade's walk, one adjustment per
+        window and its guard (``focal_cascade``, ``focal_kruppa_check``), else ``focal_bundle``'s sweep.
+        ``fundamentals``: the Kruppa cost's verdict, for the log."""
+        start = time.perf_counter()
+        direct = self._graph_direct_pairs(gray, K)
+        windows = self._track_windows(gray, keep=direct)
+        fast: dict[str, Any] = {}
+        if walk:  # the walk, one adjustment per window, and the guard: no decision from noisy tracks
+            fast = {
+                "search": "walk",
+                "separate": True,
+                "evaluations": CASCADE_EVALUATIONS,
+                "max_noise_rad": CASCADE_MAX_NOISE_RAD,
+            }
+            if self.settings.focal_cascade_robust:  # tracks on moving objects pull the poses less
+                fast["loss"] = CASCADE_CAUCHY
+        with self._prefetch(gray, direct):
+            tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
+        logger.info(
+            "geometric matcher: focal by bundle adjustment %s in %.1f s (fundamentals: %s)",
+            f"{tracked.focal:.1f} px" if tracked.focal else f"inconclusive ({tracked.reason})",
+            time.perf_counter() - start,
+            fundamentals or "decided",
+        )
+        return tracked
 
     def _graph_direct_pairs(self, gray: np.ndarray, K: np.ndarray) -> set[tuple[int, int]]:
         """The unordered pairs ``(a, b)``, ``a < b``, whose flows the coming pair run computes by DIS (not composed,
