@@ -726,7 +726,7 @@ def test_underground_cut_finds_a_region_beyond_the_ground_that_reaches_the_image
     assert new[90:98, 35:45].all() and not new[:60].any() and not new[100:, 60:].any()
     assert (underground(depth, ground, MoverSettings(underground_cut=True))[100:, :20] == CUT).all()  # not 1
     assert mover_settings(GeometricConfig(movers_underground_cut=True)).underground_cut
-    assert not GeometricConfig().movers_underground_cut and not preset_config("cpu").stage1.movers_underground_cut
+    assert not GeometricConfig().movers_underground_cut and preset_config("cpu").stage1.movers_underground_cut
 
 
 def test_cut_in_neighbours_keeps_a_cut_region_found_in_both_neighbouring_frames_only():

@@ -150,6 +150,9 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 forward_near=True,
                 focal_cascade=True,
                 focal_cascade_robust=True,
+                focal_kruppa_check=True,
+                movers_underground_cut=True,
+                min_side_offset=2,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,

@@ -177,12 +177,12 @@ class GeometricConfig(Stage1Config):
     s0, 90 frames): 1.056× the truth → 1.018×; at 320×240 / 64 frames (seeds 0-7, 48-51, four presets) 4 more clips
     decided, all within 5 %, no decision lost or made wrong (docs/geometric.md, "Tracks on moving objects")."""
     focal_kruppa_check: bool = False
-    """Off in the class: where the Kruppa cost decides the focal, also ask the cascade's bundle step (as
-    ``focal_cascade`` does where the Kruppa cost declines: the same tracks, walk, guard and loss) and take its focal
-    when it decides (:func:`~stereodiff.stage1.focal_bundle.kruppa_checked`); where it declines, the Kruppa decision
-    stands. Costs the bundle step (≈1-2.5 s of CPU at 320 px) on the clips the Kruppa cost decides only (10 of 88
-    rendered clips at 320×240). There it made ``indoor-dynamic`` s48 0.929× → 0.992× the truth and ``close-object``
-    s44 0.935× → 0.976×, none wrong (docs/geometric.md, "A confident wrong Kruppa decision")."""
+    """Off in the class, on in the ``cpu`` preset: where the Kruppa cost decides the focal, also ask the cascade's
+    bundle step (as ``focal_cascade`` does where the Kruppa cost declines: the same tracks, walk, guard and loss) and
+    take its focal when it decides (:func:`~stereodiff.stage1.focal_bundle.kruppa_checked`); where it declines, the
+    Kruppa decision stands. Costs the bundle step (≈1-2.5 s of CPU at 320 px) on the clips the Kruppa cost decides
+    only (10 of 88 rendered clips at 320×240). There it made ``indoor-dynamic`` s48 0.929× → 0.992× the truth and
+    ``close-object`` s44 0.935× → 0.976×, none wrong (docs/geometric.md, "A confident wrong Kruppa decision")."""
     offset_parallax: Literal["rotation_fit", "essential"] = "rotation_fit"
     """How the adaptive offsets measure the parallax of the probe pairs. ``"rotation_fit"`` (default): the median
     flow left by the best pure rotation, in pixels, as an angle over the 60° prior focal of the working size (does
@@ -197,10 +197,11 @@ class GeometricConfig(Stage1Config):
     min_side_offset: int = 1
     """The adaptive offsets' smallest offset, at least, when the camera does not move along its view (the epipole
     inside the image in fewer than ``AHEAD_SHARE`` of the probe pairs 8 frames apart, at the 60° prior focal: the
-    check of the focal cascade). 1 = off (the parallax rule alone). On a sideways camera whose near scenery lifts
-    the median parallax over ``min_rotation_residual_deg`` at offset 1 (static orbit seed 54: {1, 2, 3}, stage 1
-    0.046; {2, 3, 5} 0.027), the far plain floor's interpolated flow is a larger part of the short pairs' parallax
-    (docs/geometric.md, "Held-out seeds 52-55"). A camera that moves along its view keeps offset 1 (driving)."""
+    check of the focal cascade). 1 = off (the parallax rule alone), 2 in the ``cpu`` preset. On a sideways camera
+    whose near scenery lifts the median parallax over ``min_rotation_residual_deg`` at offset 1 (static orbit seed
+    54: {1, 2, 3}, stage 1 0.046; {2, 3, 5} 0.027), the far plain floor's interpolated flow is a larger part of the
+    short pairs' parallax (docs/geometric.md, "Held-out seeds 52-55"). A camera that moves along its view keeps
+    offset 1 (driving)."""
     min_parallax_deg: float = 0.4
     """Median triangulation angle the smallest offset should reach with ``offset_parallax="essential"`` (0.4° tuned
     on 7-Scenes: {5, 8, 13} there with the given focal)."""
@@ -383,7 +384,7 @@ class GeometricConfig(Stage1Config):
     close to the camera cut by the image bottom (and its side) and triangulated with the camera's motion is found
     where no flow check reaches it; it takes the cut region's depth. Only where the plane holds the bottom rows
     beside it and the neighbouring frames (both) find such a region too (``ground.cut_in_neighbours``: in the real
-    rooms the regions a plane fit leaves beyond it are single frames). Off here and in the ``cpu`` preset
+    rooms the regions a plane fit leaves beyond it are single frames). Off here, on in the ``cpu`` preset
     (docs/geometric.md, "A mover cut by the image bottom beyond the ground", "A guard for
     `movers_underground_cut`")."""
     movers_cut_track: int = 0
