@@ -61,6 +61,9 @@ def test_presets_hold_the_paper_settings():
         forward_near=True,
         focal_cascade=True,
         focal_cascade_robust=True,
+        focal_kruppa_check=True,
+        movers_underground_cut=True,
+        min_side_offset=2,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,
