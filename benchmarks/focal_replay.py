@@ -7,12 +7,16 @@ and the bundle step's track windows and arguments, one pickle per clip. The matc
 cascade's walk again on the kept tracks (≈ 1 s per clip), with the preset's arguments or with ``--robust on/off``
 (``GeometricConfig.focal_cascade_robust``), with ``--check`` the Kruppa decisions cross-checked by it
 (``focal_kruppa_check``), and prints each clip's decision (focal ÷ truth, the tracks' error in mrad, the contrast;
-right = within 5 %) and the counts. Used for docs/geometric.md, "Tracks on moving objects" and "A confident wrong
-Kruppa decision".
+right = within 5 %) and the counts. ``truth`` (rendered clips only) replays the walk on the same tracks with their
+positions replaced by the renderer's exact projections, and without the tracks that start on a moving object or
+that the renderer's depth test hides at a later keyframe: is a decision's error the tracks' or the method's? Used
+for docs/geometric.md, "Tracks on moving objects", "A confident wrong Kruppa decision" and "Why the bundle step is
+wrong on three clips".
 
     python benchmarks/focal_replay.py dump OUT_DIR static-orbit:0:64 close-object:0:90:320x240 7scenes tum
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --robust off
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --check
+    python benchmarks/focal_replay.py truth OUT_DIR/static-orbit_46_64.pkl
 """
 
 from __future__ import annotations
@@ -129,6 +133,87 @@ def replay(record: dict, robust: str, check: bool = False) -> tuple[str, float |
     return kind, ratio, 1e3 * estimate.noise_rad, estimate.contrast, seconds
 
 
+def _window_frames(num_frames: int, count: int = 3, keyframes: int = 8) -> list[list[int]]:
+    """The frames of the cascade's track windows (as ``GeometricMatcher._track_windows`` picks them)."""
+    step = max(1, min(3, (num_frames - 1) // (keyframes - 1)))
+    keyframes = min(keyframes, (num_frames - 1) // step + 1)
+    starts = np.unique(np.linspace(0, num_frames - 1 - step * (keyframes - 1), count).round().astype(int))
+    return [[int(s + step * k) for k in range(keyframes)] for s in starts]
+
+
+def _exact_tracks(record: dict) -> list[tuple[list[np.ndarray], np.ndarray, np.ndarray]]:
+    """Per window of a rendered clip's dump: the exact positions ``[N,2]`` of its tracks' start points at each later
+    keyframe (NaN where the renderer's depth test hides the point), and which tracks start on a moving object (or on
+    nothing) and which are still followed at a keyframe where their point is hidden (bool ``[N]`` each)."""
+    from stereodiff.synth import make_scene
+
+    preset, seed, count, *size = record["clip"].split(":")
+    width, height = (int(v) for v in (size[0] if size else "320x240").split("x"))
+    video = make_scene(preset, seed=int(seed), num_frames=int(count), height=height, width=width)
+    scene, K, c2w, fps = video.scene, video.K, video.cam_to_world, video.fps
+    movers = list(video.info.get("moving_object_ids", []))
+    result = []
+    for window, frames in zip(record["windows"], _window_frames(len(video.frames)), strict=True):
+        depth, ids = scene.cast(frames[0] / fps, c2w[frames[0]], K, window.ref)
+        rays = np.hstack([(window.ref - K[:2, 2]) / K[0, 0], np.ones((len(window.ref), 1))])
+        world = (rays * depth[:, None]) @ c2w[frames[0]][:3, :3].T + c2w[frames[0]][:3, 3]
+        mover = np.isin(ids, movers) | (depth <= 0)
+        hidden, positions = np.zeros(len(window.ref), bool), []
+        for frame, (index, _) in zip(frames[1:], window.seen, strict=True):
+            to_camera = np.linalg.inv(c2w[frame])
+            points = world @ to_camera[:3, :3].T + to_camera[:3, 3]
+            uv = points[:, :2] / points[:, 2:] * K[0, 0] + K[:2, 2]
+            seen_depth, _ = scene.cast(frame / fps, c2w[frame], K, uv)
+            gone = mover | ~(np.abs(seen_depth - points[:, 2]) < 0.01 * points[:, 2])
+            hidden[index] |= gone[index] & ~mover[index]  # still followed there: the track went onto something else
+            positions.append(np.where(gone[:, None], np.nan, uv))
+        result.append((positions, mover, hidden))
+    return result
+
+
+def truth(record: dict) -> tuple[list[tuple[int, int]], list[tuple[str, float | None, float, float]]]:
+    """The walk (the preset's arguments) on a rendered clip's tracks: as dumped, with the renderer's exact positions
+    (the tracks the renderer hides or that start on a mover left out where they are), and as dumped without the
+    tracks that start on a moving object, without those hidden at a later keyframe, and without both. The counts of
+    those two kinds per window, and rows of (variant, focal ÷ truth or None, noise mrad, contrast)."""
+    from stereodiff.stage1.focal_bundle import TrackWindow, focal_from_tracks
+
+    exact = _exact_tracks(record)
+    options = {k: record[k] for k in ("search", "separate", "evaluations", "max_noise_rad", "loss") if k in record}
+
+    def variant(pick) -> list[TrackWindow]:  # pick(window, keyframe, index, uv) -> (index, uv)
+        return [
+            TrackWindow(window.ref, [pick(w, k, index, uv) for k, (index, uv) in enumerate(window.seen)])
+            for w, window in enumerate(record["windows"])
+        ]
+
+    def exact_uv(w, k, index, uv):
+        true = exact[w][0][k][index]
+        keep = np.isfinite(true).all(axis=1)
+        return index[keep], true[keep]
+
+    def without(which):
+        def pick(w, k, index, uv):
+            drop = which(exact[w][1], exact[w][2])[index]
+            return index[~drop], uv[~drop]
+
+        return pick
+
+    variants = {
+        "as dumped": record["windows"],
+        "exact positions": variant(exact_uv),
+        "without movers": variant(without(lambda mover, hidden: mover)),
+        "without hidden": variant(without(lambda mover, hidden: hidden)),
+        "without both": variant(without(lambda mover, hidden: mover | hidden)),
+    }
+    rows = []
+    for name, windows in variants.items():
+        estimate = focal_from_tracks(windows, record["principal_point"], record["prior"], record["px_scale"], **options)
+        ratio = None if estimate.focal is None else estimate.focal / record["truth"]
+        rows.append((name, ratio, 1e3 * estimate.noise_rad, estimate.contrast))
+    return [(int(mover.sum()), int(hidden.sum())) for _, mover, hidden in exact], rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,7 +224,17 @@ def main() -> int:
     replaying.add_argument("files", nargs="+", type=Path)
     replaying.add_argument("--robust", choices=("preset", "on", "off"), default="preset")
     replaying.add_argument("--check", action="store_true", help="Kruppa decisions cross-checked by the bundle step")
+    exact = sub.add_parser("truth", help="the walk on the renderer's exact tracks, and without movers / hidden tracks")
+    exact.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args()
+    if args.command == "truth":
+        for path in args.files:
+            counts, rows = truth(pickle.loads(path.read_bytes()))
+            print(f"{path.stem}: tracks on movers / hidden later, per window: {counts}")
+            for name, ratio, noise, contrast in rows:
+                shown = "declined" if ratio is None else f"{ratio:.3f}×"
+                print(f"  {name}: {shown}, {noise:.2f} mrad, contrast {contrast:.2f}")
+        return 0
     if args.command == "dump":
         args.out.mkdir(parents=True, exist_ok=True)
         for clip in args.clips:
