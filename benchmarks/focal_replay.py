@@ -133,18 +133,11 @@ def replay(record: dict, robust: str, check: bool = False) -> tuple[str, float |
     return kind, ratio, 1e3 * estimate.noise_rad, estimate.contrast, seconds
 
 
-def _window_frames(num_frames: int, count: int = 3, keyframes: int = 8) -> list[list[int]]:
-    """The frames of the cascade's track windows (as ``GeometricMatcher._track_windows`` picks them)."""
-    step = max(1, min(3, (num_frames - 1) // (keyframes - 1)))
-    keyframes = min(keyframes, (num_frames - 1) // step + 1)
-    starts = np.unique(np.linspace(0, num_frames - 1 - step * (keyframes - 1), count).round().astype(int))
-    return [[int(s + step * k) for k in range(keyframes)] for s in starts]
-
-
 def _exact_tracks(record: dict) -> list[tuple[list[np.ndarray], np.ndarray, np.ndarray]]:
     """Per window of a rendered clip's dump: the exact positions ``[N,2]`` of its tracks' start points at each later
     keyframe (NaN where the renderer's depth test hides the point), and which tracks start on a moving object (or on
     nothing) and which are still followed at a keyframe where their point is hidden (bool ``[N]`` each)."""
+    from stereodiff.stage1.focal_bundle import window_keyframes
     from stereodiff.synth import make_scene
 
     preset, seed, count, *size = record["clip"].split(":")
@@ -153,7 +146,7 @@ def _exact_tracks(record: dict) -> list[tuple[list[np.ndarray], np.ndarray, np.n
     scene, K, c2w, fps = video.scene, video.K, video.cam_to_world, video.fps
     movers = list(video.info.get("moving_object_ids", []))
     result = []
-    for window, frames in zip(record["windows"], _window_frames(len(video.frames)), strict=True):
+    for window, frames in zip(record["windows"], window_keyframes(len(video.frames)), strict=True):
         depth, ids = scene.cast(frames[0] / fps, c2w[frames[0]], K, window.ref)
         rays = np.hstack([(window.ref - K[:2, 2]) / K[0, 0], np.ones((len(window.ref), 1))])
         world = (rays * depth[:, None]) @ c2w[frames[0]][:3, :3].T + c2w[frames[0]][:3, 3]

@@ -17,6 +17,7 @@ from stereodiff.stage1.focal_bundle import (
     reprojection_error,
     reprojection_residuals,
     track_window,
+    window_keyframes,
 )
 
 
@@ -216,3 +217,11 @@ def test_a_kruppa_decision_gives_way_to_the_bundle_step_only_where_that_decides(
     )
     declined = FocalEstimate(None, 276.0, reason="tracks too noisy to tell the focal")
     assert kruppa_checked(kruppa, declined) is kruppa and kruppa.focal == 257.5 and kruppa.source == "estimated"
+
+
+def test_the_track_windows_are_spread_over_the_video_three_frames_apart():
+    assert window_keyframes(64) == [list(range(s, s + 22, 3)) for s in (0, 21, 42)]
+    assert window_keyframes(10) == [list(range(s, s + 8)) for s in (0, 1, 2)]  # short: steps of 1
+    assert window_keyframes(10, keyframes=4) == [[0, 3, 6, 9]]
+    for frames in window_keyframes(9, count=2, keyframes=8):
+        assert frames[-1] <= 8 and np.all(np.diff(frames) == 1)

@@ -73,6 +73,16 @@ class TrackWindow:
     seen: list[tuple[np.ndarray, np.ndarray]]
 
 
+def window_keyframes(num_frames: int, count: int = 3, keyframes: int = 8) -> list[list[int]]:
+    """The frame indices of the self-calibration's ``count`` track windows over a video of ``num_frames`` frames:
+    ``keyframes`` keyframes each, 3 frames apart (less in short videos, and fewer keyframes where the video is too
+    short), the windows' starts spread evenly (repeats dropped)."""
+    step = max(1, min(3, (num_frames - 1) // (keyframes - 1)))
+    keyframes = min(keyframes, (num_frames - 1) // step + 1)
+    starts = np.unique(np.linspace(0, num_frames - 1 - step * (keyframes - 1), count).round().astype(int))
+    return [[int(start + step * k) for k in range(keyframes)] for start in starts]
+
+
 def track_window(
     flows: Callable[[int], tuple[np.ndarray, np.ndarray]],
     num_keyframes: int,

@@ -75,6 +75,7 @@ from stereodiff.stage1.focal_bundle import (
     focal_from_tracks,
     kruppa_checked,
     track_window,
+    window_keyframes,
 )
 from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
 from stereodiff.stage1.movers import MoverSettings
@@ -934,11 +935,8 @@ class GeometricMatcher(PairwiseReconstruction):
         ``_probe_flows`` for it, and steps already there are not computed again."""
         import threading
 
-        num_frames = len(gray)
-        step = max(1, min(3, (num_frames - 1) // (keyframes - 1)))
-        keyframes = min(keyframes, (num_frames - 1) // step + 1)
-        starts = np.unique(np.linspace(0, num_frames - 1 - step * (keyframes - 1), count).round().astype(int))
-        steps = sorted({(int(s + step * k), int(s + step * (k + 1))) for s in starts for k in range(keyframes - 1)})
+        windows = window_keyframes(len(gray), count, keyframes)
+        steps = sorted({(frames[k], frames[k + 1]) for frames in windows for k in range(len(frames) - 1)})
         local = threading.local()
 
         def pair_flows(pair: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -947,17 +945,17 @@ class GeometricMatcher(PairwiseReconstruction):
 
         known = dict(zip(steps, thread_map(pair_flows, steps, self.num_workers, "focal tracks"), strict=True))
 
-        def window(start: int) -> TrackWindow:
+        def window(frames: list[int]) -> TrackWindow:
             return track_window(
-                lambda k: known[(int(start + step * k), int(start + step * (k + 1)))],
-                keyframes,
+                lambda k: known[(frames[k], frames[k + 1])],
+                len(frames),
                 gray.shape[1:],
                 cells=self.grid_cells,
                 fb_threshold_px=self.fb_threshold_px * self._px_scale,
                 max_tracks=TRACKS_PER_WINDOW,
             )
 
-        return [window(int(start)) for start in starts]
+        return [window(frames) for frames in windows]
 
     def _kept_flows(
         self, gray: np.ndarray, pair: tuple[int, int], local: Any, keep: bool
