@@ -1277,3 +1277,39 @@ def _swaying_camera_and_sliding_box(sway_m: float) -> tuple[np.ndarray, np.ndarr
         moving[k] = box
         depth[k] = np.where(box, 3.0, z)
     return grey, depth, moving, 2.0, focal
+
+
+def test_path_near_gives_the_oncoming_car_beside_the_path_the_road_where_it_is_last_seen():
+    """driving: an oncoming car moves along the camera's epipolar lines, so no flow check flags it, and stage 1
+    triangulates it at about v_cam / (v_cam + v_car) ≈ 0.5 of its depth. Beside the camera's path it hides the road
+    from its lowest pixels up to the horizon; ``path_near`` gives its pixels nearer than that road by 30 % the road's
+    depth there. A parked car at its contact's depth, the car ahead in the path (right) and the road keep theirs."""
+    from stereodiff.stage1.movers.ground import ground_pixels
+    from stereodiff.stage1.movers.path import path_contact
+
+    floor, _ = _floor()  # horizon at row 60, floor depth 225 / (row - 59.5), 120×160, heading at column 80
+    depth = floor.copy()
+    depth[:60] = 40.0  # the street's far end
+    rng = np.random.default_rng(2)
+    oncoming = np.zeros(floor.shape, bool)
+    oncoming[60:85, 20:45] = True  # stands at row 84, beside the path (offset ≈ 1.5 camera heights)
+    contact = floor[85, 32]
+    depth[oncoming] = contact * rng.uniform(0.45, 0.55, oncoming.sum())  # too near, noisy
+    depth[66:68, 30:34] = 0.0  # holes
+    parked = np.zeros(floor.shape, bool)
+    parked[62:90, 120:140] = True  # beside the path, at its contact's depth (static)
+    depth[parked] = floor[90, 130] * rng.uniform(0.95, 1.05, parked.sum())
+    ahead = np.zeros(floor.shape, bool)
+    ahead[60:78, 72:88] = True  # in the path, at its contact's depth
+    depth[ahead] = floor[78, 80]
+    settings = replace(MoverSettings(), path_contact=0.5)
+    ground = ground_depth(depth, (depth > 0) & ~oncoming & ~parked & ~ahead, settings)
+    assert ground is not None
+    on_ground = ground_pixels(depth, ground, settings)
+    _, given = path_contact(depth, ground, on_ground, 80.0, settings)
+    assert not given.any()  # off: nothing beyond the ground in the path
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, path_near=0.3))
+    assert given[oncoming].mean() > 0.8 and not given[~oncoming].any()
+    np.testing.assert_allclose(out[given], contact, rtol=0.03)
+    np.testing.assert_array_equal(out[~given], depth[~given])  # holes, road, parked car, car ahead, far end
+    assert MoverSettings().path_near == 0  # an option, off

@@ -464,6 +464,12 @@ class GeometricConfig(Stage1Config):
     pixels' (``MoverSettings.path_confidence``; 1 = the same). Below 1, stage 2 pulls the static scenery around the
     car less toward the car's contact depth (docs/geometric.md, "Containing the car's corrected depth in stage
     2")."""
+    movers_path_near: float = 0.0
+    """With ``movers_path_contact``: an object beside the camera's path that stands on the road (seen up to its lowest
+    pixels, hidden from there up to the horizon) and that stage 1 put (median) nearer than the road where it is last
+    seen by more than this fraction gives that depth to its pixels nearer than that (``MoverSettings.path_near``; 0 =
+    off): the oncoming car, whose flow runs along the camera's epipolar lines (docs/geometric.md, "Held-out seeds
+    88-91 of main 153e655")."""
     movers_path_trim: float = 0.0
     """With ``movers_path_contact``: pixels (at a 320-pixel long side) dropped from each side of an object's columns
     before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into
@@ -552,6 +558,7 @@ class GeometricConfig(Stage1Config):
                  "must be 0 (off) or a factor > 1"),
                 ("movers_path_contact", self.movers_path_contact >= 0, "must be ≥ 0 camera heights (0 = off)"),
                 ("movers_path_confidence", 0 < self.movers_path_confidence <= 1, "must lie in (0, 1]"),
+                ("movers_path_near", 0 <= self.movers_path_near < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_path_trim", self.movers_path_trim >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),

@@ -133,6 +133,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         path_contact=float(config.movers_path_contact) if ahead else 0.0,
         path_confidence=float(config.movers_path_confidence),
         path_trim=float(config.movers_path_trim),
+        path_near=float(config.movers_path_near),
     )
 
 

@@ -67,7 +67,8 @@ def path_contact(
     contact_row, lowest = np.full(w, -1), np.full(w, -1)  # [w] the road's last row, the object's lowest row
     run = max(2, round(RUN_PX * px))
     trim = round(s.path_trim * px)
-    for u in np.flatnonzero(np.abs(np.arange(w) - epipole_u) <= s.path_contact * (bottom - horizon)):
+    path = np.abs(np.arange(w) - epipole_u) <= s.path_contact * (bottom - horizon)  # [w] the widest path
+    for u in np.flatnonzero(path | (s.path_near > 0)):
         found = _column_contact(on_ground[:, u], obstacle[:, u], int(horizon[u]), bottom, run)
         if found is None:
             continue
@@ -75,8 +76,7 @@ def path_contact(
         below_horizon = road - horizon[u]
         if road - low > s.contact_rows or below_horizon < MIN_BELOW * h:
             continue
-        if abs(u - epipole_u) > s.path_contact * below_horizon:
-            continue
+        path[u] = abs(u - epipole_u) <= s.path_contact * below_horizon
         seen = np.count_nonzero(depth[horizon[u] : low + 1, u] > 0)
         if seen < run or np.count_nonzero(on_ground[horizon[u] : low + 1, u]) > HIDDEN_SHARE * seen:
             continue  # the road shows above it: not an upright object hiding it
@@ -84,7 +84,11 @@ def path_contact(
     out = np.array(depth, dtype=np.float32, copy=True)
     given = np.zeros((h, w), bool)
     grid = np.arange(h)[:, None]
-    for columns in _objects(contact_row, round(MIN_WIDTH_PX * px), round(GAP_PX * px)):
+    width, gap = round(MIN_WIDTH_PX * px), round(GAP_PX * px)
+    objects = [(columns, False) for columns in _objects(np.where(path, contact_row, -1), width, gap)]
+    if s.path_near > 0:  # the objects beside the path, standing on the road
+        objects += [(columns, True) for columns in _standing(np.where(path, -1, contact_row), horizon, width, gap)]
+    for columns, nearer in objects:
         rows = contact_row[columns]
         value = float(np.median(ground[rows, columns]))
         middle = float(np.median(rows))
@@ -93,10 +97,37 @@ def path_contact(
             columns = columns[(columns >= columns[0] + trim) & (columns <= columns[-1] - trim)]
         span = np.zeros((h, w), bool)
         span[:, columns] = (grid >= horizon[columns]) & (grid <= lowest[columns])
-        take = span & ~on_ground & (depth > (1.0 + s.underground) * value)
+        if nearer:
+            take = _nearer(depth, span & ~on_ground, (1.0 - s.path_near) * value)
+        else:
+            take = span & ~on_ground & (depth > (1.0 + s.underground) * value)
         out[take] = value
         given |= take
     return out, given
+
+
+def _nearer(depth: np.ndarray, span: np.ndarray, limit: float) -> np.ndarray:
+    """``path_near``: the pixels of an object's ``span`` ``[h,w]`` bool (its columns from the horizon down to its
+    lowest pixels, off the ground) that stage 1 put nearer than ``limit`` (m), when its triangulated pixels do
+    (median); else none. An upright object standing on the road is as far as the road where it is last seen; an
+    oncoming car, whose flow runs along the camera's epipolar lines, is triangulated at about v_cam / (v_cam +
+    v_car) of that."""
+    own = depth[span & (depth > 0)]
+    if not own.size or float(np.median(own)) >= limit:
+        return np.zeros(depth.shape, bool)
+    return span & (depth > 0) & (depth < limit)
+
+
+def _standing(contact_row: np.ndarray, horizon: np.ndarray, min_width: int, gap: int) -> list[np.ndarray]:
+    """``path_near``: :func:`_objects`, each also split where the contact row of neighbouring columns jumps by more
+    than ``ROW_TOLERANCE`` of its rows under the ``horizon`` ``[w]`` (beside the path, the far road's noise above
+    the horizon's rows and the objects standing nearer are side by side), keeping the parts ``min_width`` wide."""
+    out = []
+    for columns in _objects(contact_row, min_width, gap):
+        rows = contact_row[columns]
+        jumps = np.abs(np.diff(rows)) > ROW_TOLERANCE * (np.minimum(rows[1:], rows[:-1]) - horizon[columns[1:]])
+        out += [c for c in np.split(columns, np.flatnonzero(jumps) + 1) if c[-1] - c[0] + 1 >= min_width]
+    return out
 
 
 def _column_contact(

@@ -182,6 +182,13 @@ class MoverSettings:
     the other mover pixels). Below 1, stage 2's temporal filter and fill weigh the contact's depth (biased 0.6–1.1×
     by the road seen under the car) less than the static scenery it meets along the flow, which it otherwise pulls
     nearer around the car (docs/geometric.md, "Containing the car's corrected depth in stage 2")."""
+    path_near: float = 0.0
+    """With ``path_contact``: an object beside the camera's path (the other columns below the horizon) whose columns
+    show the road up to its lowest pixels and hide it from there up to the horizon, and that stage 1 put (median)
+    nearer than the ground where the road is last seen by more than this fraction, gives that depth to its pixels
+    nearer than that (:func:`~.path.path_contact`; 0 = off): an oncoming car moves along the camera's epipolar lines,
+    so the flow checks cannot see it, and stage 1 triangulates it at about v_cam / (v_cam + v_car) of its depth
+    (docs/geometric.md, "Held-out seeds 88-91 of main 153e655")."""
     path_trim: float = 0.0
     """With ``path_contact``: pixels dropped from each side of an object's columns before it gives its depth (0 =
     off). DIS's patches blend the car's flow into the 6–9 pixels of scenery beside it (holes, or far road and
