@@ -15,7 +15,7 @@ import numpy as np
 from stereodiff.camera import pinhole
 from stereodiff.flow import dis_flows, forward_backward, inside_image, thread_dis_engine
 from stereodiff.progress import logger, thread_map
-from stereodiff.stage1.movers.ground import ground_depth
+from stereodiff.stage1.movers.ground import cut_in_neighbours, ground_depth
 from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 from stereodiff.stage1.movers.sway import (
     SWAY_GAP,
@@ -352,13 +352,15 @@ def carry_cut_depth(
     lies 1.5–9× beyond it. A mover does not vanish between frames: its pixels move with the flow, and its depth
     changes by its vertical image scale (``z' = z / (1 + b)``, as in :func:`track_cut_depth`). So, frame after
     frame, forward and then backward, the pixels of the cut regions (handled regions reaching the lowest ``margin``
-    rows) and those carried into the frame are moved to the next frame, each region as a whole by its translation
+    rows that overlap such regions in both neighbouring frames, :func:`~.ground.cut_in_neighbours`: a person close
+    to the camera is found frame after frame, a real room's static regions flagged at the image bottom in one or
+    two) and those carried into the frame are moved to the next frame, each region as a whole by its translation
     and vertical image scale (:func:`_carry_frame`). A moved region of which the next frame's handled pixels cover
-    at least ``CARRY_FOUND`` is found there and goes no further; in the others, the pixels that are not handled and
-    that stage 1 put beyond the carried depth by ``beyond`` take it (shrunk by two pixels: the region's outline is
-    where the flow blends into the background; a hole is left to stage 2's fill). A carry stops ``frames`` frames
-    after the cut region it came from. A pixel carried in both directions takes the nearer value (a cut region's
-    depth is an upper bound).
+    at least ``CARRY_FOUND`` is found there (the regions found carry on instead); in the others, the pixels that are
+    not handled and that stage 1 put beyond the carried depth by ``beyond`` take it (shrunk by two pixels: the
+    region's outline is where the flow blends into the background; a hole is left to stage 2's fill). A carry stops
+    ``frames`` frames after the cut region it came from. A pixel carried in both directions takes the nearer value
+    (a cut region's depth is an upper bound).
 
     Args:
         grey: ``[n,h,w]`` uint8 grey frames (flow input).
@@ -377,11 +379,13 @@ def carry_cut_depth(
     import cv2
 
     n = depth.shape[0]
-    cut = np.zeros(depth.shape, bool)
+    reach = np.zeros(depth.shape, bool)  # [n,h,w] the handled regions reaching the lowest rows
     for k in range(n):
         count, labels = cv2.connectedComponents(handled[k].astype(np.uint8), connectivity=8)
         reaching = np.unique(labels[-margin:][labels[-margin:] > 0])
-        cut[k] = np.isin(labels, reaching) if count > 1 else False
+        reach[k] = np.isin(labels, reaching) if count > 1 else False
+    sides = [[reach[i] for i in (k - 1, k + 1) if 0 <= i < n] for k in range(n)]
+    cut = np.stack([cut_in_neighbours(reach[k], sides[k]) if sides[k] else reach[k] & False for k in range(n)])
     has_cut = np.flatnonzero(cut.any(axis=(1, 2)))
     given = np.zeros(depth.shape, bool)
     if has_cut.size == 0:
@@ -408,7 +412,10 @@ def carry_cut_depth(
             if landed is None:
                 continue
             value, older = landed
-            value[_found(value > 0, handled[j])] = 0.0  # the mover was found there: not carried on
+            found = _found(value > 0, handled[j])  # the mover was found there: its own region carries on
+            own = _in_a_neighbour(reach[j], found & reach[j])
+            carried[j][own], age[j][own] = original[j][own], 0.0
+            value[found] = 0.0
             free = (value > 0) & ~handled[j]
             carried[j][free], age[j][free] = value[free], older[free]
             shrunk = cv2.erode(free.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
@@ -417,6 +424,18 @@ def carry_cut_depth(
             given[j] |= far
     depth[given] = best[given]
     return given
+
+
+def _in_a_neighbour(regions: np.ndarray, beside: np.ndarray) -> np.ndarray:
+    """``[h,w]`` bool: the regions (8-connected) of ``regions`` ``[h,w]`` bool that overlap ``beside`` ``[h,w]``
+    bool."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(regions.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[beside])] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def _found(landed: np.ndarray, handled: np.ndarray) -> np.ndarray:
