@@ -773,6 +773,7 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
         movers_hole_reach=True,
         movers_cut_last_row=True,
         movers_cut_track=7,
+        movers_cut_carry=9,
         movers_beyond_part=0.001,
         movers_oncoming=0.25,
         movers_seen_contact=0.2,
@@ -787,12 +788,13 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
     assert [(s.seen_contact, s.oncoming_trim, s.contact_beside, s.min_area) for s in seen] == [(0.2, True, 0.35, 0.003)]
     assert [s.beside_low for s in seen] == [0.15]
 
-    assert [(s.cut_last_row, s.cut_track) for s in seen] == [(True, 7)]
+    assert [(s.cut_last_row, s.cut_track, s.cut_carry) for s in seen] == [(True, 7, 9)]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
     assert (d.movers_beyond_part, d.movers_oncoming, d.movers_seen_contact, d.movers_oncoming_trim) == (0, 0, 0, False)
     assert d.movers_contact_beside == 0 and d.movers_cut_last_row is False and d.movers_cut_track == 0
+    assert d.movers_cut_carry == 0
     from stereodiff.config import PipelineConfig
 
     for name in ("movers_contact_beside", "movers_beside_low"):
@@ -1159,6 +1161,40 @@ def test_a_block_takes_the_cut_links_of_the_overlap_where_its_masks_are_the_earl
         assert given.any()  # the links matter: the approaching object's cut regions take their track's bound
         np.testing.assert_array_equal(given, expected)
         np.testing.assert_array_equal(with_shared, alone)
+
+
+@pytest.mark.parametrize("frames", [8, 2])
+def test_a_cut_mover_carries_its_depth_along_the_flow_into_the_frames_where_it_was_missed(frames):
+    """``cut_carry``: a textured object approaching the camera, cut by the image bottom, is handled (at its true
+    depth) in the first four frames and missed in the last four, where stage 1 put it 5× too far, in front of a wall
+    at 20. Its depth, carried along the flow and scaled by its vertical image scale, reaches the missed frames within
+    4 % of the truth — only ``frames`` frames past the last one holding it — and the wall away from its outline, the
+    handled frames and a static handled object keep their depth."""
+    import cv2
+
+    from stereodiff.stage1.movers.tracking import carry_cut_depth
+
+    grey, _, handled, truth = _approaching_cut_object()
+    n, _, w = handled.shape
+    obj = handled & (np.arange(w) < 100)
+    depth = np.where(handled, 10.0, 20.0).astype(np.float32)
+    depth[obj] = np.repeat(truth, obj.sum(axis=(1, 2)))  # frame by frame: the true depth where handled
+    depth[4:][obj[4:]] = 5 * np.repeat(truth[4:], obj[4:].sum(axis=(1, 2)))
+    handled[4:] &= ~obj[4:]  # missed there
+    out = depth.copy()
+    given = carry_cut_depth(grey, out, handled, frames, margin=7, beyond=0.3)
+
+    inner = np.stack([cv2.erode(o.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) for o in obj])
+    outer = ~np.stack([cv2.dilate(o.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) for o in obj])
+    reached = range(4, min(n, 4 + frames))
+    for k in reached:  # the rows the object grows into at its top are not carried (nothing was there before)
+        ratio = out[k][inner[k]] / truth[k]
+        assert np.mean(np.abs(ratio - 1) < 0.04) > 0.9 and np.all((np.abs(ratio - 1) < 0.04) | np.isclose(ratio, 5))
+    for k in set(range(4, n)) - set(reached):
+        np.testing.assert_array_equal(out[k], depth[k])
+    np.testing.assert_array_equal(out[:4], depth[:4])
+    np.testing.assert_array_equal(out[outer], depth[outer])
+    assert not given[:, :, 110:].any()
 
 
 def _approaching_cut_object() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

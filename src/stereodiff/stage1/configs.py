@@ -392,6 +392,11 @@ class GeometricConfig(Stage1Config):
     track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer
     than its own bound (``MoverSettings.cut_track``; 0 = off here; 32 in the ``cpu`` preset: indoor-dynamic seeds
     4–6 final 4–15 % lower; docs/geometric.md, "A depth for a mover cut by the image bottom")."""
+    movers_cut_carry: int = 0
+    """With ``movers``: a region cut by the image bottom carries its depth along the flow (scaled by its vertical
+    image scale) into the frames, at most this many away, where the mover was missed and stage 1 put it beyond that
+    depth (``MoverSettings.cut_carry``; 0 = off: docs/geometric.md, "Carrying a cut mover's depth into the frames
+    where it was missed")."""
     movers_cut_sway: float = 0.0
     """With ``movers_cut_track``: a track of regions cut by the image bottom whose camera's height changed over the
     track by at least this fraction of its depth takes the depth the camera's motion along the ground normal
@@ -546,6 +551,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_track_ahead", self.movers_track_ahead >= 0, "must be ≥ 0 frames"),
                 ("movers_track_missed", self.movers_track_missed >= 0, "must be ≥ 0 frames"),
                 ("movers_cut_track", self.movers_cut_track >= 0, "must be ≥ 0 frames"),
+                ("movers_cut_carry", self.movers_cut_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_cut_sway", 0 <= self.movers_cut_sway < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),

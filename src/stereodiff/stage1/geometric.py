@@ -123,6 +123,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         underground_cut=bool(config.movers_underground_cut),
         cut_track=int(config.movers_cut_track),
         cut_sway=float(config.movers_cut_sway),
+        cut_carry=int(config.movers_cut_carry),
         seen_contact=float(config.movers_seen_contact),
         oncoming_trim=bool(config.movers_oncoming_trim),
         contact_beside=float(config.movers_contact_beside),

@@ -19,7 +19,7 @@ from stereodiff.stage1.movers.segmentation import segment_movers
 from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
 from stereodiff.stage1.movers.sway import SwayInputs
-from stereodiff.stage1.movers.tracking import fill_missed_movers, track_cut_depth, track_mover_depth
+from stereodiff.stage1.movers.tracking import carry_cut_depth, fill_missed_movers, track_cut_depth, track_mover_depth
 from stereodiff.types import SceneGeometry
 
 __all__ = ["BLOCK_FRAMES", "handle_movers"]
@@ -92,7 +92,7 @@ def block_margin(s: MoverSettings, num_frames: int) -> int:
     the tracking of a frame look that far); ``num_frames`` when the video is one block."""
     if num_frames <= BLOCK_FRAMES:
         return num_frames
-    return max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed, s.cut_track)) + 1
+    return max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed, s.cut_track, s.cut_carry)) + 1
 
 
 def _handle_block(
@@ -135,7 +135,7 @@ def _handle_block(
             shared.depths[first + k] = FrameDepth(bits, changed, found.reshape(-1)[changed], np.packbits(handled[k]))
         depth[k] = found
 
-    tracked = s.track_frames > 0 or s.track_missed > 0 or s.cut_track > 0  # every frame's mover depth is needed
+    tracked = s.track_frames > 0 or s.track_missed > 0 or s.cut_track > 0 or s.cut_carry > 0  # every frame's needed
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
@@ -152,6 +152,11 @@ def _handle_block(
             shared,
             variational_iterations=s.flow_variational_iterations,
             sway=sway,
+        )
+    if s.cut_carry > 0:
+        margin = cut_rows((h, w), s)
+        handled |= carry_cut_depth(
+            grey, depth, handled, s.cut_carry, margin, s.underground, num_workers, s.flow_variational_iterations
         )
     if s.track_frames > 0:
         handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)

@@ -155,6 +155,12 @@ class MoverSettings:
     depth that motion implies for a mover moving parallel to the ground, when that is nearer by more than
     ``SWAY_GAP`` and the track's least-squares fit holds (R² ≥ ``SWAY_MIN_FIT``) (:mod:`~.sway`; 0 = off;
     docs/geometric.md, "The camera's sway: a depth for a mover cut by the image bottom")."""
+    cut_carry: int = 0
+    """A mover region cut by the image bottom carries its depth along the flow, scaled by its vertical image scale,
+    into the frames where the mover was missed, at most this many frames past the last frame holding a cut region:
+    there the carried pixels that are not handled and that stage 1 put beyond that depth by ``underground`` take
+    it (:func:`~.tracking.carry_cut_depth`; 0 = off; docs/geometric.md, "Carrying a cut
+    mover's depth into the frames where it was missed")."""
     seen_contact: float = 0.0
     """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by

@@ -2,7 +2,8 @@
 3): :func:`track_mover_depth` pools each region's depth with the overlapping regions of the neighbouring frames,
 :func:`fill_missed_movers` gives it to frames where nothing of the mover was found, :func:`track_cut_depth` gives a
 region cut by the image bottom the tightest bound of its track (and, with ``cut_sway``, the depth the camera's sway
-along the ground normal implies: :mod:`~stereodiff.stage1.movers.sway`)."""
+along the ground normal implies: :mod:`~stereodiff.stage1.movers.sway`), :func:`carry_cut_depth` carries a cut
+region's depth along the flow into the frames where the mover was missed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 from stereodiff.camera import pinhole
 from stereodiff.flow import dis_flows, forward_backward, inside_image, thread_dis_engine
 from stereodiff.progress import logger, thread_map
-from stereodiff.stage1.movers.ground import ground_depth
+from stereodiff.stage1.movers.ground import cut_in_neighbours, ground_depth
 from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 from stereodiff.stage1.movers.sway import (
     SWAY_GAP,
@@ -27,7 +28,7 @@ from stereodiff.stage1.movers.sway import (
     ground_normal,
 )
 
-__all__ = ["fill_missed_movers", "track_cut_depth", "track_mover_depth"]
+__all__ = ["carry_cut_depth", "fill_missed_movers", "track_cut_depth", "track_mover_depth"]
 
 #: frame offsets whose flow links the regions of :func:`track_cut_depth` and measures their scale ratio
 CUT_OFFSETS = (1,)
@@ -37,6 +38,12 @@ CUT_OFFSETS = (1,)
 CUT_GAP = 0.1
 #: least share of a region's flow-consistent pixels landing in a region of the other frame for a link
 CUT_LINK_SHARE = 0.25
+#: least flow-consistent pixels of a carried region (at 320 px) for :func:`carry_cut_depth` to carry it a frame on
+CARRY_MIN_PX = 50
+#: a carried region of which the frame's handled pixels cover at least this share is found there: not carried on
+#: (carried on, the union of many frames' shifted regions spreads over the background beside the mover; 0.5 also
+#: stops it in the frames where a person is found in part: docs/geometric.md, "Carrying a cut mover's depth")
+CARRY_FOUND = 0.8
 
 
 def track_mover_depth(
@@ -325,6 +332,175 @@ def track_cut_depth(
                 depth[k][region] = float(np.exp(swayed + relative[i]))
                 given[k] |= region
     return given
+
+
+def carry_cut_depth(
+    grey: np.ndarray,
+    depth: np.ndarray,
+    handled: np.ndarray,
+    frames: int,
+    margin: int,
+    beyond: float,
+    num_workers: int = 1,
+    variational_iterations: int | None = None,
+) -> np.ndarray:
+    """Carry the depth of the mover regions cut by the image bottom along the flow into the frames where the mover
+    was missed, in place (``MoverSettings.cut_carry``).
+
+    A person walking close to the camera, cut by the image bottom, is found (and given a depth) in most frames, but
+    in some the segmentation misses it, and there stage 1's depth — the camera-motion depth of a moving point —
+    lies 1.5–9× beyond it. A mover does not vanish between frames: its pixels move with the flow, and its depth
+    changes by its vertical image scale (``z' = z / (1 + b)``, as in :func:`track_cut_depth`). So, frame after
+    frame, forward and then backward, the pixels of the cut regions (handled regions reaching the lowest ``margin``
+    rows that overlap such regions in both neighbouring frames, :func:`~.ground.cut_in_neighbours`: a person close
+    to the camera is found frame after frame, a real room's static regions flagged at the image bottom in one or
+    two) and those carried into the frame are moved to the next frame, each region as a whole by its translation
+    and vertical image scale (:func:`_carry_frame`). A moved region of which the next frame's handled pixels cover
+    at least ``CARRY_FOUND`` is found there (the regions found carry on instead); in the others, the pixels that are
+    not handled and that stage 1 put beyond the carried depth by ``beyond`` take it (shrunk by two pixels: the
+    region's outline is where the flow blends into the background; a hole is left to stage 2's fill). A carry stops
+    ``frames`` frames after the cut region it came from. A pixel carried in both directions takes the nearer value
+    (a cut region's depth is an upper bound).
+
+    Args:
+        grey: ``[n,h,w]`` uint8 grey frames (flow input).
+        depth: ``[n,h,w]`` depth after the cut regions' rules (changed in place).
+        handled: ``[n,h,w]`` bool pixels whose depth came from a mover constraint.
+        frames: the farthest frame a depth is carried to from the cut region it came from (frames).
+        margin: rows at the image bottom that a cut region reaches.
+        beyond: relative margin (``MoverSettings.underground``).
+        num_workers: threads for the flows (the output does not depend on it).
+        variational_iterations: DIS variational-refinement iterations per pyramid level (``None``: the medium
+            preset's 5).
+
+    Returns:
+        ``[n,h,w]`` bool: the pixels given a depth here.
+    """
+    import cv2
+
+    n = depth.shape[0]
+    reach = np.zeros(depth.shape, bool)  # [n,h,w] the handled regions reaching the lowest rows
+    for k in range(n):
+        count, labels = cv2.connectedComponents(handled[k].astype(np.uint8), connectivity=8)
+        reaching = np.unique(labels[-margin:][labels[-margin:] > 0])
+        reach[k] = np.isin(labels, reaching) if count > 1 else False
+    sides = [[reach[i] for i in (k - 1, k + 1) if 0 <= i < n] for k in range(n)]
+    cut = np.stack([cut_in_neighbours(reach[k], sides[k]) if sides[k] else reach[k] & False for k in range(n)])
+    has_cut = np.flatnonzero(cut.any(axis=(1, 2)))
+    given = np.zeros(depth.shape, bool)
+    if has_cut.size == 0:
+        return given
+    first, last = max(0, int(has_cut[0]) - frames), min(n - 1, int(has_cut[-1]) + frames)
+    local = threading.local()
+
+    def flows(k: int) -> tuple[np.ndarray, np.ndarray]:
+        return dis_flows(thread_dis_engine(local, "medium", variational_iterations), grey[k], grey[k + 1])
+
+    pair_flows = dict(zip(range(first, last), thread_map(flows, range(first, last), num_workers, "movers: carry")))
+    original = depth.copy()
+    best = np.full(depth.shape, np.inf, np.float32)
+    for step in (1, -1):
+        carried = np.where(cut, original, 0.0).astype(np.float32)  # [n,h,w] the depth carried (or own), 0 = none
+        age = np.zeros(depth.shape, np.float32)  # [n,h,w] frames since the pixel's depth left a cut region
+        for k in range(first, last) if step == 1 else range(last, first, -1):
+            j = k + step
+            source = np.where(age[k] < frames, carried[k], 0.0)
+            if not source.any():
+                continue
+            forward, backward = pair_flows[min(k, j)][::step]
+            landed = _carry_frame(source, age[k] + 1, forward, backward, seed=k)
+            if landed is None:
+                continue
+            value, older = landed
+            found = _found(value > 0, handled[j])  # the mover was found there: its own region carries on
+            own = _in_a_neighbour(reach[j], found & reach[j])
+            carried[j][own], age[j][own] = original[j][own], 0.0
+            value[found] = 0.0
+            free = (value > 0) & ~handled[j]
+            carried[j][free], age[j][free] = value[free], older[free]
+            shrunk = cv2.erode(free.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+            far = shrunk & (original[j] > value * (1.0 + beyond))  # a hole is stage 2's to fill
+            best[j][far] = np.minimum(best[j][far], value[far])
+            given[j] |= far
+    depth[given] = best[given]
+    return given
+
+
+def _in_a_neighbour(regions: np.ndarray, beside: np.ndarray) -> np.ndarray:
+    """``[h,w]`` bool: the regions (8-connected) of ``regions`` ``[h,w]`` bool that overlap ``beside`` ``[h,w]``
+    bool."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(regions.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[beside])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def _found(landed: np.ndarray, handled: np.ndarray) -> np.ndarray:
+    """``[h,w]`` bool: the connected parts of ``landed`` ``[h,w]`` bool of which ``handled`` ``[h,w]`` bool covers at
+    least ``CARRY_FOUND``."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(landed.astype(np.uint8), connectivity=8)
+    sizes = np.bincount(labels.ravel(), minlength=count)
+    covered = np.bincount(labels.ravel(), weights=handled.ravel(), minlength=count)
+    found = covered >= CARRY_FOUND * np.maximum(sizes, 1)
+    found[0] = False
+    return found[labels]
+
+
+def _carry_frame(
+    carried: np.ndarray, age: np.ndarray, forward: np.ndarray, backward: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The regions of ``carried`` ``[h,w]`` (depth, 0 = none) moved to the next frame: ``[h,w]`` their depth there
+    (0 = none) and the ``age`` ``[h,w]`` of the pixels they came from; None when no region has ``CARRY_MIN_PX``
+    flow-consistent pixels.
+
+    Each region moves as a whole, by a translation and its vertical image scale ``b`` fitted to its consistent
+    pixels of ``forward`` (``[h,w,2]`` pixels, checked against ``backward``): ``p' = p + a + b (p − c)`` (``c``: its
+    centroid; ``b``: the Theil–Sen slope of the vertical flow against the rows, ``a``: the median of the rest), its
+    depth divided by ``1 + b``. Its own flow would carry the background beside it along (DIS smooths the flow over
+    the outline): a landed pixel is kept only where ``backward`` (the next frame's flow back) agrees with that motion
+    within ``2·scale`` pixels. The kept pixels are closed by a 5×5 kernel (a gap takes its neighbours' largest
+    depth and age)."""
+    import cv2
+
+    h, w = carried.shape
+    scale = max(h, w) / 320.0
+    target, _, miss = forward_backward(forward, backward)
+    usable = (miss < scale) & inside_image(target)
+    count, labels = cv2.connectedComponents((carried > 0).astype(np.uint8), connectivity=8)
+    rng = np.random.default_rng(seed)
+    landed, ages = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    for label in range(1, count):
+        region = labels == label
+        ys, xs = np.nonzero(region & usable)
+        if len(ys) < CARRY_MIN_PX * scale * scale:
+            continue
+        slope = _theil_sen(ys.astype(np.float64), forward[ys, xs, 1].astype(np.float64), rng, 10 * scale)
+        if not np.isfinite(slope) or slope <= -0.5:
+            continue
+        centre = np.array([xs.mean(), ys.mean()])
+        points = np.stack([xs, ys], axis=1).astype(np.float64)  # [N,2] (u, v)
+        shift = np.median(forward[ys, xs].astype(np.float64) - slope * (points - centre), axis=0)
+        ys, xs = np.nonzero(region)
+        moved = np.stack([xs, ys], axis=1) + shift + slope * (np.stack([xs, ys], axis=1) - centre)  # [M,2]
+        u, v = np.rint(moved[:, 0]).astype(int), np.rint(moved[:, 1]).astype(int)
+        inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+        u, v, source = u[inside], v[inside], (ys[inside], xs[inside])
+        back = backward[v, u].astype(np.float64)  # [M,2] the flow back from where they land
+        agrees = np.hypot(*(np.stack([u, v], axis=1) + back - np.stack(source[::-1], axis=1)).T) < 2 * scale
+        landed[v[agrees], u[agrees]] = carried[source][agrees] / (1.0 + slope)
+        ages[v[agrees], u[agrees]] = age[source][agrees]
+    if not landed.any():
+        return None
+    kernel = np.ones((5, 5), np.uint8)
+    closed = cv2.morphologyEx((landed > 0).astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
+    hit = landed > 0
+    value = np.where(closed, np.where(hit, landed, cv2.dilate(landed, kernel)), 0.0).astype(np.float32)
+    return value, np.where(hit, ages, cv2.dilate(ages, kernel)).astype(np.float32)
 
 
 def _sway_log_depth(
