@@ -58,6 +58,7 @@ def test_presets_hold_the_paper_settings():
         movers_ground_max_beyond=0.25,
         movers_path_contact=0.5,
         movers_path_confidence=0.3,
+        movers_path_near=0.3,
         forward_near=True,
         focal_cascade=True,
         focal_cascade_robust=True,

@@ -473,8 +473,8 @@ class GeometricConfig(Stage1Config):
     """With ``movers_path_contact``: an object beside the camera's path that stands on the road (seen up to its lowest
     pixels, hidden from there up to the horizon) and that stage 1 put (median) nearer than the road where it is last
     seen by more than this fraction gives that depth to its pixels nearer than that (``MoverSettings.path_near``; 0 =
-    off): the oncoming car, whose flow runs along the camera's epipolar lines (docs/geometric.md, "Held-out seeds
-    88-91 of main 153e655")."""
+    off, 0.3 in the ``cpu`` preset): the oncoming car, whose flow runs along the camera's epipolar lines
+    (docs/geometric.md, "Held-out seeds 88-91 of main 153e655")."""
     movers_path_trim: float = 0.0
     """With ``movers_path_contact``: pixels (at a 320-pixel long side) dropped from each side of an object's columns
     before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into
