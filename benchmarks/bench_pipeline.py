@@ -154,12 +154,13 @@ def main() -> int:
     title = f"End to end: speed per stage and memory vs video length ({', '.join(map(str, lengths))}; {width}×{height})"
     write_section(name, title, body, command)
     cpu = [row for row in rows if row[0] == "cpu"]
-    if default:
+    if cpu and not args.quick:
+        speed, rss = header.index("total f/s"), header.index("peak RSS (MiB)")
         set_headline(
             name,
-            f"`cpu` preset end to end at {width}×{height}: {cpu[-1][8]:.2f} frames/s on a {cpu[-1][1]}-frame video; "
-            f"peak RSS {cpu[0][-1]:.0f} MiB at {cpu[0][1]} frames vs {cpu[-1][-1]:.0f} MiB at {cpu[-1][1]} frames "
-            f"(BENCHMARKS.md, section {name}).",
+            f"`cpu` preset end to end at {width}×{height}: {cpu[-1][speed]:.2f} frames/s on a {cpu[-1][1]}-frame "
+            f"video; peak RSS {cpu[0][rss]:.0f} MiB at {cpu[0][1]} frames vs {cpu[-1][rss]:.0f} MiB at "
+            f"{cpu[-1][1]} frames (BENCHMARKS.md, section {name}).",
         )
     return 0
 
