@@ -175,8 +175,9 @@ CUT = 2
 
 
 def cut_in_neighbours(cut: np.ndarray, neighbours: list[np.ndarray]) -> np.ndarray:
-    """``[h,w]`` bool: the regions (8-connected) of ``cut`` ``[h,w]`` bool that overlap a region of every mask of
-    ``neighbours`` (each ``[h,w]`` bool: the neighbouring frames' ``CUT`` regions of :func:`underground`).
+    """``[h,w]`` bool: the regions (8-connected) of ``cut`` ``[h,w]`` bool that overlap every mask of ``neighbours``
+    (each ``[h,w]`` bool: here the neighbouring frames' ``CUT`` regions of :func:`underground`; ``carry_cut_depth``
+    also asks it for the regions reaching the image bottom and those found again).
 
     A person cut by the image bottom beyond the ground is found frame after frame (indoor-dynamic: chains of 21–32
     frames); a static surface that a real room's plane fit leaves beyond the plane at the image bottom with the plane

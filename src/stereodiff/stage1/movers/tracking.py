@@ -379,11 +379,9 @@ def carry_cut_depth(
     import cv2
 
     n = depth.shape[0]
-    reach = np.zeros(depth.shape, bool)  # [n,h,w] the handled regions reaching the lowest rows
-    for k in range(n):
-        count, labels = cv2.connectedComponents(handled[k].astype(np.uint8), connectivity=8)
-        reaching = np.unique(labels[-margin:][labels[-margin:] > 0])
-        reach[k] = np.isin(labels, reaching) if count > 1 else False
+    bottom = np.zeros(depth.shape[1:], bool)
+    bottom[-margin:] = True
+    reach = np.stack([cut_in_neighbours(handled[k], [bottom]) for k in range(n)])  # [n,h,w] regions at the bottom
     sides = [[reach[i] for i in (k - 1, k + 1) if 0 <= i < n] for k in range(n)]
     cut = np.stack([cut_in_neighbours(reach[k], sides[k]) if sides[k] else reach[k] & False for k in range(n)])
     has_cut = np.flatnonzero(cut.any(axis=(1, 2)))
@@ -413,7 +411,7 @@ def carry_cut_depth(
                 continue
             value, older = landed
             found = _found(value > 0, handled[j])  # the mover was found there: its own region carries on
-            own = _in_a_neighbour(reach[j], found & reach[j])
+            own = cut_in_neighbours(reach[j], [found & reach[j]])
             carried[j][own], age[j][own] = original[j][own], 0.0
             value[found] = 0.0
             free = (value > 0) & ~handled[j]
@@ -424,18 +422,6 @@ def carry_cut_depth(
             given[j] |= far
     depth[given] = best[given]
     return given
-
-
-def _in_a_neighbour(regions: np.ndarray, beside: np.ndarray) -> np.ndarray:
-    """``[h,w]`` bool: the regions (8-connected) of ``regions`` ``[h,w]`` bool that overlap ``beside`` ``[h,w]``
-    bool."""
-    import cv2
-
-    count, labels = cv2.connectedComponents(regions.astype(np.uint8), connectivity=8)
-    keep = np.zeros(count, bool)
-    keep[np.unique(labels[beside])] = True
-    keep[0] = False
-    return keep[labels]
 
 
 def _found(landed: np.ndarray, handled: np.ndarray) -> np.ndarray:
