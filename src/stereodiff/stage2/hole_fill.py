@@ -141,7 +141,7 @@ def fill_frames(
             if lean is not None:  # near scenery entering at the lower border: fully
                 share = np.maximum(share, lean)
         if own is not None:  # static holes: the mean of their own fill where it reached covered pixels
-            hole = (weight[i] == 0) & (own[i, 1] > 1e-6)  # (not below: what reaches it across edges is no rim)
+            hole = (weight[i] == 0) & (own[i, 1] > 1e-6)  # 1e-6: below it only leaks across edges
             fill = np.where(hole, fill + (1 - share) * (own[i, 0] / np.maximum(own[i, 1], 1e-6) - fill), fill)
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
