@@ -989,3 +989,36 @@ def test_epipolar_distance_is_the_plain_sampson_expression_bit_for_bit():
             rotated[..., 0] / rotated[..., 2] - second[..., 0], rotated[..., 1] / rotated[..., 2] - second[..., 1]
         )
         assert np.array_equal(turning.epipolar_distance(at), expected)
+
+
+def test_a_finely_textured_hole_is_filled_from_its_own_few_covered_pixels():
+    """``fill_min_support``: a near square (depth 1) whose surface changes colour at every pixel is a hole but for
+    one covered pixel in 64, on a plain far background (depth 4). Inside it the domain transform brings its covered
+    pixels' weight down to ~1e-13: with the default floor 1e-6 over 40 % of its holes take the frame's mean (far);
+    with 1e-30 they take their own covered pixels' depth; covered pixels and the background are unchanged."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rng = np.random.default_rng(0)
+    rgb = np.full((1, 64, 64, 3), 0.8, np.float32)
+    rgb[0, 16:48, 16:48] = rng.uniform(0.3, 0.4, (32, 32, 3))  # every step inside the square a colour edge
+    log_d = np.full((1, 64, 64), np.log(4.0), np.float32)
+    log_d[0, 16:48, 16:48] = 0.0  # depth 1 on its covered pixels (0 on the holes)
+    weight = np.ones((1, 64, 64), np.float32)
+    weight[0, 16:48, 16:48] = 0.0
+    weight[0, 19:48:8, 19:48:8] = 1.0  # its few covered pixels
+    square = np.zeros((64, 64), bool)
+    square[16:48, 16:48] = True
+    hole = square & (weight[0] == 0)
+
+    def fill(**options) -> np.ndarray:
+        (frame,) = fill_frames(TemporalConfig(**options), rgb, log_d, weight)
+        np.testing.assert_array_equal(frame.estimate[~square], np.log(np.float32(4.0)))
+        np.testing.assert_array_equal(frame.estimate[weight[0] > 0], log_d[0][weight[0] > 0])
+        return frame.estimate
+
+    plain, low = fill(), fill(fill_min_support=1e-30)
+    assert (plain[hole] > 0.9 * np.log(4.0)).mean() > 0.4  # the frame's mean there: nearly the background
+    assert np.abs(low[hole]).max() < 1e-3  # the square's own depth
+    with pytest.raises(ValueError, match="fill_min_support"):
+        TemporalRefiner(fill_min_support=0.0).validate()

@@ -177,6 +177,18 @@ class TemporalConfig(BackendConfig):
     0–7 (s0 0.0322 → 0.0295), driving −1…−2 %, indoor-dynamic 0…−3 %, both real clips slightly better,
     close-object −0.4…+0.5 %; unseen seeds 40–43 the same pattern. 0 here; 2 in the ``cpu`` preset (since the
     session of 2026-12-03 afternoon; ``--set stage2.hole_skip_rim_px=0`` gives the previous preset)."""
+    fill_min_support: float = 1e-6
+    """The fill's support (the domain transform's normalised sum of the covered weights that reach a pixel; ~1 inside
+    a covered region) at or under which a pixel counts as unreached: it takes the frame's weighted mean log-depth
+    instead of its colour region's, and its hole does not lean (``hole_nearness``, ``hole_farness``). The holes'
+    own pass (``hole_skip_rim_px``) keeps 1e-6. The untriangulated interior of a large, finely textured object (every
+    pixel step a colour edge: close-object's box) is reached by its own few covered pixels with weights of
+    1e-30…1e-6; with 1e-6 over half of it takes the frame's mean, the far background around it. The weighted mean
+    is exact in float32 down to ~1e-37. Measured (docs/geometric.md, "Holes no colour region reaches"): 1e-30 lowers
+    the stage-1 holes' AbsRel on every close-object seed measured (s89 0.827 → 0.696, under the nearest valid
+    neighbour's 0.811), driving s0, static-orbit s0 and both real clips; the final all-pixel AbsRel moves both ways
+    through the protocol's one fit (close-object s3 0.204 → 0.233, s89 0.386 → 0.284; TUM 0.1269 → 0.1288).
+    1e-6 here and in the ``cpu`` preset."""
     hole_rim_px: float = 0.0
     """Covered pixels within this many working-resolution pixels of a stage-1 hole are trusted as far as they are
     from it (weight × distance / (this + 1), in the fill after ``fill_floor``, in the estimate and in the temporal
@@ -254,6 +266,7 @@ class TemporalConfig(BackendConfig):
             ("hole_rim_px", self.hole_rim_px >= 0, "must be ≥ 0"),
             ("hole_sigma_color", self.hole_sigma_color >= 0, "must be ≥ 0"),
             ("hole_skip_rim_px", self.hole_skip_rim_px >= 0, "must be ≥ 0"),
+            ("fill_min_support", 0 < self.fill_min_support < 1, "must be in (0, 1)"),
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),
             ("hole_farness_ahead", 0 <= self.hole_farness_ahead <= 100, "must be in [0, 100]"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),

@@ -61,7 +61,8 @@ def fill_frames(
     the covered rim (:func:`hole_distance`).
 
     Args:
-        config: the refiner's settings (``fill_*``, ``hole_nearness``, ``fill_weight``).
+        config: the refiner's settings (``fill_*``, ``hole_nearness``, ``fill_weight``; ``fill_min_support``: where a
+            pixel counts as unreached and takes the frame's mean).
         rgb: ``[n,h',w',3]`` float32 RGB in [0, 1] (the guide).
         log_depth: ``[n,h',w']`` float32 stage-1 log-depth (0 on holes).
         weight: ``[n,h',w']`` float32 stage-1 confidence weight in [0, 1] (0 on holes).
@@ -123,13 +124,14 @@ def fill_frames(
     own = None  # [n,2,h',w'] the holes' own weighted sum and weight
     if own_planes is not None:
         own = smoothed[:, -2:] if folded else smooth(own_planes, own_sigma)
+    reach = np.float32(config.fill_min_support)
     filled = []
     for i in range(len(log_d)):
         has_data = bool(weight[i].max() > 0)
         mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
-        reached = smoothed[i, 1] > 1e-6
-        norm = np.maximum(smoothed[i, 1], 1e-6)
-        fill = np.where(reached, smoothed[i, 0] / norm, mean)
+        reached = smoothed[i, 1] > reach  # the colour region brought some covered pixel's weight here
+        norm = np.maximum(smoothed[i, 1], reach)
+        fill = np.where(reached, smoothed[i, 0] / norm, mean)  # unreached: the frame's mean
         share = np.float32(0.0)  # how far each hole leans to the near side
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
             near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
@@ -139,7 +141,7 @@ def fill_frames(
             if lean is not None:  # near scenery entering at the lower border: fully
                 share = np.maximum(share, lean)
         if own is not None:  # static holes: the mean of their own fill where it reached covered pixels
-            hole = (weight[i] == 0) & (own[i, 1] > 1e-6)
+            hole = (weight[i] == 0) & (own[i, 1] > 1e-6)  # 1e-6: below it only leaks across edges
             fill = np.where(hole, fill + (1 - share) * (own[i, 0] / np.maximum(own[i, 1], 1e-6) - fill), fill)
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
