@@ -9,14 +9,18 @@ cascade's walk again on the kept tracks (≈ 1 s per clip), with the preset's ar
 (``focal_kruppa_check``), and prints each clip's decision (focal ÷ truth, the tracks' error in mrad, the contrast;
 right = within 5 %) and the counts. ``truth`` (rendered clips only) replays the walk on the same tracks with their
 positions replaced by the renderer's exact projections, and without the tracks that start on a moving object or
-that the renderer's depth test hides at a later keyframe: is a decision's error the tracks' or the method's? Used
-for docs/geometric.md, "Tracks on moving objects", "A confident wrong Kruppa decision" and "Why the bundle step is
-wrong on three clips".
+that the renderer's depth test hides at a later keyframe: is a decision's error the tracks' or the method's?
+``dump --flows`` also keeps the tracks' dense flows, and ``replay --edges T`` then replays the walk on the tracks
+that ``GeometricConfig.focal_track_edges = T`` would leave (``dump --edges T`` runs the matcher with it). Used for
+docs/geometric.md, "Tracks on moving objects", "A confident wrong Kruppa decision", "Why the bundle step is wrong
+on three clips" and "Tracks near flow edges".
 
     python benchmarks/focal_replay.py dump OUT_DIR static-orbit:0:64 close-object:0:90:320x240 7scenes tum
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --robust off
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --check
     python benchmarks/focal_replay.py truth OUT_DIR/static-orbit_46_64.pkl
+    python benchmarks/focal_replay.py dump OUT_DIR static-orbit:46:64 --flows
+    python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --check --edges 1
 """
 
 from __future__ import annotations

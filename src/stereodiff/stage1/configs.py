@@ -190,9 +190,9 @@ class GeometricConfig(Stage1Config):
     (:func:`~stereodiff.stage1.focal_bundle.flow_edges`). Tracks that slide behind an occluding edge, or lie on a
     moving object's outline, follow no static point, and their own forward-backward check passes (DIS follows the
     occluder); ≈ 3 % of the tracks biased the bundle step by 5-6 % on four rendered clips. Image evidence, not the
-    adjustments' residuals. At 1 px, over 98 dumped clips at 320×240 (the ``cpu`` preset's decisions): right /
-    wrong / declined 59 / 4 / 35 → 68 / 0 / 30, two right decisions declined (docs/geometric.md, "Tracks near flow
-    edges")."""
+    adjustments' residuals. At 1 px, over 118 dumped clips at 320×240 (the ``cpu`` preset's decisions): right /
+    wrong / declined 67 / 5 / 46 → 77 / 1 / 40 (fresh seeds 98-105: 14 / 1 / 9 → 16 / 0 / 8), two right decisions
+    declined, none made wrong (docs/geometric.md, "Tracks near flow edges")."""
     offset_parallax: Literal["rotation_fit", "essential"] = "rotation_fit"
     """How the adaptive offsets measure the parallax of the probe pairs. ``"rotation_fit"`` (default): the median
     flow left by the best pure rotation, in pixels, as an angle over the 60° prior focal of the working size (does
