@@ -9,14 +9,18 @@ cascade's walk again on the kept tracks (≈ 1 s per clip), with the preset's ar
 (``focal_kruppa_check``), and prints each clip's decision (focal ÷ truth, the tracks' error in mrad, the contrast;
 right = within 5 %) and the counts. ``truth`` (rendered clips only) replays the walk on the same tracks with their
 positions replaced by the renderer's exact projections, and without the tracks that start on a moving object or
-that the renderer's depth test hides at a later keyframe: is a decision's error the tracks' or the method's? Used
-for docs/geometric.md, "Tracks on moving objects", "A confident wrong Kruppa decision" and "Why the bundle step is
-wrong on three clips".
+that the renderer's depth test hides at a later keyframe: is a decision's error the tracks' or the method's?
+``dump --flows`` also keeps the tracks' dense flows, and ``replay --edges T`` then replays the walk on the tracks
+that ``GeometricConfig.focal_track_edges = T`` would leave (``dump --edges T`` runs the matcher with it). Used for
+docs/geometric.md, "Tracks on moving objects", "A confident wrong Kruppa decision", "Why the bundle step is wrong
+on three clips" and "Tracks near flow edges".
 
     python benchmarks/focal_replay.py dump OUT_DIR static-orbit:0:64 close-object:0:90:320x240 7scenes tum
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --robust off
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --check
     python benchmarks/focal_replay.py truth OUT_DIR/static-orbit_46_64.pkl
+    python benchmarks/focal_replay.py dump OUT_DIR static-orbit:46:64 --flows
+    python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --check --edges 1
 """
 
 from __future__ import annotations
@@ -42,9 +46,11 @@ class _Stop(Exception):
     """Raised once the matcher has its focal."""
 
 
-def dump(out: Path, clip: str) -> dict:
+def dump(out: Path, clip: str, keep_flows: bool = False, edges: float = 0.0) -> dict:
     """Run the ``cpu`` preset's matcher on ``clip`` (``PRESET:SEED:FRAMES[:WxH]``, ``7scenes`` or ``tum``) up to its
-    focal and pickle what the cascade saw to ``out``."""
+    focal and pickle what the cascade saw to ``out``; ``keep_flows``: also the tracks' dense flows, per window and
+    step (forward and backward, float16; ≈ 13 MB per clip at 320×240), for ``replay --edges``; ``edges``: the
+    matcher's ``focal_track_edges``."""
     import stereodiff.stage1.geometric as geometric
     from stereodiff.config import preset_config
 
@@ -62,6 +68,12 @@ def dump(out: Path, clip: str) -> dict:
         return walk(windows, principal_point, prior, px_scale, **options)
 
     intrinsics = geometric.GeometricMatcher._intrinsics
+    tracked = geometric.track_window
+    steps = record.setdefault("flows", [])  # per window, per step: forward and backward flow (float16)
+
+    def window_flows(flows, num_keyframes, size, **options):
+        steps.append([tuple(f.astype(np.float16) for f in flows(k)) for k in range(num_keyframes - 1)])
+        return tracked(flows, num_keyframes, size, **options)
 
     def stop(self, src_size, size, gray):
         K, source = intrinsics(self, src_size, size, gray)
@@ -83,9 +95,12 @@ def dump(out: Path, clip: str) -> dict:
         frames, truth = scene.frames, float(scene.K[0, 0]) * 640 / width
     config = preset_config("cpu")
     config.stage1.focal_kruppa_check = True  # the bundle step's tracks also where the Kruppa cost decides
+    config.stage1.focal_track_edges = edges
     matcher = geometric.GeometricMatcher(config.stage1, seed=config.seed)
     geometric.focal_from_tracks, geometric.GeometricMatcher._intrinsics = kept, stop
     geometric.focal_from_fundamentals = fundamentals
+    if keep_flows:
+        geometric.track_window = window_flows
     try:
         matcher.predict(frames)
     except _Stop:
@@ -93,15 +108,47 @@ def dump(out: Path, clip: str) -> dict:
     finally:
         geometric.focal_from_tracks, geometric.GeometricMatcher._intrinsics = walk, intrinsics
         geometric.focal_from_fundamentals = kruppa
+        geometric.track_window = tracked
+    if not record["flows"]:
+        del record["flows"]
     record["truth"] = truth * matcher._long_side / 640  # at the working size (landscape frames: the width)
     out.write_bytes(pickle.dumps(record))
     return record
 
 
-def replay(record: dict, robust: str, check: bool = False) -> tuple[str, float | None, float, float, float]:
+def edge_filtered(record: dict, edge_px: float) -> list:
+    """The dumped track windows as ``GeometricConfig.focal_track_edges`` = ``edge_px`` would have left them (needs a
+    dump with ``--flows``): a track ends at the first step where :func:`flow_edges` of the forward flow at its start,
+    or of the backward flow at its end, exceeds ``edge_px`` × the working size's scale (the flows as dumped, float16;
+    :func:`~stereodiff.stage1.focal_bundle.track_window` does the same on the float32 flows)."""
+    from stereodiff.stage1.focal_bundle import TrackWindow, _sample, flow_edges
+
+    if "flows" not in record:
+        raise SystemExit(f"{record['clip']}: --edges needs a dump with --flows (dump it again)")
+    threshold, radius = edge_px * record["px_scale"], max(1, round(2 * record["px_scale"]))
+    windows = []
+    for window, steps in zip(record["windows"], record["flows"], strict=True):
+        ended, seen = np.zeros(len(window.ref), bool), []
+        start = window.ref
+        for (index, uv), (forward, backward) in zip(window.seen, steps, strict=True):
+            edge = _sample(flow_edges(forward, backward, radius), start[index]) > threshold
+            edge |= _sample(flow_edges(backward, forward, radius), uv) > threshold
+            ended[index[edge]] = True
+            keep = ~ended[index]
+            seen.append((index[keep], uv[keep]))
+            start = np.zeros_like(window.ref)
+            start[index] = uv
+        windows.append(TrackWindow(window.ref, seen))
+    return windows
+
+
+def replay(
+    record: dict, robust: str, check: bool = False, edges: float = 0.0
+) -> tuple[str, float | None, float, float, float]:
     """(kind, focal ÷ truth, noise mrad, contrast, CPU s): ``kind`` is ``Kruppa``, ``bundle`` or ``declined``.
     ``check``: where the Kruppa cost decided, its decision cross-checked by the bundle step
-    (``GeometricConfig.focal_kruppa_check``; needs a dump with the Kruppa fields)."""
+    (``GeometricConfig.focal_kruppa_check``; needs a dump with the Kruppa fields). ``edges``: the tracks filtered
+    as ``GeometricConfig.focal_track_edges`` would (:func:`edge_filtered`)."""
     from stereodiff.stage1.epipolar import FocalEstimate
     from stereodiff.stage1.focal_bundle import CASCADE_CAUCHY, focal_from_tracks, kruppa_checked
 
@@ -119,9 +166,8 @@ def replay(record: dict, robust: str, check: bool = False) -> tuple[str, float |
         if robust == "on":
             options["loss"] = CASCADE_CAUCHY
     start = time.process_time()
-    estimate = focal_from_tracks(
-        record["windows"], record["principal_point"], record["prior"], record["px_scale"], **options
-    )
+    windows = edge_filtered(record, edges) if edges > 0 else record["windows"]
+    estimate = focal_from_tracks(windows, record["principal_point"], record["prior"], record["px_scale"], **options)
     seconds = time.process_time() - start
     if decided:
         kruppa = FocalEstimate(record["kruppa_focal"], record["kruppa_best"], record["kruppa_contrast"])
@@ -213,10 +259,13 @@ def main() -> int:
     dumping = sub.add_parser("dump", help="keep the cascade's tracks of each clip")
     dumping.add_argument("out", type=Path)
     dumping.add_argument("clips", nargs="+", help="PRESET:SEED:FRAMES[:WxH], 7scenes or tum")
+    dumping.add_argument("--flows", action="store_true", help="keep the tracks' dense flows too")
+    dumping.add_argument("--edges", type=float, default=0.0, help="the matcher's focal_track_edges (px at 320 px)")
     replaying = sub.add_parser("replay", help="the walk again on kept tracks")
     replaying.add_argument("files", nargs="+", type=Path)
     replaying.add_argument("--robust", choices=("preset", "on", "off"), default="preset")
     replaying.add_argument("--check", action="store_true", help="Kruppa decisions cross-checked by the bundle step")
+    replaying.add_argument("--edges", type=float, default=0.0, help="focal_track_edges (px at 320 px; --flows dumps)")
     exact = sub.add_parser("truth", help="the walk on the renderer's exact tracks, and without movers / hidden tracks")
     exact.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args()
@@ -231,12 +280,13 @@ def main() -> int:
     if args.command == "dump":
         args.out.mkdir(parents=True, exist_ok=True)
         for clip in args.clips:
-            record = dump(args.out / f"{clip.replace(':', '_')}.pkl", clip)
+            record = dump(args.out / f"{clip.replace(':', '_')}.pkl", clip, args.flows, args.edges)
             print(f"{clip}: {record['source']} {record['focal'] / record['truth']:.3f}× the truth", flush=True)
         return 0
     counts = collections.Counter()
     for path in args.files:
-        kind, ratio, noise, contrast, seconds = replay(pickle.loads(path.read_bytes()), args.robust, args.check)
+        record = pickle.loads(path.read_bytes())
+        kind, ratio, noise, contrast, seconds = replay(record, args.robust, args.check, args.edges)
         verdict = "declined" if ratio is None else "right" if abs(ratio - 1) <= 0.05 else "wrong"
         counts[verdict] += 1
         shown = "" if ratio is None else f" {ratio:.3f}×"

@@ -12,6 +12,7 @@ from stereodiff.stage1.focal_bundle import (
     CASCADE_EVALUATIONS,
     CASCADE_MAX_NOISE_RAD,
     TrackWindow,
+    flow_edges,
     focal_from_tracks,
     kruppa_checked,
     reprojection_error,
@@ -79,6 +80,28 @@ def test_track_window_follows_a_translating_image_and_drops_inconsistent_tracks(
     np.testing.assert_allclose(uv2, window.ref[index2] + [4.0, 0.0], atol=1e-4)
     assert np.all(uv1[:, 0] >= 20) and set(index2) <= set(index1)  # inconsistent tracks end, and stay ended
     assert len(index1) < len(window.ref)
+
+
+def test_track_window_with_edge_px_ends_the_tracks_near_a_flow_edge():
+    """A square moves 3 px right over a background moving 1 px right, each track's own forward-backward check
+    consistent (as DIS on an occluder): with ``edge_px`` the tracks near the square's left and right edges (where
+    the dense flow's forward-backward miss is 2 px) end, those inside the square and on the open background go on;
+    without it they all go on (but those that leave the image)."""
+    h, w = 60, 80
+    flow = np.zeros((h, w, 2), np.float32)
+    flow[..., 0] = 1.0
+    flow[20:40, 30:50, 0] = 3.0  # the square
+    back = -flow
+    miss = flow_edges(flow, back, radius=0)
+    assert miss[30, 29] == pytest.approx(2.0) and miss[30, 10] == 0.0 and miss[30, 40] == 0.0
+    options = {"cells": 16, "fb_threshold_px": 1.0, "max_tracks": 400}
+    plain = track_window(lambda k: (flow, back), 2, (h, w), **options)
+    edged = track_window(lambda k: (flow, back), 2, (h, w), edge_px=1.0, edge_radius=2, **options)
+    x, y = edged.ref.T
+    ended = np.isin(np.arange(len(x)), plain.seen[0][0]) & ~np.isin(np.arange(len(x)), edged.seen[0][0])
+    near = (y >= 18) & (y <= 41) & ((np.abs(x - 29.5) <= 6) | (np.abs(x - 49.5) <= 6))
+    assert ended[near].sum() >= 4 and not ended[~near].any()
+    assert not (set(edged.seen[0][0]) - set(plain.seen[0][0]))
 
 
 @pytest.mark.parametrize("focal", [240.0, 400.0])  # 0.87× and 1.44× the prior: the walk must go 1 and 2 steps

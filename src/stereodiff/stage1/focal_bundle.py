@@ -32,7 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-from stereodiff.flow import sample_flow
+from stereodiff.flow import forward_backward, sample_flow
 from stereodiff.robust import parabola_vertex
 from stereodiff.stage1.epipolar import FocalEstimate, relative_pose
 
@@ -91,6 +91,8 @@ def track_window(
     cells: int,
     fb_threshold_px: float,
     max_tracks: int,
+    edge_px: float = 0.0,
+    edge_radius: int = 2,
 ) -> TrackWindow:
     """Tracks from keyframe 0 through ``num_keyframes`` keyframes.
 
@@ -101,6 +103,11 @@ def track_window(
         cells: the tracks start at the centres of a grid of ``cells`` cells along the long side.
         fb_threshold_px: a track ends at the first step whose forward–backward error exceeds this (pixels).
         max_tracks: at most this many tracks are kept (evenly spread over the start grid).
+        edge_px: when positive, a track also ends at the first step where it lies near a flow edge (an occluding
+            edge or a moving object's outline): where the dense forward flow's forward-backward miss exceeds
+            ``edge_px`` pixels within ``edge_radius`` pixels of its start (a square), or the backward flow's around
+            its end (:func:`flow_edges`, ≈ 7 ms per step at 320×240; ``GeometricConfig.focal_track_edges``).
+        edge_radius: see ``edge_px``.
     """
     h, w = size
     cell = max(1, max(h, w) // cells)
@@ -114,10 +121,34 @@ def track_window(
         back = moved + sample_flow(backward, moved[None])[0]
         inside = (moved[:, 0] >= 0) & (moved[:, 0] <= w - 1) & (moved[:, 1] >= 0) & (moved[:, 1] <= h - 1)
         alive &= inside & (np.linalg.norm(back - points, axis=1) < fb_threshold_px)
+        if edge_px > 0:  # no flow edge near the start (forward) or the end (backward)
+            alive &= _sample(flow_edges(forward, backward, edge_radius), points) <= edge_px
+            alive &= _sample(flow_edges(backward, forward, edge_radius), moved) <= edge_px
         points = np.where(alive[:, None], moved, points)
         index = np.flatnonzero(alive)
         seen.append((index, points[index].astype(np.float64)))
     return TrackWindow(ref.astype(np.float64), seen)
+
+
+def flow_edges(flow: np.ndarray, back: np.ndarray, radius: int) -> np.ndarray:
+    """``[h,w]`` float32: the largest forward-backward miss of the dense flow ``flow [h,w,2]`` (``|flow + back|``,
+    ``back [h,w,2]`` the reverse flow sampled at each pixel's target, the border replicated) within the square of
+    ``2 radius + 1`` pixels around each pixel. Near an occluding edge (the points that slide behind it have no match)
+    or a moving object's outline it is pixels, where the flow is smooth a small fraction of one: a track there can be
+    consistent itself (DIS follows the occluder) while its neighbourhood is not."""
+    import cv2
+
+    _, _, miss = forward_backward(flow.astype(np.float32), back.astype(np.float32), outside="edge")
+    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+    return cv2.dilate(miss.astype(np.float32), kernel)
+
+
+def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``image [h,w]`` sampled bilinearly at ``points [N,2]`` (pixels; the border replicated outside)."""
+    import cv2
+
+    at = np.ascontiguousarray(points[None], dtype=np.float32)
+    return cv2.remap(image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
 
 
 def reprojection_error(

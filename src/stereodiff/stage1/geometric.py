@@ -955,6 +955,8 @@ class GeometricMatcher(PairwiseReconstruction):
                 cells=self.grid_cells,
                 fb_threshold_px=self.fb_threshold_px * self._px_scale,
                 max_tracks=TRACKS_PER_WINDOW,
+                edge_px=float(self.settings.focal_track_edges) * self._px_scale,
+                edge_radius=max(1, round(2 * self._px_scale)),
             )
 
         return [window(frames) for frames in windows]
