@@ -63,6 +63,7 @@ def test_presets_hold_the_paper_settings():
         focal_cascade=True,
         focal_cascade_robust=True,
         focal_kruppa_check=True,
+        focal_track_edges=1.0,
         movers_underground_cut=True,
         min_side_offset=2,
     )  # issue #20

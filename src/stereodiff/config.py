@@ -152,6 +152,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 focal_cascade=True,
                 focal_cascade_robust=True,
                 focal_kruppa_check=True,
+                focal_track_edges=1.0,
                 movers_underground_cut=True,
                 min_side_offset=2,
             ),

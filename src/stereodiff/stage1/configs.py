@@ -184,7 +184,7 @@ class GeometricConfig(Stage1Config):
     only (10 of 88 rendered clips at 320×240). There it made ``indoor-dynamic`` s48 0.929× → 0.992× the truth and
     ``close-object`` s44 0.935× → 0.976×, none wrong (docs/geometric.md, "A confident wrong Kruppa decision")."""
     focal_track_edges: float = 0.0
-    """Opt-in (0 = off): the cascade's flow tracks (``focal_cascade``, ``focal_kruppa_check``) end at the first step
+    """0 (off) in the class, 1 in the ``cpu`` preset (since the session of 2026-12-04): the cascade's flow tracks (``focal_cascade``, ``focal_kruppa_check``) end at the first step
     where they lie near a flow edge: where the dense forward flow's forward-backward miss exceeds this many pixels
     (at 320 px) within 2 pixels of the track's start, or the backward flow's around its end
     (:func:`~stereodiff.stage1.focal_bundle.flow_edges`). Tracks that slide behind an occluding edge, or lie on a
