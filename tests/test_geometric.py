@@ -1401,3 +1401,16 @@ def test_accept_focal_prior_makes_pair_acceptance_independent_of_the_focal(rng):
     assert all(decisions["parallax", f, s] for s in (0.9, 1.0, 1.1))
     with pytest.raises(ValueError, match="accept_focal"):
         GeometricConfig(accept_focal="given").validate()
+
+
+def test_the_scene_carries_the_probe_pairs_ahead_share():
+    """``reconstruct`` hands stage 1's forward-motion test (``MatcherReport.ahead_share``) to stage 2 in
+    ``SceneGeometry.ahead_share`` (``stage2.ahead_from_stage1``); NaN when the test was not made."""
+    from stereodiff.synth import make_scene
+
+    video = make_scene("driving", seed=3, num_frames=20, height=60, width=80)
+    for near in (True, False):
+        matcher = GeometricMatcher(resolution=80, offsets=(2,), forward_near=near, focal_px=float(video.K[0, 0]))
+        scene = matcher.reconstruct(video.frames[8:])
+        share = matcher.report.ahead_share
+        assert (scene.ahead_share == share >= AHEAD_SHARE) if near else np.isnan(scene.ahead_share)

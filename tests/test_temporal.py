@@ -1022,3 +1022,43 @@ def test_a_finely_textured_hole_is_filled_from_its_own_few_covered_pixels():
     assert np.abs(low[hole]).max() < 1e-3  # the square's own depth
     with pytest.raises(ValueError, match="fill_min_support"):
         TemporalRefiner(fill_min_support=0.0).validate()
+
+
+def test_forward_gate_from_stage_1s_probe_pairs_when_asked():
+    """``ahead_from_stage1``: the street of ``driving`` with holes, and stage 1's aligned poses scrambled (moving
+    sideways, as a broken spanning tree can leave them) while stage 1's probe pairs said the camera moves along its
+    view (``ahead_share`` 1): the carried depth comes back, bit for bit as with the true poses; stage 1's share
+    saying "not ahead" turns it off whatever the poses; without a share (NaN, None) or with the option off, the
+    poses decide as before."""
+    scene, depth, _, holed = _street_with_holes(12)
+    sideways = _poses([0.2, 0.0, 0.0], len(depth))
+
+    def refine(poses: np.ndarray, share: float | None, **options) -> np.ndarray:
+        refiner = TemporalRefiner(temporal_decay=0.0, hole_warp_frames=2, hole_warp_ahead=True, **options)
+        return refiner.refine(
+            scene.frames, holed, np.ones_like(depth), intrinsics=scene.K, cam_to_world=poses, ahead_share=share
+        )
+
+    forward, plain = refine(scene.cam_to_world, None), refine(sideways, None)
+    assert not np.array_equal(forward, plain)
+    np.testing.assert_array_equal(refine(sideways, 1.0, ahead_from_stage1=True), forward)
+    np.testing.assert_array_equal(refine(scene.cam_to_world, 0.5, ahead_from_stage1=True), plain)
+    np.testing.assert_array_equal(refine(sideways, float("nan"), ahead_from_stage1=True), plain)
+    np.testing.assert_array_equal(refine(sideways, 1.0), plain)
+
+
+def test_scene_keeps_stage_1s_ahead_share_through_save_and_load(tmp_path):
+    """``SceneGeometry.ahead_share`` survives :func:`save_scene` / :func:`load_scene`; NaN when not measured."""
+    from stereodiff.pipeline import load_scene, save_scene
+    from stereodiff.types import SceneGeometry
+
+    def scene(**extra) -> SceneGeometry:
+        return SceneGeometry(
+            depth=np.ones((2, 4, 5), np.float32), confidence=np.ones((2, 4, 5), np.float32), focal=np.full(2, 5.0),
+            principal_point=np.full((2, 2), 2.0), cam_to_world=np.tile(np.eye(4), (2, 1, 1)), **extra,
+        )  # fmt: skip
+
+    save_scene(tmp_path / "a", scene(ahead_share=0.875))
+    assert load_scene(tmp_path / "a").ahead_share == 0.875
+    save_scene(tmp_path / "b", scene())
+    assert np.isnan(load_scene(tmp_path / "b").ahead_share)

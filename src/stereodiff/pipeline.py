@@ -102,6 +102,8 @@ def save_scene(folder: Path, scene: SceneGeometry) -> None:
         else:
             _save_array(folder / f"{name}.npy", array)
     small = {"focal": scene.focal, "principal_point": scene.principal_point, "cam_to_world": scene.cam_to_world}
+    if np.isfinite(scene.ahead_share):
+        small["ahead_share"] = np.float64(scene.ahead_share)
     record = scene.alignment
     if record is not None:
         small |= {f"alignment.{name}": getattr(record, name) for name in _RECORD_ARRAYS}
@@ -139,6 +141,7 @@ def load_scene(folder: Path) -> SceneGeometry | None:
             principal_point=small["principal_point"],
             cam_to_world=small["cam_to_world"],
             alignment=record,
+            ahead_share=float(small["ahead_share"]) if "ahead_share" in small else float("nan"),
             **arrays,
         )
 

@@ -202,6 +202,10 @@ class SceneGeometry:
         aligned_pointmaps: ``[T,h,w,3]`` float32 pointmaps the alignment placed in the world (fallback points
             included), or ``None`` when the depth was made otherwise (e.g. fused from all pairs); :meth:`world_points`
             back-projects ``depth`` instead.
+        ahead_share: share of stage 1's probe pairs whose epipole lies inside the image (the camera moves along its
+            view when it is at least :data:`~stereodiff.camera.AHEAD_SHARE`), measured on the pairs' own relative
+            poses, not on ``cam_to_world``; NaN when not measured (the geometric matcher measures it with
+            ``forward_near`` or a mover rule that needs it).
     """
 
     depth: np.ndarray
@@ -212,6 +216,7 @@ class SceneGeometry:
     valid: np.ndarray | None = None
     alignment: AlignmentRecord | None = None
     aligned_pointmaps: np.ndarray | None = None
+    ahead_share: float = float("nan")
 
     def __post_init__(self) -> None:
         check_array("depth", self.depth, shape=(None, None, None), kinds="f")

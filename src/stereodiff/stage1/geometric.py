@@ -322,7 +322,8 @@ class GeometricMatcher(PairwiseReconstruction):
         if self.settings.band_select:
             scene = self._band_select(frames, scene, moving, scene_dir)
         release(moving)
-        return scene
+        # what the probe pairs said about the camera's motion, for stage 2 (``stage2.ahead_from_stage1``)
+        return dataclasses.replace(scene, ahead_share=self.report.ahead_share)
 
     def _band_select(
         self, frames: Any, scene: SceneGeometry, moving: np.ndarray | None, scene_dir: Path | None

@@ -136,6 +136,14 @@ class TemporalConfig(BackendConfig):
     (0 = every hole). Measured with 3 and ``hole_warp_frames=2`` (docs/stage2-temporal.md): static-orbit level
     on seeds 0–3 (+0.0001 at most), driving s3 0.154 → 0.096, but close-object still +2 % and driving s1's
     gain gone: off by default; 3 in the ``cpu`` preset, with ``hole_warp_ahead``."""
+    ahead_from_stage1: bool = False
+    """Decide whether the camera moves along its view (the gate of ``hole_lean_bottom``, ``hole_warp_ahead`` and
+    ``hole_farness_ahead``) from stage 1's own test when it made one — the share of its probe pairs, 8 frames apart,
+    whose epipole lies inside the image (``SceneGeometry.ahead_share``, measured on each pair's relative pose) —
+    instead of from stage 1's aligned poses, which a broken spanning tree can scramble (driving s92: the camera 8
+    frames on lies *behind* it in frames 32–48 by the aligned poses, so the gate reads 0.73 and every rule for a
+    forward-moving camera is off while the probe pairs say 8 of 8). Without stage 1's share (NaN) the poses decide
+    as before. Off here (docs/stage2-temporal.md, "The gate from stage 1's probe pairs")."""
     hole_farness: float = 0.0
     """A hole leans toward the *soft maximum* ``log(Σ w·exp(γ·x)) / γ`` of its colour region's log-depth ``x``
     (γ = this value; never nearer than the mean; 0 = off) as far as it does not lean to the near side

@@ -25,7 +25,7 @@ __all__ = ["ResizeStage", "SceneRefinerStage", "VideoDepthStage"]
 class SceneRefinerStage:
     """A refiner of the stage-1 depth and confidence (e.g. ``TemporalRefiner``, ``DepthCrafterRefiner``); one whose
     class sets ``uses_camera = True`` also gets stage 1's camera (``refine(..., intrinsics=[T,3,3],
-    cam_to_world=[T,4,4])``)."""
+    cam_to_world=[T,4,4], ahead_share=float)``, :class:`~stereodiff.types.SceneGeometry`'s fields)."""
 
     def __init__(self, refiner: Any) -> None:
         self.refiner = refiner
@@ -36,7 +36,10 @@ class SceneRefinerStage:
         if scene is None:
             raise ValueError(f"{type(self.refiner).__name__} refines a stage-1 scene; run a stage-1 backend first")
         uses_camera = getattr(self.refiner, "uses_camera", False)
-        camera = {"intrinsics": scene.intrinsics(), "cam_to_world": scene.cam_to_world} if uses_camera else {}
+        camera = {}
+        if uses_camera:
+            camera = {"intrinsics": scene.intrinsics(), "cam_to_world": scene.cam_to_world}
+            camera["ahead_share"] = scene.ahead_share
         self.refiner.refine(frames, scene.depth, scene.confidence, out=out, cache_dir=cache_dir, **camera)
         return self.refiner.output_kind
 

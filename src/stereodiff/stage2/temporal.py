@@ -98,6 +98,7 @@ class TemporalRefiner(TemporalConfig):
         cache_dir: Path | None = None,
         intrinsics: np.ndarray | None = None,
         cam_to_world: np.ndarray | None = None,
+        ahead_share: float | None = None,
     ) -> np.ndarray:
         """Refine stage-1 depth into temporally consistent depth at the source resolution.
 
@@ -113,6 +114,9 @@ class TemporalRefiner(TemporalConfig):
                 None: a 60° horizontal field of view, principal point at the centre.
             cam_to_world: optional ``[T,4,4]`` camera-to-world poses of stage 1 (OpenCV axes), with ``intrinsics``:
                 whether the camera moves along its view (:func:`moving_ahead`) decides ``hole_lean_bottom``.
+            ahead_share: optional share of stage 1's probe pairs whose epipole lies inside the image
+                (``SceneGeometry.ahead_share``; None or NaN = not measured); with ``ahead_from_stage1`` it decides
+                in place of ``cam_to_world``.
 
         Returns:
             ``[T,H,W]`` float32 depth in the unit/scale of ``depth`` (``out`` itself when given). Every pixel is
@@ -126,7 +130,7 @@ class TemporalRefiner(TemporalConfig):
         work_h, work_w = fit_long_side(h, w, self.work_long_side, upscale=False)
         conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
         camera = _working_camera(intrinsics, (h, w), (work_h, work_w))
-        lean, warp_frames, farness = self._ahead_rules(cam_to_world, intrinsics, w, (work_h, work_w))
+        lean, warp_frames, farness = self._ahead_rules(cam_to_world, intrinsics, w, (work_h, work_w), ahead_share)
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
         meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
@@ -165,26 +169,34 @@ class TemporalRefiner(TemporalConfig):
 
     # ------------------------------------------------------------------------------------------------- internals
     def _ahead_rules(
-        self, cam_to_world: np.ndarray | None, intrinsics: np.ndarray | None, width: int, work_hw: tuple[int, int]
+        self,
+        cam_to_world: np.ndarray | None,
+        intrinsics: np.ndarray | None,
+        width: int,
+        work_hw: tuple[int, int],
+        ahead_share: float | None = None,
     ) -> tuple[np.ndarray | None, int, float]:
         """The rules for a camera moving along its view, decided once from stage 1's poses (``[T,4,4]``, with its
         ``intrinsics`` at a depth ``width`` pixels wide; :func:`moving_ahead`): the ``[h',w']`` bool region whose
         holes lean fully to the near side (``hole_lean_bottom``; None = off), the frames on each side carried
         into the holes (``hole_warp_frames``, 0 with ``hole_warp_ahead`` unless the camera moves ahead) and the
-        far lean's γ (``hole_farness_ahead`` when the camera moves ahead, else ``hole_farness``)."""
+        far lean's γ (``hole_farness_ahead`` when the camera moves ahead, else ``hole_farness``). With
+        ``ahead_from_stage1`` and stage 1's ``ahead_share`` measured, that share decides instead of the poses."""
         lean_wanted = self.hole_lean_bottom > 0 and self.hole_nearness > 0
         warp_gated = self.hole_warp_frames > 0 and self.hole_warp_ahead
         if not (lean_wanted or warp_gated or self.hole_farness_ahead > 0):
             return None, self.hole_warp_frames, self.hole_farness
-        if cam_to_world is None or intrinsics is None:
+        from_stage1 = self.ahead_from_stage1 and ahead_share is not None and np.isfinite(ahead_share)
+        if (cam_to_world is None or intrinsics is None) and not from_stage1:
             return None, 0 if warp_gated else self.hole_warp_frames, self.hole_farness
-        ahead = moving_ahead(cam_to_world, intrinsics, width)
+        ahead = float(ahead_share) if from_stage1 else moving_ahead(cam_to_world, intrinsics, width)
         on = ahead >= AHEAD_SHARE  # NaN (one frame): off
         lean = lower_border(work_hw, self.hole_lean_bottom, self.hole_lean_side) if on and lean_wanted else None
         warp_frames = 0 if warp_gated and not on else self.hole_warp_frames
         farness = self.hole_farness_ahead if on and self.hole_farness_ahead > 0 else self.hole_farness
-        logger.info("stage 2: the camera moves ahead in %.0f %% of the frames: hole_lean_bottom %s, "
-                    "hole_warp_frames %d, hole_farness %g", 100 * ahead, "on" if lean is not None else "off",
+        logger.info("stage 2: the camera moves ahead in %.0f %% of the %s: hole_lean_bottom %s, "
+                    "hole_warp_frames %d, hole_farness %g", 100 * ahead,
+                    "stage-1 probe pairs" if from_stage1 else "frames", "on" if lean is not None else "off",
                     warp_frames, farness)  # fmt: skip
         return lean, warp_frames, farness
 
