@@ -75,6 +75,7 @@ def test_presets_hold_the_paper_settings():
         hole_warp_ahead=True,
         motion_flow_refine="lk",
         hole_skip_rim_px=2.0,
+        ahead_from_stage1=True,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")

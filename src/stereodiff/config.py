@@ -164,6 +164,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 hole_warp_ahead=True,
                 motion_flow_refine="lk",
                 hole_skip_rim_px=2.0,
+                ahead_from_stage1=True,
             ),
             device=device,
             preset="cpu",

@@ -143,7 +143,9 @@ class TemporalConfig(BackendConfig):
     instead of from stage 1's aligned poses, which a broken spanning tree can scramble (driving s92: the camera 8
     frames on lies *behind* it in frames 32–48 by the aligned poses, so the gate reads 0.73 and every rule for a
     forward-moving camera is off while the probe pairs say 8 of 8). Without stage 1's share (NaN) the poses decide
-    as before. Off here (docs/stage2-temporal.md, "The gate from stage 1's probe pairs")."""
+    as before. Off here; on in the ``cpu`` preset since the session of 2026-12-04 (measured on 19 clips: driving s92
+    0.0832 → 0.0694, every other clip bit-identical; docs/stage2-temporal.md, "The gate from stage 1's probe
+    pairs")."""
     hole_farness: float = 0.0
     """A hole leans toward the *soft maximum* ``log(Σ w·exp(γ·x)) / γ`` of its colour region's log-depth ``x``
     (γ = this value; never nearer than the mean; 0 = off) as far as it does not lean to the near side
