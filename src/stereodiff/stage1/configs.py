@@ -184,15 +184,15 @@ class GeometricConfig(Stage1Config):
     only (10 of 88 rendered clips at 320×240). There it made ``indoor-dynamic`` s48 0.929× → 0.992× the truth and
     ``close-object`` s44 0.935× → 0.976×, none wrong (docs/geometric.md, "A confident wrong Kruppa decision")."""
     focal_track_edges: float = 0.0
-    """0 (off) in the class, 1 in the ``cpu`` preset (since the session of 2026-12-04): the cascade's flow tracks (``focal_cascade``, ``focal_kruppa_check``) end at the first step
-    where they lie near a flow edge: where the dense forward flow's forward-backward miss exceeds this many pixels
-    (at 320 px) within 2 pixels of the track's start, or the backward flow's around its end
-    (:func:`~stereodiff.stage1.focal_bundle.flow_edges`). Tracks that slide behind an occluding edge, or lie on a
-    moving object's outline, follow no static point, and their own forward-backward check passes (DIS follows the
-    occluder); ≈ 3 % of the tracks biased the bundle step by 5-6 % on four rendered clips. Image evidence, not the
-    adjustments' residuals. At 1 px, over 118 dumped clips at 320×240 (the ``cpu`` preset's decisions): right /
-    wrong / declined 67 / 5 / 46 → 77 / 1 / 40 (fresh seeds 98-105: 14 / 1 / 9 → 16 / 0 / 8), two right decisions
-    declined, none made wrong (docs/geometric.md, "Tracks near flow edges")."""
+    """0 (off) in the class, 1 in the ``cpu`` preset (since the session of 2026-12-04): the cascade's flow tracks
+    (``focal_cascade``, ``focal_kruppa_check``) end at the first step where they lie near a flow edge: where the dense
+    forward flow's forward-backward miss exceeds this many pixels (at 320 px) within 2 pixels of the track's start, or
+    the backward flow's around its end (:func:`~stereodiff.stage1.focal_bundle.flow_edges`). Tracks that slide behind an
+    occluding edge, or lie on a moving object's outline, follow no static point, and their own forward-backward check
+    passes (DIS follows the occluder); ≈ 3 % of the tracks biased the bundle step by 5-6 % on four rendered clips. Image
+    evidence, not the adjustments' residuals. At 1 px, over 118 dumped clips at 320×240 (the ``cpu`` preset's
+    decisions): right / wrong / declined 67 / 5 / 46 → 77 / 1 / 40 (fresh seeds 98-105: 14 / 1 / 9 → 16 / 0 / 8), two
+    right decisions declined, none made wrong (docs/geometric.md, "Tracks near flow edges")."""
     offset_parallax: Literal["rotation_fit", "essential"] = "rotation_fit"
     """How the adaptive offsets measure the parallax of the probe pairs. ``"rotation_fit"`` (default): the median
     flow left by the best pure rotation, in pixels, as an angle over the 60° prior focal of the working size (does
