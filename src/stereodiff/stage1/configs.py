@@ -342,6 +342,12 @@ class GeometricConfig(Stage1Config):
     the RANSAC time for no gain on 7-Scenes)."""
     fusion_stride: int = 2
     """Pixel subsampling of the fusion's pair-scale comparisons."""
+    poses_from_pairs: bool = False
+    """After the fusion, the camera poses (``cam_to_world``) are chained along the spanning tree from each tree pair's
+    own relative pose (exact: both directions of a pair share one triangulation) with its translation at the fusion's
+    pair scale, instead of the alignment's point-cloud registrations (which drift on forward-moving clips: driving
+    s92's poses were thousands of units off). The depth does not change; only what reads the poses (exports, stage
+    2's pose-based forward gate, ``band_select``)."""
     num_workers: int = 2
     """Threads for pairs, alignment and fusion (the output does not depend on it)."""
     movers: bool = False

@@ -18,7 +18,7 @@ from stereodiff.progress import thread_map
 from stereodiff.robust import weighted_median
 from stereodiff.types import PairPredictions, SceneGeometry
 
-__all__ = ["fuse_pair_depths", "nearest_fill", "untriangulated_mask"]
+__all__ = ["fuse_pair_depths", "nearest_fill", "pair_chain_poses", "untriangulated_mask"]
 
 
 def fuse_pair_depths(
@@ -163,6 +163,59 @@ def fuse_pair_depths(
         valid=valid,
         alignment=record,
     )
+
+
+def pair_chain_poses(preds: PairPredictions, geometry: SceneGeometry, stride: int = 4) -> np.ndarray:
+    """``[T,4,4]`` camera-to-world poses chained along the spanning tree from the tree pairs' own relative poses.
+
+    ``global_alignment`` poses a frame by registering (Umeyama similarity) one pair's noisy triangulated points onto
+    another pair's; on a forward-moving camera these registrations drift (driving s92: rotation errors of several
+    degrees and scale factors of 1.5–2 per tree edge, camera centres thousands of scene units off). This matcher's
+    two directed pairs ``(i, j)`` and ``(j, i)`` hold the same triangulation: ``pts_j`` of ``(i, j)`` (view j in
+    camera i) is ``pts_i`` of ``(j, i)`` (view j in camera j) moved by the pair's relative pose, exactly, so a rigid
+    fit (no scale) of the two gives that pose. Chained from the tree's root (identity) in traversal order, each
+    translation at the pair's scale of the fusion (``geometry.alignment.pair_log_scales``, the scale of the fused
+    depth), the poses describe the fused depth. ``geometry`` must be :func:`fuse_pair_depths`'s output. Without
+    both directions of every tree pair, or without pair scales, ``geometry.cam_to_world`` is returned unchanged.
+    """
+    from stereodiff.progress import logger
+    from stereodiff.stage1.registration import umeyama
+
+    record = geometry.alignment
+    current = np.asarray(geometry.cam_to_world, dtype=np.float64)
+    if record is None or record.pair_log_scales is None or len(record.tree) == 0:
+        return current
+    index = {(int(i), int(j)): p for p, (i, j) in enumerate(np.asarray(preds.pairs).tolist())}
+    tree = [tuple(int(k) for k in edge) for edge in np.asarray(record.tree).tolist()]
+    if any((j, i) not in index for i, j in tree):
+        logger.warning("pair_chain_poses: a tree pair lacks its reverse direction; the alignment's poses are kept")
+        return current
+    poses: list = [None] * len(current)
+    poses[tree[0][0]] = np.eye(4)
+    todo = tree
+    while todo:  # the traversal order places one end of every edge before the edge (official order: retried)
+        later = []
+        for i, j in todo:
+            if (poses[i] is None) == (poses[j] is None):
+                if poses[i] is None:
+                    later.append((i, j))
+                continue
+            p, q = index[(i, j)], index[(j, i)]
+            in_i = np.asarray(preds.pts_j[p, ::stride, ::stride], np.float64).reshape(-1, 3)  # view j in camera i
+            in_j = np.asarray(preds.pts_i[q, ::stride, ::stride], np.float64).reshape(-1, 3)  # view j in camera j
+            release(preds.pts_i, preds.pts_j)
+            rigid = umeyama(in_j, in_i, estimate_scale=False)  # camera j → camera i, at the pair's scale
+            j_to_i = np.eye(4)
+            j_to_i[:3, :3] = rigid.rotation[0]
+            j_to_i[:3, 3] = rigid.translation[0] * np.exp(record.pair_log_scales[p])
+            if poses[j] is None:
+                poses[j] = poses[i] @ j_to_i
+            else:
+                poses[i] = poses[j] @ np.linalg.inv(j_to_i)
+        if len(later) == len(todo):
+            break
+        todo = later
+    return np.stack([current[k] if pose is None else pose for k, pose in enumerate(poses)])
 
 
 def nearest_fill(depth: np.ndarray) -> np.ndarray:

@@ -77,7 +77,7 @@ from stereodiff.stage1.focal_bundle import (
     track_window,
     window_keyframes,
 )
-from stereodiff.stage1.fusion import fuse_pair_depths, untriangulated_mask
+from stereodiff.stage1.fusion import fuse_pair_depths, pair_chain_poses, untriangulated_mask
 from stereodiff.stage1.movers import MoverSettings
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
 from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
@@ -90,6 +90,7 @@ __all__ = [
     "MatcherReport",
     "failure_summary",
     "fuse_pair_depths",
+    "pair_chain_poses",
     "untriangulated_mask",
     "working_size",
 ]
@@ -308,6 +309,8 @@ class GeometricMatcher(PairwiseReconstruction):
                 preds, scene, stride=self.settings.fusion_stride, out_dir=scene_dir, num_workers=self.num_workers
             )
         delete_arrays(scene_dir, "depth", "confidence", "valid")
+        if self.settings.poses_from_pairs:
+            scene = dataclasses.replace(scene, cam_to_world=pair_chain_poses(preds, scene))
         moving = None
         if self.settings.movers:
             from stereodiff.stage1.movers import handle_movers
