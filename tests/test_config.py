@@ -66,6 +66,7 @@ def test_presets_hold_the_paper_settings():
         focal_track_edges=1.0,
         movers_underground_cut=True,
         min_side_offset=2,
+        poses_from_pairs=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,

@@ -155,6 +155,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 focal_track_edges=1.0,
                 movers_underground_cut=True,
                 min_side_offset=2,
+                poses_from_pairs=True,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,
