@@ -122,8 +122,8 @@ def track_window(
         inside = (moved[:, 0] >= 0) & (moved[:, 0] <= w - 1) & (moved[:, 1] >= 0) & (moved[:, 1] <= h - 1)
         alive &= inside & (np.linalg.norm(back - points, axis=1) < fb_threshold_px)
         if edge_px > 0:  # no flow edge near the start (forward) or the end (backward)
-            alive &= _sample(flow_edges(forward, backward, edge_radius), points) <= edge_px
-            alive &= _sample(flow_edges(backward, forward, edge_radius), moved) <= edge_px
+            alive &= sample_flow(flow_edges(forward, backward, edge_radius), points[None], "edge")[0] <= edge_px
+            alive &= sample_flow(flow_edges(backward, forward, edge_radius), moved[None], "edge")[0] <= edge_px
         points = np.where(alive[:, None], moved, points)
         index = np.flatnonzero(alive)
         seen.append((index, points[index].astype(np.float64)))
@@ -141,14 +141,6 @@ def flow_edges(flow: np.ndarray, back: np.ndarray, radius: int) -> np.ndarray:
     _, _, miss = forward_backward(flow.astype(np.float32), back.astype(np.float32), outside="edge")
     kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
     return cv2.dilate(miss.astype(np.float32), kernel)
-
-
-def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``image [h,w]`` sampled bilinearly at ``points [N,2]`` (pixels; the border replicated outside)."""
-    import cv2
-
-    at = np.ascontiguousarray(points[None], dtype=np.float32)
-    return cv2.remap(image, at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
 
 
 def reprojection_error(

@@ -38,8 +38,11 @@ class SceneRefinerStage:
         uses_camera = getattr(self.refiner, "uses_camera", False)
         camera = {}
         if uses_camera:
-            camera = {"intrinsics": scene.intrinsics(), "cam_to_world": scene.cam_to_world}
-            camera["ahead_share"] = scene.ahead_share
+            camera = {
+                "intrinsics": scene.intrinsics(),
+                "cam_to_world": scene.cam_to_world,
+                "ahead_share": scene.ahead_share,
+            }
         self.refiner.refine(frames, scene.depth, scene.confidence, out=out, cache_dir=cache_dir, **camera)
         return self.refiner.output_kind
 
