@@ -731,6 +731,31 @@ def test_far_lean_only_when_the_camera_moves_ahead():
         TemporalRefiner(hole_farness_ahead=-1.0)
 
 
+def test_upper_holes_refuse_nearer_depth_from_the_flow_when_the_camera_moves_ahead():
+    """``hole_pull_order``: flat grey frames of far scenery (4.0); the middle frame has two holes, one in the upper
+    half and one in the lower, where both neighbouring frames saw a near occluder (1.0). The temporal filter pulls
+    the occluder's depth into both holes; with the option and a camera driving forward the upper hole keeps its
+    fill (the far scenery it belongs to) and the lower one is pulled as before; a sideways camera changes nothing
+    (bit for bit as without the option)."""
+    depth = np.full((3, 24, 32), 4.0, np.float32)
+    upper, lower = (1, slice(3, 7), slice(13, 19)), (1, slice(16, 20), slice(13, 19))
+    depth[0, 2:8, 12:20] = depth[2, 2:8, 12:20] = depth[0, 15:21, 12:20] = depth[2, 15:21, 12:20] = 1.0
+    depth[1, 2:8, 12:20] = depth[1, 15:21, 12:20] = 0.0  # the holes of the middle frame
+    options = dict(work_long_side=32, temporal_decay=0.9, motion_compensation=False)
+
+    def refine(step: list[float], **extra) -> np.ndarray:
+        return _refine_flat_scene(depth, step, **options, **extra)
+
+    plain = refine([0.0, 0.0, 0.2])
+    ordered = refine([0.0, 0.0, 0.2], hole_pull_order=32.0)
+    assert np.median(plain[upper]) < 2.0 and np.median(plain[lower]) < 2.0  # the occluder's depth pulled in
+    assert np.median(ordered[upper]) > 3.5  # the far scenery
+    np.testing.assert_allclose(ordered[lower], plain[lower], rtol=1e-6)
+    np.testing.assert_array_equal(refine([0.2, 0.0, 0.0], hole_pull_order=32.0), refine([0.2, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="hole_pull_order"):
+        TemporalRefiner(hole_pull_order=-1.0)
+
+
 def test_static_holes_lean_to_the_far_side_unless_they_move_on_their_own():
     """``hole_farness``: a hole in flat colour between a near and a far side takes the far side's depth (the
     background the motion-boundary check dropped beside an occluder), the plain mean mixes both; a hole whose

@@ -39,6 +39,9 @@ class FilledFrame(NamedTuple):
     """``[h',w']`` float32 weight of the estimate in the temporal filter (0 everywhere without stage-1 depth)."""
     has_data: bool
     """The frame has any valid stage-1 depth."""
+    floor: np.ndarray | None = None
+    """``[h',w']`` float32 log-depth: with ``order``, the holes' fill in the upper half of the image (nearer depth
+    than this is refused by the temporal filter, ``hole_pull_order``), −inf elsewhere; None without."""
 
 
 def fill_frames(
@@ -51,6 +54,7 @@ def fill_frames(
     motion: tuple[np.ndarray, np.ndarray] | None = None,
     lean: np.ndarray | None = None,
     farness: float | None = None,
+    order: bool = False,
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
@@ -73,6 +77,7 @@ def fill_frames(
         lean: ``[h',w']`` bool where the holes lean fully to the near side (``hole_lean_bottom``), or None.
         farness: the ``hole_farness`` γ to use (``hole_farness_ahead`` for a camera moving ahead); None =
             ``config.hole_farness``.
+        order: ``hole_pull_order`` is on (a camera moving ahead): each frame's ``floor`` is set.
 
     Returns:
         One :class:`FilledFrame` per frame.
@@ -148,11 +153,16 @@ def fill_frames(
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
             far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
             fill = np.where((weight[i] == 0) & reached, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
+        floor = None
+        if order:  # holes above the image's middle row: the flow may bring farther depth there, not nearer
+            upper = np.arange(weight.shape[1])[:, None] < weight.shape[1] / 2  # [h',1]
+            floor = np.where((weight[i] == 0) & upper, fill, -np.inf).astype(np.float32)  # [h',w']
         filled.append(
             FilledFrame(
                 estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
                 weight=np.maximum(weight[i], config.fill_weight) * np.float32(has_data),  # [h',w']
                 has_data=has_data,
+                floor=floor,
             )
         )
     return filled

@@ -130,7 +130,9 @@ class TemporalRefiner(TemporalConfig):
         work_h, work_w = fit_long_side(h, w, self.work_long_side, upscale=False)
         conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
         camera = _working_camera(intrinsics, (h, w), (work_h, work_w))
-        lean, warp_frames, farness = self._ahead_rules(cam_to_world, intrinsics, w, (work_h, work_w), ahead_share)
+        lean, warp_frames, farness, order = self._ahead_rules(
+            cam_to_world, intrinsics, w, (work_h, work_w), ahead_share
+        )
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
         meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
@@ -138,11 +140,13 @@ class TemporalRefiner(TemporalConfig):
             meta["warp_frames"] = warp_frames
         if self.hole_farness_ahead > 0:
             meta["farness"] = farness
+        if self.hole_pull_order > 0:
+            meta["order"] = order
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
-        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames, farness)
+        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames, farness, order)
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
                 stop = min(start + self.window, t)
@@ -175,30 +179,33 @@ class TemporalRefiner(TemporalConfig):
         width: int,
         work_hw: tuple[int, int],
         ahead_share: float | None = None,
-    ) -> tuple[np.ndarray | None, int, float]:
+    ) -> tuple[np.ndarray | None, int, float, bool]:
         """The rules for a camera moving along its view, decided once from stage 1's poses (``[T,4,4]``, with its
         ``intrinsics`` at a depth ``width`` pixels wide; :func:`moving_ahead`): the ``[h',w']`` bool region whose
         holes lean fully to the near side (``hole_lean_bottom``; None = off), the frames on each side carried
         into the holes (``hole_warp_frames``, 0 with ``hole_warp_ahead`` unless the camera moves ahead) and the
-        far lean's γ (``hole_farness_ahead`` when the camera moves ahead, else ``hole_farness``). With
-        ``ahead_from_stage1`` and stage 1's ``ahead_share`` measured, that share decides instead of the poses."""
+        far lean's γ (``hole_farness_ahead`` when the camera moves ahead, else ``hole_farness``) and whether the
+        temporal filter keeps nearer depth out of the holes (``hole_pull_order``). With ``ahead_from_stage1`` and
+        stage 1's ``ahead_share`` measured, that share decides instead of the poses."""
         lean_wanted = self.hole_lean_bottom > 0 and self.hole_nearness > 0
         warp_gated = self.hole_warp_frames > 0 and self.hole_warp_ahead
-        if not (lean_wanted or warp_gated or self.hole_farness_ahead > 0):
-            return None, self.hole_warp_frames, self.hole_farness
+        order_wanted = self.hole_pull_order > 0
+        if not (lean_wanted or warp_gated or self.hole_farness_ahead > 0 or order_wanted):
+            return None, self.hole_warp_frames, self.hole_farness, False
         from_stage1 = self.ahead_from_stage1 and ahead_share is not None and np.isfinite(ahead_share)
         if (cam_to_world is None or intrinsics is None) and not from_stage1:
-            return None, 0 if warp_gated else self.hole_warp_frames, self.hole_farness
+            return None, 0 if warp_gated else self.hole_warp_frames, self.hole_farness, False
         ahead = float(ahead_share) if from_stage1 else moving_ahead(cam_to_world, intrinsics, width)
         on = ahead >= AHEAD_SHARE  # NaN (one frame): off
         lean = lower_border(work_hw, self.hole_lean_bottom, self.hole_lean_side) if on and lean_wanted else None
         warp_frames = 0 if warp_gated and not on else self.hole_warp_frames
         farness = self.hole_farness_ahead if on and self.hole_farness_ahead > 0 else self.hole_farness
+        order = bool(on and order_wanted)
         logger.info("stage 2: the camera moves ahead in %.0f %% of the %s: hole_lean_bottom %s, "
                     "hole_warp_frames %d, hole_farness %g", 100 * ahead,
                     "stage-1 probe pairs" if from_stage1 else "frames", "on" if lean is not None else "off",
                     warp_frames, farness)  # fmt: skip
-        return lean, warp_frames, farness
+        return lean, warp_frames, farness, order
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
         for name, value in (("frames", frames), ("depth", depth), ("confidence", confidence)):
@@ -250,7 +257,15 @@ class TemporalRefiner(TemporalConfig):
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
             weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
             filled = fill_frames(
-                self, rgb, log_d, weight, carried=carried, motion=motion, lean=inputs.lean, farness=inputs.farness
+                self,
+                rgb,
+                log_d,
+                weight,
+                carried=carried,
+                motion=motion,
+                lean=inputs.lean,
+                farness=inputs.farness,
+                order=inputs.order,
             )
             for k, frame in zip(chunk, filled):
                 if k not in store:  # else kept with its flow links (the same values: the same block)
@@ -342,7 +357,7 @@ class TemporalRefiner(TemporalConfig):
             for i, frame in enumerate(window[: keep.stop]):
                 state = _own(frame)
                 if filtering and forward is not None:
-                    state += self._pull(forward, frame.link_prev, frame.estimate, frame.weight)
+                    state += self._pull(forward, frame.link_prev, frame.estimate, frame.weight, frame.floor)
                 forward = state
                 if i < keep.start:
                     continue
@@ -370,11 +385,20 @@ class TemporalRefiner(TemporalConfig):
         result[...] = estimate
         return result
 
-    def _pull(self, state: np.ndarray, link: _Link, current: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    def _pull(
+        self,
+        state: np.ndarray,
+        link: _Link,
+        current: np.ndarray,
+        weight: np.ndarray,
+        floor: np.ndarray | None = None,
+    ) -> np.ndarray:
         """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow (its mean log-depth carried into
         this frame's camera by the link's depth change), times the link gate and the agreement of its depth with
         the current estimate ``[h,w]``. The agreement test is as strict as the current estimate is trusted (its
-        weight ``[h,w]``): a filled pixel barely vetoes what the flow brings."""
+        weight ``[h,w]``): a filled pixel barely vetoes what the flow brings. With ``floor`` ``[h,w]``
+        (``hole_pull_order``: the fill of the holes above the image's middle, −inf elsewhere) a depth nearer than
+        it is refused as well."""
         import cv2
 
         pulled = cv2.remap(state, link.sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -383,6 +407,8 @@ class TemporalRefiner(TemporalConfig):
             mean = link.motion.carry(mean, link.sample_at)
             pulled[..., 0] = mean * pulled[..., 1]
         agree = np.exp(-0.5 * weight * ((current - mean) / self.depth_sigma) ** 2)
+        if floor is not None:  # occlusion order: above the horizon, a nearer depth is what hid this point
+            agree *= np.exp(-0.5 * self.hole_pull_order * (np.minimum(mean - floor, 0.0) / self.depth_sigma) ** 2)
         return pulled * (link.gate * agree)[..., None]
 
     @property
@@ -746,6 +772,7 @@ class _Frame:
     estimate: np.ndarray  # [h',w'] float32 log-depth after the spatial fill
     weight: np.ndarray  # [h',w'] float32 temporal weight
     has_data: bool  # any valid stage-1 depth in this frame
+    floor: np.ndarray | None = None  # [h',w'] float32 the upper holes' fill, −inf elsewhere (``hole_pull_order``)
     link_prev: _Link | None = None  # how to pull frame k−1's state into this frame
     link_next: _Link | None = None  # same, frame k+1's
 
@@ -786,7 +813,9 @@ class _BackwardPass:
                 self._changed.notify_all()
             for i in range(len(self.window) - 2, self.first - 1, -1):
                 frame, above = self.window[i], self.states[i + 1 - self.first]
-                self.states[i - self.first] += self.refiner._pull(above, frame.link_next, frame.estimate, frame.weight)
+                self.states[i - self.first] += self.refiner._pull(
+                    above, frame.link_next, frame.estimate, frame.weight, frame.floor
+                )
                 with self._changed:
                     self._done = i
                     self._changed.notify_all()
@@ -851,11 +880,13 @@ class _Inputs:
         lean: np.ndarray | None = None,
         warp_frames: int | None = None,
         farness: float | None = None,
+        order: bool = False,
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
         #: the far lean's γ of the fill (``hole_farness``, or ``hole_farness_ahead`` for a camera moving ahead)
         self.farness = refiner.hole_farness if farness is None else farness
         self.lean = lean  # [h',w'] bool: the holes there lean fully to the near side (``hole_lean_bottom``)
+        self.order = order  # the temporal filter keeps nearer depth out of the holes (``hole_pull_order``)
         #: frames on each side whose depth is carried into the holes (``hole_warp_frames``, 0 where
         #: ``hole_warp_ahead`` turns it off)
         self.warp_frames = refiner.hole_warp_frames if warp_frames is None else warp_frames
