@@ -77,6 +77,7 @@ def test_presets_hold_the_paper_settings():
         motion_flow_refine="lk",
         hole_skip_rim_px=2.0,
         ahead_from_stage1=True,
+        hole_pull_order=32.0,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")

@@ -166,6 +166,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 motion_flow_refine="lk",
                 hole_skip_rim_px=2.0,
                 ahead_from_stage1=True,
+                hole_pull_order=32.0,
             ),
             device=device,
             preset="cpu",

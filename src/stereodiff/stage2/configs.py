@@ -179,8 +179,9 @@ class TemporalConfig(BackendConfig):
     ahead) need what their own covered pixels bring, and the lower-border rules decide. Measured
     (docs/geometric.md, "Far scenery pulled near by the temporal filter"): 32 lowers driving's final all-pixel
     AbsRel on 16 of 17 seeds (s98 0.0903 → 0.0876, s101 0.0804 → 0.0779; s95 0.1006 → 0.1025) and its holes'
-    AbsRel on all 17; the other presets and both real clips are bit-identical (no camera moving ahead). 0 here and
-    in the ``cpu`` preset."""
+    AbsRel on all 17; the other presets and both real clips are bit-identical (no camera moving ahead). 0 here;
+    32 in the ``cpu`` preset since the session of 2026-12-04 afternoon (fresh driving seeds 110-115: final lower on 5
+    of 6; ``--set stage2.hole_pull_order=0`` gives the previous preset)."""
     hole_sigma_color: float = 0.0
     """The holes' own fill (0 = off: holes take the one fill of every pixel): a second domain-transform pass of two
     channels gives the holes the weighted mean log-depth with this colour scale (``fill_sigma_color``'s unit) and

@@ -202,9 +202,9 @@ class TemporalRefiner(TemporalConfig):
         farness = self.hole_farness_ahead if on and self.hole_farness_ahead > 0 else self.hole_farness
         order = bool(on and order_wanted)
         logger.info("stage 2: the camera moves ahead in %.0f %% of the %s: hole_lean_bottom %s, "
-                    "hole_warp_frames %d, hole_farness %g", 100 * ahead,
+                    "hole_warp_frames %d, hole_farness %g, hole_pull_order %s", 100 * ahead,
                     "stage-1 probe pairs" if from_stage1 else "frames", "on" if lean is not None else "off",
-                    warp_frames, farness)  # fmt: skip
+                    warp_frames, farness, "on" if order else "off")  # fmt: skip
         return lean, warp_frames, farness, order
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
