@@ -207,6 +207,10 @@ class TemporalConfig(BackendConfig):
     working-resolution pixels (close-object's box, 4–21 k of 76.8 k); a real room's weakly reached pixels are thin
     strips along the image border and small dark patches (TUM's largest 1.5 k, 7-Scenes' 2.1 k), where the lower
     floor brings the value of a region across a colour edge. 0 here and in the ``cpu`` preset."""
+    fill_weak_nearer: bool = False
+    """With ``fill_min_support`` under 1e-6: a pixel reached only under 1e-6 takes its colour region's value only as
+    far as it is nearer than the frame's mean (the minimum of the two; an object whose interior its few covered
+    pixels barely reach is in front of the room around it). False here and in the ``cpu`` preset."""
     hole_rim_px: float = 0.0
     """Covered pixels within this many working-resolution pixels of a stage-1 hole are trusted as far as they are
     from it (weight × distance / (this + 1), in the fill after ``fill_floor``, in the estimate and in the temporal

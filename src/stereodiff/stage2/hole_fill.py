@@ -138,11 +138,13 @@ def fill_frames(
         has_data = bool(weight[i].max() > 0)
         mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
         reached = smoothed[i, 1] > reach  # the colour region brought some covered pixel's weight here
+        strong = smoothed[i, 1] > _SUPPORT_FLOOR
         if gated:  # the lower floor only in large weakly reached regions
-            strong = smoothed[i, 1] > _SUPPORT_FLOOR
             reached = strong | large_regions(reached & ~strong, config.fill_min_support_area * reached.size)
         norm = np.maximum(smoothed[i, 1], reach)
         fill = np.where(reached, smoothed[i, 0] / norm, mean)  # unreached: the frame's mean
+        if config.fill_weak_nearer and reach < _SUPPORT_FLOOR:  # weakly reached: never farther than the mean
+            fill = np.where(reached & ~strong, np.minimum(fill, mean), fill)
         share = np.float32(0.0)  # how far each hole leans to the near side
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
             near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
