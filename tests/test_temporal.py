@@ -1029,7 +1029,7 @@ def test_the_lower_fill_floor_only_in_large_weakly_reached_regions():
     on a plain far background — a large one (32×32) and a small one (9×9, one covered pixel). With the lower floor
     1e-30 both take their own depth; gated by a region of at least 2 % of the frame (123 pixels), the large square's
     weakly reached interior (mostly one region of ~500 pixels) still does, the small square's (~50 pixels) takes the
-    frame's mean as with 1e-6."""
+    frame's mean as with 1e-6. ``fill_weak_nearer``: the same squares farther than the frame's mean keep it."""
     from stereodiff.stage2.configs import TemporalConfig
     from stereodiff.stage2.hole_fill import fill_frames
 
@@ -1059,6 +1059,12 @@ def test_the_lower_fill_floor_only_in_large_weakly_reached_regions():
     assert (plain[large & holes] > 0.9 * np.log(4.0)).mean() > 0.4
     np.testing.assert_array_equal(gated[small], plain[small])
     np.testing.assert_array_equal(gated[~(large | small)], plain[~(large | small)])
+    # ``fill_weak_nearer``: the near squares keep their own depth; squares farther than the frame's mean do not
+    np.testing.assert_array_equal(fill(fill_min_support=1e-30, fill_weak_nearer=True), low)
+    log_d[0, large | small] = np.where(weight[0, large | small] > 0, np.log(16.0), 0.0)
+    far_plain, far_low = fill(), fill(fill_min_support=1e-30)
+    assert (far_low[large & holes] > np.log(15.0)).mean() > 0.9
+    np.testing.assert_array_equal(fill(fill_min_support=1e-30, fill_weak_nearer=True), far_plain)
     with pytest.raises(ValueError, match="fill_min_support_area"):
         TemporalRefiner(fill_min_support_area=1.5).validate()
 
