@@ -206,11 +206,17 @@ class TemporalConfig(BackendConfig):
     floor everywhere. The interior of a large finely textured object is one such region of thousands of
     working-resolution pixels (close-object's box, 4–21 k of 76.8 k); a real room's weakly reached pixels are thin
     strips along the image border and small dark patches (TUM's largest 1.5 k, 7-Scenes' 2.1 k), where the lower
-    floor brings the value of a region across a colour edge. 0 here and in the ``cpu`` preset."""
+    floor brings the value of a region across a colour edge. Measured (docs/geometric.md, "The lower fill floor
+    only in large weakly reached regions"): with 1e-30, 0.04 and ``fill_weak_nearer``, TUM, 7-Scenes, driving s0,
+    static-orbit s0, indoor-dynamic s0 / s110 identical, indoor-dynamic s1 / s111 slightly better, close-object's
+    holes −15…−41 % on 7 seeds (all pixels s89 0.386 → 0.266, s3 0.204 → 0.225 through the protocol's fit).
+    0 here and in the ``cpu`` preset."""
     fill_weak_nearer: bool = False
     """With ``fill_min_support`` under 1e-6: a pixel reached only under 1e-6 takes its colour region's value only as
     far as it is nearer than the frame's mean (the minimum of the two; an object whose interior its few covered
-    pixels barely reach is in front of the room around it). False here and in the ``cpu`` preset."""
+    pixels barely reach is in front of the room around it): indoor-dynamic's walking person, weakly reached too, took
+    a value farther than the mean from its few covered pixels (s1 0.0517 → 0.0534 with 1e-30 alone). Measured with
+    ``fill_min_support_area`` (see there). False here and in the ``cpu`` preset."""
     hole_rim_px: float = 0.0
     """Covered pixels within this many working-resolution pixels of a stage-1 hole are trusted as far as they are
     from it (weight × distance / (this + 1), in the fill after ``fill_floor``, in the estimate and in the temporal
