@@ -207,10 +207,10 @@ class TemporalConfig(BackendConfig):
     working-resolution pixels (close-object's box, 4–21 k of 76.8 k); a real room's weakly reached pixels are thin
     strips along the image border and small dark patches (TUM's largest 1.5 k, 7-Scenes' 2.1 k), where the lower
     floor brings the value of a region across a colour edge. Measured (docs/geometric.md, "The lower fill floor
-    only in large weakly reached regions"): with 1e-30, 0.04 and ``fill_weak_nearer``, TUM, 7-Scenes, driving s0,
-    static-orbit s0 / s110, indoor-dynamic s0 / s110 / s113 identical, indoor-dynamic s1 / s111 / s112 slightly
-    better, close-object's
-    holes −15…−41 % on 9 seeds (all pixels s89 0.386 → 0.266, s3 0.204 → 0.225 through the protocol's fit).
+    only in large weakly reached regions"): with 1e-30, 0.04 and ``fill_weak_nearer``, TUM, 7-Scenes, driving s0 /
+    s110, static-orbit s0 / s110, indoor-dynamic s0 / s110 / s113 identical, indoor-dynamic s1 / s111 / s112
+    slightly better, close-object's holes −15…−41 % on 9 seeds (all pixels s89 0.386 → 0.266, s3 0.204 → 0.225
+    through the protocol's fit).
     0 here and in the ``cpu`` preset."""
     fill_weak_nearer: bool = False
     """With ``fill_min_support`` under 1e-6: a pixel reached only under 1e-6 takes its colour region's value only as
