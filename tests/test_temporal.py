@@ -1049,6 +1049,51 @@ def test_a_finely_textured_hole_is_filled_from_its_own_few_covered_pixels():
         TemporalRefiner(fill_min_support=0.0).validate()
 
 
+def test_the_lower_fill_floor_only_in_large_weakly_reached_regions():
+    """``fill_min_support_area``: two near squares with a per-pixel colour texture, holes but for a few covered pixels,
+    on a plain far background — a large one (32×32) and a small one (9×9, one covered pixel). With the lower floor
+    1e-30 both take their own depth; gated by a region of at least 2 % of the frame (123 pixels), the large square's
+    weakly reached interior (mostly one region of ~500 pixels) still does, the small square's (~50 pixels) takes the
+    frame's mean as with 1e-6. ``fill_weak_nearer``: the same squares farther than the frame's mean keep it."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rng = np.random.default_rng(1)
+    rgb = np.full((1, 64, 96, 3), 0.8, np.float32)
+    log_d = np.full((1, 64, 96), np.log(4.0), np.float32)
+    weight = np.ones((1, 64, 96), np.float32)
+    large, small = np.zeros((64, 96), bool), np.zeros((64, 96), bool)
+    large[16:48, 8:40], small[27:36, 64:73] = True, True
+    for square in (large, small):
+        rgb[0, square] = rng.uniform(0.3, 0.4, (int(square.sum()), 3))  # every step inside a colour edge
+        log_d[0, square], weight[0, square] = 0.0, 0.0  # depth 1 on its covered pixels (0 on the holes)
+    weight[0, 19:48:8, 11:40:8] = 1.0  # the large square's few covered pixels
+    weight[0, 31, 68] = 1.0  # the small square's one
+    holes = weight[0] == 0
+
+    def fill(**options) -> np.ndarray:
+        (frame,) = fill_frames(TemporalConfig(**options), rgb, log_d, weight)
+        return frame.estimate
+
+    plain, low = fill(), fill(fill_min_support=1e-30)
+    gated = fill(fill_min_support=1e-30, fill_min_support_area=0.02)
+    for square in (large, small):
+        assert (plain[square & holes] > 0.9 * np.log(4.0)).mean() > 0.2  # the frame's mean: nearly the background
+        assert np.abs(low[square & holes]).max() < 1e-3  # the square's own depth
+    assert (np.abs(gated[large & holes]) < 1e-3).mean() > 0.9
+    assert (plain[large & holes] > 0.9 * np.log(4.0)).mean() > 0.4
+    np.testing.assert_array_equal(gated[small], plain[small])
+    np.testing.assert_array_equal(gated[~(large | small)], plain[~(large | small)])
+    # ``fill_weak_nearer``: the near squares keep their own depth; squares farther than the frame's mean do not
+    np.testing.assert_array_equal(fill(fill_min_support=1e-30, fill_weak_nearer=True), low)
+    log_d[0, large | small] = np.where(weight[0, large | small] > 0, np.log(16.0), 0.0)
+    far_plain, far_low = fill(), fill(fill_min_support=1e-30)
+    assert (far_low[large & holes] > np.log(15.0)).mean() > 0.9
+    np.testing.assert_array_equal(fill(fill_min_support=1e-30, fill_weak_nearer=True), far_plain)
+    with pytest.raises(ValueError, match="fill_min_support_area"):
+        TemporalRefiner(fill_min_support_area=1.5).validate()
+
+
 def test_forward_gate_from_stage_1s_probe_pairs_when_asked():
     """``ahead_from_stage1``: the street of ``driving`` with holes, and stage 1's aligned poses scrambled (moving
     sideways, as a broken spanning tree can leave them) while stage 1's probe pairs said the camera moves along its

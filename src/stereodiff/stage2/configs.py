@@ -214,6 +214,25 @@ class TemporalConfig(BackendConfig):
     neighbour's 0.811), driving s0, static-orbit s0 and both real clips; the final all-pixel AbsRel moves both ways
     through the protocol's one fit (close-object s3 0.204 → 0.233, s89 0.386 → 0.284; TUM 0.1269 → 0.1288).
     1e-6 here and in the ``cpu`` preset."""
+    fill_min_support_area: float = 0.0
+    """With ``fill_min_support`` under 1e-6: the lower floor holds only in the large weakly reached regions — each
+    frame's connected regions (8-neighbour) of pixels whose support lies between ``fill_min_support`` and 1e-6 that
+    cover at least this share of the frame; the other such pixels keep 1e-6 (take the frame's mean). 0 = the lower
+    floor everywhere. The interior of a large finely textured object is one such region of thousands of
+    working-resolution pixels (close-object's box, 4–21 k of 76.8 k); a real room's weakly reached pixels are thin
+    strips along the image border and small dark patches (TUM's largest 1.5 k, 7-Scenes' 2.1 k), where the lower
+    floor brings the value of a region across a colour edge. Measured (docs/geometric.md, "The lower fill floor
+    only in large weakly reached regions"): with 1e-30, 0.04 and ``fill_weak_nearer``, TUM, 7-Scenes, driving s0 /
+    s110, static-orbit s0 / s110, indoor-dynamic s0 / s110 / s113 identical, indoor-dynamic s1 / s111 / s112
+    slightly better, close-object's holes −15…−41 % on 9 seeds (all pixels s89 0.386 → 0.266, s3 0.204 → 0.225
+    through the protocol's fit).
+    0 here and in the ``cpu`` preset."""
+    fill_weak_nearer: bool = False
+    """With ``fill_min_support`` under 1e-6: a pixel reached only under 1e-6 takes its colour region's value only as
+    far as it is nearer than the frame's mean (the minimum of the two; an object whose interior its few covered
+    pixels barely reach is in front of the room around it): indoor-dynamic's walking person, weakly reached too, took
+    a value farther than the mean from its few covered pixels (s1 0.0517 → 0.0534 with 1e-30 alone). Measured with
+    ``fill_min_support_area`` (see there). False here and in the ``cpu`` preset."""
     hole_rim_px: float = 0.0
     """Covered pixels within this many working-resolution pixels of a stage-1 hole are trusted as far as they are
     from it (weight × distance / (this + 1), in the fill after ``fill_floor``, in the estimate and in the temporal
@@ -292,6 +311,7 @@ class TemporalConfig(BackendConfig):
             ("hole_sigma_color", self.hole_sigma_color >= 0, "must be ≥ 0"),
             ("hole_skip_rim_px", self.hole_skip_rim_px >= 0, "must be ≥ 0"),
             ("fill_min_support", 0 < self.fill_min_support < 1, "must be in (0, 1)"),
+            ("fill_min_support_area", 0 <= self.fill_min_support_area <= 1, "must be in [0, 1]"),
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),
             ("hole_farness_ahead", 0 <= self.hole_farness_ahead <= 100, "must be in [0, 100]"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),

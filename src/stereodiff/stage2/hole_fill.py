@@ -25,9 +25,15 @@ __all__ = [
     "domain_transform_filter",
     "fill_frames",
     "hole_distance",
+    "large_regions",
     "lower_border",
     "moving_ahead",
 ]
+
+
+#: the fill's support above which a pixel always counts as reached (``fill_min_support``'s default; the floor of the
+#: holes' own pass)
+_SUPPORT_FLOOR = np.float32(1e-6)
 
 
 class FilledFrame(NamedTuple):
@@ -66,7 +72,8 @@ def fill_frames(
 
     Args:
         config: the refiner's settings (``fill_*``, ``hole_nearness``, ``fill_weight``; ``fill_min_support``: where a
-            pixel counts as unreached and takes the frame's mean).
+            pixel counts as unreached and takes the frame's mean; ``fill_min_support_area``: the lower floor only in
+            large weakly reached regions, :func:`large_regions`).
         rgb: ``[n,h',w',3]`` float32 RGB in [0, 1] (the guide).
         log_depth: ``[n,h',w']`` float32 stage-1 log-depth (0 on holes).
         weight: ``[n,h',w']`` float32 stage-1 confidence weight in [0, 1] (0 on holes).
@@ -130,13 +137,19 @@ def fill_frames(
     if own_planes is not None:
         own = smoothed[:, -2:] if folded else smooth(own_planes, own_sigma)
     reach = np.float32(config.fill_min_support)
+    gated = config.fill_min_support_area > 0 and config.fill_min_support < _SUPPORT_FLOOR
     filled = []
     for i in range(len(log_d)):
         has_data = bool(weight[i].max() > 0)
         mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
         reached = smoothed[i, 1] > reach  # the colour region brought some covered pixel's weight here
+        strong = smoothed[i, 1] > _SUPPORT_FLOOR
+        if gated:  # the lower floor only in large weakly reached regions
+            reached = strong | large_regions(reached & ~strong, config.fill_min_support_area * reached.size)
         norm = np.maximum(smoothed[i, 1], reach)
         fill = np.where(reached, smoothed[i, 0] / norm, mean)  # unreached: the frame's mean
+        if config.fill_weak_nearer and reach < _SUPPORT_FLOOR:  # weakly reached: never farther than the mean
+            fill = np.where(reached & ~strong, np.minimum(fill, mean), fill)
         share = np.float32(0.0)  # how far each hole leans to the near side
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
             near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
@@ -166,6 +179,17 @@ def fill_frames(
             )
         )
     return filled
+
+
+def large_regions(mask: np.ndarray, min_area: float) -> np.ndarray:
+    """``[h,w]`` bool: the pixels of ``mask`` ``[h,w]`` (bool) in its connected regions (8-neighbour) of at least
+    ``min_area`` pixels."""
+    import cv2
+
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False  # the background label
+    return keep[labels]
 
 
 def hole_distance(covered: np.ndarray) -> np.ndarray:
