@@ -78,6 +78,9 @@ def test_presets_hold_the_paper_settings():
         hole_skip_rim_px=2.0,
         ahead_from_stage1=True,
         hole_pull_order=32.0,
+        fill_min_support=1e-30,
+        fill_min_support_area=0.04,
+        fill_weak_nearer=True,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")

@@ -213,7 +213,8 @@ class TemporalConfig(BackendConfig):
     the stage-1 holes' AbsRel on every close-object seed measured (s89 0.827 → 0.696, under the nearest valid
     neighbour's 0.811), driving s0, static-orbit s0 and both real clips; the final all-pixel AbsRel moves both ways
     through the protocol's one fit (close-object s3 0.204 → 0.233, s89 0.386 → 0.284; TUM 0.1269 → 0.1288).
-    1e-6 here and in the ``cpu`` preset."""
+    1e-6 here; 1e-30 in the ``cpu`` preset (since the session of 2026-12-04 afternoon), gated by
+    ``fill_min_support_area`` and ``fill_weak_nearer``."""
     fill_min_support_area: float = 0.0
     """With ``fill_min_support`` under 1e-6: the lower floor holds only in the large weakly reached regions — each
     frame's connected regions (8-neighbour) of pixels whose support lies between ``fill_min_support`` and 1e-6 that
@@ -226,13 +227,15 @@ class TemporalConfig(BackendConfig):
     s110, static-orbit s0 / s110, indoor-dynamic s0 / s110 / s113 identical, indoor-dynamic s1 / s111 / s112
     slightly better, close-object's holes −15…−41 % on 9 seeds (all pixels s89 0.386 → 0.266, s3 0.204 → 0.225
     through the protocol's fit).
-    0 here and in the ``cpu`` preset."""
+    0 here; 0.04 in the ``cpu`` preset (since the session of 2026-12-04 afternoon; ``--set
+    stage2.fill_min_support=1e-6`` gives the previous preset)."""
     fill_weak_nearer: bool = False
     """With ``fill_min_support`` under 1e-6: a pixel reached only under 1e-6 takes its colour region's value only as
     far as it is nearer than the frame's mean (the minimum of the two; an object whose interior its few covered
     pixels barely reach is in front of the room around it): indoor-dynamic's walking person, weakly reached too, took
     a value farther than the mean from its few covered pixels (s1 0.0517 → 0.0534 with 1e-30 alone). Measured with
-    ``fill_min_support_area`` (see there). False here and in the ``cpu`` preset."""
+    ``fill_min_support_area`` (see there). False here; true in the
+    ``cpu`` preset (since the session of 2026-12-04 afternoon)."""
     hole_rim_px: float = 0.0
     """Covered pixels within this many working-resolution pixels of a stage-1 hole are trusted as far as they are
     from it (weight × distance / (this + 1), in the fill after ``fill_floor``, in the estimate and in the temporal
