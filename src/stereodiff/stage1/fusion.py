@@ -192,29 +192,19 @@ def pair_chain_poses(preds: PairPredictions, geometry: SceneGeometry, stride: in
         return current
     poses: list = [None] * len(current)
     poses[tree[0][0]] = np.eye(4)
-    todo = tree
-    while todo:  # the traversal order places one end of every edge before the edge (official order: retried)
-        later = []
-        for i, j in todo:
-            if (poses[i] is None) == (poses[j] is None):
-                if poses[i] is None:
-                    later.append((i, j))
-                continue
-            p, q = index[(i, j)], index[(j, i)]
-            in_i = np.asarray(preds.pts_j[p, ::stride, ::stride], np.float64).reshape(-1, 3)  # view j in camera i
-            in_j = np.asarray(preds.pts_i[q, ::stride, ::stride], np.float64).reshape(-1, 3)  # view j in camera j
-            release(preds.pts_i, preds.pts_j)
-            rigid = umeyama(in_j, in_i, estimate_scale=False)  # camera j → camera i, at the pair's scale
-            j_to_i = np.eye(4)
-            j_to_i[:3, :3] = rigid.rotation[0]
-            j_to_i[:3, 3] = rigid.translation[0] * np.exp(record.pair_log_scales[p])
-            if poses[j] is None:
-                poses[j] = poses[i] @ j_to_i
-            else:
-                poses[i] = poses[j] @ np.linalg.inv(j_to_i)
-        if len(later) == len(todo):
-            break
-        todo = later
+    for i, j in tree:  # traversal order (``AlignmentRecord.tree``): one end of every edge is placed before it
+        p, q = index[(i, j)], index[(j, i)]
+        in_i = np.asarray(preds.pts_j[p, ::stride, ::stride], np.float64).reshape(-1, 3)  # view j in camera i
+        in_j = np.asarray(preds.pts_i[q, ::stride, ::stride], np.float64).reshape(-1, 3)  # view j in camera j
+        release(preds.pts_i, preds.pts_j)
+        rigid = umeyama(in_j, in_i, estimate_scale=False)  # camera j → camera i, at the pair's scale
+        j_to_i = np.eye(4)
+        j_to_i[:3, :3] = rigid.rotation[0]
+        j_to_i[:3, 3] = rigid.translation[0] * np.exp(record.pair_log_scales[p])
+        if poses[j] is None:
+            poses[j] = poses[i] @ j_to_i
+        else:
+            poses[i] = poses[j] @ np.linalg.inv(j_to_i)
     return np.stack([current[k] if pose is None else pose for k, pose in enumerate(poses)])
 
 

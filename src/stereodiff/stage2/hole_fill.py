@@ -46,8 +46,8 @@ class FilledFrame(NamedTuple):
     has_data: bool
     """The frame has any valid stage-1 depth."""
     floor: np.ndarray | None = None
-    """``[h',w']`` float32 log-depth: with ``order``, the holes' fill in the upper half of the image (nearer depth
-    than this is refused by the temporal filter, ``hole_pull_order``), −inf elsewhere; None without."""
+    """``[h',w']`` float32 log-depth: with ``order``, the holes' fill in its rows (nearer depth than this is refused
+    by the temporal filter, ``hole_pull_order``), −inf elsewhere; None without."""
 
 
 def fill_frames(
@@ -60,7 +60,7 @@ def fill_frames(
     motion: tuple[np.ndarray, np.ndarray] | None = None,
     lean: np.ndarray | None = None,
     farness: float | None = None,
-    order: bool = False,
+    order: np.ndarray | None = None,
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
@@ -84,7 +84,8 @@ def fill_frames(
         lean: ``[h',w']`` bool where the holes lean fully to the near side (``hole_lean_bottom``), or None.
         farness: the ``hole_farness`` γ to use (``hole_farness_ahead`` for a camera moving ahead); None =
             ``config.hole_farness``.
-        order: ``hole_pull_order`` is on (a camera moving ahead): each frame's ``floor`` is set.
+        order: ``[h',1]`` bool rows whose holes refuse nearer depth from the temporal filter (``hole_pull_order``
+            for a camera moving ahead: the upper half), or None: each frame's ``floor`` is set there.
 
     Returns:
         One :class:`FilledFrame` per frame.
@@ -137,18 +138,19 @@ def fill_frames(
     if own_planes is not None:
         own = smoothed[:, -2:] if folded else smooth(own_planes, own_sigma)
     reach = np.float32(config.fill_min_support)
-    gated = config.fill_min_support_area > 0 and config.fill_min_support < _SUPPORT_FLOOR
+    weak = reach < _SUPPORT_FLOOR  # pixels reached only under the usual floor count (``fill_min_support``)
     filled = []
     for i in range(len(log_d)):
         has_data = bool(weight[i].max() > 0)
         mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
         reached = smoothed[i, 1] > reach  # the colour region brought some covered pixel's weight here
-        strong = smoothed[i, 1] > _SUPPORT_FLOOR
-        if gated:  # the lower floor only in large weakly reached regions
-            reached = strong | large_regions(reached & ~strong, config.fill_min_support_area * reached.size)
+        if weak:
+            strong = smoothed[i, 1] > _SUPPORT_FLOOR
+            if config.fill_min_support_area > 0:  # the lower floor only in large weakly reached regions
+                reached = strong | large_regions(reached & ~strong, config.fill_min_support_area * reached.size)
         norm = np.maximum(smoothed[i, 1], reach)
         fill = np.where(reached, smoothed[i, 0] / norm, mean)  # unreached: the frame's mean
-        if config.fill_weak_nearer and reach < _SUPPORT_FLOOR:  # weakly reached: never farther than the mean
+        if weak and config.fill_weak_nearer:  # weakly reached: never farther than the mean
             fill = np.where(reached & ~strong, np.minimum(fill, mean), fill)
         share = np.float32(0.0)  # how far each hole leans to the near side
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
@@ -159,17 +161,16 @@ def fill_frames(
             if lean is not None:  # near scenery entering at the lower border: fully
                 share = np.maximum(share, lean)
         if own is not None:  # static holes: the mean of their own fill where it reached covered pixels
-            hole = (weight[i] == 0) & (own[i, 1] > 1e-6)  # 1e-6: below it only leaks across edges
-            fill = np.where(hole, fill + (1 - share) * (own[i, 0] / np.maximum(own[i, 1], 1e-6) - fill), fill)
+            hole = (weight[i] == 0) & (own[i, 1] > _SUPPORT_FLOOR)  # below it only leaks across edges
+            fill = np.where(hole, fill + (1 - share) * (own[i, 0] / np.maximum(own[i, 1], _SUPPORT_FLOOR) - fill), fill)
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
             far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
             fill = np.where((weight[i] == 0) & reached, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
         floor = None
-        if order:  # holes above the image's middle row: the flow may bring farther depth there, not nearer
-            upper = np.arange(weight.shape[1])[:, None] < weight.shape[1] / 2  # [h',1]
-            floor = np.where((weight[i] == 0) & upper, fill, -np.inf).astype(np.float32)  # [h',w']
+        if order is not None:  # the flow may bring farther depth to these rows' holes, not nearer
+            floor = np.where((weight[i] == 0) & order, fill, -np.inf).astype(np.float32)  # [h',w']
         filled.append(
             FilledFrame(
                 estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']

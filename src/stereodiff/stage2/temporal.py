@@ -141,7 +141,7 @@ class TemporalRefiner(TemporalConfig):
         if self.hole_farness_ahead > 0:
             meta["farness"] = farness
         if self.hole_pull_order > 0:
-            meta["order"] = order
+            meta["order"] = order is not None
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -179,32 +179,33 @@ class TemporalRefiner(TemporalConfig):
         width: int,
         work_hw: tuple[int, int],
         ahead_share: float | None = None,
-    ) -> tuple[np.ndarray | None, int, float, bool]:
+    ) -> tuple[np.ndarray | None, int, float, np.ndarray | None]:
         """The rules for a camera moving along its view, decided once from stage 1's poses (``[T,4,4]``, with its
         ``intrinsics`` at a depth ``width`` pixels wide; :func:`moving_ahead`): the ``[h',w']`` bool region whose
         holes lean fully to the near side (``hole_lean_bottom``; None = off), the frames on each side carried
         into the holes (``hole_warp_frames``, 0 with ``hole_warp_ahead`` unless the camera moves ahead) and the
-        far lean's γ (``hole_farness_ahead`` when the camera moves ahead, else ``hole_farness``) and whether the
-        temporal filter keeps nearer depth out of the holes (``hole_pull_order``). With ``ahead_from_stage1`` and
+        far lean's γ (``hole_farness_ahead`` when the camera moves ahead, else ``hole_farness``) and the ``[h',1]``
+        bool rows (the upper half) where the temporal filter keeps nearer depth out of the holes
+        (``hole_pull_order``; None = off). With ``ahead_from_stage1`` and
         stage 1's ``ahead_share`` measured, that share decides instead of the poses."""
         lean_wanted = self.hole_lean_bottom > 0 and self.hole_nearness > 0
         warp_gated = self.hole_warp_frames > 0 and self.hole_warp_ahead
         order_wanted = self.hole_pull_order > 0
         if not (lean_wanted or warp_gated or self.hole_farness_ahead > 0 or order_wanted):
-            return None, self.hole_warp_frames, self.hole_farness, False
+            return None, self.hole_warp_frames, self.hole_farness, None
         from_stage1 = self.ahead_from_stage1 and ahead_share is not None and np.isfinite(ahead_share)
         if (cam_to_world is None or intrinsics is None) and not from_stage1:
-            return None, 0 if warp_gated else self.hole_warp_frames, self.hole_farness, False
+            return None, 0 if warp_gated else self.hole_warp_frames, self.hole_farness, None
         ahead = float(ahead_share) if from_stage1 else moving_ahead(cam_to_world, intrinsics, width)
         on = ahead >= AHEAD_SHARE  # NaN (one frame): off
         lean = lower_border(work_hw, self.hole_lean_bottom, self.hole_lean_side) if on and lean_wanted else None
         warp_frames = 0 if warp_gated and not on else self.hole_warp_frames
         farness = self.hole_farness_ahead if on and self.hole_farness_ahead > 0 else self.hole_farness
-        order = bool(on and order_wanted)
+        order = np.arange(work_hw[0])[:, None] < work_hw[0] / 2 if on and order_wanted else None  # [h',1]
         logger.info("stage 2: the camera moves ahead in %.0f %% of the %s: hole_lean_bottom %s, "
                     "hole_warp_frames %d, hole_farness %g, hole_pull_order %s", 100 * ahead,
                     "stage-1 probe pairs" if from_stage1 else "frames", "on" if lean is not None else "off",
-                    warp_frames, farness, "on" if order else "off")  # fmt: skip
+                    warp_frames, farness, "on" if order is not None else "off")  # fmt: skip
         return lean, warp_frames, farness, order
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
@@ -880,13 +881,13 @@ class _Inputs:
         lean: np.ndarray | None = None,
         warp_frames: int | None = None,
         farness: float | None = None,
-        order: bool = False,
+        order: np.ndarray | None = None,
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
         #: the far lean's γ of the fill (``hole_farness``, or ``hole_farness_ahead`` for a camera moving ahead)
         self.farness = refiner.hole_farness if farness is None else farness
         self.lean = lean  # [h',w'] bool: the holes there lean fully to the near side (``hole_lean_bottom``)
-        self.order = order  # the temporal filter keeps nearer depth out of the holes (``hole_pull_order``)
+        self.order = order  # [h',1] bool rows whose holes refuse nearer pulled depth (``hole_pull_order``), or None
         #: frames on each side whose depth is carried into the holes (``hole_warp_frames``, 0 where
         #: ``hole_warp_ahead`` turns it off)
         self.warp_frames = refiner.hole_warp_frames if warp_frames is None else warp_frames
