@@ -1132,3 +1132,65 @@ def test_scene_keeps_stage_1s_ahead_share_through_save_and_load(tmp_path):
     assert load_scene(tmp_path / "a").ahead_share == 0.875
     save_scene(tmp_path / "b", scene())
     assert np.isnan(load_scene(tmp_path / "b").ahead_share)
+
+
+def test_holes_take_the_nearer_surface_below_them_when_the_camera_moves_ahead():
+    """``hole_up_px``: one flat colour region (a dark car and the far scenery beside it look alike to the fill),
+    far scenery (depth 20) covered everywhere but a near object (2) covered in rows 15-19 of columns 10-19, an
+    object at 8 in columns 0-5, and holes right above both: the fill mixes the depths into the holes; with the
+    option the holes take the surface below them (with ``hole_up_near`` only a surface among the frame's nearest).
+    A hole above the far scenery keeps its fill; a colour edge on the way stops the walk; covered pixels keep their
+    depth. With ``hole_up_trust`` the walk passes a low-weight far outlier on the object and the outlier's fill is
+    the object's depth too. At the refiner: a forward camera turns it on, a sideways camera leaves the output bit
+    for bit as without it."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rgb = np.full((1, 24, 32, 3), 0.5, np.float32)
+    log_d = np.full((1, 24, 32), np.log(20.0), np.float32)
+    weight = np.ones((1, 24, 32), np.float32)
+    log_d[0, 15:20, 10:20] = np.log(2.0)
+    log_d[0, 15:20, 0:6] = np.log(8.0)  # a nearer object, but not among the frame's nearest
+    weight[0, 8:15, 10:20] = weight[0, 10:15, 0:6] = 0.0  # holes above the objects
+    weight[0, 2:6, 24:28] = 0.0  # holes above far scenery
+    log_d[weight == 0] = 0.0
+    cabin, sky = (slice(8, 15), slice(10, 20)), (slice(2, 6), slice(24, 28))
+
+    def fill(up: bool, image: np.ndarray = rgb, w: np.ndarray = weight, d: np.ndarray = log_d, **options):
+        (frame,) = fill_frames(TemporalConfig(**options), image, d, w, up=up)
+        return frame.estimate
+
+    plain, upward = fill(False, hole_up_px=10), fill(True, hole_up_px=10)
+    np.testing.assert_array_equal(fill(True), plain)  # off by default
+    assert (plain[cabin] > np.log(3.0)).all()  # the region's mean
+    np.testing.assert_allclose(upward[cabin], np.log(2.0), atol=1e-6)
+    np.testing.assert_allclose(upward[10:15, 0:6], np.log(8.0), atol=1e-6)
+    near_only = fill(True, hole_up_px=10, hole_up_near=0.05)  # the frame's nearest 5 %: the depth of 2 only
+    np.testing.assert_array_equal(near_only[10:15, 0:6], plain[10:15, 0:6])
+    np.testing.assert_allclose(near_only[cabin], np.log(2.0), atol=1e-6)
+    np.testing.assert_array_equal(upward[sky], plain[sky])
+    np.testing.assert_array_equal(upward[weight[0] > 0], plain[weight[0] > 0])
+    edged = rgb.copy()
+    edged[0, :12, :, :] = 0.1  # a colour edge between rows 11 and 12
+    np.testing.assert_array_equal(fill(True, edged, hole_up_px=10)[8:11], fill(False, edged)[8:11])
+    outlier_w, outlier_d = weight.copy(), log_d.copy()
+    outlier_w[0, 12, 10:20], outlier_d[0, 12, 10:20] = 0.2, np.log(20.0)  # a far outlier, little trusted
+    stops = fill(True, w=outlier_w, d=outlier_d, hole_up_px=10)
+    trusts = fill(True, w=outlier_w, d=outlier_d, hole_up_px=10, hole_up_trust=0.5)
+    assert (stops[8:12, 10:20] > np.log(10.0)).all()  # the walk stops at the outlier
+    np.testing.assert_allclose(trusts[np.r_[8:12, 13:15], 10:20], np.log(2.0), atol=1e-6)
+    np.testing.assert_allclose(trusts[12, 10:20], 0.2 * np.log(20.0) + 0.8 * np.log(2.0), atol=1e-5)  # its weight
+    with pytest.raises(ValueError, match="hole_up_px"):
+        TemporalRefiner(hole_up_px=-1)
+
+    depth = np.full((3, 24, 32), 20.0, np.float32)
+    depth[:, 15:20, 10:20] = 2.0
+    depth[:, 8:15, 10:20] = 0.0
+    options = dict(work_long_side=32, temporal_decay=0.0)
+    ahead = _refine_flat_scene(depth, [0.0, 0.0, 0.2], hole_up_px=10, **options)
+    assert np.median(ahead[:, 8:15, 12:18]) < 2.1
+    assert np.median(_refine_flat_scene(depth, [0.0, 0.0, 0.2], **options)[:, 8:15, 12:18]) > 3.0
+    np.testing.assert_array_equal(
+        _refine_flat_scene(depth, [0.2, 0.0, 0.0], hole_up_px=10, **options),
+        _refine_flat_scene(depth, [0.2, 0.0, 0.0], **options),
+    )

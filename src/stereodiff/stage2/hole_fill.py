@@ -28,6 +28,7 @@ __all__ = [
     "large_regions",
     "lower_border",
     "moving_ahead",
+    "surface_below",
 ]
 
 
@@ -61,6 +62,7 @@ def fill_frames(
     lean: np.ndarray | None = None,
     farness: float | None = None,
     order: np.ndarray | None = None,
+    up: bool = False,
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
@@ -86,6 +88,8 @@ def fill_frames(
             ``config.hole_farness``.
         order: ``[h',1]`` bool rows whose holes refuse nearer depth from the temporal filter (``hole_pull_order``
             for a camera moving ahead: the upper half), or None: each frame's ``floor`` is set there.
+        up: ``hole_up_px`` applies (a camera moving ahead): a hole takes the depth of the nearer covered surface
+            below it in its column (:func:`surface_below`).
 
     Returns:
         One :class:`FilledFrame` per frame.
@@ -168,6 +172,20 @@ def fill_frames(
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
             far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
             fill = np.where((weight[i] == 0) & reached, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
+        if up and config.hole_up_px > 0:  # the nearer surface below continues upward through its own colour
+            if config.hole_up_trust > 0:
+                trusted = weight[i] >= config.hole_up_trust
+                stops = trusted | ((weight[i] == 0) & lean) if lean is not None else trusted
+                source = np.where(trusted, log_d[i], fill).astype(np.float32)
+                eligible = ~trusted
+            else:
+                stops, source, eligible = weight[i] > 0, log_d[i], weight[i] == 0
+            below, reached_below = surface_below(source, stops, rgb[i], config.hole_up_px, config.hole_up_colour)
+            upward = eligible & reached_below & (below < fill)
+            confident = weight[i] >= 0.5
+            if config.hole_up_near < 1 and confident.any():  # only a near surface below
+                upward &= below <= np.quantile(log_d[i][confident], config.hole_up_near)
+            fill = np.where(upward, below, fill)
         floor = None
         if order is not None:  # the flow may bring farther depth to these rows' holes, not nearer
             floor = np.where((weight[i] == 0) & order, fill, -np.inf).astype(np.float32)  # [h',w']
@@ -180,6 +198,26 @@ def fill_frames(
             )
         )
     return filled
+
+
+def surface_below(
+    log_depth: np.ndarray, covered: np.ndarray, rgb: np.ndarray, max_px: int, max_colour: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """For every pixel, the log-depth of the first covered pixel below it in its column and whether that pixel is
+    reached: at most ``max_px`` rows down, the summed colour change between consecutive rows on the way at most
+    ``max_colour`` (``log_depth`` ``[h,w]`` float32, ``covered`` ``[h,w]`` bool, ``rgb`` ``[h,w,3]`` in [0, 1]).
+    Returns ``[h,w]`` float32 log-depth (0 where nothing is below) and ``[h,w]`` bool."""
+    h, w = covered.shape
+    edge = colour_l1(np.diff(rgb, axis=0))  # [h-1,w]: between row r and r + 1
+    below = np.zeros((h, w), np.float32)
+    rows = np.full((h, w), np.inf, np.float32)  # rows down to the covered pixel
+    path = np.full((h, w), np.inf, np.float32)  # summed colour change on the way
+    for r in range(h - 2, -1, -1):
+        hit = covered[r + 1]
+        below[r] = np.where(hit, log_depth[r + 1], below[r + 1])
+        rows[r] = np.where(hit, 1.0, rows[r + 1] + 1.0)
+        path[r] = np.where(hit, edge[r], path[r + 1] + edge[r])
+    return below, (rows <= max_px) & (path <= max_colour)
 
 
 def large_regions(mask: np.ndarray, min_area: float) -> np.ndarray:

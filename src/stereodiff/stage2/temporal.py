@@ -130,7 +130,7 @@ class TemporalRefiner(TemporalConfig):
         work_h, work_w = fit_long_side(h, w, self.work_long_side, upscale=False)
         conf_ref = self.confidence_ref or _median_confidence(depth, confidence)
         camera = _working_camera(intrinsics, (h, w), (work_h, work_w))
-        lean, warp_frames, farness, order = self._ahead_rules(
+        lean, warp_frames, farness, order, up = self._ahead_rules(
             cam_to_world, intrinsics, w, (work_h, work_w), ahead_share
         )
         # 2. Prepare the window schedule and the cache
@@ -142,11 +142,13 @@ class TemporalRefiner(TemporalConfig):
             meta["farness"] = farness
         if self.hole_pull_order > 0:
             meta["order"] = order is not None
+        if self.hole_up_px > 0:
+            meta["up"] = up
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
-        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames, farness, order)
+        inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames, farness, order, up)
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
                 stop = min(start + self.window, t)
@@ -179,34 +181,37 @@ class TemporalRefiner(TemporalConfig):
         width: int,
         work_hw: tuple[int, int],
         ahead_share: float | None = None,
-    ) -> tuple[np.ndarray | None, int, float, np.ndarray | None]:
+    ) -> tuple[np.ndarray | None, int, float, np.ndarray | None, bool]:
         """The rules for a camera moving along its view, decided once from stage 1's poses (``[T,4,4]``, with its
         ``intrinsics`` at a depth ``width`` pixels wide; :func:`moving_ahead`): the ``[h',w']`` bool region whose
         holes lean fully to the near side (``hole_lean_bottom``; None = off), the frames on each side carried
         into the holes (``hole_warp_frames``, 0 with ``hole_warp_ahead`` unless the camera moves ahead) and the
         far lean's γ (``hole_farness_ahead`` when the camera moves ahead, else ``hole_farness``) and the ``[h',1]``
         bool rows (the upper half) where the temporal filter keeps nearer depth out of the holes
-        (``hole_pull_order``; None = off). With ``ahead_from_stage1`` and
+        (``hole_pull_order``; None = off), and whether the holes take the nearer surface below them
+        (``hole_up_px``). With ``ahead_from_stage1`` and
         stage 1's ``ahead_share`` measured, that share decides instead of the poses."""
         lean_wanted = self.hole_lean_bottom > 0 and self.hole_nearness > 0
         warp_gated = self.hole_warp_frames > 0 and self.hole_warp_ahead
         order_wanted = self.hole_pull_order > 0
-        if not (lean_wanted or warp_gated or self.hole_farness_ahead > 0 or order_wanted):
-            return None, self.hole_warp_frames, self.hole_farness, None
+        up_wanted = self.hole_up_px > 0
+        if not (lean_wanted or warp_gated or self.hole_farness_ahead > 0 or order_wanted or up_wanted):
+            return None, self.hole_warp_frames, self.hole_farness, None, False
         from_stage1 = self.ahead_from_stage1 and ahead_share is not None and np.isfinite(ahead_share)
         if (cam_to_world is None or intrinsics is None) and not from_stage1:
-            return None, 0 if warp_gated else self.hole_warp_frames, self.hole_farness, None
+            return None, 0 if warp_gated else self.hole_warp_frames, self.hole_farness, None, False
         ahead = float(ahead_share) if from_stage1 else moving_ahead(cam_to_world, intrinsics, width)
         on = ahead >= AHEAD_SHARE  # NaN (one frame): off
         lean = lower_border(work_hw, self.hole_lean_bottom, self.hole_lean_side) if on and lean_wanted else None
         warp_frames = 0 if warp_gated and not on else self.hole_warp_frames
         farness = self.hole_farness_ahead if on and self.hole_farness_ahead > 0 else self.hole_farness
         order = np.arange(work_hw[0])[:, None] < work_hw[0] / 2 if on and order_wanted else None  # [h',1]
+        up = bool(on and up_wanted)
         logger.info("stage 2: the camera moves ahead in %.0f %% of the %s: hole_lean_bottom %s, "
                     "hole_warp_frames %d, hole_farness %g, hole_pull_order %s", 100 * ahead,
                     "stage-1 probe pairs" if from_stage1 else "frames", "on" if lean is not None else "off",
                     warp_frames, farness, "on" if order is not None else "off")  # fmt: skip
-        return lean, warp_frames, farness, order
+        return lean, warp_frames, farness, order, up
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
         for name, value in (("frames", frames), ("depth", depth), ("confidence", confidence)):
@@ -267,6 +272,7 @@ class TemporalRefiner(TemporalConfig):
                 lean=inputs.lean,
                 farness=inputs.farness,
                 order=inputs.order,
+                up=inputs.up,
             )
             for k, frame in zip(chunk, filled):
                 if k not in store:  # else kept with its flow links (the same values: the same block)
@@ -882,12 +888,14 @@ class _Inputs:
         warp_frames: int | None = None,
         farness: float | None = None,
         order: np.ndarray | None = None,
+        up: bool = False,
     ) -> None:
         self.refiner, self.frames, self.depth, self.confidence = refiner, frames, depth, confidence
         #: the far lean's γ of the fill (``hole_farness``, or ``hole_farness_ahead`` for a camera moving ahead)
         self.farness = refiner.hole_farness if farness is None else farness
         self.lean = lean  # [h',w'] bool: the holes there lean fully to the near side (``hole_lean_bottom``)
         self.order = order  # [h',1] bool rows whose holes refuse nearer pulled depth (``hole_pull_order``), or None
+        self.up = up  # the holes take the nearer covered surface below them (``hole_up_px``)
         #: frames on each side whose depth is carried into the holes (``hole_warp_frames``, 0 where
         #: ``hole_warp_ahead`` turns it off)
         self.warp_frames = refiner.hole_warp_frames if warp_frames is None else warp_frames
