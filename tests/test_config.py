@@ -81,6 +81,9 @@ def test_presets_hold_the_paper_settings():
         fill_min_support=1e-30,
         fill_min_support_area=0.04,
         fill_weak_nearer=True,
+        hole_up_px=20,
+        hole_up_trust=0.5,
+        hole_up_near=0.1,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")

@@ -190,8 +190,9 @@ class TemporalConfig(BackendConfig):
     lean band), where the fill's colour region reaches the far scenery and stage 1's far outliers beside it.
     Measured (docs/stage2-temporal.md, "A hole continues the surface below it"): with ``hole_up_trust=0.5`` and
     ``hole_up_near=0.1``, 20 lowers driving's final all-pixel AbsRel on all 15 held-out seeds (−0.1 … −8.8 %; s98
-    0.0875 → 0.0871); without the gates the repaired near holes move the protocol's fit and the final rises. 0 here
-    and in the ``cpu`` preset."""
+    0.0875 → 0.0871); without the gates the repaired near holes move the protocol's fit and the final rises. 0 here;
+    20 in the ``cpu`` preset since the session of 2026-12-04 evening (with ``hole_up_trust=0.5``,
+    ``hole_up_near=0.1``; ``--set stage2.hole_up_px=0`` gives the previous preset)."""
     hole_up_colour: float = 0.15
     """With ``hole_up_px``: the summed colour change (L1 of RGB in [0, 1], between consecutive rows) the walk down
     from a hole to the covered pixel may cross."""
