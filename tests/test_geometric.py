@@ -1487,6 +1487,12 @@ def test_pca_flow_grey_follows_luma_on_a_brightness_only_video():
         flow.grey_projection(video, (32, 48), "hsv")
 
 
+def test_luma_chroma_flow_grey_separates_an_isoluminant_checker():
+    video = _isoluminant_video()
+    projection = flow.grey_projection(video, video.shape[1:3], "luma_chroma")
+    assert flow.grey_frame(video[0], video.shape[1:3], projection).std() > 60
+
+
 def test_matcher_flow_grey_pca_changes_its_grey_frames():
     video = _isoluminant_video(frames=4)
     luma = GeometricMatcher(resolution=64)._grayscale(video, (64, 64), None)

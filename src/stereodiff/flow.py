@@ -66,8 +66,8 @@ def dis_engine(
 
 #: the flow's grey conversions (``GeometricConfig.flow_grey``, ``TemporalConfig.flow_grey``): ``"luma"`` =
 #: OpenCV's RGB → grey (ITU-R BT.601 luma); ``"pca"`` = the video's first colour principal component
-#: (:func:`grey_projection`)
-FLOW_GREYS = ("luma", "pca")
+#: (:func:`grey_projection`); ``"luma_chroma"`` = luma plus the video's dominant chroma component
+FLOW_GREYS = ("luma", "pca", "luma_chroma")
 _GREY_SAMPLE_FRAMES = 8  # frames (evenly spread over the video) whose colours estimate the projection
 _GREY_SAMPLE_STRIDE = 4  # every this many rows and columns of those frames (at the flow's resolution)
 _GREY_PERCENTILES = (0.5, 99.5)  # the sample's projections mapped to grey levels 0 and 255
@@ -100,7 +100,10 @@ def grey_projection(frames: Any, size: tuple[int, int], mode: str = "luma") -> G
     flat in its length), its sign chosen so that it correlates positively with luma, and mapped to 0–255 by the
     sample's 0.5 / 99.5 percentiles. Two colours of equal luma (an isoluminant checker) are flat in luma but
     differ along this axis unless their difference is orthogonal to it; on footage whose colours vary mostly in
-    brightness the axis is close to luma's. ``None`` (luma) when the sample has no colour spread."""
+    brightness the axis is close to luma's. ``"luma_chroma"``: the same, along luma (unit standard deviation over
+    the sample) plus the first principal component of the sample's chroma (RGB minus its luma on every channel),
+    also at unit standard deviation, its sign such that the sum correlates positively with luma. ``None`` (luma)
+    when the sample has no spread along the axis."""
     if mode not in FLOW_GREYS:
         raise ValueError(f"flow grey {mode!r}: expected one of {FLOW_GREYS}")
     if mode == "luma":
@@ -113,13 +116,26 @@ def grey_projection(frames: Any, size: tuple[int, int], mode: str = "luma") -> G
     )
     centred = sample - sample.mean(axis=0)
     covariance = centred.T @ centred / max(len(sample) - 1, 1)
-    values, vectors = np.linalg.eigh(covariance)
-    axis = vectors[:, -1] / np.abs(vectors[:, -1]).sum()  # unit L1 norm: grey levels of the same order as RGB's
+    if mode == "pca":
+        values, vectors = np.linalg.eigh(covariance)
+        axis = vectors[:, -1]
+        if not values[-1] > 0:
+            return None
+    else:  # "luma_chroma": luma plus the dominant chroma axis, each scaled to unit standard deviation
+        to_chroma = np.eye(3) - np.outer(_LUMA, np.ones(3))  # RGB → RGB − luma·(1, 1, 1) (columns: axes)
+        chroma_cov = to_chroma.T @ covariance @ to_chroma
+        values, vectors = np.linalg.eigh(chroma_cov)
+        chroma = to_chroma @ vectors[:, -1]  # RGB weights of the dominant chroma component
+        luma_var, chroma_var = _LUMA @ covariance @ _LUMA, chroma @ covariance @ chroma
+        if not luma_var > 0:
+            return None
+        axis = _LUMA / np.sqrt(luma_var) + (chroma / np.sqrt(chroma_var) if chroma_var > 0 else 0.0)
+    axis = axis / np.abs(axis).sum()  # unit L1 norm: grey levels of the same order as RGB's
     if axis @ covariance @ _LUMA < 0:  # covariance with luma: positive
         axis = -axis
     projected = sample @ axis
     low, high = np.percentile(projected, _GREY_PERCENTILES)
-    if not values[-1] > 0 or not high - low > 1e-6:
+    if not high - low > 1e-6:
         return None
     return GreyProjection(axis.astype(np.float32), float(low), float(high))
 

@@ -558,7 +558,7 @@ class GeometricConfig(Stage1Config):
                 ("forward_fb_relative", self.forward_fb_relative >= 0, "must be ≥ 0"),
                 ("motion_boundary_margin_px", self.motion_boundary_margin_px is None
                  or self.motion_boundary_margin_px >= 0, "must be ≥ 0 or None"),
-                ("flow_grey", self.flow_grey in ("luma", "pca"), "must be luma/pca"),
+                ("flow_grey", self.flow_grey in ("luma", "pca", "luma_chroma"), "must be luma/pca/luma_chroma"),
                 ("min_epipolar_texture", self.min_epipolar_texture >= 0, "must be ≥ 0 grey levels per pixel (0 = off)"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
                 ("accept_focal", self.accept_focal in ("camera", "prior"), "must be camera/prior"),

@@ -322,7 +322,7 @@ class TemporalConfig(BackendConfig):
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),
             ("hole_farness_ahead", 0 <= self.hole_farness_ahead <= 100, "must be in [0, 100]"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),
-            ("flow_grey", self.flow_grey in ("luma", "pca"), "must be luma/pca"),
+            ("flow_grey", self.flow_grey in ("luma", "pca", "luma_chroma"), "must be luma/pca/luma_chroma"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
             (
