@@ -127,9 +127,7 @@ def grey_projection(frames: Any, size: tuple[int, int], mode: str = "luma") -> G
         values, vectors = np.linalg.eigh(chroma_cov)
         chroma = to_chroma @ vectors[:, -1]  # RGB weights of the dominant chroma component
         luma_var, chroma_var = _LUMA @ covariance @ _LUMA, chroma @ covariance @ chroma
-        if not luma_var > 0:
-            return None
-        axis = _LUMA / np.sqrt(luma_var) + (chroma / np.sqrt(chroma_var) if chroma_var > 0 else 0.0)
+        axis = _LUMA / np.sqrt(max(luma_var, 1.0)) + chroma / np.sqrt(max(chroma_var, 1.0))  # floor: 1 grey level
     axis = axis / np.abs(axis).sum()  # unit L1 norm: grey levels of the same order as RGB's
     if axis @ covariance @ _LUMA < 0:  # covariance with luma: positive
         axis = -axis
