@@ -1442,3 +1442,55 @@ def test_poses_chained_from_the_tree_pairs_follow_the_camera(scene_predictions):
     one_way = dataclasses.replace(preds, pairs=preds.pairs.copy())
     one_way.pairs[half:] = -1
     np.testing.assert_array_equal(pair_chain_poses(one_way, fused), fused.cam_to_world)
+
+
+def _isoluminant_video(shift_px: int = 2, frames: int = 3, size: int = 64) -> np.ndarray:
+    """``[frames,size,size,3]`` uint8: a checker of two colours of equal BT.601 luma, seeded random cell sizes,
+    shifted right by ``shift_px`` per frame."""
+    rng = np.random.default_rng(7)
+    a, b = np.array([51, 92, 69]), np.array([13, 89, 185])  # OpenCV grey 77 / 77 (as synthetic s120's floor)
+    cols = np.repeat(rng.integers(0, 2, 24), rng.integers(3, 7, 24))[: size + shift_px * frames]
+    rows = np.repeat(rng.integers(0, 2, 24), rng.integers(3, 7, 24))[:size]
+    cells = (rows[:, None] ^ cols[None, :]).astype(bool)
+    image = np.where(cells[..., None], a, b).astype(np.uint8)
+    return np.stack([image[:, shift_px * (frames - k) : shift_px * (frames - k) + size] for k in range(frames)])
+
+
+def test_pca_flow_grey_gives_an_isoluminant_checker_texture_and_its_flow():
+    video = _isoluminant_video()
+    size = video.shape[1:3]
+    luma = flow.grey_frame(video[0], size)
+    assert np.array_equal(luma, cv2.cvtColor(video[0], cv2.COLOR_RGB2GRAY))  # "luma": OpenCV's own grey
+    assert flow.grey_projection(video, size, "luma") is None
+    assert luma.std() < 1.0  # flat in luma
+    projection = flow.grey_projection(video, size, "pca")
+    greys = [flow.grey_frame(frame, size, projection) for frame in video]
+    assert greys[0].std() > 60  # the two colours far apart in grey
+    dis = dis_engine("fast")
+    for grey, name in ((greys, "pca"), ([flow.grey_frame(f, size) for f in video], "luma")):
+        forward, _ = dis_flows(dis, grey[0], grey[1])
+        error = float(np.median(np.abs(forward[16:48, 16:48, 0] - 2.0)))
+        if name == "pca":
+            assert error < 0.4
+        else:
+            assert error > 1.0  # luma gives DIS nothing to match
+
+
+def test_pca_flow_grey_follows_luma_on_a_brightness_only_video():
+    ramp = np.linspace(10, 240, 48)[None, :, None] * np.array([1.0, 0.9, 0.8])  # one hue, brightness varies
+    video = np.repeat(np.broadcast_to(ramp, (32, 48, 3)).astype(np.uint8)[None], 4, axis=0)
+    projection = flow.grey_projection(video, (32, 48), "pca")
+    assert np.all(projection.weights > 0)  # the sign correlates with luma
+    grey = flow.grey_frame(video[0], (32, 48), projection).astype(float)
+    assert np.corrcoef(grey.ravel(), cv2.cvtColor(video[0], cv2.COLOR_RGB2GRAY).ravel())[0, 1] > 0.999
+    with pytest.raises(ValueError):
+        flow.grey_projection(video, (32, 48), "hsv")
+
+
+def test_matcher_flow_grey_pca_changes_its_grey_frames():
+    video = _isoluminant_video(frames=4)
+    luma = GeometricMatcher(resolution=64)._grayscale(video, (64, 64), None)
+    pca = GeometricMatcher(resolution=64, flow_grey="pca")._grayscale(video, (64, 64), None)
+    assert luma.std() < 1.0 < 60 < pca.std()
+    with pytest.raises(ValueError, match="flow_grey"):
+        GeometricConfig(flow_grey="hsv").validate()

@@ -1194,3 +1194,21 @@ def test_holes_take_the_nearer_surface_below_them_when_the_camera_moves_ahead():
         _refine_flat_scene(depth, [0.2, 0.0, 0.0], hole_up_px=10, **options),
         _refine_flat_scene(depth, [0.2, 0.0, 0.0], **options),
     )
+
+
+def test_flow_grey_pca_gives_the_temporal_flows_an_isoluminant_checker():
+    from stereodiff.stage2.temporal import _Inputs, _prior_camera
+
+    rng = np.random.default_rng(3)
+    a, b = np.array([51, 92, 69]), np.array([13, 89, 185])  # OpenCV grey 77 / 77: flat in luma
+    cells = np.kron(rng.integers(0, 2, (8, 12)), np.ones((6, 6), int)).astype(bool)  # [48,72]
+    frames = np.stack([np.where(cells[:, k : k + 64, None], a, b).astype(np.uint8) for k in (4, 2, 0)])
+    depth = np.full((3, 48, 64), 2.0, np.float32)
+    greys = {}
+    for mode in ("luma", "pca"):
+        refiner = TemporalRefiner(flow_grey=mode)
+        inputs = _Inputs(refiner, frames, depth, np.ones_like(depth), 1.0, _prior_camera((48, 64)))
+        greys[mode] = inputs._get(0).grey
+    assert greys["luma"].std() < 0.5 < 60 < greys["pca"].std()
+    with pytest.raises((ValueError, InputError)):
+        TemporalRefiner(flow_grey="hsv").validate()

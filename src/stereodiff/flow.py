@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -16,11 +17,14 @@ from stereodiff.camera import pixel_grid
 
 __all__ = [
     "DIS_PRESETS",
+    "FLOW_GREYS",
+    "GreyProjection",
     "compose_flows",
     "dis_engine",
     "dis_flows",
     "forward_backward",
     "grey_frame",
+    "grey_projection",
     "hypot32",
     "inside_image",
     "motion_boundaries",
@@ -60,14 +64,85 @@ def dis_engine(
     return dis
 
 
-def grey_frame(rgb: Any, size: tuple[int, int]) -> np.ndarray:
-    """``[h,w]`` uint8 grey flow input: the ``[H,W,3]`` uint8 RGB frame area-resized to ``size = (h, w)``."""
+#: the flow's grey conversions (``GeometricConfig.flow_grey``, ``TemporalConfig.flow_grey``): ``"luma"`` =
+#: OpenCV's RGB → grey (ITU-R BT.601 luma); ``"pca"`` = the video's first colour principal component
+#: (:func:`grey_projection`)
+FLOW_GREYS = ("luma", "pca")
+_GREY_SAMPLE_FRAMES = 8  # frames (evenly spread over the video) whose colours estimate the projection
+_GREY_SAMPLE_STRIDE = 4  # every this many rows and columns of those frames (at the flow's resolution)
+_GREY_PERCENTILES = (0.5, 99.5)  # the sample's projections mapped to grey levels 0 and 255
+_LUMA = np.array([0.299, 0.587, 0.114])  # BT.601, cv2.COLOR_RGB2GRAY's weights
+
+
+@dataclass(frozen=True)
+class GreyProjection:
+    """One video's grey conversion: grey = (``weights`` · RGB − ``low``) × 255 / (``high`` − ``low``), clipped to
+    0–255 and rounded; the same for every frame, so brightness constancy between frames holds as with luma."""
+
+    weights: np.ndarray  # [3] float32 per RGB channel (values 0–255)
+    low: float
+    high: float
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        """``[h,w]`` uint8 grey of the ``[h,w,3]`` uint8 RGB image."""
+        value = rgb.reshape(-1, 3).astype(np.float32) @ self.weights
+        scale = np.float32(255.0 / (self.high - self.low))
+        grey = np.clip((value - np.float32(self.low)) * scale, 0, 255)
+        return np.rint(grey).astype(np.uint8).reshape(rgb.shape[:2])
+
+
+def grey_projection(frames: Any, size: tuple[int, int], mode: str = "luma") -> GreyProjection | None:
+    """The grey conversion ``mode`` (``FLOW_GREYS``) of the ``[T,H,W,3]`` uint8 RGB video ``frames`` (read one
+    frame at a time) at the flow's ``size = (h, w)``; ``None`` for ``"luma"`` (OpenCV's own conversion).
+
+    ``"pca"``: the projection of RGB onto the first principal component of the video's colours, estimated once
+    from every ``_GREY_SAMPLE_STRIDE``-th pixel of ``_GREY_SAMPLE_FRAMES`` frames spread over the video (memory
+    flat in its length), its sign chosen so that it correlates positively with luma, and mapped to 0–255 by the
+    sample's 0.5 / 99.5 percentiles. Two colours of equal luma (an isoluminant checker) are flat in luma but
+    differ along this axis unless their difference is orthogonal to it; on footage whose colours vary mostly in
+    brightness the axis is close to luma's. ``None`` (luma) when the sample has no spread along the axis."""
+    if mode not in FLOW_GREYS:
+        raise ValueError(f"flow grey {mode!r}: expected one of {FLOW_GREYS}")
+    if mode == "luma":
+        return None
+    num = len(frames)
+    picks = np.unique(np.linspace(0, num - 1, min(_GREY_SAMPLE_FRAMES, num)).round().astype(int))
+    step = _GREY_SAMPLE_STRIDE
+    sample = np.concatenate(
+        [_resized(frames[int(k)], size)[::step, ::step].reshape(-1, 3).astype(np.float64) for k in picks]
+    )
+    centred = sample - sample.mean(axis=0)
+    covariance = centred.T @ centred / max(len(sample) - 1, 1)
+    values, vectors = np.linalg.eigh(covariance)
+    axis = vectors[:, -1]
+    if not values[-1] > 0:
+        return None
+    axis = axis / np.abs(axis).sum()  # unit L1 norm: grey levels of the same order as RGB's
+    if axis @ covariance @ _LUMA < 0:  # covariance with luma: positive
+        axis = -axis
+    projected = sample @ axis
+    low, high = np.percentile(projected, _GREY_PERCENTILES)
+    if not high - low > 1e-6:
+        return None
+    return GreyProjection(axis.astype(np.float32), float(low), float(high))
+
+
+def _resized(rgb: Any, size: tuple[int, int]) -> np.ndarray:
+    """The ``[H,W,3]`` uint8 RGB frame area-resized to ``size = (h, w)``."""
     import cv2
 
     rgb = np.ascontiguousarray(rgb)
     h, w = size
-    small = rgb if rgb.shape[:2] == (h, w) else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    return rgb if rgb.shape[:2] == (h, w) else cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def grey_frame(rgb: Any, size: tuple[int, int], projection: GreyProjection | None = None) -> np.ndarray:
+    """``[h,w]`` uint8 grey flow input: the ``[H,W,3]`` uint8 RGB frame area-resized to ``size = (h, w)``, then
+    converted by ``projection`` (:func:`grey_projection`; ``None`` = OpenCV's RGB → grey, luma)."""
+    import cv2
+
+    small = _resized(rgb, size)
+    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if projection is None else projection(small)
 
 
 def thread_dis_engine(

@@ -276,6 +276,12 @@ class GeometricConfig(Stage1Config):
     check also drops flows smeared across depth edges. On the rendered scenes (48 frames, 320 px) static AbsRel
     0.035 → 0.026 (``indoor-dynamic``) and 0.025 → 0.017 (static orbit), for 4–5 % of static coverage; see
     docs/geometric.md."""
+    flow_grey: Literal["luma", "pca"] = "luma"
+    """The grey image the flows run on (DIS takes one channel): ``"luma"`` = OpenCV's RGB → grey; ``"pca"`` = the
+    projection of RGB onto the first principal component of the video's colours, one mapping for the whole video
+    (:func:`~stereodiff.flow.grey_projection`), for scenes whose texture is in colour rather than brightness (an
+    isoluminant checker is flat in luma). Used by the matcher's flows and probes and by the movers step. See
+    docs/geometric.md, "A colour-aware grey for the flow"."""
     min_epipolar_texture: float = 0.0
     """Pixels whose image has less texture than this along their epipolar line are not matched (0 = off): the
     root mean square of the grey level's derivative along the line (grey levels of 255 per pixel, Sobel) over the
@@ -552,6 +558,7 @@ class GeometricConfig(Stage1Config):
                 ("forward_fb_relative", self.forward_fb_relative >= 0, "must be ≥ 0"),
                 ("motion_boundary_margin_px", self.motion_boundary_margin_px is None
                  or self.motion_boundary_margin_px >= 0, "must be ≥ 0 or None"),
+                ("flow_grey", self.flow_grey in ("luma", "pca"), "must be luma/pca"),
                 ("min_epipolar_texture", self.min_epipolar_texture >= 0, "must be ≥ 0 grey levels per pixel (0 = off)"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
                 ("accept_focal", self.accept_focal in ("camera", "prior"), "must be camera/prior"),

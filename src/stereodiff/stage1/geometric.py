@@ -48,7 +48,7 @@ import numpy as np
 
 from stereodiff.camera import AHEAD_SHARE, fit_long_side, pinhole, prior_focal, scale_intrinsics
 from stereodiff.errors import InputError
-from stereodiff.flow import compose_flows, dis_engine, dis_flows, grey_frame
+from stereodiff.flow import compose_flows, dis_engine, dis_flows, grey_frame, grey_projection
 from stereodiff.io.pages import delete_arrays, release
 from stereodiff.lazy import import_in_background
 from stereodiff.progress import logger, progress, thread_imap, thread_map, workers_own_the_cores
@@ -117,6 +117,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         flow_variational_iterations=config.movers_flow_variational_iterations,
         short_offsets=tuple(int(o) for o in config.movers_short_offsets),
         ground_cut=bool(config.movers_ground_cut),
+        flow_grey=str(config.flow_grey),
         beyond_part=float(config.movers_beyond_part),
         oncoming=float(config.movers_oncoming),
         hole_reach=bool(config.movers_hole_reach),
@@ -253,6 +254,7 @@ class GeometricMatcher(PairwiseReconstruction):
         self.forward_fb_relative = float(config.forward_fb_relative)
         self.motion_boundary_margin_px = config.motion_boundary_margin_px
         self.min_epipolar_texture = float(config.min_epipolar_texture)
+        self.flow_grey = str(config.flow_grey)
         self.epipolar_sigma_px = float(config.epipolar_sigma_px)
         self.angle_ref_deg = float(config.angle_ref_deg)
         self.min_angle_deg = float(config.min_angle_deg)
@@ -579,9 +581,10 @@ class GeometricMatcher(PairwiseReconstruction):
             raise InputError("pairs must not pair a frame with itself")
         return pairs.astype(np.int64)
 
-    @staticmethod
-    def _grayscale(frames: Any, size: tuple[int, int], path: Path | None) -> np.ndarray:
-        """``[T,h,w]`` uint8 grey frames at ``size``: in RAM, or a memmap at ``path`` (rebuilt on every call)."""
+    def _grayscale(self, frames: Any, size: tuple[int, int], path: Path | None) -> np.ndarray:
+        """``[T,h,w]`` uint8 grey frames at ``size`` (``flow_grey``): in RAM, or a memmap at ``path`` (rebuilt on
+        every call)."""
+        projection = grey_projection(frames, size, self.flow_grey)
         h, w = size
         if path is None:
             gray = np.empty((len(frames), h, w), np.uint8)
@@ -589,7 +592,7 @@ class GeometricMatcher(PairwiseReconstruction):
             path.parent.mkdir(parents=True, exist_ok=True)
             gray = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(len(frames), h, w))
         for t in range(len(frames)):
-            gray[t] = grey_frame(frames[t], size)  # one frame from the (mem-mapped) video
+            gray[t] = grey_frame(frames[t], size, projection)  # one frame from the (mem-mapped) video
         release(gray)
         return gray
 

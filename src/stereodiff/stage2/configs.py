@@ -167,6 +167,10 @@ class TemporalConfig(BackendConfig):
     AbsRel on 10 of 12 seeds (s0 0.0800 → 0.0769, s2 0.0762 → 0.0716, both then under stage 1) but through the
     protocol's fit: the holes' own depth gets worse on 11 of 12 and the moving pixels pass 0.30 on s4, s7, s23.
     0 here and in the ``cpu`` preset."""
+    flow_grey: Literal["luma", "pca"] = "luma"
+    """The grey image the temporal filter's flows run on: ``"luma"`` = OpenCV's RGB → grey; ``"pca"`` = the video's
+    first colour principal component (:func:`~stereodiff.flow.grey_projection`, the same conversion as
+    ``GeometricConfig.flow_grey``). See docs/geometric.md, "A colour-aware grey for the flow"."""
     hole_pull_order: float = 0.0
     """In a video whose camera moves along its view (the gate of ``hole_lean_bottom``), how strictly the temporal
     filter refuses, at a stage-1 hole in the upper half of the image, a depth the flow brings that is *nearer* than
@@ -343,6 +347,7 @@ class TemporalConfig(BackendConfig):
             ("hole_up_colour", self.hole_up_colour >= 0, "must be ≥ 0"),
             ("hole_up_trust", 0 <= self.hole_up_trust <= 1, "must be in [0, 1]"),
             ("hole_up_near", 0 < self.hole_up_near <= 1, "must be in (0, 1]"),
+            ("flow_grey", self.flow_grey in ("luma", "pca"), "must be luma/pca"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),
             (

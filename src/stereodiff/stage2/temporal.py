@@ -46,7 +46,7 @@ import numpy as np
 
 from stereodiff.blocks import block_of
 from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
-from stereodiff.flow import dis_flows, forward_backward, hypot32, thread_dis_engine
+from stereodiff.flow import dis_flows, forward_backward, grey_frame, grey_projection, hypot32, thread_dis_engine
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
@@ -905,6 +905,8 @@ class _Inputs:
         self._building: dict[int, Future] = {}  # the pairs whose links a thread is building, by first frame
         self._local = threading.local()  # .dis: one DIS engine per thread
         self._lock = threading.Lock()  # the per-frame inputs' cache and the links are shared by the threads
+        #: the flow's grey conversion (``flow_grey``), one for the whole video
+        self._projection = grey_projection(frames, self.size, refiner.flow_grey)
 
     def forget_before(self, first: int) -> None:
         """Drop the links of frames before ``first``."""
@@ -930,7 +932,7 @@ class _Inputs:
         h, w = self.size
         small = cv2.resize(np.asarray(self.frames[k]), (w, h), interpolation=cv2.INTER_AREA)
         log_d, weight = _resize_log_depth(self.depth[k], self.confidence[k], self.conf_ref, self.size)
-        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        grey = grey_frame(small, self.size, self._projection)
         raw = _Raw(small.astype(np.float32) / 255.0, grey, log_d, weight)
         with self._lock:
             self._raw[k] = raw

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from stereodiff.flow import grey_frame
+from stereodiff.flow import GreyProjection, grey_frame, grey_projection
 from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_map
 from stereodiff.stage1.movers.depth import cut_rows, mover_depth
@@ -65,6 +65,7 @@ def handle_movers(
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
     )
     margin = block_margin(s, t)
+    projection = grey_projection(frames, (h, w), s.flow_grey)  # one grey mapping for the whole video
     moving_px = 0
     shared = SharedFindings()
     for start in range(0, t, BLOCK_FRAMES):
@@ -72,7 +73,9 @@ def handle_movers(
         first, last = max(0, start - margin), min(t, stop + margin)
         shared.block(first, stop - margin if stop < t else t)  # the next block's first frame
         block = _frames_of(scene, first, last)
-        depth, confidence, moving = _handle_block(frames, block, first, s, num_workers, (start, stop), shared)
+        depth, confidence, moving = _handle_block(
+            frames, block, first, s, num_workers, (start, stop), shared, projection
+        )
         core = slice(start - first, stop - first)
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
         valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
@@ -103,14 +106,16 @@ def _handle_block(
     num_workers: int,
     core: tuple[int, int],
     shared: SharedFindings,
+    projection: GreyProjection | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
     ``track_frames`` / ``track_missed`` their mover depth is not computed); ``shared``: see
-    :class:`~.shared.SharedFindings`. Returns its ``[n,h,w]`` depth and confidence (``scene``'s own arrays, written
-    in place: no second copy of the block) and mover mask."""
+    :class:`~.shared.SharedFindings`; ``projection``: the grey conversion (:func:`grey_projection`). Returns
+    its ``[n,h,w]`` depth and confidence (``scene``'s own arrays, written in place: no second copy of the block)
+    and mover mask."""
     n, h, w = scene.depth.shape
-    grey = np.stack([grey_frame(frames[k], (h, w)) for k in range(first, first + n)])  # [n,h,w]
+    grey = np.stack([grey_frame(frames[k], (h, w), projection) for k in range(first, first + n)])  # [n,h,w]
     moving = segment_movers(grey, scene, s, first, num_workers, shared)
     depth, confidence = scene.depth, scene.confidence  # the block's own copies (:func:`_frames_of`): written here
     static_conf = confidence[(depth > 0) & ~moving]

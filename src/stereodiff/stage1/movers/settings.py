@@ -13,6 +13,8 @@ class MoverSettings:
 
     offsets: tuple[int, ...] = (6, 12)
     """Frames between a frame and the neighbours its flow is checked against (both sides)."""
+    flow_grey: str = "luma"
+    """The flow's grey conversion (``GeometricConfig.flow_grey``, :func:`~stereodiff.flow.grey_projection`)."""
     flow_variational_iterations: int | None = None
     """DIS variational-refinement iterations per pyramid level of the flow checks' and cut-track links' engines
     (``None``: the presets' 5)."""
