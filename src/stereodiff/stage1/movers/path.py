@@ -175,9 +175,10 @@ def _feet(
     restarted where the depth from there down, the median of ``LOOK_PX`` pixels, is nearer by that step: something in
     front begins) that ends where the depth steps farther by that step or meets the ground (``on_ground``
     ``[h,w]``), and whose foot is confirmed: two triangulated pixels in a row on the ground within ``contact_rows``
-    rows under it, and no off-ground pixel between at about the run's depth or nearer that lies nearer than the
-    ground at its own row by ``path_near`` (the same object going on below a noisy band). Returns ``[w]`` int the
-    run's top and lowest row (-1: none) and ``[w]`` float its median depth."""
+    rows under it, and no off-ground pixel there at about the run's depth or nearer (within the step, on the median
+    of ``LOOK_PX``) that lies nearer than the ground at its own row by ``path_near`` (the same object going on below
+    a noisy band, which may cross the plane at a few pixels). Columns within ``border_px`` of the image's sides are
+    not scanned. Returns ``[w]`` int the run's top and lowest row (-1: none) and ``[w]`` float its median depth."""
     import bisect
 
     h, w = depth.shape
@@ -186,7 +187,8 @@ def _feet(
     step = 1.0 + s.segment_step
     top, low, median = np.full(w, -1), np.full(w, -1), np.full(w, np.inf)
     usable = (depth > 0) & ~skip
-    for u in range(w):
+    side = int(s.border_px * max(h, w) / 320.0)  # the flow is extrapolated at the image's sides
+    for u in range(side, w - side):
         hz = int(horizon[u])
         if hz >= bottom:
             continue
@@ -216,14 +218,16 @@ def _feet(
             if len(ordered) % 2
             else float((np.float32(ordered[half - 1]) + np.float32(ordered[half])) / 2)
         )
+        seen, alone = False, True
         for j in range(end + 1, n):
             if rows[j] - rows[end] > s.contact_rows:
                 break
-            if on[j] and j + 1 < n and on[j + 1]:
-                top[u], low[u], median[u] = rows[start], rows[end], ref
-                break
+            seen |= on[j] and j + 1 < n and on[j + 1]
             if not on[j] and ahead[j] <= step * ref and values[j] < (1.0 - s.path_near) * floor[j]:
-                break  # the same object goes on below a noisy band
+                alone = False  # the same object goes on below a noisy band
+                break
+        if seen and alone:
+            top[u], low[u], median[u] = rows[start], rows[end], ref
     return top, low, median
 
 
