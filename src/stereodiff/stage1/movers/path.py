@@ -203,8 +203,8 @@ def _feet(
         for i in range(1, n):
             half = len(ordered) // 2
             ref = ordered[half] if len(ordered) % 2 else 0.5 * (ordered[half - 1] + ordered[half])
-            if on[i] or ahead[i] > step * ref:
-                end = i - 1
+            if on[i] or (ahead[i] > step * ref and ahead[i] > step * _median3(values, start, max(start + 1, i - 1))):
+                end = i - 1  # the ground, or a step farther (against the run and its last pixels: not a drift)
                 break
             if ahead[i] * step < ref:
                 start, ordered = i, [values[i]]
@@ -229,6 +229,12 @@ def _feet(
         if seen and alone:
             top[u], low[u], median[u] = rows[start], rows[end], ref
     return top, low, median
+
+
+def _median3(values: list[float], start: int, stop: int) -> float:
+    """The median of ``values[max(start, stop - 3) : stop]`` (a run's last pixels before ``stop``)."""
+    last = sorted(values[max(start, stop - 3) : stop])
+    return last[1] if len(last) == 3 else sum(last) / len(last)
 
 
 def _ahead_median(values: np.ndarray) -> np.ndarray:
