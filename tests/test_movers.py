@@ -1349,3 +1349,50 @@ def test_path_near_gives_the_oncoming_car_beside_the_path_the_road_where_it_is_l
     np.testing.assert_allclose(out[given], contact, rtol=0.03)
     np.testing.assert_array_equal(out[~given], depth[~given])  # holes, road, parked car, car ahead, far end
     assert MoverSettings().path_near == 0  # an option, off
+
+
+def test_path_near_foot_finds_the_far_oncoming_car_whose_flow_blends_into_the_road_under_it():
+    """driving, a far oncoming car: DIS blends its flow into the road under it, so 12 rows of road under the car are
+    triangulated off the ground plane and the road is last seen only below them; ``path_near`` alone compares the
+    car (0.5× its depth) with that nearer road and the blended band and gives nothing. ``path_near_foot`` finds the
+    car from above — an upright run whose depth steps farther at its lowest row, with the road seen within
+    ``contact_rows`` under it — and gives it the ground at its lowest row. A parked car at its contact's depth, a near
+    static wall whose depth is noisy over a band of rows (the same wall goes on below it), the road, the blended band
+    and the far end keep their depth."""
+    from stereodiff.stage1.movers.ground import ground_pixels
+    from stereodiff.stage1.movers.path import path_contact
+
+    floor, _ = _floor()  # horizon at row 60, floor depth 225 / (row - 59.5), 120×160, heading at column 80
+    depth = floor.copy()
+    depth[:60] = 40.0  # the street's far end
+    rng = np.random.default_rng(3)
+    car = np.zeros(floor.shape, bool)
+    car[62:79, 20:45] = True  # lowest row 78, beside the path
+    truth = floor[78, 32]
+    depth[car] = 0.5 * truth * rng.uniform(0.95, 1.05, car.sum())  # triangulated too near
+    band = np.zeros(floor.shape, bool)
+    band[79:91, 20:45] = True  # the road under it, blended with the car's flow: off the plane, nearer
+    depth[band] = 0.75 * floor[band]
+    parked = np.zeros(floor.shape, bool)
+    parked[62:91, 120:141] = True  # beside the path, at its contact's depth (static)
+    depth[parked] = floor[90, 130] * rng.uniform(0.95, 1.05, parked.sum())
+    wall = np.zeros(floor.shape, bool)
+    wall[62:111, 100:116] = True  # a near static wall standing at row 110, right
+    depth[wall] = floor[110, 108]
+    depth[80:86, 100:116] *= 1.4  # a noisy band of rows: its depth steps farther there, the wall goes on below
+    settings = replace(MoverSettings(), path_contact=0.5, path_near=0.3)
+    static = (depth > 0) & ~car & ~band & ~parked & ~wall
+    ground = ground_depth(depth, static, settings)
+    assert ground is not None
+    on_ground = ground_pixels(depth, ground, settings)
+    out, given = path_contact(depth, ground, on_ground, 80.0, settings)
+    assert not given[car].any()  # path_near alone: the car is not nearer than the road below the band by 30 %
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, path_near_foot=True))
+    assert given[car].mean() > 0.9 and not given[~car].any()
+    np.testing.assert_allclose(out[given], truth, rtol=0.07)  # was 0.5× (the run ends a row early: LOOK_PX)
+    np.testing.assert_array_equal(out[~given], depth[~given])
+    handled = np.zeros(floor.shape, bool)
+    handled[62:79, 20:33] = True  # another mover rule gave these a depth: left out
+    _, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, path_near_foot=True), handled)
+    assert not given[handled].any() and given[car & ~handled].mean() > 0.9
+    assert not MoverSettings().path_near_foot and not GeometricConfig().movers_path_near_foot  # an option, off

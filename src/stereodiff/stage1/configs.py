@@ -499,6 +499,12 @@ class GeometricConfig(Stage1Config):
     seen by more than this fraction gives that depth to its pixels nearer than that (``MoverSettings.path_near``; 0 =
     off, 0.3 in the ``cpu`` preset): the oncoming car, whose flow runs along the camera's epipolar lines
     (docs/geometric.md, "Held-out seeds 88-91 of main 153e655")."""
+    movers_path_near_foot: bool = False
+    """With ``movers_path_near``: an object beside the path is also found from above — the lowest upright run of
+    depth under the horizon in each column, whose foot stands on the road seen just under it — and its contact is the
+    ground at its own lowest row (``MoverSettings.path_near_foot``; off): the far oncoming car, whose flow blends into
+    the road under it so that the road is seen only 10–15 rows lower (docs/geometric.md, "The far oncoming car: its
+    foot found from above")."""
     movers_path_trim: float = 0.0
     """With ``movers_path_contact``: pixels (at a 320-pixel long side) dropped from each side of an object's columns
     before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into

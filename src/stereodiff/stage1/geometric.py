@@ -137,6 +137,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         path_confidence=float(config.movers_path_confidence),
         path_trim=float(config.movers_path_trim),
         path_near=float(config.movers_path_near),
+        path_near_foot=bool(config.movers_path_near_foot),
     )
 
 

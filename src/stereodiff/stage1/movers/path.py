@@ -40,7 +40,12 @@ ROW_TOLERANCE = 0.2
 
 
 def path_contact(
-    depth: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, epipole_u: float, s: MoverSettings
+    depth: np.ndarray,
+    ground: np.ndarray,
+    on_ground: np.ndarray,
+    epipole_u: float,
+    s: MoverSettings,
+    handled: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame: the objects in the camera's path that stage 1 put beyond the ground where they stand take that
     ground's depth.
@@ -53,7 +58,10 @@ def path_contact(
         s: ``path_contact`` (half-width of the path in camera heights: a column ``|u − epipole_u|`` from the
             heading is in the path when that is at most ``path_contact`` times the contact's rows under the horizon,
             i.e. the object's lateral offset is at most ``path_contact`` camera heights), ``underground``,
-            ``contact_rows``, ``border_px``, ``path_trim`` (pixels dropped from each side of an object's columns).
+            ``contact_rows``, ``border_px``, ``path_trim`` (pixels dropped from each side of an object's columns),
+            ``path_near``, ``path_near_foot``, ``segment_step``.
+        handled: ``[h,w]`` bool, the pixels the other mover rules gave a depth (``path_near_foot`` leaves them out;
+            None = none).
 
     Returns:
         The new depth ``[h,w]`` (a copy) and the pixels given a depth here ``[h,w]`` bool.
@@ -103,7 +111,141 @@ def path_contact(
             take = span & ~on_ground & (depth > (1.0 + s.underground) * value)
         out[take] = value
         given |= take
+    if s.path_near > 0 and s.path_near_foot:
+        skip = given if handled is None else given | handled
+        _near_feet(out, given, ground, on_ground, horizon, epipole_u, skip, s)
     return out, given
+
+
+def _near_feet(
+    out: np.ndarray,
+    given: np.ndarray,
+    ground: np.ndarray,
+    on_ground: np.ndarray,
+    horizon: np.ndarray,
+    epipole_u: float,
+    skip: np.ndarray,
+    s: MoverSettings,
+) -> None:
+    """``path_near_foot``, in place on ``out`` and ``given`` ``[h,w]``: the objects beside the path found from above
+    (:func:`_feet`, ``skip`` ``[h,w]`` bool left out) that lie nearer than the ground at their own lowest row by more
+    than ``path_near`` (per column, and as a whole: the median of their pixels) take that ground's depth (median over
+    their columns) on their pixels nearer than that by ``path_near``. A static upright object standing on the road
+    is as far as the ground at its lowest row (a box with a clearance under it 1/1.27 of that, for a camera 1.65 m
+    high over a gap of 0.35 m: inside the margin)."""
+    h, w = out.shape
+    px = max(h, w) / 320.0
+    top, low, median = _feet(out, ground, on_ground, horizon, skip, s)
+    below = low - horizon
+    columns = np.arange(w)
+    beside = (low >= 0) & (below >= MIN_BELOW * h) & (np.abs(columns - epipole_u) > s.path_contact * below)
+    contact = np.full(w, np.inf)
+    contact[beside] = ground[low[beside], columns[beside]]
+    nearer = beside & (median < (1.0 - s.path_near) * contact)
+    grid = np.arange(h)[:, None]
+    for group in _objects(np.where(nearer, low, -1), round(MIN_WIDTH_PX * px), round(GAP_PX * px)):
+        value = float(np.median(contact[group]))
+        span = np.zeros((h, w), bool)
+        span[:, group] = (grid >= top[group]) & (grid <= low[group])
+        span &= (out > 0) & ~on_ground & ~skip
+        limit = (1.0 - s.path_near) * value
+        if not span.any() or float(np.median(out[span])) >= limit:
+            continue
+        take = span & (out < limit)
+        out[take] = value
+        given |= take
+
+
+#: ``path_near_foot``: an upright run's end is decided on the median of this many triangulated pixels from there
+#: down (one noisy pixel does not end it; :func:`_ahead_median` is written for 3)
+LOOK_PX = 3
+
+
+def _feet(
+    depth: np.ndarray,
+    ground: np.ndarray,
+    on_ground: np.ndarray,
+    horizon: np.ndarray,
+    skip: np.ndarray,
+    s: MoverSettings,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``path_near_foot``: per column of ``depth`` ``[h,w]`` (0 = hole; ``skip`` ``[h,w]`` bool counted as holes),
+    scanning its triangulated pixels down from the ground plane's ``horizon`` ``[w]`` to ``border_px`` above the
+    image bottom: the lowest upright run (at least ``RUN_PX`` pixels within ``segment_step`` of the run's median,
+    restarted where the depth from there down, the median of ``LOOK_PX`` pixels, is nearer by that step: something in
+    front begins) that ends where the depth steps farther by that step or meets the ground (``on_ground``
+    ``[h,w]``), and whose foot is confirmed: two triangulated pixels in a row on the ground within ``contact_rows``
+    rows under it, and no off-ground pixel there at about the run's depth or nearer (within the step, on the median
+    of ``LOOK_PX``) that lies nearer than the ground at its own row by ``path_near`` (the same object going on below
+    a noisy band, which may cross the plane at a few pixels). Columns within ``border_px`` of the image's sides are
+    not scanned. Returns ``[w]`` int the run's top and lowest row (-1: none) and ``[w]`` float its median depth."""
+    import bisect
+
+    h, w = depth.shape
+    bottom = h - 1 - int(s.border_px * max(h, w) / 320.0)
+    run = max(2, round(RUN_PX * max(h, w) / 320.0))
+    step = 1.0 + s.segment_step
+    top, low, median = np.full(w, -1), np.full(w, -1), np.full(w, np.inf)
+    usable = (depth > 0) & ~skip
+    side = int(s.border_px * max(h, w) / 320.0)  # the flow is extrapolated at the image's sides
+    for u in range(side, w - side):
+        hz = int(horizon[u])
+        if hz >= bottom:
+            continue
+        rows = hz + np.flatnonzero(usable[hz : bottom + 1, u])
+        n = rows.size
+        if n < run or on_ground[rows[0], u]:
+            continue  # the road right under the horizon: nothing stands there
+        values = depth[rows, u]
+        ahead = _ahead_median(values).tolist()  # [n]
+        on, floor, values = on_ground[rows, u].tolist(), ground[rows, u].tolist(), values.tolist()
+        start, ordered, end = 0, [values[0]], -1
+        for i in range(1, n):
+            half = len(ordered) // 2
+            ref = ordered[half] if len(ordered) % 2 else 0.5 * (ordered[half - 1] + ordered[half])
+            if on[i] or (ahead[i] > step * ref and ahead[i] > step * _median3(values, start, max(start + 1, i - 1))):
+                end = i - 1  # the ground, or a step farther (against the run and its last pixels: not a drift)
+                break
+            if ahead[i] * step < ref:
+                start, ordered = i, [values[i]]
+            else:
+                bisect.insort(ordered, values[i])
+        if end < 0 or end - start + 1 < run:
+            continue
+        half = len(ordered) // 2  # the run's median, as np.median of its float32 values
+        ref = (
+            ordered[half]
+            if len(ordered) % 2
+            else float((np.float32(ordered[half - 1]) + np.float32(ordered[half])) / 2)
+        )
+        seen, alone = False, True
+        for j in range(end + 1, n):
+            if rows[j] - rows[end] > s.contact_rows:
+                break
+            seen |= on[j] and j + 1 < n and on[j + 1]
+            if not on[j] and ahead[j] <= step * ref and values[j] < (1.0 - s.path_near) * floor[j]:
+                alone = False  # the same object goes on below a noisy band
+                break
+        if seen and alone:
+            top[u], low[u], median[u] = rows[start], rows[end], ref
+    return top, low, median
+
+
+def _median3(values: list[float], start: int, stop: int) -> float:
+    """The median of ``values[max(start, stop - 3) : stop]`` (a run's last pixels before ``stop``)."""
+    last = sorted(values[max(start, stop - 3) : stop])
+    return last[1] if len(last) == 3 else sum(last) / len(last)
+
+
+def _ahead_median(values: np.ndarray) -> np.ndarray:
+    """``[n]`` the median of ``values[i : i + LOOK_PX]`` for each ``i`` (fewer at the end), in ``values``' dtype."""
+    out = values.copy()
+    if values.size >= 3:
+        a, b, c = values[:-2], values[1:-1], values[2:]
+        out[:-2] = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+    if values.size >= 2:
+        out[-2] = (values[-2] + values[-1]) / values.dtype.type(2)
+    return out
 
 
 def _nearer(depth: np.ndarray, span: np.ndarray, limit: float) -> np.ndarray:

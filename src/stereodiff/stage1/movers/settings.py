@@ -197,6 +197,16 @@ class MoverSettings:
     nearer than that (:func:`~.path.path_contact`; 0 = off): an oncoming car moves along the camera's epipolar lines,
     so the flow checks cannot see it, and stage 1 triangulates it at about v_cam / (v_cam + v_car) of its depth
     (docs/geometric.md, "Held-out seeds 88-91 of main 153e655")."""
+    path_near_foot: bool = False
+    """With ``path_near``: an object beside the camera's path is also found from above (:func:`~.path._feet`): in each
+    column, the lowest upright run of stage-1 depth under the horizon (restarted where something nearer begins) that
+    ends where the depth below steps farther by ``segment_step`` or meets the ground, with the road seen (two
+    triangulated pixels in a row on the ground plane) within ``contact_rows`` under it and nothing between standing
+    nearer than the ground at its row by ``path_near`` at about its depth; its contact is the ground at its own lowest
+    row. The flow of a fast, far oncoming car blends into the road under it (DIS's patches): that road is
+    triangulated off the plane, so the road where it is last seen lies 10–15 rows under the car and the car is not
+    nearer than it by ``path_near`` (docs/geometric.md, "The far oncoming car: its foot found from above"). Pixels
+    the other mover rules gave a depth are left out."""
     path_trim: float = 0.0
     """With ``path_contact``: pixels dropped from each side of an object's columns before it gives its depth (0 =
     off). DIS's patches blend the car's flow into the 6–9 pixels of scenery beside it (holes, or far road and
