@@ -59,6 +59,7 @@ def test_presets_hold_the_paper_settings():
         movers_path_contact=0.5,
         movers_path_confidence=0.3,
         movers_path_near=0.3,
+        movers_path_near_foot=True,
         forward_near=True,
         focal_cascade=True,
         focal_cascade_robust=True,

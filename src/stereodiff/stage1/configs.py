@@ -504,7 +504,7 @@ class GeometricConfig(Stage1Config):
     depth under the horizon in each column, whose foot stands on the road seen just under it — and its contact is the
     ground at its own lowest row (``MoverSettings.path_near_foot``; off): the far oncoming car, whose flow blends into
     the road under it so that the road is seen only 10–15 rows lower (docs/geometric.md, "The far oncoming car: its
-    foot found from above")."""
+    foot found from above"). On in the ``cpu`` preset since the session of 2026-12-04 evening."""
     movers_path_trim: float = 0.0
     """With ``movers_path_contact``: pixels (at a 320-pixel long side) dropped from each side of an object's columns
     before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into
