@@ -208,9 +208,9 @@ class TemporalRefiner(TemporalConfig):
         order = np.arange(work_hw[0])[:, None] < work_hw[0] / 2 if on and order_wanted else None  # [h',1]
         up = bool(on and up_wanted)
         logger.info("stage 2: the camera moves ahead in %.0f %% of the %s: hole_lean_bottom %s, "
-                    "hole_warp_frames %d, hole_farness %g, hole_pull_order %s", 100 * ahead,
+                    "hole_warp_frames %d, hole_farness %g, hole_pull_order %s, hole_up_px %s", 100 * ahead,
                     "stage-1 probe pairs" if from_stage1 else "frames", "on" if lean is not None else "off",
-                    warp_frames, farness, "on" if order is not None else "off")  # fmt: skip
+                    warp_frames, farness, "on" if order is not None else "off", "on" if up else "off")  # fmt: skip
         return lean, warp_frames, farness, order, up
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
