@@ -171,8 +171,7 @@ def _handle_block(
     confidence[handled] = mover_conf
     if s.path_contact > 0:
         path = np.zeros((n, h, w), bool)
-        known = handled if s.path_near > 0 and s.path_near_foot else None  # left out by ``path_near_foot``
-        _path_contacts(depth, moving, path, scene.principal_point[:, 0], first, core, s, num_workers, known)
+        _path_contacts(depth, moving, path, scene.principal_point[:, 0], first, core, s, num_workers, handled)
         confidence[path] = mover_conf * s.path_confidence
     return depth, confidence, moving
 
@@ -186,20 +185,19 @@ def _path_contacts(
     core: tuple[int, int],
     s: MoverSettings,
     num_workers: int,
-    handled: np.ndarray | None = None,
+    handled: np.ndarray,
 ) -> None:
     """``path_contact`` on the ``core`` frames of a block (video frame ``first`` first), in place: ``depth``
     ``[n,h,w]`` (after the other rules; each frame's ground plane is fitted again on it, the movers excluded) and
     ``given`` ``[n,h,w]`` bool (set where it gave a depth); ``epipole_u`` ``[n]``: the heading's column per frame —
     the principal point's, for a camera that moves along its view (:func:`~.path.path_contact`); ``handled``
-    ``[n,h,w]`` bool: the pixels the other rules gave a depth (for ``path_near_foot``; None = not needed)."""
+    ``[n,h,w]`` bool: the pixels the other rules gave a depth (``path_near_foot`` leaves them out)."""
 
     def frame(k: int) -> None:  # writes frame k only
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
         if ground is not None:
             on_ground = ground_pixels(depth[k], ground, s)
-            known = handled[k] if handled is not None else None
-            depth[k], given[k] = path_contact(depth[k], ground, on_ground, epipole_u[k], s, known)
+            depth[k], given[k] = path_contact(depth[k], ground, on_ground, epipole_u[k], s, handled[k])
 
     thread_map(frame, range(core[0] - first, core[1] - first), num_workers, "movers: path")
 
