@@ -547,16 +547,20 @@ def _tracks_links(
     a frame of a cut node are linked first, then, wave by wave, the pairs with a frame of a node of a track that
     holds a cut node, until no such pair is left. The tracks with a cut node are then those of all the pairs' links,
     node for node and link for link, in the same order (the pairs' order): the same depths bit for bit, without
-    the flows of pairs whose regions no cut region's track reaches (issue #20, speed)."""
+    the flows of pairs whose regions no cut region's track reaches (issue #20, speed). A wave also takes the pairs
+    of the frames up to ``num_workers − 1`` beyond those, so that a track growing one pair per wave keeps every
+    worker busy (at most that many pairs per end of a track computed for nothing)."""
     by_frame: dict[int, list[int]] = {}  # frame: indices into pairs
     for index, pair in enumerate(pairs):
         for frame in pair:
             by_frame.setdefault(frame, []).append(index)
     done: dict[int, tuple] = {}  # index into pairs: its links
     frames = {node[0] for node in nodes if node[3]}
+    ahead = max(num_workers - 1, 0)
     first = True
     while True:
-        wave = sorted({i for frame in frames for i in by_frame.get(frame, ()) if i not in done})
+        near = {f + d for f in frames for d in range(-ahead, ahead + 1)}
+        wave = sorted({i for frame in near for i in by_frame.get(frame, ()) if i not in done})
         if not wave:
             break
         items = [pairs[i] for i in wave]
