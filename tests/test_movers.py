@@ -1163,56 +1163,6 @@ def test_a_block_takes_the_cut_links_of_the_overlap_where_its_masks_are_the_earl
         np.testing.assert_array_equal(with_shared, alone)
 
 
-def test_cut_track_links_only_the_pairs_a_cut_regions_track_reaches(monkeypatch):
-    """``cut_track`` computes the flows of the pairs with a frame of a track that holds a cut region, wave by wave,
-    not of the others (a track of regions none of which is cut gives no bound): here frames 4-7 hold only a region
-    above the image bottom that no link joins to the cut ones, so their three pairs are not linked, and the depth is
-    the one all the pairs' links give, bit for bit."""
-    from stereodiff.stage1.movers import tracking
-
-    lazy_links = tracking._tracks_links
-    grey, depth, handled, _ = _approaching_cut_object()
-    handled[4:] = False
-    handled[4:, 20:50, 110:140] = True  # static, not cut: its own track over frames 4-7
-    depth[4:] = np.where(handled[4:], 10.0, 0.0)
-    flows = []
-
-    def counted(engine, a, b):
-        flows.append(1)
-        return dis_flows(engine, a, b)
-
-    monkeypatch.setattr(tracking, "dis_flows", counted)
-    lazy = depth.copy()
-    given = tracking.track_cut_depth(grey, lazy, handled, 8, 7)
-    assert len(flows) == 4  # (0, 1) ... (3, 4); not (4, 5), (5, 6), (6, 7)
-    flows.clear()
-    two = depth.copy()
-    np.testing.assert_array_equal(tracking.track_cut_depth(grey, two, handled, 8, 7, num_workers=2), given)
-    assert len(flows) == 5 and np.array_equal(two, lazy)  # two workers: one pair beyond each frame, (4, 5)
-    flows.clear()
-    monkeypatch.setattr(tracking, "_tracks_links", lambda pairs, nodes, links_of, workers: list(map(links_of, pairs)))
-    full = depth.copy()
-    expected = tracking.track_cut_depth(grey, full, handled, 8, 7)
-    assert len(flows) == 7 and given[2:4].any()  # the approaching object's cut regions take their track's bound
-    np.testing.assert_array_equal(given, expected)
-    np.testing.assert_array_equal(lazy, full)
-    # cut regions in frames 0-1 only, their tracks going on above the image bottom: linked wave by wave to the end
-    grey, depth, handled, _ = _approaching_cut_object()
-    handled[2:, -12:] = False
-    depth = np.where(handled, depth, 0.0).astype(np.float32)
-    depth[3:][handled[3:]] = 8.0
-    outputs = []
-    for links in (lazy_links, lambda pairs, nodes, links_of, workers: list(map(links_of, pairs))):
-        monkeypatch.setattr(tracking, "_tracks_links", links)
-        flows.clear()
-        out = depth.copy()
-        outputs.append((tracking.track_cut_depth(grey, out, handled, 8, 7, num_workers=2), out, len(flows)))
-    (given, lazy, count), (expected, full, _) = outputs
-    assert count == 7 and given.any()  # every pair: the tracks reach the last frame
-    np.testing.assert_array_equal(given, expected)
-    np.testing.assert_array_equal(lazy, full)
-
-
 @pytest.mark.parametrize("frames", [8, 2])
 def test_a_cut_mover_carries_its_depth_along_the_flow_into_the_frames_where_it_was_missed(frames):
     """``cut_carry``: a textured object approaching the camera, cut by the image bottom, is handled (at its true

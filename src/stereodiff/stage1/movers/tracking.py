@@ -14,7 +14,7 @@ import numpy as np
 
 from stereodiff.camera import pinhole
 from stereodiff.flow import dis_flows, forward_backward, inside_image, thread_dis_engine
-from stereodiff.progress import logger, thread_imap, thread_map
+from stereodiff.progress import logger, thread_map
 from stereodiff.stage1.movers.ground import cut_in_neighbours, ground_depth
 from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 from stereodiff.stage1.movers.sway import (
@@ -297,7 +297,7 @@ def track_cut_depth(
                 found.append((index[(a, label)], np.concatenate([m, shift])))
         return found
 
-    found = _tracks_links(pairs, nodes, links_of, num_workers)  # the pairs that can reach a cut region's track
+    found = thread_map(links_of, pairs, num_workers, "movers: cut tracks")
     links = [link for pair_links, _ in found for link in pair_links]
     motions = {node: motion for _, measured in found for node, motion in measured}  # node: [6]
     normals: dict[int, np.ndarray | None] = {}  # frame: its ground's unit normal (sway)
@@ -534,46 +534,6 @@ def _theil_sen(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, gap: floa
     if np.count_nonzero(apart) < 30:
         return float("nan")
     return float(np.median((y[i] - y[j])[apart] / dx[apart]))
-
-
-def _tracks_links(
-    pairs: list[tuple[int, int]], nodes: list[tuple], links_of: Callable[[tuple[int, int]], tuple], num_workers: int
-) -> list[tuple]:
-    """``links_of(pair)`` of the ``pairs`` (in their order) that can hold a link of a track with a cut region
-    (``nodes``: ``(frame, label, log depth, cut)``); the other pairs' links are not computed.
-
-    Only tracks (connected components of the links) with a cut node are used, and a track is complete once every
-    pair with a frame of its nodes has been linked: a link joins nodes of the pair's two frames. So the pairs with
-    a frame of a cut node are linked first, then, wave by wave, the pairs with a frame of a node of a track that
-    holds a cut node, until no such pair is left. The tracks with a cut node are then those of all the pairs' links,
-    node for node and link for link, in the same order (the pairs' order): the same depths bit for bit, without
-    the flows of pairs whose regions no cut region's track reaches (issue #20, speed). A wave also takes the pairs
-    of the frames up to ``num_workers − 1`` beyond those, so that a track growing one pair per wave keeps every
-    worker busy (at most that many pairs per end of a track computed for nothing)."""
-    by_frame: dict[int, list[int]] = {}  # frame: indices into pairs
-    for index, pair in enumerate(pairs):
-        for frame in pair:
-            by_frame.setdefault(frame, []).append(index)
-    done: dict[int, tuple] = {}  # index into pairs: its links
-    frames = {node[0] for node in nodes if node[3]}
-    ahead = max(num_workers - 1, 0)
-    first = True
-    while True:
-        near = {f + d for f in frames for d in range(-ahead, ahead + 1)}
-        wave = sorted({i for frame in near for i in by_frame.get(frame, ()) if i not in done})
-        if not wave:
-            break
-        items = [pairs[i] for i in wave]
-        results = thread_map(links_of, items, num_workers, "movers: cut tracks") if first else None
-        if results is None:  # the tracks' further frames: no bar of their own
-            results = list(thread_imap(links_of, items, num_workers if len(items) >= 2 else 1))
-        first = False
-        done.update(zip(wave, results, strict=True))
-        links = [link for i in sorted(done) for link in done[i][0]]
-        frames = {
-            nodes[n][0] for track in _components(len(nodes), links) if any(nodes[n][3] for n in track) for n in track
-        }
-    return [done[i] for i in sorted(done)]
 
 
 def _components(count: int, links: list[tuple[int, int, float]]) -> list[list[int]]:
