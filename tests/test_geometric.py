@@ -693,6 +693,35 @@ def test_hypot32_is_np_hypot_bit_for_bit(rng, monkeypatch):
     assert np.array_equal(hypot32(small[..., 0], small[..., 1]), np.hypot(small[..., 0], small[..., 1])) and not calls
 
 
+def test_inside_image_is_the_four_numpy_comparisons_bit_for_bit(rng, monkeypatch):
+    """OpenCV's one-pass test of the positions gives numpy's comparisons exactly: bounds, NaN, infinities, margins
+    that round in float32, both float types; other inputs take the comparisons themselves."""
+    import cv2
+
+    h, w = 24, 32
+    calls = []
+    in_range = cv2.inRange
+    monkeypatch.setattr(cv2, "inRange", lambda *args: calls.append(1) or in_range(*args))
+
+    def plain(target, margin):
+        u, v = target[..., 0], target[..., 1]
+        return (u >= margin) & (u <= w - 1 - margin) & (v >= margin) & (v <= h - 1 - margin)
+
+    grid = pixel_grid(h, w)  # read-only, as the movers pass it
+    target = grid + rng.normal(0.0, 4.0, (h, w, 2)).astype(np.float32)
+    target[0, :6] = [[np.nan, 3.0], [3.0, np.nan], [np.inf, 3.0], [-np.inf, 3.0], [1e6, 1e6], [0.0, -0.0]]
+    target[1, :4] = [[w - 1, h - 1], [w - 1 + 1e-5, 2.0], [2.1, 2.1], [np.nextafter(np.float32(2.1), 0), 4.0]]
+    for array in (target, target.astype(np.float64), grid):
+        for margin in (0, 2, 2.1, 1 / 3, 0.0):
+            found = flow.inside_image(array, margin)
+            assert found.dtype == bool and found.shape == (h, w)
+            assert np.array_equal(found, plain(array, margin)), (array.dtype, margin)
+    assert len(calls) == 15  # every contiguous float array with a Python margin took OpenCV's pass
+    strided = np.concatenate([target, target], axis=-1)[..., 1:3]  # not contiguous: numpy's comparisons
+    assert np.array_equal(flow.inside_image(strided, 1.5), plain(strided, 1.5))
+    assert np.array_equal(flow.inside_image(target, np.float64(2.1)), plain(target, np.float64(2.1)))
+
+
 def test_a_dis_engine_reused_across_pairs_gives_a_fresh_engines_flows(rng):
     """The movers' cut-track flows keep one engine per thread: DIS carries nothing from one call to the next."""
     base = (rng.random((60, 80)) * 255).astype(np.uint8)

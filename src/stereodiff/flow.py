@@ -189,8 +189,21 @@ def forward_backward(
 
 def inside_image(target: np.ndarray, margin: float = 0) -> np.ndarray:
     """``[h,w]`` bool: the positions ``target [h,w,2]`` (pixels) lie in an image of the same ``h × w``, at least
-    ``margin`` pixels inside its border."""
+    ``margin`` pixels inside its border.
+
+    A contiguous float32 / float64 ``target`` with a Python number as ``margin`` is tested by OpenCV's ``inRange``
+    in one pass (the same four comparisons, each bound rounded to the array's type as numpy rounds a Python scalar;
+    NaN is outside): 0.19 → 0.08 ms at 320×240 against numpy's seven passes over strided components (issue #20)."""
     h, w = target.shape[:2]
+    if (
+        type(margin) in (int, float)  # not a numpy scalar: numpy compares with those in their own precision
+        and target.dtype in (np.float32, np.float64)
+        and target.shape[2:] == (2,)
+        and target.flags.c_contiguous
+    ):
+        import cv2
+
+        return cv2.inRange(target, (margin, margin), (w - 1 - margin, h - 1 - margin)) != 0
     u, v = target[..., 0], target[..., 1]
     return (u >= margin) & (u <= w - 1 - margin) & (v >= margin) & (v <= h - 1 - margin)
 
