@@ -11,9 +11,10 @@ right = within 5 %) and the counts. ``truth`` (rendered clips only) replays the 
 positions replaced by the renderer's exact projections, and without the tracks that start on a moving object or
 that the renderer's depth test hides at a later keyframe: is a decision's error the tracks' or the method's?
 ``dump --flows`` also keeps the tracks' dense flows, and ``replay --edges T`` then replays the walk on the tracks
-that ``GeometricConfig.focal_track_edges = T`` would leave (``dump --edges T`` runs the matcher with it). Used for
-docs/geometric.md, "Tracks on moving objects", "A confident wrong Kruppa decision", "Why the bundle step is wrong
-on three clips" and "Tracks near flow edges".
+that ``GeometricConfig.focal_track_edges = T`` would leave (``dump --edges T`` runs the matcher with it);
+``replay --trim T`` the walk with ``GeometricConfig.focal_trim_px = T``. Used for docs/geometric.md, "Tracks on
+moving objects", "A confident wrong Kruppa decision", "Why the bundle step is wrong on three clips", "Tracks near
+flow edges" and "Outlier tracks left out after a first walk".
 
     python benchmarks/focal_replay.py dump OUT_DIR static-orbit:0:64 close-object:0:90:320x240 7scenes tum
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --robust off
@@ -21,6 +22,8 @@ on three clips" and "Tracks near flow edges".
     python benchmarks/focal_replay.py truth OUT_DIR/static-orbit_46_64.pkl
     python benchmarks/focal_replay.py dump OUT_DIR static-orbit:46:64 --flows
     python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --check --edges 1
+    python benchmarks/focal_replay.py dump OUT_DIR static-orbit:118:64 --edges 1
+    python benchmarks/focal_replay.py replay OUT_DIR/*.pkl --check --trim 1
 """
 
 from __future__ import annotations
@@ -143,12 +146,13 @@ def edge_filtered(record: dict, edge_px: float) -> list:
 
 
 def replay(
-    record: dict, robust: str, check: bool = False, edges: float = 0.0
+    record: dict, robust: str, check: bool = False, edges: float = 0.0, trim: float = 0.0
 ) -> tuple[str, float | None, float, float, float]:
     """(kind, focal ÷ truth, noise mrad, contrast, CPU s): ``kind`` is ``Kruppa``, ``bundle`` or ``declined``.
     ``check``: where the Kruppa cost decided, its decision cross-checked by the bundle step
     (``GeometricConfig.focal_kruppa_check``; needs a dump with the Kruppa fields). ``edges``: the tracks filtered
-    as ``GeometricConfig.focal_track_edges`` would (:func:`edge_filtered`)."""
+    as ``GeometricConfig.focal_track_edges`` would (:func:`edge_filtered`). ``trim``: the walk with
+    ``GeometricConfig.focal_trim_px`` = ``trim`` (a second walk without the tracks over ``trim`` px)."""
     from stereodiff.stage1.epipolar import FocalEstimate
     from stereodiff.stage1.focal_bundle import CASCADE_CAUCHY, focal_from_tracks, kruppa_checked
 
@@ -161,6 +165,7 @@ def replay(
     if "windows" not in record:
         return "declined", None, float("nan"), float("nan"), 0.0
     options = {k: record[k] for k in ("search", "separate", "evaluations", "max_noise_rad", "loss") if k in record}
+    options["trim_px"] = trim
     if robust != "preset":
         options.pop("loss", None)
         if robust == "on":
@@ -266,6 +271,7 @@ def main() -> int:
     replaying.add_argument("--robust", choices=("preset", "on", "off"), default="preset")
     replaying.add_argument("--check", action="store_true", help="Kruppa decisions cross-checked by the bundle step")
     replaying.add_argument("--edges", type=float, default=0.0, help="focal_track_edges (px at 320 px; --flows dumps)")
+    replaying.add_argument("--trim", type=float, default=0.0, help="focal_trim_px (px at 320 px)")
     exact = sub.add_parser("truth", help="the walk on the renderer's exact tracks, and without movers / hidden tracks")
     exact.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args()
@@ -286,7 +292,7 @@ def main() -> int:
     counts = collections.Counter()
     for path in args.files:
         record = pickle.loads(path.read_bytes())
-        kind, ratio, noise, contrast, seconds = replay(record, args.robust, args.check, args.edges)
+        kind, ratio, noise, contrast, seconds = replay(record, args.robust, args.check, args.edges, args.trim)
         verdict = "declined" if ratio is None else "right" if abs(ratio - 1) <= 0.05 else "wrong"
         counts[verdict] += 1
         shown = "" if ratio is None else f" {ratio:.3f}×"

@@ -242,6 +242,67 @@ def test_a_kruppa_decision_gives_way_to_the_bundle_step_only_where_that_decides(
     assert kruppa_checked(kruppa, declined) is kruppa and kruppa.focal == 257.5 and kruppa.source == "estimated"
 
 
+def _mistracked(seed: int, share: float = 0.1) -> tuple[list[TrackWindow], list[np.ndarray]]:
+    """Three windows of clean tracks at 280 px (3° per view, 0.05 px noise), of which ``share`` of the first window's
+    jump by 5-17 px at keyframe 1-3 and stay off by that much (a flow mistrack on another texture, as on static-orbit
+    s118's checker floor); and per window which tracks are mistracks."""
+    rng = np.random.default_rng(seed)
+    windows, bad = [], []
+    for w, window in enumerate(_windows(rng, 280.0, rotation_deg=3.0, noise_px=0.05, count=3)):
+        n = len(window.ref)
+        off = np.zeros(n, bool)
+        if w == 0:
+            off[rng.choice(n, int(share * n), replace=False)] = True
+        jump = rng.normal(size=(n, 2))
+        jump *= rng.uniform(5, 17, (n, 1)) / np.linalg.norm(jump, axis=1, keepdims=True)
+        first = rng.integers(0, 3, n)
+        seen = [
+            (index, uv + jump[index] * (off[index] & (k >= first[index]))[:, None])
+            for k, (index, uv) in enumerate(window.seen)
+        ]
+        windows.append(TrackWindow(window.ref, seen))
+        bad.append(off)
+    return windows, bad
+
+
+def test_the_trimmed_walk_decides_without_the_mistracks():
+    """``focal_trim_px`` (``trim_px``): after the first walk, the tracks whose median residual at its least grid
+    focal exceeds 1 px are left out (most mistracks among them) and the walk decides again on the rest; its estimate
+    says how many were left out. Without the option nothing is left out."""
+    import stereodiff.stage1.focal_bundle as module
+
+    windows, bad = _mistracked(4)
+    fast = dict(search="walk", separate=True, evaluations=CASCADE_EVALUATIONS, loss=CASCADE_CAUCHY)
+    guarded = dict(fast, max_noise_rad=CASCADE_MAX_NOISE_RAD)
+    plain = focal_from_tracks(windows, (160.0, 120.0), 277.1, **guarded)
+    assert plain.trimmed == ""
+    trimmed = focal_from_tracks(windows, (160.0, 120.0), 277.1, trim_px=1.0, **guarded)
+    assert trimmed.focal is not None and abs(trimmed.focal / 280.0 - 1) < 0.05, trimmed.reason
+    assert trimmed.trimmed.startswith("without ") and "tracks over 1 px at 277.1 px" in trimmed.trimmed
+    residuals = reprojection_residuals(windows, 277.1, (160.0, 120.0), 1.0, CASCADE_EVALUATIONS, True, CASCADE_CAUCHY)
+    kept, dropped = module._trimmed(windows, residuals, 1.0)
+    assert f"without {dropped} tracks" in trimmed.trimmed
+    left = np.zeros(len(windows[0].ref), bool)
+    for index, _ in kept[0].seen:
+        left[index] = True
+    assert (left & bad[0]).sum() <= 0.2 * bad[0].sum()  # the mistracks left out (here 13 of 15)
+    assert dropped < 0.3 * sum(len(window.ref) for window in windows)
+
+
+def test_the_trimmed_walk_keeps_the_first_verdict_where_it_cannot_decide():
+    """Where the second walk declines (here: ``trim_px`` so low that nearly every track is left out) the first walk's
+    decision stands, unchanged; and a first walk declined by the noise guard is not walked again (small frames:
+    trimmed, their tracks would pass the guard)."""
+    windows, _ = _mistracked(4)
+    fast = dict(search="walk", separate=True, evaluations=CASCADE_EVALUATIONS, loss=CASCADE_CAUCHY)
+    plain = focal_from_tracks(windows, (160.0, 120.0), 277.1, max_noise_rad=CASCADE_MAX_NOISE_RAD, **fast)
+    kept = focal_from_tracks(windows, (160.0, 120.0), 277.1, max_noise_rad=CASCADE_MAX_NOISE_RAD, trim_px=1e-3, **fast)
+    assert kept.focal == plain.focal and kept.trimmed == "" and plain.focal is not None
+    small = _windows(np.random.default_rng(11), 112.0, rotation_deg=3.0, noise_px=0.1, count=3, size=(96, 128))
+    noisy = focal_from_tracks(small, (64.0, 48.0), 110.9, max_noise_rad=CASCADE_MAX_NOISE_RAD, trim_px=1.0, **fast)
+    assert noisy.focal is None and noisy.reason.startswith("tracks too noisy to tell the focal")
+
+
 def test_the_track_windows_are_spread_over_the_video_three_frames_apart():
     assert window_keyframes(64) == [list(range(s, s + 22, 3)) for s in (0, 21, 42)]
     assert window_keyframes(10) == [list(range(s, s + 8)) for s in (0, 1, 2)]  # short: steps of 1

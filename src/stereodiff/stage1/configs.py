@@ -193,6 +193,18 @@ class GeometricConfig(Stage1Config):
     evidence, not the adjustments' residuals. At 1 px, over 118 dumped clips at 320×240 (the ``cpu`` preset's
     decisions): right / wrong / declined 67 / 5 / 46 → 77 / 1 / 40 (fresh seeds 98-105: 14 / 1 / 9 → 16 / 0 / 8), two
     right decisions declined, none made wrong (docs/geometric.md, "Tracks near flow edges")."""
+    focal_trim_px: float = 0.0
+    """0 (off): the cascade's bundle step (``focal_cascade``, ``focal_kruppa_check``) walks a second time without the
+    tracks whose median reprojection residual, after the first walk's adjustment at its least grid focal, exceeds
+    this many pixels (at 320 px), and takes that walk's decision where it decides; where it declines, the first
+    walk's decision stands. Only where the first walk decided: no new decision, no decision lost
+    (:func:`~stereodiff.stage1.focal_bundle.focal_from_tracks`'s ``trim_px``). Flow mistracks
+    that pass the forward-backward and flow-edge checks are pixels off at any focal (static-orbit s118: 31 of 300
+    tracks of one window, up to 17 px), the median track 0.05-0.15 px; through the poses they pulled that clip's
+    focal 5.8 % low. At 1 or 2 px, over 55 clips at 320×240: right / wrong / declined 29 / 3 / 23 → 31 / 1 / 23 (the
+    wrong one left is 7-Scenes' Kruppa decision), none moved outside 5 %; 2 px moves the right ones least. Costs a
+    second walk (≈ 1 s of CPU at 320 px) where the first one decides (docs/geometric.md, "Outlier tracks left out
+    after a first walk")."""
     offset_parallax: Literal["rotation_fit", "essential"] = "rotation_fit"
     """How the adaptive offsets measure the parallax of the probe pairs. ``"rotation_fit"`` (default): the median
     flow left by the best pure rotation, in pixels, as an angle over the 60° prior focal of the working size (does

@@ -111,6 +111,8 @@ class FocalEstimate:
         without: the bundle adjustment's walk: ``(contrast, focal px)`` without each window in turn (empty otherwise).
         noise_rad: the bundle adjustment's least median reprojection error on the grid of focals, in pixels divided
             by that focal in pixels (radians; NaN otherwise): the cascade's guard (``CASCADE_MAX_NOISE_RAD``).
+        trimmed: the bundle adjustment's walk with ``trim_px``: which tracks its decision was made without ("" when
+            none, or when the first walk's verdict stands).
     """
 
     focal: float | None
@@ -120,6 +122,7 @@ class FocalEstimate:
     source: str = "estimated"
     without: list[tuple[float, float]] = field(default_factory=list)
     noise_rad: float = float("nan")
+    trimmed: str = ""
 
 
 def focal_from_fundamentals(

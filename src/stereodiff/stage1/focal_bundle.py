@@ -228,6 +228,8 @@ def focal_from_tracks(
     separate: bool = False,
     max_noise_rad: float | None = None,
     loss: tuple[str, float] = _HUBER,
+    trim_px: float = 0.0,
+    _kept: dict | None = None,
 ) -> FocalEstimate:
     """The focal (px) of least :func:`reprojection_error` on a sweep of focals ``prior × 1.25^k``, ``|k| ≤ 3``,
     refined on two focals half a step either side of the best one, by a parabola (in log focal) through the least
@@ -247,7 +249,32 @@ def focal_from_tracks(
     Undecided (``focal`` None, with the reason) when no window has tracks, when the best focal is an end of the sweep
     or when the errors ±25 % away are less than ``_CONTRAST`` = 1.15× the least (on TUM fr1/desk 1.19-1.46×; the
     static orbit 1.11× and 7-Scenes 1.08×, both undecided).
+
+    ``trim_px`` (``GeometricConfig.focal_trim_px``; 0: off): after the walk (or sweep), the tracks whose median
+    reprojection residual after the adjustment at the least grid focal exceeds ``trim_px`` pixels (at 320 px, scaled
+    by ``px_scale``) are left out and the walk is run again on the rest (:func:`_trimmed`); its decision is taken
+    where it decides, else the first walk's decision stands. Only where the first walk decided: it makes no new
+    decision (where the first walk declines, by the noise guard, the contrast or the drop-one test, the trimmed one
+    decided 7 more rendered clips right at 320 px, but ``close-object`` s118 at 1.063× with the grid shifted by
+    10 %; and the trimmed tracks of small frames would pass the noise guard). ``_kept``: receives the least grid
+    focal's residuals (internal).
     """
+    if trim_px > 0:
+        options = dict(search=search, evaluations=evaluations, separate=separate, max_noise_rad=max_noise_rad)
+        kept: dict = {}
+        first = focal_from_tracks(windows, principal_point, prior, px_scale, loss=loss, _kept=kept, **options)
+        if first.focal is None or "residuals" not in kept:
+            return first  # a second look at a decision only: it makes none where the first walk declined
+        trimmed, dropped = _trimmed(windows, kept["residuals"], trim_px * px_scale)
+        if not dropped:
+            return first
+        second = focal_from_tracks(trimmed, principal_point, prior, px_scale, loss=loss, **options)
+        left_out = f"without {dropped} tracks over {trim_px:g} px at {kept['focal']:.1f} px"
+        if second.focal is None:
+            return first
+        second.reason = ""
+        second.trimmed = left_out
+        return second
     cache: dict[float, float] = {}
     parts: dict[float, list[np.ndarray]] = {}  # residuals per window (``separate``) or for all
 
@@ -284,6 +311,8 @@ def focal_from_tracks(
         return FocalEstimate(None, reason="no flow tracks")
     best = int(np.nanargmin(errors))
     estimate = FocalEstimate(None, float(focals[best]))
+    if _kept is not None:
+        _kept.update(residuals=parts[steps[best]], focal=float(focals[best]))
     if steps[best] in (-_SWEEP, _SWEEP):
         estimate.reason = f"least reprojection error at the end of the sweep ({focals[best] / prior:.2f}× the prior)"
         return estimate
@@ -496,6 +525,35 @@ def _vertex_decision(
     return estimate
 
 
+def _trimmed(
+    windows: list[TrackWindow], residuals: list[np.ndarray], threshold: float
+) -> tuple[list[TrackWindow], int]:
+    """``windows`` without the tracks whose median reprojection residual (the norm over their observations, pixels)
+    in ``residuals`` (:func:`reprojection_residuals` of ``windows``: one array per window with tracks, or one for
+    all) exceeds ``threshold``, and how many were left out. A flow mistrack (DIS following another texture, a track
+    on a moving object) fits no camera motion: pixels off at any focal, where the median track is 0.05-0.15 px off
+    (docs/geometric.md, "Outlier tracks left out after a first walk")."""
+    live = [window for window in windows if any(len(index) for index, _ in window.seen)]
+    flat = np.concatenate(residuals) if residuals else np.zeros(0)
+    counts = [2 * sum(len(index) for index, _ in window.seen) for window in live]
+    if len(flat) != sum(counts):  # the residuals do not match the windows: nothing to trim
+        return windows, 0
+    out, dropped, start = [], 0, 0
+    for window, count in zip(live, counts, strict=True):
+        part = flat[start : start + count]
+        start += count
+        track = np.concatenate([index for index, _ in window.seen])
+        norm = np.hypot(part[0::2], part[1::2])
+        order = np.argsort(track, kind="stable")
+        ids, first = np.unique(track[order], return_index=True)
+        median = np.array([np.median(group) for group in np.split(norm[order], first[1:])])
+        bad = np.zeros(len(window.ref), bool)
+        bad[ids[median > threshold]] = True
+        dropped += int(bad.sum())
+        out.append(TrackWindow(window.ref, [(index[~bad[index]], uv[~bad[index]]) for index, uv in window.seen]))
+    return out, dropped
+
+
 def _five_point_fit(errors: np.ndarray, focal: float) -> tuple[float, float]:
     """Contrast and focal (px) of five errors ``[5]`` at ``focal × 1.25^(-1, -0.5, 0, 0.5, 1)``: the contrast of the
     least-squares parabola in log focal (its value one step from its vertex over its value at the vertex; NaN when
@@ -563,4 +621,6 @@ def kruppa_checked(kruppa: FocalEstimate, bundle: FocalEstimate) -> FocalEstimat
         f"adjustment {bundle.focal:.1f} px (±25 % gives {bundle.contrast:.2f}× the least reprojection error): "
         "the bundle adjustment's taken"
     )
+    if bundle.trimmed:  # focal_trim_px: decided by the second walk
+        bundle.reason += f" ({bundle.trimmed})"
     return bundle

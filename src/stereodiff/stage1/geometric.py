@@ -844,6 +844,8 @@ class GeometricMatcher(PairwiseReconstruction):
                     f"{estimate.reason}; decided by bundle adjustment: ±25 % gives {tracked.contrast:.2f}× the least "
                     "reprojection error"
                 )
+                if tracked.trimmed:  # focal_trim_px: decided by the second walk
+                    tracked.reason += f" ({tracked.trimmed})"
             estimate = tracked
         return estimate
 
@@ -867,6 +869,8 @@ class GeometricMatcher(PairwiseReconstruction):
             }
             if self.settings.focal_cascade_robust:  # tracks on moving objects pull the poses less
                 fast["loss"] = CASCADE_CAUCHY
+            if self.settings.focal_trim_px > 0:  # a second walk without the tracks that fit no camera motion
+                fast["trim_px"] = self.settings.focal_trim_px
         with self._prefetch(gray, direct):
             tracked = focal_from_tracks(windows, (K[0, 2], K[1, 2]), K_prior[0, 0], self._px_scale, **fast)
         logger.info(
