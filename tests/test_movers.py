@@ -1396,3 +1396,42 @@ def test_path_near_foot_finds_the_far_oncoming_car_whose_flow_blends_into_the_ro
     _, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, path_near_foot=True), handled)
     assert not given[handled].any() and given[car & ~handled].mean() > 0.9
     assert not MoverSettings().path_near_foot and not GeometricConfig().movers_path_near_foot  # an option, off
+
+
+def test_side_near_gives_a_person_triangulated_too_near_beside_a_sideways_camera_the_floor_where_she_stands():
+    """indoor-dynamic s120: a person walking against a sideways camera moves along its epipolar lines, so the flow
+    checks do not flag her and stage 1 puts her at ~0.6 of her depth. ``path_near`` / ``path_near_foot`` reach the
+    movers only for a camera moving along its view; ``movers_side_near`` runs them for one that does not, with every
+    column beside the (absent) path: the person standing on the floor, 0.5× the floor at her feet, takes that floor's
+    depth, while a static box at its contact's depth, the floor and the far wall keep theirs."""
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import mover_settings
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    t = 6
+    rng = np.random.default_rng(5)
+    frames = np.repeat(rng.integers(0, 255, (1, 120, 160, 3), dtype=np.uint8), t, axis=0)  # a still camera
+    depth = floor.copy()
+    depth[:60] = 12.0  # the far wall
+    person = np.zeros(floor.shape, bool)
+    person[62:95, 72:92] = True  # stands at row 94 across the principal point's column (80)
+    depth[person] = 0.5 * floor[94, 82] * rng.uniform(0.97, 1.03, person.sum())
+    box = np.zeros(floor.shape, bool)
+    box[70:100, 20:40] = True  # static, at its contact's depth
+    depth[box] = floor[99, 30]
+    scene = _wall_scene(np.repeat(depth[None], t, axis=0))
+    cpu = preset_config("cpu").stage1
+    off, on = mover_settings(cpu, ahead=False), mover_settings(replace(cpu, movers_side_near=0.3), ahead=False)
+    assert (off.path_near, off.path_side, on.path_near, on.path_side, on.path_contact) == (0, False, 0.3, True, 0)
+    assert on.path_confidence == 1.0  # as the other mover pixels (``movers_path_confidence``: the car ahead's)
+    assert mover_settings(replace(cpu, movers_side_near=0.3), ahead=True) == mover_settings(cpu, ahead=True)
+    assert GeometricConfig().movers_side_near == 0 and cpu.movers_side_near == 0  # an option, off
+    with pytest.raises(ValueError, match="movers_side_near"):
+        GeometricConfig(movers_side_near=1.0).validate()
+    base = replace(MoverSettings(), path_near_foot=True)
+    before, _ = handle_movers(frames, scene, replace(base, path_near=0.3))  # no path step for a still camera
+    np.testing.assert_array_equal(before.depth, scene.depth)
+    after, _ = handle_movers(frames, scene, replace(base, path_near=0.3, path_side=True))
+    given = np.asarray(after.depth) != scene.depth
+    assert given[:, person].mean() > 0.9 and not given[:, ~person].any()
+    np.testing.assert_allclose(np.asarray(after.depth)[given], floor[94, 82], rtol=0.07)

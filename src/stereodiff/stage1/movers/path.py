@@ -76,6 +76,7 @@ def path_contact(
     run = max(2, round(RUN_PX * px))
     trim = round(s.path_trim * px)
     path = np.abs(np.arange(w) - epipole_u) <= s.path_contact * (bottom - horizon)  # [w] the widest path
+    path &= not s.path_side  # no path: every column is beside it
     for u in np.flatnonzero(path | (s.path_near > 0)):
         found = _column_contact(on_ground[:, u], obstacle[:, u], int(horizon[u]), bottom, run)
         if found is None:
@@ -84,7 +85,7 @@ def path_contact(
         below_horizon = road - horizon[u]
         if road - low > s.contact_rows or below_horizon < MIN_BELOW * h:
             continue
-        path[u] = abs(u - epipole_u) <= s.path_contact * below_horizon
+        path[u] = not s.path_side and abs(u - epipole_u) <= s.path_contact * below_horizon
         seen = np.count_nonzero(depth[horizon[u] : low + 1, u] > 0)
         if seen < run or np.count_nonzero(on_ground[horizon[u] : low + 1, u]) > HIDDEN_SHARE * seen:
             continue  # the road shows above it: not an upright object hiding it
@@ -138,7 +139,9 @@ def _near_feet(
     top, low, median = _feet(out, ground, on_ground, horizon, skip, s)
     below = low - horizon
     columns = np.arange(w)
-    beside = (low >= 0) & (below >= MIN_BELOW * h) & (np.abs(columns - epipole_u) > s.path_contact * below)
+    beside = (
+        (low >= 0) & (below >= MIN_BELOW * h) & (s.path_side | (np.abs(columns - epipole_u) > s.path_contact * below))
+    )
     contact = np.full(w, np.inf)
     contact[beside] = ground[low[beside], columns[beside]]
     nearer = beside & (median < (1.0 - s.path_near) * contact)
