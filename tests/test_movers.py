@@ -1435,3 +1435,37 @@ def test_side_near_gives_a_person_triangulated_too_near_beside_a_sideways_camera
     given = np.asarray(after.depth) != scene.depth
     assert given[:, person].mean() > 0.9 and not given[:, ~person].any()
     np.testing.assert_allclose(np.asarray(after.depth)[given], floor[94, 82], rtol=0.07)
+
+
+def test_side_beside_keeps_a_static_surface_whose_depth_steps_farther_mid_surface():
+    """7-Scenes: on a static cabinet front, a patch stage 1 put nearer than the front (noise) ends where the depth
+    steps farther, and the floor shows within ``contact_rows`` under the cabinet: ``path_side`` takes it as an object
+    standing there and pushes it to the floor at its lowest row, twice too far. With ``side_beside`` an object must
+    show the floor left and right of its lowest pixels: the patch (cabinet beside it) keeps its depth, the person
+    (floor beside her feet) still takes the floor's."""
+    from stereodiff.stage1.movers.ground import ground_pixels
+    from stereodiff.stage1.movers.path import path_contact
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    rng = np.random.default_rng(6)
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[62:95, 20:40] = True  # stands at row 94, floor beside her feet
+    depth[person] = 0.5 * floor[94, 30] * rng.uniform(0.97, 1.03, person.sum())
+    cabinet = np.zeros(floor.shape, bool)
+    cabinet[62:101, 90:150] = True  # static front standing at row 100, at its contact's depth
+    depth[cabinet] = floor[100, 120]
+    patch = np.zeros(floor.shape, bool)
+    patch[70:86, 110:130] = True  # noise on the front, nearer than it
+    depth[patch] = 0.8 * floor[100, 120]
+    settings = replace(MoverSettings(), path_near=0.3, path_near_foot=True, path_side=True)
+    ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, settings)
+    assert ground is not None
+    on_ground = ground_pixels(depth, ground, settings)
+    _, given = path_contact(depth, ground, on_ground, 80.0, settings)
+    assert given[person].mean() > 0.9 and given[patch].mean() > 0.9  # path_side alone: both
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, side_beside=True))
+    assert given[person].mean() > 0.9 and not given[~person].any()
+    np.testing.assert_allclose(out[given], floor[94, 30], rtol=0.07)
+    assert not MoverSettings().side_beside and not preset_config("cpu").stage1.movers_side_beside  # an option, off

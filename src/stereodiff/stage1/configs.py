@@ -514,6 +514,10 @@ class GeometricConfig(Stage1Config):
     walking against a sideways camera moves along its epipolar lines, so the flow checks do not flag it and stage 1
     triangulates it too near. Its pixels get the mover confidence (``movers_path_confidence`` is the car ahead's)
     (docs/geometric.md, "People triangulated too near beside a sideways camera")."""
+    movers_side_beside: bool = False
+    """With ``movers_side_near``: an object it takes must show the ground left and right of its columns in the rows
+    of its lowest pixels (``MoverSettings.side_beside``; off): a person stands on a floor seen beside her feet
+    (docs/geometric.md, "People triangulated too near beside a sideways camera")."""
     movers_path_trim: float = 0.0
     """With ``movers_path_contact``: pixels (at a 320-pixel long side) dropped from each side of an object's columns
     before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into

@@ -140,6 +140,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         path_near=float(config.movers_path_near) if ahead else side,
         path_near_foot=bool(config.movers_path_near_foot),
         path_side=side > 0,
+        side_beside=side > 0 and bool(config.movers_side_beside),
     )
 
 

@@ -104,6 +104,8 @@ def path_contact(
         columns = columns[np.abs(rows - middle) <= ROW_TOLERANCE * (middle - horizon[columns])]
         if trim and columns.size:  # the scenery beside the object, whose flow its flow blends into
             columns = columns[(columns >= columns[0] + trim) & (columns <= columns[-1] - trim)]
+        if nearer and s.side_beside and not _ground_beside(on_ground, lowest[columns], columns, s.contact_rows):
+            continue
         span = np.zeros((h, w), bool)
         span[:, columns] = (grid >= horizon[columns]) & (grid <= lowest[columns])
         if nearer:
@@ -147,6 +149,8 @@ def _near_feet(
     nearer = beside & (median < (1.0 - s.path_near) * contact)
     grid = np.arange(h)[:, None]
     for group in _objects(np.where(nearer, low, -1), round(MIN_WIDTH_PX * px), round(GAP_PX * px)):
+        if s.side_beside and not _ground_beside(on_ground, low[group], group, s.contact_rows):
+            continue
         value = float(np.median(contact[group]))
         span = np.zeros((h, w), bool)
         span[:, group] = (grid >= top[group]) & (grid <= low[group])
@@ -232,6 +236,19 @@ def _feet(
         if seen and alone:
             top[u], low[u], median[u] = rows[start], rows[end], ref
     return top, low, median
+
+
+def _ground_beside(on_ground: np.ndarray, lowest: np.ndarray, columns: np.ndarray, reach: int) -> bool:
+    """``side_beside``: the ground (``on_ground`` ``[h,w]`` bool) is seen both left and right of an object's
+    ``columns`` ``[n]`` (within ``reach`` columns) in the rows of its lowest pixels ``lowest`` ``[n]`` (±2): a person
+    stands on a floor that shows beside her feet; a static surface whose depth steps farther at a noisy row (a
+    cabinet door on 7-Scenes) has more of itself beside that row."""
+    if not columns.size:
+        return False
+    h = on_ground.shape[0]
+    band = on_ground[max(0, int(lowest.min()) - 2) : min(h, int(lowest.max()) + 3)]
+    left, right = int(columns.min()), int(columns.max())
+    return bool(band[:, max(0, left - reach) : left].any() and band[:, right + 1 : right + 1 + reach].any())
 
 
 def _median3(values: list[float], start: int, stop: int) -> float:
