@@ -1396,3 +1396,76 @@ def test_path_near_foot_finds_the_far_oncoming_car_whose_flow_blends_into_the_ro
     _, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, path_near_foot=True), handled)
     assert not given[handled].any() and given[car & ~handled].mean() > 0.9
     assert not MoverSettings().path_near_foot and not GeometricConfig().movers_path_near_foot  # an option, off
+
+
+def test_side_near_gives_a_person_triangulated_too_near_beside_a_sideways_camera_the_floor_where_she_stands():
+    """indoor-dynamic s120: a person walking against a sideways camera moves along its epipolar lines, so the flow
+    checks do not flag her and stage 1 puts her at ~0.6 of her depth. ``path_near`` / ``path_near_foot`` reach the
+    movers only for a camera moving along its view; ``movers_side_near`` runs them for one that does not, with every
+    column beside the (absent) path: the person standing on the floor, 0.5× the floor at her feet, takes that floor's
+    depth, while a static box at its contact's depth, the floor and the far wall keep theirs."""
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import mover_settings
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    t = 6
+    rng = np.random.default_rng(5)
+    frames = np.repeat(rng.integers(0, 255, (1, 120, 160, 3), dtype=np.uint8), t, axis=0)  # a still camera
+    depth = floor.copy()
+    depth[:60] = 12.0  # the far wall
+    person = np.zeros(floor.shape, bool)
+    person[62:95, 72:92] = True  # stands at row 94 across the principal point's column (80)
+    depth[person] = 0.5 * floor[94, 82] * rng.uniform(0.97, 1.03, person.sum())
+    box = np.zeros(floor.shape, bool)
+    box[70:100, 20:40] = True  # static, at its contact's depth
+    depth[box] = floor[99, 30]
+    scene = _wall_scene(np.repeat(depth[None], t, axis=0))
+    cpu = preset_config("cpu").stage1
+    off, on = mover_settings(cpu, ahead=False), mover_settings(replace(cpu, movers_side_near=0.3), ahead=False)
+    assert (off.path_near, off.path_side, on.path_near, on.path_side, on.path_contact) == (0, False, 0.3, True, 0)
+    assert on.path_confidence == 1.0  # as the other mover pixels (``movers_path_confidence``: the car ahead's)
+    assert mover_settings(replace(cpu, movers_side_near=0.3), ahead=True) == mover_settings(cpu, ahead=True)
+    assert GeometricConfig().movers_side_near == 0 and cpu.movers_side_near == 0  # an option, off
+    with pytest.raises(ValueError, match="movers_side_near"):
+        GeometricConfig(movers_side_near=1.0).validate()
+    base = replace(MoverSettings(), path_near_foot=True)
+    before, _ = handle_movers(frames, scene, replace(base, path_near=0.3))  # no path step for a still camera
+    np.testing.assert_array_equal(before.depth, scene.depth)
+    after, _ = handle_movers(frames, scene, replace(base, path_near=0.3, path_side=True))
+    given = np.asarray(after.depth) != scene.depth
+    assert given[:, person].mean() > 0.9 and not given[:, ~person].any()
+    np.testing.assert_allclose(np.asarray(after.depth)[given], floor[94, 82], rtol=0.07)
+
+
+def test_side_beside_keeps_a_static_surface_whose_depth_steps_farther_mid_surface():
+    """7-Scenes: on a static cabinet front, a patch stage 1 put nearer than the front (noise) ends where the depth
+    steps farther, and the floor shows within ``contact_rows`` under the cabinet: ``path_side`` takes it as an object
+    standing there and pushes it to the floor at its lowest row, twice too far. With ``side_beside`` an object must
+    show the floor left and right of its lowest pixels: the patch (cabinet beside it) keeps its depth, the person
+    (floor beside her feet) still takes the floor's."""
+    from stereodiff.stage1.movers.ground import ground_pixels
+    from stereodiff.stage1.movers.path import path_contact
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    rng = np.random.default_rng(6)
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[62:95, 20:40] = True  # stands at row 94, floor beside her feet
+    depth[person] = 0.5 * floor[94, 30] * rng.uniform(0.97, 1.03, person.sum())
+    cabinet = np.zeros(floor.shape, bool)
+    cabinet[62:101, 90:150] = True  # static front standing at row 100, at its contact's depth
+    depth[cabinet] = floor[100, 120]
+    patch = np.zeros(floor.shape, bool)
+    patch[70:86, 110:130] = True  # noise on the front, nearer than it
+    depth[patch] = 0.8 * floor[100, 120]
+    settings = replace(MoverSettings(), path_near=0.3, path_near_foot=True, path_side=True)
+    ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, settings)
+    assert ground is not None
+    on_ground = ground_pixels(depth, ground, settings)
+    _, given = path_contact(depth, ground, on_ground, 80.0, settings)
+    assert given[person].mean() > 0.9 and given[patch].mean() > 0.9  # path_side alone: both
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, side_beside=True))
+    assert given[person].mean() > 0.9 and not given[~person].any()
+    np.testing.assert_allclose(out[given], floor[94, 30], rtol=0.07)
+    assert not MoverSettings().side_beside and not preset_config("cpu").stage1.movers_side_beside  # an option, off

@@ -517,6 +517,19 @@ class GeometricConfig(Stage1Config):
     ground at its own lowest row (``MoverSettings.path_near_foot``; off): the far oncoming car, whose flow blends into
     the road under it so that the road is seen only 10–15 rows lower (docs/geometric.md, "The far oncoming car: its
     foot found from above"). On in the ``cpu`` preset since the session of 2026-12-04 evening."""
+    movers_side_near: float = 0.0
+    """With ``movers``, for a camera that does not move along its view (``movers_path_near`` and
+    ``movers_path_near_foot`` act only on one that does): every column is beside the path, and an object standing on
+    the ground (seen up to its lowest pixels and hidden above them, or found from above with
+    ``movers_path_near_foot``) that stage 1 put (median) nearer than the ground where it stands by more than this
+    fraction takes that ground's depth (``MoverSettings.path_side``; 0 = off, also in the ``cpu`` preset): a person
+    walking against a sideways camera moves along its epipolar lines, so the flow checks do not flag it and stage 1
+    triangulates it too near. Its pixels get the mover confidence (``movers_path_confidence`` is the car ahead's)
+    (docs/geometric.md, "People triangulated too near beside a sideways camera")."""
+    movers_side_beside: bool = False
+    """With ``movers_side_near``: an object it takes must show the ground left and right of its columns in the rows
+    of its lowest pixels (``MoverSettings.side_beside``; off): a person stands on a floor seen beside her feet
+    (docs/geometric.md, "People triangulated too near beside a sideways camera")."""
     movers_path_trim: float = 0.0
     """With ``movers_path_contact``: pixels (at a 320-pixel long side) dropped from each side of an object's columns
     before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into
@@ -609,6 +622,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_path_confidence", 0 < self.movers_path_confidence <= 1, "must lie in (0, 1]"),
                 ("movers_path_near", 0 <= self.movers_path_near < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_path_trim", self.movers_path_trim >= 0, "must be ≥ 0 pixels (0 = off)"),
+                ("movers_side_near", 0 <= self.movers_side_near < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
                 ("band_select_rim_px", self.band_select_rim_px >= 0, "must be ≥ 0 pixels"),

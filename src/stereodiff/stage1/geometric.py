@@ -110,6 +110,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
     (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead``,
     ``movers_up_to_horizon`` and ``movers_path_contact``."""
     track = int(config.movers_track_frames) or (int(config.movers_track_ahead) if ahead else 0)
+    side = 0.0 if ahead else float(config.movers_side_near)  # no path: every column is beside it
     return MoverSettings(
         track_frames=track,
         track_missed=int(config.movers_track_missed),
@@ -134,10 +135,12 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         ground_max_beyond=float(config.movers_ground_max_beyond),
         up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,
         path_contact=float(config.movers_path_contact) if ahead else 0.0,
-        path_confidence=float(config.movers_path_confidence),
+        path_confidence=float(config.movers_path_confidence) if ahead else 1.0,  # the car ahead's
         path_trim=float(config.movers_path_trim),
-        path_near=float(config.movers_path_near),
+        path_near=float(config.movers_path_near) if ahead else side,
         path_near_foot=bool(config.movers_path_near_foot),
+        path_side=side > 0,
+        side_beside=side > 0 and bool(config.movers_side_beside),
     )
 
 

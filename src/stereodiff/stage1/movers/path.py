@@ -76,6 +76,7 @@ def path_contact(
     run = max(2, round(RUN_PX * px))
     trim = round(s.path_trim * px)
     path = np.abs(np.arange(w) - epipole_u) <= s.path_contact * (bottom - horizon)  # [w] the widest path
+    path &= not s.path_side  # no path: every column is beside it
     for u in np.flatnonzero(path | (s.path_near > 0)):
         found = _column_contact(on_ground[:, u], obstacle[:, u], int(horizon[u]), bottom, run)
         if found is None:
@@ -84,7 +85,7 @@ def path_contact(
         below_horizon = road - horizon[u]
         if road - low > s.contact_rows or below_horizon < MIN_BELOW * h:
             continue
-        path[u] = abs(u - epipole_u) <= s.path_contact * below_horizon
+        path[u] = not s.path_side and abs(u - epipole_u) <= s.path_contact * below_horizon
         seen = np.count_nonzero(depth[horizon[u] : low + 1, u] > 0)
         if seen < run or np.count_nonzero(on_ground[horizon[u] : low + 1, u]) > HIDDEN_SHARE * seen:
             continue  # the road shows above it: not an upright object hiding it
@@ -103,6 +104,8 @@ def path_contact(
         columns = columns[np.abs(rows - middle) <= ROW_TOLERANCE * (middle - horizon[columns])]
         if trim and columns.size:  # the scenery beside the object, whose flow its flow blends into
             columns = columns[(columns >= columns[0] + trim) & (columns <= columns[-1] - trim)]
+        if nearer and s.side_beside and not _ground_beside(on_ground, lowest[columns], columns, s.contact_rows):
+            continue
         span = np.zeros((h, w), bool)
         span[:, columns] = (grid >= horizon[columns]) & (grid <= lowest[columns])
         if nearer:
@@ -138,12 +141,16 @@ def _near_feet(
     top, low, median = _feet(out, ground, on_ground, horizon, skip, s)
     below = low - horizon
     columns = np.arange(w)
-    beside = (low >= 0) & (below >= MIN_BELOW * h) & (np.abs(columns - epipole_u) > s.path_contact * below)
+    beside = (
+        (low >= 0) & (below >= MIN_BELOW * h) & (s.path_side | (np.abs(columns - epipole_u) > s.path_contact * below))
+    )
     contact = np.full(w, np.inf)
     contact[beside] = ground[low[beside], columns[beside]]
     nearer = beside & (median < (1.0 - s.path_near) * contact)
     grid = np.arange(h)[:, None]
     for group in _objects(np.where(nearer, low, -1), round(MIN_WIDTH_PX * px), round(GAP_PX * px)):
+        if s.side_beside and not _ground_beside(on_ground, low[group], group, s.contact_rows):
+            continue
         value = float(np.median(contact[group]))
         span = np.zeros((h, w), bool)
         span[:, group] = (grid >= top[group]) & (grid <= low[group])
@@ -229,6 +236,19 @@ def _feet(
         if seen and alone:
             top[u], low[u], median[u] = rows[start], rows[end], ref
     return top, low, median
+
+
+def _ground_beside(on_ground: np.ndarray, lowest: np.ndarray, columns: np.ndarray, reach: int) -> bool:
+    """``side_beside``: the ground (``on_ground`` ``[h,w]`` bool) is seen both left and right of an object's
+    ``columns`` ``[n]`` (within ``reach`` columns) in the rows of its lowest pixels ``lowest`` ``[n]`` (±2): a person
+    stands on a floor that shows beside her feet; a static surface whose depth steps farther at a noisy row (a
+    cabinet door on 7-Scenes) has more of itself beside that row."""
+    if not columns.size:
+        return False
+    h = on_ground.shape[0]
+    band = on_ground[max(0, int(lowest.min()) - 2) : min(h, int(lowest.max()) + 3)]
+    left, right = int(columns.min()), int(columns.max())
+    return bool(band[:, max(0, left - reach) : left].any() and band[:, right + 1 : right + 1 + reach].any())
 
 
 def _median3(values: list[float], start: int, stop: int) -> float:

@@ -169,7 +169,7 @@ def _handle_block(
         shrink = round(2 * max(h, w) / 320.0)
         handled |= fill_missed_movers(depth, moving, handled, s.track_missed, s.underground, shrink)
     confidence[handled] = mover_conf
-    if s.path_contact > 0:
+    if s.path_contact > 0 or (s.path_side and s.path_near > 0):
         path = np.zeros((n, h, w), bool)
         _path_contacts(depth, moving, path, scene.principal_point[:, 0], first, core, s, num_workers, handled)
         confidence[path] = mover_conf * s.path_confidence

@@ -207,6 +207,16 @@ class MoverSettings:
     triangulated off the plane, so the road where it is last seen lies 10–15 rows under the car and the car is not
     nearer than it by ``path_near`` (docs/geometric.md, "The far oncoming car: its foot found from above"). Pixels
     the other mover rules gave a depth are left out."""
+    path_side: bool = False
+    """With ``path_near``: the camera has no path (it does not move along its view): every column is beside it, so
+    only the ``path_near`` rules (and ``path_near_foot``) run, whatever ``path_contact`` and the epipole are; the
+    step runs with ``path_contact`` 0 (docs/geometric.md, "People triangulated too near beside a sideways
+    camera")."""
+    side_beside: bool = False
+    """With ``path_near``: an object beside the path gives its contact only when the ground is seen left and right
+    of its columns in the rows of its lowest pixels (within ``contact_rows`` columns, :func:`~.path._ground_beside`):
+    a static surface whose depth steps farther at a noisy row is not taken (docs/geometric.md, "People triangulated
+    too near beside a sideways camera")."""
     path_trim: float = 0.0
     """With ``path_contact``: pixels dropped from each side of an object's columns before it gives its depth (0 =
     off). DIS's patches blend the car's flow into the 6–9 pixels of scenery beside it (holes, or far road and
