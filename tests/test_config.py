@@ -65,6 +65,8 @@ def test_presets_hold_the_paper_settings():
         focal_cascade_robust=True,
         focal_kruppa_check=True,
         focal_track_edges=1.0,
+        focal_trim_px=2.0,
+        far_parallax_px=1.0,
         movers_underground_cut=True,
         min_side_offset=2,
         poses_from_pairs=True,

@@ -204,7 +204,7 @@ class GeometricConfig(Stage1Config):
     focal 5.8 % low. At 1 or 2 px, over 55 clips at 320×240: right / wrong / declined 29 / 3 / 23 → 31 / 1 / 23 (the
     wrong one left is 7-Scenes' Kruppa decision), none moved outside 5 %; 2 px moves the right ones least. Costs a
     second walk (≈ 1 s of CPU at 320 px) where the first one decides (docs/geometric.md, "Outlier tracks left out
-    after a first walk")."""
+    after a first walk"). 2 in the ``cpu`` preset since the session of 2026-12-04 evening."""
     offset_parallax: Literal["rotation_fit", "essential"] = "rotation_fit"
     """How the adaptive offsets measure the parallax of the probe pairs. ``"rotation_fit"`` (default): the median
     flow left by the best pure rotation, in pixels, as an angle over the 60° prior focal of the working size (does
@@ -328,7 +328,9 @@ class GeometricConfig(Stage1Config):
     0 = off (the bound applies to every pixel). The parallax in pixels hardly depends on the focal: with 1 px the
     static orbit at 0.9× the focal gets its far wall back (seed 1 final AbsRel 0.161 → 0.045; 0.5 px: 0.037 but
     ``indoor-dynamic`` +2 % with no focal given; docs/geometric.md, "Pair acceptance and the far bound independent
-    of the focal")."""
+    of the focal"). 1 in the ``cpu`` preset since the session of 2026-12-04 evening: driving s125's far road, 5-7×
+    the pair median in its first frames, is no longer cut (final 0.0923 → 0.0845), no other clip of 34 moves by
+    more than +0.35 %)."""
     distortion: tuple[float, ...] | Literal["auto"] | None = None
     """Lens distortion of the source camera, OpenCV coefficients ``(k1, k2, p1, p2[, k3])`` (e.g. from a
     calibration or a dataset's camera file; they do not depend on the resolution); needs ``focal_px`` (or the
