@@ -156,11 +156,13 @@ def main() -> int:
     cpu = [row for row in rows if row[0] == "cpu"]
     if cpu and not args.quick:
         speed, rss = header.index("total f/s"), header.index("peak RSS (MiB)")
+        memory = f"peak RSS {cpu[0][rss]:.0f} MiB"
+        if len(cpu) > 1:  # memory against the video's length
+            memory += f" at {cpu[0][1]} frames vs {cpu[-1][rss]:.0f} MiB at {cpu[-1][1]} frames"
         set_headline(
             name,
             f"`cpu` preset end to end at {width}×{height}: {cpu[-1][speed]:.2f} frames/s on a {cpu[-1][1]}-frame "
-            f"video; peak RSS {cpu[0][rss]:.0f} MiB at {cpu[0][1]} frames vs {cpu[-1][rss]:.0f} MiB at "
-            f"{cpu[-1][1]} frames (BENCHMARKS.md, section {name}).",
+            f"video; {memory} (BENCHMARKS.md, section {name}).",
         )
     return 0
 
