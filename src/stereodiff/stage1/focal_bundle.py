@@ -229,7 +229,6 @@ def focal_from_tracks(
     max_noise_rad: float | None = None,
     loss: tuple[str, float] = _HUBER,
     trim_px: float = 0.0,
-    _kept: dict | None = None,
 ) -> FocalEstimate:
     """The focal (px) of least :func:`reprojection_error` on a sweep of focals ``prior × 1.25^k``, ``|k| ≤ 3``,
     refined on two focals half a step either side of the best one, by a parabola (in log focal) through the least
@@ -256,25 +255,40 @@ def focal_from_tracks(
     where it decides, else the first walk's decision stands. Only where the first walk decided: it makes no new
     decision (where the first walk declines, by the noise guard, the contrast or the drop-one test, the trimmed one
     decided 7 more rendered clips right at 320 px, but ``close-object`` s118 at 1.063× with the grid shifted by
-    10 %; and the trimmed tracks of small frames would pass the noise guard). ``_kept``: receives the least grid
-    focal's residuals (internal).
+    10 %; and the trimmed tracks of small frames would pass the noise guard).
     """
-    if trim_px > 0:
-        options = dict(search=search, evaluations=evaluations, separate=separate, max_noise_rad=max_noise_rad)
-        kept: dict = {}
-        first = focal_from_tracks(windows, principal_point, prior, px_scale, loss=loss, _kept=kept, **options)
-        if first.focal is None or "residuals" not in kept:
-            return first  # a second look at a decision only: it makes none where the first walk declined
-        trimmed, dropped = _trimmed(windows, kept["residuals"], trim_px * px_scale)
-        if not dropped:
-            return first
-        second = focal_from_tracks(trimmed, principal_point, prior, px_scale, loss=loss, **options)
-        left_out = f"without {dropped} tracks over {trim_px:g} px at {kept['focal']:.1f} px"
-        if second.focal is None:
-            return first
-        second.reason = ""
-        second.trimmed = left_out
-        return second
+    options = dict(search=search, evaluations=evaluations, separate=separate, max_noise_rad=max_noise_rad, loss=loss)
+    kept: dict = {}
+    first = _search(windows, principal_point, prior, px_scale, kept=kept, **options)
+    if trim_px <= 0 or first.focal is None or "residuals" not in kept:
+        return first  # a second look at a decision only: it makes none where the first walk declined
+    trimmed, dropped = _trimmed(windows, kept["residuals"], trim_px * px_scale)
+    if not dropped:
+        return first
+    second = _search(trimmed, principal_point, prior, px_scale, **options)
+    if second.focal is None:
+        return first
+    second.reason = ""
+    second.trimmed = f"without {dropped} tracks over {trim_px:g} px at {kept['focal']:.1f} px"
+    return second
+
+
+def _search(
+    windows: list[TrackWindow],
+    principal_point: tuple[float, float],
+    prior: float,
+    px_scale: float,
+    *,
+    search: Literal["sweep", "walk"],
+    evaluations: int,
+    separate: bool,
+    max_noise_rad: float | None,
+    loss: tuple[str, float],
+    kept: dict | None = None,
+) -> FocalEstimate:
+    """:func:`focal_from_tracks` on one set of tracks (its sweep or walk and its decision, no ``trim_px``).
+    ``kept``: receives the least grid focal (``"focal"``, px) and its residuals (``"residuals"``, as
+    :func:`reprojection_residuals`) once a grid focal has a finite error."""
     cache: dict[float, float] = {}
     parts: dict[float, list[np.ndarray]] = {}  # residuals per window (``separate``) or for all
 
@@ -311,8 +325,8 @@ def focal_from_tracks(
         return FocalEstimate(None, reason="no flow tracks")
     best = int(np.nanargmin(errors))
     estimate = FocalEstimate(None, float(focals[best]))
-    if _kept is not None:
-        _kept.update(residuals=parts[steps[best]], focal=float(focals[best]))
+    if kept is not None:
+        kept.update(residuals=parts[steps[best]], focal=float(focals[best]))
     if steps[best] in (-_SWEEP, _SWEEP):
         estimate.reason = f"least reprojection error at the end of the sweep ({focals[best] / prior:.2f}× the prior)"
         return estimate

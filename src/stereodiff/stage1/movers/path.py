@@ -15,6 +15,8 @@ by ``underground`` — impossible for a static upright surface standing there; p
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from stereodiff.stage1.movers.settings import MoverSettings
@@ -186,8 +188,6 @@ def _feet(
     of ``LOOK_PX``) that lies nearer than the ground at its own row by ``path_near`` (the same object going on below
     a noisy band, which may cross the plane at a few pixels). Columns within ``border_px`` of the image's sides are
     not scanned. Returns ``[w]`` int the run's top and lowest row (-1: none) and ``[w]`` float its median depth."""
-    import bisect
-
     h, w = depth.shape
     bottom = h - 1 - int(s.border_px * max(h, w) / 320.0)
     run = max(2, round(RUN_PX * max(h, w) / 320.0))
