@@ -286,6 +286,7 @@ class GeometricMatcher(PairwiseReconstruction):
         self._ahead = False  # the camera of the current ``predict`` moves along its view (``_looks_ahead``)
         self._moving_ahead = False  # ``forward_near`` applies to the current ``predict``
         self._focal_reason = ""  # of the current ``predict`` (MatcherReport.focal_reason)
+        self._probe_inliers: list[float] = []  # the offset probe's essential-matrix inlier fractions (min_side_inliers)
         self._size: tuple[int, int] | None = None  # working (h, w) of the current ``predict``
         self._inside: dict[tuple[float, bool], list[bool]] = {}  # (focal px, global shutter) -> _epipoles_inside
 
@@ -1027,6 +1028,7 @@ class GeometricMatcher(PairwiseReconstruction):
 
         def parallax(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> float | None:
             geom = self._steps().relative_pose(x_a, x_b, K, (a, b))
+            self._probe_inliers.append(float(geom.inlier_fraction))  # for min_side_inliers (list.append: thread-safe)
             if geom.inlier_fraction < MIN_INLIER_FRACTION:
                 return None
             return rotation_residual_px(x_a, x_b, K) * px_to_deg if rotation_fit else parallax_deg(x_a, x_b, geom.R, K)
@@ -1040,23 +1042,37 @@ class GeometricMatcher(PairwiseReconstruction):
         pair has usable geometry, e.g. a fast camera that leaves the view) as the median rotation-compensated flow:
         unlike the triangulation angle it does not depend on the translation direction, which the essential matrix
         determines poorly when the parallax is small (``_parallax_measure``). With ``min_side_offset`` the smallest
-        offset is at least that when the camera does not move along its view.
+        offset is at least that when the camera does not move along its view; with ``min_side_offset_static`` at least
+        that where the probe pairs also keep a median ``min_side_inliers`` of essential-matrix inliers.
         """
         num_frames = len(gray)
         parallax, threshold = self._parallax_measure(K, gray.shape[1:])
         per_frame = float("nan")
         for probe in sorted({min(o, num_frames - 1) for o in (8, 4, 2, 1)}, reverse=True):
+            self._probe_inliers = []
             angles = self._probe(gray, self._probe_pairs(num_frames, probe), parallax)
             if angles:
                 per_frame = float(np.median(angles)) / probe
                 break
         self.report.angle_per_frame_deg = per_frame
         needed = threshold / per_frame if np.isfinite(per_frame) and per_frame > 0 else 1.0
-        if self.settings.min_side_offset > 1 and needed < self.settings.min_side_offset:
+        floor = self.settings.min_side_offset
+        if self.settings.min_side_offset_static > floor and needed < self.settings.min_side_offset_static:
+            inliers = float(np.median(self._probe_inliers)) if self._probe_inliers else 0.0
+            if inliers >= self.settings.min_side_inliers:  # a mostly static scene: longer pairs hold
+                floor = self.settings.min_side_offset_static
+            else:
+                logger.info(
+                    "geometric matcher: min_side_offset_static not applied: the offset probe's pairs keep a median "
+                    "%.2f of essential-matrix inliers (min_side_inliers %.2f)",
+                    inliers,
+                    self.settings.min_side_inliers,
+                )
+        if floor > 1 and needed < floor:
             prior = K.copy()  # the cascade's check, at the prior focal: independent of the focal, as the parallax
             prior[0, 0] = prior[1, 1] = prior_focal(gray.shape[1:])
             if not _along_view(self._epipoles_inside(gray, prior)):
-                needed = float(self.settings.min_side_offset)
+                needed = float(floor)
         start = fibonacci_start(needed, num_frames, self.num_offsets)
         offsets = [f for f in FIBONACCI[start : start + self.num_offsets] if f < num_frames]
         logger.info("geometric matcher: %.3f° median parallax per frame → offsets %s", per_frame, offsets)
