@@ -69,6 +69,7 @@ def test_presets_hold_the_paper_settings():
         far_parallax_px=1.0,
         movers_underground_cut=True,
         min_side_offset=2,
+        min_side_offset_static=3,
         poses_from_pairs=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(

@@ -158,6 +158,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 far_parallax_px=1.0,
                 movers_underground_cut=True,
                 min_side_offset=2,
+                min_side_offset_static=3,
                 poses_from_pairs=True,
             ),
             stage2=TemporalConfig(
