@@ -1469,3 +1469,50 @@ def test_side_beside_keeps_a_static_surface_whose_depth_steps_farther_mid_surfac
     assert given[person].mean() > 0.9 and not given[~person].any()
     np.testing.assert_allclose(out[given], floor[94, 30], rtol=0.07)
     assert not MoverSettings().side_beside and not preset_config("cpu").stage1.movers_side_beside  # an option, off
+
+
+def test_side_out_keeps_a_static_surface_patch_whose_neighbours_are_as_near_as_it():
+    """7-Scenes: a patch of a cabinet front that stage 1 put nearer than the front, ending where the depth steps
+    farther, reads to ``path_side`` as an object standing on the floor seen under the cabinet, and takes the floor's
+    depth there. With ``side_out`` an object gives its contact only when the scene beside it (a strip on either
+    side, over its rows) lies at least that multiple of the contact: the person (the farther floor and the wall beside
+    her) still takes the floor's depth, the patch (the cabinet beside it, nearer than the contact) keeps its own,
+    also with the person moved next to the cabinet (one side standing out is enough)."""
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.ground import ground_pixels
+    from stereodiff.stage1.movers.path import path_contact
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    rng = np.random.default_rng(7)
+    for left in (20, 68):  # the person alone, and right beside the cabinet
+        depth = floor.copy()
+        depth[:60] = 12.0
+        person = np.zeros(floor.shape, bool)
+        person[62:95, left : left + 20] = True  # stands at row 94
+        depth[person] = 0.5 * floor[94, left + 10] * rng.uniform(0.97, 1.03, person.sum())
+        cabinet = np.zeros(floor.shape, bool)
+        cabinet[62:101, 90:150] = True  # static front standing at row 100, at its contact's depth
+        depth[cabinet] = floor[100, 120]
+        patch = np.zeros(floor.shape, bool)
+        patch[70:86, 110:130] = True  # noise on the front, nearer than it
+        depth[patch] = 0.8 * floor[100, 120]
+        settings = replace(MoverSettings(), path_near=0.3, path_near_foot=True, path_side=True)
+        ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, settings)
+        assert ground is not None
+        on_ground = ground_pixels(depth, ground, settings)
+        _, given = path_contact(depth, ground, on_ground, 80.0, settings)
+        assert given[person].mean() > 0.9 and given[patch].mean() > 0.9  # path_side alone: both
+        out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, side_out=1.0))
+        assert given[person].mean() > 0.9 and not given[~person].any()
+        np.testing.assert_allclose(out[given], floor[94, left + 10], rtol=0.07)
+    cpu = preset_config("cpu").stage1
+    assert GeometricConfig().movers_side_out == 0 and cpu.movers_side_out == 0  # an option, off
+    assert mover_settings(cpu).side_out == 0 and not MoverSettings().side_out
+    guarded = replace(cpu, movers_side_near=0.3, movers_side_out=1.0)
+    assert mover_settings(guarded).side_out == 1.0 and mover_settings(guarded, ahead=True) == mover_settings(
+        cpu, ahead=True
+    )
+    assert mover_settings(replace(cpu, movers_side_out=1.0)).side_out == 0  # only with movers_side_near
+    with pytest.raises(ValueError, match="movers_side_out"):
+        GeometricConfig(movers_side_out=-1.0).validate()

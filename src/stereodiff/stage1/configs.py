@@ -543,6 +543,11 @@ class GeometricConfig(Stage1Config):
     """With ``movers_side_near``: an object it takes must show the ground left and right of its columns in the rows
     of its lowest pixels (``MoverSettings.side_beside``; off): a person stands on a floor seen beside her feet
     (docs/geometric.md, "People triangulated too near beside a sideways camera")."""
+    movers_side_out: float = 0.0
+    """With ``movers_side_near``: an object it takes must have the scene beside it stand behind it: stage 1's depth
+    in a strip beside its columns, over its rows (the farther side's median), at least this multiple of the ground
+    where it stands (``MoverSettings.side_out``; 0 = off): a person has the room behind her, a patch of a static
+    surface has the same surface beside it, nearer (docs/geometric.md, "A guard for `movers_side_near`")."""
     movers_path_trim: float = 0.0
     """With ``movers_path_contact``: pixels (at a 320-pixel long side) dropped from each side of an object's columns
     before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into
@@ -638,6 +643,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_path_near", 0 <= self.movers_path_near < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_path_trim", self.movers_path_trim >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("movers_side_near", 0 <= self.movers_side_near < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_side_out", self.movers_side_out >= 0, "must be ≥ 0 (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
                 ("band_select_rim_px", self.band_select_rim_px >= 0, "must be ≥ 0 pixels"),

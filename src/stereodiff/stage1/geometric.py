@@ -141,6 +141,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         path_near_foot=bool(config.movers_path_near_foot),
         path_side=side > 0,
         side_beside=side > 0 and bool(config.movers_side_beside),
+        side_out=float(config.movers_side_out) if side > 0 else 0.0,
     )
 
 

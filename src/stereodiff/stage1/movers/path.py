@@ -39,6 +39,11 @@ GAP_PX = 2
 #: a column whose contact row lies farther than this share of the object's height above the horizon from the
 #: object's median contact row belongs to something else (the road beside it, an object at another depth)
 ROW_TOLERANCE = 0.2
+#: ``side_out``: the strip beside an object whose depth must stand behind it lies this many pixels (at a 320-pixel
+#: long side) beyond its outermost columns (the flow's patches blend the object into the first few) and is this many
+#: wide
+OUT_GAP = 2
+OUT_REACH = 13
 
 
 def path_contact(
@@ -112,13 +117,15 @@ def path_contact(
         span[:, columns] = (grid >= horizon[columns]) & (grid <= lowest[columns])
         if nearer:
             take = _nearer(depth, span & ~on_ground, (1.0 - s.path_near) * value)
+            if s.side_out > 0 and take.any() and not _stands_out(depth, take, value, s.side_out):
+                continue
         else:
             take = span & ~on_ground & (depth > (1.0 + s.underground) * value)
         out[take] = value
         given |= take
     if s.path_near > 0 and s.path_near_foot:
         skip = given if handled is None else given | handled
-        _near_feet(out, given, ground, on_ground, horizon, epipole_u, skip, s)
+        _near_feet(out, given, ground, on_ground, horizon, epipole_u, skip, s, depth)
     return out, given
 
 
@@ -131,13 +138,15 @@ def _near_feet(
     epipole_u: float,
     skip: np.ndarray,
     s: MoverSettings,
+    before: np.ndarray | None = None,
 ) -> None:
     """``path_near_foot``, in place on ``out`` and ``given`` ``[h,w]``: the objects beside the path found from above
     (:func:`_feet`, ``skip`` ``[h,w]`` bool left out) that lie nearer than the ground at their own lowest row by more
     than ``path_near`` (per column, and as a whole: the median of their pixels) take that ground's depth (median over
-    their columns) on their pixels nearer than that by ``path_near``. A static upright object standing on the road
-    is as far as the ground at its lowest row (a box with a clearance under it 1/1.27 of that, for a camera 1.65 m
-    high over a gap of 0.35 m: inside the margin)."""
+    their columns) on their pixels nearer than that by ``path_near`` (with ``side_out``: when the scene beside them
+    stands behind them in ``before`` ``[h,w]``, the frame's depth before this step; None = ``out``). A static upright
+    object standing on the road is as far as the ground at its lowest row (a box with a clearance under it 1/1.27 of
+    that, for a camera 1.65 m high over a gap of 0.35 m: inside the margin)."""
     h, w = out.shape
     px = max(h, w) / 320.0
     top, low, median = _feet(out, ground, on_ground, horizon, skip, s)
@@ -161,6 +170,8 @@ def _near_feet(
         if not span.any() or float(np.median(out[span])) >= limit:
             continue
         take = span & (out < limit)
+        if s.side_out > 0 and not _stands_out(out if before is None else before, take, value, s.side_out):
+            continue
         out[take] = value
         given |= take
 
@@ -249,6 +260,31 @@ def _ground_beside(on_ground: np.ndarray, lowest: np.ndarray, columns: np.ndarra
     band = on_ground[max(0, int(lowest.min()) - 2) : min(h, int(lowest.max()) + 3)]
     left, right = int(columns.min()), int(columns.max())
     return bool(band[:, max(0, left - reach) : left].any() and band[:, right + 1 : right + 1 + reach].any())
+
+
+def _stands_out(depth: np.ndarray, take: np.ndarray, value: float, ratio: float) -> bool:
+    """``side_out``: the scene beside an object stands behind it. Over the rows of its pixels ``take`` ``[h,w]`` bool
+    (not empty), in a strip ``OUT_REACH`` columns wide ``OUT_GAP`` columns beyond its outermost ones on each side,
+    the median of the triangulated pixels of ``depth`` ``[h,w]`` (0 = hole) on the farther side is at least ``ratio``
+    × ``value`` (the ground where it stands). A person standing on the floor has the room behind her, as far as her
+    feet or farther; a patch of a static surface whose depth steps farther mid-surface has the same surface beside
+    it, at its own depth. No triangulated pixel on either side (the image's borders): not shown."""
+    h, w = depth.shape
+    px = max(h, w) / 320.0
+    gap, reach = round(OUT_GAP * px), round(OUT_REACH * px)
+    rows = np.flatnonzero(take.any(axis=1))
+    columns = np.flatnonzero(take.any(axis=0))
+    band = depth[rows[0] : rows[-1] + 1]
+    left, right = int(columns[0]), int(columns[-1])
+    farther = 0.0
+    for strip in (
+        band[:, max(0, left - gap - reach) : max(0, left - gap)],
+        band[:, right + 1 + gap : right + 1 + gap + reach],
+    ):
+        seen = strip[strip > 0]
+        if seen.size:
+            farther = max(farther, float(np.median(seen)))
+    return farther >= ratio * value
 
 
 def _median3(values: list[float], start: int, stop: int) -> float:

@@ -217,6 +217,14 @@ class MoverSettings:
     of its columns in the rows of its lowest pixels (within ``contact_rows`` columns, :func:`~.path._ground_beside`):
     a static surface whose depth steps farther at a noisy row is not taken (docs/geometric.md, "People triangulated
     too near beside a sideways camera")."""
+    side_out: float = 0.0
+    """With ``path_side``: an object beside the path gives its contact only when the scene beside it stands behind
+    it: on at least one side of its columns (a strip ``OUT_REACH`` pixels wide, ``OUT_GAP`` away), over its rows,
+    stage 1's depth (median) lies at least this multiple of that contact (:func:`~.path._stands_out`; 0 = off). A
+    person standing on the floor has the room behind her, as far as her feet or farther; a patch of a static surface
+    whose stage-1 depth steps farther mid-surface (7-Scenes' cabinet fronts) has more of the same surface beside it,
+    at its own depth, well nearer than the contact it was given (docs/geometric.md, "A guard for
+    `movers_side_near`")."""
     path_trim: float = 0.0
     """With ``path_contact``: pixels dropped from each side of an object's columns before it gives its depth (0 =
     off). DIS's patches blend the car's flow into the 6–9 pixels of scenery beside it (holes, or far road and
