@@ -138,13 +138,13 @@ def _near_feet(
     epipole_u: float,
     skip: np.ndarray,
     s: MoverSettings,
-    before: np.ndarray | None = None,
+    before: np.ndarray,
 ) -> None:
     """``path_near_foot``, in place on ``out`` and ``given`` ``[h,w]``: the objects beside the path found from above
     (:func:`_feet`, ``skip`` ``[h,w]`` bool left out) that lie nearer than the ground at their own lowest row by more
     than ``path_near`` (per column, and as a whole: the median of their pixels) take that ground's depth (median over
     their columns) on their pixels nearer than that by ``path_near`` (with ``side_out``: when the scene beside them
-    stands behind them in ``before`` ``[h,w]``, the frame's depth before this step; None = ``out``). A static upright
+    stands behind them in ``before`` ``[h,w]``, the frame's depth before this step). A static upright
     object standing on the road is as far as the ground at its lowest row (a box with a clearance under it 1/1.27 of
     that, for a camera 1.65 m high over a gap of 0.35 m: inside the margin)."""
     h, w = out.shape
@@ -170,7 +170,7 @@ def _near_feet(
         if not span.any() or float(np.median(out[span])) >= limit:
             continue
         take = span & (out < limit)
-        if s.side_out > 0 and not _stands_out(out if before is None else before, take, value, s.side_out):
+        if s.side_out > 0 and not _stands_out(before, take, value, s.side_out):
             continue
         out[take] = value
         given |= take
