@@ -1506,9 +1506,10 @@ def test_cut_margin_finds_a_person_cut_by_the_image_bottom_beside_off_plane_floo
 def test_up_run_gives_a_person_walking_with_a_sideways_camera_her_contact_up_to_her_head():
     """indoor-dynamic s125: the person walks along with the sideways camera, so stage 1 puts all of her ~2.5× too
     far, smoothly up her body; the ground tests find only her lower body (beyond the floor at its rows), which gets
-    its contact. ``up_run`` gives the contact to her upper body too, above the horizon up to her head, and stops at
-    the far wall above her head (a depth step), at ``UP_RUN_HEIGHT`` camera heights, and in columns where the region
-    holds floor flagged beside her; a region about at its contact's depth is not extended."""
+    its contact. ``up_run`` gives the contact to her upper body too (but for a few columns at her sides), above the
+    horizon up to her head, and stops at the far wall above her head (a depth step), at ``UP_RUN_HEIGHT`` camera
+    heights, and in columns where the region holds floor flagged beside her; a region about at its contact's depth
+    is not extended, nor one the flow found above the horizon."""
     from stereodiff.stage1.geometric import mover_settings
     from stereodiff.stage1.movers.depth import mover_depth
 
@@ -1532,15 +1533,23 @@ def test_up_run_gives_a_person_walking_with_a_sideways_camera_her_contact_up_to_
     out, handled = mover_depth(depth, flagged, ground, settings)
     assert handled[flagged].all() and not handled[person & ~flagged].any()  # old: the upper body keeps 2.3–2.5×
     out, handled = mover_depth(depth, flagged, ground, replace(settings, up_run=2.0))
-    np.testing.assert_allclose(out[person], contact, rtol=0.03)  # all of her, holes and head above the horizon too
+    inner = person.copy()
+    inner[:, 60:63] = inner[:, 77:80] = False  # UP_RUN_TRIM_PX (3 px at 160) at her sides: blended with the scenery
+    np.testing.assert_allclose(out[inner], contact, rtol=0.03)  # all of her, holes and head above the horizon too
+    np.testing.assert_array_equal(out[(person & ~inner) & (rows < 88)], depth[(person & ~inner) & (rows < 88)])
     np.testing.assert_array_equal(out[:48, 60:80], 30.0)  # the wall above her head
-    assert handled[tall & (rows > 41)].all() and not handled[tall & (rows <= 41)].any()  # 1.5 camera heights
+    column = tall.copy()
+    column[:, 100:103] = column[:, 107:110] = False
+    assert handled[column & (rows > 41)].all() and not handled[column & (rows <= 41)].any()  # 1.5 camera heights
     np.testing.assert_array_equal(out[:95, 80:86], depth[:95, 80:86])  # above the flagged floor: kept
     np.testing.assert_array_equal(out[~(person | tall | flagged)], depth[~(person | tall | flagged)])
     near = depth.copy()
     near[person] = 1.5 * contact  # beyond the ground at her feet, but not twice her contact
     out, handled = mover_depth(near, flagged, ground, replace(settings, up_run=2.0))
     assert handled[person & flagged].all() and not handled[person & ~flagged].any()
+    whole = flagged | person  # the flow found all of her, up above the horizon: nothing above her to take
+    out, handled = mover_depth(depth, whole, ground, replace(settings, up_run=2.0))
+    assert not handled[:48, 60:80].any()
     config = GeometricConfig(movers_side_up=2.0)
     assert mover_settings(config).up_run == 2.0 and mover_settings(config, ahead=True).up_run == 0
     assert GeometricConfig().movers_side_up == 0 and preset_config("cpu").stage1.movers_side_up == 0
