@@ -427,17 +427,16 @@ class GeometricConfig(Stage1Config):
     `movers_underground_cut`")."""
     movers_cut_margin: float = 0.0
     """With ``movers_underground_cut``: the bottom-row columns within this many pixels (at a 320-pixel long side) of
-    the ones a region beyond the ground reaches do not count as "beside" it when the plane must hold the bottom
-    rows beside it (``MoverSettings.cut_margin``; 0 = off, also in the ``cpu`` preset): the floor just beside a
-    walking person's feet is triangulated with the person's flow, off the plane, and a person cut by the image
-    bottom near the image border was never found (docs/geometric.md, "A person walking with a sideways camera, cut
-    by the image bottom")."""
+    the ones a region beyond the ground reaches do not count as beside it when the plane must hold the bottom rows
+    beside it (``MoverSettings.cut_margin``; 0 = off, also in the ``cpu`` preset): the floor just beside a walking
+    person's feet is triangulated with her flow, off the plane, so a person cut by the image bottom near the
+    image border was never found (docs/geometric.md, "A person walking along with a sideways camera")."""
     movers_side_up: float = 0.0
     """With ``movers``, for a camera that does not move along its view: a region given a contact that stage 1 put
     (median) beyond this factor times it gives the contact to the run of pixels above it in its columns at its
-    smoothly varying wrong depth (``MoverSettings.up_run``; 0 = off, also in the ``cpu`` preset): the upper body of
-    a person walking along with a sideways camera (docs/geometric.md, "A person walking with a sideways camera, cut
-    by the image bottom")."""
+    smoothly varying wrong depth (``MoverSettings.up_run``; 0 = off, also in the ``cpu`` preset): the upper body
+    of a person walking along with a sideways camera (docs/geometric.md, "A person walking along with a sideways
+    camera")."""
     movers_cut_track: int = 0
     """With ``movers``: a region cut by the image bottom takes the least bound (or seen contact) of the regions of its
     track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer

@@ -62,9 +62,9 @@ class MoverSettings:
     cut_margin: float = 0.0
     """With ``underground_cut``: the bottom-row columns within this many pixels of the ones a region reaches are not
     counted as beside it when the plane must hold the bottom rows beside it (0 = off): the floor just beside a
-    walking person's feet (between them and the image border) is triangulated with the person's flow, 1.4–1.8× the
-    plane, so a plane that holds the rest of the bottom rows fails the 95 % (docs/geometric.md, "A person walking
-    with a sideways camera, cut by the image bottom")."""
+    walking person's feet (between them and the image border) is triangulated with her flow, 1.4–1.8× the plane,
+    so a plane that holds the rest of the bottom rows fails the 95 % (docs/geometric.md, "A person walking along
+    with a sideways camera")."""
     ground_tolerance: float = 0.05
     """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
     ground_iterations: int = 200
@@ -189,8 +189,8 @@ class MoverSettings:
     ``underground`` with no ``segment_step`` step between neighbours (:func:`~.depth._up_run`; 0 = off): a person
     walking along with a sideways camera is found only where she lies beyond the floor, her lower body; her upper
     body has the same wrong depth, smoothly, and may reach above the horizon. ``GeometricConfig.movers_side_up``
-    applies it to a camera that does not move along its view (docs/geometric.md, "A person walking with a sideways
-    camera, cut by the image bottom")."""
+    applies it to a camera that does not move along its view (docs/geometric.md, "A person walking along with a
+    sideways camera")."""
     path_contact: float = 0.0
     """After the other rules: in each frame, an object standing in the camera's path (its columns within this many
     camera heights of the epipole at its contact's depth), whose columns show the road up to its lowest pixels and
