@@ -126,14 +126,18 @@ UP_RUN_HEIGHT = 1.5
 #: ``up_run``: columns (at a 320-pixel long side) left out at each side of the ones it extends: the stage-1 depth of
 #: the scenery beside a mover is blended with the mover's over a few pixels (``path_trim``: 6–9)
 UP_RUN_TRIM_PX = 6
+#: ``up_run``: least height of a column of the region it extends, as a fraction of the region's tallest column (a
+#: flagged swath of floor is a low band beside a standing body)
+UP_RUN_TALL = 0.5
 
 
 def _up_run(
     depth: np.ndarray, region: np.ndarray, taken: np.ndarray, value: float, s: MoverSettings, ground: np.ndarray
 ) -> np.ndarray:
     """``[h,w]`` bool: in each column of ``region`` whose triangulated pixels lie mostly beyond ``up_run`` times its
-    contact ``value`` (its own columns, not static floor flagged beside it) and whose highest pixel lies below the
-    horizon (found by the ground tests alone: a region the flow found above the horizon is all there), but for
+    contact ``value`` (its own columns, not static floor flagged beside it), at least ``UP_RUN_TALL`` of its tallest
+    column high, and whose highest pixel lies below the horizon (found by the ground tests alone: a region the flow
+    found above the horizon is all there), but for
     ``UP_RUN_TRIM_PX`` columns at each side, the run of pixels straight above it that stage 1 left a hole or put
     beyond the contact by ``underground`` and no nearer than the region's highest pixel by ``underground``, each
     triangulated one within ``segment_step`` of the one below it (holes pass), not ``taken`` (other mover regions),
@@ -152,6 +156,8 @@ def _up_run(
     top = np.argmax(region, axis=0)  # [w] the region's highest row per column
     horizon = np.argmax(np.isfinite(ground), axis=0)  # [w] the first row below the horizon
     columns &= top >= horizon  # found by the ground alone: a region the flow found above the horizon is all there
+    height = np.count_nonzero(region, axis=0)  # [w]
+    columns &= height >= UP_RUN_TALL * height.max()  # her body's columns, not a swath of floor flagged with her
     trim = round(UP_RUN_TRIM_PX * max(region.shape) / 320.0)  # the flow blends her depth into the scenery beside her
     padded = np.pad(columns, trim, constant_values=True).astype(np.int32)  # the image border is no side
     columns &= np.convolve(padded, np.ones(2 * trim + 1, np.int32), mode="valid") == 2 * trim + 1
