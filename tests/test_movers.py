@@ -1516,3 +1516,89 @@ def test_side_out_keeps_a_static_surface_patch_whose_neighbours_are_as_near_as_i
     assert mover_settings(replace(cpu, movers_side_out=1.0)).side_out == 0  # only with movers_side_near
     with pytest.raises(ValueError, match="movers_side_out"):
         GeometricConfig(movers_side_out=-1.0).validate()
+
+
+def test_cut_margin_finds_a_person_cut_by_the_image_bottom_beside_off_plane_floor_at_the_border():
+    """indoor-dynamic s125: a person walking along with a sideways camera at the image's left border, cut by the
+    image bottom and triangulated beyond the floor; the floor between her legs and the image border is triangulated
+    with her flow, off the plane (1.4–1.8×), so the plane holds less than ``CUT_GROUND_SHARE`` of the bottom rows
+    beside her and ``underground_cut`` never finds her. With ``cut_margin`` the columns next to the ones she reaches
+    are not counted; a region beyond the ground with off-plane floor far from it is still not found."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.ground import CUT, underground
+
+    floor, _ = _floor()  # 120×160, horizon at row 60
+    depth = floor.copy()
+    depth[:60] = 12.0
+    depth[80:, 10:31] = 11.0  # the person, cut by the image bottom, beyond the floor at her rows ≥ 87
+    depth[100:, 8:10] = 0.0  # holes beside her legs
+    depth[100:, :8] = 1.6 * floor[100:, :8]  # the floor at the border, dragged off the plane by her flow
+    ground = ground_depth(depth, depth > 0, MoverSettings())
+    assert ground is not None
+    cut = MoverSettings(underground_cut=True)
+    person = np.zeros(floor.shape, bool)
+    person[100:, 12:29] = True
+    assert not (underground(depth, ground, cut) == CUT)[person].any()  # 129 of 137 columns beside her: < 95 %
+    assert (underground(depth, ground, replace(cut, cut_margin=20.0)) == CUT)[person].all()
+    far = depth.copy()
+    far[100:, 120:128] = 1.6 * floor[100:, 120:128]  # off-plane floor 90 columns away: not the person's doing
+    far[100:, :10] = floor[100:, :10]
+    assert not (underground(far, ground, replace(cut, cut_margin=20.0)) == CUT)[person].any()
+    assert mover_settings(GeometricConfig(movers_cut_margin=20.0)).cut_margin == 20.0
+    assert GeometricConfig().movers_cut_margin == 0 and preset_config("cpu").stage1.movers_cut_margin == 0
+    with pytest.raises(ValueError, match="movers_cut_margin"):
+        GeometricConfig(movers_cut_margin=-1.0).validate()
+
+
+def test_up_run_gives_a_person_walking_with_a_sideways_camera_her_contact_up_to_her_head():
+    """indoor-dynamic s125: the person walks along with the sideways camera, so stage 1 puts all of her ~2.5× too
+    far, smoothly up her body; the ground tests find only her lower body (beyond the floor at its rows), which gets
+    its contact. ``up_run`` gives the contact to her upper body too (but for a few columns at her sides), above the
+    horizon up to her head, and stops at the far wall above her head (a depth step), at ``UP_RUN_HEIGHT`` camera
+    heights, and in columns where the region holds floor flagged beside her; a region about at its contact's depth
+    is not extended, nor one the flow found above the horizon."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # 120×160, the plane from row 61: 40 rows a camera height at row 100
+    depth = floor.copy()
+    depth[:60] = 30.0  # the far wall
+    person = np.zeros(floor.shape, bool)
+    person[48:101, 60:80] = True  # stands at row 100, 1.3 camera heights tall
+    contact = float(floor[100, 70])
+    rows = np.arange(120, dtype=np.float32)[:, None]
+    depth[48:101, 60:80] = (2.5 - 0.004 * (100 - rows[48:101])) * contact  # 2.5× at her feet, 2.3× at her head
+    depth[60:70, 66:70] = 0.0  # holes in her body
+    tall = np.zeros(floor.shape, bool)
+    tall[10:101, 100:110] = True  # a far surface running smoothly up to the image top above a found blob
+    depth[tall] = 2.4 * float(floor[100, 105])
+    flagged = (person | tall) & (rows >= 88)  # beyond the floor at their own rows
+    flagged[95:101, 80:86] = True  # floor flagged beside her feet
+    ground = ground_depth(depth, (depth > 0) & ~person & ~tall, MoverSettings())
+    assert ground is not None
+    settings = MoverSettings()
+    out, handled = mover_depth(depth, flagged, ground, settings)
+    assert handled[flagged].all() and not handled[person & ~flagged].any()  # old: the upper body keeps 2.3–2.5×
+    out, handled = mover_depth(depth, flagged, ground, replace(settings, up_run=2.0))
+    inner = person.copy()
+    inner[:, 60:63] = inner[:, 77:80] = False  # UP_RUN_TRIM_PX (3 px at 160) at her sides: blended with the scenery
+    np.testing.assert_allclose(out[inner], contact, rtol=0.03)  # all of her, holes and head above the horizon too
+    np.testing.assert_array_equal(out[(person & ~inner) & (rows < 88)], depth[(person & ~inner) & (rows < 88)])
+    np.testing.assert_array_equal(out[:48, 60:80], 30.0)  # the wall above her head
+    column = tall.copy()
+    column[:, 100:103] = column[:, 107:110] = False
+    assert handled[column & (rows > 41)].all() and not handled[column & (rows <= 41)].any()  # 1.5 camera heights
+    np.testing.assert_array_equal(out[:95, 80:86], depth[:95, 80:86])  # above the flagged floor: kept
+    np.testing.assert_array_equal(out[~(person | tall | flagged)], depth[~(person | tall | flagged)])
+    near = depth.copy()
+    near[person] = 1.5 * contact  # beyond the ground at her feet, but not twice her contact
+    out, handled = mover_depth(near, flagged, ground, replace(settings, up_run=2.0))
+    assert handled[person & flagged].all() and not handled[person & ~flagged].any()
+    whole = flagged | person  # the flow found all of her, up above the horizon: nothing above her to take
+    out, handled = mover_depth(depth, whole, ground, replace(settings, up_run=2.0))
+    assert not handled[:48, 60:80].any()
+    config = GeometricConfig(movers_side_up=2.0)
+    assert mover_settings(config).up_run == 2.0 and mover_settings(config, ahead=True).up_run == 0
+    assert GeometricConfig().movers_side_up == 0 and preset_config("cpu").stage1.movers_side_up == 0
+    with pytest.raises(ValueError, match="movers_side_up"):
+        GeometricConfig(movers_side_up=0.5).validate()

@@ -436,6 +436,18 @@ class GeometricConfig(Stage1Config):
     rooms the regions a plane fit leaves beyond it are single frames). Off here, on in the ``cpu`` preset
     (docs/geometric.md, "A mover cut by the image bottom beyond the ground", "A guard for
     `movers_underground_cut`")."""
+    movers_cut_margin: float = 0.0
+    """With ``movers_underground_cut``: the bottom-row columns within this many pixels (at a 320-pixel long side) of
+    the ones a region beyond the ground reaches do not count as beside it when the plane must hold the bottom rows
+    beside it (``MoverSettings.cut_margin``; 0 = off, also in the ``cpu`` preset): the floor just beside a walking
+    person's feet is triangulated with her flow, off the plane, so a person cut by the image bottom near the
+    image border was never found (docs/geometric.md, "A person walking along with a sideways camera")."""
+    movers_side_up: float = 0.0
+    """With ``movers``, for a camera that does not move along its view: a region given a contact that stage 1 put
+    (median) beyond this factor times it gives the contact to the run of pixels above it in its columns at its
+    smoothly varying wrong depth (``MoverSettings.up_run``; 0 = off, also in the ``cpu`` preset): the upper body
+    of a person walking along with a sideways camera (docs/geometric.md, "A person walking along with a sideways
+    camera")."""
     movers_cut_track: int = 0
     """With ``movers``: a region cut by the image bottom takes the least bound (or seen contact) of the regions of its
     track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer
@@ -644,6 +656,9 @@ class GeometricConfig(Stage1Config):
                 ("movers_path_trim", self.movers_path_trim >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("movers_side_near", 0 <= self.movers_side_near < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_side_out", self.movers_side_out >= 0, "must be ≥ 0 (0 = off)"),
+                ("movers_side_up", self.movers_side_up == 0 or self.movers_side_up > 1,
+                 "must be 0 (off) or a factor > 1"),
+                ("movers_cut_margin", self.movers_cut_margin >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
                 ("band_select_rim_px", self.band_select_rim_px >= 0, "must be ≥ 0 pixels"),

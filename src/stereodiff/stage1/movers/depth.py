@@ -84,6 +84,8 @@ def mover_depth(
         if value is not None and np.isfinite(value) and value > 0:
             if s.up_to_horizon > 0 and ground is not None:
                 region = region | _up_to_horizon(depth, region, ground, moving | handled, value, s)
+            if s.up_run > 0 and ground is not None:
+                region = region | _up_run(depth, region, moving | handled, value, s, ground)
             out[region] = value
             handled |= region
     return out, handled
@@ -116,6 +118,73 @@ def _up_to_horizon(
     above = columns[None, :] & (rows >= horizon[None, :]) & (rows < top[None, :])
     alike = (depth > step * value) & (depth > stage1 / step) & (depth < stage1 * step)
     return above & ~taken & ((depth <= 0) | alike)
+
+
+#: ``up_run``: the tallest object standing on the ground whose upper part it extends, in camera heights above the
+#: ground (a person by a hand-held camera: 1.7–1.9 m against 1.3–1.6 m); its run stops that high
+UP_RUN_HEIGHT = 1.5
+#: ``up_run``: columns (at a 320-pixel long side) left out at each side of the ones it extends: the stage-1 depth of
+#: the scenery beside a mover is blended with the mover's over a few pixels (``path_trim``: 6–9)
+UP_RUN_TRIM_PX = 6
+#: ``up_run``: least height of a column of the region it extends, as a fraction of the region's tallest column (a
+#: flagged swath of floor is a low band beside a standing body)
+UP_RUN_TALL = 0.5
+
+
+def _up_run(
+    depth: np.ndarray, region: np.ndarray, taken: np.ndarray, value: float, s: MoverSettings, ground: np.ndarray
+) -> np.ndarray:
+    """``[h,w]`` bool: in each column of ``region`` whose triangulated pixels lie mostly beyond ``up_run`` times its
+    contact ``value`` (its own columns, not static floor flagged beside it), at least ``UP_RUN_TALL`` of its tallest
+    column high, and whose highest pixel lies below the horizon (found by the ground tests alone: a region the flow
+    found above the horizon is all there), but for
+    ``UP_RUN_TRIM_PX`` columns at each side, the run of pixels straight above it that stage 1 left a hole or put
+    beyond the contact by ``underground`` and no nearer than the region's highest pixel by ``underground``, each
+    triangulated one within ``segment_step`` of the one below it (holes pass), not ``taken`` (other mover regions),
+    no higher than ``UP_RUN_HEIGHT`` camera heights above the ground at ``value`` (from the ground plane ``ground``
+    ``[h,w]``: the horizon is one camera height above the contact), when the region lies (median) beyond ``up_run``
+    times ``value``. The upper body of a person walking along with a sideways camera is triangulated with the same
+    wrong depth as her found lower body, smoothly up to her head, which may be above the horizon."""
+    out = np.zeros(region.shape, bool)
+    limit = s.up_run * value
+    own = depth[region & (depth > 0)]
+    rate = ground_rate(ground)
+    if not own.size or np.median(own) <= limit or rate <= 0:
+        return out
+    far = region & (depth > limit)
+    columns = far.any(axis=0) & (np.count_nonzero(far, axis=0) >= 0.5 * np.count_nonzero(region & (depth > 0), axis=0))
+    top = np.argmax(region, axis=0)  # [w] the region's highest row per column
+    horizon = np.argmax(np.isfinite(ground), axis=0)  # [w] the first row below the horizon
+    columns &= top >= horizon  # found by the ground alone: a region the flow found above the horizon is all there
+    height = np.count_nonzero(region, axis=0)  # [w]
+    columns &= height >= UP_RUN_TALL * height.max()  # her body's columns, not a swath of floor flagged with her
+    trim = round(UP_RUN_TRIM_PX * max(region.shape) / 320.0)  # the flow blends her depth into the scenery beside her
+    padded = np.pad(columns, trim, constant_values=True).astype(np.int32)  # the image border is no side
+    columns &= np.convolve(padded, np.ones(2 * trim + 1, np.int32), mode="valid") == 2 * trim + 1
+    if not columns.any():
+        return out
+    step, floor = np.log1p(s.segment_step), (1.0 + s.underground) * value
+    log_depth = np.log(np.where(depth > 0, depth, 1.0))
+    width = np.arange(region.shape[1])
+    # rows from the contact to the horizon: one camera height at ``value`` (1/z grows by ``rate`` a row)
+    stop = np.floor(horizon - (UP_RUN_HEIGHT - 1.0) / (value * rate))  # [w]
+    last = np.where(columns & (depth[top, width] > 0), log_depth[top, width], np.nan)  # [w] the run's last depth
+    seam = last - np.log1p(s.underground)  # [w] no nearer than the region's top by ``underground``: the wall behind
+    active = columns.copy()
+    for row in range(int(top[columns].max()) - 1, -1, -1):
+        here = active & (row < top) & (row > stop)
+        if not here.any():
+            continue
+        hole = depth[row] <= 0
+        seen = ~hole & (depth[row] > floor) & ~(np.abs(log_depth[row] - last) >= step)  # a NaN last: any depth
+        seen &= ~(log_depth[row] < seam)
+        go = here & ~taken[row] & (hole | seen)
+        out[row] = go
+        active &= ~(here & ~go)
+        last = np.where(go & ~hole, log_depth[row], last)
+        if not active.any():
+            break
+    return out
 
 
 def _beyond_part(

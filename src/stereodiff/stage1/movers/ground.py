@@ -161,11 +161,12 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     count, labels = cv2.connectedComponents(beyond, connectivity=8)
+    margin = round(settings.cut_margin * max(h, w) / 320.0)
     for label in range(1, count):
         region = labels == label
         if stands(region, on_ground, settings.contact_rows):
             out[region] = 1
-        elif settings.underground_cut and _cut_on_ground(region, depth, on_ground):
+        elif settings.underground_cut and _cut_on_ground(region, depth, on_ground, margin):
             out[region] = CUT
     return out
 
@@ -198,15 +199,21 @@ def cut_in_neighbours(cut: np.ndarray, neighbours: list[np.ndarray]) -> np.ndarr
 CUT_GROUND_SHARE = 0.95
 
 
-def _cut_on_ground(region: np.ndarray, depth: np.ndarray, on_ground: np.ndarray) -> bool:
+def _cut_on_ground(region: np.ndarray, depth: np.ndarray, on_ground: np.ndarray, margin: int = 0) -> bool:
     """``region`` ``[h,w]`` reaches the image bottom and the ground plane holds at least ``CUT_GROUND_SHARE`` of the
     lowest two rows beside it (``depth`` ``[h,w]`` > 0 there; ``on_ground`` ``[h,w]`` bool): the plane is the
     surface seen along the image bottom, so a region beyond it there is not a static surface past another plane's
-    edge (7-Scenes: a plane fitted to part of a room's lower third leaves 0–80 % of the bottom rows on it)."""
+    edge (7-Scenes: a plane fitted to part of a room's lower third leaves 0–80 % of the bottom rows on it).
+    ``margin`` > 0 (``MoverSettings.cut_margin``, pixels): the columns within that many of the ones the region
+    reaches are not beside it (the flow blends a mover into the floor just beside its feet)."""
     reached = region[-2:].any(axis=0)  # [w]
     if not reached.any():
         return False
-    beside = ~reached & (depth[-2:] > 0).any(axis=0)
+    if margin > 0:
+        near = np.convolve(reached.astype(np.int32), np.ones(2 * margin + 1, np.int32), mode="same") > 0
+        beside = ~near & (depth[-2:] > 0).any(axis=0)
+    else:
+        beside = ~reached & (depth[-2:] > 0).any(axis=0)
     return bool(beside.any() and on_ground[-2:].any(axis=0)[beside].mean() >= CUT_GROUND_SHARE)
 
 

@@ -59,6 +59,12 @@ class MoverSettings:
     camera's motion, is. Its depth is then the cut region's (``cut_last_row``, ``cut_track``). Guarded: the plane
     must hold the image's lowest rows beside it (:func:`~.ground._cut_on_ground`), and both neighbouring frames must
     find such a region overlapping it (:func:`~.ground.cut_in_neighbours`)."""
+    cut_margin: float = 0.0
+    """With ``underground_cut``: the bottom-row columns within this many pixels of the ones a region reaches are not
+    counted as beside it when the plane must hold the bottom rows beside it (0 = off): the floor just beside a
+    walking person's feet (between them and the image border) is triangulated with her flow, 1.4–1.8× the plane,
+    so a plane that holds the rest of the bottom rows fails the 95 % (docs/geometric.md, "A person walking along
+    with a sideways camera")."""
     ground_tolerance: float = 0.05
     """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
     ground_iterations: int = 200
@@ -177,6 +183,14 @@ class MoverSettings:
     the camera ends at the horizon; a static surface in front of it (nearer) keeps its depth.
     ``GeometricConfig.movers_up_to_horizon`` applies it to a camera moving along its view only (docs/geometric.md,
     "The car ahead above its flagged rows")."""
+    up_run: float = 0.0
+    """A region given a contact that stage 1 put (median) beyond more than this factor times that contact also gives
+    it, in each of its columns, to the run of pixels straight above it that are holes or beyond the contact by
+    ``underground`` with no ``segment_step`` step between neighbours (:func:`~.depth._up_run`; 0 = off): a person
+    walking along with a sideways camera is found only where she lies beyond the floor, her lower body; her upper
+    body has the same wrong depth, smoothly, and may reach above the horizon. ``GeometricConfig.movers_side_up``
+    applies it to a camera that does not move along its view (docs/geometric.md, "A person walking along with a
+    sideways camera")."""
     path_contact: float = 0.0
     """After the other rules: in each frame, an object standing in the camera's path (its columns within this many
     camera heights of the epipole at its contact's depth), whose columns show the road up to its lowest pixels and
