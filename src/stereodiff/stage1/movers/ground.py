@@ -209,11 +209,8 @@ def _cut_on_ground(region: np.ndarray, depth: np.ndarray, on_ground: np.ndarray,
     reached = region[-2:].any(axis=0)  # [w]
     if not reached.any():
         return False
-    if margin > 0:
-        near = np.convolve(reached.astype(np.int32), np.ones(2 * margin + 1, np.int32), mode="same") > 0
-        beside = ~near & (depth[-2:] > 0).any(axis=0)
-    else:
-        beside = ~reached & (depth[-2:] > 0).any(axis=0)
+    near = np.convolve(reached.astype(np.int32), np.ones(2 * margin + 1, np.int32), mode="same") > 0  # 0: reached
+    beside = ~near & (depth[-2:] > 0).any(axis=0)
     return bool(beside.any() and on_ground[-2:].any(axis=0)[beside].mean() >= CUT_GROUND_SHARE)
 
 
