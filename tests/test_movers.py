@@ -1421,11 +1421,12 @@ def test_side_near_gives_a_person_triangulated_too_near_beside_a_sideways_camera
     depth[box] = floor[99, 30]
     scene = _wall_scene(np.repeat(depth[None], t, axis=0))
     cpu = preset_config("cpu").stage1
-    off, on = mover_settings(cpu, ahead=False), mover_settings(replace(cpu, movers_side_near=0.3), ahead=False)
+    off = mover_settings(replace(cpu, movers_side_near=0.0), ahead=False)
+    on = mover_settings(replace(cpu, movers_side_near=0.3), ahead=False)
     assert (off.path_near, off.path_side, on.path_near, on.path_side, on.path_contact) == (0, False, 0.3, True, 0)
     assert on.path_confidence == 1.0  # as the other mover pixels (``movers_path_confidence``: the car ahead's)
     assert mover_settings(replace(cpu, movers_side_near=0.3), ahead=True) == mover_settings(cpu, ahead=True)
-    assert GeometricConfig().movers_side_near == 0 and cpu.movers_side_near == 0  # an option, off
+    assert GeometricConfig().movers_side_near == 0 and cpu.movers_side_near == 0.3  # off in the class, on in the preset
     with pytest.raises(ValueError, match="movers_side_near"):
         GeometricConfig(movers_side_near=1.0).validate()
     base = replace(MoverSettings(), path_near_foot=True)
@@ -1507,13 +1508,13 @@ def test_side_out_keeps_a_static_surface_patch_whose_neighbours_are_as_near_as_i
         assert given[person].mean() > 0.9 and not given[~person].any()
         np.testing.assert_allclose(out[given], floor[94, left + 10], rtol=0.07)
     cpu = preset_config("cpu").stage1
-    assert GeometricConfig().movers_side_out == 0 and cpu.movers_side_out == 0  # an option, off
-    assert mover_settings(cpu).side_out == 0 and not MoverSettings().side_out
+    assert GeometricConfig().movers_side_out == 0 and cpu.movers_side_out == 1.0  # off in the class, on in the preset
+    assert mover_settings(replace(cpu, movers_side_out=0.0)).side_out == 0 and not MoverSettings().side_out
     guarded = replace(cpu, movers_side_near=0.3, movers_side_out=1.0)
     assert mover_settings(guarded).side_out == 1.0 and mover_settings(guarded, ahead=True) == mover_settings(
         cpu, ahead=True
     )
-    assert mover_settings(replace(cpu, movers_side_out=1.0)).side_out == 0  # only with movers_side_near
+    assert mover_settings(replace(cpu, movers_side_near=0.0)).side_out == 0  # only with movers_side_near
     with pytest.raises(ValueError, match="movers_side_out"):
         GeometricConfig(movers_side_out=-1.0).validate()
 
@@ -1599,6 +1600,6 @@ def test_up_run_gives_a_person_walking_with_a_sideways_camera_her_contact_up_to_
     assert not handled[:48, 60:80].any()
     config = GeometricConfig(movers_side_up=2.0)
     assert mover_settings(config).up_run == 2.0 and mover_settings(config, ahead=True).up_run == 0
-    assert GeometricConfig().movers_side_up == 0 and preset_config("cpu").stage1.movers_side_up == 0
+    assert GeometricConfig().movers_side_up == 0 and preset_config("cpu").stage1.movers_side_up == 2.0  # cpu: on
     with pytest.raises(ValueError, match="movers_side_up"):
         GeometricConfig(movers_side_up=0.5).validate()
