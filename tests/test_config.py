@@ -70,8 +70,6 @@ def test_presets_hold_the_paper_settings():
         movers_underground_cut=True,
         min_side_offset=2,
         min_side_offset_static=3,
-        movers_side_near=0.3,
-        movers_side_out=1.0,
         movers_side_up=2.0,
         poses_from_pairs=True,
     )  # issue #20

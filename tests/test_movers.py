@@ -1421,12 +1421,11 @@ def test_side_near_gives_a_person_triangulated_too_near_beside_a_sideways_camera
     depth[box] = floor[99, 30]
     scene = _wall_scene(np.repeat(depth[None], t, axis=0))
     cpu = preset_config("cpu").stage1
-    off = mover_settings(replace(cpu, movers_side_near=0.0), ahead=False)
-    on = mover_settings(replace(cpu, movers_side_near=0.3), ahead=False)
+    off, on = mover_settings(cpu, ahead=False), mover_settings(replace(cpu, movers_side_near=0.3), ahead=False)
     assert (off.path_near, off.path_side, on.path_near, on.path_side, on.path_contact) == (0, False, 0.3, True, 0)
     assert on.path_confidence == 1.0  # as the other mover pixels (``movers_path_confidence``: the car ahead's)
     assert mover_settings(replace(cpu, movers_side_near=0.3), ahead=True) == mover_settings(cpu, ahead=True)
-    assert GeometricConfig().movers_side_near == 0 and cpu.movers_side_near == 0.3  # off in the class, on in the preset
+    assert GeometricConfig().movers_side_near == 0 and cpu.movers_side_near == 0  # an option, off
     with pytest.raises(ValueError, match="movers_side_near"):
         GeometricConfig(movers_side_near=1.0).validate()
     base = replace(MoverSettings(), path_near_foot=True)
@@ -1508,13 +1507,13 @@ def test_side_out_keeps_a_static_surface_patch_whose_neighbours_are_as_near_as_i
         assert given[person].mean() > 0.9 and not given[~person].any()
         np.testing.assert_allclose(out[given], floor[94, left + 10], rtol=0.07)
     cpu = preset_config("cpu").stage1
-    assert GeometricConfig().movers_side_out == 0 and cpu.movers_side_out == 1.0  # off in the class, on in the preset
-    assert mover_settings(replace(cpu, movers_side_out=0.0)).side_out == 0 and not MoverSettings().side_out
+    assert GeometricConfig().movers_side_out == 0 and cpu.movers_side_out == 0  # an option, off
+    assert mover_settings(cpu).side_out == 0 and not MoverSettings().side_out
     guarded = replace(cpu, movers_side_near=0.3, movers_side_out=1.0)
     assert mover_settings(guarded).side_out == 1.0 and mover_settings(guarded, ahead=True) == mover_settings(
         cpu, ahead=True
     )
-    assert mover_settings(replace(cpu, movers_side_near=0.0)).side_out == 0  # only with movers_side_near
+    assert mover_settings(replace(cpu, movers_side_out=1.0)).side_out == 0  # only with movers_side_near
     with pytest.raises(ValueError, match="movers_side_out"):
         GeometricConfig(movers_side_out=-1.0).validate()
 

@@ -159,8 +159,6 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_underground_cut=True,
                 min_side_offset=2,
                 min_side_offset_static=3,
-                movers_side_near=0.3,
-                movers_side_out=1.0,
                 movers_side_up=2.0,
                 poses_from_pairs=True,
             ),
