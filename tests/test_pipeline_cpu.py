@@ -33,9 +33,12 @@ def test_cpu_preset_accuracy_on_static_orbit():
     assert evaluation["coverage"][STAGE1] > 0.8 and evaluation["coverage"][FINAL] == 1.0
     assert evaluation["coverage"][NEAREST] == 1.0
     assert stage1.abs_rel < 0.09 and stage1.delta1 > 0.9
-    # stage 2 fills the holes (the hardest pixels) and must keep the accuracy: at most 10 % worse than stage 1
-    # (measured: stage 1 0.0760 / 0.935 on 86.5 % of pixels, final 0.0798 / 0.925 on all: ratio 1.049)
-    assert final.abs_rel <= 1.1 * stage1.abs_rel and final.delta1 > 0.9, (final.abs_rel, stage1.abs_rel)
+    # stage 2 fills the holes (the hardest pixels) and must keep the accuracy: at most 20 % worse than stage 1's
+    # covered pixels, and no worse than before the longer pairs (measured with {2, 3, 5}: stage 1 0.0760 / 0.935 on
+    # 86.5 % of pixels, final 0.0798 / 0.925 on all, ratio 1.049; with min_side_offset_static=3's {3, 5, 8}: stage 1
+    # 0.0676 / 0.946, final 0.0779 / 0.925, ratio 1.152 — stage 1's covered pixels gain more than the outline holes)
+    assert final.abs_rel <= 1.2 * stage1.abs_rel and final.delta1 > 0.9, (final.abs_rel, stage1.abs_rel)
+    assert final.abs_rel < 0.08, final.abs_rel
     constant = np.full_like(scene.depth, float(np.median(scene.depth)))
     from stereodiff.eval.protocol import evaluate_sequence
 
