@@ -1437,32 +1437,41 @@ def test_side_near_gives_a_person_triangulated_too_near_beside_a_sideways_camera
     np.testing.assert_allclose(np.asarray(after.depth)[given], floor[94, 82], rtol=0.07)
 
 
+def _cabinet_scene(left: int, rng: np.random.Generator) -> tuple:
+    """A still camera's frame over ``_floor`` (120×160, horizon at row 60; a far wall above it): a person standing at
+    row 94 in columns ``left``…``left + 19`` at 0.5× the floor there, a static cabinet front standing at row 100
+    (columns 90–149) at its contact's depth, and a patch of it (rows 70–85, columns 110–129) 0.8× nearer (noise).
+    Returns the floor, the depth, the person's and the patch's masks, the ground plane and its pixels, and
+    ``path_side`` settings."""
+    from stereodiff.stage1.movers.ground import ground_pixels
+
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[62:95, left : left + 20] = True
+    depth[person] = 0.5 * floor[94, left + 10] * rng.uniform(0.97, 1.03, person.sum())
+    cabinet = np.zeros(floor.shape, bool)
+    cabinet[62:101, 90:150] = True
+    depth[cabinet] = floor[100, 120]
+    patch = np.zeros(floor.shape, bool)
+    patch[70:86, 110:130] = True
+    depth[patch] = 0.8 * floor[100, 120]
+    settings = replace(MoverSettings(), path_near=0.3, path_near_foot=True, path_side=True)
+    ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, settings)
+    assert ground is not None
+    return floor, depth, person, patch, ground, ground_pixels(depth, ground, settings), settings
+
+
 def test_side_beside_keeps_a_static_surface_whose_depth_steps_farther_mid_surface():
     """7-Scenes: on a static cabinet front, a patch stage 1 put nearer than the front (noise) ends where the depth
     steps farther, and the floor shows within ``contact_rows`` under the cabinet: ``path_side`` takes it as an object
     standing there and pushes it to the floor at its lowest row, twice too far. With ``side_beside`` an object must
     show the floor left and right of its lowest pixels: the patch (cabinet beside it) keeps its depth, the person
     (floor beside her feet) still takes the floor's."""
-    from stereodiff.stage1.movers.ground import ground_pixels
     from stereodiff.stage1.movers.path import path_contact
 
-    floor, _ = _floor()  # horizon at row 60, 120×160
-    rng = np.random.default_rng(6)
-    depth = floor.copy()
-    depth[:60] = 12.0
-    person = np.zeros(floor.shape, bool)
-    person[62:95, 20:40] = True  # stands at row 94, floor beside her feet
-    depth[person] = 0.5 * floor[94, 30] * rng.uniform(0.97, 1.03, person.sum())
-    cabinet = np.zeros(floor.shape, bool)
-    cabinet[62:101, 90:150] = True  # static front standing at row 100, at its contact's depth
-    depth[cabinet] = floor[100, 120]
-    patch = np.zeros(floor.shape, bool)
-    patch[70:86, 110:130] = True  # noise on the front, nearer than it
-    depth[patch] = 0.8 * floor[100, 120]
-    settings = replace(MoverSettings(), path_near=0.3, path_near_foot=True, path_side=True)
-    ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, settings)
-    assert ground is not None
-    on_ground = ground_pixels(depth, ground, settings)
+    floor, depth, person, patch, ground, on_ground, settings = _cabinet_scene(20, np.random.default_rng(6))
     _, given = path_contact(depth, ground, on_ground, 80.0, settings)
     assert given[person].mean() > 0.9 and given[patch].mean() > 0.9  # path_side alone: both
     out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, side_beside=True))
@@ -1480,27 +1489,11 @@ def test_side_out_keeps_a_static_surface_patch_whose_neighbours_are_as_near_as_i
     also with the person moved next to the cabinet (one side standing out is enough)."""
     from stereodiff.stage1.configs import GeometricConfig
     from stereodiff.stage1.geometric import mover_settings
-    from stereodiff.stage1.movers.ground import ground_pixels
     from stereodiff.stage1.movers.path import path_contact
 
-    floor, _ = _floor()  # horizon at row 60, 120×160
     rng = np.random.default_rng(7)
     for left in (20, 68):  # the person alone, and right beside the cabinet
-        depth = floor.copy()
-        depth[:60] = 12.0
-        person = np.zeros(floor.shape, bool)
-        person[62:95, left : left + 20] = True  # stands at row 94
-        depth[person] = 0.5 * floor[94, left + 10] * rng.uniform(0.97, 1.03, person.sum())
-        cabinet = np.zeros(floor.shape, bool)
-        cabinet[62:101, 90:150] = True  # static front standing at row 100, at its contact's depth
-        depth[cabinet] = floor[100, 120]
-        patch = np.zeros(floor.shape, bool)
-        patch[70:86, 110:130] = True  # noise on the front, nearer than it
-        depth[patch] = 0.8 * floor[100, 120]
-        settings = replace(MoverSettings(), path_near=0.3, path_near_foot=True, path_side=True)
-        ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, settings)
-        assert ground is not None
-        on_ground = ground_pixels(depth, ground, settings)
+        floor, depth, person, patch, ground, on_ground, settings = _cabinet_scene(left, rng)
         _, given = path_contact(depth, ground, on_ground, 80.0, settings)
         assert given[person].mean() > 0.9 and given[patch].mean() > 0.9  # path_side alone: both
         out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, side_out=1.0))
