@@ -230,8 +230,8 @@ class GeometricConfig(Stage1Config):
     the 60° prior focal). 1 = off. 3 ({3, 5, 8} where the parallax rule asks for less): static orbit final −13…−32 % on
     10 of 10 seeds, TUM 0.1269 → 0.1087, indoor-dynamic's {2, 3, 5} seeds −2.6…+2.6 %; without the inlier guard the
     real clip ``lady-running`` (near people fill the view, probe median 0.49) fails 12 of 179 pairs of {3, 5, 8} at the
-    30 % inlier floor and its first frames break (docs/geometric.md, "`min_side_offset=3`: longer pairs for a sideways
-    camera")."""
+    30 % inlier floor and its first frames break (docs/geometric.md, "Longer pairs for a sideways camera over a
+    static scene")."""
     min_side_inliers: float = 0.6
     """The offset probe's median essential-matrix inlier fraction that ``min_side_offset_static`` needs (below it,
     ``min_side_offset`` alone). Measured: ``lady-running`` 0.49, TUM 0.72, every synthetic clip ≥ 0.86."""

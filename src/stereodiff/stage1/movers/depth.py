@@ -91,6 +91,15 @@ def mover_depth(
     return out, handled
 
 
+def _far_columns(depth: np.ndarray, region: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """``[h,w]`` bool: the pixels of ``region`` whose ``depth`` ``[h,w]`` lies beyond ``limit``; ``[w]`` bool: the
+    columns where these are at least half of the region's triangulated pixels (the region's own far columns, not
+    static pixels flagged with it at their own depth)."""
+    far = region & (depth > limit)
+    half = 0.5 * np.count_nonzero(region & (depth > 0), axis=0)  # [w]
+    return far, far.any(axis=0) & (np.count_nonzero(far, axis=0) >= half)
+
+
 def _up_to_horizon(
     depth: np.ndarray, region: np.ndarray, ground: np.ndarray, taken: np.ndarray, value: float, s: MoverSettings
 ) -> np.ndarray:
@@ -103,8 +112,7 @@ def _up_to_horizon(
     pixels flagged with the car are not. The ground tests flag only the lower rows of a car ahead; an object
     standing on the ground no taller than the camera ends at the horizon."""
     limit = s.up_to_horizon * value
-    far = region & (depth > limit)
-    columns = far.any(axis=0) & (np.count_nonzero(far, axis=0) >= 0.5 * np.count_nonzero(region & (depth > 0), axis=0))
+    far, columns = _far_columns(depth, region, limit)
     footing = np.zeros_like(columns)
     footing[lowest_pixels(region)[1]] = True  # the columns of the pixels whose ground gave ``value``
     columns &= footing
@@ -151,8 +159,7 @@ def _up_run(
     rate = ground_rate(ground)
     if not own.size or np.median(own) <= limit or rate <= 0:
         return out
-    far = region & (depth > limit)
-    columns = far.any(axis=0) & (np.count_nonzero(far, axis=0) >= 0.5 * np.count_nonzero(region & (depth > 0), axis=0))
+    _, columns = _far_columns(depth, region, limit)
     top = np.argmax(region, axis=0)  # [w] the region's highest row per column
     horizon = np.argmax(np.isfinite(ground), axis=0)  # [w] the first row below the horizon
     columns &= top >= horizon  # found by the ground alone: a region the flow found above the horizon is all there
