@@ -1595,3 +1595,37 @@ def test_up_run_gives_a_person_walking_with_a_sideways_camera_her_contact_up_to_
     assert GeometricConfig().movers_side_up == 0 and preset_config("cpu").stage1.movers_side_up == 2.0  # cpu: on
     with pytest.raises(ValueError, match="movers_side_up"):
         GeometricConfig(movers_side_up=0.5).validate()
+
+
+def test_split_feet_gives_the_farther_of_two_joined_people_the_ground_under_her_own_feet():
+    """Two people one behind the other, flagged and untriangulated, joined in one mover region: the region takes the
+    ground under its lowest pixels, the nearer one's feet. With ``split_feet`` the columns of the farther one, whose
+    feet stand on ground seen well above the region's lowest row, take the ground there; the nearer one keeps its
+    contact, and a gap between one person's legs (floor seen under it, lower columns on both sides) is not split."""
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    depth = floor.copy()
+    depth[:60] = 12.0
+    near = np.zeros(floor.shape, bool)
+    near[30:100, 40:70] = True  # feet at row 99
+    far = np.zeros(floor.shape, bool)
+    far[45:75, 70:100] = True  # beside and behind it, feet at row 74, floor seen under them
+    legs = np.zeros(floor.shape, bool)
+    legs[30:100, 120:150] = True
+    legs[70:100, 130:140] = False  # one person whose legs stand apart: floor seen between them
+    for flagged in (near, far, legs):
+        depth[flagged] = 0.0
+    ground = ground_depth(depth, depth > 0, MoverSettings())
+    assert ground is not None
+    moving = near | far | legs
+    old, handled = mover_depth(depth, moving, ground, MoverSettings())
+    np.testing.assert_allclose(old[far], floor[99, 85], rtol=0.03)  # the nearer one's contact
+    splits: list = []
+    new, handled_new = mover_depth(depth, moving, ground, MoverSettings(split_feet=12.0), splits=splits)
+    np.testing.assert_allclose(new[far], floor[75, 85], rtol=0.05)  # the ground under her own feet
+    assert (new[far] > 1.5 * old[far]).all()
+    np.testing.assert_array_equal(new[near], old[near])
+    np.testing.assert_array_equal(new[legs], old[legs])  # the gap between the legs is flanked: not split
+    np.testing.assert_array_equal(handled_new, handled)
+    assert len(splits) == 1 and splits[0][0].sum() == far.sum()

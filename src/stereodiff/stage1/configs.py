@@ -442,6 +442,11 @@ class GeometricConfig(Stage1Config):
     beside it (``MoverSettings.cut_margin``; 0 = off, also in the ``cpu`` preset): the floor just beside a walking
     person's feet is triangulated with her flow, off the plane, so a person cut by the image bottom near the
     image border was never found (docs/geometric.md, "A person walking along with a sideways camera")."""
+    movers_split_feet: float = 0.0
+    """With ``movers``: the column runs of a mover region, at least this many pixels wide (at 320), whose own feet
+    stand on the ground seen above the region's lowest pixels take that ground's depth when it lies beyond the
+    region's (``MoverSettings.split_feet``; 0 = off): two people one behind the other joined in one mover region
+    (docs/geometric.md, "Fresh seeds 153 and 154 traced")."""
     movers_side_up: float = 0.0
     """With ``movers``, for a camera that does not move along its view: a region given a contact that stage 1 put
     (median) beyond this factor times it gives the contact to the run of pixels above it in its columns at its
@@ -640,6 +645,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_track_missed", self.movers_track_missed >= 0, "must be ≥ 0 frames"),
                 ("movers_cut_track", self.movers_cut_track >= 0, "must be ≥ 0 frames"),
                 ("movers_cut_carry", self.movers_cut_carry >= 0, "must be ≥ 0 frames"),
+                ("movers_split_feet", self.movers_split_feet >= 0, "must be ≥ 0 (0 = off)"),
                 ("movers_cut_sway", 0 <= self.movers_cut_sway < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),

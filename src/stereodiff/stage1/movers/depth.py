@@ -24,6 +24,7 @@ def mover_depth(
     ground: np.ndarray | None,
     s: MoverSettings,
     floating: np.ndarray | None = None,
+    splits: list | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
     under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground
@@ -32,7 +33,9 @@ def mover_depth(
     percentile of the ring around them); the rest keep stage 1's depth (a static surface with a wrong depth may be
     flagged too, and a static surface is never beyond the ground). ``floating`` ``[h,w]`` bool: the segments that
     float in front of their contact (:func:`~.ground.contact_segments`); a region they cover by ``beyond_share``
-    gets its contact too. Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
+    gets its contact too. With ``split_feet``, the parts it splits off are appended to ``splits`` as ``(part [h,w]
+    bool, depth)`` (the tracking that follows treats a handled region as holding one value: the runner gives them
+    their depth again after it). Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
     static = (depth > 0) & ~moving
@@ -88,7 +91,51 @@ def mover_depth(
                 region = region | _up_run(depth, region, moving | handled, value, s, ground)
             out[region] = value
             handled |= region
+            if s.split_feet > 0 and on_ground is not None:
+                for part, farther in _split_feet(region, ground, on_ground, value, s):
+                    out[part] = farther
+                    if splits is not None:
+                        splits.append((part, farther))
     return out, handled
+
+
+def _split_feet(
+    region: np.ndarray, ground: np.ndarray, on_ground: np.ndarray, value: float, s: MoverSettings
+) -> list[tuple[np.ndarray, float]]:
+    """``split_feet``: the parts of ``region`` ``[h,w]`` bool (given ``value``) whose own feet stand on the ground
+    ``on_ground`` ``[h,w]`` bool, seen above the region's lowest pixels, farther than ``value``: per run of columns (at
+    least ``split_feet`` px wide at 320, gaps of at most 2 px, reaching one side of the region's columns: a run
+    flanked on both sides is the gap between a person's legs) whose bottom edge lies more than ``contact_rows`` above
+    the region's lowest row and has the ground within ``contact_rows`` rows under it, the run's region pixels and the
+    ground's depth ``ground`` ``[h,w]`` there (median over the run), when beyond ``value`` by ``underground``."""
+    h, w = region.shape
+    bottom, columns = bottom_edge(region)
+    below = np.clip(bottom[:, None] + np.arange(1, 1 + s.contact_rows), 0, h - 1)  # [n, rows]
+    hit = on_ground[below, columns[:, None]] & ~region[below, columns[:, None]]
+    feet = (bottom < bottom.max() - s.contact_rows) & hit.any(axis=1)
+    px = max(h, w) / 320.0
+    width, gap = max(1, round(s.split_feet * px)), round(2 * px)
+    parts = []
+    candidates = columns[feet]
+    if candidates.size == 0:
+        return parts
+    breaks = np.flatnonzero(np.diff(candidates) > gap + 1) + 1
+    for run in np.split(np.arange(candidates.size), breaks):
+        cols = candidates[run]
+        if cols[-1] - cols[0] + 1 < width or (cols[0] > columns[0] + gap and cols[-1] < columns[-1] - gap):
+            continue  # narrow, or flanked by lower columns on both sides: the gap between a person's legs
+        rows = bottom[feet][run]
+        contact = ground[np.minimum(rows + 1, h - 1), cols]
+        contact = contact[np.isfinite(contact)]
+        if contact.size == 0:
+            continue
+        farther = float(np.median(contact))
+        if farther <= (1.0 + s.underground) * value:
+            continue
+        part = np.zeros((h, w), bool)
+        part[:, cols] = region[:, cols]
+        parts.append((part, farther))
+    return parts
 
 
 def _far_columns(depth: np.ndarray, region: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:

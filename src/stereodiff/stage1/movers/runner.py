@@ -121,6 +121,7 @@ def _handle_block(
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
     handled = np.zeros((n, h, w), bool)
+    splits: dict[int, list] = {}  # frame -> the parts ``split_feet`` split off, with their depth
 
     def frame_depth(k: int) -> None:  # writes frame k only
         if not moving[k].any():
@@ -133,7 +134,8 @@ def _handle_block(
             return
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
         floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
-        found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating)
+        splits[k] = []
+        found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating, splits[k])
         found = found.astype(np.float32, copy=False)  # as the assignment rounds it
         if shared.wanted(first + k):
             changed = np.flatnonzero(found.view(np.uint32) != depth[k].view(np.uint32))  # bit for bit (NaN too)
@@ -168,6 +170,9 @@ def _handle_block(
     if s.track_missed > 0:
         shrink = round(2 * max(h, w) / 320.0)
         handled |= fill_missed_movers(depth, moving, handled, s.track_missed, s.underground, shrink)
+    for k, parts in splits.items():  # the tracking gave a joined region one value again
+        for part, farther in parts:
+            depth[k][part] = farther
     confidence[handled] = mover_conf
     if s.path_contact > 0 or (s.path_side and s.path_near > 0):
         path = np.zeros((n, h, w), bool)

@@ -183,6 +183,13 @@ class MoverSettings:
     the camera ends at the horizon; a static surface in front of it (nearer) keeps its depth.
     ``GeometricConfig.movers_up_to_horizon`` applies it to a camera moving along its view only (docs/geometric.md,
     "The car ahead above its flagged rows")."""
+    split_feet: float = 0.0
+    """A region given a contact also gives, to each run of its columns at least this many pixels wide (at a
+    320-pixel long side) whose lowest pixels end above the region's by more than ``contact_rows`` and stand on the
+    ground seen within ``contact_rows`` rows under them, the ground's depth there instead, when that lies beyond the
+    region's value by ``underground`` (:func:`~.depth._split_feet`; 0 = off): two people one behind the other joined
+    in one mover region, the farther one's feet seen above the nearer one's (docs/geometric.md, "Fresh seeds 153 and
+    154 traced")."""
     up_run: float = 0.0
     """A region given a contact that stage 1 put (median) beyond more than this factor times that contact also gives
     it, in each of its columns, to the run of pixels straight above it that are holes or beyond the contact by
