@@ -31,6 +31,7 @@ __all__ = [
     "lower_border",
     "moving_ahead",
     "near_motion_boundary",
+    "nearest_covered",
     "surface_below",
 ]
 
@@ -177,7 +178,9 @@ def fill_frames(
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
             far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
-            leans = (weight[i] == 0) & reached & far_gate(config, weight[i] > 0, log_d[i])
+            gate, cap = far_gate(config, weight[i] > 0, log_d[i])
+            far = np.minimum(far, cap)
+            leans = (weight[i] == 0) & reached & gate
             if boundary is not None:  # only near a motion boundary of the flow (``hole_far_boundary_px``)
                 leans &= boundary[i]
             fill = np.where(leans, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
@@ -209,24 +212,49 @@ def fill_frames(
     return filled
 
 
-def far_gate(config: TemporalConfig, covered: np.ndarray, log_depth: np.ndarray) -> np.ndarray | bool:
-    """``[h,w]`` bool: the pixels of one frame whose holes may lean far (``hole_far_band_px``, ``hole_far_edge``),
-    from ``covered [h,w]`` bool and stage 1's ``log_depth [h,w]`` float32 (log-depth); True when no gate is set."""
+def far_gate(
+    config: TemporalConfig, covered: np.ndarray, log_depth: np.ndarray
+) -> tuple[np.ndarray | bool, np.ndarray]:
+    """The pixels of one frame whose holes may lean far (``hole_far_band_px``, ``hole_far_edge``,
+    ``hole_far_side``; ``[h,w]`` bool, True when no gate is set) and the cap of their far target
+    (``hole_far_local``: ``[h,w]`` float32 the farthest covered log-depth in the square of half-size
+    ``hole_far_edge_px``; +inf without), from ``covered [h,w]`` bool and stage 1's ``log_depth [h,w]`` float32."""
     import cv2
 
     gate: np.ndarray | bool = True
+    cap = np.full(covered.shape, np.inf, np.float32)
     if not covered.any():
-        return gate
+        return gate, cap
     if config.hole_far_band_px > 0:  # a thin band beside covered pixels, not a wide hole's interior
         to_covered = cv2.distanceTransform((~covered).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
         gate = gate & (to_covered <= config.hole_far_band_px)
-    if config.hole_far_edge > 0:  # a depth step of the covered depth around the hole
-        size = 2 * int(config.hole_far_edge_px) + 1
-        kernel = np.ones((size, size), np.uint8)
-        hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)
-        lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)
-        gate = gate & (hi - lo >= config.hole_far_edge) & (hi > -1e8)
-    return gate
+    if config.hole_far_edge > 0 or config.hole_far_local or config.hole_far_side:  # the covered depth around it
+        kernel = np.ones((2 * int(config.hole_far_edge_px) + 1,) * 2, np.uint8)
+        hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)  # the local far side
+        lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)  # and near side
+        if config.hole_far_edge > 0:  # a depth step of the covered depth
+            gate = gate & (hi - lo >= config.hole_far_edge) & (hi > -1e8)
+        if config.hole_far_local:  # no farther than the local far side
+            cap = np.where(hi > -1e8, hi, np.inf).astype(np.float32)
+        if config.hole_far_side:  # the nearest covered pixel beyond the rim lies on the far half of the step
+            beyond_rim = covered & (hole_distance(covered[None])[0] > config.hole_skip_rim_px)
+            gate = gate & (nearest_covered(beyond_rim, log_depth) > (hi + lo) / 2)
+    return gate, cap
+
+
+def nearest_covered(covered: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``[h,w]`` float32: at every pixel, ``values [h,w]`` at its nearest (Euclidean) pixel of ``covered [h,w]``
+    bool; −inf everywhere when nothing is covered."""
+    import cv2
+
+    if not covered.any():
+        return np.full(covered.shape, -np.inf, np.float32)
+    _, labels = cv2.distanceTransformWithLabels(
+        (~covered).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    by_label = np.zeros(int(labels.max()) + 1, np.float32)
+    by_label[labels[covered]] = values[covered]
+    return by_label[labels]
 
 
 def near_motion_boundary(flows: list[np.ndarray], reach_px: float, size: tuple[int, int]) -> np.ndarray:

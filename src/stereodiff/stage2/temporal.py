@@ -46,14 +46,7 @@ import numpy as np
 
 from stereodiff.blocks import block_of
 from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
-from stereodiff.flow import (
-    dis_flows,
-    forward_backward,
-    grey_frame,
-    grey_projection,
-    hypot32,
-    thread_dis_engine,
-)
+from stereodiff.flow import dis_flows, forward_backward, grey_frame, grey_projection, hypot32, thread_dis_engine
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
