@@ -163,10 +163,10 @@ class TemporalConfig(BackendConfig):
     interior of a wide hole (an untextured mover's: close-object's ball). One of the per-hole gates of
     docs/stage2-temporal.md, "The far lean decided per hole": with ``hole_farness=30 hole_rim_px=3``, 3,
     ``hole_far_boundary_px=10``, ``hole_far_edge=0.15``, ``hole_far_side`` and ``hole_far_local`` lower the final
-    all-pixel AbsRel on all 12 static-orbit seeds measured (fresh s172–s179 −1.0 … −3.7 %, s0 0.0236 → 0.0223),
-    7-Scenes 0.1213 → 0.1210 and TUM 0.1087 → 0.1083, the dynamic presets within −2.3 … +2.6 % (close-object s173
-    +2.6 %, driving's moving pixels 0.118 → 0.143 on s0); no static-orbit seed reaches its stage 1. 0 here and in
-    the ``cpu`` preset."""
+    all-pixel AbsRel on all 12 static-orbit seeds measured (fresh s172–s179 −1.0 … −3.7 %, with γ = 60 −2.0 …
+    −5.9 %; s0 0.0236 → 0.0223), 7-Scenes 0.1213 → 0.1210 and TUM 0.1087 → 0.1083; the dynamic presets move
+    −9.5 … +2.6 % (close-object s173 +2.6 %, indoor-dynamic s174 +1.6 %) and driving's moving pixels get worse on
+    every seed (s0 0.118 → 0.143); no static-orbit seed reaches its stage 1. 0 here and in the ``cpu`` preset."""
     hole_far_edge: float = 0.0
     """With ``hole_farness``: the far lean only where stage 1's covered log-depth spans at least this (log units)
     in the square of half-size ``hole_far_edge_px`` around the hole (0 = off): a band beside a depth step, not a
