@@ -1212,3 +1212,53 @@ def test_flow_grey_pca_gives_the_temporal_flows_an_isoluminant_checker():
     assert greys["luma"].std() < 0.5 < 60 < greys["pca"].std()
     with pytest.raises((ValueError, InputError)):
         TemporalRefiner(flow_grey="hsv").validate()
+
+
+def test_the_far_lean_gated_per_hole():
+    """``hole_far_band_px`` / ``hole_far_edge`` / ``hole_far_side`` / the ``boundary`` mask
+    (``hole_far_boundary_px``): a hole between a near (2) and a far (4) side of one colour leans far only where the
+    gates let it — a thin band beside covered pixels, not a wide hole's middle; beside a step of the covered depth;
+    on the band's far half; near a motion boundary of the flow — and keeps the plain fill elsewhere;
+    ``hole_far_local`` caps the target at the local far side."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import far_gate, fill_frames, near_motion_boundary, nearest_covered
+
+    rgb = np.full((1, 30, 40, 3), 0.5, np.float32)
+    log_d = np.zeros((1, 30, 40), np.float32)
+    log_d[0, :, :10], log_d[0, :, 30:] = np.log(2.0), np.log(4.0)
+    weight = np.zeros((1, 30, 40), np.float32)
+    weight[0, :, :10] = weight[0, :, 30:] = 1.0  # a hole in columns 10..29
+
+    def hole(boundary=None, **options) -> np.ndarray:
+        config = TemporalConfig(hole_farness=30.0, **options)
+        return fill_frames(config, rgb, log_d, weight, boundary=boundary)[0].estimate
+
+    plain = fill_frames(TemporalConfig(), rgb, log_d, weight)[0].estimate
+    far = hole()
+    assert (far[10:20, 10:30] > plain[10:20, 10:30] + 0.1).all()
+    band = hole(hole_far_band_px=3.0)  # the columns within 3 px of a covered pixel lean, the middle does not
+    np.testing.assert_array_equal(band[:, 14:26], plain[:, 14:26])
+    np.testing.assert_array_equal(band[:, 27:30], far[:, 27:30])
+    covered = np.zeros((30, 40), bool)
+    covered[:, :10] = covered[:, 16:] = True  # a 6-px band between a near and a far side
+    step = np.where(np.arange(40) < 10, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
+    gate, cap = far_gate(TemporalConfig(hole_far_edge=0.3, hole_far_edge_px=6), covered, step)
+    assert np.isinf(cap).all()
+    assert gate[:, 10:16].all()
+    assert not far_gate(TemporalConfig(hole_far_edge=0.3), covered, np.full_like(step, np.log(2.0)))[0].any()
+    side, cap = far_gate(TemporalConfig(hole_far_side=True, hole_far_local=True), covered, step)
+    assert not side[:, 10:13].any() and side[:, 13:16].all()  # the band's half next to the far side
+    np.testing.assert_allclose(cap[:, 10:16], np.log(4.0))  # the local far side
+    np.testing.assert_allclose(nearest_covered(covered, step)[0, 8:18], np.log([2, 2, 2, 2, 2, 4, 4, 4, 4, 4]))
+    assert far_gate(TemporalConfig(), covered, log_d[0])[0] is True
+    # a flow that jumps between columns 19 and 20 (an outline): only the columns near it lean
+    flow = np.zeros((30, 40, 2), np.float32)
+    flow[:, 20:, 0] = 3.0
+    near = near_motion_boundary([flow], 2.0, (30, 40))
+    assert near[:, 18:22].all() and not near[:, :16].any() and not near[:, 24:].any()
+    assert not near_motion_boundary([], 2.0, (30, 40)).any()
+    gated = hole(boundary=near[None])
+    np.testing.assert_array_equal(gated[:, 10:16], plain[:, 10:16])
+    np.testing.assert_array_equal(gated[:, 18:22], far[:, 18:22])
+    with pytest.raises(ValueError, match="hole_far_boundary_px"):
+        TemporalRefiner(hole_far_boundary_px=-1.0)

@@ -155,7 +155,39 @@ class TemporalConfig(BackendConfig):
     Measured (docs/stage2-temporal.md, "The holes of a static orbit"): 30 with ``hole_rim_px=3`` lowers
     static-orbit's final AbsRel on 11 of 12 seeds (s0 0.0324 → 0.0265), but holes on a mover or on an object
     coloured like its background lean to the background too (close-object s0 0.219 → 0.278, 7-Scenes 0.1205 →
-    0.1272): 0 here and in the ``cpu`` preset; for static scenes."""
+    0.1272): 0 here and in the ``cpu`` preset; for static scenes. The per-hole gates below (``hole_far_*``) decide
+    which holes lean."""
+    hole_far_band_px: float = 0.0
+    """With ``hole_farness``: only the holes within this many working-resolution pixels (Euclidean) of a covered
+    pixel lean far (0 = every hole): the thin bands the motion-boundary check leaves along outlines, not the
+    interior of a wide hole (an untextured mover's: close-object's ball). One of the per-hole gates of
+    docs/stage2-temporal.md, "The far lean decided per hole": with ``hole_farness=30 hole_rim_px=3``, 3,
+    ``hole_far_boundary_px=10``, ``hole_far_edge=0.15``, ``hole_far_side`` and ``hole_far_local`` lower the final
+    all-pixel AbsRel on all 12 static-orbit seeds measured (fresh s172–s179 −1.0 … −3.7 %, with γ = 60 −2.0 …
+    −5.9 %; s0 0.0236 → 0.0223), 7-Scenes 0.1213 → 0.1210 and TUM 0.1087 → 0.1083; the dynamic presets move
+    −9.5 … +2.6 % (close-object s173 +2.6 %, indoor-dynamic s174 +1.6 %) and driving's moving pixels get worse on
+    every seed (s0 0.118 → 0.143); no static-orbit seed reaches its stage 1. 0 here and in the ``cpu`` preset."""
+    hole_far_edge: float = 0.0
+    """With ``hole_farness``: the far lean only where stage 1's covered log-depth spans at least this (log units)
+    in the square of half-size ``hole_far_edge_px`` around the hole (0 = off): a band beside a depth step, not a
+    hole on a smooth surface (see ``hole_far_band_px``)."""
+    hole_far_edge_px: int = 6
+    """With ``hole_far_edge``: the half-size of the square (working-resolution pixels)."""
+    hole_far_side: bool = False
+    """With ``hole_farness``: only a hole whose nearest covered pixel farther than ``hole_skip_rim_px`` from a hole
+    lies on the far half of the covered log-depth in the square of half-size ``hole_far_edge_px`` leans far: the
+    background side of an outline band, not the object's side (a mover's, which the motion evidence misses inside
+    an untextured object)."""
+    hole_far_local: bool = False
+    """With ``hole_farness``: the far target capped at the farthest covered log-depth in the square of half-size
+    ``hole_far_edge_px`` around the hole (the local far side, not a farther surface or a far outlier elsewhere in
+    the colour region)."""
+    hole_far_boundary_px: float = 0.0
+    """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
+    boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
+    refiner's own flow to either neighbouring frame (0 = off): a hole the check left along an outline lies on such
+    a boundary, a real clip's holes at the image border, in blur or on plain walls do not (7-Scenes: the far lean
+    alone 0.1213 → 0.1280, with this gate 0.1210; see ``hole_far_band_px``)."""
     hole_farness_ahead: float = 0.0
     """``hole_farness`` (γ) for a video whose camera moves along its view only (stage 1's poses, the gate of
     ``hole_lean_bottom``: the camera 8 frames on lies ahead within the horizontal field of view for at least ¾ of
@@ -342,6 +374,10 @@ class TemporalConfig(BackendConfig):
             ("fill_min_support_area", 0 <= self.fill_min_support_area <= 1, "must be in [0, 1]"),
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),
             ("hole_farness_ahead", 0 <= self.hole_farness_ahead <= 100, "must be in [0, 100]"),
+            ("hole_far_band_px", self.hole_far_band_px >= 0, "must be ≥ 0"),
+            ("hole_far_edge", self.hole_far_edge >= 0, "must be ≥ 0"),
+            ("hole_far_edge_px", self.hole_far_edge_px >= 1, "must be ≥ 1"),
+            ("hole_far_boundary_px", self.hole_far_boundary_px >= 0, "must be ≥ 0"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),
             ("hole_up_px", self.hole_up_px >= 0, "must be ≥ 0"),
             ("hole_up_colour", self.hole_up_colour >= 0, "must be ≥ 0"),

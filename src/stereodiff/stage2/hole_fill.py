@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from stereodiff.flow import motion_boundaries
 from stereodiff.progress import thread_imap
 from stereodiff.stage2.configs import TemporalConfig
 
@@ -23,11 +24,14 @@ __all__ = [
     "FilledFrame",
     "colour_l1",
     "domain_transform_filter",
+    "far_gate",
     "fill_frames",
     "hole_distance",
     "large_regions",
     "lower_border",
     "moving_ahead",
+    "near_motion_boundary",
+    "nearest_covered",
     "surface_below",
 ]
 
@@ -61,6 +65,7 @@ def fill_frames(
     motion: tuple[np.ndarray, np.ndarray] | None = None,
     lean: np.ndarray | None = None,
     farness: float | None = None,
+    boundary: np.ndarray | None = None,
     order: np.ndarray | None = None,
     up: bool = False,
 ) -> list[FilledFrame]:
@@ -86,6 +91,8 @@ def fill_frames(
         lean: ``[h',w']`` bool where the holes lean fully to the near side (``hole_lean_bottom``), or None.
         farness: the ``hole_farness`` γ to use (``hole_farness_ahead`` for a camera moving ahead); None =
             ``config.hole_farness``.
+        boundary: ``hole_far_boundary_px``: ``[n,h',w']`` bool pixels near a motion boundary of the flow (only
+            those holes lean far), or None.
         order: ``[h',1]`` bool rows whose holes refuse nearer depth from the temporal filter (``hole_pull_order``
             for a camera moving ahead: the upper half), or None: each frame's ``floor`` is set there.
         up: ``hole_up_px`` applies (a camera moving ahead): a hole takes the depth of the nearer covered surface
@@ -171,7 +178,12 @@ def fill_frames(
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
             far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
-            fill = np.where((weight[i] == 0) & reached, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
+            gate, cap = far_gate(config, weight[i] > 0, log_d[i])
+            far = np.minimum(far, cap)
+            leans = (weight[i] == 0) & reached & gate
+            if boundary is not None:  # only near a motion boundary of the flow (``hole_far_boundary_px``)
+                leans &= boundary[i]
+            fill = np.where(leans, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
         if up and config.hole_up_px > 0:  # the nearer surface below continues upward through its own colour
             if config.hole_up_trust > 0:
                 trusted = weight[i] >= config.hole_up_trust
@@ -198,6 +210,66 @@ def fill_frames(
             )
         )
     return filled
+
+
+def far_gate(
+    config: TemporalConfig, covered: np.ndarray, log_depth: np.ndarray
+) -> tuple[np.ndarray | bool, np.ndarray]:
+    """The pixels of one frame whose holes may lean far (``hole_far_band_px``, ``hole_far_edge``,
+    ``hole_far_side``; ``[h,w]`` bool, True when no gate is set) and the cap of their far target
+    (``hole_far_local``: ``[h,w]`` float32 the farthest covered log-depth in the square of half-size
+    ``hole_far_edge_px``; +inf without), from ``covered [h,w]`` bool and stage 1's ``log_depth [h,w]`` float32."""
+    import cv2
+
+    gate: np.ndarray | bool = True
+    cap = np.full(covered.shape, np.inf, np.float32)
+    if not covered.any():
+        return gate, cap
+    if config.hole_far_band_px > 0:  # a thin band beside covered pixels, not a wide hole's interior
+        to_covered = cv2.distanceTransform((~covered).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        gate = gate & (to_covered <= config.hole_far_band_px)
+    if config.hole_far_edge > 0 or config.hole_far_local or config.hole_far_side:  # the covered depth around it
+        kernel = np.ones((2 * int(config.hole_far_edge_px) + 1,) * 2, np.uint8)
+        hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)  # the local far side
+        lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)  # and near side
+        if config.hole_far_edge > 0:  # a depth step of the covered depth
+            gate = gate & (hi - lo >= config.hole_far_edge) & (hi > -1e8)
+        if config.hole_far_local:  # no farther than the local far side
+            cap = np.where(hi > -1e8, hi, np.inf).astype(np.float32)
+        if config.hole_far_side:  # the nearest covered pixel beyond the rim lies on the far half of the step
+            beyond_rim = covered & (hole_distance(covered[None])[0] > config.hole_skip_rim_px)
+            gate = gate & (nearest_covered(beyond_rim, log_depth) > (hi + lo) / 2)
+    return gate, cap
+
+
+def nearest_covered(covered: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``[h,w]`` float32: at every pixel, ``values [h,w]`` at its nearest (Euclidean) pixel of ``covered [h,w]``
+    bool; −inf everywhere when nothing is covered."""
+    import cv2
+
+    if not covered.any():
+        return np.full(covered.shape, -np.inf, np.float32)
+    _, labels = cv2.distanceTransformWithLabels(
+        (~covered).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    by_label = np.zeros(int(labels.max()) + 1, np.float32)
+    by_label[labels[covered]] = values[covered]
+    return by_label[labels]
+
+
+def near_motion_boundary(flows: list[np.ndarray], reach_px: float, size: tuple[int, int]) -> np.ndarray:
+    """``[h,w]`` bool (``size``): the pixels within ``reach_px`` (Euclidean) of a motion boundary
+    (:func:`~stereodiff.flow.motion_boundaries`) of any of ``flows`` (``[h,w,2]`` pixels each, e.g. a frame's flows
+    to its two neighbours); all False without flows or boundaries."""
+    import cv2
+
+    boundary = np.zeros(size, bool)
+    for flow in flows:
+        boundary |= motion_boundaries(flow)
+    if not boundary.any():
+        return boundary
+    reach = cv2.distanceTransform((~boundary).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return reach <= reach_px
 
 
 def surface_below(

@@ -51,7 +51,7 @@ from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
 from stereodiff.stage2.configs import TemporalConfig
-from stereodiff.stage2.hole_fill import colour_l1, fill_frames, lower_border, moving_ahead
+from stereodiff.stage2.hole_fill import colour_l1, fill_frames, lower_border, moving_ahead, near_motion_boundary
 
 __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "guided_upsample", "lk_matches"]
 
@@ -258,7 +258,7 @@ class TemporalRefiner(TemporalConfig):
         todo = [k for k in indices if k not in store]
         chunks = list(dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo))
         blocks = thread_imap(partial(self._fill_inputs, inputs), chunks, self.num_workers, _FILL_AHEAD)
-        for chunk, (carried, motion) in zip(chunks, blocks):
+        for chunk, (carried, motion, boundary) in zip(chunks, blocks):
             rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
             weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
@@ -271,6 +271,7 @@ class TemporalRefiner(TemporalConfig):
                 motion=motion,
                 lean=inputs.lean,
                 farness=inputs.farness,
+                boundary=boundary,
                 order=inputs.order,
                 up=inputs.up,
             )
@@ -283,10 +284,11 @@ class TemporalRefiner(TemporalConfig):
         for k in indices[:-1]:
             store[k].link_next, store[k + 1].link_prev = inputs.link(k, +1), inputs.link(k + 1, -1)
 
-    def _fill_inputs(self, inputs: _Inputs, chunk: range) -> tuple[_Pair | None, _Pair | None]:
+    def _fill_inputs(self, inputs: _Inputs, chunk: range) -> tuple[_Pair | None, _Pair | None, np.ndarray | None]:
         """The inputs of one fill block that need the flow links (built on demand, each pair once): the depth
         carried into its frames' holes (``hole_warp_frames``) and the independent-motion evidence, each a pair of
-        ``[n,h',w']`` arrays for :func:`~stereodiff.stage2.hole_fill.fill_frames` (``None`` when off)."""
+        ``[n,h',w']`` arrays for :func:`~stereodiff.stage2.hole_fill.fill_frames` (``None`` when off), and the
+        ``[n,h',w']`` bool pixels near a motion boundary of the flow (``hole_far_boundary_px``; ``None`` when off)."""
         carried = motion = None
         if inputs.warp_frames > 0:  # holes covered in nearby frames: their depth, carried with the camera motion
             warped, trust = zip(*map(inputs.warped, chunk))
@@ -294,7 +296,10 @@ class TemporalRefiner(TemporalConfig):
         if self._motion_evidence:  # how much each pixel moves on its own
             share, counts = zip(*map(inputs.independent_motion, chunk))
             motion = np.stack(share), np.stack(counts)  # [n,h',w'] each
-        return carried, motion
+        boundary = None
+        if self.hole_far_boundary_px > 0 and inputs.farness > 0:  # the far lean only near the flow's boundaries
+            boundary = np.stack([inputs.flow_boundary(k) for k in chunk])  # [n,h',w'] bool
+        return carried, motion, boundary
 
     def _link(self, to_other: np.ndarray, from_other: np.ndarray, other: _Raw, own: _Raw, camera: _Camera) -> _Link:
         """How to pull the other frame's state into this one: the sampling map ``[h,w,2]`` (absolute pixel
@@ -988,6 +993,14 @@ class _Inputs:
         )
         ab, ba = dis_flows(engine, first.grey, second.grey)  # [h',w',2] each, pixels
         return refiner._link(ab, ba, second, first, self.camera), refiner._link(ba, ab, first, second, self.camera)
+
+    def flow_boundary(self, k: int) -> np.ndarray:
+        """``[h',w']`` bool: frame ``k``'s pixels within ``hole_far_boundary_px`` of a motion boundary of its flow
+        to either neighbouring frame (:func:`~stereodiff.stage2.hole_fill.near_motion_boundary`)."""
+        grid = pixel_grid(*self.size)  # [h',w',2]
+        steps = [step for step in (-1, +1) if 0 <= k + step < self.num_frames]
+        flows = [self.link(k, step).sample_at - grid for step in steps]  # [h',w',2] each, pixels
+        return near_motion_boundary(flows, self.refiner.hole_far_boundary_px, self.size)
 
     def warped(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame ``k``'s depth as the confident stage-1 depth of the ``hole_warp_frames`` frames on each side sees
