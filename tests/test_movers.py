@@ -471,32 +471,32 @@ def test_a_mover_cut_by_the_image_bottom_takes_the_ground_at_the_last_row_with_c
     np.testing.assert_allclose(new[standing], floor[95, 25], rtol=0.03)
 
 
-def test_a_cut_mover_reaching_above_the_horizon_is_capped_by_its_height_with_cut_height():
-    """With ``cut_height`` a region cut by the image bottom whose top lies above the horizon is no farther than the
-    depth at which that top stands ``cut_height`` camera heights above the ground (a level camera 1.5 above the
-    floor, focal 150: a top 48–50 rows above the horizon at 1.3 camera heights caps it at 0.45 · 150 / 48–50 =
-    1.35–1.41, where the ground at the last row is 3.8); a cut region whose top lies below the horizon keeps the
-    last row's ground."""
+def test_a_mover_cut_by_the_image_bottom_and_top_is_capped_by_its_height_with_cut_height():
+    """With ``cut_height`` a region cut by the image bottom and top is no farther than the depth at which its top
+    stands ``cut_height`` camera heights above the ground (a level camera 1.5 above the floor, focal 150, horizon at
+    row 60: a top ≈ 56 rows above the horizon at 1.3 camera heights caps it at 0.45 · 150 / 56 ≈ 1.21, where the
+    ground at the last row is 3.8); a cut region whose top lies inside the image keeps the last row's ground, even
+    above the horizon (its top may be background over the head)."""
     from stereodiff.stage1.movers.depth import mover_depth
 
-    floor, _ = _floor()  # horizon at row 60, 120×160
+    floor, _ = _floor()  # horizon at row 60, 120×160: the segmentation's margins are 7 rows
     depth = floor.copy()
     depth[:60] = 12.0
     tall = np.zeros(floor.shape, bool)
-    tall[10:116, 60:100] = True  # flagged, untriangulated, from 50 rows above the horizon down into the margin
-    low = np.zeros(floor.shape, bool)
-    low[70:116, 120:150] = True  # cut too, its top below the horizon
-    depth[tall | low] = 0.0
-    depth[116:, 60:100] = depth[116:, 120:150] = 0.0  # no ground seen under them
+    tall[2:116, 40:70] = True  # flagged, untriangulated, from the top margin down into the bottom margin
+    inside = np.zeros(floor.shape, bool)
+    inside[10:116, 110:140] = True  # cut by the bottom only, its top 50 rows above the horizon
+    depth[tall | inside] = 0.0
+    depth[116:, 40:70] = depth[116:, 110:140] = 0.0  # no ground seen under them
     ground = ground_depth(depth, depth > 0, MoverSettings())
     assert ground is not None
-    bound, handled = mover_depth(depth, tall | low, ground, MoverSettings(cut_last_row=True))
-    np.testing.assert_allclose(bound[tall], floor[119, 80], rtol=0.02)
-    capped, handled_capped = mover_depth(depth, tall | low, ground, MoverSettings(cut_last_row=True, cut_height=1.3))
-    assert (capped[tall] >= 1.35).all() and (capped[tall] <= 1.42).all()  # the top (98th percentile): row ≈ 12
-    np.testing.assert_array_equal(capped[low], bound[low])
+    bound, handled = mover_depth(depth, tall | inside, ground, MoverSettings(cut_last_row=True))
+    np.testing.assert_allclose(bound[tall], floor[119, 55], rtol=0.02)
+    capped, handled_capped = mover_depth(depth, tall | inside, ground, MoverSettings(cut_last_row=True, cut_height=1.3))
+    assert (capped[tall] >= 1.18).all() and (capped[tall] <= 1.25).all()  # the top (98th percentile): row ≈ 4
+    np.testing.assert_array_equal(capped[inside], bound[inside])
     np.testing.assert_array_equal(handled_capped, handled)
-    loose, _ = mover_depth(depth, tall | low, ground, MoverSettings(cut_last_row=True, cut_height=3.0))
+    loose, _ = mover_depth(depth, tall | inside, ground, MoverSettings(cut_last_row=True, cut_height=3.0))
     np.testing.assert_array_equal(loose, bound)  # a cap beyond the bound changes nothing
 
 

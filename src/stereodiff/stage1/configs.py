@@ -465,12 +465,11 @@ class GeometricConfig(Stage1Config):
     (``MoverSettings.cut_sway``; 0 = off; 0.04 measured: docs/geometric.md, "The camera's sway: a depth for a mover
     cut by the image bottom")."""
     movers_cut_height: float = 0.0
-    """With ``movers_cut_last_row``: a region cut by the image bottom whose top lies above the ground's horizon is no
-    farther than the depth at which that top stands this many camera heights above the ground — a height prior, for
-    a camera at about eye height (``MoverSettings.cut_height``; 0 = off; 1.3 measured: indoor-dynamic final −6 …
-    −42 % on 4 of 10 tuning clips and −0.8 … −8.3 % on 3 of 16 fresh ones, the real clips identical, close-object s3
-    stage 1 +7 % with a person capped slightly too near; docs/geometric.md, "A height cap for a mover cut by the
-    image bottom")."""
+    """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
+    its top stands this many camera heights above the ground — a height prior, for a camera at about eye height
+    (``MoverSettings.cut_height``; 0 = off; 1.3 measured: indoor-dynamic final −5.9 … −42.5 % on 3 of 10 tuning
+    clips, −4.3 / −8.3 % on 2 of 16 fresh ones, every other clip measured identical, the real ones included;
+    docs/geometric.md, "A height cap for a mover cut by the image bottom")."""
     movers_seen_contact: float = 0.0
     """With ``movers``: a region's ground contact is the ground where it is first seen under the region's lowest
     pixels when that is nearer than the ground right under them by more than this fraction

@@ -82,8 +82,8 @@ def mover_depth(
         )
         if ground is not None and (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
             value = _last_row(region, ground) if s.cut_last_row and cut and not seen else contact
-            if value is not None and s.cut_height > 0 and cut and not seen:
-                value = min(value, _height_cap(region, ground, s.cut_height))
+            if value is not None and s.cut_height > 0 and cut and not seen and region[:margin].any():
+                value = min(value, _height_cap(region, ground, s.cut_height))  # cut by the image top too
         elif mostly_hole and s.hole_bound:
             value = bound
         else:
