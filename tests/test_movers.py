@@ -471,6 +471,35 @@ def test_a_mover_cut_by_the_image_bottom_takes_the_ground_at_the_last_row_with_c
     np.testing.assert_allclose(new[standing], floor[95, 25], rtol=0.03)
 
 
+def test_a_mover_cut_by_the_image_bottom_and_top_is_capped_by_its_height_with_cut_height():
+    """With ``cut_height`` a region cut by the image bottom and top is no farther than the depth at which its top
+    stands ``cut_height`` camera heights above the ground (a level camera 1.5 above the floor, focal 150, horizon at
+    row 60: a top ≈ 56 rows above the horizon at 1.3 camera heights caps it at 0.45 · 150 / 56 ≈ 1.21, where the
+    ground at the last row is 3.8); a cut region whose top lies inside the image keeps the last row's ground, even
+    above the horizon (its top may be background over the head)."""
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160: the segmentation's margins are 7 rows
+    depth = floor.copy()
+    depth[:60] = 12.0
+    tall = np.zeros(floor.shape, bool)
+    tall[2:116, 40:70] = True  # flagged, untriangulated, from the top margin down into the bottom margin
+    inside = np.zeros(floor.shape, bool)
+    inside[10:116, 110:140] = True  # cut by the bottom only, its top 50 rows above the horizon
+    depth[tall | inside] = 0.0
+    depth[116:, 40:70] = depth[116:, 110:140] = 0.0  # no ground seen under them
+    ground = ground_depth(depth, depth > 0, MoverSettings())
+    assert ground is not None
+    bound, handled = mover_depth(depth, tall | inside, ground, MoverSettings(cut_last_row=True))
+    np.testing.assert_allclose(bound[tall], floor[119, 55], rtol=0.02)
+    capped, handled_capped = mover_depth(depth, tall | inside, ground, MoverSettings(cut_last_row=True, cut_height=1.3))
+    assert (capped[tall] >= 1.18).all() and (capped[tall] <= 1.25).all()  # the top (98th percentile): row ≈ 4
+    np.testing.assert_array_equal(capped[inside], bound[inside])
+    np.testing.assert_array_equal(handled_capped, handled)
+    loose, _ = mover_depth(depth, tall | inside, ground, MoverSettings(cut_last_row=True, cut_height=3.0))
+    np.testing.assert_array_equal(loose, bound)  # a cap beyond the bound changes nothing
+
+
 def test_underground_finds_a_region_standing_beyond_the_ground_but_not_the_floor_past_a_table_edge():
     from stereodiff.stage1.movers.ground import underground
 
@@ -774,6 +803,7 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
         movers_cut_last_row=True,
         movers_cut_track=7,
         movers_cut_carry=9,
+        movers_cut_height=1.3,
         movers_beyond_part=0.001,
         movers_oncoming=0.25,
         movers_seen_contact=0.2,
@@ -788,13 +818,13 @@ def test_the_movers_options_reach_the_movers_step(monkeypatch):
     assert [(s.seen_contact, s.oncoming_trim, s.contact_beside, s.min_area) for s in seen] == [(0.2, True, 0.35, 0.003)]
     assert [s.beside_low for s in seen] == [0.15]
 
-    assert [(s.cut_last_row, s.cut_track, s.cut_carry) for s in seen] == [(True, 7, 9)]
+    assert [(s.cut_last_row, s.cut_track, s.cut_carry, s.cut_height) for s in seen] == [(True, 7, 9, 1.3)]
     d = GeometricConfig()
     class_defaults = (d.movers_track_frames, d.movers_short_offsets, d.movers_ground_cut, d.movers_hole_reach)
     assert class_defaults == (0, (), False, False)
     assert (d.movers_beyond_part, d.movers_oncoming, d.movers_seen_contact, d.movers_oncoming_trim) == (0, 0, 0, False)
     assert d.movers_contact_beside == 0 and d.movers_cut_last_row is False and d.movers_cut_track == 0
-    assert d.movers_cut_carry == 0
+    assert d.movers_cut_carry == 0 and d.movers_cut_height == 0
     from stereodiff.config import PipelineConfig
 
     for name in ("movers_contact_beside", "movers_beside_low"):

@@ -6,10 +6,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from stereodiff.stage1.movers.ground import bottom_edge, ground_pixels, ground_rate, lowest_pixels, stands, upright
+from stereodiff.stage1.movers.ground import (
+    bottom_edge,
+    ground_pixels,
+    ground_rate,
+    lowest_pixels,
+    plane_coefficients,
+    stands,
+    upright,
+)
 from stereodiff.stage1.movers.settings import MoverSettings
 
 __all__ = ["cut_rows", "mover_depth"]
+
+#: the percentile of a cut region's pixels' height above the horizon taken as its top (``cut_height``)
+CUT_HEIGHT_TOP = 98.0
 
 
 def cut_rows(shape: tuple[int, int], s: MoverSettings) -> int:
@@ -74,6 +85,8 @@ def mover_depth(
         )
         if ground is not None and (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
             value = _last_row(region, ground) if s.cut_last_row and cut and not seen else contact
+            if value is not None and s.cut_height > 0 and cut and not seen and region[:margin].any():
+                value = min(value, _height_cap(region, ground, s.cut_height))  # cut by the image top too
         elif mostly_hole and s.hole_bound:
             value = bound
         else:
@@ -330,6 +343,24 @@ def _last_row(region: np.ndarray, ground: np.ndarray) -> float | None:
     values = ground[-1, lowest_pixels(region)[1]]
     values = values[np.isfinite(values)]
     return float(np.median(values)) if values.size else None
+
+
+def _height_cap(region: np.ndarray, ground: np.ndarray, ratio: float) -> float:
+    """The farthest depth at which ``region``'s top stands at most ``ratio`` camera heights above the ground
+    (``cut_height``), ``inf`` when its top is not above the horizon.
+
+    The ground plane ``ground`` ``[h,w]`` (depth, ``inf`` above its horizon) has the inverse depth ``g·(u, v, 1)``;
+    a point at depth ``z`` on the ray of pixel ``p`` lies ``(1 − z g·p)`` camera heights above it, so a body whose top
+    reaches ``p`` with ``g·p < 0`` (above the horizon) and is no taller than ``ratio`` camera heights stands no
+    farther than ``(ratio − 1) / (−g·p)``. The top is the ``CUT_HEIGHT_TOP`` percentile of ``−g·p`` over the region's
+    pixels (a few stray pixels above the body do not set it).
+    """
+    g = plane_coefficients(ground)  # [3]
+    if g is None:
+        return float("inf")
+    rows, cols = np.nonzero(region)
+    above = -float(np.percentile(cols * g[0] + rows * g[1] + g[2], 100.0 - CUT_HEIGHT_TOP))  # −g·p at its top
+    return (ratio - 1.0) / above if above > 0 else float("inf")
 
 
 def _hole_reach(region: np.ndarray, passable: np.ndarray, margin: int) -> np.ndarray | None:

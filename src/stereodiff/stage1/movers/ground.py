@@ -27,6 +27,7 @@ __all__ = [
     "ground_pixels",
     "ground_rate",
     "lowest_pixels",
+    "plane_coefficients",
     "stands",
     "underground",
     "upright",
@@ -285,6 +286,17 @@ def upright(depth: np.ndarray, region: np.ndarray, rate: float, settings: MoverS
         return False
     slope = np.polyfit(ys.astype(np.float64), 1.0 / depth[region].astype(np.float64), 1)[0]
     return bool(slope < settings.upright_slope * rate)
+
+
+def plane_coefficients(plane: np.ndarray, stride: int = 4) -> np.ndarray | None:
+    """``[3]`` ``g`` with the ground plane's inverse depth ``g · (u, v, 1)`` (negative above its horizon), fitted on
+    every ``stride``-th pixel of its ``[h,w]`` depth map (:func:`ground_depth`, ``inf`` above the horizon), or None."""
+    rows, cols = np.mgrid[0 : plane.shape[0] : stride, 0 : plane.shape[1] : stride]
+    finite = np.isfinite(plane[rows, cols])
+    if np.count_nonzero(finite) < 3:
+        return None
+    design = np.stack([cols[finite], rows[finite], np.ones(np.count_nonzero(finite))], axis=1).astype(np.float64)
+    return np.linalg.lstsq(design, 1.0 / plane[rows, cols][finite].astype(np.float64), rcond=None)[0]
 
 
 def lowest_pixels(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -152,6 +152,14 @@ class MoverSettings:
     no ground seen under it takes the ground's depth at the image's last row, not under its lowest pixels: its
     contact is below the image, so the ground at the last row is the nearer (tighter) of the two upper bounds of
     its depth; the segmentation stops ``border_px`` short of the bottom (:func:`~.depth._last_row`)."""
+    cut_height: float = 0.0
+    """With ``cut_last_row``: a region cut by the image bottom that also reaches the image top (the segmentation's
+    top rows, as for the bottom) is no farther than the depth at which its top stands this many camera heights above
+    the ground (0 = off): a height prior, ``z ≤ (k − 1) / (−g·p)`` for the plane's inverse depth ``g·p < 0`` at its
+    top pixels (:func:`~.depth._height_cap`). The body's own top lies at or above the image's top rows, so only the
+    prior can be wrong, not the region's outline (a region whose top is inside the image may hold background above
+    the head: measured worse on close-object s3; docs/geometric.md, "A height cap for a mover cut by the image
+    bottom")."""
     cut_track: int = 0
     """A region cut by the image bottom takes, instead of its own upper bound, the least bound (or seen contact) of
     the regions of its track within this many frames, carried over by the ratio of their vertical image scales

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stereodiff.stage1.epipolar import transform
+from stereodiff.stage1.movers.ground import plane_coefficients
 from stereodiff.stage1.movers.segmentation import pose_from_flow
 from stereodiff.stage1.movers.settings import MoverSettings
 
@@ -124,12 +125,9 @@ def ground_normal(plane: np.ndarray, K: np.ndarray, stride: int = 4) -> np.ndarr
     horizon): its inverse is ``g · (u, v, 1)``, fitted on every ``stride``-th pixel, and the plane is
     ``(Kᵀ g) · X = 1``.
     """
-    rows, cols = np.mgrid[0 : plane.shape[0] : stride, 0 : plane.shape[1] : stride]
-    finite = np.isfinite(plane[rows, cols])
-    if np.count_nonzero(finite) < 3:
+    g = plane_coefficients(plane, stride)  # [3]
+    if g is None:
         return None
-    design = np.stack([cols[finite], rows[finite], np.ones(np.count_nonzero(finite))], axis=1).astype(np.float64)
-    g = np.linalg.lstsq(design, 1.0 / plane[rows, cols][finite].astype(np.float64), rcond=None)[0]  # [3]
     normal = K.T @ g
     length = float(np.linalg.norm(normal))
     return normal / length if length > 0 else None
