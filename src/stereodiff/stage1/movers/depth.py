@@ -35,7 +35,7 @@ def mover_depth(
     ground: np.ndarray | None,
     s: MoverSettings,
     floating: np.ndarray | None = None,
-    splits: list | None = None,
+    splits: list[tuple[np.ndarray, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
     under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground

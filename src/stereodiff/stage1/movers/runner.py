@@ -121,7 +121,7 @@ def _handle_block(
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
     handled = np.zeros((n, h, w), bool)
-    splits: dict[int, list] = {}  # frame -> the parts ``split_feet`` split off, with their depth
+    splits: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the parts ``split_feet`` split off
 
     def frame_depth(k: int) -> None:  # writes frame k only
         if not moving[k].any():
