@@ -68,6 +68,7 @@ def test_presets_hold_the_paper_settings():
         focal_trim_px=2.0,
         far_parallax_px=1.0,
         movers_underground_cut=True,
+        movers_cut_margin=10.0,
         min_side_offset=2,
         min_side_offset_static=3,
         movers_side_up=2.0,

@@ -1568,7 +1568,10 @@ def test_cut_margin_finds_a_person_cut_by_the_image_bottom_beside_off_plane_floo
     far[100:, :10] = floor[100:, :10]
     assert not (underground(far, ground, replace(cut, cut_margin=20.0)) == CUT)[person].any()
     assert mover_settings(GeometricConfig(movers_cut_margin=20.0)).cut_margin == 20.0
-    assert GeometricConfig().movers_cut_margin == 0 and preset_config("cpu").stage1.movers_cut_margin == 0
+    assert GeometricConfig().movers_cut_margin == 0 and preset_config("cpu").stage1.movers_cut_margin == 10
+    preset = replace(cut, cut_margin=preset_config("cpu").stage1.movers_cut_margin)  # 5 px at 160: cols 5–9 left out
+    assert (underground(depth, ground, preset) == CUT)[person].all()
+    assert not (underground(far, ground, preset) == CUT)[person].any()
     with pytest.raises(ValueError, match="movers_cut_margin"):
         GeometricConfig(movers_cut_margin=-1.0).validate()
 

@@ -157,6 +157,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 focal_trim_px=2.0,
                 far_parallax_px=1.0,
                 movers_underground_cut=True,
+                movers_cut_margin=10.0,
                 min_side_offset=2,
                 min_side_offset_static=3,
                 movers_side_up=2.0,
