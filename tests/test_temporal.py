@@ -1220,8 +1220,9 @@ def test_the_far_lean_gated_per_hole():
     gates let it — a thin band beside covered pixels, not a wide hole's middle; beside a step of the covered depth;
     on the band's far half; near a motion boundary of the flow — and keeps the plain fill elsewhere;
     ``hole_far_local`` caps the target at the local far side."""
+    from stereodiff.stage1.fusion import nearest_values
     from stereodiff.stage2.configs import TemporalConfig
-    from stereodiff.stage2.hole_fill import far_gate, fill_frames, near_motion_boundary, nearest_covered
+    from stereodiff.stage2.hole_fill import far_gate, fill_frames, near_motion_boundary
 
     rgb = np.full((1, 30, 40, 3), 0.5, np.float32)
     log_d = np.zeros((1, 30, 40), np.float32)
@@ -1249,7 +1250,9 @@ def test_the_far_lean_gated_per_hole():
     side, cap = far_gate(TemporalConfig(hole_far_side=True, hole_far_local=True), covered, step)
     assert not side[:, 10:13].any() and side[:, 13:16].all()  # the band's half next to the far side
     np.testing.assert_allclose(cap[:, 10:16], np.log(4.0))  # the local far side
-    np.testing.assert_allclose(nearest_covered(covered, step)[0, 8:18], np.log([2, 2, 2, 2, 2, 4, 4, 4, 4, 4]))
+    np.testing.assert_allclose(
+        nearest_values(covered, step, empty=-np.inf)[0, 8:18], np.log([2, 2, 2, 2, 2, 4, 4, 4, 4, 4])
+    )
     assert far_gate(TemporalConfig(), covered, log_d[0])[0] is True
     # a flow that jumps between columns 19 and 20 (an outline): only the columns near it lean
     flow = np.zeros((30, 40, 2), np.float32)

@@ -18,7 +18,7 @@ from stereodiff.progress import thread_map
 from stereodiff.robust import weighted_median
 from stereodiff.types import PairPredictions, SceneGeometry
 
-__all__ = ["fuse_pair_depths", "nearest_fill", "pair_chain_poses", "untriangulated_mask"]
+__all__ = ["fuse_pair_depths", "nearest_fill", "nearest_values", "pair_chain_poses", "untriangulated_mask"]
 
 
 def fuse_pair_depths(
@@ -210,14 +210,24 @@ def pair_chain_poses(preds: PairPredictions, geometry: SceneGeometry, stride: in
 
 def nearest_fill(depth: np.ndarray) -> np.ndarray:
     """``[h,w]`` depth with every hole (0) taking the depth of its nearest valid pixel (all holes if none)."""
-    import cv2
-
     holes = depth <= 0
     if not holes.any() or holes.all():
         return np.asarray(depth, np.float32)
-    _, labels = cv2.distanceTransformWithLabels(holes.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    return nearest_values(~holes, depth)
+
+
+def nearest_values(valid: np.ndarray, values: np.ndarray, empty: float = 0.0) -> np.ndarray:
+    """``[h,w]`` float32: at every pixel, ``values [h,w]`` at its nearest (Euclidean) pixel of ``valid [h,w]`` bool
+    (its own value on a valid pixel); ``empty`` everywhere when no pixel is valid."""
+    import cv2
+
+    if not valid.any():
+        return np.full(valid.shape, empty, np.float32)
+    _, labels = cv2.distanceTransformWithLabels(
+        (~valid).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
     by_label = np.zeros(labels.max() + 1, np.float32)
-    by_label[labels[~holes]] = depth[~holes]
+    by_label[labels[valid]] = values[valid]
     return by_label[labels]
 
 

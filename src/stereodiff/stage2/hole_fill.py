@@ -31,7 +31,6 @@ __all__ = [
     "lower_border",
     "moving_ahead",
     "near_motion_boundary",
-    "nearest_covered",
     "surface_below",
 ]
 
@@ -136,11 +135,13 @@ def fill_frames(
             num_workers=config.num_workers,
         )
 
+    # [n,h',w'] each covered pixel's distance to its frame's nearest hole: the holes' own fill and the far side test
+    to_hole = hole_distance(weight > 0) if config.hole_skip_rim_px > 0 or config.hole_far_side else None
     own_planes = None  # the holes' own fill: a softer colour edge, the covered rim left out
     if config.hole_sigma_color > 0 or config.hole_skip_rim_px > 0:
         own_w = fill_w
         if config.hole_skip_rim_px > 0:
-            own_w = fill_w * (hole_distance(weight > 0) > config.hole_skip_rim_px)
+            own_w = fill_w * (to_hole > config.hole_skip_rim_px)
         own_planes = [own_w * log_d, own_w]
     own_sigma = config.hole_sigma_color or config.fill_sigma_color
     folded = own_planes is not None and own_sigma == config.fill_sigma_color  # two more channels of the one pass
@@ -178,7 +179,7 @@ def fill_frames(
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
             far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
-            gate, cap = far_gate(config, weight[i] > 0, log_d[i])
+            gate, cap = far_gate(config, weight[i] > 0, log_d[i], None if to_hole is None else to_hole[i])
             far = np.minimum(far, cap)
             leans = (weight[i] == 0) & reached & gate
             if boundary is not None:  # only near a motion boundary of the flow (``hole_far_boundary_px``)
@@ -213,13 +214,16 @@ def fill_frames(
 
 
 def far_gate(
-    config: TemporalConfig, covered: np.ndarray, log_depth: np.ndarray
+    config: TemporalConfig, covered: np.ndarray, log_depth: np.ndarray, to_hole: np.ndarray | None = None
 ) -> tuple[np.ndarray | bool, np.ndarray]:
     """The pixels of one frame whose holes may lean far (``hole_far_band_px``, ``hole_far_edge``,
     ``hole_far_side``; ``[h,w]`` bool, True when no gate is set) and the cap of their far target
     (``hole_far_local``: ``[h,w]`` float32 the farthest covered log-depth in the square of half-size
-    ``hole_far_edge_px``; +inf without), from ``covered [h,w]`` bool and stage 1's ``log_depth [h,w]`` float32."""
+    ``hole_far_edge_px``; +inf without), from ``covered [h,w]`` bool and stage 1's ``log_depth [h,w]`` float32;
+    ``to_hole`` ``[h,w]``: :func:`hole_distance` of ``covered`` when the caller has it (computed here otherwise)."""
     import cv2
+
+    from stereodiff.stage1.fusion import nearest_values
 
     gate: np.ndarray | bool = True
     cap = np.full(covered.shape, np.inf, np.float32)
@@ -237,24 +241,10 @@ def far_gate(
         if config.hole_far_local:  # no farther than the local far side
             cap = np.where(hi > -1e8, hi, np.inf).astype(np.float32)
         if config.hole_far_side:  # the nearest covered pixel beyond the rim lies on the far half of the step
-            beyond_rim = covered & (hole_distance(covered[None])[0] > config.hole_skip_rim_px)
-            gate = gate & (nearest_covered(beyond_rim, log_depth) > (hi + lo) / 2)
+            to_hole = hole_distance(covered[None])[0] if to_hole is None else to_hole
+            beyond_rim = covered & (to_hole > config.hole_skip_rim_px)
+            gate = gate & (nearest_values(beyond_rim, log_depth, empty=-np.inf) > (hi + lo) / 2)
     return gate, cap
-
-
-def nearest_covered(covered: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``[h,w]`` float32: at every pixel, ``values [h,w]`` at its nearest (Euclidean) pixel of ``covered [h,w]``
-    bool; −inf everywhere when nothing is covered."""
-    import cv2
-
-    if not covered.any():
-        return np.full(covered.shape, -np.inf, np.float32)
-    _, labels = cv2.distanceTransformWithLabels(
-        (~covered).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    by_label = np.zeros(int(labels.max()) + 1, np.float32)
-    by_label[labels[covered]] = values[covered]
-    return by_label[labels]
 
 
 def near_motion_boundary(flows: list[np.ndarray], reach_px: float, size: tuple[int, int]) -> np.ndarray:

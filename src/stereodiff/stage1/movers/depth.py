@@ -56,6 +56,7 @@ def mover_depth(
     ground_px = ground_pixels(depth, ground, s) if ground is not None else None
     on_ground = ground_px & ~moving if ground_px is not None else None
     rate = ground_rate(ground) if ground is not None and (s.oncoming > 0 or floating is not None) else 0.0
+    plane = plane_coefficients(ground) if ground is not None and s.cut_height > 0 else None  # [3] or None
     margin = cut_rows(depth.shape, s)
     rim = round(s.rim_px * max(depth.shape) / 320.0)
     rim_kernel = np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)
@@ -86,7 +87,7 @@ def mover_depth(
         if ground is not None and (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
             value = _last_row(region, ground) if s.cut_last_row and cut and not seen else contact
             if value is not None and s.cut_height > 0 and cut and not seen and region[:margin].any():
-                value = min(value, _height_cap(region, ground, s.cut_height))  # cut by the image top too
+                value = min(value, _height_cap(region, plane, s.cut_height))  # cut by the image top too
         elif mostly_hole and s.hole_bound:
             value = bound
         else:
@@ -345,21 +346,20 @@ def _last_row(region: np.ndarray, ground: np.ndarray) -> float | None:
     return float(np.median(values)) if values.size else None
 
 
-def _height_cap(region: np.ndarray, ground: np.ndarray, ratio: float) -> float:
+def _height_cap(region: np.ndarray, plane: np.ndarray | None, ratio: float) -> float:
     """The farthest depth at which ``region``'s top stands at most ``ratio`` camera heights above the ground
-    (``cut_height``), ``inf`` when its top is not above the horizon.
+    (``cut_height``), ``inf`` when its top is not above the horizon or there is no plane.
 
-    The ground plane ``ground`` ``[h,w]`` (depth, ``inf`` above its horizon) has the inverse depth ``g·(u, v, 1)``;
+    The ground plane ``plane`` ``[3]`` (:func:`~.ground.plane_coefficients`) has the inverse depth ``g·(u, v, 1)``;
     a point at depth ``z`` on the ray of pixel ``p`` lies ``(1 − z g·p)`` camera heights above it, so a body whose top
     reaches ``p`` with ``g·p < 0`` (above the horizon) and is no taller than ``ratio`` camera heights stands no
     farther than ``(ratio − 1) / (−g·p)``. The top is the ``CUT_HEIGHT_TOP`` percentile of ``−g·p`` over the region's
     pixels (a few stray pixels above the body do not set it).
     """
-    g = plane_coefficients(ground)  # [3]
-    if g is None:
+    if plane is None:
         return float("inf")
     rows, cols = np.nonzero(region)
-    above = -float(np.percentile(cols * g[0] + rows * g[1] + g[2], 100.0 - CUT_HEIGHT_TOP))  # −g·p at its top
+    above = -float(np.percentile(cols * plane[0] + rows * plane[1] + plane[2], 100.0 - CUT_HEIGHT_TOP))  # −g·p, top
     return (ratio - 1.0) / above if above > 0 else float("inf")
 
 
