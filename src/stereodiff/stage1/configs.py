@@ -472,6 +472,10 @@ class GeometricConfig(Stage1Config):
     implies for a mover moving parallel to the ground, when that is nearer and its fit holds
     (``MoverSettings.cut_sway``; 0 = off; 0.04 measured: docs/geometric.md, "The camera's sway: a depth for a mover
     cut by the image bottom")."""
+    movers_cut_sway_levels: bool = False
+    """With ``movers_cut_sway``: the camera's heights from stage 1's poses above one ground normal, fitted against a
+    track's accumulated apparent motion, in place of each pair's PnP height step (``MoverSettings.cut_sway_levels``;
+    off; docs/geometric.md, "The camera's sway, measured against the truth")."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height
