@@ -1303,6 +1303,39 @@ def test_a_block_takes_the_sway_measurements_of_the_overlap_with_its_cut_links()
     np.testing.assert_array_equal(with_shared, alone)
 
 
+def test_the_sway_from_stage_1s_camera_levels_gives_a_cut_mover_its_depth():
+    """``cut_sway_levels``: the camera's heights come from stage 1's poses (here the true centres, the camera
+    swaying ±0.1 m) above one ground normal; the box's accumulated apparent motion against them gives its depth
+    within 10 % (2.15; the bound says 3, the truth 2). ``fit_sway_levels`` alone: each run of consecutive pairs has
+    its own intercept, so a constant added to one run's levels changes nothing, and a camera that does not move
+    along the normal leaves no fit."""
+    from stereodiff.stage1.movers.sway import SwayInputs, camera_levels, fit_sway_levels
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    grey, depth, moving, truth, focal = _swaying_camera_and_sliding_box(0.1)
+    poses = np.tile(np.eye(4), (len(grey), 1, 1))
+    poses[:, 0, 3] = 0.01 * np.arange(len(grey))
+    poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * np.arange(len(grey)) / 12)  # y down: the centre's level is −y
+    out = depth.copy()
+    settings = MoverSettings(cut_track=32, cut_sway=0.04, cut_sway_levels=True)
+    given = track_cut_depth(
+        grey, out, moving, 32, 7, sway=SwayInputs(moving, np.full(len(grey), focal), settings, poses)
+    )
+    assert given[moving].all()
+    np.testing.assert_allclose(np.median(out[moving]), truth, rtol=0.1)  # 2.15; was 3.0 (the bound)
+
+    levels = camera_levels(poses, {k: np.array([0.0, 1.0, 0.0]) for k in range(0, 16, 3)})
+    np.testing.assert_allclose(levels, -poses[:, 1, 3])
+    frames = np.array([0, 1, 2, 3, 6, 7, 8, 9, 10])
+    along = (levels[frames + 1] - levels[frames]) / 2.0  # a mover 2 away, no other motion along the normal
+    fit = fit_sway_levels(frames, along, levels)
+    np.testing.assert_allclose([fit.depth, fit.fit], [2.0, 1.0], rtol=1e-9)
+    shifted = levels.copy()
+    shifted[6:] += 5.0  # the second run (frames 6–11) on another intercept
+    np.testing.assert_allclose(fit_sway_levels(frames, along, shifted).depth, 2.0, rtol=1e-9)
+    assert np.isnan(fit_sway_levels(frames, along, np.zeros(16)).depth)
+
+
 def _swaying_camera_and_sliding_box(sway_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """Ray-cast frames of a room (floor 1.2 m under the camera, a wall 6 m ahead, both textured) and a textured box
     face 2 m ahead standing on the floor and sliding sideways (0.03 m a frame), cut by the image bottom; the camera
@@ -1662,3 +1695,41 @@ def test_split_feet_gives_the_farther_of_two_joined_people_the_ground_under_her_
     np.testing.assert_array_equal(new[legs], old[legs])  # the gap between the legs is flanked: not split
     np.testing.assert_array_equal(handled_new, handled)
     assert len(splits) == 1 and splits[0][0].sum() == far.sum()
+
+
+def test_the_sway_cues_apparent_motion_takes_the_looming_of_the_derotated_flow():
+    """``cut_sway``'s ``m = (a_u / f, a_v / f, −b)`` holds for the derotated flow: a panning, tilting camera (yaw
+    1°, pitch 0.5° a frame) adds its own vertical image scale to the raw flow (``2 ω_x y − ω_y x``), as large as the
+    looming of a mover 2 m away. The exact flow of a mover region cut by the image bottom, right of the image centre,
+    moving parallel to the ground (the camera looks 10° down) while the camera sways 4 mm along the ground's normal:
+    ``n·m`` comes out within 2 % of ``n·t' / z`` with the slope of the derotated flow; with the raw flow's slope (the
+    measurement before) it is off by more than a third."""
+    from stereodiff.camera import pinhole
+    from stereodiff.robust import theil_sen
+    from stereodiff.stage1.movers.sway import apparent_motion
+
+    K = pinhole(150.0, (120, 160))
+    v, u = np.mgrid[50:120, 100:150].astype(np.float64)
+    pixels = np.stack([u.ravel(), v.ravel()], axis=1)  # [N,2]
+    points = 2.0 * (np.linalg.inv(K) @ np.concatenate([pixels.T, np.ones((1, len(pixels)))]))  # [3,N] at z = 2
+    yaw, pitch, tilt = np.radians(1.0), np.radians(0.5), np.radians(10.0)
+    R = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]]) @ np.array(
+        [[1, 0, 0], [0, np.cos(pitch), -np.sin(pitch)], [0, np.sin(pitch), np.cos(pitch)]]
+    )
+    normal = np.array([0.0, np.cos(tilt), np.sin(tilt)])  # the ground's normal in camera a's axes
+    ahead = np.array([0.0, -np.sin(tilt), np.cos(tilt)])  # along the ground, away from the camera
+    sideways = np.array([1.0, 0.0, 0.0])
+    shift = 0.01 * sideways + 0.004 * ahead + 0.004 * normal  # t' = Rᵀ t, frame a's axes
+    motion = 0.03 * sideways + 0.012 * ahead  # the mover's, along the ground
+    moved = R @ (points + (motion + shift)[:, None])  # [3,N] in camera b
+    target = ((K @ moved)[:2] / (K @ moved)[2:]).T  # [N,2]
+    m = apparent_motion(pixels, target, R, K, np.random.default_rng(0), 10.0)
+    assert m is not None
+    np.testing.assert_allclose(normal @ m, 0.004 / 2.0, rtol=0.02)
+    rows = pixels[:, 1]  # the measurement before: the slope of the raw vertical flow
+    raw = theil_sen(rows, target[:, 1] - rows, np.random.default_rng(0), 10.0)
+    derotated = (K @ R.T @ np.linalg.inv(K) @ np.concatenate([target.T, np.ones((1, len(target)))])).T
+    derotated = derotated[:, :2] / derotated[:, 2:]
+    a_u, a_v = np.median(derotated - pixels - raw * (pixels - K[:2, 2]), axis=0)
+    before = normal @ np.array([a_u / K[0, 0], a_v / K[1, 1], -raw])
+    assert abs(before / (0.004 / 2.0) - 1.0) > 1 / 3

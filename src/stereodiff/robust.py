@@ -1,5 +1,6 @@
 """Robust statistics shared by the global alignment and the pair fusion, the RANSAC samples of the movers'
-ground plane, and the sub-step minimum of the self-calibration's cost sweeps."""
+ground plane, the movers' vertical image scales (Theil–Sen), and the sub-step minimum of the self-calibration's cost
+sweeps."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["choice_triples", "parabola_vertex", "weighted_median"]
+__all__ = ["choice_triples", "parabola_vertex", "theil_sen", "weighted_median"]
 
 
 def parabola_vertex(a: float, b: float, c: float) -> float:
@@ -25,6 +26,17 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     cumulative = np.cumsum(np.take_along_axis(weights, order, axis=-1), axis=-1)
     index = np.minimum((cumulative < 0.5 * cumulative[..., -1:]).sum(axis=-1), values.shape[-1] - 1)
     return np.take_along_axis(values, index[..., None], axis=-1)[..., 0]
+
+
+def theil_sen(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, gap: float, samples: int = 3000) -> float:
+    """Robust slope of ``y`` against ``x`` ``[N]``: the median of the slopes of random pairs at least ``gap`` apart
+    in ``x`` (NaN with fewer than 30 such pairs); tolerates ~30 % outliers (static pixels joined to a mover)."""
+    i, j = rng.integers(0, len(x), samples), rng.integers(0, len(x), samples)
+    dx = x[i] - x[j]
+    apart = np.abs(dx) >= gap
+    if np.count_nonzero(apart) < 30:
+        return float("nan")
+    return float(np.median((y[i] - y[j])[apart] / dx[apart]))
 
 
 def choice_triples(rng: np.random.Generator, n: int, count: int) -> np.ndarray:

@@ -472,6 +472,13 @@ class GeometricConfig(Stage1Config):
     implies for a mover moving parallel to the ground, when that is nearer and its fit holds
     (``MoverSettings.cut_sway``; 0 = off; 0.04 measured: docs/geometric.md, "The camera's sway: a depth for a mover
     cut by the image bottom")."""
+    movers_cut_sway_levels: bool = False
+    """With ``movers_cut_sway``: the camera's rotation and heights from stage 1's poses (its levels above one ground
+    normal), fitted against a track's accumulated apparent motion, in place of each pair's PnP
+    (``MoverSettings.cut_sway_levels``; off. With ``movers_cut_sway=0.01``, indoor-dynamic final: tuning seeds s107
+    −69 %, s151 −55 %, s154 −30 %, s148 −29 %; fresh s196–s207 s206 −23 %, s197 −6 %, **s200 +67 %** (a right
+    bound taken to 0.78× her depth), 9 identical; the other scenes and both real clips identical: not for the preset;
+    docs/geometric.md, "The camera's sway, measured against the truth")."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height

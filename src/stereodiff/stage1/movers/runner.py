@@ -146,7 +146,9 @@ def _handle_block(
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
-        sway = SwayInputs(moving, np.asarray(scene.focal), s) if s.cut_sway > 0 else None
+        sway = (
+            SwayInputs(moving, np.asarray(scene.focal), s, np.asarray(scene.cam_to_world)) if s.cut_sway > 0 else None
+        )
         margin = cut_rows((h, w), s)
         handled |= track_cut_depth(
             grey,

@@ -171,6 +171,11 @@ class MoverSettings:
     depth that motion implies for a mover moving parallel to the ground, when that is nearer by more than
     ``SWAY_GAP`` and the track's least-squares fit holds (R² ≥ ``SWAY_MIN_FIT``) (:mod:`~.sway`; 0 = off;
     docs/geometric.md, "The camera's sway: a depth for a mover cut by the image bottom")."""
+    cut_sway_levels: bool = False
+    """With ``cut_sway``: the camera's motion comes from stage 1's poses (its rotation derotates the mover's flow,
+    its heights above one ground normal, the median of the frames' ground planes, are the levels), and a track's
+    depth from its accumulated apparent motion against those levels (:func:`~.sway.fit_sway_levels`), in place of
+    each pair's PnP (docs/geometric.md, "The camera's sway, measured against the truth")."""
     cut_carry: int = 0
     """A mover region cut by the image bottom carries its depth along the flow, scaled by its vertical image scale,
     into the frames where the mover was missed, at most this many frames past the last frame holding a cut region:

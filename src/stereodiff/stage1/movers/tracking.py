@@ -15,17 +15,22 @@ import numpy as np
 from stereodiff.camera import pinhole
 from stereodiff.flow import dis_flows, forward_backward, inside_image, thread_dis_engine
 from stereodiff.progress import logger, thread_map
+from stereodiff.robust import theil_sen
 from stereodiff.stage1.movers.ground import cut_in_neighbours, ground_depth
 from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 from stereodiff.stage1.movers.sway import (
     SWAY_GAP,
     SWAY_MIN_FIT,
     SWAY_MIN_PAIRS,
+    SwayFit,
     SwayInputs,
     apparent_motion,
+    camera_levels,
     camera_motion,
     fit_sway,
+    fit_sway_levels,
     ground_normal,
+    pose_motion,
 )
 
 __all__ = ["carry_cut_depth", "fill_missed_movers", "track_cut_depth", "track_mover_depth"]
@@ -261,38 +266,43 @@ def track_cut_depth(
         target, _, miss = forward_backward(flow_ab, flow_ba)
         usable = (miss < scale) & inside_image(target)
         rng = np.random.default_rng(first + a)
-        out, slopes = [], {}  # slopes: label → (its pixels' ys, xs, slope), for the sway cue
+        out, linked = [], {}  # linked: label → its pixels' (ys, xs), for the sway cue
         for label in range(1, int(labels[a].max()) + 1):
             ys, xs = np.nonzero((labels[a] == label) & usable)
             if len(ys) < 50 or np.ptp(ys) < 20 * scale:
                 continue
             landed = labels[b][np.rint(target[ys, xs, 1]).astype(int), np.rint(target[ys, xs, 0]).astype(int)]
-            slope = _theil_sen(ys.astype(np.float64), flow_ab[ys, xs, 1].astype(np.float64), rng, 10 * scale)
+            slope = theil_sen(ys.astype(np.float64), flow_ab[ys, xs, 1].astype(np.float64), rng, 10 * scale)
             if not np.isfinite(slope) or slope <= -1.0:
                 continue
             for other in np.unique(landed[landed > 0]):
                 if np.count_nonzero(landed == other) >= CUT_LINK_SHARE * len(ys):
                     out.append((index[(a, label)], index[(b, int(other))], -float(np.log1p(slope))))
-                    slopes[label] = (ys, xs, slope)
-        if sway is None or not slopes:
+                    linked[label] = (ys, xs)
+        if sway is None or not linked:
             return out, []
-        return out, pair_motions(a, flow_ab, target, usable, slopes)
+        return out, pair_motions(pair, flow_ab, target, usable, linked)
 
     def pair_motions(
-        a: int, flow: np.ndarray, target: np.ndarray, usable: np.ndarray, slopes: dict[int, tuple]
+        pair: tuple[int, int], flow: np.ndarray, target: np.ndarray, usable: np.ndarray, linked: dict[int, tuple]
     ) -> list[tuple[int, np.ndarray]]:
         """Per linked region of frame ``a``: ``[6]`` its apparent motion per unit depth ``m`` and the camera's
-        ``t'`` (:mod:`~stereodiff.stage1.movers.sway`)."""
+        ``t'`` (:mod:`~stereodiff.stage1.movers.sway`; with ``cut_sway_levels`` the camera's motion is stage 1's)."""
+        a, b = pair
         K = pinhole(float(sway.focal[a]), (h, w))
-        static = np.where(sway.moving[a], 0.0, depth[a])  # [h,w] the movers out of the PnP
-        motion = camera_motion(static, flow, usable, K, sway.settings.pnp_threshold_px * scale, seed=first + a)
+        if sway.settings.cut_sway_levels and sway.cam_to_world is not None:
+            motion = pose_motion(sway.cam_to_world[a], sway.cam_to_world[b])
+        else:
+            static = np.where(sway.moving[a], 0.0, depth[a])  # [h,w] the movers out of the PnP
+            motion = camera_motion(static, flow, usable, K, sway.settings.pnp_threshold_px * scale, seed=first + a)
         if motion is None:
             return []
         rotation, shift = motion
+        rng = np.random.default_rng(first + a)
         found = []
-        for label, (ys, xs, slope) in slopes.items():
+        for label, (ys, xs) in linked.items():
             pixels = np.stack([xs, ys], axis=1).astype(np.float64)  # [N,2] (u, v)
-            m = apparent_motion(pixels, target[ys, xs].astype(np.float64), rotation, K, slope)
+            m = apparent_motion(pixels, target[ys, xs].astype(np.float64), rotation, K, rng, 10 * scale)
             if m is not None:
                 found.append((index[(a, label)], np.concatenate([m, shift])))
         return found
@@ -465,7 +475,7 @@ def _carry_frame(
         ys, xs = np.nonzero(region & usable)
         if len(ys) < CARRY_MIN_PX * scale * scale:
             continue
-        slope = _theil_sen(ys.astype(np.float64), forward[ys, xs, 1].astype(np.float64), rng, 10 * scale)
+        slope = theil_sen(ys.astype(np.float64), forward[ys, xs, 1].astype(np.float64), rng, 10 * scale)
         if not np.isfinite(slope) or slope <= -0.5:
             continue
         centre = np.array([xs.mean(), ys.mean()])
@@ -511,9 +521,12 @@ def _sway_log_depth(
     if len(measured) < SWAY_MIN_PAIRS:
         return None
     along = np.array([n @ motions[i][:3] for i, n in measured])  # [K] n·m
-    heights = np.array([n @ motions[i][3:] for i, n in measured])  # [K] n·t'
-    steps = dict(sorted((nodes[i][0], float(h)) for (i, _), h in zip(measured, heights)))  # frame: n·t'
-    fit = fit_sway(along, heights, np.array([relative[i] for i, _ in measured]), np.array(list(steps.values())))
+    if sway.settings.cut_sway_levels and sway.cam_to_world is not None:
+        fit = _levels_fit(measured, nodes, relative, along, sway.cam_to_world)
+    else:
+        heights = np.array([n @ motions[i][3:] for i, n in measured])  # [K] n·t'
+        steps = dict(sorted((nodes[i][0], float(h)) for (i, _), h in zip(measured, heights)))  # frame: n·t'
+        fit = fit_sway(along, heights, np.array([relative[i] for i, _ in measured]), np.array(list(steps.values())))
     reference = float(np.exp(np.median([current[i] for i, _ in measured])))
     signal = fit.height_range / reference
     taken = fit.depth > 0 and fit.fit >= SWAY_MIN_FIT and signal >= sway.settings.cut_sway
@@ -525,15 +538,23 @@ def _sway_log_depth(
     return float(np.log(fit.depth)) if taken else None
 
 
-def _theil_sen(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, gap: float, samples: int = 3000) -> float:
-    """Robust slope of ``y`` against ``x`` ``[N]``: the median of the slopes of random pairs at least ``gap`` apart
-    in ``x`` (NaN with fewer than 30 such pairs); tolerates ~30 % outliers (static pixels joined to a mover)."""
-    i, j = rng.integers(0, len(x), samples), rng.integers(0, len(x), samples)
-    dx = x[i] - x[j]
-    apart = np.abs(dx) >= gap
-    if np.count_nonzero(apart) < 30:
-        return float("nan")
-    return float(np.median((y[i] - y[j])[apart] / dx[apart]))
+def _levels_fit(
+    measured: list[tuple[int, np.ndarray]],
+    nodes: list[tuple[int, int, float, bool]],
+    relative: dict[int, float],
+    along: np.ndarray,
+    cam_to_world: np.ndarray,
+) -> SwayFit:
+    """:func:`~stereodiff.stage1.movers.sway.fit_sway_levels` of a track's ``measured`` regions (node, ``[3]`` its
+    frame's ground normal), ``along`` ``[K]`` their ``n·m``, on the camera levels of stage 1's poses
+    ``cam_to_world`` ``[n,4,4]`` (:func:`~stereodiff.stage1.movers.sway.camera_levels`): one value per frame pair,
+    the mean of its regions' ``(n·m) e^{rel}``."""
+    per_frame: dict[int, list[float]] = {}
+    for (i, _), value in zip(measured, along):
+        per_frame.setdefault(nodes[i][0], []).append(float(value) * float(np.exp(relative[i])))
+    frames = np.array(sorted(per_frame))
+    levels = camera_levels(cam_to_world, {nodes[i][0]: n for i, n in measured})
+    return fit_sway_levels(frames, np.array([np.mean(per_frame[k]) for k in frames]), levels)
 
 
 def _components(count: int, links: list[tuple[int, int, float]]) -> list[list[int]]:
