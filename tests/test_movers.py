@@ -1574,6 +1574,87 @@ def test_side_out_keeps_a_static_surface_patch_whose_neighbours_are_as_near_as_i
         GeometricConfig(movers_side_out=-1.0).validate()
 
 
+def _standing_person(feet: int, blended: int, rng: np.random.Generator) -> tuple:
+    """A still camera's frame over ``_floor`` (120×160, horizon at row 60, a far wall above it): a person in columns
+    60–79 from row 62 down to row ``feet`` at 0.5× the floor there; under her first ``blended`` columns the floor
+    down to the image bottom at her depth (her flow blended into it, off the plane). Returns the floor, the depth,
+    her mask, the ground plane and its pixels, and ``path_side`` settings (``side_out`` 1)."""
+    from stereodiff.stage1.movers.ground import ground_pixels
+
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[62 : feet + 1, 60:80] = True
+    value = 0.5 * floor[feet, 70]
+    depth[person] = value * rng.uniform(0.97, 1.03, person.sum())
+    depth[feet + 1 :, 60 : 60 + blended] = value * rng.uniform(0.97, 1.03, (119 - feet, blended))
+    settings = replace(MoverSettings(), path_near=0.3, path_near_foot=True, path_side=True, side_out=1.0)
+    ground = ground_depth(depth, (depth > 0) & ~person, settings)
+    assert ground is not None
+    return floor, depth, person, ground, ground_pixels(depth, ground, settings), settings
+
+
+def test_side_bottom_finds_a_person_whose_feet_stand_in_the_bottom_border_band():
+    """indoor-dynamic s170: a person triangulated at 0.32–0.44× her depth stands with her feet at rows 231–235 of
+    240, the floor seen under them in the last rows; ``path_side``'s two finders stop ``border_px`` (8 at 320) above
+    the image bottom, so neither finds her. With ``side_bottom`` they scan to the last row: she takes the floor's
+    depth at her feet; a person standing above the band is found either way."""
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.path import path_contact
+
+    rng = np.random.default_rng(8)
+    floor, depth, person, ground, on_ground, settings = _standing_person(116, 0, rng)  # band: rows 116-119 at 160
+    _, given = path_contact(depth, ground, on_ground, 80.0, settings)
+    assert not given.any()
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, side_bottom=True))
+    assert given[person].mean() > 0.9 and not given[~person].any()
+    np.testing.assert_allclose(out[given], floor[117, 70], rtol=0.07)
+    floor, depth, person, ground, on_ground, settings = _standing_person(100, 0, rng)
+    for bottom in (False, True):
+        out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, side_bottom=bottom))
+        assert given[person].mean() > 0.9 and not given[~person].any()
+    cpu = preset_config("cpu").stage1
+    assert not GeometricConfig().movers_side_bottom and not cpu.movers_side_bottom  # an option, off
+    on = replace(cpu, movers_side_near=0.3, movers_side_bottom=True)
+    assert mover_settings(on).side_bottom and not mover_settings(replace(cpu, movers_side_bottom=True)).side_bottom
+    assert mover_settings(on, ahead=True) == mover_settings(cpu, ahead=True)  # a camera with a path: unchanged
+
+
+def test_side_grow_gives_the_floor_to_the_whole_person_when_only_some_columns_see_it_under_her_feet():
+    """indoor-dynamic s170: the floor under half of a too-near person's feet is triangulated with her flow, off the
+    plane, so ``path_side`` finds her contact only in the other half of her columns and gives the floor's depth to
+    those alone. With ``side_grow`` the pixels connected to them at her depth take it too; the wall and the floor
+    keep theirs, and so do pixels the other mover rules gave a depth (a cut person joined with her in one mover region
+    holds the region's value, about hers: indoor-dynamic s153)."""
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.ground import ground_pixels
+    from stereodiff.stage1.movers.path import path_contact
+
+    floor, depth, person, ground, on_ground, settings = _standing_person(100, 10, np.random.default_rng(9))
+    _, given = path_contact(depth, ground, on_ground, 80.0, settings)
+    assert 0.3 < given[person].mean() < 0.7
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, side_grow=True))
+    assert given[person].mean() > 0.95
+    assert not given[:, :60].any() and not given[:, 80:].any() and not given[:60].any()
+    np.testing.assert_allclose(out[person], floor[101, 75], rtol=0.07)
+    joined = np.zeros(person.shape, bool)  # a region at her depth beside her, no floor seen under it
+    joined[62:101, 55:60] = True
+    depth[62:101, 55:60], depth[101:, 55:60] = depth[62:101, 70:75], 0.0
+    on_ground = ground_pixels(depth, ground, settings)
+    grown = replace(settings, side_grow=True)
+    _, given = path_contact(depth, ground, on_ground, 80.0, grown)
+    assert given[person].mean() > 0.95 and given[joined].all()
+    _, given = path_contact(depth, ground, on_ground, 80.0, grown, handled=joined)  # other rules gave it a depth
+    assert given[person].mean() > 0.95 and not given[joined].any()
+    cpu = preset_config("cpu").stage1
+    assert not GeometricConfig().movers_side_grow and not cpu.movers_side_grow  # an option, off
+    assert mover_settings(replace(cpu, movers_side_near=0.3, movers_side_grow=True)).side_grow
+    assert not mover_settings(replace(cpu, movers_side_grow=True)).side_grow  # only with movers_side_near
+
+
 def test_cut_margin_finds_a_person_cut_by_the_image_bottom_beside_off_plane_floor_at_the_border():
     """indoor-dynamic s125: a person walking along with a sideways camera at the image's left border, cut by the
     image bottom and triangulated beyond the floor; the floor between her legs and the image border is triangulated

@@ -147,6 +147,8 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         path_side=side > 0,
         side_beside=side > 0 and bool(config.movers_side_beside),
         side_out=float(config.movers_side_out) if side > 0 else 0.0,
+        side_bottom=side > 0 and bool(config.movers_side_bottom),
+        side_grow=side > 0 and bool(config.movers_side_grow),
     )
 
 

@@ -66,7 +66,8 @@ def path_contact(
             heading is in the path when that is at most ``path_contact`` times the contact's rows under the horizon,
             i.e. the object's lateral offset is at most ``path_contact`` camera heights), ``underground``,
             ``contact_rows``, ``border_px``, ``path_trim`` (pixels dropped from each side of an object's columns),
-            ``path_near``, ``path_near_foot``, ``segment_step``.
+            ``path_near``, ``path_near_foot``, ``segment_step``, ``side_bottom`` (the scans reach the last row),
+            ``side_grow`` (:func:`_grown`).
         handled: ``[h,w]`` bool, the pixels the other mover rules gave a depth (``path_near_foot`` leaves them out;
             None = none).
 
@@ -78,7 +79,7 @@ def path_contact(
     finite = np.isfinite(ground)
     obstacle = (depth > 0) & finite & ~on_ground
     horizon = np.where(finite.any(axis=0), np.argmax(finite, axis=0), h)  # [w] first row under the horizon
-    bottom = h - 1 - int(s.border_px * px)
+    bottom = _scan_bottom(h, px, s)
     contact_row, lowest = np.full(w, -1), np.full(w, -1)  # [w] the road's last row, the object's lowest row
     run = max(2, round(RUN_PX * px))
     trim = round(s.path_trim * px)
@@ -119,6 +120,9 @@ def path_contact(
             take = _nearer(depth, span & ~on_ground, (1.0 - s.path_near) * value)
             if s.side_out > 0 and take.any() and not _stands_out(depth, take, value, s.side_out):
                 continue
+            if s.side_grow and take.any():
+                keep = on_ground | given if handled is None else on_ground | given | handled
+                take = _grown(depth, take, keep, (1.0 - s.path_near) * value, s.segment_step)
         else:
             take = span & ~on_ground & (depth > (1.0 + s.underground) * value)
         out[take] = value
@@ -172,6 +176,8 @@ def _near_feet(
         take = span & (out < limit)
         if s.side_out > 0 and not _stands_out(before, take, value, s.side_out):
             continue
+        if s.side_grow:
+            take = _grown(out, take, on_ground | skip, limit, s.segment_step)
         out[take] = value
         given |= take
 
@@ -200,7 +206,7 @@ def _feet(
     a noisy band, which may cross the plane at a few pixels). Columns within ``border_px`` of the image's sides are
     not scanned. Returns ``[w]`` int the run's top and lowest row (-1: none) and ``[w]`` float its median depth."""
     h, w = depth.shape
-    bottom = h - 1 - int(s.border_px * max(h, w) / 320.0)
+    bottom = _scan_bottom(h, max(h, w) / 320.0, s)
     run = max(2, round(RUN_PX * max(h, w) / 320.0))
     step = 1.0 + s.segment_step
     top, low, median = np.full(w, -1), np.full(w, -1), np.full(w, np.inf)
@@ -247,6 +253,31 @@ def _feet(
         if seen and alone:
             top[u], low[u], median[u] = rows[start], rows[end], ref
     return top, low, median
+
+
+def _grown(depth: np.ndarray, take: np.ndarray, keep: np.ndarray, limit: float, step: float) -> np.ndarray:
+    """``side_grow``: ``take`` ``[h,w]`` bool (an object's pixels given its contact) and the triangulated pixels of
+    ``depth`` ``[h,w]`` (0 = hole) 8-connected to it through pixels within ``1 + step`` of its median depth and
+    nearer than ``limit``, not in ``keep`` ``[h,w]`` bool (the ground, the pixels other rules gave a depth: a cut
+    person joined with her in one mover region holds the region's value, within the step of hers): the same upright
+    object over columns where the floor under its feet is not seen on the plane (the flow's patches blend her feet
+    into it)."""
+    import cv2
+
+    ref = float(np.median(depth[take]))
+    same = (depth > ref / (1.0 + step)) & (depth < ref * (1.0 + step)) & (depth < limit) & ~keep
+    count, labels = cv2.connectedComponents((same | take).astype(np.uint8), connectivity=8)
+    hit = np.zeros(count, bool)
+    hit[np.unique(labels[take])] = True
+    hit[0] = False
+    return take | (hit[labels] & same)
+
+
+def _scan_bottom(h: int, px: float, s: MoverSettings) -> int:
+    """The lowest row the scans of :func:`path_contact` and :func:`_feet` reach in an image ``h`` rows high (``px``:
+    its long side ÷ 320): ``border_px`` above the last row, or the last row itself with ``side_bottom`` (a camera with
+    no path only)."""
+    return h - 1 if s.side_bottom and s.path_side else h - 1 - int(s.border_px * px)
 
 
 def _ground_beside(on_ground: np.ndarray, lowest: np.ndarray, columns: np.ndarray, reach: int) -> bool:

@@ -259,6 +259,16 @@ class MoverSettings:
     whose stage-1 depth steps farther mid-surface (7-Scenes' cabinet fronts) has more of the same surface beside it,
     at its own depth, well nearer than the contact it was given (docs/geometric.md, "A guard for
     `movers_side_near`")."""
+    side_bottom: bool = False
+    """With ``path_side``: the contact scan up from the ground and the upright runs found from above
+    (:func:`~.path.path_contact`, :func:`~.path._feet`) reach the image's last row instead of stopping ``border_px``
+    above it: a person standing in that band, the floor seen under her feet there, is found (docs/geometric.md,
+    "Feet in the bottom border band")."""
+    side_grow: bool = False
+    """With ``path_side``: an object given its contact gives it also to the triangulated pixels 8-connected to its
+    own through pixels within ``segment_step`` of its median depth and nearer than the contact by ``path_near``
+    (:func:`~.path._grown`): the same person over the columns where the floor under her feet is not seen on the
+    plane (docs/geometric.md, "Feet in the bottom border band")."""
     path_trim: float = 0.0
     """With ``path_contact``: pixels dropped from each side of an object's columns before it gives its depth (0 =
     off). DIS's patches blend the car's flow into the 6–9 pixels of scenery beside it (holes, or far road and
