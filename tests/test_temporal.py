@@ -1265,3 +1265,34 @@ def test_the_far_lean_gated_per_hole():
     np.testing.assert_array_equal(gated[:, 18:22], far[:, 18:22])
     with pytest.raises(ValueError, match="hole_far_boundary_px"):
         TemporalRefiner(hole_far_boundary_px=-1.0)
+
+
+def test_the_far_lean_sided_by_colour():
+    """``hole_far_colour_px``: in a 6-px band between a near (red, log 2) and a far (blue, log 4) side, only the
+    band pixels coloured like the far side lean far — whichever half of the band they lie in (the nearest covered
+    pixel would say the other half) — and a pixel coloured like neither side but closer to the near side does not;
+    :func:`colour_side` says False without pixels on both sides."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import colour_side, far_gate
+
+    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
+    rgb = np.empty((30, 40, 3), np.float32)
+    rgb[:, :13], rgb[:, 13:] = red, blue  # the band's colours follow its halves ...
+    rgb[:, 10:12] = blue  # ... except two columns next to the near side that show the far side's colour
+    rgb[5, 14] = [0.7, 0.2, 0.2]  # a reddish pixel next to the far side
+    covered = np.zeros((30, 40), bool)
+    covered[:, :10] = covered[:, 16:] = True
+    step = np.where(np.arange(40) < 10, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
+    gate, _ = far_gate(TemporalConfig(hole_far_colour_px=6, hole_far_edge_px=6), covered, step, rgb=rgb)
+    assert gate[:, 10:12].all() and not gate[:, 12].any()  # blue on the near half leans, red does not
+    assert gate[:, 13:16].sum() == 30 * 3 - 1 and not gate[5, 14]  # the reddish pixel stays near
+    side, _ = far_gate(TemporalConfig(hole_far_side=True), covered, step)
+    assert not side[:, 10:12].any()  # the nearest-pixel test puts the blue columns on the near side
+    split = np.full(2, np.log(3.0), np.float32)
+    only_near = np.zeros((30, 40), bool)
+    only_near[:, :10] = True
+    assert not colour_side(rgb, only_near, step, split, (np.array([5, 6]), np.array([11, 12])), 6).any()
+    with pytest.raises(ValueError, match="colours"):
+        far_gate(TemporalConfig(hole_far_colour_px=6), covered, step)
+    with pytest.raises(ValueError, match="hole_far_colour_px"):
+        TemporalRefiner(hole_far_colour_px=-1)

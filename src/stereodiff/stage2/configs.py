@@ -182,6 +182,27 @@ class TemporalConfig(BackendConfig):
     """With ``hole_farness``: the far target capped at the farthest covered log-depth in the square of half-size
     ``hole_far_edge_px`` around the hole (the local far side, not a farther surface or a far outlier elsewhere in
     the colour region)."""
+    hole_far_colour_px: int = 0
+    """With ``hole_farness``: only a hole whose colour is likelier under a Gaussian colour model (per-channel mean
+    and variance) of the covered pixels on the far half of the local depth step (log-depth above the middle of the
+    covered log-depth in the square of half-size ``hole_far_edge_px``) within the square of this half-size
+    (working-resolution pixels) than under that of the near half leans far (0 = off;
+    :func:`~stereodiff.stage2.hole_fill.colour_side`): the side of an outline band the hole's own colour belongs
+    to; with ``hole_far_side`` both must say far. Measured (docs/stage2-temporal.md, "Which side of an outline band
+    a hole belongs to"; 10 with the gated set ``hole_farness=30 hole_rim_px=3 hole_far_band_px=3
+    hole_far_boundary_px=10 hole_far_edge=0.15 hole_far_local``): on static-orbit's band pixels precision / recall of
+    "far" 0.949 / 0.886 (s0) and 0.781 / 0.753 (s1), against 0.892 / 0.652 and 0.806 / 0.666 for ``hole_far_side``.
+    In place of ``hole_far_side``: final all-pixel AbsRel on fresh static-orbit s224–s231 −1.5 … −4.8 % (median −3.1
+    %, the side test −2.6 %; s0 0.0236 → 0.0218, stage 1 0.0200), 7-Scenes 0.1213 → 0.1210, TUM 0.1087 → 0.1082,
+    driving s224–s227 −2.2 … −5.0 %, indoor-dynamic s224–s227 −11.4 … +0.8 %, but driving's moving pixels worse on
+    every seed (s0 0.118 → 0.147, s227 0.284 → 0.324). With ``hole_far_side``: driving's moving pixels s0 0.118 →
+    0.129 (the side test alone 0.143), s227 0.284 → 0.308, static-orbit fresh median −2.3 %. 0 here and in the
+    ``cpu`` preset."""
+    hole_far_colour_model: str = "gauss"
+    """With ``hole_far_colour_px``: the colour model of each side, ``"gauss"`` (per-channel mean and variance) or
+    ``"nearest"`` (the side's nearest colour, L1: more precise on static-orbit s1's band pixels, 0.898 against 0.781,
+    recalls less on s0, 0.717 against 0.886; final s0 0.0222 against 0.0218, driving s0 moving 0.135 against
+    0.147)."""
     hole_far_boundary_px: float = 0.0
     """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
     boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
@@ -378,6 +399,8 @@ class TemporalConfig(BackendConfig):
             ("hole_far_edge", self.hole_far_edge >= 0, "must be ≥ 0"),
             ("hole_far_edge_px", self.hole_far_edge_px >= 1, "must be ≥ 1"),
             ("hole_far_boundary_px", self.hole_far_boundary_px >= 0, "must be ≥ 0"),
+            ("hole_far_colour_px", self.hole_far_colour_px >= 0, "must be ≥ 0"),
+            ("hole_far_colour_model", self.hole_far_colour_model in ("gauss", "nearest"), "must be gauss or nearest"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),
             ("hole_up_px", self.hole_up_px >= 0, "must be ≥ 0"),
             ("hole_up_colour", self.hole_up_colour >= 0, "must be ≥ 0"),

@@ -23,6 +23,7 @@ from stereodiff.stage2.configs import TemporalConfig
 __all__ = [
     "FilledFrame",
     "colour_l1",
+    "colour_side",
     "domain_transform_filter",
     "far_gate",
     "fill_frames",
@@ -179,7 +180,7 @@ def fill_frames(
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
             far = top + np.log(np.maximum(smoothed[i, far_at] / norm, 1e-30)) / farness
-            gate, cap = far_gate(config, weight[i] > 0, log_d[i], None if to_hole is None else to_hole[i])
+            gate, cap = far_gate(config, weight[i] > 0, log_d[i], None if to_hole is None else to_hole[i], rgb[i])
             far = np.minimum(far, cap)
             leans = (weight[i] == 0) & reached & gate
             if boundary is not None:  # only near a motion boundary of the flow (``hole_far_boundary_px``)
@@ -214,13 +215,18 @@ def fill_frames(
 
 
 def far_gate(
-    config: TemporalConfig, covered: np.ndarray, log_depth: np.ndarray, to_hole: np.ndarray | None = None
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    to_hole: np.ndarray | None = None,
+    rgb: np.ndarray | None = None,
 ) -> tuple[np.ndarray | bool, np.ndarray]:
     """The pixels of one frame whose holes may lean far (``hole_far_band_px``, ``hole_far_edge``,
-    ``hole_far_side``; ``[h,w]`` bool, True when no gate is set) and the cap of their far target
-    (``hole_far_local``: ``[h,w]`` float32 the farthest covered log-depth in the square of half-size
+    ``hole_far_side``, ``hole_far_colour_px``; ``[h,w]`` bool, True when no gate is set) and the cap of their far
+    target (``hole_far_local``: ``[h,w]`` float32 the farthest covered log-depth in the square of half-size
     ``hole_far_edge_px``; +inf without), from ``covered [h,w]`` bool and stage 1's ``log_depth [h,w]`` float32;
-    ``to_hole`` ``[h,w]``: :func:`hole_distance` of ``covered`` when the caller has it (computed here otherwise)."""
+    ``to_hole`` ``[h,w]``: :func:`hole_distance` of ``covered`` when the caller has it (computed here otherwise);
+    ``rgb`` ``[h,w,3]`` float32 in [0, 1]: the frame (needed by ``hole_far_colour_px``)."""
     import cv2
 
     from stereodiff.stage1.fusion import nearest_values
@@ -232,7 +238,8 @@ def far_gate(
     if config.hole_far_band_px > 0:  # a thin band beside covered pixels, not a wide hole's interior
         to_covered = cv2.distanceTransform((~covered).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
         gate = gate & (to_covered <= config.hole_far_band_px)
-    if config.hole_far_edge > 0 or config.hole_far_local or config.hole_far_side:  # the covered depth around it
+    sided = config.hole_far_side or config.hole_far_colour_px > 0
+    if config.hole_far_edge > 0 or config.hole_far_local or sided:  # the covered depth around it
         kernel = np.ones((2 * int(config.hole_far_edge_px) + 1,) * 2, np.uint8)
         hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)  # the local far side
         lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)  # and near side
@@ -244,7 +251,84 @@ def far_gate(
             to_hole = hole_distance(covered[None])[0] if to_hole is None else to_hole
             beyond_rim = covered & (to_hole > config.hole_skip_rim_px)
             gate = gate & (nearest_values(beyond_rim, log_depth, empty=-np.inf) > (hi + lo) / 2)
+        if config.hole_far_colour_px > 0:  # the hole's colour is the far half's, not the near half's
+            if rgb is None:
+                raise ValueError("hole_far_colour_px needs the frame's colours")
+            rows, cols = np.nonzero(~covered & gate & (hi > -1e8))
+            far = np.zeros(covered.shape, bool)
+            far[rows, cols] = colour_side(
+                rgb,
+                covered,
+                log_depth,
+                (hi[rows, cols] + lo[rows, cols]) / 2,
+                (rows, cols),
+                config.hole_far_colour_px,
+                config.hole_far_colour_model,
+            )
+            gate = gate & far
     return gate, cap
+
+
+#: pixels per gather of :func:`colour_side` (its ``[m, (2·radius + 1)², 3]`` arrays stay ~ 20 MB at radius 10)
+_SIDE_CHUNK = 4096
+#: the floor of the per-channel colour variance of :func:`colour_side`'s models (RGB in [0, 1]; ~ 5/255 per channel)
+_SIDE_COLOUR_VAR = np.float32(0.02**2)
+
+
+def colour_side(
+    rgb: np.ndarray,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    split: np.ndarray,
+    at: tuple[np.ndarray, np.ndarray],
+    radius: int,
+    model: str = "gauss",
+) -> np.ndarray:
+    """Which side of a depth step the pixels ``at`` (``(rows, cols)``, ``[n]`` each) belong to by colour
+    (``hole_far_colour_px``): True where the pixel's colour in ``rgb [h,w,3]`` (float32 in [0, 1]) is likelier under
+    a Gaussian (per-channel mean and variance, floored at :data:`_SIDE_COLOUR_VAR`) of the far side than under that
+    of the near side. The sides: the covered pixels (``covered [h,w]`` bool) in the pixel's square of half-size
+    ``radius`` (every second row and column of it) whose ``log_depth [h,w]`` lies above the pixel's ``split [n]``
+    (far) or at or below it (near). ``model="nearest"``: True where the far side's nearest colour (L1) is closer
+    than the near side's. False where either side has no pixel in the square. Returns ``[n]`` bool.
+
+    Measured on static-orbit's outline bands (docs/stage2-temporal.md, "Which side of an outline band a hole belongs
+    to"; radius 10, ``split`` the middle of the 13×13 square's covered log-depth): precision / recall of "far"
+    against the truth 0.949 / 0.886 (s0) and 0.781 / 0.753 (s1), against 0.892 / 0.652 and 0.806 / 0.666 for the
+    nearest covered pixel beyond the rim (``hole_far_side``); ``"nearest"`` 0.948 / 0.717 and 0.898 / 0.758."""
+    h, w = covered.shape
+    span = np.arange(-radius, radius + 1, 2)  # every second row and column of the square
+    dy, dx = (a.reshape(1, -1) for a in np.meshgrid(span, span, indexing="ij"))  # [1,K] offsets of the square
+    flat_rgb = rgb.reshape(-1, 3)
+    far = np.zeros(len(at[0]), bool)
+    for lo in range(0, len(far), _SIDE_CHUNK):  # [m,K] gathers of at most _SIDE_CHUNK pixels at a time
+        rows, cols = (a[lo : lo + _SIDE_CHUNK, None] for a in at)
+        r, c = rows + dy, cols + dx
+        inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+        index = np.clip(r, 0, h - 1) * w + np.clip(c, 0, w - 1)  # [m,K]
+        there = inside & covered.reshape(-1)[index]
+        above = log_depth.reshape(-1)[index] > split[lo : lo + _SIDE_CHUNK, None]
+        colour = flat_rgb[index]  # [m,K,3]
+        own = flat_rgb[rows[:, 0] * w + cols[:, 0]]  # [m,3]
+        if model == "nearest":
+            distance = colour_l1(colour - own[:, None])  # [m,K]
+            far_d = np.where(there & above, distance, np.inf).min(1)
+            near_d = np.where(there & ~above, distance, np.inf).min(1)
+            far[lo : lo + _SIDE_CHUNK] = np.isfinite(far_d) & np.isfinite(near_d) & (far_d < near_d)
+            continue
+        moments = np.concatenate([colour, colour * colour], axis=-1)  # [m,K,6]
+        log_likelihood, counts = [], []
+        for member in (there & above, there & ~above):  # the far side, then the near side
+            count = member.sum(1, dtype=np.float32)[:, None]  # [m,1]
+            sums = np.matmul(member[:, None, :].astype(np.float32), moments)[:, 0] / np.maximum(count, 1.0)  # [m,6]
+            mean = sums[:, :3]
+            var = sums[:, 3:] - mean**2
+            var = np.maximum(var, 0.0) + _SIDE_COLOUR_VAR
+            log_likelihood.append(-0.5 * (((own - mean) ** 2) / var + np.log(var)).sum(-1))  # [m]
+            counts.append(count[:, 0])
+        both = (counts[0] > 0) & (counts[1] > 0)
+        far[lo : lo + _SIDE_CHUNK] = both & (log_likelihood[0] > log_likelihood[1])
+    return far
 
 
 def near_motion_boundary(flows: list[np.ndarray], reach_px: float, size: tuple[int, int]) -> np.ndarray:
