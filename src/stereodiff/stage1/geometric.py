@@ -321,7 +321,12 @@ class GeometricMatcher(PairwiseReconstruction):
         delete_arrays(scene_dir, "world_points")
         with workers_own_the_cores(self.num_workers):
             scene = fuse_pair_depths(
-                preds, scene, stride=self.settings.fusion_stride, out_dir=scene_dir, num_workers=self.num_workers
+                preds,
+                scene,
+                stride=self.settings.fusion_stride,
+                out_dir=scene_dir,
+                num_workers=self.num_workers,
+                view_offsets=self.settings.fusion_view_offsets,
             )
         delete_arrays(scene_dir, "depth", "confidence", "valid")
         if self.settings.poses_from_pairs:
