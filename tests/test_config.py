@@ -73,6 +73,7 @@ def test_presets_hold_the_paper_settings():
         min_side_offset_static=3,
         movers_side_up=2.0,
         poses_from_pairs=True,
+        fusion_view_offsets=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,

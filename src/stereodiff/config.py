@@ -162,6 +162,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 min_side_offset_static=3,
                 movers_side_up=2.0,
                 poses_from_pairs=True,
+                fusion_view_offsets=True,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,

@@ -381,7 +381,8 @@ class GeometricConfig(Stage1Config):
     (the step of the per-frame scale between frames 0–35 and 45–109: 0.147 → 0.113 log); 7-Scenes 0.1213 → 0.1211;
     fresh seeds 220–223 of static-orbit, indoor-dynamic and driving: final −8.2 / −0.02 / +2.5 % (min / median /
     max; driving s222 +2.5 %). docs/geometric.md, "TUM fr1/desk on the main of 2026-12-05". Off: the output is
-    unchanged."""
+    unchanged. On in the ``cpu`` preset (30 held-out clips: 14 better, 7 worse by at most 2.5 %, 9 the same;
+    docs/geometric.md, "Defaults of the `cpu` preset")."""
     poses_from_pairs: bool = False
     """After the fusion, the camera poses (``cam_to_world``) are chained along the spanning tree from each tree pair's
     own relative pose (exact: both directions of a pair share one triangulation) with its translation at the fusion's
