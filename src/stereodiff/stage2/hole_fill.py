@@ -236,8 +236,7 @@ def far_gate(
     if not covered.any():
         return gate, cap
     if config.hole_far_band_px > 0:  # a thin band beside covered pixels, not a wide hole's interior
-        to_covered = cv2.distanceTransform((~covered).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-        gate = gate & (to_covered <= config.hole_far_band_px)
+        gate = gate & (hole_distance(~covered[None])[0] <= config.hole_far_band_px)  # distance to a covered pixel
     sided = config.hole_far_side or config.hole_far_colour_px > 0
     if config.hole_far_edge > 0 or config.hole_far_local or sided:  # the covered depth around it
         kernel = np.ones((2 * int(config.hole_far_edge_px) + 1,) * 2, np.uint8)
@@ -335,15 +334,12 @@ def near_motion_boundary(flows: list[np.ndarray], reach_px: float, size: tuple[i
     """``[h,w]`` bool (``size``): the pixels within ``reach_px`` (Euclidean) of a motion boundary
     (:func:`~stereodiff.flow.motion_boundaries`) of any of ``flows`` (``[h,w,2]`` pixels each, e.g. a frame's flows
     to its two neighbours); all False without flows or boundaries."""
-    import cv2
-
     boundary = np.zeros(size, bool)
     for flow in flows:
         boundary |= motion_boundaries(flow)
     if not boundary.any():
         return boundary
-    reach = cv2.distanceTransform((~boundary).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    return reach <= reach_px
+    return hole_distance(~boundary[None])[0] <= reach_px  # distance to the nearest boundary pixel
 
 
 def surface_below(

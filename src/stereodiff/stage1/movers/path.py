@@ -19,6 +19,7 @@ import bisect
 
 import numpy as np
 
+from stereodiff.stage1.movers.ground import cut_in_neighbours
 from stereodiff.stage1.movers.settings import MoverSettings
 
 __all__ = ["path_contact"]
@@ -262,15 +263,9 @@ def _grown(depth: np.ndarray, take: np.ndarray, keep: np.ndarray, limit: float, 
     person joined with her in one mover region holds the region's value, within the step of hers): the same upright
     object over columns where the floor under its feet is not seen on the plane (the flow's patches blend her feet
     into it)."""
-    import cv2
-
     ref = float(np.median(depth[take]))
     same = (depth > ref / (1.0 + step)) & (depth < ref * (1.0 + step)) & (depth < limit) & ~keep
-    count, labels = cv2.connectedComponents((same | take).astype(np.uint8), connectivity=8)
-    hit = np.zeros(count, bool)
-    hit[np.unique(labels[take])] = True
-    hit[0] = False
-    return take | (hit[labels] & same)
+    return take | (cut_in_neighbours(same | take, [take]) & same)
 
 
 def _scan_bottom(h: int, px: float, s: MoverSettings) -> int:
