@@ -360,7 +360,8 @@ class GeometricConfig(Stage1Config):
     before the essential matrix and the triangulation (:mod:`stereodiff.stage1.rolling_shutter`; one more DIS
     flow per frame). ``None`` or 0: a global shutter (off). ``"auto"`` is not reliable: it took 0.15–0.75 on 5 of
     the 32 rendered validation scenes (global shutter; seeds 4–7, 24–27), all with moving objects; give the
-    readout when it is known (Kinect v1 clips: ~0.3–0.6). See docs/geometric.md, "Rolling shutter"."""
+    readout when it is known (Kinect v1 clips: ~0.3–0.6), or decide per clip with ``rolling_shutter_detect``. See
+    docs/geometric.md, "Rolling shutter"."""
     rolling_shutter_detect: bool = False
     """With ``rolling_shutter_readout`` (a readout or ``"auto"``): decide per clip whether the shutter rolls at all,
     and un-roll only when it does (a declined clip runs as with the option off, bit for bit). Two tests on the
