@@ -11,10 +11,15 @@ from stereodiff.stage1.epipolar import fundamental_from_pose, relative_pose, sam
 from stereodiff.stage1.geometric import GeometricMatcher
 from stereodiff.stage1.pair_steps import PairSteps
 from stereodiff.stage1.rolling_shutter import (
+    MIRROR_MARGIN,
+    MIRROR_READOUT,
     RollingShutter,
     choose_readout,
+    detect_readout,
     frame_angular_velocities,
+    mirror_asymmetry,
     unroll_pixels,
+    unroll_rays,
 )
 
 H, W, FOCAL = 240, 320, 277.0
@@ -144,6 +149,60 @@ def test_auto_readout_follows_the_shutter(readout):
     assert abs(chosen - readout) <= 0.15 + 1e-9, costs
 
 
+def _consecutive_residuals(seen: list[np.ndarray], omega: np.ndarray, readout: float) -> dict[int, float]:
+    """``{k: median Sampson residual}`` of the consecutive pairs of ``seen`` on matches un-rolled at ``readout``."""
+    residuals = {}
+    for k in range(len(seen) - 1):
+        x_a = unroll_pixels(seen[k], seen[k][:, 1], K, omega[k], readout, H)
+        x_b = unroll_pixels(seen[k + 1], seen[k + 1][:, 1], K, omega[k + 1], readout, H)
+        g = _pose(x_a, x_b, k, k + 1)
+        residuals[k] = float(np.median(sampson_distance(x_a, x_b, fundamental_from_pose(g.R, g.t, K))))
+    return residuals
+
+
+@pytest.mark.parametrize("readout", [0.0, 0.6])
+def test_detect_readout_tells_a_rolling_shutter_from_a_global_one(readout):
+    """The consecutive pairs of a rolling shutter (readout 0.6) fit much better un-rolled top to bottom (+0.9) than
+    bottom to top (−0.9), and some readout of the grid beats 0: the shutter rolls. With a global shutter the camera
+    of this scene (turning 2–4° per frame, unevenly, while it moves) makes the mirror test fire too (−0.40: the
+    shear of ±0.9 mimics parallax one way better than the other), but every readout is worse than 0: no rolling
+    shutter."""
+    rng = np.random.default_rng(2)
+    points = _points(rng)
+    seen = [_observe(points, k, readout) + rng.normal(0, 0.05, (len(points), 2)) for k in range(6)]
+    omega = frame_angular_velocities({k: _pose(seen[k], seen[k + 1], k, k + 1).R for k in range(5)}, 6)
+    chosen, asymmetry, costs = detect_readout(lambda r: _consecutive_residuals(seen, omega, r))
+    assert asymmetry < -4 * MIRROR_MARGIN, asymmetry  # measured: −1.54 rolling, −0.40 global
+    if readout:
+        assert abs(chosen - readout) <= 0.15 + 1e-9, costs
+    else:
+        assert chosen == 0.0 and min(costs.values()) == costs[0.0], costs
+    assert np.isnan(mirror_asymmetry({0: 1.0}, {}))
+
+
+def test_detect_readout_declines_without_the_mirror_asymmetry():
+    """Residuals that fall alike on both sides of 0 (as moving objects can make them) are no rolling shutter: the
+    grid is not even tried."""
+    asked = []
+
+    def residuals(readout: float) -> dict[int, float]:
+        asked.append(readout)
+        return {k: 1.0 - 0.1 * abs(readout) for k in range(10)}
+
+    assert detect_readout(residuals) == (0.0, 0.0, {}) and asked == [MIRROR_READOUT, -MIRROR_READOUT]
+
+
+def test_unroll_rays_is_the_rotation_of_each_row():
+    """The rays turned by Rodrigues' formula are those of a rotation object per ray (float32: to the last bit)."""
+    rng = np.random.default_rng(3)
+    rays = np.hstack([rng.uniform(-0.7, 0.7, (500, 2)), np.ones((500, 1))]).astype(np.float32)
+    rows, omega = rng.uniform(0, H - 1, 500), np.array([0.02, -0.03, 0.01])
+    delta = (rows - (H - 1) / 2) * 0.6 / H
+    turned = Rotation.from_rotvec(delta[:, None] * omega[None]).apply(rays.astype(np.float64))
+    np.testing.assert_allclose(unroll_rays(rays, rows, omega, 0.6, H), turned / turned[:, 2:3], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(unroll_rays(rays, rows, np.zeros(3), 0.6, H), rays)
+
+
 def test_matcher_with_auto_readout_keeps_a_global_shutter_video_unchanged():
     """On rendered (global-shutter) frames the automatic readout comes out 0 and the pairs are those of the matcher
     without the option, bit for bit; a given readout changes them."""
@@ -161,6 +220,9 @@ def test_matcher_with_auto_readout_keeps_a_global_shutter_video_unchanged():
     assert auto_matcher._rolling is None and auto_matcher.report.rolling_shutter_readout == 0.0
     np.testing.assert_array_equal(auto.pts_i, off.pts_i)
     np.testing.assert_array_equal(auto.conf_i, off.conf_i)
+    detect_matcher, detect = run(rolling_shutter_readout=0.6, rolling_shutter_detect=True)  # declines: no change
+    assert detect_matcher._rolling is None and np.isfinite(detect_matcher.report.rolling_shutter_asymmetry)
+    np.testing.assert_array_equal(detect.pts_i, off.pts_i)
     given_matcher, given = run(rolling_shutter_readout=0.6)
     assert given_matcher._rolling is not None and given_matcher._rolling.readout == 0.6
     assert not np.array_equal(given.pts_i, off.pts_i)

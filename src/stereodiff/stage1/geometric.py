@@ -82,7 +82,17 @@ from stereodiff.stage1.movers import MoverSettings
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
 from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import RayDepthPairs
-from stereodiff.stage1.rolling_shutter import RollingShutter, choose_readout, frame_angular_velocities, unroll_pixels
+from stereodiff.stage1.rolling_shutter import (
+    COARSE_GRID,
+    MIRROR_MARGIN,
+    READOUT_GRID,
+    RollingShutter,
+    choose_readout,
+    detect_readout,
+    frame_angular_velocities,
+    median_residual,
+    unroll_pixels,
+)
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
 __all__ = [
@@ -193,6 +203,9 @@ class MatcherReport:
             no probe pair had a pose); ``forward_near`` applies when it is at least ``AHEAD_SHARE``.
         rolling_shutter_readout: the readout used (fraction of the frame interval; the one chosen with
             ``rolling_shutter_readout="auto"``), 0 for a global shutter (NaN when the option is off).
+        rolling_shutter_asymmetry: ``rolling_shutter_detect``: the mirror test's median log residual ratio of the
+            consecutive pairs un-rolled top to bottom against bottom to top (< ``−MIRROR_MARGIN``: the shutter rolls;
+            :func:`~stereodiff.stage1.rolling_shutter.mirror_asymmetry`; NaN when off).
         distortion_division: ``distortion="auto"``: the division model's ``λ`` used (half-diagonal units,
             :mod:`~stereodiff.stage1.distortion`), 0 when the estimate was not decided (NaN when the option is off).
         distortion_reason: ``distortion="auto"``: why no distortion was used, with the measured figures ("" when
@@ -210,6 +223,7 @@ class MatcherReport:
     moving_fraction: float = float("nan")
     ahead_share: float = float("nan")
     rolling_shutter_readout: float = float("nan")
+    rolling_shutter_asymmetry: float = float("nan")
     distortion_division: float = float("nan")
     distortion_reason: str = ""
 
@@ -664,7 +678,8 @@ class GeometricMatcher(PairwiseReconstruction):
         velocity is the mean of its two sides' (:func:`frame_angular_velocities`). With ``"auto"`` every readout of
         :data:`~stereodiff.stage1.rolling_shutter.READOUT_GRID` re-estimates those pairs on the matches un-rolled
         with these velocities and the least median Sampson residual wins (:func:`choose_readout`). The velocities
-        are then measured once more on the un-rolled matches of the chosen readout."""
+        are then measured once more on the un-rolled matches of the chosen readout. With ``rolling_shutter_detect``
+        the readout (given or chosen) is used only when :func:`detect_readout` finds the shutter rolling."""
         import threading
 
         num_frames, h = len(gray), gray.shape[1]
@@ -678,9 +693,9 @@ class GeometricMatcher(PairwiseReconstruction):
 
         found = [m for m in thread_map(matches, list(range(num_frames - 1)), self.num_workers, "shutter flows") if m]
 
-        def rotations(readout: float, omega: np.ndarray | None) -> tuple[dict[int, np.ndarray], float]:
-            """Each consecutive pair's rotation on the matches un-rolled with ``omega`` (none when None) and the
-            median over the pairs of their median Sampson residual."""
+        def rotations(readout: float, omega: np.ndarray | None) -> dict[int, tuple[np.ndarray, float]]:
+            """Each consecutive pair's rotation on the matches un-rolled with ``omega`` (none when None) and its
+            median Sampson residual (pixels)."""
 
             def one(item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray, float] | None:
                 k, x_a, x_b = item
@@ -695,23 +710,38 @@ class GeometricMatcher(PairwiseReconstruction):
                 F = fundamental_from_pose(geom.R, geom.t, K)
                 return k, geom.R, float(np.median(sampson_distance(u_a, u_b, F)))
 
-            done = [r for r in thread_map(one, found, self.num_workers, "shutter poses") if r is not None]
-            residual = float(np.median([r for _, _, r in done])) if done else float("inf")
-            return {k: R for k, R, _ in done}, residual
+            done = thread_map(one, found, self.num_workers, "shutter poses")
+            return {r[0]: (r[1], r[2]) for r in done if r is not None}
 
-        base, base_residual = rotations(0.0, None)
-        omega = frame_angular_velocities(base, num_frames)
+        base = rotations(0.0, None)
+        omega = frame_angular_velocities({k: R for k, (R, _) in base.items()}, num_frames)
+        refined: dict[float, dict[int, tuple[np.ndarray, float]]] = {0.0: base}
+
+        def at(readout: float) -> dict[int, tuple[np.ndarray, float]]:
+            if readout not in refined:
+                refined[readout] = rotations(readout, omega)
+            return refined[readout]
+
+        def residuals(readout: float) -> dict[int, float]:
+            return {k: r for k, (_, r) in at(readout).items()}
+
         setting = self.settings.rolling_shutter_readout
-        refined: dict[float, dict[int, np.ndarray]] = {}
-
-        def residual(readout: float) -> float:
-            if readout == 0:
-                return base_residual
-            refined[readout], value = rotations(readout, omega)
-            return value
-
-        if setting == "auto":
-            readout, costs = choose_readout(residual)
+        if self.settings.rolling_shutter_detect:  # a given readout needs the descent only: every other readout
+            readout, asymmetry, costs = detect_readout(residuals, READOUT_GRID if setting == "auto" else COARSE_GRID)
+            self.report.rolling_shutter_asymmetry = asymmetry
+            logger.info(
+                "geometric matcher: rolling-shutter mirror test %+.3f (needs < %+.3f), readout %.2f frame by the "
+                "median Sampson residual (%s): %s",
+                asymmetry,
+                -MIRROR_MARGIN,
+                readout,
+                ", ".join(f"{r:g}: {c:.4f}" for r, c in costs.items()),
+                "rolling shutter" if readout else "global shutter, no correction",
+            )
+            if readout and setting != "auto":
+                readout = float(setting)
+        elif setting == "auto":
+            readout, costs = choose_readout(lambda r: median_residual(residuals(r)))
             logger.info(
                 "geometric matcher: rolling-shutter readout %.2f frame (median Sampson residual %s)",
                 readout,
@@ -719,11 +749,9 @@ class GeometricMatcher(PairwiseReconstruction):
             )
         else:
             readout = float(setting)
-            if readout > 0:
-                refined[readout], _ = rotations(readout, omega)
         if readout == 0:
             return None
-        omega = frame_angular_velocities(refined[readout], num_frames)  # once more, on un-rolled matches
+        omega = frame_angular_velocities({k: R for k, (R, _) in at(readout).items()}, num_frames)  # once more
         return RollingShutter(readout, omega, h)
 
     def _estimate_distortion(self, gray: np.ndarray) -> tuple[float | None, str]:
