@@ -1336,6 +1336,54 @@ def test_the_sway_from_stage_1s_camera_levels_gives_a_cut_mover_its_depth():
     assert np.isnan(fit_sway_levels(frames, along, np.zeros(16)).depth)
 
 
+@pytest.mark.parametrize("bound", [3.0, 4.0])
+def test_the_sways_gap_keeps_a_bound_the_estimate_is_not_far_enough_under(bound):
+    """``cut_sway_gap``: the sway's depth (levels, 2.15 for a box 2 away) replaces the track's bound only when it is
+    nearer by more than the gap. With 0.35, a bound of 3 (the estimate 0.72 of it: within the estimate's own error
+    of a right bound) stays; a bound of 4 (0.54) takes it; with the former gap, 0.2, both take it."""
+    from stereodiff.stage1.movers.sway import SwayInputs
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    grey, depth, moving, truth, focal = _swaying_camera_and_sliding_box(0.1)
+    depth = np.where(moving, bound, depth).astype(np.float32)
+    poses = np.tile(np.eye(4), (len(grey), 1, 1))
+    poses[:, 0, 3] = 0.01 * np.arange(len(grey))
+    poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * np.arange(len(grey)) / 12)
+    for gap, kept in ((0.35, bound < 3.5), (0.2, False)):
+        out = depth.copy()
+        settings = MoverSettings(cut_track=32, cut_sway=0.04, cut_sway_levels=True, cut_sway_gap=gap)
+        given = track_cut_depth(
+            grey, out, moving, 32, 7, sway=SwayInputs(moving, np.full(len(grey), focal), settings, poses)
+        )
+        if kept:
+            assert not given.any()
+            np.testing.assert_array_equal(out, depth)
+        else:
+            assert given[moving].all()
+            np.testing.assert_allclose(np.median(out[moving]), truth, rtol=0.1)
+
+
+def test_a_levels_fit_that_explains_too_little_of_the_levels_is_refused(monkeypatch):
+    """``SWAY_LEVELS_MIN_FIT``: stage 1's levels of the swaying camera hold a wobble of ±0.05 the frames do not show
+    (a level error); the box's motion explains 78 % of them (R² 0.78: over ``SWAY_MIN_FIT``, under 0.9), so the
+    levels fit is refused and the bound stays; with the PnP fit's least R² it would be taken."""
+    from stereodiff.stage1.movers import tracking
+    from stereodiff.stage1.movers.sway import SWAY_MIN_FIT, SwayInputs
+
+    grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
+    k = np.arange(len(grey))
+    poses = np.tile(np.eye(4), (len(grey), 1, 1))
+    poses[:, 0, 3] = 0.01 * k
+    poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * k / 12) + 0.05 * np.cos(2 * np.pi * k / 3.1)
+    settings = MoverSettings(cut_track=32, cut_sway=0.04, cut_sway_levels=True)
+    sway = SwayInputs(moving, np.full(len(grey), focal), settings, poses)
+    out = depth.copy()
+    assert not tracking.track_cut_depth(grey, out, moving, 32, 7, sway=sway).any()
+    np.testing.assert_array_equal(out, depth)
+    monkeypatch.setattr(tracking, "SWAY_LEVELS_MIN_FIT", SWAY_MIN_FIT)
+    assert tracking.track_cut_depth(grey, depth.copy(), moving, 32, 7, sway=sway)[moving].all()
+
+
 def _swaying_camera_and_sliding_box(sway_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """Ray-cast frames of a room (floor 1.2 m under the camera, a wall 6 m ahead, both textured) and a textured box
     face 2 m ahead standing on the floor and sliding sideways (0.03 m a frame), cut by the image bottom; the camera

@@ -169,13 +169,24 @@ class MoverSettings:
     """With ``cut_track``: a track of regions cut by the image bottom whose camera's height (along the ground's
     normal) changed over the track by at least this fraction of the track's depth takes, for its cut regions, the
     depth that motion implies for a mover moving parallel to the ground, when that is nearer by more than
-    ``SWAY_GAP`` and the track's least-squares fit holds (R² ≥ ``SWAY_MIN_FIT``) (:mod:`~.sway`; 0 = off;
+    ``cut_sway_gap`` and the track's least-squares fit holds (R² ≥ ``SWAY_MIN_FIT``) (:mod:`~.sway`; 0 = off;
     docs/geometric.md, "The camera's sway: a depth for a mover cut by the image bottom")."""
     cut_sway_levels: bool = False
     """With ``cut_sway``: the camera's motion comes from stage 1's poses (its rotation derotates the mover's flow,
     its heights above one ground normal, the median of the frames' ground planes, are the levels), and a track's
     depth from its accumulated apparent motion against those levels (:func:`~.sway.fit_sway_levels`), in place of
     each pair's PnP (docs/geometric.md, "The camera's sway, measured against the truth")."""
+    cut_sway_gap: float = 0.2
+    """With ``cut_sway``: a cut region takes the sway's depth only when that is nearer than its own (its track's
+    bound) by more than this fraction. A bound is an upper bound that is often about right (1.00–1.13× the truth
+    on indoor-dynamic's cut persons), and the sway's estimate can be biased near by 22 % with a fit that shows
+    nothing (``cut_sway_levels``: 0.78–1.11× the truth with R² 0.96–0.99 and a block jackknife's error of 3–21 %;
+    stage 1's camera levels come out 0.84–1.14× the true heights, the person's apparent motion along the normal
+    0.91–1.15×), so only a gain larger than the estimate's own error tells a far bound from an estimate too near:
+    ``1 − 0.78 / 1.2`` = 0.35 keeps a bound up to 1.2× the truth from the worst estimate measured (measured: 0.30
+    loses s200 +24 %, 0.35 gains −5 %, 0.4 leaves it untouched). 0.2: the error
+    where the PnP gate passed (indoor-dynamic seed 0: the bound 1.03×, the estimate 0.87× of it; docs/geometric.md,
+    "The camera's sway: a depth for a mover cut by the image bottom" and "An error budget for the sway's gap")."""
     cut_carry: int = 0
     """A mover region cut by the image bottom carries its depth along the flow, scaled by its vertical image scale,
     into the frames where the mover was missed, at most this many frames past the last frame holding a cut region:

@@ -19,7 +19,7 @@ from stereodiff.robust import theil_sen
 from stereodiff.stage1.movers.ground import cut_in_neighbours, ground_depth
 from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 from stereodiff.stage1.movers.sway import (
-    SWAY_GAP,
+    SWAY_LEVELS_MIN_FIT,
     SWAY_MIN_FIT,
     SWAY_MIN_PAIRS,
     SwayFit,
@@ -219,7 +219,7 @@ def track_cut_depth(
             (``MoverSettings.flow_variational_iterations``; ``None``: the medium preset's 5).
         sway: with it (``MoverSettings.cut_sway``), each linked pair also measures the camera's motion and the
             region's apparent motion, and a track whose camera swayed along the ground normal gives its cut regions
-            the depth that motion implies when that is nearer by more than ``SWAY_GAP`` (:func:`_sway_log_depth`).
+            the depth that motion implies when that is nearer by more than ``cut_sway_gap`` (:func:`_sway_log_depth`).
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -337,7 +337,7 @@ def track_cut_depth(
         swayed = None if sway is None else _sway_log_depth(track, nodes, relative, current, motions, normal_of, sway)
         for i in track if swayed is not None else ():
             k, label, _, cut = nodes[i]
-            if cut and swayed + relative[i] < current[i] + np.log1p(-SWAY_GAP):
+            if cut and swayed + relative[i] < current[i] + np.log1p(-sway.settings.cut_sway_gap):
                 region = labels[k] == label
                 depth[k][region] = float(np.exp(swayed + relative[i]))
                 given[k] |= region
@@ -510,8 +510,9 @@ def _sway_log_depth(
 ) -> float | None:
     """The log depth of a track's gauge node that the camera's sway along the ground normal implies
     (:func:`~stereodiff.stage1.movers.sway.fit_sway` over the track's measured regions), or None when the gate
-    refuses it: fewer than ``SWAY_MIN_PAIRS`` measurements, R² under ``SWAY_MIN_FIT``, or the camera's accumulated
-    height range under ``cut_sway`` times the track's median depth (``current``: node → log depth, after the bound).
+    refuses it: fewer than ``SWAY_MIN_PAIRS`` measurements, R² under ``SWAY_MIN_FIT`` (``SWAY_LEVELS_MIN_FIT`` with
+    ``cut_sway_levels``), or the camera's accumulated height range under ``cut_sway`` times the track's median depth
+    (``current``: node → log depth, after the bound).
 
     ``nodes``: ``(frame, label, log depth, cut)``; ``relative``: node → log depth relative to the gauge; ``motions``:
     node → ``[6]`` ``(m, t')``; ``normal_of``: frame → ``[3]`` unit ground normal or None.
@@ -521,15 +522,16 @@ def _sway_log_depth(
     if len(measured) < SWAY_MIN_PAIRS:
         return None
     along = np.array([n @ motions[i][:3] for i, n in measured])  # [K] n·m
+    least = SWAY_MIN_FIT
     if sway.settings.cut_sway_levels and sway.cam_to_world is not None:
-        fit = _levels_fit(measured, nodes, relative, along, sway.cam_to_world)
+        fit, least = _levels_fit(measured, nodes, relative, along, sway.cam_to_world), SWAY_LEVELS_MIN_FIT
     else:
         heights = np.array([n @ motions[i][3:] for i, n in measured])  # [K] n·t'
         steps = dict(sorted((nodes[i][0], float(h)) for (i, _), h in zip(measured, heights)))  # frame: n·t'
         fit = fit_sway(along, heights, np.array([relative[i] for i, _ in measured]), np.array(list(steps.values())))
     reference = float(np.exp(np.median([current[i] for i, _ in measured])))
     signal = fit.height_range / reference
-    taken = fit.depth > 0 and fit.fit >= SWAY_MIN_FIT and signal >= sway.settings.cut_sway
+    taken = fit.depth > 0 and fit.fit >= least and signal >= sway.settings.cut_sway
     logger.info(
         "movers: cut sway: track of %d regions (%d measured), camera height range %.1f%% of the depth, R² %.2f, "
         "estimate ÷ bound %.2f: %s", len(track), len(measured), 100 * signal, fit.fit,
