@@ -57,6 +57,16 @@ class TemporalConfig(BackendConfig):
     differs from the current frame's estimate by Δ gets weight ``exp(−½ w (Δ/σ)²)``, ``w`` the current pixel's
     temporal weight (1 when confident, ``fill_weight`` when filled). Smaller: safer at flow errors
     and depth edges, but large flicker survives; larger: removes larger flicker, risks mixing surfaces."""
+    depth_sigma_static: float = 0.0
+    """The temporal filter's range scale (``depth_sigma``) where the scene does not move on its own (0 = off:
+    ``depth_sigma`` everywhere). Needs the independent-motion evidence of ``hole_motion_px`` (with
+    ``hole_nearness``): each pixel gets ``σ = depth_sigma_static + (depth_sigma − depth_sigma_static)·m``, ``m`` in
+    [0, 1] its colour region's share of independent motion (the share the holes lean by; 1 where the region has no
+    evidence). A static scene's covered pixels then refuse depth the flow brings from across a depth edge while a
+    moving object keeps the loose scale it needs. Measured (docs/stage2-temporal.md, "The covered pixels of a static
+    orbit"), final all-pixel AbsRel: 0.25 takes static-orbit s0–s3 0.0236 / 0.0276 / 0.0259 / 0.0278 → 0.0235 /
+    0.0269 / 0.0257 / 0.0278 and fresh s258–s262 0.2–3.9 % lower, but TUM 0.1010 → 0.1046, 7-Scenes 0.1211 →
+    0.1223, indoor-dynamic s0 0.0669 → 0.0763 (the evidence calls too much static): 0 here and in the preset."""
     colour_sigma: float = 0.2
     """Colour-constancy scale of the temporal filter (RGB in [0, 1], summed over channels): a pixel whose colour
     differs by Δ from the colour the flow brings from the neighbouring frame gets weight ``exp(−½ (Δ/σ)²)``, which
@@ -376,6 +386,7 @@ class TemporalConfig(BackendConfig):
             ("overlap", self.overlap >= 0, "must be ≥ 0"),
             ("temporal_decay", 0.0 <= self.temporal_decay < 1.0, "must be in [0, 1)"),
             ("depth_sigma", self.depth_sigma > 0, "must be > 0"),
+            ("depth_sigma_static", self.depth_sigma_static >= 0, "must be ≥ 0"),
             ("colour_sigma", self.colour_sigma > 0, "must be > 0"),
             ("fill_sigma_px", self.fill_sigma_px > 0, "must be > 0"),
             ("fill_sigma_color", self.fill_sigma_color > 0, "must be > 0"),

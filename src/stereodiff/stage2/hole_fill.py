@@ -32,6 +32,7 @@ __all__ = [
     "lower_border",
     "moving_ahead",
     "near_motion_boundary",
+    "region_motion",
     "surface_below",
 ]
 
@@ -53,6 +54,9 @@ class FilledFrame(NamedTuple):
     floor: np.ndarray | None = None
     """``[h',w']`` float32 log-depth: with ``order``, the holes' fill in its rows (nearer depth than this is refused
     by the temporal filter, ``hole_pull_order``), −inf elsewhere; None without."""
+    moving: np.ndarray | None = None
+    """``[h',w']`` float32 in [0, 1]: with ``depth_sigma_static`` and ``motion``, each pixel's colour region's share
+    of independent motion (1 where the region has no evidence); None otherwise."""
 
 
 def fill_frames(
@@ -200,6 +204,9 @@ def fill_frames(
             if config.hole_up_near < 1 and confident.any():  # only a near surface below
                 upward &= below <= np.quantile(log_d[i][confident], config.hole_up_near)
             fill = np.where(upward, below, fill)
+        moving = None
+        if config.depth_sigma_static > 0 and motion is not None:  # the temporal filter's strictness, per region
+            moving = region_motion(smoothed[i, 3], smoothed[i, 4])
         floor = None
         if order is not None:  # the flow may bring farther depth to these rows' holes, not nearer
             floor = np.where((weight[i] == 0) & order, fill, -np.inf).astype(np.float32)  # [h',w']
@@ -209,9 +216,23 @@ def fill_frames(
                 weight=np.maximum(weight[i], config.fill_weight) * np.float32(has_data),  # [h',w']
                 has_data=has_data,
                 floor=floor,
+                moving=moving,
             )
         )
     return filled
+
+
+#: evidence weight (texture-weighted pixels of a colour region) of the prior that a region moves on its own:
+#: a region without evidence counts as moving (the temporal filter stays as loose as ``depth_sigma``)
+_MOTION_PRIOR = np.float32(0.01)
+
+
+def region_motion(moving_evidence: np.ndarray, evidence: np.ndarray) -> np.ndarray:
+    """``[h,w]`` float32 share of independent motion in [0, 1] of each pixel's colour region, from the region's
+    smoothed ``moving_evidence`` (Σ counts·share) and ``evidence`` (Σ counts), both ``[h,w]``: their ratio, pulled
+    toward 1 (moving) by a prior of :data:`_MOTION_PRIOR` counts where the evidence is thin."""
+    share = (moving_evidence + _MOTION_PRIOR) / (evidence + _MOTION_PRIOR)
+    return np.clip(share, 0.0, 1.0).astype(np.float32)
 
 
 def far_gate(

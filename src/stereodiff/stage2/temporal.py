@@ -369,7 +369,7 @@ class TemporalRefiner(TemporalConfig):
             for i, frame in enumerate(window[: keep.stop]):
                 state = _own(frame)
                 if filtering and forward is not None:
-                    state += self._pull(forward, frame.link_prev, frame.estimate, frame.weight, frame.floor)
+                    state += self._pull(forward, frame.link_prev, frame)
                 forward = state
                 if i < keep.start:
                     continue
@@ -397,20 +397,13 @@ class TemporalRefiner(TemporalConfig):
         result[...] = estimate
         return result
 
-    def _pull(
-        self,
-        state: np.ndarray,
-        link: _Link,
-        current: np.ndarray,
-        weight: np.ndarray,
-        floor: np.ndarray | None = None,
-    ) -> np.ndarray:
+    def _pull(self, state: np.ndarray, link: _Link, frame: _Frame) -> np.ndarray:
         """The neighbour's accumulated ``[h,w,2]`` state sampled along the flow (its mean log-depth carried into
         this frame's camera by the link's depth change), times the link gate and the agreement of its depth with
-        the current estimate ``[h,w]``. The agreement test is as strict as the current estimate is trusted (its
-        weight ``[h,w]``): a filled pixel barely vetoes what the flow brings. With ``floor`` ``[h,w]``
-        (``hole_pull_order``: the fill of the holes above the image's middle, −inf elsewhere) a depth nearer than
-        it is refused as well."""
+        ``frame``'s estimate ``[h,w]``. The agreement test is as strict as the estimate is trusted (its weight
+        ``[h,w]``): a filled pixel barely vetoes what the flow brings; its range scale is :meth:`_depth_sigma`'s.
+        With the frame's ``floor`` ``[h,w]`` (``hole_pull_order``: the fill of the holes above the image's middle,
+        −inf elsewhere) a depth nearer than it is refused as well."""
         import cv2
 
         pulled = cv2.remap(state, link.sample_at, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -418,10 +411,18 @@ class TemporalRefiner(TemporalConfig):
         if link.motion is not None and self.motion_compensation:
             mean = link.motion.carry(mean, link.sample_at)
             pulled[..., 0] = mean * pulled[..., 1]
-        agree = np.exp(-0.5 * weight * ((current - mean) / self.depth_sigma) ** 2)
-        if floor is not None:  # occlusion order: above the horizon, a nearer depth is what hid this point
-            agree *= np.exp(-0.5 * self.hole_pull_order * (np.minimum(mean - floor, 0.0) / self.depth_sigma) ** 2)
+        agree = np.exp(-0.5 * frame.weight * ((frame.estimate - mean) / self._depth_sigma(frame)) ** 2)
+        if frame.floor is not None:  # occlusion order: above the horizon, a nearer depth is what hid this point
+            below = np.minimum(mean - frame.floor, 0.0)
+            agree *= np.exp(-0.5 * self.hole_pull_order * (below / self.depth_sigma) ** 2)
         return pulled * (link.gate * agree)[..., None]
+
+    def _depth_sigma(self, frame: _Frame) -> float | np.ndarray:
+        """The temporal agreement's range scale for ``frame``: ``depth_sigma``, or with ``depth_sigma_static`` a
+        ``[h',w']`` map from it (static colour regions) to ``depth_sigma`` (regions moving on their own)."""
+        if frame.moving is None:
+            return self.depth_sigma
+        return self.depth_sigma_static + (self.depth_sigma - self.depth_sigma_static) * frame.moving
 
     @property
     def _motion_evidence(self) -> bool:
@@ -785,6 +786,7 @@ class _Frame:
     weight: np.ndarray  # [h',w'] float32 temporal weight
     has_data: bool  # any valid stage-1 depth in this frame
     floor: np.ndarray | None = None  # [h',w'] float32 the upper holes' fill, −inf elsewhere (``hole_pull_order``)
+    moving: np.ndarray | None = None  # [h',w'] float32 the colour region's independent motion (``depth_sigma_static``)
     link_prev: _Link | None = None  # how to pull frame k−1's state into this frame
     link_next: _Link | None = None  # same, frame k+1's
 
@@ -825,9 +827,7 @@ class _BackwardPass:
                 self._changed.notify_all()
             for i in range(len(self.window) - 2, self.first - 1, -1):
                 frame, above = self.window[i], self.states[i + 1 - self.first]
-                self.states[i - self.first] += self.refiner._pull(
-                    above, frame.link_next, frame.estimate, frame.weight, frame.floor
-                )
+                self.states[i - self.first] += self.refiner._pull(above, frame.link_next, frame)
                 with self._changed:
                     self._done = i
                     self._changed.notify_all()
