@@ -1703,6 +1703,46 @@ def test_side_grow_gives_the_floor_to_the_whole_person_when_only_some_columns_se
     assert not mover_settings(replace(cpu, movers_side_grow=True)).side_grow  # only with movers_side_near
 
 
+def test_side_cut_bounds_a_person_cut_by_the_image_bottom_by_the_floor_at_the_last_row():
+    """Fresh indoor-dynamic s239: a near person walking against a sideways camera, triangulated at 0.35× her depth,
+    runs off the image bottom; the floor seen beside her cut-off leg lies behind her, and ``path_side`` with
+    ``side_grow`` gives that floor's depth to all of her (1.5–2.7× raw). With ``side_cut`` an object that, with the
+    pixels connected to it at its depth, reaches the image's last row takes at most the floor at that row under it
+    (she stands nearer than it); a person whose feet stand above the last row still takes the floor at her feet."""
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.ground import ground_pixels
+    from stereodiff.stage1.movers.path import path_contact
+
+    rng = np.random.default_rng(10)
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[62:100, 60:80] = True
+    person[100:, 60:67] = True  # one leg down to the last row: her feet are below the image
+    value = 0.5 * floor[119, 63]  # nearer than any floor seen in her columns
+    depth[person] = value * rng.uniform(0.97, 1.03, person.sum())
+    settings = replace(MoverSettings(), path_near=0.3, path_near_foot=True, path_side=True, side_out=1.0)
+    ground = ground_depth(depth, (depth > 0) & ~person, settings)
+    assert ground is not None
+    on_ground = ground_pixels(depth, ground, settings)
+    grown = replace(settings, side_grow=True, side_bottom=True)
+    out, given = path_contact(depth, ground, on_ground, 80.0, grown)
+    assert given[person].mean() > 0.9 and np.median(out[person]) > 1.4 * floor[119, 63]  # behind the last row
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(grown, side_cut=True))
+    assert given[person].mean() > 0.9 and not given[~person].any()
+    np.testing.assert_allclose(out[given], floor[119, 63], rtol=0.07)  # the floor at the last row under her leg
+    floor, depth, person, ground, on_ground, settings = _standing_person(100, 0, rng)  # her feet seen at row 100
+    out, given = path_contact(depth, ground, on_ground, 80.0, replace(settings, side_grow=True, side_cut=True))
+    assert given[person].mean() > 0.9 and not given[~person].any()
+    np.testing.assert_allclose(out[given], floor[101, 70], rtol=0.07)
+    cpu = preset_config("cpu").stage1
+    assert not GeometricConfig().movers_side_cut and not cpu.movers_side_cut  # an option, off
+    assert mover_settings(replace(cpu, movers_side_near=0.3, movers_side_cut=True)).side_cut
+    assert not mover_settings(replace(cpu, movers_side_cut=True)).side_cut  # only with movers_side_near
+
+
 def test_cut_margin_finds_a_person_cut_by_the_image_bottom_beside_off_plane_floor_at_the_border():
     """indoor-dynamic s125: a person walking along with a sideways camera at the image's left border, cut by the
     image bottom and triangulated beyond the floor; the floor between her legs and the image border is triangulated

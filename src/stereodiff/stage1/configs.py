@@ -624,6 +624,13 @@ class GeometricConfig(Stage1Config):
     + ``movers_side_out`` alone: fresh indoor-dynamic s208–s219 final −37.1 / −5.9 / 0.0 % (min / median / max, 9
     better, none worse), s3 0.0976 → 0.0673, s165 0.1430 → 0.0869; TUM +0.4 %, close-object +0.9 / +1.7 %
     (docs/geometric.md, "Feet in the bottom border band")."""
+    movers_side_cut: bool = False
+    """With ``movers_side_near``: an object it takes that, with the pixels connected to it at its own depth, reaches
+    the image's last row takes at most the floor's depth at that row under it (``MoverSettings.side_cut``; off): a
+    person cut by the image bottom stands nearer than that floor, and the floor seen beside her cut-off leg lies
+    behind her. With the four other ``movers_side_*`` options: indoor-dynamic s239 (0.35× → 1.5–2.7× raw without,
+    1.2–1.6× with) final +4.4 → +2.9 % against the preset, s3 −32.9 → −32.5 %, the other clips measured unchanged
+    (docs/geometric.md, "People cut by the image bottom: `movers_side_cut`")."""
     movers_path_trim: float = 0.0
     """With ``movers_path_contact``: pixels (at a 320-pixel long side) dropped from each side of an object's columns
     before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into

@@ -160,6 +160,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         side_out=float(config.movers_side_out) if side > 0 else 0.0,
         side_bottom=side > 0 and bool(config.movers_side_bottom),
         side_grow=side > 0 and bool(config.movers_side_grow),
+        side_cut=side > 0 and bool(config.movers_side_cut),
     )
 
 

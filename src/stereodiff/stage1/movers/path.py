@@ -68,7 +68,7 @@ def path_contact(
             i.e. the object's lateral offset is at most ``path_contact`` camera heights), ``underground``,
             ``contact_rows``, ``border_px``, ``path_trim`` (pixels dropped from each side of an object's columns),
             ``path_near``, ``path_near_foot``, ``segment_step``, ``side_bottom`` (the scans reach the last row),
-            ``side_grow`` (:func:`_grown`).
+            ``side_grow`` (:func:`_grown`), ``side_cut`` (:func:`_cut_bound`).
         handled: ``[h,w]`` bool, the pixels the other mover rules gave a depth (``path_near_foot`` leaves them out;
             None = none).
 
@@ -121,9 +121,12 @@ def path_contact(
             take = _nearer(depth, span & ~on_ground, (1.0 - s.path_near) * value)
             if s.side_out > 0 and take.any() and not _stands_out(depth, take, value, s.side_out):
                 continue
-            if s.side_grow and take.any():
+            if (s.side_grow or s.side_cut) and take.any():
                 keep = on_ground | given if handled is None else on_ground | given | handled
-                take = _grown(depth, take, keep, (1.0 - s.path_near) * value, s.segment_step)
+                grown = _grown(depth, take, keep, (1.0 - s.path_near) * value, s.segment_step)
+                if s.side_cut:
+                    value = _cut_bound(ground, grown, value)
+                take = (grown if s.side_grow else take) & (depth < (1.0 - s.path_near) * value)
         else:
             take = span & ~on_ground & (depth > (1.0 + s.underground) * value)
         out[take] = value
@@ -177,8 +180,11 @@ def _near_feet(
         take = span & (out < limit)
         if s.side_out > 0 and not _stands_out(before, take, value, s.side_out):
             continue
-        if s.side_grow:
-            take = _grown(out, take, on_ground | skip, limit, s.segment_step)
+        if s.side_grow or s.side_cut:
+            grown = _grown(out, take, on_ground | skip, limit, s.segment_step)
+            if s.side_cut:
+                value = _cut_bound(ground, grown, value)
+            take = (grown if s.side_grow else take) & (out < (1.0 - s.path_near) * value)
         out[take] = value
         given |= take
 
@@ -266,6 +272,16 @@ def _grown(depth: np.ndarray, take: np.ndarray, keep: np.ndarray, limit: float, 
     ref = float(np.median(depth[take]))
     same = (depth > ref / (1.0 + step)) & (depth < ref * (1.0 + step)) & (depth < limit) & ~keep
     return take | (cut_in_neighbours(same | take, [take]) & same)
+
+
+def _cut_bound(ground: np.ndarray, region: np.ndarray, value: float) -> float:
+    """``side_cut``: the depth an object may take, ``value`` (m, the ground at its contact) or, when its ``region``
+    ``[h,w]`` bool (its pixels with those connected to them at its depth, :func:`_grown`) reaches the image's last
+    row, at most the ``ground`` ``[h,w]`` plane's depth there under it (median over those columns): it goes on below
+    the image, its feet unseen, so it stands nearer than the floor at the last row, and the ground found under some
+    of its columns (beside a leg cut off) lies behind it."""
+    bottom = region[-1]
+    return min(value, float(np.median(ground[-1, bottom]))) if bottom.any() else value
 
 
 def _scan_bottom(h: int, px: float, s: MoverSettings) -> int:

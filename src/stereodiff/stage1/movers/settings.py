@@ -280,6 +280,12 @@ class MoverSettings:
     own through pixels within ``segment_step`` of its median depth and nearer than the contact by ``path_near``
     (:func:`~.path._grown`): the same person over the columns where the floor under her feet is not seen on the
     plane (docs/geometric.md, "Feet in the bottom border band")."""
+    side_cut: bool = False
+    """With ``path_side``: an object whose pixels, with those 8-connected to them at its depth (as ``side_grow``
+    joins them), reach the image's last row takes at most the ground's depth at that row under it
+    (:func:`~.path._cut_bound`): it goes on below the image, so it stands nearer than the floor there, and the ground
+    found under some of its columns (beside a leg cut off) lies behind it (docs/geometric.md, "People cut by the
+    image bottom: `movers_side_cut`")."""
     path_trim: float = 0.0
     """With ``path_contact``: pixels dropped from each side of an object's columns before it gives its depth (0 =
     off). DIS's patches blend the car's flow into the 6–9 pixels of scenery beside it (holes, or far road and
