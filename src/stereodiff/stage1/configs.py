@@ -492,15 +492,17 @@ class GeometricConfig(Stage1Config):
     """With ``movers_cut_track``: a track of regions cut by the image bottom whose camera's height changed over the
     track by at least this fraction of its depth takes the depth the camera's motion along the ground normal
     implies for a mover moving parallel to the ground, when that is nearer and its fit holds
-    (``MoverSettings.cut_sway``; 0 = off; 0.04 measured: docs/geometric.md, "The camera's sway: a depth for a mover
-    cut by the image bottom")."""
+    (``MoverSettings.cut_sway``; 0 = off here; 0.01 in the ``cpu`` preset with ``movers_cut_sway_levels`` and
+    ``movers_cut_sway_gap=0.4``; docs/geometric.md, "The camera's sway: a depth for a mover cut by the image bottom"
+    and "Defaults of the `cpu` preset")."""
     movers_cut_sway_levels: bool = False
     """With ``movers_cut_sway``: the camera's rotation and heights from stage 1's poses (its levels above one ground
     normal), fitted against a track's accumulated apparent motion, in place of each pair's PnP
     (``MoverSettings.cut_sway_levels``; off. With ``movers_cut_sway=0.01``, indoor-dynamic final: tuning seeds s107
     −69 %, s151 −55 %, s154 −30 %, s148 −29 %; fresh s196–s207 s206 −23 %, s197 −6 %, **s200 +67 %** (a right
-    bound taken to 0.78× her depth), 9 identical; the other scenes and both real clips identical: not for the preset;
-    docs/geometric.md, "The camera's sway, measured against the truth")."""
+    bound taken to 0.78× her depth), 9 identical; the other scenes and both real clips identical; on in the ``cpu``
+    preset with ``movers_cut_sway_gap=0.4``, which removes that loss; docs/geometric.md, "The camera's sway, measured
+    against the truth")."""
     movers_cut_sway_gap: float = 0.2
     """With ``movers_cut_sway``: a cut region takes the sway's depth only when that is nearer than its track's bound
     by more than this fraction (``MoverSettings.cut_sway_gap``; 0.2 = as before). The sway's estimate can be biased
@@ -508,7 +510,8 @@ class GeometricConfig(Stage1Config):
     1.15×, R² 0.99) while a bound is often about right. With ``movers_cut_sway=0.01`` and
     ``movers_cut_sway_levels``, indoor-dynamic final: 0.35 — s107 −69 %, s151 −55 %, s200 −5 % (was +67 %), s206
     −6 %, fresh s255 −53 %, s246 −30 %, 26 other clips identical (0.30: s200 +24 %); 0.4 — s107, s151 as with 0.35,
-    s255 −10 %, the rest identical (docs/geometric.md, "An error budget for the sway's gap")."""
+    s255 −10 %, the rest identical; 0.4 in the ``cpu`` preset (held out: indoor-dynamic s264–s275, s275 −23 %, 11
+    identical; docs/geometric.md, "An error budget for the sway's gap")."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height
