@@ -123,10 +123,7 @@ def path_contact(
                 continue
             if (s.side_grow or s.side_cut) and take.any():
                 keep = on_ground | given if handled is None else on_ground | given | handled
-                grown = _grown(depth, take, keep, (1.0 - s.path_near) * value, s.segment_step)
-                if s.side_cut:
-                    value = _cut_bound(ground, grown, value)
-                take = (grown if s.side_grow else take) & (depth < (1.0 - s.path_near) * value)
+                take, value = _extended(depth, take, keep, ground, value, s)
         else:
             take = span & ~on_ground & (depth > (1.0 + s.underground) * value)
         out[take] = value
@@ -181,10 +178,7 @@ def _near_feet(
         if s.side_out > 0 and not _stands_out(before, take, value, s.side_out):
             continue
         if s.side_grow or s.side_cut:
-            grown = _grown(out, take, on_ground | skip, limit, s.segment_step)
-            if s.side_cut:
-                value = _cut_bound(ground, grown, value)
-            take = (grown if s.side_grow else take) & (out < (1.0 - s.path_near) * value)
+            take, value = _extended(out, take, on_ground | skip, ground, value, s)
         out[take] = value
         given |= take
 
@@ -272,6 +266,19 @@ def _grown(depth: np.ndarray, take: np.ndarray, keep: np.ndarray, limit: float, 
     ref = float(np.median(depth[take]))
     same = (depth > ref / (1.0 + step)) & (depth < ref * (1.0 + step)) & (depth < limit) & ~keep
     return take | (cut_in_neighbours(same | take, [take]) & same)
+
+
+def _extended(
+    depth: np.ndarray, take: np.ndarray, keep: np.ndarray, ground: np.ndarray, value: float, s: MoverSettings
+) -> tuple[np.ndarray, float]:
+    """``side_grow`` / ``side_cut`` on an object the side rules take: its pixels ``take`` ``[h,w]`` bool, grown
+    (:func:`_grown`, ``keep`` ``[h,w]`` bool left out) with ``side_grow``, and its contact depth ``value`` bounded by
+    :func:`_cut_bound` with ``side_cut``; only pixels of ``depth`` ``[h,w]`` nearer than the bounded value by
+    ``path_near`` are taken. Returns the pixels to give the depth and that depth."""
+    grown = _grown(depth, take, keep, (1.0 - s.path_near) * value, s.segment_step)
+    if s.side_cut:
+        value = _cut_bound(ground, grown, value)
+    return (grown if s.side_grow else take) & (depth < (1.0 - s.path_near) * value), value
 
 
 def _cut_bound(ground: np.ndarray, region: np.ndarray, value: float) -> float:

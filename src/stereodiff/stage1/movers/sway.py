@@ -178,15 +178,22 @@ def fit_sway(along_motion: np.ndarray, heights: np.ndarray, relative: np.ndarray
         steps: ``[P]`` the camera's height change of each of the track's frame pairs, in frame order (one per pair,
             whatever the number of the track's regions in it), accumulated for ``height_range``.
     """
-    x = along_motion * np.exp(relative)  # [K]
-    energy = float(x @ x)
-    if len(x) == 0 or energy <= 0:
-        return SwayFit(float("nan"), 0.0, 0.0)
-    depth = float(x @ heights) / energy
-    spread = float(heights @ heights)
-    fit = 1.0 - float(np.sum((heights - depth * x) ** 2)) / spread if spread > 0 else 0.0
+    depth, fit = _through_origin(along_motion * np.exp(relative), heights)
+    if not np.isfinite(depth):
+        return SwayFit(depth, 0.0, 0.0)
     accumulated = np.concatenate([[0.0], np.cumsum(steps)])
     return SwayFit(depth, fit, float(np.ptp(accumulated)))
+
+
+def _through_origin(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The least-squares ``z`` of ``y ≈ z x`` (``[K]`` each) and its R² about 0 (``1 − |y − z x|² / |y|²``):
+    ``(NaN, 0)`` when ``x`` is empty or all 0, R² 0 when ``y`` is."""
+    energy = float(x @ x)
+    if len(x) == 0 or energy <= 0:
+        return float("nan"), 0.0
+    depth = float(x @ y) / energy
+    spread = float(y @ y)
+    return depth, 1.0 - float(np.sum((y - depth * x) ** 2)) / spread if spread > 0 else 0.0
 
 
 def camera_levels(cam_to_world: np.ndarray, normals: dict[int, np.ndarray]) -> np.ndarray:
@@ -230,10 +237,8 @@ def fit_sway_levels(frames: np.ndarray, along: np.ndarray, levels: np.ndarray) -
         used.append(level)
     if not sums:
         return SwayFit(float("nan"), 0.0, 0.0)
-    x, y = np.concatenate(sums), np.concatenate(heights)
-    energy, spread = float(x @ x), float(y @ y)
-    if energy <= 0 or spread <= 0:
+    y = np.concatenate(heights)
+    depth, fit = _through_origin(np.concatenate(sums), y)
+    if not np.isfinite(depth) or not y.any():
         return SwayFit(float("nan"), 0.0, 0.0)
-    depth = float(x @ y) / energy
-    fit = 1.0 - float(np.sum((y - depth * x) ** 2)) / spread
     return SwayFit(depth, fit, float(np.ptp(np.concatenate(used))))
