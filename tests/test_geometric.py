@@ -541,6 +541,68 @@ def test_focal_cascade_measures_the_offsets_first_and_prefetches_the_pair_run(mo
     assert ahead[0] > ahead[1], ahead  # flows computed during the adjustments, beyond the probes' and tracks'
 
 
+def test_probe_pairs_matches_and_poses_are_computed_once(monkeypatch):
+    """The focal (Kruppa), ahead and offset probes share their pairs 8 frames apart: each pair's matches are
+    checked once, and its pose at the prior focal (the ahead check's and the offsets' parallax's) is estimated
+    once; the matcher decides and outputs exactly what it does with every probe computing its own."""
+    frames, *_ = _render_scene(num_frames=24)
+    monkeypatch.setattr(geometric, "focal_from_tracks", lambda *args, **options: FocalEstimate(None, reason="test"))
+    counts: dict[str, int] = {}
+    for name in ("checked_view", "relative_pose"):
+        original = getattr(PairSteps, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            counts[_name] = counts.get(_name, 0) + 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(PairSteps, name, counted)
+    results = []
+    for shared in (True, False):
+        matcher = GeometricMatcher(resolution=160, focal_cascade=True, num_workers=2)
+        if not shared:  # every probe on its own: nothing kept between them
+            steps, engine = matcher._steps, matcher._flow_engine
+            monkeypatch.setattr(
+                matcher,
+                "_probe_matches",
+                lambda gray, pair, local, keep, _steps=steps, _engine=engine: _plain_matches(
+                    _steps(), _engine(), gray, pair
+                ),
+            )
+            monkeypatch.setattr(
+                matcher,
+                "_probe_pose",
+                lambda a, b, x_a, x_b, K, _steps=steps: _steps().relative_pose(x_a, x_b, K, (a, b)),
+            )
+        intrinsics = matcher._intrinsics
+        seen = {}
+
+        def during_intrinsics(*args, _intrinsics=intrinsics, _seen=seen):
+            before = dict(counts)
+            found = _intrinsics(*args)
+            _seen.update(
+                {name: counts.get(name, 0) - before.get(name, 0) for name in ("checked_view", "relative_pose")}
+            )
+            return found
+
+        monkeypatch.setattr(matcher, "_intrinsics", during_intrinsics)
+        preds = matcher.predict(frames)
+        report = matcher.report
+        results.append((preds, report.offsets, report.angle_per_frame_deg, report.ahead_share, report.focal_px, seen))
+    (preds, *decided, shared_calls), (plain, *plain_decided, plain_calls) = results
+    assert decided == plain_decided
+    np.testing.assert_array_equal(preds.pts_i, plain.pts_i)
+    np.testing.assert_array_equal(preds.conf_i, plain.conf_i)
+    probes = len(GeometricMatcher._probe_pairs(matcher, len(frames), 8))
+    assert plain_calls["checked_view"] == 3 * 2 * probes  # Kruppa, ahead, offsets; both views of each pair
+    assert shared_calls["checked_view"] == probes  # one view of each pair, once
+    assert plain_calls["relative_pose"] == 2 * shared_calls["relative_pose"] > 0
+
+
+def _plain_matches(steps: PairSteps, engine: object, gray: np.ndarray, pair: tuple[int, int]) -> tuple | None:
+    """A probe pair's matches from fresh flows and both views' checks (no sharing between probes)."""
+    return steps.sample_matches(*steps.checked(*dis_flows(engine, gray[pair[0]], gray[pair[1]]))[0])
+
+
 def test_opencv_usac_assertion_means_no_model(scene, monkeypatch, caplog):
     """OpenCV 5's USAC asserts ("!model.empty()") on some degenerate samples; the matcher treats it as no model."""
     frames, _, _, _ = scene

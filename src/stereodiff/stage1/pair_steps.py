@@ -100,17 +100,21 @@ class PairSteps:
         """For each view of a pair, from its forward and backward flows ``[h,w,2]``: targets ``[h,w,2]`` in the
         other view, forward–backward error ``[h,w]`` and the consistency mask ``[h,w]`` (in the image, error <
         :meth:`fb_threshold` + ``extra_relative`` · |flow|, not at a motion boundary)."""
-        views = []
-        for forward, backward in ((flow_ab, flow_ba), (flow_ba, flow_ab)):
-            target, _, fb_err = forward_backward(forward, backward)
-            threshold = self.fb_threshold(forward)
-            if extra_relative:
-                threshold = threshold + extra_relative * _length(forward)
-            valid = inside_image(target) & (fb_err < threshold)
-            if self.motion_boundary_margin_px is not None:
-                valid &= ~motion_boundaries(forward, self.motion_boundary_margin_px)
-            views.append((target, fb_err, valid))
-        return views[0], views[1]
+        return self.checked_view(flow_ab, flow_ba, extra_relative), self.checked_view(flow_ba, flow_ab, extra_relative)
+
+    def checked_view(
+        self, forward: np.ndarray, backward: np.ndarray, extra_relative: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`checked` of the view whose flow is ``forward`` (``backward`` the other view's): its targets
+        ``[h,w,2]``, forward–backward error ``[h,w]`` and consistency mask ``[h,w]``."""
+        target, _, fb_err = forward_backward(forward, backward)
+        threshold = self.fb_threshold(forward)
+        if extra_relative:
+            threshold = threshold + extra_relative * _length(forward)
+        valid = inside_image(target) & (fb_err < threshold)
+        if self.motion_boundary_margin_px is not None:
+            valid &= ~motion_boundaries(forward, self.motion_boundary_margin_px)
+        return target, fb_err, valid
 
     @property
     def fixed_fb_px(self) -> float:
