@@ -73,6 +73,42 @@ def test_sampson_distance_zero_on_epipolar_line_and_pixels_off_it(rng):
     assert np.all((d > 0.5) & (d <= 1.0 + 1e-6))
 
 
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64)])
+def test_in_place_triangulation_and_sampson_are_the_plain_expressions_bit_for_bit(dtypes):
+    """triangulate_rays, sampson_distance and the pair views' confidence weight evaluate in place (issue #20); the
+    plain expressions give the same bits, for every dtype mix, with zeros, infinities, NaN and extreme values."""
+    rng = np.random.default_rng(3)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, 3e38]
+    a = (rng.standard_normal((4000, 3)) * 10.0 ** rng.integers(-3, 4, (4000, 1))).astype(dtypes[0])
+    b = rng.standard_normal((4000, 3)).astype(dtypes[1])
+    a[: len(special), 0], b[len(special) : 2 * len(special), 1] = special, special
+    c, F = rng.standard_normal(3), rng.standard_normal((3, 3))
+
+    def dot(p, q):
+        return p[..., 0] * q[0] + p[..., 1] * q[1] + p[..., 2] * q[2]
+
+    with np.errstate(all="ignore"):
+        aa, bb, ab = dot(a, a.T), dot(b, b.T), dot(a, b.T)
+        ac, bc = dot(a, c.tolist()), dot(b, c.tolist())
+        den = aa * bb - ab * ab
+        plain = ((ac * bb - ab * bc) / den, (ab * ac - aa * bc) / den, np.arccos(np.clip(ab / np.sqrt(aa * bb), -1, 1)))
+        found = triangulate_rays(a, b, c)
+        Fl = F.tolist()
+        fx = [Fl[r][0] * a[:, 0] + Fl[r][1] * a[:, 1] + Fl[r][2] for r in range(3)]
+        ftx = [Fl[0][k] * b[:, 0] + Fl[1][k] * b[:, 1] + Fl[2][k] for k in range(2)]
+        num = b[:, 0] * fx[0] + b[:, 1] * fx[1] + fx[2]
+        sampson = np.abs(num) / np.sqrt(np.maximum(fx[0] ** 2 + fx[1] ** 2 + ftx[0] ** 2 + ftx[1] ** 2, 1e-12))
+        steps = PairSteps(1.0, 1, 32, 0.5, 0.08, 0.25, 1.3, 2.0, (0.2, 5.0), 10.0, 0.7)
+        fb, angle = np.abs(b[:, 2]), np.abs(a[:, 1]) / 50
+        gauss = (fb / 0.35) ** 2 + (sampson / (1.3 * 0.7)) ** 2
+        weight = np.exp(-0.5 * gauss) * np.clip(angle / np.radians(2.0), 0.0, 1.0) ** 2
+        pairs = [*zip(plain, found), (sampson, sampson_distance(a[:, :2], b[:, :2], F))]
+        pairs.append((weight, steps._weight(fb, 0.35, sampson.copy(), angle)))
+    for expected, value in pairs:
+        assert value.dtype == expected.dtype and value.shape == expected.shape
+        np.testing.assert_array_equal(value.view(np.uint8), expected.view(np.uint8))
+
+
 def test_focal_self_calibration_recovers_focal(rng):
     size, focal = (240, 320), 280.0
     K = np.array([[focal, 0, 159.5], [0, focal, 119.5], [0, 0, 1]])
