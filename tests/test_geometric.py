@@ -73,6 +73,42 @@ def test_sampson_distance_zero_on_epipolar_line_and_pixels_off_it(rng):
     assert np.all((d > 0.5) & (d <= 1.0 + 1e-6))
 
 
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64)])
+def test_in_place_triangulation_and_sampson_are_the_plain_expressions_bit_for_bit(dtypes):
+    """triangulate_rays, sampson_distance and the pair views' confidence weight evaluate in place (issue #20); the
+    plain expressions give the same bits, for every dtype mix, with zeros, infinities, NaN and extreme values."""
+    rng = np.random.default_rng(3)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, 3e38]
+    a = (rng.standard_normal((4000, 3)) * 10.0 ** rng.integers(-3, 4, (4000, 1))).astype(dtypes[0])
+    b = rng.standard_normal((4000, 3)).astype(dtypes[1])
+    a[: len(special), 0], b[len(special) : 2 * len(special), 1] = special, special
+    c, F = rng.standard_normal(3), rng.standard_normal((3, 3))
+
+    def dot(p, q):
+        return p[..., 0] * q[0] + p[..., 1] * q[1] + p[..., 2] * q[2]
+
+    with np.errstate(all="ignore"):
+        aa, bb, ab = dot(a, a.T), dot(b, b.T), dot(a, b.T)
+        ac, bc = dot(a, c.tolist()), dot(b, c.tolist())
+        den = aa * bb - ab * ab
+        plain = ((ac * bb - ab * bc) / den, (ab * ac - aa * bc) / den, np.arccos(np.clip(ab / np.sqrt(aa * bb), -1, 1)))
+        found = triangulate_rays(a, b, c)
+        Fl = F.tolist()
+        fx = [Fl[r][0] * a[:, 0] + Fl[r][1] * a[:, 1] + Fl[r][2] for r in range(3)]
+        ftx = [Fl[0][k] * b[:, 0] + Fl[1][k] * b[:, 1] + Fl[2][k] for k in range(2)]
+        num = b[:, 0] * fx[0] + b[:, 1] * fx[1] + fx[2]
+        sampson = np.abs(num) / np.sqrt(np.maximum(fx[0] ** 2 + fx[1] ** 2 + ftx[0] ** 2 + ftx[1] ** 2, 1e-12))
+        steps = PairSteps(1.0, 1, 32, 0.5, 0.08, 0.25, 1.3, 2.0, (0.2, 5.0), 10.0, 0.7)
+        fb, angle = np.abs(b[:, 2]), np.abs(a[:, 1]) / 50
+        gauss = (fb / 0.35) ** 2 + (sampson / (1.3 * 0.7)) ** 2
+        weight = np.exp(-0.5 * gauss) * np.clip(angle / np.radians(2.0), 0.0, 1.0) ** 2
+        pairs = [*zip(plain, found), (sampson, sampson_distance(a[:, :2], b[:, :2], F))]
+        pairs.append((weight, steps._weight(fb, 0.35, sampson.copy(), angle)))
+    for expected, value in pairs:
+        assert value.dtype == expected.dtype and value.shape == expected.shape
+        np.testing.assert_array_equal(value.view(np.uint8), expected.view(np.uint8))
+
+
 def test_focal_self_calibration_recovers_focal(rng):
     size, focal = (240, 320), 280.0
     K = np.array([[focal, 0, 159.5], [0, focal, 119.5], [0, 0, 1]])
@@ -539,6 +575,68 @@ def test_focal_cascade_measures_the_offsets_first_and_prefetches_the_pair_run(mo
     np.testing.assert_array_equal(outputs[0], outputs[1])
     assert counts[0] == counts[1], counts  # every prefetched flow was used
     assert ahead[0] > ahead[1], ahead  # flows computed during the adjustments, beyond the probes' and tracks'
+
+
+def test_probe_pairs_matches_and_poses_are_computed_once(monkeypatch):
+    """The focal (Kruppa), ahead and offset probes share their pairs 8 frames apart: each pair's matches are
+    checked once, and its pose at the prior focal (the ahead check's and the offsets' parallax's) is estimated
+    once; the matcher decides and outputs exactly what it does with every probe computing its own."""
+    frames, *_ = _render_scene(num_frames=24)
+    monkeypatch.setattr(geometric, "focal_from_tracks", lambda *args, **options: FocalEstimate(None, reason="test"))
+    counts: dict[str, int] = {}
+    for name in ("checked_view", "relative_pose"):
+        original = getattr(PairSteps, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            counts[_name] = counts.get(_name, 0) + 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(PairSteps, name, counted)
+    results = []
+    for shared in (True, False):
+        matcher = GeometricMatcher(resolution=160, focal_cascade=True, num_workers=2)
+        if not shared:  # every probe on its own: nothing kept between them
+            steps, engine = matcher._steps, matcher._flow_engine
+            monkeypatch.setattr(
+                matcher,
+                "_probe_matches",
+                lambda gray, pair, local, keep, _steps=steps, _engine=engine: _plain_matches(
+                    _steps(), _engine(), gray, pair
+                ),
+            )
+            monkeypatch.setattr(
+                matcher,
+                "_probe_pose",
+                lambda a, b, x_a, x_b, K, _steps=steps: _steps().relative_pose(x_a, x_b, K, (a, b)),
+            )
+        intrinsics = matcher._intrinsics
+        seen = {}
+
+        def during_intrinsics(*args, _intrinsics=intrinsics, _seen=seen):
+            before = dict(counts)
+            found = _intrinsics(*args)
+            _seen.update(
+                {name: counts.get(name, 0) - before.get(name, 0) for name in ("checked_view", "relative_pose")}
+            )
+            return found
+
+        monkeypatch.setattr(matcher, "_intrinsics", during_intrinsics)
+        preds = matcher.predict(frames)
+        report = matcher.report
+        results.append((preds, report.offsets, report.angle_per_frame_deg, report.ahead_share, report.focal_px, seen))
+    (preds, *decided, shared_calls), (plain, *plain_decided, plain_calls) = results
+    assert decided == plain_decided
+    np.testing.assert_array_equal(preds.pts_i, plain.pts_i)
+    np.testing.assert_array_equal(preds.conf_i, plain.conf_i)
+    probes = len(GeometricMatcher._probe_pairs(matcher, len(frames), 8))
+    assert plain_calls["checked_view"] == 3 * 2 * probes  # Kruppa, ahead, offsets; both views of each pair
+    assert shared_calls["checked_view"] == probes  # one view of each pair, once
+    assert plain_calls["relative_pose"] == 2 * shared_calls["relative_pose"] > 0
+
+
+def _plain_matches(steps: PairSteps, engine: object, gray: np.ndarray, pair: tuple[int, int]) -> tuple | None:
+    """A probe pair's matches from fresh flows and both views' checks (no sharing between probes)."""
+    return steps.sample_matches(*steps.checked(*dis_flows(engine, gray[pair[0]], gray[pair[1]]))[0])
 
 
 def test_opencv_usac_assertion_means_no_model(scene, monkeypatch, caplog):

@@ -313,6 +313,9 @@ class GeometricMatcher(PairwiseReconstruction):
         self._probe_inliers: list[float] = []  # the offset probe's essential-matrix inlier fractions (min_side_inliers)
         self._size: tuple[int, int] | None = None  # working (h, w) of the current ``predict``
         self._inside: dict[tuple[float, bool], list[bool]] = {}  # (focal px, global shutter) -> _epipoles_inside
+        # the kept probe pairs' matches (pixels in a, in b) and poses of the current ``predict`` (_probe_matches)
+        self._matches: dict[tuple[int, int], tuple[np.ndarray, np.ndarray] | None] = {}
+        self._poses: dict[tuple[int, int, bytes], tuple[np.ndarray, np.ndarray, PairGeometry]] = {}
 
     # ------------------------------------------------------------------ public API
 
@@ -425,7 +428,7 @@ class GeometricMatcher(PairwiseReconstruction):
             with workers_own_the_cores(self.num_workers):
                 return self._predict(frames, pairs, num_frames, height, width, cache_dir)
         finally:
-            self._probe_flows = {}
+            self._probe_flows, self._matches, self._poses = {}, {}, {}
 
     def _predict(
         self, frames: Any, pairs: np.ndarray | None, num_frames: int, height: int, width: int, cache_dir: Path | None
@@ -445,7 +448,7 @@ class GeometricMatcher(PairwiseReconstruction):
         division, division_reason = self._estimate_distortion(gray) if self.distortion == "auto" else (None, "")
         self._undistorted = None if not division else division_grid(size, division)
         self._given_pairs, self._early_offsets = pairs, None  # for the cascade's shared flows (_graph_direct_pairs)
-        self._inside = {}
+        self._inside, self._matches, self._poses = {}, {}, {}
         self.report = MatcherReport()  # of this predict (the cascade's early offsets write to it)
         K, focal_source = self._intrinsics((height, width), size, gray)
         if isinstance(self.distortion, tuple):
@@ -690,7 +693,7 @@ class GeometricMatcher(PairwiseReconstruction):
 
         def matches(k: int) -> tuple[int, np.ndarray, np.ndarray] | None:
             flows = dis_flows(self._thread_engine(local), gray[k], gray[k + 1])
-            found = steps.sample_matches(*steps.checked(*flows)[0])
+            found = steps.sample_matches(*steps.checked_view(*flows))
             return None if found is None else (k, *found)
 
         found = [m for m in thread_map(matches, list(range(num_frames - 1)), self.num_workers, "shutter flows") if m]
@@ -800,7 +803,7 @@ class GeometricMatcher(PairwiseReconstruction):
             size = gray.shape[1:]
 
             def inside(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> bool | None:
-                geom = self._steps().relative_pose(x_a, x_b, K, (a, b))
+                geom = self._probe_pose(a, b, x_a, x_b, K)
                 return epipole_inside(K, geom.R, geom.t, size) if geom.ok else None
 
             pairs = self._probe_pairs(len(gray), min(8, len(gray) - 1))
@@ -1045,14 +1048,43 @@ class GeometricMatcher(PairwiseReconstruction):
 
         def one(pair: tuple[int, int]) -> Any:
             a, b = pair
-            flows = self._kept_flows(gray, pair, local, keep)  # kept for the pair run (≤ 8 probe pairs per offset)
-            matches = steps.sample_matches(*steps.checked(*flows)[0])
+            matches = self._probe_matches(gray, pair, local, keep)
             if matches is None:
                 return None
             self._seed_rng(a, b)
             return measure(a, b, *map(steps.undistort, matches))
 
         return [result for result in thread_map(one, pairs, self.num_workers, "geometric probes") if result is not None]
+
+    def _probe_matches(
+        self, gray: np.ndarray, pair: tuple[int, int], local: Any, keep: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The well-spread consistent matches ``[N,2]`` (pixels in a, in b, distortion not removed) of the probe
+        pair ``(a, b)`` from its flows (:meth:`_kept_flows`), or None when it has too few. With ``keep`` they are
+        kept for the current ``predict``: the focal, ahead, offset and distortion probes ask for the same pairs
+        8 frames apart (``keep=False``, the per-frame graph's many probes, keeps nothing: memory flat in T)."""
+        if keep and pair in self._matches:
+            return self._matches[pair]
+        flows = self._kept_flows(gray, pair, local, keep)  # kept for the pair run (≤ 8 probe pairs per offset)
+        steps = self._steps()
+        matches = steps.sample_matches(*steps.checked_view(*flows))
+        if keep:
+            self._matches[pair] = matches
+        return matches
+
+    def _probe_pose(self, a: int, b: int, x_a: np.ndarray, x_b: np.ndarray, K: np.ndarray) -> PairGeometry:
+        """The relative pose of a probe pair's matches ``x_a``, ``x_b`` ``[N,2]`` at ``K`` (``PairSteps.relative_pose``;
+        read, not changed, by its callers). A kept probe pair's is computed once per camera and matches: the ahead
+        check at the prior focal and the offsets' parallax (also at the prior focal) ask for the same pose."""
+        if (a, b) not in self._matches:
+            return self._steps().relative_pose(x_a, x_b, K, (a, b))
+        key = (a, b, np.asarray(K, np.float64).tobytes())
+        found = self._poses.get(key)
+        if found is not None and np.array_equal(found[0], x_a) and np.array_equal(found[1], x_b):
+            return found[2]
+        geom = self._steps().relative_pose(x_a, x_b, K, (a, b))
+        self._poses[key] = (x_a, x_b, geom)
+        return geom
 
     def _parallax_measure(self, K: np.ndarray, size: tuple[int, int]) -> tuple[Callable[..., float | None], float]:
         """``(measure, threshold)`` at the working size ``(h, w)``: ``measure(a, b, x_a, x_b)`` is the parallax of a
@@ -1070,7 +1102,7 @@ class GeometricMatcher(PairwiseReconstruction):
         px_to_deg = np.degrees(1.0 / K[0, 0])
 
         def parallax(a: int, b: int, x_a: np.ndarray, x_b: np.ndarray) -> float | None:
-            geom = self._steps().relative_pose(x_a, x_b, K, (a, b))
+            geom = self._probe_pose(a, b, x_a, x_b, K)
             self._probe_inliers.append(float(geom.inlier_fraction))  # for min_side_inliers (list.append: thread-safe)
             if geom.inlier_fraction < MIN_INLIER_FRACTION:
                 return None

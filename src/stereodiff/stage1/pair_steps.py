@@ -20,6 +20,7 @@ from stereodiff.stage1.epipolar import (
     fundamental_from_pose,
     pixel_rays,
     relative_pose,
+    reusable,
     sampson_distance,
     transform,
     triangulate_rays,
@@ -100,17 +101,21 @@ class PairSteps:
         """For each view of a pair, from its forward and backward flows ``[h,w,2]``: targets ``[h,w,2]`` in the
         other view, forward–backward error ``[h,w]`` and the consistency mask ``[h,w]`` (in the image, error <
         :meth:`fb_threshold` + ``extra_relative`` · |flow|, not at a motion boundary)."""
-        views = []
-        for forward, backward in ((flow_ab, flow_ba), (flow_ba, flow_ab)):
-            target, _, fb_err = forward_backward(forward, backward)
-            threshold = self.fb_threshold(forward)
-            if extra_relative:
-                threshold = threshold + extra_relative * _length(forward)
-            valid = inside_image(target) & (fb_err < threshold)
-            if self.motion_boundary_margin_px is not None:
-                valid &= ~motion_boundaries(forward, self.motion_boundary_margin_px)
-            views.append((target, fb_err, valid))
-        return views[0], views[1]
+        return self.checked_view(flow_ab, flow_ba, extra_relative), self.checked_view(flow_ba, flow_ab, extra_relative)
+
+    def checked_view(
+        self, forward: np.ndarray, backward: np.ndarray, extra_relative: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`checked` of the view whose flow is ``forward`` (``backward`` the other view's): its targets
+        ``[h,w,2]``, forward–backward error ``[h,w]`` and consistency mask ``[h,w]``."""
+        target, _, fb_err = forward_backward(forward, backward)
+        threshold = self.fb_threshold(forward)
+        if extra_relative:
+            threshold = threshold + extra_relative * _length(forward)
+        valid = inside_image(target) & (fb_err < threshold)
+        if self.motion_boundary_margin_px is not None:
+            valid &= ~motion_boundaries(forward, self.motion_boundary_margin_px)
+        return target, fb_err, valid
 
     @property
     def fixed_fb_px(self) -> float:
@@ -252,7 +257,9 @@ class PairSteps:
         else:
             rays_other = transform(rays_seen, R.T)  # Rᵀ ray_other, in own camera
             depth, depth_other, angle = triangulate_rays(rays_self, rays_other, -R.T @ t)
-        ok = np.isfinite(depth) & (depth > 0) & (depth_other > 0)
+        ok = np.isfinite(depth)
+        ok &= depth > 0
+        ok &= depth_other > 0
         # the threshold of each pixel's own flow (half of it: the confidence's flow scale)
         fb_scale = self.fb_threshold(target_px - pixels) if self.fb_relative else self.fixed_fb_px
         loose = self.forward_near and self.forward_fb_relative > 0  # ``valid`` holds the looser threshold's pixels
@@ -263,28 +270,47 @@ class PairSteps:
         if loose:
             ok &= usual | exempt
             fb_scale = np.where(usual, fb_scale, fb_scale + self.forward_fb_relative * _length(target_px - pixels))
-        counted = depth[ok & usual]  # a copy: the median may reorder it
+        counted = depth[ok & usual if loose else ok]  # a copy: the median may reorder it
         median = float(np.median(counted, overwrite_input=True)) if len(counted) else 1.0
         lo, hi = self.depth_range
         far_ok = depth < hi * median
         if self.far_parallax_px:  # well-conditioned far pixels are kept (the parallax in pixels, not the focal's depth)
             far_ok |= angle * K[0, 0] >= self.far_parallax_px * self.px_scale
-        ok &= ((depth > lo * median) | exempt) & far_ok
+        near_ok = depth > lo * median
+        if ahead:
+            near_ok |= exempt
+        ok &= near_ok
+        ok &= far_ok
         fb_scale = fb_scale / 2
 
         # confidence: 1 + (max − 1) · w_fb · w_epi · w_angle, with the exponents of the two Gaussians summed
-        scale = self.px_scale
-        sampson = sampson_distance(x_self, x_other, F)
-        gauss = (fb / fb_scale) ** 2 + (sampson / (self.epipolar_sigma_px * scale)) ** 2
-        w_ang = np.clip(angle / np.radians(self.angle_ref_deg), 0.0, 1.0) ** 2
-        weight = np.exp(-0.5 * gauss) * w_ang
-
         depth_map = np.full(h * w, median, np.float32)  # fallback: pair median along the ray
         conf = np.ones(h * w, np.float32)
         keep = idx[ok]
         depth_map[keep] = depth[ok]
+        weight = self._weight(fb, fb_scale, sampson_distance(x_self, x_other, F), angle)
         conf[keep] = 1.0 + (self.max_confidence - 1.0) * weight[ok]
         return depth_map.reshape(h, w), conf.reshape(h, w)
+
+    def _weight(
+        self, fb: np.ndarray, fb_scale: float | np.ndarray, sampson: np.ndarray, angle: np.ndarray
+    ) -> np.ndarray:
+        """``[N]`` confidence weight of :meth:`_view`'s pixels, ``exp(−½ ((fb / fb_scale)² + (sampson / σ)²)) ·
+        clip(angle / angle_ref, 0, 1)²``, from their forward–backward errors, Sampson distances (px) and
+        triangulation angles (rad) ``[N]`` (``sampson`` is overwritten). Evaluated in place (:func:`reusable`): the same
+        operations in the same order as that expression, bit for bit."""
+        sigma = self.epipolar_sigma_px * self.px_scale
+        gauss = fb / fb_scale
+        gauss = np.square(gauss, out=reusable(gauss, gauss))
+        epipolar = np.divide(sampson, sigma, out=reusable(sampson, sigma))
+        epipolar = np.square(epipolar, out=reusable(epipolar, epipolar))
+        gauss = np.add(gauss, epipolar, out=reusable(gauss, epipolar))
+        gauss = np.multiply(gauss, -0.5, out=reusable(gauss, -0.5))
+        gauss = np.exp(gauss, out=reusable(gauss, gauss))
+        w_ang = angle / np.radians(self.angle_ref_deg)
+        w_ang = np.clip(w_ang, 0.0, 1.0, out=reusable(w_ang, w_ang))
+        w_ang = np.square(w_ang, out=reusable(w_ang, w_ang))
+        return np.multiply(gauss, w_ang, out=reusable(w_ang, gauss))
 
     def _unrolled(
         self,
