@@ -73,6 +73,11 @@ class SwayInputs(NamedTuple):
     cam_to_world: np.ndarray | None = None
     """``[n,4,4]`` stage 1's camera poses (its unit): with ``settings.cut_sway_levels`` the camera's motion
     (:func:`pose_motion`) and levels (:func:`camera_levels`) come from them in place of the per-pair PnP."""
+    fitted: dict[int, tuple[np.ndarray, np.ndarray | None]] | None = None
+    """Frame (index in the block) → ``([h,w]`` the depth a ground plane was fitted on, that plane (``[h,w]`` depth
+    or None): :func:`~.ground.ground_depth`'s result with the frame's static pixels, ``seed`` and ``settings``):
+    the frame's ground is taken from here while its static pixels and their depth are still those (the fit reads
+    nothing else), not fitted again."""
 
 
 class SwayFit(NamedTuple):

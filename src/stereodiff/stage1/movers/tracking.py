@@ -159,6 +159,49 @@ def fill_missed_movers(
     return given
 
 
+#: :func:`_fitted_ground`: no fit on the same input
+_NOT_FITTED = object()
+
+
+def _fitted_ground(
+    depth: np.ndarray,
+    static: np.ndarray,
+    fitted: tuple[np.ndarray, np.ndarray | None] | None,
+    moving: np.ndarray,
+) -> np.ndarray | object | None:
+    """The ground plane ``[h,w]`` (or None) fitted earlier on a frame (``fitted``: the depth ``[h,w]`` it was fitted
+    on with the pixels ``> 0`` and not ``moving`` ``[h,w]`` bool as static, and the plane) when this frame's
+    ``static`` ``[h,w]`` bool pixels are those and ``depth`` ``[h,w]`` holds the same values there (the fit reads
+    nothing else: the same plane, bit for bit); else ``_NOT_FITTED``."""
+    if fitted is None:
+        return _NOT_FITTED
+    before, plane = fitted
+    before = np.asarray(before)
+    if not np.array_equal(static, (before > 0) & ~moving) or not np.array_equal(depth[static], before[static]):
+        return _NOT_FITTED
+    return plane
+
+
+def _region_in_box(labels: np.ndarray, stats: np.ndarray, label: int) -> tuple[tuple[slice, slice], np.ndarray]:
+    """The bounding box of region ``label`` of ``labels`` ``[h,w]`` (``stats`` ``[count,5]`` of
+    ``cv2.connectedComponentsWithStats``) as slices, and the region ``[bh,bw]`` bool inside it: ``array[box][region]``
+    is ``array[labels == label]`` (the same pixels in the same order) without a pass over the whole image per
+    region."""
+    import cv2
+
+    x, y = int(stats[label, cv2.CC_STAT_LEFT]), int(stats[label, cv2.CC_STAT_TOP])
+    box = (slice(y, y + int(stats[label, cv2.CC_STAT_HEIGHT])), slice(x, x + int(stats[label, cv2.CC_STAT_WIDTH])))
+    return box, labels[box] == label
+
+
+def _reaches_bottom(stats: np.ndarray, height: int, margin: int) -> bool:
+    """Whether a region (its ``[5]`` row of ``cv2.connectedComponentsWithStats``) of an image ``height`` rows high
+    has a pixel in the lowest ``margin`` rows: ``region[-margin:].any()`` (all rows for ``margin`` 0)."""
+    import cv2
+
+    return margin <= 0 or int(stats[cv2.CC_STAT_TOP]) + int(stats[cv2.CC_STAT_HEIGHT]) > height - margin
+
+
 def _boxes_overlap(a: tuple, b: tuple) -> bool:
     """Regions (bounding box and area ``(x0, y0, x1, y1, area)``) of about one size (areas within a factor of 2)
     whose boxes' intersection covers at least half of the smaller box."""
@@ -229,13 +272,15 @@ def track_cut_depth(
     n, h, w = depth.shape
     local = threading.local()  # .dis: one DIS engine per thread
     given = np.zeros(depth.shape, bool)
-    labels, nodes = [], []  # per frame: [h,w] labels; nodes: (frame, label, log depth, cut)
+    labels, boxes, nodes = [], [], []  # per frame: [h,w] labels, [count,5] stats; nodes: (frame, label, log depth, cut)
     for k in range(n):
-        count, lab = cv2.connectedComponents(handled[k].astype(np.uint8), connectivity=8)
+        _, lab, stats, _ = cv2.connectedComponentsWithStats(handled[k].astype(np.uint8), connectivity=8)
         labels.append(lab)
-        for label in range(1, count):
-            region = lab == label
-            nodes.append((k, label, float(np.log(np.median(depth[k][region]))), bool(region[-margin:].any())))
+        boxes.append(stats)
+        for label in range(1, len(stats)):
+            box, region = _region_in_box(lab, stats, label)  # the region's pixels in row-major order, as lab == label
+            value = float(np.log(np.median(depth[k][box][region])))
+            nodes.append((k, label, value, _reaches_bottom(stats[label], h, margin)))
     if not any(node[3] for node in nodes):
         return given
     index = {(k, label): i for i, (k, label, _, _) in enumerate(nodes)}
@@ -267,8 +312,10 @@ def track_cut_depth(
         usable = (miss < scale) & inside_image(target)
         rng = np.random.default_rng(first + a)
         out, linked = [], {}  # linked: label → its pixels' (ys, xs), for the sway cue
-        for label in range(1, int(labels[a].max()) + 1):
-            ys, xs = np.nonzero((labels[a] == label) & usable)
+        for label in range(1, len(boxes[a])):
+            box, region = _region_in_box(labels[a], boxes[a], label)
+            ys, xs = np.nonzero(region & usable[box])
+            ys, xs = ys + box[0].start, xs + box[1].start  # the full image's rows and columns, in the same order
             if len(ys) < 50 or np.ptp(ys) < 20 * scale:
                 continue
             landed = labels[b][np.rint(target[ys, xs, 1]).astype(int), np.rint(target[ys, xs, 0]).astype(int)]
@@ -314,7 +361,12 @@ def track_cut_depth(
 
     def normal_of(k: int) -> np.ndarray | None:
         if k not in normals:
-            plane = ground_depth(depth[k], (depth[k] > 0) & ~sway.moving[k], sway.settings, seed=first + k)
+            static = (depth[k] > 0) & ~sway.moving[k]
+            plane = _fitted_ground(
+                depth[k], static, None if sway.fitted is None else sway.fitted.get(k), sway.moving[k]
+            )
+            if plane is _NOT_FITTED:
+                plane = ground_depth(depth[k], static, sway.settings, seed=first + k)
             normals[k] = None if plane is None else ground_normal(plane, pinhole(float(sway.focal[k]), (h, w)))
         return normals[k]
 
