@@ -159,6 +159,21 @@ def fill_missed_movers(
     return given
 
 
+#: least flow-consistent pixels of a region of :func:`track_cut_depth` for a link, and least span of their rows (at
+#: 320 px)
+LINK_MIN_PX, LINK_MIN_ROWS = 50, 20
+
+
+def _may_link(stats: np.ndarray, scale: float) -> bool:
+    """Whether some region of a frame (``stats`` ``[count,5]`` of ``cv2.connectedComponentsWithStats``, row 0 the
+    background) is large enough to be linked by :func:`track_cut_depth` (``scale``: the image's long side / 320):
+    its flow-consistent pixels are at most its area and span at most its bounding box's rows."""
+    import cv2
+
+    area, height = stats[1:, cv2.CC_STAT_AREA], stats[1:, cv2.CC_STAT_HEIGHT]
+    return bool(np.any((area >= LINK_MIN_PX) & (height - 1 >= LINK_MIN_ROWS * scale)))
+
+
 #: :func:`_fitted_ground`: no fit on the same input
 _NOT_FITTED = object()
 
@@ -307,6 +322,8 @@ def track_cut_depth(
 
     def find_links(pair: tuple[int, int]) -> Found:
         a, b = pair
+        if not _may_link(boxes[a], scale):  # no region of frame a can pass the tests below: no flow needed
+            return [], []
         flow_ab, flow_ba = dis_flows(thread_dis_engine(local, "medium", variational_iterations), grey[a], grey[b])
         target, _, miss = forward_backward(flow_ab, flow_ba)
         usable = (miss < scale) & inside_image(target)
@@ -316,7 +333,7 @@ def track_cut_depth(
             box, region = _region_in_box(labels[a], boxes[a], label)
             ys, xs = np.nonzero(region & usable[box])
             ys, xs = ys + box[0].start, xs + box[1].start  # the full image's rows and columns, in the same order
-            if len(ys) < 50 or np.ptp(ys) < 20 * scale:
+            if len(ys) < LINK_MIN_PX or np.ptp(ys) < LINK_MIN_ROWS * scale:
                 continue
             landed = labels[b][np.rint(target[ys, xs, 1]).astype(int), np.rint(target[ys, xs, 0]).astype(int)]
             slope = theil_sen(ys.astype(np.float64), flow_ab[ys, xs, 1].astype(np.float64), rng, 10 * scale)
