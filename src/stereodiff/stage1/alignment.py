@@ -258,9 +258,9 @@ def global_alignment(
     per_frame_focal = focal_out.copy()
     if shared_focal:
         focal_out = np.full(num_frames, focal_out.mean())
-    if out_dir is not None:
-        for array in (depth, confidence, valid, world):
-            array.flush()
+    # (memmaps in out_dir are not flushed: the page cache holds their data for any reader, a killed run redoes the
+    # alignment from the pairs, and the pipeline flushes the arrays it keeps when it saves the scene; the world
+    # points, deleted before the fusion, never need to reach the disk)
     record = AlignmentRecord(
         tree=np.array(tree.edges, dtype=np.int64), root=tuple(int(k) for k in tree.root), edge_scores=scores,
         pair_scales=tree.pair_scales, scale_factor=scale_factor, pnp_frames=[int(k) for k in pnp_frames],

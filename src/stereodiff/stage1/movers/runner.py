@@ -81,9 +81,8 @@ def handle_movers(
         valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
         moving_px += int(np.count_nonzero(moving[core]))
         del block, depth, confidence, moving  # the next block's arrays replace these, they do not join them
-        for array in (depth_out, confidence_out, valid_out, moving_out):
-            if isinstance(array, np.memmap):
-                array.flush()
+        # not flushed (a shared map's dropped pages stay in the page cache; a killed run redoes the step, and the
+        # pipeline flushes what it keeps when it saves the scene): no synchronous disk write per block
         release(depth_out, confidence_out, valid_out, moving_out, scene.depth, scene.confidence)
         trim_heap()  # the block's freed arrays leave the resident set too
     logger.info("movers: %.1f%% of the pixels move independently", 100 * moving_px / max(t * h * w, 1))
