@@ -124,7 +124,7 @@ def _handle_block(
     handled = np.zeros((n, h, w), bool)
     splits: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the parts ``split_feet`` split off
     sway_on = s.cut_track > 0 and s.cut_sway > 0 and source is not None
-    fitted: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # frame -> (its input depth, ground): the sway's
+    planes: dict[int, np.ndarray | None] = {}  # frame -> its ground fitted on its input depth (for the sway cue)
 
     def frame_depth(k: int) -> None:  # writes frame k only
         if not moving[k].any():
@@ -137,7 +137,7 @@ def _handle_block(
             return
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
         if sway_on:
-            fitted[k] = (source[first + k], ground)  # depth[k] is still the source's frame here
+            planes[k] = ground  # depth[k] is still the source's frame here
         floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
         splits[k] = []
         found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating, splits[k])
@@ -152,7 +152,14 @@ def _handle_block(
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
         sway = (
-            SwayInputs(moving, np.asarray(scene.focal), s, np.asarray(scene.cam_to_world), fitted)
+            SwayInputs(
+                moving,
+                np.asarray(scene.focal),
+                s,
+                np.asarray(scene.cam_to_world),
+                None if source is None else source[first : first + n],
+                planes,
+            )
             if s.cut_sway > 0
             else None
         )

@@ -73,11 +73,14 @@ class SwayInputs(NamedTuple):
     cam_to_world: np.ndarray | None = None
     """``[n,4,4]`` stage 1's camera poses (its unit): with ``settings.cut_sway_levels`` the camera's motion
     (:func:`pose_motion`) and levels (:func:`camera_levels`) come from them in place of the per-pair PnP."""
-    fitted: dict[int, tuple[np.ndarray, np.ndarray | None]] | None = None
-    """Frame (index in the block) → ``([h,w]`` the depth a ground plane was fitted on, that plane (``[h,w]`` depth
-    or None): :func:`~.ground.ground_depth`'s result with the frame's static pixels, ``seed`` and ``settings``):
-    the frame's ground is taken from here while its static pixels and their depth are still those (the fit reads
-    nothing else), not fitted again."""
+    source: np.ndarray | None = None
+    """``[n,h,w]`` the block's input depth (untouched; the movers' depth is a copy of it): a frame whose static
+    pixels (depth > 0, not ``moving``) and their depth are still those fits the ground plane it gave there (the
+    fit reads nothing else), so that plane, or its normal, is taken from where it was fitted (``planes``, or the
+    earlier block's :class:`~.shared.SharedFindings`), not fitted again."""
+    planes: dict[int, np.ndarray | None] | None = None
+    """Frame (index in the block) → :func:`~.ground.ground_depth`'s plane (or None) of ``source``'s frame with its
+    static pixels, the frame's seed and ``settings`` (the runner's fit for the mover depth)."""
 
 
 class SwayFit(NamedTuple):

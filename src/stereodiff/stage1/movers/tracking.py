@@ -174,27 +174,12 @@ def _may_link(stats: np.ndarray, scale: float) -> bool:
     return bool(np.any((area >= LINK_MIN_PX) & (height - 1 >= LINK_MIN_ROWS * scale)))
 
 
-#: :func:`_fitted_ground`: no fit on the same input
-_NOT_FITTED = object()
-
-
-def _fitted_ground(
-    depth: np.ndarray,
-    static: np.ndarray,
-    fitted: tuple[np.ndarray, np.ndarray | None] | None,
-    moving: np.ndarray,
-) -> np.ndarray | object | None:
-    """The ground plane ``[h,w]`` (or None) fitted earlier on a frame (``fitted``: the depth ``[h,w]`` it was fitted
-    on with the pixels ``> 0`` and not ``moving`` ``[h,w]`` bool as static, and the plane) when this frame's
-    ``static`` ``[h,w]`` bool pixels are those and ``depth`` ``[h,w]`` holds the same values there (the fit reads
-    nothing else: the same plane, bit for bit); else ``_NOT_FITTED``."""
-    if fitted is None:
-        return _NOT_FITTED
-    before, plane = fitted
-    before = np.asarray(before)
-    if not np.array_equal(static, (before > 0) & ~moving) or not np.array_equal(depth[static], before[static]):
-        return _NOT_FITTED
-    return plane
+def _unchanged(depth: np.ndarray, static: np.ndarray, source: np.ndarray, moving: np.ndarray) -> bool:
+    """Whether a frame's ``static`` ``[h,w]`` bool pixels (``depth`` ``[h,w]`` > 0, not ``moving``) are those of its
+    input depth ``source`` ``[h,w]``, with the same values: a ground fit on it is then the fit on the input, bit
+    for bit (it reads nothing else)."""
+    source = np.asarray(source)
+    return np.array_equal(static, (source > 0) & ~moving) and np.array_equal(depth[static], source[static])
 
 
 def _region_in_box(labels: np.ndarray, stats: np.ndarray, label: int) -> tuple[tuple[slice, slice], np.ndarray]:
@@ -378,14 +363,26 @@ def track_cut_depth(
 
     def normal_of(k: int) -> np.ndarray | None:
         if k not in normals:
-            static = (depth[k] > 0) & ~sway.moving[k]
-            plane = _fitted_ground(
-                depth[k], static, None if sway.fitted is None else sway.fitted.get(k), sway.moving[k]
-            )
-            if plane is _NOT_FITTED:
-                plane = ground_depth(depth[k], static, sway.settings, seed=first + k)
-            normals[k] = None if plane is None else ground_normal(plane, pinhole(float(sway.focal[k]), (h, w)))
+            normals[k] = ground_normal_of(k)
         return normals[k]
+
+    def ground_normal_of(k: int) -> np.ndarray | None:
+        """Frame ``k``'s ground normal: taken from where it was fitted on the same input (``sway.planes``, the
+        earlier block's), else fitted here (and kept for the next block when fitted on the frame's input)."""
+        static = (depth[k] > 0) & ~sway.moving[k]
+        unchanged = sway.source is not None and _unchanged(depth[k], static, sway.source[k], sway.moving[k])
+        known = shared.normals.get(first + k) if unchanged and shared is not None else None
+        bits = np.packbits(sway.moving[k]) if unchanged and shared is not None else None
+        if known is not None and np.array_equal(known[0], bits):
+            return known[1]
+        if unchanged and sway.planes is not None and k in sway.planes:
+            plane = sway.planes[k]
+        else:
+            plane = ground_depth(depth[k], static, sway.settings, seed=first + k)
+        normal = None if plane is None else ground_normal(plane, pinhole(float(sway.focal[k]), (h, w)))
+        if bits is not None and shared.wanted(first + k):
+            shared.normals[first + k] = (bits, normal)
+        return normal
 
     for track in _components(len(nodes), links):
         if not any(nodes[i][3] for i in track):
