@@ -1905,11 +1905,11 @@ def test_the_sway_cues_apparent_motion_takes_the_looming_of_the_derotated_flow()
 
 
 def test_the_sway_cue_takes_the_ground_fitted_on_an_unchanged_frame_and_only_there():
-    """``SwayInputs.source`` / ``planes``: a frame whose static pixels and their depth are still the input's takes
-    the plane the runner fitted there (bit for bit what fitting again gives); a plane given for it is taken as is
-    (planes of None: no normal, so no sway depth), but not for a frame whose static depth changed since."""
+    """``SwayInputs.source`` / ``normals``: a frame whose static pixels and their depth are still the input's takes
+    the normal of the plane the runner fitted there (bit for bit what fitting again gives); a normal given for it is
+    taken as is (None: no sway depth), but not for a frame whose static depth changed since."""
     from stereodiff.stage1.movers.shared import SharedFindings
-    from stereodiff.stage1.movers.sway import SwayInputs
+    from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
     from stereodiff.stage1.movers.tracking import track_cut_depth
 
     grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
@@ -1924,7 +1924,9 @@ def test_the_sway_cue_takes_the_ground_fitted_on_an_unchanged_frame_and_only_the
 
     plain = run()
     assert plain[0].any()  # the sway gave the box its depth
-    fits = {k: ground_depth(depth[k], (depth[k] > 0) & ~moving[k], settings, seed=k) for k in range(len(grey))}
+    K = pinhole(focal, depth.shape[1:])
+    planes = [ground_depth(depth[k], (depth[k] > 0) & ~moving[k], settings, seed=k) for k in range(len(grey))]
+    fits = {k: None if plane is None else ground_normal(plane, K) for k, plane in enumerate(planes)}
     for got, expected in zip(run(depth.copy(), fits), plain):
         np.testing.assert_array_equal(got, expected)
     nothing = dict.fromkeys(fits)  # taken as is: no ground, no normal, the bound stays

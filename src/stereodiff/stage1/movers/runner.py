@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from stereodiff.camera import pinhole
 from stereodiff.flow import GreyProjection, grey_frame, grey_projection
 from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_map
@@ -18,7 +19,7 @@ from stereodiff.stage1.movers.path import path_contact
 from stereodiff.stage1.movers.segmentation import segment_movers
 from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
-from stereodiff.stage1.movers.sway import SwayInputs
+from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
 from stereodiff.stage1.movers.tracking import carry_cut_depth, fill_missed_movers, track_cut_depth, track_mover_depth
 from stereodiff.types import SceneGeometry
 
@@ -124,7 +125,7 @@ def _handle_block(
     handled = np.zeros((n, h, w), bool)
     splits: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the parts ``split_feet`` split off
     sway_on = s.cut_track > 0 and s.cut_sway > 0 and source is not None
-    planes: dict[int, np.ndarray | None] = {}  # frame -> its ground fitted on its input depth (for the sway cue)
+    normals: dict[int, np.ndarray | None] = {}  # frame -> its ground's normal fitted on its input (the sway cue's)
 
     def frame_depth(k: int) -> None:  # writes frame k only
         if not moving[k].any():
@@ -136,8 +137,8 @@ def _handle_block(
             handled[k] = np.unpackbits(known.handled, count=h * w).reshape(h, w).view(bool)
             return
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
-        if sway_on:
-            planes[k] = ground  # depth[k] is still the source's frame here
+        if sway_on:  # depth[k] is still the source's frame here
+            normals[k] = None if ground is None else ground_normal(ground, pinhole(float(scene.focal[k]), (h, w)))
         floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
         splits[k] = []
         found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating, splits[k])
@@ -158,7 +159,7 @@ def _handle_block(
                 s,
                 np.asarray(scene.cam_to_world),
                 None if source is None else source[first : first + n],
-                planes,
+                normals,
             )
             if s.cut_sway > 0
             else None

@@ -75,12 +75,13 @@ class SwayInputs(NamedTuple):
     (:func:`pose_motion`) and levels (:func:`camera_levels`) come from them in place of the per-pair PnP."""
     source: np.ndarray | None = None
     """``[n,h,w]`` the block's input depth (untouched; the movers' depth is a copy of it): a frame whose static
-    pixels (depth > 0, not ``moving``) and their depth are still those fits the ground plane it gave there (the
-    fit reads nothing else), so that plane, or its normal, is taken from where it was fitted (``planes``, or the
-    earlier block's :class:`~.shared.SharedFindings`), not fitted again."""
-    planes: dict[int, np.ndarray | None] | None = None
-    """Frame (index in the block) → :func:`~.ground.ground_depth`'s plane (or None) of ``source``'s frame with its
-    static pixels, the frame's seed and ``settings`` (the runner's fit for the mover depth)."""
+    pixels (depth > 0, not ``moving``) and their depth are still those has the ground plane fitted there (the fit
+    reads nothing else), so its normal is taken from where it was computed (``normals``, or the earlier block's
+    :class:`~.shared.SharedFindings`), not fitted again."""
+    normals: dict[int, np.ndarray | None] | None = None
+    """Frame (index in the block) → :func:`ground_normal` (or None) of :func:`~.ground.ground_depth`'s plane of
+    ``source``'s frame with its static pixels, the frame's seed and ``settings`` (the runner's fit for the mover
+    depth; the normal, not the ``[h,w]`` plane, is kept: memory)."""
 
 
 class SwayFit(NamedTuple):
