@@ -1902,3 +1902,70 @@ def test_the_sway_cues_apparent_motion_takes_the_looming_of_the_derotated_flow()
     a_u, a_v = np.median(derotated - pixels - raw * (pixels - K[:2, 2]), axis=0)
     before = normal @ np.array([a_u / K[0, 0], a_v / K[1, 1], -raw])
     assert abs(before / (0.004 / 2.0) - 1.0) > 1 / 3
+
+
+def test_the_sway_cue_takes_the_ground_fitted_on_an_unchanged_frame_and_only_there():
+    """``SwayInputs.source`` / ``normals``: a frame whose static pixels and their depth are still the input's takes
+    the normal of the plane the runner fitted there (bit for bit what fitting again gives); a normal given for it is
+    taken as is (None: no sway depth), but not for a frame whose static depth changed since."""
+    from stereodiff.stage1.movers.shared import SharedFindings
+    from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
+    settings = MoverSettings(cut_track=32, cut_sway=0.04)
+    focals = np.full(len(grey), focal)
+
+    def run(source=None, planes=None, shared=None, first=0, frames=slice(None)):
+        out = depth[frames].copy()
+        sway = SwayInputs(moving[frames], focals[frames], settings, None, source, planes)
+        given = track_cut_depth(grey[frames], out, moving[frames], 32, 7, first=first, shared=shared, sway=sway)
+        return given, out
+
+    plain = run()
+    assert plain[0].any()  # the sway gave the box its depth
+    K = pinhole(focal, depth.shape[1:])
+    planes = [ground_depth(depth[k], (depth[k] > 0) & ~moving[k], settings, seed=k) for k in range(len(grey))]
+    fits = {k: None if plane is None else ground_normal(plane, K) for k, plane in enumerate(planes)}
+    for got, expected in zip(run(depth.copy(), fits), plain):
+        np.testing.assert_array_equal(got, expected)
+    nothing = dict.fromkeys(fits)  # taken as is: no ground, no normal, the bound stays
+    assert not run(depth.copy(), nothing)[0].any()
+    changed = depth.copy()
+    for k in range(len(grey)):
+        y, x = np.argwhere((depth[k] > 0) & ~moving[k])[0]
+        changed[k, y, x] *= 1.5  # one static pixel differs from the frame's depth: fitted again
+    for got, expected in zip(run(changed, nothing), plain):
+        np.testing.assert_array_equal(got, expected)
+    shared = SharedFindings()  # the next block takes the normals of the overlap's unchanged frames
+    shared.block(0, 4)
+    run(depth.copy(), fits, shared)
+    assert len(shared.normals) >= 8 and min(shared.normals) == 4  # the measured frames from the overlap on
+    later = slice(4, None)
+    for got, expected in zip(run(depth[4:].copy(), {}, shared, 4, later), run(frames=later, first=4)):
+        np.testing.assert_array_equal(got, expected)
+    shared.normals = {k: (bits, None) for k, (bits, _) in shared.normals.items()}  # taken as is: no sway depth
+    assert not run(depth[4:].copy(), {}, shared, 4, later)[0].any()
+
+
+def test_a_regions_box_gives_its_pixels_in_order_and_whether_it_reaches_the_bottom():
+    """``_region_in_box`` / ``_reaches_bottom`` / ``_may_link`` (track_cut_depth's per-region steps) against the
+    whole-image masks they replace."""
+    import cv2
+
+    from stereodiff.stage1.movers.tracking import _may_link, _reaches_bottom, _region_in_box
+
+    rng = np.random.default_rng(3)
+    mask = cv2.dilate((rng.random((48, 64)) > 0.985).astype(np.uint8), np.ones((5, 3), np.uint8))
+    mask[40:, 10:14] = 1  # one region reaching the bottom rows
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    values = rng.random((48, 64))
+    assert len(stats) > 5
+    for label in range(1, len(stats)):
+        box, region = _region_in_box(labels, stats, label)
+        np.testing.assert_array_equal(values[box][region], values[labels == label])
+        for margin in (0, 1, 3, 8, 60):
+            assert _reaches_bottom(stats[label], 48, margin) == bool((labels == label)[-margin:].any())
+    assert not _may_link(stats, 1.0)  # every region under 50 px or 21 rows
+    assert _may_link(np.array([[0, 0, 64, 48, 0], [0, 0, 10, 21, 60]]), 1.0)
+    assert not _may_link(np.array([[0, 0, 64, 48, 0], [0, 0, 10, 20, 60]]), 1.0)

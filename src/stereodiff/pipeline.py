@@ -272,9 +272,9 @@ class StereoDiffPipeline:
             )
         else:
             out = np.empty((num_frames, height, width), np.float32)
+        # `out` is not flushed: the export reads it through this map, a resumed run rebuilds it from stage 2's saved
+        # windows, and the run directory is deleted after the export (a synchronous write of the whole video saved)
         kind = self.stage2.refine(frames, scene, out, run_dir / "stage2" / "windows" if run_dir is not None else None)
-        if isinstance(out, np.memmap):
-            out.flush()
         self._timed("stage2", start)
 
         # 4. The result

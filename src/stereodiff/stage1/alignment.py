@@ -258,9 +258,9 @@ def global_alignment(
     per_frame_focal = focal_out.copy()
     if shared_focal:
         focal_out = np.full(num_frames, focal_out.mean())
-    if out_dir is not None:
-        for array in (depth, confidence, valid, world):
-            array.flush()
+    # (memmaps in out_dir are not flushed: the page cache holds their data for any reader, a killed run redoes the
+    # alignment from the pairs, and the pipeline flushes the arrays it keeps when it saves the scene; the world
+    # points, deleted before the fusion, never need to reach the disk)
     record = AlignmentRecord(
         tree=np.array(tree.edges, dtype=np.int64), root=tuple(int(k) for k in tree.root), edge_scores=scores,
         pair_scales=tree.pair_scales, scale_factor=scale_factor, pnp_frames=[int(k) for k in pnp_frames],
@@ -314,14 +314,29 @@ class _Registrar:
         """``[N]`` float64 confidence ``conf_name`` of pair ``p`` on the registration's pixels."""
         return _load(getattr(self.preds, conf_name), p, conf_name, self.pairs, self.stride).reshape(-1)
 
+    def registered_points(self, name: str, p: int) -> np.ndarray:
+        """``[h',w',3]`` float64 ``name`` (``pts_i`` or ``pts_j``) of pair ``p`` on the registration's pixels only:
+        the values of the whole map there (each pixel's point is computed on its own)."""
+        return _load(getattr(self.preds, name), p, name, self.pairs, self.stride)
+
     def __call__(
-        self, points: np.ndarray, target: np.ndarray, conf_name: str, p: int, weight: np.ndarray | None = None
+        self,
+        points: np.ndarray,
+        target: np.ndarray,
+        conf_name: str,
+        p: int,
+        weight: np.ndarray | None = None,
+        strided: bool = False,
     ) -> Similarity:
-        """Similarity of pair ``p``'s ``[h,w,3]`` points onto ``target [h,w,3]``, weighted by its ``conf_name``
-        (:meth:`weight`, unless given)."""
+        """Similarity of pair ``p``'s ``[h,w,3]`` points (``strided``: on the registration's pixels already,
+        :meth:`registered_points`) onto ``target [h,w,3]``, weighted by its ``conf_name`` (:meth:`weight`, unless
+        given)."""
         step = (slice(None, None, self.stride),) * 2
         weight = self.weight(conf_name, p) if weight is None else weight
-        return umeyama(points[step].reshape(-1, 3), target[step].reshape(-1, 3), weight, robust_scale=self.robust)
+        # C order either way, as the strided view's copy was: the BLAS products of umeyama round differently on a
+        # transposed layout (a loaded pts_j is one)
+        points = np.ascontiguousarray(points) if strided else points[step]
+        return umeyama(points.reshape(-1, 3), target[step].reshape(-1, 3), weight, robust_scale=self.robust)
 
 
 def _edge_scores(preds: PairPredictions, pairs: np.ndarray, confidence: np.ndarray, num_workers: int = 1) -> np.ndarray:
@@ -336,10 +351,13 @@ def _edge_scores(preds: PairPredictions, pairs: np.ndarray, confidence: np.ndarr
 
     def load(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # [C,h,w] each, and [C] scores
         conf_i, conf_j = _load(preds.conf_i, chunk, "conf_i", pairs), _load(preds.conf_j, chunk, "conf_j", pairs)
-        # checked and scored here, on the worker: the calling thread only takes the maxima (it ran alone)
+        # checked, scored and rounded to the output's type here, on the worker: the calling thread only takes the
+        # maxima (it ran alone), in that type (rounding is monotonic: the maximum of a value of that type and the
+        # rounded one is the rounded maximum, so the same as in float64; without a float64 pass per pair)
         if conf_i.min() < 0 or conf_j.min() < 0:
             raise ValueError("preds.conf_i / conf_j must be ≥ 0 (raw confidences)")
-        return conf_i, conf_j, conf_i.mean(axis=(1, 2)) * conf_j.mean(axis=(1, 2))
+        scores = conf_i.mean(axis=(1, 2)) * conf_j.mean(axis=(1, 2))
+        return conf_i.astype(confidence.dtype), conf_j.astype(confidence.dtype), scores
 
     chunks = _chunks(len(pairs), h * w)
     loaded = progress(thread_imap(load, chunks, num_workers), desc="alignment: edge scores", total=len(chunks))
@@ -410,10 +428,16 @@ def _traverse(
     pops = _tree_order(todo, placed)
 
     def read(pop: tuple[int, int, bool | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pair ``(i, j)``'s ``[h,w,3]`` points of both views and the weights of the view registered."""
+        """Pair ``(i, j)``'s ``[h,w,3]`` points of both views (the view registered on the registration's pixels
+        only, unless ``official_compat`` keeps view i whole for its focal) and the weights of the view registered."""
         i, j, from_i = pop
         p = pair_index[(i, j)]
-        own_i, own_j = register.own_points(p), _load(preds.pts_j, p, "pts_j", pairs)
+        if from_i and not official_compat:
+            own_i, own_j = register.registered_points("pts_i", p), _load(preds.pts_j, p, "pts_j", pairs)
+        elif from_i:
+            own_i, own_j = register.own_points(p), _load(preds.pts_j, p, "pts_j", pairs)
+        else:
+            own_i, own_j = register.own_points(p), register.registered_points("pts_j", p)
         return own_i, own_j, register.weight("conf_i" if from_i else "conf_j", p)
 
     # the placing edges' pointmaps are read (computed, for depth along rays) on the workers, ahead of their turn
@@ -428,10 +452,10 @@ def _traverse(
         pts_i, pts_j, weight = next(reads)
         try:
             if from_i:  # register view i onto its placed points, then place view j
-                sim = register(pts_i, world[i], "conf_i", p, weight)
+                sim = register(pts_i, world[i], "conf_i", p, weight, strided=not official_compat)
                 world[j] = apply_similarity(sim, pts_j)
             else:  # register view j onto its placed points, then place view i (in its own camera)
-                sim = register(pts_j, world[j], "conf_j", p, weight)
+                sim = register(pts_j, world[j], "conf_j", p, weight, strided=True)
                 world[i] = apply_similarity(sim, pts_i)
         except ValueError as err:
             raise ValueError(f"cannot register pair {p} ({i}, {j}) of the spanning tree: {err}") from err

@@ -169,9 +169,7 @@ class TemporalRefiner(TemporalConfig):
                     cache.save(index, out[start:stop])
                 release(out, frames, depth, confidence)  # memmapped inputs/outputs: only the window stays resident
                 trim_heap()  # the window's freed arrays leave the resident set too (memory flat in the length)
-        if isinstance(out, np.memmap):
-            out.flush()
-        return out
+        return out  # a memmapped `out` is not flushed: its pages are in the page cache, for any reader
 
     # ------------------------------------------------------------------------------------------------- internals
     def _ahead_rules(

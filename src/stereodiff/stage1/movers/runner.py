@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from stereodiff.camera import pinhole
 from stereodiff.flow import GreyProjection, grey_frame, grey_projection
 from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_map
@@ -18,7 +19,7 @@ from stereodiff.stage1.movers.path import path_contact
 from stereodiff.stage1.movers.segmentation import segment_movers
 from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
-from stereodiff.stage1.movers.sway import SwayInputs
+from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
 from stereodiff.stage1.movers.tracking import carry_cut_depth, fill_missed_movers, track_cut_depth, track_mover_depth
 from stereodiff.types import SceneGeometry
 
@@ -74,16 +75,15 @@ def handle_movers(
         shared.block(first, stop - margin if stop < t else t)  # the next block's first frame
         block = _frames_of(scene, first, last)
         depth, confidence, moving = _handle_block(
-            frames, block, first, s, num_workers, (start, stop), shared, projection
+            frames, block, first, s, num_workers, (start, stop), shared, projection, scene.depth
         )
         core = slice(start - first, stop - first)
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
         valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
         moving_px += int(np.count_nonzero(moving[core]))
         del block, depth, confidence, moving  # the next block's arrays replace these, they do not join them
-        for array in (depth_out, confidence_out, valid_out, moving_out):
-            if isinstance(array, np.memmap):
-                array.flush()
+        # not flushed (a shared map's dropped pages stay in the page cache; a killed run redoes the step, and the
+        # pipeline flushes what it keeps when it saves the scene): no synchronous disk write per block
         release(depth_out, confidence_out, valid_out, moving_out, scene.depth, scene.confidence)
         trim_heap()  # the block's freed arrays leave the resident set too
     logger.info("movers: %.1f%% of the pixels move independently", 100 * moving_px / max(t * h * w, 1))
@@ -107,13 +107,15 @@ def _handle_block(
     core: tuple[int, int],
     shared: SharedFindings,
     projection: GreyProjection | None = None,
+    source: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
     ``track_frames`` / ``track_missed`` their mover depth is not computed); ``shared``: see
-    :class:`~.shared.SharedFindings`; ``projection``: the grey conversion (:func:`grey_projection`). Returns
-    its ``[n,h,w]`` depth and confidence (``scene``'s own arrays, written in place: no second copy of the block)
-    and mover mask."""
+    :class:`~.shared.SharedFindings`; ``projection``: the grey conversion (:func:`grey_projection`); ``source``:
+    the whole video's ``[T,h,w]`` input depth (left untouched; ``scene``'s depth is a copy of its frames), which the
+    sway cue compares a frame's depth with to reuse the ground plane fitted on it. Returns its ``[n,h,w]`` depth
+    and confidence (``scene``'s own arrays, written in place: no second copy of the block) and mover mask."""
     n, h, w = scene.depth.shape
     grey = np.stack([grey_frame(frames[k], (h, w), projection) for k in range(first, first + n)])  # [n,h,w]
     moving = segment_movers(grey, scene, s, first, num_workers, shared)
@@ -122,6 +124,8 @@ def _handle_block(
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
     handled = np.zeros((n, h, w), bool)
     splits: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the parts ``split_feet`` split off
+    sway_on = s.cut_track > 0 and s.cut_sway > 0 and source is not None
+    normals: dict[int, np.ndarray | None] = {}  # frame -> its ground's normal fitted on its input (the sway cue's)
 
     def frame_depth(k: int) -> None:  # writes frame k only
         if not moving[k].any():
@@ -133,6 +137,8 @@ def _handle_block(
             handled[k] = np.unpackbits(known.handled, count=h * w).reshape(h, w).view(bool)
             return
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
+        if sway_on:  # depth[k] is still the source's frame here
+            normals[k] = None if ground is None else ground_normal(ground, pinhole(float(scene.focal[k]), (h, w)))
         floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
         splits[k] = []
         found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating, splits[k])
@@ -147,7 +153,16 @@ def _handle_block(
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
         sway = (
-            SwayInputs(moving, np.asarray(scene.focal), s, np.asarray(scene.cam_to_world)) if s.cut_sway > 0 else None
+            SwayInputs(
+                moving,
+                np.asarray(scene.focal),
+                s,
+                np.asarray(scene.cam_to_world),
+                None if source is None else source[first : first + n],
+                normals,
+            )
+            if s.cut_sway > 0
+            else None
         )
         margin = cut_rows((h, w), s)
         handled |= track_cut_depth(

@@ -129,15 +129,15 @@ def segment_movers(
         return results
 
     for index, results in enumerate(thread_imap(check, pairs, num_workers)):
-        for own, flagged, checked, off in results:
+        for own, flagged, checked, off in results:  # bool masks added as their 0/1 bytes (no cast to uint8)
             if index >= long_pairs:
-                short_votes[own] += flagged
-                short_checks[own] += checked
+                short_votes[own] += flagged.view(np.uint8)
+                short_checks[own] += checked.view(np.uint8)
                 continue
-            votes[own] += flagged
-            checks[own] += checked
+            votes[own] += flagged.view(np.uint8)
+            checks[own] += checked.view(np.uint8)
             if off is not None:
-                off_epipolar[own] += off
+                off_epipolar[own] += off.view(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
     opened, grown = np.empty((t, h, w), np.uint8), np.empty((t, h, w), np.uint8)

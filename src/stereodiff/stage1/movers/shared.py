@@ -79,6 +79,9 @@ class SharedFindings:
         self.ground: dict[int, np.ndarray] = {}  # video frame: [h,w] uint8 regions the ground says move
         self.cut_links: dict[tuple[int, int], CutLinks] = {}  # (video frame a, video frame b): its links
         self.depths: dict[int, FrameDepth] = {}  # video frame: its mover depth
+        #: video frame: (its mover mask, packed; the unit normal of the ground fitted on its input depth with that
+        #: mask, or None): the sway cue's (:func:`~.tracking.track_cut_depth`)
+        self.normals: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
 
     def block(self, first: int, next_first: int) -> None:
         """A block starting at video frame ``first`` begins, the next one will start at ``next_first``: what
@@ -88,6 +91,7 @@ class SharedFindings:
         self.ground = {k: v for k, v in self.ground.items() if k >= first}
         self.cut_links = {pair: v for pair, v in self.cut_links.items() if pair[0] >= first}
         self.depths = {k: v for k, v in self.depths.items() if k >= first}
+        self.normals = {k: v for k, v in self.normals.items() if k >= first}
 
     def wanted(self, *frames: int) -> bool:
         """Whether the next block needs what concerns these video frames."""

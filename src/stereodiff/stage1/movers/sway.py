@@ -73,6 +73,15 @@ class SwayInputs(NamedTuple):
     cam_to_world: np.ndarray | None = None
     """``[n,4,4]`` stage 1's camera poses (its unit): with ``settings.cut_sway_levels`` the camera's motion
     (:func:`pose_motion`) and levels (:func:`camera_levels`) come from them in place of the per-pair PnP."""
+    source: np.ndarray | None = None
+    """``[n,h,w]`` the block's input depth (untouched; the movers' depth is a copy of it): a frame whose static
+    pixels (depth > 0, not ``moving``) and their depth are still those has the ground plane fitted there (the fit
+    reads nothing else), so its normal is taken from where it was computed (``normals``, or the earlier block's
+    :class:`~.shared.SharedFindings`), not fitted again."""
+    normals: dict[int, np.ndarray | None] | None = None
+    """Frame (index in the block) → :func:`ground_normal` (or None) of :func:`~.ground.ground_depth`'s plane of
+    ``source``'s frame with its static pixels, the frame's seed and ``settings`` (the runner's fit for the mover
+    depth; the normal, not the ``[h,w]`` plane, is kept: memory)."""
 
 
 class SwayFit(NamedTuple):

@@ -159,6 +159,49 @@ def fill_missed_movers(
     return given
 
 
+#: least flow-consistent pixels of a region of :func:`track_cut_depth` for a link, and least span of their rows (at
+#: 320 px)
+LINK_MIN_PX, LINK_MIN_ROWS = 50, 20
+
+
+def _may_link(stats: np.ndarray, scale: float) -> bool:
+    """Whether some region of a frame (``stats`` ``[count,5]`` of ``cv2.connectedComponentsWithStats``, row 0 the
+    background) is large enough to be linked by :func:`track_cut_depth` (``scale``: the image's long side / 320):
+    its flow-consistent pixels are at most its area and span at most its bounding box's rows."""
+    import cv2
+
+    area, height = stats[1:, cv2.CC_STAT_AREA], stats[1:, cv2.CC_STAT_HEIGHT]
+    return bool(np.any((area >= LINK_MIN_PX) & (height - 1 >= LINK_MIN_ROWS * scale)))
+
+
+def _unchanged(depth: np.ndarray, static: np.ndarray, source: np.ndarray, moving: np.ndarray) -> bool:
+    """Whether a frame's ``static`` ``[h,w]`` bool pixels (``depth`` ``[h,w]`` > 0, not ``moving``) are those of its
+    input depth ``source`` ``[h,w]``, with the same values: a ground fit on it is then the fit on the input, bit
+    for bit (it reads nothing else)."""
+    source = np.asarray(source)
+    return np.array_equal(static, (source > 0) & ~moving) and np.array_equal(depth[static], source[static])
+
+
+def _region_in_box(labels: np.ndarray, stats: np.ndarray, label: int) -> tuple[tuple[slice, slice], np.ndarray]:
+    """The bounding box of region ``label`` of ``labels`` ``[h,w]`` (``stats`` ``[count,5]`` of
+    ``cv2.connectedComponentsWithStats``) as slices, and the region ``[bh,bw]`` bool inside it: ``array[box][region]``
+    is ``array[labels == label]`` (the same pixels in the same order) without a pass over the whole image per
+    region."""
+    import cv2
+
+    x, y = int(stats[label, cv2.CC_STAT_LEFT]), int(stats[label, cv2.CC_STAT_TOP])
+    box = (slice(y, y + int(stats[label, cv2.CC_STAT_HEIGHT])), slice(x, x + int(stats[label, cv2.CC_STAT_WIDTH])))
+    return box, labels[box] == label
+
+
+def _reaches_bottom(stats: np.ndarray, height: int, margin: int) -> bool:
+    """Whether a region (its ``[5]`` row of ``cv2.connectedComponentsWithStats``) of an image ``height`` rows high
+    has a pixel in the lowest ``margin`` rows: ``region[-margin:].any()`` (all rows for ``margin`` 0)."""
+    import cv2
+
+    return margin <= 0 or int(stats[cv2.CC_STAT_TOP]) + int(stats[cv2.CC_STAT_HEIGHT]) > height - margin
+
+
 def _boxes_overlap(a: tuple, b: tuple) -> bool:
     """Regions (bounding box and area ``(x0, y0, x1, y1, area)``) of about one size (areas within a factor of 2)
     whose boxes' intersection covers at least half of the smaller box."""
@@ -229,13 +272,15 @@ def track_cut_depth(
     n, h, w = depth.shape
     local = threading.local()  # .dis: one DIS engine per thread
     given = np.zeros(depth.shape, bool)
-    labels, nodes = [], []  # per frame: [h,w] labels; nodes: (frame, label, log depth, cut)
+    labels, boxes, nodes = [], [], []  # per frame: [h,w] labels, [count,5] stats; nodes: (frame, label, log depth, cut)
     for k in range(n):
-        count, lab = cv2.connectedComponents(handled[k].astype(np.uint8), connectivity=8)
+        _, lab, stats, _ = cv2.connectedComponentsWithStats(handled[k].astype(np.uint8), connectivity=8)
         labels.append(lab)
-        for label in range(1, count):
-            region = lab == label
-            nodes.append((k, label, float(np.log(np.median(depth[k][region]))), bool(region[-margin:].any())))
+        boxes.append(stats)
+        for label in range(1, len(stats)):
+            box, region = _region_in_box(lab, stats, label)  # the region's pixels in row-major order, as lab == label
+            value = float(np.log(np.median(depth[k][box][region])))
+            nodes.append((k, label, value, _reaches_bottom(stats[label], h, margin)))
     if not any(node[3] for node in nodes):
         return given
     index = {(k, label): i for i, (k, label, _, _) in enumerate(nodes)}
@@ -262,14 +307,18 @@ def track_cut_depth(
 
     def find_links(pair: tuple[int, int]) -> Found:
         a, b = pair
+        if not _may_link(boxes[a], scale):  # no region of frame a can pass the tests below: no flow needed
+            return [], []
         flow_ab, flow_ba = dis_flows(thread_dis_engine(local, "medium", variational_iterations), grey[a], grey[b])
         target, _, miss = forward_backward(flow_ab, flow_ba)
         usable = (miss < scale) & inside_image(target)
         rng = np.random.default_rng(first + a)
         out, linked = [], {}  # linked: label → its pixels' (ys, xs), for the sway cue
-        for label in range(1, int(labels[a].max()) + 1):
-            ys, xs = np.nonzero((labels[a] == label) & usable)
-            if len(ys) < 50 or np.ptp(ys) < 20 * scale:
+        for label in range(1, len(boxes[a])):
+            box, region = _region_in_box(labels[a], boxes[a], label)
+            ys, xs = np.nonzero(region & usable[box])
+            ys, xs = ys + box[0].start, xs + box[1].start  # the full image's rows and columns, in the same order
+            if len(ys) < LINK_MIN_PX or np.ptp(ys) < LINK_MIN_ROWS * scale:
                 continue
             landed = labels[b][np.rint(target[ys, xs, 1]).astype(int), np.rint(target[ys, xs, 0]).astype(int)]
             slope = theil_sen(ys.astype(np.float64), flow_ab[ys, xs, 1].astype(np.float64), rng, 10 * scale)
@@ -314,9 +363,26 @@ def track_cut_depth(
 
     def normal_of(k: int) -> np.ndarray | None:
         if k not in normals:
-            plane = ground_depth(depth[k], (depth[k] > 0) & ~sway.moving[k], sway.settings, seed=first + k)
-            normals[k] = None if plane is None else ground_normal(plane, pinhole(float(sway.focal[k]), (h, w)))
+            normals[k] = ground_normal_of(k)
         return normals[k]
+
+    def ground_normal_of(k: int) -> np.ndarray | None:
+        """Frame ``k``'s ground normal: taken from where it was fitted on the same input (``sway.normals``, the
+        earlier block's), else fitted here (and kept for the next block when fitted on the frame's input)."""
+        static = (depth[k] > 0) & ~sway.moving[k]
+        unchanged = sway.source is not None and _unchanged(depth[k], static, sway.source[k], sway.moving[k])
+        known = shared.normals.get(first + k) if unchanged and shared is not None else None
+        bits = np.packbits(sway.moving[k]) if unchanged and shared is not None else None
+        if known is not None and np.array_equal(known[0], bits):
+            return known[1]
+        if unchanged and sway.normals is not None and k in sway.normals:
+            normal = sway.normals[k]
+        else:
+            plane = ground_depth(depth[k], static, sway.settings, seed=first + k)
+            normal = None if plane is None else ground_normal(plane, pinhole(float(sway.focal[k]), (h, w)))
+        if bits is not None and shared.wanted(first + k):
+            shared.normals[first + k] = (bits, normal)
+        return normal
 
     for track in _components(len(nodes), links):
         if not any(nodes[i][3] for i in track):
