@@ -136,6 +136,14 @@ def main() -> int:
         help="a setting of the cpu preset, as `stereodiff run --set` (repeatable; implies --dry)",
     )
     parser.add_argument("--split", action="store_true", help="also print where the final loses (implies --dry)")
+    parser.add_argument(
+        "--rolling-shutter",
+        type=float,
+        default=0.0,
+        metavar="READOUT",
+        help="render the synthetic scenes through a rolling shutter of this readout (fraction of the frame "
+        "interval; default 0: global shutter; implies --dry)",
+    )
     args = parser.parse_args()
     split: list | None = [] if args.split else None
 
@@ -148,9 +156,16 @@ def main() -> int:
     rows = []
     for preset in filter(wanted, SYNTHETIC):
         for seed in args.seeds:
-            scene = make_scene(preset, seed=seed, num_frames=num_frames, height=height, width=width)
+            scene = make_scene(
+                preset,
+                seed=seed,
+                num_frames=num_frames,
+                height=height,
+                width=width,
+                rolling_shutter=args.rolling_shutter,
+            )
             max_depth = float(scene.depth.max()) + 1.0
-            label = f"{preset} (seed {seed})"
+            label = f"{preset} (seed {seed})" + (f", readout {args.rolling_shutter:g}" if args.rolling_shutter else "")
             rows += evaluate_scene(
                 label, scene.frames, scene.depth, scene.dynamic_mask, max_depth, scene.fps, args.settings, split
             )
@@ -167,7 +182,7 @@ def main() -> int:
     print(table)
     if split:
         print(markdown_table(["scene", *SPLIT_COLUMNS], split))
-    if args.dry or args.only or args.settings or args.split:
+    if args.dry or args.only or args.settings or args.split or args.rolling_shutter:
         return 0
     body = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + "\n\n" + f"{num_frames} frames per synthetic scene.\n\n"
     write_section("accuracy", "Accuracy: what each stage adds (cpu preset)", body + table,

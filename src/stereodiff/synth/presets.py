@@ -359,6 +359,7 @@ def make_scene(
     fps: float = 30.0,
     noise_std: float = 1.0,
     blur_sigma: float = 0.5,
+    rolling_shutter: float = 0.0,
 ) -> SyntheticVideo:
     """Render a synthetic video with exact ground truth.
 
@@ -372,12 +373,16 @@ def make_scene(
         fps: frame rate (motions are defined in seconds).
         noise_std: Gaussian sensor noise, std in 8-bit levels (0 = none).
         blur_sigma: Gaussian blur of the image in pixels (0 = none); the depth is never blurred.
+        rolling_shutter: readout of a rolling shutter (fraction of the frame interval, rows top to bottom; 0 = a
+            global shutter): row ``r`` of frame ``i`` is seen at ``(i + rolling_shutter · r / height) / fps``, by
+            the camera and the objects of that instant; the depth is what each pixel sees, ``cam_to_world`` the
+            first row's pose.
 
     Returns:
         a :class:`SyntheticVideo` (frames ``[T,H,W,3]`` uint8, depth ``[T,H,W]`` float32 m, K ``[3,3]``,
         cam_to_world ``[T,4,4]``, dynamic_mask ``[T,H,W]`` bool, object_ids ``[T,H,W]`` int32).
     """
-    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma)
+    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma, rolling_shutter)
     scene = build_scene(preset, seed=seed, duration_s=num_frames / fps)
     return render_video(
         scene,
@@ -387,4 +392,5 @@ def make_scene(
         fps=fps,
         noise_std=noise_std,
         blur_sigma=blur_sigma,
+        rolling_shutter=rolling_shutter,
     )
