@@ -373,6 +373,12 @@ class GeometricConfig(Stage1Config):
     +0.023 (seeds 0–3 of the four presets and ``"auto"``'s five old false positives: all declined). With 0.9 on
     TUM: final AbsRel 0.1010 → 0.0839; 7-Scenes 0.1211 → 0.1228. Costs the consecutive flows and three pose
     passes on a clip it declines. See docs/geometric.md, "Rolling shutter decided per clip"."""
+    rolling_shutter_screen: bool = False
+    """With ``rolling_shutter_detect``: screen first, cheaply, and run the detection's consecutive flows only when
+    the screen passes (:func:`~stereodiff.stage1.rolling_shutter.screen_pairs`,
+    :func:`~stereodiff.stage1.rolling_shutter.corner_matches`): the mirror test on a few runs of consecutive frames
+    matched by sparse corner tracking; a clip it declines runs as with the option off, bit for bit. See
+    docs/geometric.md, "Rolling shutter screened cheaply"."""
     max_confidence: float = 10.0
     """Confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1)."""
     ransac_threshold_px: float = 0.5

@@ -131,7 +131,8 @@ class CameraPath:
     ``orbit_centre`` (angle ``orbit_angle + orbit_rate * t``, radians); plus a sway
     ``sway_amplitude * sin(sway_omega * t + sway_phase)`` per axis. It looks at ``target`` (or along ``forward``
     when ``target`` is None); then a rotational shake (yaw, pitch, roll in radians, camera frame) is applied:
-    ``shake_amplitude * sin(shake_omega * t + shake_phase)``.
+    ``shake_amplitude * sin(shake_omega * t + shake_phase)``, and after it a hand tremor of the same form
+    (``tremor_*``; none by default: a faster shake, whose changing angular velocity a rolling shutter shows).
     """
 
     eye: tuple[float, float, float]
@@ -148,6 +149,9 @@ class CameraPath:
     shake_amplitude: tuple[float, float, float] = (0.0, 0.0, 0.0)
     shake_omega: tuple[float, float, float] = (0.0, 0.0, 0.0)
     shake_phase: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tremor_amplitude: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tremor_omega: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tremor_phase: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def cam_to_world(self, time_s: float) -> np.ndarray:
         """``[4,4]`` camera pose at ``time_s`` seconds (OpenCV axes)."""
@@ -162,8 +166,18 @@ class CameraPath:
         yaw, pitch, roll = np.asarray(self.shake_amplitude) * np.sin(
             np.asarray(self.shake_omega) * time_s + self.shake_phase
         )
-        shake = rotation_about((0, 1, 0), yaw) @ rotation_about((1, 0, 0), pitch) @ rotation_about((0, 0, 1), roll)
+        shake = _yaw_pitch_roll(yaw, pitch, roll)
+        if any(self.tremor_amplitude):
+            tremor = np.asarray(self.tremor_amplitude) * np.sin(
+                np.asarray(self.tremor_omega) * time_s + self.tremor_phase
+            )
+            shake = shake @ _yaw_pitch_roll(*tremor)
         return make_pose(look_at(forward) @ shake, eye)
+
+
+def _yaw_pitch_roll(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """``[3,3]`` camera-frame rotation: ``yaw`` about y, then ``pitch`` about x, then ``roll`` about z (radians)."""
+    return rotation_about((0, 1, 0), yaw) @ rotation_about((1, 0, 0), pitch) @ rotation_about((0, 0, 1), roll)
 
 
 @dataclass(frozen=True, eq=False)
