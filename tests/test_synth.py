@@ -288,6 +288,23 @@ def test_cli_writes_and_reloads_a_dataset(cli, tmp_path):
     assert load_synthetic_dataset(out).preset == "driving"
 
 
+def test_cli_rolling_shutter_and_tremor_equal_the_library(cli, tmp_path):
+    """``--rolling-shutter`` and ``--tremor`` write what ``make_scene(rolling_shutter=, tremor_deg=)`` renders."""
+    out = tmp_path / "rolled"
+    args = ("--preset", "static-orbit", "--frames", "2", "--size", "32x24", "--seed", "2")
+    status, _, err = cli("synth", *args, "--rolling-shutter", "0.6", "--tremor", "0.5", "--out", out)
+    assert status == 0, err
+    loaded = load_synthetic_dataset(out)
+    expected = make_scene(
+        "static-orbit", seed=2, num_frames=2, height=24, width=32, rolling_shutter=0.6, tremor_deg=0.5
+    )
+    np.testing.assert_array_equal(loaded.frames, expected.frames)
+    np.testing.assert_array_equal(loaded.depth, expected.depth)
+    assert loaded.info["rolling_shutter"] == 0.6
+    plain = make_scene("static-orbit", seed=2, num_frames=2, height=24, width=32, rolling_shutter=0.6)
+    assert not np.array_equal(plain.cam_to_world, expected.cam_to_world)  # the tremor turns the camera
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
