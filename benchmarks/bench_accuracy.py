@@ -136,6 +136,22 @@ def main() -> int:
         help="a setting of the cpu preset, as `stereodiff run --set` (repeatable; implies --dry)",
     )
     parser.add_argument("--split", action="store_true", help="also print where the final loses (implies --dry)")
+    parser.add_argument(
+        "--rolling-shutter",
+        type=float,
+        default=0.0,
+        metavar="READOUT",
+        help="render the synthetic scenes through a rolling shutter of this readout (fraction of the frame "
+        "interval; default 0: global shutter; implies --dry)",
+    )
+    parser.add_argument(
+        "--tremor",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="add a hand tremor of this amplitude (degrees, 3-5 Hz) to the synthetic cameras (default 0; "
+        "implies --dry)",
+    )
     args = parser.parse_args()
     split: list | None = [] if args.split else None
 
@@ -148,9 +164,18 @@ def main() -> int:
     rows = []
     for preset in filter(wanted, SYNTHETIC):
         for seed in args.seeds:
-            scene = make_scene(preset, seed=seed, num_frames=num_frames, height=height, width=width)
+            scene = make_scene(
+                preset,
+                seed=seed,
+                num_frames=num_frames,
+                height=height,
+                width=width,
+                rolling_shutter=args.rolling_shutter,
+                tremor_deg=args.tremor,
+            )
             max_depth = float(scene.depth.max()) + 1.0
-            label = f"{preset} (seed {seed})"
+            label = f"{preset} (seed {seed})" + (f", readout {args.rolling_shutter:g}" if args.rolling_shutter else "")
+            label += f", tremor {args.tremor:g}°" if args.tremor else ""
             rows += evaluate_scene(
                 label, scene.frames, scene.depth, scene.dynamic_mask, max_depth, scene.fps, args.settings, split
             )
@@ -167,7 +192,7 @@ def main() -> int:
     print(table)
     if split:
         print(markdown_table(["scene", *SPLIT_COLUMNS], split))
-    if args.dry or args.only or args.settings or args.split:
+    if args.dry or args.only or args.settings or args.split or args.rolling_shutter or args.tremor:
         return 0
     body = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + "\n\n" + f"{num_frames} frames per synthetic scene.\n\n"
     write_section("accuracy", "Accuracy: what each stage adds (cpu preset)", body + table,

@@ -13,11 +13,15 @@ from stereodiff.stage1.pair_steps import PairSteps
 from stereodiff.stage1.rolling_shutter import (
     MIRROR_MARGIN,
     MIRROR_READOUT,
+    SCREEN_MIN_CHANGE_DEG,
     RollingShutter,
+    angular_velocity_changes,
     choose_readout,
+    corner_matches,
     detect_readout,
     frame_angular_velocities,
     mirror_asymmetry,
+    screen_pairs,
     unroll_pixels,
     unroll_rays,
 )
@@ -228,3 +232,52 @@ def test_matcher_with_auto_readout_keeps_a_global_shutter_video_unchanged():
     assert not np.array_equal(given.pts_i, off.pts_i)
     with pytest.raises(ValueError, match="rolling_shutter_readout"):
         GeometricMatcher(rolling_shutter_readout=-0.1)
+
+
+def test_angular_velocity_changes_of_a_speeding_turn():
+    """Consecutive pairs of the test camera (its turn speeds up by 2 · 0.012 rad per frame): the change of the
+    angular velocity is that, per frame; a steady turn has none."""
+    rotations = {k: Rotation.from_rotvec((_angle(k) - _angle(k + 1)) * AXIS).as_matrix() for k in (0, 1, 2, 4)}
+    changes = angular_velocity_changes(rotations)  # pairs 0-1 and 1-2 (3 is missing)
+    np.testing.assert_allclose(changes, [2 * TURN[1] * np.linalg.norm(AXIS)] * 2, rtol=1e-9)
+    steady = {k: Rotation.from_rotvec(-0.03 * AXIS).as_matrix() for k in range(4)}
+    np.testing.assert_allclose(angular_velocity_changes(steady), 0, atol=1e-12)
+    assert angular_velocity_changes({0: np.eye(3), 2: np.eye(3)}).shape == (0,)
+
+
+def test_screen_pairs_are_runs_spread_over_the_clip():
+    assert screen_pairs(64, 6, 4) == [0, 1, 2, 12, 13, 14, 24, 25, 26, 36, 37, 38, 48, 49, 50, 60, 61, 62]
+    assert screen_pairs(5, 6, 4) == [0, 1, 2, 3]  # a short clip: its every pair once
+    assert screen_pairs(3, 6, 4) == [0, 1]
+
+
+def test_corner_matches_follow_a_known_shift():
+    """A textured frame and the same frame shifted by (2.5, -1.25) px: every kept corner moves by that."""
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (H, W)).astype(np.float32), (0, 0), 2.0)
+    image = cv2.normalize(texture, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    shift = np.float32([[1, 0, 2.5], [0, 1, -1.25]])
+    moved = cv2.warpAffine(image, shift, (W, H), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    x_a, x_b = corner_matches(image, moved)
+    assert len(x_a) > 200
+    inner = (x_a[:, 0] > 10) & (x_a[:, 0] < W - 10) & (x_a[:, 1] > 10) & (x_a[:, 1] < H - 10)
+    np.testing.assert_allclose(np.median(x_b[inner] - x_a[inner], axis=0), [2.5, -1.25], atol=0.05)
+    assert corner_matches(np.full((H, W), 128, np.uint8), moved) is None  # no corners
+
+
+def test_matcher_screen_declines_a_steady_rendered_camera_without_the_full_test():
+    """``rolling_shutter_screen`` on rendered frames (the camera turns steadily): the screen's angular velocity
+    changes stay below the threshold, the full test never runs (its statistic stays NaN) and the pairs are those of
+    the matcher without the option, bit for bit."""
+    from test_geometric import _render_scene
+
+    frames, _, K_scene, _ = _render_scene()
+    frames = frames[:8]
+    off = GeometricMatcher(resolution=160, intrinsics=K_scene, offsets=(1, 2)).predict(frames)
+    settings = dict(rolling_shutter_readout=0.6, rolling_shutter_detect=True, rolling_shutter_screen=True)
+    matcher = GeometricMatcher(resolution=160, intrinsics=K_scene, offsets=(1, 2), **settings)
+    screened = matcher.predict(frames)
+    assert 0 <= matcher.report.rolling_shutter_screen < SCREEN_MIN_CHANGE_DEG
+    assert np.isnan(matcher.report.rolling_shutter_asymmetry) and matcher._rolling is None
+    np.testing.assert_array_equal(screened.pts_i, off.pts_i)
+    np.testing.assert_array_equal(screened.conf_i, off.conf_i)

@@ -288,6 +288,23 @@ def test_cli_writes_and_reloads_a_dataset(cli, tmp_path):
     assert load_synthetic_dataset(out).preset == "driving"
 
 
+def test_cli_rolling_shutter_and_tremor_equal_the_library(cli, tmp_path):
+    """``--rolling-shutter`` and ``--tremor`` write what ``make_scene(rolling_shutter=, tremor_deg=)`` renders."""
+    out = tmp_path / "rolled"
+    args = ("--preset", "static-orbit", "--frames", "2", "--size", "32x24", "--seed", "2")
+    status, _, err = cli("synth", *args, "--rolling-shutter", "0.6", "--tremor", "0.5", "--out", out)
+    assert status == 0, err
+    loaded = load_synthetic_dataset(out)
+    expected = make_scene(
+        "static-orbit", seed=2, num_frames=2, height=24, width=32, rolling_shutter=0.6, tremor_deg=0.5
+    )
+    np.testing.assert_array_equal(loaded.frames, expected.frames)
+    np.testing.assert_array_equal(loaded.depth, expected.depth)
+    assert loaded.info["rolling_shutter"] == 0.6
+    plain = make_scene("static-orbit", seed=2, num_frames=2, height=24, width=32, rolling_shutter=0.6)
+    assert not np.array_equal(plain.cam_to_world, expected.cam_to_world)  # the tremor turns the camera
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -312,3 +329,62 @@ def test_cli_preset_list_matches_the_library():
     from stereodiff.cli.synth import PRESET_NAMES
 
     assert tuple(PRESETS) == PRESET_NAMES
+
+
+def _pole_scene(step_m: float, fps: float) -> Scene:
+    """A vertical pole 2 m ahead of a camera moving sideways by ``step_m`` per frame (frames 0 and 1 on either side
+    of the pole), a wall 6 m ahead."""
+    mat = Material((0.5, 0.2, 0.2), (0.9, 0.8, 0.1))
+    pole = SceneObject(1, "pole", (Primitive("box", (0.1, 5.0, 0.01), np.eye(4), mat),), RigidMotion((0.0, 0.0, 2.0)))
+    wall = SceneObject(2, "wall", (Primitive("plane", (np.inf, np.inf, 0.0), np.eye(4), mat),), RigidMotion((0, 0, 6)))
+    camera = CameraPath(eye=(-step_m / 2, 0.0, 0.0), velocity=(step_m * fps, 0.0, 0.0))
+    return Scene("pole", 0, (pole, wall), camera, 60.0, np.array([0, -1.0, 0]), make_lattice(np.random.default_rng(0)))
+
+
+def test_rolling_shutter_leans_a_vertical_edge_and_keeps_each_rows_depth():
+    """Row r is seen at (i + readout · r / H) / fps: under sideways camera motion a vertical pole leans (lower rows
+    later, the camera further right, the pole further left) by readout · (its motion per frame) over the frame;
+    a global shutter (and readout 0) keeps it vertical, bit for bit the same as before the option existed."""
+    height, width, fps = 60, 80, 30.0
+    K = intrinsics_for(60.0, height, width)
+    per_frame = 20.0  # px of pole motion per frame interval (leftwards)
+    scene = _pole_scene(per_frame * 2.0 / K[0, 0], fps)
+
+    def left_edge(ids: np.ndarray) -> np.ndarray:
+        return np.array([np.flatnonzero(row == 1)[0] for row in ids], dtype=float)  # [H] first pole column
+
+    for readout in (0.0, 0.5, 0.9):
+        video = render_video(scene, num_frames=2, height=height, width=width, noise_std=0.0, rolling_shutter=readout)
+        edge = left_edge(video.object_ids[1])
+        lean = edge[-1] - edge[0]
+        expected = -readout * per_frame * (height - 4) / height  # band centres: rows 1.5 and H - 2.5
+        assert abs(lean - expected) <= 1.0, (readout, lean, expected)
+        assert abs(edge[0] - left_edge(video.object_ids[0])[0] + per_frame) <= 1.0  # the first row at t = i / fps
+        np.testing.assert_array_equal(video.cam_to_world[1], scene.camera.cam_to_world(1 / fps))
+        assert ("rolling_shutter" in video.info) == (readout > 0)
+    # readout 0 is the global render, bit for bit; one row per band: each row's depth is what its own camera sees
+    global_video = render_video(scene, num_frames=2, height=height, width=width)
+    default = render_video(scene, num_frames=2, height=height, width=width, rolling_shutter=0.0)
+    for name in ("frames", "depth", "object_ids", "cam_to_world"):
+        np.testing.assert_array_equal(getattr(default, name), getattr(global_video, name), err_msg=name)
+    _, depth, ids = scene.render_rolling(1 / fps, 1 / fps, 0.9, K, height, width, band_rows=1)
+    for row in (0, 17, height - 1):
+        row_time = (1 + 0.9 * row / height) / fps
+        uv = np.stack([np.arange(width, dtype=float), np.full(width, float(row))], axis=1)
+        expected_depth, expected_ids = scene.cast(row_time, scene.camera.cam_to_world(row_time), K, uv)
+        np.testing.assert_allclose(depth[row], expected_depth, rtol=1e-12)
+        np.testing.assert_array_equal(ids[row], expected_ids)
+
+
+def test_rolling_shutter_render_of_a_preset_differs_only_by_it():
+    """A preset at readout 0 equals the default render; at 0.6 the frames and depth change, the poses do not."""
+    base = make_scene("static-orbit", seed=1, num_frames=2, height=24, width=32)
+    zero = make_scene("static-orbit", seed=1, num_frames=2, height=24, width=32, rolling_shutter=0.0)
+    rolled = make_scene("static-orbit", seed=1, num_frames=2, height=24, width=32, rolling_shutter=0.6)
+    for name in ("frames", "depth", "object_ids", "cam_to_world"):
+        np.testing.assert_array_equal(getattr(zero, name), getattr(base, name), err_msg=name)
+    np.testing.assert_array_equal(rolled.cam_to_world, base.cam_to_world)
+    assert not np.array_equal(rolled.depth, base.depth) and not np.array_equal(rolled.frames, base.frames)
+    assert rolled.info["rolling_shutter"] == 0.6 and "rolling_shutter" not in base.info
+    with pytest.raises(InputError, match="rolling_shutter"):
+        make_scene("static-orbit", seed=1, num_frames=1, height=24, width=32, rolling_shutter=1.5)

@@ -38,6 +38,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="scene seed: same seed, same output (default 0)")
     parser.add_argument("--noise", type=float, default=1.0, help="sensor noise std in 8-bit levels (default 1)")
     parser.add_argument("--blur", type=float, default=0.5, help="image blur sigma in pixels (default 0.5)")
+    parser.add_argument(
+        "--rolling-shutter",
+        type=float,
+        default=0.0,
+        metavar="READOUT",
+        help="rolling-shutter readout as a fraction of the frame interval, rows top to bottom (default 0: global)",
+    )
+    parser.add_argument(
+        "--tremor",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="add a hand tremor of this amplitude (degrees, 3-5 Hz) to the camera (default 0: the preset's camera)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="output folder (written atomically)")
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     parser.set_defaults(func=run)
@@ -45,14 +59,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from stereodiff.progress import logger
-    from stereodiff.synth import build_scene
+    from stereodiff.synth import build_scene, with_tremor
     from stereodiff.synth.dataset import check_output_folder, render_synthetic_dataset
     from stereodiff.synth.scene import check_render_args
 
     width, height = parse_size(args.size)
-    check_render_args(args.frames, height, width, args.fps, args.noise, args.blur)
+    check_render_args(args.frames, height, width, args.fps, args.noise, args.blur, args.rolling_shutter)
     check_output_folder(args.out, overwrite=args.overwrite)  # before rendering, not after
-    scene = build_scene(args.preset, seed=args.seed, duration_s=args.frames / args.fps)
+    scene = with_tremor(build_scene(args.preset, seed=args.seed, duration_s=args.frames / args.fps), args.tremor)
     render_synthetic_dataset(
         scene,
         args.out,
@@ -63,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         noise_std=args.noise,
         blur_sigma=args.blur,
         overwrite=args.overwrite,
+        rolling_shutter=args.rolling_shutter,
     )
     logger.info(
         "wrote %d frames of %s (seed %d, %dx%d, moving objects %s) to %s",

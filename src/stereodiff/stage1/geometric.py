@@ -86,11 +86,15 @@ from stereodiff.stage1.rolling_shutter import (
     COARSE_GRID,
     MIRROR_MARGIN,
     READOUT_GRID,
+    SCREEN_MIN_CHANGE_DEG,
     RollingShutter,
+    angular_velocity_changes,
     choose_readout,
+    corner_matches,
     detect_readout,
     frame_angular_velocities,
     median_residual,
+    screen_pairs,
     unroll_pixels,
 )
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
@@ -208,6 +212,9 @@ class MatcherReport:
         rolling_shutter_asymmetry: ``rolling_shutter_detect``: the mirror test's median log residual ratio of the
             consecutive pairs un-rolled top to bottom against bottom to top (< ``−MIRROR_MARGIN``: the shutter rolls;
             :func:`~stereodiff.stage1.rolling_shutter.mirror_asymmetry`; NaN when off).
+        rolling_shutter_screen: ``rolling_shutter_screen``: the screen's median change of the angular velocity
+            between consecutive frames (degrees per frame; the full test runs from ``SCREEN_MIN_CHANGE_DEG``; NaN
+            when off).
         distortion_division: ``distortion="auto"``: the division model's ``λ`` used (half-diagonal units,
             :mod:`~stereodiff.stage1.distortion`), 0 when the estimate was not decided (NaN when the option is off).
         distortion_reason: ``distortion="auto"``: why no distortion was used, with the measured figures ("" when
@@ -226,6 +233,7 @@ class MatcherReport:
     ahead_share: float = float("nan")
     rolling_shutter_readout: float = float("nan")
     rolling_shutter_asymmetry: float = float("nan")
+    rolling_shutter_screen: float = float("nan")
     distortion_division: float = float("nan")
     distortion_reason: str = ""
 
@@ -696,27 +704,21 @@ class GeometricMatcher(PairwiseReconstruction):
             found = steps.sample_matches(*steps.checked_view(*flows))
             return None if found is None else (k, *found)
 
+        if self.settings.rolling_shutter_detect and self.settings.rolling_shutter_screen:
+            screened = self._screen_rolling_shutter(gray, K, steps)
+            self.report.rolling_shutter_screen = screened
+            if not screened >= SCREEN_MIN_CHANGE_DEG:
+                logger.info(
+                    "geometric matcher: rolling-shutter screen: angular velocity changes %.3f°/frame (needs %.3f): "
+                    "no correction",
+                    screened,
+                    SCREEN_MIN_CHANGE_DEG,
+                )
+                return None
         found = [m for m in thread_map(matches, list(range(num_frames - 1)), self.num_workers, "shutter flows") if m]
 
         def rotations(readout: float, omega: np.ndarray | None) -> dict[int, tuple[np.ndarray, float]]:
-            """Each consecutive pair's rotation on the matches un-rolled with ``omega`` (none when None) and its
-            median Sampson residual (pixels)."""
-
-            def one(item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray, float] | None:
-                k, x_a, x_b = item
-                u_a, u_b = steps.undistort(x_a), steps.undistort(x_b)
-                if omega is not None:
-                    u_a = unroll_pixels(u_a, x_a[:, 1], K, omega[k], readout, h)
-                    u_b = unroll_pixels(u_b, x_b[:, 1], K, omega[k + 1], readout, h)
-                self._seed_rng(k, k + 1)
-                geom = steps.relative_pose(u_a, u_b, K, (k, k + 1))
-                if geom.failure not in ("", "low parallax"):
-                    return None
-                F = fundamental_from_pose(geom.R, geom.t, K)
-                return k, geom.R, float(np.median(sampson_distance(u_a, u_b, F)))
-
-            done = thread_map(one, found, self.num_workers, "shutter poses")
-            return {r[0]: (r[1], r[2]) for r in done if r is not None}
+            return self._pair_rotations(found, K, steps, readout, omega)
 
         base = rotations(0.0, None)
         omega = frame_angular_velocities({k: R for k, (R, _) in base.items()}, num_frames)
@@ -758,6 +760,52 @@ class GeometricMatcher(PairwiseReconstruction):
             return None
         omega = frame_angular_velocities({k: R for k, (R, _) in at(readout).items()}, num_frames)  # once more
         return RollingShutter(readout, omega, h)
+
+    def _pair_rotations(
+        self,
+        found: list[tuple[int, np.ndarray, np.ndarray]],
+        K: np.ndarray,
+        steps: PairSteps,
+        readout: float,
+        omega: np.ndarray | None,
+    ) -> dict[int, tuple[np.ndarray, float]]:
+        """``{k: (R [3,3], residual)}``: each consecutive pair ``(k, k + 1)`` of ``found`` (``(k, x_a [N,2],
+        x_b [N,2])``, raw pixels) re-estimated on its matches un-rolled with ``omega [T,3]`` at ``readout`` (as
+        captured when ``omega`` is None): its rotation and median Sampson residual (pixels); failed pairs left
+        out."""
+        h = self._size[0]
+
+        def one(item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray, float] | None:
+            k, x_a, x_b = item
+            u_a, u_b = steps.undistort(x_a), steps.undistort(x_b)
+            if omega is not None:
+                u_a = unroll_pixels(u_a, x_a[:, 1], K, omega[k], readout, h)
+                u_b = unroll_pixels(u_b, x_b[:, 1], K, omega[k + 1], readout, h)
+            self._seed_rng(k, k + 1)
+            geom = steps.relative_pose(u_a, u_b, K, (k, k + 1))
+            if geom.failure not in ("", "low parallax"):
+                return None
+            F = fundamental_from_pose(geom.R, geom.t, K)
+            return k, geom.R, float(np.median(sampson_distance(u_a, u_b, F)))
+
+        done = thread_map(one, found, self.num_workers, "shutter poses")
+        return {r[0]: (r[1], r[2]) for r in done if r is not None}
+
+    def _screen_rolling_shutter(self, gray: np.ndarray, K: np.ndarray, steps: PairSteps) -> float:
+        """The statistic of ``rolling_shutter_screen``: the median change of the angular velocity between
+        consecutive frames (degrees per frame; NaN when no two consecutive rotations are known) over the runs of
+        :func:`screen_pairs` (a few consecutive frames spread over the clip), the pairs matched by
+        :func:`corner_matches` (sparse, ~7 ms a pair) instead of the matcher's dense flows
+        (:func:`angular_velocity_changes`). Without such changes un-rolling cannot change a pair's fit."""
+
+        def matches(k: int) -> tuple[int, np.ndarray, np.ndarray] | None:
+            found = corner_matches(gray[k], gray[k + 1])
+            return None if found is None else (k, *found)
+
+        found = [m for m in thread_map(matches, screen_pairs(len(gray)), self.num_workers, "shutter screen") if m]
+        rotations = {k: R for k, (R, _) in self._pair_rotations(found, K, steps, 0.0, None).items()}
+        changes = angular_velocity_changes(rotations)
+        return float(np.degrees(np.median(changes))) if len(changes) else float("nan")
 
     def _estimate_distortion(self, gray: np.ndarray) -> tuple[float | None, str]:
         """``(λ, reason)``: the division model of ``distortion="auto"`` (:func:`division_from_matches`) from the

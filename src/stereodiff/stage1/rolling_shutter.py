@@ -31,13 +31,20 @@ __all__ = [
     "MIRROR_READOUT",
     "READOUT_GRID",
     "READOUT_MARGIN",
+    "SCREEN_CORNERS",
+    "SCREEN_MIN_CHANGE_DEG",
+    "SCREEN_WINDOWS",
+    "SCREEN_WINDOW_FRAMES",
     "RollingShutter",
+    "angular_velocity_changes",
     "choose_readout",
+    "corner_matches",
     "detect_readout",
     "frame_angular_velocities",
     "median_residual",
     "mirror_asymmetry",
     "row_offsets",
+    "screen_pairs",
     "unroll_pixels",
     "unroll_rays",
 ]
@@ -55,6 +62,18 @@ MIRROR_READOUT = 0.9
 #: ... and the shutter may roll when :func:`mirror_asymmetry` is below ``−MIRROR_MARGIN`` (TUM fr1/desk −0.13,
 #: 7-Scenes −0.22; rendered global-shutter clips −0.019 … +0.008, docs/geometric.md)
 MIRROR_MARGIN = 0.05
+#: the screen of ``rolling_shutter_screen``: the angular velocity's change between consecutive frames on
+#: ``SCREEN_WINDOWS`` runs of ``SCREEN_WINDOW_FRAMES`` consecutive frames spread over the clip (:func:`screen_pairs`),
+#: matched by :func:`corner_matches` (``SCREEN_CORNERS`` corners per pair) ...
+SCREEN_WINDOWS = 6
+SCREEN_WINDOW_FRAMES = 4
+SCREEN_CORNERS = 400
+#: ... and the full test (all consecutive pairs, the matcher's flows) runs only when its median is at least this
+#: (degrees per frame): a camera turning steadily shears both frames of a pair alike and the essential matrix absorbs
+#: it, so the mirror test cannot see the shutter (rendered clips read out over 0.9 frames: screen 0.007, mirror
+#: −0.004, declined; with a 0.1° tremor: screen 0.051, mirror −0.42, rolls; rendered global-shutter clips 0.005 …
+#: 0.09, TUM fr1/desk 0.90, 7-Scenes 0.27; docs/geometric.md, "Rolling shutter on rendered clips")
+SCREEN_MIN_CHANGE_DEG = 0.025
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,48 @@ def frame_angular_velocities(rotations: dict[int, np.ndarray], num_frames: int) 
             if k not in steps and k - 1 not in steps:
                 omega[k] = omega[known_arr[np.abs(known_arr - k).argmin()]]
     return omega
+
+
+def screen_pairs(num_frames: int, windows: int = SCREEN_WINDOWS, length: int = SCREEN_WINDOW_FRAMES) -> list[int]:
+    """The first frames ``k`` of the consecutive pairs ``(k, k + 1)`` of ``windows`` runs of ``length`` frames
+    spread evenly over ``num_frames`` frames (fewer when the clip is short; sorted, no repeats)."""
+    length = min(length, num_frames)
+    starts = np.unique(np.round(np.linspace(0, num_frames - length, windows)).astype(int))
+    return sorted({int(k) for start in starts for k in range(start, start + length - 1)})
+
+
+def corner_matches(
+    gray_a: np.ndarray, gray_b: np.ndarray, corners: int = SCREEN_CORNERS, fb_px: float = 0.5
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sparse matches ``([N,2], [N,2])`` (float64 pixels, column, row) from grey frame ``gray_a [h,w]`` uint8 to
+    ``gray_b``: up to ``corners`` Shi–Tomasi corners tracked by pyramidal Lucas–Kanade both ways, kept when the
+    forward–backward error is below ``fb_px`` pixels; None when fewer than 30 remain. ~7 ms a pair at 320×240
+    against ~40–60 ms for the matcher's two dense DIS flows."""
+    import cv2
+
+    spacing = max(4.0, 0.5 * float(np.sqrt(gray_a.size / max(corners, 1))))
+    found = cv2.goodFeaturesToTrack(gray_a, corners, 0.01, spacing)
+    if found is None or len(found) < 30:
+        return None
+    window = dict(winSize=(15, 15), maxLevel=3)
+    ahead, ok_ab, _ = cv2.calcOpticalFlowPyrLK(gray_a, gray_b, found, None, **window)
+    back, ok_ba, _ = cv2.calcOpticalFlowPyrLK(gray_b, gray_a, ahead, None, **window)
+    h, w = gray_a.shape
+    x_a, x_b, x_r = (np.asarray(p, np.float64).reshape(-1, 2) for p in (found, ahead, back))
+    inside = (x_b[:, 0] >= 0) & (x_b[:, 0] <= w - 1) & (x_b[:, 1] >= 0) & (x_b[:, 1] <= h - 1)
+    keep = ok_ab.ravel().astype(bool) & ok_ba.ravel().astype(bool) & inside
+    keep &= np.linalg.norm(x_a - x_r, axis=1) < fb_px
+    return (x_a[keep], x_b[keep]) if keep.sum() >= 30 else None
+
+
+def angular_velocity_changes(rotations: dict[int, np.ndarray]) -> np.ndarray:
+    """``[M]`` radians per frame: ``|ω_{k+1} − ω_k|`` for every two consecutive pairs ``(k, k + 1)``,
+    ``(k + 1, k + 2)`` whose relative rotations ``rotations[k]`` ``[3,3]`` are both known, ``ω_k = −log R_k``
+    (:func:`frame_angular_velocities`' per-pair velocity)."""
+    from scipy.spatial.transform import Rotation
+
+    steps = {k: -Rotation.from_matrix(R).as_rotvec() for k, R in rotations.items()}
+    return np.array([np.linalg.norm(steps[k + 1] - steps[k]) for k in sorted(steps) if k + 1 in steps])
 
 
 def median_residual(residuals: dict[int, float]) -> float:

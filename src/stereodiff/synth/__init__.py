@@ -6,7 +6,7 @@ store it in the dataset folder layout of ``docs/synthetic.md``.
 """
 
 from stereodiff.synth.dataset import load_synthetic_dataset, render_synthetic_dataset, write_synthetic_dataset
-from stereodiff.synth.presets import PRESETS, build_scene, make_scene
+from stereodiff.synth.presets import PRESETS, build_scene, make_scene, with_tremor
 from stereodiff.synth.scene import Scene, SyntheticVideo, iter_frames, render_video, triangulation_angles_deg
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "render_synthetic_dataset",
     "render_video",
     "triangulation_angles_deg",
+    "with_tremor",
     "write_synthetic_dataset",
 ]

@@ -103,16 +103,20 @@ def render_synthetic_dataset(
     blur_sigma: float = 0.5,
     workers: int = 2,
     overwrite: bool = False,
+    rolling_shutter: float = 0.0,
 ) -> Path:
     """Render ``scene`` straight into a dataset folder, frame by frame (memory does not grow with ``num_frames``);
-    the folder equals ``write_synthetic_dataset(render_video(scene, ...))``."""
-    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma)
+    the folder equals ``write_synthetic_dataset(render_video(scene, ...))`` (``rolling_shutter``: the readout,
+    :func:`~stereodiff.synth.scene.iter_frames`)."""
+    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma, rolling_shutter)
     settings = dict(fps=fps, noise_std=noise_std, blur_sigma=blur_sigma, workers=workers)
+    settings["rolling_shutter"] = rolling_shutter
     frames = iter_frames(scene, num_frames=num_frames, height=height, width=width, **settings)
     meta = {"preset": scene.preset, "seed": scene.seed, "num_frames": num_frames, "height": height, "width": width}
     meta["fps"] = float(fps)
     K = intrinsics_for(scene.hfov_deg, height, width)
-    return _write_dataset(out_dir, frames, meta, render_info(scene, noise_std, blur_sigma), K, overwrite=overwrite)
+    info = render_info(scene, noise_std, blur_sigma, rolling_shutter)
+    return _write_dataset(out_dir, frames, meta, info, K, overwrite=overwrite)
 
 
 def _npy_into_npz(npy_path: Path, npz_path: Path, key: str) -> None:

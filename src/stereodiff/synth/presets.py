@@ -9,6 +9,7 @@ Each preset is built from a seed (layout, sizes, textures, motion phases) and th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from stereodiff.synth.scene import (
 )
 from stereodiff.synth.texture import Material, make_lattice
 
-__all__ = ["PRESETS", "build_scene", "make_scene"]
+__all__ = ["PRESETS", "build_scene", "make_scene", "with_tremor"]
 
 #: prim z -> world -y: a plane z = 0 in its frame becomes the ground (normal up)
 _GROUND = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -349,6 +350,24 @@ def build_scene(preset: str, *, seed: int = 0, duration_s: float = 110 / 30) -> 
     return PRESETS[preset](int(seed), float(duration_s))
 
 
+def with_tremor(scene: Scene, amplitude_deg: float) -> Scene:
+    """``scene`` with a hand tremor added to its camera (``CameraPath.tremor_*``): yaw, pitch and roll of
+    ``amplitude_deg``, ``amplitude_deg``, ``amplitude_deg / 2`` at 3-5 Hz with phases from the scene's seed (a
+    0.5° tremor changes the angular velocity by ~0.2-0.6° per frame at 30 fps, a hand-held phone's order;
+    the presets' own shake ~0.02°). ``amplitude_deg`` 0 returns ``scene`` itself."""
+    if not amplitude_deg:
+        return scene
+    rng = np.random.default_rng([scene.seed, 7])
+    amplitude = np.radians(amplitude_deg) * np.array([1.0, 1.0, 0.5])
+    camera = replace(
+        scene.camera,
+        tremor_amplitude=tuple(float(a) for a in amplitude),
+        tremor_omega=tuple(float(w) for w in 2 * np.pi * rng.uniform(3.0, 5.0, 3)),
+        tremor_phase=tuple(float(p) for p in rng.uniform(0, 2 * np.pi, 3)),
+    )
+    return replace(scene, camera=camera)
+
+
 def make_scene(
     preset: str,
     *,
@@ -359,6 +378,8 @@ def make_scene(
     fps: float = 30.0,
     noise_std: float = 1.0,
     blur_sigma: float = 0.5,
+    rolling_shutter: float = 0.0,
+    tremor_deg: float = 0.0,
 ) -> SyntheticVideo:
     """Render a synthetic video with exact ground truth.
 
@@ -372,13 +393,18 @@ def make_scene(
         fps: frame rate (motions are defined in seconds).
         noise_std: Gaussian sensor noise, std in 8-bit levels (0 = none).
         blur_sigma: Gaussian blur of the image in pixels (0 = none); the depth is never blurred.
+        rolling_shutter: readout of a rolling shutter (fraction of the frame interval, rows top to bottom; 0 = a
+            global shutter): row ``r`` of frame ``i`` is seen at ``(i + rolling_shutter · r / height) / fps``, by
+            the camera and the objects of that instant; the depth is what each pixel sees, ``cam_to_world`` the
+            first row's pose.
+        tremor_deg: a hand tremor added to the camera (:func:`with_tremor`; 0 = none, the preset's camera).
 
     Returns:
         a :class:`SyntheticVideo` (frames ``[T,H,W,3]`` uint8, depth ``[T,H,W]`` float32 m, K ``[3,3]``,
         cam_to_world ``[T,4,4]``, dynamic_mask ``[T,H,W]`` bool, object_ids ``[T,H,W]`` int32).
     """
-    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma)
-    scene = build_scene(preset, seed=seed, duration_s=num_frames / fps)
+    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma, rolling_shutter)
+    scene = with_tremor(build_scene(preset, seed=seed, duration_s=num_frames / fps), tremor_deg)
     return render_video(
         scene,
         num_frames=int(num_frames),
@@ -387,4 +413,5 @@ def make_scene(
         fps=fps,
         noise_std=noise_std,
         blur_sigma=blur_sigma,
+        rolling_shutter=rolling_shutter,
     )

@@ -19,6 +19,7 @@ from stereodiff.synth.texture import shade, sky_colour, surface_colour
 from stereodiff.types import Video, check_array
 
 __all__ = [
+    "ROLLING_BAND_ROWS",
     "CameraPath",
     "RenderedFrame",
     "RigidMotion",
@@ -35,6 +36,11 @@ __all__ = [
     "rotation_about",
     "triangulation_angles_deg",
 ]
+
+
+#: rows rendered at one instant by :meth:`Scene.render_rolling` (at 240 rows and a 0.9 readout a band spans 0.015
+#: frame intervals: ~0.04 px of image motion for a camera turning 1.4° per frame at a 277 px focal)
+ROLLING_BAND_ROWS = 4
 
 
 def rotation_about(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -125,7 +131,8 @@ class CameraPath:
     ``orbit_centre`` (angle ``orbit_angle + orbit_rate * t``, radians); plus a sway
     ``sway_amplitude * sin(sway_omega * t + sway_phase)`` per axis. It looks at ``target`` (or along ``forward``
     when ``target`` is None); then a rotational shake (yaw, pitch, roll in radians, camera frame) is applied:
-    ``shake_amplitude * sin(shake_omega * t + shake_phase)``.
+    ``shake_amplitude * sin(shake_omega * t + shake_phase)``, and after it a hand tremor of the same form
+    (``tremor_*``; none by default: a faster shake, whose changing angular velocity a rolling shutter shows).
     """
 
     eye: tuple[float, float, float]
@@ -142,6 +149,9 @@ class CameraPath:
     shake_amplitude: tuple[float, float, float] = (0.0, 0.0, 0.0)
     shake_omega: tuple[float, float, float] = (0.0, 0.0, 0.0)
     shake_phase: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tremor_amplitude: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tremor_omega: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tremor_phase: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def cam_to_world(self, time_s: float) -> np.ndarray:
         """``[4,4]`` camera pose at ``time_s`` seconds (OpenCV axes)."""
@@ -156,8 +166,18 @@ class CameraPath:
         yaw, pitch, roll = np.asarray(self.shake_amplitude) * np.sin(
             np.asarray(self.shake_omega) * time_s + self.shake_phase
         )
-        shake = rotation_about((0, 1, 0), yaw) @ rotation_about((1, 0, 0), pitch) @ rotation_about((0, 0, 1), roll)
+        shake = _yaw_pitch_roll(yaw, pitch, roll)
+        if any(self.tremor_amplitude):
+            tremor = np.asarray(self.tremor_amplitude) * np.sin(
+                np.asarray(self.tremor_omega) * time_s + self.tremor_phase
+            )
+            shake = shake @ _yaw_pitch_roll(*tremor)
         return make_pose(look_at(forward) @ shake, eye)
+
+
+def _yaw_pitch_roll(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """``[3,3]`` camera-frame rotation: ``yaw`` about y, then ``pitch`` about x, then ``roll`` about z (radians)."""
+    return rotation_about((0, 1, 0), yaw) @ rotation_about((1, 0, 0), pitch) @ rotation_about((0, 0, 1), roll)
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,6 +279,34 @@ class Scene:
         ids = np.array([p.object_id for p in placed] + [0], dtype=np.int32)[hits.index].reshape(height, width)
         return rgb.reshape(height, width, 3), depth, ids
 
+    def render_rolling(
+        self,
+        time_s: float,
+        frame_interval_s: float,
+        readout: float,
+        K: np.ndarray,
+        height: int,
+        width: int,
+        band_rows: int = ROLLING_BAND_ROWS,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Render one noise-free frame through a rolling shutter: row ``r`` (top to bottom) is seen at
+        ``time_s + readout · r / height · frame_interval_s`` (``readout`` a fraction of the frame interval), by the
+        camera and the objects of that instant. Rows go in bands of ``band_rows`` (each a :meth:`render_frame` of
+        a ``band_rows``-row image whose principal point is shifted to the band) seen at the band's middle row's
+        time. Returns what :meth:`render_frame` returns; ``depth`` is each row's own camera z (what the pixel
+        sees)."""
+        rgb = np.empty((height, width, 3), np.float32)
+        depth = np.empty((height, width))
+        ids = np.empty((height, width), np.int32)
+        for top in range(0, height, band_rows):
+            rows = min(band_rows, height - top)
+            band_time = time_s + readout * (top + (rows - 1) / 2) / height * frame_interval_s
+            K_band = np.array(K, dtype=np.float64)
+            K_band[1, 2] -= top  # the band's first row becomes row 0 of a ``rows``-row image
+            band = self.render_frame(band_time, self.camera.cam_to_world(band_time), K_band, rows, width)
+            rgb[top : top + rows], depth[top : top + rows], ids[top : top + rows] = band
+        return rgb, depth, ids
+
 
 @dataclass(eq=False)
 class SyntheticVideo:
@@ -338,7 +386,13 @@ class RenderedFrame:
 
 
 def check_render_args(
-    num_frames: int, height: int, width: int, fps: float, noise_std: float = 0.0, blur_sigma: float = 0.0
+    num_frames: int,
+    height: int,
+    width: int,
+    fps: float,
+    noise_std: float = 0.0,
+    blur_sigma: float = 0.0,
+    rolling_shutter: float = 0.0,
 ) -> None:
     """InputError naming the argument when a render setting is out of range."""
     from stereodiff.errors import InputError
@@ -352,16 +406,22 @@ def check_render_args(
         raise InputError(f"fps must be a positive number, got {fps!r}")
     if not (noise_std >= 0 and blur_sigma >= 0):
         raise InputError(f"noise_std and blur_sigma must be >= 0, got {noise_std!r} and {blur_sigma!r}")
+    if not 0 <= rolling_shutter <= 1:
+        raise InputError(f"rolling_shutter must be a readout in [0, 1] frame intervals, got {rolling_shutter!r}")
 
 
-def render_info(scene: Scene, noise_std: float, blur_sigma: float) -> dict:
-    """The render settings stored in ``SyntheticVideo.info`` and the dataset's ``meta.json``."""
-    return {
+def render_info(scene: Scene, noise_std: float, blur_sigma: float, rolling_shutter: float = 0.0) -> dict:
+    """The render settings stored in ``SyntheticVideo.info`` and the dataset's ``meta.json`` (``rolling_shutter``
+    only when not 0)."""
+    info = {
         "noise_std": float(noise_std),
         "blur_sigma": float(blur_sigma),
         "hfov_deg": float(scene.hfov_deg),
         "moving_object_ids": [int(i) for i in scene.moving_ids],
     }
+    if rolling_shutter:
+        info["rolling_shutter"] = float(rolling_shutter)
+    return info
 
 
 def iter_frames(
@@ -374,15 +434,22 @@ def iter_frames(
     noise_std: float = 1.0,
     blur_sigma: float = 0.5,
     workers: int = 2,
+    rolling_shutter: float = 0.0,
 ) -> Iterator[RenderedFrame]:
     """Render frames ``0 .. num_frames-1`` of ``scene`` (at times ``i / fps``) one by one, in order, on ``workers``
-    threads; memory stays bounded by a few frames whatever the length. The output does not depend on ``workers``."""
+    threads; memory stays bounded by a few frames whatever the length. The output does not depend on ``workers``.
+    ``rolling_shutter``: the readout (fraction of the frame interval; 0 = global shutter): row ``r`` of frame
+    ``i`` is seen at ``(i + rolling_shutter · r / height) / fps`` (:meth:`Scene.render_rolling`); the frame's
+    ``cam_to_world`` is then its first row's."""
     K = intrinsics_for(scene.hfov_deg, height, width)
     moving = np.array(scene.moving_ids, dtype=np.int32)
 
     def render(i: int) -> RenderedFrame:
         pose = scene.camera.cam_to_world(i / fps)
-        rgb, depth, ids = scene.render_frame(i / fps, pose, K, height, width)
+        if rolling_shutter:
+            rgb, depth, ids = scene.render_rolling(i / fps, 1 / fps, rolling_shutter, K, height, width)
+        else:
+            rgb, depth, ids = scene.render_frame(i / fps, pose, K, height, width)
         image = _sensor(rgb, np.random.default_rng([scene.seed, i]), noise_std, blur_sigma)
         return RenderedFrame(i, image, depth.astype(np.float32), ids, np.isin(ids, moving), pose)
 
@@ -400,18 +467,20 @@ def render_video(
     noise_std: float = 1.0,
     blur_sigma: float = 0.5,
     workers: int = 2,
+    rolling_shutter: float = 0.0,
 ) -> SyntheticVideo:
     """Render ``num_frames`` frames of ``scene`` at times ``i / fps`` into memory (see
-    :func:`stereodiff.synth.make_scene`; :func:`iter_frames` streams them instead)."""
+    :func:`stereodiff.synth.make_scene`; :func:`iter_frames` streams them instead; ``rolling_shutter`` as there)."""
     from stereodiff.progress import progress
 
-    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma)
+    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma, rolling_shutter)
     frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
     depth = np.empty((num_frames, height, width), dtype=np.float32)
     object_ids = np.empty((num_frames, height, width), dtype=np.int32)
     dynamic_mask = np.empty((num_frames, height, width), dtype=bool)
     poses = np.empty((num_frames, 4, 4))
     settings = dict(fps=fps, noise_std=noise_std, blur_sigma=blur_sigma, workers=workers)
+    settings["rolling_shutter"] = rolling_shutter
     rendered = iter_frames(scene, num_frames=num_frames, height=height, width=width, **settings)
     for frame in progress(rendered, desc=f"render {scene.preset}", total=num_frames, unit="frame"):
         i = frame.index
@@ -428,7 +497,7 @@ def render_video(
         preset=scene.preset,
         seed=scene.seed,
         scene=scene,
-        info=render_info(scene, noise_std, blur_sigma),
+        info=render_info(scene, noise_std, blur_sigma, rolling_shutter),
     )
 
 
