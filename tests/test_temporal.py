@@ -1303,7 +1303,8 @@ def test_an_outline_band_takes_the_side_its_colour_belongs_to():
     foreground fattened onto the blue background), a 3-px band of holes (one red column, then two blue) and a blue
     far side (log 4). Filled from the near side, the blue holes move to the far side, the red one stays; with
     ``hole_outline_rim_px`` the two blue covered columns become holes on the far side too, the red rim does not.
-    Off, the covered blue columns keep stage 1's near depth."""
+    Off, the covered blue columns keep stage 1's near depth; ``hole_outline_separation`` above the sides' colour
+    separation turns the rule off in the frame."""
     from stereodiff.stage2.configs import TemporalConfig
     from stereodiff.stage2.hole_fill import fill_frames, outline_fill
 
@@ -1319,6 +1320,9 @@ def test_an_outline_band_takes_the_side_its_colour_belongs_to():
     assert np.allclose(fill[:, 11:13], np.log(4.0)) and np.allclose(fill[:, 10], np.log(2.0)) and not moved.any()
     fill, moved = outline_fill(TemporalConfig(hole_outline_px=6, hole_outline_rim_px=2), covered, log_d, rgb, near_fill)
     assert moved[:, 8:10].all() and moved.sum() == 60 and np.allclose(fill[:, 8:10], np.log(4.0))
+    for separation, moves in ((0.5, True), (2.0, False)):  # the near side's blue rim widens its model: ~ 0.9
+        gated = TemporalConfig(hole_outline_px=6, hole_outline_rim_px=2, hole_outline_separation=separation)
+        assert outline_fill(gated, covered, log_d, rgb, near_fill)[1].any() == moves
 
     def estimate(**options) -> np.ndarray:  # [h,w] the spatial fill's log-depth
         weight = covered.astype(np.float32)[None]

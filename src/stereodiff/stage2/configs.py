@@ -223,10 +223,11 @@ class TemporalConfig(BackendConfig):
     Measured (docs/stage2-temporal.md, "An outline band's side from its colour, and the fattened rim"; 10, final
     all-pixel AbsRel): static-orbit s0–s3 0.0236 / 0.0276 / 0.0259 / 0.0278 → 0.0227 / 0.0265 / 0.0254 / 0.0274
     (with ``hole_outline_rim_px=6``: 0.0200 / 0.0238 / 0.0235 / 0.0254, stage 1 0.0200 / 0.0219 / 0.0223 / 0.0247),
-    but indoor-dynamic s1 0.0474 → 0.0509 (rim 6: 0.0584), fresh indoor-dynamic s288 0.0542 → 0.0689 (rim 6),
+    but indoor-dynamic s1 0.0474 → 0.0509 (rim 6: 0.0584), fresh indoor-dynamic s288 0.0541 → 0.0689 (rim 6),
     7-Scenes 0.1211 → 0.1249 (rim 6) and driving's moving pixels worse (s288 0.158 → 0.248, rim 3): the colour
-    evidence holds on static-orbit's textured objects, not on the other scenes. ≈ 5 ms CPU per frame at 320×240
-    (at a load of 29 on 2 cores; the preset's whole spatial fill 14–15 ms there). 0 here and in the ``cpu``
+    evidence holds on static-orbit's textured objects, not on the other scenes (``hole_outline_separation`` tests
+    that per frame: with 0.8 every clip measured is level or better but driving s289's movers). ≈ 5 ms CPU per frame
+    at 320×240 (at a load of 29 on 2 cores; the preset's whole spatial fill 14–15 ms there). 0 here and in the ``cpu``
     preset; for a video known to be static."""
     hole_outline_rim_px: float = 0.0
     """With ``hole_outline_px``: covered pixels within this many working-resolution pixels (Euclidean) of a hole, on
@@ -235,6 +236,15 @@ class TemporalConfig(BackendConfig):
     covered pixels within 2 px of a hole on the near half of a step are 1.3 % / 1.9 % of the covered pixels, 47 % /
     36 % of them truly far; the colour test moves 36 % / 33 % of them with precision 0.87 / 0.68 (indoor-dynamic s1:
     2.6 %, 23 % far, precision 0.31). See ``hole_outline_px`` for the figures."""
+    hole_outline_separation: float = 0.0
+    """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
+    the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
+    (0 = always): colour tells the sides apart only where they differ. Per-frame medians: static-orbit ~1.0–1.3,
+    indoor-dynamic ~0.45, driving 0.61, close-object 0.49, 7-Scenes 0.26, TUM 0.14. Measured with 0.8 and
+    ``hole_outline_px=10 hole_outline_rim_px=6`` (docs/stage2-temporal.md, "An outline band's side from its colour"):
+    static-orbit better on all 10 seeds (fresh s288–s293 −4.5 … −18.6 %, median −10.4 %; s288 / s289 / s291 under
+    their stage 1), 7-Scenes and TUM identical, indoor-dynamic and close-object within ±0.5 %, driving −0.2 … −2.8 %
+    but driving s289's moving pixels 0.133 → 0.144; the demo 0.1885 → 0.1880. 0 here; the preset has the rule off."""
     hole_outline_band_px: float = 3.0
     """With ``hole_outline_px``: the band's width (working-resolution pixels, Euclidean distance to a covered
     pixel)."""
@@ -439,6 +449,7 @@ class TemporalConfig(BackendConfig):
             ("hole_far_boundary_px", self.hole_far_boundary_px >= 0, "must be ≥ 0"),
             ("hole_outline_px", self.hole_outline_px >= 0, "must be ≥ 0"),
             ("hole_outline_band_px", self.hole_outline_band_px >= 0, "must be ≥ 0"),
+            ("hole_outline_separation", self.hole_outline_separation >= 0, "must be ≥ 0"),
             ("hole_outline_rim_px", self.hole_outline_rim_px >= 0, "must be ≥ 0"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_far_colour_px", self.hole_far_colour_px >= 0, "must be ≥ 0"),

@@ -25,6 +25,7 @@ __all__ = [
     "box_sums",
     "colour_l1",
     "colour_planes",
+    "colour_separation",
     "colour_side",
     "domain_transform_filter",
     "far_gate",
@@ -349,12 +350,17 @@ def outline_fill(
     there = tuple(np.minimum(a // _OUTLINE_SCALE, n - 1) for a, n in zip(at, small[::-1]))
     radius = max(round(config.hole_outline_px / _OUTLINE_SCALE), 1)
 
-    def likelihood(member: np.ndarray) -> np.ndarray:  # [n] the colours' log-likelihood under member's model
+    def sums(member: np.ndarray) -> np.ndarray:  # [n,7] box sums of member's colour planes
         share = cv2.resize(member.astype(np.float32), small, interpolation=cv2.INTER_AREA)  # [h/s,w/s]
-        return side_likelihood(box_sums(planes, share, radius, there), rgb[at])
+        return box_sums(planes, share, radius, there)
 
+    far_sums, near_sums = sums(far_side), sums(near_side)
+    if config.hole_outline_separation > 0:  # the frame's two sides must differ in colour
+        separation = colour_separation(far_sums, near_sums)
+        if not np.nanmedian(separation) >= config.hole_outline_separation:  # NaN (no pixel with both sides): off
+            return fill, moved
     far_side_colour = np.zeros(covered.shape, bool)  # [h,w] the far side's model explains the colour better
-    far_side_colour[at] = likelihood(far_side) > likelihood(near_side)  # False where a side is empty (NaN)
+    far_side_colour[at] = side_likelihood(far_sums, rgb[at]) > side_likelihood(near_sums, rgb[at])  # NaN: False
     far, moved = band & far_side_colour, rim & far_side_colour
     return np.where(far | moved, hi, fill).astype(np.float32), moved
 
@@ -383,6 +389,19 @@ def side_likelihood(sums: np.ndarray, colour: np.ndarray) -> np.ndarray:
     mean = sums[:, 1:4] * norm  # [n,3]
     var = np.maximum(sums[:, 4:7] * norm - mean * mean, 0.0) + _SIDE_COLOUR_VAR
     return -0.5 * ((colour - mean) ** 2 / var + np.log(var)).sum(-1)
+
+
+def colour_separation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``[n]`` float32 how far apart two sides' colour Gaussians are, ``Σ_c (μ₁ − μ₂)² / (σ₁² + σ₂²)`` over the
+    channels, from their ``[n,≥7]`` :func:`box_sums` (variances floored at :data:`_SIDE_COLOUR_VAR`); NaN where a side
+    is empty."""
+    stats = []
+    for sums in (first, second):
+        norm = np.where(sums[:, :1] > 0.25, 1.0 / np.maximum(sums[:, :1], 0.25), np.nan).astype(np.float32)
+        mean = sums[:, 1:4] * norm
+        stats.append((mean, np.maximum(sums[:, 4:7] * norm - mean * mean, 0.0) + _SIDE_COLOUR_VAR))
+    (mean_1, var_1), (mean_2, var_2) = stats
+    return ((mean_1 - mean_2) ** 2 / (var_1 + var_2)).sum(-1)
 
 
 def colour_planes(rgb: np.ndarray) -> np.ndarray:
