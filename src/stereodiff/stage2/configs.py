@@ -226,7 +226,7 @@ class TemporalConfig(BackendConfig):
     but indoor-dynamic s1 0.0474 → 0.0509 (rim 6: 0.0584), fresh indoor-dynamic s288 0.0541 → 0.0689 (rim 6),
     7-Scenes 0.1211 → 0.1249 (rim 6) and driving's moving pixels worse (s288 0.158 → 0.248, rim 3): the colour
     evidence holds on static-orbit's textured objects, not on the other scenes (``hole_outline_separation`` tests
-    that per frame: with 0.8 every clip measured is level or better but driving s289's movers). ≈ 5 ms CPU per frame
+    that per frame: with 0.8 every clip measured is level or better but driving's movers). ≈ 5 ms CPU per frame
     at 320×240 (at a load of 29 on 2 cores; the preset's whole spatial fill 14–15 ms there). 0 here and in the ``cpu``
     preset; for a video known to be static."""
     hole_outline_rim_px: float = 0.0
@@ -243,8 +243,9 @@ class TemporalConfig(BackendConfig):
     indoor-dynamic ~0.45, driving 0.61, close-object 0.49, 7-Scenes 0.26, TUM 0.14. Measured with 0.8 and
     ``hole_outline_px=10 hole_outline_rim_px=6`` (docs/stage2-temporal.md, "An outline band's side from its colour"):
     static-orbit better on all 10 seeds (fresh s288–s293 −4.5 … −18.6 %, median −10.4 %; s288 / s289 / s291 under
-    their stage 1), 7-Scenes and TUM identical, indoor-dynamic and close-object within ±0.5 %, driving −0.2 … −2.8 %
-    but driving s289's moving pixels 0.133 → 0.144; the demo 0.1885 → 0.1880. 0 here; the preset has the rule off."""
+    their stage 1), 7-Scenes and TUM identical, indoor-dynamic and close-object within ±0.5 %, driving s288–s292
+    −0.2 … −2.8 % but its moving pixels +0.4 … +8 % on 4 of 5 (s289 0.133 → 0.144); the demo 0.1885 → 0.1880. 0
+    here; the preset has the rule off."""
     hole_outline_band_px: float = 3.0
     """With ``hole_outline_px``: the band's width (working-resolution pixels, Euclidean distance to a covered
     pixel)."""
