@@ -1298,6 +1298,42 @@ def test_the_far_lean_sided_by_colour():
         TemporalRefiner(hole_far_colour_px=-1)
 
 
+def test_an_outline_band_takes_the_side_its_colour_belongs_to():
+    """``hole_outline_px``: a near side (log 2; red, but its two columns next to the band blue — the matcher's
+    foreground fattened onto the blue background), a 3-px band of holes (one red column, then two blue) and a blue
+    far side (log 4). Filled from the near side, the blue holes move to the far side, the red one stays; with
+    ``hole_outline_rim_px`` the two blue covered columns become holes on the far side too, the red rim does not.
+    Off, the covered blue columns keep stage 1's near depth; ``hole_outline_separation`` above the sides' colour
+    separation turns the rule off in the frame."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames, outline_fill
+
+    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
+    rgb = np.empty((30, 40, 3), np.float32)
+    rgb[:, :8], rgb[:, 8:10], rgb[:, 10], rgb[:, 11:] = red, blue, red, blue
+    covered = np.ones((30, 40), bool)
+    covered[:, 10:13] = False
+    log_d = np.where(np.arange(40) < 11, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
+    log_d[~covered] = 0.0
+    near_fill = np.full((30, 40), np.log(2.0), np.float32)
+    fill, moved = outline_fill(TemporalConfig(hole_outline_px=6), covered, log_d, rgb, near_fill)
+    assert np.allclose(fill[:, 11:13], np.log(4.0)) and np.allclose(fill[:, 10], np.log(2.0)) and not moved.any()
+    fill, moved = outline_fill(TemporalConfig(hole_outline_px=6, hole_outline_rim_px=2), covered, log_d, rgb, near_fill)
+    assert moved[:, 8:10].all() and moved.sum() == 60 and np.allclose(fill[:, 8:10], np.log(4.0))
+    for separation, moves in ((0.5, True), (2.0, False)):  # the near side's blue rim widens its model: ~ 0.9
+        gated = TemporalConfig(hole_outline_px=6, hole_outline_rim_px=2, hole_outline_separation=separation)
+        assert outline_fill(gated, covered, log_d, rgb, near_fill)[1].any() == moves
+
+    def estimate(**options) -> np.ndarray:  # [h,w] the spatial fill's log-depth
+        weight = covered.astype(np.float32)[None]
+        return fill_frames(TemporalConfig(**options), rgb[None], log_d[None], weight)[0].estimate
+
+    assert np.allclose(estimate()[:, 8:10], np.log(2.0))  # off: stage 1's fattened depth stays
+    assert np.allclose(estimate(hole_outline_px=6, hole_outline_rim_px=2)[:, 8:10], np.log(4.0), atol=0.01)
+    with pytest.raises(ValueError, match="hole_outline_rim_px"):
+        TemporalRefiner(hole_outline_rim_px=-1)
+
+
 def test_a_stricter_temporal_agreement_only_where_the_scene_is_static():
     """A panning camera over a wall, a box moving across the epipolar lines (stage 1's box is weak, as a mover's
     is). One frame carries a wrong depth (+0.4 in log): on a wall patch (as when the flow brings another surface's

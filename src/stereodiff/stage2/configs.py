@@ -213,6 +213,44 @@ class TemporalConfig(BackendConfig):
     ``"nearest"`` (the side's nearest colour, L1: more precise on static-orbit s1's band pixels, 0.898 against 0.781,
     recalls less on s0, 0.717 against 0.886; final s0 0.0222 against 0.0218, driving s0 moving 0.135 against
     0.147)."""
+    hole_outline_px: int = 0
+    """The holes of an outline band filled from the near side move to the far side where their colour belongs
+    there (0 = off; :func:`~stereodiff.stage2.hole_fill.outline_fill`): a hole within ``hole_outline_band_px`` of a
+    covered pixel, where stage 1's covered log-depth spans at least ``hole_outline_step`` in the square of half-size
+    ``hole_far_edge_px``, filled nearer than the middle of that span, whose colour is likelier under a Gaussian
+    colour model (per-channel mean and variance) of the far side's covered pixels in the square of this half-size
+    than under the near side's, takes the square's farthest covered log-depth. Any nearness lean acts after it.
+    Measured (docs/stage2-temporal.md, "An outline band's side from its colour, and the fattened rim"; 10, final
+    all-pixel AbsRel): static-orbit s0–s3 0.0236 / 0.0276 / 0.0259 / 0.0278 → 0.0227 / 0.0265 / 0.0254 / 0.0274
+    (with ``hole_outline_rim_px=6``: 0.0200 / 0.0238 / 0.0235 / 0.0254, stage 1 0.0200 / 0.0219 / 0.0223 / 0.0247),
+    but indoor-dynamic s1 0.0474 → 0.0509 (rim 6: 0.0584), fresh indoor-dynamic s288 0.0541 → 0.0689 (rim 6),
+    7-Scenes 0.1211 → 0.1249 (rim 6) and driving's moving pixels worse (s288 0.158 → 0.248, rim 3): the colour
+    evidence holds on static-orbit's textured objects, not on the other scenes (``hole_outline_separation`` tests
+    that per frame: with 0.8 every clip measured is level or better but driving's movers). ≈ 5 ms CPU per frame
+    at 320×240 (at a load of 29 on 2 cores; the preset's whole spatial fill 14–15 ms there). 0 here and in the ``cpu``
+    preset; for a video known to be static."""
+    hole_outline_rim_px: float = 0.0
+    """With ``hole_outline_px``: covered pixels within this many working-resolution pixels (Euclidean) of a hole, on
+    the near half of the span, whose colour the far side's model explains better, become holes with the local far
+    side's log-depth (the matcher's foreground fattening along an outline; 0 = off). On static-orbit s0 / s1 the
+    covered pixels within 2 px of a hole on the near half of a step are 1.3 % / 1.9 % of the covered pixels, 47 % /
+    36 % of them truly far; the colour test moves 36 % / 33 % of them with precision 0.87 / 0.68 (indoor-dynamic s1:
+    2.6 %, 23 % far, precision 0.31). See ``hole_outline_px`` for the figures."""
+    hole_outline_separation: float = 0.0
+    """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
+    the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
+    (0 = always): colour tells the sides apart only where they differ. Per-frame medians: static-orbit ~1.0–1.3,
+    indoor-dynamic ~0.45, driving 0.61, close-object 0.49, 7-Scenes 0.26, TUM 0.14. Measured with 0.8 and
+    ``hole_outline_px=10 hole_outline_rim_px=6`` (docs/stage2-temporal.md, "An outline band's side from its colour"):
+    static-orbit better on all 10 seeds (fresh s288–s293 −4.5 … −18.6 %, median −10.4 %; s288 / s289 / s291 under
+    their stage 1), 7-Scenes and TUM identical, indoor-dynamic and close-object within ±0.5 %, driving s288–s292
+    −0.2 … −2.8 % but its moving pixels +0.4 … +8 % on 4 of 5 (s289 0.133 → 0.144); the demo 0.1885 → 0.1880. 0
+    here; the preset has the rule off."""
+    hole_outline_band_px: float = 3.0
+    """With ``hole_outline_px``: the band's width (working-resolution pixels, Euclidean distance to a covered
+    pixel)."""
+    hole_outline_step: float = 0.15
+    """With ``hole_outline_px``: the least span of the covered log-depth around a hole that makes it an outline."""
     hole_far_boundary_px: float = 0.0
     """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
     boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
@@ -410,6 +448,11 @@ class TemporalConfig(BackendConfig):
             ("hole_far_edge", self.hole_far_edge >= 0, "must be ≥ 0"),
             ("hole_far_edge_px", self.hole_far_edge_px >= 1, "must be ≥ 1"),
             ("hole_far_boundary_px", self.hole_far_boundary_px >= 0, "must be ≥ 0"),
+            ("hole_outline_px", self.hole_outline_px >= 0, "must be ≥ 0"),
+            ("hole_outline_band_px", self.hole_outline_band_px >= 0, "must be ≥ 0"),
+            ("hole_outline_separation", self.hole_outline_separation >= 0, "must be ≥ 0"),
+            ("hole_outline_rim_px", self.hole_outline_rim_px >= 0, "must be ≥ 0"),
+            ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_far_colour_px", self.hole_far_colour_px >= 0, "must be ≥ 0"),
             ("hole_far_colour_model", self.hole_far_colour_model in ("gauss", "nearest"), "must be gauss or nearest"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),

@@ -22,17 +22,23 @@ from stereodiff.stage2.configs import TemporalConfig
 
 __all__ = [
     "FilledFrame",
+    "box_sums",
     "colour_l1",
+    "colour_planes",
+    "colour_separation",
     "colour_side",
     "domain_transform_filter",
     "far_gate",
     "fill_frames",
     "hole_distance",
     "large_regions",
+    "local_span",
     "lower_border",
     "moving_ahead",
     "near_motion_boundary",
+    "outline_fill",
     "region_motion",
+    "side_likelihood",
     "surface_below",
 ]
 
@@ -180,6 +186,10 @@ def fill_frames(
         if own is not None:  # static holes: the mean of their own fill where it reached covered pixels
             hole = (weight[i] == 0) & (own[i, 1] > _SUPPORT_FLOOR)  # below it only leaks across edges
             fill = np.where(hole, fill + (1 - share) * (own[i, 0] / np.maximum(own[i, 1], _SUPPORT_FLOOR) - fill), fill)
+        own_weight = weight[i]  # [h',w'] the weight of stage 1's depth in the estimate
+        if config.hole_outline_px > 0:  # an outline band's holes: the side their colour belongs to
+            fill, moved = outline_fill(config, weight[i] > 0, log_d[i], rgb[i], fill)
+            own_weight = np.where(moved, np.float32(0.0), own_weight)  # a fattened rim pixel: a hole now
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         if farness > 0:  # static holes: toward the soft maximum of their region (never nearer)
@@ -212,8 +222,8 @@ def fill_frames(
             floor = np.where((weight[i] == 0) & order, fill, -np.inf).astype(np.float32)  # [h',w']
         filled.append(
             FilledFrame(
-                estimate=(weight[i] * log_d[i] + (1 - weight[i]) * fill).astype(np.float32),  # [h',w']
-                weight=np.maximum(weight[i], config.fill_weight) * np.float32(has_data),  # [h',w']
+                estimate=(own_weight * log_d[i] + (1 - own_weight) * fill).astype(np.float32),  # [h',w']
+                weight=np.maximum(own_weight, config.fill_weight) * np.float32(has_data),  # [h',w']
                 has_data=has_data,
                 floor=floor,
                 moving=moving,
@@ -248,7 +258,6 @@ def far_gate(
     ``hole_far_edge_px``; +inf without), from ``covered [h,w]`` bool and stage 1's ``log_depth [h,w]`` float32;
     ``to_hole`` ``[h,w]``: :func:`hole_distance` of ``covered`` when the caller has it (computed here otherwise);
     ``rgb`` ``[h,w,3]`` float32 in [0, 1]: the frame (needed by ``hole_far_colour_px``)."""
-    import cv2
 
     from stereodiff.stage1.fusion import nearest_values
 
@@ -260,9 +269,7 @@ def far_gate(
         gate = gate & (hole_distance(~covered[None])[0] <= config.hole_far_band_px)  # distance to a covered pixel
     sided = config.hole_far_side or config.hole_far_colour_px > 0
     if config.hole_far_edge > 0 or config.hole_far_local or sided:  # the covered depth around it
-        kernel = np.ones((2 * int(config.hole_far_edge_px) + 1,) * 2, np.uint8)
-        hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)  # the local far side
-        lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)  # and near side
+        hi, lo = local_span(covered, log_depth, config.hole_far_edge_px)
         if config.hole_far_edge > 0:  # a depth step of the covered depth
             gate = gate & (hi - lo >= config.hole_far_edge) & (hi > -1e8)
         if config.hole_far_local:  # no farther than the local far side
@@ -287,6 +294,119 @@ def far_gate(
             )
             gate = gate & far
     return gate, cap
+
+
+def local_span(covered: np.ndarray, log_depth: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """``[h,w]`` float32 the farthest and the nearest covered log-depth (``covered [h,w]`` bool, ``log_depth [h,w]``
+    float32) in each pixel's square of half-size ``half``: the local far and near side (−1e9 and 1e9 where the square
+    holds no covered pixel)."""
+    import cv2
+
+    kernel = np.ones((2 * int(half) + 1,) * 2, np.uint8)
+    hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)
+    lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)
+    return hi, lo
+
+
+def outline_fill(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    rgb: np.ndarray,
+    fill: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The fill of one frame with its outline bands' holes moved to the side their colour belongs to
+    (``hole_outline_px``), from ``covered [h,w]`` bool, stage 1's ``log_depth [h,w]`` float32, the frame's
+    ``rgb [h,w,3]`` float32 in [0, 1] and the ``fill [h,w]`` float32 log-depth. The outline band: the holes within
+    ``hole_outline_band_px`` of a covered pixel whose square of half-size ``hole_far_edge_px`` holds covered
+    log-depth spanning at least ``hole_outline_step``. Each covered pixel in such a square belongs to the far side
+    when its log-depth lies above the middle of its own square's span, else to the near side; each side's colour is
+    a Gaussian per channel (:func:`side_likelihood`) over the square of half-size ``hole_outline_px``. A band hole
+    whose colour is likelier under the far side's model than under the near side's and whose fill lies on the near
+    half of its square's span takes the square's farthest covered log-depth (the local far side,
+    :func:`local_span`). With ``hole_outline_rim_px``, the covered pixels that close to a hole on the near half of
+    the span whose colour is the far side's are taken as the matcher's fattened foreground: they take the local far
+    side too, as holes. Returns ``[h,w]`` float32 the fill and ``[h,w]`` bool the covered pixels so moved."""
+    import cv2
+
+    moved = np.zeros(covered.shape, bool)
+    if not covered.any() or covered.all():
+        return fill, moved
+    hi, lo = local_span(covered, log_depth, config.hole_far_edge_px)
+    step = (hi - lo >= config.hole_outline_step) & (hi > -1e8)
+    middle = (hi + lo) / 2
+    band = ~covered & step & (hole_distance(~covered[None])[0] <= config.hole_outline_band_px) & (fill < middle)
+    rim = np.zeros(covered.shape, bool)
+    if config.hole_outline_rim_px > 0:  # the covered rim's near-half pixels: the matcher's fattened foreground?
+        rim = covered & step & (log_depth <= middle) & (hole_distance(covered[None])[0] <= config.hole_outline_rim_px)
+    if not (band.any() or rim.any()):
+        return fill, moved
+    far_side = covered & step & (log_depth > middle)
+    near_side = covered & step & ~far_side
+    at = np.nonzero(band | rim)
+    h, w = covered.shape
+    small = (max(w // _OUTLINE_SCALE, 1), max(h // _OUTLINE_SCALE, 1))  # the colour models' grid (cv2's w, h)
+    planes = colour_planes(cv2.resize(rgb, small, interpolation=cv2.INTER_AREA))  # [h/s,w/s,7]
+    there = tuple(np.minimum(a // _OUTLINE_SCALE, n - 1) for a, n in zip(at, small[::-1]))
+    radius = max(round(config.hole_outline_px / _OUTLINE_SCALE), 1)
+
+    def sums(member: np.ndarray) -> np.ndarray:  # [n,7] box sums of member's colour planes
+        share = cv2.resize(member.astype(np.float32), small, interpolation=cv2.INTER_AREA)  # [h/s,w/s]
+        return box_sums(planes, share, radius, there)
+
+    far_sums, near_sums = sums(far_side), sums(near_side)
+    if config.hole_outline_separation > 0:  # the frame's two sides must differ in colour
+        separation = colour_separation(far_sums, near_sums)
+        if not np.nanmedian(separation) >= config.hole_outline_separation:  # NaN (no pixel with both sides): off
+            return fill, moved
+    far_side_colour = np.zeros(covered.shape, bool)  # [h,w] the far side's model explains the colour better
+    far_side_colour[at] = side_likelihood(far_sums, rgb[at]) > side_likelihood(near_sums, rgb[at])  # NaN: False
+    far, moved = band & far_side_colour, rim & far_side_colour
+    return np.where(far | moved, hi, fill).astype(np.float32), moved
+
+
+#: the colour models of :func:`outline_fill` are summed at 1 / this of the working resolution (4× less work; the
+#: models are local means and variances, the decision stays per pixel)
+_OUTLINE_SCALE = 2
+
+
+def box_sums(planes: np.ndarray, member: np.ndarray, radius: int, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``[n,C]`` float32 sums of ``planes [h,w,C]`` (float32) weighted by ``member [h,w]`` (float32 share in [0, 1])
+    over the square of half-size ``radius`` around the pixels ``at`` (``(rows, cols)``, ``[n]`` each; a box filter
+    of the whole frame: O(1) per pixel)."""
+    import cv2
+
+    size = (2 * radius + 1, 2 * radius + 1)
+    return cv2.boxFilter(planes * member[..., None], -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)[at]
+
+
+def side_likelihood(sums: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """``[n]`` float32 log-likelihood (up to a constant) of ``colour [n,3]`` (RGB in [0, 1]) under a Gaussian
+    (per-channel mean and variance, floored at :data:`_SIDE_COLOUR_VAR`) of a side's pixels, from their ``sums
+    [n,≥7]`` (:func:`box_sums` of :func:`colour_planes`: count, colour, squared colour); NaN where the count is 0."""
+    count = sums[:, :1]  # [n,1]
+    norm = np.where(count > 0.25, 1.0 / np.maximum(count, 0.25), np.nan).astype(np.float32)
+    mean = sums[:, 1:4] * norm  # [n,3]
+    var = np.maximum(sums[:, 4:7] * norm - mean * mean, 0.0) + _SIDE_COLOUR_VAR
+    return -0.5 * ((colour - mean) ** 2 / var + np.log(var)).sum(-1)
+
+
+def colour_separation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``[n]`` float32 how far apart two sides' colour Gaussians are, ``Σ_c (μ₁ − μ₂)² / (σ₁² + σ₂²)`` over the
+    channels, from their ``[n,≥7]`` :func:`box_sums` (variances floored at :data:`_SIDE_COLOUR_VAR`); NaN where a side
+    is empty."""
+    stats = []
+    for sums in (first, second):
+        norm = np.where(sums[:, :1] > 0.25, 1.0 / np.maximum(sums[:, :1], 0.25), np.nan).astype(np.float32)
+        mean = sums[:, 1:4] * norm
+        stats.append((mean, np.maximum(sums[:, 4:7] * norm - mean * mean, 0.0) + _SIDE_COLOUR_VAR))
+    (mean_1, var_1), (mean_2, var_2) = stats
+    return ((mean_1 - mean_2) ** 2 / (var_1 + var_2)).sum(-1)
+
+
+def colour_planes(rgb: np.ndarray) -> np.ndarray:
+    """``[h,w,7]`` float32: 1, ``rgb [h,w,3]`` (float32 in [0, 1]) and its square per channel."""
+    return np.concatenate([np.ones((*rgb.shape[:2], 1), np.float32), rgb, rgb * rgb], axis=-1)
 
 
 #: pixels per gather of :func:`colour_side` (its ``[m, (2·radius + 1)², 3]`` arrays stay ~ 20 MB at radius 10)
