@@ -113,9 +113,7 @@ def band_select(
         release(scene.depth, scene.confidence, scene.valid, depth_out, confidence_out, valid_out)
 
     thread_map(work, range(t), num_workers, "stage 1: band selection")
-    for array in (depth_out, confidence_out, valid_out):
-        if isinstance(array, np.memmap):
-            array.flush()
+    # (not flushed: as the fusion's arrays, save_scene flushes what the scene keeps; a killed run redoes the step)
     return dataclasses.replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out)
 
 

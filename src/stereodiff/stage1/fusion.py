@@ -148,9 +148,8 @@ def fuse_pair_depths(
             confidence[k] = np.where(ok, geometry.confidence[k], 0.0)
             valid[k] = ok
         release(depth, geometry.depth, geometry.valid, geometry.confidence, confidence, valid)
-    if out_dir is not None:
-        for array in (depth, confidence, valid):
-            array.flush()
+    # (not flushed: the page cache holds the memmaps' data for every reader, a killed run redoes the fusion from the
+    # pairs, the movers step deletes these files, and save_scene flushes the arrays it keeps before its done marker)
     record = dataclasses.replace(geometry.alignment, pair_log_scales=edge_log_scales[pair_edge] + np.log(scale))
     return SceneGeometry(
         depth=depth,
