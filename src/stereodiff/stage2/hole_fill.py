@@ -384,10 +384,7 @@ def side_likelihood(sums: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """``[n]`` float32 log-likelihood (up to a constant) of ``colour [n,3]`` (RGB in [0, 1]) under a Gaussian
     (per-channel mean and variance, floored at :data:`_SIDE_COLOUR_VAR`) of a side's pixels, from their ``sums
     [n,≥7]`` (:func:`box_sums` of :func:`colour_planes`: count, colour, squared colour); NaN where the count is 0."""
-    count = sums[:, :1]  # [n,1]
-    norm = np.where(count > 0.25, 1.0 / np.maximum(count, 0.25), np.nan).astype(np.float32)
-    mean = sums[:, 1:4] * norm  # [n,3]
-    var = np.maximum(sums[:, 4:7] * norm - mean * mean, 0.0) + _SIDE_COLOUR_VAR
+    mean, var = _side_gaussian(sums)
     return -0.5 * ((colour - mean) ** 2 / var + np.log(var)).sum(-1)
 
 
@@ -395,13 +392,18 @@ def colour_separation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """``[n]`` float32 how far apart two sides' colour Gaussians are, ``Σ_c (μ₁ − μ₂)² / (σ₁² + σ₂²)`` over the
     channels, from their ``[n,≥7]`` :func:`box_sums` (variances floored at :data:`_SIDE_COLOUR_VAR`); NaN where a side
     is empty."""
-    stats = []
-    for sums in (first, second):
-        norm = np.where(sums[:, :1] > 0.25, 1.0 / np.maximum(sums[:, :1], 0.25), np.nan).astype(np.float32)
-        mean = sums[:, 1:4] * norm
-        stats.append((mean, np.maximum(sums[:, 4:7] * norm - mean * mean, 0.0) + _SIDE_COLOUR_VAR))
-    (mean_1, var_1), (mean_2, var_2) = stats
+    (mean_1, var_1), (mean_2, var_2) = _side_gaussian(first), _side_gaussian(second)
     return ((mean_1 - mean_2) ** 2 / (var_1 + var_2)).sum(-1)
+
+
+def _side_gaussian(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``([n,3], [n,3])`` float32 per-channel mean and variance (floored at :data:`_SIDE_COLOUR_VAR`) of a side's
+    colour from its ``[n,≥7]`` :func:`box_sums` of :func:`colour_planes` (count, colour, squared colour); NaN where
+    the count is 0."""
+    count = sums[:, :1]  # [n,1]
+    norm = np.where(count > 0.25, 1.0 / np.maximum(count, 0.25), np.nan).astype(np.float32)
+    mean = sums[:, 1:4] * norm  # [n,3]
+    return mean, np.maximum(sums[:, 4:7] * norm - mean * mean, 0.0) + _SIDE_COLOUR_VAR
 
 
 def colour_planes(rgb: np.ndarray) -> np.ndarray:
