@@ -432,10 +432,9 @@ def _traverse(
         only, unless ``official_compat`` keeps view i whole for its focal) and the weights of the view registered."""
         i, j, from_i = pop
         p = pair_index[(i, j)]
-        if from_i and not official_compat:
-            own_i, own_j = register.registered_points("pts_i", p), _load(preds.pts_j, p, "pts_j", pairs)
-        elif from_i:
-            own_i, own_j = register.own_points(p), _load(preds.pts_j, p, "pts_j", pairs)
+        if from_i:
+            own_i = register.own_points(p) if official_compat else register.registered_points("pts_i", p)
+            own_j = _load(preds.pts_j, p, "pts_j", pairs)
         else:
             own_i, own_j = register.own_points(p), register.registered_points("pts_j", p)
         return own_i, own_j, register.weight("conf_i" if from_i else "conf_j", p)
