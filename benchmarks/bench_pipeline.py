@@ -31,11 +31,10 @@ PAPER_TINY_FRAMES = 24  # the paper preset's code path with tiny random weights:
 
 def _render(path: Path, num_frames: int, width: int, height: int) -> None:
     from stereodiff.io.video import write_video
-    from stereodiff.synth import build_scene
-    from stereodiff.synth.scene import iter_frames
+    from stereodiff.synth import RenderSettings, iter_frames, preset_scene
 
-    scene = build_scene("indoor-dynamic", seed=0, duration_s=num_frames / 30.0)
-    frames = (f.rgb for f in iter_frames(scene, num_frames=num_frames, height=height, width=width))
+    settings = RenderSettings(num_frames, height, width)
+    frames = (f.rgb for f in iter_frames(preset_scene("indoor-dynamic", 0, settings), settings))
     write_video(path, frames, 30.0, total=num_frames)
 
 

@@ -22,16 +22,16 @@ def main() -> int:
     args = parser.parse_args()
 
     from stereodiff.progress import set_progress
-    from stereodiff.synth import PRESETS, build_scene, render_video, triangulation_angles_deg
+    from stereodiff.synth import PRESETS, RenderSettings, build_scene, render_video, triangulation_angles_deg
 
     set_progress(False)
     frames, width, height = (20, 160, 120) if args.quick else (110, 320, 240)
-    render_video(build_scene("static-orbit"), num_frames=1, height=16, width=16)  # warm-up: imports, cv2
+    render_video(build_scene("static-orbit"), RenderSettings(1, 16, 16))  # warm-up: imports, cv2
     rows = []
     for preset in PRESETS:
         scene = build_scene(preset, seed=0, duration_s=frames / 30)
         wall, cpu = time.perf_counter(), time.process_time()
-        video = render_video(scene, num_frames=frames, height=height, width=width, workers=args.workers)
+        video = render_video(scene, RenderSettings(frames, height, width), workers=args.workers)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         valid = video.depth[video.depth > 0]
         angle8 = np.median(triangulation_angles_deg(video, 0, min(8, frames - 1)))

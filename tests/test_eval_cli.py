@@ -21,6 +21,11 @@ def synth_root(tmp_path_factory):
     return root, video
 
 
+def _eval_args(root, pred) -> tuple:
+    """``stereodiff eval`` of the synthetic dataset at ``root`` against the predictions in folder ``pred``."""
+    return ("eval", "--dataset", "synthetic", "--root", root, "--pred", pred)
+
+
 def test_eval_cli_writes_reports_matching_the_protocol(cli, synth_root, tmp_path):
     root, video = synth_root
     rng = np.random.default_rng(0)
@@ -28,19 +33,7 @@ def test_eval_cli_writes_reports_matching_the_protocol(cli, synth_root, tmp_path
     pred = (0.5 * disp + 0.1 + rng.normal(0, 0.002, disp.shape)).astype(np.float32)
     (tmp_path / "pred").mkdir()
     np.savez(tmp_path / "pred" / "scene_a.npz", disparity=pred)
-    status, out, err = cli(
-        "eval",
-        "--dataset",
-        "synthetic",
-        "--root",
-        root,
-        "--pred",
-        tmp_path / "pred",
-        "--out",
-        tmp_path / "report",
-        "--tae",
-        "--html",
-    )
+    status, out, err = cli(*_eval_args(root, tmp_path / "pred"), "--out", tmp_path / "report", "--tae", "--html")
     assert status == 0, err
     page = (tmp_path / "report" / "results.html").read_text()
     assert "<table>" in page and "scene_a" in page and page.count("data:image/png;base64,") == 1
@@ -55,19 +48,7 @@ def test_eval_cli_writes_reports_matching_the_protocol(cli, synth_root, tmp_path
     assert data["bands"]["abs_rel"][0] == pytest.approx(expected.abs_rel)  # F0 is the metric
     assert "| scene_a |" in (tmp_path / "report" / "results.md").read_text() and "AbsRel" in out
     # MonST3R protocol: pixel-pooled L1 fit runs too
-    status, _, err = cli(
-        "eval",
-        "--dataset",
-        "synthetic",
-        "--root",
-        root,
-        "--pred",
-        tmp_path / "pred",
-        "--protocol",
-        "monst3r",
-        "--out",
-        tmp_path / "report2",
-    )
+    status, _, err = cli(*_eval_args(root, tmp_path / "pred"), "--protocol", "monst3r", "--out", tmp_path / "report2")
     assert status == 0, err
     pooled = evaluate_sequence(
         pred, video.depth, max_depth=80.0, valid_mask=video.depth > 0, **protocol_options("monst3r")
@@ -122,10 +103,10 @@ def test_bad_inputs_exit_2(cli, synth_root, tmp_path):
     np.savez(bad, weights=np.zeros(3), bias=np.zeros(2))
     status, _, err = cli("analyze", bad, "--gt", root / "scene_a", "--out", tmp_path / "x")
     assert status == 2 and "'depth' or 'disparity'" in err
-    status, _, err = cli("eval", "--dataset", "synthetic", "--root", root, "--pred", tmp_path / "nothing")
+    status, _, err = cli(*_eval_args(root, tmp_path / "nothing"))
     assert status == 2 and "not found" in err
     (tmp_path / "empty").mkdir()
-    status, _, err = cli("eval", "--dataset", "synthetic", "--root", root, "--pred", tmp_path / "empty")
+    status, _, err = cli(*_eval_args(root, tmp_path / "empty"))
     assert status == 2 and "no prediction file" in err
     status, _, err = cli("analyze", bad, "--gt", tmp_path / "missing.npz")
     assert status == 2 and "not found" in err

@@ -1905,9 +1905,10 @@ def test_the_sway_cues_apparent_motion_takes_the_looming_of_the_derotated_flow()
 
 
 def test_the_sway_cue_takes_the_ground_fitted_on_an_unchanged_frame_and_only_there():
-    """``SwayInputs.source`` / ``normals``: a frame whose static pixels and their depth are still the input's takes
-    the normal of the plane the runner fitted there (bit for bit what fitting again gives); a normal given for it is
-    taken as is (None: no sway depth), but not for a frame whose static depth changed since."""
+    """``SwayInputs.source`` / ``SharedFindings.normals``: a frame whose static pixels and their depth are still the
+    input's takes the normal of the plane the runner fitted there with the same mover mask (bit for bit what
+    fitting again gives); a normal given for it is taken as is (None: no sway depth), but not for a frame whose
+    static depth changed since, nor one fitted with another mover mask."""
     from stereodiff.stage1.movers.shared import SharedFindings
     from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
     from stereodiff.stage1.movers.tracking import track_cut_depth
@@ -1916,36 +1917,44 @@ def test_the_sway_cue_takes_the_ground_fitted_on_an_unchanged_frame_and_only_the
     settings = MoverSettings(cut_track=32, cut_sway=0.04)
     focals = np.full(len(grey), focal)
 
-    def run(source=None, planes=None, shared=None, first=0, frames=slice(None)):
+    def run(source=None, shared=None, first=0, frames=slice(None)):
         out = depth[frames].copy()
-        sway = SwayInputs(moving[frames], focals[frames], settings, None, source, planes)
+        sway = SwayInputs(moving[frames], focals[frames], settings, None, source)
         given = track_cut_depth(grey[frames], out, moving[frames], 32, 7, first=first, shared=shared, sway=sway)
         return given, out
+
+    def fitted(normals, masks=moving):  # the runner's fits, as it stores them
+        shared = SharedFindings()
+        shared.normals = {k: (np.packbits(masks[k]), normal) for k, normal in normals.items()}
+        return shared
 
     plain = run()
     assert plain[0].any()  # the sway gave the box its depth
     K = pinhole(focal, depth.shape[1:])
     planes = [ground_depth(depth[k], (depth[k] > 0) & ~moving[k], settings, seed=k) for k in range(len(grey))]
     fits = {k: None if plane is None else ground_normal(plane, K) for k, plane in enumerate(planes)}
-    for got, expected in zip(run(depth.copy(), fits), plain):
+    for got, expected in zip(run(depth.copy(), fitted(fits)), plain):
         np.testing.assert_array_equal(got, expected)
     nothing = dict.fromkeys(fits)  # taken as is: no ground, no normal, the bound stays
-    assert not run(depth.copy(), nothing)[0].any()
+    assert not run(depth.copy(), fitted(nothing))[0].any()
+    for got, expected in zip(run(depth.copy(), fitted(nothing, ~moving)), plain):  # another mask: fitted again
+        np.testing.assert_array_equal(got, expected)
     changed = depth.copy()
     for k in range(len(grey)):
         y, x = np.argwhere((depth[k] > 0) & ~moving[k])[0]
         changed[k, y, x] *= 1.5  # one static pixel differs from the frame's depth: fitted again
-    for got, expected in zip(run(changed, nothing), plain):
+    for got, expected in zip(run(changed, fitted(nothing)), plain):
         np.testing.assert_array_equal(got, expected)
     shared = SharedFindings()  # the next block takes the normals of the overlap's unchanged frames
     shared.block(0, 4)
-    run(depth.copy(), fits, shared)
+    run(depth.copy(), shared)
     assert len(shared.normals) >= 8 and min(shared.normals) == 4  # the measured frames from the overlap on
     later = slice(4, None)
-    for got, expected in zip(run(depth[4:].copy(), {}, shared, 4, later), run(frames=later, first=4)):
+    shared.block(4, len(grey))
+    for got, expected in zip(run(depth[4:].copy(), shared, 4, later), run(frames=later, first=4)):
         np.testing.assert_array_equal(got, expected)
     shared.normals = {k: (bits, None) for k, (bits, _) in shared.normals.items()}  # taken as is: no sway depth
-    assert not run(depth[4:].copy(), {}, shared, 4, later)[0].any()
+    assert not run(depth[4:].copy(), shared, 4, later)[0].any()
 
 
 def test_a_regions_box_gives_its_pixels_in_order_and_whether_it_reaches_the_bottom():

@@ -11,6 +11,7 @@ import pytest
 from stereodiff.errors import InputError
 from stereodiff.synth import (
     PRESETS,
+    RenderSettings,
     load_synthetic_dataset,
     make_scene,
     render_video,
@@ -125,7 +126,7 @@ def test_plane_depth_matches_the_analytic_formula():
     offset = 0.5  # the plane n . X = 0.5
     camera = CameraPath(eye=(0.3, -1.6, -2.0), forward=(0.1, 0.35, 1.0), shake_amplitude=(0.1, 0.05, 0.2))
     scene = _plane_scene(normal, offset, camera)
-    video = render_video(scene, num_frames=3, height=H, width=W, noise_std=0.0)
+    video = render_video(scene, RenderSettings(3, H, W, noise_std=0.0))
     for i in range(3):
         pose = video.cam_to_world[i]
         v, u = np.mgrid[0:H, 0:W]
@@ -176,7 +177,7 @@ def test_primitive_depths_match_closed_forms():
 def test_dynamic_mask_is_exactly_the_moving_objects(videos, preset):
     video = videos[preset]
     scene = video.scene
-    static = render_video(scene.without_moving_objects(), num_frames=9, height=H, width=W)
+    static = render_video(scene.without_moving_objects(), RenderSettings(9, H, W))
     changed = (static.depth != video.depth) | (static.object_ids != video.object_ids)
     np.testing.assert_array_equal(video.dynamic_mask, changed)
     assert video.dynamic_mask.any() and not video.dynamic_mask.all()
@@ -196,7 +197,7 @@ def test_same_seed_same_output_and_seed_changes_it():
     for name in ("frames", "depth", "cam_to_world", "dynamic_mask", "object_ids", "K"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
     assert not np.array_equal(a.frames, c.frames) and not np.array_equal(a.depth, c.depth)
-    one_thread = render_video(a.scene, num_frames=3, height=24, width=32, workers=1)
+    one_thread = render_video(a.scene, RenderSettings(3, 24, 32), workers=1)
     np.testing.assert_array_equal(one_thread.frames, a.frames)
 
 
@@ -354,7 +355,7 @@ def test_rolling_shutter_leans_a_vertical_edge_and_keeps_each_rows_depth():
         return np.array([np.flatnonzero(row == 1)[0] for row in ids], dtype=float)  # [H] first pole column
 
     for readout in (0.0, 0.5, 0.9):
-        video = render_video(scene, num_frames=2, height=height, width=width, noise_std=0.0, rolling_shutter=readout)
+        video = render_video(scene, RenderSettings(2, height, width, noise_std=0.0, rolling_shutter=readout))
         edge = left_edge(video.object_ids[1])
         lean = edge[-1] - edge[0]
         expected = -readout * per_frame * (height - 4) / height  # band centres: rows 1.5 and H - 2.5
@@ -363,8 +364,8 @@ def test_rolling_shutter_leans_a_vertical_edge_and_keeps_each_rows_depth():
         np.testing.assert_array_equal(video.cam_to_world[1], scene.camera.cam_to_world(1 / fps))
         assert ("rolling_shutter" in video.info) == (readout > 0)
     # readout 0 is the global render, bit for bit; one row per band: each row's depth is what its own camera sees
-    global_video = render_video(scene, num_frames=2, height=height, width=width)
-    default = render_video(scene, num_frames=2, height=height, width=width, rolling_shutter=0.0)
+    global_video = render_video(scene, RenderSettings(2, height, width))
+    default = render_video(scene, RenderSettings(2, height, width, rolling_shutter=0.0))
     for name in ("frames", "depth", "object_ids", "cam_to_world"):
         np.testing.assert_array_equal(getattr(default, name), getattr(global_video, name), err_msg=name)
     _, depth, ids = scene.render_rolling(1 / fps, 1 / fps, 0.9, K, height, width, band_rows=1)
@@ -388,3 +389,21 @@ def test_rolling_shutter_render_of_a_preset_differs_only_by_it():
     assert rolled.info["rolling_shutter"] == 0.6 and "rolling_shutter" not in base.info
     with pytest.raises(InputError, match="rolling_shutter"):
         make_scene("static-orbit", seed=1, num_frames=1, height=24, width=32, rolling_shutter=1.5)
+
+
+def test_render_settings_are_checked_when_made_and_store_python_ints():
+    """``RenderSettings`` names the setting out of range; numpy integer sizes are stored as ints (``meta.json``)."""
+    settings = RenderSettings(np.int64(3), np.int32(24), 32)
+    assert (settings.num_frames, settings.height, settings.width) == (3, 24, 32)
+    assert all(type(v) is int for v in (settings.num_frames, settings.height, settings.width))
+    assert settings.duration_s == 3 / 30.0
+    for bad, name in [
+        (dict(num_frames=True), "num_frames"),
+        (dict(height=7), "height"),
+        (dict(width=32.0), "width"),
+        (dict(fps=0.0), "fps"),
+        (dict(blur_sigma=-1.0), "blur_sigma"),
+        (dict(rolling_shutter=1.5), "rolling_shutter"),
+    ]:
+        with pytest.raises(InputError, match=name):
+            RenderSettings(**{"num_frames": 2, "height": 24, "width": 32, **bad})

@@ -59,26 +59,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from stereodiff.progress import logger
-    from stereodiff.synth import build_scene, with_tremor
+    from stereodiff.synth import RenderSettings, preset_scene
     from stereodiff.synth.dataset import check_output_folder, render_synthetic_dataset
-    from stereodiff.synth.scene import check_render_args
 
     width, height = parse_size(args.size)
-    check_render_args(args.frames, height, width, args.fps, args.noise, args.blur, args.rolling_shutter)
+    settings = RenderSettings(args.frames, height, width, args.fps, args.noise, args.blur, args.rolling_shutter)
     check_output_folder(args.out, overwrite=args.overwrite)  # before rendering, not after
-    scene = with_tremor(build_scene(args.preset, seed=args.seed, duration_s=args.frames / args.fps), args.tremor)
-    render_synthetic_dataset(
-        scene,
-        args.out,
-        num_frames=args.frames,
-        height=height,
-        width=width,
-        fps=args.fps,
-        noise_std=args.noise,
-        blur_sigma=args.blur,
-        overwrite=args.overwrite,
-        rolling_shutter=args.rolling_shutter,
-    )
+    scene = preset_scene(args.preset, args.seed, settings, args.tremor)
+    render_synthetic_dataset(scene, args.out, settings, overwrite=args.overwrite)
     logger.info(
         "wrote %d frames of %s (seed %d, %dx%d, moving objects %s) to %s",
         args.frames,

@@ -6,17 +6,20 @@ store it in the dataset folder layout of ``docs/synthetic.md``.
 """
 
 from stereodiff.synth.dataset import load_synthetic_dataset, render_synthetic_dataset, write_synthetic_dataset
-from stereodiff.synth.presets import PRESETS, build_scene, make_scene, with_tremor
-from stereodiff.synth.scene import Scene, SyntheticVideo, iter_frames, render_video, triangulation_angles_deg
+from stereodiff.synth.presets import PRESETS, build_scene, make_scene, preset_scene, with_tremor
+from stereodiff.synth.render import RenderSettings, iter_frames, render_video
+from stereodiff.synth.scene import Scene, SyntheticVideo, triangulation_angles_deg
 
 __all__ = [
     "PRESETS",
+    "RenderSettings",
     "Scene",
     "SyntheticVideo",
     "build_scene",
     "iter_frames",
     "load_synthetic_dataset",
     "make_scene",
+    "preset_scene",
     "render_synthetic_dataset",
     "render_video",
     "triangulation_angles_deg",

@@ -26,15 +26,8 @@ from numpy.lib.format import open_memmap
 from stereodiff.errors import InputError
 from stereodiff.io.export import read_intrinsics, read_tum_poses, write_intrinsics, write_tum_poses
 from stereodiff.io.files import atomic_dir
-from stereodiff.synth.scene import (
-    RenderedFrame,
-    Scene,
-    SyntheticVideo,
-    check_render_args,
-    intrinsics_for,
-    iter_frames,
-    render_info,
-)
+from stereodiff.synth.render import RenderedFrame, RenderSettings, iter_frames
+from stereodiff.synth.scene import Scene, SyntheticVideo
 
 # read_tum_poses / write_tum_poses are re-exported from stereodiff.io.export (the poses.txt format)
 __all__ = [
@@ -92,31 +85,21 @@ def write_synthetic_dataset(video: SyntheticVideo, out_dir: Path, *, overwrite: 
 
 
 def render_synthetic_dataset(
-    scene: Scene,
-    out_dir: Path,
-    *,
-    num_frames: int,
-    height: int,
-    width: int,
-    fps: float = 30.0,
-    noise_std: float = 1.0,
-    blur_sigma: float = 0.5,
-    workers: int = 2,
-    overwrite: bool = False,
-    rolling_shutter: float = 0.0,
+    scene: Scene, out_dir: Path, settings: RenderSettings, *, workers: int = 2, overwrite: bool = False
 ) -> Path:
-    """Render ``scene`` straight into a dataset folder, frame by frame (memory does not grow with ``num_frames``);
-    the folder equals ``write_synthetic_dataset(render_video(scene, ...))`` (``rolling_shutter``: the readout,
-    :func:`~stereodiff.synth.scene.iter_frames`)."""
-    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma, rolling_shutter)
-    settings = dict(fps=fps, noise_std=noise_std, blur_sigma=blur_sigma, workers=workers)
-    settings["rolling_shutter"] = rolling_shutter
-    frames = iter_frames(scene, num_frames=num_frames, height=height, width=width, **settings)
-    meta = {"preset": scene.preset, "seed": scene.seed, "num_frames": num_frames, "height": height, "width": width}
-    meta["fps"] = float(fps)
-    K = intrinsics_for(scene.hfov_deg, height, width)
-    info = render_info(scene, noise_std, blur_sigma, rolling_shutter)
-    return _write_dataset(out_dir, frames, meta, info, K, overwrite=overwrite)
+    """Render ``scene`` straight into a dataset folder, frame by frame (memory does not grow with the number of
+    frames); the folder equals ``write_synthetic_dataset(render_video(scene, settings))``."""
+    frames = iter_frames(scene, settings, workers=workers)
+    meta = {
+        "preset": scene.preset,
+        "seed": scene.seed,
+        "num_frames": settings.num_frames,
+        "height": settings.height,
+        "width": settings.width,
+        "fps": float(settings.fps),
+    }
+    K = settings.intrinsics(scene)
+    return _write_dataset(out_dir, frames, meta, settings.info(scene), K, overwrite=overwrite)
 
 
 def _npy_into_npz(npy_path: Path, npz_path: Path, key: str) -> None:

@@ -15,20 +15,19 @@ import numpy as np
 
 from stereodiff.errors import InputError
 from stereodiff.synth.raycast import Primitive
+from stereodiff.synth.render import RenderSettings, render_video
 from stereodiff.synth.scene import (
     CameraPath,
     RigidMotion,
     Scene,
     SceneObject,
     SyntheticVideo,
-    check_render_args,
     make_pose,
-    render_video,
     rotation_about,
 )
 from stereodiff.synth.texture import Material, make_lattice
 
-__all__ = ["PRESETS", "build_scene", "make_scene", "with_tremor"]
+__all__ = ["PRESETS", "build_scene", "make_scene", "preset_scene", "with_tremor"]
 
 #: prim z -> world -y: a plane z = 0 in its frame becomes the ground (normal up)
 _GROUND = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -368,6 +367,12 @@ def with_tremor(scene: Scene, amplitude_deg: float) -> Scene:
     return replace(scene, camera=camera)
 
 
+def preset_scene(preset: str, seed: int, settings: RenderSettings, tremor_deg: float = 0.0) -> Scene:
+    """The scene of ``preset`` and ``seed`` built for ``settings``' clip length (:func:`build_scene`), with a hand
+    tremor of ``tremor_deg`` degrees added to its camera (:func:`with_tremor`; 0 = none)."""
+    return with_tremor(build_scene(preset, seed=seed, duration_s=settings.duration_s), tremor_deg)
+
+
 def make_scene(
     preset: str,
     *,
@@ -388,30 +393,16 @@ def make_scene(
             people, hand-held camera; depth ~2-7.6 m), ``driving`` (street, forward motion at 8 m/s, 1-3 moving cars;
             depth up to ~65 m, sky = depth 0) or ``close-object`` (an object crosses 0.5-1 m in front of the camera).
         seed: layout, textures, motion phases and sensor noise all follow from it: same seed, same output.
-        num_frames: T, frames at times ``i / fps``.
-        height, width: image size in pixels (the field of view is fixed, so K scales with the width).
-        fps: frame rate (motions are defined in seconds).
-        noise_std: Gaussian sensor noise, std in 8-bit levels (0 = none).
-        blur_sigma: Gaussian blur of the image in pixels (0 = none); the depth is never blurred.
-        rolling_shutter: readout of a rolling shutter (fraction of the frame interval, rows top to bottom; 0 = a
-            global shutter): row ``r`` of frame ``i`` is seen at ``(i + rolling_shutter · r / height) / fps``, by
-            the camera and the objects of that instant; the depth is what each pixel sees, ``cam_to_world`` the
-            first row's pose.
+        num_frames, height, width, fps, noise_std, blur_sigma, rolling_shutter: the
+            :class:`~stereodiff.synth.render.RenderSettings` (T frames at times ``i / fps``, image size in pixels,
+            sensor noise and blur, the rolling shutter's readout; InputError naming one out of range). With a rolling
+            shutter each row is seen by the camera and the objects of its instant; the depth is what each pixel
+            sees, ``cam_to_world`` the first row's pose.
         tremor_deg: a hand tremor added to the camera (:func:`with_tremor`; 0 = none, the preset's camera).
 
     Returns:
         a :class:`SyntheticVideo` (frames ``[T,H,W,3]`` uint8, depth ``[T,H,W]`` float32 m, K ``[3,3]``,
         cam_to_world ``[T,4,4]``, dynamic_mask ``[T,H,W]`` bool, object_ids ``[T,H,W]`` int32).
     """
-    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma, rolling_shutter)
-    scene = with_tremor(build_scene(preset, seed=seed, duration_s=num_frames / fps), tremor_deg)
-    return render_video(
-        scene,
-        num_frames=int(num_frames),
-        height=int(height),
-        width=int(width),
-        fps=fps,
-        noise_std=noise_std,
-        blur_sigma=blur_sigma,
-        rolling_shutter=rolling_shutter,
-    )
+    settings = RenderSettings(num_frames, height, width, fps, noise_std, blur_sigma, rolling_shutter)
+    return render_video(preset_scene(preset, seed, settings, tremor_deg), settings)

@@ -1,4 +1,5 @@
-"""Scenes (objects, rigid motions, a camera path) and their rendering into a video with exact ground truth.
+"""Scenes (objects, rigid motions, a camera path), their ray-cast frames with exact ground truth, and the rendered
+video (:class:`SyntheticVideo`; :mod:`stereodiff.synth.render` renders a clip).
 
 World frame: metres, y DOWN (gravity +y), the ground at y = 0, so "up" is -y; cameras use OpenCV axes and
 ``cam_to_world`` poses. Every motion is a function of time in seconds, so a scene renders at any frame rate, size
@@ -7,13 +8,11 @@ and length: changing ``height``/``width`` keeps the field of view, changing ``nu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from stereodiff.camera import pinhole
-from stereodiff.progress import thread_imap
 from stereodiff.synth.raycast import PlacedPrimitive, Primitive, cast_pixels, pixel_grid, surface_normals
 from stereodiff.synth.texture import shade, sky_colour, surface_colour
 from stereodiff.types import Video, check_array
@@ -21,18 +20,13 @@ from stereodiff.types import Video, check_array
 __all__ = [
     "ROLLING_BAND_ROWS",
     "CameraPath",
-    "RenderedFrame",
     "RigidMotion",
     "Scene",
     "SceneObject",
     "SyntheticVideo",
-    "check_render_args",
     "intrinsics_for",
-    "iter_frames",
     "look_at",
     "make_pose",
-    "render_info",
-    "render_video",
     "rotation_about",
     "triangulation_angles_deg",
 ]
@@ -357,148 +351,6 @@ class SyntheticVideo:
     def to_video(self) -> Video:
         """The RGB frames as a :class:`stereodiff.types.Video`."""
         return Video(frames=self.frames, fps=self.fps, source=f"synthetic:{self.preset}:seed={self.seed}")
-
-
-def _sensor(rgb: np.ndarray, rng: np.random.Generator, noise_std: float, blur_sigma: float) -> np.ndarray:
-    """Camera effects on a float frame ``[H,W,3]`` in [0, 1]: Gaussian blur (sigma in pixels), then Gaussian noise
-    (std in 8-bit levels), then rounding to uint8."""
-    img = rgb * np.float32(255.0)
-    if blur_sigma > 0:
-        import cv2
-
-        img = cv2.GaussianBlur(img, (0, 0), sigmaX=blur_sigma, borderType=cv2.BORDER_REFLECT)
-    if noise_std > 0:
-        img = img + rng.standard_normal(img.shape, dtype=np.float32) * np.float32(noise_std)
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
-
-
-@dataclass(eq=False)
-class RenderedFrame:
-    """One rendered frame: ``rgb [H,W,3]`` uint8, ``depth [H,W]`` float32 m (0 = invalid), ``object_ids [H,W]``
-    int32, ``dynamic_mask [H,W]`` bool, ``cam_to_world [4,4]``; ``index`` is the frame number (time index / fps)."""
-
-    index: int
-    rgb: np.ndarray
-    depth: np.ndarray
-    object_ids: np.ndarray | None
-    dynamic_mask: np.ndarray
-    cam_to_world: np.ndarray
-
-
-def check_render_args(
-    num_frames: int,
-    height: int,
-    width: int,
-    fps: float,
-    noise_std: float = 0.0,
-    blur_sigma: float = 0.0,
-    rolling_shutter: float = 0.0,
-) -> None:
-    """InputError naming the argument when a render setting is out of range."""
-    from stereodiff.errors import InputError
-
-    if isinstance(num_frames, bool) or not isinstance(num_frames, (int, np.integer)) or num_frames < 1:
-        raise InputError(f"num_frames must be a positive integer, got {num_frames!r}")
-    for name, value in (("height", height), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 8:
-            raise InputError(f"{name} must be an integer >= 8 pixels, got {value!r}")
-    if not (np.isfinite(fps) and fps > 0):
-        raise InputError(f"fps must be a positive number, got {fps!r}")
-    if not (noise_std >= 0 and blur_sigma >= 0):
-        raise InputError(f"noise_std and blur_sigma must be >= 0, got {noise_std!r} and {blur_sigma!r}")
-    if not 0 <= rolling_shutter <= 1:
-        raise InputError(f"rolling_shutter must be a readout in [0, 1] frame intervals, got {rolling_shutter!r}")
-
-
-def render_info(scene: Scene, noise_std: float, blur_sigma: float, rolling_shutter: float = 0.0) -> dict:
-    """The render settings stored in ``SyntheticVideo.info`` and the dataset's ``meta.json`` (``rolling_shutter``
-    only when not 0)."""
-    info = {
-        "noise_std": float(noise_std),
-        "blur_sigma": float(blur_sigma),
-        "hfov_deg": float(scene.hfov_deg),
-        "moving_object_ids": [int(i) for i in scene.moving_ids],
-    }
-    if rolling_shutter:
-        info["rolling_shutter"] = float(rolling_shutter)
-    return info
-
-
-def iter_frames(
-    scene: Scene,
-    *,
-    num_frames: int,
-    height: int,
-    width: int,
-    fps: float = 30.0,
-    noise_std: float = 1.0,
-    blur_sigma: float = 0.5,
-    workers: int = 2,
-    rolling_shutter: float = 0.0,
-) -> Iterator[RenderedFrame]:
-    """Render frames ``0 .. num_frames-1`` of ``scene`` (at times ``i / fps``) one by one, in order, on ``workers``
-    threads; memory stays bounded by a few frames whatever the length. The output does not depend on ``workers``.
-    ``rolling_shutter``: the readout (fraction of the frame interval; 0 = global shutter): row ``r`` of frame
-    ``i`` is seen at ``(i + rolling_shutter · r / height) / fps`` (:meth:`Scene.render_rolling`); the frame's
-    ``cam_to_world`` is then its first row's."""
-    K = intrinsics_for(scene.hfov_deg, height, width)
-    moving = np.array(scene.moving_ids, dtype=np.int32)
-
-    def render(i: int) -> RenderedFrame:
-        pose = scene.camera.cam_to_world(i / fps)
-        if rolling_shutter:
-            rgb, depth, ids = scene.render_rolling(i / fps, 1 / fps, rolling_shutter, K, height, width)
-        else:
-            rgb, depth, ids = scene.render_frame(i / fps, pose, K, height, width)
-        image = _sensor(rgb, np.random.default_rng([scene.seed, i]), noise_std, blur_sigma)
-        return RenderedFrame(i, image, depth.astype(np.float32), ids, np.isin(ids, moving), pose)
-
-    # frames are independent and numpy releases the GIL in its kernels: render a few at a time on threads
-    yield from thread_imap(render, range(num_frames), max(1, min(workers, num_frames)))
-
-
-def render_video(
-    scene: Scene,
-    *,
-    num_frames: int,
-    height: int,
-    width: int,
-    fps: float = 30.0,
-    noise_std: float = 1.0,
-    blur_sigma: float = 0.5,
-    workers: int = 2,
-    rolling_shutter: float = 0.0,
-) -> SyntheticVideo:
-    """Render ``num_frames`` frames of ``scene`` at times ``i / fps`` into memory (see
-    :func:`stereodiff.synth.make_scene`; :func:`iter_frames` streams them instead; ``rolling_shutter`` as there)."""
-    from stereodiff.progress import progress
-
-    check_render_args(num_frames, height, width, fps, noise_std, blur_sigma, rolling_shutter)
-    frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
-    depth = np.empty((num_frames, height, width), dtype=np.float32)
-    object_ids = np.empty((num_frames, height, width), dtype=np.int32)
-    dynamic_mask = np.empty((num_frames, height, width), dtype=bool)
-    poses = np.empty((num_frames, 4, 4))
-    settings = dict(fps=fps, noise_std=noise_std, blur_sigma=blur_sigma, workers=workers)
-    settings["rolling_shutter"] = rolling_shutter
-    rendered = iter_frames(scene, num_frames=num_frames, height=height, width=width, **settings)
-    for frame in progress(rendered, desc=f"render {scene.preset}", total=num_frames, unit="frame"):
-        i = frame.index
-        frames[i], depth[i], object_ids[i] = frame.rgb, frame.depth, frame.object_ids
-        dynamic_mask[i], poses[i] = frame.dynamic_mask, frame.cam_to_world
-    return SyntheticVideo(
-        frames=frames,
-        depth=depth,
-        K=intrinsics_for(scene.hfov_deg, height, width),
-        cam_to_world=poses,
-        dynamic_mask=dynamic_mask,
-        object_ids=object_ids,
-        fps=float(fps),
-        preset=scene.preset,
-        seed=scene.seed,
-        scene=scene,
-        info=render_info(scene, noise_std, blur_sigma, rolling_shutter),
-    )
 
 
 def triangulation_angles_deg(video: SyntheticVideo, i: int, j: int) -> np.ndarray:

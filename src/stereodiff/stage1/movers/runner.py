@@ -125,7 +125,6 @@ def _handle_block(
     handled = np.zeros((n, h, w), bool)
     splits: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the parts ``split_feet`` split off
     sway_on = s.cut_track > 0 and s.cut_sway > 0 and source is not None
-    normals: dict[int, np.ndarray | None] = {}  # frame -> its ground's normal fitted on its input (the sway cue's)
 
     def frame_depth(k: int) -> None:  # writes frame k only
         if not moving[k].any():
@@ -137,8 +136,9 @@ def _handle_block(
             handled[k] = np.unpackbits(known.handled, count=h * w).reshape(h, w).view(bool)
             return
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
-        if sway_on:  # depth[k] is still the source's frame here
-            normals[k] = None if ground is None else ground_normal(ground, pinhole(float(scene.focal[k]), (h, w)))
+        if sway_on:  # depth[k] is still the source's frame here: the sway cue takes this fit's normal
+            normal = None if ground is None else ground_normal(ground, pinhole(float(scene.focal[k]), (h, w)))
+            shared.normals[first + k] = (bits, normal)
         floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
         splits[k] = []
         found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating, splits[k])
@@ -159,7 +159,6 @@ def _handle_block(
                 s,
                 np.asarray(scene.cam_to_world),
                 None if source is None else source[first : first + n],
-                normals,
             )
             if s.cut_sway > 0
             else None

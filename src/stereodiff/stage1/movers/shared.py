@@ -71,7 +71,8 @@ class SharedFindings:
     A frame's mover depth and the cut-track links of a pair of frames (:func:`~.tracking.track_cut_depth`) depend on the
     block's mover masks too, which differ near a block's ends (a frame's flow checks there lack their pairs beyond
     the block): they are taken from the earlier block only where the masks they were computed from are the same,
-    bit for bit (most of the overlap; stored packed, the depth as its changed pixels: a few MB at 320×240)."""
+    bit for bit (most of the overlap; stored packed, the depth as its changed pixels: a few MB at 320×240). The
+    sway cue's ground normals (:attr:`normals`) are the one cache of them: the current block's fits too."""
 
     def __init__(self) -> None:
         self.next_first = 0  # what concerns video frames from here on is stored (the next block has them too)
@@ -80,7 +81,9 @@ class SharedFindings:
         self.cut_links: dict[tuple[int, int], CutLinks] = {}  # (video frame a, video frame b): its links
         self.depths: dict[int, FrameDepth] = {}  # video frame: its mover depth
         #: video frame: (its mover mask, packed; the unit normal of the ground fitted on its input depth with that
-        #: mask, or None): the sway cue's (:func:`~.tracking.track_cut_depth`)
+        #: mask, or None): the sway cue's (:func:`~.tracking.track_cut_depth`). Every fit of the block's runner
+        #: (:func:`~.runner.handle_movers`; the normal, not the ``[h,w]`` plane: memory) and the sway cue's own fits
+        #: of the overlap: ≈ 10 KB a frame at 320×240, at most a block and its context
         self.normals: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
 
     def block(self, first: int, next_first: int) -> None:

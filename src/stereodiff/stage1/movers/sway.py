@@ -76,12 +76,8 @@ class SwayInputs(NamedTuple):
     source: np.ndarray | None = None
     """``[n,h,w]`` the block's input depth (untouched; the movers' depth is a copy of it): a frame whose static
     pixels (depth > 0, not ``moving``) and their depth are still those has the ground plane fitted there (the fit
-    reads nothing else), so its normal is taken from where it was computed (``normals``, or the earlier block's
-    :class:`~.shared.SharedFindings`), not fitted again."""
-    normals: dict[int, np.ndarray | None] | None = None
-    """Frame (index in the block) → :func:`ground_normal` (or None) of :func:`~.ground.ground_depth`'s plane of
-    ``source``'s frame with its static pixels, the frame's seed and ``settings`` (the runner's fit for the mover
-    depth; the normal, not the ``[h,w]`` plane, is kept: memory)."""
+    reads nothing else), so its normal is taken from where it was computed (``SharedFindings.normals``: the
+    runner's fit for the mover depth, or an earlier block's), not fitted again."""
 
 
 class SwayFit(NamedTuple):

@@ -367,19 +367,17 @@ def track_cut_depth(
         return normals[k]
 
     def ground_normal_of(k: int) -> np.ndarray | None:
-        """Frame ``k``'s ground normal: taken from where it was fitted on the same input (``sway.normals``, the
-        earlier block's), else fitted here (and kept for the next block when fitted on the frame's input)."""
+        """Frame ``k``'s ground normal: taken from where it was fitted on the same input with the same mover mask
+        (``shared.normals``: the runner's fit or an earlier block's), else fitted here (and kept for the next block
+        when fitted on the frame's input)."""
         static = (depth[k] > 0) & ~sway.moving[k]
         unchanged = sway.source is not None and _unchanged(depth[k], static, sway.source[k], sway.moving[k])
-        known = shared.normals.get(first + k) if unchanged and shared is not None else None
         bits = np.packbits(sway.moving[k]) if unchanged and shared is not None else None
+        known = None if bits is None else shared.normals.get(first + k)
         if known is not None and np.array_equal(known[0], bits):
             return known[1]
-        if unchanged and sway.normals is not None and k in sway.normals:
-            normal = sway.normals[k]
-        else:
-            plane = ground_depth(depth[k], static, sway.settings, seed=first + k)
-            normal = None if plane is None else ground_normal(plane, pinhole(float(sway.focal[k]), (h, w)))
+        plane = ground_depth(depth[k], static, sway.settings, seed=first + k)
+        normal = None if plane is None else ground_normal(plane, pinhole(float(sway.focal[k]), (h, w)))
         if bits is not None and shared.wanted(first + k):
             shared.normals[first + k] = (bits, normal)
         return normal
