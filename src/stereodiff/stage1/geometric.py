@@ -800,21 +800,24 @@ class GeometricMatcher(PairwiseReconstruction):
         consecutive frames (degrees per frame; NaN when none is known) over the runs of :func:`screen_runs` (a few
         consecutive frames spread over the clip), matched sparsely (~7 ms a pair) instead of by the matcher's dense
         flows. Without such changes un-rolling cannot change a pair's fit. By default from the consecutive pairs'
-        rotations (:func:`corner_matches`, :func:`angular_velocity_changes`); with ``rolling_shutter_screen_tracks``
-        from the second differences of each run's corner tracks (:meth:`_screen_tracks`)."""
-        if self.settings.rolling_shutter_screen_tracks:
-            changes = self._screen_tracks(gray, K, steps)
-        else:
-
-            def matches(k: int) -> tuple[int, np.ndarray, np.ndarray] | None:
-                found = corner_matches(gray[k], gray[k + 1])
-                return None if found is None else (k, *found)
-
-            pairs = screen_pairs(len(gray))
-            found = [m for m in thread_map(matches, pairs, self.num_workers, "shutter screen") if m]
-            rotations = {k: R for k, (R, _) in self._pair_rotations(found, K, steps, 0.0, None).items()}
-            changes = angular_velocity_changes(rotations)
+        rotations (:meth:`_screen_pairs`); with ``rolling_shutter_screen_tracks`` from the second differences of each
+        run's corner tracks (:meth:`_screen_tracks`)."""
+        screen = self._screen_tracks if self.settings.rolling_shutter_screen_tracks else self._screen_pairs
+        changes = screen(gray, K, steps)
         return float(np.degrees(np.median(changes))) if len(changes) else float("nan")
+
+    def _screen_pairs(self, gray: np.ndarray, K: np.ndarray, steps: PairSteps) -> np.ndarray:
+        """``[M]`` radians per frame: the changes of the angular velocity of ``rolling_shutter_screen`` from the
+        relative rotations of the consecutive pairs of :func:`screen_pairs`, matched by :func:`corner_matches`
+        (:func:`angular_velocity_changes`)."""
+
+        def matches(k: int) -> tuple[int, np.ndarray, np.ndarray] | None:
+            found = corner_matches(gray[k], gray[k + 1])
+            return None if found is None else (k, *found)
+
+        found = [m for m in thread_map(matches, screen_pairs(len(gray)), self.num_workers, "shutter screen") if m]
+        rotations = {k: R for k, (R, _) in self._pair_rotations(found, K, steps, 0.0, None).items()}
+        return angular_velocity_changes(rotations)
 
     def _screen_tracks(self, gray: np.ndarray, K: np.ndarray, steps: PairSteps) -> np.ndarray:
         """``[M]`` radians per frame: the changes of the angular velocity of ``rolling_shutter_screen_tracks``, one
