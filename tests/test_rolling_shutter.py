@@ -15,13 +15,17 @@ from stereodiff.stage1.rolling_shutter import (
     MIRROR_READOUT,
     SCREEN_MIN_CHANGE_DEG,
     RollingShutter,
+    angular_acceleration,
     angular_velocity_changes,
     choose_readout,
     corner_matches,
+    corner_tracks,
     detect_readout,
     frame_angular_velocities,
     mirror_asymmetry,
+    rotation_flow,
     screen_pairs,
+    screen_runs,
     unroll_pixels,
     unroll_rays,
 )
@@ -265,19 +269,82 @@ def test_corner_matches_follow_a_known_shift():
     assert corner_matches(np.full((H, W), 128, np.uint8), moved) is None  # no corners
 
 
-def test_matcher_screen_declines_a_steady_rendered_camera_without_the_full_test():
-    """``rolling_shutter_screen`` on rendered frames (the camera turns steadily): the screen's angular velocity
-    changes stay below the threshold, the full test never runs (its statistic stays NaN) and the pairs are those of
-    the matcher without the option, bit for bit."""
+@pytest.mark.parametrize("tracks", [False, True])
+def test_matcher_screen_declines_a_steady_rendered_camera_without_the_full_test(tracks):
+    """``rolling_shutter_screen`` on rendered frames (the camera turns steadily), from the pairs' rotations or
+    (``rolling_shutter_screen_tracks``) from corner tracks: the screen's angular velocity changes stay below the
+    threshold, the full test never runs (its statistic stays NaN) and the pairs are those of the matcher without
+    the option, bit for bit."""
     from test_geometric import _render_scene
 
     frames, _, K_scene, _ = _render_scene()
     frames = frames[:8]
     off = GeometricMatcher(resolution=160, intrinsics=K_scene, offsets=(1, 2)).predict(frames)
     settings = dict(rolling_shutter_readout=0.6, rolling_shutter_detect=True, rolling_shutter_screen=True)
+    settings["rolling_shutter_screen_tracks"] = tracks
     matcher = GeometricMatcher(resolution=160, intrinsics=K_scene, offsets=(1, 2), **settings)
     screened = matcher.predict(frames)
     assert 0 <= matcher.report.rolling_shutter_screen < SCREEN_MIN_CHANGE_DEG
     assert np.isnan(matcher.report.rolling_shutter_asymmetry) and matcher._rolling is None
     np.testing.assert_array_equal(screened.pts_i, off.pts_i)
     np.testing.assert_array_equal(screened.conf_i, off.conf_i)
+
+
+def _hand_held_tracks(rng: np.random.Generator, speed: float, change: float) -> np.ndarray:
+    """``[3,400,2]`` pixels of points 1–3 m away seen in frames 0–2 by a camera that turns about ``AXIS`` by
+    ``speed`` radians in the first pair and ``speed + change`` in the second while it moves by ``VELOCITY`` (its own
+    axes) in each: ``X_{k+1} = R_k X_k − VELOCITY``."""
+    rays = np.hstack([rng.uniform([20, 20], [W - 20, H - 20], (400, 2)), np.ones((400, 1))]) @ np.linalg.inv(K).T
+    points = rays * rng.uniform(1.0, 3.0, (400, 1))
+    tracks = []
+    for k in range(3):
+        p = points @ K.T
+        tracks.append(p[:, :2] / p[:, 2:])
+        points = points @ Rotation.from_rotvec(-(speed + k * change) * AXIS).as_matrix().T - VELOCITY
+    return np.stack(tracks)
+
+
+def test_angular_acceleration_of_tracks_drops_moving_points():
+    """Tracks over three frames of a hand-held camera turning ~1° per frame, 0.1° per frame faster in the second
+    pair, while it translates: the second differences give that change, also with a third of the tracks on objects
+    accelerating on their own (a least-squares fit is pulled off by them); a steady turn gives almost none."""
+    rng = np.random.default_rng(3)
+    change = np.radians(0.1) / np.linalg.norm(AXIS)
+    tracks = _hand_held_tracks(rng, np.radians(1.0), change)
+    truth = change * np.linalg.norm(AXIS)
+    fitted = angular_acceleration(tracks, K)
+    np.testing.assert_allclose(np.linalg.norm(fitted), truth, rtol=0.1)  # first order
+    axis = -AXIS / np.linalg.norm(AXIS)  # the scene turns against the camera
+    np.testing.assert_allclose(fitted / np.linalg.norm(fitted), axis, atol=0.05)
+    movers = tracks.copy()
+    moving = rng.random(tracks.shape[1]) < 1 / 3
+    movers[2, moving] += rng.normal([1.0, 0.3], 0.3, (moving.sum(), 2))  # their own acceleration, px per frame²
+    np.testing.assert_allclose(np.linalg.norm(angular_acceleration(movers, K)), truth, rtol=0.1)
+    second = (movers[2] - 2 * movers[1] + movers[0]).reshape(-1)
+    least_squares = np.linalg.lstsq(rotation_flow(movers[1], K).reshape(-1, 3), second, rcond=None)[0]
+    assert abs(np.linalg.norm(least_squares) - truth) > 0.3 * truth
+    steady = angular_acceleration(_hand_held_tracks(rng, np.radians(1.0), 0.0), K)
+    assert np.linalg.norm(steady) < 0.1 * truth  # the translation's second-order rest
+
+
+def test_corner_tracks_follow_a_steady_shift():
+    """Four frames shifted by (1.5, -0.75) px each: every track moves by that per frame; no corners: None."""
+    rng = np.random.default_rng(0)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (H, W)).astype(np.float32), (0, 0), 2.0)
+    image = cv2.normalize(texture, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    frames = np.stack([
+        cv2.warpAffine(image, np.float32([[1, 0, 1.5 * k], [0, 1, -0.75 * k]]), (W, H), flags=cv2.INTER_CUBIC,
+                       borderMode=cv2.BORDER_REFLECT)
+        for k in range(4)
+    ])  # fmt: skip
+    tracks = corner_tracks(frames)
+    assert tracks.shape[0] == 4 and tracks.shape[1] > 200
+    inner = (tracks[0, :, 0] > 15) & (tracks[0, :, 0] < W - 15) & (tracks[0, :, 1] > 15) & (tracks[0, :, 1] < H - 15)
+    steps = np.median(np.diff(tracks[:, inner], axis=0), axis=1)  # [3,2]
+    np.testing.assert_allclose(steps, [[1.5, -0.75]] * 3, atol=0.05)
+    assert corner_tracks(np.full((4, H, W), 128, np.uint8)) is None
+
+
+def test_screen_runs_start_the_runs_of_screen_pairs():
+    assert screen_runs(64, 6, 4) == [0, 12, 24, 36, 48, 60]
+    assert screen_runs(3, 6, 4) == [0]

@@ -87,14 +87,18 @@ from stereodiff.stage1.rolling_shutter import (
     MIRROR_MARGIN,
     READOUT_GRID,
     SCREEN_MIN_CHANGE_DEG,
+    SCREEN_WINDOW_FRAMES,
     RollingShutter,
+    angular_acceleration,
     angular_velocity_changes,
     choose_readout,
     corner_matches,
+    corner_tracks,
     detect_readout,
     frame_angular_velocities,
     median_residual,
     screen_pairs,
+    screen_runs,
     unroll_pixels,
 )
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
@@ -793,10 +797,19 @@ class GeometricMatcher(PairwiseReconstruction):
 
     def _screen_rolling_shutter(self, gray: np.ndarray, K: np.ndarray, steps: PairSteps) -> float:
         """The statistic of ``rolling_shutter_screen``: the median change of the angular velocity between
-        consecutive frames (degrees per frame; NaN when no two consecutive rotations are known) over the runs of
-        :func:`screen_pairs` (a few consecutive frames spread over the clip), the pairs matched by
-        :func:`corner_matches` (sparse, ~7 ms a pair) instead of the matcher's dense flows
-        (:func:`angular_velocity_changes`). Without such changes un-rolling cannot change a pair's fit."""
+        consecutive frames (degrees per frame; NaN when none is known) over the runs of :func:`screen_runs` (a few
+        consecutive frames spread over the clip), matched sparsely (~7 ms a pair) instead of by the matcher's dense
+        flows. Without such changes un-rolling cannot change a pair's fit. By default from the consecutive pairs'
+        rotations (:meth:`_screen_pairs`); with ``rolling_shutter_screen_tracks`` from the second differences of each
+        run's corner tracks (:meth:`_screen_tracks`)."""
+        screen = self._screen_tracks if self.settings.rolling_shutter_screen_tracks else self._screen_pairs
+        changes = screen(gray, K, steps)
+        return float(np.degrees(np.median(changes))) if len(changes) else float("nan")
+
+    def _screen_pairs(self, gray: np.ndarray, K: np.ndarray, steps: PairSteps) -> np.ndarray:
+        """``[M]`` radians per frame: the changes of the angular velocity of ``rolling_shutter_screen`` from the
+        relative rotations of the consecutive pairs of :func:`screen_pairs`, matched by :func:`corner_matches`
+        (:func:`angular_velocity_changes`)."""
 
         def matches(k: int) -> tuple[int, np.ndarray, np.ndarray] | None:
             found = corner_matches(gray[k], gray[k + 1])
@@ -804,8 +817,25 @@ class GeometricMatcher(PairwiseReconstruction):
 
         found = [m for m in thread_map(matches, screen_pairs(len(gray)), self.num_workers, "shutter screen") if m]
         rotations = {k: R for k, (R, _) in self._pair_rotations(found, K, steps, 0.0, None).items()}
-        changes = angular_velocity_changes(rotations)
-        return float(np.degrees(np.median(changes))) if len(changes) else float("nan")
+        return angular_velocity_changes(rotations)
+
+    def _screen_tracks(self, gray: np.ndarray, K: np.ndarray, steps: PairSteps) -> np.ndarray:
+        """``[M]`` radians per frame: the changes of the angular velocity of ``rolling_shutter_screen_tracks``, one
+        per three consecutive frames of each run of :func:`screen_runs`: :func:`corner_tracks` through the run,
+        undistorted, and :func:`angular_acceleration` of each three frames (robust to tracks on moving objects; no
+        essential matrix)."""
+        length = min(SCREEN_WINDOW_FRAMES, len(gray))
+
+        def run(start: int) -> list[float]:
+            tracks = corner_tracks(gray[start : start + length])
+            if tracks is None:
+                return []
+            x = np.stack([steps.undistort(t) for t in tracks])
+            seeds = (self.seed * 1_000_003 + (start + i) * 7919 for i in range(len(x) - 2))
+            return [float(np.linalg.norm(angular_acceleration(x[i : i + 3], K, seed))) for i, seed in enumerate(seeds)]
+
+        runs = thread_map(run, screen_runs(len(gray)), self.num_workers, "shutter screen")
+        return np.array([change for changes in runs for change in changes])
 
     def _estimate_distortion(self, gray: np.ndarray) -> tuple[float | None, str]:
         """``(λ, reason)``: the division model of ``distortion="auto"`` (:func:`division_from_matches`) from the

@@ -33,18 +33,23 @@ __all__ = [
     "READOUT_MARGIN",
     "SCREEN_CORNERS",
     "SCREEN_MIN_CHANGE_DEG",
+    "SCREEN_SAMPLES",
     "SCREEN_WINDOWS",
     "SCREEN_WINDOW_FRAMES",
     "RollingShutter",
+    "angular_acceleration",
     "angular_velocity_changes",
     "choose_readout",
     "corner_matches",
+    "corner_tracks",
     "detect_readout",
     "frame_angular_velocities",
     "median_residual",
     "mirror_asymmetry",
+    "rotation_flow",
     "row_offsets",
     "screen_pairs",
+    "screen_runs",
     "unroll_pixels",
     "unroll_rays",
 ]
@@ -74,6 +79,8 @@ SCREEN_CORNERS = 400
 #: −0.004, declined; with a 0.1° tremor: screen 0.051, mirror −0.42, rolls; rendered global-shutter clips 0.005 …
 #: 0.09, TUM fr1/desk 0.90, 7-Scenes 0.27; docs/geometric.md, "Rolling shutter on rendered clips")
 SCREEN_MIN_CHANGE_DEG = 0.025
+#: least-median-of-squares samples of :func:`angular_acceleration` (``rolling_shutter_screen_tracks``)
+SCREEN_SAMPLES = 200
 
 
 @dataclass(frozen=True)
@@ -159,12 +166,50 @@ def frame_angular_velocities(rotations: dict[int, np.ndarray], num_frames: int) 
     return omega
 
 
-def screen_pairs(num_frames: int, windows: int = SCREEN_WINDOWS, length: int = SCREEN_WINDOW_FRAMES) -> list[int]:
-    """The first frames ``k`` of the consecutive pairs ``(k, k + 1)`` of ``windows`` runs of ``length`` frames
-    spread evenly over ``num_frames`` frames (fewer when the clip is short; sorted, no repeats)."""
+def screen_runs(num_frames: int, windows: int = SCREEN_WINDOWS, length: int = SCREEN_WINDOW_FRAMES) -> list[int]:
+    """The first frames of ``windows`` runs of ``length`` consecutive frames spread evenly over ``num_frames``
+    frames (fewer when the clip is short; sorted, no repeats; a run is the whole clip when it is shorter)."""
     length = min(length, num_frames)
-    starts = np.unique(np.round(np.linspace(0, num_frames - length, windows)).astype(int))
-    return sorted({int(k) for start in starts for k in range(start, start + length - 1)})
+    return [int(s) for s in np.unique(np.round(np.linspace(0, num_frames - length, windows)).astype(int))]
+
+
+def screen_pairs(num_frames: int, windows: int = SCREEN_WINDOWS, length: int = SCREEN_WINDOW_FRAMES) -> list[int]:
+    """The first frames ``k`` of the consecutive pairs ``(k, k + 1)`` of the runs of :func:`screen_runs` (sorted, no
+    repeats)."""
+    length = min(length, num_frames)
+    return sorted({k for start in screen_runs(num_frames, windows, length) for k in range(start, start + length - 1)})
+
+
+#: pyramidal Lucas–Kanade window of :func:`corner_matches` and :func:`corner_tracks`
+_LK_WINDOW = dict(winSize=(15, 15), maxLevel=3)
+
+
+def _corners(gray: np.ndarray, corners: int) -> np.ndarray | None:
+    """``[N,1,2]`` float32 Shi–Tomasi corners of ``gray [h,w]`` uint8 (at most ``corners``, spaced over the image),
+    None when fewer than 30."""
+    import cv2
+
+    spacing = max(4.0, 0.5 * float(np.sqrt(gray.size / max(corners, 1))))
+    found = cv2.goodFeaturesToTrack(gray, corners, 0.01, spacing)
+    return None if found is None or len(found) < 30 else found
+
+
+def _track_step(
+    gray_a: np.ndarray, gray_b: np.ndarray, points: np.ndarray, fb_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(ahead [N,1,2] float32, keep [N] bool)``: ``points [N,1,2]`` float32 of ``gray_a`` tracked into ``gray_b``
+    by pyramidal Lucas–Kanade, kept where both directions converge, the point lands inside the image and the
+    forward–backward error is below ``fb_px`` pixels."""
+    import cv2
+
+    ahead, ok_ab, _ = cv2.calcOpticalFlowPyrLK(gray_a, gray_b, points, None, **_LK_WINDOW)
+    back, ok_ba, _ = cv2.calcOpticalFlowPyrLK(gray_b, gray_a, ahead, None, **_LK_WINDOW)
+    h, w = gray_a.shape
+    x_a, x_b, x_r = (np.asarray(p, np.float64).reshape(-1, 2) for p in (points, ahead, back))
+    inside = (x_b[:, 0] >= 0) & (x_b[:, 0] <= w - 1) & (x_b[:, 1] >= 0) & (x_b[:, 1] <= h - 1)
+    keep = ok_ab.ravel().astype(bool) & ok_ba.ravel().astype(bool) & inside
+    keep &= np.linalg.norm(x_a - x_r, axis=1) < fb_px
+    return ahead, keep
 
 
 def corner_matches(
@@ -174,21 +219,63 @@ def corner_matches(
     ``gray_b``: up to ``corners`` Shi–Tomasi corners tracked by pyramidal Lucas–Kanade both ways, kept when the
     forward–backward error is below ``fb_px`` pixels; None when fewer than 30 remain. ~7 ms a pair at 320×240
     against ~40–60 ms for the matcher's two dense DIS flows."""
-    import cv2
-
-    spacing = max(4.0, 0.5 * float(np.sqrt(gray_a.size / max(corners, 1))))
-    found = cv2.goodFeaturesToTrack(gray_a, corners, 0.01, spacing)
-    if found is None or len(found) < 30:
+    found = _corners(gray_a, corners)
+    if found is None:
         return None
-    window = dict(winSize=(15, 15), maxLevel=3)
-    ahead, ok_ab, _ = cv2.calcOpticalFlowPyrLK(gray_a, gray_b, found, None, **window)
-    back, ok_ba, _ = cv2.calcOpticalFlowPyrLK(gray_b, gray_a, ahead, None, **window)
-    h, w = gray_a.shape
-    x_a, x_b, x_r = (np.asarray(p, np.float64).reshape(-1, 2) for p in (found, ahead, back))
-    inside = (x_b[:, 0] >= 0) & (x_b[:, 0] <= w - 1) & (x_b[:, 1] >= 0) & (x_b[:, 1] <= h - 1)
-    keep = ok_ab.ravel().astype(bool) & ok_ba.ravel().astype(bool) & inside
-    keep &= np.linalg.norm(x_a - x_r, axis=1) < fb_px
+    ahead, keep = _track_step(gray_a, gray_b, found, fb_px)
+    x_a, x_b = (np.asarray(p, np.float64).reshape(-1, 2) for p in (found, ahead))
     return (x_a[keep], x_b[keep]) if keep.sum() >= 30 else None
+
+
+def corner_tracks(gray: np.ndarray, corners: int = SCREEN_CORNERS, fb_px: float = 0.5) -> np.ndarray | None:
+    """``[L,N,2]`` float64 pixels (column, row): up to ``corners`` Shi–Tomasi corners of the first of the
+    consecutive grey frames ``gray [L,h,w]`` uint8 tracked through all of them (:func:`corner_matches`' step from
+    each frame to the next), the tracks kept where every step passed; None when fewer than 30 remain."""
+    found = _corners(gray[0], corners)
+    if found is None:
+        return None
+    points, keep = [found], np.ones(len(found), bool)
+    for k in range(len(gray) - 1):
+        ahead, kept = _track_step(gray[k], gray[k + 1], points[-1], fb_px)
+        points.append(ahead)
+        keep &= kept
+    tracks = np.stack([np.asarray(p, np.float64).reshape(-1, 2) for p in points])
+    return tracks[:, keep] if keep.sum() >= 30 else None
+
+
+def rotation_flow(x: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """``[N,2,3]``: the flow (pixels) of the undistorted pixels ``x [N,2]`` (camera ``K [3,3]``) per radian of a
+    small rotation of the scene about each camera axis, ``X' = X + w × X`` (first order; depth-independent):
+    ``f · [[−xy, 1 + x², −y], [−(1 + y²), xy, x]]`` at the normalised coordinates ``(x, y)``."""
+    f = np.array([K[0, 0], K[1, 1]], np.float64)
+    n = (np.asarray(x, np.float64) - np.asarray(K, np.float64)[:2, 2]) / f
+    u, v = n[:, 0], n[:, 1]
+    flow = np.empty((len(n), 2, 3))
+    flow[:, 0] = np.stack([-u * v, 1 + u * u, -v], axis=1) * f[0]
+    flow[:, 1] = np.stack([-(1 + v * v), u * v, u], axis=1) * f[1]
+    return flow
+
+
+def angular_acceleration(
+    x: np.ndarray, K: np.ndarray, seed: int = 0, samples: int = SCREEN_SAMPLES, min_px: float = 0.05
+) -> np.ndarray:
+    """``[3]`` radians per frame: the change of the angular velocity between the pairs ``(0, 1)`` and ``(1, 2)`` of
+    three frames, from the second differences ``x₂ − 2 x₁ + x₀`` of tracks ``x [3,N,2]`` (undistorted pixels,
+    camera ``K``). A steady turn and a steady translation leave no second difference; a change of the rotation
+    leaves the depth-independent :func:`rotation_flow` of that change (first order; a changing translation leaves
+    a depth-dependent rest). Fitted by least median of squares over ``samples`` two-track samples (seeded by
+    ``seed``), then by least squares on the tracks within ``max(2.5 σ, min_px)`` of that fit (σ from the median):
+    tracks on moving objects, whose second differences are their own, are outliers when they are a minority."""
+    second = x[2] - 2 * x[1] + x[0]  # [N,2]
+    flow = rotation_flow(x[1], K)  # [N,2,3]
+    rng = np.random.default_rng(seed)
+    picks = np.stack([rng.choice(len(second), 2, replace=False) for _ in range(samples)])  # [S,2]
+    fits = (np.linalg.pinv(flow[picks].reshape(samples, 4, 3)) @ second[picks].reshape(samples, 4, 1))[..., 0]
+    misfit = np.linalg.norm(second[None] - np.einsum("nij,sj->sni", flow, fits), axis=2)  # [S,N]
+    medians = np.median(misfit, axis=1)
+    best = int(np.argmin(medians))
+    inliers = misfit[best] < max(2.5 * 1.4826 * float(medians[best]), min_px)
+    return np.linalg.lstsq(flow[inliers].reshape(-1, 3), second[inliers].reshape(-1), rcond=None)[0]
 
 
 def angular_velocity_changes(rotations: dict[int, np.ndarray]) -> np.ndarray:
