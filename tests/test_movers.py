@@ -131,8 +131,9 @@ def test_handle_movers_finds_the_mover_and_gives_it_the_depth_of_the_surface_it_
     np.testing.assert_allclose(fixed.confidence[inside], 5.0)  # the static pixels' median confidence
     np.testing.assert_array_equal(fixed.depth[~moving], depth[~moving])  # static pixels untouched
     assert scene.depth is depth  # the input scene is not modified
+    assert fixed.movers_given[inside].all() and not fixed.movers_given[~moving].any()  # the pixels given depth
     left, _ = handle_movers(frames, scene, MoverSettings(offsets=(3, 6)))  # default: no contact, left to stage 2
-    assert (left.depth[inside] == 0).all()
+    assert (left.depth[inside] == 0).all() and not left.movers_given.any()
 
 
 def test_short_offsets_find_a_mover_whose_flow_the_long_offsets_cannot_follow():

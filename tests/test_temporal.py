@@ -1118,7 +1118,8 @@ def test_forward_gate_from_stage_1s_probe_pairs_when_asked():
 
 
 def test_scene_keeps_stage_1s_ahead_share_through_save_and_load(tmp_path):
-    """``SceneGeometry.ahead_share`` survives :func:`save_scene` / :func:`load_scene`; NaN when not measured."""
+    """``SceneGeometry.ahead_share`` and ``movers_given`` survive :func:`save_scene` / :func:`load_scene`; NaN /
+    None when not measured."""
     from stereodiff.pipeline import load_scene, save_scene
     from stereodiff.types import SceneGeometry
 
@@ -1128,10 +1129,14 @@ def test_scene_keeps_stage_1s_ahead_share_through_save_and_load(tmp_path):
             principal_point=np.full((2, 2), 2.0), cam_to_world=np.tile(np.eye(4), (2, 1, 1)), **extra,
         )  # fmt: skip
 
-    save_scene(tmp_path / "a", scene(ahead_share=0.875))
-    assert load_scene(tmp_path / "a").ahead_share == 0.875
+    given = np.zeros((2, 4, 5), bool)
+    given[1, 2, 3] = True
+    save_scene(tmp_path / "a", scene(ahead_share=0.875, movers_given=given))
+    loaded = load_scene(tmp_path / "a")
+    assert loaded.ahead_share == 0.875
+    np.testing.assert_array_equal(loaded.movers_given, given)
     save_scene(tmp_path / "b", scene())
-    assert np.isnan(load_scene(tmp_path / "b").ahead_share)
+    assert np.isnan(load_scene(tmp_path / "b").ahead_share) and load_scene(tmp_path / "b").movers_given is None
 
 
 def test_holes_take_the_nearer_surface_below_them_when_the_camera_moves_ahead():
@@ -1332,6 +1337,44 @@ def test_an_outline_band_takes_the_side_its_colour_belongs_to():
     assert np.allclose(estimate(hole_outline_px=6, hole_outline_rim_px=2)[:, 8:10], np.log(4.0), atol=0.01)
     with pytest.raises(ValueError, match="hole_outline_rim_px"):
         TemporalRefiner(hole_outline_rim_px=-1)
+
+
+def test_the_outline_rule_leaves_a_movers_outline_alone():
+    """``hole_outline_mover_px``: the outline of the previous test where the near side's upper half is a mover
+    whose depth stage 1's mover rules gave (``movers_given``). Within 3 px of it neither the band holes nor the
+    fattened rim move to the far side; the lower half, farther than that from it, still does; without the option,
+    or without the mask, the whole outline moves."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames, outline_fill
+
+    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
+    rgb = np.empty((30, 40, 3), np.float32)
+    rgb[:, :8], rgb[:, 8:10], rgb[:, 10], rgb[:, 11:] = red, blue, red, blue
+    covered = np.ones((30, 40), bool)
+    covered[:, 10:13] = False
+    log_d = np.where(np.arange(40) < 11, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
+    log_d[~covered] = 0.0
+    near_fill = np.full((30, 40), np.log(2.0), np.float32)
+    given = np.zeros((30, 40), bool)
+    given[:12, :10] = True  # the mover: the near side's upper rows
+    config = TemporalConfig(hole_outline_px=6, hole_outline_rim_px=2, hole_outline_mover_px=3)
+    fill, moved = outline_fill(config, covered, log_d, rgb, near_fill, given)
+    assert np.allclose(fill[:12, 8:13], np.log(2.0)) and not moved[:12].any()  # beside the mover: kept near
+    assert np.allclose(fill[16:, 11:13], np.log(4.0)) and moved[16:, 8:10].all()  # > 3 px away: far
+    for options, mask in ((dict(hole_outline_mover_px=0), given), ({}, None)):  # off, or no mask: all of it moves
+        fill, moved = outline_fill(
+            TemporalConfig(**{"hole_outline_px": 6, "hole_outline_rim_px": 2, **options}),
+            covered,
+            log_d,
+            rgb,
+            near_fill,
+            mask,
+        )
+        assert np.allclose(fill[:, 11:13], np.log(4.0)) and moved[:, 8:10].all()
+    estimate = fill_frames(config, rgb[None], log_d[None], covered.astype(np.float32)[None], movers=given[None])
+    assert np.allclose(estimate[0].estimate[:12, 8:10], np.log(2.0))  # fill_frames passes the mask on
+    with pytest.raises(ValueError, match="hole_outline_mover_px"):
+        TemporalRefiner(hole_outline_mover_px=-1)
 
 
 def test_a_stricter_temporal_agreement_only_where_the_scene_is_static():

@@ -40,7 +40,7 @@ from stereodiff.types import AlignmentRecord, DepthVideo, SceneGeometry, Video
 
 __all__ = ["StereoDiffPipeline", "drop_intermediates", "load_scene", "save_scene"]
 
-_SCENE_ARRAYS = ("depth", "confidence", "valid", "aligned_pointmaps")
+_SCENE_ARRAYS = ("depth", "confidence", "valid", "aligned_pointmaps", "movers_given")
 _RECORD_ARRAYS = ("tree", "edge_scores", "pair_scales", "per_frame_focal", "frame_log_scales", "pair_log_scales")
 
 

@@ -78,6 +78,7 @@ def fill_frames(
     boundary: np.ndarray | None = None,
     order: np.ndarray | None = None,
     up: bool = False,
+    movers: np.ndarray | None = None,
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
@@ -107,6 +108,8 @@ def fill_frames(
             for a camera moving ahead: the upper half), or None: each frame's ``floor`` is set there.
         up: ``hole_up_px`` applies (a camera moving ahead): a hole takes the depth of the nearer covered surface
             below it in its column (:func:`surface_below`).
+        movers: ``[n,h',w']`` bool the pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``
+            keeps the outline rule away from them), or None.
 
     Returns:
         One :class:`FilledFrame` per frame.
@@ -188,7 +191,8 @@ def fill_frames(
             fill = np.where(hole, fill + (1 - share) * (own[i, 0] / np.maximum(own[i, 1], _SUPPORT_FLOOR) - fill), fill)
         own_weight = weight[i]  # [h',w'] the weight of stage 1's depth in the estimate
         if config.hole_outline_px > 0:  # an outline band's holes: the side their colour belongs to
-            fill, moved = outline_fill(config, weight[i] > 0, log_d[i], rgb[i], fill)
+            away = None if movers is None else movers[i]
+            fill, moved = outline_fill(config, weight[i] > 0, log_d[i], rgb[i], fill, away)
             own_weight = np.where(moved, np.float32(0.0), own_weight)  # a fattened rim pixel: a hole now
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
@@ -314,6 +318,7 @@ def outline_fill(
     log_depth: np.ndarray,
     rgb: np.ndarray,
     fill: np.ndarray,
+    movers: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The fill of one frame with its outline bands' holes moved to the side their colour belongs to
     (``hole_outline_px``), from ``covered [h,w]`` bool, stage 1's ``log_depth [h,w]`` float32, the frame's
@@ -326,7 +331,9 @@ def outline_fill(
     half of its square's span takes the square's farthest covered log-depth (the local far side,
     :func:`local_span`). With ``hole_outline_rim_px``, the covered pixels that close to a hole on the near half of
     the span whose colour is the far side's are taken as the matcher's fattened foreground: they take the local far
-    side too, as holes. Returns ``[h,w]`` float32 the fill and ``[h,w]`` bool the covered pixels so moved."""
+    side too, as holes. With ``hole_outline_mover_px`` and ``movers`` (``[h,w]`` bool, the pixels whose depth stage
+    1's mover rules gave), nothing within that distance of them moves. Returns ``[h,w]`` float32 the fill and
+    ``[h,w]`` bool the covered pixels so moved."""
     import cv2
 
     moved = np.zeros(covered.shape, bool)
@@ -362,6 +369,9 @@ def outline_fill(
     far_side_colour = np.zeros(covered.shape, bool)  # [h,w] the far side's model explains the colour better
     far_side_colour[at] = side_likelihood(far_sums, rgb[at]) > side_likelihood(near_sums, rgb[at])  # NaN: False
     far, moved = band & far_side_colour, rim & far_side_colour
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():  # a mover's outline: not static
+        static = hole_distance(~movers[None])[0] > config.hole_outline_mover_px  # distance to a given pixel
+        far, moved = far & static, moved & static  # after the frame's separation test: it judges all its outlines
     return np.where(far | moved, hi, fill).astype(np.float32), moved
 
 

@@ -25,7 +25,8 @@ __all__ = ["ResizeStage", "SceneRefinerStage", "VideoDepthStage"]
 class SceneRefinerStage:
     """A refiner of the stage-1 depth and confidence (e.g. ``TemporalRefiner``, ``DepthCrafterRefiner``); one whose
     class sets ``uses_camera = True`` also gets stage 1's camera (``refine(..., intrinsics=[T,3,3],
-    cam_to_world=[T,4,4], ahead_share=float)``, :class:`~stereodiff.types.SceneGeometry`'s fields)."""
+    cam_to_world=[T,4,4], ahead_share=float)``, :class:`~stereodiff.types.SceneGeometry`'s fields) and the pixels
+    whose depth its mover rules gave (``movers_given=[T,h,w]`` bool or None)."""
 
     def __init__(self, refiner: Any) -> None:
         self.refiner = refiner
@@ -42,6 +43,7 @@ class SceneRefinerStage:
                 "intrinsics": scene.intrinsics(),
                 "cam_to_world": scene.cam_to_world,
                 "ahead_share": scene.ahead_share,
+                "movers_given": scene.movers_given,
             }
         self.refiner.refine(frames, scene.depth, scene.confidence, out=out, cache_dir=cache_dir, **camera)
         return self.refiner.output_kind

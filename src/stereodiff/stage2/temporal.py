@@ -99,6 +99,7 @@ class TemporalRefiner(TemporalConfig):
         intrinsics: np.ndarray | None = None,
         cam_to_world: np.ndarray | None = None,
         ahead_share: float | None = None,
+        movers_given: np.ndarray | None = None,
     ) -> np.ndarray:
         """Refine stage-1 depth into temporally consistent depth at the source resolution.
 
@@ -117,6 +118,8 @@ class TemporalRefiner(TemporalConfig):
             ahead_share: optional share of stage 1's probe pairs whose epipole lies inside the image
                 (``SceneGeometry.ahead_share``; None or NaN = not measured); with ``ahead_from_stage1`` it decides
                 in place of ``cam_to_world``.
+            movers_given: optional ``[T,h,w]`` bool pixels whose depth stage 1's mover rules gave
+                (``SceneGeometry.movers_given``); ``hole_outline_mover_px`` keeps the outline rule away from them.
 
         Returns:
             ``[T,H,W]`` float32 depth in the unit/scale of ``depth`` (``out`` itself when given). Every pixel is
@@ -149,6 +152,8 @@ class TemporalRefiner(TemporalConfig):
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
         inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames, farness, order, up)
+        if self.hole_outline_px > 0 and self.hole_outline_mover_px > 0:  # only the outline rule reads them
+            inputs.movers_given = movers_given
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
                 stop = min(start + self.window, t)
@@ -272,6 +277,7 @@ class TemporalRefiner(TemporalConfig):
                 boundary=boundary,
                 order=inputs.order,
                 up=inputs.up,
+                movers=inputs.movers(chunk),
             )
             for k, frame in zip(chunk, filled):
                 if k not in store:  # else kept with its flow links (the same values: the same block)
@@ -910,6 +916,20 @@ class _Inputs:
         self._lock = threading.Lock()  # the per-frame inputs' cache and the links are shared by the threads
         #: the flow's grey conversion (``flow_grey``), one for the whole video
         self._projection = grey_projection(frames, self.size, refiner.flow_grey)
+
+    #: ``[T,h,w]`` bool pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``), or None
+    movers_given: np.ndarray | None = None
+
+    def movers(self, chunk: list[int]) -> np.ndarray | None:
+        """``[n,h',w']`` bool :attr:`movers_given` of the frames ``chunk`` at the working resolution (a working pixel
+        is given when any part of it is), or None without them."""
+        if self.movers_given is None:
+            return None
+        import cv2
+
+        h, w = self.size
+        given = (np.asarray(self.movers_given[k], np.float32) for k in chunk)
+        return np.stack([cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA) > 0 for g in given])
 
     def forget_before(self, first: int) -> None:
         """Drop the links of frames before ``first``."""

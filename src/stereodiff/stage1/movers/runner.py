@@ -56,8 +56,8 @@ def handle_movers(
             release the GIL); the output does not depend on it.
 
     Returns:
-        The scene with mover depth and confidence replaced (a new object; inputs untouched), and the ``[T,h,w]``
-        bool mover mask.
+        The scene with mover depth and confidence replaced and ``movers_given`` set (``[T,h,w]`` bool, the pixels
+        whose depth the rules gave; a new object; inputs untouched), and the ``[T,h,w]`` bool mover mask.
     """
     s = settings or MoverSettings()
     t, h, w = scene.depth.shape
@@ -65,6 +65,7 @@ def handle_movers(
         new_array(out_dir, f"movers_{name}", (t, h, w), dtype)
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
     )
+    given_out = new_array(out_dir, "movers_given", (t, h, w), np.bool_)  # the scene's own array (same name)
     margin = block_margin(s, t)
     projection = grey_projection(frames, (h, w), s.flow_grey)  # one grey mapping for the whole video
     moving_px = 0
@@ -74,20 +75,22 @@ def handle_movers(
         first, last = max(0, start - margin), min(t, stop + margin)
         shared.block(first, stop - margin if stop < t else t)  # the next block's first frame
         block = _frames_of(scene, first, last)
-        depth, confidence, moving = _handle_block(
+        depth, confidence, moving, given = _handle_block(
             frames, block, first, s, num_workers, (start, stop), shared, projection, scene.depth
         )
         core = slice(start - first, stop - first)
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
         valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
+        given_out[start:stop] = given[core]
         moving_px += int(np.count_nonzero(moving[core]))
-        del block, depth, confidence, moving  # the next block's arrays replace these, they do not join them
+        del block, depth, confidence, moving, given  # the next block's arrays replace these, they do not join them
         # not flushed (a shared map's dropped pages stay in the page cache; a killed run redoes the step, and the
         # pipeline flushes what it keeps when it saves the scene): no synchronous disk write per block
-        release(depth_out, confidence_out, valid_out, moving_out, scene.depth, scene.confidence)
+        release(depth_out, confidence_out, valid_out, moving_out, given_out, scene.depth, scene.confidence)
         trim_heap()  # the block's freed arrays leave the resident set too
     logger.info("movers: %.1f%% of the pixels move independently", 100 * moving_px / max(t * h * w, 1))
-    return replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out), moving_out
+    scene = replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out, movers_given=given_out)
+    return scene, moving_out
 
 
 def block_margin(s: MoverSettings, num_frames: int) -> int:
@@ -108,14 +111,15 @@ def _handle_block(
     shared: SharedFindings,
     projection: GreyProjection | None = None,
     source: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
     ``track_frames`` / ``track_missed`` their mover depth is not computed); ``shared``: see
     :class:`~.shared.SharedFindings`; ``projection``: the grey conversion (:func:`grey_projection`); ``source``:
     the whole video's ``[T,h,w]`` input depth (left untouched; ``scene``'s depth is a copy of its frames), which the
     sway cue compares a frame's depth with to reuse the ground plane fitted on it. Returns its ``[n,h,w]`` depth
-    and confidence (``scene``'s own arrays, written in place: no second copy of the block) and mover mask."""
+    and confidence (``scene``'s own arrays, written in place: no second copy of the block), mover mask and the
+    ``[n,h,w]`` bool pixels whose depth the rules gave."""
     n, h, w = scene.depth.shape
     grey = np.stack([grey_frame(frames[k], (h, w), projection) for k in range(first, first + n)])  # [n,h,w]
     moving = segment_movers(grey, scene, s, first, num_workers, shared)
@@ -194,7 +198,8 @@ def _handle_block(
         path = np.zeros((n, h, w), bool)
         _path_contacts(depth, moving, path, scene.principal_point[:, 0], first, core, s, num_workers, handled)
         confidence[path] = mover_conf * s.path_confidence
-    return depth, confidence, moving
+        handled |= path
+    return depth, confidence, moving, handled
 
 
 def _path_contacts(
