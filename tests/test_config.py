@@ -94,6 +94,10 @@ def test_presets_hold_the_paper_settings():
         hole_up_px=20,
         hole_up_trust=0.5,
         hole_up_near=0.1,
+        hole_outline_px=10,
+        hole_outline_rim_px=6.0,
+        hole_outline_separation=0.8,
+        hole_outline_mover_px=8.0,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")

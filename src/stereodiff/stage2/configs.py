@@ -227,15 +227,16 @@ class TemporalConfig(BackendConfig):
     7-Scenes 0.1211 → 0.1249 (rim 6) and driving's moving pixels worse (s288 0.158 → 0.248, rim 3): the colour
     evidence holds on static-orbit's textured objects, not on the other scenes (``hole_outline_separation`` tests
     that per frame: with 0.8 every clip measured is level or better but driving's movers). ≈ 5 ms CPU per frame
-    at 320×240 (at a load of 29 on 2 cores; the preset's whole spatial fill 14–15 ms there). 0 here and in the ``cpu``
-    preset; for a video known to be static."""
+    at 320×240 (at a load of 29 on 2 cores; the preset's whole spatial fill 14–15 ms there; the whole 64-frame
+    run +2 % wall on a quiet host with the preset's four settings). 0 here; 10 in the ``cpu`` preset with
+    ``hole_outline_rim_px=6``, ``hole_outline_separation=0.8`` and ``hole_outline_mover_px=8`` (2026-12-05 midday)."""
     hole_outline_rim_px: float = 0.0
     """With ``hole_outline_px``: covered pixels within this many working-resolution pixels (Euclidean) of a hole, on
     the near half of the span, whose colour the far side's model explains better, become holes with the local far
     side's log-depth (the matcher's foreground fattening along an outline; 0 = off). On static-orbit s0 / s1 the
     covered pixels within 2 px of a hole on the near half of a step are 1.3 % / 1.9 % of the covered pixels, 47 % /
     36 % of them truly far; the colour test moves 36 % / 33 % of them with precision 0.87 / 0.68 (indoor-dynamic s1:
-    2.6 %, 23 % far, precision 0.31). See ``hole_outline_px`` for the figures."""
+    2.6 %, 23 % far, precision 0.31). See ``hole_outline_px`` for the figures. 0 here; 6 in the ``cpu`` preset."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
@@ -244,8 +245,8 @@ class TemporalConfig(BackendConfig):
     ``hole_outline_px=10 hole_outline_rim_px=6`` (docs/stage2-temporal.md, "An outline band's side from its colour"):
     static-orbit better on all 10 seeds (fresh s288–s293 −4.5 … −18.6 %, median −10.4 %; s288 / s289 / s291 under
     their stage 1), 7-Scenes and TUM identical, indoor-dynamic and close-object within ±0.5 %, driving s288–s292
-    −0.2 … −2.8 % but its moving pixels +0.4 … +8 % on 4 of 5 (s289 0.133 → 0.144); the demo 0.1885 → 0.1880. 0
-    here; the preset has the rule off."""
+    −0.2 … −2.8 % but its moving pixels +0.4 … +8 % on 4 of 5 (s289 0.133 → 0.144; ``hole_outline_mover_px``
+    mends it); the demo 0.1885 → 0.1880. 0 here; 0.8 in the ``cpu`` preset."""
     hole_outline_mover_px: float = 0.0
     """With ``hole_outline_px``: no band hole or rim pixel within this many working-resolution pixels (Euclidean) of
     a pixel whose depth stage 1's mover rules gave (``SceneGeometry.movers_given``: contact, tracking, the car
@@ -258,7 +259,9 @@ class TemporalConfig(BackendConfig):
     mover's outline"): static-orbit as without it (10 seeds −0.3 … −15.2 % against the rule off), driving's and
     indoor-dynamic's all and moving pixels at most +0.5 % above the rule off on 16 seeds, 7-Scenes / TUM
     identical; a mover stage 1 left as holes without giving it depth is not protected (close-object s304 moving
-    +1.1 %). 0 here and in the preset."""
+    +1.1 %). Held out (seeds 328–330 of the four presets, the four settings against the rule off): static-orbit
+    −7.7 … −12.0 %, the other nine clips −0.6 … 0.0 % (moving pixels −0.4 … +0.2 %). 0 here; 8 in the ``cpu``
+    preset."""
     hole_outline_band_px: float = 3.0
     """With ``hole_outline_px``: the band's width (working-resolution pixels, Euclidean distance to a covered
     pixel)."""
