@@ -1303,6 +1303,21 @@ def test_the_far_lean_sided_by_colour():
         TemporalRefiner(hole_far_colour_px=-1)
 
 
+def _outline_scene() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The outline of the outline-rule tests, ``[30,40]``: a near side (log 2; red, but its two columns next to the
+    band blue), a 3-px band of holes (columns 10-12: one red column, then two blue) and a blue far side (log 4).
+    Returns ``rgb [h,w,3]``, ``covered [h,w]``, stage 1's ``log_d [h,w]`` (0 on the holes) and a fill from the near
+    side ``[h,w]``."""
+    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
+    rgb = np.empty((30, 40, 3), np.float32)
+    rgb[:, :8], rgb[:, 8:10], rgb[:, 10], rgb[:, 11:] = red, blue, red, blue
+    covered = np.ones((30, 40), bool)
+    covered[:, 10:13] = False
+    log_d = np.where(np.arange(40) < 11, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
+    log_d[~covered] = 0.0
+    return rgb, covered, log_d, np.full((30, 40), np.log(2.0), np.float32)
+
+
 def test_an_outline_band_takes_the_side_its_colour_belongs_to():
     """``hole_outline_px``: a near side (log 2; red, but its two columns next to the band blue — the matcher's
     foreground fattened onto the blue background), a 3-px band of holes (one red column, then two blue) and a blue
@@ -1313,14 +1328,7 @@ def test_an_outline_band_takes_the_side_its_colour_belongs_to():
     from stereodiff.stage2.configs import TemporalConfig
     from stereodiff.stage2.hole_fill import fill_frames, outline_fill
 
-    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
-    rgb = np.empty((30, 40, 3), np.float32)
-    rgb[:, :8], rgb[:, 8:10], rgb[:, 10], rgb[:, 11:] = red, blue, red, blue
-    covered = np.ones((30, 40), bool)
-    covered[:, 10:13] = False
-    log_d = np.where(np.arange(40) < 11, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
-    log_d[~covered] = 0.0
-    near_fill = np.full((30, 40), np.log(2.0), np.float32)
+    rgb, covered, log_d, near_fill = _outline_scene()
     fill, moved = outline_fill(TemporalConfig(hole_outline_px=6), covered, log_d, rgb, near_fill)
     assert np.allclose(fill[:, 11:13], np.log(4.0)) and np.allclose(fill[:, 10], np.log(2.0)) and not moved.any()
     fill, moved = outline_fill(TemporalConfig(hole_outline_px=6, hole_outline_rim_px=2), covered, log_d, rgb, near_fill)
@@ -1347,14 +1355,7 @@ def test_the_outline_rule_leaves_a_movers_outline_alone():
     from stereodiff.stage2.configs import TemporalConfig
     from stereodiff.stage2.hole_fill import fill_frames, outline_fill
 
-    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
-    rgb = np.empty((30, 40, 3), np.float32)
-    rgb[:, :8], rgb[:, 8:10], rgb[:, 10], rgb[:, 11:] = red, blue, red, blue
-    covered = np.ones((30, 40), bool)
-    covered[:, 10:13] = False
-    log_d = np.where(np.arange(40) < 11, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
-    log_d[~covered] = 0.0
-    near_fill = np.full((30, 40), np.log(2.0), np.float32)
+    rgb, covered, log_d, near_fill = _outline_scene()
     given = np.zeros((30, 40), bool)
     given[:12, :10] = True  # the mover: the near side's upper rows
     config = TemporalConfig(hole_outline_px=6, hole_outline_rim_px=2, hole_outline_mover_px=3)
