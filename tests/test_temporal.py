@@ -1347,6 +1347,20 @@ def test_an_outline_band_takes_the_side_its_colour_belongs_to():
         TemporalRefiner(hole_outline_rim_px=-1)
 
 
+def test_within_is_the_thresholded_distance_transform():
+    """:func:`within` (a disk dilation, the outline rule's band, rim and mover reach) is exactly
+    ``hole_distance(~mask) <= reach`` for whole and fractional reaches, sparse, dense, border-touching and empty
+    masks."""
+    from stereodiff.stage2.hole_fill import hole_distance, within
+
+    rng = np.random.default_rng(3)
+    masks = [rng.random((40, 50)) < p for p in (0.002, 0.02, 0.3)] + [np.zeros((40, 50), bool)]
+    masks[0][0, 0] = masks[0][39, 49] = True
+    for mask in masks:
+        for reach in (0.0, 0.7, 1.0, 1.5, 3.0, 5.9, 6.0, 8.0):
+            assert np.array_equal(within(mask, reach), hole_distance(~mask[None])[0] <= reach), reach
+
+
 def test_the_outline_rule_leaves_a_movers_outline_alone():
     """``hole_outline_mover_px``: the outline of the previous test where the near side's upper half is a mover
     whose depth stage 1's mover rules gave (``movers_given``). Within 3 px of it neither the band holes nor the

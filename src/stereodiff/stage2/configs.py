@@ -228,8 +228,9 @@ class TemporalConfig(BackendConfig):
     evidence holds on static-orbit's textured objects, not on the other scenes (``hole_outline_separation`` tests
     that per frame: with 0.8 every clip measured is level or better but driving's movers). ≈ 5 ms CPU per frame
     at 320×240 (at a load of 29 on 2 cores; the preset's whole spatial fill 14–15 ms there; the whole 64-frame
-    run +2 % wall on a quiet host with the preset's four settings). 0 here; 10 in the ``cpu`` preset with
-    ``hole_outline_rim_px=6``, ``hole_outline_separation=0.8`` and ``hole_outline_mover_px=8`` (2026-12-05 midday)."""
+    run +2 % wall on a quiet host with the preset's four settings; 2.3–2.7 ms at a load of 2.5 since s30-outspeed,
+    same output). 0 here; 10 in the ``cpu`` preset with ``hole_outline_rim_px=6``, ``hole_outline_separation=0.8``
+    and ``hole_outline_mover_px=8`` (2026-12-05 midday)."""
     hole_outline_rim_px: float = 0.0
     """With ``hole_outline_px``: covered pixels within this many working-resolution pixels (Euclidean) of a hole, on
     the near half of the span, whose colour the far side's model explains better, become holes with the local far

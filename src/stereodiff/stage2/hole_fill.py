@@ -40,6 +40,7 @@ __all__ = [
     "region_motion",
     "side_likelihood",
     "surface_below",
+    "within",
 ]
 
 
@@ -342,10 +343,10 @@ def outline_fill(
     hi, lo = local_span(covered, log_depth, config.hole_far_edge_px)
     step = (hi - lo >= config.hole_outline_step) & (hi > -1e8)
     middle = (hi + lo) / 2
-    band = ~covered & step & (hole_distance(~covered[None])[0] <= config.hole_outline_band_px) & (fill < middle)
+    band = ~covered & step & within(covered, config.hole_outline_band_px) & (fill < middle)
     rim = np.zeros(covered.shape, bool)
     if config.hole_outline_rim_px > 0:  # the covered rim's near-half pixels: the matcher's fattened foreground?
-        rim = covered & step & (log_depth <= middle) & (hole_distance(covered[None])[0] <= config.hole_outline_rim_px)
+        rim = covered & step & (log_depth <= middle) & within(~covered, config.hole_outline_rim_px)
     if not (band.any() or rim.any()):
         return fill, moved
     far_side = covered & step & (log_depth > middle)
@@ -361,16 +362,17 @@ def outline_fill(
         share = cv2.resize(member.astype(np.float32), small, interpolation=cv2.INTER_AREA)  # [h/s,w/s]
         return box_sums(planes, share, radius, there)
 
-    far_sums, near_sums = sums(far_side), sums(near_side)
+    far_model, near_model = _side_gaussian(sums(far_side)), _side_gaussian(sums(near_side))
     if config.hole_outline_separation > 0:  # the frame's two sides must differ in colour
-        separation = colour_separation(far_sums, near_sums)
-        if not np.nanmedian(separation) >= config.hole_outline_separation:  # NaN (no pixel with both sides): off
+        separation = _separation(far_model, near_model)
+        separation = separation[~np.isnan(separation)]  # np.nanmedian's value, without its masked-array path
+        if not (separation.size and np.median(separation) >= config.hole_outline_separation):  # no pixel: off
             return fill, moved
     far_side_colour = np.zeros(covered.shape, bool)  # [h,w] the far side's model explains the colour better
-    far_side_colour[at] = side_likelihood(far_sums, rgb[at]) > side_likelihood(near_sums, rgb[at])  # NaN: False
+    far_side_colour[at] = _likelihood(far_model, rgb[at]) > _likelihood(near_model, rgb[at])  # NaN: False
     far, moved = band & far_side_colour, rim & far_side_colour
     if config.hole_outline_mover_px > 0 and movers is not None and movers.any():  # a mover's outline: not static
-        static = hole_distance(~movers[None])[0] > config.hole_outline_mover_px  # distance to a given pixel
+        static = ~within(movers, config.hole_outline_mover_px)  # farther than that from a given pixel
         far, moved = far & static, moved & static  # after the frame's separation test: it judges all its outlines
     return np.where(far | moved, hi, fill).astype(np.float32), moved
 
@@ -394,7 +396,12 @@ def side_likelihood(sums: np.ndarray, colour: np.ndarray) -> np.ndarray:
     """``[n]`` float32 log-likelihood (up to a constant) of ``colour [n,3]`` (RGB in [0, 1]) under a Gaussian
     (per-channel mean and variance, floored at :data:`_SIDE_COLOUR_VAR`) of a side's pixels, from their ``sums
     [n,≥7]`` (:func:`box_sums` of :func:`colour_planes`: count, colour, squared colour); NaN where the count is 0."""
-    mean, var = _side_gaussian(sums)
+    return _likelihood(_side_gaussian(sums), colour)
+
+
+def _likelihood(model: tuple[np.ndarray, np.ndarray], colour: np.ndarray) -> np.ndarray:
+    """:func:`side_likelihood` from the side's ``([n,3], [n,3])`` :func:`_side_gaussian`."""
+    mean, var = model
     return -0.5 * ((colour - mean) ** 2 / var + np.log(var)).sum(-1)
 
 
@@ -402,7 +409,12 @@ def colour_separation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """``[n]`` float32 how far apart two sides' colour Gaussians are, ``Σ_c (μ₁ − μ₂)² / (σ₁² + σ₂²)`` over the
     channels, from their ``[n,≥7]`` :func:`box_sums` (variances floored at :data:`_SIDE_COLOUR_VAR`); NaN where a side
     is empty."""
-    (mean_1, var_1), (mean_2, var_2) = _side_gaussian(first), _side_gaussian(second)
+    return _separation(_side_gaussian(first), _side_gaussian(second))
+
+
+def _separation(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """:func:`colour_separation` from the two sides' ``([n,3], [n,3])`` :func:`_side_gaussian`."""
+    (mean_1, var_1), (mean_2, var_2) = first, second
     return ((mean_1 - mean_2) ** 2 / (var_1 + var_2)).sum(-1)
 
 
@@ -536,6 +548,18 @@ def hole_distance(covered: np.ndarray) -> np.ndarray:
         if not frame.all():
             distance[i] = cv2.distanceTransform(frame.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     return distance
+
+
+def within(mask: np.ndarray, reach_px: float) -> np.ndarray:
+    """``[h,w]`` bool: the pixels within ``reach_px`` (Euclidean, pixels) of a True pixel of ``mask [h,w]`` (bool),
+    i.e. ``hole_distance(~mask[None])[0] <= reach_px`` (all False without one), as a dilation by the disk of the
+    offsets whose float32 length is at most ``reach_px``: ~ 10× cheaper than the distance transform at 320×240."""
+    import cv2
+
+    half = math.floor(reach_px)
+    dy, dx = np.mgrid[-half : half + 1, -half : half + 1]
+    disk = (np.sqrt((dy * dy + dx * dx).astype(np.float32)) <= reach_px).astype(np.uint8)
+    return cv2.dilate(mask.astype(np.uint8), disk, borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
 
 
 def rim_trust(covered: np.ndarray, rim_px: float) -> np.ndarray:
