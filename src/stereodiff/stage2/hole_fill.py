@@ -150,13 +150,13 @@ def fill_frames(
             num_workers=config.num_workers,
         )
 
-    # [n,h',w'] each covered pixel's distance to its frame's nearest hole: the holes' own fill and the far side test
-    to_hole = hole_distance(weight > 0) if config.hole_skip_rim_px > 0 or config.hole_far_side else None
+    # [n,h',w'] each covered pixel's distance to its frame's nearest hole: the far side test's
+    to_hole = hole_distance(weight > 0) if config.hole_far_side else None
     own_planes = None  # the holes' own fill: a softer colour edge, the covered rim left out
     if config.hole_sigma_color > 0 or config.hole_skip_rim_px > 0:
         own_w = fill_w
-        if config.hole_skip_rim_px > 0:
-            own_w = fill_w * (to_hole > config.hole_skip_rim_px)
+        if config.hole_skip_rim_px > 0:  # farther than the rim from every hole
+            own_w = fill_w * ~np.stack([within(~covered, config.hole_skip_rim_px) for covered in weight > 0])
         own_planes = [own_w * log_d, own_w]
     own_sigma = config.hole_sigma_color or config.fill_sigma_color
     folded = own_planes is not None and own_sigma == config.fill_sigma_color  # two more channels of the one pass
@@ -271,7 +271,7 @@ def far_gate(
     if not covered.any():
         return gate, cap
     if config.hole_far_band_px > 0:  # a thin band beside covered pixels, not a wide hole's interior
-        gate = gate & (hole_distance(~covered[None])[0] <= config.hole_far_band_px)  # distance to a covered pixel
+        gate = gate & within(covered, config.hole_far_band_px)  # near a covered pixel
     sided = config.hole_far_side or config.hole_far_colour_px > 0
     if config.hole_far_edge > 0 or config.hole_far_local or sided:  # the covered depth around it
         hi, lo = local_span(covered, log_depth, config.hole_far_edge_px)
@@ -504,7 +504,7 @@ def near_motion_boundary(flows: list[np.ndarray], reach_px: float, size: tuple[i
         boundary |= motion_boundaries(flow)
     if not boundary.any():
         return boundary
-    return hole_distance(~boundary[None])[0] <= reach_px  # distance to the nearest boundary pixel
+    return within(boundary, reach_px)
 
 
 def surface_below(
