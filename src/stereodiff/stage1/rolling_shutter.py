@@ -20,7 +20,7 @@ given, minimises the median Sampson residual of those pairs over :data:`READOUT_
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,19 +218,19 @@ def corner_matches(
     """Sparse matches ``([N,2], [N,2])`` (float64 pixels, column, row) from grey frame ``gray_a [h,w]`` uint8 to
     ``gray_b``: up to ``corners`` Shi–Tomasi corners tracked by pyramidal Lucas–Kanade both ways, kept when the
     forward–backward error is below ``fb_px`` pixels; None when fewer than 30 remain. ~7 ms a pair at 320×240
-    against ~40–60 ms for the matcher's two dense DIS flows."""
-    found = _corners(gray_a, corners)
-    if found is None:
-        return None
-    ahead, keep = _track_step(gray_a, gray_b, found, fb_px)
-    x_a, x_b = (np.asarray(p, np.float64).reshape(-1, 2) for p in (found, ahead))
-    return (x_a[keep], x_b[keep]) if keep.sum() >= 30 else None
+    against ~40–60 ms for the matcher's two dense DIS flows (:func:`corner_tracks` of the two frames)."""
+    tracks = corner_tracks((gray_a, gray_b), corners, fb_px)
+    return None if tracks is None else (tracks[0], tracks[1])
 
 
-def corner_tracks(gray: np.ndarray, corners: int = SCREEN_CORNERS, fb_px: float = 0.5) -> np.ndarray | None:
+def corner_tracks(
+    gray: np.ndarray | Sequence[np.ndarray], corners: int = SCREEN_CORNERS, fb_px: float = 0.5
+) -> np.ndarray | None:
     """``[L,N,2]`` float64 pixels (column, row): up to ``corners`` Shi–Tomasi corners of the first of the
-    consecutive grey frames ``gray [L,h,w]`` uint8 tracked through all of them (:func:`corner_matches`' step from
-    each frame to the next), the tracks kept where every step passed; None when fewer than 30 remain."""
+    consecutive grey frames ``gray [L,h,w]`` uint8 tracked through all of them (pyramidal Lucas–Kanade from each
+    frame to the next, both ways: a step passes when both directions converge, the point lands inside the image and
+    the forward–backward error is below ``fb_px`` pixels), the tracks kept where every step passed; None when fewer
+    than 30 remain."""
     found = _corners(gray[0], corners)
     if found is None:
         return None

@@ -150,13 +150,13 @@ def fill_frames(
             num_workers=config.num_workers,
         )
 
-    # [n,h',w'] each covered pixel's distance to its frame's nearest hole: the holes' own fill and the far side test
-    to_hole = hole_distance(weight > 0) if config.hole_skip_rim_px > 0 or config.hole_far_side else None
+    # [n,h',w'] each covered pixel's distance to its frame's nearest hole: the far side test's
+    to_hole = hole_distance(weight > 0) if config.hole_far_side else None
     own_planes = None  # the holes' own fill: a softer colour edge, the covered rim left out
     if config.hole_sigma_color > 0 or config.hole_skip_rim_px > 0:
         own_w = fill_w
-        if config.hole_skip_rim_px > 0:
-            own_w = fill_w * (to_hole > config.hole_skip_rim_px)
+        if config.hole_skip_rim_px > 0:  # farther than the rim from every hole
+            own_w = fill_w * ~np.stack([within(~covered, config.hole_skip_rim_px) for covered in weight > 0])
         own_planes = [own_w * log_d, own_w]
     own_sigma = config.hole_sigma_color or config.fill_sigma_color
     folded = own_planes is not None and own_sigma == config.fill_sigma_color  # two more channels of the one pass
@@ -271,7 +271,7 @@ def far_gate(
     if not covered.any():
         return gate, cap
     if config.hole_far_band_px > 0:  # a thin band beside covered pixels, not a wide hole's interior
-        gate = gate & (hole_distance(~covered[None])[0] <= config.hole_far_band_px)  # distance to a covered pixel
+        gate = gate & within(covered, config.hole_far_band_px)  # near a covered pixel
     sided = config.hole_far_side or config.hole_far_colour_px > 0
     if config.hole_far_edge > 0 or config.hole_far_local or sided:  # the covered depth around it
         hi, lo = local_span(covered, log_depth, config.hole_far_edge_px)
@@ -364,12 +364,12 @@ def outline_fill(
 
     far_model, near_model = _side_gaussian(sums(far_side)), _side_gaussian(sums(near_side))
     if config.hole_outline_separation > 0:  # the frame's two sides must differ in colour
-        separation = _separation(far_model, near_model)
+        separation = colour_separation(far_model, near_model)
         separation = separation[~np.isnan(separation)]  # np.nanmedian's value, without its masked-array path
         if not (separation.size and np.median(separation) >= config.hole_outline_separation):  # no pixel: off
             return fill, moved
     far_side_colour = np.zeros(covered.shape, bool)  # [h,w] the far side's model explains the colour better
-    far_side_colour[at] = _likelihood(far_model, rgb[at]) > _likelihood(near_model, rgb[at])  # NaN: False
+    far_side_colour[at] = side_likelihood(far_model, rgb[at]) > side_likelihood(near_model, rgb[at])  # NaN: False
     far, moved = band & far_side_colour, rim & far_side_colour
     if config.hole_outline_mover_px > 0 and movers is not None and movers.any():  # a mover's outline: not static
         static = ~within(movers, config.hole_outline_mover_px)  # farther than that from a given pixel
@@ -392,28 +392,17 @@ def box_sums(planes: np.ndarray, member: np.ndarray, radius: int, at: tuple[np.n
     return cv2.boxFilter(planes * member[..., None], -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)[at]
 
 
-def side_likelihood(sums: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """``[n]`` float32 log-likelihood (up to a constant) of ``colour [n,3]`` (RGB in [0, 1]) under a Gaussian
-    (per-channel mean and variance, floored at :data:`_SIDE_COLOUR_VAR`) of a side's pixels, from their ``sums
-    [n,≥7]`` (:func:`box_sums` of :func:`colour_planes`: count, colour, squared colour); NaN where the count is 0."""
-    return _likelihood(_side_gaussian(sums), colour)
-
-
-def _likelihood(model: tuple[np.ndarray, np.ndarray], colour: np.ndarray) -> np.ndarray:
-    """:func:`side_likelihood` from the side's ``([n,3], [n,3])`` :func:`_side_gaussian`."""
+def side_likelihood(model: tuple[np.ndarray, np.ndarray], colour: np.ndarray) -> np.ndarray:
+    """``[n]`` float32 log-likelihood (up to a constant) of ``colour [n,3]`` (RGB in [0, 1]) under a side's colour
+    Gaussian ``model`` (``([n,3], [n,3])`` per-channel mean and variance, :func:`_side_gaussian`); NaN where the
+    side is empty."""
     mean, var = model
     return -0.5 * ((colour - mean) ** 2 / var + np.log(var)).sum(-1)
 
 
-def colour_separation(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """``[n]`` float32 how far apart two sides' colour Gaussians are, ``Σ_c (μ₁ − μ₂)² / (σ₁² + σ₂²)`` over the
-    channels, from their ``[n,≥7]`` :func:`box_sums` (variances floored at :data:`_SIDE_COLOUR_VAR`); NaN where a side
-    is empty."""
-    return _separation(_side_gaussian(first), _side_gaussian(second))
-
-
-def _separation(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """:func:`colour_separation` from the two sides' ``([n,3], [n,3])`` :func:`_side_gaussian`."""
+def colour_separation(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``[n]`` float32 how far apart two sides' colour Gaussians (``([n,3], [n,3])`` each, :func:`_side_gaussian`)
+    are, ``Σ_c (μ₁ − μ₂)² / (σ₁² + σ₂²)`` over the channels; NaN where a side is empty."""
     (mean_1, var_1), (mean_2, var_2) = first, second
     return ((mean_1 - mean_2) ** 2 / (var_1 + var_2)).sum(-1)
 
@@ -488,7 +477,7 @@ def colour_side(
             mean = sums[:, :3]
             var = sums[:, 3:] - mean**2
             var = np.maximum(var, 0.0) + _SIDE_COLOUR_VAR
-            log_likelihood.append(-0.5 * (((own - mean) ** 2) / var + np.log(var)).sum(-1))  # [m]
+            log_likelihood.append(side_likelihood((mean, var), own))  # [m]
             counts.append(count[:, 0])
         both = (counts[0] > 0) & (counts[1] > 0)
         far[lo : lo + _SIDE_CHUNK] = both & (log_likelihood[0] > log_likelihood[1])
@@ -504,7 +493,7 @@ def near_motion_boundary(flows: list[np.ndarray], reach_px: float, size: tuple[i
         boundary |= motion_boundaries(flow)
     if not boundary.any():
         return boundary
-    return hole_distance(~boundary[None])[0] <= reach_px  # distance to the nearest boundary pixel
+    return within(boundary, reach_px)
 
 
 def surface_below(

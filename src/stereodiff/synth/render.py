@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stereodiff.errors import InputError
 from stereodiff.progress import thread_imap
 from stereodiff.synth.scene import Scene, SyntheticVideo, intrinsics_for
 
@@ -39,8 +40,6 @@ class RenderSettings:
     ``r`` of frame ``i`` is seen at ``(i + rolling_shutter · r / height) / fps`` (:meth:`Scene.render_rolling`)."""
 
     def __post_init__(self) -> None:
-        from stereodiff.errors import InputError
-
         if not _is_int(self.num_frames) or self.num_frames < 1:
             raise InputError(f"num_frames must be a positive integer, got {self.num_frames!r}")
         for name in ("height", "width"):
