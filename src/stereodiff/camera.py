@@ -34,9 +34,10 @@ __all__ = [
     "scale_intrinsics",
 ]
 
-#: Rows per band where per-pixel float64 maths over a frame runs band by band (the movers' rigid residual, stage 2's
-#: epipolar distance): a band's temporaries (≈ 0.2 MB each at 320 px wide) stay in a core's cache where a whole
-#: frame's (1.8 MB each) do not. Per-pixel arithmetic: no value depends on it (issue #20, s31-speed).
+#: Rows per band where per-pixel maths over a frame runs band by band (``flow.forward_backward``, the movers' rigid
+#: residual, stage 2's epipolar distance and guided upsampling): a band's temporaries (≈ 0.2 MB for a float64
+#: ``[30,320,3]``) stay in a core's cache where a whole frame's (1.8 MB) do not. Per-pixel arithmetic: no value
+#: depends on it (issue #20, s31-speed).
 BAND_ROWS = 30
 
 
