@@ -1122,6 +1122,45 @@ def test_fusion_with_one_direction_only(scene, scene_predictions):
     assert fused.valid[0].mean() > 0.8
 
 
+def test_fusion_weak_rim_leaves_poorly_matched_pixels_next_to_holes_as_holes(scene, scene_predictions):
+    """``weak_rim``: fused pixels near the holes whose flow support (Σ w_flow, the parallax factor divided out) is at
+    most ``min_support`` become holes, the others keep their depth; the flow weight undoes the confidence's angle
+    factor; a weak pixel far from every hole stays."""
+    import copy
+
+    from stereodiff.stage1.alignment import global_alignment
+    from stereodiff.stage1.fusion import WeakRim, leave_weak_rim, other_centres
+
+    _, preds = scene_predictions
+    geometry = global_alignment(preds, robust_scale=True, global_scale_solve=True)
+    plain = fuse_pair_depths(preds, geometry)
+    cut = leave_weak_rim(preds, copy.deepcopy(plain), WeakRim(min_support=1.5, rim_px=8))
+    dropped = plain.valid & ~cut.valid
+    assert 0 < dropped.sum() < 0.2 * plain.valid.sum()
+    assert not (cut.valid & ~plain.valid).any() and np.all(cut.depth[dropped] == 0)
+    assert np.all(cut.confidence[dropped] == 0)
+    np.testing.assert_array_equal(cut.depth[cut.valid], plain.depth[cut.valid])
+    none = leave_weak_rim(preds, copy.deepcopy(plain), WeakRim(min_support=0.0))
+    np.testing.assert_array_equal(none.valid, plain.valid)
+    # the other camera's centre: pair (i, j) and its reverse (j, i) see each other at the same distance
+    centres = other_centres(preds)
+    half = preds.num_pairs // 2
+    np.testing.assert_allclose(np.linalg.norm(centres[:half], axis=1), np.linalg.norm(centres[half:], axis=1))
+    # w_flow undoes the angle factor: a point seen at 1° (w_angle 0.25) with c − 1 = 9 · 0.8 · 0.25 has w_flow 0.8
+    rim = WeakRim(min_support=1.0, rim_px=2)
+    angle = np.radians(1.0)
+    point = np.array([[[0.0, 0.0, 1.0]]])
+    centre = np.array([np.tan(angle), 0.0, 0.0])
+    np.testing.assert_allclose(rim.flow_weight(point, centre, np.array([[9 * 0.8 * 0.25]])), [[0.8]], rtol=1e-3)
+    valid = np.ones((9, 12), bool)
+    valid[:, :3] = False  # no pair triangulated these
+    support = np.full((9, 12), 3.0)
+    support[4, 3] = support[4, 10] = 0.5
+    expected = np.zeros((9, 12), bool)
+    expected[4, 3] = True  # next to the hole; (4, 10) is 7 px away
+    np.testing.assert_array_equal(rim.weak(valid, support), expected)
+
+
 def test_pipeline_geometric_stage1_fuses_pairs(scene, tmp_path):
     from stereodiff.config import PipelineConfig
     from stereodiff.pipeline import StereoDiffPipeline

@@ -417,6 +417,20 @@ class GeometricConfig(Stage1Config):
     max; driving s222 +2.5 %). docs/geometric.md, "TUM fr1/desk on the main of 2026-12-05". Off: the output is
     unchanged. On in the ``cpu`` preset (30 held-out clips: 14 better, 7 worse by at most 2.5 %, 9 the same;
     docs/geometric.md, "Defaults of the `cpu` preset")."""
+    fusion_weak_rim: float = 0.0
+    """After the fusion and the movers step, covered pixels within ``fusion_weak_rim_px`` of a hole whose *flow
+    support* (Σ over their pairs of the confidence's forward–backward × epipolar factor, the parallax factor divided
+    out: pairs' worth of clean matches) is at most this are left as holes for stage 2
+    (:func:`~stereodiff.stage1.fusion.leave_weak_rim`). Stage 1's pixels next to its holes on the real clips are
+    fused from one or two barely consistent flows and are 2–3× as wrong as the interior (docs/geometric.md,
+    "Poorly matched pixels next to the holes"). 0: off (the output is unchanged). Measured with 0.5 (final all-pixel
+    AbsRel): TUM fr1/desk 0.1010 → 0.0972, 7-Scenes 0.1211 → 0.1212; fresh seeds 343–348 static-orbit −0.8 / −0.2 /
+    +1.0 % (min / median / max), indoor-dynamic −5.6 / −2.6 / +2.9 %, driving −3.1 / −2.6 / +4.1 % (s0, s1,
+    343–345), close-object 343 / 344 −7.4 / +18.9 % (the box, not flagged by the movers step, has a low flow support
+    too): not for the preset as it stands."""
+    fusion_weak_rim_px: float = 8.0
+    """With ``fusion_weak_rim``: how far (pixels of the working resolution) from an untriangulated pixel a pixel may
+    be left out."""
     poses_from_pairs: bool = False
     """After the fusion, the camera poses (``cam_to_world``) are chained along the spanning tree from each tree pair's
     own relative pose (exact: both directions of a pair share one triangulation) with its translation at the fusion's
@@ -730,6 +744,8 @@ class GeometricConfig(Stage1Config):
                  or (not isinstance(self.rolling_shutter_readout, str) and 0 <= self.rolling_shutter_readout <= 2),
                  "must be a fraction of the frame interval in [0, 2], \"auto\" or None"),
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
+                ("fusion_weak_rim", self.fusion_weak_rim >= 0, "must be ≥ 0"),
+                ("fusion_weak_rim_px", self.fusion_weak_rim_px >= 0, "must be ≥ 0"),
                 ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
                 ("movers_track_frames", self.movers_track_frames >= 0, "must be ≥ 0 frames"),
                 ("movers_track_ahead", self.movers_track_ahead >= 0, "must be ≥ 0 frames"),

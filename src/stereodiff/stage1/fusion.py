@@ -18,7 +18,16 @@ from stereodiff.progress import thread_map
 from stereodiff.robust import weighted_median
 from stereodiff.types import PairPredictions, SceneGeometry
 
-__all__ = ["fuse_pair_depths", "nearest_fill", "nearest_values", "pair_chain_poses", "untriangulated_mask"]
+__all__ = [
+    "WeakRim",
+    "fuse_pair_depths",
+    "leave_weak_rim",
+    "nearest_fill",
+    "nearest_values",
+    "other_centres",
+    "pair_chain_poses",
+    "untriangulated_mask",
+]
 
 
 def fuse_pair_depths(
@@ -320,6 +329,99 @@ def _frame_holes(preds: PairPredictions, sources: dict[int, tuple[int, str]], k:
     mask = np.asarray(confidence[p]) <= 1.0
     release(confidence)
     return mask
+
+
+@dataclasses.dataclass(frozen=True)
+class WeakRim:
+    """Which fused pixels next to the holes are too poorly matched to keep (``fusion_weak_rim``).
+
+    A pair's confidence is ``c = 1 + (max_confidence − 1) · w_flow · w_angle`` (``PairSteps._weight``): ``w_flow``
+    = the forward–backward and epipolar Gaussians, ``w_angle = min(1, angle / angle_ref)²``. A pixel's *flow
+    support* is ``Σ w_flow`` over the pairs that triangulated it (``(c − 1) / ((max_confidence − 1) · w_angle)``, the
+    angle recomputed from the pair's point and the other camera's centre): how many pairs matched it cleanly,
+    whatever their parallax. A triangulated pixel within ``rim_px`` pixels of a pixel no pair triangulated whose
+    flow support is at most ``min_support`` is left out. Why: on the real clips stage 1's covered pixels next to
+    its holes are fused from one or two pairs whose flows barely pass the forward–backward check (texture-less
+    surroundings) and are two to three times as wrong as the interior, without a sign; stage 2's fill spreads their
+    error into the holes (docs/geometric.md, "Poorly matched pixels next to the holes"). The summed confidence
+    alone (``Σ (c − 1)``) also counts small parallax as weak and takes the low-parallax rims of forward-moving and
+    orbiting clips (measured: driving +54…+105 %, static-orbit +2…+10 %)."""
+
+    min_support: float
+    """Greatest flow support (pairs' worth of clean matches) of a pixel that is left out."""
+    rim_px: float = 8.0
+    """Only pixels within this many pixels (Euclidean) of an untriangulated pixel are left out."""
+    max_confidence: float = 10.0
+    """The matcher's ``max_confidence``."""
+    angle_ref_deg: float = 2.0
+    """The matcher's ``angle_ref_deg``."""
+
+    def flow_weight(self, points: np.ndarray, centre: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """``[h,w]`` ``w_flow`` in [0, 1] of one pair's view: its points ``[h,w,3]`` in its own camera, the other
+        camera's centre ``[3]`` there and its weights ``c − 1`` ``[h,w]`` (0 where untriangulated)."""
+        other = points - centre
+        cosine = np.sum(points * other, axis=-1) / np.maximum(
+            np.linalg.norm(points, axis=-1) * np.linalg.norm(other, axis=-1), 1e-12
+        )
+        w_angle = np.square(np.clip(np.arccos(np.clip(cosine, -1.0, 1.0)) / np.radians(self.angle_ref_deg), 0, 1))
+        flow = weight / ((self.max_confidence - 1.0) * np.maximum(w_angle, 1e-6))
+        return np.where(weight > 0, np.clip(flow, 0.0, 1.0), 0.0)
+
+    def weak(self, valid: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """``[h,w]`` bool pixels of ``valid [h,w]`` to leave out, given their flow support ``[h,w]``."""
+        import cv2
+
+        weak = valid & (support <= self.min_support)
+        if not weak.any() or valid.all():
+            return np.zeros_like(valid)
+        distance = cv2.distanceTransform(valid.astype(np.uint8), cv2.DIST_L2, 5)  # to the nearest invalid pixel
+        return weak & (distance <= self.rim_px)
+
+
+def other_centres(preds: PairPredictions) -> np.ndarray:
+    """``[P,3]`` centre of each directed pair's other camera in its own camera, at the pair's scale (NaN for a failed
+    pair), from the relative poses of the geometric matcher's pairs (:class:`~stereodiff.stage1.ray_pairs.PairRows`).
+
+    Raises:
+        ValueError: the predictions hold no relative poses (not the geometric matcher's pairs)."""
+    store = getattr(preds.pts_i, "store", None)
+    if store is None or not hasattr(store, "pose"):
+        raise ValueError("fusion_weak_rim needs the geometric matcher's pairs (depth along rays with their poses)")
+    pose = np.asarray(store.pose, np.float64)[store.edge]  # [P,3,4] a → b of each directed pair's edge
+    R, t = pose[:, :, :3], pose[:, :, 3]
+    centre_of_b = -np.einsum("pji,pj->pi", R, t)  # −Rᵀ t: camera b in camera a
+    return np.where((np.asarray(store.side) == 0)[:, None], centre_of_b, t)  # own = b: camera a at t
+
+
+def leave_weak_rim(
+    preds: PairPredictions, scene: SceneGeometry, weak_rim: WeakRim, keep: np.ndarray | None = None
+) -> SceneGeometry:
+    """``scene`` with the pixels :class:`WeakRim` finds (flow support from this matcher's ``preds``, next to the
+    scene's own holes) made holes: depth and confidence 0, ``valid`` False; its arrays are changed in place, frame by
+    frame. Run on the stage-1 scene's final depth (after the movers step), so the rim is that of the holes stage 2
+    sees. ``keep``: ``[T,h,w]`` bool pixels never left out (the movers step's moving pixels: their depth comes from
+    mover constraints, and their flows violate the static epipolar geometry, so their flow support is low)."""
+    centres = other_centres(preds)
+    pairs = np.asarray(preds.pairs)
+    for k in range(preds.num_frames):
+        valid = np.asarray(scene.valid[k]).copy()
+        support = np.zeros(valid.shape)
+        for p in np.flatnonzero(pairs[:, 0] == k):
+            if not np.isfinite(centres[p]).all():
+                continue
+            points = np.asarray(preds.pts_i[p], np.float64)
+            weight = np.where(points[..., 2] > 0, np.maximum(np.asarray(preds.conf_i[p], np.float64) - 1.0, 0.0), 0.0)
+            support += weak_rim.flow_weight(points, centres[p], weight)
+        release(preds.pts_i, preds.conf_i)
+        drop = weak_rim.weak(valid, support)
+        if keep is not None:
+            drop &= ~np.asarray(keep[k], bool)
+        if drop.any():
+            scene.valid[k] = valid & ~drop
+            scene.depth[k] = np.where(drop, 0.0, scene.depth[k])
+            scene.confidence[k] = np.where(drop, 0.0, scene.confidence[k])
+        release(scene.valid, scene.depth, scene.confidence)
+    return scene
 
 
 _AGREEMENT_FLOOR = 0.02  # log-depth spread below which two pairs count as agreeing perfectly (noise level)

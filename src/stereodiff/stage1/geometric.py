@@ -77,7 +77,7 @@ from stereodiff.stage1.focal_bundle import (
     track_window,
     window_keyframes,
 )
-from stereodiff.stage1.fusion import fuse_pair_depths, pair_chain_poses, untriangulated_mask
+from stereodiff.stage1.fusion import WeakRim, fuse_pair_depths, leave_weak_rim, pair_chain_poses, untriangulated_mask
 from stereodiff.stage1.movers import MoverSettings
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
 from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
@@ -373,11 +373,18 @@ class GeometricMatcher(PairwiseReconstruction):
             delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
             self.timings["stage1_movers"] = time.perf_counter() - start
             self.report.moving_fraction = float(moving.mean())
+        if self.settings.fusion_weak_rim:
+            scene = leave_weak_rim(preds, scene, self._weak_rim(), moving)
         if self.settings.band_select:
             scene = self._band_select(frames, scene, moving, scene_dir)
         release(moving)
         # what the probe pairs said about the camera's motion, for stage 2 (``stage2.ahead_from_stage1``)
         return dataclasses.replace(scene, ahead_share=self.report.ahead_share)
+
+    def _weak_rim(self) -> WeakRim:
+        """The :class:`WeakRim` of the ``fusion_weak_rim*`` settings."""
+        c = self.settings
+        return WeakRim(float(c.fusion_weak_rim), float(c.fusion_weak_rim_px), self.max_confidence, self.angle_ref_deg)
 
     def _band_select(
         self, frames: Any, scene: SceneGeometry, moving: np.ndarray | None, scene_dir: Path | None
