@@ -1399,6 +1399,49 @@ def test_an_outline_band_takes_the_side_its_colour_belongs_to():
         TemporalRefiner(hole_outline_rim_px=-1)
 
 
+def test_an_outline_band_can_take_the_far_sides_mean():
+    """``hole_outline_far_mean``: the outline of the outline-rule tests with a farther covered strip (log 5) on
+    the far side 5 px beyond the band. The blue band holes take the span's farthest covered log-depth (5) without
+    the option, the mean of the far side's covered log-depth in their colour square (between 4 and 5, nearer 4)
+    with it; the rim (whose span does not reach the strip) takes 4 either way."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import outline_fill
+
+    rgb, covered, log_d, near_fill = _outline_scene()
+    log_d[:, 17:19] = np.log(5.0)
+    options = dict(hole_outline_px=6, hole_outline_rim_px=2)
+    fill, _ = outline_fill(TemporalConfig(**options), covered, log_d, rgb, near_fill)
+    assert np.allclose(fill[:, 11:13], np.log(5.0)) and np.allclose(fill[:, 8:10], np.log(4.0))
+    fill, _ = outline_fill(TemporalConfig(hole_outline_far_mean=True, **options), covered, log_d, rgb, near_fill)
+    assert np.all(fill[:, 11:13] > np.log(4.0)) and np.all(fill[:, 11:13] < np.log(4.5))
+    assert np.allclose(fill[:, 8:10], np.log(4.0))
+
+
+def test_a_wide_outline_hole_takes_its_side_with_a_wide_span():
+    """``hole_outline_span_px``: a red near side (log 2, columns 0-9), a hole 16 px wide (one red column, then 15
+    blue) and a blue far side (log 4, columns 26-39), the hole filled from the near side. With the default square
+    (half-size ``hole_far_edge_px`` = 6) no hole sees both sides, so even a 16-px band moves nothing; with a 20-px
+    span the blue hole columns take the far side, the red one stays near."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import outline_fill
+
+    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
+    rgb = np.empty((30, 40, 3), np.float32)
+    rgb[:, :11], rgb[:, 11:] = red, blue
+    covered = np.ones((30, 40), bool)
+    covered[:, 10:26] = False
+    log_d = np.where(np.arange(40) < 10, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
+    log_d[~covered] = 0.0
+    near_fill = np.full((30, 40), np.log(2.0), np.float32)
+    options = dict(hole_outline_px=16, hole_outline_band_px=16)
+    fill, _ = outline_fill(TemporalConfig(**options), covered, log_d, rgb, near_fill)
+    assert np.allclose(fill, near_fill)  # the 13-px square: no hole between two sides
+    fill, moved = outline_fill(TemporalConfig(hole_outline_span_px=20, **options), covered, log_d, rgb, near_fill)
+    assert np.allclose(fill[:, 11:26], np.log(4.0)) and np.allclose(fill[:, 10], np.log(2.0)) and not moved.any()
+    with pytest.raises(ValueError, match="hole_outline_span_px"):
+        TemporalRefiner(hole_outline_span_px=-1)
+
+
 def test_within_is_the_thresholded_distance_transform():
     """:func:`within` (a disk dilation, the outline rule's band, rim and mover reach) is exactly
     ``hole_distance(~mask) <= reach`` for whole and fractional reaches, sparse, dense, border-touching and empty

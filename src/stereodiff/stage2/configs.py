@@ -268,6 +268,25 @@ class TemporalConfig(BackendConfig):
     pixel)."""
     hole_outline_step: float = 0.15
     """With ``hole_outline_px``: the least span of the covered log-depth around a hole that makes it an outline."""
+    hole_outline_far_mean: bool = False
+    """With ``hole_outline_px``: a moved band hole or rim pixel takes the mean log-depth of its far side's covered
+    pixels in its colour square (half-size ``hole_outline_px``) instead of the span's farthest covered log-depth: a
+    bound on how far a wrong move goes when the square is wide (``hole_outline_span_px``). Measured
+    (docs/stage2-temporal.md, "Wide outline holes"), alone: static-orbit s1 / s3 / s306 0.0239 / 0.0259 / 0.0777 →
+    0.0247 / 0.0264 / 0.0777. False here and in the ``cpu`` preset."""
+    hole_outline_span_px: int = 0
+    """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
+    the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
+    the rim's square, which this leaves as it is). With a band as wide (``hole_outline_band_px``) the rule reaches
+    the whole of a wide hole beside an occluder, not only its first 3 px: on a static orbit the far floor behind an
+    object, left as a hole tens of pixels wide and filled with the object's depth (the holes' too-near tail, the
+    dominant loss of static-orbit's final). Measured (docs/stage2-temporal.md, "Wide outline holes"; with
+    ``hole_outline_band_px=24`` and ``hole_outline_far_mean``): static-orbit tuning seeds −14.5 … +5.8 % (7 of 10
+    better, s1 / s3 +5 / +6 %), fresh s337–s342 −4.2 … +1.6 % (median −2.0 %, 4 of 6 better), 7-Scenes / TUM
+    identical, the dynamic presets' all pixels −0.5 … +0.4 % but close-object's moving pixels +1.0 / +2.9 %. The
+    wide square's colour decision fails where the far side is the hole's own surface (a floor's depth ramp across the
+    square): the same widening through ``hole_far_edge_px=24`` gains up to −24 % on some seeds and costs s1 +44 %,
+    s3 +67 %. 0 here and in the ``cpu`` preset."""
     hole_far_boundary_px: float = 0.0
     """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
     boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
@@ -471,6 +490,7 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_rim_px", self.hole_outline_rim_px >= 0, "must be ≥ 0"),
             ("hole_outline_mover_px", self.hole_outline_mover_px >= 0, "must be ≥ 0"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
+            ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
             ("hole_far_colour_px", self.hole_far_colour_px >= 0, "must be ≥ 0"),
             ("hole_far_colour_model", self.hole_far_colour_model in ("gauss", "nearest"), "must be gauss or nearest"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),

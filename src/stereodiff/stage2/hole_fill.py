@@ -333,7 +333,10 @@ def outline_fill(
     :func:`local_span`). With ``hole_outline_rim_px``, the covered pixels that close to a hole on the near half of
     the span whose colour is the far side's are taken as the matcher's fattened foreground: they take the local far
     side too, as holes. With ``hole_outline_mover_px`` and ``movers`` (``[h,w]`` bool, the pixels whose depth stage
-    1's mover rules gave), nothing within that distance of them moves. Returns ``[h,w]`` float32 the fill and
+    1's mover rules gave), nothing within that distance of them moves. With ``hole_outline_span_px``, the band holes'
+    square, step, sides and far target are of that half-size (the rim keeps ``hole_far_edge_px``'s); with
+    ``hole_outline_far_mean``, a moved pixel takes its side's mean covered log-depth in its colour square instead of
+    the span's farthest. Returns ``[h,w]`` float32 the fill and
     ``[h,w]`` bool the covered pixels so moved."""
     import cv2
 
@@ -343,7 +346,12 @@ def outline_fill(
     hi, lo = local_span(covered, log_depth, config.hole_far_edge_px)
     step = (hi - lo >= config.hole_outline_step) & (hi > -1e8)
     middle = (hi + lo) / 2
-    band = ~covered & step & within(covered, config.hole_outline_band_px) & (fill < middle)
+    band_hi, band_step, band_middle = hi, step, middle  # the band holes' span: a wider square with the option
+    if config.hole_outline_span_px > 0:
+        band_hi, band_lo = local_span(covered, log_depth, config.hole_outline_span_px)
+        band_step = (band_hi - band_lo >= config.hole_outline_step) & (band_hi > -1e8)
+        band_middle = (band_hi + band_lo) / 2
+    band = ~covered & band_step & within(covered, config.hole_outline_band_px) & (fill < band_middle)
     rim = np.zeros(covered.shape, bool)
     if config.hole_outline_rim_px > 0:  # the covered rim's near-half pixels: the matcher's fattened foreground?
         rim = covered & step & (log_depth <= middle) & within(~covered, config.hole_outline_rim_px)
@@ -362,7 +370,13 @@ def outline_fill(
         share = cv2.resize(member.astype(np.float32), small, interpolation=cv2.INTER_AREA)  # [h/s,w/s]
         return box_sums(planes, share, radius, there)
 
-    far_model, near_model = _side_gaussian(sums(far_side)), _side_gaussian(sums(near_side))
+    far_sums, near_sums = sums(far_side), sums(near_side)  # [n,7] each
+    if config.hole_outline_span_px > 0:  # the band holes' sides: of the wider square's span
+        wide_far = covered & band_step & (log_depth > band_middle)
+        on_band = band[at][:, None]  # [n,1]
+        far_sums = np.where(on_band, sums(wide_far), far_sums)
+        near_sums = np.where(on_band, sums(covered & band_step & ~wide_far), near_sums)
+    far_model, near_model = _side_gaussian(far_sums), _side_gaussian(near_sums)
     if config.hole_outline_separation > 0:  # the frame's two sides must differ in colour
         separation = colour_separation(far_model, near_model)
         separation = separation[~np.isnan(separation)]  # np.nanmedian's value, without its masked-array path
@@ -374,12 +388,32 @@ def outline_fill(
     if config.hole_outline_mover_px > 0 and movers is not None and movers.any():  # a mover's outline: not static
         static = ~within(movers, config.hole_outline_mover_px)  # farther than that from a given pixel
         far, moved = far & static, moved & static  # after the frame's separation test: it judges all its outlines
-    return np.where(far | moved, hi, fill).astype(np.float32), moved
+    target = np.where(band, band_hi, hi)
+    if config.hole_outline_far_mean:  # the far side's mean log-depth in the colour square, not the span's farthest
+        depth_sum = side_depth_sum(far_side, log_depth, small, radius, there)  # [n]
+        if config.hole_outline_span_px > 0:
+            depth_sum = np.where(on_band[:, 0], side_depth_sum(wide_far, log_depth, small, radius, there), depth_sum)
+        count = far_sums[:, 0]  # [n] the far side's pixels (at the models' grid) in the square
+        target[at] = np.where(count > 0.25, depth_sum / np.maximum(count, 0.25), target[at])
+    return np.where(far | moved, target, fill).astype(np.float32), moved
 
 
 #: the colour models of :func:`outline_fill` are summed at 1 / this of the working resolution (4× less work; the
 #: models are local means and variances, the decision stays per pixel)
 _OUTLINE_SCALE = 2
+
+
+def side_depth_sum(
+    side: np.ndarray, log_depth: np.ndarray, small: tuple[int, int], radius: int, at: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """``[n]`` float32 the summed log-depth (``log_depth [h,w]`` float32) of a side's covered pixels (``side [h,w]``
+    bool) over the square of half-size ``radius`` around the pixels ``at`` of the colour models' grid ``small``
+    (cv2's ``(w, h)``), in the units of :func:`box_sums`' count of ``side`` (divided by it: the side's mean)."""
+    import cv2
+
+    depth = cv2.resize(np.where(side, log_depth, 0).astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    ones = np.ones(depth.shape, np.float32)
+    return box_sums(np.stack([depth, ones], axis=-1), ones, radius, at)[:, 0]
 
 
 def box_sums(planes: np.ndarray, member: np.ndarray, radius: int, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
