@@ -11,7 +11,6 @@ Every stage, the alignment, the exports and the synthetic renderer use these hel
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -32,7 +31,6 @@ __all__ = [
     "pinhole",
     "pixel_grid",
     "prior_focal",
-    "row_bands",
     "scale_intrinsics",
 ]
 
@@ -41,12 +39,6 @@ __all__ = [
 #: ``[30,320,3]``) stay in a core's cache where a whole frame's (1.8 MB) do not. Per-pixel arithmetic: no value
 #: depends on it (issue #20, s31-speed).
 BAND_ROWS = 30
-
-
-def row_bands(height: int) -> Iterator[slice]:
-    """The row slices of an image ``height`` rows high, :data:`BAND_ROWS` rows each (the last may be shorter)."""
-    for top in range(0, height, BAND_ROWS):
-        yield slice(top, top + BAND_ROWS)
 
 
 def fit_long_side(

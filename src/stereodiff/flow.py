@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from stereodiff.camera import pixel_grid, row_bands
+from stereodiff.camera import BAND_ROWS, pixel_grid
 
 __all__ = [
     "DIS_PRESETS",
@@ -188,7 +188,8 @@ def forward_backward(
     grid = pixel_grid(h, w)
     target = np.empty(flow_ab.shape, np.result_type(grid, flow_ab))
     back = miss = None  # allocated with the first band's types
-    for band in row_bands(h):
+    for top in range(0, h, BAND_ROWS):
+        band = slice(top, top + BAND_ROWS)
         np.add(grid[band], flow_ab[band], out=target[band])
         back_band = sample_flow(flow_ba, target[band], outside)
         miss_band = np.sqrt(_squared_norm(flow_ab[band] + back_band))

@@ -45,7 +45,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from stereodiff.blocks import block_of
-from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid, row_bands
+from stereodiff.camera import AHEAD_SHARE, BAND_ROWS, fit_long_side, pixel_grid
 from stereodiff.flow import dis_flows, forward_backward, grey_frame, grey_projection, hypot32, thread_dis_engine
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
@@ -479,7 +479,8 @@ def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps:
     mean_ip = box(guide * low[..., None])  # [h,w,3]
     second = box(np.dstack([guide[..., i] * guide[..., j] for i, j in _UPPER3]))  # [h,w,6]
     a = b = None  # [h,w,3], [h,w]: allocated with the first band's types
-    for band in row_bands(h):  # per pixel, band by band: the temporaries stay in the cache (the same values)
+    for top in range(0, h, BAND_ROWS):  # per pixel, band by band: the temporaries stay in the cache (the same values)
+        band = slice(top, top + BAND_ROWS)
         a_band, b_band = _guided_coefficients(mean_i[band], mean_p[band], mean_ip[band], second[band], eps)
         if a is None:
             a, b = np.empty((h, w, 3), a_band.dtype), np.empty((h, w), b_band.dtype)
@@ -577,7 +578,8 @@ class CameraMotion:
                 rotated[..., 0] / rotated[..., 2] - second[..., 0], rotated[..., 1] / rotated[..., 2] - second[..., 1]
             )
         distance = np.empty((h, w))
-        for band in row_bands(h):  # band by band: the temporaries stay in the cache (the same values)
+        for top in range(0, h, BAND_ROWS):  # band by band: the temporaries stay in the cache (the same values)
+            band = slice(top, top + BAND_ROWS)
             _sampson_band(self._rays(at[band]), second[band], essential, self.focal, distance[band])
         return distance
 
