@@ -820,24 +820,6 @@ def test_inside_image_is_the_four_numpy_comparisons_bit_for_bit(rng, monkeypatch
     assert np.array_equal(flow.inside_image(target, np.float64(2.1)), plain(target, np.float64(2.1)))
 
 
-def test_forward_backward_in_bands_is_the_whole_frame_check_bit_for_bit(rng):
-    """The forward–backward check runs band by band of rows (speed, issue #20): targets, backward flow and miss are
-    the whole frame's expressions bit for bit, both border modes, over several bands and a short last one, with
-    targets leaving the image."""
-    from stereodiff.camera import BAND_ROWS
-
-    h, w = 2 * BAND_ROWS + 9, 37
-    flow_ab, flow_ba = (rng.normal(0.0, 6.0, (h, w, 2)).astype(np.float32) for _ in range(2))
-    for outside in ("far", "edge"):
-        target = pixel_grid(h, w) + flow_ab
-        back = flow.sample_flow(flow_ba, target, outside)
-        miss = np.sqrt(np.square(flow_ab + back).sum(-1, dtype=np.float32))
-        found = flow.forward_backward(flow_ab, flow_ba, outside)
-        for got, expected in zip(found, (target, back, miss)):
-            assert got.dtype == expected.dtype and np.array_equal(got, expected), outside
-        assert (miss > 1e5).any() == (outside == "far")  # targets left the image: "far" takes them out
-
-
 def test_a_dis_engine_reused_across_pairs_gives_a_fresh_engines_flows(rng):
     """The movers' cut-track flows keep one engine per thread: DIS carries nothing from one call to the next."""
     base = (rng.random((60, 80)) * 255).astype(np.uint8)

@@ -60,31 +60,6 @@ def test_rigid_flow_is_the_plain_projection_bit_for_bit():
     np.testing.assert_array_equal(flow, expected.astype(np.float32))
 
 
-def test_rigid_residual_in_bands_is_the_whole_frame_check_bit_for_bit():
-    """The movers' flow check band by band (speed, issue #20): the rows of the whole frame's rigid flow, residual
-    and threshold, bit for bit, over several bands and a last short one (a band's rows placed wrongly, e.g. each
-    band backprojected as the frame's top rows, would move its rigid flow)."""
-    from stereodiff.camera import BAND_ROWS
-    from stereodiff.flow import hypot32
-    from stereodiff.stage1.movers.segmentation import rigid_residual
-
-    rng = np.random.default_rng(5)
-    h, w = 2 * BAND_ROWS + 7, 53
-    K = np.array([[71.3, 0.0, 25.2], [0.0, 69.8, 38.1], [0.0, 0.0, 1.0]])
-    for _ in range(3):
-        depth = rng.uniform(0.5, 6.0, (h, w)).astype(np.float32)
-        depth[rng.random((h, w)) < 0.2] = 0.0
-        pose = _turn_and_shift(rng)
-        flow = rng.normal(0.0, 3.0, (h, w, 2)).astype(np.float32)
-        rigid, defined = rigid_flow(depth, K, pose)
-        residual = hypot32(*(flow - rigid).transpose(2, 0, 1))
-        expected = residual > 1.5 + 0.15 * hypot32(*rigid.transpose(2, 0, 1))
-        over, found_defined = rigid_residual(depth, flow, K, pose, 1.5, 0.15)
-        assert expected.any() and not expected.all()
-        np.testing.assert_array_equal(found_defined, defined)
-        np.testing.assert_array_equal(over, expected)
-
-
 def test_pose_from_flow_recovers_the_pose_of_a_rigid_flow():
     """PnP on the sampled pixels (row-major sample of the usable ones) finds the pose that made the flow."""
     from stereodiff.stage1.movers.segmentation import pose_from_flow

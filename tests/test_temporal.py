@@ -222,58 +222,6 @@ def test_guided_upsample_reproduces_a_smooth_map():
     assert np.abs(up - expected)[4:-4, 4:-4].max() < 0.02
 
 
-def _plain_guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """The guided upsampling written on whole frames, as before its per-pixel part went band by band."""
-    import cv2
-
-    big_h, big_w = guide_rgb.shape[:2]
-    h, w = low.shape
-    guide_big = guide_rgb.astype(np.float32) / 255.0
-    guide = guide_big if (h, w) == (big_h, big_w) else cv2.resize(guide_big, (w, h), interpolation=cv2.INTER_AREA)
-    size = (2 * radius + 1, 2 * radius + 1)
-
-    def box(x: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
-
-    mean_i, mean_p = box(guide), box(low)
-    cov_ip = box(guide * low[..., None]) - mean_i * mean_p[..., None]
-    pairs = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
-    second = box(np.dstack([guide[..., i] * guide[..., j] for i, j in pairs]))
-    a00, a01, a02, a11, a12, a22 = (
-        second[..., k] - mean_i[..., i] * mean_i[..., j] + (eps if i == j else 0.0) for k, (i, j) in enumerate(pairs)
-    )
-    c00, c01, c02 = a11 * a22 - a12 * a12, a02 * a12 - a01 * a22, a01 * a12 - a02 * a11
-    c11, c12, c22 = a00 * a22 - a02 * a02, a01 * a02 - a00 * a12, a00 * a11 - a01 * a01
-    inv_det = 1.0 / (a00 * c00 + a01 * c01 + a02 * c02)
-    v0, v1, v2 = cov_ip[..., 0], cov_ip[..., 1], cov_ip[..., 2]
-    rows = (c00 * v0 + c01 * v1 + c02 * v2, c01 * v0 + c11 * v1 + c12 * v2, c02 * v0 + c12 * v1 + c22 * v2)
-    a = np.dstack(rows) * inv_det[..., None]
-    b = mean_p - a[..., 0] * mean_i[..., 0] - a[..., 1] * mean_i[..., 1] - a[..., 2] * mean_i[..., 2]
-    coeffs = np.dstack([box(a), box(b)])
-    if (h, w) != (big_h, big_w):
-        coeffs = cv2.resize(coeffs, (big_w, big_h), interpolation=cv2.INTER_LINEAR)
-    return (
-        coeffs[..., 0] * guide_big[..., 0]
-        + coeffs[..., 1] * guide_big[..., 1]
-        + (coeffs[..., 2] * guide_big[..., 2] + coeffs[..., 3])
-    )
-
-
-def test_guided_upsample_in_bands_is_the_whole_frame_filter_bit_for_bit():
-    """The guided filter's per-pixel model is solved band by band of rows (speed, issue #20): the same bits as on the
-    whole frame, at the guide's size and upsampled, over several bands and a short last one."""
-    from stereodiff.camera import BAND_ROWS
-
-    rng = np.random.default_rng(7)
-    h, w = 2 * BAND_ROWS + 11, 45
-    for low_size, radius in (((h, w), 1), ((h // 2, w // 2), 2)):
-        guide = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        low = rng.normal(0.0, 1.0, low_size).astype(np.float32)
-        found = guided_upsample(low, guide, radius=radius, eps=1e-3)
-        assert found.dtype == np.float32
-        assert np.array_equal(found.view(np.int32), _plain_guided_upsample(low, guide, radius, 1e-3).view(np.int32))
-
-
 def test_simulated_stage1_dynamic_region_improves_and_flicker_drops():
     frames, depth, mask = _scene(num_frames=24)
     sim = simulate_stage1(depth, mask, seed=3)
@@ -1029,9 +977,9 @@ def test_the_holes_own_fill_reaches_across_texture_and_skips_the_rim():
 
 
 def test_epipolar_distance_is_the_plain_sampson_expression_bit_for_bit():
-    """``CameraMotion.epipolar_distance`` keeps the grid's rays per camera and works in place, band by band of rows
-    (speed, issue #20): the same bits as the expression it replaced, for a moving camera and for a camera that only
-    rotates (which reads the cached rays too), at two sizes sharing the cache (48 rows: two bands, the last short)."""
+    """``CameraMotion.epipolar_distance`` keeps the grid's rays per camera and works in place (speed, issue #20):
+    the same bits as the expression it replaced, for a moving camera and for a camera that only rotates (which
+    reads the cached rays too), at two sizes sharing the cache."""
     import cv2
 
     from stereodiff.camera import pixel_grid

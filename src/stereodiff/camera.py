@@ -23,7 +23,6 @@ AHEAD_SHARE = 0.75
 
 __all__ = [
     "AHEAD_SHARE",
-    "BAND_ROWS",
     "backproject",
     "backproject_pixels",
     "default_principal_point",
@@ -33,12 +32,6 @@ __all__ = [
     "prior_focal",
     "scale_intrinsics",
 ]
-
-#: Rows per band where per-pixel maths over a frame runs band by band (``flow.forward_backward``, the movers' rigid
-#: residual, stage 2's epipolar distance and guided upsampling): a band's temporaries (≈ 0.2 MB for a float64
-#: ``[30,320,3]``) stay in a core's cache where a whole frame's (1.8 MB) do not. Per-pixel arithmetic: no value
-#: depends on it (issue #20, s31-speed).
-BAND_ROWS = 30
 
 
 def fit_long_side(
@@ -88,16 +81,14 @@ def scale_intrinsics(intrinsics: np.ndarray, from_size: tuple[int, int], to_size
     return k
 
 
-def backproject(depth: np.ndarray, K: np.ndarray, first_row: int = 0) -> np.ndarray:
+def backproject(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
     """``[h,w,3]`` float64 camera points (OpenCV axes) of a depth map ``[h,w]`` (camera z) with intrinsics ``K [3,3]``
-    at its resolution: ``x = (u − cx) / fx · z``, ``y = (v − cy) / fy · z``. ``first_row``: ``depth`` is the band of
-    an image's rows ``v = first_row …`` (the same values as those rows of the whole image's points, bit for bit)."""
+    at its resolution: ``x = (u − cx) / fx · z``, ``y = (v − cy) / fy · z``."""
     h, w = depth.shape
     z = np.asarray(depth, dtype=np.float64)
     points = np.empty((h, w, 3), np.float64)
-    rows = np.arange(first_row, first_row + h, dtype=np.float64)
     np.multiply(((np.arange(w, dtype=np.float64) - K[0, 2]) / K[0, 0])[None, :], z, out=points[..., 0])
-    np.multiply(((rows - K[1, 2]) / K[1, 1])[:, None], z, out=points[..., 1])
+    np.multiply(((np.arange(h, dtype=np.float64) - K[1, 2]) / K[1, 1])[:, None], z, out=points[..., 1])
     points[..., 2] = z
     return points
 

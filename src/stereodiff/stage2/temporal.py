@@ -45,7 +45,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from stereodiff.blocks import block_of
-from stereodiff.camera import AHEAD_SHARE, BAND_ROWS, fit_long_side, pixel_grid
+from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
 from stereodiff.flow import dis_flows, forward_backward, grey_frame, grey_projection, hypot32, thread_dis_engine
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
@@ -476,15 +476,14 @@ def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps:
 
     mean_i = box(guide)  # [h,w,3]
     mean_p = box(low)  # [h,w]
-    mean_ip = box(guide * low[..., None])  # [h,w,3]
-    second = box(np.dstack([guide[..., i] * guide[..., j] for i, j in _UPPER3]))  # [h,w,6]
-    a = b = None  # [h,w,3], [h,w]: allocated with the first band's types
-    for top in range(0, h, BAND_ROWS):  # per pixel, band by band: the temporaries stay in the cache (the same values)
-        band = slice(top, top + BAND_ROWS)
-        a_band, b_band = _guided_coefficients(mean_i[band], mean_p[band], mean_ip[band], second[band], eps)
-        if a is None:
-            a, b = np.empty((h, w, 3), a_band.dtype), np.empty((h, w), b_band.dtype)
-        a[band], b[band] = a_band, b_band
+    cov_ip = box(guide * low[..., None]) - mean_i * mean_p[..., None]  # [h,w,3]
+    pairs = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))  # upper triangle of the colour covariance
+    second = box(np.dstack([guide[..., i] * guide[..., j] for i, j in pairs]))  # [h,w,6]
+    cov_ii = [
+        second[..., k] - mean_i[..., i] * mean_i[..., j] + (eps if i == j else 0.0) for k, (i, j) in enumerate(pairs)
+    ]
+    a = _solve_symmetric3(cov_ii, cov_ip)  # [h,w,3]
+    b = mean_p - a[..., 0] * mean_i[..., 0] - a[..., 1] * mean_i[..., 1] - a[..., 2] * mean_i[..., 2]  # [h,w]
     coeffs = np.dstack([box(a), box(b)])  # [h,w,4]
     if (h, w) != (big_h, big_w):
         coeffs = cv2.resize(coeffs, (big_w, big_h), interpolation=cv2.INTER_LINEAR)  # [H,W,4]
@@ -563,44 +562,33 @@ class CameraMotion:
 
         The second frame's rays are the pixel grid's, the same for every motion of the camera: kept per camera
         (:func:`_grid_rays`, float64: the matrix product casts them anyway); the distance is computed in place (the
-        same operations in the same order: bit for bit the expression it replaced, 1.5× faster, issue #20), band by
-        band of :data:`~stereodiff.camera.BAND_ROWS` rows (the temporaries stay in the cache: −14 % per call, −42 %
-        of its CPU in the pipeline, where the other worker shares the caches; s31-speed)."""
+        same operations in the same order: bit for bit the expression it replaced, 1.5× faster, issue #20)."""
         h, w = at.shape[:2]
         norm = float(np.linalg.norm(self.translation))
         t = self.translation / norm if norm > 1e-12 else np.zeros(3)
         cross = np.array([[0, -t[2], t[1]], [t[2], 0, -t[0]], [-t[1], t[0], 0]])
         essential = cross @ self.rotation  # x₂ᵀ E x₁ = 0
+        first = self._rays(at)  # [h,w,3]
         second = _grid_rays(h, w, self.focal, self.centre)
         if norm <= 1e-12:  # pure rotation: the rotated ray must hit the pixel
-            rotated = self._rays(at) @ self.rotation.T
+            rotated = first @ self.rotation.T
             return self.focal * np.hypot(
                 rotated[..., 0] / rotated[..., 2] - second[..., 0], rotated[..., 1] / rotated[..., 2] - second[..., 1]
             )
-        distance = np.empty((h, w))
-        for top in range(0, h, BAND_ROWS):  # band by band: the temporaries stay in the cache (the same values)
-            band = slice(top, top + BAND_ROWS)
-            _sampson_band(self._rays(at[band]), second[band], essential, self.focal, distance[band])
-        return distance
-
-
-def _sampson_band(first: np.ndarray, second: np.ndarray, essential: np.ndarray, focal: float, out: np.ndarray) -> None:
-    """:meth:`CameraMotion.epipolar_distance` of a band of rows: the Sampson distances ``[b,w]`` (pixels, into
-    ``out``) of the rays ``first [b,w,3]`` (first frame) ↔ ``second [b,w,3]`` (second frame) to ``essential [3,3]``,
-    in place (the same operations in the same order as the whole frame's)."""
-    line_2 = first @ essential.T  # E x₁ [b,w,3]
-    line_1 = second @ essential  # Eᵀ x₂ [b,w,3]
-    # x₂ᵀ E x₁ = x₂ (E x₁)₀ + y₂ (E x₁)₁ + (E x₁)₂
-    residual = np.multiply(second[..., 0], line_2[..., 0], out=out)
-    residual += second[..., 1] * line_2[..., 1]
-    residual += line_2[..., 2]
-    scale = np.square(line_2[..., 0])
-    for part in (line_2[..., 1], line_1[..., 0], line_1[..., 1]):
-        scale += np.square(part)
-    np.abs(residual, out=residual)
-    residual *= focal
-    np.maximum(scale, 1e-20, out=scale)
-    residual /= np.sqrt(scale, out=scale)
+        line_2 = first @ essential.T  # E x₁ [h,w,3]
+        line_1 = second @ essential  # Eᵀ x₂ [h,w,3]
+        # x₂ᵀ E x₁ = x₂ (E x₁)₀ + y₂ (E x₁)₁ + (E x₁)₂
+        residual = np.multiply(second[..., 0], line_2[..., 0])
+        residual += second[..., 1] * line_2[..., 1]
+        residual += line_2[..., 2]
+        scale = np.square(line_2[..., 0])
+        for part in (line_2[..., 1], line_1[..., 0], line_1[..., 1]):
+            scale += np.square(part)
+        np.abs(residual, out=residual)
+        residual *= self.focal
+        np.maximum(scale, 1e-20, out=scale)
+        residual /= np.sqrt(scale, out=scale)
+        return residual
 
 
 @functools.lru_cache(maxsize=4)
@@ -745,23 +733,6 @@ def lk_matches(
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
-_UPPER3 = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))  # the upper triangle of a symmetric 3×3 matrix
-
-
-def _guided_coefficients(
-    mean_i: np.ndarray, mean_p: np.ndarray, mean_ip: np.ndarray, second: np.ndarray, eps: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The guided filter's linear model ``a [b,w,3]``, ``b [b,w]`` of a band of rows from the box means of
-    the guide ``mean_i [b,w,3]``, of the map ``mean_p [b,w]``, of their products ``mean_ip [b,w,3]`` and of the guide's
-    channel products ``second [b,w,6]`` (:data:`_UPPER3` order), with the regulariser ``eps``."""
-    cov_ip = mean_ip - mean_i * mean_p[..., None]  # [b,w,3]
-    cov_ii = [
-        second[..., k] - mean_i[..., i] * mean_i[..., j] + (eps if i == j else 0.0) for k, (i, j) in enumerate(_UPPER3)
-    ]
-    a = _solve_symmetric3(cov_ii, cov_ip)  # [b,w,3]
-    return a, mean_p - a[..., 0] * mean_i[..., 0] - a[..., 1] * mean_i[..., 1] - a[..., 2] * mean_i[..., 2]
-
-
 def _solve_symmetric3(m: list[np.ndarray], v: np.ndarray) -> np.ndarray:
     """Solve ``M x = v`` per pixel for symmetric positive-definite 3×3 ``M`` given by its upper triangle
     ``m = [m00, m01, m02, m11, m12, m22]`` (each ``[h,w]``), by cofactors; ``v`` is ``[h,w,3]``."""

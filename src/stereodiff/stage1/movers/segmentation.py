@@ -9,7 +9,7 @@ import functools
 
 import numpy as np
 
-from stereodiff.camera import BAND_ROWS, backproject, backproject_pixels, pinhole, pixel_grid
+from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
 from stereodiff.flow import dis_flows, forward_backward, hypot32, inside_image, thread_dis_engine
 from stereodiff.progress import thread_imap, thread_map
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
@@ -19,23 +19,19 @@ from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
 from stereodiff.types import SceneGeometry
 
-__all__ = ["pose_from_flow", "rigid_flow", "rigid_residual", "segment_movers"]
+__all__ = ["pose_from_flow", "rigid_flow", "segment_movers"]
 
 
-def rigid_flow(
-    depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray, first_row: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The flow ``[h,w,2]`` a static world would show from this frame to another, and where it is defined ``[h,w]``.
 
     Args:
         depth: ``[h,w]`` camera-z depth of this frame (0 = unknown).
         K: ``[3,3]`` intrinsics at ``depth``'s resolution (both frames).
         own_to_other: ``[4,4]`` transform from this camera's coordinates to the other camera's.
-        first_row: ``depth`` is the band of the frame's rows ``first_row …`` (the flow of those rows of the whole
-            frame, bit for bit: the matrix product is one ``[w,3] @ [3,3]`` product per row either way).
     """
     h, w = depth.shape
-    rotated = backproject(depth, K, first_row) @ own_to_other[:3, :3].T  # [h,w,3]
+    rotated = backproject(depth, K) @ own_to_other[:3, :3].T  # [h,w,3]
     shift = own_to_other[:3, 3]  # added axis by axis (one broadcast add over the 3-long last axis is ~3× slower)
     z = np.add(rotated[..., 2], shift[2])
     defined = (depth > 0) & (z > 1e-9)
@@ -43,8 +39,7 @@ def rigid_flow(
     safe = np.where(defined, z, 1.0)
     flow = np.empty((h, w, 2), np.float32)
     projected = np.empty((h, w))  # one float64 buffer for both axes, every step in place
-    columns, rows = _pixel_positions(first_row + h, w)
-    for axis, position in enumerate((columns, rows[first_row:])):  # projected − pixel position, axis by axis
+    for axis, position in enumerate(_pixel_positions(h, w)):  # projected − pixel position, axis by axis
         np.add(rotated[..., axis], shift[axis], out=projected)
         projected *= K[axis, axis]
         projected /= safe
@@ -53,25 +48,6 @@ def rigid_flow(
         projected[undefined] = 0.0
         flow[..., axis] = projected  # rounded to float32
     return flow, defined
-
-
-def rigid_residual(
-    depth: np.ndarray, flow: np.ndarray, K: np.ndarray, own_to_other: np.ndarray, residual_px: float, rel: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``[h,w]`` bool where the ``flow [h,w,2]`` (pixels) leaves the :func:`rigid_flow` of ``depth [h,w]`` by more than
-    ``residual_px + rel · |rigid flow|`` (float32 lengths, :func:`~stereodiff.flow.hypot32`), and ``[h,w]`` bool where
-    the rigid flow is defined. Computed in bands of :data:`~stereodiff.camera.BAND_ROWS` rows: every value is the
-    whole frame's, bit for bit (per-pixel arithmetic; the rigid flow's product is one per row either way), ≈ 40 %
-    less CPU than the whole frame at once at 320×240 (3.9 → 2.2 ms, s31-speed)."""
-    h, w = depth.shape
-    over, defined = np.empty((h, w), bool), np.empty((h, w), bool)
-    for top in range(0, h, BAND_ROWS):
-        band = slice(top, top + BAND_ROWS)
-        rigid, defined[band] = rigid_flow(depth[band], K, own_to_other, top)
-        residual = hypot32(*(flow[band] - rigid).transpose(2, 0, 1))
-        limit = residual_px + rel * hypot32(*rigid.transpose(2, 0, 1))
-        np.greater(residual, limit, out=over[band])
-    return over, defined
 
 
 @functools.cache
@@ -139,7 +115,9 @@ def segment_movers(
             pose = pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=first + own)
             if pose is None:
                 continue
-            over, defined = rigid_residual(static_depth[own], fwd, K, pose, s.residual_px * scale, s.residual_rel)
+            rigid, defined = rigid_flow(static_depth[own], K, pose)
+            residual = hypot32(*(fwd - rigid).transpose(2, 0, 1))
+            limit = s.residual_px * scale + s.residual_rel * hypot32(*rigid.transpose(2, 0, 1))
             checked = usable & defined
             off = None
             if s.epipolar_share > 0:
@@ -147,7 +125,7 @@ def segment_movers(
                 F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
                 epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
                 off = checked & (epipolar > s.epipolar_px * scale)
-            results.append(FrameCheck(own, checked & over, checked, off))
+            results.append(FrameCheck(own, checked & (residual > limit), checked, off))
         return results
 
     for index, results in enumerate(thread_imap(check, pairs, num_workers)):
