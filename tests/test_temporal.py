@@ -1394,7 +1394,8 @@ def test_within_is_the_thresholded_distance_transform():
     """:func:`within` (a disk dilation, the outline rule's band, rim and mover reach) is exactly
     ``hole_distance(~mask) <= reach`` for whole and fractional reaches, sparse, dense, border-touching and empty
     masks."""
-    from stereodiff.stage2.hole_fill import hole_distance, within
+    from stereodiff.masks import within
+    from stereodiff.stage2.hole_fill import hole_distance
 
     rng = np.random.default_rng(3)
     masks = [rng.random((40, 50)) < p for p in (0.002, 0.02, 0.3)] + [np.zeros((40, 50), bool)]

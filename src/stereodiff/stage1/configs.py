@@ -424,10 +424,10 @@ class GeometricConfig(Stage1Config):
     (:func:`~stereodiff.stage1.fusion.leave_weak_rim`). Stage 1's pixels next to its holes on the real clips are
     fused from one or two barely consistent flows and are 2–3× as wrong as the interior (docs/geometric.md,
     "Poorly matched pixels next to the holes"). 0: off (the output is unchanged). Measured with 0.5 (final all-pixel
-    AbsRel): TUM fr1/desk 0.1010 → 0.0972, 7-Scenes 0.1211 → 0.1212; fresh seeds 343–348 static-orbit −0.8 / −0.2 /
-    +1.0 % (min / median / max), indoor-dynamic −5.6 / −2.6 / +2.9 %, driving −3.1 / −2.6 / +4.1 % (s0, s1,
-    343–345), close-object 343 / 344 −7.4 / +18.9 % (the box, not flagged by the movers step, has a low flow support
-    too): not for the preset as it stands."""
+    AbsRel): TUM fr1/desk 0.1010 → 0.0969, 7-Scenes 0.1211 → 0.1211; fresh seeds 343–348 static-orbit −0.8 / −0.2
+    / +1.0 % (min / median / max), indoor-dynamic −5.6 / −2.6 / +2.9 %, driving −3.1 / −2.6 / +4.1 % (s0, s1,
+    343–345), close-object 343 / 344 −7.4 / +19.0 % (0.2640 → 0.3141: the box, not flagged by the movers step, has a
+    low flow support too): not for the preset as it stands."""
     fusion_weak_rim_px: float = 8.0
     """With ``fusion_weak_rim``: how far (pixels of the working resolution) from an untriangulated pixel a pixel may
     be left out."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from stereodiff.io.pages import new_array, release
+from stereodiff.masks import within
 from stereodiff.progress import thread_map
 from stereodiff.robust import weighted_median
 from stereodiff.types import PairPredictions, SceneGeometry
@@ -369,13 +370,10 @@ class WeakRim:
 
     def weak(self, valid: np.ndarray, support: np.ndarray) -> np.ndarray:
         """``[h,w]`` bool pixels of ``valid [h,w]`` to leave out, given their flow support ``[h,w]``."""
-        import cv2
-
         weak = valid & (support <= self.min_support)
         if not weak.any() or valid.all():
             return np.zeros_like(valid)
-        distance = cv2.distanceTransform(valid.astype(np.uint8), cv2.DIST_L2, 5)  # to the nearest invalid pixel
-        return weak & (distance <= self.rim_px)
+        return weak & within(~valid, self.rim_px)  # near an untriangulated pixel
 
 
 def other_centres(preds: PairPredictions) -> np.ndarray:

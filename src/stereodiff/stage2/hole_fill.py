@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stereodiff.flow import motion_boundaries
+from stereodiff.masks import within
 from stereodiff.progress import thread_imap
 from stereodiff.stage2.configs import TemporalConfig
 
@@ -40,7 +41,6 @@ __all__ = [
     "region_motion",
     "side_likelihood",
     "surface_below",
-    "within",
 ]
 
 
@@ -571,18 +571,6 @@ def hole_distance(covered: np.ndarray) -> np.ndarray:
         if not frame.all():
             distance[i] = cv2.distanceTransform(frame.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     return distance
-
-
-def within(mask: np.ndarray, reach_px: float) -> np.ndarray:
-    """``[h,w]`` bool: the pixels within ``reach_px`` (Euclidean, pixels) of a True pixel of ``mask [h,w]`` (bool),
-    i.e. ``hole_distance(~mask[None])[0] <= reach_px`` (all False without one), as a dilation by the disk of the
-    offsets whose float32 length is at most ``reach_px``: ~ 10× cheaper than the distance transform at 320×240."""
-    import cv2
-
-    half = math.floor(reach_px)
-    dy, dx = np.mgrid[-half : half + 1, -half : half + 1]
-    disk = (np.sqrt((dy * dy + dx * dx).astype(np.float32)) <= reach_px).astype(np.uint8)
-    return cv2.dilate(mask.astype(np.uint8), disk, borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
 
 
 def rim_trust(covered: np.ndarray, rim_px: float) -> np.ndarray:

@@ -1,0 +1,22 @@
+"""Operations on ``[h,w]`` bool pixel masks shared by the stages."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["within"]
+
+
+def within(mask: np.ndarray, reach_px: float) -> np.ndarray:
+    """``[h,w]`` bool: the pixels within ``reach_px`` (Euclidean, pixels) of a True pixel of ``mask [h,w]`` (bool),
+    i.e. an exact Euclidean distance transform of ``~mask`` thresholded at ``reach_px`` (all False without a True
+    pixel), as a dilation by the disk of the offsets whose float32 length is at most ``reach_px``: ~ 10× cheaper
+    than the distance transform at 320×240."""
+    import cv2
+
+    half = math.floor(reach_px)
+    dy, dx = np.mgrid[-half : half + 1, -half : half + 1]
+    disk = (np.sqrt((dy * dy + dx * dx).astype(np.float32)) <= reach_px).astype(np.uint8)
+    return cv2.dilate(mask.astype(np.uint8), disk, borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
