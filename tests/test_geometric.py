@@ -1143,6 +1143,36 @@ def test_fusion_weak_rim_leaves_poorly_matched_pixels_next_to_holes_as_holes(sce
     np.testing.assert_array_equal(rim.weak(valid, support), expected)
 
 
+def test_fusion_weak_rim_spares_small_islands_and_nearer_pixels():
+    """``min_island``: weak pixels of a small covered island inside a hole (e.g. an unflagged mover's few triangulated
+    pixels) stay, the main region's weak rim goes; with ``island_nearer`` only an island nearer than its surroundings
+    stays, with ``island_hole`` only an island in a hole of at least that share of the frame."""
+    from stereodiff.stage1.fusion import WeakRim
+
+    valid = np.ones((20, 40), bool)
+    valid[:, :20] = False  # a large hole (half the frame)
+    valid[8:11, 8:11] = True  # a 9-pixel island inside it
+    valid[15:17, 30:32] = False  # a small hole in the covered half
+    support = np.full(valid.shape, 0.1)  # every pixel weak
+    flat = np.full(valid.shape, 4.0)
+    near = flat.copy()
+    near[8:11, 8:11] = 1.0  # the island is an occluder
+    plain = WeakRim(min_support=0.5, rim_px=2).weak(valid, support)
+    assert plain[9, 9] and plain[5, 20] and plain[14, 30]
+    island = WeakRim(min_support=0.5, rim_px=2, min_island=0.02).weak(valid, support)  # 0.02 · 800 = 16 px
+    assert not island[8:11, 8:11].any() and island[5, 20] and island[14, 30]
+    np.testing.assert_array_equal(island & ~plain, False)
+    island_near = WeakRim(min_support=0.5, rim_px=2, min_island=0.02, island_nearer=0.3)
+    np.testing.assert_array_equal(island_near.weak(valid, support, near), island)
+    np.testing.assert_array_equal(island_near.weak(valid, support, flat), plain)  # an island as far: noise
+    in_large_hole = WeakRim(min_support=0.5, rim_px=2, min_island=0.02, island_hole=0.4)  # its hole: 391 px
+    np.testing.assert_array_equal(in_large_hole.weak(valid, support), island)
+    in_small_hole = WeakRim(min_support=0.5, rim_px=2, min_island=0.02, island_hole=0.6)  # 480 px: it is not
+    np.testing.assert_array_equal(in_small_hole.weak(valid, support), plain)
+    with pytest.raises(ValueError, match="depth"):
+        island_near.weak(valid, support)
+
+
 def test_pipeline_geometric_stage1_fuses_pairs(scene, tmp_path):
     from stereodiff.config import PipelineConfig
     from stereodiff.pipeline import StereoDiffPipeline

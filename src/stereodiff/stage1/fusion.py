@@ -356,6 +356,18 @@ class WeakRim:
     """The matcher's ``max_confidence``."""
     angle_ref_deg: float = 2.0
     """The matcher's ``angle_ref_deg``."""
+    min_island: float = 0.0
+    """Pixels of a covered region (8-connected) smaller than this share of the frame are never left out (0: no
+    exception): a small island of covered pixels inside a hole is the hole's only depth, e.g. the few triangulated
+    pixels of an unflagged mover, which stage 2's fill leans on (``hole_nearness``)."""
+    island_nearer: float = 0.0
+    """With ``min_island``: only the island pixels nearer than their surroundings (log depth below the mean log depth
+    of the covered pixels within ``NEARNESS_PX``) by more than this are spared (0: every island pixel). An unflagged
+    mover's island is the occluder's only evidence; a static island in a texture-less hole is noise."""
+    island_hole: float = 0.0
+    """With ``min_island``: only the islands next to a hole (8-connected untriangulated region) of at least this share
+    of the frame are spared (0: every island): an unflagged mover's few triangulated pixels are specks in its large
+    untriangulated body; the islands of the real clips' texture-less holes sit mostly in small holes."""
 
     def flow_weight(self, points: np.ndarray, centre: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """``[h,w]`` ``w_flow`` in [0, 1] of one pair's view: its points ``[h,w,3]`` in its own camera, the other
@@ -368,12 +380,69 @@ class WeakRim:
         flow = weight / ((self.max_confidence - 1.0) * np.maximum(w_angle, 1e-6))
         return np.where(weight > 0, np.clip(flow, 0.0, 1.0), 0.0)
 
-    def weak(self, valid: np.ndarray, support: np.ndarray) -> np.ndarray:
-        """``[h,w]`` bool pixels of ``valid [h,w]`` to leave out, given their flow support ``[h,w]``."""
+    def weak(self, valid: np.ndarray, support: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
+        """``[h,w]`` bool pixels of ``valid [h,w]`` to leave out, given their flow support ``[h,w]`` and (for
+        ``island_nearer``) their depth ``[h,w]``."""
         weak = valid & (support <= self.min_support)
         if not weak.any() or valid.all():
             return np.zeros_like(valid)
-        return weak & within(~valid, self.rim_px)  # near an untriangulated pixel
+        weak &= within(~valid, self.rim_px)  # near an untriangulated pixel
+        if self.min_island > 0:
+            weak &= ~self._spared_islands(valid, depth)
+        return weak
+
+    def _spared_islands(self, valid: np.ndarray, depth: np.ndarray | None) -> np.ndarray:
+        """``[h,w]`` bool covered pixels of ``valid [h,w]`` never left out: those of the small islands
+        (``min_island``) next to a large hole (``island_hole``) and nearer than their surroundings
+        (``island_nearer``; ``depth [h,w]``)."""
+        spared = _small_regions(valid, self.min_island)
+        if self.island_hole > 0 and spared.any():
+            spared &= _next_to_large_hole(valid, self.island_hole)
+        if self.island_nearer > 0 and spared.any():
+            if depth is None:
+                raise ValueError("island_nearer needs the depth")
+            spared &= _nearness(depth, valid) < -self.island_nearer
+        return spared
+
+
+NEARNESS_PX = 30
+"""Half-width (pixels of the working resolution) of the square whose covered pixels are an island's surroundings."""
+
+
+def _nearness(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``[h,w]`` log depth of each pixel minus the mean log depth of the ``valid`` pixels in the ``2·NEARNESS_PX + 1``
+    square around it (0 where not valid; negative = nearer than its surroundings); ``depth``, ``valid`` ``[h,w]``."""
+    import cv2
+
+    size = (2 * NEARNESS_PX + 1,) * 2
+    log_depth = np.where(valid, np.log(np.maximum(depth, 1e-12)), 0.0).astype(np.float32)
+    count = cv2.blur(valid.astype(np.float32), size, borderType=cv2.BORDER_CONSTANT)
+    mean = cv2.blur(log_depth, size, borderType=cv2.BORDER_CONSTANT) / np.maximum(count, 1e-6)
+    return np.where(valid, log_depth - mean, 0.0)
+
+
+def _next_to_large_hole(valid: np.ndarray, share: float) -> np.ndarray:
+    """``[h,w]`` bool: the pixels of the 8-connected regions of ``valid [h,w]`` (bool) that touch an 8-connected
+    region of ``~valid`` of at least ``share`` × h·w pixels."""
+    import cv2
+
+    _, holes, stats, _ = cv2.connectedComponentsWithStats((~valid).astype(np.uint8), connectivity=8)
+    large = (stats[:, cv2.CC_STAT_AREA] >= share * valid.size) & (np.arange(len(stats)) > 0)  # 0: the covered pixels
+    touching = cv2.dilate((large[holes] & ~valid).astype(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & valid
+    count, regions = cv2.connectedComponents(valid.astype(np.uint8), connectivity=8)
+    hit = np.zeros(count, bool)
+    hit[regions[touching]] = True
+    return hit[regions] & valid
+
+
+def _small_regions(mask: np.ndarray, share: float) -> np.ndarray:
+    """``[h,w]`` bool: the pixels of ``mask [h,w]`` (bool) in an 8-connected region of fewer than ``share`` × h·w
+    pixels."""
+    import cv2
+
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] < share * mask.size
+    return small[labels] & mask
 
 
 def other_centres(preds: PairPredictions) -> np.ndarray:
@@ -411,7 +480,7 @@ def leave_weak_rim(
             weight = np.where(points[..., 2] > 0, np.maximum(np.asarray(preds.conf_i[p], np.float64) - 1.0, 0.0), 0.0)
             support += weak_rim.flow_weight(points, centres[p], weight)
         release(preds.pts_i, preds.conf_i)
-        drop = weak_rim.weak(valid, support)
+        drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k]))
         if keep is not None:
             drop &= ~np.asarray(keep[k], bool)
         if drop.any():

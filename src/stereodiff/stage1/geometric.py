@@ -384,7 +384,15 @@ class GeometricMatcher(PairwiseReconstruction):
     def _weak_rim(self) -> WeakRim:
         """The :class:`WeakRim` of the ``fusion_weak_rim*`` settings."""
         c = self.settings
-        return WeakRim(float(c.fusion_weak_rim), float(c.fusion_weak_rim_px), self.max_confidence, self.angle_ref_deg)
+        return WeakRim(
+            float(c.fusion_weak_rim),
+            float(c.fusion_weak_rim_px),
+            self.max_confidence,
+            self.angle_ref_deg,
+            min_island=float(c.fusion_weak_rim_island),
+            island_nearer=float(c.fusion_weak_rim_island_nearer),
+            island_hole=float(c.fusion_weak_rim_island_hole),
+        )
 
     def _band_select(
         self, frames: Any, scene: SceneGeometry, moving: np.ndarray | None, scene_dir: Path | None
