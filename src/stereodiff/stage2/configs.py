@@ -287,6 +287,27 @@ class TemporalConfig(BackendConfig):
     wide square's colour decision fails where the far side is the hole's own surface (a floor's depth ramp across the
     square): the same widening through ``hole_far_edge_px=24`` gains up to −24 % on some seeds and costs s1 +44 %,
     s3 +67 %. 0 here and in the ``cpu`` preset."""
+    hole_outline_wide_band_px: float = 0.0
+    """With ``hole_outline_px``: in a video stage 1 finds static (stage 1's mover rules gave depth to less than
+    ``hole_outline_wide_given`` of its pixels, and the camera does not move along its view: the gate of
+    ``hole_lean_bottom``, from stage 1's probe pairs with ``ahead_from_stage1``), the outline rule's band is this
+    wide in place of ``hole_outline_band_px``, its square and step ``hole_outline_wide_edge_px`` /
+    ``hole_outline_wide_step`` (0 = off; :func:`~stereodiff.stage2.hole_fill.wide_outline`). The wider rule reaches
+    more of the far floor a static occluder hides (static-orbit's holes filled too near), but on a dynamic video it
+    moves a mover's outline (close-object: a mover stage 1 leaves mostly as holes, pushed far) and on a camera moving
+    ahead the road's ramp at the lower border (driving s338 +4.2 %). Measured (docs/stage2-temporal.md, "The wide
+    outline rule for a static video only"). 0 here and in the ``cpu`` preset."""
+    hole_outline_wide_edge_px: int = 0
+    """With ``hole_outline_wide_band_px`` in a static video: the outline rule's square's half-size (band and rim) in
+    place of ``hole_far_edge_px`` (0 = ``hole_far_edge_px``); the far lean's square stays ``hole_far_edge_px``."""
+    hole_outline_wide_step: float = 0.0
+    """With ``hole_outline_wide_band_px`` in a static video: the outline rule's least span of the covered log-depth
+    in place of ``hole_outline_step`` (0 = ``hole_outline_step``)."""
+    hole_outline_wide_given: float = 0.005
+    """With ``hole_outline_wide_band_px``: the share of the video's stage-1 pixels whose depth the mover rules gave
+    (``SceneGeometry.movers_given``) from which on the video counts as dynamic and the outline rule keeps its own
+    settings (without the mask, e.g. ``movers`` off: dynamic). Static-orbit's clips: 0.005–0.24 % (false movers on
+    a few outlines); the dynamic presets': ≥ 0.6 %."""
     hole_far_boundary_px: float = 0.0
     """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
     boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
@@ -491,6 +512,10 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_mover_px", self.hole_outline_mover_px >= 0, "must be ≥ 0"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
+            ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
+            ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
+            ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),
+            ("hole_outline_wide_given", 0 <= self.hole_outline_wide_given <= 1, "must be in [0, 1]"),
             ("hole_far_colour_px", self.hole_far_colour_px >= 0, "must be ≥ 0"),
             ("hole_far_colour_model", self.hole_far_colour_model in ("gauss", "nearest"), "must be gauss or nearest"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),
