@@ -1397,7 +1397,8 @@ def test_the_wide_outline_rule_only_in_a_video_stage_1_finds_static():
     wide settings (a 6-px band, a 19-px square) move it to the far side, the red column stays near. ``fill_frames``
     reads the outline settings it is given (a wide step above the outline's span: the fattened rim of the
     outline-rule tests stays). The refiner uses them only when stage 1's mover rules gave depth to less than
-    ``hole_outline_wide_given`` of the pixels and the camera does not move ahead; not without the mask."""
+    ``hole_outline_wide_given`` of the pixels (0.08 %: yes; 2.2 %: no), with ``hole_outline_wide_frame_given`` to
+    less than that of every frame (one frame at 8.3 %), and the camera does not move ahead; not without the mask."""
     import dataclasses
 
     from stereodiff.stage2.configs import TemporalConfig
@@ -1434,6 +1435,11 @@ def test_the_wide_outline_rule_only_in_a_video_stage_1_finds_static():
     assert dataclasses.replace(wide, hole_outline_band_px=3, hole_far_edge_px=6) == refiner  # nothing else changes
     given[1, :10, :10] = True  # 104 pixels: 2.2 %, a dynamic video
     assert refiner._static_outline(given, None, None, 40, 0.0) is None
+    lax = TemporalRefiner(ahead_from_stage1=True, hole_outline_wide_given=0.05, **options)  # 2.2 % < 5 %: static
+    assert lax._static_outline(given, None, None, 40, 0.0) is not None
+    for frame_given, wide in ((0.05, False), (0.1, True)):  # frame 1: 8.3 % of its pixels given
+        strict = dataclasses.replace(lax, hole_outline_wide_frame_given=frame_given)
+        assert (strict._static_outline(given, None, None, 40, 0.0) is not None) == wide
     assert refiner._static_outline(given[:1], None, None, 40, 1.0) is None  # a camera moving ahead
     assert refiner._static_outline(None, None, None, 40, 0.0) is None  # no mask: not known to be static
     with pytest.raises(ValueError, match="hole_outline_wide_given"):

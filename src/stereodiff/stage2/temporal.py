@@ -252,16 +252,21 @@ class TemporalRefiner(TemporalConfig):
     ) -> TemporalConfig | None:
         """The outline rule's wide settings (:func:`~stereodiff.stage2.hole_fill.wide_outline`) for a video stage 1
         finds static — its mover rules gave depth to less than ``hole_outline_wide_given`` of the ``[T,h,w]`` bool
-        ``movers_given`` and the camera does not move along its view (:meth:`_ahead`; unmeasured: not ahead) —
+        ``movers_given`` (and, with ``hole_outline_wide_frame_given``, to less than that of every frame) and the
+        camera does not move along its view (:meth:`_ahead`; unmeasured: not ahead) —
         else None (the rule keeps the refiner's own settings; also without the mask or with the option off)."""
         if self.hole_outline_px <= 0 or self.hole_outline_wide_band_px <= 0 or movers_given is None:
             return None
-        given = np.count_nonzero(movers_given) / max(movers_given.size, 1)
+        frames = np.asarray(movers_given).reshape(len(movers_given), -1)  # [T,h·w]
+        per_frame = np.count_nonzero(frames, axis=1) / max(frames.shape[1], 1)  # [T] each frame's given share
+        given, largest = float(per_frame.mean()), float(per_frame.max())
         measured = self._ahead(cam_to_world, intrinsics, width, ahead_share)
         forward = measured is not None and measured[0] >= AHEAD_SHARE
-        static = given < self.hole_outline_wide_given and not forward
-        logger.info("stage 2: stage 1's mover rules gave depth to %.3f %% of the pixels, the camera moves ahead: %s; "
-                    "the outline rule's wide settings %s", 100 * given, forward, "on" if static else "off")  # fmt: skip
+        small = self.hole_outline_wide_frame_given <= 0 or largest < self.hole_outline_wide_frame_given
+        static = given < self.hole_outline_wide_given and small and not forward
+        logger.info("stage 2: stage 1's mover rules gave depth to %.3f %% of the pixels (%.2f %% in the frame with "
+                    "most), the camera moves ahead: %s; the outline rule's wide settings %s", 100 * given,
+                    100 * largest, forward, "on" if static else "off")  # fmt: skip
         return wide_outline(self) if static else None
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
