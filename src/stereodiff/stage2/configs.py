@@ -295,8 +295,12 @@ class TemporalConfig(BackendConfig):
     ``hole_outline_wide_step`` (0 = off; :func:`~stereodiff.stage2.hole_fill.wide_outline`). The wider rule reaches
     more of the far floor a static occluder hides (static-orbit's holes filled too near), but on a dynamic video it
     moves a mover's outline (close-object: a mover stage 1 leaves mostly as holes, pushed far) and on a camera moving
-    ahead the road's ramp at the lower border (driving s338 +4.2 %). Measured (docs/stage2-temporal.md, "The wide
-    outline rule for a static video only"). 0 here and in the ``cpu`` preset."""
+    ahead the road's ramp at the lower border (driving s338 +4.2 %). Measured with 6 / 9 / 0.3
+    (docs/stage2-temporal.md, "The wide outline rule for a static video only"): static-orbit tuning −18.6 … +0.8 %
+    (median −5.5 %), fresh s367–s372 −19.1 … +0.4 % (median −3.4 %), final ≤ stage 1 on 2 of 16 (base none); every
+    driving / indoor-dynamic clip gated off (+0.0 %, 20 clips); close-object fresh s371 (0.45 % given) passes the
+    gate and loses 2.5 % (moving +2.0 %; ``hole_outline_wide_frame_given`` catches it); 7-Scenes +0.0 %, TUM identical.
+    0 here and in the ``cpu`` preset."""
     hole_outline_wide_edge_px: int = 0
     """With ``hole_outline_wide_band_px`` in a static video: the outline rule's square's half-size (band and rim) in
     place of ``hole_far_edge_px`` (0 = ``hole_far_edge_px``); the far lean's square stays ``hole_far_edge_px``."""
