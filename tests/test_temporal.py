@@ -1390,6 +1390,62 @@ def test_a_wide_outline_hole_takes_its_side_with_a_wide_span():
         TemporalRefiner(hole_outline_span_px=-1)
 
 
+def test_the_wide_outline_rule_only_in_a_video_stage_1_finds_static():
+    """``hole_outline_wide_band_px``: a red near side (log 2, columns 0-9), a hole 8 px wide (one red column, then
+    seven blue) and a blue far side (log 4, from column 18), the hole filled from the near side. The rule's own
+    settings (a 3-px band, a 13-px square that sees one side only) leave the hole's middle (columns 12-15) near; its
+    wide settings (a 6-px band, a 19-px square) move it to the far side, the red column stays near. ``fill_frames``
+    reads the outline settings it is given (a wide step above the outline's span: the fattened rim of the
+    outline-rule tests stays). The refiner uses them only when stage 1's mover rules gave depth to less than
+    ``hole_outline_wide_given`` of the pixels (0.08 %: yes; 2.2 %: no), with ``hole_outline_wide_frame_given`` to
+    less than that of every frame (one frame at 8.3 %), and the camera does not move ahead; not without the mask."""
+    import dataclasses
+
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames, outline_fill, wide_outline
+
+    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
+    rgb = np.empty((30, 40, 3), np.float32)
+    rgb[:, :11], rgb[:, 11:] = red, blue
+    covered = np.ones((30, 40), bool)
+    covered[:, 10:18] = False
+    log_d = np.where(np.arange(40) < 10, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
+    log_d[~covered] = 0.0
+    near_fill = np.full((30, 40), np.log(2.0), np.float32)
+    options = dict(hole_outline_px=10, hole_outline_wide_band_px=6, hole_outline_wide_edge_px=9)
+    config = TemporalConfig(**options)
+    assert wide_outline(TemporalConfig(hole_outline_px=10)) == TemporalConfig(hole_outline_px=10)  # off: as it is
+    fill, _ = outline_fill(config, covered, log_d, rgb, near_fill)
+    assert np.allclose(fill[:, 12:16], np.log(2.0))  # the rule's own band: the middle stays near
+    fill, _ = outline_fill(wide_outline(config), covered, log_d, rgb, near_fill)
+    assert np.allclose(fill[:, 12:16], np.log(4.0)) and np.allclose(fill[:, 10], np.log(2.0))  # wide: far
+    rgb, covered, log_d, _ = _outline_scene()
+    rim = TemporalConfig(
+        hole_outline_px=6, hole_outline_rim_px=2, hole_outline_wide_band_px=3, hole_outline_wide_step=1
+    )
+    weight = covered.astype(np.float32)[None]
+    assert np.allclose(fill_frames(rim, rgb[None], log_d[None], weight)[0].estimate[:, 8:10], np.log(4.0))
+    kept = fill_frames(rim, rgb[None], log_d[None], weight, outline=wide_outline(rim))[0].estimate[:, 8:10]
+    assert np.allclose(kept, np.log(2.0))  # a step of 0.69 < 1: no outline under the wide settings
+    refiner = TemporalRefiner(ahead_from_stage1=True, **options)
+    given = np.zeros((4, 30, 40), bool)
+    given[0, :2, :2] = True  # 4 pixels of 4 800: 0.08 %
+    wide = refiner._static_outline(given, None, None, 40, 0.0)
+    assert wide is not None and (wide.hole_outline_band_px, wide.hole_far_edge_px) == (6, 9)
+    assert dataclasses.replace(wide, hole_outline_band_px=3, hole_far_edge_px=6) == refiner  # nothing else changes
+    given[1, :10, :10] = True  # 104 pixels: 2.2 %, a dynamic video
+    assert refiner._static_outline(given, None, None, 40, 0.0) is None
+    lax = TemporalRefiner(ahead_from_stage1=True, hole_outline_wide_given=0.05, **options)  # 2.2 % < 5 %: static
+    assert lax._static_outline(given, None, None, 40, 0.0) is not None
+    for frame_given, wide in ((0.05, False), (0.1, True)):  # frame 1: 8.3 % of its pixels given
+        strict = dataclasses.replace(lax, hole_outline_wide_frame_given=frame_given)
+        assert (strict._static_outline(given, None, None, 40, 0.0) is not None) == wide
+    assert refiner._static_outline(given[:1], None, None, 40, 1.0) is None  # a camera moving ahead
+    assert refiner._static_outline(None, None, None, 40, 0.0) is None  # no mask: not known to be static
+    with pytest.raises(ValueError, match="hole_outline_wide_given"):
+        TemporalRefiner(hole_outline_wide_given=2.0)
+
+
 def test_within_is_the_thresholded_distance_transform():
     """:func:`within` (a disk dilation, the outline rule's band, rim and mover reach) is exactly
     ``hole_distance(~mask) <= reach`` for whole and fractional reaches, sparse, dense, border-touching and empty

@@ -287,6 +287,37 @@ class TemporalConfig(BackendConfig):
     wide square's colour decision fails where the far side is the hole's own surface (a floor's depth ramp across the
     square): the same widening through ``hole_far_edge_px=24`` gains up to −24 % on some seeds and costs s1 +44 %,
     s3 +67 %. 0 here and in the ``cpu`` preset."""
+    hole_outline_wide_band_px: float = 0.0
+    """With ``hole_outline_px``: in a video stage 1 finds static (stage 1's mover rules gave depth to less than
+    ``hole_outline_wide_given`` of its pixels, and the camera does not move along its view: the gate of
+    ``hole_lean_bottom``, from stage 1's probe pairs with ``ahead_from_stage1``), the outline rule's band is this
+    wide in place of ``hole_outline_band_px``, its square and step ``hole_outline_wide_edge_px`` /
+    ``hole_outline_wide_step`` (0 = off; :func:`~stereodiff.stage2.hole_fill.wide_outline`). The wider rule reaches
+    more of the far floor a static occluder hides (static-orbit's holes filled too near), but on a dynamic video it
+    moves a mover's outline (close-object: a mover stage 1 leaves mostly as holes, pushed far) and on a camera moving
+    ahead the road's ramp at the lower border (driving s338 +4.2 %). Measured with 6 / 9 / 0.3
+    (docs/stage2-temporal.md, "The wide outline rule for a static video only"): static-orbit tuning −18.6 … +0.8 %
+    (median −5.5 %), fresh s367–s372 −19.1 … +0.4 % (median −3.4 %), final ≤ stage 1 on 2 of 16 (base none); every
+    driving / indoor-dynamic clip gated off (+0.0 %, 20 clips); close-object fresh s371 (0.45 % given) passes the
+    gate and loses 2.5 % (moving +2.0 %; ``hole_outline_wide_frame_given`` catches it); 7-Scenes +0.0 %, TUM identical.
+    0 here and in the ``cpu`` preset."""
+    hole_outline_wide_edge_px: int = 0
+    """With ``hole_outline_wide_band_px`` in a static video: the outline rule's square's half-size (band and rim) in
+    place of ``hole_far_edge_px`` (0 = ``hole_far_edge_px``); the far lean's square stays ``hole_far_edge_px``."""
+    hole_outline_wide_step: float = 0.0
+    """With ``hole_outline_wide_band_px`` in a static video: the outline rule's least span of the covered log-depth
+    in place of ``hole_outline_step`` (0 = ``hole_outline_step``)."""
+    hole_outline_wide_given: float = 0.005
+    """With ``hole_outline_wide_band_px``: the share of the video's stage-1 pixels whose depth the mover rules gave
+    (``SceneGeometry.movers_given``) from which on the video counts as dynamic and the outline rule keeps its own
+    settings (without the mask, e.g. ``movers`` off: dynamic). Static-orbit's clips: 0.005–0.24 % (false movers on
+    a few outlines); the dynamic presets': ≥ 0.6 %."""
+    hole_outline_wide_frame_given: float = 0.0
+    """With ``hole_outline_wide_band_px``: the share of one frame's stage-1 pixels whose depth the mover rules gave
+    from which on (in any frame) the video counts as dynamic (0 = no such test): a mover is a large region in some
+    frame, static-orbit's false movers are slivers (largest frame 0.0–1.9 % against ≥ 3.6 % on the dynamic clips
+    measured except close-object s1, 0.8 %). Found after the validation of ``hole_outline_wide_given`` failed on
+    close-object s371 (0.45 % of its pixels given, a frame 3.9 %); not validated on unseen seeds."""
     hole_far_boundary_px: float = 0.0
     """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
     boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
@@ -491,6 +522,11 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_mover_px", self.hole_outline_mover_px >= 0, "must be ≥ 0"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
+            ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
+            ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
+            ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),
+            ("hole_outline_wide_given", 0 <= self.hole_outline_wide_given <= 1, "must be in [0, 1]"),
+            ("hole_outline_wide_frame_given", 0 <= self.hole_outline_wide_frame_given <= 1, "must be in [0, 1]"),
             ("hole_far_colour_px", self.hole_far_colour_px >= 0, "must be ≥ 0"),
             ("hole_far_colour_model", self.hole_far_colour_model in ("gauss", "nearest"), "must be gauss or nearest"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),

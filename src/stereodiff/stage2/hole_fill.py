@@ -41,6 +41,7 @@ __all__ = [
     "region_motion",
     "side_likelihood",
     "surface_below",
+    "wide_outline",
 ]
 
 
@@ -80,6 +81,7 @@ def fill_frames(
     order: np.ndarray | None = None,
     up: bool = False,
     movers: np.ndarray | None = None,
+    outline: TemporalConfig | None = None,
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
@@ -111,11 +113,14 @@ def fill_frames(
             below it in its column (:func:`surface_below`).
         movers: ``[n,h',w']`` bool the pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``
             keeps the outline rule away from them), or None.
+        outline: the outline rule's settings (``hole_outline_*``, ``hole_far_edge_px``; :func:`wide_outline` for a
+            static video), or None: ``config``'s.
 
     Returns:
         One :class:`FilledFrame` per frame.
     """
     farness = config.hole_farness if farness is None else farness
+    outline = config if outline is None else outline
     log_d = log_depth
     if carried is not None:  # holes seen (covered) in nearby frames: their depth, carried with the camera's motion
         log_d, weight = log_depth.copy(), weight.copy()
@@ -193,7 +198,7 @@ def fill_frames(
         own_weight = weight[i]  # [h',w'] the weight of stage 1's depth in the estimate
         if config.hole_outline_px > 0:  # an outline band's holes: the side their colour belongs to
             away = None if movers is None else movers[i]
-            fill, moved = outline_fill(config, weight[i] > 0, log_d[i], rgb[i], fill, away)
+            fill, moved = outline_fill(outline, weight[i] > 0, log_d[i], rgb[i], fill, away)
             own_weight = np.where(moved, np.float32(0.0), own_weight)  # a fattened rim pixel: a hole now
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
@@ -311,6 +316,22 @@ def local_span(covered: np.ndarray, log_depth: np.ndarray, half: int) -> tuple[n
     hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)
     lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)
     return hi, lo
+
+
+def wide_outline(config: TemporalConfig) -> TemporalConfig:
+    """``config`` with the outline rule's band, square and step set to their wide values for a static video
+    (``hole_outline_wide_band_px``, ``hole_outline_wide_edge_px``, ``hole_outline_wide_step``; 0 keeps a value) —
+    the settings :func:`outline_fill` then reads; ``config`` itself when the option is off."""
+    import dataclasses
+
+    if config.hole_outline_wide_band_px <= 0:
+        return config
+    return dataclasses.replace(
+        config,
+        hole_outline_band_px=config.hole_outline_wide_band_px,
+        hole_far_edge_px=config.hole_outline_wide_edge_px or config.hole_far_edge_px,
+        hole_outline_step=config.hole_outline_wide_step or config.hole_outline_step,
+    )
 
 
 def outline_fill(

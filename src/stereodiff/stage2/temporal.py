@@ -51,7 +51,14 @@ from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
 from stereodiff.stage2.configs import TemporalConfig
-from stereodiff.stage2.hole_fill import colour_l1, fill_frames, lower_border, moving_ahead, near_motion_boundary
+from stereodiff.stage2.hole_fill import (
+    colour_l1,
+    fill_frames,
+    lower_border,
+    moving_ahead,
+    near_motion_boundary,
+    wide_outline,
+)
 
 __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "guided_upsample", "lk_matches"]
 
@@ -136,6 +143,7 @@ class TemporalRefiner(TemporalConfig):
         lean, warp_frames, farness, order, up = self._ahead_rules(
             cam_to_world, intrinsics, w, (work_h, work_w), ahead_share
         )
+        outline = self._static_outline(movers_given, cam_to_world, intrinsics, w, ahead_share)
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
         meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
@@ -147,6 +155,8 @@ class TemporalRefiner(TemporalConfig):
             meta["order"] = order is not None
         if self.hole_up_px > 0:
             meta["up"] = up
+        if self.hole_outline_wide_band_px > 0:
+            meta["outline_wide"] = outline is not None
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -154,6 +164,7 @@ class TemporalRefiner(TemporalConfig):
         inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames, farness, order, up)
         if self.hole_outline_px > 0 and self.hole_outline_mover_px > 0:  # only the outline rule reads them
             inputs.movers_given = movers_given
+        inputs.outline = outline
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
                 stop = min(start + self.window, t)
@@ -200,10 +211,10 @@ class TemporalRefiner(TemporalConfig):
         up_wanted = self.hole_up_px > 0
         if not (lean_wanted or warp_gated or self.hole_farness_ahead > 0 or order_wanted or up_wanted):
             return None, self.hole_warp_frames, self.hole_farness, None, False
-        from_stage1 = self.ahead_from_stage1 and ahead_share is not None and np.isfinite(ahead_share)
-        if (cam_to_world is None or intrinsics is None) and not from_stage1:
+        measured = self._ahead(cam_to_world, intrinsics, width, ahead_share)
+        if measured is None:
             return None, 0 if warp_gated else self.hole_warp_frames, self.hole_farness, None, False
-        ahead = float(ahead_share) if from_stage1 else moving_ahead(cam_to_world, intrinsics, width)
+        ahead, from_stage1 = measured
         on = ahead >= AHEAD_SHARE  # NaN (one frame): off
         lean = lower_border(work_hw, self.hole_lean_bottom, self.hole_lean_side) if on and lean_wanted else None
         warp_frames = 0 if warp_gated and not on else self.hole_warp_frames
@@ -215,6 +226,48 @@ class TemporalRefiner(TemporalConfig):
                     "stage-1 probe pairs" if from_stage1 else "frames", "on" if lean is not None else "off",
                     warp_frames, farness, "on" if order is not None else "off", "on" if up else "off")  # fmt: skip
         return lean, warp_frames, farness, order, up
+
+    def _ahead(
+        self,
+        cam_to_world: np.ndarray | None,
+        intrinsics: np.ndarray | None,
+        width: int,
+        ahead_share: float | None,
+    ) -> tuple[float, bool] | None:
+        """How much the camera moves along its view (:func:`moving_ahead` of stage 1's poses, or with
+        ``ahead_from_stage1`` stage 1's measured ``ahead_share``; NaN for one frame) and whether stage 1's share
+        decided; None when neither is given."""
+        from_stage1 = self.ahead_from_stage1 and ahead_share is not None and np.isfinite(ahead_share)
+        if (cam_to_world is None or intrinsics is None) and not from_stage1:
+            return None
+        return (float(ahead_share) if from_stage1 else moving_ahead(cam_to_world, intrinsics, width)), from_stage1
+
+    def _static_outline(
+        self,
+        movers_given: np.ndarray | None,
+        cam_to_world: np.ndarray | None,
+        intrinsics: np.ndarray | None,
+        width: int,
+        ahead_share: float | None,
+    ) -> TemporalConfig | None:
+        """The outline rule's wide settings (:func:`~stereodiff.stage2.hole_fill.wide_outline`) for a video stage 1
+        finds static — its mover rules gave depth to less than ``hole_outline_wide_given`` of the ``[T,h,w]`` bool
+        ``movers_given`` (and, with ``hole_outline_wide_frame_given``, to less than that of every frame) and the
+        camera does not move along its view (:meth:`_ahead`; unmeasured: not ahead) —
+        else None (the rule keeps the refiner's own settings; also without the mask or with the option off)."""
+        if self.hole_outline_px <= 0 or self.hole_outline_wide_band_px <= 0 or movers_given is None:
+            return None
+        frames = np.asarray(movers_given).reshape(len(movers_given), -1)  # [T,h·w]
+        per_frame = np.count_nonzero(frames, axis=1) / max(frames.shape[1], 1)  # [T] each frame's given share
+        given, largest = float(per_frame.mean()), float(per_frame.max())
+        measured = self._ahead(cam_to_world, intrinsics, width, ahead_share)
+        forward = measured is not None and measured[0] >= AHEAD_SHARE
+        small = self.hole_outline_wide_frame_given <= 0 or largest < self.hole_outline_wide_frame_given
+        static = given < self.hole_outline_wide_given and small and not forward
+        logger.info("stage 2: stage 1's mover rules gave depth to %.3f %% of the pixels (%.2f %% in the frame with "
+                    "most), the camera moves ahead: %s; the outline rule's wide settings %s", 100 * given,
+                    100 * largest, forward, "on" if static else "off")  # fmt: skip
+        return wide_outline(self) if static else None
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
         for name, value in (("frames", frames), ("depth", depth), ("confidence", confidence)):
@@ -278,6 +331,7 @@ class TemporalRefiner(TemporalConfig):
                 order=inputs.order,
                 up=inputs.up,
                 movers=inputs.movers(chunk),
+                outline=inputs.outline,
             )
             for k, frame in zip(chunk, filled):
                 if k not in store:  # else kept with its flow links (the same values: the same block)
@@ -919,6 +973,8 @@ class _Inputs:
 
     #: ``[T,h,w]`` bool pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``), or None
     movers_given: np.ndarray | None = None
+    #: the outline rule's settings for a static video (``hole_outline_wide_band_px``), or None: the refiner's own
+    outline: TemporalConfig | None = None
 
     def movers(self, chunk: list[int]) -> np.ndarray | None:
         """``[n,h',w']`` bool :attr:`movers_given` of the frames ``chunk`` at the working resolution (a working pixel
