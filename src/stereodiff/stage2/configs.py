@@ -317,7 +317,9 @@ class TemporalConfig(BackendConfig):
     from which on (in any frame) the video counts as dynamic (0 = no such test): a mover is a large region in some
     frame, static-orbit's false movers are slivers (largest frame 0.0–1.9 % against ≥ 3.6 % on the dynamic clips
     measured except close-object s1, 0.8 %). Found after the validation of ``hole_outline_wide_given`` failed on
-    close-object s371 (0.45 % of its pixels given, a frame 3.9 %); not validated on unseen seeds."""
+    close-object s371 (0.45 % of its pixels given, a frame 3.9 %). Held out (close-object / indoor-dynamic
+    s373–s380): off on the 14 clips with a mover, on for two static rooms (indoor-dynamic s374 / s377), where the
+    wide settings lose +5.8 / +1.8 %: the gain is static-orbit's, so not in the preset."""
     hole_far_boundary_px: float = 0.0
     """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
     boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
