@@ -1365,6 +1365,20 @@ def test_an_outline_band_can_take_the_far_sides_mean():
     assert np.allclose(fill[:, 8:10], np.log(4.0))
 
 
+def _red_blue_hole(hole_stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 30×40 frame for the wide outline tests: red columns 0-10, blue from 11; covered but for the hole columns
+    10 … ``hole_stop`` − 1; log-depth 2 on the near (red) side, 4 on the far (blue) side, 0 in the hole; the hole's
+    fill from the near side (log 2 everywhere). Returns ``rgb, covered, log_depth, near_fill``."""
+    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
+    rgb = np.empty((30, 40, 3), np.float32)
+    rgb[:, :11], rgb[:, 11:] = red, blue
+    covered = np.ones((30, 40), bool)
+    covered[:, 10:hole_stop] = False
+    log_d = np.where(np.arange(40) < 10, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
+    log_d[~covered] = 0.0
+    return rgb, covered, log_d, np.full((30, 40), np.log(2.0), np.float32)
+
+
 def test_a_wide_outline_hole_takes_its_side_with_a_wide_span():
     """``hole_outline_span_px``: a red near side (log 2, columns 0-9), a hole 16 px wide (one red column, then 15
     blue) and a blue far side (log 4, columns 26-39), the hole filled from the near side. With the default square
@@ -1373,14 +1387,7 @@ def test_a_wide_outline_hole_takes_its_side_with_a_wide_span():
     from stereodiff.stage2.configs import TemporalConfig
     from stereodiff.stage2.hole_fill import outline_fill
 
-    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
-    rgb = np.empty((30, 40, 3), np.float32)
-    rgb[:, :11], rgb[:, 11:] = red, blue
-    covered = np.ones((30, 40), bool)
-    covered[:, 10:26] = False
-    log_d = np.where(np.arange(40) < 10, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
-    log_d[~covered] = 0.0
-    near_fill = np.full((30, 40), np.log(2.0), np.float32)
+    rgb, covered, log_d, near_fill = _red_blue_hole(26)
     options = dict(hole_outline_px=16, hole_outline_band_px=16)
     fill, _ = outline_fill(TemporalConfig(**options), covered, log_d, rgb, near_fill)
     assert np.allclose(fill, near_fill)  # the 13-px square: no hole between two sides
@@ -1404,14 +1411,7 @@ def test_the_wide_outline_rule_only_in_a_video_stage_1_finds_static():
     from stereodiff.stage2.configs import TemporalConfig
     from stereodiff.stage2.hole_fill import fill_frames, outline_fill, wide_outline
 
-    red, blue = np.array([0.8, 0.1, 0.1], np.float32), np.array([0.1, 0.1, 0.8], np.float32)
-    rgb = np.empty((30, 40, 3), np.float32)
-    rgb[:, :11], rgb[:, 11:] = red, blue
-    covered = np.ones((30, 40), bool)
-    covered[:, 10:18] = False
-    log_d = np.where(np.arange(40) < 10, np.log(2.0), np.log(4.0)).astype(np.float32)[None].repeat(30, 0)
-    log_d[~covered] = 0.0
-    near_fill = np.full((30, 40), np.log(2.0), np.float32)
+    rgb, covered, log_d, near_fill = _red_blue_hole(18)
     options = dict(hole_outline_px=10, hole_outline_wide_band_px=6, hole_outline_wide_edge_px=9)
     config = TemporalConfig(**options)
     assert wide_outline(TemporalConfig(hole_outline_px=10)) == TemporalConfig(hole_outline_px=10)  # off: as it is
