@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["within"]
+__all__ = ["large_regions", "within"]
 
 
 def within(mask: np.ndarray, reach_px: float) -> np.ndarray:
@@ -20,3 +20,14 @@ def within(mask: np.ndarray, reach_px: float) -> np.ndarray:
     dy, dx = np.mgrid[-half : half + 1, -half : half + 1]
     disk = (np.sqrt((dy * dy + dx * dx).astype(np.float32)) <= reach_px).astype(np.uint8)
     return cv2.dilate(mask.astype(np.uint8), disk, borderType=cv2.BORDER_CONSTANT, borderValue=0).view(bool)
+
+
+def large_regions(mask: np.ndarray, min_area: float) -> np.ndarray:
+    """``[h,w]`` bool: the pixels of ``mask`` ``[h,w]`` (bool) in its connected regions (8-neighbour) of at least
+    ``min_area`` pixels."""
+    import cv2
+
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False  # the background label
+    return keep[labels]

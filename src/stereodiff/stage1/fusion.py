@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from stereodiff.io.pages import new_array, release
-from stereodiff.masks import within
+from stereodiff.masks import large_regions, within
 from stereodiff.progress import thread_map
 from stereodiff.robust import weighted_median
 from stereodiff.types import PairPredictions, SceneGeometry
@@ -395,7 +395,7 @@ class WeakRim:
         """``[h,w]`` bool covered pixels of ``valid [h,w]`` never left out: those of the small islands
         (``min_island``) next to a large hole (``island_hole``) and nearer than their surroundings
         (``island_nearer``; ``depth [h,w]``)."""
-        spared = _small_regions(valid, self.min_island)
+        spared = valid & ~large_regions(valid, self.min_island * valid.size)  # the small islands
         if self.island_hole > 0 and spared.any():
             spared &= _next_to_large_hole(valid, self.island_hole)
         if self.island_nearer > 0 and spared.any():
@@ -426,23 +426,12 @@ def _next_to_large_hole(valid: np.ndarray, share: float) -> np.ndarray:
     region of ``~valid`` of at least ``share`` × h·w pixels."""
     import cv2
 
-    _, holes, stats, _ = cv2.connectedComponentsWithStats((~valid).astype(np.uint8), connectivity=8)
-    large = (stats[:, cv2.CC_STAT_AREA] >= share * valid.size) & (np.arange(len(stats)) > 0)  # 0: the covered pixels
-    touching = cv2.dilate((large[holes] & ~valid).astype(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & valid
+    large = large_regions(~valid, share * valid.size)
+    touching = cv2.dilate(large.astype(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & valid
     count, regions = cv2.connectedComponents(valid.astype(np.uint8), connectivity=8)
     hit = np.zeros(count, bool)
     hit[regions[touching]] = True
     return hit[regions] & valid
-
-
-def _small_regions(mask: np.ndarray, share: float) -> np.ndarray:
-    """``[h,w]`` bool: the pixels of ``mask [h,w]`` (bool) in an 8-connected region of fewer than ``share`` × h·w
-    pixels."""
-    import cv2
-
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    small = stats[:, cv2.CC_STAT_AREA] < share * mask.size
-    return small[labels] & mask
 
 
 def other_centres(preds: PairPredictions) -> np.ndarray:

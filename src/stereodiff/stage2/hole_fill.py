@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stereodiff.flow import motion_boundaries
-from stereodiff.masks import within
+from stereodiff.masks import large_regions, within
 from stereodiff.progress import thread_imap
 from stereodiff.stage2.configs import TemporalConfig
 
@@ -32,7 +32,6 @@ __all__ = [
     "far_gate",
     "fill_frames",
     "hole_distance",
-    "large_regions",
     "local_span",
     "lower_border",
     "moving_ahead",
@@ -94,7 +93,7 @@ def fill_frames(
     Args:
         config: the refiner's settings (``fill_*``, ``hole_nearness``, ``fill_weight``; ``fill_min_support``: where a
             pixel counts as unreached and takes the frame's mean; ``fill_min_support_area``: the lower floor only in
-            large weakly reached regions, :func:`large_regions`).
+            large weakly reached regions, :func:`~stereodiff.masks.large_regions`).
         rgb: ``[n,h',w',3]`` float32 RGB in [0, 1] (the guide).
         log_depth: ``[n,h',w']`` float32 stage-1 log-depth (0 on holes).
         weight: ``[n,h',w']`` float32 stage-1 confidence weight in [0, 1] (0 on holes).
@@ -569,17 +568,6 @@ def surface_below(
         rows[r] = np.where(hit, 1.0, rows[r + 1] + 1.0)
         path[r] = np.where(hit, edge[r], path[r + 1] + edge[r])
     return below, (rows <= max_px) & (path <= max_colour)
-
-
-def large_regions(mask: np.ndarray, min_area: float) -> np.ndarray:
-    """``[h,w]`` bool: the pixels of ``mask`` ``[h,w]`` (bool) in its connected regions (8-neighbour) of at least
-    ``min_area`` pixels."""
-    import cv2
-
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
-    keep[0] = False  # the background label
-    return keep[labels]
 
 
 def hole_distance(covered: np.ndarray) -> np.ndarray:
