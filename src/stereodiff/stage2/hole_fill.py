@@ -10,6 +10,7 @@ refiner's per-frame inputs (``_Inputs.warped``, ``_Inputs.independent_motion``) 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from typing import NamedTuple
@@ -321,8 +322,6 @@ def wide_outline(config: TemporalConfig) -> TemporalConfig:
     """``config`` with the outline rule's band, square and step set to their wide values for a static video
     (``hole_outline_wide_band_px``, ``hole_outline_wide_edge_px``, ``hole_outline_wide_step``; 0 keeps a value) —
     the settings :func:`outline_fill` then reads; ``config`` itself when the option is off."""
-    import dataclasses
-
     if config.hole_outline_wide_band_px <= 0:
         return config
     return dataclasses.replace(

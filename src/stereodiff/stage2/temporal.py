@@ -257,8 +257,9 @@ class TemporalRefiner(TemporalConfig):
         else None (the rule keeps the refiner's own settings; also without the mask or with the option off)."""
         if self.hole_outline_px <= 0 or self.hole_outline_wide_band_px <= 0 or movers_given is None:
             return None
-        frames = np.asarray(movers_given).reshape(len(movers_given), -1)  # [T,h·w]
-        per_frame = np.count_nonzero(frames, axis=1) / max(frames.shape[1], 1)  # [T] each frame's given share
+        pixels = max(int(np.prod(movers_given.shape[1:])), 1)
+        # [T] each frame's given share, counted frame by frame (a long video's mask stays on disk)
+        per_frame = np.array([np.count_nonzero(m) for m in movers_given]) / pixels
         given, largest = float(per_frame.mean()), float(per_frame.max())
         measured = self._ahead(cam_to_world, intrinsics, width, ahead_share)
         forward = measured is not None and measured[0] >= AHEAD_SHARE
