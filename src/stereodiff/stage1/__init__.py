@@ -66,7 +66,6 @@ class PairwiseReconstruction:
         return scene
 
     def reconstruct(self, frames: Any, run_dir: Path | None = None) -> SceneGeometry:
-        from stereodiff.stage1.alignment import global_alignment
         from stereodiff.stage1.pairs import make_pairs
 
         s = self.settings
@@ -77,21 +76,25 @@ class PairwiseReconstruction:
         self.timings["stage1_matching"] = time.perf_counter() - start
         start = time.perf_counter()
         scene_dir = run_dir / "stage1" / "scene" if run_dir is not None else None
-        scene = self.finish(  # the alignment is passed without a reference here: finish may let it go
-            preds,
-            global_alignment(
-                preds,
-                min_conf_thr=s.min_conf_thr,
-                shared_focal=s.shared_focal,
-                focal=self.alignment_focal(preds, frames),
-                seed=self.seed,
-                robust_scale=s.robust_scale,
-                global_scale_solve=s.global_scale_solve,
-                scale_stride=s.scale_stride,
-                out_dir=scene_dir,
-            ),
-            scene_dir,
-            frames,
-        )
+        # the alignment is passed without a reference here: finish may let it go
+        scene = self.finish(preds, self.align(preds, frames, scene_dir), scene_dir, frames)
         self.timings["stage1_alignment"] = time.perf_counter() - start
         return scene
+
+    def align(self, preds: PairPredictions, frames: Any, scene_dir: Path | None = None) -> SceneGeometry:
+        """:func:`~stereodiff.stage1.alignment.global_alignment` of ``preds`` with the settings of this backend
+        (its arrays in ``scene_dir`` when given)."""
+        from stereodiff.stage1.alignment import global_alignment
+
+        s = self.settings
+        return global_alignment(
+            preds,
+            min_conf_thr=s.min_conf_thr,
+            shared_focal=s.shared_focal,
+            focal=self.alignment_focal(preds, frames),
+            seed=self.seed,
+            robust_scale=s.robust_scale,
+            global_scale_solve=s.global_scale_solve,
+            scale_stride=s.scale_stride,
+            out_dir=scene_dir,
+        )

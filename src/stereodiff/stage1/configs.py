@@ -457,6 +457,22 @@ class GeometricConfig(Stage1Config):
     2's pose-based forward gate, ``band_select``). Off in the class, on in the ``cpu`` preset (since the session of
     2026-12-04): median per-frame rotation error 3–80° → 0.01–0.05° on driving, 33° → 1.2° on 7-Scenes, 9.9° → 0.6°
     on TUM (docs/geometric.md, "Why stage 1's tree poses break")."""
+    pose_graph_refine: bool = False
+    """Before the pairs are triangulated, every frame's pose is refined jointly over all ok pairs' sparse inlier
+    matches (:func:`~stereodiff.stage1.pose_graph.refine_pose_graph`: signed Sampson distance, Cauchy loss of
+    0.1 px, frame 0 fixed), from the poses of a first pass (pairs, alignment, fusion, :func:`pair_chain_poses`),
+    and the pairs are triangulated again with the relative poses of the refined frames. Costs a second pair run
+    (flows and triangulation), an alignment and a fusion, plus the refinement: TUM fr1/desk 41 → 81 s CPU, the
+    refinement 16 s of it. Final AbsRel (100 evaluations): TUM 0.1010 → 0.0972, with the rolling-shutter settings
+    0.0894 → 0.0817; 7-Scenes 0.1211 → 0.1199, with them 0.1236 → 0.1246; fresh seeds 381–383 of indoor-dynamic
+    and driving −1.4 / +0.6 / +1.4 % (min / median / max; 4 of 6 worse, driving s382 +1.4 %). Not converged at 100
+    or 300 evaluations, and TUM's final depends on where it stops (0.0996 at 300). Off: unchanged. Not for the
+    preset (docs/geometric.md, "The pose graph in the pipeline")."""
+    pose_graph_matches: int = 50
+    """With ``pose_graph_refine``: inlier matches kept per pair (evenly spread over its grid sample; 2 × 2 float64
+    each: 32 bytes)."""
+    pose_graph_max_nfev: int = 100
+    """With ``pose_graph_refine``: most residual evaluations of the refinement (each Jacobian costs 12 more)."""
     num_workers: int = 2
     """Threads for pairs, alignment and fusion (the output does not depend on it)."""
     movers: bool = False

@@ -33,6 +33,7 @@ class PairGeometry:
         consistent_fraction: fraction of pixels of view a passing the forward–backward check.
         inlier_fraction: fraction of the RANSAC sample that are essential-matrix inliers.
         median_angle_deg: median triangulation angle of the sampled matches, degrees.
+        matches: see the field.
     """
 
     pair: tuple[int, int]
@@ -44,6 +45,9 @@ class PairGeometry:
     inlier_fraction: float = 0.0
     median_angle_deg: float = 0.0
     failure: str = ""
+    matches: tuple[np.ndarray, np.ndarray] | None = None
+    """With ``stage1.pose_graph_refine``: a few of the pose's inlier matches ``[N,2]`` (pixels in a, in b, as the
+    pose was estimated from them), for :func:`~stereodiff.stage1.pose_graph.refine_pose_graph`."""
 
 
 #: kinds of pair failure (``PairGeometry.failure``)

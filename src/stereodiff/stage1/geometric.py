@@ -324,6 +324,8 @@ class GeometricMatcher(PairwiseReconstruction):
         self._focal_reason = ""  # of the current ``predict`` (MatcherReport.focal_reason)
         self._probe_inliers: list[float] = []  # the offset probe's essential-matrix inlier fractions (min_side_inliers)
         self._size: tuple[int, int] | None = None  # working (h, w) of the current ``predict``
+        # the refined pair poses of the current ``predict``'s second pair run (pose_graph_refine), None otherwise
+        self._given_poses: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] | None = None
         self._inside: dict[tuple[float, bool], list[bool]] = {}  # (focal px, global shutter) -> _epipoles_inside
         # the kept probe pairs' matches (pixels in a, in b) and poses of the current ``predict`` (_probe_matches)
         self._matches: dict[tuple[int, int], tuple[np.ndarray, np.ndarray] | None] = {}
@@ -517,6 +519,18 @@ class GeometricMatcher(PairwiseReconstruction):
         self._ahead = (self.forward_near or gated) and self._looks_ahead(gray, K)
         self._moving_ahead = self.forward_near and self._ahead
 
+        self._given_poses = None
+        if not self.settings.pose_graph_refine:
+            return self._pair_run(pairs, gray, K, num_frames, cache_dir)
+        # the first run's arrays are referenced by the callee alone: it lets them go before the second run
+        return self._refined_pair_run(self._pair_run(pairs, gray, K, num_frames, cache_dir), frames, gray, K, cache_dir)
+
+    def _pair_run(
+        self, pairs: np.ndarray, gray: np.ndarray, K: np.ndarray, num_frames: int, cache_dir: Path | None
+    ) -> PairPredictions:
+        """Steps 4–5 of :meth:`_predict`: every pair of ``pairs`` ``[P,2]`` matched and triangulated (with
+        ``_given_poses`` when set), from the grey frames ``[T,h,w]`` and camera ``K``."""
+        size = gray.shape[1:]
         # 4. Output arrays: depth along the pixel rays per unordered pair (a RayPairCache when resuming)
         rays = np.ascontiguousarray(self._steps().rays(*size, K).reshape(*size, 3))  # [h,w,3], z = 1
         todo = np.arange(len(pairs))
@@ -550,6 +564,46 @@ class GeometricMatcher(PairwiseReconstruction):
 
         self._report_failures(pairs)
         return store.predictions()
+
+    def _refined_pair_run(
+        self, preds: PairPredictions, frames: Any, gray: np.ndarray, K: np.ndarray, cache_dir: Path | None
+    ) -> PairPredictions:
+        """``pose_graph_refine``: the poses of the first pair run ``preds`` (aligned, fused, chained:
+        :func:`pair_chain_poses`) refined over the ok pairs' kept matches (:func:`refine_pose_graph`), then the pair
+        run again with each ok pair's relative pose from the refined frames (its cache in ``cache_dir/refined``).
+        The matches are those of the pairs matched in this call: a run resumed from a cache refines over the pairs
+        it computed (none: ``preds`` is returned as it is). Memory: 32 bytes per kept match (TUM fr1/desk, 312 ok
+        pairs × 50: 0.5 MB) besides the second run's pair arrays (the first run's are let go before it)."""
+        from stereodiff.stage1.pose_graph import PairMatches, refine_pose_graph, relative_poses
+
+        start = time.perf_counter()
+        kept = [g for g in self.report.pairs if g.ok and g.matches is not None]
+        if not kept:
+            return preds
+        matches = [PairMatches(int(g.pair[0]), int(g.pair[1]), *g.matches) for g in kept]
+        scene = fuse_pair_depths(
+            preds,
+            self.align(preds, frames),
+            stride=self.settings.fusion_stride,
+            num_workers=self.num_workers,
+            view_offsets=self.settings.fusion_view_offsets,
+        )
+        poses = refine_pose_graph(
+            pair_chain_poses(preds, scene), matches, K, max_nfev=int(self.settings.pose_graph_max_nfev)
+        )
+        pairs = np.asarray(preds.pairs)
+        del scene, preds
+        seconds = time.perf_counter() - start
+        logger.info("geometric matcher: pose graph of %d pairs refined (%.1f s)", len(matches), seconds)
+        if hasattr(self, "timings"):  # set by reconstruct
+            self.timings["stage1_pose_graph"] = seconds
+        self._given_poses = relative_poses(poses, [tuple(g.pair) for g in kept])
+        self.report.pairs = []
+        try:
+            refined_dir = None if cache_dir is None else Path(cache_dir) / "refined"
+            return self._pair_run(pairs, gray, K, len(gray), refined_dir)
+        finally:
+            self._given_poses = None
 
     # ------------------------------------------------------------------ steps
 
@@ -690,11 +744,15 @@ class GeometricMatcher(PairwiseReconstruction):
     def _steps(self) -> PairSteps:
         """The per-pair steps with this matcher's settings at the current working resolution (``forward_near``
         only when the video moves ahead, :meth:`_looks_ahead`)."""
-        own = {"px_scale", "undistorted", "forward_near", "rolling_shutter", "accept_focal_px"}
+        own = {"px_scale", "undistorted", "forward_near", "rolling_shutter", "accept_focal_px", "keep_matches"}
+        own.add("given_poses")
         settings = {f.name: getattr(self, f.name) for f in fields(PairSteps) if f.name not in own}
         prior = self.settings.accept_focal == "prior" and self._size is not None
+        keep = int(self.settings.pose_graph_matches) if self.settings.pose_graph_refine else 0
         return PairSteps(
             **settings,
+            keep_matches=0 if self._given_poses is not None else keep,
+            given_poses=self._given_poses,
             forward_near=self._moving_ahead,
             px_scale=self._px_scale,
             undistorted=self._undistorted,

@@ -69,6 +69,13 @@ class PairSteps:
     """The focal (pixels, working resolution) with which the ``min_angle_deg`` test measures a pair's median
     triangulation angle, from a second essential matrix of the same matches (``GeometricConfig.accept_focal``:
     the 60° prior); None = the camera's own, from the pair's pose."""
+    keep_matches: int = 0
+    """At most this many of each ok pair's inlier matches (Sampson distance below ``ransac_threshold_px``) are kept
+    in its :class:`~stereodiff.stage1.epipolar.PairGeometry` (``matches``) for the pose-graph refinement; 0 = none."""
+    given_poses: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] | None = None
+    """``{(a, b): (R [3,3], t [3])}``: poses a → b that replace the estimated ones of the ok pairs listed before the
+    triangulation (the refined poses, :mod:`~stereodiff.stage1.pose_graph`); the acceptance tests stay the
+    estimate's."""
     far_parallax_px: float = 0.0
     """Pixels beyond ``depth_range[1]`` times the pair median whose parallax (triangulation angle × focal, pixels
     at 320 px, scaled) is at least this are kept (``GeometricConfig.far_parallax_px``); 0 = off."""
@@ -205,6 +212,7 @@ class PairSteps:
                 x_a = self.rolling_shutter.pixels(x_a, matches[0][:, 1], K, pair[0])
                 x_b = self.rolling_shutter.pixels(x_b, matches[1][:, 1], K, pair[1])
             geom = self.relative_pose(x_a, x_b, K, pair)
+            self._given_or_kept(geom, x_a, x_b, K)
         geom.consistent_fraction = consistent
         if not geom.ok:
             logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
@@ -222,6 +230,19 @@ class PairSteps:
         depth_b, conf_b = self._view(target_b, fb_b, valid_b, K, rays_all, R.T, -R.T @ t, F.T, pair[::-1])
         pose = np.hstack([R, np.asarray(t, np.float64).reshape(3, 1)])
         return np.stack([depth_a, depth_b]), np.stack([conf_a, conf_b]), pose, geom
+
+    def _given_or_kept(self, geom: PairGeometry, x_a: np.ndarray, x_b: np.ndarray, K: np.ndarray) -> None:
+        """An ok pair's pose replaced by its ``given_poses`` entry, or (``keep_matches``) a sample of its inlier
+        matches ``x_a``, ``x_b`` ``[N,2]`` kept in ``geom.matches``."""
+        from stereodiff.stage1.pose_graph import inlier_sample
+
+        if not geom.ok:
+            return
+        if self.given_poses is not None and geom.pair in self.given_poses:
+            geom.R, geom.t = (np.asarray(v, np.float64) for v in self.given_poses[geom.pair])
+        elif self.keep_matches:
+            F = fundamental_from_pose(geom.R, geom.t, K)
+            geom.matches = inlier_sample(x_a, x_b, F, self.keep_matches, self.ransac_threshold_px * self.px_scale)
 
     def _view(
         self,
