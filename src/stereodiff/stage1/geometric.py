@@ -744,8 +744,8 @@ class GeometricMatcher(PairwiseReconstruction):
     def _steps(self) -> PairSteps:
         """The per-pair steps with this matcher's settings at the current working resolution (``forward_near``
         only when the video moves ahead, :meth:`_looks_ahead`)."""
-        own = {"px_scale", "undistorted", "forward_near", "rolling_shutter", "accept_focal_px", "keep_matches"}
-        own.add("given_poses")
+        own = {"px_scale", "undistorted", "forward_near", "rolling_shutter", "accept_focal_px"}
+        own |= {"keep_matches", "given_poses"}
         settings = {f.name: getattr(self, f.name) for f in fields(PairSteps) if f.name not in own}
         prior = self.settings.accept_focal == "prior" and self._size is not None
         keep = int(self.settings.pose_graph_matches) if self.settings.pose_graph_refine else 0
