@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = ["PairMatches", "inlier_sample", "refine_pose_graph", "relative_poses"]
 
-_STEP = 1e-6  # finite-difference step of the Jacobian (radians; centre units of ``_centre_unit``)
+_STEP = 1e-6  # finite-difference step of the Jacobian (radians; centres in units of the median frame step)
 
 
 @dataclass(frozen=True)
