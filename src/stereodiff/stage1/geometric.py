@@ -352,15 +352,7 @@ class GeometricMatcher(PairwiseReconstruction):
         interrupted run redoes the alignment from the pairs: nothing is read back.)"""
         scene = dataclasses.replace(scene, aligned_pointmaps=None)  # the caller passed the only reference
         delete_arrays(scene_dir, "world_points")
-        with workers_own_the_cores(self.num_workers):
-            scene = fuse_pair_depths(
-                preds,
-                scene,
-                stride=self.settings.fusion_stride,
-                out_dir=scene_dir,
-                num_workers=self.num_workers,
-                view_offsets=self.settings.fusion_view_offsets,
-            )
+        scene = self._fuse(preds, scene, scene_dir)
         delete_arrays(scene_dir, "depth", "confidence", "valid")
         if self.settings.poses_from_pairs:
             scene = dataclasses.replace(scene, cam_to_world=pair_chain_poses(preds, scene))
@@ -382,6 +374,19 @@ class GeometricMatcher(PairwiseReconstruction):
         release(moving)
         # what the probe pairs said about the camera's motion, for stage 2 (``stage2.ahead_from_stage1``)
         return dataclasses.replace(scene, ahead_share=self.report.ahead_share)
+
+    def _fuse(self, preds: PairPredictions, scene: SceneGeometry, out_dir: Path | None = None) -> SceneGeometry:
+        """:func:`fuse_pair_depths` of ``preds`` into the aligned ``scene`` with this matcher's fusion settings (its
+        arrays in ``out_dir`` when given), the workers owning the cores."""
+        with workers_own_the_cores(self.num_workers):
+            return fuse_pair_depths(
+                preds,
+                scene,
+                stride=self.settings.fusion_stride,
+                out_dir=out_dir,
+                num_workers=self.num_workers,
+                view_offsets=self.settings.fusion_view_offsets,
+            )
 
     def _weak_rim(self) -> WeakRim:
         """The :class:`WeakRim` of the ``fusion_weak_rim*`` settings."""
@@ -581,13 +586,7 @@ class GeometricMatcher(PairwiseReconstruction):
         if not kept:
             return preds
         matches = [PairMatches(int(g.pair[0]), int(g.pair[1]), *g.matches) for g in kept]
-        scene = fuse_pair_depths(
-            preds,
-            self.align(preds, frames),
-            stride=self.settings.fusion_stride,
-            num_workers=self.num_workers,
-            view_offsets=self.settings.fusion_view_offsets,
-        )
+        scene = self._fuse(preds, self.align(preds, frames))
         poses = refine_pose_graph(
             pair_chain_poses(preds, scene), matches, K, max_nfev=int(self.settings.pose_graph_max_nfev)
         )

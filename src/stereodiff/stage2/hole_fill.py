@@ -362,22 +362,19 @@ def outline_fill(
     moved = np.zeros(covered.shape, bool)
     if not covered.any() or covered.all():
         return fill, moved
-    hi, lo = local_span(covered, log_depth, config.hole_far_edge_px)
-    step = (hi - lo >= config.hole_outline_step) & (hi > -1e8)
-    middle = (hi + lo) / 2
+    hi, step, middle = _step_span(covered, log_depth, config.hole_far_edge_px, config.hole_outline_step)
     band_hi, band_step, band_middle = hi, step, middle  # the band holes' span: a wider square with the option
     if config.hole_outline_span_px > 0:
-        band_hi, band_lo = local_span(covered, log_depth, config.hole_outline_span_px)
-        band_step = (band_hi - band_lo >= config.hole_outline_step) & (band_hi > -1e8)
-        band_middle = (band_hi + band_lo) / 2
+        band_hi, band_step, band_middle = _step_span(
+            covered, log_depth, config.hole_outline_span_px, config.hole_outline_step
+        )
     band = ~covered & band_step & within(covered, config.hole_outline_band_px) & (fill < band_middle)
     rim = np.zeros(covered.shape, bool)
     if config.hole_outline_rim_px > 0:  # the covered rim's near-half pixels: the matcher's fattened foreground?
         rim = covered & step & (log_depth <= middle) & within(~covered, config.hole_outline_rim_px)
     if not (band.any() or rim.any()):
         return fill, moved
-    far_side = covered & step & (log_depth > middle)
-    near_side = covered & step & ~far_side
+    far_side, near_side = _sides(covered, log_depth, step, middle)
     at = np.nonzero(band | rim)
     h, w = covered.shape
     small = (max(w // _OUTLINE_SCALE, 1), max(h // _OUTLINE_SCALE, 1))  # the colour models' grid (cv2's w, h)
@@ -391,10 +388,10 @@ def outline_fill(
 
     far_sums, near_sums = sums(far_side), sums(near_side)  # [n,7] each
     if config.hole_outline_span_px > 0:  # the band holes' sides: of the wider square's span
-        wide_far = covered & band_step & (log_depth > band_middle)
+        wide_far, wide_near = _sides(covered, log_depth, band_step, band_middle)
         on_band = band[at][:, None]  # [n,1]
         far_sums = np.where(on_band, sums(wide_far), far_sums)
-        near_sums = np.where(on_band, sums(covered & band_step & ~wide_far), near_sums)
+        near_sums = np.where(on_band, sums(wide_near), near_sums)
     far_model, near_model = _side_gaussian(far_sums), _side_gaussian(near_sums)
     if config.hole_outline_separation > 0:  # the frame's two sides must differ in colour
         separation = colour_separation(far_model, near_model)
@@ -415,6 +412,25 @@ def outline_fill(
         count = far_sums[:, 0]  # [n] the far side's pixels (at the models' grid) in the square
         target[at] = np.where(count > 0.25, depth_sum / np.maximum(count, 0.25), target[at])
     return np.where(far | moved, target, fill).astype(np.float32), moved
+
+
+def _step_span(
+    covered: np.ndarray, log_depth: np.ndarray, half: int, min_step: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The covered log-depth span of the square of half-size ``half`` around each pixel (:func:`local_span`;
+    ``covered``, ``log_depth`` ``[h,w]``): ``[h,w]`` its farthest, bool whether it spans at least ``min_step`` (a
+    depth step there), and its middle."""
+    hi, lo = local_span(covered, log_depth, half)
+    return hi, (hi - lo >= min_step) & (hi > -1e8), (hi + lo) / 2
+
+
+def _sides(
+    covered: np.ndarray, log_depth: np.ndarray, step: np.ndarray, middle: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``[h,w]`` bool the far and the near side of the steps (:func:`_step_span`'s ``step``, ``middle``): the
+    covered pixels beyond the middle, and the others."""
+    far = covered & step & (log_depth > middle)
+    return far, covered & step & ~far
 
 
 #: the colour models of :func:`outline_fill` are summed at 1 / this of the working resolution (4× less work; the
