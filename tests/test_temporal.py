@@ -1446,6 +1446,50 @@ def test_the_wide_outline_rule_only_in_a_video_stage_1_finds_static():
         TemporalRefiner(hole_outline_wide_given=2.0)
 
 
+def test_an_outline_moves_only_across_an_edge_the_parallax_crosses(monkeypatch):
+    """``hole_outline_parallax``: the wide outline of the wide-rule test (a red near side, an 8-px hole, a blue far
+    side; the step runs along the rows). A camera moving sideways (epipole at infinity along x) crosses that edge:
+    the blue hole columns move to the far side as without the option; a camera moving up or down (epipole at
+    infinity along y) runs along it: nothing moves. :func:`epipoles` puts a sideways camera's epipole at infinity
+    along x and a forward one's at the principal point; ``fill_frames`` reads each frame's epipole."""
+    from stereodiff.stage2 import hole_fill
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import epipoles, outline_fill, wide_outline
+
+    rgb, covered, log_d, near_fill = _red_blue_hole(18)
+    config = wide_outline(TemporalConfig(hole_outline_px=10, hole_outline_wide_band_px=6, hole_outline_wide_edge_px=9))
+    gated = TemporalConfig(**{**config.__dict__, "hole_outline_parallax": 0.5})
+    sideways, vertical = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    fill, _ = outline_fill(config, covered, log_d, rgb, near_fill, epipole=vertical)
+    assert np.allclose(fill[:, 12:16], np.log(4.0))  # off: the epipole is not read
+    fill, _ = outline_fill(gated, covered, log_d, rgb, near_fill, epipole=sideways)
+    assert np.allclose(fill[:, 12:16], np.log(4.0)) and np.allclose(fill[:, 10], np.log(2.0))
+    fill, _ = outline_fill(gated, covered, log_d, rgb, near_fill, epipole=vertical)
+    assert np.allclose(fill, near_fill)  # an edge along the parallax: no disocclusion strip
+    fill, _ = outline_fill(gated, covered, log_d, rgb, near_fill)
+    assert np.allclose(fill[:, 12:16], np.log(4.0))  # no poses: as without the option
+    seen = []  # the epipoles fill_frames hands to the outline rule, frame by frame
+
+    def spy(*args, **kwargs):
+        seen.append(args[-1])
+        return outline_fill(*args, **kwargs)
+
+    monkeypatch.setattr(hole_fill, "outline_fill", spy)
+    weight = np.repeat(covered.astype(np.float32)[None], 2, axis=0)
+    hole_fill.fill_frames(
+        gated, np.stack([rgb] * 2), np.stack([log_d] * 2), weight, epipole=np.stack([sideways, vertical])
+    )
+    assert np.array_equal(np.stack(seen), np.stack([sideways, vertical]))
+    poses = np.repeat(np.eye(4)[None], 9, axis=0)
+    poses[:, 0, 3] = np.arange(9) * 0.1  # moving along x
+    assert np.allclose(epipoles(poses, 100.0, (20.0, 15.0))[4], [1.0, 0.0, 0.0])
+    poses[:, 0, 3], poses[:, 2, 3] = 0.0, np.arange(9) * 0.1  # moving ahead: the epipole at the principal point
+    e = epipoles(poses, 100.0, (20.0, 15.0))[4]
+    assert np.allclose(e[:2] / e[2], [20.0, 15.0])
+    with pytest.raises(ValueError, match="hole_outline_parallax"):
+        TemporalRefiner(hole_outline_parallax=1.5)
+
+
 def test_within_is_the_thresholded_distance_transform():
     """:func:`within` (a disk dilation, the outline rule's band, rim and mover reach) is exactly
     ``hole_distance(~mask) <= reach`` for whole and fractional reaches, sparse, dense, border-touching and empty

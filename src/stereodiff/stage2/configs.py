@@ -274,6 +274,19 @@ class TemporalConfig(BackendConfig):
     bound on how far a wrong move goes when the square is wide (``hole_outline_span_px``). Measured
     (docs/stage2-temporal.md, "Wide outline holes"), alone: static-orbit s1 / s3 / s306 0.0239 / 0.0259 / 0.0777 →
     0.0247 / 0.0264 / 0.0777. False here and in the ``cpu`` preset."""
+    hole_outline_parallax: float = 0.0
+    """With ``hole_outline_px`` and stage 1's poses: a band hole or rim pixel moves to the far side only where the
+    direction across its step (near side's centroid → far side's in its square,
+    :func:`~stereodiff.stage2.hole_fill.step_direction`) lies along the parallax at the pixel — |cos| of the angle to
+    the line through the pixel and the epipole of the camera's motion over ±4 frames
+    (:func:`~stereodiff.stage2.hole_fill.epipoles`) at least this (0 = off). A disocclusion opens a strip of the far
+    side only across an occluder's edge crossed by the parallax; an edge along it (an object's top under a camera
+    moving sideways) leaves holes where matching fails, whose truth is as often the occluder. Without poses the rule
+    acts as without the option. Measured (docs/stage2-temporal.md, "Which outline holes show the far floor"; 0.5 with
+    the wide settings ``hole_outline_band_px=6 hole_far_edge_px=9 hole_outline_step=0.3``): it takes out gains and
+    losses alike — static-orbit tuning −8.9 … +1.8 % against the wide settings' −18.6 … +0.8 %, indoor-dynamic s374
+    +3.8 % (+5.8 %), driving s338 +2.3 % (+4.2 %); fresh static-orbit s399–s402 −6.6 … +2.9 % (−12.5 … −3.1 %).
+    0 here and in the ``cpu`` preset."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -524,6 +537,7 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_mover_px", self.hole_outline_mover_px >= 0, "must be ≥ 0"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
+            ("hole_outline_parallax", 0 <= self.hole_outline_parallax <= 1, "must be in [0, 1]"),
             ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),

@@ -30,6 +30,7 @@ __all__ = [
     "colour_separation",
     "colour_side",
     "domain_transform_filter",
+    "epipoles",
     "far_gate",
     "fill_frames",
     "hole_distance",
@@ -40,6 +41,7 @@ __all__ = [
     "outline_fill",
     "region_motion",
     "side_likelihood",
+    "step_direction",
     "surface_below",
     "wide_outline",
 ]
@@ -82,6 +84,7 @@ def fill_frames(
     up: bool = False,
     movers: np.ndarray | None = None,
     outline: TemporalConfig | None = None,
+    epipole: np.ndarray | None = None,
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
@@ -115,6 +118,8 @@ def fill_frames(
             keeps the outline rule away from them), or None.
         outline: the outline rule's settings (``hole_outline_*``, ``hole_far_edge_px``; :func:`wide_outline` for a
             static video), or None: ``config``'s.
+        epipole: ``hole_outline_parallax``: ``[n,3]`` each frame's epipole of the camera's motion (:func:`epipoles`),
+            or None (the outline rule without the parallax test).
 
     Returns:
         One :class:`FilledFrame` per frame.
@@ -198,7 +203,8 @@ def fill_frames(
         own_weight = weight[i]  # [h',w'] the weight of stage 1's depth in the estimate
         if config.hole_outline_px > 0:  # an outline band's holes: the side their colour belongs to
             away = None if movers is None else movers[i]
-            fill, moved = outline_fill(outline, weight[i] > 0, log_d[i], rgb[i], fill, away)
+            toward = None if epipole is None else epipole[i]
+            fill, moved = outline_fill(outline, weight[i] > 0, log_d[i], rgb[i], fill, away, toward)
             own_weight = np.where(moved, np.float32(0.0), own_weight)  # a fattened rim pixel: a hole now
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
@@ -339,6 +345,7 @@ def outline_fill(
     rgb: np.ndarray,
     fill: np.ndarray,
     movers: np.ndarray | None = None,
+    epipole: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The fill of one frame with its outline bands' holes moved to the side their colour belongs to
     (``hole_outline_px``), from ``covered [h,w]`` bool, stage 1's ``log_depth [h,w]`` float32, the frame's
@@ -355,8 +362,9 @@ def outline_fill(
     1's mover rules gave), nothing within that distance of them moves. With ``hole_outline_span_px``, the band holes'
     square, step, sides and far target are of that half-size (the rim keeps ``hole_far_edge_px``'s); with
     ``hole_outline_far_mean``, a moved pixel takes its side's mean covered log-depth in its colour square instead of
-    the span's farthest. Returns ``[h,w]`` float32 the fill and
-    ``[h,w]`` bool the covered pixels so moved."""
+    the span's farthest. With ``hole_outline_parallax`` and the frame's ``epipole`` (``[3]``, :func:`epipoles`), only
+    the pixels whose step runs along the parallax (:func:`step_direction`) move. Returns ``[h,w]`` float32 the fill
+    and ``[h,w]`` bool the covered pixels so moved."""
     import cv2
 
     moved = np.zeros(covered.shape, bool)
@@ -404,6 +412,13 @@ def outline_fill(
     if config.hole_outline_mover_px > 0 and movers is not None and movers.any():  # a mover's outline: not static
         static = ~within(movers, config.hole_outline_mover_px)  # farther than that from a given pixel
         far, moved = far & static, moved & static  # after the frame's separation test: it judges all its outlines
+    if config.hole_outline_parallax > 0 and epipole is not None:  # a step a disocclusion can open
+        across = step_direction(far_side, near_side, at, config.hole_far_edge_px)  # [n,2]
+        if config.hole_outline_span_px > 0:
+            across = np.where(on_band, step_direction(wide_far, wide_near, at, config.hole_outline_span_px), across)
+        along = np.zeros(covered.shape, bool)
+        along[at] = parallax_cosine(across, epipole, at) >= config.hole_outline_parallax  # NaN: False
+        far, moved = far & along, moved & along
     target = np.where(band, band_hi, hi)
     if config.hole_outline_far_mean:  # the far side's mean log-depth in the colour square, not the span's farthest
         depth_sum = side_depth_sum(far_side, log_depth, small, radius, there)  # [n]
@@ -412,6 +427,55 @@ def outline_fill(
         count = far_sums[:, 0]  # [n] the far side's pixels (at the models' grid) in the square
         target[at] = np.where(count > 0.25, depth_sum / np.maximum(count, 0.25), target[at])
     return np.where(far | moved, target, fill).astype(np.float32), moved
+
+
+def step_direction(
+    far_side: np.ndarray, near_side: np.ndarray, at: tuple[np.ndarray, np.ndarray], half: int
+) -> np.ndarray:
+    """``[n,2]`` float32 the direction across the depth step at the pixels ``at`` (``(rows, cols)``, ``[n]`` each):
+    from the centroid of the near side's covered pixels (``near_side [h,w]`` bool) to the far side's (``far_side``)
+    in each pixel's square of half-size ``half``, as (row, column) pixels; NaN where a side is empty."""
+    h, w = far_side.shape
+    rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
+    planes = np.stack([np.ones((h, w), np.float32), rows, cols], axis=-1)  # [h,w,3]
+    centroids = []
+    for side in (far_side, near_side):
+        sums = box_sums(planes, side.astype(np.float32), half, at)  # [n,3]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centroids.append(np.where(sums[:, :1] > 0.5, sums[:, 1:] / sums[:, :1], np.nan))
+    return (centroids[0] - centroids[1]).astype(np.float32)
+
+
+def parallax_cosine(across: np.ndarray, epipole: np.ndarray, at: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``[n]`` float32 |cos| of the angle between the directions ``across`` (``[n,2]`` (row, column), e.g.
+    :func:`step_direction`) and the parallax at the pixels ``at``: the line through the pixel and the frame's
+    ``epipole`` (``[3]`` homogeneous (x, y, w), :func:`epipoles`), along which a static point's image moves with its
+    depth. NaN where either direction is undefined (no step, the pixel at the epipole, a camera that does not
+    translate)."""
+    x, y, w = (float(c) for c in epipole)
+    parallax = np.stack([y - at[0] * w, x - at[1] * w], axis=-1)  # [n,2] (row, column), either sign
+    norms = np.linalg.norm(across, axis=-1) * np.linalg.norm(parallax, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cosine = np.abs((across * parallax).sum(-1)) / norms
+    return np.where(norms > 1e-9, cosine, np.nan).astype(np.float32)
+
+
+def epipoles(cam_to_world: np.ndarray, focal: float, centre: tuple[float, float], frames: int = 4) -> np.ndarray:
+    """``[T,3]`` float64 each frame's epipole of the camera's motion (``hole_outline_parallax``): the homogeneous image
+    point ``K·c`` (pinhole of ``focal`` pixels, principal point ``centre`` (x, y)) of the camera's displacement ``c``
+    from ``frames`` frames before to ``frames`` after (fewer at the ends), in the frame's own camera axes (OpenCV:
+    x right, y down, z ahead), scaled to unit length; poses ``cam_to_world [T,4,4]``. A sideways camera has its
+    epipole at infinity (w = 0), one moving ahead inside the image. All zero for a single frame."""
+    poses = np.asarray(cam_to_world, np.float64)
+    t = len(poses)
+    out = np.zeros((t, 3))
+    for k in range(t):
+        before, after = poses[max(k - frames, 0)], poses[min(k + frames, t - 1)]
+        c = poses[k][:3, :3].T @ (after[:3, 3] - before[:3, 3])  # [3] in frame k's camera axes
+        e = np.array([focal * c[0] + centre[0] * c[2], focal * c[1] + centre[1] * c[2], c[2]])
+        norm = np.linalg.norm(e)
+        out[k] = e / norm if norm > 1e-12 else 0.0
+    return out
 
 
 def _step_span(

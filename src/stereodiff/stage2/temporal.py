@@ -53,6 +53,7 @@ from stereodiff.progress import logger, progress, thread_imap, workers_own_the_c
 from stereodiff.stage2.configs import TemporalConfig
 from stereodiff.stage2.hole_fill import (
     colour_l1,
+    epipoles,
     fill_frames,
     lower_border,
     moving_ahead,
@@ -165,6 +166,8 @@ class TemporalRefiner(TemporalConfig):
         if self.hole_outline_px > 0 and self.hole_outline_mover_px > 0:  # only the outline rule reads them
             inputs.movers_given = movers_given
         inputs.outline = outline
+        if self.hole_outline_px > 0 and self.hole_outline_parallax > 0 and cam_to_world is not None:
+            inputs.epipoles = epipoles(cam_to_world, camera.focal, camera.centre)  # [T,3]
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
                 stop = min(start + self.window, t)
@@ -333,6 +336,7 @@ class TemporalRefiner(TemporalConfig):
                 up=inputs.up,
                 movers=inputs.movers(chunk),
                 outline=inputs.outline,
+                epipole=None if inputs.epipoles is None else inputs.epipoles[chunk],
             )
             for k, frame in zip(chunk, filled):
                 if k not in store:  # else kept with its flow links (the same values: the same block)
@@ -976,6 +980,9 @@ class _Inputs:
     movers_given: np.ndarray | None = None
     #: the outline rule's settings for a static video (``hole_outline_wide_band_px``), or None: the refiner's own
     outline: TemporalConfig | None = None
+    #: ``[T,3]`` each frame's epipole of the camera's motion at the working resolution (``hole_outline_parallax``),
+    #: or None
+    epipoles: np.ndarray | None = None
 
     def movers(self, chunk: list[int]) -> np.ndarray | None:
         """``[n,h',w']`` bool :attr:`movers_given` of the frames ``chunk`` at the working resolution (a working pixel
