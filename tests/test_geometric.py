@@ -1143,6 +1143,31 @@ def test_fusion_weak_rim_leaves_poorly_matched_pixels_next_to_holes_as_holes(sce
     np.testing.assert_array_equal(rim.weak(valid, support), expected)
 
 
+def test_fusion_weak_rim_keep_given_spares_the_movers_steps_pixels(scene_predictions):
+    """``keep_given``: the pixels whose depth the movers step gave (``movers_given``) stay, whatever their flow
+    support; the other weak pixels still go; without it they go like the rest."""
+    import copy
+    import dataclasses
+
+    from stereodiff.stage1.alignment import global_alignment
+    from stereodiff.stage1.fusion import WeakRim, leave_weak_rim
+
+    _, preds = scene_predictions
+    plain = fuse_pair_depths(preds, global_alignment(preds, robust_scale=True, global_scale_solve=True))
+    rim = WeakRim(min_support=1.5, rim_px=8)
+    dropped = plain.valid & ~leave_weak_rim(preds, copy.deepcopy(plain), rim).valid
+    given = np.zeros_like(dropped)
+    k = int(np.argmax(dropped.sum(axis=(1, 2))))
+    given[k] = dropped[k]  # one frame's weak pixels: given by the movers step
+    assert given.any() and (dropped & ~given).any()
+    with_given = dataclasses.replace(copy.deepcopy(plain), movers_given=given)
+    kept = leave_weak_rim(preds, copy.deepcopy(with_given), rim, keep_given=True)
+    np.testing.assert_array_equal(plain.valid & ~kept.valid, dropped & ~given)
+    np.testing.assert_array_equal(kept.depth[given], plain.depth[given])
+    not_kept = leave_weak_rim(preds, copy.deepcopy(with_given), rim)
+    np.testing.assert_array_equal(plain.valid & ~not_kept.valid, dropped)
+
+
 def test_fusion_weak_rim_spares_small_islands_and_nearer_pixels():
     """``min_island``: weak pixels of a small covered island inside a hole (e.g. an unflagged mover's few triangulated
     pixels) stay, the main region's weak rim goes; with ``island_nearer`` only an island nearer than its surroundings

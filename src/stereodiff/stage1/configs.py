@@ -449,6 +449,17 @@ class GeometricConfig(Stage1Config):
     fusion_weak_rim_island_hole: float = 0.0
     """With ``fusion_weak_rim_island``: only the islands next to a hole of at least this share of the frame are
     spared (0: every island; :attr:`~stereodiff.stage1.fusion.WeakRim.island_hole`)."""
+    fusion_weak_rim_keep_given: bool = False
+    """With ``fusion_weak_rim``: the pixels whose depth the movers step gave (``SceneGeometry.movers_given``, beyond
+    its moving mask too: e.g. its tracking of a mover's body) are never left out, like the moving pixels: their depth
+    is not the pairs' (untriangulated, or replaced), so the pairs' flow support says nothing about it
+    (:func:`~stereodiff.stage1.fusion.leave_weak_rim`; docs/geometric.md, "Which weak pixels are right"). Off: the
+    output is unchanged. Measured with ``fusion_weak_rim=0.5`` (final all-pixel AbsRel): TUM 0.1010 → 0.0969 and
+    with the rolling-shutter settings 0.0894 → 0.0852 (both the weak rim alone's), 7-Scenes 0.1211 → 0.1210,
+    indoor-dynamic s361 0.0384 → 0.0398 (alone 0.0409); fresh seeds 393–398 against the option off (min / median /
+    max): indoor-dynamic −3.8 / −0.2 / +0.3 % (alone up to +14.9 %), driving −4.9 / −2.4 / −1.5 % (moving pixels
+    −2.7 / −0.8 / +4.6 %; alone −2.3 / +2.0 / +6.1 %), static-orbit 393–394 ±0.2 %; close-object +15.3 % median
+    like the weak rim alone (the box: the islands rule, ``fusion_weak_rim_island*``, is what fixes it)."""
     poses_from_pairs: bool = False
     """After the fusion, the camera poses (``cam_to_world``) are chained along the spanning tree from each tree pair's
     own relative pose (exact: both directions of a pair share one triangulation) with its translation at the fusion's

@@ -450,13 +450,21 @@ def other_centres(preds: PairPredictions) -> np.ndarray:
 
 
 def leave_weak_rim(
-    preds: PairPredictions, scene: SceneGeometry, weak_rim: WeakRim, keep: np.ndarray | None = None
+    preds: PairPredictions,
+    scene: SceneGeometry,
+    weak_rim: WeakRim,
+    keep: np.ndarray | None = None,
+    keep_given: bool = False,
 ) -> SceneGeometry:
     """``scene`` with the pixels :class:`WeakRim` finds (flow support from this matcher's ``preds``, next to the
     scene's own holes) made holes: depth and confidence 0, ``valid`` False; its arrays are changed in place, frame by
     frame. Run on the stage-1 scene's final depth (after the movers step), so the rim is that of the holes stage 2
     sees. ``keep``: ``[T,h,w]`` bool pixels never left out (the movers step's moving pixels: their depth comes from
-    mover constraints, and their flows violate the static epipolar geometry, so their flow support is low)."""
+    mover constraints, and their flows violate the static epipolar geometry, so their flow support is low).
+    ``keep_given``: nor are the pixels whose depth the movers step gave (``scene.movers_given``, e.g. its tracking of
+    a mover's body beyond the moving mask): their depth is not the pairs' (no pair triangulated most of them, the
+    others' triangulated depth was replaced), so the pairs' flow support says nothing about it
+    (``fusion_weak_rim_keep_given``)."""
     centres = other_centres(preds)
     pairs = np.asarray(preds.pairs)
     for k in range(preds.num_frames):
@@ -469,15 +477,24 @@ def leave_weak_rim(
             weight = np.where(points[..., 2] > 0, np.maximum(np.asarray(preds.conf_i[p], np.float64) - 1.0, 0.0), 0.0)
             support += weak_rim.flow_weight(points, centres[p], weight)
         release(preds.pts_i, preds.conf_i)
-        drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k]))
-        if keep is not None:
-            drop &= ~np.asarray(keep[k], bool)
+        drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k])) & ~_kept(scene, keep, k, keep_given)
         if drop.any():
             scene.valid[k] = valid & ~drop
             scene.depth[k] = np.where(drop, 0.0, scene.depth[k])
             scene.confidence[k] = np.where(drop, 0.0, scene.confidence[k])
         release(scene.valid, scene.depth, scene.confidence)
     return scene
+
+
+def _kept(scene: SceneGeometry, keep: np.ndarray | None, k: int, given: bool) -> np.ndarray:
+    """``[h,w]`` bool pixels of frame ``k`` that :func:`leave_weak_rim` never leaves out: ``keep[k]`` (``keep``
+    ``[T,h,w]`` bool or None) and, with ``given``, ``scene.movers_given[k]``."""
+    kept = np.zeros(scene.depth.shape[1:], bool)
+    if keep is not None:
+        kept |= np.asarray(keep[k], bool)
+    if given and scene.movers_given is not None:
+        kept |= np.asarray(scene.movers_given[k], bool)
+    return kept
 
 
 _AGREEMENT_FLOOR = 0.02  # log-depth spread below which two pairs count as agreeing perfectly (noise level)

@@ -368,7 +368,7 @@ class GeometricMatcher(PairwiseReconstruction):
             self.timings["stage1_movers"] = time.perf_counter() - start
             self.report.moving_fraction = float(moving.mean())
         if self.settings.fusion_weak_rim:
-            scene = leave_weak_rim(preds, scene, self._weak_rim(), moving)
+            scene = leave_weak_rim(preds, scene, self._weak_rim(), moving, self.settings.fusion_weak_rim_keep_given)
         if self.settings.band_select:
             scene = self._band_select(frames, scene, moving, scene_dir)
         release(moving)
