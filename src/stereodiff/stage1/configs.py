@@ -471,19 +471,29 @@ class GeometricConfig(Stage1Config):
     pose_graph_refine: bool = False
     """Before the pairs are triangulated, every frame's pose is refined jointly over all ok pairs' sparse inlier
     matches (:func:`~stereodiff.stage1.pose_graph.refine_pose_graph`: signed Sampson distance, Cauchy loss of
-    0.1 px, frame 0 fixed), from the poses of a first pass (pairs, alignment, fusion, :func:`pair_chain_poses`),
-    and the pairs are triangulated again with the relative poses of the refined frames. Costs a second pair run
-    (flows and triangulation), an alignment and a fusion, plus the refinement: TUM fr1/desk 41 → 81 s CPU, the
-    refinement 16 s of it. Final AbsRel (100 evaluations): TUM 0.1010 → 0.0972, with the rolling-shutter settings
-    0.0894 → 0.0817; 7-Scenes 0.1211 → 0.1199, with them 0.1236 → 0.1246; fresh seeds 381–383 of indoor-dynamic
-    and driving −1.4 / +0.6 / +1.4 % (min / median / max; 4 of 6 worse, driving s382 +1.4 %). Not converged at 100
-    or 300 evaluations, and TUM's final depends on where it stops (0.0996 at 300). Off: unchanged. Not for the
-    preset (docs/geometric.md, "The pose graph in the pipeline")."""
+    0.1 px, frame 0 fixed, Levenberg–Marquardt on the analytic Jacobian, run to convergence), from the poses of a
+    first pass (pairs, alignment, fusion, :func:`pair_chain_poses`), and the pairs are triangulated again with the
+    relative poses of the refined frames (each ``t`` on the side of the pair's own estimate). Costs a second pair
+    run (flows and triangulation), an alignment and a fusion, plus the refinement (TUM fr1/desk: 193 evaluations,
+    10 s CPU). Final AbsRel, converged (session s33-lm): TUM 0.1010 → 0.1202, with the rolling-shutter settings
+    0.0894 → 0.0856; 7-Scenes 0.1211 → 0.1214, with them 0.1236 → 0.1320; driving s381–s383 −0.3 / +1.5 / −0.1 %;
+    fresh seeds 387–389 of indoor-dynamic and driving −4.9 / +0.7 / +17.6 % (min / median / max; 1 better, 4
+    worse). The former unconverged solver's gains (TUM 0.0972 at 100 evaluations) came from where it stopped and
+    from the reversed pairs it left. Off: unchanged. Not for the preset (docs/geometric.md, "The pose graph in the
+    pipeline")."""
     pose_graph_matches: int = 50
     """With ``pose_graph_refine``: inlier matches kept per pair (evenly spread over its grid sample; 2 × 2 float64
     each: 32 bytes)."""
-    pose_graph_max_nfev: int = 100
-    """With ``pose_graph_refine``: most residual evaluations of the refinement (each Jacobian costs 12 more)."""
+    pose_graph_baseline_tolerance: float = 0.0
+    """With ``pose_graph_refine``: each pair's baseline length is held to the first pass's (its pair scale) within
+    about this relative change (``refine_pose_graph``'s ``baseline_tolerance``); 0 = free (the Sampson distances
+    do not see it: converged, TUM's baselines shrink to 0.14× at the 1st percentile, driving's to 0). At 0.1: no
+    reversed pairs, driving converges in 27–32 evaluations, but the depth is no better: TUM 0.1175 (free 0.1202),
+    with the rolling-shutter settings 0.0865 (0.0856), 7-Scenes 0.1216 (0.1214), driving s381–s383 +0.2 / +3.2 /
+    +0.5 % against off, indoor-dynamic s388 / s389 +1.9 / +20.8 %."""
+    pose_graph_max_nfev: int = 500
+    """With ``pose_graph_refine``: most residual evaluations of the refinement (each with its analytic Jacobian);
+    it stops earlier when converged (TUM fr1/desk: 193 evaluations, 9 s CPU)."""
     num_workers: int = 2
     """Threads for pairs, alignment and fusion (the output does not depend on it)."""
     movers: bool = False
