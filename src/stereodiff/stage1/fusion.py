@@ -370,8 +370,9 @@ class WeakRim:
     untriangulated body; the islands of the real clips' texture-less holes sit mostly in small holes."""
 
     def flow_weight(self, points: np.ndarray, centre: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """``[h,w]`` ``w_flow`` in [0, 1] of one pair's view: its points ``[h,w,3]`` in its own camera, the other
-        camera's centre ``[3]`` there and its weights ``c − 1`` ``[h,w]`` (0 where untriangulated)."""
+        """``[...]`` ``w_flow`` in [0, 1] of one pair's view: its points ``[...,3]`` in its own camera (e.g. ``[h,w,3]``
+        or some pixels' ``[n,3]``), the other camera's centre ``[3]`` there and its weights ``c − 1`` ``[...]`` (0
+        where untriangulated)."""
         other = points - centre
         cosine = np.sum(points * other, axis=-1) / np.maximum(
             np.linalg.norm(points, axis=-1) * np.linalg.norm(other, axis=-1), 1e-12
@@ -380,13 +381,26 @@ class WeakRim:
         flow = weight / ((self.max_confidence - 1.0) * np.maximum(w_angle, 1e-6))
         return np.where(weight > 0, np.clip(flow, 0.0, 1.0), 0.0)
 
-    def weak(self, valid: np.ndarray, support: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
-        """``[h,w]`` bool pixels of ``valid [h,w]`` to leave out, given their flow support ``[h,w]`` and (for
-        ``island_nearer``) their depth ``[h,w]``."""
-        weak = valid & (support <= self.min_support)
-        if not weak.any() or valid.all():
+    def rim(self, valid: np.ndarray) -> np.ndarray:
+        """``[h,w]`` bool pixels of ``valid [h,w]`` within ``rim_px`` of an untriangulated pixel: the only ones
+        :meth:`weak` can leave out (so their flow support is the only one needed)."""
+        if valid.all():
             return np.zeros_like(valid)
-        weak &= within(~valid, self.rim_px)  # near an untriangulated pixel
+        return valid & within(~valid, self.rim_px)
+
+    def weak(
+        self,
+        valid: np.ndarray,
+        support: np.ndarray,
+        depth: np.ndarray | None = None,
+        rim: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``[h,w]`` bool pixels of ``valid [h,w]`` to leave out, given their flow support ``[h,w]`` (read on
+        :meth:`rim` only), (for ``island_nearer``) their depth ``[h,w]`` and ``rim``, :meth:`rim` of ``valid`` if
+        already computed."""
+        weak = (self.rim(valid) if rim is None else rim) & (support <= self.min_support)
+        if not weak.any():
+            return weak
         if self.min_island > 0:
             weak &= ~self._spared_islands(valid, depth)
         return weak
@@ -469,15 +483,19 @@ def leave_weak_rim(
     pairs = np.asarray(preds.pairs)
     for k in range(preds.num_frames):
         valid = np.asarray(scene.valid[k]).copy()
+        rim = weak_rim.rim(valid)  # [h,w] the only pixels whose support is read
+        at = np.nonzero(rim)
         support = np.zeros(valid.shape)
-        for p in np.flatnonzero(pairs[:, 0] == k):
+        own = np.flatnonzero(pairs[:, 0] == k) if rim.any() else []  # the pairs of frame k's view
+        for p in own:
             if not np.isfinite(centres[p]).all():
                 continue
-            points = np.asarray(preds.pts_i[p], np.float64)
-            weight = np.where(points[..., 2] > 0, np.maximum(np.asarray(preds.conf_i[p], np.float64) - 1.0, 0.0), 0.0)
-            support += weak_rim.flow_weight(points, centres[p], weight)
+            points = np.asarray(preds.pts_i[p])[at].astype(np.float64)  # [n,3]
+            confidence = np.asarray(preds.conf_i[p])[at].astype(np.float64)  # [n]
+            weight = np.where(points[..., 2] > 0, np.maximum(confidence - 1.0, 0.0), 0.0)
+            support[at] += weak_rim.flow_weight(points, centres[p], weight)
         release(preds.pts_i, preds.conf_i)
-        drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k])) & ~_kept(scene, keep, k, keep_given)
+        drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k]), rim) & ~_kept(scene, keep, k, keep_given)
         if drop.any():
             scene.valid[k] = valid & ~drop
             scene.depth[k] = np.where(drop, 0.0, scene.depth[k])
