@@ -469,6 +469,7 @@ def leave_weak_rim(
     weak_rim: WeakRim,
     keep: np.ndarray | None = None,
     keep_given: bool = False,
+    num_workers: int = 1,
 ) -> SceneGeometry:
     """``scene`` with the pixels :class:`WeakRim` finds (flow support from this matcher's ``preds``, next to the
     scene's own holes) made holes: depth and confidence 0, ``valid`` False; its arrays are changed in place, frame by
@@ -478,10 +479,11 @@ def leave_weak_rim(
     ``keep_given``: nor are the pixels whose depth the movers step gave (``scene.movers_given``, e.g. its tracking of
     a mover's body beyond the moving mask): their depth is not the pairs' (no pair triangulated most of them, the
     others' triangulated depth was replaced), so the pairs' flow support says nothing about it
-    (``fusion_weak_rim_keep_given``)."""
+    (``fusion_weak_rim_keep_given``). Frames on ``num_workers`` threads (each frame's result is the same)."""
     centres = other_centres(preds)
     pairs = np.asarray(preds.pairs)
-    for k in range(preds.num_frames):
+
+    def leave(k: int) -> None:
         valid = np.asarray(scene.valid[k]).copy()
         rim = weak_rim.rim(valid)  # [h,w] the only pixels whose support is read
         at = np.nonzero(rim)
@@ -490,10 +492,12 @@ def leave_weak_rim(
         for p in own:
             if not np.isfinite(centres[p]).all():
                 continue
-            points = np.asarray(preds.pts_i[p])[at].astype(np.float64)  # [n,3]
-            confidence = np.asarray(preds.conf_i[p])[at].astype(np.float64)  # [n]
-            weight = np.where(points[..., 2] > 0, np.maximum(confidence - 1.0, 0.0), 0.0)
-            support[at] += weak_rim.flow_weight(points, centres[p], weight)
+            confidence = np.asarray(preds.conf_i[(p, *at)]).astype(np.float64)  # [n] only the rim's rows computed
+            matched = confidence > 1.0  # the others add no support
+            there = (at[0][matched], at[1][matched])
+            points = np.asarray(preds.pts_i[(p, *there)]).astype(np.float64)  # [m,3]
+            weight = np.where(points[..., 2] > 0, confidence[matched] - 1.0, 0.0)
+            support[there] += weak_rim.flow_weight(points, centres[p], weight)
         release(preds.pts_i, preds.conf_i)
         drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k]), rim) & ~_kept(scene, keep, k, keep_given)
         if drop.any():
@@ -501,6 +505,8 @@ def leave_weak_rim(
             scene.depth[k] = np.where(drop, 0.0, scene.depth[k])
             scene.confidence[k] = np.where(drop, 0.0, scene.confidence[k])
         release(scene.valid, scene.depth, scene.confidence)
+
+    thread_map(leave, range(preds.num_frames), num_workers, "fusion: weak rim")
     return scene
 
 
