@@ -77,6 +77,11 @@ def test_presets_hold_the_paper_settings():
         movers_side_up=2.0,
         poses_from_pairs=True,
         fusion_view_offsets=True,
+        fusion_weak_rim=0.5,
+        fusion_weak_rim_island=0.005,
+        fusion_weak_rim_island_hole=0.1,
+        fusion_weak_rim_island_nearer=0.3,
+        fusion_weak_rim_keep_given=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,

@@ -166,6 +166,11 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_side_up=2.0,
                 poses_from_pairs=True,
                 fusion_view_offsets=True,
+                fusion_weak_rim=0.5,
+                fusion_weak_rim_island=0.005,
+                fusion_weak_rim_island_hole=0.1,
+                fusion_weak_rim_island_nearer=0.3,
+                fusion_weak_rim_keep_given=True,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,

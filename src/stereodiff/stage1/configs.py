@@ -427,7 +427,8 @@ class GeometricConfig(Stage1Config):
     AbsRel): TUM fr1/desk 0.1010 → 0.0969, 7-Scenes 0.1211 → 0.1211; fresh seeds 343–348 static-orbit −0.8 / −0.2
     / +1.0 % (min / median / max), indoor-dynamic −5.6 / −2.6 / +2.9 %, driving −3.1 / −2.6 / +4.1 % (s0, s1,
     343–345), close-object 343 / 344 −7.4 / +19.0 % (0.2640 → 0.3141: the box, not flagged by the movers step, has a
-    low flow support too): not for the preset as it stands."""
+    low flow support too): not alone; in the ``cpu`` preset (0.5) with the islands rule and
+    ``fusion_weak_rim_keep_given`` (docs/geometric.md, "Defaults of the `cpu` preset")."""
     fusion_weak_rim_px: float = 8.0
     """With ``fusion_weak_rim``: how far (pixels of the working resolution) from an untriangulated pixel a pixel may
     be left out."""
@@ -441,14 +442,15 @@ class GeometricConfig(Stage1Config):
     +25.1 %), TUM 0.1010 → 0.0986 (alone 0.0969), 7-Scenes 0.1211 → 0.1211; fresh seeds 361–366 static-orbit
     −1.1 / −0.4 / −0.1 % (min / median / max), indoor-dynamic −2.4 / −1.1 / +6.3 %, driving −4.2 / −3.2 / −2.4 %
     (moving pixels up to +5.6 %), close-object −4.0 / −0.5 / +0.1 % (docs/geometric.md, "What the weak rim takes
-    on the box, and islands spared"): not for the preset."""
+    on the box, and islands spared"). In the ``cpu`` preset (0.005, with ``fusion_weak_rim_island_hole=0.1``,
+    ``fusion_weak_rim_island_nearer=0.3`` and ``fusion_weak_rim_keep_given``)."""
     fusion_weak_rim_island_nearer: float = 0.0
     """With ``fusion_weak_rim_island``: only the island pixels whose log depth is below that of their surroundings
     (the covered pixels within 30 px) by more than this are spared (0: every island pixel;
-    :attr:`~stereodiff.stage1.fusion.WeakRim.island_nearer`)."""
+    :attr:`~stereodiff.stage1.fusion.WeakRim.island_nearer`). 0.3 in the ``cpu`` preset."""
     fusion_weak_rim_island_hole: float = 0.0
     """With ``fusion_weak_rim_island``: only the islands next to a hole of at least this share of the frame are
-    spared (0: every island; :attr:`~stereodiff.stage1.fusion.WeakRim.island_hole`)."""
+    spared (0: every island; :attr:`~stereodiff.stage1.fusion.WeakRim.island_hole`). 0.1 in the ``cpu`` preset."""
     fusion_weak_rim_keep_given: bool = False
     """With ``fusion_weak_rim``: the pixels whose depth the movers step gave (``SceneGeometry.movers_given``, beyond
     its moving mask too: e.g. its tracking of a mover's body) are never left out, like the moving pixels: their depth
@@ -459,7 +461,8 @@ class GeometricConfig(Stage1Config):
     indoor-dynamic s361 0.0384 → 0.0398 (alone 0.0409); fresh seeds 393–398 against the option off (min / median /
     max): indoor-dynamic −3.8 / −0.2 / +0.3 % (alone up to +14.9 %), driving −4.9 / −2.4 / −1.5 % (moving pixels
     −2.7 / −0.8 / +4.6 %; alone −2.3 / +2.0 / +6.1 %), static-orbit 393–394 ±0.2 %; close-object +15.3 % median
-    like the weak rim alone (the box: the islands rule, ``fusion_weak_rim_island*``, is what fixes it)."""
+    like the weak rim alone (the box: the islands rule, ``fusion_weak_rim_island*``, is what fixes it). On in the
+    ``cpu`` preset, with the islands rule (docs/geometric.md, "Defaults of the `cpu` preset")."""
     poses_from_pairs: bool = False
     """After the fusion, the camera poses (``cam_to_world``) are chained along the spanning tree from each tree pair's
     own relative pose (exact: both directions of a pair share one triangulation) with its translation at the fusion's

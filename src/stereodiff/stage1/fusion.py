@@ -370,8 +370,9 @@ class WeakRim:
     untriangulated body; the islands of the real clips' texture-less holes sit mostly in small holes."""
 
     def flow_weight(self, points: np.ndarray, centre: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """``[h,w]`` ``w_flow`` in [0, 1] of one pair's view: its points ``[h,w,3]`` in its own camera, the other
-        camera's centre ``[3]`` there and its weights ``c − 1`` ``[h,w]`` (0 where untriangulated)."""
+        """``[...]`` ``w_flow`` in [0, 1] of one pair's view: its points ``[...,3]`` in its own camera (e.g. ``[h,w,3]``
+        or some pixels' ``[n,3]``), the other camera's centre ``[3]`` there and its weights ``c − 1`` ``[...]`` (0
+        where untriangulated)."""
         other = points - centre
         cosine = np.sum(points * other, axis=-1) / np.maximum(
             np.linalg.norm(points, axis=-1) * np.linalg.norm(other, axis=-1), 1e-12
@@ -380,13 +381,26 @@ class WeakRim:
         flow = weight / ((self.max_confidence - 1.0) * np.maximum(w_angle, 1e-6))
         return np.where(weight > 0, np.clip(flow, 0.0, 1.0), 0.0)
 
-    def weak(self, valid: np.ndarray, support: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:
-        """``[h,w]`` bool pixels of ``valid [h,w]`` to leave out, given their flow support ``[h,w]`` and (for
-        ``island_nearer``) their depth ``[h,w]``."""
-        weak = valid & (support <= self.min_support)
-        if not weak.any() or valid.all():
+    def rim(self, valid: np.ndarray) -> np.ndarray:
+        """``[h,w]`` bool pixels of ``valid [h,w]`` within ``rim_px`` of an untriangulated pixel: the only ones
+        :meth:`weak` can leave out (so their flow support is the only one needed)."""
+        if valid.all():
             return np.zeros_like(valid)
-        weak &= within(~valid, self.rim_px)  # near an untriangulated pixel
+        return valid & within(~valid, self.rim_px)
+
+    def weak(
+        self,
+        valid: np.ndarray,
+        support: np.ndarray,
+        depth: np.ndarray | None = None,
+        rim: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``[h,w]`` bool pixels of ``valid [h,w]`` to leave out, given their flow support ``[h,w]`` (read on
+        :meth:`rim` only), (for ``island_nearer``) their depth ``[h,w]`` and ``rim``, :meth:`rim` of ``valid`` if
+        already computed."""
+        weak = (self.rim(valid) if rim is None else rim) & (support <= self.min_support)
+        if not weak.any():
+            return weak
         if self.min_island > 0:
             weak &= ~self._spared_islands(valid, depth)
         return weak
@@ -455,6 +469,7 @@ def leave_weak_rim(
     weak_rim: WeakRim,
     keep: np.ndarray | None = None,
     keep_given: bool = False,
+    num_workers: int = 1,
 ) -> SceneGeometry:
     """``scene`` with the pixels :class:`WeakRim` finds (flow support from this matcher's ``preds``, next to the
     scene's own holes) made holes: depth and confidence 0, ``valid`` False; its arrays are changed in place, frame by
@@ -464,25 +479,34 @@ def leave_weak_rim(
     ``keep_given``: nor are the pixels whose depth the movers step gave (``scene.movers_given``, e.g. its tracking of
     a mover's body beyond the moving mask): their depth is not the pairs' (no pair triangulated most of them, the
     others' triangulated depth was replaced), so the pairs' flow support says nothing about it
-    (``fusion_weak_rim_keep_given``)."""
+    (``fusion_weak_rim_keep_given``). Frames on ``num_workers`` threads (each frame's result is the same)."""
     centres = other_centres(preds)
     pairs = np.asarray(preds.pairs)
-    for k in range(preds.num_frames):
+
+    def leave(k: int) -> None:
         valid = np.asarray(scene.valid[k]).copy()
+        rim = weak_rim.rim(valid)  # [h,w] the only pixels whose support is read
+        at = np.nonzero(rim)
         support = np.zeros(valid.shape)
-        for p in np.flatnonzero(pairs[:, 0] == k):
+        own = np.flatnonzero(pairs[:, 0] == k) if rim.any() else []  # the pairs of frame k's view
+        for p in own:
             if not np.isfinite(centres[p]).all():
                 continue
-            points = np.asarray(preds.pts_i[p], np.float64)
-            weight = np.where(points[..., 2] > 0, np.maximum(np.asarray(preds.conf_i[p], np.float64) - 1.0, 0.0), 0.0)
-            support += weak_rim.flow_weight(points, centres[p], weight)
+            confidence = np.asarray(preds.conf_i[(p, *at)]).astype(np.float64)  # [n] only the rim's rows computed
+            matched = confidence > 1.0  # the others add no support
+            there = (at[0][matched], at[1][matched])
+            points = np.asarray(preds.pts_i[(p, *there)]).astype(np.float64)  # [m,3]
+            weight = np.where(points[..., 2] > 0, confidence[matched] - 1.0, 0.0)
+            support[there] += weak_rim.flow_weight(points, centres[p], weight)
         release(preds.pts_i, preds.conf_i)
-        drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k])) & ~_kept(scene, keep, k, keep_given)
+        drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k]), rim) & ~_kept(scene, keep, k, keep_given)
         if drop.any():
             scene.valid[k] = valid & ~drop
             scene.depth[k] = np.where(drop, 0.0, scene.depth[k])
             scene.confidence[k] = np.where(drop, 0.0, scene.confidence[k])
         release(scene.valid, scene.depth, scene.confidence)
+
+    thread_map(leave, range(preds.num_frames), num_workers, "fusion: weak rim")
     return scene
 
 

@@ -371,7 +371,9 @@ class GeometricMatcher(PairwiseReconstruction):
             self.timings["stage1_movers"] = time.perf_counter() - start
             self.report.moving_fraction = float(moving.mean())
         if self.settings.fusion_weak_rim:
-            scene = leave_weak_rim(preds, scene, self._weak_rim(), moving, self.settings.fusion_weak_rim_keep_given)
+            with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
+                weak_rim, keep_given = self._weak_rim(), self.settings.fusion_weak_rim_keep_given
+                scene = leave_weak_rim(preds, scene, weak_rim, moving, keep_given, self.num_workers)
         if self.settings.band_select:
             scene = self._band_select(frames, scene, moving, scene_dir)
         release(moving)
