@@ -41,13 +41,25 @@ class PairMatches:
 def signed_sampson(x_a: np.ndarray, x_b: np.ndarray, F: np.ndarray) -> np.ndarray:
     """``[N]`` signed Sampson distances (pixels) of matches ``x_a``, ``x_b`` ``[N,2]`` under ``F`` ``[3,3]`` (a → b)
     or ``[N,3,3]`` (one per match)."""
-    h_a = np.concatenate([x_a, np.ones((len(x_a), 1))], axis=1)
-    h_b = np.concatenate([x_b, np.ones((len(x_b), 1))], axis=1)
-    F = np.broadcast_to(F, (len(x_a), 3, 3))
+    _, _, num, den = _sampson_terms(_homogeneous(x_a), _homogeneous(x_b), np.broadcast_to(F, (len(x_a), 3, 3)))
+    return num / den
+
+
+def _homogeneous(x: np.ndarray) -> np.ndarray:
+    """``[N,3]`` pixels ``x`` ``[N,2]`` with a third coordinate 1."""
+    return np.concatenate([x, np.ones((len(x), 1))], axis=1)
+
+
+def _sampson_terms(
+    h_a: np.ndarray, h_b: np.ndarray, F: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of the signed Sampson distance ``num / den`` of homogeneous pixels ``h_a``, ``h_b`` ``[N,3]`` under
+    ``F`` ``[N,3,3]``: ``F h_a`` and ``Fᵀ h_b`` ``[N,3]``, ``num = h_bᵀ F h_a`` ``[N]`` and ``den`` ``[N]`` (the norm of
+    the epipolar lines' first two coordinates)."""
     f_a = np.einsum("nij,nj->ni", F, h_a)
     f_b = np.einsum("nji,nj->ni", F, h_b)
     den = np.sqrt(f_a[:, 0] ** 2 + f_a[:, 1] ** 2 + f_b[:, 0] ** 2 + f_b[:, 1] ** 2) + 1e-12
-    return np.einsum("ni,ni->n", h_b, f_a) / den
+    return f_a, f_b, np.einsum("ni,ni->n", h_b, f_a), den
 
 
 def inlier_sample(
@@ -59,19 +71,6 @@ def inlier_sample(
     if len(idx) > count:
         idx = idx[np.linspace(0, len(idx) - 1, count).astype(np.int64)]
     return x_a[idx].astype(np.float64), x_b[idx].astype(np.float64)
-
-
-def _rotations(rotvec: np.ndarray) -> np.ndarray:
-    """``[N,3,3]`` rotation matrices of rotation vectors ``[N,3]`` (Rodrigues)."""
-    angle = np.linalg.norm(rotvec, axis=1)[:, None, None]
-    axis = rotvec / np.maximum(angle[:, :, 0], 1e-300)
-    k = np.zeros((len(rotvec), 3, 3))
-    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
-    k -= k.transpose(0, 2, 1)
-    small = angle < 1e-12
-    sin = np.where(small, 0.0, np.sin(angle))
-    cos1 = np.where(small, 0.0, 1.0 - np.cos(angle))
-    return np.eye(3) + sin * k + cos1 * (k @ k)
 
 
 def _skew(v: np.ndarray) -> np.ndarray:
@@ -113,12 +112,9 @@ def _sampson_with_jacobian(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Signed Sampson distances ``[N]`` (as :func:`signed_sampson`) of homogeneous pixels ``h_a``, ``h_b`` ``[N,3]``
     under ``F`` ``[N,3,3]``, and their derivatives ``[N,K]`` given those of ``F``, ``dF`` ``[N,K,3,3]``."""
-    f_a = np.einsum("nij,nj->ni", F, h_a)
-    f_b = np.einsum("nji,nj->ni", F, h_b)
+    f_a, f_b, num, den = _sampson_terms(h_a, h_b, F)
     df_a = np.einsum("nkij,nj->nki", dF, h_a)
     df_b = np.einsum("nkji,nj->nki", dF, h_b)
-    den = np.sqrt(f_a[:, 0] ** 2 + f_a[:, 1] ** 2 + f_b[:, 0] ** 2 + f_b[:, 1] ** 2) + 1e-12
-    num = np.einsum("ni,ni->n", h_b, f_a)
     d_num = np.einsum("ni,nki->nk", h_b, df_a)
     d_den = np.einsum("ni,nki->nk", f_a[:, :2], df_a[:, :, :2]) + np.einsum("ni,nki->nk", f_b[:, :2], df_b[:, :, :2])
     d_den /= den[:, None]
@@ -154,9 +150,8 @@ class MatchGraph:
         self.pair_a = np.array([m.a for m in matches])
         self.pair_b = np.array([m.b for m in matches])
         self.pair = np.concatenate([np.full(len(m.x_a), p) for p, m in enumerate(matches)])  # [N] pair of a match
-        ones = np.ones((len(self.pair), 1))
-        self.h_a = np.concatenate([np.concatenate([m.x_a for m in matches]), ones], axis=1)
-        self.h_b = np.concatenate([np.concatenate([m.x_b for m in matches]), ones], axis=1)
+        self.h_a = _homogeneous(np.concatenate([m.x_a for m in matches]))
+        self.h_b = _homogeneous(np.concatenate([m.x_b for m in matches]))
         self.K_inv = np.linalg.inv(K)
         self.unit = unit
         self.baselines = baselines  # [P] the pairs' baseline lengths to hold (scene units), None: free
@@ -261,6 +256,8 @@ def _step(
     frames ``free`` ``[F]`` (``ω`` radians, ``δ`` in ``unit``), the centres then rescaled about the ``fixed`` frame's
     so that their projection on the former centres is kept (the gauge: the residuals see neither the scale nor its
     sign). None when that projection is not positive (the step mirrors the walk)."""
+    from scipy.spatial.transform import Rotation
+
     d = delta.reshape(-1, 6)
     W, c = W.copy(), c.copy()
     before = c[free] - c[fixed]
@@ -268,7 +265,7 @@ def _step(
     along = float(np.sum(after * before))
     if along <= 0.0:
         return None
-    W[free] = _rotations(d[:, :3]) @ W[free]
+    W[free] = Rotation.from_rotvec(d[:, :3]).as_matrix() @ W[free]
     c[free] = c[fixed] + after * (float(np.sum(before * before)) / along)
     return W, c
 
