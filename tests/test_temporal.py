@@ -209,6 +209,28 @@ def test_domain_transform_filter_is_the_plain_transposed_filter_bit_for_bit(iter
     )
 
 
+def test_domain_transform_filter_of_channel_planes_is_that_of_their_stack_bit_for_bit():
+    """The fill passes its channels as planes (no ``np.stack`` copy): the same bits, in the dtype the stack would
+    have (a float64 plane makes the whole block float64), from any number of threads."""
+    rng = np.random.default_rng(7)
+    guide = rng.random((5, 11, 14, 3), dtype=np.float32)
+    for dtypes in ((np.float32,) * 3, (np.float32, np.float64, np.float32)):
+        planes = [rng.random((5, 11, 14)).astype(dtype) for dtype in dtypes]
+        stacked = np.stack(planes, axis=1)
+        for iterations in (0, 2):
+            expected = domain_transform_filter(stacked, guide, sigma_s=5.0, sigma_r=0.3, iterations=iterations)
+            assert expected.dtype == stacked.dtype
+            for workers in (1, 2, 3):
+                out = domain_transform_filter(
+                    planes, guide, sigma_s=5.0, sigma_r=0.3, iterations=iterations, num_workers=workers
+                )
+                assert out.shape == stacked.shape and out.dtype == stacked.dtype
+                assert out.tobytes() == expected.tobytes()
+    np.testing.assert_array_equal(
+        domain_transform_filter(stacked, guide, sigma_s=5.0, sigma_r=0.3, iterations=0), stacked
+    )
+
+
 def test_guided_upsample_reproduces_a_smooth_map():
     import cv2
 
@@ -268,7 +290,8 @@ def test_resumed_run_fills_the_same_frame_batches(tmp_path, monkeypatch):
     calls: list[tuple] = []
 
     def recorded(values, guide, **kwargs):
-        calls.append((values.shape, hashlib.sha1(values.tobytes() + guide.tobytes()).hexdigest()))
+        block = values if isinstance(values, np.ndarray) else np.stack(values, axis=1)  # the fill passes its planes
+        calls.append((block.shape, hashlib.sha1(block.tobytes() + guide.tobytes()).hexdigest()))
         return filter_(values, guide, **kwargs)
 
     filter_ = hole_fill.domain_transform_filter
