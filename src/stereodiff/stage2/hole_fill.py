@@ -123,7 +123,8 @@ def fill_frames(
             or None (the outline rule without the parallax test).
 
     Returns:
-        One :class:`FilledFrame` per frame.
+        One :class:`FilledFrame` per frame. The block's smoothing and then each frame's fill run on
+        ``config.num_workers`` threads (each frame on its own: the same values from any number).
     """
     farness = config.hole_farness if farness is None else farness
     outline = config if outline is None else outline
@@ -177,8 +178,8 @@ def fill_frames(
         own = smoothed[:, -2:] if folded else smooth(own_planes, own_sigma)
     reach = np.float32(config.fill_min_support)
     weak = reach < _SUPPORT_FLOOR  # pixels reached only under the usual floor count (``fill_min_support``)
-    filled = []
-    for i in range(len(log_d)):
+
+    def fill_one(i: int) -> FilledFrame:  # frame i of the block (reads its own planes only)
         has_data = bool(weight[i].max() > 0)
         mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
         reached = smoothed[i, 1] > reach  # the colour region brought some covered pixel's weight here
@@ -237,16 +238,15 @@ def fill_frames(
         floor = None
         if order is not None:  # the flow may bring farther depth to these rows' holes, not nearer
             floor = np.where((weight[i] == 0) & order, fill, -np.inf).astype(np.float32)  # [h',w']
-        filled.append(
-            FilledFrame(
-                estimate=(own_weight * log_d[i] + (1 - own_weight) * fill).astype(np.float32),  # [h',w']
-                weight=np.maximum(own_weight, config.fill_weight) * np.float32(has_data),  # [h',w']
-                has_data=has_data,
-                floor=floor,
-                moving=moving,
-            )
+        return FilledFrame(
+            estimate=(own_weight * log_d[i] + (1 - own_weight) * fill).astype(np.float32),  # [h',w']
+            weight=np.maximum(own_weight, config.fill_weight) * np.float32(has_data),  # [h',w']
+            has_data=has_data,
+            floor=floor,
+            moving=moving,
         )
-    return filled
+
+    return list(thread_imap(fill_one, range(len(log_d)), config.num_workers))
 
 
 #: evidence weight (texture-weighted pixels of a colour region) of the prior that a region moves on its own:
