@@ -1524,8 +1524,9 @@ def test_an_outline_moves_only_across_an_edge_the_parallax_crosses(monkeypatch):
 
     monkeypatch.setattr(hole_fill, "outline_fill", spy)
     weight = np.repeat(covered.astype(np.float32)[None], 2, axis=0)
+    in_order = TemporalConfig(**{**gated.__dict__, "num_workers": 1})  # one thread: the frames' calls in order
     hole_fill.fill_frames(
-        gated, np.stack([rgb] * 2), np.stack([log_d] * 2), weight, epipole=np.stack([sideways, vertical])
+        in_order, np.stack([rgb] * 2), np.stack([log_d] * 2), weight, epipole=np.stack([sideways, vertical])
     )
     assert np.array_equal(np.stack(seen), np.stack([sideways, vertical]))
     poses = np.repeat(np.eye(4)[None], 9, axis=0)
