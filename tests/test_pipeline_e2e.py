@@ -210,3 +210,26 @@ def test_network_scene_is_the_same_from_api_and_run_directory(tiny_paper_config,
     assert in_memory.geometry.aligned_pointmaps is not None and in_memory.geometry.alignment.tree.shape == (5, 2)
     assert_same_scene(in_memory.geometry, on_disk.geometry)
     np.testing.assert_array_equal(in_memory.depth, on_disk.depth)
+
+
+def test_a_preview_run_imports_matplotlib_before_the_pipeline_not_at_the_export(small_video, tmp_path, monkeypatch):
+    """With an mp4 / sbs preview asked, matplotlib (its colour maps, ~0.1 s of CPU) is imported in the background
+    when the pipeline starts, not on the export's critical path at the end; without a preview it is not asked for."""
+    import stereodiff.pipeline
+    import stereodiff.runs
+
+    events: list[str] = []
+    background = stereodiff.runs.import_in_background
+    monkeypatch.setattr(
+        stereodiff.runs, "import_in_background", lambda *names: events.append(names) or background(*names)
+    )
+    call = stereodiff.pipeline.StereoDiffPipeline.__call__
+    monkeypatch.setattr(
+        stereodiff.pipeline.StereoDiffPipeline, "__call__", lambda *a, **k: events.append("pipeline") or call(*a, **k)
+    )
+    config = preset_config("cpu")
+    config.stage1.resolution = 64
+    for save, expected in ((("npz",), ["pipeline"]), (("npz", "mp4"), [("matplotlib",), "pipeline"])):
+        events.clear()
+        run_video(RunRequest(small_video, tmp_path / "-".join(save), config, save=save, frames="0:6"))
+        assert events == expected

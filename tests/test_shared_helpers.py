@@ -3,6 +3,8 @@ RANSAC triples drawn on arrays."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -113,3 +115,25 @@ def test_import_in_background_imports_what_is_missing_on_a_thread_and_leaves_fai
     assert import_in_background("numpy", "colorsys") is None
     with pytest.raises(ImportError):
         import stereodiff_no_such_module  # noqa: F401
+
+
+def test_progress_imports_tqdm_only_where_a_bar_would_show():
+    """Without a tty on stderr (and outside Jupyter) tqdm's ``disable=None`` shows no bar, so ``progress`` does not
+    import tqdm (~50 ms of CPU on the calling thread); with a tty it wraps the loop in tqdm as before. Either way
+    every item comes through and the listeners hear every step."""
+    code = (
+        "import io, sys\n"
+        "from stereodiff.progress import progress, progress_listener\n"
+        "class Tty(io.StringIO):\n"
+        "    def isatty(self):\n"
+        "        return True\n"
+        "heard = []\n"
+        "sys.stderr = io.StringIO()\n"
+        "with progress_listener(lambda desc, done, total: heard.append(done)):\n"
+        "    items = list(progress(range(3), 'quiet'))\n"
+        "print(items, heard, 'tqdm' in sys.modules)\n"
+        "sys.stderr = Tty()\n"
+        "print(list(progress(range(3), 'shown')), 'tqdm' in sys.modules, 'shown' in sys.stderr.getvalue())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["[0, 1, 2] [0, 1, 2, 3] False", "[0, 1, 2] True True"]

@@ -8,6 +8,7 @@ may raise (e.g. a cancellation) to stop the run at the next step.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -78,14 +79,24 @@ def progress(iterable: Iterable[_T], desc: str, total: int | None = None, unit: 
     listeners registered with :func:`progress_listener` are told about every step."""
     if total is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
-    if _enabled:
-        from tqdm.auto import tqdm  # (not imported at all with the bars off: ~50 ms of a quiet run's start)
+    if _enabled and _terminal():
+        from tqdm.auto import tqdm  # (not imported at all without a bar: ~50 ms of CPU on a run's calling thread)
 
         bar: Iterable[_T] = tqdm(iterable, desc=desc, total=total, unit=unit, disable=None, leave=False)
     else:
         bar = iterable
     callbacks = list(_listeners())
     return _notify(bar, desc, total, callbacks) if callbacks else iter(bar)
+
+
+def _terminal() -> bool:
+    """Whether ``tqdm.auto``'s bar would show: in a Jupyter kernel always (its notebook bars ignore ``disable=None``),
+    else only where stderr is a tty (``disable=None`` hides it when stderr says it is not one; a stream without
+    ``isatty`` counts as one, as in tqdm). Without a bar tqdm is not imported at all (e.g. batch runs, benchmarks)."""
+    if "ipykernel" in sys.modules:
+        return True
+    isatty = getattr(sys.stderr, "isatty", None)
+    return isatty is None or bool(isatty())
 
 
 def thread_imap(

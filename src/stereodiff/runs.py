@@ -31,6 +31,7 @@ import numpy as np
 from stereodiff.config import PipelineConfig
 from stereodiff.errors import InputError
 from stereodiff.io.files import stamped_folder
+from stereodiff.lazy import import_in_background
 from stereodiff.progress import logger, with_listeners
 
 __all__ = ["SAVE_CHOICES", "RunRequest", "check_paths", "is_finished", "parse_save", "run_video", "write_outputs"]
@@ -264,6 +265,8 @@ def run_video(request: RunRequest, pipeline: Any | None = None) -> dict[str, Any
     store = _decode(request, run_dir)
     decode_s = time.perf_counter() - started - load_s
     warn_if_too_big(pipe.config, len(store), *store.shape[1:3])  # before the long part starts
+    if {"mp4", "sbs"} & set(request.save):  # the previews' colour maps: matplotlib (~0.1 s of CPU) is imported
+        import_in_background("matplotlib")  # while the pipeline runs, not on the export's critical path at the end
     result = pipe(store, run_dir=run_dir)
     result.source = str(request.input)
     export_start = time.perf_counter()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -122,7 +123,8 @@ def fill_frames(
             or None (the outline rule without the parallax test).
 
     Returns:
-        One :class:`FilledFrame` per frame.
+        One :class:`FilledFrame` per frame. The block's smoothing and then each frame's fill run on
+        ``config.num_workers`` threads (each frame on its own: the same values from any number).
     """
     farness = config.hole_farness if farness is None else farness
     outline = config if outline is None else outline
@@ -152,7 +154,7 @@ def fill_frames(
 
     def smooth(planes: list[np.ndarray], sigma_color: float) -> np.ndarray:  # [n,C,h',w'], rgb as the guide
         return domain_transform_filter(
-            np.stack(planes, axis=1),
+            planes,
             rgb,
             sigma_s=config.fill_sigma_px,
             sigma_r=sigma_color,
@@ -176,8 +178,8 @@ def fill_frames(
         own = smoothed[:, -2:] if folded else smooth(own_planes, own_sigma)
     reach = np.float32(config.fill_min_support)
     weak = reach < _SUPPORT_FLOOR  # pixels reached only under the usual floor count (``fill_min_support``)
-    filled = []
-    for i in range(len(log_d)):
+
+    def fill_one(i: int) -> FilledFrame:  # frame i of the block (reads its own planes only)
         has_data = bool(weight[i].max() > 0)
         mean = float((weight[i] * log_d[i]).sum() / max(float(weight[i].sum()), 1e-12))
         reached = smoothed[i, 1] > reach  # the colour region brought some covered pixel's weight here
@@ -236,16 +238,15 @@ def fill_frames(
         floor = None
         if order is not None:  # the flow may bring farther depth to these rows' holes, not nearer
             floor = np.where((weight[i] == 0) & order, fill, -np.inf).astype(np.float32)  # [h',w']
-        filled.append(
-            FilledFrame(
-                estimate=(own_weight * log_d[i] + (1 - own_weight) * fill).astype(np.float32),  # [h',w']
-                weight=np.maximum(own_weight, config.fill_weight) * np.float32(has_data),  # [h',w']
-                has_data=has_data,
-                floor=floor,
-                moving=moving,
-            )
+        return FilledFrame(
+            estimate=(own_weight * log_d[i] + (1 - own_weight) * fill).astype(np.float32),  # [h',w']
+            weight=np.maximum(own_weight, config.fill_weight) * np.float32(has_data),  # [h',w']
+            has_data=has_data,
+            floor=floor,
+            moving=moving,
         )
-    return filled
+
+    return list(thread_imap(fill_one, range(len(log_d)), config.num_workers))
 
 
 #: evidence weight (texture-weighted pixels of a colour region) of the prior that a region moves on its own:
@@ -669,7 +670,7 @@ def rim_trust(covered: np.ndarray, rim_px: float) -> np.ndarray:
 
 
 def domain_transform_filter(
-    values: np.ndarray,
+    values: np.ndarray | Sequence[np.ndarray],
     guide: np.ndarray,
     *,
     sigma_s: float,
@@ -681,54 +682,69 @@ def domain_transform_filter(
 
     Args:
         values: ``[n,C,h,w]`` float32 (or float64) channels to filter (e.g. ``w·x`` and ``w`` for normalised
-            convolution).
+            convolution), or the ``C`` channel planes ``[n,h,w]`` each (filtered as their ``np.stack(axis=1)``,
+            without that copy).
         guide: ``[n,h,w,3]`` float32 guide image in [0, 1]; its edges stop the smoothing.
         sigma_s: spatial standard deviation in pixels.
         sigma_r: range standard deviation (sum of absolute channel differences).
         iterations: horizontal+vertical rounds.
-        num_workers: threads, each filtering a share of the frames (each frame is filtered on its own: the same
-            result with any number).
+        num_workers: threads, each filtering a share of the frames, its feedback included (each frame is filtered
+            on its own: the same result with any number).
 
     Returns:
         ``[n,C,h,w]`` float32 filtered channels.
     """
-    ratio = sigma_s / sigma_r
-    # domain-transform derivatives between neighbours: 1 + σs/σr · Σ|ΔI|
-    dx = 1.0 + ratio * colour_l1(np.diff(guide, axis=2))  # [n,h,w-1]
-    dy = 1.0 + ratio * colour_l1(np.diff(guide, axis=1))  # [n,h-1,w]
-    dx = np.ascontiguousarray(dx.transpose(2, 0, 1))[:, :, None, :]  # [w-1,n,1,h]
-    dy = np.ascontiguousarray(dy.transpose(1, 0, 2))[:, :, None, :]  # [h-1,n,1,w]
-    feedback = []  # per round, the recursion's feedback a^d along x and y (of the whole block)
-    for k in range(iterations):
-        sigma_k = sigma_s * math.sqrt(3.0) * 2 ** (iterations - k - 1) / math.sqrt(4**iterations - 1)
-        a = math.exp(-math.sqrt(2.0) / sigma_k)
-        feedback.append((np.power(a, dx, dtype=np.float32), np.power(a, dy, dtype=np.float32)))
+    planes = list(values.transpose(1, 0, 2, 3)) if isinstance(values, np.ndarray) else list(values)
+    n, h, w = planes[0].shape
+    shape = (n, len(planes), h, w)
     # the two layouts take turns in two buffers (no fresh pages per layout change), each share of the frames in its
     # own part of them
-    buffers = (np.empty(values.size, values.dtype), np.empty(values.size, values.dtype))
-    n = len(values)
-    frame_size = values[0].size if n else 0
+    dtype = np.result_type(*planes)
+    size = math.prod(shape)
+    buffers = (np.empty(size, dtype), np.empty(size, dtype))
+    frame_size = size // n if n else 0
     bounds = np.linspace(0, n, min(max(int(num_workers), 1), max(n, 1)) + 1).round().astype(int)
     shares = [(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
     def run(share: tuple[int, int]) -> int:
         lo, hi = share
         parts = tuple(buffer[lo * frame_size : hi * frame_size] for buffer in buffers)
-        return _filter_frames(values[lo:hi], [(fx[:, lo:hi], fy[:, lo:hi]) for fx, fy in feedback], parts)
+        feedback = _feedback(guide[lo:hi], sigma_s, sigma_r, iterations)
+        return _filter_frames([plane[lo:hi] for plane in planes], feedback, parts)
 
     held = list(thread_imap(run, shares, len(shares)))
-    return buffers[held[0] if held else 0].reshape(values.shape)
+    return buffers[held[0] if held else 0].reshape(shape)
+
+
+def _feedback(
+    guide: np.ndarray, sigma_s: float, sigma_r: float, iterations: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each round's feedback ``a^d`` of :func:`domain_transform_filter` along x ``[w-1,n,1,h]`` and y ``[h-1,n,1,w]``
+    (float32) of the frames of ``guide [n,h,w,3]``, from the domain-transform derivatives between neighbours,
+    ``d = 1 + σs/σr · Σ|ΔI|`` (per frame: a share of the frames gets its own frames' values)."""
+    ratio = sigma_s / sigma_r
+    dx = 1.0 + ratio * colour_l1(np.diff(guide, axis=2))  # [n,h,w-1]
+    dy = 1.0 + ratio * colour_l1(np.diff(guide, axis=1))  # [n,h-1,w]
+    dx = np.ascontiguousarray(dx.transpose(2, 0, 1))[:, :, None, :]  # [w-1,n,1,h]
+    dy = np.ascontiguousarray(dy.transpose(1, 0, 2))[:, :, None, :]  # [h-1,n,1,w]
+    feedback = []
+    for k in range(iterations):
+        sigma_k = sigma_s * math.sqrt(3.0) * 2 ** (iterations - k - 1) / math.sqrt(4**iterations - 1)
+        a = math.exp(-math.sqrt(2.0) / sigma_k)
+        feedback.append((np.power(a, dx, dtype=np.float32), np.power(a, dy, dtype=np.float32)))
+    return feedback
 
 
 def _filter_frames(
-    values: np.ndarray, feedback: list[tuple[np.ndarray, np.ndarray]], buffers: tuple[np.ndarray, np.ndarray]
+    planes: list[np.ndarray], feedback: list[tuple[np.ndarray, np.ndarray]], buffers: tuple[np.ndarray, np.ndarray]
 ) -> int:
-    """:func:`domain_transform_filter` of ``values [n,C,h,w]`` with each round's feedback along x ``[w-1,n,1,h]``
-    and y ``[h-1,n,1,w]``, in the two flat ``buffers`` of ``values.size`` elements; returns which of them holds the
-    result ``[n,C,h,w]``. The layout changes are plain copies (:func:`_swap_scan_axis`: a blocked transpose per
-    channel, ~10× numpy's strided copy of the whole block), with the scan axis first and the rest contiguous."""
+    """:func:`domain_transform_filter` of the channel planes ``[n,h,w]`` each (``C`` of them) with each round's
+    feedback along x ``[w-1,n,1,h]`` and y ``[h-1,n,1,w]``, in the two flat ``buffers`` of ``n·C·h·w`` elements;
+    returns which of them holds the result ``[n,C,h,w]``. The layout changes are plain copies
+    (:func:`_swap_scan_axis`: a blocked transpose per channel, ~10× numpy's strided copy of the whole block), with
+    the scan axis first and the rest contiguous."""
     held = 0
-    out = _swap_scan_axis(values, buffers[held], to_front=True)  # [n,C,h,w] → [w,n,C,h]
+    out = _planes_to_front(planes, buffers[held])  # C × [n,h,w] → [w,n,C,h]
     for k, (fx, fy) in enumerate(feedback):
         _recursive_pass(out, fx)
         held = 1 - held
@@ -738,23 +754,39 @@ def _filter_frames(
             held = 1 - held
             out = _swap_scan_axis(out, buffers[held])  # [h,n,C,w] → [w,n,C,h]
     held = 1 - held  # into the free buffer: [h,n,C,w] → [n,C,h,w] (rows of w stay contiguous), or without any round
-    np.copyto(buffers[held].reshape(values.shape), out.transpose(1, 2, 0, 3) if feedback else out.transpose(1, 2, 3, 0))
+    n, (h, w) = len(planes[0]), planes[0].shape[1:]
+    result = buffers[held].reshape(n, len(planes), h, w)
+    if feedback:
+        np.copyto(result, out.transpose(1, 2, 0, 3))
+    else:
+        for c, plane in enumerate(planes):
+            result[:, c] = plane
     return held
 
 
-def _swap_scan_axis(block: np.ndarray, buffer: np.ndarray, to_front: bool = False) -> np.ndarray:
-    """``block [L,n,C,M]`` as ``[M,n,C,L]`` (a copy into ``buffer``, flat, of ``block.size`` elements), each ``[L,M]``
-    channel transposed by OpenCV's blocked transpose; ``to_front``: ``block [n,C,L,M]`` as ``[M,n,C,L]``."""
+def _planes_to_front(planes: list[np.ndarray], buffer: np.ndarray) -> np.ndarray:
+    """The channel planes ``[n,L,M]`` each (``C`` of them) as one ``[M,n,C,L]`` block (a copy into ``buffer``, flat,
+    in its dtype), each ``[L,M]`` frame of a plane transposed by OpenCV's blocked transpose."""
     import cv2
 
-    if to_front:
-        n, channels, length, m = block.shape
-    else:
-        length, n, channels, m = block.shape
+    n, length, m = planes[0].shape
+    out = buffer.reshape(m, n, len(planes), length)
+    for i in range(n):
+        for c, plane in enumerate(planes):
+            out[:, i, c, :] = cv2.transpose(plane[i])
+    return out
+
+
+def _swap_scan_axis(block: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+    """``block [L,n,C,M]`` as ``[M,n,C,L]`` (a copy into ``buffer``, flat, of ``block.size`` elements), each ``[L,M]``
+    channel transposed by OpenCV's blocked transpose."""
+    import cv2
+
+    length, n, channels, m = block.shape
     out = buffer.reshape(m, n, channels, length)
     for i in range(n):
         for c in range(channels):
-            out[:, i, c, :] = cv2.transpose(block[i, c] if to_front else block[:, i, c, :])
+            out[:, i, c, :] = cv2.transpose(block[:, i, c, :])
     return out
 
 
