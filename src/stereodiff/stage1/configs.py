@@ -501,10 +501,11 @@ class GeometricConfig(Stage1Config):
     """With ``fusion_edge_median``: the movers step's moving pixels and those it gave depth
     (``SceneGeometry.movers_given``) are replaced too: a mover's depth, the matcher's or spread by the step over its
     mask, is fattened like any other, and on a static scene its mask flags outlines (3 % of static-orbit s0's pixels).
-    Measured with ``fusion_edge_median=3`` (final all-pixel AbsRel against off): indoor-dynamic s0 / s1 −4.2 / −2.4 %
-    (kept: −0.8 / −0.7 %), driving −3.7 / −3.2 %, close-object +1.3 / +0.2 %, TUM 0.0986 → 0.0976, 7-Scenes 0.1211 →
-    0.1189; fresh seeds 413–424 −7.2 / −3.0 / +3.6 % (min / median / max; 7 better, 4 the same, 1 worse: close-object
-    s422, through the all-pixel fit of its badly filled holes), moving pixels −19.0 / −1.1 / +1.6 %."""
+    Measured with ``fusion_edge_median=3`` (final all-pixel AbsRel against off): static-orbit s0–s3 −15.0 / −3.1 / −7.0
+    / −4.7 % (s0 0.02102 → 0.01787), indoor-dynamic s0 / s1 −4.2 / −2.4 % (kept: −0.8 / −0.7 %), driving −3.7 / −3.2 %,
+    close-object +1.3 / +0.2 %, TUM 0.0986 → 0.0976, 7-Scenes 0.1211 → 0.1189; fresh seeds 413–424 −7.2 / −3.0 / +3.6 %
+    (min / median / max; 7 better, 4 the same, 1 worse: close-object s422, through the all-pixel fit of its badly filled
+    holes), moving pixels −19.0 / −1.1 / +1.6 %."""
     fusion_edge_median_confidence: bool = False
     """With ``fusion_edge_median``: the samples are weighted by stage 1's confidence too (measured: no gain)."""
     poses_from_pairs: bool = False

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from stereodiff.io.pages import release
 from stereodiff.masks import within
 from stereodiff.progress import thread_map
 from stereodiff.robust import weighted_median
@@ -142,20 +143,20 @@ def edge_median(
         depth = np.asarray(scene.depth[k])
         log_depth = np.log(np.maximum(depth, 1e-12))
         target = settings.targets(log_depth, valid) & ~_kept(scene, keep, k, keep_given)
-        if not target.any():
-            return
-        at = np.nonzero(target)
-        confidence = np.asarray(scene.confidence[k], np.float32) if settings.confidence else None
-        median = edge_median_frame(log_depth, valid, _rgb(frames[k], (h, w)), at, settings, confidence)
-        new = depth.copy()
-        new[at] = np.exp(median)
-        if settings.remove > 0:
-            drop = np.zeros_like(valid)
-            drop[at] = np.abs(median - log_depth[at]) > settings.remove
-            scene.valid[k] = valid & ~drop
-            scene.confidence[k] = np.where(drop, 0.0, scene.confidence[k])
-            new[drop] = 0.0
-        scene.depth[k] = new
+        if target.any():
+            at = np.nonzero(target)
+            confidence = np.asarray(scene.confidence[k], np.float32) if settings.confidence else None
+            median = edge_median_frame(log_depth, valid, _rgb(frames[k], (h, w)), at, settings, confidence)
+            new = depth.copy()
+            new[at] = np.exp(median)
+            if settings.remove > 0:
+                drop = np.zeros_like(valid)
+                drop[at] = np.abs(median - log_depth[at]) > settings.remove
+                scene.valid[k] = valid & ~drop
+                scene.confidence[k] = np.where(drop, 0.0, scene.confidence[k])
+                new[drop] = 0.0
+            scene.depth[k] = new
+        release(scene.valid, scene.depth, scene.confidence)  # a memory-mapped scene's pages of this frame
 
     thread_map(replace_frame, range(scene.depth.shape[0]), num_workers, "fusion: edge median")
     return scene
