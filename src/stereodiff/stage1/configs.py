@@ -463,6 +463,51 @@ class GeometricConfig(Stage1Config):
     −2.7 / −0.8 / +4.6 %; alone −2.3 / +2.0 / +6.1 %), static-orbit 393–394 ±0.2 %; close-object +15.3 % median
     like the weak rim alone (the box: the islands rule, ``fusion_weak_rim_island*``, is what fixes it). On in the
     ``cpu`` preset, with the islands rule (docs/geometric.md, "Defaults of the `cpu` preset")."""
+    fusion_edge_median: float = 0.0
+    """After the fusion, the movers step and ``fusion_weak_rim``, covered pixels within this distance (pixels of the
+    working resolution) of a hole, whose window spans a depth step (``fusion_edge_median_spread``), take the
+    colour-guided weighted median of the covered log depths in the window around them
+    (:func:`~stereodiff.stage1.edge_median.edge_median`): the matcher fattens the foreground beside its holes (AbsRel
+    0.047 within 2 px of a hole against 0.0126 inside), and the window's pixels of the pixel's own colour vote for
+    their depth. 0: off (the output is unchanged). Measured with 3 and the defaults below (a 17×17 window sampled
+    every 4 px, σ 0.1, spread 0.1), final all-pixel AbsRel against off: static-orbit s0–s3 −12.6 / −3.1 / −6.0 /
+    −3.7 % (s0 0.02102 → 0.01836, stage 1 0.01963 → 0.01808), indoor-dynamic s0 / s1 −0.8 / −0.7 %, driving −2.6 /
+    −2.2 % (moving pixels −8.8 / −16.7 %), close-object +1.1 / +0.1 %, TUM 0.0986 → 0.0976, 7-Scenes 0.1211 →
+    0.1188; fresh seeds 413–424 (3 per preset) −5.7 / −1.9 / +3.8 % (min / median / max; 7 better, 3 the same, 2
+    worse: close-object s422 +3.8 %, s424 +0.6 %). Better with ``fusion_edge_median_movers``. Cost on the 64-frame
+    320×240 bench video: 0.23 s (0.27 s with ``fusion_edge_median_movers``). docs/geometric.md, "Colour-guided
+    weighted median next to the holes"."""
+    fusion_edge_median_half: int = 8
+    """With ``fusion_edge_median``: half-width of the window (pixels; 8: 17×17). Wider is better on static-orbit
+    (5: s0 −7.6 %, 8: −12.6 %, 12: −15.3 %) but 12 gains less on the fresh seeds (median −0.1 % against −1.9 %)."""
+    fusion_edge_median_stride: int = 4
+    """With ``fusion_edge_median``: the window's samples every this many pixels (4: 5×5 of the 17×17; the cost is
+    proportional to their count)."""
+    fusion_edge_median_colour: float = 0.1
+    """With ``fusion_edge_median``: colour scale σ of the samples' weight ``exp(−‖ΔRGB‖ / σ)`` (RGB in [0, 1]; 0.05
+    is as good on static-orbit, 0.2 worse, and 10⁶, no colour, leaves the fattening)."""
+    fusion_edge_median_spread: float = 0.1
+    """With ``fusion_edge_median``: only the pixels whose window's covered log depths span more than this are read
+    (0: every pixel within reach): a window of one depth cannot move its pixel by more than its span, and the
+    pixels of the depth steps' bands are under half of those within reach of a hole."""
+    fusion_edge_median_step: float = 0.0
+    """With ``fusion_edge_median``: also the covered pixels within its reach of a log-depth step larger than this
+    between 8-neighbours (0: the holes only; 0.1 gains nothing on static-orbit and costs more)."""
+    fusion_edge_median_remove: float = 0.0
+    """With ``fusion_edge_median``: a pixel whose log depth differs from its weighted median by more than this is
+    made a hole for stage 2 instead of replaced (0: always replaced; 0.1 lowers stage 1's covered AbsRel by taking
+    pixels away, the final no more than replacing)."""
+    fusion_edge_median_movers: bool = False
+    """With ``fusion_edge_median``: the movers step's moving pixels and those it gave depth
+    (``SceneGeometry.movers_given``) are replaced too: a mover's depth, the matcher's or spread by the step over its
+    mask, is fattened like any other, and on a static scene its mask flags outlines (3 % of static-orbit s0's pixels).
+    Measured with ``fusion_edge_median=3`` (final all-pixel AbsRel against off): static-orbit s0–s3 −15.0 / −3.1 / −7.0
+    / −4.7 % (s0 0.02102 → 0.01787), indoor-dynamic s0 / s1 −4.2 / −2.4 % (kept: −0.8 / −0.7 %), driving −3.7 / −3.2 %,
+    close-object +1.3 / +0.2 %, TUM 0.0986 → 0.0976, 7-Scenes 0.1211 → 0.1189; fresh seeds 413–424 −7.2 / −3.0 / +3.6 %
+    (min / median / max; 7 better, 4 the same, 1 worse: close-object s422, through the all-pixel fit of its badly filled
+    holes), moving pixels −19.0 / −1.1 / +1.6 %."""
+    fusion_edge_median_confidence: bool = False
+    """With ``fusion_edge_median``: the samples are weighted by stage 1's confidence too (measured: no gain)."""
     poses_from_pairs: bool = False
     """After the fusion, the camera poses (``cam_to_world``) are chained along the spanning tree from each tree pair's
     own relative pose (exact: both directions of a pair share one triangulation) with its translation at the fusion's

@@ -374,6 +374,8 @@ class GeometricMatcher(PairwiseReconstruction):
             with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
                 weak_rim, keep_given = self._weak_rim(), self.settings.fusion_weak_rim_keep_given
                 scene = leave_weak_rim(preds, scene, weak_rim, moving, keep_given, self.num_workers)
+        if self.settings.fusion_edge_median:
+            scene = self._edge_median(frames, scene, moving)
         if self.settings.band_select:
             scene = self._band_select(frames, scene, moving, scene_dir)
         release(moving)
@@ -405,6 +407,30 @@ class GeometricMatcher(PairwiseReconstruction):
             island_nearer=float(c.fusion_weak_rim_island_nearer),
             island_hole=float(c.fusion_weak_rim_island_hole),
         )
+
+    def _edge_median(self, frames: Any, scene: SceneGeometry, moving: np.ndarray | None) -> SceneGeometry:
+        """:func:`~stereodiff.stage1.edge_median.edge_median` with this matcher's ``fusion_edge_median*`` settings
+        (the movers step's ``moving [T,h,w]`` pixels and those it gave depth kept unless
+        ``fusion_edge_median_movers``), timed as ``stage1_edge_median``."""
+        from stereodiff.stage1.edge_median import EdgeMedian, edge_median
+
+        c = self.settings
+        start = time.perf_counter()
+        settings = EdgeMedian(
+            float(c.fusion_edge_median),
+            half=int(c.fusion_edge_median_half),
+            colour_sigma=float(c.fusion_edge_median_colour),
+            step=float(c.fusion_edge_median_step),
+            remove=float(c.fusion_edge_median_remove),
+            stride=int(c.fusion_edge_median_stride),
+            spread=float(c.fusion_edge_median_spread),
+            confidence=bool(c.fusion_edge_median_confidence),
+        )
+        movers = bool(c.fusion_edge_median_movers)
+        with workers_own_the_cores(self.num_workers):
+            scene = edge_median(frames, scene, settings, None if movers else moving, not movers, self.num_workers)
+        self.timings["stage1_edge_median"] = time.perf_counter() - start
+        return scene
 
     def _band_select(
         self, frames: Any, scene: SceneGeometry, moving: np.ndarray | None, scene_dir: Path | None
