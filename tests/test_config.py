@@ -82,6 +82,8 @@ def test_presets_hold_the_paper_settings():
         fusion_weak_rim_island_hole=0.1,
         fusion_weak_rim_island_nearer=0.3,
         fusion_weak_rim_keep_given=True,
+        fusion_edge_median=3.0,
+        fusion_edge_median_movers=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,

@@ -171,6 +171,8 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 fusion_weak_rim_island_hole=0.1,
                 fusion_weak_rim_island_nearer=0.3,
                 fusion_weak_rim_keep_given=True,
+                fusion_edge_median=3.0,
+                fusion_edge_median_movers=True,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,

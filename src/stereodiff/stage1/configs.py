@@ -505,7 +505,8 @@ class GeometricConfig(Stage1Config):
     / −4.7 % (s0 0.02102 → 0.01787), indoor-dynamic s0 / s1 −4.2 / −2.4 % (kept: −0.8 / −0.7 %), driving −3.7 / −3.2 %,
     close-object +1.3 / +0.2 %, TUM 0.0986 → 0.0976, 7-Scenes 0.1211 → 0.1189; fresh seeds 413–424 −7.2 / −3.0 / +3.6 %
     (min / median / max; 7 better, 4 the same, 1 worse: close-object s422, through the all-pixel fit of its badly filled
-    holes), moving pixels −19.0 / −1.1 / +1.6 %."""
+    holes), moving pixels −19.0 / −1.1 / +1.6 %. On in the ``cpu`` preset with ``fusion_edge_median=3``
+    (docs/geometric.md, "Defaults of the `cpu` preset")."""
     fusion_edge_median_confidence: bool = False
     """With ``fusion_edge_median``: the samples are weighted by stage 1's confidence too (measured: no gain)."""
     poses_from_pairs: bool = False
