@@ -1024,6 +1024,44 @@ def test_the_holes_own_fill_reaches_across_texture_and_skips_the_rim():
     assert error(hole_sigma_color=0.12) < plain and error(hole_skip_rim_px=2.0) < plain
 
 
+def test_a_hole_inside_a_smooth_surface_takes_the_soft_colour_edge_and_a_step_keeps_its_fill():
+    """``hole_smooth_color``: a surface at depth 2 holds a brighter patch (a strong colour edge: a label, a shadow)
+    whose covered part carries stage 1's biased depth 1.6 next to the patch's hole. The holes' own fill stays in the
+    patch (≈ 1.6); the soft pass reaches the surface around it (toward 2). Where the patch's covered depth is a true
+    depth step (1.0 against 2: a span above ``hole_smooth_step``) the hole keeps its fill bit for bit."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rgb = np.full((1, 20, 40, 3), 0.5, np.float32)
+    rgb[0, :, 10:20] = 0.6  # the patch: a colour edge of 0.3 on each side
+    weight = np.ones((1, 20, 40), np.float32)
+    weight[0, :, 13:20] = 0.0  # the patch's hole
+
+    def estimate(patch_depth: float, motion=None, **options) -> np.ndarray:
+        log_d = np.full((1, 20, 40), np.log(2.0), np.float32)
+        log_d[0, :, 10:13] = np.log(patch_depth)
+        log_d[weight == 0] = 0.0
+        config = TemporalConfig(hole_skip_rim_px=2.0, **options)
+        (frame,) = fill_frames(config, rgb, log_d, weight, motion=motion)
+        np.testing.assert_array_equal(frame.estimate[weight[0] > 0], log_d[0][weight[0] > 0])  # covered: kept
+        return frame.estimate
+
+    soft = {"hole_smooth_color": 0.64, "hole_smooth_step": 0.3}
+    hole = weight[0] == 0
+    off, on = (np.abs(estimate(1.6, **o) - np.log(2.0))[hole].mean() for o in ({}, soft))
+    assert on < 0.5 * off
+    np.testing.assert_array_equal(estimate(1.0, **soft), estimate(1.0))  # beside a depth step: unchanged
+    # ``hole_smooth_static``: only a region with evidence of being static (texture-weighted motion share 0)
+    evidence = np.ones((1, 20, 40), np.float32)
+    gated = {**soft, "hole_smooth_static": 0.5, "hole_nearness": 100.0}
+    static, moving = (np.zeros((1, 20, 40), np.float32), evidence), (evidence, evidence)
+    assert np.abs(estimate(1.6, static, **gated) - np.log(2.0))[hole].mean() < 0.5 * off
+    np.testing.assert_array_equal(estimate(1.6, moving, **gated), estimate(1.6, moving, hole_nearness=100.0))
+    np.testing.assert_array_equal(estimate(1.6, **gated), estimate(1.6, hole_nearness=100.0))  # no evidence
+    with pytest.raises(ValueError, match="hole_smooth_px"):
+        TemporalRefiner(hole_smooth_px=0).validate()
+
+
 def test_epipolar_distance_is_the_plain_sampson_expression_bit_for_bit():
     """``CameraMotion.epipolar_distance`` keeps the grid's rays per camera and works in place (speed, issue #20):
     the same bits as the expression it replaced, for a moving camera and for a camera that only rotates (which

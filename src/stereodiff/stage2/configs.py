@@ -410,6 +410,33 @@ class TemporalConfig(BackendConfig):
     0–7 (s0 0.0322 → 0.0295), driving −1…−2 %, indoor-dynamic 0…−3 %, both real clips slightly better,
     close-object −0.4…+0.5 %; unseen seeds 40–43 the same pattern. 0 here; 2 in the ``cpu`` preset (since the
     session of 2026-12-03 afternoon; ``--set stage2.hole_skip_rim_px=0`` gives the previous preset)."""
+    hole_smooth_color: float = 0.0
+    """The fill of a hole inside a smooth surface (0 = off): a further domain-transform pass of two channels with
+    this colour scale (``fill_sigma_color``'s unit; larger = softer colour edges), without the covered pixels within
+    ``hole_skip_rim_px`` of a hole, gives its mean log-depth to the holes whose covered log-depth around them (the
+    square of half-size ``hole_smooth_px``; one without any covered pixel counts) spans less than
+    ``hole_smooth_step`` — inside a surface, not beside a depth step, where the colour edges are texture, shadow and
+    noise rather than outlines — in place of the holes' own fill (``hole_sigma_color`` / ``hole_skip_rim_px``), as
+    far as the hole does not lean to the near side; ``hole_smooth_static`` keeps untextured movers out. On the real
+    clips the colour-region fill keeps a hole in a small region whose covered pixels are stage 1's worst (its rim).
+    Measured (docs/stage2-temporal.md, "The real clips' holes"): with 0.64, ``hole_smooth_step=0.3`` and
+    ``hole_smooth_static=0.5`` final all-pixel AbsRel TUM 0.0986 → 0.0976, 7-Scenes 0.1211 → 0.1190; without the
+    motion gate close-object's moving pixels lose up to +58 % (fresh s436 0.663 → 1.049). 0 here and in the ``cpu``
+    preset. ≈ +0.3 s CPU per 64 frames at 320×240 (one more two-channel pass)."""
+    hole_smooth_step: float = 0.1
+    """With ``hole_smooth_color``: the largest span (log-depth units) of the covered log-depth in the square of
+    half-size ``hole_smooth_px`` around a hole for the hole to count as inside a smooth surface."""
+    hole_smooth_static: float = 0.0
+    """With ``hole_smooth_color``: only the holes whose colour region's share of independent motion is below this
+    take the soft fill (0 = no such gate): the region's texture-weighted motion evidence of ``hole_motion_px``,
+    pulled toward moving where it is thin (:func:`~stereodiff.stage2.hole_fill.region_motion`), so an untextured
+    mover stage 1 left as a hole (close-object's ball, whose soft fill is the background's) keeps its fill; without
+    the evidence (``hole_motion_px=0`` or ``hole_nearness=0``) no hole takes it. Measured with 0.5 / 0.2 on fresh
+    seeds 425–436: close-object's moving pixels +8.8 / +21.1 / +0.8 % and +4.6 / +20.3 / +0.3 % (without the gate +14 /
+    +45 / +58 %): it does not stop the untextured ball, whose region shows no motion evidence. 0 here."""
+    hole_smooth_px: int = 8
+    """With ``hole_smooth_color``: the half-size (working-resolution pixels) of the square whose covered log-depth
+    span decides."""
     fill_min_support: float = 1e-6
     """The fill's support (the domain transform's normalised sum of the covered weights that reach a pixel; ~1 inside
     a covered region) at or under which a pixel counts as unreached: it takes the frame's weighted mean log-depth
@@ -522,6 +549,10 @@ class TemporalConfig(BackendConfig):
             ("hole_rim_px", self.hole_rim_px >= 0, "must be ≥ 0"),
             ("hole_sigma_color", self.hole_sigma_color >= 0, "must be ≥ 0"),
             ("hole_skip_rim_px", self.hole_skip_rim_px >= 0, "must be ≥ 0"),
+            ("hole_smooth_color", self.hole_smooth_color >= 0, "must be ≥ 0"),
+            ("hole_smooth_step", self.hole_smooth_step >= 0, "must be ≥ 0"),
+            ("hole_smooth_px", self.hole_smooth_px >= 1, "must be ≥ 1"),
+            ("hole_smooth_static", 0 <= self.hole_smooth_static <= 1, "must be in [0, 1]"),
             ("fill_min_support", 0 < self.fill_min_support < 1, "must be in (0, 1)"),
             ("fill_min_support_area", 0 <= self.fill_min_support_area <= 1, "must be in [0, 1]"),
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),

@@ -165,7 +165,7 @@ def fill_frames(
     # [n,h',w'] each covered pixel's distance to its frame's nearest hole: the far side test's
     to_hole = hole_distance(weight > 0) if config.hole_far_side else None
     own_planes = None  # the holes' own fill: a softer colour edge, the covered rim left out
-    if config.hole_sigma_color > 0 or config.hole_skip_rim_px > 0:
+    if config.hole_sigma_color > 0 or config.hole_skip_rim_px > 0 or config.hole_smooth_color > 0:
         own_w = fill_w
         if config.hole_skip_rim_px > 0:  # farther than the rim from every hole
             own_w = fill_w * ~np.stack([within(~covered, config.hole_skip_rim_px) for covered in weight > 0])
@@ -176,6 +176,7 @@ def fill_frames(
     own = None  # [n,2,h',w'] the holes' own weighted sum and weight
     if own_planes is not None:
         own = smoothed[:, -2:] if folded else smooth(own_planes, own_sigma)
+    soft = smooth(own_planes, config.hole_smooth_color) if config.hole_smooth_color > 0 else None  # [n,2,h',w']
     reach = np.float32(config.fill_min_support)
     weak = reach < _SUPPORT_FLOOR  # pixels reached only under the usual floor count (``fill_min_support``)
 
@@ -201,7 +202,12 @@ def fill_frames(
                 share = np.maximum(share, lean)
         if own is not None:  # static holes: the mean of their own fill where it reached covered pixels
             hole = (weight[i] == 0) & (own[i, 1] > _SUPPORT_FLOOR)  # below it only leaks across edges
-            fill = np.where(hole, fill + (1 - share) * (own[i, 0] / np.maximum(own[i, 1], _SUPPORT_FLOOR) - fill), fill)
+            own_fill = own[i, 0] / np.maximum(own[i, 1], _SUPPORT_FLOOR)
+            if soft is not None:  # inside a smooth surface: the soft colour edge's mean
+                evidence = config.hole_nearness > 0 and motion is not None  # its channels 3 and 4
+                region = region_motion(smoothed[i, 3], smoothed[i, 4]) if evidence else None
+                own_fill, hole = smooth_surface_fill(config, weight[i] > 0, log_d[i], soft[i], own_fill, hole, region)
+            fill = np.where(hole, fill + (1 - share) * (own_fill - fill), fill)
         own_weight = weight[i]  # [h',w'] the weight of stage 1's depth in the estimate
         if config.hole_outline_px > 0:  # an outline band's holes: the side their colour belongs to
             away = None if movers is None else movers[i]
@@ -311,6 +317,31 @@ def far_gate(
             )
             gate = gate & far
     return gate, cap
+
+
+def smooth_surface_fill(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    soft: np.ndarray,
+    own_fill: np.ndarray,
+    own_hole: np.ndarray,
+    moving: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``hole_smooth_color`` in one frame: the holes' own fill ``own_fill [h,w]`` float32 (log-depth) with the soft
+    pass's mean (``soft [2,h,w]``: its weighted sum and weight) where a hole lies inside a smooth surface — the
+    covered log-depth (``covered [h,w]`` bool, ``log_depth [h,w]`` float32) in its square of half-size
+    ``hole_smooth_px`` spans less than ``hole_smooth_step`` and the soft pass reached a covered pixel — and, with
+    ``hole_smooth_static``, its colour region's share of independent motion (``moving [h,w]`` float32 in [0, 1],
+    :func:`region_motion`; None = no evidence: every region counts as moving) is below that; and the holes that take
+    the own fill (``own_hole [h,w]`` bool, widened by those). Returns both."""
+    hi, lo = local_span(covered, log_depth, config.hole_smooth_px)
+    step = (hi > -1e8) & (hi - lo >= config.hole_smooth_step)  # beside a depth step of the covered depth
+    inside = ~covered & ~step & (soft[1] > _SUPPORT_FLOOR)
+    if config.hole_smooth_static > 0:  # evidence that the hole's colour region is static, not a mover's
+        inside &= moving < config.hole_smooth_static if moving is not None else False
+    soft_fill = soft[0] / np.maximum(soft[1], _SUPPORT_FLOOR)
+    return np.where(inside, soft_fill, own_fill).astype(np.float32), own_hole | inside
 
 
 def local_span(covered: np.ndarray, log_depth: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
