@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["large_regions", "within"]
+__all__ = ["large_regions", "local_span", "within"]
 
 
 def within(mask: np.ndarray, reach_px: float) -> np.ndarray:
@@ -31,3 +31,15 @@ def large_regions(mask: np.ndarray, min_area: float) -> np.ndarray:
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area
     keep[0] = False  # the background label
     return keep[labels]
+
+
+def local_span(covered: np.ndarray, log_depth: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
+    """``[h,w]`` float32 the farthest and the nearest covered log-depth (``covered [h,w]`` bool, ``log_depth [h,w]``
+    float32) in each pixel's square of half-size ``half``: the local far and near side (−1e9 and 1e9 where the square
+    holds no covered pixel, so their difference is negative there)."""
+    import cv2
+
+    kernel = np.ones((2 * int(half) + 1,) * 2, np.uint8)
+    hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)
+    lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)
+    return hi, lo

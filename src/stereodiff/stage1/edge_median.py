@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from stereodiff.io.pages import release
-from stereodiff.masks import within
+from stereodiff.masks import local_span, within
 from stereodiff.progress import thread_map
 from stereodiff.robust import weighted_median
 from stereodiff.types import SceneGeometry
@@ -60,7 +60,7 @@ class EdgeMedian:
             near |= within(depth_steps(log_depth, valid, self.step), self.reach_px)
         near &= valid
         if self.spread > 0 and near.any():
-            near &= window_span(log_depth, valid, 2 * self.half + 1) > self.spread
+            near &= _span(log_depth, valid, self.half) > self.spread
         return near
 
     def offsets(self) -> tuple[np.ndarray, np.ndarray]:
@@ -73,20 +73,13 @@ class EdgeMedian:
 def depth_steps(log_depth: np.ndarray, valid: np.ndarray, step: float) -> np.ndarray:
     """``[h,w]`` bool covered pixels of ``valid [h,w]`` whose 3×3 covered neighbours' log depth (``[h,w]``) spans
     more than ``step``."""
-    return valid & (window_span(log_depth, valid, 3) > step)
+    return valid & (_span(log_depth, valid, 1) > step)
 
 
-_NONE = 1e4  # a log depth beyond any (finite: an infinite one overflows OpenCV's float maths into warnings)
-
-
-def window_span(log_depth: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
-    """``[h,w]`` float32 max − min of the covered (``valid [h,w]``) log depths (``[h,w]``) in the ``size × size``
-    square around each pixel (negative where it holds none)."""
-    import cv2
-
-    kernel = np.ones((size, size), np.uint8)
-    high = cv2.dilate(np.where(valid, log_depth, -_NONE).astype(np.float32), kernel)
-    low = cv2.erode(np.where(valid, log_depth, _NONE).astype(np.float32), kernel)
+def _span(log_depth: np.ndarray, valid: np.ndarray, half: int) -> np.ndarray:
+    """``[h,w]`` float32 max − min of the covered (``valid [h,w]``) log depths (``[h,w]``) in the square of half-size
+    ``half`` around each pixel (:func:`~stereodiff.masks.local_span`; negative where it holds none)."""
+    high, low = local_span(valid, log_depth, half)
     return high - low
 
 

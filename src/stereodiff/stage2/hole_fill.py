@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from stereodiff.flow import motion_boundaries
-from stereodiff.masks import large_regions, within
+from stereodiff.masks import large_regions, local_span, within
 from stereodiff.progress import thread_imap
 from stereodiff.stage2.configs import TemporalConfig
 
@@ -35,7 +35,6 @@ __all__ = [
     "far_gate",
     "fill_frames",
     "hole_distance",
-    "local_span",
     "lower_border",
     "moving_ahead",
     "near_motion_boundary",
@@ -342,18 +341,6 @@ def smooth_surface_fill(
         inside &= moving < config.hole_smooth_static if moving is not None else False
     soft_fill = soft[0] / np.maximum(soft[1], _SUPPORT_FLOOR)
     return np.where(inside, soft_fill, own_fill).astype(np.float32), own_hole | inside
-
-
-def local_span(covered: np.ndarray, log_depth: np.ndarray, half: int) -> tuple[np.ndarray, np.ndarray]:
-    """``[h,w]`` float32 the farthest and the nearest covered log-depth (``covered [h,w]`` bool, ``log_depth [h,w]``
-    float32) in each pixel's square of half-size ``half``: the local far and near side (−1e9 and 1e9 where the square
-    holds no covered pixel)."""
-    import cv2
-
-    kernel = np.ones((2 * int(half) + 1,) * 2, np.uint8)
-    hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)
-    lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)
-    return hi, lo
 
 
 def wide_outline(config: TemporalConfig) -> TemporalConfig:
