@@ -110,3 +110,15 @@ def test_moving_pixels_are_kept_unless_movers(movers):
     matcher.timings = {}
     out = matcher._edge_median(frames, scene, moving)
     np.testing.assert_allclose(out.depth[:, :, EDGE : EDGE + FAT], 3.0 if movers else 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("fusion_edge_median", -1.0), ("fusion_edge_median_half", 0), ("fusion_edge_median_stride", 0),
+     ("fusion_edge_median_colour", 0.0), ("fusion_edge_median_spread", -0.1)],
+)  # fmt: skip
+def test_bad_settings_are_refused_by_name(field, value):
+    from stereodiff.stage1.configs import GeometricConfig
+
+    with pytest.raises(ValueError, match=field):
+        GeometricConfig(**{field: value}).validate()
