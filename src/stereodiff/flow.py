@@ -19,6 +19,7 @@ __all__ = [
     "DIS_PRESETS",
     "FLOW_GREYS",
     "GreyProjection",
+    "area_resized",
     "compose_flows",
     "dis_engine",
     "dis_flows",
@@ -109,7 +110,7 @@ def grey_projection(frames: Any, size: tuple[int, int], mode: str = "luma") -> G
     picks = np.unique(np.linspace(0, num - 1, min(_GREY_SAMPLE_FRAMES, num)).round().astype(int))
     step = _GREY_SAMPLE_STRIDE
     sample = np.concatenate(
-        [_resized(frames[int(k)], size)[::step, ::step].reshape(-1, 3).astype(np.float64) for k in picks]
+        [area_resized(frames[int(k)], size)[::step, ::step].reshape(-1, 3).astype(np.float64) for k in picks]
     )
     centred = sample - sample.mean(axis=0)
     covariance = centred.T @ centred / max(len(sample) - 1, 1)
@@ -127,7 +128,7 @@ def grey_projection(frames: Any, size: tuple[int, int], mode: str = "luma") -> G
     return GreyProjection(axis.astype(np.float32), float(low), float(high))
 
 
-def _resized(rgb: Any, size: tuple[int, int]) -> np.ndarray:
+def area_resized(rgb: Any, size: tuple[int, int]) -> np.ndarray:
     """The ``[H,W,3]`` uint8 RGB frame area-resized to ``size = (h, w)``."""
     import cv2
 
@@ -141,7 +142,7 @@ def grey_frame(rgb: Any, size: tuple[int, int], projection: GreyProjection | Non
     converted by ``projection`` (:func:`grey_projection`; ``None`` = OpenCV's RGB → grey, luma)."""
     import cv2
 
-    small = _resized(rgb, size)
+    small = area_resized(rgb, size)
     return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if projection is None else projection(small)
 
 

@@ -38,11 +38,12 @@ from typing import Any
 
 import numpy as np
 
+from stereodiff.flow import area_resized
 from stereodiff.io.pages import new_array, release
 from stereodiff.progress import thread_map
 from stereodiff.types import SceneGeometry
 
-__all__ = ["BandSettings", "band_select", "select_frame"]
+__all__ = ["BandSettings", "band_select", "select_frame", "unit_rgb"]
 
 _DIRECTIONS = ((0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1))  # (dy, dx)
 
@@ -97,7 +98,7 @@ def band_select(
 
     def work(k: int) -> None:
         others = [j for o in s.offsets for j in (k - o, k + o) if 0 <= j < t]
-        images = {j: _rgb(frames[j], (h, w)) for j in [k, *others]}
+        images = {j: unit_rgb(frames[j], (h, w)) for j in [k, *others]}
         relative = [np.linalg.inv(poses[j]) @ poses[k] for j in others]
         depth, confidence = select_frame(
             images[k],
@@ -337,12 +338,6 @@ _CORNERS = 400  # corners tracked per view by refine_pose
 _MIN_TRACKS = 30  # least tracked corners (and PnP inliers) to trust a refined pose
 
 
-def _rgb(frame: Any, size: tuple[int, int]) -> np.ndarray:
+def unit_rgb(frame: Any, size: tuple[int, int]) -> np.ndarray:
     """``[h,w,3]`` float32 RGB in [0, 1] of an ``[H,W,3]`` uint8 frame, area-resized to ``size = (h, w)``."""
-    import cv2
-
-    rgb = np.ascontiguousarray(frame)
-    h, w = size
-    if rgb.shape[:2] != (h, w):
-        rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-    return rgb.astype(np.float32) / 255.0
+    return area_resized(frame, size).astype(np.float32) / 255.0

@@ -126,8 +126,8 @@ def edge_median(
     ``[T,H,W,3]`` uint8 RGB (any resolution; area-resized to the scene's). ``keep``: ``[T,h,w]`` bool pixels never
     changed (the movers step's moving pixels); ``keep_given``: nor are the pixels whose depth the movers step gave
     (``scene.movers_given``). Frames on ``num_workers`` threads (each frame's result is the same)."""
-    from stereodiff.stage1.band_select import _rgb
-    from stereodiff.stage1.fusion import _kept
+    from stereodiff.stage1.band_select import unit_rgb
+    from stereodiff.stage1.fusion import kept_pixels
 
     h, w = scene.depth.shape[1:]
 
@@ -135,11 +135,11 @@ def edge_median(
         valid = np.asarray(scene.valid[k], bool)
         depth = np.asarray(scene.depth[k])
         log_depth = np.log(np.maximum(depth, 1e-12))
-        target = settings.targets(log_depth, valid) & ~_kept(scene, keep, k, keep_given)
+        target = settings.targets(log_depth, valid) & ~kept_pixels(scene, keep, k, keep_given)
         if target.any():
             at = np.nonzero(target)
             confidence = np.asarray(scene.confidence[k], np.float32) if settings.confidence else None
-            median = edge_median_frame(log_depth, valid, _rgb(frames[k], (h, w)), at, settings, confidence)
+            median = edge_median_frame(log_depth, valid, unit_rgb(frames[k], (h, w)), at, settings, confidence)
             new = depth.copy()
             new[at] = np.exp(median)
             if settings.remove > 0:

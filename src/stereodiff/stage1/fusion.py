@@ -22,6 +22,7 @@ from stereodiff.types import PairPredictions, SceneGeometry
 __all__ = [
     "WeakRim",
     "fuse_pair_depths",
+    "kept_pixels",
     "leave_weak_rim",
     "nearest_fill",
     "nearest_values",
@@ -499,7 +500,7 @@ def leave_weak_rim(
             weight = np.where(points[..., 2] > 0, confidence[matched] - 1.0, 0.0)
             support[there] += weak_rim.flow_weight(points, centres[p], weight)
         release(preds.pts_i, preds.conf_i)
-        drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k]), rim) & ~_kept(scene, keep, k, keep_given)
+        drop = weak_rim.weak(valid, support, np.asarray(scene.depth[k]), rim) & ~kept_pixels(scene, keep, k, keep_given)
         if drop.any():
             scene.valid[k] = valid & ~drop
             scene.depth[k] = np.where(drop, 0.0, scene.depth[k])
@@ -510,9 +511,9 @@ def leave_weak_rim(
     return scene
 
 
-def _kept(scene: SceneGeometry, keep: np.ndarray | None, k: int, given: bool) -> np.ndarray:
-    """``[h,w]`` bool pixels of frame ``k`` that :func:`leave_weak_rim` never leaves out: ``keep[k]`` (``keep``
-    ``[T,h,w]`` bool or None) and, with ``given``, ``scene.movers_given[k]``."""
+def kept_pixels(scene: SceneGeometry, keep: np.ndarray | None, k: int, given: bool) -> np.ndarray:
+    """``[h,w]`` bool pixels of frame ``k`` that :func:`leave_weak_rim` (and the edge median) never change: ``keep[k]``
+    (``keep`` ``[T,h,w]`` bool or None) and, with ``given``, ``scene.movers_given[k]``."""
     kept = np.zeros(scene.depth.shape[1:], bool)
     if keep is not None:
         kept |= np.asarray(keep[k], bool)

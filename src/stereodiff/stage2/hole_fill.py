@@ -199,12 +199,13 @@ def fill_frames(
                 share = smoothed[i, 3] / np.maximum(smoothed[i, 4], 1e-6)
             if lean is not None:  # near scenery entering at the lower border: fully
                 share = np.maximum(share, lean)
+        region = None  # [h',w'] the colour regions' share of independent motion, where a rule reads it
         if own is not None:  # static holes: the mean of their own fill where it reached covered pixels
             hole = (weight[i] == 0) & (own[i, 1] > _SUPPORT_FLOOR)  # below it only leaks across edges
             own_fill = own[i, 0] / np.maximum(own[i, 1], _SUPPORT_FLOOR)
             if soft is not None:  # inside a smooth surface: the soft colour edge's mean
-                evidence = config.hole_nearness > 0 and motion is not None  # its channels 3 and 4
-                region = region_motion(smoothed[i, 3], smoothed[i, 4]) if evidence else None
+                evidence = config.hole_smooth_static > 0 and config.hole_nearness > 0 and motion is not None
+                region = region_motion(smoothed[i, 3], smoothed[i, 4]) if evidence else None  # channels 3 and 4
                 own_fill, hole = smooth_surface_fill(config, weight[i] > 0, log_d[i], soft[i], own_fill, hole, region)
             fill = np.where(hole, fill + (1 - share) * (own_fill - fill), fill)
         own_weight = weight[i]  # [h',w'] the weight of stage 1's depth in the estimate
@@ -239,7 +240,7 @@ def fill_frames(
             fill = np.where(upward, below, fill)
         moving = None
         if config.depth_sigma_static > 0 and motion is not None:  # the temporal filter's strictness, per region
-            moving = region_motion(smoothed[i, 3], smoothed[i, 4])
+            moving = region if region is not None else region_motion(smoothed[i, 3], smoothed[i, 4])
         floor = None
         if order is not None:  # the flow may bring farther depth to these rows' holes, not nearer
             floor = np.where((weight[i] == 0) & order, fill, -np.inf).astype(np.float32)  # [h',w']
@@ -796,16 +797,9 @@ def _planes_to_front(planes: list[np.ndarray], buffer: np.ndarray) -> np.ndarray
 
 
 def _swap_scan_axis(block: np.ndarray, buffer: np.ndarray) -> np.ndarray:
-    """``block [L,n,C,M]`` as ``[M,n,C,L]`` (a copy into ``buffer``, flat, of ``block.size`` elements), each ``[L,M]``
-    channel transposed by OpenCV's blocked transpose."""
-    import cv2
-
-    length, n, channels, m = block.shape
-    out = buffer.reshape(m, n, channels, length)
-    for i in range(n):
-        for c in range(channels):
-            out[:, i, c, :] = cv2.transpose(block[:, i, c, :])
-    return out
+    """``block [L,n,C,M]`` as ``[M,n,C,L]`` (a copy into ``buffer``, flat, of ``block.size`` elements): each
+    channel's ``[n,L,M]`` view through :func:`_planes_to_front`."""
+    return _planes_to_front([block[:, :, c, :].transpose(1, 0, 2) for c in range(block.shape[2])], buffer)
 
 
 def _recursive_pass(signal: np.ndarray, feedback: np.ndarray) -> None:
