@@ -80,6 +80,17 @@ def small_run(tmp_path_factory, small_video_file) -> Path:
     return out
 
 
+def resident_kib(path: str | Path) -> int:
+    """Resident KiB of this process's mappings of the file ``path`` (``/proc/self/smaps``)."""
+    name, total, inside = str(Path(path).resolve()), 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if line[:1].isalnum() and "-" in line.split()[0] and ":" not in line.split()[0]:  # a mapping's header
+            inside = line.endswith(name)
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
 def assert_same_scene(a: SceneGeometry, b: SceneGeometry) -> None:
     """Every field equal (arrays exactly), the alignment record included."""
     for item in dataclasses.fields(SceneGeometry):

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from conftest import resident_kib
 from stereodiff.camera import pinhole
 from stereodiff.config import preset_config
 from stereodiff.flow import dis_flows
@@ -298,19 +299,6 @@ def test_shared_findings_pack_a_pairs_checks_and_give_them_back_bit_for_bit():
     assert np.array_equal(second.checked, e)
 
 
-def _resident_kib(path) -> int:
-    """Resident KiB of this process's mappings of the file ``path`` (``/proc/self/smaps``)."""
-    from pathlib import Path
-
-    name, total, inside = str(Path(path).resolve()), 0, False
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        if line[:1].isalnum() and "-" in line.split()[0] and ":" not in line.split()[0]:  # a mapping's header
-            inside = line.endswith(name)
-        elif inside and line.startswith("Rss:"):
-            total += int(line.split()[1])
-    return total
-
-
 def test_movers_hold_one_block_and_leave_the_scene_on_disk(monkeypatch, tmp_path):
     """Memory flat in the video length: a block's arrays are the only ones of their size alive (the previous
     block's results are dropped before the next block is read, the block's depth and confidence are not copied a
@@ -341,7 +329,7 @@ def test_movers_hold_one_block_and_leave_the_scene_on_disk(monkeypatch, tmp_path
     block_frames, plane = 12 + 2 * 7, 120 * 160  # a block and its context (max offset + 1 on each side)
     assert peak < 33 * block_frames * plane  # bytes per pixel of a block (was 36: two blocks' arrays at once)
     for name in ("depth", "confidence", "valid"):
-        assert _resident_kib(tmp_path / "scene" / f"{name}.npy") == 0, name
+        assert resident_kib(tmp_path / "scene" / f"{name}.npy") == 0, name
 
 
 def test_a_static_scene_has_no_movers_even_with_holes():

@@ -186,7 +186,8 @@ class TemporalRefiner(TemporalConfig):
                     out[k] = final  # [H,W] each, written frame by frame
                 if cache is not None:
                     cache.save(index, out[start:stop])
-                release(out, frames, depth, confidence)  # memmapped inputs/outputs: only the window stays resident
+                # memmapped inputs/outputs: only the window stays resident
+                release(out, frames, depth, confidence, inputs.movers_given)
                 trim_heap()  # the window's freed arrays leave the resident set too (memory flat in the length)
         return out  # a memmapped `out` is not flushed: its pages are in the page cache, for any reader
 
