@@ -434,6 +434,21 @@ class TemporalConfig(BackendConfig):
     the evidence (``hole_motion_px=0`` or ``hole_nearness=0``) no hole takes it. Measured with 0.5 / 0.2 on fresh
     seeds 425–436: close-object's moving pixels +8.8 / +21.1 / +0.8 % and +4.6 / +20.3 / +0.3 % (without the gate +14 /
     +45 / +58 %): it does not stop the untextured ball, whose region shows no motion evidence. 0 here."""
+    hole_smooth_track: int = 0
+    """With ``hole_smooth_color``: frames on each side (0 = off) in which a hole region's colours are looked for
+    where the camera's motion carries them as a static surface at the soft fill's depth (the chained camera motions
+    of the temporal filter's links, :func:`~stereodiff.stage2.hole_fill.static_colour_miss`). A static region — a
+    dark floor, a black monitor — is found there (its outline moves with the camera); an untextured mover stage 1
+    left as a hole — close-object's ball — is not (it has moved on, and the background's colour is there). Each
+    connected region of the holes that would take the soft fill keeps it only when at most ``hole_smooth_track_share``
+    of its carried pixels land on another colour (``hole_smooth_track_colour``), else it keeps the holes' own fill
+    (a region that lands in no frame keeps it too). 0 here."""
+    hole_smooth_track_colour: float = 0.15
+    """With ``hole_smooth_track``: the colour difference (RGB in [0, 1], summed over channels) above which a carried
+    pixel lands on another colour."""
+    hole_smooth_track_share: float = 0.3
+    """With ``hole_smooth_track``: the largest share of a hole region's carried pixels (over every frame they land
+    in) that may land on another colour for the region to take the soft fill."""
     hole_smooth_px: int = 8
     """With ``hole_smooth_color``: the half-size (working-resolution pixels) of the square whose covered log-depth
     span decides."""
@@ -553,6 +568,9 @@ class TemporalConfig(BackendConfig):
             ("hole_smooth_step", self.hole_smooth_step >= 0, "must be ≥ 0"),
             ("hole_smooth_px", self.hole_smooth_px >= 1, "must be ≥ 1"),
             ("hole_smooth_static", 0 <= self.hole_smooth_static <= 1, "must be in [0, 1]"),
+            ("hole_smooth_track", self.hole_smooth_track >= 0, "must be ≥ 0"),
+            ("hole_smooth_track_colour", self.hole_smooth_track_colour > 0, "must be > 0"),
+            ("hole_smooth_track_share", 0 <= self.hole_smooth_track_share <= 1, "must be in [0, 1]"),
             ("fill_min_support", 0 < self.fill_min_support < 1, "must be in (0, 1)"),
             ("fill_min_support_area", 0 <= self.fill_min_support_area <= 1, "must be in [0, 1]"),
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),
