@@ -18,7 +18,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from stereodiff.camera import pixel_grid
 from stereodiff.flow import motion_boundaries
 from stereodiff.masks import large_regions, local_span, within
 from stereodiff.progress import thread_imap
@@ -375,13 +374,17 @@ def smooth_surface_fill(
     soft_fill = soft[0] / np.maximum(soft[1], _SUPPORT_FLOOR)
     if config.hole_smooth_track > 0 and tracked is not None and inside.any():  # does the region move on its own?
         rgb, views = tracked
-        miss, seen = static_colour_miss(rgb, soft_fill, views, config.hole_smooth_track_colour)
+        miss, seen = static_colour_miss(rgb, soft_fill, views, config.hole_smooth_track_colour, inside)
         inside &= region_share(inside, miss, seen) <= config.hole_smooth_track_share
     return np.where(inside, soft_fill, own_fill).astype(np.float32), own_hole | inside
 
 
+#: points per row of the image of points :func:`static_colour_miss` samples (cv2.remap takes fewer than 2¹⁵ rows)
+_REMAP_ROW = 256
+
+
 def static_colour_miss(
-    rgb: np.ndarray, log_depth: np.ndarray, views: Sequence[View], colour: float
+    rgb: np.ndarray, log_depth: np.ndarray, views: Sequence[View], colour: float, at: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Whether each pixel of a frame is where the camera's motion would carry it if it were a static surface at
     ``log_depth``: the pixel (``rgb [h,w,3]`` float32 in [0, 1], ``log_depth [h,w]`` float32 in the views' depth
@@ -391,31 +394,38 @@ def static_colour_miss(
     mover, whose outline does not follow the camera — leaves the background's colour at its carried place.
 
     Returns ``[h,w]`` float32 the number of views in which the pixel lands on another colour and ``[h,w]`` float32
-    the number in which it lands inside the view (in front of its camera)."""
+    the number in which it lands inside the view (in front of its camera); with ``at`` (``[h,w]`` bool) only those
+    pixels are carried (0 elsewhere)."""
     import cv2
 
     h, w = log_depth.shape
     miss = np.zeros((h, w), np.float32)
     seen = np.zeros((h, w), np.float32)
-    grid = pixel_grid(h, w)  # [h,w,2]
-    depth = np.exp(log_depth.astype(np.float64))  # [h,w]
+    rows, cols = np.nonzero(np.ones((h, w), bool) if at is None else at)
+    if not len(rows) or not views:
+        return miss, seen
+    depth = np.exp(log_depth[rows, cols].astype(np.float32))  # [N]
+    own = rgb[rows, cols]  # [N,3]
+    col_px, row_px = cols.astype(np.float32), rows.astype(np.float32)
+    pad = -(-len(rows) // _REMAP_ROW) * _REMAP_ROW
+    missed = np.zeros(len(rows), np.float32)
+    landed = np.zeros(len(rows), np.float32)
     for view in views:
-        x = (grid[..., 0] - view.centre[0]) / view.focal * depth  # [h,w] camera coordinates of the frame
-        y = (grid[..., 1] - view.centre[1]) / view.focal * depth
-        r, t = view.rotation, view.translation
-        z_there = r[2, 0] * x + r[2, 1] * y + r[2, 2] * depth + t[2]  # [h,w] in the view's camera
+        x = (col_px - np.float32(view.centre[0])) * (depth / np.float32(view.focal))  # [N] the frame's camera
+        y = (row_px - np.float32(view.centre[1])) * (depth / np.float32(view.focal))
+        r, t = view.rotation.astype(np.float32), view.translation.astype(np.float32)
+        z_there = r[2, 0] * x + r[2, 1] * y + r[2, 2] * depth + t[2]  # [N] in the view's camera
         ahead = z_there > 1e-6 * depth
-        z_safe = np.where(ahead, z_there, 1.0)
-        u = (view.focal * (r[0, 0] * x + r[0, 1] * y + r[0, 2] * depth + t[0]) / z_safe + view.centre[0]).astype(
-            np.float32
-        )
-        v = (view.focal * (r[1, 0] * x + r[1, 1] * y + r[1, 2] * depth + t[1]) / z_safe + view.centre[1]).astype(
-            np.float32
-        )
+        scale = np.float32(view.focal) / np.where(ahead, z_there, np.float32(1.0))
+        u = (r[0, 0] * x + r[0, 1] * y + r[0, 2] * depth + t[0]) * scale + np.float32(view.centre[0])
+        v = (r[1, 0] * x + r[1, 1] * y + r[1, 2] * depth + t[1]) * scale + np.float32(view.centre[1])
         lands = ahead & (u >= 0) & (u <= w - 1) & (v >= 0) & (v <= h - 1)
-        there = cv2.remap(view.rgb, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # [h,w,3]
-        miss += lands & (colour_l1(there - rgb) > colour)
-        seen += lands
+        maps = np.zeros((2, pad), np.float32)  # the points as a [pad/_REMAP_ROW, _REMAP_ROW] image (cv2's limits)
+        maps[0, : len(u)], maps[1, : len(v)] = u, v
+        there = cv2.remap(view.rgb, *(m.reshape(-1, _REMAP_ROW) for m in maps), cv2.INTER_LINEAR)
+        missed += lands & (colour_l1(there.reshape(-1, 3)[: len(u)] - own) > colour)  # [N]
+        landed += lands
+    miss[rows, cols], seen[rows, cols] = missed, landed
     return miss, seen
 
 
