@@ -4,8 +4,9 @@ filter it runs (:func:`domain_transform_filter`), and where holes lean to the ne
 ahead (:func:`moving_ahead`, :func:`lower_border`).
 
 The fill's inputs that need the flow links between frames — the depth carried into a frame's holes from nearby
-frames (``hole_warp_frames``) and the independent-motion evidence (``hole_motion_px``) — are computed by the
-refiner's per-frame inputs (``_Inputs.warped``, ``_Inputs.independent_motion``) and passed in.
+frames (``hole_warp_frames``), the independent-motion evidence (``hole_motion_px``) and the nearby frames as each
+frame's camera sees them (``hole_smooth_track``, :class:`View`) — are computed by the refiner's per-frame inputs
+(``_Inputs.warped``, ``_Inputs.independent_motion``, ``_Inputs.views``) and passed in.
 """
 
 from __future__ import annotations
