@@ -1096,6 +1096,42 @@ def test_a_soft_filled_hole_region_that_moves_on_its_own_keeps_its_fill():
         TemporalRefiner(hole_smooth_track_share=1.5).validate()
 
 
+def test_the_nearby_views_invert_the_chained_link_motions():
+    """``_Inputs.views``: the links hold the camera's motion from each neighbour to the frame (``X_k = R·X_j + t``);
+    a view must carry frame ``k``'s points into frame ``j``'s camera, the inverse of the chain: a point carried into
+    each view and back by the links' motions returns to where it was (both sides, two frames each, none past the
+    video's ends)."""
+    import cv2
+
+    from stereodiff.stage2.temporal import CameraMotion, _Inputs, _Link, _prior_camera
+
+    rng = np.random.default_rng(5)
+    t, h, w = 5, 12, 16
+    frames = rng.integers(0, 255, (t, h, w, 3), dtype=np.uint8)
+    depth = np.ones((t, h, w), np.float32)
+    refiner = TemporalRefiner(hole_smooth_color=0.64, hole_smooth_track=2)
+    inputs = _Inputs(refiner, frames, depth, np.ones_like(depth), 1.0, _prior_camera((h, w)))
+    grid = np.zeros((h, w, 2), np.float32)
+    motions = {}  # (k, step): the motion from frame k + step to frame k
+    for a in range(t - 1):
+        for k, step in ((a, +1), (a + 1, -1)):
+            rotation = cv2.Rodrigues(rng.normal(0, 0.05, 3))[0]
+            motions[k, step] = CameraMotion(rotation, rng.normal(0, 0.1, 3), 20.0, (7.5, 5.5))
+            inputs._links[k, step] = _Link(grid, grid[..., 0], motions[k, step], None)
+    point = np.array([0.3, -0.2, 2.0])
+    views = inputs.views(1, 2)
+    assert len(views) == 3  # frame 0 on one side, frames 2 and 3 on the other
+    sources = [0, 2, 3]
+    for view, source in zip(views, sources):
+        there = view.rotation @ point + view.translation  # frame 1's point in the source's camera
+        step = 1 if source > 1 else -1
+        for j in range(source, 1, -step):  # back along the links: source → source - step → … → 1
+            motion = motions[j - step, step]
+            there = motion.rotation @ there + motion.translation
+        np.testing.assert_allclose(there, point, atol=1e-9)
+        np.testing.assert_array_equal(view.rgb, inputs.rgb(source))
+
+
 def test_static_colour_miss_carries_a_pixel_by_the_camera_motion_at_its_depth():
     """:func:`static_colour_miss`: a camera moving 0.1 to the left (``X' = X + (0.1, 0, 0)``, focal 20 px) sees a
     surface at depth 2 one pixel further right; a striped frame shifted so lands on itself at depth 2 and misses on
