@@ -1092,6 +1092,12 @@ def test_a_soft_filled_hole_region_that_moves_on_its_own_keeps_its_fill():
     np.testing.assert_array_equal(estimate([[View(rgb[0], *still)]], **tracked), soft)  # in place: static
     np.testing.assert_array_equal(estimate([[View(moved, *still)]], **tracked), off)  # moved on: its own fill
     np.testing.assert_array_equal(estimate([[]], **tracked), off)  # no view: no evidence that it is static
+    # ``hole_smooth_min_px``: only the holes farther than 2 px from every covered pixel (columns 15–17) take it
+    deep = estimate(hole_smooth_color=0.64, hole_smooth_min_px=2.0)
+    np.testing.assert_array_equal(deep[:, 15:18], soft[:, 15:18])
+    np.testing.assert_array_equal(deep[:, [13, 14, 18, 19]], off[:, [13, 14, 18, 19]])
+    with pytest.raises(ValueError, match="hole_smooth_min_px"):
+        TemporalRefiner(hole_smooth_min_px=-1.0).validate()
     with pytest.raises(ValueError, match="hole_smooth_track_share"):
         TemporalRefiner(hole_smooth_track_share=1.5).validate()
 

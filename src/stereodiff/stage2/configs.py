@@ -455,6 +455,9 @@ class TemporalConfig(BackendConfig):
     hole_smooth_track_share: float = 0.3
     """With ``hole_smooth_track``: the largest share of a hole region's carried pixels (over every frame they land
     in) that may land on another colour for the region to take the soft fill."""
+    hole_smooth_min_px: float = 0.0
+    """With ``hole_smooth_color``: only the holes farther than this (working-resolution pixels) from every covered
+    pixel take the soft fill (0 = every hole)."""
     hole_smooth_px: int = 8
     """With ``hole_smooth_color``: the half-size (working-resolution pixels) of the square whose covered log-depth
     span decides."""
@@ -575,6 +578,7 @@ class TemporalConfig(BackendConfig):
             ("hole_smooth_px", self.hole_smooth_px >= 1, "must be ≥ 1"),
             ("hole_smooth_static", 0 <= self.hole_smooth_static <= 1, "must be in [0, 1]"),
             ("hole_smooth_track", self.hole_smooth_track >= 0, "must be ≥ 0"),
+            ("hole_smooth_min_px", self.hole_smooth_min_px >= 0, "must be ≥ 0"),
             ("hole_smooth_track_colour", self.hole_smooth_track_colour > 0, "must be > 0"),
             ("hole_smooth_track_share", 0 <= self.hole_smooth_track_share <= 1, "must be in [0, 1]"),
             ("fill_min_support", 0 < self.fill_min_support < 1, "must be in (0, 1)"),

@@ -370,6 +370,8 @@ def smooth_surface_fill(
     hi, lo = local_span(covered, log_depth, config.hole_smooth_px)
     step = (hi > -1e8) & (hi - lo >= config.hole_smooth_step)  # beside a depth step of the covered depth
     inside = ~covered & ~step & (soft[1] > _SUPPORT_FLOOR)
+    if config.hole_smooth_min_px > 0:  # a deep hole, not a thin band beside covered pixels
+        inside &= ~within(covered, config.hole_smooth_min_px)
     if config.hole_smooth_static > 0:  # evidence that the hole's colour region is static, not a mover's
         inside &= moving < config.hole_smooth_static if moving is not None else False
     soft_fill = soft[0] / np.maximum(soft[1], _SUPPORT_FLOOR)
