@@ -1087,6 +1087,99 @@ def test_a_hole_inside_a_smooth_surface_takes_the_soft_colour_edge_and_a_step_ke
         TemporalRefiner(hole_smooth_px=0).validate()
 
 
+def test_a_soft_filled_hole_region_that_moves_on_its_own_keeps_its_fill():
+    """``hole_smooth_track``: the patch of the soft-fill test above, seen again in a nearby frame by a camera that
+    did not move. Where the patch is still in place (a static label, a dark floor) its hole region takes the soft
+    fill as without the option; where the patch has moved on by 10 px (an untextured mover: the surface's colour is
+    where it was) the region keeps the holes' own fill bit for bit, and so does a region never carried into a view."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import View, fill_frames
+
+    rgb = np.full((1, 20, 40, 3), 0.5, np.float32)
+    rgb[0, :, 10:20] = 0.6  # the patch
+    weight = np.ones((1, 20, 40), np.float32)
+    weight[0, :, 13:20] = 0.0  # its hole
+    log_d = np.full((1, 20, 40), np.log(2.0), np.float32)
+    log_d[0, :, 10:13] = np.log(1.6)
+    log_d[weight == 0] = 0.0
+    moved = np.full((20, 40, 3), 0.5, np.float32)
+    moved[:, 20:30] = 0.6  # the patch 10 px on
+    still = (np.eye(3), np.zeros(3), 20.0, (19.5, 9.5))
+
+    def estimate(views=None, **options) -> np.ndarray:
+        config = TemporalConfig(hole_skip_rim_px=2.0, hole_smooth_step=0.3, **options)
+        (frame,) = fill_frames(config, rgb, log_d, weight, views=views)
+        return frame.estimate
+
+    soft, off = estimate(hole_smooth_color=0.64), estimate()
+    assert np.abs(soft - off)[weight[0] == 0].min() > 0.05  # the soft fill moves every hole
+    tracked = {"hole_smooth_color": 0.64, "hole_smooth_track": 1}
+    np.testing.assert_array_equal(estimate([[View(rgb[0], *still)]], **tracked), soft)  # in place: static
+    np.testing.assert_array_equal(estimate([[View(moved, *still)]], **tracked), off)  # moved on: its own fill
+    np.testing.assert_array_equal(estimate([[]], **tracked), off)  # no view: no evidence that it is static
+    # ``hole_smooth_min_px``: only the holes farther than 2 px from every covered pixel (columns 15–17) take it
+    deep = estimate(hole_smooth_color=0.64, hole_smooth_min_px=2.0)
+    np.testing.assert_array_equal(deep[:, 15:18], soft[:, 15:18])
+    np.testing.assert_array_equal(deep[:, [13, 14, 18, 19]], off[:, [13, 14, 18, 19]])
+    with pytest.raises(ValueError, match="hole_smooth_min_px"):
+        TemporalRefiner(hole_smooth_min_px=-1.0).validate()
+    with pytest.raises(ValueError, match="hole_smooth_track_share"):
+        TemporalRefiner(hole_smooth_track_share=1.5).validate()
+
+
+def test_the_nearby_views_invert_the_chained_link_motions():
+    """``_Inputs.views``: the links hold the camera's motion from each neighbour to the frame (``X_k = R·X_j + t``);
+    a view must carry frame ``k``'s points into frame ``j``'s camera, the inverse of the chain: a point carried into
+    each view and back by the links' motions returns to where it was (both sides, two frames each, none past the
+    video's ends)."""
+    import cv2
+
+    from stereodiff.stage2.temporal import CameraMotion, _Inputs, _Link, _prior_camera
+
+    rng = np.random.default_rng(5)
+    t, h, w = 5, 12, 16
+    frames = rng.integers(0, 255, (t, h, w, 3), dtype=np.uint8)
+    depth = np.ones((t, h, w), np.float32)
+    refiner = TemporalRefiner(hole_smooth_color=0.64, hole_smooth_track=2)
+    inputs = _Inputs(refiner, frames, depth, np.ones_like(depth), 1.0, _prior_camera((h, w)))
+    grid = np.zeros((h, w, 2), np.float32)
+    motions = {}  # (k, step): the motion from frame k + step to frame k
+    for a in range(t - 1):
+        for k, step in ((a, +1), (a + 1, -1)):
+            rotation = cv2.Rodrigues(rng.normal(0, 0.05, 3))[0]
+            motions[k, step] = CameraMotion(rotation, rng.normal(0, 0.1, 3), 20.0, (7.5, 5.5))
+            inputs._links[k, step] = _Link(grid, grid[..., 0], motions[k, step], None)
+    point = np.array([0.3, -0.2, 2.0])
+    views = inputs.views(1, 2)
+    assert len(views) == 3  # frame 0 on one side, frames 2 and 3 on the other
+    sources = [0, 2, 3]
+    for view, source in zip(views, sources):
+        there = view.rotation @ point + view.translation  # frame 1's point in the source's camera
+        step = 1 if source > 1 else -1
+        for j in range(source, 1, -step):  # back along the links: source → source - step → … → 1
+            motion = motions[j - step, step]
+            there = motion.rotation @ there + motion.translation
+        np.testing.assert_allclose(there, point, atol=1e-9)
+        np.testing.assert_array_equal(view.rgb, inputs.rgb(source))
+
+
+def test_static_colour_miss_carries_a_pixel_by_the_camera_motion_at_its_depth():
+    """:func:`static_colour_miss`: a camera moving 0.1 to the left (``X' = X + (0.1, 0, 0)``, focal 20 px) sees a
+    surface at depth 2 one pixel further right; a striped frame shifted so lands on itself at depth 2 and misses on
+    the stripes' edges at depth 0.5 (4 px); a pixel carried out of the view is not counted."""
+    from stereodiff.stage2.hole_fill import View, static_colour_miss
+
+    rgb = np.zeros((10, 30, 3), np.float32)
+    rgb[:, ::6] = rgb[:, 1::6] = 1.0  # two-pixel stripes every 6 px
+    there = np.roll(rgb, 1, axis=1)  # [h,w,3] one pixel to the right
+    view = View(there, np.eye(3), np.array([0.1, 0.0, 0.0]), 20.0, (14.5, 4.5))
+    miss, seen = static_colour_miss(rgb, np.full((10, 30), np.log(2.0), np.float32), [view], 0.15)
+    np.testing.assert_array_equal(seen[:, -1], 0.0)  # carried past the right border
+    assert seen[:, :-1].all() and not miss[:, 1:-1].any()
+    miss, seen = static_colour_miss(rgb, np.full((10, 30), np.log(0.5), np.float32), [view], 0.15)
+    assert miss[:, :-4].mean() > 0.5
+
+
 def test_epipolar_distance_is_the_plain_sampson_expression_bit_for_bit():
     """``CameraMotion.epipolar_distance`` keeps the grid's rays per camera and works in place (speed, issue #20):
     the same bits as the expression it replaced, for a moving camera and for a camera that only rotates (which

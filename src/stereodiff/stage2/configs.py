@@ -417,7 +417,8 @@ class TemporalConfig(BackendConfig):
     square of half-size ``hole_smooth_px``; one without any covered pixel counts) spans less than
     ``hole_smooth_step`` — inside a surface, not beside a depth step, where the colour edges are texture, shadow and
     noise rather than outlines — in place of the holes' own fill (``hole_sigma_color`` / ``hole_skip_rim_px``), as
-    far as the hole does not lean to the near side; ``hole_smooth_static`` keeps untextured movers out. On the real
+    far as the hole does not lean to the near side; ``hole_smooth_track`` keeps untextured movers out
+    (``hole_smooth_static`` does not). On the real
     clips the colour-region fill keeps a hole in a small region whose covered pixels are stage 1's worst (its rim).
     Measured (docs/stage2-temporal.md, "The real clips' holes"): with 0.64, ``hole_smooth_step=0.3`` and
     ``hole_smooth_static=0.5`` final all-pixel AbsRel TUM 0.0986 → 0.0976, 7-Scenes 0.1211 → 0.1190; without the
@@ -434,6 +435,34 @@ class TemporalConfig(BackendConfig):
     the evidence (``hole_motion_px=0`` or ``hole_nearness=0``) no hole takes it. Measured with 0.5 / 0.2 on fresh
     seeds 425–436: close-object's moving pixels +8.8 / +21.1 / +0.8 % and +4.6 / +20.3 / +0.3 % (without the gate +14 /
     +45 / +58 %): it does not stop the untextured ball, whose region shows no motion evidence. 0 here."""
+    hole_smooth_track: int = 0
+    """With ``hole_smooth_color``: frames on each side (0 = off) in which a hole region's colours are looked for
+    where the camera's motion carries them as a static surface at the soft fill's depth (the chained camera motions
+    of the temporal filter's links, :func:`~stereodiff.stage2.hole_fill.static_colour_miss`). A static region — a
+    dark floor, a black monitor — is found there (its outline moves with the camera); an untextured mover stage 1
+    left as a hole — close-object's ball — is not (it has moved on, and the background's colour is there). Each
+    connected region of the holes that would take the soft fill keeps it only when at most ``hole_smooth_track_share``
+    of its carried pixels land on another colour (``hole_smooth_track_colour``), else it keeps the holes' own fill
+    (a region that lands in no frame keeps it too). Measured with 2 (docs/stage2-temporal.md, "Telling an untextured
+    mover's hole from a static one"; with ``hole_smooth_color=0.64``, ``hole_smooth_step=0.3``, against the ``cpu``
+    preset): TUM 0.0976 → 0.0957, 7-Scenes 0.1189 → 0.1163 (without the gate 0.0956 / 0.1163); close-object's moving
+    pixels the preset's on seeds 0, 1, 461–463 (0.854, 0.903, 0.850, 0.623, 0.778; without the gate +8 … +47 %);
+    static-orbit +0.5 … +1.5 % as without the gate; with 1, s462's moving pixels +16 %. 0 here and in the ``cpu``
+    preset. ≈ +0.1 s CPU per 64 frames at 320×240 (only the candidate holes are carried)."""
+    hole_smooth_track_colour: float = 0.15
+    """With ``hole_smooth_track``: the colour difference (RGB in [0, 1], summed over channels) above which a carried
+    pixel lands on another colour."""
+    hole_smooth_track_share: float = 0.3
+    """With ``hole_smooth_track``: the largest share of a hole region's carried pixels (over every frame they land
+    in) that may land on another colour for the region to take the soft fill."""
+    hole_smooth_min_px: float = 0.0
+    """With ``hole_smooth_color``: only the holes farther than this (working-resolution pixels) from every covered
+    pixel take the soft fill (0 = every hole): the deep holes, where the real clips' gain is, not the thin outline
+    bands beside depth steps smaller than ``hole_smooth_step``, where static-orbit loses. Measured with 4
+    (docs/stage2-temporal.md, "Telling an untextured mover's hole from a static one"; with
+    ``hole_smooth_color=0.64``, ``hole_smooth_step=0.3``, ``hole_smooth_track=2``, against the ``cpu`` preset): TUM
+    0.0976 → 0.0960, 7-Scenes 0.1189 → 0.1165 (0.0957 / 0.1163 with 0), static-orbit s453 / s454 +1.5 / +1.3 % → +0.4
+    / 0.0 %; no synthetic clip of 20 (seeds 0, 1 and 452–463) worse by more than 0.5 %. 0 here."""
     hole_smooth_px: int = 8
     """With ``hole_smooth_color``: the half-size (working-resolution pixels) of the square whose covered log-depth
     span decides."""
@@ -553,6 +582,10 @@ class TemporalConfig(BackendConfig):
             ("hole_smooth_step", self.hole_smooth_step >= 0, "must be ≥ 0"),
             ("hole_smooth_px", self.hole_smooth_px >= 1, "must be ≥ 1"),
             ("hole_smooth_static", 0 <= self.hole_smooth_static <= 1, "must be in [0, 1]"),
+            ("hole_smooth_track", self.hole_smooth_track >= 0, "must be ≥ 0"),
+            ("hole_smooth_min_px", self.hole_smooth_min_px >= 0, "must be ≥ 0"),
+            ("hole_smooth_track_colour", self.hole_smooth_track_colour > 0, "must be > 0"),
+            ("hole_smooth_track_share", 0 <= self.hole_smooth_track_share <= 1, "must be in [0, 1]"),
             ("fill_min_support", 0 < self.fill_min_support < 1, "must be in (0, 1)"),
             ("fill_min_support_area", 0 <= self.fill_min_support_area <= 1, "must be in [0, 1]"),
             ("hole_farness", 0 <= self.hole_farness <= 100, "must be in [0, 100]"),

@@ -4,8 +4,9 @@ filter it runs (:func:`domain_transform_filter`), and where holes lean to the ne
 ahead (:func:`moving_ahead`, :func:`lower_border`).
 
 The fill's inputs that need the flow links between frames — the depth carried into a frame's holes from nearby
-frames (``hole_warp_frames``) and the independent-motion evidence (``hole_motion_px``) — are computed by the
-refiner's per-frame inputs (``_Inputs.warped``, ``_Inputs.independent_motion``) and passed in.
+frames (``hole_warp_frames``), the independent-motion evidence (``hole_motion_px``) and the nearby frames as each
+frame's camera sees them (``hole_smooth_track``, :class:`View`) — are computed by the refiner's per-frame inputs
+(``_Inputs.warped``, ``_Inputs.independent_motion``, ``_Inputs.views``) and passed in.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from stereodiff.stage2.configs import TemporalConfig
 
 __all__ = [
     "FilledFrame",
+    "View",
     "box_sums",
     "colour_l1",
     "colour_planes",
@@ -40,7 +42,9 @@ __all__ = [
     "near_motion_boundary",
     "outline_fill",
     "region_motion",
+    "region_share",
     "side_likelihood",
+    "static_colour_miss",
     "step_direction",
     "surface_below",
     "wide_outline",
@@ -69,6 +73,23 @@ class FilledFrame(NamedTuple):
     of independent motion (1 where the region has no evidence); None otherwise."""
 
 
+class View(NamedTuple):
+    """A nearby frame as a frame of the block sees it (``hole_smooth_track``): its colours and the camera's motion
+    from the block frame's camera to its own, ``X' = R·X + t`` (the stage-1 depth unit), with the pinhole camera of
+    the working resolution."""
+
+    rgb: np.ndarray
+    """``[h',w',3]`` float32 RGB in [0, 1] of the nearby frame."""
+    rotation: np.ndarray
+    """``[3,3]`` float64 ``R``."""
+    translation: np.ndarray
+    """``[3]`` float64 ``t``."""
+    focal: float
+    """Focal length (working-resolution pixels)."""
+    centre: tuple[float, float]
+    """Principal point ``(cx, cy)`` (working-resolution pixels)."""
+
+
 def fill_frames(
     config: TemporalConfig,
     rgb: np.ndarray,
@@ -85,6 +106,7 @@ def fill_frames(
     movers: np.ndarray | None = None,
     outline: TemporalConfig | None = None,
     epipole: np.ndarray | None = None,
+    views: Sequence[Sequence[View]] | None = None,
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
@@ -120,6 +142,8 @@ def fill_frames(
             static video), or None: ``config``'s.
         epipole: ``hole_outline_parallax``: ``[n,3]`` each frame's epipole of the camera's motion (:func:`epipoles`),
             or None (the outline rule without the parallax test).
+        views: ``hole_smooth_track``: each frame's nearby frames (:class:`View`, up to ``2·hole_smooth_track`` of
+            them), or None (no region of the soft fill is tested).
 
     Returns:
         One :class:`FilledFrame` per frame. The block's smoothing and then each frame's fill run on
@@ -206,7 +230,10 @@ def fill_frames(
             if soft is not None:  # inside a smooth surface: the soft colour edge's mean
                 evidence = config.hole_smooth_static > 0 and config.hole_nearness > 0 and motion is not None
                 region = region_motion(smoothed[i, 3], smoothed[i, 4]) if evidence else None  # channels 3 and 4
-                own_fill, hole = smooth_surface_fill(config, weight[i] > 0, log_d[i], soft[i], own_fill, hole, region)
+                tracked = None if views is None else (rgb[i], views[i])
+                own_fill, hole = smooth_surface_fill(
+                    config, weight[i] > 0, log_d[i], soft[i], own_fill, hole, region, tracked
+                )
             fill = np.where(hole, fill + (1 - share) * (own_fill - fill), fill)
         own_weight = weight[i]  # [h',w'] the weight of stage 1's depth in the estimate
         if config.hole_outline_px > 0:  # an outline band's holes: the side their colour belongs to
@@ -327,21 +354,97 @@ def smooth_surface_fill(
     own_fill: np.ndarray,
     own_hole: np.ndarray,
     moving: np.ndarray | None = None,
+    tracked: tuple[np.ndarray, Sequence[View]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``hole_smooth_color`` in one frame: the holes' own fill ``own_fill [h,w]`` float32 (log-depth) with the soft
     pass's mean (``soft [2,h,w]``: its weighted sum and weight) where a hole lies inside a smooth surface — the
     covered log-depth (``covered [h,w]`` bool, ``log_depth [h,w]`` float32) in its square of half-size
     ``hole_smooth_px`` spans less than ``hole_smooth_step`` and the soft pass reached a covered pixel — and, with
     ``hole_smooth_static``, its colour region's share of independent motion (``moving [h,w]`` float32 in [0, 1],
-    :func:`region_motion`; None = no evidence: every region counts as moving) is below that; and the holes that take
-    the own fill (``own_hole [h,w]`` bool, widened by those). Returns both."""
+    :func:`region_motion`; None = no evidence: every region counts as moving) is below that; with
+    ``hole_smooth_track`` and ``tracked`` (the frame's ``[h,w,3]`` float32 RGB in [0, 1] and its nearby frames,
+    :class:`View`), each connected region of those holes takes it only when at most ``hole_smooth_track_share`` of
+    its pixels carried into the nearby frames as a static surface at the soft fill's depth land on another colour
+    (:func:`static_colour_miss`, :func:`region_share`); and the holes that take the own fill (``own_hole [h,w]``
+    bool, widened by those). Returns both."""
     hi, lo = local_span(covered, log_depth, config.hole_smooth_px)
     step = (hi > -1e8) & (hi - lo >= config.hole_smooth_step)  # beside a depth step of the covered depth
     inside = ~covered & ~step & (soft[1] > _SUPPORT_FLOOR)
+    if config.hole_smooth_min_px > 0:  # a deep hole, not a thin band beside covered pixels
+        inside &= ~within(covered, config.hole_smooth_min_px)
     if config.hole_smooth_static > 0:  # evidence that the hole's colour region is static, not a mover's
         inside &= moving < config.hole_smooth_static if moving is not None else False
     soft_fill = soft[0] / np.maximum(soft[1], _SUPPORT_FLOOR)
+    if config.hole_smooth_track > 0 and tracked is not None and inside.any():  # does the region move on its own?
+        rgb, views = tracked
+        miss, seen = static_colour_miss(rgb, soft_fill, views, config.hole_smooth_track_colour, inside)
+        inside &= region_share(inside, miss, seen) <= config.hole_smooth_track_share
     return np.where(inside, soft_fill, own_fill).astype(np.float32), own_hole | inside
+
+
+#: points per row of the image of points :func:`static_colour_miss` samples (cv2.remap takes fewer than 2¹⁵ rows)
+_REMAP_ROW = 256
+
+
+def static_colour_miss(
+    rgb: np.ndarray, log_depth: np.ndarray, views: Sequence[View], colour: float, at: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each pixel of a frame is where the camera's motion would carry it if it were a static surface at
+    ``log_depth``: the pixel (``rgb [h,w,3]`` float32 in [0, 1], ``log_depth [h,w]`` float32 in the views' depth
+    unit) lifted to 3D, moved into each nearby frame's camera (:class:`View`) and projected; its colour there
+    (bilinear) differs by more than ``colour`` (RGB summed over channels) or not. A static region lands on itself
+    (only its rim can miss, by the depth's or the motion's error); a region that moves on its own — an untextured
+    mover, whose outline does not follow the camera — leaves the background's colour at its carried place.
+
+    Returns ``[h,w]`` float32 the number of views in which the pixel lands on another colour and ``[h,w]`` float32
+    the number in which it lands inside the view (in front of its camera); with ``at`` (``[h,w]`` bool) only those
+    pixels are carried (0 elsewhere)."""
+    import cv2
+
+    h, w = log_depth.shape
+    miss = np.zeros((h, w), np.float32)
+    seen = np.zeros((h, w), np.float32)
+    rows, cols = np.nonzero(np.ones((h, w), bool) if at is None else at)
+    if not len(rows) or not views:
+        return miss, seen
+    depth = np.exp(log_depth[rows, cols].astype(np.float32))  # [N]
+    own = rgb[rows, cols]  # [N,3]
+    col_px, row_px = cols.astype(np.float32), rows.astype(np.float32)
+    pad = -(-len(rows) // _REMAP_ROW) * _REMAP_ROW
+    missed = np.zeros(len(rows), np.float32)
+    landed = np.zeros(len(rows), np.float32)
+    for view in views:
+        x = (col_px - np.float32(view.centre[0])) * (depth / np.float32(view.focal))  # [N] the frame's camera
+        y = (row_px - np.float32(view.centre[1])) * (depth / np.float32(view.focal))
+        r, t = view.rotation.astype(np.float32), view.translation.astype(np.float32)
+        z_there = r[2, 0] * x + r[2, 1] * y + r[2, 2] * depth + t[2]  # [N] in the view's camera
+        ahead = z_there > 1e-6 * depth
+        scale = np.float32(view.focal) / np.where(ahead, z_there, np.float32(1.0))
+        u = (r[0, 0] * x + r[0, 1] * y + r[0, 2] * depth + t[0]) * scale + np.float32(view.centre[0])
+        v = (r[1, 0] * x + r[1, 1] * y + r[1, 2] * depth + t[1]) * scale + np.float32(view.centre[1])
+        lands = ahead & (u >= 0) & (u <= w - 1) & (v >= 0) & (v <= h - 1)
+        maps = np.zeros((2, pad), np.float32)  # the points as a [pad/_REMAP_ROW, _REMAP_ROW] image (cv2's limits)
+        maps[0, : len(u)], maps[1, : len(v)] = u, v
+        there = cv2.remap(view.rgb, *(m.reshape(-1, _REMAP_ROW) for m in maps), cv2.INTER_LINEAR)
+        missed += lands & (colour_l1(there.reshape(-1, 3)[: len(u)] - own) > colour)  # [N]
+        landed += lands
+    miss[rows, cols], seen[rows, cols] = missed, landed
+    return miss, seen
+
+
+def region_share(region: np.ndarray, miss: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """``[h,w]`` float32: each pixel of ``region`` (``[h,w]`` bool) given its connected region's (8-connected)
+    ``Σ miss / Σ seen`` (``[h,w]`` float32 each, :func:`static_colour_miss`); 1 where the region's ``seen`` sums to
+    0 (never carried into a view: no evidence that it is static) and outside ``region``."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
+    at = labels[region]
+    missed = np.bincount(at, weights=miss[region], minlength=count)
+    landed = np.bincount(at, weights=seen[region], minlength=count)
+    share = np.where(landed > 0, missed / np.maximum(landed, 1e-12), 1.0).astype(np.float32)  # [count]
+    share[0] = 1.0  # outside the region
+    return share[labels]
 
 
 def wide_outline(config: TemporalConfig) -> TemporalConfig:

@@ -52,6 +52,7 @@ from stereodiff.io.pages import release, trim_heap
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
 from stereodiff.stage2.configs import TemporalConfig
 from stereodiff.stage2.hole_fill import (
+    View,
     colour_l1,
     epipoles,
     fill_frames,
@@ -319,7 +320,7 @@ class TemporalRefiner(TemporalConfig):
         todo = [k for k in indices if k not in store]
         chunks = list(dict.fromkeys(block_of(k, _FILL_CHUNK, inputs.num_frames) for k in todo))
         blocks = thread_imap(partial(self._fill_inputs, inputs), chunks, self.num_workers, _FILL_AHEAD)
-        for chunk, (carried, motion, boundary) in zip(chunks, blocks):
+        for chunk, (carried, motion, boundary, views) in zip(chunks, blocks):
             rgb = np.stack([inputs.rgb(k) for k in chunk])  # [n,h',w',3] in [0,1]
             log_d = np.stack([inputs.raw(k)[0] for k in chunk])  # [n,h',w']
             weight = np.stack([inputs.raw(k)[1] for k in chunk])  # [n,h',w']
@@ -338,6 +339,7 @@ class TemporalRefiner(TemporalConfig):
                 movers=inputs.movers(chunk),
                 outline=inputs.outline,
                 epipole=None if inputs.epipoles is None else inputs.epipoles[chunk],
+                views=views,
             )
             for k, frame in zip(chunk, filled):
                 if k not in store:  # else kept with its flow links (the same values: the same block)
@@ -348,11 +350,15 @@ class TemporalRefiner(TemporalConfig):
         for k in indices[:-1]:
             store[k].link_next, store[k + 1].link_prev = inputs.link(k, +1), inputs.link(k + 1, -1)
 
-    def _fill_inputs(self, inputs: _Inputs, chunk: range) -> tuple[_Pair | None, _Pair | None, np.ndarray | None]:
+    def _fill_inputs(
+        self, inputs: _Inputs, chunk: range
+    ) -> tuple[_Pair | None, _Pair | None, np.ndarray | None, list[list[View]] | None]:
         """The inputs of one fill block that need the flow links (built on demand, each pair once): the depth
         carried into its frames' holes (``hole_warp_frames``) and the independent-motion evidence, each a pair of
-        ``[n,h',w']`` arrays for :func:`~stereodiff.stage2.hole_fill.fill_frames` (``None`` when off), and the
-        ``[n,h',w']`` bool pixels near a motion boundary of the flow (``hole_far_boundary_px``; ``None`` when off)."""
+        ``[n,h',w']`` arrays for :func:`~stereodiff.stage2.hole_fill.fill_frames` (``None`` when off), the
+        ``[n,h',w']`` bool pixels near a motion boundary of the flow (``hole_far_boundary_px``; ``None`` when off) and
+        each frame's nearby frames as it sees them (``hole_smooth_track``: :meth:`_Inputs.views`; ``None`` when
+        off)."""
         carried = motion = None
         if inputs.warp_frames > 0:  # holes covered in nearby frames: their depth, carried with the camera motion
             warped, trust = zip(*map(inputs.warped, chunk))
@@ -363,7 +369,10 @@ class TemporalRefiner(TemporalConfig):
         boundary = None
         if self.hole_far_boundary_px > 0 and inputs.farness > 0:  # the far lean only near the flow's boundaries
             boundary = np.stack([inputs.flow_boundary(k) for k in chunk])  # [n,h',w'] bool
-        return carried, motion, boundary
+        views = None
+        if self.hole_smooth_color > 0 and self.hole_smooth_track > 0:  # do the soft fill's regions move on their own?
+            views = [inputs.views(k, self.hole_smooth_track) for k in chunk]
+        return carried, motion, boundary, views
 
     def _link(self, to_other: np.ndarray, from_other: np.ndarray, other: _Raw, own: _Raw, camera: _Camera) -> _Link:
         """How to pull the other frame's state into this one: the sampling map ``[h,w,2]`` (absolute pixel
@@ -1164,6 +1173,26 @@ class _Inputs:
             new = np.isfinite(level) & (trust == 0)
             log_depth[new], trust[new] = np.log(level[new]), level_trust[new]
         return log_depth.reshape(h, w), trust.reshape(h, w)
+
+    def views(self, k: int, frames: int) -> list[View]:
+        """Frame ``k``'s nearby frames, up to ``frames`` on each side, as its camera sees them
+        (:class:`~stereodiff.stage2.hole_fill.View`: their colours and the camera's motion from frame ``k`` to them,
+        the inverse of the chained motions of the links, as :meth:`warped` chains them); a side stops where a camera
+        motion is unknown."""
+        found = []
+        for step in (-1, +1):
+            rotation, translation = np.eye(3), np.zeros(3)  # source frame → frame k
+            for j in range(1, frames + 1):
+                source = k + step * j
+                if not 0 <= source < self.num_frames:
+                    break
+                motion = self.link(source - step, step).motion  # source → its neighbour towards k
+                if motion is None:
+                    break
+                rotation, translation = rotation @ motion.rotation, rotation @ motion.translation + translation
+                back = rotation.T  # frame k → source: X' = Rᵀ·X − Rᵀ·t
+                found.append(View(self.rgb(source), back, -back @ translation, motion.focal, motion.centre))
+        return found
 
     def independent_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Evidence that frame ``k``'s pixels move unlike a rigid scene seen by the moving camera: ``[h',w']``
