@@ -403,9 +403,10 @@ class GeometricConfig(Stage1Config):
     the consecutive pairs' median Sampson residual at readout 0; otherwise the clip runs as with the option off, bit
     for bit (``MatcherReport.rolling_shutter_shift`` holds the ratio). 0 = off. Measured (with ``"auto"``, detect,
     screen and tracks): TUM fr1/desk 8.55 (un-rolled, final 0.0976 → 0.0859), 7-Scenes 2.58 (un-rolling loses
-    +2.1 %); rendered rolled clips with a tremor, fresh seeds 440–449: 2.66 (+0.3 %), 2.96 (−1.6 %), 3.63 (−6.0 %),
-    6.08 (−12.8 %), 3.98 (+4.7 %, stage 1 −10 %), the others 5–20. 3.5 declines 7-Scenes (1.36× below; 3.28 with
-    its focal given 2.3 % off, 585 px) and keeps TUM; ~0.1 s CPU. See
+    +2.1 %); rendered rolled clips with a tremor, fresh seeds 440–451: 2.66 (+0.3 %), 2.96 (−1.6 %), 3.63 (−6.0 %),
+    3.13 (−3.5 %), 3.40 (−0.8 %), 3.98 (+4.7 %, stage 1 −10 %), 6.08 (−12.8 %), the others 5–20. 3 declines
+    7-Scenes (1.16× below; 3.28 with its focal given 2.3 % off, 585 px: 3.5 is safer there) and keeps TUM; ~0.1 s
+    CPU. See
     docs/geometric.md, "Un-roll only when it moves the matches beyond their noise"."""
     max_confidence: float = 10.0
     """Confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1)."""
