@@ -23,11 +23,13 @@ from stereodiff.stage1.rolling_shutter import (
     detect_readout,
     frame_angular_velocities,
     mirror_asymmetry,
+    relative_shift,
     rotation_flow,
     screen_pairs,
     screen_runs,
     unroll_pixels,
     unroll_rays,
+    unrolling_shift,
 )
 
 H, W, FOCAL = 240, 320, 277.0
@@ -236,6 +238,62 @@ def test_matcher_with_auto_readout_keeps_a_global_shutter_video_unchanged():
     assert not np.array_equal(given.pts_i, off.pts_i)
     with pytest.raises(ValueError, match="rolling_shutter_readout"):
         GeometricMatcher(rolling_shutter_readout=-0.1)
+
+
+def test_relative_shift_sees_only_the_change_of_the_turn():
+    """``relative_shift``: matches turned alike in both frames (the same angular velocity, the same rows) move 0
+    relative to each other; a change ``Δω`` of the turn between the frames moves them by ~``f · |Δ(v)| · |Δω|``
+    (first order; ``Δ(v)`` the row's time), linear in the readout."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform([20, 20], [W - 20, H - 20], (300, 2))
+    omega = np.array([0.004, 0.02, 0.002])
+    assert relative_shift(x, x, x[:, 1], x[:, 1], K, omega, omega, 0.6, H) < 1e-9
+    change = np.array([0.0, 0.004, 0.0])  # 0.23° per frame more yaw in the second frame
+    shift = relative_shift(x, x, x[:, 1], x[:, 1], K, omega, omega + change, 0.6, H)
+    expected = FOCAL * np.median(np.abs(x[:, 1] - (H - 1) / 2)) * 0.6 / H * 0.004
+    assert abs(shift / expected - 1) < 0.1, (shift, expected)
+    doubled = relative_shift(x, x, x[:, 1], x[:, 1], K, omega, omega + change, 1.2, H)
+    assert abs(doubled / shift - 2) < 0.05
+
+    # unrolling_shift: the largest median over the lags; a steady turn moves nothing, one that speeds up by Δω per
+    # frame moves the pairs 13 frames apart most (13 Δω), a jitter that alternates moves the odd lags' pairs (Δω)
+    frames = [(k, x, x[:, 1]) for k in range(20)]
+    steady = np.tile(omega, (20, 1))
+    assert unrolling_shift(frames, K, steady, 0.6, H) < 1e-9
+    speeding = omega + np.arange(20)[:, None] * change
+    assert abs(unrolling_shift(frames, K, speeding, 0.6, H) / (13 * shift) - 1) < 0.05
+    jitter = omega + (np.arange(20) % 2)[:, None] * change
+    assert abs(unrolling_shift(frames, K, jitter, 0.6, H) / shift - 1) < 1e-6
+    assert unrolling_shift(frames[:1], K, steady[:1], 0.6, H) == 0.0
+
+
+def test_matcher_min_shift_declines_an_unrolling_below_the_matching_noise():
+    """``rolling_shutter_min_shift`` on rendered frames with a given readout (a camera turning steadily: the
+    un-rolling moves the consecutive pairs' matches by a fraction of their Sampson residual): a high threshold
+    declines the correction and the pairs are those of the matcher without the option, bit for bit; a low one
+    keeps it; the ratio is reported either way."""
+    from test_geometric import _render_scene
+
+    frames, _, K_scene, _ = _render_scene()
+    frames = frames[:6]
+
+    def run(**settings):
+        matcher = GeometricMatcher(resolution=160, intrinsics=K_scene, offsets=(1, 2), **settings)
+        return matcher, matcher.predict(frames)
+
+    _, off = run()
+    kept_matcher, kept = run(rolling_shutter_readout=0.6, rolling_shutter_min_shift=1e-6)
+    ratio = kept_matcher.report.rolling_shutter_shift
+    assert kept_matcher._rolling is not None and 0 < ratio < 1e3, ratio
+    assert not np.array_equal(kept.pts_i, off.pts_i)
+    gated_matcher, gated = run(rolling_shutter_readout=0.6, rolling_shutter_min_shift=2 * ratio)
+    assert gated_matcher._rolling is None and gated_matcher.report.rolling_shutter_readout == 0.0
+    assert gated_matcher.report.rolling_shutter_shift == ratio
+    np.testing.assert_array_equal(gated.pts_i, off.pts_i)
+    np.testing.assert_array_equal(gated.conf_i, off.conf_i)
+    assert np.isnan(run()[0].report.rolling_shutter_shift)
+    with pytest.raises(ValueError, match="rolling_shutter_min_shift"):
+        GeometricMatcher(rolling_shutter_min_shift=-1.0)
 
 
 def test_angular_velocity_changes_of_a_speeding_turn():

@@ -395,6 +395,19 @@ class GeometricConfig(Stage1Config):
     °/frame, none of 44 passed on (the pairs' screen: 30, each paying the full test, ~4 s CPU); rolled clips with a
     tremor 0.053–1.07 (all 23 passed on and detected), TUM 0.47, 7-Scenes 0.18; ~0.2 s CPU per 64-frame clip. See
     docs/geometric.md, "The rolling-shutter screen from corner tracks"."""
+    rolling_shutter_min_shift: float = 0.0
+    """With ``rolling_shutter_readout`` (and ``rolling_shutter_detect``): un-roll only when the un-rolling would
+    move the matches by more than the matching noise: the largest, over the frame offsets 1, 2, 3, 5, 8, 13, of the
+    median over the frames of how far the chosen readout with the frames' angular velocities moves a match relative
+    to its partner (:func:`~stereodiff.stage1.rolling_shutter.unrolling_shift`) must be at least this many times
+    the consecutive pairs' median Sampson residual at readout 0; otherwise the clip runs as with the option off, bit
+    for bit (``MatcherReport.rolling_shutter_shift`` holds the ratio). 0 = off. Measured (with ``"auto"``, detect,
+    screen and tracks): TUM fr1/desk 8.55 (un-rolled, final 0.0976 → 0.0859), 7-Scenes 2.58 (un-rolling loses
+    +2.1 %); rendered rolled clips with a tremor, fresh seeds 440–451: 2.66 (+0.3 %), 2.96 (−1.6 %), 3.63 (−6.0 %),
+    3.13 (−3.5 %), 3.40 (−0.8 %), 3.98 (+4.7 %, stage 1 −10 %), 6.08 (−12.8 %), the others 5–20. 3 declines
+    7-Scenes (1.16× below; 3.28 with its focal given 2.3 % off, 585 px: 3.5 is safer there) and keeps TUM; ~0.1 s
+    CPU. See
+    docs/geometric.md, "Un-roll only when it moves the matches beyond their noise"."""
     max_confidence: float = 10.0
     """Confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1)."""
     ransac_threshold_px: float = 0.5
@@ -847,6 +860,7 @@ class GeometricConfig(Stage1Config):
                 ("rolling_shutter_readout", self.rolling_shutter_readout in (None, "auto")
                  or (not isinstance(self.rolling_shutter_readout, str) and 0 <= self.rolling_shutter_readout <= 2),
                  "must be a fraction of the frame interval in [0, 2], \"auto\" or None"),
+                ("rolling_shutter_min_shift", self.rolling_shutter_min_shift >= 0, "must be ≥ 0 (0 = off)"),
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("fusion_weak_rim", self.fusion_weak_rim >= 0, "must be ≥ 0"),
                 ("fusion_weak_rim_px", self.fusion_weak_rim_px >= 0, "must be ≥ 0"),

@@ -100,6 +100,7 @@ from stereodiff.stage1.rolling_shutter import (
     screen_pairs,
     screen_runs,
     unroll_pixels,
+    unrolling_shift,
 )
 from stereodiff.types import PairPredictions, SceneGeometry, check_array
 
@@ -219,6 +220,9 @@ class MatcherReport:
         rolling_shutter_screen: ``rolling_shutter_screen``: the screen's median change of the angular velocity
             between consecutive frames (degrees per frame; the full test runs from ``SCREEN_MIN_CHANGE_DEG``; NaN
             when off).
+        rolling_shutter_shift: ``rolling_shutter_min_shift``: how far the un-rolling at the chosen readout would move
+            the pairs' matches, in units of the consecutive pairs' median Sampson residual at readout 0
+            (:func:`~stereodiff.stage1.rolling_shutter.unrolling_shift`; NaN when off or no readout was chosen).
         distortion_division: ``distortion="auto"``: the division model's ``λ`` used (half-diagonal units,
             :mod:`~stereodiff.stage1.distortion`), 0 when the estimate was not decided (NaN when the option is off).
         distortion_reason: ``distortion="auto"``: why no distortion was used, with the measured figures ("" when
@@ -240,6 +244,7 @@ class MatcherReport:
     rolling_shutter_readout: float = float("nan")
     rolling_shutter_asymmetry: float = float("nan")
     rolling_shutter_screen: float = float("nan")
+    rolling_shutter_shift: float = float("nan")
     pose_graph: str = ""
     distortion_division: float = float("nan")
     distortion_reason: str = ""
@@ -810,7 +815,9 @@ class GeometricMatcher(PairwiseReconstruction):
         :data:`~stereodiff.stage1.rolling_shutter.READOUT_GRID` re-estimates those pairs on the matches un-rolled
         with these velocities and the least median Sampson residual wins (:func:`choose_readout`). The velocities
         are then measured once more on the un-rolled matches of the chosen readout. With ``rolling_shutter_detect``
-        the readout (given or chosen) is used only when :func:`detect_readout` finds the shutter rolling."""
+        the readout (given or chosen) is used only when :func:`detect_readout` finds the shutter rolling; with
+        ``rolling_shutter_min_shift`` only when the un-rolling would move the pairs' matches by that many times the
+        consecutive pairs' median Sampson residual at readout 0 (:func:`unrolling_shift`)."""
         import threading
 
         num_frames, h = len(gray), gray.shape[1]
@@ -877,6 +884,21 @@ class GeometricMatcher(PairwiseReconstruction):
         if readout == 0:
             return None
         omega = frame_angular_velocities({k: R for k, (R, _) in at(readout).items()}, num_frames)  # once more
+        min_shift = self.settings.rolling_shutter_min_shift
+        if min_shift > 0:
+            frames = [(k, steps.undistort(x_a), x_a[:, 1]) for k, x_a, _ in found]
+            noise = median_residual(residuals(0.0))
+            ratio = unrolling_shift(frames, K, omega, readout, h) / noise if noise > 0 else float("nan")
+            self.report.rolling_shutter_shift = ratio
+            if not ratio >= min_shift:
+                logger.info(
+                    "geometric matcher: un-rolling at readout %.2f would move the pairs' matches by %.2f× the "
+                    "consecutive pairs' median Sampson residual (needs %.2f×): no correction",
+                    readout,
+                    ratio,
+                    min_shift,
+                )
+                return None
         return RollingShutter(readout, omega, h)
 
     def _pair_rotations(

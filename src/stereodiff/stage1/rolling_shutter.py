@@ -36,6 +36,7 @@ __all__ = [
     "SCREEN_SAMPLES",
     "SCREEN_WINDOWS",
     "SCREEN_WINDOW_FRAMES",
+    "SHIFT_LAGS",
     "RollingShutter",
     "angular_acceleration",
     "angular_velocity_changes",
@@ -46,12 +47,14 @@ __all__ = [
     "frame_angular_velocities",
     "median_residual",
     "mirror_asymmetry",
+    "relative_shift",
     "rotation_flow",
     "row_offsets",
     "screen_pairs",
     "screen_runs",
     "unroll_pixels",
     "unroll_rays",
+    "unrolling_shift",
 ]
 
 #: readouts (fractions of the frame interval) tried by ``rolling_shutter_readout="auto"``
@@ -81,6 +84,9 @@ SCREEN_CORNERS = 400
 SCREEN_MIN_CHANGE_DEG = 0.025
 #: least-median-of-squares samples of :func:`angular_acceleration` (``rolling_shutter_screen_tracks``)
 SCREEN_SAMPLES = 200
+#: frame offsets over which ``rolling_shutter_min_shift`` measures the un-rolling's shift (:func:`unrolling_shift`):
+#: the pair graph's Fibonacci offsets up to 13 (the ``cpu`` preset's pairs are 1–13 frames apart)
+SHIFT_LAGS = (1, 2, 3, 5, 8, 13)
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,53 @@ def unroll_pixels(
     rays = np.hstack([x, np.ones((len(x), 1))]) @ K_inv.T
     turned = unroll_rays(rays, rows, omega, readout, height) @ np.asarray(K, np.float64).T
     return (turned[:, :2] / turned[:, 2:3]).astype(x.dtype, copy=False)
+
+
+def relative_shift(
+    x_a: np.ndarray,
+    x_b: np.ndarray,
+    rows_a: np.ndarray,
+    rows_b: np.ndarray,
+    K: np.ndarray,
+    omega_a: np.ndarray,
+    omega_b: np.ndarray,
+    readout: float,
+    height: int,
+) -> float:
+    """Pixels: the median over the matches ``x_a [N,2]`` ↔ ``x_b [N,2]`` (undistorted pixels of two frames, seen in
+    the captured ``rows_a`` / ``rows_b`` ``[N]``; camera ``K [3,3]``) of how far un-rolling (:func:`unroll_pixels`
+    with the frames' angular velocities ``omega_a`` / ``omega_b`` ``[3]`` at ``readout``) moves each match relative
+    to its partner, ``|(x_b' − x_b) − (x_a' − x_a)|``. A turn that is the same in both frames shifts both alike and
+    changes nothing a pair's pose sees (0); what a pair's fit sees is the change of the turn between its frames."""
+    moved_a = unroll_pixels(x_a, rows_a, K, omega_a, readout, height) - x_a
+    moved_b = unroll_pixels(x_b, rows_b, K, omega_b, readout, height) - x_b
+    return float(np.median(np.linalg.norm(moved_b - moved_a, axis=1)))
+
+
+def unrolling_shift(
+    matches: Sequence[tuple[int, np.ndarray, np.ndarray]],
+    K: np.ndarray,
+    omega: np.ndarray,
+    readout: float,
+    height: int,
+    lags: Sequence[int] = SHIFT_LAGS,
+) -> float:
+    """Pixels: how far un-rolling at ``readout`` with the frames' angular velocities ``omega [T,3]`` would move the
+    matches of a pair relative to each other, for the pairs the graph may form: for each frame offset ``L`` of
+    ``lags`` the median over the frames ``k`` of ``matches`` (``(k, x [N,2], rows [N])``: undistorted pixels of frame
+    ``k`` and their captured rows, e.g. its consecutive pair's matches) of :func:`relative_shift` between frame
+    ``k`` and ``k + L`` (the pixels taken where they are in frame ``k``: the flow between them changes the shear
+    to second order only), and the largest of these medians (0 when no frame has a partner)."""
+    medians = []
+    for lag in lags:
+        shifts = [
+            relative_shift(x, x, rows, rows, K, omega[k], omega[k + lag], readout, height)
+            for k, x, rows in matches
+            if k + lag < len(omega)
+        ]
+        if shifts:
+            medians.append(float(np.median(shifts)))
+    return max(medians, default=0.0)
 
 
 def frame_angular_velocities(rotations: dict[int, np.ndarray], num_frames: int) -> np.ndarray:
