@@ -84,6 +84,11 @@ def test_presets_hold_the_paper_settings():
         fusion_weak_rim_keep_given=True,
         fusion_edge_median=3.0,
         fusion_edge_median_movers=True,
+        rolling_shutter_readout="auto",
+        rolling_shutter_detect=True,
+        rolling_shutter_screen=True,
+        rolling_shutter_screen_tracks=True,
+        rolling_shutter_min_shift=3.5,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,
@@ -105,6 +110,10 @@ def test_presets_hold_the_paper_settings():
         hole_outline_rim_px=6.0,
         hole_outline_separation=0.8,
         hole_outline_mover_px=8.0,
+        hole_smooth_color=0.64,
+        hole_smooth_step=0.3,
+        hole_smooth_track=2,
+        hole_smooth_min_px=4.0,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")
