@@ -302,6 +302,14 @@ class TemporalConfig(BackendConfig):
     −5.8 … −8.6 %; the other presets (15 clips) −1.1 … +1.9 %, median −0.1 % (driving s470 +1.9 %), their moving
     pixels worse on 14 of 15 (+0.1 … +1.9 %); TUM −0.05 %, 7-Scenes +0.2 %. ~5 ms of CPU per 320×240 frame. 0 here
     and in the ``cpu`` preset."""
+    hole_outline_nearest_motion: float = 0.0
+    """With ``hole_outline_nearest``: no band hole within ``hole_outline_mover_px`` of a pixel whose square of
+    half-size ``hole_far_edge_px`` shows independent motion (the texture-weighted mean of ``hole_motion_px``'s
+    evidence above this; 0 = off; :func:`~stereodiff.stage2.hole_fill.moving_surroundings`). Measured
+    (docs/stage2-temporal.md, "The background side of the outline bands"; 0.3, chosen on close-object s473 / s475):
+    close-object's moving pixels +0.3 / −0.1 / +0.8 / +0.5 / +1.9 % → −0.2 / −0.2 / +0.4 / +0.2 / +0.8 % (s0, s1,
+    s473–s475), static-orbit's gain unchanged, indoor-dynamic unchanged, driving −1.2 … +1.5 %. 0 here and in the
+    ``cpu`` preset."""
     hole_outline_nearest_static: bool = False
     """With ``hole_outline_nearest``: only in a video stage 1 finds static (the test of the wide outline settings:
     ``hole_outline_wide_given``, ``hole_outline_wide_frame_given``, the camera not moving ahead). Measured with
@@ -591,6 +599,7 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
             ("hole_outline_parallax", 0 <= self.hole_outline_parallax <= 1, "must be in [0, 1]"),
             ("hole_outline_nearest", 0 <= self.hole_outline_nearest <= 1, "must be in [0, 1]"),
+            ("hole_outline_nearest_motion", 0 <= self.hole_outline_nearest_motion <= 1, "must be in [0, 1]"),
             ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),

@@ -473,6 +473,19 @@ def nearest_after_filter(
     return np.where(nearest, np.maximum(hi, log_depth), log_depth).astype(np.float32)
 
 
+def moving_surroundings(share: np.ndarray, counts: np.ndarray, half: int, threshold: float) -> np.ndarray:
+    """``[h,w]`` bool pixels whose square of half-size ``half`` shows independent motion: the mean of the evidence
+    ``share [h,w]`` (in [0, 1], :meth:`~stereodiff.stage2.temporal._Inputs.independent_motion`) weighted by how much
+    it counts (``counts [h,w]``, texture where the flow is consistent) above ``threshold``
+    (``hole_outline_nearest_motion``); False where nothing counts."""
+    import cv2
+
+    size = (2 * half + 1,) * 2
+    weight = cv2.blur(counts.astype(np.float32), size)  # [h,w]
+    evidence = cv2.blur((share * counts).astype(np.float32), size) / np.maximum(weight, 1e-6)
+    return (evidence > threshold) & (weight > 1e-6)
+
+
 def nearest_far_side(
     config: TemporalConfig, band: np.ndarray, far_side: np.ndarray, near_side: np.ndarray, epipole: np.ndarray
 ) -> np.ndarray:

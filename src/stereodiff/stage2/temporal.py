@@ -527,11 +527,16 @@ class TemporalRefiner(TemporalConfig):
     def _far_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
         """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.nearest_after_filter`
         applied (stage 1's covered pixels at the working resolution: a positive weight)."""
-        from stereodiff.stage2.hole_fill import nearest_after_filter
+        from stereodiff.stage2.hole_fill import moving_surroundings, nearest_after_filter
 
         movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
+        movers = None if movers is None else movers[0]
+        if self.hole_outline_nearest_motion > 0:  # pixels whose surroundings move on their own: a mover's outline
+            share, counts = inputs.independent_motion(k)  # [h',w'] each
+            moving = moving_surroundings(share, counts, self.hole_far_edge_px, self.hole_outline_nearest_motion)
+            movers = moving if movers is None else movers | moving
         covered = inputs.raw(k)[1] > 0
-        return nearest_after_filter(self, covered, log_depth, inputs.epipoles[k], None if movers is None else movers[0])
+        return nearest_after_filter(self, covered, log_depth, inputs.epipoles[k], movers)
 
     def _final(self, item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
         """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3])``."""
