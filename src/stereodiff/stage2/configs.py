@@ -300,7 +300,7 @@ class TemporalConfig(BackendConfig):
     one fit. Measured (docs/stage2-temporal.md, "The background side of the outline bands"; 0.5, final all-pixel
     AbsRel): static-orbit s0–s3 −3.4 … −4.8 % (s0 0.01787 → 0.01700, under its stage 1's 0.01767), fresh s464–s466
     −5.8 … −8.6 %; the other presets (15 clips) −1.1 … +1.9 %, median −0.1 % (driving s470 +1.9 %), their moving
-    pixels worse on 14 of 15 (+0.1 … +1.9 %); TUM −0.05 %, 7-Scenes +0.2 %. ~5 ms of CPU per 320×240 frame. 0 here
+    pixels worse on 14 of 15 (+0.1 … +1.9 %); TUM −0.05 %, 7-Scenes +0.2 %. ~5–8 ms of CPU per 320×240 frame. 0 here
     and in the ``cpu`` preset."""
     hole_outline_nearest_motion: float = 0.0
     """With ``hole_outline_nearest``: no band hole within ``hole_outline_mover_px`` of a pixel whose square of
