@@ -1695,6 +1695,51 @@ def test_an_outline_moves_only_across_an_edge_the_parallax_crosses(monkeypatch):
         TemporalRefiner(hole_outline_parallax=1.5)
 
 
+def test_a_band_hole_next_to_the_far_side_takes_it_whatever_its_colour():
+    """``hole_outline_nearest``: one grey colour everywhere (the colour rule cannot
+    tell the sides), a near side (log-depth 0) left of a 4-px hole band, a far side (log-depth 1) right of it; the
+    temporal filter's output filled the whole band near. With a camera moving sideways (the parallax crosses the
+    step) the band's columns nearer the far side take it, those nearer the near side stay; moving up or down (along
+    the step) nothing moves; a hole already farther than the far side stays; nothing moves next to a given pixel;
+    ``hole_outline_nearest_motion``'s evidence of independent motion around a pixel; the refiner's gate
+    ``hole_outline_nearest_static`` decides per video."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import moving_surroundings, nearest_after_filter
+    from stereodiff.stage2.temporal import TemporalRefiner
+
+    h, w = 24, 40
+    covered = np.ones((h, w), bool)
+    covered[:, 18:22] = False  # the band: columns 18..21
+    log_d = np.where(np.arange(w)[None, :] < 20, 0.0, 1.0).astype(np.float32) * np.ones((h, 1), np.float32)
+    output = np.where(covered, log_d, 0.0).astype(np.float32)  # [h,w] the band filled near
+    output[:, 21] = 1.5  # a hole already farther than the far side
+    config = TemporalConfig(hole_outline_px=10, hole_outline_nearest=0.5)
+    sideways, vertical = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    moved = nearest_after_filter(config, covered, output, sideways)
+    assert np.allclose(moved[:, 20], 1.0) and np.allclose(moved[:, 18:20], 0.0)  # nearer the far / near side
+    assert np.allclose(moved[:, 21], 1.5) and np.array_equal(moved[covered], output[covered])
+    assert np.array_equal(nearest_after_filter(config, covered, output, vertical), output)
+    given = np.zeros((h, w), bool)
+    given[:, 25] = True  # a mover's given pixels 4 px from the band
+    gated = TemporalConfig(**{**config.__dict__, "hole_outline_mover_px": 8.0})
+    assert np.allclose(nearest_after_filter(gated, covered, output, sideways, given)[:, 20], 0.0)
+    share, counts = np.zeros((h, w), np.float32), np.ones((h, w), np.float32)
+    share[:, 30:] = 1.0  # independent motion right of column 30, all of it textured
+    near_motion = moving_surroundings(share, counts, 6, 0.3)  # the squares holding > 30 % of it
+    assert near_motion[:, 28:].all() and not near_motion[:, :26].any()
+    assert not moving_surroundings(share, np.zeros_like(counts), 6, 0.3).any()  # no texture: no evidence
+    refiner = TemporalRefiner(hole_outline_px=10, hole_outline_nearest=0.5, hole_outline_nearest_static=True)
+    movers_given = np.zeros((2, h, w), bool)
+    assert refiner._static_video(movers_given, None, None, w, 0.0)  # nothing given, not ahead: static
+    movers_given[1, :10, :10] = True  # 100 of 1920 pixels: 2.6 %
+    assert not refiner._static_video(movers_given, None, None, w, 0.0)
+    assert not refiner._static_video(None, None, None, w, 0.0)  # no mask: not known to be static
+    with pytest.raises(ValueError, match="hole_outline_nearest"):
+        TemporalRefiner(hole_outline_nearest=1.5)
+    with pytest.raises(ValueError, match="hole_outline_nearest_motion"):
+        TemporalRefiner(hole_outline_nearest_motion=-0.1)
+
+
 def test_within_is_the_thresholded_distance_transform():
     """:func:`within` (a disk dilation, the outline rule's band, rim and mover reach) is exactly
     ``hole_distance(~mask) <= reach`` for whole and fractional reaches, sparse, dense, border-touching and empty

@@ -287,6 +287,35 @@ class TemporalConfig(BackendConfig):
     losses alike — static-orbit tuning −8.9 … +1.8 % against the wide settings' −18.6 … +0.8 %, indoor-dynamic s374
     +3.8 % (+5.8 %), driving s338 +2.3 % (+4.2 %); fresh static-orbit s399–s402 −6.6 … +2.9 % (−12.5 … −3.1 %).
     0 here and in the ``cpu`` preset."""
+    hole_outline_nearest: float = 0.0
+    """With ``hole_outline_px`` and stage 1's poses: after the temporal filter, an outline band's hole
+    (``hole_outline_band_px`` from stage 1's covered pixels, whose square of half-size ``hole_far_edge_px`` spans at
+    least ``hole_outline_step`` of the output's covered log-depth) nearer to the step's far-side covered pixels than
+    to its near side's takes the far side (the square's farthest covered log-depth; never nearer than it was) whatever
+    its colour, where the direction across the step lies along the parallax at the pixel (|cos| to the line through
+    the pixel and the epipole of the camera's motion at least this; 0 = off;
+    :func:`~stereodiff.stage2.hole_fill.nearest_after_filter`). Across an edge the parallax crosses, the hole next to
+    the far side is the strip of background the matcher's smeared flow left unmatched; the colour rule misses it where
+    the two sides look alike, and the fill and the filter give it the occluder's depth, which pulls the protocol's
+    one fit. Measured (docs/stage2-temporal.md, "The background side of the outline bands"; 0.5, final all-pixel
+    AbsRel): static-orbit s0–s3 −3.4 … −4.8 % (s0 0.01787 → 0.01700, under its stage 1's 0.01767), fresh s464–s466
+    −5.8 … −8.6 %; the other presets (15 clips) −1.1 … +1.9 %, median −0.1 % (driving s470 +1.9 %), their moving
+    pixels worse on 14 of 15 (+0.1 … +1.9 %); TUM −0.05 %, 7-Scenes +0.2 %. ~5–8 ms of CPU per 320×240 frame. 0 here
+    and in the ``cpu`` preset."""
+    hole_outline_nearest_motion: float = 0.0
+    """With ``hole_outline_nearest``: no band hole within ``hole_outline_mover_px`` of a pixel whose square of
+    half-size ``hole_far_edge_px`` shows independent motion (the texture-weighted mean of ``hole_motion_px``'s
+    evidence above this; 0 = off; :func:`~stereodiff.stage2.hole_fill.moving_surroundings`). Measured
+    (docs/stage2-temporal.md, "The background side of the outline bands"; 0.3, chosen on close-object s473 / s475):
+    close-object's moving pixels +0.3 / −0.1 / +0.8 / +0.5 / +1.9 % → −0.2 / −0.2 / +0.4 / +0.2 / +0.8 % (s0, s1,
+    s473–s475), static-orbit's gain unchanged, indoor-dynamic unchanged, driving −1.2 … +1.5 %. 0 here and in the
+    ``cpu`` preset."""
+    hole_outline_nearest_static: bool = False
+    """With ``hole_outline_nearest``: only in a video stage 1 finds static (the test of the wide outline settings:
+    ``hole_outline_wide_given``, ``hole_outline_wide_frame_given``, the camera not moving ahead). Measured with
+    ``hole_outline_wide_frame_given=0.025``: on for every static-orbit clip, 7-Scenes (+0.2 %) and close-object s1 /
+    s473 / s475 (−0.4 / −0.5 / +0.8 %, moving pixels −0.1 / +0.8 / +1.9 %), off (the preset's output) on 10
+    indoor-dynamic and driving clips, close-object s0 / s474 and TUM. False here and in the ``cpu`` preset."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -602,6 +631,8 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
             ("hole_outline_parallax", 0 <= self.hole_outline_parallax <= 1, "must be in [0, 1]"),
+            ("hole_outline_nearest", 0 <= self.hole_outline_nearest <= 1, "must be in [0, 1]"),
+            ("hole_outline_nearest_motion", 0 <= self.hole_outline_nearest_motion <= 1, "must be in [0, 1]"),
             ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),

@@ -507,6 +507,7 @@ def outline_fill(
         return fill, moved
     far_side, near_side = _sides(covered, log_depth, step, middle)
     at = np.nonzero(band | rim)
+
     h, w = covered.shape
     small = (max(w // _OUTLINE_SCALE, 1), max(h // _OUTLINE_SCALE, 1))  # the colour models' grid (cv2's w, h)
     planes = colour_planes(cv2.resize(rgb, small, interpolation=cv2.INTER_AREA))  # [h/s,w/s,7]
@@ -550,6 +551,66 @@ def outline_fill(
         count = far_sums[:, 0]  # [n] the far side's pixels (at the models' grid) in the square
         target[at] = np.where(count > 0.25, depth_sum / np.maximum(count, 0.25), target[at])
     return np.where(far | moved, target, fill).astype(np.float32), moved
+
+
+def nearest_after_filter(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    epipole: np.ndarray,
+    movers: np.ndarray | None = None,
+) -> np.ndarray:
+    """``[h,w]`` float32 the temporal filter's output log-depth (``log_depth [h,w]``) with :func:`nearest_far_side`'s
+    band holes given the far side (``hole_outline_nearest``): the band, its steps, sides and far target read from the
+    output's own depth on stage 1's ``covered [h,w]`` pixels (refined, and
+    the fattened rim already moved by the outline rule), never nearer than before; nothing within
+    ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves."""
+    if not covered.any() or covered.all():
+        return log_depth
+    hi, step, middle = _step_span(covered, log_depth, config.hole_far_edge_px, config.hole_outline_step)
+    band = ~covered & step & within(covered, config.hole_outline_band_px) & (log_depth < hi)
+    far_side, near_side = _sides(covered, log_depth, step, middle)
+    nearest = nearest_far_side(config, band, far_side, near_side, epipole)
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
+        nearest &= ~within(movers, config.hole_outline_mover_px)
+    return np.where(nearest, np.maximum(hi, log_depth), log_depth).astype(np.float32)
+
+
+def moving_surroundings(share: np.ndarray, counts: np.ndarray, half: int, threshold: float) -> np.ndarray:
+    """``[h,w]`` bool pixels whose square of half-size ``half`` shows independent motion: the mean of the evidence
+    ``share [h,w]`` (in [0, 1], :meth:`~stereodiff.stage2.temporal._Inputs.independent_motion`) weighted by how much
+    it counts (``counts [h,w]``, texture where the flow is consistent) above ``threshold``
+    (``hole_outline_nearest_motion``); False where nothing counts."""
+    import cv2
+
+    size = (2 * half + 1,) * 2
+    weight = cv2.blur(counts.astype(np.float32), size)  # [h,w]
+    evidence = cv2.blur((share * counts).astype(np.float32), size) / np.maximum(weight, 1e-6)
+    return (evidence > threshold) & (weight > 1e-6)
+
+
+def nearest_far_side(
+    config: TemporalConfig, band: np.ndarray, far_side: np.ndarray, near_side: np.ndarray, epipole: np.ndarray
+) -> np.ndarray:
+    """``[h,w]`` bool the outline band's holes (``band [h,w]`` bool, :func:`outline_fill`) that
+    ``hole_outline_nearest`` sends to the far side whatever their colour: nearer (Euclidean) to a covered pixel of the
+    step's far side (``far_side [h,w]`` bool) than to one of its near side (``near_side``), where the direction across
+    the step (:func:`step_direction`, square of half-size ``hole_far_edge_px``) lies along the parallax at the pixel
+    (|cos| ≥ ``hole_outline_nearest``, :func:`parallax_cosine` with the frame's ``epipole`` ``[3]``)."""
+    import cv2
+
+    out = np.zeros(band.shape, bool)
+    if not (band.any() and far_side.any() and near_side.any()):
+        return out
+    to_far = cv2.distanceTransform((~far_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # [h,w] px
+    to_near = cv2.distanceTransform((~near_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    candidate = band & (to_far < to_near)
+    if not candidate.any():
+        return out
+    at = np.nonzero(candidate)
+    across = step_direction(far_side, near_side, at, config.hole_far_edge_px)  # [n,2]
+    out[at] = parallax_cosine(across, epipole, at) >= config.hole_outline_nearest  # NaN: False
+    return out
 
 
 def step_direction(

@@ -159,6 +159,12 @@ class TemporalRefiner(TemporalConfig):
             meta["up"] = up
         if self.hole_outline_wide_band_px > 0:
             meta["outline_wide"] = outline is not None
+        nearest = self.hole_outline_nearest > 0 and (
+            not self.hole_outline_nearest_static
+            or self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
+        )
+        if self.hole_outline_nearest > 0:
+            meta["outline_nearest"] = nearest
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -167,7 +173,9 @@ class TemporalRefiner(TemporalConfig):
         if self.hole_outline_px > 0 and self.hole_outline_mover_px > 0:  # only the outline rule reads them
             inputs.movers_given = movers_given
         inputs.outline = outline
-        if self.hole_outline_px > 0 and self.hole_outline_parallax > 0 and cam_to_world is not None:
+        inputs.nearest = nearest
+        parallax = self.hole_outline_parallax > 0 or nearest
+        if self.hole_outline_px > 0 and parallax and cam_to_world is not None:
             inputs.epipoles = epipoles(cam_to_world, camera.focal, camera.centre)  # [T,3]
         with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
             for index, start in enumerate(progress(starts, desc="temporal refine", total=len(starts), unit="window")):
@@ -182,6 +190,8 @@ class TemporalRefiner(TemporalConfig):
                 self._prepare(inputs, range(lo, hi), store)
                 # the workers upsample each frame while the filter goes on to the next
                 log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
+                if self._nearest_after(inputs):  # band holes nearer the far side, on the filter's output
+                    log_depth = ((i, self._far_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 items = ((lo + i, estimate, frames[lo + i]) for i, estimate in log_depth)
                 for k, final in thread_imap(self._final, items, self.num_workers):
                     out[k] = final  # [H,W] each, written frame by frame
@@ -260,8 +270,26 @@ class TemporalRefiner(TemporalConfig):
         ``movers_given`` (and, with ``hole_outline_wide_frame_given``, to less than that of every frame) and the
         camera does not move along its view (:meth:`_ahead`; unmeasured: not ahead) —
         else None (the rule keeps the refiner's own settings; also without the mask or with the option off)."""
-        if self.hole_outline_px <= 0 or self.hole_outline_wide_band_px <= 0 or movers_given is None:
+        if self.hole_outline_px <= 0 or self.hole_outline_wide_band_px <= 0:
             return None
+        static = self._static_video(movers_given, cam_to_world, intrinsics, width, ahead_share)
+        logger.info("stage 2: the outline rule's wide settings %s", "on" if static else "off")
+        return wide_outline(self) if static else None
+
+    def _static_video(
+        self,
+        movers_given: np.ndarray | None,
+        cam_to_world: np.ndarray | None,
+        intrinsics: np.ndarray | None,
+        width: int,
+        ahead_share: float | None,
+    ) -> bool:
+        """Stage 1 finds the video static (the test of :meth:`_static_outline`): its mover rules gave depth to less
+        than ``hole_outline_wide_given`` of the ``[T,h,w]`` bool ``movers_given`` (and, with
+        ``hole_outline_wide_frame_given``, to less than that of every frame) and the camera does not move along its
+        view (:meth:`_ahead`; unmeasured: not ahead). False without the mask."""
+        if movers_given is None:
+            return False
         pixels = max(int(np.prod(movers_given.shape[1:])), 1)
         # [T] each frame's given share, counted frame by frame (a long video's mask stays on disk)
         per_frame = np.array([np.count_nonzero(m) for m in movers_given]) / pixels
@@ -271,9 +299,9 @@ class TemporalRefiner(TemporalConfig):
         small = self.hole_outline_wide_frame_given <= 0 or largest < self.hole_outline_wide_frame_given
         static = given < self.hole_outline_wide_given and small and not forward
         logger.info("stage 2: stage 1's mover rules gave depth to %.3f %% of the pixels (%.2f %% in the frame with "
-                    "most), the camera moves ahead: %s; the outline rule's wide settings %s", 100 * given,
-                    100 * largest, forward, "on" if static else "off")  # fmt: skip
-        return wide_outline(self) if static else None
+                    "most), the camera moves ahead: %s; static: %s", 100 * given, 100 * largest, forward,
+                    static)  # fmt: skip
+        return static
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
         for name, value in (("frames", frames), ("depth", depth), ("confidence", confidence)):
@@ -501,6 +529,24 @@ class TemporalRefiner(TemporalConfig):
     def _motion_evidence(self) -> bool:
         """The hole fill uses the independent-motion evidence (:meth:`_Inputs.independent_motion`)."""
         return self.hole_nearness > 0 and self.hole_motion_px > 0
+
+    def _nearest_after(self, inputs: _Inputs) -> bool:
+        """``hole_outline_nearest`` acts on the temporal filter's output (in this video, and with stage 1's poses)."""
+        return self.hole_outline_px > 0 and inputs.nearest and inputs.epipoles is not None
+
+    def _far_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
+        """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.nearest_after_filter`
+        applied (stage 1's covered pixels at the working resolution: a positive weight)."""
+        from stereodiff.stage2.hole_fill import moving_surroundings, nearest_after_filter
+
+        movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
+        movers = None if movers is None else movers[0]
+        if self.hole_outline_nearest_motion > 0:  # pixels whose surroundings move on their own: a mover's outline
+            share, counts = inputs.independent_motion(k)  # [h',w'] each
+            moving = moving_surroundings(share, counts, self.hole_far_edge_px, self.hole_outline_nearest_motion)
+            movers = moving if movers is None else movers | moving
+        covered = inputs.raw(k)[1] > 0
+        return nearest_after_filter(self, covered, log_depth, inputs.epipoles[k], movers)
 
     def _final(self, item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
         """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3])``."""
@@ -990,6 +1036,8 @@ class _Inputs:
     movers_given: np.ndarray | None = None
     #: the outline rule's settings for a static video (``hole_outline_wide_band_px``), or None: the refiner's own
     outline: TemporalConfig | None = None
+    #: ``hole_outline_nearest`` acts in this video (with ``hole_outline_nearest_static``: stage 1 finds it static)
+    nearest: bool = False
     #: ``[T,3]`` each frame's epipole of the camera's motion at the working resolution (``hole_outline_parallax``),
     #: or None
     epipoles: np.ndarray | None = None
