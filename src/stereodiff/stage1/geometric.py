@@ -547,7 +547,8 @@ class GeometricMatcher(PairwiseReconstruction):
                 len(pairs) / num_frames,
             )
         elif pairs is None:
-            if self._early_offsets is not None:  # measured before the focal (the cascade: _graph_direct_pairs)
+            if self._early_offsets is not None and self._rolling is None:  # measured before the focal, global
+                # shutter (the cascade: _graph_direct_pairs)
                 offsets = self._early_offsets
             else:
                 offsets = self.offsets or self._adaptive_offsets(gray, K)
@@ -1150,7 +1151,9 @@ class GeometricMatcher(PairwiseReconstruction):
         :func:`flow_plan`), when they are known before the focal: pairs given, ``offsets`` given, or the adaptive
         offsets with ``offset_parallax="rotation_fit"`` (measured with the prior focal: independent of the focal;
         then measured here, once, and kept in ``_early_offsets`` for the pair graph). Empty otherwise
-        (``pair_graph="per_frame"``, ``offset_parallax="essential"``, a rolling shutter: they need the focal).
+        (``pair_graph="per_frame"``, ``offset_parallax="essential"``: they need the focal). The early offsets are a
+        global shutter's: a clip the rolling-shutter settings then un-roll measures its offsets again, un-rolled (its
+        shared flows of other pairs are dropped unused).
         The cascade keeps the flows of its tracks that are such pairs, for the pair run (:meth:`_track_windows`)."""
         pairs = self._given_pairs
         if pairs is None:
@@ -1158,7 +1161,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 return set()
             offsets = self.offsets
             if offsets is None:
-                if self.offset_parallax != "rotation_fit" or self.settings.rolling_shutter_readout is not None:
+                if self.offset_parallax != "rotation_fit":
                     return set()
                 offsets = self._adaptive_offsets(gray, K)
                 self._early_offsets = offsets
