@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 import pytest
@@ -31,6 +33,7 @@ from stereodiff.stage1.rolling_shutter import (
     unroll_rays,
     unrolling_shift,
 )
+from stereodiff.types import PairPredictions
 
 H, W, FOCAL = 240, 320, 277.0
 K = np.array([[FOCAL, 0, (W - 1) / 2], [0, FOCAL, (H - 1) / 2], [0, 0, 1.0]])
@@ -213,27 +216,36 @@ def test_unroll_rays_is_the_rotation_of_each_row():
     np.testing.assert_array_equal(unroll_rays(rays, rows, np.zeros(3), 0.6, H), rays)
 
 
-def test_matcher_with_auto_readout_keeps_a_global_shutter_video_unchanged():
-    """On rendered (global-shutter) frames the automatic readout comes out 0 and the pairs are those of the matcher
-    without the option, bit for bit; a given readout changes them."""
+@functools.cache
+def _rendered_frames() -> tuple[np.ndarray, np.ndarray]:
+    """Six rendered (global-shutter) frames ``[6,H,W,3]`` uint8 and their camera's ``[3,3]`` intrinsics."""
     from test_geometric import _render_scene
 
     frames, _, K_scene, _ = _render_scene()
-    frames = frames[:6]
+    return frames[:6], K_scene
 
-    def run(**settings):
-        matcher = GeometricMatcher(resolution=160, intrinsics=K_scene, offsets=(1, 2), **settings)
-        return matcher, matcher.predict(frames)
 
-    _, off = run()
-    auto_matcher, auto = run(rolling_shutter_readout="auto")
+def _match_rendered(**settings) -> tuple[GeometricMatcher, PairPredictions]:
+    """The matcher (160 px, offsets 1 and 2, the scene's intrinsics, ``settings``) and its pair predictions on
+    :func:`_rendered_frames`."""
+    frames, K_scene = _rendered_frames()
+    matcher = GeometricMatcher(resolution=160, intrinsics=K_scene, offsets=(1, 2), **settings)
+    return matcher, matcher.predict(frames)
+
+
+def test_matcher_with_auto_readout_keeps_a_global_shutter_video_unchanged():
+    """On rendered (global-shutter) frames the automatic readout comes out 0 and the pairs are those of the matcher
+    without the option, bit for bit; a given readout changes them."""
+    _, off = _match_rendered()
+    auto_matcher, auto = _match_rendered(rolling_shutter_readout="auto")
     assert auto_matcher._rolling is None and auto_matcher.report.rolling_shutter_readout == 0.0
     np.testing.assert_array_equal(auto.pts_i, off.pts_i)
     np.testing.assert_array_equal(auto.conf_i, off.conf_i)
-    detect_matcher, detect = run(rolling_shutter_readout=0.6, rolling_shutter_detect=True)  # declines: no change
+    # the detection declines: no change
+    detect_matcher, detect = _match_rendered(rolling_shutter_readout=0.6, rolling_shutter_detect=True)
     assert detect_matcher._rolling is None and np.isfinite(detect_matcher.report.rolling_shutter_asymmetry)
     np.testing.assert_array_equal(detect.pts_i, off.pts_i)
-    given_matcher, given = run(rolling_shutter_readout=0.6)
+    given_matcher, given = _match_rendered(rolling_shutter_readout=0.6)
     assert given_matcher._rolling is not None and given_matcher._rolling.readout == 0.6
     assert not np.array_equal(given.pts_i, off.pts_i)
     with pytest.raises(ValueError, match="rolling_shutter_readout"):
@@ -272,26 +284,17 @@ def test_matcher_min_shift_declines_an_unrolling_below_the_matching_noise():
     un-rolling moves the consecutive pairs' matches by a fraction of their Sampson residual): a high threshold
     declines the correction and the pairs are those of the matcher without the option, bit for bit; a low one
     keeps it; the ratio is reported either way."""
-    from test_geometric import _render_scene
-
-    frames, _, K_scene, _ = _render_scene()
-    frames = frames[:6]
-
-    def run(**settings):
-        matcher = GeometricMatcher(resolution=160, intrinsics=K_scene, offsets=(1, 2), **settings)
-        return matcher, matcher.predict(frames)
-
-    _, off = run()
-    kept_matcher, kept = run(rolling_shutter_readout=0.6, rolling_shutter_min_shift=1e-6)
+    _, off = _match_rendered()
+    kept_matcher, kept = _match_rendered(rolling_shutter_readout=0.6, rolling_shutter_min_shift=1e-6)
     ratio = kept_matcher.report.rolling_shutter_shift
     assert kept_matcher._rolling is not None and 0 < ratio < 1e3, ratio
     assert not np.array_equal(kept.pts_i, off.pts_i)
-    gated_matcher, gated = run(rolling_shutter_readout=0.6, rolling_shutter_min_shift=2 * ratio)
+    gated_matcher, gated = _match_rendered(rolling_shutter_readout=0.6, rolling_shutter_min_shift=2 * ratio)
     assert gated_matcher._rolling is None and gated_matcher.report.rolling_shutter_readout == 0.0
     assert gated_matcher.report.rolling_shutter_shift == ratio
     np.testing.assert_array_equal(gated.pts_i, off.pts_i)
     np.testing.assert_array_equal(gated.conf_i, off.conf_i)
-    assert np.isnan(run()[0].report.rolling_shutter_shift)
+    assert np.isnan(_match_rendered()[0].report.rolling_shutter_shift)
     with pytest.raises(ValueError, match="rolling_shutter_min_shift"):
         GeometricMatcher(rolling_shutter_min_shift=-1.0)
 

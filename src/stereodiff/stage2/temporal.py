@@ -266,10 +266,8 @@ class TemporalRefiner(TemporalConfig):
         ahead_share: float | None,
     ) -> TemporalConfig | None:
         """The outline rule's wide settings (:func:`~stereodiff.stage2.hole_fill.wide_outline`) for a video stage 1
-        finds static — its mover rules gave depth to less than ``hole_outline_wide_given`` of the ``[T,h,w]`` bool
-        ``movers_given`` (and, with ``hole_outline_wide_frame_given``, to less than that of every frame) and the
-        camera does not move along its view (:meth:`_ahead`; unmeasured: not ahead) —
-        else None (the rule keeps the refiner's own settings; also without the mask or with the option off)."""
+        finds static (:meth:`_static_video` of the ``[T,h,w]`` bool ``movers_given`` and the camera's motion), else
+        None (the rule keeps the refiner's own settings; also without the mask or with the option off)."""
         if self.hole_outline_px <= 0 or self.hole_outline_wide_band_px <= 0:
             return None
         static = self._static_video(movers_given, cam_to_world, intrinsics, width, ahead_share)
