@@ -507,7 +507,6 @@ def outline_fill(
         return fill, moved
     far_side, near_side = _sides(covered, log_depth, step, middle)
     at = np.nonzero(band | rim)
-
     h, w = covered.shape
     small = (max(w // _OUTLINE_SCALE, 1), max(h // _OUTLINE_SCALE, 1))  # the colour models' grid (cv2's w, h)
     planes = colour_planes(cv2.resize(rgb, small, interpolation=cv2.INTER_AREA))  # [h/s,w/s,7]

@@ -291,6 +291,7 @@ class TemporalRefiner(TemporalConfig):
         pixels = max(int(np.prod(movers_given.shape[1:])), 1)
         # [T] each frame's given share, counted frame by frame (a long video's mask stays on disk)
         per_frame = np.array([np.count_nonzero(m) for m in movers_given]) / pixels
+        release(movers_given)  # a memory-mapped mask's pages, read whole here, leave the resident set
         given, largest = float(per_frame.mean()), float(per_frame.max())
         measured = self._ahead(cam_to_world, intrinsics, width, ahead_share)
         forward = measured is not None and measured[0] >= AHEAD_SHARE
