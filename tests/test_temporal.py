@@ -1634,18 +1634,22 @@ def test_the_wide_outline_rule_only_in_a_video_stage_1_finds_static():
     refiner = TemporalRefiner(ahead_from_stage1=True, **options)
     given = np.zeros((4, 30, 40), bool)
     given[0, :2, :2] = True  # 4 pixels of 4 800: 0.08 %
-    wide = refiner._static_outline(given, None, None, 40, 0.0)
+    wide = refiner._static_outline(refiner._static_video(given, None, None, 40, 0.0))
     assert wide is not None and (wide.hole_outline_band_px, wide.hole_far_edge_px) == (6, 9)
     assert dataclasses.replace(wide, hole_outline_band_px=3, hole_far_edge_px=6) == refiner  # nothing else changes
     given[1, :10, :10] = True  # 104 pixels: 2.2 %, a dynamic video
-    assert refiner._static_outline(given, None, None, 40, 0.0) is None
+    assert refiner._static_outline(refiner._static_video(given, None, None, 40, 0.0)) is None
     lax = TemporalRefiner(ahead_from_stage1=True, hole_outline_wide_given=0.05, **options)  # 2.2 % < 5 %: static
-    assert lax._static_outline(given, None, None, 40, 0.0) is not None
+    assert lax._static_outline(lax._static_video(given, None, None, 40, 0.0)) is not None
     for frame_given, wide in ((0.05, False), (0.1, True)):  # frame 1: 8.3 % of its pixels given
         strict = dataclasses.replace(lax, hole_outline_wide_frame_given=frame_given)
-        assert (strict._static_outline(given, None, None, 40, 0.0) is not None) == wide
-    assert refiner._static_outline(given[:1], None, None, 40, 1.0) is None  # a camera moving ahead
-    assert refiner._static_outline(None, None, None, 40, 0.0) is None  # no mask: not known to be static
+        assert (strict._static_outline(strict._static_video(given, None, None, 40, 0.0)) is not None) == wide
+    assert (
+        refiner._static_outline(refiner._static_video(given[:1], None, None, 40, 1.0)) is None
+    )  # a camera moving ahead
+    assert (
+        refiner._static_outline(refiner._static_video(None, None, None, 40, 0.0)) is None
+    )  # no mask: not known to be static
     with pytest.raises(ValueError, match="hole_outline_wide_given"):
         TemporalRefiner(hole_outline_wide_given=2.0)
 

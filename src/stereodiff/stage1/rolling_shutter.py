@@ -165,8 +165,19 @@ def relative_shift(
     with the frames' angular velocities ``omega_a`` / ``omega_b`` ``[3]`` at ``readout``) moves each match relative
     to its partner, ``|(x_b' − x_b) − (x_a' − x_a)|``. A turn that is the same in both frames shifts both alike and
     changes nothing a pair's pose sees (0); what a pair's fit sees is the change of the turn between its frames."""
-    moved_a = unroll_pixels(x_a, rows_a, K, omega_a, readout, height) - x_a
-    moved_b = unroll_pixels(x_b, rows_b, K, omega_b, readout, height) - x_b
+    moved_a = _unrolling_moves(x_a, rows_a, K, omega_a, readout, height)
+    return _median_relative(moved_a, _unrolling_moves(x_b, rows_b, K, omega_b, readout, height))
+
+
+def _unrolling_moves(
+    x: np.ndarray, rows: np.ndarray, K: np.ndarray, omega: np.ndarray, readout: float, height: int
+) -> np.ndarray:
+    """``[N,2]`` pixels: how far :func:`unroll_pixels` moves each of the undistorted pixels ``x [N,2]``."""
+    return unroll_pixels(x, rows, K, omega, readout, height) - x
+
+
+def _median_relative(moved_a: np.ndarray, moved_b: np.ndarray) -> float:
+    """Pixels: the median length of ``moved_b − moved_a`` (``[N,2]`` each)."""
     return float(np.median(np.linalg.norm(moved_b - moved_a, axis=1)))
 
 
@@ -184,16 +195,14 @@ def unrolling_shift(
     ``k`` and their captured rows, e.g. its consecutive pair's matches) of :func:`relative_shift` between frame
     ``k`` and ``k + L`` (the pixels taken where they are in frame ``k``: the flow between them changes the shear
     to second order only), and the largest of these medians (0 when no frame has a partner)."""
-    medians = []
-    for lag in lags:
-        shifts = [
-            relative_shift(x, x, rows, rows, K, omega[k], omega[k + lag], readout, height)
-            for k, x, rows in matches
-            if k + lag < len(omega)
-        ]
-        if shifts:
-            medians.append(float(np.median(shifts)))
-    return max(medians, default=0.0)
+    shifts: dict[int, list[float]] = {lag: [] for lag in lags}
+    for k, x, rows in matches:
+        own = _unrolling_moves(x, rows, K, omega[k], readout, height)  # frame k's side: once for every lag
+        for lag in lags:
+            if k + lag < len(omega):
+                other = _unrolling_moves(x, rows, K, omega[k + lag], readout, height)
+                shifts[lag].append(_median_relative(own, other))
+    return max((float(np.median(found)) for found in shifts.values() if found), default=0.0)
 
 
 def frame_angular_velocities(rotations: dict[int, np.ndarray], num_frames: int) -> np.ndarray:

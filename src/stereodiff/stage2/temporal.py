@@ -145,7 +145,11 @@ class TemporalRefiner(TemporalConfig):
         lean, warp_frames, farness, order, up = self._ahead_rules(
             cam_to_world, intrinsics, w, (work_h, work_w), ahead_share
         )
-        outline = self._static_outline(movers_given, cam_to_world, intrinsics, w, ahead_share)
+        # stage 1 finds the video static: asked once, for the outline rules that depend on it
+        wide = self.hole_outline_px > 0 and self.hole_outline_wide_band_px > 0
+        asked = wide or (self.hole_outline_nearest > 0 and self.hole_outline_nearest_static)
+        static = asked and self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
+        outline = self._static_outline(static)
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
         meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
@@ -159,10 +163,7 @@ class TemporalRefiner(TemporalConfig):
             meta["up"] = up
         if self.hole_outline_wide_band_px > 0:
             meta["outline_wide"] = outline is not None
-        nearest = self.hole_outline_nearest > 0 and (
-            not self.hole_outline_nearest_static
-            or self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
-        )
+        nearest = self.hole_outline_nearest > 0 and (not self.hole_outline_nearest_static or static)
         if self.hole_outline_nearest > 0:
             meta["outline_nearest"] = nearest
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
@@ -257,20 +258,12 @@ class TemporalRefiner(TemporalConfig):
             return None
         return (float(ahead_share) if from_stage1 else moving_ahead(cam_to_world, intrinsics, width)), from_stage1
 
-    def _static_outline(
-        self,
-        movers_given: np.ndarray | None,
-        cam_to_world: np.ndarray | None,
-        intrinsics: np.ndarray | None,
-        width: int,
-        ahead_share: float | None,
-    ) -> TemporalConfig | None:
+    def _static_outline(self, static: bool) -> TemporalConfig | None:
         """The outline rule's wide settings (:func:`~stereodiff.stage2.hole_fill.wide_outline`) for a video stage 1
-        finds static (:meth:`_static_video` of the ``[T,h,w]`` bool ``movers_given`` and the camera's motion), else
-        None (the rule keeps the refiner's own settings; also without the mask or with the option off)."""
+        finds ``static`` (:meth:`_static_video`), else None (the rule keeps the refiner's own settings; also with the
+        option off)."""
         if self.hole_outline_px <= 0 or self.hole_outline_wide_band_px <= 0:
             return None
-        static = self._static_video(movers_given, cam_to_world, intrinsics, width, ahead_share)
         logger.info("stage 2: the outline rule's wide settings %s", "on" if static else "off")
         return wide_outline(self) if static else None
 
@@ -282,10 +275,10 @@ class TemporalRefiner(TemporalConfig):
         width: int,
         ahead_share: float | None,
     ) -> bool:
-        """Stage 1 finds the video static (the test of :meth:`_static_outline`): its mover rules gave depth to less
-        than ``hole_outline_wide_given`` of the ``[T,h,w]`` bool ``movers_given`` (and, with
-        ``hole_outline_wide_frame_given``, to less than that of every frame) and the camera does not move along its
-        view (:meth:`_ahead`; unmeasured: not ahead). False without the mask."""
+        """Stage 1 finds the video static (the test of the wide outline rule and of ``hole_outline_nearest_static``):
+        its mover rules gave depth to less than ``hole_outline_wide_given`` of the ``[T,h,w]`` bool ``movers_given``
+        (and, with ``hole_outline_wide_frame_given``, to less than that of every frame) and the camera does not move
+        along its view (:meth:`_ahead`; unmeasured: not ahead). False without the mask."""
         if movers_given is None:
             return False
         pixels = max(int(np.prod(movers_given.shape[1:])), 1)
@@ -1158,7 +1151,7 @@ class _Inputs:
 
         h, w = self.size
         log_depth, trust = np.zeros(h * w, np.float32), np.zeros(h * w, np.float32)
-        chains = {step: (np.eye(3), np.zeros(3)) for step in (-1, +1)}  # source frame → frame k, per side
+        chains = {step: self.chained(k, step, self.warp_frames) for step in (-1, +1)}  # per side, nearest first
         flows: dict[int, np.ndarray] = {}  # per side, [h,w,2]: where the flow puts frame k's pixels in the source
         seen: dict[int, np.ndarray] = {}  # per side, [h·w] bool: the chained flow passed every forward–backward check
         grid = pixel_grid(h, w).reshape(-1, 2)
@@ -1173,14 +1166,12 @@ class _Inputs:
             level = np.full(h * w, np.inf, np.float32)  # this distance's nearest depth per pixel
             level_trust = np.zeros(h * w, np.float32)  # and its source pixel's weight
             for step in (-1, +1):
-                source = k + step * j
-                if step not in chains or not 0 <= source < self.num_frames:
+                chained = next(chains[step], None) if step in chains else None
+                if chained is None:  # the frame's edge, or a camera motion unknown: this side stops
+                    chains.pop(step, None)
                     continue
-                link = self.link(source - step, step)  # source → its neighbour towards k
+                source, link, rotation, translation = chained
                 motion = link.motion
-                if motion is None:
-                    del chains[step]
-                    continue
                 if step in flows:  # chained along the flow: k → … → source - step → source
                     if link.consistent is not None:
                         seen_there = cv2.remap(link.consistent.astype(np.float32), flows[step], None, cv2.INTER_NEAREST)
@@ -1190,12 +1181,10 @@ class _Inputs:
                     flows[step] = link.sample_at
                     if link.consistent is not None:
                         seen[step] = link.consistent.reshape(-1)
-                rotation, translation = chains[step]
-                chains[step] = rotation @ motion.rotation, rotation @ motion.translation + translation
                 raw = self._get(source)
                 rows, cols = np.nonzero(raw.weight >= 0.5)
                 rays = motion._rays(np.stack([cols, rows], axis=-1).astype(np.float64))  # [N,3]
-                points = (rays * np.exp(raw.log_depth[rows, cols, None])) @ chains[step][0].T + chains[step][1]
+                points = (rays * np.exp(raw.log_depth[rows, cols, None])) @ rotation.T + translation
                 z = np.maximum(points[:, 2], 1e-6)
                 u = np.rint(motion.focal * points[:, 0] / z + motion.centre[0]).astype(np.int64)
                 v = np.rint(motion.focal * points[:, 1] / z + motion.centre[1]).astype(np.int64)
@@ -1224,22 +1213,30 @@ class _Inputs:
     def views(self, k: int, frames: int) -> list[View]:
         """Frame ``k``'s nearby frames, up to ``frames`` on each side, as its camera sees them
         (:class:`~stereodiff.stage2.hole_fill.View`: their colours and the camera's motion from frame ``k`` to them,
-        the inverse of the chained motions of the links, as :meth:`warped` chains them); a side stops where a camera
-        motion is unknown."""
+        the inverse of :meth:`chained`'s motions); a side stops where a camera motion is unknown."""
         found = []
         for step in (-1, +1):
-            rotation, translation = np.eye(3), np.zeros(3)  # source frame → frame k
-            for j in range(1, frames + 1):
-                source = k + step * j
-                if not 0 <= source < self.num_frames:
-                    break
-                motion = self.link(source - step, step).motion  # source → its neighbour towards k
-                if motion is None:
-                    break
-                rotation, translation = rotation @ motion.rotation, rotation @ motion.translation + translation
+            for source, link, rotation, translation in self.chained(k, step, frames):
                 back = rotation.T  # frame k → source: X' = Rᵀ·X − Rᵀ·t
-                found.append(View(self.rgb(source), back, -back @ translation, motion.focal, motion.centre))
+                found.append(View(self.rgb(source), back, -back @ translation, link.motion.focal, link.motion.centre))
         return found
+
+    def chained(self, k: int, step: int, frames: int) -> Iterator[tuple[int, _Link, np.ndarray, np.ndarray]]:
+        """The frames ``k + step·j``, ``j`` = 1 … ``frames`` (``step`` = ±1), nearest first, each as ``(source, link,
+        R [3,3], t [3])``: its link towards frame ``k`` (source → its neighbour towards ``k``) and the chain of the
+        links' fitted camera motions from it to frame ``k`` (``X_k = R·X_source + t``); stops at the video's edge or
+        where a camera motion is unknown. Links are built on demand, one frame at a time."""
+        rotation, translation = np.eye(3), np.zeros(3)
+        for j in range(1, frames + 1):
+            source = k + step * j
+            if not 0 <= source < self.num_frames:
+                return
+            link = self.link(source - step, step)
+            motion = link.motion
+            if motion is None:
+                return
+            rotation, translation = rotation @ motion.rotation, rotation @ motion.translation + translation
+            yield source, link, rotation, translation
 
     def independent_motion(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Evidence that frame ``k``'s pixels move unlike a rigid scene seen by the moving camera: ``[h',w']``
