@@ -388,6 +388,32 @@ def test_angular_acceleration_of_tracks_drops_moving_points():
     assert np.linalg.norm(steady) < 0.1 * truth  # the translation's second-order rest
 
 
+def test_angular_acceleration_is_the_loop_of_choice_calls_and_norm_bit_for_bit():
+    """The screen's fit draws its 200 track pairs on arrays (``robust.choice_samples``) and takes the misfits'
+    lengths component by component: the same result as the loop of ``Generator.choice`` calls and
+    ``np.linalg.norm`` it replaced, to the last bit (clean, noisy and outlier-ridden tracks, several seeds)."""
+
+    def reference(x: np.ndarray, seed: int, samples: int = 200, min_px: float = 0.05) -> np.ndarray:
+        second = x[2] - 2 * x[1] + x[0]
+        flow = rotation_flow(x[1], K)
+        rng = np.random.default_rng(seed)
+        picks = np.stack([rng.choice(len(second), 2, replace=False) for _ in range(samples)])
+        fits = (np.linalg.pinv(flow[picks].reshape(samples, 4, 3)) @ second[picks].reshape(samples, 4, 1))[..., 0]
+        misfit = np.linalg.norm(second[None] - np.einsum("nij,sj->sni", flow, fits), axis=2)
+        medians = np.median(misfit, axis=1)
+        best = int(np.argmin(medians))
+        inliers = misfit[best] < max(2.5 * 1.4826 * float(medians[best]), min_px)
+        return np.linalg.lstsq(flow[inliers].reshape(-1, 3), second[inliers].reshape(-1), rcond=None)[0]
+
+    rng = np.random.default_rng(11)
+    for trial in range(6):
+        tracks = _hand_held_tracks(rng, np.radians(1.0), np.radians(0.1) * trial / 5)
+        tracks = tracks + rng.normal(0, 0.05 * trial, tracks.shape)
+        tracks[2, : trial * 20] += rng.normal(0, 2.0, (trial * 20, 2))  # tracks accelerating on their own
+        for seed in (0, 7919 * trial + 5):
+            assert angular_acceleration(tracks, K, seed).tobytes() == reference(tracks, seed).tobytes()
+
+
 def test_corner_tracks_follow_a_steady_shift():
     """Four frames shifted by (1.5, -0.75) px each: every track moves by that per frame; no corners: None."""
     rng = np.random.default_rng(0)
