@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from stereodiff.stage1.epipolar import fundamental_from_pose, relative_pose, sampson_distance, triangulate_rays
+from stereodiff.stage1.epipolar import (
+    fundamental_from_pose,
+    relative_pose,
+    sampson_distance,
+    transform,
+    triangulate_rays,
+)
 from stereodiff.stage1.geometric import GeometricMatcher
 from stereodiff.stage1.pair_steps import PairSteps
 from stereodiff.stage1.rolling_shutter import (
@@ -127,6 +133,9 @@ def test_unrolled_matches_give_the_rotation_and_the_depth_back():
     R_true, t_true = R2.T @ R1, R2.T @ (c1 - c2)  # X_2 = R X_1 + t of the middle rows' cameras
     steps = PairSteps(0.5, None, 32, 0.5, 0.08, 0.25, 1.0, 2.0, (0.2, 5.0), 10.0, 1.0, rolling_shutter=rolling)
     depth, _, _, x_a, x_b = steps._unrolled(rays_a, clean[0][:, 1], rays_b, clean[1][:, 1], K, R_true, t_true, (1, 2))
+    for x, rays, seen_in, frame in ((x_a, rays_a, clean[0], 1), (x_b, rays_b, clean[1], 2)):  # K's first two rows:
+        projected = transform(rolling.rays(rays, seen_in[:, 1], frame), K)[:, :2]  # the full projection's, bit for bit
+        assert x.shape == projected.shape and x.tobytes() == np.ascontiguousarray(projected).tobytes()
     truth = np.empty(len(points))
     for n in range(len(points)):  # the point in frame 1's camera at its own row's time, along the pixel's ray
         R, c = _camera(1.0 + (clean[0][n, 1] - (H - 1) / 2) * readout / H)
