@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from stereodiff.stage1.epipolar import fundamental_from_pose, relative_pose, sampson_distance, triangulate_rays
+from stereodiff.stage1.epipolar import (
+    fundamental_from_pose,
+    relative_pose,
+    sampson_distance,
+    transform,
+    triangulate_rays,
+)
 from stereodiff.stage1.geometric import GeometricMatcher
 from stereodiff.stage1.pair_steps import PairSteps
 from stereodiff.stage1.rolling_shutter import (
@@ -127,6 +133,9 @@ def test_unrolled_matches_give_the_rotation_and_the_depth_back():
     R_true, t_true = R2.T @ R1, R2.T @ (c1 - c2)  # X_2 = R X_1 + t of the middle rows' cameras
     steps = PairSteps(0.5, None, 32, 0.5, 0.08, 0.25, 1.0, 2.0, (0.2, 5.0), 10.0, 1.0, rolling_shutter=rolling)
     depth, _, _, x_a, x_b = steps._unrolled(rays_a, clean[0][:, 1], rays_b, clean[1][:, 1], K, R_true, t_true, (1, 2))
+    for x, rays, seen_in, frame in ((x_a, rays_a, clean[0], 1), (x_b, rays_b, clean[1], 2)):  # K's first two rows:
+        projected = transform(rolling.rays(rays, seen_in[:, 1], frame), K)[:, :2]  # the full projection's, bit for bit
+        assert x.shape == projected.shape and x.tobytes() == np.ascontiguousarray(projected).tobytes()
     truth = np.empty(len(points))
     for n in range(len(points)):  # the point in frame 1's camera at its own row's time, along the pixel's ray
         R, c = _camera(1.0 + (clean[0][n, 1] - (H - 1) / 2) * readout / H)
@@ -386,6 +395,32 @@ def test_angular_acceleration_of_tracks_drops_moving_points():
     assert abs(np.linalg.norm(least_squares) - truth) > 0.3 * truth
     steady = angular_acceleration(_hand_held_tracks(rng, np.radians(1.0), 0.0), K)
     assert np.linalg.norm(steady) < 0.1 * truth  # the translation's second-order rest
+
+
+def test_angular_acceleration_is_the_loop_of_choice_calls_and_norm_bit_for_bit():
+    """The screen's fit draws its 200 track pairs on arrays (``robust.choice_samples``) and takes the misfits'
+    lengths component by component: the same result as the loop of ``Generator.choice`` calls and
+    ``np.linalg.norm`` it replaced, to the last bit (clean, noisy and outlier-ridden tracks, several seeds)."""
+
+    def reference(x: np.ndarray, seed: int, samples: int = 200, min_px: float = 0.05) -> np.ndarray:
+        second = x[2] - 2 * x[1] + x[0]
+        flow = rotation_flow(x[1], K)
+        rng = np.random.default_rng(seed)
+        picks = np.stack([rng.choice(len(second), 2, replace=False) for _ in range(samples)])
+        fits = (np.linalg.pinv(flow[picks].reshape(samples, 4, 3)) @ second[picks].reshape(samples, 4, 1))[..., 0]
+        misfit = np.linalg.norm(second[None] - np.einsum("nij,sj->sni", flow, fits), axis=2)
+        medians = np.median(misfit, axis=1)
+        best = int(np.argmin(medians))
+        inliers = misfit[best] < max(2.5 * 1.4826 * float(medians[best]), min_px)
+        return np.linalg.lstsq(flow[inliers].reshape(-1, 3), second[inliers].reshape(-1), rcond=None)[0]
+
+    rng = np.random.default_rng(11)
+    for trial in range(6):
+        tracks = _hand_held_tracks(rng, np.radians(1.0), np.radians(0.1) * trial / 5)
+        tracks = tracks + rng.normal(0, 0.05 * trial, tracks.shape)
+        tracks[2, : trial * 20] += rng.normal(0, 2.0, (trial * 20, 2))  # tracks accelerating on their own
+        for seed in (0, 7919 * trial + 5):
+            assert angular_acceleration(tracks, K, seed).tobytes() == reference(tracks, seed).tobytes()
 
 
 def test_corner_tracks_follow_a_steady_shift():

@@ -14,7 +14,7 @@ import pytest
 from stereodiff.errors import InputError
 from stereodiff.io.files import stamped_folder
 from stereodiff.progress import thread_imap, thread_map
-from stereodiff.robust import _choice_loop, _choice_triples, choice_triples, weighted_median
+from stereodiff.robust import _choice_arrays, _choice_loop, choice_samples, choice_triples, weighted_median
 
 
 def test_thread_imap_keeps_order_and_bounds_the_work_in_flight():
@@ -90,13 +90,34 @@ def test_choice_triples_is_the_loop_of_choice_calls_bit_for_bit(n, before):
         got = choice_triples(fast, n, 200)
         assert got.dtype == expected.dtype and np.array_equal(got, expected)
         assert fast.bit_generator.state == reference.bit_generator.state
-    assert _choice_triples(np.random.default_rng(0), 100, 200) is not None  # the arrays ran, not the fallback
+    assert _choice_arrays(np.random.default_rng(0), 100, 200) is not None  # the arrays ran, not the fallback
 
 
 def test_choice_triples_falls_back_to_the_loop_for_other_generators():
     reference, other = np.random.Generator(np.random.MT19937(5)), np.random.Generator(np.random.MT19937(5))
-    assert _choice_triples(np.random.Generator(np.random.MT19937(5)), 100, 10) is None
+    assert _choice_arrays(np.random.Generator(np.random.MT19937(5)), 100, 10) is None
     assert np.array_equal(choice_triples(other, 100, 10), _choice_loop(reference, 100, 10))
+
+
+@pytest.mark.parametrize("n", [3, 4, 30, 400, 3999, 70_000])
+@pytest.mark.parametrize("before", ["fresh", "odd word kept back", "choice of many"])
+def test_choice_samples_of_two_is_the_loop_of_choice_calls_bit_for_bit(n, before):
+    """The rolling-shutter screen's track pairs (``angular_acceleration``) rely on it: the same samples, and the
+    generator left in the same state."""
+    for seed in range(12):
+        reference, fast = np.random.default_rng(seed), np.random.default_rng(seed)
+        for rng in (reference, fast):
+            if before == "odd word kept back":
+                rng.integers(2**31)
+            elif before == "choice of many":
+                rng.choice(50_000, 1_500, replace=False)
+        expected = np.stack([reference.choice(n, 2, replace=False) for _ in range(200)])
+        got = choice_samples(fast, n, 2, 200)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+        assert fast.bit_generator.state == reference.bit_generator.state
+    assert _choice_arrays(np.random.default_rng(0), 30, 200, 2) is not None  # the arrays ran, not the fallback
+    with pytest.raises(ValueError, match="2 or 3"):
+        choice_samples(np.random.default_rng(0), 30, 4, 10)
 
 
 def test_import_in_background_imports_what_is_missing_on_a_thread_and_leaves_failures_to_the_caller():

@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["choice_triples", "parabola_vertex", "theil_sen", "weighted_median"]
+__all__ = ["choice_samples", "choice_triples", "parabola_vertex", "theil_sen", "weighted_median"]
 
 
 def parabola_vertex(a: float, b: float, c: float) -> float:
@@ -41,67 +41,84 @@ def theil_sen(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, gap: float
 
 def choice_triples(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
     """``[count,3]`` int64: ``np.stack([rng.choice(n, 3, replace=False) for _ in range(count)])``, the same values
-    and the same generator state afterwards, ~30× faster (the minimal samples of a RANSAC over ``n`` points).
-
-    ``Generator.choice`` draws 3 of ``n`` by Floyd's algorithm (3 Lemire-bounded draws from the bit generator's
-    32-bit stream, each replaced by its range's top when already taken), then shuffles them (2 more bounded draws):
-    5 words of the stream per sample, unless a Lemire draw is rejected (a chance of ~``n / 2³²`` per draw). Here the
-    words of all samples are taken at once from a PCG64 generator and those steps run on arrays; with another bit
-    generator, a rejected draw, or a numpy whose ``choice`` draws differently (checked once per process), the
-    loop of ``choice`` calls itself runs."""
-    if not (_vectorised_choice_matches() and 3 < n < 2**32 and count > 0):
-        return _choice_loop(rng, n, count)
-    triples = _choice_triples(rng, n, count)
-    return _choice_loop(rng, n, count) if triples is None else triples
+    and the same generator state afterwards, ~30× faster (the minimal samples of a RANSAC over ``n`` points):
+    :func:`choice_samples` of 3."""
+    return choice_samples(rng, n, 3, count)
 
 
-def _choice_loop(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
-    """``[count,3]``: ``count`` calls of ``rng.choice(n, 3, replace=False)`` (what :func:`choice_triples` gives)."""
-    return np.stack([rng.choice(n, 3, replace=False) for _ in range(count)]).reshape(count, 3)
+def choice_samples(rng: np.random.Generator, n: int, k: int, count: int) -> np.ndarray:
+    """``[count,k]`` int64 (``k`` 2 or 3): ``np.stack([rng.choice(n, k, replace=False) for _ in range(count)])``,
+    the same values and the same generator state afterwards (2: ~20× faster for 200 samples).
+
+    ``Generator.choice`` draws ``k`` of ``n`` by Floyd's algorithm (``k`` Lemire-bounded draws from the bit
+    generator's 32-bit stream, each replaced by its range's top when already taken), then shuffles them (``k − 1``
+    more bounded draws): ``2k − 1`` words of the stream per sample, unless a Lemire draw is rejected (a chance of
+    ~``n / 2³²`` per draw). Here the words of all samples are taken at once from a PCG64 generator and those steps
+    run on arrays; with another bit generator, a rejected draw, or a numpy whose ``choice`` draws differently
+    (checked once per process and ``k``), the loop of ``choice`` calls itself runs."""
+    if k not in (2, 3):
+        raise ValueError(f"choice_samples draws 2 or 3 of n, got k={k}")
+    if not (_vectorised_choice_matches(k) and k < n < 2**32 and count > 0):
+        return _choice_loop(rng, n, count, k)
+    samples = _choice_arrays(rng, n, count, k)
+    return _choice_loop(rng, n, count, k) if samples is None else samples
 
 
-def _choice_triples(rng: np.random.Generator, n: int, count: int) -> np.ndarray | None:
-    """:func:`choice_triples` on arrays, or None (generator untouched) when the generator is not PCG64 or a draw
+def _choice_loop(rng: np.random.Generator, n: int, count: int, k: int = 3) -> np.ndarray:
+    """``[count,k]``: ``count`` calls of ``rng.choice(n, k, replace=False)`` (what :func:`choice_samples` gives)."""
+    return np.stack([rng.choice(n, k, replace=False) for _ in range(count)]).reshape(count, k)
+
+
+def _choice_arrays(rng: np.random.Generator, n: int, count: int, k: int = 3) -> np.ndarray | None:
+    """:func:`choice_samples` on arrays, or None (generator untouched) when the generator is not PCG64 or a draw
     would be rejected."""
     bitgen = rng.bit_generator
     state = bitgen.state
     if state["bit_generator"] != "PCG64":
         return None
-    needed = 5 * count  # 32-bit words: 3 for Floyd's draws, 2 for the shuffle
+    width = 2 * k - 1  # 32-bit words per sample: k for Floyd's draws, k − 1 for the shuffle
+    needed = width * count
     buffered = np.array([state["uinteger"]] if state["has_uint32"] else [], np.uint32)  # the upper half kept back
-    raw = bitgen.random_raw(-(-(needed - len(buffered)) // 2))  # [k] uint64: lower 32 bits first, then upper
+    raw = bitgen.random_raw(-(-(needed - len(buffered)) // 2))  # uint64: lower 32 bits first, then upper
     words = np.concatenate([buffered, raw.astype("<u8").view("<u4")])
-    ranges = np.array([n - 3, n - 2, n - 1, 2, 1], np.uint64)  # inclusive upper bounds of the 5 draws
-    scaled = words[:needed].reshape(count, 5).astype(np.uint64) * (ranges + 1)
+    # inclusive upper bounds of the draws: Floyd's n − k … n − 1, then the shuffle's k − 1 … 1
+    ranges = np.array([n - k + i for i in range(k)] + list(range(k - 1, 0, -1)), np.uint64)
+    scaled = words[:needed].reshape(count, width).astype(np.uint64) * (ranges + 1)
     low = scaled & np.uint64(0xFFFFFFFF)
     if (low < (np.uint64(0xFFFFFFFF) - ranges) % (ranges + 1)).any():  # Lemire's rejection: redrawn by choice
         bitgen.state = state
         return None
-    drawn = (scaled >> np.uint64(32)).astype(np.int64)  # [count,5]
-    first, second, third = drawn[:, 0], drawn[:, 1], drawn[:, 2]
-    second = np.where(second == first, n - 2, second)  # Floyd: a value already taken is replaced by the bound
-    third = np.where((third == first) | (third == second), n - 1, third)
-    triples = np.stack([first, second, third], axis=1)
+    drawn = (scaled >> np.uint64(32)).astype(np.int64)  # [count,2k-1]
+    picked: list[np.ndarray] = []
+    for i in range(k):  # Floyd: a value already taken is replaced by the draw's bound
+        value = drawn[:, i]
+        if picked:
+            taken = np.zeros(count, bool)
+            for earlier in picked:
+                taken |= value == earlier
+            value = np.where(taken, n - k + i, value)
+        picked.append(value)
+    samples = np.stack(picked, axis=1)
     rows = np.arange(count)
-    for position, column in ((2, 3), (1, 4)):  # the shuffle: position i swapped with a draw in [0, i]
-        other = drawn[:, column]
-        taken = triples[rows, other]
-        triples[rows, other] = triples[:, position]
-        triples[:, position] = taken
+    for position in range(k - 1, 0, -1):  # the shuffle: position i swapped with a draw in [0, i]
+        other = drawn[:, k + (k - 1 - position)]
+        taken = samples[rows, other]
+        samples[rows, other] = samples[:, position]
+        samples[:, position] = taken
     spare = words[needed:]  # an odd word left: the generator keeps it for its next 32-bit draw
     kept = int(spare[0] if spare.size else words[-1])  # numpy leaves the last upper half there when none is kept
     bitgen.state = {**bitgen.state, "has_uint32": int(spare.size), "uinteger": kept}
-    return triples
+    return samples
 
 
 @functools.cache
-def _vectorised_choice_matches() -> bool:
-    """Whether :func:`_choice_triples` reproduces this numpy's ``Generator.choice`` (values and state)."""
+def _vectorised_choice_matches(k: int = 3) -> bool:
+    """Whether :func:`_choice_arrays` reproduces this numpy's ``Generator.choice`` of ``k`` (values and state)."""
     for seed, n in ((0, 100), (1, 4000), (2, 2**20)):
         reference, fast = np.random.default_rng(seed), np.random.default_rng(seed)
         reference.integers(2**31), fast.integers(2**31)  # a 32-bit word kept back for the next draw
-        expected = _choice_loop(reference, n, 64)
-        got = _choice_triples(fast, n, 64)
+        expected = _choice_loop(reference, n, 64, k)
+        got = _choice_arrays(fast, n, 64, k)
         if got is None or not np.array_equal(got, expected) or fast.integers(2**62) != reference.integers(2**62):
             return False
     return True

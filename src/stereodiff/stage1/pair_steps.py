@@ -357,8 +357,8 @@ class PairSteps:
         turned_other = rolling.rays(rays_other, rows_other, other)
         depth, depth_other, angle = triangulate_rays(turned_self, transform(turned_other, R.T), -R.T @ t)
         depth = depth * np.sqrt(_dot3(turned_self, turned_self) / _dot3(rays_self, rays_self))
-        x_self = transform(turned_self, K)[:, :2]
-        x_other = transform(turned_other, K)[:, :2]
+        x_self = transform(turned_self, K[:2])  # the pixels' rows of K only (its third row gives z = 1)
+        x_other = transform(turned_other, K[:2])
         return depth, depth_other, angle, x_self, x_other
 
 

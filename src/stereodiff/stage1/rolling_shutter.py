@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stereodiff.robust import choice_samples
+
 __all__ = [
     "COARSE_GRID",
     "MIRROR_MARGIN",
@@ -330,10 +332,11 @@ def angular_acceleration(
     tracks on moving objects, whose second differences are their own, are outliers when they are a minority."""
     second = x[2] - 2 * x[1] + x[0]  # [N,2]
     flow = rotation_flow(x[1], K)  # [N,2,3]
-    rng = np.random.default_rng(seed)
-    picks = np.stack([rng.choice(len(second), 2, replace=False) for _ in range(samples)])  # [S,2]
+    # [S,2]: rng.choice(N, 2, replace=False) each, drawn on arrays (the same samples)
+    picks = choice_samples(np.random.default_rng(seed), len(second), 2, samples)
     fits = (np.linalg.pinv(flow[picks].reshape(samples, 4, 3)) @ second[picks].reshape(samples, 4, 1))[..., 0]
-    misfit = np.linalg.norm(second[None] - np.einsum("nij,sj->sni", flow, fits), axis=2)  # [S,N]
+    rest = second[None] - np.einsum("nij,sj->sni", flow, fits)  # [S,N,2]
+    misfit = np.sqrt(np.square(rest[..., 0]) + np.square(rest[..., 1]))  # [S,N]: np.linalg.norm's sum of 2 squares
     medians = np.median(misfit, axis=1)
     best = int(np.argmin(medians))
     inliers = misfit[best] < max(2.5 * 1.4826 * float(medians[best]), min_px)
