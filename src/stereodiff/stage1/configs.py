@@ -792,6 +792,33 @@ class GeometricConfig(Stage1Config):
     before it gives its depth (``MoverSettings.path_trim``; 0 = off): the flow's patches blend the car's flow into
     the scenery just beside it, so the object's columns reach past the car (docs/geometric.md, "The car ahead's
     contact and the scenery beside it")."""
+    sky: bool = False
+    """After the fusion and the movers: find the sky (regions at infinity: touching the top border, smooth, bright,
+    blue on average, a stage-1 hole and not triangulated near; :mod:`stereodiff.stage1.sky`), make it a hole of the
+    scene (``SceneGeometry.sky``) and, after stage 2, give it ``sky_far`` × the video's far bound. Off (issue #20,
+    docs/geometric.md "Sky: regions at infinity (`stage1.sky`)"): driving's sky (GT depth 0) found at precision
+    SKY_PREC, recall SKY_REC; non-sky final AbsRel SKY_DRIVING; static-orbit, indoor-dynamic, close-object, TUM and
+    7-Scenes flag SKY_INDOOR; CPU SKY_CPU per 64 frames at 320×240."""
+    sky_max_gradient: float = 0.015
+    """With ``sky``: candidate pixels' mean grey gradient (grey in [0, 1], per pixel at the working resolution, 5×5
+    mean) is below this (``SkySettings.max_gradient``)."""
+    sky_min_value: float = 0.45
+    """With ``sky``: candidate pixels' ``max(R, G, B)`` (in [0, 1]) is at least this."""
+    sky_min_blue: float = 0.08
+    """With ``sky``: a region's mean ``B − R`` (in [0, 1]) is at least this (an indoor white ceiling is not blue)."""
+    sky_min_hole: float = 0.6
+    """With ``sky``: a region's interior is a stage-1 hole on at least this share of its pixels."""
+    sky_max_near: float = 0.5
+    """With ``sky``: at most this share of a region's covered pixels (6 px or more inside it) lies nearer than the
+    median depth of the frame's other covered pixels."""
+    sky_through: bool = True
+    """With ``sky``: also the regions not touching the top border, of the colour of a frame's top sky, that pass the
+    same tests (the sky seen through a lattice or branches)."""
+    sky_min_frames: float = 0.2
+    """With ``sky``: the video has sky only when at least this share of its frames has a region."""
+    sky_far: float = 2.0
+    """With ``sky``: sky's depth after stage 2, as a multiple (> 1) of the largest per-frame 99th percentile of the
+    depth outside the sky (one value for the video)."""
     band_select: bool = False
     """After the fusion (and the movers): the holes along object outlines and the covered pixels within
     ``band_select_rim_px`` of them choose their depth among the nearest confident pixels in 8 directions (both sides
@@ -904,6 +931,13 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_margin", self.movers_cut_margin >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
+                ("sky_max_gradient", self.sky_max_gradient > 0, "must be > 0"),
+                ("sky_min_value", 0 <= self.sky_min_value <= 1, "must lie in [0, 1]"),
+                ("sky_min_blue", -1 <= self.sky_min_blue <= 1, "must lie in [-1, 1]"),
+                ("sky_min_hole", 0 <= self.sky_min_hole <= 1, "must lie in [0, 1]"),
+                ("sky_max_near", 0 <= self.sky_max_near <= 1, "must lie in [0, 1]"),
+                ("sky_min_frames", 0 <= self.sky_min_frames <= 1, "must lie in [0, 1]"),
+                ("sky_far", self.sky_far > 1, "must be > 1"),
                 ("band_select_rim_px", self.band_select_rim_px >= 0, "must be ≥ 0 pixels"),
                 ("band_select_offsets", len(self.band_select_offsets) > 0 and min(self.band_select_offsets) >= 1,
                  "must be positive frame offsets"),
