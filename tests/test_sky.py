@@ -122,3 +122,13 @@ def test_sky_seen_through_a_structure_needs_sky_above():
     assert not detect_sky(frames, scene, SkySettings(through=False))[window].any()
     frames[:, :HORIZON] = (235, 235, 235)
     assert not detect_sky(frames, scene).any()
+
+
+def test_scene_keeps_its_sky_through_save_and_load(tmp_path):
+    from stereodiff.pipeline import load_scene, save_scene
+
+    frames, scene = _clip(SKY_BLUE)
+    scene = apply_sky(scene, detect_sky(frames, scene))
+    save_scene(tmp_path, scene)
+    loaded = load_scene(tmp_path)
+    np.testing.assert_array_equal(loaded.sky, scene.sky)

@@ -279,7 +279,9 @@ class StereoDiffPipeline:
         if scene is not None and scene.sky is not None:  # stage 1's sky step (``stage1.sky``): beyond the far bound
             from stereodiff.stage1.sky import paint_sky
 
+            start = time.perf_counter()
             paint_sky(out, scene.sky, kind, float(getattr(self.config.stage1, "sky_far", 2.0)))
+            self._timed("sky_paint", start)
 
         # 4. The result
         return DepthVideo(
