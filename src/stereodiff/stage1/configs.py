@@ -802,7 +802,7 @@ class GeometricConfig(Stage1Config):
     sky_max_gradient: float = 0.015
     """With ``sky``: candidate pixels' mean grey gradient (grey in [0, 1], per pixel at the working resolution, 5×5
     mean) is below this (``SkySettings.max_gradient``)."""
-    sky_min_value: float = 0.45
+    sky_min_value: float = 0.6
     """With ``sky``: candidate pixels' ``max(R, G, B)`` (in [0, 1]) is at least this."""
     sky_min_blue: float = 0.08
     """With ``sky``: a region's mean ``B − R`` (in [0, 1]) is at least this (an indoor white ceiling is not blue)."""

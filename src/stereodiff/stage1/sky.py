@@ -44,7 +44,7 @@ class SkySettings:
 
     max_gradient: float = 0.015
     """Candidate pixels: mean grey gradient (Sobel of the σ=1 blurred grey, per pixel, 5×5 box mean) below this."""
-    min_value: float = 0.45
+    min_value: float = 0.6
     """Candidate pixels: ``max(R, G, B)`` at least this (sky is bright)."""
     min_blue: float = 0.08
     """A region's mean ``B − R`` at least this."""
