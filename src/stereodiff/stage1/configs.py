@@ -793,12 +793,14 @@ class GeometricConfig(Stage1Config):
     the scenery just beside it, so the object's columns reach past the car (docs/geometric.md, "The car ahead's
     contact and the scenery beside it")."""
     sky: bool = False
-    """After the fusion and the movers: find the sky (regions at infinity: touching the top border, smooth, bright,
-    blue on average, a stage-1 hole and not triangulated near; :mod:`stereodiff.stage1.sky`), make it a hole of the
-    scene (``SceneGeometry.sky``) and, after stage 2, give it ``sky_far`` × the video's far bound. Off (issue #20,
-    docs/geometric.md "Sky: regions at infinity (`stage1.sky`)"): driving's sky (GT depth 0) found at precision
-    SKY_PREC, recall SKY_REC; non-sky final AbsRel SKY_DRIVING; static-orbit, indoor-dynamic, close-object, TUM and
-    7-Scenes flag SKY_INDOOR; CPU SKY_CPU per 64 frames at 320×240."""
+    """Last step of the geometric matcher: find the sky (regions at infinity: touching the top border or of its sky's
+    colour, smooth, bright, blue on average, a stage-1 hole or triangulated far and not near;
+    :mod:`stereodiff.stage1.sky`), make it a hole of the scene (``SceneGeometry.sky``) and, after stage 2, give it
+    ``sky_far`` × the video's far bound. Off (issue #20, docs/geometric.md "Sky: regions at infinity
+    (`stage1.sky`)"): driving's sky (GT depth 0) found at precision 0.964–1.000, recall 0.54–0.87 (s490–s499), the
+    share of its pixels at or beyond the frame's non-sky 99th percentile 0.02–0.56 → 0.56–0.89; non-sky final
+    AbsRel within ±0.2 %; static-orbit, indoor-dynamic, close-object, TUM, 7-Scenes and lady-running flag nothing
+    (identical output); davis_rollercoaster 41 % of the pixels. CPU 0.3–0.5 s per 64 frames at 320×240."""
     sky_max_gradient: float = 0.015
     """With ``sky``: candidate pixels' mean grey gradient (grey in [0, 1], per pixel at the working resolution, 5×5
     mean) is below this (``SkySettings.max_gradient``)."""
