@@ -132,3 +132,13 @@ def test_scene_keeps_its_sky_through_save_and_load(tmp_path):
     save_scene(tmp_path, scene)
     loaded = load_scene(tmp_path)
     np.testing.assert_array_equal(loaded.sky, scene.sky)
+
+
+def test_without_holes_the_scene_keeps_its_depth():
+    frames, scene = _clip(SKY_BLUE, top_depth=8.0)
+    depth = scene.depth.copy()
+    sky = detect_sky(frames, scene)
+    kept = apply_sky(scene, sky, holes=False)
+    assert kept.sky is sky and sky.any()
+    np.testing.assert_array_equal(kept.depth, depth)
+    assert kept.valid.all()

@@ -818,6 +818,10 @@ class GeometricConfig(Stage1Config):
     same tests (the sky seen through a lattice or branches)."""
     sky_min_frames: float = 0.2
     """With ``sky``: the video has sky only when at least this share of its frames has a region."""
+    sky_holes: bool = True
+    """With ``sky``: the sky's pixels become stage-1 holes before stage 2 (its stage-1 noise then reaches neither
+    stage 2's fill nor its filter); false: stage 2 gets stage 1's depth unchanged (the other pixels' final is then
+    bit-identical) and only the paint after stage 2 acts."""
     sky_far: float = 2.0
     """With ``sky``: sky's depth after stage 2, as a multiple (> 1) of the largest per-frame 99th percentile of the
     depth outside the sky (one value for the video)."""

@@ -180,10 +180,11 @@ def detect_sky(
     return sky
 
 
-def apply_sky(scene: SceneGeometry, sky: np.ndarray) -> SceneGeometry:
-    """``scene`` with its ``[T,h,w]`` bool ``sky`` pixels made holes (depth and confidence 0, not valid; its arrays
-    changed in place, frame by frame) and ``sky`` recorded (``SceneGeometry.sky``)."""
-    for k in range(sky.shape[0]):
+def apply_sky(scene: SceneGeometry, sky: np.ndarray, holes: bool = True) -> SceneGeometry:
+    """``scene`` with ``sky`` (``[T,h,w]`` bool) recorded (``SceneGeometry.sky``) and, with ``holes``, its pixels
+    made holes (depth and confidence 0, not valid; the arrays changed in place, frame by frame). Without ``holes``
+    stage 2 gets stage 1's depth unchanged and only the paint after it (:func:`paint_sky`) acts."""
+    for k in range(sky.shape[0] if holes else 0):
         mask = np.asarray(sky[k])
         if mask.any():
             scene.depth[k] = np.where(mask, 0.0, scene.depth[k])
