@@ -43,7 +43,7 @@ def test_blue_sky_above_a_textured_plane_is_found_and_made_a_hole():
     truth[:, :HORIZON] = True
     assert (sky & truth).sum() >= 0.95 * truth.sum()  # recall
     assert not (sky & ~truth).any()  # precision: nothing of the plane
-    scene = apply_sky(scene, sky)
+    scene = apply_sky(scene, sky, holes=True)
     assert scene.sky is sky and not scene.valid[:, :HORIZON].any() and (scene.depth[:, :HORIZON] == 0).all()
     assert scene.valid[:, HORIZON:].all()  # the plane keeps its depth
 
@@ -138,7 +138,7 @@ def test_without_holes_the_scene_keeps_its_depth():
     frames, scene = _clip(SKY_BLUE, top_depth=8.0)
     depth = scene.depth.copy()
     sky = detect_sky(frames, scene)
-    kept = apply_sky(scene, sky, holes=False)
+    kept = apply_sky(scene, sky)  # the default: stage 1's depth kept
     assert kept.sky is sky and sky.any()
     np.testing.assert_array_equal(kept.depth, depth)
     assert kept.valid.all()

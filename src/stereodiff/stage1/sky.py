@@ -2,9 +2,10 @@
 
 Sky has no parallax and (mostly) no texture: stage 1 leaves it a hole or triangulates noise, and stage 2 fills it
 from the structure around it, pulling it near. This step finds it in every frame at stage 1's working resolution
-and makes it a hole of the scene (so no stage-1 noise in it and no fill of structure holes from it), recording the
-mask as ``SceneGeometry.sky``; the pipeline then gives those pixels a depth beyond the video's far bound after
-stage 2 (:func:`paint_sky`), so stage 2's fill of the sky from the structure does not survive either.
+and records the mask as ``SceneGeometry.sky``; the pipeline then gives those pixels one depth beyond the video's
+far bound after stage 2 (:func:`paint_sky`), so stage 2's fill of the sky from the structure does not survive.
+With ``holes`` (``stage1.sky_holes``) the sky also becomes a hole of the scene before stage 2 (no stage-1 noise of
+it in stage 2's fill of the structure's holes); off by default, as it measured no gain (docs).
 
 A pixel is sky when it lies in a connected region (4-neighbours) of *candidate* pixels — smooth (mean grey gradient
 below ``max_gradient``), bright (``max(R, G, B) ≥ min_value``) and not warm (``B ≥ R − 0.02``) — that:
@@ -180,10 +181,11 @@ def detect_sky(
     return sky
 
 
-def apply_sky(scene: SceneGeometry, sky: np.ndarray, holes: bool = True) -> SceneGeometry:
+def apply_sky(scene: SceneGeometry, sky: np.ndarray, holes: bool = False) -> SceneGeometry:
     """``scene`` with ``sky`` (``[T,h,w]`` bool) recorded (``SceneGeometry.sky``) and, with ``holes``, its pixels
     made holes (depth and confidence 0, not valid; the arrays changed in place, frame by frame). Without ``holes``
-    stage 2 gets stage 1's depth unchanged and only the paint after it (:func:`paint_sky`) acts."""
+    (the default, ``stage1.sky_holes``) stage 2 gets stage 1's depth unchanged and only the paint after it
+    (:func:`paint_sky`) acts."""
     for k in range(sky.shape[0] if holes else 0):
         mask = np.asarray(sky[k])
         if mask.any():
