@@ -142,3 +142,13 @@ def test_without_holes_the_scene_keeps_its_depth():
     assert kept.sky is sky and sky.any()
     np.testing.assert_array_equal(kept.depth, depth)
     assert kept.valid.all()
+
+
+def test_second_pass_takes_the_video_sky_colour_where_stage_1_put_it_near():
+    """Frames 0-4: the sky a stage-1 hole (taken); frames 5-9: the same sky triangulated near (stage 1's noise; its
+    own test refuses it): the second pass takes it by the video's sky colour, and without it (0) it stays."""
+    frames, scene = _clip(SKY_BLUE, frames=10)
+    scene.depth[5:, :HORIZON], scene.valid[5:, :HORIZON] = 2.5, True
+    assert detect_sky(frames, scene).all(axis=0)[: HORIZON - 1].all()
+    without = detect_sky(frames, scene, SkySettings(video_colour=0.0))
+    assert without[:5].any() and not without[5:].any()

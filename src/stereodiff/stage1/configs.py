@@ -817,6 +817,11 @@ class GeometricConfig(Stage1Config):
     sky_through: bool = True
     """With ``sky``: also the regions not touching the top border, of the colour of a frame's top sky, that pass the
     same tests (the sky seen through a lattice or branches)."""
+    sky_video_colour: float = 0.1
+    """With ``sky``: in a video with sky, a second pass takes without stage 1's test the regions within this RGB
+    distance of the first pass's mean sky colour (``SkySettings.video_colour``; 0 = off): stage 1 triangulates noise
+    in a featureless sky, often near. davis_rollercoaster 41 → 62 % of the pixels (the structure untouched by eye),
+    driving s493 recall 0.743 → 0.823, the other driving seeds, TUM and 7-Scenes unchanged."""
     sky_min_frames: float = 0.2
     """With ``sky``: the video has sky only when at least this share of its frames has a region."""
     sky_holes: bool = False
@@ -946,6 +951,7 @@ class GeometricConfig(Stage1Config):
                 ("sky_min_hole", 0 <= self.sky_min_hole <= 1, "must lie in [0, 1]"),
                 ("sky_max_near", 0 <= self.sky_max_near <= 1, "must lie in [0, 1]"),
                 ("sky_min_frames", 0 <= self.sky_min_frames <= 1, "must lie in [0, 1]"),
+                ("sky_video_colour", self.sky_video_colour >= 0, "must be ≥ 0 (0 = off)"),
                 ("sky_far", self.sky_far > 1, "must be > 1"),
                 ("band_select_rim_px", self.band_select_rim_px >= 0, "must be ≥ 0 pixels"),
                 ("band_select_offsets", len(self.band_select_offsets) > 0 and min(self.band_select_offsets) >= 1,

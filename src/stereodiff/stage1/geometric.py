@@ -402,6 +402,7 @@ class GeometricMatcher(PairwiseReconstruction):
             min_hole=float(c.sky_min_hole),
             max_near=float(c.sky_max_near),
             through=bool(c.sky_through),
+            video_colour=float(c.sky_video_colour),
             min_frames=float(c.sky_min_frames),
         )
         start = time.perf_counter()

@@ -72,6 +72,10 @@ class SkySettings:
     """A region covers at least this share of the frame."""
     rim_colour: float = 0.12
     """A region also takes its neighbours within 4 pixels whose RGB lies within this distance of its mean colour."""
+    video_colour: float = 0.1
+    """When > 0 and the video has sky: a second pass takes, without stage 1's test, the regions whose mean colour lies
+    within this RGB distance of the first pass's mean sky colour (stage 1 triangulates noise in a featureless sky,
+    often near). 0 = off."""
     min_frames: float = 0.2
     """The video has sky only when at least this share of its frames has a region."""
 
@@ -111,9 +115,13 @@ def _at_infinity(
     return float(np.mean(~covered[inner] | far[inner])) >= s.min_hole
 
 
-def sky_frame(rgb: np.ndarray, depth: np.ndarray, valid: np.ndarray, settings: SkySettings) -> np.ndarray:
+def sky_frame(
+    rgb: np.ndarray, depth: np.ndarray, valid: np.ndarray, settings: SkySettings, known: np.ndarray | None = None
+) -> np.ndarray:
     """``[h,w]`` bool sky of one frame: ``rgb`` ``[h,w,3]`` float32 in [0, 1], stage 1's ``depth`` ``[h,w]`` and
-    ``valid`` ``[h,w]`` bool at the same size (the module docstring's rules, without the video's ``min_frames``)."""
+    ``valid`` ``[h,w]`` bool at the same size (the module docstring's rules, without the video's ``min_frames``).
+    ``known``: the video's sky colour (RGB ``[3]``, :func:`detect_sky`'s first pass): a region within
+    ``video_colour`` of it needs no stage-1 test."""
     import cv2
 
     s = settings
@@ -141,7 +149,8 @@ def sky_frame(rgb: np.ndarray, depth: np.ndarray, valid: np.ndarray, settings: S
             continue
         if label not in top and min(float(np.linalg.norm(colour - c)) for c in colours) >= s.through_colour:
             continue  # not the colour of the sky above
-        if not _at_infinity(region, box, depth, valid, s):
+        seen = known is not None and float(np.linalg.norm(colour - known)) < s.video_colour
+        if not seen and not _at_infinity(region, box, depth, valid, s):
             continue
         if label in top:
             colours.append(colour)
@@ -168,16 +177,21 @@ def detect_sky(
     t, h, w = scene.depth.shape
     sky = new_array(out_dir, "sky", (t, h, w), np.bool_)
 
-    def one(k: int) -> int:
-        mask = sky_frame(unit_rgb(frames[k], (h, w)), np.asarray(scene.depth[k]), np.asarray(scene.valid[k]), s)
+    def one(k: int, known: np.ndarray | None = None) -> np.ndarray:
+        rgb = unit_rgb(frames[k], (h, w))
+        mask = sky_frame(rgb, np.asarray(scene.depth[k]), np.asarray(scene.valid[k]), s, known)
         sky[k] = mask
         release(scene.depth, scene.valid)
-        return int(np.count_nonzero(mask))
+        return np.concatenate([[np.count_nonzero(mask)], rgb[mask].sum(axis=0)])  # pixels, RGB sum
 
-    counts = np.asarray(thread_map(one, range(t), num_workers, "stage 1: sky"))
-    if np.count_nonzero(counts) < s.min_frames * t:
+    found = np.asarray(thread_map(one, range(t), num_workers, "stage 1: sky"))
+    frames_with = int(np.count_nonzero(found[:, 0]))
+    if frames_with < s.min_frames * t:
         sky[:] = False
-    logger.info("sky: %.2f%% of the pixels (%d of %d frames)", 100 * sky.mean(), np.count_nonzero(counts), t)
+    elif s.video_colour > 0:  # second pass: the regions of the video's sky colour need no stage-1 test
+        known = found[:, 1:].sum(axis=0) / found[:, 0].sum()
+        thread_map(lambda k: one(k, known), range(t), num_workers, "stage 1: sky, second pass")
+    logger.info("sky: %.2f%% of the pixels (%d of %d frames)", 100 * sky.mean(), frames_with, t)
     return sky
 
 
