@@ -22,9 +22,10 @@ below ``max_gradient``), bright (``max(R, G, B) ≥ min_value``) and not warm (`
 - covers at least ``min_area`` of the frame (then also takes its rim within 4 px of its colour);
 
 and when the video has such a region in at least ``min_frames`` of its frames (sky persists; a lone frame's region
-is taken for noise). Measured (docs/geometric.md, "Sky: regions at infinity (`stage1.sky`)"): on the driving
+is taken for noise). A second pass then takes, without stage 1's tests, the regions of the video's sky colour
+(``video_colour``). Measured (docs/geometric.md, "Sky: regions at infinity (`stage1.sky`)"): on the driving
 renders (s490–s499) precision 0.964–1.000 and recall 0.54–0.87 against GT depth 0; nothing flagged on static-orbit,
-indoor-dynamic, close-object, TUM, 7-Scenes and lady-running; 41 % of davis_rollercoaster's pixels. Without the
+indoor-dynamic, close-object, TUM, 7-Scenes and lady-running; 62 % of davis_rollercoaster's pixels. Without the
 colour test, TUM / 7-Scenes flag 0.99 / 0.84 % (their white walls), 1.53 / 2.52 % without stage 1's test too.
 """
 
