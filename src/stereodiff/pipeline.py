@@ -40,7 +40,7 @@ from stereodiff.types import AlignmentRecord, DepthVideo, SceneGeometry, Video
 
 __all__ = ["StereoDiffPipeline", "drop_intermediates", "load_scene", "save_scene"]
 
-_SCENE_ARRAYS = ("depth", "confidence", "valid", "aligned_pointmaps", "movers_given")
+_SCENE_ARRAYS = ("depth", "confidence", "valid", "aligned_pointmaps", "movers_given", "sky")
 _RECORD_ARRAYS = ("tree", "edge_scores", "pair_scales", "per_frame_focal", "frame_log_scales", "pair_log_scales")
 
 
@@ -276,6 +276,12 @@ class StereoDiffPipeline:
         # windows, and the run directory is deleted after the export (a synchronous write of the whole video saved)
         kind = self.stage2.refine(frames, scene, out, run_dir / "stage2" / "windows" if run_dir is not None else None)
         self._timed("stage2", start)
+        if scene is not None and scene.sky is not None:  # stage 1's sky step (``stage1.sky``): beyond the far bound
+            from stereodiff.stage1.sky import paint_sky
+
+            start = time.perf_counter()
+            paint_sky(out, scene.sky, kind, float(getattr(self.config.stage1, "sky_far", 2.0)))
+            self._timed("sky_paint", start)
 
         # 4. The result
         return DepthVideo(

@@ -210,6 +210,8 @@ class SceneGeometry:
             contact, tracking and path rules), or ``None`` (no ``movers`` step). Not the mover mask: on a static
             scene the mask flags outlines, while the rules give depth to almost nothing (0.01 % of static-orbit's
             pixels against 1.6 % of driving's and 13 % of indoor-dynamic's).
+        sky: ``[T,h,w]`` bool, the pixels stage 1's sky step (``stage1.sky``, :mod:`stereodiff.stage1.sky`) found
+            at infinity (holes of ``depth``; the pipeline gives them a far depth after stage 2), or ``None``.
     """
 
     depth: np.ndarray
@@ -222,6 +224,7 @@ class SceneGeometry:
     aligned_pointmaps: np.ndarray | None = None
     ahead_share: float = float("nan")
     movers_given: np.ndarray | None = None
+    sky: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         check_array("depth", self.depth, shape=(None, None, None), kinds="f")
@@ -237,6 +240,8 @@ class SceneGeometry:
             check_array("aligned_pointmaps", self.aligned_pointmaps, shape=(t, h, w, 3), kinds="f")
         if self.movers_given is not None:
             check_array("movers_given", self.movers_given, shape=(t, h, w), dtype=np.bool_)
+        if self.sky is not None:
+            check_array("sky", self.sky, shape=(t, h, w), dtype=np.bool_)
 
     @property
     def num_frames(self) -> int:

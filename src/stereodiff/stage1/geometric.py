@@ -383,9 +383,34 @@ class GeometricMatcher(PairwiseReconstruction):
             scene = self._edge_median(frames, scene, moving)
         if self.settings.band_select:
             scene = self._band_select(frames, scene, moving, scene_dir)
+        if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth
+            scene = self._sky(frames, scene, scene_dir)
         release(moving)
         # what the probe pairs said about the camera's motion, for stage 2 (``stage2.ahead_from_stage1``)
         return dataclasses.replace(scene, ahead_share=self.report.ahead_share)
+
+    def _sky(self, frames: Any, scene: SceneGeometry, scene_dir: Path | None) -> SceneGeometry:
+        """The scene with its sky made holes and recorded (:mod:`stereodiff.stage1.sky`, ``sky*`` settings), timed
+        as ``stage1_sky``."""
+        from stereodiff.stage1.sky import SkySettings, apply_sky, detect_sky
+
+        c = self.settings
+        settings = SkySettings(
+            max_gradient=float(c.sky_max_gradient),
+            min_value=float(c.sky_min_value),
+            min_blue=float(c.sky_min_blue),
+            min_hole=float(c.sky_min_hole),
+            max_near=float(c.sky_max_near),
+            through=bool(c.sky_through),
+            video_colour=float(c.sky_video_colour),
+            min_frames=float(c.sky_min_frames),
+        )
+        start = time.perf_counter()
+        with workers_own_the_cores(self.num_workers):
+            sky = detect_sky(frames, scene, settings, scene_dir, self.num_workers)
+        scene = apply_sky(scene, sky, bool(c.sky_holes))
+        self.timings["stage1_sky"] = time.perf_counter() - start
+        return scene
 
     def _fuse(self, preds: PairPredictions, scene: SceneGeometry, out_dir: Path | None = None) -> SceneGeometry:
         """:func:`fuse_pair_depths` of ``preds`` into the aligned ``scene`` with this matcher's fusion settings (its

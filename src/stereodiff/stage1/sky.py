@@ -1,0 +1,244 @@
+"""Sky: regions at infinity, found by classical cues and kept out of the stage-1 depth (``stage1.sky``, issue #20).
+
+Sky has no parallax and (mostly) no texture: stage 1 leaves it a hole or triangulates noise, and stage 2 fills it
+from the structure around it, pulling it near. This step finds it in every frame at stage 1's working resolution
+and records the mask as ``SceneGeometry.sky``; the pipeline then gives those pixels one depth beyond the video's
+far bound after stage 2 (:func:`paint_sky`), so stage 2's fill of the sky from the structure does not survive.
+With ``holes`` (``stage1.sky_holes``) the sky also becomes a hole of the scene before stage 2 (no stage-1 noise of
+it in stage 2's fill of the structure's holes); off by default, as it measured no gain (docs).
+
+A pixel is sky when it lies in a connected region (4-neighbours) of *candidate* pixels — smooth (mean grey gradient
+below ``max_gradient``), bright (``max(R, G, B) ≥ min_value``) and not warm (``B ≥ R − 0.02``) — that:
+
+- touches the image's top border (sky is above everything), or, with ``through``, has the colour of a top region
+  taken in the same frame (the sky seen through a lattice or branches);
+- is blue on average (mean ``B − R ≥ min_blue``: colour is one cue of several, never alone; an indoor white
+  ceiling is neutral or warm and stops here);
+- is a stage-1 hole, or triangulated beyond the ``far_quantile`` of the frame's other covered depths, over at least
+  ``min_hole`` of its interior (stage 1's triangulation measures the parallax left after the rotation: nothing to
+  triangulate — no texture — or almost no parallax);
+- is not triangulated near: at most ``max_near`` of its covered pixels ``near_margin`` or more inside it lie nearer
+  than the median of the frame's other covered pixels (a surface with parallax, e.g. a lit wall);
+- covers at least ``min_area`` of the frame (then also takes its rim within 4 px of its colour);
+
+and when the video has such a region in at least ``min_frames`` of its frames (sky persists; a lone frame's region
+is taken for noise). A second pass then takes, without stage 1's tests, the regions of the video's sky colour
+(``video_colour``). Measured (docs/geometric.md, "Sky: regions at infinity (`stage1.sky`)"): on the driving
+renders (s490–s499) precision 0.964–1.000 and recall 0.54–0.87 against GT depth 0; nothing flagged on static-orbit,
+indoor-dynamic, close-object, TUM, 7-Scenes and lady-running; 62 % of davis_rollercoaster's pixels. Without the
+colour test, TUM / 7-Scenes flag 0.99 / 0.84 % (their white walls), 1.53 / 2.52 % without stage 1's test too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stereodiff.io.pages import new_array, release
+from stereodiff.progress import logger, thread_map
+from stereodiff.types import SceneGeometry
+
+__all__ = ["SkySettings", "apply_sky", "detect_sky", "paint_sky", "sky_frame"]
+
+
+@dataclass(frozen=True)
+class SkySettings:
+    """Thresholds of :func:`sky_frame` and :func:`detect_sky` (RGB in [0, 1]; shares of a frame's pixels)."""
+
+    max_gradient: float = 0.015
+    """Candidate pixels: mean grey gradient (Sobel of the σ=1 blurred grey, per pixel, 5×5 box mean) below this."""
+    min_value: float = 0.6
+    """Candidate pixels: ``max(R, G, B)`` at least this (sky is bright)."""
+    min_blue: float = 0.08
+    """A region's mean ``B − R`` at least this."""
+    min_hole: float = 0.6
+    """A region's interior (eroded 2 px) is a stage-1 hole, or triangulated beyond the ``far_quantile`` of the
+    frame's covered pixels outside it, on at least this share of its pixels."""
+    far_quantile: float = 0.75
+    """See ``min_hole``."""
+    max_near: float = 0.5
+    """At most this share of a region's covered pixels deeper than ``near_margin`` inside it lie nearer than the
+    median depth of the frame's covered pixels outside it."""
+    near_margin: int = 6
+    """See ``max_near`` (pixels: the matcher's patches fatten the structure into the sky by about that much)."""
+    through: bool = True
+    """Also regions not touching the top border, in a frame with top sky, of a top sky region's colour (within
+    ``through_colour``) that pass the same tests: the sky seen through a structure (a lattice, branches)."""
+    through_colour: float = 0.2
+    """See ``through`` (RGB distance of the mean colours; the sky lightens towards the horizon)."""
+    min_area: float = 0.002
+    """A region covers at least this share of the frame."""
+    rim_colour: float = 0.12
+    """A region also takes its neighbours within 4 pixels whose RGB lies within this distance of its mean colour."""
+    video_colour: float = 0.1
+    """When > 0 and the video has sky: a second pass takes, without stage 1's test, the regions whose mean colour lies
+    within this RGB distance of the first pass's mean sky colour (stage 1 triangulates noise in a featureless sky,
+    often near). 0 = off."""
+    min_frames: float = 0.2
+    """The video has sky only when at least this share of its frames has a region."""
+
+
+def _gradient(grey: np.ndarray) -> np.ndarray:
+    """``[h,w]`` float32 mean grey gradient magnitude (grey in [0, 1]; per pixel) over a 5×5 window."""
+    import cv2
+
+    smooth = cv2.GaussianBlur(grey, (0, 0), 1.0)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    return cv2.blur(np.hypot(gx, gy), (5, 5))
+
+
+def _at_infinity(
+    region: np.ndarray, box: tuple[slice, slice], depth: np.ndarray, valid: np.ndarray, s: SkySettings
+) -> bool:
+    """Whether stage 1 puts the ``region`` (``[h',w']`` bool of the frame's window ``box``) at infinity: a hole or
+    triangulated far over ``min_hole`` of its interior, not triangulated near (``max_near``) deeper inside."""
+    import cv2
+
+    mask = region.astype(np.uint8)
+    inner = cv2.erode(mask, np.ones((5, 5), np.uint8)).astype(bool)
+    inner = inner if inner.any() else region  # a strip a few pixels high: all of it
+    deep = cv2.erode(mask, np.ones((2 * s.near_margin + 1,) * 2, np.uint8)).astype(bool)  # past the fattening
+    covered = inner & valid[box]
+    far = np.zeros_like(covered)
+    if covered.any():
+        outside = valid.copy()
+        outside[box] &= ~cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(bool)
+        if outside.any():
+            median, high = np.quantile(depth[outside], [0.5, s.far_quantile])
+            seen = deep & valid[box]
+            if seen.any() and float(np.mean(depth[box][seen] < median)) > s.max_near:
+                return False
+            far = covered & (depth[box] >= high)
+    return float(np.mean(~covered[inner] | far[inner])) >= s.min_hole
+
+
+def sky_frame(
+    rgb: np.ndarray, depth: np.ndarray, valid: np.ndarray, settings: SkySettings, known: np.ndarray | None = None
+) -> np.ndarray:
+    """``[h,w]`` bool sky of one frame: ``rgb`` ``[h,w,3]`` float32 in [0, 1], stage 1's ``depth`` ``[h,w]`` and
+    ``valid`` ``[h,w]`` bool at the same size (the module docstring's rules, without the video's ``min_frames``).
+    ``known``: the video's sky colour (RGB ``[3]``, :func:`detect_sky`'s first pass): a region within
+    ``video_colour`` of it needs no stage-1 test."""
+    import cv2
+
+    s = settings
+    h, w = valid.shape
+    red, blue = rgb[..., 0], rgb[..., 2]
+    candidate = (_gradient(rgb.mean(axis=2)) < s.max_gradient) & (rgb.max(axis=2) >= s.min_value)
+    candidate &= blue >= red - 0.02
+    sky = np.zeros((h, w), bool)
+    if not candidate[0].any():
+        return sky
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=4)
+    top = set(np.unique(labels[0][labels[0] > 0]).tolist())
+    colours: list[np.ndarray] = []  # mean colours of the top regions taken
+    order = sorted(top) + [label for label in range(1, count) if label not in top]  # the top regions first
+    for label in order:
+        if stats[label, cv2.CC_STAT_AREA] < s.min_area * h * w:
+            continue
+        if label not in top and (not s.through or not colours):
+            break  # sky seen through the structure: only in a frame with top sky, when asked
+        x, y, bw, bh = (int(v) for v in stats[label, :4])
+        box = (slice(max(y - 5, 0), y + bh + 5), slice(max(x - 5, 0), x + bw + 5))
+        region = labels[box] == label
+        colour = rgb[box][region].mean(axis=0)
+        if float(colour[2] - colour[0]) < s.min_blue:
+            continue
+        if label not in top and min(float(np.linalg.norm(colour - c)) for c in colours) >= s.through_colour:
+            continue  # not the colour of the sky above
+        seen = known is not None and float(np.linalg.norm(colour - known)) < s.video_colour
+        if not seen and not _at_infinity(region, box, depth, valid, s):
+            continue
+        if label in top:
+            colours.append(colour)
+        # the rim the gradient's window left out: the region's neighbours within 4 px of its colour
+        rim = cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~region
+        rim &= np.linalg.norm(rgb[box] - colour, axis=2) < s.rim_colour
+        sky[box] |= region | rim
+    return sky
+
+
+def detect_sky(
+    frames: Any,
+    scene: SceneGeometry,
+    settings: SkySettings | None = None,
+    out_dir: Path | None = None,
+    num_workers: int = 1,
+) -> np.ndarray:
+    """``[T,h,w]`` bool sky of the video (:func:`sky_frame` per frame on ``num_workers`` threads; all False when
+    fewer than ``min_frames`` of the frames have sky). ``frames``: ``[T,H,W,3]`` uint8 RGB (area-resized to the
+    scene's ``(h, w)``); the mask is the memmap ``out_dir/sky.npy`` when ``out_dir`` is given."""
+    from stereodiff.stage1.band_select import unit_rgb
+
+    s = settings or SkySettings()
+    t, h, w = scene.depth.shape
+    sky = new_array(out_dir, "sky", (t, h, w), np.bool_)
+
+    def one(k: int, known: np.ndarray | None = None) -> np.ndarray:
+        rgb = unit_rgb(frames[k], (h, w))
+        mask = sky_frame(rgb, np.asarray(scene.depth[k]), np.asarray(scene.valid[k]), s, known)
+        sky[k] = mask
+        release(scene.depth, scene.valid)
+        return np.concatenate([[np.count_nonzero(mask)], rgb[mask].sum(axis=0)])  # pixels, RGB sum
+
+    found = np.asarray(thread_map(one, range(t), num_workers, "stage 1: sky"))
+    frames_with = int(np.count_nonzero(found[:, 0]))
+    if frames_with < s.min_frames * t:
+        sky[:] = False
+    elif s.video_colour > 0:  # second pass: the regions of the video's sky colour need no stage-1 test
+        known = found[:, 1:].sum(axis=0) / found[:, 0].sum()
+        thread_map(lambda k: one(k, known), range(t), num_workers, "stage 1: sky, second pass")
+    logger.info("sky: %.2f%% of the pixels (%d of %d frames)", 100 * sky.mean(), frames_with, t)
+    return sky
+
+
+def apply_sky(scene: SceneGeometry, sky: np.ndarray, holes: bool = False) -> SceneGeometry:
+    """``scene`` with ``sky`` (``[T,h,w]`` bool) recorded (``SceneGeometry.sky``) and, with ``holes``, its pixels
+    made holes (depth and confidence 0, not valid; the arrays changed in place, frame by frame). Without ``holes``
+    (the default, ``stage1.sky_holes``) stage 2 gets stage 1's depth unchanged and only the paint after it
+    (:func:`paint_sky`) acts."""
+    for k in range(sky.shape[0] if holes else 0):
+        mask = np.asarray(sky[k])
+        if mask.any():
+            scene.depth[k] = np.where(mask, 0.0, scene.depth[k])
+            scene.confidence[k] = np.where(mask, 0.0, scene.confidence[k])
+            scene.valid[k] = np.asarray(scene.valid[k]) & ~mask
+        release(scene.depth, scene.confidence, scene.valid, sky)
+    return replace(scene, sky=sky)
+
+
+def paint_sky(out: np.ndarray, sky: np.ndarray, kind: str, far: float = 2.0) -> float:
+    """Give the sky of a stage-2 result its far value, in place: ``out`` ``[T,H,W]`` float32 depth or disparity
+    (``kind``), ``sky`` ``[T,h,w]`` bool (nearest-resized to ``(H, W)``). The value is one for the whole video:
+    ``far`` × the largest per-frame 99th percentile of the depth outside the sky (its inverse for a disparity).
+    Returns it (NaN when nothing is sky)."""
+    import cv2
+
+    t, height, width = out.shape
+    masks = []
+    high = 0.0
+    for k in range(t):
+        mask = np.asarray(sky[k], np.uint8)
+        if mask.shape != (height, width):
+            mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+        masks.append(np.flatnonzero(mask) if mask.any() else None)
+        if masks[-1] is not None:
+            rest = np.delete(np.asarray(out[k]).ravel(), masks[-1])
+            rest = rest[np.isfinite(rest) & (rest > 0)]
+            if rest.size:
+                depth = 1.0 / rest if kind == "disparity" else rest
+                high = max(high, float(np.percentile(depth, 99)))
+        release(out, sky)
+    if high <= 0:
+        return float("nan")
+    value = far * high
+    for k, flat in enumerate(masks):
+        if flat is not None:
+            frame = np.asarray(out[k]).copy().ravel()
+            frame[flat] = 1.0 / value if kind == "disparity" else value
+            out[k] = frame.reshape(height, width)
+    return value

@@ -1,0 +1,154 @@
+"""Sky: regions at infinity (``stage1.sky``): found above a textured plane, not on an indoor ceiling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stereodiff.config import preset_config, set_option
+from stereodiff.stage1.sky import SkySettings, apply_sky, detect_sky, paint_sky, sky_frame
+from stereodiff.types import SceneGeometry
+
+H, W, HORIZON = 48, 64, 16  # rows < HORIZON are the sky (or the ceiling), the others a textured plane
+
+
+def _clip(top: tuple[int, int, int], top_depth: float = 0.0, frames: int = 4) -> tuple[np.ndarray, SceneGeometry]:
+    """``[T,H,W,3]`` uint8 frames: a smooth band of colour ``top`` above a textured plane (noise), and a stage-1
+    scene covering the plane (depth 2 at the bottom to 6 at the horizon) and the band at ``top_depth`` (0 = a
+    hole)."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(20, 140, (frames, H, W, 3)).astype(np.uint8)  # the plane: texture
+    rows = np.linspace(0.0, 1.0, HORIZON, dtype=np.float32)[:, None, None]
+    rgb[:, :HORIZON] = np.clip(np.asarray(top, np.float32) * (1.0 - 0.05 * rows), 0, 255).astype(np.uint8)
+    depth = np.repeat(np.linspace(6.0, 2.0, H - HORIZON, dtype=np.float32)[:, None], W, axis=1)
+    depth = np.concatenate([np.full((HORIZON, W), top_depth, np.float32), depth])
+    depth = np.repeat(depth[None], frames, axis=0)
+    scene = SceneGeometry(
+        depth=depth,
+        confidence=(depth > 0).astype(np.float32),
+        focal=np.full(frames, 60.0),
+        principal_point=np.tile([W / 2, H / 2], (frames, 1)).astype(np.float64),
+        cam_to_world=np.tile(np.eye(4), (frames, 1, 1)),
+    )
+    return rgb, scene
+
+
+SKY_BLUE = (110, 160, 235)
+
+
+def test_blue_sky_above_a_textured_plane_is_found_and_made_a_hole():
+    frames, scene = _clip(SKY_BLUE)
+    sky = detect_sky(frames, scene, num_workers=2)
+    truth = np.zeros(sky.shape, bool)
+    truth[:, :HORIZON] = True
+    assert (sky & truth).sum() >= 0.95 * truth.sum()  # recall
+    assert not (sky & ~truth).any()  # precision: nothing of the plane
+    scene = apply_sky(scene, sky, holes=True)
+    assert scene.sky is sky and not scene.valid[:, :HORIZON].any() and (scene.depth[:, :HORIZON] == 0).all()
+    assert scene.valid[:, HORIZON:].all()  # the plane keeps its depth
+
+
+def test_sky_triangulated_far_is_found_near_is_not():
+    """Stage 1's noise in the sky lies far (beyond the plane's 3rd quartile): still sky; a blue band triangulated
+    as near as the plane's nearest rows is a surface with parallax."""
+    assert detect_sky(*_clip(SKY_BLUE, top_depth=8.0)).all(axis=0)[:HORIZON].mean() > 0.95
+    assert not detect_sky(*_clip(SKY_BLUE, top_depth=2.5)).any()
+
+
+@pytest.mark.parametrize("ceiling", [(235, 235, 235), (240, 228, 210), (30, 45, 95)])
+def test_indoor_white_or_warm_ceiling_or_dark_blue_wall_is_not_sky(ceiling):
+    """An untextured white / warm-white ceiling (a stage-1 hole, touching the top) is not blue; a dark blue wall is
+    not bright: neither is sky."""
+    assert not detect_sky(*_clip(ceiling)).any()
+
+
+def test_textured_blue_band_is_not_sky():
+    frames, scene = _clip(SKY_BLUE)
+    rng = np.random.default_rng(1)  # grey blotches of 2×2 pixels, as a real texture (pixel noise the blur hides)
+    noise = np.kron(rng.integers(-60, 61, (len(frames), HORIZON // 2, W // 2, 1)), np.ones((1, 2, 2, 3), int))
+    frames[:, :HORIZON] = np.clip(frames[:, :HORIZON].astype(int) + noise, 0, 255).astype(np.uint8)
+    assert not detect_sky(frames, scene).any()
+
+
+def test_a_region_in_too_few_frames_is_dropped():
+    frames, scene = _clip(SKY_BLUE, frames=10)
+    frames[1:, :HORIZON] = (235, 235, 235)  # sky in one frame of ten (10 % < min_frames 20 %)
+    assert not detect_sky(frames, scene).any()
+    assert detect_sky(frames, scene, SkySettings(min_frames=0.1)).any()
+
+
+def test_sky_frame_needs_the_top_border():
+    """The same blue band one row below the top, under a textured row, touches no top pixel: not sky."""
+    frames, scene = _clip(SKY_BLUE)
+    rgb = frames[0].astype(np.float32) / 255
+    rgb[:2] = np.random.default_rng(2).random((2, W, 3))
+    assert not sky_frame(rgb, scene.depth[0], scene.valid[0], SkySettings()).any()
+
+
+@pytest.mark.parametrize("kind", ["depth", "disparity"])
+def test_paint_sky_puts_it_beyond_the_far_bound(kind):
+    rng = np.random.default_rng(3)
+    out = rng.uniform(1.0, 5.0, (3, 2 * H, 2 * W)).astype(np.float32)  # twice the mask's size
+    sky = np.zeros((3, H, W), bool)
+    sky[:2, :HORIZON] = True
+    rest = out[:, 2 * HORIZON :].copy()
+    value = paint_sky(out, sky, kind, far=2.0)
+    painted = out[:2, : 2 * HORIZON]
+    high = np.percentile(out[0, 2 * HORIZON :], 99) if kind == "depth" else np.percentile(1 / rest, 99)
+    assert value >= 2.0 * high * 0.99
+    np.testing.assert_allclose(painted, value if kind == "depth" else 1 / value, rtol=1e-6)
+    np.testing.assert_array_equal(out[:, 2 * HORIZON :], rest)  # nothing else changes
+    np.testing.assert_array_equal(out[2, : 2 * HORIZON], out[2, : 2 * HORIZON])
+
+
+def test_config_validates_the_sky_options():
+    config = preset_config("cpu")
+    assert config.stage1.sky is False  # off by default
+    set_option(config, "stage1.sky", "true")
+    config.validate()
+    set_option(config, "stage1.sky_far", "0.5")
+    with pytest.raises(ValueError, match="sky_far"):
+        config.validate()
+
+
+def test_sky_seen_through_a_structure_needs_sky_above():
+    """A blue window of sky below a textured beam (rows 24-39 of the plane) is taken with the top sky it matches,
+    and not in a frame whose top is a white ceiling."""
+    frames, scene = _clip(SKY_BLUE)
+    window = (slice(None), slice(24, 40), slice(8, 56))
+    frames[window] = SKY_BLUE
+    scene.depth[window], scene.valid[window] = 0.0, False
+    assert detect_sky(frames, scene)[window].mean() > 0.9
+    assert not detect_sky(frames, scene, SkySettings(through=False))[window].any()
+    frames[:, :HORIZON] = (235, 235, 235)
+    assert not detect_sky(frames, scene).any()
+
+
+def test_scene_keeps_its_sky_through_save_and_load(tmp_path):
+    from stereodiff.pipeline import load_scene, save_scene
+
+    frames, scene = _clip(SKY_BLUE)
+    scene = apply_sky(scene, detect_sky(frames, scene))
+    save_scene(tmp_path, scene)
+    loaded = load_scene(tmp_path)
+    np.testing.assert_array_equal(loaded.sky, scene.sky)
+
+
+def test_without_holes_the_scene_keeps_its_depth():
+    frames, scene = _clip(SKY_BLUE, top_depth=8.0)
+    depth = scene.depth.copy()
+    sky = detect_sky(frames, scene)
+    kept = apply_sky(scene, sky)  # the default: stage 1's depth kept
+    assert kept.sky is sky and sky.any()
+    np.testing.assert_array_equal(kept.depth, depth)
+    assert kept.valid.all()
+
+
+def test_second_pass_takes_the_video_sky_colour_where_stage_1_put_it_near():
+    """Frames 0-4: the sky a stage-1 hole (taken); frames 5-9: the same sky triangulated near (stage 1's noise; its
+    own test refuses it): the second pass takes it by the video's sky colour, and without it (0) it stays."""
+    frames, scene = _clip(SKY_BLUE, frames=10)
+    scene.depth[5:, :HORIZON], scene.valid[5:, :HORIZON] = 2.5, True
+    assert detect_sky(frames, scene).all(axis=0)[: HORIZON - 1].all()
+    without = detect_sky(frames, scene, SkySettings(video_colour=0.0))
+    assert without[:5].any() and not without[5:].any()
