@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -88,6 +89,17 @@ def test_frame_points_unproject_exactly(rng):
     assert sub.shape == (10, 3)
     assert all(np.any(np.all(points == p, axis=1)) for p in sub)  # a subset of the full cloud
     np.testing.assert_array_equal(sub, frame_points(geometry, 1, max_points=10, seed=3)[0])  # seeded
+
+
+def test_point_clouds_leave_out_the_sky(rng):
+    geometry = _geometry(rng)
+    sky = np.zeros(geometry.depth.shape, bool)
+    sky[:, :2] = True  # the top two rows of every frame
+    with_sky = dataclasses.replace(geometry, sky=sky)
+    points, _ = frame_points(with_sky, 1)
+    assert points.shape == (4 * 8, 3)  # rows 2-5 only
+    np.testing.assert_array_equal(points, frame_points(geometry, 1)[0][-32:])
+    assert fused_points(with_sky, None)[0].shape == (3 * 32, 3)
 
 
 def test_fused_points_are_a_uniform_subsample_with_colours(rng):

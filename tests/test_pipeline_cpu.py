@@ -149,7 +149,7 @@ def test_run_dir_keeps_only_what_later_steps_read(reference_run):
     run = reference_run / ".run"
     assert not (run / "stage1" / "pairs").exists()
     scene = sorted(p.name for p in (run / "stage1" / "scene").iterdir())
-    assert scene == ["confidence.npy", "depth.npy", "done", "geometry.npz", "movers_given.npy", "valid.npy"]
+    assert scene == ["confidence.npy", "depth.npy", "done", "geometry.npz", "movers_given.npy", "valid.npy"]  # no sky
     allocated = sum(p.stat().st_blocks * 512 for p in run.rglob("*") if p.is_file())
     pixels = 72 * 96  # per frame, at the source and the stage-1 resolution
     # frames (3 B/px), scene (9 B/px), stage 2's output and windows (~8 B/px); the pairs alone were ~200 B/px

@@ -52,14 +52,14 @@ def test_sky_triangulated_far_is_found_near_is_not():
     """Stage 1's noise in the sky lies far (beyond the plane's 3rd quartile): still sky; a blue band triangulated
     as near as the plane's nearest rows is a surface with parallax."""
     assert detect_sky(*_clip(SKY_BLUE, top_depth=8.0)).all(axis=0)[:HORIZON].mean() > 0.95
-    assert not detect_sky(*_clip(SKY_BLUE, top_depth=2.5)).any()
+    assert detect_sky(*_clip(SKY_BLUE, top_depth=2.5)) is None
 
 
 @pytest.mark.parametrize("ceiling", [(235, 235, 235), (240, 228, 210), (30, 45, 95)])
 def test_indoor_white_or_warm_ceiling_or_dark_blue_wall_is_not_sky(ceiling):
     """An untextured white / warm-white ceiling (a stage-1 hole, touching the top) is not blue; a dark blue wall is
     not bright: neither is sky."""
-    assert not detect_sky(*_clip(ceiling)).any()
+    assert detect_sky(*_clip(ceiling)) is None
 
 
 def test_textured_blue_band_is_not_sky():
@@ -67,13 +67,13 @@ def test_textured_blue_band_is_not_sky():
     rng = np.random.default_rng(1)  # grey blotches of 2×2 pixels, as a real texture (pixel noise the blur hides)
     noise = np.kron(rng.integers(-60, 61, (len(frames), HORIZON // 2, W // 2, 1)), np.ones((1, 2, 2, 3), int))
     frames[:, :HORIZON] = np.clip(frames[:, :HORIZON].astype(int) + noise, 0, 255).astype(np.uint8)
-    assert not detect_sky(frames, scene).any()
+    assert detect_sky(frames, scene) is None
 
 
 def test_a_region_in_too_few_frames_is_dropped():
     frames, scene = _clip(SKY_BLUE, frames=10)
     frames[1:, :HORIZON] = (235, 235, 235)  # sky in one frame of ten (10 % < min_frames 20 %)
-    assert not detect_sky(frames, scene).any()
+    assert detect_sky(frames, scene) is None
     assert detect_sky(frames, scene, SkySettings(min_frames=0.1)).any()
 
 
@@ -103,7 +103,7 @@ def test_paint_sky_puts_it_beyond_the_far_bound(kind):
 
 def test_config_validates_the_sky_options():
     config = preset_config("cpu")
-    assert config.stage1.sky is False  # off by default
+    assert config.stage1.sky is True  # on in the cpu preset (off in the class)
     set_option(config, "stage1.sky", "true")
     config.validate()
     set_option(config, "stage1.sky_far", "0.5")
@@ -121,7 +121,7 @@ def test_sky_seen_through_a_structure_needs_sky_above():
     assert detect_sky(frames, scene)[window].mean() > 0.9
     assert not detect_sky(frames, scene, SkySettings(through=False))[window].any()
     frames[:, :HORIZON] = (235, 235, 235)
-    assert not detect_sky(frames, scene).any()
+    assert detect_sky(frames, scene) is None
 
 
 def test_scene_keeps_its_sky_through_save_and_load(tmp_path):

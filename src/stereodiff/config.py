@@ -178,6 +178,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 rolling_shutter_screen=True,
                 rolling_shutter_screen_tracks=True,
                 rolling_shutter_min_shift=3.5,
+                sky=True,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,

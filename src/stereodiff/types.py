@@ -211,7 +211,8 @@ class SceneGeometry:
             scene the mask flags outlines, while the rules give depth to almost nothing (0.01 % of static-orbit's
             pixels against 1.6 % of driving's and 13 % of indoor-dynamic's).
         sky: ``[T,h,w]`` bool, the pixels stage 1's sky step (``stage1.sky``, :mod:`stereodiff.stage1.sky`) found
-            at infinity (holes of ``depth``; the pipeline gives them a far depth after stage 2), or ``None``.
+            at infinity (the pipeline gives them a far depth after stage 2; holes of ``depth`` only with
+            ``stage1.sky_holes``), or ``None`` (no sky step, or no sky in the video).
     """
 
     depth: np.ndarray

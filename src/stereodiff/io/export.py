@@ -86,8 +86,11 @@ def write_ply(path: str | Path, points: np.ndarray, colors: np.ndarray | None = 
 
 
 def _keep_mask(geometry: SceneGeometry, t: int, min_conf: float | None) -> np.ndarray:
-    """``[h,w]`` bool: valid pixels of frame ``t`` whose confidence is ≥ ``min_conf``."""
+    """``[h,w]`` bool: valid pixels of frame ``t`` whose confidence is ≥ ``min_conf``, outside the sky stage 1 found
+    (``SceneGeometry.sky``, ``stage1.sky``: its triangulated noise is not a surface)."""
     keep = np.asarray(geometry.valid[t]).copy()
+    if geometry.sky is not None:
+        keep &= ~np.asarray(geometry.sky[t])
     if min_conf is not None:
         keep &= np.asarray(geometry.confidence[t]) >= min_conf
     return keep

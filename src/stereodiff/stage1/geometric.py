@@ -408,7 +408,8 @@ class GeometricMatcher(PairwiseReconstruction):
         start = time.perf_counter()
         with workers_own_the_cores(self.num_workers):
             sky = detect_sky(frames, scene, settings, scene_dir, self.num_workers)
-        scene = apply_sky(scene, sky, bool(c.sky_holes))
+        if sky is not None:
+            scene = apply_sky(scene, sky, bool(c.sky_holes))
         self.timings["stage1_sky"] = time.perf_counter() - start
         return scene
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from stereodiff.io.pages import new_array, release
+from stereodiff.io.pages import delete_arrays, new_array, release
 from stereodiff.progress import logger, thread_map
 from stereodiff.types import SceneGeometry
 
@@ -168,10 +168,10 @@ def detect_sky(
     settings: SkySettings | None = None,
     out_dir: Path | None = None,
     num_workers: int = 1,
-) -> np.ndarray:
-    """``[T,h,w]`` bool sky of the video (:func:`sky_frame` per frame on ``num_workers`` threads; all False when
-    fewer than ``min_frames`` of the frames have sky). ``frames``: ``[T,H,W,3]`` uint8 RGB (area-resized to the
-    scene's ``(h, w)``); the mask is the memmap ``out_dir/sky.npy`` when ``out_dir`` is given."""
+) -> np.ndarray | None:
+    """``[T,h,w]`` bool sky of the video (:func:`sky_frame` per frame on ``num_workers`` threads), or ``None`` when
+    fewer than ``min_frames`` of the frames have sky (its array deleted). ``frames``: ``[T,H,W,3]`` uint8 RGB
+    (area-resized to the scene's ``(h, w)``); the mask is the memmap ``out_dir/sky.npy`` when ``out_dir`` is given."""
     from stereodiff.stage1.band_select import unit_rgb
 
     s = settings or SkySettings()
@@ -187,9 +187,12 @@ def detect_sky(
 
     found = np.asarray(thread_map(one, range(t), num_workers, "stage 1: sky"))
     frames_with = int(np.count_nonzero(found[:, 0]))
-    if frames_with < s.min_frames * t:
-        sky[:] = False
-    elif s.video_colour > 0:  # second pass: the regions of the video's sky colour need no stage-1 test
+    if frames_with == 0 or frames_with < s.min_frames * t:
+        logger.info("sky: none (%d of %d frames)", frames_with, t)
+        del sky
+        delete_arrays(out_dir, "sky")
+        return None
+    if s.video_colour > 0:  # second pass: the regions of the video's sky colour need no stage-1 test
         known = found[:, 1:].sum(axis=0) / found[:, 0].sum()
         thread_map(lambda k: one(k, known), range(t), num_workers, "stage 1: sky, second pass")
     logger.info("sky: %.2f%% of the pixels (%d of %d frames)", 100 * sky.mean(), frames_with, t)
@@ -215,19 +218,12 @@ def paint_sky(out: np.ndarray, sky: np.ndarray, kind: str, far: float = 2.0) -> 
     """Give the sky of a stage-2 result its far value, in place: ``out`` ``[T,H,W]`` float32 depth or disparity
     (``kind``), ``sky`` ``[T,h,w]`` bool (nearest-resized to ``(H, W)``). The value is one for the whole video:
     ``far`` × the largest per-frame 99th percentile of the depth outside the sky (its inverse for a disparity).
-    Returns it (NaN when nothing is sky)."""
-    import cv2
-
-    t, height, width = out.shape
-    masks = []
+    Returns it (NaN when nothing is sky). Two passes of one frame each (memory flat in the video's length)."""
     high = 0.0
-    for k in range(t):
-        mask = np.asarray(sky[k], np.uint8)
-        if mask.shape != (height, width):
-            mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
-        masks.append(np.flatnonzero(mask) if mask.any() else None)
-        if masks[-1] is not None:
-            rest = np.delete(np.asarray(out[k]).ravel(), masks[-1])
+    for k in range(out.shape[0]):
+        mask = _sky_at(sky, k, out.shape[1:])
+        if mask.any():
+            rest = np.asarray(out[k])[~mask]
             rest = rest[np.isfinite(rest) & (rest > 0)]
             if rest.size:
                 depth = 1.0 / rest if kind == "disparity" else rest
@@ -236,9 +232,19 @@ def paint_sky(out: np.ndarray, sky: np.ndarray, kind: str, far: float = 2.0) -> 
     if high <= 0:
         return float("nan")
     value = far * high
-    for k, flat in enumerate(masks):
-        if flat is not None:
-            frame = np.asarray(out[k]).copy().ravel()
-            frame[flat] = 1.0 / value if kind == "disparity" else value
-            out[k] = frame.reshape(height, width)
+    for k in range(out.shape[0]):
+        mask = _sky_at(sky, k, out.shape[1:])
+        if mask.any():
+            out[k] = np.where(mask, np.float32(1.0 / value if kind == "disparity" else value), out[k])
+        release(out, sky)
     return value
+
+
+def _sky_at(sky: np.ndarray, k: int, size: tuple[int, int]) -> np.ndarray:
+    """``[H,W]`` bool: frame ``k`` of ``sky`` nearest-resized to ``size`` ``(H, W)``."""
+    import cv2
+
+    mask = np.asarray(sky[k], np.uint8)
+    if mask.shape != size:
+        mask = cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+    return mask.astype(bool)
