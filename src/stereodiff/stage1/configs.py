@@ -415,10 +415,11 @@ class GeometricConfig(Stage1Config):
     (:func:`~stereodiff.stage1.pair_steps.unroll_stable`): such a pixel's depth hangs on a sub-pixel change of its
     match or of the pose (little parallax: near the focus of expansion, or a mover along the camera's path
     triangulated as if static). 0 = off; a clip that is not un-rolled is unchanged, bit for bit. Measured on rendered
-    rolled driving clips (readout 0.6, tremor 0.3°, fresh seeds 500–505) at 0.2: it does not make the moving pixels
-    no worse than without un-rolling (``"hole"``: 3 of 6 worse than un-rolled, by +0.5 … +15.9 %; ``"rolled"``: 4 of
-    6 worse than the rolled run, and the static gain lost); not for the preset. See docs/geometric.md, "Pair views
-    the un-rolling moves too far"."""
+    rolled driving clips (readout 0.6, tremor 0.3°, fresh seeds 500–505) at 0.2, moving pixels: ``"hole"`` −17.6 /
+    +0.1 / +15.9 % against the un-rolled run (min / median / max; s508 +31 %), ``"rolled"`` −6.1 / +6.7 / +19.8 %
+    against the rolled run (4 of 6 worse) with most of the static gain lost (final +0.3 … +8.8 %); TUM fr1/desk
+    final 0.0846 → 0.0923 / 0.0853. Not for the preset. See docs/geometric.md, "Pair views the un-rolling moves
+    too far"."""
     rolling_shutter_changed: Literal["hole", "rolled"] = "hole"
     """With ``rolling_shutter_max_change``: ``"hole"``: the rolled triangulation is the raw rays with the
     un-rolled pose, and a pixel it differs from by more is not triangulated in that view (left to the other pairs and
