@@ -17,7 +17,7 @@ from stereodiff.stage1.epipolar import (
     triangulate_rays,
 )
 from stereodiff.stage1.geometric import GeometricMatcher
-from stereodiff.stage1.pair_steps import PairSteps
+from stereodiff.stage1.pair_steps import PairSteps, unroll_stable
 from stereodiff.stage1.rolling_shutter import (
     MIRROR_MARGIN,
     MIRROR_READOUT,
@@ -444,3 +444,65 @@ def test_corner_tracks_follow_a_steady_shift():
 def test_screen_runs_start_the_runs_of_screen_pairs():
     assert screen_runs(64, 6, 4) == [0, 12, 24, 36, 48, 60]
     assert screen_runs(3, 6, 4) == [0]
+
+
+def _observe_moving(start: np.ndarray, velocity: np.ndarray, frame: int, readout: float) -> np.ndarray:
+    """``[N,2]`` pixels in ``frame`` of points at ``start [N,3] + s · velocity [3]`` (world, s in frame intervals),
+    each seen at its own row's time (as :func:`_observe`)."""
+    delta = np.zeros(len(start))
+    for _ in range(8):
+        x = np.empty((len(start), 2))
+        for n, d in enumerate(delta):
+            R, c = _camera(frame + d)
+            p = K @ (R.T @ (start[n] + (frame + d) * velocity - c))
+            x[n] = p[:2] / p[2]
+        delta = (x[:, 1] - (H - 1) / 2) * readout / H
+    return x
+
+
+def test_unroll_max_change_keeps_a_mover_along_the_camera_path_rolled_and_the_scene_unrolled():
+    """A rolled pair (readout 0.1) of 400 static points and 100 points moving with 95 % of the camera's velocity
+    (a car ahead: triangulated as static, its parallax is a twentieth of the truth's), the pose given: un-rolling
+    changes the static points' depth by at most 0.14 (absolute log, the median removed; median 0.04) and the
+    movers' by 0.21 or more on 90 % of them (median 0.71), so ``unroll_max_change = 0.2`` gives most movers their
+    rolled triangulation (the raw rays; ``unroll_rolled``) or leaves them untriangulated (NaN) and keeps every
+    static point's un-rolled one; 0 (off) un-rolls all."""
+    rng = np.random.default_rng(0)
+    readout = 0.1
+    static, moving = _points(rng), _points(rng, 100)
+    velocity = 0.95 * VELOCITY
+    x_a, x_b = (
+        np.vstack([_observe(static, k, readout), _observe_moving(moving, velocity, k, readout)]) for k in (1, 2)
+    )
+    rays_a, rays_b = (np.hstack([x, np.ones((len(x), 1))]) @ np.linalg.inv(K).T for x in (x_a, x_b))
+    R1, c1 = _camera(1.0)
+    R2, c2 = _camera(2.0)
+    R_true, t_true = R2.T @ R1, R2.T @ (c1 - c2)
+    rolling = RollingShutter(readout, np.array([_omega(k) for k in range(4)]), H)
+    depth = {}
+    for change, keep in ((0.0, False), (0.2, True), (0.2, False)):
+        steps = PairSteps(0.5, None, 32, 0.5, 0.08, 0.25, 1.0, 2.0, (0.2, 5.0), 10.0, 1.0, rolling_shutter=rolling,
+                          unroll_max_change=change, unroll_rolled=keep)  # fmt: skip
+        depth[change, keep] = steps._unrolled(rays_a, x_a[:, 1], rays_b, x_b[:, 1], K, R_true, t_true, (1, 2))[0]
+    raw = triangulate_rays(rays_a, rays_b @ R_true, -R_true.T @ t_true)[0]
+    off = depth[0.0, False]
+    assert np.array_equal(depth[0.2, True][:400], off[:400])  # the scene stays un-rolled
+    assert np.array_equal(depth[0.2, False][:400], off[:400])
+    rolled = depth[0.2, True][400:] == raw[400:].astype(off.dtype)
+    assert rolled.mean() >= 0.85, rolled.mean()  # measured: 0.9 and more
+    holes = np.isnan(depth[0.2, False][400:])
+    assert np.array_equal(holes, depth[0.2, True][400:] != off[400:])  # "hole": the same pixels, not triangulated
+    # a rolled triangulation the un-rolling moved by little is not taken
+    for keep in (False, True):
+        same = unroll_stable((off, off, off), (1.05 * off,) * 3, 0.2, keep)
+        assert all(np.array_equal(d, off) for d in same)
+
+
+def test_rolling_shutter_max_change_is_validated_and_reaches_the_pair_steps():
+    with pytest.raises(ValueError, match="rolling_shutter_max_change"):
+        GeometricMatcher(rolling_shutter_max_change=-0.1)
+    assert GeometricMatcher(rolling_shutter_max_change=0.25)._steps().unroll_max_change == 0.25
+    assert GeometricMatcher()._steps().unroll_max_change == 0.0
+    assert GeometricMatcher(rolling_shutter_changed="rolled")._steps().unroll_rolled
+    with pytest.raises(ValueError, match="rolling_shutter_changed"):
+        GeometricMatcher(rolling_shutter_changed="nearest")

@@ -408,6 +408,23 @@ class GeometricConfig(Stage1Config):
     7-Scenes (1.16× below; 3.28 with its focal given 2.3 % off, 585 px: 3.5 is safer there) and keeps TUM; ~0.1 s
     CPU. See
     docs/geometric.md, "Un-roll only when it moves the matches beyond their noise"."""
+    rolling_shutter_max_change: float = 0.0
+    """With the rolling shutter un-rolled (``rolling_shutter_readout``, a readout chosen): in each pair view, a pixel
+    whose un-rolled depth differs from its rolled triangulation (the raw rays) by more than this (absolute log ratio,
+    the view's median ratio removed) is treated as ``rolling_shutter_changed`` says
+    (:func:`~stereodiff.stage1.pair_steps.unroll_stable`): such a pixel's depth hangs on a sub-pixel change of its
+    match or of the pose (little parallax: near the focus of expansion, or a mover along the camera's path
+    triangulated as if static). 0 = off; a clip that is not un-rolled is unchanged, bit for bit. Measured on rendered
+    rolled driving clips (readout 0.6, tremor 0.3°, fresh seeds 500–505) at 0.2, moving pixels: ``"hole"`` −17.6 /
+    +0.1 / +15.9 % against the un-rolled run (min / median / max; s508 +31 %), ``"rolled"`` −6.1 / +6.7 / +19.8 %
+    against the rolled run (4 of 6 worse) with most of the static gain lost (final +0.3 … +8.8 %); TUM fr1/desk
+    final 0.0846 → 0.0923 / 0.0853. Not for the preset. See docs/geometric.md, "Pair views the un-rolling moves
+    too far"."""
+    rolling_shutter_changed: Literal["hole", "rolled"] = "hole"
+    """With ``rolling_shutter_max_change``: ``"hole"``: the rolled triangulation is the raw rays with the
+    un-rolled pose, and a pixel it differs from by more is not triangulated in that view (left to the other pairs and
+    stage 2); ``"rolled"``: it is the raw rays with the pose of the raw (rolled) matches (one more essential matrix
+    per pair), and such a pixel takes it (the rolled run's depth where the un-rolling moves it most)."""
     max_confidence: float = 10.0
     """Confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1)."""
     ransac_threshold_px: float = 0.5
@@ -902,6 +919,8 @@ class GeometricConfig(Stage1Config):
                  or (not isinstance(self.rolling_shutter_readout, str) and 0 <= self.rolling_shutter_readout <= 2),
                  "must be a fraction of the frame interval in [0, 2], \"auto\" or None"),
                 ("rolling_shutter_min_shift", self.rolling_shutter_min_shift >= 0, "must be ≥ 0 (0 = off)"),
+                ("rolling_shutter_max_change", self.rolling_shutter_max_change >= 0, "must be ≥ 0 (0 = off)"),
+                ("rolling_shutter_changed", self.rolling_shutter_changed in ("hole", "rolled"), "must be hole/rolled"),
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("fusion_weak_rim", self.fusion_weak_rim >= 0, "must be ≥ 0"),
                 ("fusion_weak_rim_px", self.fusion_weak_rim_px >= 0, "must be ≥ 0"),

@@ -308,6 +308,8 @@ class GeometricMatcher(PairwiseReconstruction):
         self.min_angle_deg = float(config.min_angle_deg)
         self.depth_range = (float(config.depth_range[0]), float(config.depth_range[1]))
         self.far_parallax_px = float(config.far_parallax_px)
+        self.unroll_max_change = float(config.rolling_shutter_max_change)
+        self.unroll_rolled = config.rolling_shutter_changed == "rolled"
         self.distortion: tuple[float, ...] | str | None = config.distortion
         if isinstance(config.distortion, (tuple, list)):
             self.distortion = tuple(float(d) for d in config.distortion)

@@ -27,7 +27,7 @@ from stereodiff.stage1.epipolar import (
 )
 from stereodiff.stage1.rolling_shutter import RollingShutter
 
-__all__ = ["PairSteps", "epipolar_texture", "epipole_inside", "undistorted_grid"]
+__all__ = ["PairSteps", "epipolar_texture", "epipole_inside", "undistorted_grid", "unroll_stable"]
 
 _TEXTURE_WINDOW = 5  # pixels: the square over which epipolar_texture averages (about DIS's 8-pixel patch, centred)
 
@@ -76,6 +76,15 @@ class PairSteps:
     """``{(a, b): (R [3,3], t [3])}``: poses a → b that replace the estimated ones of the ok pairs listed before the
     triangulation (the refined poses, :mod:`~stereodiff.stage1.pose_graph`); the acceptance tests stay the
     estimate's."""
+    unroll_max_change: float = 0.0
+    """With a ``rolling_shutter``: a pixel whose un-rolled depth differs from its rolled triangulation (raw rays)
+    by more than this (absolute log ratio, the view's median ratio removed) is not triangulated in this view, or
+    takes the rolled triangulation with ``unroll_rolled`` (:func:`unroll_stable`;
+    ``GeometricConfig.rolling_shutter_max_change``); 0 = off."""
+    unroll_rolled: bool = False
+    """With ``unroll_max_change``: the rolled triangulation is the raw rays with the pose of the raw matches (one
+    more essential matrix per pair), and a changed pixel takes it; False: the raw rays with the un-rolled pose,
+    and a changed pixel is not triangulated (``GeometricConfig.rolling_shutter_changed``)."""
     far_parallax_px: float = 0.0
     """Pixels beyond ``depth_range[1]`` times the pair median whose parallax (triangulation angle × focal, pixels
     at 320 px, scaled) is at least this are kept (``GeometricConfig.far_parallax_px``); 0 = off."""
@@ -197,6 +206,7 @@ class PairSteps:
         pair's geometry. ``grey``: the two ``[h,w]`` uint8 flow inputs, needed with ``min_epipolar_texture``."""
         h, w = flow_ab.shape[:2]
         extra = self.forward_fb_relative if self.forward_near else 0.0
+        rolled: tuple[np.ndarray, np.ndarray] | None = None  # the pose a → b of the raw matches (unroll_max_change)
         (target_a, fb_a, valid_a), (target_b, fb_b, valid_b) = self.checked(flow_ab, flow_ba, extra)
         # the pixels of the usual threshold (the looser one's only count in a pair looking ahead)
         usual_a = valid_a & (fb_a < self.fb_threshold(target_a - pixel_grid(h, w))) if extra else valid_a
@@ -208,11 +218,15 @@ class PairSteps:
             geom = PairGeometry(pair, np.eye(3), np.zeros(3), False, reason, failure="no flow matches")
         else:
             x_a, x_b = map(self.undistort, matches)
+            raw_a, raw_b = x_a, x_b
             if self.rolling_shutter is not None:  # each match into the camera of its frame's middle row
                 x_a = self.rolling_shutter.pixels(x_a, matches[0][:, 1], K, pair[0])
                 x_b = self.rolling_shutter.pixels(x_b, matches[1][:, 1], K, pair[1])
             geom = self.relative_pose(x_a, x_b, K, pair)
             self._given_or_kept(geom, x_a, x_b, K)
+            if geom.ok and self.rolling_shutter is not None and self.unroll_max_change and self.unroll_rolled:
+                raw_geom = self.relative_pose(raw_a, raw_b, K, pair)  # the pose the rolled matches give
+                rolled = (raw_geom.R, raw_geom.t) if raw_geom.ok else None
         geom.consistent_fraction = consistent
         if not geom.ok:
             logger.info("geometric matcher: pair %s failed: %s", pair, geom.reason)
@@ -226,8 +240,9 @@ class PairSteps:
                 raise ValueError("min_epipolar_texture needs the pair's grey frames")
             valid_a = valid_a & (epipolar_texture(grey[0], K, R, t) >= self.min_epipolar_texture)
             valid_b = valid_b & (epipolar_texture(grey[1], K, R.T, -R.T @ t) >= self.min_epipolar_texture)
-        depth_a, conf_a = self._view(target_a, fb_a, valid_a, K, rays_all, R, t, F, pair)
-        depth_b, conf_b = self._view(target_b, fb_b, valid_b, K, rays_all, R.T, -R.T @ t, F.T, pair[::-1])
+        rolled_b = None if rolled is None else (rolled[0].T, -rolled[0].T @ rolled[1])
+        depth_a, conf_a = self._view(target_a, fb_a, valid_a, K, rays_all, R, t, F, pair, rolled)
+        depth_b, conf_b = self._view(target_b, fb_b, valid_b, K, rays_all, R.T, -R.T @ t, F.T, pair[::-1], rolled_b)
         pose = np.hstack([R, np.asarray(t, np.float64).reshape(3, 1)])
         return np.stack([depth_a, depth_b]), np.stack([conf_a, conf_b]), pose, geom
 
@@ -255,11 +270,13 @@ class PairSteps:
         t: np.ndarray,
         F: np.ndarray,
         frames: tuple[int, int],
+        rolled: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Dense depth map ``[h,w]`` (along the pixel rays ``rays_all [h*w,3]``, own camera) and confidence
         ``[h,w]`` of one view, given the pose own → other (``X_other = R X + t``) and the fundamental matrix own →
         other (of undistorted pixels; with a ``rolling_shutter``, of the middle rows' cameras, whose frame indices
-        are ``frames`` = (own, other))."""
+        are ``frames`` = (own, other)). ``rolled``: with ``unroll_max_change``, the pose own → other ``(R [3,3],
+        t [3])`` of the raw (rolled) matches (None: ``R``, ``t``)."""
         h, w = valid.shape
         idx = np.flatnonzero(valid)
         K_inv = np.linalg.inv(K)
@@ -273,7 +290,7 @@ class PairSteps:
         rays_seen = pixel_rays(x_other, K_inv)  # in the other camera
         if self.rolling_shutter is not None:
             depth, depth_other, angle, x_self, x_other = self._unrolled(
-                rays_self, pixels[:, 1], rays_seen, target_px[:, 1], K, R, t, frames
+                rays_self, pixels[:, 1], rays_seen, target_px[:, 1], K, R, t, frames, rolled
             )
         else:
             rays_other = transform(rays_seen, R.T)  # Rᵀ ray_other, in own camera
@@ -343,6 +360,7 @@ class PairSteps:
         R: np.ndarray,
         t: np.ndarray,
         frames: tuple[int, int],
+        rolled: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The triangulation of :meth:`_view` through the rolling shutter: the rays ``[N,3]`` (``z = 1``) of own
         pixels and of their matches in the other camera, seen in rows ``rows_self`` / ``rows_other`` ``[N]``, are
@@ -357,9 +375,44 @@ class PairSteps:
         turned_other = rolling.rays(rays_other, rows_other, other)
         depth, depth_other, angle = triangulate_rays(turned_self, transform(turned_other, R.T), -R.T @ t)
         depth = depth * np.sqrt(_dot3(turned_self, turned_self) / _dot3(rays_self, rays_self))
+        if self.unroll_max_change:
+            R0, t0 = (R, t) if rolled is None else rolled
+            raw = triangulate_rays(rays_self, transform(rays_other, R0.T), -R0.T @ t0)
+            changed = unroll_stable((depth, depth_other, angle), raw, self.unroll_max_change, self.unroll_rolled)
+            depth, depth_other, angle = changed
         x_self = transform(turned_self, K[:2])  # the pixels' rows of K only (its third row gives z = 1)
         x_other = transform(turned_other, K[:2])
         return depth, depth_other, angle, x_self, x_other
+
+
+def unroll_stable(
+    unrolled: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rolled: tuple[np.ndarray, np.ndarray, np.ndarray],
+    max_change: float,
+    keep_rolled: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A view's un-rolled triangulation ``unrolled`` = (depth along the pixels' raw rays, the other ray's
+    parameter, the triangulation angle), each ``[N]``, where the un-rolling changed the depth by more than
+    ``max_change`` against the rolled triangulation ``rolled`` (the same three, of the pixels' raw rays):
+    ``|log(depth / rolled depth) − median|`` over the pixels both put in front of the camera (a pixel only the
+    un-rolling puts there counts as changed). Those pixels' depth is NaN (not triangulated), or with
+    ``keep_rolled`` the rolled triangulation's three values. A static pixel moves by the shear the un-rolling
+    removes, a few per cent; a pixel whose depth hangs on a sub-pixel change of its match or of the pose (little
+    parallax: near the focus of expansion, or a mover along the camera's path triangulated as if static, whose
+    depth means nothing) moves by far more. Neither use helps rendered rolled driving clips' moving pixels
+    (docs/geometric.md, "Pair views the un-rolling moves too far")."""
+
+    depth, raw = unrolled[0], rolled[0]
+    both = np.isfinite(depth) & np.isfinite(raw) & (depth > 0) & (raw > 0)
+    if not both.any():
+        return unrolled
+    log_ratio = np.log(depth[both] / raw[both])
+    change = np.full(len(depth), np.inf)
+    change[both] = np.abs(log_ratio - float(np.median(log_ratio)))
+    moved = change > max_change
+    if not keep_rolled:
+        return np.where(moved, np.nan, depth).astype(depth.dtype, copy=False), unrolled[1], unrolled[2]
+    return tuple(np.where(moved, r, u).astype(u.dtype, copy=False) for u, r in zip(unrolled, rolled, strict=True))
 
 
 def _dot3(x: np.ndarray, y: np.ndarray) -> np.ndarray:
