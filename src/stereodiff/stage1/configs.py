@@ -408,6 +408,15 @@ class GeometricConfig(Stage1Config):
     7-Scenes (1.16× below; 3.28 with its focal given 2.3 % off, 585 px: 3.5 is safer there) and keeps TUM; ~0.1 s
     CPU. See
     docs/geometric.md, "Un-roll only when it moves the matches beyond their noise"."""
+    rolling_shutter_search_stride: int = 1
+    """With ``rolling_shutter_detect`` (or ``rolling_shutter_readout="auto"``): the mirror test and the readout
+    descent re-estimate only the consecutive pairs ``(k, k + 1)`` with ``k`` a multiple of this (1 = all, as
+    before). The readout-0 pass (the velocities the passes un-roll with, the min-shift test's noise) and the chosen
+    readout's pass (the velocities re-measured for the un-rolling) stay on every pair: a pass is per pair (its own
+    matches, velocities and RNG seed), so the chosen readout's pass is completed on the pairs the search skipped
+    and, when the search chooses today's readout, the clip's rolling shutter, and so its depth, are the same bit for
+    bit. Cost: 2 + 6 / stride pose passes instead of 8 (stride 2: 5). See docs/geometric.md, "Fewer pose passes for
+    the rolling-shutter decision"."""
     max_confidence: float = 10.0
     """Confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1)."""
     ransac_threshold_px: float = 0.5
@@ -861,6 +870,7 @@ class GeometricConfig(Stage1Config):
                  or (not isinstance(self.rolling_shutter_readout, str) and 0 <= self.rolling_shutter_readout <= 2),
                  "must be a fraction of the frame interval in [0, 2], \"auto\" or None"),
                 ("rolling_shutter_min_shift", self.rolling_shutter_min_shift >= 0, "must be ≥ 0 (0 = off)"),
+                ("rolling_shutter_search_stride", self.rolling_shutter_search_stride >= 1, "must be ≥ 1 (1 = all)"),
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("fusion_weak_rim", self.fusion_weak_rim >= 0, "must be ≥ 0"),
                 ("fusion_weak_rim_px", self.fusion_weak_rim_px >= 0, "must be ≥ 0"),
