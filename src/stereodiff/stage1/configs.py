@@ -415,8 +415,12 @@ class GeometricConfig(Stage1Config):
     readout's pass (the velocities re-measured for the un-rolling) stay on every pair: a pass is per pair (its own
     matches, velocities and RNG seed), so the chosen readout's pass is completed on the pairs the search skipped
     and, when the search chooses today's readout, the clip's rolling shutter, and so its depth, are the same bit for
-    bit. Cost: 2 + 6 / stride pose passes instead of 8 (stride 2: 5). See docs/geometric.md, "Fewer pose passes for
-    the rolling-shutter decision"."""
+    bit. Cost: 2 + 6 / stride pose passes instead of 8 (stride 2: 5). Measured at 2 (process CPU of the test): TUM
+    fr1/desk 8.60 → 6.71 s, 7-Scenes 4.01 → 3.13 s, 12 rolled renders 3.89–4.87 → 3.21–3.70 s; but the descent's
+    minimum is flat (7-Scenes' three best medians within 0.12 %, TUM's two best 0.9 %), so the readout moved on 5 of
+    those 14 clips (TUM 0.6 → 0.75, final 0.0846 → 0.0831; the renders' finals −3.8 … +4.5 %) and one rolled render
+    declined today was un-rolled. Not for the preset. See docs/geometric.md, "Fewer pose passes for the
+    rolling-shutter decision"."""
     max_confidence: float = 10.0
     """Confidence of a perfect pixel (the minimum, for untriangulated pixels, is 1)."""
     ransac_threshold_px: float = 0.5
