@@ -21,6 +21,7 @@ from stereodiff.stage1.pair_steps import PairSteps, unroll_stable
 from stereodiff.stage1.rolling_shutter import (
     MIRROR_MARGIN,
     MIRROR_READOUT,
+    READOUT_GRID,
     SCREEN_MIN_CHANGE_DEG,
     RollingShutter,
     angular_acceleration,
@@ -306,6 +307,39 @@ def test_matcher_min_shift_declines_an_unrolling_below_the_matching_noise():
     assert np.isnan(_match_rendered()[0].report.rolling_shutter_shift)
     with pytest.raises(ValueError, match="rolling_shutter_min_shift"):
         GeometricMatcher(rolling_shutter_min_shift=-1.0)
+
+
+def test_search_stride_searches_every_other_pair_and_completes_the_chosen_readout(monkeypatch):
+    """``rolling_shutter_search_stride=2``: the readouts of the search re-estimate the even consecutive pairs only;
+    the chosen readout's pass is completed on the odd ones, so with the same readout chosen the velocities, the
+    rolling shutter and the pairs are those of the search over every pair, bit for bit (a pass is per pair)."""
+    import stereodiff.stage1.geometric as geometric
+
+    def fake_choice(residual, grid=READOUT_GRID, margin=0.05):  # every readout searched, 0.45 chosen
+        return 0.45, {r: residual(r) for r in grid}
+
+    monkeypatch.setattr(geometric, "choose_readout", fake_choice)
+    original = GeometricMatcher._pair_rotations
+    calls: list[tuple[float, list[int]]] = []
+
+    def recorded(self, found, K, steps, readout, omega):
+        calls.append((readout, [k for k, _, _ in found]))
+        return original(self, found, K, steps, readout, omega)
+
+    monkeypatch.setattr(GeometricMatcher, "_pair_rotations", recorded)
+    every_matcher, every = _match_rendered(rolling_shutter_readout="auto")
+    every_calls, calls[:] = list(calls), []
+    strided_matcher, strided = _match_rendered(rolling_shutter_readout="auto", rolling_shutter_search_stride=2)
+    pairs = every_calls[0][1]
+    assert len(pairs) == 5 and every_calls == [(r, pairs) for r in READOUT_GRID]
+    even, odd = [k for k in pairs if k % 2 == 0], [k for k in pairs if k % 2]
+    assert calls == [(0.0, pairs), *((r, even) for r in READOUT_GRID[1:]), (0.45, odd)]
+    assert strided_matcher._rolling is not None and strided_matcher._rolling.readout == 0.45
+    np.testing.assert_array_equal(strided_matcher._rolling.omega, every_matcher._rolling.omega)
+    np.testing.assert_array_equal(strided.pts_i, every.pts_i)
+    np.testing.assert_array_equal(strided.conf_i, every.conf_i)
+    with pytest.raises(ValueError, match="rolling_shutter_search_stride"):
+        GeometricMatcher(rolling_shutter_search_stride=0)
 
 
 def test_angular_velocity_changes_of_a_speeding_turn():

@@ -846,7 +846,9 @@ class GeometricMatcher(PairwiseReconstruction):
         are then measured once more on the un-rolled matches of the chosen readout. With ``rolling_shutter_detect``
         the readout (given or chosen) is used only when :func:`detect_readout` finds the shutter rolling; with
         ``rolling_shutter_min_shift`` only when the un-rolling would move the pairs' matches by that many times the
-        consecutive pairs' median Sampson residual at readout 0 (:func:`unrolling_shift`)."""
+        consecutive pairs' median Sampson residual at readout 0 (:func:`unrolling_shift`). With
+        ``rolling_shutter_search_stride`` ``s`` the mirror test and the descent read the pairs ``k ≡ 0 (mod s)``
+        only; the readout-0 pass and the chosen readout's (completed on the other pairs) stay on every pair."""
         import threading
 
         num_frames, h = len(gray), gray.shape[1]
@@ -871,20 +873,25 @@ class GeometricMatcher(PairwiseReconstruction):
                 return None
         found = [m for m in thread_map(matches, list(range(num_frames - 1)), self.num_workers, "shutter flows") if m]
 
-        def rotations(readout: float, omega: np.ndarray | None) -> dict[int, tuple[np.ndarray, float]]:
-            return self._pair_rotations(found, K, steps, readout, omega)
+        every = {k for k, _, _ in found}
+        stride = self.settings.rolling_shutter_search_stride
+        searched = {k for k in every if k % stride == 0}  # the mirror test's and the descent's pairs
+        base = self._pair_rotations(found, K, steps, 0.0, None)
+        base_omega = frame_angular_velocities({k: R for k, (R, _) in base.items()}, num_frames)
+        # per readout: the pairs re-estimated so far and their results (failed pairs left out); a pass is per pair,
+        # so one completed later on the other pairs is the pass over all of them
+        refined: dict[float, tuple[set[int], dict[int, tuple[np.ndarray, float]]]] = {0.0: (every, base)}
 
-        base = rotations(0.0, None)
-        omega = frame_angular_velocities({k: R for k, (R, _) in base.items()}, num_frames)
-        refined: dict[float, dict[int, tuple[np.ndarray, float]]] = {0.0: base}
-
-        def at(readout: float) -> dict[int, tuple[np.ndarray, float]]:
-            if readout not in refined:
-                refined[readout] = rotations(readout, omega)
-            return refined[readout]
+        def at(readout: float, pairs: set[int] = every) -> dict[int, tuple[np.ndarray, float]]:
+            tried, done = refined.setdefault(readout, (set(), {}))
+            todo = [m for m in found if m[0] in pairs and m[0] not in tried]
+            if todo:
+                done.update(self._pair_rotations(todo, K, steps, readout, base_omega))
+                tried.update(m[0] for m in todo)
+            return {k: done[k] for k in sorted(done) if k in pairs}
 
         def residuals(readout: float) -> dict[int, float]:
-            return {k: r for k, (_, r) in at(readout).items()}
+            return {k: r for k, (_, r) in at(readout, searched).items()}
 
         setting = self.settings.rolling_shutter_readout
         if self.settings.rolling_shutter_detect:  # a given readout needs the descent only: every other readout
@@ -916,7 +923,7 @@ class GeometricMatcher(PairwiseReconstruction):
         min_shift = self.settings.rolling_shutter_min_shift
         if min_shift > 0:
             frames = [(k, steps.undistort(x_a), x_a[:, 1]) for k, x_a, _ in found]
-            noise = median_residual(residuals(0.0))
+            noise = median_residual({k: r for k, (_, r) in base.items()})
             ratio = unrolling_shift(frames, K, omega, readout, h) / noise if noise > 0 else float("nan")
             self.report.rolling_shutter_shift = ratio
             if not ratio >= min_shift:
