@@ -75,10 +75,13 @@ def test_weighted_median_batched_and_single(rng):
     assert float(weighted_median(np.array([1.0, 2.0, 10.0]), np.array([1.0, 1.0, 5.0]))) == 10.0
 
 
-@pytest.mark.parametrize("n", [4, 100, 3999, 4000, 70_000])
+@pytest.mark.parametrize("n", [3, 4, 30, 100, 400, 3999, 4000, 70_000])
 @pytest.mark.parametrize("before", ["fresh", "odd word kept back", "choice of many"])
-def test_choice_triples_is_the_loop_of_choice_calls_bit_for_bit(n, before):
-    """The movers' ground RANSAC relies on it: the same samples, and the generator left in the same state."""
+@pytest.mark.parametrize("k", [2, 3])
+def test_choice_samples_is_the_loop_of_choice_calls_bit_for_bit(k, n, before):
+    """The movers' ground RANSAC (triples, :func:`choice_triples`) and the rolling-shutter screen's track pairs
+    (``angular_acceleration``) rely on it: the same samples, and the generator left in the same state."""
+    draw = choice_triples if k == 3 else (lambda rng, n, count: choice_samples(rng, n, 2, count))
     for seed in range(12):
         reference, fast = np.random.default_rng(seed), np.random.default_rng(seed)
         for rng in (reference, fast):
@@ -86,38 +89,19 @@ def test_choice_triples_is_the_loop_of_choice_calls_bit_for_bit(n, before):
                 rng.integers(2**31)
             elif before == "choice of many":
                 rng.choice(50_000, 1_500, replace=False)
-        expected = np.stack([reference.choice(n, 3, replace=False) for _ in range(200)])
-        got = choice_triples(fast, n, 200)
+        expected = np.stack([reference.choice(n, k, replace=False) for _ in range(200)])
+        got = draw(fast, n, 200)
         assert got.dtype == expected.dtype and np.array_equal(got, expected)
         assert fast.bit_generator.state == reference.bit_generator.state
-    assert _choice_arrays(np.random.default_rng(0), 100, 200) is not None  # the arrays ran, not the fallback
+    assert _choice_arrays(np.random.default_rng(0), 100, 200, k) is not None  # the arrays ran, not the fallback
+    with pytest.raises(ValueError, match="2 or 3"):
+        choice_samples(np.random.default_rng(0), 30, 4, 10)
 
 
 def test_choice_triples_falls_back_to_the_loop_for_other_generators():
     reference, other = np.random.Generator(np.random.MT19937(5)), np.random.Generator(np.random.MT19937(5))
     assert _choice_arrays(np.random.Generator(np.random.MT19937(5)), 100, 10) is None
     assert np.array_equal(choice_triples(other, 100, 10), _choice_loop(reference, 100, 10))
-
-
-@pytest.mark.parametrize("n", [3, 4, 30, 400, 3999, 70_000])
-@pytest.mark.parametrize("before", ["fresh", "odd word kept back", "choice of many"])
-def test_choice_samples_of_two_is_the_loop_of_choice_calls_bit_for_bit(n, before):
-    """The rolling-shutter screen's track pairs (``angular_acceleration``) rely on it: the same samples, and the
-    generator left in the same state."""
-    for seed in range(12):
-        reference, fast = np.random.default_rng(seed), np.random.default_rng(seed)
-        for rng in (reference, fast):
-            if before == "odd word kept back":
-                rng.integers(2**31)
-            elif before == "choice of many":
-                rng.choice(50_000, 1_500, replace=False)
-        expected = np.stack([reference.choice(n, 2, replace=False) for _ in range(200)])
-        got = choice_samples(fast, n, 2, 200)
-        assert got.dtype == expected.dtype and np.array_equal(got, expected)
-        assert fast.bit_generator.state == reference.bit_generator.state
-    assert _choice_arrays(np.random.default_rng(0), 30, 200, 2) is not None  # the arrays ran, not the fallback
-    with pytest.raises(ValueError, match="2 or 3"):
-        choice_samples(np.random.default_rng(0), 30, 4, 10)
 
 
 def test_import_in_background_imports_what_is_missing_on_a_thread_and_leaves_failures_to_the_caller():
