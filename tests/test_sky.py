@@ -201,3 +201,21 @@ def test_carry_follows_the_rotation_at_infinity():
 @pytest.mark.parametrize("ceiling", [(235, 235, 235), (240, 228, 210)])
 def test_grow_and_carry_take_nothing_in_a_video_without_sky(ceiling):
     assert detect_sky(*_clip(ceiling), SkySettings(grow=6, carry=True)) is None
+
+
+def test_grow_stops_at_a_neutral_grey_beside_the_sky():
+    """A pale sky (driving's) fading in steps of 0.03 into a neutral grey facade (within ``grow_colour`` of the sky,
+    B − R = 0): ``grow_blue`` keeps the grey out; without it (-1) the growth runs into it."""
+    from stereodiff.stage1.sky import _grow_frame
+
+    sky_rgb, grey = np.array([0.59, 0.69, 0.84], np.float32), np.full(3, 0.72, np.float32)
+    rgb = np.tile(sky_rgb, (H, W, 1))
+    for i in range(6):  # rows 8-13: the fade; rows 14-: the grey
+        rgb[8 + i] = sky_rgb + (grey - sky_rgb) * (i + 1) / 6
+    rgb[14:] = grey
+    seed = np.zeros((H, W), bool)
+    seed[:8] = True
+    none = np.zeros_like(seed)
+    kept = _grow_frame(seed, none, rgb, sky_rgb, SkySettings(grow=20))
+    assert kept[:8].all() and not kept[14:].any()
+    assert _grow_frame(seed, none, rgb, sky_rgb, SkySettings(grow=20, grow_blue=-1.0))[14:20].all()

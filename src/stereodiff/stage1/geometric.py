@@ -409,6 +409,7 @@ class GeometricMatcher(PairwiseReconstruction):
             grow=int(c.sky_grow),
             grow_colour=float(c.sky_grow_colour),
             grow_step=float(c.sky_grow_step),
+            grow_blue=float(c.sky_grow_blue),
             carry=bool(c.sky_carry),
         )
         start = time.perf_counter()
