@@ -109,6 +109,10 @@ def test_config_validates_the_sky_options():
     set_option(config, "stage1.sky_far", "0.5")
     with pytest.raises(ValueError, match="sky_far"):
         config.validate()
+    config = preset_config("cpu")
+    set_option(config, "stage1.sky_grow", "-1")
+    with pytest.raises(ValueError, match="sky_grow"):
+        config.validate()
 
 
 def test_sky_seen_through_a_structure_needs_sky_above():
@@ -152,3 +156,66 @@ def test_second_pass_takes_the_video_sky_colour_where_stage_1_put_it_near():
     assert detect_sky(frames, scene).all(axis=0)[: HORIZON - 1].all()
     without = detect_sky(frames, scene, SkySettings(video_colour=0.0))
     assert without[:5].any() and not without[5:].any()
+
+
+def test_grow_takes_the_sky_rim_lightening_towards_the_horizon():
+    """The sky's last 6 rows lighten towards the horizon (0.02 a row: too steep for the candidates' gradient, too far
+    for the 4 px rim): the default leaves them, ``grow`` takes them up to the colour edge of the plane."""
+    frames, scene = _clip(SKY_BLUE)
+    for i, row in enumerate(range(HORIZON - 6, HORIZON)):
+        frames[:, row, :, :] = np.clip(np.asarray(SKY_BLUE) + 5 * (i + 1), 0, 255).astype(np.uint8)
+    truth = np.zeros(frames.shape[:3], bool)
+    truth[:, :HORIZON] = True
+    before = detect_sky(frames, scene)
+    after = detect_sky(frames, scene, SkySettings(grow=6))
+    assert (before & truth).sum() < 0.95 * truth.sum()
+    assert (after & truth).sum() == truth.sum() and not (after & ~truth).any()
+
+
+def test_carry_seeds_a_thin_strip_from_the_previous_frames():
+    """Frames 0-5: the sky band; frames 6-9: only a 2-row strip of it at the top (too thin for the tests): the
+    carried sky (identity rotation) takes the strip with ``carry``, not without, and nothing of the plane."""
+    frames, scene = _clip(SKY_BLUE, frames=10)
+    frames[6:, 2:HORIZON] = frames[6:, HORIZON : 2 * HORIZON - 2]  # the plane's texture up to row 2
+    scene.depth[6:, 2:HORIZON], scene.valid[6:, 2:HORIZON] = 6.0, True
+    without = detect_sky(frames, scene, SkySettings(grow=6))
+    carried = detect_sky(frames, scene, SkySettings(grow=6, carry=True))
+    assert not without[6:].any()
+    assert carried[6:, :2].all() and not carried[6:, 2:].any()
+    assert carried[:6, : HORIZON - 1].all()
+
+
+def test_carry_follows_the_rotation_at_infinity():
+    """Camera 1 turned by 5° about its y axis (cam-to-world): the direction seen at the centre of frame 0 lies at
+    ``cx − f tan 5°`` in frame 1."""
+    from stereodiff.stage1.sky import _rotation
+
+    _, scene = _clip(SKY_BLUE, frames=2)
+    angle = np.radians(5.0)
+    c, s = np.cos(angle), np.sin(angle)
+    scene.cam_to_world[1][:3, :3] = [[c, 0, s], [0, 1, 0], [-s, 0, c]]
+    point = _rotation(scene, 0, 1) @ [W / 2, H / 2, 1.0]
+    assert np.allclose(point[:2] / point[2], [W / 2 - 60.0 * np.tan(angle), H / 2])
+
+
+@pytest.mark.parametrize("ceiling", [(235, 235, 235), (240, 228, 210)])
+def test_grow_and_carry_take_nothing_in_a_video_without_sky(ceiling):
+    assert detect_sky(*_clip(ceiling), SkySettings(grow=6, carry=True)) is None
+
+
+def test_grow_stops_at_a_neutral_grey_beside_the_sky():
+    """A pale sky (driving's) fading in steps of 0.03 into a neutral grey facade (within ``grow_colour`` of the sky,
+    B − R = 0): ``grow_blue`` keeps the grey out; without it (-1) the growth runs into it."""
+    from stereodiff.stage1.sky import _grow_frame
+
+    sky_rgb, grey = np.array([0.59, 0.69, 0.84], np.float32), np.full(3, 0.72, np.float32)
+    rgb = np.tile(sky_rgb, (H, W, 1))
+    for i in range(6):  # rows 8-13: the fade; rows 14-: the grey
+        rgb[8 + i] = sky_rgb + (grey - sky_rgb) * (i + 1) / 6
+    rgb[14:] = grey
+    seed = np.zeros((H, W), bool)
+    seed[:8] = True
+    none = np.zeros_like(seed)
+    kept = _grow_frame(seed, none, rgb, sky_rgb, SkySettings(grow=20))
+    assert kept[:8].all() and not kept[14:].any()
+    assert _grow_frame(seed, none, rgb, sky_rgb, SkySettings(grow=20, grow_blue=-1.0))[14:20].all()

@@ -406,6 +406,11 @@ class GeometricMatcher(PairwiseReconstruction):
             through=bool(c.sky_through),
             video_colour=float(c.sky_video_colour),
             min_frames=float(c.sky_min_frames),
+            grow=int(c.sky_grow),
+            grow_colour=float(c.sky_grow_colour),
+            grow_step=float(c.sky_grow_step),
+            grow_blue=float(c.sky_grow_blue),
+            carry=bool(c.sky_carry),
         )
         start = time.perf_counter()
         with workers_own_the_cores(self.num_workers):
