@@ -90,6 +90,8 @@ def test_presets_hold_the_paper_settings():
         rolling_shutter_screen_tracks=True,
         rolling_shutter_min_shift=3.5,
         sky=True,
+        sky_grow=6,
+        sky_carry=True,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,

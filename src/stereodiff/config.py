@@ -179,6 +179,8 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 rolling_shutter_screen_tracks=True,
                 rolling_shutter_min_shift=3.5,
                 sky=True,
+                sky_grow=6,
+                sky_carry=True,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,
