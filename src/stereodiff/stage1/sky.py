@@ -275,29 +275,30 @@ def grow_sky(frames: Any, sky: np.ndarray, scene: SceneGeometry, colour: np.ndar
 
     s = settings
     t, h, w = sky.shape
-    own = [np.asarray(sky[k]).copy() for k in range(t)]
-    refs = []
+    refs = []  # each frame's sky colour (RGB [3]), from its own sky before any growth
     for k in range(t):
-        rgb = unit_rgb(frames[k], (h, w))
-        refs.append(rgb[own[k]].mean(axis=0) if own[k].sum() >= s.min_area * h * w else colour)
+        own = np.asarray(sky[k])
+        refs.append(unit_rgb(frames[k], (h, w))[own].mean(axis=0) if own.sum() >= s.min_area * h * w else colour)
+        release(sky)
 
     def carried(src: np.ndarray, a: int, b: int) -> np.ndarray:
         return cv2.warpPerspective(
-            src.astype(np.uint8), _rotation(scene, a, b), (w, h), flags=cv2.INTER_NEAREST
+            np.asarray(src, np.uint8), _rotation(scene, a, b), (w, h), flags=cv2.INTER_NEAREST
         ).astype(bool)
 
-    out = [np.zeros((h, w), bool) for _ in range(t)]
+    # in place, one frame at a time (memory flat in the video's length): frame k - 1 is final for the forward pass
+    # when frame k reads it, frame k + 1 for the backward pass
     for k in range(t):  # forward: the frame's own sky, and the previous frame's carried
-        extra = carried(out[k - 1], k - 1, k) if s.carry and k > 0 else np.zeros((h, w), bool)
-        if own[k].any() or extra.any():
-            out[k] = _grow_frame(own[k], extra, unit_rgb(frames[k], (h, w)), refs[k], s)
+        own = np.asarray(sky[k])
+        extra = carried(sky[k - 1], k - 1, k) if s.carry and k > 0 else np.zeros((h, w), bool)
+        if own.any() or extra.any():
+            sky[k] = _grow_frame(own, extra, unit_rgb(frames[k], (h, w)), refs[k], s)
+        release(sky)
     for k in range(t - 2, -1, -1) if s.carry else ():  # backward: the next frame's carried
-        extra = carried(out[k + 1], k + 1, k) & ~out[k]
+        extra = carried(sky[k + 1], k + 1, k) & ~np.asarray(sky[k])
         if extra.any():
-            out[k] = _grow_frame(out[k], extra, unit_rgb(frames[k], (h, w)), refs[k], s)
-    for k in range(t):
-        sky[k] = out[k]
-    release(sky)
+            sky[k] = _grow_frame(np.asarray(sky[k]), extra, unit_rgb(frames[k], (h, w)), refs[k], s)
+        release(sky)
 
 
 def apply_sky(scene: SceneGeometry, sky: np.ndarray, holes: bool = False) -> SceneGeometry:
