@@ -280,7 +280,7 @@ class StereoDiffPipeline:
             from stereodiff.stage1.sky import paint_sky
 
             start = time.perf_counter()
-            paint_sky(out, scene.sky, kind, float(getattr(self.config.stage1, "sky_far", 2.0)))
+            paint_sky(out, scene.sky, kind, float(self.config.stage1.sky_far))
             self._timed("sky_paint", start)
 
         # 4. The result
