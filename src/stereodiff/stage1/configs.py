@@ -656,9 +656,10 @@ class GeometricConfig(Stage1Config):
     (``MoverSettings.cut_holes``; 0 = off): stage 1 may leave the image's lowest rows holes (indoor-dynamic s522,
     the last three frames), and a person cut by the image bottom beyond the ground then ends above it and is lost in
     those frames and, through the neighbour guards, the one or two before. At 8: s522 final all px 0.1551 → 0.1188,
-    moving px 0.311 → 0.239 (stage 1 0.1799 → 0.1448); 28 other clips bit-identical or within ±0.1 % (fresh seeds
-    590–599 indoor-dynamic, 590–592 of the other presets, s0–s3, s520/521/523, 7-Scenes); TUM 0.08458 → 0.08465
-    (+0.08 %) (docs/geometric.md, "indoor-dynamic held-out seed 522 traced")."""
+    moving px 0.311 → 0.239 (stage 1 0.1799 → 0.1448); 27 other clips identical to 4 digits (fresh seeds 590–599
+    indoor-dynamic, 590–592 of the other presets, s0–s3, s520/521/523, 7-Scenes); TUM 0.08458 → 0.08465 (+0.08 %:
+    static floor in two frames) (docs/geometric.md, "A person cut by the image bottom above untriangulated last
+    rows")."""
     movers_split_feet: float = 0.0
     """With ``movers``: the column runs of a mover region, at least this many pixels wide (at 320), whose own feet
     stand on the ground seen above the region's lowest pixels take that ground's depth when it lies beyond the
