@@ -1767,6 +1767,41 @@ def test_cut_margin_finds_a_person_cut_by_the_image_bottom_beside_off_plane_floo
         GeometricConfig(movers_cut_margin=-1.0).validate()
 
 
+def test_cut_holes_finds_a_person_cut_by_the_image_bottom_above_untriangulated_last_rows():
+    """indoor-dynamic s522, frames 61–63: a person walking along with the sideways camera, cut by the image bottom
+    and triangulated beyond the floor, but stage 1 left the image's lowest rows holes (the last frames' pairs), so her
+    region beyond the ground ends a few rows above the bottom and ``underground_cut`` no longer finds her (in frames
+    46–60 it did). With ``cut_holes`` a column where she ends within that many rows of the bottom with only holes
+    under her reaches it; a region with triangulated floor under it, or ending higher, is still not found."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.ground import CUT, underground
+
+    floor, _ = _floor()  # 120×160, horizon at row 60
+    depth = floor.copy()
+    depth[:60] = 12.0
+    depth[80:, 30:51] = 11.0  # the person, cut by the image bottom, beyond the floor at her rows ≥ 87
+    depth[117:, :100] = 0.0  # the lowest 3 rows untriangulated under and beside her (the plane holds the rest)
+    ground = ground_depth(depth, depth > 0, MoverSettings())
+    assert ground is not None
+    cut = MoverSettings(underground_cut=True)
+    person = np.zeros(floor.shape, bool)
+    person[90:117, 32:49] = True
+    assert not (underground(depth, ground, cut) == CUT)[person].any()  # ends 3 rows above the bottom: not found
+    holes = replace(cut, cut_holes=8.0)  # 4 rows at 160
+    assert (underground(depth, ground, holes) == CUT)[person].all()
+    assert not (underground(depth, ground, replace(cut, cut_holes=2.0)) == CUT)[person].any()  # 1 row: too short
+    seen = depth.copy()
+    seen[117:, 28:53] = floor[117:, 28:53]  # the floor triangulated under her: she ends above it, standing
+    assert not (underground(seen, ground, holes) == CUT)[person].any()
+    high = depth.copy()
+    high[105:117, 30:51] = 0.0  # her legs a hole too: she ends 15 rows above the bottom
+    assert not (underground(high, ground, holes) == CUT)[:105][person[:105]].any()
+    assert mover_settings(GeometricConfig(movers_cut_holes=8.0)).cut_holes == 8.0
+    assert GeometricConfig().movers_cut_holes == 0 and preset_config("cpu").stage1.movers_cut_holes == 0
+    with pytest.raises(ValueError, match="movers_cut_holes"):
+        GeometricConfig(movers_cut_holes=-1.0).validate()
+
+
 def test_up_run_gives_a_person_walking_with_a_sideways_camera_her_contact_up_to_her_head():
     """indoor-dynamic s125: the person walks along with the sideways camera, so stage 1 puts all of her ~2.5× too
     far, smoothly up her body; the ground tests find only her lower body (beyond the floor at its rows), which gets

@@ -650,6 +650,16 @@ class GeometricConfig(Stage1Config):
     3 of 32 clips measured, all better (indoor-dynamic s125 −24 %, s154 −3.4 %, s0 −1.2 %), and leaves 16 fresh
     seeds, both real clips and the demo clip bit-identical; 20 gains more on s125 (−45 %) but costs TUM +0.24 %
     (docs/geometric.md, "`movers_cut_margin` for the `cpu` preset: held-out check")."""
+    movers_cut_holes: float = 0.0
+    """With ``movers_underground_cut``: a region beyond the ground that ends within this many rows (at a 320-pixel
+    long side) of the image bottom with only stage-1 holes under it counts as reaching the bottom
+    (``MoverSettings.cut_holes``; 0 = off): stage 1 may leave the image's lowest rows holes (indoor-dynamic s522,
+    the last three frames), and a person cut by the image bottom beyond the ground then ends above it and is lost in
+    those frames and, through the neighbour guards, the one or two before. At 8: s522 final all px 0.1551 → 0.1188,
+    moving px 0.311 → 0.239 (stage 1 0.1799 → 0.1448); 27 other clips identical to 4 digits (fresh seeds 590–599
+    indoor-dynamic, 590–592 of the other presets, s0–s3, s520/521/523, 7-Scenes); TUM 0.08458 → 0.08465 (+0.08 %:
+    static floor in two frames) (docs/geometric.md, "A person cut by the image bottom above untriangulated last
+    rows")."""
     movers_split_feet: float = 0.0
     """With ``movers``: the column runs of a mover region, at least this many pixels wide (at 320), whose own feet
     stand on the ground seen above the region's lowest pixels take that ground's depth when it lies beyond the
@@ -994,6 +1004,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_side_up", self.movers_side_up == 0 or self.movers_side_up > 1,
                  "must be 0 (off) or a factor > 1"),
                 ("movers_cut_margin", self.movers_cut_margin >= 0, "must be ≥ 0 pixels (0 = off)"),
+                ("movers_cut_holes", self.movers_cut_holes >= 0, "must be ≥ 0 rows (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
                 ("sky_max_gradient", self.sky_max_gradient > 0, "must be > 0"),

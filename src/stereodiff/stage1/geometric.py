@@ -144,6 +144,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         cut_last_row=bool(config.movers_cut_last_row),
         underground_cut=bool(config.movers_underground_cut),
         cut_margin=float(config.movers_cut_margin),
+        cut_holes=float(config.movers_cut_holes),
         cut_track=int(config.movers_cut_track),
         cut_sway=float(config.movers_cut_sway),
         cut_sway_levels=bool(config.movers_cut_sway_levels),

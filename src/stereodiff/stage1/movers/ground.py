@@ -160,14 +160,16 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
     beyond = (depth > 0) & np.isfinite(ground) & (depth > ground * (1.0 + settings.underground))
     on_ground = ground_pixels(depth, ground, settings)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    passable = (depth <= 0) | beyond if settings.cut_holes > 0 else None  # before the opening trims its edges
     beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     count, labels = cv2.connectedComponents(beyond, connectivity=8)
-    margin = round(settings.cut_margin * max(h, w) / 320.0)
+    scale = max(h, w) / 320.0
+    margin, holes = round(settings.cut_margin * scale), round(settings.cut_holes * scale)
     for label in range(1, count):
         region = labels == label
         if stands(region, on_ground, settings.contact_rows):
             out[region] = 1
-        elif settings.underground_cut and _cut_on_ground(region, depth, on_ground, margin):
+        elif settings.underground_cut and _cut_on_ground(region, depth, on_ground, margin, holes, passable):
             out[region] = CUT
     return out
 
@@ -200,19 +202,49 @@ def cut_in_neighbours(cut: np.ndarray, neighbours: list[np.ndarray]) -> np.ndarr
 CUT_GROUND_SHARE = 0.95
 
 
-def _cut_on_ground(region: np.ndarray, depth: np.ndarray, on_ground: np.ndarray, margin: int = 0) -> bool:
+def _cut_on_ground(
+    region: np.ndarray,
+    depth: np.ndarray,
+    on_ground: np.ndarray,
+    margin: int = 0,
+    holes: int = 0,
+    passable: np.ndarray | None = None,
+) -> bool:
     """``region`` ``[h,w]`` reaches the image bottom and the ground plane holds at least ``CUT_GROUND_SHARE`` of the
     lowest two rows beside it (``depth`` ``[h,w]`` > 0 there; ``on_ground`` ``[h,w]`` bool): the plane is the
     surface seen along the image bottom, so a region beyond it there is not a static surface past another plane's
     edge (7-Scenes: a plane fitted to part of a room's lower third leaves 0–80 % of the bottom rows on it).
     ``margin`` > 0 (``MoverSettings.cut_margin``, pixels): the columns within that many of the ones the region
-    reaches are not beside it (the flow blends a mover into the floor just beside its feet)."""
+    reaches are not beside it (the flow blends a mover into the floor just beside its feet). ``holes`` > 0
+    (``MoverSettings.cut_holes``, pixels) with ``passable`` ``[h,w]`` bool (stage-1 holes and pixels beyond the
+    ground): a column where the region ends within ``holes`` rows of the image bottom with only passable pixels
+    under it reaches the bottom too (:func:`_reached_through_holes`)."""
     reached = region[-2:].any(axis=0)  # [w]
+    if holes > 0 and passable is not None:
+        reached |= _reached_through_holes(region, passable, holes)
     if not reached.any():
         return False
     near = np.convolve(reached.astype(np.int32), np.ones(2 * margin + 1, np.int32), mode="same") > 0  # 0: reached
     beside = ~near & (depth[-2:] > 0).any(axis=0)
     return bool(beside.any() and on_ground[-2:].any(axis=0)[beside].mean() >= CUT_GROUND_SHARE)
+
+
+def _reached_through_holes(region: np.ndarray, passable: np.ndarray, rows: int) -> np.ndarray:
+    """``[w]`` bool: the columns where ``region`` ``[h,w]`` bool ends within ``rows`` rows of the image bottom and
+    every pixel under it there is ``passable`` ``[h,w]`` bool (a stage-1 hole, or beyond the ground): the region is
+    cut by the image bottom there although stage 1 left the last rows untriangulated (indoor-dynamic s522, frames
+    61–63: the last frames' pairs leave the lowest 2–3 rows holes under a person cut by the image bottom)."""
+    h, w = region.shape
+    out = np.zeros(w, bool)
+    bottom, columns = bottom_edge(region)
+    near = bottom >= h - 1 - rows
+    if not near.any():
+        return out
+    bottom, columns = bottom[near], columns[near]
+    blocked = np.cumsum((~passable)[::-1], axis=0)[::-1]  # [h,w]: non-passable pixels at this row and below
+    below = np.where(bottom + 1 < h, blocked[np.minimum(bottom + 1, h - 1), columns], 0)
+    out[columns[below == 0]] = True
+    return out
 
 
 #: labels of :func:`contact_segments`

@@ -65,6 +65,11 @@ class MoverSettings:
     walking person's feet (between them and the image border) is triangulated with her flow, 1.4–1.8× the plane,
     so a plane that holds the rest of the bottom rows fails the 95 % (docs/geometric.md, "A person walking along
     with a sideways camera")."""
+    cut_holes: float = 0.0
+    """With ``underground_cut``: a region beyond the ground whose lowest pixels in a column lie within this many rows
+    (at a 320-pixel long side) of the image bottom, with only stage-1 holes (or pixels beyond the ground) under
+    them, reaches the image bottom in that column (0 = off: only a region in the lowest two rows does;
+    :func:`~.ground._reached_through_holes`)."""
     ground_tolerance: float = 0.05
     """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
     ground_iterations: int = 200
