@@ -425,6 +425,18 @@ class GeometricConfig(Stage1Config):
     un-rolled pose, and a pixel it differs from by more is not triangulated in that view (left to the other pairs and
     stage 2); ``"rolled"``: it is the raw rays with the pose of the raw (rolled) matches (one more essential matrix
     per pair), and such a pixel takes it (the rolled run's depth where the un-rolling moves it most)."""
+    rolling_shutter_occam: float = 0.0
+    """With ``rolling_shutter_readout="auto"``: once the descent has found the shutter rolling, take the smallest
+    non-zero readout of the grid whose median Sampson residual is within this many standard errors of the least
+    one, instead of the least one (Occam's choice on a flat minimum; the standard error of each difference from a
+    paired bootstrap over the consecutive pairs, :func:`~stereodiff.stage1.rolling_shutter.occam_readout`). 0 =
+    off (the least residual, as before). MEASURED-PLACEHOLDER"""
+    rolling_shutter_sharp_velocity: bool = False
+    """With ``rolling_shutter_readout``: each frame's angular velocity, the mean of its two consecutive pairs'
+    rotations, has the mean's smoothing undone to second order (``ω_k = m_k − (m_{k+1} − 2 m_k + m_{k−1}) / 6``,
+    :func:`~stereodiff.stage1.rolling_shutter.frame_angular_velocities`), in the readout search and in the
+    un-rolling. The mean damps a tremor's velocity changes (×0.88 at 4 Hz), which the search makes up for with a
+    larger readout. MEASURED-PLACEHOLDER"""
     rolling_shutter_search_stride: int = 1
     """With ``rolling_shutter_detect`` (or ``rolling_shutter_readout="auto"``): the mirror test and the readout
     descent re-estimate only the consecutive pairs ``(k, k + 1)`` with ``k`` a multiple of this (1 = all, as
@@ -953,6 +965,7 @@ class GeometricConfig(Stage1Config):
                 ("rolling_shutter_max_change", self.rolling_shutter_max_change >= 0, "must be ≥ 0 (0 = off)"),
                 ("rolling_shutter_changed", self.rolling_shutter_changed in ("hole", "rolled"), "must be hole/rolled"),
                 ("rolling_shutter_search_stride", self.rolling_shutter_search_stride >= 1, "must be ≥ 1 (1 = all)"),
+                ("rolling_shutter_occam", self.rolling_shutter_occam >= 0, "must be ≥ 0 standard errors (0 = off)"),
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("fusion_weak_rim", self.fusion_weak_rim >= 0, "must be ≥ 0"),
                 ("fusion_weak_rim_px", self.fusion_weak_rim_px >= 0, "must be ≥ 0"),
