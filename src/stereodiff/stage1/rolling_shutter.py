@@ -219,9 +219,10 @@ def frame_angular_velocities(rotations: dict[int, np.ndarray], num_frames: int, 
     cameras); the nearest frame's where neither pair is known, 0 when none is.
 
     With ``sharpen`` (``rolling_shutter_sharp_velocity``) the mean's smoothing is undone to second order on every
-    frame but the first two and the last two (whose neighbours are one-sided): a pair's rotation is the velocity integrated over its interval, so the mean
-    ``m_k`` of the two sides is ``ω(k) + ω''(k) / 6`` (Taylor), i.e. a hand tremor's velocity changes come out
-    damped (×0.88 at 4 Hz, 30 frames/s); ``ω(k) = m_k − (m_{k+1} − 2 m_k + m_{k−1}) / 6``."""
+    frame but the first two and the last two (whose neighbours are one-sided): a pair's rotation is the velocity
+    integrated over its interval, so the mean ``m_k`` of the two sides is ``ω(k) + ω''(k) / 6`` (Taylor), i.e. a
+    hand tremor's velocity changes come out damped (×0.88 at 4 Hz, 30 frames/s);
+    ``ω(k) = m_k − (m_{k+1} − 2 m_k + m_{k−1}) / 6``."""
     from scipy.spatial.transform import Rotation
 
     steps = {k: -Rotation.from_matrix(R).as_rotvec() for k, R in rotations.items()}
