@@ -271,6 +271,27 @@ def test_sharpened_angular_velocities_undo_the_mean_of_a_tremor():
     np.testing.assert_array_equal(sharp[[0, 1, -2, -1]], mean[[0, 1, -2, -1]])
 
 
+@pytest.mark.parametrize(
+    ("setting", "expected"), [({}, [False, False]), ({"rolling_shutter_sharp_search": True}, [True, False]),
+                              ({"rolling_shutter_sharp_velocity": True}, [True, True])]
+)  # fmt: skip
+def test_sharp_settings_reach_the_search_and_the_unrolling(monkeypatch, setting, expected):
+    """``rolling_shutter_sharp_search`` sharpens the velocities the search un-rolls with (the readout-0 pass's),
+    not those of the un-rolling (the chosen readout's); ``rolling_shutter_sharp_velocity`` both."""
+    import stereodiff.stage1.geometric as geometric
+
+    monkeypatch.setattr(geometric, "choose_readout", lambda residual, grid=READOUT_GRID, margin=0.05: (0.45, {}))
+    asked: list[bool] = []
+
+    def recorded(rotations, num_frames, sharpen=False):
+        asked.append(sharpen)
+        return frame_angular_velocities(rotations, num_frames, sharpen)
+
+    monkeypatch.setattr(geometric, "frame_angular_velocities", recorded)
+    matcher, _ = _match_rendered(rolling_shutter_readout="auto", **setting)
+    assert matcher._rolling is not None and asked == expected
+
+
 def test_unroll_rays_is_the_rotation_of_each_row():
     """The rays turned by Rodrigues' formula are those of a rotation object per ray (float32: to the last bit)."""
     rng = np.random.default_rng(3)

@@ -430,13 +430,28 @@ class GeometricConfig(Stage1Config):
     non-zero readout of the grid whose median Sampson residual is within this many standard errors of the least
     one, instead of the least one (Occam's choice on a flat minimum; the standard error of each difference from a
     paired bootstrap over the consecutive pairs, :func:`~stereodiff.stage1.rolling_shutter.occam_readout`). 0 =
-    off (the least residual, as before). MEASURED-PLACEHOLDER"""
+    off (the least residual, as before). Measured (rolled renders with a 0.3° tremor, fresh seeds 575–589, and the
+    brief's s524): at 1, final all px −4.5 / 0 / +1.5 % (min / median / max over 15 seeds; 4 better, 10 same,
+    1 worse), s524 0.0445 → 0.0418, but TUM fr1/desk takes 0.45 for 0.6 (0.9 SE) and loses 15 % (0.0846 →
+    0.0973); at 0.5 TUM keeps 0.6 and s524 takes 0.6 (0.0374), a threshold set between the clips. Not for the
+    preset. See docs/geometric.md, "The readout on a flat residual"."""
     rolling_shutter_sharp_velocity: bool = False
     """With ``rolling_shutter_readout``: each frame's angular velocity, the mean of its two consecutive pairs'
     rotations, has the mean's smoothing undone to second order (``ω_k = m_k − (m_{k+1} − 2 m_k + m_{k−1}) / 6``,
     :func:`~stereodiff.stage1.rolling_shutter.frame_angular_velocities`), in the readout search and in the
     un-rolling. The mean damps a tremor's velocity changes (×0.88 at 4 Hz), which the search makes up for with a
-    larger readout. MEASURED-PLACEHOLDER"""
+    larger readout (the least residual 10–20 % above the true readout on rendered tremors). The search then finds
+    the true readout on 9 of 12 fresh rolled renders (7 without), but the un-rolling with the sharpened, noisier
+    velocities loses: TUM fr1/desk 0.0846 → 0.0888, indoor-dynamic s524 0.0445 → 0.0542 (stage 1 0.0382 →
+    0.0672). Not for the preset; see ``rolling_shutter_sharp_search`` and docs/geometric.md, "The readout on a flat
+    residual"."""
+    rolling_shutter_sharp_search: bool = False
+    """``rolling_shutter_sharp_velocity`` in the readout search only (the mirror test and the descent un-roll with
+    the sharpened velocities); the un-rolling keeps the two-sided mean's velocities at the chosen readout.
+    Measured: TUM fr1/desk 0.6 → 0.75 (0.1 % ahead of 0.45), final 0.0846 → 0.0772; 7-Scenes still declined
+    (2.92×); fresh rolled renders (seeds 575–589, tremor 0.3°) −3.9 / 0 / +5.2 % (3 better, 9 same, 3 worse,
+    moves of ±3 % also where the readout stays: the velocities' small changes); s524 0.0445 → 0.0462 at the true
+    0.6. Not for the preset without a held-out check. See docs/geometric.md, "The readout on a flat residual"."""
     rolling_shutter_search_stride: int = 1
     """With ``rolling_shutter_detect`` (or ``rolling_shutter_readout="auto"``): the mirror test and the readout
     descent re-estimate only the consecutive pairs ``(k, k + 1)`` with ``k`` a multiple of this (1 = all, as

@@ -885,8 +885,9 @@ class GeometricMatcher(PairwiseReconstruction):
         stride = self.settings.rolling_shutter_search_stride
         searched = {k for k in every if k % stride == 0}  # the mirror test's and the descent's pairs
         base = self._pair_rotations(found, K, steps, 0.0, None)
-        sharpen = self.settings.rolling_shutter_sharp_velocity
-        base_omega = frame_angular_velocities({k: R for k, (R, _) in base.items()}, num_frames, sharpen)
+        sharpen = self.settings.rolling_shutter_sharp_velocity  # the un-rolling's velocities
+        search_sharpen = sharpen or self.settings.rolling_shutter_sharp_search  # the search's
+        base_omega = frame_angular_velocities({k: R for k, (R, _) in base.items()}, num_frames, search_sharpen)
         # per readout: the pairs re-estimated so far and their results (failed pairs left out); a pass is per pair,
         # so one completed later on the other pairs is the pass over all of them
         refined: dict[float, tuple[set[int], dict[int, tuple[np.ndarray, float]]]] = {0.0: (every, base)}
