@@ -411,7 +411,9 @@ def occam_readout(
     over ``samples`` bootstrap resamples of the pairs both readouts re-estimated (the same resamples for every
     readout, seeded by ``seed``: paired, so what both readouts share, the scene and the pairs' own noise, cancels).
     ``errors`` holds each tried readout's standard error (pixels). 0 and readouts above ``best`` are never taken:
-    whether the shutter rolls is the descent's and the mirror test's decision."""
+    whether the shutter rolls is the descent's and the mirror test's decision. Measured (docs/geometric.md, "The
+    readout on a flat residual"): at ``tolerance`` 1 the true readout on 8 of 12 rolled renders (the least
+    residual: 7), TUM fr1/desk 0.45 for 0.6 and its final +15 %."""
     if not best or tolerance <= 0:
         return best, {}
     at_best = residuals(best)
