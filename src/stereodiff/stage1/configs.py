@@ -433,8 +433,9 @@ class GeometricConfig(Stage1Config):
     off (the least residual, as before). Measured (rolled renders with a 0.3° tremor, fresh seeds 575–589, and the
     brief's s524): at 1, final all px −4.5 / 0 / +1.5 % (min / median / max over 15 seeds; 4 better, 10 same,
     1 worse), s524 0.0445 → 0.0418, but TUM fr1/desk takes 0.45 for 0.6 (0.9 SE) and loses 15 % (0.0846 →
-    0.0973); at 0.5 TUM keeps 0.6 and s524 takes 0.6 (0.0374), a threshold set between the clips. Not for the
-    preset. See docs/geometric.md, "The readout on a flat residual"."""
+    0.0973); at 0.5 TUM keeps 0.6 and s524 takes 0.6 (0.0374), a threshold set between the clips. With a 0.2°
+    tremor (seeds 575–586) it finds the true readout on 5 (z = 1) / 6 (0.5) of 12, the least residual on 8. Not
+    for the preset. See docs/geometric.md, "The readout on a flat residual"."""
     rolling_shutter_sharp_velocity: bool = False
     """With ``rolling_shutter_readout``: each frame's angular velocity, the mean of its two consecutive pairs'
     rotations, has the mean's smoothing undone to second order (``ω_k = m_k − (m_{k+1} − 2 m_k + m_{k−1}) / 6``,
@@ -451,7 +452,8 @@ class GeometricConfig(Stage1Config):
     Measured: TUM fr1/desk 0.6 → 0.75 (0.1 % ahead of 0.45), final 0.0846 → 0.0772; 7-Scenes still declined
     (2.92×); fresh rolled renders (seeds 575–589, tremor 0.3°) −3.9 / 0 / +5.2 % (3 better, 9 same, 3 worse,
     moves of ±3 % also where the readout stays: the velocities' small changes); s524 0.0445 → 0.0462 at the true
-    0.6. Not for the preset without a held-out check. See docs/geometric.md, "The readout on a flat residual"."""
+    0.6; seeds 575–586 with a 0.2° tremor: the true readout on 6 of 12 (8 without), −1.2 / +0.25 / +3.0 % (1
+    better, 6 same, 5 worse). Not for the preset. See docs/geometric.md, "The readout on a flat residual"."""
     rolling_shutter_search_stride: int = 1
     """With ``rolling_shutter_detect`` (or ``rolling_shutter_readout="auto"``): the mirror test and the readout
     descent re-estimate only the consecutive pairs ``(k, k + 1)`` with ``k`` a multiple of this (1 = all, as
