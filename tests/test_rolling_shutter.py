@@ -32,6 +32,7 @@ from stereodiff.stage1.rolling_shutter import (
     detect_readout,
     frame_angular_velocities,
     mirror_asymmetry,
+    occam_readout,
     relative_shift,
     rotation_flow,
     screen_pairs,
@@ -213,6 +214,82 @@ def test_detect_readout_declines_without_the_mirror_asymmetry():
         return {k: 1.0 - 0.1 * abs(readout) for k in range(10)}
 
     assert detect_readout(residuals) == (0.0, 0.0, {}) and asked == [MIRROR_READOUT, -MIRROR_READOUT]
+
+
+def _flat_residuals(spread: float) -> dict[float, dict[int, float]]:
+    """Per-pair residuals of 60 pairs at every readout of the grid: falling to 0.6 and flat beyond (medians 1 %,
+    0.5 % apart at 0.6 / 0.75 against 0.9), each pair scattered by ``spread`` (log) independently per readout, as
+    a pose's RANSAC makes them."""
+    rng = np.random.default_rng(3)
+    level = {0.0: 1.4, 0.15: 1.3, 0.3: 1.2, 0.45: 1.1, 0.6: 1.01, 0.75: 1.005, 0.9: 1.0}
+    noise = rng.normal(0, 1, (len(level), 60))
+    noise -= np.median(noise, axis=1, keepdims=True)  # the medians are exactly the levels
+    return {r: {k: level[r] * float(np.exp(spread * n)) for k, n in enumerate(row)} for (r, row) in zip(level, noise)}
+
+
+@pytest.mark.parametrize("spread", [0.3, 0.003])
+def test_occam_readout_takes_the_smallest_readout_within_the_noise(spread):
+    """A flat minimum (0.6 / 0.75 / 0.9 within 1 %) whose pairs scatter by 30 %: 0.6 is within one bootstrap
+    standard error of 0.9 and is taken (0.45, 10 % above, is not); the same curve measured to 0.3 % per pair
+    keeps the least residual's 0.9. 0 is never taken, and a tolerance of 0 or a global shutter change nothing."""
+    per_pair = _flat_residuals(spread)
+    costs = {r: float(np.median(list(found.values()))) for r, found in per_pair.items()}
+    best, _ = choose_readout(lambda r: costs[r])
+    assert best == 0.9
+    chosen, errors = occam_readout(per_pair.__getitem__, costs, best, 1.0)
+    if spread > 0.1:
+        assert chosen == 0.6 and errors[0.6] > costs[0.6] - costs[0.9], errors
+        assert occam_readout(per_pair.__getitem__, costs, best, 1e-9)[0] == 0.9
+        assert occam_readout(per_pair.__getitem__, costs, best, 100.0)[0] == 0.15
+    else:
+        assert chosen == 0.9 and set(errors) == {0.15, 0.3, 0.45, 0.6, 0.75}, errors
+    assert occam_readout(per_pair.__getitem__, costs, best, 0.0) == (0.9, {})
+    assert occam_readout(per_pair.__getitem__, costs, 0.0, 1.0) == (0.0, {})
+    mirrored = {k: 2 * v for k, v in per_pair[0.9].items()}  # bottom to top fits worse: the shutter rolls
+    assert detect_readout(lambda r: per_pair[r] if r >= 0 else mirrored, occam=1.0)[0] == chosen
+    with pytest.raises(ValueError, match="rolling_shutter_occam"):
+        GeometricMatcher(rolling_shutter_occam=-1.0)
+
+
+def test_sharpened_angular_velocities_undo_the_mean_of_a_tremor():
+    """A 4 Hz tremor at 30 frames/s (0.3° amplitude, about one axis): each consecutive pair's rotation is the
+    velocity integrated over its interval, and the mean of a frame's two sides damps the velocity to ×0.88
+    (measured 0.885; Taylor ``ω + ω''/6``: 0.883); ``sharpen`` brings it back to the frame's own velocity within
+    2 % of the amplitude (the first two and last two frames keep the mean)."""
+    amplitude, rate = np.radians(0.3) * 2 * np.pi * 4 / 30, 2 * np.pi * 4 / 30  # rad per frame, rad per frame
+    axis = np.array([0.3, 0.9, 0.3]) / np.linalg.norm([0.3, 0.9, 0.3])
+    turned = {k: amplitude / rate * (np.cos(rate * k) - np.cos(rate * (k + 1))) for k in range(39)}  # ∫ sin
+    rotations = {k: Rotation.from_rotvec(-a * axis).as_matrix() for k, a in turned.items()}
+    truth = amplitude * np.sin(rate * np.arange(40))[:, None] * axis
+    mean = frame_angular_velocities(rotations, 40)
+    sharp = frame_angular_velocities(rotations, 40, sharpen=True)
+    inner = slice(2, -2)
+    gain = float(np.sum(mean[inner] * truth[inner]) / np.sum(truth[inner] ** 2))
+    assert 0.87 < gain < 0.90, gain
+    assert np.abs(sharp[inner] - truth[inner]).max() < 0.02 * amplitude  # measured 1.4 %: the next order
+    assert np.abs(mean[inner] - truth[inner]).max() > 0.1 * amplitude
+    np.testing.assert_array_equal(sharp[[0, 1, -2, -1]], mean[[0, 1, -2, -1]])
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"), [({}, [False, False]), ({"rolling_shutter_sharp_search": True}, [True, False]),
+                              ({"rolling_shutter_sharp_velocity": True}, [True, True])]
+)  # fmt: skip
+def test_sharp_settings_reach_the_search_and_the_unrolling(monkeypatch, setting, expected):
+    """``rolling_shutter_sharp_search`` sharpens the velocities the search un-rolls with (the readout-0 pass's),
+    not those of the un-rolling (the chosen readout's); ``rolling_shutter_sharp_velocity`` both."""
+    import stereodiff.stage1.geometric as geometric
+
+    monkeypatch.setattr(geometric, "choose_readout", lambda residual, grid=READOUT_GRID, margin=0.05: (0.45, {}))
+    asked: list[bool] = []
+
+    def recorded(rotations, num_frames, sharpen=False):
+        asked.append(sharpen)
+        return frame_angular_velocities(rotations, num_frames, sharpen)
+
+    monkeypatch.setattr(geometric, "frame_angular_velocities", recorded)
+    matcher, _ = _match_rendered(rolling_shutter_readout="auto", **setting)
+    assert matcher._rolling is not None and asked == expected
 
 
 def test_unroll_rays_is_the_rotation_of_each_row():

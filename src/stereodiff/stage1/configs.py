@@ -425,6 +425,35 @@ class GeometricConfig(Stage1Config):
     un-rolled pose, and a pixel it differs from by more is not triangulated in that view (left to the other pairs and
     stage 2); ``"rolled"``: it is the raw rays with the pose of the raw (rolled) matches (one more essential matrix
     per pair), and such a pixel takes it (the rolled run's depth where the un-rolling moves it most)."""
+    rolling_shutter_occam: float = 0.0
+    """With ``rolling_shutter_readout="auto"``: once the descent has found the shutter rolling, take the smallest
+    non-zero readout of the grid whose median Sampson residual is within this many standard errors of the least
+    one, instead of the least one (Occam's choice on a flat minimum; the standard error of each difference from a
+    paired bootstrap over the consecutive pairs, :func:`~stereodiff.stage1.rolling_shutter.occam_readout`). 0 =
+    off (the least residual, as before). Measured (rolled renders with a 0.3° tremor, fresh seeds 575–589, and the
+    brief's s524): at 1, final all px −4.5 / 0 / +1.5 % (min / median / max over 15 seeds; 4 better, 10 same,
+    1 worse), s524 0.0445 → 0.0418, but TUM fr1/desk takes 0.45 for 0.6 (0.9 SE) and loses 15 % (0.0846 →
+    0.0973); at 0.5 TUM keeps 0.6 and s524 takes 0.6 (0.0374), a threshold set between the clips. With a 0.2°
+    tremor (seeds 575–586) it finds the true readout on 5 (z = 1) / 6 (0.5) of 12, the least residual on 8. Not
+    for the preset. See docs/geometric.md, "The readout on a flat residual"."""
+    rolling_shutter_sharp_velocity: bool = False
+    """With ``rolling_shutter_readout``: each frame's angular velocity, the mean of its two consecutive pairs'
+    rotations, has the mean's smoothing undone to second order (``ω_k = m_k − (m_{k+1} − 2 m_k + m_{k−1}) / 6``,
+    :func:`~stereodiff.stage1.rolling_shutter.frame_angular_velocities`), in the readout search and in the
+    un-rolling. The mean damps a tremor's velocity changes (×0.88 at 4 Hz), which the search makes up for with a
+    larger readout (the least residual 10–20 % above the true readout on rendered tremors). The search then finds
+    the true readout on 9 of 12 fresh rolled renders (7 without), but the un-rolling with the sharpened, noisier
+    velocities loses: TUM fr1/desk 0.0846 → 0.0888, indoor-dynamic s524 0.0445 → 0.0542 (stage 1 0.0382 →
+    0.0672). Not for the preset; see ``rolling_shutter_sharp_search`` and docs/geometric.md, "The readout on a flat
+    residual"."""
+    rolling_shutter_sharp_search: bool = False
+    """``rolling_shutter_sharp_velocity`` in the readout search only (the mirror test and the descent un-roll with
+    the sharpened velocities); the un-rolling keeps the two-sided mean's velocities at the chosen readout.
+    Measured: TUM fr1/desk 0.6 → 0.75 (0.1 % ahead of 0.45), final 0.0846 → 0.0772; 7-Scenes still declined
+    (2.92×); fresh rolled renders (seeds 575–589, tremor 0.3°) −3.9 / 0 / +5.2 % (3 better, 9 same, 3 worse,
+    moves of ±3 % also where the readout stays: the velocities' small changes); s524 0.0445 → 0.0462 at the true
+    0.6; seeds 575–586 with a 0.2° tremor: the true readout on 6 of 12 (8 without), −1.2 / +0.25 / +3.0 % (1
+    better, 6 same, 5 worse). Not for the preset. See docs/geometric.md, "The readout on a flat residual"."""
     rolling_shutter_search_stride: int = 1
     """With ``rolling_shutter_detect`` (or ``rolling_shutter_readout="auto"``): the mirror test and the readout
     descent re-estimate only the consecutive pairs ``(k, k + 1)`` with ``k`` a multiple of this (1 = all, as
@@ -963,6 +992,7 @@ class GeometricConfig(Stage1Config):
                 ("rolling_shutter_max_change", self.rolling_shutter_max_change >= 0, "must be ≥ 0 (0 = off)"),
                 ("rolling_shutter_changed", self.rolling_shutter_changed in ("hole", "rolled"), "must be hole/rolled"),
                 ("rolling_shutter_search_stride", self.rolling_shutter_search_stride >= 1, "must be ≥ 1 (1 = all)"),
+                ("rolling_shutter_occam", self.rolling_shutter_occam >= 0, "must be ≥ 0 standard errors (0 = off)"),
                 ("fusion_stride", self.fusion_stride >= 1, "must be ≥ 1"),
                 ("fusion_weak_rim", self.fusion_weak_rim >= 0, "must be ≥ 0"),
                 ("fusion_weak_rim_px", self.fusion_weak_rim_px >= 0, "must be ≥ 0"),

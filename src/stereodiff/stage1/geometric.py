@@ -97,6 +97,7 @@ from stereodiff.stage1.rolling_shutter import (
     detect_readout,
     frame_angular_velocities,
     median_residual,
+    occam_readout,
     screen_pairs,
     screen_runs,
     unroll_pixels,
@@ -854,7 +855,9 @@ class GeometricMatcher(PairwiseReconstruction):
         ``rolling_shutter_min_shift`` only when the un-rolling would move the pairs' matches by that many times the
         consecutive pairs' median Sampson residual at readout 0 (:func:`unrolling_shift`). With
         ``rolling_shutter_search_stride`` ``s`` the mirror test and the descent read the pairs ``k ≡ 0 (mod s)``
-        only; the readout-0 pass and the chosen readout's (completed on the other pairs) stay on every pair."""
+        only; the readout-0 pass and the chosen readout's (completed on the other pairs) stay on every pair. With
+        ``rolling_shutter_occam`` ``z`` (and ``"auto"``) the descent takes the smallest readout whose median residual
+        is within ``z`` bootstrap standard errors of the least one (:func:`occam_readout`)."""
         import threading
 
         num_frames, h = len(gray), gray.shape[1]
@@ -883,7 +886,9 @@ class GeometricMatcher(PairwiseReconstruction):
         stride = self.settings.rolling_shutter_search_stride
         searched = {k for k in every if k % stride == 0}  # the mirror test's and the descent's pairs
         base = self._pair_rotations(found, K, steps, 0.0, None)
-        base_omega = frame_angular_velocities({k: R for k, (R, _) in base.items()}, num_frames)
+        sharpen = self.settings.rolling_shutter_sharp_velocity  # the un-rolling's velocities
+        search_sharpen = sharpen or self.settings.rolling_shutter_sharp_search  # the search's
+        base_omega = frame_angular_velocities({k: R for k, (R, _) in base.items()}, num_frames, search_sharpen)
         # per readout: the pairs re-estimated so far and their results (failed pairs left out); a pass is per pair,
         # so one completed later on the other pairs is the pass over all of them
         refined: dict[float, tuple[set[int], dict[int, tuple[np.ndarray, float]]]] = {0.0: (every, base)}
@@ -901,7 +906,9 @@ class GeometricMatcher(PairwiseReconstruction):
 
         setting = self.settings.rolling_shutter_readout
         if self.settings.rolling_shutter_detect:  # a given readout needs the descent only: every other readout
-            readout, asymmetry, costs = detect_readout(residuals, READOUT_GRID if setting == "auto" else COARSE_GRID)
+            occam = self.settings.rolling_shutter_occam if setting == "auto" else 0.0
+            grid = READOUT_GRID if setting == "auto" else COARSE_GRID
+            readout, asymmetry, costs = detect_readout(residuals, grid, occam=occam)
             self.report.rolling_shutter_asymmetry = asymmetry
             logger.info(
                 "geometric matcher: rolling-shutter mirror test %+.3f (needs < %+.3f), readout %.2f frame by the "
@@ -916,6 +923,8 @@ class GeometricMatcher(PairwiseReconstruction):
                 readout = float(setting)
         elif setting == "auto":
             readout, costs = choose_readout(lambda r: median_residual(residuals(r)))
+            if self.settings.rolling_shutter_occam > 0:
+                readout = occam_readout(residuals, costs, readout, self.settings.rolling_shutter_occam)[0]
             logger.info(
                 "geometric matcher: rolling-shutter readout %.2f frame (median Sampson residual %s)",
                 readout,
@@ -925,7 +934,7 @@ class GeometricMatcher(PairwiseReconstruction):
             readout = float(setting)
         if readout == 0:
             return None
-        omega = frame_angular_velocities({k: R for k, (R, _) in at(readout).items()}, num_frames)  # once more
+        omega = frame_angular_velocities({k: R for k, (R, _) in at(readout).items()}, num_frames, sharpen)  # again
         min_shift = self.settings.rolling_shutter_min_shift
         if min_shift > 0:
             frames = [(k, steps.undistort(x_a), x_a[:, 1]) for k, x_a, _ in found]
