@@ -344,9 +344,10 @@ class GeometricConfig(Stage1Config):
     the frames around them are not pulled. Off in a video moving ahead with ``forward_near`` (its near border
     scenery has no lower bound there; without that gate driving s564–s567 +1.2 … +19.8 %). 0 (default) = off (the
     own median only). Measured with 8 and ``depth_range_window_area=0.005`` (final all-pixel AbsRel): indoor-dynamic
-    s520 0.1966 → 0.0710 (moving px 0.369 → 0.156), s560 0.1560 → 0.1081, s561 0.1674 → 0.1540, s3 0.0962 →
-    0.0930; the other clips of indoor-dynamic, driving, close-object, static-orbit, TUM (0.0846) and 7-Scenes
-    (0.1165) unchanged (docs/geometric.md, "The lower depth bound against the frames around")."""
+    s520 0.1966 → 0.0710 (moving px 0.369 → 0.156), s560 0.1560 → 0.1081, s567 0.2175 → 0.1619, s561 0.1674 →
+    0.1540, s3 0.0962 → 0.0930, s572 0.0466 → 0.0452; 30 other clips of indoor-dynamic, driving, close-object,
+    static-orbit, TUM (0.0846) and 7-Scenes (0.1165) unchanged (docs/geometric.md, "The lower depth bound against
+    the frames around")."""
     depth_range_window_area: float = 0.0
     """With ``depth_range_window``: a frame where the window's bound makes holes of fewer than this share of its
     pixels is fused without it (0: always with it). A mover that pulls the median fills a large part of the frame;
