@@ -1325,6 +1325,52 @@ def test_fusion_view_offsets_remove_a_scale_drift_the_loops_see():
     assert np.ptp(_fused_frame_log_scales(0.0, True)) < 1e-6
 
 
+def test_depth_range_window_rejects_phantoms_that_pull_their_frames_median(scene_predictions):
+    """Issue #20 (s37-range): a mover walking along the epipolar lines looks static at a fraction of its depth; in
+    frames 4–5 it fills 40 % of every view, 0.17× the static median, which pulls the views' own medians down so it
+    passes a bound of 0.2× them (indoor-dynamic s520, frames 39–51). ``near_bound`` measures the bound against the
+    median of the frames around instead: the phantom becomes a hole, the static pixels stay; against the frame's own
+    median (a window of 0) it passes; a frame where the bound would make fewer holes than ``min_area`` is left as
+    it was."""
+    from stereodiff.stage1.alignment import global_alignment
+
+    _, preds = scene_predictions
+    pulled = PairPredictions(
+        pairs=preds.pairs, pts_i=preds.pts_i.copy(), pts_j=preds.pts_j, conf_i=preds.conf_i.copy(),
+        conf_j=preds.conf_j, num_frames=preds.num_frames,
+    )  # fmt: skip
+    region = np.zeros(preds.size, bool)
+    region[:, :64] = True  # 40 % of the frame
+    static_median = {}
+    for p, k in enumerate(preds.pairs[:, 0].tolist()):
+        if k in (4, 5):
+            z = pulled.pts_i[p][..., 2]
+            static_median[p] = np.median(z[pulled.conf_i[p] > 1])
+            pulled.pts_i[p][region] *= (0.17 * static_median[p] / z[region])[..., None]  # along the pixels' rays
+            pulled.conf_i[p][region] = 5.0
+    for p, median in static_median.items():  # the own median's bound lets the phantom pass
+        assert 0.17 * median > 0.2 * np.median(pulled.pts_i[p][..., 2][pulled.conf_i[p] > 1])
+    geometry = global_alignment(pulled, robust_scale=True, global_scale_solve=True)
+    off = fuse_pair_depths(pulled, geometry)
+    on = fuse_pair_depths(pulled, geometry, near_bound=(0.2, 3, 0.3))
+    for k in (4, 5):
+        assert off.valid[k][region].mean() > 0.99
+        assert on.valid[k][region].mean() < 0.01, on.valid[k][region].mean()
+        np.testing.assert_array_equal(on.valid[k][~region], off.valid[k][~region])
+    others = [k for k in range(preds.num_frames) if k not in (4, 5)]
+    np.testing.assert_array_equal(on.valid[others], off.valid[others])  # no static pixel is that near
+    own = fuse_pair_depths(pulled, geometry, near_bound=(0.2, 0, 0.3))  # the frame's own median: pulled, it passes
+    assert own.valid[4][region].mean() > 0.99 and own.valid[5][region].mean() > 0.99
+    # a frame where the bound would make holes of less than min_area (here 50 %: the phantom is 40 %) is left as it was
+    small = fuse_pair_depths(pulled, geometry, near_bound=(0.2, 3, 0.5))
+    np.testing.assert_array_equal(small.valid, off.valid)
+    np.testing.assert_allclose(small.depth, off.depth, rtol=1e-6)
+    with pytest.raises(ValueError, match="depth_range_window"):
+        GeometricConfig(depth_range_window=-1).validate()
+    with pytest.raises(ValueError, match="depth_range_window_area"):
+        GeometricConfig(depth_range_window_area=1.0).validate()
+
+
 def test_lens_distortion_is_removed_before_the_geometry(scene):
     """Frames rendered through a barrel-distorted lens: with the distortion given, each pixel's depth (on the
     input pixel grid) matches the distorted ground truth as well as on a pinhole camera; without it, much worse."""

@@ -332,6 +332,28 @@ class GeometricConfig(Stage1Config):
     far depths past ``hi = 5``: the static orbit's far wall (≈ 4.4× the median) then loses ~40 % of its pixels (final
     AbsRel 0.034 → 0.161 on seed 1); ``hi = 10`` keeps it but costs TUM fr1/desk 0.1345 → 0.1426 at the preset's
     focal (docs/geometric.md, "Offsets and depth with the focal 10 % off")."""
+    depth_range_window: int = 0
+    """The lower bound ``depth_range[0]`` is also measured against a reference the movers cannot pull: in the fusion
+    (:func:`~stereodiff.stage1.fusion.fuse_pair_depths`, ``near_bound``), a pair view's pixels nearer than
+    ``depth_range[0]`` times the median, over the frames within this many frames of the view's, of each frame's
+    median depth (every pair view's median brought to the fusion's common scale, then the median over the frame's
+    views) are left out of that view's contribution. The bound against the view's own median (``PairSteps``) stays, so
+    this can only reject more. Why: movers that fill a quarter of the frame pull their views' own median down and
+    their static "phantoms" (a mover walking along the epipolar lines looks static at a fraction of its depth) pass
+    the bound (indoor-dynamic s520, frames 39–51, docs/geometric.md "indoor-dynamic held-out seed 520 traced");
+    the frames around them are not pulled. Off in a video moving ahead with ``forward_near`` (its near border
+    scenery has no lower bound there; without that gate driving s564–s567 +1.2 … +19.8 %). 0 (default) = off (the
+    own median only). Measured with 8 and ``depth_range_window_area=0.005`` (final all-pixel AbsRel): indoor-dynamic
+    s520 0.1966 → 0.0710 (moving px 0.369 → 0.156), s560 0.1560 → 0.1081, s567 0.2175 → 0.1619, s561 0.1674 →
+    0.1540, s3 0.0962 → 0.0930, s572 0.0466 → 0.0452; 30 other clips of indoor-dynamic, driving, close-object,
+    static-orbit, TUM (0.0846) and 7-Scenes (0.1165) unchanged (docs/geometric.md, "The lower depth bound against
+    the frames around")."""
+    depth_range_window_area: float = 0.0
+    """With ``depth_range_window``: a frame where the window's bound makes holes of fewer than this share of its
+    pixels is fused without it (0: always with it). A mover that pulls the median fills a large part of the frame;
+    a few pixels at the bound are the bound's own noise (each view's median differs a little from the window's), and
+    in close-object they are the near mover's only evidence stage 2's fill leans on: without the floor close-object
+    s568–s571 +0.1 … +4.4 % final AbsRel from 79–148 cut pixels over the video; with 0.005 unchanged, s520 the same."""
     far_parallax_px: float = 0.0
     """Triangulated depths beyond ``depth_range[1]`` times the pair median are kept when their parallax, the
     triangulation angle times the focal (pixels at a 320-pixel long side, scaled), is at least this: a
@@ -979,6 +1001,8 @@ class GeometricConfig(Stage1Config):
                 ("flow_grey", self.flow_grey in ("luma", "pca"), "must be luma/pca"),
                 ("min_epipolar_texture", self.min_epipolar_texture >= 0, "must be ≥ 0 grey levels per pixel (0 = off)"),
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
+                ("depth_range_window", self.depth_range_window >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("depth_range_window_area", 0 <= self.depth_range_window_area < 1, "must lie in [0, 1)"),
                 ("accept_focal", self.accept_focal in ("camera", "prior"), "must be camera/prior"),
                 ("far_parallax_px", self.far_parallax_px >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("max_confidence", self.max_confidence > 1, "must be > 1"),

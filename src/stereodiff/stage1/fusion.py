@@ -40,6 +40,7 @@ def fuse_pair_depths(
     out_dir: Path | None = None,
     num_workers: int = 2,
     view_offsets: bool = False,
+    near_bound: tuple[float, int, float] | None = None,
 ) -> SceneGeometry:
     """Per-frame depth fused from every pair of this matcher, with one log-scale per pair solved over all pairs.
 
@@ -70,6 +71,14 @@ def fuse_pair_depths(
             on it.
         view_offsets: also solve a log-scale offset ``τ`` of each pair's second view (a smooth function of the
             pair's middle frame, observable through the graph's loops): :func:`_solve_log_scales`.
+        near_bound: ``(lo, window, min_area)``: in step 3, each view leaves out its pixels nearer than ``lo`` times
+            the frame's reference depth, the median over the frames within ``window`` frames of its own of
+            :func:`_reference_log_depths`'s frame medians (every view's median log depth at the scales of step 2,
+            then the median over the frame's views), unless that makes holes of fewer than ``min_area`` of the
+            frame's pixels (then the frame is fused without it). A lower depth bound the movers of a few frames
+            cannot pull (``GeometricConfig.depth_range_window``); the matcher's bound against the view's own median
+            stays, so this only rejects more (the views whose median the movers pulled below the window's).
+            ``None`` = off.
 
     Returns:
         a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid`` and the input's focal,
@@ -94,12 +103,17 @@ def fuse_pair_depths(
         weight = np.where(z > 0, np.maximum(weight, 0.0), 0.0)
         return np.log(np.where(weight > 0, z, 1.0)), weight
 
+    view_median = np.full(len(pairs), np.nan)  # [P] median log depth of each view's triangulated pixels (near_bound)
+
     # 1. Scale equations a_e − a_e* = r between the pairs of each frame, weighted by their agreement
     def equations(k: int) -> list[tuple[int, int, float, float]]:
         """``(e, e*, r, weight)`` of the pairs of frame ``k``."""
         views = [(p, *view(p, stride)) for p in by_frame.get(k, [])]
         release(preds.pts_i, preds.conf_i)  # pages read from the pair cache leave the RSS
         views = [v for v in views if (v[2] > 0).sum() >= 50]
+        if near_bound is not None:
+            for p, log_z, weight in views:
+                view_median[p] = np.median(log_z[weight > 0])
         if len(views) < 2:
             return []
         best_p, best_log_z, best_weight = max(views, key=lambda v: (v[2] > 0).sum())
@@ -121,6 +135,12 @@ def fuse_pair_depths(
     # 2. Weighted sparse least squares for the pair log-scales (gauge row: their mean is 0)
     edge_log_scales, offsets = _solve_log_scales(*columns, len(edge_of), num_frames, middle)
     view_offset = np.zeros(len(pairs)) if offsets is None else second * offsets[middle[pair_edge]]  # [P]
+    view_log_scale = edge_log_scales[pair_edge] + view_offset  # [P] each view's log-scale to the common scale
+    floor = np.full(len(pairs), -np.inf)  # [P] log depth (the view's own scale) at or below which pixels are left out
+    if near_bound is not None:
+        lo, window, min_area = near_bound
+        reference = _reference_log_depths(view_median + view_log_scale, pairs[:, 0], num_frames, window)[pairs[:, 0]]
+        floor = np.where(np.isfinite(reference), np.log(lo) + reference - view_log_scale, -np.inf)
 
     # 3. Weighted mean of the scaled log depths of each frame
     shape = (num_frames, h, w)
@@ -128,16 +148,33 @@ def fuse_pair_depths(
     confidence = new_array(out_dir, "fused_confidence", shape, np.float32)
     valid = new_array(out_dir, "fused_valid", shape, np.bool_)
     sources = _tree_sources(preds, geometry)  # holes are read one frame at a time: memory flat in T
+    near_holes = np.zeros(num_frames, np.int64)  # [T] pixels near_bound left without any view
 
     def fuse(k: int) -> float | None:
         """Fused depth of frame ``k`` (at the pairs' scale); its median log-ratio to the tree depth, if any."""
         acc = np.zeros((h, w))
         weight_sum = np.zeros((h, w))
+        cut = np.zeros((h, w), bool)  # pixels near_bound left out of a view
+        kept: list[tuple[np.ndarray, np.ndarray]] = []  # what near_bound left out: (log depth, weight) of each view
         for p in by_frame.get(k, []):
             log_z, weight = view(p)
-            acc += weight * (log_z + edge_log_scales[pair_edge[p]] + view_offset[p])
+            scaled = log_z + edge_log_scales[pair_edge[p]] + view_offset[p]
+            if floor[p] > -np.inf:
+                below = (log_z <= floor[p]) & (weight > 0)
+                if below.any():
+                    kept.append((scaled, np.where(below, weight, 0.0)))
+                    weight[below] = 0.0
+                    cut |= below
+            acc += weight * scaled
             weight_sum += weight
         ok = weight_sum > 0
+        made = int((cut & ~ok).sum())  # pixels the bound made holes
+        if kept and made < min_area * h * w:  # a sliver at the bound, not a mover that pulled the median: undone
+            for log_z, weight in kept:
+                acc += weight * log_z
+                weight_sum += weight
+            ok, made = weight_sum > 0, 0
+        near_holes[k] = made
         log_depth = acc / np.maximum(weight_sum, 1e-12)
         ref = ok & ~_frame_holes(preds, sources, k) & np.asarray(geometry.valid[k])
         depth[k] = np.where(ok, np.exp(log_depth), 0.0)
@@ -147,6 +184,16 @@ def fuse_pair_depths(
         return np.median(np.log(np.asarray(geometry.depth[k])[ref]) - log_depth[ref]) if ref.sum() >= 50 else None
 
     gauge = [g for g in thread_map(fuse, range(num_frames), num_workers, "fusion: depth") if g is not None]
+    if near_bound is not None:
+        from stereodiff.progress import logger
+
+        logger.info(
+            "fusion: the near bound against the %d-frame window's median made %.2f %% of the pixels holes "
+            "(%d frames with ≥ 1 %%)",
+            2 * near_bound[1] + 1,
+            100 * near_holes.sum() / (num_frames * h * w),
+            int((near_holes >= 0.01 * h * w).sum()),
+        )
 
     # 4. The alignment's global scale
     scale = float(np.exp(np.median(gauge))) if gauge else 1.0
@@ -171,6 +218,27 @@ def fuse_pair_depths(
         valid=valid,
         alignment=record,
     )
+
+
+def _reference_log_depths(
+    view_log_depths: np.ndarray, own_frames: np.ndarray, num_frames: int, window: int
+) -> np.ndarray:
+    """``[T]`` reference log depth of every frame for ``near_bound``: each frame's median over its views of
+    ``view_log_depths [P]`` (a view's median log depth at the common scale; NaN: no median), then the median of those
+    over the frames within ``window`` frames of it (NaN where the window has none). ``own_frames [P]``: each view's
+    frame. A mover that fills a large part of a few frames pulls their own medians, not the window's."""
+    frame = np.full(num_frames, np.nan)
+    for k in range(num_frames):
+        values = view_log_depths[(own_frames == k) & np.isfinite(view_log_depths)]
+        if len(values):
+            frame[k] = np.median(values)
+    reference = np.full(num_frames, np.nan)
+    for k in range(num_frames):
+        values = frame[max(0, k - window) : k + window + 1]
+        values = values[np.isfinite(values)]
+        if len(values):
+            reference[k] = np.median(values)
+    return reference
 
 
 #: row weights of the view offsets' smoothness (between consecutive frames) and ridge (towards 0), against scale
