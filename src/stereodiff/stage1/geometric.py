@@ -443,7 +443,7 @@ class GeometricMatcher(PairwiseReconstruction):
         well-conditioned pixels, and a bound against the window's median cut the near scenery at the image border:
         driving seeds 564–567 +1.2 … +19.8 % final AbsRel)."""
         window = int(self.settings.depth_range_window)
-        if not window or getattr(self, "_moving_ahead", False):
+        if not window or self._moving_ahead:
             return None
         return float(self.depth_range[0]), window, float(self.settings.depth_range_window_area)
 
