@@ -1797,7 +1797,7 @@ def test_cut_holes_finds_a_person_cut_by_the_image_bottom_above_untriangulated_l
     high[105:117, 30:51] = 0.0  # her legs a hole too: she ends 15 rows above the bottom
     assert not (underground(high, ground, holes) == CUT)[:105][person[:105]].any()
     assert mover_settings(GeometricConfig(movers_cut_holes=8.0)).cut_holes == 8.0
-    assert GeometricConfig().movers_cut_holes == 0 and preset_config("cpu").stage1.movers_cut_holes == 0
+    assert GeometricConfig().movers_cut_holes == 0 and preset_config("cpu").stage1.movers_cut_holes == 8
     with pytest.raises(ValueError, match="movers_cut_holes"):
         GeometricConfig(movers_cut_holes=-1.0).validate()
 
