@@ -160,7 +160,8 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
     beyond = (depth > 0) & np.isfinite(ground) & (depth > ground * (1.0 + settings.underground))
     on_ground = ground_pixels(depth, ground, settings)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    passable = (depth <= 0) | beyond if settings.cut_holes > 0 else None  # before the opening trims its edges
+    # each column's lowest row that is neither a hole nor beyond the ground, before the opening trims its edges
+    blocking = _lowest_blocking_row(~((depth <= 0) | beyond)) if settings.cut_holes > 0 else None
     beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     count, labels = cv2.connectedComponents(beyond, connectivity=8)
     scale = max(h, w) / 320.0
@@ -169,7 +170,7 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
         region = labels == label
         if stands(region, on_ground, settings.contact_rows):
             out[region] = 1
-        elif settings.underground_cut and _cut_on_ground(region, depth, on_ground, margin, holes, passable):
+        elif settings.underground_cut and _cut_on_ground(region, depth, on_ground, margin, holes, blocking):
             out[region] = CUT
     return out
 
@@ -208,7 +209,7 @@ def _cut_on_ground(
     on_ground: np.ndarray,
     margin: int = 0,
     holes: int = 0,
-    passable: np.ndarray | None = None,
+    blocking: np.ndarray | None = None,
 ) -> bool:
     """``region`` ``[h,w]`` reaches the image bottom and the ground plane holds at least ``CUT_GROUND_SHARE`` of the
     lowest two rows beside it (``depth`` ``[h,w]`` > 0 there; ``on_ground`` ``[h,w]`` bool): the plane is the
@@ -216,12 +217,13 @@ def _cut_on_ground(
     edge (7-Scenes: a plane fitted to part of a room's lower third leaves 0–80 % of the bottom rows on it).
     ``margin`` > 0 (``MoverSettings.cut_margin``, pixels): the columns within that many of the ones the region
     reaches are not beside it (the flow blends a mover into the floor just beside its feet). ``holes`` > 0
-    (``MoverSettings.cut_holes``, pixels) with ``passable`` ``[h,w]`` bool (stage-1 holes and pixels beyond the
-    ground): a column where the region ends within ``holes`` rows of the image bottom with only passable pixels
-    under it reaches the bottom too (:func:`_reached_through_holes`)."""
+    (``MoverSettings.cut_holes``, pixels) with ``blocking`` ``[w]`` (:func:`_lowest_blocking_row` of the pixels
+    that are neither stage-1 holes nor beyond the ground): a column where the region ends within ``holes`` rows of
+    the image bottom with only holes and pixels beyond the ground under it reaches the bottom too
+    (:func:`_reached_through_holes`)."""
     reached = region[-2:].any(axis=0)  # [w]
-    if holes > 0 and passable is not None:
-        reached |= _reached_through_holes(region, passable, holes)
+    if holes > 0 and blocking is not None:
+        reached |= _reached_through_holes(region, blocking, holes)
     if not reached.any():
         return False
     near = np.convolve(reached.astype(np.int32), np.ones(2 * margin + 1, np.int32), mode="same") > 0  # 0: reached
@@ -229,21 +231,22 @@ def _cut_on_ground(
     return bool(beside.any() and on_ground[-2:].any(axis=0)[beside].mean() >= CUT_GROUND_SHARE)
 
 
-def _reached_through_holes(region: np.ndarray, passable: np.ndarray, rows: int) -> np.ndarray:
+def _lowest_blocking_row(blocking: np.ndarray) -> np.ndarray:
+    """``[w]`` int: per column, the lowest row where ``blocking`` ``[h,w]`` bool is set (−1 where none is)."""
+    h = blocking.shape[0]
+    return np.where(blocking.any(axis=0), h - 1 - np.argmax(blocking[::-1], axis=0), -1)
+
+
+def _reached_through_holes(region: np.ndarray, blocking: np.ndarray, rows: int) -> np.ndarray:
     """``[w]`` bool: the columns where ``region`` ``[h,w]`` bool ends within ``rows`` rows of the image bottom and
-    every pixel under it there is ``passable`` ``[h,w]`` bool (a stage-1 hole, or beyond the ground): the region is
-    cut by the image bottom there although stage 1 left the last rows untriangulated (indoor-dynamic s522, frames
-    61–63: the last frames' pairs leave the lowest 2–3 rows holes under a person cut by the image bottom)."""
+    nothing under it blocks (``blocking`` ``[w]``: each column's lowest row that is neither a stage-1 hole nor
+    beyond the ground, :func:`_lowest_blocking_row`): the region is cut by the image bottom there although stage 1
+    left the last rows untriangulated (indoor-dynamic s522, frames 61–63: the last frames' pairs leave the lowest
+    2–3 rows holes under a person cut by the image bottom)."""
     h, w = region.shape
     out = np.zeros(w, bool)
     bottom, columns = bottom_edge(region)
-    near = bottom >= h - 1 - rows
-    if not near.any():
-        return out
-    bottom, columns = bottom[near], columns[near]
-    blocked = np.cumsum((~passable)[::-1], axis=0)[::-1]  # [h,w]: non-passable pixels at this row and below
-    below = np.where(bottom + 1 < h, blocked[np.minimum(bottom + 1, h - 1), columns], 0)
-    out[columns[below == 0]] = True
+    out[columns[(bottom >= h - 1 - rows) & (blocking[columns] <= bottom)]] = True
     return out
 
 
