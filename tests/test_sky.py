@@ -194,7 +194,7 @@ def test_carry_follows_the_rotation_at_infinity():
     angle = np.radians(5.0)
     c, s = np.cos(angle), np.sin(angle)
     scene.cam_to_world[1][:3, :3] = [[c, 0, s], [0, 1, 0], [-s, 0, c]]
-    point = _rotation(scene, 0, 1) @ [W / 2, H / 2, 1.0]
+    point = _rotation(scene, scene.intrinsics(), 0, 1) @ [W / 2, H / 2, 1.0]
     assert np.allclose(point[:2] / point[2], [W / 2 - 60.0 * np.tan(angle), H / 2])
 
 

@@ -227,16 +227,12 @@ def detect_sky(
     return sky
 
 
-def _rotation(scene: SceneGeometry, src: int, dst: int) -> np.ndarray:
+def _rotation(scene: SceneGeometry, K: np.ndarray, src: int, dst: int) -> np.ndarray:
     """``[3,3]`` homography ``K_dst R K_src⁻¹`` taking frame ``src``'s pixels at infinity to frame ``dst``'s
-    (``R`` the rotation from camera ``src`` to camera ``dst`` of ``scene.cam_to_world``)."""
-
-    def intrinsics(k: int) -> np.ndarray:
-        f, (cx, cy) = float(scene.focal[k]), scene.principal_point[k]
-        return np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]])
-
+    (``R`` the rotation from camera ``src`` to camera ``dst`` of ``scene.cam_to_world``; ``K`` ``[T,3,3]``:
+    ``scene.intrinsics()``)."""
     rotation = scene.cam_to_world[dst][:3, :3].T @ scene.cam_to_world[src][:3, :3]
-    return intrinsics(dst) @ rotation @ np.linalg.inv(intrinsics(src))
+    return K[dst] @ rotation @ np.linalg.inv(K[src])
 
 
 def _grow_frame(seed: np.ndarray, extra: np.ndarray, rgb: np.ndarray, colour: np.ndarray, s: SkySettings) -> np.ndarray:
@@ -275,24 +271,23 @@ def grow_sky(frames: Any, sky: np.ndarray, scene: SceneGeometry, colour: np.ndar
 
     s = settings
     t, h, w = sky.shape
+    K = scene.intrinsics()  # [T,3,3]
     refs = []  # each frame's sky colour (RGB [3]), from its own sky before any growth
-    for k in range(t):
-        own = np.asarray(sky[k])
-        refs.append(unit_rgb(frames[k], (h, w))[own].mean(axis=0) if own.sum() >= s.min_area * h * w else colour)
-        release(sky)
 
     def carried(src: np.ndarray, a: int, b: int) -> np.ndarray:
         return cv2.warpPerspective(
-            np.asarray(src, np.uint8), _rotation(scene, a, b), (w, h), flags=cv2.INTER_NEAREST
+            np.asarray(src, np.uint8), _rotation(scene, K, a, b), (w, h), flags=cv2.INTER_NEAREST
         ).astype(bool)
 
     # in place, one frame at a time (memory flat in the video's length): frame k - 1 is final for the forward pass
-    # when frame k reads it, frame k + 1 for the backward pass
+    # when frame k reads it (frame k itself still its own sky), frame k + 1 for the backward pass
     for k in range(t):  # forward: the frame's own sky, and the previous frame's carried
         own = np.asarray(sky[k])
+        rgb = unit_rgb(frames[k], (h, w))
+        refs.append(rgb[own].mean(axis=0) if own.sum() >= s.min_area * h * w else colour)
         extra = carried(sky[k - 1], k - 1, k) if s.carry and k > 0 else np.zeros((h, w), bool)
         if own.any() or extra.any():
-            sky[k] = _grow_frame(own, extra, unit_rgb(frames[k], (h, w)), refs[k], s)
+            sky[k] = _grow_frame(own, extra, rgb, refs[k], s)
         release(sky)
     for k in range(t - 2, -1, -1) if s.carry else ():  # backward: the next frame's carried
         extra = carried(sky[k + 1], k + 1, k) & ~np.asarray(sky[k])
