@@ -712,15 +712,15 @@ class GeometricConfig(Stage1Config):
     static floor in two frames) (docs/geometric.md, "A person cut by the image bottom above untriangulated last
     rows")."""
     movers_cut_skip_beyond: float = 0.0
-    """With ``movers``, for a camera that does not move along its view: a flagged, triangulated region with no
-    ground seen under it that reaches the image's lowest this many rows (at a 320-pixel long side), directly (at
-    most the segmentation's bottom margin, ``border_px`` + 3 = 11 rows: it stops 8 short of the bottom) or in a
-    column with only stage-1 holes and flagged pixels under it, takes its cut rule's depth (the ground at the last
-    row with ``movers_cut_last_row``) without the beyond-the-ground test, when that bound lies nearer than its
-    stage-1 median and less than half of its pixels lie on the ground plane (``MoverSettings.cut_skip_beyond``; 0 =
-    off, also in the ``cpu`` preset). A person walking along with a sideways camera, cut by the image bottom, is
-    triangulated too far with a vertical gradient that never passes that test (indoor-dynamic s607). MEASURED
-    (docs/geometric.md, "``movers_cut_skip_beyond``")."""
+    """With ``movers``, for a camera that does not move along its view: a flagged, triangulated region that reaches the
+    image's lowest this many rows (at a 320-pixel long side), directly (at most the segmentation's bottom margin,
+    ``border_px`` + 3 = 11 rows: it stops 8 short of the bottom) or in a column with only stage-1 holes and flagged
+    pixels under it, takes its cut rule's depth (the ground at the last row with ``movers_cut_last_row``, or the
+    ground seen under it) without the beyond-the-ground test, when that bound lies nearer than its stage-1 median and
+    less than half of its pixels lie on the ground plane (``MoverSettings.cut_skip_beyond``; 0 = off, also in the
+    ``cpu`` preset). A person walking along with a sideways camera, cut by the image bottom, is triangulated too far
+    with a vertical gradient that never passes that test (indoor-dynamic s607). MEASURED (docs/geometric.md,
+    "``movers_cut_skip_beyond``")."""
     movers_split_feet: float = 0.0
     """With ``movers``: the column runs of a mover region, at least this many pixels wide (at 320), whose own feet
     stand on the ground seen above the region's lowest pixels take that ground's depth when it lies beyond the

@@ -89,9 +89,11 @@ def mover_depth(
         floats = floating is not None and (
             np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, ground_px, rate, s)
         )
-        skip = False  # cut_skip_beyond: a cut region the last-row bound pulls nearer, not the floor itself
-        if blocking is not None and ground is not None and not (mostly_hole or seen):
-            skip = _cut_skips_beyond(depth, region, ground, ground_px, blocking, min(skip_rows, margin), skip_rows, s)
+        skip = False  # cut_skip_beyond: a cut region its bound pulls nearer, not the floor itself
+        if blocking is not None and ground is not None and not mostly_hole:
+            reach = min(skip_rows, margin)
+            bound = contact if seen else None
+            skip = _cut_skips_beyond(depth, region, ground, ground_px, blocking, reach, skip_rows, s, bound)
             cut |= skip
         if (
             ground is not None
@@ -412,15 +414,16 @@ def _cut_skips_beyond(
     direct: int,
     rows: int,
     s: MoverSettings,
+    seen_at: float | None = None,
 ) -> bool:
-    """``cut_skip_beyond``: the triangulated ``region`` ``[h,w]`` bool (no ground seen under it) reaches the image's
-    lowest ``direct`` rows, or ends within ``rows`` rows of the bottom in a column where nothing under it blocks
-    (``blocking`` ``[w]``: each column's lowest row that is neither a stage-1 hole nor flagged,
-    :func:`~.ground._lowest_blocking_row`), so it is cut by the image bottom; less than ``CUT_SKIP_FLOOR`` of its
-    triangulated pixels below the horizon lie on the ground plane (``ground_px`` ``[h,w]`` bool; flagged floor is
-    not a body); and its stage-1 median ``depth`` ``[h,w]`` lies beyond the depth its cut rule gives (the ground
-    plane ``ground`` ``[h,w]`` at the last row with ``cut_last_row``, else under its lowest pixels): that depth is
-    an upper bound for a body cut by the image bottom, and it binds. Such a region gets that depth without
+    """``cut_skip_beyond``: the triangulated ``region`` ``[h,w]`` bool reaches the image's lowest ``direct`` rows, or
+    ends within ``rows`` rows of the bottom in a column where nothing under it blocks (``blocking`` ``[w]``: each
+    column's lowest row that is neither a stage-1 hole nor flagged, :func:`~.ground._lowest_blocking_row`), so it is
+    cut by the image bottom; less than ``CUT_SKIP_FLOOR`` of its triangulated pixels below the horizon lie on the
+    ground plane (``ground_px`` ``[h,w]`` bool; flagged floor is not a body); and its stage-1 median ``depth``
+    ``[h,w]`` lies beyond the depth its cut rule gives (the ground plane ``ground`` ``[h,w]`` at the last row with
+    ``cut_last_row``, else under its lowest pixels; ``seen_at``, the ground seen under it, when there is one): that
+    depth is an upper bound for a body cut by the image bottom, and it binds. Such a region gets that depth without
     :func:`_beyond_ground`: a person walking along with a sideways camera is triangulated too far with a vertical
     gradient (indoor-dynamic s607: 0.7–1.7× at her lowest rows, 2.5–4× at her top), nearer than the floor behind her
     upper body, so the beyond test never passes."""
@@ -430,7 +433,10 @@ def _cut_skips_beyond(
     below = own & np.isfinite(ground)
     if below.any() and np.mean(ground_px[below]) >= CUT_SKIP_FLOOR:
         return False
-    bound = _last_row(region, ground) if s.cut_last_row else _contact_depth(region, ground)
+    if seen_at is not None:  # ground seen under it: its contact, as the rule gives it
+        bound: float | None = seen_at
+    else:
+        bound = _last_row(region, ground) if s.cut_last_row else _contact_depth(region, ground)
     return bound is not None and bool(np.median(depth[own]) > bound)
 
 
