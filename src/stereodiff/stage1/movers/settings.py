@@ -79,7 +79,7 @@ class MoverSettings:
     median lies beyond it) and less than half of its triangulated pixels lie on the ground plane (0 = off;
     :func:`~.depth._cut_skips_beyond`). A person walking along with a sideways camera, cut by the image bottom, is
     triangulated too far with a vertical gradient that keeps her nearer than the floor behind her upper body, so the
-    test never passes (docs/geometric.md, "``movers_cut_skip_beyond``")."""
+    test never passes (docs/geometric.md, "A cut region that the beyond-the-ground test leaves at its phantom")."""
     ground_tolerance: float = 0.05
     """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
     ground_iterations: int = 200
