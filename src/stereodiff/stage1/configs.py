@@ -721,9 +721,10 @@ class GeometricConfig(Stage1Config):
     ``cpu`` preset). A person walking along with a sideways camera, cut by the image bottom, is triangulated too far
     with a vertical gradient that never passes that test (indoor-dynamic s607). At 11: indoor-dynamic s607 final all
     px 0.0924 → 0.0635 (moving px 0.385 → 0.226), fresh s631 0.2284 → 0.1417 (1.04 → 0.715; rolled 0.2367 → 0.1663);
-    the 19 other fresh and real clips within ±0.1 % (7-Scenes +0.09 %, TUM −0.01 %, close-object s632 −0.06 %, 16
-    identical: indoor-dynamic, driving, close-object, static-orbit seeds 630–637); 9 and 24 rows within 0.6 % of it
-    (docs/geometric.md, "A cut region that the beyond-the-ground test leaves at its phantom")."""
+    fresh s642 / s647 −4 / −7 %; the 29 other fresh and real clips within ±0.1 % (7-Scenes +0.09 %, TUM −0.01 %,
+    close-object s632 −0.06 %, 26 identical: indoor-dynamic seeds 630–649, driving, close-object, static-orbit
+    630–633); 9 and 24 rows within 0.6 % of it (docs/geometric.md, "A cut region that the beyond-the-ground test
+    leaves at its phantom")."""
     movers_split_feet: float = 0.0
     """With ``movers``: the column runs of a mover region, at least this many pixels wide (at 320), whose own feet
     stand on the ground seen above the region's lowest pixels take that ground's depth when it lies beyond the
