@@ -1802,6 +1802,61 @@ def test_cut_holes_finds_a_person_cut_by_the_image_bottom_above_untriangulated_l
         GeometricConfig(movers_cut_holes=-1.0).validate()
 
 
+def test_cut_skip_beyond_gives_a_cut_person_triangulated_too_far_with_a_gradient_the_last_row_bound():
+    """indoor-dynamic s607: a person walking along with a sideways camera, cut by the image bottom, is triangulated
+    too far with a vertical gradient (near her true depth at her lowest rows, farther up), nearer than the floor
+    behind her at every row, so the beyond-the-ground test never passes and her flagged region kept its phantom.
+    With ``cut_skip_beyond`` a triangulated cut region skips that test and takes the floor at the last row when
+    that bound binds and it is not mostly floor; a region standing on seen floor, one nearer than the bound, and
+    flagged floor keep their depth; a region ending above the bottom over holes is cut when the rows reach it."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # 120×160, horizon at row 60; the ground at the last row ≈ 3.8, at row 100 ≈ 5.6
+    depth = floor.copy()
+    depth[:60] = 12.0
+    rows = np.arange(120, dtype=np.float32)[:, None]
+    phantom = np.broadcast_to(3.3 + 6.0 * (116.0 - rows) / 76.0, (120, 160))  # 9.3 at row 40 → 3.3 at row 116
+    person = np.zeros(floor.shape, bool)
+    person[40:116, 60:90] = True  # flagged, triangulated, down into the segmentation's bottom margin (7 rows)
+    depth[person] = phantom[person]
+    depth[116:, 60:90] = 0.0  # the rows under her: holes
+    standing = np.zeros(floor.shape, bool)
+    standing[40:95, 110:130] = True  # the same gradient, floor seen under it: its contact, not the last row
+    depth[standing] = phantom[standing]
+    near = np.zeros(floor.shape, bool)
+    near[70:116, 10:30] = True  # cut, but stage 1 put it nearer than the floor at the last row: nothing to bound
+    depth[near] = 2.5
+    depth[116:, 10:30] = 0.0
+    mat = np.zeros(floor.shape, bool)
+    mat[100:, 135:155] = True  # flagged floor down to the last row, at the floor's depth
+    flagged = person | standing | near | mat
+    ground = ground_depth(depth, (depth > 0) & ~flagged, MoverSettings())
+    assert ground is not None
+    base = MoverSettings(cut_last_row=True)
+    old, handled = mover_depth(depth, flagged, ground, base)
+    assert not handled.any()  # no region lies beyond the ground by 30 %: all kept their depth
+    new, handled_new = mover_depth(depth, flagged, ground, replace(base, cut_skip_beyond=11.0))  # 6 rows at 160
+    assert handled_new[person].all()
+    np.testing.assert_allclose(new[person], floor[119, 75], rtol=0.02)  # the ground at the last row
+    assert not handled_new[standing | near | mat].any()
+    np.testing.assert_array_equal(new[~person], old[~person])
+    # a person ending 11 rows above the bottom over holes: cut through them when the rows reach that far
+    high = depth.copy()
+    high[109:116, 60:90] = 0.0
+    person_high = person & (rows < 109)
+    moving = person_high | standing | near | mat
+    _, short = mover_depth(high, moving, ground, replace(base, cut_skip_beyond=11.0))
+    assert not short[person_high].any()
+    _, reach = mover_depth(high, moving, ground, replace(base, cut_skip_beyond=24.0))  # 12 rows at 160
+    assert reach[person_high].all() and not reach[standing | near | mat].any()
+    assert mover_settings(GeometricConfig(movers_cut_skip_beyond=11.0)).cut_skip_beyond == 11.0
+    assert mover_settings(GeometricConfig(movers_cut_skip_beyond=11.0), ahead=True).cut_skip_beyond == 0.0
+    assert GeometricConfig().movers_cut_skip_beyond == 0 and preset_config("cpu").stage1.movers_cut_skip_beyond == 0
+    with pytest.raises(ValueError, match="movers_cut_skip_beyond"):
+        GeometricConfig(movers_cut_skip_beyond=-1.0).validate()
+
+
 def test_up_run_gives_a_person_walking_with_a_sideways_camera_her_contact_up_to_her_head():
     """indoor-dynamic s125: the person walks along with the sideways camera, so stage 1 puts all of her ~2.5× too
     far, smoothly up her body; the ground tests find only her lower body (beyond the floor at its rows), which gets

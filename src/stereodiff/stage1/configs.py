@@ -711,6 +711,20 @@ class GeometricConfig(Stage1Config):
     indoor-dynamic, 590–592 of the other presets, s0–s3, s520/521/523, 7-Scenes); TUM 0.08458 → 0.08465 (+0.08 %:
     static floor in two frames) (docs/geometric.md, "A person cut by the image bottom above untriangulated last
     rows")."""
+    movers_cut_skip_beyond: float = 0.0
+    """With ``movers``, for a camera that does not move along its view: a flagged, triangulated region that reaches the
+    image's lowest this many rows (at a 320-pixel long side), directly (at most the segmentation's bottom margin,
+    ``border_px`` + 3 = 11 rows: it stops 8 short of the bottom) or in a column with only stage-1 holes and flagged
+    pixels under it, takes its cut rule's depth (the ground at the last row with ``movers_cut_last_row``, or the
+    ground seen under it) without the beyond-the-ground test, when that bound lies nearer than its stage-1 median and
+    less than half of its pixels lie on the ground plane (``MoverSettings.cut_skip_beyond``; 0 = off, also in the
+    ``cpu`` preset). A person walking along with a sideways camera, cut by the image bottom, is triangulated too far
+    with a vertical gradient that never passes that test (indoor-dynamic s607). At 11: indoor-dynamic s607 final all
+    px 0.0924 → 0.0635 (moving px 0.385 → 0.226), fresh s631 0.2284 → 0.1417 (1.04 → 0.715; rolled 0.2367 → 0.1663);
+    fresh s642 / s647 −4 / −7 %; the 29 other fresh and real clips within ±0.1 % (7-Scenes +0.09 %, TUM −0.01 %,
+    close-object s632 −0.06 %, 26 identical: indoor-dynamic seeds 630–649, driving, close-object, static-orbit
+    630–633); 9 and 24 rows within 0.6 % of it (docs/geometric.md, "A cut region that the beyond-the-ground test
+    leaves at its phantom")."""
     movers_split_feet: float = 0.0
     """With ``movers``: the column runs of a mover region, at least this many pixels wide (at 320), whose own feet
     stand on the ground seen above the region's lowest pixels take that ground's depth when it lies beyond the
@@ -1059,6 +1073,7 @@ class GeometricConfig(Stage1Config):
                  "must be 0 (off) or a factor > 1"),
                 ("movers_cut_margin", self.movers_cut_margin >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("movers_cut_holes", self.movers_cut_holes >= 0, "must be ≥ 0 rows (0 = off)"),
+                ("movers_cut_skip_beyond", self.movers_cut_skip_beyond >= 0, "must be ≥ 0 rows (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
                 ("sky_max_gradient", self.sky_max_gradient > 0, "must be > 0"),

@@ -128,7 +128,8 @@ def working_size(height: int, width: int, resolution: int) -> tuple[int, int]:
 def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSettings:
     """The moving-object knobs of ``config`` (its ``movers_*`` fields); ``ahead``: the camera moves along its view
     (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead``,
-    ``movers_up_to_horizon`` and ``movers_path_contact``."""
+    ``movers_up_to_horizon`` and ``movers_path_contact`` and off ``movers_side_up`` and
+    ``movers_cut_skip_beyond``."""
     track = int(config.movers_track_frames) or (int(config.movers_track_ahead) if ahead else 0)
     side = 0.0 if ahead else float(config.movers_side_near)  # no path: every column is beside it
     return MoverSettings(
@@ -146,6 +147,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         underground_cut=bool(config.movers_underground_cut),
         cut_margin=float(config.movers_cut_margin),
         cut_holes=float(config.movers_cut_holes),
+        cut_skip_beyond=0.0 if ahead else float(config.movers_cut_skip_beyond),  # road flagged ahead: not a body
         cut_track=int(config.movers_cut_track),
         cut_sway=float(config.movers_cut_sway),
         cut_sway_levels=bool(config.movers_cut_sway_levels),

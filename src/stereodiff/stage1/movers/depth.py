@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from stereodiff.stage1.movers.ground import (
+    _lowest_blocking_row,
+    _reached_through_holes,
     bottom_edge,
     ground_pixels,
     ground_rate,
@@ -58,6 +60,9 @@ def mover_depth(
     rate = ground_rate(ground) if ground is not None and (s.oncoming > 0 or floating is not None) else 0.0
     plane = plane_coefficients(ground) if ground is not None and s.cut_height > 0 else None  # [3] or None
     margin = cut_rows(depth.shape, s)
+    skip_rows = round(s.cut_skip_beyond * max(depth.shape) / 320.0)
+    # cut_skip_beyond: each column's lowest row that is neither a stage-1 hole nor flagged [w] (-1: none)
+    blocking = _lowest_blocking_row((depth > 0) & ~moving) if skip_rows > 0 and ground is not None else None
     rim = round(s.rim_px * max(depth.shape) / 320.0)
     rim_kernel = np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
@@ -84,7 +89,17 @@ def mover_depth(
         floats = floating is not None and (
             np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, ground_px, rate, s)
         )
-        if ground is not None and (seen or cut) and (mostly_hole or floats or _beyond_ground(depth, region, ground, s)):
+        skip = False  # cut_skip_beyond: a cut region its bound pulls nearer, not the floor itself
+        if blocking is not None and ground is not None and not mostly_hole:
+            reach = min(skip_rows, margin)
+            bound = contact if seen else None
+            skip = _cut_skips_beyond(depth, region, ground, ground_px, blocking, reach, skip_rows, s, bound)
+            cut |= skip
+        if (
+            ground is not None
+            and (seen or cut)
+            and (mostly_hole or floats or skip or _beyond_ground(depth, region, ground, s))
+        ):
             value = _last_row(region, ground) if s.cut_last_row and cut and not seen else contact
             if value is not None and s.cut_height > 0 and cut and not seen and region[:margin].any():
                 value = min(value, _height_cap(region, plane, s.cut_height))  # cut by the image top too
@@ -382,6 +397,47 @@ def _components_below(seed: np.ndarray, passable: np.ndarray) -> np.ndarray:
     window = np.zeros_like(passable)
     window[ys.min() :, xs.min() : xs.max() + 1] = True
     return cv2.connectedComponents((passable & window).astype(np.uint8), connectivity=8)[1]
+
+
+#: ``cut_skip_beyond``: most share of a region's triangulated pixels (below the horizon) that may lie on the ground
+#: plane (:func:`~.ground.ground_pixels`): a region mostly on it is flagged floor, which the last-row bound would
+#: pull to the floor's depth at the image bottom
+CUT_SKIP_FLOOR = 0.5
+
+
+def _cut_skips_beyond(
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    ground_px: np.ndarray,
+    blocking: np.ndarray,
+    direct: int,
+    rows: int,
+    s: MoverSettings,
+    seen_at: float | None = None,
+) -> bool:
+    """``cut_skip_beyond``: the triangulated ``region`` ``[h,w]`` bool reaches the image's lowest ``direct`` rows, or
+    ends within ``rows`` rows of the bottom in a column where nothing under it blocks (``blocking`` ``[w]``: each
+    column's lowest row that is neither a stage-1 hole nor flagged, :func:`~.ground._lowest_blocking_row`), so it is
+    cut by the image bottom; less than ``CUT_SKIP_FLOOR`` of its triangulated pixels below the horizon lie on the
+    ground plane (``ground_px`` ``[h,w]`` bool; flagged floor is not a body); and its stage-1 median ``depth``
+    ``[h,w]`` lies beyond the depth its cut rule gives (the ground plane ``ground`` ``[h,w]`` at the last row with
+    ``cut_last_row``, else under its lowest pixels; ``seen_at``, the ground seen under it, when there is one): that
+    depth is an upper bound for a body cut by the image bottom, and it binds. Such a region gets that depth without
+    :func:`_beyond_ground`: a person walking along with a sideways camera is triangulated too far with a vertical
+    gradient (indoor-dynamic s607: 0.7–1.7× at her lowest rows, 2.5–4× at her top), nearer than the floor behind her
+    upper body, so the beyond test never passes."""
+    if not (region[-direct:].any() or _reached_through_holes(region, blocking, rows).any()):
+        return False
+    own = region & (depth > 0)
+    below = own & np.isfinite(ground)
+    if below.any() and np.mean(ground_px[below]) >= CUT_SKIP_FLOOR:
+        return False
+    if seen_at is not None:  # ground seen under it: its contact, as the rule gives it
+        bound: float | None = seen_at
+    else:
+        bound = _last_row(region, ground) if s.cut_last_row else _contact_depth(region, ground)
+    return bound is not None and bool(np.median(depth[own]) > bound)
 
 
 def _beyond_ground(depth: np.ndarray, region: np.ndarray, ground: np.ndarray, s: MoverSettings) -> bool:

@@ -70,6 +70,16 @@ class MoverSettings:
     (at a 320-pixel long side) of the image bottom, with only stage-1 holes (or pixels beyond the ground) under
     them, reaches the image bottom in that column (0 = off: only a region in the lowest two rows does;
     :func:`~.ground._reached_through_holes`)."""
+    cut_skip_beyond: float = 0.0
+    """A flagged region that stage 1 triangulated (not mostly a hole) and that reaches the image's lowest this many rows
+    (at a 320-pixel long side; at most the rows of ``cut``, :func:`~.depth.cut_rows`: 11 at 320), or ends within them
+    in a column with only stage-1 holes and flagged pixels under it, is cut by the image bottom and gets its rule's
+    depth (the ground at the last row with ``cut_last_row``; the ground seen under it where there is some) without
+    the beyond-the-ground test (``beyond_share``), when that depth is an upper bound that binds (the region's stage-1
+    median lies beyond it) and less than half of its triangulated pixels lie on the ground plane (0 = off;
+    :func:`~.depth._cut_skips_beyond`). A person walking along with a sideways camera, cut by the image bottom, is
+    triangulated too far with a vertical gradient that keeps her nearer than the floor behind her upper body, so the
+    test never passes (docs/geometric.md, "A cut region that the beyond-the-ground test leaves at its phantom")."""
     ground_tolerance: float = 0.05
     """RANSAC inlier tolerance of the ground plane (relative inverse depth)."""
     ground_iterations: int = 200
