@@ -722,6 +722,13 @@ class GeometricConfig(Stage1Config):
     smoothly varying wrong depth (``MoverSettings.up_run``; 0 = off, also in the ``cpu`` preset): the upper body
     of a person walking along with a sideways camera (docs/geometric.md, "A person walking along with a sideways
     camera")."""
+    movers_up_beside: float = 0.0
+    """With ``movers``, for a camera that does not move along its view: a region given a depth that stage 1 put
+    (median) beyond it by ``movers``' 30 % gives it to the run of pixels above it in its columns that are beyond it
+    too, continuous with the region's top (within 30 %) and away from the static depth beside the region in the
+    same row by more than this fraction (``MoverSettings.up_beside``; 0 = off): the upper body of a person walking
+    along with a sideways camera above her flagged part (indoor-dynamic s522, s607; docs/geometric.md,
+    "`movers_up_beside`")."""
     movers_cut_track: int = 0
     """With ``movers``: a region cut by the image bottom takes the least bound (or seen contact) of the regions of its
     track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer
@@ -1059,6 +1066,7 @@ class GeometricConfig(Stage1Config):
                  "must be 0 (off) or a factor > 1"),
                 ("movers_cut_margin", self.movers_cut_margin >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("movers_cut_holes", self.movers_cut_holes >= 0, "must be ≥ 0 rows (0 = off)"),
+                ("movers_up_beside", 0 <= self.movers_up_beside < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
                 ("sky_max_gradient", self.sky_max_gradient > 0, "must be > 0"),
