@@ -723,12 +723,15 @@ class GeometricConfig(Stage1Config):
     of a person walking along with a sideways camera (docs/geometric.md, "A person walking along with a sideways
     camera")."""
     movers_up_beside: float = 0.0
-    """With ``movers``, for a camera that does not move along its view: a region given a depth that stage 1 put
-    (median) beyond it by ``movers``' 30 % gives it to the run of pixels above it in its columns that are beyond it
-    too, continuous with the region's top (within 30 %) and away from the static depth beside the region in the
-    same row by more than this fraction (``MoverSettings.up_beside``; 0 = off): the upper body of a person walking
-    along with a sideways camera above her flagged part (indoor-dynamic s522, s607; docs/geometric.md,
-    "`movers_up_beside`")."""
+    """With ``movers``, for a camera that does not move along its view: a region cut by the image bottom given a
+    depth that stage 1 put (median) beyond it by ``movers``' 30 % (a far phantom) gives it to the run of pixels
+    above it in its columns that are beyond it too, continuous with the region's top (within 30 %) and away from
+    the static depth beside the region in the same row by more than this fraction (``MoverSettings.up_beside``;
+    0 = off, also in the ``cpu`` preset): the upper body of a person walking along with a sideways camera above her
+    flagged part. At 0.15: indoor-dynamic s522 final all px 0.1075 → 0.0969 (moving px 0.232 → 0.210), s607 0.0924
+    → 0.0903; fresh seeds 650–657 (indoor-dynamic), 650–652 (driving, close-object), 650–651 (static-orbit) and
+    both real clips: −2.08 / 0.00 / +0.05 % (min / median / max), 2 better / 16 same (±0.5 %) / 0 worse; TUM and
+    7-Scenes finals unchanged (docs/geometric.md, "The phantom upper body above a found region")."""
     movers_cut_track: int = 0
     """With ``movers``: a region cut by the image bottom takes the least bound (or seen contact) of the regions of its
     track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer
