@@ -1911,6 +1911,61 @@ def test_up_run_gives_a_person_walking_with_a_sideways_camera_her_contact_up_to_
         GeometricConfig(movers_side_up=0.5).validate()
 
 
+def test_up_beside_gives_a_phantom_upper_body_her_depth_up_to_where_it_looks_like_the_scene_beside_her():
+    """indoor-dynamic s522 / s607: a person cut by the image bottom walks along with the sideways camera, so stage 1
+    puts her at a far phantom (here 1.8× her contact: ``up_run`` wants 2×), smooth up her body; only her lower body,
+    beyond the floor, is flagged and given her contact. ``up_beside`` gives it to the run above her flagged part in
+    her columns (but for a few at her sides) while stage 1 puts it beyond the contact, continuous with the pixel
+    below and away from the static depth beside her in that row by more than the fraction: up to her head, not the
+    wall above it (continuous with her head, but what lies beside her there). An upper body 10 % off the wall beside
+    it, a region about at its contact's depth, one not cut by the image bottom (TUM's static false flags) and the
+    option off take nothing above the flagged part."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # 120×160, the plane from row 61
+    depth = floor.copy()
+    person = np.zeros(floor.shape, bool)
+    person[30:, 60:80] = True  # cut by the image bottom
+    contact = float(floor[119, 70])
+    rows = np.arange(120, dtype=np.float32)[:, None]
+    depth[30:, 60:80] = (1.8 - 0.001 * (119 - rows[30:])) * contact  # 1.8× at the bottom row, 1.71× at her head
+    head = float(depth[30, 70])
+    depth[:60] = np.where(person[:60], depth[:60], 1.25 * head)  # the far wall: continuous with her head (< 30 %)
+    depth[50:55, 66:70] = 0.0  # holes in her body
+    flagged = person & (rows >= 75)  # beyond the floor at their own rows
+    ground = ground_depth(depth, (depth > 0) & ~person, MoverSettings())
+    assert ground is not None
+    settings = MoverSettings()
+    out, handled = mover_depth(depth, flagged, ground, settings)
+    assert handled[flagged].all() and not handled[person & ~flagged].any()  # off: the upper body keeps 1.7–1.8×
+    on = replace(settings, up_beside=0.15)
+    out, handled = mover_depth(depth, flagged, ground, on)
+    inner = person.copy()
+    inner[:, 60:63] = inner[:, 77:80] = False  # UP_RUN_TRIM_PX (3 px at 160) at her sides
+    np.testing.assert_allclose(out[inner], contact, rtol=0.03)  # all of her, the holes and her head too
+    np.testing.assert_array_equal(out[(person & ~inner) & (rows < 75)], depth[(person & ~inner) & (rows < 75)])
+    np.testing.assert_array_equal(out[:30], depth[:30])  # the wall above her head: what lies beside her there
+    np.testing.assert_array_equal(out[~(person | flagged)], depth[~(person | flagged)])
+    alike = depth.copy()
+    alike[:60] = np.where(person[:60], alike[:60], 1.1 * head)  # the wall beside her upper body only 10 % off it
+    out, handled = mover_depth(alike, flagged, ground, on)
+    assert handled[inner & (rows >= 60)].all() and not handled[person & (rows < 60)].any()
+    near = depth.copy()
+    near[person] = 1.2 * contact  # about at its contact: no phantom
+    assert not mover_depth(near, flagged, ground, on)[1][person & ~flagged].any()
+    standing = np.where(rows < 60, 1.25 * head, floor)  # standing on the floor seen under her: not cut
+    standing[30:101, 60:80] = 1.8 * float(floor[100, 70])
+    ground = ground_depth(standing, (standing > 0) & ~person, MoverSettings())
+    out, handled = mover_depth(standing, flagged & (rows <= 100), ground, on)
+    assert handled[flagged & (rows <= 100)].all() and not handled[person & (rows < 75)].any()
+    config = GeometricConfig(movers_up_beside=0.15)
+    assert mover_settings(config).up_beside == 0.15 and mover_settings(config, ahead=True).up_beside == 0
+    assert GeometricConfig().movers_up_beside == 0 and preset_config("cpu").stage1.movers_up_beside == 0
+    with pytest.raises(ValueError, match="movers_up_beside"):
+        GeometricConfig(movers_up_beside=1.5).validate()
+
+
 def test_split_feet_gives_the_farther_of_two_joined_people_the_ground_under_her_own_feet():
     """Two people one behind the other, flagged and untriangulated, joined in one mover region: the region takes the
     ground under its lowest pixels, the nearer one's feet. With ``split_feet`` the columns of the farther one, whose

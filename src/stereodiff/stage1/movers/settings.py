@@ -237,6 +237,15 @@ class MoverSettings:
     body has the same wrong depth, smoothly, and may reach above the horizon. ``GeometricConfig.movers_side_up``
     applies it to a camera that does not move along its view (docs/geometric.md, "A person walking along with a
     sideways camera")."""
+    up_beside: float = 0.0
+    """A region cut by the image bottom given a depth that stage 1 put (median) beyond it by ``underground`` (a far
+    phantom) also gives it, in each of its columns, to the run of pixels straight above it that are beyond it by
+    ``underground``, within ``underground`` of the last triangulated one below and away from the static depth beside
+    the region in the same row by more than this fraction (log; nearer or farther), holes between them too
+    (:func:`~.depth._up_beside`; 0 = off): the upper body of a person walking along with a sideways camera, which
+    the ground tests do not flag and ``up_run`` does not reach (the region less than twice as far as its contact,
+    or flagged above the horizon). ``GeometricConfig.movers_up_beside`` applies it to a camera that does not move
+    along its view (docs/geometric.md, "The phantom upper body above a found region")."""
     path_contact: float = 0.0
     """After the other rules: in each frame, an object standing in the camera's path (its columns within this many
     camera heights of the epipole at its contact's depth), whose columns show the road up to its lowest pixels and
