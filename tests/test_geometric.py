@@ -32,7 +32,7 @@ from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
 from stereodiff.stage1.pair_steps import PairSteps, epipolar_texture, epipole_inside
 from stereodiff.stage1.pairs import default_pairs, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import pair_edges
-from stereodiff.types import PairPredictions
+from stereodiff.types import PairPredictions, SceneGeometry
 
 
 def _rotation(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -1369,6 +1369,90 @@ def test_depth_range_window_rejects_phantoms_that_pull_their_frames_median(scene
         GeometricConfig(depth_range_window=-1).validate()
     with pytest.raises(ValueError, match="depth_range_window_area"):
         GeometricConfig(depth_range_window_area=1.0).validate()
+
+
+def test_depth_range_phantom_raises_only_the_window_bound(scene_predictions):
+    """Issue #20 (s38-phantom): a mover walking against a sideways camera looks static at a fraction of its depth;
+    where that fraction rises past ``depth_range[0]`` of the median (indoor-dynamic s522 frames 22–34, 0.21–0.30×;
+    s607 person 12 frames 20–26, 0.21–0.25×) the bound of 0.2 admits it. ``depth_range_phantom`` raises the fusion's
+    window bound (``near_bound``) only: a phantom at 0.25× the static median filling 40 % of frames 4–5 becomes a
+    hole at 0.3, is kept at the matcher's 0.2, and is kept by the area floor when it is smaller than it; the
+    static pixels stay."""
+    from stereodiff.stage1.alignment import global_alignment
+
+    matcher, preds = scene_predictions
+    phantom = PairPredictions(
+        pairs=preds.pairs, pts_i=preds.pts_i.copy(), pts_j=preds.pts_j, conf_i=preds.conf_i.copy(),
+        conf_j=preds.conf_j, num_frames=preds.num_frames,
+    )  # fmt: skip
+    region = np.zeros(preds.size, bool)
+    region[:, :64] = True  # 40 % of the frame
+    for p, k in enumerate(preds.pairs[:, 0].tolist()):
+        if k in (4, 5):
+            z = phantom.pts_i[p][..., 2]
+            median = np.median(z[phantom.conf_i[p] > 1])
+            phantom.pts_i[p][region] *= (0.25 * median / z[region])[..., None]  # along the pixels' rays
+            phantom.conf_i[p][region] = 5.0
+    geometry = global_alignment(phantom, robust_scale=True, global_scale_solve=True)
+    # the matcher's setting reaches the fusion: its window bound at 0.3, the view's own bound unchanged
+    on = GeometricMatcher(matcher.settings, depth_range_window=3, depth_range_window_area=0.3, depth_range_phantom=0.3)
+    assert on._near_bound() == (0.3, 3, 0.3) and on.depth_range == matcher.depth_range
+    assert GeometricMatcher(matcher.settings, depth_range_window=3)._near_bound()[0] == matcher.depth_range[0]
+    usual = fuse_pair_depths(phantom, geometry, near_bound=(0.2, 3, 0.3))
+    raised = fuse_pair_depths(phantom, geometry, near_bound=on._near_bound())
+    for k in (4, 5):
+        assert usual.valid[k][region].mean() > 0.99  # 0.25× passes the bound of 0.2
+        assert raised.valid[k][region].mean() < 0.01, raised.valid[k][region].mean()
+        np.testing.assert_array_equal(raised.valid[k][~region], usual.valid[k][~region])
+    others = [k for k in range(preds.num_frames) if k not in (4, 5)]
+    np.testing.assert_array_equal(raised.valid[others], usual.valid[others])  # no static pixel is that near
+    small = fuse_pair_depths(phantom, geometry, near_bound=(0.3, 3, 0.5))  # the area floor (50 %) keeps it
+    np.testing.assert_array_equal(small.valid, usual.valid)
+    with pytest.raises(ValueError, match="depth_range_phantom"):
+        GeometricConfig(depth_range_phantom=0.3).validate()  # needs the window
+    with pytest.raises(ValueError, match="depth_range_phantom"):
+        GeometricConfig(depth_range_window=8, depth_range_phantom=0.15).validate()  # not above depth_range[0]
+    GeometricConfig(depth_range_window=8, depth_range_phantom=0.3).validate()
+
+
+def _sideways_scene_with_a_phantom() -> tuple[SceneGeometry, np.ndarray, np.ndarray]:
+    """A camera moving sideways (0.05 per frame, 20 frames, 120×160, focal 100) past a wall at depth 4 and a
+    static box at depth 1 (0.25× the median); in frame 10 only, a patch at depth 1 where the wall is (a phantom whose
+    depth the frames around do not repeat). Returns the scene, the box's and the phantom's masks ``[T,h,w]``."""
+    num_frames, h, w, f = 20, 120, 160, 100.0
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    poses = np.tile(np.eye(4), (num_frames, 1, 1))
+    poses[:, 0, 3] = 0.05 * np.arange(num_frames)
+    box = np.zeros((num_frames, h, w), bool)
+    for k in range(num_frames):
+        x, y = (u - 80) / f + poses[k, 0, 3], (v - 60) / f  # the point at depth 1 under each pixel
+        box[k] = (x >= 0.5) & (x <= 1.0) & (np.abs(y) <= 0.3)
+    phantom = np.zeros_like(box)
+    phantom[10, 10:50, 10:40] = True
+    depth = np.where(box | phantom, 1.0, 4.0).astype(np.float32)
+    scene = SceneGeometry(
+        depth=depth, confidence=np.full_like(depth, 5.0), focal=np.full(num_frames, f),
+        principal_point=np.tile([80.0, 60.0], (num_frames, 1)), cam_to_world=poses, valid=np.ones_like(box),
+    )  # fmt: skip
+    return scene, box, phantom
+
+
+def test_near_unconfirmed_tells_a_phantom_from_a_static_near_object():
+    """``depth_range_phantom_confirm`` (s38-phantom): a near pixel is made a hole unless the frames k ± 4, k ± 8
+    confirm its depth; a static near box (0.25× the median) is confirmed, a near patch in one frame only is not."""
+    from stereodiff.stage1.fusion import near_unconfirmed
+
+    scene, box, phantom = _sideways_scene_with_a_phantom()
+    marked = near_unconfirmed(scene, 0.3, 3, 0.01, 0.1, 2)
+    assert marked[phantom].all()
+    assert not marked[box].any()
+    assert not marked[~phantom].any()
+    every = near_unconfirmed(scene, 0.3, 3, 0.01, 0.1, 0)  # no confirmation: every near pixel
+    np.testing.assert_array_equal(every, box | phantom)
+    assert not near_unconfirmed(scene, 0.2, 3, 0.01, 0.1, 2).any()  # 0.25× the median is above a bound of 0.2
+    assert not near_unconfirmed(scene, 0.3, 3, 0.1, 0.1, 2).any()  # the phantom is 6 % of its frame: under 10 %
+    with pytest.raises(ValueError, match="depth_range_phantom_confirm"):
+        GeometricConfig(depth_range_phantom_confirm=0.1).validate()
 
 
 def test_lens_distortion_is_removed_before_the_geometry(scene):

@@ -354,6 +354,16 @@ class GeometricConfig(Stage1Config):
     a few pixels at the bound are the bound's own noise (each view's median differs a little from the window's), and
     in close-object they are the near mover's only evidence stage 2's fill leans on: without the floor close-object
     s568–s571 +0.1 … +4.4 % final AbsRel from 79–148 cut pixels over the video; with 0.005 unchanged, s520 the same."""
+    depth_range_phantom: float = 0.0
+    """With ``depth_range_window``: the window's bound (in the fusion) uses this factor of the window's median
+    instead of ``depth_range[0]`` (0 = off; must exceed ``depth_range[0]``); the matcher's bound against each view's
+    own median stays at ``depth_range[0]``. MEASURED NUMBERS: see docs."""
+    depth_range_phantom_confirm: float = 0.0
+    """With ``depth_range_phantom``: instead of raising the window's bound, after the fusion (and the poses) the fused
+    pixels nearer than ``depth_range_phantom`` times the window's median become holes unless at least 2 of the frames
+    ``k ± 4``, ``k ± 8`` confirm them as static (the pixel's point lands there on a fused depth within this log
+    tolerance: :func:`~stereodiff.stage1.fusion.near_unconfirmed`), with the ``depth_range_window_area`` floor
+    per frame. 0 = off. MEASURED NUMBERS: see docs."""
     far_parallax_px: float = 0.0
     """Triangulated depths beyond ``depth_range[1]`` times the pair median are kept when their parallax, the
     triangulation angle times the focal (pixels at a 320-pixel long side, scaled), is at least this: a
@@ -1003,6 +1013,12 @@ class GeometricConfig(Stage1Config):
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
                 ("depth_range_window", self.depth_range_window >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("depth_range_window_area", 0 <= self.depth_range_window_area < 1, "must lie in [0, 1)"),
+                ("depth_range_phantom", self.depth_range_phantom == 0
+                 or (lo < self.depth_range_phantom < 1 and self.depth_range_window > 0),
+                 "must be 0 (off) or lie in (depth_range[0], 1), with depth_range_window > 0"),
+                ("depth_range_phantom_confirm", self.depth_range_phantom_confirm == 0
+                 or (self.depth_range_phantom_confirm > 0 and self.depth_range_phantom > 0),
+                 "must be 0 (off) or > 0 (log) with depth_range_phantom"),
                 ("accept_focal", self.accept_focal in ("camera", "prior"), "must be camera/prior"),
                 ("far_parallax_px", self.far_parallax_px >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("max_confidence", self.max_confidence > 1, "must be > 1"),
