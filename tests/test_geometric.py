@@ -1415,44 +1415,31 @@ def test_depth_range_phantom_raises_only_the_window_bound(scene_predictions):
     GeometricConfig(depth_range_window=8, depth_range_phantom=0.3).validate()
 
 
-def _sideways_scene_with_a_phantom() -> tuple[SceneGeometry, np.ndarray, np.ndarray]:
-    """A camera moving sideways (0.05 per frame, 20 frames, 120×160, focal 100) past a wall at depth 4 and a
-    static box at depth 1 (0.25× the median); in frame 10 only, a patch at depth 1 where the wall is (a phantom whose
-    depth the frames around do not repeat). Returns the scene, the box's and the phantom's masks ``[T,h,w]``."""
-    num_frames, h, w, f = 20, 120, 160, 100.0
-    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
-    poses = np.tile(np.eye(4), (num_frames, 1, 1))
-    poses[:, 0, 3] = 0.05 * np.arange(num_frames)
-    box = np.zeros((num_frames, h, w), bool)
-    for k in range(num_frames):
-        x, y = (u - 80) / f + poses[k, 0, 3], (v - 60) / f  # the point at depth 1 under each pixel
-        box[k] = (x >= 0.5) & (x <= 1.0) & (np.abs(y) <= 0.3)
-    phantom = np.zeros_like(box)
-    phantom[10, 10:50, 10:40] = True
-    depth = np.where(box | phantom, 1.0, 4.0).astype(np.float32)
+def test_near_regions_cut_a_phantom_whole_or_not_at_all():
+    """``depth_range_phantom_reach`` (s38-phantom): after the fusion, each region nearer than ``lo × reach`` times
+    the window's median is cut whole when its median is nearer than ``lo``: a phantom at 0.25× the median (wall at 4,
+    patch at 1) goes, including its pixels just above the bound; a region straddling the bound with its median
+    above it (0.33×: indoor-dynamic s675, close-object s670) stays whole, where a per-pixel bound cut part of it."""
+    from stereodiff.stage1.fusion import near_regions
+
+    num_frames, h, w = 12, 60, 80
+    depth = np.full((num_frames, h, w), 4.0, np.float32)
+    depth[:, 10:30, 10:30] = 1.0  # a phantom at 0.25× the median
+    depth[:, 12:14, 12:30] = 1.25  # a stripe of it just above 0.3× (1.2)
+    depth[:, 40:55, 40:70] = np.where(np.arange(30) % 3 == 0, 1.1, 1.35)  # straddles 0.3×, median 1.35 above
     scene = SceneGeometry(
-        depth=depth, confidence=np.full_like(depth, 5.0), focal=np.full(num_frames, f),
-        principal_point=np.tile([80.0, 60.0], (num_frames, 1)), cam_to_world=poses, valid=np.ones_like(box),
+        depth=depth, confidence=np.full_like(depth, 5.0), focal=np.full(num_frames, 50.0),
+        principal_point=np.tile([40.0, 30.0], (num_frames, 1)), cam_to_world=np.tile(np.eye(4), (num_frames, 1, 1)),
+        valid=np.ones(depth.shape, bool),
     )  # fmt: skip
-    return scene, box, phantom
-
-
-def test_near_unconfirmed_tells_a_phantom_from_a_static_near_object():
-    """``depth_range_phantom_confirm`` (s38-phantom): a near pixel is made a hole unless the frames k ± 4, k ± 8
-    confirm its depth; a static near box (0.25× the median) is confirmed, a near patch in one frame only is not."""
-    from stereodiff.stage1.fusion import near_unconfirmed
-
-    scene, box, phantom = _sideways_scene_with_a_phantom()
-    marked = near_unconfirmed(scene, 0.3, 3, 0.01, 0.1, 2)
-    assert marked[phantom].all()
-    assert not marked[box].any()
-    assert not marked[~phantom].any()
-    every = near_unconfirmed(scene, 0.3, 3, 0.01, 0.1, 0)  # no confirmation: every near pixel
-    np.testing.assert_array_equal(every, box | phantom)
-    assert not near_unconfirmed(scene, 0.2, 3, 0.01, 0.1, 2).any()  # 0.25× the median is above a bound of 0.2
-    assert not near_unconfirmed(scene, 0.3, 3, 0.1, 0.1, 2).any()  # the phantom is 6 % of its frame: under 10 %
-    with pytest.raises(ValueError, match="depth_range_phantom_confirm"):
-        GeometricConfig(depth_range_phantom_confirm=0.1).validate()
+    marked = near_regions(scene, 0.3, 3, 0.01, 1.2)
+    assert marked[:, 10:30, 10:30].all()  # the phantom and its stripe above the bound
+    assert not marked[:, 40:55, 40:70].any()  # kept whole, not in part
+    assert marked.sum() == num_frames * 400
+    assert not near_regions(scene, 0.2, 3, 0.01, 1.2).any()  # 0.25× is above a bound of 0.2
+    assert not near_regions(scene, 0.3, 3, 0.1, 1.2).any()  # 400 px = 8 % of the frame: under an area floor of 10 %
+    with pytest.raises(ValueError, match="depth_range_phantom_reach"):
+        GeometricConfig(depth_range_window=8, depth_range_phantom=0.3, depth_range_phantom_reach=0.5).validate()
 
 
 def test_lens_distortion_is_removed_before_the_geometry(scene):

@@ -24,7 +24,7 @@ __all__ = [
     "fuse_pair_depths",
     "kept_pixels",
     "leave_weak_rim",
-    "near_unconfirmed",
+    "near_regions",
     "nearest_fill",
     "nearest_values",
     "other_centres",
@@ -242,23 +242,15 @@ def _reference_log_depths(
     return reference
 
 
-def near_unconfirmed(
-    geometry: SceneGeometry,
-    lo: float,
-    window: int,
-    min_area: float,
-    tolerance: float,
-    min_agree: int,
-    steps: tuple[int, ...] = (4, 8),
-) -> np.ndarray:
-    """``[T,h,w]`` bool: pixels of the fused ``geometry`` nearer than ``lo`` times their frame's reference depth
-    (the median, over the frames within ``window`` of it, of each frame's median log depth) that fewer than
-    ``min_agree`` of the frames ``k ± steps`` confirm: the pixel's point (its depth, the frame's pose and
-    intrinsics) lands inside that frame on a valid pixel whose depth differs from the point's by less than
-    ``tolerance`` (log). A static near surface keeps its depth in the frames around; a mover's phantom whose depth
-    ratio drifts does not (docs/geometric.md, "``depth_range_phantom``"). A frame where fewer than ``min_area`` of
-    its pixels would be marked marks none (a few pixels at the bound are its noise, not a mover).
-    ``min_agree`` 0: every near pixel of such a frame."""
+def near_regions(geometry: SceneGeometry, lo: float, window: int, min_area: float, reach: float) -> np.ndarray:
+    """``[T,h,w]`` bool: the regions of the fused ``geometry`` that lie nearer than ``lo`` times their frame's
+    reference depth (the median, over the frames within ``window`` of it, of each frame's median log depth) as a
+    whole: each 8-connected region of pixels nearer than ``lo × reach`` is marked when its median depth is nearer
+    than ``lo``. A region decides for all of its pixels, so a mover's phantom whose depth straddles the bound is
+    cut whole or kept whole, never in part. A frame where fewer than ``min_area`` of its pixels would be marked
+    marks none (a few pixels at the bound are its noise, not a mover)."""
+    import cv2
+
     depth = geometry.depth
     valid = geometry.valid
     num_frames, h, w = depth.shape
@@ -268,41 +260,28 @@ def near_unconfirmed(
         if ok.any():
             medians[k] = np.median(np.log(np.asarray(depth[k])[ok]))
     reference = _reference_log_depths(medians, np.arange(num_frames), num_frames, window)
-    focal = np.asarray(geometry.focal, np.float64).reshape(-1)
-    focal = np.broadcast_to(focal, (num_frames,)) if focal.size == 1 else focal
-    centre = np.broadcast_to(np.asarray(geometry.principal_point, np.float64).reshape(-1, 2), (num_frames, 2))
-    poses = np.asarray(geometry.cam_to_world, np.float64)
     marked = np.zeros((num_frames, h, w), bool)
     for k in range(num_frames):
         if not np.isfinite(reference[k]):
             continue
-        z = np.asarray(depth[k], np.float64)
-        near = np.asarray(valid[k]) & (z > 0) & (np.log(np.maximum(z, 1e-30)) < np.log(lo) + reference[k])
+        log_z = np.log(np.where(np.asarray(valid[k]), np.asarray(depth[k], np.float64), np.inf))
+        near = log_z < np.log(lo * reach) + reference[k]
         if near.sum() < max(min_area * h * w, 1):
             continue
-        ys, xs = np.nonzero(near)
-        if min_agree > 0:
-            zs = z[ys, xs]
-            points = np.stack([(xs - centre[k, 0]) / focal[k] * zs, (ys - centre[k, 1]) / focal[k] * zs, zs])
-            world = poses[k, :3, :3] @ points + poses[k, :3, 3:]
-            agree = np.zeros(len(ys), np.int64)
-            for j in (k + s for step in steps for s in (-step, step)):
-                if not 0 <= j < num_frames:
-                    continue
-                seen = poses[j, :3, :3].T @ (world - poses[j, :3, 3:])  # in camera j
-                ahead = seen[2] > 1e-9
-                depth_j = np.where(ahead, seen[2], 1.0)
-                u = np.round(seen[0] / depth_j * focal[j] + centre[j, 0]).astype(np.int64)
-                v = np.round(seen[1] / depth_j * focal[j] + centre[j, 1]).astype(np.int64)
-                inside = ahead & (u >= 0) & (u < w) & (v >= 0) & (v < h)
-                u, v = np.where(inside, u, 0), np.where(inside, v, 0)
-                there = np.asarray(depth[j], np.float64)[v, u]
-                ok = inside & np.asarray(valid[j])[v, u] & (there > 0)
-                agree += ok & (np.abs(np.log(np.where(ok, there, 1.0) / depth_j)) < tolerance)
-            keep = agree < min_agree
-            ys, xs = ys[keep], xs[keep]
-        if len(ys) >= min_area * h * w:
-            marked[k, ys, xs] = True
+        count, labels = cv2.connectedComponents(near.astype(np.uint8), connectivity=8)
+        if count < 2:
+            continue
+        flat = labels.reshape(-1)
+        inside = flat > 0
+        order = np.argsort(flat[inside], kind="stable")
+        values = log_z.reshape(-1)[inside][order]
+        starts = np.searchsorted(flat[inside][order], np.arange(1, count))
+        medians_k = np.array([np.median(part) for part in np.split(values, starts[1:])])
+        cut = np.zeros(count, bool)
+        cut[1:] = medians_k < np.log(lo) + reference[k]
+        frame = cut[labels]
+        if frame.sum() >= min_area * h * w:
+            marked[k] = frame
     return marked
 
 

@@ -81,7 +81,7 @@ from stereodiff.stage1.fusion import (
     WeakRim,
     fuse_pair_depths,
     leave_weak_rim,
-    near_unconfirmed,
+    near_regions,
     pair_chain_poses,
     untriangulated_mask,
 )
@@ -373,10 +373,10 @@ class GeometricMatcher(PairwiseReconstruction):
         delete_arrays(scene_dir, "world_points")
         scene = self._fuse(preds, scene, scene_dir)
         delete_arrays(scene_dir, "depth", "confidence", "valid")
+        if self.settings.depth_range_phantom_reach and self._near_bound() is not None:
+            self._near_phantoms(scene)
         if self.settings.poses_from_pairs:
             scene = dataclasses.replace(scene, cam_to_world=pair_chain_poses(preds, scene))
-        if self.settings.depth_range_phantom_confirm and self._near_bound() is not None:
-            self._near_phantoms(scene)
         moving = None
         if self.settings.movers:
             from stereodiff.stage1.movers import handle_movers
@@ -455,32 +455,29 @@ class GeometricMatcher(PairwiseReconstruction):
         if not window or self._moving_ahead:
             return None
         lo = float(self.depth_range[0])
-        if not self.settings.depth_range_phantom_confirm:  # else the phantom bound is applied after the fusion
+        if not self.settings.depth_range_phantom_reach:  # else by regions after the fusion (_near_phantoms)
             lo = max(lo, float(self.settings.depth_range_phantom))
         return lo, window, float(self.settings.depth_range_window_area)
 
     def _near_phantoms(self, scene: SceneGeometry) -> None:
-        """``depth_range_phantom`` with ``depth_range_phantom_confirm``: the fused pixels nearer than it times the
-        window's median that the frames around do not confirm as static (:func:`near_unconfirmed`) become holes,
-        in place."""
+        """``depth_range_phantom`` with ``depth_range_phantom_reach``: the fused regions nearer than it times the
+        window's median (:func:`near_regions`) become holes, in place."""
         from stereodiff.progress import logger
 
         c = self.settings
-        marked = near_unconfirmed(
+        marked = near_regions(
             scene,
             float(c.depth_range_phantom),
             int(c.depth_range_window),
             float(c.depth_range_window_area),
-            float(c.depth_range_phantom_confirm),
-            2,
+            float(c.depth_range_phantom_reach),
         )
         for k in np.flatnonzero(marked.any(axis=(1, 2))):
             scene.depth[k][marked[k]] = 0.0
             scene.confidence[k][marked[k]] = 0.0
             scene.valid[k][marked[k]] = False
         logger.info(
-            "fusion: %.2f %% of the pixels nearer than %.2f× the window's median, unconfirmed by the frames around,"
-            " made holes (%d frames)",
+            "fusion: %.2f %% of the pixels (regions nearer than %.2f× the window's median) made holes in %d frames",
             100 * marked.mean(),
             c.depth_range_phantom,
             int(marked.any(axis=(1, 2)).sum()),
