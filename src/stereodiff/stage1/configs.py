@@ -370,7 +370,8 @@ class GeometricConfig(Stage1Config):
     ``depth_range_window_area`` floor per frame): a phantom is cut whole or kept whole. 0 = off (the per-view bound).
     Measured with 0.3 and 1.2 (final all-pixel AbsRel against the ``cpu`` preset): indoor-dynamic s674 −66.2 %, s673
     −65.4 %, s676 −60.6 %, s607 −24.4 %, s522 −17.1 %, s675 0.0 % (per pixel +16.0 %); close-object s670 +10.7 %,
-    s521 +4.8 %, indoor-dynamic s677 +1.8 %, s520 +1.1 % (docs/geometric.md, "Phantoms above the lower bound")."""
+    s521 +4.8 %, s675 +1.9 %, indoor-dynamic s677 +1.8 %, s520 +1.1 %; 18 of 26 fresh and real clips within ±0.5 %
+    (docs/geometric.md, "Phantoms above the lower bound")."""
     far_parallax_px: float = 0.0
     """Triangulated depths beyond ``depth_range[1]`` times the pair median are kept when their parallax, the
     triangulation angle times the focal (pixels at a 320-pixel long side, scaled), is at least this: a
