@@ -32,7 +32,7 @@ from stereodiff.stage1.geometric import GeometricMatcher, failure_summary
 from stereodiff.stage1.pair_steps import PairSteps, epipolar_texture, epipole_inside
 from stereodiff.stage1.pairs import default_pairs, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import pair_edges
-from stereodiff.types import PairPredictions
+from stereodiff.types import PairPredictions, SceneGeometry
 
 
 def _rotation(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -1369,6 +1369,77 @@ def test_depth_range_window_rejects_phantoms_that_pull_their_frames_median(scene
         GeometricConfig(depth_range_window=-1).validate()
     with pytest.raises(ValueError, match="depth_range_window_area"):
         GeometricConfig(depth_range_window_area=1.0).validate()
+
+
+def test_depth_range_phantom_raises_only_the_window_bound(scene_predictions):
+    """Issue #20 (s38-phantom): a mover walking against a sideways camera looks static at a fraction of its depth;
+    where that fraction rises past ``depth_range[0]`` of the median (indoor-dynamic s522 frames 22–34, 0.21–0.30×;
+    s607 person 12 frames 20–26, 0.21–0.25×) the bound of 0.2 admits it. ``depth_range_phantom`` raises the fusion's
+    window bound (``near_bound``) only: a phantom at 0.25× the static median filling 40 % of frames 4–5 becomes a
+    hole at 0.3, is kept at the matcher's 0.2, and is kept by the area floor when it is smaller than it; the
+    static pixels stay."""
+    from stereodiff.stage1.alignment import global_alignment
+
+    matcher, preds = scene_predictions
+    phantom = PairPredictions(
+        pairs=preds.pairs, pts_i=preds.pts_i.copy(), pts_j=preds.pts_j, conf_i=preds.conf_i.copy(),
+        conf_j=preds.conf_j, num_frames=preds.num_frames,
+    )  # fmt: skip
+    region = np.zeros(preds.size, bool)
+    region[:, :64] = True  # 40 % of the frame
+    for p, k in enumerate(preds.pairs[:, 0].tolist()):
+        if k in (4, 5):
+            z = phantom.pts_i[p][..., 2]
+            median = np.median(z[phantom.conf_i[p] > 1])
+            phantom.pts_i[p][region] *= (0.25 * median / z[region])[..., None]  # along the pixels' rays
+            phantom.conf_i[p][region] = 5.0
+    geometry = global_alignment(phantom, robust_scale=True, global_scale_solve=True)
+    # the matcher's setting reaches the fusion: its window bound at 0.3, the view's own bound unchanged
+    on = GeometricMatcher(matcher.settings, depth_range_window=3, depth_range_window_area=0.3, depth_range_phantom=0.3)
+    assert on._near_bound() == (0.3, 3, 0.3) and on.depth_range == matcher.depth_range
+    assert GeometricMatcher(matcher.settings, depth_range_window=3)._near_bound()[0] == matcher.depth_range[0]
+    usual = fuse_pair_depths(phantom, geometry, near_bound=(0.2, 3, 0.3))
+    raised = fuse_pair_depths(phantom, geometry, near_bound=on._near_bound())
+    for k in (4, 5):
+        assert usual.valid[k][region].mean() > 0.99  # 0.25× passes the bound of 0.2
+        assert raised.valid[k][region].mean() < 0.01, raised.valid[k][region].mean()
+        np.testing.assert_array_equal(raised.valid[k][~region], usual.valid[k][~region])
+    others = [k for k in range(preds.num_frames) if k not in (4, 5)]
+    np.testing.assert_array_equal(raised.valid[others], usual.valid[others])  # no static pixel is that near
+    small = fuse_pair_depths(phantom, geometry, near_bound=(0.3, 3, 0.5))  # the area floor (50 %) keeps it
+    np.testing.assert_array_equal(small.valid, usual.valid)
+    with pytest.raises(ValueError, match="depth_range_phantom"):
+        GeometricConfig(depth_range_phantom=0.3).validate()  # needs the window
+    with pytest.raises(ValueError, match="depth_range_phantom"):
+        GeometricConfig(depth_range_window=8, depth_range_phantom=0.15).validate()  # not above depth_range[0]
+    GeometricConfig(depth_range_window=8, depth_range_phantom=0.3).validate()
+
+
+def test_near_regions_cut_a_phantom_whole_or_not_at_all():
+    """``depth_range_phantom_reach`` (s38-phantom): after the fusion, each region nearer than ``lo × reach`` times
+    the window's median is cut whole when its median is nearer than ``lo``: a phantom at 0.25× the median (wall at 4,
+    patch at 1) goes, including its pixels just above the bound; a region straddling the bound with its median
+    above it (0.33×: indoor-dynamic s675, close-object s670) stays whole, where a per-pixel bound cut part of it."""
+    from stereodiff.stage1.fusion import near_regions
+
+    num_frames, h, w = 12, 60, 80
+    depth = np.full((num_frames, h, w), 4.0, np.float32)
+    depth[:, 10:30, 10:30] = 1.0  # a phantom at 0.25× the median
+    depth[:, 12:14, 12:30] = 1.25  # a stripe of it just above 0.3× (1.2)
+    depth[:, 40:55, 40:70] = np.where(np.arange(30) % 3 == 0, 1.1, 1.35)  # straddles 0.3×, median 1.35 above
+    scene = SceneGeometry(
+        depth=depth, confidence=np.full_like(depth, 5.0), focal=np.full(num_frames, 50.0),
+        principal_point=np.tile([40.0, 30.0], (num_frames, 1)), cam_to_world=np.tile(np.eye(4), (num_frames, 1, 1)),
+        valid=np.ones(depth.shape, bool),
+    )  # fmt: skip
+    marked = near_regions(scene, 0.3, 3, 0.01, 1.2)
+    assert marked[:, 10:30, 10:30].all()  # the phantom and its stripe above the bound
+    assert not marked[:, 40:55, 40:70].any()  # kept whole, not in part
+    assert marked.sum() == num_frames * 400
+    assert not near_regions(scene, 0.2, 3, 0.01, 1.2).any()  # 0.25× is above a bound of 0.2
+    assert not near_regions(scene, 0.3, 3, 0.1, 1.2).any()  # 400 px = 8 % of the frame: under an area floor of 10 %
+    with pytest.raises(ValueError, match="depth_range_phantom_reach"):
+        GeometricConfig(depth_range_window=8, depth_range_phantom=0.3, depth_range_phantom_reach=0.5).validate()
 
 
 def test_lens_distortion_is_removed_before_the_geometry(scene):

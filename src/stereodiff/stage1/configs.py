@@ -354,6 +354,24 @@ class GeometricConfig(Stage1Config):
     a few pixels at the bound are the bound's own noise (each view's median differs a little from the window's), and
     in close-object they are the near mover's only evidence stage 2's fill leans on: without the floor close-object
     s568–s571 +0.1 … +4.4 % final AbsRel from 79–148 cut pixels over the video; with 0.005 unchanged, s520 the same."""
+    depth_range_phantom: float = 0.0
+    """With ``depth_range_window``: the window's bound (in the fusion) uses this factor of the window's median
+    instead of ``depth_range[0]`` (0 = off; must exceed ``depth_range[0]``); the matcher's bound against each view's
+    own median stays at ``depth_range[0]``. Why: a mover walking against a sideways camera is a static "phantom" at
+    a fraction of its depth, admitted where that fraction rises past 0.2 (indoor-dynamic s522, s607, s674, s676).
+    Per pixel it cuts a phantom straddling the bound in part: measured at 0.3 (final all-pixel AbsRel against the
+    ``cpu`` preset) s674 −65.3 %, s676 −60.5 %, s522 −17.9 %, s607 −14.4 %, but s675 +16.0 %, close-object s670
+    +11.8 %, s521 +6.1 %; use it with ``depth_range_phantom_reach`` (docs/geometric.md, "Phantoms above the lower
+    bound")."""
+    depth_range_phantom_reach: float = 0.0
+    """With ``depth_range_phantom``: instead of raising the window's bound per view, after the fusion each connected
+    region of fused pixels nearer than ``depth_range_phantom × reach`` times the window's median becomes holes when
+    its median is nearer than ``depth_range_phantom`` times it (:func:`~stereodiff.stage1.fusion.near_regions`; the
+    ``depth_range_window_area`` floor per frame): a phantom is cut whole or kept whole. 0 = off (the per-view bound).
+    Measured with 0.3 and 1.2 (final all-pixel AbsRel against the ``cpu`` preset): indoor-dynamic s674 −66.2 %, s673
+    −65.4 %, s676 −60.6 %, s607 −24.4 %, s522 −17.1 %, s675 0.0 % (per pixel +16.0 %); close-object s670 +10.7 %,
+    s521 +4.8 %, s675 +1.9 %, indoor-dynamic s677 +1.8 %, s520 +1.1 %; 18 of 26 fresh and real clips within ±0.5 %
+    (docs/geometric.md, "Phantoms above the lower bound")."""
     far_parallax_px: float = 0.0
     """Triangulated depths beyond ``depth_range[1]`` times the pair median are kept when their parallax, the
     triangulation angle times the focal (pixels at a 320-pixel long side, scaled), is at least this: a
@@ -1027,6 +1045,12 @@ class GeometricConfig(Stage1Config):
                 ("depth_range", 0 < lo < 1 < hi, "must be (lo, hi) with 0 < lo < 1 < hi"),
                 ("depth_range_window", self.depth_range_window >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("depth_range_window_area", 0 <= self.depth_range_window_area < 1, "must lie in [0, 1)"),
+                ("depth_range_phantom", self.depth_range_phantom == 0
+                 or (lo < self.depth_range_phantom < 1 and self.depth_range_window > 0),
+                 "must be 0 (off) or lie in (depth_range[0], 1), with depth_range_window > 0"),
+                ("depth_range_phantom_reach", self.depth_range_phantom_reach == 0
+                 or (self.depth_range_phantom_reach >= 1 and self.depth_range_phantom > 0),
+                 "must be 0 (off) or ≥ 1, with depth_range_phantom"),
                 ("accept_focal", self.accept_focal in ("camera", "prior"), "must be camera/prior"),
                 ("far_parallax_px", self.far_parallax_px >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("max_confidence", self.max_confidence > 1, "must be > 1"),

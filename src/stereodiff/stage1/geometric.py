@@ -77,7 +77,14 @@ from stereodiff.stage1.focal_bundle import (
     track_window,
     window_keyframes,
 )
-from stereodiff.stage1.fusion import WeakRim, fuse_pair_depths, leave_weak_rim, pair_chain_poses, untriangulated_mask
+from stereodiff.stage1.fusion import (
+    WeakRim,
+    fuse_pair_depths,
+    leave_weak_rim,
+    near_regions,
+    pair_chain_poses,
+    untriangulated_mask,
+)
 from stereodiff.stage1.movers import MoverSettings
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
 from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
@@ -369,6 +376,8 @@ class GeometricMatcher(PairwiseReconstruction):
         delete_arrays(scene_dir, "world_points")
         scene = self._fuse(preds, scene, scene_dir)
         delete_arrays(scene_dir, "depth", "confidence", "valid")
+        if self.settings.depth_range_phantom_reach and self._near_bound() is not None:
+            self._near_phantoms(scene)
         if self.settings.poses_from_pairs:
             scene = dataclasses.replace(scene, cam_to_world=pair_chain_poses(preds, scene))
         moving = None
@@ -448,7 +457,34 @@ class GeometricMatcher(PairwiseReconstruction):
         window = int(self.settings.depth_range_window)
         if not window or self._moving_ahead:
             return None
-        return float(self.depth_range[0]), window, float(self.settings.depth_range_window_area)
+        lo = float(self.depth_range[0])
+        if not self.settings.depth_range_phantom_reach:  # else by regions after the fusion (_near_phantoms)
+            lo = max(lo, float(self.settings.depth_range_phantom))
+        return lo, window, float(self.settings.depth_range_window_area)
+
+    def _near_phantoms(self, scene: SceneGeometry) -> None:
+        """``depth_range_phantom`` with ``depth_range_phantom_reach``: the fused regions nearer than it times the
+        window's median (:func:`near_regions`) become holes, in place."""
+        from stereodiff.progress import logger
+
+        c = self.settings
+        marked = near_regions(
+            scene,
+            float(c.depth_range_phantom),
+            int(c.depth_range_window),
+            float(c.depth_range_window_area),
+            float(c.depth_range_phantom_reach),
+        )
+        for k in np.flatnonzero(marked.any(axis=(1, 2))):
+            scene.depth[k][marked[k]] = 0.0
+            scene.confidence[k][marked[k]] = 0.0
+            scene.valid[k][marked[k]] = False
+        logger.info(
+            "fusion: %.2f %% of the pixels (regions nearer than %.2f× the window's median) made holes in %d frames",
+            100 * marked.mean(),
+            c.depth_range_phantom,
+            int(marked.any(axis=(1, 2)).sum()),
+        )
 
     def _weak_rim(self) -> WeakRim:
         """The :class:`WeakRim` of the ``fusion_weak_rim*`` settings."""
