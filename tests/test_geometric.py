@@ -1432,12 +1432,14 @@ def test_near_regions_cut_a_phantom_whole_or_not_at_all():
         principal_point=np.tile([40.0, 30.0], (num_frames, 1)), cam_to_world=np.tile(np.eye(4), (num_frames, 1, 1)),
         valid=np.ones(depth.shape, bool),
     )  # fmt: skip
-    marked = near_regions(scene, 0.3, 3, 0.01, 1.2)
+    frames = dict(near_regions(scene, 0.3, 3, 0.01, 1.2))
+    assert sorted(frames) == list(range(num_frames))
+    marked = np.stack([frames[k] for k in range(num_frames)])
     assert marked[:, 10:30, 10:30].all()  # the phantom and its stripe above the bound
     assert not marked[:, 40:55, 40:70].any()  # kept whole, not in part
     assert marked.sum() == num_frames * 400
-    assert not near_regions(scene, 0.2, 3, 0.01, 1.2).any()  # 0.25× is above a bound of 0.2
-    assert not near_regions(scene, 0.3, 3, 0.1, 1.2).any()  # 400 px = 8 % of the frame: under an area floor of 10 %
+    assert not list(near_regions(scene, 0.2, 3, 0.01, 1.2))  # 0.25× is above a bound of 0.2
+    assert not list(near_regions(scene, 0.3, 3, 0.1, 1.2))  # 400 px = 8 % of the frame: under an area floor of 10 %
     with pytest.raises(ValueError, match="depth_range_phantom_reach"):
         GeometricConfig(depth_range_window=8, depth_range_phantom=0.3, depth_range_phantom_reach=0.5).validate()
 

@@ -9,6 +9,7 @@ movers' stand-in for a hole's depth, and the baseline a hole filler must beat).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -242,17 +243,19 @@ def _reference_log_depths(
     return reference
 
 
-def near_regions(geometry: SceneGeometry, lo: float, window: int, min_area: float, reach: float) -> np.ndarray:
-    """``[T,h,w]`` bool: the regions of the fused ``geometry`` that lie nearer than ``lo`` times their frame's
-    reference depth (the median, over the frames within ``window`` of it, of each frame's median log depth) as a
-    whole: each 8-connected region of pixels nearer than ``lo × reach`` is marked when its median depth is nearer
-    than ``lo``. A region decides for all of its pixels, so a mover's phantom whose depth straddles the bound is
-    cut whole or kept whole, never in part. A frame where fewer than ``min_area`` of its pixels would be marked
-    marks none (a few pixels at the bound are its noise, not a mover)."""
+def near_regions(
+    geometry: SceneGeometry, lo: float, window: int, min_area: float, reach: float
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(frame, [h,w] bool)`` for each frame of the fused ``geometry`` with regions that lie nearer than ``lo``
+    times its reference depth (the median, over the frames within ``window`` of it, of each frame's median log depth)
+    as a whole: each 8-connected region of pixels nearer than ``lo × reach`` is marked when its median depth is
+    nearer than ``lo``. A region decides for all of its pixels, so a mover's phantom whose depth straddles the bound
+    is cut whole or kept whole, never in part. A frame where fewer than ``min_area`` of its pixels would be marked
+    marks none (a few pixels at the bound are its noise, not a mover). One frame's mask at a time: memory flat in the
+    video's length."""
     import cv2
 
-    depth = geometry.depth
-    valid = geometry.valid
+    depth, valid = geometry.depth, geometry.valid
     num_frames, h, w = depth.shape
     medians = np.full(num_frames, np.nan)
     for k in range(num_frames):
@@ -260,29 +263,22 @@ def near_regions(geometry: SceneGeometry, lo: float, window: int, min_area: floa
         if ok.any():
             medians[k] = np.median(np.log(np.asarray(depth[k])[ok]))
     reference = _reference_log_depths(medians, np.arange(num_frames), num_frames, window)
-    marked = np.zeros((num_frames, h, w), bool)
-    for k in range(num_frames):
-        if not np.isfinite(reference[k]):
-            continue
+    floor = max(min_area * h * w, 1)
+    for k in np.flatnonzero(np.isfinite(reference)):
         log_z = np.log(np.where(np.asarray(valid[k]), np.asarray(depth[k], np.float64), np.inf))
         near = log_z < np.log(lo * reach) + reference[k]
-        if near.sum() < max(min_area * h * w, 1):
+        if near.sum() < floor:
             continue
         count, labels = cv2.connectedComponents(near.astype(np.uint8), connectivity=8)
-        if count < 2:
-            continue
-        flat = labels.reshape(-1)
-        inside = flat > 0
-        order = np.argsort(flat[inside], kind="stable")
-        values = log_z.reshape(-1)[inside][order]
-        starts = np.searchsorted(flat[inside][order], np.arange(1, count))
-        medians_k = np.array([np.median(part) for part in np.split(values, starts[1:])])
+        inside = labels.reshape(-1) > 0
+        order = np.argsort(labels.reshape(-1)[inside], kind="stable")
+        values = log_z.reshape(-1)[inside][order]  # grouped by region, regions 1 … count - 1 in order
+        starts = np.searchsorted(labels.reshape(-1)[inside][order], np.arange(2, count))
         cut = np.zeros(count, bool)
-        cut[1:] = medians_k < np.log(lo) + reference[k]
+        cut[1:] = [np.median(part) < np.log(lo) + reference[k] for part in np.split(values, starts)]
         frame = cut[labels]
-        if frame.sum() >= min_area * h * w:
-            marked[k] = frame
-    return marked
+        if frame.sum() >= floor:
+            yield int(k), frame
 
 
 #: row weights of the view offsets' smoothness (between consecutive frames) and ridge (towards 0), against scale

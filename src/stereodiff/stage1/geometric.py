@@ -468,22 +468,19 @@ class GeometricMatcher(PairwiseReconstruction):
         from stereodiff.progress import logger
 
         c = self.settings
-        marked = near_regions(
-            scene,
-            float(c.depth_range_phantom),
-            int(c.depth_range_window),
-            float(c.depth_range_window_area),
-            float(c.depth_range_phantom_reach),
-        )
-        for k in np.flatnonzero(marked.any(axis=(1, 2))):
-            scene.depth[k][marked[k]] = 0.0
-            scene.confidence[k][marked[k]] = 0.0
-            scene.valid[k][marked[k]] = False
+        lo, window = float(c.depth_range_phantom), int(c.depth_range_window)
+        area, reach = float(c.depth_range_window_area), float(c.depth_range_phantom_reach)
+        pixels = frames = 0
+        for k, marked in near_regions(scene, lo, window, area, reach):
+            scene.depth[k][marked] = 0.0
+            scene.confidence[k][marked] = 0.0
+            scene.valid[k][marked] = False
+            pixels, frames = pixels + int(marked.sum()), frames + 1
         logger.info(
             "fusion: %.2f %% of the pixels (regions nearer than %.2f× the window's median) made holes in %d frames",
-            100 * marked.mean(),
-            c.depth_range_phantom,
-            int(marked.any(axis=(1, 2)).sum()),
+            100 * pixels / scene.depth.size,
+            lo,
+            frames,
         )
 
     def _weak_rim(self) -> WeakRim:
