@@ -72,6 +72,8 @@ def test_presets_hold_the_paper_settings():
         movers_underground_cut=True,
         movers_cut_margin=10.0,
         movers_cut_holes=8.0,
+        movers_cut_skip_beyond=11.0,
+        movers_up_beside=0.15,
         movers_cut_sway=0.01,
         movers_cut_sway_levels=True,
         movers_cut_sway_gap=0.4,

@@ -1852,7 +1852,7 @@ def test_cut_skip_beyond_gives_a_cut_person_triangulated_too_far_with_a_gradient
     assert reach[person_high].all() and not reach[standing | near | mat].any()
     assert mover_settings(GeometricConfig(movers_cut_skip_beyond=11.0)).cut_skip_beyond == 11.0
     assert mover_settings(GeometricConfig(movers_cut_skip_beyond=11.0), ahead=True).cut_skip_beyond == 0.0
-    assert GeometricConfig().movers_cut_skip_beyond == 0 and preset_config("cpu").stage1.movers_cut_skip_beyond == 0
+    assert GeometricConfig().movers_cut_skip_beyond == 0 and preset_config("cpu").stage1.movers_cut_skip_beyond == 11
     with pytest.raises(ValueError, match="movers_cut_skip_beyond"):
         GeometricConfig(movers_cut_skip_beyond=-1.0).validate()
 
@@ -1961,7 +1961,7 @@ def test_up_beside_gives_a_phantom_upper_body_her_depth_up_to_where_it_looks_lik
     assert handled[flagged & (rows <= 100)].all() and not handled[person & (rows < 75)].any()
     config = GeometricConfig(movers_up_beside=0.15)
     assert mover_settings(config).up_beside == 0.15 and mover_settings(config, ahead=True).up_beside == 0
-    assert GeometricConfig().movers_up_beside == 0 and preset_config("cpu").stage1.movers_up_beside == 0
+    assert GeometricConfig().movers_up_beside == 0 and preset_config("cpu").stage1.movers_up_beside == 0.15
     with pytest.raises(ValueError, match="movers_up_beside"):
         GeometricConfig(movers_up_beside=1.5).validate()
 

@@ -733,16 +733,16 @@ class GeometricConfig(Stage1Config):
     """With ``movers``, for a camera that does not move along its view: a flagged, triangulated region that reaches the
     image's lowest this many rows (at a 320-pixel long side), directly (at most the segmentation's bottom margin,
     ``border_px`` + 3 = 11 rows: it stops 8 short of the bottom) or in a column with only stage-1 holes and flagged
-    pixels under it, takes its cut rule's depth (the ground at the last row with ``movers_cut_last_row``, or the
-    ground seen under it) without the beyond-the-ground test, when that bound lies nearer than its stage-1 median and
-    less than half of its pixels lie on the ground plane (``MoverSettings.cut_skip_beyond``; 0 = off, also in the
-    ``cpu`` preset). A person walking along with a sideways camera, cut by the image bottom, is triangulated too far
-    with a vertical gradient that never passes that test (indoor-dynamic s607). At 11: indoor-dynamic s607 final all
-    px 0.0924 → 0.0635 (moving px 0.385 → 0.226), fresh s631 0.2284 → 0.1417 (1.04 → 0.715; rolled 0.2367 → 0.1663);
-    fresh s642 / s647 −4 / −7 %; the 29 other fresh and real clips within ±0.1 % (7-Scenes +0.09 %, TUM −0.01 %,
-    close-object s632 −0.06 %, 26 identical: indoor-dynamic seeds 630–649, driving, close-object, static-orbit
-    630–633); 9 and 24 rows within 0.6 % of it (docs/geometric.md, "A cut region that the beyond-the-ground test
-    leaves at its phantom")."""
+    pixels under it, takes its cut rule's depth (the ground at the last row with ``movers_cut_last_row``, or the ground
+    seen under it) without the beyond-the-ground test, when that bound lies nearer than its stage-1 median and less than
+    half of its pixels lie on the ground plane (``MoverSettings.cut_skip_beyond``; 0 = off here; 11 in the ``cpu``
+    preset since the session of 2026-12-06). A person walking along with a sideways camera, cut by the image bottom, is
+    triangulated too far with a vertical gradient that never passes that test (indoor-dynamic s607). At 11:
+    indoor-dynamic s607 final all px 0.0924 → 0.0635 (moving px 0.385 → 0.226), fresh s631 0.2284 → 0.1417 (1.04 →
+    0.715; rolled 0.2367 → 0.1663); fresh s642 / s647 −4 / −7 %; the 29 other fresh and real clips within ±0.1 %
+    (7-Scenes +0.09 %, TUM −0.01 %, close-object s632 −0.06 %, 26 identical: indoor-dynamic seeds 630–649, driving,
+    close-object, static-orbit 630–633); 9 and 24 rows within 0.6 % of it (docs/geometric.md, "A cut region that the
+    beyond-the-ground test leaves at its phantom")."""
     movers_split_feet: float = 0.0
     """With ``movers``: the column runs of a mover region, at least this many pixels wide (at 320), whose own feet
     stand on the ground seen above the region's lowest pixels take that ground's depth when it lies beyond the
@@ -755,13 +755,13 @@ class GeometricConfig(Stage1Config):
     of a person walking along with a sideways camera (docs/geometric.md, "A person walking along with a sideways
     camera")."""
     movers_up_beside: float = 0.0
-    """With ``movers``, for a camera that does not move along its view: a region cut by the image bottom given a
-    depth that stage 1 put (median) beyond it by ``movers``' 30 % (a far phantom) gives it to the run of pixels
-    above it in its columns that are beyond it too, continuous with the region's top (within 30 %) and away from
-    the static depth beside the region in the same row by more than this fraction (``MoverSettings.up_beside``;
-    0 = off, also in the ``cpu`` preset): the upper body of a person walking along with a sideways camera above her
-    flagged part. At 0.15: indoor-dynamic s522 final all px 0.1075 → 0.0969 (moving px 0.232 → 0.210), s607 0.0924
-    → 0.0903; fresh seeds 650–657 (indoor-dynamic), 650–652 (driving, close-object), 650–651 (static-orbit) and
+    """With ``movers``, for a camera that does not move along its view: a region cut by the image bottom given a depth
+    that stage 1 put (median) beyond it by ``movers``' 30 % (a far phantom) gives it to the run of pixels above it in
+    its columns that are beyond it too, continuous with the region's top (within 30 %) and away from the static depth
+    beside the region in the same row by more than this fraction (``MoverSettings.up_beside``; 0 = off here; 0.15 in the
+    ``cpu`` preset since the session of 2026-12-06): the upper body of a person walking along with a sideways camera
+    above her flagged part. At 0.15: indoor-dynamic s522 final all px 0.1075 → 0.0969 (moving px 0.232 → 0.210), s607
+    0.0924 → 0.0903; fresh seeds 650–657 (indoor-dynamic), 650–652 (driving, close-object), 650–651 (static-orbit) and
     both real clips: −2.08 / 0.00 / +0.05 % (min / median / max), 2 better / 16 same (±0.5 %) / 0 worse; TUM and
     7-Scenes finals unchanged (docs/geometric.md, "The phantom upper body above a found region")."""
     movers_cut_track: int = 0
