@@ -1325,6 +1325,26 @@ def test_fusion_view_offsets_remove_a_scale_drift_the_loops_see():
     assert np.ptp(_fused_frame_log_scales(0.0, True)) < 1e-6
 
 
+def _phantom_in_frames_4_5(preds: PairPredictions, fraction: float) -> tuple[PairPredictions, np.ndarray, dict]:
+    """A copy of ``preds`` with a confident phantom filling the left 64 columns (40 % of the frame) of the views of
+    frames 4 and 5, moved along the pixels' rays to ``fraction`` × each view's static median depth; returns it, the
+    region ``[h,w]`` bool and those medians by pair index."""
+    phantom = PairPredictions(
+        pairs=preds.pairs, pts_i=preds.pts_i.copy(), pts_j=preds.pts_j, conf_i=preds.conf_i.copy(),
+        conf_j=preds.conf_j, num_frames=preds.num_frames,
+    )  # fmt: skip
+    region = np.zeros(preds.size, bool)
+    region[:, :64] = True
+    medians = {}
+    for p, k in enumerate(preds.pairs[:, 0].tolist()):
+        if k in (4, 5):
+            z = phantom.pts_i[p][..., 2]
+            medians[p] = np.median(z[phantom.conf_i[p] > 1])
+            phantom.pts_i[p][region] *= (fraction * medians[p] / z[region])[..., None]
+            phantom.conf_i[p][region] = 5.0
+    return phantom, region, medians
+
+
 def test_depth_range_window_rejects_phantoms_that_pull_their_frames_median(scene_predictions):
     """Issue #20 (s37-range): a mover walking along the epipolar lines looks static at a fraction of its depth; in
     frames 4–5 it fills 40 % of every view, 0.17× the static median, which pulls the views' own medians down so it
@@ -1335,19 +1355,7 @@ def test_depth_range_window_rejects_phantoms_that_pull_their_frames_median(scene
     from stereodiff.stage1.alignment import global_alignment
 
     _, preds = scene_predictions
-    pulled = PairPredictions(
-        pairs=preds.pairs, pts_i=preds.pts_i.copy(), pts_j=preds.pts_j, conf_i=preds.conf_i.copy(),
-        conf_j=preds.conf_j, num_frames=preds.num_frames,
-    )  # fmt: skip
-    region = np.zeros(preds.size, bool)
-    region[:, :64] = True  # 40 % of the frame
-    static_median = {}
-    for p, k in enumerate(preds.pairs[:, 0].tolist()):
-        if k in (4, 5):
-            z = pulled.pts_i[p][..., 2]
-            static_median[p] = np.median(z[pulled.conf_i[p] > 1])
-            pulled.pts_i[p][region] *= (0.17 * static_median[p] / z[region])[..., None]  # along the pixels' rays
-            pulled.conf_i[p][region] = 5.0
+    pulled, region, static_median = _phantom_in_frames_4_5(preds, 0.17)
     for p, median in static_median.items():  # the own median's bound lets the phantom pass
         assert 0.17 * median > 0.2 * np.median(pulled.pts_i[p][..., 2][pulled.conf_i[p] > 1])
     geometry = global_alignment(pulled, robust_scale=True, global_scale_solve=True)
@@ -1381,18 +1389,7 @@ def test_depth_range_phantom_raises_only_the_window_bound(scene_predictions):
     from stereodiff.stage1.alignment import global_alignment
 
     matcher, preds = scene_predictions
-    phantom = PairPredictions(
-        pairs=preds.pairs, pts_i=preds.pts_i.copy(), pts_j=preds.pts_j, conf_i=preds.conf_i.copy(),
-        conf_j=preds.conf_j, num_frames=preds.num_frames,
-    )  # fmt: skip
-    region = np.zeros(preds.size, bool)
-    region[:, :64] = True  # 40 % of the frame
-    for p, k in enumerate(preds.pairs[:, 0].tolist()):
-        if k in (4, 5):
-            z = phantom.pts_i[p][..., 2]
-            median = np.median(z[phantom.conf_i[p] > 1])
-            phantom.pts_i[p][region] *= (0.25 * median / z[region])[..., None]  # along the pixels' rays
-            phantom.conf_i[p][region] = 5.0
+    phantom, region, _ = _phantom_in_frames_4_5(preds, 0.25)
     geometry = global_alignment(phantom, robust_scale=True, global_scale_solve=True)
     # the matcher's setting reaches the fusion: its window bound at 0.3, the view's own bound unchanged
     on = GeometricMatcher(matcher.settings, depth_range_window=3, depth_range_window_area=0.3, depth_range_phantom=0.3)
