@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 
 from stereodiff.stage1.movers.ground import (
-    _lowest_blocking_row,
-    _reached_through_holes,
     bottom_edge,
     ground_pixels,
     ground_rate,
+    lowest_blocking_row,
     lowest_pixels,
     plane_coefficients,
+    reached_through_holes,
     stands,
     upright,
 )
@@ -62,7 +62,7 @@ def mover_depth(
     margin = cut_rows(depth.shape, s)
     skip_rows = round(s.cut_skip_beyond * max(depth.shape) / 320.0)
     # cut_skip_beyond: each column's lowest row that is neither a stage-1 hole nor flagged [w] (-1: none)
-    blocking = _lowest_blocking_row((depth > 0) & ~moving) if skip_rows > 0 and ground is not None else None
+    blocking = lowest_blocking_row((depth > 0) & ~moving) if skip_rows > 0 and ground is not None else None
     rim = round(s.rim_px * max(depth.shape) / 320.0)
     rim_kernel = np.ones((2 * rim + 1, 2 * rim + 1), np.uint8)
     count, labels = cv2.connectedComponents(moving.astype(np.uint8), connectivity=8)
@@ -498,7 +498,7 @@ def _cut_skips_beyond(
 ) -> bool:
     """``cut_skip_beyond``: the triangulated ``region`` ``[h,w]`` bool reaches the image's lowest ``direct`` rows, or
     ends within ``rows`` rows of the bottom in a column where nothing under it blocks (``blocking`` ``[w]``: each
-    column's lowest row that is neither a stage-1 hole nor flagged, :func:`~.ground._lowest_blocking_row`), so it is
+    column's lowest row that is neither a stage-1 hole nor flagged, :func:`~.ground.lowest_blocking_row`), so it is
     cut by the image bottom; less than ``CUT_SKIP_FLOOR`` of its triangulated pixels below the horizon lie on the
     ground plane (``ground_px`` ``[h,w]`` bool; flagged floor is not a body); and its stage-1 median ``depth``
     ``[h,w]`` lies beyond the depth its cut rule gives (the ground plane ``ground`` ``[h,w]`` at the last row with
@@ -507,7 +507,7 @@ def _cut_skips_beyond(
     :func:`_beyond_ground`: a person walking along with a sideways camera is triangulated too far with a vertical
     gradient (indoor-dynamic s607: 0.7–1.7× at her lowest rows, 2.5–4× at her top), nearer than the floor behind her
     upper body, so the beyond test never passes."""
-    if not (region[-direct:].any() or _reached_through_holes(region, blocking, rows).any()):
+    if not (region[-direct:].any() or reached_through_holes(region, blocking, rows).any()):
         return False
     own = region & (depth > 0)
     below = own & np.isfinite(ground)

@@ -26,8 +26,10 @@ __all__ = [
     "ground_depth",
     "ground_pixels",
     "ground_rate",
+    "lowest_blocking_row",
     "lowest_pixels",
     "plane_coefficients",
+    "reached_through_holes",
     "stands",
     "underground",
     "upright",
@@ -161,7 +163,7 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
     on_ground = ground_pixels(depth, ground, settings)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     # each column's lowest row that is neither a hole nor beyond the ground, before the opening trims its edges
-    blocking = _lowest_blocking_row(~((depth <= 0) | beyond)) if settings.cut_holes > 0 else None
+    blocking = lowest_blocking_row(~((depth <= 0) | beyond)) if settings.cut_holes > 0 else None
     beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     count, labels = cv2.connectedComponents(beyond, connectivity=8)
     scale = max(h, w) / 320.0
@@ -217,13 +219,13 @@ def _cut_on_ground(
     edge (7-Scenes: a plane fitted to part of a room's lower third leaves 0–80 % of the bottom rows on it).
     ``margin`` > 0 (``MoverSettings.cut_margin``, pixels): the columns within that many of the ones the region
     reaches are not beside it (the flow blends a mover into the floor just beside its feet). ``holes`` > 0
-    (``MoverSettings.cut_holes``, pixels) with ``blocking`` ``[w]`` (:func:`_lowest_blocking_row` of the pixels
+    (``MoverSettings.cut_holes``, pixels) with ``blocking`` ``[w]`` (:func:`lowest_blocking_row` of the pixels
     that are neither stage-1 holes nor beyond the ground): a column where the region ends within ``holes`` rows of
     the image bottom with only holes and pixels beyond the ground under it reaches the bottom too
-    (:func:`_reached_through_holes`)."""
+    (:func:`reached_through_holes`)."""
     reached = region[-2:].any(axis=0)  # [w]
     if holes > 0 and blocking is not None:
-        reached |= _reached_through_holes(region, blocking, holes)
+        reached |= reached_through_holes(region, blocking, holes)
     if not reached.any():
         return False
     near = np.convolve(reached.astype(np.int32), np.ones(2 * margin + 1, np.int32), mode="same") > 0  # 0: reached
@@ -231,16 +233,16 @@ def _cut_on_ground(
     return bool(beside.any() and on_ground[-2:].any(axis=0)[beside].mean() >= CUT_GROUND_SHARE)
 
 
-def _lowest_blocking_row(blocking: np.ndarray) -> np.ndarray:
+def lowest_blocking_row(blocking: np.ndarray) -> np.ndarray:
     """``[w]`` int: per column, the lowest row where ``blocking`` ``[h,w]`` bool is set (−1 where none is)."""
     h = blocking.shape[0]
     return np.where(blocking.any(axis=0), h - 1 - np.argmax(blocking[::-1], axis=0), -1)
 
 
-def _reached_through_holes(region: np.ndarray, blocking: np.ndarray, rows: int) -> np.ndarray:
+def reached_through_holes(region: np.ndarray, blocking: np.ndarray, rows: int) -> np.ndarray:
     """``[w]`` bool: the columns where ``region`` ``[h,w]`` bool ends within ``rows`` rows of the image bottom and
     nothing under it blocks (``blocking`` ``[w]``: each column's lowest row that is neither a stage-1 hole nor
-    beyond the ground, :func:`_lowest_blocking_row`): the region is cut by the image bottom there although stage 1
+    beyond the ground, :func:`lowest_blocking_row`): the region is cut by the image bottom there although stage 1
     left the last rows untriangulated (indoor-dynamic s522, frames 61–63: the last frames' pairs leave the lowest
     2–3 rows holes under a person cut by the image bottom)."""
     h, w = region.shape

@@ -69,7 +69,7 @@ class MoverSettings:
     """With ``underground_cut``: a region beyond the ground whose lowest pixels in a column lie within this many rows
     (at a 320-pixel long side) of the image bottom, with only stage-1 holes (or pixels beyond the ground) under
     them, reaches the image bottom in that column (0 = off: only a region in the lowest two rows does;
-    :func:`~.ground._reached_through_holes`)."""
+    :func:`~.ground.reached_through_holes`)."""
     cut_skip_beyond: float = 0.0
     """A flagged region that stage 1 triangulated (not mostly a hole) and that reaches the image's lowest this many rows
     (at a 320-pixel long side; at most the rows of ``cut``, :func:`~.depth.cut_rows`: 11 at 320), or ends within them
