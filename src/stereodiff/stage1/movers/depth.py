@@ -90,7 +90,7 @@ def mover_depth(
             np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, ground_px, rate, s)
         )
         skip = False  # cut_skip_beyond: a cut region its bound pulls nearer, not the floor itself
-        if blocking is not None and ground is not None and not mostly_hole:
+        if blocking is not None and not mostly_hole:  # blocking: only with a ground
             reach = min(skip_rows, margin)
             bound = contact if seen else None
             skip = _cut_skips_beyond(depth, region, ground, ground_px, blocking, reach, skip_rows, s, bound)
