@@ -254,6 +254,7 @@ def near_regions(
     marks none (a few pixels at the bound are its noise, not a mover). One frame's mask at a time: memory flat in the
     video's length."""
     import cv2
+    from scipy import ndimage
 
     depth, valid = geometry.depth, geometry.valid
     num_frames, h, w = depth.shape
@@ -270,12 +271,8 @@ def near_regions(
         if near.sum() < floor:
             continue
         count, labels = cv2.connectedComponents(near.astype(np.uint8), connectivity=8)
-        inside = labels.reshape(-1) > 0
-        order = np.argsort(labels.reshape(-1)[inside], kind="stable")
-        values = log_z.reshape(-1)[inside][order]  # grouped by region, regions 1 … count - 1 in order
-        starts = np.searchsorted(labels.reshape(-1)[inside][order], np.arange(2, count))
         cut = np.zeros(count, bool)
-        cut[1:] = [np.median(part) < np.log(lo) + reference[k] for part in np.split(values, starts)]
+        cut[1:] = np.asarray(ndimage.median(log_z, labels, np.arange(1, count))) < np.log(lo) + reference[k]
         frame = cut[labels]
         if frame.sum() >= floor:
             yield int(k), frame
