@@ -171,8 +171,8 @@ class TemporalRefiner(TemporalConfig):
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
         inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames, farness, order, up)
-        if self.hole_outline_px > 0 and self.hole_outline_mover_px > 0:  # only the outline rule reads them
-            inputs.movers_given = movers_given
+        if (self.hole_outline_px > 0 and self.hole_outline_mover_px > 0) or self.hole_mover_away_px > 0:
+            inputs.movers_given = movers_given  # only the outline rule and the fill beside a mover read them
         inputs.outline = outline
         inputs.nearest = nearest
         parallax = self.hole_outline_parallax > 0 or nearest
