@@ -1827,7 +1827,8 @@ def test_static_holes_beside_a_given_mover_take_the_background_side():
     depth). A mover whose depth stage 1's rules gave (log 2, dark) beside a wall (log 4, light), with holes between:
     two columns coloured like the mover (her own unflagged edge) and four like the wall. With the near lean (full
     here) the wall-coloured holes are pulled toward the mover's depth; with the option they take the wall's, the
-    mover-coloured ones keep hers; without the mask nothing changes."""
+    mover-coloured ones keep hers, and the temporal filter refuses a nearer depth there (the frame's ``floor``);
+    without the mask nothing changes."""
     from stereodiff.stage2.configs import TemporalConfig
     from stereodiff.stage2.hole_fill import fill_frames
 
@@ -1855,5 +1856,8 @@ def test_static_holes_beside_a_given_mover_take_the_background_side():
     assert np.allclose(on[:, 14:18], np.log(4.0), atol=0.05)  # the wall's side
     assert np.allclose(on[:, 12:14], np.log(2.0), atol=0.05)  # the mover's own unflagged edge
     np.testing.assert_array_equal(estimate(config, None), off)  # no mask: nothing changes
+    floor = fill_frames(config, rgb[None], log_d[None], weight[None], lean=lean, movers=given[None])[0].floor
+    assert floor is not None and np.allclose(floor[:, 14:18], np.log(4.0), atol=0.05)  # the filter refuses nearer
+    assert np.isneginf(floor[:, :14]).all() and np.isneginf(floor[:, 18:]).all()
     with pytest.raises(ValueError, match="hole_mover_away_px"):
         TemporalRefiner(hole_mover_away_px=-1)
