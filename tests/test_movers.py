@@ -2142,7 +2142,7 @@ def test_up_holes_gives_a_given_persons_unflagged_head_her_depth_not_a_doorway_o
     assert not up_holes(depth, moving, given, grey, replace(settings, up_holes=0.3)).any()  # 30 rows > 0.3 × 60
     open_top = depth.copy()
     open_top[:60, 50:70] = 0.0  # the hole reaches the image top: unbounded, not her head
-    assert not up_holes(open_top, moving, given, grey, settings).any()
+    assert not up_holes(open_top, moving, given, grey, replace(settings, up_holes=1.0)).any()  # even as tall
     other = moving.copy()
     other[20:30, 40:80] = True  # another mover above: the run does not end at the static scene
     assert not up_holes(depth, other, given, grey, settings).any()
