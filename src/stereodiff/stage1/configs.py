@@ -773,7 +773,9 @@ class GeometricConfig(Stage1Config):
     from the wall behind her. At 0.35: indoor-dynamic s690 final all px 0.0447 → 0.0424 (moving px 0.105 → 0.083;
     with ``stage2.hole_mover_away_px=6`` 0.0412, under its stage 1's 0.0418); fresh seeds 720–725 (indoor-dynamic),
     720–721 (driving, close-object, static-orbit) and both real clips: −0.47 / 0.00 / +0.19 % (min / median / max),
-    0 better / 14 same (±0.5 %) / 0 worse (docs/geometric.md, "A mover's unflagged head above its found region")."""
+    0 better / 14 same (±0.5 %) / 0 worse; with indoor-dynamic 726–729 (18 clips) −2.20 / 0.00 / +0.91 %, 1 / 16 / 1;
+    with ``hole_mover_away_px=6`` too −4.18 / −0.06 / +0.10 %, 4 / 14 / 0 (docs/geometric.md, "A mover's unflagged
+    head above its found region")."""
     movers_cut_track: int = 0
     """With ``movers``: a region cut by the image bottom takes the least bound (or seen contact) of the regions of its
     track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer

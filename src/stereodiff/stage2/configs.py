@@ -247,9 +247,9 @@ class TemporalConfig(BackendConfig):
     boundary, and the static holes outside it beside a walking person are the background she hides or uncovers, not
     her. At 6: indoor-dynamic s690 final all px 0.0447 → 0.0442 (with ``stage1.movers_up_holes=0.35`` 0.0424 →
     0.0412, under its stage 1's 0.0418), s692 0.1521 → 0.1517; fresh seeds 720–725 (indoor-dynamic), 720–721 (driving,
-    close-object, static-orbit) and both real clips: −1.00 / −0.02 / +0.20 % (min / median / max), 1 better / 13 same
-    (±0.5 %) / 0 worse; driving s721's moving px +1.4 % (docs/stage2-temporal.md, "The static holes beside a mover
-    from the background side")."""
+    close-object, static-orbit), 726–729 (indoor-dynamic) and both real clips: −1.05 / −0.10 / +0.20 % (min / median
+    / max), 4 better / 14 same (±0.5 %) / 0 worse; driving s721's moving px +1.3 % (docs/stage2-temporal.md, "The
+    static holes beside a mover from the background side")."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
