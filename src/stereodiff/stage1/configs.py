@@ -803,7 +803,7 @@ class GeometricConfig(Stage1Config):
     as before). Lower lets the sway give its depth to a near person cut by the image bottom whose fit holds less of
     the camera's levels (held-out indoor-dynamic s608: R² 0.81, s754: 0.85, both estimates within 8 % of the truth
     where the last-row floor is 1.9× / 3.0×). 0.75 measured: s608 final −68.5 % (rolled −80.6 %), fresh s754
-    −75.1 % (moving px 0.661 → 0.241), the 31 other fresh, rolled and real clips identical (driving, close-object,
+    −75.1 % (moving px 0.661 → 0.241), the 33 other fresh, rolled and real clips identical (driving, close-object,
     static-orbit, TUM, 7-Scenes included); the wrong fits measured under 0.9 had R² 0.36–0.70 (docs/geometric.md,
     "A depth for a near person cut by the image bottom whose feet are never seen")."""
     movers_cut_height: float = 0.0

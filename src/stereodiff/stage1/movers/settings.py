@@ -207,7 +207,7 @@ class MoverSettings:
     before). A near person cut by the image bottom, whose feet are never seen, is where the sway is the only cue, and
     there the fit can hold less of the levels and still be right: held-out indoor-dynamic s608 (R² 0.81, her
     estimate 0.48 of the bound, the truth 0.52) and s754 (0.85; 0.33 against 0.33); the wrong fits measured below
-    0.9 had 0.36–0.70. 0.75: s608 final −68.5 %, s754 −75.1 %, 31 other clips identical (docs/geometric.md, "A
+    0.9 had 0.36–0.70. 0.75: s608 final −68.5 %, s754 −75.1 %, 33 other clips identical (docs/geometric.md, "A
     depth for a near person cut by the image bottom whose feet are never seen")."""
     cut_carry: int = 0
     """A mover region cut by the image bottom carries its depth along the flow, scaled by its vertical image scale,
