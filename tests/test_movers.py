@@ -1352,12 +1352,14 @@ def test_the_sways_gap_keeps_a_bound_the_estimate_is_not_far_enough_under(bound)
             np.testing.assert_allclose(np.median(out[moving]), truth, rtol=0.1)
 
 
-def test_a_levels_fit_that_explains_too_little_of_the_levels_is_refused(monkeypatch):
-    """``SWAY_LEVELS_MIN_FIT``: stage 1's levels of the swaying camera hold a wobble of ±0.05 the frames do not show
-    (a level error); the box's motion explains 78 % of them (R² 0.78: over ``SWAY_MIN_FIT``, under 0.9), so the
-    levels fit is refused and the bound stays; with the PnP fit's least R² it would be taken."""
+def test_a_levels_fit_that_explains_too_little_of_the_levels_is_refused():
+    """``cut_sway_fit`` (``SWAY_LEVELS_MIN_FIT``, 0.9, by default): stage 1's levels of the swaying camera hold a
+    wobble of ±0.05 the frames do not show (a level error); the box's motion explains 78 % of them (R² 0.78: over
+    ``SWAY_MIN_FIT``, under 0.9), so the levels fit is refused and the bound stays; with a least R² of 0.75 (the
+    option) or the PnP fit's least R² it is taken, with 0.8 it is not."""
+    from stereodiff.stage1.geometric import mover_settings
     from stereodiff.stage1.movers import tracking
-    from stereodiff.stage1.movers.sway import SWAY_MIN_FIT, SwayInputs
+    from stereodiff.stage1.movers.sway import SWAY_LEVELS_MIN_FIT, SWAY_MIN_FIT, SwayInputs
 
     grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
     k = np.arange(len(grey))
@@ -1365,12 +1367,23 @@ def test_a_levels_fit_that_explains_too_little_of_the_levels_is_refused(monkeypa
     poses[:, 0, 3] = 0.01 * k
     poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * k / 12) + 0.05 * np.cos(2 * np.pi * k / 3.1)
     settings = MoverSettings(cut_track=32, cut_sway=0.04, cut_sway_levels=True)
-    sway = SwayInputs(moving, np.full(len(grey), focal), settings, poses)
-    out = depth.copy()
-    assert not tracking.track_cut_depth(grey, out, moving, 32, 7, sway=sway).any()
-    np.testing.assert_array_equal(out, depth)
-    monkeypatch.setattr(tracking, "SWAY_LEVELS_MIN_FIT", SWAY_MIN_FIT)
-    assert tracking.track_cut_depth(grey, depth.copy(), moving, 32, 7, sway=sway)[moving].all()
+    assert settings.cut_sway_fit == SWAY_LEVELS_MIN_FIT
+    for least, taken in ((SWAY_LEVELS_MIN_FIT, False), (0.8, False), (0.75, True), (SWAY_MIN_FIT, True)):
+        sway = SwayInputs(moving, np.full(len(grey), focal), replace(settings, cut_sway_fit=least), poses)
+        out = depth.copy()
+        changed = tracking.track_cut_depth(grey, out, moving, 32, 7, sway=sway)
+        if taken:
+            assert changed[moving].all(), least
+            assert (out[moving] < 0.8 * depth[moving]).all(), least
+        else:
+            assert not changed.any(), least
+            np.testing.assert_array_equal(out, depth)
+    cpu = preset_config("cpu").stage1
+    assert GeometricConfig().movers_cut_sway_fit == cpu.movers_cut_sway_fit == SWAY_LEVELS_MIN_FIT
+    assert mover_settings(replace(cpu, movers_cut_sway_fit=0.75), ahead=False).cut_sway_fit == 0.75
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="movers_cut_sway_fit"):
+            GeometricConfig(movers_cut_sway_fit=bad).validate()
 
 
 def _swaying_camera_and_sliding_box(sway_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:

@@ -721,6 +721,58 @@ def test_carried_depth_skips_the_thin_gaps_between_covered_pixels():
     assert gap_error(hole_warp_min_px=4.0) < 0.5 * gap_error()
 
 
+def test_a_static_video_carries_depth_the_farthest_confirmed_point_winning():
+    """``hole_warp_static``: a 2-px gap of frame 4 whose nearest frames (3, 5) carry depth 40 % too near there (an
+    occluder's fattened depth), frame 7 50 % too far, frames 1, 2 and 6 right. ``hole_warp_frames``'s rule (the
+    nearest frame's nearest point) gives the gap the too-near depth; the static video's rule (the farthest point over
+    every distance) the too-far one; with ``hole_warp_static_agree`` the farthest point another source frame
+    confirms: the right one. The refiner carries depth with these rules only in a video stage 1 finds static (its
+    mover mask nearly empty) where ``hole_warp_ahead`` keeps the warp off; without the mask nothing is carried."""
+    from stereodiff.stage2.temporal import _Inputs, _working_camera
+    from stereodiff.synth import make_scene
+
+    scene = make_scene("driving", seed=0, num_frames=8, height=96, width=128)
+    depth = scene.depth.astype(np.float32)
+    gap = (4, slice(50, 52), slice(10, 60))
+    wrong = depth.copy()
+    wrong[[3, 5], 48:54, 10:60] *= 0.6  # the nearest frames: too near around the gap
+    wrong[7, 48:54, 10:60] *= 1.5  # one frame too far
+    wrong[gap] = 0.0
+
+    def carried(farthest: bool, agree: float) -> tuple[np.ndarray, np.ndarray]:  # frame 4's log-depth, trust
+        refiner, camera = TemporalRefiner(hole_warp_frames=3), _working_camera(None, (96, 128), (96, 128))
+        inputs = _Inputs(refiner, scene.frames, wrong, np.ones_like(depth), 1.0, camera)
+        inputs.warp_farthest, inputs.warp_agree = farthest, agree
+        return inputs.warped(4)
+
+    truth = np.log(depth[gap])
+    for farthest, agree, low, high in ((False, 0.0, -0.6, -0.4), (True, 0.0, 0.3, 0.5), (True, 0.1, -0.05, 0.05)):
+        log_d, trust = carried(farthest, agree)
+        into = trust[gap[1:]] > 0
+        assert into.mean() > 0.5
+        assert low < np.median(log_d[gap[1:]][into] - truth[into]) < high, (farthest, agree)
+    short = depth[:4].copy()
+    short[1, 40:, 80:] = 0.0  # holes in frame 1
+    given = np.zeros(short.shape, bool)
+    sideways = _poses(np.array([0.05, 0.0, 0.0]), 4)
+    camera = dict(cam_to_world=sideways, ahead_share=0.0)
+
+    static = TemporalRefiner(ahead_from_stage1=True, hole_warp_frames=1, hole_warp_ahead=True, hole_warp_static=1)
+    off = TemporalRefiner(ahead_from_stage1=True, hole_warp_frames=1, hole_warp_ahead=True)  # gated off
+    frames, ones, hole = scene.frames[:4], np.ones_like(short), (1, slice(40, None), slice(80, None))
+
+    def hole_error(refined: np.ndarray) -> float:
+        return float(np.median(np.abs(np.log(refined[hole] / depth[hole]))))
+
+    got = static.refine(frames, short, ones, movers_given=given, **camera)
+    assert hole_error(got) < 0.5 * hole_error(off.refine(frames, short, ones, movers_given=given, **camera))
+    np.testing.assert_array_equal(
+        static.refine(frames, short, ones, **camera), off.refine(frames, short, ones, **camera)
+    )  # no mask: not known to be static
+    with pytest.raises(ValueError, match="hole_warp_static"):
+        TemporalRefiner(hole_warp_static=-1)
+
+
 def _poses(step: np.ndarray, t: int) -> np.ndarray:
     """``[t,4,4]`` camera-to-world poses of a camera translating by ``step`` (world units) per frame."""
     poses = np.tile(np.eye(4), (t, 1, 1))

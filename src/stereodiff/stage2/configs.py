@@ -146,6 +146,32 @@ class TemporalConfig(BackendConfig):
     (0 = every hole). Measured with 3 and ``hole_warp_frames=2`` (docs/stage2-temporal.md): static-orbit level
     on seeds 0–3 (+0.0001 at most), driving s3 0.154 → 0.096, but close-object still +2 % and driving s1's
     gain gone: off by default; 3 in the ``cpu`` preset, with ``hole_warp_ahead``."""
+    hole_warp_static: int = 0
+    """Frames on each side whose depth is carried into the holes in a video stage 1 finds static (the per-video
+    test of ``hole_outline_nearest_static``: ``hole_outline_wide_given``, ``hole_outline_wide_frame_given``, the
+    camera not moving ahead) where ``hole_warp_ahead`` keeps the warp off (0 = off; needs stage 1's poses and mover
+    mask). Carried as ``hole_warp_frames`` carries (the same flow and colour tests), into every hole at least
+    ``hole_warp_static_min_px`` from the frame's own depth, but of the points carried to a hole from all the nearby
+    frames the **farthest** wins (``hole_warp_frames``: the nearest frame's nearest point): a static scene's holes
+    lie mostly on the background side of an occluder's outline, where the neighbouring frames' stage-1 depth
+    carries the occluder's fattened depth, and what an occluder hides is farther than it, never nearer. With
+    ``hole_warp_static_agree`` only points another source frame confirms count. Measured (docs/stage2-temporal.md,
+    "Static-orbit's holes on today's preset, and carried depth in a static video"), 10 with agreement 0.1 and
+    ``hole_outline_wide_frame_given=0.025``: static-orbit final all-pixel AbsRel −0.3 … −8.4 % on seeds 700–705
+    (tuning), −0.6 … −3.9 % on 706–711 (held out; none under stage 1), with ``hole_outline_nearest``'s four settings
+    −3.0 … −13.4 % (3 of 12 under stage 1, as that rule alone); 7-Scenes −0.3 %; TUM and 14 fresh dynamic clips
+    bit-identical (the gate is off there); stage 2's CPU time ×2.6 on static-orbit, ×5.6 on 7-Scenes where it
+    acts. Off here and in the ``cpu`` preset."""
+    hole_warp_static_min_px: float = 0.0
+    """With ``hole_warp_static``: its ``hole_warp_min_px`` (0 = every hole, thin gaps too: static-orbit's holes
+    are bands a few px wide)."""
+    hole_warp_static_agree: float = 0.0
+    """With ``hole_warp_static``: a carried point counts only where another source frame carries one within this
+    tolerance in log-depth to the same pixel; of the confirmed points the farthest wins (0 = one source suffices).
+    Measured with 0.1 and 6 frames (docs/stage2-temporal.md, "Static-orbit's holes on today's preset, and carried
+    depth in a static video"): on static-orbit s700's background-side holes the carried points' median log error
+    −0.025 → −0.006, near tail (< −0.2) 23 → 14 %, reach 34 → 22 % of those holes; seeds 700–705 −6.9 … +1.3 %
+    without it, −5.6 … +0.1 % with it (s705 +1.3 → +0.1 %: the objects' tops no longer take the wall behind)."""
     ahead_from_stage1: bool = False
     """Decide whether the camera moves along its view (the gate of ``hole_lean_bottom``, ``hole_warp_ahead`` and
     ``hole_farness_ahead``) from stage 1's own test when it made one — the share of its probe pairs, 8 frames apart,
@@ -616,6 +642,9 @@ class TemporalConfig(BackendConfig):
             ("hole_lean_side", 0 <= self.hole_lean_side <= 0.5, "must be in [0, 0.5]"),
             ("hole_warp_frames", self.hole_warp_frames >= 0, "must be ≥ 0"),
             ("hole_warp_min_px", self.hole_warp_min_px >= 0, "must be ≥ 0"),
+            ("hole_warp_static", self.hole_warp_static >= 0, "must be ≥ 0"),
+            ("hole_warp_static_min_px", self.hole_warp_static_min_px >= 0, "must be ≥ 0"),
+            ("hole_warp_static_agree", self.hole_warp_static_agree >= 0, "must be ≥ 0"),
             ("hole_rim_px", self.hole_rim_px >= 0, "must be ≥ 0"),
             ("hole_sigma_color", self.hole_sigma_color >= 0, "must be ≥ 0"),
             ("hole_skip_rim_px", self.hole_skip_rim_px >= 0, "must be ≥ 0"),

@@ -152,12 +152,16 @@ class TemporalRefiner(TemporalConfig):
         # stage 1 finds the video static: asked once, for the outline rules that depend on it
         wide = self.hole_outline_px > 0 and self.hole_outline_wide_band_px > 0
         asked = wide or (self.hole_outline_nearest > 0 and self.hole_outline_nearest_static)
+        asked = asked or (self.hole_warp_static > 0 and warp_frames == 0)
         static = asked and self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
         outline = self._static_outline(static)
+        warp_static = self.hole_warp_static > 0 and warp_frames == 0 and static  # carried depth after all
+        if warp_static:
+            warp_frames = self.hole_warp_static
         # 2. Prepare the window schedule and the cache
         starts = list(range(0, t, self.window))
         meta = {**self._cache_meta(t, (big_h, big_w), (h, w), conf_ref, camera), "lean": lean is not None}
-        if self.hole_warp_ahead:
+        if self.hole_warp_ahead or self.hole_warp_static > 0:
             meta["warp_frames"] = warp_frames
         if self.hole_farness_ahead > 0:
             meta["farness"] = farness
@@ -175,6 +179,9 @@ class TemporalRefiner(TemporalConfig):
         #    context, so each frame is prepared once
         store: dict[int, _Frame] = {}
         inputs = _Inputs(self, frames, depth, confidence, conf_ref, camera, lean, warp_frames, farness, order, up)
+        if warp_static:  # into every hole (``hole_warp_static_min_px``), the farthest confirmed point winning
+            inputs.warp_min_px, inputs.warp_farthest = self.hole_warp_static_min_px, True
+            inputs.warp_agree = self.hole_warp_static_agree
         if (self.hole_outline_px > 0 and self.hole_outline_mover_px > 0) or self.hole_mover_away_px > 0:
             inputs.movers_given = movers_given  # only the outline rule and the fill beside a mover read them
         inputs.outline = outline
@@ -1031,6 +1038,14 @@ class _Inputs:
 
     #: ``[T,h,w]`` bool pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``), or None
     movers_given: np.ndarray | None = None
+    #: ``hole_warp_min_px`` as decided for this video (``hole_warp_static_min_px`` in a static one), or None
+    warp_min_px: float | None = None
+    #: of the points carried to a hole, the farthest wins over every distance (``hole_warp_static``), not the
+    #: nearest frame's nearest point
+    warp_farthest: bool = False
+    #: a carried point counts only where another source frame confirms it within this log tolerance
+    #: (``hole_warp_static_agree``; 0 = one source suffices)
+    warp_agree: float = 0.0
     #: the outline rule's settings for a static video (``hole_outline_wide_band_px``), or None: the refiner's own
     outline: TemporalConfig | None = None
     #: ``hole_outline_nearest`` acts in this video (with ``hole_outline_nearest_static``: stage 1 finds it static)
@@ -1162,13 +1177,17 @@ class _Inputs:
         grid = pixel_grid(h, w).reshape(-1, 2)
         here, sigma = self._get(k).rgb.reshape(-1, 3), self.refiner.colour_sigma
         holes = self._get(k).weight == 0  # [h,w]
-        if self.refiner.hole_warp_min_px > 0:  # only holes this far from the frame's own depth: not its thin gaps
-            holes &= cv2.distanceTransform(holes.astype(np.uint8), cv2.DIST_L2, 3) >= self.refiner.hole_warp_min_px
+        min_px = self.refiner.hole_warp_min_px if self.warp_min_px is None else self.warp_min_px
+        if min_px > 0:  # only holes this far from the frame's own depth: not its thin gaps
+            holes &= cv2.distanceTransform(holes.astype(np.uint8), cv2.DIST_L2, 3) >= min_px
+        farthest = self.warp_farthest  # the farthest carried point wins, over every distance
+        tolerance = self.warp_agree  # only points another source frame confirms
+        sources: list[tuple[np.ndarray, np.ndarray]] = []  # with tolerance: [h·w] log-depth (NaN: none), trust
         holes = holes.reshape(-1)
         if not holes.any():
             return log_depth.reshape(h, w), trust.reshape(h, w)
         for j in range(1, self.warp_frames + 1):
-            level = np.full(h * w, np.inf, np.float32)  # this distance's nearest depth per pixel
+            level = np.full(h * w, -np.inf if farthest else np.inf, np.float32)  # this distance's winner per pixel
             level_trust = np.zeros(h * w, np.float32)  # and its source pixel's weight
             for step in (-1, +1):
                 chained = next(chains[step], None) if step in chains else None
@@ -1206,13 +1225,23 @@ class _Inputs:
                 if step in seen:  # hole_warp_seen: frame k's pixel is visible in the source (not disoccluded)
                     good &= seen[step][target]
                 good = np.flatnonzero(good)
-                good = good[np.argsort(-depth[good])]  # farthest first: the nearest point is written last and wins
+                # farthest first: the nearest point is written last and wins (``warp_farthest``: the reverse)
+                good = good[np.argsort(depth[good] if farthest else -depth[good])]
                 target, depth = target[good], depth[good]
                 weight = raw.weight[rows[keep[good]], cols[keep[good]]] * agree[good]
-                nearer = depth <= level[target]
+                if tolerance > 0:  # each source frame's own winner per pixel, for the agreement below
+                    own = np.full(h * w, np.nan, np.float32)
+                    own_trust = np.zeros(h * w, np.float32)
+                    own[target], own_trust[target] = np.log(depth), weight  # the sorted order's last write wins
+                    sources.append((own, own_trust))
+                nearer = depth >= level[target] if farthest else depth <= level[target]
                 level[target[nearer]], level_trust[target[nearer]] = depth[nearer], weight[nearer]
             new = np.isfinite(level) & (trust == 0)
+            if farthest:  # a farther point from a later distance replaces an earlier one
+                new |= np.isfinite(level) & (trust > 0) & (np.log(np.maximum(level, 1e-30)) > log_depth)
             log_depth[new], trust[new] = np.log(level[new]), level_trust[new]
+        if tolerance > 0 and sources:
+            log_depth, trust = _agreed(sources, tolerance, farthest)
         return log_depth.reshape(h, w), trust.reshape(h, w)
 
     def views(self, k: int, frames: int) -> list[View]:
@@ -1298,3 +1327,27 @@ class _WindowCache:
     def save(self, index: int, data: np.ndarray) -> None:
         with atomic_file(self._path(index)) as tmp:
             np.save(tmp, np.asarray(data, dtype=np.float32))
+
+
+def _agreed(
+    sources: list[tuple[np.ndarray, np.ndarray]], tolerance: float, farthest: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``hole_warp_static_agree``: per pixel, of the source frames' carried log-depths (``[N]`` float32 each, NaN =
+    none, with their trust), the farthest (``farthest``) or nearest one that another source frame confirms within
+    ``tolerance`` in log; ``(log_depth [N], trust [N])``, trust 0 where no carried point is confirmed."""
+    values = np.stack([v for v, _ in sources])  # [S,N]
+    trusts = np.stack([t for _, t in sources])
+    confirmed = np.zeros(values.shape, bool)
+    with np.errstate(invalid="ignore"):
+        for i in range(len(sources)):
+            for j in range(i + 1, len(sources)):
+                close = np.abs(values[i] - values[j]) <= tolerance
+                confirmed[i] |= close
+                confirmed[j] |= close
+    ranked = np.where(confirmed, values, -np.inf if farthest else np.inf)
+    best = np.argmax(ranked, axis=0) if farthest else np.argmin(ranked, axis=0)
+    columns = np.arange(values.shape[1])
+    found = confirmed[best, columns]
+    log_depth = np.where(found, values[best, columns], 0.0).astype(np.float32)
+    trust = np.where(found, trusts[best, columns], 0.0).astype(np.float32)
+    return log_depth, trust

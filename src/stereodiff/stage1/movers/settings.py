@@ -202,6 +202,13 @@ class MoverSettings:
     loses s200 +24 %, 0.35 gains −5 %, 0.4 leaves it untouched). 0.2: the error
     where the PnP gate passed (indoor-dynamic seed 0: the bound 1.03×, the estimate 0.87× of it; docs/geometric.md,
     "The camera's sway: a depth for a mover cut by the image bottom" and "An error budget for the sway's gap")."""
+    cut_sway_fit: float = 0.9
+    """With ``cut_sway_levels``: the least R² of a track's levels fit (``sway.SWAY_LEVELS_MIN_FIT``, 0.9 = as
+    before). A near person cut by the image bottom, whose feet are never seen, is where the sway is the only cue, and
+    there the fit can hold less of the levels and still be right: held-out indoor-dynamic s608 (R² 0.81, her
+    estimate 0.48 of the bound, the truth 0.52) and s754 (0.85; 0.33 against 0.33); the wrong fits measured below
+    0.9 had 0.36–0.70. 0.75: s608 final −68.5 %, s754 −75.1 %, 33 other clips identical (docs/geometric.md, "A
+    depth for a near person cut by the image bottom whose feet are never seen")."""
     cut_carry: int = 0
     """A mover region cut by the image bottom carries its depth along the flow, scaled by its vertical image scale,
     into the frames where the mover was missed, at most this many frames past the last frame holding a cut region:

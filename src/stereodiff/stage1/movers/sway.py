@@ -54,7 +54,8 @@ SWAY_MIN_FIT = 0.5
 #: least R² of a track's fit on the camera's levels (``cut_sway_levels``): a level is measured, not a sum of noisy
 #: steps, so a fit that holds explains nearly all of it (indoor-dynamic's cut persons whose estimate was 0.78–1.11×
 #: the truth: 0.96–0.99); fresh seed 247's track, R² 0.62, put a right bound (1.02×) at 0.70× the truth (its final
-#: +153 %; docs/geometric.md, "An error budget for the sway's gap")
+#: +153 %; docs/geometric.md, "An error budget for the sway's gap"); the default of ``MoverSettings.cut_sway_fit``,
+#: which the fit reads
 SWAY_LEVELS_MIN_FIT = 0.9
 #: least number of pairs (region measurements) in a track's fit
 SWAY_MIN_PAIRS = 8

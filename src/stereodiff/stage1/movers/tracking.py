@@ -19,7 +19,6 @@ from stereodiff.robust import theil_sen
 from stereodiff.stage1.movers.ground import cut_in_neighbours, ground_depth
 from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 from stereodiff.stage1.movers.sway import (
-    SWAY_LEVELS_MIN_FIT,
     SWAY_MIN_FIT,
     SWAY_MIN_PAIRS,
     SwayFit,
@@ -574,7 +573,7 @@ def _sway_log_depth(
 ) -> float | None:
     """The log depth of a track's gauge node that the camera's sway along the ground normal implies
     (:func:`~stereodiff.stage1.movers.sway.fit_sway` over the track's measured regions), or None when the gate
-    refuses it: fewer than ``SWAY_MIN_PAIRS`` measurements, R² under ``SWAY_MIN_FIT`` (``SWAY_LEVELS_MIN_FIT`` with
+    refuses it: fewer than ``SWAY_MIN_PAIRS`` measurements, R² under ``SWAY_MIN_FIT`` (``cut_sway_fit`` with
     ``cut_sway_levels``), or the camera's accumulated height range under ``cut_sway`` times the track's median depth
     (``current``: node → log depth, after the bound).
 
@@ -588,7 +587,7 @@ def _sway_log_depth(
     along = np.array([n @ motions[i][:3] for i, n in measured])  # [K] n·m
     least = SWAY_MIN_FIT
     if sway.settings.cut_sway_levels and sway.cam_to_world is not None:
-        fit, least = _levels_fit(measured, nodes, relative, along, sway.cam_to_world), SWAY_LEVELS_MIN_FIT
+        fit, least = _levels_fit(measured, nodes, relative, along, sway.cam_to_world), sway.settings.cut_sway_fit
     else:
         heights = np.array([n @ motions[i][3:] for i, n in measured])  # [K] n·t'
         steps = dict(sorted((nodes[i][0], float(h)) for (i, _), h in zip(measured, heights)))  # frame: n·t'
