@@ -2125,3 +2125,50 @@ def test_a_regions_box_gives_its_pixels_in_order_and_whether_it_reaches_the_bott
     assert not _may_link(stats, 1.0)  # every region under 50 px or 21 rows
     assert _may_link(np.array([[0, 0, 64, 48, 0], [0, 0, 10, 21, 60]]), 1.0)
     assert not _may_link(np.array([[0, 0, 64, 48, 0], [0, 0, 10, 20, 60]]), 1.0)
+
+
+def test_up_holes_gives_a_given_persons_unflagged_head_her_depth_not_a_doorway_or_the_wall():
+    """indoor-dynamic s690: a walking person is a stage-1 hole; the flow checks flag her body and the rules give it a
+    depth, but not her head and shoulders above it, which stay a hole the stage-2 fill takes from the wall. With
+    ``up_holes`` the run of unflagged holes straight above the given region in its columns (but for a few at its
+    sides) takes the region's depth when it ends at the static wall within the fraction of the region's height, less
+    its top rows coloured like the wall (the holes the flow leaves around a mover). A hole that reaches the image top,
+    one taller than the fraction (a doorway above her), one ending at another mover, and the option off take
+    nothing."""
+    from stereodiff.stage1.movers.depth import up_holes
+
+    h, w = 120, 160
+    depth = np.full((h, w), 5.0, np.float32)  # the wall
+    grey = np.full((h, w), 200, np.uint8)
+    given = np.zeros((h, w), bool)
+    given[60:, 40:80] = True  # her body, flagged and given 2.0
+    depth[given] = 2.0
+    depth[30:60, 50:70] = 0.0  # her head and shoulders: untriangulated, unflagged
+    grey[33:60, 50:70] = 90  # her colour
+    # rows 30–32: wall-coloured holes around her head (the flow's blend)
+    moving = given.copy()
+    settings = replace(MoverSettings(), up_holes=0.6)
+    taken = up_holes(depth, moving, given, grey, settings)
+    assert taken[33:60, 50:70].all()  # her head, not the wall-coloured top rows
+    assert not taken[:33].any() and not taken[:, :50].any() and not taken[:, 70:].any()
+    assert not up_holes(depth, moving, given, grey, replace(settings, up_holes=0.0)).any()  # off
+    assert not up_holes(depth, moving, given, grey, replace(settings, up_holes=0.3)).any()  # 30 rows > 0.3 × 60
+    open_top = depth.copy()
+    open_top[:60, 50:70] = 0.0  # the hole reaches the image top: unbounded, not her head
+    assert not up_holes(open_top, moving, given, grey, replace(settings, up_holes=1.0)).any()  # even as tall
+    other = moving.copy()
+    other[20:30, 40:80] = True  # another mover above: the run does not end at the static scene
+    assert not up_holes(depth, other, given, grey, settings).any()
+    door = depth.copy()
+    door[:60, 44:76] = 0.0
+    door[:5, 44:76] = 5.0  # a doorway above her, taller than her head could be
+    grey_door = grey.copy()
+    grey_door[:60, 44:76] = 60
+    assert not up_holes(door, moving, given, grey_door, settings).any()
+    config = GeometricConfig(movers_up_holes=0.35)
+    from stereodiff.stage1.geometric import mover_settings
+
+    assert mover_settings(config).up_holes == 0.35 and GeometricConfig().movers_up_holes == 0
+    assert preset_config("cpu").stage1.movers_up_holes == 0
+    with pytest.raises(ValueError, match="movers_up_holes"):
+        GeometricConfig(movers_up_holes=1.5).validate()

@@ -1872,3 +1872,46 @@ def test_a_stricter_temporal_agreement_only_where_the_scene_is_static():
     assert wall_bleed(depth_sigma_static=0.1) < 0.005
     assert box_flicker(depth_sigma_static=0.1) < box_flicker() + 0.01 < 0.1
     assert box_flicker(depth_sigma=0.1) > 0.2
+
+
+def test_static_holes_beside_a_given_mover_take_the_background_side():
+    """``hole_mover_away_px`` (indoor-dynamic s690: the static holes in a ring beside a walking person take her
+    depth). A mover whose depth stage 1's rules gave (log 2, dark) beside a wall (log 4, light), with holes between:
+    two columns coloured like the mover (her own unflagged edge) and four like the wall. With the near lean (full
+    here) the wall-coloured holes are pulled toward the mover's depth; with the option they take the wall's, the
+    mover-coloured ones keep hers (a dark strip of wall along the top would give them the wall's without the colour
+    test), and the temporal filter refuses a nearer depth there (the frame's ``floor``); without the mask nothing
+    changes."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    h, w = 30, 40
+    rgb = np.full((h, w, 3), 0.7, np.float32)
+    rgb[:, :14] = 0.3  # the mover and its own unflagged edge (columns 12–13)
+    rgb[:3, 14:] = 0.3  # a dark strip of the wall along the top, as dark as the mover
+    log_d = np.full((h, w), np.log(4.0), np.float32)
+    log_d[:, :12] = np.log(2.0)
+    covered = np.ones((h, w), bool)
+    covered[3:, 12:18] = False
+    log_d[~covered] = 0.0
+    weight = covered.astype(np.float32)
+    given = np.zeros((h, w), bool)
+    given[:, :12] = True
+    lean = np.ones((h, w), bool)  # every hole leans fully to the near side of its colour region
+
+    def estimate(config: TemporalConfig, movers: np.ndarray | None) -> np.ndarray:
+        return fill_frames(config, rgb[None], log_d[None], weight[None], lean=lean, movers=movers)[0].estimate
+
+    off = estimate(TemporalConfig(hole_nearness=100.0), given[None])
+    assert np.allclose(off[3:, 12:14], np.log(2.0), atol=0.05)
+    assert (off[3:, 14:18] < np.log(4.0) - 0.2).all()  # the wall-coloured holes pulled toward the mover: too near
+    config = TemporalConfig(hole_nearness=100.0, hole_mover_away_px=8)
+    on = estimate(config, given[None])
+    assert np.allclose(on[3:, 14:18], np.log(4.0), atol=0.05)  # the wall's side
+    assert np.allclose(on[3:, 12:14], np.log(2.0), atol=0.05)  # the mover's own unflagged edge
+    np.testing.assert_array_equal(estimate(config, None), off)  # no mask: nothing changes
+    floor = fill_frames(config, rgb[None], log_d[None], weight[None], lean=lean, movers=given[None])[0].floor
+    assert floor is not None and np.allclose(floor[3:, 14:18], np.log(4.0), atol=0.05)  # the filter refuses nearer
+    assert np.isneginf(floor[:, :14]).all() and np.isneginf(floor[:, 18:]).all()
+    with pytest.raises(ValueError, match="hole_mover_away_px"):
+        TemporalRefiner(hole_mover_away_px=-1)

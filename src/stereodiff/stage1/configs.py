@@ -764,6 +764,18 @@ class GeometricConfig(Stage1Config):
     0.0924 → 0.0903; fresh seeds 650–657 (indoor-dynamic), 650–652 (driving, close-object), 650–651 (static-orbit) and
     both real clips: −2.08 / 0.00 / +0.05 % (min / median / max), 2 better / 16 same (±0.5 %) / 0 worse; TUM and
     7-Scenes finals unchanged (docs/geometric.md, "The phantom upper body above a found region")."""
+    movers_up_holes: float = 0.0
+    """With ``movers``: after the rules and the tracking, each region they gave a depth gives it (its highest pixel's,
+    per column) to the unflagged stage-1 holes straight above it in its columns, where that run of holes ends at a
+    static triangulated pixel within this many times the region's height in the column, less its top part coloured
+    like the scene above (``MoverSettings.up_holes``; 0 = off, also in the ``cpu`` preset): the head and shoulders of
+    a walking person that the matcher left a hole and the flow checks did not flag, which the stage-2 fill takes
+    from the wall behind her. At 0.35: indoor-dynamic s690 final all px 0.0447 → 0.0424 (moving px 0.105 → 0.083;
+    with ``stage2.hole_mover_away_px=6`` 0.0412, under its stage 1's 0.0418); fresh seeds 720–725 (indoor-dynamic),
+    720–721 (driving, close-object, static-orbit) and both real clips: −0.47 / 0.00 / +0.19 % (min / median / max),
+    0 better / 14 same (±0.5 %) / 0 worse; with indoor-dynamic 726–729 (18 clips) −2.20 / 0.00 / +0.91 %, 1 / 16 / 1;
+    with ``hole_mover_away_px=6`` too −4.18 / −0.06 / +0.10 %, 4 / 14 / 0 (docs/geometric.md, "A mover's unflagged
+    head above its found region")."""
     movers_cut_track: int = 0
     """With ``movers``: a region cut by the image bottom takes the least bound (or seen contact) of the regions of its
     track within this many frames, carried over by the ratio of their vertical image scales, when that is nearer
@@ -1118,6 +1130,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_holes", self.movers_cut_holes >= 0, "must be ≥ 0 rows (0 = off)"),
                 ("movers_cut_skip_beyond", self.movers_cut_skip_beyond >= 0, "must be ≥ 0 rows (0 = off)"),
                 ("movers_up_beside", 0 <= self.movers_up_beside < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_up_holes", 0 <= self.movers_up_holes <= 1, "must lie in [0, 1] (0 = off)"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
                 ("sky_max_gradient", self.sky_max_gradient > 0, "must be > 0"),

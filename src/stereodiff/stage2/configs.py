@@ -264,6 +264,18 @@ class TemporalConfig(BackendConfig):
     covered pixels within 2 px of a hole on the near half of a step are 1.3 % / 1.9 % of the covered pixels, 47 % /
     36 % of them truly far; the colour test moves 36 % / 33 % of them with precision 0.87 / 0.68 (indoor-dynamic s1:
     2.6 %, 23 % far, precision 0.31). See ``hole_outline_px`` for the figures. 0 here; 6 in the ``cpu`` preset."""
+    hole_mover_away_px: float = 0.0
+    """The stage-1 holes within this many working-resolution pixels (Euclidean) of a pixel whose depth stage 1's
+    mover rules gave (``SceneGeometry.movers_given``), not given themselves and coloured clearly like the background
+    around them (:func:`~stereodiff.stage2.hole_fill.background_coloured`), take the fill of their colour region
+    without the given pixels (the background side), and the temporal filter refuses a nearer depth there (0 = off; a
+    refiner given no such mask changes nothing): the given region is where the flow checks found a mover, a motion
+    boundary, and the static holes outside it beside a walking person are the background she hides or uncovers, not
+    her. At 6: indoor-dynamic s690 final all px 0.0447 → 0.0442 (with ``stage1.movers_up_holes=0.35`` 0.0424 →
+    0.0412, under its stage 1's 0.0418), s692 0.1521 → 0.1517; fresh seeds 720–725 (indoor-dynamic), 720–721 (driving,
+    close-object, static-orbit), 726–729 (indoor-dynamic) and both real clips: −1.05 / −0.10 / +0.20 % (min / median
+    / max), 4 better / 14 same (±0.5 %) / 0 worse; driving s721's moving px +1.3 % (docs/stage2-temporal.md, "The
+    static holes beside a mover from the background side")."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
@@ -657,6 +669,7 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_separation", self.hole_outline_separation >= 0, "must be ≥ 0"),
             ("hole_outline_rim_px", self.hole_outline_rim_px >= 0, "must be ≥ 0"),
             ("hole_outline_mover_px", self.hole_outline_mover_px >= 0, "must be ≥ 0"),
+            ("hole_mover_away_px", self.hole_mover_away_px >= 0, "must be ≥ 0"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
             ("hole_outline_parallax", 0 <= self.hole_outline_parallax <= 1, "must be in [0, 1]"),

@@ -69,6 +69,10 @@ __all__ = ["CameraMotion", "TemporalRefiner", "camera_motion", "guided_upsample"
 _FILL_CHUNK = 8
 #: frames whose working-resolution inputs stay cached (a fill chunk and its neighbours need them together)
 _RAW_KEPT = 2 * _FILL_CHUNK + 2
+#: ``hole_mover_away_px``: how strictly the temporal filter refuses, at a hole beside a mover filled from the
+#: background side, a depth the flow brings nearer than that fill (``hole_pull_order``'s factor where that is off;
+#: the ``cpu`` preset's ``hole_pull_order``)
+MOVER_AWAY_ORDER = 32.0
 #: fill blocks whose inputs the workers compute beyond the one being filled (:meth:`TemporalRefiner._prepare`)
 _FILL_AHEAD = 1
 #: how far (working-resolution pixels per frame of the chain, plus 5 % of the flow's travel) a point carried into
@@ -178,8 +182,8 @@ class TemporalRefiner(TemporalConfig):
         if warp_static:  # into every hole (``hole_warp_static_min_px``), the farthest confirmed point winning
             inputs.warp_min_px, inputs.warp_farthest = self.hole_warp_static_min_px, True
             inputs.warp_agree = self.hole_warp_static_agree
-        if self.hole_outline_px > 0 and self.hole_outline_mover_px > 0:  # only the outline rule reads them
-            inputs.movers_given = movers_given
+        if (self.hole_outline_px > 0 and self.hole_outline_mover_px > 0) or self.hole_mover_away_px > 0:
+            inputs.movers_given = movers_given  # only the outline rule and the fill beside a mover read them
         inputs.outline = outline
         inputs.nearest = nearest
         parallax = self.hole_outline_parallax > 0 or nearest
@@ -514,7 +518,8 @@ class TemporalRefiner(TemporalConfig):
         agree = np.exp(-0.5 * frame.weight * ((frame.estimate - mean) / self._depth_sigma(frame)) ** 2)
         if frame.floor is not None:  # occlusion order: above the horizon, a nearer depth is what hid this point
             below = np.minimum(mean - frame.floor, 0.0)
-            agree *= np.exp(-0.5 * self.hole_pull_order * (below / self.depth_sigma) ** 2)
+            order = self.hole_pull_order if self.hole_pull_order > 0 else MOVER_AWAY_ORDER  # hole_mover_away_px's
+            agree *= np.exp(-0.5 * order * (below / self.depth_sigma) ** 2)
         return pulled * (link.gate * agree)[..., None]
 
     def _depth_sigma(self, frame: _Frame) -> float | np.ndarray:

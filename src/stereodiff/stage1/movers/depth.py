@@ -19,7 +19,7 @@ from stereodiff.stage1.movers.ground import (
 )
 from stereodiff.stage1.movers.settings import MoverSettings
 
-__all__ = ["cut_rows", "mover_depth"]
+__all__ = ["cut_rows", "mover_depth", "up_holes"]
 
 #: the percentile of a cut region's pixels' height above the horizon taken as its top (``cut_height``)
 CUT_HEIGHT_TOP = 98.0
@@ -348,6 +348,69 @@ def _up_beside(depth: np.ndarray, region: np.ndarray, taken: np.ndarray, value: 
             break
     rows = np.arange(h)[:, None]
     return (rows >= highest[None, :]) & (rows < top[None, :]) & columns[None, :] & ~taken
+
+
+#: ``up_holes``: least pixels (at a 320-pixel long side, scaled by the area) of a given region whose columns it extends
+UP_HOLES_MIN_PX = 200
+#: ``up_holes``: grey levels within which a hole pixel continues the colour of the static scene that ends its column's
+#: run above (the flow blends the scenery into a few pixels of holes around a mover: the top of the run is the wall's)
+UP_HOLES_GREY = 20
+#: ``up_holes``: the static triangulated pixels above a run whose grey is the scene's there
+UP_HOLES_SCENE_PX = 3
+
+
+def up_holes(
+    depth: np.ndarray, moving: np.ndarray, given: np.ndarray, grey: np.ndarray, s: MoverSettings
+) -> np.ndarray:
+    """``[h,w]`` bool: after the rules, the stage-1 holes straight above each region the rules gave a depth (a
+    connected part of ``given`` ``[h,w]`` bool of at least ``UP_HOLES_MIN_PX``) that continue it upward: in each of
+    its columns but for ``UP_RUN_TRIM_PX`` at each side, the run of pixels above its highest pixel that stage 1 left a
+    hole (``depth`` ``[h,w]`` ≤ 0), unflagged (``moving`` ``[h,w]`` bool) and not given, when the run **ends** at a
+    static triangulated pixel (a bounded hole: not a hole reaching the image top, nor one ending at another mover)
+    within ``up_holes`` times the region's height in that column (a head and shoulders above a found torso; a
+    doorway or an untextured wall above a person is taller, or unbounded), less its top part whose ``grey``
+    ``[h,w]`` uint8 stays within ``UP_HOLES_GREY`` of the scene's just above it (the few pixels of static holes the
+    flow leaves around a mover). The caller gives them the depth of the region's highest pixel in their column. The
+    matcher does not triangulate a moving person, and the flow checks flag her lower part only, so her head and
+    shoulders are a hole the stage-2 fill takes from the wall behind her. Measured (``up_holes`` 0.35, final all px):
+    indoor-dynamic s690 0.0447 → 0.0424; 18 fresh and real clips 1 better, 16 within ±0.5 %, 1 worse (+0.91 %)
+    (docs/geometric.md, "A mover's unflagged head above its found region")."""
+    import cv2
+
+    h, w = depth.shape
+    out = np.zeros((h, w), bool)
+    if not given.any():
+        return out
+    px = max(h, w) / 320.0
+    least = UP_HOLES_MIN_PX * px * px
+    trim = round(UP_RUN_TRIM_PX * px)
+    hole = (depth <= 0) & ~moving & ~given
+    scene = (depth > 0) & ~moving & ~given
+    signed = grey.astype(np.int16)
+    count, labels = cv2.connectedComponents(given.astype(np.uint8), connectivity=8)
+    for label in range(1, count):
+        region = labels == label
+        height = np.count_nonzero(region, axis=0)  # [w]
+        if height.sum() < least:
+            continue
+        columns = height > 0
+        padded = np.pad(columns, trim, constant_values=True).astype(np.int32)  # the image border is no side
+        columns &= np.convolve(padded, np.ones(2 * trim + 1, np.int32), mode="valid") == 2 * trim + 1
+        top = np.argmax(region, axis=0)  # [w] the region's highest row per column
+        for x in np.flatnonzero(columns & (top > 0)):
+            y = int(top[x]) - 1
+            while y >= 0 and hole[y, x]:
+                y -= 1
+            length = int(top[x]) - 1 - y
+            if length == 0 or y < 0 or not scene[y, x] or length > s.up_holes * height[x]:
+                continue  # no run, unbounded, ending at a mover, or taller than a head above this body
+            above = [r for r in range(y, max(-1, y - 4 * UP_HOLES_SCENE_PX), -1) if scene[r, x]][:UP_HOLES_SCENE_PX]
+            wall = float(np.median(signed[above, x]))
+            first = y + 1  # the run's top row; its part coloured like the scene above it is the scene's
+            while first < top[x] and abs(signed[first, x] - wall) <= UP_HOLES_GREY:
+                first += 1
+            out[first : top[x], x] = True
+    return out
 
 
 def _beyond_part(

@@ -13,7 +13,7 @@ from stereodiff.camera import pinhole
 from stereodiff.flow import GreyProjection, grey_frame, grey_projection
 from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_map
-from stereodiff.stage1.movers.depth import cut_rows, mover_depth
+from stereodiff.stage1.movers.depth import cut_rows, mover_depth, up_holes
 from stereodiff.stage1.movers.ground import FLOATING, contact_segments, ground_depth, ground_pixels
 from stereodiff.stage1.movers.path import path_contact
 from stereodiff.stage1.movers.segmentation import segment_movers
@@ -193,6 +193,8 @@ def _handle_block(
     for k, parts in splits.items():  # the tracking gave a joined region one value again
         for part, farther in parts:
             depth[k][part] = farther
+    if s.up_holes > 0:  # a given region's unflagged head: the bounded hole straight above it, its depth
+        _up_holes(depth, moving, handled, grey, s, num_workers)
     confidence[handled] = mover_conf
     if s.path_contact > 0 or (s.path_side and s.path_near > 0):
         path = np.zeros((n, h, w), bool)
@@ -200,6 +202,27 @@ def _handle_block(
         confidence[path] = mover_conf * s.path_confidence
         handled |= path
     return depth, confidence, moving, handled
+
+
+def _up_holes(
+    depth: np.ndarray, moving: np.ndarray, handled: np.ndarray, grey: np.ndarray, s: MoverSettings, num_workers: int
+) -> None:
+    """``up_holes`` on every frame of a block, in place: ``depth`` ``[n,h,w]`` (after the rules and the tracking)
+    takes, in the holes :func:`~.depth.up_holes` finds above each given region, the depth of the region's highest
+    pixel in their column, and ``handled`` ``[n,h,w]`` bool is set there; ``grey`` ``[n,h,w]`` uint8."""
+
+    def frame(k: int) -> None:  # writes frame k only
+        if not handled[k].any():
+            return
+        taken = up_holes(depth[k], moving[k], handled[k], grey[k], s)
+        if taken.any():
+            region = handled[k].copy()
+            top = np.argmax(region, axis=0)  # [w] the given pixels' highest row per column
+            column_depth = depth[k][top, np.arange(depth.shape[2])]  # [w]
+            depth[k][taken] = np.broadcast_to(column_depth, taken.shape)[taken]
+            handled[k] |= taken
+
+    thread_map(frame, range(depth.shape[0]), num_workers, "movers: up holes")
 
 
 def _path_contacts(

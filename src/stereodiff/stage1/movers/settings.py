@@ -253,6 +253,12 @@ class MoverSettings:
     the ground tests do not flag and ``up_run`` does not reach (the region less than twice as far as its contact,
     or flagged above the horizon). ``GeometricConfig.movers_up_beside`` applies it to a camera that does not move
     along its view (docs/geometric.md, "The phantom upper body above a found region")."""
+    up_holes: float = 0.0
+    """After the rules and the tracking: each region they gave a depth gives its highest pixel's depth, in each of its
+    columns, to the run of unflagged stage-1 holes straight above it when that run ends at a static triangulated
+    pixel within this many times the region's height in that column, less its top part coloured like the scene above
+    (:func:`~.depth.up_holes`; 0 = off): the head and shoulders of a person the matcher left a hole and the flow
+    checks did not flag (docs/geometric.md, "A mover's unflagged head above its found region")."""
     path_contact: float = 0.0
     """After the other rules: in each frame, an object standing in the camera's path (its columns within this many
     camera heights of the epipole at its contact's depth), whose columns show the road up to its lowest pixels and
