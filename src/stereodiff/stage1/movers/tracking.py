@@ -126,9 +126,11 @@ def carry_oncoming_depth(
     seeded = {k: np.logical_or.reduce([region for region, _ in items]) for k, items in seeds.items() if items}
     found: dict[int, list[tuple[int, np.ndarray, float]]] = {}  # frame: (distance, region, contact)
 
-    def phantom_in(b: int, window: np.ndarray, level: float) -> tuple[np.ndarray, float | None, np.ndarray]:
+    def phantom_in(
+        b: int, ground: tuple[np.ndarray, np.ndarray, float], window: np.ndarray, level: float
+    ) -> tuple[np.ndarray, float | None, np.ndarray]:
         """Frame ``b``'s phantom reaching into ``window`` at about ``level``, its contact (or None) and region."""
-        plane, on_plane, rate = ground_of(b)  # type: ignore[misc]  # the callers checked it
+        plane, on_plane, rate = ground
         frame = source[b]
         log_depth = np.log(np.where(frame > 0, frame, 1.0))
         near = (frame > 0) & ~on_plane & (np.abs(log_depth - level) < ONCOMING_STEP)
@@ -140,28 +142,33 @@ def carry_oncoming_depth(
         grown, contact = oncoming_contact(frame, phantom, plane, on_plane, moving[b], rate, s)
         return phantom, contact, grown
 
-    def agrees(contact: float | None, tracked: float) -> bool:
-        return contact is not None and tracked / ONCOMING_AGREE <= contact <= tracked * ONCOMING_AGREE
+    def agreeing(contact: float | None, tracked: float) -> float | None:
+        """``contact`` when it lies within ``ONCOMING_AGREE`` of ``tracked``, else None."""
+        if contact is None or not tracked / ONCOMING_AGREE <= contact <= tracked * ONCOMING_AGREE:
+            return None
+        return float(contact)
 
     for j in sorted(seeds):
-        for core, value in seeds[j]:
-            if not (np.isfinite(value) and value > 0) or np.count_nonzero(core) < least or ground_of(j) is None:
+        seed_ground = ground_of(j)
+        for core, value in seeds[j] if seed_ground is not None else ():
+            if not (np.isfinite(value) and value > 0) or np.count_nonzero(core) < least:
                 continue
             start, tracked = core, value
-            level = float(np.median(np.log(source[j][core])))
-            whole, contact, grown = phantom_in(j, core, level)
-            if agrees(contact, value):  # the seed's whole phantom (the flow flagged part of it)
-                start, tracked = whole, float(contact)  # type: ignore[arg-type]
-                found.setdefault(j, []).append((0, grown & ~handled[j], tracked))
+            whole, contact, grown = phantom_in(j, seed_ground, core, float(np.median(np.log(source[j][core]))))
+            taken = agreeing(contact, value)
+            if taken is not None:  # the seed's whole phantom (the flow flagged part of it)
+                start, tracked = whole, taken
+                found.setdefault(j, []).append((0, grown & ~handled[j], taken))
             for step in (1, -1):
                 region, carried, shift = start, tracked, np.zeros(2)
                 level = float(np.median(np.log(source[j][start])))
                 for distance in range(1, frames + 1):
                     b = j + step * distance
-                    if not 0 <= b < n or ground_of(b) is None:
+                    ground = ground_of(b) if 0 <= b < n else None
+                    if ground is None:
                         break
                     window = cv2.dilate(_shift(region, shift).astype(np.uint8), kernel).astype(bool)
-                    phantom, contact, grown = phantom_in(b, window, level)
+                    phantom, contact, grown = phantom_in(b, ground, window, level)
                     area, before = np.count_nonzero(phantom), np.count_nonzero(region)
                     if area < max(least, before / ONCOMING_AREA) or area > before * ONCOMING_AREA:
                         break
@@ -169,9 +176,10 @@ def carry_oncoming_depth(
                         break  # that frame's seed carries it on
                     shift = _centroid(phantom) - _centroid(region)
                     region, level = phantom, float(np.median(np.log(source[b][phantom])))
-                    if agrees(contact, carried):
-                        carried = float(contact)  # type: ignore[arg-type]
-                        found.setdefault(b, []).append((distance, grown & ~handled[b], carried))
+                    taken = agreeing(contact, carried)
+                    if taken is not None:
+                        carried = taken
+                        found.setdefault(b, []).append((distance, grown & ~handled[b], taken))
     given = np.zeros(depth.shape, bool)
     for b, items in found.items():
         for _, region, contact in sorted(items, key=lambda item: item[0]):
