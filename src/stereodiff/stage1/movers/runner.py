@@ -201,12 +201,17 @@ def _handle_block(
             grey, depth, handled, s.cut_carry, margin, s.underground, num_workers, s.flow_variational_iterations
         )
     if carry_on:
+        planes: dict[int, tuple[np.ndarray, np.ndarray, float] | None] = {}
 
         def ground_of(k: int) -> tuple[np.ndarray, np.ndarray, float] | None:
-            if k not in grounds:  # a frame without movers: its ground as frame_depth fits it
-                grounds[k] = ground_depth(before[k], (before[k] > 0) & ~moving[k], s, seed=first + k)
-            ground = grounds[k]
-            return None if ground is None else (ground, ground_pixels(before[k], ground, s), ground_rate(ground))
+            if k not in planes:
+                if k not in grounds:  # a frame without movers: its ground as frame_depth fits it
+                    grounds[k] = ground_depth(before[k], (before[k] > 0) & ~moving[k], s, seed=first + k)
+                ground = grounds[k]
+                planes[k] = (
+                    None if ground is None else (ground, ground_pixels(before[k], ground, s), ground_rate(ground))
+                )
+            return planes[k]
 
         handled |= carry_oncoming_depth(before, depth, moving, handled, oncoming, s.oncoming_carry, s, ground_of)
         del before
