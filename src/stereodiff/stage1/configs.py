@@ -696,10 +696,10 @@ class GeometricConfig(Stage1Config):
     most this many away where no flagged seed gave it one, and there takes its own contact, re-measured, when it
     passes the same test (``MoverSettings.oncoming_carry``; 0 = off, off for a camera moving along its view).
     Measured at 16 (8 and 32 identical), final all px: indoor-dynamic s692 0.1521 → 0.0775 (moving px 0.432 →
-    0.121); fresh indoor-dynamic 760–775 −72.0 … +5.1 % (9 better, s765 worse, 6 identical), driving, static-orbit,
-    TUM and 7-Scenes identical, close-object s760 +1.5 % (29 clips: 9 / 18 / 2 at ±0.5 %); ``make demo``'s all-pixel
-    row 0.1849 → 0.1917 against the nearest fill's 0.1885 (the protocol's one fit; docs/geometric.md, "Carrying the
-    oncoming contact to the frames without a flagged seed")."""
+    0.121); fresh indoor-dynamic 760–779 −72.0 … +19.2 % (10 better, 3 worse: s765, s776, s777; 7 identical),
+    driving, static-orbit, TUM and 7-Scenes identical, close-object s760 +1.5 % (38 clips: 10 / 24 / 4 at ±0.5 %);
+    ``make demo``'s all-pixel row 0.1849 → 0.1917 against the nearest fill's 0.1885 (the protocol's one fit;
+    docs/geometric.md, "Carrying the oncoming contact to the frames without a flagged seed")."""
     movers_hole_reach: bool = False
     """With ``movers``: a mover region that is mostly a stage-1 hole and is joined to the image bottom by stage-1
     holes under it gets the ground's depth at their lowest pixels, like a region reaching the image bottom

@@ -135,7 +135,7 @@ class MoverSettings:
     """With ``oncoming``: a region given its contact by the oncoming test in a frame is followed, frame by frame, as
     the stage-1 phantom it is (its triangulated off-ground pixels at their too-near depth) into the frames at most
     this many away where no flagged seed gave it a contact, and there takes its own contact when it passes the
-    same test (:func:`~.tracking.carry_oncoming_depth`; 0 = off: with 16, fresh indoor-dynamic final −72 … +5 %,
+    same test (:func:`~.tracking.carry_oncoming_depth`; 0 = off: with 16, fresh indoor-dynamic final −72 … +19 %,
     close-object s760 +1.5 %, ``make demo``'s final above its nearest fill; docs/geometric.md)."""
     oncoming_trim: bool = False
     """With ``oncoming``: when the region fails it, its pixels nearer than the ground at their own row by
