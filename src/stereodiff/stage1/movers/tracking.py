@@ -107,9 +107,8 @@ def carry_oncoming_depth(
     seed"): indoor-dynamic s692 261 k px in all 64 frames, moving px 0.432 → 0.121; where traced the carried people
     take 0.99–1.07× (s765), 0.94–1.06× (s777), 0.84–0.98× (close-object s760) and 0.89–1.00× (the demo) of their
     depth, and the static pixels taken (2–11 % of the carry) are the phantom's too-near fringe (0.25–0.43× →
-    0.56–0.79×). The final all
-    px: fresh indoor-dynamic −72 … +19.2 %, close-object s760 +1.5 %, the demo's above the nearest fill: the
-    protocol's one fit moves once the too-near phantom is gone.
+    0.56–0.79×). The final all px: fresh indoor-dynamic −72 … +19.2 %, close-object s760 +1.5 %, the demo's above
+    the nearest fill: the protocol's one fit moves once the too-near phantom is gone.
 
     Args:
         source: ``[n,h,w]`` stage-1 depth (before the movers; read only).
