@@ -2172,3 +2172,69 @@ def test_up_holes_gives_a_given_persons_unflagged_head_her_depth_not_a_doorway_o
     assert preset_config("cpu").stage1.movers_up_holes == 0
     with pytest.raises(ValueError, match="movers_up_holes"):
         GeometricConfig(movers_up_holes=1.5).validate()
+
+
+def test_oncoming_carry_follows_the_phantom_of_a_seeded_region_into_frames_without_a_flag_and_no_static_one():
+    """``oncoming_carry``: a person walking against a sideways camera is triangulated at a phantom depth (2.5,
+    standing where the floor is 5.7) in every frame but flagged (and given her contact by the oncoming test) in
+    frame 0 only. The carry follows the phantom (3 px a frame to the right) into frames 1–4 and gives it the
+    contact there, re-measured; frame 5 is beyond ``frames``. A second phantom-like object that no seed reached,
+    a table top and a box standing at its right depth keep stage 1's depth; a track whose phantom jumps by more
+    than the reach is lost."""
+    from stereodiff.stage1.movers.depth import mover_depth
+    from stereodiff.stage1.movers.ground import ground_pixels, ground_rate
+    from stereodiff.stage1.movers.tracking import carry_oncoming_depth
+
+    floor, _ = _floor()
+    n, (h, w) = 6, floor.shape
+    source = np.repeat(floor[None], n, axis=0)
+    source[:, :60] = 12.0
+    people, ghosts = np.zeros((n, h, w), bool), np.zeros((n, h, w), bool)
+    rows = np.arange(80, 100, dtype=np.float32)[:, None]
+    for k in range(n):
+        people[k] = _isolated(source[k], slice(75, 100), slice(40 + 3 * k, 60 + 3 * k), 2.5)
+        ghosts[k] = _isolated(source[k], slice(75, 100), slice(120, 140), 2.4)  # never flagged: no seed
+        _isolated(source[k], slice(80, 100), slice(5, 30), np.repeat(0.5 * 225.0 / (rows - 59.5), 25, axis=1))
+        _isolated(source[k], slice(82, 100), slice(85, 105), floor[99, 95])  # a box at its contact's depth
+    moving = np.zeros((n, h, w), bool)
+    moving[0] = people[0] & (np.arange(h)[:, None] < 88)  # the flow flags her upper half in frame 0 only
+    settings = replace(MoverSettings(), oncoming=0.3)
+    depth, handled, seeds, grounds = source.copy(), np.zeros((n, h, w), bool), {}, {}
+    for k in range(n):
+        grounds[k] = ground_depth(source[k], (source[k] > 0) & ~moving[k] & ~people[k] & ~ghosts[k], settings)
+        seeds[k] = []
+        depth[k], handled[k] = mover_depth(source[k], moving[k], grounds[k], settings, oncoming=seeds[k])
+    assert len(seeds[0]) == 1 and not any(seeds[k] for k in range(1, n))
+    np.testing.assert_allclose(depth[0][people[0]], floor[99, 50], rtol=0.03)  # the oncoming test's contact
+
+    def ground_of(k: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+        return grounds[k], ground_pixels(source[k], grounds[k], settings), ground_rate(grounds[k])
+
+    out = depth.copy()
+    given = carry_oncoming_depth(source, out, moving, handled, seeds, 4, settings, ground_of)
+    for k in range(1, 5):
+        assert given[k][people[k]].all()
+        np.testing.assert_allclose(out[k][people[k]], floor[99, 50], rtol=0.03)  # her own contact, re-measured
+    assert not given[0].any() and not given[5].any()  # the seed's frame keeps its own; frame 5 is too far
+    assert not (given & ~people).any()  # the ghost, the table and the box keep stage 1's depth
+    np.testing.assert_array_equal(out[~given], depth[~given])
+    # without a seed nothing is carried; a phantom that jumps farther than the reach in a frame is lost there
+    assert not carry_oncoming_depth(source, depth.copy(), moving, handled, {}, 4, settings, ground_of).any()
+    jumped = source.copy()
+    for k in range(2, n):
+        jumped[k][people[k]] = floor[people[k]]  # she is gone from where she was
+        _isolated(jumped[k], slice(75, 100), slice(100 + 3 * k, 112 + 3 * k), 2.5)
+    given = carry_oncoming_depth(jumped, depth.copy(), moving, handled, seeds, 4, settings, ground_of)
+    assert given[1][people[1]].all() and not given[2:].any()
+
+
+def test_oncoming_carry_is_validated_and_reaches_the_mover_settings():
+    from stereodiff.stage1.geometric import mover_settings
+
+    with pytest.raises(ValueError, match="movers_oncoming_carry"):
+        GeometricConfig(movers_oncoming_carry=-1).validate()
+    config = GeometricConfig(movers=True, movers_oncoming=0.3, movers_oncoming_carry=8)
+    config.validate()
+    assert mover_settings(config).oncoming_carry == 8
+    assert mover_settings(config, ahead=True).oncoming_carry == 0  # a camera moving along its view: off
+    assert MoverSettings().oncoming_carry == 0

@@ -135,8 +135,8 @@ def working_size(height: int, width: int, resolution: int) -> tuple[int, int]:
 def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSettings:
     """The moving-object knobs of ``config`` (its ``movers_*`` fields); ``ahead``: the camera moves along its view
     (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead``,
-    ``movers_up_to_horizon`` and ``movers_path_contact`` and off ``movers_side_up`` and
-    ``movers_cut_skip_beyond``."""
+    ``movers_up_to_horizon`` and ``movers_path_contact`` and off ``movers_side_up``,
+    ``movers_cut_skip_beyond`` and ``movers_oncoming_carry``."""
     track = int(config.movers_track_frames) or (int(config.movers_track_ahead) if ahead else 0)
     side = 0.0 if ahead else float(config.movers_side_near)  # no path: every column is beside it
     return MoverSettings(
@@ -164,6 +164,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         cut_carry=int(config.movers_cut_carry),
         seen_contact=float(config.movers_seen_contact),
         oncoming_trim=bool(config.movers_oncoming_trim),
+        oncoming_carry=0 if ahead else int(config.movers_oncoming_carry),  # driving s761 +2.4 %
         contact_beside=float(config.movers_contact_beside),
         beside_low=float(config.movers_beside_low),
         min_area=float(config.movers_min_area),

@@ -50,6 +50,9 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
    only an upper bound, takes the tightest bound of its track (regions linked by the flow), carried to its frame by
    the ratio of their vertical image scales; with ``cut_sway`` (:mod:`~.sway`), a track whose camera swayed along
    the ground normal takes the depth that motion implies for a mover moving parallel to the ground, when nearer.
+   With ``oncoming_carry`` (:func:`~.tracking.carry_oncoming_depth`), a region the oncoming test gave its contact is
+   followed as its stage-1 phantom into the frames where nothing of it was flagged, and takes its own contact there
+   when it passes the same test.
 
 Limits (measured, docs/geometric.md): an object crossing close to the camera fast (``close-object``, 30 px per
 frame) has no consistent flow and no ground contact, and is not found; a mover moving along its epipolar lines at a

@@ -19,7 +19,7 @@ from stereodiff.stage1.movers.ground import (
 )
 from stereodiff.stage1.movers.settings import MoverSettings
 
-__all__ = ["cut_rows", "mover_depth", "up_holes"]
+__all__ = ["cut_rows", "mover_depth", "oncoming_contact", "up_holes"]
 
 #: the percentile of a cut region's pixels' height above the horizon taken as its top (``cut_height``)
 CUT_HEIGHT_TOP = 98.0
@@ -38,6 +38,7 @@ def mover_depth(
     s: MoverSettings,
     floating: np.ndarray | None = None,
     splits: list[tuple[np.ndarray, float]] | None = None,
+    oncoming: list[tuple[np.ndarray, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
     under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground
@@ -48,7 +49,9 @@ def mover_depth(
     float in front of their contact (:func:`~.ground.contact_segments`); a region they cover by ``beyond_share``
     gets its contact too. With ``split_feet``, the parts it splits off are appended to ``splits`` as ``(part [h,w]
     bool, depth)`` (the tracking that follows treats a handled region as holding one value: the runner gives them
-    their depth again after it). Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
+    their depth again after it). The regions the oncoming test gives their contact are appended to ``oncoming`` as
+    ``(its triangulated pixels off the ground [h,w] bool, contact depth)`` (the seeds of ``oncoming_carry``).
+    Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
     static = (depth > 0) & ~moving
@@ -109,6 +112,8 @@ def mover_depth(
             value = None
         if value is None and s.oncoming > 0 and ground is not None:
             region, value = _oncoming(depth, region, ground, ground_px, moving, rate, s)
+            if value is not None and oncoming is not None:
+                oncoming.append((region & (depth > 0) & ~ground_px, value))
         if value is None and s.beyond_part > 0 and ground is not None and (seen or cut):  # ground: a cut region
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is None and s.contact_beside > 0 and ground is not None:
@@ -641,6 +646,23 @@ def _oncoming(
     if contact is None:
         return region, None
     return (region & (np.arange(region.shape[0])[:, None] <= int(np.nonzero(near)[0].max()))) | near, contact
+
+
+def oncoming_contact(
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    on_ground: np.ndarray,
+    moving: np.ndarray,
+    rate: float,
+    s: MoverSettings,
+) -> tuple[np.ndarray, float | None]:
+    """The oncoming test of :func:`mover_depth` (``oncoming``, :func:`_oncoming`) on any ``region`` ``[h,w]`` bool
+    of a frame (``depth`` ``[h,w]`` stage-1 depth, ``ground`` ``[h,w]`` the ground plane's depth, ``on_ground``
+    ``[h,w]`` bool its pixels, ``moving`` ``[h,w]`` bool the mover mask, ``rate`` the plane's
+    :func:`~.ground.ground_rate`): the region with its unflagged lower part ``[h,w]`` bool and its contact depth, or
+    ``region`` and None."""
+    return _oncoming(depth, region, ground, on_ground, moving, rate, s)
 
 
 def _approaching(

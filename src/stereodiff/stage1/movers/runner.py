@@ -14,13 +14,19 @@ from stereodiff.flow import GreyProjection, grey_frame, grey_projection
 from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_map
 from stereodiff.stage1.movers.depth import cut_rows, mover_depth, up_holes
-from stereodiff.stage1.movers.ground import FLOATING, contact_segments, ground_depth, ground_pixels
+from stereodiff.stage1.movers.ground import FLOATING, contact_segments, ground_depth, ground_pixels, ground_rate
 from stereodiff.stage1.movers.path import path_contact
 from stereodiff.stage1.movers.segmentation import segment_movers
 from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
 from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
-from stereodiff.stage1.movers.tracking import carry_cut_depth, fill_missed_movers, track_cut_depth, track_mover_depth
+from stereodiff.stage1.movers.tracking import (
+    carry_cut_depth,
+    carry_oncoming_depth,
+    fill_missed_movers,
+    track_cut_depth,
+    track_mover_depth,
+)
 from stereodiff.types import SceneGeometry
 
 __all__ = ["BLOCK_FRAMES", "handle_movers"]
@@ -98,7 +104,10 @@ def block_margin(s: MoverSettings, num_frames: int) -> int:
     the tracking of a frame look that far); ``num_frames`` when the video is one block."""
     if num_frames <= BLOCK_FRAMES:
         return num_frames
-    return max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed, s.cut_track, s.cut_carry)) + 1
+    return (
+        max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed, s.cut_track, s.cut_carry, s.oncoming_carry))
+        + 1
+    )
 
 
 def _handle_block(
@@ -129,6 +138,10 @@ def _handle_block(
     handled = np.zeros((n, h, w), bool)
     splits: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the parts ``split_feet`` split off
     sway_on = s.cut_track > 0 and s.cut_sway > 0 and source is not None
+    carry_on = s.oncoming_carry > 0 and s.oncoming > 0
+    before = depth.copy() if carry_on else None  # [n,h,w] stage 1's depth, for the oncoming carry's phantoms
+    oncoming: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the regions the oncoming test gave a contact
+    grounds: dict[int, np.ndarray | None] = {}  # frame -> its ground plane's depth (``oncoming_carry``)
 
     def frame_depth(k: int) -> None:  # writes frame k only
         if not moving[k].any():
@@ -140,19 +153,21 @@ def _handle_block(
             handled[k] = np.unpackbits(known.handled, count=h * w).reshape(h, w).view(bool)
             return
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
+        if carry_on:
+            grounds[k], oncoming[k] = ground, []
         if sway_on:  # depth[k] is still the source's frame here: the sway cue takes this fit's normal
             normal = None if ground is None else ground_normal(ground, pinhole(float(scene.focal[k]), (h, w)))
             shared.normals[first + k] = (bits, normal)
         floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
         splits[k] = []
-        found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating, splits[k])
+        found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating, splits[k], oncoming.get(k))
         found = found.astype(np.float32, copy=False)  # as the assignment rounds it
         if shared.wanted(first + k):
             changed = np.flatnonzero(found.view(np.uint32) != depth[k].view(np.uint32))  # bit for bit (NaN too)
             shared.depths[first + k] = FrameDepth(bits, changed, found.reshape(-1)[changed], np.packbits(handled[k]))
         depth[k] = found
 
-    tracked = s.track_frames > 0 or s.track_missed > 0 or s.cut_track > 0 or s.cut_carry > 0  # every frame's needed
+    tracked = s.track_frames > 0 or s.track_missed > 0 or s.cut_track > 0 or s.cut_carry > 0 or carry_on  # all
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
@@ -185,6 +200,21 @@ def _handle_block(
         handled |= carry_cut_depth(
             grey, depth, handled, s.cut_carry, margin, s.underground, num_workers, s.flow_variational_iterations
         )
+    if carry_on:
+        planes: dict[int, tuple[np.ndarray, np.ndarray, float] | None] = {}
+
+        def ground_of(k: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+            if k not in planes:
+                if k not in grounds:  # a frame without movers: its ground as frame_depth fits it
+                    grounds[k] = ground_depth(before[k], (before[k] > 0) & ~moving[k], s, seed=first + k)
+                ground = grounds[k]
+                planes[k] = (
+                    None if ground is None else (ground, ground_pixels(before[k], ground, s), ground_rate(ground))
+                )
+            return planes[k]
+
+        handled |= carry_oncoming_depth(before, depth, moving, handled, oncoming, s.oncoming_carry, s, ground_of)
+        del before
     if s.track_frames > 0:
         handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)
     if s.track_missed > 0:

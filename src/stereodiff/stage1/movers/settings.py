@@ -131,6 +131,12 @@ class MoverSettings:
     oncoming_support: float = 0.4
     """With ``oncoming``: least share of the triangulated pixels under the region (``contact_rows``, median over its
     columns) that lie on the ground (a road, not a car body that crosses the ground plane's depth at a few rows)."""
+    oncoming_carry: int = 0
+    """With ``oncoming``: a region given its contact by the oncoming test in a frame is followed, frame by frame, as
+    the stage-1 phantom it is (its triangulated off-ground pixels at their too-near depth) into the frames at most
+    this many away where no flagged seed gave it a contact, and there takes its own contact when it passes the
+    same test (:func:`~.tracking.carry_oncoming_depth`; 0 = off: with 16, fresh indoor-dynamic final −72 … +19 %,
+    close-object s760 +1.5 %, ``make demo``'s final above its nearest fill; docs/geometric.md)."""
     oncoming_trim: bool = False
     """With ``oncoming``: when the region fails it, its pixels nearer than the ground at their own row by
     ``oncoming`` are tested alone, with the margin applied twice (flagged road under an oncoming car sets its
