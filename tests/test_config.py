@@ -77,6 +77,7 @@ def test_presets_hold_the_paper_settings():
         movers_cut_sway=0.01,
         movers_cut_sway_levels=True,
         movers_cut_sway_gap=0.4,
+        movers_cut_sway_fit=0.75,
         min_side_offset=2,
         min_side_offset_static=3,
         movers_side_up=2.0,

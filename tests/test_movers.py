@@ -1379,8 +1379,8 @@ def test_a_levels_fit_that_explains_too_little_of_the_levels_is_refused():
             assert not changed.any(), least
             np.testing.assert_array_equal(out, depth)
     cpu = preset_config("cpu").stage1
-    assert GeometricConfig().movers_cut_sway_fit == cpu.movers_cut_sway_fit == SWAY_LEVELS_MIN_FIT
-    assert mover_settings(replace(cpu, movers_cut_sway_fit=0.75), ahead=False).cut_sway_fit == 0.75
+    assert GeometricConfig().movers_cut_sway_fit == SWAY_LEVELS_MIN_FIT and cpu.movers_cut_sway_fit == 0.75
+    assert mover_settings(cpu, ahead=False).cut_sway_fit == 0.75
     for bad in (0.0, 1.5):
         with pytest.raises(ValueError, match="movers_cut_sway_fit"):
             GeometricConfig(movers_cut_sway_fit=bad).validate()

@@ -166,6 +166,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_cut_sway=0.01,
                 movers_cut_sway_levels=True,
                 movers_cut_sway_gap=0.4,
+                movers_cut_sway_fit=0.75,
                 min_side_offset=2,
                 min_side_offset_static=3,
                 movers_side_up=2.0,
