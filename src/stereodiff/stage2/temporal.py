@@ -1165,8 +1165,10 @@ class _Inputs:
         agrees, ``exp(−½ (Δ/colour_sigma)²) ≥ ½`` (a pixel now covered by another object keeps its hole), and
         with ``hole_warp_seen`` only where the chained flow passed every forward–backward check. Nearer
         frames first: a pixel takes the first distance ``j`` that reaches it, trusted as its source pixel times
-        that colour agreement. Returns ``[h',w']`` log-depth and trust in [0, 1] (0 = not reached); a chain stops
-        where a camera motion is unknown."""
+        that colour agreement. In a video stage 1 finds static (``hole_warp_static``: ``warp_farthest``,
+        ``warp_agree``) the farthest point wins instead, over every distance, and with ``warp_agree`` only a point
+        another source frame confirms (:func:`_agreed`). Returns ``[h',w']`` log-depth and trust in [0, 1] (0 = not
+        reached); a chain stops where a camera motion is unknown."""
         import cv2
 
         h, w = self.size

@@ -33,8 +33,8 @@ global alignment and fusion, on the aligned scene (depth, poses, intrinsics):
      them when that is nearer (a car ahead whose body under its found cabin is a hole);
    - *oncoming objects* (``oncoming``): an upright region standing on a road but nearer than the road under it (no
      static object standing there can be) takes that contact, with its unflagged lower part
-     (:func:`~.depth._oncoming`; with ``oncoming_trim``, its pixels nearer than the ground at their own row alone,
-     when flagged road under it set the contact);
+     (:func:`~.depth.oncoming_contact`; with ``oncoming_trim``, its pixels nearer than the ground at their own row
+     alone, when flagged road under it set the contact);
    - *a mover merged with flagged static pixels* (``beyond_part``): the region's blob beyond the ground, twice as
      far as its own contact, gives that contact to the region's pixels at or above it that lie beyond it
      (:func:`~.depth._beyond_part`);

@@ -111,7 +111,7 @@ def mover_depth(
         else:
             value = None
         if value is None and s.oncoming > 0 and ground is not None:
-            region, value = _oncoming(depth, region, ground, ground_px, moving, rate, s)
+            region, value = oncoming_contact(depth, region, ground, ground_px, moving, rate, s)
             if value is not None and oncoming is not None:
                 oncoming.append((region & (depth > 0) & ~ground_px, value))
         if value is None and s.beyond_part > 0 and ground is not None and (seen or cut):  # ground: a cut region
@@ -617,7 +617,7 @@ def _floats(
     return upright(depth, core, rate, s)
 
 
-def _oncoming(
+def oncoming_contact(
     depth: np.ndarray,
     region: np.ndarray,
     ground: np.ndarray,
@@ -630,9 +630,11 @@ def _oncoming(
     ground, extended down its columns through the off-ground pixels at its depth (the object's unflagged lower
     part), is upright, stands on a road (at least ``oncoming_support`` of the pixels under it on the ground, none
     of them a mover) and lies (median) nearer than the ground under its lowest pixels by more than ``oncoming``:
-    no static object standing there can. ``on_ground``: the frame's pixels on the ground plane ``[h,w]`` bool
-    (:func:`~.ground.ground_pixels`); ``rate``: the plane's :func:`~.ground.ground_rate`. Returns the region with
-    that extension ``[h,w]`` bool and the contact depth, or ``region`` and None."""
+    no static object standing there can (:func:`mover_depth`'s test; the oncoming carry puts any phantom region
+    through it). ``depth`` ``[h,w]`` stage-1 depth, ``ground`` ``[h,w]`` the ground plane's depth, ``on_ground``:
+    the frame's pixels on the ground plane ``[h,w]`` bool (:func:`~.ground.ground_pixels`), ``moving`` ``[h,w]``
+    bool the mover mask; ``rate``: the plane's :func:`~.ground.ground_rate`. Returns the region with that extension
+    ``[h,w]`` bool and the contact depth, or ``region`` and None."""
     core = _extend_down(depth, region & (depth > 0) & ~on_ground, (depth > 0) & ~on_ground, s.segment_step)
     contact = _approaching(depth, core, ground, on_ground & ~moving & ~core, 1.0 - s.oncoming, rate, s)
     if contact is not None:
@@ -646,23 +648,6 @@ def _oncoming(
     if contact is None:
         return region, None
     return (region & (np.arange(region.shape[0])[:, None] <= int(np.nonzero(near)[0].max()))) | near, contact
-
-
-def oncoming_contact(
-    depth: np.ndarray,
-    region: np.ndarray,
-    ground: np.ndarray,
-    on_ground: np.ndarray,
-    moving: np.ndarray,
-    rate: float,
-    s: MoverSettings,
-) -> tuple[np.ndarray, float | None]:
-    """The oncoming test of :func:`mover_depth` (``oncoming``, :func:`_oncoming`) on any ``region`` ``[h,w]`` bool
-    of a frame (``depth`` ``[h,w]`` stage-1 depth, ``ground`` ``[h,w]`` the ground plane's depth, ``on_ground``
-    ``[h,w]`` bool its pixels, ``moving`` ``[h,w]`` bool the mover mask, ``rate`` the plane's
-    :func:`~.ground.ground_rate`): the region with its unflagged lower part ``[h,w]`` bool and its contact depth, or
-    ``region`` and None."""
-    return _oncoming(depth, region, ground, on_ground, moving, rate, s)
 
 
 def _approaching(
