@@ -234,6 +234,7 @@ def carry_entries(
     rows, columns = np.arange(h)[:, None], np.arange(w)[None, :]
     near_border = (np.minimum(rows, h - 1 - rows) < band) | (np.minimum(columns, w - 1 - columns) < band)  # [h,w]
     inner = inside_image(pixel_grid(h, w), s.border_px * scale)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     age = np.where(out, 0, s.entry_carry + 1).astype(np.int32)  # frames since the flagged frame carried from
     offset = max(1, min(s.offsets)) if s.offsets else 1
     for k in range(t - 1, 0, -1):
@@ -262,7 +263,8 @@ def carry_entries(
         count, labels = cv2.connectedComponents(carried.view(np.uint8), connectivity=8)
         share = np.bincount(labels.ravel(), weights=moves.ravel(), minlength=count)
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
-        carried &= (share > 0.5)[labels]
+        carried &= (share > 0.5)[labels] & moves
+        carried = cv2.morphologyEx(carried.view(np.uint8), cv2.MORPH_OPEN, kernel).view(bool)  # as the segmentation
         out[a] |= carried
         age[a][carried] = age[k][ys, xs][carried] + 1
 
