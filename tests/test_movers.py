@@ -2276,7 +2276,7 @@ def test_carry_entries_flags_a_mover_entering_at_the_border_and_never_a_static_o
         return
     for k in range(2, 10):  # frames 2-9 are within 8 frames of frame 10; what lies in the band is flagged
         wanted = truth[k] & band
-        assert out[k][wanted].mean() > 0.5, k
+        assert out[k][wanted].mean() > 0.4, k
         assert not (out[k] & ~truth[k]).sum() > 0.05 * wanted.sum(), k
     assert not out[:2].any()  # beyond entry_carry frames: nothing
 
