@@ -2238,3 +2238,53 @@ def test_oncoming_carry_is_validated_and_reaches_the_mover_settings():
     assert mover_settings(config).oncoming_carry == 8
     assert mover_settings(config, ahead=True).oncoming_carry == 0  # a camera moving along its view: off
     assert MoverSettings().oncoming_carry == 0
+
+
+def _entering_square(moving: bool) -> tuple[np.ndarray, np.ndarray, SceneGeometry]:
+    """A 40-px textured square entering a static wall through the right border, 4 px a frame leftwards (or, with
+    ``moving`` False, a static one at the border): ``[16,240,320]`` uint8 frames, its ``[16,240,320]`` mask and
+    the stage-1 scene (the wall's depth everywhere, the square included: it is given the wall's depth)."""
+    import cv2
+
+    rng = np.random.default_rng(780)
+    t, h, w, size = 16, 240, 320, 40
+    wall = cv2.GaussianBlur(rng.integers(0, 256, (h, w)).astype(np.uint8), (5, 5), 1.5)
+    square = cv2.GaussianBlur(rng.integers(0, 256, (size, size)).astype(np.uint8), (5, 5), 1.5)
+    frames, mask = np.repeat(wall[None], t, 0), np.zeros((t, h, w), bool)
+    for k in range(t):
+        left = w - 4 * (k + 1) if moving else w - 16
+        cols = slice(max(left, 0), min(left + size, w))
+        frames[k, 100 : 100 + size, cols] = square[:, cols.start - left : cols.stop - left]
+        mask[k, 100 : 100 + size, cols] = True
+    return frames, mask, _wall_scene(np.full((t, h, w), 4.0, np.float32))
+
+
+@pytest.mark.parametrize("moving", [True, False])
+def test_carry_entries_flags_a_mover_entering_at_the_border_and_never_a_static_object(moving: bool):
+    from stereodiff.flow import dis_engine
+    from stereodiff.stage1.movers.segmentation import carry_entries
+
+    frames, truth, scene = _entering_square(moving)
+    out = truth.copy()
+    out[:10] = False  # flagged only from frame 10 on (the square 40 px inside), as the segmentation finds it
+    s = MoverSettings(entry_carry=8, offsets=(3,))
+    carry_entries(out, frames, scene, np.asarray(scene.depth), s, dis_engine("fast"))
+    band = np.zeros(truth.shape[1:], bool)
+    band[:, -24:] = True
+    if not moving:  # a static object at the border moves as its depth predicts: never taken
+        assert not out[:10].any()
+        return
+    for k in range(2, 10):  # frames 2-9 are within 8 frames of frame 10; what lies in the band is flagged
+        wanted = truth[k] & band
+        assert out[k][wanted].mean() > 0.4, k
+        assert not (out[k] & ~truth[k]).sum() > 0.05 * wanted.sum(), k
+    assert not out[:2].any()  # beyond entry_carry frames: nothing
+
+
+def test_entry_carry_is_off_by_default_reaches_the_settings_and_is_validated():
+    from stereodiff.stage1.geometric import mover_settings
+
+    assert GeometricConfig().movers_entry_carry == 0 == preset_config("cpu").stage1.movers_entry_carry
+    assert mover_settings(GeometricConfig(movers_entry_carry=8), ahead=False).entry_carry == 8
+    with pytest.raises(ValueError, match="movers_entry_carry"):
+        GeometricConfig(movers_entry_carry=-1).validate()

@@ -167,6 +167,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         oncoming_carry=0 if ahead else int(config.movers_oncoming_carry),  # driving s761 +2.4 %
         contact_beside=float(config.movers_contact_beside),
         beside_low=float(config.movers_beside_low),
+        entry_carry=int(config.movers_entry_carry),
         min_area=float(config.movers_min_area),
         ground_max_beyond=float(config.movers_ground_max_beyond),
         up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,

@@ -87,7 +87,8 @@ def mover_depth(
             reach = _hole_reach(region, (depth <= 0) | moving, margin)
             if reach is not None:  # its lower part is a hole down to the image bottom: cut there too
                 cut, contact = True, _contact_depth(reach, ground)
-                region = cv2.erode(reach.astype(np.uint8), rim_kernel).astype(bool) if rim else reach
+                eroded = cv2.erode(reach.astype(np.uint8), rim_kernel).astype(bool) if rim else reach
+                region = eroded if eroded.any() else reach  # a sliver the rim would empty: kept whole
         # an upright segment floating in front of its contact (contact_segments) covers a share of the region
         floats = floating is not None and (
             np.mean(floating[region]) >= s.beyond_share or _floats(depth, region, ground, ground_px, rate, s)

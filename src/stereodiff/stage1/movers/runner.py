@@ -105,7 +105,18 @@ def block_margin(s: MoverSettings, num_frames: int) -> int:
     if num_frames <= BLOCK_FRAMES:
         return num_frames
     return (
-        max((*s.offsets, *s.short_offsets, s.track_frames, s.track_missed, s.cut_track, s.cut_carry, s.oncoming_carry))
+        max(
+            (
+                *s.offsets,
+                *s.short_offsets,
+                s.track_frames,
+                s.track_missed,
+                s.cut_track,
+                s.cut_carry,
+                s.oncoming_carry,
+                s.entry_carry,
+            )
+        )
         + 1
     )
 

@@ -202,7 +202,75 @@ def segment_movers(
         grounds = thread_map(beyond_ground, range(t), num_workers, "movers: ground")
     thread_map(flagged, range(t), num_workers, "movers: regions")
     thread_map(persistent, range(t), num_workers, "movers: persistence")
+    if s.entry_carry > 0 and t > 1:
+        engine = thread_dis_engine(local, "fast", s.flow_variational_iterations)
+        carry_entries(out, grey, scene, static_depth, s, engine, first)
     return out
+
+
+def carry_entries(
+    out: np.ndarray,
+    grey: np.ndarray,
+    scene: SceneGeometry,
+    static_depth: np.ndarray,
+    s: MoverSettings,
+    engine: object,
+    first: int = 0,
+) -> None:
+    """Flags, in place in ``out [T,h,w]``, a mover while she enters (or leaves) through a side of the image, where
+    the segmentation checks nothing (``border_px``): the flagged pixels of frame ``k`` are carried backwards along
+    the flow ``k−1 → k`` into frame ``k−1`` (then on from there, at most ``entry_carry`` frames from a flagged
+    frame), keeping only the carried pixels within ``ENTRY_BAND × border_px`` of the image's border, whose round
+    trip holds (``1 px``), in connected regions most of whose pixels' flow ``k−1 → k`` the static scene's rigid flow
+    does not explain (residual over the segmentation's limit ÷ ``o``, ``o`` the least of ``offsets``: DIS's flow
+    over ``o`` frames is lost at the border): a static object at the border moves as its own depth predicts and is
+    never taken. ``grey``: ``[T,h,w]`` uint8 frames; ``static_depth``: ``[T,h,w]`` the
+    stage-1 depth with its holes filled by the nearest pixel; ``engine``: a DIS engine (``calc``)."""
+    import cv2
+
+    t, h, w = out.shape
+    scale = max(h, w) / 320.0
+    band = ENTRY_BAND * s.border_px * scale
+    rows, columns = np.arange(h)[:, None], np.arange(w)[None, :]
+    near_border = (np.minimum(rows, h - 1 - rows) < band) | (np.minimum(columns, w - 1 - columns) < band)  # [h,w]
+    inner = inside_image(pixel_grid(h, w), s.border_px * scale)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    age = np.where(out, 0, s.entry_carry + 1).astype(np.int32)  # frames since the flagged frame carried from
+    offset = max(1, min(s.offsets)) if s.offsets else 1
+    for k in range(t - 1, 0, -1):
+        source = out[k] & (age[k] < s.entry_carry)
+        if not source.any():
+            continue
+        a = k - 1
+        fwd, bwd = dis_flows(engine, grey[a], grey[k])
+        target, _, miss = forward_backward(fwd, bwd, "edge")
+        xs = np.clip(np.rint(target[..., 0]), 0, w - 1).astype(np.intp)
+        ys = np.clip(np.rint(target[..., 1]), 0, h - 1).astype(np.intp)
+        carried = near_border & ~out[a] & (miss < 1.0 * scale) & inside_image(target) & source[ys, xs]
+        if not carried.any():
+            continue
+        K = pinhole(float(scene.focal[a]), (h, w))
+        usable = (miss < 1.0 * scale) & inside_image(target, s.border_px * scale) & inner
+        pose = pose_from_flow(scene.depth[a], fwd, usable, K, s.pnp_threshold_px * scale, seed=first + a)
+        if pose is None:
+            continue
+        rigid, defined = rigid_flow(static_depth[a], K, pose)
+        residual = hypot32(*(fwd - rigid).transpose(2, 0, 1))
+        # the segmentation's limit over ``offset`` frames, per frame; a carried region is kept when most of it moves
+        moves = defined & (
+            residual > s.residual_px * scale / offset + s.residual_rel * hypot32(*rigid.transpose(2, 0, 1))
+        )
+        count, labels = cv2.connectedComponents(carried.view(np.uint8), connectivity=8)
+        share = np.bincount(labels.ravel(), weights=moves.ravel(), minlength=count)
+        share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
+        carried &= (share > 0.5)[labels] & moves
+        carried = cv2.morphologyEx(carried.view(np.uint8), cv2.MORPH_OPEN, kernel).view(bool)  # as the segmentation
+        out[a] |= carried
+        age[a][carried] = age[k][ys, xs][carried] + 1
+
+
+#: The band along the image's border (in ``border_px``) that :func:`carry_entries` carries a mover into.
+ENTRY_BAND = 3.0
 
 
 def pose_from_flow(

@@ -43,6 +43,9 @@ class MoverSettings:
     pnp_threshold_px: float = 1.0
     """RANSAC inlier threshold (pixels) of the per-pair camera pose, solved by PnP from the stage-1 depth and the
     flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
+    entry_carry: int = 0
+    """Frames a flagged region is carried backwards along the flow into the band along the image's border where the
+    segmentation checks nothing (:func:`~.segmentation.carry_entries`; a mover entering at a side; 0 = off)."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
     contact_rows: int = 20
