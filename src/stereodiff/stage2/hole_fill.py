@@ -251,7 +251,9 @@ def fill_frames(
         away_floor = None  # [h',w'] the background fill of the holes beside a mover, −inf elsewhere
         if away_at < far_at and movers[i].any():  # static holes beside a given mover: from the background side
             outside = (weight[i] == 0) & ~movers[i] & within(movers[i], config.hole_mover_away_px)
-            outside &= background_coloured(rgb[i], movers[i], (weight[i] > 0) & ~movers[i], config.hole_mover_away_px)
+            at = np.nonzero(outside)
+            scene = (weight[i] > 0) & ~movers[i]
+            outside[at] = background_coloured(rgb[i], movers[i], scene, config.hole_mover_away_px, at)
             behind = smoothed[i, away_at + 1] > reach  # the colour region brought a background pixel's weight here
             background = smoothed[i, away_at] / np.maximum(smoothed[i, away_at + 1], reach)
             fill = np.where(outside & behind, background, fill)
@@ -308,26 +310,25 @@ _MOTION_PRIOR = np.float32(0.01)
 AWAY_COLOUR_RATIO = 0.5
 
 
-def background_coloured(rgb: np.ndarray, movers: np.ndarray, background: np.ndarray, reach_px: float) -> np.ndarray:
-    """``[h,w]`` bool (``hole_mover_away_px``): the pixels whose ``rgb`` ``[h,w,3]`` lies nearer (L1) the mean colour
-    of the ``background`` ``[h,w]`` bool pixels within a square of half-size ``reach_px`` than ``AWAY_COLOUR_RATIO``
-    times its distance to that of the ``movers`` ``[h,w]`` bool pixels there (or that have background pixels and no
-    mover pixels around): a hole beside a mover that clearly looks like the scene behind it rather than like the
-    mover's own unflagged part."""
-    import cv2
+def background_coloured(
+    rgb: np.ndarray, movers: np.ndarray, background: np.ndarray, reach_px: float, at: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """``[n]`` bool (``hole_mover_away_px``) at the pixels ``at`` (``(rows, cols)``, ``[n]`` each): their ``rgb``
+    ``[h,w,3]`` lies nearer (L1) the mean colour of the ``background`` ``[h,w]`` bool pixels within a square of
+    half-size ``reach_px`` than ``AWAY_COLOUR_RATIO`` times its distance to that of the ``movers`` ``[h,w]`` bool
+    pixels there (or they have background pixels and no mover pixels around): a hole beside a mover that clearly
+    looks like the scene behind it rather than like the mover's own unflagged part."""
+    planes = colour_planes(rgb)[..., :4]  # [h,w,4] 1, rgb
+    radius = math.floor(reach_px)
+    colour = rgb[at]  # [n,3]
 
-    size = (2 * math.floor(reach_px) + 1,) * 2
+    def distance(member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # [n] L1 to member's mean colour, [n] any
+        sums = box_sums(planes, member.astype(np.float32), radius, at)  # [n,4]
+        return colour_l1(colour - sums[:, 1:] / np.maximum(sums[:, :1], 1e-6)), sums[:, 0] > 0.5
 
-    def local_mean(member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # [h,w,3] mean colour, [h,w] bool any
-        weight = member.astype(np.float32)
-        total = cv2.boxFilter(weight, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
-        colour = cv2.boxFilter(rgb * weight[..., None], -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
-        return colour / np.maximum(total, 1e-6)[..., None], total > 0.5
-
-    mover_mean, has_mover = local_mean(movers)
-    scene_mean, has_scene = local_mean(background)
-    nearer = np.abs(rgb - scene_mean).sum(axis=-1) < AWAY_COLOUR_RATIO * np.abs(rgb - mover_mean).sum(axis=-1)
-    return has_scene & (~has_mover | nearer)
+    to_mover, has_mover = distance(movers)
+    to_scene, has_scene = distance(background)
+    return has_scene & (~has_mover | (to_scene < AWAY_COLOUR_RATIO * to_mover))
 
 
 def region_motion(moving_evidence: np.ndarray, evidence: np.ndarray) -> np.ndarray:

@@ -223,6 +223,14 @@ UP_RUN_TRIM_PX = 6
 UP_RUN_TALL = 0.5
 
 
+def _inner_columns(columns: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``[w]`` bool: ``columns`` ``[w]`` bool less ``UP_RUN_TRIM_PX`` (at a 320-pixel long side of ``shape``) at each
+    side of every run (the image border is no side): the flow blends a mover's depth into the scenery beside it."""
+    trim = round(UP_RUN_TRIM_PX * max(shape) / 320.0)
+    padded = np.pad(columns, trim, constant_values=True).astype(np.int32)
+    return columns & (np.convolve(padded, np.ones(2 * trim + 1, np.int32), mode="valid") == 2 * trim + 1)
+
+
 def _up_run(
     depth: np.ndarray, region: np.ndarray, taken: np.ndarray, value: float, s: MoverSettings, ground: np.ndarray
 ) -> np.ndarray:
@@ -249,9 +257,7 @@ def _up_run(
     columns &= top >= horizon  # found by the ground alone: a region the flow found above the horizon is all there
     height = np.count_nonzero(region, axis=0)  # [w]
     columns &= height >= UP_RUN_TALL * height.max()  # her body's columns, not a swath of floor flagged with her
-    trim = round(UP_RUN_TRIM_PX * max(region.shape) / 320.0)  # the flow blends her depth into the scenery beside her
-    padded = np.pad(columns, trim, constant_values=True).astype(np.int32)  # the image border is no side
-    columns &= np.convolve(padded, np.ones(2 * trim + 1, np.int32), mode="valid") == 2 * trim + 1
+    columns = _inner_columns(columns, region.shape)
     if not columns.any():
         return out
     step, floor = np.log1p(s.segment_step), (1.0 + s.underground) * value
@@ -325,9 +331,7 @@ def _up_beside(depth: np.ndarray, region: np.ndarray, taken: np.ndarray, value: 
         return np.zeros(region.shape, bool)
     h, w = region.shape
     _, columns = _far_columns(depth, region, floor)  # [w] its own far columns, not static pixels flagged with it
-    trim = round(UP_RUN_TRIM_PX * max(h, w) / 320.0)  # the flow blends its depth into the scenery beside it
-    padded = np.pad(columns, trim, constant_values=True).astype(np.int32)  # the image border is no side
-    columns &= np.convolve(padded, np.ones(2 * trim + 1, np.int32), mode="valid") == 2 * trim + 1
+    columns = _inner_columns(columns, region.shape)
     if not columns.any():
         return np.zeros(region.shape, bool)
     beside = np.log(_beside_depth(depth, region.any(axis=0), (depth > 0) & ~taken))  # [h] NaN: nothing beside
@@ -389,7 +393,6 @@ def up_holes(
         return out
     px = max(h, w) / 320.0
     least = UP_HOLES_MIN_PX * px * px
-    trim = round(UP_RUN_TRIM_PX * px)
     hole = (depth <= 0) & ~moving & ~given
     scene = (depth > 0) & ~moving & ~given
     signed = grey.astype(np.int16)
@@ -399,9 +402,7 @@ def up_holes(
         height = np.count_nonzero(region, axis=0)  # [w]
         if height.sum() < least:
             continue
-        columns = height > 0
-        padded = np.pad(columns, trim, constant_values=True).astype(np.int32)  # the image border is no side
-        columns &= np.convolve(padded, np.ones(2 * trim + 1, np.int32), mode="valid") == 2 * trim + 1
+        columns = _inner_columns(height > 0, region.shape)
         top = np.argmax(region, axis=0)  # [w] the region's highest row per column
         for x in np.flatnonzero(columns & (top > 0)):
             y = int(top[x]) - 1

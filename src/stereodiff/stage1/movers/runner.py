@@ -257,8 +257,7 @@ def _up_holes(
             return
         taken = up_holes(depth[k], moving[k], handled[k], grey[k], s)
         if taken.any():
-            region = handled[k].copy()
-            top = np.argmax(region, axis=0)  # [w] the given pixels' highest row per column
+            top = np.argmax(handled[k], axis=0)  # [w] the given pixels' highest row per column
             column_depth = depth[k][top, np.arange(depth.shape[2])]  # [w]
             depth[k][taken] = np.broadcast_to(column_depth, taken.shape)[taken]
             handled[k] |= taken

@@ -112,12 +112,11 @@ def segment_movers(
             target, _, miss = forward_backward(fwd, bwd)
             usable = (miss < 1.0 * scale) & inner & inside_image(target, s.border_px * scale)  # DIS: poor at borders
             K = pinhole(float(scene.focal[own]), (h, w))
-            pose = pose_from_flow(scene.depth[own], fwd, usable, K, s.pnp_threshold_px * scale, seed=first + own)
-            if pose is None:
+            fit = _flow_residual(scene.depth[own], static_depth[own], fwd, usable, K, s, scale, first + own)
+            if fit is None:
                 continue
-            rigid, defined = rigid_flow(static_depth[own], K, pose)
-            residual = hypot32(*(fwd - rigid).transpose(2, 0, 1))
-            limit = s.residual_px * scale + s.residual_rel * hypot32(*rigid.transpose(2, 0, 1))
+            pose, residual, rigid_px, defined = fit
+            limit = s.residual_px * scale + s.residual_rel * rigid_px
             checked = usable & defined
             off = None
             if s.epipolar_share > 0:
@@ -251,15 +250,12 @@ def carry_entries(
             continue
         K = pinhole(float(scene.focal[a]), (h, w))
         usable = (miss < 1.0 * scale) & inside_image(target, s.border_px * scale) & inner
-        pose = pose_from_flow(scene.depth[a], fwd, usable, K, s.pnp_threshold_px * scale, seed=first + a)
-        if pose is None:
+        fit = _flow_residual(scene.depth[a], static_depth[a], fwd, usable, K, s, scale, first + a)
+        if fit is None:
             continue
-        rigid, defined = rigid_flow(static_depth[a], K, pose)
-        residual = hypot32(*(fwd - rigid).transpose(2, 0, 1))
+        _, residual, rigid_px, defined = fit
         # the segmentation's limit over ``offset`` frames, per frame; a carried region is kept when most of it moves
-        moves = defined & (
-            residual > s.residual_px * scale / offset + s.residual_rel * hypot32(*rigid.transpose(2, 0, 1))
-        )
+        moves = defined & (residual > s.residual_px * scale / offset + s.residual_rel * rigid_px)
         count, labels = cv2.connectedComponents(carried.view(np.uint8), connectivity=8)
         share = np.bincount(labels.ravel(), weights=moves.ravel(), minlength=count)
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
@@ -271,6 +267,28 @@ def carry_entries(
 
 #: The band along the image's border (in ``border_px``) that :func:`carry_entries` carries a mover into.
 ENTRY_BAND = 3.0
+
+
+def _flow_residual(
+    depth: np.ndarray,
+    static_depth: np.ndarray,
+    flow: np.ndarray,
+    usable: np.ndarray,
+    K: np.ndarray,
+    s: MoverSettings,
+    scale: float,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """What the static scene leaves of a frame's ``flow`` ``[h,w,2]`` (px) to another frame: the relative pose from
+    the flow on the ``usable`` ``[h,w]`` bool pixels and the stage-1 ``depth`` ``[h,w]`` (:func:`pose_from_flow`,
+    threshold ``pnp_threshold_px`` × ``scale``), the rigid flow of ``static_depth`` ``[h,w]`` (holes filled) under
+    it (:func:`rigid_flow`), and ``(pose [4,4], |flow − rigid| [h,w] px, |rigid| [h,w] px, defined [h,w] bool)``;
+    None when PnP finds no pose."""
+    pose = pose_from_flow(depth, flow, usable, K, s.pnp_threshold_px * scale, seed=seed)
+    if pose is None:
+        return None
+    rigid, defined = rigid_flow(static_depth, K, pose)
+    return pose, hypot32(*(flow - rigid).transpose(2, 0, 1)), hypot32(*rigid.transpose(2, 0, 1)), defined
 
 
 def pose_from_flow(
