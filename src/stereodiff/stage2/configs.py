@@ -354,6 +354,22 @@ class TemporalConfig(BackendConfig):
     ``hole_outline_wide_frame_given=0.025``: on for every static-orbit clip, 7-Scenes (+0.2 %) and close-object s1 /
     s473 / s475 (−0.4 / −0.5 / +0.8 %, moving pixels −0.1 / +0.8 / +1.9 %), off (the preset's output) on 10
     indoor-dynamic and driving clips, close-object s0 / s474 and TUM. False here and in the ``cpu`` preset."""
+    hole_outline_views: int = 0
+    """With ``hole_outline_px``: after the temporal filter (and after ``hole_outline_nearest``), an outline band's
+    hole nearer to the step's far side than to its near side takes the far side where the nearby frames, up to this
+    many on each side, show its colour patch at the far depth better than at the near side's
+    (:func:`~stereodiff.stage2.hole_fill.views_far_side`; 0 = off): the multi-view colour test decides which side a
+    hole belongs to, in place of ``hole_outline_nearest``'s parallax direction. The nearby frames are the flow
+    links' fitted camera motions (no stage-1 poses needed). Measured: docs/stage2-temporal.md, "Outline holes on the
+    background side". 0 here and in the ``cpu`` preset."""
+    hole_outline_views_margin: float = 0.01
+    """With ``hole_outline_views``: the far depth must match by this much better (median over the frames of the
+    mean colour L1 of the 5-pixel cross, RGB in [0, 1] summed over channels)."""
+    hole_outline_views_band_px: float = 6.0
+    """With ``hole_outline_views``: the band's reach from stage 1's covered pixels (working-resolution pixels)."""
+    hole_outline_views_static: bool = False
+    """With ``hole_outline_views``: only in a video stage 1 finds static (the test of
+    ``hole_outline_nearest_static``)."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -675,6 +691,9 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_parallax", 0 <= self.hole_outline_parallax <= 1, "must be in [0, 1]"),
             ("hole_outline_nearest", 0 <= self.hole_outline_nearest <= 1, "must be in [0, 1]"),
             ("hole_outline_nearest_motion", 0 <= self.hole_outline_nearest_motion <= 1, "must be in [0, 1]"),
+            ("hole_outline_views", self.hole_outline_views >= 0, "must be ≥ 0"),
+            ("hole_outline_views_margin", self.hole_outline_views_margin >= 0, "must be ≥ 0"),
+            ("hole_outline_views_band_px", self.hole_outline_views_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),
