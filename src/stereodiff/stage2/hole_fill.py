@@ -643,7 +643,8 @@ def views_far_side(
 
     Measured offline on static-orbit s860 (every 6th frame, band 6 px, 8 frames each side, margin 0.01): of the
     band's truly far holes it moves 41 % (to a median log error −0.011, from −0.072), of its truly near ones 1.6 %
-    (the rule of ``hole_outline_nearest`` without its parallax test, nearer-side distance only: 69 % / 25 %)."""
+    (the nearer-side distance alone: 69 % / 25 %; the colour test alone: 51 % / 3.8 %). End to end (8 frames):
+    static-orbit s860–s879 final all-pixel AbsRel −3.9 % median, 19 of 20 better."""
     import cv2
 
     if not covered.any() or covered.all() or not views:
