@@ -1915,3 +1915,63 @@ def test_static_holes_beside_a_given_mover_take_the_background_side():
     assert np.isneginf(floor[:, :14]).all() and np.isneginf(floor[:, 18:]).all()
     with pytest.raises(ValueError, match="hole_mover_away_px"):
         TemporalRefiner(hole_mover_away_px=-1)
+
+
+def _strip_scene(
+    object_cols: tuple[int, int], shifts: tuple[float, ...], w: int = 60, h: int = 8, focal: float = 50.0
+) -> tuple[np.ndarray, list, np.ndarray]:
+    """A textured object strip at depth 1 in front of a textured wall at depth e, seen by a camera moving sideways:
+    frame 0's ``[h,w,3]`` RGB, the :class:`View` s of the camera shifted by ``shifts`` (world units along x) and frame
+    0's ``[h,w]`` true log-depth. The object spans frame 0's columns ``object_cols`` (first, last)."""
+    from stereodiff.stage2.hole_fill import View
+
+    rng = np.random.default_rng(3)
+    centre = (w - 1) / 2.0
+    near_tex, far_tex = rng.uniform(0, 1, (400, 3)), rng.uniform(0, 1, (400, 3))  # colour per 1 / focal of x
+    x_lo, x_hi = (object_cols[0] - 0.5 - centre) / focal, (object_cols[1] + 0.5 - centre) / focal
+
+    def texture(tex: np.ndarray, x: np.ndarray) -> np.ndarray:
+        at = x * focal + 200.0
+        return np.stack([np.interp(at, np.arange(400), tex[:, c]) for c in range(3)], axis=-1)
+
+    def render(shift: float) -> tuple[np.ndarray, np.ndarray]:
+        ray = (np.arange(w) - centre) / focal  # [w]
+        on_object = (ray + shift >= x_lo) & (ray + shift <= x_hi)
+        colour = np.where(on_object[:, None], texture(near_tex, ray + shift), texture(far_tex, ray * np.e + shift))
+        return np.repeat(colour[None], h, 0).astype(np.float32), np.where(on_object, 0.0, 1.0) * np.ones((h, 1))
+
+    rgb, truth = render(0.0)
+    views = [View(render(s)[0], np.eye(3), np.array([-s, 0.0, 0.0]), focal, (centre, (h - 1) / 2.0)) for s in shifts]
+    return rgb, views, truth.astype(np.float32)
+
+
+def test_an_outline_hole_goes_to_the_far_side_where_the_nearby_frames_show_it_there():
+    """``hole_outline_views``: a band of 5 holes right of an object's edge, filled with the object's depth; the wall
+    behind and the object are both textured. Where the band is truly the wall (the object ends at its first
+    column), the band holes nearer the wall's covered pixels than the object's take the wall's depth — the nearby
+    frames show their colours there only at that depth; the holes nearer the object stay. Where the object truly
+    covers the whole band (same band, same depths, only the colours differ), nothing moves; without views nothing
+    moves; the refiner validates the options."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import views_far_side
+
+    config = TemporalConfig(hole_outline_px=10, hole_outline_views=3)
+    shifts = (-0.15, -0.1, -0.05, 0.05, 0.1, 0.15)
+    band = slice(30, 35)  # columns 30..34 are holes, 29 the object's last covered column, 35 the wall's first
+    for last, wall in ((30, True), (34, False)):  # the object's last column: the band's first, or its last
+        rgb, views, truth = _strip_scene((10, last), shifts)
+        covered = np.ones(truth.shape, bool)
+        covered[:, band] = False
+        output = np.where(covered, truth, 0.0).astype(np.float32)  # the band filled with the object's depth
+        moved = views_far_side(config, covered, output, rgb, views)
+        assert np.array_equal(moved[covered], output[covered])
+        assert np.allclose(moved[:, 30:33], 0.0)  # nearer the object's covered pixels: never a candidate
+        if wall:
+            assert np.allclose(moved[:, 33:35], 1.0)  # the wall: seen there in the other frames
+        else:
+            assert np.allclose(moved[:, 33:35], 0.0)  # the object: its colours match only at its depth
+        assert np.array_equal(views_far_side(config, covered, output, rgb, []), output)
+    with pytest.raises(ValueError, match="hole_outline_views"):
+        TemporalRefiner(hole_outline_views=-1)
+    with pytest.raises(ValueError, match="hole_outline_views_margin"):
+        TemporalRefiner(hole_outline_views_margin=-0.1)

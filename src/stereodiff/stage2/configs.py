@@ -354,6 +354,28 @@ class TemporalConfig(BackendConfig):
     ``hole_outline_wide_frame_given=0.025``: on for every static-orbit clip, 7-Scenes (+0.2 %) and close-object s1 /
     s473 / s475 (−0.4 / −0.5 / +0.8 %, moving pixels −0.1 / +0.8 / +1.9 %), off (the preset's output) on 10
     indoor-dynamic and driving clips, close-object s0 / s474 and TUM. False here and in the ``cpu`` preset."""
+    hole_outline_views: int = 0
+    """With ``hole_outline_px``: after the temporal filter (and after ``hole_outline_nearest``), an outline band's
+    hole nearer to the step's far side than to its near side takes the far side where the nearby frames, up to this
+    many on each side, show its colour patch at the far depth better than at the near side's
+    (:func:`~stereodiff.stage2.hole_fill.views_far_side`; 0 = off): the multi-view colour test decides which side a
+    hole belongs to, in place of ``hole_outline_nearest``'s parallax direction. The nearby frames are the flow
+    links' fitted camera motions (no stage-1 poses needed). Measured (docs/stage2-temporal.md, "Outline holes on the
+    background side"; 8, final all-pixel AbsRel): static-orbit s860–s879 −6.8 … +1.1 %, median −3.9 %, 19 of 20
+    better (held out s866–s879 −6.8 … −1.1 %), 5 of 20 under stage 1 (the preset: 3); on the dynamic presets (11
+    clips) −1.0 … +2.0 % but their moving pixels worse on all 11 (+0.05 … +4.2 %): use it with
+    ``hole_outline_views_static``. TUM −0.1 %, 7-Scenes level. ~12 ms of CPU per 320×240 frame. 0 here and in the
+    ``cpu`` preset."""
+    hole_outline_views_margin: float = 0.01
+    """With ``hole_outline_views``: the far depth must match by this much better (median over the frames of the
+    mean colour L1 of the 5-pixel cross, RGB in [0, 1] summed over channels)."""
+    hole_outline_views_band_px: float = 6.0
+    """With ``hole_outline_views``: the band's reach from stage 1's covered pixels (working-resolution pixels)."""
+    hole_outline_views_static: bool = False
+    """With ``hole_outline_views``: only in a video stage 1 finds static (the test of
+    ``hole_outline_nearest_static``). With ``hole_outline_wide_frame_given=0.025``: on for 17 of 20 static-orbit
+    clips (s861 / s872 / s879 have a frame with 2.5–4.4 % given) and 7-Scenes, off (the preset's output) on every
+    indoor-dynamic, driving and close-object clip measured (11) and TUM."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -675,6 +697,9 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_parallax", 0 <= self.hole_outline_parallax <= 1, "must be in [0, 1]"),
             ("hole_outline_nearest", 0 <= self.hole_outline_nearest <= 1, "must be in [0, 1]"),
             ("hole_outline_nearest_motion", 0 <= self.hole_outline_nearest_motion <= 1, "must be in [0, 1]"),
+            ("hole_outline_views", self.hole_outline_views >= 0, "must be ≥ 0"),
+            ("hole_outline_views_margin", self.hole_outline_views_margin >= 0, "must be ≥ 0"),
+            ("hole_outline_views_band_px", self.hole_outline_views_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),

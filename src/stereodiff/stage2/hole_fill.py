@@ -48,6 +48,8 @@ __all__ = [
     "static_colour_miss",
     "step_direction",
     "surface_below",
+    "views_colour_cost",
+    "views_far_side",
     "wide_outline",
 ]
 
@@ -617,6 +619,107 @@ def nearest_after_filter(
     if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
         nearest &= ~within(movers, config.hole_outline_mover_px)
     return np.where(nearest, np.maximum(hi, log_depth), log_depth).astype(np.float32)
+
+
+def views_far_side(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    rgb: np.ndarray,
+    views: Sequence[View],
+    movers: np.ndarray | None = None,
+) -> np.ndarray:
+    """``[h,w]`` float32 the temporal filter's output log-depth (``log_depth [h,w]``) with the outline band's holes
+    that the nearby frames show on the far side given it (``hole_outline_views``): a hole within
+    ``hole_outline_views_band_px`` of stage 1's ``covered [h,w]`` pixels, whose square of half-size
+    ``hole_far_edge_px`` spans at least ``hole_outline_step`` of the output's covered log-depth, nearer (Euclidean)
+    to the step's far-side covered pixels than to its near side's, is lifted to 3D at two depths — the square's
+    farthest covered log-depth and the mean of its near side's — and projected into each nearby frame (``views``,
+    :class:`View`); where its colour patch there (:func:`views_colour_cost`, the median over the frames it lands in)
+    matches at the far depth better by more than ``hole_outline_views_margin`` than at the near one, it takes the far
+    depth (never nearer than it was). A strip of background beside an object lands on the background's own colours
+    in the other frames only at the background's depth; the object's own rim, filled the same, does not. Nothing
+    within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves. ``rgb [h,w,3]`` float32 in [0, 1].
+
+    Measured offline on static-orbit s860 (every 6th frame, band 6 px, 8 frames each side, margin 0.01): of the
+    band's truly far holes it moves 41 % (to a median log error −0.011, from −0.072), of its truly near ones 1.6 %
+    (the nearer-side distance alone: 69 % / 25 %; the colour test alone: 51 % / 3.8 %). End to end (8 frames):
+    static-orbit s860–s879 final all-pixel AbsRel −3.9 % median, 19 of 20 better."""
+    import cv2
+
+    if not covered.any() or covered.all() or not views:
+        return log_depth
+    half = config.hole_far_edge_px
+    hi, step, middle = _step_span(covered, log_depth, half, config.hole_outline_step)
+    band = ~covered & step & within(covered, config.hole_outline_views_band_px) & (log_depth < hi)
+    far_side, near_side = _sides(covered, log_depth, step, middle)
+    if not (band.any() and far_side.any() and near_side.any()):
+        return log_depth
+    to_far = cv2.distanceTransform((~far_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # [h,w] px
+    to_near = cv2.distanceTransform((~near_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    candidate = band & (to_far < to_near)
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
+        candidate &= ~within(movers, config.hole_outline_mover_px)
+    at = np.nonzero(candidate)
+    if not len(at[0]):
+        return log_depth
+    sums = box_sums(np.stack([log_depth, np.ones_like(log_depth)], axis=-1), near_side.astype(np.float32), half, at)
+    near = np.where(sums[:, 1] > 0.5, sums[:, 0] / np.maximum(sums[:, 1], 1e-6), log_depth[at])  # [n]
+    far = hi[at]  # [n]
+    with np.errstate(invalid="ignore"):
+        move = views_colour_cost(rgb, views, far, at) < views_colour_cost(rgb, views, near, at) - (
+            config.hole_outline_views_margin
+        )  # NaN (lands nowhere): False
+    out = log_depth.astype(np.float32, copy=True)
+    rows, cols = at[0][move], at[1][move]
+    out[rows, cols] = np.maximum(far[move], log_depth[rows, cols])
+    return out
+
+
+#: the colour patch of :func:`views_colour_cost`: the pixel and its four neighbours (row, column offsets)
+_PATCH = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+def views_colour_cost(
+    rgb: np.ndarray, views: Sequence[View], log_depth: np.ndarray, at: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """``[n]`` float32 how badly the pixels ``at`` (``(rows, cols)``, ``[n]`` each) of a frame (``rgb [h,w,3]``
+    float32 in [0, 1]) match the nearby frames (``views``, :class:`View`) if they were static points at
+    ``log_depth [n]`` (the views' unit): each lifted to 3D, moved into each view's camera and projected; the mean
+    colour L1 (:func:`colour_l1`) of its 5-pixel cross against the same cross there (bilinear, fronto-parallel, the
+    image's edge repeated),
+    then the median over the views it lands in (NaN where none)."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    rows, cols = at
+    depth = np.exp(log_depth.astype(np.float64))  # [n]
+    own = [rgb[np.clip(rows + dr, 0, h - 1), np.clip(cols + dc, 0, w - 1)] for dr, dc in _PATCH]  # [n,3] each
+    costs = np.full((len(views), len(rows)), np.nan, np.float32)  # [V,n]
+    pad = -(-len(rows) // _REMAP_ROW) * _REMAP_ROW
+    for i, view in enumerate(views):
+        x = (cols - view.centre[0]) * depth / view.focal  # [n] in the frame's camera
+        y = (rows - view.centre[1]) * depth / view.focal
+        r, t = view.rotation, view.translation
+        z = r[2, 0] * x + r[2, 1] * y + r[2, 2] * depth + t[2]
+        ahead = z > 1e-6 * depth
+        scale = view.focal / np.where(ahead, z, 1.0)
+        u = (r[0, 0] * x + r[0, 1] * y + r[0, 2] * depth + t[0]) * scale + view.centre[0]
+        v = (r[1, 0] * x + r[1, 1] * y + r[1, 2] * depth + t[1]) * scale + view.centre[1]
+        lands = ahead & (u > -0.5) & (u < w - 0.5) & (v > -0.5) & (v < h - 0.5)
+        cost = np.zeros(len(rows), np.float32)
+        for (dr, dc), colour in zip(_PATCH, own):
+            maps = np.zeros((2, pad), np.float32)  # the points as a [pad/_REMAP_ROW, _REMAP_ROW] image
+            maps[0, : len(u)], maps[1, : len(v)] = u + dc, v + dr
+            grid = (m.reshape(-1, _REMAP_ROW) for m in maps)
+            there = cv2.remap(view.rgb, *grid, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            cost += colour_l1(there.reshape(-1, 3)[: len(u)] - colour)
+        costs[i] = np.where(lands, cost / len(_PATCH), np.nan)
+    landed = np.isfinite(costs).any(axis=0)
+    out = np.full(len(rows), np.nan, np.float32)
+    if landed.any():
+        out[landed] = np.nanmedian(costs[:, landed], axis=0)
+    return out
 
 
 def moving_surroundings(share: np.ndarray, counts: np.ndarray, half: int, threshold: float) -> np.ndarray:

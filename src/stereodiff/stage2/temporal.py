@@ -153,6 +153,7 @@ class TemporalRefiner(TemporalConfig):
         wide = self.hole_outline_px > 0 and self.hole_outline_wide_band_px > 0
         asked = wide or (self.hole_outline_nearest > 0 and self.hole_outline_nearest_static)
         asked = asked or (self.hole_warp_static > 0 and warp_frames == 0)
+        asked = asked or (self.hole_outline_views > 0 and self.hole_outline_views_static)
         static = asked and self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
         outline = self._static_outline(static)
         warp_static = self.hole_warp_static > 0 and warp_frames == 0 and static  # carried depth after all
@@ -174,6 +175,10 @@ class TemporalRefiner(TemporalConfig):
         nearest = self.hole_outline_nearest > 0 and (not self.hole_outline_nearest_static or static)
         if self.hole_outline_nearest > 0:
             meta["outline_nearest"] = nearest
+        views_on = self.hole_outline_px > 0 and self.hole_outline_views > 0
+        views_on = views_on and (not self.hole_outline_views_static or static)
+        if self.hole_outline_views > 0:
+            meta["outline_views"] = views_on
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -204,6 +209,8 @@ class TemporalRefiner(TemporalConfig):
                 log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
                 if self._nearest_after(inputs):  # band holes nearer the far side, on the filter's output
                     log_depth = ((i, self._far_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
+                if views_on:  # band holes the nearby frames show on the far side
+                    log_depth = ((i, self._views_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 items = ((lo + i, estimate, frames[lo + i]) for i, estimate in log_depth)
                 for k, final in thread_imap(self._final, items, self.num_workers):
                     out[k] = final  # [H,W] each, written frame by frame
@@ -551,6 +558,17 @@ class TemporalRefiner(TemporalConfig):
             movers = moving if movers is None else movers | moving
         covered = inputs.raw(k)[1] > 0
         return nearest_after_filter(self, covered, log_depth, inputs.epipoles[k], movers)
+
+    def _views_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
+        """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.views_far_side`
+        applied (``hole_outline_views`` nearby frames on each side, :meth:`_Inputs.views`)."""
+        from stereodiff.stage2.hole_fill import views_far_side
+
+        movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
+        movers = None if movers is None else movers[0]
+        covered = inputs.raw(k)[1] > 0
+        views = inputs.views(k, self.hole_outline_views)
+        return views_far_side(self, covered, log_depth, inputs.rgb(k), views, movers)
 
     def _final(self, item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
         """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3])``."""
