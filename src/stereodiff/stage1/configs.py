@@ -1045,6 +1045,14 @@ class GeometricConfig(Stage1Config):
     band_select_margin: float = 0.002
     """With ``band_select``: the cost (mean absolute RGB difference in [0, 1]) by which the best candidate must beat
     every candidate of a distinct depth; else the pixel is left as it was."""
+    near_holes: float = 0.0
+    """After the movers and the outline steps, before the sky: a large stage-1 hole region whose silhouette moves from
+    frame to frame at least this many times as fast as the translation parallax of its occlusion bound (what
+    surrounds it) gets the depth that parallax implies for its outline, one per track of regions
+    (:func:`~stereodiff.stage1.near_holes.near_hole_depth`; 0 = off, else > 1). For an object crossing close to
+    the camera that stage 1 leaves as a hole (close-object's box or ball): stage 2 fills it from the background,
+    1.5–3.6× too far, and that bends the protocol's one fit. NUMBERS. Off here and in the ``cpu`` preset (issue #20,
+    docs/geometric.md "The near object of close-object")."""
 
     def validate(self) -> None:
         super().validate()
@@ -1160,6 +1168,7 @@ class GeometricConfig(Stage1Config):
                 ("sky_min_frames", 0 <= self.sky_min_frames <= 1, "must lie in [0, 1]"),
                 ("sky_video_colour", self.sky_video_colour >= 0, "must be ≥ 0 (0 = off)"),
                 ("sky_far", self.sky_far > 1, "must be > 1"),
+                ("near_holes", self.near_holes == 0 or self.near_holes > 1, "must be 0 (off) or > 1"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),
                 ("sky_grow_step", self.sky_grow_step > 0, "must be > 0"),
