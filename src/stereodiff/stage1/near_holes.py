@@ -43,6 +43,8 @@ MIN_BOUND_PX = 0.25
 MAX_SHIFT_PX = 48.0
 #: least IoU of a shifted region with the other frame's regions
 MIN_IOU = 0.5
+#: least number of a track's regions whose parallax agrees with the track's (a motion seen in one frame is noise)
+MIN_COHERENT = 3
 #: least IoU of a shifted region with the next frame's region for both to be one track
 TRACK_IOU = 0.3
 #: frames a taken track is followed on past each end, and the least share of a region its predicted place covers
@@ -101,7 +103,9 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
     bound's translation parallax (the rigid flow of the ring's depth under the two frames' relative pose from
     ``cam_to_world``, less the rotation's; medians over the region), which must be at least :data:`MIN_BOUND_PX`.
     Regions of consecutive frames whose shifted silhouettes overlap (IoU ≥ :data:`TRACK_IOU`) form a track; a track
-    whose median parallax is at least :data:`MIN_SHIFT_PX` and ``ratio`` times its median bound parallax gives its
+    whose median parallax vector (one motion: an outline that only changes shape shifts every way) is at least
+    :data:`MIN_SHIFT_PX` long and ``ratio`` times its median bound parallax, and that holds at least
+    :data:`MIN_COHERENT` regions whose own parallax lies within half that vector's length of it, gives its
     regions one depth, the median over them of ``sqrt(lower · B)`` (``lower = B · bound parallax / parallax``), at
     the static pixels' median confidence, and is followed on past its ends for up to :data:`EXTEND_FRAMES` frames
     (a region of the next frame at least :data:`EXTEND_SHARE` covered by the last region moved by the track's median
@@ -128,7 +132,7 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
         count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
         regions.append([labels == i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= MIN_AREA * h * w])
     # candidates: (frame, region index) -> (shift, parallax, bound parallax, depth)
-    found: dict[tuple[int, int], tuple[tuple[int, int], float, float, float]] = {}
+    found: dict[tuple[int, int], tuple[tuple[int, int], tuple[float, float], float, float]] = {}
     for k in range(t):
         if not regions[k]:
             continue
@@ -163,9 +167,10 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
                 continue
             if j < k:  # the previous frame: the shift forward is the opposite one
                 dx, dy, rot = -dx, -dy, -rot
-            parallax = float(np.hypot(dx - rot[0], dy - rot[1]))
+            moved = (dx - float(rot[0]), dy - float(rot[1]))  # the outline's parallax (px)
+            parallax = float(np.hypot(*moved))
             lower = bound * bound_parallax / max(parallax, 1e-6)  # the outline's static depth
-            found[(k, i)] = ((dx, dy), parallax, bound_parallax, float(np.sqrt(lower * bound)))
+            found[(k, i)] = ((dx, dy), moved, bound_parallax, float(np.sqrt(lower * bound)))
     # tracks: a region and the next frame's region its shifted silhouette lands on
     parent = {key: key for key in found}
 
@@ -194,13 +199,18 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
     confidence = np.array(scene.confidence, np.float32)
     static_confidence = float(np.median(confidence[covered])) if covered.any() else 1.0
     for members in tracks.values():
-        parallax = float(np.median([found[key][1] for key in members]))
+        # one motion: the median parallax vector (an outline that only changes shape shifts every way), and at
+        # least MIN_COHERENT regions whose own parallax lies within half its length of it (a motion persists)
+        vectors = np.array([found[key][1] for key in members])  # [n,2] px
+        median = np.median(vectors, axis=0)
+        parallax = float(np.hypot(*median))
         bound_parallax = float(np.median([found[key][2] for key in members]))
-        if parallax < MIN_SHIFT_PX * scale or parallax < ratio * bound_parallax:
+        coherent = int((np.hypot(*(vectors - median).T) <= 0.5 * parallax).sum())
+        if parallax < MIN_SHIFT_PX * scale or parallax < ratio * bound_parallax or coherent < MIN_COHERENT:
             continue
         value = float(np.median([found[key][3] for key in members]))
         masks = {k: regions[k][i] for k, i in members}
-        moving = [found[key][0] for key in members if found[key][1] >= MIN_SHIFT_PX * scale]
+        moving = [found[key][0] for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
         shift = (round(float(np.median([m[0] for m in moving]))), round(float(np.median([m[1] for m in moving]))))
         for sign in (1, -1):  # on past the track's ends: entering and leaving at the border, the shift is lost
             k = max(masks) if sign > 0 else min(masks)
