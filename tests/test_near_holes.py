@@ -60,10 +60,11 @@ def test_a_fast_hole_gets_its_outline_depth_and_a_static_hole_stays():
 
 
 def test_a_slow_hole_is_left_alone_and_the_ratio_gates():
-    _, given = near_hole_depth(_scene(2), 3.0)  # 2 px per frame: under the 8-px (at 320) least parallax
-    assert not given.any()
+    scene = _scene(2)
+    out, given = near_hole_depth(scene, 3.0)  # 2 px per frame: under the 8-px (at 320) least parallax
+    assert given is None and out is scene
     _, given = near_hole_depth(_scene(12), 20.0)  # 12 px against 1 px: under a ratio of 20
-    assert not given.any()
+    assert given is None
 
 
 def test_option_validation():

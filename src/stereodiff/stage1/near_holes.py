@@ -27,10 +27,12 @@ clips), TUM and 7-Scenes: nothing given (identical).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 
 from stereodiff.camera import pinhole
+from stereodiff.io.pages import new_array, release
 from stereodiff.stage1.movers.segmentation import rigid_flow
 from stereodiff.types import SceneGeometry
 
@@ -54,6 +56,10 @@ TRACK_IOU = 0.3
 EXTEND_FRAMES, EXTEND_SHARE = 8, 0.5
 #: ring around a region whose stage-1 depth bounds it (pixels at 320), and the percentile taken
 RING_PX, RING_PERCENTILE = 6, 20.0
+#: most frames (spread over the video) whose covered pixels' median confidence the given regions take
+CONFIDENCE_FRAMES = 64
+#: frames whose regions are kept at a time (the passes go in order: a frame and its neighbours)
+KEPT_FRAMES = 4
 
 
 def silhouette_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple[tuple[int, int], float]:
@@ -90,14 +96,19 @@ def silhouette_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple
     return best, best_iou
 
 
-def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, np.ndarray]:
+def near_hole_depth(
+    scene: SceneGeometry, ratio: float, out_dir: Path | None = None
+) -> tuple[SceneGeometry, np.ndarray | None]:
     """``scene`` with the fast-moving hole regions given a depth between their bounds (module docstring), and the
-    ``[T,h,w]`` bool mask of the pixels given.
+    ``[T,h,w]`` bool mask of the pixels given (``None`` when none is).
 
     Args:
-        scene: the stage-1 scene (``depth`` ``[T,h,w]``, 0 = hole; ``cam_to_world`` and ``focal`` per frame).
+        scene: the stage-1 scene (``depth`` ``[T,h,w]``, 0 = hole; ``cam_to_world`` and ``focal`` per frame; may
+            be memmaps, read one frame at a time).
         ratio: a track of regions is taken when its outline's parallax is at least this many times the parallax
             of its occlusion bound (medians over the track; > 1).
+        out_dir: when given, the new depth, confidence, validity, ``movers_given`` and the mask are memmaps there
+            (``near_*.npy``); else in memory. Nothing is allocated when no region is taken.
 
     Each frame's regions are 8-connected stage-1 holes of at least :data:`MIN_AREA` of the frame (closed by a
     5×5 ellipse, so the few pixels stage 1 triangulated inside a mover join it). A region's shift to the next frame
@@ -110,48 +121,43 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
     :data:`MIN_SHIFT_PX` long and ``ratio`` times its median bound parallax, and that holds at least
     :data:`MIN_COHERENT` regions whose own parallax lies within half that vector's length of it, gives its
     regions one depth, the median over them of ``sqrt(lower · B)`` (``lower = B · bound parallax / parallax``), at
-    the static pixels' median confidence, and is followed on past its ends for up to :data:`EXTEND_FRAMES` frames
-    (a region of the next frame at least :data:`EXTEND_SHARE` covered by the last region moved by the track's median
-    shift joins it: an object entering or leaving through the image's side, whose cut outline does not shift);
-    the given pixels join ``movers_given``. Works in memory (copies of ``depth`` and ``confidence``).
+    the static pixels' median confidence (over at most :data:`CONFIDENCE_FRAMES` frames spread over the video), and
+    is followed on past its ends for up to :data:`EXTEND_FRAMES` frames (a region of the next frame at least
+    :data:`EXTEND_SHARE` covered by the last region moved by the track's median shift joins it: an object entering
+    or leaving through the image's side, whose cut outline does not shift); the given pixels join
+    ``movers_given``. Memory does not grow with ``T``: regions are found per frame (a few frames' at a time) and
+    the plan keeps region indices and one depth per track.
     """
     import cv2
 
-    depth = np.array(scene.depth, np.float32)
-    t, h, w = depth.shape
-    given = np.zeros((t, h, w), bool)
+    t, h, w = scene.depth.shape
     if t < 2:
-        return scene, given
+        return scene, None
     scale = max(h, w) / 320.0
     reach = round(MAX_SHIFT_PX * scale)
     ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(RING_PX * scale) + 1,) * 2)
     reach_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1,) * 2)
-    close_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    holes_all = depth <= 0
-    covered = ~holes_all
-    regions: list[list[np.ndarray]] = []  # per frame: its big hole regions
-    for k in range(t):
-        closed = cv2.morphologyEx(holes_all[k].view(np.uint8), cv2.MORPH_CLOSE, close_kernel)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-        regions.append([labels == i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= MIN_AREA * h * w])
+    regions = _Regions(scene.depth, MIN_AREA * h * w)
     # candidates: (frame, region index) -> (shift, parallax, bound parallax, depth)
     found: dict[tuple[int, int], tuple[tuple[int, int], tuple[float, float], float, float]] = {}
     for k in range(t):
-        if not regions[k]:
+        if not regions(k):
             continue
         j = k + 1 if k + 1 < t else k - 1
-        if not regions[j]:
+        if not regions(j):
             continue
+        depth = np.asarray(scene.depth[k], np.float32)
+        covered = depth > 0
         K = pinhole(float(scene.focal[k]), (h, w))
         own_to_other = np.linalg.inv(scene.cam_to_world[j]) @ scene.cam_to_world[k]
         rotation_only = own_to_other.copy()
         rotation_only[:3, 3] = 0.0
         rotation, _ = rigid_flow(np.ones((h, w), np.float32), K, rotation_only)  # [h,w,2] px
-        for i, region in enumerate(regions[k]):
-            ring = cv2.dilate(region.view(np.uint8), ring_kernel).view(bool) & ~region & covered[k]
+        for i, region in enumerate(regions(k)):
+            ring = cv2.dilate(region.view(np.uint8), ring_kernel).view(bool) & ~region & covered
             if ring.sum() < 20:
                 continue
-            bound = float(np.percentile(depth[k][ring], RING_PERCENTILE))
+            bound = float(np.percentile(depth[ring], RING_PERCENTILE))
             at_bound, defined = rigid_flow(np.where(region, bound, 0.0).astype(np.float32), K, own_to_other)
             inside = region & defined
             if not inside.any():
@@ -162,7 +168,7 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
                 continue  # the camera hardly translates: nothing to measure the silhouette against
             near = cv2.dilate(region.view(np.uint8), reach_kernel).view(bool)
             other = np.zeros((h, w), bool)
-            for candidate in regions[j]:
+            for candidate in regions(j):
                 if (candidate & near).any():
                     other |= candidate
             (dx, dy), iou = silhouette_shift(region, other, reach)
@@ -174,8 +180,23 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
             parallax = float(np.hypot(*moved))
             lower = bound * bound_parallax / max(parallax, 1e-6)  # the outline's static depth
             found[(k, i)] = ((dx, dy), moved, bound_parallax, float(np.sqrt(lower * bound)))
-    # tracks: a region and the next frame's region its shifted silhouette lands on
-    parent = {key: key for key in found}
+    plan = _plan(found, regions, t, ratio, scale)
+    if not plan:
+        return scene, None
+    return _give(scene, plan, regions, out_dir)
+
+
+def _plan(
+    found: dict[tuple[int, int], tuple[tuple[int, int], tuple[float, float], float, float]],
+    regions: _Regions,
+    t: int,
+    ratio: float,
+    scale: float,
+) -> dict[int, list[tuple[int, float]]]:
+    """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
+    (:func:`near_hole_depth`): tracks of them, the ``ratio`` / coherence gates, and each taken track followed on
+    past its ends."""
+    parent = {key: key for key in found}  # tracks: a region and the next frame's region its silhouette lands on
 
     def root(key: tuple[int, int]) -> tuple[int, int]:
         while parent[key] != key:
@@ -186,12 +207,8 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
     for (k, i), ((dx, dy), *_rest) in found.items():
         if k + 1 >= t:
             continue
-        moved = np.zeros((h, w), bool)
-        ys, xs = np.nonzero(regions[k][i])
-        ys, xs = ys + dy, xs + dx
-        inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
-        moved[ys[inside], xs[inside]] = True
-        for n, region in enumerate(regions[k + 1]):
+        moved = _shifted(regions(k)[i], dx, dy)
+        for n, region in enumerate(regions(k + 1)):
             if (k + 1, n) in found:
                 hit = float((moved & region).sum())
                 if hit / max(float((moved | region).sum()), 1.0) >= TRACK_IOU:
@@ -199,8 +216,7 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
     tracks: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for key in found:
         tracks.setdefault(root(key), []).append(key)
-    confidence = np.array(scene.confidence, np.float32)
-    static_confidence = float(np.median(confidence[covered])) if covered.any() else 1.0
+    plan: dict[int, list[tuple[int, float]]] = {}
     for members in tracks.values():
         # one motion: the median parallax vector (an outline that only changes shape shifts every way), and at
         # least MIN_COHERENT regions whose own parallax lies within half its length of it (a motion persists)
@@ -212,37 +228,95 @@ def near_hole_depth(scene: SceneGeometry, ratio: float) -> tuple[SceneGeometry, 
         if parallax < MIN_SHIFT_PX * scale or parallax < ratio * bound_parallax or coherent < MIN_COHERENT:
             continue
         value = float(np.median([found[key][3] for key in members]))
-        masks = {k: regions[k][i] for k, i in members}
+        chosen: dict[int, list[int]] = {}
+        for k, i in members:
+            chosen.setdefault(k, []).append(i)
         moving = [found[key][0] for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
         shift = (round(float(np.median([m[0] for m in moving]))), round(float(np.median([m[1] for m in moving]))))
         for sign in (1, -1):  # on past the track's ends: entering and leaving at the border, the shift is lost
-            k = max(masks) if sign > 0 else min(masks)
+            k = max(chosen) if sign > 0 else min(chosen)
             for _ in range(EXTEND_FRAMES):
                 n = k + sign
                 if not 0 <= n < t:
                     break
-                predicted = _shifted(masks[k], sign * shift[0], sign * shift[1])
+                last = np.logical_or.reduce([regions(k)[i] for i in chosen[k]])
+                predicted = _shifted(last, sign * shift[0], sign * shift[1])
+                taken = {i for i, _ in plan.get(n, [])}  # regions of a frame are disjoint: given = taken whole
                 joined = [
-                    region
-                    for region in regions[n]
-                    if not (given[n] & region).any() and (predicted & region).sum() >= EXTEND_SHARE * region.sum()
+                    i
+                    for i, region in enumerate(regions(n))
+                    if i not in taken and (predicted & region).sum() >= EXTEND_SHARE * region.sum()
                 ]
-                if n in masks or not joined:
+                if n in chosen or not joined:
                     break
-                masks[n] = np.logical_or.reduce(joined)
+                chosen[n] = joined
                 k = n
-        for k, mask in masks.items():
+        for k, indices in chosen.items():
+            plan.setdefault(k, []).extend((i, value) for i in indices)
+    return plan
+
+
+def _give(
+    scene: SceneGeometry, plan: dict[int, list[tuple[int, float]]], regions: _Regions, out_dir: Path | None
+) -> tuple[SceneGeometry, np.ndarray]:
+    """The scene with ``plan``'s regions (:func:`_plan`) given their depth at the static pixels' median
+    confidence, written frame by frame into new arrays (memmaps in ``out_dir`` when given), and the given mask."""
+    t, h, w = scene.depth.shape
+    sampled = np.unique(np.linspace(0, t - 1, min(t, CONFIDENCE_FRAMES)).round().astype(int))
+    values = [np.asarray(scene.confidence[k])[np.asarray(scene.depth[k]) > 0] for k in sampled]
+    values = np.concatenate(values) if values else np.zeros(0, np.float32)
+    static_confidence = float(np.median(values)) if len(values) else 1.0
+    depth, confidence, valid, movers_given, given = (
+        new_array(out_dir, f"near_{name}", (t, h, w), dtype)
+        for name, dtype in (
+            ("depth", np.float32),
+            ("confidence", np.float32),
+            ("valid", np.bool_),
+            ("movers_given", np.bool_),
+            ("given", np.bool_),
+        )
+    )
+    for k in range(t):
+        depth[k], confidence[k], valid[k] = scene.depth[k], scene.confidence[k], scene.valid[k]
+        if scene.movers_given is not None:
+            movers_given[k] = scene.movers_given[k]
+        for i, value in plan.get(k, []):
+            mask = regions(k)[i]
             depth[k][mask] = value
             confidence[k][mask] = static_confidence
+            valid[k] |= mask
+            movers_given[k] |= mask
             given[k] |= mask
-    if not given.any():
-        return scene, given
-    valid = None if scene.valid is None else np.asarray(scene.valid) | given
-    movers_given = given if scene.movers_given is None else np.asarray(scene.movers_given) | given
-    return (
-        dataclasses.replace(scene, depth=depth, confidence=confidence, valid=valid, movers_given=movers_given),
-        given,
-    )
+        release(scene.depth, scene.confidence, scene.valid, depth, confidence, valid, movers_given, given)
+    replaced = dataclasses.replace(scene, depth=depth, confidence=confidence, valid=valid, movers_given=movers_given)
+    return replaced, given
+
+
+class _Regions:
+    """Each frame's big hole regions (:func:`near_hole_depth`), found on demand; the last :data:`KEPT_FRAMES`
+    frames' are kept (the passes go through the frames in order)."""
+
+    def __init__(self, depth: np.ndarray, min_area: float) -> None:
+        import cv2
+
+        self.depth, self.min_area = depth, min_area
+        self.shape = depth.shape[1:]
+        self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        self.kept: dict[int, list[np.ndarray]] = {}
+
+    def __call__(self, k: int) -> list[np.ndarray]:
+        """Frame ``k``'s regions, ``[h,w]`` bool each, in label order."""
+        import cv2
+
+        if k not in self.kept:
+            holes = (np.asarray(self.depth[k]) <= 0).view(np.uint8)
+            closed = cv2.morphologyEx(holes, cv2.MORPH_CLOSE, self.kernel)
+            count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+            areas = stats[:, cv2.CC_STAT_AREA]
+            self.kept[k] = [labels == i for i in range(1, count) if areas[i] >= self.min_area]
+            while len(self.kept) > KEPT_FRAMES:
+                del self.kept[next(iter(self.kept))]
+        return self.kept[k]
 
 
 def _shifted(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
