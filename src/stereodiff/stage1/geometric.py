@@ -403,6 +403,12 @@ class GeometricMatcher(PairwiseReconstruction):
             scene = self._edge_median(frames, scene, moving)
         if self.settings.band_select:
             scene = self._band_select(frames, scene, moving, scene_dir)
+        if self.settings.near_holes:  # the holes no earlier step gave depth to
+            from stereodiff.stage1.near_holes import near_hole_depth
+
+            start = time.perf_counter()
+            scene, _ = near_hole_depth(scene, float(self.settings.near_holes), scene_dir)
+            self.timings["stage1_near_holes"] = time.perf_counter() - start
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth
             scene = self._sky(frames, scene, scene_dir)
         release(moving)

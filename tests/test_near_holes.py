@@ -1,0 +1,77 @@
+"""A hole whose silhouette moves far faster than its surroundings' parallax gets a depth between its outline's
+static depth and its occlusion bound (``stage1.near_holes``); a hole that moves with the static scene stays a hole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stereodiff.config import preset_config, set_option
+from stereodiff.stage1.near_holes import near_hole_depth, silhouette_shift
+from stereodiff.types import SceneGeometry
+
+T, H, W, FOCAL, WALL, STEP = 8, 96, 128, 100.0, 10.0, 0.1  # frames, size, focal (px), wall depth, camera step
+
+
+def _scene(mover_px: int) -> SceneGeometry:
+    """A camera stepping ``STEP`` sideways per frame before a covered wall at depth ``WALL`` (its parallax: 1 px per
+    frame, leftwards); two square holes: a 30-px one moving ``mover_px`` pixels per frame to the right (rows 10–39),
+    and a 24-px one that moves with the wall (rows 60–83)."""
+    depth = np.full((T, H, W), WALL, np.float32)
+    poses = np.tile(np.eye(4), (T, 1, 1))
+    for k in range(T):
+        poses[k, 0, 3] = STEP * k
+        depth[k, 10:40, 5 + mover_px * k : 35 + mover_px * k] = 0.0
+        depth[k, 60:84, 90 - k : 114 - k] = 0.0
+    return SceneGeometry(
+        depth=depth,
+        confidence=(depth > 0).astype(np.float32),
+        focal=np.full(T, FOCAL),
+        principal_point=np.tile([W / 2, H / 2], (T, 1)).astype(np.float64),
+        cam_to_world=poses,
+        valid=depth > 0,
+    )
+
+
+def test_silhouette_shift_finds_the_translation():
+    region = np.zeros((H, W), bool)
+    region[20:50, 30:60] = True
+    other = np.roll(np.roll(region, 13, axis=1), -5, axis=0)
+    shift, iou = silhouette_shift(region, other, 19)
+    assert shift == (13, -5)
+    assert iou == pytest.approx(1.0)
+
+
+def test_a_fast_hole_gets_its_outline_depth_and_a_static_hole_stays():
+    scene = _scene(12)
+    out, given = near_hole_depth(scene, 3.0)
+    mover = scene.depth <= 0
+    mover[:, 60:84] = False
+    # the outline moves 12 px per frame, the wall's parallax 1 px: 12 px is parallax at WALL / 12 (the lower bound),
+    # the wall is the upper bound; the region takes their geometric mean
+    assert given[mover].all()
+    np.testing.assert_allclose(out.depth[mover], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
+    assert out.valid[mover].all() and out.movers_given[mover].all()
+    assert (out.confidence[mover] == 1.0).all()  # the covered pixels' median confidence
+    # the hole that moves with the wall keeps being a hole; the covered pixels keep their depth
+    assert not given[:, 60:84].any() and (out.depth[:, 60:84, 90:114][scene.depth[:, 60:84, 90:114] <= 0] == 0).all()
+    covered = scene.depth > 0
+    np.testing.assert_array_equal(out.depth[covered], scene.depth[covered])
+
+
+def test_a_slow_hole_is_left_alone_and_the_ratio_gates():
+    scene = _scene(2)
+    out, given = near_hole_depth(scene, 3.0)  # 2 px per frame: under the 8-px (at 320) least parallax
+    assert given is None and out is scene
+    _, given = near_hole_depth(_scene(12), 20.0)  # 12 px against 1 px: under a ratio of 20
+    assert given is None
+
+
+def test_option_validation():
+    config = preset_config("cpu")
+    assert config.stage1.near_holes == 0.0
+    set_option(config, "stage1.near_holes", "3")
+    config.validate()
+    set_option(config, "stage1.near_holes", "0.5")
+    with pytest.raises(ValueError, match="near_holes"):
+        config.validate()
