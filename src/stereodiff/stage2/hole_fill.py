@@ -138,7 +138,8 @@ def fill_frames(
         up: ``hole_up_px`` applies (a camera moving ahead): a hole takes the depth of the nearer covered surface
             below it in its column (:func:`surface_below`).
         movers: ``[n,h',w']`` bool the pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``
-            keeps the outline rule away from them), or None.
+            keeps the outline rule away from them; ``hole_mover_away_px`` fills the holes beside them from the
+            covered pixels not in it, of a weight ≥ ``hole_mover_away_trust`` when that is set), or None.
         outline: the outline rule's settings (``hole_outline_*``, ``hole_far_edge_px``; :func:`wide_outline` for a
             static video), or None: ``config``'s.
         epipole: ``hole_outline_parallax``: ``[n,3]`` each frame's epipole of the camera's motion (:func:`epipoles`),
