@@ -287,7 +287,10 @@ class TemporalConfig(BackendConfig):
     s904 0.07613 → 0.07587 (moving px 0.2354 → 0.2351; 0.8 k of 16.0 k taken are hers), with
     ``stage1.movers_up_holes=0.35`` 0.07618 → 0.07593 (the old rule 0.07863); s690 with it 0.04241 → 0.04164 (the
     old rule 0.04125); driving s721 moving px 0.2009 → 0.2014 (the old rule 0.2035) (docs/stage2-temporal.md, "Why
-    ``hole_mover_away_px`` lost on indoor-dynamic s904"). 0 here and in the ``cpu`` preset."""
+    ``hole_mover_away_px`` lost on indoor-dynamic s904"). Held out, the pair with 0.5 against the ``cpu`` preset (fresh
+    seeds 820–839: indoor-dynamic, driving, close-object, static-orbit; both real clips): −2.33 / −0.02 / +0.65 % (min
+    / median / max), 5 better / 16 same (±0.5 %) / 1 worse (indoor-dynamic s820: a trusted, nearer unflagged part of
+    the person, which the old rule lost too). 0 here and in the ``cpu`` preset."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
