@@ -1975,3 +1975,49 @@ def test_an_outline_hole_goes_to_the_far_side_where_the_nearby_frames_show_it_th
         TemporalRefiner(hole_outline_views=-1)
     with pytest.raises(ValueError, match="hole_outline_views_margin"):
         TemporalRefiner(hole_outline_views_margin=-0.1)
+
+
+def test_mover_away_trust_keeps_a_movers_own_holes_beside_her_low_weight_phantom():
+    """``hole_mover_away_trust`` (indoor-dynamic s904: ``hole_mover_away_px`` gave 7.5 k of a walking person's own
+    unflagged hole pixel-frames the depth of her unflagged triangulated pixels, a phantom at 0.7–4.7× hers). A given
+    mover (log 2, dark). In the upper half an unflagged strip of her own (a lighter part) beside her: covered at a
+    phantom depth (log 4.6) with a low stage-1 weight (0.1) in every other column, holes between, then the wall
+    (log 4, light, weight 1); in the lower half wall-coloured static holes between her and the wall. Without the
+    trust her strip's holes are "the background" (their colour lies near the phantom's, far from her given part's)
+    and take the phantom's depth as fill and floor; with 0.5 they keep the plain fill and get no floor, while the
+    wall-coloured holes still take the wall's depth and floor."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    h, w = 30, 40
+    rgb = np.full((h, w, 3), 0.7, np.float32)  # the wall, and the static holes beside her (lower half)
+    rgb[:, :12] = 0.1  # her given part
+    rgb[:15, 12:20] = 0.45  # her unflagged strip (upper half)
+    log_d = np.full((h, w), np.log(4.0), np.float32)
+    log_d[:, :12] = np.log(2.0)
+    log_d[:15, 12:20:2] = np.log(4.6)  # the phantom: her strip triangulated too far ...
+    weight = np.ones((h, w), np.float32)
+    weight[:15, 12:20:2] = 0.1  # ... and barely trusted
+    weight[:15, 13:20:2] = 0.0  # her strip's holes
+    weight[15:, 12:16] = 0.0  # the static holes beside her
+    log_d[weight == 0] = 0.0
+    given = np.zeros((h, w), bool)
+    given[:, :12] = True
+    lean = np.ones((h, w), bool)
+    strip, ring = np.s_[:7, 13:20:2], np.s_[23:, 12:16]  # rows whose squares (half-size 8) stay in their half
+
+    def filled(trust: float):
+        config = TemporalConfig(hole_nearness=100.0, hole_mover_away_px=8, hole_mover_away_trust=trust)
+        return fill_frames(config, rgb[None], log_d[None], weight[None], lean=lean, movers=given[None])[0]
+
+    off = fill_frames(TemporalConfig(hole_nearness=100.0), rgb[None], log_d[None], weight[None], lean=lean)[0]
+    before, after = filled(0.0), filled(0.5)
+    assert before.floor is not None and after.floor is not None
+    assert np.isfinite(before.floor[strip]).all()  # the trust off: her holes count as the background's ...
+    assert (before.estimate[strip] > off.estimate[strip] + 0.3).all()  # ... and take the phantom's depth
+    assert np.isneginf(after.floor[strip]).all()  # with it: not the background's
+    np.testing.assert_allclose(after.estimate[strip], off.estimate[strip], atol=1e-5)  # the plain fill
+    assert np.allclose(after.estimate[ring], np.log(4.0), atol=0.05)  # the static holes: still the wall's
+    assert np.allclose(after.floor[ring], np.log(4.0), atol=0.05)
+    with pytest.raises(ValueError, match="hole_mover_away_trust"):
+        TemporalRefiner(hole_mover_away_trust=1.5)

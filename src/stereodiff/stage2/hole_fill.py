@@ -140,7 +140,8 @@ def fill_frames(
         up: ``hole_up_px`` applies (a camera moving ahead): a hole takes the depth of the nearer covered surface
             below it in its column (:func:`surface_below`).
         movers: ``[n,h',w']`` bool the pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``
-            keeps the outline rule away from them), or None.
+            keeps the outline rule away from them; ``hole_mover_away_px`` fills the holes beside them from the
+            covered pixels not in it, of a weight ≥ ``hole_mover_away_trust`` when that is set), or None.
         outline: the outline rule's settings (``hole_outline_*``, ``hole_far_edge_px``; :func:`wide_outline` for a
             static video), or None: ``config``'s.
         epipole: ``hole_outline_parallax``: ``[n,3]`` each frame's epipole of the camera's motion (:func:`epipoles`),
@@ -174,8 +175,12 @@ def fill_frames(
             share, counts = motion
             channels += [counts * share, counts]
     away_at = len(channels)
+    scene: np.ndarray | None = None  # [n,h',w'] bool the background side beside a mover (``hole_mover_away_px``)
     if config.hole_mover_away_px > 0 and movers is not None:  # the fill without the given movers' pixels
-        behind = fill_w * ~movers
+        # with ``hole_mover_away_trust``, nor a mover's own unflagged pixels: stage 1 barely trusts their depth
+        trust = config.hole_mover_away_trust
+        scene = ((weight >= trust) if trust > 0 else (weight > 0)) & ~movers
+        behind = fill_w * scene
         channels += [behind * log_d, behind]
     far_at = len(channels)
     if farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
@@ -254,8 +259,7 @@ def fill_frames(
         if away_at < far_at and movers[i].any():  # static holes beside a given mover: from the background side
             outside = (weight[i] == 0) & ~movers[i] & within(movers[i], config.hole_mover_away_px)
             at = np.nonzero(outside)
-            scene = (weight[i] > 0) & ~movers[i]
-            outside[at] = background_coloured(rgb[i], movers[i], scene, config.hole_mover_away_px, at)
+            outside[at] = background_coloured(rgb[i], movers[i], scene[i], config.hole_mover_away_px, at)
             behind = smoothed[i, away_at + 1] > reach  # the colour region brought a background pixel's weight here
             background = smoothed[i, away_at] / np.maximum(smoothed[i, away_at + 1], reach)
             fill = np.where(outside & behind, background, fill)
