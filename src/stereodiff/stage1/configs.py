@@ -872,10 +872,11 @@ class GeometricConfig(Stage1Config):
     movers_entry_chain: int = 0
     """With ``movers_entry_carry``: frames of chained one-frame flows whose residual decides which band pixels move
     (``MoverSettings.entry_chain``; 0 = off: the one-frame residual); the band is then the left and right sides
-    only, a pixel seen static in the frame before is never taken, and the carried pixels grow into the moving band
-    pixels connected to them (docs/geometric.md, "Entering movers"). 6 with ``movers_entry_carry=8`` measured on
-    held-out indoor-dynamic s900: moving px 0.4853 (off) / 0.3977 (the carry alone) → 0.3377, final all px
-    0.03685 / 0.03597 → 0.03596."""
+    only, a pixel seen static in the frame before is never taken, and the carried pixels grow into the band's
+    moving stage-1 holes that move with them (docs/geometric.md, "Entering movers"). 6 with
+    ``movers_entry_carry=8``, final all px against off: held-out indoor-dynamic s900 0.03685 → 0.03605 (moving px
+    0.4853 → 0.3712; the carry alone 0.03597, 0.3977), fresh indoor-dynamic s883 −7.3 %, s881 −3.6 %,
+    close-object s894 +1.7 %; not recommended for the preset."""
     movers_min_area: float = 0.002
     """With ``movers``: least area of a mover region, fraction of the frame (``MoverSettings.min_area``; ``0.001`` in
     the ``cpu`` preset: a car ahead at 13–15 m is 0.7 % of the frame and the part the ground tests flag 0.15–0.3 %,
