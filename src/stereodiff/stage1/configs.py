@@ -869,6 +869,14 @@ class GeometricConfig(Stage1Config):
     8 measured, final all px: held-out indoor-dynamic s900 −2.4 % (moving px 0.485 → 0.398), s692 −1.0 %; fresh
     indoor-dynamic s783 −4.1 %, s782 +0.55 %, s780 / s781 / driving / close-object / static-orbit s785 within
     ±0.3 %; it takes static pixels next to an entering person too (docs/geometric.md, "movers_entry_carry")."""
+    movers_entry_chain: int = 0
+    """With ``movers_entry_carry``: frames of chained one-frame flows whose residual decides which band pixels move
+    (``MoverSettings.entry_chain``; 0 = off: the one-frame residual); the band is then the left and right sides
+    only, a pixel seen static in the frame before is never taken, and the carried pixels grow into the band's
+    moving stage-1 holes that move with them (docs/geometric.md, "Entering movers"). 6 with
+    ``movers_entry_carry=8``, final all px against off: held-out indoor-dynamic s900 0.03685 → 0.03605 (moving px
+    0.4853 → 0.3712; the carry alone 0.03597, 0.3977), fresh indoor-dynamic s883 −7.3 %, s881 −3.6 %,
+    close-object s894 +1.7 %; not recommended for the preset."""
     movers_min_area: float = 0.002
     """With ``movers``: least area of a mover region, fraction of the frame (``MoverSettings.min_area``; ``0.001`` in
     the ``cpu`` preset: a car ahead at 13–15 m is 0.7 % of the frame and the part the ground tests flag 0.15–0.3 %,
@@ -1145,6 +1153,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_beside_low", 0 <= self.movers_beside_low < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),
                 ("movers_entry_carry", self.movers_entry_carry >= 0, "must be ≥ 0 frames"),
+                ("movers_entry_chain", self.movers_entry_chain >= 0, "must be ≥ 0 frames"),
                 ("movers_ground_max_beyond", 0 <= self.movers_ground_max_beyond < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_up_to_horizon", self.movers_up_to_horizon == 0 or self.movers_up_to_horizon > 1,
                  "must be 0 (off) or a factor > 1"),

@@ -114,7 +114,7 @@ def block_margin(s: MoverSettings, num_frames: int) -> int:
                 s.cut_track,
                 s.cut_carry,
                 s.oncoming_carry,
-                s.entry_carry,
+                s.entry_carry + s.entry_chain,
             )
         )
         + 1

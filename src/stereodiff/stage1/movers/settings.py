@@ -46,6 +46,10 @@ class MoverSettings:
     entry_carry: int = 0
     """Frames a flagged region is carried backwards along the flow into the band along the image's border where the
     segmentation checks nothing (:func:`~.segmentation.carry_entries`; a mover entering at a side; 0 = off)."""
+    entry_chain: int = 0
+    """With ``entry_carry``: frames of the chained one-frame flows whose residual decides what moves in the band, the
+    band the left and right sides only, the carried pixels grown into the moving band pixels connected to them
+    (:func:`~.segmentation.carry_entries`; 0 = off: the one-frame residual)."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
     contact_rows: int = 20
