@@ -869,6 +869,11 @@ class GeometricConfig(Stage1Config):
     8 measured, final all px: held-out indoor-dynamic s900 −2.4 % (moving px 0.485 → 0.398), s692 −1.0 %; fresh
     indoor-dynamic s783 −4.1 %, s782 +0.55 %, s780 / s781 / driving / close-object / static-orbit s785 within
     ±0.3 %; it takes static pixels next to an entering person too (docs/geometric.md, "movers_entry_carry")."""
+    movers_end_offset: int = 0
+    """With ``movers``: at the video's first and last ``min(movers_offsets)`` frames (no partner at the least offset
+    on one side), the flow checks at this shorter offset flag pixels too (``MoverSettings.end_offset``; a person
+    entering in the clip's last frames passes as static against partners from before she entered; 0 = off).
+    Measured: docs/geometric.md, "Movers at the clip's first and last frames"."""
     movers_min_area: float = 0.002
     """With ``movers``: least area of a mover region, fraction of the frame (``MoverSettings.min_area``; ``0.001`` in
     the ``cpu`` preset: a car ahead at 13–15 m is 0.7 % of the frame and the part the ground tests flag 0.15–0.3 %,
@@ -1134,6 +1139,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_beside_low", 0 <= self.movers_beside_low < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),
                 ("movers_entry_carry", self.movers_entry_carry >= 0, "must be ≥ 0 frames"),
+                ("movers_end_offset", self.movers_end_offset >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("movers_ground_max_beyond", 0 <= self.movers_ground_max_beyond < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_up_to_horizon", self.movers_up_to_horizon == 0 or self.movers_up_to_horizon > 1,
                  "must be 0 (off) or a factor > 1"),

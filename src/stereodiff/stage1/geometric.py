@@ -168,6 +168,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         contact_beside=float(config.movers_contact_beside),
         beside_low=float(config.movers_beside_low),
         entry_carry=int(config.movers_entry_carry),
+        end_offset=int(config.movers_end_offset),
         min_area=float(config.movers_min_area),
         ground_max_beyond=float(config.movers_ground_max_beyond),
         up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,

@@ -46,6 +46,12 @@ class MoverSettings:
     entry_carry: int = 0
     """Frames a flagged region is carried backwards along the flow into the band along the image's border where the
     segmentation checks nothing (:func:`~.segmentation.carry_entries`; a mover entering at a side; 0 = off)."""
+    end_offset: int = 0
+    """At the video's first and last ``min(offsets)`` frames (no partner at the least offset on one side), the flow
+    checks at this shorter offset (both sides where they exist) flag pixels too (OR'd with the long offsets' verdict,
+    before the epipolar share): a mover entering in the clip's last frames has, at the long offsets, only partners
+    from before she entered, where the flow gives her the background's motion and she passes as static
+    (:func:`~.segmentation.segment_movers`; 0 = off)."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
     contact_rows: int = 20
