@@ -2290,7 +2290,7 @@ def test_entry_carry_is_off_by_default_reaches_the_settings_and_is_validated():
         GeometricConfig(movers_entry_carry=-1).validate()
 
 
-def _entering_square(
+def _square_from_frame(
     num_frames: int, enter: int, speed: int = 2, size: int = 30, top: int = 30, h: int = 120, w: int = 160
 ):
     """:func:`_sliding_square`'s wall and camera with the square there only from frame ``enter`` on (it enters the
@@ -2322,7 +2322,7 @@ def test_end_offset_flags_a_mover_that_enters_in_the_clip_last_frames():
     in frames 13–15 (measured recall 0.73 / 0.82 / 0.63, precision 0.68)."""
     from stereodiff.stage1.movers.segmentation import _end_frames
 
-    frames, truth = _entering_square(num_frames=16, enter=10)
+    frames, truth = _square_from_frame(num_frames=16, enter=10)
     scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
     _, before = handle_movers(frames, scene, MoverSettings(offsets=(6, 12)), num_workers=1)
     _, after = handle_movers(frames, scene, MoverSettings(offsets=(6, 12), end_offset=2), num_workers=1)

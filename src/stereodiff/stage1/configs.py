@@ -873,7 +873,11 @@ class GeometricConfig(Stage1Config):
     """With ``movers``: at the video's first and last ``min(movers_offsets)`` frames (no partner at the least offset
     on one side), the flow checks at this shorter offset flag pixels too (``MoverSettings.end_offset``; a person
     entering in the clip's last frames passes as static against partners from before she entered; 0 = off).
-    Measured: docs/geometric.md, "Movers at the clip's first and last frames"."""
+    ``1`` measured, final all px: rolled indoor-dynamic s910 −13.5 % (moving px 0.578 → 0.472); 16 fresh clips
+    (s810–s819: 7 rolled and 2 plain indoor-dynamic, driving, close-object, static-orbit, TUM, 7-Scenes) min / median /
+    max −3.9 / 0.0 / +1.1 %, 4 / 11 / 1 better / same / worse at ±0.5 % (worse: rolled s812, static pixels taken at
+    the ends); close-object, static-orbit and the real clips unchanged (docs/geometric.md, "Movers at the clip's
+    first and last frames")."""
     movers_min_area: float = 0.002
     """With ``movers``: least area of a mover region, fraction of the frame (``MoverSettings.min_area``; ``0.001`` in
     the ``cpu`` preset: a car ahead at 13–15 m is 0.7 % of the frame and the part the ground tests flag 0.15–0.3 %,
