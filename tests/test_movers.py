@@ -2318,3 +2318,50 @@ def test_entry_carry_is_off_by_default_reaches_the_settings_and_is_validated():
     assert mover_settings(GeometricConfig(movers_entry_chain=6), ahead=False).entry_chain == 6
     with pytest.raises(ValueError, match="movers_entry_chain"):
         GeometricConfig(movers_entry_chain=-1).validate()
+
+
+def _square_from_frame(
+    num_frames: int, enter: int, speed: int = 2, size: int = 30, top: int = 30, h: int = 120, w: int = 160
+):
+    """:func:`_sliding_square`'s wall and camera with the square there only from frame ``enter`` on (it enters the
+    clip's last frames in the middle of the image): frames ``[T,h,w,3]`` uint8 and its mask ``[T,h,w]``."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+
+    def texture(height: int, width: int) -> np.ndarray:
+        noise = rng.random((height, width)).astype(np.float32)
+        detail = cv2.GaussianBlur(noise, (0, 0), 1.5) + cv2.GaussianBlur(noise, (0, 0), 4.0)
+        detail = (detail - detail.min()) / np.ptp(detail)
+        return np.repeat((detail * 255).astype(np.uint8)[..., None], 3, axis=2)
+
+    wall, square = texture(h, w + num_frames + 2), texture(size, size)
+    frames = np.stack([wall[:, k : k + w] for k in range(num_frames)])
+    mask = np.zeros((num_frames, h, w), bool)
+    for k in range(enter, num_frames):
+        y = top + speed * (k - enter)
+        frames[k, y : y + size, 65 : 65 + size] = square
+        mask[k, y : y + size, 65 : 65 + size] = True
+    return frames, mask
+
+
+def test_end_offset_flags_a_mover_that_enters_in_the_clip_last_frames():
+    """A square appearing in frame 10 of 16 and sliding 2 px a frame: its only partners at offsets 6 and 12 are
+    frames from before it appeared, where the flow gives its pixels the wall's motion, so the long offsets never
+    flag it; ``end_offset=2`` checks the clip's last 6 frames against their 2-frame neighbours as well and finds it
+    in frames 13–15 (measured recall 0.73 / 0.82 / 0.63, precision 0.68)."""
+    from stereodiff.stage1.movers.segmentation import _end_frames
+
+    frames, truth = _square_from_frame(num_frames=16, enter=10)
+    scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
+    _, before = handle_movers(frames, scene, MoverSettings(offsets=(6, 12)), num_workers=1)
+    _, after = handle_movers(frames, scene, MoverSettings(offsets=(6, 12), end_offset=2), num_workers=1)
+    last = slice(13, 16)
+    assert (before[last] & truth[last]).sum() < 0.05 * truth[last].sum()  # the old behaviour: missed
+    assert (after[last] & truth[last]).sum() > 0.5 * truth[last].sum()
+    assert (after & truth).sum() > 0.6 * after.sum()  # precision
+    # only the video's ends: a block in the middle of a longer video has none, the last block its last frames
+    assert _end_frames(16, 0, MoverSettings(offsets=(6, 12), end_offset=2), None) == [0, 1, 2, 3, 4, 5, *range(10, 16)]
+    assert _end_frames(40, 100, MoverSettings(offsets=(6, 12), end_offset=2), 300) == []
+    assert _end_frames(40, 100, MoverSettings(offsets=(6, 12), end_offset=2), 136) == list(range(30, 40))
+    assert _end_frames(16, 0, MoverSettings(offsets=(6, 12)), None) == []  # off

@@ -169,6 +169,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         beside_low=float(config.movers_beside_low),
         entry_carry=int(config.movers_entry_carry),
         entry_chain=int(config.movers_entry_chain),
+        end_offset=int(config.movers_end_offset),
         min_area=float(config.movers_min_area),
         ground_max_beyond=float(config.movers_ground_max_beyond),
         up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,

@@ -82,7 +82,7 @@ def handle_movers(
         shared.block(first, stop - margin if stop < t else t)  # the next block's first frame
         block = _frames_of(scene, first, last)
         depth, confidence, moving, given = _handle_block(
-            frames, block, first, s, num_workers, (start, stop), shared, projection, scene.depth
+            frames, block, first, s, num_workers, (start, stop), shared, projection, scene.depth, t
         )
         core = slice(start - first, stop - first)
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
@@ -131,18 +131,20 @@ def _handle_block(
     shared: SharedFindings,
     projection: GreyProjection | None = None,
     source: np.ndarray | None = None,
+    video_frames: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
     ``track_frames`` / ``track_missed`` their mover depth is not computed); ``shared``: see
     :class:`~.shared.SharedFindings`; ``projection``: the grey conversion (:func:`grey_projection`); ``source``:
     the whole video's ``[T,h,w]`` input depth (left untouched; ``scene``'s depth is a copy of its frames), which the
-    sway cue compares a frame's depth with to reuse the ground plane fitted on it. Returns its ``[n,h,w]`` depth
+    sway cue compares a frame's depth with to reuse the ground plane fitted on it; ``video_frames``: the video's
+    length (``None``: the block is the whole video). Returns its ``[n,h,w]`` depth
     and confidence (``scene``'s own arrays, written in place: no second copy of the block), mover mask and the
     ``[n,h,w]`` bool pixels whose depth the rules gave."""
     n, h, w = scene.depth.shape
     grey = np.stack([grey_frame(frames[k], (h, w), projection) for k in range(first, first + n)])  # [n,h,w]
-    moving = segment_movers(grey, scene, s, first, num_workers, shared)
+    moving = segment_movers(grey, scene, s, first, num_workers, shared, video_frames)
     depth, confidence = scene.depth, scene.confidence  # the block's own copies (:func:`_frames_of`): written here
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)

@@ -67,13 +67,15 @@ def segment_movers(
     first: int = 0,
     num_workers: int = 1,
     shared: SharedFindings | None = None,
+    video_frames: int | None = None,
 ) -> np.ndarray:
     """``[T,h,w]`` bool: pixels whose flow to the neighbouring frames the aligned static scene does not explain,
     cleaned into regions that persist over time (:mod:`stereodiff.stage1.movers`, step 1). ``first``: the video
     index of the first frame (seeds the per-frame RANSAC fits by video frame, so a block of a video gives what the
     whole video does). ``num_workers``: threads for the pairs' flow checks and the per-frame steps (the output does
     not depend on it). ``shared``: pair checks and ground findings shared with the neighbouring blocks
-    (:class:`~stereodiff.stage1.movers.shared.SharedFindings`)."""
+    (:class:`~stereodiff.stage1.movers.shared.SharedFindings`). ``video_frames``: the video's length (``None``: the
+    block is the whole video; ``end_offset`` acts at the video's first and last frames, not a block's)."""
     import threading
 
     import cv2
@@ -94,6 +96,13 @@ def segment_movers(
     pairs += [(a, a + o) for o in sorted({min(o, t - 1) for o in s.short_offsets if t > 1}) for a in range(t - o)]
     # the short offsets' counts (allocated only with short pairs), used where the long offsets saw no consistent flow
     short_votes, short_checks = (np.zeros((t, h, w) if len(pairs) > long_pairs else 0, np.uint8) for _ in range(2))
+    short_pairs = len(pairs)
+    # the clip's end frames (no partner at the least long offset on one side): checked at ``end_offset`` too
+    ends = _end_frames(t, first, s, video_frames)
+    if ends:
+        o = s.end_offset
+        pairs += sorted({(a, a + o) for k in ends for a in (k - o, k) if a >= 0 and a + o < t} - set(pairs))
+    end_counts = {k: np.zeros((3, h, w), np.uint8) for k in ends}  # per end frame: votes, checks, off the epipolar
 
     def check(pair: tuple[int, int]) -> list[FrameCheck]:
         """Both frames' flow checks of one pair (a frame without a pose for the pair has none)."""
@@ -130,6 +139,14 @@ def segment_movers(
 
     for index, results in enumerate(thread_imap(check, pairs, num_workers)):
         for own, flagged, checked, off in results:  # bool masks added as their 0/1 bytes (no cast to uint8)
+            if index >= short_pairs or (own in end_counts and pairs[index][1] - pairs[index][0] == s.end_offset):
+                if own in end_counts:
+                    end_counts[own][0] += flagged.view(np.uint8)
+                    end_counts[own][1] += checked.view(np.uint8)
+                    if off is not None:
+                        end_counts[own][2] += off.view(np.uint8)
+                if index >= short_pairs:
+                    continue
             if index >= long_pairs:
                 short_votes[own] += flagged.view(np.uint8)
                 short_checks[own] += checked.view(np.uint8)
@@ -159,7 +176,7 @@ def segment_movers(
     def flagged(k: int) -> None:  # frame k's flagged regions, opened and grown (writes frame k only)
         votes_k, checks_k = votes[k], checks[k]
         # stage-1 holes with no consistent flow at the long offsets (a fast or deforming mover): the short ones decide
-        if len(pairs) > long_pairs:
+        if short_pairs > long_pairs:
             unseen = (checks_k == 0) & (np.asarray(scene.depth[k]) <= 0)
             votes_k[unseen], checks_k[unseen] = short_votes[k][unseen], short_checks[k][unseen]
         raw = (votes_k > s.vote_fraction * np.maximum(checks_k, 1)).astype(np.uint8)
@@ -171,6 +188,10 @@ def segment_movers(
             raw = strong[labels].astype(np.uint8)
         # a region flagged by the flow must also leave the epipolar lines somewhere (else it is static depth error)
         epipolar_flags = off_epipolar[k] > s.vote_fraction * np.maximum(checks_k, 1)
+        if k in end_counts:  # an end frame: what its pairs at ``end_offset`` flag is flagged too
+            end_votes, end_checks, end_off = end_counts[k]
+            raw |= (end_votes > s.vote_fraction * np.maximum(end_checks, 1)).view(np.uint8)
+            epipolar_flags |= end_off > s.vote_fraction * np.maximum(end_checks, 1)
         count, labels = cv2.connectedComponents(raw, connectivity=8)
         share = np.bincount(labels.ravel(), weights=epipolar_flags.ravel(), minlength=count)
         share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
@@ -206,6 +227,19 @@ def segment_movers(
         engine = thread_dis_engine(local, "fast", s.flow_variational_iterations)
         carry_entries(out, grey, scene, static_depth, s, engine, first)
     return out
+
+
+def _end_frames(t: int, first: int, s: MoverSettings, video_frames: int | None) -> list[int]:
+    """The frames (block indices) of a block of ``t`` frames starting at video frame ``first`` that have no partner
+    at the least of ``s.offsets`` on one side of the video (its first and last ``min(offsets)`` frames), when
+    ``s.end_offset`` is on and shorter than that offset; else none."""
+    if s.end_offset <= 0 or not s.offsets or t < 2:
+        return []
+    total = first + t if video_frames is None else video_frames
+    least = min(s.offsets)
+    if s.end_offset >= least:
+        return []
+    return [k for k in range(t) if first + k < least or first + k + least >= total]
 
 
 def carry_entries(
