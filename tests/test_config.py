@@ -78,6 +78,8 @@ def test_presets_hold_the_paper_settings():
         movers_cut_sway_levels=True,
         movers_cut_sway_gap=0.4,
         movers_cut_sway_fit=0.75,
+        movers_up_holes=0.35,
+        near_holes=3.0,
         min_side_offset=2,
         min_side_offset_static=3,
         movers_side_up=2.0,
@@ -123,6 +125,11 @@ def test_presets_hold_the_paper_settings():
         hole_smooth_step=0.3,
         hole_smooth_track=2,
         hole_smooth_min_px=4.0,
+        hole_mover_away_px=6.0,
+        hole_mover_away_trust=0.5,
+        hole_outline_views=8,
+        hole_outline_views_static=True,
+        hole_outline_wide_frame_given=0.025,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")

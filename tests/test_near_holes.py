@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from stereodiff.config import preset_config, set_option
+from stereodiff.stage1.configs import GeometricConfig
 from stereodiff.stage1.near_holes import near_hole_depth, silhouette_shift
 from stereodiff.types import SceneGeometry
 
@@ -69,7 +70,7 @@ def test_a_slow_hole_is_left_alone_and_the_ratio_gates():
 
 def test_option_validation():
     config = preset_config("cpu")
-    assert config.stage1.near_holes == 0.0
+    assert config.stage1.near_holes == 3.0 and GeometricConfig().near_holes == 0.0
     set_option(config, "stage1.near_holes", "3")
     config.validate()
     set_option(config, "stage1.near_holes", "0.5")

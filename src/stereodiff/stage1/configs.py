@@ -778,8 +778,9 @@ class GeometricConfig(Stage1Config):
     """With ``movers``: after the rules and the tracking, each region they gave a depth gives it (its highest pixel's,
     per column) to the unflagged stage-1 holes straight above it in its columns, where that run of holes ends at a
     static triangulated pixel within this many times the region's height in the column, less its top part coloured
-    like the scene above (``MoverSettings.up_holes``; 0 = off, also in the ``cpu`` preset): the head and shoulders of
-    a walking person that the matcher left a hole and the flow checks did not flag, which the stage-2 fill takes
+    like the scene above (``MoverSettings.up_holes``; 0 = off here; 0.35 in the ``cpu`` preset since the session
+    of 2026-12-06 afternoon, with ``stage2.hole_mover_away_px=6`` and ``stage2.hole_mover_away_trust=0.5``): the head
+    and shoulders of a walking person that the matcher left a hole and the flow checks did not flag, which the stage-2 fill takes
     from the wall behind her. At 0.35: indoor-dynamic s690 final all px 0.0447 → 0.0424 (moving px 0.105 → 0.083;
     with ``stage2.hole_mover_away_px=6`` 0.0412, under its stage 1's 0.0418); fresh seeds 720–725 (indoor-dynamic),
     720–721 (driving, close-object, static-orbit) and both real clips: −0.47 / 0.00 / +0.19 % (min / median / max),
@@ -1072,7 +1073,9 @@ class GeometricConfig(Stage1Config):
     −35 … −83 % on the 8 seeds it takes (moving px 0.55–0.91 → 0.15–0.43; s847 0.251 → 0.042), 2 missed (identical);
     held-out s900–s902 0.222 / 0.326 / 0.233 → 0.096 / 0.143 / 0.074; 14 fresh indoor-dynamic / driving /
     static-orbit clips, TUM and 7-Scenes: nothing given (bit-identical). 1.6–2.1 s CPU per 64 frames at 320×240.
-    Off here and in the ``cpu`` preset (issue #20, docs/geometric.md "The near object of close-object")."""
+    Off here; 3 in the ``cpu`` preset since the session of 2026-12-06 afternoon (held out: close-object s914–s919
+    −45 … −67 % on 5, 1 identical; issue #20, docs/geometric.md "The near object of close-object", "Defaults of the
+    ``cpu`` preset")."""
 
     def validate(self) -> None:
         super().validate()

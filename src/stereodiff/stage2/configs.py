@@ -275,7 +275,8 @@ class TemporalConfig(BackendConfig):
     0.0412, under its stage 1's 0.0418), s692 0.1521 → 0.1517; fresh seeds 720–725 (indoor-dynamic), 720–721 (driving,
     close-object, static-orbit), 726–729 (indoor-dynamic) and both real clips: −1.05 / −0.10 / +0.20 % (min / median
     / max), 4 better / 14 same (±0.5 %) / 0 worse; driving s721's moving px +1.3 % (docs/stage2-temporal.md, "The
-    static holes beside a mover from the background side")."""
+    static holes beside a mover from the background side"). 0 here; 6 in the ``cpu`` preset since the session of
+    2026-12-06 afternoon, with ``hole_mover_away_trust=0.5``."""
     hole_mover_away_trust: float = 0.0
     """With ``hole_mover_away_px``: the background side of the holes beside a mover (the pixels whose local mean
     colour the hole's colour is compared with, and whose depth the background fill takes) is the covered pixels not
@@ -290,7 +291,9 @@ class TemporalConfig(BackendConfig):
     ``hole_mover_away_px`` lost on indoor-dynamic s904"). Held out, the pair with 0.5 against the ``cpu`` preset (fresh
     seeds 820–839: indoor-dynamic, driving, close-object, static-orbit; both real clips): −2.33 / −0.02 / +0.65 % (min
     / median / max), 5 better / 16 same (±0.5 %) / 1 worse (indoor-dynamic s820: a trusted, nearer unflagged part of
-    the person, which the old rule lost too). 0 here and in the ``cpu`` preset."""
+    the person, which the old rule lost too). 0 here; 0.5 in the ``cpu`` preset since the session of 2026-12-06
+    afternoon, with ``hole_mover_away_px=6`` and ``stage1.movers_up_holes=0.35`` (docs/geometric.md, "Defaults of the
+    ``cpu`` preset")."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
@@ -379,8 +382,10 @@ class TemporalConfig(BackendConfig):
     background side"; 8, final all-pixel AbsRel): static-orbit s860–s879 −6.8 … +1.1 %, median −3.9 %, 19 of 20
     better (held out s866–s879 −6.8 … −1.1 %), 5 of 20 under stage 1 (the preset: 3); on the dynamic presets (11
     clips) −1.0 … +2.0 % but their moving pixels worse on all 11 (+0.05 … +4.2 %): use it with
-    ``hole_outline_views_static``. TUM −0.1 %, 7-Scenes level. ~12 ms of CPU per 320×240 frame. 0 here and in the
-    ``cpu`` preset."""
+    ``hole_outline_views_static``. TUM −0.1 %, 7-Scenes level. ~12 ms of CPU per 320×240 frame. 0 here; 8 in the
+    ``cpu`` preset since the session of 2026-12-06 afternoon, with ``hole_outline_views_static`` and
+    ``hole_outline_wide_frame_given=0.025`` (held out: static-orbit s900–s905 0.0 / −3.6 / −4.3 / −4.6 / −5.3 /
+    −6.3 %)."""
     hole_outline_views_margin: float = 0.01
     """With ``hole_outline_views``: the far depth must match by this much better (median over the frames of the
     mean colour L1 of the 5-pixel cross, RGB in [0, 1] summed over channels)."""
@@ -390,7 +395,7 @@ class TemporalConfig(BackendConfig):
     """With ``hole_outline_views``: only in a video stage 1 finds static (the test of
     ``hole_outline_nearest_static``). With ``hole_outline_wide_frame_given=0.025``: on for 17 of 20 static-orbit
     clips (s861 / s872 / s879 have a frame with 2.5–4.4 % given) and 7-Scenes, off (the preset's output) on every
-    indoor-dynamic, driving and close-object clip measured (11) and TUM."""
+    indoor-dynamic, driving and close-object clip measured (11) and TUM. True in the ``cpu`` preset."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -436,7 +441,9 @@ class TemporalConfig(BackendConfig):
     measured except close-object s1, 0.8 %). Found after the validation of ``hole_outline_wide_given`` failed on
     close-object s371 (0.45 % of its pixels given, a frame 3.9 %). Held out (close-object / indoor-dynamic
     s373–s380): off on the 14 clips with a mover, on for two static rooms (indoor-dynamic s374 / s377), where the
-    wide settings lose +5.8 / +1.8 %: the gain is static-orbit's, so not in the preset."""
+    wide settings lose +5.8 / +1.8 %: the gain is static-orbit's, so not in the preset. 0.025 in the ``cpu`` preset
+    since the session of 2026-12-06 afternoon, where it is the static test of ``hole_outline_views_static`` (the wide
+    settings stay off)."""
     hole_far_boundary_px: float = 0.0
     """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
     boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
