@@ -2169,7 +2169,7 @@ def test_up_holes_gives_a_given_persons_unflagged_head_her_depth_not_a_doorway_o
     from stereodiff.stage1.geometric import mover_settings
 
     assert mover_settings(config).up_holes == 0.35 and GeometricConfig().movers_up_holes == 0
-    assert preset_config("cpu").stage1.movers_up_holes == 0.35
+    assert preset_config("cpu").stage1.movers_up_holes == 0
     with pytest.raises(ValueError, match="movers_up_holes"):
         GeometricConfig(movers_up_holes=1.5).validate()
 

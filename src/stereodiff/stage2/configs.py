@@ -275,8 +275,7 @@ class TemporalConfig(BackendConfig):
     0.0412, under its stage 1's 0.0418), s692 0.1521 → 0.1517; fresh seeds 720–725 (indoor-dynamic), 720–721 (driving,
     close-object, static-orbit), 726–729 (indoor-dynamic) and both real clips: −1.05 / −0.10 / +0.20 % (min / median
     / max), 4 better / 14 same (±0.5 %) / 0 worse; driving s721's moving px +1.3 % (docs/stage2-temporal.md, "The
-    static holes beside a mover from the background side"). 0 here; 6 in the ``cpu`` preset since the session of
-    2026-12-06 afternoon, with ``hole_mover_away_trust=0.5``."""
+    static holes beside a mover from the background side"). 0 here and in the ``cpu`` preset."""
     hole_mover_away_trust: float = 0.0
     """With ``hole_mover_away_px``: the background side of the holes beside a mover (the pixels whose local mean
     colour the hole's colour is compared with, and whose depth the background fill takes) is the covered pixels not
@@ -291,9 +290,8 @@ class TemporalConfig(BackendConfig):
     ``hole_mover_away_px`` lost on indoor-dynamic s904"). Held out, the pair with 0.5 against the ``cpu`` preset (fresh
     seeds 820–839: indoor-dynamic, driving, close-object, static-orbit; both real clips): −2.33 / −0.02 / +0.65 % (min
     / median / max), 5 better / 16 same (±0.5 %) / 1 worse (indoor-dynamic s820: a trusted, nearer unflagged part of
-    the person, which the old rule lost too). 0 here; 0.5 in the ``cpu`` preset since the session of 2026-12-06
-    afternoon, with ``hole_mover_away_px=6`` and ``stage1.movers_up_holes=0.35`` (docs/geometric.md, "Defaults of the
-    ``cpu`` preset")."""
+    the person, which the old rule lost too). 0 here and in the ``cpu`` preset (with ``stage1.near_holes`` the pair
+    cost close-object s917 / s918 +4.8 / +5.6 %: docs/geometric.md, "Defaults of the ``cpu`` preset")."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
