@@ -78,23 +78,24 @@ def test_pose_from_flow_recovers_the_pose_of_a_rigid_flow():
     assert pose_from_flow(depth, flow, np.zeros((h, w), bool), K, threshold=0.5, seed=0) is None
 
 
+def _texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A smooth random grey texture ``[height,width,3]`` uint8 (two blurs of ``rng``'s uniform noise, stretched)."""
+    import cv2
+
+    noise = rng.random((height, width)).astype(np.float32)
+    detail = cv2.GaussianBlur(noise, (0, 0), 1.5) + cv2.GaussianBlur(noise, (0, 0), 4.0)
+    detail = (detail - detail.min()) / np.ptp(detail)
+    return np.repeat((detail * 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
 def _sliding_square(
     num_frames: int = 16, h: int = 120, w: int = 160, seed: int = 0, speed: int = 1, size: int = 30, top: int = 40
 ):
     """A camera translating sideways past a textured wall at depth 4 (1 px of flow per frame) and a textured square
     of ``size`` px sliding down it from row ``top`` (``speed`` px per frame, across the horizontal epipolar lines):
     frames ``[T,h,w,3]`` uint8 and the square's mask ``[T,h,w]``."""
-    import cv2
-
     rng = np.random.default_rng(seed)
-
-    def texture(height: int, width: int) -> np.ndarray:
-        noise = rng.random((height, width)).astype(np.float32)
-        detail = cv2.GaussianBlur(noise, (0, 0), 1.5) + cv2.GaussianBlur(noise, (0, 0), 4.0)
-        detail = (detail - detail.min()) / np.ptp(detail)
-        return np.repeat((detail * 255).astype(np.uint8)[..., None], 3, axis=2)
-
-    wall, square = texture(h, w + num_frames + 2), texture(size, size)
+    wall, square = _texture(rng, h, w + num_frames + 2), _texture(rng, size, size)
     frames = np.empty((num_frames, h, w, 3), np.uint8)
     mask = np.zeros((num_frames, h, w), bool)
     for k in range(num_frames):
@@ -2325,17 +2326,8 @@ def _square_from_frame(
 ):
     """:func:`_sliding_square`'s wall and camera with the square there only from frame ``enter`` on (it enters the
     clip's last frames in the middle of the image): frames ``[T,h,w,3]`` uint8 and its mask ``[T,h,w]``."""
-    import cv2
-
     rng = np.random.default_rng(0)
-
-    def texture(height: int, width: int) -> np.ndarray:
-        noise = rng.random((height, width)).astype(np.float32)
-        detail = cv2.GaussianBlur(noise, (0, 0), 1.5) + cv2.GaussianBlur(noise, (0, 0), 4.0)
-        detail = (detail - detail.min()) / np.ptp(detail)
-        return np.repeat((detail * 255).astype(np.uint8)[..., None], 3, axis=2)
-
-    wall, square = texture(h, w + num_frames + 2), texture(size, size)
+    wall, square = _texture(rng, h, w + num_frames + 2), _texture(rng, size, size)
     frames = np.stack([wall[:, k : k + w] for k in range(num_frames)])
     mask = np.zeros((num_frames, h, w), bool)
     for k in range(enter, num_frames):
