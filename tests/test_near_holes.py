@@ -76,3 +76,31 @@ def test_option_validation():
     set_option(config, "stage1.near_holes", "0.5")
     with pytest.raises(ValueError, match="near_holes"):
         config.validate()
+
+
+def test_a_fast_hole_that_stops_is_not_one_motion_with_its_slow_frames():
+    """A 30-px hole crossing at 12 px a frame in frames 0–4 that then stays where it is (frames 5–11, a lasting hole
+    at 1 px a frame against the wall): linked into one track its median motion is the slow frames', and nothing was
+    given (the demo's 90-frame close-object clip); split where the motion changes, the crossing gets its depth."""
+    from stereodiff.stage1.near_holes import _one_motion
+
+    frames = 12
+    depth = np.full((frames, H, W), WALL, np.float32)
+    poses = np.tile(np.eye(4), (frames, 1, 1))
+    for k in range(frames):
+        poses[k, 0, 3] = STEP * k
+        x = 5 + 12 * min(k, 5)
+        depth[k, 10:40, x : x + 30] = 0.0
+    scene = SceneGeometry(
+        depth=depth,
+        confidence=(depth > 0).astype(np.float32),
+        focal=np.full(frames, FOCAL),
+        principal_point=np.tile([W / 2, H / 2], (frames, 1)).astype(np.float64),
+        cam_to_world=poses,
+        valid=depth > 0,
+    )
+    out, given = near_hole_depth(scene, 3.0)
+    assert given is not None and given[:5].any(axis=(1, 2)).all()
+    np.testing.assert_allclose(out.depth[0][scene.depth[0] <= 0], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
+    assert _one_motion((12.0, 0.0), (10.0, 1.0), 8.0) and _one_motion((1.0, 0.0), (-1.5, 0.0), 8.0)
+    assert not _one_motion((12.0, 0.0), (1.0, 0.0), 8.0)

@@ -116,8 +116,9 @@ def near_hole_depth(
     their IoU is at least :data:`MIN_IOU`; its parallax is that shift less the rotation's flow, compared with the
     bound's translation parallax (the rigid flow of the ring's depth under the two frames' relative pose from
     ``cam_to_world``, less the rotation's; medians over the region), which must be at least :data:`MIN_BOUND_PX`.
-    Regions of consecutive frames whose shifted silhouettes overlap (IoU ≥ :data:`TRACK_IOU`) form a track; a track
-    whose median parallax vector (one motion: an outline that only changes shape shifts every way) is at least
+    Regions of consecutive frames whose shifted silhouettes overlap (IoU ≥ :data:`TRACK_IOU`) and whose parallaxes can
+    be one motion (:func:`_one_motion`) form a track; a track whose median parallax vector (one motion: an outline
+    that only changes shape shifts every way) is at least
     :data:`MIN_SHIFT_PX` long and ``ratio`` times its median bound parallax, and that holds at least
     :data:`MIN_COHERENT` regions whose own parallax lies within half that vector's length of it, gives its
     regions one depth, the median over them of ``sqrt(lower · B)`` (``lower = B · bound parallax / parallax``), at
@@ -204,12 +205,12 @@ def _plan(
             key = parent[key]
         return key
 
-    for (k, i), ((dx, dy), *_rest) in found.items():
+    for (k, i), ((dx, dy), vector, *_rest) in found.items():
         if k + 1 >= t:
             continue
         moved = _shifted(regions(k)[i], dx, dy)
         for n, region in enumerate(regions(k + 1)):
-            if (k + 1, n) in found:
+            if (k + 1, n) in found and _one_motion(vector, found[(k + 1, n)][1], MIN_SHIFT_PX * scale):
                 hit = float((moved & region).sum())
                 if hit / max(float((moved | region).sum()), 1.0) >= TRACK_IOU:
                     parent[root((k + 1, n))] = root((k, i))
@@ -317,6 +318,15 @@ class _Regions:
             while len(self.kept) > KEPT_FRAMES:
                 del self.kept[next(iter(self.kept))]
         return self.kept[k]
+
+
+def _one_motion(a: tuple[float, float], b: tuple[float, float], slow: float) -> bool:
+    """Whether two consecutive regions' outline parallaxes ``a``, ``b`` (px) can be one object's motion: within half
+    the longer one's length of each other, or both under ``slow`` px (neither moves on its own). A fast crossing
+    object's hole that merges with a lasting slow hole (the demo's 90-frame close-object clip: frames 29–37 at 13–26
+    px a frame, then 38–88 at 1–2 px) would otherwise make one track whose median motion is the slow one's."""
+    length = max(float(np.hypot(*a)), float(np.hypot(*b)))
+    return length < slow or float(np.hypot(a[0] - b[0], a[1] - b[1])) <= 0.5 * length
 
 
 def _shifted(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
