@@ -19,16 +19,22 @@ def _scene(mover_px: int) -> SceneGeometry:
     frame, leftwards); two square holes: a 30-px one moving ``mover_px`` pixels per frame to the right (rows 10–39),
     and a 24-px one that moves with the wall (rows 60–83)."""
     depth = np.full((T, H, W), WALL, np.float32)
-    poses = np.tile(np.eye(4), (T, 1, 1))
     for k in range(T):
-        poses[k, 0, 3] = STEP * k
         depth[k, 10:40, 5 + mover_px * k : 35 + mover_px * k] = 0.0
         depth[k, 60:84, 90 - k : 114 - k] = 0.0
+    return _stepping(depth)
+
+
+def _stepping(depth: np.ndarray) -> SceneGeometry:
+    """The scene of ``depth`` ``[T,H,W]`` (0 = hole) seen by a camera stepping ``STEP`` sideways per frame."""
+    t = len(depth)
+    poses = np.tile(np.eye(4), (t, 1, 1))
+    poses[:, 0, 3] = STEP * np.arange(t)
     return SceneGeometry(
         depth=depth,
         confidence=(depth > 0).astype(np.float32),
-        focal=np.full(T, FOCAL),
-        principal_point=np.tile([W / 2, H / 2], (T, 1)).astype(np.float64),
+        focal=np.full(t, FOCAL),
+        principal_point=np.tile([W / 2, H / 2], (t, 1)).astype(np.float64),
         cam_to_world=poses,
         valid=depth > 0,
     )
@@ -86,19 +92,10 @@ def test_a_fast_hole_that_stops_is_not_one_motion_with_its_slow_frames():
 
     frames = 12
     depth = np.full((frames, H, W), WALL, np.float32)
-    poses = np.tile(np.eye(4), (frames, 1, 1))
     for k in range(frames):
-        poses[k, 0, 3] = STEP * k
         x = 5 + 12 * min(k, 5)
         depth[k, 10:40, x : x + 30] = 0.0
-    scene = SceneGeometry(
-        depth=depth,
-        confidence=(depth > 0).astype(np.float32),
-        focal=np.full(frames, FOCAL),
-        principal_point=np.tile([W / 2, H / 2], (frames, 1)).astype(np.float64),
-        cam_to_world=poses,
-        valid=depth > 0,
-    )
+    scene = _stepping(depth)
     out, given = near_hole_depth(scene, 3.0)
     assert given is not None and given[:5].any(axis=(1, 2)).all()
     np.testing.assert_allclose(out.depth[0][scene.depth[0] <= 0], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
