@@ -1084,16 +1084,17 @@ class GeometricConfig(Stage1Config):
     off). Does not help: the cut hole's outline off the edge is not the object's (the trailing side is the hole the
     object leaves behind, the object tumbles): chamfer 4–7 px, shifts 0–12 px where the object moves 17–37 px.
     Measured with 6 (final all px): close-object s845 0.128 → 0.214 (+67 %: its track is split), s846 −30 %, fresh
-    s952–s961 CUT6SUMMARY; other presets, TUM and 7-Scenes: nothing given (identical). Off, not recommended (issue
-    #20, docs/geometric.md "Objects cut by the image side in `near_holes`")."""
+    s952–s961 −18.5 … +22.8 % (3 better, 1 same, 6 worse); other presets, TUM and 7-Scenes: nothing given
+    (identical). Off, not recommended (issue #20, docs/geometric.md "Objects cut by the image side in
+    `near_holes`")."""
     near_holes_end_sweep: bool = False
     """With ``near_holes``: a taken track followed on past its ends also takes a region that touches the same side of
     the image as the track's last region, and is smaller, when at least half of it lies in the area that region sweeps
     over from a quarter of the track's median shift to all of it (the object leaving or entering through that side:
     its cut hole's visible part moves less than the object, so the shifted prediction overshoots it; off). Measured
-    (final all px; close-object s845, s846, s952–s961): 7 of 12 change, moving px 0.541 → 0.479 (s846), 0.264 →
+    (final all px; close-object s845, s846, s952–s965): 7 of 16 change, moving px 0.541 → 0.479 (s846), 0.264 →
     0.190 (s961), 0.259 → 0.241 (s957), 0.266 → 0.242 (s960), 0.172 → 0.160 (s958), 0.106 → 0.100 (s959), 0.384 →
-    0.384 (s955); all px −5.9 … +0.9 % (4 better, 7 same, 1 worse at ±0.5 %: s957, static hole pixels taken with the
+    0.384 (s955); all px −5.9 … +0.9 % (4 better, 11 same, 1 worse at ±0.5 %: s957, static hole pixels taken with the
     object's last frames); other presets, TUM and 7-Scenes: nothing given (identical). Off (issue #20,
     docs/geometric.md "Objects cut by the image side in `near_holes`")."""
 

@@ -27,7 +27,7 @@ Two options for an object cut by the image's side (docs/geometric.md "Objects cu
 `near_holes`"): ``cut_outline`` shifts a region touching one side by its outline off the edge
 (:func:`outline_shift`) — it does not help, the cut hole's outline is not the object's (close-object s845 +67 %,
 s846 −30 %); ``end_sweep`` lets a taken track's extension take the shrinking hole of an object leaving or entering
-through a side — close-object moving px −5 … −28 % on 6 of 12 seeds (s961 0.264 → 0.190), all px −5.9 … +0.9 %.
+through a side — close-object moving px −5 … −28 % on 6 of 16 seeds (s961 0.264 → 0.190), all px −5.9 … +0.9 %.
 """
 
 from __future__ import annotations
