@@ -8,7 +8,7 @@ import pytest
 
 from stereodiff.config import preset_config, set_option
 from stereodiff.stage1.configs import GeometricConfig
-from stereodiff.stage1.near_holes import near_hole_depth, silhouette_shift
+from stereodiff.stage1.near_holes import near_hole_depth, outline_shift, silhouette_shift
 from stereodiff.types import SceneGeometry
 
 T, H, W, FOCAL, WALL, STEP = 8, 96, 128, 100.0, 10.0, 0.1  # frames, size, focal (px), wall depth, camera step
@@ -101,3 +101,63 @@ def test_a_fast_hole_that_stops_is_not_one_motion_with_its_slow_frames():
     np.testing.assert_allclose(out.depth[0][scene.depth[0] <= 0], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
     assert _one_motion((12.0, 0.0), (10.0, 1.0), 8.0) and _one_motion((1.0, 0.0), (-1.5, 0.0), 8.0)
     assert not _one_motion((12.0, 0.0), (1.0, 0.0), 8.0)
+
+
+def _crossing(width: int, frames: int) -> SceneGeometry:
+    """A ``width``-px square-ish hole (rows 10–49) crossing the image at 12 px a frame, its left edge at
+    ``-width + 12 + 12 k``: cut by the image's left side while it enters, then by the right side while it leaves."""
+    depth = np.full((frames, H, W), WALL, np.float32)
+    for k in range(frames):
+        x = -width + 12 + 12 * k
+        depth[k, 10:50, max(0, x) : max(0, x + width)] = 0.0
+    return _stepping(depth)
+
+
+def test_outline_shift_ignores_the_cut_side():
+    region = np.zeros((H, W), bool)
+    region[20:50, :30] = True  # entering through the left side: its cut side stays at column 0
+    other = np.zeros((H, W), bool)
+    other[20:50, :42] = True
+    assert silhouette_shift(region, other, 19)[0] == (0, 0)  # the silhouette's best overlap: no motion
+    shift, chamfer = outline_shift(region, other, 19)
+    assert shift == (12, 0) and chamfer == pytest.approx(0.0)
+    assert outline_shift(np.zeros((H, W), bool), other, 19)[1] == float("inf")
+
+
+def test_an_object_cut_by_the_side_for_most_of_its_crossing_is_taken_with_cut_outline():
+    """A 96-px hole entering a 128-px image at 12 px a frame, whole in the last of 9 frames only: cut by the left
+    side in the others, its silhouette's best shift is 0 (the cut side does not move) but in frame 7, so the track has
+    2 coherent regions (under 3) and nothing is given. Shifted by the outline off the edge, every frame moves 12 px
+    and the entering object is given."""
+    scene = _crossing(96, 9)
+    _, given = near_hole_depth(scene, 3.0)
+    assert given is None
+    out, given = near_hole_depth(scene, 3.0, cut_outline=1.0)
+    hole = scene.depth <= 0
+    assert given is not None and given[hole].mean() > 0.95
+    np.testing.assert_allclose(np.median(out.depth[given]), np.sqrt(WALL / 12.0 * WALL), rtol=0.05)
+    config = preset_config("cpu")
+    set_option(config, "stage1.near_holes_cut_outline", "-1")
+    with pytest.raises(ValueError, match="near_holes_cut_outline"):
+        config.validate()
+
+
+def test_end_sweep_takes_the_last_frames_of_an_object_leaving_through_a_side():
+    """A 30-px hole crossing at 12 px a frame reaches the image's right side in frame 8; leaving, its cut hole's left
+    edge moves 2 px a frame (the hole behind the object lags; too slow for a track of its own). The track's 12-px
+    shift then overshoots the last region (frame 12: a 19-px strip of which the shifted frame-11 region covers 9 px),
+    which is left out; with ``end_sweep`` the area frame 11's region sweeps over from a quarter of the shift to all
+    of it holds it, and it is given. A hole at the image's left side in the same frames stays a hole."""
+    frames = 13
+    depth = np.full((frames, H, W), WALL, np.float32)
+    for k in range(frames):
+        x = 5 + 12 * k if k <= 8 else 101 + 2 * (k - 8)
+        depth[k, 10:40, x : min(W, x + 30)] = 0.0
+        if k >= 9:
+            depth[k, 60:80, :12] = 0.0  # a static hole at the other side
+    scene = _stepping(depth)
+    _, given = near_hole_depth(scene, 3.0)
+    assert given is not None and given[:12, 10:40].any(axis=(1, 2)).all() and not given[12].any()
+    out, given = near_hole_depth(scene, 3.0, end_sweep=True)
+    assert given[12, 10:40].any() and not given[:, 60:80].any()
+    np.testing.assert_allclose(out.depth[12][given[12]], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
