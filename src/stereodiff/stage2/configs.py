@@ -618,6 +618,23 @@ class TemporalConfig(BackendConfig):
     holes of a static orbit"): 3 takes static-orbit s0–s2 0.0324 / 0.0347 / 0.0374 → 0.0315 / 0.0338 / 0.0366,
     but close-object s0 0.219 → 0.231 (a mover's covered rim is what its untriangulated interior is filled from):
     0 here and in the ``cpu`` preset."""
+    given_keep: float = 0.0
+    """Share (0…1) of stage 1's log-depth restored, after the temporal filter, on the pixels whose depth stage 1's
+    mover rules gave (``SceneGeometry.movers_given``: ``near_holes``' constant depth per track, contact, tracking):
+    ``(1 − a)·filtered + a·stage 1`` there (0 = off). Those values are bounds, not measurements; the filter spreads
+    them (the demo's near box: one value per frame in stage 1, a spread of 0.09–0.18 in log after it) and pulls the
+    background the given outline takes in toward the far side, which moves the protocol's one least-squares fit.
+    Measured (docs/stage2-temporal.md, "Given depth kept through stage 2"): see there. 0 here and in the ``cpu``
+    preset."""
+    given_keep_px: float = 0.0
+    """Stage 1's covered pixels within this many stage-1 pixels of a given one (``SceneGeometry.movers_given``, see
+    ``given_keep``) keep stage 1's depth (0 = off; independent of ``given_keep``). The filter and the guided
+    upsampling bleed a near given depth onto the background beside it (the demo: median log error of the covered
+    pixels ≤ 1.5 px from the given box −0.001 in stage 1, −0.495 after stage 2; 1.5–3 px −0.001 → −0.110; beyond
+    3 px none)."""
+    covered_clamp: float = 0.0
+    """On stage 1's covered pixels the output stays within a factor ``exp(covered_clamp)`` of stage 1's depth
+    (log units; 0 = off). See docs/stage2-temporal.md, "Given depth kept through stage 2"."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
@@ -678,6 +695,9 @@ class TemporalConfig(BackendConfig):
             ("fill_iterations", self.fill_iterations >= 1, "must be ≥ 1"),
             ("fill_floor", 0 <= self.fill_floor <= 1, "must be in [0, 1]"),
             ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
+            ("given_keep", 0 <= self.given_keep <= 1, "must be in [0, 1]"),
+            ("given_keep_px", self.given_keep_px >= 0, "must be ≥ 0"),
+            ("covered_clamp", self.covered_clamp >= 0, "must be ≥ 0"),
             ("hole_nearness", 0 <= self.hole_nearness <= 100, "must be in [0, 100]"),
             ("hole_motion_px", self.hole_motion_px >= 0, "must be ≥ 0"),
             ("hole_lean_bottom", 0 <= self.hole_lean_bottom <= 1, "must be in [0, 1]"),

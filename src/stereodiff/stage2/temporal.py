@@ -213,6 +213,10 @@ class TemporalRefiner(TemporalConfig):
                     log_depth = ((i, self._views_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 items = ((lo + i, estimate, frames[lo + i]) for i, estimate in log_depth)
                 for k, final in thread_imap(self._final, items, self.num_workers):
+                    if (self.given_keep > 0 or self.given_keep_px > 0) and movers_given is not None:  # as stage 1 gave
+                        final = self._given_kept(final, depth[k], movers_given[k])
+                    if self.covered_clamp > 0:  # stage 1's covered pixels stay near its depth
+                        final = self._clamped(final, depth[k])
                     out[k] = final  # [H,W] each, written frame by frame
                 if cache is not None:
                     cache.save(index, out[start:stop])
@@ -569,6 +573,40 @@ class TemporalRefiner(TemporalConfig):
         covered = inputs.raw(k)[1] > 0
         views = inputs.views(k, self.hole_outline_views)
         return views_far_side(self, covered, log_depth, inputs.rgb(k), views, movers)
+
+    def _given_kept(self, final: np.ndarray, depth: np.ndarray, given: np.ndarray) -> np.ndarray:
+        """``[H,W]`` output depth with ``given_keep`` of stage 1's log-depth restored where its mover rules gave the
+        depth, and all of it on stage 1's other covered pixels within ``given_keep_px`` of them: ``depth`` ``[h,w]``
+        stage 1 (0 / non-finite = hole) and ``given`` ``[h,w]`` bool, resized to the output with nearest neighbours
+        (so the given region's edge stays where stage 1 put it)."""
+        import cv2
+
+        given = np.asarray(given, bool)
+        if not given.any():
+            return final
+        share = np.where(given, np.float32(self.given_keep), np.float32(0.0))  # [h,w]
+        if self.given_keep_px > 0:  # the covered background beside them: the filter's and upsampling's bleed
+            beside = cv2.distanceTransform((~given).astype(np.uint8), cv2.DIST_L2, 3) <= self.given_keep_px
+            share[beside & ~given] = 1.0
+        big_h, big_w = final.shape
+        own = cv2.resize(np.asarray(depth, np.float32), (big_w, big_h), interpolation=cv2.INTER_NEAREST)
+        share = cv2.resize(share, (big_w, big_h), interpolation=cv2.INTER_NEAREST)
+        keep = (share > 0) & np.isfinite(own) & (own > 0) & (final > 0)
+        a = share[keep]
+        final[keep] = np.exp((1.0 - a) * np.log(final[keep]) + a * np.log(own[keep]))
+        return final
+
+    def _clamped(self, final: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """``[H,W]`` output depth kept within a factor ``exp(covered_clamp)`` of stage 1's ``depth`` ``[h,w]`` (resized
+        with nearest neighbours; 0 / non-finite = hole, left alone) on stage 1's covered pixels."""
+        import cv2
+
+        big_h, big_w = final.shape
+        own = cv2.resize(np.asarray(depth, np.float32), (big_w, big_h), interpolation=cv2.INTER_NEAREST)
+        covered = np.isfinite(own) & (own > 0)
+        factor = np.float32(math.exp(self.covered_clamp))
+        final[covered] = np.clip(final[covered], own[covered] / factor, own[covered] * factor)
+        return final
 
     def _final(self, item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
         """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3])``."""
