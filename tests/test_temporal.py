@@ -2075,3 +2075,31 @@ def test_given_keep_px_and_covered_clamp_hold_stage_one_beside_the_given_pixels(
     for bad in ({"given_keep_px": -1.0}, {"covered_clamp": -0.1}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             TemporalRefiner(**bad)
+
+
+def test_given_keep_agree_restores_only_the_background_beside_the_given_pixels():
+    """``given_keep_agree``: of the covered pixels beside the given box, those at the wall's depth (the background
+    the filter's bleed would pull nearer) are restored; those stage 1 put at a phantom depth (the box's own rim,
+    triangulated wrong) are left to the filter."""
+    import cv2
+
+    frames, depth, box = _scene(num_frames=8)
+    stage1 = np.where(box, 1.5, depth).astype(np.float32)
+    distance = np.stack([cv2.distanceTransform((~b).astype(np.uint8), cv2.DIST_L2, 3) for b in box])
+    beside = ~box & (distance <= 3.0)
+    rows = np.zeros(box.shape, bool)
+    rows[:, ::2] = True  # every other row of the rim: a phantom depth far nearer than the wall
+    phantom = beside & rows
+    stage1[phantom] = 0.8
+    confidence = np.ones_like(stage1)
+
+    def run(**options: float) -> np.ndarray:
+        return TemporalRefiner(window=8, overlap=4, **options).refine(frames, stage1, confidence, movers_given=box)
+
+    off, agree = run(), run(given_keep_px=3.0, given_keep_agree=0.15)
+    wall = beside & ~rows
+    np.testing.assert_allclose(agree[wall], stage1[wall], rtol=1e-6)  # the background beside the box: stage 1's
+    np.testing.assert_array_equal(agree[phantom], off[phantom])  # the phantom rim: the filter's
+    assert np.abs(np.log(off[wall] / stage1[wall])).max() > 0.05
+    with pytest.raises(ValueError, match="given_keep_agree"):
+        TemporalRefiner(given_keep_agree=-1.0)

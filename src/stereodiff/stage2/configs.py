@@ -632,6 +632,10 @@ class TemporalConfig(BackendConfig):
     upsampling bleed a near given depth onto the background beside it (the demo: median log error of the covered
     pixels ≤ 1.5 px from the given box −0.001 in stage 1, −0.495 after stage 2; 1.5–3 px −0.001 → −0.110; beyond
     3 px none)."""
+    given_keep_agree: float = 0.0
+    """With ``given_keep_px``: only the pixels beside a given one whose stage-1 log-depth lies within this of the
+    mean of the covered, not given pixels farther out in a 15-pixel window (the background's) are restored (0 = all
+    of them). See docs/stage2-temporal.md, "Given depth kept through stage 2"."""
     covered_clamp: float = 0.0
     """On stage 1's covered pixels the output stays within a factor ``exp(covered_clamp)`` of stage 1's depth
     (log units; 0 = off). See docs/stage2-temporal.md, "Given depth kept through stage 2"."""
@@ -697,6 +701,7 @@ class TemporalConfig(BackendConfig):
             ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
             ("given_keep", 0 <= self.given_keep <= 1, "must be in [0, 1]"),
             ("given_keep_px", self.given_keep_px >= 0, "must be ≥ 0"),
+            ("given_keep_agree", self.given_keep_agree >= 0, "must be ≥ 0"),
             ("covered_clamp", self.covered_clamp >= 0, "must be ≥ 0"),
             ("hole_nearness", 0 <= self.hole_nearness <= 100, "must be in [0, 100]"),
             ("hole_motion_px", self.hole_motion_px >= 0, "must be ≥ 0"),

@@ -586,8 +586,12 @@ class TemporalRefiner(TemporalConfig):
             return final
         share = np.where(given, np.float32(self.given_keep), np.float32(0.0))  # [h,w]
         if self.given_keep_px > 0:  # the covered background beside them: the filter's and upsampling's bleed
-            beside = cv2.distanceTransform((~given).astype(np.uint8), cv2.DIST_L2, 3) <= self.given_keep_px
-            share[beside & ~given] = 1.0
+            distance = cv2.distanceTransform((~given).astype(np.uint8), cv2.DIST_L2, 3)
+            covered = np.isfinite(depth) & (np.asarray(depth) > 0)
+            beside = (distance <= self.given_keep_px) & ~given & covered
+            if self.given_keep_agree > 0 and beside.any():  # only those whose depth is the background's around
+                beside &= _agrees_with_around(depth, covered & (distance > self.given_keep_px), self.given_keep_agree)
+            share[beside] = 1.0
         big_h, big_w = final.shape
         own = cv2.resize(np.asarray(depth, np.float32), (big_w, big_h), interpolation=cv2.INTER_NEAREST)
         share = cv2.resize(share, (big_w, big_h), interpolation=cv2.INTER_NEAREST)
@@ -920,6 +924,25 @@ def _solve_symmetric3(m: list[np.ndarray], v: np.ndarray) -> np.ndarray:
         np.dstack([ca * v0 + cb * v1 + cc * v2, cb * v0 + cd * v1 + ce * v2, cc * v0 + ce * v1 + cf * v2])
         * inv_det[..., None]
     )
+
+
+#: side (stage-1 pixels) of the window whose covered background pixels ``given_keep_agree`` compares with
+_AGREE_WINDOW_PX = 15
+
+
+def _agrees_with_around(depth: np.ndarray, around: np.ndarray, tolerance: float) -> np.ndarray:
+    """``[h,w]`` bool: pixels whose log-depth (``depth`` ``[h,w]``) lies within ``tolerance`` of the mean log-depth of
+    the ``around`` ``[h,w]`` bool pixels in a ``_AGREE_WINDOW_PX`` window (False where the window has none)."""
+    import cv2
+
+    log_d = np.where(around, np.log(np.where(around, depth, 1.0)), 0.0).astype(np.float32)
+    size = (_AGREE_WINDOW_PX, _AGREE_WINDOW_PX)
+    total = cv2.boxFilter(log_d, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    count = cv2.boxFilter(around.astype(np.float32), -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    mean = total / np.maximum(count, 1e-6)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.log(np.asarray(depth, np.float32))
+    return (count > 0.5) & (np.abs(own - mean) <= tolerance)
 
 
 def _median_confidence(depth: Any, confidence: Any, max_frames: int = 16) -> float:
