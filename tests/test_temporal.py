@@ -2021,3 +2021,85 @@ def test_mover_away_trust_keeps_a_movers_own_holes_beside_her_low_weight_phantom
     assert np.allclose(after.floor[ring], np.log(4.0), atol=0.05)
     with pytest.raises(ValueError, match="hole_mover_away_trust"):
         TemporalRefiner(hole_mover_away_trust=1.5)
+
+
+def test_given_keep_restores_the_depth_the_mover_rules_gave():
+    """``given_keep`` (issue #20, the demo's near box): on the pixels ``movers_given`` marks, the output is stage 1's
+    depth (1) or the log-mean of it and the filtered depth (0.5); elsewhere nothing changes. The box is given a
+    depth that flickers ±20 % from frame to frame, which the temporal filter evens out when the option is off."""
+    frames, depth, box = _scene(num_frames=8)
+    stage1 = depth.copy()
+    flicker = np.where(np.arange(len(depth)) % 2 == 0, 1.2, 0.8).astype(np.float32)[:, None, None]
+    stage1 = np.where(box, 1.5 * flicker, stage1).astype(np.float32)  # the given depth: a bound, not a measurement
+    confidence = np.ones_like(stage1)
+
+    def run(keep: float, given: np.ndarray | None) -> np.ndarray:
+        refiner = TemporalRefiner(window=8, overlap=4, given_keep=keep)
+        return refiner.refine(frames, stage1, confidence, movers_given=given)
+
+    off, on, half = run(0.0, box), run(1.0, box), run(0.5, box)
+    assert np.abs(np.log(off[box] / stage1[box])).max() > 0.1  # the filter moved the given depth
+    np.testing.assert_allclose(on[box], stage1[box], rtol=1e-6)  # kept as stage 1 gave it
+    np.testing.assert_allclose(np.log(half[box]), 0.5 * (np.log(off[box]) + np.log(stage1[box])), atol=1e-5)
+    np.testing.assert_array_equal(on[~box], off[~box])  # the other pixels untouched
+    np.testing.assert_array_equal(run(1.0, None), off)  # no mask: nothing changes
+    with pytest.raises(ValueError, match="given_keep"):
+        TemporalRefiner(given_keep=1.5)
+
+
+def test_given_keep_px_and_covered_clamp_hold_stage_one_beside_the_given_pixels():
+    """``given_keep_px``: stage 1's covered pixels within that distance of a given one keep its depth, the given
+    pixels themselves and the farther ones are the filter's (``given_keep`` 0); ``covered_clamp``: every covered
+    pixel stays within ``exp(clamp)`` of stage 1, holes are left alone."""
+    import cv2
+
+    frames, depth, box = _scene(num_frames=8)
+    stage1 = np.where(box, 1.5, depth).astype(np.float32)  # the given box: too near
+    stage1[:, :, :4] = 0.0  # a hole along the left border
+    confidence = np.ones_like(stage1)
+
+    def run(**options: float) -> np.ndarray:
+        return TemporalRefiner(window=8, overlap=4, **options).refine(frames, stage1, confidence, movers_given=box)
+
+    off, ring = run(), run(given_keep_px=3.0)
+    distance = np.stack([cv2.distanceTransform((~b).astype(np.uint8), cv2.DIST_L2, 3) for b in box])
+    beside = ~box & (distance <= 3.0) & (stage1 > 0)
+    assert np.abs(np.log(off[beside] / stage1[beside])).max() > 0.05  # the box's depth bled onto them
+    np.testing.assert_allclose(ring[beside], stage1[beside], rtol=1e-6)
+    np.testing.assert_array_equal(ring[~beside], off[~beside])
+    clamped = run(covered_clamp=0.02)
+    covered = stage1 > 0
+    ratio = np.abs(np.log(clamped[covered] / stage1[covered]))
+    assert ratio.max() <= 0.02 + 1e-5 and np.abs(np.log(off[covered] / stage1[covered])).max() > 0.05
+    np.testing.assert_array_equal(clamped[~covered], off[~covered])
+    for bad in ({"given_keep_px": -1.0}, {"covered_clamp": -0.1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            TemporalRefiner(**bad)
+
+
+def test_given_keep_agree_restores_only_the_background_beside_the_given_pixels():
+    """``given_keep_agree``: of the covered pixels beside the given box, those at the wall's depth (the background
+    the filter's bleed would pull nearer) are restored; those stage 1 put at a phantom depth (the box's own rim,
+    triangulated wrong) are left to the filter."""
+    import cv2
+
+    frames, depth, box = _scene(num_frames=8)
+    stage1 = np.where(box, 1.5, depth).astype(np.float32)
+    distance = np.stack([cv2.distanceTransform((~b).astype(np.uint8), cv2.DIST_L2, 3) for b in box])
+    beside = ~box & (distance <= 3.0)
+    rows = np.zeros(box.shape, bool)
+    rows[:, ::2] = True  # every other row of the rim: a phantom depth far nearer than the wall
+    phantom = beside & rows
+    stage1[phantom] = 0.8
+    confidence = np.ones_like(stage1)
+
+    def run(**options: float) -> np.ndarray:
+        return TemporalRefiner(window=8, overlap=4, **options).refine(frames, stage1, confidence, movers_given=box)
+
+    off, agree = run(), run(given_keep_px=3.0, given_keep_agree=0.15)
+    wall = beside & ~rows
+    np.testing.assert_allclose(agree[wall], stage1[wall], rtol=1e-6)  # the background beside the box: stage 1's
+    np.testing.assert_array_equal(agree[phantom], off[phantom])  # the phantom rim: the filter's
+    assert np.abs(np.log(off[wall] / stage1[wall])).max() > 0.05
+    with pytest.raises(ValueError, match="given_keep_agree"):
+        TemporalRefiner(given_keep_agree=-1.0)
