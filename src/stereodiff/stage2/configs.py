@@ -291,7 +291,11 @@ class TemporalConfig(BackendConfig):
     seeds 820–839: indoor-dynamic, driving, close-object, static-orbit; both real clips): −2.33 / −0.02 / +0.65 % (min
     / median / max), 5 better / 16 same (±0.5 %) / 1 worse (indoor-dynamic s820: a trusted, nearer unflagged part of
     the person, which the old rule lost too). 0 here and in the ``cpu`` preset (with ``stage1.near_holes`` the pair
-    cost close-object s917 / s918 +4.8 / +5.6 %: docs/geometric.md, "Defaults of the ``cpu`` preset")."""
+    cost close-object s917 / s918 +4.8 / +5.6 %: docs/geometric.md, "Defaults of the ``cpu`` preset"; that was
+    ``movers_up_holes``' shift of the near object's depth, not this rule: with ``near_holes``' given pixels kept out
+    of the movers the finals are identical to four digits, and with the one-motion ``near_holes`` the pair is 18
+    fresh clips −1.03 / −0.24 / +0.33 %, 6 / 12 / 0: docs/geometric.md, "The head pair on close-object with
+    ``near_holes``")."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
