@@ -404,7 +404,8 @@ class TemporalConfig(BackendConfig):
     violation). A geometric side test that needs no colour difference between the two sides (the colour test of
     ``hole_outline_views`` leaves the holes whose sides look alike). Measured (docs/stage2-temporal.md, "Both sides
     of the outline bands on today's preset"; 8, final all-pixel AbsRel): static-orbit s984–s991 −1.1 / −0.6 / +0.4 %
-    (min / median / max), 5 better / 3 same / 0 worse at ±0.5 %, none brought under its stage 1; 7-Scenes +0.05 %.
+    (min / median / max), 5 better / 3 same / 0 worse at ±0.5 %, none brought under its stage 1; 7-Scenes +0.05 %,
+    TUM −0.05 % (with ``hole_outline_depths_static`` identical there and on the dynamic clips).
     It reaches few holes (s990: 4.3 %, 77 % of them rightly): the other frames have no trustworthy depth where the
     band's points land (their own bands). ~8 ms of CPU per 320×240 frame. 0 here and in the ``cpu`` preset."""
     hole_outline_depths_tolerance: float = 0.1
