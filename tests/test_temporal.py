@@ -1977,6 +1977,43 @@ def test_an_outline_hole_goes_to_the_far_side_where_the_nearby_frames_show_it_th
         TemporalRefiner(hole_outline_views_margin=-0.1)
 
 
+def test_an_outline_hole_goes_to_the_far_side_where_the_nearby_frames_own_depth_shows_it_there():
+    """``hole_outline_depths``: the strip scene's band of 5 holes right of the object's edge, filled with the object's
+    depth, tested against the nearby frames' own depth instead of their colours. Where the band is truly the wall,
+    its holes nearer the wall take the wall's depth (the frames see the wall where the far point lands, and farther
+    than the near point where it would float); where the object covers the band, nothing moves (the near point lands
+    on the object in every frame); with the frames' depth unknown (NaN) or without views nothing moves."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import views_depth_far_side
+
+    config = TemporalConfig(hole_outline_px=10, hole_outline_depths=3)
+    shifts = (-0.15, -0.1, -0.05, 0.05, 0.1, 0.15)
+    band = slice(30, 35)
+    w, focal = 60, 50.0
+    for last, wall in ((30, True), (34, False)):
+        _rgb, views, truth = _strip_scene((10, last), shifts)
+        centre = (w - 1) / 2.0
+        x_lo, x_hi = (10 - 0.5 - centre) / focal, (last + 0.5 - centre) / focal
+        ray = (np.arange(w) - centre) / focal
+        depths = [
+            np.where((ray + s >= x_lo) & (ray + s <= x_hi), 0.0, 1.0) * np.ones((truth.shape[0], 1), np.float32)
+            for s in shifts
+        ]  # each frame's own log-depth
+        depths = [d.astype(np.float32) for d in depths]
+        covered = np.ones(truth.shape, bool)
+        covered[:, band] = False
+        output = np.where(covered, truth, 0.0).astype(np.float32)
+        moved = views_depth_far_side(config, covered, output, views, depths)
+        assert np.array_equal(moved[covered], output[covered])
+        assert np.allclose(moved[:, 30:33], 0.0)  # nearer the object's covered pixels: never a candidate
+        assert np.allclose(moved[:, 33:35], 1.0 if wall else 0.0)
+        unknown = [np.full_like(d, np.nan) for d in depths]
+        assert np.array_equal(views_depth_far_side(config, covered, output, views, unknown), output)
+        assert np.array_equal(views_depth_far_side(config, covered, output, [], []), output)
+    with pytest.raises(ValueError, match="hole_outline_depths_min"):
+        TemporalRefiner(hole_outline_depths_min=0)
+
+
 def test_mover_away_trust_keeps_a_movers_own_holes_beside_her_low_weight_phantom():
     """``hole_mover_away_trust`` (indoor-dynamic s904: ``hole_mover_away_px`` gave 7.5 k of a walking person's own
     unflagged hole pixel-frames the depth of her unflagged triangulated pixels, a phantom at 0.7–4.7× hers). A given

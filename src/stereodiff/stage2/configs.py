@@ -398,6 +398,31 @@ class TemporalConfig(BackendConfig):
     ``hole_outline_nearest_static``). With ``hole_outline_wide_frame_given=0.025``: on for 17 of 20 static-orbit
     clips (s861 / s872 / s879 have a frame with 2.5–4.4 % given) and 7-Scenes, off (the preset's output) on every
     indoor-dynamic, driving and close-object clip measured (11) and TUM. True in the ``cpu`` preset."""
+    hole_outline_depths: int = 0
+    """With ``hole_outline_px``: after the temporal filter (and after ``hole_outline_views``), an outline band's hole
+    nearer to the step's far side than to its near side, still filled nearer than the square's farthest covered
+    log-depth, takes that far depth where the nearby frames' own stage-1 depth, up to this many frames on each side,
+    agrees with it better than with the near side's (:func:`~stereodiff.stage2.hole_fill.views_depth_far_side`;
+    0 = off): the hole lifted to 3D at each depth and projected into each frame lands on a confident pixel of that
+    frame whose depth is the carried point's (agreement) or farther (the point would hide what the frame sees: a
+    violation). A geometric side test that needs no colour difference between the two sides (the colour test of
+    ``hole_outline_views`` leaves the holes whose sides look alike). Measured (docs/stage2-temporal.md, "Both sides
+    of the outline bands on today's preset"; 8, final all-pixel AbsRel): static-orbit s984–s991 −1.1 / −0.6 / +0.4 %
+    (min / median / max), 5 better / 3 same / 0 worse at ±0.5 %, none brought under its stage 1; 7-Scenes +0.05 %,
+    TUM −0.05 % (with ``hole_outline_depths_static`` identical there and on the dynamic clips).
+    It reaches few holes (s990: 4.3 %, 77 % of them rightly): the other frames have no trustworthy depth where the
+    band's points land (their own bands). ~8 ms of CPU per 320×240 frame. 0 here and in the ``cpu`` preset."""
+    hole_outline_depths_tolerance: float = 0.1
+    """With ``hole_outline_depths``: a frame agrees with a carried point within this much log-depth."""
+    hole_outline_depths_rim_px: float = 0.0
+    """With ``hole_outline_depths``: a nearby frame's stage-1 pixel counts only this far (working-resolution pixels)
+    from that frame's own holes (its fattened rim carries the occluder's depth onto the background; 0 = every
+    confident pixel, weight ≥ ½)."""
+    hole_outline_depths_min: int = 1
+    """With ``hole_outline_depths``: the far depth needs at least this many agreeing frames."""
+    hole_outline_depths_static: bool = False
+    """With ``hole_outline_depths``: only in a video stage 1 finds static (the test of
+    ``hole_outline_views_static``)."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -758,6 +783,10 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_views", self.hole_outline_views >= 0, "must be ≥ 0"),
             ("hole_outline_views_margin", self.hole_outline_views_margin >= 0, "must be ≥ 0"),
             ("hole_outline_views_band_px", self.hole_outline_views_band_px >= 0, "must be ≥ 0"),
+            ("hole_outline_depths", self.hole_outline_depths >= 0, "must be ≥ 0"),
+            ("hole_outline_depths_tolerance", self.hole_outline_depths_tolerance > 0, "must be > 0"),
+            ("hole_outline_depths_rim_px", self.hole_outline_depths_rim_px >= 0, "must be ≥ 0"),
+            ("hole_outline_depths_min", self.hole_outline_depths_min >= 1, "must be ≥ 1"),
             ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),

@@ -49,6 +49,8 @@ __all__ = [
     "step_direction",
     "surface_below",
     "views_colour_cost",
+    "views_depth_far_side",
+    "views_depth_score",
     "views_far_side",
     "wide_outline",
 ]
@@ -678,6 +680,94 @@ def views_far_side(
     rows, cols = at[0][move], at[1][move]
     out[rows, cols] = np.maximum(far[move], log_depth[rows, cols])
     return out
+
+
+def views_depth_far_side(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    views: Sequence[View],
+    depths: Sequence[np.ndarray],
+    movers: np.ndarray | None = None,
+) -> np.ndarray:
+    """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with the outline band's holes that the nearby
+    frames' own depth shows on the far side given it (``hole_outline_depths``): the band and the two candidate depths
+    of :func:`views_far_side` (a hole within ``hole_outline_views_band_px`` of stage 1's ``covered [h,w]`` pixels
+    whose ``hole_far_edge_px`` square spans ``hole_outline_step``, filled nearer than the square's farthest covered
+    log-depth, nearer to the far side's covered pixels than to the near side's; the far depth = that farthest, the
+    near = the near side's mean), each scored by :func:`views_depth_score` against ``depths`` (``[h',w']`` float32
+    log-depth of each of ``views``, NaN where not trusted); a hole takes the far depth (never nearer than it was)
+    where at least ``hole_outline_depths_min`` frames agree with it and its score (agreeing frames minus violated
+    ones) beats the near depth's. Nothing within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves.
+
+    Measured end to end (8 frames each side, tolerance 0.1, one frame): static-orbit s984–s991 final all-pixel AbsRel
+    −1.1 … +0.4 %, median −0.6 %; on s990 it moves 4.3 % of the holes, 77 % of them truly the background side."""
+    import cv2
+
+    if not covered.any() or covered.all() or not views:
+        return log_depth
+    half = config.hole_far_edge_px
+    hi, step, middle = _step_span(covered, log_depth, half, config.hole_outline_step)
+    band = ~covered & step & within(covered, config.hole_outline_views_band_px) & (log_depth < hi)
+    far_side, near_side = _sides(covered, log_depth, step, middle)
+    if not (band.any() and far_side.any() and near_side.any()):
+        return log_depth
+    to_far = cv2.distanceTransform((~far_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # [h,w] px
+    to_near = cv2.distanceTransform((~near_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    candidate = band & (to_far < to_near)
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
+        candidate &= ~within(movers, config.hole_outline_mover_px)
+    at = np.nonzero(candidate)
+    if not len(at[0]):
+        return log_depth
+    sums = box_sums(np.stack([log_depth, np.ones_like(log_depth)], axis=-1), near_side.astype(np.float32), half, at)
+    near = np.where(sums[:, 1] > 0.5, sums[:, 0] / np.maximum(sums[:, 1], 1e-6), log_depth[at])  # [n]
+    far = hi[at]  # [n]
+    tolerance = config.hole_outline_depths_tolerance
+    agree_far, violate_far = views_depth_score(views, depths, far, at, tolerance)
+    agree_near, violate_near = views_depth_score(views, depths, near, at, tolerance)
+    move = (agree_far >= config.hole_outline_depths_min) & (agree_far - violate_far > agree_near - violate_near)
+    out = log_depth.astype(np.float32, copy=True)
+    rows, cols = at[0][move], at[1][move]
+    out[rows, cols] = np.maximum(far[move], log_depth[rows, cols])
+    return out
+
+
+def views_depth_score(
+    views: Sequence[View],
+    depths: Sequence[np.ndarray],
+    log_depth: np.ndarray,
+    at: tuple[np.ndarray, np.ndarray],
+    tolerance: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How many nearby frames agree with, and how many contradict, the pixels ``at`` (``(rows, cols)``, ``[n]``
+    each) of a frame being static points at ``log_depth [n]`` (the views' unit): each lifted to 3D, moved into each
+    view's camera (:class:`View`) and projected to the nearest pixel, where that frame's own log-depth (``depths``,
+    ``[h',w']`` float32 per view, NaN where not trusted) is compared with the point's: within ``tolerance`` it
+    agrees; farther by more, the point would hide what the frame sees there (free space violated); nearer, the point
+    is hidden there and counts neither way. Returns ``[n]`` int32 agreeing and ``[n]`` int32 violated counts."""
+    rows, cols = at
+    depth = np.exp(log_depth.astype(np.float64))  # [n]
+    agree = np.zeros(len(rows), np.int32)
+    violate = np.zeros(len(rows), np.int32)
+    for view, there in zip(views, depths):
+        h, w = there.shape
+        x = (cols - view.centre[0]) * depth / view.focal  # [n] in the frame's camera
+        y = (rows - view.centre[1]) * depth / view.focal
+        r, t = view.rotation, view.translation
+        z = r[2, 0] * x + r[2, 1] * y + r[2, 2] * depth + t[2]
+        ahead = z > 1e-6 * depth
+        scale = view.focal / np.where(ahead, z, 1.0)
+        u = np.rint((r[0, 0] * x + r[0, 1] * y + r[0, 2] * depth + t[0]) * scale + view.centre[0])
+        v = np.rint((r[1, 0] * x + r[1, 1] * y + r[1, 2] * depth + t[1]) * scale + view.centre[1])
+        lands = ahead & (u >= 0) & (u < w) & (v >= 0) & (v < h)
+        seen = np.full(len(rows), np.nan, np.float32)
+        seen[lands] = there[v[lands].astype(np.int64), u[lands].astype(np.int64)]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delta = seen - np.log(np.where(ahead, z, 1.0))  # NaN: not landed or not trusted
+        agree += np.abs(delta) <= tolerance
+        violate += delta > tolerance
+    return agree, violate
 
 
 #: the colour patch of :func:`views_colour_cost`: the pixel and its four neighbours (row, column offsets)

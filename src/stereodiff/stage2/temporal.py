@@ -154,6 +154,7 @@ class TemporalRefiner(TemporalConfig):
         asked = wide or (self.hole_outline_nearest > 0 and self.hole_outline_nearest_static)
         asked = asked or (self.hole_warp_static > 0 and warp_frames == 0)
         asked = asked or (self.hole_outline_views > 0 and self.hole_outline_views_static)
+        asked = asked or (self.hole_outline_depths > 0 and self.hole_outline_depths_static)
         static = asked and self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
         outline = self._static_outline(static)
         warp_static = self.hole_warp_static > 0 and warp_frames == 0 and static  # carried depth after all
@@ -179,6 +180,10 @@ class TemporalRefiner(TemporalConfig):
         views_on = views_on and (not self.hole_outline_views_static or static)
         if self.hole_outline_views > 0:
             meta["outline_views"] = views_on
+        depths_on = self.hole_outline_px > 0 and self.hole_outline_depths > 0
+        depths_on = depths_on and (not self.hole_outline_depths_static or static)
+        if self.hole_outline_depths > 0:
+            meta["outline_depths"] = depths_on
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -211,6 +216,8 @@ class TemporalRefiner(TemporalConfig):
                     log_depth = ((i, self._far_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 if views_on:  # band holes the nearby frames show on the far side
                     log_depth = ((i, self._views_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
+                if depths_on:  # band holes the nearby frames' own depth shows on the far side
+                    log_depth = ((i, self._depths_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 items = ((lo + i, estimate, frames[lo + i]) for i, estimate in log_depth)
                 for k, final in thread_imap(self._final, items, self.num_workers):
                     if (self.given_keep > 0 or self.given_keep_px > 0) and movers_given is not None:  # as stage 1 gave
@@ -611,6 +618,20 @@ class TemporalRefiner(TemporalConfig):
         factor = np.float32(math.exp(self.covered_clamp))
         final[covered] = np.clip(final[covered], own[covered] / factor, own[covered] * factor)
         return final
+
+    def _depths_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
+        """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.views_depth_far_side`
+        applied (``hole_outline_depths`` nearby frames on each side, :meth:`_Inputs.views`, and their trusted stage-1
+        depth, :meth:`_Inputs.trusted_depth`)."""
+        from stereodiff.stage2.hole_fill import views_depth_far_side
+
+        movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
+        movers = None if movers is None else movers[0]
+        covered = inputs.raw(k)[1] > 0
+        sources = inputs.view_sources(k, self.hole_outline_depths)
+        views = inputs.views(k, self.hole_outline_depths)
+        depths = [inputs.trusted_depth(source, self.hole_outline_depths_rim_px) for source in sources]
+        return views_depth_far_side(self, covered, log_depth, views, depths, movers)
 
     def _final(self, item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
         """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3])``."""
@@ -1324,6 +1345,21 @@ class _Inputs:
         if tolerance > 0 and sources:
             log_depth, trust = _agreed(sources, tolerance, farthest)
         return log_depth.reshape(h, w), trust.reshape(h, w)
+
+    def view_sources(self, k: int, frames: int) -> list[int]:
+        """The frame indices of :meth:`views`, in its order."""
+        return [source for step in (-1, +1) for source, *_ in self.chained(k, step, frames)]
+
+    def trusted_depth(self, k: int, rim_px: float) -> np.ndarray:
+        """Frame ``k``'s ``[h',w']`` float32 stage-1 log-depth where it is confident (weight ≥ ½) and at least
+        ``rim_px`` working-resolution pixels from the frame's own holes (weight 0), NaN elsewhere."""
+        import cv2
+
+        log_depth, weight = self.raw(k)
+        trusted = weight >= 0.5
+        if rim_px > 0:
+            trusted &= cv2.distanceTransform((weight > 0).astype(np.uint8), cv2.DIST_L2, 3) >= rim_px
+        return np.where(trusted, log_depth, np.nan).astype(np.float32)
 
     def views(self, k: int, frames: int) -> list[View]:
         """Frame ``k``'s nearby frames, up to ``frames`` on each side, as its camera sees them
