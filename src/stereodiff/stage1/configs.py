@@ -887,6 +887,12 @@ class GeometricConfig(Stage1Config):
     max −3.9 / 0.0 / +1.1 %, 4 / 11 / 1 better / same / worse at ±0.5 % (worse: rolled s812, static pixels taken at
     the ends); close-object, static-orbit and the real clips unchanged (docs/geometric.md, "Movers at the clip's
     first and last frames")."""
+    movers_end_photometric: float = 0.0
+    """With ``movers_end_offset``: a pixel the end pairs flag stays flagged only where its grey-level error to the
+    pair's other frame along the static scene's rigid flow exceeds this factor times its error along the flow
+    (``MoverSettings.end_photometric``; 0 = off, else ≥ 1): the one-frame checks also take the static pixels next
+    to a mover, whose flow DIS drags along with hers (docs/geometric.md, "Movers at the clip's first and last
+    frames: the photometric guard")."""
     movers_min_area: float = 0.002
     """With ``movers``: least area of a mover region, fraction of the frame (``MoverSettings.min_area``; ``0.001`` in
     the ``cpu`` preset: a car ahead at 13–15 m is 0.7 % of the frame and the part the ground tests flag 0.15–0.3 %,
@@ -1167,6 +1173,8 @@ class GeometricConfig(Stage1Config):
                 ("movers_entry_carry", self.movers_entry_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_entry_chain", self.movers_entry_chain >= 0, "must be ≥ 0 frames"),
                 ("movers_end_offset", self.movers_end_offset >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("movers_end_photometric", self.movers_end_photometric == 0 or self.movers_end_photometric >= 1,
+                 "must be 0 (off) or a factor ≥ 1"),
                 ("movers_ground_max_beyond", 0 <= self.movers_ground_max_beyond < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_up_to_horizon", self.movers_up_to_horizon == 0 or self.movers_up_to_horizon > 1,
                  "must be 0 (off) or a factor > 1"),

@@ -58,6 +58,14 @@ class MoverSettings:
     (:func:`~.segmentation.segment_movers`; 0 = off; ``1`` on rolled indoor-dynamic s910: final −13.5 %, moving px
     0.578 → 0.472; fresh clips −3.9 / 0.0 / +1.1 %, docs/geometric.md "Movers at the clip's first and last
     frames")."""
+    end_photometric: float = 0.0
+    """With ``end_offset``: a pixel an end pair flags stays flagged only where the image says it moves — its
+    grey-level error to the pair's other frame along the static scene's rigid flow exceeds ``end_photometric`` times
+    its error along the flow (each a 5×5 mean of absolute grey differences, plus one grey level;
+    :func:`~.segmentation.flow_explains`). The one-frame checks also take the static pixels next to a mover, whose
+    flow DIS drags along with hers: on rolled indoor-dynamic s812 they match their other frame along the rigid flow
+    (median 2–5 grey levels against 6–12 along the flow), the mover's pixels the other way round (1–3 against
+    6–15). 0 = off; docs/geometric.md "Movers at the clip's first and last frames: the photometric guard"."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
     contact_rows: int = 20
