@@ -2357,3 +2357,54 @@ def test_end_offset_flags_a_mover_that_enters_in_the_clip_last_frames():
     assert _end_frames(40, 100, MoverSettings(offsets=(6, 12), end_offset=2), 300) == []
     assert _end_frames(40, 100, MoverSettings(offsets=(6, 12), end_offset=2), 136) == list(range(30, 40))
     assert _end_frames(16, 0, MoverSettings(offsets=(6, 12)), None) == []  # off
+
+
+def test_end_photometric_keeps_the_static_pixels_next_to_the_mover_unflagged_at_the_clip_ends():
+    """The end pairs of :func:`test_end_offset_flags_a_mover_that_enters_in_the_clip_last_frames` also flag the wall
+    next to the square (DIS drags its flow along with the square's: 145 / 200 / 169 static px in frames 13–15);
+    with ``end_photometric=1.5`` a flag stands only where the image follows the flow rather than the wall's rigid
+    flow: measured 0 / 0 / 0 static px, recall 0.28 / 0.39 / 0.37 (a 2-frame step of this smooth texture leaves
+    part of the square as well matched by the wall's motion)."""
+    frames, truth = _square_from_frame(num_frames=16, enter=10)
+    scene = _wall_scene(np.where(truth, 0.0, 4.0).astype(np.float32))
+    plain, guarded = (
+        handle_movers(frames, scene, MoverSettings(offsets=(6, 12), end_offset=2, end_photometric=r), num_workers=1)[1]
+        for r in (0.0, 1.5)
+    )
+    last = slice(13, 16)
+    assert (plain[last] & ~truth[last]).sum() > 300  # the flaw: static pixels taken at the ends
+    assert (guarded[last] & ~truth[last]).sum() < 30
+    assert (guarded[last] & truth[last]).sum() > 0.2 * truth[last].sum()  # the square is still found
+    np.testing.assert_array_equal(guarded[:13], plain[:13])  # the frames with long partners on both sides: untouched
+
+
+def test_end_photometric_is_off_by_default_reaches_the_settings_and_is_validated():
+    from stereodiff.stage1.geometric import mover_settings
+
+    assert GeometricConfig().movers_end_photometric == 0 == preset_config("cpu").stage1.movers_end_photometric
+    assert mover_settings(GeometricConfig(movers_end_photometric=1.5)).end_photometric == 1.5
+    with pytest.raises(ValueError, match="movers_end_photometric"):
+        GeometricConfig(movers_end_photometric=0.5).validate()
+
+
+def test_flow_explains_tells_a_mover_from_static_pixels_its_flow_drags_along():
+    """A square shifted 3 px between two frames on a still wall: along its true flow the square's pixels match the
+    other frame, along the rigid flow (zero) they do not; the wall beside it, given the square's flow (what DIS
+    does next to a mover), matches along the rigid flow; a flat region matches along both and is never taken."""
+    from stereodiff.stage1.movers.segmentation import flow_explains
+
+    rng = np.random.default_rng(1)
+    wall = _texture(rng, 80, 100)[..., 0]
+    wall[:, 80:] = 128  # flat
+    own, other = wall.copy(), wall.copy()
+    square = _texture(rng, 30, 30)[..., 0]
+    own[20:50, 20:50] = square
+    other[20:50, 23:53] = square  # moved 3 px right
+    flow, rigid = np.zeros((80, 100, 2), np.float32), np.zeros((80, 100, 2), np.float32)
+    flow[20:50, 20:62, 0] = 3.0  # the square and, dragged along, the 12 px of wall to its right
+    flow[:, 80:, 0] = 3.0  # the flat region: any flow matches
+    explained = flow_explains(own, other, flow, rigid, ratio=1.5)
+    assert explained[25:45, 25:45].mean() > 0.9
+    assert explained[20:50, 56:62].mean() < 0.1
+    assert not explained[:, 84:].any()
+    assert not explained[60:, :80].any()  # flow = rigid flow: never taken

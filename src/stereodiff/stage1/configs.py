@@ -888,8 +888,20 @@ class GeometricConfig(Stage1Config):
     ``1`` measured, final all px: rolled indoor-dynamic s910 −13.5 % (moving px 0.578 → 0.472); 16 fresh clips
     (s810–s819: 7 rolled and 2 plain indoor-dynamic, driving, close-object, static-orbit, TUM, 7-Scenes) min / median /
     max −3.9 / 0.0 / +1.1 %, 4 / 11 / 1 better / same / worse at ±0.5 % (worse: rolled s812, static pixels taken at
-    the ends); close-object, static-orbit and the real clips unchanged (docs/geometric.md, "Movers at the clip's
-    first and last frames")."""
+    the ends); close-object, static-orbit and the real clips unchanged. Since ``near_holes`` entered the preset
+    (main aa014bc) it breaks rolled s910: final 0.0195 → 0.096 (+393 %; ``near_holes`` gives what the end flags leave
+    of a person's hole 0.16–0.41× her depth; s41-ends) — not for the preset (docs/geometric.md, "Movers at the
+    clip's first and last frames")."""
+    movers_end_photometric: float = 0.0
+    """With ``movers_end_offset``: a pixel the end pairs flag stays flagged only where its grey-level error to the
+    pair's other frame along the static scene's rigid flow exceeds this factor times its error along the flow
+    (``MoverSettings.end_photometric``; 0 = off, else ≥ 1): the one-frame checks also take the static pixels next
+    to a mover, whose flow DIS drags along with hers. ``1.5`` with ``movers_end_offset=1`` against the preset (main
+    aa014bc), final all px: 17 fresh clips (s968–s982: 7 rolled and 3 plain indoor-dynamic, driving, close-object,
+    static-orbit, TUM, 7-Scenes) min / median / max −10.9 / 0.0 / +0.03 %, 2 / 15 / 0 better / same / worse at
+    ±0.5 % (rolled s975 +2.0 % without the guard → −0.6 %); rolled s812 +1.1 → +0.8 %; rolled s910 +393 → +321 %
+    (``near_holes`` takes the person the end flags cut up): not for the preset (docs/geometric.md, "Movers at the
+    clip's first and last frames: the photometric guard")."""
     movers_min_area: float = 0.002
     """With ``movers``: least area of a mover region, fraction of the frame (``MoverSettings.min_area``; ``0.001`` in
     the ``cpu`` preset: a car ahead at 13–15 m is 0.7 % of the frame and the part the ground tests flag 0.15–0.3 %,
@@ -1191,6 +1203,8 @@ class GeometricConfig(Stage1Config):
                 ("movers_entry_carry", self.movers_entry_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_entry_chain", self.movers_entry_chain >= 0, "must be ≥ 0 frames"),
                 ("movers_end_offset", self.movers_end_offset >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("movers_end_photometric", self.movers_end_photometric == 0 or self.movers_end_photometric >= 1,
+                 "must be 0 (off) or a factor ≥ 1"),
                 ("movers_ground_max_beyond", 0 <= self.movers_ground_max_beyond < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_up_to_horizon", self.movers_up_to_horizon == 0 or self.movers_up_to_horizon > 1,
                  "must be 0 (off) or a factor > 1"),

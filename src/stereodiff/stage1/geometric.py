@@ -170,6 +170,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         entry_carry=int(config.movers_entry_carry),
         entry_chain=int(config.movers_entry_chain),
         end_offset=int(config.movers_end_offset),
+        end_photometric=float(config.movers_end_photometric),
         min_area=float(config.movers_min_area),
         ground_max_beyond=float(config.movers_ground_max_beyond),
         up_to_horizon=float(config.movers_up_to_horizon) if ahead else 0.0,

@@ -20,7 +20,7 @@ from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
 from stereodiff.types import SceneGeometry
 
-__all__ = ["pose_from_flow", "rigid_flow", "segment_movers"]
+__all__ = ["flow_explains", "pose_from_flow", "rigid_flow", "segment_movers"]
 
 
 def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +102,11 @@ def segment_movers(
     if ends:
         o = s.end_offset
         pairs += sorted({(a, a + o) for k in ends for a in (k - o, k) if a >= 0 and a + o < t} - set(pairs))
+    # the pairs that exist only for the end frames, where ``end_photometric`` guards the flags (a short offset's
+    # pair is checked as such)
+    guarded = bool(ends) and s.end_photometric > 0 and s.end_offset not in {min(o, t - 1) for o in s.short_offsets}
     end_counts = {k: np.zeros((3, h, w), np.uint8) for k in ends}  # per end frame: votes, checks, off the epipolar
+    ends_video = {first + k for k in ends}
 
     def check(pair: tuple[int, int]) -> list[FrameCheck]:
         """Both frames' flow checks of one pair (a frame without a pose for the pair has none)."""
@@ -134,7 +138,12 @@ def segment_movers(
                 F = fundamental_from_pose(pose[:3, :3], pose[:3, 3] / max(np.linalg.norm(pose[:3, 3]), 1e-12), K)
                 epipolar = sampson_distance(grid, target.reshape(-1, 2), F).reshape(h, w)
                 off = checked & (epipolar > s.epipolar_px * scale)
-            results.append(FrameCheck(own, checked & (residual > limit), checked, off))
+            moved = checked & (residual > limit)
+            if guarded and b - a == s.end_offset and first + own in ends_video:
+                rigid, _ = rigid_flow(static_depth[own], K, pose)
+                other = b if own == a else a
+                moved &= flow_explains(grey[own], grey[other], fwd, rigid, s.end_photometric, scale)
+            results.append(FrameCheck(own, moved, checked, off))
         return results
 
     for index, results in enumerate(thread_imap(check, pairs, num_workers)):
@@ -227,6 +236,32 @@ def segment_movers(
         engine = thread_dis_engine(local, "fast", s.flow_variational_iterations)
         carry_entries(out, grey, scene, static_depth, s, engine, first)
     return out
+
+
+def flow_explains(
+    own: np.ndarray, other: np.ndarray, flow: np.ndarray, rigid: np.ndarray, ratio: float, scale: float = 1.0
+) -> np.ndarray:
+    """``[h,w]`` bool: pixels of the ``own`` frame that the ``flow`` to the ``other`` frame explains better than
+    the static scene's ``rigid`` flow (``MoverSettings.end_photometric``): the grey-level error along the rigid
+    flow exceeds ``ratio`` times the error along the flow, each the mean absolute difference of the other frame
+    sampled there (bilinear, border replicated) and this one over a box of ``5 × scale`` px, plus one grey level
+    (flat regions, where neither error tells, stay unflagged). ``own``, ``other``: ``[h,w]`` uint8 grey;
+    ``flow``, ``rigid``: ``[h,w,2]`` px from ``own`` to ``other``. A static pixel next to a mover, whose flow DIS
+    drags along with hers, matches along the rigid flow; the mover's pixels along the flow."""
+    import cv2
+
+    h, w = own.shape
+    columns, rows = _pixel_positions(h, w)
+    box = 2 * round(2 * scale) + 1
+    base = own.astype(np.float32)
+    errors = []
+    for field in (flow, rigid):
+        sampled = cv2.remap(
+            other, (columns + field[..., 0]).astype(np.float32), (rows + field[..., 1]).astype(np.float32),
+            cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+        )  # fmt: skip
+        errors.append(cv2.blur(np.abs(sampled.astype(np.float32) - base), (box, box)) + 1.0)
+    return errors[1] > ratio * errors[0]
 
 
 def _end_frames(t: int, first: int, s: MoverSettings, video_frames: int | None) -> list[int]:

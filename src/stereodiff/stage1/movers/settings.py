@@ -56,8 +56,19 @@ class MoverSettings:
     before the epipolar share): a mover entering in the clip's last frames has, at the long offsets, only partners
     from before she entered, where the flow gives her the background's motion and she passes as static
     (:func:`~.segmentation.segment_movers`; 0 = off; ``1`` on rolled indoor-dynamic s910: final −13.5 %, moving px
-    0.578 → 0.472; fresh clips −3.9 / 0.0 / +1.1 %, docs/geometric.md "Movers at the clip's first and last
-    frames")."""
+    0.578 → 0.472, measured before ``near_holes`` entered the preset; with it, +393 %: ``near_holes`` takes what the
+    end flags leave of a person's hole; fresh clips −3.9 / 0.0 / +1.1 %, docs/geometric.md "Movers at the clip's
+    first and last frames")."""
+    end_photometric: float = 0.0
+    """With ``end_offset``: a pixel an end pair flags stays flagged only where the image says it moves — its
+    grey-level error to the pair's other frame along the static scene's rigid flow exceeds ``end_photometric`` times
+    its error along the flow (each a 5×5 mean of absolute grey differences, plus one grey level;
+    :func:`~.segmentation.flow_explains`). The one-frame checks also take the static pixels next to a mover, whose
+    flow DIS drags along with hers: on rolled indoor-dynamic s812 they match their other frame along the rigid flow
+    (median 2–5 grey levels against 6–12 along the flow), the mover's pixels the other way round (1–3 against
+    6–15). 0 = off. ``1.5`` with ``end_offset=1``, final all px against the preset: 17 fresh clips −10.9 / 0.0 /
+    +0.03 % (2 / 15 / 0 at ±0.5 %), rolled s812 +0.8 % (+1.1 % unguarded: the rest is the video's fit following the
+    person's changed depth); docs/geometric.md "Movers at the clip's first and last frames: the photometric guard"."""
     min_area: float = 0.002
     """Least area of a mover region (fraction of the frame); smaller regions are flow noise."""
     contact_rows: int = 20
