@@ -647,35 +647,6 @@ class TemporalConfig(BackendConfig):
     holes of a static orbit"): 3 takes static-orbit s0–s2 0.0324 / 0.0347 / 0.0374 → 0.0315 / 0.0338 / 0.0366,
     but close-object s0 0.219 → 0.231 (a mover's covered rim is what its untriangulated interior is filled from):
     0 here and in the ``cpu`` preset."""
-    given_keep: float = 0.0
-    """Share (0…1) of stage 1's log-depth restored, after the temporal filter and the upsampling, on the pixels
-    whose depth stage 1's mover rules gave (``SceneGeometry.movers_given``: ``near_holes``' constant depth per track,
-    contact, tracking): ``(1 − a)·refined + a·stage 1`` there (0 = off). Measured (docs/stage2-temporal.md, "Why
-    `make demo` shows stage 2 behind stage 1"): it acts through the protocol's one fit, not the pixels — the demo's
-    covered pixels 0.0623 → 0.0547 (stage 1 0.0552) while under stage 1's fit they move 0.0534 → 0.0532; close-object
-    64 frames s0 / s1 / s2 / s3 / s920 / s921 final all px 0.0698 / 0.1028 / 0.1243 / 0.1091 / 0.0558 / 0.0782 →
-    0.0662 / 0.1184 / 0.1074 / 0.1223 / 0.0686 / 0.0677 (3 better, 3 worse by up to +23 %). 0 here and in the
-    ``cpu`` preset (not recommended)."""
-    given_keep_px: float = 0.0
-    """Stage 1's covered pixels within this many stage-1 pixels of a given one (``SceneGeometry.movers_given``, see
-    ``given_keep``) keep stage 1's depth (0 = off; independent of ``given_keep``). Stage 2 bleeds a near given depth
-    onto the covered background beside it (the demo, ≤ 3 px: AbsRel 0.051 → 0.234) and corrects the mover's own
-    covered rim there, which stage 1 triangulated at a phantom depth (0.800 → 0.552); which wins depends on the clip.
-    Measured with 3 (15 clips of 64 frames, docs/stage2-temporal.md, "Why `make demo` shows stage 2 behind stage
-    1"): final all px −7.0 % … +11.7 %, 3 better / 7 same / 5 worse (the demo 0.0670 → 0.0633, indoor-dynamic s928
-    0.0500 → 0.0558). 0 here and in the ``cpu`` preset (not recommended)."""
-    given_keep_agree: float = 0.0
-    """With ``given_keep_px``: only the pixels beside a given one whose stage-1 log-depth lies within this of the
-    mean of the covered, not given pixels farther out in a 15-pixel window (the background's) are restored (0 = all
-    of them). The mover's phantom rim mostly lies at the background's depth (the matcher's fattening), so it passes:
-    with 0.08, 15 clips −6.4 % … +6.0 %, 5 better / 6 same / 4 worse (the demo 0.0670 → 0.0637, indoor-dynamic s928
-    +6.0 %, close-object s926 +2.1 %). 0 here and in the ``cpu`` preset (not recommended)."""
-    covered_clamp: float = 0.0
-    """On stage 1's covered pixels the output stays within a factor ``exp(covered_clamp)`` of stage 1's depth
-    (log units; 0 = off): a generic "never far from stage 1" guard. Measured with 0.2 (docs/stage2-temporal.md, "Why
-    `make demo` shows stage 2 behind stage 1"): the demo 0.0670 → 0.0635, close-object s0 / s1 / s2 / s3 / s920 final
-    all px −6.0 / +5.0 / −4.2 / +4.2 / +12.2 %, indoor-dynamic s928 +8.5 % (it also undoes stage 2's corrections of
-    stage 1). 0 here and in the ``cpu`` preset (not recommended)."""
     fill_weight: float = 0.3
     """Temporal weight of a pixel whose depth came only from the spatial fill (a confident pixel has 1). Small: a
     hole or moving object takes its depth from its own past/future along the flow where that was observed."""
@@ -736,10 +707,6 @@ class TemporalConfig(BackendConfig):
             ("fill_iterations", self.fill_iterations >= 1, "must be ≥ 1"),
             ("fill_floor", 0 <= self.fill_floor <= 1, "must be in [0, 1]"),
             ("fill_weight", 0 < self.fill_weight <= 1, "must be in (0, 1]"),
-            ("given_keep", 0 <= self.given_keep <= 1, "must be in [0, 1]"),
-            ("given_keep_px", self.given_keep_px >= 0, "must be ≥ 0"),
-            ("given_keep_agree", self.given_keep_agree >= 0, "must be ≥ 0"),
-            ("covered_clamp", self.covered_clamp >= 0, "must be ≥ 0"),
             ("hole_nearness", 0 <= self.hole_nearness <= 100, "must be in [0, 100]"),
             ("hole_motion_px", self.hole_motion_px >= 0, "must be ≥ 0"),
             ("hole_lean_bottom", 0 <= self.hole_lean_bottom <= 1, "must be in [0, 1]"),

@@ -220,10 +220,6 @@ class TemporalRefiner(TemporalConfig):
                     log_depth = ((i, self._depths_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 items = ((lo + i, estimate, frames[lo + i]) for i, estimate in log_depth)
                 for k, final in thread_imap(self._final, items, self.num_workers):
-                    if (self.given_keep > 0 or self.given_keep_px > 0) and movers_given is not None:  # as stage 1 gave
-                        final = self._given_kept(final, depth[k], movers_given[k])
-                    if self.covered_clamp > 0:  # stage 1's covered pixels stay near its depth
-                        final = self._clamped(final, depth[k])
                     out[k] = final  # [H,W] each, written frame by frame
                 if cache is not None:
                     cache.save(index, out[start:stop])
@@ -581,44 +577,6 @@ class TemporalRefiner(TemporalConfig):
         views = inputs.views(k, self.hole_outline_views)
         return views_far_side(self, covered, log_depth, inputs.rgb(k), views, movers)
 
-    def _given_kept(self, final: np.ndarray, depth: np.ndarray, given: np.ndarray) -> np.ndarray:
-        """``[H,W]`` output depth with ``given_keep`` of stage 1's log-depth restored where its mover rules gave the
-        depth, and all of it on stage 1's other covered pixels within ``given_keep_px`` of them: ``depth`` ``[h,w]``
-        stage 1 (0 / non-finite = hole) and ``given`` ``[h,w]`` bool, resized to the output with nearest neighbours
-        (so the given region's edge stays where stage 1 put it)."""
-        import cv2
-
-        given = np.asarray(given, bool)
-        if not given.any():
-            return final
-        share = np.where(given, np.float32(self.given_keep), np.float32(0.0))  # [h,w]
-        if self.given_keep_px > 0:  # the covered background beside them: the filter's and upsampling's bleed
-            distance = cv2.distanceTransform((~given).astype(np.uint8), cv2.DIST_L2, 3)
-            covered = np.isfinite(depth) & (np.asarray(depth) > 0)
-            beside = (distance <= self.given_keep_px) & ~given & covered
-            if self.given_keep_agree > 0 and beside.any():  # only those whose depth is the background's around
-                beside &= _agrees_with_around(depth, covered & (distance > self.given_keep_px), self.given_keep_agree)
-            share[beside] = 1.0
-        big_h, big_w = final.shape
-        own = cv2.resize(np.asarray(depth, np.float32), (big_w, big_h), interpolation=cv2.INTER_NEAREST)
-        share = cv2.resize(share, (big_w, big_h), interpolation=cv2.INTER_NEAREST)
-        keep = (share > 0) & np.isfinite(own) & (own > 0) & (final > 0)
-        a = share[keep]
-        final[keep] = np.exp((1.0 - a) * np.log(final[keep]) + a * np.log(own[keep]))
-        return final
-
-    def _clamped(self, final: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """``[H,W]`` output depth kept within a factor ``exp(covered_clamp)`` of stage 1's ``depth`` ``[h,w]`` (resized
-        with nearest neighbours; 0 / non-finite = hole, left alone) on stage 1's covered pixels."""
-        import cv2
-
-        big_h, big_w = final.shape
-        own = cv2.resize(np.asarray(depth, np.float32), (big_w, big_h), interpolation=cv2.INTER_NEAREST)
-        covered = np.isfinite(own) & (own > 0)
-        factor = np.float32(math.exp(self.covered_clamp))
-        final[covered] = np.clip(final[covered], own[covered] / factor, own[covered] * factor)
-        return final
-
     def _depths_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
         """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.views_depth_far_side`
         applied (``hole_outline_depths`` nearby frames on each side, :meth:`_Inputs.views`, and their trusted stage-1
@@ -945,25 +903,6 @@ def _solve_symmetric3(m: list[np.ndarray], v: np.ndarray) -> np.ndarray:
         np.dstack([ca * v0 + cb * v1 + cc * v2, cb * v0 + cd * v1 + ce * v2, cc * v0 + ce * v1 + cf * v2])
         * inv_det[..., None]
     )
-
-
-#: side (stage-1 pixels) of the window whose covered background pixels ``given_keep_agree`` compares with
-_AGREE_WINDOW_PX = 15
-
-
-def _agrees_with_around(depth: np.ndarray, around: np.ndarray, tolerance: float) -> np.ndarray:
-    """``[h,w]`` bool: pixels whose log-depth (``depth`` ``[h,w]``) lies within ``tolerance`` of the mean log-depth of
-    the ``around`` ``[h,w]`` bool pixels in a ``_AGREE_WINDOW_PX`` window (False where the window has none)."""
-    import cv2
-
-    log_d = np.where(around, np.log(np.where(around, depth, 1.0)), 0.0).astype(np.float32)
-    size = (_AGREE_WINDOW_PX, _AGREE_WINDOW_PX)
-    total = cv2.boxFilter(log_d, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    count = cv2.boxFilter(around.astype(np.float32), -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
-    mean = total / np.maximum(count, 1e-6)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        own = np.log(np.asarray(depth, np.float32))
-    return (count > 0.5) & (np.abs(own - mean) <= tolerance)
 
 
 def _median_confidence(depth: Any, confidence: Any, max_frames: int = 16) -> float:
