@@ -8,7 +8,7 @@ import pytest
 
 from stereodiff.config import preset_config, set_option
 from stereodiff.stage1.configs import GeometricConfig
-from stereodiff.stage1.near_holes import near_hole_depth, outline_shift, silhouette_shift
+from stereodiff.stage1.near_holes import near_hole_depth, silhouette_shift
 from stereodiff.types import SceneGeometry
 
 T, H, W, FOCAL, WALL, STEP = 8, 96, 128, 100.0, 10.0, 0.1  # frames, size, focal (px), wall depth, camera step
@@ -101,45 +101,6 @@ def test_a_fast_hole_that_stops_is_not_one_motion_with_its_slow_frames():
     np.testing.assert_allclose(out.depth[0][scene.depth[0] <= 0], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
     assert _one_motion((12.0, 0.0), (10.0, 1.0), 8.0) and _one_motion((1.0, 0.0), (-1.5, 0.0), 8.0)
     assert not _one_motion((12.0, 0.0), (1.0, 0.0), 8.0)
-
-
-def _crossing(width: int, frames: int) -> SceneGeometry:
-    """A ``width``-px square-ish hole (rows 10–49) crossing the image at 12 px a frame, its left edge at
-    ``-width + 12 + 12 k``: cut by the image's left side while it enters, then by the right side while it leaves."""
-    depth = np.full((frames, H, W), WALL, np.float32)
-    for k in range(frames):
-        x = -width + 12 + 12 * k
-        depth[k, 10:50, max(0, x) : max(0, x + width)] = 0.0
-    return _stepping(depth)
-
-
-def test_outline_shift_ignores_the_cut_side():
-    region = np.zeros((H, W), bool)
-    region[20:50, :30] = True  # entering through the left side: its cut side stays at column 0
-    other = np.zeros((H, W), bool)
-    other[20:50, :42] = True
-    assert silhouette_shift(region, other, 19)[0] == (0, 0)  # the silhouette's best overlap: no motion
-    shift, chamfer = outline_shift(region, other, 19)
-    assert shift == (12, 0) and chamfer == pytest.approx(0.0)
-    assert outline_shift(np.zeros((H, W), bool), other, 19)[1] == float("inf")
-
-
-def test_an_object_cut_by_the_side_for_most_of_its_crossing_is_taken_with_cut_outline():
-    """A 96-px hole entering a 128-px image at 12 px a frame, whole in the last of 9 frames only: cut by the left
-    side in the others, its silhouette's best shift is 0 (the cut side does not move) but in frame 7, so the track has
-    2 coherent regions (under 3) and nothing is given. Shifted by the outline off the edge, every frame moves 12 px
-    and the entering object is given."""
-    scene = _crossing(96, 9)
-    _, given = near_hole_depth(scene, 3.0)
-    assert given is None
-    out, given = near_hole_depth(scene, 3.0, cut_outline=1.0)
-    hole = scene.depth <= 0
-    assert given is not None and given[hole].mean() > 0.95
-    np.testing.assert_allclose(np.median(out.depth[given]), np.sqrt(WALL / 12.0 * WALL), rtol=0.05)
-    config = preset_config("cpu")
-    set_option(config, "stage1.near_holes_cut_outline", "-1")
-    with pytest.raises(ValueError, match="near_holes_cut_outline"):
-        config.validate()
 
 
 def test_end_sweep_takes_the_last_frames_of_an_object_leaving_through_a_side():

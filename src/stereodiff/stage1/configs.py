@@ -1091,17 +1091,6 @@ class GeometricConfig(Stage1Config):
     Off here; 3 in the ``cpu`` preset since the session of 2026-12-06 afternoon (held out: close-object s914–s919
     −45 … −67 % on 5, 1 identical; issue #20, docs/geometric.md "The near object of close-object", "Defaults of the
     ``cpu`` preset")."""
-    near_holes_cut_outline: float = 0.0
-    """With ``near_holes``: a hole region cut by one side of the image (touching its first or last column) is shifted
-    from frame to frame by its outline off the image's edge (chamfer matching,
-    :func:`~stereodiff.stage1.near_holes.outline_shift`), kept when the mean distance is at most this many pixels (at
-    320), instead of by its whole silhouette, whose cut side stays at the edge and pulls the shift towards 0 (0 =
-    off). Does not help: the cut hole's outline off the edge is not the object's (the trailing side is the hole the
-    object leaves behind, the object tumbles): chamfer 4–7 px, shifts 0–12 px where the object moves 17–37 px.
-    Measured with 6 (final all px): close-object s845 0.128 → 0.214 (+67 %: its track is split), s846 −30 %, fresh
-    s952–s961 −18.5 … +22.8 % (3 better, 1 same, 6 worse); other presets, TUM and 7-Scenes: nothing given
-    (identical). Off, not recommended (issue #20, docs/geometric.md "Objects cut by the image side in
-    `near_holes`")."""
     near_holes_end_sweep: bool = False
     """With ``near_holes``: a taken track followed on past its ends also takes a region that touches the same side of
     the image as the track's last region, and is smaller, when at least half of it lies in the area that region sweeps
@@ -1232,7 +1221,6 @@ class GeometricConfig(Stage1Config):
                 ("sky_video_colour", self.sky_video_colour >= 0, "must be ≥ 0 (0 = off)"),
                 ("sky_far", self.sky_far > 1, "must be > 1"),
                 ("near_holes", self.near_holes == 0 or self.near_holes > 1, "must be 0 (off) or > 1"),
-                ("near_holes_cut_outline", self.near_holes_cut_outline >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("near_holes_end_sweep", isinstance(self.near_holes_end_sweep, bool), "must be true or false"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),

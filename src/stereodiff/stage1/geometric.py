@@ -410,9 +410,8 @@ class GeometricMatcher(PairwiseReconstruction):
             from stereodiff.stage1.near_holes import near_hole_depth
 
             start = time.perf_counter()
-            ratio, cut = float(self.settings.near_holes), float(self.settings.near_holes_cut_outline)
-            sweep = bool(self.settings.near_holes_end_sweep)
-            scene, _ = near_hole_depth(scene, ratio, scene_dir, cut_outline=cut, end_sweep=sweep)
+            ratio, sweep = float(self.settings.near_holes), bool(self.settings.near_holes_end_sweep)
+            scene, _ = near_hole_depth(scene, ratio, scene_dir, end_sweep=sweep)
             self.timings["stage1_near_holes"] = time.perf_counter() - start
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth
             scene = self._sky(frames, scene, scene_dir)

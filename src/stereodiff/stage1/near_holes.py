@@ -23,10 +23,8 @@ close-object s844–s859: all-pixel AbsRel −35 … −83 % on the 8 seeds it t
 0.15–0.43), 2 missed (identical); s900–s902 −57 / −56 / −69 %; fresh indoor-dynamic, driving, static-orbit (14
 clips), TUM and 7-Scenes: nothing given (identical).
 
-Two options for an object cut by the image's side (docs/geometric.md "Objects cut by the image side in
-`near_holes`"): ``cut_outline`` shifts a region touching one side by its outline off the edge
-(:func:`outline_shift`) — it does not help, the cut hole's outline is not the object's (close-object s845 +67 %,
-s846 −30 %); ``end_sweep`` lets a taken track's extension take the shrinking hole of an object leaving or entering
+For an object cut by the image's side (docs/geometric.md "Objects cut by the image side in `near_holes`"):
+``end_sweep`` lets a taken track's extension take the shrinking hole of an object leaving or entering
 through a side — close-object moving px −5 … −28 % on 6 of 16 seeds (s961 0.264 → 0.190), all px −5.9 … +0.9 %.
 """
 
@@ -42,7 +40,7 @@ from stereodiff.io.pages import new_array, release
 from stereodiff.stage1.movers.segmentation import rigid_flow
 from stereodiff.types import SceneGeometry
 
-__all__ = ["MIN_AREA", "MIN_SHIFT_PX", "near_hole_depth", "outline_shift", "silhouette_shift"]
+__all__ = ["MIN_AREA", "MIN_SHIFT_PX", "near_hole_depth", "silhouette_shift"]
 
 #: least area of a hole region (fraction of the frame)
 MIN_AREA = 0.01
@@ -66,9 +64,6 @@ RING_PX, RING_PERCENTILE = 6, 20.0
 CONFIDENCE_FRAMES = 64
 #: frames whose regions are kept at a time (the passes go in order: a frame and its neighbours)
 KEPT_FRAMES = 4
-#: with ``cut_outline``: outline pixels this close to the image's edge are the cut, not the object's outline (px),
-#: and the least number of outline pixels off the edge a region needs for its shift to be measured by them
-CUT_MARGIN_PX, MIN_OUTLINE_PX = 2, 20
 
 
 def silhouette_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple[tuple[int, int], float]:
@@ -105,60 +100,10 @@ def silhouette_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple
     return best, best_iou
 
 
-def outline_shift(
-    region: np.ndarray, other: np.ndarray, reach: int, margin: int = CUT_MARGIN_PX
-) -> tuple[tuple[int, int], float]:
-    """The integer shift ``(dx, dy)`` (pixels, |dx|, |dy| ≤ ``reach``) that lays the outline of ``region`` ``[h,w]``
-    bool best on the outline of ``other`` ``[h,w]`` bool, both without the pixels within ``margin`` of the image's
-    edge (where a region cut by the image's side ends, which does not move with the object), and the mean distance
-    (px) of the shifted outline pixels that stay in the image to ``other``'s outline (chamfer; ``inf`` when fewer than
-    :data:`MIN_OUTLINE_PX` outline pixels are off the edge, or when a shift leaves under half of them in the image).
-    Searched on a 4× coarser grid first, then refined by ±3 pixels, as :func:`silhouette_shift`."""
-    import cv2
-
-    h, w = region.shape
-    inner = np.zeros((h, w), bool)
-    inner[margin : h - margin, margin : w - margin] = True
-    kernel = np.ones((3, 3), np.uint8)
-
-    def outline(mask: np.ndarray) -> np.ndarray:
-        return mask & ~cv2.erode(mask.view(np.uint8), kernel, borderValue=1).view(bool) & inner
-
-    ys, xs = np.nonzero(outline(region))
-    target = outline(other)
-    if len(ys) < MIN_OUTLINE_PX or not target.any():
-        return (0, 0), float("inf")
-    step = max(1, len(ys) // 2000)
-    ys, xs = ys[::step], xs[::step]
-    distance = cv2.distanceTransform((~target).view(np.uint8), cv2.DIST_L2, 3)  # [h,w] px to the outline
-
-    def cost(dx: int, dy: int) -> float:
-        y, x = ys + dy, xs + dx
-        inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
-        if 2 * inside.sum() < len(ys):
-            return float("inf")
-        return float(distance[y[inside], x[inside]].mean())
-
-    best, best_cost = (0, 0), float("inf")
-    for dy in range(-reach, reach + 1, 4):
-        for dx in range(-reach, reach + 1, 4):
-            value = cost(dx, dy)
-            if value < best_cost:
-                best, best_cost = (dx, dy), value
-    cx, cy = best
-    for dy in range(max(-reach, cy - 3), min(reach, cy + 3) + 1):
-        for dx in range(max(-reach, cx - 3), min(reach, cx + 3) + 1):
-            value = cost(dx, dy)
-            if value < best_cost:
-                best, best_cost = (dx, dy), value
-    return best, best_cost
-
-
 def near_hole_depth(
     scene: SceneGeometry,
     ratio: float,
     out_dir: Path | None = None,
-    cut_outline: float = 0.0,
     end_sweep: bool = False,
 ) -> tuple[SceneGeometry, np.ndarray | None]:
     """``scene`` with the fast-moving hole regions given a depth between their bounds (module docstring), and the
@@ -171,10 +116,6 @@ def near_hole_depth(
             of its occlusion bound (medians over the track; > 1).
         out_dir: when given, the new depth, confidence, validity, ``movers_given`` and the mask are memmaps there
             (``near_*.npy``); else in memory. Nothing is allocated when no region is taken.
-        cut_outline: 0 = off; else a region cut by one side of the image (touching its first or last column, not
-            both) is shifted by :func:`outline_shift` (its outline off the image's edge), kept when the chamfer
-            distance is at most this many pixels (at 320), instead of :func:`silhouette_shift`
-            (``stage1.near_holes_cut_outline``).
         end_sweep: when following a taken track on past its ends, a region that touches the same side of the image
             (first or last column) as the track's last region, and is smaller, also joins when at least
             :data:`EXTEND_SHARE` of it lies in the area that region sweeps over from a quarter of the track's median
@@ -243,14 +184,9 @@ def near_hole_depth(
             for candidate in regions(j):
                 if (candidate & near).any():
                     other |= candidate
-            if cut_outline and region[:, 0].any() != region[:, -1].any():  # cut by one side of the image
-                (dx, dy), chamfer = outline_shift(region, other, reach, max(1, round(CUT_MARGIN_PX * scale)))
-                if chamfer > cut_outline * scale:
-                    continue
-            else:
-                (dx, dy), iou = silhouette_shift(region, other, reach)
-                if iou < MIN_IOU:
-                    continue
+            (dx, dy), iou = silhouette_shift(region, other, reach)
+            if iou < MIN_IOU:
+                continue
             if j < k:  # the previous frame: the shift forward is the opposite one
                 dx, dy, rot = -dx, -dy, -rot
             moved = (dx - float(rot[0]), dy - float(rot[1]))  # the outline's parallax (px)
