@@ -778,16 +778,18 @@ class GeometricConfig(Stage1Config):
     """With ``movers``: after the rules and the tracking, each region they gave a depth gives it (its highest pixel's,
     per column) to the unflagged stage-1 holes straight above it in its columns, where that run of holes ends at a
     static triangulated pixel within this many times the region's height in the column, less its top part coloured like
-    the scene above (``MoverSettings.up_holes``; 0 = off, also in the ``cpu`` preset: with the first ``near_holes`` it
-    cost close-object s917 / s918 +4.8 / +5.6 %, through the near object's one depth, which the changed holes moved
-    +1.1 / +1.6 %; with the one-motion ``near_holes`` s917 / s918 +1.1 / −11.7 %, the pair +0.8 / −12.3 %, fresh
-    close-object 936–939 and 950–951 −0.61 … +0.18 %: docs/geometric.md "The head pair on close-object with
-    ``near_holes``"): the head and shoulders
-    of a walking person that the matcher left a hole and the flow checks did not flag, which the stage-2 fill takes from
-    the wall behind her. At 0.35: indoor-dynamic s690 final all px 0.0447 → 0.0424 (moving px 0.105 → 0.083; with
-    ``stage2.hole_mover_away_px=6`` 0.0412, under its stage 1's 0.0418); fresh seeds 720–725 (indoor-dynamic), 720–721
-    (driving, close-object, static-orbit) and both real clips: −0.47 / 0.00 / +0.19 % (min / median / max), 0 better /
-    14 same (±0.5 %) / 0 worse; with indoor-dynamic 726–729 (18 clips) −2.20 / 0.00 / +0.91 %, 1 / 16 / 1; with
+    the scene above (``MoverSettings.up_holes``; 0 = off; 0.35 in the ``cpu`` preset since the session of 2026-12-06
+    evening, with ``stage2.hole_mover_away_px=6`` and ``hole_mover_away_trust=0.5``, held out by the coordinator on
+    seeds 1100–1109 (close-object, indoor-dynamic, driving, static-orbit, rolled indoor-dynamic; 24 clips): −1.44 /
+    −0.01 / +0.47 %, 3 better / 21 same / 0 worse; before, with the first ``near_holes`` it cost close-object s917 /
+    s918 +4.8 / +5.6 %, through the near object's one depth, which the changed holes moved +1.1 / +1.6 %; with the
+    one-motion ``near_holes`` s917 / s918 +1.1 / −11.7 %, the pair +0.8 / −12.3 %, fresh close-object 936–939 and
+    950–951 −0.61 … +0.18 %: docs/geometric.md "The head pair on close-object with ``near_holes``"): the head and
+    shoulders of a walking person that the matcher left a hole and the flow checks did not flag, which the stage-2 fill
+    takes from the wall behind her. At 0.35: indoor-dynamic s690 final all px 0.0447 → 0.0424 (moving px 0.105 → 0.083;
+    with ``stage2.hole_mover_away_px=6`` 0.0412, under its stage 1's 0.0418); fresh seeds 720–725 (indoor-dynamic),
+    720–721 (driving, close-object, static-orbit) and both real clips: −0.47 / 0.00 / +0.19 % (min / median / max), 0
+    better / 14 same (±0.5 %) / 0 worse; with indoor-dynamic 726–729 (18 clips) −2.20 / 0.00 / +0.91 %, 1 / 16 / 1; with
     ``hole_mover_away_px=6`` too −4.18 / −0.06 / +0.10 %, 4 / 14 / 0 (docs/geometric.md, "A mover's unflagged head above
     its found region")."""
     movers_cut_track: int = 0

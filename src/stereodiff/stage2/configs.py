@@ -265,37 +265,39 @@ class TemporalConfig(BackendConfig):
     36 % of them truly far; the colour test moves 36 % / 33 % of them with precision 0.87 / 0.68 (indoor-dynamic s1:
     2.6 %, 23 % far, precision 0.31). See ``hole_outline_px`` for the figures. 0 here; 6 in the ``cpu`` preset."""
     hole_mover_away_px: float = 0.0
-    """The stage-1 holes within this many working-resolution pixels (Euclidean) of a pixel whose depth stage 1's
-    mover rules gave (``SceneGeometry.movers_given``), not given themselves and coloured clearly like the background
-    around them (:func:`~stereodiff.stage2.hole_fill.background_coloured`), take the fill of their colour region
-    without the given pixels (the background side), and the temporal filter refuses a nearer depth there (0 = off; a
-    refiner given no such mask changes nothing): the given region is where the flow checks found a mover, a motion
-    boundary, and the static holes outside it beside a walking person are the background she hides or uncovers, not
-    her. At 6: indoor-dynamic s690 final all px 0.0447 → 0.0442 (with ``stage1.movers_up_holes=0.35`` 0.0424 →
-    0.0412, under its stage 1's 0.0418), s692 0.1521 → 0.1517; fresh seeds 720–725 (indoor-dynamic), 720–721 (driving,
-    close-object, static-orbit), 726–729 (indoor-dynamic) and both real clips: −1.05 / −0.10 / +0.20 % (min / median
-    / max), 4 better / 14 same (±0.5 %) / 0 worse; driving s721's moving px +1.3 % (docs/stage2-temporal.md, "The
-    static holes beside a mover from the background side"). 0 here and in the ``cpu`` preset."""
+    """The stage-1 holes within this many working-resolution pixels (Euclidean) of a pixel whose depth stage 1's mover
+    rules gave (``SceneGeometry.movers_given``), not given themselves and coloured clearly like the background around
+    them (:func:`~stereodiff.stage2.hole_fill.background_coloured`), take the fill of their colour region without the
+    given pixels (the background side), and the temporal filter refuses a nearer depth there (0 = off; a refiner given
+    no such mask changes nothing): the given region is where the flow checks found a mover, a motion boundary, and the
+    static holes outside it beside a walking person are the background she hides or uncovers, not her. At 6:
+    indoor-dynamic s690 final all px 0.0447 → 0.0442 (with ``stage1.movers_up_holes=0.35`` 0.0424 → 0.0412, under its
+    stage 1's 0.0418), s692 0.1521 → 0.1517; fresh seeds 720–725 (indoor-dynamic), 720–721 (driving, close-object,
+    static-orbit), 726–729 (indoor-dynamic) and both real clips: −1.05 / −0.10 / +0.20 % (min / median / max), 4 better
+    / 14 same (±0.5 %) / 0 worse; driving s721's moving px +1.3 % (docs/stage2-temporal.md, "The static holes beside a
+    mover from the background side"). 0 here; 6 in the ``cpu`` preset since the session of 2026-12-06 evening (with
+    ``hole_mover_away_trust=0.5`` and ``stage1.movers_up_holes=0.35``; see ``hole_mover_away_trust``)."""
     hole_mover_away_trust: float = 0.0
-    """With ``hole_mover_away_px``: the background side of the holes beside a mover (the pixels whose local mean
-    colour the hole's colour is compared with, and whose depth the background fill takes) is the covered pixels not
-    given of a stage-1 weight of at least this, instead of every covered pixel not given (0 = every one). A mover's
-    own unflagged pixels that stage 1 triangulated (a phantom, 0.67–4.7× her depth) have a low weight (indoor-dynamic
-    s904 within 8 px of her given pixels: median 0.22, the static pixels there 0.79); beside them her unflagged holes
-    looked like "the background" and took the phantom's depth (s904: 7.5 k of the 26.5 k holes the option took were
-    hers, final all px 0.0761 → 0.0786). At 0.5 with ``hole_mover_away_px=6`` (stage 2 rerun on the captured stage 1):
-    s904 0.07613 → 0.07587 (moving px 0.2354 → 0.2351; 0.8 k of 16.0 k taken are hers), with
-    ``stage1.movers_up_holes=0.35`` 0.07618 → 0.07593 (the old rule 0.07863); s690 with it 0.04241 → 0.04164 (the
-    old rule 0.04125); driving s721 moving px 0.2009 → 0.2014 (the old rule 0.2035) (docs/stage2-temporal.md, "Why
-    ``hole_mover_away_px`` lost on indoor-dynamic s904"). Held out, the pair with 0.5 against the ``cpu`` preset (fresh
-    seeds 820–839: indoor-dynamic, driving, close-object, static-orbit; both real clips): −2.33 / −0.02 / +0.65 % (min
-    / median / max), 5 better / 16 same (±0.5 %) / 1 worse (indoor-dynamic s820: a trusted, nearer unflagged part of
-    the person, which the old rule lost too). 0 here and in the ``cpu`` preset (with ``stage1.near_holes`` the pair
-    cost close-object s917 / s918 +4.8 / +5.6 %: docs/geometric.md, "Defaults of the ``cpu`` preset"; that was
-    ``movers_up_holes``' shift of the near object's depth, not this rule: with ``near_holes``' given pixels kept out
-    of the movers the finals are identical to four digits, and with the one-motion ``near_holes`` the pair is 18
-    fresh clips −1.03 / −0.24 / +0.33 %, 6 / 12 / 0: docs/geometric.md, "The head pair on close-object with
-    ``near_holes``")."""
+    """With ``hole_mover_away_px``: the background side of the holes beside a mover (the pixels whose local mean colour
+    the hole's colour is compared with, and whose depth the background fill takes) is the covered pixels not given of a
+    stage-1 weight of at least this, instead of every covered pixel not given (0 = every one). A mover's own unflagged
+    pixels that stage 1 triangulated (a phantom, 0.67–4.7× her depth) have a low weight (indoor-dynamic s904 within 8 px
+    of her given pixels: median 0.22, the static pixels there 0.79); beside them her unflagged holes looked like "the
+    background" and took the phantom's depth (s904: 7.5 k of the 26.5 k holes the option took were hers, final all px
+    0.0761 → 0.0786). At 0.5 with ``hole_mover_away_px=6`` (stage 2 rerun on the captured stage 1): s904 0.07613 →
+    0.07587 (moving px 0.2354 → 0.2351; 0.8 k of 16.0 k taken are hers), with ``stage1.movers_up_holes=0.35`` 0.07618 →
+    0.07593 (the old rule 0.07863); s690 with it 0.04241 → 0.04164 (the old rule 0.04125); driving s721 moving px 0.2009
+    → 0.2014 (the old rule 0.2035) (docs/stage2-temporal.md, "Why ``hole_mover_away_px`` lost on indoor-dynamic s904").
+    Held out, the pair with 0.5 against the ``cpu`` preset (fresh seeds 820–839: indoor-dynamic, driving, close-object,
+    static-orbit; both real clips): −2.33 / −0.02 / +0.65 % (min / median / max), 5 better / 16 same (±0.5 %) / 1 worse
+    (indoor-dynamic s820: a trusted, nearer unflagged part of the person, which the old rule lost too). 0 here; 0.5 in
+    the ``cpu`` preset since the session of 2026-12-06 evening, with the pair (held out by the coordinator on seeds
+    1100–1109 (close-object, indoor-dynamic, driving, static-orbit, rolled indoor-dynamic; 24 clips): −1.44 / −0.01 /
+    +0.47 %, 3 better / 21 same / 0 worse). Before, with ``stage1.near_holes`` the pair cost close-object s917 / s918
+    +4.8 / +5.6 %: docs/geometric.md, "Defaults of the ``cpu`` preset"; that was ``movers_up_holes``' shift of the near
+    object's depth, not this rule: with ``near_holes``' given pixels kept out of the movers the finals are identical to
+    four digits, and with the one-motion ``near_holes`` the pair is 18 fresh clips −1.03 / −0.24 / +0.33 %, 6 / 12 / 0:
+    docs/geometric.md, "The head pair on close-object with ``near_holes``")."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
