@@ -409,7 +409,8 @@ class GeometricMatcher(PairwiseReconstruction):
             from stereodiff.stage1.near_holes import near_hole_depth
 
             start = time.perf_counter()
-            scene, _ = near_hole_depth(scene, float(self.settings.near_holes), scene_dir)
+            mover_only = float(self.settings.near_holes_mover_only)
+            scene, _ = near_hole_depth(scene, float(self.settings.near_holes), scene_dir, frames, mover_only)
             self.timings["stage1_near_holes"] = time.perf_counter() - start
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth
             scene = self._sky(frames, scene, scene_dir)
