@@ -1082,8 +1082,11 @@ class GeometricConfig(Stage1Config):
     the static strips beside the object that the hole takes in (what it uncovers or is about to cover: 15–23 % of
     the given pixels on close-object, given ~1 m against a true ~6 m); pixels within this many shift lengths of the
     region's outline can be left out (:func:`~stereodiff.stage1.near_holes.mover_part`; 0 = off, the whole region).
-    Measured with 1.5 (close-object 64 frames): the given pixels' background share s0 / s1 / s2 0.200 / 0.230 / 0.180
-    → 0.089 / 0.115 / 0.037 (issue #20, docs/geometric.md "The near object of close-object")."""
+    Measured with 1.5 (close-object 64 frames): the given pixels' background share 0.12–0.24 → 0.03–0.11 (8 clips),
+    keeping 88–98 % of the mover's given pixels; but final all px better / same / worse 3 / 0 / 9 (s0–s3, s1000–s1007:
+    −25.0 … +23.6 %, median +12.1 %; the 8 fresh seeds all worse) and the demo 0.0670 → 0.0721: the strips' too-near
+    depth was cancelling the box's own too-far depth in the one fit. Not for the preset (issue #20, docs/geometric.md
+    "The near object of close-object", ``near_holes_mover_only``)."""
 
     def validate(self) -> None:
         super().validate()

@@ -330,8 +330,10 @@ def mover_part(
     best of ±:data:`MOVER_SEARCH_PX` pixels around it (a turning or approaching object). Only pixels within
     ``border`` shift lengths of the region's outline can be left out (the strips lie there; inside, a weak texture
     would make noise). Measured (close-object 64 frames, ``border=1.5``): the given pixels' share of static
-    background s0 / s1 / s2 0.200 / 0.230 / 0.180 → 0.089 / 0.115 / 0.037, keeping 94.7 / 94.7 / 92.4 % of the
-    given mover pixels.
+    background 0.12–0.24 → 0.03–0.11 on 8 clips (s0 0.200 → 0.079), keeping 88–98 % of the given mover pixels; but
+    the final all-pixel AbsRel is worse on 9 of 12 clips (−25.0 … +23.6 %; better on s0 / s1 / s3, whose box is given
+    1.05 / 0.81 / 0.81× its true depth) and on the demo (0.0670 → 0.0721): the strips were cancelling the box's
+    too-far depth in the protocol's one fit (docs/geometric.md, ``near_holes_mover_only``).
     """
     import cv2
 
