@@ -122,3 +122,37 @@ def test_end_sweep_takes_the_last_frames_of_an_object_leaving_through_a_side():
     out, given = near_hole_depth(scene, 3.0, end_sweep=True)
     assert given[12, 10:40].any() and not given[:, 60:80].any()
     np.testing.assert_allclose(out.depth[12][given[12]], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
+
+
+def test_mover_only_leaves_the_static_strips_beside_the_object():
+    """A textured 30-px square crossing at 10 px a frame before a textured wall (1 px a frame of parallax); its
+    stage-1 hole takes in the 10-px strips of wall it uncovers and is about to cover. With
+    ``near_holes_mover_only`` the strips stay holes and the square is given; off, the whole hole is."""
+    rng = np.random.default_rng(0)
+    wall = rng.integers(0, 256, (H, W + T, 3), dtype=np.uint8)
+    square = rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)
+    frames = np.empty((T, H, W, 3), np.uint8)
+    depth = np.full((T, H, W), WALL, np.float32)
+    mover = np.zeros((T, H, W), bool)
+    for k in range(T):
+        frames[k] = wall[:, k : k + W]  # the camera steps right: the wall moves 1 px a frame to the left
+        frames[k, 10:40, 15 + 10 * k : 45 + 10 * k] = square
+        mover[k, 10:40, 15 + 10 * k : 45 + 10 * k] = True
+        depth[k, 10:40, 5 + 10 * k : 55 + 10 * k] = 0.0  # the square and a strip of 10 px either side
+    scene = _stepping(depth)
+    strips = (depth <= 0) & ~mover
+    _, whole = near_hole_depth(scene, 3.0)
+    assert whole[mover].all() and whole[strips].all()
+    _, given = near_hole_depth(scene, 3.0, None, frames, 1.5)
+    assert given[mover].mean() > 0.95
+    assert given[strips].mean() < 0.2  # 0.10: the patches straddling the square's edge
+    _, same = near_hole_depth(scene, 3.0, None, frames, 0.0)  # off: the whole hole
+    np.testing.assert_array_equal(same, whole)
+
+
+def test_mover_only_validation():
+    config = preset_config("cpu")
+    assert config.stage1.near_holes_mover_only == 0.0
+    set_option(config, "stage1.near_holes_mover_only", "-1")
+    with pytest.raises(ValueError, match="near_holes_mover_only"):
+        config.validate()
