@@ -171,6 +171,12 @@ class MoverSettings:
     (docs/geometric.md, "A runner rule that keeps to people close ahead")."""
     beside_height: float = 0.25
     """With ``beside_low``: least height of the joined body, as a fraction of the image height."""
+    beside_stands: bool = False
+    """With ``beside_low``: a body that does not reach the lowest ``beside_low`` of the rows (but spans
+    ``beside_height`` of them) is taken too when the ground is seen both beside its lowest pixels and within
+    ``contact_rows`` ÷ ``STANDS_DIVISOR`` rows under them (:func:`~.ground.stands`): a person farther away walking
+    against a sideways camera, her feet on the floor seen mid-low in the image (close-object s845 / s846: rows
+    177–207 of 240), not the flagged top of a static object whose lowest flagged pixels lie mid-object."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
