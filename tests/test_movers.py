@@ -2378,6 +2378,10 @@ def test_beside_stands_gives_a_person_standing_mid_image_the_floor_at_her_feet_b
     cabinet[40:113, 110:140] = True  # static, standing on the floor at row 112, at its depth
     depth[cabinet] = floor[112, 125]
     top = cabinet & (np.arange(120)[:, None] <= 95)  # its upper part flagged, down to row 95 as she is
+    near_object = np.zeros(floor.shape, bool)
+    near_object[62:100, 20:45] = True  # floats close in front of the floor, mostly a stage-1 hole
+    depth[near_object] = 0.0
+    depth[62:66, 20:45] = 0.45 * floor[99, 32]  # its few triangulated pixels, too near for the floor under it
     flagged = person | top
     settings = replace(MoverSettings(), contact_beside=0.3, beside_low=0.1)
     ground = ground_depth(depth, (depth > 0) & ~flagged & ~cabinet, settings)
@@ -2386,6 +2390,14 @@ def test_beside_stands_gives_a_person_standing_mid_image_the_floor_at_her_feet_b
     assert not handled.any()  # beside_low: her feet are not in the lowest tenth of the rows
     out, handled = mover_depth(depth, flagged, ground, replace(settings, beside_stands=True))
     assert handled[person].all() and not handled[top].any()
+    from stereodiff.stage1.movers.depth import _contact_beside
+    from stereodiff.stage1.movers.ground import ground_pixels
+
+    stands_on = replace(settings, beside_stands=True)
+    moving = flagged | near_object
+    on_ground = ground_pixels(depth, ground, stands_on) & ~moving
+    assert _contact_beside(depth, person, ground, on_ground, moving, stands_on)[1] is not None
+    assert _contact_beside(depth, near_object, ground, on_ground, moving, stands_on)[1] is None  # near_holes'
     np.testing.assert_allclose(out[person], floor[95, 67], rtol=0.03)
     np.testing.assert_array_equal(out[cabinet], depth[cabinet])
     assert MoverSettings().beside_stands is False and GeometricConfig().movers_beside_stands is False  # off

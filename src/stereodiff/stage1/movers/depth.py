@@ -24,6 +24,9 @@ __all__ = ["cut_rows", "mover_depth", "oncoming_contact", "up_holes"]
 #: ``beside_stands``: the floor must be seen within ``contact_rows`` ÷ this many rows under the body's lowest pixels
 #: (5 at 320: feet on the floor, not the flagged top of a static object with the floor seen farther down)
 STANDS_DIVISOR = 4
+#: ``beside_stands``: least share of the body stage 1 triangulated (close-object's near object, 94–99 % a hole,
+#: floats in front of the floor seen under it and took that floor, 5–7× too far, on s846 / s1022)
+STANDS_SEEN = 0.5
 
 #: the percentile of a cut region's pixels' height above the horizon taken as its top (``cut_height``)
 CUT_HEIGHT_TOP = 98.0
@@ -495,6 +498,8 @@ def _contact_beside(
         return region, None
     if not low and not (beside and stands(body, support, max(1, s.contact_rows // STANDS_DIVISOR))):
         return region, None  # beside_stands: above the lowest rows, only feet on the floor seen under and beside
+    if not low and np.count_nonzero(body & (depth > 0)) < STANDS_SEEN * np.count_nonzero(body):
+        return region, None  # beside_stands: not a floating object crossing close, a stage-1 hole (near_holes')
     box = np.zeros((h, w), bool)
     box[: ys.max() + 1, xs.min() : xs.max() + 1] = True
     nearer = (depth > 0) & (depth < (1.0 - s.contact_beside) * value)  # not a far wall nearer than the far floor
