@@ -2170,7 +2170,7 @@ def test_up_holes_gives_a_given_persons_unflagged_head_her_depth_not_a_doorway_o
     from stereodiff.stage1.geometric import mover_settings
 
     assert mover_settings(config).up_holes == 0.35 and GeometricConfig().movers_up_holes == 0
-    assert preset_config("cpu").stage1.movers_up_holes == 0
+    assert preset_config("cpu").stage1.movers_up_holes == 0.35
     with pytest.raises(ValueError, match="movers_up_holes"):
         GeometricConfig(movers_up_holes=1.5).validate()
 
@@ -2408,3 +2408,51 @@ def test_flow_explains_tells_a_mover_from_static_pixels_its_flow_drags_along():
     assert explained[20:50, 56:62].mean() < 0.1
     assert not explained[:, 84:].any()
     assert not explained[60:, :80].any()  # flow = rigid flow: never taken
+
+
+def test_beside_stands_gives_a_person_standing_mid_image_the_floor_at_her_feet_but_not_a_cabinets_top():
+    """``beside_stands`` (close-object s845 / s846): a person walking against a sideways camera, triangulated at
+    0.45× her depth, her feet on the floor seen at row 95 of 120 — above the lowest ``beside_low`` rows, so
+    ``contact_beside`` with ``beside_low`` leaves her; with ``beside_stands`` she takes the floor's depth at her
+    feet (seen under and beside them). The flagged upper part of a tall static cabinet, as tall as she is and as
+    near against the floor beside its lowest flagged pixels, keeps its depth: the cabinet, not the floor, lies under
+    them."""
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160, floor depth 225 / (row - 59.5)
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[40:96, 60:75] = True  # feet at row 95 (floor 6.3)
+    depth[person] = 0.45 * floor[95, 67]
+    cabinet = np.zeros(floor.shape, bool)
+    cabinet[40:113, 110:140] = True  # static, standing on the floor at row 112, at its depth
+    depth[cabinet] = floor[112, 125]
+    top = cabinet & (np.arange(120)[:, None] <= 95)  # its upper part flagged, down to row 95 as she is
+    near_object = np.zeros(floor.shape, bool)
+    near_object[62:100, 20:45] = True  # floats close in front of the floor, mostly a stage-1 hole
+    depth[near_object] = 0.0
+    depth[62:66, 20:45] = 0.45 * floor[99, 32]  # its few triangulated pixels, too near for the floor under it
+    flagged = person | top
+    settings = replace(MoverSettings(), contact_beside=0.3, beside_low=0.1)
+    ground = ground_depth(depth, (depth > 0) & ~flagged & ~cabinet, settings)
+    assert ground is not None
+    out, handled = mover_depth(depth, flagged, ground, settings)
+    assert not handled.any()  # beside_low: her feet are not in the lowest tenth of the rows
+    out, handled = mover_depth(depth, flagged, ground, replace(settings, beside_stands=True))
+    assert handled[person].all() and not handled[top].any()
+    from stereodiff.stage1.movers.depth import _contact_beside
+    from stereodiff.stage1.movers.ground import ground_pixels
+
+    stands_on = replace(settings, beside_stands=True)
+    moving = flagged | near_object
+    on_ground = ground_pixels(depth, ground, stands_on) & ~moving
+    assert _contact_beside(depth, person, ground, on_ground, moving, stands_on)[1] is not None
+    assert _contact_beside(depth, near_object, ground, on_ground, moving, stands_on)[1] is None  # near_holes'
+    np.testing.assert_allclose(out[person], floor[95, 67], rtol=0.03)
+    np.testing.assert_array_equal(out[cabinet], depth[cabinet])
+    assert MoverSettings().beside_stands is False and GeometricConfig().movers_beside_stands is False  # off
+    from stereodiff.config import PipelineConfig
+
+    with pytest.raises(ValueError, match="movers_beside_stands"):
+        PipelineConfig(stage1=GeometricConfig(movers_beside_stands=1)).validate()  # type: ignore[arg-type]

@@ -167,6 +167,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         oncoming_carry=0 if ahead else int(config.movers_oncoming_carry),  # driving s761 +2.4 %
         contact_beside=float(config.movers_contact_beside),
         beside_low=float(config.movers_beside_low),
+        beside_stands=bool(config.movers_beside_stands),
         entry_carry=int(config.movers_entry_carry),
         entry_chain=int(config.movers_entry_chain),
         end_offset=int(config.movers_end_offset),

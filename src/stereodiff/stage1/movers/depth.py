@@ -21,6 +21,13 @@ from stereodiff.stage1.movers.settings import MoverSettings
 
 __all__ = ["cut_rows", "mover_depth", "oncoming_contact", "up_holes"]
 
+#: ``beside_stands``: the floor must be seen within ``contact_rows`` ÷ this many rows under the body's lowest pixels
+#: (5 at 320: feet on the floor, not the flagged top of a static object with the floor seen farther down)
+STANDS_DIVISOR = 4
+#: ``beside_stands``: least share of the body stage 1 triangulated (close-object's near object, 94–99 % a hole,
+#: floats in front of the floor seen under it and took that floor, 5–7× too far, on s846 / s1022)
+STANDS_SEEN = 0.5
+
 #: the percentile of a cut region's pixels' height above the horizon taken as its top (``cut_height``)
 CUT_HEIGHT_TOP = 98.0
 
@@ -475,19 +482,24 @@ def _contact_beside(
     labels = _components_below(near, (depth <= 0) | moving)
     joined = np.intersect1d(labels[near], labels[(labels > 0) & ~near])
     body = near | (np.isin(labels, joined[joined > 0]) & (np.arange(h)[:, None] > ys.max()))
-    if s.beside_low > 0 and not _low_and_tall(body, s.beside_low, s.beside_height):
+    support = on_ground & ~moving
+    low = s.beside_low <= 0 or _low_and_tall(body, s.beside_low, s.beside_height)
+    if not low and not (s.beside_stands and _low_and_tall(body, 1.0, s.beside_height)):
         return region, None
     value = _contact_depth(body, ground)
     if value is None or np.median(depth[near]) >= (1.0 - s.contact_beside) * value:
         return region, None
     rows, columns = lowest_pixels(body)
-    support = on_ground & ~moving
     band = slice(max(0, int(rows.min()) - 2), min(h, int(rows.max()) + 3))
     left, right = int(columns.min()), int(columns.max())
     reach = s.contact_rows
     beside = support[band, max(0, left - reach) : left].any() and support[band, right + 1 : right + 1 + reach].any()
     if not (beside or stands(body, support, s.contact_rows)):
         return region, None
+    if not low and not (beside and stands(body, support, max(1, s.contact_rows // STANDS_DIVISOR))):
+        return region, None  # beside_stands: above the lowest rows, only feet on the floor seen under and beside
+    if not low and np.count_nonzero(body & (depth > 0)) < STANDS_SEEN * np.count_nonzero(body):
+        return region, None  # beside_stands: not a floating object crossing close, a stage-1 hole (near_holes')
     box = np.zeros((h, w), bool)
     box[: ys.max() + 1, xs.min() : xs.max() + 1] = True
     nearer = (depth > 0) & (depth < (1.0 - s.contact_beside) * value)  # not a far wall nearer than the far floor
