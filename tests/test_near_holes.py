@@ -156,3 +156,26 @@ def test_mover_only_validation():
     set_option(config, "stage1.near_holes_mover_only", "-1")
     with pytest.raises(ValueError, match="near_holes_mover_only"):
         config.validate()
+
+
+def test_local_follows_a_track_whose_speed_changes():
+    """A 30-px hole moving 10 px a frame, then 14 (frames 3 on): one motion, one track. Off, every frame takes the
+    median estimate (14 px of parallax: ``sqrt(WALL / 14 · WALL)``); with ``local=1`` the first frames take the
+    10-px estimate and the last the 14-px one."""
+    depth = np.full((T, H, W), WALL, np.float32)
+    x = 5
+    for k in range(T):
+        depth[k, 10:40, x : x + 30] = 0.0
+        x += 10 if k < 3 else 14
+    scene = _stepping(depth)
+    out, given = near_hole_depth(scene, 3.0)
+    assert given is not None and given.any(axis=(1, 2)).all()
+    one, slow, fast = np.sqrt(WALL / 14.0 * WALL), np.sqrt(WALL / 10.0 * WALL), np.sqrt(WALL / 14.0 * WALL)
+    np.testing.assert_allclose(out.depth[given], one, rtol=1e-3)
+    out, given = near_hole_depth(scene, 3.0, local=1)
+    np.testing.assert_allclose(out.depth[0][given[0]], slow, rtol=1e-3)
+    np.testing.assert_allclose(out.depth[T - 1][given[T - 1]], fast, rtol=1e-3)
+    config = preset_config("cpu")
+    set_option(config, "stage1.near_holes_local", "-1")
+    with pytest.raises(ValueError, match="near_holes_local"):
+        config.validate()

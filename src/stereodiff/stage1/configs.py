@@ -1112,6 +1112,15 @@ class GeometricConfig(Stage1Config):
     object's last frames); other presets, TUM and 7-Scenes: nothing given (identical). Off (issue #20,
     docs/geometric.md "Objects cut by the image side in `near_holes`")."""
 
+    near_holes_local: int = 0
+    """With ``near_holes``: 0 = a taken track gives one depth, the median of its regions' estimates; else each of its
+    frames takes the median of the estimates within this many frames (the nearest ones past the track's ends:
+    :func:`~stereodiff.stage1.near_holes.near_hole_depth`). One value per track made close-object's results swing
+    with how a crossing splits into tracks: on tuning s2 the head pair's ``movers_up_holes`` changed one region of
+    frame 37 and two tracks (4.67 / 5.99, stage-1 units) became one (5.51): final all px 0.1243 → 0.1663. With 4:
+    s2 0.1663 → 0.1238 (without ``movers_up_holes`` 0.1248: the split no longer matters), s0 / s1 / s3 0.0697 /
+    0.1028 / 0.1090 → 0.0665 / 0.1005 / 0.1092 (docs/geometric.md "The near object of close-object",
+    ``near_holes_local``)."""
     near_holes_mover_only: float = 0.0
     """With ``near_holes``: a taken region gives its depth only to the pixels whose colour patch moves with it, not to
     the static strips beside the object that the hole takes in (what it uncovers or is about to cover: 15–23 % of
@@ -1245,6 +1254,7 @@ class GeometricConfig(Stage1Config):
                 ("near_holes", self.near_holes == 0 or self.near_holes > 1, "must be 0 (off) or > 1"),
                 ("near_holes_end_sweep", isinstance(self.near_holes_end_sweep, bool), "must be true or false"),
                 ("near_holes_mover_only", self.near_holes_mover_only >= 0, "must be ≥ 0 (0 = off)"),
+                ("near_holes_local", self.near_holes_local >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),
                 ("sky_grow_step", self.sky_grow_step > 0, "must be > 0"),

@@ -111,6 +111,7 @@ def near_hole_depth(
     frames: Any = None,
     mover_only: float = 0.0,
     end_sweep: bool = False,
+    local: int = 0,
 ) -> tuple[SceneGeometry, np.ndarray | None]:
     """``scene`` with the fast-moving hole regions given a depth between their bounds (module docstring), and the
     ``[T,h,w]`` bool mask of the pixels given (``None`` when none is).
@@ -130,6 +131,10 @@ def near_hole_depth(
             :data:`EXTEND_SHARE` of it lies in the area that region sweeps over from a quarter of the track's median
             shift to all of it (the object leaving or entering through that side, whose cut hole's visible part moves
             less than the object; ``stage1.near_holes_end_sweep``).
+        local: 0 = each taken track gives one depth, the median of its regions' estimates; else each frame of it
+            takes the median of the estimates within this many frames (the nearest ones past the track's ends), so
+            an object nearing or leaving the camera is followed, and whether two parts of one crossing are one track
+            or two matters less (``stage1.near_holes_local``).
 
     Each frame's regions are 8-connected stage-1 holes of at least :data:`MIN_AREA` of the frame (closed by a
     5×5 ellipse, so the few pixels stage 1 triangulated inside a mover join it). A region's shift to the next frame
@@ -202,7 +207,7 @@ def near_hole_depth(
             parallax = float(np.hypot(*moved))
             lower = bound * bound_parallax / max(parallax, 1e-6)  # the outline's static depth
             found[(k, i)] = ((dx, dy), moved, bound_parallax, float(np.sqrt(lower * bound)))
-    plan = _plan(found, regions, t, ratio, scale, end_sweep)
+    plan = _plan(found, regions, t, ratio, scale, end_sweep, local)
     if not plan:
         return scene, None
     part = None
@@ -221,6 +226,7 @@ def _plan(
     ratio: float,
     scale: float,
     end_sweep: bool = False,
+    local: int = 0,
 ) -> dict[int, list[tuple[int, float]]]:
     """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
     (:func:`near_hole_depth`): tracks of them, the ``ratio`` / coherence gates, and each taken track followed on
@@ -256,7 +262,9 @@ def _plan(
         coherent = int((np.hypot(*(vectors - median).T) <= 0.5 * parallax).sum())
         if parallax < MIN_SHIFT_PX * scale or parallax < ratio * bound_parallax or coherent < MIN_COHERENT:
             continue
-        value = float(np.median([found[key][3] for key in members]))
+        at = np.array([k for k, _ in members])  # [n] frames of the members
+        estimates = np.array([found[key][3] for key in members])  # [n] depth
+        value = float(np.median(estimates))
         chosen: dict[int, list[int]] = {}
         for k, i in members:
             chosen.setdefault(k, []).append(i)
@@ -294,7 +302,11 @@ def _plan(
                 chosen[n] = joined
                 k = n
         for k, indices in chosen.items():
-            plan.setdefault(k, []).extend((i, value) for i in indices)
+            here = value
+            if local > 0:  # the estimates within `local` frames, or the nearest ones
+                gap = np.abs(at - k)
+                here = float(np.median(estimates[gap <= max(local, int(gap.min()))]))
+            plan.setdefault(k, []).extend((i, here) for i in indices)
     return plan
 
 
