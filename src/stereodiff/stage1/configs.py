@@ -869,8 +869,10 @@ class GeometricConfig(Stage1Config):
     and stage 1 triangulated at least half of the body (``MoverSettings.beside_stands``; off): a person walking against
     a sideways camera, triangulated 0.33–0.56× too near with her feet at rows 173–207 of 240 (close-object s845 /
     s846 / s953). Final all px: s953 −9.2 %, s845 −1.7 %, s846 0 %; fresh s1020–s1027 / indoor-dynamic s1020–s1025 /
-    driving s1020–s1022: −8.7 / 0.0 / +0.4 % (2 better, 15 same, 0 worse at ±0.5 %), TUM / 7-Scenes unchanged; not in
-    the ``cpu`` preset (docs/geometric.md, "The walking person of close-object, 2–3× too near")."""
+    driving s1020–s1022: −8.7 / 0.0 / +0.4 % (2 better, 15 same, 0 worse at ±0.5 %), TUM / 7-Scenes unchanged; held
+    out by the coordinator (close-object and indoor-dynamic 1100–1105, with the head pair): −0.85 / 0.0 / +0.20 %, 2
+    better, 10 same, 0 worse. Off here, on in the ``cpu`` preset since the session of 2026-12-06 evening
+    (docs/geometric.md, "The walking person of close-object, 2–3× too near", "Defaults of the ``cpu`` preset")."""
     movers_ground_max_beyond: float = 0.0
     """With ``movers``: the ground plane of a frame must leave at most this share of its static pixels beyond it
     (``MoverSettings.ground_max_beyond``; 0 = off here, 0.25 in the ``cpu`` preset): a plane through the faces of
@@ -1119,8 +1121,9 @@ class GeometricConfig(Stage1Config):
     with how a crossing splits into tracks: on tuning s2 the head pair's ``movers_up_holes`` changed one region of
     frame 37 and two tracks (4.67 / 5.99, stage-1 units) became one (5.51): final all px 0.1243 → 0.1663. With 4:
     s2 0.1663 → 0.1238 (without ``movers_up_holes`` 0.1248: the split no longer matters), s0 / s1 / s3 0.0697 /
-    0.1028 / 0.1090 → 0.0665 / 0.1005 / 0.1092 (docs/geometric.md "The near object of close-object",
-    ``near_holes_local``)."""
+    0.1028 / 0.1090 → 0.0665 / 0.1005 / 0.1092; held out close-object 1100–1105 and 1110–1113: −28.0 / −6.5 / +0.7 %,
+    8 better / 1 same / 1 worse (docs/geometric.md "The near object of close-object", ``near_holes_local``). 0 here,
+    4 in the ``cpu`` preset since the session of 2026-12-06 evening."""
     near_holes_mover_only: float = 0.0
     """With ``near_holes``: a taken region gives its depth only to the pixels whose colour patch moves with it, not to
     the static strips beside the object that the hole takes in (what it uncovers or is about to cover: 15–23 % of
