@@ -79,7 +79,6 @@ def test_presets_hold_the_paper_settings():
         movers_cut_sway_gap=0.4,
         movers_cut_sway_fit=0.75,
         movers_up_holes=0.35,
-        movers_beside_stands=True,
         near_holes=3.0,
         near_holes_local=4,
         min_side_offset=2,

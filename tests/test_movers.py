@@ -2451,8 +2451,7 @@ def test_beside_stands_gives_a_person_standing_mid_image_the_floor_at_her_feet_b
     assert _contact_beside(depth, near_object, ground, on_ground, moving, stands_on)[1] is None  # near_holes'
     np.testing.assert_allclose(out[person], floor[95, 67], rtol=0.03)
     np.testing.assert_array_equal(out[cabinet], depth[cabinet])
-    assert MoverSettings().beside_stands is False and GeometricConfig().movers_beside_stands is False  # off here
-    assert preset_config("cpu").stage1.movers_beside_stands is True
+    assert MoverSettings().beside_stands is False and GeometricConfig().movers_beside_stands is False  # off
     from stereodiff.config import PipelineConfig
 
     with pytest.raises(ValueError, match="movers_beside_stands"):

@@ -168,7 +168,6 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_cut_sway_gap=0.4,
                 movers_cut_sway_fit=0.75,
                 movers_up_holes=0.35,
-                movers_beside_stands=True,
                 near_holes=3.0,
                 near_holes_local=4,
                 min_side_offset=2,

@@ -871,8 +871,9 @@ class GeometricConfig(Stage1Config):
     s846 / s953). Final all px: s953 −9.2 %, s845 −1.7 %, s846 0 %; fresh s1020–s1027 / indoor-dynamic s1020–s1025 /
     driving s1020–s1022: −8.7 / 0.0 / +0.4 % (2 better, 15 same, 0 worse at ±0.5 %), TUM / 7-Scenes unchanged; held
     out by the coordinator (close-object and indoor-dynamic 1100–1105, with the head pair): −0.85 / 0.0 / +0.20 %, 2
-    better, 10 same, 0 worse. Off here, on in the ``cpu`` preset since the session of 2026-12-06 evening
-    (docs/geometric.md, "The walking person of close-object, 2–3× too near", "Defaults of the ``cpu`` preset")."""
+    better, 10 same, 0 worse; but with ``near_holes_local=4`` tuning close-object s0 0.0665 → 0.0742 (+11.6 %): off,
+    also in the ``cpu`` preset (docs/geometric.md, "The walking person of close-object, 2–3× too near", "Defaults of
+    the ``cpu`` preset")."""
     movers_ground_max_beyond: float = 0.0
     """With ``movers``: the ground plane of a frame must leave at most this share of its static pixels beyond it
     (``MoverSettings.ground_max_beyond``; 0 = off here, 0.25 in the ``cpu`` preset): a plane through the faces of
