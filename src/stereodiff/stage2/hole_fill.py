@@ -627,6 +627,37 @@ def nearest_after_filter(
     return np.where(nearest, np.maximum(hi, log_depth), log_depth).astype(np.float32)
 
 
+def _far_side_band(
+    config: TemporalConfig, covered: np.ndarray, log_depth: np.ndarray, movers: np.ndarray | None
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray] | None:
+    """The outline band's holes nearer the far side, as :func:`views_far_side` and :func:`views_depth_far_side`
+    choose them (``covered [h,w]`` bool stage 1's pixels, ``log_depth [h,w]`` the output's, ``movers [h,w]`` bool or
+    None), with their two candidate depths: ``(at, far, near)``, ``at`` the ``(rows, cols)`` of ``n`` holes, ``far``
+    and ``near`` ``[n]`` log-depths (the square's farthest covered one, the near side's mean); None when there is
+    none."""
+    import cv2
+
+    if not covered.any() or covered.all():
+        return None
+    half = config.hole_far_edge_px
+    hi, step, middle = _step_span(covered, log_depth, half, config.hole_outline_step)
+    band = ~covered & step & within(covered, config.hole_outline_views_band_px) & (log_depth < hi)
+    far_side, near_side = _sides(covered, log_depth, step, middle)
+    if not (band.any() and far_side.any() and near_side.any()):
+        return None
+    to_far = cv2.distanceTransform((~far_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # [h,w] px
+    to_near = cv2.distanceTransform((~near_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    candidate = band & (to_far < to_near)
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
+        candidate &= ~within(movers, config.hole_outline_mover_px)
+    at = np.nonzero(candidate)
+    if not len(at[0]):
+        return None
+    sums = box_sums(np.stack([log_depth, np.ones_like(log_depth)], axis=-1), near_side.astype(np.float32), half, at)
+    near = np.where(sums[:, 1] > 0.5, sums[:, 0] / np.maximum(sums[:, 1], 1e-6), log_depth[at])  # [n]
+    return at, hi[at], near
+
+
 def views_far_side(
     config: TemporalConfig,
     covered: np.ndarray,
@@ -651,27 +682,12 @@ def views_far_side(
     band's truly far holes it moves 41 % (to a median log error −0.011, from −0.072), of its truly near ones 1.6 %
     (the nearer-side distance alone: 69 % / 25 %; the colour test alone: 51 % / 3.8 %). End to end (8 frames):
     static-orbit s860–s879 final all-pixel AbsRel −3.9 % median, 19 of 20 better."""
-    import cv2
-
-    if not covered.any() or covered.all() or not views:
+    if not views:
         return log_depth
-    half = config.hole_far_edge_px
-    hi, step, middle = _step_span(covered, log_depth, half, config.hole_outline_step)
-    band = ~covered & step & within(covered, config.hole_outline_views_band_px) & (log_depth < hi)
-    far_side, near_side = _sides(covered, log_depth, step, middle)
-    if not (band.any() and far_side.any() and near_side.any()):
+    found = _far_side_band(config, covered, log_depth, movers)
+    if found is None:
         return log_depth
-    to_far = cv2.distanceTransform((~far_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # [h,w] px
-    to_near = cv2.distanceTransform((~near_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    candidate = band & (to_far < to_near)
-    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
-        candidate &= ~within(movers, config.hole_outline_mover_px)
-    at = np.nonzero(candidate)
-    if not len(at[0]):
-        return log_depth
-    sums = box_sums(np.stack([log_depth, np.ones_like(log_depth)], axis=-1), near_side.astype(np.float32), half, at)
-    near = np.where(sums[:, 1] > 0.5, sums[:, 0] / np.maximum(sums[:, 1], 1e-6), log_depth[at])  # [n]
-    far = hi[at]  # [n]
+    at, far, near = found
     with np.errstate(invalid="ignore"):
         move = views_colour_cost(rgb, views, far, at) < views_colour_cost(rgb, views, near, at) - (
             config.hole_outline_views_margin
@@ -702,27 +718,12 @@ def views_depth_far_side(
 
     Measured end to end (8 frames each side, tolerance 0.1, one frame): static-orbit s984–s991 final all-pixel AbsRel
     −1.1 … +0.4 %, median −0.6 %; on s990 it moves 4.3 % of the holes, 77 % of them truly the background side."""
-    import cv2
-
-    if not covered.any() or covered.all() or not views:
+    if not views:
         return log_depth
-    half = config.hole_far_edge_px
-    hi, step, middle = _step_span(covered, log_depth, half, config.hole_outline_step)
-    band = ~covered & step & within(covered, config.hole_outline_views_band_px) & (log_depth < hi)
-    far_side, near_side = _sides(covered, log_depth, step, middle)
-    if not (band.any() and far_side.any() and near_side.any()):
+    found = _far_side_band(config, covered, log_depth, movers)
+    if found is None:
         return log_depth
-    to_far = cv2.distanceTransform((~far_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # [h,w] px
-    to_near = cv2.distanceTransform((~near_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    candidate = band & (to_far < to_near)
-    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
-        candidate &= ~within(movers, config.hole_outline_mover_px)
-    at = np.nonzero(candidate)
-    if not len(at[0]):
-        return log_depth
-    sums = box_sums(np.stack([log_depth, np.ones_like(log_depth)], axis=-1), near_side.astype(np.float32), half, at)
-    near = np.where(sums[:, 1] > 0.5, sums[:, 0] / np.maximum(sums[:, 1], 1e-6), log_depth[at])  # [n]
-    far = hi[at]  # [n]
+    at, far, near = found
     tolerance = config.hole_outline_depths_tolerance
     agree_far, violate_far = views_depth_score(views, depths, far, at, tolerance)
     agree_near, violate_near = views_depth_score(views, depths, near, at, tolerance)
