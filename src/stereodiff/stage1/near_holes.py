@@ -39,6 +39,7 @@ import numpy as np
 
 from stereodiff.camera import pinhole
 from stereodiff.io.pages import new_array, release
+from stereodiff.stage1.fusion import nearest_fill
 from stereodiff.stage1.movers.segmentation import rigid_flow
 from stereodiff.types import SceneGeometry
 
@@ -387,20 +388,20 @@ def mover_part(
         return np.logical_or.reduce([regions(j)[i] for i, _ in plan[j]])
 
     depth = np.asarray(scene.depth[k], np.float32)
-    covered = depth > 0
-    if not covered.any():
+    if not (depth > 0).any():
         return region
-    _, labels = cv2.distanceTransformWithLabels(
-        (~covered).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    lookup = np.zeros(int(labels.max()) + 1, np.float32)
-    lookup[labels[covered]] = depth[covered]
-    nearest = lookup[labels]  # [h,w] the nearest covered pixel's depth
+    nearest = nearest_fill(depth)  # [h,w] the nearest covered pixel's depth
     own = unit_rgb(frames[k], (h, w))
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    patch = (PATCH_PX, PATCH_PX)
+
+    def patch_cost(image: np.ndarray, fx: Any, fy: Any) -> np.ndarray:
+        """``[h,w]`` mean absolute RGB difference over a patch between ``own`` and ``image`` moved by ``(fx, fy)``."""
+        warped = cv2.remap(image, xs + fx, ys + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.blur(np.abs(own - warped).mean(-1), patch)
+
     K = pinhole(float(scene.focal[k]), (h, w))
     reach = round(MAX_SHIFT_PX * max(h, w) / 320.0)
-    patch = (PATCH_PX, PATCH_PX)
     moving_cost = np.full((h, w), np.inf, np.float32)
     static_cost = np.full((h, w), np.inf, np.float32)
     lengths = []
@@ -413,15 +414,9 @@ def mover_part(
         image = unit_rgb(frames[j], (h, w))
         for oy in range(-MOVER_SEARCH_PX, MOVER_SEARCH_PX + 1):
             for ox in range(-MOVER_SEARCH_PX, MOVER_SEARCH_PX + 1):
-                warped = cv2.remap(
-                    image, xs + (dx + ox), ys + (dy + oy), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-                )
-                np.minimum(moving_cost, cv2.blur(np.abs(own - warped).mean(-1), patch), out=moving_cost)
+                np.minimum(moving_cost, patch_cost(image, dx + ox, dy + oy), out=moving_cost)
         flow, _ = rigid_flow(nearest, K, np.linalg.inv(scene.cam_to_world[j]) @ scene.cam_to_world[k])
-        warped = cv2.remap(
-            image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
-        np.minimum(static_cost, cv2.blur(np.abs(own - warped).mean(-1), patch), out=static_cost)
+        np.minimum(static_cost, patch_cost(image, flow[..., 0], flow[..., 1]), out=static_cost)
     if not lengths:
         return region
     static = region & (static_cost < moving_cost)
