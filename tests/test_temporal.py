@@ -2058,3 +2058,95 @@ def test_mover_away_trust_keeps_a_movers_own_holes_beside_her_low_weight_phantom
     assert np.allclose(after.floor[ring], np.log(4.0), atol=0.05)
     with pytest.raises(ValueError, match="hole_mover_away_trust"):
         TemporalRefiner(hole_mover_away_trust=1.5)
+
+
+def _given_edge(h: int = 24, w: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A given region (columns 0–11, log-depth 0) that takes in three columns of the background beside its mover
+    (columns 9–11 coloured like the wall), and the wall (log-depth 2) from column 12 on: ``[h,w,3]`` RGB in [0, 1],
+    ``[h,w]`` log-depth, ``[h,w]`` bool given."""
+    rgb = np.full((h, w, 3), 0.7, np.float32)
+    rgb[:, :9] = 0.3  # the mover; columns 9–11 are the wall, given the mover's depth by the rule
+    log_d = np.full((h, w), 2.0, np.float32)
+    log_d[:, :12] = 0.0
+    given = np.zeros((h, w), bool)
+    given[:, :12] = True
+    return rgb, log_d, given
+
+
+def test_given_fill_keeps_the_given_depth_off_the_weak_covered_pixels_beside_it():
+    """``given_fill_px`` (the demo's bleed beside a given region): the wall's weakly trusted covered pixels beside
+    the given region take the fill of their colour region, which holds the given wall columns at the mover's depth;
+    with the option they take the fill of the pixels not given (the wall's depth); far pixels, fully trusted
+    pixels and a refiner without the mask are unchanged."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rgb, log_d, given = _given_edge()
+    weight = np.ones(log_d.shape, np.float32)
+    weight[:, 12:15] = 0.2  # the wall's covered pixels beside the given region, weakly trusted
+
+    def estimate(config: TemporalConfig, movers: np.ndarray | None) -> np.ndarray:
+        return fill_frames(config, rgb[None], log_d[None], weight[None], movers=movers)[0].estimate
+
+    off = estimate(TemporalConfig(), given[None])
+    assert (off[:, 12:15] < 2.0 - 0.3).all()  # pulled toward the given depth
+    config = TemporalConfig(given_fill_px=4)
+    on = estimate(config, given[None])
+    assert np.allclose(on[:, 12:15], 2.0, atol=0.02)
+    np.testing.assert_array_equal(on[:, :12], off[:, :12])  # the given pixels themselves
+    np.testing.assert_array_equal(on[:, 20:], off[:, 20:])  # beyond the reach
+    np.testing.assert_array_equal(estimate(config, None), off)  # no mask: nothing changes
+    with pytest.raises(ValueError, match="given_fill_px"):
+        TemporalRefiner(given_fill_px=-1)
+
+
+def test_given_upsample_fits_the_pixels_beside_a_given_region_without_it():
+    """``given_upsample_px``: the guided filter's boxes straddle the given region's edge where it is no colour edge
+    (the wall columns given the mover's depth), so the plain filter smears the given depth onto the wall beside
+    it; with the option the wall's pixels within the reach are fitted over the pixels not given. The given
+    pixels and the pixels beyond the reach are unchanged, and ``member`` all True is the plain filter."""
+    rgb, log_d, given = _given_edge()
+    frame = (rgb * 255).astype(np.uint8)
+    plain = guided_upsample(log_d, frame, radius=1, eps=1e-3)
+    assert plain[:, 12].max() < 2.0 - 0.5  # the wall's first column: smeared toward the given depth
+    np.testing.assert_allclose(guided_upsample(log_d, frame, radius=1, eps=1e-3, member=np.ones_like(given)), plain)
+    refiner = TemporalRefiner(given_upsample_px=3)
+    on = refiner._upsample(log_d, frame, given)
+    np.testing.assert_allclose(on[:, 12:16], 2.0, atol=1e-3)
+    np.testing.assert_array_equal(on[:, :12], plain[:, :12])
+    np.testing.assert_array_equal(on[:, 16:], plain[:, 16:])
+    np.testing.assert_array_equal(refiner._upsample(log_d, frame, None), plain)
+    with pytest.raises(ValueError, match="given_upsample_px"):
+        TemporalRefiner(given_upsample_px=-1)
+
+
+def test_given_veto_makes_the_filter_strict_beside_a_given_region():
+    """``given_veto_px``: the covered pixels not given within the reach of a given one get the least agreement
+    weight 1 (``FilledFrame.strict``), so a far-off depth the flow brings (the given one) is refused there even
+    when their own weight is low; elsewhere, and without the option, the test is unchanged."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+    from stereodiff.stage2.temporal import _Frame, _Link
+
+    rgb, log_d, given = _given_edge()
+    weight = np.ones(log_d.shape, np.float32)
+    weight[:, 20:] = 0.0  # holes far from the given region
+    filled = fill_frames(TemporalConfig(given_veto_px=3), rgb[None], log_d[None], weight[None], movers=given[None])[0]
+    assert filled.strict is not None
+    assert (filled.strict[:, 12:15] == 1).all() and (filled.strict[:, :12] == 0).all()
+    assert (filled.strict[:, 15:] == 0).all()
+    assert fill_frames(TemporalConfig(), rgb[None], log_d[None], weight[None], movers=given[None])[0].strict is None
+
+    h, w = log_d.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    link = _Link(sample_at=np.dstack([xx, yy]), gate=np.full((h, w), 0.9, np.float32), motion=None, consistent=None)
+    state = np.stack([np.zeros((h, w)), np.ones((h, w))], axis=-1).astype(np.float32)  # brings log-depth 0
+    estimate, low = np.full((h, w), 2.0, np.float32), np.full((h, w), 0.3, np.float32)
+    refiner = TemporalRefiner(given_veto_px=3)
+    loose = refiner._pull(state, link, _Frame(estimate, low, True))
+    strict = refiner._pull(state, link, _Frame(estimate, low, True, strict=filled.strict))
+    assert (loose[:, 12:15, 1] > 0.05).all()  # a weak pixel barely vetoes
+    assert (strict[:, 12:15, 1] < 1e-3).all()
+    np.testing.assert_array_equal(strict[:, 15:], loose[:, 15:])
+    with pytest.raises(ValueError, match="given_veto_px"):
+        TemporalRefiner(given_veto_px=-1)

@@ -691,6 +691,29 @@ class TemporalConfig(BackendConfig):
     upsample_eps: float = 1e-3
     """Guided-filter regulariser (colour² with RGB in [0, 1]): smaller snaps depth edges harder to image edges but
     copies more texture into the depth; larger tends to plain bilinear upsampling."""
+    given_fill_px: float = 0.0
+    """Stage 1's covered pixels that are not given (``SceneGeometry.movers_given``) within this many
+    working-resolution pixels (Euclidean) of a given pixel take, for their ``(1 − w)`` share, the spatial fill of the
+    covered pixels that are not given, instead of the fill of every covered pixel (0 = off; a refiner given no such
+    mask changes nothing). The given region's depth is a rule's constant per track, at full confidence; beside it
+    the colour-region fill carried it onto the background's weakly trusted covered pixels (the demo's static
+    covered pixels within 3 px of a given one: AbsRel under stage 1's fit 0.070 in stage 1, 0.122 after the fill).
+    Measured in docs/stage2-temporal.md, "The bleed beside a given region" (issue #20, session of 2026-12-06,
+    s42-bleed)."""
+    given_veto_px: float = 0.0
+    """The temporal filter's agreement test is as strict as for a fully trusted pixel (weight 1) on stage 1's
+    covered pixels that are not given (``SceneGeometry.movers_given``) within this many working-resolution pixels
+    (Euclidean) of a given pixel (0 = off; a refiner given no such mask changes nothing): the flow at the given
+    region's edge brings the given depth to its weakly trusted neighbours, which barely veto it. Measured in
+    docs/stage2-temporal.md, "The bleed beside a given region" (issue #20, session of 2026-12-06, s42-bleed)."""
+    given_upsample_px: float = 0.0
+    """The guided upsampling of the pixels that are not given (``SceneGeometry.movers_given``) within this many
+    working-resolution pixels (Euclidean) of a given pixel fits its local linear models (and averages them) over
+    the pixels that are not given (0 = off; a refiner given no such mask changes nothing). The given region's edge
+    is not a colour edge where the region takes in the background beside the mover, so the plain guided filter
+    smeared its depth 1–2 px onto the background (the demo's static covered pixels within 1 px of a given one:
+    median log error −0.14 before the upsampling, −0.57 after). Measured in docs/stage2-temporal.md, "The bleed
+    beside a given region" (issue #20, session of 2026-12-06, s42-bleed)."""
     num_workers: int = 2
     """Threads for the flows and flow links, the motion evidence and the upsampling (the output does not depend on
     it)."""
@@ -788,6 +811,9 @@ class TemporalConfig(BackendConfig):
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
             ("upsample_radius", self.upsample_radius >= 1, "must be ≥ 1"),
             ("upsample_eps", self.upsample_eps > 0, "must be > 0"),
+            ("given_fill_px", self.given_fill_px >= 0, "must be ≥ 0"),
+            ("given_upsample_px", self.given_upsample_px >= 0, "must be ≥ 0"),
+            ("given_veto_px", self.given_veto_px >= 0, "must be ≥ 0"),
             ("num_workers", self.num_workers >= 1, "must be ≥ 1"),
         ]
         check_fields("TemporalRefiner", checks, self)

@@ -76,6 +76,9 @@ class FilledFrame(NamedTuple):
     moving: np.ndarray | None = None
     """``[h',w']`` float32 in [0, 1]: with ``depth_sigma_static`` and ``motion``, each pixel's colour region's share
     of independent motion (1 where the region has no evidence); None otherwise."""
+    strict: np.ndarray | None = None
+    """``[h',w']`` float32 in [0, 1]: with ``given_veto_px``, the least weight of the temporal filter's agreement
+    test (1 on the covered pixels beside a given region, 0 elsewhere); None otherwise."""
 
 
 class View(NamedTuple):
@@ -143,7 +146,8 @@ def fill_frames(
             below it in its column (:func:`surface_below`).
         movers: ``[n,h',w']`` bool the pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``
             keeps the outline rule away from them; ``hole_mover_away_px`` fills the holes beside them from the
-            covered pixels not in it, of a weight ≥ ``hole_mover_away_trust`` when that is set), or None.
+            covered pixels not in it, of a weight ≥ ``hole_mover_away_trust`` when that is set; ``given_fill_px``
+            fills the covered pixels beside them from the covered pixels not in it), or None.
         outline: the outline rule's settings (``hole_outline_*``, ``hole_far_edge_px``; :func:`wide_outline` for a
             static video), or None: ``config``'s.
         epipole: ``hole_outline_parallax``: ``[n,3]`` each frame's epipole of the camera's motion (:func:`epipoles`),
@@ -184,6 +188,11 @@ def fill_frames(
         scene = ((weight >= trust) if trust > 0 else (weight > 0)) & ~movers
         behind = fill_w * scene
         channels += [behind * log_d, behind]
+    apart_at = len(channels)
+    apart_on = config.given_fill_px > 0 and movers is not None
+    if apart_on:  # the fill of the covered pixels not given
+        apart = fill_w * ~movers
+        channels += [apart * log_d, apart]
     far_at = len(channels)
     if farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
         top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
@@ -229,6 +238,10 @@ def fill_frames(
         fill = np.where(reached, smoothed[i, 0] / norm, mean)  # unreached: the frame's mean
         if weak and config.fill_weak_nearer:  # weakly reached: never farther than the mean
             fill = np.where(reached & ~strong, np.minimum(fill, mean), fill)
+        if apart_on and movers[i].any():  # covered pixels beside a given region: the fill without it
+            beside = (weight[i] > 0) & ~movers[i] & within(movers[i], config.given_fill_px)
+            beside &= smoothed[i, apart_at + 1] > reach  # the colour region brought a pixel not given here
+            fill = np.where(beside, smoothed[i, apart_at] / np.maximum(smoothed[i, apart_at + 1], reach), fill)
         share = np.float32(0.0)  # how far each hole leans to the near side
         if config.hole_nearness > 0:  # holes: toward the soft minimum of their region (never farther)
             near = bottom - np.log(np.maximum(smoothed[i, 2] / norm, 1e-30)) / config.hole_nearness
@@ -258,7 +271,7 @@ def fill_frames(
         if config.hole_nearness > 0:
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         away_floor = None  # [h',w'] the background fill of the holes beside a mover, −inf elsewhere
-        if away_at < far_at and movers[i].any():  # static holes beside a given mover: from the background side
+        if scene is not None and movers[i].any():  # static holes beside a given mover: from the background side
             outside = (weight[i] == 0) & ~movers[i] & within(movers[i], config.hole_mover_away_px)
             at = np.nonzero(outside)
             outside[at] = background_coloured(rgb[i], movers[i], scene[i], config.hole_mover_away_px, at)
@@ -296,12 +309,16 @@ def fill_frames(
             floor = np.where((weight[i] == 0) & order, fill, -np.inf).astype(np.float32)  # [h',w']
         if away_floor is not None:  # nor a nearer depth (the mover's, along the flow) to the holes beside a mover
             floor = away_floor if floor is None else np.maximum(floor, away_floor)
+        strict = None
+        if config.given_veto_px > 0 and movers is not None and movers[i].any():  # the filter's test: strict there
+            strict = ((weight[i] > 0) & ~movers[i] & within(movers[i], config.given_veto_px)).astype(np.float32)
         return FilledFrame(
             estimate=(own_weight * log_d[i] + (1 - own_weight) * fill).astype(np.float32),  # [h',w']
             weight=np.maximum(own_weight, config.fill_weight) * np.float32(has_data),  # [h',w']
             has_data=has_data,
             floor=floor,
             moving=moving,
+            strict=strict,
         )
 
     return list(thread_imap(fill_one, range(len(log_d)), config.num_workers))

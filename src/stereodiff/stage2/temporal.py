@@ -49,6 +49,7 @@ from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
 from stereodiff.flow import dis_flows, forward_backward, grey_frame, grey_projection, hypot32, thread_dis_engine
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
+from stereodiff.masks import within
 from stereodiff.progress import logger, progress, thread_imap, workers_own_the_cores
 from stereodiff.stage2.configs import TemporalConfig
 from stereodiff.stage2.hole_fill import (
@@ -192,8 +193,9 @@ class TemporalRefiner(TemporalConfig):
         if warp_static:  # into every hole (``hole_warp_static_min_px``), the farthest confirmed point winning
             inputs.warp_min_px, inputs.warp_farthest = self.hole_warp_static_min_px, True
             inputs.warp_agree = self.hole_warp_static_agree
-        if (self.hole_outline_px > 0 and self.hole_outline_mover_px > 0) or self.hole_mover_away_px > 0:
-            inputs.movers_given = movers_given  # only the outline rule and the fill beside a mover read them
+        mover_rules = (self.hole_outline_px > 0 and self.hole_outline_mover_px > 0) or self.hole_mover_away_px > 0
+        if mover_rules or self.given_fill_px > 0 or self.given_upsample_px > 0 or self.given_veto_px > 0:
+            inputs.movers_given = movers_given  # only the rules beside a mover read them
         inputs.outline = outline
         inputs.nearest = nearest
         parallax = self.hole_outline_parallax > 0 or nearest
@@ -218,7 +220,7 @@ class TemporalRefiner(TemporalConfig):
                     log_depth = ((i, self._views_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 if depths_on:  # band holes the nearby frames' own depth shows on the far side
                     log_depth = ((i, self._depths_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
-                items = ((lo + i, estimate, frames[lo + i]) for i, estimate in log_depth)
+                items = ((lo + i, d, frames[lo + i], self._given_mask(inputs, lo + i)) for i, d in log_depth)
                 for k, final in thread_imap(self._final, items, self.num_workers):
                     out[k] = final  # [H,W] each, written frame by frame
                 if cache is not None:
@@ -529,7 +531,8 @@ class TemporalRefiner(TemporalConfig):
         if link.motion is not None and self.motion_compensation:
             mean = link.motion.carry(mean, link.sample_at)
             pulled[..., 0] = mean * pulled[..., 1]
-        agree = np.exp(-0.5 * frame.weight * ((frame.estimate - mean) / self._depth_sigma(frame)) ** 2)
+        trust = frame.weight if frame.strict is None else np.maximum(frame.weight, frame.strict)
+        agree = np.exp(-0.5 * trust * ((frame.estimate - mean) / self._depth_sigma(frame)) ** 2)
         if frame.floor is not None:  # occlusion order: above the horizon, a nearer depth is what hid this point
             below = np.minimum(mean - frame.floor, 0.0)
             order = self.hole_pull_order if self.hole_pull_order > 0 else MOVER_AWAY_ORDER  # hole_mover_away_px's
@@ -591,20 +594,44 @@ class TemporalRefiner(TemporalConfig):
         depths = [inputs.trusted_depth(source, self.hole_outline_depths_rim_px) for source in sources]
         return views_depth_far_side(self, covered, log_depth, views, depths, movers)
 
-    def _final(self, item: tuple[int, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
-        """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3])``."""
-        k, log_depth, frame = item
-        return k, np.exp(self._upsample(log_depth, frame))
+    def _given_mask(self, inputs: _Inputs, k: int) -> np.ndarray | None:
+        """Frame ``k``'s ``[h',w']`` bool given pixels at the working resolution when ``given_upsample_px`` reads
+        them (and the frame has some), else None."""
+        if self.given_upsample_px <= 0 or inputs.movers_given is None:
+            return None
+        given = inputs.movers([k])[0]
+        return given if given.any() else None
 
-    def _upsample(self, log_depth: np.ndarray, frame: np.ndarray) -> np.ndarray:
-        """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``."""
+    def _final(self, item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None]) -> tuple[int, np.ndarray]:
+        """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3], given
+        [h',w'] bool or None)``."""
+        k, log_depth, frame, given = item
+        return k, np.exp(self._upsample(log_depth, frame, given))
+
+    def _upsample(self, log_depth: np.ndarray, frame: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
+        """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``. With
+        ``given`` (``[h',w']`` bool, ``given_upsample_px``): the pixels not given within that reach of a given one
+        take the guided filter fitted over the pixels not given."""
         if not np.isfinite(log_depth).all():
             return np.full(frame.shape[:2], -np.inf, np.float32)
-        return guided_upsample(log_depth, np.asarray(frame), radius=self.upsample_radius, eps=self.upsample_eps)
+        frame = np.asarray(frame)
+        plain = guided_upsample(log_depth, frame, radius=self.upsample_radius, eps=self.upsample_eps)
+        if given is None:
+            return plain
+        import cv2
+
+        beside = (within(given, self.given_upsample_px) & ~given).astype(np.uint8)  # [h',w']
+        if not beside.any():
+            return plain
+        apart = guided_upsample(log_depth, frame, radius=self.upsample_radius, eps=self.upsample_eps, member=~given)
+        big = cv2.resize(beside, plain.shape[::-1], interpolation=cv2.INTER_NEAREST).view(bool)  # [H,W]
+        return np.where(big, apart, plain)
 
 
 # ---------------------------------------------------------------------------------------------------- filters
-def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
+def guided_upsample(
+    low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps: float, member: np.ndarray | None = None
+) -> np.ndarray:
     """Fast colour guided-filter upsampling (He, Sun & Tang 2013; He & Sun 2015) of a ``[h,w]`` map to ``[H,W]``.
 
     The local linear model ``low ≈ a·rgb + b`` (``a`` a 3-vector) is fitted in ``(2r+1)²`` boxes at the low
@@ -616,6 +643,9 @@ def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps:
         guide_rgb: ``[H,W,3]`` uint8 RGB guide at the target resolution.
         radius: box radius in low-resolution pixels.
         eps: regulariser (colour² units, colour in [0, 1]); larger → smoother, closer to bilinear upsampling.
+        member: optional ``[h,w]`` bool pixels the boxes are taken over (box means weighted by it, for the linear
+            models and for their averaging); None = every pixel. The result is defined where a member pixel lies
+            within ``radius`` (its own box then has one); use it there only.
 
     Returns:
         ``[H,W]`` float32.
@@ -629,8 +659,18 @@ def guided_upsample(low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps:
     low = low.astype(np.float32)
     size = (2 * radius + 1, 2 * radius + 1)
 
-    def box(x: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
+    if member is None:
+
+        def box(x: np.ndarray) -> np.ndarray:
+            return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
+
+    else:  # means over the member pixels of each box
+        weight = np.asarray(member, np.float32)  # [h,w]
+        count = np.maximum(cv2.boxFilter(weight, -1, size, borderType=cv2.BORDER_REFLECT), 1e-6)  # [h,w]
+
+        def box(x: np.ndarray) -> np.ndarray:
+            w, n = (weight[..., None], count[..., None]) if x.ndim == 3 else (weight, count)
+            return cv2.boxFilter(x * w, -1, size, borderType=cv2.BORDER_REFLECT) / n
 
     mean_i = box(guide)  # [h,w,3]
     mean_p = box(low)  # [h,w]
@@ -949,6 +989,7 @@ class _Frame:
     has_data: bool  # any valid stage-1 depth in this frame
     floor: np.ndarray | None = None  # [h',w'] float32 the upper holes' fill, −inf elsewhere (``hole_pull_order``)
     moving: np.ndarray | None = None  # [h',w'] float32 the colour region's independent motion (``depth_sigma_static``)
+    strict: np.ndarray | None = None  # [h',w'] float32 the agreement test's least weight (``given_veto_px``)
     link_prev: _Link | None = None  # how to pull frame k−1's state into this frame
     link_next: _Link | None = None  # same, frame k+1's
 
