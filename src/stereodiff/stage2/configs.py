@@ -698,7 +698,7 @@ class TemporalConfig(BackendConfig):
     mask changes nothing). The given region's depth is a rule's constant per track, at full confidence; beside it
     the colour-region fill carried it onto the background's weakly trusted covered pixels (the demo's static
     covered pixels within 3 px of a given one: AbsRel under stage 1's fit 0.070 in stage 1, 0.122 after the fill,
-    0.068 with 3). With 3, on top of ``given_upsample_px=3``: close-object (8 clips) final all −1.7 … +0.4 %, 4 better,
+    0.068 with 3). With 3, on top of ``given_upsample_px=3``: close-object (9 clips) final all −1.7 … +0.4 %, 5 better,
     none worse; indoor-dynamic, driving, TUM, 7-Scenes within ±0.5 %, but moving pixels +2.1 % on driving s1086.
     Measured in docs/stage2-temporal.md, "The bleed beside a given region" (issue #20, session of 2026-12-06,
     s42-bleed)."""
@@ -719,8 +719,8 @@ class TemporalConfig(BackendConfig):
     is not a colour edge where the region takes in the background beside the mover, so the plain guided filter
     smeared its depth 1–2 px onto the background (the demo's static covered pixels within 1 px of a given one:
     median log error −0.14 before the upsampling, −0.57 after). With 3: final all pixels better or within ±0.5 % on
-    all 14 clips measured (close-object s0–s3 and s1080–s1083 −4.2 … −0.1 %, indoor-dynamic s1084 / s1085, driving
-    s1086 / s1087 −0.6 … +0.2 %, TUM and 7-Scenes within 0.01 %), moving pixels −0.3 … +1.4 %; the demo's row on
+    all 16 clips measured (close-object s0–s3, s1080–s1083, s1088 −4.2 … −0.1 %, indoor-dynamic s1084 / s1085 / s1089,
+    driving s1086 / s1087 −0.6 … +0.2 %, TUM and 7-Scenes within 0.01 %), moving pixels −0.3 … +1.4 %; the demo's row on
     stage 1's pixels 0.0599 → 0.0578 (stage 1 0.0568). Measured in docs/stage2-temporal.md, "The bleed beside a
     given region" (issue #20, session of 2026-12-06, s42-bleed)."""
     num_workers: int = 2
