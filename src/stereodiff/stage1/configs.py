@@ -1133,8 +1133,10 @@ class GeometricConfig(Stage1Config):
     Measured with 1.5 (close-object 64 frames): the given pixels' background share 0.12–0.24 → 0.03–0.11 (8 clips),
     keeping 88–98 % of the mover's given pixels; but final all px better / same / worse 3 / 0 / 9 (s0–s3, s1000–s1007:
     −25.0 … +23.6 %, median +12.1 %; the 8 fresh seeds all worse) and the demo 0.0670 → 0.0721: the strips' too-near
-    depth was cancelling the box's own too-far depth in the one fit. Not for the preset (issue #20, docs/geometric.md
-    "The near object of close-object", ``near_holes_mover_only``)."""
+    depth was cancelling the box's own too-far depth in the one fit. Not for the preset alone (issue #20,
+    docs/geometric.md "The near object of close-object", ``near_holes_mover_only``); with
+    ``near_holes_along_weight=0.55`` close-object s0–s3, s1040–s1049 12 better / 2 worse (docs/geometric.md "An
+    unbiased depth for the near object")."""
 
     near_holes_along_weight: float = 0.0
     """With ``near_holes``: a taken track whose outline moves against the static scene's parallax (the object moves
