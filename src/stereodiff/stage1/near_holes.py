@@ -288,7 +288,7 @@ def _plan(
         at = np.array([k for k, _ in members])  # [n] frames of the members
         estimates = np.array([found[key][3] for key in members])  # [n] depth
         fast = [key for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
-        if along_weight > 0 and np.median([np.dot(found[key][1], found[key][6]) for key in fast]) < 0:
+        if along_weight > 0 and fast and np.median([np.dot(found[key][1], found[key][6]) for key in fast]) < 0:
             # the outline moves against the static scene's parallax: the object moves along with the camera, its
             # speed relative to the camera is the smaller difference, and its lower bound lies nearer its depth
             lows, highs = np.array([found[key][4] for key in members]), np.array([found[key][5] for key in members])
