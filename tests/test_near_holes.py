@@ -179,3 +179,34 @@ def test_local_follows_a_track_whose_speed_changes():
     set_option(config, "stage1.near_holes_local", "-1")
     with pytest.raises(ValueError, match="near_holes_local"):
         config.validate()
+
+
+def test_along_weight_moves_the_depth_toward_the_lower_bound_for_an_object_moving_with_the_camera():
+    """``along_weight`` w: a track whose outline moves against the static scene's parallax (the camera steps right,
+    the wall moves 1 px a frame left, the hole 12 px a frame right: the object moves the camera's way, faster) gets
+    ``lower ** w · bound ** (1 − w)`` (the outline's static depth ``WALL / 12`` and the wall ``WALL``); a hole moving
+    12 px a frame left, the static scene's way, keeps the geometric mean; 0 = off; validated to [0, 1]."""
+    scene = _scene(12)
+    mover = scene.depth <= 0
+    mover[:, 60:84] = False
+    lower = WALL / 12.0
+    out, given = near_hole_depth(scene, 3.0, along_weight=0.6)
+    assert given[mover].all()
+    np.testing.assert_allclose(out.depth[mover], lower**0.6 * WALL**0.4, rtol=1e-3)
+    off, _ = near_hole_depth(scene, 3.0)
+    np.testing.assert_allclose(off.depth[mover], np.sqrt(lower * WALL), rtol=1e-3)
+    depth = np.full((T, H, W), WALL, np.float32)
+    for k in range(T):
+        depth[k, 10:40, 95 - 12 * k : 125 - 12 * k] = 0.0
+    against = _stepping(depth)
+    out, given = near_hole_depth(against, 3.0, along_weight=0.6)
+    left = against.depth <= 0
+    assert given[left].all()
+    np.testing.assert_allclose(out.depth[left], np.sqrt(WALL / 12.0 * WALL), rtol=2e-2)
+    config = preset_config("cpu")
+    assert config.stage1.near_holes_along_weight == 0.0
+    set_option(config, "stage1.near_holes_along_weight", "0.55")
+    config.validate()
+    set_option(config, "stage1.near_holes_along_weight", "1.5")
+    with pytest.raises(ValueError, match="near_holes_along_weight"):
+        config.validate()

@@ -1133,8 +1133,21 @@ class GeometricConfig(Stage1Config):
     Measured with 1.5 (close-object 64 frames): the given pixels' background share 0.12–0.24 → 0.03–0.11 (8 clips),
     keeping 88–98 % of the mover's given pixels; but final all px better / same / worse 3 / 0 / 9 (s0–s3, s1000–s1007:
     −25.0 … +23.6 %, median +12.1 %; the 8 fresh seeds all worse) and the demo 0.0670 → 0.0721: the strips' too-near
-    depth was cancelling the box's own too-far depth in the one fit. Not for the preset (issue #20, docs/geometric.md
-    "The near object of close-object", ``near_holes_mover_only``)."""
+    depth was cancelling the box's own too-far depth in the one fit. Not for the preset alone (issue #20,
+    docs/geometric.md "The near object of close-object", ``near_holes_mover_only``); with
+    ``near_holes_along_weight=0.55`` close-object s0–s3, s1040–s1049 12 better / 2 worse (docs/geometric.md "An
+    unbiased depth for the near object")."""
+
+    near_holes_along_weight: float = 0.0
+    """With ``near_holes``: a taken track whose outline moves against the static scene's parallax (the object moves
+    the camera's way, faster: its speed relative to the camera is the smaller difference, so its lower bound lies
+    nearer its depth) gives its regions ``lower ** w · bound ** (1 − w)`` for this ``w`` instead of the geometric mean
+    of the two bounds (:func:`~stereodiff.stage1.near_holes.near_hole_depth`; 0 = off). With 0.55 (chosen on
+    close-object s0–s3, s1040, s1042–s1045): the object's given ÷ true depth 0.80–1.37 → 0.80–1.21 over 14 clips
+    (check half s1041, s1046–s1049: 0.91–1.17 → 0.91–1.01). Alone, final all px mixed (2 better / 7 same / 5 worse,
+    −34.9 … +27.1 %: the strips beside the box take its depth); with ``near_holes_mover_only=1.5`` 12 / 0 / 2 against
+    the preset (−39.1 / −23.5 / +21.8 %; check half 5 / 0 / 0), the demo's clip 0.0648 → 0.0537. Off (issue #20,
+    docs/geometric.md "An unbiased depth for the near object")."""
 
     def validate(self) -> None:
         super().validate()
@@ -1259,6 +1272,7 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_end_sweep", isinstance(self.near_holes_end_sweep, bool), "must be true or false"),
                 ("near_holes_mover_only", self.near_holes_mover_only >= 0, "must be ≥ 0 (0 = off)"),
                 ("near_holes_local", self.near_holes_local >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("near_holes_along_weight", 0 <= self.near_holes_along_weight <= 1, "must be in [0, 1] (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),
                 ("sky_grow_step", self.sky_grow_step > 0, "must be > 0"),
