@@ -3,6 +3,8 @@ static depth and its occlusion bound (``stage1.near_holes``); a hole that moves 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -209,4 +211,32 @@ def test_along_weight_moves_the_depth_toward_the_lower_bound_for_an_object_movin
     config.validate()
     set_option(config, "stage1.near_holes_along_weight", "1.5")
     with pytest.raises(ValueError, match="near_holes_along_weight"):
+        config.validate()
+
+
+def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():
+    """The fast 30-px hole of ``_scene(12)`` with ``movers_given`` on a 4-px band all around it (the given rest of a
+    mover whose unflagged part is the hole): with ``mover_ring=0.5`` it is not taken; given on the left side only
+    (under a third of its ring) it is taken as without the option, and the option off takes it either way."""
+    scene = _scene(12)
+    band = np.zeros((T, H, W), bool)
+    left = np.zeros((T, H, W), bool)
+    for k in range(T):
+        x = 5 + 12 * k
+        band[k, 6:44, max(0, x - 4) : x + 34] = True
+        left[k, 6:44, max(0, x - 4) : x] = True
+    hole = scene.depth <= 0
+    ringed = dataclasses.replace(scene, movers_given=band & ~hole)
+    _, given = near_hole_depth(ringed, 3.0, mover_ring=0.5)
+    assert given is None
+    _, off = near_hole_depth(ringed, 3.0)
+    _, plain = near_hole_depth(scene, 3.0)
+    assert off is not None and off.any(axis=(1, 2)).all()
+    np.testing.assert_array_equal(off, plain)
+    _, side = near_hole_depth(dataclasses.replace(scene, movers_given=left & ~hole), 3.0, mover_ring=0.5)
+    np.testing.assert_array_equal(side, plain)
+    config = preset_config("cpu")
+    assert config.stage1.near_holes_mover_ring == 0.0
+    set_option(config, "stage1.near_holes_mover_ring", "1.5")
+    with pytest.raises(ValueError, match="near_holes_mover_ring"):
         config.validate()

@@ -1148,6 +1148,18 @@ class GeometricConfig(Stage1Config):
     −34.9 … +27.1 %: the strips beside the box take its depth); with ``near_holes_mover_only=1.5`` 12 / 0 / 2 against
     the preset (−39.1 / −23.5 / +21.8 %; check half 5 / 0 / 0), the demo's clip 0.0648 → 0.0537. Off (issue #20,
     docs/geometric.md "An unbiased depth for the near object")."""
+    near_holes_mover_ring: float = 0.0
+    """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
+    least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
+    the movers step gave is the unflagged rest of a mover, not a near object
+    (:func:`~stereodiff.stage1.near_holes.near_hole_depth`, ``mover_ring``). Measured median shares: rolled
+    indoor-dynamic s910's person cut by ``movers_end_offset=1`` 0.450, close-object's near object 0.000–0.210
+    (tuning s0–s3, s974, s1070–s1072), so every clip measured decides alike for any value in (0.210, 0.450]. With
+    ``movers_end_offset=1`` + ``movers_end_photometric=1.5``, against the preset (main a7aec2d), final all px:
+    rolled s910 0.01912 → 0.01711 (−10.5 %; without the gate 0.09872, +416 %); close-object s0–s3 identical; 15
+    fresh clips (seeds 1070–1078: 6 rolled and 3 plain indoor-dynamic, close-object, driving) + TUM, 7-Scenes min /
+    median / max −0.78 / 0.0 / +0.05 %, 1 / 16 / 0 better / same / worse at ±0.5 %; rolled s979 −11.1 %, s812 +1.04 %
+    (docs/geometric.md "Mover-bordered holes in `near_holes`")."""
 
     def validate(self) -> None:
         super().validate()
@@ -1273,6 +1285,7 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_mover_only", self.near_holes_mover_only >= 0, "must be ≥ 0 (0 = off)"),
                 ("near_holes_local", self.near_holes_local >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_along_weight", 0 <= self.near_holes_along_weight <= 1, "must be in [0, 1] (0 = off)"),
+                ("near_holes_mover_ring", 0 <= self.near_holes_mover_ring <= 1, "must be in [0, 1] (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),
                 ("sky_grow_step", self.sky_grow_step > 0, "must be > 0"),

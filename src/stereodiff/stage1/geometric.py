@@ -414,6 +414,7 @@ class GeometricMatcher(PairwiseReconstruction):
             ratio, sweep = float(self.settings.near_holes), bool(self.settings.near_holes_end_sweep)
             mover_only = float(self.settings.near_holes_mover_only)
             local, weight = int(self.settings.near_holes_local), float(self.settings.near_holes_along_weight)
+            ring = float(self.settings.near_holes_mover_ring)
             scene, _ = near_hole_depth(
                 scene,
                 ratio,
@@ -423,6 +424,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 end_sweep=sweep,
                 local=local,
                 along_weight=weight,
+                mover_ring=ring,
             )
             self.timings["stage1_near_holes"] = time.perf_counter() - start
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth

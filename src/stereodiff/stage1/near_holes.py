@@ -32,6 +32,11 @@ the object moves faster than the camera. ``along_weight`` weights the lower boun
 against the static scene's parallax (the object moving the camera's way): close-object given ÷ true 0.80–1.37 →
 0.80–1.21 over 14 clips; with ``mover_only`` final all px 12 better / 2 worse (docs/geometric.md "An unbiased depth for
 the near object").
+
+For a mover's own unflagged part (docs/geometric.md "Mover-bordered holes in `near_holes`"): ``mover_ring`` leaves
+a track alone whose ring is, median over its regions, at least that share ``movers_given`` — rolled indoor-dynamic
+s910 with ``movers_end_offset`` 0.450 (its +416 % becomes −10.5 % against the preset), close-object's near object
+0.000–0.210 on 8 clips (taken as before).
 """
 
 from __future__ import annotations
@@ -126,6 +131,7 @@ def near_hole_depth(
     end_sweep: bool = False,
     local: int = 0,
     along_weight: float = 0.0,
+    mover_ring: float = 0.0,
 ) -> tuple[SceneGeometry, np.ndarray | None]:
     """``scene`` with the fast-moving hole regions given a depth between their bounds (module docstring), and the
     ``[T,h,w]`` bool mask of the pixels given (``None`` when none is).
@@ -155,6 +161,11 @@ def near_hole_depth(
             way, faster, so its speed relative to the camera is the smaller difference and its lower bound lies
             nearer its depth) takes ``lower ** along_weight · bound ** (1 − along_weight)`` for each region instead
             (``stage1.near_holes_along_weight``; docs/geometric.md "An unbiased depth for the near object").
+        mover_ring: when > 0, a track is not taken when the median over its regions of their ring's share of
+            ``movers_given`` pixels (the covered pixels within :data:`RING_PX` of the region) is at least this: a hole
+            bordered mostly by depth the movers step gave is the unflagged part of a mover, not a near object
+            (``stage1.near_holes_mover_ring``; 0 = off). Measured median shares: rolled indoor-dynamic s910's
+            person cut by ``movers_end_offset`` 0.450; close-object's near object 0.000–0.210 (8 clips).
 
     Each frame's regions are 8-connected stage-1 holes of at least :data:`MIN_AREA` of the frame (closed by a
     5×5 ellipse, so the few pixels stage 1 triangulated inside a mover join it). A region's shift to the next frame
@@ -187,6 +198,7 @@ def near_hole_depth(
     regions = _Regions(scene.depth, MIN_AREA * h * w)
     # candidates: (frame, region index) -> (shift, parallax, bound parallax, depth, lower bound, upper bound)
     found: dict[tuple[int, int], _Found] = {}
+    given_share: dict[tuple[int, int], float] = {}  # (frame, region index) -> its ring's share of movers_given
     for k in range(t):
         if not regions(k):
             continue
@@ -200,6 +212,9 @@ def near_hole_depth(
         rotation_only = own_to_other.copy()
         rotation_only[:3, 3] = 0.0
         rotation, _ = rigid_flow(np.ones((h, w), np.float32), K, rotation_only)  # [h,w,2] px
+        given = None
+        if mover_ring > 0 and scene.movers_given is not None:
+            given = np.asarray(scene.movers_given[k], bool)
         for i, region in enumerate(regions(k)):
             ring = cv2.dilate(region.view(np.uint8), ring_kernel).view(bool) & ~region & covered
             if ring.sum() < 20:
@@ -229,7 +244,10 @@ def near_hole_depth(
             lower = bound * bound_parallax / max(parallax, 1e-6)  # the outline's static depth
             along = (float(bound_vector[0]), float(bound_vector[1]))
             found[(k, i)] = ((dx, dy), moved, bound_parallax, float(np.sqrt(lower * bound)), lower, bound, along)
-    plan = _plan(found, regions, t, ratio, scale, end_sweep, local, along_weight)
+            if given is not None:
+                given_share[(k, i)] = float(given[ring].mean())
+    shares = given_share if mover_ring > 0 else None
+    plan = _plan(found, regions, t, ratio, scale, end_sweep, local, along_weight, shares, mover_ring)
     if not plan:
         return scene, None
     part = None
@@ -250,10 +268,13 @@ def _plan(
     end_sweep: bool = False,
     local: int = 0,
     along_weight: float = 0.0,
+    given_share: dict[tuple[int, int], float] | None = None,
+    mover_ring: float = 0.0,
 ) -> dict[int, list[tuple[int, float]]]:
     """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
     (:func:`near_hole_depth`): tracks of them, the ``ratio`` / coherence gates, and each taken track followed on
-    past its ends."""
+    past its ends. With ``given_share`` (candidate -> its ring's share of ``movers_given``, 0…1), a track whose
+    median share is at least ``mover_ring`` is not taken."""
     parent = {key: key for key in found}  # tracks: a region and the next frame's region its silhouette lands on
 
     def root(key: tuple[int, int]) -> tuple[int, int]:
@@ -285,6 +306,10 @@ def _plan(
         coherent = int((np.hypot(*(vectors - median).T) <= 0.5 * parallax).sum())
         if parallax < MIN_SHIFT_PX * scale or parallax < ratio * bound_parallax or coherent < MIN_COHERENT:
             continue
+        if given_share is not None:
+            share = float(np.median([given_share.get(key, 0.0) for key in members]))
+            if share >= mover_ring:
+                continue  # bordered mostly by depth the movers step gave: a mover's own unflagged part
         at = np.array([k for k, _ in members])  # [n] frames of the members
         estimates = np.array([found[key][3] for key in members])  # [n] depth
         fast = [key for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
