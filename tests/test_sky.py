@@ -219,3 +219,23 @@ def test_grow_stops_at_a_neutral_grey_beside_the_sky():
     kept = _grow_frame(seed, none, rgb, sky_rgb, SkySettings(grow=20))
     assert kept[:8].all() and not kept[14:].any()
     assert _grow_frame(seed, none, rgb, sky_rgb, SkySettings(grow=20, grow_blue=-1.0))[14:20].all()
+
+
+def test_near_recheck_drops_a_sky_coloured_region_triangulated_near():
+    """A sky-coloured smooth patch in the plane (a parked car's side), triangulated nearer than the plane's median:
+    the second pass takes it by the video's sky colour without stage 1's test; ``near_recheck`` drops it again and
+    keeps the sky above (a stage-1 hole)."""
+    frames, scene = _clip(SKY_BLUE, frames=6)
+    car = (slice(30, 42), slice(36, 60))
+    frames[:, car[0], car[1]] = SKY_BLUE
+    scene.depth[:, car[0], car[1]], scene.valid[:, car[0], car[1]] = 2.2, True
+    taken = detect_sky(frames, scene)
+    assert taken[:, car[0], car[1]].all()  # off: painted at the far value after stage 2
+    sky = detect_sky(frames, scene, SkySettings(near_recheck=0.9))
+    assert not sky[:, car[0], car[1]].any()
+    assert sky.all(axis=0)[: HORIZON - 1].all() and np.array_equal(sky[:, :HORIZON], taken[:, :HORIZON])
+    config = preset_config("cpu")
+    assert config.stage1.sky_near_recheck == 0  # off in the preset
+    set_option(config, "stage1.sky_near_recheck", "1.5")
+    with pytest.raises(ValueError, match="sky_near_recheck"):
+        config.validate()

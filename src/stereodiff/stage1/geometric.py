@@ -453,6 +453,7 @@ class GeometricMatcher(PairwiseReconstruction):
             grow_step=float(c.sky_grow_step),
             grow_blue=float(c.sky_grow_blue),
             carry=bool(c.sky_carry),
+            near_recheck=float(c.sky_near_recheck),
         )
         start = time.perf_counter()
         with workers_own_the_cores(self.num_workers):

@@ -49,7 +49,7 @@ from stereodiff.io.pages import delete_arrays, new_array, release
 from stereodiff.progress import logger, thread_map
 from stereodiff.types import SceneGeometry
 
-__all__ = ["SkySettings", "apply_sky", "detect_sky", "grow_sky", "paint_sky", "sky_frame"]
+__all__ = ["SkySettings", "apply_sky", "detect_sky", "drop_near_regions", "grow_sky", "paint_sky", "sky_frame"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,11 @@ class SkySettings:
     ``K R K⁻¹`` of stage 1's poses (sky is at infinity: exact for it), the carried pixels kept where they have the
     sky's colour (as ``grow``), then grown: frames where no region passes the tests (a strip a few rows high) and
     regions that come and go between frames."""
+    near_recheck: float = 0.0
+    """When > 0: the last step (:func:`drop_near_regions`): a connected region of a frame's final sky is dropped when
+    more than this share of its covered pixels (``near_margin`` or more inside it; its 5×5-eroded interior, or all
+    of it, when it is thinner) lies nearer than the median depth of the frame's covered pixels outside it: the
+    second pass and the growth take regions without stage 1's test (a sky-coloured car beside the road). 0 = off."""
 
 
 def _gradient(grey: np.ndarray) -> np.ndarray:
@@ -223,8 +228,44 @@ def detect_sky(
         thread_map(lambda k: one(k, known), range(t), num_workers, "stage 1: sky, second pass")
     if s.grow > 0:  # the sky's colour grown into the rim, carried between frames
         grow_sky(frames, sky, scene, found[:, 1:].sum(axis=0) / found[:, 0].sum(), s)
+    if s.near_recheck > 0:  # the regions triangulated near are not sky, whichever pass took them
+        drop_near_regions(sky, scene, s)
     logger.info("sky: %.2f%% of the pixels (%d of %d frames)", 100 * sky.mean(), frames_with, t)
     return sky
+
+
+def drop_near_regions(sky: np.ndarray, scene: SceneGeometry, settings: SkySettings) -> int:
+    """Drop from ``sky`` (``[T,h,w]`` bool, changed in place, frame by frame) each 4-connected region of a frame
+    whose covered pixels (stage 1's ``valid``; those ``near_margin`` px or more inside it, else its 5×5-eroded
+    interior, else all of it) lie nearer than the median depth of the frame's covered pixels outside it (beyond 2 px
+    of it) on more than ``settings.near_recheck`` of them. Returns the number of regions dropped."""
+    import cv2
+
+    s, dropped = settings, 0
+    deep_kernel, rim_kernel = np.ones((2 * s.near_margin + 1,) * 2, np.uint8), np.ones((5, 5), np.uint8)
+    for k in range(sky.shape[0]):
+        mask = np.asarray(sky[k])
+        if not mask.any():
+            continue
+        depth, valid = np.asarray(scene.depth[k]), np.asarray(scene.valid[k])
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+        keep = mask.copy()
+        for label in range(1, count):
+            region = (labels == label).astype(np.uint8)
+            outside = valid & ~cv2.dilate(region, rim_kernel).astype(bool)
+            seen = cv2.erode(region, deep_kernel).astype(bool) & valid
+            if not seen.any():  # a region thinner than the fattening: its interior, or all of it
+                inner = cv2.erode(region, rim_kernel).astype(bool)
+                seen = (inner if inner.any() else region.astype(bool)) & valid
+            near = seen.any() and outside.any() and np.mean(depth[seen] < np.median(depth[outside])) > s.near_recheck
+            if near:
+                keep &= labels != label
+                dropped += 1
+        if not np.array_equal(keep, mask):
+            sky[k] = keep
+        release(sky, scene.depth, scene.valid)
+    logger.info("sky: %d regions triangulated near dropped", dropped)
+    return dropped
 
 
 def _rotation(scene: SceneGeometry, K: np.ndarray, src: int, dst: int) -> np.ndarray:
