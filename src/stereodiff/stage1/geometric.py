@@ -168,6 +168,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         contact_beside=float(config.movers_contact_beside),
         beside_low=float(config.movers_beside_low),
         beside_stands=bool(config.movers_beside_stands),
+        near_contact=float(config.movers_near_contact),
         entry_carry=int(config.movers_entry_carry),
         entry_chain=int(config.movers_entry_chain),
         end_offset=int(config.movers_end_offset),
