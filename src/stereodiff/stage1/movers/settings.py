@@ -196,9 +196,10 @@ class MoverSettings:
     (``segment_step``: the unflagged legs), upright, standing on the ground (``contact_rows``) and lying (median)
     nearer than the ground under the grown body's lowest pixels by the same fraction, take that contact — on their
     triangulated pixels only (no hole: ``near_holes`` reads them later): a person walking against a sideways camera is
-    triangulated at ``v_c ÷ (v_c − v_p)`` of her depth, 0.35–0.5× on close-object, and no other rule corrects a
+    triangulated at ``v_c ÷ (v_c − v_p)`` of her depth (0.34–0.47× on close-object s0), and no other rule corrects a
     region put nearer than its contact away from the image bottom. A static object's flagged top is grown down its
-    own body to its own foot, where it is not nearer than the ground (:func:`~.depth._near_contact`; 0 = off)."""
+    own body to its own foot, where it is not nearer than the ground (:func:`~.depth._near_contact`; 0 = off; off when
+    the camera moves along its view, :func:`~stereodiff.stage1.geometric.mover_settings`)."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
