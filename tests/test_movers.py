@@ -2456,3 +2456,45 @@ def test_beside_stands_gives_a_person_standing_mid_image_the_floor_at_her_feet_b
 
     with pytest.raises(ValueError, match="movers_beside_stands"):
         PipelineConfig(stage1=GeometricConfig(movers_beside_stands=1)).validate()  # type: ignore[arg-type]
+
+
+def test_near_contact_gives_a_person_nearer_than_her_feet_the_floor_there_but_not_a_cabinets_top():
+    """``near_contact`` (close-object s0): a person walking against a sideways camera is triangulated at 0.4× her
+    depth; the segmentation flags her upper body (rows 40–80 of 120) and not her legs, which stage 1 puts as near;
+    her feet stand on the floor at row 95, mid-image (``contact_beside`` with ``beside_low`` leaves her). With the
+    option her flagged part, grown down her legs at her own depth, takes the floor's depth at her feet. The flagged
+    upper part of a static cabinet, as near against the floor at its own rows, is grown down its own body to its
+    foot, where it is not nearer than the floor: it keeps its depth (it would not without the growth: the floor is
+    seen within ``contact_rows`` under its flagged part)."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160, floor depth 225 / (row - 59.5)
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[40:96, 60:75] = True  # feet at row 95 (floor 6.3)
+    depth[person] = 0.4 * floor[95, 67]
+    upper = person & (np.arange(120)[:, None] <= 80)  # flagged; her legs below are not
+    cabinet = np.zeros(floor.shape, bool)
+    cabinet[40:113, 110:140] = True  # static, standing on the floor at row 112, at its depth
+    depth[cabinet] = floor[112, 125]
+    top = cabinet & (np.arange(120)[:, None] <= 95)  # its upper part flagged
+    flagged = upper | top
+    settings = replace(MoverSettings(), contact_beside=0.3, beside_low=0.1)
+    ground = ground_depth(depth, (depth > 0) & ~flagged & ~cabinet & ~person, settings)
+    assert ground is not None
+    out, handled = mover_depth(depth, flagged, ground, settings)
+    assert not handled.any()  # no rule: nearer than the ground, feet mid-image
+    out, handled = mover_depth(depth, flagged, ground, replace(settings, near_contact=0.3))
+    assert handled[upper].all() and handled[person].mean() > 0.95  # her legs too (grown down)
+    np.testing.assert_allclose(out[person], floor[95, 67], rtol=0.03)
+    assert not handled[cabinet].any()
+    np.testing.assert_array_equal(out[cabinet], depth[cabinet])
+    assert MoverSettings().near_contact == 0 == GeometricConfig().movers_near_contact  # off
+    assert preset_config("cpu").stage1.movers_near_contact == 0
+    assert mover_settings(GeometricConfig(movers_near_contact=0.3)).near_contact == 0.3
+    assert mover_settings(GeometricConfig(movers_near_contact=0.3), ahead=True).near_contact == 0  # driving's
+    with pytest.raises(ValueError, match="movers_near_contact"):
+        PipelineConfig(stage1=GeometricConfig(movers_near_contact=1.0)).validate()

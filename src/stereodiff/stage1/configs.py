@@ -874,6 +874,16 @@ class GeometricConfig(Stage1Config):
     better, 10 same, 0 worse; but with ``near_holes_local=4`` tuning close-object s0 0.0665 → 0.0742 (+11.6 %): off,
     also in the ``cpu`` preset (docs/geometric.md, "The walking person of close-object, 2–3× too near", "Defaults of
     the ``cpu`` preset")."""
+    movers_near_contact: float = 0.0
+    """With ``movers``: a flagged region put nearer than the ground at its own rows by more than this fraction, grown
+    down through its own depth to its feet, upright and standing on the ground, takes the ground's depth at its feet
+    (``MoverSettings.near_contact``; 0 = off, also in the ``cpu`` preset; off when the camera moves along its view): a
+    person walking against a sideways camera, 0.34–0.47× too near mid-image (close-object s0). Measured with 0.3,
+    final all px: tuning close-object s0–s3 −3.07 / −0.34 / +0.47 % (min / median / max; 2 better, 2 same, 0 worse at
+    ±0.5 %; s2 moving px 0.295 → 0.226); fresh close-object 1050–1059, indoor-dynamic 1050–1053, driving 1050–1051:
+    −2.06 / 0.00 / 0.00 % (4 better, 12 same, 0 worse); TUM +0.08 %, 7-Scenes 0 % (docs/geometric.md, "What
+    ``movers_beside_stands`` cost close-object s0 with ``near_holes_local=4``, and a mover put nearer than the ground
+    at its feet")."""
     movers_ground_max_beyond: float = 0.0
     """With ``movers``: the ground plane of a frame must leave at most this share of its static pixels beyond it
     (``MoverSettings.ground_max_beyond``; 0 = off here, 0.25 in the ``cpu`` preset): a plane through the faces of
@@ -1260,6 +1270,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_contact_beside", 0 <= self.movers_contact_beside < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_beside_stands", isinstance(self.movers_beside_stands, bool), "must be true or false"),
                 ("movers_beside_low", 0 <= self.movers_beside_low < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_near_contact", 0 <= self.movers_near_contact < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),
                 ("movers_entry_carry", self.movers_entry_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_entry_chain", self.movers_entry_chain >= 0, "must be ≥ 0 frames"),

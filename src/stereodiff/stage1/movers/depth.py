@@ -67,7 +67,11 @@ def mover_depth(
     # the same for every region: the pixels on the ground plane [h,w] bool and the plane's inverse-depth rate
     ground_px = ground_pixels(depth, ground, s) if ground is not None else None
     on_ground = ground_px & ~moving if ground_px is not None else None
-    rate = ground_rate(ground) if ground is not None and (s.oncoming > 0 or floating is not None) else 0.0
+    rate = (
+        ground_rate(ground)
+        if ground is not None and (s.oncoming > 0 or s.near_contact > 0 or floating is not None)
+        else 0.0
+    )
     plane = plane_coefficients(ground) if ground is not None and s.cut_height > 0 else None  # [3] or None
     margin = cut_rows(depth.shape, s)
     skip_rows = round(s.cut_skip_beyond * max(depth.shape) / 320.0)
@@ -126,6 +130,8 @@ def mover_depth(
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is None and s.contact_beside > 0 and ground is not None:
             region, value = _contact_beside(depth, region, ground, on_ground, moving, s)
+        if value is None and s.near_contact > 0 and ground is not None:
+            region, value = _near_contact(depth, region, ground, ground_px, on_ground, rate, s)
         if value is not None and np.isfinite(value) and value > 0:
             if s.up_to_horizon > 0 and ground is not None:
                 region = region | _up_to_horizon(depth, region, ground, moving | handled, value, s)
@@ -504,6 +510,37 @@ def _contact_beside(
     box[: ys.max() + 1, xs.min() : xs.max() + 1] = True
     nearer = (depth > 0) & (depth < (1.0 - s.contact_beside) * value)  # not a far wall nearer than the far floor
     return (body & ((depth <= 0) | nearer)) | (region & box & ((depth <= 0) | nearer)), value
+
+
+def _near_contact(
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    ground_px: np.ndarray,
+    on_ground: np.ndarray,
+    rate: float,
+    s: MoverSettings,
+) -> tuple[np.ndarray, float | None]:
+    """A mover ``region`` ``[h,w]`` bool put nearer than its ground contact (``near_contact``): its pixels nearer than
+    the ground ``ground`` ``[h,w]`` at their own row by ``near_contact`` (``near``), grown down through triangulated
+    pixels off the ground (``ground_px`` ``[h,w]`` bool) at their own depth (``segment_step``: the legs stage 1 put
+    as near and the segmentation did not flag), upright against the ground's inverse-depth ``rate``, standing on the
+    ground (``on_ground`` ``[h,w]`` bool, unflagged; ``contact_rows``) and triangulated on at least ``STANDS_SEEN`` of
+    the region, and lying (median) nearer than the ground under the grown body's lowest pixels by the same
+    fraction. Returns the triangulated pixels of the grown body and of the region nearer than that contact by the
+    fraction ``[h,w]`` bool, and the contact depth; or ``region`` and None."""
+    factor = 1.0 - s.near_contact
+    near = region & (depth > 0) & np.isfinite(ground) & (depth < factor * ground)
+    if near.sum() < 20 or np.count_nonzero(region & (depth > 0)) < STANDS_SEEN * np.count_nonzero(region):
+        return region, None
+    body = _extend_down(depth, near, (depth > 0) & ~ground_px, s.segment_step)
+    if not stands(body, on_ground & ~body, s.contact_rows) or not upright(depth, body, rate, s):
+        return region, None
+    contact = _contact_depth(body, ground)
+    if contact is None or np.median(depth[near]) >= factor * contact:
+        return region, None
+    nearer = (depth > 0) & (depth < factor * contact)
+    return (body | region) & nearer, contact
 
 
 def _low_and_tall(body: np.ndarray, low: float, height: float) -> bool:

@@ -190,6 +190,16 @@ class MoverSettings:
     173–207 of 240), not the flagged top of a static object whose lowest flagged pixels lie mid-object; and when
     stage 1 triangulated at least ``STANDS_SEEN`` of the body (not the near object floating in front of the floor, a
     hole). Measured: close-object s953 final −9.2 %, s845 −1.7 %; 2 of 17 fresh synthetic clips better, none worse."""
+    near_contact: float = 0.0
+    """A flow-flagged region that no other rule gives a depth: its pixels nearer than the ground at their own row by
+    more than this fraction, grown down their columns through triangulated off-ground pixels at their own depth
+    (``segment_step``: the unflagged legs), upright, standing on the ground (``contact_rows``) and lying (median)
+    nearer than the ground under the grown body's lowest pixels by the same fraction, take that contact — on their
+    triangulated pixels only (no hole: ``near_holes`` reads them later): a person walking against a sideways camera is
+    triangulated at ``v_c ÷ (v_c − v_p)`` of her depth (0.34–0.47× on close-object s0), and no other rule corrects a
+    region put nearer than its contact away from the image bottom. A static object's flagged top is grown down its
+    own body to its own foot, where it is not nearer than the ground (:func:`~.depth._near_contact`; 0 = off; off when
+    the camera moves along its view, :func:`~stereodiff.stage1.geometric.mover_settings`)."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
