@@ -170,6 +170,8 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_up_holes=0.35,
                 near_holes=3.0,
                 near_holes_local=4,
+                near_holes_along_weight=0.55,
+                near_holes_mover_only=1.5,
                 min_side_offset=2,
                 min_side_offset_static=3,
                 movers_side_up=2.0,
@@ -190,6 +192,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 sky=True,
                 sky_grow=6,
                 sky_carry=True,
+                sky_near_recheck=0.9,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,

@@ -1079,7 +1079,8 @@ class GeometricConfig(Stage1Config):
     0.0679; moving px 0.185 → 0.197), the sky's precision 0.854 → 0.984 at unchanged recall; the other 13 driving
     clips (s0–s3, s1090, s1092–s1099) identical (no region dropped: the same mask); no sky on indoor-dynamic,
     close-object, static-orbit s1090 / s1091, TUM and 7-Scenes (identical). At 0.5 a real sky region of s1096 goes.
-    0 here and in the ``cpu`` preset."""
+    Held out by the coordinator (driving 1114–1117): identical. 0 here, 0.9 in the ``cpu`` preset (session of
+    2026-12-06 night)."""
     sky_holes: bool = False
     """With ``sky``: the sky's pixels also become stage-1 holes before stage 2 (its stage-1 noise then reaches neither
     stage 2's fill nor its filter). Off: stage 2 gets stage 1's depth unchanged, only the paint after stage 2 acts,
@@ -1158,7 +1159,8 @@ class GeometricConfig(Stage1Config):
     depth was cancelling the box's own too-far depth in the one fit. Not for the preset alone (issue #20,
     docs/geometric.md "The near object of close-object", ``near_holes_mover_only``); with
     ``near_holes_along_weight=0.55`` close-object s0–s3, s1040–s1049 12 better / 2 worse (docs/geometric.md "An
-    unbiased depth for the near object")."""
+    unbiased depth for the near object"). 0 here, 1.5 in the ``cpu`` preset with ``near_holes_along_weight=0.55``
+    (session of 2026-12-06 night)."""
 
     near_holes_along_weight: float = 0.0
     """With ``near_holes``: a taken track whose outline moves against the static scene's parallax (the object moves
@@ -1168,8 +1170,11 @@ class GeometricConfig(Stage1Config):
     close-object s0–s3, s1040, s1042–s1045): the object's given ÷ true depth 0.80–1.37 → 0.80–1.21 over 14 clips
     (check half s1041, s1046–s1049: 0.91–1.17 → 0.91–1.01). Alone, final all px mixed (2 better / 7 same / 5 worse,
     −34.9 … +27.1 %: the strips beside the box take its depth); with ``near_holes_mover_only=1.5`` 12 / 0 / 2 against
-    the preset (−39.1 / −23.5 / +21.8 %; check half 5 / 0 / 0), the demo's clip 0.0648 → 0.0537. Off (issue #20,
-    docs/geometric.md "An unbiased depth for the near object")."""
+    the preset (−39.1 / −23.5 / +21.8 %; check half 5 / 0 / 0), the demo's clip 0.0648 → 0.0537; held out by the
+    coordinator with ``near_holes_mover_only=1.5`` on close-object 1114–1119: 5 better / 0 same / 1 worse (−30.9 /
+    −20.0 / +4.2 %), rolled indoor-dynamic 1118–1121 0 / 4 / 0 (issue #20,
+    docs/geometric.md "An unbiased depth for the near object"). 0 here, 0.55 in the ``cpu`` preset with
+    ``near_holes_mover_only=1.5`` (session of 2026-12-06 night)."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
