@@ -179,3 +179,26 @@ def test_local_follows_a_track_whose_speed_changes():
     set_option(config, "stage1.near_holes_local", "-1")
     with pytest.raises(ValueError, match="near_holes_local"):
         config.validate()
+
+
+def test_bridge_joins_two_short_parts_of_one_crossing():
+    """A 30-px hole moving 10 px a frame, covered (no hole) in frames 3–5: two parts of two regions each (frames 0–1
+    and 6–7; frame 2 has no next region to shift onto), each too short to be taken (3 needed). Off, nothing is
+    given; with ``bridge=8`` the parts are one track, frames 0–2 and 6–7 take the depth; a gap longer than
+    ``bridge`` (3) is not bridged; and a negative value is refused."""
+    depth = np.full((T, H, W), WALL, np.float32)
+    for k in (0, 1, 2, 6, 7):
+        depth[k, 10:40, 5 + 10 * k : 35 + 10 * k] = 0.0
+    scene = _stepping(depth)
+    _, given = near_hole_depth(scene, 3.0)
+    assert given is None
+    _, given = near_hole_depth(scene, 3.0, bridge=3)
+    assert given is None
+    out, given = near_hole_depth(scene, 3.0, bridge=8)
+    assert given is not None
+    assert given.any(axis=(1, 2)).tolist() == [True, True, True, False, False, False, True, True]
+    np.testing.assert_allclose(out.depth[given], np.sqrt(WALL / 10.0 * WALL), rtol=1e-3)
+    config = preset_config("cpu")
+    set_option(config, "stage1.near_holes_bridge", "-1")
+    with pytest.raises(ValueError, match="near_holes_bridge"):
+        config.validate()

@@ -1125,6 +1125,15 @@ class GeometricConfig(Stage1Config):
     0.1028 / 0.1090 → 0.0665 / 0.1005 / 0.1092; held out close-object 1100–1105 and 1110–1113: −28.0 / −6.5 / +0.7 %,
     8 better / 1 same / 1 worse (docs/geometric.md "The near object of close-object", ``near_holes_local``). 0 here,
     4 in the ``cpu`` preset since the session of 2026-12-06 evening."""
+    near_holes_bridge: int = 0
+    """With ``near_holes``: 0 = off; else two fast tracks (median parallax at least the least shift) whose motions
+    agree and whose frames are at most this many frames apart are one track when the first's last region, moved by
+    its median shift times the gap, lands on the second's first region (IoU at least the tracking one), and the gap's
+    frames take the regions the moved region covers as the track's ends do
+    (:func:`~stereodiff.stage1.near_holes.near_hole_depth`). For a crossing object whose hole merges, in the middle
+    of its crossing, with a walking person's and the background's holes (the merged region's best silhouette shift
+    is 0): close-object held-out s1060 had tracks of 2 / 2 / 1 regions, none taken (at least 3 needed), final all px
+    0.2932 against stage 1's 0.0591 (docs/geometric.md "close-object held-out seed 1060 traced"). Off."""
     near_holes_mover_only: float = 0.0
     """With ``near_holes``: a taken region gives its depth only to the pixels whose colour patch moves with it, not to
     the static strips beside the object that the hole takes in (what it uncovers or is about to cover: 15–23 % of
@@ -1259,6 +1268,7 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_end_sweep", isinstance(self.near_holes_end_sweep, bool), "must be true or false"),
                 ("near_holes_mover_only", self.near_holes_mover_only >= 0, "must be ≥ 0 (0 = off)"),
                 ("near_holes_local", self.near_holes_local >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),
                 ("sky_grow_step", self.sky_grow_step > 0, "must be > 0"),

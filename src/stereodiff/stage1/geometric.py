@@ -413,9 +413,9 @@ class GeometricMatcher(PairwiseReconstruction):
             start = time.perf_counter()
             ratio, sweep = float(self.settings.near_holes), bool(self.settings.near_holes_end_sweep)
             mover_only = float(self.settings.near_holes_mover_only)
-            local = int(self.settings.near_holes_local)
+            local, bridge = int(self.settings.near_holes_local), int(self.settings.near_holes_bridge)
             scene, _ = near_hole_depth(
-                scene, ratio, scene_dir, frames, mover_only=mover_only, end_sweep=sweep, local=local
+                scene, ratio, scene_dir, frames, mover_only=mover_only, end_sweep=sweep, local=local, bridge=bridge
             )
             self.timings["stage1_near_holes"] = time.perf_counter() - start
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth
