@@ -154,7 +154,7 @@ def test_mover_only_leaves_the_static_strips_beside_the_object():
 
 def test_mover_only_validation():
     config = preset_config("cpu")
-    assert config.stage1.near_holes_mover_only == 0.0
+    assert config.stage1.near_holes_mover_only == 1.5
     set_option(config, "stage1.near_holes_mover_only", "-1")
     with pytest.raises(ValueError, match="near_holes_mover_only"):
         config.validate()
@@ -206,7 +206,7 @@ def test_along_weight_moves_the_depth_toward_the_lower_bound_for_an_object_movin
     assert given[left].all()
     np.testing.assert_allclose(out.depth[left], np.sqrt(WALL / 12.0 * WALL), rtol=2e-2)
     config = preset_config("cpu")
-    assert config.stage1.near_holes_along_weight == 0.0
+    assert config.stage1.near_holes_along_weight == 0.55
     set_option(config, "stage1.near_holes_along_weight", "0.55")
     config.validate()
     set_option(config, "stage1.near_holes_along_weight", "1.5")
@@ -239,4 +239,27 @@ def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():
     assert config.stage1.near_holes_mover_ring == 0.0
     set_option(config, "stage1.near_holes_mover_ring", "1.5")
     with pytest.raises(ValueError, match="near_holes_mover_ring"):
+        config.validate()
+
+
+def test_bridge_joins_two_short_parts_of_one_crossing():
+    """A 30-px hole moving 10 px a frame, covered (no hole) in frames 3–5: two parts of two regions each (frames 0–1
+    and 6–7; frame 2 has no next region to shift onto), each too short to be taken (3 needed). Off, nothing is
+    given; with ``bridge=8`` the parts are one track, frames 0–2 and 6–7 take the depth; a gap longer than
+    ``bridge`` (3) is not bridged; and a negative value is refused."""
+    depth = np.full((T, H, W), WALL, np.float32)
+    for k in (0, 1, 2, 6, 7):
+        depth[k, 10:40, 5 + 10 * k : 35 + 10 * k] = 0.0
+    scene = _stepping(depth)
+    _, given = near_hole_depth(scene, 3.0)
+    assert given is None
+    _, given = near_hole_depth(scene, 3.0, bridge=3)
+    assert given is None
+    out, given = near_hole_depth(scene, 3.0, bridge=8)
+    assert given is not None
+    assert given.any(axis=(1, 2)).tolist() == [True, True, True, False, False, False, True, True]
+    np.testing.assert_allclose(out.depth[given], np.sqrt(WALL / 10.0 * WALL), rtol=1e-3)
+    config = preset_config("cpu")
+    set_option(config, "stage1.near_holes_bridge", "-1")
+    with pytest.raises(ValueError, match="near_holes_bridge"):
         config.validate()

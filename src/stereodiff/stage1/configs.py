@@ -1148,6 +1148,18 @@ class GeometricConfig(Stage1Config):
     0.1028 / 0.1090 → 0.0665 / 0.1005 / 0.1092; held out close-object 1100–1105 and 1110–1113: −28.0 / −6.5 / +0.7 %,
     8 better / 1 same / 1 worse (docs/geometric.md "The near object of close-object", ``near_holes_local``). 0 here,
     4 in the ``cpu`` preset since the session of 2026-12-06 evening."""
+    near_holes_bridge: int = 0
+    """With ``near_holes``: 0 = off; else fast tracks (median parallax at least the least shift) that would not be
+    taken on their own (the ``ratio`` and coherence gates) are one track when their motions agree, they are at most
+    this many frames apart, and the first's last regions, moved by its median shift times the gap, land on the
+    second's first regions (IoU at least the tracking one); the gap's frames take the regions the moved region covers,
+    as the frames past a track's ends do (:func:`~stereodiff.stage1.near_holes.near_hole_depth`). For a crossing
+    object whose hole merges, mid-crossing, with a walking person's and the background's holes (that region's best
+    silhouette shift is 0): close-object held-out s1060 had tracks of 2 / 2 / 1 regions (3 needed), nothing given.
+    Measured with 8 (stage 1 covered / final all px / moving px): s1060 0.0591 / 0.2932 / 0.7154 → 0.0780 / 0.0856 /
+    0.4529 (−70.8 %); close-object s0–s3 and s1000–s1003, indoor-dynamic and driving s0 / s1, TUM and 7-Scenes
+    identical. Joining taken tracks too (the first version) cost s1000 +7.8 % (its exit frames' far estimates).
+    docs/geometric.md "close-object held-out seed 1060 traced". Off."""
     near_holes_mover_only: float = 0.0
     """With ``near_holes``: a taken region gives its depth only to the pixels whose colour patch moves with it, not to
     the static strips beside the object that the hole takes in (what it uncovers or is about to cover: 15–23 % of
@@ -1315,6 +1327,7 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_local", self.near_holes_local >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_along_weight", 0 <= self.near_holes_along_weight <= 1, "must be in [0, 1] (0 = off)"),
                 ("near_holes_mover_ring", 0 <= self.near_holes_mover_ring <= 1, "must be in [0, 1] (0 = off)"),
+                ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),
                 ("sky_grow_step", self.sky_grow_step > 0, "must be > 0"),

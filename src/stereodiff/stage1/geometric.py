@@ -416,6 +416,7 @@ class GeometricMatcher(PairwiseReconstruction):
             mover_only = float(self.settings.near_holes_mover_only)
             local, weight = int(self.settings.near_holes_local), float(self.settings.near_holes_along_weight)
             ring = float(self.settings.near_holes_mover_ring)
+            bridge = int(self.settings.near_holes_bridge)
             scene, _ = near_hole_depth(
                 scene,
                 ratio,
@@ -426,6 +427,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 local=local,
                 along_weight=weight,
                 mover_ring=ring,
+                bridge=bridge,
             )
             self.timings["stage1_near_holes"] = time.perf_counter() - start
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth

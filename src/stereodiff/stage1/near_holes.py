@@ -132,6 +132,7 @@ def near_hole_depth(
     local: int = 0,
     along_weight: float = 0.0,
     mover_ring: float = 0.0,
+    bridge: int = 0,
 ) -> tuple[SceneGeometry, np.ndarray | None]:
     """``scene`` with the fast-moving hole regions given a depth between their bounds (module docstring), and the
     ``[T,h,w]`` bool mask of the pixels given (``None`` when none is).
@@ -166,6 +167,8 @@ def near_hole_depth(
             bordered mostly by depth the movers step gave is the unflagged part of a mover, not a near object
             (``stage1.near_holes_mover_ring``; 0 = off). Measured median shares: rolled indoor-dynamic s910's
             person cut by ``movers_end_offset`` 0.450; close-object's near object 0.000–0.210 (8 clips).
+        bridge: 0 = off; else fast tracks at most this many frames apart are joined (:func:`_bridge`) and the
+            frames between them take the regions the moved region covers (``stage1.near_holes_bridge``).
 
     Each frame's regions are 8-connected stage-1 holes of at least :data:`MIN_AREA` of the frame (closed by a
     5×5 ellipse, so the few pixels stage 1 triangulated inside a mover join it). A region's shift to the next frame
@@ -247,7 +250,7 @@ def near_hole_depth(
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
     shares = given_share if mover_ring > 0 else None
-    plan = _plan(found, regions, t, ratio, scale, end_sweep, local, along_weight, shares, mover_ring)
+    plan = _plan(found, regions, t, ratio, scale, end_sweep, local, along_weight, shares, mover_ring, bridge)
     if not plan:
         return scene, None
     part = None
@@ -270,6 +273,7 @@ def _plan(
     along_weight: float = 0.0,
     given_share: dict[tuple[int, int], float] | None = None,
     mover_ring: float = 0.0,
+    bridge: int = 0,
 ) -> dict[int, list[tuple[int, float]]]:
     """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
     (:func:`near_hole_depth`): tracks of them, the ``ratio`` / coherence gates, and each taken track followed on
@@ -295,6 +299,8 @@ def _plan(
     tracks: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for key in found:
         tracks.setdefault(root(key), []).append(key)
+    if bridge > 0:
+        tracks = _bridge(tracks, found, regions, bridge, scale, ratio)
     plan: dict[int, list[tuple[int, float]]] = {}
     for members in tracks.values():
         # one motion: the median parallax vector (an outline that only changes shape shifts every way), and at
@@ -324,6 +330,21 @@ def _plan(
             chosen.setdefault(k, []).append(i)
         moving = [found[key][0] for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
         shift = (round(float(np.median([m[0] for m in moving]))), round(float(np.median([m[1] for m in moving]))))
+        if bridge > 0:  # the frames between bridged tracks: the regions the moved region covers, as past the ends
+            for k in sorted(chosen)[:-1]:
+                n = k + 1
+                while n < t and n not in chosen:
+                    last = np.logical_or.reduce([regions(n - 1)[i] for i in chosen[n - 1]])
+                    predicted = _shifted(last, shift[0], shift[1])
+                    joined = [
+                        i
+                        for i, region in enumerate(regions(n))
+                        if (predicted & region).sum() >= EXTEND_SHARE * region.sum()
+                    ]
+                    if not joined:
+                        break
+                    chosen[n] = joined
+                    n += 1
         for sign in (1, -1):  # on past the track's ends: entering and leaving at the border, the shift is lost
             k = max(chosen) if sign > 0 else min(chosen)
             for _ in range(EXTEND_FRAMES):
@@ -362,6 +383,63 @@ def _plan(
                 here = float(np.median(estimates[gap <= max(local, int(gap.min()))]))
             plan.setdefault(k, []).extend((i, here) for i in indices)
     return plan
+
+
+def _bridge(
+    tracks: dict[tuple[int, int], list[tuple[int, int]]],
+    found: dict[tuple[int, int], _Found],
+    regions: _Regions,
+    bridge: int,
+    scale: float,
+    ratio: float,
+) -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """``tracks`` (root → members, :func:`_plan`) with fast ones joined across gaps of at most ``bridge`` frames:
+    a track (median parallax at least :data:`MIN_SHIFT_PX`) joins the next one starting within ``bridge`` frames of
+    its end whose median parallax is one motion with its own (:func:`_one_motion`) when its last frame's regions,
+    moved by its median shift times the gap, land on the other's first frame's regions with an IoU of at least
+    :data:`TRACK_IOU`. Only tracks that would not be taken on their own (:func:`_plan`'s ``ratio`` and coherence
+    gates) join: a taken track keeps its own estimates (joining it to short parts, such as an object's last frames
+    cut by the image side, moved close-object s1000's final +7.8 %). A crossing object whose hole merges for a few
+    frames with a slower hole (a walking person's, the background's) shifts by 0 there and breaks its track into
+    parts too short to be taken."""
+    slow = MIN_SHIFT_PX * scale
+    out: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    fast = []  # (members by frame, median parallax vector, median shift) of each fast track
+    for key, members in tracks.items():
+        median = np.median(np.array([found[m][1] for m in members]), axis=0)  # [2] px
+        if float(np.hypot(*median)) < slow:
+            out[key] = members
+            continue
+        vectors = np.array([found[m][1] for m in members])  # [n,2] px
+        coherent = int((np.hypot(*(vectors - median).T) <= 0.5 * float(np.hypot(*median))).sum())
+        bound_parallax = float(np.median([found[m][2] for m in members]))
+        if coherent >= MIN_COHERENT and float(np.hypot(*median)) >= ratio * bound_parallax:
+            out[key] = members  # taken on its own
+            continue
+        shift = np.median(np.array([found[m][0] for m in members], float), axis=0)  # [2] px
+        fast.append((sorted(members), (float(median[0]), float(median[1])), (float(shift[0]), float(shift[1]))))
+    fast.sort(key=lambda item: item[0][0][0])
+    joined: dict[int, int] = {}  # index in fast -> the index it joins
+    for a, (members, vector, shift) in enumerate(fast):
+        end = members[-1][0]
+        last = np.logical_or.reduce([regions(end)[i] for k, i in members if k == end])
+        for b in range(a + 1, len(fast)):
+            other, other_vector, _ = fast[b]
+            start = other[0][0]
+            gap = start - end
+            if gap < 1 or gap > bridge or b in joined.values() or not _one_motion(vector, other_vector, slow):
+                continue
+            first = np.logical_or.reduce([regions(start)[i] for k, i in other if k == start])
+            moved = _shifted(last, round(gap * shift[0]), round(gap * shift[1]))
+            if (moved & first).sum() >= TRACK_IOU * max(float((moved | first).sum()), 1.0):
+                joined[a] = b
+                break
+    merged = {a: list(fast[a][0]) for a in range(len(fast))}
+    for a in sorted(joined, reverse=True):  # from the last: a chain a → b → c collects c into b first
+        merged[a] += merged.pop(joined[a])
+    for members in merged.values():
+        out[members[0]] = members
+    return out
 
 
 def _give(
