@@ -384,6 +384,19 @@ def _floor(h: int = 120, w: int = 160) -> tuple[np.ndarray, np.ndarray]:
     return np.where(floor > 0, np.minimum(floor, 20.0), 0.0).astype(np.float32), K
 
 
+def _person_near_on_floor(share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_floor` (horizon at row 60, 120×160, floor depth 225 / (row − 59.5)) with a wall at 12 above the
+    horizon and a person (rows 40–95, columns 60–74: feet at row 95, floor 6.3) put at ``share`` of the floor's depth
+    at her feet. Returns ``[h,w]`` float32 floor, ``[h,w]`` float32 depth and ``[h,w]`` bool person."""
+    floor, _ = _floor()
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[40:96, 60:75] = True
+    depth[person] = share * floor[95, 67]
+    return floor, depth, person
+
+
 def test_a_region_beyond_the_ground_gets_its_contact_and_a_static_one_keeps_its_depth():
     from stereodiff.stage1.movers.depth import mover_depth
 
@@ -2419,12 +2432,7 @@ def test_beside_stands_gives_a_person_standing_mid_image_the_floor_at_her_feet_b
     them."""
     from stereodiff.stage1.movers.depth import mover_depth
 
-    floor, _ = _floor()  # horizon at row 60, 120×160, floor depth 225 / (row - 59.5)
-    depth = floor.copy()
-    depth[:60] = 12.0
-    person = np.zeros(floor.shape, bool)
-    person[40:96, 60:75] = True  # feet at row 95 (floor 6.3)
-    depth[person] = 0.45 * floor[95, 67]
+    floor, depth, person = _person_near_on_floor(0.45)
     cabinet = np.zeros(floor.shape, bool)
     cabinet[40:113, 110:140] = True  # static, standing on the floor at row 112, at its depth
     depth[cabinet] = floor[112, 125]
@@ -2470,12 +2478,7 @@ def test_near_contact_gives_a_person_nearer_than_her_feet_the_floor_there_but_no
     from stereodiff.stage1.geometric import mover_settings
     from stereodiff.stage1.movers.depth import mover_depth
 
-    floor, _ = _floor()  # horizon at row 60, 120×160, floor depth 225 / (row - 59.5)
-    depth = floor.copy()
-    depth[:60] = 12.0
-    person = np.zeros(floor.shape, bool)
-    person[40:96, 60:75] = True  # feet at row 95 (floor 6.3)
-    depth[person] = 0.4 * floor[95, 67]
+    floor, depth, person = _person_near_on_floor(0.4)
     upper = person & (np.arange(120)[:, None] <= 80)  # flagged; her legs below are not
     cabinet = np.zeros(floor.shape, bool)
     cabinet[40:113, 110:140] = True  # static, standing on the floor at row 112, at its depth
