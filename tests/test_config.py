@@ -79,10 +79,12 @@ def test_presets_hold_the_paper_settings():
         movers_cut_sway_gap=0.4,
         movers_cut_sway_fit=0.75,
         movers_up_holes=0.35,
+        movers_near_contact=0.3,
         near_holes=3.0,
         near_holes_local=4,
         near_holes_along_weight=0.55,
         near_holes_mover_only=1.5,
+        near_holes_bridge=8,
         min_side_offset=2,
         min_side_offset_static=3,
         movers_side_up=2.0,
@@ -103,7 +105,6 @@ def test_presets_hold_the_paper_settings():
         sky=True,
         sky_grow=6,
         sky_carry=True,
-        sky_near_recheck=0.9,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,

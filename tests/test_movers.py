@@ -2496,7 +2496,7 @@ def test_near_contact_gives_a_person_nearer_than_her_feet_the_floor_there_but_no
     assert not handled[cabinet].any()
     np.testing.assert_array_equal(out[cabinet], depth[cabinet])
     assert MoverSettings().near_contact == 0 == GeometricConfig().movers_near_contact  # off
-    assert preset_config("cpu").stage1.movers_near_contact == 0
+    assert preset_config("cpu").stage1.movers_near_contact == 0.3  # on in the cpu preset
     assert mover_settings(GeometricConfig(movers_near_contact=0.3)).near_contact == 0.3
     assert mover_settings(GeometricConfig(movers_near_contact=0.3), ahead=True).near_contact == 0  # driving's
     with pytest.raises(ValueError, match="movers_near_contact"):
