@@ -877,13 +877,15 @@ class GeometricConfig(Stage1Config):
     movers_near_contact: float = 0.0
     """With ``movers``: a flagged region put nearer than the ground at its own rows by more than this fraction, grown
     down through its own depth to its feet, upright and standing on the ground, takes the ground's depth at its feet
-    (``MoverSettings.near_contact``; 0 = off, also in the ``cpu`` preset; off when the camera moves along its view): a
-    person walking against a sideways camera, 0.34–0.47× too near mid-image (close-object s0). Measured with 0.3,
+    (``MoverSettings.near_contact``; 0 = off here, 0.3 in the ``cpu`` preset; off when the camera moves along its view):
+    a person walking against a sideways camera, 0.34–0.47× too near mid-image (close-object s0). Measured with 0.3,
     final all px: tuning close-object s0–s3 −3.07 / −0.34 / +0.47 % (min / median / max; 2 better, 2 same, 0 worse at
     ±0.5 %; s2 moving px 0.295 → 0.226); fresh close-object 1050–1059, indoor-dynamic 1050–1053, driving 1050–1051:
     −2.06 / 0.00 / 0.00 % (4 better, 12 same, 0 worse); TUM +0.08 %, 7-Scenes 0 % (docs/geometric.md, "What
     ``movers_beside_stands`` cost close-object s0 with ``near_holes_local=4``, and a mover put nearer than the ground
-    at its feet")."""
+    at its feet"). Held out by the coordinator: close-object and indoor-dynamic 1114–1117, close-object 1118–1119
+    2 better / 8 same / 0 worse (−1.57 … +0.20 %); with the ``near_holes_along_weight`` pair, close-object 1114–1119
+    1 / 5 / 0 (s1118 −0.72 %), tuning s0 / s1 / s2 / s3 −1.1 / −0.5 / −4.9 / 0.0 %."""
     movers_ground_max_beyond: float = 0.0
     """With ``movers``: the ground plane of a frame must leave at most this share of its static pixels beyond it
     (``MoverSettings.ground_max_beyond``; 0 = off here, 0.25 in the ``cpu`` preset): a plane through the faces of
@@ -1079,8 +1081,9 @@ class GeometricConfig(Stage1Config):
     0.0679; moving px 0.185 → 0.197), the sky's precision 0.854 → 0.984 at unchanged recall; the other 13 driving
     clips (s0–s3, s1090, s1092–s1099) identical (no region dropped: the same mask); no sky on indoor-dynamic,
     close-object, static-orbit s1090 / s1091, TUM and 7-Scenes (identical). At 0.5 a real sky region of s1096 goes.
-    Held out by the coordinator (driving 1114–1117): identical. 0 here, 0.9 in the ``cpu`` preset (session of
-    2026-12-06 night)."""
+    Held out by the coordinator (driving 1114–1117): identical; but on ``davis_rollercoaster`` it drops real sky
+    between the beams that stage 1 triangulated near (the frame grid's depth column changed on a quarter of its
+    pixels): 0 here and in the ``cpu`` preset."""
     sky_holes: bool = False
     """With ``sky``: the sky's pixels also become stage-1 holes before stage 2 (its stage-1 noise then reaches neither
     stage 2's fill nor its filter). Off: stage 2 gets stage 1's depth unchanged, only the paint after stage 2 acts,
@@ -1159,7 +1162,9 @@ class GeometricConfig(Stage1Config):
     Measured with 8 (stage 1 covered / final all px / moving px): s1060 0.0591 / 0.2932 / 0.7154 → 0.0780 / 0.0856 /
     0.4529 (−70.8 %); close-object s0–s3 and s1000–s1003, indoor-dynamic and driving s0 / s1, TUM and 7-Scenes
     identical. Joining taken tracks too (the first version) cost s1000 +7.8 % (its exit frames' far estimates).
-    docs/geometric.md "close-object held-out seed 1060 traced". Off."""
+    docs/geometric.md "close-object held-out seed 1060 traced". Held out by the coordinator with the night's
+    preset (the ``near_holes_along_weight`` pair on): close-object 1114–1119 and tuning s0–s3 identical. 0 here, 8 in
+    the ``cpu`` preset (session of 2026-12-06 night)."""
     near_holes_mover_only: float = 0.0
     """With ``near_holes``: a taken region gives its depth only to the pixels whose colour patch moves with it, not to
     the static strips beside the object that the hole takes in (what it uncovers or is about to cover: 15–23 % of
