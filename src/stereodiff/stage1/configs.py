@@ -1208,8 +1208,9 @@ class GeometricConfig(Stage1Config):
     0.450; 94 % of the 193 k px the preset gives her move), final 0.1237 → 0.1838 (+48.6 %) with the gate alone,
     0.1844 with the end offset and guard; with this at 6 the three give 0.1238 (+0.08 %) and s910 keeps its
     0.01912 → 0.01711 (−10.5 %); fresh rolled indoor-dynamic 1200–1209 min / median / max −4.85 / 0.0 / +0.17 %,
-    2 / 8 / 0 better / same / worse at ±0.5 %, TUM and 7-Scenes identical (issue #20, docs/geometric.md "rolled
-    indoor-dynamic held-out seed 1120 with the end offset traced"). 0 here and in the ``cpu`` preset."""
+    2 / 8 / 0 better / same / worse at ±0.5 % (the trio without this: the same), TUM and 7-Scenes identical
+    (issue #20, docs/geometric.md "rolled indoor-dynamic held-out seed 1120 with the end offset traced"). 0 here
+    and in the ``cpu`` preset."""
 
     def validate(self) -> None:
         super().validate()
