@@ -242,6 +242,35 @@ def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():
         config.validate()
 
 
+def test_mover_ring_ends_judges_only_the_tracks_at_the_clip_ends():
+    """The fast 30-px hole of ``_scene(12)`` only in frames 2–5 (covered before and after), ringed all around by
+    ``movers_given``: the gate (``mover_ring=0.5``) refuses it; with ``ring_ends=2`` (frames 0–1 and 6–7 judged) it
+    is taken exactly as without the gate, with ``ring_ends=3`` (frame 2 judged) refused again; negative refused."""
+    scene = _scene(12)
+    depth = np.array(scene.depth)
+    band = np.zeros((T, H, W), bool)
+    for k in range(T):
+        x = 5 + 12 * k
+        if k < 2 or k > 5:
+            depth[k, 10:40, x : x + 30] = WALL  # the near object only crosses in frames 2–5
+        band[k, 6:44, max(0, x - 4) : x + 34] = True
+    middle = _stepping(depth)
+    ringed = dataclasses.replace(middle, movers_given=band & (depth > 0))
+    _, plain = near_hole_depth(ringed, 3.0)
+    assert plain is not None and plain[2:5].any(axis=(1, 2)).all()
+    _, gated = near_hole_depth(ringed, 3.0, mover_ring=0.5)
+    assert gated is None
+    _, inner = near_hole_depth(ringed, 3.0, mover_ring=0.5, ring_ends=2)
+    np.testing.assert_array_equal(inner, plain)
+    _, wide = near_hole_depth(ringed, 3.0, mover_ring=0.5, ring_ends=3)
+    assert wide is None
+    config = preset_config("cpu")
+    assert config.stage1.near_holes_mover_ring_ends == 0
+    set_option(config, "stage1.near_holes_mover_ring_ends", "-1")
+    with pytest.raises(ValueError, match="near_holes_mover_ring_ends"):
+        config.validate()
+
+
 def test_bridge_joins_two_short_parts_of_one_crossing():
     """A 30-px hole moving 10 px a frame, covered (no hole) in frames 3–5: two parts of two regions each (frames 0–1
     and 6–7; frame 2 has no next region to shift onto), each too short to be taken (3 needed). Off, nothing is

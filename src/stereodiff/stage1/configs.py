@@ -1204,6 +1204,18 @@ class GeometricConfig(Stage1Config):
     fresh clips (seeds 1070–1078: 6 rolled and 3 plain indoor-dynamic, close-object, driving) + TUM, 7-Scenes min /
     median / max −0.78 / 0.0 / +0.05 %, 1 / 16 / 0 better / same / worse at ±0.5 %; rolled s979 −11.1 %, s812 +1.04 %
     (docs/geometric.md "Mover-bordered holes in `near_holes`")."""
+    near_holes_mover_ring_ends: int = 0
+    """With ``near_holes_mover_ring``: 0 = the gate judges every track; else only a track with a region in the
+    video's first or last this many frames (the end frames where ``movers_end_offset`` flags, ``min(movers_offsets)``:
+    6 in the preset) is judged, the others are taken as without the gate
+    (:func:`~stereodiff.stage1.near_holes.near_hole_depth`, ``ring_ends``). Held-out rolled indoor-dynamic s1120:
+    the gate refused a true near person crossing in frames 50–55 (median ring share 0.514, above s910's cut person's
+    0.450; 94 % of the 193 k px the preset gives her move), final 0.1237 → 0.1838 (+48.6 %) with the gate alone,
+    0.1844 with the end offset and guard; with this at 6 the three give 0.1238 (+0.08 %) and s910 keeps its
+    0.01912 → 0.01711 (−10.5 %); fresh rolled indoor-dynamic 1200–1209 min / median / max −4.85 / 0.0 / +0.17 %,
+    2 / 8 / 0 better / same / worse at ±0.5 % (the trio without this: the same), TUM and 7-Scenes identical
+    (issue #20, docs/geometric.md "rolled indoor-dynamic held-out seed 1120 with the end offset traced"). 0 here
+    and in the ``cpu`` preset."""
 
     def validate(self) -> None:
         super().validate()
@@ -1333,6 +1345,7 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_along_weight", 0 <= self.near_holes_along_weight <= 1, "must be in [0, 1] (0 = off)"),
                 ("near_holes_mover_ring", 0 <= self.near_holes_mover_ring <= 1, "must be in [0, 1] (0 = off)"),
                 ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("near_holes_mover_ring_ends", self.near_holes_mover_ring_ends >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),
                 ("sky_grow_step", self.sky_grow_step > 0, "must be > 0"),

@@ -417,6 +417,7 @@ class GeometricMatcher(PairwiseReconstruction):
             local, weight = int(self.settings.near_holes_local), float(self.settings.near_holes_along_weight)
             ring = float(self.settings.near_holes_mover_ring)
             bridge = int(self.settings.near_holes_bridge)
+            ring_ends = int(self.settings.near_holes_mover_ring_ends)
             scene, _ = near_hole_depth(
                 scene,
                 ratio,
@@ -428,6 +429,7 @@ class GeometricMatcher(PairwiseReconstruction):
                 along_weight=weight,
                 mover_ring=ring,
                 bridge=bridge,
+                ring_ends=ring_ends,
             )
             self.timings["stage1_near_holes"] = time.perf_counter() - start
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth

@@ -133,6 +133,7 @@ def near_hole_depth(
     along_weight: float = 0.0,
     mover_ring: float = 0.0,
     bridge: int = 0,
+    ring_ends: int = 0,
 ) -> tuple[SceneGeometry, np.ndarray | None]:
     """``scene`` with the fast-moving hole regions given a depth between their bounds (module docstring), and the
     ``[T,h,w]`` bool mask of the pixels given (``None`` when none is).
@@ -169,6 +170,12 @@ def near_hole_depth(
             person cut by ``movers_end_offset`` 0.450; close-object's near object 0.000–0.210 (8 clips).
         bridge: 0 = off; else fast tracks at most this many frames apart are joined (:func:`_bridge`) and the
             frames between them take the regions the moved region covers (``stage1.near_holes_bridge``).
+        ring_ends: with ``mover_ring``: 0 = the gate judges every track; else only a track with a region in the
+            scene's first or last ``ring_ends`` frames (where ``movers_end_offset`` flags: the end frames of the
+            movers step, ``min(movers_offsets)``) is judged, the rest are taken as without the gate
+            (``stage1.near_holes_mover_ring_ends``). Rolled indoor-dynamic s1120: a near person crossing in frames
+            50–55, median share 0.514, is a true near object (94 % of the pixels taken move; without her, final
+            0.1237 → 0.1838); s910's person cut by the end flags, share 0.450, lies in frames 5–7.
 
     Each frame's regions are 8-connected stage-1 holes of at least :data:`MIN_AREA` of the frame (closed by a
     5×5 ellipse, so the few pixels stage 1 triangulated inside a mover join it). A region's shift to the next frame
@@ -250,7 +257,7 @@ def near_hole_depth(
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
     shares = given_share if mover_ring > 0 else None
-    plan = _plan(found, regions, t, ratio, scale, end_sweep, local, along_weight, shares, mover_ring, bridge)
+    plan = _plan(found, regions, t, ratio, scale, end_sweep, local, along_weight, shares, mover_ring, bridge, ring_ends)
     if not plan:
         return scene, None
     part = None
@@ -274,11 +281,13 @@ def _plan(
     given_share: dict[tuple[int, int], float] | None = None,
     mover_ring: float = 0.0,
     bridge: int = 0,
+    ring_ends: int = 0,
 ) -> dict[int, list[tuple[int, float]]]:
     """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
     (:func:`near_hole_depth`): tracks of them, the ``ratio`` / coherence gates, and each taken track followed on
     past its ends. With ``given_share`` (candidate -> its ring's share of ``movers_given``, 0…1), a track whose
-    median share is at least ``mover_ring`` is not taken."""
+    median share is at least ``mover_ring`` is not taken (with ``ring_ends`` > 0, only a track with a region in the
+    first or last ``ring_ends`` of the ``t`` frames is judged)."""
     parent = {key: key for key in found}  # tracks: a region and the next frame's region its silhouette lands on
 
     def root(key: tuple[int, int]) -> tuple[int, int]:
@@ -312,7 +321,8 @@ def _plan(
         coherent = int((np.hypot(*(vectors - median).T) <= 0.5 * parallax).sum())
         if parallax < MIN_SHIFT_PX * scale or parallax < ratio * bound_parallax or coherent < MIN_COHERENT:
             continue
-        if given_share is not None:
+        at_ends = ring_ends <= 0 or any(k < ring_ends or k >= t - ring_ends for k, _ in members)
+        if given_share is not None and at_ends:
             share = float(np.median([given_share.get(key, 0.0) for key in members]))
             if share >= mover_ring:
                 continue  # bordered mostly by depth the movers step gave: a mover's own unflagged part
