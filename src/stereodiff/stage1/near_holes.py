@@ -608,6 +608,8 @@ def _shifted(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
     """``mask`` ``[h,w]`` bool moved by ``(dx, dy)`` pixels (what leaves the image is dropped)."""
     h, w = mask.shape
     out = np.zeros_like(mask)
+    if abs(dx) >= w or abs(dy) >= h:  # moved wholly out of the image (a bridge's shift times a long gap)
+        return out
     out[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)] = mask[
         max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)
     ]
