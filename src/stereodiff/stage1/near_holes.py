@@ -312,14 +312,7 @@ def _plan(
         tracks = _bridge(tracks, found, regions, bridge, scale, ratio)
     plan: dict[int, list[tuple[int, float]]] = {}
     for members in tracks.values():
-        # one motion: the median parallax vector (an outline that only changes shape shifts every way), and at
-        # least MIN_COHERENT regions whose own parallax lies within half its length of it (a motion persists)
-        vectors = np.array([found[key][1] for key in members])  # [n,2] px
-        median = np.median(vectors, axis=0)
-        parallax = float(np.hypot(*median))
-        bound_parallax = float(np.median([found[key][2] for key in members]))
-        coherent = int((np.hypot(*(vectors - median).T) <= 0.5 * parallax).sum())
-        if parallax < MIN_SHIFT_PX * scale or parallax < ratio * bound_parallax or coherent < MIN_COHERENT:
+        if not _track_gate(members, found, ratio, scale)[1]:
             continue
         at_ends = ring_ends <= 0 or any(k < ring_ends or k >= t - ring_ends for k, _ in members)
         if given_share is not None and at_ends:
@@ -338,7 +331,7 @@ def _plan(
         chosen: dict[int, list[int]] = {}
         for k, i in members:
             chosen.setdefault(k, []).append(i)
-        moving = [found[key][0] for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
+        moving = [found[key][0] for key in fast]
         shift = (round(float(np.median([m[0] for m in moving]))), round(float(np.median([m[1] for m in moving]))))
         if bridge > 0:  # the frames between bridged tracks: the regions the moved region covers, as past the ends
             for k in sorted(chosen)[:-1]:
@@ -395,6 +388,22 @@ def _plan(
     return plan
 
 
+def _track_gate(
+    members: list[tuple[int, int]], found: dict[tuple[int, int], _Found], ratio: float, scale: float
+) -> tuple[np.ndarray, bool]:
+    """A track's ``[2]`` median parallax vector (px) and whether it passes :func:`_plan`'s gates: one motion (the
+    median vector, as an outline that only changes shape shifts every way) at least :data:`MIN_SHIFT_PX` long and
+    ``ratio`` times its bound's parallax, with at least :data:`MIN_COHERENT` regions whose own parallax lies within
+    half its length of it (a motion persists)."""
+    vectors = np.array([found[key][1] for key in members])  # [n,2] px
+    median = np.median(vectors, axis=0)
+    parallax = float(np.hypot(*median))
+    bound_parallax = float(np.median([found[key][2] for key in members]))
+    coherent = int((np.hypot(*(vectors - median).T) <= 0.5 * parallax).sum())
+    passes = parallax >= MIN_SHIFT_PX * scale and parallax >= ratio * bound_parallax and coherent >= MIN_COHERENT
+    return median, passes
+
+
 def _bridge(
     tracks: dict[tuple[int, int], list[tuple[int, int]]],
     found: dict[tuple[int, int], _Found],
@@ -416,15 +425,9 @@ def _bridge(
     out: dict[tuple[int, int], list[tuple[int, int]]] = {}
     fast = []  # (members by frame, median parallax vector, median shift) of each fast track
     for key, members in tracks.items():
-        median = np.median(np.array([found[m][1] for m in members]), axis=0)  # [2] px
-        if float(np.hypot(*median)) < slow:
+        median, taken = _track_gate(members, found, ratio, scale)
+        if float(np.hypot(*median)) < slow or taken:  # slow, or taken on its own
             out[key] = members
-            continue
-        vectors = np.array([found[m][1] for m in members])  # [n,2] px
-        coherent = int((np.hypot(*(vectors - median).T) <= 0.5 * float(np.hypot(*median))).sum())
-        bound_parallax = float(np.median([found[m][2] for m in members]))
-        if coherent >= MIN_COHERENT and float(np.hypot(*median)) >= ratio * bound_parallax:
-            out[key] = members  # taken on its own
             continue
         shift = np.median(np.array([found[m][0] for m in members], float), axis=0)  # [2] px
         fast.append((sorted(members), (float(median[0]), float(median[1])), (float(shift[0]), float(shift[1]))))

@@ -709,6 +709,14 @@ def views_far_side(
         move = views_colour_cost(rgb, views, far, at) < views_colour_cost(rgb, views, near, at) - (
             config.hole_outline_views_margin
         )  # NaN (lands nowhere): False
+    return _take_far(log_depth, at, far, move)
+
+
+def _take_far(
+    log_depth: np.ndarray, at: tuple[np.ndarray, np.ndarray], far: np.ndarray, move: np.ndarray
+) -> np.ndarray:
+    """``[h,w]`` float32 ``log_depth`` with the band's holes ``at`` (rows, cols) where ``move`` given their far
+    depth ``far`` (never nearer than they were)."""
     out = log_depth.astype(np.float32, copy=True)
     rows, cols = at[0][move], at[1][move]
     out[rows, cols] = np.maximum(far[move], log_depth[rows, cols])
@@ -745,10 +753,7 @@ def views_depth_far_side(
     agree_far, violate_far = views_depth_score(views, depths, far, at, tolerance)
     agree_near, violate_near = views_depth_score(views, depths, near, at, tolerance)
     move = (agree_far >= config.hole_outline_depths_min) & (agree_far - violate_far > agree_near - violate_near)
-    out = log_depth.astype(np.float32, copy=True)
-    rows, cols = at[0][move], at[1][move]
-    out[rows, cols] = np.maximum(far[move], log_depth[rows, cols])
-    return out
+    return _take_far(log_depth, at, far, move)
 
 
 def views_depth_score(
