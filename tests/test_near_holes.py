@@ -10,7 +10,8 @@ import pytest
 
 from stereodiff.config import preset_config, set_option
 from stereodiff.stage1.configs import GeometricConfig
-from stereodiff.stage1.near_holes import near_hole_depth, silhouette_shift
+from stereodiff.stage1.geometric import near_holes_settings
+from stereodiff.stage1.near_holes import NearHolesSettings, near_hole_depth, silhouette_shift
 from stereodiff.types import SceneGeometry
 
 T, H, W, FOCAL, WALL, STEP = 8, 96, 128, 100.0, 10.0, 0.1  # frames, size, focal (px), wall depth, camera step
@@ -53,7 +54,7 @@ def test_silhouette_shift_finds_the_translation():
 
 def test_a_fast_hole_gets_its_outline_depth_and_a_static_hole_stays():
     scene = _scene(12)
-    out, given = near_hole_depth(scene, 3.0)
+    out, given = near_hole_depth(scene, NearHolesSettings(3.0))
     mover = scene.depth <= 0
     mover[:, 60:84] = False
     # the outline moves 12 px per frame, the wall's parallax 1 px: 12 px is parallax at WALL / 12 (the lower bound),
@@ -70,19 +71,40 @@ def test_a_fast_hole_gets_its_outline_depth_and_a_static_hole_stays():
 
 def test_a_slow_hole_is_left_alone_and_the_ratio_gates():
     scene = _scene(2)
-    out, given = near_hole_depth(scene, 3.0)  # 2 px per frame: under the 8-px (at 320) least parallax
+    out, given = near_hole_depth(
+        scene, NearHolesSettings(3.0)
+    )  # 2 px per frame: under the 8-px (at 320) least parallax
     assert given is None and out is scene
-    _, given = near_hole_depth(_scene(12), 20.0)  # 12 px against 1 px: under a ratio of 20
+    _, given = near_hole_depth(_scene(12), NearHolesSettings(20.0))  # 12 px against 1 px: under a ratio of 20
     assert given is None
 
 
-def test_option_validation():
+def test_the_cpu_preset_s_settings():
+    """The ``cpu`` preset's ``near_holes*`` fields reach :class:`NearHolesSettings` one to one; off by default."""
+    assert near_holes_settings(preset_config("cpu").stage1) == NearHolesSettings(
+        3.0, mover_only=1.5, local=4, along_weight=0.55, bridge=8
+    )
+    assert near_holes_settings(GeometricConfig()) == NearHolesSettings(0.0)
+
+
+@pytest.mark.parametrize(
+    ("option", "good", "bad"),
+    [
+        ("near_holes", "3", "0.5"),
+        ("near_holes_mover_only", "1.5", "-1"),
+        ("near_holes_local", "4", "-1"),
+        ("near_holes_along_weight", "0.55", "1.5"),
+        ("near_holes_mover_ring", "0.3", "1.5"),
+        ("near_holes_mover_ring_ends", "6", "-1"),
+        ("near_holes_bridge", "8", "-1"),
+    ],
+)
+def test_option_validation(option: str, good: str, bad: str):
     config = preset_config("cpu")
-    assert config.stage1.near_holes == 3.0 and GeometricConfig().near_holes == 0.0
-    set_option(config, "stage1.near_holes", "3")
+    set_option(config, f"stage1.{option}", good)
     config.validate()
-    set_option(config, "stage1.near_holes", "0.5")
-    with pytest.raises(ValueError, match="near_holes"):
+    set_option(config, f"stage1.{option}", bad)
+    with pytest.raises(ValueError, match=option):
         config.validate()
 
 
@@ -98,7 +120,7 @@ def test_a_fast_hole_that_stops_is_not_one_motion_with_its_slow_frames():
         x = 5 + 12 * min(k, 5)
         depth[k, 10:40, x : x + 30] = 0.0
     scene = _stepping(depth)
-    out, given = near_hole_depth(scene, 3.0)
+    out, given = near_hole_depth(scene, NearHolesSettings(3.0))
     assert given is not None and given[:5].any(axis=(1, 2)).all()
     np.testing.assert_allclose(out.depth[0][scene.depth[0] <= 0], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
     assert _one_motion((12.0, 0.0), (10.0, 1.0), 8.0) and _one_motion((1.0, 0.0), (-1.5, 0.0), 8.0)
@@ -119,9 +141,9 @@ def test_end_sweep_takes_the_last_frames_of_an_object_leaving_through_a_side():
         if k >= 9:
             depth[k, 60:80, :12] = 0.0  # a static hole at the other side
     scene = _stepping(depth)
-    _, given = near_hole_depth(scene, 3.0)
+    _, given = near_hole_depth(scene, NearHolesSettings(3.0))
     assert given is not None and given[:12, 10:40].any(axis=(1, 2)).all() and not given[12].any()
-    out, given = near_hole_depth(scene, 3.0, end_sweep=True)
+    out, given = near_hole_depth(scene, NearHolesSettings(3.0, end_sweep=True))
     assert given[12, 10:40].any() and not given[:, 60:80].any()
     np.testing.assert_allclose(out.depth[12][given[12]], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
 
@@ -143,21 +165,13 @@ def test_mover_only_leaves_the_static_strips_beside_the_object():
         depth[k, 10:40, 5 + 10 * k : 55 + 10 * k] = 0.0  # the square and a strip of 10 px either side
     scene = _stepping(depth)
     strips = (depth <= 0) & ~mover
-    _, whole = near_hole_depth(scene, 3.0)
+    _, whole = near_hole_depth(scene, NearHolesSettings(3.0))
     assert whole[mover].all() and whole[strips].all()
-    _, given = near_hole_depth(scene, 3.0, None, frames, 1.5)
+    _, given = near_hole_depth(scene, NearHolesSettings(3.0, mover_only=1.5), None, frames)
     assert given[mover].mean() > 0.95
     assert given[strips].mean() < 0.2  # 0.10: the patches straddling the square's edge
-    _, same = near_hole_depth(scene, 3.0, None, frames, 0.0)  # off: the whole hole
+    _, same = near_hole_depth(scene, NearHolesSettings(3.0), None, frames)  # off: the whole hole
     np.testing.assert_array_equal(same, whole)
-
-
-def test_mover_only_validation():
-    config = preset_config("cpu")
-    assert config.stage1.near_holes_mover_only == 1.5
-    set_option(config, "stage1.near_holes_mover_only", "-1")
-    with pytest.raises(ValueError, match="near_holes_mover_only"):
-        config.validate()
 
 
 def test_local_follows_a_track_whose_speed_changes():
@@ -170,17 +184,13 @@ def test_local_follows_a_track_whose_speed_changes():
         depth[k, 10:40, x : x + 30] = 0.0
         x += 10 if k < 3 else 14
     scene = _stepping(depth)
-    out, given = near_hole_depth(scene, 3.0)
+    out, given = near_hole_depth(scene, NearHolesSettings(3.0))
     assert given is not None and given.any(axis=(1, 2)).all()
     one, slow, fast = np.sqrt(WALL / 14.0 * WALL), np.sqrt(WALL / 10.0 * WALL), np.sqrt(WALL / 14.0 * WALL)
     np.testing.assert_allclose(out.depth[given], one, rtol=1e-3)
-    out, given = near_hole_depth(scene, 3.0, local=1)
+    out, given = near_hole_depth(scene, NearHolesSettings(3.0, local=1))
     np.testing.assert_allclose(out.depth[0][given[0]], slow, rtol=1e-3)
     np.testing.assert_allclose(out.depth[T - 1][given[T - 1]], fast, rtol=1e-3)
-    config = preset_config("cpu")
-    set_option(config, "stage1.near_holes_local", "-1")
-    with pytest.raises(ValueError, match="near_holes_local"):
-        config.validate()
 
 
 def test_along_weight_moves_the_depth_toward_the_lower_bound_for_an_object_moving_with_the_camera():
@@ -192,26 +202,19 @@ def test_along_weight_moves_the_depth_toward_the_lower_bound_for_an_object_movin
     mover = scene.depth <= 0
     mover[:, 60:84] = False
     lower = WALL / 12.0
-    out, given = near_hole_depth(scene, 3.0, along_weight=0.6)
+    out, given = near_hole_depth(scene, NearHolesSettings(3.0, along_weight=0.6))
     assert given[mover].all()
     np.testing.assert_allclose(out.depth[mover], lower**0.6 * WALL**0.4, rtol=1e-3)
-    off, _ = near_hole_depth(scene, 3.0)
+    off, _ = near_hole_depth(scene, NearHolesSettings(3.0))
     np.testing.assert_allclose(off.depth[mover], np.sqrt(lower * WALL), rtol=1e-3)
     depth = np.full((T, H, W), WALL, np.float32)
     for k in range(T):
         depth[k, 10:40, 95 - 12 * k : 125 - 12 * k] = 0.0
     against = _stepping(depth)
-    out, given = near_hole_depth(against, 3.0, along_weight=0.6)
+    out, given = near_hole_depth(against, NearHolesSettings(3.0, along_weight=0.6))
     left = against.depth <= 0
     assert given[left].all()
     np.testing.assert_allclose(out.depth[left], np.sqrt(WALL / 12.0 * WALL), rtol=2e-2)
-    config = preset_config("cpu")
-    assert config.stage1.near_holes_along_weight == 0.55
-    set_option(config, "stage1.near_holes_along_weight", "0.55")
-    config.validate()
-    set_option(config, "stage1.near_holes_along_weight", "1.5")
-    with pytest.raises(ValueError, match="near_holes_along_weight"):
-        config.validate()
 
 
 def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():
@@ -227,25 +230,22 @@ def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():
         left[k, 6:44, max(0, x - 4) : x] = True
     hole = scene.depth <= 0
     ringed = dataclasses.replace(scene, movers_given=band & ~hole)
-    _, given = near_hole_depth(ringed, 3.0, mover_ring=0.5)
+    _, given = near_hole_depth(ringed, NearHolesSettings(3.0, mover_ring=0.5))
     assert given is None
-    _, off = near_hole_depth(ringed, 3.0)
-    _, plain = near_hole_depth(scene, 3.0)
+    _, off = near_hole_depth(ringed, NearHolesSettings(3.0))
+    _, plain = near_hole_depth(scene, NearHolesSettings(3.0))
     assert off is not None and off.any(axis=(1, 2)).all()
     np.testing.assert_array_equal(off, plain)
-    _, side = near_hole_depth(dataclasses.replace(scene, movers_given=left & ~hole), 3.0, mover_ring=0.5)
+    _, side = near_hole_depth(
+        dataclasses.replace(scene, movers_given=left & ~hole), NearHolesSettings(3.0, mover_ring=0.5)
+    )
     np.testing.assert_array_equal(side, plain)
-    config = preset_config("cpu")
-    assert config.stage1.near_holes_mover_ring == 0.0
-    set_option(config, "stage1.near_holes_mover_ring", "1.5")
-    with pytest.raises(ValueError, match="near_holes_mover_ring"):
-        config.validate()
 
 
 def test_mover_ring_ends_judges_only_the_tracks_at_the_clip_ends():
     """The fast 30-px hole of ``_scene(12)`` only in frames 2–5 (covered before and after), ringed all around by
     ``movers_given``: the gate (``mover_ring=0.5``) refuses it; with ``ring_ends=2`` (frames 0–1 and 6–7 judged) it
-    is taken exactly as without the gate, with ``ring_ends=3`` (frame 2 judged) refused again; negative refused."""
+    is taken exactly as without the gate, with ``ring_ends=3`` (frame 2 judged) refused again."""
     scene = _scene(12)
     depth = np.array(scene.depth)
     band = np.zeros((T, H, W), bool)
@@ -256,42 +256,33 @@ def test_mover_ring_ends_judges_only_the_tracks_at_the_clip_ends():
         band[k, 6:44, max(0, x - 4) : x + 34] = True
     middle = _stepping(depth)
     ringed = dataclasses.replace(middle, movers_given=band & (depth > 0))
-    _, plain = near_hole_depth(ringed, 3.0)
+    _, plain = near_hole_depth(ringed, NearHolesSettings(3.0))
     assert plain is not None and plain[2:5].any(axis=(1, 2)).all()
-    _, gated = near_hole_depth(ringed, 3.0, mover_ring=0.5)
+    _, gated = near_hole_depth(ringed, NearHolesSettings(3.0, mover_ring=0.5))
     assert gated is None
-    _, inner = near_hole_depth(ringed, 3.0, mover_ring=0.5, ring_ends=2)
+    _, inner = near_hole_depth(ringed, NearHolesSettings(3.0, mover_ring=0.5, ring_ends=2))
     np.testing.assert_array_equal(inner, plain)
-    _, wide = near_hole_depth(ringed, 3.0, mover_ring=0.5, ring_ends=3)
+    _, wide = near_hole_depth(ringed, NearHolesSettings(3.0, mover_ring=0.5, ring_ends=3))
     assert wide is None
-    config = preset_config("cpu")
-    assert config.stage1.near_holes_mover_ring_ends == 0
-    set_option(config, "stage1.near_holes_mover_ring_ends", "-1")
-    with pytest.raises(ValueError, match="near_holes_mover_ring_ends"):
-        config.validate()
 
 
 def test_bridge_joins_two_short_parts_of_one_crossing():
     """A 30-px hole moving 10 px a frame, covered (no hole) in frames 3–5: two parts of two regions each (frames 0–1
     and 6–7; frame 2 has no next region to shift onto), each too short to be taken (3 needed). Off, nothing is
     given; with ``bridge=8`` the parts are one track, frames 0–2 and 6–7 take the depth; a gap longer than
-    ``bridge`` (3) is not bridged; and a negative value is refused."""
+    ``bridge`` (3) is not bridged."""
     depth = np.full((T, H, W), WALL, np.float32)
     for k in (0, 1, 2, 6, 7):
         depth[k, 10:40, 5 + 10 * k : 35 + 10 * k] = 0.0
     scene = _stepping(depth)
-    _, given = near_hole_depth(scene, 3.0)
+    _, given = near_hole_depth(scene, NearHolesSettings(3.0))
     assert given is None
-    _, given = near_hole_depth(scene, 3.0, bridge=3)
+    _, given = near_hole_depth(scene, NearHolesSettings(3.0, bridge=3))
     assert given is None
-    out, given = near_hole_depth(scene, 3.0, bridge=8)
+    out, given = near_hole_depth(scene, NearHolesSettings(3.0, bridge=8))
     assert given is not None
     assert given.any(axis=(1, 2)).tolist() == [True, True, True, False, False, False, True, True]
     np.testing.assert_allclose(out.depth[given], np.sqrt(WALL / 10.0 * WALL), rtol=1e-3)
-    config = preset_config("cpu")
-    set_option(config, "stage1.near_holes_bridge", "-1")
-    with pytest.raises(ValueError, match="near_holes_bridge"):
-        config.validate()
 
 
 def test_a_mask_shifted_past_the_image_border_is_empty():

@@ -86,6 +86,7 @@ from stereodiff.stage1.fusion import (
     untriangulated_mask,
 )
 from stereodiff.stage1.movers import MoverSettings
+from stereodiff.stage1.near_holes import NearHolesSettings, near_hole_depth
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
 from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import RayDepthPairs
@@ -191,6 +192,21 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         side_bottom=side > 0 and bool(config.movers_side_bottom),
         side_grow=side > 0 and bool(config.movers_side_grow),
         side_cut=side > 0 and bool(config.movers_side_cut),
+    )
+
+
+def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
+    """The knobs of :func:`~stereodiff.stage1.near_holes.near_hole_depth` in ``config`` (its ``near_holes*``
+    fields)."""
+    return NearHolesSettings(
+        ratio=float(config.near_holes),
+        mover_only=float(config.near_holes_mover_only),
+        end_sweep=bool(config.near_holes_end_sweep),
+        local=int(config.near_holes_local),
+        along_weight=float(config.near_holes_along_weight),
+        mover_ring=float(config.near_holes_mover_ring),
+        bridge=int(config.near_holes_bridge),
+        ring_ends=int(config.near_holes_mover_ring_ends),
     )
 
 
@@ -409,28 +425,8 @@ class GeometricMatcher(PairwiseReconstruction):
         if self.settings.band_select:
             scene = self._band_select(frames, scene, moving, scene_dir)
         if self.settings.near_holes:  # the holes no earlier step gave depth to
-            from stereodiff.stage1.near_holes import near_hole_depth
-
             start = time.perf_counter()
-            ratio, sweep = float(self.settings.near_holes), bool(self.settings.near_holes_end_sweep)
-            mover_only = float(self.settings.near_holes_mover_only)
-            local, weight = int(self.settings.near_holes_local), float(self.settings.near_holes_along_weight)
-            ring = float(self.settings.near_holes_mover_ring)
-            bridge = int(self.settings.near_holes_bridge)
-            ring_ends = int(self.settings.near_holes_mover_ring_ends)
-            scene, _ = near_hole_depth(
-                scene,
-                ratio,
-                scene_dir,
-                frames,
-                mover_only=mover_only,
-                end_sweep=sweep,
-                local=local,
-                along_weight=weight,
-                mover_ring=ring,
-                bridge=bridge,
-                ring_ends=ring_ends,
-            )
+            scene, _ = near_hole_depth(scene, near_holes_settings(self.settings), scene_dir, frames)
             self.timings["stage1_near_holes"] = time.perf_counter() - start
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth
             scene = self._sky(frames, scene, scene_dir)

@@ -54,7 +54,7 @@ from stereodiff.stage1.fusion import nearest_fill
 from stereodiff.stage1.movers.segmentation import rigid_flow
 from stereodiff.types import SceneGeometry
 
-__all__ = ["MIN_AREA", "MIN_SHIFT_PX", "mover_part", "near_hole_depth", "silhouette_shift"]
+__all__ = ["MIN_AREA", "MIN_SHIFT_PX", "NearHolesSettings", "mover_part", "near_hole_depth", "silhouette_shift"]
 
 #: least area of a hole region (fraction of the frame)
 MIN_AREA = 0.01
@@ -86,6 +86,54 @@ KEPT_FRAMES = 4
 #: (px), its depth (the geometric mean of its bounds), its lower bound, its upper bound (the scene's unit) and its
 #: bound's parallax vector (px)
 _Found = tuple[tuple[int, int], tuple[float, float], float, float, float, float, tuple[float, float]]
+
+
+@dataclasses.dataclass(frozen=True)
+class NearHolesSettings:
+    """Knobs of :func:`near_hole_depth` (the ``stage1.near_holes*`` settings; pixel values at a 320-pixel long
+    side, scaled with the resolution)."""
+
+    ratio: float
+    """A track of regions is taken when its outline's parallax is at least this many times the parallax of its
+    occlusion bound (medians over the track; > 1; ``stage1.near_holes``)."""
+    mover_only: float = 0.0
+    """When > 0 (with ``frames``), a taken region gives its depth only to its pixels that move with it
+    (:func:`mover_part`, this many shift lengths from its outline); 0 = the whole region
+    (``stage1.near_holes_mover_only``)."""
+    end_sweep: bool = False
+    """When following a taken track on past its ends, a region that touches the same side of the image (first or
+    last column) as the track's last region, and is smaller, also joins when at least :data:`EXTEND_SHARE` of it
+    lies in the area that region sweeps over from a quarter of the track's median shift to all of it (the object
+    leaving or entering through that side, whose cut hole's visible part moves less than the object;
+    ``stage1.near_holes_end_sweep``)."""
+    local: int = 0
+    """0 = each taken track gives one depth, the median of its regions' estimates; else each frame of it takes the
+    median of the estimates within this many frames (the nearest ones past the track's ends), so an object nearing
+    or leaving the camera is followed, and whether two parts of one crossing are one track or two matters less
+    (``stage1.near_holes_local``)."""
+    along_weight: float = 0.0
+    """0 = every region's estimate is the geometric mean of its two bounds; else a taken track whose outline
+    parallax points against its bound's (the median over its regions moving at least :data:`MIN_SHIFT_PX` of the
+    dot product of the two vectors is negative: the object moves the camera's way, faster, so its speed relative to
+    the camera is the smaller difference and its lower bound lies nearer its depth) takes
+    ``lower ** along_weight · bound ** (1 − along_weight)`` for each region instead
+    (``stage1.near_holes_along_weight``; docs/geometric.md "An unbiased depth for the near object")."""
+    mover_ring: float = 0.0
+    """When > 0, a track is not taken when the median over its regions of their ring's share of ``movers_given``
+    pixels (the covered pixels within :data:`RING_PX` of the region) is at least this: a hole bordered mostly by
+    depth the movers step gave is the unflagged part of a mover, not a near object (``stage1.near_holes_mover_ring``;
+    0 = off). Measured median shares: rolled indoor-dynamic s910's person cut by ``movers_end_offset`` 0.450;
+    close-object's near object 0.000–0.210 (8 clips)."""
+    bridge: int = 0
+    """0 = off; else fast tracks at most this many frames apart are joined (:func:`_bridge`) and the frames between
+    them take the regions the moved region covers (``stage1.near_holes_bridge``)."""
+    ring_ends: int = 0
+    """With ``mover_ring``: 0 = the gate judges every track; else only a track with a region in the scene's first
+    or last ``ring_ends`` frames (where ``movers_end_offset`` flags: the end frames of the movers step,
+    ``min(movers_offsets)``) is judged, the rest are taken as without the gate
+    (``stage1.near_holes_mover_ring_ends``). Rolled indoor-dynamic s1120: a near person crossing in frames 50–55,
+    median share 0.514, is a true near object (94 % of the pixels taken move; without her, final 0.1237 → 0.1838);
+    s910's person cut by the end flags, share 0.450, lies in frames 5–7."""
 
 
 def silhouette_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple[tuple[int, int], float]:
@@ -124,16 +172,9 @@ def silhouette_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple
 
 def near_hole_depth(
     scene: SceneGeometry,
-    ratio: float,
+    settings: NearHolesSettings,
     out_dir: Path | None = None,
     frames: Any = None,
-    mover_only: float = 0.0,
-    end_sweep: bool = False,
-    local: int = 0,
-    along_weight: float = 0.0,
-    mover_ring: float = 0.0,
-    bridge: int = 0,
-    ring_ends: int = 0,
 ) -> tuple[SceneGeometry, np.ndarray | None]:
     """``scene`` with the fast-moving hole regions given a depth between their bounds (module docstring), and the
     ``[T,h,w]`` bool mask of the pixels given (``None`` when none is).
@@ -141,41 +182,10 @@ def near_hole_depth(
     Args:
         scene: the stage-1 scene (``depth`` ``[T,h,w]``, 0 = hole; ``cam_to_world`` and ``focal`` per frame; may
             be memmaps, read one frame at a time).
-        ratio: a track of regions is taken when its outline's parallax is at least this many times the parallax
-            of its occlusion bound (medians over the track; > 1).
+        settings: the knobs (:class:`NearHolesSettings`).
         out_dir: when given, the new depth, confidence, validity, ``movers_given`` and the mask are memmaps there
             (``near_*.npy``); else in memory. Nothing is allocated when no region is taken.
-        frames: ``[T,H,W,3]`` uint8 frames (any indexable), needed only with ``mover_only``.
-        mover_only: when > 0 (with ``frames``), a taken region gives its depth only to its pixels that move with it
-            (:func:`mover_part`, this many shift lengths from its outline); 0 = the whole region.
-        end_sweep: when following a taken track on past its ends, a region that touches the same side of the image
-            (first or last column) as the track's last region, and is smaller, also joins when at least
-            :data:`EXTEND_SHARE` of it lies in the area that region sweeps over from a quarter of the track's median
-            shift to all of it (the object leaving or entering through that side, whose cut hole's visible part moves
-            less than the object; ``stage1.near_holes_end_sweep``).
-        local: 0 = each taken track gives one depth, the median of its regions' estimates; else each frame of it
-            takes the median of the estimates within this many frames (the nearest ones past the track's ends), so
-            an object nearing or leaving the camera is followed, and whether two parts of one crossing are one track
-            or two matters less (``stage1.near_holes_local``).
-        along_weight: 0 = every region's estimate is the geometric mean of its two bounds; else a taken track whose
-            outline parallax points against its bound's (the median over its regions moving at least
-            :data:`MIN_SHIFT_PX` of the dot product of the two vectors is negative: the object moves the camera's
-            way, faster, so its speed relative to the camera is the smaller difference and its lower bound lies
-            nearer its depth) takes ``lower ** along_weight · bound ** (1 − along_weight)`` for each region instead
-            (``stage1.near_holes_along_weight``; docs/geometric.md "An unbiased depth for the near object").
-        mover_ring: when > 0, a track is not taken when the median over its regions of their ring's share of
-            ``movers_given`` pixels (the covered pixels within :data:`RING_PX` of the region) is at least this: a hole
-            bordered mostly by depth the movers step gave is the unflagged part of a mover, not a near object
-            (``stage1.near_holes_mover_ring``; 0 = off). Measured median shares: rolled indoor-dynamic s910's
-            person cut by ``movers_end_offset`` 0.450; close-object's near object 0.000–0.210 (8 clips).
-        bridge: 0 = off; else fast tracks at most this many frames apart are joined (:func:`_bridge`) and the
-            frames between them take the regions the moved region covers (``stage1.near_holes_bridge``).
-        ring_ends: with ``mover_ring``: 0 = the gate judges every track; else only a track with a region in the
-            scene's first or last ``ring_ends`` frames (where ``movers_end_offset`` flags: the end frames of the
-            movers step, ``min(movers_offsets)``) is judged, the rest are taken as without the gate
-            (``stage1.near_holes_mover_ring_ends``). Rolled indoor-dynamic s1120: a near person crossing in frames
-            50–55, median share 0.514, is a true near object (94 % of the pixels taken move; without her, final
-            0.1237 → 0.1838); s910's person cut by the end flags, share 0.450, lies in frames 5–7.
+        frames: ``[T,H,W,3]`` uint8 frames (any indexable), needed only with ``settings.mover_only``.
 
     Each frame's regions are 8-connected stage-1 holes of at least :data:`MIN_AREA` of the frame (closed by a
     5×5 ellipse, so the few pixels stage 1 triangulated inside a mover join it). A region's shift to the next frame
@@ -186,7 +196,7 @@ def near_hole_depth(
     Regions of consecutive frames whose shifted silhouettes overlap (IoU ≥ :data:`TRACK_IOU`) and whose parallaxes can
     be one motion (:func:`_one_motion`) form a track; a track whose median parallax vector (one motion: an outline
     that only changes shape shifts every way) is at least
-    :data:`MIN_SHIFT_PX` long and ``ratio`` times its median bound parallax, and that holds at least
+    :data:`MIN_SHIFT_PX` long and ``settings.ratio`` times its median bound parallax, and that holds at least
     :data:`MIN_COHERENT` regions whose own parallax lies within half that vector's length of it, gives its
     regions one depth, the median over them of ``sqrt(lower · B)`` (``lower = B · bound parallax / parallax``), at
     the static pixels' median confidence (over at most :data:`CONFIDENCE_FRAMES` frames spread over the video), and
@@ -223,7 +233,7 @@ def near_hole_depth(
         rotation_only[:3, 3] = 0.0
         rotation, _ = rigid_flow(np.ones((h, w), np.float32), K, rotation_only)  # [h,w,2] px
         given = None
-        if mover_ring > 0 and scene.movers_given is not None:
+        if settings.mover_ring > 0 and scene.movers_given is not None:
             given = np.asarray(scene.movers_given[k], bool)
         for i, region in enumerate(regions(k)):
             ring = cv2.dilate(region.view(np.uint8), ring_kernel).view(bool) & ~region & covered
@@ -256,15 +266,14 @@ def near_hole_depth(
             found[(k, i)] = ((dx, dy), moved, bound_parallax, float(np.sqrt(lower * bound)), lower, bound, along)
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
-    shares = given_share if mover_ring > 0 else None
-    plan = _plan(found, regions, t, ratio, scale, end_sweep, local, along_weight, shares, mover_ring, bridge, ring_ends)
+    plan = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
     if not plan:
         return scene, None
     part = None
-    if mover_only > 0 and frames is not None:
+    if settings.mover_only > 0 and frames is not None:
 
         def part(k: int, mask: np.ndarray) -> np.ndarray:
-            return mover_part(scene, frames, plan, regions, k, mask, mover_only)
+            return mover_part(scene, frames, plan, regions, k, mask, settings.mover_only)
 
     return _give(scene, plan, regions, out_dir, part)
 
@@ -273,21 +282,16 @@ def _plan(
     found: dict[tuple[int, int], _Found],
     regions: _Regions,
     t: int,
-    ratio: float,
     scale: float,
-    end_sweep: bool = False,
-    local: int = 0,
-    along_weight: float = 0.0,
+    settings: NearHolesSettings,
     given_share: dict[tuple[int, int], float] | None = None,
-    mover_ring: float = 0.0,
-    bridge: int = 0,
-    ring_ends: int = 0,
 ) -> dict[int, list[tuple[int, float]]]:
     """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
-    (:func:`near_hole_depth`): tracks of them, the ``ratio`` / coherence gates, and each taken track followed on
-    past its ends. With ``given_share`` (candidate -> its ring's share of ``movers_given``, 0…1), a track whose
-    median share is at least ``mover_ring`` is not taken (with ``ring_ends`` > 0, only a track with a region in the
-    first or last ``ring_ends`` of the ``t`` frames is judged)."""
+    (:func:`near_hole_depth`): tracks of them, the ``settings.ratio`` / coherence gates, and each taken track
+    followed on past its ends. With ``given_share`` (candidate -> its ring's share of ``movers_given``, 0…1), a
+    track whose median share is at least ``settings.mover_ring`` is not taken (with ``settings.ring_ends`` > 0,
+    only a track with a region in the first or last ``ring_ends`` of the ``t`` frames is judged)."""
+    ratio, bridge, ring_ends = settings.ratio, settings.bridge, settings.ring_ends
     parent = {key: key for key in found}  # tracks: a region and the next frame's region its silhouette lands on
 
     def root(key: tuple[int, int]) -> tuple[int, int]:
@@ -317,16 +321,16 @@ def _plan(
         at_ends = ring_ends <= 0 or any(k < ring_ends or k >= t - ring_ends for k, _ in members)
         if given_share is not None and at_ends:
             share = float(np.median([given_share.get(key, 0.0) for key in members]))
-            if share >= mover_ring:
+            if share >= settings.mover_ring:
                 continue  # bordered mostly by depth the movers step gave: a mover's own unflagged part
         at = np.array([k for k, _ in members])  # [n] frames of the members
         estimates = np.array([found[key][3] for key in members])  # [n] depth
         fast = [key for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
-        if along_weight > 0 and fast and np.median([np.dot(found[key][1], found[key][6]) for key in fast]) < 0:
+        if settings.along_weight > 0 and fast and np.median([np.dot(found[key][1], found[key][6]) for key in fast]) < 0:
             # the outline moves against the static scene's parallax: the object moves along with the camera, its
             # speed relative to the camera is the smaller difference, and its lower bound lies nearer its depth
             lows, highs = np.array([found[key][4] for key in members]), np.array([found[key][5] for key in members])
-            estimates = lows**along_weight * highs ** (1.0 - along_weight)
+            estimates = lows**settings.along_weight * highs ** (1.0 - settings.along_weight)
         value = float(np.median(estimates))
         chosen: dict[int, list[int]] = {}
         for k, i in members:
@@ -356,7 +360,7 @@ def _plan(
                     break
                 last = np.logical_or.reduce([regions(k)[i] for i in chosen[k]])
                 predicted = _shifted(last, sign * shift[0], sign * shift[1])
-                sides = (last[:, 0].any(), last[:, -1].any()) if end_sweep else (False, False)
+                sides = (last[:, 0].any(), last[:, -1].any()) if settings.end_sweep else (False, False)
                 swept = predicted.copy()
                 if any(sides):  # the object leaving or entering through a side: the area its hole sweeps over
                     for part in (0.25, 0.5, 0.75):
@@ -381,9 +385,9 @@ def _plan(
                 k = n
         for k, indices in chosen.items():
             here = value
-            if local > 0:  # the estimates within `local` frames, or the nearest ones
+            if settings.local > 0:  # the estimates within `local` frames, or the nearest ones
                 gap = np.abs(at - k)
-                here = float(np.median(estimates[gap <= max(local, int(gap.min()))]))
+                here = float(np.median(estimates[gap <= max(settings.local, int(gap.min()))]))
             plan.setdefault(k, []).extend((i, here) for i in indices)
     return plan
 
