@@ -239,3 +239,49 @@ def test_near_recheck_drops_a_sky_coloured_region_triangulated_near():
     set_option(config, "stage1.sky_near_recheck", "1.5")
     with pytest.raises(ValueError, match="sky_near_recheck"):
         config.validate()
+
+
+def _lattice(frames: int = 4) -> tuple[np.ndarray, SceneGeometry, np.ndarray]:
+    """:func:`_clip` with the top band a lattice over the sky: two textured beams 4 px thick (columns 20-23 and
+    40-43, rows 0-15) in front of it, triangulated at 2; the sky a hole except its middle cell (columns 24-39),
+    which stage 1 triangulates at the beams' depth (the patches fatten them into it). Returns the frames, the scene
+    and the cell (``[H,W]`` bool)."""
+    frames, scene = _clip(SKY_BLUE, frames=frames)
+    rng = np.random.default_rng(1)
+    for left in (20, 40):
+        frames[:, :HORIZON, left : left + 4] = rng.integers(20, 90, (frames.shape[0], HORIZON, 4, 3))
+        scene.depth[:, :HORIZON, left : left + 4], scene.valid[:, :HORIZON, left : left + 4] = 2.0, True
+    cell = np.zeros((H, W), bool)
+    cell[:HORIZON, 24:40] = True
+    scene.depth[:, cell], scene.valid[:, cell] = 2.0, True
+    return frames, scene, cell
+
+
+def test_near_recheck_gap_keeps_sky_between_thin_beams():
+    """The lattice's middle cell, triangulated near as the beams are, is dropped by ``near_recheck`` alone; with a gap
+    wider than the beams (4 px) it is kept, as the cells beside it are; with a narrower one it is dropped again."""
+    frames, scene, cell = _lattice()
+    taken = detect_sky(frames, scene)
+    assert taken[:, cell].mean() > 0.9
+    alone = detect_sky(frames, scene, SkySettings(near_recheck=0.9))
+    assert not alone[:, cell].any() and alone[:, :HORIZON, :20].mean() > 0.9
+    kept = detect_sky(frames, scene, SkySettings(near_recheck=0.9, near_gap=8))
+    assert np.array_equal(kept, taken)
+    assert not detect_sky(frames, scene, SkySettings(near_recheck=0.9, near_gap=2))[:, cell].any()
+
+
+def test_near_recheck_gap_still_drops_a_car_far_from_the_sky():
+    """The sky-coloured car of ``test_near_recheck_drops_a_sky_coloured_region_triangulated_near`` lies 14 px below
+    the sky: a gap of 8 px keeps nothing of it; one of 16 px reaches it (the option's limit); the config validates the
+    gap."""
+    frames, scene = _clip(SKY_BLUE, frames=6)
+    car = (slice(30, 42), slice(36, 60))
+    frames[:, car[0], car[1]] = SKY_BLUE
+    scene.depth[:, car[0], car[1]], scene.valid[:, car[0], car[1]] = 2.2, True
+    assert not detect_sky(frames, scene, SkySettings(near_recheck=0.9, near_gap=8))[:, car[0], car[1]].any()
+    assert detect_sky(frames, scene, SkySettings(near_recheck=0.9, near_gap=16))[:, car[0], car[1]].all()
+    config = preset_config("cpu")
+    assert config.stage1.sky_near_recheck_gap == 0
+    set_option(config, "stage1.sky_near_recheck_gap", "-1")
+    with pytest.raises(ValueError, match="sky_near_recheck_gap"):
+        config.validate()

@@ -455,6 +455,7 @@ class GeometricMatcher(PairwiseReconstruction):
             grow_blue=float(c.sky_grow_blue),
             carry=bool(c.sky_carry),
             near_recheck=float(c.sky_near_recheck),
+            near_gap=int(c.sky_near_recheck_gap),
         )
         start = time.perf_counter()
         with workers_own_the_cores(self.num_workers):

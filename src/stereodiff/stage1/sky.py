@@ -110,6 +110,11 @@ class SkySettings:
     more than this share of its covered pixels (``near_margin`` or more inside it; its 5×5-eroded interior, or all
     of it, when it is thinner) lies nearer than the median depth of the frame's covered pixels outside it: the
     second pass and the growth take regions without stage 1's test (a sky-coloured car beside the road). 0 = off."""
+    near_gap: int = 0
+    """With ``near_recheck``: a region it would drop is kept when a kept region of the frame's sky lies across a gap
+    of at most this many pixels (or a chain of such regions leads to one): the sky seen between the thin structures
+    of a lattice, whose stage-1 depth is the structure's own (the matcher's patches fatten it into the small cells).
+    0 = off (every region triangulated near is dropped)."""
 
 
 def _gradient(grey: np.ndarray) -> np.ndarray:
@@ -234,35 +239,63 @@ def detect_sky(
     return sky
 
 
+def _near_region(region: np.ndarray, depth: np.ndarray, valid: np.ndarray, s: SkySettings) -> bool:
+    """Whether the ``region`` (``[h,w]`` uint8 0/1 of one frame) is triangulated near: its covered pixels (stage 1's
+    ``valid`` ``[h,w]`` bool; those ``near_margin`` px or more inside it, else its 5×5-eroded interior, else all of
+    it) lie nearer than the median ``depth`` (``[h,w]``, stage-1 units) of the frame's covered pixels outside it
+    (beyond 2 px of it) on more than ``s.near_recheck`` of them."""
+    import cv2
+
+    rim_kernel = np.ones((5, 5), np.uint8)
+    outside = valid & ~cv2.dilate(region, rim_kernel).astype(bool)
+    seen = cv2.erode(region, np.ones((2 * s.near_margin + 1,) * 2, np.uint8)).astype(bool) & valid
+    if not seen.any():  # a region thinner than the fattening: its interior, or all of it
+        inner = cv2.erode(region, rim_kernel).astype(bool)
+        seen = (inner if inner.any() else region.astype(bool)) & valid
+    if not (seen.any() and outside.any()):
+        return False
+    return bool(np.mean(depth[seen] < np.median(depth[outside])) > s.near_recheck)
+
+
+def _across_gap(labels: np.ndarray, near: np.ndarray, gap: int) -> np.ndarray:
+    """``[count]`` bool: the regions of ``labels`` (``[h,w]`` int32 of 4-connected regions, 0 = not sky) that a
+    kept region (``~near``, ``near`` ``[count]`` bool, index 0 unused) reaches across gaps of at most ``gap`` pixels,
+    directly or through other regions: each region grown by half the gap (a disc), the grown regions joined."""
+    import cv2
+
+    radius = (gap + 1) // 2
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    _, joined = cv2.connectedComponents(cv2.dilate((labels > 0).astype(np.uint8), disc), connectivity=4)
+    kept = (labels > 0) & ~near[labels]
+    anchored = np.zeros(int(joined.max()) + 1, bool)
+    anchored[np.unique(joined[kept])] = True
+    group = np.zeros(len(near), np.int64)  # each region's joined group (one pixel of it tells)
+    group[labels.ravel()] = joined.ravel()
+    return anchored[group] & (np.arange(len(near)) > 0)
+
+
 def drop_near_regions(sky: np.ndarray, scene: SceneGeometry, settings: SkySettings) -> int:
     """Drop from ``sky`` (``[T,h,w]`` bool, changed in place, frame by frame) each 4-connected region of a frame
-    whose covered pixels (stage 1's ``valid``; those ``near_margin`` px or more inside it, else its 5×5-eroded
-    interior, else all of it) lie nearer than the median depth of the frame's covered pixels outside it (beyond 2 px
-    of it) on more than ``settings.near_recheck`` of them. Returns the number of regions dropped."""
+    triangulated near (:func:`_near_region`, ``settings.near_recheck``), except, with ``near_gap``, those a kept
+    region reaches across gaps of at most ``near_gap`` pixels (:func:`_across_gap`). Returns the number of regions
+    dropped."""
     import cv2
 
     s, dropped = settings, 0
-    deep_kernel, rim_kernel = np.ones((2 * s.near_margin + 1,) * 2, np.uint8), np.ones((5, 5), np.uint8)
     for k in range(sky.shape[0]):
         mask = np.asarray(sky[k])
         if not mask.any():
             continue
         depth, valid = np.asarray(scene.depth[k]), np.asarray(scene.valid[k])
         count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
-        keep = mask.copy()
+        near = np.zeros(count, bool)
         for label in range(1, count):
-            region = (labels == label).astype(np.uint8)
-            outside = valid & ~cv2.dilate(region, rim_kernel).astype(bool)
-            seen = cv2.erode(region, deep_kernel).astype(bool) & valid
-            if not seen.any():  # a region thinner than the fattening: its interior, or all of it
-                inner = cv2.erode(region, rim_kernel).astype(bool)
-                seen = (inner if inner.any() else region.astype(bool)) & valid
-            near = seen.any() and outside.any() and np.mean(depth[seen] < np.median(depth[outside])) > s.near_recheck
-            if near:
-                keep &= labels != label
-                dropped += 1
-        if not np.array_equal(keep, mask):
-            sky[k] = keep
+            near[label] = _near_region((labels == label).astype(np.uint8), depth, valid, s)
+        if s.near_gap > 0 and near.any():
+            near &= ~_across_gap(labels, near, s.near_gap)
+        if near.any():
+            sky[k] = mask & ~near[labels]
+            dropped += int(np.count_nonzero(near))
         release(sky, scene.depth, scene.valid)
     logger.info("sky: %d regions triangulated near dropped", dropped)
     return dropped
