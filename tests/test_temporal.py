@@ -2120,6 +2120,39 @@ def test_given_upsample_fits_the_pixels_beside_a_given_region_without_it():
         TemporalRefiner(given_upsample_px=-1)
 
 
+def test_given_upsample_colour_keeps_the_plain_filter_on_the_movers_own_rim():
+    """``given_upsample_colour``: the rule gave depth to part of a mover (columns 0–5); its rim (columns 6–8, the
+    mover's colour) stage 1 put at the wall's depth. The pixels beside the given region that look like it keep the
+    plain filter (its pull toward the given depth), the wall beside it still takes the filter fitted without the
+    given pixels; the wall beside a given region that took in wall columns (``_given_edge``) is not the mover's."""
+    from stereodiff.stage2.temporal import given_coloured, working_guide
+
+    h, w = 24, 32
+    rgb = np.full((h, w, 3), 0.7, np.float32)
+    rgb[:, :9] = 0.3  # the mover; the wall from column 9
+    log_d = np.full((h, w), 2.0, np.float32)
+    log_d[:, :6] = 0.0
+    given = np.zeros((h, w), bool)
+    given[:, :6] = True
+    frame = (rgb * 255).astype(np.uint8)
+    coloured = given_coloured(working_guide(frame, (h, w)), given, 3)
+    assert coloured[:, 6:9].all() and not coloured[:, 9:].any() and not coloured[:, :6].any()
+    plain = guided_upsample(log_d, frame, radius=1, eps=1e-3)
+    apart = TemporalRefiner(given_upsample_px=3)._upsample(log_d, frame, given)
+    on = TemporalRefiner(given_upsample_px=3, given_upsample_colour=True)._upsample(log_d, frame, given)
+    assert plain[:, 6].max() < 2.0 - 0.5 and np.allclose(apart[:, 6], 2.0, atol=1e-3)  # the pull, taken away
+    np.testing.assert_array_equal(on[:, :9], plain[:, :9])  # the mover's rim keeps it
+    np.testing.assert_array_equal(on[:, 9:], apart[:, 9:])  # the wall beside it does not
+    rgb, log_d, given = _given_edge()
+    frame = (rgb * 255).astype(np.uint8)
+    np.testing.assert_array_equal(
+        TemporalRefiner(given_upsample_px=3, given_upsample_colour=True)._upsample(log_d, frame, given),
+        TemporalRefiner(given_upsample_px=3)._upsample(log_d, frame, given),
+    )
+    off = TemporalRefiner(given_upsample_colour=True)._upsample(log_d, frame, given)  # without the reach: nothing
+    np.testing.assert_array_equal(off, guided_upsample(log_d, frame, radius=1, eps=1e-3))
+
+
 def test_given_veto_makes_the_filter_strict_beside_a_given_region():
     """``given_veto_px``: the covered pixels not given within the reach of a given one get the least agreement
     weight 1 (``FilledFrame.strict``), so a far-off depth the flow brings (the given one) is refused there even

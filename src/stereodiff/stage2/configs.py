@@ -723,6 +723,19 @@ class TemporalConfig(BackendConfig):
     driving s1086 / s1087 −0.6 … +0.2 %, TUM and 7-Scenes within 0.01 %), moving pixels −0.3 … +1.4 %; the demo's row on
     stage 1's pixels 0.0599 → 0.0578 (stage 1 0.0568). Measured in docs/stage2-temporal.md, "The bleed beside a
     given region" (issue #20, session of 2026-12-06, s42-bleed)."""
+    given_upsample_colour: bool = False
+    """With ``given_upsample_px``: of the pixels within its reach, only those whose colour is not nearer the mean
+    colour of the given pixels in their ``(2⌈given_upsample_px⌉ + 1)²`` box than the mean colour of the other pixels
+    not given there take the filter fitted without the given pixels; the others keep the plain filter (a local
+    colour test, :func:`~stereodiff.stage2.temporal.given_coloured`). The mover's own covered rim beside its given
+    region (the rule gave depth to part of a person; stage 1 triangulated the rest at a phantom depth) looks like the
+    given region and keeps the plain filter's pull toward its depth; the background beside it does not. No effect
+    without ``given_upsample_px``. With ``given_upsample_px=3``, against the preset on 18 fresh clips (close-object
+    and indoor-dynamic, rolled indoor-dynamic): final all 7 better / 11 same / 0 worse (worst +0.45 %;
+    ``given_upsample_px=3`` alone 8 / 7 / 3, indoor-dynamic up to +1.0 %), moving pixels at most +0.7 % (alone
+    +2.2 %). Measured in
+    docs/stage2-temporal.md, "The bleed beside a given region on the new preset" (issue #20, session of 2026-12-06,
+    s43-bleed)."""
     num_workers: int = 2
     """Threads for the flows and flow links, the motion evidence and the upsampling (the output does not depend on
     it)."""

@@ -611,7 +611,8 @@ class TemporalRefiner(TemporalConfig):
     def _upsample(self, log_depth: np.ndarray, frame: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
         """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``. With
         ``given`` (``[h',w']`` bool, ``given_upsample_px``): the pixels not given within that reach of a given one
-        take the guided filter fitted over the pixels not given."""
+        take the guided filter fitted over the pixels not given (with ``given_upsample_colour``, only those whose
+        colour is not nearer the given pixels' beside them: :func:`given_coloured`)."""
         if not np.isfinite(log_depth).all():
             return np.full(frame.shape[:2], -np.inf, np.float32)
         frame = np.asarray(frame)
@@ -620,7 +621,10 @@ class TemporalRefiner(TemporalConfig):
             return plain
         import cv2
 
-        beside = (within(given, self.given_upsample_px) & ~given).astype(np.uint8)  # [h',w']
+        beside = within(given, self.given_upsample_px) & ~given  # [h',w']
+        if self.given_upsample_colour and beside.any():
+            beside &= ~given_coloured(working_guide(frame, given.shape), given, math.ceil(self.given_upsample_px))
+        beside = beside.astype(np.uint8)
         if not beside.any():
             return plain
         apart = guided_upsample(log_depth, frame, radius=self.upsample_radius, eps=self.upsample_eps, member=~given)
@@ -655,7 +659,7 @@ def guided_upsample(
     big_h, big_w = guide_rgb.shape[:2]
     h, w = low.shape
     guide_big = guide_rgb.astype(np.float32) / 255.0  # [H,W,3]
-    guide = guide_big if (h, w) == (big_h, big_w) else cv2.resize(guide_big, (w, h), interpolation=cv2.INTER_AREA)
+    guide = working_guide(guide_rgb, (h, w), guide_big)
     low = low.astype(np.float32)
     size = (2 * radius + 1, 2 * radius + 1)
 
@@ -690,6 +694,51 @@ def guided_upsample(
         + coeffs[..., 1] * guide_big[..., 1]
         + (coeffs[..., 2] * guide_big[..., 2] + coeffs[..., 3])
     )
+
+
+def working_guide(rgb: np.ndarray, size: tuple[int, int], scaled: np.ndarray | None = None) -> np.ndarray:
+    """The ``[H,W,3]`` uint8 frame ``rgb`` as a ``[h,w,3]`` float32 guide in [0, 1] at ``size = (h, w)`` (area
+    downscaling; ``scaled``: ``rgb / 255`` as float32 when the caller has it)."""
+    import cv2
+
+    scaled = rgb.astype(np.float32) / 255.0 if scaled is None else scaled
+    h, w = size
+    return scaled if scaled.shape[:2] == (h, w) else cv2.resize(scaled, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def given_coloured(guide: np.ndarray, given: np.ndarray, radius: int) -> np.ndarray:
+    """``[h,w]`` bool: the pixels not given whose colour lies nearer (Euclidean, RGB) the mean colour of the given
+    pixels in their ``(2·radius + 1)²`` box than the mean colour of the other pixels not given there (the pixel
+    itself left out) by more than :data:`_COLOUR_TIE`; False where the box lacks either. A mover's own pixels beside
+    its given region (the rule gave depth to part of it) look like it; the background beside it does not.
+
+    Args:
+        guide: ``[h,w,3]`` float32 colour in [0, 1].
+        given: ``[h,w]`` bool pixels whose depth a rule gave.
+        radius: box radius in pixels.
+    """
+    import cv2
+
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def sums(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
+
+    inside = given.astype(np.float32)  # [h,w]
+    apart = 1.0 - inside
+    count_in, count_apart = sums(inside), sums(apart) - apart  # [h,w] each, the pixel itself left out
+    colour_in = sums(guide * inside[..., None])  # [h,w,3]
+    colour_apart = sums(guide * apart[..., None]) - guide * apart[..., None]
+    both = (count_in > 0.5) & (count_apart > 0.5) & ~given
+    mean_in = colour_in / np.maximum(count_in, 1.0)[..., None]
+    mean_apart = colour_apart / np.maximum(count_apart, 1.0)[..., None]
+    nearer = np.sum((guide - mean_in) ** 2, axis=-1) + _COLOUR_TIE < np.sum((guide - mean_apart) ** 2, axis=-1)
+    return both & nearer
+
+
+#: colour² (RGB in [0, 1]) by which :func:`given_coloured` wants the given pixels' mean nearer: a tie (a given region
+#: that took in the background beside it, the background's own colour on both sides) is not the mover's
+_COLOUR_TIE = 1e-4
 
 
 # ---------------------------------------------------------------------------------------------------- camera motion
