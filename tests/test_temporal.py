@@ -1977,6 +1977,31 @@ def test_an_outline_hole_goes_to_the_far_side_where_the_nearby_frames_show_it_th
         TemporalRefiner(hole_outline_views_margin=-0.1)
 
 
+def test_an_outline_hole_nearer_the_object_goes_to_the_far_side_with_near_margin():
+    """``hole_outline_views_near_margin``: the strip scene's band of 5 holes (columns 30..34) right of the object's
+    edge, filled with the object's depth. Where the object ends at the band's first column, the holes nearer the
+    object's covered pixels (31, 32) are truly the wall: tested too, they take its depth; the object's own column
+    (30) stays. Where the object covers the whole band, nothing moves; at 0 (the default) the holes nearer the object
+    are never tested."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import views_far_side
+
+    shifts = (-0.15, -0.1, -0.05, 0.05, 0.1, 0.15)
+    for last, wall in ((30, True), (34, False)):
+        rgb, views, truth = _strip_scene((10, last), shifts)
+        covered = np.ones(truth.shape, bool)
+        covered[:, 30:35] = False
+        output = np.where(covered, truth, 0.0).astype(np.float32)
+        base = views_far_side(TemporalConfig(hole_outline_px=10, hole_outline_views=3), covered, output, rgb, views)
+        config = TemporalConfig(hole_outline_px=10, hole_outline_views=3, hole_outline_views_near_margin=0.01)
+        moved = views_far_side(config, covered, output, rgb, views)
+        assert np.allclose(base[:, 30:33], 0.0) and np.array_equal(moved[:, 33:], base[:, 33:])
+        assert np.allclose(moved[:, 30], 0.0)
+        assert np.allclose(moved[:, 31:33], 1.0 if wall else 0.0)
+    with pytest.raises(ValueError, match="hole_outline_views_near_margin"):
+        TemporalRefiner(hole_outline_views_near_margin=-0.1)
+
+
 def test_an_outline_hole_goes_to_the_far_side_where_the_nearby_frames_own_depth_shows_it_there():
     """``hole_outline_depths``: the strip scene's band of 5 holes right of the object's edge, filled with the object's
     depth, tested against the nearby frames' own depth instead of their colours. Where the band is truly the wall,

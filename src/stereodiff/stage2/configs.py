@@ -393,6 +393,15 @@ class TemporalConfig(BackendConfig):
     hole_outline_views_margin: float = 0.01
     """With ``hole_outline_views``: the far depth must match by this much better (median over the frames of the
     mean colour L1 of the 5-pixel cross, RGB in [0, 1] summed over channels)."""
+    hole_outline_views_near_margin: float = 0.0
+    """With ``hole_outline_views``: the band's holes nearer the near side's covered pixels are tested too, and take
+    the far depth where it matches by this much better (the margin of ``hole_outline_views_margin``; 0 = they are not
+    tested). The background halo beside an object's fattened rim lies nearer the object's pixels than the wall's:
+    on static-orbit it is the background side's remaining too-near fill. Measured (docs/stage2-temporal.md, "The
+    background side's remaining holes"; 0.01, final all-pixel AbsRel): static-orbit s1250–s1255 −3.0 / −1.1 / +0.8 %
+    (min / median / max; 5 better / 0 same / 1 worse at ±0.5 %), held out s1260–s1265 −2.8 / −1.3 / −0.4 % (4 / 2 /
+    0); close-object and indoor-dynamic s1250 identical (``hole_outline_views_static``), 7-Scenes −0.1 %. 0 here
+    and in the ``cpu`` preset."""
     hole_outline_views_band_px: float = 6.0
     """With ``hole_outline_views``: the band's reach from stage 1's covered pixels (working-resolution pixels)."""
     hole_outline_views_static: bool = False
@@ -797,6 +806,7 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_views", self.hole_outline_views >= 0, "must be ≥ 0"),
             ("hole_outline_views_margin", self.hole_outline_views_margin >= 0, "must be ≥ 0"),
             ("hole_outline_views_band_px", self.hole_outline_views_band_px >= 0, "must be ≥ 0"),
+            ("hole_outline_views_near_margin", self.hole_outline_views_near_margin >= 0, "must be ≥ 0"),
             ("hole_outline_depths", self.hole_outline_depths >= 0, "must be ≥ 0"),
             ("hole_outline_depths_tolerance", self.hole_outline_depths_tolerance > 0, "must be > 0"),
             ("hole_outline_depths_rim_px", self.hole_outline_depths_rim_px >= 0, "must be ≥ 0"),

@@ -645,13 +645,18 @@ def nearest_after_filter(
 
 
 def _far_side_band(
-    config: TemporalConfig, covered: np.ndarray, log_depth: np.ndarray, movers: np.ndarray | None
-) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray] | None:
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    movers: np.ndarray | None,
+    both_sides: bool = False,
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray, np.ndarray] | None:
     """The outline band's holes nearer the far side, as :func:`views_far_side` and :func:`views_depth_far_side`
     choose them (``covered [h,w]`` bool stage 1's pixels, ``log_depth [h,w]`` the output's, ``movers [h,w]`` bool or
-    None), with their two candidate depths: ``(at, far, near)``, ``at`` the ``(rows, cols)`` of ``n`` holes, ``far``
-    and ``near`` ``[n]`` log-depths (the square's farthest covered one, the near side's mean); None when there is
-    none."""
+    None), with their two candidate depths: ``(at, far, near, nearer_far)``, ``at`` the ``(rows, cols)`` of ``n``
+    holes, ``far`` and ``near`` ``[n]`` log-depths (the square's farthest covered one, the near side's mean),
+    ``nearer_far`` ``[n]`` bool the holes nearer the far side's covered pixels (all of them unless ``both_sides``:
+    then the band's holes nearer the near side are in ``at`` too); None when there is none."""
     import cv2
 
     if not covered.any() or covered.all():
@@ -664,7 +669,7 @@ def _far_side_band(
         return None
     to_far = cv2.distanceTransform((~far_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)  # [h,w] px
     to_near = cv2.distanceTransform((~near_side).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    candidate = band & (to_far < to_near)
+    candidate = band if both_sides else band & (to_far < to_near)
     if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
         candidate &= ~within(movers, config.hole_outline_mover_px)
     at = np.nonzero(candidate)
@@ -672,7 +677,7 @@ def _far_side_band(
         return None
     sums = box_sums(np.stack([log_depth, np.ones_like(log_depth)], axis=-1), near_side.astype(np.float32), half, at)
     near = np.where(sums[:, 1] > 0.5, sums[:, 0] / np.maximum(sums[:, 1], 1e-6), log_depth[at])  # [n]
-    return at, hi[at], near
+    return at, hi[at], near, to_far[at] < to_near[at]
 
 
 def views_far_side(
@@ -701,15 +706,15 @@ def views_far_side(
     static-orbit s860–s879 final all-pixel AbsRel −3.9 % median, 19 of 20 better."""
     if not views:
         return log_depth
-    found = _far_side_band(config, covered, log_depth, movers)
+    near_margin = config.hole_outline_views_near_margin
+    found = _far_side_band(config, covered, log_depth, movers, both_sides=near_margin > 0)
     if found is None:
         return log_depth
-    at, far, near = found
+    at, far, near, nearer_far = found
+    margin = np.where(nearer_far, config.hole_outline_views_margin, near_margin)  # [n]
     with np.errstate(invalid="ignore"):
-        move = views_colour_cost(rgb, views, far, at) < views_colour_cost(rgb, views, near, at) - (
-            config.hole_outline_views_margin
-        )  # NaN (lands nowhere): False
-    return _take_far(log_depth, at, far, move)
+        move = views_colour_cost(rgb, views, far, at) < views_colour_cost(rgb, views, near, at) - margin
+    return _take_far(log_depth, at, far, move)  # NaN costs (lands nowhere): no move
 
 
 def _take_far(
@@ -748,7 +753,7 @@ def views_depth_far_side(
     found = _far_side_band(config, covered, log_depth, movers)
     if found is None:
         return log_depth
-    at, far, near = found
+    at, far, near, _ = found
     tolerance = config.hole_outline_depths_tolerance
     agree_far, violate_far = views_depth_score(views, depths, far, at, tolerance)
     agree_near, violate_near = views_depth_score(views, depths, near, at, tolerance)
