@@ -1200,7 +1200,11 @@ class GeometricConfig(Stage1Config):
     coordinator with ``near_holes_mover_only=1.5`` on close-object 1114–1119: 5 better / 0 same / 1 worse (−30.9 /
     −20.0 / +4.2 %), rolled indoor-dynamic 1118–1121 0 / 4 / 0 (issue #20,
     docs/geometric.md "An unbiased depth for the near object"). 0 here, 0.55 in the ``cpu`` preset with
-    ``near_holes_mover_only=1.5`` (session of 2026-12-06 night)."""
+    ``near_holes_mover_only=1.5`` (session of 2026-12-06 night). On fresh close-object s1210–s1224 the along tracks
+    are given 1.15× their depth at the median with 0.55, 0.99× with 0.6; but 0.6 against the preset, final all px:
+    s1210–s1219 and s2 4 better / 4 same / 3 worse, s1220–s1224 3 / 1 / 1, s0 +49 % (−53 … +49 %): one weight cannot
+    set the depth per clip (docs/geometric.md "close-object: the final above stage 1 with the night's preset,
+    traced")."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
