@@ -305,3 +305,24 @@ def test_a_mask_shifted_past_the_image_border_is_empty():
     assert _shifted(mask, 1, 2).sum() == mask.sum()
     for dx, dy in ((0, 6), (0, -9), (8, 0), (-20, 3)):
         assert not _shifted(mask, dx, dy).any()
+
+
+def test_the_candidates_pass_leaves_the_memory_mapped_scene_on_disk(tmp_path):
+    """Memory flat in the video length: the pass over every frame for candidate regions reads the memory-mapped
+    scene's depth and ``movers_given`` frame by frame and leaves none of their pages resident (it kept them all,
+    ~0.4 MB a frame at 320×240, when no region was taken and so no later step released them)."""
+    import sys
+
+    from conftest import resident_kib
+    from stereodiff.pipeline import load_scene, save_scene
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc/self/smaps")
+    scene = _scene(2)  # slow holes: every frame is read, nothing is taken
+    save_scene(tmp_path / "scene", dataclasses.replace(scene, movers_given=np.zeros(scene.depth.shape, bool)))
+    mapped = load_scene(tmp_path / "scene")
+    assert isinstance(mapped.depth, np.memmap) and isinstance(mapped.movers_given, np.memmap)
+    _, given = near_hole_depth(mapped, 3.0, tmp_path / "out", mover_ring=0.5)
+    assert given is None
+    for name in ("depth", "movers_given"):
+        assert resident_kib(tmp_path / "scene" / f"{name}.npy") == 0, name

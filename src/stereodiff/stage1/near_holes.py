@@ -210,6 +210,7 @@ def near_hole_depth(
     found: dict[tuple[int, int], _Found] = {}
     given_share: dict[tuple[int, int], float] = {}  # (frame, region index) -> its ring's share of movers_given
     for k in range(t):
+        release(scene.depth, scene.movers_given)  # the frames read so far leave the resident set (flat in T)
         if not regions(k):
             continue
         j = k + 1 if k + 1 < t else k - 1
@@ -258,6 +259,7 @@ def near_hole_depth(
                 given_share[(k, i)] = float(given[ring].mean())
     shares = given_share if mover_ring > 0 else None
     plan = _plan(found, regions, t, ratio, scale, end_sweep, local, along_weight, shares, mover_ring, bridge, ring_ends)
+    release(scene.depth, scene.movers_given)  # the plan's passes read frames' regions again
     if not plan:
         return scene, None
     part = None
