@@ -493,7 +493,8 @@ def _give(
             valid[k] |= mask
             movers_given[k] |= mask
             given[k] |= mask
-        release(scene.depth, scene.confidence, scene.valid, depth, confidence, valid, movers_given, given)
+        release(scene.depth, scene.confidence, scene.valid, scene.movers_given)  # the input scene's pages
+        release(depth, confidence, valid, movers_given, given)
     replaced = dataclasses.replace(scene, depth=depth, confidence=confidence, valid=valid, movers_given=movers_given)
     return replaced, given
 
