@@ -12,6 +12,7 @@ import platform
 import re
 import resource
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +62,54 @@ def peak_rss_mib() -> float:
         pass
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024
+
+
+class ResidentPeaks:
+    """Peak anonymous and file-backed resident memory of this process while the ``with`` block runs, in MiB.
+
+    ``VmHWM`` (:func:`peak_rss_mib`) counts both kinds: the anonymous memory (heap, arrays) the process holds, and
+    the file pages it has mapped and touched (shared libraries, the run directory's memory-mapped arrays), which the
+    kernel keeps while memory is free and drops under pressure. A thread reads ``RssAnon`` and ``RssFile`` of
+    ``/proc/self/status`` every ``interval`` seconds (Linux; NaN elsewhere), so a spike shorter than that can be
+    missed: the peaks are lower bounds, and each may come from a different moment than ``VmHWM``.
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self.anon_mib = self.file_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="resident peaks", daemon=True)
+
+    def __enter__(self) -> ResidentPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while True:
+            anon, file = _resident_kib()
+            if anon is None or file is None:  # not Linux
+                self.anon_mib = self.file_mib = float("nan")
+                return
+            self.anon_mib, self.file_mib = max(self.anon_mib, anon / 1024), max(self.file_mib, file / 1024)
+            if self._stop.wait(self.interval):
+                return
+
+
+def _resident_kib() -> tuple[int | None, int | None]:
+    """``RssAnon`` and ``RssFile`` of ``/proc/self/status`` in KiB (None where not available)."""
+    values: dict[str, int] = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key = line.split(":", 1)[0]
+            if key in ("RssAnon", "RssFile"):
+                values[key] = int(line.split()[1])
+    except OSError:
+        pass
+    return values.get("RssAnon"), values.get("RssFile")
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:

@@ -4,11 +4,11 @@ Renders the ``indoor-dynamic`` scene streamed into an H.264 file (T = 50, 200, 1
 ``--lengths`` for others, e.g. ``--lengths 300 3000``; ``--quick``: 20 and 60; ``--size 320x240`` for another
 frame size), then runs the real CLI code path (``runs.run_video``: decode → stage 1 → alignment → stage 2 →
 export) in a fresh subprocess per run, and prints frames/s per stage, CPU seconds per frame (user + system, all
-threads: on a shared machine the wall-clock figures are contended, the CPU time much less), peak RSS and what
-``stereodiff plan`` predicted for it. Rows: the
-``cpu`` preset at every length (time per frame and memory must stay flat), and the ``paper`` preset's code path
-(MonST3R + DepthCrafter wiring) with tiny random weights on 24 frames (or the shortest length). Writes the
-``pipeline`` section of BENCHMARKS.md (``pipeline-LENGTHS[-WxH]`` for other lengths or sizes).
+threads: on a shared machine the wall-clock figures are contended, the CPU time much less), peak RSS with its
+anonymous and file-backed parts, and what ``stereodiff plan`` predicted for it. Rows: the ``cpu`` preset at every
+length (time per frame and memory must stay flat), and the ``paper`` preset's code path (MonST3R + DepthCrafter
+wiring) with tiny random weights on 24 frames (or the shortest length). Writes the ``pipeline`` section of
+BENCHMARKS.md (``pipeline-LENGTHS[-WxH]`` for other lengths or sizes).
 
     python benchmarks/bench_pipeline.py [--quick] [--lengths N ...] [--size WxH]
 """
@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import markdown_table, peak_rss_mib, set_headline, write_section
+from _common import ResidentPeaks, markdown_table, peak_rss_mib, set_headline, write_section
 
 DEFAULT_SIZE = "256x192"  # width x height
 PAPER_TINY_FRAMES = 24  # the paper preset's code path with tiny random weights: wiring and overheads, not speed
@@ -61,12 +61,14 @@ def _child(video: str, out: str, preset: str) -> None:
 
     config = _tiny_paper_config(Path(out + "-models")) if preset == "paper-tiny" else preset_config(preset)
     request = RunRequest(input=Path(video), output=Path(out), config=config, save=("npz", "mp4"))
-    report = run_video(request)
+    with ResidentPeaks() as peaks:
+        report = run_video(request)
     times = os.times()
     # the planner models the real checkpoints, not the tiny ones: only the weights-free rows are comparable
     planned = plan_run(config, report["num_frames"], *report["size_hw"]).peak_bytes / 2**20 if preset == "cpu" else None
     cpu_s = times.user + times.system
-    print(json.dumps({"report": report, "peak_rss_mib": peak_rss_mib(), "planned_mib": planned, "cpu_s": cpu_s}))
+    memory = {"peak_rss_mib": peak_rss_mib(), "peak_anon_mib": peaks.anon_mib, "peak_file_mib": peaks.file_mib}
+    print(json.dumps({"report": report, **memory, "planned_mib": planned, "cpu_s": cpu_s}))
 
 
 def main() -> int:
@@ -117,11 +119,13 @@ def main() -> int:
                     timings["total"] / count * 1000,
                     data["cpu_s"] / count,
                     data["peak_rss_mib"],
+                    data["peak_anon_mib"],
+                    data["peak_file_mib"],
                     data["planned_mib"] if data["planned_mib"] is not None else float("nan"),
                 ]
             )
-            speed, rss = data["report"]["frames_per_s"], data["peak_rss_mib"]
-            print(f"{preset} {count} frames: {speed} frames/s, peak RSS {rss:.0f} MiB")
+            speed, rss, anon = data["report"]["frames_per_s"], data["peak_rss_mib"], data["peak_anon_mib"]
+            print(f"{preset} {count} frames: {speed} frames/s, peak RSS {rss:.0f} MiB (anonymous {anon:.0f})")
     header = [
         "preset",
         "frames",
@@ -135,6 +139,8 @@ def main() -> int:
         "ms / frame",
         "CPU s / frame",
         "peak RSS (MiB)",
+        "peak anon (MiB)",
+        "peak file-backed (MiB)",
         "planned peak (MiB)",
     ]
     table = markdown_table(header, rows)
@@ -144,7 +150,10 @@ def main() -> int:
         "synthetic `indoor-dynamic` scene encoded as H.264, one fresh process per row. `cpu` = geometric stage 1 + "
         "temporal stage 2 (the real backends); `paper-tiny` = the paper preset's code path (MonST3R network, "
         "closed-form alignment, one-step DepthCrafter) with tiny random weights, so its speed says nothing about "
-        "the real models. Peak RSS is the process's VmHWM; planned peak: `stereodiff plan` for the same run "
+        "the real models. Peak RSS is the process's VmHWM: anonymous memory and the file pages it has mapped and "
+        "touched (shared libraries, the run directory's memory-mapped arrays: the kernel drops those under "
+        "pressure); the anon and file-backed columns are each one's peak, sampled every 20 ms (they need not "
+        "coincide, nor add up to the VmHWM). Planned peak: `stereodiff plan` for the same run "
         "(cpu rows only: the planner models the real checkpoints, not the tiny ones)."
         "\n\n" + table
     )

@@ -122,3 +122,24 @@ def test_bad_settings_are_refused_by_name(field, value):
 
     with pytest.raises(ValueError, match=field):
         GeometricConfig(**{field: value}).validate()
+
+
+def test_the_kept_pixels_masks_stay_on_disk(tmp_path):
+    """Memory flat in the video length: the memory-mapped masks of the pixels kept (the movers' mask and
+    ``movers_given``), read frame by frame, leave no page resident (they stayed whole: 77 kB a frame each at
+    320×240)."""
+    import sys
+
+    from conftest import resident_kib
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc/self/smaps")
+    frames, scene = _fattened_step(frames=4)
+    masks = {}
+    for name in ("keep", "given"):
+        masks[name] = np.lib.format.open_memmap(tmp_path / f"{name}.npy", "w+", np.bool_, scene.depth.shape)
+        masks[name][:, :10] = True
+    scene.movers_given = masks["given"]
+    edge_median(frames, scene, EdgeMedian(6.0, remove=0.5), keep=masks["keep"], num_workers=1)
+    for name in masks:
+        assert resident_kib(tmp_path / f"{name}.npy") == 0, name

@@ -296,3 +296,26 @@ def test_a_mask_shifted_past_the_image_border_is_empty():
     assert _shifted(mask, 1, 2).sum() == mask.sum()
     for dx, dy in ((0, 6), (0, -9), (8, 0), (-20, 3)):
         assert not _shifted(mask, dx, dy).any()
+
+
+@pytest.mark.parametrize("mover_px", [2, 12])
+def test_the_memory_mapped_scene_stays_on_disk(tmp_path, mover_px):
+    """Memory flat in the video length: the pass over every frame for candidate regions (slow holes: nothing is
+    taken) and the copy into the new arrays (a fast hole is taken) read the memory-mapped scene's depth and
+    ``movers_given`` frame by frame and leave none of their pages resident (they kept them all: ~0.4 MB a frame at
+    320×240)."""
+    import sys
+
+    from conftest import resident_kib
+    from stereodiff.pipeline import load_scene, save_scene
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc/self/smaps")
+    scene = _scene(mover_px)
+    save_scene(tmp_path / "scene", dataclasses.replace(scene, movers_given=np.zeros(scene.depth.shape, bool)))
+    mapped = load_scene(tmp_path / "scene")
+    assert isinstance(mapped.depth, np.memmap) and isinstance(mapped.movers_given, np.memmap)
+    _, given = near_hole_depth(mapped, 3.0, tmp_path / "out", mover_ring=0.5)
+    assert (given is None) == (mover_px == 2)
+    for name in ("depth", "movers_given"):
+        assert resident_kib(tmp_path / "scene" / f"{name}.npy") == 0, name

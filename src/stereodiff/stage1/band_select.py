@@ -111,7 +111,7 @@ def band_select(
             s,
         )
         depth_out[k], confidence_out[k], valid_out[k] = depth, confidence, depth > 0
-        release(scene.depth, scene.confidence, scene.valid, depth_out, confidence_out, valid_out)
+        release(scene.depth, scene.confidence, scene.valid, depth_out, confidence_out, valid_out, moving)
 
     thread_map(work, range(t), num_workers, "stage 1: band selection")
     # (not flushed: as the fusion's arrays, save_scene flushes what the scene keeps; a killed run redoes the step)

@@ -149,7 +149,8 @@ def edge_median(
                 scene.confidence[k] = np.where(drop, 0.0, scene.confidence[k])
                 new[drop] = 0.0
             scene.depth[k] = new
-        release(scene.valid, scene.depth, scene.confidence)  # a memory-mapped scene's pages of this frame
+        # a memory-mapped scene's pages of this frame, and of the kept pixels' masks (memory flat in T)
+        release(scene.valid, scene.depth, scene.confidence, keep, scene.movers_given)
 
     thread_map(replace_frame, range(scene.depth.shape[0]), num_workers, "fusion: edge median")
     return scene

@@ -610,7 +610,7 @@ def leave_weak_rim(
             scene.valid[k] = valid & ~drop
             scene.depth[k] = np.where(drop, 0.0, scene.depth[k])
             scene.confidence[k] = np.where(drop, 0.0, scene.confidence[k])
-        release(scene.valid, scene.depth, scene.confidence)
+        release(scene.valid, scene.depth, scene.confidence, keep, scene.movers_given)
 
     thread_map(leave, range(preds.num_frames), num_workers, "fusion: weak rim")
     return scene

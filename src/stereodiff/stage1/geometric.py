@@ -416,6 +416,7 @@ class GeometricMatcher(PairwiseReconstruction):
             delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
             self.timings["stage1_movers"] = time.perf_counter() - start
             self.report.moving_fraction = float(moving.mean())
+            release(moving)  # read whole just now: its pages leave the resident set (memory flat in T)
         if self.settings.fusion_weak_rim:
             with workers_own_the_cores(self.num_workers):  # OpenCV's own pool would only contend with the workers
                 weak_rim, keep_given = self._weak_rim(), self.settings.fusion_weak_rim_keep_given

@@ -220,6 +220,7 @@ def near_hole_depth(
     found: dict[tuple[int, int], _Found] = {}
     given_share: dict[tuple[int, int], float] = {}  # (frame, region index) -> its ring's share of movers_given
     for k in range(t):
+        release(scene.depth, scene.movers_given)  # the frames read so far leave the resident set (flat in T)
         if not regions(k):
             continue
         j = k + 1 if k + 1 < t else k - 1
@@ -267,6 +268,7 @@ def near_hole_depth(
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
     plan = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
+    release(scene.depth, scene.movers_given)  # the plan's passes read frames' regions again
     if not plan:
         return scene, None
     part = None
@@ -495,7 +497,8 @@ def _give(
             valid[k] |= mask
             movers_given[k] |= mask
             given[k] |= mask
-        release(scene.depth, scene.confidence, scene.valid, depth, confidence, valid, movers_given, given)
+        release(scene.depth, scene.confidence, scene.valid, scene.movers_given)  # the input scene's pages
+        release(depth, confidence, valid, movers_given, given)
     replaced = dataclasses.replace(scene, depth=depth, confidence=confidence, valid=valid, movers_given=movers_given)
     return replaced, given
 
