@@ -315,7 +315,7 @@ def test_the_memory_mapped_scene_stays_on_disk(tmp_path, mover_px):
     save_scene(tmp_path / "scene", dataclasses.replace(scene, movers_given=np.zeros(scene.depth.shape, bool)))
     mapped = load_scene(tmp_path / "scene")
     assert isinstance(mapped.depth, np.memmap) and isinstance(mapped.movers_given, np.memmap)
-    _, given = near_hole_depth(mapped, 3.0, tmp_path / "out", mover_ring=0.5)
+    _, given = near_hole_depth(mapped, NearHolesSettings(3.0, mover_ring=0.5), tmp_path / "out")
     assert (given is None) == (mover_px == 2)
     for name in ("depth", "movers_given"):
         assert resident_kib(tmp_path / "scene" / f"{name}.npy") == 0, name
