@@ -269,7 +269,8 @@ def carry_near_depth(
     depth, 0.34–0.47× on close-object s0) the floor at her feet only where the floor is seen under them; where the
     clutter hides her feet (a third of close-object's frames or more) she keeps the phantom. The factor drifts
     slowly (both motions are slow sways), so each seed (``seeds``: frame → ``(its triangulated pixels [h,w] bool,
-    contact depth)``) gives its correction ``contact ÷ median stage-1 depth`` to the phantom it is followed as
+    contact depth)``) gives its correction ``contact ÷ median stage-1 depth`` to its whole phantom (the connected
+    pixels at about its depth: the flow flags a part of her) and to the phantom that is followed from it
     (:func:`_follow_phantom`, as :func:`carry_oncoming_depth` follows one): in each frame the phantom takes that
     correction times its own median stage-1 depth, at most the ground under its lowest pixels (she stands at or
     below them: what hides her feet is in front of her), when its median lies nearer than that ground by
@@ -292,23 +293,29 @@ def carry_near_depth(
 
     seeded = {k: np.logical_or.reduce([region for region, _ in items]) for k, items in seeds.items() if items}
     found: dict[int, list[tuple[int, np.ndarray, float]]] = {}  # frame: (distance, region, depth)
-    factor = 1.0 - s.near_contact
+
+    def take(b: int, distance: int, phantom: np.ndarray, plane: np.ndarray, correction: float) -> None:
+        """Frame ``b``'s ``phantom`` takes ``correction`` times its stage-1 depth, at most the ground under it."""
+        feet = plane[lowest_pixels(phantom)]
+        feet = feet[np.isfinite(feet)]
+        own = float(np.median(source[b][phantom]))
+        if feet.size and own < (1.0 - s.near_contact) * float(np.median(feet)):
+            carried = min(correction * own, float(np.median(feet)))
+            found.setdefault(b, []).append((distance, phantom & ~handled[b], carried))
+
     for j, items in seeds.items():
-        for core, value in items:
+        seed_ground = ground_of(j) if items else None
+        for core, value in items if seed_ground is not None else ():
             if not (np.isfinite(value) and value > 0) or not core.any():
                 continue
-            correction = value / float(np.median(source[j][core]))
+            level = float(np.median(np.log(source[j][core])))
+            correction = value / float(np.exp(level))
+            whole = _phantom(source[j], seed_ground[1], core, level)  # the flow flagged a part of it
+            start = whole if whole.any() else core
+            take(j, 0, start, seed_ground[0], correction)
             for step in (1, -1):
-                for distance, b, phantom, (plane, _, _) in _follow_phantom(
-                    source, j, core, step, frames, ground_of, seeded
-                ):
-                    feet = plane[lowest_pixels(phantom)]
-                    feet = feet[np.isfinite(feet)]
-                    own = float(np.median(source[b][phantom]))
-                    if not feet.size or own >= factor * float(np.median(feet)):
-                        continue
-                    carried = min(correction * own, float(np.median(feet)))
-                    found.setdefault(b, []).append((distance, phantom & ~handled[b], carried))
+                for distance, b, phantom, ground in _follow_phantom(source, j, start, step, frames, ground_of, seeded):
+                    take(b, distance, phantom, ground[0], correction)
     given = _give_found(depth, found, s.min_area)
     if found:
         logger.info(
