@@ -893,7 +893,8 @@ class GeometricConfig(Stage1Config):
     (``MoverSettings.near_carry``; 0 = off; off when the camera moves along its view). Measured at 32, final all px:
     close-object s0 0.0531 → 0.0330 (moving px 0.397 → 0.103), s1 −0.8 % (0.425 → 0.282), s2 −13.6 %, s3 +0.5 %;
     fresh close-object 1230–1235 / 1240–1243 −23.0 … 0.0 % (4 better, 6 same, 0 worse), indoor-dynamic s1230
-    identical (docs/geometric.md, "Carrying the near contact along the walking person's track")."""
+    identical but s1231 +21.6 % (not traced) (docs/geometric.md, "Carrying the near contact along the walking
+    person's track")."""
     movers_ground_max_beyond: float = 0.0
     """With ``movers``: the ground plane of a frame must leave at most this share of its static pixels beyond it
     (``MoverSettings.ground_max_beyond``; 0 = off here, 0.25 in the ``cpu`` preset): a plane through the faces of
