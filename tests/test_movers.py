@@ -2254,6 +2254,69 @@ def test_oncoming_carry_is_validated_and_reaches_the_mover_settings():
     assert MoverSettings().oncoming_carry == 0
 
 
+def test_near_carry_gives_a_person_whose_feet_a_box_hides_the_correction_of_the_frame_where_they_are_seen():
+    """``near_carry`` (close-object s0): a person walking against a sideways camera is triangulated at 0.4× her
+    depth in every frame (a phantom at 2.5, her feet on the floor at row 95, 6.3 there), 2 px a frame to the right.
+    In frame 0 her feet are seen and ``near_contact`` gives her the floor there; in frames 1–5 a static box in front
+    of her (rows 70–115, at its own contact, 4.0) hides her legs: no floor is seen under her, ``near_contact`` leaves
+    her. The carry follows her phantom and gives her the seed's correction (6.3 ÷ 2.5) times her own stage-1 depth
+    in frames 1–4 (frame 5 is beyond ``frames``); the box, and a phantom-like object no seed reached, keep theirs;
+    a phantom carried farther than the ground under its lowest pixels takes that ground instead."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+    from stereodiff.stage1.movers.ground import ground_pixels, ground_rate
+    from stereodiff.stage1.movers.tracking import carry_near_depth
+
+    floor, _ = _floor()
+    n, (h, w) = 6, floor.shape
+    feet = float(floor[95, 67])
+    source = np.repeat(floor[None], n, axis=0)
+    source[:, :60] = 12.0
+    people, ghosts = np.zeros((n, h, w), bool), np.zeros((n, h, w), bool)
+    box = np.zeros((h, w), bool)
+    box[70:116, 40:100] = True
+    for k in range(n):
+        people[k, 40:96, 60 + 2 * k : 75 + 2 * k] = True
+        source[k][people[k]] = 0.4 * feet
+        ghosts[k] = _isolated(source[k], slice(45, 70), slice(130, 145), 0.4 * feet)  # never seeded
+        if k:
+            source[k][box] = floor[115, 70]  # in front of her legs, standing on the floor at row 115
+            people[k] &= ~box
+    moving = people & (np.arange(h)[None, :, None] <= 66)  # her upper body flagged in every frame
+    settings = replace(MoverSettings(), near_contact=0.3)
+    depth, handled, seeds, grounds = source.copy(), np.zeros((n, h, w), bool), {}, {}
+    for k in range(n):
+        static = (source[k] > 0) & ~people[k] & ~ghosts[k] & ~box
+        grounds[k] = ground_depth(source[k], static, settings)
+        seeds[k] = []
+        depth[k], handled[k] = mover_depth(source[k], moving[k], grounds[k], settings, near=seeds[k])
+    assert len(seeds[0]) == 1 and not any(seeds[k] for k in range(1, n))  # her feet are seen in frame 0 only
+    np.testing.assert_allclose(depth[0][people[0]], feet, rtol=0.03)
+
+    def ground_of(k: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+        return grounds[k], ground_pixels(source[k], grounds[k], settings), ground_rate(grounds[k])
+
+    out = depth.copy()
+    given = carry_near_depth(source, out, handled, seeds, 4, settings, ground_of)
+    for k in range(1, 5):
+        assert given[k][people[k]].all()
+        np.testing.assert_allclose(out[k][people[k]], feet, rtol=0.03)  # the seed's correction × her phantom
+    assert not given[0].any() and not given[5].any()  # the seed's own frame; frame 5 is too far
+    assert not (given & ~people).any()  # the box and the ghost keep stage 1's depth
+    np.testing.assert_array_equal(out[~given], depth[~given])
+    assert not carry_near_depth(source, depth.copy(), handled, {}, 4, settings, ground_of).any()  # no seed
+    far = {0: [(seeds[0][0][0], 5.0 * feet)]}  # a correction that would put her beyond the floor at her lowest row
+    capped = depth.copy()
+    carry_near_depth(source, capped, handled, far, 4, settings, ground_of)
+    np.testing.assert_allclose(capped[1][people[1]], np.median(grounds[1][69, 62:77]), rtol=0.03)
+    assert MoverSettings().near_carry == 0 == GeometricConfig().movers_near_carry  # off
+    assert mover_settings(GeometricConfig(movers_near_carry=32)).near_carry == 32
+    assert mover_settings(GeometricConfig(movers_near_carry=32), ahead=True).near_carry == 0
+    with pytest.raises(ValueError, match="movers_near_carry"):
+        PipelineConfig(stage1=GeometricConfig(movers_near_carry=-1)).validate()
+
+
 def _entering_square(moving: bool) -> tuple[np.ndarray, np.ndarray, SceneGeometry]:
     """A 40-px textured square entering a static wall through the right border, 4 px a frame leftwards (or, with
     ``moving`` False, a static one at the border): ``[16,240,320]`` uint8 frames, its ``[16,240,320]`` mask and

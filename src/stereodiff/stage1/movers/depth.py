@@ -46,6 +46,7 @@ def mover_depth(
     floating: np.ndarray | None = None,
     splits: list[tuple[np.ndarray, float]] | None = None,
     oncoming: list[tuple[np.ndarray, float]] | None = None,
+    near: list[tuple[np.ndarray, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
     under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground
@@ -58,6 +59,7 @@ def mover_depth(
     bool, depth)`` (the tracking that follows treats a handled region as holding one value: the runner gives them
     their depth again after it). The regions the oncoming test gives their contact are appended to ``oncoming`` as
     ``(its triangulated pixels off the ground [h,w] bool, contact depth)`` (the seeds of ``oncoming_carry``).
+    Those ``near_contact`` gives its contact are appended to ``near`` the same way (the seeds of ``near_carry``).
     Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
@@ -132,6 +134,8 @@ def mover_depth(
             region, value = _contact_beside(depth, region, ground, on_ground, moving, s)
         if value is None and s.near_contact > 0 and ground is not None:
             region, value = _near_contact(depth, region, ground, ground_px, on_ground, rate, s)
+            if value is not None and near is not None:
+                near.append((region & ~ground_px, value))  # its pixels are triangulated
         if value is not None and np.isfinite(value) and value > 0:
             if s.up_to_horizon > 0 and ground is not None:
                 region = region | _up_to_horizon(depth, region, ground, moving | handled, value, s)

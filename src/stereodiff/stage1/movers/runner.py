@@ -22,6 +22,7 @@ from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
 from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
 from stereodiff.stage1.movers.tracking import (
     carry_cut_depth,
+    carry_near_depth,
     carry_oncoming_depth,
     fill_missed_movers,
     track_cut_depth,
@@ -114,6 +115,7 @@ def block_margin(s: MoverSettings, num_frames: int) -> int:
                 s.cut_track,
                 s.cut_carry,
                 s.oncoming_carry,
+                s.near_carry,
                 s.entry_carry + s.entry_chain,
             )
         )
@@ -152,9 +154,11 @@ def _handle_block(
     splits: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the parts ``split_feet`` split off
     sway_on = s.cut_track > 0 and s.cut_sway > 0 and source is not None
     carry_on = s.oncoming_carry > 0 and s.oncoming > 0
-    before = depth.copy() if carry_on else None  # [n,h,w] stage 1's depth, for the oncoming carry's phantoms
+    near_on = s.near_carry > 0 and s.near_contact > 0
+    before = depth.copy() if carry_on or near_on else None  # [n,h,w] stage 1's depth, for the carries' phantoms
     oncoming: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the regions the oncoming test gave a contact
-    grounds: dict[int, np.ndarray | None] = {}  # frame -> its ground plane's depth (``oncoming_carry``)
+    near: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the regions ``near_contact`` gave a contact
+    grounds: dict[int, np.ndarray | None] = {}  # frame -> its ground plane's depth (the carries)
 
     def frame_depth(k: int) -> None:  # writes frame k only
         if not moving[k].any():
@@ -166,21 +170,27 @@ def _handle_block(
             handled[k] = np.unpackbits(known.handled, count=h * w).reshape(h, w).view(bool)
             return
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
+        if carry_on or near_on:
+            grounds[k] = ground
         if carry_on:
-            grounds[k], oncoming[k] = ground, []
+            oncoming[k] = []
+        if near_on:
+            near[k] = []
         if sway_on:  # depth[k] is still the source's frame here: the sway cue takes this fit's normal
             normal = None if ground is None else ground_normal(ground, pinhole(float(scene.focal[k]), (h, w)))
             shared.normals[first + k] = (bits, normal)
         floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
         splits[k] = []
-        found, handled[k] = mover_depth(depth[k], moving[k], ground, s, floating, splits[k], oncoming.get(k))
+        found, handled[k] = mover_depth(
+            depth[k], moving[k], ground, s, floating, splits[k], oncoming.get(k), near.get(k)
+        )
         found = found.astype(np.float32, copy=False)  # as the assignment rounds it
         if shared.wanted(first + k):
             changed = np.flatnonzero(found.view(np.uint32) != depth[k].view(np.uint32))  # bit for bit (NaN too)
             shared.depths[first + k] = FrameDepth(bits, changed, found.reshape(-1)[changed], np.packbits(handled[k]))
         depth[k] = found
 
-    tracked = s.track_frames > 0 or s.track_missed > 0 or s.cut_track > 0 or s.cut_carry > 0 or carry_on  # all
+    tracked = s.track_frames > 0 or s.track_missed > 0 or s.cut_track > 0 or s.cut_carry > 0 or carry_on or near_on
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
@@ -213,7 +223,7 @@ def _handle_block(
         handled |= carry_cut_depth(
             grey, depth, handled, s.cut_carry, margin, s.underground, num_workers, s.flow_variational_iterations
         )
-    if carry_on:
+    if carry_on or near_on:
         planes: dict[int, tuple[np.ndarray, np.ndarray, float] | None] = {}
 
         def ground_of(k: int) -> tuple[np.ndarray, np.ndarray, float] | None:
@@ -226,7 +236,10 @@ def _handle_block(
                 )
             return planes[k]
 
-        handled |= carry_oncoming_depth(before, depth, moving, handled, oncoming, s.oncoming_carry, s, ground_of)
+        if carry_on:
+            handled |= carry_oncoming_depth(before, depth, moving, handled, oncoming, s.oncoming_carry, s, ground_of)
+        if near_on:
+            handled |= carry_near_depth(before, depth, handled, near, s.near_carry, s, ground_of)
         del before
     if s.track_frames > 0:
         handled |= track_mover_depth(depth, moving, handled, s.track_frames, s.underground)

@@ -200,6 +200,15 @@ class MoverSettings:
     region put nearer than its contact away from the image bottom. A static object's flagged top is grown down its
     own body to its own foot, where it is not nearer than the ground (:func:`~.depth._near_contact`; 0 = off; off when
     the camera moves along its view, :func:`~stereodiff.stage1.geometric.mover_settings`)."""
+    near_carry: int = 0
+    """With ``near_contact``: a region given its contact by ``near_contact`` in a frame is followed, frame by frame, as
+    the stage-1 phantom it is (as ``oncoming_carry`` follows one) into the frames at most this many away where it was
+    not given one — mostly where clutter hides her feet, so no floor is seen under her — and there takes the seed's
+    correction, contact ÷ the seed's stage-1 depth (median), times the phantom's own stage-1 depth, at most the ground
+    under the phantom's lowest pixels (her feet are at or below them) and only while the phantom lies nearer than that
+    by ``near_contact`` (:func:`~.tracking.carry_near_depth`; 0 = off). Stage 1 puts a person walking against a
+    sideways camera at ``v_c ÷ (v_c − v_p)`` of her depth, which drifts slowly with the two motions (close-object
+    s0: 0.34–0.47× over 64 frames)."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""

@@ -8,7 +8,7 @@ region's depth along the flow into the frames where the mover was missed."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -34,7 +34,14 @@ from stereodiff.stage1.movers.sway import (
     pose_motion,
 )
 
-__all__ = ["carry_cut_depth", "carry_oncoming_depth", "fill_missed_movers", "track_cut_depth", "track_mover_depth"]
+__all__ = [
+    "carry_cut_depth",
+    "carry_near_depth",
+    "carry_oncoming_depth",
+    "fill_missed_movers",
+    "track_cut_depth",
+    "track_mover_depth",
+]
 
 #: frame offsets whose flow links the regions of :func:`track_cut_depth` and measures their scale ratio
 CUT_OFFSETS = (1,)
@@ -122,13 +129,7 @@ def carry_oncoming_depth(
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
     """
-    import cv2
-
-    n, h, w = depth.shape
-    px = max(h, w) / 320.0
-    reach = max(1, round(ONCOMING_REACH * px))
-    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
-    least = ONCOMING_MIN_PX * px * px
+    least = ONCOMING_MIN_PX * (max(depth.shape[1:]) / 320.0) ** 2
     seeded = {k: np.logical_or.reduce([region for region, _ in items]) for k, items in seeds.items() if items}
     found: dict[int, list[tuple[int, np.ndarray, float]]] = {}  # frame: (distance, region, contact)
 
@@ -137,15 +138,10 @@ def carry_oncoming_depth(
     ) -> tuple[np.ndarray, float | None, np.ndarray]:
         """Frame ``b``'s phantom reaching into ``window`` at about ``level``, its contact (or None) and region."""
         plane, on_plane, rate = ground
-        frame = source[b]
-        log_depth = np.log(np.where(frame > 0, frame, 1.0))
-        near = (frame > 0) & ~on_plane & (np.abs(log_depth - level) < ONCOMING_STEP)
-        labels = cv2.connectedComponents(near.astype(np.uint8), connectivity=8)[1]
-        touching = np.unique(labels[window & near])
-        phantom = np.isin(labels, touching[touching > 0])
+        phantom = _phantom(source[b], on_plane, window, level)
         if not phantom.any():
             return phantom, None, phantom
-        grown, contact = oncoming_contact(frame, phantom, plane, on_plane, moving[b], rate, s)
+        grown, contact = oncoming_contact(source[b], phantom, plane, on_plane, moving[b], rate, s)
         return phantom, contact, grown
 
     def agreeing(contact: float | None, tracked: float) -> float | None:
@@ -166,39 +162,166 @@ def carry_oncoming_depth(
                 start, tracked = whole, taken
                 found.setdefault(j, []).append((0, grown & ~handled[j], taken))
             for step in (1, -1):
-                region, carried, shift = start, tracked, np.zeros(2)
-                level = float(np.median(np.log(source[j][start])))
-                for distance in range(1, frames + 1):
-                    b = j + step * distance
-                    ground = ground_of(b) if 0 <= b < n else None
-                    if ground is None:
-                        break
-                    window = cv2.dilate(_shift(region, shift).astype(np.uint8), kernel).astype(bool)
-                    phantom, contact, grown = phantom_in(b, ground, window, level)
-                    area, before = np.count_nonzero(phantom), np.count_nonzero(region)
-                    if area < max(least, before / ONCOMING_AREA) or area > before * ONCOMING_AREA:
-                        break
-                    if b in seeded and np.count_nonzero(phantom & seeded[b]) >= 0.5 * area:
-                        break  # that frame's seed carries it on
-                    shift = _centroid(phantom) - _centroid(region)
-                    region, level = phantom, float(np.median(np.log(source[b][phantom])))
+                carried = tracked
+                for distance, b, phantom, ground in _follow_phantom(source, j, start, step, frames, ground_of, seeded):
+                    plane, on_plane, rate = ground
+                    grown, contact = oncoming_contact(source[b], phantom, plane, on_plane, moving[b], rate, s)
                     taken = agreeing(contact, carried)
                     if taken is not None:
                         carried = taken
                         found.setdefault(b, []).append((distance, grown & ~handled[b], taken))
-    given = np.zeros(depth.shape, bool)
-    for b, items in found.items():
-        for _, region, contact in sorted(items, key=lambda item: item[0]):
-            free = region & ~given[b]
-            if np.count_nonzero(free) < s.min_area * h * w:
-                continue  # smaller than a mover region may be (static-orbit s761: 18 static px in one frame)
-            depth[b][free] = contact
-            given[b] |= free
+    given = _give_found(depth, found, s.min_area)
     if found:
         logger.info(
             "movers: oncoming carry: %d seeds in %d frames gave %d px in %d frames (%s)",
             sum(len(items) for items in seeds.values()), sum(1 for items in seeds.values() if items),
             int(np.count_nonzero(given)), len(found), " ".join(str(b) for b in sorted(found)),
+        )  # fmt: skip
+    return given
+
+
+def _phantom(frame: np.ndarray, on_plane: np.ndarray, window: np.ndarray, level: float) -> np.ndarray:
+    """``[h,w]`` bool: the connected parts of ``frame``'s (``[h,w]`` stage-1 depth) triangulated pixels off the ground
+    (``on_plane`` ``[h,w]`` bool) within ``ONCOMING_STEP`` of the log depth ``level`` that reach into ``window``
+    ``[h,w]`` bool."""
+    import cv2
+
+    log_depth = np.log(np.where(frame > 0, frame, 1.0))
+    near = (frame > 0) & ~on_plane & (np.abs(log_depth - level) < ONCOMING_STEP)
+    labels = cv2.connectedComponents(near.astype(np.uint8), connectivity=8)[1]
+    touching = np.unique(labels[window & near])
+    return np.isin(labels, touching[touching > 0])
+
+
+def _follow_phantom(
+    source: np.ndarray,
+    j: int,
+    start: np.ndarray,
+    step: int,
+    frames: int,
+    ground_of: GroundOf,
+    seeded: dict[int, np.ndarray],
+) -> Iterator[tuple[int, int, np.ndarray, tuple[np.ndarray, np.ndarray, float]]]:
+    """A stage-1 phantom followed from frame ``j``'s ``start`` ``[h,w]`` bool, frame by frame in the direction
+    ``step`` (±1), in the ``[n,h,w]`` stage-1 depth ``source``: each frame's phantom is :func:`_phantom` at the
+    track's last median log depth in the last phantom shifted by its last displacement and grown by
+    ``ONCOMING_REACH`` pixels. Yields ``(distance, frame, phantom [h,w] bool, its ground)``; the track ends
+    ``frames`` frames away, where the phantom's area changes by more than ``ONCOMING_AREA`` (or falls under
+    ``ONCOMING_MIN_PX``), where a frame of ``seeded`` (frame → ``[h,w]`` bool) covers half of it (that seed carries it
+    on) or where the frame has no ground (``ground_of``)."""
+    import cv2
+
+    n, h, w = source.shape
+    px = max(h, w) / 320.0
+    reach = max(1, round(ONCOMING_REACH * px))
+    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    least = ONCOMING_MIN_PX * px * px
+    region, shift = start, np.zeros(2)
+    level = float(np.median(np.log(source[j][start])))
+    for distance in range(1, frames + 1):
+        b = j + step * distance
+        ground = ground_of(b) if 0 <= b < n else None
+        if ground is None:
+            return
+        window = cv2.dilate(_shift(region, shift).astype(np.uint8), kernel).astype(bool)
+        phantom = _phantom(source[b], ground[1], window, level)
+        area, before = np.count_nonzero(phantom), np.count_nonzero(region)
+        if area < max(least, before / ONCOMING_AREA) or area > before * ONCOMING_AREA:
+            return
+        if b in seeded and np.count_nonzero(phantom & seeded[b]) >= 0.5 * area:
+            return  # that frame's seed carries it on
+        shift = _centroid(phantom) - _centroid(region)
+        region, level = phantom, float(np.median(np.log(source[b][phantom])))
+        yield distance, b, phantom, ground
+
+
+def _give_found(
+    depth: np.ndarray, found: dict[int, list[tuple[int, np.ndarray, float]]], min_area: float
+) -> np.ndarray:
+    """Gives each frame's found regions (``found``: frame → ``(distance, region [h,w] bool, depth)``) their depth in
+    ``depth`` ``[n,h,w]`` (in place), the nearest seed's first, on pixels no nearer seed gave, when those cover at
+    least ``min_area`` of the frame (the least mover region). Returns the ``[n,h,w]`` bool pixels given."""
+    h, w = depth.shape[1:]
+    given = np.zeros(depth.shape, bool)
+    for b, items in found.items():
+        for _, region, value in sorted(items, key=lambda item: item[0]):
+            free = region & ~given[b]
+            if np.count_nonzero(free) < min_area * h * w:
+                continue  # smaller than a mover region may be (static-orbit s761: 18 static px in one frame)
+            depth[b][free] = value
+            given[b] |= free
+    return given
+
+
+def carry_near_depth(
+    source: np.ndarray,
+    depth: np.ndarray,
+    handled: np.ndarray,
+    seeds: dict[int, list[tuple[np.ndarray, float]]],
+    frames: int,
+    s: MoverSettings,
+    ground_of: GroundOf,
+) -> np.ndarray:
+    """The ``near_contact`` correction carried along the phantom's track to the frames where it was not given
+    (``MoverSettings.near_carry``), in place.
+
+    ``near_contact`` gives a person walking against a sideways camera (triangulated at ``v_c ÷ (v_c − v_p)`` of her
+    depth, 0.34–0.47× on close-object s0) the floor at her feet only where the floor is seen under them; where the
+    clutter hides her feet (a third of close-object's frames or more) she keeps the phantom. The factor drifts
+    slowly (both motions are slow sways), so each seed (``seeds``: frame → ``(its triangulated pixels [h,w] bool,
+    contact depth)``) gives its correction ``contact ÷ median stage-1 depth`` to its whole phantom (the connected
+    pixels at about its depth: the flow flags a part of her) and to the phantom that is followed from it
+    (:func:`_follow_phantom`, as :func:`carry_oncoming_depth` follows one): in each frame the phantom takes that
+    correction times its own median stage-1 depth, at most the ground under its lowest pixels (she stands at or
+    below them: what hides her feet is in front of her), when its median lies nearer than that ground by
+    ``near_contact`` (a static surface at its depth is not). A frame's regions come from the nearest seed first;
+    pixels ``handled`` already keep theirs.
+
+    Args:
+        source: ``[n,h,w]`` stage-1 depth (before the movers; read only).
+        depth: ``[n,h,w]`` depth after the movers' rules (changed in place).
+        handled: ``[n,h,w]`` bool pixels whose depth came from a mover constraint.
+        seeds: frame → its ``near_contact`` regions (above).
+        frames: the farthest frame a correction is carried to from its seed (frames).
+        s: the mover settings (``near_contact``, ``min_area``).
+        ground_of: frame → its ground (:data:`GroundOf`).
+
+    Returns:
+        ``[n,h,w]`` bool: the pixels given a depth here.
+    """
+    from stereodiff.stage1.movers.ground import lowest_pixels
+
+    seeded = {k: np.logical_or.reduce([region for region, _ in items]) for k, items in seeds.items() if items}
+    found: dict[int, list[tuple[int, np.ndarray, float]]] = {}  # frame: (distance, region, depth)
+
+    def take(b: int, distance: int, phantom: np.ndarray, plane: np.ndarray, correction: float) -> None:
+        """Frame ``b``'s ``phantom`` takes ``correction`` times its stage-1 depth, at most the ground under it."""
+        feet = plane[lowest_pixels(phantom)]
+        feet = feet[np.isfinite(feet)]
+        own = float(np.median(source[b][phantom]))
+        if feet.size and own < (1.0 - s.near_contact) * float(np.median(feet)):
+            carried = min(correction * own, float(np.median(feet)))
+            found.setdefault(b, []).append((distance, phantom & ~handled[b], carried))
+
+    for j, items in seeds.items():
+        seed_ground = ground_of(j) if items else None
+        for core, value in items if seed_ground is not None else ():
+            if not (np.isfinite(value) and value > 0) or not core.any():
+                continue
+            level = float(np.median(np.log(source[j][core])))
+            correction = value / float(np.exp(level))
+            whole = _phantom(source[j], seed_ground[1], core, level)  # the flow flagged a part of it
+            start = whole if whole.any() else core
+            take(j, 0, start, seed_ground[0], correction)
+            for step in (1, -1):
+                for distance, b, phantom, ground in _follow_phantom(source, j, start, step, frames, ground_of, seeded):
+                    take(b, distance, phantom, ground[0], correction)
+    given = _give_found(depth, found, s.min_area)
+    if found:
+        logger.info(
+            "movers: near carry: %d seeds gave %d px in %d frames (%s)",
+            sum(len(items) for items in seeds.values()), int(np.count_nonzero(given)), len(found),
+            " ".join(str(b) for b in sorted(found)),
         )  # fmt: skip
     return given
 
