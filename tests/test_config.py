@@ -105,6 +105,8 @@ def test_presets_hold_the_paper_settings():
         sky=True,
         sky_grow=6,
         sky_carry=True,
+        sky_near_recheck=0.9,
+        sky_near_recheck_gap=16,
     )  # issue #20
     assert cpu.stage2 == TemporalConfig(
         hole_nearness=100.0,

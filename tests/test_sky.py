@@ -235,7 +235,7 @@ def test_near_recheck_drops_a_sky_coloured_region_triangulated_near():
     assert not sky[:, car[0], car[1]].any()
     assert sky.all(axis=0)[: HORIZON - 1].all() and np.array_equal(sky[:, :HORIZON], taken[:, :HORIZON])
     config = preset_config("cpu")
-    assert config.stage1.sky_near_recheck == 0  # off in the preset: it drops real sky (rollercoaster)
+    assert config.stage1.sky_near_recheck == 0.9  # with sky_near_recheck_gap=16 (alone it drops real sky)
     set_option(config, "stage1.sky_near_recheck", "1.5")
     with pytest.raises(ValueError, match="sky_near_recheck"):
         config.validate()
@@ -281,7 +281,7 @@ def test_near_recheck_gap_still_drops_a_car_far_from_the_sky():
     assert not detect_sky(frames, scene, SkySettings(near_recheck=0.9, near_gap=8))[:, car[0], car[1]].any()
     assert detect_sky(frames, scene, SkySettings(near_recheck=0.9, near_gap=16))[:, car[0], car[1]].all()
     config = preset_config("cpu")
-    assert config.stage1.sky_near_recheck_gap == 0
+    assert config.stage1.sky_near_recheck_gap == 16
     set_option(config, "stage1.sky_near_recheck_gap", "-1")
     with pytest.raises(ValueError, match="sky_near_recheck_gap"):
         config.validate()

@@ -194,6 +194,8 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 sky=True,
                 sky_grow=6,
                 sky_carry=True,
+                sky_near_recheck=0.9,
+                sky_near_recheck_gap=16,
             ),
             stage2=TemporalConfig(
                 hole_nearness=100.0,

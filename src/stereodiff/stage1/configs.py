@@ -1092,7 +1092,8 @@ class GeometricConfig(Stage1Config):
     close-object, static-orbit s1090 / s1091, TUM and 7-Scenes (identical). At 0.5 a real sky region of s1096 goes.
     Held out by the coordinator (driving 1114–1117): identical; but on ``davis_rollercoaster`` it drops real sky
     between the beams that stage 1 triangulated near (the frame grid's depth column changed on a quarter of its
-    pixels): 0 here and in the ``cpu`` preset; ``sky_near_recheck_gap`` keeps that sky."""
+    pixels): 0 here; 0.9 in the ``cpu`` preset with ``sky_near_recheck_gap=16``, which keeps that sky (session of
+    2026-12-06 late; held out on driving 1400–1403: identical)."""
     sky_near_recheck_gap: int = 0
     """With ``sky_near_recheck``: a region it would drop is kept when a kept region of the frame's sky lies across a
     gap of at most this many pixels (at stage 1's working resolution), directly or through a chain of such regions
@@ -1101,7 +1102,7 @@ class GeometricConfig(Stage1Config):
     ``davis_rollercoaster`` the recheck alone drops 12.5 % of the sky (370,025 px, 2,817 regions, the final changed
     on 73 % of its pixels); with a gap of 4 / 8 / 12 / 16 px 17,183 / 4,582 / 0 / 0 px (at 12 and 16 the final is
     the preset's without the recheck); s1091's car lies 115 px or more from kept sky: dropped as without the gap
-    (final 0.1050 → 0.0708 either way)."""
+    (final 0.1050 → 0.0708 either way). 0 here, 16 in the ``cpu`` preset."""
     sky_holes: bool = False
     """With ``sky``: the sky's pixels also become stage-1 holes before stage 2 (its stage-1 noise then reaches neither
     stage 2's fill nor its filter). Off: stage 2 gets stage 1's depth unchanged, only the paint after stage 2 acts,
