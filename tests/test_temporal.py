@@ -2184,7 +2184,11 @@ def test_holes_whose_colour_region_is_mostly_a_near_object_take_its_depth_when_t
     np.testing.assert_array_equal(near[weight[0] > 0], plain[weight[0] > 0])
     np.testing.assert_array_equal(fill(False, hole_near_object=0.25), plain)  # the camera does not move ahead
     np.testing.assert_array_equal(fill(True, hole_near_object=0.25, hole_near_object_share=0.95), plain)
-    for bad in ({"hole_near_object": 1.0}, {"hole_near_object": -0.1}, {"hole_near_object_share": 0.0}):
+    own_pass = fill(True, hole_near_object=0.25, hole_near_object_colour=0.2)  # the near channels' own looser pass
+    np.testing.assert_allclose(own_pass[top], np.log(2.0), atol=1e-5)
+    np.testing.assert_array_equal(own_pass[weight[0] > 0], plain[weight[0] > 0])
+    bads = ({"hole_near_object": 1.0}, {"hole_near_object": -0.1}, {"hole_near_object_share": 0.0})
+    for bad in (*bads, {"hole_near_object_colour": -0.1}):
         with pytest.raises(ValueError, match="hole_near_object"):
             TemporalRefiner(**bad)
 

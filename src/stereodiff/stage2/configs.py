@@ -541,6 +541,11 @@ class TemporalConfig(BackendConfig):
     hole_near_object_share: float = 0.5
     """With ``hole_near_object``: the least share of the colour region's covered weight (the fill's) that the near
     pixels must hold for a hole to take their depth (in (0, 1])."""
+    hole_near_object_colour: float = 0.0
+    """With ``hole_near_object``: the colour scale (``fill_sigma_color``'s unit) of a pass of its own for the near
+    pixels' fill and the share (three channels), so that a hole whose strict colour region does not reach the near
+    object's covered pixels (a dark car side whose region reaches only far dark scenery) is tested too; 0 = the
+    fill's one pass and colour scale."""
     hole_sigma_color: float = 0.0
     """The holes' own fill (0 = off: holes take the one fill of every pixel): a second domain-transform pass of two
     channels gives the holes the weighted mean log-depth with this colour scale (``fill_sigma_color``'s unit) and
@@ -813,6 +818,7 @@ class TemporalConfig(BackendConfig):
             ("hole_up_near", 0 < self.hole_up_near <= 1, "must be in (0, 1]"),
             ("hole_near_object", 0 <= self.hole_near_object < 1, "must be in [0, 1)"),
             ("hole_near_object_share", 0 < self.hole_near_object_share <= 1, "must be in (0, 1]"),
+            ("hole_near_object_colour", self.hole_near_object_colour >= 0, "must be ≥ 0"),
             ("flow_grey", self.flow_grey in ("luma", "pca"), "must be luma/pca"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),

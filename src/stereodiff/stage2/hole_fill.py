@@ -198,9 +198,12 @@ def fill_frames(
         channels += [apart * log_d, apart]
     near_at = len(channels)
     near_on = up and config.hole_near_object > 0
+    near_planes: list[np.ndarray] = []  # the near covered pixels' weighted sum and weight, and every covered one's
     if near_on:  # the fill of the near covered pixels alone (``hole_near_object``)
         near_w = fill_w * near_pixels(log_d, weight, config.hole_near_object)
-        channels += [near_w * log_d, near_w]
+        near_planes = [near_w * log_d, near_w, fill_w]
+        if not config.hole_near_object_colour:  # two more channels of the one pass
+            channels += near_planes[:2]
     far_at = len(channels)
     if farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
         top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
@@ -231,6 +234,12 @@ def fill_frames(
     if own_planes is not None:
         own = smoothed[:, -2:] if folded else smooth(own_planes, own_sigma)
     soft = smooth(own_planes, config.hole_smooth_color) if config.hole_smooth_color > 0 else None  # [n,2,h',w']
+    if near_on:  # [n,3,h',w'] the near pixels' sum and weight, the covered weight of the hole's colour region
+        near_smoothed = (
+            smooth(near_planes, config.hole_near_object_colour)
+            if config.hole_near_object_colour
+            else np.concatenate([smoothed[:, near_at : near_at + 2], smoothed[:, 1:2]], axis=1)
+        )
     reach = np.float32(config.fill_min_support)
     weak = reach < _SUPPORT_FLOOR  # pixels reached only under the usual floor count (``fill_min_support``)
 
@@ -310,10 +319,11 @@ def fill_frames(
                 upward &= below <= bound
             fill = np.where(upward, below, fill)
         if near_on:  # a hole whose colour region is mostly a near object's covered pixels takes their depth
-            near_sum, near_weight = smoothed[i, near_at], smoothed[i, near_at + 1]
+            near_sum, near_weight, covered_weight = near_smoothed[i]
             object_depth = near_sum / np.maximum(near_weight, _SUPPORT_FLOOR)
-            mostly = near_weight >= config.hole_near_object_share * norm
-            take = (weight[i] == 0) & reached & mostly & (object_depth < fill)
+            mostly = near_weight >= config.hole_near_object_share * np.maximum(covered_weight, reach)
+            seen = reached if not config.hole_near_object_colour else covered_weight > _SUPPORT_FLOOR
+            take = (weight[i] == 0) & seen & mostly & (object_depth < fill)
             fill = np.where(take if lean is None else take & ~lean, object_depth, fill)
         moving = None
         if config.depth_sigma_static > 0 and motion is not None:  # the temporal filter's strictness, per region
