@@ -2208,3 +2208,53 @@ def test_given_veto_makes_the_filter_strict_beside_a_given_region():
     np.testing.assert_array_equal(strict[:, 15:], loose[:, 15:])
     with pytest.raises(ValueError, match="given_veto_px"):
         TemporalRefiner(given_veto_px=-1)
+
+
+def test_holes_whose_colour_region_is_mostly_a_near_object_take_its_depth_when_the_camera_moves_ahead():
+    """``hole_near_object``: a near object (depth 2, one colour) with far outliers on it (20, a fifth of its covered
+    pixels) and a hole at its top, beside far scenery (20) of another colour that holds a small near object of its
+    own colour and a hole: the fill gives the object's hole the mix of the object's depths; with the option (a camera
+    moving ahead) the hole takes the near pixels' depth, while the far scenery's hole (its region's covered weight is
+    mostly far) and every covered pixel keep theirs. Off by default and without a camera moving ahead; a share
+    above what the object's region holds leaves it too. At the refiner: a sideways camera gives the same output."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rgb = np.full((1, 24, 40, 3), 0.7, np.float32)
+    rgb[0, :, :16] = 0.2  # the object's colour
+    log_d = np.full((1, 24, 40), np.log(20.0), np.float32)
+    log_d[0, :, :16] = np.log(2.0)
+    log_d[0, 12:16, :16] = np.log(20.0)  # far outliers on the object
+    log_d[0, 18:24, 30:34] = np.log(2.0)  # a small near object in the far scenery's colour region
+    weight = np.ones((1, 24, 40), np.float32)
+    top, far = (slice(2, 8), slice(2, 14)), (slice(2, 7), slice(25, 36))
+    weight[0][top] = weight[0][far] = 0.0
+    log_d[weight == 0] = 0.0
+
+    def fill(up: bool, **options) -> np.ndarray:
+        (frame,) = fill_frames(TemporalConfig(**options), rgb, log_d, weight, up=up)
+        return frame.estimate
+
+    plain, near = fill(True), fill(True, hole_near_object=0.25)
+    assert (plain[top] > np.log(2.3)).all()  # the object's depths mixed
+    np.testing.assert_allclose(near[top], np.log(2.0), atol=1e-5)
+    np.testing.assert_array_equal(near[far], plain[far])
+    np.testing.assert_array_equal(near[weight[0] > 0], plain[weight[0] > 0])
+    np.testing.assert_array_equal(fill(False, hole_near_object=0.25), plain)  # the camera does not move ahead
+    np.testing.assert_array_equal(fill(True, hole_near_object=0.25, hole_near_object_share=0.95), plain)
+    own_pass = fill(True, hole_near_object=0.25, hole_near_object_colour=0.2)  # the near channels' own looser pass
+    np.testing.assert_allclose(own_pass[top], np.log(2.0), atol=1e-5)
+    np.testing.assert_array_equal(own_pass[weight[0] > 0], plain[weight[0] > 0])
+    bads = ({"hole_near_object": 1.0}, {"hole_near_object": -0.1}, {"hole_near_object_share": 0.0})
+    for bad in (*bads, {"hole_near_object_colour": -0.1}):
+        with pytest.raises(ValueError, match="hole_near_object"):
+            TemporalRefiner(**bad)
+
+    depth = np.full((3, 24, 32), 20.0, np.float32)
+    depth[:, 15:20, 10:20] = 2.0
+    depth[:, 8:15, 10:20] = 0.0
+    options = dict(work_long_side=32, temporal_decay=0.0)
+    np.testing.assert_array_equal(
+        _refine_flat_scene(depth, [0.2, 0.0, 0.0], hole_near_object=0.25, **options),
+        _refine_flat_scene(depth, [0.2, 0.0, 0.0], **options),
+    )

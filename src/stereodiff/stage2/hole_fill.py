@@ -40,7 +40,9 @@ __all__ = [
     "hole_distance",
     "lower_border",
     "moving_ahead",
+    "near_bound",
     "near_motion_boundary",
+    "near_pixels",
     "outline_fill",
     "region_motion",
     "region_share",
@@ -142,8 +144,9 @@ def fill_frames(
             those holes lean far), or None.
         order: ``[h',1]`` bool rows whose holes refuse nearer depth from the temporal filter (``hole_pull_order``
             for a camera moving ahead: the upper half), or None: each frame's ``floor`` is set there.
-        up: ``hole_up_px`` applies (a camera moving ahead): a hole takes the depth of the nearer covered surface
-            below it in its column (:func:`surface_below`).
+        up: the camera moves ahead: with ``hole_up_px`` a hole takes the depth of the nearer covered surface
+            below it in its column (:func:`surface_below`); with ``hole_near_object`` the depth of the near pixels
+            that hold most of its colour region's covered weight (:func:`near_pixels`).
         movers: ``[n,h',w']`` bool the pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``
             keeps the outline rule away from them; ``hole_mover_away_px`` fills the holes beside them from the
             covered pixels not in it, of a weight ≥ ``hole_mover_away_trust`` when that is set; ``given_fill_px``
@@ -193,6 +196,14 @@ def fill_frames(
     if apart_on:  # the fill of the covered pixels not given
         apart = fill_w * ~movers
         channels += [apart * log_d, apart]
+    near_at = len(channels)
+    near_on = up and config.hole_near_object > 0
+    near_planes: list[np.ndarray] = []  # the near covered pixels' weighted sum and weight, and every covered one's
+    if near_on:  # the fill of the near covered pixels alone (``hole_near_object``)
+        near_w = fill_w * near_pixels(log_d, weight, config.hole_near_object)
+        near_planes = [near_w * log_d, near_w, fill_w]
+        if not config.hole_near_object_colour:  # two more channels of the one pass
+            channels += near_planes[:2]
     far_at = len(channels)
     if farness > 0:  # soft-max channel, shifted by the block's farthest log-depth (no overflow)
         top = float(log_d[weight > 0].max()) if (weight > 0).any() else 0.0
@@ -223,6 +234,12 @@ def fill_frames(
     if own_planes is not None:
         own = smoothed[:, -2:] if folded else smooth(own_planes, own_sigma)
     soft = smooth(own_planes, config.hole_smooth_color) if config.hole_smooth_color > 0 else None  # [n,2,h',w']
+    if near_on:  # [n,3,h',w'] the near pixels' sum and weight, the covered weight of the hole's colour region
+        near_smoothed = (
+            smooth(near_planes, config.hole_near_object_colour)
+            if config.hole_near_object_colour
+            else np.concatenate([smoothed[:, near_at : near_at + 2], smoothed[:, 1:2]], axis=1)
+        )
     reach = np.float32(config.fill_min_support)
     weak = reach < _SUPPORT_FLOOR  # pixels reached only under the usual floor count (``fill_min_support``)
 
@@ -297,10 +314,17 @@ def fill_frames(
                 stops, source, eligible = weight[i] > 0, log_d[i], weight[i] == 0
             below, reached_below = surface_below(source, stops, rgb[i], config.hole_up_px, config.hole_up_colour)
             upward = eligible & reached_below & (below < fill)
-            confident = weight[i] >= 0.5
-            if config.hole_up_near < 1 and confident.any():  # only a near surface below
-                upward &= below <= np.quantile(log_d[i][confident], config.hole_up_near)
+            bound = near_bound(log_d[i], weight[i], config.hole_up_near) if config.hole_up_near < 1 else None
+            if bound is not None:  # only a near surface below
+                upward &= below <= bound
             fill = np.where(upward, below, fill)
+        if near_on:  # a hole whose colour region is mostly a near object's covered pixels takes their depth
+            near_sum, near_weight, covered_weight = near_smoothed[i]
+            object_depth = near_sum / np.maximum(near_weight, _SUPPORT_FLOOR)
+            mostly = near_weight >= config.hole_near_object_share * np.maximum(covered_weight, reach)
+            seen = reached if not config.hole_near_object_colour else covered_weight > _SUPPORT_FLOOR
+            take = (weight[i] == 0) & seen & mostly & (object_depth < fill)
+            fill = np.where(take if lean is None else take & ~lean, object_depth, fill)
         moving = None
         if config.depth_sigma_static > 0 and motion is not None:  # the temporal filter's strictness, per region
             moving = region if region is not None else region_motion(smoothed[i, 3], smoothed[i, 4])
@@ -322,6 +346,26 @@ def fill_frames(
         )
 
     return list(thread_imap(fill_one, range(len(log_d)), config.num_workers))
+
+
+def near_bound(log_depth: np.ndarray, weight: np.ndarray, quantile: float) -> float | None:
+    """The ``quantile`` of a frame's confident (weight ≥ ½) log-depth (``log_depth``, ``weight`` ``[h',w']``): how
+    far a surface among the frame's nearest may be (``hole_up_near``, ``hole_near_object``); None without confident
+    pixels."""
+    confident = weight >= 0.5
+    return float(np.quantile(log_depth[confident], quantile)) if confident.any() else None
+
+
+def near_pixels(log_depth: np.ndarray, weight: np.ndarray, quantile: float) -> np.ndarray:
+    """``[n,h',w']`` float32 1 on each frame's near covered pixels: at most as far as its :func:`near_bound`
+    (``log_depth``, ``weight`` ``[n,h',w']``; ``hole_near_object``); 0 elsewhere and in a frame without confident
+    pixels."""
+    near = np.zeros(log_depth.shape, np.float32)
+    for i, (frame, w) in enumerate(zip(log_depth, weight)):
+        bound = near_bound(frame, w, quantile)
+        if bound is not None:
+            near[i] = (w > 0) & (frame <= bound)
+    return near
 
 
 #: evidence weight (texture-weighted pixels of a colour region) of the prior that a region moves on its own:

@@ -246,12 +246,12 @@ class TemporalRefiner(TemporalConfig):
         far lean's γ (``hole_farness_ahead`` when the camera moves ahead, else ``hole_farness``) and the ``[h',1]``
         bool rows (the upper half) where the temporal filter keeps nearer depth out of the holes
         (``hole_pull_order``; None = off), and whether the holes take the nearer surface below them
-        (``hole_up_px``). With ``ahead_from_stage1`` and
+        (``hole_up_px``) or the near object's depth (``hole_near_object``). With ``ahead_from_stage1`` and
         stage 1's ``ahead_share`` measured, that share decides instead of the poses."""
         lean_wanted = self.hole_lean_bottom > 0 and self.hole_nearness > 0
         warp_gated = self.hole_warp_frames > 0 and self.hole_warp_ahead
         order_wanted = self.hole_pull_order > 0
-        up_wanted = self.hole_up_px > 0
+        up_wanted = self.hole_up_px > 0 or self.hole_near_object > 0
         if not (lean_wanted or warp_gated or self.hole_farness_ahead > 0 or order_wanted or up_wanted):
             return None, self.hole_warp_frames, self.hole_farness, None, False
         measured = self._ahead(cam_to_world, intrinsics, width, ahead_share)
@@ -1152,7 +1152,7 @@ class _Inputs:
         self.farness = refiner.hole_farness if farness is None else farness
         self.lean = lean  # [h',w'] bool: the holes there lean fully to the near side (``hole_lean_bottom``)
         self.order = order  # [h',1] bool rows whose holes refuse nearer pulled depth (``hole_pull_order``), or None
-        self.up = up  # the holes take the nearer covered surface below them (``hole_up_px``)
+        self.up = up  # the camera moves ahead: ``hole_up_px`` and ``hole_near_object`` apply
         #: frames on each side whose depth is carried into the holes (``hole_warp_frames``, 0 where
         #: ``hole_warp_ahead`` turns it off)
         self.warp_frames = refiner.hole_warp_frames if warp_frames is None else warp_frames
