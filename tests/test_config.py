@@ -136,6 +136,7 @@ def test_presets_hold_the_paper_settings():
         hole_smooth_min_px=4.0,
         hole_outline_views=8,
         hole_outline_views_static=True,
+        hole_outline_views_near_margin=0.01,
         hole_outline_wide_frame_given=0.025,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):

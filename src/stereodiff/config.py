@@ -225,6 +225,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 hole_smooth_min_px=4.0,
                 hole_outline_views=8,
                 hole_outline_views_static=True,
+                hole_outline_views_near_margin=0.01,
                 hole_outline_wide_frame_given=0.025,
             ),
             device=device,

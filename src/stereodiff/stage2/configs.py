@@ -400,8 +400,9 @@ class TemporalConfig(BackendConfig):
     on static-orbit it is the background side's remaining too-near fill. Measured (docs/stage2-temporal.md, "The
     background side's remaining holes"; 0.01, final all-pixel AbsRel): static-orbit s1250–s1255 −3.0 / −1.1 / +0.8 %
     (min / median / max; 5 better / 0 same / 1 worse at ±0.5 %), held out s1260–s1265 −2.8 / −1.3 / −0.4 % (4 / 2 /
-    0); close-object and indoor-dynamic s1250 identical (``hole_outline_views_static``), 7-Scenes −0.1 %. 0 here
-    and in the ``cpu`` preset."""
+    0); close-object and indoor-dynamic s1250 identical (``hole_outline_views_static``), 7-Scenes −0.1 %; held out
+    by the coordinator on static-orbit 1400–1403 −3.6 / −0.6 / −1.7 / −2.0 % (4 / 0 / 0), TUM identical (0.08473).
+    0 here, 0.01 in the ``cpu`` preset (session of 2026-12-06 late)."""
     hole_outline_views_band_px: float = 6.0
     """With ``hole_outline_views``: the band's reach from stage 1's covered pixels (working-resolution pixels)."""
     hole_outline_views_static: bool = False
