@@ -80,6 +80,7 @@ def test_presets_hold_the_paper_settings():
         movers_cut_sway_fit=0.75,
         movers_up_holes=0.35,
         movers_near_contact=0.3,
+        movers_near_carry=32,
         near_holes=3.0,
         near_holes_local=4,
         near_holes_along_weight=0.55,
@@ -137,6 +138,8 @@ def test_presets_hold_the_paper_settings():
         hole_outline_views=8,
         hole_outline_views_static=True,
         hole_outline_views_near_margin=0.01,
+        given_upsample_px=3.0,
+        given_upsample_colour=True,
         hole_outline_wide_frame_given=0.025,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):

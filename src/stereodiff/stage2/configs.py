@@ -751,7 +751,8 @@ class TemporalConfig(BackendConfig):
     all 16 clips measured (close-object s0–s3, s1080–s1083, s1088 −4.2 … −0.1 %, indoor-dynamic s1084 / s1085 / s1089,
     driving s1086 / s1087 −0.6 … +0.2 %, TUM and 7-Scenes within 0.01 %), moving pixels −0.3 … +1.4 %; the demo's row on
     stage 1's pixels 0.0599 → 0.0578 (stage 1 0.0568). Measured in docs/stage2-temporal.md, "The bleed beside a
-    given region" (issue #20, session of 2026-12-06, s42-bleed)."""
+    given region" (issue #20, session of 2026-12-06, s42-bleed). 0 here, 3 in the ``cpu`` preset with
+    ``given_upsample_colour`` (session of 2026-12-06 late)."""
     given_upsample_colour: bool = False
     """With ``given_upsample_px``: of the pixels within its reach, only those whose colour is not nearer the mean
     colour of the given pixels in their ``(2⌈given_upsample_px⌉ + 1)²`` box than the mean colour of the other pixels
@@ -764,7 +765,9 @@ class TemporalConfig(BackendConfig):
     ``given_upsample_px=3`` alone 8 / 7 / 3, indoor-dynamic up to +1.0 %), moving pixels at most +0.7 % (alone
     +2.2 %). Measured in
     docs/stage2-temporal.md, "The bleed beside a given region on the new preset" (issue #20, session of 2026-12-06,
-    s43-bleed)."""
+    s43-bleed). Held out by the coordinator with ``given_upsample_px=3`` (close-object 1400–1407, indoor-dynamic
+    1400–1403, rolled indoor-dynamic 1404–1407): 5 better / 11 same / 0 worse (−0.96 … +0.31 %). False here, true
+    in the ``cpu`` preset (session of 2026-12-06 late)."""
     num_workers: int = 2
     """Threads for the flows and flow links, the motion evidence and the upsampling (the output does not depend on
     it)."""
