@@ -706,6 +706,11 @@ def working_guide(rgb: np.ndarray, size: tuple[int, int], scaled: np.ndarray | N
     return scaled if scaled.shape[:2] == (h, w) else cv2.resize(scaled, (w, h), interpolation=cv2.INTER_AREA)
 
 
+#: colour² (RGB in [0, 1]) by which :func:`given_coloured` wants the given pixels' mean nearer: a tie (a given region
+#: that took in the background beside it, the background's own colour on both sides) is not the mover's
+_COLOUR_TIE = 1e-4
+
+
 def given_coloured(guide: np.ndarray, given: np.ndarray, radius: int) -> np.ndarray:
     """``[h,w]`` bool: the pixels not given whose colour lies nearer (Euclidean, RGB) the mean colour of the given
     pixels in their ``(2·radius + 1)²`` box than the mean colour of the other pixels not given there (the pixel
@@ -734,11 +739,6 @@ def given_coloured(guide: np.ndarray, given: np.ndarray, radius: int) -> np.ndar
     mean_apart = colour_apart / np.maximum(count_apart, 1.0)[..., None]
     nearer = np.sum((guide - mean_in) ** 2, axis=-1) + _COLOUR_TIE < np.sum((guide - mean_apart) ** 2, axis=-1)
     return both & nearer
-
-
-#: colour² (RGB in [0, 1]) by which :func:`given_coloured` wants the given pixels' mean nearer: a tie (a given region
-#: that took in the background beside it, the background's own colour on both sides) is not the mover's
-_COLOUR_TIE = 1e-4
 
 
 # ---------------------------------------------------------------------------------------------------- camera motion
