@@ -137,15 +137,15 @@ def test_plan_reads_frames_and_size_from_the_input(cli, tmp_path):
 def test_weights_free_plan_is_bounded_in_memory_and_linear_in_disk():
     """The cpu preset's memory is one movers block / one stage-2 window whatever the length; its disk (ray pairs,
     scene, stage-2 output) grows with it. At 320×240 the planned peak is within 10 % of the measured peak
-    (300 frames, BENCHMARKS.md; 877 MiB since the session of 2026-12-05 night)."""
+    (300 frames, BENCHMARKS.md; 895 MiB since the session of 2026-12-06, 905–949 over three runs)."""
     config = preset_config("cpu", device="cpu")
     short, long, longer = (plan_run(config, t, 240, 320, budget_bytes=GIB) for t in (64, 300, 3000))
     assert short.peak_bytes < long.peak_bytes == longer.peak_bytes
     assert all(s.activation_bytes > 0 and s.disk_bytes > 0 for s in long.stages)
     for mine, ten_times in zip(long.stages, longer.stages, strict=True):
         assert ten_times.disk_bytes == 10 * mine.disk_bytes
-    assert abs(long.peak_bytes / (877 * 2**20) - 1) < 0.1
-    assert long.fits is True and "runtime overhead 0.32 GB" in long.format()
+    assert abs(long.peak_bytes / (895 * 2**20) - 1) < 0.1
+    assert long.fits is True and "runtime overhead 0.36 GB" in long.format()
     with_short = plan_run(config, 300, 240, 320).stages[0].activation_bytes
     config.stage1.movers_short_offsets = ()
     block = 128 + 2 * (32 + 1)  # BLOCK_FRAMES with movers_cut_track's context on both sides

@@ -42,8 +42,10 @@ RUNTIME_OVERHEAD = {"cpu": int(0.6 * _GIB), "cuda": int(0.5 * _GIB)}
 #: optimiser for the focal cascade (+20 MiB after stage 1) and the threads of stage 2's fill, the preview and the
 #: decoder beside the window's planes (+40 MiB): 0.27 GiB covered the measured peaks below until the session of
 #: 2026-12-05 night, when the preset's peaks at 300 / 600 frames reached 850–920 MiB (Intel Xeon 821–899, AMD EPYC
-#: 850–920 over five runs: the spike of stage 2's last windows beside the export); 0.32 GiB covers them
-WEIGHTS_FREE_OVERHEAD = int(0.32 * _GIB)
+#: 850–920 over five runs: the spike of stage 2's last windows beside the export); 0.32 GiB covered them until the
+#: session of 2026-12-06, when three 300-frame runs on an AMD EPYC host peaked at 905–949 MiB and a 600-frame run at
+#: 932 (stage 2's windows' run-to-run spread, flat in the length): 0.36 GiB covers them (planned 969 MiB)
+WEIGHTS_FREE_OVERHEAD = int(0.36 * _GIB)
 
 # Weights-free backends: float32 planes live per frame at their peak, measured at 320×240 (300 frames; 2 worker
 # threads): the movers step over its block of frames (8.4), the temporal refiner over its window (14.9). Planned
@@ -52,6 +54,7 @@ WEIGHTS_FREE_OVERHEAD = int(0.32 * _GIB)
 # docs/geometric.md "Memory flat in the video length"); with the cascade and the threaded export (session of
 # 2026-12-03 evening) measured 575 / 813 / 808 MiB (515–575 over five runs of 64 frames), planned 577 / 877 / 877.
 # Session of 2026-12-05 night (AMD EPYC, `bench_pipeline.py`): measured 613 / 877 / 892 MiB, planned 628 / 928 / 928.
+# Session of 2026-12-06 (AMD EPYC): measured 639 / 895 / 932 MiB (300 frames 905–949 over three runs), planned 969.
 _MOVERS_LIVE_PLANES = 9
 _SHORT_OFFSET_BYTES = 2  # per pixel of the movers block with `movers_short_offsets`: their uint8 vote and check counts
 _TEMPORAL_LIVE_PLANES = 16
