@@ -83,8 +83,8 @@ def _loop_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple[tupl
 
 @pytest.mark.parametrize("seed", range(6))
 def test_silhouette_shift_is_the_loop_over_shifts_bit_for_bit(seed):
-    """Blobs moved and cut by the image border, noise, and a one-pixel region on a stripe or a block (shifts tie): the same
-    shift and the same IoU bits as the loop, ties going to the first shift in row order."""
+    """Blobs moved and cut by the image border, noise, and a one-pixel region on a stripe or a block (shifts tie):
+    the same shift and the same IoU bits as the loop, ties going to the first shift in row order."""
     rng = np.random.default_rng(seed)
     region = np.zeros((H, W), bool)
     y, x = rng.integers(0, H - 20), rng.integers(0, W - 30)
