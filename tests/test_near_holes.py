@@ -52,6 +52,61 @@ def test_silhouette_shift_finds_the_translation():
     assert iou == pytest.approx(1.0)
 
 
+def _loop_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple[tuple[int, int], float]:
+    """:func:`silhouette_shift` as one IoU per shift in two Python loops (the coarse grid, then ±3 pixels): the
+    reference its array form must match bit for bit."""
+    h, w = region.shape
+    ys, xs = np.nonzero(region)
+    step = max(1, len(ys) // 4000)
+    ys, xs = ys[::step], xs[::step]
+    other_count = float(other.sum()) / step
+
+    def iou(dx: int, dy: int) -> float:
+        y, x = ys + dy, xs + dx
+        inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+        hit = float(other[y[inside], x[inside]].sum())
+        union = inside.sum() + other_count - hit
+        return hit / union if union > 0 else 0.0
+
+    best, best_iou = (0, 0), -1.0
+    for dy in range(-reach, reach + 1, 4):
+        for dx in range(-reach, reach + 1, 4):
+            if (value := iou(dx, dy)) > best_iou:
+                best, best_iou = (dx, dy), value
+    cx, cy = best
+    for dy in range(max(-reach, cy - 3), min(reach, cy + 3) + 1):
+        for dx in range(max(-reach, cx - 3), min(reach, cx + 3) + 1):
+            if (value := iou(dx, dy)) > best_iou:
+                best, best_iou = (dx, dy), value
+    return best, best_iou
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_silhouette_shift_is_the_loop_over_shifts_bit_for_bit(seed):
+    """Blobs moved and cut by the image border, noise, and a one-pixel region on a stripe or a block (shifts tie):
+    the same shift and the same IoU bits as the loop, ties going to the first shift in row order."""
+    rng = np.random.default_rng(seed)
+    region = np.zeros((H, W), bool)
+    y, x = rng.integers(0, H - 20), rng.integers(0, W - 30)
+    region[y : y + rng.integers(3, 40), x : x + rng.integers(3, 60)] = True
+    moved = np.roll(np.roll(region, rng.integers(-25, 26), axis=1), rng.integers(-25, 26), axis=0)
+    noise = rng.random((H, W)) < 0.3
+    dot, stripe, block = np.zeros((H, W), bool), np.zeros((H, W), bool), np.zeros((H, W), bool)
+    dot[y, x], stripe[rng.integers(0, H)] = True, True
+    block[max(0, y - 10) : y + 11, max(0, x - 10) : x + 11] = True  # equal IoUs before the coarse best's shift
+    pairs = (
+        (region, moved | (noise & moved.any(axis=0))),
+        (region, noise),
+        (dot, stripe),
+        (dot, block),
+        (region, moved),
+    )
+    for a, b in pairs:
+        for reach in (5, 19, 48):
+            (shift, iou), (loop_shift, loop_iou) = silhouette_shift(a, b, reach), _loop_shift(a, b, reach)
+            assert shift == loop_shift and np.float64(iou).tobytes() == np.float64(loop_iou).tobytes()
+
+
 def test_a_fast_hole_gets_its_outline_depth_and_a_static_hole_stays():
     scene = _scene(12)
     out, given = near_hole_depth(scene, NearHolesSettings(3.0))

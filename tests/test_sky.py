@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stereodiff.config import preset_config, set_option
-from stereodiff.stage1.sky import SkySettings, apply_sky, detect_sky, paint_sky, sky_frame
+from stereodiff.stage1.sky import SkySettings, apply_sky, brightest, detect_sky, paint_sky, sky_frame
 from stereodiff.types import SceneGeometry
 
 H, W, HORIZON = 48, 64, 16  # rows < HORIZON are the sky (or the ceiling), the others a textured plane
@@ -285,3 +285,14 @@ def test_near_recheck_gap_still_drops_a_car_far_from_the_sky():
     set_option(config, "stage1.sky_near_recheck_gap", "-1")
     with pytest.raises(ValueError, match="sky_near_recheck_gap"):
         config.validate()
+
+
+def test_brightest_is_the_channel_maximum_bit_for_bit():
+    """``brightest``: the largest channel, the same bits as ``rgb.max(axis=2)`` on colours in [0, 1] (ties between
+    channels, a channel at 0 or 1 included) and on a strided view of a frame."""
+    rng = np.random.default_rng(0)
+    rgb = rng.random((24, 32, 3), dtype=np.float32)
+    rgb[:4] = rgb[:4, :, :1]  # grey rows: three equal channels
+    rgb[4:8, :, 1], rgb[8:12, :, 2] = 0.0, 1.0
+    for colours in (rgb, rgb[::2, 1::3]):
+        assert brightest(colours).tobytes() == colours.max(axis=2).tobytes()

@@ -2145,6 +2145,24 @@ def test_given_upsample_fits_the_pixels_beside_a_given_region_without_it():
         TemporalRefiner(given_upsample_px=-1)
 
 
+def test_guided_upsample_with_the_callers_guides_is_the_same_bits():
+    """``guides``: the frame's [0, 1] guide and its working-size one handed in (``_upsample``'s passes over a frame
+    share them) give the bits the filter gives when it makes them, at the source size and from a smaller working
+    size, with and without ``member``."""
+    from stereodiff.stage2.temporal import working_guide
+
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    scaled = frame.astype(np.float32) / 255.0
+    for size in ((48, 64), (24, 32)):
+        low, member = rng.random(size, dtype=np.float32), rng.random(size) < 0.8
+        guides = scaled, working_guide(frame, size, scaled)
+        for kept in (None, member):
+            made = guided_upsample(low, frame, radius=2, eps=1e-3, member=kept)
+            handed = guided_upsample(low, frame, radius=2, eps=1e-3, member=kept, guides=guides)
+            assert made.shape == (48, 64) and made.tobytes() == handed.tobytes()
+
+
 def test_given_upsample_colour_keeps_the_plain_filter_on_the_movers_own_rim():
     """``given_upsample_colour``: the rule gave depth to part of a mover (columns 0–5); its rim (columns 6–8, the
     mover's colour) stage 1 put at the wall's depth. The pixels beside the given region that look like it keep the

@@ -139,7 +139,8 @@ class NearHolesSettings:
 def silhouette_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple[tuple[int, int], float]:
     """The integer shift ``(dx, dy)`` (pixels, |dx|, |dy| ≤ ``reach``) that lays ``region`` ``[h,w]`` bool best on
     ``other`` ``[h,w]`` bool (the most intersection over union, both cut to the image), and that IoU (0…1).
-    Searched on a 4× coarser grid first, then refined by ±3 pixels on a subsample of ``region``'s pixels."""
+    Searched on a 4× coarser grid first, then refined by ±3 pixels on a subsample of ``region``'s pixels; of equal
+    IoUs the first shift in row order (``dy``, then ``dx``) wins, the coarse one over the refined ones."""
     h, w = region.shape
     ys, xs = np.nonzero(region)
     if not len(ys) or not other.any():
@@ -147,26 +148,31 @@ def silhouette_shift(region: np.ndarray, other: np.ndarray, reach: int) -> tuple
     step = max(1, len(ys) // 4000)  # an even subsample of the region's pixels
     ys, xs = ys[::step], xs[::step]
     other_count = float(other.sum()) / step
+    # other's pixels coded 2 and the rest of the image 1 on a frame of 0s ``reach`` wide: one gather per shift
+    # tells both whether a moved pixel hits other and whether it stays in the image
+    codes = np.zeros((h + 2 * reach, w + 2 * reach), np.uint8)
+    codes[reach : reach + h, reach : reach + w] = np.where(other, 2, 1)
+    at = (ys + reach) * codes.shape[1] + (xs + reach)  # [n] the region's pixels in ``codes``, flat
 
-    def iou(dx: int, dy: int) -> float:
-        y, x = ys + dy, xs + dx
-        inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
-        hit = float(other[y[inside], x[inside]].sum())
-        union = inside.sum() + other_count - hit
-        return hit / union if union > 0 else 0.0
+    def ious(dys: range, dxs: range) -> np.ndarray:
+        """``[len(dys)·len(dxs)]`` float64 IoUs of the shifts in row order (one row of shifts at a time)."""
+        flat, row = codes.ravel(), np.asarray(dxs)[:, None] + at[None, :]  # [len(dxs), n]
+        seen = np.stack([flat[row + dy * codes.shape[1]] for dy in dys]).reshape(len(dys) * len(dxs), -1)
+        hit = np.count_nonzero(seen == 2, axis=1).astype(np.float64)
+        union = np.count_nonzero(seen, axis=1) + other_count - hit
+        return np.divide(hit, union, out=np.zeros_like(hit), where=union > 0)
 
-    best, best_iou = (0, 0), -1.0
-    for dy in range(-reach, reach + 1, 4):
-        for dx in range(-reach, reach + 1, 4):
-            value = iou(dx, dy)
-            if value > best_iou:
-                best, best_iou = (dx, dy), value
-    cx, cy = best
-    for dy in range(max(-reach, cy - 3), min(reach, cy + 3) + 1):
-        for dx in range(max(-reach, cx - 3), min(reach, cx + 3) + 1):
-            value = iou(dx, dy)
-            if value > best_iou:
-                best, best_iou = (dx, dy), value
+    coarse = range(-reach, reach + 1, 4)
+    values = ious(coarse, coarse)
+    first = int(np.argmax(values))
+    cx, cy = coarse[first % len(coarse)], coarse[first // len(coarse)]
+    best, best_iou = (cx, cy), float(values[first])
+    near_y = range(max(-reach, cy - 3), min(reach, cy + 3) + 1)
+    near_x = range(max(-reach, cx - 3), min(reach, cx + 3) + 1)
+    values = ious(near_y, near_x)
+    first = int(np.argmax(values))
+    if values[first] > best_iou:
+        best, best_iou = (near_x[first % len(near_x)], near_y[first // len(near_x)]), float(values[first])
     return best, best_iou
 
 

@@ -616,25 +616,34 @@ class TemporalRefiner(TemporalConfig):
         if not np.isfinite(log_depth).all():
             return np.full(frame.shape[:2], -np.inf, np.float32)
         frame = np.asarray(frame)
-        plain = guided_upsample(log_depth, frame, radius=self.upsample_radius, eps=self.upsample_eps)
+        scaled = frame.astype(np.float32) / 255.0  # [H,W,3] the guide in [0, 1], once for every pass below
+        guide = working_guide(frame, log_depth.shape, scaled)  # [h',w',3]
+        radius, eps = self.upsample_radius, self.upsample_eps
+        plain = guided_upsample(log_depth, frame, radius=radius, eps=eps, guides=(scaled, guide))
         if given is None:
             return plain
         import cv2
 
         beside = within(given, self.given_upsample_px) & ~given  # [h',w']
         if self.given_upsample_colour and beside.any():
-            beside &= ~given_coloured(working_guide(frame, given.shape), given, math.ceil(self.given_upsample_px))
+            beside &= ~given_coloured(guide, given, math.ceil(self.given_upsample_px))
         beside = beside.astype(np.uint8)
         if not beside.any():
             return plain
-        apart = guided_upsample(log_depth, frame, radius=self.upsample_radius, eps=self.upsample_eps, member=~given)
+        apart = guided_upsample(log_depth, frame, radius=radius, eps=eps, member=~given, guides=(scaled, guide))
         big = cv2.resize(beside, plain.shape[::-1], interpolation=cv2.INTER_NEAREST).view(bool)  # [H,W]
         return np.where(big, apart, plain)
 
 
 # ---------------------------------------------------------------------------------------------------- filters
 def guided_upsample(
-    low: np.ndarray, guide_rgb: np.ndarray, *, radius: int, eps: float, member: np.ndarray | None = None
+    low: np.ndarray,
+    guide_rgb: np.ndarray,
+    *,
+    radius: int,
+    eps: float,
+    member: np.ndarray | None = None,
+    guides: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Fast colour guided-filter upsampling (He, Sun & Tang 2013; He & Sun 2015) of a ``[h,w]`` map to ``[H,W]``.
 
@@ -650,6 +659,8 @@ def guided_upsample(
         member: optional ``[h,w]`` bool pixels the boxes are taken over (box means weighted by it, for the linear
             models and for their averaging); None = every pixel. The result is defined where a member pixel lies
             within ``radius`` (its own box then has one); use it there only.
+        guides: optional ``(guide_rgb / 255 [H,W,3], its working_guide [h,w,3])`` float32, when the caller has
+            them (several passes over one frame); None = made here.
 
     Returns:
         ``[H,W]`` float32.
@@ -658,8 +669,10 @@ def guided_upsample(
 
     big_h, big_w = guide_rgb.shape[:2]
     h, w = low.shape
-    guide_big = guide_rgb.astype(np.float32) / 255.0  # [H,W,3]
-    guide = working_guide(guide_rgb, (h, w), guide_big)
+    if guides is None:
+        guide_big = guide_rgb.astype(np.float32) / 255.0  # [H,W,3]
+        guides = guide_big, working_guide(guide_rgb, (h, w), guide_big)
+    guide_big, guide = guides
     low = low.astype(np.float32)
     size = (2 * radius + 1, 2 * radius + 1)
 
