@@ -2276,3 +2276,81 @@ def test_holes_whose_colour_region_is_mostly_a_near_object_take_its_depth_when_t
         _refine_flat_scene(depth, [0.2, 0.0, 0.0], hole_near_object=0.25, **options),
         _refine_flat_scene(depth, [0.2, 0.0, 0.0], **options),
     )
+
+
+def test_a_hole_between_a_near_front_below_and_a_far_wall_above_takes_the_front_in_a_static_video():
+    """``hole_top_px``: one flat colour region, a far wall (depth 20) covered above, a box's front (2) covered in
+    rows 15-23 of columns 10-19 and a hole strip (rows 10-14) between them, the box's top seen at a grazing angle:
+    the fill mixes the wall into the strip; with the option the strip takes the front's depth (with
+    ``hole_top_lift`` a share of the step farther; with ``hole_top_colour`` only its part whose chromaticity is the
+    front's; with ``hole_top_fill`` only where its fill lies nearer than that share of the step). A hole with the far
+    surface below and the near one above, or with the same depth on both sides, keeps its fill; covered pixels keep
+    their depth. At the refiner: it acts in a video stage 1 finds static and leaves a video with given movers bit for
+    bit as without it."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rgb = np.full((1, 24, 32, 3), 0.5, np.float32)
+    log_d = np.full((1, 24, 32), np.log(20.0), np.float32)
+    weight = np.ones((1, 24, 32), np.float32)
+    log_d[0, 15:, 10:20] = np.log(2.0)  # the box's front
+    log_d[0, :5, 24:28] = np.log(2.0)  # a near surface above a hole over the far wall
+    weight[0, 10:15, 10:20] = 0.0  # the box's top
+    weight[0, 5:8, 24:28] = 0.0  # near above, far below
+    weight[0, 2:5, 2:6] = 0.0  # inside the wall
+    log_d[weight == 0] = 0.0
+    strip = (slice(10, 15), slice(10, 20))
+
+    def fill(tops: bool, **options) -> np.ndarray:
+        (frame,) = fill_frames(TemporalConfig(**options), rgb, log_d, weight, tops=tops)
+        return frame.estimate
+
+    plain, top = fill(False, hole_top_px=8), fill(True, hole_top_px=8)
+    np.testing.assert_array_equal(fill(True), plain)  # off by default
+    assert (plain[strip] > np.log(3.0)).all()  # the region's mean
+    np.testing.assert_allclose(top[strip], np.log(2.0), atol=1e-6)
+    lifted = fill(True, hole_top_px=8, hole_top_lift=0.25)
+    np.testing.assert_allclose(lifted[strip], np.log(2.0) + 0.25 * np.log(10.0), atol=1e-5)
+    np.testing.assert_array_equal(top[5:8, 24:28], plain[5:8, 24:28])
+    np.testing.assert_array_equal(top[2:5, 2:6], plain[2:5, 2:6])
+    np.testing.assert_array_equal(top[weight[0] > 0], plain[weight[0] > 0])
+    np.testing.assert_array_equal(fill(True, hole_top_px=4)[10, 10:20], plain[10, 10:20])  # the front 5 rows down
+    # ``hole_top_fill``: a strip whose fill lies farther than that share of the step keeps its fill
+    share = (plain[strip] - np.log(2.0)) / np.log(10.0)  # where the fill lies in the step: 0 front, 1 wall
+    assert share.min() > 0.2 and share.max() < 0.99
+    below_share = fill(True, hole_top_px=8, hole_top_fill=float(share.min()) - 0.1)
+    np.testing.assert_array_equal(below_share[strip], plain[strip])
+    above_share = fill(True, hole_top_px=8, hole_top_fill=float(share.max()) + 0.01)
+    np.testing.assert_allclose(above_share[strip], np.log(2.0))
+    # ``hole_top_colour``: a reddish box (its top brighter: shading), a bluish wall whose strip above the box is a
+    # hole too (rows 10-11): only the box-coloured part (rows 12-14) takes the front's depth
+    coloured = np.empty_like(rgb)
+    coloured[0] = [0.2, 0.3, 0.6]
+    coloured[0, 15:, 10:20] = [0.5, 0.2, 0.1]
+    coloured[0, 12:15, 10:20] = [0.9, 0.36, 0.18]
+    (by_colour,) = fill_frames(TemporalConfig(hole_top_px=8, hole_top_colour=1.0), coloured, log_d, weight, tops=True)
+    (uncoloured,) = fill_frames(TemporalConfig(hole_top_px=8), coloured, log_d, weight, tops=False)
+    np.testing.assert_allclose(by_colour.estimate[13:15, 12:18], np.log(2.0), atol=1e-6)
+    np.testing.assert_array_equal(by_colour.estimate[10, 10:20], uncoloured.estimate[10, 10:20])
+    with pytest.raises(ValueError, match="hole_top_px"):
+        TemporalRefiner(hole_top_px=-1)
+    with pytest.raises(ValueError, match="hole_top_fill"):
+        TemporalRefiner(hole_top_fill=-0.5)
+
+    depth = np.full((3, 24, 32), 20.0, np.float32)
+    depth[:, 15:, 10:20] = 2.0
+    depth[:, 10:15, 10:20] = 0.0
+    frames = np.full((3, 24, 32, 3), 128, np.uint8)
+    camera = np.array([[40.0, 0.0, 15.5], [0.0, 40.0, 11.5], [0.0, 0.0, 1.0]])
+    poses = _poses([0.2, 0.0, 0.0], 3)
+
+    def refine(given: float, **options) -> np.ndarray:
+        movers = np.zeros(depth.shape, bool)
+        movers[:, 20:, :10] = given > 0  # a given mover: 5 % of the pixels, not a static video
+        refiner = TemporalRefiner(work_long_side=32, temporal_decay=0.0, **options)
+        return refiner.refine(frames, depth, np.ones_like(depth), intrinsics=camera, cam_to_world=poses,
+                              movers_given=movers)  # fmt: skip
+
+    assert np.median(refine(0.0, hole_top_px=8)[:, 10:15, 12:18]) < 2.1
+    assert np.median(refine(0.0)[:, 10:15, 12:18]) > 3.0
+    np.testing.assert_array_equal(refine(1.0, hole_top_px=8), refine(1.0))
