@@ -559,36 +559,6 @@ class TemporalConfig(BackendConfig):
     pixels' fill and the share (three channels), so that a hole whose strict colour region does not reach the near
     object's covered pixels (a dark car side whose region reaches only far dark scenery) is tested too; 0 = the
     fill's one pass and colour scale."""
-    hole_top_px: int = 0
-    """In a video stage 1 finds static (the test of ``hole_outline_views_static``), a stage-1 hole whose column
-    reaches a covered pixel within this many pixels below it (working resolution; 0 = off) and one within as many
-    above it, the one above farther by at least ``hole_top_step`` in log-depth, takes the log-depth of the one below
-    plus ``hole_top_lift`` of the step (never farther than its fill): the top face of a box or cylinder seen at a
-    grazing angle, a hole in every frame between the object's covered front and the wall behind it, otherwise
-    filled with the wall's depth. Measured (docs/stage2-temporal.md, "The tops of the objects from the occluder's
-    side"; static-orbit, 14 seeds): the depth is nearer the truth under a fixed fit (stage 1's or the preset's
-    final's: 16 with ``hole_top_colour=1``, s1061 0.02196 → 0.02038 under the preset's fit) but the protocol's one
-    all-pixel disparity fit moves and the final rises (the same: s1061 +4.9 %, 0 / 0 / 5 better / same / worse on
-    the held-out half; with ``hole_top_colour=0.5``, ``hole_top_lift=0.6``: median +0.49 %, 1 / 6 / 7 of 14). The
-    dynamic presets' and TUM's outputs are bit-identical (not static), 7-Scenes 0.11656 → 0.11655. Re-measured on
-    the preset with ``hole_outline_views_near_margin`` (s44-orbit, "Static-orbit with the background-side margin"):
-    the same picture (``hole_top_colour=0.5``, ``hole_top_lift=0.6``: 3 / 2 / 3 of 8 tuning clips, 0 / 2 / 5 of 7
-    check clips). 0 here and in the ``cpu`` preset."""
-    hole_top_step: float = 0.1
-    """With ``hole_top_px``: the least log-depth step from the covered pixel below a hole to the one above it."""
-    hole_top_colour: float = 0.0
-    """With ``hole_top_px``: only a hole whose chromaticity (each channel's share of the sum, box-filtered over 5
-    pixels: a face's shading does not count) lies nearer the covered pixel's below than this times its L1 distance
-    to the one's above (0 = no colour test; 1 = nearer the one below)."""
-    hole_top_lift: float = 0.0
-    """With ``hole_top_px``: the hole takes the depth below plus this share of the step (0 = the front's depth)."""
-    hole_top_fill: float = 0.0
-    """With ``hole_top_px``: only a hole whose fill lies nearer than the depth below plus this share of the step
-    (0 = no test). A hole the fill gave about the far surface's depth is mostly the strip of wall above the object
-    (static-orbit s1 / s1560, the rule's moves at ``hole_top_colour=0.5``: the wall's at a median 0.88–0.96 of the
-    step, the tops' at 0.43–0.49), whose covered pixels above it carry the object's bled depth. Measured at 0.75
-    with ``hole_top_colour=0.5``, ``hole_top_lift=0.3``: 1 / 6 / 0 of 7 tuning clips, 0 / 6 / 1 of 7 check clips
-    (s44-orbit): nearly inert. 0 here and in the ``cpu`` preset."""
     hole_sigma_color: float = 0.0
     """The holes' own fill (0 = off: holes take the one fill of every pixel): a second domain-transform pass of two
     channels gives the holes the weighted mean log-depth with this colour scale (``fill_sigma_color``'s unit) and
@@ -873,11 +843,6 @@ class TemporalConfig(BackendConfig):
             ("hole_far_colour_model", self.hole_far_colour_model in ("gauss", "nearest"), "must be gauss or nearest"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),
             ("hole_up_px", self.hole_up_px >= 0, "must be ≥ 0"),
-            ("hole_top_px", self.hole_top_px >= 0, "must be ≥ 0"),
-            ("hole_top_step", self.hole_top_step > 0, "must be > 0"),
-            ("hole_top_lift", 0 <= self.hole_top_lift <= 1, "must be in [0, 1]"),
-            ("hole_top_colour", self.hole_top_colour >= 0, "must be ≥ 0"),
-            ("hole_top_fill", self.hole_top_fill >= 0, "must be ≥ 0"),
             ("hole_up_colour", self.hole_up_colour >= 0, "must be ≥ 0"),
             ("hole_up_trust", 0 <= self.hole_up_trust <= 1, "must be in [0, 1]"),
             ("hole_up_near", 0 < self.hole_up_near <= 1, "must be in (0, 1]"),

@@ -117,7 +117,6 @@ def fill_frames(
     outline: TemporalConfig | None = None,
     epipole: np.ndarray | None = None,
     views: Sequence[Sequence[View]] | None = None,
-    tops: bool = False,
 ) -> list[FilledFrame]:
     """Edge-aware fill of a block of frames in log-depth: each pixel becomes ``w·log d + (1 − w)·fill``, the fill
     being the weighted mean log-depth of its colour region (:func:`domain_transform_filter`); with
@@ -158,8 +157,6 @@ def fill_frames(
             or None (the outline rule without the parallax test).
         views: ``hole_smooth_track``: each frame's nearby frames (:class:`View`, up to ``2·hole_smooth_track`` of
             them), or None (no region of the soft fill is tested).
-        tops: ``hole_top_px`` applies (stage 1 finds the video static): a hole between a nearer covered surface
-            below and a farther one above in its column takes the nearer one's depth (:func:`column_step`).
 
     Returns:
         One :class:`FilledFrame` per frame. The block's smoothing and then each frame's fill run on
@@ -328,19 +325,6 @@ def fill_frames(
             seen = reached if not config.hole_near_object_colour else covered_weight > _SUPPORT_FLOOR
             take = (weight[i] == 0) & seen & mostly & (object_depth < fill)
             fill = np.where(take if lean is None else take & ~lean, object_depth, fill)
-        if tops and config.hole_top_px > 0:  # an object's top face seen at a grazing angle: the occluder's depth
-            covered = own_weight > 0  # the outline rule's fattened rim is a hole now
-            colour = rgb[i] if config.hole_top_colour > 0 else None
-            lower, upper, both, nearer = column_step(
-                log_d[i], covered, config.hole_top_px, colour, config.hole_top_colour
-            )
-            rise = upper - lower  # [h',w'] log-depth from the surface below to the one above
-            face = ~covered & both & (rise >= config.hole_top_step)
-            if nearer is not None:  # the colour of the surface below, not of the one above
-                face &= nearer
-            if config.hole_top_fill > 0:  # a fill at the far surface's depth is the wall's strip above the object
-                face &= fill < lower + config.hole_top_fill * rise
-            fill = np.where(face, np.minimum(fill, lower + config.hole_top_lift * rise), fill)
         moving = None
         if config.depth_sigma_static > 0 and motion is not None:  # the temporal filter's strictness, per region
             moving = region if region is not None else region_motion(smoothed[i, 3], smoothed[i, 4])
@@ -1159,48 +1143,6 @@ def surface_below(
         rows[r] = np.where(hit, 1.0, rows[r + 1] + 1.0)
         path[r] = np.where(hit, edge[r], path[r + 1] + edge[r])
     return below, (rows <= max_px) & (path <= max_colour)
-
-
-def column_step(
-    log_depth: np.ndarray, covered: np.ndarray, max_px: int, rgb: np.ndarray | None = None, ratio: float = 1.0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """For every pixel, the log-depth of the first covered pixel below it and of the first above it in its column
-    (``log_depth`` ``[h,w]`` float32, ``covered`` ``[h,w]`` bool), whether both lie at most ``max_px`` rows away
-    and, with ``rgb`` (``[h,w,3]`` in [0, 1]), whether its colour is nearer the one below than ``ratio`` times its
-    distance to the one above in chromaticity (:func:`chromaticity`: a face's shading does not count). Returns
-    ``[h,w]`` float32 below, ``[h,w]`` float32 above (0 where none), ``[h,w]`` bool both reached and ``[h,w]`` bool
-    the colour below's (None without ``rgb``)."""
-    h, w = covered.shape
-    planes = log_depth[..., None] if rgb is None else np.concatenate([log_depth[..., None], chromaticity(rgb)], -1)
-    below, above = np.zeros(planes.shape, np.float32), np.zeros(planes.shape, np.float32)  # [h,w,1 or 4]
-    down, up = np.full((h, w), np.inf, np.float32), np.full((h, w), np.inf, np.float32)  # rows to the pixel
-    for r in range(h - 2, -1, -1):
-        hit = covered[r + 1]
-        below[r] = np.where(hit[:, None], planes[r + 1], below[r + 1])
-        down[r] = np.where(hit, 1.0, down[r + 1] + 1.0)
-    for r in range(1, h):
-        hit = covered[r - 1]
-        above[r] = np.where(hit[:, None], planes[r - 1], above[r - 1])
-        up[r] = np.where(hit, 1.0, up[r - 1] + 1.0)
-    nearer = None
-    if rgb is not None:  # L1 distances in chromaticity to the pixel below and the one above
-        own = planes[..., 1:]
-        nearer = np.abs(own - below[..., 1:]).sum(-1) < ratio * np.abs(own - above[..., 1:]).sum(-1)
-    return below[..., 0], above[..., 0], (down <= max_px) & (up <= max_px), nearer
-
-
-#: ``hole_top_colour``: the box filter (pixels) of the chromaticity the column test compares (static-orbit s1063,
-#: at the GT's 320×240: the column candidates kept are 89 % truly the near surface's)
-_CHROMA_PX = 5
-
-
-def chromaticity(rgb: np.ndarray) -> np.ndarray:
-    """``[h,w,3]`` float32 each channel's share of the sum (floored at 0.05) of ``rgb`` ``[h,w,3]`` in [0, 1],
-    box-filtered over ``_CHROMA_PX`` pixels: the colour without its brightness (a face's shading)."""
-    import cv2
-
-    share = (rgb / np.maximum(rgb.sum(-1, keepdims=True), 0.05)).astype(np.float32)
-    return cv2.blur(share, (_CHROMA_PX, _CHROMA_PX))
 
 
 def hole_distance(covered: np.ndarray) -> np.ndarray:

@@ -156,7 +156,6 @@ class TemporalRefiner(TemporalConfig):
         asked = asked or (self.hole_warp_static > 0 and warp_frames == 0)
         asked = asked or (self.hole_outline_views > 0 and self.hole_outline_views_static)
         asked = asked or (self.hole_outline_depths > 0 and self.hole_outline_depths_static)
-        asked = asked or self.hole_top_px > 0
         static = asked and self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
         outline = self._static_outline(static)
         warp_static = self.hole_warp_static > 0 and warp_frames == 0 and static  # carried depth after all
@@ -186,8 +185,6 @@ class TemporalRefiner(TemporalConfig):
         depths_on = depths_on and (not self.hole_outline_depths_static or static)
         if self.hole_outline_depths > 0:
             meta["outline_depths"] = depths_on
-        if self.hole_top_px > 0:
-            meta["tops"] = static
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -201,7 +198,6 @@ class TemporalRefiner(TemporalConfig):
             inputs.movers_given = movers_given  # only the rules beside a mover read them
         inputs.outline = outline
         inputs.nearest = nearest
-        inputs.tops = self.hole_top_px > 0 and static
         parallax = self.hole_outline_parallax > 0 or nearest
         if self.hole_outline_px > 0 and parallax and cam_to_world is not None:
             inputs.epipoles = epipoles(cam_to_world, camera.focal, camera.centre)  # [T,3]
@@ -391,7 +387,6 @@ class TemporalRefiner(TemporalConfig):
                 outline=inputs.outline,
                 epipole=None if inputs.epipoles is None else inputs.epipoles[chunk],
                 views=views,
-                tops=inputs.tops,
             )
             for k, frame in zip(chunk, filled):
                 if k not in store:  # else kept with its flow links (the same values: the same block)
@@ -1197,8 +1192,6 @@ class _Inputs:
     outline: TemporalConfig | None = None
     #: ``hole_outline_nearest`` acts in this video (with ``hole_outline_nearest_static``: stage 1 finds it static)
     nearest: bool = False
-    #: ``hole_top_px`` acts in this video (stage 1 finds it static)
-    tops: bool = False
     #: ``[T,3]`` each frame's epipole of the camera's motion at the working resolution (``hole_outline_parallax``),
     #: or None
     epipoles: np.ndarray | None = None
