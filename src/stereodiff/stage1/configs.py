@@ -893,11 +893,14 @@ class GeometricConfig(Stage1Config):
     (``MoverSettings.near_carry``; 0 = off; off when the camera moves along its view). Measured at 32, final all px:
     close-object s0 0.0531 → 0.0330 (moving px 0.397 → 0.103), s1 −0.8 % (0.425 → 0.282), s2 −13.6 %, s3 +0.5 %;
     fresh close-object 1230–1235 / 1240–1243 −23.0 … 0.0 % (4 better, 6 same, 0 worse), indoor-dynamic s1230
-    identical but s1231 +21.6 % (not traced) (docs/geometric.md, "Carrying the near contact along the walking
-    person's track"). Held out by the coordinator (close-object 1400–1407, indoor-dynamic 1400–1403, rolled
-    indoor-dynamic 1404–1407): 4 better / 11 same / 1 worse (indoor-dynamic s1401 −71.9 %, close-object s1400
-    −7.0 %, rolled s1406 −4.2 %, rolled s1407 +5.0 % with its moving px 0.259 → 0.141); TUM 0.08473 → 0.0847,
-    7-Scenes identical. 0 here, 32 in the ``cpu`` preset (session of 2026-12-06 late)."""
+    identical but s1231 +21.6 % (docs/geometric.md, "Carrying the near contact along the walking person's track").
+    Held out by the coordinator (close-object 1400–1407, indoor-dynamic 1400–1403, rolled indoor-dynamic
+    1404–1407): 4 better / 11 same / 1 worse (indoor-dynamic s1401 −71.9 %, close-object s1400 −7.0 %, rolled s1406
+    −4.2 %, rolled s1407 +5.0 % with its moving px 0.259 → 0.141); TUM 0.08473 → 0.0847, 7-Scenes identical. s1231
+    and s1407 traced: the carried person is right (0.46× / 0.37× → 0.90× / 1.00× of her depth) and the loss is the
+    protocol's one fit, where her phantom had balanced a near person cut by the image bottom whom stage 1 puts
+    1.1–1.55× too far (docs/geometric.md, "Where ``movers_near_carry`` loses"). 0 here, 32 in the ``cpu`` preset
+    (session of 2026-12-06 late)."""
     movers_ground_max_beyond: float = 0.0
     """With ``movers``: the ground plane of a frame must leave at most this share of its static pixels beyond it
     (``MoverSettings.ground_max_beyond``; 0 = off here, 0.25 in the ``cpu`` preset): a plane through the faces of
