@@ -152,6 +152,7 @@ def test_the_cpu_preset_s_settings():
         ("near_holes_mover_ring", "0.3", "1.5"),
         ("near_holes_mover_ring_ends", "6", "-1"),
         ("near_holes_bridge", "8", "-1"),
+        ("near_holes_track_bound", "10", "101"),
     ],
 )
 def test_option_validation(option: str, good: str, bad: str):
@@ -270,6 +271,32 @@ def test_along_weight_moves_the_depth_toward_the_lower_bound_for_an_object_movin
     left = against.depth <= 0
     assert given[left].all()
     np.testing.assert_allclose(out.depth[left], np.sqrt(WALL / 12.0 * WALL), rtol=2e-2)
+
+
+def test_track_bound_bounds_every_region_by_the_nearest_surface_the_track_hides():
+    """``track_bound`` q: the fast hole of ``_scene(12)`` passes a nearer covered surface (depth 6, columns 0–34)
+    in its first three frames, whose rings are then bounded by it, the five later ones by the wall. Off, the track
+    takes the median of its regions' geometric means (the wall's); with a low q every region is bounded by the near
+    surface (the lower bound, ``WALL / 12`` under pure translation, does not depend on the bound); q = 100 is the
+    farthest bound, the wall's; with ``local``, a frame far from the near surface keeps the wall's bound."""
+    near_depth = 6.0
+    scene = _scene(12)
+    depth = np.array(scene.depth)
+    depth[:, :, :35][depth[:, :, :35] > 0] = near_depth
+    scene = dataclasses.replace(scene, depth=depth)
+    mover = depth <= 0
+    mover[:, 60:84] = False
+    lower = WALL / 12.0
+    off, given = near_hole_depth(scene, NearHolesSettings(3.0))
+    assert given[mover].all()
+    np.testing.assert_allclose(off.depth[mover], np.sqrt(lower * WALL), rtol=1e-3)
+    low, _ = near_hole_depth(scene, NearHolesSettings(3.0, track_bound=5.0))
+    np.testing.assert_allclose(low.depth[mover], np.sqrt(lower * near_depth), rtol=1e-3)
+    far, _ = near_hole_depth(scene, NearHolesSettings(3.0, track_bound=100.0))
+    np.testing.assert_allclose(far.depth[mover], np.sqrt(lower * WALL), rtol=1e-3)
+    local, _ = near_hole_depth(scene, NearHolesSettings(3.0, track_bound=5.0, local=1))
+    np.testing.assert_allclose(local.depth[0][mover[0]], np.sqrt(lower * near_depth), rtol=1e-3)
+    np.testing.assert_allclose(local.depth[-1][mover[-1]], np.sqrt(lower * WALL), rtol=1e-3)
 
 
 def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():

@@ -208,6 +208,7 @@ def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
         mover_ring=float(config.near_holes_mover_ring),
         bridge=int(config.near_holes_bridge),
         ring_ends=int(config.near_holes_mover_ring_ends),
+        track_bound=float(config.near_holes_track_bound),
     )
 
 

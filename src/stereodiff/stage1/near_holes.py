@@ -33,6 +33,12 @@ against the static scene's parallax (the object moving the camera's way): close-
 0.80–1.21 over 14 clips; with ``mover_only`` final all px 12 better / 2 worse (docs/geometric.md "An unbiased depth for
 the near object").
 
+The object's depth is not observable from the clip beyond its two bounds: a rigid object at constant velocity seen
+from a camera whose velocity hardly changes over the crossing looks the same at every scale (docs/geometric.md "The
+near object's occlusion bound over its track"). ``track_bound`` uses the one bound that tightens over a track: the
+object is nearer than what it hides in any of its frames, so every region takes a low percentile of the track's
+occlusion bounds instead of its own ring's.
+
 For a mover's own unflagged part (docs/geometric.md "Mover-bordered holes in `near_holes`"): ``mover_ring`` leaves
 a track alone whose ring is, median over its regions, at least that share ``movers_given`` — rolled indoor-dynamic
 s910 with ``movers_end_offset`` 0.450 (its +416 % becomes −10.5 % against the preset), close-object's near object
@@ -83,9 +89,8 @@ KEPT_FRAMES = 4
 
 
 #: a candidate region (:func:`near_hole_depth`): its shift (px), its outline's parallax (px), its bound's parallax
-#: (px), its depth (the geometric mean of its bounds), its lower bound, its upper bound (the scene's unit) and its
-#: bound's parallax vector (px)
-_Found = tuple[tuple[int, int], tuple[float, float], float, float, float, float, tuple[float, float]]
+#: (px), its lower bound, its upper bound (the scene's unit) and its bound's parallax vector (px)
+_Found = tuple[tuple[int, int], tuple[float, float], float, float, float, tuple[float, float]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +132,11 @@ class NearHolesSettings:
     bridge: int = 0
     """0 = off; else fast tracks at most this many frames apart are joined (:func:`_bridge`) and the frames between
     them take the regions the moved region covers (``stage1.near_holes_bridge``)."""
+    track_bound: float = 0.0
+    """0 = each region's estimate uses its own occlusion bound (its ring's :data:`RING_PERCENTILE` percentile); else
+    every region of a taken track uses this percentile (0…100) of its regions' bounds — within the frames whose
+    estimates a frame takes with ``local`` — the object being nearer than what it hides in any frame of the track, at
+    a depth that changes slowly along it (``stage1.near_holes_track_bound``)."""
     ring_ends: int = 0
     """With ``mover_ring``: 0 = the gate judges every track; else only a track with a region in the scene's first
     or last ``ring_ends`` frames (where ``movers_end_offset`` flags: the end frames of the movers step,
@@ -222,7 +232,7 @@ def near_hole_depth(
     ring_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * round(RING_PX * scale) + 1,) * 2)
     reach_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * reach + 1,) * 2)
     regions = _Regions(scene.depth, MIN_AREA * h * w)
-    # candidates: (frame, region index) -> (shift, parallax, bound parallax, depth, lower bound, upper bound)
+    # candidates: (frame, region index) -> (shift, parallax, bound parallax, lower bound, upper bound, bound vector)
     found: dict[tuple[int, int], _Found] = {}
     given_share: dict[tuple[int, int], float] = {}  # (frame, region index) -> its ring's share of movers_given
     for k in range(t):
@@ -270,7 +280,7 @@ def near_hole_depth(
             parallax = float(np.hypot(*moved))
             lower = bound * bound_parallax / max(parallax, 1e-6)  # the outline's static depth
             along = (float(bound_vector[0]), float(bound_vector[1]))
-            found[(k, i)] = ((dx, dy), moved, bound_parallax, float(np.sqrt(lower * bound)), lower, bound, along)
+            found[(k, i)] = ((dx, dy), moved, bound_parallax, lower, bound, along)
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
     plan = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
@@ -332,13 +342,14 @@ def _plan(
             if share >= settings.mover_ring:
                 continue  # bordered mostly by depth the movers step gave: a mover's own unflagged part
         at = np.array([k for k, _ in members])  # [n] frames of the members
-        estimates = np.array([found[key][3] for key in members])  # [n] depth
         fast = [key for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
-        if settings.along_weight > 0 and fast and np.median([np.dot(found[key][1], found[key][6]) for key in fast]) < 0:
+        weight = 0.0  # 0: the geometric mean of the two bounds
+        if settings.along_weight > 0 and fast and np.median([np.dot(found[key][1], found[key][5]) for key in fast]) < 0:
             # the outline moves against the static scene's parallax: the object moves along with the camera, its
             # speed relative to the camera is the smaller difference, and its lower bound lies nearer its depth
-            lows, highs = np.array([found[key][4] for key in members]), np.array([found[key][5] for key in members])
-            estimates = lows**settings.along_weight * highs ** (1.0 - settings.along_weight)
+            weight = settings.along_weight
+        lows, highs = np.array([found[key][3] for key in members]), np.array([found[key][4] for key in members])
+        estimates = _estimates(lows, highs, weight, settings.track_bound)  # [n] depth
         value = float(np.median(estimates))
         chosen: dict[int, list[int]] = {}
         for k, i in members:
@@ -395,9 +406,22 @@ def _plan(
             here = value
             if settings.local > 0:  # the estimates within `local` frames, or the nearest ones
                 gap = np.abs(at - k)
-                here = float(np.median(estimates[gap <= max(settings.local, int(gap.min()))]))
+                near = gap <= max(settings.local, int(gap.min()))
+                here = float(np.median(_estimates(lows[near], highs[near], weight, settings.track_bound)))
             plan.setdefault(k, []).extend((i, here) for i in indices)
     return plan
+
+
+def _estimates(lows: np.ndarray, highs: np.ndarray, weight: float, track_bound: float) -> np.ndarray:
+    """The ``[n]`` depth estimates of a track's ``n`` regions from their lower bounds ``lows`` ``[n]`` (the outline's
+    static depth) and occlusion bounds ``highs`` ``[n]`` (the scene's unit): ``lows ** weight · highs ** (1 − weight)``,
+    the geometric mean when ``weight`` is 0. With ``track_bound`` > 0 every region takes that percentile (0…100) of
+    ``highs`` as its occlusion bound (:attr:`NearHolesSettings.track_bound`)."""
+    if track_bound > 0:
+        highs = np.full_like(highs, np.percentile(highs, track_bound))
+    if weight > 0:
+        return lows**weight * highs ** (1.0 - weight)
+    return np.sqrt(lows * highs)
 
 
 def _track_gate(
