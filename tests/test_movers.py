@@ -2564,3 +2564,30 @@ def test_near_contact_gives_a_person_nearer_than_her_feet_the_floor_there_but_no
     assert mover_settings(GeometricConfig(movers_near_contact=0.3), ahead=True).near_contact == 0  # driving's
     with pytest.raises(ValueError, match="movers_near_contact"):
         PipelineConfig(stage1=GeometricConfig(movers_near_contact=1.0)).validate()
+
+
+def test_one_sway_gap_per_track_gives_its_depth_to_every_cut_region_it_is_nearer_than():
+    """``cut_sway_whole``: a track's sway depth (gauge log 0) is 0.55, 0.62, 0.45 and 0.95 of its cut regions' depths
+    after the bound (an uncut region too): alone, the gap of 0.4 takes the 0.55 and 0.45 regions and leaves the 0.62
+    one at its bound; with one gap per track (the median, 0.58, passes) it takes the 0.62 one too but not the 0.95
+    one (nearer by less than ``CUT_GAP``), and a track whose median fails (0.625) keeps the per-region test. Off by
+    default and in the ``cpu`` preset; validated as a bool."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.tracking import _swayed_nodes
+
+    nodes = [(0, 1, 0.0, True), (1, 1, 0.0, True), (2, 1, 0.0, True), (3, 1, 0.0, False), (4, 1, 0.0, True)]
+    relative = dict.fromkeys(range(5), 0.0)
+    ratios = {0: 0.55, 1: 0.62, 2: 0.45, 3: 0.3, 4: 0.95}  # the sway's depth ÷ each region's current depth
+    current = {i: -float(np.log(r)) for i, r in ratios.items()}
+    settings = MoverSettings(cut_track=32, cut_sway=0.01, cut_sway_gap=0.4)
+    assert not settings.cut_sway_whole
+    assert _swayed_nodes(list(range(5)), nodes, relative, current, 0.0, settings) == [0, 2]
+    whole = replace(settings, cut_sway_whole=True)
+    assert _swayed_nodes(list(range(5)), nodes, relative, current, 0.0, whole) == [0, 1, 2]
+    far = {i: -float(np.log(r)) for i, r in {0: 0.62, 1: 0.63, 2: 0.45, 3: 0.3, 4: 0.95}.items()}
+    assert _swayed_nodes(list(range(5)), nodes, relative, far, 0.0, whole) == [2]
+    cpu = preset_config("cpu").stage1
+    assert not GeometricConfig().movers_cut_sway_whole and not cpu.movers_cut_sway_whole
+    assert mover_settings(replace(cpu, movers_cut_sway_whole=True), ahead=False).cut_sway_whole
+    with pytest.raises(ValueError, match="movers_cut_sway_whole"):
+        GeometricConfig(movers_cut_sway_whole=1).validate()

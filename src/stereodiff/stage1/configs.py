@@ -835,6 +835,12 @@ class GeometricConfig(Stage1Config):
     static-orbit, TUM, 7-Scenes included); the wrong fits measured under 0.9 had R² 0.36–0.70 (docs/geometric.md,
     "A depth for a near person cut by the image bottom whose feet are never seen"). 0.75 in the ``cpu`` preset since
     the session of 2026-12-06 midday (held out: 23 fresh clips identical to every printed digit)."""
+    movers_cut_sway_whole: bool = False
+    """With ``movers_cut_sway``: the sway's gap (``movers_cut_sway_gap``) is decided once per track, at the median
+    of its cut regions, and a track that passes gives its depth to every cut region it is nearer than by more than
+    10 % (``MoverSettings.cut_sway_whole``; off: each region is tested alone, which can leave part of one person at
+    the carried bound, 1.5× her depth, next to the sway's right depth: indoor-dynamic s1326; docs/geometric.md,
+    "One gap per track for the sway")."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height
@@ -1337,6 +1343,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_sway", 0 <= self.movers_cut_sway < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_cut_sway_gap", 0 <= self.movers_cut_sway_gap < 1, "must lie in [0, 1)"),
                 ("movers_cut_sway_fit", 0 < self.movers_cut_sway_fit <= 1, "must lie in (0, 1]"),
+                ("movers_cut_sway_whole", isinstance(self.movers_cut_sway_whole, bool), "must be true or false"),
                 ("movers_cut_height", self.movers_cut_height == 0 or self.movers_cut_height > 1, "must be 0 or > 1"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),

@@ -268,6 +268,14 @@ class MoverSettings:
     estimate 0.48 of the bound, the truth 0.52) and s754 (0.85; 0.33 against 0.33); the wrong fits measured below
     0.9 had 0.36–0.70. 0.75: s608 final −68.5 %, s754 −75.1 %, 33 other clips identical (docs/geometric.md, "A
     depth for a near person cut by the image bottom whose feet are never seen")."""
+    cut_sway_whole: bool = False
+    """With ``cut_sway``: the gap (``cut_sway_gap``) is decided once per track, at the median over its cut regions
+    of the sway's depth ÷ their depth after the bound, and a track that passes gives the sway's depth to each of its
+    cut regions it is nearer than by more than ``CUT_GAP`` (off: each region is tested against the gap alone). The
+    sway's depth is one value per track (its gauge; the regions' relative depths carry it), so a per-region gap cuts
+    one person into a part at the sway's depth and a part at the carried bound where the two ratios straddle the gap
+    (indoor-dynamic s1326's near person cut by the image top and bottom: 0.84–0.92× her depth in frames 3–13 and
+    35–48, 1.50–1.56× in frames 14–34; docs/geometric.md, "One gap per track for the sway")."""
     cut_carry: int = 0
     """A mover region cut by the image bottom carries its depth along the flow, scaled by its vertical image scale,
     into the frames where the mover was missed, at most this many frames past the last frame holding a cut region:

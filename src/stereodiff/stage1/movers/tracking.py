@@ -690,12 +690,11 @@ def track_cut_depth(
                 depth[k][region] = float(np.exp(value))
                 given[k] |= region
         swayed = None if sway is None else _sway_log_depth(track, nodes, relative, current, motions, normal_of, sway)
-        for i in track if swayed is not None else ():
-            k, label, _, cut = nodes[i]
-            if cut and swayed + relative[i] < current[i] + np.log1p(-sway.settings.cut_sway_gap):
-                region = labels[k] == label
-                depth[k][region] = float(np.exp(swayed + relative[i]))
-                given[k] |= region
+        for i in _swayed_nodes(track, nodes, relative, current, swayed, sway.settings) if swayed is not None else ():
+            k, label = nodes[i][:2]
+            region = labels[k] == label
+            depth[k][region] = float(np.exp(swayed + relative[i]))
+            given[k] |= region
     return given
 
 
@@ -893,6 +892,31 @@ def _sway_log_depth(
         fit.depth * np.exp(np.median([relative[i] - current[i] for i, _ in measured])), "taken" if taken else "refused",
     )  # fmt: skip
     return float(np.log(fit.depth)) if taken else None
+
+
+def _swayed_nodes(
+    track: list[int],
+    nodes: list[tuple[int, int, float, bool]],
+    relative: dict[int, float],
+    current: dict[int, float],
+    swayed: float,
+    settings: MoverSettings,
+) -> list[int]:
+    """The cut nodes of ``track`` that take the sway's log depth ``swayed`` (of the track's gauge): those it is
+    nearer than by more than ``cut_sway_gap`` (``current``: node → log depth after the bound; ``relative``: node →
+    log depth relative to the gauge; ``nodes``: ``(frame, label, log depth, cut)``). With ``cut_sway_whole`` the gap
+    is tested once, at the median over the cut nodes, and a track that passes gives it to every cut node it is
+    nearer than by more than ``CUT_GAP``."""
+    cut = [i for i in track if nodes[i][3]]
+    alone = [i for i in cut if swayed + relative[i] < current[i] + np.log1p(-settings.cut_sway_gap)]
+    if not (settings.cut_sway_whole and cut):
+        return alone
+    if np.median([swayed + relative[i] - current[i] for i in cut]) >= np.log1p(-settings.cut_sway_gap):
+        return alone
+    whole = [i for i in cut if swayed + relative[i] < current[i] + np.log1p(-CUT_GAP)]
+    logger.info("movers: cut sway: one gap for the track: %d of its %d cut regions (alone %d)", len(whole), len(cut),
+                len(alone))  # fmt: skip
+    return whole
 
 
 def _levels_fit(
