@@ -2195,6 +2195,10 @@ def test_upsample_mode_keeps_the_covered_pixels_off_the_guided_filter():
     holes = TemporalRefiner(upsample_mode="holes")._upsample(log_d, frame, None, covered)
     np.testing.assert_array_equal(holes[:, :20], log_d[:, :20])
     np.testing.assert_array_equal(holes[:, 20:], guided[:, 20:])
+    clamped = TemporalRefiner(upsample_mode="holes", upsample_clamp=0.1)._upsample(log_d, frame, None, covered)
+    np.testing.assert_allclose(clamped[:, :20], log_d[:, :20] + np.clip(guided - log_d, -0.1, 0.1)[:, :20], atol=1e-6)
+    assert np.abs(clamped - log_d).max() > 0.09  # the blend at the edge, cut to the clamp
+    np.testing.assert_array_equal(clamped[:, 20:], guided[:, 20:])
     big = np.repeat(np.repeat(frame, 2, axis=0), 2, axis=1)  # [2h,2w,3]
     plain_big = TemporalRefiner(upsample_mode="plain")._upsample(log_d, big)
     assert plain_big.shape == big.shape[:2]
@@ -2202,6 +2206,8 @@ def test_upsample_mode_keeps_the_covered_pixels_off_the_guided_filter():
     np.testing.assert_allclose(plain_big[:, 28:], 2.0, atol=1e-6)
     with pytest.raises(ValueError, match="upsample_mode"):
         TemporalRefiner(upsample_mode="nearest")
+    with pytest.raises(ValueError, match="upsample_clamp"):
+        TemporalRefiner(upsample_clamp=-0.1)
 
 
 def test_upsample_mode_holes_reads_stage1s_covered_pixels():

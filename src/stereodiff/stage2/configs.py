@@ -733,6 +733,11 @@ class TemporalConfig(BackendConfig):
     pixels 0.0281 (stage 1's own fit) → 0.0367 (their own fit; stage 1 0.0324), and without it 0.0305.
     Measured in docs/stage2-temporal.md, "Stage 1's covered pixels through stage 2, step by step" (issue #20,
     session of 2026-12-06 night, s44-covered)."""
+    upsample_clamp: float = 0.0
+    """With ``upsample_mode="holes"``: how far (log-depth) the guided filter may move a covered pixel off its plain
+    value — the covered pixels take ``plain + clip(guided − plain, −upsample_clamp, upsample_clamp)``; 0 = not at
+    all (the plain value). A small clamp keeps the filter's small corrections and cuts its blends across a depth
+    edge (a background pixel pulled toward a near object by log 1–2)."""
     given_fill_px: float = 0.0
     """Stage 1's covered pixels that are not given (``SceneGeometry.movers_given``) within this many
     working-resolution pixels (Euclidean) of a given pixel take, for their ``(1 − w)`` share, the spatial fill of the
@@ -883,6 +888,7 @@ class TemporalConfig(BackendConfig):
             ("upsample_radius", self.upsample_radius >= 1, "must be ≥ 1"),
             ("upsample_eps", self.upsample_eps > 0, "must be > 0"),
             ("upsample_mode", self.upsample_mode in UPSAMPLE_MODES, "must be guided, holes or plain"),
+            ("upsample_clamp", self.upsample_clamp >= 0, "must be ≥ 0"),
             ("given_fill_px", self.given_fill_px >= 0, "must be ≥ 0"),
             ("given_upsample_px", self.given_upsample_px >= 0, "must be ≥ 0"),
             ("given_veto_px", self.given_veto_px >= 0, "must be ≥ 0"),

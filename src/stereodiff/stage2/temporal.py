@@ -630,7 +630,8 @@ class TemporalRefiner(TemporalConfig):
         take the guided filter fitted over the pixels not given (with ``given_upsample_colour``, only those whose
         colour is not nearer the given pixels' beside them: :func:`given_coloured`). ``upsample_mode="plain"``: no
         guide, the log-depth resized (:func:`resize_plain`); ``"holes"`` with ``covered`` (``[h',w']`` bool): the
-        covered pixels take that plain value, the others the guided filter's."""
+        covered pixels take that plain value (moved toward the guided filter's by at most ``upsample_clamp``), the
+        others the guided filter's."""
         if not np.isfinite(log_depth).all():
             return np.full(frame.shape[:2], -np.inf, np.float32)
         frame = np.asarray(frame)
@@ -642,7 +643,9 @@ class TemporalRefiner(TemporalConfig):
         import cv2
 
         big = cv2.resize(covered.astype(np.uint8), guided.shape[::-1], interpolation=cv2.INTER_NEAREST).view(bool)
-        return np.where(big, resize_plain(log_depth, guided.shape), guided)
+        plain = resize_plain(log_depth, guided.shape)
+        kept = plain + np.clip(guided - plain, -self.upsample_clamp, self.upsample_clamp)  # [H,W]
+        return np.where(big, kept, guided)
 
     def _guided(self, log_depth: np.ndarray, frame: np.ndarray, given: np.ndarray | None) -> np.ndarray:
         """:meth:`_upsample`'s guided filter: ``[h',w']`` finite log-depth → ``[H,W]`` float32 (``given``: the
