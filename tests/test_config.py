@@ -350,6 +350,18 @@ def test_config_errors_are_one_line(cli, tmp_path):
     assert status == 2 and "cannot read the config file" in err and "Traceback" not in err
 
 
+def test_demo_takes_settings_and_refuses_a_bad_one_before_rendering(cli, tmp_path):
+    from stereodiff.cli.main import build_parser
+
+    args = build_parser().parse_args(["demo", "--set", "stage2.upsample_mode=plain", "--set", "stage2.window=32"])
+    assert args.settings == ["stage2.upsample_mode=plain", "stage2.window=32"]
+    status, _, err = cli("demo", "-o", tmp_path / "demo", "--set", "stage2.upsample_mode=nearest")
+    assert status == 2 and err.count("\n") == 1 and "upsample_mode" in err
+    status, _, err = cli("demo", "-o", tmp_path / "demo", "--set", "stage2.window")
+    assert status == 2 and "is not KEY=VALUE" in err
+    assert not (tmp_path / "demo" / "scene").exists()  # nothing rendered
+
+
 def test_run_help_lists_presets_and_device_auto(cli):
     from stereodiff.cli.main import build_parser
 

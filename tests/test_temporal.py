@@ -2196,6 +2196,53 @@ def test_given_upsample_colour_keeps_the_plain_filter_on_the_movers_own_rim():
     np.testing.assert_array_equal(off, guided_upsample(log_d, frame, radius=1, eps=1e-3))
 
 
+def test_upsample_mode_keeps_the_covered_pixels_off_the_guided_filter():
+    """``upsample_mode``: at the source size the guided filter blends the depth edge at columns 11 / 12, whose two
+    sides are alike in colour (``_given_edge``: the wall columns 9–11 given the mover's depth); ``"plain"`` returns
+    the working log-depth itself there, ``"holes"`` keeps it on the covered pixels and the guided filter's value on
+    the holes (columns 20 on); at twice the size the plain value is the bilinear resize. ``"guided"`` (the default)
+    is the filter, and an unknown mode is refused."""
+    rgb, log_d, _ = _given_edge()
+    frame = (rgb * 255).astype(np.uint8)
+    guided = guided_upsample(log_d, frame, radius=1, eps=1e-3)
+    assert np.abs(guided - log_d).max() > 0.5  # the edge blended
+    np.testing.assert_array_equal(TemporalRefiner()._upsample(log_d, frame), guided)
+    np.testing.assert_array_equal(TemporalRefiner(upsample_mode="plain")._upsample(log_d, frame), log_d)
+    covered = np.ones(log_d.shape, bool)
+    covered[:, 20:] = False
+    holes = TemporalRefiner(upsample_mode="holes")._upsample(log_d, frame, None, covered)
+    np.testing.assert_array_equal(holes[:, :20], log_d[:, :20])
+    np.testing.assert_array_equal(holes[:, 20:], guided[:, 20:])
+    clamped = TemporalRefiner(upsample_mode="holes", upsample_clamp=0.1)._upsample(log_d, frame, None, covered)
+    np.testing.assert_allclose(clamped[:, :20], log_d[:, :20] + np.clip(guided - log_d, -0.1, 0.1)[:, :20], atol=1e-6)
+    assert np.abs(clamped - log_d).max() > 0.09  # the blend at the edge, cut to the clamp
+    np.testing.assert_array_equal(clamped[:, 20:], guided[:, 20:])
+    big = np.repeat(np.repeat(frame, 2, axis=0), 2, axis=1)  # [2h,2w,3]
+    plain_big = TemporalRefiner(upsample_mode="plain")._upsample(log_d, big)
+    assert plain_big.shape == big.shape[:2]
+    np.testing.assert_allclose(plain_big[:, :20], 0.0, atol=1e-6)  # bilinear: exact away from the edge
+    np.testing.assert_allclose(plain_big[:, 28:], 2.0, atol=1e-6)
+    with pytest.raises(ValueError, match="upsample_mode"):
+        TemporalRefiner(upsample_mode="nearest")
+    with pytest.raises(ValueError, match="upsample_clamp"):
+        TemporalRefiner(upsample_clamp=-0.1)
+
+
+def test_upsample_mode_holes_reads_stage1s_covered_pixels():
+    """``upsample_mode="holes"`` on a whole run: stage 1's covered pixels keep the temporal filter's working-size
+    log-depth (the output differs from the default's only there, and equals ``"plain"``'s there); the holes keep
+    the guided filter's value (equal to the default's)."""
+    frames, depth, _ = _scene(num_frames=6)
+    depth[:, :, 40:] = 0.0  # holes on the right
+    conf = np.ones_like(depth)
+    base = TemporalRefiner().refine(frames, depth, conf)
+    plain = TemporalRefiner(upsample_mode="plain").refine(frames, depth, conf)
+    holes = TemporalRefiner(upsample_mode="holes").refine(frames, depth, conf)
+    np.testing.assert_array_equal(holes[:, :, 40:], base[:, :, 40:])
+    np.testing.assert_array_equal(holes[:, :, :40], plain[:, :, :40])
+    assert not np.array_equal(holes[:, :, :40], base[:, :, :40])
+
+
 def test_given_veto_makes_the_filter_strict_beside_a_given_region():
     """``given_veto_px``: the covered pixels not given within the reach of a given one get the least agreement
     weight 1 (``FilledFrame.strict``), so a far-off depth the flow brings (the given one) is refused there even

@@ -82,10 +82,23 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, outputs: bool = Tru
     out.add_argument("--keep-cache", action="store_true", help="keep OUT/.run (pairs, scene, windows) after success")
 
 
+def apply_settings(config, settings: list[str]) -> bool:
+    """Apply ``--set`` items (``KEY=VALUE`` strings) to the PipelineConfig ``config`` in order; whether any was
+    given."""
+    from stereodiff.config import set_option
+    from stereodiff.errors import InputError
+
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {item!r} is not KEY=VALUE", "use e.g. --set stage1.flow_patch_stride=3")
+        set_option(config, key.strip(), value)
+    return bool(settings)
+
+
 def build_config(args: argparse.Namespace):
     """The PipelineConfig of the command line: preset (or the ``--config`` file's settings), shortcuts, ``--set``."""
     from stereodiff.config import PipelineConfig, apply_options, load_config_file, preset_config, set_option
-    from stereodiff.errors import InputError
 
     file_settings = load_config_file(args.config) if args.config else None
     if file_settings is not None and args.preset is None:
@@ -101,12 +114,7 @@ def build_config(args: argparse.Namespace):
         if value is not None:
             set_option(config, key, value)
             changed |= key.startswith("stage")
-    for item in args.settings:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set {item!r} is not KEY=VALUE", "use e.g. --set stage1.flow_patch_stride=3")
-        set_option(config, key.strip(), value)
-        changed = True
+    changed |= apply_settings(config, args.settings)
     if changed and not config.preset.endswith("+overrides"):
         config.preset = f"{config.preset}+overrides"
     return config.validate()

@@ -23,6 +23,8 @@ __all__ = [
 
 #: how windows are merged: in latent space (``latent``, ``none``) or on decoded disparity (``affine``, ``joint``)
 STITCHING = ("latent", "affine", "joint", "none")
+#: which output pixels the weights-free refiner's guided upsampling reaches (``TemporalConfig.upsample_mode``)
+UPSAMPLE_MODES = ("guided", "holes", "plain")
 
 
 @dataclass
@@ -720,6 +722,26 @@ class TemporalConfig(BackendConfig):
     upsample_eps: float = 1e-3
     """Guided-filter regulariser (colour² with RGB in [0, 1]): smaller snaps depth edges harder to image edges but
     copies more texture into the depth; larger tends to plain bilinear upsampling."""
+    upsample_mode: str = "guided"
+    """Which output pixels take the guided upsampling filter (``upsample_radius``, ``upsample_eps``): ``"guided"``
+    every pixel; ``"holes"`` only stage 1's holes (pixels whose working-resolution weight is 0), its covered pixels
+    taking the filtered log-depth resized plainly (bilinear; the working resolution's own values when it is the
+    source's); ``"plain"`` no pixel. At the source size the guided filter is no upsampling but a ``(2r+1)²``
+    smoothing that blends a depth edge wherever the colours on its two sides are alike, and the protocol's one
+    disparity fit per video follows the blended near pixels: on the demo clip (close-object seed 0, 90 frames) it
+    is the step of stage 2 that takes stage 1's covered
+    pixels 0.0281 (stage 1's own fit) → 0.0367 (their own fit; stage 1 0.0324), and without it 0.0305. ``"plain"``
+    on fresh seeds: close-object all px −3.8 … −13.5 % (8 clips), indoor-dynamic / driving / static-orbit
+    −1.5 … +1.6 %, moving px up to +4 %, TUM 0.0847 → 0.0851; see ``upsample_clamp`` for the safer form. Measured
+    in docs/stage2-temporal.md, "Stage 1's covered pixels through stage 2, step by step" (issue #20,
+    session of 2026-12-06 night, s44-covered)."""
+    upsample_clamp: float = 0.0
+    """With ``upsample_mode="holes"``: how far (log-depth) the guided filter may move a covered pixel off its plain
+    value — the covered pixels take ``plain + clip(guided − plain, −upsample_clamp, upsample_clamp)``; 0 = not at
+    all (the plain value). A small clamp keeps the filter's small corrections and cuts its blends across a depth
+    edge (a background pixel pulled toward a near object by log 1–2). ``upsample_mode="holes"`` with 0.05 against
+    the preset: TUM, 7-Scenes identical, close-object −3.2 … −7.0 % (4 fresh clips; demo all px 0.0430 → 0.0388,
+    stage 1's pixels 0.0317 against stage 1's 0.0324), indoor-dynamic / driving +0.3 … +0.7 % (s44-covered)."""
     given_fill_px: float = 0.0
     """Stage 1's covered pixels that are not given (``SceneGeometry.movers_given``) within this many
     working-resolution pixels (Euclidean) of a given pixel take, for their ``(1 − w)`` share, the spatial fill of the
@@ -869,6 +891,8 @@ class TemporalConfig(BackendConfig):
             ("flow_check_px", self.flow_check_px > 0, "must be > 0"),
             ("upsample_radius", self.upsample_radius >= 1, "must be ≥ 1"),
             ("upsample_eps", self.upsample_eps > 0, "must be > 0"),
+            ("upsample_mode", self.upsample_mode in UPSAMPLE_MODES, "must be guided, holes or plain"),
+            ("upsample_clamp", self.upsample_clamp >= 0, "must be ≥ 0"),
             ("given_fill_px", self.given_fill_px >= 0, "must be ≥ 0"),
             ("given_upsample_px", self.given_upsample_px >= 0, "must be ≥ 0"),
             ("given_veto_px", self.given_veto_px >= 0, "must be ≥ 0"),

@@ -220,7 +220,10 @@ class TemporalRefiner(TemporalConfig):
                     log_depth = ((i, self._views_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 if depths_on:  # band holes the nearby frames' own depth shows on the far side
                     log_depth = ((i, self._depths_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
-                items = ((lo + i, d, frames[lo + i], self._given_mask(inputs, lo + i)) for i, d in log_depth)
+                items = (
+                    (lo + i, d, frames[lo + i], self._given_mask(inputs, lo + i), self._covered_mask(inputs, lo + i))
+                    for i, d in log_depth
+                )
                 for k, final in thread_imap(self._final, items, self.num_workers):
                     out[k] = final  # [H,W] each, written frame by frame
                 if cache is not None:
@@ -602,20 +605,51 @@ class TemporalRefiner(TemporalConfig):
         given = inputs.movers([k])[0]
         return given if given.any() else None
 
-    def _final(self, item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None]) -> tuple[int, np.ndarray]:
-        """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3], given
-        [h',w'] bool or None)``."""
-        k, log_depth, frame, given = item
-        return k, np.exp(self._upsample(log_depth, frame, given))
+    def _covered_mask(self, inputs: _Inputs, k: int) -> np.ndarray | None:
+        """Frame ``k``'s ``[h',w']`` bool pixels stage 1 covers (weight > 0) at the working resolution when
+        ``upsample_mode="holes"`` reads them; None otherwise."""
+        return inputs.raw(k)[1] > 0 if self.upsample_mode == "holes" else None
 
-    def _upsample(self, log_depth: np.ndarray, frame: np.ndarray, given: np.ndarray | None = None) -> np.ndarray:
+    def _final(
+        self, item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
+    ) -> tuple[int, np.ndarray]:
+        """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3], given
+        [h',w'] bool or None, covered [h',w'] bool or None)``."""
+        k, log_depth, frame, given, covered = item
+        return k, np.exp(self._upsample(log_depth, frame, given, covered))
+
+    def _upsample(
+        self,
+        log_depth: np.ndarray,
+        frame: np.ndarray,
+        given: np.ndarray | None = None,
+        covered: np.ndarray | None = None,
+    ) -> np.ndarray:
         """``[h',w']`` log-depth → ``[H,W]`` with the full-resolution frame as guide; ``-inf`` stays ``-inf``. With
         ``given`` (``[h',w']`` bool, ``given_upsample_px``): the pixels not given within that reach of a given one
         take the guided filter fitted over the pixels not given (with ``given_upsample_colour``, only those whose
-        colour is not nearer the given pixels' beside them: :func:`given_coloured`)."""
+        colour is not nearer the given pixels' beside them: :func:`given_coloured`). ``upsample_mode="plain"``: no
+        guide, the log-depth resized (:func:`resize_plain`); ``"holes"`` with ``covered`` (``[h',w']`` bool): the
+        covered pixels take that plain value (moved toward the guided filter's by at most ``upsample_clamp``), the
+        others the guided filter's."""
         if not np.isfinite(log_depth).all():
             return np.full(frame.shape[:2], -np.inf, np.float32)
         frame = np.asarray(frame)
+        if self.upsample_mode == "plain":
+            return resize_plain(log_depth, frame.shape[:2])
+        guided = self._guided(log_depth, frame, given)
+        if covered is None or not covered.any():
+            return guided
+        import cv2
+
+        big = cv2.resize(covered.astype(np.uint8), guided.shape[::-1], interpolation=cv2.INTER_NEAREST).view(bool)
+        plain = resize_plain(log_depth, guided.shape)
+        kept = plain + np.clip(guided - plain, -self.upsample_clamp, self.upsample_clamp)  # [H,W]
+        return np.where(big, kept, guided)
+
+    def _guided(self, log_depth: np.ndarray, frame: np.ndarray, given: np.ndarray | None) -> np.ndarray:
+        """:meth:`_upsample`'s guided filter: ``[h',w']`` finite log-depth → ``[H,W]`` float32 (``given``: the
+        pixels beside a given region fitted without it)."""
         scaled = frame.astype(np.float32) / 255.0  # [H,W,3] the guide in [0, 1], once for every pass below
         guide = working_guide(frame, log_depth.shape, scaled)  # [h',w',3]
         radius, eps = self.upsample_radius, self.upsample_eps
@@ -636,6 +670,17 @@ class TemporalRefiner(TemporalConfig):
 
 
 # ---------------------------------------------------------------------------------------------------- filters
+def resize_plain(low: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``[h,w]`` float map → ``[H,W]`` float32 at ``size = (H, W)``, bilinear (``low`` itself, as float32, when the
+    sizes agree: no filtering)."""
+    import cv2
+
+    low = np.asarray(low, np.float32)
+    if low.shape == tuple(size):
+        return low
+    return cv2.resize(low, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+
+
 def guided_upsample(
     low: np.ndarray,
     guide_rgb: np.ndarray,
