@@ -59,7 +59,8 @@ def mover_depth(
     bool, depth)`` (the tracking that follows treats a handled region as holding one value: the runner gives them
     their depth again after it). The regions the oncoming test gives their contact are appended to ``oncoming`` as
     ``(its triangulated pixels off the ground [h,w] bool, contact depth)`` (the seeds of ``oncoming_carry``).
-    Those ``near_contact`` gives its contact are appended to ``near`` the same way (the seeds of ``near_carry``).
+    Those ``near_contact`` gives its contact are appended to ``near`` the same way (the seeds of ``near_carry``), and
+    with ``near_carry_beside`` those ``contact_beside`` gives its contact too.
     Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
@@ -132,6 +133,8 @@ def mover_depth(
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is None and s.contact_beside > 0 and ground is not None:
             region, value = _contact_beside(depth, region, ground, on_ground, moving, s)
+            if value is not None and s.near_carry_beside and near is not None:
+                near.append((region & (depth > 0) & ~ground_px, value))  # a seed of the near carry too
         if value is None and s.near_contact > 0 and ground is not None:
             region, value = _near_contact(depth, region, ground, ground_px, on_ground, rate, s)
             if value is not None and near is not None:

@@ -209,6 +209,11 @@ class MoverSettings:
     by ``near_contact`` (:func:`~.tracking.carry_near_depth`; 0 = off). Stage 1 puts a person walking against a
     sideways camera at ``v_c ÷ (v_c − v_p)`` of her depth, which drifts slowly with the two motions (close-object
     s0: 0.34–0.47× over 64 frames)."""
+    near_carry_beside: bool = False
+    """With ``near_carry`` and ``contact_beside``: a region ``contact_beside`` gives its contact while stage 1 put it
+    nearer than that contact by ``near_contact`` seeds the carry as a ``near_contact`` region does (its triangulated
+    pixels off the ground; :func:`~.depth.mover_depth`): where her feet are seen only in the image's lowest tenth,
+    ``contact_beside`` takes her first and ``near_contact`` is never tried, so without it no seed starts the carry."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
