@@ -2387,6 +2387,55 @@ def test_near_carry_beside_seeds_the_carry_from_a_person_contact_beside_took():
         PipelineConfig(stage1=GeometricConfig(movers_near_carry_beside=1)).validate()
 
 
+def test_near_occluded_gives_a_person_nearer_than_the_box_hiding_her_feet_a_depth_between_box_and_floor():
+    """``near_occluded`` (close-object s1614): a person walking against a sideways camera is triangulated at 0.4× her
+    depth (2.5; feet at row 95, floor 6.3 there) behind a static box (rows 70–115, 4.05) that hides her legs in every
+    frame: no floor is seen under her and no rule takes her. Nearer than the box hiding her, she must be behind it
+    (lower bound 4.05) and stand at or below her lowest visible row (the floor there, upper bound): with the option
+    she takes the geometric mean of the two and seeds the near carry. A flagged static cabinet top standing on the
+    floor at its depth, and a phantom-like region with nothing under it but holes, keep theirs."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160, floor depth 225 / (row − 59.5)
+    h, w = floor.shape
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros((h, w), bool)
+    person[40:96, 60:75] = True
+    depth[person] = 0.4 * floor[95, 67]
+    box = np.zeros((h, w), bool)
+    box[70:116, 40:100] = True
+    depth[box] = floor[115, 70]  # in front of her legs, standing on the floor at row 115
+    person &= ~box
+    cabinet = np.zeros((h, w), bool)
+    cabinet[50:100, 120:140] = True
+    depth[cabinet] = floor[99, 130]  # a static cabinet standing on the floor at row 99, flagged in its top rows
+    flagged = person | (cabinet & (np.arange(h)[:, None] < 70))
+    settings = replace(MoverSettings(), near_contact=0.3)
+    ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, settings)
+    assert ground is not None
+    _, handled = mover_depth(depth, flagged, ground, settings, near=[])
+    assert not handled.any()  # no floor under her: near_contact leaves her
+    seeds: list = []
+    out, handled = mover_depth(depth, flagged, ground, replace(settings, near_occluded=True), near=seeds)
+    lower, upper = float(floor[115, 70]), float(np.median(ground[69, 60:75]))
+    assert handled[person].all() and not handled[cabinet].any() and not handled[box].any()
+    np.testing.assert_allclose(out[person], np.sqrt(lower * upper), rtol=0.03)
+    assert lower < out[person][0] < upper
+    assert len(seeds) == 1 and not (seeds[0][0] & ~person).any()  # her triangulated pixels seed the carry
+    holes = depth.copy()
+    holes[70:116, 40:100] = 0.0  # nothing triangulated under her: no occluder, no depth
+    _, handled = mover_depth(holes, flagged, ground, replace(settings, near_occluded=True), near=[])
+    assert not handled[person].any()
+    assert not GeometricConfig().movers_near_occluded and not MoverSettings().near_occluded  # off
+    assert mover_settings(GeometricConfig(movers_near_occluded=True)).near_occluded
+    assert not mover_settings(GeometricConfig(movers_near_occluded=True), ahead=True).near_occluded
+    with pytest.raises(ValueError, match="movers_near_occluded"):
+        PipelineConfig(stage1=GeometricConfig(movers_near_occluded=1)).validate()
+
+
 def _entering_square(moving: bool) -> tuple[np.ndarray, np.ndarray, SceneGeometry]:
     """A 40-px textured square entering a static wall through the right border, 4 px a frame leftwards (or, with
     ``moving`` False, a static one at the border): ``[16,240,320]`` uint8 frames, its ``[16,240,320]`` mask and
