@@ -2323,7 +2323,8 @@ def test_near_carry_beside_seeds_the_carry_from_a_person_contact_beside_took():
     ``contact_beside`` gives her the floor at her feet, so ``near_contact`` is never tried and no seed starts the near
     carry. In frame 1 a static box (at its own contact) hides her legs and no rule takes her. With the option the
     beside region's triangulated pixels seed the carry, and frame 1's phantom takes the seed's correction; a flagged
-    static box standing on the floor at its depth seeds nothing."""
+    static box standing on the floor at its depth seeds nothing, nor a region that is mostly a stage-1 hole (the near
+    object crossing close, which ``contact_beside`` may take: close-object s1621)."""
     from stereodiff.config import PipelineConfig
     from stereodiff.stage1.geometric import mover_settings
     from stereodiff.stage1.movers.depth import mover_depth
@@ -2372,6 +2373,11 @@ def test_near_carry_beside_seeds_the_carry_from_a_person_contact_beside_took():
     region, value = seeds[0][0]
     assert value == pytest.approx(feet, rel=0.03)
     assert not (region & ~body[0]).any() and not (region & legs).any()  # her triangulated pixels only
+    holey = source[0].copy()
+    holey[40:70, 60:80] = 0.0  # mostly a hole, as the near object crossing close: taken, but no seed
+    near: list = []
+    _, taken = mover_depth(holey, moving[0], grounds[0], replace(settings, near_carry_beside=True), near=near)
+    assert taken[70:90, 60:80].all() and not near
 
     def ground_of(k: int) -> tuple[np.ndarray, np.ndarray, float] | None:
         return grounds[k], ground_pixels(source[k], grounds[k], settings), ground_rate(grounds[k])

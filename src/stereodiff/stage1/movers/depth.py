@@ -136,7 +136,8 @@ def mover_depth(
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is None and s.contact_beside > 0 and ground is not None:
             region, value = _contact_beside(depth, region, ground, on_ground, moving, s)
-            if value is not None and s.near_carry_beside and near is not None:
+            seen = np.count_nonzero(region & (depth > 0)) >= STANDS_SEEN * np.count_nonzero(region)
+            if value is not None and s.near_carry_beside and near is not None and seen:  # not the near object
                 near.append((region & (depth > 0) & ~ground_px, value))  # a seed of the near carry too
         if value is None and s.near_contact > 0 and ground is not None:
             region, value = _near_contact(depth, region, ground, ground_px, on_ground, rate, s)
