@@ -212,7 +212,8 @@ class MoverSettings:
     near_carry_beside: bool = False
     """With ``near_carry`` and ``contact_beside``: a region ``contact_beside`` gives its contact while stage 1 put it
     nearer than that contact by ``near_contact`` seeds the carry as a ``near_contact`` region does (its triangulated
-    pixels off the ground; :func:`~.depth.mover_depth`): where her feet are seen only in the image's lowest tenth,
+    pixels off the ground, when they are at least ``STANDS_SEEN`` of it: not the near object, mostly a stage-1 hole;
+    :func:`~.depth.mover_depth`): where her feet are seen only in the image's lowest tenth,
     ``contact_beside`` takes her first and ``near_contact`` is never tried, so without it no seed starts the carry."""
     near_occluded: bool = False
     """With ``near_contact``: a flow-flagged region that no other rule gives a depth, put nearer than the ground at
