@@ -2317,6 +2317,131 @@ def test_near_carry_gives_a_person_whose_feet_a_box_hides_the_correction_of_the_
         PipelineConfig(stage1=GeometricConfig(movers_near_carry=-1)).validate()
 
 
+def test_near_carry_beside_seeds_the_carry_from_a_person_contact_beside_took():
+    """``near_carry_beside`` (close-object s1610): a person walking against a sideways camera, triangulated too near,
+    her feet seen only in the image's lowest rows (frame 0: legs a hole down to row 110, the floor beside them):
+    ``contact_beside`` gives her the floor at her feet, so ``near_contact`` is never tried and no seed starts the near
+    carry. In frame 1 a static box (at its own contact) hides her legs and no rule takes her. With the option the
+    beside region's triangulated pixels seed the carry, and frame 1's phantom takes the seed's correction; a flagged
+    static box standing on the floor at its depth seeds nothing, nor a region that is mostly a stage-1 hole (the near
+    object crossing close, which ``contact_beside`` may take: close-object s1621)."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+    from stereodiff.stage1.movers.ground import ground_pixels, ground_rate
+    from stereodiff.stage1.movers.tracking import carry_near_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    n, (h, w) = 2, floor.shape
+    source = np.repeat(floor[None], n, axis=0)
+    source[:, :60] = 12.0
+    body, legs = np.zeros((n, h, w), bool), np.zeros((h, w), bool)
+    rows = np.arange(40, 90, dtype=np.float32)[:, None]
+    for k in range(n):
+        body[k, 40:90, 60 + 2 * k : 80 + 2 * k] = True
+        source[k, 40:90, 60 + 2 * k : 80 + 2 * k] = 2.4 - 0.01 * (rows - 40)  # too near, nearer downwards
+    legs[90:111, 64:76] = True  # frame 0: a hole, not flagged; the floor beside and under them
+    source[0][legs] = 0.0
+    box = np.zeros((h, w), bool)
+    box[86:116, 50:95] = True  # frame 1: a static box in front of her legs, standing on the floor at row 115
+    source[1][box] = floor[115, 70]
+    body[1] &= ~box
+    static = np.zeros((h, w), bool)
+    static[70:90, 110:140] = True  # flagged static box standing on the floor, at its depth (both frames)
+    source[:, 70:90, 110:140] = floor[89, 125]
+    moving = body | static
+    settings = replace(
+        MoverSettings(), oncoming=0.3, oncoming_trim=True, contact_beside=0.3, beside_low=0.1, near_contact=0.3
+    )  # the cpu preset's: contact_beside keeps to feet in the lowest tenth of the rows
+    feet = float(floor[110, 70])
+
+    def run(option: bool) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+        s = replace(settings, near_carry_beside=option)
+        depth, handled, seeds, grounds = source.copy(), np.zeros((n, h, w), bool), {}, {}
+        for k in range(n):
+            grounds[k] = ground_depth(source[k], (source[k] > 0) & ~moving[k] & ~(box if k else legs), s)
+            seeds[k] = []
+            depth[k], handled[k] = mover_depth(source[k], moving[k], grounds[k], s, near=seeds[k])
+        return depth, handled, seeds, grounds
+
+    depth, handled, seeds, grounds = run(False)
+    assert handled[0][body[0]].all() and not handled[1].any()  # contact_beside takes frame 0 only
+    np.testing.assert_allclose(depth[0][body[0]], feet, rtol=0.03)
+    assert not any(seeds.values())  # near_contact is never tried on her: nothing seeds the carry
+    depth, handled, seeds, grounds = run(True)
+    assert len(seeds[0]) == 1 and not seeds[1]  # the beside region, not the static box
+    region, value = seeds[0][0]
+    assert value == pytest.approx(feet, rel=0.03)
+    assert not (region & ~body[0]).any() and not (region & legs).any()  # her triangulated pixels only
+    holey = source[0].copy()
+    holey[40:70, 60:80] = 0.0  # mostly a hole, as the near object crossing close: taken, but no seed
+    near: list = []
+    _, taken = mover_depth(holey, moving[0], grounds[0], replace(settings, near_carry_beside=True), near=near)
+    assert taken[70:90, 60:80].all() and not near
+
+    def ground_of(k: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+        return grounds[k], ground_pixels(source[k], grounds[k], settings), ground_rate(grounds[k])
+
+    out = depth.copy()
+    given = carry_near_depth(source, out, handled, seeds, 4, settings, ground_of)
+    assert given[1][body[1]].all() and not (given[1] & ~body[1]).any()
+    np.testing.assert_allclose(out[1][body[1]], feet, rtol=0.03)  # the correction times her own phantom
+    assert not GeometricConfig().movers_near_carry_beside and not MoverSettings().near_carry_beside  # off
+    assert mover_settings(GeometricConfig(movers_near_carry_beside=True)).near_carry_beside
+    assert not mover_settings(GeometricConfig(movers_near_carry_beside=True), ahead=True).near_carry_beside
+    with pytest.raises(ValueError, match="movers_near_carry_beside"):
+        PipelineConfig(stage1=GeometricConfig(movers_near_carry_beside=1)).validate()
+
+
+def test_near_occluded_gives_a_person_nearer_than_the_box_hiding_her_feet_a_depth_between_box_and_floor():
+    """``near_occluded`` (close-object s1614): a person walking against a sideways camera is triangulated at 0.4× her
+    depth (2.5; feet at row 95, floor 6.3 there) behind a static box (rows 70–115, 4.05) that hides her legs in every
+    frame: no floor is seen under her and no rule takes her. Nearer than the box hiding her, she must be behind it
+    (lower bound 4.05) and stand at or below her lowest visible row (the floor there, upper bound): with the option
+    she takes the geometric mean of the two and seeds the near carry. A flagged static cabinet top standing on the
+    floor at its depth, and a phantom-like region with nothing under it but holes, keep theirs."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160, floor depth 225 / (row − 59.5)
+    h, w = floor.shape
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros((h, w), bool)
+    person[40:96, 60:75] = True
+    depth[person] = 0.4 * floor[95, 67]
+    box = np.zeros((h, w), bool)
+    box[70:116, 40:100] = True
+    depth[box] = floor[115, 70]  # in front of her legs, standing on the floor at row 115
+    person &= ~box
+    cabinet = np.zeros((h, w), bool)
+    cabinet[50:100, 120:140] = True
+    depth[cabinet] = floor[99, 130]  # a static cabinet standing on the floor at row 99, flagged in its top rows
+    flagged = person | (cabinet & (np.arange(h)[:, None] < 70))
+    settings = replace(MoverSettings(), near_contact=0.3)
+    ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, settings)
+    assert ground is not None
+    _, handled = mover_depth(depth, flagged, ground, settings, near=[])
+    assert not handled.any()  # no floor under her: near_contact leaves her
+    seeds: list = []
+    out, handled = mover_depth(depth, flagged, ground, replace(settings, near_occluded=True), near=seeds)
+    lower, upper = float(floor[115, 70]), float(np.median(ground[69, 60:75]))
+    assert handled[person].all() and not handled[cabinet].any() and not handled[box].any()
+    np.testing.assert_allclose(out[person], np.sqrt(lower * upper), rtol=0.03)
+    assert lower < out[person][0] < upper
+    assert len(seeds) == 1 and not (seeds[0][0] & ~person).any()  # her triangulated pixels seed the carry
+    holes = depth.copy()
+    holes[70:116, 40:100] = 0.0  # nothing triangulated under her: no occluder, no depth
+    _, handled = mover_depth(holes, flagged, ground, replace(settings, near_occluded=True), near=[])
+    assert not handled[person].any()
+    assert not GeometricConfig().movers_near_occluded and not MoverSettings().near_occluded  # off
+    assert mover_settings(GeometricConfig(movers_near_occluded=True)).near_occluded
+    assert not mover_settings(GeometricConfig(movers_near_occluded=True), ahead=True).near_occluded
+    with pytest.raises(ValueError, match="movers_near_occluded"):
+        PipelineConfig(stage1=GeometricConfig(movers_near_occluded=1)).validate()
+
+
 def _entering_square(moving: bool) -> tuple[np.ndarray, np.ndarray, SceneGeometry]:
     """A 40-px textured square entering a static wall through the right border, 4 px a frame leftwards (or, with
     ``moving`` False, a static one at the border): ``[16,240,320]`` uint8 frames, its ``[16,240,320]`` mask and

@@ -907,6 +907,21 @@ class GeometricConfig(Stage1Config):
     protocol's one fit, where her phantom had balanced a near person cut by the image bottom whom stage 1 puts
     1.1–1.55× too far (docs/geometric.md, "Where ``movers_near_carry`` loses"). 0 here, 32 in the ``cpu`` preset
     (session of 2026-12-06 late)."""
+    movers_near_carry_beside: bool = False
+    """With ``movers_near_carry`` and ``movers_contact_beside``: a region ``contact_beside`` gives the ground at its
+    feet while stage 1 put it nearer than that contact seeds the carry too, as a ``movers_near_contact`` region does
+    (``MoverSettings.near_carry_beside``; off; off when the camera moves along its view). A person walking against a
+    sideways camera whose feet are seen only in the image's lowest tenth (where ``contact_beside`` takes her before
+    ``near_contact`` is tried) otherwise keeps her 0.4× phantom in the frames where clutter hides her feet
+    (close-object s1610: the beside rule takes frames 58–63, no frame gives a ``near_contact`` seed; docs/geometric.md,
+    "Seeding the near carry from the beside contact")."""
+    movers_near_occluded: bool = False
+    """With ``movers_near_contact``: a flagged region put nearer than the ground by that fraction whose feet a static
+    surface hides (seen under its bottom edge, farther than the region by the same fraction: a contradiction unless
+    the region is behind it) takes the geometric mean of that surface's depth and the ground's under its lowest
+    pixels, and seeds ``movers_near_carry`` (``MoverSettings.near_occluded``; off; off when the camera moves along its
+    view). Close-object s1614: the walking person 0.34–0.51× her depth in all 64 frames, her feet hidden by a clutter
+    object (0.69× her depth) in every frame (docs/geometric.md, "Seeding the near carry from the beside contact")."""
     movers_ground_max_beyond: float = 0.0
     """With ``movers``: the ground plane of a frame must leave at most this share of its static pixels beyond it
     (``MoverSettings.ground_max_beyond``; 0 = off here, 0.25 in the ``cpu`` preset): a plane through the faces of
@@ -1353,6 +1368,8 @@ class GeometricConfig(Stage1Config):
                 ("movers_beside_low", 0 <= self.movers_beside_low < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_near_contact", 0 <= self.movers_near_contact < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_near_carry", self.movers_near_carry >= 0, "must be ≥ 0 frames"),
+                ("movers_near_carry_beside", isinstance(self.movers_near_carry_beside, bool), "must be true or false"),
+                ("movers_near_occluded", isinstance(self.movers_near_occluded, bool), "must be true or false"),
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),
                 ("movers_entry_carry", self.movers_entry_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_entry_chain", self.movers_entry_chain >= 0, "must be ≥ 0 frames"),

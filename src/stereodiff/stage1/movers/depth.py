@@ -28,6 +28,9 @@ STANDS_DIVISOR = 4
 #: floats in front of the floor seen under it and took that floor, 5–7× too far, on s846 / s1022)
 STANDS_SEEN = 0.5
 
+#: ``near_occluded``: least share of the body's bottom-edge columns with that surface under them
+OCCLUDER_SHARE = 0.5
+
 #: the percentile of a cut region's pixels' height above the horizon taken as its top (``cut_height``)
 CUT_HEIGHT_TOP = 98.0
 
@@ -59,7 +62,8 @@ def mover_depth(
     bool, depth)`` (the tracking that follows treats a handled region as holding one value: the runner gives them
     their depth again after it). The regions the oncoming test gives their contact are appended to ``oncoming`` as
     ``(its triangulated pixels off the ground [h,w] bool, contact depth)`` (the seeds of ``oncoming_carry``).
-    Those ``near_contact`` gives its contact are appended to ``near`` the same way (the seeds of ``near_carry``).
+    Those ``near_contact`` gives its contact are appended to ``near`` the same way (the seeds of ``near_carry``), and
+    with ``near_carry_beside`` those ``contact_beside`` gives its contact too.
     Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
@@ -132,8 +136,15 @@ def mover_depth(
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is None and s.contact_beside > 0 and ground is not None:
             region, value = _contact_beside(depth, region, ground, on_ground, moving, s)
+            seen = np.count_nonzero(region & (depth > 0)) >= STANDS_SEEN * np.count_nonzero(region)
+            if value is not None and s.near_carry_beside and near is not None and seen:  # not the near object
+                near.append((region & (depth > 0) & ~ground_px, value))  # a seed of the near carry too
         if value is None and s.near_contact > 0 and ground is not None:
             region, value = _near_contact(depth, region, ground, ground_px, on_ground, rate, s)
+            if value is not None and near is not None:
+                near.append((region & ~ground_px, value))  # its pixels are triangulated
+        if value is None and s.near_occluded and s.near_contact > 0 and ground is not None:
+            region, value = _near_occluded(depth, region, ground, ground_px, moving, rate, s)
             if value is not None and near is not None:
                 near.append((region & ~ground_px, value))  # its pixels are triangulated
         if value is not None and np.isfinite(value) and value > 0:
@@ -545,6 +556,63 @@ def _near_contact(
         return region, None
     nearer = (depth > 0) & (depth < factor * contact)
     return (body | region) & nearer, contact
+
+
+def _near_occluded(
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    ground_px: np.ndarray,
+    moving: np.ndarray,
+    rate: float,
+    s: MoverSettings,
+) -> tuple[np.ndarray, float | None]:
+    """A mover ``region`` ``[h,w]`` bool put nearer than the static surface that hides its feet (``near_occluded``):
+    its pixels nearer than the ground ``ground`` ``[h,w]`` at their own row by ``near_contact`` (``near``), grown down
+    as :func:`_near_contact` grows them (``ground_px`` ``[h,w]`` bool: the pixels on the ground plane), upright against
+    the ground's inverse-depth ``rate``, lie (median) nearer by the same fraction than the static surface under the
+    grown body's bottom edge (:func:`_occluder_depth`; ``moving`` ``[h,w]`` bool): that surface hides the body's lower
+    part, so the body lies behind it (its depth is a lower bound) and stands at or below its lowest pixels (the
+    ground under them is an upper bound). Returns the triangulated pixels of the grown body and of the region nearer
+    than the given depth by the fraction ``[h,w]`` bool, and that depth, the geometric mean of the two bounds (the
+    occluder's depth when the ground is not beyond it); or ``region`` and None."""
+    factor = 1.0 - s.near_contact
+    near = region & (depth > 0) & np.isfinite(ground) & (depth < factor * ground)
+    if near.sum() < 20 or np.count_nonzero(region & (depth > 0)) < STANDS_SEEN * np.count_nonzero(region):
+        return region, None
+    body = _extend_down(depth, near, (depth > 0) & ~ground_px, s.segment_step)
+    if not upright(depth, body, rate, s):
+        return region, None
+    occluder = _occluder_depth(depth, body, moving, ground_px, s.contact_rows)
+    if occluder is None:
+        return region, None
+    upper = _contact_depth(body, ground)
+    if upper is None or np.median(depth[near]) >= factor * occluder:
+        return region, None
+    value = float(np.sqrt(occluder * upper)) if upper > occluder else occluder
+    nearer = (depth > 0) & (depth < factor * value)
+    return (body | region) & nearer, value
+
+
+def _occluder_depth(
+    depth: np.ndarray, body: np.ndarray, moving: np.ndarray, ground_px: np.ndarray, rows: int
+) -> float | None:
+    """The depth (median) of the static surface under ``body`` ``[h,w]`` bool: in each of its bottom-edge columns the
+    first triangulated unflagged pixel within ``rows`` rows under it (stage-1 holes and ``moving`` ``[h,w]`` bool
+    pixels are passed: stage 1 leaves the occlusion boundary untriangulated), counted when it is neither on the ground
+    (``ground_px`` ``[h,w]`` bool: the feet are seen there) nor the body; None unless ``OCCLUDER_SHARE`` of the
+    columns have one."""
+    h = depth.shape[0]
+    bottom, columns = bottom_edge(body)
+    below = np.clip(bottom[:, None] + np.arange(1, 1 + rows), 0, h - 1)  # [n, rows]
+    under = depth[below, columns[:, None]]
+    blocking = (under > 0) & ~moving[below, columns[:, None]]
+    first = np.argmax(blocking, axis=1)  # [n]
+    at = below[np.arange(columns.size), first], columns
+    seen = blocking.any(axis=1) & ~ground_px[at] & ~body[at]
+    if seen.mean() < OCCLUDER_SHARE:
+        return None
+    return float(np.median(depth[at][seen]))
 
 
 def _low_and_tall(body: np.ndarray, low: float, height: float) -> bool:

@@ -209,6 +209,19 @@ class MoverSettings:
     by ``near_contact`` (:func:`~.tracking.carry_near_depth`; 0 = off). Stage 1 puts a person walking against a
     sideways camera at ``v_c ÷ (v_c − v_p)`` of her depth, which drifts slowly with the two motions (close-object
     s0: 0.34–0.47× over 64 frames)."""
+    near_carry_beside: bool = False
+    """With ``near_carry`` and ``contact_beside``: a region ``contact_beside`` gives its contact while stage 1 put it
+    nearer than that contact by ``near_contact`` seeds the carry as a ``near_contact`` region does (its triangulated
+    pixels off the ground, when they are at least ``STANDS_SEEN`` of it: not the near object, mostly a stage-1 hole;
+    :func:`~.depth.mover_depth`): where her feet are seen only in the image's lowest tenth,
+    ``contact_beside`` takes her first and ``near_contact`` is never tried, so without it no seed starts the carry."""
+    near_occluded: bool = False
+    """With ``near_contact``: a flow-flagged region that no other rule gives a depth, put nearer than the ground at
+    its own rows by ``near_contact`` and grown down as ``near_contact`` grows it, whose feet a static surface off the
+    ground hides (seen under its bottom edge, farther than the region by the same fraction) takes the geometric mean
+    of that surface's depth (it is behind it) and the ground's under its lowest pixels (it stands at or below them)
+    (:func:`~.depth._near_occluded`), and seeds ``near_carry`` as a ``near_contact`` region does: a person walking
+    against a sideways camera behind clutter, whose feet are never seen (close-object s1614)."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
