@@ -807,8 +807,10 @@ class GeometricConfig(Stage1Config):
     track by at least this fraction of its depth takes the depth the camera's motion along the ground normal
     implies for a mover moving parallel to the ground, when that is nearer and its fit holds
     (``MoverSettings.cut_sway``; 0 = off here; 0.01 in the ``cpu`` preset with ``movers_cut_sway_levels`` and
-    ``movers_cut_sway_gap=0.4``; docs/geometric.md, "The camera's sway: a depth for a mover cut by the image bottom"
-    and "Defaults of the `cpu` preset")."""
+    ``movers_cut_sway_gap=0.4``, 0.005 since the session of 2026-12-07: s44-cut's s1559 final −79 % and s753 take
+    their right estimate, no other clip changed by the logs, held out by the coordinator on indoor-dynamic 1408–1411
+    and rolled 1412–1415 identical; docs/geometric.md, "The camera's sway: a depth for a mover cut by the image
+    bottom", "One gap per track for the sway" and "Defaults of the `cpu` preset")."""
     movers_cut_sway_levels: bool = False
     """With ``movers_cut_sway``: the camera's rotation and heights from stage 1's poses (its levels above one ground
     normal), fitted against a track's accumulated apparent motion, in place of each pair's PnP

@@ -394,7 +394,12 @@ class TemporalConfig(BackendConfig):
     −6.3 %)."""
     hole_outline_views_margin: float = 0.01
     """With ``hole_outline_views``: the far depth must match by this much better (median over the frames of the
-    mean colour L1 of the 5-pixel cross, RGB in [0, 1] summed over channels)."""
+    mean colour L1 of the 5-pixel cross, RGB in [0, 1] summed over channels). 0.003 with
+    ``hole_outline_views_near_margin=0.003`` in the ``cpu`` preset since the session of 2026-12-07 (s44-orbit; final
+    all-pixel AbsRel against 0.01 / 0.01: static-orbit fresh 1560–1564 + s1–s3 7 better / 0 same / 1 worse, 1570–1576
+    7 / 0 / 0, median −1.65 %; held out by the coordinator on static-orbit 1408–1411 +1.1 / −1.8 / −2.4 / −1.8 %,
+    TUM identical, 7-Scenes 0.1165 → 0.1167; docs/stage2-temporal.md, "Static-orbit with the background-side
+    margin")."""
     hole_outline_views_near_margin: float = 0.0
     """With ``hole_outline_views``: the band's holes nearer the near side's covered pixels are tested too, and take
     the far depth where it matches by this much better (the margin of ``hole_outline_views_margin``; 0 = they are not
@@ -404,7 +409,8 @@ class TemporalConfig(BackendConfig):
     (min / median / max; 5 better / 0 same / 1 worse at ±0.5 %), held out s1260–s1265 −2.8 / −1.3 / −0.4 % (4 / 2 /
     0); close-object and indoor-dynamic s1250 identical (``hole_outline_views_static``), 7-Scenes −0.1 %; held out
     by the coordinator on static-orbit 1400–1403 −3.6 / −0.6 / −1.7 / −2.0 % (4 / 0 / 0), TUM identical (0.08473).
-    0 here, 0.01 in the ``cpu`` preset (session of 2026-12-06 late)."""
+    0 here, 0.01 in the ``cpu`` preset (session of 2026-12-06 late), 0.003 since the session of 2026-12-07 (with
+    ``hole_outline_views_margin=0.003``)."""
     hole_outline_views_band_px: float = 6.0
     """With ``hole_outline_views``: the band's reach from stage 1's covered pixels (working-resolution pixels)."""
     hole_outline_views_static: bool = False
@@ -741,7 +747,11 @@ class TemporalConfig(BackendConfig):
     all (the plain value). A small clamp keeps the filter's small corrections and cuts its blends across a depth
     edge (a background pixel pulled toward a near object by log 1–2). ``upsample_mode="holes"`` with 0.05 against
     the preset: TUM, 7-Scenes identical, close-object −3.2 … −7.0 % (4 fresh clips; demo all px 0.0430 → 0.0388,
-    stage 1's pixels 0.0317 against stage 1's 0.0324), indoor-dynamic / driving +0.3 … +0.7 % (s44-covered)."""
+    stage 1's pixels 0.0317 against stage 1's 0.0324), indoor-dynamic / driving +0.3 … +0.7 % (s44-covered). Held
+    out by the coordinator (seeds 1408–1415): close-object 7 better / 0 same / 1 worse (−6.8 … −2.8 %, s1409 +15.3 %
+    while still under its stage 1), indoor-dynamic 0 / 4 / 0, rolled 0 / 3 / 1 (+1.3 %), static-orbit 0 / 4 / 0,
+    driving 0 / 3 / 1 (+0.6 %). 0 here, 0.05 with ``upsample_mode="holes"`` in the ``cpu`` preset since the session
+    of 2026-12-07 (docs/geometric.md, "Defaults of the `cpu` preset")."""
     given_fill_px: float = 0.0
     """Stage 1's covered pixels that are not given (``SceneGeometry.movers_given``) within this many
     working-resolution pixels (Euclidean) of a given pixel take, for their ``(1 − w)`` share, the spatial fill of the
