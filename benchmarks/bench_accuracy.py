@@ -122,19 +122,14 @@ def evaluate_scene(
 
 
 def main() -> int:
+    from stereodiff.cli.run import add_settings_argument
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="24 frames at 160×120, synthetic scenes only")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds of the synthetic scenes")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only the scenes whose title contains a NAME")
     parser.add_argument("--dry", action="store_true", help="print the table, leave BENCHMARKS.md unchanged")
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a setting of the cpu preset, as `stereodiff run --set` (repeatable; implies --dry)",
-    )
+    add_settings_argument(parser, "a setting of the cpu preset, as `stereodiff run --set` (repeatable; implies --dry)")
     parser.add_argument("--split", action="store_true", help="also print where the final loses (implies --dry)")
     parser.add_argument(
         "--rolling-shutter",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stereodiff.cli.run import add_settings_argument
 from stereodiff.errors import InputError
 
 
@@ -28,13 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", type=int, default=90, help="number of frames (default 90)")
     parser.add_argument("--size", default="320x240", help="WxH of the rendered video (default 320x240)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a setting on top of the preset, as `stereodiff run --set` (repeatable), e.g. --set stage2.window=32",
+    add_settings_argument(
+        parser, "a setting on top of the preset, as `stereodiff run --set` (repeatable), e.g. --set stage2.window=32"
     )
     parser.set_defaults(func=run)
 

@@ -43,13 +43,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, outputs: bool = Tru
     group.add_argument(
         "--config", metavar="FILE", help="settings from a .toml/.json file or a run.json (repeats that run)"
     )
-    group.add_argument(
-        "--set",
-        dest="settings",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any setting, e.g. --set stage1.flow_patch_stride=3 --set stage2.window=32 (repeatable)",
+    add_settings_argument(
+        group, "any setting, e.g. --set stage1.flow_patch_stride=3 --set stage2.window=32 (repeatable)"
     )
     group.add_argument("--stage1", choices=tuple(STAGE1), help="stage-1 backend (= --set stage1.backend=…)")
     group.add_argument("--stage2", choices=tuple(STAGE2), help="stage-2 backend (= --set stage2.backend=…)")
@@ -80,6 +75,12 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, outputs: bool = Tru
     out.add_argument("--colormap", default="inferno", help="preview colour map (matplotlib name)")
     out.add_argument("--fps", type=float, help="frame rate of image folders (default 30)")
     out.add_argument("--keep-cache", action="store_true", help="keep OUT/.run (pairs, scene, windows) after success")
+
+
+def add_settings_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup, help_text: str) -> None:
+    """The repeatable ``--set KEY=VALUE`` option (into ``args.settings``, a list of strings) of ``parser``, read by
+    :func:`apply_settings`."""
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE", help=help_text)
 
 
 def apply_settings(config, settings: list[str]) -> bool:
