@@ -35,6 +35,11 @@ OCCLUDER_SHARE = 0.5
 CUT_HEIGHT_TOP = 98.0
 
 
+def _mostly_triangulated(depth: np.ndarray, region: np.ndarray) -> bool:
+    """Whether stage 1 triangulated (``depth`` ``[h,w]`` > 0) at least ``STANDS_SEEN`` of ``region`` ``[h,w]`` bool."""
+    return np.count_nonzero(region & (depth > 0)) >= STANDS_SEEN * np.count_nonzero(region)
+
+
 def cut_rows(shape: tuple[int, int], s: MoverSettings) -> int:
     """The lowest rows of an ``(h, w)`` image a region cut by the image bottom reaches: the segmentation does not
     reach closer to the border than ``border_px``."""
@@ -136,7 +141,7 @@ def mover_depth(
             region, value = _beyond_part(depth, region, ground, on_ground, s)
         if value is None and s.contact_beside > 0 and ground is not None:
             region, value = _contact_beside(depth, region, ground, on_ground, moving, s)
-            seen = np.count_nonzero(region & (depth > 0)) >= STANDS_SEEN * np.count_nonzero(region)
+            seen = _mostly_triangulated(depth, region)
             if value is not None and s.near_carry_beside and near is not None and seen:  # not the near object
                 near.append((region & (depth > 0) & ~ground_px, value))  # a seed of the near carry too
         if value is None and s.near_contact > 0 and ground is not None:
@@ -519,7 +524,7 @@ def _contact_beside(
         return region, None
     if not low and not (beside and stands(body, support, max(1, s.contact_rows // STANDS_DIVISOR))):
         return region, None  # beside_stands: above the lowest rows, only feet on the floor seen under and beside
-    if not low and np.count_nonzero(body & (depth > 0)) < STANDS_SEEN * np.count_nonzero(body):
+    if not low and not _mostly_triangulated(depth, body):
         return region, None  # beside_stands: not a floating object crossing close, a stage-1 hole (near_holes')
     box = np.zeros((h, w), bool)
     box[: ys.max() + 1, xs.min() : xs.max() + 1] = True
@@ -546,7 +551,7 @@ def _near_contact(
     fraction ``[h,w]`` bool, and the contact depth; or ``region`` and None."""
     factor = 1.0 - s.near_contact
     near = region & (depth > 0) & np.isfinite(ground) & (depth < factor * ground)
-    if near.sum() < 20 or np.count_nonzero(region & (depth > 0)) < STANDS_SEEN * np.count_nonzero(region):
+    if near.sum() < 20 or not _mostly_triangulated(depth, region):
         return region, None
     body = _extend_down(depth, near, (depth > 0) & ~ground_px, s.segment_step)
     if not stands(body, on_ground & ~body, s.contact_rows) or not upright(depth, body, rate, s):
@@ -578,7 +583,7 @@ def _near_occluded(
     occluder's depth when the ground is not beyond it); or ``region`` and None."""
     factor = 1.0 - s.near_contact
     near = region & (depth > 0) & np.isfinite(ground) & (depth < factor * ground)
-    if near.sum() < 20 or np.count_nonzero(region & (depth > 0)) < STANDS_SEEN * np.count_nonzero(region):
+    if near.sum() < 20 or not _mostly_triangulated(depth, region):
         return region, None
     body = _extend_down(depth, near, (depth > 0) & ~ground_px, s.segment_step)
     if not upright(depth, body, rate, s):
