@@ -2275,41 +2275,6 @@ def test_given_veto_makes_the_filter_strict_beside_a_given_region():
         TemporalRefiner(given_veto_px=-1)
 
 
-def test_given_depth_sigma_refuses_a_farther_depth_on_given_pixels():
-    """``given_depth_sigma``: on stage 1's given pixels (``FilledFrame.given``) the temporal filter's agreement
-    uses that range scale for a depth the flow brings from farther (another frame's rule, e.g. the last row's
-    floor, 2× too far: refused), and ``depth_sigma`` for a nearer one and on the pixels not given; without the
-    option ``given`` is None and the test is unchanged."""
-    from stereodiff.stage2.configs import TemporalConfig
-    from stereodiff.stage2.hole_fill import fill_frames
-    from stereodiff.stage2.temporal import _Frame, _Link
-
-    rgb, log_d, given = _given_edge()
-    weight = np.ones(log_d.shape, np.float32)
-    config = TemporalConfig(given_depth_sigma=0.15)
-    filled = fill_frames(config, rgb[None], log_d[None], weight[None], movers=given[None])[0]
-    np.testing.assert_array_equal(filled.given, given)
-    assert fill_frames(TemporalConfig(), rgb[None], log_d[None], weight[None], movers=given[None])[0].given is None
-
-    h, w = log_d.shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    link = _Link(sample_at=np.dstack([xx, yy]), gate=np.full((h, w), 0.9, np.float32), motion=None, consistent=None)
-    estimate, ones = np.zeros((h, w), np.float32), np.ones((h, w), np.float32)
-    refiner = TemporalRefiner(given_depth_sigma=0.15)
-    for brought, refused in ((0.7, True), (-0.7, False)):  # log(2) farther, then nearer, than the estimate
-        state = np.stack([np.full((h, w), brought), np.ones((h, w))], axis=-1).astype(np.float32)
-        loose = refiner._pull(state, link, _Frame(estimate, ones, True))
-        pulled = refiner._pull(state, link, _Frame(estimate, ones, True, given=filled.given))
-        assert (loose[..., 1] > 0.3).all()  # depth_sigma 0.5: a factor 2 still counts ~0.4
-        np.testing.assert_array_equal(pulled[:, 12:], loose[:, 12:])  # not given: unchanged
-        if refused:
-            assert (pulled[:, :12, 1] < 1e-4).all()
-        else:
-            np.testing.assert_array_equal(pulled[:, :12], loose[:, :12])
-    with pytest.raises(ValueError, match="given_depth_sigma"):
-        TemporalRefiner(given_depth_sigma=-1)
-
-
 def test_holes_whose_colour_region_is_mostly_a_near_object_take_its_depth_when_the_camera_moves_ahead():
     """``hole_near_object``: a near object (depth 2, one colour) with far outliers on it (20, a fifth of its covered
     pixels) and a hole at its top, beside far scenery (20) of another colour that holds a small near object of its

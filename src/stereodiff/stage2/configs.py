@@ -773,17 +773,6 @@ class TemporalConfig(BackendConfig):
     pixels (0.0565 against 0.0568; the preset 0.0599), but the moving pixels lose up to 4 % (driving s1086 0.3026 →
     0.3148) and indoor-dynamic s1085 0.6 % on top of the other two. Measured in docs/stage2-temporal.md, "The
     bleed beside a given region" (issue #20, session of 2026-12-06, s42-bleed)."""
-    given_depth_sigma: float = 0.0
-    """The temporal filter's range scale (``depth_sigma``, log-depth) on stage 1's given pixels
-    (``SceneGeometry.movers_given``; 0 = off: ``depth_sigma`` there too; a refiner given no such mask changes
-    nothing). Stage 1's mover rules give a region one depth per frame, and the rule that decides it can change from
-    one frame to the next (a tight estimate in some frames, the floor at the image's last row, an upper bound 1.3–2.5×
-    her depth, in others); at ``depth_sigma=0.5`` the filter mixes values that far apart along the flow, which drags
-    the right frames toward the bound (indoor-dynamic s1632: a person at 0.8–1.0 m given 1.2–1.3× her depth in frames
-    2–10 and 2.5× in 0–1 and 11–14 comes out of stage 2 at 1.3–1.5× in frames 2–10). With a small scale the filter
-    still smooths a given region's flicker but no longer carries another rule's depth into it. Measured in
-    docs/geometric.md, "indoor-dynamic held-out 1408 / 1409 and rolled 1412 traced" (issue #20, session of
-    2026-12-07, s45-indoor)."""
     given_upsample_px: float = 0.0
     """The guided upsampling of the pixels that are not given (``SceneGeometry.movers_given``) within this many
     working-resolution pixels (Euclidean) of a given pixel fits its local linear models (and averages them) over
@@ -863,7 +852,6 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_rim_px", self.hole_outline_rim_px >= 0, "must be ≥ 0"),
             ("hole_outline_mover_px", self.hole_outline_mover_px >= 0, "must be ≥ 0"),
             ("hole_mover_away_px", self.hole_mover_away_px >= 0, "must be ≥ 0"),
-            ("given_depth_sigma", self.given_depth_sigma >= 0, "must be ≥ 0"),
             ("hole_mover_away_trust", 0 <= self.hole_mover_away_trust <= 1, "must be in [0, 1]"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),

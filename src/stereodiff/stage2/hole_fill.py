@@ -81,9 +81,6 @@ class FilledFrame(NamedTuple):
     strict: np.ndarray | None = None
     """``[h',w']`` float32 in [0, 1]: with ``given_veto_px``, the least weight of the temporal filter's agreement
     test (1 on the covered pixels beside a given region, 0 elsewhere); None otherwise."""
-    given: np.ndarray | None = None
-    """``[h',w']`` bool: with ``given_depth_sigma``, stage 1's given pixels (the temporal filter's range scale there
-    is ``given_depth_sigma``); None otherwise."""
 
 
 class View(NamedTuple):
@@ -346,7 +343,6 @@ def fill_frames(
             floor=floor,
             moving=moving,
             strict=strict,
-            given=movers[i] if config.given_depth_sigma > 0 and movers is not None and movers[i].any() else None,
         )
 
     return list(thread_imap(fill_one, range(len(log_d)), config.num_workers))

@@ -194,8 +194,7 @@ class TemporalRefiner(TemporalConfig):
             inputs.warp_min_px, inputs.warp_farthest = self.hole_warp_static_min_px, True
             inputs.warp_agree = self.hole_warp_static_agree
         mover_rules = (self.hole_outline_px > 0 and self.hole_outline_mover_px > 0) or self.hole_mover_away_px > 0
-        given_rules = self.given_fill_px > 0 or self.given_upsample_px > 0 or self.given_veto_px > 0
-        if mover_rules or given_rules or self.given_depth_sigma > 0:
+        if mover_rules or self.given_fill_px > 0 or self.given_upsample_px > 0 or self.given_veto_px > 0:
             inputs.movers_given = movers_given  # only the rules beside a mover read them
         inputs.outline = outline
         inputs.nearest = nearest
@@ -536,24 +535,19 @@ class TemporalRefiner(TemporalConfig):
             mean = link.motion.carry(mean, link.sample_at)
             pulled[..., 0] = mean * pulled[..., 1]
         trust = frame.weight if frame.strict is None else np.maximum(frame.weight, frame.strict)
-        agree = np.exp(-0.5 * trust * ((frame.estimate - mean) / self._depth_sigma(frame, mean)) ** 2)
+        agree = np.exp(-0.5 * trust * ((frame.estimate - mean) / self._depth_sigma(frame)) ** 2)
         if frame.floor is not None:  # occlusion order: above the horizon, a nearer depth is what hid this point
             below = np.minimum(mean - frame.floor, 0.0)
             order = self.hole_pull_order if self.hole_pull_order > 0 else MOVER_AWAY_ORDER  # hole_mover_away_px's
             agree *= np.exp(-0.5 * order * (below / self.depth_sigma) ** 2)
         return pulled * (link.gate * agree)[..., None]
 
-    def _depth_sigma(self, frame: _Frame, pulled: np.ndarray) -> float | np.ndarray:
+    def _depth_sigma(self, frame: _Frame) -> float | np.ndarray:
         """The temporal agreement's range scale for ``frame``: ``depth_sigma``, or with ``depth_sigma_static`` a
-        ``[h',w']`` map from it (static colour regions) to ``depth_sigma`` (regions moving on their own); with
-        ``given_depth_sigma``, that on the frame's given pixels where the log-depth ``pulled`` ``[h',w']`` along the
-        flow is farther than the frame's estimate (a nearer one keeps the scale above)."""
-        sigma = self.depth_sigma
-        if frame.moving is not None:
-            sigma = self.depth_sigma_static + (self.depth_sigma - self.depth_sigma_static) * frame.moving
-        if frame.given is not None:
-            sigma = np.where(frame.given & (pulled > frame.estimate), np.float32(self.given_depth_sigma), sigma)
-        return sigma
+        ``[h',w']`` map from it (static colour regions) to ``depth_sigma`` (regions moving on their own)."""
+        if frame.moving is None:
+            return self.depth_sigma
+        return self.depth_sigma_static + (self.depth_sigma - self.depth_sigma_static) * frame.moving
 
     @property
     def _motion_evidence(self) -> bool:
@@ -1103,7 +1097,6 @@ class _Frame:
     floor: np.ndarray | None = None  # [h',w'] float32 the upper holes' fill, −inf elsewhere (``hole_pull_order``)
     moving: np.ndarray | None = None  # [h',w'] float32 the colour region's independent motion (``depth_sigma_static``)
     strict: np.ndarray | None = None  # [h',w'] float32 the agreement test's least weight (``given_veto_px``)
-    given: np.ndarray | None = None  # [h',w'] bool stage 1's given pixels (``given_depth_sigma``)
     link_prev: _Link | None = None  # how to pull frame k−1's state into this frame
     link_next: _Link | None = None  # same, frame k+1's
 
