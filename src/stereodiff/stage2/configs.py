@@ -454,7 +454,11 @@ class TemporalConfig(BackendConfig):
     side of static-orbit's outline holes: the top faces of boxes and cylinders seen at a grazing angle, a hole in
     every frame, filled with the wall's depth above them; their square must reach the front below (a face 5–15 px
     tall), hence a wider square than the far-side rules'. Measured (docs/stage2-temporal.md, "Both sides of the
-    outline holes, the occluder's from its chromaticity"): see there. 0 here and in the ``cpu`` preset."""
+    outline holes: the oracle, and the occluder's side from its chromaticity"; 14, final all-pixel AbsRel): named
+    static-orbit s1408 / s1411 −10.1 / −4.9 %, tuning 1670–1674 + s1–s3 −5.7 / −0.2 / +2.3 % (min / median / max;
+    3 better / 4 same / 1 worse at ±0.5 %, s3 the loss), check 1680–1683 −5.3 / −0.4 / +0.4 % (1 / 3 / 0);
+    7-Scenes −0.1 %, TUM identical.
+    0 here and in the ``cpu`` preset."""
     hole_outline_near_ratio: float = 0.5
     """With ``hole_outline_near_px``: a hole moves to the near side only where its chromaticity's L1 distance to the
     near side's mean is below this share of its distance to the far side's."""
