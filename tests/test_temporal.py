@@ -2323,3 +2323,38 @@ def test_holes_whose_colour_region_is_mostly_a_near_object_take_its_depth_when_t
         _refine_flat_scene(depth, [0.2, 0.0, 0.0], hole_near_object=0.25, **options),
         _refine_flat_scene(depth, [0.2, 0.0, 0.0], **options),
     )
+
+
+def test_an_outline_hole_with_the_near_sides_colour_takes_the_near_depth():
+    """``hole_outline_near_px``: a strip of holes (rows 16..23) between a far wall above (log-depth 1, blue) and an
+    object's front below (log-depth 0, red), filled with the wall's depth. Shaded like the front (the same hue,
+    darker: an object's top face), it takes the front's depth plus the lift's share of the step; coloured like the
+    wall, within ``hole_outline_mover_px`` of a mover, or with the option at 0, nothing moves."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import outline_near_side
+
+    covered = np.ones((40, 40), bool)
+    covered[16:24] = False
+    log_depth = np.zeros((40, 40), np.float32)
+    log_depth[:24] = 1.0  # the holes filled with the wall's depth
+    wall, front = np.array([0.2, 0.3, 0.6], np.float32), np.array([0.6, 0.2, 0.2], np.float32)
+    rgb = np.empty((40, 40, 3), np.float32)
+    rgb[:16], rgb[24:] = wall, front
+    config = TemporalConfig(hole_outline_near_px=14, hole_outline_near_lift=0.1)
+    for strip, moves in ((front * 0.5, True), (wall * 0.5, False)):
+        rgb[16:24] = strip
+        out = outline_near_side(config, covered, log_depth, rgb)
+        assert np.array_equal(out[covered], log_depth[covered])
+        assert np.allclose(out[16:24], 0.1 if moves else 1.0)
+    rgb[16:24] = front * 0.5
+    movers = np.zeros((40, 40), bool)
+    movers[30:, :] = True
+    near_mover = TemporalConfig(hole_outline_near_px=14, hole_outline_near_lift=0.1, hole_outline_mover_px=8.0)
+    beside = outline_near_side(near_mover, covered, log_depth, rgb, movers)  # rows ≥ 22 within 8 px of the mover
+    assert np.allclose(beside[16:22], 0.1) and np.allclose(beside[22:24], 1.0)
+    off = TemporalConfig(hole_outline_near_px=0)
+    assert np.array_equal(outline_near_side(off, covered, log_depth, rgb), log_depth)
+    with pytest.raises(ValueError, match="hole_outline_near_lift"):
+        TemporalRefiner(hole_outline_near_lift=1.5)
+    with pytest.raises(ValueError, match="hole_outline_near_ratio"):
+        TemporalRefiner(hole_outline_near_ratio=0.0)

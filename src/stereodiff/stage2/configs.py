@@ -443,6 +443,28 @@ class TemporalConfig(BackendConfig):
     hole_outline_depths_static: bool = False
     """With ``hole_outline_depths``: only in a video stage 1 finds static (the test of
     ``hole_outline_views_static``)."""
+    hole_outline_near_px: int = 0
+    """In a video stage 1 finds static (the test of ``hole_outline_views_static``), after the temporal filter (and
+    after ``hole_outline_views`` / ``hole_outline_depths``): a hole within this many working-resolution pixels of
+    stage 1's covered pixels, whose square of this half-size spans at least ``hole_outline_step`` of covered
+    log-depth, whose chromaticity (each channel's share of the sum: a face's shading does not count) is nearer the
+    step's near side's mean in the square of half-size 8 than ``hole_outline_near_ratio`` times its distance to
+    the far side's, and which is filled farther than the near side's mean log-depth plus ``hole_outline_near_lift``
+    of the step, takes that depth (:func:`~stereodiff.stage2.hole_fill.outline_near_side`; 0 = off). The occluder
+    side of static-orbit's outline holes: the top faces of boxes and cylinders seen at a grazing angle, a hole in
+    every frame, filled with the wall's depth above them; their square must reach the front below (a face 5–15 px
+    tall), hence a wider square than the far-side rules'. Measured (docs/stage2-temporal.md, "Both sides of the
+    outline holes: the oracle, and the occluder's side from its chromaticity"; 14, final all-pixel AbsRel): named
+    static-orbit s1408 / s1411 −10.1 / −4.9 %, tuning 1670–1674 + s1–s3 −5.7 / −0.2 / +2.3 % (min / median / max;
+    3 better / 4 same / 1 worse at ±0.5 %, s3 the loss), check 1680–1683 −5.3 / −0.4 / +0.4 % (1 / 3 / 0);
+    7-Scenes −0.1 %, TUM identical.
+    0 here and in the ``cpu`` preset."""
+    hole_outline_near_ratio: float = 0.5
+    """With ``hole_outline_near_px``: a hole moves to the near side only where its chromaticity's L1 distance to the
+    near side's mean is below this share of its distance to the far side's."""
+    hole_outline_near_lift: float = 0.1
+    """With ``hole_outline_near_px``: the moved holes' log-depth, as a share of the step from the near side's mean
+    toward the square's farthest covered log-depth (a top face recedes from the front)."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -866,6 +888,9 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_depths_tolerance", self.hole_outline_depths_tolerance > 0, "must be > 0"),
             ("hole_outline_depths_rim_px", self.hole_outline_depths_rim_px >= 0, "must be ≥ 0"),
             ("hole_outline_depths_min", self.hole_outline_depths_min >= 1, "must be ≥ 1"),
+            ("hole_outline_near_px", self.hole_outline_near_px >= 0, "must be ≥ 0"),
+            ("hole_outline_near_ratio", self.hole_outline_near_ratio > 0, "must be > 0"),
+            ("hole_outline_near_lift", 0 <= self.hole_outline_near_lift <= 1, "must be in [0, 1]"),
             ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),

@@ -156,6 +156,7 @@ class TemporalRefiner(TemporalConfig):
         asked = asked or (self.hole_warp_static > 0 and warp_frames == 0)
         asked = asked or (self.hole_outline_views > 0 and self.hole_outline_views_static)
         asked = asked or (self.hole_outline_depths > 0 and self.hole_outline_depths_static)
+        asked = asked or self.hole_outline_near_px > 0
         static = asked and self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
         outline = self._static_outline(static)
         warp_static = self.hole_warp_static > 0 and warp_frames == 0 and static  # carried depth after all
@@ -185,6 +186,9 @@ class TemporalRefiner(TemporalConfig):
         depths_on = depths_on and (not self.hole_outline_depths_static or static)
         if self.hole_outline_depths > 0:
             meta["outline_depths"] = depths_on
+        near_on = self.hole_outline_near_px > 0 and static
+        if self.hole_outline_near_px > 0:
+            meta["outline_near"] = near_on
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -220,6 +224,8 @@ class TemporalRefiner(TemporalConfig):
                     log_depth = ((i, self._views_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 if depths_on:  # band holes the nearby frames' own depth shows on the far side
                     log_depth = ((i, self._depths_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
+                if near_on:  # band holes whose colour is the near side's (an object's top face)
+                    log_depth = ((i, self._near_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 items = (
                     (lo + i, d, frames[lo + i], self._given_mask(inputs, lo + i), self._covered_mask(inputs, lo + i))
                     for i, d in log_depth
@@ -596,6 +602,16 @@ class TemporalRefiner(TemporalConfig):
         views = inputs.views(k, self.hole_outline_depths)
         depths = [inputs.trusted_depth(source, self.hole_outline_depths_rim_px) for source in sources]
         return views_depth_far_side(self, covered, log_depth, views, depths, movers)
+
+    def _near_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
+        """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.outline_near_side`
+        applied (``hole_outline_near_px``)."""
+        from stereodiff.stage2.hole_fill import outline_near_side
+
+        movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
+        movers = None if movers is None else movers[0]
+        covered = inputs.raw(k)[1] > 0
+        return outline_near_side(self, covered, log_depth, inputs.rgb(k), movers)
 
     def _given_mask(self, inputs: _Inputs, k: int) -> np.ndarray | None:
         """Frame ``k``'s ``[h',w']`` bool given pixels at the working resolution when ``given_upsample_px`` reads
