@@ -2716,3 +2716,46 @@ def test_one_sway_gap_per_track_gives_its_depth_to_every_cut_region_it_is_nearer
     assert mover_settings(replace(cpu, movers_cut_sway_whole=True), ahead=False).cut_sway_whole
     with pytest.raises(ValueError, match="movers_cut_sway_whole"):
         GeometricConfig(movers_cut_sway_whole=1).validate()
+
+
+def test_a_cut_region_the_sways_gap_refuses_moves_the_blends_share_of_the_way_to_the_sway():
+    """``cut_sway_blend``: a track's sway depth (gauge log 0) is 0.55, 0.78, 0.95, 1.2 and 0.3 of its regions' depths
+    after the bound (the last one uncut): the gap of 0.4 takes the 0.55 region whole; with the blend of 0.5 the 0.78
+    and 0.95 ones move half the way in log depth (to √0.78 and √0.95 of their bound), the one the sway puts beyond
+    its bound and the uncut one keep theirs; the blend of 0 moves nothing. Off by default and in the ``cpu`` preset;
+    validated in [0, 1)."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.tracking import _blended_nodes, _swayed_nodes
+
+    nodes = [(k, 1, 0.0, k != 4) for k in range(5)]
+    relative = dict.fromkeys(range(5), 0.0)
+    ratios = {0: 0.55, 1: 0.78, 2: 0.95, 3: 1.2, 4: 0.3}  # the sway's depth ÷ each region's current depth
+    current = {i: -float(np.log(r)) for i, r in ratios.items()}
+    settings = MoverSettings(cut_track=32, cut_sway=0.01, cut_sway_gap=0.4)
+    taken = _swayed_nodes(list(range(5)), nodes, relative, current, 0.0, settings)
+    assert taken == [0]
+    assert _blended_nodes(list(range(5)), nodes, relative, current, 0.0, taken, settings.cut_sway_blend) == {}
+    blended = _blended_nodes(list(range(5)), nodes, relative, current, 0.0, taken, 0.5)
+    assert sorted(blended) == [1, 2]
+    for i in (1, 2):
+        np.testing.assert_allclose(np.exp(blended[i] - current[i]), np.sqrt(ratios[i]))
+    from stereodiff.stage1.movers.sway import SwayInputs
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    grey, depth, moving, truth, focal = _swaying_camera_and_sliding_box(0.1)  # the sway's estimate 2.15, truth 2
+    depth = np.where(moving, 3.0, depth).astype(np.float32)  # a bound of 3: the estimate 0.72 of it, refused by 0.35
+    poses = np.tile(np.eye(4), (len(grey), 1, 1))
+    poses[:, 0, 3] = 0.01 * np.arange(len(grey))
+    poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * np.arange(len(grey)) / 12)
+    swaying = MoverSettings(cut_track=32, cut_sway=0.04, cut_sway_levels=True, cut_sway_gap=0.35, cut_sway_blend=0.5)
+    out = depth.copy()
+    sway = SwayInputs(moving, np.full(len(grey), focal), swaying, poses)
+    given = track_cut_depth(grey, out, moving, 32, 7, sway=sway)
+    assert given[moving].all() and truth < np.median(out[moving]) < 3.0
+    np.testing.assert_allclose(np.median(out[moving]), np.sqrt(3.0 * 2.15), rtol=0.03)  # halfway, in log depth
+    cpu = preset_config("cpu").stage1
+    assert GeometricConfig().movers_cut_sway_blend == 0 == cpu.movers_cut_sway_blend
+    assert mover_settings(replace(cpu, movers_cut_sway_blend=0.5), ahead=False).cut_sway_blend == 0.5
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="movers_cut_sway_blend"):
+            GeometricConfig(movers_cut_sway_blend=bad).validate()

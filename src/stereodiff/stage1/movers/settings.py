@@ -289,6 +289,14 @@ class MoverSettings:
     one person into a part at the sway's depth and a part at the carried bound where the two ratios straddle the gap
     (indoor-dynamic s1326's near person cut by the image top and bottom: 0.84–0.92× her depth in frames 3–13 and
     35–48, 1.50–1.56× in frames 14–34; docs/geometric.md, "One gap per track for the sway")."""
+    cut_sway_blend: float = 0.0
+    """With ``cut_sway``: a cut region whose track's sway is taken but whose own gap (``cut_sway_gap``) refuses it,
+    though the sway's depth is nearer than its depth after the bound, moves this share of the way (in log depth)
+    from that depth toward the sway's (:func:`~.tracking._blended_nodes`; 0 = off: it keeps the bound). The bound is
+    an upper bound and the sway's estimate is 0.78–1.17× the truth, so with both in hand the truth lies between them
+    more often than at the bound: indoor-dynamic s1231's near person, cut by the image bottom in every frame, sits at
+    a carried bound 1.5× her depth with a sway estimate of 0.78 of it (1.17× her depth; docs/geometric.md, "Between
+    the bound and the sway")."""
     cut_carry: int = 0
     """A mover region cut by the image bottom carries its depth along the flow, scaled by its vertical image scale,
     into the frames where the mover was missed, at most this many frames past the last frame holding a cut region:

@@ -690,10 +690,15 @@ def track_cut_depth(
                 depth[k][region] = float(np.exp(value))
                 given[k] |= region
         swayed = None if sway is None else _sway_log_depth(track, nodes, relative, current, motions, normal_of, sway)
-        for i in _swayed_nodes(track, nodes, relative, current, swayed, sway.settings) if swayed is not None else ():
+        if swayed is None:
+            continue
+        taken = _swayed_nodes(track, nodes, relative, current, swayed, sway.settings)
+        values = {i: swayed + relative[i] for i in taken}
+        values.update(_blended_nodes(track, nodes, relative, current, swayed, taken, sway.settings.cut_sway_blend))
+        for i, value in values.items():
             k, label = nodes[i][:2]
             region = labels[k] == label
-            depth[k][region] = float(np.exp(swayed + relative[i]))
+            depth[k][region] = float(np.exp(value))
             given[k] |= region
     return given
 
@@ -917,6 +922,30 @@ def _swayed_nodes(
     logger.info("movers: cut sway: one gap for the track: %d of its %d cut regions (alone %d)", len(whole), len(cut),
                 len(alone))  # fmt: skip
     return whole
+
+
+def _blended_nodes(
+    track: list[int],
+    nodes: list[tuple[int, int, float, bool]],
+    relative: dict[int, float],
+    current: dict[int, float],
+    swayed: float,
+    taken: list[int],
+    blend: float,
+) -> dict[int, float]:
+    """node → log depth for the cut nodes of ``track`` that the gap refused (not in ``taken``) though the sway's
+    depth is nearer than their depth after the bound: moved the share ``blend`` of the way (in log depth) from that
+    depth toward the sway's (``MoverSettings.cut_sway_blend``; 0 = none). A bound is never nearer than the truth and
+    the sway's estimate lies 0.78–1.17× it, so where the two disagree by less than the gap the truth lies between
+    them more often than at either (docs/geometric.md, "Between the bound and the sway"). ``swayed``: the sway's
+    log depth of the track's gauge; ``relative``, ``current``, ``nodes``: as :func:`_swayed_nodes`."""
+    if blend <= 0:
+        return {}
+    refused = [i for i in track if nodes[i][3] and i not in taken and swayed + relative[i] < current[i]]
+    if refused:
+        logger.info("movers: cut sway: %d of the track's cut regions moved %.2f of the way to the sway", len(refused),
+                    blend)  # fmt: skip
+    return {i: current[i] + blend * (swayed + relative[i] - current[i]) for i in refused}
 
 
 def _levels_fit(
