@@ -1260,8 +1260,10 @@ class GeometricConfig(Stage1Config):
     region closed by 16 px (at 320) that stage 1 put at least this many times beyond that depth (> 1;
     :func:`~stereodiff.stage1.near_holes.far_islands`): the patches of the near object's interior stage 1 matched with
     the background it passes. On held-out close-object s1410 they are 2–10 % of the object's pixels at 4–10× its
-    depth and carry 0.165 of its 0.365 moving-pixel AbsRel (issue #20, docs/geometric.md "The near object's far
-    islands"). 0 here and in the ``cpu`` preset."""
+    depth and carry 0.165 of its 0.365 moving-pixel AbsRel (issue #20, docs/geometric.md "close-object held-out
+    1410 / 1412 traced: the near object's far islands"). With 2, final all px on fresh close-object 1650–1664 8 better /
+    2 worse (−14.1 … +7.7 %), held-out 1410 / 1412 −13.6 / −9.7 %, but tuning s0 +63.8 %, s1 +32.3 % (not traced).
+    0 here and in the ``cpu`` preset."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
