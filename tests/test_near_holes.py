@@ -153,6 +153,7 @@ def test_the_cpu_preset_s_settings():
         ("near_holes_mover_ring_ends", "6", "-1"),
         ("near_holes_bridge", "8", "-1"),
         ("near_holes_track_bound", "10", "101"),
+        ("near_holes_far_islands", "2", "0.5"),
     ],
 )
 def test_option_validation(option: str, good: str, bad: str):
@@ -401,3 +402,31 @@ def test_the_memory_mapped_scene_stays_on_disk(tmp_path, mover_px):
     assert (given is None) == (mover_px == 2)
     for name in ("depth", "movers_given"):
         assert resident_kib(tmp_path / "scene" / f"{name}.npy") == 0, name
+
+
+def test_far_islands_gives_the_region_s_depth_to_background_islands_inside_it_only():
+    """``far_islands`` r: the fast hole of ``_scene(12)`` holds an 8×8 patch that stage 1 matched with the wall
+    behind it (close-object's near object), and an 8×8 patch at a depth near the given one. Off, the wall patch keeps
+    the wall's depth (but for the corners the regions' closing takes); with r = 2 it takes the region's depth (the
+    wall is ~3.5× that), the near patch keeps its own, and the wall around the hole (also between the hole and the
+    image's side) and the static hole stay as they were."""
+    scene = _scene(12)
+    depth = np.array(scene.depth)
+    wall_patch = np.zeros(depth.shape, bool)
+    near_patch = np.zeros(depth.shape, bool)
+    for k in range(T):
+        wall_patch[k, 16:24, 12 + 12 * k : 20 + 12 * k] = True
+        near_patch[k, 26:34, 23 + 12 * k : 31 + 12 * k] = True
+    given_depth = np.sqrt(WALL / 12.0 * WALL)
+    depth[wall_patch] = WALL
+    depth[near_patch] = 1.2 * given_depth
+    scene = dataclasses.replace(scene, depth=depth, valid=depth > 0)
+    off, _ = near_hole_depth(scene, NearHolesSettings(3.0))
+    on, given = near_hole_depth(scene, NearHolesSettings(3.0, far_islands=2.0))
+    assert np.mean(off.depth[wall_patch] == WALL) > 0.5  # the regions' 5×5 closing takes only its corners
+    np.testing.assert_allclose(on.depth[wall_patch], given_depth, rtol=1e-3)  # the region's depth
+    assert given[wall_patch].all()
+    np.testing.assert_array_equal(on.depth[near_patch], off.depth[near_patch])  # but for its corners, its own
+    assert np.mean(on.depth[near_patch] == depth[near_patch]) > 0.5
+    outside = ~wall_patch & (depth > 0)
+    np.testing.assert_array_equal(on.depth[outside], off.depth[outside])

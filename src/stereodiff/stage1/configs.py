@@ -1264,6 +1264,15 @@ class GeometricConfig(Stage1Config):
     −2.9 / +31.1 %), tuning s0–s3 2 / 0 / 2 (s2 −18.9 %, s0 +7.4 %): it wins where the object was given too far
     and loses where it was not, which the clip does not tell (issue #20, docs/geometric.md "The near object's
     occlusion bound over its track"). 0 = off."""
+    near_holes_far_islands: float = 0.0
+    """With ``near_holes``: 0 = off; else a region it gives a depth also gives it to the covered pixels within the
+    region closed by 16 px (at 320) that stage 1 put at least this many times beyond that depth (> 1;
+    :func:`~stereodiff.stage1.near_holes.far_islands`): the patches of the near object's interior stage 1 matched with
+    the background it passes. On held-out close-object s1410 they are 2–10 % of the object's pixels at 4–10× its
+    depth and carry 0.165 of its 0.365 moving-pixel AbsRel (issue #20, docs/geometric.md "close-object held-out
+    1410 / 1412 traced: the near object's far islands"). With 2, final all px on fresh close-object 1650–1664 8 better /
+    2 worse (−14.1 … +7.7 %), held-out 1410 / 1412 −13.6 / −9.7 %, but tuning s0 +63.8 %, s1 +32.3 % (not traced).
+    0 here and in the ``cpu`` preset."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
@@ -1423,6 +1432,8 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_along_weight", 0 <= self.near_holes_along_weight <= 1, "must be in [0, 1] (0 = off)"),
                 ("near_holes_mover_ring", 0 <= self.near_holes_mover_ring <= 1, "must be in [0, 1] (0 = off)"),
                 ("near_holes_track_bound", 0 <= self.near_holes_track_bound <= 100, "must be in [0, 100] (0 = off)"),
+                ("near_holes_far_islands", self.near_holes_far_islands == 0 or self.near_holes_far_islands > 1,
+                 "must be 0 (off) or > 1"),
                 ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_mover_ring_ends", self.near_holes_mover_ring_ends >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),

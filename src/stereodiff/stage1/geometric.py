@@ -214,6 +214,7 @@ def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
         bridge=int(config.near_holes_bridge),
         ring_ends=int(config.near_holes_mover_ring_ends),
         track_bound=float(config.near_holes_track_bound),
+        far_islands=float(config.near_holes_far_islands),
     )
 
 

@@ -60,7 +60,15 @@ from stereodiff.stage1.fusion import nearest_fill
 from stereodiff.stage1.movers.segmentation import rigid_flow
 from stereodiff.types import SceneGeometry
 
-__all__ = ["MIN_AREA", "MIN_SHIFT_PX", "NearHolesSettings", "mover_part", "near_hole_depth", "silhouette_shift"]
+__all__ = [
+    "MIN_AREA",
+    "MIN_SHIFT_PX",
+    "NearHolesSettings",
+    "far_islands",
+    "mover_part",
+    "near_hole_depth",
+    "silhouette_shift",
+]
 
 #: least area of a hole region (fraction of the frame)
 MIN_AREA = 0.01
@@ -80,6 +88,9 @@ TRACK_IOU = 0.3
 EXTEND_FRAMES, EXTEND_SHARE = 8, 0.5
 #: ring around a region whose stage-1 depth bounds it (pixels at 320), and the percentile taken
 RING_PX, RING_PERCENTILE = 6, 20.0
+#: ``far_islands``: radius (px at a 320-pixel long side) of the closing of a given region that reaches the covered
+#: islands inside it (close-object s1410's near object: its far islands lie a median 10–19 px inside its outline)
+ISLAND_CLOSE_PX = 16
 #: most frames (spread over the video) whose covered pixels' median confidence the given regions take
 CONFIDENCE_FRAMES = 64
 #: side of the colour patch ``near_holes_mover_only`` compares (pixels), and the search around the region's shift
@@ -137,6 +148,10 @@ class NearHolesSettings:
     every region of a taken track uses this percentile (0…100) of its regions' bounds — within the frames whose
     estimates a frame takes with ``local`` — the object being nearer than what it hides in any frame of the track, at
     a depth that changes slowly along it (``stage1.near_holes_track_bound``)."""
+    far_islands: float = 0.0
+    """0 = off; else a given region also gives its depth to the covered pixels within its closing by
+    :data:`ISLAND_CLOSE_PX` that stage 1 put at least this many times beyond it (:func:`far_islands`): the patches of
+    a near object's interior that stage 1 matched with the background behind it (``stage1.near_holes_far_islands``)."""
     ring_ends: int = 0
     """With ``mover_ring``: 0 = the gate judges every track; else only a track with a region in the scene's first
     or last ``ring_ends`` frames (where ``movers_end_offset`` flags: the end frames of the movers step,
@@ -293,7 +308,22 @@ def near_hole_depth(
         def part(k: int, mask: np.ndarray) -> np.ndarray:
             return mover_part(scene, frames, plan, regions, k, mask, settings.mover_only)
 
-    return _give(scene, plan, regions, out_dir, part)
+    return _give(scene, plan, regions, out_dir, part, settings.far_islands)
+
+
+def far_islands(depth: np.ndarray, mask: np.ndarray, value: float, ratio: float) -> np.ndarray:
+    """``[h,w]`` bool: the covered pixels of ``depth`` ``[h,w]`` (0 = hole) inside ``mask`` ``[h,w]`` bool closed by
+    an ellipse of radius :data:`ISLAND_CLOSE_PX` (at a 320-pixel long side), not in ``mask``, whose depth is at least
+    ``ratio`` times the depth ``value`` the mask is given: a near object's hole has islands that stage 1 matched with
+    the background it passes (close-object s1410: 4–10× its depth, 2–10 % of its pixels, half of its moving-pixel
+    AbsRel), which no background surface inside the object's outline can be."""
+    import cv2
+
+    radius = round(ISLAND_CLOSE_PX * max(depth.shape) / 320.0)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
+    padded = np.pad(mask.view(np.uint8), radius)  # outside the image is not the region (OpenCV's erosion border is)
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[radius:-radius, radius:-radius].view(bool)
+    return closed & ~mask & (depth >= ratio * value)
 
 
 def _plan(
@@ -497,10 +527,12 @@ def _give(
     regions: _Regions,
     out_dir: Path | None,
     part: Callable[[int, np.ndarray], np.ndarray] | None = None,
+    far_ratio: float = 0.0,
 ) -> tuple[SceneGeometry, np.ndarray]:
     """The scene with ``plan``'s regions (:func:`_plan`) given their depth at the static pixels' median
     confidence, written frame by frame into new arrays (memmaps in ``out_dir`` when given), and the given mask;
-    with ``part``, only ``part(frame, region)`` of each region (``[h,w]`` bool) is given."""
+    with ``part``, only ``part(frame, region)`` of each region (``[h,w]`` bool) is given; with ``far_ratio`` > 0,
+    :func:`far_islands` of each given mask too."""
     t, h, w = scene.depth.shape
     sampled = np.unique(np.linspace(0, t - 1, min(t, CONFIDENCE_FRAMES)).round().astype(int))
     values = [np.asarray(scene.confidence[k])[np.asarray(scene.depth[k]) > 0] for k in sampled]
@@ -522,6 +554,8 @@ def _give(
             movers_given[k] = scene.movers_given[k]
         for i, value in plan.get(k, []):
             mask = regions(k)[i] if part is None else part(k, regions(k)[i])
+            if far_ratio > 0:
+                mask = mask | far_islands(np.asarray(scene.depth[k]), mask, value, far_ratio)
             depth[k][mask] = value
             confidence[k][mask] = static_confidence
             valid[k] |= mask
