@@ -1457,6 +1457,42 @@ def test_holes_take_the_nearer_surface_below_them_when_the_camera_moves_ahead():
     )
 
 
+def test_carried_depth_gives_way_to_the_nearer_surface_below_with_hole_up_carried():
+    """``hole_up_carried``: a near object (depth 2) covered in rows 15-19, holes above it in rows 8-14, far depth
+    (20) carried into rows 12-13 of them with full trust (a far point landing on the object's cabin): without the
+    option the carried rows keep their far depth and stop the walk, so the holes above them take it too; with it
+    the carried rows and the holes above take the surface below. A far surface below does not replace carried
+    depth (``hole_up_near``), and without carried depth the option changes nothing."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rgb = np.full((1, 24, 32, 3), 0.5, np.float32)
+    log_d = np.full((1, 24, 32), np.log(20.0), np.float32)
+    weight = np.ones((1, 24, 32), np.float32)
+    log_d[0, 15:20, 10:20] = np.log(2.0)
+    weight[0, 8:15, 10:20] = weight[0, 2:6, 24:28] = 0.0  # holes above the object and above far scenery
+    log_d[weight == 0] = 0.0
+    warped, trust = np.zeros_like(log_d), np.zeros_like(weight)
+    warped[0, 12:14, 10:20], trust[0, 12:14, 10:20] = np.log(20.0), 1.0  # far depth carried onto the object
+    warped[0, 3, 24:28], trust[0, 3, 24:28] = np.log(30.0), 1.0  # carried above far scenery: not nearer below
+
+    def fill(**options) -> np.ndarray:
+        config = TemporalConfig(hole_up_px=10, hole_up_near=0.05, **options)
+        (frame,) = fill_frames(config, rgb, log_d, weight, carried=(warped, trust), up=True)
+        return frame.estimate
+
+    plain, gives_way = fill(), fill(hole_up_carried=True)
+    np.testing.assert_allclose(plain[12:14, 10:20], np.log(20.0), atol=1e-6)  # the carried depth stays
+    assert (plain[8:12, 10:20] > np.log(10.0)).all()  # and stops the walk from below
+    np.testing.assert_allclose(gives_way[8:15, 10:20], np.log(2.0), atol=1e-6)
+    np.testing.assert_array_equal(gives_way[3, 24:28], plain[3, 24:28])
+    np.testing.assert_array_equal(gives_way[weight[0] > 0], plain[weight[0] > 0])
+    no_carry = TemporalConfig(hole_up_px=10, hole_up_carried=True)
+    (frame,) = fill_frames(no_carry, rgb, log_d, weight, up=True)
+    (off,) = fill_frames(TemporalConfig(hole_up_px=10), rgb, log_d, weight, up=True)
+    np.testing.assert_array_equal(frame.estimate, off.estimate)
+
+
 def test_flow_grey_pca_gives_the_temporal_flows_an_isoluminant_checker():
     from stereodiff.stage2.temporal import _Inputs, _prior_camera
 

@@ -570,6 +570,14 @@ class TemporalConfig(BackendConfig):
     """With ``hole_up_px``: the walk down passes covered pixels of a weight under this (and they take the surface
     below as the holes do), and stops at the lower-border lean band's holes (their leaned fill); 0 = it stops at
     any covered pixel."""
+    hole_up_carried: bool = False
+    """With ``hole_up_px`` and ``hole_warp_frames``: depth carried into a hole from nearby frames does not stop the
+    walk down, and the hole takes the surface below (its carried depth's weight then 0) when that surface is nearer
+    than the carried depth and passes ``hole_up_near``: a carried point is a guess from other frames, the covered
+    surface below in this frame is a measurement. A parked car passing the camera's side in a forward-moving video
+    gets far points carried onto its dark cabin (stage 1's far outliers there, or the scenery behind it) with full
+    trust, which otherwise stop the walk from its body below (docs/geometric.md, "Driving's final above stage 1:
+    the split"). False here and in the ``cpu`` preset."""
     hole_near_object: float = 0.0
     """In a video whose camera moves along its view (the gate of ``hole_lean_bottom``), a stage-1 hole outside the
     lower-border lean band whose colour region's covered weight lies mostly on near pixels — at most as far as this

@@ -165,11 +165,15 @@ def fill_frames(
     farness = config.hole_farness if farness is None else farness
     outline = config if outline is None else outline
     log_d = log_depth
+    took: np.ndarray | None = None  # [n,h',w'] bool the holes that took carried depth (``hole_up_carried``)
     if carried is not None:  # holes seen (covered) in nearby frames: their depth, carried with the camera's motion
         log_d, weight = log_depth.copy(), weight.copy()
+        took = np.zeros(weight.shape, bool) if config.hole_up_carried else None
         for i, (warped, trust) in enumerate(zip(*carried)):
             take = (weight[i] == 0) & (trust > 0)
             log_d[i], weight[i] = np.where(take, warped, log_d[i]), np.where(take, trust, weight[i])
+            if took is not None:
+                took[i] = take
     # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
     fill_w = np.where(weight > 0, np.maximum(weight, config.fill_floor), 0.0).astype(np.float32)
     if config.hole_rim_px > 0:  # the covered rim of the holes: trusted as far as it is from them
@@ -305,19 +309,22 @@ def fill_frames(
                 leans &= boundary[i]
             fill = np.where(leans, fill + (1 - share) * np.maximum(far - fill, 0.0), fill)
         if up and config.hole_up_px > 0:  # the nearer surface below continues upward through its own colour
+            guess = took[i] if took is not None else np.zeros(weight[i].shape, bool)  # carried: not a stop
             if config.hole_up_trust > 0:
-                trusted = weight[i] >= config.hole_up_trust
+                trusted = (weight[i] >= config.hole_up_trust) & ~guess
                 stops = trusted | ((weight[i] == 0) & lean) if lean is not None else trusted
                 source = np.where(trusted, log_d[i], fill).astype(np.float32)
                 eligible = ~trusted
             else:
-                stops, source, eligible = weight[i] > 0, log_d[i], weight[i] == 0
+                stops = (weight[i] > 0) & ~guess
+                source, eligible = log_d[i], ~stops
             below, reached_below = surface_below(source, stops, rgb[i], config.hole_up_px, config.hole_up_colour)
-            upward = eligible & reached_below & (below < fill)
+            upward = eligible & reached_below & (below < np.where(guess, log_d[i], fill))
             bound = near_bound(log_d[i], weight[i], config.hole_up_near) if config.hole_up_near < 1 else None
             if bound is not None:  # only a near surface below
                 upward &= below <= bound
             fill = np.where(upward, below, fill)
+            own_weight = np.where(upward & guess, np.float32(0.0), own_weight)  # the carried depth gives way
         if near_on:  # a hole whose colour region is mostly a near object's covered pixels takes their depth
             near_sum, near_weight, covered_weight = near_smoothed[i]
             object_depth = near_sum / np.maximum(near_weight, _SUPPORT_FLOOR)
