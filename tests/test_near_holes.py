@@ -154,6 +154,7 @@ def test_the_cpu_preset_s_settings():
         ("near_holes_bridge", "8", "-1"),
         ("near_holes_track_bound", "10", "101"),
         ("near_holes_far_islands", "2", "0.5"),
+        ("near_holes_far_islands_rim", "0.7", "1.5"),
     ],
 )
 def test_option_validation(option: str, good: str, bad: str):
@@ -430,3 +431,57 @@ def test_far_islands_gives_the_region_s_depth_to_background_islands_inside_it_on
     assert np.mean(on.depth[near_patch] == depth[near_patch]) > 0.5
     outside = ~wall_patch & (depth > 0)
     np.testing.assert_array_equal(on.depth[outside], off.depth[outside])
+
+
+def test_far_islands_enclosed_takes_the_region_s_holes_not_its_bays():
+    """A 60×100 region with a 10×10 hole and a 6-px-wide bay cut from its right side, both covered at 10× the given
+    depth: ``far_islands`` takes both (its 16-px closing bridges the bay's mouth); with ``enclosed`` only the hole (the
+    bay reaches the image's border around the region: close-object s0's background in its near object's concave
+    parts). Neither is taken where it is not far enough."""
+    from stereodiff.stage1.near_holes import far_islands
+
+    depth = np.full((100, 320), 10.0, np.float32)
+    mask = np.zeros(depth.shape, bool)
+    mask[20:80, 20:120] = True
+    hole, bay = np.zeros_like(mask), np.zeros_like(mask)
+    hole[45:55, 60:70] = True
+    bay[65:71, 80:120] = True
+    mask &= ~hole & ~bay
+    depth[mask] = 0.0  # the region is a stage-1 hole
+    both = far_islands(depth, mask, 1.0, 2.0)
+    assert both[hole].all() and both[bay].mean() > 0.9
+    only = far_islands(depth, mask, 1.0, 2.0, enclosed=True)
+    np.testing.assert_array_equal(only, both & hole)
+    assert not far_islands(depth, mask, 4.0, 3.0, enclosed=True).any()  # 10 < 3 × 4: not far
+
+
+def test_far_islands_enclosed_validation():
+    config = preset_config("cpu")
+    set_option(config, "stage1.near_holes_far_islands_enclosed", "true")
+    config.validate()
+    config.stage1.near_holes_far_islands_enclosed = 2  # not a bool (the command line refuses it before)
+    with pytest.raises(ValueError, match="near_holes_far_islands_enclosed"):
+        config.validate()
+
+
+def test_far_islands_rim_keeps_small_islands_mostly_bordered_by_the_region():
+    """A 60×100 region with a 10×10 hole (bordered by it all round), a 10×10 notch in its top edge (bordered by it on
+    three sides: ~0.7 of its border) and a 12-px-wide bay in its right side (480 px: over 5 % of the region), all
+    covered at 10× the given depth. Without a rim all three are taken (but the notch's top row and the bay's mouth,
+    which the closing leaves); rim 0.8 takes only the hole, rim 0.6 the hole and the notch: the bay is too large
+    against the region either way."""
+    from stereodiff.stage1.near_holes import far_islands
+
+    depth = np.full((100, 320), 10.0, np.float32)
+    mask = np.zeros(depth.shape, bool)
+    mask[20:80, 20:120] = True
+    hole, notch, bay = np.zeros_like(mask), np.zeros_like(mask), np.zeros_like(mask)
+    hole[40:50, 40:50] = True
+    notch[20:30, 60:70] = True
+    bay[55:67, 80:120] = True
+    mask &= ~hole & ~notch & ~bay
+    depth[mask] = 0.0
+    every = far_islands(depth, mask, 1.0, 2.0)
+    assert every[hole].all() and every[notch].mean() == 0.9 and every[bay].mean() > 0.9
+    np.testing.assert_array_equal(far_islands(depth, mask, 1.0, 2.0, rim=0.8), hole)
+    np.testing.assert_array_equal(far_islands(depth, mask, 1.0, 2.0, rim=0.6), every & (hole | notch))

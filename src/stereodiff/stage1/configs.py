@@ -1273,6 +1273,24 @@ class GeometricConfig(Stage1Config):
     1410 / 1412 traced: the near object's far islands"). With 2, final all px on fresh close-object 1650–1664 8 better /
     2 worse (−14.1 … +7.7 %), held-out 1410 / 1412 −13.6 / −9.7 %, but tuning s0 +63.8 %, s1 +32.3 % (not traced).
     0 here and in the ``cpu`` preset."""
+    near_holes_far_islands_enclosed: bool = False
+    """With ``near_holes_far_islands``: true = take only the islands the given region wholly encloses (the parts of
+    its complement that do not reach the image's border), not the covered pixels its 16-px closing bridges in a
+    concave part of the region (:func:`~stereodiff.stage1.near_holes.far_islands`). On tuning close-object s0, 89 %
+    of the pixels ``far_islands=2`` took were the background (4–8× the object's true depth), almost all of them not
+    enclosed; the enclosed ones were the object's own. With ``far_islands=2``: s0 −0.6 %, but s1 +4.5 % (its given
+    mask itself holds background) and held-out 1410 / 1412 only −2.4 / −1.2 %; ``near_holes_far_islands_rim`` does
+    better (issue #20, docs/geometric.md "close-object held-out 1410 / 1412 traced: the near object's far islands").
+    False here and in the ``cpu`` preset."""
+    near_holes_far_islands_rim: float = 0.0
+    """With ``near_holes_far_islands``: 0 = off; else take only the islands (8-connected) whose border lies at least
+    this share (in (0, 1]) in the given region and whose area is at most 5 % of the region's
+    (:func:`~stereodiff.stage1.near_holes.far_islands`): the object's interior patches are bordered by it and small,
+    the background its closing bridges in a concave part is not. With 0.7 and ``far_islands=2``, final all px on
+    close-object: tuning s0 / s1 −0.8 / +0.2 % (unguarded +63.8 / +32.3 %), held-out 1410 / 1412 −3.6 / −4.8 %
+    (unguarded −13.6 / −9.7 %), fresh 1650–1654, 1660–1664, 1750–1754 13 better / 1 same / 1 worse (−8.2 … +1.0 %)
+    (issue #20, docs/geometric.md "close-object held-out 1410 / 1412 traced: the near object's far islands"). 0 here
+    and in the ``cpu`` preset."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
@@ -1434,6 +1452,10 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_track_bound", 0 <= self.near_holes_track_bound <= 100, "must be in [0, 100] (0 = off)"),
                 ("near_holes_far_islands", self.near_holes_far_islands == 0 or self.near_holes_far_islands > 1,
                  "must be 0 (off) or > 1"),
+                ("near_holes_far_islands_enclosed", isinstance(self.near_holes_far_islands_enclosed, bool),
+                 "must be true or false"),
+                ("near_holes_far_islands_rim", 0 <= self.near_holes_far_islands_rim <= 1,
+                 "must be in [0, 1] (0 = off)"),
                 ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_mover_ring_ends", self.near_holes_mover_ring_ends >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),

@@ -215,6 +215,8 @@ def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
         ring_ends=int(config.near_holes_mover_ring_ends),
         track_bound=float(config.near_holes_track_bound),
         far_islands=float(config.near_holes_far_islands),
+        islands_enclosed=bool(config.near_holes_far_islands_enclosed),
+        islands_rim=float(config.near_holes_far_islands_rim),
     )
 
 

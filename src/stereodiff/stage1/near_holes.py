@@ -91,6 +91,9 @@ RING_PX, RING_PERCENTILE = 6, 20.0
 #: ``far_islands``: radius (px at a 320-pixel long side) of the closing of a given region that reaches the covered
 #: islands inside it (close-object s1410's near object: its far islands lie a median 10–19 px inside its outline)
 ISLAND_CLOSE_PX = 16
+#: ``far_islands`` with a rim: the largest island, as a share of its region's area (close-object s0: the background
+#: the closing bridged in the near object's concave parts, 9–29 % of the region each; the object's own islands ≤ 10 %)
+ISLAND_MAX_SHARE = 0.05
 #: most frames (spread over the video) whose covered pixels' median confidence the given regions take
 CONFIDENCE_FRAMES = 64
 #: side of the colour patch ``near_holes_mover_only`` compares (pixels), and the search around the region's shift
@@ -152,6 +155,14 @@ class NearHolesSettings:
     """0 = off; else a given region also gives its depth to the covered pixels within its closing by
     :data:`ISLAND_CLOSE_PX` that stage 1 put at least this many times beyond it (:func:`far_islands`): the patches of
     a near object's interior that stage 1 matched with the background behind it (``stage1.near_holes_far_islands``)."""
+    islands_enclosed: bool = False
+    """With ``far_islands``: take only the islands the given region wholly encloses (its holes, :func:`far_islands`),
+    not the covered pixels its closing bridges in a concave part or in the gap to another hole
+    (``stage1.near_holes_far_islands_enclosed``)."""
+    islands_rim: float = 0.0
+    """With ``far_islands``: 0 = off; else take only the islands whose border lies at least this share (0…1) in the
+    given region and whose area is at most :data:`ISLAND_MAX_SHARE` of the region's (:func:`_rimmed`;
+    ``stage1.near_holes_far_islands_rim``)."""
     ring_ends: int = 0
     """With ``mover_ring``: 0 = the gate judges every track; else only a track with a region in the scene's first
     or last ``ring_ends`` frames (where ``movers_end_offset`` flags: the end frames of the movers step,
@@ -308,22 +319,52 @@ def near_hole_depth(
         def part(k: int, mask: np.ndarray) -> np.ndarray:
             return mover_part(scene, frames, plan, regions, k, mask, settings.mover_only)
 
-    return _give(scene, plan, regions, out_dir, part, settings.far_islands)
+    islands = (settings.far_islands, settings.islands_enclosed, settings.islands_rim)
+    return _give(scene, plan, regions, out_dir, part, islands)
 
 
-def far_islands(depth: np.ndarray, mask: np.ndarray, value: float, ratio: float) -> np.ndarray:
+def far_islands(
+    depth: np.ndarray, mask: np.ndarray, value: float, ratio: float, enclosed: bool = False, rim: float = 0.0
+) -> np.ndarray:
     """``[h,w]`` bool: the covered pixels of ``depth`` ``[h,w]`` (0 = hole) inside ``mask`` ``[h,w]`` bool closed by
     an ellipse of radius :data:`ISLAND_CLOSE_PX` (at a 320-pixel long side), not in ``mask``, whose depth is at least
     ``ratio`` times the depth ``value`` the mask is given: a near object's hole has islands that stage 1 matched with
     the background it passes (close-object s1410: 4–10× its depth, 2–10 % of its pixels, half of its moving-pixel
-    AbsRel), which no background surface inside the object's outline can be."""
+    AbsRel), which no background surface inside the object's outline can be. With ``enclosed``, only those in the
+    mask's holes (the 4-connected parts of its complement that do not reach the image's border): on close-object s0
+    the closing also bridged the mask's concave parts, and 89 % of the pixels it took there were the background.
+    With ``rim`` > 0, only the islands :func:`_rimmed` keeps (mostly bordered by the mask, small against it)."""
     import cv2
+    from scipy import ndimage
 
     radius = round(ISLAND_CLOSE_PX * max(depth.shape) / 320.0)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)
     padded = np.pad(mask.view(np.uint8), radius)  # outside the image is not the region (OpenCV's erosion border is)
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel)[radius:-radius, radius:-radius].view(bool)
-    return closed & ~mask & (depth >= ratio * value)
+    islands = closed & ~mask & (depth >= ratio * value)
+    if rim > 0:
+        islands = _rimmed(islands, mask, rim)
+    return islands & ndimage.binary_fill_holes(mask) if enclosed else islands
+
+
+def _rimmed(islands: np.ndarray, mask: np.ndarray, rim: float) -> np.ndarray:
+    """``islands`` ``[h,w]`` bool less its 8-connected parts whose border (the pixels next to them) lies less than
+    ``rim`` (0…1) in ``mask`` ``[h,w]`` bool, or whose area is over :data:`ISLAND_MAX_SHARE` of the mask's: an island
+    of the object's interior is mostly bordered by it and small against it, background in a bay of the region is
+    not (:func:`far_islands`)."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(islands, np.ones((3, 3), bool))
+    if not count:
+        return islands
+    beside = ndimage.grey_dilation(labels, size=(3, 3))  # each border pixel: the label of a part it touches
+    border = (labels == 0) & (beside > 0)
+    touching = np.bincount(beside[border], minlength=count + 1)
+    in_mask = np.bincount(beside[border & mask], minlength=count + 1)
+    area = np.bincount(labels.ravel(), minlength=count + 1)
+    keep = (in_mask >= rim * np.maximum(touching, 1)) & (area <= ISLAND_MAX_SHARE * mask.sum())
+    keep[0] = False
+    return keep[labels]
 
 
 def _plan(
@@ -527,12 +568,12 @@ def _give(
     regions: _Regions,
     out_dir: Path | None,
     part: Callable[[int, np.ndarray], np.ndarray] | None = None,
-    far_ratio: float = 0.0,
+    islands: tuple[float, bool, float] = (0.0, False, 0.0),
 ) -> tuple[SceneGeometry, np.ndarray]:
     """The scene with ``plan``'s regions (:func:`_plan`) given their depth at the static pixels' median
     confidence, written frame by frame into new arrays (memmaps in ``out_dir`` when given), and the given mask;
-    with ``part``, only ``part(frame, region)`` of each region (``[h,w]`` bool) is given; with ``far_ratio`` > 0,
-    :func:`far_islands` of each given mask too."""
+    with ``part``, only ``part(frame, region)`` of each region (``[h,w]`` bool) is given; with ``islands``' ratio
+    > 0, :func:`far_islands` of each given mask too (``islands``: its ratio, ``enclosed`` and ``rim``)."""
     t, h, w = scene.depth.shape
     sampled = np.unique(np.linspace(0, t - 1, min(t, CONFIDENCE_FRAMES)).round().astype(int))
     values = [np.asarray(scene.confidence[k])[np.asarray(scene.depth[k]) > 0] for k in sampled]
@@ -554,8 +595,8 @@ def _give(
             movers_given[k] = scene.movers_given[k]
         for i, value in plan.get(k, []):
             mask = regions(k)[i] if part is None else part(k, regions(k)[i])
-            if far_ratio > 0:
-                mask = mask | far_islands(np.asarray(scene.depth[k]), mask, value, far_ratio)
+            if islands[0] > 0:
+                mask = mask | far_islands(np.asarray(scene.depth[k]), mask, value, *islands)
             depth[k][mask] = value
             confidence[k][mask] = static_confidence
             valid[k] |= mask
