@@ -87,6 +87,8 @@ def test_presets_hold_the_paper_settings():
         near_holes_along_weight=0.55,
         near_holes_mover_only=1.5,
         near_holes_bridge=8,
+        near_holes_far_islands=2.0,
+        near_holes_far_islands_rim=0.7,
         min_side_offset=2,
         min_side_offset_static=3,
         movers_side_up=2.0,

@@ -850,8 +850,9 @@ class GeometricConfig(Stage1Config):
     never nearer than the truth, the sway's estimate mostly 0.78–1.17× it. 0.5 measured (indoor-dynamic final): s1231
     −22.6 % (her carried bound 1.5× her depth, the sway 0.78 of it), s200 −16.9 %, fresh s1712 −52.7 %, s1717
     −20.5 %, s1723 −17.6 %, s1728 −17.9 %, **s1711 +20.8 %** (rolled +15.6 %), **s0 +10.0 %** (a phantom
-    the cut person's too-far depth balanced in the one fit); off;
-    docs/geometric.md, "Between the bound and the sway")."""
+    the cut person's too-far depth balanced in the one fit); held out on indoor-dynamic 1416–1419 and rolled
+    1420–1423: 3 better / 5 same / 0 worse (1416 −33 %). 0 here; 0.5 in the ``cpu`` preset (docs/geometric.md,
+    "Between the bound and the sway")."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height
@@ -1271,8 +1272,8 @@ class GeometricConfig(Stage1Config):
     the background it passes. On held-out close-object s1410 they are 2–10 % of the object's pixels at 4–10× its
     depth and carry 0.165 of its 0.365 moving-pixel AbsRel (issue #20, docs/geometric.md "close-object held-out
     1410 / 1412 traced: the near object's far islands"). With 2, final all px on fresh close-object 1650–1664 8 better /
-    2 worse (−14.1 … +7.7 %), held-out 1410 / 1412 −13.6 / −9.7 %, but tuning s0 +63.8 %, s1 +32.3 % (not traced).
-    0 here and in the ``cpu`` preset."""
+    2 worse (−14.1 … +7.7 %), held-out 1410 / 1412 −13.6 / −9.7 %, but tuning s0 +63.8 %, s1 +32.3 % (the closing
+    bridges concave parts: ``near_holes_far_islands_rim``). 0 here; 2 in the ``cpu`` preset (with the rim's guard)."""
     near_holes_far_islands_enclosed: bool = False
     """With ``near_holes_far_islands``: true = take only the islands the given region wholly encloses (the parts of
     its complement that do not reach the image's border), not the covered pixels its 16-px closing bridges in a
@@ -1289,8 +1290,8 @@ class GeometricConfig(Stage1Config):
     the background its closing bridges in a concave part is not. With 0.7 and ``far_islands=2``, final all px on
     close-object: tuning s0 / s1 −0.8 / +0.2 % (unguarded +63.8 / +32.3 %), held-out 1410 / 1412 −3.6 / −4.8 %
     (unguarded −13.6 / −9.7 %), fresh 1650–1654, 1660–1664, 1750–1754 13 better / 1 same / 1 worse (−8.2 … +1.0 %)
-    (issue #20, docs/geometric.md "close-object held-out 1410 / 1412 traced: the near object's far islands"). 0 here
-    and in the ``cpu`` preset."""
+    (issue #20, docs/geometric.md "close-object held-out 1410 / 1412 traced: the near object's far islands"); held out
+    on close-object 1416–1423: 6 better / 2 same / 0 worse (−2.3 … +0.1 %). 0 here; 0.7 in the ``cpu`` preset."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth

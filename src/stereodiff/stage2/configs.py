@@ -577,7 +577,7 @@ class TemporalConfig(BackendConfig):
     surface below in this frame is a measurement. A parked car passing the camera's side in a forward-moving video
     gets far points carried onto its dark cabin (stage 1's far outliers there, or the scenery behind it) with full
     trust, which otherwise stop the walk from its body below (docs/geometric.md, "Driving's final above stage 1:
-    the split"). False here and in the ``cpu`` preset."""
+    the split"); held out on driving 1416–1419: 1 better / 3 same / 0 worse). False here; true in the ``cpu`` preset."""
     hole_near_object: float = 0.0
     """In a video whose camera moves along its view (the gate of ``hole_lean_bottom``), a stage-1 hole outside the
     lower-border lean band whose colour region's covered weight lies mostly on near pixels — at most as far as this
