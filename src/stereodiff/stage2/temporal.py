@@ -569,23 +569,19 @@ class TemporalRefiner(TemporalConfig):
         applied (stage 1's covered pixels at the working resolution: a positive weight)."""
         from stereodiff.stage2.hole_fill import moving_surroundings, nearest_after_filter
 
-        movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
-        movers = None if movers is None else movers[0]
+        movers = self._outline_movers(inputs, k)
         if self.hole_outline_nearest_motion > 0:  # pixels whose surroundings move on their own: a mover's outline
             share, counts = inputs.independent_motion(k)  # [h',w'] each
             moving = moving_surroundings(share, counts, self.hole_far_edge_px, self.hole_outline_nearest_motion)
             movers = moving if movers is None else movers | moving
-        covered = inputs.raw(k)[1] > 0
-        return nearest_after_filter(self, covered, log_depth, inputs.epipoles[k], movers)
+        return nearest_after_filter(self, inputs.covered(k), log_depth, inputs.epipoles[k], movers)
 
     def _views_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
         """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.views_far_side`
         applied (``hole_outline_views`` nearby frames on each side, :meth:`_Inputs.views`)."""
         from stereodiff.stage2.hole_fill import views_far_side
 
-        movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
-        movers = None if movers is None else movers[0]
-        covered = inputs.raw(k)[1] > 0
+        movers, covered = self._outline_movers(inputs, k), inputs.covered(k)
         views = inputs.views(k, self.hole_outline_views)
         return views_far_side(self, covered, log_depth, inputs.rgb(k), views, movers)
 
@@ -595,9 +591,7 @@ class TemporalRefiner(TemporalConfig):
         depth, :meth:`_Inputs.trusted_depth`)."""
         from stereodiff.stage2.hole_fill import views_depth_far_side
 
-        movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
-        movers = None if movers is None else movers[0]
-        covered = inputs.raw(k)[1] > 0
+        movers, covered = self._outline_movers(inputs, k), inputs.covered(k)
         sources = inputs.view_sources(k, self.hole_outline_depths)
         views = inputs.views(k, self.hole_outline_depths)
         depths = [inputs.trusted_depth(source, self.hole_outline_depths_rim_px) for source in sources]
@@ -608,10 +602,14 @@ class TemporalRefiner(TemporalConfig):
         applied (``hole_outline_near_px``)."""
         from stereodiff.stage2.hole_fill import outline_near_side
 
-        movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
-        movers = None if movers is None else movers[0]
-        covered = inputs.raw(k)[1] > 0
+        movers, covered = self._outline_movers(inputs, k), inputs.covered(k)
         return outline_near_side(self, covered, log_depth, inputs.rgb(k), movers)
+
+    def _outline_movers(self, inputs: _Inputs, k: int) -> np.ndarray | None:
+        """Frame ``k``'s ``[h',w']`` bool given pixels the outline passes keep away from (``hole_outline_mover_px``),
+        or None without them."""
+        movers = inputs.movers([k]) if self.hole_outline_mover_px > 0 else None
+        return None if movers is None else movers[0]
 
     def _given_mask(self, inputs: _Inputs, k: int) -> np.ndarray | None:
         """Frame ``k``'s ``[h',w']`` bool given pixels at the working resolution when ``given_upsample_px`` reads
@@ -624,7 +622,7 @@ class TemporalRefiner(TemporalConfig):
     def _covered_mask(self, inputs: _Inputs, k: int) -> np.ndarray | None:
         """Frame ``k``'s ``[h',w']`` bool pixels stage 1 covers (weight > 0) at the working resolution when
         ``upsample_mode="holes"`` reads them; None otherwise."""
-        return inputs.raw(k)[1] > 0 if self.upsample_mode == "holes" else None
+        return inputs.covered(k) if self.upsample_mode == "holes" else None
 
     def _final(
         self, item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
@@ -1277,6 +1275,10 @@ class _Inputs:
         """Frame ``k``'s ``[h',w']`` stage-1 log-depth and confidence weight."""
         item = self._get(k)
         return item.log_depth, item.weight
+
+    def covered(self, k: int) -> np.ndarray:
+        """``[h',w']`` bool pixels of frame ``k`` stage 1 covers (a positive weight)."""
+        return self._get(k).weight > 0
 
     def rgb(self, k: int) -> np.ndarray:
         """``[h',w',3]`` float32 RGB in [0, 1] of frame ``k``."""
