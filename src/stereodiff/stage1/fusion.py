@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stereodiff.channels import channel_norm, channel_sum
 from stereodiff.io.pages import new_array, release
 from stereodiff.masks import large_regions, within
 from stereodiff.progress import thread_map
@@ -480,9 +481,7 @@ class WeakRim:
         or some pixels' ``[n,3]``), the other camera's centre ``[3]`` there and its weights ``c − 1`` ``[...]`` (0
         where untriangulated)."""
         other = points - centre
-        cosine = np.sum(points * other, axis=-1) / np.maximum(
-            np.linalg.norm(points, axis=-1) * np.linalg.norm(other, axis=-1), 1e-12
-        )
+        cosine = channel_sum(points * other) / np.maximum(channel_norm(points) * channel_norm(other), 1e-12)
         w_angle = np.square(np.clip(np.arccos(np.clip(cosine, -1.0, 1.0)) / np.radians(self.angle_ref_deg), 0, 1))
         flow = weight / ((self.max_confidence - 1.0) * np.maximum(w_angle, 1e-6))
         return np.where(weight > 0, np.clip(flow, 0.0, 1.0), 0.0)

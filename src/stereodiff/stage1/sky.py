@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from stereodiff.channels import channel_mean, channel_norm
 from stereodiff.io.pages import delete_arrays, new_array, release
 from stereodiff.progress import logger, thread_map
 from stereodiff.types import SceneGeometry
@@ -170,7 +171,7 @@ def sky_frame(
     s = settings
     h, w = valid.shape
     red, blue = rgb[..., 0], rgb[..., 2]
-    candidate = (_gradient(rgb.mean(axis=2)) < s.max_gradient) & (brightest(rgb) >= s.min_value)
+    candidate = (_gradient(channel_mean(rgb)) < s.max_gradient) & (brightest(rgb) >= s.min_value)
     candidate &= blue >= red - 0.02
     sky = np.zeros((h, w), bool)
     if not candidate[0].any():
@@ -199,7 +200,7 @@ def sky_frame(
             colours.append(colour)
         # the rim the gradient's window left out: the region's neighbours within 4 px of its colour
         rim = cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) & ~region
-        rim &= np.linalg.norm(rgb[box] - colour, axis=2) < s.rim_colour
+        rim &= channel_norm(rgb[box] - colour) < s.rim_colour
         sky[box] |= region | rim
     return sky
 
@@ -321,11 +322,11 @@ def _grow_frame(seed: np.ndarray, extra: np.ndarray, rgb: np.ndarray, colour: np
     (``[h,w,3]`` in [0, 1]) within ``s.grow_colour`` of ``colour`` (RGB ``[3]``), bright (``min_value``) and blue
     (``grow_blue``), each step only from a neighbour within ``s.grow_step`` of the pixel's colour (a colour edge
     stops it)."""
-    fits = (np.linalg.norm(rgb - colour, axis=2) < s.grow_colour) & (brightest(rgb) >= s.min_value)
+    fits = (channel_norm(rgb - colour) < s.grow_colour) & (brightest(rgb) >= s.min_value)
     fits &= rgb[..., 2] >= rgb[..., 0] + s.grow_blue
     # close[d]: the pixel's colour within grow_step of its neighbour in direction d (up, down, left, right)
-    up = np.linalg.norm(rgb[1:] - rgb[:-1], axis=2) < s.grow_step  # [h-1,w]: rows y and y-1 alike
-    side = np.linalg.norm(rgb[:, 1:] - rgb[:, :-1], axis=2) < s.grow_step  # [h,w-1]: columns x and x-1 alike
+    up = channel_norm(rgb[1:] - rgb[:-1]) < s.grow_step  # [h-1,w]: rows y and y-1 alike
+    side = channel_norm(rgb[:, 1:] - rgb[:, :-1]) < s.grow_step  # [h,w-1]: columns x and x-1 alike
     mask = seed | (extra & fits)
     for _ in range(int(s.grow)):
         add = np.zeros_like(mask)

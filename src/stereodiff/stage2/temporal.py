@@ -46,6 +46,7 @@ import numpy as np
 
 from stereodiff.blocks import block_of
 from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
+from stereodiff.channels import channel_sum
 from stereodiff.flow import dis_flows, forward_backward, grey_frame, grey_projection, hypot32, thread_dis_engine
 from stereodiff.io.files import atomic_file, stamped_folder
 from stereodiff.io.pages import release, trim_heap
@@ -809,7 +810,7 @@ def given_coloured(guide: np.ndarray, given: np.ndarray, radius: int) -> np.ndar
     both = (count_in > 0.5) & (count_apart > 0.5) & ~given
     mean_in = colour_in / np.maximum(count_in, 1.0)[..., None]
     mean_apart = colour_apart / np.maximum(count_apart, 1.0)[..., None]
-    nearer = np.sum((guide - mean_in) ** 2, axis=-1) + _COLOUR_TIE < np.sum((guide - mean_apart) ** 2, axis=-1)
+    nearer = channel_sum((guide - mean_in) ** 2) + _COLOUR_TIE < channel_sum((guide - mean_apart) ** 2)
     return both & nearer
 
 
