@@ -1164,6 +1164,35 @@ def test_a_cut_mover_takes_the_tightest_bound_of_its_track_carried_by_its_vertic
     np.testing.assert_array_equal(out[:, :, 110:], depth[:, :, 110:])
 
 
+def test_cut_track_values_keeps_a_touching_region_given_its_own_depth_out_of_the_cut_track():
+    """``cut_track_values``: a farther region (depth 20, not cut) touching the approaching object cut by the image
+    bottom is one handled region with it when pixels join by connectivity alone, and takes the object's carried depth
+    from frame 2 on; joined only where the depth is the same, it keeps its 20 and the object takes the same carried
+    depths as alone. The option reaches ``MoverSettings`` from the config, off by default and in the preset."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    grey, depth, handled, truth = _approaching_cut_object()
+    n, _, w = depth.shape
+    piece = np.zeros(handled.shape, bool)
+    piece[:, 40:100, 80:95] = True  # touches the object's right edge (columns 20-79), above the image's last rows
+    handled |= piece
+    depth[piece] = 20.0
+    joined, apart = depth.copy(), depth.copy()
+    track_cut_depth(grey, joined, handled, frames=8, margin=7)
+    given = track_cut_depth(grey, apart, handled, frames=8, margin=7, by_value=True)
+    assert (joined[2:][piece[2:]] < 10.0).all()  # the object's carried depth, half of its own
+    np.testing.assert_array_equal(apart[piece], 20.0)
+    assert not given[piece].any()
+    obj = handled & ~piece & (np.arange(w) < 100)
+    for k in range(2, n):
+        np.testing.assert_allclose(apart[k][obj[k]], truth[k], rtol=0.04)
+    assert not MoverSettings().cut_track_values and not preset_config("cpu").stage1.movers_cut_track_values
+    assert mover_settings(GeometricConfig(movers_cut_track_values=True)).cut_track_values
+    with pytest.raises(ValueError, match="movers_cut_track_values"):
+        GeometricConfig(movers_cut_track_values=1).validate()
+
+
 def test_a_block_takes_the_cut_links_of_the_overlap_where_its_masks_are_the_earlier_blocks(monkeypatch):
     """Neighbouring blocks of the movers step share ``cut_track``'s links of the pairs in their overlap
     (:class:`SharedFindings`): the second block computes the flows only of the pairs whose handled masks differ from

@@ -758,6 +758,14 @@ class GeometricConfig(Stage1Config):
     stand on the ground seen above the region's lowest pixels take that ground's depth when it lies beyond the
     region's (``MoverSettings.split_feet``; 0 = off): two people one behind the other joined in one mover region
     (docs/geometric.md, "Fresh seeds 153 and 154 traced")."""
+    movers_cut_track_values: bool = False
+    """With ``movers_cut_track``: the cut tracks join handled pixels only where they hold the same depth, so a mover
+    region the per-frame rules gave its own depth keeps it where it touches a region cut by the image bottom
+    (``MoverSettings.cut_track_values``; off: a connected handled region is one region): a farther person beside a
+    near person cut by the image bottom took the near one's depth (indoor-dynamic s1419). With
+    ``movers_split_feet=12``: s1419 / s1711 / s0 final −35 / −17 / −25 %, but fresh seeds −42.8 … +23.8 % (the cut
+    track's sway is refitted on its new regions; docs/geometric.md, "The phantoms next to the near person cut by the
+    image bottom")."""
     movers_side_up: float = 0.0
     """With ``movers``, for a camera that does not move along its view: a region given a contact that stage 1 put
     (median) beyond this factor times it gives the contact to the run of pixels above it in its columns at its
@@ -1398,6 +1406,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_sway_gap", 0 <= self.movers_cut_sway_gap < 1, "must lie in [0, 1)"),
                 ("movers_cut_sway_fit", 0 < self.movers_cut_sway_fit <= 1, "must lie in (0, 1]"),
                 ("movers_cut_sway_whole", isinstance(self.movers_cut_sway_whole, bool), "must be true or false"),
+                ("movers_cut_track_values", isinstance(self.movers_cut_track_values, bool), "must be true or false"),
                 ("movers_cut_sway_blend", 0 <= self.movers_cut_sway_blend < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_cut_height", self.movers_cut_height == 0 or self.movers_cut_height > 1, "must be 0 or > 1"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),

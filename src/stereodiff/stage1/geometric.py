@@ -158,6 +158,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         cut_holes=float(config.movers_cut_holes),
         cut_skip_beyond=0.0 if ahead else float(config.movers_cut_skip_beyond),  # road flagged ahead: not a body
         cut_track=int(config.movers_cut_track),
+        cut_track_values=bool(config.movers_cut_track_values),
         cut_sway=float(config.movers_cut_sway),
         cut_sway_levels=bool(config.movers_cut_sway_levels),
         cut_sway_gap=float(config.movers_cut_sway_gap),

@@ -217,6 +217,7 @@ def _handle_block(
             shared,
             variational_iterations=s.flow_variational_iterations,
             sway=sway,
+            by_value=s.cut_track_values,
         )
     if s.cut_carry > 0:
         margin = cut_rows((h, w), s)

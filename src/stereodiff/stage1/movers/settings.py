@@ -297,6 +297,13 @@ class MoverSettings:
     more often than at the bound: indoor-dynamic s1231's near person, cut by the image bottom in every frame, sits at
     a carried bound 1.5× her depth with a sway estimate of 0.78 of it (1.17× her depth; docs/geometric.md, "Between
     the bound and the sway")."""
+    cut_track_values: bool = False
+    """With ``cut_track``: a track's regions are the handled pixels joined (8-connected) only where they hold the same
+    depth, so two mover regions the per-frame rules gave different depths stay apart even where they touch (off: a
+    connected handled region is one region, and a region cut by the image bottom gives its track's depth to all of
+    it). A farther person touching a near person cut by the image bottom, given her own depth by her own region,
+    otherwise takes the near person's (indoor-dynamic s1419's person 12, 1.02× → 0.52× in frames 23–33;
+    docs/geometric.md, "The phantoms next to the near person cut by the image bottom")."""
     cut_carry: int = 0
     """A mover region cut by the image bottom carries its depth along the flow, scaled by its vertical image scale,
     into the frames where the mover was missed, at most this many frames past the last frame holding a cut region:

@@ -455,6 +455,26 @@ def fill_missed_movers(
 LINK_MIN_PX, LINK_MIN_ROWS = 50, 20
 
 
+def _handled_regions(handled: np.ndarray, depth: np.ndarray, by_value: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A frame's handled regions: ``[h,w]`` int32 labels (0 = not handled) and their ``[count,5]`` stats as
+    ``cv2.connectedComponentsWithStats`` gives them (row 0 the background), of the ``handled`` ``[h,w]`` bool pixels
+    8-connected; with ``by_value``, joined only where they hold the same ``depth`` ``[h,w]`` (each per-frame rule
+    gives its region one value, so touching regions given different depths stay apart)."""
+    import cv2
+
+    if not by_value:
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(handled.astype(np.uint8), connectivity=8)
+        return labels, stats
+    labels = np.zeros(handled.shape, np.int32)
+    rows = [np.zeros((1, 5), np.int32)]  # the background's row (not read)
+    for value in np.unique(depth[handled]):
+        _, part, stats, _ = cv2.connectedComponentsWithStats((handled & (depth == value)).astype(np.uint8), 8)
+        inside = part > 0
+        labels[inside] = part[inside] + (sum(len(r) for r in rows) - 1)
+        rows.append(stats[1:].astype(np.int32))
+    return labels, np.concatenate(rows)
+
+
 def _may_link(stats: np.ndarray, scale: float) -> bool:
     """Whether some region of a frame (``stats`` ``[count,5]`` of ``cv2.connectedComponentsWithStats``, row 0 the
     background) is large enough to be linked by :func:`track_cut_depth` (``scale``: the image's long side / 320):
@@ -517,6 +537,7 @@ def track_cut_depth(
     shared: SharedFindings | None = None,
     variational_iterations: int | None = None,
     sway: SwayInputs | None = None,
+    by_value: bool = False,
 ) -> np.ndarray:
     """Depth for the mover regions cut by the image bottom that is not the bound (``MoverSettings.cut_track``), in
     place.
@@ -554,10 +575,13 @@ def track_cut_depth(
         sway: with it (``MoverSettings.cut_sway``), each linked pair also measures the camera's motion and the
             region's apparent motion, and a track whose camera swayed along the ground normal gives its cut regions
             the depth that motion implies when that is nearer by more than ``cut_sway_gap`` (:func:`_sway_log_depth`).
+        by_value: a region is the handled pixels joined where they hold the same depth
+            (``MoverSettings.cut_track_values``; :func:`_handled_regions`), not every connected handled pixel.
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
     """
+
     import cv2
 
     n, h, w = depth.shape
@@ -565,13 +589,16 @@ def track_cut_depth(
     given = np.zeros(depth.shape, bool)
     labels, boxes, nodes = [], [], []  # per frame: [h,w] labels, [count,5] stats; nodes: (frame, label, log depth, cut)
     for k in range(n):
-        _, lab, stats, _ = cv2.connectedComponentsWithStats(handled[k].astype(np.uint8), connectivity=8)
+        lab, stats = _handled_regions(handled[k], depth[k], by_value)
         labels.append(lab)
         boxes.append(stats)
         for label in range(1, len(stats)):
             box, region = _region_in_box(lab, stats, label)  # the region's pixels in row-major order, as lab == label
             value = float(np.log(np.median(depth[k][box][region])))
             nodes.append((k, label, value, _reaches_bottom(stats[label], h, margin)))
+    if by_value:
+        connected = sum(cv2.connectedComponents(frame.astype(np.uint8), connectivity=8)[0] - 1 for frame in handled)
+        logger.info("movers: cut tracks: %d handled regions by depth, %d by connectivity", len(nodes), connected)
     if not any(node[3] for node in nodes):
         return given
     index = {(k, label): i for i, (k, label, _, _) in enumerate(nodes)}
