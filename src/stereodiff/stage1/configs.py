@@ -1298,15 +1298,10 @@ class GeometricConfig(Stage1Config):
     shift — are given the end frame's depth (:func:`~stereodiff.stage1.near_holes.near_hole_depth`): the pieces of an
     object entering or leaving through the image's side, too small to be regions, that stage 2 filled from the
     background (close-object held-out 1423 frame 42: 384 px at 9.6× the object's depth, 0.022 of its moving-pixel
-    AbsRel 0.366; issue #20, docs/geometric.md "The near object's entering and leaving frames"). Off here and in the
-    ``cpu`` preset."""
-    near_holes_whole_estimates: bool = False
-    """With ``near_holes``: true = a taken track's depth is estimated from its regions that touch no side of the image
-    only (when it has any; with ``near_holes_local``, the nearest of them), not from the regions of the object
-    entering or leaving through a side, whose cut outline moves less than the object so that their estimate is too
-    far (:func:`~stereodiff.stage1.near_holes.near_hole_depth`). Close-object held-out 1422: those frames were given
-    1.3–1.7× the object's depth, its whole frames 1.0–1.1× (issue #20, docs/geometric.md "The near object's entering
-    and leaving frames"). Off here and in the ``cpu`` preset."""
+    AbsRel 0.366; issue #20, docs/geometric.md "The near object's entering and leaving frames"). With 3, close-object
+    final all px 9 better / 5 same / 0 worse on 14 clips (held-out 1410 / 1412 / 1422 / 1423, fresh 1800–1802 and
+    1810–1812, tuning s0–s3; −10.9 … 0.0 %), held-out 1412's moving px 0.352 → 0.223. 0 here and in the ``cpu``
+    preset."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
@@ -1473,8 +1468,6 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_far_islands_rim", 0 <= self.near_holes_far_islands_rim <= 1,
                  "must be in [0, 1] (0 = off)"),
                 ("near_holes_end_carry", self.near_holes_end_carry >= 0, "must be ≥ 0 frames (0 = off)"),
-                ("near_holes_whole_estimates", isinstance(self.near_holes_whole_estimates, bool),
-                 "must be true or false"),
                 ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_mover_ring_ends", self.near_holes_mover_ring_ends >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),

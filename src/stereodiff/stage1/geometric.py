@@ -217,7 +217,6 @@ def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
         far_islands=float(config.near_holes_far_islands),
         islands_enclosed=bool(config.near_holes_far_islands_enclosed),
         islands_rim=float(config.near_holes_far_islands_rim),
-        whole_estimates=bool(config.near_holes_whole_estimates),
         end_carry=int(config.near_holes_end_carry),
     )
 

@@ -26,6 +26,9 @@ clips), TUM and 7-Scenes: nothing given (identical).
 For an object cut by the image's side (docs/geometric.md "Objects cut by the image side in `near_holes`"):
 ``end_sweep`` lets a taken track's extension take the shrinking hole of an object leaving or entering
 through a side — close-object moving px −5 … −28 % on 6 of 16 seeds (s961 0.264 → 0.190), all px −5.9 … +0.9 %.
+``end_carry`` gives the holes past a taken track's ends that the object's moved place covers (the pieces too small
+to be regions, or joined to the strip it uncovers; docs/geometric.md "The near object's entering and leaving
+frames").
 
 The geometric mean is not unbiased: it is right only when the background is as many times farther than the object as
 the object moves faster than the camera. ``along_weight`` weights the lower bound more on tracks whose outline moves
@@ -171,12 +174,6 @@ class NearHolesSettings:
     covers — the place before it moved by the track's median shift — are given the end frame's depth
     (:func:`_carry`): the small pieces of an object entering or leaving through a side (``stage1.near_holes_end_carry``;
     docs/geometric.md "The near object's entering and leaving frames")."""
-    whole_estimates: bool = False
-    """Estimate a taken track's depth from its regions that touch no side of the image only (when it has any; with
-    ``local``, the nearest of them): a region cut by the image's side has a cut outline that does not shift with the
-    object, so its parallax is too small and its estimate too far (close-object held-out 1422: the entering and
-    leaving frames given 1.3–1.7× the object's depth, the whole ones 1.0–1.1×; ``stage1.near_holes_whole_estimates``;
-    docs/geometric.md "The near object's entering and leaving frames")."""
     ring_ends: int = 0
     """With ``mover_ring``: 0 = the gate judges every track; else only a track with a region in the scene's first
     or last ``ring_ends`` frames (where ``movers_end_offset`` flags: the end frames of the movers step,
@@ -275,7 +272,6 @@ def near_hole_depth(
     # candidates: (frame, region index) -> (shift, parallax, bound parallax, lower bound, upper bound, bound vector)
     found: dict[tuple[int, int], _Found] = {}
     given_share: dict[tuple[int, int], float] = {}  # (frame, region index) -> its ring's share of movers_given
-    cut: set[tuple[int, int]] = set()  # (frame, region index) of the candidates touching a side of the image
     for k in range(t):
         release(scene.depth, scene.movers_given)  # the frames read so far leave the resident set (flat in T)
         if not regions(k):
@@ -322,11 +318,9 @@ def near_hole_depth(
             lower = bound * bound_parallax / max(parallax, 1e-6)  # the outline's static depth
             along = (float(bound_vector[0]), float(bound_vector[1]))
             found[(k, i)] = ((dx, dy), moved, bound_parallax, lower, bound, along)
-            if _cut(region):
-                cut.add((k, i))
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
-    plan, ends = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None, cut)
+    plan, ends = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
     release(scene.depth, scene.movers_given)  # the plan's passes read frames' regions again
     if not plan:
         return scene, None
@@ -392,14 +386,12 @@ def _plan(
     scale: float,
     settings: NearHolesSettings,
     given_share: dict[tuple[int, int], float] | None = None,
-    cut: set[tuple[int, int]] | None = None,
 ) -> tuple[dict[int, list[tuple[int, float]]], list[_End]]:
     """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
     (:func:`near_hole_depth`): tracks of them, the ``settings.ratio`` / coherence gates, and each taken track
     followed on past its ends. With ``given_share`` (candidate -> its ring's share of ``movers_given``, 0…1), a
     track whose median share is at least ``settings.mover_ring`` is not taken (with ``settings.ring_ends`` > 0,
-    only a track with a region in the first or last ``ring_ends`` of the ``t`` frames is judged). ``cut``: the
-    candidates touching a side of the image, left out of the estimates with ``settings.whole_estimates``. Also, with
+    only a track with a region in the first or last ``ring_ends`` of the ``t`` frames is judged). Also, with
     ``settings.end_carry``, each taken track's two ends (:data:`_End`, for :func:`_carry`; else none)."""
     ratio, bridge, ring_ends = settings.ratio, settings.bridge, settings.ring_ends
     parent = {key: key for key in found}  # tracks: a region and the next frame's region its silhouette lands on
@@ -434,15 +426,14 @@ def _plan(
             share = float(np.median([given_share.get(key, 0.0) for key in members]))
             if share >= settings.mover_ring:
                 continue  # bordered mostly by depth the movers step gave: a mover's own unflagged part
-        judged = _whole(members, cut) if settings.whole_estimates else members  # the regions estimated from
-        at = np.array([k for k, _ in judged])  # [n] frames of the regions estimated from
+        at = np.array([k for k, _ in members])  # [n] frames of the members
         fast = [key for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
         weight = 0.0  # 0: the geometric mean of the two bounds
         if settings.along_weight > 0 and fast and np.median([np.dot(found[key][1], found[key][5]) for key in fast]) < 0:
             # the outline moves against the static scene's parallax: the object moves along with the camera, its
             # speed relative to the camera is the smaller difference, and its lower bound lies nearer its depth
             weight = settings.along_weight
-        lows, highs = np.array([found[key][3] for key in judged]), np.array([found[key][4] for key in judged])
+        lows, highs = np.array([found[key][3] for key in members]), np.array([found[key][4] for key in members])
         estimates = _estimates(lows, highs, weight, settings.track_bound)  # [n] depth
         value = float(np.median(estimates))
         chosen: dict[int, list[int]] = {}
@@ -537,17 +528,6 @@ def _carry(
                 break
             carried.setdefault(n, []).append((place, value))
     return carried
-
-
-def _cut(region: np.ndarray) -> bool:
-    """Whether ``region`` ``[h,w]`` bool touches a side of the image (its first or last row or column)."""
-    return bool(region[0].any() or region[-1].any() or region[:, 0].any() or region[:, -1].any())
-
-
-def _whole(members: list[tuple[int, int]], cut: set[tuple[int, int]] | None) -> list[tuple[int, int]]:
-    """The ``members`` of a track not in ``cut`` (touching no side of the image), or all of them when none is."""
-    whole = [key for key in members if key not in (cut or set())]
-    return whole or members
 
 
 def _estimates(lows: np.ndarray, highs: np.ndarray, weight: float, track_bound: float) -> np.ndarray:
