@@ -1299,8 +1299,8 @@ class GeometricConfig(Stage1Config):
     object entering or leaving through the image's side, too small to be regions, that stage 2 filled from the
     background (close-object held-out 1423 frame 42: 384 px at 9.6× the object's depth, 0.022 of its moving-pixel
     AbsRel 0.366; issue #20, docs/geometric.md "The near object's entering and leaving frames"). With 3, close-object
-    final all px 9 better / 5 same / 0 worse on 14 clips (held-out 1410 / 1412 / 1422 / 1423, fresh 1800–1802 and
-    1810–1812, tuning s0–s3; −10.9 … 0.0 %), held-out 1412's moving px 0.352 → 0.223. 0 here and in the ``cpu``
+    final all px 10 better / 8 same / 0 worse on 18 clips (held-out 1410 / 1412 / 1422 / 1423, fresh 1800–1804 and
+    1810–1814, tuning s0–s3; −10.9 … +0.3 %), held-out 1412's moving px 0.352 → 0.223. 0 here and in the ``cpu``
     preset."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
