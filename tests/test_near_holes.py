@@ -155,6 +155,7 @@ def test_the_cpu_preset_s_settings():
         ("near_holes_track_bound", "10", "101"),
         ("near_holes_far_islands", "2", "0.5"),
         ("near_holes_far_islands_rim", "0.7", "1.5"),
+        ("near_holes_end_carry", "3", "-1"),
     ],
 )
 def test_option_validation(option: str, good: str, bad: str):
@@ -485,3 +486,25 @@ def test_far_islands_rim_keeps_small_islands_mostly_bordered_by_the_region():
     assert every[hole].all() and every[notch].mean() == 0.9 and every[bay].mean() > 0.9
     np.testing.assert_array_equal(far_islands(depth, mask, 1.0, 2.0, rim=0.8), hole)
     np.testing.assert_array_equal(far_islands(depth, mask, 1.0, 2.0, rim=0.6), every & (hole | notch))
+
+
+def test_end_carry_gives_the_piece_of_an_object_too_small_to_be_a_region():
+    """A 22-px disc crossing at 12 px a frame enters through the image's left side: its 81-px piece in frame 0 is
+    under :data:`MIN_AREA` (a hole, no region) and stays a hole; with ``end_carry`` the first taken frame's regions
+    moved back by the track's shift cover it and it is given that frame's depth. A static hole at the left side,
+    below the disc's path, is never given."""
+    frames = 12
+    ys, xs = np.mgrid[0:H, 0:W]
+    depth = np.full((frames, H, W), WALL, np.float32)
+    for k in range(frames):
+        depth[k][(ys - 40) ** 2 + (xs + 18 - 12 * k) ** 2 <= 22**2] = 0.0
+    depth[:, 70:90, :10] = 0.0
+    scene = _stepping(depth)
+    piece = scene.depth[0] <= 0
+    piece[64:] = False
+    settings = NearHolesSettings(3.0)
+    _, given = near_hole_depth(scene, settings)
+    assert given is not None and not given[0].any() and given[1:].any(axis=(1, 2)).all()
+    out, given = near_hole_depth(scene, dataclasses.replace(settings, end_carry=3))
+    assert given[0][piece].all() and not given[:, 70:90].any()
+    np.testing.assert_allclose(out.depth[0][piece], out.depth[1][given[1]].mean(), rtol=1e-6)

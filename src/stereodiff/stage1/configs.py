@@ -1300,6 +1300,16 @@ class GeometricConfig(Stage1Config):
     (unguarded −13.6 / −9.7 %), fresh 1650–1654, 1660–1664, 1750–1754 13 better / 1 same / 1 worse (−8.2 … +1.0 %)
     (issue #20, docs/geometric.md "close-object held-out 1410 / 1412 traced: the near object's far islands"); held out
     on close-object 1416–1423: 6 better / 2 same / 0 worse (−2.3 … +0.1 %). 0 here; 0.7 in the ``cpu`` preset."""
+    near_holes_end_carry: int = 0
+    """With ``near_holes``: 0 = off; else past each end of a taken track, for up to this many frames, the stage-1
+    holes (of any size) that its object's place covers — the place in the frame before, moved by the track's median
+    shift — are given the end frame's depth (:func:`~stereodiff.stage1.near_holes.near_hole_depth`): the pieces of an
+    object entering or leaving through the image's side, too small to be regions, that stage 2 filled from the
+    background (close-object held-out 1423 frame 42: 384 px at 9.6× the object's depth, 0.022 of its moving-pixel
+    AbsRel 0.366; issue #20, docs/geometric.md "The near object's entering and leaving frames"). With 3, close-object
+    final all px 10 better / 8 same / 0 worse on 18 clips (held-out 1410 / 1412 / 1422 / 1423, fresh 1800–1804 and
+    1810–1814, tuning s0–s3; −10.9 … +0.3 %), held-out 1412's moving px 0.352 → 0.223. 0 here and in the ``cpu``
+    preset."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
@@ -1466,6 +1476,7 @@ class GeometricConfig(Stage1Config):
                  "must be true or false"),
                 ("near_holes_far_islands_rim", 0 <= self.near_holes_far_islands_rim <= 1,
                  "must be in [0, 1] (0 = off)"),
+                ("near_holes_end_carry", self.near_holes_end_carry >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_mover_ring_ends", self.near_holes_mover_ring_ends >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),

@@ -26,6 +26,9 @@ clips), TUM and 7-Scenes: nothing given (identical).
 For an object cut by the image's side (docs/geometric.md "Objects cut by the image side in `near_holes`"):
 ``end_sweep`` lets a taken track's extension take the shrinking hole of an object leaving or entering
 through a side — close-object moving px −5 … −28 % on 6 of 16 seeds (s961 0.264 → 0.190), all px −5.9 … +0.9 %.
+``end_carry`` gives the holes past a taken track's ends that the object's moved place covers (the pieces too small
+to be regions, or joined to the strip it uncovers; docs/geometric.md "The near object's entering and leaving
+frames").
 
 The geometric mean is not unbiased: it is right only when the background is as many times farther than the object as
 the object moves faster than the camera. ``along_weight`` weights the lower bound more on tracks whose outline moves
@@ -102,6 +105,9 @@ PATCH_PX, MOVER_SEARCH_PX = 5, 2
 KEPT_FRAMES = 4
 
 
+#: a taken track's end (:func:`_plan`): its last (or first) frame, +1 (or −1: the way on past it), the track's
+#: median shift (px per frame), the depth that frame is given and the track's regions there (indices)
+_End = tuple[int, int, tuple[int, int], float, tuple[int, ...]]
 #: a candidate region (:func:`near_hole_depth`): its shift (px), its outline's parallax (px), its bound's parallax
 #: (px), its lower bound, its upper bound (the scene's unit) and its bound's parallax vector (px)
 _Found = tuple[tuple[int, int], tuple[float, float], float, float, float, tuple[float, float]]
@@ -163,6 +169,11 @@ class NearHolesSettings:
     """With ``far_islands``: 0 = off; else take only the islands whose border lies at least this share (0…1) in the
     given region and whose area is at most :data:`ISLAND_MAX_SHARE` of the region's (:func:`_rimmed`;
     ``stage1.near_holes_far_islands_rim``)."""
+    end_carry: int = 0
+    """0 = off; else past each end of a taken track, up to this many frames, the stage-1 holes its object's place
+    covers — the place before it moved by the track's median shift — are given the end frame's depth
+    (:func:`_carry`): the small pieces of an object entering or leaving through a side (``stage1.near_holes_end_carry``;
+    docs/geometric.md "The near object's entering and leaving frames")."""
     ring_ends: int = 0
     """With ``mover_ring``: 0 = the gate judges every track; else only a track with a region in the scene's first
     or last ``ring_ends`` frames (where ``movers_end_offset`` flags: the end frames of the movers step,
@@ -309,7 +320,7 @@ def near_hole_depth(
             found[(k, i)] = ((dx, dy), moved, bound_parallax, lower, bound, along)
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
-    plan = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
+    plan, ends = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
     release(scene.depth, scene.movers_given)  # the plan's passes read frames' regions again
     if not plan:
         return scene, None
@@ -320,7 +331,8 @@ def near_hole_depth(
             return mover_part(scene, frames, plan, regions, k, mask, settings.mover_only)
 
     islands = (settings.far_islands, settings.islands_enclosed, settings.islands_rim)
-    return _give(scene, plan, regions, out_dir, part, islands)
+    carried = _carry(ends, plan, regions, settings.end_carry)
+    return _give(scene, plan, regions, out_dir, part, islands, carried)
 
 
 def far_islands(
@@ -374,12 +386,13 @@ def _plan(
     scale: float,
     settings: NearHolesSettings,
     given_share: dict[tuple[int, int], float] | None = None,
-) -> dict[int, list[tuple[int, float]]]:
+) -> tuple[dict[int, list[tuple[int, float]]], list[_End]]:
     """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
     (:func:`near_hole_depth`): tracks of them, the ``settings.ratio`` / coherence gates, and each taken track
     followed on past its ends. With ``given_share`` (candidate -> its ring's share of ``movers_given``, 0…1), a
     track whose median share is at least ``settings.mover_ring`` is not taken (with ``settings.ring_ends`` > 0,
-    only a track with a region in the first or last ``ring_ends`` of the ``t`` frames is judged)."""
+    only a track with a region in the first or last ``ring_ends`` of the ``t`` frames is judged). Also, with
+    ``settings.end_carry``, each taken track's two ends (:data:`_End`, for :func:`_carry`; else none)."""
     ratio, bridge, ring_ends = settings.ratio, settings.bridge, settings.ring_ends
     parent = {key: key for key in found}  # tracks: a region and the next frame's region its silhouette lands on
 
@@ -404,6 +417,7 @@ def _plan(
     if bridge > 0:
         tracks = _bridge(tracks, found, regions, bridge, scale, ratio)
     plan: dict[int, list[tuple[int, float]]] = {}
+    ends: list[_End] = []
     for members in tracks.values():
         if not _track_gate(members, found, ratio, scale)[1]:
             continue
@@ -480,7 +494,40 @@ def _plan(
                 near = gap <= max(settings.local, int(gap.min()))
                 here = float(np.median(_estimates(lows[near], highs[near], weight, settings.track_bound)))
             plan.setdefault(k, []).extend((i, here) for i in indices)
-    return plan
+            if settings.end_carry > 0:
+                ends.extend(
+                    (k, sign, shift, here, tuple(indices))
+                    for sign, end in ((1, max(chosen)), (-1, min(chosen)))
+                    if k == end
+                )
+    return plan, ends
+
+
+def _carry(
+    ends: list[_End], plan: dict[int, list[tuple[int, float]]], regions: _Regions, frames: int
+) -> dict[int, list[tuple[np.ndarray, float]]]:
+    """The holes past each taken track's ends that its object's place covers, ``{frame: [([h,w] bool, depth), ...]}``:
+    from each end (:data:`_End`), up to ``frames`` frames on, the object's place is the place before it (the end
+    frame's taken regions, then what was carried) moved by the track's median shift, and its stage-1 holes (closed
+    as :class:`_Regions` closes them, of any size, not taken by another track) are given the end frame's depth.
+    It stops at the first frame where nothing is carried: the object has left the image, or stage 1 covers it. The
+    pieces of an object entering or leaving through a side are too small to be regions (close-object held-out 1423
+    frame 42: 384 px, 9.6× too far from stage 2's fill)."""
+    t = regions.depth.shape[0]
+    carried: dict[int, list[tuple[np.ndarray, float]]] = {}
+    for end, sign, shift, value, indices in ends:
+        place = np.logical_or.reduce([regions(end)[i] for i in indices])
+        for n in range(end + sign, end + sign * (frames + 1), sign):
+            if not 0 <= n < t:
+                break
+            taken = [regions(n)[i] for i, _ in plan.get(n, [])]
+            place = _shifted(place, sign * shift[0], sign * shift[1]) & regions.holes(n)
+            if taken:
+                place &= ~np.logical_or.reduce(taken)
+            if not place.any():
+                break
+            carried.setdefault(n, []).append((place, value))
+    return carried
 
 
 def _estimates(lows: np.ndarray, highs: np.ndarray, weight: float, track_bound: float) -> np.ndarray:
@@ -569,11 +616,13 @@ def _give(
     out_dir: Path | None,
     part: Callable[[int, np.ndarray], np.ndarray] | None = None,
     islands: tuple[float, bool, float] = (0.0, False, 0.0),
+    carried: dict[int, list[tuple[np.ndarray, float]]] | None = None,
 ) -> tuple[SceneGeometry, np.ndarray]:
     """The scene with ``plan``'s regions (:func:`_plan`) given their depth at the static pixels' median
     confidence, written frame by frame into new arrays (memmaps in ``out_dir`` when given), and the given mask;
     with ``part``, only ``part(frame, region)`` of each region (``[h,w]`` bool) is given; with ``islands``' ratio
-    > 0, :func:`far_islands` of each given mask too (``islands``: its ratio, ``enclosed`` and ``rim``)."""
+    > 0, :func:`far_islands` of each given mask too (``islands``: its ratio, ``enclosed`` and ``rim``); then the
+    ``carried`` masks (:func:`_carry`), each given its depth."""
     t, h, w = scene.depth.shape
     sampled = np.unique(np.linspace(0, t - 1, min(t, CONFIDENCE_FRAMES)).round().astype(int))
     values = [np.asarray(scene.confidence[k])[np.asarray(scene.depth[k]) > 0] for k in sampled]
@@ -593,10 +642,13 @@ def _give(
         depth[k], confidence[k], valid[k] = scene.depth[k], scene.confidence[k], scene.valid[k]
         if scene.movers_given is not None:
             movers_given[k] = scene.movers_given[k]
+        masks = []
         for i, value in plan.get(k, []):
             mask = regions(k)[i] if part is None else part(k, regions(k)[i])
             if islands[0] > 0:
                 mask = mask | far_islands(np.asarray(scene.depth[k]), mask, value, *islands)
+            masks.append((mask, value))
+        for mask, value in masks + (carried or {}).get(k, []):
             depth[k][mask] = value
             confidence[k][mask] = static_confidence
             valid[k] |= mask
@@ -695,13 +747,19 @@ class _Regions:
         self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
         self.kept: dict[int, list[np.ndarray]] = {}
 
+    def holes(self, k: int) -> np.ndarray:
+        """Frame ``k``'s stage-1 holes ``[h,w]`` bool, closed by a 5×5 ellipse."""
+        import cv2
+
+        holes = (np.asarray(self.depth[k]) <= 0).view(np.uint8)
+        return cv2.morphologyEx(holes, cv2.MORPH_CLOSE, self.kernel).view(bool)
+
     def __call__(self, k: int) -> list[np.ndarray]:
         """Frame ``k``'s regions, ``[h,w]`` bool each, in label order."""
         import cv2
 
         if k not in self.kept:
-            holes = (np.asarray(self.depth[k]) <= 0).view(np.uint8)
-            closed = cv2.morphologyEx(holes, cv2.MORPH_CLOSE, self.kernel)
+            closed = self.holes(k).view(np.uint8)
             count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
             areas = stats[:, cv2.CC_STAT_AREA]
             self.kept[k] = [labels == i for i in range(1, count) if areas[i] >= self.min_area]
