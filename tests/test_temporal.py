@@ -2400,8 +2400,8 @@ def test_weak_far_points_on_a_nearer_confident_surface_leave_the_fill_with_fill_
     """``fill_weak_far``: a near object (depth 2, one colour) confident in rows 12-19, weak far outliers (depth 20,
     weight 0.3) on it in rows 6-9 and holes in rows 2-5: without the option the outliers pull the holes far; with it
     they are left out (filled as holes) and the holes take the object's depth. Weak far outliers of the far scenery
-    (another colour, depth 100 on its confident 20 and 40) stay under ``hole_up_near`` (its region is not near) and are
-    left out without it; a camera not moving ahead is bit-identical to off."""
+    (another colour, depth 100 on its confident 20 and 40) stay under ``fill_weak_far_near`` (its region is not
+    near) and are left out without it; a camera not moving ahead is bit-identical to off."""
     from stereodiff.stage2.configs import TemporalConfig
     from stereodiff.stage2.hole_fill import fill_frames
 
@@ -2419,15 +2419,17 @@ def test_weak_far_points_on_a_nearer_confident_surface_leave_the_fill_with_fill_
         (frame,) = fill_frames(TemporalConfig(**options), rgb, log_d, weight, up=up)
         return frame.estimate
 
-    plain, left_out = fill(hole_up_near=0.6), fill(fill_weak_far=0.5, hole_up_near=0.6)  # near: up to 20
+    plain, left_out = fill(), fill(fill_weak_far=0.5, fill_weak_far_near=0.6)  # near: up to 20
     assert (plain[2:6, :16] > np.log(2.0) + 0.1).all()  # pulled far by the outliers
     np.testing.assert_allclose(left_out[2:10, :16], np.log(2.0), atol=0.02)  # holes and outliers: the object's
     np.testing.assert_array_equal(left_out[:, 16:], plain[:, 16:])  # the far scenery keeps its weak pixels
     np.testing.assert_array_equal(left_out[10:, :16], plain[10:, :16])
-    anywhere = fill(fill_weak_far=0.5)  # without the near gate the far scenery's outliers are left out too
+    anywhere = fill(fill_weak_far=0.5, fill_weak_far_near=1.0)  # no near gate: the far scenery's outliers too
     assert (anywhere[6:10, 16:] < plain[6:10, 16:] - 0.3).all()
     np.testing.assert_array_equal(fill(up=False, fill_weak_far=0.5), fill(up=False))
     with pytest.raises((ValueError, InputError)):
         TemporalConfig(fill_weak_far=1.0).validate()
     with pytest.raises((ValueError, InputError)):
         TemporalConfig(fill_weak_far=0.5, fill_weak_far_margin=0.0).validate()
+    with pytest.raises((ValueError, InputError)):
+        TemporalConfig(fill_weak_far=0.5, fill_weak_far_near=0.0).validate()

@@ -365,7 +365,7 @@ def weak_far_points(config: TemporalConfig, rgb: np.ndarray, log_depth: np.ndarr
     """``fill_weak_far``: ``[n,h',w']`` bool the pixels of a weight in (0, ``fill_weak_far``) whose log-depth lies
     more than ``fill_weak_far_margin`` beyond the weighted mean log-depth of their colour region's pixels of a weight
     at least ``fill_weak_far`` (the fill's domain transform, ``rgb`` ``[n,h',w',3]`` in [0, 1] as the guide;
-    ``log_depth``, ``weight`` ``[n,h',w']``, 0 on holes), that mean being near: at most the ``hole_up_near``
+    ``log_depth``, ``weight`` ``[n,h',w']``, 0 on holes), that mean being near: at most the ``fill_weak_far_near``
     quantile of the frame's confident log-depth (:func:`near_bound`); False where the region reaches no such
     pixel."""
     strong = np.where(weight >= config.fill_weak_far, weight, 0.0).astype(np.float32)
@@ -379,8 +379,8 @@ def weak_far_points(config: TemporalConfig, rgb: np.ndarray, log_depth: np.ndarr
     )  # [n,2,h',w']
     mean = sums[:, 0] / np.maximum(sums[:, 1], _SUPPORT_FLOOR)
     weak = (weight > 0) & (weight < config.fill_weak_far) & (sums[:, 1] > _SUPPORT_FLOOR)
-    if config.hole_up_near < 1:  # only on a near surface
-        bounds = [near_bound(d, w, config.hole_up_near) for d, w in zip(log_depth, weight)]
+    if config.fill_weak_far_near < 1:  # only on a near surface
+        bounds = [near_bound(d, w, config.fill_weak_far_near) for d, w in zip(log_depth, weight)]
         weak &= mean <= np.array([np.inf if b is None else b for b in bounds], np.float32)[:, None, None]
     return weak & (log_depth > mean + config.fill_weak_far_margin)
 
