@@ -2324,7 +2324,7 @@ def test_holes_whose_colour_region_is_mostly_a_near_object_take_its_depth_when_t
     rgb = np.full((1, 24, 40, 3), 0.7, np.float32)
     rgb[0, :, :16] = 0.2  # the object's colour
     log_d = np.full((1, 24, 40), np.log(20.0), np.float32)
-    log_d[0, :, :16] = np.log(2.0)
+    log_d[0, :, :16], log_d[0, 16:, 16:] = np.log(2.0), np.log(40.0)  # the scenery: 20 and 40
     log_d[0, 12:16, :16] = np.log(20.0)  # far outliers on the object
     log_d[0, 18:24, 30:34] = np.log(2.0)  # a small near object in the far scenery's colour region
     weight = np.ones((1, 24, 40), np.float32)
@@ -2394,3 +2394,42 @@ def test_an_outline_hole_with_the_near_sides_colour_takes_the_near_depth():
         TemporalRefiner(hole_outline_near_lift=1.5)
     with pytest.raises(ValueError, match="hole_outline_near_ratio"):
         TemporalRefiner(hole_outline_near_ratio=0.0)
+
+
+def test_weak_far_points_on_a_nearer_confident_surface_leave_the_fill_with_fill_weak_far():
+    """``fill_weak_far``: a near object (depth 2, one colour) confident in rows 12-19, weak far outliers (depth 20,
+    weight 0.3) on it in rows 6-9 and holes in rows 2-5: without the option the outliers pull the holes far; with it
+    they are left out (filled as holes) and the holes take the object's depth. Weak far outliers of the far scenery
+    (another colour, depth 100 on its confident 20 and 40) stay under ``fill_weak_far_near`` (its region is not
+    near) and are left out without it; a camera not moving ahead is bit-identical to off."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    rgb = np.full((1, 24, 32, 3), 0.8, np.float32)
+    rgb[0, :, :16] = 0.2  # the near object's colour on the left half
+    log_d = np.full((1, 24, 32), np.log(20.0), np.float32)
+    weight = np.ones((1, 24, 32), np.float32)
+    log_d[0, :, :16] = np.log(2.0)
+    log_d[0, 6:10, :16], weight[0, 6:10, :16] = np.log(20.0), 0.3  # far outliers of low weight on the object
+    log_d[0, 6:10, 16:], weight[0, 6:10, 16:] = np.log(100.0), 0.3  # weak far outliers of the far scenery
+    weight[0, 2:6, :] = 0.0  # holes
+    log_d[weight == 0] = 0.0
+
+    def fill(up: bool = True, **options) -> np.ndarray:
+        (frame,) = fill_frames(TemporalConfig(**options), rgb, log_d, weight, up=up)
+        return frame.estimate
+
+    plain, left_out = fill(), fill(fill_weak_far=0.5, fill_weak_far_near=0.6)  # near: up to 20
+    assert (plain[2:6, :16] > np.log(2.0) + 0.1).all()  # pulled far by the outliers
+    np.testing.assert_allclose(left_out[2:10, :16], np.log(2.0), atol=0.02)  # holes and outliers: the object's
+    np.testing.assert_array_equal(left_out[:, 16:], plain[:, 16:])  # the far scenery keeps its weak pixels
+    np.testing.assert_array_equal(left_out[10:, :16], plain[10:, :16])
+    anywhere = fill(fill_weak_far=0.5, fill_weak_far_near=1.0)  # no near gate: the far scenery's outliers too
+    assert (anywhere[6:10, 16:] < plain[6:10, 16:] - 0.3).all()
+    np.testing.assert_array_equal(fill(up=False, fill_weak_far=0.5), fill(up=False))
+    with pytest.raises((ValueError, InputError)):
+        TemporalConfig(fill_weak_far=1.0).validate()
+    with pytest.raises((ValueError, InputError)):
+        TemporalConfig(fill_weak_far=0.5, fill_weak_far_margin=0.0).validate()
+    with pytest.raises((ValueError, InputError)):
+        TemporalConfig(fill_weak_far=0.5, fill_weak_far_near=0.0).validate()

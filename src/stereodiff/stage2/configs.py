@@ -597,6 +597,22 @@ class TemporalConfig(BackendConfig):
     pixels' fill and the share (three channels), so that a hole whose strict colour region does not reach the near
     object's covered pixels (a dark car side whose region reaches only far dark scenery) is tested too; 0 = the
     fill's one pass and colour scale."""
+    fill_weak_far: float = 0.0
+    """In a video whose camera moves along its view (the gate of ``hole_lean_bottom``), a stage-1 pixel of a weight
+    under this (0 = off; in (0, 1)) — a covered pixel, or a hole's depth carried from nearby frames — whose log-depth
+    lies more than ``fill_weak_far_margin`` beyond the weighted mean of its colour region's pixels of a weight at
+    least this (one more two-channel pass of the fill's domain transform), that mean near (at most the
+    ``fill_weak_far_near`` quantile of the frame's confident log-depth), is left out of the fill and filled as a hole: a
+    weak far point on a near surface whose confident pixels are nearer (a parked car's dark cabin passing the
+    camera's side, whose low-weight stage-1 pixels and carried points are far outliers and otherwise pull the
+    cabin's holes far; docs/geometric.md, "The cabin's feeders"). 0 here and in the ``cpu`` preset."""
+    fill_weak_far_margin: float = 0.2
+    """With ``fill_weak_far``: how far (log-depth, > 0) beyond its colour region's confident mean a weak pixel must
+    lie to be left out."""
+    fill_weak_far_near: float = 0.1
+    """With ``fill_weak_far``: only where the colour region's confident mean is at most this quantile of the frame's
+    confident (weight ≥ ½) stage-1 log-depth (in (0, 1]; 1 = any): the near surface the weak far points lie on.
+    Without it most of the points left out are right (buildings' weak pixels beyond their region's mean)."""
     hole_sigma_color: float = 0.0
     """The holes' own fill (0 = off: holes take the one fill of every pixel): a second domain-transform pass of two
     channels gives the holes the weighted mean log-depth with this colour scale (``fill_sigma_color``'s unit) and
@@ -914,6 +930,9 @@ class TemporalConfig(BackendConfig):
             ("hole_near_object", 0 <= self.hole_near_object < 1, "must be in [0, 1)"),
             ("hole_near_object_share", 0 < self.hole_near_object_share <= 1, "must be in (0, 1]"),
             ("hole_near_object_colour", self.hole_near_object_colour >= 0, "must be ≥ 0"),
+            ("fill_weak_far", 0 <= self.fill_weak_far < 1, "must be in [0, 1)"),
+            ("fill_weak_far_margin", self.fill_weak_far_margin > 0, "must be > 0"),
+            ("fill_weak_far_near", 0 < self.fill_weak_far_near <= 1, "must be in (0, 1]"),
             ("flow_grey", self.flow_grey in ("luma", "pca"), "must be luma/pca"),
             ("confidence_ref", self.confidence_ref is None or self.confidence_ref > 0, "must be > 0 or None"),
             ("flow_preset", self.flow_preset in ("ultrafast", "fast", "medium"), "must be ultrafast, fast or medium"),

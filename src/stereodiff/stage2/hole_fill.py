@@ -54,6 +54,7 @@ __all__ = [
     "views_depth_far_side",
     "views_depth_score",
     "views_far_side",
+    "weak_far_points",
     "wide_outline",
 ]
 
@@ -174,6 +175,11 @@ def fill_frames(
             log_d[i], weight[i] = np.where(take, warped, log_d[i]), np.where(take, trust, weight[i])
             if took is not None:
                 took[i] = take
+    if up and config.fill_weak_far > 0:  # weak far points on a nearer confident surface: holes of the fill
+        drop = weak_far_points(config, rgb, log_d, weight)  # [n,h',w']
+        log_d, weight = np.where(drop, 0.0, log_d).astype(np.float32), np.where(drop, 0.0, weight).astype(np.float32)
+        if took is not None:
+            took &= ~drop
     # edge-aware fill in log-depth: weighted mean of the colour region around each pixel
     fill_w = np.where(weight > 0, np.maximum(weight, config.fill_floor), 0.0).astype(np.float32)
     if config.hole_rim_px > 0:  # the covered rim of the holes: trusted as far as it is from them
@@ -353,6 +359,30 @@ def fill_frames(
         )
 
     return list(thread_imap(fill_one, range(len(log_d)), config.num_workers))
+
+
+def weak_far_points(config: TemporalConfig, rgb: np.ndarray, log_depth: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``fill_weak_far``: ``[n,h',w']`` bool the pixels of a weight in (0, ``fill_weak_far``) whose log-depth lies
+    more than ``fill_weak_far_margin`` beyond the weighted mean log-depth of their colour region's pixels of a weight
+    at least ``fill_weak_far`` (the fill's domain transform, ``rgb`` ``[n,h',w',3]`` in [0, 1] as the guide;
+    ``log_depth``, ``weight`` ``[n,h',w']``, 0 on holes), that mean being near: at most the ``fill_weak_far_near``
+    quantile of the frame's confident log-depth (:func:`near_bound`); False where the region reaches no such
+    pixel."""
+    strong = np.where(weight >= config.fill_weak_far, weight, 0.0).astype(np.float32)
+    sums = domain_transform_filter(
+        [strong * log_depth, strong],
+        rgb,
+        sigma_s=config.fill_sigma_px,
+        sigma_r=config.fill_sigma_color,
+        iterations=config.fill_iterations,
+        num_workers=config.num_workers,
+    )  # [n,2,h',w']
+    mean = sums[:, 0] / np.maximum(sums[:, 1], _SUPPORT_FLOOR)
+    weak = (weight > 0) & (weight < config.fill_weak_far) & (sums[:, 1] > _SUPPORT_FLOOR)
+    if config.fill_weak_far_near < 1:  # only on a near surface
+        bounds = [near_bound(d, w, config.fill_weak_far_near) for d, w in zip(log_depth, weight)]
+        weak &= mean <= np.array([np.inf if b is None else b for b in bounds], np.float32)[:, None, None]
+    return weak & (log_depth > mean + config.fill_weak_far_margin)
 
 
 def near_bound(log_depth: np.ndarray, weight: np.ndarray, quantile: float) -> float | None:
