@@ -923,8 +923,11 @@ class GeometricConfig(Stage1Config):
     """With ``movers``: a region the mover rules gave a depth is followed as a shape over the holes of the frames at
     most this many away, where stage 1 left the mover a hole (no seed flagged, no contact seen), and gives them its
     depth (``MoverSettings.hole_carry``; 0 = off; off when the camera moves along its view). The walking person of
-    close-object is a hole in a third to half of the frames of 1416 / 1422, which stage 2 fills 1.2–4.6× too far
-    (docs/geometric.md, "The walking person's holes")."""
+    close-object is a hole in a third to half of the frames of 1416 / 1422, which stage 2 fills 1.2–4.6× too far.
+    Measured at 16, final all px: held-out close-object 1416 −11.7 % (moving px 0.293 → 0.190), 1422 −7.6 % (0.318 →
+    0.265), 1419 −0.4 %; tuning s3 −1.0 %, s0–s2 and indoor-dynamic s0 identical; fresh close-object 1850–1854 /
+    1860–1863 0 / 5 / 0 and 1 / 3 / 0 better / same / worse (docs/geometric.md, "... traced again: the walking
+    person's holes")."""
     movers_near_carry_beside: bool = False
     """With ``movers_near_carry`` and ``movers_contact_beside``: a region ``contact_beside`` gives the ground at its
     feet while stage 1 put it nearer than that contact seeds the carry too, as a ``movers_near_contact`` region does

@@ -428,4 +428,4 @@ class MoverSettings:
     hole_carry: int = 0
     """A given mover region followed as a shape over the holes of the frames at most this many away, where stage 1
     left the mover a hole, gives them its depth (:func:`~.tracking.carry_hole_depth`; 0 = off; docs/geometric.md,
-    "The walking person's holes")."""
+    "... traced again: the walking person's holes")."""

@@ -538,11 +538,11 @@ def carry_hole_depth(depth: np.ndarray, handled: np.ndarray, frames: int, min_ar
     A person walking across the view at a few metres is given her contact in some frames and left a hole in the
     others (no seed the flow flags, no contact seen): stage 2 fills those holes from the background around her,
     1.2–4.6× too far on close-object 1416 / 1422, and her holes hold the largest share of the final's excess over
-    stage 1 there (docs/geometric.md, "The walking person's holes"). Each connected region of a frame's given pixels
-    (``handled``) of at least ``min_area`` of the frame is followed as a shape (:func:`_hole_track`) into the
-    neighbouring frames while it lands on holes, and gives its median depth to those holes, the nearest source
-    frame's first (:func:`_give_found`). Only holes are given: a frame where the mover is seen (triangulated or
-    given) stops the track.
+    stage 1 there (docs/geometric.md, "... traced again: the walking person's holes"). Each connected region of a
+    frame's given pixels (``handled``) of at least ``min_area`` of the frame is followed as a shape
+    (:func:`_hole_track`) into the neighbouring frames while it lands on holes, and gives its median depth to those
+    holes, the nearest source frame's first (:func:`_give_found`). Only holes are given: a frame where the mover is
+    seen (triangulated or given) stops the track.
 
     Args:
         depth: ``[n,h,w]`` depth after the movers' rules and carries (``≤ 0`` = hole; changed in place).
