@@ -925,9 +925,10 @@ class GeometricConfig(Stage1Config):
     depth (``MoverSettings.hole_carry``; 0 = off; off when the camera moves along its view). The walking person of
     close-object is a hole in a third to half of the frames of 1416 / 1422, which stage 2 fills 1.2–4.6× too far.
     Measured at 16, final all px: held-out close-object 1416 −11.7 % (moving px 0.293 → 0.190), 1422 −7.6 % (0.318 →
-    0.265), 1419 −0.4 %; tuning s3 −1.0 %, s0–s2 and indoor-dynamic s0 identical; fresh close-object 1850–1854 /
-    1860–1863 0 / 5 / 0 and 1 / 3 / 0 better / same / worse (docs/geometric.md, "... traced again: the walking
-    person's holes")."""
+    0.265), 1419 −0.4 %; tuning s3 −1.0 %, s0–s2 and indoor-dynamic s0 identical; fresh close-object 1850–1859 /
+    1860–1869 1 / 9 / 0 and 2 / 6 / 2 better / same / worse, but 1866 +18.9 % (the filled holes beside the walking
+    person changed what ``near_holes`` gives the near object crossing there): off (docs/geometric.md, "... traced
+    again: the walking person's holes")."""
     movers_near_carry_beside: bool = False
     """With ``movers_near_carry`` and ``movers_contact_beside``: a region ``contact_beside`` gives the ground at its
     feet while stage 1 put it nearer than that contact seeds the carry too, as a ``movers_near_contact`` region does
