@@ -2788,3 +2788,51 @@ def test_a_cut_region_the_sways_gap_refuses_moves_the_blends_share_of_the_way_to
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match="movers_cut_sway_blend"):
             GeometricConfig(movers_cut_sway_blend=bad).validate()
+
+
+def test_hole_carry_follows_a_given_person_over_the_frames_where_she_is_a_hole():
+    """A person given 4.0 in frame 0 walks right 3 px a frame; stage 1 leaves her a hole in frames 1–3 and sees her
+    in frame 4 (triangulated 3.9): the carry gives 4.0 to her holes in frames 1–3 only. A frame where the hole she
+    lands on is a wide one (the near object crossing in front) ends the track, and a static wall is never given."""
+    from stereodiff.stage1.movers.tracking import carry_hole_depth
+
+    n, h, w = 7, 60, 320  # 320 wide: the search reaches 4 px a frame
+    depth = np.full((n, h, w), 8.0, np.float32)  # the wall
+    handled = np.zeros((n, h, w), bool)
+    person = np.zeros((n, h, w), bool)
+    for k in range(n):
+        person[k, 15:50, 100 + 3 * k : 112 + 3 * k] = True
+    depth[0][person[0]], handled[0] = 4.0, person[0]
+    for k in (1, 2, 3):
+        depth[k][person[k]] = 0.0  # a hole
+    depth[4][person[4]] = 3.9  # seen: the track ends there
+    depth[5][person[5]] = 0.0
+    depth[6][:, 60:200] = 0.0  # a wide hole covering her
+    before = depth.copy()
+    given = carry_hole_depth(depth, handled, frames=6, min_area=0.001)
+    for k in (1, 2, 3):
+        assert np.array_equal(given[k], person[k]) and np.all(depth[k][person[k]] == 4.0)
+    assert not given[4:].any() and np.array_equal(depth[4:], before[4:])  # seen in 4: 5 and 6 not reached
+    assert not given[0].any() and np.all(depth[~given] == before[~given])
+    # frame 4 a hole too: the track goes on to 5 and stops at 6's wide hole
+    depth, handled5 = before.copy(), handled.copy()
+    depth[4][person[4]] = 0.0
+    given = carry_hole_depth(depth, handled5, frames=6, min_area=0.001)
+    assert all(np.array_equal(given[k], person[k]) for k in (1, 2, 3, 4, 5)) and not given[6].any()
+    assert np.all(depth[6] == before[6])
+    # off within reach: frames beyond ``frames`` keep their holes
+    depth = before.copy()
+    given = carry_hole_depth(depth, handled, frames=2, min_area=0.001)
+    assert given[1].any() and given[2].any() and not given[3].any() and np.all(depth[3][person[3]] == 0.0)
+
+
+def test_hole_carry_setting_reaches_the_movers_and_is_off_by_default():
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+
+    assert MoverSettings().hole_carry == 0 == GeometricConfig().movers_hole_carry  # off
+    assert preset_config("cpu").stage1.movers_hole_carry == 0
+    assert mover_settings(GeometricConfig(movers_hole_carry=16)).hole_carry == 16
+    assert mover_settings(GeometricConfig(movers_hole_carry=16), ahead=True).hole_carry == 0
+    with pytest.raises(ValueError, match="movers_hole_carry"):
+        PipelineConfig(stage1=GeometricConfig(movers_hole_carry=-1)).validate()

@@ -927,6 +927,16 @@ class GeometricConfig(Stage1Config):
     protocol's one fit, where her phantom had balanced a near person cut by the image bottom whom stage 1 puts
     1.1–1.55× too far (docs/geometric.md, "Where ``movers_near_carry`` loses"). 0 here, 32 in the ``cpu`` preset
     (session of 2026-12-06 late)."""
+    movers_hole_carry: int = 0
+    """With ``movers``: a region the mover rules gave a depth is followed as a shape over the holes of the frames at
+    most this many away, where stage 1 left the mover a hole (no seed flagged, no contact seen), and gives them its
+    depth (``MoverSettings.hole_carry``; 0 = off; off when the camera moves along its view). The walking person of
+    close-object is a hole in a third to half of the frames of 1416 / 1422, which stage 2 fills 1.2–4.6× too far.
+    Measured at 16, final all px: held-out close-object 1416 −11.7 % (moving px 0.293 → 0.190), 1422 −7.6 % (0.318 →
+    0.265), 1419 −0.4 %; tuning s3 −1.0 %, s0–s2 and indoor-dynamic s0 identical; fresh close-object 1850–1859 /
+    1860–1869 1 / 9 / 0 and 2 / 6 / 2 better / same / worse, but 1866 +18.9 % (the filled holes beside the walking
+    person changed what ``near_holes`` gives the near object crossing there): off (docs/geometric.md, "... traced
+    again: the walking person's holes")."""
     movers_near_carry_beside: bool = False
     """With ``movers_near_carry`` and ``movers_contact_beside``: a region ``contact_beside`` gives the ground at its
     feet while stage 1 put it nearer than that contact seeds the carry too, as a ``movers_near_contact`` region does
@@ -1427,6 +1437,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_beside_low", 0 <= self.movers_beside_low < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_near_contact", 0 <= self.movers_near_contact < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_near_carry", self.movers_near_carry >= 0, "must be ≥ 0 frames"),
+                ("movers_hole_carry", self.movers_hole_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_near_carry_beside", isinstance(self.movers_near_carry_beside, bool), "must be true or false"),
                 ("movers_near_occluded", isinstance(self.movers_near_occluded, bool), "must be true or false"),
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),

@@ -138,7 +138,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
     (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead``,
     ``movers_up_to_horizon`` and ``movers_path_contact`` and off ``movers_side_up``,
     ``movers_cut_skip_beyond``, ``movers_oncoming_carry``, ``movers_near_contact``, ``movers_near_carry``,
-    ``movers_near_carry_beside`` and ``movers_near_occluded``."""
+    ``movers_near_carry_beside``, ``movers_near_occluded`` and ``movers_hole_carry``."""
     track = int(config.movers_track_frames) or (int(config.movers_track_ahead) if ahead else 0)
     side = 0.0 if ahead else float(config.movers_side_near)  # no path: every column is beside it
     return MoverSettings(
@@ -175,6 +175,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         beside_stands=bool(config.movers_beside_stands),
         near_contact=0.0 if ahead else float(config.movers_near_contact),  # driving's cars: moving px +7–10 %
         near_carry=0 if ahead else int(config.movers_near_carry),
+        hole_carry=0 if ahead else int(config.movers_hole_carry),  # measured on sideways cameras only
         near_carry_beside=not ahead and bool(config.movers_near_carry_beside),
         near_occluded=not ahead and bool(config.movers_near_occluded),
         entry_carry=int(config.movers_entry_carry),

@@ -22,6 +22,7 @@ from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
 from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
 from stereodiff.stage1.movers.tracking import (
     carry_cut_depth,
+    carry_hole_depth,
     carry_near_depth,
     carry_oncoming_depth,
     fill_missed_movers,
@@ -190,7 +191,8 @@ def _handle_block(
             shared.depths[first + k] = FrameDepth(bits, changed, found.reshape(-1)[changed], np.packbits(handled[k]))
         depth[k] = found
 
-    tracked = s.track_frames > 0 or s.track_missed > 0 or s.cut_track > 0 or s.cut_carry > 0 or carry_on or near_on
+    tracks = (s.track_frames, s.track_missed, s.hole_carry, s.cut_track, s.cut_carry)
+    tracked = any(v > 0 for v in tracks) or carry_on or near_on
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
     if s.cut_track > 0:
@@ -247,6 +249,8 @@ def _handle_block(
     if s.track_missed > 0:
         shrink = round(2 * max(h, w) / 320.0)
         handled |= fill_missed_movers(depth, moving, handled, s.track_missed, s.underground, shrink)
+    if s.hole_carry > 0:
+        handled |= carry_hole_depth(depth, handled, s.hole_carry, s.min_area)
     for k, parts in splits.items():  # the tracking gave a joined region one value again
         for part, farther in parts:
             depth[k][part] = farther

@@ -432,3 +432,7 @@ class MoverSettings:
     """A frame where nothing of a mover was found takes the mover depth of a handled region of a frame at most this
     many frames away (:func:`~.tracking.fill_missed_movers`; 0 = off: on driving it brings the moving pixels down
     but makes the final all-pixel AbsRel of seeds 2 and 3 worse by 2 % and 1 %, docs/geometric.md)."""
+    hole_carry: int = 0
+    """A given mover region followed as a shape over the holes of the frames at most this many away, where stage 1
+    left the mover a hole, gives them its depth (:func:`~.tracking.carry_hole_depth`; 0 = off; docs/geometric.md,
+    "... traced again: the walking person's holes")."""

@@ -36,6 +36,7 @@ from stereodiff.stage1.movers.sway import (
 
 __all__ = [
     "carry_cut_depth",
+    "carry_hole_depth",
     "carry_near_depth",
     "carry_oncoming_depth",
     "fill_missed_movers",
@@ -447,6 +448,130 @@ def fill_missed_movers(
                     if far.sum() >= 0.5 * region.sum():
                         depth[k][far] = value
                         given[k] |= far
+    return given
+
+
+#: :func:`carry_hole_depth`: the search radius (px at 320) around a carried region's predicted place in the next frame
+HOLE_REACH = 4
+#: a carried region goes on into a frame only where at least this share of it lands on the frame's holes
+HOLE_SHARE = 0.5
+#: ... and where the holes it lands on are at most this factor its area (a larger hole is something else's: the near
+#: object crossing in front of the mover, a wide disocclusion)
+HOLE_AREA = 2.0
+
+
+def _window(mask: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndarray:
+    """``[height,width]`` bool: the part of ``mask`` ``[h,w]`` bool at rows ``top…``, columns ``left…``; False where
+    it lies outside the image."""
+    h, w = mask.shape
+    out = np.zeros((height, width), bool)
+    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + height, h), min(left + width, w)
+    if y0 < y1 and x0 < x1:
+        out[y0 - top : y1 - top, x0 - left : x1 - left] = mask[y0:y1, x0:x1]
+    return out
+
+
+def _paste(shape: np.ndarray, top: int, left: int, size: tuple[int, int]) -> np.ndarray:
+    """``[h,w]`` bool (``size``): ``shape`` ``[bh,bw]`` bool placed with its corner at row ``top``, column ``left``,
+    its pixels outside the image dropped (the inverse of :func:`_window`)."""
+    h, w = size
+    bh, bw = shape.shape
+    out = np.zeros((h, w), bool)
+    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + bh, h), min(left + bw, w)
+    if y0 < y1 and x0 < x1:
+        out[y0:y1, x0:x1] = shape[y0 - top : y1 - top, x0 - left : x1 - left]
+    return out
+
+
+def _best_place(shape: np.ndarray, holes: np.ndarray, at: tuple[int, int], reach: int) -> tuple[tuple[int, int], int]:
+    """The place (top, left) within ``reach`` px of ``at`` where ``shape`` ``[bh,bw]`` bool covers the most pixels of
+    ``holes`` ``[h,w]`` bool, and that count (the first best in row-major order of the offsets)."""
+    bh, bw = shape.shape
+    best, count = at, -1
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            place = (at[0] + dy, at[1] + dx)
+            c = int(np.count_nonzero(_window(holes, place[0], place[1], bh, bw) & shape))
+            if c > count:
+                best, count = place, c
+    return best, count
+
+
+def _hole_track(
+    depth: np.ndarray, handled: np.ndarray, j: int, region: np.ndarray, step: int, frames: int, reach: int
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Frame ``j``'s given ``region`` ``[h,w]`` bool followed as a shape over the holes of ``depth`` ``[n,h,w]`` (``≤
+    0``), frame by frame in the direction ``step`` (±1): in each frame the shape's place within ``reach`` px of its
+    last place moved by its last displacement that covers the most holes. Yields ``(distance, frame, pixels [h,w]
+    bool)``, the shape's holes there not in ``handled``; ends ``frames`` frames away, where less than
+    ``HOLE_SHARE`` of the shape lands on holes (the mover is seen there, or given a depth) or where the holes it
+    lands on are more than ``HOLE_AREA`` times its area."""
+    import cv2
+
+    n, h, w = depth.shape
+    ys, xs = np.nonzero(region)
+    top, left = int(ys.min()), int(xs.min())
+    shape = region[top : ys.max() + 1, left : xs.max() + 1]
+    area, velocity = np.count_nonzero(shape), (0, 0)
+    for distance in range(1, frames + 1):
+        b = j + step * distance
+        if not 0 <= b < n:
+            return
+        holes = depth[b] <= 0
+        (y, x), count = _best_place(shape, holes, (top + velocity[0], left + velocity[1]), reach)
+        if count < HOLE_SHARE * area:
+            return
+        pixels = _paste(shape, y, x, (h, w))
+        pixels &= holes
+        labels = cv2.connectedComponents(holes.astype(np.uint8), connectivity=8)[1]
+        touched = np.unique(labels[pixels])
+        if np.count_nonzero(np.isin(labels, touched[touched > 0])) > HOLE_AREA * area:
+            return
+        velocity, top, left = (y - top, x - left), y, x
+        yield distance, b, pixels & ~handled[b]
+
+
+def carry_hole_depth(depth: np.ndarray, handled: np.ndarray, frames: int, min_area: float) -> np.ndarray:
+    """A given mover's depth carried over its track into the frames where stage 1 left it a hole
+    (``MoverSettings.hole_carry``), in place.
+
+    A person walking across the view at a few metres is given her contact in some frames and left a hole in the
+    others (no seed the flow flags, no contact seen): stage 2 fills those holes from the background around her,
+    1.2–4.6× too far on close-object 1416 / 1422, and her holes hold the largest share of the final's excess over
+    stage 1 there (docs/geometric.md, "... traced again: the walking person's holes"). Each connected region of a
+    frame's given pixels (``handled``) of at least ``min_area`` of the frame is followed as a shape
+    (:func:`_hole_track`) into the neighbouring frames while it lands on holes, and gives its median depth to those
+    holes, the nearest source frame's first (:func:`_give_found`). Only holes are given: a frame where the mover is
+    seen (triangulated or given) stops the track.
+
+    Args:
+        depth: ``[n,h,w]`` depth after the movers' rules and carries (``≤ 0`` = hole; changed in place).
+        handled: ``[n,h,w]`` bool pixels whose depth came from a mover constraint.
+        frames: the farthest frame a region's depth is carried to (frames).
+        min_area: the least share of a frame of a source region and of the pixels a frame takes from it.
+
+    Returns:
+        ``[n,h,w]`` bool: the pixels given a depth here.
+    """
+    import cv2
+
+    n, h, w = depth.shape
+    reach = max(1, round(HOLE_REACH * max(h, w) / 320.0))
+    source = depth.copy()  # the tracks read the holes before any carry fills them
+    found: dict[int, list[tuple[int, np.ndarray, float]]] = {}
+    for j in range(n):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(handled[j].astype(np.uint8), connectivity=8)
+        for label in range(1, count):
+            if stats[label, cv2.CC_STAT_AREA] < min_area * h * w:
+                continue
+            region = labels == label
+            value = float(np.median(source[j][region]))
+            for step in (1, -1):
+                for distance, b, pixels in _hole_track(source, handled, j, region, step, frames, reach):
+                    found.setdefault(b, []).append((distance, pixels, value))
+    given = _give_found(depth, found, min_area)
+    if found:
+        logger.info("movers: hole carry: %d px in %d frames", int(np.count_nonzero(given)), len(found))
     return given
 
 
