@@ -1318,8 +1318,9 @@ class GeometricConfig(Stage1Config):
     background (close-object held-out 1423 frame 42: 384 px at 9.6× the object's depth, 0.022 of its moving-pixel
     AbsRel 0.366; issue #20, docs/geometric.md "The near object's entering and leaving frames"). With 3, close-object
     final all px 10 better / 8 same / 0 worse on 18 clips (held-out 1410 / 1412 / 1422 / 1423, fresh 1800–1804 and
-    1810–1814, tuning s0–s3; −10.9 … +0.3 %), held-out 1412's moving px 0.352 → 0.223; held out by the coordinator on close-object 1424–1431: 2 better / 6 same /
-    0 worse (−1.27 … −0.06 %), moving px lower on 6 of 8. 0 here; 3 in the ``cpu`` preset."""
+    1810–1814, tuning s0–s3; −10.9 … +0.3 %), held-out 1412's moving px 0.352 → 0.223; held out by the
+    coordinator on close-object 1424–1431: 2 better / 6 same / 0 worse (−1.27 … −0.06 %), moving px lower on 6 of 8.
+    0 here; 3 in the ``cpu`` preset."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
