@@ -706,7 +706,6 @@ def track_cut_depth(
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
     """
-
     import cv2
 
     n, h, w = depth.shape
