@@ -370,19 +370,6 @@ def test_bridge_joins_two_short_parts_of_one_crossing():
     np.testing.assert_allclose(out.depth[given], np.sqrt(WALL / 10.0 * WALL), rtol=1e-3)
 
 
-def test_a_mask_shifted_past_the_image_border_is_empty():
-    """``_shifted`` drops what leaves the image, also when the shift is longer than the image (``near_holes_bridge``
-    moves a track's last region by its shift times the gap: a crash in the pipeline test before the fix)."""
-    from stereodiff.stage1.near_holes import _shifted
-
-    mask = np.zeros((6, 8), bool)
-    mask[1:3, 2:5] = True
-    np.testing.assert_array_equal(_shifted(mask, 1, 2)[3:5, 3:6], np.ones((2, 3), bool))
-    assert _shifted(mask, 1, 2).sum() == mask.sum()
-    for dx, dy in ((0, 6), (0, -9), (8, 0), (-20, 3)):
-        assert not _shifted(mask, dx, dy).any()
-
-
 @pytest.mark.parametrize("mover_px", [2, 12])
 def test_the_memory_mapped_scene_stays_on_disk(tmp_path, mover_px):
     """Memory flat in the video length: the pass over every frame for candidate regions (slow holes: nothing is

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["large_regions", "local_span", "within"]
+__all__ = ["large_regions", "local_span", "shifted", "within"]
 
 
 def within(mask: np.ndarray, reach_px: float) -> np.ndarray:
@@ -43,3 +43,16 @@ def local_span(covered: np.ndarray, log_depth: np.ndarray, half: int) -> tuple[n
     hi = cv2.dilate(np.where(covered, log_depth, -1e9).astype(np.float32), kernel)
     lo = cv2.erode(np.where(covered, log_depth, 1e9).astype(np.float32), kernel)
     return hi, lo
+
+
+def shifted(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``mask`` ``[h,w]`` bool moved by ``dx`` columns and ``dy`` rows (pixels); what leaves the image is dropped
+    (all false when it leaves wholly)."""
+    h, w = mask.shape
+    out = np.zeros_like(mask)
+    if abs(dx) >= w or abs(dy) >= h:
+        return out
+    out[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)] = mask[
+        max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)
+    ]
+    return out

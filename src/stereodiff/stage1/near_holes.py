@@ -59,6 +59,7 @@ import numpy as np
 
 from stereodiff.camera import pinhole
 from stereodiff.io.pages import new_array, release
+from stereodiff.masks import shifted
 from stereodiff.stage1.fusion import nearest_fill
 from stereodiff.stage1.movers.segmentation import rigid_flow
 from stereodiff.types import SceneGeometry
@@ -405,7 +406,7 @@ def _plan(
     for (k, i), ((dx, dy), vector, *_rest) in found.items():
         if k + 1 >= t:
             continue
-        moved = _shifted(regions(k)[i], dx, dy)
+        moved = shifted(regions(k)[i], dx, dy)
         for n, region in enumerate(regions(k + 1)):
             if (k + 1, n) in found and _one_motion(vector, found[(k + 1, n)][1], MIN_SHIFT_PX * scale):
                 hit = float((moved & region).sum())
@@ -446,7 +447,7 @@ def _plan(
                 n = k + 1
                 while n < t and n not in chosen:
                     last = np.logical_or.reduce([regions(n - 1)[i] for i in chosen[n - 1]])
-                    predicted = _shifted(last, shift[0], shift[1])
+                    predicted = shifted(last, shift[0], shift[1])
                     joined = [
                         i
                         for i, region in enumerate(regions(n))
@@ -463,12 +464,12 @@ def _plan(
                 if not 0 <= n < t:
                     break
                 last = np.logical_or.reduce([regions(k)[i] for i in chosen[k]])
-                predicted = _shifted(last, sign * shift[0], sign * shift[1])
+                predicted = shifted(last, sign * shift[0], sign * shift[1])
                 sides = (last[:, 0].any(), last[:, -1].any()) if settings.end_sweep else (False, False)
                 swept = predicted.copy()
                 if any(sides):  # the object leaving or entering through a side: the area its hole sweeps over
                     for part in (0.25, 0.5, 0.75):
-                        swept |= _shifted(last, round(sign * part * shift[0]), round(sign * part * shift[1]))
+                        swept |= shifted(last, round(sign * part * shift[0]), round(sign * part * shift[1]))
                 taken = {i for i, _ in plan.get(n, [])}  # regions of a frame are disjoint: given = taken whole
                 joined = [
                     i
@@ -521,7 +522,7 @@ def _carry(
             if not 0 <= n < t:
                 break
             taken = [regions(n)[i] for i, _ in plan.get(n, [])]
-            place = _shifted(place, sign * shift[0], sign * shift[1]) & regions.holes(n)
+            place = shifted(place, sign * shift[0], sign * shift[1]) & regions.holes(n)
             if taken:
                 place &= ~np.logical_or.reduce(taken)
             if not place.any():
@@ -597,7 +598,7 @@ def _bridge(
             if gap < 1 or gap > bridge or b in joined.values() or not _one_motion(vector, other_vector, slow):
                 continue
             first = np.logical_or.reduce([regions(start)[i] for k, i in other if k == start])
-            moved = _shifted(last, round(gap * shift[0]), round(gap * shift[1]))
+            moved = shifted(last, round(gap * shift[0]), round(gap * shift[1]))
             if (moved & first).sum() >= TRACK_IOU * max(float((moved | first).sum()), 1.0):
                 joined[a] = b
                 break
@@ -775,15 +776,3 @@ def _one_motion(a: tuple[float, float], b: tuple[float, float], slow: float) -> 
     px a frame, then 38–88 at 1–2 px) would otherwise make one track whose median motion is the slow one's."""
     length = max(float(np.hypot(*a)), float(np.hypot(*b)))
     return length < slow or float(np.hypot(a[0] - b[0], a[1] - b[1])) <= 0.5 * length
-
-
-def _shifted(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    """``mask`` ``[h,w]`` bool moved by ``(dx, dy)`` pixels (what leaves the image is dropped)."""
-    h, w = mask.shape
-    out = np.zeros_like(mask)
-    if abs(dx) >= w or abs(dy) >= h:  # moved wholly out of the image (a bridge's shift times a long gap)
-        return out
-    out[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)] = mask[
-        max(0, -dy) : h + min(0, -dy), max(0, -dx) : w + min(0, -dx)
-    ]
-    return out

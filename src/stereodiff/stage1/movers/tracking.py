@@ -14,6 +14,7 @@ import numpy as np
 
 from stereodiff.camera import pinhole
 from stereodiff.flow import dis_flows, forward_backward, inside_image, thread_dis_engine
+from stereodiff.masks import shifted
 from stereodiff.progress import logger, thread_map
 from stereodiff.robust import theil_sen
 from stereodiff.stage1.movers.depth import oncoming_contact
@@ -224,7 +225,8 @@ def _follow_phantom(
         ground = ground_of(b) if 0 <= b < n else None
         if ground is None:
             return
-        window = cv2.dilate(_shift(region, shift).astype(np.uint8), kernel).astype(bool)
+        dy, dx = (round(float(v)) for v in shift)
+        window = cv2.dilate(shifted(region, dx, dy).astype(np.uint8), kernel).astype(bool)
         phantom = _phantom(source[b], ground[1], window, level)
         area, before = np.count_nonzero(phantom), np.count_nonzero(region)
         if area < max(least, before / ONCOMING_AREA) or area > before * ONCOMING_AREA:
@@ -331,16 +333,6 @@ def _centroid(region: np.ndarray) -> np.ndarray:
     """``[2]`` the mean (row, column) of ``region`` ``[h,w]`` bool."""
     ys, xs = np.nonzero(region)
     return np.array([ys.mean(), xs.mean()])
-
-
-def _shift(region: np.ndarray, shift: np.ndarray | tuple[int, int]) -> np.ndarray:
-    """``region`` ``[h,w]`` bool moved by ``shift`` (rows, columns; rounded), pixels leaving the image dropped."""
-    dy, dx = (round(float(v)) for v in shift)
-    h, w = region.shape
-    out = np.zeros_like(region)
-    ys, xs = slice(max(0, dy), min(h, h + dy)), slice(max(0, dx), min(w, w + dx))
-    out[ys, xs] = region[max(0, -dy) : min(h, h - dy), max(0, -dx) : min(w, w - dx)]
-    return out
 
 
 def track_mover_depth(
@@ -471,18 +463,6 @@ def _window(mask: np.ndarray, top: int, left: int, height: int, width: int) -> n
     return out
 
 
-def _paste(shape: np.ndarray, top: int, left: int, size: tuple[int, int]) -> np.ndarray:
-    """``[h,w]`` bool (``size``): ``shape`` ``[bh,bw]`` bool placed with its corner at row ``top``, column ``left``,
-    its pixels outside the image dropped (the inverse of :func:`_window`)."""
-    h, w = size
-    bh, bw = shape.shape
-    out = np.zeros((h, w), bool)
-    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + bh, h), min(left + bw, w)
-    if y0 < y1 and x0 < x1:
-        out[y0:y1, x0:x1] = shape[y0 - top : y1 - top, x0 - left : x1 - left]
-    return out
-
-
 def _best_place(shape: np.ndarray, holes: np.ndarray, at: tuple[int, int], reach: int) -> tuple[tuple[int, int], int]:
     """The place (top, left) within ``reach`` px of ``at`` where ``shape`` ``[bh,bw]`` bool covers the most pixels of
     ``holes`` ``[h,w]`` bool, and that count (the first best in row-major order of the offsets)."""
@@ -508,9 +488,10 @@ def _hole_track(
     lands on are more than ``HOLE_AREA`` times its area."""
     import cv2
 
-    n, h, w = depth.shape
+    n = depth.shape[0]
     ys, xs = np.nonzero(region)
-    top, left = int(ys.min()), int(xs.min())
+    top0, left0 = int(ys.min()), int(xs.min())  # the shape's box in frame j
+    top, left = top0, left0
     shape = region[top : ys.max() + 1, left : xs.max() + 1]
     area, velocity = np.count_nonzero(shape), (0, 0)
     for distance in range(1, frames + 1):
@@ -521,8 +502,7 @@ def _hole_track(
         (y, x), count = _best_place(shape, holes, (top + velocity[0], left + velocity[1]), reach)
         if count < HOLE_SHARE * area:
             return
-        pixels = _paste(shape, y, x, (h, w))
-        pixels &= holes
+        pixels = shifted(region, x - left0, y - top0) & holes  # the shape with its box's corner at (y, x)
         labels = cv2.connectedComponents(holes.astype(np.uint8), connectivity=8)[1]
         touched = np.unique(labels[pixels])
         if np.count_nonzero(np.isin(labels, touched[touched > 0])) > HOLE_AREA * area:
