@@ -139,9 +139,6 @@ def test_the_cpu_preset_s_settings():
     assert near_holes_settings(preset_config("cpu").stage1) == NearHolesSettings(
         3.0, mover_only=1.5, local=4, along_weight=0.55, bridge=8, far_islands=2.0, islands_rim=0.7, end_carry=3
     )
-    config = preset_config("cpu").stage1
-    config.near_holes_cut_confidence = 0.25
-    assert near_holes_settings(config).cut_confidence == 0.25
     assert near_holes_settings(GeometricConfig()) == NearHolesSettings(0.0)
 
 
@@ -159,7 +156,6 @@ def test_the_cpu_preset_s_settings():
         ("near_holes_far_islands", "2", "0.5"),
         ("near_holes_far_islands_rim", "0.7", "1.5"),
         ("near_holes_end_carry", "3", "-1"),
-        ("near_holes_cut_confidence", "0.25", "1.5"),
     ],
 )
 def test_option_validation(option: str, good: str, bad: str):
@@ -499,26 +495,3 @@ def test_end_carry_gives_the_piece_of_an_object_too_small_to_be_a_region():
     out, given = near_hole_depth(scene, dataclasses.replace(settings, end_carry=3))
     assert given[0][piece].all() and not given[:, 70:90].any()
     np.testing.assert_allclose(out.depth[0][piece], out.depth[1][given[1]].mean(), rtol=1e-6)
-
-
-def test_cut_confidence_lowers_the_given_confidence_only_where_the_object_is_cut_by_a_side():
-    """The disc of the end-carry test enters through the left side and leaves through the right: with
-    ``cut_confidence`` the given pixels of the frames where its mask touches a side get that share of the
-    confidence, its whole frames keep the full one; the depth given is the same."""
-    frames = 12
-    ys, xs = np.mgrid[0:H, 0:W]
-    depth = np.full((frames, H, W), WALL, np.float32)
-    for k in range(frames):
-        depth[k][(ys - 40) ** 2 + (xs + 18 - 12 * k) ** 2 <= 22**2] = 0.0
-    scene = _stepping(depth)
-    settings = NearHolesSettings(3.0)
-    base, given = near_hole_depth(scene, settings)
-    out, again = near_hole_depth(scene, dataclasses.replace(settings, cut_confidence=0.25))
-    np.testing.assert_array_equal(given, again)
-    np.testing.assert_array_equal(out.depth, base.depth)
-    cut = np.array([m[:, 0].any() or m[:, -1].any() for m in given])
-    assert cut.any() and (~cut & given.any(axis=(1, 2))).any()
-    full = base.confidence[given].max()
-    for k in range(frames):
-        share = 0.25 if cut[k] else 1.0
-        np.testing.assert_allclose(out.confidence[k][given[k]], share * full, rtol=1e-6)

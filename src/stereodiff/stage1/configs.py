@@ -1321,14 +1321,6 @@ class GeometricConfig(Stage1Config):
     1810–1814, tuning s0–s3; −10.9 … +0.3 %), held-out 1412's moving px 0.352 → 0.223; held out by the
     coordinator on close-object 1424–1431: 2 better / 6 same / 0 worse (−1.27 … −0.06 %), moving px lower on 6 of 8.
     0 here; 3 in the ``cpu`` preset."""
-    near_holes_cut_confidence: float = 0.0
-    """With ``near_holes``: 0 = off; else in a taken track that also holds a region touching neither side of the
-    image it moves through, the regions that touch one (the near object entering or leaving: its cut outline moves
-    less than the object, and the estimate from it is 0.6–1.4× the truth where the whole frames' are 0.94–1.14×,
-    close-object held-out 1425 / 1426 / 1428) give this share, in (0, 1], of the confidence given pixels get, so
-    stage 2's temporal filter carries the whole frames' depth into the cut frames rather than the reverse
-    (:func:`~stereodiff.stage1.near_holes.near_hole_depth`; issue #20, docs/geometric.md "close-object held-out
-    1425 / 1426 / 1428 / 1429 traced"). 0 here and in the ``cpu`` preset."""
     near_holes_mover_ring: float = 0.0
     """With ``near_holes``: a track whose regions' rings (the covered pixels around them) are, median over the track, at
     least this share ``movers_given`` is not taken (0 = off, else in (0, 1]): a hole bordered mostly by the depth
@@ -1497,7 +1489,6 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_far_islands_rim", 0 <= self.near_holes_far_islands_rim <= 1,
                  "must be in [0, 1] (0 = off)"),
                 ("near_holes_end_carry", self.near_holes_end_carry >= 0, "must be ≥ 0 frames (0 = off)"),
-                ("near_holes_cut_confidence", 0 <= self.near_holes_cut_confidence <= 1, "must be in [0, 1] (0 = off)"),
                 ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_mover_ring_ends", self.near_holes_mover_ring_ends >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),

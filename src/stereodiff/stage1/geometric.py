@@ -220,7 +220,6 @@ def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
         islands_enclosed=bool(config.near_holes_far_islands_enclosed),
         islands_rim=float(config.near_holes_far_islands_rim),
         end_carry=int(config.near_holes_end_carry),
-        cut_confidence=float(config.near_holes_cut_confidence),
     )
 
 

@@ -175,12 +175,6 @@ class NearHolesSettings:
     covers — the place before it moved by the track's median shift — are given the end frame's depth
     (:func:`_carry`): the small pieces of an object entering or leaving through a side (``stage1.near_holes_end_carry``;
     docs/geometric.md "The near object's entering and leaving frames")."""
-    cut_confidence: float = 0.0
-    """0 = off; else in a taken track that holds a region touching neither side of the image it moves through (left
-    and right for a track moving more across than up or down), the regions that touch one (an object entering or
-    leaving, whose cut outline moves less than the object: its estimate is biased) give their pixels this share
-    (0…1] of the static pixels' median confidence, so stage 2's temporal filter takes the object's depth there from
-    its whole frames (:func:`_cut`; ``stage1.near_holes_cut_confidence``)."""
     ring_ends: int = 0
     """With ``mover_ring``: 0 = the gate judges every track; else only a track with a region in the scene's first
     or last ``ring_ends`` frames (where ``movers_end_offset`` flags: the end frames of the movers step,
@@ -327,7 +321,7 @@ def near_hole_depth(
             found[(k, i)] = ((dx, dy), moved, bound_parallax, lower, bound, along)
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
-    plan, ends, cut = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
+    plan, ends = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
     release(scene.depth, scene.movers_given)  # the plan's passes read frames' regions again
     if not plan:
         return scene, None
@@ -339,7 +333,7 @@ def near_hole_depth(
 
     islands = (settings.far_islands, settings.islands_enclosed, settings.islands_rim)
     carried = _carry(ends, plan, regions, settings.end_carry)
-    return _give(scene, plan, regions, out_dir, part, islands, carried, (cut, settings.cut_confidence))
+    return _give(scene, plan, regions, out_dir, part, islands, carried)
 
 
 def far_islands(
@@ -393,15 +387,13 @@ def _plan(
     scale: float,
     settings: NearHolesSettings,
     given_share: dict[tuple[int, int], float] | None = None,
-) -> tuple[dict[int, list[tuple[int, float]]], list[_End], set[tuple[int, int]]]:
+) -> tuple[dict[int, list[tuple[int, float]]], list[_End]]:
     """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
     (:func:`near_hole_depth`): tracks of them, the ``settings.ratio`` / coherence gates, and each taken track
     followed on past its ends. With ``given_share`` (candidate -> its ring's share of ``movers_given``, 0…1), a
     track whose median share is at least ``settings.mover_ring`` is not taken (with ``settings.ring_ends`` > 0,
     only a track with a region in the first or last ``ring_ends`` of the ``t`` frames is judged). Also, with
-    ``settings.end_carry``, each taken track's two ends (:data:`_End`, for :func:`_carry`; else none), and with
-    ``settings.cut_confidence`` the ``(frame, region index)`` of the taken regions that touch a side of the image in
-    the tracks that also hold a region touching none (:func:`_cut`; else none)."""
+    ``settings.end_carry``, each taken track's two ends (:data:`_End`, for :func:`_carry`; else none)."""
     ratio, bridge, ring_ends = settings.ratio, settings.bridge, settings.ring_ends
     parent = {key: key for key in found}  # tracks: a region and the next frame's region its silhouette lands on
 
@@ -427,7 +419,6 @@ def _plan(
         tracks = _bridge(tracks, found, regions, bridge, scale, ratio)
     plan: dict[int, list[tuple[int, float]]] = {}
     ends: list[_End] = []
-    cut: set[tuple[int, int]] = set()
     for members in tracks.values():
         if not _track_gate(members, found, ratio, scale)[1]:
             continue
@@ -510,18 +501,7 @@ def _plan(
                     for sign, end in ((1, max(chosen)), (-1, min(chosen)))
                     if k == end
                 )
-        if settings.cut_confidence > 0:
-            cut |= _cut(chosen, regions, abs(shift[0]) >= abs(shift[1]))
-    return plan, ends, cut
-
-
-def _cut(chosen: dict[int, list[int]], regions: _Regions, across: bool) -> set[tuple[int, int]]:
-    """The ``(frame, region index)`` of a taken track's regions ``chosen`` (``{frame: [region index, ...]}``) that
-    touch a side of the image the track moves through (the left or right side when ``across``, else the top or
-    bottom), when at least one of its regions touches neither (else none: an object cut in every frame has no whole
-    frame to take its depth from)."""
-    touching = {(k, i): touches_side(regions(k)[i], across) for k, indices in chosen.items() for i in indices}
-    return {key for key, side in touching.items() if side} if not all(touching.values()) else set()
+    return plan, ends
 
 
 def _carry(
@@ -638,14 +618,12 @@ def _give(
     part: Callable[[int, np.ndarray], np.ndarray] | None = None,
     islands: tuple[float, bool, float] = (0.0, False, 0.0),
     carried: dict[int, list[tuple[np.ndarray, float]]] | None = None,
-    cut: tuple[set[tuple[int, int]], float] = (set(), 0.0),
 ) -> tuple[SceneGeometry, np.ndarray]:
     """The scene with ``plan``'s regions (:func:`_plan`) given their depth at the static pixels' median
     confidence, written frame by frame into new arrays (memmaps in ``out_dir`` when given), and the given mask;
     with ``part``, only ``part(frame, region)`` of each region (``[h,w]`` bool) is given; with ``islands``' ratio
     > 0, :func:`far_islands` of each given mask too (``islands``: its ratio, ``enclosed`` and ``rim``); then the
-    ``carried`` masks (:func:`_carry`), each given its depth. ``cut``: the ``(frame, region index)`` keys whose
-    given pixels get a share of that confidence, and the share (:attr:`NearHolesSettings.cut_confidence`)."""
+    ``carried`` masks (:func:`_carry`), each given its depth."""
     t, h, w = scene.depth.shape
     sampled = np.unique(np.linspace(0, t - 1, min(t, CONFIDENCE_FRAMES)).round().astype(int))
     values = [np.asarray(scene.confidence[k])[np.asarray(scene.depth[k]) > 0] for k in sampled]
@@ -670,10 +648,10 @@ def _give(
             mask = regions(k)[i] if part is None else part(k, regions(k)[i])
             if islands[0] > 0:
                 mask = mask | far_islands(np.asarray(scene.depth[k]), mask, value, *islands)
-            masks.append((mask, value, cut[1] if (k, i) in cut[0] else 1.0))
-        for mask, value, share in masks + [(mask, value, 1.0) for mask, value in (carried or {}).get(k, [])]:
+            masks.append((mask, value))
+        for mask, value in masks + (carried or {}).get(k, []):
             depth[k][mask] = value
-            confidence[k][mask] = static_confidence * share
+            confidence[k][mask] = static_confidence
             valid[k] |= mask
             movers_given[k] |= mask
             given[k] |= mask
@@ -681,11 +659,6 @@ def _give(
         release(depth, confidence, valid, movers_given, given)
     replaced = dataclasses.replace(scene, depth=depth, confidence=confidence, valid=valid, movers_given=movers_given)
     return replaced, given
-
-
-def touches_side(mask: np.ndarray, across: bool) -> bool:
-    """Whether the ``[h,w]`` bool ``mask`` holds a pixel of the image's first or last column (``across``) or row."""
-    return bool(mask[:, 0].any() or mask[:, -1].any()) if across else bool(mask[0].any() or mask[-1].any())
 
 
 def mover_part(
