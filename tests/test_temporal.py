@@ -2396,6 +2396,54 @@ def test_an_outline_hole_with_the_near_sides_colour_takes_the_near_depth():
         TemporalRefiner(hole_outline_near_ratio=0.0)
 
 
+def test_a_top_face_hole_takes_the_floors_parallel_plane_through_the_front_below():
+    """``hole_top_plane_px``: a floor (rows 40..59, inverse depth 0.01·(row − 10)), a box's front (rows 30..39,
+    columns 10..29) and a top-face strip of holes above it (rows 22..29) filled with the wall's depth (10). Shaded
+    like the front, the strip takes the plane parallel to the floor through the front's upper edge (inverse depth
+    0.015·(row − 10)) — but for its outer column on each side, whose 5×5 colour means mix in the wall;
+    coloured like the wall, without a floor in view, within ``hole_outline_mover_px`` of a mover or with the option
+    at 0, nothing moves."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import column_neighbours, top_plane_fill
+
+    rows = np.arange(60, dtype=np.float32)[:, None] * np.ones((1, 40), np.float32)
+    log_depth = np.full((60, 40), np.log(10.0), np.float32)  # the wall, and the holes' fill
+    log_depth[40:] = -np.log(0.01 * (rows[40:] - 10))  # the floor
+    log_depth[30:40, 10:30] = -np.log(0.015 * 20)  # the front: its upper edge (row 30) on the top's plane
+    covered = np.ones((60, 40), bool)
+    covered[22:30, 10:30] = False
+    wall, front = np.array([0.2, 0.3, 0.6], np.float32), np.array([0.6, 0.2, 0.2], np.float32)
+    rgb = np.empty((60, 40, 3), np.float32)
+    rgb[:] = wall
+    rgb[30:40, 10:30] = front
+    config = TemporalConfig(hole_top_plane_px=10)
+    expected = -np.log(0.015 * (rows[22:30, 11:29] - 10))
+    for strip, moves in ((front * 0.5, True), (wall * 0.5, False)):
+        rgb[22:30, 10:30] = strip
+        out = top_plane_fill(config, covered, log_depth, rgb)
+        assert np.array_equal(out[covered], log_depth[covered])
+        np.testing.assert_allclose(out[22:30, 11:29], expected if moves else np.log(10.0), rtol=1e-5)
+        assert np.allclose(out[22:30, [10, 29]], np.log(10.0))
+    rgb[22:30, 10:30] = front * 0.5
+    no_floor = log_depth.copy()
+    no_floor[40:] = np.log(10.0) + 0.01 * rows[40:]  # farther down the image: no floor
+    assert np.array_equal(top_plane_fill(config, covered, no_floor, rgb), no_floor)
+    movers = np.zeros((60, 40), bool)
+    movers[:, 35:] = True
+    near_mover = TemporalConfig(hole_top_plane_px=10, hole_outline_mover_px=8.0)  # columns ≥ 27 within 8 px
+    beside = top_plane_fill(near_mover, covered, log_depth, rgb, movers)
+    np.testing.assert_allclose(beside[22:30, 11:27], expected[:, :16], rtol=1e-5)
+    assert np.allclose(beside[22:30, 27:30], np.log(10.0))
+    assert np.array_equal(top_plane_fill(TemporalConfig(), covered, log_depth, rgb), log_depth)
+    below, above = column_neighbours(covered, 10)
+    assert (below[22:30, 10:30] == 30).all() and (above[22:30, 10:30] == 21).all()
+    assert below[59, 0] == -1 and above[0, 0] == -1 and below[10, 0] == 11
+    assert (column_neighbours(covered, 5)[0][22:25, 10:30] == -1).all()  # the front is 6..8 rows below
+    for bad in ({"hole_top_plane_px": -1}, {"hole_top_plane_colour": 0.0}, {"hole_top_plane_floor": 1.5}):
+        with pytest.raises(ValueError, match="hole_top_plane"):
+            TemporalRefiner(**bad)
+
+
 def test_weak_far_points_on_a_nearer_confident_surface_leave_the_fill_with_fill_weak_far():
     """``fill_weak_far``: a near object (depth 2, one colour) confident in rows 12-19, weak far outliers (depth 20,
     weight 0.3) on it in rows 6-9 and holes in rows 2-5: without the option the outliers pull the holes far; with it
