@@ -485,6 +485,17 @@ class TemporalConfig(BackendConfig):
     """With ``hole_top_plane_px``: the share of the lowest third's covered pixels whose inverse depth lies within
     5 % of the fitted floor plane, at least, for the frame's tops to move (a frame without a floor in view; on
     static-orbit the floor is about half of the lowest third, the objects' fronts the rest)."""
+    hole_floor_plane_px: int = 0
+    """In a video stage 1 finds static, after ``hole_top_plane_px``: a hole below the vanishing line of the floor
+    (the plane of ``hole_top_plane_px``'s fit), filled nearer than the floor along its ray, whose chromaticity lies
+    nearer the mean of the floor's covered pixels (those within 5 % of the plane in inverse depth) in the square of
+    this half-size (working-resolution pixels) than ``hole_floor_plane_colour`` times its distance to the other
+    covered pixels' mean there, takes the floor's depth (:func:`~stereodiff.stage2.hole_fill.floor_plane_fill`;
+    0 = off). The background side of static-orbit's outline holes is mostly floor (69–75 % on s1 / s3), filled with
+    the object's depth. 0 here and in the ``cpu`` preset."""
+    hole_floor_plane_colour: float = 0.5
+    """With ``hole_floor_plane_px``: a hole is floor only where its chromaticity's L1 distance to the floor's mean
+    is below this share of its distance to the other covered pixels' mean."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -938,6 +949,8 @@ class TemporalConfig(BackendConfig):
             ("hole_top_plane_px", self.hole_top_plane_px >= 0, "must be ≥ 0"),
             ("hole_top_plane_colour", self.hole_top_plane_colour > 0, "must be > 0"),
             ("hole_top_plane_floor", 0 <= self.hole_top_plane_floor <= 1, "must be in [0, 1]"),
+            ("hole_floor_plane_px", self.hole_floor_plane_px >= 0, "must be ≥ 0"),
+            ("hole_floor_plane_colour", self.hole_floor_plane_colour > 0, "must be > 0"),
             ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),

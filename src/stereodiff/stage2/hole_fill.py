@@ -999,6 +999,56 @@ def top_plane_fill(
     return out
 
 
+def floor_plane_fill(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    rgb: np.ndarray,
+    movers: np.ndarray | None = None,
+) -> np.ndarray:
+    """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with the holes coloured like the floor given the
+    floor's depth (``hole_floor_plane_px``): the floor is :func:`floor_plane`'s, its pixels the ``covered [h,w]``
+    ones whose inverse depth lies within :data:`_FLOOR_TOLERANCE` of it; a hole below its vanishing line, filled
+    nearer than the floor along its ray, whose chromaticity (:func:`chromaticity` of ``rgb [h,w,3]`` float32 in
+    [0, 1]) lies nearer (L1) the floor pixels' mean over the square of half-size ``hole_floor_plane_px`` than
+    ``hole_floor_plane_colour`` times its distance to the other covered pixels' mean there, takes the floor's
+    log-depth. Nothing within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves.
+
+    The background side of a static orbit's outline holes: beside and behind an object the camera looks down on,
+    the hole is mostly floor (69–75 % of the background-side holes on static-orbit s1 / s3), which the fill gives
+    the object's depth."""
+    half = config.hole_floor_plane_px
+    if half <= 0 or not covered.any() or covered.all():
+        return log_depth
+    floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
+    if floor is None:
+        return log_depth
+    h, w = log_depth.shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    plane = floor[0] * cols + floor[1] * rows + floor[2]  # [h,w] the floor's inverse depth; ≤ 0 above its horizon
+    inverse = np.exp(-log_depth.astype(np.float64))
+    on_floor = covered & (np.abs(plane - inverse) <= _FLOOR_TOLERANCE * inverse)
+    band = ~covered & (plane > 0) & (-np.log(np.maximum(plane, 1e-12)) > log_depth)
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
+        band &= ~within(movers, config.hole_outline_mover_px)
+    at = np.nonzero(band)
+    if not len(at[0]) or not on_floor.any():
+        return log_depth
+    share = chromaticity(rgb)  # [h,w,3]
+    planes = np.concatenate([share, np.ones_like(log_depth)[..., None]], axis=-1)  # [h,w,4]
+    floor_sums, other_sums = (
+        box_sums(planes, side.astype(np.float32), half, at) for side in (on_floor, covered & ~on_floor)
+    )
+    both = (floor_sums[:, 3] > 0.5) & (other_sums[:, 3] > 0.5)
+    floor_mean, other_mean = (sums[:, :3] / np.maximum(sums[:, 3:4], 1e-6) for sums in (floor_sums, other_sums))
+    own = share[at]  # [n,3]
+    to_floor, to_other = (np.abs(own - mean).sum(-1) for mean in (floor_mean, other_mean))
+    move = both & (to_floor < config.hole_floor_plane_colour * to_other)
+    out = log_depth.astype(np.float32, copy=True)
+    out[at[0][move], at[1][move]] = -np.log(plane[at][move])
+    return out
+
+
 def chromaticity(rgb: np.ndarray) -> np.ndarray:
     """``[h,w,3]`` float32 each channel's share of the sum (floored at 0.05) of ``rgb [h,w,3]`` in [0, 1]: the
     colour without its brightness (a face's shading)."""
