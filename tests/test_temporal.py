@@ -2396,6 +2396,94 @@ def test_an_outline_hole_with_the_near_sides_colour_takes_the_near_depth():
         TemporalRefiner(hole_outline_near_ratio=0.0)
 
 
+_FLOOR_COLOUR, _WALL_COLOUR, _FRONT_COLOUR = ((0.3, 0.5, 0.2), (0.2, 0.3, 0.6), (0.6, 0.2, 0.2))
+
+
+def _box_on_a_floor() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 60×40 frame: a floor (rows 40..59, inverse depth 0.01·(row − 10), green), a box's front (rows 30..39,
+    columns 10..29, depth 1 / 0.3, red) and a wall (depth 10, blue) elsewhere; a strip of holes above the front (rows
+    22..29, columns 10..29) filled with the wall's depth. Returns ``[60,40]`` float32 row numbers, log-depth, bool
+    covered and ``[60,40,3]`` float32 RGB."""
+    rows = np.arange(60, dtype=np.float32)[:, None] * np.ones((1, 40), np.float32)
+    log_depth = np.full((60, 40), np.log(10.0), np.float32)  # the wall, and the holes' fill
+    log_depth[40:] = -np.log(0.01 * (rows[40:] - 10))  # the floor
+    log_depth[30:40, 10:30] = -np.log(0.015 * 20)  # the front: its upper edge (row 30) on the top's plane
+    covered = np.ones((60, 40), bool)
+    covered[22:30, 10:30] = False
+    rgb = np.empty((60, 40, 3), np.float32)
+    rgb[:] = _WALL_COLOUR
+    rgb[40:] = _FLOOR_COLOUR
+    rgb[30:40, 10:30] = _FRONT_COLOUR
+    return rows, log_depth, covered, rgb
+
+
+def test_a_top_face_hole_takes_the_floors_parallel_plane_through_the_front_below():
+    """``hole_top_plane_px`` on :func:`_box_on_a_floor`: shaded like the front, the strip takes the plane parallel to
+    the floor through the front's upper edge (inverse depth 0.015·(row − 10)) — but for its outer column on each side,
+    whose 5×5 colour means mix in the wall; coloured like the wall, without a floor in view, within
+    ``hole_outline_mover_px`` of a mover or with the option at 0, nothing moves."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import column_neighbours, top_plane_fill
+
+    rows, log_depth, covered, rgb = _box_on_a_floor()
+    wall, front = np.array(_WALL_COLOUR, np.float32), np.array(_FRONT_COLOUR, np.float32)
+    config = TemporalConfig(hole_top_plane_px=10)
+    expected = -np.log(0.015 * (rows[22:30, 11:29] - 10))
+    for strip, moves in ((front * 0.5, True), (wall * 0.5, False)):
+        rgb[22:30, 10:30] = strip
+        out = top_plane_fill(config, covered, log_depth, rgb)
+        assert np.array_equal(out[covered], log_depth[covered])
+        np.testing.assert_allclose(out[22:30, 11:29], expected if moves else np.log(10.0), rtol=1e-5)
+        assert np.allclose(out[22:30, [10, 29]], np.log(10.0))
+    rgb[22:30, 10:30] = front * 0.5
+    no_floor = log_depth.copy()
+    no_floor[40:] = np.log(10.0) + 0.01 * rows[40:]  # farther down the image: no floor
+    assert np.array_equal(top_plane_fill(config, covered, no_floor, rgb), no_floor)
+    movers = np.zeros((60, 40), bool)
+    movers[:, 35:] = True
+    near_mover = TemporalConfig(hole_top_plane_px=10, hole_outline_mover_px=8.0)  # columns ≥ 27 within 8 px
+    beside = top_plane_fill(near_mover, covered, log_depth, rgb, movers)
+    np.testing.assert_allclose(beside[22:30, 11:27], expected[:, :16], rtol=1e-5)
+    assert np.allclose(beside[22:30, 27:30], np.log(10.0))
+    assert np.array_equal(top_plane_fill(TemporalConfig(), covered, log_depth, rgb), log_depth)
+    below, above = column_neighbours(covered, 10)
+    assert (below[22:30, 10:30] == 30).all() and (above[22:30, 10:30] == 21).all()
+    assert below[59, 0] == -1 and above[0, 0] == -1 and below[10, 0] == 11
+    assert (column_neighbours(covered, 5)[0][22:25, 10:30] == -1).all()  # the front is 6..8 rows below
+    for bad in ({"hole_top_plane_px": -1}, {"hole_top_plane_colour": 0.0}, {"hole_top_plane_floor": 1.5}):
+        with pytest.raises(ValueError, match="hole_top_plane"):
+            TemporalRefiner(**bad)
+
+
+def test_a_hole_coloured_like_the_floor_takes_the_floor_plane():
+    """``hole_floor_plane_px`` on :func:`_box_on_a_floor` with a hole in the floor (rows 42..47, columns 30..35)
+    filled nearer (depth 1): coloured like the floor (darker), it takes the floor's depth; coloured like the
+    front, filled farther than the floor, or with the option at 0, nothing moves; the top strip is never touched."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import floor_plane_fill
+
+    rows, log_depth, covered, rgb = _box_on_a_floor()
+    hole = (slice(42, 48), slice(30, 36))
+    covered[hole] = False
+    log_depth[hole] = 0.0  # filled nearer than the floor
+    config = TemporalConfig(hole_floor_plane_px=8)
+    for colour, moves in ((np.array(_FLOOR_COLOUR) * 0.7, True), (np.array(_FRONT_COLOUR) * 0.7, False)):
+        rgb[hole] = colour
+        out = floor_plane_fill(config, covered, log_depth, rgb)
+        assert np.array_equal(out[covered], log_depth[covered])
+        assert np.array_equal(out[22:30, 10:30], log_depth[22:30, 10:30])
+        expected = -np.log(0.01 * (rows[hole] - 10)) if moves else log_depth[hole]
+        np.testing.assert_allclose(out[hole], expected, rtol=1e-5)
+    rgb[hole] = np.array(_FLOOR_COLOUR) * 0.7
+    farther = log_depth.copy()
+    farther[hole] = np.log(20.0)  # already beyond the floor: stays
+    assert np.array_equal(floor_plane_fill(config, covered, farther, rgb), farther)
+    assert np.array_equal(floor_plane_fill(TemporalConfig(), covered, log_depth, rgb), log_depth)
+    for bad in ({"hole_floor_plane_px": -1}, {"hole_floor_plane_colour": 0.0}):
+        with pytest.raises(ValueError, match="hole_floor_plane"):
+            TemporalRefiner(**bad)
+
+
 def test_weak_far_points_on_a_nearer_confident_surface_leave_the_fill_with_fill_weak_far():
     """``fill_weak_far``: a near object (depth 2, one colour) confident in rows 12-19, weak far outliers (depth 20,
     weight 0.3) on it in rows 6-9 and holes in rows 2-5: without the option the outliers pull the holes far; with it

@@ -465,6 +465,41 @@ class TemporalConfig(BackendConfig):
     hole_outline_near_lift: float = 0.1
     """With ``hole_outline_near_px``: the moved holes' log-depth, as a share of the step from the near side's mean
     toward the square's farthest covered log-depth (a top face recedes from the front)."""
+    hole_top_plane_px: int = 0
+    """In a video stage 1 finds static (the test of ``hole_outline_views_static``), after the temporal filter (and
+    after ``hole_outline_near_px``): a hole between a covered pixel at most this many working-resolution pixels
+    below it in its column and one at most as far above, the one above farther by at least ``hole_outline_step``
+    in log-depth, whose chromaticity is nearer the one below's than ``hole_top_plane_colour`` times its distance to
+    the one above's (5×5 means), takes the depth of the plane through the pixel below that is parallel to the floor
+    (:func:`~stereodiff.stage2.hole_fill.top_plane_fill`; never farther than it was, and only nearer than the pixel
+    above; 0 = off). An object's top face: the spatial fill gives it the wall's depth above; its inverse depth is
+    the floor's affine function of the pixel scaled to pass through the front's upper edge (exact on the rendered
+    tops: docs/stage2-temporal.md "The tops as the floor's parallel plane"). The floor: a plane fitted to the
+    inverse depth of the covered pixels in the image's lowest third, a three-pixel consensus
+    (:func:`~stereodiff.stage2.hole_fill.floor_plane`; no move in a frame where fewer than ``hole_top_plane_floor``
+    of them fit it). 0 here and in the ``cpu`` preset."""
+    hole_top_plane_colour: float = 0.5
+    """With ``hole_top_plane_px``: a hole is a top only where its chromaticity's L1 distance to the covered pixel's
+    below (5×5 mean) is below this share of its distance to the covered pixel's above."""
+    hole_top_plane_floor: float = 0.25
+    """With ``hole_top_plane_px``: the share of the lowest third's covered pixels whose inverse depth lies within
+    5 % of the fitted floor plane, at least, for the frame's tops to move (a frame without a floor in view; on
+    static-orbit the floor is about half of the lowest third, the objects' fronts the rest)."""
+    hole_floor_plane_px: int = 0
+    """In a video stage 1 finds static, after ``hole_top_plane_px``: a hole below the vanishing line of the floor
+    (the plane of ``hole_top_plane_px``'s fit), filled nearer than the floor along its ray, whose chromaticity lies
+    nearer the mean of the floor's covered pixels (those within 5 % of the plane in inverse depth) in the square of
+    this half-size (working-resolution pixels) than ``hole_floor_plane_colour`` times its distance to the other
+    covered pixels' mean there, takes the floor's depth (:func:`~stereodiff.stage2.hole_fill.floor_plane_fill`;
+    0 = off). The background side of static-orbit's outline holes is mostly floor (69–75 % on s1 / s3), filled with
+    the object's depth. Measured with ``hole_top_plane_px=16`` (8; docs/stage2-temporal.md "The tops as the floor's
+    parallel plane"; final all-pixel AbsRel against the preset): static-orbit s1–s3 −4.9 / −2.2 / −2.5 %, fresh
+    1930–1934 3 better / 1 same / 1 worse (+1.9 %), check 1940–1944 5 / 0 / 0 (−5.1 … −2.0 %), 1418 / 1419 −5.0 /
+    −6.8 %; 7-Scenes 0.1167 as before. Either pass alone is held back by the all-pixel fit (the tops alone −1.8 …
+    +0.4 %). 0 here and in the ``cpu`` preset."""
+    hole_floor_plane_colour: float = 0.5
+    """With ``hole_floor_plane_px``: a hole is floor only where its chromaticity's L1 distance to the floor's mean
+    is below this share of its distance to the other covered pixels' mean."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -915,6 +950,11 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_near_px", self.hole_outline_near_px >= 0, "must be ≥ 0"),
             ("hole_outline_near_ratio", self.hole_outline_near_ratio > 0, "must be > 0"),
             ("hole_outline_near_lift", 0 <= self.hole_outline_near_lift <= 1, "must be in [0, 1]"),
+            ("hole_top_plane_px", self.hole_top_plane_px >= 0, "must be ≥ 0"),
+            ("hole_top_plane_colour", self.hole_top_plane_colour > 0, "must be > 0"),
+            ("hole_top_plane_floor", 0 <= self.hole_top_plane_floor <= 1, "must be in [0, 1]"),
+            ("hole_floor_plane_px", self.hole_floor_plane_px >= 0, "must be ≥ 0"),
+            ("hole_floor_plane_colour", self.hole_floor_plane_colour > 0, "must be > 0"),
             ("hole_outline_wide_band_px", self.hole_outline_wide_band_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_edge_px", self.hole_outline_wide_edge_px >= 0, "must be ≥ 0"),
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),

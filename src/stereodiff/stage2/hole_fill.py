@@ -894,6 +894,161 @@ def outline_near_side(
     return out
 
 
+#: half-size of the squares whose mean chromaticity :func:`top_plane_fill` compares a hole with (5×5)
+_TOP_COLOUR_PX = 2
+#: a covered pixel of the lowest third fits the floor plane within this share of its inverse depth
+_FLOOR_TOLERANCE = 0.05
+#: three-pixel plane hypotheses :func:`floor_plane` scores, and the pixels it scores them on (at most)
+_FLOOR_TRIES, _FLOOR_SAMPLE = 128, 2000
+
+
+def floor_plane(covered: np.ndarray, log_depth: np.ndarray, min_share: float) -> np.ndarray | None:
+    """``[3]`` float64 ``(a, b, c)`` of the floor's inverse depth ``a·col + b·row + c`` (``log_depth [h,w]``'s
+    unit⁻¹) among the ``covered [h,w]`` pixels of the image's lowest third: of :data:`_FLOOR_TRIES` planes through
+    three of them (a fixed draw) whose inverse depth grows down the image, the one most of them fit within
+    :data:`_FLOOR_TOLERANCE`, refitted by least squares to those; None where fewer than 50 such pixels, or where
+    fewer than ``min_share`` of them fit it (no floor in view). A box's front fills as much of the lowest third as
+    the floor on a static orbit: it is a plane too, but its inverse depth does not change down the image. Planes
+    parallel to the floor share its vanishing line: their inverse depth is this function times a constant."""
+    h = covered.shape[0]
+    rows, cols = np.nonzero(covered[2 * h // 3 :])
+    if len(rows) < 50:
+        return None
+    design = np.stack([cols, rows + 2 * h // 3, np.ones(len(rows))], axis=1).astype(np.float64)  # [n,3]
+    inverse = np.exp(-log_depth[2 * h // 3 :][rows, cols].astype(np.float64))  # [n]
+    sample = np.linspace(0, len(rows) - 1, min(len(rows), _FLOOR_SAMPLE)).astype(np.int64)
+    picks = np.random.default_rng(0).integers(0, len(rows), (_FLOOR_TRIES, 3))
+    systems = design[picks]  # [m,3,3]
+    solvable = np.abs(np.linalg.det(systems)) > 1e-6
+    if not solvable.any():
+        return None
+    planes = np.linalg.solve(systems[solvable], inverse[picks[solvable]][..., None])[..., 0]  # [m',3]
+    residual = np.abs(design[sample] @ planes.T - inverse[sample, None])  # [s,m']
+    fits = (residual <= _FLOOR_TOLERANCE * inverse[sample, None]).sum(0) * (planes[:, 1] > 0)
+    inliers = np.abs(design @ planes[np.argmax(fits)] - inverse) <= _FLOOR_TOLERANCE * inverse
+    if inliers.sum() < 3:
+        return None
+    coef = np.linalg.lstsq(design[inliers], inverse[inliers], rcond=None)[0]
+    share = float(np.mean(np.abs(design @ coef - inverse) <= _FLOOR_TOLERANCE * inverse))
+    return coef if coef[1] > 0 and share >= min_share else None
+
+
+def column_neighbours(covered: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
+    """``[h,w]`` int64 each: the row of the nearest ``covered [h,w]`` pixel below each pixel (``below``) and above
+    it (``above``) in its column, itself excluded; -1 where none lies within ``reach`` rows."""
+    h, w = covered.shape
+    rows = np.broadcast_to(np.arange(h)[:, None], (h, w))
+    big = np.where(covered, rows, h + reach + 1)  # covered: own row; else beyond any reach
+    below = np.minimum.accumulate(big[::-1], axis=0)[::-1]  # nearest covered at or below
+    below = np.concatenate([below[1:], np.full((1, w), h + reach + 1)], axis=0)  # strictly below
+    small = np.where(covered, rows, -reach - 2)
+    above = np.maximum.accumulate(small, axis=0)
+    above = np.concatenate([np.full((1, w), -reach - 2), above[:-1]], axis=0)  # strictly above
+    below = np.where(below - rows <= reach, below, -1)
+    above = np.where(rows - above <= reach, above, -1)
+    return below, above
+
+
+def top_plane_fill(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    rgb: np.ndarray,
+    movers: np.ndarray | None = None,
+) -> np.ndarray:
+    """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with the holes of an object's top face given the
+    depth of the plane parallel to the floor (:func:`floor_plane`) through the covered pixel below them
+    (``hole_top_plane_px``): a hole (not ``covered [h,w]``) whose column has covered pixels within that reach below
+    and above (:func:`column_neighbours`), the one above farther by ``hole_outline_step`` or more, whose
+    chromaticity (:func:`chromaticity` of ``rgb [h,w,3]`` float32 in [0, 1]) is nearer the 5×5 mean at the pixel
+    below than ``hole_top_plane_colour`` times its distance to the one above, takes the log-depth where that plane
+    meets its ray, when nearer than both its fill and the pixel above. Nothing within ``hole_outline_mover_px`` of
+    ``movers [h,w]`` (bool) moves.
+
+    A box's or cylinder's top is a hole in every frame of a static orbit between its front (near) and the wall
+    above (far), which the fill gives the wall's depth; the front's upper edge is on the top's plane, and the top
+    is parallel to the floor."""
+    import cv2
+
+    reach = config.hole_top_plane_px
+    if reach <= 0 or not covered.any() or covered.all():
+        return log_depth
+    floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
+    if floor is None:
+        return log_depth
+    below, above = column_neighbours(covered, reach)
+    band = ~covered & (below >= 0) & (above >= 0)
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
+        band &= ~within(movers, config.hole_outline_mover_px)
+    rows, cols = np.nonzero(band)
+    low, high = below[rows, cols], above[rows, cols]  # [n] each
+    near, far = log_depth[low, cols], log_depth[high, cols]
+    share = chromaticity(rgb)  # [h,w,3]
+    mean = cv2.blur(share, (2 * _TOP_COLOUR_PX + 1,) * 2)  # [h,w,3]
+    own = share[rows, cols]
+    to_near = np.abs(own - mean[low, cols]).sum(-1)
+    to_far = np.abs(own - mean[high, cols]).sum(-1)
+    plane = floor[0] * cols + floor[1] * rows + floor[2]  # [n] the floor's inverse depth, up to the top's factor
+    edge = floor[0] * cols + floor[1] * low + floor[2]
+    ratio = plane / edge  # ≤ 1: the top recedes up the column
+    target = near - np.log(np.clip(ratio, 1e-6, None))
+    move = (far - near >= config.hole_outline_step) & (to_near < config.hole_top_plane_colour * to_far)
+    move &= (ratio > 0) & (edge > 0) & (target < far) & (target < log_depth[rows, cols])
+    out = log_depth.astype(np.float32, copy=True)
+    out[rows[move], cols[move]] = target[move]
+    return out
+
+
+def floor_plane_fill(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    rgb: np.ndarray,
+    movers: np.ndarray | None = None,
+) -> np.ndarray:
+    """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with the holes coloured like the floor given the
+    floor's depth (``hole_floor_plane_px``): the floor is :func:`floor_plane`'s, its pixels the ``covered [h,w]``
+    ones whose inverse depth lies within :data:`_FLOOR_TOLERANCE` of it; a hole below its vanishing line, filled
+    nearer than the floor along its ray, whose chromaticity (:func:`chromaticity` of ``rgb [h,w,3]`` float32 in
+    [0, 1]) lies nearer (L1) the floor pixels' mean over the square of half-size ``hole_floor_plane_px`` than
+    ``hole_floor_plane_colour`` times its distance to the other covered pixels' mean there, takes the floor's
+    log-depth. Nothing within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves.
+
+    The background side of a static orbit's outline holes: beside and behind an object the camera looks down on,
+    the hole is mostly floor (69–75 % of the background-side holes on static-orbit s1 / s3), which the fill gives
+    the object's depth."""
+    half = config.hole_floor_plane_px
+    if half <= 0 or not covered.any() or covered.all():
+        return log_depth
+    floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
+    if floor is None:
+        return log_depth
+    h, w = log_depth.shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    plane = floor[0] * cols + floor[1] * rows + floor[2]  # [h,w] the floor's inverse depth; ≤ 0 above its horizon
+    inverse = np.exp(-log_depth.astype(np.float64))
+    on_floor = covered & (np.abs(plane - inverse) <= _FLOOR_TOLERANCE * inverse)
+    band = ~covered & (plane > 0) & (-np.log(np.maximum(plane, 1e-12)) > log_depth)
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
+        band &= ~within(movers, config.hole_outline_mover_px)
+    at = np.nonzero(band)
+    if not len(at[0]) or not on_floor.any():
+        return log_depth
+    share = chromaticity(rgb)  # [h,w,3]
+    planes = np.concatenate([share, np.ones_like(log_depth)[..., None]], axis=-1)  # [h,w,4]
+    floor_sums, other_sums = (
+        box_sums(planes, side.astype(np.float32), half, at) for side in (on_floor, covered & ~on_floor)
+    )
+    both = (floor_sums[:, 3] > 0.5) & (other_sums[:, 3] > 0.5)
+    floor_mean, other_mean = (sums[:, :3] / np.maximum(sums[:, 3:4], 1e-6) for sums in (floor_sums, other_sums))
+    own = share[at]  # [n,3]
+    to_floor, to_other = (np.abs(own - mean).sum(-1) for mean in (floor_mean, other_mean))
+    move = both & (to_floor < config.hole_floor_plane_colour * to_other)
+    out = log_depth.astype(np.float32, copy=True)
+    out[at[0][move], at[1][move]] = -np.log(plane[at][move])
+    return out
+
+
 def chromaticity(rgb: np.ndarray) -> np.ndarray:
     """``[h,w,3]`` float32 each channel's share of the sum (floored at 0.05) of ``rgb [h,w,3]`` in [0, 1]: the
     colour without its brightness (a face's shading)."""

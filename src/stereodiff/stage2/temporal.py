@@ -157,7 +157,7 @@ class TemporalRefiner(TemporalConfig):
         asked = asked or (self.hole_warp_static > 0 and warp_frames == 0)
         asked = asked or (self.hole_outline_views > 0 and self.hole_outline_views_static)
         asked = asked or (self.hole_outline_depths > 0 and self.hole_outline_depths_static)
-        asked = asked or self.hole_outline_near_px > 0
+        asked = asked or self.hole_outline_near_px > 0 or self.hole_top_plane_px > 0 or self.hole_floor_plane_px > 0
         static = asked and self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
         outline = self._static_outline(static)
         warp_static = self.hole_warp_static > 0 and warp_frames == 0 and static  # carried depth after all
@@ -190,6 +190,10 @@ class TemporalRefiner(TemporalConfig):
         near_on = self.hole_outline_near_px > 0 and static
         if self.hole_outline_near_px > 0:
             meta["outline_near"] = near_on
+        planes = self.hole_top_plane_px > 0 or self.hole_floor_plane_px > 0
+        planes_on = planes and static
+        if planes:
+            meta["floor_planes"] = planes_on
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -227,6 +231,8 @@ class TemporalRefiner(TemporalConfig):
                     log_depth = ((i, self._depths_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 if near_on:  # band holes whose colour is the near side's (an object's top face)
                     log_depth = ((i, self._near_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
+                if planes_on:  # the holes of an object's top face and of the floor: the floor's plane and its parallels
+                    log_depth = ((i, self._planes_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
                 items = (
                     (lo + i, d, frames[lo + i], self._given_mask(inputs, lo + i), self._covered_mask(inputs, lo + i))
                     for i, d in log_depth
@@ -605,6 +611,16 @@ class TemporalRefiner(TemporalConfig):
 
         movers, covered = self._outline_movers(inputs, k), inputs.covered(k)
         return outline_near_side(self, covered, log_depth, inputs.rgb(k), movers)
+
+    def _planes_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
+        """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.top_plane_fill`
+        (``hole_top_plane_px``) and :func:`~stereodiff.stage2.hole_fill.floor_plane_fill` (``hole_floor_plane_px``)
+        applied."""
+        from stereodiff.stage2.hole_fill import floor_plane_fill, top_plane_fill
+
+        movers, covered, rgb = self._outline_movers(inputs, k), inputs.covered(k), inputs.rgb(k)
+        log_depth = top_plane_fill(self, covered, log_depth, rgb, movers)
+        return floor_plane_fill(self, covered, log_depth, rgb, movers)
 
     def _outline_movers(self, inputs: _Inputs, k: int) -> np.ndarray | None:
         """Frame ``k``'s ``[h',w']`` bool given pixels the outline passes keep away from (``hole_outline_mover_px``),
