@@ -867,8 +867,8 @@ class GeometricConfig(Stage1Config):
     the fit explains less than this gives no cut region the sway's depth outright: each one the sway is nearer than
     moves ``movers_cut_sway_blend`` of the way toward it (none with the blend at 0). Fresh indoor-dynamic s1820 and
     s1832: a whole fit of R² 0.95 / 0.86 with a half of 0.43 / 0.06, the cut person taken at 0.78× / 0.66× her
-    depth (stage 1's levels 0.85× the true camera heights, her apparent motion along the normal 1.1–1.3×); the right
-    fits traced had halves of 0.82 or more (docs/geometric.md, "A sway fit that holds on half its track")."""
+    depth; 0.6 measured: final −25.2 % / −51.9 %, but s754's right fit (0.95×) has a half of 0.29 and loses +285 %:
+    not a cue that separates them; off (docs/geometric.md, "A sway fit that holds on half its track")."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height

@@ -304,8 +304,8 @@ class MoverSettings:
     move ``cut_sway_blend`` of the way (0 = off: every taken track is trusted). A fit that holds on one half and not
     on the other measured the camera's levels against the person's apparent motion only where they happen to agree:
     fresh indoor-dynamic s1820 (R² 0.95, halves 0.43 / 0.96) and s1832 (0.86, halves 0.06 / 0.89) put the near cut
-    person at 0.78× / 0.66× her depth; the right fits traced had both halves at 0.82 or more (docs/geometric.md,
-    "A sway fit that holds on half its track")."""
+    person at 0.78× / 0.66× her depth. A right fit can do the same: s754's (0.95× her depth) has a half of 0.29, a
+    short track with little sway there (docs/geometric.md, "A sway fit that holds on half its track")."""
     cut_track_values: bool = False
     """With ``cut_track``: a track's regions are the handled pixels joined (8-connected) only where they hold the same
     depth, so two mover regions the per-frame rules gave different depths stay apart even where they touch (off: a
