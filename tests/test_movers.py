@@ -1429,6 +1429,57 @@ def test_a_levels_fit_that_explains_too_little_of_the_levels_is_refused():
             GeometricConfig(movers_cut_sway_fit=bad).validate()
 
 
+@pytest.mark.parametrize("wobble", [0.0, 0.05])
+def test_a_sway_fit_that_holds_on_one_half_of_its_track_only_gives_no_depth_outright(wobble):
+    """``cut_sway_halves``: stage 1's levels of the swaying camera hold a wobble of ±``wobble`` in the first 8
+    frames only (the frames do not show it). Without it both halves of the track's pairs fit (R² 1.00) and the box
+    takes the sway's depth (2.05, the bound 3) with or without the option; with it the whole fit still holds (R²
+    0.80, over the least 0.5 set here) but its first half does not (0.52): with the option at 0.75 the track is
+    doubtful, so the bound stays (blend 0) or the box moves half the way to the sway (blend 0.5, √(3 × 2.08)); off,
+    it takes 2.08. ``halves_fit`` alone: the lesser half's R², 0 for a half without a fit. Off by default and in the
+    ``cpu`` preset; validated in [0, 1)."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.sway import SwayInputs, camera_levels, halves_fit
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
+    k = np.arange(len(grey))
+    poses = np.tile(np.eye(4), (len(grey), 1, 1))
+    poses[:, 0, 3] = 0.01 * k
+    poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * k / 12) + np.where(k < 8, wobble * np.cos(np.pi * k), 0.0)
+    results = {}
+    for halves, blend in ((0.0, 0.0), (0.75, 0.0), (0.75, 0.5)):
+        settings = MoverSettings(
+            cut_track=32, cut_sway=0.04, cut_sway_levels=True, cut_sway_fit=0.5, cut_sway_halves=halves,
+            cut_sway_blend=blend,
+        )  # fmt: skip
+        out = depth.copy()
+        given = track_cut_depth(
+            grey, out, moving, 32, 7, sway=SwayInputs(moving, np.full(len(grey), focal), settings, poses)
+        )
+        results[halves, blend] = (given[moving].all(), float(np.median(out[moving])))
+    sway_depth = results[0.0, 0.0][1]
+    assert results[0.0, 0.0][0] and sway_depth < 2.2
+    if wobble == 0:
+        assert results[0.75, 0.0] == results[0.0, 0.0] == results[0.75, 0.5]
+    else:
+        assert results[0.75, 0.0] == (False, 3.0)  # the bound stays
+        assert results[0.75, 0.5][0]
+        np.testing.assert_allclose(results[0.75, 0.5][1], np.sqrt(3.0 * sway_depth), rtol=0.01)
+
+    levels = camera_levels(poses, {f: np.array([0.0, 1.0, 0.0]) for f in range(0, 16, 3)})
+    frames = np.arange(12)
+    along = (levels[frames + 1] - levels[frames]) / 2.0  # a mover 2 away
+    np.testing.assert_allclose(halves_fit(frames, along, levels), 1.0)
+    assert halves_fit(frames[:3], along[:3], levels) == 0.0  # a half of one pair: no fit
+    cpu = preset_config("cpu").stage1
+    assert GeometricConfig().movers_cut_sway_halves == 0 and cpu.movers_cut_sway_halves == 0
+    assert mover_settings(GeometricConfig(movers_cut_sway_halves=0.75), ahead=False).cut_sway_halves == 0.75
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="movers_cut_sway_halves"):
+            GeometricConfig(movers_cut_sway_halves=bad).validate()
+
+
 def _swaying_camera_and_sliding_box(sway_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """Ray-cast frames of a room (floor 1.2 m under the camera, a wall 6 m ahead, both textured) and a textured box
     face 2 m ahead standing on the floor and sliding sideways (0.03 m a frame), cut by the image bottom; the camera

@@ -861,6 +861,14 @@ class GeometricConfig(Stage1Config):
     the cut person's too-far depth balanced in the one fit); held out on indoor-dynamic 1416–1419 and rolled
     1420–1423: 3 better / 5 same / 0 worse (1416 −33 %). 0 here; 0.5 in the ``cpu`` preset (docs/geometric.md,
     "Between the bound and the sway")."""
+    movers_cut_sway_halves: float = 0.0
+    """With ``movers_cut_sway_levels``: the least R² of the levels fit over each half of a track's measured frame
+    pairs (``MoverSettings.cut_sway_halves``; 0 = off). A track whose whole fit is taken but one half of whose pairs
+    the fit explains less than this gives no cut region the sway's depth outright: each one the sway is nearer than
+    moves ``movers_cut_sway_blend`` of the way toward it (none with the blend at 0). Fresh indoor-dynamic s1820 and
+    s1832: a whole fit of R² 0.95 / 0.86 with a half of 0.43 / 0.06, the cut person taken at 0.78× / 0.66× her
+    depth; 0.6 measured: final −25.2 % / −51.9 %, but s754's right fit (0.95×) has a half of 0.29 and loses +285 %:
+    not a cue that separates them; off (docs/geometric.md, "A sway fit that holds on half its track")."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height
@@ -1429,6 +1437,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_sway_whole", isinstance(self.movers_cut_sway_whole, bool), "must be true or false"),
                 ("movers_cut_track_values", isinstance(self.movers_cut_track_values, bool), "must be true or false"),
                 ("movers_cut_sway_blend", 0 <= self.movers_cut_sway_blend < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_cut_sway_halves", 0 <= self.movers_cut_sway_halves < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_cut_height", self.movers_cut_height == 0 or self.movers_cut_height > 1, "must be 0 or > 1"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),

@@ -297,6 +297,15 @@ class MoverSettings:
     more often than at the bound: indoor-dynamic s1231's near person, cut by the image bottom in every frame, sits at
     a carried bound 1.5× her depth with a sway estimate of 0.78 of it (1.17× her depth; docs/geometric.md, "Between
     the bound and the sway")."""
+    cut_sway_halves: float = 0.0
+    """With ``cut_sway_levels``: a track whose levels fit is taken but which explains less than this share of the
+    levels (R²) on the first or the second half of its measured frame pairs is *doubtful*
+    (:func:`~.tracking._sway_log_depth`): no cut region takes the sway's depth by the gap; those it is nearer than
+    move ``cut_sway_blend`` of the way (0 = off: every taken track is trusted). A fit that holds on one half and not
+    on the other measured the camera's levels against the person's apparent motion only where they happen to agree:
+    fresh indoor-dynamic s1820 (R² 0.95, halves 0.43 / 0.96) and s1832 (0.86, halves 0.06 / 0.89) put the near cut
+    person at 0.78× / 0.66× her depth. A right fit can do the same: s754's (0.95× her depth) has a half of 0.29, a
+    short track with little sway there (docs/geometric.md, "A sway fit that holds on half its track")."""
     cut_track_values: bool = False
     """With ``cut_track``: a track's regions are the handled pixels joined (8-connected) only where they hold the same
     depth, so two mover regions the per-frame rules gave different depths stay apart even where they touch (off: a

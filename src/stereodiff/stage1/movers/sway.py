@@ -45,6 +45,7 @@ __all__ = [
     "fit_sway",
     "fit_sway_levels",
     "ground_normal",
+    "halves_fit",
     "pose_motion",
 ]
 
@@ -248,3 +249,14 @@ def fit_sway_levels(frames: np.ndarray, along: np.ndarray, levels: np.ndarray) -
     if not np.isfinite(depth) or not y.any():
         return SwayFit(float("nan"), 0.0, 0.0)
     return SwayFit(depth, fit, float(np.ptp(np.concatenate(used))))
+
+
+def halves_fit(frames: np.ndarray, along: np.ndarray, levels: np.ndarray) -> float:
+    """The lesser R² of :func:`fit_sway_levels` on the first and on the second half of a track's measured pairs
+    (``frames`` ``[K]``, ``along`` ``[K]``, ``levels`` ``[n]``: as there; the halves split the pairs by count, the
+    first takes ``K // 2``); 0 when a half leaves no fit. A fit whose whole R² is high but one half's is not matched
+    the person's apparent motion to the camera's levels only over part of the track (``MoverSettings.cut_sway_halves``).
+    """
+    half = len(frames) // 2
+    fits = [fit_sway_levels(frames[part], along[part], levels) for part in (slice(None, half), slice(half, None))]
+    return min(fit.fit if np.isfinite(fit.depth) else 0.0 for fit in fits)

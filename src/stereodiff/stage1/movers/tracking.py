@@ -24,7 +24,6 @@ from stereodiff.stage1.movers.shared import CutLinks, SharedFindings
 from stereodiff.stage1.movers.sway import (
     SWAY_MIN_FIT,
     SWAY_MIN_PAIRS,
-    SwayFit,
     SwayInputs,
     apparent_motion,
     camera_levels,
@@ -32,6 +31,7 @@ from stereodiff.stage1.movers.sway import (
     fit_sway,
     fit_sway_levels,
     ground_normal,
+    halves_fit,
     pose_motion,
 )
 
@@ -820,10 +820,11 @@ def track_cut_depth(
                 region = labels[k] == label
                 depth[k][region] = float(np.exp(value))
                 given[k] |= region
-        swayed = None if sway is None else _sway_log_depth(track, nodes, relative, current, motions, normal_of, sway)
-        if swayed is None:
+        found = None if sway is None else _sway_log_depth(track, nodes, relative, current, motions, normal_of, sway)
+        if found is None:
             continue
-        taken = _swayed_nodes(track, nodes, relative, current, swayed, sway.settings)
+        swayed, doubtful = found
+        taken = [] if doubtful else _swayed_nodes(track, nodes, relative, current, swayed, sway.settings)
         values = {i: swayed + relative[i] for i in taken}
         values.update(_blended_nodes(track, nodes, relative, current, swayed, taken, sway.settings.cut_sway_blend))
         for i, value in values.items():
@@ -997,10 +998,11 @@ def _sway_log_depth(
     motions: dict[int, np.ndarray],
     normal_of: Callable[[int], np.ndarray | None],
     sway: SwayInputs,
-) -> float | None:
+) -> tuple[float, bool] | None:
     """The log depth of a track's gauge node that the camera's sway along the ground normal implies
-    (:func:`~stereodiff.stage1.movers.sway.fit_sway` over the track's measured regions), or None when the gate
-    refuses it: fewer than ``SWAY_MIN_PAIRS`` measurements, R² under ``SWAY_MIN_FIT`` (``cut_sway_fit`` with
+    (:func:`~stereodiff.stage1.movers.sway.fit_sway` over the track's measured regions) and whether it is doubtful
+    (``cut_sway_halves``: a half of the track's pairs that the levels fit explains less than that), or None when the
+    gate refuses it: fewer than ``SWAY_MIN_PAIRS`` measurements, R² under ``SWAY_MIN_FIT`` (``cut_sway_fit`` with
     ``cut_sway_levels``), or the camera's accumulated height range under ``cut_sway`` times the track's median depth
     (``current``: node → log depth, after the bound).
 
@@ -1012,9 +1014,11 @@ def _sway_log_depth(
     if len(measured) < SWAY_MIN_PAIRS:
         return None
     along = np.array([n @ motions[i][:3] for i, n in measured])  # [K] n·m
-    least = SWAY_MIN_FIT
+    least, halves = SWAY_MIN_FIT, 1.0
     if sway.settings.cut_sway_levels and sway.cam_to_world is not None:
-        fit, least = _levels_fit(measured, nodes, relative, along, sway.cam_to_world), sway.settings.cut_sway_fit
+        series = _levels_series(measured, nodes, relative, along, sway.cam_to_world)
+        fit, least = fit_sway_levels(*series), sway.settings.cut_sway_fit
+        halves = halves_fit(*series) if sway.settings.cut_sway_halves > 0 else 1.0
     else:
         heights = np.array([n @ motions[i][3:] for i, n in measured])  # [K] n·t'
         steps = dict(sorted((nodes[i][0], float(h)) for (i, _), h in zip(measured, heights)))  # frame: n·t'
@@ -1027,7 +1031,12 @@ def _sway_log_depth(
         "estimate ÷ bound %.2f: %s", len(track), len(measured), 100 * signal, fit.fit,
         fit.depth * np.exp(np.median([relative[i] - current[i] for i, _ in measured])), "taken" if taken else "refused",
     )  # fmt: skip
-    return float(np.log(fit.depth)) if taken else None
+    if not taken:
+        return None
+    doubtful = halves < sway.settings.cut_sway_halves
+    if doubtful:
+        logger.info("movers: cut sway: a half of the track's pairs fitted with R² %.2f: doubtful", halves)
+    return float(np.log(fit.depth)), doubtful
 
 
 def _swayed_nodes(
@@ -1079,23 +1088,24 @@ def _blended_nodes(
     return {i: current[i] + blend * (swayed + relative[i] - current[i]) for i in refused}
 
 
-def _levels_fit(
+def _levels_series(
     measured: list[tuple[int, np.ndarray]],
     nodes: list[tuple[int, int, float, bool]],
     relative: dict[int, float],
     along: np.ndarray,
     cam_to_world: np.ndarray,
-) -> SwayFit:
-    """:func:`~stereodiff.stage1.movers.sway.fit_sway_levels` of a track's ``measured`` regions (node, ``[3]`` its
-    frame's ground normal), ``along`` ``[K]`` their ``n·m``, on the camera levels of stage 1's poses
-    ``cam_to_world`` ``[n,4,4]`` (:func:`~stereodiff.stage1.movers.sway.camera_levels`): one value per frame pair,
-    the mean of its regions' ``(n·m) e^{rel}``."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The inputs of :func:`~stereodiff.stage1.movers.sway.fit_sway_levels` for a track's ``measured`` regions
+    (node, ``[3]`` its frame's ground normal), ``along`` ``[K]`` their ``n·m``, on the camera levels of stage 1's
+    poses ``cam_to_world`` ``[n,4,4]`` (:func:`~stereodiff.stage1.movers.sway.camera_levels`): the measured frames
+    ``[F]`` ascending, one value per frame pair ``[F]`` (the mean of its regions' ``(n·m) e^{rel}``) and the levels
+    ``[n]``."""
     per_frame: dict[int, list[float]] = {}
     for (i, _), value in zip(measured, along):
         per_frame.setdefault(nodes[i][0], []).append(float(value) * float(np.exp(relative[i])))
     frames = np.array(sorted(per_frame))
     levels = camera_levels(cam_to_world, {nodes[i][0]: n for i, n in measured})
-    return fit_sway_levels(frames, np.array([np.mean(per_frame[k]) for k in frames]), levels)
+    return frames, np.array([np.mean(per_frame[k]) for k in frames]), levels
 
 
 def _components(count: int, links: list[tuple[int, int, float]]) -> list[list[int]]:
