@@ -2877,6 +2877,76 @@ def test_hole_carry_follows_a_given_person_over_the_frames_where_she_is_a_hole()
     assert given[1].any() and given[2].any() and not given[3].any() and np.all(depth[3][person[3]] == 0.0)
 
 
+def test_hole_carry_place_search_counts_every_offset_as_the_loop_over_offsets():
+    """The shape's place (the most holes covered, the first best in row-major order of the offsets, nothing outside
+    the image) is the one a loop over every offset finds, near the image's sides and on ties too."""
+    from stereodiff.stage1.movers.tracking import _best_place
+
+    def by_loop(shape: np.ndarray, holes: np.ndarray, at: tuple[int, int], reach: int) -> tuple:
+        (bh, bw), (h, w) = shape.shape, holes.shape
+        padded = np.zeros((h + 2 * (bh + reach + 40), w + 2 * (bw + reach + 40)), bool)
+        pad = bh + reach + 40, bw + reach + 40
+        padded[pad[0] : pad[0] + h, pad[1] : pad[1] + w] = holes
+        best = (at, -1)
+        for dy in range(-reach, reach + 1):
+            for dx in range(-reach, reach + 1):
+                y, x = at[0] + dy + pad[0], at[1] + dx + pad[1]
+                count = int(np.count_nonzero(padded[y : y + bh, x : x + bw] & shape))
+                if count > best[1]:
+                    best = ((at[0] + dy, at[1] + dx), count)
+        return best
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(8, 40, 2))
+        holes = rng.random((h, w)) < rng.random()
+        shape = rng.random(tuple(int(v) for v in rng.integers(1, 12, 2))) < rng.random()
+        at, reach = (int(rng.integers(-15, h + 3)), int(rng.integers(-15, w + 3))), int(rng.integers(1, 5))
+        assert _best_place(shape, holes, at, reach) == by_loop(shape, holes, at, reach)
+    assert _best_place(np.ones((2, 2), bool), np.zeros((9, 9), bool), (4, 4), 2) == ((2, 2), 0)  # a tie: the first
+
+
+def test_hole_carry_after_near_holes_carries_the_movers_regions_only():
+    """After ``near_holes``: the person given 4.0 in frame 0 is carried over her holes in frames 1–2 (depth, valid,
+    ``movers_given``, the sources' median confidence); the near object ``near_holes`` gave 1.0 in frame 0 is no
+    source (its holes in frames 1–2 stay holes); 0 frames or no ``movers_given`` leave the scene as it is."""
+    from stereodiff.stage1.geometric import hole_carry_after
+
+    n, h, w = 3, 60, 320
+    depth = np.full((n, h, w), 8.0, np.float32)
+    person, box = np.zeros((n, h, w), bool), np.zeros((n, h, w), bool)
+    for k in range(n):
+        person[k, 15:50, 100 + 3 * k : 112 + 3 * k] = True
+        box[k, 10:40, 200 + 3 * k : 230 + 3 * k] = True
+    depth[person | box] = 0.0
+    depth[0][person[0]], depth[0][box[0]] = 4.0, 1.0
+    given = np.zeros((n, h, w), bool)
+    given[0] = person[0] | box[0]
+    near = np.zeros((n, h, w), bool)
+    near[0] = box[0]
+    confidence = np.where(depth > 0, 0.5, 0.0).astype(np.float32)
+    confidence[0][person[0]] = 0.25
+    scene = SceneGeometry(
+        depth=depth,
+        confidence=confidence,
+        focal=np.full(n, 300.0),
+        principal_point=np.tile([w / 2, h / 2], (n, 1)).astype(np.float64),
+        cam_to_world=np.tile(np.eye(4), (n, 1, 1)),
+        valid=depth > 0,
+        movers_given=given,
+    )
+    out = hole_carry_after(scene, near, frames=4, min_area=0.001)
+    carried = person.copy()
+    carried[0] = False
+    assert np.all(out.depth[carried] == 4.0) and np.all(out.confidence[carried] == 0.25)
+    assert np.array_equal(out.movers_given, given | carried) and np.array_equal(out.valid, (depth > 0) | carried)
+    assert np.all(out.depth[1:][box[1:]] == 0.0) and np.array_equal(out.depth[~carried], depth[~carried])
+    with_box = hole_carry_after(scene, None, frames=4, min_area=0.001)  # no near_holes mask: the box is a source
+    assert np.all(with_box.depth[1:][box[1:]] == 1.0)
+    assert hole_carry_after(scene, near, frames=0, min_area=0.001) is scene
+    assert hole_carry_after(replace(scene, movers_given=None), near, frames=4, min_area=0.001).movers_given is None
+
+
 def test_hole_carry_setting_reaches_the_movers_and_is_off_by_default():
     from stereodiff.config import PipelineConfig
     from stereodiff.stage1.geometric import mover_settings
@@ -2885,5 +2955,10 @@ def test_hole_carry_setting_reaches_the_movers_and_is_off_by_default():
     assert preset_config("cpu").stage1.movers_hole_carry == 0
     assert mover_settings(GeometricConfig(movers_hole_carry=16)).hole_carry == 16
     assert mover_settings(GeometricConfig(movers_hole_carry=16), ahead=True).hole_carry == 0
+    after = GeometricConfig(movers_hole_carry=16, movers_hole_carry_after=True)
+    assert not GeometricConfig().movers_hole_carry_after and not preset_config("cpu").stage1.movers_hole_carry_after
+    assert mover_settings(after).hole_carry == 0  # the geometric matcher carries after near_holes instead
+    with pytest.raises(ValueError, match="movers_hole_carry_after"):
+        PipelineConfig(stage1=GeometricConfig(movers_hole_carry_after=1)).validate()  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="movers_hole_carry"):
         PipelineConfig(stage1=GeometricConfig(movers_hole_carry=-1)).validate()

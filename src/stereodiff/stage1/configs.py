@@ -945,6 +945,14 @@ class GeometricConfig(Stage1Config):
     1860–1869 1 / 9 / 0 and 2 / 6 / 2 better / same / worse, but 1866 +18.9 % (the filled holes beside the walking
     person changed what ``near_holes`` gives the near object crossing there): off (docs/geometric.md, "... traced
     again: the walking person's holes")."""
+    movers_hole_carry_after: bool = False
+    """With ``movers_hole_carry``: the carry runs after ``near_holes`` instead of in the movers step, on the holes
+    that step left, from the movers' given regions only (not ``near_holes``' own), so the holes it fills cannot
+    change the regions, bounds and tracks ``near_holes`` reads (:func:`~stereodiff.stage1.geometric.hole_carry_after`;
+    off; docs/geometric.md "The walking person's hole carry after `near_holes`"). At 16 on fresh close-object 1866
+    the carry in the movers step lost +18.9 % through ``near_holes``' near object; after it, at 32 frames: 1866
+    identical, held-out 1430 / 1422 / 1416 −25.7 / −20.9 / −12.6 % (moving px 0.346 / 0.313 / 0.279 → 0.176 / 0.172
+    / 0.173), fresh close-object 1870–1889 within −0.2 … +1.2 % (2 worse at ±0.5 %)."""
     movers_near_carry_beside: bool = False
     """With ``movers_near_carry`` and ``movers_contact_beside``: a region ``contact_beside`` gives the ground at its
     feet while stage 1 put it nearer than that contact seeds the carry too, as a ``movers_near_contact`` region does
@@ -1448,6 +1456,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_near_contact", 0 <= self.movers_near_contact < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_near_carry", self.movers_near_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_hole_carry", self.movers_hole_carry >= 0, "must be ≥ 0 frames"),
+                ("movers_hole_carry_after", isinstance(self.movers_hole_carry_after, bool), "must be true or false"),
                 ("movers_near_carry_beside", isinstance(self.movers_near_carry_beside, bool), "must be true or false"),
                 ("movers_near_occluded", isinstance(self.movers_near_occluded, bool), "must be true or false"),
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),

@@ -176,7 +176,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         beside_stands=bool(config.movers_beside_stands),
         near_contact=0.0 if ahead else float(config.movers_near_contact),  # driving's cars: moving px +7–10 %
         near_carry=0 if ahead else int(config.movers_near_carry),
-        hole_carry=0 if ahead else int(config.movers_hole_carry),  # measured on sideways cameras only
+        hole_carry=0 if ahead or config.movers_hole_carry_after else int(config.movers_hole_carry),  # sideways only
         near_carry_beside=not ahead and bool(config.movers_near_carry_beside),
         near_occluded=not ahead and bool(config.movers_near_occluded),
         entry_carry=int(config.movers_entry_carry),
@@ -202,6 +202,33 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         side_grow=side > 0 and bool(config.movers_side_grow),
         side_cut=side > 0 and bool(config.movers_side_cut),
     )
+
+
+def hole_carry_after(
+    scene: SceneGeometry, near_given: np.ndarray | None, frames: int, min_area: float
+) -> SceneGeometry:
+    """``scene`` with its movers' given regions carried as shapes over the holes of the frames at most ``frames``
+    away (:func:`~stereodiff.stage1.movers.tracking.carry_hole_depth`) after ``near_holes``
+    (``stage1.movers_hole_carry_after``): the sources are ``movers_given`` less ``near_given`` ``[T,h,w]`` bool
+    (``near_holes``' regions, ``None`` = none), the carried pixels take the sources' median confidence and join
+    ``movers_given`` and ``valid``. The whole video's depth is held in memory (``[T,h,w]`` float32, a copy for the
+    tracks' holes); unchanged when ``frames`` ≤ 0, without ``movers_given`` or when nothing is carried."""
+    from stereodiff.stage1.movers.tracking import carry_hole_depth
+
+    if frames <= 0 or scene.movers_given is None:
+        return scene
+    depth = np.array(scene.depth, np.float32)
+    handled = np.array(scene.movers_given, bool)
+    if near_given is not None:
+        handled &= ~np.asarray(near_given, bool)
+    given = carry_hole_depth(depth, handled, frames, min_area)
+    if not given.any():
+        return scene
+    confidence = np.array(scene.confidence, np.float32)
+    confidence[given] = float(np.median(confidence[handled]))
+    valid = given if scene.valid is None else np.asarray(scene.valid, bool) | given
+    movers_given = np.asarray(scene.movers_given, bool) | given
+    return dataclasses.replace(scene, depth=depth, confidence=confidence, valid=valid, movers_given=movers_given)
 
 
 def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
@@ -439,10 +466,14 @@ class GeometricMatcher(PairwiseReconstruction):
             scene = self._edge_median(frames, scene, moving)
         if self.settings.band_select:
             scene = self._band_select(frames, scene, moving, scene_dir)
+        near_given = None
         if self.settings.near_holes:  # the holes no earlier step gave depth to
             start = time.perf_counter()
-            scene, _ = near_hole_depth(scene, near_holes_settings(self.settings), scene_dir, frames)
+            scene, near_given = near_hole_depth(scene, near_holes_settings(self.settings), scene_dir, frames)
             self.timings["stage1_near_holes"] = time.perf_counter() - start
+        if self.settings.movers and self.settings.movers_hole_carry_after and not self._ahead:
+            c = self.settings
+            scene = hole_carry_after(scene, near_given, int(c.movers_hole_carry), float(c.movers_min_area))
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth
             scene = self._sky(frames, scene, scene_dir)
         release(moving)

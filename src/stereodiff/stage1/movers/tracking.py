@@ -465,16 +465,17 @@ def _window(mask: np.ndarray, top: int, left: int, height: int, width: int) -> n
 
 def _best_place(shape: np.ndarray, holes: np.ndarray, at: tuple[int, int], reach: int) -> tuple[tuple[int, int], int]:
     """The place (top, left) within ``reach`` px of ``at`` where ``shape`` ``[bh,bw]`` bool covers the most pixels of
-    ``holes`` ``[h,w]`` bool, and that count (the first best in row-major order of the offsets)."""
+    ``holes`` ``[h,w]`` bool, and that count (the first best in row-major order of the offsets): the counts of every
+    offset at once, the shape's correlation with the holes around ``at`` (outside the image: no hole; whole numbers,
+    rounded from OpenCV's float32 sums)."""
+    import cv2
+
     bh, bw = shape.shape
-    best, count = at, -1
-    for dy in range(-reach, reach + 1):
-        for dx in range(-reach, reach + 1):
-            place = (at[0] + dy, at[1] + dx)
-            c = int(np.count_nonzero(_window(holes, place[0], place[1], bh, bw) & shape))
-            if c > count:
-                best, count = place, c
-    return best, count
+    around = _window(holes, at[0] - reach, at[1] - reach, bh + 2 * reach, bw + 2 * reach)
+    counts = cv2.matchTemplate(around.astype(np.float32), shape.astype(np.float32), cv2.TM_CCORR)
+    counts = np.rint(counts).astype(np.int64)  # [2·reach+1, 2·reach+1]: [dy + reach, dx + reach]
+    dy, dx = np.unravel_index(int(np.argmax(counts)), counts.shape)
+    return (at[0] + int(dy) - reach, at[1] + int(dx) - reach), int(counts[dy, dx])
 
 
 def _hole_track(
