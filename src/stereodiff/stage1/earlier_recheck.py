@@ -72,12 +72,10 @@ def _prediction(scene: SceneGeometry, static: np.ndarray, k: int, frames: int) -
         depth = np.asarray(scene.depth[s])
         keep = static[s] & (depth > 0)
         splats.append(splat_depth(depth, keep, K[s], K[k], world_to_k @ scene.cam_to_world[s]))
-    stack = np.stack(splats)
-    stack[~np.isfinite(stack)] = np.nan
-    count = np.sum(np.isfinite(stack), axis=0)
-    median = np.full(stack.shape[1:], np.nan)
-    landed = count > 0
-    median[landed] = np.nanmedian(stack[:, landed], axis=0)
+    ordered = np.sort(np.stack(splats), axis=0)  # [S,h,w], the inf (nothing landed) last
+    count = np.sum(np.isfinite(ordered), axis=0)
+    middle = np.take_along_axis(ordered, np.stack([(count - 1) // 2, count // 2]).clip(0), axis=0)
+    median = np.where(count > 0, middle.mean(axis=0), np.nan)  # (np.nanmedian goes column by column: 10× slower)
     return median, count
 
 
