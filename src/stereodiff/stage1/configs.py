@@ -1361,6 +1361,26 @@ class GeometricConfig(Stage1Config):
     2 / 8 / 0 better / same / worse at ±0.5 % (the trio without this: the same), TUM and 7-Scenes identical
     (issue #20, docs/geometric.md "rolled indoor-dynamic held-out seed 1120 with the end offset traced"). 0 here
     and in the ``cpu`` preset."""
+    earlier_recheck: float = 0.0
+    """With a camera moving ahead (``forward_near`` and the probe pairs looking ahead), after ``near_holes``: 0 =
+    off; else a log-depth margin: each frame's static covered pixels (no mover rule flagged them) lying more than
+    this farther than the median depth the ``earlier_recheck_frames`` earlier frames predict for them (their
+    static points moved by the poses, z-buffered), where that prediction is among the frame's near depths
+    (``earlier_recheck_near``), take the predicted depth
+    (:func:`~stereodiff.stage1.earlier_recheck.recheck_far_from_earlier`). A near parked car sliding out at the
+    image side has flows DIS no longer follows and forward pairs that look for it beyond the border: every view puts
+    it too far (driving s1 frames 57–63, +0.9 … +1.7 log at its outer columns), while the earlier frames saw it at
+    its depth (issue #20, docs/geometric.md "A near car put far as it leaves the image side"). With 0.3, driving
+    final all px against the option off: s1 −0.56 % (stage 1 0.0730 → 0.0726; 3,798 px changed, 3,790 of them
+    brought nearer the truth), fresh seeds 1950–1955 and 1960 4 better / 3 same / 0 worse (−2.96 … 0.00 %; s1960
+    1.013 → 0.996× stage 1), moving px within −0.6 … +0.7 %. Only for a camera moving ahead: close-object and
+    static-orbit s0 / s1 and indoor-dynamic s0 do not pass the gate (checked at 24 frames, 160×120); ≈ 2.3 s of
+    CPU per 64 frames at 320×240 where it runs. 0 here and in the ``cpu`` preset."""
+    earlier_recheck_frames: int = 6
+    """With ``earlier_recheck``: how many earlier frames predict each frame (their median where two or more land)."""
+    earlier_recheck_near: float = 0.2
+    """With ``earlier_recheck``: the prediction must be at most this quantile of the frame's covered depths (in
+    (0, 1]): the rule is for near surfaces, whose flows are large; far points' depth is too noisy to recheck."""
 
     def validate(self) -> None:
         super().validate()
@@ -1509,6 +1529,9 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_end_carry", self.near_holes_end_carry >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_mover_ring_ends", self.near_holes_mover_ring_ends >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("earlier_recheck", self.earlier_recheck >= 0, "must be ≥ 0 (0 = off)"),
+                ("earlier_recheck_frames", self.earlier_recheck_frames >= 1, "must be ≥ 1 frames"),
+                ("earlier_recheck_near", 0 < self.earlier_recheck_near <= 1, "must lie in (0, 1]"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),
                 ("sky_grow_step", self.sky_grow_step > 0, "must be > 0"),

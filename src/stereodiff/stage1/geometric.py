@@ -55,6 +55,7 @@ from stereodiff.progress import logger, progress, thread_imap, thread_map, worke
 from stereodiff.stage1 import PairwiseReconstruction
 from stereodiff.stage1.configs import GeometricConfig
 from stereodiff.stage1.distortion import division_from_matches, division_grid
+from stereodiff.stage1.earlier_recheck import EarlierRecheck, recheck_far_from_earlier
 from stereodiff.stage1.epipolar import (
     MIN_INLIER_FRACTION,
     MIN_POSE_INLIERS,
@@ -474,11 +475,31 @@ class GeometricMatcher(PairwiseReconstruction):
         if self.settings.movers and self.settings.movers_hole_carry_after and not self._ahead:
             c = self.settings
             scene = hole_carry_after(scene, near_given, int(c.movers_hole_carry), float(c.movers_min_area))
+        if self.settings.earlier_recheck and self._moving_ahead:
+            scene = self._earlier_recheck(scene, moving)
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth
             scene = self._sky(frames, scene, scene_dir)
         release(moving)
         # what the probe pairs said about the camera's motion, for stage 2 (``stage2.ahead_from_stage1``)
         return dataclasses.replace(scene, ahead_share=self.report.ahead_share)
+
+    def _earlier_recheck(self, scene: SceneGeometry, moving: np.ndarray | None) -> SceneGeometry:
+        """``earlier_recheck``: near static pixels far beyond the earlier frames' prediction take it
+        (:func:`~stereodiff.stage1.earlier_recheck.recheck_far_from_earlier`); ``moving [T,h,w]`` (None: no
+        movers step) and the movers' given pixels are left alone."""
+        static = np.ones(scene.depth.shape, bool)
+        for flagged in (moving, scene.movers_given):
+            if flagged is not None:
+                static &= ~np.asarray(flagged, bool)
+        s = self.settings
+        settings = EarlierRecheck(
+            float(s.earlier_recheck), int(s.earlier_recheck_frames), float(s.earlier_recheck_near)
+        )
+        start = time.perf_counter()
+        scene, changed = recheck_far_from_earlier(scene, static, settings)
+        self.timings["stage1_earlier_recheck"] = time.perf_counter() - start
+        logger.info("earlier recheck: %d pixels took the earlier frames' depth", changed)
+        return scene
 
     def _sky(self, frames: Any, scene: SceneGeometry, scene_dir: Path | None) -> SceneGeometry:
         """The scene with its sky made holes and recorded (:mod:`stereodiff.stage1.sky`, ``sky*`` settings), timed

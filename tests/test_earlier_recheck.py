@@ -1,0 +1,91 @@
+"""stage1.earlier_recheck: a near static surface put far in the last frames takes the earlier frames' depth."""
+
+import numpy as np
+import pytest
+
+from stereodiff.config import preset_config, set_option
+from stereodiff.stage1.earlier_recheck import EarlierRecheck, recheck_far_from_earlier, splat_depth
+from stereodiff.types import SceneGeometry
+
+H, W, FOCAL = 48, 64, 40.0
+FAR_Z, NEAR_Z, NEAR_X = 30.0, 4.0, 0.8  # a far wall, and a near wall at the right (world x ≥ NEAR_X)
+
+
+def _truth(frames: int = 8, step: float = 0.3) -> SceneGeometry:
+    """A camera moving ahead (z) by ``step`` per frame past a near wall at the image's right side, in front of a
+    far wall: exact depth ``[T,H,W]``, the near wall growing towards the right side frame by frame."""
+    u = (np.arange(W) - W / 2) / FOCAL
+    depth = np.empty((frames, H, W), np.float32)
+    poses = np.tile(np.eye(4), (frames, 1, 1))
+    for k in range(frames):
+        poses[k, 2, 3] = step * k
+        near = NEAR_Z - step * k
+        row = np.where(u * near >= NEAR_X, near, FAR_Z - step * k)
+        depth[k] = np.broadcast_to(row, (H, W))
+    return SceneGeometry(
+        depth=depth,
+        confidence=np.full(depth.shape, 2.0, np.float32),
+        focal=np.full(frames, FOCAL),
+        principal_point=np.tile([W / 2, H / 2], (frames, 1)),
+        cam_to_world=poses,
+        valid=np.ones(depth.shape, bool),
+    )
+
+
+def test_splat_depth_moves_the_points_by_the_pose():
+    """The wall of frame 0 seen from frame 2's camera is frame 2's depth wherever a point lands (a z-buffer: the
+    near wall hides the far one behind it)."""
+    scene = _truth()
+    K = scene.intrinsics()
+    moved = splat_depth(scene.depth[0], np.ones((H, W), bool), K[0], K[2], np.linalg.inv(scene.cam_to_world[2]))
+    landed = np.isfinite(moved)
+    assert landed[:, 1:-1].mean() > 0.95
+    truth = scene.depth[2]
+    inside = landed & (np.abs(np.log(truth / np.where(landed, moved, 1.0))) < 0.02)
+    assert inside.sum() >= 0.95 * landed.sum()  # (the walls' shared edge column may take either)
+
+
+def test_near_far_pixels_take_the_earlier_frames_depth():
+    """The near wall put 3× too far in the last two frames takes the earlier frames' depth; the far wall put 3× too
+    far does not (the near gate), nor do the near pixels flagged moving; the earlier frames are unchanged."""
+    truth = _truth()
+    scene = _truth()
+    depth = np.array(truth.depth)
+    near = depth < 10
+    wrong = near.copy()
+    wrong[:6] = False
+    depth[wrong] *= 3.0
+    far_wrong = ~near & (np.arange(W) < 10)[None, None, :]
+    far_wrong[:6] = False
+    depth[far_wrong] *= 3.0
+    scene = SceneGeometry(
+        depth=depth,
+        confidence=truth.confidence,
+        focal=truth.focal,
+        principal_point=truth.principal_point,
+        cam_to_world=truth.cam_to_world,
+        valid=truth.valid,
+    )
+    static = np.ones(depth.shape, bool)
+    static[7, :, -4:] = False  # a mover's pixels
+    out, changed = recheck_far_from_earlier(scene, static, EarlierRecheck(margin=0.3, frames=4, near=0.2))
+    fixed = wrong & static
+    fixed[:, :, :2] = False  # (no earlier point lands beyond the right side's last splat)
+    error = np.abs(np.log(out.depth[fixed] / truth.depth[fixed]))
+    assert changed > 0 and np.median(error) < 0.05 and np.mean(error < 0.1) > 0.9
+    assert np.array_equal(out.depth[far_wrong], depth[far_wrong])
+    assert np.array_equal(out.depth[7, :, -4:], depth[7, :, -4:])
+    assert np.array_equal(out.depth[:6], depth[:6])
+    assert out.depth is not scene.depth and np.array_equal(scene.depth, depth)  # the input is left as it was
+
+
+def test_earlier_recheck_is_off_in_the_preset_and_validated():
+    config = preset_config("cpu")
+    assert config.stage1.earlier_recheck == 0.0
+    set_option(config, "stage1.earlier_recheck", "0.3")
+    config.validate()
+    for key, value in (("earlier_recheck", "-0.1"), ("earlier_recheck_frames", "0"), ("earlier_recheck_near", "0")):
+        config = preset_config("cpu")
+        set_option(config, f"stage1.{key}", value)
+        with pytest.raises(ValueError, match=key):
+            config.validate()
