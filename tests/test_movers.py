@@ -2589,6 +2589,36 @@ def test_entry_chain_reaches_the_whole_entering_mover_and_not_the_wall_it_covers
     assert not out[:2].any()
 
 
+@pytest.mark.parametrize("moving", [True, False])
+def test_carry_edge_depth_gives_the_entering_mover_its_later_depth_and_never_a_static_object(moving: bool):
+    """``edge_carry``: the square entering at the right border at 4 px a frame, handled by the rules (depth 2) from
+    frame 10 on and a stage-1 hole before: 45–94 % of its band part in frames 2–9 takes the depth 2 (the test asks
+    > 40 %; DIS's one-frame flow at the border),
+    nothing off it, nothing beyond ``edge_carry`` frames; a static square at the border is never given depth."""
+    from stereodiff.flow import dis_engine
+    from stereodiff.stage1.movers.segmentation import carry_edge_depth
+
+    frames, truth, _ = _entering_square(moving)
+    handled = truth.copy()
+    handled[:10] = False  # the rules gave it depth from frame 10 on
+    depth = np.where(truth, 0.0, 4.0).astype(np.float32)
+    depth[handled] = 2.0
+    s = MoverSettings(edge_carry=8, offsets=(3,))
+    given = carry_edge_depth(frames, depth, handled, handled.copy(), np.full(16, 400.0), s, dis_engine("fast"))
+    assert not (given & handled).any()
+    if not moving:  # the static square's holes move as the wall: never taken
+        assert not given.any()
+        return
+    band = np.zeros(truth.shape[1:], bool)
+    band[:, -24:] = True
+    for k in range(2, 10):
+        wanted = truth[k] & band
+        assert given[k][wanted].mean() > 0.4, k
+        assert np.all(depth[k][given[k]] == 2.0), k
+    assert not (given & ~truth).any()
+    assert not given[:2].any()  # beyond edge_carry frames: nothing
+
+
 def test_entry_carry_is_off_by_default_reaches_the_settings_and_is_validated():
     from stereodiff.stage1.geometric import mover_settings
 
@@ -2597,6 +2627,10 @@ def test_entry_carry_is_off_by_default_reaches_the_settings_and_is_validated():
     with pytest.raises(ValueError, match="movers_entry_carry"):
         GeometricConfig(movers_entry_carry=-1).validate()
     assert GeometricConfig().movers_entry_chain == 0 == preset_config("cpu").stage1.movers_entry_chain
+    assert GeometricConfig().movers_edge_carry == 0 == preset_config("cpu").stage1.movers_edge_carry
+    assert mover_settings(GeometricConfig(movers_edge_carry=8), ahead=False).edge_carry == 8
+    with pytest.raises(ValueError, match="movers_edge_carry"):
+        GeometricConfig(movers_edge_carry=-1).validate()
     assert mover_settings(GeometricConfig(movers_entry_chain=6), ahead=False).entry_chain == 6
     with pytest.raises(ValueError, match="movers_entry_chain"):
         GeometricConfig(movers_entry_chain=-1).validate()

@@ -181,6 +181,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         near_carry_beside=not ahead and bool(config.movers_near_carry_beside),
         near_occluded=not ahead and bool(config.movers_near_occluded),
         entry_carry=int(config.movers_entry_carry),
+        edge_carry=int(config.movers_edge_carry),
         entry_chain=int(config.movers_entry_chain),
         end_offset=int(config.movers_end_offset),
         end_photometric=float(config.movers_end_photometric),

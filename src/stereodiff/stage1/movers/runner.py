@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 
 from stereodiff.camera import pinhole
-from stereodiff.flow import GreyProjection, grey_frame, grey_projection
+from stereodiff.flow import GreyProjection, dis_engine, grey_frame, grey_projection
 from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_map
 from stereodiff.stage1.movers.depth import cut_rows, mover_depth, up_holes
 from stereodiff.stage1.movers.ground import FLOATING, contact_segments, ground_depth, ground_pixels, ground_rate
 from stereodiff.stage1.movers.path import path_contact
-from stereodiff.stage1.movers.segmentation import segment_movers
+from stereodiff.stage1.movers.segmentation import carry_edge_depth, segment_movers
 from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
 from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
@@ -118,6 +118,7 @@ def block_margin(s: MoverSettings, num_frames: int) -> int:
                 s.oncoming_carry,
                 s.near_carry,
                 s.entry_carry + s.entry_chain,
+                s.edge_carry,
             )
         )
         + 1
@@ -256,6 +257,11 @@ def _handle_block(
             depth[k][part] = farther
     if s.up_holes > 0:  # a given region's unflagged head: the bounded hole straight above it, its depth
         _up_holes(depth, moving, handled, grey, s, num_workers)
+    if s.edge_carry > 0:  # her holes where she leaves or enters through the image's border: the rules' depth
+        engine = dis_engine("fast", variational_iterations=s.flow_variational_iterations)
+        edges = carry_edge_depth(grey, depth, handled, moving, np.asarray(scene.focal), s, engine, first)
+        moving |= edges
+        handled |= edges
     confidence[handled] = mover_conf
     if s.path_contact > 0 or (s.path_side and s.path_near > 0):
         path = np.zeros((n, h, w), bool)

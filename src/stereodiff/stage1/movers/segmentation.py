@@ -20,7 +20,7 @@ from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
 from stereodiff.types import SceneGeometry
 
-__all__ = ["flow_explains", "pose_from_flow", "rigid_flow", "segment_movers"]
+__all__ = ["carry_edge_depth", "flow_explains", "pose_from_flow", "rigid_flow", "segment_movers"]
 
 
 def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -318,7 +318,6 @@ def carry_entries(
     inner = inside_image(pixel_grid(h, w), s.border_px * scale)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     age = np.where(out, 0, s.entry_carry + 1).astype(np.int32)  # frames since the flagged frame carried from
-    offset = max(1, min(s.offsets)) if s.offsets else 1
     segmented = out.copy() if s.entry_chain > 0 else out  # the segmentation's own flags
     flows: dict[tuple[int, int], np.ndarray] = {}
 
@@ -353,19 +352,108 @@ def carry_entries(
             carried = _grow_entry(carried, moves, open_band, near_border & out[a], segmented[a], motion)
         else:
             usable = (miss < 1.0 * scale) & inside_image(target, s.border_px * scale) & inner
-            fit = _flow_residual(scene.depth[a], static_depth[a], fwd, usable, K, s, scale, first + a)
-            if fit is None:
+            moves = _one_frame_moves(scene.depth[a], static_depth[a], fwd, usable, K, s, first + a)
+            if moves is None:
                 continue
-            _, residual, rigid_px, defined = fit
-            # the segmentation's limit over ``offset`` frames, per frame; a carried region is kept when most of it moves
-            moves = defined & (residual > s.residual_px * scale / offset + s.residual_rel * rigid_px)
-            count, labels = cv2.connectedComponents(carried.view(np.uint8), connectivity=8)
-            share = np.bincount(labels.ravel(), weights=moves.ravel(), minlength=count)
-            share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
-            carried &= (share > 0.5)[labels] & moves
+            carried &= _mostly(carried, moves) & moves
         carried = cv2.morphologyEx(carried.view(np.uint8), cv2.MORPH_OPEN, kernel).view(bool)  # as the segmentation
         out[a] |= carried
         age[a][carried] = np.minimum(age[a][carried], age[k][ys, xs][carried] + 1)
+
+
+def _one_frame_moves(
+    depth: np.ndarray,
+    static_depth: np.ndarray,
+    flow: np.ndarray,
+    usable: np.ndarray,
+    K: np.ndarray,
+    s: MoverSettings,
+    seed: int,
+) -> np.ndarray | None:
+    """``[h,w]`` bool: the pixels whose one-frame ``flow`` ``[h,w,2]`` px the static scene's rigid flow does not
+    explain (:func:`_flow_residual` on ``depth`` / ``static_depth`` ``[h,w]`` and the ``usable`` ``[h,w]`` bool
+    pixels' pose): residual above the segmentation's limit over the least of ``offsets`` frames, per frame
+    (``residual_px × scale ÷ o + residual_rel × |rigid|``). None when PnP finds no pose."""
+    h, w = depth.shape
+    scale = max(h, w) / 320.0
+    fit = _flow_residual(depth, static_depth, flow, usable, K, s, scale, seed)
+    if fit is None:
+        return None
+    _, residual, rigid_px, defined = fit
+    offset = max(1, min(s.offsets)) if s.offsets else 1
+    return defined & (residual > s.residual_px * scale / offset + s.residual_rel * rigid_px)
+
+
+def _mostly(region: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """``[h,w]`` bool: the 8-connected regions of ``region`` more than half of whose pixels are ``inside``."""
+    import cv2
+
+    count, labels = cv2.connectedComponents(region.view(np.uint8), connectivity=8)
+    share = np.bincount(labels.ravel(), weights=inside.ravel(), minlength=count)
+    share /= np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
+    return (share > 0.5)[labels] & (labels > 0)
+
+
+def carry_edge_depth(
+    grey: np.ndarray,
+    depth: np.ndarray,
+    handled: np.ndarray,
+    moving: np.ndarray,
+    focal: np.ndarray,
+    s: MoverSettings,
+    engine: object,
+    first: int = 0,
+) -> np.ndarray:
+    """Gives, in place in ``depth [T,h,w]``, the depth of a mover the rules handled in one frame to her stage-1 holes
+    in the next frames (then the frames before) while she leaves (enters) through a side, the top or the bottom of
+    the image, where the segmentation checks nothing (``MoverSettings.edge_carry``): a hole of frame ``k`` within
+    ``ENTRY_BAND × border_px`` of the image's border, neither handled nor given depth, whose one-frame flow to the
+    frame carried from (``k − 1``, then ``k + 1``) lands, round trip within 1 px, on a pixel handled there (by the
+    rules, at most ``edge_carry − 1`` carries before), takes that pixel's depth — where the static scene's rigid
+    flow does not explain the flow (:func:`_one_frame_moves`, with movers out of the pose and the rigid flow) in
+    most of its connected region, after the segmentation's 5 × 5 opening. ``grey``: ``[T,h,w]`` uint8 frames;
+    ``handled``, ``moving``: ``[T,h,w]`` bool, the rules' pixels and the mover mask; ``focal``: ``[T]`` px;
+    ``engine``: a DIS engine (``calc``). Returns the ``[T,h,w]`` bool pixels given depth (not in ``handled``).
+    Rolled indoor-dynamic s1429: the near cut person leaving at the bottom-left corner in frames 27–30 is all
+    stage-1 holes, unflagged, filled from the wall at 1.5–2.0× her depth; frame 26 has her at 1.20×."""
+    import cv2
+
+    from stereodiff.stage1.fusion import nearest_fill
+
+    t, h, w = depth.shape
+    scale = max(h, w) / 320.0
+    rows, columns = np.arange(h)[:, None], np.arange(w)[None, :]
+    edge = np.minimum(np.minimum(rows, h - 1 - rows), np.minimum(columns, w - 1 - columns))
+    near_border = edge < ENTRY_BAND * s.border_px * scale  # [h,w]
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    given = np.zeros((t, h, w), bool)
+    for step in (1, -1):  # leaving: carried forwards; entering: backwards
+        age = np.where(handled, 0, s.edge_carry).astype(np.int32)  # carries since a handled frame
+        for k in range(1, t) if step == 1 else range(t - 2, -1, -1):
+            src = k - step
+            source = (handled[src] | given[src]) & (age[src] < s.edge_carry) & (depth[src] > 0)
+            open_band = near_border & ~handled[k] & ~given[k] & (depth[k] <= 0)
+            if not (source.any() and open_band.any()):
+                continue
+            to_src, back = dis_flows(engine, grey[k], grey[src])
+            target, _, miss = forward_backward(to_src, back, "edge")
+            xs = np.clip(np.rint(target[..., 0]), 0, w - 1).astype(np.intp)
+            ys = np.clip(np.rint(target[..., 1]), 0, h - 1).astype(np.intp)
+            carried = open_band & (miss < 1.0 * scale) & inside_image(target) & source[ys, xs]
+            if not carried.any():
+                continue
+            static = np.where(moving[k] | given[k], 0.0, depth[k]).astype(np.float32)
+            usable = (miss < 1.0 * scale) & inside_image(target, s.border_px * scale) & ~moving[k]
+            K = pinhole(float(focal[k]), (h, w))
+            moves = _one_frame_moves(static, nearest_fill(static), to_src, usable, K, s, first + k)
+            if moves is None:
+                continue
+            carried &= _mostly(carried, moves) & moves
+            carried = cv2.morphologyEx(carried.view(np.uint8), cv2.MORPH_OPEN, kernel).view(bool)
+            depth[k][carried] = depth[src][ys, xs][carried]
+            age[k][carried] = age[src][ys, xs][carried] + 1
+            given[k] |= carried
+    return given
 
 
 #: The band along the image's border (in ``border_px``) that :func:`carry_entries` carries a mover into.

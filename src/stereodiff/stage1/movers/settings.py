@@ -46,6 +46,10 @@ class MoverSettings:
     entry_carry: int = 0
     """Frames a flagged region is carried backwards along the flow into the band along the image's border where the
     segmentation checks nothing (:func:`~.segmentation.carry_entries`; a mover entering at a side; 0 = off)."""
+    edge_carry: int = 0
+    """Frames a mover's depth from the rules is carried, along the one-frame flow, to her stage-1 holes in the band
+    along the image's border (sides, top and bottom) in the frames after (she leaves) and before (she enters) the
+    frames the rules handled her (:func:`~.segmentation.carry_edge_depth`; 0 = off)."""
     entry_chain: int = 0
     """With ``entry_carry``: frames of the chained one-frame flows whose residual decides what moves in the band, the
     band the left and right sides only, the carried pixels grown into the moving band pixels connected to them
