@@ -2423,7 +2423,7 @@ def test_a_top_face_hole_takes_the_floors_parallel_plane_through_the_front_below
     whose 5×5 colour means mix in the wall; coloured like the wall, without a floor in view, within
     ``hole_outline_mover_px`` of a mover or with the option at 0, nothing moves."""
     from stereodiff.stage2.configs import TemporalConfig
-    from stereodiff.stage2.hole_fill import column_neighbours, top_plane_fill
+    from stereodiff.stage2.hole_fill import column_neighbours, plane_fills
 
     rows, log_depth, covered, rgb = _box_on_a_floor()
     wall, front = np.array(_WALL_COLOUR, np.float32), np.array(_FRONT_COLOUR, np.float32)
@@ -2431,21 +2431,21 @@ def test_a_top_face_hole_takes_the_floors_parallel_plane_through_the_front_below
     expected = -np.log(0.015 * (rows[22:30, 11:29] - 10))
     for strip, moves in ((front * 0.5, True), (wall * 0.5, False)):
         rgb[22:30, 10:30] = strip
-        out = top_plane_fill(config, covered, log_depth, rgb)
+        out = plane_fills(config, covered, log_depth, rgb)
         assert np.array_equal(out[covered], log_depth[covered])
         np.testing.assert_allclose(out[22:30, 11:29], expected if moves else np.log(10.0), rtol=1e-5)
         assert np.allclose(out[22:30, [10, 29]], np.log(10.0))
     rgb[22:30, 10:30] = front * 0.5
     no_floor = log_depth.copy()
     no_floor[40:] = np.log(10.0) + 0.01 * rows[40:]  # farther down the image: no floor
-    assert np.array_equal(top_plane_fill(config, covered, no_floor, rgb), no_floor)
+    assert np.array_equal(plane_fills(config, covered, no_floor, rgb), no_floor)
     movers = np.zeros((60, 40), bool)
     movers[:, 35:] = True
     near_mover = TemporalConfig(hole_top_plane_px=10, hole_outline_mover_px=8.0)  # columns ≥ 27 within 8 px
-    beside = top_plane_fill(near_mover, covered, log_depth, rgb, movers)
+    beside = plane_fills(near_mover, covered, log_depth, rgb, movers)
     np.testing.assert_allclose(beside[22:30, 11:27], expected[:, :16], rtol=1e-5)
     assert np.allclose(beside[22:30, 27:30], np.log(10.0))
-    assert np.array_equal(top_plane_fill(TemporalConfig(), covered, log_depth, rgb), log_depth)
+    assert np.array_equal(plane_fills(TemporalConfig(), covered, log_depth, rgb), log_depth)
     below, above = column_neighbours(covered, 10)
     assert (below[22:30, 10:30] == 30).all() and (above[22:30, 10:30] == 21).all()
     assert below[59, 0] == -1 and above[0, 0] == -1 and below[10, 0] == 11
@@ -2460,7 +2460,7 @@ def test_a_hole_coloured_like_the_floor_takes_the_floor_plane():
     filled nearer (depth 1): coloured like the floor (darker), it takes the floor's depth; coloured like the
     front, filled farther than the floor, or with the option at 0, nothing moves; the top strip is never touched."""
     from stereodiff.stage2.configs import TemporalConfig
-    from stereodiff.stage2.hole_fill import floor_plane_fill
+    from stereodiff.stage2.hole_fill import plane_fills
 
     rows, log_depth, covered, rgb = _box_on_a_floor()
     hole = (slice(42, 48), slice(30, 36))
@@ -2469,7 +2469,7 @@ def test_a_hole_coloured_like_the_floor_takes_the_floor_plane():
     config = TemporalConfig(hole_floor_plane_px=8)
     for colour, moves in ((np.array(_FLOOR_COLOUR) * 0.7, True), (np.array(_FRONT_COLOUR) * 0.7, False)):
         rgb[hole] = colour
-        out = floor_plane_fill(config, covered, log_depth, rgb)
+        out = plane_fills(config, covered, log_depth, rgb)
         assert np.array_equal(out[covered], log_depth[covered])
         assert np.array_equal(out[22:30, 10:30], log_depth[22:30, 10:30])
         expected = -np.log(0.01 * (rows[hole] - 10)) if moves else log_depth[hole]
@@ -2477,8 +2477,8 @@ def test_a_hole_coloured_like_the_floor_takes_the_floor_plane():
     rgb[hole] = np.array(_FLOOR_COLOUR) * 0.7
     farther = log_depth.copy()
     farther[hole] = np.log(20.0)  # already beyond the floor: stays
-    assert np.array_equal(floor_plane_fill(config, covered, farther, rgb), farther)
-    assert np.array_equal(floor_plane_fill(TemporalConfig(), covered, log_depth, rgb), log_depth)
+    assert np.array_equal(plane_fills(config, covered, farther, rgb), farther)
+    assert np.array_equal(plane_fills(TemporalConfig(), covered, log_depth, rgb), log_depth)
     for bad in ({"hole_floor_plane_px": -1}, {"hole_floor_plane_colour": 0.0}):
         with pytest.raises(ValueError, match="hole_floor_plane"):
             TemporalRefiner(**bad)

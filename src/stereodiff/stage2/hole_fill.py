@@ -949,21 +949,42 @@ def column_neighbours(covered: np.ndarray, reach: int) -> tuple[np.ndarray, np.n
     return below, above
 
 
-def top_plane_fill(
+def plane_fills(
     config: TemporalConfig,
     covered: np.ndarray,
     log_depth: np.ndarray,
     rgb: np.ndarray,
     movers: np.ndarray | None = None,
 ) -> np.ndarray:
+    """``[h,w]`` the output log-depth (``log_depth [h,w]``) with :func:`top_plane_fill` (``hole_top_plane_px``) and
+    then :func:`floor_plane_fill` (``hole_floor_plane_px``) applied, both on the frame's one :func:`floor_plane`
+    (fitted to the ``covered [h,w]`` pixels only, which neither changes); unchanged with both off, with no hole or no
+    covered pixel, or without a floor in view. ``rgb [h,w,3]`` float32 in [0, 1]; ``movers [h,w]`` bool or None."""
+    if (config.hole_top_plane_px <= 0 and config.hole_floor_plane_px <= 0) or not covered.any() or covered.all():
+        return log_depth
+    floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
+    if floor is None:
+        return log_depth
+    log_depth = top_plane_fill(config, covered, log_depth, rgb, floor, movers)
+    return floor_plane_fill(config, covered, log_depth, rgb, floor, movers)
+
+
+def top_plane_fill(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    rgb: np.ndarray,
+    floor: np.ndarray,
+    movers: np.ndarray | None = None,
+) -> np.ndarray:
     """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with the holes of an object's top face given the
-    depth of the plane parallel to the floor (:func:`floor_plane`) through the covered pixel below them
-    (``hole_top_plane_px``): a hole (not ``covered [h,w]``) whose column has covered pixels within that reach below
-    and above (:func:`column_neighbours`), the one above farther by ``hole_outline_step`` or more, whose
-    chromaticity (:func:`chromaticity` of ``rgb [h,w,3]`` float32 in [0, 1]) is nearer the 5×5 mean at the pixel
-    below than ``hole_top_plane_colour`` times its distance to the one above, takes the log-depth where that plane
-    meets its ray, when nearer than both its fill and the pixel above. Nothing within ``hole_outline_mover_px`` of
-    ``movers [h,w]`` (bool) moves.
+    depth of the plane parallel to the floor (``floor`` ``[3]``, :func:`floor_plane`'s) through the covered pixel below
+    them (``hole_top_plane_px``): a hole (not ``covered [h,w]``) whose column has covered pixels within that reach below
+    and above (:func:`column_neighbours`), the one above farther by ``hole_outline_step`` or more, whose chromaticity
+    (:func:`chromaticity` of ``rgb [h,w,3]`` float32 in [0, 1]) is nearer the 5×5 mean at the pixel below than
+    ``hole_top_plane_colour`` times its distance to the one above, takes the log-depth where that plane meets its ray,
+    when nearer than both its fill and the pixel above. Nothing within ``hole_outline_mover_px`` of ``movers [h,w]``
+    (bool) moves.
 
     A box's or cylinder's top is a hole in every frame of a static orbit between its front (near) and the wall
     above (far), which the fill gives the wall's depth; the front's upper edge is on the top's plane, and the top
@@ -971,10 +992,7 @@ def top_plane_fill(
     import cv2
 
     reach = config.hole_top_plane_px
-    if reach <= 0 or not covered.any() or covered.all():
-        return log_depth
-    floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
-    if floor is None:
+    if reach <= 0:
         return log_depth
     below, above = column_neighbours(covered, reach)
     band = ~covered & (below >= 0) & (above >= 0)
@@ -1004,24 +1022,22 @@ def floor_plane_fill(
     covered: np.ndarray,
     log_depth: np.ndarray,
     rgb: np.ndarray,
+    floor: np.ndarray,
     movers: np.ndarray | None = None,
 ) -> np.ndarray:
     """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with the holes coloured like the floor given the
-    floor's depth (``hole_floor_plane_px``): the floor is :func:`floor_plane`'s, its pixels the ``covered [h,w]``
-    ones whose inverse depth lies within :data:`_FLOOR_TOLERANCE` of it; a hole below its vanishing line, filled
-    nearer than the floor along its ray, whose chromaticity (:func:`chromaticity` of ``rgb [h,w,3]`` float32 in
-    [0, 1]) lies nearer (L1) the floor pixels' mean over the square of half-size ``hole_floor_plane_px`` than
-    ``hole_floor_plane_colour`` times its distance to the other covered pixels' mean there, takes the floor's
-    log-depth. Nothing within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves.
+    floor's depth (``hole_floor_plane_px``): the floor is ``floor`` ``[3]`` (:func:`floor_plane`'s), its pixels the
+    ``covered [h,w]`` ones whose inverse depth lies within :data:`_FLOOR_TOLERANCE` of it; a hole below its vanishing
+    line, filled nearer than the floor along its ray, whose chromaticity (:func:`chromaticity` of ``rgb [h,w,3]``
+    float32 in [0, 1]) lies nearer (L1) the floor pixels' mean over the square of half-size ``hole_floor_plane_px`` than
+    ``hole_floor_plane_colour`` times its distance to the other covered pixels' mean there, takes the floor's log-depth.
+    Nothing within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves.
 
     The background side of a static orbit's outline holes: beside and behind an object the camera looks down on,
     the hole is mostly floor (69–75 % of the background-side holes on static-orbit s1 / s3), which the fill gives
     the object's depth."""
     half = config.hole_floor_plane_px
-    if half <= 0 or not covered.any() or covered.all():
-        return log_depth
-    floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
-    if floor is None:
+    if half <= 0:
         return log_depth
     h, w = log_depth.shape
     rows, cols = np.mgrid[0:h, 0:w]

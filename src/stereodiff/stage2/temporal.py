@@ -613,14 +613,12 @@ class TemporalRefiner(TemporalConfig):
         return outline_near_side(self, covered, log_depth, inputs.rgb(k), movers)
 
     def _planes_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
-        """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.top_plane_fill`
-        (``hole_top_plane_px``) and :func:`~stereodiff.stage2.hole_fill.floor_plane_fill` (``hole_floor_plane_px``)
-        applied."""
-        from stereodiff.stage2.hole_fill import floor_plane_fill, top_plane_fill
+        """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.plane_fills`
+        (``hole_top_plane_px``, ``hole_floor_plane_px``) applied."""
+        from stereodiff.stage2.hole_fill import plane_fills
 
-        movers, covered, rgb = self._outline_movers(inputs, k), inputs.covered(k), inputs.rgb(k)
-        log_depth = top_plane_fill(self, covered, log_depth, rgb, movers)
-        return floor_plane_fill(self, covered, log_depth, rgb, movers)
+        movers, covered = self._outline_movers(inputs, k), inputs.covered(k)
+        return plane_fills(self, covered, log_depth, inputs.rgb(k), movers)
 
     def _outline_movers(self, inputs: _Inputs, k: int) -> np.ndarray | None:
         """Frame ``k``'s ``[h',w']`` bool given pixels the outline passes keep away from (``hole_outline_mover_px``),
