@@ -144,6 +144,8 @@ def test_presets_hold_the_paper_settings():
         hole_outline_views_static=True,
         hole_outline_views_margin=0.003,
         hole_outline_views_near_margin=0.003,
+        hole_top_plane_px=16,
+        hole_floor_plane_px=8,
         upsample_mode="holes",
         upsample_clamp=0.05,
         given_upsample_px=3.0,

@@ -477,7 +477,8 @@ class TemporalConfig(BackendConfig):
     tops: docs/stage2-temporal.md "The tops as the floor's parallel plane"). The floor: a plane fitted to the
     inverse depth of the covered pixels in the image's lowest third, a three-pixel consensus
     (:func:`~stereodiff.stage2.hole_fill.floor_plane`; no move in a frame where fewer than ``hole_top_plane_floor``
-    of them fit it). 0 here and in the ``cpu`` preset."""
+    of them fit it). 0 here; 16 in the ``cpu`` preset, with ``hole_floor_plane_px=8`` (held out static-orbit
+    1432–1439: 6 better / 2 same / 0 worse, −8.4 … −0.1 %)."""
     hole_top_plane_colour: float = 0.5
     """With ``hole_top_plane_px``: a hole is a top only where its chromaticity's L1 distance to the covered pixel's
     below (5×5 mean) is below this share of its distance to the covered pixel's above."""
@@ -496,7 +497,7 @@ class TemporalConfig(BackendConfig):
     parallel plane"; final all-pixel AbsRel against the preset): static-orbit s1–s3 −4.9 / −2.2 / −2.5 %, fresh
     1930–1934 3 better / 1 same / 1 worse (+1.9 %), check 1940–1944 5 / 0 / 0 (−5.1 … −2.0 %), 1418 / 1419 −5.0 /
     −6.8 %; 7-Scenes 0.1167 as before. Either pass alone is held back by the all-pixel fit (the tops alone −1.8 …
-    +0.4 %). 0 here and in the ``cpu`` preset."""
+    +0.4 %). 0 here; 8 in the ``cpu`` preset, with ``hole_top_plane_px=16``."""
     hole_floor_plane_colour: float = 0.5
     """With ``hole_floor_plane_px``: a hole is floor only where its chromaticity's L1 distance to the floor's mean
     is below this share of its distance to the other covered pixels' mean."""
