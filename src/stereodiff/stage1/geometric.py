@@ -49,7 +49,7 @@ import numpy as np
 from stereodiff.camera import AHEAD_SHARE, fit_long_side, pinhole, prior_focal, scale_intrinsics
 from stereodiff.errors import InputError
 from stereodiff.flow import compose_flows, dis_engine, dis_flows, grey_frame, grey_projection
-from stereodiff.io.pages import delete_arrays, new_array, release
+from stereodiff.io.pages import delete_arrays, new_array, release, trim_heap
 from stereodiff.lazy import import_in_background
 from stereodiff.progress import logger, progress, thread_imap, thread_map, workers_own_the_cores
 from stereodiff.robust import streamed_median
@@ -255,7 +255,8 @@ def hole_carry_after(
         given_out[start:stop] = np.asarray(scene.movers_given[start:stop], bool) | given
         carried += int(np.count_nonzero(given))
         del depth, handled, given, confidence
-        release(depth_out, confidence_out, valid_out, given_out, scene.depth, scene.confidence, scene.movers_given)
+        release(depth_out, confidence_out, valid_out, given_out, *_hole_carry_inputs(scene, near_given))
+        trim_heap()  # the block's freed arrays leave the resident set too
     if not carried:
         delete_arrays(out_dir, *names)
         return scene
@@ -273,12 +274,18 @@ def _hole_carry_sources(scene: SceneGeometry, near_given: np.ndarray | None, fir
     return handled
 
 
+def _hole_carry_inputs(scene: SceneGeometry, near_given: np.ndarray | None) -> tuple[Any, ...]:
+    """The ``[T,h,w]`` arrays :func:`hole_carry_after` reads (memmaps among them have their pages released)."""
+    return scene.depth, scene.confidence, scene.valid, scene.movers_given, near_given
+
+
 def _hole_carry_confidence(scene: SceneGeometry, near_given: np.ndarray | None) -> float:
     """The median confidence of :func:`hole_carry_after`'s sources over the whole video, read frame by frame."""
 
     def sources() -> Iterator[np.ndarray]:
         for k in range(scene.num_frames):
             yield np.asarray(scene.confidence[k], np.float32)[_hole_carry_sources(scene, near_given, k, k + 1)[0]]
+            release(*_hole_carry_inputs(scene, near_given))
 
     return streamed_median(sources)
 
