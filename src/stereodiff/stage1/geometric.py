@@ -235,7 +235,7 @@ def hole_carry_after(
         return scene
     t, h, w = scene.depth.shape
     names = ("carry_depth", "carry_confidence", "carry_valid", "carry_movers_given")
-    depth_out, confidence_out, valid_out, given_out = (
+    outputs = tuple(
         new_array(out_dir, name, (t, h, w), dtype) for name, dtype in zip(names, (np.float32, np.float32, bool, bool))
     )
     median, carried = None, 0
@@ -246,23 +246,38 @@ def hole_carry_after(
         handled = _hole_carry_sources(scene, near_given, first, last)
         given = carry_hole_depth(depth, handled, frames, min_area, (start - first, stop - first))
         core = slice(start - first, stop - first)
-        given, confidence = given[core], np.array(scene.confidence[start:stop], np.float32)
-        if given.any():
+        if given[core].any():
             median = _hole_carry_confidence(scene, near_given) if median is None else median
-            confidence[given] = median
-        depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence
-        valid_out[start:stop] = given if scene.valid is None else np.asarray(scene.valid[start:stop], bool) | given
-        given_out[start:stop] = np.asarray(scene.movers_given[start:stop], bool) | given
-        carried += int(np.count_nonzero(given))
-        del depth, handled, given, confidence
-        release(depth_out, confidence_out, valid_out, given_out, *_hole_carry_inputs(scene, near_given))
+        _write_carried(scene, outputs, start, depth[core], given[core], median)
+        carried += int(np.count_nonzero(given[core]))
+        del depth, handled, given
+        release(*outputs, *_hole_carry_inputs(scene, near_given))
         trim_heap()  # the block's freed arrays leave the resident set too
     if not carried:
         delete_arrays(out_dir, *names)
         return scene
-    return dataclasses.replace(
-        scene, depth=depth_out, confidence=confidence_out, valid=valid_out, movers_given=given_out
-    )
+    return dataclasses.replace(scene, **dict(zip(("depth", "confidence", "valid", "movers_given"), outputs)))
+
+
+def _write_carried(
+    scene: SceneGeometry,
+    outputs: tuple[np.ndarray, ...],
+    start: int,
+    depth: np.ndarray,
+    given: np.ndarray,
+    median: float | None,
+) -> None:
+    """Writes a block of :func:`hole_carry_after`: its carried ``depth`` ``[n,h,w]`` float32 and ``given``
+    ``[n,h,w]`` bool pixels (confidence ``median``) into ``outputs`` (depth, confidence, validity, ``movers_given``
+    ``[T,h,w]``) at the frames ``[start, start + n)``, with the scene's confidence, validity and ``movers_given``."""
+    depth_out, confidence_out, valid_out, given_out = outputs
+    stop = start + len(depth)
+    confidence = np.array(scene.confidence[start:stop], np.float32)
+    if median is not None:
+        confidence[given] = median
+    depth_out[start:stop], confidence_out[start:stop] = depth, confidence
+    valid_out[start:stop] = given if scene.valid is None else np.asarray(scene.valid[start:stop], bool) | given
+    given_out[start:stop] = np.asarray(scene.movers_given[start:stop], bool) | given
 
 
 def _hole_carry_sources(scene: SceneGeometry, near_given: np.ndarray | None, first: int, last: int) -> np.ndarray:
