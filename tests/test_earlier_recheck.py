@@ -68,7 +68,7 @@ def test_near_far_pixels_take_the_earlier_frames_depth():
     )
     static = np.ones(depth.shape, bool)
     static[7, :, -4:] = False  # a mover's pixels
-    out, changed = recheck_far_from_earlier(scene, static, EarlierRecheck(margin=0.3, frames=4, near=0.2))
+    out, changed = recheck_far_from_earlier(scene, [~static], EarlierRecheck(margin=0.3, frames=4, near=0.2))
     fixed = wrong & static
     fixed[:, :, :2] = False  # (no earlier point lands beyond the right side's last splat)
     error = np.abs(np.log(out.depth[fixed] / truth.depth[fixed]))
@@ -89,3 +89,37 @@ def test_earlier_recheck_is_off_in_the_preset_and_validated():
         set_option(config, f"stage1.{key}", value)
         with pytest.raises(ValueError, match=key):
             config.validate()
+
+
+def test_recheck_frame_by_frame_reads_only_the_earlier_frames_as_given(tmp_path):
+    """Each frame's output is that of the video cut to it and its ``frames`` earlier frames (the ring holds their
+    given depth, never a rechecked one), bit for bit; the memmap in ``out_dir`` holds the in-memory output."""
+    truth = _truth(frames=12, step=0.2)
+    depth = np.array(truth.depth)
+    depth[4:][depth[4:] < 10] *= 3.0  # the near wall put far from frame 4 on: rechecked frames predict later ones
+    scene = SceneGeometry(
+        depth=depth,
+        confidence=truth.confidence,
+        focal=truth.focal,
+        principal_point=truth.principal_point,
+        cam_to_world=truth.cam_to_world,
+        valid=truth.valid,
+    )
+    moving = np.zeros(depth.shape, bool)
+    moving[:, :4, :] = True
+    settings = EarlierRecheck(margin=0.3, frames=3, near=0.2)
+    out, changed = recheck_far_from_earlier(scene, [moving], settings)
+    on_disk, _ = recheck_far_from_earlier(scene, [moving], settings, out_dir=tmp_path)
+    assert changed > 0 and isinstance(on_disk.depth, np.memmap) and np.array_equal(on_disk.depth, out.depth)
+    for k in range(3, 12):
+        cut = slice(k - 3, k + 1)
+        part = SceneGeometry(
+            depth=depth[cut],
+            confidence=truth.confidence[cut],
+            focal=truth.focal[cut],
+            principal_point=truth.principal_point[cut],
+            cam_to_world=truth.cam_to_world[cut],
+            valid=truth.valid[cut],
+        )
+        alone, _ = recheck_far_from_earlier(part, [moving[cut]], settings)
+        assert np.array_equal(alone.depth[-1], out.depth[k])

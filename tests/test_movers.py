@@ -2981,6 +2981,57 @@ def test_hole_carry_after_near_holes_carries_the_movers_regions_only():
     assert hole_carry_after(replace(scene, movers_given=None), near, frames=4, min_area=0.001).movers_given is None
 
 
+def _random_movers_scene(n: int, h: int, w: int, seed: int) -> tuple[SceneGeometry, np.ndarray]:
+    """A random scene of ``n`` frames: boxes sliding a few px a frame over a wall, holes in most frames, given
+    (``movers_given``) in some, a few near-holes regions; and its ``near_given`` mask."""
+    rng = np.random.default_rng(seed)
+    depth = np.full((n, h, w), 8.0, np.float32) + rng.random((n, h, w), np.float32)
+    given, near = np.zeros((n, h, w), bool), np.zeros((n, h, w), bool)
+    for _ in range(6):
+        top, left, bh, bw = int(rng.integers(0, h - 12)), int(rng.integers(0, w - 20)), 10, 14
+        dy, dx, value = int(rng.integers(-1, 2)), int(rng.integers(-2, 3)), float(rng.uniform(1, 6))
+        for k in range(n):
+            y, x = (top + dy * k) % (h - bh), (left + dx * k) % (w - bw)
+            box = (slice(k, k + 1), slice(y, y + bh), slice(x, x + bw))
+            state = rng.random()
+            depth[box] = value if state < 0.2 else (value * 0.9 if state < 0.3 else 0.0)
+            given[box] = state < 0.2
+            near[box] = state < 0.04
+    confidence = rng.random((n, h, w), np.float32)
+    scene = SceneGeometry(
+        depth=depth,
+        confidence=confidence,
+        focal=np.full(n, 300.0),
+        principal_point=np.tile([w / 2, h / 2], (n, 1)).astype(np.float64),
+        cam_to_world=np.tile(np.eye(4), (n, 1, 1)),
+        valid=depth > 0,
+        movers_given=given,
+    )
+    return scene, near
+
+
+def test_hole_carry_after_in_blocks_gives_the_whole_videos_carry_bit_for_bit(monkeypatch, tmp_path):
+    """Blocks of 16 frames (each with ``frames`` of context, written to memmaps) give the depth, confidence,
+    validity and ``movers_given`` of one carry over the whole video, bit for bit, tracks crossing the blocks."""
+    from stereodiff.stage1 import geometric
+    from stereodiff.stage1.movers.tracking import carry_hole_depth
+
+    scene, near = _random_movers_scene(70, 30, 60, seed=5)
+    handled = scene.movers_given & ~near
+    depth = scene.depth.copy()
+    given = carry_hole_depth(depth, handled, frames=6, min_area=0.01)
+    confidence = scene.confidence.copy()
+    confidence[given] = float(np.median(scene.confidence[handled]))
+    assert given[:16].any() and given[16:32].any() and given[48:].any()
+    monkeypatch.setattr(geometric, "HOLE_CARRY_BLOCK", 16)
+    for out_dir in (None, tmp_path):
+        out = geometric.hole_carry_after(scene, near, frames=6, min_area=0.01, out_dir=out_dir)
+        assert np.array_equal(out.depth, depth) and np.array_equal(out.confidence, confidence)
+        assert np.array_equal(out.valid, scene.valid | given)
+        assert np.array_equal(out.movers_given, scene.movers_given | given)
+    assert (tmp_path / "carry_depth.npy").exists()
+
+
 def test_hole_carry_setting_reaches_the_movers_and_is_off_by_default():
     from stereodiff.config import PipelineConfig
     from stereodiff.stage1.geometric import mover_settings

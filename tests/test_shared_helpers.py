@@ -14,7 +14,14 @@ import pytest
 from stereodiff.errors import InputError
 from stereodiff.io.files import stamped_folder
 from stereodiff.progress import thread_imap, thread_map
-from stereodiff.robust import _choice_arrays, _choice_loop, choice_samples, choice_triples, weighted_median
+from stereodiff.robust import (
+    _choice_arrays,
+    _choice_loop,
+    choice_samples,
+    choice_triples,
+    streamed_median,
+    weighted_median,
+)
 
 
 def test_thread_imap_keeps_order_and_bounds_the_work_in_flight():
@@ -62,6 +69,25 @@ def test_stamped_folder_is_not_stamped_when_creation_fails(tmp_path):
     with pytest.raises(InputError, match="no space"):
         stamped_folder(tmp_path / "c", {"a": 1}, name="stamp.json", what="x", fix="f", create=fail)
     assert not (tmp_path / "c" / "stamp.json").exists()
+
+
+def test_streamed_median_is_numpys_median_bit_for_bit():
+    """Over chunks, odd and even counts, negative values, ties (most values equal: one bin holds them), values
+    differing in the last bits only, huge ones; NaN for a NaN or no value."""
+    rng = np.random.default_rng(7)
+    for trial in range(200):
+        n = int(rng.integers(1, 3000))
+        values = (
+            rng.normal(size=n),
+            rng.choice([0.5, 0.25, -1.0, 3.0], n),
+            0.3 + 1e-4 * rng.random(n),
+            1e30 * rng.normal(size=n),
+        )[trial % 4].astype(np.float32)
+        chunks = np.split(values, np.sort(rng.integers(0, n, 3)))
+        expected = float(np.median(values))
+        assert np.float64(streamed_median(chunks.__iter__)).tobytes() == np.float64(expected).tobytes()
+    assert np.isnan(streamed_median(lambda: iter([np.float32([1.0, np.nan])])))
+    assert np.isnan(streamed_median(lambda: iter([])))
 
 
 def test_weighted_median_batched_and_single(rng):

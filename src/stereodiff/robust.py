@@ -5,10 +5,11 @@ sweeps."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
-__all__ = ["choice_samples", "choice_triples", "parabola_vertex", "theil_sen", "weighted_median"]
+__all__ = ["choice_samples", "choice_triples", "parabola_vertex", "streamed_median", "theil_sen", "weighted_median"]
 
 
 def parabola_vertex(a: float, b: float, c: float) -> float:
@@ -16,6 +17,50 @@ def parabola_vertex(a: float, b: float, c: float) -> float:
     steps from the middle one, within ±1; 0 when the three are not convex (no minimum between them)."""
     curvature = a + c - 2 * b
     return float(np.clip(0.5 * (a - c) / curvature, -1.0, 1.0)) if curvature > 0 else 0.0
+
+
+def _order_keys(values: np.ndarray) -> np.ndarray:
+    """``[N]`` uint32 keys of the float32 ``values`` ``[N]`` in their numeric order (the sign bit set on
+    non-negative values' bits, every bit flipped on negative ones')."""
+    bits = np.ascontiguousarray(values, np.float32).view(np.uint32)
+    return np.where(bits >> 31 == 1, ~bits, bits | np.uint32(1 << 31))
+
+
+def _key_value(key: int) -> np.float32:
+    """The float32 whose :func:`_order_keys` key is ``key``."""
+    bits = key & 0x7FFFFFFF if key >> 31 else ~key & 0xFFFFFFFF
+    return np.array([bits], np.uint32).view(np.float32)[0]
+
+
+def _ranked(histogram: np.ndarray, rank: int) -> tuple[int, int]:
+    """The bin of ``histogram`` ``[B]`` (counts) holding the value of 0-based ``rank`` in bin order, and that
+    value's rank inside the bin."""
+    cumulative = np.cumsum(histogram)
+    index = int(np.searchsorted(cumulative, rank, side="right"))
+    return index, rank - (int(cumulative[index - 1]) if index else 0)
+
+
+def streamed_median(chunks: Callable[[], Iterable[np.ndarray]]) -> float:
+    """``np.median`` of the float32 values of every chunk ``chunks()`` yields (each ``[N_i]``), bit for bit, in
+    memory flat in their number: two passes (each a new call of ``chunks``) select the middle values by the high,
+    then the low 16 bits of their order keys; NaN when a value is NaN or there is none."""
+    high, count = np.zeros(1 << 16, np.int64), 0
+    for chunk in chunks():
+        if np.isnan(chunk).any():
+            return float("nan")
+        high += np.bincount(_order_keys(chunk) >> 16, minlength=1 << 16)
+        count += chunk.size
+    if count == 0:
+        return float("nan")
+    ranks = sorted({(count - 1) // 2, count // 2})
+    bins = [_ranked(high, rank) for rank in ranks]  # (high 16 bits, rank among the values with them)
+    low = {top: np.zeros(1 << 16, np.int64) for top, _ in bins}
+    for chunk in chunks():
+        keys = _order_keys(chunk)
+        for top, histogram in low.items():
+            histogram += np.bincount(keys[keys >> 16 == top] & 0xFFFF, minlength=1 << 16)
+    middle = [_key_value(top << 16 | _ranked(low[top], rank)[0]) for top, rank in bins]
+    return float(np.median(np.array(middle, np.float32)))
 
 
 def weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -14,10 +14,14 @@ predicted depth.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from stereodiff.camera import backproject_pixels
+from stereodiff.io.pages import new_array, release
 from stereodiff.types import SceneGeometry
 
 __all__ = ["EarlierRecheck", "recheck_far_from_earlier", "splat_depth"]
@@ -62,16 +66,15 @@ def splat_depth(
     return out.reshape(h, w)
 
 
-def _prediction(scene: SceneGeometry, static: np.ndarray, k: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
-    """``[h,w]`` median depth of frame ``k`` predicted by its up to ``frames`` earlier frames' static covered pixels
-    (NaN where none lands) and ``[h,w]`` how many of them landed there."""
-    K = scene.intrinsics()
-    world_to_k = np.linalg.inv(scene.cam_to_world[k])
-    splats = []
-    for s in range(max(0, k - frames), k):
-        depth = np.asarray(scene.depth[s])
-        keep = static[s] & (depth > 0)
-        splats.append(splat_depth(depth, keep, K[s], K[k], world_to_k @ scene.cam_to_world[s]))
+#: one earlier frame of :func:`_prediction`: its depth ``[h,w]`` as given, its static covered pixels ``[h,w]`` bool,
+#: its intrinsics ``[3,3]`` and camera-to-world pose ``[4,4]``
+Earlier = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _prediction(earlier: Iterable[Earlier], K: np.ndarray, world_to_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[h,w]`` median depth of a frame (intrinsics ``K [3,3]``, pose ``world_to_k [4,4]``) predicted by the
+    ``earlier`` frames' static covered pixels (NaN where none lands) and ``[h,w]`` how many of them landed there."""
+    splats = [splat_depth(depth, keep, K_s, K, world_to_k @ cam_to_world) for depth, keep, K_s, cam_to_world in earlier]
     ordered = np.sort(np.stack(splats), axis=0)  # [S,h,w], the inf (nothing landed) last
     count = np.sum(np.isfinite(ordered), axis=0)
     middle = np.take_along_axis(ordered, np.stack([(count - 1) // 2, count // 2]).clip(0), axis=0)
@@ -80,7 +83,10 @@ def _prediction(scene: SceneGeometry, static: np.ndarray, k: int, frames: int) -
 
 
 def recheck_far_from_earlier(
-    scene: SceneGeometry, static: np.ndarray, settings: EarlierRecheck
+    scene: SceneGeometry,
+    flagged: Sequence[np.ndarray],
+    settings: EarlierRecheck,
+    out_dir: Path | None = None,
 ) -> tuple[SceneGeometry, int]:
     """The scene with each frame's static covered pixels that lie more than ``settings.margin`` (log) farther than
     the median of the earlier frames' prediction (:func:`splat_depth` of up to ``settings.frames`` earlier frames,
@@ -90,23 +96,33 @@ def recheck_far_from_earlier(
     behind it, a line the opening removes, while the far-put part of a near object is a region.
 
     Every prediction comes from the earlier frames' depth as it was given (a value taken here never predicts
-    another frame). ``static [T,h,w]`` bool: the pixels no mover rule flagged. The depth is a
-    new array; confidence, validity and poses are the input's. For a camera moving ahead (the caller's gate)."""
+    another frame). ``flagged``: ``[T,h,w]`` bool masks (any array-like read one frame at a time) of the pixels a
+    mover rule flagged, the static pixels being in none. Memory does not grow with ``T``: frame by frame, with a
+    ring of the ``settings.frames`` earlier frames' given depth; the depth is a new array (a memmap
+    ``out_dir/recheck_depth.npy`` when ``out_dir`` is given); confidence, validity and poses are the input's. For a
+    camera moving ahead (the caller's gate)."""
     import cv2
 
-    depth = np.array(scene.depth, dtype=np.float32)
+    t = scene.num_frames
+    depth = new_array(out_dir, "recheck_depth", scene.depth.shape, np.float32)
+    K = scene.intrinsics()
+    earlier: deque[Earlier] = deque(maxlen=settings.frames)
     changed = 0
-    for k in range(1, scene.num_frames):
-        own = depth[k]
-        covered = (own > 0) & static[k]
-        if not covered.any():
-            continue
-        predicted, count = _prediction(scene, static, k, settings.frames)
-        near = np.quantile(own[own > 0], settings.near)
-        check = covered & (count >= min(2, k)) & (predicted <= near)
-        far = np.zeros_like(check)
-        far[check] = np.log(own[check]) - np.log(predicted[check]) > settings.margin
-        far = cv2.morphologyEx(far.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).view(bool)
-        own[far] = predicted[far]
-        changed += int(far.sum())
+    for k in range(t):
+        given = np.array(scene.depth[k])
+        static = ~np.logical_or.reduce([np.asarray(mask[k], bool) for mask in flagged], initial=False)
+        own = given.astype(np.float32)
+        covered = (own > 0) & static
+        if k > 0 and covered.any():
+            predicted, count = _prediction(earlier, K[k], np.linalg.inv(scene.cam_to_world[k]))
+            near = np.quantile(own[own > 0], settings.near)
+            check = covered & (count >= min(2, k)) & (predicted <= near)
+            far = np.zeros_like(check)
+            far[check] = np.log(own[check]) - np.log(predicted[check]) > settings.margin
+            far = cv2.morphologyEx(far.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).view(bool)
+            own[far] = predicted[far]
+            changed += int(far.sum())
+        depth[k] = own
+        earlier.append((given, static & (given > 0), K[k], scene.cam_to_world[k]))
+        release(depth, scene.depth, *flagged)
     return dataclasses.replace(scene, depth=depth), changed

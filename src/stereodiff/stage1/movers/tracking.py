@@ -512,7 +512,16 @@ def _hole_track(
         yield distance, b, pixels & ~handled[b]
 
 
-def carry_hole_depth(depth: np.ndarray, handled: np.ndarray, frames: int, min_area: float) -> np.ndarray:
+def _reaches(j: int, step: int, frames: int, first: int, stop: int) -> bool:
+    """Whether a track from frame ``j`` in the direction ``step`` (±1), at most ``frames`` frames long, can reach a
+    frame of ``[first, stop)``."""
+    near, far = sorted((j + step, j + step * frames))
+    return near < stop and far >= first
+
+
+def carry_hole_depth(
+    depth: np.ndarray, handled: np.ndarray, frames: int, min_area: float, targets: tuple[int, int] | None = None
+) -> np.ndarray:
     """A given mover's depth carried over its track into the frames where stage 1 left it a hole
     (``MoverSettings.hole_carry``), in place.
 
@@ -530,6 +539,10 @@ def carry_hole_depth(depth: np.ndarray, handled: np.ndarray, frames: int, min_ar
         handled: ``[n,h,w]`` bool pixels whose depth came from a mover constraint.
         frames: the farthest frame a region's depth is carried to (frames).
         min_area: the least share of a frame of a source region and of the pixels a frame takes from it.
+        targets: only the frames ``[first, stop)`` are given depth (``None``: all): a block's frames with ``frames``
+            frames of context on each side, as :func:`~stereodiff.stage1.geometric.hole_carry_after` passes them,
+            get what the whole video gives them (a track reaches no farther), and the tracks that never reach them
+            are not followed.
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -538,6 +551,7 @@ def carry_hole_depth(depth: np.ndarray, handled: np.ndarray, frames: int, min_ar
 
     n, h, w = depth.shape
     reach = max(1, round(HOLE_REACH * max(h, w) / 320.0))
+    first, stop = targets or (0, n)
     source = depth.copy()  # the tracks read the holes before any carry fills them
     found: dict[int, list[tuple[int, np.ndarray, float]]] = {}
     for j in range(n):
@@ -547,9 +561,12 @@ def carry_hole_depth(depth: np.ndarray, handled: np.ndarray, frames: int, min_ar
                 continue
             region = labels == label
             value = float(np.median(source[j][region]))
-            for step in (1, -1):
+            for step in (step for step in (1, -1) if _reaches(j, step, frames, first, stop)):
                 for distance, b, pixels in _hole_track(source, handled, j, region, step, frames, reach):
-                    found.setdefault(b, []).append((distance, pixels, value))
+                    if first <= b < stop:
+                        found.setdefault(b, []).append((distance, pixels, value))
+                    elif (b >= stop) == (step > 0):
+                        break  # past the targets
     given = _give_found(depth, found, min_area)
     if found:
         logger.info("movers: hole carry: %d px in %d frames", int(np.count_nonzero(given)), len(found))
