@@ -1,5 +1,7 @@
 """stage1.earlier_recheck: a near static surface put far in the last frames takes the earlier frames' depth."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -58,14 +60,7 @@ def test_near_far_pixels_take_the_earlier_frames_depth():
     far_wrong = ~near & (np.arange(W) < 10)[None, None, :]
     far_wrong[:6] = False
     depth[far_wrong] *= 3.0
-    scene = SceneGeometry(
-        depth=depth,
-        confidence=truth.confidence,
-        focal=truth.focal,
-        principal_point=truth.principal_point,
-        cam_to_world=truth.cam_to_world,
-        valid=truth.valid,
-    )
+    scene = dataclasses.replace(truth, depth=depth)
     static = np.ones(depth.shape, bool)
     static[7, :, -4:] = False  # a mover's pixels
     out, changed = recheck_far_from_earlier(scene, [~static], EarlierRecheck(margin=0.3, frames=4, near=0.2))
@@ -97,14 +92,7 @@ def test_recheck_frame_by_frame_reads_only_the_earlier_frames_as_given(tmp_path)
     truth = _truth(frames=12, step=0.2)
     depth = np.array(truth.depth)
     depth[4:][depth[4:] < 10] *= 3.0  # the near wall put far from frame 4 on: rechecked frames predict later ones
-    scene = SceneGeometry(
-        depth=depth,
-        confidence=truth.confidence,
-        focal=truth.focal,
-        principal_point=truth.principal_point,
-        cam_to_world=truth.cam_to_world,
-        valid=truth.valid,
-    )
+    scene = dataclasses.replace(truth, depth=depth)
     moving = np.zeros(depth.shape, bool)
     moving[:, :4, :] = True
     settings = EarlierRecheck(margin=0.3, frames=3, near=0.2)

@@ -2960,15 +2960,7 @@ def test_hole_carry_after_near_holes_carries_the_movers_regions_only():
     near[0] = box[0]
     confidence = np.where(depth > 0, 0.5, 0.0).astype(np.float32)
     confidence[0][person[0]] = 0.25
-    scene = SceneGeometry(
-        depth=depth,
-        confidence=confidence,
-        focal=np.full(n, 300.0),
-        principal_point=np.tile([w / 2, h / 2], (n, 1)).astype(np.float64),
-        cam_to_world=np.tile(np.eye(4), (n, 1, 1)),
-        valid=depth > 0,
-        movers_given=given,
-    )
+    scene = _still_camera_scene(depth, confidence, given)
     out = hole_carry_after(scene, near, frames=4, min_area=0.001)
     carried = person.copy()
     carried[0] = False
@@ -2979,6 +2971,21 @@ def test_hole_carry_after_near_holes_carries_the_movers_regions_only():
     assert np.all(with_box.depth[1:][box[1:]] == 1.0)
     assert hole_carry_after(scene, near, frames=0, min_area=0.001) is scene
     assert hole_carry_after(replace(scene, movers_given=None), near, frames=4, min_area=0.001).movers_given is None
+
+
+def _still_camera_scene(depth: np.ndarray, confidence: np.ndarray, given: np.ndarray) -> SceneGeometry:
+    """A scene of ``depth`` / ``confidence`` ``[n,h,w]`` float32 and ``movers_given`` ``given`` ``[n,h,w]`` bool seen
+    by a still camera (focal 300 px, centred), valid where the depth is positive."""
+    n, h, w = depth.shape
+    return SceneGeometry(
+        depth=depth,
+        confidence=confidence,
+        focal=np.full(n, 300.0),
+        principal_point=np.tile([w / 2, h / 2], (n, 1)).astype(np.float64),
+        cam_to_world=np.tile(np.eye(4), (n, 1, 1)),
+        valid=depth > 0,
+        movers_given=given,
+    )
 
 
 def _random_movers_scene(n: int, h: int, w: int, seed: int) -> tuple[SceneGeometry, np.ndarray]:
@@ -2997,17 +3004,7 @@ def _random_movers_scene(n: int, h: int, w: int, seed: int) -> tuple[SceneGeomet
             depth[box] = value if state < 0.2 else (value * 0.9 if state < 0.3 else 0.0)
             given[box] = state < 0.2
             near[box] = state < 0.04
-    confidence = rng.random((n, h, w), np.float32)
-    scene = SceneGeometry(
-        depth=depth,
-        confidence=confidence,
-        focal=np.full(n, 300.0),
-        principal_point=np.tile([w / 2, h / 2], (n, 1)).astype(np.float64),
-        cam_to_world=np.tile(np.eye(4), (n, 1, 1)),
-        valid=depth > 0,
-        movers_given=given,
-    )
-    return scene, near
+    return _still_camera_scene(depth, rng.random((n, h, w), np.float32), given), near
 
 
 def test_hole_carry_after_in_blocks_gives_the_whole_videos_carry_bit_for_bit(monkeypatch, tmp_path):
