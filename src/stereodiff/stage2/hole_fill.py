@@ -965,15 +965,16 @@ def plane_fills(
     floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
     if floor is None:
         return log_depth
-    log_depth = top_plane_fill(config, covered, log_depth, rgb, floor, movers)
-    return floor_plane_fill(config, covered, log_depth, rgb, floor, movers)
+    share = chromaticity(rgb)  # [h,w,3]
+    log_depth = top_plane_fill(config, covered, log_depth, share, floor, movers)
+    return floor_plane_fill(config, covered, log_depth, share, floor, movers)
 
 
 def top_plane_fill(
     config: TemporalConfig,
     covered: np.ndarray,
     log_depth: np.ndarray,
-    rgb: np.ndarray,
+    share: np.ndarray,
     floor: np.ndarray,
     movers: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -981,10 +982,9 @@ def top_plane_fill(
     depth of the plane parallel to the floor (``floor`` ``[3]``, :func:`floor_plane`'s) through the covered pixel below
     them (``hole_top_plane_px``): a hole (not ``covered [h,w]``) whose column has covered pixels within that reach below
     and above (:func:`column_neighbours`), the one above farther by ``hole_outline_step`` or more, whose chromaticity
-    (:func:`chromaticity` of ``rgb [h,w,3]`` float32 in [0, 1]) is nearer the 5×5 mean at the pixel below than
-    ``hole_top_plane_colour`` times its distance to the one above, takes the log-depth where that plane meets its ray,
-    when nearer than both its fill and the pixel above. Nothing within ``hole_outline_mover_px`` of ``movers [h,w]``
-    (bool) moves.
+    (``share [h,w,3]``, :func:`chromaticity`'s) is nearer the 5×5 mean at the pixel below than ``hole_top_plane_colour``
+    times its distance to the one above, takes the log-depth where that plane meets its ray, when nearer than both its
+    fill and the pixel above. Nothing within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves.
 
     A box's or cylinder's top is a hole in every frame of a static orbit between its front (near) and the wall
     above (far), which the fill gives the wall's depth; the front's upper edge is on the top's plane, and the top
@@ -1001,7 +1001,6 @@ def top_plane_fill(
     rows, cols = np.nonzero(band)
     low, high = below[rows, cols], above[rows, cols]  # [n] each
     near, far = log_depth[low, cols], log_depth[high, cols]
-    share = chromaticity(rgb)  # [h,w,3]
     mean = cv2.blur(share, (2 * _TOP_COLOUR_PX + 1,) * 2)  # [h,w,3]
     own = share[rows, cols]
     to_near = np.abs(own - mean[low, cols]).sum(-1)
@@ -1021,15 +1020,15 @@ def floor_plane_fill(
     config: TemporalConfig,
     covered: np.ndarray,
     log_depth: np.ndarray,
-    rgb: np.ndarray,
+    share: np.ndarray,
     floor: np.ndarray,
     movers: np.ndarray | None = None,
 ) -> np.ndarray:
     """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with the holes coloured like the floor given the
     floor's depth (``hole_floor_plane_px``): the floor is ``floor`` ``[3]`` (:func:`floor_plane`'s), its pixels the
     ``covered [h,w]`` ones whose inverse depth lies within :data:`_FLOOR_TOLERANCE` of it; a hole below its vanishing
-    line, filled nearer than the floor along its ray, whose chromaticity (:func:`chromaticity` of ``rgb [h,w,3]``
-    float32 in [0, 1]) lies nearer (L1) the floor pixels' mean over the square of half-size ``hole_floor_plane_px`` than
+    line, filled nearer than the floor along its ray, whose chromaticity (``share [h,w,3]``, :func:`chromaticity`'s)
+    lies nearer (L1) the floor pixels' mean over the square of half-size ``hole_floor_plane_px`` than
     ``hole_floor_plane_colour`` times its distance to the other covered pixels' mean there, takes the floor's log-depth.
     Nothing within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves.
 
@@ -1050,7 +1049,6 @@ def floor_plane_fill(
     at = np.nonzero(band)
     if not len(at[0]) or not on_floor.any():
         return log_depth
-    share = chromaticity(rgb)  # [h,w,3]
     planes = np.concatenate([share, np.ones_like(log_depth)[..., None]], axis=-1)  # [h,w,4]
     floor_sums, other_sums = (
         box_sums(planes, side.astype(np.float32), half, at) for side in (on_floor, covered & ~on_floor)
