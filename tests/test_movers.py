@@ -2944,7 +2944,7 @@ def test_hole_carry_after_near_holes_carries_the_movers_regions_only():
     """After ``near_holes``: the person given 4.0 in frame 0 is carried over her holes in frames 1–2 (depth, valid,
     ``movers_given``, the sources' median confidence); the near object ``near_holes`` gave 1.0 in frame 0 is no
     source (its holes in frames 1–2 stay holes); 0 frames or no ``movers_given`` leave the scene as it is."""
-    from stereodiff.stage1.geometric import hole_carry_after
+    from stereodiff.stage1.hole_carry import hole_carry_after
 
     n, h, w = 3, 60, 320
     depth = np.full((n, h, w), 8.0, np.float32)
@@ -3010,7 +3010,7 @@ def _random_movers_scene(n: int, h: int, w: int, seed: int) -> tuple[SceneGeomet
 def test_hole_carry_after_in_blocks_gives_the_whole_videos_carry_bit_for_bit(monkeypatch, tmp_path):
     """Blocks of 16 frames (each with ``frames`` of context, written to memmaps) give the depth, confidence,
     validity and ``movers_given`` of one carry over the whole video, bit for bit, tracks crossing the blocks."""
-    from stereodiff.stage1 import geometric
+    from stereodiff.stage1 import hole_carry
     from stereodiff.stage1.movers.tracking import carry_hole_depth
 
     scene, near = _random_movers_scene(70, 30, 60, seed=5)
@@ -3020,9 +3020,9 @@ def test_hole_carry_after_in_blocks_gives_the_whole_videos_carry_bit_for_bit(mon
     confidence = scene.confidence.copy()
     confidence[given] = float(np.median(scene.confidence[handled]))
     assert given[:16].any() and given[16:32].any() and given[48:].any()
-    monkeypatch.setattr(geometric, "HOLE_CARRY_BLOCK", 16)
+    monkeypatch.setattr(hole_carry, "HOLE_CARRY_BLOCK", 16)
     for out_dir in (None, tmp_path):
-        out = geometric.hole_carry_after(scene, near, frames=6, min_area=0.01, out_dir=out_dir)
+        out = hole_carry.hole_carry_after(scene, near, frames=6, min_area=0.01, out_dir=out_dir)
         assert np.array_equal(out.depth, depth) and np.array_equal(out.confidence, confidence)
         assert np.array_equal(out.valid, scene.valid | given)
         assert np.array_equal(out.movers_given, scene.movers_given | given)

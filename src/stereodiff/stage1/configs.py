@@ -948,7 +948,7 @@ class GeometricConfig(Stage1Config):
     movers_hole_carry_after: bool = False
     """With ``movers_hole_carry``: the carry runs after ``near_holes`` instead of in the movers step, on the holes
     that step left, from the movers' given regions only (not ``near_holes``' own), so the holes it fills cannot
-    change the regions, bounds and tracks ``near_holes`` reads (:func:`~stereodiff.stage1.geometric.hole_carry_after`;
+    change the regions, bounds and tracks ``near_holes`` reads (:func:`~stereodiff.stage1.hole_carry.hole_carry_after`;
     off; docs/geometric.md "The walking person's hole carry after `near_holes`"). At 16 on fresh close-object 1866
     the carry in the movers step lost +18.9 % through ``near_holes``' near object; after it, at 32 frames: 1866
     identical, held-out 1430 / 1422 / 1416 −25.7 / −20.9 / −12.6 % (moving px 0.346 / 0.313 / 0.279 → 0.176 / 0.172

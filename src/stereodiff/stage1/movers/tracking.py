@@ -540,7 +540,7 @@ def carry_hole_depth(
         frames: the farthest frame a region's depth is carried to (frames).
         min_area: the least share of a frame of a source region and of the pixels a frame takes from it.
         targets: only the frames ``[first, stop)`` are given depth (``None``: all): a block's frames with ``frames``
-            frames of context on each side, as :func:`~stereodiff.stage1.geometric.hole_carry_after` passes them,
+            frames of context on each side, as :func:`~stereodiff.stage1.hole_carry.hole_carry_after` passes them,
             get what the whole video gives them (a track reaches no farther), and the tracks that never reach them
             are not followed.
 
