@@ -1384,8 +1384,9 @@ class GeometricConfig(Stage1Config):
     1.013 → 0.996× stage 1), moving px within −0.6 … +0.7 %. Only for a camera moving ahead: close-object and
     static-orbit s0 / s1 and indoor-dynamic s0 do not pass the gate (checked at 24 frames, 160×120); ≈ 2.3 s of
     CPU per 64 frames at 320×240 where it runs. Held out on driving 1432–1439: 3 better / 5 same / 0 worse (−2.53 …
-    +0.02 %), but its z-buffer splats (≈ 12 ms each, six per frame) cost ≈ 7.5 s of CPU per 64 frames on random depth
-    at 320×240 (a third of the preset's time), so 0 here and in the ``cpu`` preset."""
+    +0.02 %), but its z-buffer splats (≈ 4.7 ms each on a quiet host, six per frame) cost ≈ 2.9 s per 64 frames at
+    320×240, run serially (the preset takes ≈ 17 s for them: ≈ 15 % slower on a driving clip for at most 2.5 %), so
+    0 here and in the ``cpu`` preset."""
     earlier_recheck_frames: int = 6
     """With ``earlier_recheck``: how many earlier frames predict each frame (their median where two or more land)."""
     earlier_recheck_near: float = 0.2
