@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 
 from stereodiff.camera import pinhole
+from stereodiff.channels import channel_mean
 from stereodiff.io.pages import new_array, release
 from stereodiff.masks import shifted
 from stereodiff.stage1.fusion import nearest_fill
@@ -704,10 +705,9 @@ def mover_part(
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     patch = (PATCH_PX, PATCH_PX)
 
-    def patch_cost(image: np.ndarray, fx: Any, fy: Any) -> np.ndarray:
-        """``[h,w]`` mean absolute RGB difference over a patch between ``own`` and ``image`` moved by ``(fx, fy)``."""
-        warped = cv2.remap(image, xs + fx, ys + fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return cv2.blur(np.abs(own - warped).mean(-1), patch)
+    def patch_cost(warped: np.ndarray) -> np.ndarray:
+        """``[h,w]`` mean absolute RGB difference over a patch between ``own`` and ``warped`` ``[h,w,3]``."""
+        return cv2.blur(channel_mean(np.abs(own - warped)), patch)
 
     K = pinhole(float(scene.focal[k]), (h, w))
     reach = round(MAX_SHIFT_PX * max(h, w) / 320.0)
@@ -723,9 +723,13 @@ def mover_part(
         image = unit_rgb(frames[j], (h, w))
         for oy in range(-MOVER_SEARCH_PX, MOVER_SEARCH_PX + 1):
             for ox in range(-MOVER_SEARCH_PX, MOVER_SEARCH_PX + 1):
-                np.minimum(moving_cost, patch_cost(image, dx + ox, dy + oy), out=moving_cost)
+                shifted_image = whole_pixel_warp(image, dx + ox, dy + oy)
+                np.minimum(moving_cost, patch_cost(shifted_image), out=moving_cost)
         flow, _ = rigid_flow(nearest, K, np.linalg.inv(scene.cam_to_world[j]) @ scene.cam_to_world[k])
-        np.minimum(static_cost, patch_cost(image, flow[..., 0], flow[..., 1]), out=static_cost)
+        warped = cv2.remap(
+            image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        np.minimum(static_cost, patch_cost(warped), out=static_cost)
     if not lengths:
         return region
     static = region & (static_cost < moving_cost)
@@ -734,6 +738,21 @@ def mover_part(
         inner = cv2.erode(region.view(np.uint8), np.ones((3, 3), np.uint8), iterations=steps).view(bool)
         static &= ~inner
     return region & ~static
+
+
+def whole_pixel_warp(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``image [h,w,C]`` moved by the whole-pixel shift ``(dx, dy)``: pixel ``(y, x)`` takes ``image`` at
+    ``(y + dy, x + dx)``, clamped to the image — what ``cv2.remap`` with ``INTER_LINEAR`` and ``BORDER_REPLICATE``
+    gives at whole-pixel coordinates (bilinear weights 1, 0, 0, 0: the same values), as a view of the image
+    edge-padded by the shift (one pad instead of a map and a resampling)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    pad = max(abs(int(dx)), abs(int(dy)))
+    if pad == 0:
+        return image
+    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    return padded[pad + dy : pad + dy + h, pad + dx : pad + dx + w]
 
 
 class _Regions:
