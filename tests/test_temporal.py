@@ -2484,6 +2484,40 @@ def test_a_hole_coloured_like_the_floor_takes_the_floor_plane():
             TemporalRefiner(**bad)
 
 
+def test_the_covered_rim_coloured_like_the_floor_takes_the_floor_plane():
+    """``hole_floor_rim_px`` on :func:`_box_on_a_floor` with a hole in the floor under the box (rows 44..47, columns
+    24..29) and a covered rim above it (rows 42..43) given a nearer depth: coloured like the floor, the rim
+    takes the floor's depth; coloured like the front, beyond the floor, with a reach whose squares hold none of the
+    front's pixels nearer than the floor, or with the option at 0, nothing moves; nothing else moves (the front, the
+    wall beside the top strip, the holes)."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import plane_fills
+
+    rows, log_depth, covered, rgb = _box_on_a_floor()
+    covered[44:48, 24:30] = False
+    rim = (slice(42, 44), slice(24, 30))
+    log_depth[rim] = 0.0  # nearer than the floor (depth 1 against 3)
+    config = TemporalConfig(hole_floor_rim_px=5)
+    others = covered.copy()
+    others[rim] = False
+    for colour, moves in ((np.array(_FLOOR_COLOUR) * 0.7, True), (np.array(_FRONT_COLOUR) * 0.7, False)):
+        rgb[rim] = colour
+        out = plane_fills(config, covered, log_depth, rgb)
+        expected = -np.log(0.01 * (rows[rim] - 10)) if moves else log_depth[rim]
+        np.testing.assert_allclose(out[rim], expected, rtol=1e-5)
+        assert np.array_equal(out[others], log_depth[others]) and np.array_equal(out[~covered], log_depth[~covered])
+    rgb[rim] = np.array(_FLOOR_COLOUR) * 0.7
+    short = TemporalConfig(hole_floor_rim_px=3)  # the squares reach row 39 at most: on the floor's plane
+    assert np.array_equal(plane_fills(short, covered, log_depth, rgb), log_depth)
+    farther = log_depth.copy()
+    farther[rim] = np.log(20.0)  # beyond the floor: stays
+    assert np.array_equal(plane_fills(config, covered, farther, rgb), farther)
+    assert np.array_equal(plane_fills(TemporalConfig(), covered, log_depth, rgb), log_depth)
+    for bad in ({"hole_floor_rim_px": -1}, {"hole_floor_rim_colour": 0.0}):
+        with pytest.raises(ValueError, match="hole_floor_rim"):
+            TemporalRefiner(**bad)
+
+
 def test_weak_far_points_on_a_nearer_confident_surface_leave_the_fill_with_fill_weak_far():
     """``fill_weak_far``: a near object (depth 2, one colour) confident in rows 12-19, weak far outliers (depth 20,
     weight 0.3) on it in rows 6-9 and holes in rows 2-5: without the option the outliers pull the holes far; with it

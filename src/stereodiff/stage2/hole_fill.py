@@ -898,6 +898,9 @@ def outline_near_side(
 _TOP_COLOUR_PX = 2
 #: a covered pixel of the lowest third fits the floor plane within this share of its inverse depth
 _FLOOR_TOLERANCE = 0.05
+#: :func:`floor_rim_fill`: the least L1 distance of the floor's mean chromaticity from the object's for a rim pixel
+#: to be told between them (a wall's pixels by the floor meet its plane too: the same colour on both sides)
+_RIM_SEPARATION = 0.05
 #: three-pixel plane hypotheses :func:`floor_plane` scores, and the pixels it scores them on (at most)
 _FLOOR_TRIES, _FLOOR_SAMPLE = 128, 2000
 
@@ -956,18 +959,21 @@ def plane_fills(
     rgb: np.ndarray,
     movers: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``[h,w]`` the output log-depth (``log_depth [h,w]``) with :func:`top_plane_fill` (``hole_top_plane_px``) and
-    then :func:`floor_plane_fill` (``hole_floor_plane_px``) applied, both on the frame's one :func:`floor_plane`
-    (fitted to the ``covered [h,w]`` pixels only, which neither changes); unchanged with both off, with no hole or no
-    covered pixel, or without a floor in view. ``rgb [h,w,3]`` float32 in [0, 1]; ``movers [h,w]`` bool or None."""
-    if (config.hole_top_plane_px <= 0 and config.hole_floor_plane_px <= 0) or not covered.any() or covered.all():
+    """``[h,w]`` the output log-depth (``log_depth [h,w]``) with :func:`top_plane_fill` (``hole_top_plane_px``),
+    :func:`floor_plane_fill` (``hole_floor_plane_px``) and then :func:`floor_rim_fill` (``hole_floor_rim_px``)
+    applied, all on the frame's one :func:`floor_plane` (fitted to the ``covered [h,w]`` pixels before the rim's
+    move); unchanged with all three off, with no hole or no covered pixel, or without a floor in view.
+    ``rgb [h,w,3]`` float32 in [0, 1]; ``movers [h,w]`` bool or None."""
+    passes = (config.hole_top_plane_px, config.hole_floor_plane_px, config.hole_floor_rim_px)
+    if max(passes) <= 0 or not covered.any() or covered.all():
         return log_depth
     floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
     if floor is None:
         return log_depth
     share = chromaticity(rgb)  # [h,w,3]
     log_depth = top_plane_fill(config, covered, log_depth, share, floor, movers)
-    return floor_plane_fill(config, covered, log_depth, share, floor, movers)
+    log_depth = floor_plane_fill(config, covered, log_depth, share, floor, movers)
+    return floor_rim_fill(config, covered, log_depth, share, floor, movers)  # the holes' moves change no covered pixel
 
 
 def top_plane_fill(
@@ -1049,18 +1055,77 @@ def floor_plane_fill(
     at = np.nonzero(band)
     if not len(at[0]) or not on_floor.any():
         return log_depth
-    planes = np.concatenate([share, np.ones_like(log_depth)[..., None]], axis=-1)  # [h,w,4]
-    floor_sums, other_sums = (
-        box_sums(planes, side.astype(np.float32), half, at) for side in (on_floor, covered & ~on_floor)
-    )
+    move = floor_coloured(share, on_floor, covered & ~on_floor, at, half, config.hole_floor_plane_colour)
+    out = log_depth.astype(np.float32, copy=True)
+    out[at[0][move], at[1][move]] = -np.log(plane[at][move])
+    return out
+
+
+def floor_rim_fill(
+    config: TemporalConfig,
+    covered: np.ndarray,
+    log_depth: np.ndarray,
+    share: np.ndarray,
+    floor: np.ndarray,
+    movers: np.ndarray | None = None,
+) -> np.ndarray:
+    """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with stage 1's covered rim on the floor given the
+    floor's depth (``hole_floor_rim_px``; ``log_depth`` itself with the option off): a ``covered [h,w]`` pixel within
+    that many pixels of a hole, below the floor's vanishing line (``floor`` ``[3]``, :func:`floor_plane`'s) and
+    nearer than the floor along its ray by more than :data:`_FLOOR_TOLERANCE` in inverse depth, whose chromaticity
+    (``share [h,w,3]``) lies nearer the floor pixels' mean over the square of the same half-size than
+    ``hole_floor_rim_colour`` times its distance to the mean of the other pixels there in front of the floor,
+    beyond that reach of a hole (the object's own; :func:`floor_coloured`, the two means at least
+    :data:`_RIM_SEPARATION` apart), takes the floor's log-depth. Nothing within ``hole_outline_mover_px`` of
+    ``movers [h,w]`` (bool) moves.
+
+    At an object's silhouette stage 1 gives the floor beside and behind it the object's nearer depth (static-orbit
+    1432: a tenth of these rim pixels more than 0.1 too near in log, none too far); nothing seen below the vanishing
+    line lies beyond the floor, and an object's rim has the colour of the object's pixels nearer than the floor
+    beside it. (An object's lowest rows lie within the tolerance of the floor: its colour is on both sides then, and
+    nothing moves.)"""
+    half = config.hole_floor_rim_px
+    if half <= 0:
+        return log_depth
+    h, w = log_depth.shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    plane = floor[0] * cols + floor[1] * rows + floor[2]  # [h,w] the floor's inverse depth; ≤ 0 above its horizon
+    inverse = np.exp(-log_depth.astype(np.float64))
+    on_floor = covered & (np.abs(plane - inverse) <= _FLOOR_TOLERANCE * inverse)
+    nearer = covered & (plane > 0) & (inverse - plane > _FLOOR_TOLERANCE * inverse)  # [h,w] in front of the floor
+    band = nearer & within(on_floor, half)
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
+        band &= ~within(movers, config.hole_outline_mover_px)
+    at = np.nonzero(band)
+    if not len(at[0]) or not on_floor.any():
+        return log_depth
+    move = floor_coloured(share, on_floor, nearer, at, half, config.hole_floor_rim_colour, _RIM_SEPARATION)
+    out = log_depth.astype(np.float32, copy=True)
+    out[at[0][move], at[1][move]] = -np.log(plane[at][move])
+    return out
+
+
+def floor_coloured(
+    share: np.ndarray,
+    on_floor: np.ndarray,
+    other: np.ndarray,
+    at: tuple[np.ndarray, np.ndarray],
+    half: int,
+    ratio: float,
+    separation: float = 0.0,
+) -> np.ndarray:
+    """``[n]`` bool: the pixels ``at`` (rows, columns ``[n]`` each) whose chromaticity (``share [h,w,3]``,
+    :func:`chromaticity`'s) lies nearer (L1) the mean of the ``on_floor [h,w]`` pixels in the square of half-size
+    ``half`` around them than ``ratio`` times its distance to the mean of the ``other [h,w]`` pixels there (False
+    where either is absent from the square, or where the two means lie less than ``separation`` apart)."""
+    planes = np.concatenate([share, np.ones_like(share[..., :1])], axis=-1)  # [h,w,4]
+    floor_sums, other_sums = (box_sums(planes, side.astype(np.float32), half, at) for side in (on_floor, other))
     both = (floor_sums[:, 3] > 0.5) & (other_sums[:, 3] > 0.5)
     floor_mean, other_mean = (sums[:, :3] / np.maximum(sums[:, 3:4], 1e-6) for sums in (floor_sums, other_sums))
     own = share[at]  # [n,3]
     to_floor, to_other = (np.abs(own - mean).sum(-1) for mean in (floor_mean, other_mean))
-    move = both & (to_floor < config.hole_floor_plane_colour * to_other)
-    out = log_depth.astype(np.float32, copy=True)
-    out[at[0][move], at[1][move]] = -np.log(plane[at][move])
-    return out
+    apart = np.abs(floor_mean - other_mean).sum(-1) >= separation
+    return both & apart & (to_floor < ratio * to_other)
 
 
 def chromaticity(rgb: np.ndarray) -> np.ndarray:

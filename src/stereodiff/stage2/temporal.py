@@ -158,6 +158,7 @@ class TemporalRefiner(TemporalConfig):
         asked = asked or (self.hole_outline_views > 0 and self.hole_outline_views_static)
         asked = asked or (self.hole_outline_depths > 0 and self.hole_outline_depths_static)
         asked = asked or self.hole_outline_near_px > 0 or self.hole_top_plane_px > 0 or self.hole_floor_plane_px > 0
+        asked = asked or self.hole_floor_rim_px > 0
         static = asked and self._static_video(movers_given, cam_to_world, intrinsics, w, ahead_share)
         outline = self._static_outline(static)
         warp_static = self.hole_warp_static > 0 and warp_frames == 0 and static  # carried depth after all
@@ -190,7 +191,7 @@ class TemporalRefiner(TemporalConfig):
         near_on = self.hole_outline_near_px > 0 and static
         if self.hole_outline_near_px > 0:
             meta["outline_near"] = near_on
-        planes = self.hole_top_plane_px > 0 or self.hole_floor_plane_px > 0
+        planes = self.hole_top_plane_px > 0 or self.hole_floor_plane_px > 0 or self.hole_floor_rim_px > 0
         planes_on = planes and static
         if planes:
             meta["floor_planes"] = planes_on
@@ -614,7 +615,7 @@ class TemporalRefiner(TemporalConfig):
 
     def _planes_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
         """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.plane_fills`
-        (``hole_top_plane_px``, ``hole_floor_plane_px``) applied."""
+        (``hole_top_plane_px``, ``hole_floor_plane_px``, ``hole_floor_rim_px``) applied."""
         from stereodiff.stage2.hole_fill import plane_fills
 
         movers, covered = self._outline_movers(inputs, k), inputs.covered(k)
