@@ -1341,7 +1341,10 @@ class GeometricConfig(Stage1Config):
     object held-out 1426: 0.42–1.47× the truth, over ±4 frames 0.94–1.00×), and the lower bound — so the near
     object's depth — scales with that parallax: the median of the jittered ratios put 1426's lower bound 1.17× its
     true-input value, the object 1.17× too far (issue #20, docs/geometric.md "The near object given too far:
-    the bound parallax's jitter"). 0 = off."""
+    the bound parallax's jitter"). With 4, final all px on close-object: held-out 1425 / 1426 / 1428 / 1432 / 1437
+    −5.9 / −25.8 / −6.4 / −4.0 / −8.5 %, tuning s0 −15.1 %, s2 +19.0 %, fresh 2040–2042 and 2050–2052 4 better /
+    2 worse (−48.8 … +19.6 %): the estimator on top of the bounds is not unbiased, so the better measurement wins or
+    loses by clip. 0 = off."""
     near_holes_mover_track_shift: bool = False
     """With ``near_holes_mover_only``: true = a taken region whose own silhouette shift to a neighbouring frame is under
     half its track's median shift — the object cut by the image's side, its outline anchored there — is split into
