@@ -1342,9 +1342,9 @@ class GeometricConfig(Stage1Config):
     object's depth — scales with that parallax: the median of the jittered ratios put 1426's lower bound 1.17× its
     true-input value, the object 1.17× too far (issue #20, docs/geometric.md "The near object given too far:
     the bound parallax's jitter"). With 4, final all px on close-object: held-out 1425 / 1426 / 1428 / 1432 / 1437
-    −5.9 / −25.8 / −6.4 / −4.0 / −8.5 %, tuning s0 −15.1 %, s2 +19.0 %, fresh 2040–2042 and 2050–2052 4 better /
-    2 worse (−48.8 … +19.6 %): the estimator on top of the bounds is not unbiased, so the better measurement wins or
-    loses by clip. 0 = off."""
+    −5.9 / −25.8 / −6.4 / −4.0 / −8.5 %, tuning s0–s3 −15.1 / −3.6 / +19.0 / −4.4 %, fresh 2040–2042 and
+    2050–2052 4 better / 2 worse (−48.8 … +19.6 %): the estimator on top of the bounds is not unbiased, so the
+    better measurement wins or loses by clip. 0 = off."""
     near_holes_mover_track_shift: bool = False
     """With ``near_holes_mover_only``: true = a taken region whose own silhouette shift to a neighbouring frame is under
     half its track's median shift — the object cut by the image's side, its outline anchored there — is split into
