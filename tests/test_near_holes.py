@@ -156,6 +156,7 @@ def test_the_cpu_preset_s_settings():
         ("near_holes_far_islands", "2", "0.5"),
         ("near_holes_far_islands_rim", "0.7", "1.5"),
         ("near_holes_end_carry", "3", "-1"),
+        ("near_holes_bound_span", "4", "-1"),
     ],
 )
 def test_option_validation(option: str, good: str, bad: str):
@@ -233,6 +234,37 @@ def test_mover_only_leaves_the_static_strips_beside_the_object():
     np.testing.assert_array_equal(same, whole)
 
 
+def test_mover_track_shift_splits_the_object_entering_through_a_side():
+    """The textured square of the test above enters through the left side (frames 0 and 1 cut by it) and its
+    hole in frames 0–2 takes in 25 px of wall ahead of it: that hole stays anchored at the side, its own silhouette
+    shift is 0 and the colour test of ``mover_only`` cannot tell the wall ahead from the square (both matched by
+    ~0 px). With ``mover_track_shift`` the track's 10-px shift splits it: the wall ahead is left a hole, the square
+    is given."""
+    rng = np.random.default_rng(1)
+    wall = rng.integers(0, 256, (H, W + T, 3), dtype=np.uint8)
+    square = rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)
+    frames = np.empty((T, H, W, 3), np.uint8)
+    depth = np.full((T, H, W), WALL, np.float32)
+    mover = np.zeros((T, H, W), bool)
+    for k in range(T):
+        x = 10 * k - 20  # the square's left edge: cut by the image's left side in frames 0 and 1
+        frames[k] = wall[:, k : k + W]
+        frames[k, 10:40, max(0, x) : x + 30] = square[:, max(0, -x) :]
+        mover[k, 10:40, max(0, x) : x + 30] = True
+        ahead = 25 if k <= 2 else 10
+        depth[k, 10:40, max(0, x - 10) : x + 30 + ahead] = 0.0
+    scene = _stepping(depth)
+    wall_ahead = (depth <= 0) & ~mover
+    wall_ahead[2:] = False  # frames 0 and 1, the square cut by the side
+    plain = NearHolesSettings(3.0, mover_only=1.5)
+    _, off = near_hole_depth(scene, plain, None, frames)
+    _, on = near_hole_depth(scene, dataclasses.replace(plain, mover_track_shift=True), None, frames)
+    assert off is not None and on is not None
+    assert off[wall_ahead].mean() > 0.6  # 0.74
+    assert on[wall_ahead].mean() < 0.25  # 0.16
+    assert on[:2][mover[:2]].mean() > 0.95
+
+
 def test_local_follows_a_track_whose_speed_changes():
     """A 30-px hole moving 10 px a frame, then 14 (frames 3 on): one motion, one track. Off, every frame takes the
     median estimate (14 px of parallax: ``sqrt(WALL / 14 · WALL)``); with ``local=1`` the first frames take the
@@ -300,6 +332,26 @@ def test_track_bound_bounds_every_region_by_the_nearest_surface_the_track_hides(
     local, _ = near_hole_depth(scene, NearHolesSettings(3.0, track_bound=5.0, local=1))
     np.testing.assert_allclose(local.depth[0][mover[0]], np.sqrt(lower * near_depth), rtol=1e-3)
     np.testing.assert_allclose(local.depth[-1][mover[-1]], np.sqrt(lower * WALL), rtol=1e-3)
+
+
+def test_bound_span_averages_the_camera_s_jitter_out_of_the_lower_bound():
+    """The fast hole of ``_scene(12)`` seen by a camera whose positions jitter by ±0.03 about its steady ``STEP``
+    steps (one-frame steps 0.16 / 0.04 in turn: the bound's parallax 1.6 / 0.4 px): off, the regions' lower bounds
+    jitter with it and the track's median estimate misses ``sqrt(WALL / 12 · WALL)``; with ``bound_span=2`` every
+    frame whose span has an even number of steps takes the steady step (6 of the 8), and the median is exact."""
+    scene = _scene(12)
+    poses = np.array(scene.cam_to_world)
+    poses[:, 0, 3] += 0.03 * (-1.0) ** np.arange(T)
+    scene = dataclasses.replace(scene, cam_to_world=poses)
+    mover = scene.depth <= 0
+    mover[:, 60:84] = False
+    steady = np.sqrt(WALL / 12.0 * WALL)
+    off, given = near_hole_depth(scene, NearHolesSettings(3.0))
+    assert given is not None and given[mover].all()
+    assert abs(float(np.median(off.depth[mover])) / steady - 1.0) > 0.02
+    spanned, given = near_hole_depth(scene, NearHolesSettings(3.0, bound_span=2))
+    assert given is not None and given[mover].all()
+    np.testing.assert_allclose(spanned.depth[mover], steady, rtol=1e-3)
 
 
 def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():

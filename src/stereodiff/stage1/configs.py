@@ -1334,6 +1334,27 @@ class GeometricConfig(Stage1Config):
     (unguarded −13.6 / −9.7 %), fresh 1650–1654, 1660–1664, 1750–1754 13 better / 1 same / 1 worse (−8.2 … +1.0 %)
     (issue #20, docs/geometric.md "close-object held-out 1410 / 1412 traced: the near object's far islands"); held out
     on close-object 1416–1423: 6 better / 2 same / 0 worse (−2.3 … +0.1 %). 0 here; 0.7 in the ``cpu`` preset."""
+    near_holes_bound_span: int = 0
+    """With ``near_holes``: 0 = a region's bound parallax (the lower bound's scale) comes from the relative pose of
+    its frame and the next one; else from the camera's mean per-frame translation over the frames within this many
+    of it (:func:`~stereodiff.stage1.near_holes.span_translation`). Stage 1's one-frame translations jitter (close-
+    object held-out 1426: 0.42–1.47× the truth, over ±4 frames 0.94–1.00×), and the lower bound — so the near
+    object's depth — scales with that parallax: the median of the jittered ratios put 1426's lower bound 1.17× its
+    true-input value, the object 1.17× too far (issue #20, docs/geometric.md "The near object given too far:
+    the bound parallax's jitter"). With 4, final all px on close-object: held-out 1425 / 1426 / 1428 / 1432 / 1437
+    −5.9 / −25.8 / −6.4 / −4.0 / −8.5 %, tuning s0–s3 −15.1 / −3.6 / +19.0 / −4.4 %, fresh 2040–2042 and
+    2050–2052 4 better / 2 worse (−48.8 … +19.6 %): the estimator on top of the bounds is not unbiased, so the
+    better measurement wins or loses by clip. 0 = off."""
+    near_holes_mover_track_shift: bool = False
+    """With ``near_holes_mover_only``: true = a taken region whose own silhouette shift to a neighbouring frame is under
+    half its track's median shift — the object cut by the image's side, its outline anchored there — is split into
+    the object and the static strips with the track's shift (:func:`~stereodiff.stage1.near_holes.mover_part`), not
+    its own ~0 px one, under which the colour test's band is empty and the static holes the region merged with keep
+    the object's depth. On close-object held-out 1426 / 1428 the near object's given mask holds 6.0 / 5.0 %
+    background; 40 / 60 % of it a 1–2 px rim of stage-1 holes around the object, most of the rest in the 3 / 6 frames
+    whose outline is anchored at a side (issue #20, docs/geometric.md "The near object given too far: the bound
+    parallax's jitter"). With ``near_holes_bound_span=4`` on 1426: final all px 0.0515 → 0.0565 (+9.7 %): the
+    too-near background balanced the too-far object in the one fit. False = off."""
     near_holes_end_carry: int = 0
     """With ``near_holes``: 0 = off; else past each end of a taken track, for up to this many frames, the stage-1
     holes (of any size) that its object's place covers — the place in the frame before, moved by the track's median
@@ -1539,6 +1560,9 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_far_islands_rim", 0 <= self.near_holes_far_islands_rim <= 1,
                  "must be in [0, 1] (0 = off)"),
                 ("near_holes_end_carry", self.near_holes_end_carry >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("near_holes_bound_span", self.near_holes_bound_span >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("near_holes_mover_track_shift", isinstance(self.near_holes_mover_track_shift, bool),
+                 "must be true or false"),
                 ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_mover_ring_ends", self.near_holes_mover_ring_ends >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("earlier_recheck", self.earlier_recheck >= 0, "must be ≥ 0 (0 = off)"),

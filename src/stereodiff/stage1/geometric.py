@@ -224,6 +224,8 @@ def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
         islands_enclosed=bool(config.near_holes_far_islands_enclosed),
         islands_rim=float(config.near_holes_far_islands_rim),
         end_carry=int(config.near_holes_end_carry),
+        bound_span=int(config.near_holes_bound_span),
+        mover_track_shift=bool(config.near_holes_mover_track_shift),
     )
 
 

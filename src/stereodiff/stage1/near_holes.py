@@ -73,6 +73,7 @@ __all__ = [
     "mover_part",
     "near_hole_depth",
     "silhouette_shift",
+    "span_translation",
 ]
 
 #: least area of a hole region (fraction of the frame)
@@ -171,6 +172,19 @@ class NearHolesSettings:
     """With ``far_islands``: 0 = off; else take only the islands whose border lies at least this share (0…1) in the
     given region and whose area is at most :data:`ISLAND_MAX_SHARE` of the region's (:func:`_rimmed`;
     ``stage1.near_holes_far_islands_rim``)."""
+    mover_track_shift: bool = False
+    """With ``mover_only``: a region whose own silhouette shift to a neighbour is under half its track's median
+    shift (an object cut by the image's side: the outline stays anchored there while the object moves) is split by
+    :func:`mover_part` with the track's shift instead, for the colour match and the border band; off, the band is
+    ~0 px wide there and the static holes the region merged with keep the object's depth (close-object held-out
+    1426 / 1428: 70 % of the given background farther than 2 px from the object, in 3 / 6 such frames;
+    ``stage1.near_holes_mover_track_shift``)."""
+    bound_span: int = 0
+    """0 = the bound's parallax is the rigid flow of ``B`` under the relative pose of the frame and its neighbour;
+    else the pose's translation is the camera's mean translation per frame over the frames within this many of the
+    frame (:func:`span_translation`): stage 1's poses jitter from frame to frame (close-object held-out 1426: the
+    one-frame translation 0.42–1.47× the truth, sd of its log 0.37; over ±4 frames 0.94–1.00×, sd 0.013), and the
+    lower bound is proportional to that parallax (``stage1.near_holes_bound_span``)."""
     end_carry: int = 0
     """0 = off; else past each end of a taken track, up to this many frames, the stage-1 holes its object's place
     covers — the place before it moved by the track's median shift — are given the end frame's depth
@@ -288,6 +302,10 @@ def near_hole_depth(
         rotation_only = own_to_other.copy()
         rotation_only[:3, 3] = 0.0
         rotation, _ = rigid_flow(np.ones((h, w), np.float32), K, rotation_only)  # [h,w,2] px
+        bound_pose = own_to_other
+        if settings.bound_span > 0:
+            bound_pose = own_to_other.copy()
+            bound_pose[:3, 3] = span_translation(scene.cam_to_world, k, j, settings.bound_span)
         given = None
         if settings.mover_ring > 0 and scene.movers_given is not None:
             given = np.asarray(scene.movers_given[k], bool)
@@ -296,7 +314,7 @@ def near_hole_depth(
             if ring.sum() < 20:
                 continue
             bound = float(np.percentile(depth[ring], RING_PERCENTILE))
-            at_bound, defined = rigid_flow(np.where(region, bound, 0.0).astype(np.float32), K, own_to_other)
+            at_bound, defined = rigid_flow(np.where(region, bound, 0.0).astype(np.float32), K, bound_pose)
             inside = region & defined
             if not inside.any():
                 continue
@@ -322,7 +340,7 @@ def near_hole_depth(
             found[(k, i)] = ((dx, dy), moved, bound_parallax, lower, bound, along)
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
-    plan, ends = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
+    plan, ends, shifts = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
     release(scene.depth, scene.movers_given)  # the plan's passes read frames' regions again
     if not plan:
         return scene, None
@@ -330,11 +348,22 @@ def near_hole_depth(
     if settings.mover_only > 0 and frames is not None:
 
         def part(k: int, mask: np.ndarray) -> np.ndarray:
-            return mover_part(scene, frames, plan, regions, k, mask, settings.mover_only)
+            track_shift = shifts.get(k) if settings.mover_track_shift else None
+            return mover_part(scene, frames, plan, regions, k, mask, settings.mover_only, track_shift)
 
     islands = (settings.far_islands, settings.islands_enclosed, settings.islands_rim)
     carried = _carry(ends, plan, regions, settings.end_carry)
     return _give(scene, plan, regions, out_dir, part, islands, carried)
+
+
+def span_translation(cam_to_world: np.ndarray, k: int, j: int, span: int) -> np.ndarray:
+    """``[3]`` the translation of frame ``k``'s camera to frame ``j``'s (``j = k ± 1``; the scene's unit, in the
+    later camera's axes) taken as the camera's mean per-frame translation between frames ``k − span`` and
+    ``k + span`` (cut to the ``[T,4,4]`` poses ``cam_to_world``), signed by ``j − k``: the camera's jitter from frame
+    to frame averages out over the span, its smooth motion does not (the rotation over a few frames is neglected)."""
+    first, last = max(0, k - span), min(len(cam_to_world) - 1, k + span)
+    first_to_last = np.linalg.inv(cam_to_world[last]) @ cam_to_world[first]
+    return first_to_last[:3, 3] * (j - k) / max(last - first, 1)
 
 
 def far_islands(
@@ -388,13 +417,14 @@ def _plan(
     scale: float,
     settings: NearHolesSettings,
     given_share: dict[tuple[int, int], float] | None = None,
-) -> tuple[dict[int, list[tuple[int, float]]], list[_End]]:
+) -> tuple[dict[int, list[tuple[int, float]]], list[_End], dict[int, tuple[int, int]]]:
     """The regions to give depth to, ``{frame: [(region index, depth), ...]}``, from the candidates ``found``
     (:func:`near_hole_depth`): tracks of them, the ``settings.ratio`` / coherence gates, and each taken track
     followed on past its ends. With ``given_share`` (candidate -> its ring's share of ``movers_given``, 0…1), a
     track whose median share is at least ``settings.mover_ring`` is not taken (with ``settings.ring_ends`` > 0,
     only a track with a region in the first or last ``ring_ends`` of the ``t`` frames is judged). Also, with
-    ``settings.end_carry``, each taken track's two ends (:data:`_End`, for :func:`_carry`; else none)."""
+    ``settings.end_carry``, each taken track's two ends (:data:`_End`, for :func:`_carry`; else none), and each
+    given frame's track median shift (px per frame, ``{frame: (dx, dy)}``)."""
     ratio, bridge, ring_ends = settings.ratio, settings.bridge, settings.ring_ends
     parent = {key: key for key in found}  # tracks: a region and the next frame's region its silhouette lands on
 
@@ -420,6 +450,7 @@ def _plan(
         tracks = _bridge(tracks, found, regions, bridge, scale, ratio)
     plan: dict[int, list[tuple[int, float]]] = {}
     ends: list[_End] = []
+    shifts: dict[int, tuple[int, int]] = {}
     for members in tracks.values():
         if not _track_gate(members, found, ratio, scale)[1]:
             continue
@@ -496,13 +527,14 @@ def _plan(
                 near = gap <= max(settings.local, int(gap.min()))
                 here = float(np.median(_estimates(lows[near], highs[near], weight, settings.track_bound)))
             plan.setdefault(k, []).extend((i, here) for i in indices)
+            shifts[k] = shift
             if settings.end_carry > 0:
                 ends.extend(
                     (k, sign, shift, here, tuple(indices))
                     for sign, end in ((1, max(chosen)), (-1, min(chosen)))
                     if k == end
                 )
-    return plan, ends
+    return plan, ends, shifts
 
 
 def _carry(
@@ -670,6 +702,7 @@ def mover_part(
     k: int,
     region: np.ndarray,
     border: float,
+    track_shift: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """The part ``[h,w]`` bool of frame ``k``'s taken ``region`` ``[h,w]`` bool that moves with it, not the static
     strips beside the object that the hole takes in (what the object uncovers or is about to cover).
@@ -680,7 +713,10 @@ def mover_part(
     the region's match by the silhouette's shift to the neighbour's taken regions (:func:`silhouette_shift`), the
     best of ±:data:`MOVER_SEARCH_PX` pixels around it (a turning or approaching object). Only pixels within
     ``border`` shift lengths of the region's outline can be left out (the strips lie there; inside, a weak texture
-    would make noise). Measured (close-object 64 frames, ``border=1.5``): the given pixels' share of static
+    would make noise). With ``track_shift`` (the region's track median shift, px per frame), a silhouette shift
+    shorter than half of it — the outline of an object cut by the image's side, anchored there — is replaced by
+    it (signed by the neighbour's side) for the match and the border (``near_holes_mover_track_shift``).
+    Measured (close-object 64 frames, ``border=1.5``): the given pixels' share of static
     background 0.12–0.24 → 0.03–0.11 on 8 clips (s0 0.200 → 0.079), keeping 88–98 % of the given mover pixels; but
     the final all-pixel AbsRel is worse on 9 of 12 clips (−25.0 … +23.6 %; better on s0 / s1 / s3, whose box is given
     1.05 / 0.81 / 0.81× its true depth) and on the demo (0.0670 → 0.0721): the strips were cancelling the box's
@@ -719,6 +755,8 @@ def mover_part(
         if other is None:
             continue
         (dx, dy), _ = silhouette_shift(region, other, reach)
+        if track_shift is not None and np.hypot(dx, dy) < 0.5 * np.hypot(*track_shift):
+            dx, dy = (j - k) * track_shift[0], (j - k) * track_shift[1]  # the outline is anchored at the side
         lengths.append(float(np.hypot(dx, dy)))
         image = unit_rgb(frames[j], (h, w))
         for oy in range(-MOVER_SEARCH_PX, MOVER_SEARCH_PX + 1):
