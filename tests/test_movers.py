@@ -1480,6 +1480,40 @@ def test_a_sway_fit_that_holds_on_one_half_of_its_track_only_gives_no_depth_outr
             GeometricConfig(movers_cut_sway_halves=bad).validate()
 
 
+def test_the_levels_gain_scales_the_sways_depth():
+    """``cut_sway_levels_gain``: stage 1's levels of the swaying camera multiplied by the gain before the levels fit
+    give the sliding box a sway depth that many times farther (2.05 → 2.26 with 1.1, under the bound 3 by more than
+    the gap); 1 takes the levels as they are. Default and ``cpu`` preset 1; validated in [0.5, 2]."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.sway import SwayInputs
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
+    k = np.arange(len(grey))
+    poses = np.tile(np.eye(4), (len(grey), 1, 1))
+    poses[:, 0, 3] = 0.01 * k
+    poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * k / 12)
+    results = {}
+    for gain in (1.0, 1.1):
+        settings = MoverSettings(
+            cut_track=32, cut_sway=0.04, cut_sway_levels=True, cut_sway_fit=0.5, cut_sway_levels_gain=gain
+        )
+        out = depth.copy()
+        given = track_cut_depth(
+            grey, out, moving, 32, 7, sway=SwayInputs(moving, np.full(len(grey), focal), settings, poses)
+        )
+        results[gain] = (given[moving].all(), float(np.median(out[moving])))
+    assert results[1.0][0] and results[1.1][0]
+    assert results[1.0][1] < 2.2
+    np.testing.assert_allclose(results[1.1][1], 1.1 * results[1.0][1], rtol=1e-3)
+    cpu = preset_config("cpu").stage1
+    assert GeometricConfig().movers_cut_sway_levels_gain == 1 and cpu.movers_cut_sway_levels_gain == 1
+    assert mover_settings(GeometricConfig(movers_cut_sway_levels_gain=1.1), ahead=False).cut_sway_levels_gain == 1.1
+    for bad in (0.4, 2.5):
+        with pytest.raises(ValueError, match="movers_cut_sway_levels_gain"):
+            GeometricConfig(movers_cut_sway_levels_gain=bad).validate()
+
+
 def _swaying_camera_and_sliding_box(sway_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """Ray-cast frames of a room (floor 1.2 m under the camera, a wall 6 m ahead, both textured) and a textured box
     face 2 m ahead standing on the floor and sliding sideways (0.03 m a frame), cut by the image bottom; the camera

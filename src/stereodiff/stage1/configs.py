@@ -869,6 +869,13 @@ class GeometricConfig(Stage1Config):
     s1832: a whole fit of R² 0.95 / 0.86 with a half of 0.43 / 0.06, the cut person taken at 0.78× / 0.66× her
     depth; 0.6 measured: final −25.2 % / −51.9 %, but s754's right fit (0.95×) has a half of 0.29 and loses +285 %:
     not a cue that separates them; off (docs/geometric.md, "A sway fit that holds on half its track")."""
+    movers_cut_sway_levels_gain: float = 1.0
+    """With ``movers_cut_sway_levels``: a factor on stage 1's camera levels in the sway's levels fit
+    (``MoverSettings.cut_sway_levels_gain``; 1 = off). The levels read 0.86–0.99× the true camera heights on the
+    indoor-dynamic clips traced (median 0.90 over 13 since s28-sway): the pairs' two-view poses trade the camera's
+    vertical steps for pitch (0.90–0.92 of their length on 1820 / 1832), and the ground normal of the depth maps
+    tilts 0.1–0.5° with them while the sideways sweep is 11–25× the sway; the gain divides the median bias out
+    (docs/geometric.md, "Stage 1's camera levels against the truth"). Must lie in [0.5, 2]."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height
@@ -1498,6 +1505,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_track_values", isinstance(self.movers_cut_track_values, bool), "must be true or false"),
                 ("movers_cut_sway_blend", 0 <= self.movers_cut_sway_blend < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_cut_sway_halves", 0 <= self.movers_cut_sway_halves < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_cut_sway_levels_gain", 0.5 <= self.movers_cut_sway_levels_gain <= 2, "must lie in [0.5, 2]"),
                 ("movers_cut_height", self.movers_cut_height == 0 or self.movers_cut_height > 1, "must be 0 or > 1"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),

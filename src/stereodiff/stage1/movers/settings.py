@@ -310,6 +310,13 @@ class MoverSettings:
     fresh indoor-dynamic s1820 (R² 0.95, halves 0.43 / 0.96) and s1832 (0.86, halves 0.06 / 0.89) put the near cut
     person at 0.78× / 0.66× her depth. A right fit can do the same: s754's (0.95× her depth) has a half of 0.29, a
     short track with little sway there (docs/geometric.md, "A sway fit that holds on half its track")."""
+    cut_sway_levels_gain: float = 1.0
+    """With ``cut_sway_levels``: stage 1's camera levels are multiplied by this before the levels fit
+    (:func:`~.tracking._levels_series`), so the sway's depth and its height range scale with it (1 = as measured).
+    Stage 1's levels read 0.86–0.99× the true camera heights on indoor-dynamic (0.79–1.14× over the 13 clips traced
+    since s28-sway, median 0.90): the two-view estimate trades the camera's vertical translation for pitch, which
+    shortens the poses' vertical steps and tilts the ground plane of the depth maps (docs/geometric.md, "Stage 1's
+    camera levels against the truth")."""
     cut_track_values: bool = False
     """With ``cut_track``: a track's regions are the handled pixels joined (8-connected) only where they hold the same
     depth, so two mover regions the per-frame rules gave different depths stay apart even where they touch (off: a

@@ -1034,7 +1034,8 @@ def _sway_log_depth(
     along = np.array([n @ motions[i][:3] for i, n in measured])  # [K] n·m
     least, halves = SWAY_MIN_FIT, 1.0
     if sway.settings.cut_sway_levels and sway.cam_to_world is not None:
-        series = _levels_series(measured, nodes, relative, along, sway.cam_to_world)
+        gain = sway.settings.cut_sway_levels_gain
+        series = _levels_series(measured, nodes, relative, along, sway.cam_to_world, gain)
         fit, least = fit_sway_levels(*series), sway.settings.cut_sway_fit
         halves = halves_fit(*series) if sway.settings.cut_sway_halves > 0 else 1.0
     else:
@@ -1112,17 +1113,18 @@ def _levels_series(
     relative: dict[int, float],
     along: np.ndarray,
     cam_to_world: np.ndarray,
+    gain: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The inputs of :func:`~stereodiff.stage1.movers.sway.fit_sway_levels` for a track's ``measured`` regions
     (node, ``[3]`` its frame's ground normal), ``along`` ``[K]`` their ``n·m``, on the camera levels of stage 1's
-    poses ``cam_to_world`` ``[n,4,4]`` (:func:`~stereodiff.stage1.movers.sway.camera_levels`): the measured frames
-    ``[F]`` ascending, one value per frame pair ``[F]`` (the mean of its regions' ``(n·m) e^{rel}``) and the levels
-    ``[n]``."""
+    poses ``cam_to_world`` ``[n,4,4]`` (:func:`~stereodiff.stage1.movers.sway.camera_levels`) times ``gain``
+    (``cut_sway_levels_gain``): the measured frames ``[F]`` ascending, one value per frame pair ``[F]`` (the mean of
+    its regions' ``(n·m) e^{rel}``) and the levels ``[n]``."""
     per_frame: dict[int, list[float]] = {}
     for (i, _), value in zip(measured, along):
         per_frame.setdefault(nodes[i][0], []).append(float(value) * float(np.exp(relative[i])))
     frames = np.array(sorted(per_frame))
-    levels = camera_levels(cam_to_world, {nodes[i][0]: n for i, n in measured})
+    levels = gain * camera_levels(cam_to_world, {nodes[i][0]: n for i, n in measured})
     return frames, np.array([np.mean(per_frame[k]) for k in frames]), levels
 
 
