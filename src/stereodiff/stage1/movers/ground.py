@@ -16,6 +16,9 @@ from stereodiff.robust import choice_triples
 from stereodiff.stage1.fusion import nearest_fill
 from stereodiff.stage1.movers.settings import MoverSettings
 
+#: :func:`occluder_depth`: least share of the body's bottom-edge columns with a static surface under them
+OCCLUDER_SHARE = 0.5
+
 __all__ = [
     "BEYOND",
     "CUT",
@@ -28,6 +31,8 @@ __all__ = [
     "ground_rate",
     "lowest_blocking_row",
     "lowest_pixels",
+    "occluded_beyond",
+    "occluder_depth",
     "plane_coefficients",
     "reached_through_holes",
     "stands",
@@ -266,8 +271,10 @@ def contact_segments(depth: np.ndarray, ground: np.ndarray | None, settings: Mov
     ground under them by ``underground`` moves with the camera (a car driving ahead: all of its body, where
     :func:`underground` only finds its pixels beyond the ground at their own rows); with ``floating``, an upright
     one whose lowest pixels stage 1 put nearer than that by ``floating`` moves towards the camera (an oncoming
-    car, triangulated as if static and too near). ``ground``: the frame's ground plane depth ``[h,w]``
-    (:func:`ground_depth`; None = nothing found).
+    car, triangulated as if static and too near). With ``far_occluded``, a segment that does not stand but lies
+    beyond the ground under its lowest pixels with a static surface hiding its feet (:func:`occluded_beyond`) is
+    ``BEYOND`` too. ``ground``: the frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing
+    found).
     """
     import cv2
 
@@ -299,6 +306,9 @@ def contact_segments(depth: np.ndarray, ground: np.ndarray | None, settings: Mov
         rows, columns = lowest_pixels(region)
         contact = ground[rows, columns]
         if not np.isfinite(contact).all() or not stands(region, on_ground & ~region, settings.contact_rows):
+            # the cut pixels are passed: a segment's own farther edge at the step onto the surface in front of it
+            if settings.far_occluded and occluded_beyond(depth, region, ground, on_ground, cut, settings):
+                out[region] = BEYOND  # beyond the ground at its hidden feet
             continue
         ratio = float(np.median(depth[rows, columns]) / np.median(contact))
         if ratio > 1.0 + settings.underground:
@@ -367,3 +377,52 @@ def stands(region: np.ndarray, on_ground: np.ndarray, rows: int) -> bool:
         return False
     below = np.clip(bottom[:, None] + np.arange(2, 2 + rows), 0, h - 1)  # [n, rows]
     return bool(on_ground[below, columns[:, None]].any(axis=1).mean() >= 0.5)
+
+
+def occluder_depth(
+    depth: np.ndarray, body: np.ndarray, moving: np.ndarray, ground_px: np.ndarray, rows: int
+) -> float | None:
+    """The depth (median) of the static surface under ``body`` ``[h,w]`` bool: in each of its bottom-edge columns the
+    first triangulated unflagged pixel within ``rows`` rows under it (stage-1 holes and ``moving`` ``[h,w]`` bool
+    pixels are passed: stage 1 leaves the occlusion boundary untriangulated), counted when it is neither on the ground
+    (``ground_px`` ``[h,w]`` bool: the feet are seen there) nor the body; None unless ``OCCLUDER_SHARE`` of the
+    columns have one."""
+    h = depth.shape[0]
+    bottom, columns = bottom_edge(body)
+    below = np.clip(bottom[:, None] + np.arange(1, 1 + rows), 0, h - 1)  # [n, rows]
+    under = depth[below, columns[:, None]]
+    blocking = (under > 0) & ~moving[below, columns[:, None]]
+    first = np.argmax(blocking, axis=1)  # [n]
+    at = below[np.arange(columns.size), first], columns
+    seen = blocking.any(axis=1) & ~ground_px[at] & ~body[at]
+    if seen.mean() < OCCLUDER_SHARE:
+        return None
+    return float(np.median(depth[at][seen]))
+
+
+def occluded_beyond(
+    depth: np.ndarray,
+    body: np.ndarray,
+    ground: np.ndarray,
+    ground_px: np.ndarray,
+    moving: np.ndarray,
+    settings: MoverSettings,
+) -> tuple[float, float] | None:
+    """``(occluder, upper)`` when ``body`` ``[h,w]`` bool lies beyond the ground ``ground`` ``[h,w]`` under its lowest
+    pixels by ``underground`` (median over those stage 1 triangulated) while a static surface off the ground
+    (:func:`occluder_depth`; ``ground_px``, ``moving`` ``[h,w]`` bool), nearer than that ground, lies under its bottom
+    edge: its feet are hidden by that surface, so it stands at or below its lowest visible pixels — no farther than
+    the ground there (``upper``) — and behind the surface (``occluder``, a lower bound). A static object standing on
+    the ground whose base a nearer object hides is never beyond that ground (its base would show above the
+    occluder); a body walking along with a sideways camera is triangulated beyond it (close-object 1980). Else None.
+    """
+    rows, columns = lowest_pixels(body)
+    under, own = ground[rows, columns], depth[rows, columns]
+    known = np.isfinite(under) & (own > 0)
+    if np.count_nonzero(known) < max(3, 0.5 * rows.size):
+        return None
+    upper = float(np.median(under[known]))
+    if np.median(own[known]) <= (1.0 + settings.underground) * upper:
+        return None
+    occluder = occluder_depth(depth, body, moving, ground_px, settings.contact_rows)
+    return (occluder, upper) if occluder is not None and occluder < upper else None
