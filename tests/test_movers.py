@@ -2561,27 +2561,28 @@ def test_near_occluded_margin_takes_a_person_only_a_little_nearer_than_the_box_h
 
 def test_far_occluded_finds_and_places_a_person_beyond_the_ground_at_her_hidden_feet():
     """``far_occluded`` (close-object 1980): a person walking along with a sideways camera behind a box is
-    triangulated beyond the ground at her lowest visible row (45 against the ground's 25–30 at rows 67–69) and barely
-    flagged: she does not stand (the box, not the floor, is under her), so neither ``underground`` nor the contact
-    segments find her. With the option her smooth segment is ``BEYOND``, and as a flagged region she takes the
+    triangulated beyond the ground at her lowest visible row (80 against the ground's 25–60 at rows 64–69) and barely
+    flagged: she does not stand (the box, not the floor, is under her), so ``underground`` does not find her. With
+    the option her pixels beyond the ground at their own rows are found, and as a flagged region she takes the
     geometric mean of the box's depth and the ground's under her lowest pixels; the box, a static cabinet standing
     on the floor and a static crate behind the box at its true depth (its base hidden too, nearer than that ground)
     are neither found nor moved."""
     from stereodiff.config import PipelineConfig
     from stereodiff.stage1.geometric import mover_settings
     from stereodiff.stage1.movers.depth import mover_depth
-    from stereodiff.stage1.movers.ground import BEYOND, contact_segments
+    from stereodiff.stage1.movers.ground import underground
 
-    floor, depth, person, box, cabinet, _, ground = _person_behind_box(1.0)
-    depth[person] = 45.0
+    floor, depth, person, _, _, _, ground = _person_behind_box(1.0)
+    depth[person] = 80.0
     crate = np.zeros(depth.shape, bool)
     crate[62:70, 85:100] = True
     depth[crate] = floor[72, 90]  # standing on the floor at row 72, behind the box's top (row 70)
     settings = replace(MoverSettings(), near_contact=0.3)
-    assert not (contact_segments(depth, ground, settings) == BEYOND)[person].any()
+    assert not underground(depth, ground, settings)[person].any()
     far = replace(settings, far_occluded=True)
-    found = contact_segments(depth, ground, far) == BEYOND
-    assert found[person].mean() > 0.75 and not (found & (box | cabinet | crate)).any()
+    found = underground(depth, ground, far) > 0
+    beyond = person & (depth > 1.3 * ground)  # her rows where the ground is nearer than 80 ÷ 1.3
+    assert found[beyond].mean() > 0.75 and not (found & ~person).any()
     out, handled = mover_depth(depth, person, ground, far, near=[])
     lower, upper = float(floor[115, 70]), float(np.median(ground[69, 60:75]))
     assert handled[person].all() and not (handled & ~person).any()
@@ -2591,7 +2592,7 @@ def test_far_occluded_finds_and_places_a_person_beyond_the_ground_at_her_hidden_
     on_floor = depth.copy()
     on_floor[person] = 0.9 * upper  # nearer than the ground at her lowest row: no contradiction, kept
     assert not mover_depth(on_floor, person, ground, far, near=[])[1].any()
-    assert not (contact_segments(on_floor, ground, far) == BEYOND)[person].any()
+    assert not underground(on_floor, ground, far)[person].any()
     assert not GeometricConfig().movers_far_occluded and not MoverSettings().far_occluded  # off
     assert mover_settings(GeometricConfig(movers_far_occluded=True)).far_occluded
     assert not mover_settings(GeometricConfig(movers_far_occluded=True), ahead=True).far_occluded

@@ -969,7 +969,7 @@ class GeometricConfig(Stage1Config):
     view). Close-object s1614: the walking person 0.34–0.51× her depth in all 64 frames, her feet hidden by a clutter
     object (0.69× her depth) in every frame (docs/geometric.md, "Seeding the near carry from the beside contact")."""
     movers_far_occluded: bool = False
-    """With ``movers``: a smooth segment or flagged region put beyond the ground under its lowest pixels while a
+    """With ``movers``: a region put beyond the ground (at its own rows, or under its lowest pixels) while a
     static surface off the ground hides its feet (it stands at or below them, behind that surface: the ground there
     is an upper bound, the surface a lower one) is a mover and takes the geometric mean of the two bounds
     (``MoverSettings.far_occluded``; off; off when the camera moves along its view). Close-object 1980: the walking

@@ -153,11 +153,12 @@ def _inlier_counts(design: np.ndarray, inverse: np.ndarray, coef: np.ndarray, to
 def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSettings) -> np.ndarray:
     """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane by more than ``underground``
     (relative) — impossible for a static surface standing on the ground, the signature of an object moving along
-    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`): 1; with
-    ``underground_cut``, those that reach the image bottom with the plane along it (:func:`_cut_on_ground`): ``CUT``
-    (2), a mover only where the neighbouring frames find one too (:func:`cut_in_neighbours`). (Beyond a table's far
-    edge the floor is "under" the table top too, but that region has the image bottom, not the table, below it.)
-    ``ground``: the frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing found)."""
+    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`), or with
+    ``far_occluded`` whose feet a static surface hides (:func:`occluded_beyond`): 1; with ``underground_cut``,
+    those that reach the image bottom with the plane along it (:func:`_cut_on_ground`): ``CUT`` (2), a mover only
+    where the neighbouring frames find one too (:func:`cut_in_neighbours`). (Beyond a table's far edge the floor is
+    "under" the table top too, but that region has the image bottom, not the table, below it.) ``ground``: the
+    frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing found)."""
     import cv2
 
     h, w = depth.shape
@@ -169,6 +170,7 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     # each column's lowest row that is neither a hole nor beyond the ground, before the opening trims its edges
     blocking = lowest_blocking_row(~((depth <= 0) | beyond)) if settings.cut_holes > 0 else None
+    passed = beyond  # under a region: its own pixels the opening trims are not what hides its feet
     beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     count, labels = cv2.connectedComponents(beyond, connectivity=8)
     scale = max(h, w) / 320.0
@@ -177,6 +179,8 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
         region = labels == label
         if stands(region, on_ground, settings.contact_rows):
             out[region] = 1
+        elif settings.far_occluded and occluded_beyond(depth, region, ground, on_ground, passed, settings):
+            out[region] = 1  # its feet hidden by a surface in front: it stands at or below its lowest pixels
         elif settings.underground_cut and _cut_on_ground(region, depth, on_ground, margin, holes, blocking):
             out[region] = CUT
     return out
@@ -271,10 +275,8 @@ def contact_segments(depth: np.ndarray, ground: np.ndarray | None, settings: Mov
     ground under them by ``underground`` moves with the camera (a car driving ahead: all of its body, where
     :func:`underground` only finds its pixels beyond the ground at their own rows); with ``floating``, an upright
     one whose lowest pixels stage 1 put nearer than that by ``floating`` moves towards the camera (an oncoming
-    car, triangulated as if static and too near). With ``far_occluded``, a segment that does not stand but lies
-    beyond the ground under its lowest pixels with a static surface hiding its feet (:func:`occluded_beyond`) is
-    ``BEYOND`` too. ``ground``: the frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing
-    found).
+    car, triangulated as if static and too near). ``ground``: the frame's ground plane depth ``[h,w]``
+    (:func:`ground_depth`; None = nothing found).
     """
     import cv2
 
@@ -306,9 +308,6 @@ def contact_segments(depth: np.ndarray, ground: np.ndarray | None, settings: Mov
         rows, columns = lowest_pixels(region)
         contact = ground[rows, columns]
         if not np.isfinite(contact).all() or not stands(region, on_ground & ~region, settings.contact_rows):
-            # the cut pixels are passed: a segment's own farther edge at the step onto the surface in front of it
-            if settings.far_occluded and occluded_beyond(depth, region, ground, on_ground, cut, settings):
-                out[region] = BEYOND  # beyond the ground at its hidden feet
             continue
         ratio = float(np.median(depth[rows, columns]) / np.median(contact))
         if ratio > 1.0 + settings.underground:

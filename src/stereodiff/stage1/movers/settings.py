@@ -229,9 +229,10 @@ class MoverSettings:
     far_occluded: bool = False
     """A region beyond the ground under its lowest pixels while a static surface off the ground hides its feet
     (:func:`~.ground.occluded_beyond`: it stands at or below its lowest visible pixels, behind that surface) is a
-    mover (:func:`~.ground.contact_segments`, as ``BEYOND``) and takes the geometric mean of that surface's depth and
-    the ground's under its lowest pixels (:func:`~.depth._far_occluded`): a person walking along with a sideways
-    camera behind clutter, triangulated 2–5× too far and flagged on 0–8 % of her (close-object 1980)."""
+    mover (:func:`~.ground.underground`, which otherwise needs it to stand on the ground seen) and takes the
+    geometric mean of that surface's depth and the ground's under its lowest pixels (:func:`~.depth._far_occluded`):
+    a person walking along with a sideways camera behind clutter, triangulated 2–5× too far and flagged on 0–8 % of
+    her (close-object 1980)."""
     near_occluded_margin: float = 0.0
     """With ``near_occluded``: the fraction by which the region must lie (median) nearer than the static surface
     hiding its feet (0 = ``near_contact``'s). A person triangulated at 0.44× her depth behind a clutter object at
