@@ -2507,6 +2507,31 @@ def test_near_carry_beside_seeds_the_carry_from_a_person_contact_beside_took():
         PipelineConfig(stage1=GeometricConfig(movers_near_carry_beside=1)).validate()
 
 
+def _person_behind_box(ratio: float) -> tuple[np.ndarray, ...]:
+    """A 120×160 frame (horizon at row 60, floor depth 225 / (row − 59.5)): a flagged person (rows 40–69, cols 60–74)
+    triangulated at ``ratio`` × the floor at row 95, behind a static box (rows 70–115, standing on the floor at row
+    115) that hides her legs, and a static cabinet standing on the floor at row 99, flagged in its top rows. Returns
+    the floor, the depth ``[h,w]``, the person, box and cabinet masks, the flagged mask and the fitted ground."""
+    floor, _ = _floor()
+    h, w = floor.shape
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros((h, w), bool)
+    person[40:96, 60:75] = True
+    depth[person] = ratio * floor[95, 67]
+    box = np.zeros((h, w), bool)
+    box[70:116, 40:100] = True
+    depth[box] = floor[115, 70]  # in front of her legs, standing on the floor at row 115
+    person &= ~box
+    cabinet = np.zeros((h, w), bool)
+    cabinet[50:100, 120:140] = True
+    depth[cabinet] = floor[99, 130]  # a static cabinet standing on the floor at row 99, flagged in its top rows
+    flagged = person | (cabinet & (np.arange(h)[:, None] < 70))
+    ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, replace(MoverSettings(), near_contact=0.3))
+    assert ground is not None
+    return floor, depth, person, box, cabinet, flagged, ground
+
+
 def test_near_occluded_gives_a_person_nearer_than_the_box_hiding_her_feet_a_depth_between_box_and_floor():
     """``near_occluded`` (close-object s1614): a person walking against a sideways camera is triangulated at 0.4× her
     depth (2.5; feet at row 95, floor 6.3 there) behind a static box (rows 70–115, 4.05) that hides her legs in every
@@ -2518,24 +2543,8 @@ def test_near_occluded_gives_a_person_nearer_than_the_box_hiding_her_feet_a_dept
     from stereodiff.stage1.geometric import mover_settings
     from stereodiff.stage1.movers.depth import mover_depth
 
-    floor, _ = _floor()  # horizon at row 60, 120×160, floor depth 225 / (row − 59.5)
-    h, w = floor.shape
-    depth = floor.copy()
-    depth[:60] = 12.0
-    person = np.zeros((h, w), bool)
-    person[40:96, 60:75] = True
-    depth[person] = 0.4 * floor[95, 67]
-    box = np.zeros((h, w), bool)
-    box[70:116, 40:100] = True
-    depth[box] = floor[115, 70]  # in front of her legs, standing on the floor at row 115
-    person &= ~box
-    cabinet = np.zeros((h, w), bool)
-    cabinet[50:100, 120:140] = True
-    depth[cabinet] = floor[99, 130]  # a static cabinet standing on the floor at row 99, flagged in its top rows
-    flagged = person | (cabinet & (np.arange(h)[:, None] < 70))
+    floor, depth, person, box, cabinet, flagged, ground = _person_behind_box(0.4)
     settings = replace(MoverSettings(), near_contact=0.3)
-    ground = ground_depth(depth, (depth > 0) & ~person & ~cabinet, settings)
-    assert ground is not None
     _, handled = mover_depth(depth, flagged, ground, settings, near=[])
     assert not handled.any()  # no floor under her: near_contact leaves her
     seeds: list = []
@@ -2554,6 +2563,75 @@ def test_near_occluded_gives_a_person_nearer_than_the_box_hiding_her_feet_a_dept
     assert not mover_settings(GeometricConfig(movers_near_occluded=True), ahead=True).near_occluded
     with pytest.raises(ValueError, match="movers_near_occluded"):
         PipelineConfig(stage1=GeometricConfig(movers_near_occluded=1)).validate()
+
+
+def test_near_occluded_margin_takes_a_person_only_a_little_nearer_than_the_box_hiding_her_feet():
+    """``near_occluded_margin`` (close-object 1981): the person's phantom lies at 0.73–0.80 of the clutter object
+    hiding her feet, not nearer than 0.7 of it, so ``near_occluded`` at ``near_contact``'s 0.3 leaves her; with the
+    margin 0.15 she takes the geometric mean of the box's depth and the floor's under her lowest row. A margin
+    that her phantom does not pass (0.1 with her at 0.95 of the box) leaves her too."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()
+    of_box = float(floor[115, 70] / floor[95, 67])  # her phantom's depth ÷ the box's, per unit of ``ratio``
+    floor, depth, person, box, cabinet, flagged, ground = _person_behind_box(0.8 * of_box)
+    settings = replace(MoverSettings(), near_contact=0.3, near_occluded=True)
+    _, handled = mover_depth(depth, flagged, ground, settings, near=[])
+    assert not handled[person].any()  # at 0.3 of the box: not nearer than 0.7 × the box
+    seeds: list = []
+    out, handled = mover_depth(depth, flagged, ground, replace(settings, near_occluded_margin=0.15), near=seeds)
+    lower, upper = float(floor[115, 70]), float(np.median(ground[69, 60:75]))
+    assert handled[person].all() and not handled[cabinet].any() and not handled[box].any()
+    np.testing.assert_allclose(out[person], np.sqrt(lower * upper), rtol=0.03)
+    assert len(seeds) == 1
+    _, depth, person, _, _, flagged, ground = _person_behind_box(0.95 * of_box)
+    _, handled = mover_depth(depth, flagged, ground, replace(settings, near_occluded_margin=0.1), near=[])
+    assert not handled[person].any()
+    assert GeometricConfig().movers_near_occluded_margin == 0 and MoverSettings().near_occluded_margin == 0  # off
+    with pytest.raises(ValueError, match="movers_near_occluded_margin"):
+        PipelineConfig(stage1=GeometricConfig(movers_near_occluded_margin=1.0)).validate()
+
+
+def test_far_occluded_finds_and_places_a_person_beyond_the_ground_at_her_hidden_feet():
+    """``far_occluded`` (close-object 1980): a person walking along with a sideways camera behind a box is
+    triangulated beyond the ground at her lowest visible row (80 against the ground's 25–60 at rows 64–69) and barely
+    flagged: she does not stand (the box, not the floor, is under her), so ``underground`` does not find her. With
+    the option her pixels beyond the ground at their own rows are found, and as a flagged region she takes the
+    geometric mean of the box's depth and the ground's under her lowest pixels; the box, a static cabinet standing
+    on the floor and a static crate behind the box at its true depth (its base hidden too, nearer than that ground)
+    are neither found nor moved."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+    from stereodiff.stage1.movers.ground import underground
+
+    floor, depth, person, _, _, _, ground = _person_behind_box(1.0)
+    depth[person] = 80.0
+    crate = np.zeros(depth.shape, bool)
+    crate[62:70, 85:100] = True
+    depth[crate] = floor[72, 90]  # standing on the floor at row 72, behind the box's top (row 70)
+    settings = replace(MoverSettings(), near_contact=0.3)
+    assert not underground(depth, ground, settings)[person].any()
+    far = replace(settings, far_occluded=True)
+    found = underground(depth, ground, far) > 0
+    beyond = person & (depth > 1.3 * ground)  # her rows where the ground is nearer than 80 ÷ 1.3
+    assert found[beyond].mean() > 0.75 and not (found & ~person).any()
+    out, handled = mover_depth(depth, person, ground, far, near=[])
+    lower, upper = float(floor[115, 70]), float(np.median(ground[69, 60:75]))
+    assert handled[person].all() and not (handled & ~person).any()
+    np.testing.assert_allclose(out[person], np.sqrt(lower * upper), rtol=0.03)
+    _, handled = mover_depth(depth, person, ground, settings, near=[])
+    assert not handled.any()
+    on_floor = depth.copy()
+    on_floor[person] = 0.9 * upper  # nearer than the ground at her lowest row: no contradiction, kept
+    assert not mover_depth(on_floor, person, ground, far, near=[])[1].any()
+    assert not underground(on_floor, ground, far)[person].any()
+    assert not GeometricConfig().movers_far_occluded and not MoverSettings().far_occluded  # off
+    assert mover_settings(GeometricConfig(movers_far_occluded=True)).far_occluded
+    assert not mover_settings(GeometricConfig(movers_far_occluded=True), ahead=True).far_occluded
+    with pytest.raises(ValueError, match="movers_far_occluded"):
+        PipelineConfig(stage1=GeometricConfig(movers_far_occluded=1)).validate()
 
 
 def _entering_square(moving: bool) -> tuple[np.ndarray, np.ndarray, SceneGeometry]:

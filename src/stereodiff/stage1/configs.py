@@ -975,6 +975,19 @@ class GeometricConfig(Stage1Config):
     pixels, and seeds ``movers_near_carry`` (``MoverSettings.near_occluded``; off; off when the camera moves along its
     view). Close-object s1614: the walking person 0.34–0.51× her depth in all 64 frames, her feet hidden by a clutter
     object (0.69× her depth) in every frame (docs/geometric.md, "Seeding the near carry from the beside contact")."""
+    movers_far_occluded: bool = False
+    """With ``movers``: a region put beyond the ground (at its own rows, or under its lowest pixels) while a
+    static surface off the ground hides its feet (it stands at or below them, behind that surface: the ground there
+    is an upper bound, the surface a lower one) is a mover and takes the geometric mean of the two bounds
+    (``MoverSettings.far_occluded``; off; off when the camera moves along its view). Close-object 1980: the walking
+    person walks along with the camera's sweep behind the clutter, triangulated 2–5× too far in frames 0–33, flagged
+    on 0–8 % of her (docs/geometric.md, "The walking person behind the clutter: which cues hold")."""
+    movers_near_occluded_margin: float = 0.0
+    """With ``movers_near_occluded``: the fraction by which a region must lie nearer than the static surface hiding
+    its feet (``MoverSettings.near_occluded_margin``; 0 = off: ``movers_near_contact``'s fraction, 0.3 in the ``cpu``
+    preset). Close-object 1981's walking person is triangulated at 0.40–0.49× her depth behind a clutter object that
+    stage 1 puts at 0.55–0.63× (her phantom 0.73–0.80 of it): at 0.3 the rule takes her in few frames
+    (docs/geometric.md, "The walking person behind the clutter: which cues hold")."""
     movers_ground_max_beyond: float = 0.0
     """With ``movers``: the ground plane of a frame must leave at most this share of its static pixels beyond it
     (``MoverSettings.ground_max_beyond``; 0 = off here, 0.25 in the ``cpu`` preset): a plane through the faces of
@@ -1519,6 +1532,12 @@ class GeometricConfig(Stage1Config):
                 ("movers_hole_carry_after", isinstance(self.movers_hole_carry_after, bool), "must be true or false"),
                 ("movers_near_carry_beside", isinstance(self.movers_near_carry_beside, bool), "must be true or false"),
                 ("movers_near_occluded", isinstance(self.movers_near_occluded, bool), "must be true or false"),
+                ("movers_far_occluded", isinstance(self.movers_far_occluded, bool), "must be true or false"),
+                (
+                    "movers_near_occluded_margin",
+                    0 <= self.movers_near_occluded_margin < 1,
+                    "must lie in [0, 1) (0 = off)",
+                ),
                 ("movers_min_area", 0 < self.movers_min_area < 1, "must lie in (0, 1)"),
                 ("movers_entry_carry", self.movers_entry_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_edge_carry", self.movers_edge_carry >= 0, "must be ≥ 0 frames"),

@@ -12,6 +12,8 @@ from stereodiff.stage1.movers.ground import (
     ground_rate,
     lowest_blocking_row,
     lowest_pixels,
+    occluded_beyond,
+    occluder_depth,
     plane_coefficients,
     reached_through_holes,
     stands,
@@ -27,9 +29,6 @@ STANDS_DIVISOR = 4
 #: ``beside_stands``: least share of the body stage 1 triangulated (close-object's near object, 94–99 % a hole,
 #: floats in front of the floor seen under it and took that floor, 5–7× too far, on s846 / s1022)
 STANDS_SEEN = 0.5
-
-#: ``near_occluded``: least share of the body's bottom-edge columns with that surface under them
-OCCLUDER_SHARE = 0.5
 
 #: the percentile of a cut region's pixels' height above the horizon taken as its top (``cut_height``)
 CUT_HEIGHT_TOP = 98.0
@@ -152,6 +151,8 @@ def mover_depth(
             region, value = _near_occluded(depth, region, ground, ground_px, moving, rate, s)
             if value is not None and near is not None:
                 near.append((region & ~ground_px, value))  # its pixels are triangulated
+        if value is None and s.far_occluded and ground is not None:
+            region, value = _far_occluded(depth, region, ground, ground_px, moving, s)
         if value is not None and np.isfinite(value) and value > 0:
             if s.up_to_horizon > 0 and ground is not None:
                 region = region | _up_to_horizon(depth, region, ground, moving | handled, value, s)
@@ -575,12 +576,13 @@ def _near_occluded(
     """A mover ``region`` ``[h,w]`` bool put nearer than the static surface that hides its feet (``near_occluded``):
     its pixels nearer than the ground ``ground`` ``[h,w]`` at their own row by ``near_contact`` (``near``), grown down
     as :func:`_near_contact` grows them (``ground_px`` ``[h,w]`` bool: the pixels on the ground plane), upright against
-    the ground's inverse-depth ``rate``, lie (median) nearer by the same fraction than the static surface under the
-    grown body's bottom edge (:func:`_occluder_depth`; ``moving`` ``[h,w]`` bool): that surface hides the body's lower
-    part, so the body lies behind it (its depth is a lower bound) and stands at or below its lowest pixels (the
-    ground under them is an upper bound). Returns the triangulated pixels of the grown body and of the region nearer
-    than the given depth by the fraction ``[h,w]`` bool, and that depth, the geometric mean of the two bounds (the
-    occluder's depth when the ground is not beyond it); or ``region`` and None."""
+    the ground's inverse-depth ``rate``, lie (median) nearer by the same fraction (``near_occluded_margin`` when
+    set) than the static surface under the grown body's bottom edge (:func:`~.ground.occluder_depth`; ``moving``
+    ``[h,w]`` bool): that surface hides the body's lower part, so the body lies behind it (its depth is a lower
+    bound) and stands at or below its lowest pixels (the ground under them is an upper bound). Returns the
+    triangulated pixels of the grown body and of the region nearer than the given depth by the fraction ``[h,w]``
+    bool, and that depth, the geometric mean of the two bounds (the occluder's depth when the ground is not beyond
+    it); or ``region`` and None."""
     factor = 1.0 - s.near_contact
     near = region & (depth > 0) & np.isfinite(ground) & (depth < factor * ground)
     if near.sum() < 20 or not _mostly_triangulated(depth, region):
@@ -588,36 +590,40 @@ def _near_occluded(
     body = _extend_down(depth, near, (depth > 0) & ~ground_px, s.segment_step)
     if not upright(depth, body, rate, s):
         return region, None
-    occluder = _occluder_depth(depth, body, moving, ground_px, s.contact_rows)
+    occluder = occluder_depth(depth, body, moving, ground_px, s.contact_rows)
     if occluder is None:
         return region, None
     upper = _contact_depth(body, ground)
-    if upper is None or np.median(depth[near]) >= factor * occluder:
+    behind = 1.0 - (s.near_occluded_margin or s.near_contact)  # the body must lie nearer than this × the occluder
+    if upper is None or np.median(depth[near]) >= behind * occluder:
         return region, None
     value = float(np.sqrt(occluder * upper)) if upper > occluder else occluder
     nearer = (depth > 0) & (depth < factor * value)
     return (body | region) & nearer, value
 
 
-def _occluder_depth(
-    depth: np.ndarray, body: np.ndarray, moving: np.ndarray, ground_px: np.ndarray, rows: int
-) -> float | None:
-    """The depth (median) of the static surface under ``body`` ``[h,w]`` bool: in each of its bottom-edge columns the
-    first triangulated unflagged pixel within ``rows`` rows under it (stage-1 holes and ``moving`` ``[h,w]`` bool
-    pixels are passed: stage 1 leaves the occlusion boundary untriangulated), counted when it is neither on the ground
-    (``ground_px`` ``[h,w]`` bool: the feet are seen there) nor the body; None unless ``OCCLUDER_SHARE`` of the
-    columns have one."""
-    h = depth.shape[0]
-    bottom, columns = bottom_edge(body)
-    below = np.clip(bottom[:, None] + np.arange(1, 1 + rows), 0, h - 1)  # [n, rows]
-    under = depth[below, columns[:, None]]
-    blocking = (under > 0) & ~moving[below, columns[:, None]]
-    first = np.argmax(blocking, axis=1)  # [n]
-    at = below[np.arange(columns.size), first], columns
-    seen = blocking.any(axis=1) & ~ground_px[at] & ~body[at]
-    if seen.mean() < OCCLUDER_SHARE:
-        return None
-    return float(np.median(depth[at][seen]))
+def _far_occluded(
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    ground_px: np.ndarray,
+    moving: np.ndarray,
+    s: MoverSettings,
+) -> tuple[np.ndarray, float | None]:
+    """A mover ``region`` ``[h,w]`` bool put beyond the ground at its hidden feet (``far_occluded``): its triangulated
+    pixels within ``underground`` (log) of their median depth (the body, not the flagged rim on the surface in front)
+    lie beyond the ground ``ground`` ``[h,w]`` under their lowest pixels while a static surface hides their feet
+    (:func:`~.ground.occluded_beyond`; ``ground_px``, ``moving`` ``[h,w]`` bool). Returns the region's holes and body
+    ``[h,w]`` bool and the geometric mean of the two bounds; or ``region`` and None."""
+    seen = region & (depth > 0)
+    if not _mostly_triangulated(depth, region) or np.count_nonzero(seen) < 20:
+        return region, None
+    log_depth = np.log(np.where(seen, depth, 1.0))
+    body = seen & (np.abs(log_depth - np.median(log_depth[seen])) < np.log1p(s.underground))
+    bounds = occluded_beyond(depth, body, ground, ground_px, moving, s)
+    if bounds is None:
+        return region, None
+    return (region & (depth <= 0)) | body, float(np.sqrt(bounds[0] * bounds[1]))
 
 
 def _low_and_tall(body: np.ndarray, low: float, height: float) -> bool:

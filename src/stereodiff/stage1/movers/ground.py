@@ -16,6 +16,9 @@ from stereodiff.robust import choice_triples
 from stereodiff.stage1.fusion import nearest_fill
 from stereodiff.stage1.movers.settings import MoverSettings
 
+#: :func:`occluder_depth`: least share of the body's bottom-edge columns with a static surface under them
+OCCLUDER_SHARE = 0.5
+
 __all__ = [
     "BEYOND",
     "CUT",
@@ -28,6 +31,8 @@ __all__ = [
     "ground_rate",
     "lowest_blocking_row",
     "lowest_pixels",
+    "occluded_beyond",
+    "occluder_depth",
     "plane_coefficients",
     "reached_through_holes",
     "stands",
@@ -148,11 +153,12 @@ def _inlier_counts(design: np.ndarray, inverse: np.ndarray, coef: np.ndarray, to
 def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSettings) -> np.ndarray:
     """``[h,w]`` uint8: regions of one frame whose depth lies beyond the ground plane by more than ``underground``
     (relative) — impossible for a static surface standing on the ground, the signature of an object moving along
-    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`): 1; with
-    ``underground_cut``, those that reach the image bottom with the plane along it (:func:`_cut_on_ground`): ``CUT``
-    (2), a mover only where the neighbouring frames find one too (:func:`cut_in_neighbours`). (Beyond a table's far
-    edge the floor is "under" the table top too, but that region has the image bottom, not the table, below it.)
-    ``ground``: the frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing found)."""
+    with the camera (triangulated too far) — and that stand on the ground (:func:`stands`), or with
+    ``far_occluded`` whose feet a static surface hides (:func:`occluded_beyond`): 1; with ``underground_cut``,
+    those that reach the image bottom with the plane along it (:func:`_cut_on_ground`): ``CUT`` (2), a mover only
+    where the neighbouring frames find one too (:func:`cut_in_neighbours`). (Beyond a table's far edge the floor is
+    "under" the table top too, but that region has the image bottom, not the table, below it.) ``ground``: the
+    frame's ground plane depth ``[h,w]`` (:func:`ground_depth`; None = nothing found)."""
     import cv2
 
     h, w = depth.shape
@@ -164,6 +170,7 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     # each column's lowest row that is neither a hole nor beyond the ground, before the opening trims its edges
     blocking = lowest_blocking_row(~((depth <= 0) | beyond)) if settings.cut_holes > 0 else None
+    passed = beyond  # under a region: its own pixels the opening trims are not what hides its feet
     beyond = cv2.morphologyEx(beyond.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     count, labels = cv2.connectedComponents(beyond, connectivity=8)
     scale = max(h, w) / 320.0
@@ -172,6 +179,8 @@ def underground(depth: np.ndarray, ground: np.ndarray | None, settings: MoverSet
         region = labels == label
         if stands(region, on_ground, settings.contact_rows):
             out[region] = 1
+        elif settings.far_occluded and occluded_beyond(depth, region, ground, on_ground, passed, settings):
+            out[region] = 1  # its feet hidden by a surface in front: it stands at or below its lowest pixels
         elif settings.underground_cut and _cut_on_ground(region, depth, on_ground, margin, holes, blocking):
             out[region] = CUT
     return out
@@ -367,3 +376,52 @@ def stands(region: np.ndarray, on_ground: np.ndarray, rows: int) -> bool:
         return False
     below = np.clip(bottom[:, None] + np.arange(2, 2 + rows), 0, h - 1)  # [n, rows]
     return bool(on_ground[below, columns[:, None]].any(axis=1).mean() >= 0.5)
+
+
+def occluder_depth(
+    depth: np.ndarray, body: np.ndarray, moving: np.ndarray, ground_px: np.ndarray, rows: int
+) -> float | None:
+    """The depth (median) of the static surface under ``body`` ``[h,w]`` bool: in each of its bottom-edge columns the
+    first triangulated unflagged pixel within ``rows`` rows under it (stage-1 holes and ``moving`` ``[h,w]`` bool
+    pixels are passed: stage 1 leaves the occlusion boundary untriangulated), counted when it is neither on the ground
+    (``ground_px`` ``[h,w]`` bool: the feet are seen there) nor the body; None unless ``OCCLUDER_SHARE`` of the
+    columns have one."""
+    h = depth.shape[0]
+    bottom, columns = bottom_edge(body)
+    below = np.clip(bottom[:, None] + np.arange(1, 1 + rows), 0, h - 1)  # [n, rows]
+    under = depth[below, columns[:, None]]
+    blocking = (under > 0) & ~moving[below, columns[:, None]]
+    first = np.argmax(blocking, axis=1)  # [n]
+    at = below[np.arange(columns.size), first], columns
+    seen = blocking.any(axis=1) & ~ground_px[at] & ~body[at]
+    if seen.mean() < OCCLUDER_SHARE:
+        return None
+    return float(np.median(depth[at][seen]))
+
+
+def occluded_beyond(
+    depth: np.ndarray,
+    body: np.ndarray,
+    ground: np.ndarray,
+    ground_px: np.ndarray,
+    moving: np.ndarray,
+    settings: MoverSettings,
+) -> tuple[float, float] | None:
+    """``(occluder, upper)`` when ``body`` ``[h,w]`` bool lies beyond the ground ``ground`` ``[h,w]`` under its lowest
+    pixels by ``underground`` (median over those stage 1 triangulated) while a static surface off the ground
+    (:func:`occluder_depth`; ``ground_px``, ``moving`` ``[h,w]`` bool), nearer than that ground, lies under its bottom
+    edge: its feet are hidden by that surface, so it stands at or below its lowest visible pixels — no farther than
+    the ground there (``upper``) — and behind the surface (``occluder``, a lower bound). A static object standing on
+    the ground whose base a nearer object hides is never beyond that ground (its base would show above the
+    occluder); a body walking along with a sideways camera is triangulated beyond it (close-object 1980). Else None.
+    """
+    rows, columns = lowest_pixels(body)
+    under, own = ground[rows, columns], depth[rows, columns]
+    known = np.isfinite(under) & (own > 0)
+    if np.count_nonzero(known) < max(3, 0.5 * rows.size):
+        return None
+    upper = float(np.median(under[known]))
+    if np.median(own[known]) <= (1.0 + settings.underground) * upper:
+        return None
+    occluder = occluder_depth(depth, body, moving, ground_px, settings.contact_rows)
+    return (occluder, upper) if occluder is not None and occluder < upper else None

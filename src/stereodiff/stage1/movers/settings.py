@@ -226,6 +226,17 @@ class MoverSettings:
     of that surface's depth (it is behind it) and the ground's under its lowest pixels (it stands at or below them)
     (:func:`~.depth._near_occluded`), and seeds ``near_carry`` as a ``near_contact`` region does: a person walking
     against a sideways camera behind clutter, whose feet are never seen (close-object s1614)."""
+    far_occluded: bool = False
+    """A region beyond the ground under its lowest pixels while a static surface off the ground hides its feet
+    (:func:`~.ground.occluded_beyond`: it stands at or below its lowest visible pixels, behind that surface) is a
+    mover (:func:`~.ground.underground`, which otherwise needs it to stand on the ground seen) and takes the
+    geometric mean of that surface's depth and the ground's under its lowest pixels (:func:`~.depth._far_occluded`):
+    a person walking along with a sideways camera behind clutter, triangulated 2–5× too far and flagged on 0–8 % of
+    her (close-object 1980)."""
+    near_occluded_margin: float = 0.0
+    """With ``near_occluded``: the fraction by which the region must lie (median) nearer than the static surface
+    hiding its feet (0 = ``near_contact``'s). A person triangulated at 0.44× her depth behind a clutter object at
+    0.60× (close-object 1981: 0.73–0.80 of the occluder in most frames) passes at 0.15, not at 0.3."""
     ground_cut: bool = False
     """Contact segments: pixels on the ground plane are cut too, so an object's segment does not run into the
     ground around it (and through it into the whole scene)."""
