@@ -48,10 +48,15 @@ def splat_depth(
     """``[h,w]`` float64 depth of the points of ``depth [h,w]`` at the pixels ``keep [h,w]`` (bool) of a source
     camera (intrinsics ``K_src [3,3]``) seen from a destination camera (``K_dst``; ``src_to_dst [4,4]`` moves source
     camera points into it), the nearest point per pixel (a z-buffer); each point lands on the four pixels around
-    its projection, so a surface that grows between the cameras leaves no gaps; ``inf`` where no point lands."""
+    its projection, so a surface that grows between the cameras leaves no gaps; ``inf`` where no point lands.
+
+    The rotation is made contiguous before the ``[N,3]×[3,3]`` product: the same values bit for bit, but with the
+    strided view ``src_to_dst[:3, :3].T`` OpenBLAS spreads the product over its threads from N ≈ 20,000 points on,
+    ≈ 40× the CPU (docs/geometric.md "earlier_recheck at a seventh of its cost")."""
     h, w = depth.shape
     rows, cols = np.nonzero(keep)
-    points = backproject_pixels(depth, K_src, rows, cols) @ src_to_dst[:3, :3].T + src_to_dst[:3, 3]  # [N,3]
+    rotation = np.ascontiguousarray(src_to_dst[:3, :3].T)
+    points = backproject_pixels(depth, K_src, rows, cols) @ rotation + src_to_dst[:3, 3]  # [N,3]
     ahead = points[:, 2] > 0
     points = points[ahead]
     z = points[:, 2]
