@@ -11,6 +11,7 @@ from stereodiff.camera import (
     default_principal_point,
     fit_long_side,
     pinhole,
+    rigid_transform,
     scale_intrinsics,
 )
 from stereodiff.io.export import read_intrinsics, read_tum_poses, write_camera_files
@@ -117,3 +118,17 @@ def test_backproject_pixels_is_backproject_at_those_pixels_bit_for_bit():
     K = pinhole(27.3, (24, 32))
     rows, cols = rng.integers(0, 24, 50), rng.integers(0, 32, 50)
     assert np.array_equal(backproject_pixels(depth, K, rows, cols), backproject(depth, K)[rows, cols])
+
+
+@pytest.mark.parametrize("shape", [(70_000, 3), (24, 32, 3)])
+def test_rigid_transform_is_the_strided_rotations_product_bit_for_bit(shape):
+    rng = np.random.default_rng(5)
+    points = rng.normal(0.0, 3.0, shape).astype(np.float32)
+    angle = 0.3
+    T = np.eye(4)
+    T[:3, :3] = [[np.cos(angle), 0.0, np.sin(angle)], [0.0, 1.0, 0.0], [-np.sin(angle), 0.0, np.cos(angle)]]
+    T[:3, 3] = [0.2, -0.1, 1.5]
+    moved = rigid_transform(points, T)
+    assert moved.shape == shape and moved.dtype == np.float64
+    assert np.array_equal(moved, points @ T[:3, :3].T + T[:3, 3])
+    assert not np.array_equal(moved, points @ T[:3, :3] + T[:3, 3])  # the rotation's transpose matters

@@ -264,11 +264,10 @@ class SceneGeometry:
 
     def world_points(self, t: int) -> np.ndarray:
         """``[h,w,3]`` float32 points of frame ``t`` in world coordinates (computed on demand, not stored)."""
-        from stereodiff.camera import backproject
+        from stereodiff.camera import backproject, rigid_transform
 
         cam = backproject(np.asarray(self.depth[t]), self.intrinsics()[t])  # [h,w,3]
-        pose = self.cam_to_world[t]
-        return (cam @ pose[:3, :3].T + pose[:3, 3]).astype(np.float32)
+        return rigid_transform(cam, self.cam_to_world[t]).astype(np.float32)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from stereodiff.camera import rigid_transform
 from stereodiff.errors import InputError
 from stereodiff.io.export import read_intrinsics, read_ply, read_tum_poses
 
@@ -111,4 +112,4 @@ class RunFolder:
         k, pose = self.intrinsics[t], self.cam_to_world[t]
         keep = np.isfinite(z) & (z > 0)
         cam = np.stack([(u - k[0, 2]) / k[0, 0] * z, (v - k[1, 2]) / k[1, 1] * z, z], -1)[keep]
-        return (cam @ pose[:3, :3].T + pose[:3, 3]).astype(np.float32)
+        return rigid_transform(cam, pose).astype(np.float32)

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from stereodiff.camera import rigid_transform
 from stereodiff.flow import area_resized
 from stereodiff.io.pages import new_array, release
 from stereodiff.progress import thread_map
@@ -308,7 +309,7 @@ def refine_pose(
     xy = corners.reshape(-1, 2).astype(np.float64)
     z = depth[xy[:, 1].round().astype(int), xy[:, 0].round().astype(int)].astype(np.float64)
     points = z[:, None] * np.linalg.solve(K, np.column_stack([xy, np.ones(len(xy))]).T).T  # [N,3]
-    moved = points @ T[:3, :3].T + T[:3, 3]
+    moved = rigid_transform(points, T)
     guess = (moved[:, :2] / np.maximum(moved[:, 2:], 1e-6)) * np.diag(K_j)[:2] + K_j[:2, 2]
     lk = {"winSize": (15, 15), "maxLevel": 2, "flags": cv2.OPTFLOW_USE_INITIAL_FLOW}
     start = xy.astype(np.float32).reshape(-1, 1, 2)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stereodiff.camera import backproject, pinhole, pixel_grid
+from stereodiff.camera import backproject, pinhole, pixel_grid, rigid_transform
 from stereodiff.types import PairPredictions
 
 __all__ = ["SyntheticPairs", "make_synthetic_pairs"]
@@ -103,14 +103,14 @@ def make_synthetic_pairs(
 
     def world_points(t: int) -> np.ndarray:
         cam = rays * depth[t][..., None]
-        return cam @ cam_to_world[t, :3, :3].T + cam_to_world[t, :3, 3]
+        return rigid_transform(cam, cam_to_world[t])
 
     def predict(p: int) -> tuple[np.ndarray, ...]:
         i, j = pairs[p]
         world_to_cam = np.linalg.inv(cam_to_world[i])
         pts = []
         for t in (i, j):
-            cam = world_points(t) @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
+            cam = rigid_transform(world_points(t), world_to_cam)
             if noise:
                 cam = cam * np.exp(noise * rng.standard_normal((*size, 1)))
             pts.append((pair_scales[p] * cam).astype(np.float32))

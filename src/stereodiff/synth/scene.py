@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from stereodiff.camera import pinhole
+from stereodiff.camera import pinhole, rigid_transform
 from stereodiff.synth.raycast import PlacedPrimitive, Primitive, cast_pixels, pixel_grid, surface_normals
 from stereodiff.synth.texture import shade, sky_colour, surface_colour
 from stereodiff.types import Video, check_array
@@ -362,7 +362,7 @@ def triangulation_angles_deg(video: SyntheticVideo, i: int, j: int) -> np.ndarra
     v, u = np.nonzero((depth > 0) & ~video.dynamic_mask[i])
     rays = np.stack([u, v, np.ones_like(u)], axis=1) @ np.linalg.inv(video.K).T  # [M,3], camera z = 1
     pose_i, pose_j = video.cam_to_world[i], video.cam_to_world[j]
-    points = (rays * depth[v, u, None]) @ pose_i[:3, :3].T + pose_i[:3, 3]  # [M,3] world
+    points = rigid_transform(rays * depth[v, u, None], pose_i)  # [M,3] world
     a = points - pose_i[:3, 3]
     b = points - pose_j[:3, 3]
     cos = np.einsum("ij,ij->i", a, b) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
