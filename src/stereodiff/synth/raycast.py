@@ -228,7 +228,7 @@ def cast_pixels(
     )  # [N,3]
     R = cam_to_world[:3, :3]
     centre = cam_to_world[:3, 3]
-    rays_world = rays_cam @ R.T  # [N,3]
+    rays_world = rays_cam @ np.ascontiguousarray(R.T)  # [N,3] (a strided R.T makes OpenBLAS thread the product)
     depth = np.full(len(uv), np.inf)
     index = np.full(len(uv), -1, dtype=np.int64)
     if grid is not None:  # 2-D views: a pixel rectangle is a slice
