@@ -1426,10 +1426,11 @@ class GeometricConfig(Stage1Config):
     static-orbit s0 / s1 and indoor-dynamic s0 do not pass the gate (checked at 24 frames, 160×120); ≈ 2.3 s of
     CPU per 64 frames at 320×240 where it runs. Held out on driving 1432–1439: 3 better / 5 same / 0 worse (−2.53 …
     +0.02 %), but its z-buffer splats (≈ 4.7 ms each on a quiet host, six per frame) cost ≈ 2.9 s per 64 frames at
-    320×240, run serially (the preset takes ≈ 17 s for them: ≈ 15 % slower on a driving clip for at most 2.5 %), so
-    0 here and in the ``cpu`` preset. Since s48-recheck the splats move their points by a contiguous rotation (the
-    pose's strided view made OpenBLAS thread the product): the same output bit for bit at ≈ 1/7 of the CPU (driving
-    s1 13.6 → 2.0 s on a loaded host; docs/geometric.md "earlier_recheck at a seventh of its cost")."""
+    320×240, run serially (≈ 15 % of a driving clip). Since s48-recheck the splats move their points by a contiguous
+    rotation (the pose's strided view made OpenBLAS thread the product): the same output bit for bit at ≈ 1/7 of the
+    CPU (driving s1 13.6 → 2.0 s on a loaded host; docs/geometric.md "earlier_recheck at a seventh of its cost");
+    s48-recheck's fresh 2060–2064 / 2070–2074 7 better / 3 same / 0 worse, held out on driving 1440–1447: 5 / 3 / 0
+    (−4.59 … 0.00 %). 0 here; 0.3 in the ``cpu`` preset."""
     earlier_recheck_frames: int = 6
     """With ``earlier_recheck``: how many earlier frames predict each frame (their median where two or more land)."""
     earlier_recheck_near: float = 0.2

@@ -511,7 +511,8 @@ class TemporalConfig(BackendConfig):
     silhouette: the floor there takes the object's nearer depth (docs/stage2-temporal.md "Stage 1's covered rim on
     the floor"). Measured (8, final all-pixel AbsRel against the preset): static-orbit fresh 2080–2085 5 better /
     1 same / 0 worse, 2090–2095 5 / 1 / 0 (−4.8 … −0.5 %), held-out 1432 / 1435 / 1436 −0.4 / −5.8 / −1.0 %;
-    7-Scenes 0.1167 as before. 0 here and in the ``cpu`` preset."""
+    7-Scenes 0.1167 as before; held out on static-orbit 1440–1447: 8 better / 0 same / 0 worse (−5.3 … −0.5 %), TUM
+    0.0847 as before. 0 here; 8 in the ``cpu`` preset."""
     hole_floor_rim_colour: float = 0.5
     """With ``hole_floor_rim_px``: a covered rim pixel is floor only where its chromaticity's L1 distance to the
     floor's mean is below this share of its distance to the other covered pixels' mean."""
