@@ -208,21 +208,30 @@ def test_end_sweep_takes_the_last_frames_of_an_object_leaving_through_a_side():
     np.testing.assert_allclose(out.depth[12][given[12]], np.sqrt(WALL / 12.0 * WALL), rtol=1e-3)
 
 
-def test_mover_only_leaves_the_static_strips_beside_the_object():
-    """A textured 30-px square crossing at 10 px a frame before a textured wall (1 px a frame of parallax); its
-    stage-1 hole takes in the 10-px strips of wall it uncovers and is about to cover. With
-    ``near_holes_mover_only`` the strips stay holes and the square is given; off, the whole hole is."""
-    rng = np.random.default_rng(0)
+def _textured_crossing(seed: int, lefts: list[int], aheads: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A textured 30-px square (rows 10..39) crossing a textured wall, its left edge at ``lefts[k]`` in frame k (cut
+    by the image's left side where negative), while the camera steps right (the wall moves 1 px a frame to the
+    left): the frames ``[T,H,W,3]`` uint8, stage 1's depth ``[T,H,W]`` (the wall, 0 over the square, 10 px of wall
+    behind it and ``aheads[k]`` px ahead of it) and the square's pixels ``[T,H,W]`` bool."""
+    rng = np.random.default_rng(seed)
     wall = rng.integers(0, 256, (H, W + T, 3), dtype=np.uint8)
     square = rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)
     frames = np.empty((T, H, W, 3), np.uint8)
     depth = np.full((T, H, W), WALL, np.float32)
     mover = np.zeros((T, H, W), bool)
-    for k in range(T):
-        frames[k] = wall[:, k : k + W]  # the camera steps right: the wall moves 1 px a frame to the left
-        frames[k, 10:40, 15 + 10 * k : 45 + 10 * k] = square
-        mover[k, 10:40, 15 + 10 * k : 45 + 10 * k] = True
-        depth[k, 10:40, 5 + 10 * k : 55 + 10 * k] = 0.0  # the square and a strip of 10 px either side
+    for k, (x, ahead) in enumerate(zip(lefts, aheads, strict=True)):
+        frames[k] = wall[:, k : k + W]
+        frames[k, 10:40, max(0, x) : x + 30] = square[:, max(0, -x) :]
+        mover[k, 10:40, max(0, x) : x + 30] = True
+        depth[k, 10:40, max(0, x - 10) : x + 30 + ahead] = 0.0
+    return frames, depth, mover
+
+
+def test_mover_only_leaves_the_static_strips_beside_the_object():
+    """A textured 30-px square crossing at 10 px a frame before a textured wall (1 px a frame of parallax); its
+    stage-1 hole takes in the 10-px strips of wall it uncovers and is about to cover. With
+    ``near_holes_mover_only`` the strips stay holes and the square is given; off, the whole hole is."""
+    frames, depth, mover = _textured_crossing(0, [15 + 10 * k for k in range(T)], [10] * T)
     scene = _stepping(depth)
     strips = (depth <= 0) & ~mover
     _, whole = near_hole_depth(scene, NearHolesSettings(3.0))
@@ -240,19 +249,8 @@ def test_mover_track_shift_splits_the_object_entering_through_a_side():
     shift is 0 and the colour test of ``mover_only`` cannot tell the wall ahead from the square (both matched by
     ~0 px). With ``mover_track_shift`` the track's 10-px shift splits it: the wall ahead is left a hole, the square
     is given."""
-    rng = np.random.default_rng(1)
-    wall = rng.integers(0, 256, (H, W + T, 3), dtype=np.uint8)
-    square = rng.integers(0, 256, (30, 30, 3), dtype=np.uint8)
-    frames = np.empty((T, H, W, 3), np.uint8)
-    depth = np.full((T, H, W), WALL, np.float32)
-    mover = np.zeros((T, H, W), bool)
-    for k in range(T):
-        x = 10 * k - 20  # the square's left edge: cut by the image's left side in frames 0 and 1
-        frames[k] = wall[:, k : k + W]
-        frames[k, 10:40, max(0, x) : x + 30] = square[:, max(0, -x) :]
-        mover[k, 10:40, max(0, x) : x + 30] = True
-        ahead = 25 if k <= 2 else 10
-        depth[k, 10:40, max(0, x - 10) : x + 30 + ahead] = 0.0
+    lefts = [10 * k - 20 for k in range(T)]  # the square's left edge: cut by the image's left side in frames 0 and 1
+    frames, depth, mover = _textured_crossing(1, lefts, [25 if k <= 2 else 10 for k in range(T)])
     scene = _stepping(depth)
     wall_ahead = (depth <= 0) & ~mover
     wall_ahead[2:] = False  # frames 0 and 1, the square cut by the side

@@ -1044,21 +1044,13 @@ def floor_plane_fill(
     half = config.hole_floor_plane_px
     if half <= 0:
         return log_depth
-    h, w = log_depth.shape
-    rows, cols = np.mgrid[0:h, 0:w]
-    plane = floor[0] * cols + floor[1] * rows + floor[2]  # [h,w] the floor's inverse depth; ≤ 0 above its horizon
-    inverse = np.exp(-log_depth.astype(np.float64))
-    on_floor = covered & (np.abs(plane - inverse) <= _FLOOR_TOLERANCE * inverse)
+    plane, _, on_floor = _floor_terms(log_depth, covered, floor)
     band = ~covered & (plane > 0) & (-np.log(np.maximum(plane, 1e-12)) > log_depth)
-    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
-        band &= ~within(movers, config.hole_outline_mover_px)
-    at = np.nonzero(band)
+    at = np.nonzero(_away_from_movers(config, band, movers))
     if not len(at[0]) or not on_floor.any():
         return log_depth
     move = floor_coloured(share, on_floor, covered & ~on_floor, at, half, config.hole_floor_plane_colour)
-    out = log_depth.astype(np.float32, copy=True)
-    out[at[0][move], at[1][move]] = -np.log(plane[at][move])
-    return out
+    return _given_floor(log_depth, plane, at, move)
 
 
 def floor_rim_fill(
@@ -1071,12 +1063,12 @@ def floor_rim_fill(
 ) -> np.ndarray:
     """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with stage 1's covered rim on the floor given the
     floor's depth (``hole_floor_rim_px``; ``log_depth`` itself with the option off): a ``covered [h,w]`` pixel within
-    that many pixels of a hole, below the floor's vanishing line (``floor`` ``[3]``, :func:`floor_plane`'s) and
-    nearer than the floor along its ray by more than :data:`_FLOOR_TOLERANCE` in inverse depth, whose chromaticity
-    (``share [h,w,3]``) lies nearer the floor pixels' mean over the square of the same half-size than
-    ``hole_floor_rim_colour`` times its distance to the mean of the other pixels there in front of the floor,
-    beyond that reach of a hole (the object's own; :func:`floor_coloured`, the two means at least
-    :data:`_RIM_SEPARATION` apart), takes the floor's log-depth. Nothing within ``hole_outline_mover_px`` of
+    that many pixels of the floor's own covered pixels, below the floor's vanishing line (``floor`` ``[3]``,
+    :func:`floor_plane`'s) and nearer than the floor along its ray by more than :data:`_FLOOR_TOLERANCE` in inverse
+    depth, whose chromaticity (``share [h,w,3]``) lies nearer the floor pixels' mean over the square of the same
+    half-size than ``hole_floor_rim_colour`` times its distance to the mean of the covered pixels there in front of
+    the floor (the object's; :func:`floor_coloured`, the two means at least :data:`_RIM_SEPARATION` apart), takes
+    the floor's log-depth. Nothing within ``hole_outline_mover_px`` of
     ``movers [h,w]`` (bool) moves.
 
     At an object's silhouette stage 1 gives the floor beside and behind it the object's nearer depth (static-orbit
@@ -1087,19 +1079,41 @@ def floor_rim_fill(
     half = config.hole_floor_rim_px
     if half <= 0:
         return log_depth
-    h, w = log_depth.shape
-    rows, cols = np.mgrid[0:h, 0:w]
-    plane = floor[0] * cols + floor[1] * rows + floor[2]  # [h,w] the floor's inverse depth; ≤ 0 above its horizon
-    inverse = np.exp(-log_depth.astype(np.float64))
-    on_floor = covered & (np.abs(plane - inverse) <= _FLOOR_TOLERANCE * inverse)
+    plane, inverse, on_floor = _floor_terms(log_depth, covered, floor)
     nearer = covered & (plane > 0) & (inverse - plane > _FLOOR_TOLERANCE * inverse)  # [h,w] in front of the floor
     band = nearer & within(on_floor, half)
-    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
-        band &= ~within(movers, config.hole_outline_mover_px)
-    at = np.nonzero(band)
+    at = np.nonzero(_away_from_movers(config, band, movers))
     if not len(at[0]) or not on_floor.any():
         return log_depth
     move = floor_coloured(share, on_floor, nearer, at, half, config.hole_floor_rim_colour, _RIM_SEPARATION)
+    return _given_floor(log_depth, plane, at, move)
+
+
+def _floor_terms(
+    log_depth: np.ndarray, covered: np.ndarray, floor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The floor plane ``floor [3]`` (:func:`floor_plane`'s) at every pixel of ``log_depth [h,w]``: its inverse depth
+    ``[h,w]`` float64 (≤ 0 above its horizon), the pixels' own inverse depth ``[h,w]`` float64, and the ``covered
+    [h,w]`` pixels on it (within :data:`_FLOOR_TOLERANCE` of it, bool ``[h,w]``)."""
+    h, w = log_depth.shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    plane = floor[0] * cols + floor[1] * rows + floor[2]
+    inverse = np.exp(-log_depth.astype(np.float64))
+    return plane, inverse, covered & (np.abs(plane - inverse) <= _FLOOR_TOLERANCE * inverse)
+
+
+def _away_from_movers(config: TemporalConfig, band: np.ndarray, movers: np.ndarray | None) -> np.ndarray:
+    """``band [h,w]`` (bool) without the pixels within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool)."""
+    if config.hole_outline_mover_px > 0 and movers is not None and movers.any():
+        return band & ~within(movers, config.hole_outline_mover_px)
+    return band
+
+
+def _given_floor(
+    log_depth: np.ndarray, plane: np.ndarray, at: tuple[np.ndarray, np.ndarray], move: np.ndarray
+) -> np.ndarray:
+    """``[h,w]`` float32 copy of ``log_depth`` where the pixels ``at`` selected by ``move [n]`` (bool) take the floor's
+    log-depth (``plane [h,w]``, its inverse depth)."""
     out = log_depth.astype(np.float32, copy=True)
     out[at[0][move], at[1][move]] = -np.log(plane[at][move])
     return out
