@@ -3085,6 +3085,40 @@ def test_hole_carry_after_near_holes_carries_the_movers_regions_only():
     assert hole_carry_after(replace(scene, movers_given=None), near, frames=4, min_area=0.001).movers_given is None
 
 
+def test_hole_carry_colour_guard_takes_back_the_static_strips_beside_her():
+    """A person (a red texture moving 3 px a frame) given with a 4-px strip of the static wall on each side in frames
+    0 and 2 is carried over her hole in frame 1: with the colour guard the strips (static texture, matched in place by
+    the still camera's neighbours) go back to holes, her own pixels keep the carried depth; off, the strips stay."""
+    from stereodiff.stage1.hole_carry import hole_carry_after
+
+    n, h, w = 3, 60, 160
+    rng = np.random.default_rng(3)
+    wall = rng.integers(0, 256, (h, w, 3), np.uint8)
+    texture = rng.integers(0, 256, (36, 14, 3), np.uint8)
+    texture[..., 0] = 255
+    images = np.repeat(wall[None], n, axis=0)
+    depth = np.full((n, h, w), 8.0, np.float32)
+    given, her, strips = np.zeros((n, h, w), bool), np.zeros((n, h, w), bool), np.zeros((n, h, w), bool)
+    for k in range(n):
+        left = 60 + 3 * k
+        images[k, 12:48, left : left + 14] = texture
+        her[k, 12:48, left : left + 14] = True
+        strips[k, 12:48, left - 4 : left + 18] = True
+    strips &= ~her
+    depth[her | strips] = 0.0
+    for k in (0, 2):
+        depth[k][her[k] | strips[k]], given[k] = 4.0, her[k] | strips[k]
+    scene = _still_camera_scene(depth, np.where(depth > 0, 0.5, 0.0).astype(np.float32), given)
+    off = hole_carry_after(scene, None, frames=2, min_area=0.001, images=images)
+    assert np.all(off.depth[1][her[1] | strips[1]] == 4.0)  # no colour: the strips are carried
+    out = hole_carry_after(scene, None, frames=2, min_area=0.001, images=images, colour=3.0)
+    assert np.mean(out.depth[1][her[1]] == 4.0) > 0.95 and np.all(out.movers_given[1][out.depth[1] == 4.0])
+    back = out.depth[1][strips[1]] == 0.0
+    assert back.mean() > 0.9 and not np.any(out.movers_given[1][strips[1]][back])
+    assert not np.any(out.valid[1][strips[1]][back])
+    assert np.array_equal(out.depth[[0, 2]], depth[[0, 2]])
+
+
 def _still_camera_scene(depth: np.ndarray, confidence: np.ndarray, given: np.ndarray) -> SceneGeometry:
     """A scene of ``depth`` / ``confidence`` ``[n,h,w]`` float32 and ``movers_given`` ``given`` ``[n,h,w]`` bool seen
     by a still camera (focal 300 px, centred), valid where the depth is positive."""
@@ -3154,5 +3188,8 @@ def test_hole_carry_setting_reaches_the_movers_and_is_off_by_default():
     assert mover_settings(after).hole_carry == 0  # the geometric matcher carries after near_holes instead
     with pytest.raises(ValueError, match="movers_hole_carry_after"):
         PipelineConfig(stage1=GeometricConfig(movers_hole_carry_after=1)).validate()  # type: ignore[arg-type]
+    assert GeometricConfig().movers_hole_carry_colour == 0 == preset_config("cpu").stage1.movers_hole_carry_colour
+    with pytest.raises(ValueError, match="movers_hole_carry_colour"):
+        PipelineConfig(stage1=GeometricConfig(movers_hole_carry_colour=-1.0)).validate()
     with pytest.raises(ValueError, match="movers_hole_carry"):
         PipelineConfig(stage1=GeometricConfig(movers_hole_carry=-1)).validate()

@@ -454,7 +454,8 @@ class GeometricMatcher(PairwiseReconstruction):
             self.timings["stage1_near_holes"] = time.perf_counter() - start
         if self.settings.movers and self.settings.movers_hole_carry_after and not self._ahead:
             c = self.settings
-            scene = hole_carry_after(scene, near_given, int(c.movers_hole_carry), float(c.movers_min_area), scene_dir)
+            carry, colour = int(c.movers_hole_carry), float(c.movers_hole_carry_colour)
+            scene = hole_carry_after(scene, near_given, carry, float(c.movers_min_area), scene_dir, frames, colour)
         if self.settings.earlier_recheck and self._moving_ahead:
             scene = self._earlier_recheck(scene, moving, scene_dir)
         if self.settings.sky:  # last: on the final stage-1 holes, and no later step reads the sky's depth

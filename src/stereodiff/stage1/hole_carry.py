@@ -9,6 +9,7 @@ the movers' own given regions only, over the holes ``near_holes`` left.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from stereodiff.types import SceneGeometry
 
 __all__ = ["HOLE_CARRY_BLOCK", "hole_carry_after"]
 
+logger = logging.getLogger(__name__)
+
 #: :func:`hole_carry_after`: frames given per block (each read with ``frames`` frames of context on both sides)
 HOLE_CARRY_BLOCK = 64
 
@@ -31,6 +34,8 @@ def hole_carry_after(
     frames: int,
     min_area: float,
     out_dir: Path | None = None,
+    images: Any = None,
+    colour: float = 0.0,
 ) -> SceneGeometry:
     """``scene`` with its movers' given regions carried as shapes over the holes of the frames at most ``frames``
     away (:func:`~stereodiff.stage1.movers.tracking.carry_hole_depth`) after ``near_holes``
@@ -41,8 +46,9 @@ def hole_carry_after(
     Memory does not grow with ``T``: blocks of :data:`HOLE_CARRY_BLOCK` frames are given from their frames and
     ``frames`` frames on each side (a track reaches no farther from its source and passes only through the frames
     between), the same depth as the whole video at once; the new depth, confidence, validity and ``movers_given``
-    are memmaps in ``out_dir`` when given (``carry_*.npy``). Unchanged when ``frames`` ≤ 0, without
-    ``movers_given`` or when nothing is carried (the new arrays are then deleted)."""
+    are memmaps in ``out_dir`` when given (``carry_*.npy``). With ``colour`` > 0 and ``images`` ``[T,H,W,3]`` uint8
+    the carried pixels that look static are taken back (:func:`_colour_guard`). Unchanged when ``frames`` ≤ 0,
+    without ``movers_given`` or when nothing is carried (the new arrays are then deleted)."""
     from stereodiff.stage1.movers.tracking import carry_hole_depth
 
     if frames <= 0 or scene.movers_given is None:
@@ -70,6 +76,8 @@ def hole_carry_after(
     if not carried:
         delete_arrays(out_dir, *names)
         return scene
+    if colour > 0 and images is not None:
+        _colour_guard(scene, outputs, near_given, images, colour)
     return dataclasses.replace(scene, **dict(zip(("depth", "confidence", "valid", "movers_given"), outputs)))
 
 
@@ -92,6 +100,59 @@ def _write_carried(
     depth_out[start:stop], confidence_out[start:stop] = depth, confidence
     valid_out[start:stop] = given if scene.valid is None else np.asarray(scene.valid[start:stop], bool) | given
     given_out[start:stop] = np.asarray(scene.movers_given[start:stop], bool) | given
+
+
+def _colour_guard(
+    scene: SceneGeometry, outputs: tuple[np.ndarray, ...], near_given: np.ndarray | None, images: Any, border: float
+) -> None:
+    """Takes back (in place) the carried pixels of :func:`hole_carry_after`'s ``outputs`` (depth, confidence,
+    validity, ``movers_given`` ``[T,h,w]``) whose colour the static scene matches better than the person's motion
+    (``stage1.movers_hole_carry_colour``): the static strips beside her that a carried shape wider than she is
+    lands on (close-object 1437: 24 % of the carried pixels, given 0.68× their depth; docs/geometric.md "A colour
+    guard for the walking person's hole carry").
+
+    Her region in a frame is its sources and carried pixels (``movers_given`` after the carry, less ``near_given``);
+    :func:`~stereodiff.stage1.near_holes.mover_part` tests its pixels within ``border`` shift lengths of its outline
+    against her regions in the neighbouring frames (``images`` ``[T,H,W,3]`` uint8; the static match from
+    ``scene``'s depth before the carry). The taken-back pixels get ``scene``'s depth, confidence and validity back
+    and leave ``movers_given``. Each frame is tested against its neighbours' regions before their own guard."""
+    from stereodiff.stage1.near_holes import mover_part
+
+    depth_out, confidence_out, valid_out, given_out = outputs
+    t = scene.num_frames
+
+    def person(k: int) -> list[np.ndarray]:
+        region = np.array(given_out[k], bool)
+        if near_given is not None:
+            region &= ~np.asarray(near_given[k], bool)
+        return [region]
+
+    plan = {k: [(0, 0.0)] for k in range(t)}  # every frame's one region: her pixels (may be none)
+    pending: dict[int, np.ndarray] = {}
+    taken = 0
+    for k in range(t):
+        carried = np.asarray(given_out[k], bool) & ~np.asarray(scene.movers_given[k], bool)
+        if carried.any():
+            pending[k] = carried & ~mover_part(scene, images, plan, person, k, person(k)[0], border)
+            taken += int(np.count_nonzero(pending[k]))
+        if k - 1 in pending:  # frame k − 1 is no neighbour of a frame still to test: its pixels go back now
+            _take_back(scene, outputs, k - 1, pending.pop(k - 1))
+    for k, pixels in pending.items():
+        _take_back(scene, outputs, k, pixels)
+    logger.info("hole carry after near_holes: colour guard took back %d px", taken)
+    release(depth_out, confidence_out, valid_out, given_out, *_hole_carry_inputs(scene, near_given))
+
+
+def _take_back(scene: SceneGeometry, outputs: tuple[np.ndarray, ...], k: int, pixels: np.ndarray) -> None:
+    """Frame ``k``'s ``pixels`` ``[h,w]`` bool of :func:`hole_carry_after`'s ``outputs`` get ``scene``'s depth,
+    confidence and validity back and leave ``movers_given``."""
+    if not pixels.any():
+        return
+    depth_out, confidence_out, valid_out, given_out = outputs
+    depth_out[k][pixels] = np.asarray(scene.depth[k], np.float32)[pixels]
+    confidence_out[k][pixels] = np.asarray(scene.confidence[k], np.float32)[pixels]
+    valid_out[k][pixels] = False if scene.valid is None else np.asarray(scene.valid[k], bool)[pixels]
+    given_out[k][pixels] = False
 
 
 def _hole_carry_sources(scene: SceneGeometry, near_given: np.ndarray | None, first: int, last: int) -> np.ndarray:

@@ -698,7 +698,7 @@ def mover_part(
     scene: SceneGeometry,
     frames: Any,
     plan: dict[int, list[tuple[int, float]]],
-    regions: _Regions,
+    regions: Callable[[int], list[np.ndarray]],
     k: int,
     region: np.ndarray,
     border: float,
