@@ -90,7 +90,6 @@ def test_presets_hold_the_paper_settings():
         near_holes_far_islands=2.0,
         near_holes_far_islands_rim=0.7,
         near_holes_end_carry=3,
-        earlier_recheck=0.3,
         min_side_offset=2,
         min_side_offset_static=3,
         movers_side_up=2.0,

@@ -179,7 +179,6 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 near_holes_far_islands=2.0,
                 near_holes_far_islands_rim=0.7,
                 near_holes_end_carry=3,
-                earlier_recheck=0.3,
                 min_side_offset=2,
                 min_side_offset_static=3,
                 movers_side_up=2.0,

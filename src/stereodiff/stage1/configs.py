@@ -1439,7 +1439,9 @@ class GeometricConfig(Stage1Config):
     rotation (the pose's strided view made OpenBLAS thread the product): the same output bit for bit at ≈ 1/7 of the
     CPU (driving s1 13.6 → 2.0 s on a loaded host; docs/geometric.md "earlier_recheck at a seventh of its cost");
     s48-recheck's fresh 2060–2064 / 2070–2074 7 better / 3 same / 0 worse, held out on driving 1440–1447: 5 / 3 / 0
-    (−4.59 … 0.00 %). 0 here; 0.3 in the ``cpu`` preset."""
+    (−4.59 … 0.00 %). Still serial on the main thread: a 64-frame driving clip at 320×240 on a quiet host 18.6 / 19.3
+    → 20.3 / 21.0 s of wall (+8.8 %), 31.7 / 32.9 → 33.2 / 34.3 s of CPU (+4.6 %), so 0 here and in the ``cpu``
+    preset."""
     earlier_recheck_frames: int = 6
     """With ``earlier_recheck``: how many earlier frames predict each frame (their median where two or more land)."""
     earlier_recheck_near: float = 0.2
