@@ -547,18 +547,23 @@ def test_end_carry_gives_the_piece_of_an_object_too_small_to_be_a_region():
     np.testing.assert_allclose(out.depth[0][piece], out.depth[1][given[1]].mean(), rtol=1e-6)
 
 
-def test_whole_pixel_warp_is_the_linear_remap_at_whole_pixels_bit_for_bit():
+def test_whole_pixel_shifts_are_the_linear_remap_at_whole_pixels_bit_for_bit():
     """``mover_part``'s region shifts: the edge-padded slice gives ``cv2.remap``'s values (weights 1, 0, 0, 0),
-    inside the image and beyond its sides (the replicated edge), for shifts up to past the image's size."""
+    inside the image and beyond its sides (the replicated edge), for shifts up to past the image's size, with a pad
+    just as wide as the shift and with one pad for every shift."""
     import cv2
 
-    from stereodiff.stage1.near_holes import whole_pixel_warp
+    from stereodiff.stage1.near_holes import whole_pixel_shifts
 
     rng = np.random.default_rng(3)
     image = rng.random((23, 31, 3), dtype=np.float32)
     ys, xs = np.mgrid[0:23, 0:31].astype(np.float32)
-    for dx, dy in [(0, 0), (1, 0), (0, -1), (-3, 2), (7, -5), (30, 0), (-40, 25), (2, 60)]:
+    shifts = [(0, 0), (1, 0), (0, -1), (-3, 2), (7, -5), (30, 0), (-40, 25), (2, 60)]
+    shared = whole_pixel_shifts(image, 60)
+    for dx, dy in shifts:
         expected = cv2.remap(image, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        warped = whole_pixel_warp(image, dx, dy)
-        assert warped.shape == image.shape
-        assert np.ascontiguousarray(warped).tobytes() == expected.tobytes()
+        for warped in (whole_pixel_shifts(image, max(abs(dx), abs(dy)))(dx, dy), shared(dx, dy)):
+            assert warped.shape == image.shape
+            assert np.ascontiguousarray(warped).tobytes() == expected.tobytes()
+    with pytest.raises(ValueError, match="reach"):
+        whole_pixel_shifts(image, 3)(4, 0)

@@ -759,10 +759,10 @@ def mover_part(
             dx, dy = (j - k) * track_shift[0], (j - k) * track_shift[1]  # the outline is anchored at the side
         lengths.append(float(np.hypot(dx, dy)))
         image = unit_rgb(frames[j], (h, w))
+        shift = whole_pixel_shifts(image, max(abs(int(dx)), abs(int(dy))) + MOVER_SEARCH_PX)  # one pad per neighbour
         for oy in range(-MOVER_SEARCH_PX, MOVER_SEARCH_PX + 1):
             for ox in range(-MOVER_SEARCH_PX, MOVER_SEARCH_PX + 1):
-                shifted_image = whole_pixel_warp(image, dx + ox, dy + oy)
-                np.minimum(moving_cost, patch_cost(shifted_image), out=moving_cost)
+                np.minimum(moving_cost, patch_cost(shift(dx + ox, dy + oy)), out=moving_cost)
         flow, _ = rigid_flow(nearest, K, np.linalg.inv(scene.cam_to_world[j]) @ scene.cam_to_world[k])
         warped = cv2.remap(
             image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
@@ -778,19 +778,22 @@ def mover_part(
     return region & ~static
 
 
-def whole_pixel_warp(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    """``image [h,w,C]`` moved by the whole-pixel shift ``(dx, dy)``: pixel ``(y, x)`` takes ``image`` at
-    ``(y + dy, x + dx)``, clamped to the image — what ``cv2.remap`` with ``INTER_LINEAR`` and ``BORDER_REPLICATE``
-    gives at whole-pixel coordinates (bilinear weights 1, 0, 0, 0: the same values), as a view of the image
-    edge-padded by the shift (one pad instead of a map and a resampling)."""
+def whole_pixel_shifts(image: np.ndarray, reach: int) -> Callable[[int, int], np.ndarray]:
+    """``shift(dx, dy)``: ``image [h,w,C]`` moved by a whole-pixel shift with ``|dx|, |dy| ≤ reach``: pixel ``(y, x)``
+    takes ``image`` at ``(y + dy, x + dx)``, clamped to the image — what ``cv2.remap`` with ``INTER_LINEAR`` and
+    ``BORDER_REPLICATE`` gives at whole-pixel coordinates (bilinear weights 1, 0, 0, 0: the same values), as a view of
+    the image edge-padded once by ``reach`` (one pad for every shift instead of a map and a resampling each)."""
     import cv2
 
     h, w = image.shape[:2]
-    pad = max(abs(int(dx)), abs(int(dy)))
-    if pad == 0:
-        return image
-    padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    return padded[pad + dy : pad + dy + h, pad + dx : pad + dx + w]
+    padded = cv2.copyMakeBorder(image, reach, reach, reach, reach, cv2.BORDER_REPLICATE) if reach > 0 else image
+
+    def shift(dx: int, dy: int) -> np.ndarray:
+        if max(abs(dx), abs(dy)) > reach:
+            raise ValueError(f"shift ({dx}, {dy}) beyond the padding's reach {reach}")
+        return padded[reach + dy : reach + dy + h, reach + dx : reach + dx + w]
+
+    return shift
 
 
 class _Regions:
