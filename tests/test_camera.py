@@ -12,6 +12,7 @@ from stereodiff.camera import (
     fit_long_side,
     pinhole,
     rigid_transform,
+    rotate,
     scale_intrinsics,
 )
 from stereodiff.io.export import read_intrinsics, read_tum_poses, write_camera_files
@@ -132,3 +133,20 @@ def test_rigid_transform_is_the_strided_rotations_product_bit_for_bit(shape):
     assert moved.shape == shape and moved.dtype == np.float64
     assert np.array_equal(moved, points @ T[:3, :3].T + T[:3, 3])
     assert not np.array_equal(moved, points @ T[:3, :3] + T[:3, 3])  # the rotation's transpose matters
+
+
+@pytest.mark.parametrize("shape", [(70_000, 3), (240, 320, 3), (24, 32, 3)])
+@pytest.mark.parametrize("matrix", ["rotation of a pose", "essential (transposed view)"])
+def test_rotate_is_the_transposed_views_product_bit_for_bit(shape, matrix):
+    rng = np.random.default_rng(6)
+    points = rng.normal(0.0, 3.0, shape)
+    if matrix == "rotation of a pose":  # a strided view of a [4,4] pose
+        T = np.eye(4)
+        T[:3, :3] = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+        M = T[:3, :3]
+    else:  # contiguous [3,3]: its transpose is a Fortran-ordered view
+        M = rng.normal(size=(3, 3))
+    turned = rotate(points, M)
+    assert turned.shape == shape and turned.dtype == np.float64
+    assert np.array_equal(turned, points @ M.T)
+    assert not np.array_equal(turned, points @ M)  # the transpose matters

@@ -45,7 +45,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from stereodiff.blocks import block_of
-from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid
+from stereodiff.camera import AHEAD_SHARE, fit_long_side, pixel_grid, rotate
 from stereodiff.channels import channel_sum
 from stereodiff.flow import dis_flows, forward_backward, grey_frame, grey_projection, hypot32, thread_dis_engine
 from stereodiff.io.files import atomic_file, stamped_folder
@@ -906,11 +906,11 @@ class CameraMotion:
         first = self._rays(at)  # [h,w,3]
         second = _grid_rays(h, w, self.focal, self.centre)
         if norm <= 1e-12:  # pure rotation: the rotated ray must hit the pixel
-            rotated = first @ self.rotation.T
+            rotated = rotate(first, self.rotation)
             return self.focal * np.hypot(
                 rotated[..., 0] / rotated[..., 2] - second[..., 0], rotated[..., 1] / rotated[..., 2] - second[..., 1]
             )
-        line_2 = first @ essential.T  # E x₁ [h,w,3]
+        line_2 = rotate(first, essential)  # E x₁ [h,w,3]
         line_1 = second @ essential  # Eᵀ x₂ [h,w,3]
         # x₂ᵀ E x₁ = x₂ (E x₁)₀ + y₂ (E x₁)₁ + (E x₁)₂
         residual = np.multiply(second[..., 0], line_2[..., 0])
@@ -1431,7 +1431,7 @@ class _Inputs:
                 raw = self._get(source)
                 rows, cols = np.nonzero(raw.weight >= 0.5)
                 rays = motion._rays(np.stack([cols, rows], axis=-1).astype(np.float64))  # [N,3]
-                points = (rays * np.exp(raw.log_depth[rows, cols, None])) @ rotation.T + translation
+                points = rotate(rays * np.exp(raw.log_depth[rows, cols, None]), rotation) + translation
                 z = np.maximum(points[:, 2], 1e-6)
                 u = np.rint(motion.focal * points[:, 0] / z + motion.centre[0]).astype(np.int64)
                 v = np.rint(motion.focal * points[:, 1] / z + motion.centre[1]).astype(np.int64)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid
+from stereodiff.camera import backproject, backproject_pixels, pinhole, pixel_grid, rotate
 from stereodiff.flow import dis_flows, forward_backward, hypot32, inside_image, sample_flow, thread_dis_engine
 from stereodiff.progress import thread_imap, thread_map
 from stereodiff.stage1.epipolar import fundamental_from_pose, sampson_distance
@@ -32,7 +32,7 @@ def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tu
         own_to_other: ``[4,4]`` transform from this camera's coordinates to the other camera's.
     """
     h, w = depth.shape
-    rotated = backproject(depth, K) @ own_to_other[:3, :3].T  # [h,w,3]
+    rotated = rotate(backproject(depth, K), own_to_other[:3, :3])  # [h,w,3]
     shift = own_to_other[:3, 3]  # added axis by axis (one broadcast add over the 3-long last axis is ~3× slower)
     z = np.add(rotated[..., 2], shift[2])
     defined = (depth > 0) & (z > 1e-9)
