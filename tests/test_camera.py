@@ -121,7 +121,7 @@ def test_backproject_pixels_is_backproject_at_those_pixels_bit_for_bit():
     assert np.array_equal(backproject_pixels(depth, K, rows, cols), backproject(depth, K)[rows, cols])
 
 
-@pytest.mark.parametrize("shape", [(70_000, 3), (24, 32, 3)])
+@pytest.mark.parametrize("shape", [(70_000, 3), (24, 32, 3), (3,)])
 def test_rigid_transform_is_the_strided_rotations_product_bit_for_bit(shape):
     rng = np.random.default_rng(5)
     points = rng.normal(0.0, 3.0, shape).astype(np.float32)

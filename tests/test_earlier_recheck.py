@@ -1,13 +1,14 @@
 """stage1.earlier_recheck: a near static surface put far in the last frames takes the earlier frames' depth."""
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
 
 from stereodiff.camera import backproject_pixels
 from stereodiff.config import preset_config, set_option
-from stereodiff.stage1.earlier_recheck import EarlierRecheck, recheck_far_from_earlier, splat_depth
+from stereodiff.stage1.earlier_recheck import EarlierRecheck, _median, _splats, recheck_far_from_earlier, splat_depth
 from stereodiff.types import SceneGeometry
 
 H, W, FOCAL = 48, 64, 40.0
@@ -134,3 +135,74 @@ def test_splat_depth_is_the_strided_rotations_product_bit_for_bit():
     inside = (u >= 0) & (u < 280) & (v >= 0) & (v < 250)
     assert np.all(moved[v[inside], u[inside]] <= z[inside])  # every point's nearest pixel holds it or a nearer one
     assert np.isin(moved[np.isfinite(moved)], z).all()  # every value is one of the strided product's depths
+
+
+def test_earlier_frames_splats_and_their_median():
+    """The earlier frames' points splat into a frame as :func:`splat_depth` of their depth does, bit for bit; their
+    median at the pixels asked is ``np.nanmedian``'s of the splats (NaN where none lands), with how many landed."""
+    scene = _truth(frames=6, step=0.2)
+    depth = np.array(scene.depth) * np.random.default_rng(5).uniform(0.9, 1.1, scene.depth.shape).astype(np.float32)
+    K = scene.intrinsics()
+    world_to_5 = np.linalg.inv(scene.cam_to_world[5])
+    keep = np.ones((H, W), bool)
+    keep[:, :5] = False  # (fewer points land on the left side: counts from 0 to 5)
+    expected = [splat_depth(depth[s], keep, K[s], K[5], world_to_5 @ scene.cam_to_world[s]) for s in range(5)]
+    rows, cols = np.nonzero(keep)
+    earlier = [(backproject_pixels(depth[s], K[s], rows, cols), scene.cam_to_world[s]) for s in range(5)]
+    splats = _splats(earlier, K[5], world_to_5, (H, W))
+    assert np.array_equal(splats, np.stack(expected))
+    where = np.random.default_rng(6).random((H, W)) < 0.7
+    median, count = _median(splats[:, where])
+    assert np.array_equal(count, np.isfinite(splats).sum(axis=0)[where]) and set(count) >= {0, 5}
+    with warnings.catch_warnings():  # (nanmedian warns of the pixels where nothing landed)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_array_equal(median, np.nanmedian(np.where(np.isfinite(splats), splats, np.nan)[:, where], 0))
+
+
+def test_recheck_on_threads_is_the_serial_output_bit_for_bit(tmp_path):
+    """The frames on two threads give each frame's serial output, bit for bit, and the same count."""
+    truth = _truth(frames=12, step=0.2)
+    depth = np.array(truth.depth)
+    depth[4:][depth[4:] < 10] *= 3.0
+    scene = dataclasses.replace(truth, depth=depth)
+    moving = np.zeros(depth.shape, bool)
+    moving[:, :4, :] = True
+    settings = EarlierRecheck(margin=0.3, frames=3, near=0.2)
+    serial, changed = recheck_far_from_earlier(scene, [moving], settings)
+    threaded, changed_threaded = recheck_far_from_earlier(scene, [moving], settings, tmp_path, num_workers=2)
+    assert changed > 0 and changed_threaded == changed and np.array_equal(threaded.depth, serial.depth)
+
+
+def _four_corner_splat(
+    depth: np.ndarray, keep: np.ndarray, K_src: np.ndarray, K_dst: np.ndarray, src_to_dst: np.ndarray
+) -> np.ndarray:
+    """The splat by its definition: each point ahead of the camera on its four corners, a z-buffer per corner."""
+    h, w = depth.shape
+    rows, cols = np.nonzero(keep)
+    points = backproject_pixels(depth, K_src, rows, cols) @ src_to_dst[:3, :3].T + src_to_dst[:3, 3]
+    points = points[points[:, 2] > 0]
+    z = points[:, 2]
+    u = points[:, 0] / z * K_dst[0, 0] + K_dst[0, 2]
+    v = points[:, 1] / z * K_dst[1, 1] + K_dst[1, 2]
+    out = np.full(h * w, np.inf)
+    for col in (np.floor(u), np.ceil(u)):
+        for row in (np.floor(v), np.ceil(v)):
+            inside = (col >= 0) & (col < w) & (row >= 0) & (row < h)
+            np.minimum.at(out, row[inside].astype(np.int64) * w + col[inside].astype(np.int64), z[inside])
+    return out.reshape(h, w)
+
+
+@pytest.mark.parametrize("angle", [0.0, 0.03])
+def test_splat_depth_is_each_points_four_corners_bit_for_bit(angle):
+    """One z-buffer of the points' upper-left corner and the least of each pixel's four neighbours is the splat's
+    definition, bit for bit: points leaving the image on every side, points behind the camera, and (without a
+    rotation) points on the principal row and column, projected onto whole pixels, which land on their own."""
+    rng = np.random.default_rng(7)
+    depth = rng.uniform(0.2, 30.0, (50, 60)).astype(np.float32)
+    keep = rng.random(depth.shape) < 0.8
+    K = np.array([[45.0, 0.0, 30.0], [0.0, 45.0, 25.0], [0.0, 0.0, 1.0]])
+    src_to_dst = np.eye(4)
+    src_to_dst[:3, :3] = [[np.cos(angle), 0.0, np.sin(angle)], [0.0, 1.0, 0.0], [-np.sin(angle), 0.0, np.cos(angle)]]
+    src_to_dst[:3, 3] = [0.0, 0.0, -1.0]  # ahead: the near points leave the image or go behind the camera
+    expected = _four_corner_splat(depth, keep, K, K, src_to_dst)
+    assert np.isfinite(expected).mean() > 0.5 and np.array_equal(splat_depth(depth, keep, K, K, src_to_dst), expected)

@@ -109,8 +109,15 @@ def rotate(points: np.ndarray, M: np.ndarray) -> np.ndarray:
 
 def rigid_transform(points: np.ndarray, T: np.ndarray) -> np.ndarray:
     """``points [...,3]`` moved by the rigid (or similarity) transform ``T [4,4]`` (or ``[3,4]``): ``R·p + t``, float64
-    (the rotation through :func:`rotate`: the same values bit for bit as ``points @ T[:3, :3].T + T[:3, 3]``)."""
-    return rotate(points, T[:3, :3]) + T[:3, 3]
+    (the rotation through :func:`rotate`: the same values bit for bit as ``points @ T[:3, :3].T + T[:3, 3]``).
+
+    The translation is added a coordinate at a time: the same sums as ``+ T[:3, 3]``, whose broadcast over rows of
+    three runs numpy's inner loop once per row (70,000 points: ≈ 2.5 vs 0.1 ms of CPU; docs/geometric.md
+    "`earlier_recheck` at ≈ no wall time")."""
+    moved = rotate(points, T[:3, :3])
+    for axis in range(3):
+        moved[..., axis] += T[axis, 3]
+    return moved
 
 
 def backproject_pixels(depth: np.ndarray, K: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

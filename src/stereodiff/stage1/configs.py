@@ -1441,7 +1441,10 @@ class GeometricConfig(Stage1Config):
     s48-recheck's fresh 2060–2064 / 2070–2074 7 better / 3 same / 0 worse, held out on driving 1440–1447: 5 / 3 / 0
     (−4.59 … 0.00 %). Still serial on the main thread: a 64-frame driving clip at 320×240 on a quiet host 18.6 / 19.3
     → 20.3 / 21.0 s of wall (+8.8 %), 31.7 / 32.9 → 33.2 / 34.3 s of CPU (+4.6 %), so 0 here and in the ``cpu``
-    preset."""
+    preset. Since s49-recheck the same output bit for bit at ≈ 1/3 of the CPU and on the stage's ``num_workers``
+    threads (one scatter per point, the translation added a coordinate at a time, the median only where the near
+    gate can pass): its own wall in a driving run ≈ 4× lower (docs/geometric.md "`earlier_recheck` at ≈ no wall
+    time")."""
     earlier_recheck_frames: int = 6
     """With ``earlier_recheck``: how many earlier frames predict each frame (their median where two or more land)."""
     earlier_recheck_near: float = 0.2

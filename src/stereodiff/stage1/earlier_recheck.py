@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from stereodiff.camera import backproject_pixels, rigid_transform
 from stereodiff.io.pages import new_array, release
+from stereodiff.progress import thread_imap
 from stereodiff.types import SceneGeometry
 
 __all__ = ["EarlierRecheck", "recheck_far_from_earlier", "splat_depth"]
@@ -48,42 +50,140 @@ def splat_depth(
     """``[h,w]`` float64 depth of the points of ``depth [h,w]`` at the pixels ``keep [h,w]`` (bool) of a source
     camera (intrinsics ``K_src [3,3]``) seen from a destination camera (``K_dst``; ``src_to_dst [4,4]`` moves source
     camera points into it), the nearest point per pixel (a z-buffer); each point lands on the four pixels around
-    its projection, so a surface that grows between the cameras leaves no gaps; ``inf`` where no point lands.
-
-    The rotation is made contiguous before the ``[N,3]×[3,3]`` product: the same values bit for bit, but with the
-    strided view ``src_to_dst[:3, :3].T`` OpenBLAS spreads the product over its threads from N ≈ 20,000 points on,
-    ≈ 40× the CPU (docs/geometric.md "earlier_recheck at a seventh of its cost")."""
-    h, w = depth.shape
+    its projection, so a surface that grows between the cameras leaves no gaps; ``inf`` where no point lands."""
     rows, cols = np.nonzero(keep)
-    points = rigid_transform(backproject_pixels(depth, K_src, rows, cols), src_to_dst)  # [N,3]
-    ahead = points[:, 2] > 0
-    points = points[ahead]
-    z = points[:, 2]
-    u = points[:, 0] / z * K_dst[0, 0] + K_dst[0, 2]
-    v = points[:, 1] / z * K_dst[1, 1] + K_dst[1, 2]
-    out = np.full(h * w, np.inf)
+    out = np.empty(depth.shape)
+    _splat_into(out, backproject_pixels(depth, K_src, rows, cols), K_dst, src_to_dst)
+    return out
+
+
+def _splat_into(out: np.ndarray, points: np.ndarray, K_dst: np.ndarray, src_to_dst: np.ndarray) -> None:
+    """Write into ``out [h,w]`` (float64) the splat (:func:`splat_depth`) of the source camera points
+    ``points [N,3]`` moved by ``src_to_dst [4,4]`` (its rotation made contiguous,
+    :func:`~stereodiff.camera.rigid_transform`) into a camera of intrinsics ``K_dst [3,3]``.
+
+    A point ahead of the camera, projected at ``(u, v)``, lands on ``(⌊u⌋ or ⌈u⌉, ⌊v⌋ or ⌈v⌉)``: where neither is
+    a whole number, on ``(⌊u⌋, ⌊v⌋) + {0, 1}²``. So one z-buffer of those points at ``(⌊u⌋, ⌊v⌋)`` (with a border
+    of two pixels for those outside the image: ``u``, ``v`` clipped to ``[−1.5, w + 0.5]``, ``[−1.5, h + 0.5]``,
+    which moves no corner into the image or out of it), each pixel then taking the least of it and its left, upper
+    and upper-left neighbours, is the four corners' z-buffer with one scatter instead of four, the same values bit
+    for bit; the (rare) points with a whole-number ``u`` or ``v`` land on their own corners
+    (:func:`_splat_corners`)."""
+    h, w = out.shape
+    points = rigid_transform(points, src_to_dst)
+    if not np.all(points[:, 2] > 0):
+        points = points[points[:, 2] > 0]
+    x, y, z = points.T.copy()
+    u = _pixel_coordinate(x, z, K_dst[0, 0], K_dst[0, 2], w)
+    v = _pixel_coordinate(y, z, K_dst[1, 1], K_dst[1, 2], h)
+    left, top = np.floor(u), np.floor(v)
+    whole = u == left
+    whole |= v == top  # (rare) these land on their own corners, last
+    generic = ~whole if whole.any() else slice(None)
+    index = top[generic]  # the (⌊u⌋, ⌊v⌋) pixel in the bordered image, in place (whole numbers, exact)
+    index += 2
+    index *= w + 4
+    index += left[generic]
+    index += 2
+    bordered = np.full((h + 4, w + 4), np.inf)
+    np.minimum.at(bordered.reshape(-1), index.astype(np.int64), z[generic])
+    np.minimum(bordered[2 : h + 2, 2 : w + 2], bordered[2 : h + 2, 1 : w + 1], out=out)
+    np.minimum(out, bordered[1 : h + 1, 2 : w + 2], out=out)
+    np.minimum(out, bordered[1 : h + 1, 1 : w + 1], out=out)
+    if whole.any():
+        _splat_corners(out, u[whole], v[whole], z[whole])
+
+
+def _pixel_coordinate(along: np.ndarray, z: np.ndarray, focal: float, centre: float, size: int) -> np.ndarray:
+    """``[M]`` pixel coordinates ``along / z · focal + centre`` (``along``, ``z``: ``[M]`` camera coordinates) clipped
+    to ``[-1.5, size + 0.5]``, computed in ``along`` (the same values as the expression, without its temporaries)."""
+    np.divide(along, z, out=along)
+    along *= focal
+    along += centre
+    return np.clip(along, -1.5, size + 0.5, out=along)
+
+
+def _splat_corners(out: np.ndarray, u: np.ndarray, v: np.ndarray, z: np.ndarray) -> None:
+    """Each point at ``(u, v)`` (``[M]`` pixels each) of depth ``z [M]`` on the four pixels ``(⌊u⌋ or ⌈u⌉,
+    ⌊v⌋ or ⌈v⌉)`` inside ``out [h,w]`` (float64), where it is nearer than their value."""
+    h, w = out.shape
     for col in (np.floor(u), np.ceil(u)):
         for row in (np.floor(v), np.ceil(v)):
             inside = (col >= 0) & (col < w) & (row >= 0) & (row < h)
-            index = row[inside].astype(np.int64) * w + col[inside].astype(np.int64)
-            np.minimum.at(out, index, z[inside])
-    return out.reshape(h, w)
+            np.minimum.at(out, (row[inside].astype(np.int64), col[inside].astype(np.int64)), z[inside])
 
 
-#: one earlier frame of :func:`_prediction`: its depth ``[h,w]`` as given, its static covered pixels ``[h,w]`` bool,
-#: its intrinsics ``[3,3]`` and camera-to-world pose ``[4,4]``
-Earlier = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: one earlier frame of :func:`_splats`: its static covered pixels' camera points ``[N,3]`` (float64,
+#: :func:`~stereodiff.camera.backproject_pixels` of its depth as given) and camera-to-world pose ``[4,4]``
+Earlier = tuple[np.ndarray, np.ndarray]
 
 
-def _prediction(earlier: Iterable[Earlier], K: np.ndarray, world_to_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``[h,w]`` median depth of a frame (intrinsics ``K [3,3]``, pose ``world_to_k [4,4]``) predicted by the
-    ``earlier`` frames' static covered pixels (NaN where none lands) and ``[h,w]`` how many of them landed there."""
-    splats = [splat_depth(depth, keep, K_s, K, world_to_k @ cam_to_world) for depth, keep, K_s, cam_to_world in earlier]
-    ordered = np.sort(np.stack(splats), axis=0)  # [S,h,w], the inf (nothing landed) last
-    count = np.sum(np.isfinite(ordered), axis=0)
-    middle = np.take_along_axis(ordered, np.stack([(count - 1) // 2, count // 2]).clip(0), axis=0)
-    median = np.where(count > 0, middle.mean(axis=0), np.nan)  # (np.nanmedian goes column by column: 10× slower)
+def _splats(earlier: Sequence[Earlier], K: np.ndarray, world_to_k: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``[S,h,w]`` float64: the ``S`` earlier frames' points each splat (:func:`splat_depth`) into a frame of
+    ``size (h, w)``, intrinsics ``K [3,3]`` and pose ``world_to_k [4,4]``; ``inf`` where none of a frame's lands."""
+    splats = np.empty((len(earlier), *size))
+    for splat, (points, cam_to_world) in zip(splats, earlier, strict=True):
+        _splat_into(splat, points, K, world_to_k @ cam_to_world)
+    return splats
+
+
+def _median(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[n]`` median of the finite values of each column of ``values [S,n]`` (NaN where none) and ``[n]`` how many
+    there are."""
+    ordered = np.sort(values.T, axis=1)  # [n,S], the inf (nothing landed) last
+    count = np.sum(np.isfinite(ordered), axis=1)
+    middle = np.take_along_axis(ordered, np.stack([(count - 1) // 2, count // 2], axis=1).clip(0), axis=1)
+    median = np.where(count > 0, middle.mean(axis=1), np.nan)  # (np.nanmedian goes column by column: 10× slower)
     return median, count
+
+
+@dataclasses.dataclass(frozen=True)
+class _Frame:
+    """One frame of :func:`recheck_far_from_earlier`: its index ``k``, its depth as given ``[h,w]``, its
+    static pixels ``[h,w]`` (bool), intrinsics ``[3,3]``, world-to-camera pose ``[4,4]`` and earlier frames."""
+
+    k: int
+    given: np.ndarray
+    static: np.ndarray
+    K: np.ndarray
+    world_to_k: np.ndarray
+    earlier: tuple[Earlier, ...]
+
+
+def _frames(scene: SceneGeometry, flagged: Sequence[np.ndarray], lookback: int) -> Iterator[_Frame]:
+    """Each frame of ``scene`` with its ``lookback`` earlier frames' points (a ring of their given depth)."""
+    K = scene.intrinsics()
+    earlier: deque[Earlier] = deque(maxlen=lookback)
+    for k in range(scene.num_frames):
+        given = np.array(scene.depth[k])
+        static = ~np.logical_or.reduce([np.asarray(mask[k], bool) for mask in flagged], initial=False)
+        yield _Frame(k, given, static, K[k], np.linalg.inv(scene.cam_to_world[k]), tuple(earlier))
+        rows, cols = np.nonzero(static & (given > 0))
+        earlier.append((backproject_pixels(given, K[k], rows, cols), scene.cam_to_world[k]))
+
+
+def _recheck_frame(frame: _Frame, settings: EarlierRecheck) -> tuple[np.ndarray, int]:
+    """``[h,w]`` float32: the frame's depth with its far static pixels given the prediction, and how many."""
+    import cv2
+
+    own = frame.given.astype(np.float32)
+    covered = (own > 0) & frame.static
+    if frame.k == 0 or not covered.any():
+        return own, 0
+    splats = _splats(frame.earlier, frame.K, frame.world_to_k, own.shape)
+    near = np.quantile(own[own > 0], settings.near)
+    # a median at most ``near`` has its lower middle value, so the pixel's least splat, at most ``near`` (two values
+    # above it have a mean above it, in floats too): the pixels whose least splat is farther are never checked
+    candidate = covered & (splats.min(axis=0) <= near)
+    predicted, count = _median(splats[:, candidate])
+    check = (count >= min(2, frame.k)) & (predicted <= near)
+    far = np.zeros_like(covered)
+    far[candidate] = check & (np.log(own[candidate]) - np.log(predicted) > settings.margin)
+    far = cv2.morphologyEx(far.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).view(bool)
+    on_candidate = np.full(own.shape, np.nan)
+    on_candidate[candidate] = predicted
+    own[far] = on_candidate[far]
+    return own, int(far.sum())
 
 
 def recheck_far_from_earlier(
@@ -91,6 +191,7 @@ def recheck_far_from_earlier(
     flagged: Sequence[np.ndarray],
     settings: EarlierRecheck,
     out_dir: Path | None = None,
+    num_workers: int = 1,
 ) -> tuple[SceneGeometry, int]:
     """The scene with each frame's static covered pixels that lie more than ``settings.margin`` (log) farther than
     the median of the earlier frames' prediction (:func:`splat_depth` of up to ``settings.frames`` earlier frames,
@@ -100,33 +201,17 @@ def recheck_far_from_earlier(
     behind it, a line the opening removes, while the far-put part of a near object is a region.
 
     Every prediction comes from the earlier frames' depth as it was given (a value taken here never predicts
-    another frame). ``flagged``: ``[T,h,w]`` bool masks (any array-like read one frame at a time) of the pixels a
-    mover rule flagged, the static pixels being in none. Memory does not grow with ``T``: frame by frame, with a
-    ring of the ``settings.frames`` earlier frames' given depth; the depth is a new array (a memmap
-    ``out_dir/recheck_depth.npy`` when ``out_dir`` is given); confidence, validity and poses are the input's. For a
-    camera moving ahead (the caller's gate)."""
-    import cv2
-
-    t = scene.num_frames
+    another frame), so the frames are independent: they run on ``num_workers`` threads (numpy's sort and
+    arithmetic release the GIL), each frame's output the same bit for bit. ``flagged``: ``[T,h,w]`` bool masks
+    (any array-like read one frame at a time) of the pixels a mover rule flagged, the static pixels being in none.
+    Memory does not grow with ``T``: frame by frame, with a ring of the ``settings.frames`` earlier frames' given
+    depth's points; the depth is a new array (a memmap ``out_dir/recheck_depth.npy`` when ``out_dir`` is given);
+    confidence, validity and poses are the input's. For a camera moving ahead (the caller's gate)."""
     depth = new_array(out_dir, "recheck_depth", scene.depth.shape, np.float32)
-    K = scene.intrinsics()
-    earlier: deque[Earlier] = deque(maxlen=settings.frames)
+    frames = _frames(scene, flagged, settings.frames)
     changed = 0
-    for k in range(t):
-        given = np.array(scene.depth[k])
-        static = ~np.logical_or.reduce([np.asarray(mask[k], bool) for mask in flagged], initial=False)
-        own = given.astype(np.float32)
-        covered = (own > 0) & static
-        if k > 0 and covered.any():
-            predicted, count = _prediction(earlier, K[k], np.linalg.inv(scene.cam_to_world[k]))
-            near = np.quantile(own[own > 0], settings.near)
-            check = covered & (count >= min(2, k)) & (predicted <= near)
-            far = np.zeros_like(check)
-            far[check] = np.log(own[check]) - np.log(predicted[check]) > settings.margin
-            far = cv2.morphologyEx(far.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).view(bool)
-            own[far] = predicted[far]
-            changed += int(far.sum())
+    for k, (own, n) in enumerate(thread_imap(partial(_recheck_frame, settings=settings), frames, num_workers)):
         depth[k] = own
-        earlier.append((given, static & (given > 0), K[k], scene.cam_to_world[k]))
+        changed += n
         release(depth, scene.depth, *flagged)
     return dataclasses.replace(scene, depth=depth), changed
