@@ -1056,6 +1056,15 @@ def test_alignment_and_fusion_recover_static_depth(scene, scene_predictions):
     single = fuse_pair_depths(preds, geometry, num_workers=1)  # frames run on 2 threads by default: same output
     np.testing.assert_array_equal(single.depth, fused.depth)
     np.testing.assert_array_equal(single.confidence, fused.confidence)
+    assert fused.pair_spread is None  # asked for by movers_far_spread only
+    spread = fuse_pair_depths(preds, geometry, spread=True)
+    np.testing.assert_array_equal(spread.depth, fused.depth)
+    pairs = spread.pair_spread
+    assert pairs.shape == fused.depth.shape and not pairs[~spread.valid].any() and (pairs >= 0).all()
+    seen = static & spread.valid & (pairs > 0)  # pixels at least two pairs triangulated
+    assert seen.sum() > 0.5 * static.sum()
+    # a static point has one depth in every pair: the log depths' spread is the matching noise, a few %
+    assert np.median(pairs[seen]) < 0.03, np.median(pairs[seen])
 
 
 @pytest.mark.slow

@@ -2634,6 +2634,46 @@ def test_far_occluded_finds_and_places_a_person_beyond_the_ground_at_her_hidden_
         PipelineConfig(stage1=GeometricConfig(movers_far_occluded=1)).validate()
 
 
+def test_far_spread_grows_the_far_occluded_person_through_the_pixels_whose_pairs_disagree():
+    """``far_spread`` (close-object 1980): ``far_occluded`` finds the lower body of a person triangulated far beyond
+    the ground at her hidden feet; her upper body has the depth of the wall behind her head (no depth step separates
+    them) and is not flagged. Her pairs disagree (log spread 0.15: her speed against the camera's changes between
+    the pairs' frames), the wall's do not (0.01): with the option her upper body takes the lower body's depth, the
+    wall keeps its own; without it, or where her pairs agree, her upper body keeps the phantom."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, depth, person, _, _, _, ground = _person_behind_box(1.0)
+    depth[person] = 80.0
+    wall = np.zeros(depth.shape, bool)
+    wall[10:45, 30:110] = True
+    wall &= ~person
+    depth[wall] = 80.0  # her phantom's depth, above the horizon: nothing to contradict
+    lower = person & (np.arange(depth.shape[0])[:, None] >= 60)  # flagged: beyond the ground at its own rows
+    spread = np.zeros(depth.shape, np.float32)
+    spread[person], spread[wall] = 0.15, 0.01
+    far = replace(MoverSettings(), near_contact=0.3, far_occluded=True)
+    value = np.sqrt(float(floor[115, 70]) * float(np.median(ground[69, 60:75])))
+    out, handled = mover_depth(depth, lower, ground, far, near=[], spread=spread)
+    assert handled[lower].all() and not handled[person & ~lower].any()  # off: her upper body keeps the phantom
+    grown = replace(far, far_spread=0.05)
+    out, handled = mover_depth(depth, lower, ground, grown, near=[], spread=spread)
+    assert handled[person].mean() > 0.95 and not (handled & ~person).any()  # the median leaves her top corners
+    np.testing.assert_allclose(out[handled], value, rtol=0.03)
+    np.testing.assert_array_equal(out[wall], 80.0)
+    agree = np.where(person, 0.01, spread).astype(np.float32)  # her pairs agree: nothing to grow through
+    _, handled = mover_depth(depth, lower, ground, grown, near=[], spread=agree)
+    assert not handled[person & ~lower].any()
+    assert GeometricConfig().movers_far_spread == 0 and MoverSettings().far_spread == 0  # off
+    config = GeometricConfig(movers_far_occluded=True, movers_far_spread=0.05)
+    assert mover_settings(config).far_spread == 0.05
+    assert mover_settings(config, ahead=True).far_spread == 0
+    assert mover_settings(replace(config, movers_far_occluded=False)).far_spread == 0
+    with pytest.raises(ValueError, match="movers_far_spread"):
+        PipelineConfig(stage1=GeometricConfig(movers_far_spread=1.5)).validate()
+
+
 def _entering_square(moving: bool) -> tuple[np.ndarray, np.ndarray, SceneGeometry]:
     """A 40-px textured square entering a static wall through the right border, 4 px a frame leftwards (or, with
     ``moving`` False, a static one at the border): ``[16,240,320]`` uint8 frames, its ``[16,240,320]`` mask and

@@ -213,6 +213,11 @@ class SceneGeometry:
         sky: ``[T,h,w]`` bool, the pixels stage 1's sky step (``stage1.sky``, :mod:`stereodiff.stage1.sky`) found
             at infinity (the pipeline gives them a far depth after stage 2; holes of ``depth`` only with
             ``stage1.sky_holes``), or ``None`` (no sky step, or no sky in the video).
+        pair_spread: ``[T,h,w]`` float32, per pixel the weighted standard deviation of the log depths its frame's
+            pairs triangulated (at their fused scales; 0 where one pair or none saw it), or ``None`` (not asked:
+            the fusion gives it for ``stage1.movers_far_spread``, and the movers step drops it). A static point
+            has one depth in every pair; a mover walking along a sideways camera's sweep does not, once its speed
+            against the camera's changes between the pairs' frames.
     """
 
     depth: np.ndarray
@@ -226,6 +231,7 @@ class SceneGeometry:
     ahead_share: float = float("nan")
     movers_given: np.ndarray | None = None
     sky: np.ndarray | None = None
+    pair_spread: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         check_array("depth", self.depth, shape=(None, None, None), kinds="f")
@@ -243,6 +249,8 @@ class SceneGeometry:
             check_array("movers_given", self.movers_given, shape=(t, h, w), dtype=np.bool_)
         if self.sky is not None:
             check_array("sky", self.sky, shape=(t, h, w), dtype=np.bool_)
+        if self.pair_spread is not None:
+            check_array("pair_spread", self.pair_spread, shape=(t, h, w), kinds="f")
 
     @property
     def num_frames(self) -> int:

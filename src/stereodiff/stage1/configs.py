@@ -991,6 +991,14 @@ class GeometricConfig(Stage1Config):
     (``MoverSettings.far_occluded``; off; off when the camera moves along its view). Close-object 1980: the walking
     person walks along with the camera's sweep behind the clutter, triangulated 2–5× too far in frames 0–33, flagged
     on 0–8 % of her (docs/geometric.md, "The walking person behind the clutter: which cues hold")."""
+    movers_far_spread: float = 0.0
+    """With ``movers_far_occluded``: the region that rule gives its bounds' mean grows through the triangulated
+    pixels whose pairs disagree (``SceneGeometry.pair_spread``, 5×5 median, at least this standard deviation of
+    log depth) at about its depth, and they take that depth too (``MoverSettings.far_spread``; 0 = off; off when the
+    camera moves along its view). The rule finds the lower body of close-object 1980's walking person; her upper body
+    has the wall's depth, but its pairs disagree (log spread 0.06–0.22 against the wall's 0.006–0.08: her speed
+    against the camera's changes between the pairs' frames) (docs/geometric.md, "The walking person along the sweep:
+    her pairs disagree")."""
     movers_near_occluded_margin: float = 0.0
     """With ``movers_near_occluded``: the fraction by which a region must lie nearer than the static surface hiding
     its feet (``MoverSettings.near_occluded_margin``; 0 = off: ``movers_near_contact``'s fraction, 0.3 in the ``cpu``
@@ -1551,6 +1559,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_near_carry_beside", isinstance(self.movers_near_carry_beside, bool), "must be true or false"),
                 ("movers_near_occluded", isinstance(self.movers_near_occluded, bool), "must be true or false"),
                 ("movers_far_occluded", isinstance(self.movers_far_occluded, bool), "must be true or false"),
+                ("movers_far_spread", 0 <= self.movers_far_spread < 1, "must lie in [0, 1) (0 = off)"),
                 (
                     "movers_near_occluded_margin",
                     0 <= self.movers_near_occluded_margin < 1,

@@ -44,6 +44,7 @@ def fuse_pair_depths(
     num_workers: int = 2,
     view_offsets: bool = False,
     near_bound: tuple[float, int, float] | None = None,
+    spread: bool = False,
 ) -> SceneGeometry:
     """Per-frame depth fused from every pair of this matcher, with one log-scale per pair solved over all pairs.
 
@@ -82,10 +83,13 @@ def fuse_pair_depths(
             cannot pull (``GeometricConfig.depth_range_window``); the matcher's bound against the view's own median
             stays, so this only rejects more (the views whose median the movers pulled below the window's).
             ``None`` = off.
+        spread: also return each pixel's weighted standard deviation of the scaled log depths of step 3
+            (``SceneGeometry.pair_spread``; ``fused_spread.npy`` in ``out_dir`` when given).
 
     Returns:
-        a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid`` and the input's focal,
-        principal point and poses; ``alignment`` is the input's with ``pair_log_scales`` (``[P]``, per directed pair).
+        a ``SceneGeometry`` with the fused ``depth [T,h,w]``, ``confidence`` and ``valid`` (and with ``spread``
+        its ``pair_spread``) and the input's focal, principal point and poses; ``alignment`` is the input's with
+        ``pair_log_scales`` (``[P]``, per directed pair).
     """
     num_frames = preds.num_frames
     h, w = preds.size
@@ -150,6 +154,7 @@ def fuse_pair_depths(
     depth = new_array(out_dir, "fused_depth", shape, np.float32)
     confidence = new_array(out_dir, "fused_confidence", shape, np.float32)
     valid = new_array(out_dir, "fused_valid", shape, np.bool_)
+    pair_spread = new_array(out_dir, "fused_spread", shape, np.float32) if spread else None
     sources = _tree_sources(preds, geometry)  # holes are read one frame at a time: memory flat in T
     near_holes = np.zeros(num_frames, np.int64)  # [T] pixels near_bound left without any view
 
@@ -157,6 +162,7 @@ def fuse_pair_depths(
         """Fused depth of frame ``k`` (at the pairs' scale); its median log-ratio to the tree depth, if any."""
         acc = np.zeros((h, w))
         weight_sum = np.zeros((h, w))
+        square = np.zeros((h, w)) if spread else None  # Σ weight × log depth², for pair_spread
         cut = np.zeros((h, w), bool)  # pixels near_bound left out of a view
         kept: list[tuple[np.ndarray, np.ndarray]] = []  # what near_bound left out: (log depth, weight) of each view
         for p in by_frame.get(k, []):
@@ -170,12 +176,16 @@ def fuse_pair_depths(
                     cut |= below
             acc += weight * scaled
             weight_sum += weight
+            if square is not None:
+                square += weight * scaled**2
         ok = weight_sum > 0
         made = int((cut & ~ok).sum())  # pixels the bound made holes
         if kept and made < min_area * h * w:  # a sliver at the bound, not a mover that pulled the median: undone
             for log_z, weight in kept:
                 acc += weight * log_z
                 weight_sum += weight
+                if square is not None:
+                    square += weight * log_z**2
             ok, made = weight_sum > 0, 0
         near_holes[k] = made
         log_depth = acc / np.maximum(weight_sum, 1e-12)
@@ -183,6 +193,9 @@ def fuse_pair_depths(
         depth[k] = np.where(ok, np.exp(log_depth), 0.0)
         confidence[k] = np.where(ok, 1.0 + weight_sum, 0.0)
         valid[k] = ok
+        if pair_spread is not None:
+            variance = square / np.maximum(weight_sum, 1e-12) - log_depth**2
+            pair_spread[k] = np.where(ok, np.sqrt(np.maximum(variance, 0.0)), 0.0)
         release(preds.pts_i, preds.conf_i, geometry.depth, geometry.valid, depth, confidence, valid)
         return np.median(np.log(np.asarray(geometry.depth[k])[ref]) - log_depth[ref]) if ref.sum() >= 50 else None
 
@@ -220,6 +233,7 @@ def fuse_pair_depths(
         cam_to_world=geometry.cam_to_world,
         valid=valid,
         alignment=record,
+        pair_spread=pair_spread,
     )
 
 

@@ -184,6 +184,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         near_occluded=not ahead and bool(config.movers_near_occluded),
         near_occluded_margin=float(config.movers_near_occluded_margin),
         far_occluded=not ahead and bool(config.movers_far_occluded),
+        far_spread=float(config.movers_far_spread) if not ahead and config.movers_far_occluded else 0.0,
         entry_carry=int(config.movers_entry_carry),
         edge_carry=int(config.movers_edge_carry),
         entry_chain=int(config.movers_entry_chain),
@@ -435,7 +436,8 @@ class GeometricMatcher(PairwiseReconstruction):
             settings = mover_settings(self.settings, self._ahead)
             with workers_own_the_cores(self.num_workers):
                 scene, moving = handle_movers(frames, scene, settings, out_dir=scene_dir, num_workers=self.num_workers)
-            delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid")
+            scene = dataclasses.replace(scene, pair_spread=None)  # read by the movers step alone
+            delete_arrays(scene_dir, "fused_depth", "fused_confidence", "fused_valid", "fused_spread")
             self.timings["stage1_movers"] = time.perf_counter() - start
             self.report.moving_fraction = float(moving.mean())
             release(moving)  # read whole just now: its pages leave the resident set (memory flat in T)
@@ -526,7 +528,13 @@ class GeometricMatcher(PairwiseReconstruction):
                 num_workers=self.num_workers,
                 view_offsets=self.settings.fusion_view_offsets,
                 near_bound=self._near_bound(),
+                spread=self._far_spread(),
             )
+
+    def _far_spread(self) -> bool:
+        """Whether the movers step reads the fusion's ``pair_spread`` (``movers_far_spread`` with
+        ``movers_far_occluded``, a sideways camera)."""
+        return bool(self.settings.movers) and mover_settings(self.settings, self._ahead).far_spread > 0
 
     def _near_bound(self) -> tuple[float, int, float] | None:
         """The fusion's ``near_bound`` (``depth_range_window``): ``(depth_range[0], window,

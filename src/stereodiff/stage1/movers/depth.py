@@ -21,7 +21,7 @@ from stereodiff.stage1.movers.ground import (
 )
 from stereodiff.stage1.movers.settings import MoverSettings
 
-__all__ = ["cut_rows", "mover_depth", "oncoming_contact", "up_holes"]
+__all__ = ["cut_rows", "mover_depth", "oncoming_contact", "spread_run", "up_holes"]
 
 #: ``beside_stands``: the floor must be seen within ``contact_rows`` ÷ this many rows under the body's lowest pixels
 #: (5 at 320: feet on the floor, not the flagged top of a static object with the floor seen farther down)
@@ -29,6 +29,10 @@ STANDS_DIVISOR = 4
 #: ``beside_stands``: least share of the body stage 1 triangulated (close-object's near object, 94–99 % a hole,
 #: floats in front of the floor seen under it and took that floor, 5–7× too far, on s846 / s1022)
 STANDS_SEEN = 0.5
+
+#: ``far_spread``: the pixels a region grows through lie within this factor of its median depth (either way): her
+#: upper body's phantom, not the clutter in front of her (0.4–0.5 of it on close-object 1980)
+SPREAD_DEPTH = 1.5
 
 #: the percentile of a cut region's pixels' height above the horizon taken as its top (``cut_height``)
 CUT_HEIGHT_TOP = 98.0
@@ -54,6 +58,7 @@ def mover_depth(
     splits: list[tuple[np.ndarray, float]] | None = None,
     oncoming: list[tuple[np.ndarray, float]] | None = None,
     near: list[tuple[np.ndarray, float]] | None = None,
+    spread: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
     under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground
@@ -67,7 +72,8 @@ def mover_depth(
     their depth again after it). The regions the oncoming test gives their contact are appended to ``oncoming`` as
     ``(its triangulated pixels off the ground [h,w] bool, contact depth)`` (the seeds of ``oncoming_carry``).
     Those ``near_contact`` gives its contact are appended to ``near`` the same way (the seeds of ``near_carry``), and
-    with ``near_carry_beside`` those ``contact_beside`` gives its contact too.
+    with ``near_carry_beside`` those ``contact_beside`` gives its contact too. ``spread`` ``[h,w]``: the fusion's
+    ``pair_spread`` of the frame (``far_spread``; None = not grown).
     Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
@@ -153,6 +159,8 @@ def mover_depth(
                 near.append((region & ~ground_px, value))  # its pixels are triangulated
         if value is None and s.far_occluded and ground is not None:
             region, value = _far_occluded(depth, region, ground, ground_px, moving, s)
+            if value is not None and s.far_spread > 0 and spread is not None:
+                region = region | spread_run(depth, region, spread, handled, s.far_spread)
         if value is not None and np.isfinite(value) and value > 0:
             if s.up_to_horizon > 0 and ground is not None:
                 region = region | _up_to_horizon(depth, region, ground, moving | handled, value, s)
@@ -624,6 +632,28 @@ def _far_occluded(
     if bounds is None:
         return region, None
     return (region & (depth <= 0)) | body, float(np.sqrt(bounds[0] * bounds[1]))
+
+
+def spread_run(
+    depth: np.ndarray, region: np.ndarray, spread: np.ndarray, taken: np.ndarray, threshold: float
+) -> np.ndarray:
+    """``[h,w]`` bool (``far_spread``): the triangulated pixels joined (8-connected) to ``region`` ``[h,w]`` bool
+    through pixels whose pairs disagree — the 5×5 median of ``spread`` ``[h,w]`` (the fusion's log-depth standard
+    deviation over the frame's pairs) at least ``threshold`` — within ``SPREAD_DEPTH`` of the region's median
+    ``depth`` ``[h,w]``, not ``taken`` (other regions' given pixels). A static surface has one depth in every pair;
+    a person walking along the camera's sweep at a changing speed against it has a different one in each."""
+    import cv2
+
+    own = depth[region & (depth > 0)]
+    if not own.size:
+        return np.zeros(region.shape, bool)
+    ratio = depth / float(np.median(own))
+    near = (ratio > 1.0 / SPREAD_DEPTH) & (ratio < SPREAD_DEPTH)
+    spread = np.ascontiguousarray(spread, dtype=np.float32)
+    passable = near & ~taken & (cv2.medianBlur(spread, 5) >= threshold)
+    _, labels = cv2.connectedComponents((passable | region).astype(np.uint8), connectivity=8)
+    joined = np.unique(labels[region])
+    return np.isin(labels, joined[joined > 0]) & passable
 
 
 def _low_and_tall(body: np.ndarray, low: float, height: float) -> bool:

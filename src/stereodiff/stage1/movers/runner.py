@@ -84,7 +84,7 @@ def handle_movers(
         shared.block(first, stop - margin if stop < t else t)  # the next block's first frame
         block = _frames_of(scene, first, last)
         depth, confidence, moving, given = _handle_block(
-            frames, block, first, s, num_workers, (start, stop), shared, projection, scene.depth, t
+            frames, block, first, s, num_workers, (start, stop), shared, projection, scene.depth, t, scene.pair_spread
         )
         core = slice(start - first, stop - first)
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
@@ -136,6 +136,7 @@ def _handle_block(
     projection: GreyProjection | None = None,
     source: np.ndarray | None = None,
     video_frames: int | None = None,
+    spread: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
@@ -143,7 +144,8 @@ def _handle_block(
     :class:`~.shared.SharedFindings`; ``projection``: the grey conversion (:func:`grey_projection`); ``source``:
     the whole video's ``[T,h,w]`` input depth (left untouched; ``scene``'s depth is a copy of its frames), which the
     sway cue compares a frame's depth with to reuse the ground plane fitted on it; ``video_frames``: the video's
-    length (``None``: the block is the whole video). Returns its ``[n,h,w]`` depth
+    length (``None``: the block is the whole video); ``spread``: the whole video's ``[T,h,w]`` ``pair_spread``
+    (``far_spread``; None = none). Returns its ``[n,h,w]`` depth
     and confidence (``scene``'s own arrays, written in place: no second copy of the block), mover mask and the
     ``[n,h,w]`` bool pixels whose depth the rules gave."""
     n, h, w = scene.depth.shape
@@ -183,8 +185,9 @@ def _handle_block(
             shared.normals[first + k] = (bits, normal)
         floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
         splits[k] = []
+        pairs = None if spread is None or s.far_spread <= 0 else np.asarray(spread[first + k])
         found, handled[k] = mover_depth(
-            depth[k], moving[k], ground, s, floating, splits[k], oncoming.get(k), near.get(k)
+            depth[k], moving[k], ground, s, floating, splits[k], oncoming.get(k), near.get(k), pairs
         )
         found = found.astype(np.float32, copy=False)  # as the assignment rounds it
         if shared.wanted(first + k):

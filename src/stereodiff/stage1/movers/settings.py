@@ -233,6 +233,10 @@ class MoverSettings:
     geometric mean of that surface's depth and the ground's under its lowest pixels (:func:`~.depth._far_occluded`):
     a person walking along with a sideways camera behind clutter, triangulated 2–5× too far and flagged on 0–8 % of
     her (close-object 1980)."""
+    far_spread: float = 0.0
+    """With ``far_occluded``: the region it gives a depth grows through the triangulated pixels at about its own
+    depth whose pairs disagree by at least this log standard deviation (5×5 median of ``SceneGeometry.pair_spread``;
+    0 = off; :func:`~.depth.spread_run`): her upper body, at the wall's depth, which no depth step separates."""
     near_occluded_margin: float = 0.0
     """With ``near_occluded``: the fraction by which the region must lie (median) nearer than the static surface
     hiding its feet (0 = ``near_contact``'s). A person triangulated at 0.44× her depth behind a clutter object at
