@@ -2518,6 +2518,78 @@ def test_the_covered_rim_coloured_like_the_floor_takes_the_floor_plane():
             TemporalRefiner(**bad)
 
 
+def _orbit_poses(count: int) -> np.ndarray:
+    """``[count,4,4]`` cameras (OpenCV axes) 1.5 above the floor ``y = 0`` (world y down: the floor is below at
+    larger y), on a circle of radius 3 around the origin, looking 20° down towards it."""
+    poses = np.tile(np.eye(4), (count, 1, 1))
+    pitch = np.radians(20.0)
+    for k, angle in enumerate(np.linspace(0.0, 1.0, count)):
+        forward = np.array([-np.sin(angle) * np.cos(pitch), np.sin(pitch), -np.cos(angle) * np.cos(pitch)])
+        right = np.cross(forward, [0.0, -1.0, 0.0])
+        right /= np.linalg.norm(right)
+        poses[k, :3, :3] = np.stack([right, np.cross(forward, right), forward], axis=1)  # columns x, y (down), z
+        poses[k, :3, 3] = [3 * np.sin(angle), -1.5, 3 * np.cos(angle)]
+    return poses
+
+
+def test_the_videos_one_floor_is_the_plane_most_frames_agree_on():
+    """:func:`world_floor` on eight orbiting cameras: five frames' own fits are the floor ``y = 0`` (seen through
+    :func:`seen_plane`, which :func:`world_plane` inverts), three a wall (vertical): the floor comes back; with only
+    one frame of floor the walls' fits (their normals 90° from the cameras' down direction) give none."""
+    from stereodiff.stage2.hole_fill import seen_plane, world_floor, world_plane
+
+    poses, focal, centre = _orbit_poses(8), 200.0, (40.0, 30.0)
+    floor, wall = np.array([0.0, 1.0, 0.0, 0.0]), np.array([0.0, 0.0, -1.0, 4.0])  # a wall z = −4, behind the origin
+    for pose in poses:
+        seen = seen_plane(floor, pose, focal, centre)
+        assert seen[1] > 0  # the floor's inverse depth grows down the image
+        np.testing.assert_allclose(world_plane(seen, pose, focal, centre), floor, atol=1e-9)
+    planes = [seen_plane(floor if k % 3 else wall, pose, focal, centre) for k, pose in enumerate(poses)]
+    found = world_floor(planes, poses, focal, centre)
+    assert found is not None
+    np.testing.assert_allclose(found, floor, atol=1e-9)
+    walls = [seen_plane(wall if k else floor, pose, focal, centre) for k, pose in enumerate(poses)]
+    assert world_floor(walls, poses, focal, centre) is None
+    assert world_floor([None] * 8, poses, focal, centre) is None
+
+
+def test_the_videos_floor_decides_a_frame_whose_lowest_third_is_a_box_front():
+    """``plane_fills`` with ``seen_floor`` (``hole_floor_world``): in a frame whose lowest third is mostly a box's
+    front (its inverse depth barely growing down the image: the frame's own fit takes it for the floor), a hole in
+    the floor beside it, coloured like the floor and filled nearer, takes the floor's depth only with the video's
+    floor given; :func:`floor_near` refits it to the frame's own floor pixels (a prior 2 % off comes back exact)."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import floor_near, floor_plane, plane_fills
+
+    rows = np.arange(60, dtype=np.float64)[:, None] * np.ones((1, 40))
+    cols = np.ones((60, 1)) * np.arange(40, dtype=np.float64)[None, :]
+    floor = np.array([0.0, 0.01, -0.1])  # inverse depth 0.01·(row − 10)
+    log_depth = np.full((60, 40), np.log(10.0))
+    log_depth[30:] = -np.log(floor[1] * rows[30:] + floor[2])
+    front = (slice(30, 60), slice(0, 30))
+    log_depth[front] = -np.log(1.0 + 1e-4 * rows[front] + 1e-4 * cols[front])  # a near front, barely sloped
+    covered = np.ones((60, 40), bool)
+    hole = (slice(44, 50), slice(32, 38))
+    covered[hole] = False
+    log_depth[hole] = 0.0  # filled nearer than the floor
+    log_depth = log_depth.astype(np.float32)
+    rgb = np.empty((60, 40, 3), np.float32)
+    rgb[:] = _WALL_COLOUR
+    rgb[30:] = _FLOOR_COLOUR
+    rgb[front] = _FRONT_COLOUR
+    rgb[hole] = np.array(_FLOOR_COLOUR) * 0.7
+    config = TemporalConfig(hole_floor_plane_px=8)
+    own = floor_plane(covered, log_depth, config.hole_top_plane_floor)
+    assert own is not None and own[1] < 1e-3  # the front, not the floor
+    assert np.array_equal(plane_fills(config, covered, log_depth, rgb), log_depth)
+    out = plane_fills(config, covered, log_depth, rgb, seen_floor=floor * 1.02)
+    np.testing.assert_allclose(out[hole], -np.log(floor[1] * rows[hole] + floor[2]), rtol=1e-4)
+    assert np.array_equal(out[covered], log_depth[covered])
+    np.testing.assert_allclose(floor_near(covered, log_depth, floor * 1.02), floor, atol=1e-6)
+    assert floor_near(covered, log_depth, np.array([0.0, -0.01, 1.0])) is None  # not a floor: no move
+    assert TemporalConfig().hole_floor_world is False
+
+
 def test_weak_far_points_on_a_nearer_confident_surface_leave_the_fill_with_fill_weak_far():
     """``fill_weak_far``: a near object (depth 2, one colour) confident in rows 12-19, weak far outliers (depth 20,
     weight 0.3) on it in rows 6-9 and holes in rows 2-5: without the option the outliers pull the holes far; with it

@@ -516,6 +516,18 @@ class TemporalConfig(BackendConfig):
     hole_floor_rim_colour: float = 0.5
     """With ``hole_floor_rim_px``: a covered rim pixel is floor only where its chromaticity's L1 distance to the
     floor's mean is below this share of its distance to the other covered pixels' mean."""
+    hole_floor_world: bool = False
+    """With the floor passes (``hole_top_plane_px``, ``hole_floor_plane_px``, ``hole_floor_rim_px``) and stage 1's
+    poses: the floor of every frame is the video's one floor seen from it — the world plane most frames' own floor
+    fits agree on (normals within 5°, offsets within 5 % of the camera's distance, among the fits whose normal lies
+    within 45° of the cameras' mean down direction; :func:`~stereodiff.stage2.hole_fill.world_floor`), refitted to the
+    frame's covered pixels within 5 % of it (:func:`~stereodiff.stage2.hole_fill.floor_near`) — instead of the
+    frame's own fit, which is a box front or the wall where they fill the lowest third (static-orbit 1432: 11 of 16
+    sampled frames; with it all 16 within 3.1° of the true floor's normal). Frames keep their own fit where fewer
+    than a quarter of the frames agree. Measured (final all-pixel AbsRel against the preset): static-orbit held-out
+    1432 −6.8 % (1.119 → 1.042× stage 1), 1436 / 1440 / 1446 −0.3 / −0.0 / −0.3 %; fresh 2270–2275 1 better / 5 same /
+    0 worse, 2280–2285 3 / 3 / 0 (2282 −3.5 %; −3.5 … +0.5 % over both). Off here and in the ``cpu`` preset
+    (docs/stage2-temporal.md "The video's one floor")."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,

@@ -936,6 +936,86 @@ def floor_plane(covered: np.ndarray, log_depth: np.ndarray, min_share: float) ->
     return coef if coef[1] > 0 and share >= min_share else None
 
 
+#: :func:`world_floor`: frames' floors agree when their world normals lie within this angle (degrees) and their
+#: offsets within :data:`_FLOOR_TOLERANCE` of the camera's distance to the plane
+_WORLD_FLOOR_ANGLE = 5.0
+#: :func:`world_floor`: a frame's floor is a floor candidate only where its normal lies within this angle (degrees)
+#: of the cameras' mean down direction (a wall's or a box front's normal lies near 90° from it)
+_WORLD_FLOOR_UP = 45.0
+
+
+def world_floor(
+    planes: Sequence[np.ndarray | None], cam_to_world: np.ndarray, focal: float, centre: tuple[float, float]
+) -> np.ndarray | None:
+    """``[4]`` float64 ``(n, e)``: the video's one floor, the world plane ``n·X = e`` (unit ``n``, ``X`` in the poses'
+    unit) that most frames' own floors (``planes``, ``[3]`` each or None, :func:`floor_plane`'s at the pinhole camera
+    ``focal``/``centre``) agree with — normals within :data:`_WORLD_FLOOR_ANGLE`, offsets within
+    :data:`_FLOOR_TOLERANCE` of the camera's distance — among those whose normal lies within :data:`_WORLD_FLOOR_UP`
+    of the cameras' mean down direction (``cam_to_world [T,4,4]``, OpenCV axes: a camera's y); the agreeing frames'
+    mean. None where fewer than a quarter of the frames agree.
+
+    A frame's lowest third is a box front or the wall as the camera turns to the objects (static-orbit 1432: 11 of
+    16 sampled frames, 62–73° from the floor's normal); the floor is the one plane the frames that do see it share."""
+    down = cam_to_world[:, :3, 1].mean(0)  # OpenCV axes: a camera's y points down
+    down /= max(float(np.linalg.norm(down)), 1e-12)
+    seen = [(k, world_plane(p, cam_to_world[k], focal, centre)) for k, p in enumerate(planes) if p is not None]
+    seen = [(k, plane) for k, plane in seen if plane[:3] @ down >= math.cos(math.radians(_WORLD_FLOOR_UP))]
+    if not seen:
+        return None
+    normals = np.stack([plane[:3] for _, plane in seen])  # [m,3]
+    offsets = np.array([plane[3] for _, plane in seen])  # [m]
+    distance = offsets - np.einsum("mi,mi->m", normals, np.stack([cam_to_world[k, :3, 3] for k, _ in seen]))
+    agree = normals @ normals.T >= math.cos(math.radians(_WORLD_FLOOR_ANGLE))  # [m,m]
+    agree &= np.abs(offsets[:, None] - offsets[None, :]) <= _FLOOR_TOLERANCE * distance[None, :]
+    best = agree[np.argmax(agree.sum(1))]  # [m] the frames agreeing with the most agreed-with frame
+    if best.sum() < 0.25 * len(planes):
+        return None
+    normal = normals[best].mean(0)
+    return np.append(normal, offsets[best].mean()) / np.linalg.norm(normal)
+
+
+def world_plane(plane: np.ndarray, cam_to_world: np.ndarray, focal: float, centre: tuple[float, float]) -> np.ndarray:
+    """``[4]`` float64 ``(n, e)``: the world plane ``n·X = e`` (unit ``n`` pointing from the camera to it, ``X``
+    in the poses' unit) whose inverse depth in the frame seen from ``cam_to_world [4,4]`` (OpenCV axes, pinhole camera
+    ``focal`` pixels, principal point ``centre``) is ``plane [3]`` (``a·col + b·row + c``). :func:`seen_plane`'s
+    inverse."""
+    a, b, c = plane
+    m = np.array([a * focal, b * focal, c + a * centre[0] + b * centre[1]])  # m·X_cam = 1 on the plane
+    n = cam_to_world[:3, :3] @ m
+    e = 1.0 + n @ cam_to_world[:3, 3]
+    length = float(np.linalg.norm(n))
+    return np.append(n, e) / length
+
+
+def seen_plane(world: np.ndarray, cam_to_world: np.ndarray, focal: float, centre: tuple[float, float]) -> np.ndarray:
+    """``[3]`` float64 ``(a, b, c)``: the inverse depth ``a·col + b·row + c`` of the world plane ``world [4]``
+    (``n·X = e``) in the frame seen from ``cam_to_world [4,4]`` (OpenCV axes, pinhole camera ``focal`` pixels,
+    principal point ``centre``); zeros where the camera lies on the plane."""
+    distance = world[3] - world[:3] @ cam_to_world[:3, 3]
+    if abs(distance) < 1e-12:
+        return np.zeros(3)
+    m = cam_to_world[:3, :3].T @ world[:3] / distance
+    a, b = m[0] / focal, m[1] / focal
+    return np.array([a, b, m[2] - a * centre[0] - b * centre[1]])
+
+
+def floor_near(covered: np.ndarray, log_depth: np.ndarray, prior: np.ndarray) -> np.ndarray | None:
+    """``[3]`` float64 the frame's floor near ``prior [3]`` (the video's floor seen from it, :func:`seen_plane`'s):
+    refitted by least squares to the ``covered [h,w]`` pixels below its vanishing line whose inverse depth
+    (``log_depth [h,w]``'s) lies within :data:`_FLOOR_TOLERANCE` of it (``prior`` itself where fewer than 50; None
+    where its inverse depth does not grow down the image). The frame's own scale of the floor, not another plane's."""
+    if prior[1] <= 0:
+        return None
+    rows, cols = np.nonzero(covered)
+    inverse = np.exp(-log_depth[rows, cols].astype(np.float64))
+    design = np.stack([cols, rows, np.ones(len(rows))], axis=1).astype(np.float64)  # [n,3]
+    fit = np.abs(design @ prior - inverse) <= _FLOOR_TOLERANCE * inverse
+    if fit.sum() < 50:
+        return prior
+    coef = np.linalg.lstsq(design[fit], inverse[fit], rcond=None)[0]
+    return coef if coef[1] > 0 else prior
+
+
 def column_neighbours(covered: np.ndarray, reach: int) -> tuple[np.ndarray, np.ndarray]:
     """``[h,w]`` int64 each: the row of the nearest ``covered [h,w]`` pixel below each pixel (``below``) and above
     it (``above``) in its column, itself excluded; -1 where none lies within ``reach`` rows."""
@@ -958,16 +1038,21 @@ def plane_fills(
     log_depth: np.ndarray,
     rgb: np.ndarray,
     movers: np.ndarray | None = None,
+    seen_floor: np.ndarray | None = None,
 ) -> np.ndarray:
     """``[h,w]`` the output log-depth (``log_depth [h,w]``) with :func:`top_plane_fill` (``hole_top_plane_px``),
     :func:`floor_plane_fill` (``hole_floor_plane_px``) and then :func:`floor_rim_fill` (``hole_floor_rim_px``)
-    applied, all on the frame's one :func:`floor_plane` (fitted to the ``covered [h,w]`` pixels before the rim's
-    move); unchanged with all three off, with no hole or no covered pixel, or without a floor in view.
-    ``rgb [h,w,3]`` float32 in [0, 1]; ``movers [h,w]`` bool or None."""
+    applied, all on the frame's one floor (fitted to the ``covered [h,w]`` pixels before the rim's move: the video's
+    floor seen from the frame, ``seen_floor [3]`` (``hole_floor_world``), refitted by :func:`floor_near`, or else
+    the frame's own :func:`floor_plane`); unchanged with all three off, with no hole or no covered pixel, or without
+    a floor in view. ``rgb [h,w,3]`` float32 in [0, 1]; ``movers [h,w]`` bool or None."""
     passes = (config.hole_top_plane_px, config.hole_floor_plane_px, config.hole_floor_rim_px)
     if max(passes) <= 0 or not covered.any() or covered.all():
         return log_depth
-    floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
+    if seen_floor is not None:
+        floor = floor_near(covered, log_depth, seen_floor)
+    else:
+        floor = floor_plane(covered, log_depth, config.hole_top_plane_floor)
     if floor is None:
         return log_depth
     share = chromaticity(rgb)  # [h,w,3]

@@ -195,6 +195,9 @@ class TemporalRefiner(TemporalConfig):
         planes_on = planes and static
         if planes:
             meta["floor_planes"] = planes_on
+        world_on = planes_on and self.hole_floor_world and cam_to_world is not None
+        if self.hole_floor_world:
+            meta["floor_world"] = world_on
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -208,6 +211,8 @@ class TemporalRefiner(TemporalConfig):
             inputs.movers_given = movers_given  # only the rules beside a mover read them
         inputs.outline = outline
         inputs.nearest = nearest
+        if world_on:  # the video's one floor, seen from each frame
+            inputs.seen_floors = self._seen_floors(inputs, np.asarray(cam_to_world, np.float64))
         parallax = self.hole_outline_parallax > 0 or nearest
         if self.hole_outline_px > 0 and parallax and cam_to_world is not None:
             inputs.epipoles = epipoles(cam_to_world, camera.focal, camera.centre)  # [T,3]
@@ -619,7 +624,23 @@ class TemporalRefiner(TemporalConfig):
         from stereodiff.stage2.hole_fill import plane_fills
 
         movers, covered = self._outline_movers(inputs, k), inputs.covered(k)
-        return plane_fills(self, covered, log_depth, inputs.rgb(k), movers)
+        seen = None if inputs.seen_floors is None else inputs.seen_floors[k]
+        return plane_fills(self, covered, log_depth, inputs.rgb(k), movers, seen)
+
+    def _seen_floors(self, inputs: _Inputs, cam_to_world: np.ndarray) -> list[np.ndarray] | None:
+        """``hole_floor_world``: the video's one floor (:func:`~stereodiff.stage2.hole_fill.world_floor`, from every
+        frame's own :func:`~stereodiff.stage2.hole_fill.floor_plane` on stage 1's log-depth and ``cam_to_world
+        [T,4,4]``) seen from each frame, ``[3]`` each (:func:`~stereodiff.stage2.hole_fill.seen_plane`); None where
+        the frames agree on none."""
+        from stereodiff.stage2.hole_fill import floor_plane, seen_plane, world_floor
+
+        focal, centre = inputs.camera.focal, inputs.camera.centre
+        planes = [
+            floor_plane(inputs.covered(k), inputs.raw(k)[0], self.hole_top_plane_floor)
+            for k in range(len(cam_to_world))
+        ]
+        world = world_floor(planes, cam_to_world, focal, centre)
+        return None if world is None else [seen_plane(world, pose, focal, centre) for pose in cam_to_world]
 
     def _outline_movers(self, inputs: _Inputs, k: int) -> np.ndarray | None:
         """Frame ``k``'s ``[h',w']`` bool given pixels the outline passes keep away from (``hole_outline_mover_px``),
@@ -1255,6 +1276,8 @@ class _Inputs:
 
     #: ``[T,h,w]`` bool pixels whose depth stage 1's mover rules gave (``hole_outline_mover_px``), or None
     movers_given: np.ndarray | None = None
+    #: ``hole_floor_world``: the video's one floor seen from each frame (``[3]`` each), or None
+    seen_floors: list[np.ndarray] | None = None
     #: ``hole_warp_min_px`` as decided for this video (``hole_warp_static_min_px`` in a static one), or None
     warp_min_px: float | None = None
     #: of the points carried to a hole, the farthest wins over every distance (``hole_warp_static``), not the
