@@ -1259,6 +1259,44 @@ def test_a_cut_mover_carries_its_depth_along_the_flow_into_the_frames_where_it_w
     assert not given[:, :, 110:].any()
 
 
+def test_cut_carry_partial_carries_on_from_the_found_part_of_a_region_found_in_part():
+    """close-object held-out 1447: the walking person is found in part (46 %) in the last frame before the
+    segmentation loses her; ``cut_carry`` carries on only from her pixels not found there, so the lost frames take
+    the carry on a tenth of her. With ``cut_carry_partial`` the found part carries on too: the approaching object,
+    found in frames 0–3, only its lowest rows (under ``CARRY_FOUND``) in frame 4 and missed in 5–7 (5× too far),
+    takes its depth within 4 % in its lower rows of frames 5–7, which without it keep stage 1's; the option reaches
+    ``MoverSettings``."""
+    import cv2
+
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.tracking import carry_cut_depth
+
+    grey, _, handled, truth = _approaching_cut_object()
+    n, h, w = handled.shape
+    obj = handled & (np.arange(w) < 100)
+    depth = np.where(handled, 10.0, 20.0).astype(np.float32)
+    depth[obj] = np.repeat(truth, obj.sum(axis=(1, 2)))
+    depth[5:][obj[5:]] = 5 * np.repeat(truth[5:], obj[5:].sum(axis=(1, 2)))  # missed in frames 5–7
+    upper = obj[4] & (np.arange(h)[:, None] < 95)  # frame 4: found only below row 95 (a quarter of it)
+    depth[4][upper] = 5 * truth[4]
+    handled[4] &= ~upper
+    handled[5:] &= ~obj[5:]
+    plain, partial = depth.copy(), depth.copy()
+    carry_cut_depth(grey, plain, handled, 8, margin=7, beyond=0.3)
+    carry_cut_depth(grey, partial, handled, 8, margin=7, beyond=0.3, partial=True)
+    inner = np.stack([cv2.erode(o.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) for o in obj])
+    low = np.arange(h)[:, None] >= 100  # rows found in frame 4 (the object moves down a few rows a frame)
+    for k in range(5, n):
+        lower = inner[k] & low
+        assert np.mean(np.abs(partial[k][lower] / truth[k] - 1) < 0.04) > 0.9
+        assert np.mean(np.isclose(plain[k][lower], depth[k][lower])) > 0.9  # not carried without the option
+    np.testing.assert_array_equal(partial[:4], depth[:4])
+    assert mover_settings(GeometricConfig(movers_cut_carry=8, movers_cut_carry_partial=True)).cut_carry_partial
+    assert not MoverSettings().cut_carry_partial and not preset_config("cpu").stage1.movers_cut_carry_partial
+    with pytest.raises(ValueError, match="movers_cut_carry_partial"):
+        GeometricConfig(movers_cut_carry_partial=1).validate()
+
+
 def _approaching_cut_object() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A textured object approaching the camera, cut by the image bottom in every frame, and a static one: grey
     frames ``[8,120,160]`` uint8, their depth (10 on the handled regions), handled mask and the approaching object's
@@ -2300,6 +2338,43 @@ def test_up_holes_gives_a_given_persons_unflagged_head_her_depth_not_a_doorway_o
     assert preset_config("cpu").stage1.movers_up_holes == 0.35
     with pytest.raises(ValueError, match="movers_up_holes"):
         GeometricConfig(movers_up_holes=1.5).validate()
+
+
+def test_border_band_gives_a_side_cut_persons_band_her_depth_not_a_nearer_occluder_or_an_unreached_row():
+    """close-object held-out 1447: a person cut by the image's left side is flagged and given her depth up to the
+    segmentation's 8-px band, and the band keeps her far phantom. With ``border_band`` each row whose given pixel lies
+    at the band's edge gives its depth to the band's pixels out to the side that are holes or beyond it by
+    ``underground``; a nearer pixel ends the run (an occluder in front of her), a row whose given pixel stops short of
+    the band gives nothing, pixels at her depth keep theirs, and the right side works as the left."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import border_band
+
+    h, w = 60, 320  # the band is 8 px at a 320-pixel long side
+    depth = np.full((h, w), 5.0, np.float32)  # the wall
+    given = np.zeros((h, w), bool)
+    given[10:50, 8:20] = True  # her found part, from the band's edge (column 8) inward
+    depth[given] = 2.0
+    depth[10:50, :8] = 4.0  # the band: her far phantom (2× her depth)
+    depth[20, 3] = 0.0  # a hole in it
+    depth[30, 2] = 1.0  # a nearer occluder: ends the run there
+    depth[40, :8] = 2.2  # about her depth already: kept
+    given[45:50, 8] = False  # rows whose given pixels start at column 9: within the reach
+    given[47:50, 8:10] = False  # ... and at column 10: beyond it, nothing
+    s = replace(MoverSettings(), border_px=8.0)
+    band = border_band(depth, given, s)
+    taken = band > 0
+    assert np.all(band[taken] == 2.0)
+    assert taken[10:47, :8].sum() == 37 * 8 - 3 - 8  # all but the occluder's row beyond it and the row at her depth
+    assert taken[20, 3] and not taken[30, :3].any() and taken[30, 3:8].all() and not taken[40].any()
+    assert taken[45:47, :8].all() and not taken[47:].any() and not taken[:10].any()
+    assert not taken[:, 8:].any()  # only the band
+    mirrored = border_band(depth[:, ::-1].copy(), given[:, ::-1].copy(), s)[:, ::-1]
+    np.testing.assert_array_equal(mirrored, band)
+    config = GeometricConfig(movers_border_band=True)
+    assert mover_settings(config).border_band and not mover_settings(GeometricConfig()).border_band
+    assert not preset_config("cpu").stage1.movers_border_band
+    with pytest.raises(ValueError, match="movers_border_band"):
+        GeometricConfig(movers_border_band=1).validate()
 
 
 def test_oncoming_carry_follows_the_phantom_of_a_seeded_region_into_frames_without_a_flag_and_no_static_one():

@@ -782,6 +782,16 @@ class GeometricConfig(Stage1Config):
     0.0924 → 0.0903; fresh seeds 650–657 (indoor-dynamic), 650–652 (driving, close-object), 650–651 (static-orbit) and
     both real clips: −2.08 / 0.00 / +0.05 % (min / median / max), 2 better / 16 same (±0.5 %) / 0 worse; TUM and
     7-Scenes finals unchanged (docs/geometric.md, "The phantom upper body above a found region")."""
+    movers_border_band: bool = False
+    """With ``movers``: after the rules, the tracking and ``movers_up_holes``, each row of a region they gave a depth
+    that reaches the edge of the segmentation's 8-px band along the image's left or right side (where the flow checks
+    nothing) gives it to the band's pixels out to the image side that stage 1 left a hole or put beyond it by 30 %
+    (``MoverSettings.border_band``; false = off): a person cut by the image's side keeps her stage-1 depth in the band
+    (close-object held-out 1447: a fifth of her, 1.3–5× her depth while the rest of her is given 0.9–1.0×; with
+    ``movers_cut_carry=16`` and ``movers_cut_carry_partial`` final all px 0.0673 → 0.0650, moving px 0.255 → 0.206;
+    the three together: fresh 2250–2253 0 / 3 / 1 better / same / worse, 2253 +3.8 %, tuning close-object s3 +2.3 %,
+    indoor-dynamic s0 +3.0 %; docs/geometric.md, "A mover cut by the image's side: the border band and the lost
+    frames of close-object 1447")."""
     movers_up_holes: float = 0.0
     """With ``movers``: after the rules and the tracking, each region they gave a depth gives it (its highest pixel's,
     per column) to the unflagged stage-1 holes straight above it in its columns, where that run of holes ends at a
@@ -810,6 +820,14 @@ class GeometricConfig(Stage1Config):
     image scale) into the frames, at most this many away, where the mover was missed and stage 1 put it beyond that
     depth (``MoverSettings.cut_carry``; 0 = off: docs/geometric.md, "Carrying a cut mover's depth into the frames
     where it was missed")."""
+    movers_cut_carry_partial: bool = False
+    """With ``movers_cut_carry``: a carried region landing on a region found there in part carries on from its found
+    pixels too, with their own depth (``MoverSettings.cut_carry_partial``; false = off: the found part of a region
+    found in part stops the carry). close-object held-out 1447: the walking person found in part (46 %) in frame 31,
+    then lost for 16 frames, took the carry on 5–11 % of her in frames 32–42 without it and 42–63 % with it; end to
+    end with ``movers_cut_carry=16`` final all px 0.0790 → 0.0673 (moving px 0.292 → 0.255), but fresh 2253 +2.8 %
+    against the carry alone (docs/geometric.md, "A mover cut by the image's side: the border band and the lost
+    frames of close-object 1447")."""
     movers_cut_sway: float = 0.0
     """With ``movers_cut_track``: a track of regions cut by the image bottom whose camera's height changed over the
     track by at least this fraction of its depth takes the depth the camera's motion along the ground normal
@@ -1534,6 +1552,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_track_missed", self.movers_track_missed >= 0, "must be ≥ 0 frames"),
                 ("movers_cut_track", self.movers_cut_track >= 0, "must be ≥ 0 frames"),
                 ("movers_cut_carry", self.movers_cut_carry >= 0, "must be ≥ 0 frames"),
+                ("movers_cut_carry_partial", isinstance(self.movers_cut_carry_partial, bool), "must be true or false"),
                 ("movers_oncoming_carry", self.movers_oncoming_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_split_feet", self.movers_split_feet >= 0, "must be ≥ 0 (0 = off)"),
                 ("movers_cut_sway", 0 <= self.movers_cut_sway < 1, "must lie in [0, 1) (0 = off)"),
@@ -1588,6 +1607,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_skip_beyond", self.movers_cut_skip_beyond >= 0, "must be ≥ 0 rows (0 = off)"),
                 ("movers_up_beside", 0 <= self.movers_up_beside < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_up_holes", 0 <= self.movers_up_holes <= 1, "must lie in [0, 1] (0 = off)"),
+                ("movers_border_band", isinstance(self.movers_border_band, bool), "must be true or false"),
                 ("movers_short_offsets", all(o >= 1 for o in self.movers_short_offsets),
                  "must be positive frame offsets (or empty)"),
                 ("sky_max_gradient", self.sky_max_gradient > 0, "must be > 0"),

@@ -21,7 +21,7 @@ from stereodiff.stage1.movers.ground import (
 )
 from stereodiff.stage1.movers.settings import MoverSettings
 
-__all__ = ["cut_rows", "mover_depth", "oncoming_contact", "spread_run", "up_holes"]
+__all__ = ["border_band", "cut_rows", "mover_depth", "oncoming_contact", "spread_run", "up_holes"]
 
 #: ``beside_stands``: the floor must be seen within ``contact_rows`` ÷ this many rows under the body's lowest pixels
 #: (5 at 320: feet on the floor, not the flagged top of a static object with the floor seen farther down)
@@ -459,6 +459,39 @@ def up_holes(
             while first < top[x] and abs(signed[first, x] - wall) <= UP_HOLES_GREY:
                 first += 1
             out[first : top[x], x] = True
+    return out
+
+
+#: ``border_band``: columns (at a 320-pixel long side) inward of the segmentation's side band in which a row's given
+#: pixel is looked for (the 5 × 5 opening of the flagged regions rounds their corners off the band's edge)
+BORDER_BAND_REACH_PX = 2
+
+
+def border_band(depth: np.ndarray, given: np.ndarray, s: MoverSettings) -> np.ndarray:
+    """``[h,w]`` float32: the depth (0 = none) that the regions the rules gave a depth (``given`` ``[h,w]`` bool) give,
+    row by row, to the segmentation's band along the image's left and right sides (``border_px`` at a 320-pixel long
+    side, where the flow checks nothing): in each row whose given pixel lies at the band's edge (the first of
+    ``BORDER_BAND_REACH_PX`` columns inward), the run of band pixels from there out to the image side that are not given
+    and that stage 1 (``depth`` ``[h,w]``) left a hole or put beyond that pixel's depth by ``underground`` takes it
+    (the first pixel that fails ends the run). A person cut by the image's side is found only up to the band, and the
+    band keeps her stage-1 depth: a far phantom where she walks with a sideways camera (close-object held-out 1447:
+    columns 0–7, a fifth of her, 1.3–5× her depth in frames 12–47 while the rest of her is given 0.9–1.0×)."""
+    h, w = depth.shape
+    px = max(h, w) / 320.0
+    band, reach = round(s.border_px * px), max(1, round(BORDER_BAND_REACH_PX * px))
+    out = np.zeros((h, w), np.float32)
+    if band < 1 or 2 * (band + reach) > w:
+        return out
+    step = 1.0 + s.underground
+    for side in (1, -1):  # the left side, then the right one (mirrored)
+        own, values = given[:, ::side], depth[:, ::side]
+        inner = own[:, band : band + reach]  # [h,reach]
+        at = band + np.argmax(inner, axis=1)  # [h] the first given column at the band's edge
+        value = np.where(inner.any(axis=1), values[np.arange(h), at], 0.0)  # [h]
+        strip = values[:, :band][:, ::-1]  # [h,band] from the band's edge outward
+        free = ~own[:, :band][:, ::-1] & ((strip <= 0) | (strip > step * value[:, None])) & (value[:, None] > 0)
+        run = np.logical_and.accumulate(free, axis=1)[:, ::-1]  # back to the image's order within the band
+        out[:, ::side][:, :band] = np.where(run, value[:, None], 0.0)
     return out
 
 

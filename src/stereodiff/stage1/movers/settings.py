@@ -345,6 +345,11 @@ class MoverSettings:
     there the carried pixels that are not handled and that stage 1 put beyond that depth by ``underground`` take
     it (:func:`~.tracking.carry_cut_depth`; 0 = off; docs/geometric.md, "Carrying a cut
     mover's depth into the frames where it was missed")."""
+    cut_carry_partial: bool = False
+    """With ``cut_carry``: a carried region that lands on a region found there in part (its handled pixels cover less
+    than ``CARRY_FOUND`` of it) carries on from those found pixels too, with their own depth (False: only its pixels
+    not handled carry on, and the found part of a region found in part stops; :func:`~.tracking.carry_cut_depth`;
+    docs/geometric.md, "A mover cut by the image's side: the border band and the lost frames of close-object 1447")."""
     seen_contact: float = 0.0
     """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by
@@ -389,6 +394,13 @@ class MoverSettings:
     pixel within this many times the region's height in that column, less its top part coloured like the scene above
     (:func:`~.depth.up_holes`; 0 = off): the head and shoulders of a person the matcher left a hole and the flow
     checks did not flag (docs/geometric.md, "A mover's unflagged head above its found region")."""
+    border_band: bool = False
+    """After the rules, the tracking and ``up_holes``: each row of a region they gave a depth that reaches the edge of
+    the segmentation's band along the image's left or right side (``border_px``) gives that depth to the run of band
+    pixels out to the image side that stage 1 left a hole or put beyond it by ``underground``
+    (:func:`~.depth.border_band`; False = off): a person cut by the image's side, found up to the band only
+    (docs/geometric.md, "A mover cut by the image's side: the border band and the lost frames of close-object
+    1447")."""
     path_contact: float = 0.0
     """After the other rules: in each frame, an object standing in the camera's path (its columns within this many
     camera heights of the epipole at its contact's depth), whose columns show the road up to its lowest pixels and

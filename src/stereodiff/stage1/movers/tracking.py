@@ -862,6 +862,7 @@ def carry_cut_depth(
     beyond: float,
     num_workers: int = 1,
     variational_iterations: int | None = None,
+    partial: bool = False,
 ) -> np.ndarray:
     """Carry the depth of the mover regions cut by the image bottom along the flow into the frames where the mover
     was missed, in place (``MoverSettings.cut_carry``).
@@ -891,6 +892,8 @@ def carry_cut_depth(
         num_workers: threads for the flows (the output does not depend on it).
         variational_iterations: DIS variational-refinement iterations per pyramid level (``None``: the medium
             preset's 5).
+        partial: a moved region found there in part (less than ``CARRY_FOUND``) carries on from its handled
+            pixels too, with their own depth (``MoverSettings.cut_carry_partial``); else only from the others.
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -934,6 +937,9 @@ def carry_cut_depth(
             carried[j][own], age[j][own] = original[j][own], 0.0
             value[found] = 0.0
             free = (value > 0) & ~handled[j]
+            if partial:  # found there in part: the found pixels carry on too, with their own depth
+                kept = (value > 0) & handled[j]
+                carried[j][kept], age[j][kept] = original[j][kept], 0.0
             carried[j][free], age[j][free] = value[free], older[free]
             shrunk = cv2.erode(free.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
             far = shrunk & (original[j] > value * (1.0 + beyond))  # a hole is stage 2's to fill
