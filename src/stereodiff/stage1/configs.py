@@ -878,7 +878,7 @@ class GeometricConfig(Stage1Config):
     (docs/geometric.md, "Stage 1's camera levels against the truth"). Must lie in [0.5, 2]."""
     movers_cut_sway_levels_plane: bool = False
     """With ``movers_cut_sway_levels``: the camera levels are taken along the normal of ONE plane through the ground
-    pixels of all of a track's measured frames in stage 1's world, in place of the median of the frames' own ground
+    pixels of every frame of the movers' block in stage 1's world, in place of the median of the frames' own ground
     normals (``MoverSettings.cut_sway_levels_plane``; off = the median). Each frame's plane is rolled 0.1–0.5° by the
     two-view pitch–height trade, which leaks the sideways sweep into the levels; the ground seen over the whole sweep
     is not (docs/geometric.md, "One ground plane for the camera levels")."""

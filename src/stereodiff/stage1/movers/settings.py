@@ -330,7 +330,7 @@ class MoverSettings:
     camera levels against the truth")."""
     cut_sway_levels_plane: bool = False
     """With ``cut_sway_levels``: the levels' normal is that of one plane through the ground pixels of all the
-    track's measured frames in stage 1's world (:func:`~.sway.ground_points`, :func:`~.sway.camera_levels`), not the
+    frames of the movers' block in stage 1's world (:func:`~.sway.ground_points`, :func:`~.sway.camera_levels`), not the
     median of the frames' own ground normals, which the two-view pitch–height trade rolls by 0.1–0.5°
     (docs/geometric.md, "One ground plane for the camera levels")."""
     cut_track_values: bool = False

@@ -823,16 +823,20 @@ def track_cut_depth(
             shared.normals[first + k] = (bits, normal)
         return normal
 
-    points: dict[int, np.ndarray | None] = {}  # frame: its ground pixels in its camera's axes (cut_sway_levels_plane)
+    points: dict[int, np.ndarray] = {}  # frame: its ground pixels in its camera's axes (cut_sway_levels_plane)
 
-    def points_of(k: int) -> np.ndarray | None:
-        if k not in points:
-            static = (depth[k] > 0) & ~sway.moving[k]
-            K = pinhole(float(sway.focal[k]), (h, w))
-            points[k] = ground_points(depth[k], static, sway.settings, K, seed=first + k)
-        return points[k]
+    def block_ground() -> dict[int, np.ndarray]:
+        """Every frame's ground pixels in its camera's axes (frames without a ground left out), fitted once: the
+        one plane spans the block's whole sweep, not a track's few frames."""
+        if not points:
+            for k in range(n):
+                static = (depth[k] > 0) & ~sway.moving[k]
+                found = ground_points(depth[k], static, sway.settings, pinhole(float(sway.focal[k]), (h, w)), first + k)
+                if found is not None:
+                    points[k] = found
+        return points
 
-    plane_of = points_of if sway is not None and sway.settings.cut_sway_levels_plane else None
+    plane_of = block_ground if sway is not None and sway.settings.cut_sway_levels_plane else None
     for track in _components(len(nodes), links):
         if not any(nodes[i][3] for i in track):
             continue
@@ -1031,7 +1035,7 @@ def _sway_log_depth(
     motions: dict[int, np.ndarray],
     normal_of: Callable[[int], np.ndarray | None],
     sway: SwayInputs,
-    points_of: Callable[[int], np.ndarray | None] | None = None,
+    ground_of: Callable[[], dict[int, np.ndarray]] | None = None,
 ) -> tuple[float, bool] | None:
     """The log depth of a track's gauge node that the camera's sway along the ground normal implies
     (:func:`~stereodiff.stage1.movers.sway.fit_sway` over the track's measured regions) and whether it is doubtful
@@ -1041,8 +1045,8 @@ def _sway_log_depth(
     (``current``: node → log depth, after the bound).
 
     ``nodes``: ``(frame, label, log depth, cut)``; ``relative``: node → log depth relative to the gauge; ``motions``:
-    node → ``[6]`` ``(m, t')``; ``normal_of``: frame → ``[3]`` unit ground normal or None; ``points_of``
-    (``cut_sway_levels_plane``, else None): frame → ``[N,3]`` its ground pixels in its camera's axes or None, the
+    node → ``[6]`` ``(m, t')``; ``normal_of``: frame → ``[3]`` unit ground normal or None; ``ground_of``
+    (``cut_sway_levels_plane``, else None): the block's frames' ground pixels (frame → ``[N,3]`` camera axes), the
     levels then taken along the one plane through them (:func:`~stereodiff.stage1.movers.sway.camera_levels`).
     """
     measured = [(i, normal_of(nodes[i][0])) for i in track if i in motions]
@@ -1053,10 +1057,7 @@ def _sway_log_depth(
     least, halves = SWAY_MIN_FIT, 1.0
     if sway.settings.cut_sway_levels and sway.cam_to_world is not None:
         gain = sway.settings.cut_sway_levels_gain
-        ground = None
-        if points_of is not None:
-            found = {k: points_of(k) for k in sorted({nodes[i][0] for i, _ in measured})}
-            ground = {k: p for k, p in found.items() if p is not None}
+        ground = None if ground_of is None else ground_of()
         series = _levels_series(measured, nodes, relative, along, sway.cam_to_world, gain, ground)
         fit, least = fit_sway_levels(*series), sway.settings.cut_sway_fit
         halves = halves_fit(*series) if sway.settings.cut_sway_halves > 0 else 1.0
