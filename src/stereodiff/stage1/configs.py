@@ -882,8 +882,8 @@ class GeometricConfig(Stage1Config):
     normals (``MoverSettings.cut_sway_levels_plane``; off = the median). Each frame's plane is rolled 0.1–0.5° by the
     two-view pitch–height trade, which leaks the sideways sweep into the levels. Measured on the truth it only
     subtracts the part of the poses' vertical errors that follows the sweep (levels 0.87 → 0.99 on s1820, 0.97 → 0.93
-    on rolled s1436), and on fresh indoor-dynamic 2190–2201 1 better / 9 same / 2 worse (s2190 +73.7 %): off
-    (docs/geometric.md, "One ground plane for the camera levels")."""
+    on rolled s1436); on fresh indoor-dynamic 2190–2202 and 2205: 1 better / 9 same / 4 worse (s2190 +73.7 %, s2205
+    +20.1 %): off (docs/geometric.md, "One ground plane for the camera levels")."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height
