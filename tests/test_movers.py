@@ -1552,6 +1552,67 @@ def test_the_levels_gain_scales_the_sways_depth():
             GeometricConfig(movers_cut_sway_levels_gain=bad).validate()
 
 
+def test_one_ground_plane_takes_the_levels_off_the_frames_rolled_normals():
+    """``cut_sway_levels_plane``: a camera sweeping 1 m sideways and swaying 0.1 m over a floor 1.2 m under it, whose
+    frames' own ground normals are rolled 2° toward the sweep (as the two-view pitch–height trade rolls them): the
+    median normal leaks the sweep into the levels (their slope on the true heights off by far more than 5 %), the one
+    plane through the frames' ground points (:func:`ground_points` of their depth) gives the heights. Then the sway
+    on the swaying-box scene, whose frames' normals are right, is the same with and without it; default and ``cpu``
+    preset off, validated as a bool."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.sway import SwayInputs, camera_levels, ground_points
+    from stereodiff.stage1.movers.tracking import track_cut_depth
+
+    k = np.arange(24)
+    heights = 1.2 + 0.1 * np.sin(2 * np.pi * k / 12)  # [24] camera height above the floor (y down, floor y = 1.2)
+    poses = np.tile(np.eye(4), (len(k), 1, 1))
+    poses[:, 0, 3] = k / 23.0
+    poses[:, 1, 3] = 1.2 - heights
+    h, w, focal = 48, 64, 60.0
+    K = pinhole(focal, (h, w))
+    rows = np.mgrid[0:h, 0:w][0]
+    below = rows > K[1, 2] + 2
+    settings = MoverSettings(ground_tolerance=0.05)
+    rolled = np.array([np.sin(np.radians(2.0)), np.cos(np.radians(2.0)), 0.0])  # [3] the floor's normal, rolled
+    points, normals = {}, {}
+    for f in k:
+        depth = np.where(below, heights[f] * focal / np.maximum(rows - K[1, 2], 1e-6), 0.0).astype(np.float32)
+        found = ground_points(depth, depth > 0, settings, K, seed=int(f))
+        assert found is not None and len(found) > 100
+        np.testing.assert_allclose(found[:, 1], heights[f], rtol=1e-5)  # on the floor, in the camera's axes
+        points[int(f)], normals[int(f)] = found, rolled
+    truth = heights - heights.mean()
+    median = camera_levels(poses, normals)
+    one = camera_levels(poses, normals, points)
+    slope = float(truth @ (median - median.mean()) / (truth @ truth))
+    assert abs(slope - 1) > 0.05  # the sweep leaks in: the rolled normal's 3.5 cm per metre
+    np.testing.assert_allclose(one - one.mean(), truth, atol=1e-4)
+    assert ground_points(np.zeros((h, w), np.float32), np.zeros((h, w), bool), settings, K, seed=0) is None
+
+    grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
+    k = np.arange(len(grey))
+    poses = np.tile(np.eye(4), (len(grey), 1, 1))
+    poses[:, 0, 3] = 0.01 * k
+    poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * k / 12)
+    results = {}
+    for plane in (False, True):
+        settings = MoverSettings(
+            cut_track=32, cut_sway=0.04, cut_sway_levels=True, cut_sway_fit=0.5, cut_sway_levels_plane=plane
+        )
+        out = depth.copy()
+        given = track_cut_depth(
+            grey, out, moving, 32, 7, sway=SwayInputs(moving, np.full(len(grey), focal), settings, poses)
+        )
+        results[plane] = (given[moving].all(), float(np.median(out[moving])))
+    assert results[False][0] and results[True][0] and results[False][1] < 2.2
+    np.testing.assert_allclose(results[True][1], results[False][1], rtol=0.02)
+    cpu = preset_config("cpu").stage1
+    assert not GeometricConfig().movers_cut_sway_levels_plane and not cpu.movers_cut_sway_levels_plane
+    assert mover_settings(GeometricConfig(movers_cut_sway_levels_plane=True), ahead=False).cut_sway_levels_plane
+    with pytest.raises(ValueError, match="movers_cut_sway_levels_plane"):
+        GeometricConfig(movers_cut_sway_levels_plane=1).validate()
+
+
 def _swaying_camera_and_sliding_box(sway_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float]:
     """Ray-cast frames of a room (floor 1.2 m under the camera, a wall 6 m ahead, both textured) and a textured box
     face 2 m ahead standing on the floor and sliding sideways (0.03 m a frame), cut by the image bottom; the camera

@@ -894,6 +894,14 @@ class GeometricConfig(Stage1Config):
     vertical steps for pitch (0.90–0.92 of their length on 1820 / 1832), and the ground normal of the depth maps
     tilts 0.1–0.5° with them while the sideways sweep is 11–25× the sway; the gain divides the median bias out
     (docs/geometric.md, "Stage 1's camera levels against the truth"). Must lie in [0.5, 2]."""
+    movers_cut_sway_levels_plane: bool = False
+    """With ``movers_cut_sway_levels``: the camera levels are taken along the normal of ONE plane through the ground
+    pixels of every frame of the movers' block in stage 1's world, in place of the median of the frames' own ground
+    normals (``MoverSettings.cut_sway_levels_plane``; off = the median). Each frame's plane is rolled 0.1–0.5° by the
+    two-view pitch–height trade, which leaks the sideways sweep into the levels. Measured on the truth it only
+    subtracts the part of the poses' vertical errors that follows the sweep (levels 0.87 → 0.99 on s1820, 0.97 → 0.93
+    on rolled s1436); on fresh indoor-dynamic 2190–2202 and 2205: 1 better / 9 same / 4 worse (s2190 +73.7 %, s2205
+    +20.1 %): off (docs/geometric.md, "One ground plane for the camera levels")."""
     movers_cut_height: float = 0.0
     """With ``movers_cut_last_row``: a region cut by the image bottom and top is no farther than the depth at which
     its top stands this many camera heights above the ground — a height prior, for a camera at about eye height
@@ -1563,6 +1571,8 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_sway_blend", 0 <= self.movers_cut_sway_blend < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_cut_sway_halves", 0 <= self.movers_cut_sway_halves < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_cut_sway_levels_gain", 0.5 <= self.movers_cut_sway_levels_gain <= 2, "must lie in [0.5, 2]"),
+                ("movers_cut_sway_levels_plane", isinstance(self.movers_cut_sway_levels_plane, bool),
+                 "must be true or false"),
                 ("movers_cut_height", self.movers_cut_height == 0 or self.movers_cut_height > 1, "must be 0 or > 1"),
                 ("movers_beyond_part", 0 <= self.movers_beyond_part < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_oncoming", 0 <= self.movers_oncoming < 1, "must lie in [0, 1) (0 = off)"),

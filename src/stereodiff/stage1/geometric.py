@@ -169,6 +169,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         cut_sway_blend=float(config.movers_cut_sway_blend),
         cut_sway_halves=float(config.movers_cut_sway_halves),
         cut_sway_levels_gain=float(config.movers_cut_sway_levels_gain),
+        cut_sway_levels_plane=bool(config.movers_cut_sway_levels_plane),
         cut_height=float(config.movers_cut_height),
         cut_carry=int(config.movers_cut_carry),
         cut_carry_partial=bool(config.movers_cut_carry_partial),

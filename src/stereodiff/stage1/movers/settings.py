@@ -332,6 +332,11 @@ class MoverSettings:
     since s28-sway, median 0.90): the two-view estimate trades the camera's vertical translation for pitch, which
     shortens the poses' vertical steps and tilts the ground plane of the depth maps (docs/geometric.md, "Stage 1's
     camera levels against the truth")."""
+    cut_sway_levels_plane: bool = False
+    """With ``cut_sway_levels``: the levels' normal is that of one plane through the ground pixels of all the
+    frames of the movers' block in stage 1's world (:func:`~.sway.ground_points`, :func:`~.sway.camera_levels`), not the
+    median of the frames' own ground normals, which the two-view pitch–height trade rolls by 0.1–0.5°
+    (docs/geometric.md, "One ground plane for the camera levels")."""
     cut_track_values: bool = False
     """With ``cut_track``: a track's regions are the handled pixels joined (8-connected) only where they hold the same
     depth, so two mover regions the per-frame rules gave different depths stay apart even where they touch (off: a

@@ -27,9 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from stereodiff.camera import backproject_pixels, rigid_transform
 from stereodiff.robust import theil_sen
 from stereodiff.stage1.epipolar import transform
-from stereodiff.stage1.movers.ground import plane_coefficients
+from stereodiff.stage1.movers.ground import ground_depth, plane_coefficients
 from stereodiff.stage1.movers.segmentation import pose_from_flow
 from stereodiff.stage1.movers.settings import MoverSettings
 
@@ -45,6 +46,7 @@ __all__ = [
     "fit_sway",
     "fit_sway_levels",
     "ground_normal",
+    "ground_points",
     "halves_fit",
     "pose_motion",
 ]
@@ -60,6 +62,8 @@ SWAY_MIN_FIT = 0.5
 SWAY_LEVELS_MIN_FIT = 0.9
 #: least number of pairs (region measurements) in a track's fit
 SWAY_MIN_PAIRS = 8
+#: about the most of a frame's ground pixels in the one plane of ``cut_sway_levels_plane`` (a strided sample)
+PLANE_POINTS = 400
 
 
 class SwayInputs(NamedTuple):
@@ -203,18 +207,56 @@ def _through_origin(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return depth, 1.0 - float(np.sum((y - depth * x) ** 2)) / spread if spread > 0 else 0.0
 
 
-def camera_levels(cam_to_world: np.ndarray, normals: dict[int, np.ndarray]) -> np.ndarray:
+def camera_levels(
+    cam_to_world: np.ndarray, normals: dict[int, np.ndarray], points: dict[int, np.ndarray] | None = None
+) -> np.ndarray:
     """``[n]`` the camera's level along one ground normal for every frame (stage 1's unit; larger is higher up):
     ``−n_w · C_k``, with ``C_k`` the camera centres of ``cam_to_world`` ``[n,4,4]`` and ``n_w`` the normalised
     median of the frames' ground normals ``normals`` (frame → ``[3]`` unit normal in its camera's axes, pointing to
     the ground) taken into the world. One plane for all frames: a per-frame plane's distance carries that frame's
     depth noise, the poses' centres do not (indoor-dynamic: the levels correlate 0.97–0.999 with the true camera
     heights, the per-pair PnP steps 0.24–0.85 with the true steps; docs/geometric.md, "The camera's sway, measured
-    against the truth")."""
+    against the truth").
+
+    ``points`` (``cut_sway_levels_plane``; frame → ``[N,3]`` its ground pixels in its camera's axes, stage 1's
+    unit, :func:`ground_points`): ``n_w`` is instead the normal of the one plane through all of them taken into the
+    world (total least squares), turned to point like the median: the ground seen over the whole sweep, not the
+    frames' own planes, each of which the two-view pitch–height trade rolls by 0.1–0.5° (docs/geometric.md, "One
+    ground plane for the camera levels")."""
     world = np.array([cam_to_world[k][:3, :3] @ n for k, n in sorted(normals.items())])  # [F,3]
     normal = np.median(world, axis=0)
+    if points:
+        normal = _one_plane_normal(cam_to_world, points, normal)
     normal /= max(float(np.linalg.norm(normal)), 1e-12)
     return -(cam_to_world[:, :3, 3] @ normal)
+
+
+def _one_plane_normal(cam_to_world: np.ndarray, points: dict[int, np.ndarray], towards: np.ndarray) -> np.ndarray:
+    """``[3]`` unit normal of the one plane through every frame's ground ``points`` (frame → ``[N,3]`` camera axes)
+    moved into the world by ``cam_to_world`` ``[n,4,4]`` (the least singular vector of the centred points), with the
+    sign of ``towards`` ``[3]``."""
+    world = np.concatenate([rigid_transform(p, cam_to_world[k]) for k, p in sorted(points.items())])  # [N,3]
+    normal = np.linalg.svd(world - world.mean(axis=0), full_matrices=False)[2][-1]
+    return normal if float(normal @ towards) >= 0 else -normal
+
+
+def ground_points(
+    depth: np.ndarray, static: np.ndarray, settings: MoverSettings, K: np.ndarray, seed: int
+) -> np.ndarray | None:
+    """``[N,3]`` a frame's ground pixels in its camera's axes (stage 1's unit; ``cut_sway_levels_plane``), or None:
+    the ``static`` pixels of ``depth`` ``[h,w]`` within ``ground_tolerance`` of its ground plane
+    (:func:`~stereodiff.stage1.movers.ground.ground_depth`, the same fit as the frame's normal), every pixel of a
+    strided sample of about ``PLANE_POINTS``, back-projected through ``K`` ``[3,3]`` with their own depth."""
+    plane = ground_depth(depth, static, settings, seed=seed)
+    if plane is None:
+        return None
+    with np.errstate(invalid="ignore"):
+        on = static & np.isfinite(plane) & (np.abs(depth - plane) < settings.ground_tolerance * plane)
+    rows, cols = np.nonzero(on)
+    if len(rows) < 3:
+        return None
+    step = max(1, len(rows) // PLANE_POINTS)
+    return backproject_pixels(depth, K, rows[::step], cols[::step])
 
 
 def fit_sway_levels(frames: np.ndarray, along: np.ndarray, levels: np.ndarray) -> SwayFit:

@@ -31,6 +31,7 @@ from stereodiff.stage1.movers.sway import (
     fit_sway,
     fit_sway_levels,
     ground_normal,
+    ground_points,
     halves_fit,
     pose_motion,
 )
@@ -822,6 +823,20 @@ def track_cut_depth(
             shared.normals[first + k] = (bits, normal)
         return normal
 
+    points: dict[int, np.ndarray] = {}  # frame: its ground pixels in its camera's axes (cut_sway_levels_plane)
+
+    def block_ground() -> dict[int, np.ndarray]:
+        """Every frame's ground pixels in its camera's axes (frames without a ground left out), fitted once: the
+        one plane spans the block's whole sweep, not a track's few frames."""
+        if not points:
+            for k in range(n):
+                static = (depth[k] > 0) & ~sway.moving[k]
+                found = ground_points(depth[k], static, sway.settings, pinhole(float(sway.focal[k]), (h, w)), first + k)
+                if found is not None:
+                    points[k] = found
+        return points
+
+    plane_of = block_ground if sway is not None and sway.settings.cut_sway_levels_plane else None
     for track in _components(len(nodes), links):
         if not any(nodes[i][3] for i in track):
             continue
@@ -838,7 +853,11 @@ def track_cut_depth(
                 region = labels[k] == label
                 depth[k][region] = float(np.exp(value))
                 given[k] |= region
-        found = None if sway is None else _sway_log_depth(track, nodes, relative, current, motions, normal_of, sway)
+        found = (
+            None
+            if sway is None
+            else _sway_log_depth(track, nodes, relative, current, motions, normal_of, sway, plane_of)
+        )
         if found is None:
             continue
         swayed, doubtful = found
@@ -1022,6 +1041,7 @@ def _sway_log_depth(
     motions: dict[int, np.ndarray],
     normal_of: Callable[[int], np.ndarray | None],
     sway: SwayInputs,
+    ground_of: Callable[[], dict[int, np.ndarray]] | None = None,
 ) -> tuple[float, bool] | None:
     """The log depth of a track's gauge node that the camera's sway along the ground normal implies
     (:func:`~stereodiff.stage1.movers.sway.fit_sway` over the track's measured regions) and whether it is doubtful
@@ -1031,7 +1051,9 @@ def _sway_log_depth(
     (``current``: node → log depth, after the bound).
 
     ``nodes``: ``(frame, label, log depth, cut)``; ``relative``: node → log depth relative to the gauge; ``motions``:
-    node → ``[6]`` ``(m, t')``; ``normal_of``: frame → ``[3]`` unit ground normal or None.
+    node → ``[6]`` ``(m, t')``; ``normal_of``: frame → ``[3]`` unit ground normal or None; ``ground_of``
+    (``cut_sway_levels_plane``, else None): the block's frames' ground pixels (frame → ``[N,3]`` camera axes), the
+    levels then taken along the one plane through them (:func:`~stereodiff.stage1.movers.sway.camera_levels`).
     """
     measured = [(i, normal_of(nodes[i][0])) for i in track if i in motions]
     measured = [(i, n) for i, n in measured if n is not None]
@@ -1041,7 +1063,8 @@ def _sway_log_depth(
     least, halves = SWAY_MIN_FIT, 1.0
     if sway.settings.cut_sway_levels and sway.cam_to_world is not None:
         gain = sway.settings.cut_sway_levels_gain
-        series = _levels_series(measured, nodes, relative, along, sway.cam_to_world, gain)
+        ground = None if ground_of is None else ground_of()
+        series = _levels_series(measured, nodes, relative, along, sway.cam_to_world, gain, ground)
         fit, least = fit_sway_levels(*series), sway.settings.cut_sway_fit
         halves = halves_fit(*series) if sway.settings.cut_sway_halves > 0 else 1.0
     else:
@@ -1120,17 +1143,19 @@ def _levels_series(
     along: np.ndarray,
     cam_to_world: np.ndarray,
     gain: float = 1.0,
+    ground: dict[int, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The inputs of :func:`~stereodiff.stage1.movers.sway.fit_sway_levels` for a track's ``measured`` regions
     (node, ``[3]`` its frame's ground normal), ``along`` ``[K]`` their ``n·m``, on the camera levels of stage 1's
     poses ``cam_to_world`` ``[n,4,4]`` (:func:`~stereodiff.stage1.movers.sway.camera_levels`) times ``gain``
-    (``cut_sway_levels_gain``): the measured frames ``[F]`` ascending, one value per frame pair ``[F]`` (the mean of
-    its regions' ``(n·m) e^{rel}``) and the levels ``[n]``."""
+    (``cut_sway_levels_gain``), along the one plane through ``ground`` (frame → ``[N,3]`` its ground pixels in its
+    camera's axes; ``cut_sway_levels_plane``) when given: the measured frames ``[F]`` ascending, one value per frame
+    pair ``[F]`` (the mean of its regions' ``(n·m) e^{rel}``) and the levels ``[n]``."""
     per_frame: dict[int, list[float]] = {}
     for (i, _), value in zip(measured, along):
         per_frame.setdefault(nodes[i][0], []).append(float(value) * float(np.exp(relative[i])))
     frames = np.array(sorted(per_frame))
-    levels = gain * camera_levels(cam_to_world, {nodes[i][0]: n for i, n in measured})
+    levels = gain * camera_levels(cam_to_world, {nodes[i][0]: n for i, n in measured}, ground)
     return frames, np.array([np.mean(per_frame[k]) for k in frames]), levels
 
 
