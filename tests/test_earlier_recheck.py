@@ -76,10 +76,10 @@ def test_near_far_pixels_take_the_earlier_frames_depth():
     assert out.depth is not scene.depth and np.array_equal(scene.depth, depth)  # the input is left as it was
 
 
-def test_earlier_recheck_is_off_in_the_preset_and_validated():
+def test_earlier_recheck_is_in_the_preset_and_validated():
     config = preset_config("cpu")
-    assert config.stage1.earlier_recheck == 0.0
-    set_option(config, "stage1.earlier_recheck", "0.3")
+    assert config.stage1.earlier_recheck == 0.3
+    set_option(config, "stage1.earlier_recheck", "0")
     config.validate()
     for key, value in (("earlier_recheck", "-0.1"), ("earlier_recheck_frames", "0"), ("earlier_recheck_near", "0")):
         config = preset_config("cpu")

@@ -526,8 +526,9 @@ class TemporalConfig(BackendConfig):
     sampled frames; with it all 16 within 3.1° of the true floor's normal). Frames keep their own fit where fewer
     than a quarter of the frames agree. Measured (final all-pixel AbsRel against the preset): static-orbit held-out
     1432 −6.8 % (1.119 → 1.042× stage 1), 1436 / 1440 / 1446 −0.3 / −0.0 / −0.3 %; fresh 2270–2275 1 better / 5 same /
-    0 worse, 2280–2285 3 / 3 / 0 (2282 −3.5 %; −3.5 … +0.5 % over both). Off here and in the ``cpu`` preset
-    (docs/stage2-temporal.md "The video's one floor")."""
+    0 worse, 2280–2285 3 / 3 / 0 (2282 −3.5 %; −3.5 … +0.5 % over both); held out on static-orbit 1448–1455: 3 better /
+    5 same / 0 worse (−4.1 … +0.05 %). Off here; on in the ``cpu`` preset (docs/stage2-temporal.md "The video's one
+    floor")."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
