@@ -1518,11 +1518,10 @@ def test_a_sway_fit_that_holds_on_one_half_of_its_track_only_gives_no_depth_outr
             GeometricConfig(movers_cut_sway_halves=bad).validate()
 
 
-def test_the_levels_gain_scales_the_sways_depth():
-    """``cut_sway_levels_gain``: stage 1's levels of the swaying camera multiplied by the gain before the levels fit
-    give the sliding box a sway depth that many times farther (2.05 → 2.26 with 1.1, under the bound 3 by more than
-    the gap); 1 takes the levels as they are. Default and ``cpu`` preset 1; validated in [0.5, 2]."""
-    from stereodiff.stage1.geometric import mover_settings
+def _sway_on_the_swaying_box(**options) -> tuple[bool, float]:
+    """The sway fit of ``track_cut_depth`` on :func:`_swaying_camera_and_sliding_box` (0.1 m of sway, the camera's
+    poses exact) with the mover settings ``options`` on top of the sway's own: (every moving pixel given, their
+    median depth)."""
     from stereodiff.stage1.movers.sway import SwayInputs
     from stereodiff.stage1.movers.tracking import track_cut_depth
 
@@ -1531,16 +1530,21 @@ def test_the_levels_gain_scales_the_sways_depth():
     poses = np.tile(np.eye(4), (len(grey), 1, 1))
     poses[:, 0, 3] = 0.01 * k
     poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * k / 12)
-    results = {}
-    for gain in (1.0, 1.1):
-        settings = MoverSettings(
-            cut_track=32, cut_sway=0.04, cut_sway_levels=True, cut_sway_fit=0.5, cut_sway_levels_gain=gain
-        )
-        out = depth.copy()
-        given = track_cut_depth(
-            grey, out, moving, 32, 7, sway=SwayInputs(moving, np.full(len(grey), focal), settings, poses)
-        )
-        results[gain] = (given[moving].all(), float(np.median(out[moving])))
+    settings = MoverSettings(cut_track=32, cut_sway=0.04, cut_sway_levels=True, cut_sway_fit=0.5, **options)
+    out = depth.copy()
+    given = track_cut_depth(
+        grey, out, moving, 32, 7, sway=SwayInputs(moving, np.full(len(grey), focal), settings, poses)
+    )
+    return bool(given[moving].all()), float(np.median(out[moving]))
+
+
+def test_the_levels_gain_scales_the_sways_depth():
+    """``cut_sway_levels_gain``: stage 1's levels of the swaying camera multiplied by the gain before the levels fit
+    give the sliding box a sway depth that many times farther (2.05 → 2.26 with 1.1, under the bound 3 by more than
+    the gap); 1 takes the levels as they are. Default and ``cpu`` preset 1; validated in [0.5, 2]."""
+    from stereodiff.stage1.geometric import mover_settings
+
+    results = {gain: _sway_on_the_swaying_box(cut_sway_levels_gain=gain) for gain in (1.0, 1.1)}
     assert results[1.0][0] and results[1.1][0]
     assert results[1.0][1] < 2.2
     np.testing.assert_allclose(results[1.1][1], 1.1 * results[1.0][1], rtol=1e-3)
@@ -1560,8 +1564,7 @@ def test_one_ground_plane_takes_the_levels_off_the_frames_rolled_normals():
     on the swaying-box scene, whose frames' normals are right, is the same with and without it; default and ``cpu``
     preset off, validated as a bool."""
     from stereodiff.stage1.geometric import mover_settings
-    from stereodiff.stage1.movers.sway import SwayInputs, camera_levels, ground_points
-    from stereodiff.stage1.movers.tracking import track_cut_depth
+    from stereodiff.stage1.movers.sway import camera_levels, ground_points
 
     k = np.arange(24)
     heights = 1.2 + 0.1 * np.sin(2 * np.pi * k / 12)  # [24] camera height above the floor (y down, floor y = 1.2)
@@ -1589,21 +1592,7 @@ def test_one_ground_plane_takes_the_levels_off_the_frames_rolled_normals():
     np.testing.assert_allclose(one - one.mean(), truth, atol=1e-4)
     assert ground_points(np.zeros((h, w), np.float32), np.zeros((h, w), bool), settings, K, seed=0) is None
 
-    grey, depth, moving, _, focal = _swaying_camera_and_sliding_box(0.1)
-    k = np.arange(len(grey))
-    poses = np.tile(np.eye(4), (len(grey), 1, 1))
-    poses[:, 0, 3] = 0.01 * k
-    poses[:, 1, 3] = 0.1 * np.sin(2 * np.pi * k / 12)
-    results = {}
-    for plane in (False, True):
-        settings = MoverSettings(
-            cut_track=32, cut_sway=0.04, cut_sway_levels=True, cut_sway_fit=0.5, cut_sway_levels_plane=plane
-        )
-        out = depth.copy()
-        given = track_cut_depth(
-            grey, out, moving, 32, 7, sway=SwayInputs(moving, np.full(len(grey), focal), settings, poses)
-        )
-        results[plane] = (given[moving].all(), float(np.median(out[moving])))
+    results = {plane: _sway_on_the_swaying_box(cut_sway_levels_plane=plane) for plane in (False, True)}
     assert results[False][0] and results[True][0] and results[False][1] < 2.2
     np.testing.assert_allclose(results[True][1], results[False][1], rtol=0.02)
     cpu = preset_config("cpu").stage1
