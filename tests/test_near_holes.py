@@ -352,6 +352,57 @@ def test_bound_span_averages_the_camera_s_jitter_out_of_the_lower_bound():
     np.testing.assert_allclose(spanned.depth[mover], steady, rtol=1e-3)
 
 
+def test_bound_span_with_along_weight_weights_the_jitter_free_lower_bound():
+    """The pair ``bound_span`` + ``along_weight`` (docs/geometric.md "The near object's weight refitted on the
+    span's bounds"): the hole of ``_scene(12)`` moves the camera's way, its camera jittered as in the test above; with
+    ``bound_span=2`` and ``along_weight=0.575`` the track gets ``lower ** 0.575 · WALL ** 0.425`` from the steady
+    lower bound ``WALL / 12``; the weight alone weights the jittered lower bounds and misses it by > 2 %."""
+    scene = _scene(12)
+    poses = np.array(scene.cam_to_world)
+    poses[:, 0, 3] += 0.03 * (-1.0) ** np.arange(T)
+    scene = dataclasses.replace(scene, cam_to_world=poses)
+    mover = scene.depth <= 0
+    mover[:, 60:84] = False
+    steady = (WALL / 12.0) ** 0.575 * WALL**0.425
+    pair, given = near_hole_depth(scene, NearHolesSettings(3.0, along_weight=0.575, bound_span=2))
+    assert given is not None and given[mover].all()
+    np.testing.assert_allclose(pair.depth[mover], steady, rtol=1e-3)
+    alone, _ = near_hole_depth(scene, NearHolesSettings(3.0, along_weight=0.575))
+    assert abs(float(np.median(alone.depth[mover])) / steady - 1.0) > 0.02
+
+
+def test_bound_span_along_keeps_the_one_frame_bounds_on_a_track_moving_the_static_scene_s_way():
+    """``span_along``: the jittered camera of the tests above; a hole moving 12 px a frame the static scene's way
+    keeps the one-frame pose's lower bounds (its depth as with ``bound_span`` 0), while without ``span_along`` it
+    takes the span's (another depth); the hole of ``_scene(12)``, moving the camera's way, takes the span's either
+    way."""
+    depth = np.full((T, H, W), WALL, np.float32)
+    for k in range(T):
+        depth[k, 10:40, 95 - 12 * k : 125 - 12 * k] = 0.0
+    jitter = 0.03 * (-1.0) ** np.arange(T)
+    against = _stepping(depth)
+    poses = np.array(against.cam_to_world)
+    poses[:, 0, 3] += jitter
+    against = dataclasses.replace(against, cam_to_world=poses)
+    hole = against.depth <= 0
+    one, given = near_hole_depth(against, NearHolesSettings(3.0, along_weight=0.6))
+    assert given is not None and given[hole].all()
+    kept, _ = near_hole_depth(against, NearHolesSettings(3.0, along_weight=0.6, bound_span=2, span_along=True))
+    np.testing.assert_allclose(kept.depth[hole], one.depth[hole], rtol=1e-6)
+    spanned, _ = near_hole_depth(against, NearHolesSettings(3.0, along_weight=0.6, bound_span=2))
+    assert np.abs(spanned.depth[hole] / one.depth[hole] - 1.0).max() > 0.02
+    scene = _scene(12)
+    poses = np.array(scene.cam_to_world)
+    poses[:, 0, 3] += jitter
+    scene = dataclasses.replace(scene, cam_to_world=poses)
+    mover = scene.depth <= 0
+    mover[:, 60:84] = False
+    both = NearHolesSettings(3.0, along_weight=0.6, bound_span=2)
+    span_only, _ = near_hole_depth(scene, both)
+    along, _ = near_hole_depth(scene, dataclasses.replace(both, span_along=True))
+    np.testing.assert_array_equal(along.depth[mover], span_only.depth[mover])
+
+
 def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():
     """The fast 30-px hole of ``_scene(12)`` with ``movers_given`` on a 4-px band all around it (the given rest of a
     mover whose unflagged part is the hole): with ``mover_ring=0.5`` it is not taken; given on the left side only

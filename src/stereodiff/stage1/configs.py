@@ -1407,7 +1407,18 @@ class GeometricConfig(Stage1Config):
     the bound parallax's jitter"). With 4, final all px on close-object: held-out 1425 / 1426 / 1428 / 1432 / 1437
     −5.9 / −25.8 / −6.4 / −4.0 / −8.5 %, tuning s0–s3 −15.1 / −3.6 / +19.0 / −4.4 %, fresh 2040–2042 and
     2050–2052 4 better / 2 worse (−48.8 … +19.6 %): the estimator on top of the bounds is not unbiased, so the
-    better measurement wins or loses by clip. 0 = off."""
+    better measurement wins or loses by clip. With it ``near_holes_along_weight`` refitted (0.6, chosen on the
+    regions' bounds of fresh close-object 2290–2299; docs/geometric.md "The near object's weight refitted on the
+    span's bounds"): the along tracks' given ÷ true depth on check 2300–2309 1.16–1.36 → 1.06–1.15. 0 = off."""
+    near_holes_bound_span_along: bool = False
+    """With ``near_holes_bound_span``: true = only a taken track moving the camera's way (``near_holes_along_weight``'s
+    direction test) takes the span's lower bounds; a track moving the static scene's way keeps the one-frame pose's
+    for its geometric mean (:func:`~stereodiff.stage1.near_holes.near_hole_depth`). With the span on every track
+    (and ``near_holes_along_weight=0.6``) close-object check 2300–2309 won on every clip whose track moves the
+    camera's way (−19 … −55 %) and lost on 4 of 6 whose track moves the static scene's way (+6 … +17 %; −4.5 / −10.3 %
+    on the two others; named 2051 / 2052 +19.7 / −48.9 %). With it, span 4 and weight 0.6 against main, final all px:
+    fresh close-object 2290–2309 9 better / 8 same / 2 worse (−55 … +20 %; issue #20, docs/geometric.md "The near
+    object's weight refitted on the span's bounds"). False = off."""
     near_holes_mover_track_shift: bool = False
     """With ``near_holes_mover_only``: true = a taken region whose own silhouette shift to a neighbouring frame is under
     half its track's median shift — the object cut by the image's side, its outline anchored there — is split into
@@ -1646,6 +1657,8 @@ class GeometricConfig(Stage1Config):
                  "must be in [0, 1] (0 = off)"),
                 ("near_holes_end_carry", self.near_holes_end_carry >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_bound_span", self.near_holes_bound_span >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("near_holes_bound_span_along", isinstance(self.near_holes_bound_span_along, bool),
+                 "must be true or false"),
                 ("near_holes_mover_track_shift", isinstance(self.near_holes_mover_track_shift, bool),
                  "must be true or false"),
                 ("near_holes_bridge", self.near_holes_bridge >= 0, "must be ≥ 0 frames (0 = off)"),

@@ -232,6 +232,7 @@ def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
         islands_rim=float(config.near_holes_far_islands_rim),
         end_carry=int(config.near_holes_end_carry),
         bound_span=int(config.near_holes_bound_span),
+        span_along=bool(config.near_holes_bound_span_along),
         mover_track_shift=bool(config.near_holes_mover_track_shift),
     )
 

@@ -112,8 +112,9 @@ KEPT_FRAMES = 4
 #: median shift (px per frame), the depth that frame is given and the track's regions there (indices)
 _End = tuple[int, int, tuple[int, int], float, tuple[int, ...]]
 #: a candidate region (:func:`near_hole_depth`): its shift (px), its outline's parallax (px), its bound's parallax
-#: (px), its lower bound, its upper bound (the scene's unit) and its bound's parallax vector (px)
-_Found = tuple[tuple[int, int], tuple[float, float], float, float, float, tuple[float, float]]
+#: (px), its lower bound, its upper bound (the scene's unit), its bound's parallax vector (px) and its lower bound from
+#: the one-frame pose (the lower bound again unless ``span_along``)
+_Found = tuple[tuple[int, int], tuple[float, float], float, float, float, tuple[float, float], float]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,6 +186,10 @@ class NearHolesSettings:
     frame (:func:`span_translation`): stage 1's poses jitter from frame to frame (close-object held-out 1426: the
     one-frame translation 0.42–1.47× the truth, sd of its log 0.37; over ±4 frames 0.94–1.00×, sd 0.013), and the
     lower bound is proportional to that parallax (``stage1.near_holes_bound_span``)."""
+    span_along: bool = False
+    """With ``bound_span``: only a taken track that ``along_weight``'s test finds moving the camera's way takes the
+    span's lower bounds; the others take the one-frame pose's (``stage1.near_holes_bound_span_along``; close-object
+    check 2300–2309: with the span their geometric mean lost on 4 of 6 such clips, +6 … +17 %)."""
     end_carry: int = 0
     """0 = off; else past each end of a taken track, up to this many frames, the stage-1 holes its object's place
     covers — the place before it moved by the track's median shift — are given the end frame's depth
@@ -337,7 +342,12 @@ def near_hole_depth(
             parallax = float(np.hypot(*moved))
             lower = bound * bound_parallax / max(parallax, 1e-6)  # the outline's static depth
             along = (float(bound_vector[0]), float(bound_vector[1]))
-            found[(k, i)] = ((dx, dy), moved, bound_parallax, lower, bound, along)
+            lower_one = lower
+            if settings.span_along and bound_pose is not own_to_other:  # the one-frame pose's lower bound too
+                at_one, _ = rigid_flow(np.where(region, bound, 0.0).astype(np.float32), K, own_to_other)
+                one_vector = np.median(at_one[inside], axis=0) - np.median(rotation[inside], axis=0)
+                lower_one = bound * float(np.hypot(*one_vector)) / max(parallax, 1e-6)
+            found[(k, i)] = ((dx, dy), moved, bound_parallax, lower, bound, along, lower_one)
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
     plan, ends, shifts = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
@@ -461,12 +471,12 @@ def _plan(
                 continue  # bordered mostly by depth the movers step gave: a mover's own unflagged part
         at = np.array([k for k, _ in members])  # [n] frames of the members
         fast = [key for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
-        weight = 0.0  # 0: the geometric mean of the two bounds
-        if settings.along_weight > 0 and fast and np.median([np.dot(found[key][1], found[key][5]) for key in fast]) < 0:
-            # the outline moves against the static scene's parallax: the object moves along with the camera, its
-            # speed relative to the camera is the smaller difference, and its lower bound lies nearer its depth
-            weight = settings.along_weight
-        lows, highs = np.array([found[key][3] for key in members]), np.array([found[key][4] for key in members])
+        # the outline moves against the static scene's parallax: the object moves along with the camera, its
+        # speed relative to the camera is the smaller difference, and its lower bound lies nearer its depth
+        along = bool(fast) and float(np.median([np.dot(found[key][1], found[key][5]) for key in fast])) < 0
+        weight = settings.along_weight if along else 0.0  # 0: the geometric mean of the two bounds
+        low = 3 if along or not settings.span_along else 6  # the span's lower bounds, or the one-frame pose's
+        lows, highs = np.array([found[key][low] for key in members]), np.array([found[key][4] for key in members])
         estimates = _estimates(lows, highs, weight, settings.track_bound)  # [n] depth
         value = float(np.median(estimates))
         chosen: dict[int, list[int]] = {}
