@@ -137,16 +137,7 @@ def test_a_slow_hole_is_left_alone_and_the_ratio_gates():
 def test_the_cpu_preset_s_settings():
     """The ``cpu`` preset's ``near_holes*`` fields reach :class:`NearHolesSettings` one to one; off by default."""
     assert near_holes_settings(preset_config("cpu").stage1) == NearHolesSettings(
-        3.0,
-        mover_only=1.5,
-        local=4,
-        along_weight=0.6,
-        bridge=8,
-        far_islands=2.0,
-        islands_rim=0.7,
-        end_carry=3,
-        bound_span=4,
-        span_along=True,
+        3.0, mover_only=1.5, local=4, along_weight=0.55, bridge=8, far_islands=2.0, islands_rim=0.7, end_carry=3
     )
     assert near_holes_settings(GeometricConfig()) == NearHolesSettings(0.0)
 

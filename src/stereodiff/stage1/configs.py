@@ -1358,9 +1358,7 @@ class GeometricConfig(Stage1Config):
     are given 1.15× their depth at the median with 0.55, 0.99× with 0.6; but 0.6 against the preset, final all px:
     s1210–s1219 and s2 4 better / 4 same / 3 worse, s1220–s1224 3 / 1 / 1, s0 +49 % (−53 … +49 %): one weight cannot
     set the depth per clip (docs/geometric.md "close-object: the final above stage 1 with the night's preset,
-    traced"). 0.6 in the ``cpu`` preset since session 49, with ``near_holes_bound_span=4`` and
-    ``near_holes_bound_span_along``: refitted on the span's jitter-free bounds (docs/geometric.md "The near object's
-    weight refitted on the span's bounds")."""
+    traced")."""
     near_holes_track_bound: float = 0.0
     """With ``near_holes``: 0 = each region of a taken track is bounded above by its own ring (the 20th percentile of
     the covered depth around it, :func:`~stereodiff.stage1.near_holes.near_hole_depth`); else every region of the
@@ -1411,8 +1409,7 @@ class GeometricConfig(Stage1Config):
     2050–2052 4 better / 2 worse (−48.8 … +19.6 %): the estimator on top of the bounds is not unbiased, so the
     better measurement wins or loses by clip. With it ``near_holes_along_weight`` refitted (0.6, chosen on the
     regions' bounds of fresh close-object 2290–2299; docs/geometric.md "The near object's weight refitted on the
-    span's bounds"): the along tracks' given ÷ true depth on check 2300–2309 1.16–1.36 → 1.06–1.15. 0 = off here; 4
-    in the ``cpu`` preset with ``near_holes_bound_span_along`` and the weight 0.6 (session 49)."""
+    span's bounds"): the along tracks' given ÷ true depth on check 2300–2309 1.16–1.36 → 1.06–1.15. 0 = off."""
     near_holes_bound_span_along: bool = False
     """With ``near_holes_bound_span``: true = only a taken track moving the camera's way (``near_holes_along_weight``'s
     direction test) takes the span's lower bounds; a track moving the static scene's way keeps the one-frame pose's
@@ -1421,10 +1418,11 @@ class GeometricConfig(Stage1Config):
     camera's way (−19 … −55 %) and lost on 4 of 6 whose track moves the static scene's way (+6 … +17 %; −4.5 / −10.3 %
     on the two others; named 2051 / 2052 +19.7 / −48.9 %). With it, span 4 and weight 0.6 against main, final all px:
     fresh close-object 2290–2309 9 better / 8 same / 2 worse (−55 … +20 %; issue #20, docs/geometric.md "The near
-    object's weight refitted on the span's bounds"). Held out (with the span 4 and the weight 0.6) on close-object
-    1448–1455: 4 better / 4 same / 0 worse (−53.7 / −39.9 / −24.8 / −1.2 %), on 1440–1447: 3 / 4 / 1 (−26.8 / −9.3 /
-    −5.2 %; **1446 +76 %**, its stage 1 covered 0.0311 → 0.0559). False here; true in the ``cpu`` preset, with
-    ``near_holes_bound_span=4`` and ``near_holes_along_weight=0.6`` (session 49)."""
+    object's weight refitted on the span's bounds"). Held out by the coordinator (with the span 4 and the weight 0.6)
+    on close-object 1448–1455: 4 better / 4 same / 0 worse (−53.7 / −39.9 / −24.8 / −1.2 %), on 1440–1447: 3 / 4 / 1
+    (−26.8 / −9.3 / −5.2 %; **1446 +76.3 %**, its stage 1 covered 0.0311 → 0.0559), and ``make demo``'s clip
+    (close-object, 90 frames) all px 0.0385 → 0.0620 (+61 %; stage 1 0.0322 → 0.0632): kept off until those two
+    losses are understood. False = off here and in the ``cpu`` preset."""
     near_holes_mover_track_shift: bool = False
     """With ``near_holes_mover_only``: true = a taken region whose own silhouette shift to a neighbouring frame is under
     half its track's median shift — the object cut by the image's side, its outline anchored there — is split into
