@@ -332,17 +332,28 @@ def test_track_bound_bounds_every_region_by_the_nearest_surface_the_track_hides(
     np.testing.assert_allclose(local.depth[-1][mover[-1]], np.sqrt(lower * WALL), rtol=1e-3)
 
 
+def _jittered(scene: SceneGeometry) -> SceneGeometry:
+    """``scene`` with its camera's positions jittered by ±0.03 along x about its steps, alternately."""
+    poses = np.array(scene.cam_to_world)
+    poses[:, 0, 3] += 0.03 * (-1.0) ** np.arange(T)
+    return dataclasses.replace(scene, cam_to_world=poses)
+
+
+def _jittered_fast_hole() -> tuple[SceneGeometry, np.ndarray]:
+    """The fast hole of ``_scene(12)`` under :func:`_jittered`'s camera, and ``[T,H,W]`` its pixels (the hole
+    without the slow one in columns 60–83)."""
+    scene = _jittered(_scene(12))
+    mover = scene.depth <= 0
+    mover[:, 60:84] = False
+    return scene, mover
+
+
 def test_bound_span_averages_the_camera_s_jitter_out_of_the_lower_bound():
     """The fast hole of ``_scene(12)`` seen by a camera whose positions jitter by ±0.03 about its steady ``STEP``
     steps (one-frame steps 0.16 / 0.04 in turn: the bound's parallax 1.6 / 0.4 px): off, the regions' lower bounds
     jitter with it and the track's median estimate misses ``sqrt(WALL / 12 · WALL)``; with ``bound_span=2`` every
     frame whose span has an even number of steps takes the steady step (6 of the 8), and the median is exact."""
-    scene = _scene(12)
-    poses = np.array(scene.cam_to_world)
-    poses[:, 0, 3] += 0.03 * (-1.0) ** np.arange(T)
-    scene = dataclasses.replace(scene, cam_to_world=poses)
-    mover = scene.depth <= 0
-    mover[:, 60:84] = False
+    scene, mover = _jittered_fast_hole()
     steady = np.sqrt(WALL / 12.0 * WALL)
     off, given = near_hole_depth(scene, NearHolesSettings(3.0))
     assert given is not None and given[mover].all()
@@ -357,12 +368,7 @@ def test_bound_span_with_along_weight_weights_the_jitter_free_lower_bound():
     span's bounds"): the hole of ``_scene(12)`` moves the camera's way, its camera jittered as in the test above; with
     ``bound_span=2`` and ``along_weight=0.575`` the track gets ``lower ** 0.575 · WALL ** 0.425`` from the steady
     lower bound ``WALL / 12``; the weight alone weights the jittered lower bounds and misses it by > 2 %."""
-    scene = _scene(12)
-    poses = np.array(scene.cam_to_world)
-    poses[:, 0, 3] += 0.03 * (-1.0) ** np.arange(T)
-    scene = dataclasses.replace(scene, cam_to_world=poses)
-    mover = scene.depth <= 0
-    mover[:, 60:84] = False
+    scene, mover = _jittered_fast_hole()
     steady = (WALL / 12.0) ** 0.575 * WALL**0.425
     pair, given = near_hole_depth(scene, NearHolesSettings(3.0, along_weight=0.575, bound_span=2))
     assert given is not None and given[mover].all()
@@ -379,11 +385,7 @@ def test_bound_span_along_keeps_the_one_frame_bounds_on_a_track_moving_the_stati
     depth = np.full((T, H, W), WALL, np.float32)
     for k in range(T):
         depth[k, 10:40, 95 - 12 * k : 125 - 12 * k] = 0.0
-    jitter = 0.03 * (-1.0) ** np.arange(T)
-    against = _stepping(depth)
-    poses = np.array(against.cam_to_world)
-    poses[:, 0, 3] += jitter
-    against = dataclasses.replace(against, cam_to_world=poses)
+    against = _jittered(_stepping(depth))
     hole = against.depth <= 0
     one, given = near_hole_depth(against, NearHolesSettings(3.0, along_weight=0.6))
     assert given is not None and given[hole].all()
@@ -391,12 +393,7 @@ def test_bound_span_along_keeps_the_one_frame_bounds_on_a_track_moving_the_stati
     np.testing.assert_allclose(kept.depth[hole], one.depth[hole], rtol=1e-6)
     spanned, _ = near_hole_depth(against, NearHolesSettings(3.0, along_weight=0.6, bound_span=2))
     assert np.abs(spanned.depth[hole] / one.depth[hole] - 1.0).max() > 0.02
-    scene = _scene(12)
-    poses = np.array(scene.cam_to_world)
-    poses[:, 0, 3] += jitter
-    scene = dataclasses.replace(scene, cam_to_world=poses)
-    mover = scene.depth <= 0
-    mover[:, 60:84] = False
+    scene, mover = _jittered_fast_hole()
     both = NearHolesSettings(3.0, along_weight=0.6, bound_span=2)
     span_only, _ = near_hole_depth(scene, both)
     along, _ = near_hole_depth(scene, dataclasses.replace(both, span_along=True))
