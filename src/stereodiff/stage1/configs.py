@@ -1493,8 +1493,10 @@ class GeometricConfig(Stage1Config):
     preset. Since s49-recheck the same output bit for bit at ≈ 1/3 of the CPU and on the stage's ``num_workers``
     threads (one scatter per point, the translation added a coordinate at a time, the median only where the near
     gate can pass): its own wall in a driving run ≈ 4× lower (docs/geometric.md "`earlier_recheck` at ≈ no wall
-    time"), ≈ 2.4 % of a driving run's wall on the loaded host; held out on driving 1448–1455: 5 better / 3 same / 0
-    worse (−3.04 … 0.00 %; 24 held-out clips 13 / 11 / 0). 0 here; 0.3 in the ``cpu`` preset."""
+    time"), ≈ 2.4 % of a driving run's wall on the loaded host, none measurable on a quiet one (driving s1, 64 frames
+    at 320×240, off / on interleaved twice: 20.27 / 19.46 against 20.48 / 18.68 s of wall); held out on driving
+    1448–1455: 5 better / 3 same / 0 worse (−3.04 … 0.00 %; 24 held-out clips 13 / 11 / 0). 0 here; 0.3 in the ``cpu``
+    preset."""
     earlier_recheck_frames: int = 6
     """With ``earlier_recheck``: how many earlier frames predict each frame (their median where two or more land)."""
     earlier_recheck_near: float = 0.2
