@@ -928,12 +928,18 @@ def floor_plane(covered: np.ndarray, log_depth: np.ndarray, min_share: float) ->
     planes = np.linalg.solve(systems[solvable], inverse[picks[solvable]][..., None])[..., 0]  # [m',3]
     residual = np.abs(design[sample] @ planes.T - inverse[sample, None])  # [s,m']
     fits = (residual <= _FLOOR_TOLERANCE * inverse[sample, None]).sum(0) * (planes[:, 1] > 0)
-    inliers = np.abs(design @ planes[np.argmax(fits)] - inverse) <= _FLOOR_TOLERANCE * inverse
+    inliers = _on_plane(design, inverse, planes[np.argmax(fits)])
     if inliers.sum() < 3:
         return None
     coef = np.linalg.lstsq(design[inliers], inverse[inliers], rcond=None)[0]
-    share = float(np.mean(np.abs(design @ coef - inverse) <= _FLOOR_TOLERANCE * inverse))
+    share = float(np.mean(_on_plane(design, inverse, coef)))
     return coef if coef[1] > 0 and share >= min_share else None
+
+
+def _on_plane(design: np.ndarray, inverse: np.ndarray, plane: np.ndarray) -> np.ndarray:
+    """``[n]`` bool: the pixels (``design [n,3]`` rows ``(col, row, 1)``, inverse depth ``inverse [n]``) whose inverse
+    depth the plane ``plane [3]`` gives within :data:`_FLOOR_TOLERANCE` of it."""
+    return np.abs(design @ plane - inverse) <= _FLOOR_TOLERANCE * inverse
 
 
 #: :func:`world_floor`: frames' floors agree when their world normals lie within this angle (degrees) and their
@@ -1009,7 +1015,7 @@ def floor_near(covered: np.ndarray, log_depth: np.ndarray, prior: np.ndarray) ->
     rows, cols = np.nonzero(covered)
     inverse = np.exp(-log_depth[rows, cols].astype(np.float64))
     design = np.stack([cols, rows, np.ones(len(rows))], axis=1).astype(np.float64)  # [n,3]
-    fit = np.abs(design @ prior - inverse) <= _FLOOR_TOLERANCE * inverse
+    fit = _on_plane(design, inverse, prior)
     if fit.sum() < 50:
         return prior
     coef = np.linalg.lstsq(design[fit], inverse[fit], rcond=None)[0]

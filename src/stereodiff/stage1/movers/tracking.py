@@ -7,6 +7,7 @@ region's depth along the flow into the frames where the mover was missed."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 
@@ -823,17 +824,16 @@ def track_cut_depth(
             shared.normals[first + k] = (bits, normal)
         return normal
 
-    points: dict[int, np.ndarray] = {}  # frame: its ground pixels in its camera's axes (cut_sway_levels_plane)
-
+    @functools.cache
     def block_ground() -> dict[int, np.ndarray]:
-        """Every frame's ground pixels in its camera's axes (frames without a ground left out), fitted once: the
-        one plane spans the block's whole sweep, not a track's few frames."""
-        if not points:
-            for k in range(n):
-                static = (depth[k] > 0) & ~sway.moving[k]
-                found = ground_points(depth[k], static, sway.settings, pinhole(float(sway.focal[k]), (h, w)), first + k)
-                if found is not None:
-                    points[k] = found
+        """Every frame's ground pixels in its camera's axes (``cut_sway_levels_plane``; frames without a ground left
+        out), fitted once: the one plane spans the block's whole sweep, not a track's few frames."""
+        points: dict[int, np.ndarray] = {}
+        for k in range(n):
+            static = (depth[k] > 0) & ~sway.moving[k]
+            found = ground_points(depth[k], static, sway.settings, pinhole(float(sway.focal[k]), (h, w)), first + k)
+            if found is not None:
+                points[k] = found
         return points
 
     plane_of = block_ground if sway is not None and sway.settings.cut_sway_levels_plane else None
