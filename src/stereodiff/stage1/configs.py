@@ -833,8 +833,10 @@ class GeometricConfig(Stage1Config):
     bottom, as ``movers_cut_carry``) carries its depth along the flow into the frames, at most this many away, where
     the mover was missed and stage 1 put it beyond that depth (``MoverSettings.carry_standing``; 0 = off; a sideways
     camera only). close-object held-out 1455: the walking person, her feet seen, is given her contact (0.8–0.9×) in
-    frames 46–48 and lost by the segmentation in 49–63, where stage 1 puts her 1.75× (docs/geometric.md, "The walking
-    person lost after her found frames: close-object held-out 1451 / 1453 / 1455 traced")."""
+    frames 46–48 and lost by the segmentation in 49–63, where stage 1 puts her 1.75×. At 16: final 1455 −5.9 %
+    (moving px 0.449 → 0.321), 1453 −0.8 % (0.345 → 0.292), 1447 −14.7 %, but tuning s0 +4.2 % (a wall strip beside
+    the person takes her depth and moves the one disparity fit; docs/geometric.md, "The walking person lost after
+    her found frames: close-object held-out 1451 / 1453 / 1455 traced")."""
     movers_cut_sway: float = 0.0
     """With ``movers_cut_track``: a track of regions cut by the image bottom whose camera's height changed over the
     track by at least this fraction of its depth takes the depth the camera's motion along the ground normal
