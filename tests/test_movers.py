@@ -1297,6 +1297,61 @@ def test_cut_carry_partial_carries_on_from_the_found_part_of_a_region_found_in_p
         GeometricConfig(movers_cut_carry_partial=1).validate()
 
 
+def test_carry_standing_carries_a_standing_persons_depth_into_the_frames_where_she_was_missed():
+    """close-object held-out 1453 / 1455: the walking person, her feet seen, is given her contact while the
+    segmentation finds her, then lost for the rest of the clip, where stage 1 puts her about 2× too far, beyond the
+    wall behind her. With ``carry_standing`` (``carry_cut_depth`` with the whole image as its band) her depth from
+    the frames she was found in follows her along the flow: a person sliding sideways in front of a wall at 1.5× her
+    depth, found in frames 0–3 and missed in 4–7 (2× too far), takes her depth within 5 % there; the wall beside her
+    keeps its depth, and the cut carry alone (she does not reach the image bottom) leaves her. A frame where she is
+    found on half of her (``STANDING_FOUND``) is hers: her unfound half keeps its depth there, where ``CARRY_FOUND``
+    would give it the carry (1453: the carry's strip beside a found person is the wall). The option reaches
+    ``MoverSettings`` for a sideways camera only."""
+    import cv2
+
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.tracking import CARRY_FOUND, STANDING_FOUND, carry_cut_depth
+
+    rng = np.random.default_rng(5)
+    h, w, n = 120, 160, 8
+    wall = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
+    grey = np.empty((n, h, w), np.uint8)
+    person = np.zeros((n, h, w), bool)
+    for k in range(n):
+        person[k, 20:90, 40 + 3 * k : 70 + 3 * k] = True  # she slides right 3 px a frame, far above the bottom
+        moved = np.roll(texture, 3 * k, axis=1)
+        grey[k] = np.clip(np.where(person[k], moved, wall), 0, 255).astype(np.uint8)
+    depth = np.where(person, 4.0, 6.0).astype(np.float32)  # the wall behind her at 1.5× her depth
+    depth[4:][person[4:]] = 8.0  # missed in frames 4–7: stage 1's phantom, beyond the wall
+    handled = person.copy()
+    handled[4:] = False
+    standing, cut = depth.copy(), depth.copy()
+    carry_cut_depth(grey, standing, handled, 8, margin=h, beyond=0.3)
+    carry_cut_depth(grey, cut, handled, 8, margin=7, beyond=0.3)
+    inner = np.stack([cv2.erode(p.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) for p in person])
+    away = np.ones((h, w), bool)
+    away[:, 30:110] = False  # the wall's columns she never comes near
+    for k in range(4, n):
+        assert np.mean(np.abs(standing[k][inner[k]] / 4.0 - 1) < 0.05) > 0.9
+        np.testing.assert_array_equal(standing[k][away], depth[k][away])
+    np.testing.assert_array_equal(cut, depth)  # she is not cut by the image bottom: no carry
+    np.testing.assert_array_equal(standing[:4], depth[:4])
+    half = handled.copy()
+    half[4] = person[4] & (np.arange(w) >= 55 + 3 * 4)  # frame 4: found on her right half only
+    depth[4][half[4]] = 4.0
+    left = inner[4] & ~half[4]
+    for share, carried in ((STANDING_FOUND, False), (CARRY_FOUND, True)):
+        out = depth.copy()
+        carry_cut_depth(grey, out, half, 8, margin=h, beyond=0.3, found_share=share)
+        assert np.mean(np.isclose(out[4][left], 4.0, rtol=0.05)) > 0.75 if carried else np.all(out[4][left] == 8.0)
+    assert mover_settings(GeometricConfig(movers_carry_standing=16)).carry_standing == 16
+    assert mover_settings(GeometricConfig(movers_carry_standing=16), ahead=True).carry_standing == 0
+    assert MoverSettings().carry_standing == 0 and preset_config("cpu").stage1.movers_carry_standing == 0
+    with pytest.raises(ValueError, match="movers_carry_standing"):
+        GeometricConfig(movers_carry_standing=-1).validate()
+
+
 def _approaching_cut_object() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A textured object approaching the camera, cut by the image bottom in every frame, and a static one: grey
     frames ``[8,120,160]`` uint8, their depth (10 on the handled regions), handled mask and the approaching object's

@@ -21,6 +21,7 @@ from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameDepth, SharedFindings
 from stereodiff.stage1.movers.sway import SwayInputs, ground_normal
 from stereodiff.stage1.movers.tracking import (
+    STANDING_FOUND,
     carry_cut_depth,
     carry_hole_depth,
     carry_near_depth,
@@ -115,6 +116,7 @@ def block_margin(s: MoverSettings, num_frames: int) -> int:
                 s.track_missed,
                 s.cut_track,
                 s.cut_carry,
+                s.carry_standing,
                 s.oncoming_carry,
                 s.near_carry,
                 s.entry_carry + s.entry_chain,
@@ -195,7 +197,7 @@ def _handle_block(
             shared.depths[first + k] = FrameDepth(bits, changed, found.reshape(-1)[changed], np.packbits(handled[k]))
         depth[k] = found
 
-    tracks = (s.track_frames, s.track_missed, s.hole_carry, s.cut_track, s.cut_carry)
+    tracks = (s.track_frames, s.track_missed, s.hole_carry, s.cut_track, s.cut_carry, s.carry_standing)
     tracked = any(v > 0 for v in tracks) or carry_on or near_on
     wanted = range(n) if tracked else range(core[0] - first, core[1] - first)
     thread_map(frame_depth, wanted, num_workers, "movers: depth")
@@ -237,6 +239,18 @@ def _handle_block(
             num_workers,
             s.flow_variational_iterations,
             partial=s.cut_carry_partial,
+        )
+    if s.carry_standing > 0:  # every given region found in its neighbouring frames: the whole image is its band
+        handled |= carry_cut_depth(
+            grey,
+            depth,
+            handled,
+            s.carry_standing,
+            h,
+            s.underground,
+            num_workers,
+            s.flow_variational_iterations,
+            found_share=STANDING_FOUND,
         )
     if carry_on or near_on:
         planes: dict[int, tuple[np.ndarray, np.ndarray, float] | None] = {}

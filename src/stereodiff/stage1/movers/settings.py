@@ -355,6 +355,12 @@ class MoverSettings:
     than ``CARRY_FOUND`` of it) carries on from those found pixels too, with their own depth (False: only its pixels
     not handled carry on, and the found part of a region found in part stops; :func:`~.tracking.carry_cut_depth`;
     docs/geometric.md, "A mover cut by the image's side: the border band and the lost frames of close-object 1447")."""
+    carry_standing: int = 0
+    """Every mover region given a depth and found in both neighbouring frames (not only a region cut by the image
+    bottom) carries its depth along the flow as ``cut_carry`` carries a cut region's, into the frames, at most this
+    many away, where the mover was missed and stage 1 put it beyond that depth by ``underground``
+    (:func:`~.tracking.carry_cut_depth` with every row as its bottom band; 0 = off; docs/geometric.md, "The walking
+    person lost after her found frames: close-object held-out 1451 / 1453 / 1455 traced")."""
     seen_contact: float = 0.0
     """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by

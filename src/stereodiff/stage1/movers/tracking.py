@@ -61,6 +61,11 @@ CARRY_MIN_PX = 50
 #: (carried on, the union of many frames' shifted regions spreads over the background beside the mover; 0.5 also
 #: stops it in the frames where a person is found in part: docs/geometric.md, "Carrying a cut mover's depth")
 CARRY_FOUND = 0.8
+#: ``carry_standing``'s found share: a carried region landing where the frame's handled pixels cover this share of it
+#: is found there. A standing person found frame after frame is given only her body's flagged part, and the carry's
+#: shifted region covers the wall beside her too: at 0.8 that strip takes her depth (close-object 1453: the wall at
+#: 0.58× in frames 27–36); where she is lost, the handled pieces cover at most 13 % of her (1455)
+STANDING_FOUND = 0.3
 
 
 #: :func:`carry_oncoming_depth`: the search radius (px at 320) around a phantom's predicted place in the next frame
@@ -882,6 +887,7 @@ def carry_cut_depth(
     num_workers: int = 1,
     variational_iterations: int | None = None,
     partial: bool = False,
+    found_share: float = CARRY_FOUND,
 ) -> np.ndarray:
     """Carry the depth of the mover regions cut by the image bottom along the flow into the frames where the mover
     was missed, in place (``MoverSettings.cut_carry``).
@@ -895,7 +901,7 @@ def carry_cut_depth(
     to the camera is found frame after frame, a real room's static regions flagged at the image bottom in one or
     two) and those carried into the frame are moved to the next frame, each region as a whole by its translation
     and vertical image scale (:func:`_carry_frame`). A moved region of which the next frame's handled pixels cover
-    at least ``CARRY_FOUND`` is found there (the regions found carry on instead); in the others, the pixels that are
+    at least ``found_share`` is found there (the regions found carry on instead); in the others, the pixels that are
     not handled and that stage 1 put beyond the carried depth by ``beyond`` take it (shrunk by two pixels: the
     region's outline is where the flow blends into the background; a hole is left to stage 2's fill). A carry stops
     ``frames`` frames after the cut region it came from. A pixel carried in both directions takes the nearer value
@@ -906,13 +912,16 @@ def carry_cut_depth(
         depth: ``[n,h,w]`` depth after the cut regions' rules (changed in place).
         handled: ``[n,h,w]`` bool pixels whose depth came from a mover constraint.
         frames: the farthest frame a depth is carried to from the cut region it came from (frames).
-        margin: rows at the image bottom that a cut region reaches.
+        margin: rows at the image bottom that a cut region reaches (the image height: every given region,
+            ``MoverSettings.carry_standing``).
         beyond: relative margin (``MoverSettings.underground``).
         num_workers: threads for the flows (the output does not depend on it).
         variational_iterations: DIS variational-refinement iterations per pyramid level (``None``: the medium
             preset's 5).
-        partial: a moved region found there in part (less than ``CARRY_FOUND``) carries on from its handled
+        partial: a moved region found there in part (less than ``found_share``) carries on from its handled
             pixels too, with their own depth (``MoverSettings.cut_carry_partial``); else only from the others.
+        found_share: the share of a moved region the handled pixels cover where it is found (``CARRY_FOUND``;
+            ``STANDING_FOUND`` for ``MoverSettings.carry_standing``).
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -951,7 +960,7 @@ def carry_cut_depth(
             if landed is None:
                 continue
             value, older = landed
-            found = _found(value > 0, handled[j])  # the mover was found there: its own region carries on
+            found = _found(value > 0, handled[j], found_share)  # the mover was found there: its region carries on
             own = cut_in_neighbours(reach[j], [found & reach[j]])
             carried[j][own], age[j][own] = original[j][own], 0.0
             value[found] = 0.0
@@ -968,15 +977,15 @@ def carry_cut_depth(
     return given
 
 
-def _found(landed: np.ndarray, handled: np.ndarray) -> np.ndarray:
+def _found(landed: np.ndarray, handled: np.ndarray, share: float) -> np.ndarray:
     """``[h,w]`` bool: the connected parts of ``landed`` ``[h,w]`` bool of which ``handled`` ``[h,w]`` bool covers at
-    least ``CARRY_FOUND``."""
+    least ``share``."""
     import cv2
 
     count, labels = cv2.connectedComponents(landed.astype(np.uint8), connectivity=8)
     sizes = np.bincount(labels.ravel(), minlength=count)
     covered = np.bincount(labels.ravel(), weights=handled.ravel(), minlength=count)
-    found = covered >= CARRY_FOUND * np.maximum(sizes, 1)
+    found = covered >= share * np.maximum(sizes, 1)
     found[0] = False
     return found[labels]
 
