@@ -1434,7 +1434,7 @@ class GeometricConfig(Stage1Config):
     farther (close-object 1441 1.135 → 1.231×, final +14.8 %; 1444 +15.6 %) and won where it moved it nearer. With
     span 4 + ``near_holes_bound_span_along``, final all px against the preset: 1441 / 1444 back to the preset's,
     1450 / 1451 / 1452 and ``make demo`` keep the span's gains (−10.9 / −17.7 / −38.2 / −7.8 %), 1455 gives its gain
-    back (the span's −15.7 %); fresh close-object 2330–2339 3 better / 6 same / 1 worse, 2340–2344 3 / 2 / 0
+    back (the span's −15.7 %); fresh close-object 2330–2339 3 better / 6 same / 1 worse, 2340–2345 3 / 2 / 1
     (issue #20, docs/geometric.md "The span's bound by clip"). False = off here and in the ``cpu`` preset."""
     near_holes_mover_track_shift: bool = False
     """With ``near_holes_mover_only``: true = a taken region whose own silhouette shift to a neighbouring frame is under
