@@ -400,6 +400,31 @@ def test_bound_span_along_keeps_the_one_frame_bounds_on_a_track_moving_the_stati
     np.testing.assert_array_equal(along.depth[mover], span_only.depth[mover])
 
 
+def test_bound_span_nearer_keeps_the_one_frame_bounds_where_the_span_moves_the_track_farther():
+    """``span_nearer``: under :func:`_jittered`'s camera (one-frame steps 0.04 / 0.16 in turn) the one-frame
+    estimates' median lies nearer than the steady ``sqrt(WALL / 12 · WALL)`` the span gives, so the track keeps the
+    one-frame depth; with the camera jittered across its path instead (every one-frame step 0.117 long: the bound's
+    parallax too long, the one-frame estimate farther) it takes the span's steady depth."""
+    scene, mover = _jittered_fast_hole()
+    nearer = NearHolesSettings(3.0, bound_span=2, span_nearer=True)
+    one, _ = near_hole_depth(scene, NearHolesSettings(3.0))
+    kept, given = near_hole_depth(scene, nearer)
+    assert given is not None and given[mover].all()
+    np.testing.assert_allclose(kept.depth[mover], one.depth[mover], rtol=1e-6)
+    spanned, _ = near_hole_depth(scene, NearHolesSettings(3.0, bound_span=2))
+    assert float(np.median(spanned.depth[mover])) > 1.02 * float(np.median(one.depth[mover]))
+    across = _scene(12)
+    poses = np.array(across.cam_to_world)
+    poses[:, 1, 3] += 0.03 * (-1.0) ** np.arange(T)
+    across = dataclasses.replace(across, cam_to_world=poses)
+    one, _ = near_hole_depth(across, NearHolesSettings(3.0))
+    taken, given = near_hole_depth(across, nearer)
+    assert given is not None and given[mover].all()
+    steady = np.sqrt(WALL / 12.0 * WALL)
+    np.testing.assert_allclose(np.median(taken.depth[mover]), steady, rtol=1e-3)
+    assert float(np.median(one.depth[mover])) > 1.02 * steady
+
+
 def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():
     """The fast 30-px hole of ``_scene(12)`` with ``movers_given`` on a 4-px band all around it (the given rest of a
     mover whose unflagged part is the hole): with ``mover_ring=0.5`` it is not taken; given on the left side only

@@ -1432,6 +1432,19 @@ class GeometricConfig(Stage1Config):
     (−26.8 / −9.3 / −5.2 %; **1446 +76.3 %**, its stage 1 covered 0.0311 → 0.0559), and ``make demo``'s clip
     (close-object, 90 frames) all px 0.0385 → 0.0620 (+61 %; stage 1 0.0322 → 0.0632): kept off until those two
     losses are understood. False = off here and in the ``cpu`` preset."""
+    near_holes_bound_span_nearer: bool = False
+    """With ``near_holes_bound_span``: true = a track that would take the span's lower bounds takes them only when the
+    depths they give its frames are nearer than the one-frame pose's bounds give (the median over its frames of the
+    two depths' ratio below 1); else it keeps the one-frame bounds
+    (:func:`~stereodiff.stage1.near_holes.near_hole_depth`).
+    The span's bound parallax is the better measurement on every traced clip (one-frame 0.85–1.33× the true-pose
+    parallax at a track's median, the span's 0.94–1.04×), but the along estimate at weight 0.55 is itself too far
+    (1.07–1.33× the truth with the span's bounds on 10 along clips), so the span lost where it moved the object
+    farther (close-object 1441 1.135 → 1.231×, final +14.8 %; 1444 +15.6 %) and won where it moved it nearer. With
+    span 4 + ``near_holes_bound_span_along``, final all px against the preset: 1441 / 1444 back to the preset's,
+    1450 / 1451 / 1452 and ``make demo`` keep the span's gains (−10.9 / −17.7 / −38.2 / −7.8 %), 1455 gives its gain
+    back (the span's −15.7 %); fresh close-object 2330–2339 3 better / 6 same / 1 worse, 2340–2345 3 / 2 / 1
+    (issue #20, docs/geometric.md "The span's bound by clip"). False = off here and in the ``cpu`` preset."""
     near_holes_mover_track_shift: bool = False
     """With ``near_holes_mover_only``: true = a taken region whose own silhouette shift to a neighbouring frame is under
     half its track's median shift — the object cut by the image's side, its outline anchored there — is split into
@@ -1674,6 +1687,8 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_end_carry", self.near_holes_end_carry >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_bound_span", self.near_holes_bound_span >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_bound_span_along", isinstance(self.near_holes_bound_span_along, bool),
+                 "must be true or false"),
+                ("near_holes_bound_span_nearer", isinstance(self.near_holes_bound_span_nearer, bool),
                  "must be true or false"),
                 ("near_holes_mover_track_shift", isinstance(self.near_holes_mover_track_shift, bool),
                  "must be true or false"),

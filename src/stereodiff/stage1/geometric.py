@@ -234,6 +234,7 @@ def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
         end_carry=int(config.near_holes_end_carry),
         bound_span=int(config.near_holes_bound_span),
         span_along=bool(config.near_holes_bound_span_along),
+        span_nearer=bool(config.near_holes_bound_span_nearer),
         mover_track_shift=bool(config.near_holes_mover_track_shift),
     )
 

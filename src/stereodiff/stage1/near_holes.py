@@ -113,7 +113,7 @@ KEPT_FRAMES = 4
 _End = tuple[int, int, tuple[int, int], float, tuple[int, ...]]
 #: a candidate region (:func:`near_hole_depth`): its shift (px), its outline's parallax (px), its bound's parallax
 #: (px), its lower bound, its upper bound (the scene's unit), its bound's parallax vector (px) and its lower bound from
-#: the one-frame pose (the lower bound again unless ``span_along``)
+#: the one-frame pose (the lower bound again unless ``span_along`` or ``span_nearer``)
 _Found = tuple[tuple[int, int], tuple[float, float], float, float, float, tuple[float, float], float]
 
 
@@ -190,6 +190,12 @@ class NearHolesSettings:
     """With ``bound_span``: only a taken track that ``along_weight``'s test finds moving the camera's way takes the
     span's lower bounds; the others take the one-frame pose's (``stage1.near_holes_bound_span_along``; close-object
     check 2300–2309: with the span their geometric mean lost on 4 of 6 such clips, +6 … +17 %)."""
+    span_nearer: bool = False
+    """With ``bound_span``: a track that would take the span's lower bounds takes them only when the depths they give
+    its frames are nearer than the one-frame pose's give (:func:`_nearer_lows`): the span's bound is the better
+    measurement, but the along estimate is too far on most clips, and the span's correction lost where it moved the
+    object farther (``stage1.near_holes_bound_span_nearer``; close-object 1441: given ÷ true 1.135 → 1.231, final
+    +14.8 %)."""
     end_carry: int = 0
     """0 = off; else past each end of a taken track, up to this many frames, the stage-1 holes its object's place
     covers — the place before it moved by the track's median shift — are given the end frame's depth
@@ -343,7 +349,7 @@ def near_hole_depth(
             lower = bound * bound_parallax / max(parallax, 1e-6)  # the outline's static depth
             along = (float(bound_vector[0]), float(bound_vector[1]))
             lower_one = lower
-            if settings.span_along and bound_pose is not own_to_other:  # the one-frame pose's lower bound too
+            if (settings.span_along or settings.span_nearer) and bound_pose is not own_to_other:  # one-frame's too
                 at_one, _ = rigid_flow(np.where(region, bound, 0.0).astype(np.float32), K, own_to_other)
                 one_vector = np.median(at_one[inside], axis=0) - np.median(rotation[inside], axis=0)
                 lower_one = bound * float(np.hypot(*one_vector)) / max(parallax, 1e-6)
@@ -477,8 +483,9 @@ def _plan(
         weight = settings.along_weight if along else 0.0  # 0: the geometric mean of the two bounds
         low = 3 if along or not settings.span_along else 6  # the span's lower bounds, or the one-frame pose's
         lows, highs = np.array([found[key][low] for key in members]), np.array([found[key][4] for key in members])
-        estimates = _estimates(lows, highs, weight, settings.track_bound)  # [n] depth
-        value = float(np.median(estimates))
+        if settings.span_nearer and low == 3:  # the span's lower bounds only where they make the estimate nearer
+            ones = np.array([found[key][6] for key in members])
+            lows = _nearer_lows(lows, ones, highs, at, weight, settings)
         chosen: dict[int, list[int]] = {}
         for k, i in members:
             chosen.setdefault(k, []).append(i)
@@ -531,11 +538,7 @@ def _plan(
                 chosen[n] = joined
                 k = n
         for k, indices in chosen.items():
-            here = value
-            if settings.local > 0:  # the estimates within `local` frames, or the nearest ones
-                gap = np.abs(at - k)
-                near = gap <= max(settings.local, int(gap.min()))
-                here = float(np.median(_estimates(lows[near], highs[near], weight, settings.track_bound)))
+            here = _frame_value(lows, highs, at, k, weight, settings)
             plan.setdefault(k, []).extend((i, here) for i in indices)
             shifts[k] = shift
             if settings.end_carry > 0:
@@ -584,6 +587,33 @@ def _estimates(lows: np.ndarray, highs: np.ndarray, weight: float, track_bound: 
     if weight > 0:
         return lows**weight * highs ** (1.0 - weight)
     return np.sqrt(lows * highs)
+
+
+def _frame_value(
+    lows: np.ndarray, highs: np.ndarray, at: np.ndarray, k: int, weight: float, settings: NearHolesSettings
+) -> float:
+    """The depth a taken track gives frame ``k`` from its regions' ``[n]`` lower and occlusion bounds ``lows`` /
+    ``highs`` (the scene's unit) in frames ``at`` ``[n]``: the median of their estimates (:func:`_estimates`), with
+    ``settings.local`` > 0 of those within ``local`` frames of ``k`` (or the nearest ones)."""
+    near = np.ones(len(at), bool)
+    if settings.local > 0:
+        gap = np.abs(at - k)
+        near = gap <= max(settings.local, int(gap.min()))
+    return float(np.median(_estimates(lows[near], highs[near], weight, settings.track_bound)))
+
+
+def _nearer_lows(
+    spans: np.ndarray, ones: np.ndarray, highs: np.ndarray, at: np.ndarray, weight: float, settings: NearHolesSettings
+) -> np.ndarray:
+    """Of a track's ``[n]`` lower bounds from the span's pose ``spans`` and from the one-frame pose ``ones`` (the
+    scene's unit; occlusion bounds ``highs`` ``[n]``, regions in frames ``at`` ``[n]``), ``ones`` when the depths
+    they give the track's frames (:func:`_frame_value`) are nearer, the median over the frames of the two depths'
+    ratio below 1; else ``spans``."""
+    ratios = [
+        _frame_value(ones, highs, at, k, weight, settings) / _frame_value(spans, highs, at, k, weight, settings)
+        for k in at
+    ]
+    return ones if float(np.median(ratios)) < 1.0 else spans
 
 
 def _track_gate(
