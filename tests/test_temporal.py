@@ -1742,6 +1742,32 @@ def test_the_wide_outline_rule_only_in_a_video_stage_1_finds_static():
         TemporalRefiner(hole_outline_wide_given=2.0)
 
 
+def test_the_static_gate_reads_the_share_a_run_of_frames_holds():
+    """``hole_outline_wide_frame_run``: :func:`held_share` is the largest share that a run of consecutive frames
+    all reach (a burst broken by an empty frame holds nothing over three frames; the whole video holds its least
+    frame's). The refiner's frame test (``hole_outline_wide_frame_given=0.025``) with it: two frames at 5 %
+    with an empty frame between them (a flickering false mover) no longer close the gate with runs of 2; a region at
+    5 % of eight consecutive frames (a mover) still does with runs of 8, not with runs of 9 (no run of 9 holds it)."""
+    from stereodiff.stage2.temporal import held_share
+
+    shares = np.array([0.01, 0.03, 0.02, 0.0, 0.02, 0.015, 0.01])
+    assert [held_share(shares, run) for run in (0, 1, 2, 3, 7, 70)] == [0.03, 0.03, 0.02, 0.01, 0.0, 0.0]
+    assert held_share(np.zeros(0), 3) == 0.0
+    options = dict(hole_outline_px=10, hole_outline_wide_band_px=6, hole_outline_wide_given=1.0)
+    flicker = np.zeros((12, 30, 40), bool)
+    flicker[[4, 6], :6, :10] = True  # 60 of 1 200 pixels: 5 % of frames 4 and 6, frame 5 empty
+    mover = np.zeros((12, 30, 40), bool)
+    for k in range(2, 10):  # 5 % of frames 2-9, moving one column a frame
+        mover[k, :6, k : k + 10] = True
+    for run, static in ((0, (False, False)), (1, (False, False)), (2, (True, False)), (8, (True, False))):
+        refiner = TemporalRefiner(hole_outline_wide_frame_given=0.025, hole_outline_wide_frame_run=run, **options)
+        assert tuple(refiner._static_video(given, None, None, 40, None) for given in (flicker, mover)) == static
+    refiner = TemporalRefiner(hole_outline_wide_frame_given=0.025, hole_outline_wide_frame_run=9, **options)
+    assert refiner._static_video(mover, None, None, 40, None)  # no run of 9 frames holds the mover
+    with pytest.raises(ValueError, match="hole_outline_wide_frame_run"):
+        TemporalRefiner(hole_outline_wide_frame_run=-1)
+
+
 def test_an_outline_moves_only_across_an_edge_the_parallax_crosses(monkeypatch):
     """``hole_outline_parallax``: the wide outline of the wide-rule test (a red near side, an 8-px hole, a blue far
     side; the step runs along the rows). A camera moving sideways (epipole at infinity along x) crosses that edge:

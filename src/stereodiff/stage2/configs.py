@@ -577,6 +577,16 @@ class TemporalConfig(BackendConfig):
     wide settings lose +5.8 / +1.8 %: the gain is static-orbit's, so not in the preset. 0.025 in the ``cpu`` preset
     since the session of 2026-12-06 afternoon, where it is the static test of ``hole_outline_views_static`` (the wide
     settings stay off)."""
+    hole_outline_wide_frame_run: int = 0
+    """With ``hole_outline_wide_frame_given``: the frame test reads the largest share that this many consecutive
+    frames all reach (each run of frames counts with its least share; :func:`~stereodiff.stage2.temporal.held_share`)
+    in place of the largest frame's (0 or 1 = each frame alone). A mover holds its region over many frames; stage 1's
+    false movers in a static video flicker: static-orbit 1453's floor patch (2.77 / 2.05 / 1.93 / 1.48 % of frames
+    51, 52, 54, 55, frame 53 empty) closes the test at 0.025 and keeps stage 2's static-only passes off (final 1.45×
+    stage 1). Held for 3 frames (docs/stage2-temporal.md, "The static gate over runs of frames"): static-orbit
+    ≤ 1.05 % (1453; fresh 2350–2369 ≤ 0.88 %), every dynamic clip measured ≥ 6.2 % (and ≥ 3.4 % of its pixels, far
+    above ``hole_outline_wide_given``); 1453 0.02486 → 0.01952 (−21.5 %), fresh 2367 0.04247 → 0.03970 (−6.5 %),
+    every other clip measured identical. 0 here and in the ``cpu`` preset."""
     hole_far_boundary_px: float = 0.0
     """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
     boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
@@ -991,6 +1001,7 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_wide_step", self.hole_outline_wide_step >= 0, "must be ≥ 0"),
             ("hole_outline_wide_given", 0 <= self.hole_outline_wide_given <= 1, "must be in [0, 1]"),
             ("hole_outline_wide_frame_given", 0 <= self.hole_outline_wide_frame_given <= 1, "must be in [0, 1]"),
+            ("hole_outline_wide_frame_run", self.hole_outline_wide_frame_run >= 0, "must be ≥ 0"),
             ("hole_far_colour_px", self.hole_far_colour_px >= 0, "must be ≥ 0"),
             ("hole_far_colour_model", self.hole_far_colour_model in ("gauss", "nearest"), "must be gauss or nearest"),
             ("hole_pull_order", self.hole_pull_order >= 0, "must be ≥ 0"),

@@ -326,22 +326,23 @@ class TemporalRefiner(TemporalConfig):
     ) -> bool:
         """Stage 1 finds the video static (the test of the wide outline rule and of ``hole_outline_nearest_static``):
         its mover rules gave depth to less than ``hole_outline_wide_given`` of the ``[T,h,w]`` bool ``movers_given``
-        (and, with ``hole_outline_wide_frame_given``, to less than that of every frame) and the camera does not move
-        along its view (:meth:`_ahead`; unmeasured: not ahead). False without the mask."""
+        (and, with ``hole_outline_wide_frame_given``, to less than that of every frame, or with
+        ``hole_outline_wide_frame_run`` of every run of that many consecutive frames: :func:`held_share`) and the
+        camera does not move along its view (:meth:`_ahead`; unmeasured: not ahead). False without the mask."""
         if movers_given is None:
             return False
         pixels = max(int(np.prod(movers_given.shape[1:])), 1)
         # [T] each frame's given share, counted frame by frame (a long video's mask stays on disk)
         per_frame = np.array([np.count_nonzero(m) for m in movers_given]) / pixels
         release(movers_given)  # a memory-mapped mask's pages, read whole here, leave the resident set
-        given, largest = float(per_frame.mean()), float(per_frame.max())
+        given, largest = float(per_frame.mean()), held_share(per_frame, self.hole_outline_wide_frame_run)
         measured = self._ahead(cam_to_world, intrinsics, width, ahead_share)
         forward = measured is not None and measured[0] >= AHEAD_SHARE
         small = self.hole_outline_wide_frame_given <= 0 or largest < self.hole_outline_wide_frame_given
         static = given < self.hole_outline_wide_given and small and not forward
         logger.info("stage 2: stage 1's mover rules gave depth to %.3f %% of the pixels (%.2f %% in the frame with "
-                    "most), the camera moves ahead: %s; static: %s", 100 * given, 100 * largest, forward,
-                    static)  # fmt: skip
+                    "most, held for %d frames), the camera moves ahead: %s; static: %s", 100 * given, 100 * largest,
+                    max(self.hole_outline_wide_frame_run, 1), forward, static)  # fmt: skip
         return static
 
     def _check_inputs(self, frames: Any, depth: Any, confidence: Any, out: Any) -> tuple[int, int, int, int, int]:
@@ -721,6 +722,17 @@ class TemporalRefiner(TemporalConfig):
 
 
 # ---------------------------------------------------------------------------------------------------- filters
+def held_share(per_frame: np.ndarray, run: int) -> float:
+    """The largest share that ``run`` consecutive frames all reach: the maximum over the runs of the ``[T]`` float
+    ``per_frame`` shares (e.g. of the pixels stage 1's mover rules gave depth) of each run's least share; ``run`` ≤ 1
+    the largest frame's share, ``run`` ≥ T the least frame's, 0 for no frame. A mover holds its region over many
+    frames; a false mover of a static video (a floor patch flagged in a burst of frames) does not."""
+    if len(per_frame) == 0:
+        return 0.0
+    run = min(max(run, 1), len(per_frame))
+    return float(np.lib.stride_tricks.sliding_window_view(per_frame, run).min(axis=1).max())
+
+
 def resize_plain(low: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``[h,w]`` float map → ``[H,W]`` float32 at ``size = (H, W)``, bilinear (``low`` itself, as float32, when the
     sizes agree: no filtering)."""
