@@ -446,6 +446,46 @@ def test_a_mover_whose_legs_are_a_hole_down_to_the_image_bottom_gets_the_ground_
     assert not handled[sign].any() and (out[sign] == 0).all()
 
 
+def test_hole_reach_share_leaves_a_flagged_sliver_of_a_large_hole_to_near_holes():
+    """Rolled indoor-dynamic 1453: a near person leaving at the image's side is a large hole with a flagged sliver
+    on it (4–17 % of her hole); ``hole_reach`` joined the sliver to the image bottom and gave the whole hole the
+    last-row bound, 2.4× too far, before ``near_holes`` could take it. With ``hole_reach_share`` the sliver is left
+    alone (its hole stays a hole), while a body over its legs (most of what it joins) is still joined."""
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[30:, 4:64] = True  # untriangulated down to the image bottom
+    sliver = np.zeros(floor.shape, bool)
+    sliver[30:34, 8:60] = True  # the flagged part: 208 px, 4.4 % of her hole in its columns
+    body = np.zeros(floor.shape, bool)
+    body[40:90, 100:140] = True  # flagged, untriangulated, over its legs
+    depth[person | body] = 0.0
+    depth[90:, 104:136] = 0.0  # the legs: 960 px, the body 2 000 (68 % of what it joins)
+    ground = ground_depth(depth, depth > 0, MoverSettings())
+    assert ground is not None
+    _, handled = mover_depth(depth, sliver | body, ground, MoverSettings(hole_reach=True))
+    assert handled[60:110, 12:56].all() and handled[45:85, 105:135].all()  # both joined (the old rule)
+    out, handled = mover_depth(depth, sliver | body, ground, MoverSettings(hole_reach=True, hole_reach_share=0.25))
+    assert not handled[person].any() and (out[person & ~sliver] == 0).all()  # her hole left to near_holes
+    assert handled[45:85, 105:135].all() and handled[95:115, 110:130].all()  # the body and its legs still joined
+    np.testing.assert_allclose(out[45:85, 105:135], floor[119, 120], rtol=0.02)
+
+
+def test_hole_reach_share_setting():
+    from stereodiff.config import preset_config
+    from stereodiff.stage1.configs import GeometricConfig
+    from stereodiff.stage1.geometric import mover_settings
+
+    assert GeometricConfig().movers_hole_reach_share == 0 and preset_config("cpu").stage1.movers_hole_reach_share == 0
+    assert mover_settings(GeometricConfig(movers_hole_reach_share=0.25)).hole_reach_share == 0.25
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="movers_hole_reach_share"):
+            GeometricConfig(movers_hole_reach_share=bad).validate()
+
+
 def test_a_mover_cut_by_the_image_bottom_takes_the_ground_at_the_last_row_with_cut_last_row():
     """A mover region cut by the image bottom (it reaches the rows the segmentation stops short of, no ground seen
     under it) has its contact below the image: with ``cut_last_row`` it takes the ground at the image's last row (the
