@@ -468,7 +468,10 @@ def test_hole_reach_share_leaves_a_flagged_sliver_of_a_large_hole_to_near_holes(
     assert ground is not None
     _, handled = mover_depth(depth, sliver | body, ground, MoverSettings(hole_reach=True))
     assert handled[60:110, 12:56].all() and handled[45:85, 105:135].all()  # both joined (the old rule)
-    out, handled = mover_depth(depth, sliver | body, ground, MoverSettings(hole_reach=True, hole_reach_share=0.25))
+    reached: list[np.ndarray] = []  # the regions hole_reach joined (near_holes_before_reach)
+    settings = MoverSettings(hole_reach=True, hole_reach_share=0.25)
+    out, handled = mover_depth(depth, sliver | body, ground, settings, reached=reached)
+    assert len(reached) == 1 and reached[0][60:85, 110:130].all() and not reached[0][person].any()
     assert not handled[person].any() and (out[person & ~sliver] == 0).all()  # her hole left to near_holes
     assert handled[45:85, 105:135].all() and handled[95:115, 110:130].all()  # the body and its legs still joined
     np.testing.assert_allclose(out[45:85, 105:135], floor[119, 120], rtol=0.02)

@@ -256,6 +256,9 @@ class MoverSettings:
     ``near_holes`` takes (rolled indoor-dynamic 1453's person leaving at the left edge, 4–17 % of her hole, the
     last-row bound 2.4× too far), a body over its legs is most of what it joins (docs/geometric.md "`hole_reach`
     leaves a near person's hole to `near_holes`")."""
+    reach_mask: bool = False
+    """With ``hole_reach``: the runner records the pixels the regions joined through it were given
+    (``SceneGeometry.movers_reach``), for ``near_holes_before_reach``."""
     rim_px: float = 2.0
     """With ``hole_reach``: the rim of the region joined to its holes left to stage 2's fill (the segmentation's
     edge often holds static background the mover uncovers)."""
