@@ -446,11 +446,12 @@ def test_a_mover_whose_legs_are_a_hole_down_to_the_image_bottom_gets_the_ground_
     assert not handled[sign].any() and (out[sign] == 0).all()
 
 
-def test_hole_reach_share_leaves_a_flagged_sliver_of_a_large_hole_to_near_holes():
+def test_hole_reach_records_the_regions_it_joins_for_near_holes_before_reach():
     """Rolled indoor-dynamic 1453: a near person leaving at the image's side is a large hole with a flagged sliver
-    on it (4–17 % of her hole); ``hole_reach`` joined the sliver to the image bottom and gave the whole hole the
-    last-row bound, 2.4× too far, before ``near_holes`` could take it. With ``hole_reach_share`` the sliver is left
-    alone (its hole stays a hole), while a body over its legs (most of what it joins) is still joined."""
+    on it; ``hole_reach`` joins the sliver to the image bottom and gives the hole the last-row bound, 2.4× too far,
+    before ``near_holes`` can take it. A body over its legs is joined the same way (fresh rolled 2310: right). Both
+    joined regions are recorded in ``reached`` (``near_holes_before_reach`` lets ``near_holes`` take them first);
+    a region given its contact otherwise is not."""
     from stereodiff.stage1.movers.depth import mover_depth
 
     floor, _ = _floor()  # horizon at row 60, 120×160
@@ -462,31 +463,19 @@ def test_hole_reach_share_leaves_a_flagged_sliver_of_a_large_hole_to_near_holes(
     sliver[30:34, 8:60] = True  # the flagged part: 208 px, 4.4 % of her hole in its columns
     body = np.zeros(floor.shape, bool)
     body[40:90, 100:140] = True  # flagged, untriangulated, over its legs
-    depth[person | body] = 0.0
-    depth[90:, 104:136] = 0.0  # the legs: 960 px, the body 2 000 (68 % of what it joins)
+    standing = np.zeros(floor.shape, bool)
+    standing[70:95, 75:95] = True  # flagged, untriangulated, floor seen under it: its own contact
+    depth[person | body | standing] = 0.0
+    depth[90:, 104:136] = 0.0  # the legs
     ground = ground_depth(depth, depth > 0, MoverSettings())
     assert ground is not None
-    _, handled = mover_depth(depth, sliver | body, ground, MoverSettings(hole_reach=True))
-    assert handled[60:110, 12:56].all() and handled[45:85, 105:135].all()  # both joined (the old rule)
-    reached: list[np.ndarray] = []  # the regions hole_reach joined (near_holes_before_reach)
-    settings = MoverSettings(hole_reach=True, hole_reach_share=0.25)
-    out, handled = mover_depth(depth, sliver | body, ground, settings, reached=reached)
-    assert len(reached) == 1 and reached[0][60:85, 110:130].all() and not reached[0][person].any()
-    assert not handled[person].any() and (out[person & ~sliver] == 0).all()  # her hole left to near_holes
-    assert handled[45:85, 105:135].all() and handled[95:115, 110:130].all()  # the body and its legs still joined
+    reached: list[np.ndarray] = []
+    out, handled = mover_depth(depth, sliver | body | standing, ground, MoverSettings(hole_reach=True), reached=reached)
+    assert handled[60:110, 12:56].all() and handled[45:85, 105:135].all() and handled[standing].all()
+    joined = np.logical_or.reduce(reached)
+    assert len(reached) == 2 and joined[60:110, 12:56].all() and joined[95:115, 110:130].all()
+    assert not (joined & standing).any()
     np.testing.assert_allclose(out[45:85, 105:135], floor[119, 120], rtol=0.02)
-
-
-def test_hole_reach_share_setting():
-    from stereodiff.config import preset_config
-    from stereodiff.stage1.configs import GeometricConfig
-    from stereodiff.stage1.geometric import mover_settings
-
-    assert GeometricConfig().movers_hole_reach_share == 0 and preset_config("cpu").stage1.movers_hole_reach_share == 0
-    assert mover_settings(GeometricConfig(movers_hole_reach_share=0.25)).hole_reach_share == 0.25
-    for bad in (-0.1, 1.0):
-        with pytest.raises(ValueError, match="movers_hole_reach_share"):
-            GeometricConfig(movers_hole_reach_share=bad).validate()
 
 
 def test_a_mover_cut_by_the_image_bottom_takes_the_ground_at_the_last_row_with_cut_last_row():

@@ -705,12 +705,6 @@ class GeometricConfig(Stage1Config):
     holes under it gets the ground's depth at their lowest pixels, like a region reaching the image bottom
     (``MoverSettings.hole_reach``: a person walking close to the camera whose legs no flow check follows). Off here,
     on in the ``cpu`` preset: indoor-dynamic seed 3 final 0.129 → 0.105 (docs/geometric.md)."""
-    movers_hole_reach_share: float = 0.0
-    """With ``movers_hole_reach``: 0 = off; else a region is joined to the image bottom through the holes under it
-    only when it is at least this share of the joined region (``MoverSettings.hole_reach_share``): a flagged sliver
-    of a large hole is left to ``near_holes`` (a near person leaving at the image's side, whose last-row bound is
-    2.4× too far; docs/geometric.md "`hole_reach` leaves a near person's hole to `near_holes`"). Off here and in the
-    ``cpu`` preset."""
     movers_cut_last_row: bool = False
     """With ``movers``: a region cut by the image bottom with no ground seen under it takes the ground's depth at the
     image's last row rather than under its lowest pixels (``MoverSettings.cut_last_row``; both are upper bounds:
@@ -1593,7 +1587,6 @@ class GeometricConfig(Stage1Config):
                 ("movers_track_missed", self.movers_track_missed >= 0, "must be ≥ 0 frames"),
                 ("movers_cut_track", self.movers_cut_track >= 0, "must be ≥ 0 frames"),
                 ("movers_cut_carry", self.movers_cut_carry >= 0, "must be ≥ 0 frames"),
-                ("movers_hole_reach_share", 0 <= self.movers_hole_reach_share < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_cut_carry_partial", isinstance(self.movers_cut_carry_partial, bool), "must be true or false"),
                 ("movers_oncoming_carry", self.movers_oncoming_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_split_feet", self.movers_split_feet >= 0, "must be ≥ 0 (0 = off)"),

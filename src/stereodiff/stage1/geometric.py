@@ -154,7 +154,6 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         beyond_part=float(config.movers_beyond_part),
         oncoming=float(config.movers_oncoming),
         hole_reach=bool(config.movers_hole_reach),
-        hole_reach_share=float(config.movers_hole_reach_share),
         reach_mask=bool(config.near_holes_before_reach) and config.near_holes > 0,
         cut_last_row=bool(config.movers_cut_last_row),
         underground_cut=bool(config.movers_underground_cut),

@@ -115,8 +115,6 @@ def mover_depth(
         joined = False  # hole_reach joined it to the image bottom
         if s.hole_reach and mostly_hole and not (cut or seen) and ground is not None:
             reach = _hole_reach(region, (depth <= 0) | moving, margin)
-            if reach is not None and np.count_nonzero(region) < s.hole_reach_share * np.count_nonzero(reach):
-                reach = None  # a sliver of a large hole: a near object, left to ``near_holes``
             if reach is not None:  # its lower part is a hole down to the image bottom: cut there too
                 cut, contact, joined = True, _contact_depth(reach, ground), True
                 eroded = cv2.erode(reach.astype(np.uint8), rim_kernel).astype(bool) if rim else reach

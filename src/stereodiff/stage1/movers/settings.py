@@ -250,12 +250,6 @@ class MoverSettings:
     deform faster than any flow check follows: the segmentation finds the body, stage 1 triangulates neither), is
     cut by the image bottom like a region that reaches it: it and those holes get the ground's depth under their
     lowest pixels, except a rim of ``rim_px`` (:func:`~.depth._hole_reach`)."""
-    hole_reach_share: float = 0.0
-    """With ``hole_reach``: 0 = off; else a region is joined to the image bottom only when it is at least this share
-    of the region it joins (region and holes): a flagged sliver on top of a large hole is a near object whose hole
-    ``near_holes`` takes (rolled indoor-dynamic 1453's person leaving at the left edge, 4–17 % of her hole, the
-    last-row bound 2.4× too far), a body over its legs is most of what it joins (docs/geometric.md "`hole_reach`
-    leaves a near person's hole to `near_holes`")."""
     reach_mask: bool = False
     """With ``hole_reach``: the runner records the pixels the regions joined through it were given
     (``SceneGeometry.movers_reach``), for ``near_holes_before_reach``."""
