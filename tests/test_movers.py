@@ -446,6 +446,38 @@ def test_a_mover_whose_legs_are_a_hole_down_to_the_image_bottom_gets_the_ground_
     assert not handled[sign].any() and (out[sign] == 0).all()
 
 
+def test_hole_reach_records_the_regions_it_joins_for_near_holes_before_reach():
+    """Rolled indoor-dynamic 1453: a near person leaving at the image's side is a large hole with a flagged sliver
+    on it; ``hole_reach`` joins the sliver to the image bottom and gives the hole the last-row bound, 2.4× too far,
+    before ``near_holes`` can take it. A body over its legs is joined the same way (fresh rolled 2310: right). Both
+    joined regions are recorded in ``reached`` (``near_holes_before_reach`` lets ``near_holes`` take them first);
+    a region given its contact otherwise is not."""
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()  # horizon at row 60, 120×160
+    depth = floor.copy()
+    depth[:60] = 12.0
+    person = np.zeros(floor.shape, bool)
+    person[30:, 4:64] = True  # untriangulated down to the image bottom
+    sliver = np.zeros(floor.shape, bool)
+    sliver[30:34, 8:60] = True  # the flagged part: 208 px, 4.4 % of her hole in its columns
+    body = np.zeros(floor.shape, bool)
+    body[40:90, 100:140] = True  # flagged, untriangulated, over its legs
+    standing = np.zeros(floor.shape, bool)
+    standing[70:95, 75:95] = True  # flagged, untriangulated, floor seen under it: its own contact
+    depth[person | body | standing] = 0.0
+    depth[90:, 104:136] = 0.0  # the legs
+    ground = ground_depth(depth, depth > 0, MoverSettings())
+    assert ground is not None
+    reached: list[np.ndarray] = []
+    out, handled = mover_depth(depth, sliver | body | standing, ground, MoverSettings(hole_reach=True), reached=reached)
+    assert handled[60:110, 12:56].all() and handled[45:85, 105:135].all() and handled[standing].all()
+    joined = np.logical_or.reduce(reached)
+    assert len(reached) == 2 and joined[60:110, 12:56].all() and joined[95:115, 110:130].all()
+    assert not (joined & standing).any()
+    np.testing.assert_allclose(out[45:85, 105:135], floor[119, 120], rtol=0.02)
+
+
 def test_a_mover_cut_by_the_image_bottom_takes_the_ground_at_the_last_row_with_cut_last_row():
     """A mover region cut by the image bottom (it reaches the rows the segmentation stops short of, no ground seen
     under it) has its contact below the image: with ``cut_last_row`` it takes the ground at the image's last row (the

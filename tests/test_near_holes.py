@@ -450,6 +450,47 @@ def test_mover_ring_leaves_a_hole_bordered_by_depth_the_movers_step_gave():
     np.testing.assert_array_equal(side, plain)
 
 
+def test_before_reach_lets_near_holes_take_the_pixels_hole_reach_gave():
+    """``near_holes_before_reach``: the fast hole's lower half was given a depth by the movers step through
+    ``hole_reach`` (3.0, the floor's last-row bound), so ``near_holes`` alone takes only its upper half; with
+    :func:`before_reach` those pixels count as holes, the whole hole takes the outline's depth, and the pixels it
+    does not take (a reach region on the slow hole) keep the movers step's depth as given pixels."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.near_holes import before_reach
+
+    scene = _scene(12)
+    hole = scene.depth <= 0
+    reach = np.zeros((T, H, W), bool)
+    reach[:, 25:40] = hole[:, 25:40]  # the fast hole's lower half
+    reach[:, 60:84] = hole[:, 60:84]  # the slow hole, all of it
+    depth = np.where(reach, 3.0, scene.depth).astype(np.float32)
+    reached = dataclasses.replace(
+        scene, depth=depth, valid=depth > 0, confidence=(depth > 0).astype(np.float32), movers_given=reach
+    )
+    value = np.sqrt(WALL / 12.0 * WALL)
+    old, old_given = near_hole_depth(reached, NearHolesSettings(3.0))
+    assert old_given[:, 10:25].any() and not old_given[reach].any()
+    np.testing.assert_array_equal(old.depth[reach], 3.0)
+    out, given = before_reach(dataclasses.replace(reached, movers_reach=reach), NearHolesSettings(3.0))
+    fast = hole.copy()
+    fast[:, 60:] = False
+    assert given[fast].all() and not given[:, 60:].any()
+    np.testing.assert_allclose(out.depth[fast], value, rtol=1e-3)
+    slow = reach & ~fast
+    np.testing.assert_array_equal(out.depth[slow], 3.0)
+    assert out.valid[slow].all() and out.movers_given[slow].all() and (out.confidence[slow] == 1.0).all()
+    covered = scene.depth > 0
+    np.testing.assert_array_equal(out.depth[covered], scene.depth[covered])
+    untaken = dataclasses.replace(reached, movers_reach=reach)
+    same, none = before_reach(untaken, NearHolesSettings(20.0))  # nothing taken: the scene as it was
+    assert none is None and same is untaken
+    assert not mover_settings(GeometricConfig(near_holes_before_reach=True)).reach_mask  # needs near_holes
+    assert mover_settings(GeometricConfig(near_holes=3.0, near_holes_before_reach=True)).reach_mask
+    assert not preset_config("cpu").stage1.near_holes_before_reach
+    with pytest.raises(ValueError, match="near_holes_before_reach"):
+        GeometricConfig(near_holes_before_reach=1).validate()
+
+
 def test_mover_ring_ends_judges_only_the_tracks_at_the_clip_ends():
     """The fast 30-px hole of ``_scene(12)`` only in frames 2–5 (covered before and after), ringed all around by
     ``movers_given``: the gate (``mover_ring=0.5``) refuses it; with ``ring_ends=2`` (frames 0–1 and 6–7 judged) it

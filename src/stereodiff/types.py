@@ -218,6 +218,9 @@ class SceneGeometry:
             the fusion gives it for ``stage1.movers_far_spread``, and the movers step drops it). A static point
             has one depth in every pair; a mover walking along a sideways camera's sweep does not, once its speed
             against the camera's changes between the pairs' frames.
+        movers_reach: ``[T,h,w]`` bool, the pixels the movers step gave through ``hole_reach`` (a region joined to
+            the image bottom through the holes under it), or ``None`` (not asked: the movers step records them for
+            ``stage1.near_holes_before_reach``, and ``near_holes`` drops them).
     """
 
     depth: np.ndarray
@@ -232,6 +235,7 @@ class SceneGeometry:
     movers_given: np.ndarray | None = None
     sky: np.ndarray | None = None
     pair_spread: np.ndarray | None = None
+    movers_reach: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         check_array("depth", self.depth, shape=(None, None, None), kinds="f")
@@ -251,6 +255,8 @@ class SceneGeometry:
             check_array("sky", self.sky, shape=(t, h, w), dtype=np.bool_)
         if self.pair_spread is not None:
             check_array("pair_spread", self.pair_spread, shape=(t, h, w), kinds="f")
+        if self.movers_reach is not None:
+            check_array("movers_reach", self.movers_reach, shape=(t, h, w), dtype=np.bool_)
 
     @property
     def num_frames(self) -> int:

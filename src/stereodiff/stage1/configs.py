@@ -1455,6 +1455,15 @@ class GeometricConfig(Stage1Config):
     whose outline is anchored at a side (issue #20, docs/geometric.md "The near object given too far: the bound
     parallax's jitter"). With ``near_holes_bound_span=4`` on 1426: final all px 0.0515 → 0.0565 (+9.7 %): the
     too-near background balanced the too-far object in the one fit. False = off."""
+    near_holes_before_reach: bool = False
+    """With ``near_holes`` and ``movers_hole_reach``: ``near_holes`` sees the pixels the movers step gave through
+    ``hole_reach`` as holes, and those it takes get its depth; the rest keep the movers step's
+    (:func:`~stereodiff.stage1.near_holes.before_reach`). A near person leaving at the image's side is a large hole
+    with a flagged sliver on it that ``hole_reach`` joins to the image bottom and gives the floor's last-row bound,
+    2.2–2.7× too far on rolled indoor-dynamic 1453, where ``near_holes`` gives her 1.0–1.2×; the flagged share of
+    the joined hole does not tell the two apart (fresh rolled 2310: 4–77 %, right at 0.9–1.2×, ``near_holes`` takes
+    none of it). Off here and in the ``cpu`` preset (docs/geometric.md "`hole_reach` ahead of `near_holes`: the
+    order")."""
     near_holes_end_carry: int = 0
     """With ``near_holes``: 0 = off; else past each end of a taken track, for up to this many frames, the stage-1
     holes (of any size) that its object's place covers — the place in the frame before, moved by the track's median
@@ -1685,6 +1694,7 @@ class GeometricConfig(Stage1Config):
                 ("near_holes_far_islands_rim", 0 <= self.near_holes_far_islands_rim <= 1,
                  "must be in [0, 1] (0 = off)"),
                 ("near_holes_end_carry", self.near_holes_end_carry >= 0, "must be ≥ 0 frames (0 = off)"),
+                ("near_holes_before_reach", isinstance(self.near_holes_before_reach, bool), "must be true or false"),
                 ("near_holes_bound_span", self.near_holes_bound_span >= 0, "must be ≥ 0 frames (0 = off)"),
                 ("near_holes_bound_span_along", isinstance(self.near_holes_bound_span_along, bool),
                  "must be true or false"),

@@ -88,7 +88,7 @@ from stereodiff.stage1.fusion import (
 )
 from stereodiff.stage1.hole_carry import hole_carry_after
 from stereodiff.stage1.movers import MoverSettings
-from stereodiff.stage1.near_holes import NearHolesSettings, near_hole_depth
+from stereodiff.stage1.near_holes import NearHolesSettings, before_reach, near_hole_depth
 from stereodiff.stage1.pair_steps import PairSteps, epipole_inside, undistorted_grid
 from stereodiff.stage1.pairs import FIBONACCI, default_pairs, fibonacci_start, flow_plan, per_frame_pairs
 from stereodiff.stage1.ray_pairs import RayDepthPairs
@@ -154,6 +154,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         beyond_part=float(config.movers_beyond_part),
         oncoming=float(config.movers_oncoming),
         hole_reach=bool(config.movers_hole_reach),
+        reach_mask=bool(config.near_holes_before_reach) and config.near_holes > 0,
         cut_last_row=bool(config.movers_cut_last_row),
         underground_cut=bool(config.movers_underground_cut),
         cut_margin=float(config.movers_cut_margin),
@@ -458,8 +459,12 @@ class GeometricMatcher(PairwiseReconstruction):
         near_given = None
         if self.settings.near_holes:  # the holes no earlier step gave depth to
             start = time.perf_counter()
-            scene, near_given = near_hole_depth(scene, near_holes_settings(self.settings), scene_dir, frames)
+            first = before_reach if scene.movers_reach is not None else near_hole_depth  # near_holes_before_reach
+            scene, near_given = first(scene, near_holes_settings(self.settings), scene_dir, frames)
             self.timings["stage1_near_holes"] = time.perf_counter() - start
+        if scene.movers_reach is not None:
+            scene = dataclasses.replace(scene, movers_reach=None)  # read by near_holes alone
+            delete_arrays(scene_dir, "movers_reach")
         if self.settings.movers and self.settings.movers_hole_carry_after and not self._ahead:
             c = self.settings
             carry, colour = int(c.movers_hole_carry), float(c.movers_hole_carry_colour)

@@ -59,7 +59,7 @@ import numpy as np
 
 from stereodiff.camera import pinhole
 from stereodiff.channels import channel_mean
-from stereodiff.io.pages import new_array, release
+from stereodiff.io.pages import delete_arrays, new_array, release
 from stereodiff.masks import shifted
 from stereodiff.stage1.fusion import nearest_fill
 from stereodiff.stage1.movers.segmentation import rigid_flow
@@ -69,6 +69,7 @@ __all__ = [
     "MIN_AREA",
     "MIN_SHIFT_PX",
     "NearHolesSettings",
+    "before_reach",
     "far_islands",
     "mover_part",
     "near_hole_depth",
@@ -732,6 +733,46 @@ def _give(
         release(depth, confidence, valid, movers_given, given)
     replaced = dataclasses.replace(scene, depth=depth, confidence=confidence, valid=valid, movers_given=movers_given)
     return replaced, given
+
+
+def before_reach(
+    scene: SceneGeometry,
+    settings: NearHolesSettings,
+    out_dir: Path | None = None,
+    frames: Any = None,
+) -> tuple[SceneGeometry, np.ndarray | None]:
+    """``near_holes_before_reach``: :func:`near_hole_depth` on ``scene`` with the pixels the movers step gave through
+    ``hole_reach`` (``scene.movers_reach`` ``[T,h,w]`` bool) taken for holes; of those, the pixels it does not give
+    keep the movers step's depth. A near person's large hole with a flagged sliver on it (rolled indoor-dynamic
+    1453: the last-row bound 2.2–2.7× too far) is a near object whose track ``near_holes`` follows; a body over its
+    legs, which ``near_holes`` does not take, keeps its ground contact. Returns as :func:`near_hole_depth`
+    (``scene`` itself when nothing is given); the temporary arrays ``reach_*.npy`` in ``out_dir`` are deleted."""
+    reach = scene.movers_reach
+    t, h, w = scene.depth.shape
+    depth, valid, given_in = (
+        new_array(out_dir, f"reach_{name}", (t, h, w), dtype)
+        for name, dtype in (("depth", np.float32), ("valid", np.bool_), ("movers_given", np.bool_))
+    )
+    for k in range(t):
+        hole = np.asarray(reach[k], bool)
+        depth[k] = np.where(hole, 0.0, scene.depth[k])
+        valid[k] = np.asarray(scene.valid[k]) & ~hole
+        if scene.movers_given is not None:
+            given_in[k] = np.asarray(scene.movers_given[k]) & ~hole
+        release(scene.depth, scene.valid, scene.movers_given, reach, depth, valid, given_in)
+    reverted = dataclasses.replace(scene, depth=depth, valid=valid, movers_given=given_in)
+    out, given = near_hole_depth(reverted, settings, out_dir, frames)
+    if given is not None:
+        for k in range(t):
+            back = np.asarray(reach[k], bool) & ~given[k]  # not taken: the movers step's depth again
+            out.depth[k][back] = scene.depth[k][back]
+            out.confidence[k][back] = scene.confidence[k][back]
+            out.valid[k][back] = scene.valid[k][back]
+            out.movers_given[k][back] = True
+            release(scene.depth, scene.confidence, scene.valid, reach, out.depth, out.confidence, out.valid)
+    del depth, valid, given_in, reverted
+    delete_arrays(out_dir, "reach_depth", "reach_valid", "reach_movers_given")
+    return (out, given) if given is not None else (scene, None)
 
 
 def mover_part(

@@ -59,6 +59,7 @@ def mover_depth(
     oncoming: list[tuple[np.ndarray, float]] | None = None,
     near: list[tuple[np.ndarray, float]] | None = None,
     spread: np.ndarray | None = None,
+    reached: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One frame: the mover regions that stand on the ground (``ground``, the ground plane's depth ``[h,w]``; seen
     under them, or they reach the image bottom) and that stage 1 left mostly untriangulated or put beyond the ground
@@ -73,7 +74,8 @@ def mover_depth(
     ``(its triangulated pixels off the ground [h,w] bool, contact depth)`` (the seeds of ``oncoming_carry``).
     Those ``near_contact`` gives its contact are appended to ``near`` the same way (the seeds of ``near_carry``), and
     with ``near_carry_beside`` those ``contact_beside`` gives its contact too. ``spread`` ``[h,w]``: the fusion's
-    ``pair_spread`` of the frame (``far_spread``; None = not grown).
+    ``pair_spread`` of the frame (``far_spread``; None = not grown). The regions given a depth after ``hole_reach``
+    joined them to the image bottom are appended to ``reached`` (``[h,w]`` bool each; None = not recorded).
     Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
@@ -110,10 +112,11 @@ def mover_depth(
         # a static surface is never beyond the ground under it: only a region stage 1 put beyond its contact moves
         seen = contact is not None and stands(region, on_ground, s.contact_rows)
         cut = bool(region[-margin:].any())  # its contact is below the image: the ground at the bottom row bounds it
+        joined = False  # hole_reach joined it to the image bottom
         if s.hole_reach and mostly_hole and not (cut or seen) and ground is not None:
             reach = _hole_reach(region, (depth <= 0) | moving, margin)
             if reach is not None:  # its lower part is a hole down to the image bottom: cut there too
-                cut, contact = True, _contact_depth(reach, ground)
+                cut, contact, joined = True, _contact_depth(reach, ground), True
                 eroded = cv2.erode(reach.astype(np.uint8), rim_kernel).astype(bool) if rim else reach
                 region = eroded if eroded.any() else reach  # a sliver the rim would empty: kept whole
         # an upright segment floating in front of its contact (contact_segments) covers a share of the region
@@ -170,6 +173,8 @@ def mover_depth(
                 region = region | _up_beside(depth, region, moving | handled, value, s)
             out[region] = value
             handled |= region
+            if joined and reached is not None:
+                reached.append(region)
             if s.split_feet > 0 and on_ground is not None:
                 for part, farther in _split_feet(region, ground, on_ground, value, s):
                     out[part] = farther

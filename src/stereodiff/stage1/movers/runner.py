@@ -66,7 +66,8 @@ def handle_movers(
 
     Returns:
         The scene with mover depth and confidence replaced and ``movers_given`` set (``[T,h,w]`` bool, the pixels
-        whose depth the rules gave; a new object; inputs untouched), and the ``[T,h,w]`` bool mover mask.
+        whose depth the rules gave; a new object; inputs untouched; with ``reach_mask`` ``movers_reach`` too), and
+        the ``[T,h,w]`` bool mover mask.
     """
     s = settings or MoverSettings()
     t, h, w = scene.depth.shape
@@ -75,6 +76,7 @@ def handle_movers(
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
     )
     given_out = new_array(out_dir, "movers_given", (t, h, w), np.bool_)  # the scene's own array (same name)
+    reach_out = new_array(out_dir, "movers_reach", (t, h, w), np.bool_) if s.reach_mask and s.hole_reach else None
     margin = block_margin(s, t)
     projection = grey_projection(frames, (h, w), s.flow_grey)  # one grey mapping for the whole video
     moving_px = 0
@@ -84,13 +86,15 @@ def handle_movers(
         first, last = max(0, start - margin), min(t, stop + margin)
         shared.block(first, stop - margin if stop < t else t)  # the next block's first frame
         block = _frames_of(scene, first, last)
-        depth, confidence, moving, given = _handle_block(
+        depth, confidence, moving, given, reached = _handle_block(
             frames, block, first, s, num_workers, (start, stop), shared, projection, scene.depth, t, scene.pair_spread
         )
         core = slice(start - first, stop - first)
         depth_out[start:stop], confidence_out[start:stop] = depth[core], confidence[core]
         valid_out[start:stop], moving_out[start:stop] = depth[core] > 0, moving[core]
         given_out[start:stop] = given[core]
+        if reach_out is not None:
+            reach_out[start:stop] = reached[core]
         moving_px += int(np.count_nonzero(moving[core]))
         del block, depth, confidence, moving, given  # the next block's arrays replace these, they do not join them
         # not flushed (a shared map's dropped pages stay in the page cache; a killed run redoes the step, and the
@@ -98,7 +102,8 @@ def handle_movers(
         release(depth_out, confidence_out, valid_out, moving_out, given_out, scene.depth, scene.confidence)
         trim_heap()  # the block's freed arrays leave the resident set too
     logger.info("movers: %.1f%% of the pixels move independently", 100 * moving_px / max(t * h * w, 1))
-    scene = replace(scene, depth=depth_out, confidence=confidence_out, valid=valid_out, movers_given=given_out)
+    arrays = {"depth": depth_out, "confidence": confidence_out, "valid": valid_out, "movers_given": given_out}
+    scene = replace(scene, **arrays, movers_reach=reach_out)
     return scene, moving_out
 
 
@@ -139,7 +144,7 @@ def _handle_block(
     source: np.ndarray | None = None,
     video_frames: int | None = None,
     spread: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """:func:`handle_movers` on one block: ``scene`` holds the block's frames, the first being video frame
     ``first``; ``core``: the video frames ``(start, stop)`` whose depth is wanted (the others are context: without
     ``track_frames`` / ``track_missed`` their mover depth is not computed); ``shared``: see
@@ -148,8 +153,9 @@ def _handle_block(
     sway cue compares a frame's depth with to reuse the ground plane fitted on it; ``video_frames``: the video's
     length (``None``: the block is the whole video); ``spread``: the whole video's ``[T,h,w]`` ``pair_spread``
     (``far_spread``; None = none). Returns its ``[n,h,w]`` depth
-    and confidence (``scene``'s own arrays, written in place: no second copy of the block), mover mask and the
-    ``[n,h,w]`` bool pixels whose depth the rules gave."""
+    and confidence (``scene``'s own arrays, written in place: no second copy of the block), mover mask, the
+    ``[n,h,w]`` bool pixels whose depth the rules gave and, with ``reach_mask``, those of them ``hole_reach``
+    joined (else None)."""
     n, h, w = scene.depth.shape
     grey = np.stack([grey_frame(frames[k], (h, w), projection) for k in range(first, first + n)])  # [n,h,w]
     moving = segment_movers(grey, scene, s, first, num_workers, shared, video_frames)
@@ -157,6 +163,7 @@ def _handle_block(
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
     handled = np.zeros((n, h, w), bool)
+    reached = np.zeros((n, h, w), bool) if s.reach_mask and s.hole_reach else None
     splits: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the parts ``split_feet`` split off
     sway_on = s.cut_track > 0 and s.cut_sway > 0 and source is not None
     carry_on = s.oncoming_carry > 0 and s.oncoming > 0
@@ -174,6 +181,8 @@ def _handle_block(
         if known is not None and np.array_equal(known.moving, bits):  # the earlier block's, from the same mask
             depth[k].reshape(-1)[known.changed] = known.values
             handled[k] = np.unpackbits(known.handled, count=h * w).reshape(h, w).view(bool)
+            if reached is not None and known.reached is not None:
+                reached[k] = np.unpackbits(known.reached, count=h * w).reshape(h, w).view(bool)
             return
         ground = ground_depth(depth[k], (depth[k] > 0) & ~moving[k], s, seed=first + k)
         if carry_on or near_on:
@@ -188,13 +197,19 @@ def _handle_block(
         floating = contact_segments(depth[k], ground, s) == FLOATING if s.floating > 0 else None
         splits[k] = []
         pairs = None if spread is None or s.far_spread <= 0 else np.asarray(spread[first + k])
+        joined: list[np.ndarray] | None = [] if reached is not None else None
         found, handled[k] = mover_depth(
-            depth[k], moving[k], ground, s, floating, splits[k], oncoming.get(k), near.get(k), pairs
+            depth[k], moving[k], ground, s, floating, splits[k], oncoming.get(k), near.get(k), pairs, joined
         )
+        if reached is not None:
+            reached[k] = np.logical_or.reduce(joined, axis=0) if joined else False
         found = found.astype(np.float32, copy=False)  # as the assignment rounds it
         if shared.wanted(first + k):
             changed = np.flatnonzero(found.view(np.uint32) != depth[k].view(np.uint32))  # bit for bit (NaN too)
-            shared.depths[first + k] = FrameDepth(bits, changed, found.reshape(-1)[changed], np.packbits(handled[k]))
+            packed = None if reached is None else np.packbits(reached[k])
+            shared.depths[first + k] = FrameDepth(
+                bits, changed, found.reshape(-1)[changed], np.packbits(handled[k]), packed
+            )
         depth[k] = found
 
     tracks = (s.track_frames, s.track_missed, s.hole_carry, s.cut_track, s.cut_carry, s.carry_standing)
@@ -295,7 +310,7 @@ def _handle_block(
         _path_contacts(depth, moving, path, scene.principal_point[:, 0], first, core, s, num_workers, handled)
         confidence[path] = mover_conf * s.path_confidence
         handled |= path
-    return depth, confidence, moving, handled
+    return depth, confidence, moving, handled, reached
 
 
 def _up_holes(

@@ -250,6 +250,9 @@ class MoverSettings:
     deform faster than any flow check follows: the segmentation finds the body, stage 1 triangulates neither), is
     cut by the image bottom like a region that reaches it: it and those holes get the ground's depth under their
     lowest pixels, except a rim of ``rim_px`` (:func:`~.depth._hole_reach`)."""
+    reach_mask: bool = False
+    """With ``hole_reach``: the runner records the pixels the regions joined through it were given
+    (``SceneGeometry.movers_reach``), for ``near_holes_before_reach``."""
     rim_px: float = 2.0
     """With ``hole_reach``: the rim of the region joined to its holes left to stage 2's fill (the segmentation's
     edge often holds static background the mover uncovers)."""

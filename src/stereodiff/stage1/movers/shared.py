@@ -59,6 +59,8 @@ class FrameDepth(NamedTuple):
     """``[N]`` float32 their new depth."""
     handled: np.ndarray
     """The ``[h,w]`` bool pixels given a mover depth, ``np.packbits``."""
+    reached: np.ndarray | None = None
+    """The ``[h,w]`` bool pixels of them ``hole_reach`` joined, ``np.packbits`` (``MoverSettings.reach_mask``)."""
 
 
 class SharedFindings:
