@@ -2616,6 +2616,35 @@ def test_the_videos_floor_decides_a_frame_whose_lowest_third_is_a_box_front():
     assert TemporalConfig().hole_floor_world is False
 
 
+def test_repeated_refits_take_a_tilted_floor_prior_to_the_frames_floor():
+    """``hole_floor_refits``: :func:`floor_near` from a prior tilted up the image (right at the bottom, 5 % nearer
+    at the top) on a floor with ±4 % noise: one refit on the pixels within 5 % of the prior keeps part of the tilt
+    (the far floor's pixels beyond the prior's band are those on its far side); repeated refits, stopping once the
+    pixels no longer change, reach the floor."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import floor_near
+
+    rows = np.arange(80, dtype=np.float64)[:, None] * np.ones((1, 60))
+    cols = np.ones((80, 1)) * np.arange(60, dtype=np.float64)[None, :]
+    floor = np.array([0.0, 0.01, -0.1])  # inverse depth 0.01·(row − 10)
+    true = floor[1] * rows + floor[2]
+    covered = rows >= 20
+    noise = 0.04 * np.sin(0.9 * rows + 1.7 * cols)
+    log_depth = np.where(covered, -np.log(np.maximum(true * (1 + noise), 1e-3)), 0.0).astype(np.float32)
+    prior = np.array([0.0, 0.0094, -0.086])
+
+    def worst(plane: np.ndarray) -> float:  # the largest relative error of the plane's inverse depth on the floor
+        return float(np.max(np.abs(plane[1] * rows[20:, 0] + plane[2] - true[20:, 0]) / true[20:, 0]))
+
+    assert worst(prior) > 0.04
+    assert worst(floor_near(covered, log_depth, prior)) > 0.02  # one refit: half the tilt kept
+    assert worst(floor_near(covered, log_depth, prior, 20)) < 0.001
+    np.testing.assert_array_equal(floor_near(covered, log_depth, prior, 20), floor_near(covered, log_depth, prior, 50))
+    assert TemporalConfig().hole_floor_refits == 1
+    with pytest.raises(ValueError, match="hole_floor_refits"):
+        TemporalConfig(hole_floor_refits=0).validate()
+
+
 def test_weak_far_points_on_a_nearer_confident_surface_leave_the_fill_with_fill_weak_far():
     """``fill_weak_far``: a near object (depth 2, one colour) confident in rows 12-19, weak far outliers (depth 20,
     weight 0.3) on it in rows 6-9 and holes in rows 2-5: without the option the outliers pull the holes far; with it
