@@ -90,6 +90,7 @@ def test_presets_hold_the_paper_settings():
         near_holes_far_islands=2.0,
         near_holes_far_islands_rim=0.7,
         near_holes_end_carry=3,
+        near_holes_before_reach=True,
         earlier_recheck=0.3,
         min_side_offset=2,
         min_side_offset_static=3,
@@ -149,11 +150,13 @@ def test_presets_hold_the_paper_settings():
         hole_floor_plane_px=8,
         hole_floor_rim_px=8,
         hole_floor_world=True,
+        hole_floor_refits=20,
         upsample_mode="holes",
         upsample_clamp=0.05,
         given_upsample_px=3.0,
         given_upsample_colour=True,
         hole_outline_wide_frame_given=0.025,
+        hole_outline_wide_frame_run=3,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")

@@ -540,7 +540,8 @@ class TemporalConfig(BackendConfig):
     share of stage 1's floor within 5 % of the plane 0.52–0.65 → 0.83–0.91. Measured (20, final all-pixel AbsRel
     against the preset): static-orbit held-out 1432 −8.8 % (1.043 → 0.951× stage 1); fresh 2380–2389 7 better / 3
     same / 0 worse, 2390–2399 7 / 2 / 1 (−4.3 … +1.1 %); 7-Scenes the same to five digits (docs/geometric.md "Stage
-    1's covered floor under the boxes traced"). 1 here and in the ``cpu`` preset."""
+    1's covered floor under the boxes traced"). 1 here; 20 in the ``cpu`` preset (held out: static-orbit 1456–1463 8
+    better / 0 same / 0 worse, −6.5 … −0.75 %)."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
@@ -598,7 +599,8 @@ class TemporalConfig(BackendConfig):
     stage 1). Held for 3 frames (docs/stage2-temporal.md, "The static gate over runs of frames"): static-orbit
     ≤ 1.05 % (1453; fresh 2350–2369 ≤ 0.88 %), every dynamic clip measured ≥ 6.2 % (and ≥ 3.4 % of its pixels, far
     above ``hole_outline_wide_given``); 1453 0.02486 → 0.01952 (−21.5 %), fresh 2367 0.04247 → 0.03970 (−6.5 %),
-    every other clip measured identical. 0 here and in the ``cpu`` preset."""
+    every other clip measured identical. 0 here; 3 in the ``cpu`` preset (held out: static-orbit 1456–1463 identical,
+    none of them closed by a flickering patch)."""
     hole_far_boundary_px: float = 0.0
     """With ``hole_farness``: the far lean only within this many working-resolution pixels (Euclidean) of a motion
     boundary (:func:`~stereodiff.flow.motion_boundaries`, the criterion of stage 1's motion-boundary check) of the
