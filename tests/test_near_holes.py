@@ -486,7 +486,7 @@ def test_before_reach_lets_near_holes_take_the_pixels_hole_reach_gave():
     assert none is None and same is untaken
     assert not mover_settings(GeometricConfig(near_holes_before_reach=True)).reach_mask  # needs near_holes
     assert mover_settings(GeometricConfig(near_holes=3.0, near_holes_before_reach=True)).reach_mask
-    assert not preset_config("cpu").stage1.near_holes_before_reach
+    assert preset_config("cpu").stage1.near_holes_before_reach
     with pytest.raises(ValueError, match="near_holes_before_reach"):
         GeometricConfig(near_holes_before_reach=1).validate()
 

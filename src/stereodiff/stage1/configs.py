@@ -1462,8 +1462,8 @@ class GeometricConfig(Stage1Config):
     with a flagged sliver on it that ``hole_reach`` joins to the image bottom and gives the floor's last-row bound,
     2.2–2.7× too far on rolled indoor-dynamic 1453, where ``near_holes`` gives her 1.0–1.2×; the flagged share of
     the joined hole does not tell the two apart (fresh rolled 2310: 4–77 %, right at 0.9–1.2×, ``near_holes`` takes
-    none of it). Off here; on in the ``cpu`` preset (held out: indoor-dynamic 1456–1463 and close-object 1456–1460
-    1456 −52.7 % / −31.7 %, the rest identical; driving 1456–1462 identical; docs/geometric.md "`hole_reach` ahead of
+    none of it). Off here; on in the ``cpu`` preset (held out: indoor-dynamic 1456–1463 and close-object 1456–1463
+    1456 −52.7 % / −31.7 %, the rest within ±0.5 % (co 1462 −0.3 %); driving 1456–1463 identical; docs/geometric.md "`hole_reach` ahead of
     `near_holes`: the order")."""
     near_holes_end_carry: int = 0
     """With ``near_holes``: 0 = off; else past each end of a taken track, for up to this many frames, the stage-1
