@@ -1463,8 +1463,8 @@ class GeometricConfig(Stage1Config):
     2.2–2.7× too far on rolled indoor-dynamic 1453, where ``near_holes`` gives her 1.0–1.2×; the flagged share of
     the joined hole does not tell the two apart (fresh rolled 2310: 4–77 %, right at 0.9–1.2×, ``near_holes`` takes
     none of it). Off here; on in the ``cpu`` preset (held out: indoor-dynamic 1456–1463 and close-object 1456–1463
-    1456 −52.7 % / −31.7 %, the rest within ±0.5 % (co 1462 −0.3 %); driving 1456–1463 identical; docs/geometric.md "`hole_reach` ahead of
-    `near_holes`: the order")."""
+    1456 −52.7 % / −31.7 %, the rest within ±0.5 % (co 1462 −0.3 %); driving 1456–1463 identical;
+    docs/geometric.md "`hole_reach` ahead of `near_holes`: the order")."""
     near_holes_end_carry: int = 0
     """With ``near_holes``: 0 = off; else past each end of a taken track, for up to this many frames, the stage-1
     holes (of any size) that its object's place covers — the place in the frame before, moved by the track's median
