@@ -841,8 +841,10 @@ class GeometricConfig(Stage1Config):
     """With ``movers_carry_standing``: a carried pixel takes the carried depth only where stage 1 put it beyond the
     median stage-1 depth of the static ring (8 px at 320) around its landed region by more than this fraction
     (``MoverSettings.carry_standing_ring``; 0 = off). The carry's wall strip beside a found person lies at the
-    wall's depth, the lost person's phantom 1.22–1.25× beyond it (close-object 1453 / 1455; docs/geometric.md, "The
-    standing carry's wall strip: a ring guard")."""
+    wall's depth, the lost person's phantom 1.22–1.25× beyond it (close-object 1453 / 1455). At 0.1 with
+    ``movers_carry_standing=16``: tuning s0 +4.2 → +1.3 %, 1453 / 1455 kept (−0.8 / −5.9 %), but 1447 −14.7 → −1.1 %
+    (her phantom, wider than the carried region, is its own ring) and fresh 2422 still +3.2 % (docs/geometric.md,
+    "The standing carry's wall strip: a ring guard")."""
     movers_cut_sway: float = 0.0
     """With ``movers_cut_track``: a track of regions cut by the image bottom whose camera's height changed over the
     track by at least this fraction of its depth takes the depth the camera's motion along the ground normal
