@@ -1344,16 +1344,8 @@ def test_carry_standing_carries_a_standing_persons_depth_into_the_frames_where_s
     from stereodiff.stage1.geometric import mover_settings
     from stereodiff.stage1.movers.tracking import CARRY_FOUND, STANDING_FOUND, carry_cut_depth
 
-    rng = np.random.default_rng(5)
     h, w, n = 120, 160, 8
-    wall = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
-    texture = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
-    grey = np.empty((n, h, w), np.uint8)
-    person = np.zeros((n, h, w), bool)
-    for k in range(n):
-        person[k, 20:90, 40 + 3 * k : 70 + 3 * k] = True  # she slides right 3 px a frame, far above the bottom
-        moved = np.roll(texture, 3 * k, axis=1)
-        grey[k] = np.clip(np.where(person[k], moved, wall), 0, 255).astype(np.uint8)
+    grey, person = _sliding_person(30)
     depth = np.where(person, 4.0, 6.0).astype(np.float32)  # the wall behind her at 1.5× her depth
     depth[4:][person[4:]] = 8.0  # missed in frames 4–7: stage 1's phantom, beyond the wall
     handled = person.copy()
@@ -1382,6 +1374,62 @@ def test_carry_standing_carries_a_standing_persons_depth_into_the_frames_where_s
     assert MoverSettings().carry_standing == 0 and preset_config("cpu").stage1.movers_carry_standing == 0
     with pytest.raises(ValueError, match="movers_carry_standing"):
         GeometricConfig(movers_carry_standing=-1).validate()
+
+
+def _sliding_person(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """A textured block ``width`` px wide sliding right 3 px a frame in front of a textured wall, far above the
+    image bottom: grey frames ``[8,120,160]`` uint8 and its mask ``[8,120,160]`` bool."""
+    import cv2
+
+    rng = np.random.default_rng(5)
+    h, w, n = 120, 160, 8
+    wall = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
+    texture = cv2.GaussianBlur(rng.uniform(0, 255, (h, w)).astype(np.float32), (0, 0), 1.5)
+    grey = np.empty((n, h, w), np.uint8)
+    block = np.zeros((n, h, w), bool)
+    for k in range(n):
+        block[k, 20:90, 40 + 3 * k : 40 + width + 3 * k] = True
+        grey[k] = np.clip(np.where(block[k], np.roll(texture, 3 * k, axis=1), wall), 0, 255).astype(np.uint8)
+    return grey, block
+
+
+def test_carry_standing_ring_gives_the_lost_persons_phantom_and_not_the_wall_strip_beside_her():
+    """close-object tuning s0 with ``carry_standing=16``: the carried region lands on a 10–20-column strip beside
+    the walking person that stage 1 put at the wall's depth, the strip takes her depth (0.63× its own) and moves the
+    protocol's one disparity fit (+4.2 %); her phantom where she is lost lies 1.22–1.25× beyond the wall (1453 /
+    1455). With ``ring`` a carried pixel is given only where stage 1 put it beyond the median depth of the static
+    ring around its landed region by more than that fraction: a region found in frames 0–3 (depth 4, the wall 6),
+    which the flow carries 40 columns wide into frames 4–7, where its left 30 columns are her phantom (8) and its
+    right 10 a strip at the wall's depth, gives her phantom her depth with and without the ring, and the strip only
+    without it. The setting reaches ``MoverSettings`` and is validated."""
+    import cv2
+
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.tracking import STANDING_FOUND, carry_cut_depth
+
+    h, n = 120, 8
+    grey, block = _sliding_person(40)
+    person = block & (np.arange(160) < 70 + 3 * np.arange(n)[:, None, None])  # her left 30 columns
+    strip = block & ~person
+    depth = np.full(block.shape, 6.0, np.float32)  # the wall, and the strip at the wall's depth
+    depth[block] = 4.0
+    depth[4:][person[4:]] = 8.0  # missed in frames 4–7: her phantom, 1.33× beyond the wall
+    depth[4:][strip[4:]] = 6.0
+    handled = block.copy()
+    handled[4:] = False
+    inner = np.stack([cv2.erode(p.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) for p in person])
+    core = np.stack([cv2.erode(p.astype(np.uint8), np.ones((9, 5), np.uint8)).astype(bool) for p in strip])
+    for ring in (0.0, 0.1):
+        out = depth.copy()
+        carry_cut_depth(grey, out, handled, 8, margin=h, beyond=0.3, found_share=STANDING_FOUND, ring=ring)
+        for k in range(4, n):
+            assert np.mean(np.isclose(out[k][inner[k]], 4.0, rtol=0.05)) > 0.9  # her phantom: her depth
+            taken = np.mean(np.isclose(out[k][core[k]], 4.0, rtol=0.05))
+            assert taken == 0.0 if ring > 0 else taken > 0.5  # the strip: the wall's depth kept with the ring
+    assert mover_settings(GeometricConfig(movers_carry_standing_ring=0.1)).carry_standing_ring == 0.1
+    assert MoverSettings().carry_standing_ring == 0.0 and preset_config("cpu").stage1.movers_carry_standing_ring == 0
+    with pytest.raises(ValueError, match="movers_carry_standing_ring"):
+        GeometricConfig(movers_carry_standing_ring=1.0).validate()
 
 
 def _approaching_cut_object() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -837,6 +837,14 @@ class GeometricConfig(Stage1Config):
     (moving px 0.449 → 0.321), 1453 −0.8 % (0.345 → 0.292), 1447 −14.7 %, but tuning s0 +4.2 % (a wall strip beside
     the person takes her depth and moves the one disparity fit; docs/geometric.md, "The walking person lost after
     her found frames: close-object held-out 1451 / 1453 / 1455 traced")."""
+    movers_carry_standing_ring: float = 0.0
+    """With ``movers_carry_standing``: a carried pixel takes the carried depth only where stage 1 put it beyond the
+    median stage-1 depth of the static ring (8 px at 320) around its landed region by more than this fraction
+    (``MoverSettings.carry_standing_ring``; 0 = off). The carry's wall strip beside a found person lies at the
+    wall's depth, the lost person's phantom 1.22–1.25× beyond it (close-object 1453 / 1455). At 0.1 with
+    ``movers_carry_standing=16``: tuning s0 +4.2 → +1.3 %, 1453 / 1455 kept (−0.8 / −5.9 %), but 1447 −14.7 → −1.1 %
+    (her phantom, wider than the carried region, is its own ring) and fresh 2422 still +3.2 % (docs/geometric.md,
+    "The standing carry's wall strip: a ring guard")."""
     movers_cut_sway: float = 0.0
     """With ``movers_cut_track``: a track of regions cut by the image bottom whose camera's height changed over the
     track by at least this fraction of its depth takes the depth the camera's motion along the ground normal
@@ -1612,6 +1620,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_carry", self.movers_cut_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_cut_carry_partial", isinstance(self.movers_cut_carry_partial, bool), "must be true or false"),
                 ("movers_carry_standing", self.movers_carry_standing >= 0, "must be ≥ 0 frames"),
+                ("movers_carry_standing_ring", 0 <= self.movers_carry_standing_ring < 1, "must lie in [0, 1)"),
                 ("movers_oncoming_carry", self.movers_oncoming_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_split_feet", self.movers_split_feet >= 0, "must be ≥ 0 (0 = off)"),
                 ("movers_cut_sway", 0 <= self.movers_cut_sway < 1, "must lie in [0, 1) (0 = off)"),

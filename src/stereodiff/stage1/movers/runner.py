@@ -266,6 +266,7 @@ def _handle_block(
             num_workers,
             s.flow_variational_iterations,
             found_share=STANDING_FOUND,
+            ring=s.carry_standing_ring,
         )
     if carry_on or near_on:
         planes: dict[int, tuple[np.ndarray, np.ndarray, float] | None] = {}

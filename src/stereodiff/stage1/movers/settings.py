@@ -364,6 +364,12 @@ class MoverSettings:
     many away, where the mover was missed and stage 1 put it beyond that depth by ``underground``
     (:func:`~.tracking.carry_cut_depth` with every row as its bottom band; 0 = off; docs/geometric.md, "The walking
     person lost after her found frames: close-object held-out 1451 / 1453 / 1455 traced")."""
+    carry_standing_ring: float = 0.0
+    """With ``carry_standing``: a carried pixel takes the carried depth only where stage 1 put it beyond the median
+    stage-1 depth of the static ring around its landed region by more than this fraction
+    (:func:`~.tracking.carry_cut_depth`'s ``ring``; 0 = off): the carried region shifted beside a found person
+    covers the wall next to her, at the wall's own depth, while her phantom lies beyond the wall (docs/geometric.md,
+    "The standing carry's wall strip: a ring guard")."""
     seen_contact: float = 0.0
     """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by

@@ -66,6 +66,11 @@ CARRY_FOUND = 0.8
 #: shifted region covers the wall beside her too: at 0.8 that strip takes her depth (close-object 1453: the wall at
 #: 0.58× in frames 27–36); where she is lost, the handled pieces cover at most 13 % of her (1455)
 STANDING_FOUND = 0.3
+#: ``carry_standing_ring``: the width (px at 320) of the ring of static pixels around a landed region whose median
+#: stage-1 depth is the surface the mover stands in front of
+RING_PX = 8
+#: a landed region with fewer static ring pixels (at 320 px) than this gives no pixel under ``carry_standing_ring``
+RING_MIN_PX = 20
 
 
 #: :func:`carry_oncoming_depth`: the search radius (px at 320) around a phantom's predicted place in the next frame
@@ -888,6 +893,7 @@ def carry_cut_depth(
     variational_iterations: int | None = None,
     partial: bool = False,
     found_share: float = CARRY_FOUND,
+    ring: float = 0.0,
 ) -> np.ndarray:
     """Carry the depth of the mover regions cut by the image bottom along the flow into the frames where the mover
     was missed, in place (``MoverSettings.cut_carry``).
@@ -922,6 +928,9 @@ def carry_cut_depth(
             pixels too, with their own depth (``MoverSettings.cut_carry_partial``); else only from the others.
         found_share: the share of a moved region the handled pixels cover where it is found (``CARRY_FOUND``;
             ``STANDING_FOUND`` for ``MoverSettings.carry_standing``).
+        ring: a carried pixel is given only where stage 1 put it beyond the median stage-1 depth of the static ring
+            around its landed region by more than this fraction (:func:`_beyond_ring`;
+            ``MoverSettings.carry_standing_ring``; 0 = off).
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -947,6 +956,7 @@ def carry_cut_depth(
     pair_flows = dict(zip(range(first, last), thread_map(flows, range(first, last), num_workers, "movers: carry")))
     original = depth.copy()
     best = np.full(depth.shape, np.inf, np.float32)
+    refused: list[np.ndarray] = []  # the ring's ratios of the pixels it refused (logged)
     for step in (1, -1):
         carried = np.where(cut, original, 0.0).astype(np.float32)  # [n,h,w] the depth carried (or own), 0 = none
         age = np.zeros(depth.shape, np.float32)  # [n,h,w] frames since the pixel's depth left a cut region
@@ -971,10 +981,47 @@ def carry_cut_depth(
             carried[j][free], age[j][free] = value[free], older[free]
             shrunk = cv2.erode(free.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
             far = shrunk & (original[j] > value * (1.0 + beyond))  # a hole is stage 2's to fill
+            if ring > 0:  # the wall beside a person lies at the ring's depth, her phantom beyond it
+                ratio = _beyond_ring(original[j], handled[j], value > 0, free)
+                refused.append(ratio[far & ~(ratio > 1.0 + ring)])
+                far &= ratio > 1.0 + ring
             best[j][far] = np.minimum(best[j][far], value[far])
             given[j] |= far
     depth[given] = best[given]
+    if ring > 0:
+        ratios = np.concatenate(refused) if refused else np.zeros(0)
+        logger.info(
+            "movers: carry ring: %d px given, %d refused (median %.2f× their ring)",
+            int(np.count_nonzero(given)), ratios.size, float(np.median(ratios)) if ratios.size else float("nan"),
+        )  # fmt: skip
     return given
+
+
+def _beyond_ring(depth: np.ndarray, handled: np.ndarray, landed: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """``[h,w]`` float: ``depth`` ``[h,w]`` (stage 1's, 0 = hole) of the pixels of ``free`` ``[h,w]`` bool divided by
+    the median depth of the static ring around their connected part: the pixels within ``RING_PX`` of the part,
+    outside ``landed`` ``[h,w]`` bool (every carried pixel), not ``handled`` ``[h,w]`` bool and not holes; 0 where a
+    part's ring has fewer than ``RING_MIN_PX`` pixels, and outside ``free``.
+
+    A carried region shifted beside a found person covers the wall next to her, which stage 1 put at the wall's
+    depth (about 1× its ring), while her phantom where she was lost lies beyond the wall behind her (close-object
+    1453 / 1455: 1.22–1.25×)."""
+    import cv2
+
+    h, w = depth.shape
+    scale = max(h, w) / 320.0
+    width = max(1, round(RING_PX * scale))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
+    static = ~landed & ~handled & (depth > 0)
+    count, labels = cv2.connectedComponents(free.astype(np.uint8), connectivity=8)
+    out = np.zeros((h, w), np.float32)
+    for label in range(1, count):
+        part = labels == label
+        around = cv2.dilate(part.astype(np.uint8), kernel).astype(bool) & static
+        if np.count_nonzero(around) < RING_MIN_PX * scale * scale:
+            continue
+        out[part] = depth[part] / float(np.median(depth[around]))
+    return out
 
 
 def _found(landed: np.ndarray, handled: np.ndarray, share: float) -> np.ndarray:
