@@ -53,7 +53,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -112,10 +112,18 @@ KEPT_FRAMES = 4
 #: a taken track's end (:func:`_plan`): its last (or first) frame, +1 (or −1: the way on past it), the track's
 #: median shift (px per frame), the depth that frame is given and the track's regions there (indices)
 _End = tuple[int, int, tuple[int, int], float, tuple[int, ...]]
-#: a candidate region (:func:`near_hole_depth`): its shift (px), its outline's parallax (px), its bound's parallax
-#: (px), its lower bound, its upper bound (the scene's unit), its bound's parallax vector (px) and its lower bound from
-#: the one-frame pose (the lower bound again unless ``span_along`` or ``span_nearer``)
-_Found = tuple[tuple[int, int], tuple[float, float], float, float, float, tuple[float, float], float]
+
+
+class _Found(NamedTuple):
+    """A candidate region (:func:`near_hole_depth`)."""
+
+    shift: tuple[int, int]  # its silhouette's shift (px)
+    parallax: tuple[float, float]  # its outline's parallax vector (px)
+    bound_parallax: float  # its bound's parallax (px)
+    lower: float  # its lower bound (the scene's unit)
+    upper: float  # its upper bound (the scene's unit)
+    bound_vector: tuple[float, float]  # its bound's parallax vector (px)
+    lower_one: float  # its lower bound from the one-frame pose (``lower`` unless ``span_along`` or ``span_nearer``)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -354,7 +362,7 @@ def near_hole_depth(
                 at_one, _ = rigid_flow(np.where(region, bound, 0.0).astype(np.float32), K, own_to_other)
                 one_vector = np.median(at_one[inside], axis=0) - np.median(rotation[inside], axis=0)
                 lower_one = bound * float(np.hypot(*one_vector)) / max(parallax, 1e-6)
-            found[(k, i)] = ((dx, dy), moved, bound_parallax, lower, bound, along, lower_one)
+            found[(k, i)] = _Found((dx, dy), moved, bound_parallax, lower, bound, along, lower_one)
             if given is not None:
                 given_share[(k, i)] = float(given[ring].mean())
     plan, ends, shifts = _plan(found, regions, t, scale, settings, given_share if settings.mover_ring > 0 else None)
@@ -456,7 +464,7 @@ def _plan(
             continue
         moved = shifted(regions(k)[i], dx, dy)
         for n, region in enumerate(regions(k + 1)):
-            if (k + 1, n) in found and _one_motion(vector, found[(k + 1, n)][1], MIN_SHIFT_PX * scale):
+            if (k + 1, n) in found and _one_motion(vector, found[(k + 1, n)].parallax, MIN_SHIFT_PX * scale):
                 hit = float((moved & region).sum())
                 if hit / max(float((moved | region).sum()), 1.0) >= TRACK_IOU:
                     parent[root((k + 1, n))] = root((k, i))
@@ -477,20 +485,22 @@ def _plan(
             if share >= settings.mover_ring:
                 continue  # bordered mostly by depth the movers step gave: a mover's own unflagged part
         at = np.array([k for k, _ in members])  # [n] frames of the members
-        fast = [key for key in members if np.hypot(*found[key][1]) >= MIN_SHIFT_PX * scale]
+        fast = [key for key in members if np.hypot(*found[key].parallax) >= MIN_SHIFT_PX * scale]
         # the outline moves against the static scene's parallax: the object moves along with the camera, its
         # speed relative to the camera is the smaller difference, and its lower bound lies nearer its depth
-        along = bool(fast) and float(np.median([np.dot(found[key][1], found[key][5]) for key in fast])) < 0
+        dots = [np.dot(found[key].parallax, found[key].bound_vector) for key in fast]
+        along = bool(fast) and float(np.median(dots)) < 0
         weight = settings.along_weight if along else 0.0  # 0: the geometric mean of the two bounds
-        low = 3 if along or not settings.span_along else 6  # the span's lower bounds, or the one-frame pose's
-        lows, highs = np.array([found[key][low] for key in members]), np.array([found[key][4] for key in members])
-        if settings.span_nearer and low == 3:  # the span's lower bounds only where they make the estimate nearer
-            ones = np.array([found[key][6] for key in members])
+        spans = along or not settings.span_along  # the span's lower bounds, or the one-frame pose's
+        lows = np.array([found[key].lower if spans else found[key].lower_one for key in members])
+        highs = np.array([found[key].upper for key in members])
+        if settings.span_nearer and spans:  # the span's lower bounds only where they make the estimate nearer
+            ones = np.array([found[key].lower_one for key in members])
             lows = _nearer_lows(lows, ones, highs, at, weight, settings)
         chosen: dict[int, list[int]] = {}
         for k, i in members:
             chosen.setdefault(k, []).append(i)
-        moving = [found[key][0] for key in fast]
+        moving = [found[key].shift for key in fast]
         shift = (round(float(np.median([m[0] for m in moving]))), round(float(np.median([m[1] for m in moving]))))
         if bridge > 0:  # the frames between bridged tracks: the regions the moved region covers, as past the ends
             for k in sorted(chosen)[:-1]:
@@ -624,10 +634,10 @@ def _track_gate(
     median vector, as an outline that only changes shape shifts every way) at least :data:`MIN_SHIFT_PX` long and
     ``ratio`` times its bound's parallax, with at least :data:`MIN_COHERENT` regions whose own parallax lies within
     half its length of it (a motion persists)."""
-    vectors = np.array([found[key][1] for key in members])  # [n,2] px
+    vectors = np.array([found[key].parallax for key in members])  # [n,2] px
     median = np.median(vectors, axis=0)
     parallax = float(np.hypot(*median))
-    bound_parallax = float(np.median([found[key][2] for key in members]))
+    bound_parallax = float(np.median([found[key].bound_parallax for key in members]))
     coherent = int((np.hypot(*(vectors - median).T) <= 0.5 * parallax).sum())
     passes = parallax >= MIN_SHIFT_PX * scale and parallax >= ratio * bound_parallax and coherent >= MIN_COHERENT
     return median, passes
@@ -658,7 +668,7 @@ def _bridge(
         if float(np.hypot(*median)) < slow or taken:  # slow, or taken on its own
             out[key] = members
             continue
-        shift = np.median(np.array([found[m][0] for m in members], float), axis=0)  # [2] px
+        shift = np.median(np.array([found[m].shift for m in members], float), axis=0)  # [2] px
         fast.append((sorted(members), (float(median[0]), float(median[1])), (float(shift[0]), float(shift[1]))))
     fast.sort(key=lambda item: item[0][0][0])
     joined: dict[int, int] = {}  # index in fast -> the index it joins
