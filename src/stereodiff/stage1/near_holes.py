@@ -38,9 +38,10 @@ the near object").
 
 The object's depth is not observable from the clip beyond its two bounds: a rigid object at constant velocity seen
 from a camera whose velocity hardly changes over the crossing looks the same at every scale (docs/geometric.md "The
-near object's occlusion bound over its track"). ``track_bound`` uses the one bound that tightens over a track: the
-object is nearer than what it hides in any of its frames, so every region takes a low percentile of the track's
-occlusion bounds instead of its own ring's.
+near object's occlusion bound over its track"; trajectory triangulation of its track, exact on the renderer's
+motions, needs its image positions to ~0.03 px: "The near object's depth from its own motion"). ``track_bound``
+uses the one bound that tightens over a track: the object is nearer than what it hides in any of its frames, so
+every region takes a low percentile of the track's occlusion bounds instead of its own ring's.
 
 For a mover's own unflagged part (docs/geometric.md "Mover-bordered holes in `near_holes`"): ``mover_ring`` leaves
 a track alone whose ring is, median over its regions, at least that share ``movers_given`` — rolled indoor-dynamic
