@@ -2645,6 +2645,44 @@ def test_repeated_refits_take_a_tilted_floor_prior_to_the_frames_floor():
         TemporalConfig(hole_floor_refits=0).validate()
 
 
+def test_floor_refits_by_updated_normal_equations_are_the_least_squares_planes():
+    """``hole_floor_refit_sums``: :class:`_FloorSums` kept over sets of pixels that gain and lose pixels gives each
+    set's least-squares plane (to 1e-9, relative) with its whole-number sums exact; :func:`floor_near` with it takes
+    the tilted prior of the repeated-refits test to the same plane at every number of refits."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import _FloorSums, floor_near
+
+    rng = np.random.default_rng(5)
+    rows, cols = np.nonzero(np.ones((48, 64), bool))
+    inverse = 0.02 * rows + 0.001 * cols + 0.1 + 0.01 * rng.standard_normal(len(rows))
+    design = np.stack([cols, rows, np.ones(len(rows))], axis=1).astype(np.float64)
+    sums = _FloorSums(design, inverse, (48, 64))
+    fit = rng.random(len(rows)) < 0.5
+    for _ in range(6):  # each set swaps a tenth of the pixels in and out of the last
+        plane = sums.refit(fit)
+        expected = np.linalg.lstsq(design[fit], inverse[fit], rcond=None)[0]
+        np.testing.assert_allclose(plane, expected, rtol=1e-9)
+        centred = design[fit] - np.array([32, 24, 0])
+        assert np.array_equal(sums.gram, centred.T @ centred)
+        fit = fit ^ (rng.random(len(rows)) < 0.1)
+
+    grid_rows = np.arange(80, dtype=np.float64)[:, None] * np.ones((1, 60))
+    grid_cols = np.ones((80, 1)) * np.arange(60, dtype=np.float64)[None, :]
+    true = 0.01 * grid_rows - 0.1
+    covered = grid_rows >= 20
+    noise = 0.04 * np.sin(0.9 * grid_rows + 1.7 * grid_cols)
+    log_depth = np.where(covered, -np.log(np.maximum(true * (1 + noise), 1e-3)), 0.0).astype(np.float32)
+    prior = np.array([0.0, 0.0094, -0.086])
+    for refits in (1, 2, 5, 20):
+        np.testing.assert_allclose(
+            floor_near(covered, log_depth, prior, refits, sums=True),
+            floor_near(covered, log_depth, prior, refits),
+            rtol=1e-9,
+            atol=1e-12,
+        )
+    assert TemporalConfig().hole_floor_refit_sums is False
+
+
 def test_weak_far_points_on_a_nearer_confident_surface_leave_the_fill_with_fill_weak_far():
     """``fill_weak_far``: a near object (depth 2, one colour) confident in rows 12-19, weak far outliers (depth 20,
     weight 0.3) on it in rows 6-9 and holes in rows 2-5: without the option the outliers pull the holes far; with it
