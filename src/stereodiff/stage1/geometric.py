@@ -176,6 +176,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         cut_carry_partial=bool(config.movers_cut_carry_partial),
         carry_standing=0 if ahead else int(config.movers_carry_standing),  # sideways only
         carry_standing_ring=float(config.movers_carry_standing_ring),
+        carry_standing_flagged=bool(config.movers_carry_standing_flagged),
         seen_contact=float(config.movers_seen_contact),
         oncoming_trim=bool(config.movers_oncoming_trim),
         oncoming_carry=0 if ahead else int(config.movers_oncoming_carry),  # driving s761 +2.4 %

@@ -267,6 +267,7 @@ def _handle_block(
             s.flow_variational_iterations,
             found_share=STANDING_FOUND,
             ring=s.carry_standing_ring,
+            flagged=moving if s.carry_standing_flagged else None,
         )
     if carry_on or near_on:
         planes: dict[int, tuple[np.ndarray, np.ndarray, float] | None] = {}

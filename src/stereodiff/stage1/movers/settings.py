@@ -370,6 +370,13 @@ class MoverSettings:
     (:func:`~.tracking.carry_cut_depth`'s ``ring``; 0 = off): the carried region shifted beside a found person
     covers the wall next to her, at the wall's own depth, while her phantom lies beyond the wall (docs/geometric.md,
     "The standing carry's wall strip: a ring guard")."""
+    carry_standing_flagged: bool = False
+    """With ``carry_standing``: a carried pixel takes the carried depth only where the segmentation flags it (the
+    mover mask; :func:`~.tracking.carry_cut_depth`'s ``flagged``), or, with ``carry_standing_ring``, where it passes
+    the ring's test: the wall strip the carried region covers beside a found person moves as its stage-1 depth
+    predicts and is not flagged, while a person whose feet went behind a static object stays flagged in the frames
+    where the frame rule finds no contact for her (docs/geometric.md,
+    "The walking person lost after the near object passes: the segmentation per test")."""
     seen_contact: float = 0.0
     """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by
