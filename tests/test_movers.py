@@ -1475,6 +1475,38 @@ def test_carry_standing_flagged_gives_the_flagged_person_and_not_the_unflagged_w
         GeometricConfig(movers_carry_standing_flagged=1).validate()
 
 
+def test_persist_frames_keeps_a_mover_flagged_in_every_other_frame():
+    """close-object 1455: after the near object has passed, the walking person's flow matches her phantom and only
+    the ground cue flags her, in every other frame; the persistence test (a flag near the same place in both
+    neighbouring frames) drops her. With ``persist_frames=2`` a region flagged in frames 0, 2, 4 (then 5, 6) is kept
+    in frame 2 (flagged two frames away on both sides), which the reach of 1 drops; a region flagged in frame 3 alone
+    is dropped at any reach, one flagged in three frames in a row (4–6) kept in the middle one at any reach. The
+    setting reaches ``MoverSettings`` and is validated."""
+    import cv2
+
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.segmentation import persistent_regions
+
+    t, h, w = 7, 60, 80
+    opened = np.zeros((t, h, w), np.uint8)
+    opened[0::2, 10:40, 10:30] = 1  # flagged in every other frame
+    opened[3, 20:40, 50:70] = 1  # a static patch flagged in one frame
+    opened[5:7, 10:40, 10:30] = 1  # and in three frames in a row: 4, 5, 6
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (17, 17))
+    grown = np.stack([cv2.dilate(o, near) for o in opened])
+    alternating = np.zeros((h, w), bool)
+    alternating[10:40, 10:30] = True
+    for frames in (1, 2):
+        kept = np.stack([persistent_regions(opened, grown, k, frames, 50) for k in range(t)])
+        assert not kept[3].any()  # one frame alone: never
+        assert np.array_equal(kept[5], alternating)  # three frames in a row: at any reach
+        assert np.array_equal(kept[2], alternating if frames == 2 else np.zeros((h, w), bool))
+    assert mover_settings(GeometricConfig(movers_persist_frames=2)).persist_frames == 2
+    assert MoverSettings().persist_frames == 1 and preset_config("cpu").stage1.movers_persist_frames == 1
+    with pytest.raises(ValueError, match="movers_persist_frames"):
+        GeometricConfig(movers_persist_frames=0).validate()
+
+
 def _approaching_cut_object() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A textured object approaching the camera, cut by the image bottom in every frame, and a static one: grey
     frames ``[8,120,160]`` uint8, their depth (10 on the handled regions), handled mask and the approaching object's

@@ -852,6 +852,13 @@ class GeometricConfig(Stage1Config):
     (her feet behind a static object: no contact), while the carry's wall strip beside a found person (tuning s0)
     moves as its stage-1 depth predicts and is not flagged (docs/geometric.md,
     "The walking person lost after the near object passes: the segmentation per test")."""
+    movers_persist_frames: int = 1
+    """With ``movers``: the segmentation keeps a flagged pixel when, on each side, one of the nearest this many frames
+    flags a pixel within 8 px (``MoverSettings.persist_frames``; 1 = the neighbouring frames, as before).
+    close-object 1455: after the near object has passed, the walking person's flow matches her phantom (0–2 % of her
+    voted in frames 49–63) and the ground cue flags her phantom in every other frame (73–94 % of her in 52, 54, 55,
+    57, 59, 60, 62), which the two-neighbour test drops (docs/geometric.md,
+    "The walking person lost after the near object passes: the segmentation per test")."""
     movers_cut_sway: float = 0.0
     """With ``movers_cut_track``: a track of regions cut by the image bottom whose camera's height changed over the
     track by at least this fraction of its depth takes the depth the camera's motion along the ground normal
@@ -1628,6 +1635,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_carry_partial", isinstance(self.movers_cut_carry_partial, bool), "must be true or false"),
                 ("movers_carry_standing", self.movers_carry_standing >= 0, "must be ≥ 0 frames"),
                 ("movers_carry_standing_ring", 0 <= self.movers_carry_standing_ring < 1, "must lie in [0, 1)"),
+                ("movers_persist_frames", self.movers_persist_frames >= 1, "must be ≥ 1 frame"),
                 (
                     "movers_carry_standing_flagged",
                     isinstance(self.movers_carry_standing_flagged, bool),

@@ -126,6 +126,7 @@ def block_margin(s: MoverSettings, num_frames: int) -> int:
                 s.near_carry,
                 s.entry_carry + s.entry_chain,
                 s.edge_carry,
+                s.persist_frames,
             )
         )
         + 1

@@ -40,6 +40,11 @@ class MoverSettings:
     there is extrapolated)."""
     persist_px: int = 8
     """A flagged pixel is kept only if the neighbouring frames (both) flag a pixel within this distance."""
+    persist_frames: int = 1
+    """The persistence test's reach (frames): a flagged pixel is kept when, on each side, one of the nearest this many
+    frames flags a pixel within ``persist_px`` (1: the neighbouring frames themselves). A person whose phantom only
+    the ground cue flags, in every other frame, is dropped at 1 (docs/geometric.md,
+    "The walking person lost after the near object passes: the segmentation per test"))."""
     pnp_threshold_px: float = 1.0
     """RANSAC inlier threshold (pixels) of the per-pair camera pose, solved by PnP from the stage-1 depth and the
     flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
