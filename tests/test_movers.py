@@ -1432,6 +1432,81 @@ def test_carry_standing_ring_gives_the_lost_persons_phantom_and_not_the_wall_str
         GeometricConfig(movers_carry_standing_ring=1.0).validate()
 
 
+def test_carry_standing_flagged_gives_the_flagged_person_and_not_the_unflagged_wall_strip():
+    """close-object 1453: the walking person's feet go behind a static object after frame 40; the segmentation still
+    flags her upper body in frames 40–51, but the frame rule finds no contact and she keeps stage 1's phantom. The
+    carry's wall strip beside a found person (tuning s0) moves as its stage-1 depth predicts and is not flagged.
+    With ``flagged`` (the mover mask) a carried pixel is given only where it is flagged: a region found in frames
+    0–3, carried 40 columns wide into frames 4–7 where its left 30 columns are her flagged phantom and its right
+    10 an unflagged strip at the wall's depth, gives her phantom her depth with and without the mask, the strip
+    only without it; an unflagged phantom keeps its depth under the mask alone and takes hers where it passes the
+    ring's test (``ring``, 1.33× beyond the wall). The setting reaches ``MoverSettings`` and is validated."""
+    import cv2
+
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.tracking import STANDING_FOUND, carry_cut_depth
+
+    h, n = 120, 8
+    grey, block = _sliding_person(40)
+    person = block & (np.arange(160) < 70 + 3 * np.arange(n)[:, None, None])  # her left 30 columns
+    strip = block & ~person
+    depth = np.full(block.shape, 6.0, np.float32)
+    depth[block] = 4.0
+    depth[4:][person[4:]] = 8.0  # missed in frames 4–7: her phantom
+    depth[4:][strip[4:]] = 6.0  # the strip at the wall's depth
+    handled = block.copy()
+    handled[4:] = False
+    inner = np.stack([cv2.erode(p.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool) for p in person])
+    core = np.stack([cv2.erode(p.astype(np.uint8), np.ones((9, 5), np.uint8)).astype(bool) for p in strip])
+    none = np.zeros_like(person)
+    for flagged, ring in ((None, 0.0), (person, 0.0), (none, 0.0), (none, 0.1)):
+        out = depth.copy()
+        carry_cut_depth(grey, out, handled, 8, h, 0.3, found_share=STANDING_FOUND, ring=ring, flagged=flagged)
+        for k in range(4, n):
+            mine = np.mean(np.isclose(out[k][inner[k]], 4.0, rtol=0.05))
+            assert mine == 0.0 if flagged is none and ring == 0 else mine > 0.9  # unflagged: the ring's test
+            taken = np.mean(np.isclose(out[k][core[k]], 4.0, rtol=0.05))
+            assert taken == 0.0 if flagged is not None else taken > 0.5
+    config = GeometricConfig(movers_carry_standing=16, movers_carry_standing_flagged=True)
+    assert mover_settings(config).carry_standing_flagged
+    assert not MoverSettings().carry_standing_flagged
+    assert not preset_config("cpu").stage1.movers_carry_standing_flagged
+    with pytest.raises(ValueError, match="movers_carry_standing_flagged"):
+        GeometricConfig(movers_carry_standing_flagged=1).validate()
+
+
+def test_persist_frames_keeps_a_mover_flagged_in_every_other_frame():
+    """close-object 1455: after the near object has passed, the walking person's flow matches her phantom and only
+    the ground cue flags her, in every other frame; the persistence test (a flag near the same place in both
+    neighbouring frames) drops her. With ``persist_frames=2`` a region flagged in frames 0, 2, 4 (then 5, 6) is kept
+    in frame 2 (flagged two frames away on both sides), which the reach of 1 drops; a region flagged in frame 3 alone
+    is dropped at any reach, one flagged in three frames in a row (4–6) kept in the middle one at any reach. The
+    setting reaches ``MoverSettings`` and is validated."""
+    import cv2
+
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.segmentation import persistent_regions
+
+    t, h, w = 7, 60, 80
+    opened = np.zeros((t, h, w), np.uint8)
+    opened[0::2, 10:40, 10:30] = 1  # flagged in every other frame
+    opened[3, 20:40, 50:70] = 1  # a static patch flagged in one frame
+    opened[5:7, 10:40, 10:30] = 1  # and in three frames in a row: 4, 5, 6
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (17, 17))
+    grown = np.stack([cv2.dilate(o, near) for o in opened])
+    alternating = np.zeros((h, w), bool)
+    alternating[10:40, 10:30] = True
+    for frames in (1, 2):
+        kept = np.stack([persistent_regions(opened, grown, k, frames, 50) for k in range(t)])
+        assert not kept[3].any()  # one frame alone: never
+        assert np.array_equal(kept[5], alternating)  # three frames in a row: at any reach
+        assert np.array_equal(kept[2], alternating if frames == 2 else np.zeros((h, w), bool))
+    assert mover_settings(GeometricConfig(movers_persist_frames=2)).persist_frames == 2
+    assert MoverSettings().persist_frames == 1 and preset_config("cpu").stage1.movers_persist_frames == 1
+    with pytest.raises(ValueError, match="movers_persist_frames"):
+        GeometricConfig(movers_persist_frames=0).validate()
+
+
 def _approaching_cut_object() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A textured object approaching the camera, cut by the image bottom in every frame, and a static one: grey
     frames ``[8,120,160]`` uint8, their depth (10 on the handled regions), handled mask and the approaching object's

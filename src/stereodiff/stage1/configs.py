@@ -845,6 +845,22 @@ class GeometricConfig(Stage1Config):
     ``movers_carry_standing=16``: tuning s0 +4.2 → +1.3 %, 1453 / 1455 kept (−0.8 / −5.9 %), but 1447 −14.7 → −1.1 %
     (her phantom, wider than the carried region, is its own ring) and fresh 2422 still +3.2 % (docs/geometric.md,
     "The standing carry's wall strip: a ring guard")."""
+    movers_carry_standing_flagged: bool = False
+    """With ``movers_carry_standing``: a carried pixel takes the carried depth only where the segmentation flags it,
+    or, with ``movers_carry_standing_ring``, where it passes the ring's test (``MoverSettings.carry_standing_flagged``;
+    off). close-object 1453: the walking person stays flagged on 38–84 % of her in frames 40–51 but is given no depth
+    (her feet behind a static object: no contact), while the carry's wall strip beside a found person (tuning s0)
+    moves as its stage-1 depth predicts and is not flagged. With ``movers_carry_standing=16``: s0 +4.2 → +0.2 %, but
+    1447 / 1455 / 1453 only −3.5 / −1.2 / −0.2 % (her unflagged phantom frames refused) and fresh 2521 +4.3 %
+    (docs/geometric.md, "The walking person lost after the near object passes: the segmentation per test")."""
+    movers_persist_frames: int = 1
+    """With ``movers``: the segmentation keeps a flagged pixel when, on each side, one of the nearest this many frames
+    flags a pixel within 8 px (``MoverSettings.persist_frames``; 1 = the neighbouring frames, as before).
+    close-object 1455: after the near object has passed, the walking person's flow matches her phantom (0–2 % of her
+    voted in frames 49–63) and the ground cue flags her phantom in every other frame (73–94 % of her in 52, 54, 55,
+    57, 59, 60, 62), which the two-neighbour test drops. At 2: 1455 −11.2 % (moving px 0.334 → 0.271), 1447 −20.7 %,
+    but tuning s0 +16.8 % and fresh 2521 +28.0 % (flickering static flags kept; docs/geometric.md,
+    "The walking person lost after the near object passes: the segmentation per test")."""
     movers_cut_sway: float = 0.0
     """With ``movers_cut_track``: a track of regions cut by the image bottom whose camera's height changed over the
     track by at least this fraction of its depth takes the depth the camera's motion along the ground normal
@@ -1621,6 +1637,12 @@ class GeometricConfig(Stage1Config):
                 ("movers_cut_carry_partial", isinstance(self.movers_cut_carry_partial, bool), "must be true or false"),
                 ("movers_carry_standing", self.movers_carry_standing >= 0, "must be ≥ 0 frames"),
                 ("movers_carry_standing_ring", 0 <= self.movers_carry_standing_ring < 1, "must lie in [0, 1)"),
+                ("movers_persist_frames", self.movers_persist_frames >= 1, "must be ≥ 1 frame"),
+                (
+                    "movers_carry_standing_flagged",
+                    isinstance(self.movers_carry_standing_flagged, bool),
+                    "must be true or false",
+                ),
                 ("movers_oncoming_carry", self.movers_oncoming_carry >= 0, "must be ≥ 0 frames"),
                 ("movers_split_feet", self.movers_split_feet >= 0, "must be ≥ 0 (0 = off)"),
                 ("movers_cut_sway", 0 <= self.movers_cut_sway < 1, "must lie in [0, 1) (0 = off)"),

@@ -126,6 +126,7 @@ def block_margin(s: MoverSettings, num_frames: int) -> int:
                 s.near_carry,
                 s.entry_carry + s.entry_chain,
                 s.edge_carry,
+                s.persist_frames,
             )
         )
         + 1
@@ -267,6 +268,7 @@ def _handle_block(
             s.flow_variational_iterations,
             found_share=STANDING_FOUND,
             ring=s.carry_standing_ring,
+            flagged=moving if s.carry_standing_flagged else None,
         )
     if carry_on or near_on:
         planes: dict[int, tuple[np.ndarray, np.ndarray, float] | None] = {}

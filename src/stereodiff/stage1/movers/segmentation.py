@@ -20,7 +20,7 @@ from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
 from stereodiff.types import SceneGeometry
 
-__all__ = ["carry_edge_depth", "flow_explains", "pose_from_flow", "rigid_flow", "segment_movers"]
+__all__ = ["carry_edge_depth", "flow_explains", "persistent_regions", "pose_from_flow", "rigid_flow", "segment_movers"]
 
 
 def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,14 +218,7 @@ def segment_movers(
     min_px = s.min_area * h * w
 
     def persistent(k: int) -> None:  # writes out[k] only
-        # temporal consistency: a mover seen in frame k is seen near the same place in a neighbouring frame
-        before = grown[k - 1] if k > 0 else grown[k + 1] if t > 1 else opened[k]
-        after = grown[k + 1] if k + 1 < t else before
-        region = cv2.morphologyEx(opened[k] & before & after, cv2.MORPH_CLOSE, kernel)
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
-        keep = stats[:, cv2.CC_STAT_AREA] >= min_px
-        keep[0] = False
-        out[k] = keep[labels]
+        out[k] = persistent_regions(opened, grown, k, s.persist_frames, min_px)
 
     grounds = None  # every frame's ground findings, first, only where a frame's verdict reads its neighbours'
     if s.underground_cut and s.underground > 0:
@@ -236,6 +229,29 @@ def segment_movers(
         engine = thread_dis_engine(local, "fast", s.flow_variational_iterations)
         carry_entries(out, grey, scene, static_depth, s, engine, first)
     return out
+
+
+def persistent_regions(opened: np.ndarray, grown: np.ndarray, k: int, frames: int, min_px: float) -> np.ndarray:
+    """``[h,w]`` bool: frame ``k``'s flagged regions that persist in time — a mover seen in frame ``k`` is seen near
+    the same place on both sides: the pixels of ``opened[k]`` that ``grown`` flags in one of the nearest ``frames``
+    frames before and in one of those after (one side only at the clip's ends), closed by a 5 × 5 kernel, in
+    connected regions of at least ``min_px`` pixels. ``opened``: ``[T,h,w]`` uint8 (0/1) the opened flags;
+    ``grown``: the same dilated by ``persist_px`` (``MoverSettings.persist_frames``: ``frames``)."""
+    import cv2
+
+    t = opened.shape[0]
+
+    def side(step: int) -> np.ndarray:  # [h,w] uint8: grown over the nearest ``frames`` frames that way
+        return np.bitwise_or.reduce(grown[k + 1 : k + 1 + frames] if step > 0 else grown[max(0, k - frames) : k])
+
+    before = side(-1) if k > 0 else side(1) if t > 1 else opened[k]
+    after = side(1) if k + 1 < t else before
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    region = cv2.morphologyEx(opened[k] & before & after, cv2.MORPH_CLOSE, kernel)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_px
+    keep[0] = False
+    return keep[labels]
 
 
 def flow_explains(

@@ -40,6 +40,11 @@ class MoverSettings:
     there is extrapolated)."""
     persist_px: int = 8
     """A flagged pixel is kept only if the neighbouring frames (both) flag a pixel within this distance."""
+    persist_frames: int = 1
+    """The persistence test's reach (frames): a flagged pixel is kept when, on each side, one of the nearest this many
+    frames flags a pixel within ``persist_px`` (1: the neighbouring frames themselves). A person whose phantom only
+    the ground cue flags, in every other frame, is dropped at 1 (docs/geometric.md,
+    "The walking person lost after the near object passes: the segmentation per test"))."""
     pnp_threshold_px: float = 1.0
     """RANSAC inlier threshold (pixels) of the per-pair camera pose, solved by PnP from the stage-1 depth and the
     flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
@@ -370,6 +375,13 @@ class MoverSettings:
     (:func:`~.tracking.carry_cut_depth`'s ``ring``; 0 = off): the carried region shifted beside a found person
     covers the wall next to her, at the wall's own depth, while her phantom lies beyond the wall (docs/geometric.md,
     "The standing carry's wall strip: a ring guard")."""
+    carry_standing_flagged: bool = False
+    """With ``carry_standing``: a carried pixel takes the carried depth only where the segmentation flags it (the
+    mover mask; :func:`~.tracking.carry_cut_depth`'s ``flagged``), or, with ``carry_standing_ring``, where it passes
+    the ring's test: the wall strip the carried region covers beside a found person moves as its stage-1 depth
+    predicts and is not flagged, while a person whose feet went behind a static object stays flagged in the frames
+    where the frame rule finds no contact for her (docs/geometric.md,
+    "The walking person lost after the near object passes: the segmentation per test")."""
     seen_contact: float = 0.0
     """The ground contact is the ground plane's depth where the ground is first seen (on the plane, not a mover)
     under the region's lowest pixels, within ``contact_rows``, rather than right under them, when that is nearer by

@@ -894,6 +894,7 @@ def carry_cut_depth(
     partial: bool = False,
     found_share: float = CARRY_FOUND,
     ring: float = 0.0,
+    flagged: np.ndarray | None = None,
 ) -> np.ndarray:
     """Carry the depth of the mover regions cut by the image bottom along the flow into the frames where the mover
     was missed, in place (``MoverSettings.cut_carry``).
@@ -931,6 +932,9 @@ def carry_cut_depth(
         ring: a carried pixel is given only where stage 1 put it beyond the median stage-1 depth of the static ring
             around its landed region by more than this fraction (:func:`_beyond_ring`;
             ``MoverSettings.carry_standing_ring``; 0 = off).
+        flagged: ``[n,h,w]`` bool: a carried pixel is given only where this holds (the segmentation's mover mask,
+            ``MoverSettings.carry_standing_flagged``; None = everywhere) — or, with ``ring``, where it passes the
+            ring's test.
 
     Returns:
         ``[n,h,w]`` bool: the pixels given a depth here.
@@ -981,10 +985,15 @@ def carry_cut_depth(
             carried[j][free], age[j][free] = value[free], older[free]
             shrunk = cv2.erode(free.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
             far = shrunk & (original[j] > value * (1.0 + beyond))  # a hole is stage 2's to fill
-            if ring > 0:  # the wall beside a person lies at the ring's depth, her phantom beyond it
+            # the wall beside a found person moves as its depth predicts (not flagged) and lies at the ring's
+            # depth, her phantom beyond it: a pixel passes either guard that is on
+            keep = None if flagged is None else flagged[j]
+            if ring > 0:
                 ratio = _beyond_ring(original[j], handled[j], value > 0, free)
-                refused.append(ratio[far & ~(ratio > 1.0 + ring)])
-                far &= ratio > 1.0 + ring
+                keep = ratio > 1.0 + ring if keep is None else keep | (ratio > 1.0 + ring)
+                refused.append(ratio[far & ~keep])
+            if keep is not None:
+                far &= keep
             best[j][far] = np.minimum(best[j][far], value[far])
             given[j] |= far
     depth[given] = best[given]
