@@ -493,8 +493,10 @@ class TemporalConfig(BackendConfig):
     the nearby frames' colours better (:func:`~stereodiff.stage2.hole_fill.views_colour_cost`, as
     ``hole_outline_views``). A floor hole behind an object lies in the top's column configuration (the front below,
     a farther pixel above) and takes the top's plane, too near, where its colour is nearer the front's (static-orbit
-    2397: 29 000 floor hole pixel-frames moved, median log error −0.26 after the move; docs/stage2-temporal.md "The
-    tops' false moves onto the floor"). Off here and in the ``cpu`` preset."""
+    2397: 29 000 floor hole pixel-frames moved, median log error −0.26 after the move; docs/stage2-temporal.md
+    "Static-orbit 1462 / 1463 / 2380 / 2397 traced"). Measured (8, margin 0.01; final all-pixel AbsRel against the
+    preset): static-orbit 1462 / 1463 / 2397 +0.45 / −1.6 / −1.4 %, fresh 2540–2546 3 better / 4 same / 0 worse,
+    2550–2555 2 / 4 / 0 (−1.7 … +0.5 %). Off here and in the ``cpu`` preset."""
     hole_top_plane_views_margin: float = 0.01
     """With ``hole_top_plane_views``: a top move is undone only where the floor's or the fill's depth matches the
     nearby frames by this much better than the top's (the cost of ``hole_outline_views_margin``: median over the
