@@ -2616,6 +2616,42 @@ def test_the_videos_floor_decides_a_frame_whose_lowest_third_is_a_box_front():
     assert TemporalConfig().hole_floor_world is False
 
 
+def test_a_top_move_the_nearby_frames_show_on_the_floor_is_undone():
+    """:func:`top_views_check`: a block of holes the top pass moved from the fill's depth 10 to the top's 2, with
+    the floor's plane at depth 5, seen by a nearby frame one unit to the side (focal 20: the block lands 10 / 4 / 2
+    columns over at the three depths). Where that frame shows the block's colour at the top's landing, the move
+    stays; where at the floor's, it is undone (the fill's depth back); without views, or where nothing moved,
+    nothing changes."""
+    from stereodiff.stage2.hole_fill import View, top_views_check
+
+    own, other = (0.8, 0.3, 0.2), (0.1, 0.2, 0.7)
+    rgb = np.empty((20, 40, 3), np.float32)
+    rgb[:] = own
+    before = np.full((20, 40), np.log(10.0), np.float32)
+    after = before.copy()
+    block = (slice(9, 12), slice(19, 22))
+    after[block] = np.log(2.0)
+    floor = np.array([0.0, 0.0, 0.2])  # inverse depth 0.2 everywhere: depth 5
+
+    def view(columns: slice) -> View:
+        seen = np.empty((20, 40, 3), np.float32)
+        seen[:] = other
+        seen[8:13, columns] = own
+        return View(seen, np.eye(3), np.array([1.0, 0.0, 0.0]), 20.0, (20.0, 10.0))
+
+    kept = top_views_check(rgb, [view(slice(28, 33))], before, after, floor)  # the top's landing: columns 29..31
+    np.testing.assert_array_equal(kept, after)
+    undone = top_views_check(rgb, [view(slice(22, 27))], before, after, floor)  # the floor's: columns 23..25
+    np.testing.assert_array_equal(undone, before)
+    far_apart = 2 * float(np.abs(np.subtract(own, other)).sum())  # beyond the top's whole cost there (1.3)
+    np.testing.assert_array_equal(top_views_check(rgb, [view(slice(22, 27))], before, after, floor, far_apart), after)
+    assert top_views_check(rgb, [], before, after, floor) is after
+    assert top_views_check(rgb, [view(slice(22, 27))], before, before, floor) is before
+    for bad in ({"hole_top_plane_views": -1}, {"hole_top_plane_views_margin": -0.1}):
+        with pytest.raises(ValueError, match="hole_top_plane_views"):
+            TemporalRefiner(**bad)
+
+
 def test_repeated_refits_take_a_tilted_floor_prior_to_the_frames_floor():
     """``hole_floor_refits``: :func:`floor_near` from a prior tilted up the image (right at the bottom, 5 % nearer
     at the top) on a floor with ±4 % noise: one refit on the pixels within 5 % of the prior keeps part of the tilt

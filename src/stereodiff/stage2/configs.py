@@ -486,6 +486,22 @@ class TemporalConfig(BackendConfig):
     """With ``hole_top_plane_px``: the share of the lowest third's covered pixels whose inverse depth lies within
     5 % of the fitted floor plane, at least, for the frame's tops to move (a frame without a floor in view; on
     static-orbit the floor is about half of the lowest third, the objects' fronts the rest)."""
+    hole_top_plane_views: int = 0
+    """With ``hole_top_plane_px``: the top pass's moves are checked against this many nearby frames on each side
+    (0 = off; :func:`~stereodiff.stage2.hole_fill.top_views_check`): a moved hole, lifted to 3D at the top's depth,
+    at the floor plane's and at its fill before the move, keeps the top's depth unless another of the three matches
+    the nearby frames' colours better (:func:`~stereodiff.stage2.hole_fill.views_colour_cost`, as
+    ``hole_outline_views``). A floor hole behind an object lies in the top's column configuration (the front below,
+    a farther pixel above) and takes the top's plane, too near, where its colour is nearer the front's (static-orbit
+    2397: 29 000 floor hole pixel-frames moved, median log error −0.26 after the move; docs/stage2-temporal.md
+    "Static-orbit 1462 / 1463 / 2380 / 2397 traced"). Measured (8, margin 0.01; final all-pixel AbsRel against the
+    preset): static-orbit 1462 / 1463 / 2397 +0.45 / −1.6 / −1.4 %, fresh 2540–2546 3 better / 4 same / 0 worse,
+    2550–2555 2 / 4 / 0 (−1.7 … +0.5 %). Off here and in the ``cpu`` preset."""
+    hole_top_plane_views_margin: float = 0.01
+    """With ``hole_top_plane_views``: a top move is undone only where the floor's or the fill's depth matches the
+    nearby frames by this much better than the top's (the cost of ``hole_outline_views_margin``: median over the
+    frames of the mean colour L1 of the 5-pixel cross, RGB in [0, 1] summed over channels); a top of one flat colour
+    matches about as well at several depths."""
     hole_floor_plane_px: int = 0
     """In a video stage 1 finds static, after ``hole_top_plane_px``: a hole below the vanishing line of the floor
     (the plane of ``hole_top_plane_px``'s fit), filled nearer than the floor along its ray, whose chromaticity lies
@@ -1014,6 +1030,8 @@ class TemporalConfig(BackendConfig):
             ("hole_top_plane_px", self.hole_top_plane_px >= 0, "must be ≥ 0"),
             ("hole_top_plane_colour", self.hole_top_plane_colour > 0, "must be > 0"),
             ("hole_top_plane_floor", 0 <= self.hole_top_plane_floor <= 1, "must be in [0, 1]"),
+            ("hole_top_plane_views", self.hole_top_plane_views >= 0, "must be ≥ 0"),
+            ("hole_top_plane_views_margin", self.hole_top_plane_views_margin >= 0, "must be ≥ 0"),
             ("hole_floor_plane_px", self.hole_floor_plane_px >= 0, "must be ≥ 0"),
             ("hole_floor_plane_colour", self.hole_floor_plane_colour > 0, "must be > 0"),
             ("hole_floor_rim_px", self.hole_floor_rim_px >= 0, "must be ≥ 0"),

@@ -1104,8 +1104,10 @@ def plane_fills(
     rgb: np.ndarray,
     movers: np.ndarray | None = None,
     seen_floor: np.ndarray | None = None,
+    views: Sequence[View] = (),
 ) -> np.ndarray:
-    """``[h,w]`` the output log-depth (``log_depth [h,w]``) with :func:`top_plane_fill` (``hole_top_plane_px``),
+    """``[h,w]`` the output log-depth (``log_depth [h,w]``) with :func:`top_plane_fill` (``hole_top_plane_px``;
+    its moves checked against the nearby frames ``views`` with :func:`top_views_check` where given),
     :func:`floor_plane_fill` (``hole_floor_plane_px``) and then :func:`floor_rim_fill` (``hole_floor_rim_px``)
     applied, all on the frame's one floor (fitted to the ``covered [h,w]`` pixels before the rim's move: the video's
     floor seen from the frame, ``seen_floor [3]`` (``hole_floor_world``), refitted by :func:`floor_near`, or else
@@ -1121,7 +1123,8 @@ def plane_fills(
     if floor is None:
         return log_depth
     share = chromaticity(rgb)  # [h,w,3]
-    log_depth = top_plane_fill(config, covered, log_depth, share, floor, movers)
+    topped = top_plane_fill(config, covered, log_depth, share, floor, movers)
+    log_depth = top_views_check(rgb, views, log_depth, topped, floor, config.hole_top_plane_views_margin)
     log_depth = floor_plane_fill(config, covered, log_depth, share, floor, movers)
     return floor_rim_fill(config, covered, log_depth, share, floor, movers)  # the holes' moves change no covered pixel
 
@@ -1169,6 +1172,36 @@ def top_plane_fill(
     move &= (ratio > 0) & (edge > 0) & (target < far) & (target < log_depth[rows, cols])
     out = log_depth.astype(np.float32, copy=True)
     out[rows[move], cols[move]] = target[move]
+    return out
+
+
+def top_views_check(
+    rgb: np.ndarray,
+    views: Sequence[View],
+    before: np.ndarray,
+    after: np.ndarray,
+    floor: np.ndarray,
+    margin: float = 0.0,
+) -> np.ndarray:
+    """``[h,w]`` float32 ``after`` (:func:`top_plane_fill`'s output log-depth) with the top moves the nearby frames
+    do not confirm undone (``hole_top_plane_views``; ``after`` itself without ``views``): each moved pixel (where it
+    differs from ``before [h,w]``) is scored as a static point at three depths with :func:`views_colour_cost` (the
+    frame's ``rgb [h,w,3]`` float32 in [0, 1] against ``views``, :class:`View`) — the top's plane (its ``after``), the
+    floor's plane (``floor [3]``, :func:`floor_plane`'s; where the pixel lies below its vanishing line) and its fill
+    before the move (``before``); it keeps the top's depth unless another depth matches better by more than
+    ``margin`` (NaN costs: no verdict). A floor hole behind an object sits in a top's column (the front below, a
+    farther pixel above) and takes the top's plane, too near, where its colour is nearer the front's; in the other
+    frames of the orbit it lands on the floor's colours only at the floor's depth."""
+    at = np.nonzero(after != before)
+    if not views or not len(at[0]):
+        return after
+    plane = floor[0] * at[1] + floor[1] * at[0] + floor[2]  # [n] the floor's inverse depth (≤ 0: above its horizon)
+    on_floor = -np.log(np.where(plane > 0, plane, np.nan))
+    top = views_colour_cost(rgb, views, after[at], at)  # [n] each
+    other = np.fmin(views_colour_cost(rgb, views, on_floor, at), views_colour_cost(rgb, views, before[at], at))
+    undo = other < top - margin  # NaN: no verdict, the move stays
+    out = after.astype(np.float32, copy=True)
+    out[at[0][undo], at[1][undo]] = before[at][undo]
     return out
 
 

@@ -621,12 +621,14 @@ class TemporalRefiner(TemporalConfig):
 
     def _planes_after(self, inputs: _Inputs, k: int, log_depth: np.ndarray) -> np.ndarray:
         """Frame ``k``'s ``[h',w']`` output log-depth with :func:`~stereodiff.stage2.hole_fill.plane_fills`
-        (``hole_top_plane_px``, ``hole_floor_plane_px``, ``hole_floor_rim_px``) applied."""
+        (``hole_top_plane_px``, ``hole_floor_plane_px``, ``hole_floor_rim_px``) applied (the tops checked against
+        ``hole_top_plane_views`` nearby frames on each side, :meth:`_Inputs.views`)."""
         from stereodiff.stage2.hole_fill import plane_fills
 
         movers, covered = self._outline_movers(inputs, k), inputs.covered(k)
         seen = None if inputs.seen_floors is None else inputs.seen_floors[k]
-        return plane_fills(self, covered, log_depth, inputs.rgb(k), movers, seen)
+        views = inputs.views(k, self.hole_top_plane_views) if self.hole_top_plane_views > 0 else []
+        return plane_fills(self, covered, log_depth, inputs.rgb(k), movers, seen, views)
 
     def _seen_floors(self, inputs: _Inputs, cam_to_world: np.ndarray) -> list[np.ndarray] | None:
         """``hole_floor_world``: the video's one floor (:func:`~stereodiff.stage2.hole_fill.world_floor`, from every
