@@ -2009,8 +2009,16 @@ def test_mover_away_step_takes_the_holes_beside_a_far_nearer_given_region_whatev
     assert np.allclose(estimate(0.0, 0.5)[dark], 0.5, atol=0.05)  # off: the colour test keeps the region's depth
     assert (estimate(1.0, 0.5)[dark] > 2.0).all()  # on, 2 beyond: the wall's side
     np.testing.assert_array_equal(estimate(1.0, 2.0), estimate(0.0, 2.0))  # 0.5 beyond: unchanged
+    coloured = TemporalConfig(
+        hole_nearness=100.0, hole_mover_away_px=8, hole_mover_away_step=1.0, hole_mover_away_step_colour=1.0
+    )
+    log_d = np.where(given, np.float32(0.5), np.float32(2.5)) * covered
+    kept = fill_frames(coloured, rgb[None], log_d[None], weight[None], lean=lean, movers=given[None])[0].estimate
+    assert np.allclose(kept[dark], 0.5, atol=0.05)  # with the colour guard: coloured like the region, kept
     with pytest.raises(ValueError, match="hole_mover_away_step"):
         TemporalRefiner(hole_mover_away_step=-1.0)
+    with pytest.raises(ValueError, match="hole_mover_away_step_colour"):
+        TemporalRefiner(hole_mover_away_step_colour=-1.0)
 
 
 def _strip_scene(

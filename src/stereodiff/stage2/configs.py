@@ -310,6 +310,11 @@ class TemporalConfig(BackendConfig):
     the final's fit on close-object held-out 1458 / 1461 / 1463 and indoor-dynamic 1459; docs/geometric.md, "Held-out
     close-object 1458 / 1459 / 1461 / 1463 and indoor-dynamic 1459 traced"). 1.0 (2.7×) keeps a walking person's
     ring (1.3–2.2× her depth) to the colour test. Off (0) here and in the ``cpu`` preset."""
+    hole_mover_away_step_colour: float = 0.0
+    """With ``hole_mover_away_step``: the holes it takes must still lie nearer (L1) the background side's mean colour
+    in their square than this times their distance to the given pixels' (0 = any colour): the near object's own
+    holes outside its given mask, coloured like it, stay on its side (``hole_mover_away_step`` alone took them to the
+    wall: close-object held-out 1461 moving holes 0.0020 → 0.0043). 1.0: nearer the background's colour at all."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
@@ -998,6 +1003,7 @@ class TemporalConfig(BackendConfig):
             ("hole_mover_away_px", self.hole_mover_away_px >= 0, "must be ≥ 0"),
             ("hole_mover_away_trust", 0 <= self.hole_mover_away_trust <= 1, "must be in [0, 1]"),
             ("hole_mover_away_step", self.hole_mover_away_step >= 0, "must be ≥ 0"),
+            ("hole_mover_away_step_colour", self.hole_mover_away_step_colour >= 0, "must be ≥ 0"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
             ("hole_outline_parallax", 0 <= self.hole_outline_parallax <= 1, "must be in [0, 1]"),

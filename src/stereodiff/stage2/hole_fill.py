@@ -304,7 +304,12 @@ def fill_frames(
             outside[at] = background_coloured(rgb[i], movers[i], scene[i], config.hole_mover_away_px, at)
             if config.hole_mover_away_step > 0:  # beside a far nearer given region: the background's, any colour
                 step = depth_step(log_d[i], movers[i], scene[i], config.hole_mover_away_px, at)
-                outside[at] |= step >= config.hole_mover_away_step
+                far = step >= config.hole_mover_away_step
+                if config.hole_mover_away_step_colour > 0:  # ... unless coloured like the given region
+                    far &= background_coloured(
+                        rgb[i], movers[i], scene[i], config.hole_mover_away_px, at, config.hole_mover_away_step_colour
+                    )
+                outside[at] |= far
             behind = smoothed[i, away_at + 1] > reach  # the colour region brought a background pixel's weight here
             background = smoothed[i, away_at] / np.maximum(smoothed[i, away_at + 1], reach)
             fill = np.where(outside & behind, background, fill)
@@ -420,13 +425,18 @@ AWAY_COLOUR_RATIO = 0.5
 
 
 def background_coloured(
-    rgb: np.ndarray, movers: np.ndarray, background: np.ndarray, reach_px: float, at: tuple[np.ndarray, np.ndarray]
+    rgb: np.ndarray,
+    movers: np.ndarray,
+    background: np.ndarray,
+    reach_px: float,
+    at: tuple[np.ndarray, np.ndarray],
+    ratio: float = AWAY_COLOUR_RATIO,
 ) -> np.ndarray:
     """``[n]`` bool (``hole_mover_away_px``) at the pixels ``at`` (``(rows, cols)``, ``[n]`` each): their ``rgb``
     ``[h,w,3]`` lies nearer (L1) the mean colour of the ``background`` ``[h,w]`` bool pixels within a square of
-    half-size ``reach_px`` than ``AWAY_COLOUR_RATIO`` times its distance to that of the ``movers`` ``[h,w]`` bool
-    pixels there (or they have background pixels and no mover pixels around): a hole beside a mover that clearly
-    looks like the scene behind it rather than like the mover's own unflagged part."""
+    half-size ``reach_px`` than ``ratio`` times its distance to that of the ``movers`` ``[h,w]`` bool pixels there
+    (or they have background pixels and no mover pixels around): a hole beside a mover that clearly looks like the
+    scene behind it rather than like the mover's own unflagged part."""
     planes = colour_planes(rgb)[..., :4]  # [h,w,4] 1, rgb
     radius = math.floor(reach_px)
     colour = rgb[at]  # [n,3]
@@ -437,7 +447,7 @@ def background_coloured(
 
     to_mover, has_mover = distance(movers)
     to_scene, has_scene = distance(background)
-    return has_scene & (~has_mover | (to_scene < AWAY_COLOUR_RATIO * to_mover))
+    return has_scene & (~has_mover | (to_scene < ratio * to_mover))
 
 
 def depth_step(
