@@ -310,7 +310,7 @@ class TemporalConfig(BackendConfig):
     the final's fit on close-object held-out 1458 / 1461 / 1463 and indoor-dynamic 1459; docs/geometric.md, "Held-out
     close-object 1458 / 1459 / 1461 / 1463 and indoor-dynamic 1459 traced"). 1.0 (2.7×) keeps a walking person's
     ring (1.3–2.2× her depth) to the colour test. Measured at 1.0: the static holes fall, but the near object's own
-    holes go to the wall too (moving px up): 17 clips −1.5 … +2.2 %, 3 better / 7 same / 7 worse (±0.5 %); see
+    holes go to the wall too (moving px up): 18 clips −1.5 … +2.2 %, 3 better / 8 same / 7 worse (±0.5 %); see
     ``hole_mover_away_step_colour``. Off (0) here and in the ``cpu`` preset."""
     hole_mover_away_step_colour: float = 0.0
     """With ``hole_mover_away_step``: the holes it takes must still lie nearer (L1) the background side's mean colour
