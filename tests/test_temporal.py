@@ -1979,6 +1979,48 @@ def test_static_holes_beside_a_given_mover_take_the_background_side():
         TemporalRefiner(hole_mover_away_px=-1)
 
 
+def test_mover_away_step_takes_the_holes_beside_a_far_nearer_given_region_whatever_their_colour():
+    """``hole_mover_away_step`` (close-object held-out 1458 / 1461 / 1463: the static holes in a ring beside the near
+    object, 8× nearer than the wall, filled toward its depth). A given region (dark) beside a wall (light) with
+    holes between, two columns coloured like the region (a dark strip of the wall along the top brings the wall's
+    depth into their colour region): the colour test leaves them the region's depth. With the
+    step at 1.0 they take the wall's side when the region lies at log 0.5 against the wall's 2.5 (step 2); with the
+    region at log 2 (step 0.5, a walking person's ring) they keep the region's depth, as with the option off."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    h, w = 30, 40
+    rgb = np.full((h, w, 3), 0.7, np.float32)
+    rgb[:, :14] = 0.3  # the given region and the dark holes beside it (columns 12–13)
+    rgb[:3, 14:] = 0.3  # a dark strip of the wall along the top: the dark holes' colour region reaches the wall
+    covered = np.ones((h, w), bool)
+    covered[3:, 12:18] = False
+    weight = covered.astype(np.float32)
+    given = np.zeros((h, w), bool)
+    given[:, :12] = True
+    lean = np.ones((h, w), bool)
+    dark = np.s_[3:, 12:14]
+
+    def estimate(step: float, near: float) -> np.ndarray:
+        log_d = np.where(given, np.float32(near), np.float32(2.5)) * covered
+        config = TemporalConfig(hole_nearness=100.0, hole_mover_away_px=8, hole_mover_away_step=step)
+        return fill_frames(config, rgb[None], log_d[None], weight[None], lean=lean, movers=given[None])[0].estimate
+
+    assert np.allclose(estimate(0.0, 0.5)[dark], 0.5, atol=0.05)  # off: the colour test keeps the region's depth
+    assert (estimate(1.0, 0.5)[dark] > 2.0).all()  # on, 2 beyond: the wall's side
+    np.testing.assert_array_equal(estimate(1.0, 2.0), estimate(0.0, 2.0))  # 0.5 beyond: unchanged
+    coloured = TemporalConfig(
+        hole_nearness=100.0, hole_mover_away_px=8, hole_mover_away_step=1.0, hole_mover_away_step_colour=1.0
+    )
+    log_d = np.where(given, np.float32(0.5), np.float32(2.5)) * covered
+    kept = fill_frames(coloured, rgb[None], log_d[None], weight[None], lean=lean, movers=given[None])[0].estimate
+    assert np.allclose(kept[dark], 0.5, atol=0.05)  # with the colour guard: coloured like the region, kept
+    with pytest.raises(ValueError, match="hole_mover_away_step"):
+        TemporalRefiner(hole_mover_away_step=-1.0)
+    with pytest.raises(ValueError, match="hole_mover_away_step_colour"):
+        TemporalRefiner(hole_mover_away_step_colour=-1.0)
+
+
 def _strip_scene(
     object_cols: tuple[int, int], shifts: tuple[float, ...], w: int = 60, h: int = 8, focal: float = 50.0
 ) -> tuple[np.ndarray, list, np.ndarray]:

@@ -300,6 +300,24 @@ class TemporalConfig(BackendConfig):
     object's depth, not this rule: with ``near_holes``' given pixels kept out of the movers the finals are identical to
     four digits, and with the one-motion ``near_holes`` the pair is 18 fresh clips −1.03 / −0.24 / +0.33 %, 6 / 12 / 0:
     docs/geometric.md, "The head pair on close-object with ``near_holes``")."""
+    hole_mover_away_step: float = 0.0
+    """With ``hole_mover_away_px``: a hole beside a given mover is also the background's, whatever its colour, when
+    the mean stage-1 log-depth of the background side's pixels in its square (half-size ``hole_mover_away_px``) lies
+    at least this far beyond that of the given pixels there (0 = off: the colour test alone). Beside a very near
+    given region (close-object's near object, 0.7 m against a wall 8× farther; indoor-dynamic's near person cut by
+    the image bottom, 4× nearer) the ring of static holes is the background it hides or uncovers, often in colours
+    the colour test cannot tell apart: the preset fills them toward the given depth (median log −0.14 … −0.29 under
+    the final's fit on close-object held-out 1458 / 1461 / 1463 and indoor-dynamic 1459; docs/geometric.md, "Held-out
+    close-object 1458 / 1459 / 1461 / 1463 and indoor-dynamic 1459 traced"). 1.0 (2.7×) keeps a walking person's
+    ring (1.3–2.2× her depth) to the colour test. Measured at 1.0: the static holes fall, but the near object's own
+    holes go to the wall too (moving px up): 18 clips −1.5 … +2.2 %, 3 better / 8 same / 7 worse (±0.5 %); see
+    ``hole_mover_away_step_colour``. Off (0) here and in the ``cpu`` preset."""
+    hole_mover_away_step_colour: float = 0.0
+    """With ``hole_mover_away_step``: the holes it takes must still lie nearer (L1) the background side's mean colour
+    in their square than this times their distance to the given pixels' (0 = any colour): the near object's own
+    holes outside its given mask, coloured like it, stay on its side (``hole_mover_away_step`` alone took them to the
+    wall: close-object held-out 1461 moving holes 0.0020 → 0.0043). 1.0: nearer the background's colour at all.
+    With the step at 1.0: close-object 1461 / 1458 / 2592 +0.1 / −0.6 / −0.1 % against the preset. Off (0)."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
@@ -1011,6 +1029,8 @@ class TemporalConfig(BackendConfig):
             ("hole_outline_mover_px", self.hole_outline_mover_px >= 0, "must be ≥ 0"),
             ("hole_mover_away_px", self.hole_mover_away_px >= 0, "must be ≥ 0"),
             ("hole_mover_away_trust", 0 <= self.hole_mover_away_trust <= 1, "must be in [0, 1]"),
+            ("hole_mover_away_step", self.hole_mover_away_step >= 0, "must be ≥ 0"),
+            ("hole_mover_away_step_colour", self.hole_mover_away_step_colour >= 0, "must be ≥ 0"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
             ("hole_outline_parallax", 0 <= self.hole_outline_parallax <= 1, "must be in [0, 1]"),

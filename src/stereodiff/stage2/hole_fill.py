@@ -302,6 +302,14 @@ def fill_frames(
             outside = (weight[i] == 0) & ~movers[i] & within(movers[i], config.hole_mover_away_px)
             at = np.nonzero(outside)
             outside[at] = background_coloured(rgb[i], movers[i], scene[i], config.hole_mover_away_px, at)
+            if config.hole_mover_away_step > 0:  # beside a far nearer given region: the background's, any colour
+                step = depth_step(log_d[i], movers[i], scene[i], config.hole_mover_away_px, at)
+                far = step >= config.hole_mover_away_step
+                if config.hole_mover_away_step_colour > 0:  # ... unless coloured like the given region
+                    far &= background_coloured(
+                        rgb[i], movers[i], scene[i], config.hole_mover_away_px, at, config.hole_mover_away_step_colour
+                    )
+                outside[at] |= far
             behind = smoothed[i, away_at + 1] > reach  # the colour region brought a background pixel's weight here
             background = smoothed[i, away_at] / np.maximum(smoothed[i, away_at + 1], reach)
             fill = np.where(outside & behind, background, fill)
@@ -417,13 +425,18 @@ AWAY_COLOUR_RATIO = 0.5
 
 
 def background_coloured(
-    rgb: np.ndarray, movers: np.ndarray, background: np.ndarray, reach_px: float, at: tuple[np.ndarray, np.ndarray]
+    rgb: np.ndarray,
+    movers: np.ndarray,
+    background: np.ndarray,
+    reach_px: float,
+    at: tuple[np.ndarray, np.ndarray],
+    ratio: float = AWAY_COLOUR_RATIO,
 ) -> np.ndarray:
     """``[n]`` bool (``hole_mover_away_px``) at the pixels ``at`` (``(rows, cols)``, ``[n]`` each): their ``rgb``
     ``[h,w,3]`` lies nearer (L1) the mean colour of the ``background`` ``[h,w]`` bool pixels within a square of
-    half-size ``reach_px`` than ``AWAY_COLOUR_RATIO`` times its distance to that of the ``movers`` ``[h,w]`` bool
-    pixels there (or they have background pixels and no mover pixels around): a hole beside a mover that clearly
-    looks like the scene behind it rather than like the mover's own unflagged part."""
+    half-size ``reach_px`` than ``ratio`` times its distance to that of the ``movers`` ``[h,w]`` bool pixels there
+    (or they have background pixels and no mover pixels around): a hole beside a mover that clearly looks like the
+    scene behind it rather than like the mover's own unflagged part."""
     planes = colour_planes(rgb)[..., :4]  # [h,w,4] 1, rgb
     radius = math.floor(reach_px)
     colour = rgb[at]  # [n,3]
@@ -434,7 +447,27 @@ def background_coloured(
 
     to_mover, has_mover = distance(movers)
     to_scene, has_scene = distance(background)
-    return has_scene & (~has_mover | (to_scene < AWAY_COLOUR_RATIO * to_mover))
+    return has_scene & (~has_mover | (to_scene < ratio * to_mover))
+
+
+def depth_step(
+    log_depth: np.ndarray,
+    movers: np.ndarray,
+    background: np.ndarray,
+    reach_px: float,
+    at: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """``[n]`` float32 (``hole_mover_away_step``) at the pixels ``at`` (``(rows, cols)``, ``[n]`` each): the mean
+    ``log_depth`` ``[h,w]`` of the ``background`` ``[h,w]`` bool pixels within a square of half-size ``reach_px``
+    minus that of the ``movers`` ``[h,w]`` bool pixels there (log units: how far the scene beside a given mover lies
+    beyond it); −inf where the square holds no pixel of one of the two."""
+    planes = np.stack([np.ones_like(log_depth), log_depth], axis=-1).astype(np.float32)  # [h,w,2] 1, log-depth
+    radius = math.floor(reach_px)
+    scene = box_sums(planes, background.astype(np.float32), radius, at)  # [n,2]
+    mover = box_sums(planes, movers.astype(np.float32), radius, at)
+    both = (scene[:, 0] > 0.5) & (mover[:, 0] > 0.5)
+    step = scene[:, 1] / np.maximum(scene[:, 0], 1e-6) - mover[:, 1] / np.maximum(mover[:, 0], 1e-6)
+    return np.where(both, step, -np.inf).astype(np.float32)
 
 
 def region_motion(moving_evidence: np.ndarray, evidence: np.ndarray) -> np.ndarray:
