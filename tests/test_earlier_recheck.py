@@ -76,16 +76,47 @@ def test_near_far_pixels_take_the_earlier_frames_depth():
     assert out.depth is not scene.depth and np.array_equal(scene.depth, depth)  # the input is left as it was
 
 
+def test_given_pixels_put_far_are_checked_with_earlier_recheck_given():
+    """A near wall the movers step gave a 3× too far depth in the last two frames (flagged in every frame, as a
+    parked car taken for a mover): left alone by default, given the earlier frames' depth with ``checked``."""
+    truth = _truth()
+    depth = np.array(truth.depth)
+    wrong = depth < 10
+    wrong[:6] = False
+    depth[wrong] *= 3.0
+    scene = dataclasses.replace(truth, depth=depth)
+    given = wrong.copy()  # the far-put near wall, given by a mover rule
+    settings = EarlierRecheck(margin=0.3, frames=4, near=0.2)
+    alone, unchanged = recheck_far_from_earlier(scene, [given], settings)
+    assert unchanged == 0 and np.array_equal(alone.depth, depth)
+    out, changed = recheck_far_from_earlier(scene, [given], settings, checked=given)
+    fixed = wrong.copy()
+    fixed[:, :, :2] = False  # (no earlier point lands beyond the right side's last splat)
+    error = np.abs(np.log(out.depth[fixed] / truth.depth[fixed]))
+    assert changed > 0 and np.median(error) < 0.05 and np.mean(error < 0.1) > 0.9
+    assert np.array_equal(out.depth[~wrong], depth[~wrong])
+    assert np.array_equal(out.depth[:6], depth[:6])
+
+
 def test_earlier_recheck_is_in_the_preset_and_validated():
     config = preset_config("cpu")
     assert config.stage1.earlier_recheck == 0.3
     set_option(config, "stage1.earlier_recheck", "0")
     config.validate()
-    for key, value in (("earlier_recheck", "-0.1"), ("earlier_recheck_frames", "0"), ("earlier_recheck_near", "0")):
+    assert config.stage1.earlier_recheck_given is False
+    for key, value in (
+        ("earlier_recheck", "-0.1"),
+        ("earlier_recheck_frames", "0"),
+        ("earlier_recheck_near", "0"),
+    ):
         config = preset_config("cpu")
         set_option(config, f"stage1.{key}", value)
         with pytest.raises(ValueError, match=key):
             config.validate()
+    config = preset_config("cpu")
+    config.stage1.earlier_recheck_given = 1  # not a bool
+    with pytest.raises(ValueError, match="earlier_recheck_given"):
+        config.validate()
 
 
 def test_recheck_frame_by_frame_reads_only_the_earlier_frames_as_given(tmp_path):

@@ -1558,6 +1558,12 @@ class GeometricConfig(Stage1Config):
     earlier_recheck_near: float = 0.2
     """With ``earlier_recheck``: the prediction must be at most this quantile of the frame's covered depths (in
     (0, 1]): the rule is for near surfaces, whose flows are large; far points' depth is too noisy to recheck."""
+    earlier_recheck_given: bool = False
+    """With ``earlier_recheck``: the pixels the movers step gave a depth (``movers_given``) are checked too (they
+    still never predict). A static point the earlier frames saw on a pixel's ray bounds what the pixel shows, moving
+    or not; a near parked car flagged as a mover as it passes the image side gets a given depth 3–5× too far
+    (driving 1459 frames 41 / 44 / 45: +1.3 … +1.7 in log on 8–9 k pixels, its earlier frames right). False here
+    and in the ``cpu`` preset; docs/geometric.md "Driving 1459 / 1458 / s1 traced"."""
 
     def validate(self) -> None:
         super().validate()
@@ -1739,6 +1745,7 @@ class GeometricConfig(Stage1Config):
                 ("earlier_recheck", self.earlier_recheck >= 0, "must be ≥ 0 (0 = off)"),
                 ("earlier_recheck_frames", self.earlier_recheck_frames >= 1, "must be ≥ 1 frames"),
                 ("earlier_recheck_near", 0 < self.earlier_recheck_near <= 1, "must lie in (0, 1]"),
+                ("earlier_recheck_given", isinstance(self.earlier_recheck_given, bool), "must be true or false"),
                 ("sky_grow", self.sky_grow >= 0, "must be ≥ 0 pixels (0 = off)"),
                 ("sky_grow_colour", self.sky_grow_colour > 0, "must be > 0"),
                 ("sky_grow_step", self.sky_grow_step > 0, "must be > 0"),

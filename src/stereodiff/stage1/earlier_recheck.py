@@ -140,34 +140,40 @@ def _median(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @dataclasses.dataclass(frozen=True)
 class _Frame:
     """One frame of :func:`recheck_far_from_earlier`: its index ``k``, its depth as given ``[h,w]``, its
-    static pixels ``[h,w]`` (bool), intrinsics ``[3,3]``, world-to-camera pose ``[4,4]`` and earlier frames."""
+    static pixels ``[h,w]`` (bool, the points that predict later frames), the pixels it checks ``[h,w]`` (bool),
+    intrinsics ``[3,3]``, world-to-camera pose ``[4,4]`` and earlier frames."""
 
     k: int
     given: np.ndarray
     static: np.ndarray
+    checked: np.ndarray
     K: np.ndarray
     world_to_k: np.ndarray
     earlier: tuple[Earlier, ...]
 
 
-def _frames(scene: SceneGeometry, flagged: Sequence[np.ndarray], lookback: int) -> Iterator[_Frame]:
-    """Each frame of ``scene`` with its ``lookback`` earlier frames' points (a ring of their given depth)."""
+def _frames(
+    scene: SceneGeometry, flagged: Sequence[np.ndarray], lookback: int, checked: np.ndarray | None
+) -> Iterator[_Frame]:
+    """Each frame of ``scene`` with its ``lookback`` earlier frames' points (a ring of their given depth); the
+    pixels it checks are its static ones and those of ``checked`` (``[T,h,w]`` bool or None)."""
     K = scene.intrinsics()
     earlier: deque[Earlier] = deque(maxlen=lookback)
     for k in range(scene.num_frames):
         given = np.array(scene.depth[k])
         static = ~np.logical_or.reduce([np.asarray(mask[k], bool) for mask in flagged], initial=False)
-        yield _Frame(k, given, static, K[k], np.linalg.inv(scene.cam_to_world[k]), tuple(earlier))
+        check = static if checked is None else static | np.asarray(checked[k], bool)
+        yield _Frame(k, given, static, check, K[k], np.linalg.inv(scene.cam_to_world[k]), tuple(earlier))
         rows, cols = np.nonzero(static & (given > 0))
         earlier.append((backproject_pixels(given, K[k], rows, cols), scene.cam_to_world[k]))
 
 
 def _recheck_frame(frame: _Frame, settings: EarlierRecheck) -> tuple[np.ndarray, int]:
-    """``[h,w]`` float32: the frame's depth with its far static pixels given the prediction, and how many."""
+    """``[h,w]`` float32: the frame's depth with its far checked pixels given the prediction, and how many."""
     import cv2
 
     own = frame.given.astype(np.float32)
-    covered = (own > 0) & frame.static
+    covered = (own > 0) & frame.checked
     if frame.k == 0 or not covered.any():
         return own, 0
     splats = _splats(frame.earlier, frame.K, frame.world_to_k, own.shape)
@@ -192,6 +198,7 @@ def recheck_far_from_earlier(
     settings: EarlierRecheck,
     out_dir: Path | None = None,
     num_workers: int = 1,
+    checked: np.ndarray | None = None,
 ) -> tuple[SceneGeometry, int]:
     """The scene with each frame's static covered pixels that lie more than ``settings.margin`` (log) farther than
     the median of the earlier frames' prediction (:func:`splat_depth` of up to ``settings.frames`` earlier frames,
@@ -206,9 +213,14 @@ def recheck_far_from_earlier(
     (any array-like read one frame at a time) of the pixels a mover rule flagged, the static pixels being in none.
     Memory does not grow with ``T``: frame by frame, with a ring of the ``settings.frames`` earlier frames' given
     depth's points; the depth is a new array (a memmap ``out_dir/recheck_depth.npy`` when ``out_dir`` is given);
-    confidence, validity and poses are the input's. For a camera moving ahead (the caller's gate)."""
+    confidence, validity and poses are the input's. For a camera moving ahead (the caller's gate).
+
+    ``checked``: ``[T,h,w]`` bool pixels checked as well although flagged (``earlier_recheck_given``: the movers
+    step's given pixels), or None. They never predict: the earlier frames' points are their static pixels only. A
+    static point the earlier frames saw on a pixel's ray bounds what the pixel shows, moving or not: nothing
+    farther than it can be seen there."""
     depth = new_array(out_dir, "recheck_depth", scene.depth.shape, np.float32)
-    frames = _frames(scene, flagged, settings.frames)
+    frames = _frames(scene, flagged, settings.frames, checked)
     changed = 0
     for k, (own, n) in enumerate(thread_imap(partial(_recheck_frame, settings=settings), frames, num_workers)):
         depth[k] = own

@@ -486,15 +486,16 @@ class GeometricMatcher(PairwiseReconstruction):
         """``earlier_recheck``: near static pixels far beyond the earlier frames' prediction take it
         (:func:`~stereodiff.stage1.earlier_recheck.recheck_far_from_earlier`, its depth a memmap in ``scene_dir``
         when given, its frames on ``num_workers`` threads); ``moving [T,h,w]`` (None: no movers step) and the movers'
-        given pixels are left alone."""
+        given pixels are left alone (with ``earlier_recheck_given``, the given ones are checked too)."""
         flagged = [mask for mask in (moving, scene.movers_given) if mask is not None]
+        checked = scene.movers_given if self.settings.earlier_recheck_given else None
         s = self.settings
         settings = EarlierRecheck(
             float(s.earlier_recheck), int(s.earlier_recheck_frames), float(s.earlier_recheck_near)
         )
         start = time.perf_counter()
         with workers_own_the_cores(self.num_workers):  # its frames on the workers (each opens with OpenCV)
-            scene, changed = recheck_far_from_earlier(scene, flagged, settings, scene_dir, self.num_workers)
+            scene, changed = recheck_far_from_earlier(scene, flagged, settings, scene_dir, self.num_workers, checked)
         self.timings["stage1_earlier_recheck"] = time.perf_counter() - start
         logger.info("earlier recheck: %d pixels took the earlier frames' depth", changed)
         return scene
