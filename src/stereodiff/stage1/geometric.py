@@ -243,9 +243,11 @@ def near_holes_settings(config: GeometricConfig) -> NearHolesSettings:
     )
 
 
-_PREFETCH_BYTES = 40e6
+_PREFETCH_BYTES = 80e6
 """Most bytes of flows the cascade's prefetch computes ahead of the pair run (:meth:`GeometricMatcher._prefetch`):
-32 pairs at 320×240 (1.2 MB each), about what one core computes during the cascade's adjustments."""
+65 pairs at 320×240 (1.2 MB each), more than one core computes during the cascade's adjustments (the prefetch stops
+when they end). With 40 MB (32 pairs) the prefetch ran out two thirds into the two walks of ``focal_kruppa_check``
+and ``focal_trim_px`` on a static clip, and the last third ran on one core (docs/geometric.md, "Speed", s51-focal)."""
 
 _FOCAL_HINT = " (a camera far from 60° loses depth: give the focal with --focal PX if known{})"
 """Appended to the prior's warning, with :data:`_CASCADE_HINT` in it when ``focal_cascade`` is off: on the static orbit
