@@ -2899,8 +2899,9 @@ def test_hole_occluded_places_a_tall_hole_behind_the_box_and_leaves_a_low_one():
     is a stage-1 hole behind a static box that hides her legs, flagged; no rule gives her a depth (no floor seen
     under her, not cut). With the option her holes take the geometric mean of the box's depth and the ground's under
     her lowest row, and her pixels stage 1 put beyond that ground take it too. A low flagged hole resting on the box
-    (the wall above the clutter: its top stays below ``HOLE_TOP`` camera heights at that depth), the same person with
-    nothing triangulated under her, and the option off or with the camera moving along its view leave them."""
+    (the wall above the clutter: its top stays below ``HOLE_TOP`` camera heights at that depth), a hole too wide for a
+    person (``HOLE_WIDTH``), the same person with nothing triangulated under her, and the option off or with the
+    camera moving along its view leave them."""
     from stereodiff.config import PipelineConfig
     from stereodiff.stage1.geometric import mover_settings
     from stereodiff.stage1.movers.depth import mover_depth
@@ -2933,6 +2934,10 @@ def test_hole_occluded_places_a_tall_hole_behind_the_box_and_leaves_a_low_one():
     bare = depth.copy()
     bare[80:120, 40:100] = 0.0  # nothing triangulated under her: no occluder, no depth
     assert not mover_depth(bare, flagged, ground, on, near=[])[1].any()
+    crossing = np.zeros((h, w), bool)
+    crossing[40:80, 45:95] = True  # 1.5 camera heights wide at that depth: the hole beside a near object crossing
+    wide = np.where(crossing, 0.0, depth).astype(np.float32)
+    assert not mover_depth(wide, crossing, ground, on, near=[])[1].any()
     assert not GeometricConfig().movers_hole_occluded and not MoverSettings().hole_occluded  # off
     assert mover_settings(GeometricConfig(movers_hole_occluded=True)).hole_occluded
     assert not mover_settings(GeometricConfig(movers_hole_occluded=True), ahead=True).hole_occluded
