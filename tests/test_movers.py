@@ -2969,6 +2969,57 @@ def test_far_occluded_finds_and_places_a_person_beyond_the_ground_at_her_hidden_
         PipelineConfig(stage1=GeometricConfig(movers_far_occluded=1)).validate()
 
 
+def test_hole_occluded_places_a_tall_hole_behind_the_box_and_leaves_a_low_one():
+    """``hole_occluded`` (close-object 1465, frames 44–63): a person walking along a sideways camera faster than it
+    is a stage-1 hole behind a static box that hides her legs, flagged; no rule gives her a depth (no floor seen
+    under her, not cut). With the option her holes take the geometric mean of the box's depth and the ground's under
+    her lowest row, and her pixels stage 1 put beyond that ground take it too. A low flagged hole resting on the box
+    (the wall above the clutter: its top stays below ``HOLE_TOP`` camera heights at that depth), a hole too wide for a
+    person (``HOLE_WIDTH``), the same person with nothing triangulated under her, and the option off or with the
+    camera moving along its view leave them."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+
+    floor, _ = _floor()
+    h, w = floor.shape
+    depth = floor.copy()
+    depth[:60] = 12.0
+    box = np.zeros((h, w), bool)
+    box[80:116, 40:100] = True
+    depth[box] = floor[115, 70]  # standing on the floor at row 115, in front of her legs
+    person = np.zeros((h, w), bool)
+    person[40:80, 60:75] = True
+    depth[person] = 0.0  # a stage-1 hole
+    depth[40:50, 60:75] = 40.0  # her top rows: a phantom beyond the ground under her lowest row
+    low = np.zeros((h, w), bool)
+    low[74:80, 80:95] = True
+    depth[low] = 0.0
+    flagged = person | low
+    settings = replace(MoverSettings(), near_contact=0.3)
+    ground = ground_depth(depth, (depth > 0) & ~flagged, settings)
+    assert ground is not None
+    assert not mover_depth(depth, flagged, ground, settings, near=[])[1].any()  # off: no rule takes them
+    on = replace(settings, hole_occluded=True)
+    out, handled = mover_depth(depth, flagged, ground, on, near=[])
+    lower, upper = float(floor[115, 70]), float(np.median(ground[79, 60:75]))
+    assert handled[person].all() and not (handled & ~person).any()
+    np.testing.assert_allclose(out[person], np.sqrt(lower * upper), rtol=0.03)
+    np.testing.assert_array_equal(out[low], 0.0)
+    bare = depth.copy()
+    bare[80:120, 40:100] = 0.0  # nothing triangulated under her: no occluder, no depth
+    assert not mover_depth(bare, flagged, ground, on, near=[])[1].any()
+    crossing = np.zeros((h, w), bool)
+    crossing[40:80, 45:95] = True  # 1.5 camera heights wide at that depth: the hole beside a near object crossing
+    wide = np.where(crossing, 0.0, depth).astype(np.float32)
+    assert not mover_depth(wide, crossing, ground, on, near=[])[1].any()
+    assert not GeometricConfig().movers_hole_occluded and not MoverSettings().hole_occluded  # off
+    assert mover_settings(GeometricConfig(movers_hole_occluded=True)).hole_occluded
+    assert not mover_settings(GeometricConfig(movers_hole_occluded=True), ahead=True).hole_occluded
+    with pytest.raises(ValueError, match="movers_hole_occluded"):
+        PipelineConfig(stage1=GeometricConfig(movers_hole_occluded=1)).validate()
+
+
 def test_far_spread_grows_the_far_occluded_person_through_the_pixels_whose_pairs_disagree():
     """``far_spread`` (close-object 1980): ``far_occluded`` finds the lower body of a person triangulated far beyond
     the ground at her hidden feet; her upper body has the depth of the wall behind her head (no depth step separates

@@ -1058,6 +1058,15 @@ class GeometricConfig(Stage1Config):
     has the wall's depth, but its pairs disagree (log spread 0.06–0.22 against the wall's 0.006–0.08: her speed
     against the camera's changes between the pairs' frames) (docs/geometric.md, "The walking person along the sweep:
     her pairs disagree")."""
+    movers_hole_occluded: bool = False
+    """With ``movers``: a flagged region stage 1 left mostly untriangulated that no other rule gives a depth (not
+    seen standing on the ground, not cut by the image bottom) whose lowest pixels rest on a static surface off the
+    ground, nearer than the ground under them (that surface hides its feet: it stands at or below its lowest visible
+    pixels, behind that surface), takes the geometric mean of the two bounds on its holes and on its pixels stage 1
+    put beyond that ground (``MoverSettings.hole_occluded``; off; off when the camera moves along its view).
+    Close-object 1465: the walking person, faster than the camera's sweep along it in frames 44–63, is a stage-1 hole
+    behind a clutter object and stage 2 fills her from the wall (1.4–2.1× her depth) (docs/geometric.md, "The walking
+    person a hole behind the clutter: close-object held-out 1465 traced")."""
     movers_near_occluded_margin: float = 0.0
     """With ``movers_near_occluded``: the fraction by which a region must lie nearer than the static surface hiding
     its feet (``MoverSettings.near_occluded_margin``; 0 = off: ``movers_near_contact``'s fraction, 0.3 in the ``cpu``
@@ -1677,6 +1686,7 @@ class GeometricConfig(Stage1Config):
                 ("movers_near_occluded", isinstance(self.movers_near_occluded, bool), "must be true or false"),
                 ("movers_far_occluded", isinstance(self.movers_far_occluded, bool), "must be true or false"),
                 ("movers_far_spread", 0 <= self.movers_far_spread < 1, "must lie in [0, 1) (0 = off)"),
+                ("movers_hole_occluded", isinstance(self.movers_hole_occluded, bool), "must be true or false"),
                 (
                     "movers_near_occluded_margin",
                     0 <= self.movers_near_occluded_margin < 1,

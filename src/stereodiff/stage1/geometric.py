@@ -140,7 +140,8 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
     (``MatcherReport.ahead_share`` ≥ ``AHEAD_SHARE``), which turns on ``movers_track_ahead``,
     ``movers_up_to_horizon`` and ``movers_path_contact`` and off ``movers_side_up``,
     ``movers_cut_skip_beyond``, ``movers_oncoming_carry``, ``movers_near_contact``, ``movers_near_carry``,
-    ``movers_near_carry_beside``, ``movers_near_occluded``, ``movers_far_occluded`` and ``movers_hole_carry``."""
+    ``movers_near_carry_beside``, ``movers_near_occluded``, ``movers_far_occluded``, ``movers_hole_occluded`` and
+    ``movers_hole_carry``."""
     track = int(config.movers_track_frames) or (int(config.movers_track_ahead) if ahead else 0)
     side = 0.0 if ahead else float(config.movers_side_near)  # no path: every column is beside it
     return MoverSettings(
@@ -192,6 +193,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         near_occluded_margin=float(config.movers_near_occluded_margin),
         far_occluded=not ahead and bool(config.movers_far_occluded),
         far_spread=float(config.movers_far_spread) if not ahead and config.movers_far_occluded else 0.0,
+        hole_occluded=not ahead and bool(config.movers_hole_occluded),
         entry_carry=int(config.movers_entry_carry),
         edge_carry=int(config.movers_edge_carry),
         entry_chain=int(config.movers_entry_chain),

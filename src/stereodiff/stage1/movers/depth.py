@@ -33,6 +33,14 @@ STANDS_SEEN = 0.5
 #: ``far_spread``: the pixels a region grows through lie within this factor of its median depth (either way): her
 #: upper body's phantom, not the clutter in front of her (0.4–0.5 of it on close-object 1980)
 SPREAD_DEPTH = 1.5
+#: ``hole_occluded``: least height, in camera heights above the ground, the given region's top must reach at its
+#: given depth (98th percentile of its pixels): a standing person's head is about the camera's height (close-object
+#: 1465: 0.90–1.11; the flagged wall holes above the clutter 0.24–0.56)
+HOLE_TOP = 0.75
+#: ``hole_occluded``: most width, in camera heights, of the given region at its given depth: a person, not the
+#: disocclusion hole beside the near object crossing (close-object 2610: 0.97–1.56; 1465's person with the wall holes
+#: beside her 0.32–0.79)
+HOLE_WIDTH = 0.9
 
 #: the percentile of a cut region's pixels' height above the horizon taken as its top (``cut_height``)
 CUT_HEIGHT_TOP = 98.0
@@ -164,6 +172,8 @@ def mover_depth(
             region, value = _far_occluded(depth, region, ground, ground_px, moving, s)
             if value is not None and s.far_spread > 0 and spread is not None:
                 region = region | spread_run(depth, region, spread, handled, s.far_spread)
+        if value is None and s.hole_occluded and ground is not None and mostly_hole and not (seen or cut):
+            region, value = _hole_occluded(depth, region, ground, ground_px, moving, s)
         if value is not None and np.isfinite(value) and value > 0:
             if s.up_to_horizon > 0 and ground is not None:
                 region = region | _up_to_horizon(depth, region, ground, moving | handled, value, s)
@@ -670,6 +680,49 @@ def _far_occluded(
     if bounds is None:
         return region, None
     return (region & (depth <= 0)) | body, float(np.sqrt(bounds[0] * bounds[1]))
+
+
+def _hole_occluded(
+    depth: np.ndarray,
+    region: np.ndarray,
+    ground: np.ndarray,
+    ground_px: np.ndarray,
+    moving: np.ndarray,
+    s: MoverSettings,
+) -> tuple[np.ndarray, float | None]:
+    """A mover ``region`` ``[h,w]`` bool stage 1 left mostly untriangulated, without a contact (``hole_occluded``):
+    a static surface off the ground (:func:`~.ground.occluder_depth`; ``ground_px``, ``moving`` ``[h,w]`` bool) under
+    its bottom edge, nearer than the ground ``ground`` ``[h,w]`` under its lowest pixels, hides its feet, so it lies
+    behind that surface (a lower bound) and stands at or below its lowest pixels (that ground: an upper bound).
+    At that depth its top must reach ``HOLE_TOP`` camera heights above the ground (a standing person's head; a flagged
+    hole of the wall just above the clutter, whose lowest pixels are the clutter's own rim, stays low) and its width
+    be at most ``HOLE_WIDTH`` camera heights (the disocclusion hole beside the near object crossing is wider).
+    Returns the region's holes and its pixels stage 1 put beyond that ground ``[h,w]`` bool (the surface's flagged
+    rim keeps its depth) and the geometric mean of the two bounds; or ``region`` and None."""
+    upper = _contact_depth(region, ground)
+    if upper is None:
+        return region, None
+    occluder = occluder_depth(depth, region, moving, ground_px, s.contact_rows)
+    if occluder is None or occluder >= upper:
+        return region, None
+    plane = plane_coefficients(ground)
+    if plane is None:
+        return region, None
+    value = float(np.sqrt(occluder * upper))
+    if not _person_sized(region, plane, value):
+        return region, None
+    return region & ((depth <= 0) | (depth > upper)), value
+
+
+def _person_sized(region: np.ndarray, plane: np.ndarray, depth: float) -> bool:
+    """``region`` ``[h,w]`` bool at ``depth`` (the ground plane's units; ``plane`` ``[3]``: its inverse depth
+    :func:`~.ground.plane_coefficients`, whose gradient is 1 ÷ (focal × camera height) px⁻¹) is a standing person's
+    size: its top reaches ``HOLE_TOP`` camera heights above the ground (98th percentile of its pixels) and its
+    columns span at most ``HOLE_WIDTH`` camera heights."""
+    rows, columns = np.nonzero(region)
+    heights = 1.0 - depth * (plane[0] * columns + plane[1] * rows + plane[2])  # camera heights above the ground
+    width = (np.ptp(columns) + 1) * depth * float(np.hypot(plane[0], plane[1]))
+    return bool(np.percentile(heights, 98) >= HOLE_TOP and width <= HOLE_WIDTH)
 
 
 def spread_run(

@@ -242,6 +242,12 @@ class MoverSettings:
     """With ``far_occluded``: the region it gives a depth grows through the triangulated pixels at about its own
     depth whose pairs disagree by at least this log standard deviation (5×5 median of ``SceneGeometry.pair_spread``;
     0 = off; :func:`~.depth.spread_run`): her upper body, at the wall's depth, which no depth step separates."""
+    hole_occluded: bool = False
+    """A flagged region stage 1 left mostly untriangulated, without a contact (not seen standing, not cut), whose
+    bottom edge rests on a static surface off the ground nearer than the ground under its lowest pixels
+    (:func:`~.ground.occluder_depth`) takes the geometric mean of that surface's depth and that ground's on its holes
+    and on its pixels beyond that ground (:func:`~.depth._hole_occluded`): a person walking along a sideways camera
+    faster than it behind clutter, which stage 1 leaves a hole (close-object 1465, frames 44–63)."""
     near_occluded_margin: float = 0.0
     """With ``near_occluded``: the fraction by which the region must lie (median) nearer than the static surface
     hiding its feet (0 = ``near_contact``'s). A person triangulated at 0.44× her depth behind a clutter object at
