@@ -103,7 +103,7 @@ def test_earlier_recheck_is_in_the_preset_and_validated():
     assert config.stage1.earlier_recheck == 0.3
     set_option(config, "stage1.earlier_recheck", "0")
     config.validate()
-    assert config.stage1.earlier_recheck_given is False
+    assert config.stage1.earlier_recheck_given is True
     for key, value in (
         ("earlier_recheck", "-0.1"),
         ("earlier_recheck_frames", "0"),

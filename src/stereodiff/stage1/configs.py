@@ -1571,8 +1571,9 @@ class GeometricConfig(Stage1Config):
     """With ``earlier_recheck``: the pixels the movers step gave a depth (``movers_given``) are checked too (they
     still never predict). A static point the earlier frames saw on a pixel's ray bounds what the pixel shows, moving
     or not; a near parked car flagged as a mover as it passes the image side gets a given depth 3–5× too far
-    (driving 1459 frames 41 / 44 / 45: +1.3 … +1.7 in log on 8–9 k pixels, its earlier frames right). False here
-    and in the ``cpu`` preset; docs/geometric.md "Driving 1459 / 1458 / s1 traced"."""
+    (driving 1459 frames 41 / 44 / 45: +1.3 … +1.7 in log on 8–9 k pixels, its earlier frames right). False here;
+    true in the ``cpu`` preset (held out: driving 1464–1471 1 better / 7 same / 0 worse); docs/geometric.md "Driving
+    1459 / 1458 / s1 traced"."""
 
     def validate(self) -> None:
         super().validate()

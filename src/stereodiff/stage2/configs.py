@@ -582,8 +582,8 @@ class TemporalConfig(BackendConfig):
     least-squares solve over all of its ≈ 70 000 pixels (a copy and a QR each, up to ``hole_floor_refits`` times a
     frame). The planes agree with the least-squares ones to ≈ 1e-11 (relative); static-orbit 2600 (64 frames at
     320×240): the floor refits 1.8 → 0.6 s of CPU, stage 2 −10 %, the output depth the same but for 14 pixels of one
-    frame (≤ 7.9e-7 relative); docs/geometric.md "The cpu preset at 64 frames, session 51". Off: the least-squares
-    solve."""
+    frame (≤ 7.9e-7 relative); docs/geometric.md "The cpu preset at 64 frames, session 51". Off here: the least-squares
+    solve; on in the ``cpu`` preset (held out: static-orbit 1464–1471 the same to every printed digit)."""
     hole_outline_span_px: int = 0
     """With ``hole_outline_px``: the half-size (working-resolution pixels) of the square whose covered log-depth gives
     the band holes their step, their two sides (the colour models) and their far target (0 = ``hole_far_edge_px``,
