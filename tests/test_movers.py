@@ -1507,6 +1507,37 @@ def test_persist_frames_keeps_a_mover_flagged_in_every_other_frame():
         GeometricConfig(movers_persist_frames=0).validate()
 
 
+def test_persist_ground_keeps_the_wider_reach_only_on_the_ground_cue():
+    """``persist_frames=2`` keeps a region flagged in every other frame wherever it is: the person whose phantom
+    only the ground cue flags (1455), but also the near object's and static surfaces' flow flags (tuning s0, fresh
+    2521). With ``persist_ground`` the wider reach applies only within the frame's ground-cue flags: the person is
+    kept in frame 2, the flow-flagged patch is dropped there as at the reach of 1, and a region flagged in three
+    frames in a row is kept at any reach. The setting reaches ``MoverSettings`` and is validated."""
+    import cv2
+
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.segmentation import cue_persistent_regions, persistent_regions
+
+    t, h, w = 7, 60, 80
+    opened = np.zeros((t, h, w), np.uint8)
+    opened[0::2, 10:40, 10:30] = 1  # the person, flagged by the ground cue in every other frame
+    opened[0::2, 20:40, 50:70] = 1  # a patch the flow flags in every other frame
+    opened[3:6, 20:40, 50:70] = 1  # and in three frames in a row (3–5)
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (17, 17))
+    grown = np.stack([cv2.dilate(o, near) for o in opened])
+    person, patch = np.zeros((h, w), bool), np.zeros((h, w), bool)
+    person[10:40, 10:30], patch[20:40, 50:70] = True, True
+    cue = cv2.dilate(person.astype(np.uint8), near) > 0
+    assert np.array_equal(persistent_regions(opened, grown, 2, 2, 50), person | patch)  # the reach alone: both
+    assert not persistent_regions(opened, grown, 2, 1, 50).any()  # the neighbouring frames: neither
+    assert np.array_equal(cue_persistent_regions(opened, grown, cue, 2, 2, 50), person)
+    assert np.array_equal(cue_persistent_regions(opened, grown, cue, 4, 2, 50), person | patch)  # 3–5 in a row
+    assert mover_settings(GeometricConfig(movers_persist_frames=2, movers_persist_ground=True)).persist_ground
+    assert not MoverSettings().persist_ground and not preset_config("cpu").stage1.movers_persist_ground
+    with pytest.raises(ValueError, match="movers_persist_ground"):
+        GeometricConfig(movers_persist_ground=1).validate()
+
+
 def _approaching_cut_object() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A textured object approaching the camera, cut by the image bottom in every frame, and a static one: grey
     frames ``[8,120,160]`` uint8, their depth (10 on the handled regions), handled mask and the approaching object's

@@ -179,6 +179,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         carry_standing_ring=float(config.movers_carry_standing_ring),
         carry_standing_flagged=bool(config.movers_carry_standing_flagged),
         persist_frames=int(config.movers_persist_frames),
+        persist_ground=bool(config.movers_persist_ground),
         seen_contact=float(config.movers_seen_contact),
         oncoming_trim=bool(config.movers_oncoming_trim),
         oncoming_carry=0 if ahead else int(config.movers_oncoming_carry),  # driving s761 +2.4 %

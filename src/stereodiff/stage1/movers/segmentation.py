@@ -20,7 +20,15 @@ from stereodiff.stage1.movers.settings import MoverSettings
 from stereodiff.stage1.movers.shared import FrameCheck, SharedFindings
 from stereodiff.types import SceneGeometry
 
-__all__ = ["carry_edge_depth", "flow_explains", "persistent_regions", "pose_from_flow", "rigid_flow", "segment_movers"]
+__all__ = [
+    "carry_edge_depth",
+    "cue_persistent_regions",
+    "flow_explains",
+    "persistent_regions",
+    "pose_from_flow",
+    "rigid_flow",
+    "segment_movers",
+]
 
 
 def rigid_flow(depth: np.ndarray, K: np.ndarray, own_to_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -167,6 +175,8 @@ def segment_movers(
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * s.persist_px + 1, 2 * s.persist_px + 1))
     opened, grown = np.empty((t, h, w), np.uint8), np.empty((t, h, w), np.uint8)
+    # with ``persist_ground``: each frame's ground-cue flags grown by ``persist_px``, where the wider reach applies
+    cue = np.zeros((t, h, w), bool) if s.persist_ground and s.persist_frames > 1 else None
 
     def beyond_ground(k: int) -> np.ndarray:  # [h,w] uint8: regions the ground says move (| CUT: if neighbours too)
         if shared is not None and first + k in shared.ground:
@@ -208,6 +218,8 @@ def segment_movers(
         if s.underground > 0 or s.segment_step > 0:
             found = grounds[k] if grounds is not None else beyond_ground(k)
             raw |= found & 1
+            if cue is not None:
+                cue[k] = cv2.dilate(found & 1, near) > 0
             if grounds is not None:  # a cut region counts where both neighbouring frames find one too
                 around = [grounds[j] & CUT > 0 for j in (k - 1, k + 1) if 0 <= j < t]
                 raw |= cut_in_neighbours(found & CUT > 0, around)
@@ -218,7 +230,10 @@ def segment_movers(
     min_px = s.min_area * h * w
 
     def persistent(k: int) -> None:  # writes out[k] only
-        out[k] = persistent_regions(opened, grown, k, s.persist_frames, min_px)
+        if cue is None:
+            out[k] = persistent_regions(opened, grown, k, s.persist_frames, min_px)
+        else:
+            out[k] = cue_persistent_regions(opened, grown, cue[k], k, s.persist_frames, min_px)
 
     grounds = None  # every frame's ground findings, first, only where a frame's verdict reads its neighbours'
     if s.underground_cut and s.underground > 0:
@@ -252,6 +267,17 @@ def persistent_regions(opened: np.ndarray, grown: np.ndarray, k: int, frames: in
     keep = stats[:, cv2.CC_STAT_AREA] >= min_px
     keep[0] = False
     return keep[labels]
+
+
+def cue_persistent_regions(
+    opened: np.ndarray, grown: np.ndarray, cue: np.ndarray, k: int, frames: int, min_px: float
+) -> np.ndarray:
+    """``[h,w]`` bool: :func:`persistent_regions` at the reach of 1 (the neighbouring frames), plus what the reach of
+    ``frames`` keeps where ``cue`` (``[h,w]`` bool: frame ``k``'s ground-cue flags grown by ``persist_px``) is set
+    (``MoverSettings.persist_ground``): a person whose phantom only the ground cue flags, in every other frame, is
+    kept; the near object's and the static surfaces' flow flags keep the neighbouring frames' test."""
+    strict = persistent_regions(opened, grown, k, 1, min_px)
+    return strict | (persistent_regions(opened, grown, k, frames, min_px) & cue)
 
 
 def flow_explains(

@@ -45,6 +45,11 @@ class MoverSettings:
     frames flags a pixel within ``persist_px`` (1: the neighbouring frames themselves). A person whose phantom only
     the ground cue flags, in every other frame, is dropped at 1 (docs/geometric.md,
     "The walking person lost after the near object passes: the segmentation per test"))."""
+    persist_ground: bool = False
+    """With ``persist_frames`` > 1: the wider reach keeps a pixel only within ``persist_px`` of the ground cue's
+    flags in its frame (:func:`~.segmentation.cue_persistent_regions`); the flow's flags (the near object's, a
+    static surface's flicker) keep the neighbouring frames' test. No ground cue (``underground`` and
+    ``segment_step`` 0): the reach of 1."""
     pnp_threshold_px: float = 1.0
     """RANSAC inlier threshold (pixels) of the per-pair camera pose, solved by PnP from the stage-1 depth and the
     flow (the aligned scene's poses are not accurate enough to predict flow to a pixel)."""
