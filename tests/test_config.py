@@ -158,6 +158,7 @@ def test_presets_hold_the_paper_settings():
         given_upsample_px=3.0,
         given_upsample_colour=True,
         hole_outline_wide_frame_given=0.025,
+        hole_outline_wide_given=0.02,
         hole_outline_wide_frame_run=3,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):

@@ -246,6 +246,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 upsample_clamp=0.05,
                 given_upsample_px=3.0,
                 given_upsample_colour=True,
+                hole_outline_wide_given=0.02,
                 hole_outline_wide_frame_given=0.025,
                 hole_outline_wide_frame_run=3,
             ),

@@ -621,7 +621,10 @@ class TemporalConfig(BackendConfig):
     """With ``hole_outline_wide_band_px``: the share of the video's stage-1 pixels whose depth the mover rules gave
     (``SceneGeometry.movers_given``) from which on the video counts as dynamic and the outline rule keeps its own
     settings (without the mask, e.g. ``movers`` off: dynamic). Static-orbit's clips: 0.005–0.24 % (false movers on
-    a few outlines); the dynamic presets': ≥ 0.6 %."""
+    a few outlines); the dynamic presets': ≥ 0.6 %. 0.02 in the ``cpu`` preset since session 51 (s51-orbit: static-orbit
+    2380's false floor mover, 0.961 % of its pixels, closed the gate there, final 1.449× stage 1, −14 % with 0.02;
+    static-orbit 41 clips ≤ 0.36 % but 2380; held out 1464–1471 on the four presets, 32 clips, the same to every printed
+    digit): ``hole_outline_wide_frame_given`` then closes the dynamic videos."""
     hole_outline_wide_frame_given: float = 0.0
     """With ``hole_outline_wide_band_px``: the share of one frame's stage-1 pixels whose depth the mover rules gave
     from which on (in any frame) the video counts as dynamic (0 = no such test): a mover is a large region in some
