@@ -44,7 +44,7 @@ class MoverSettings:
     """The persistence test's reach (frames): a flagged pixel is kept when, on each side, one of the nearest this many
     frames flags a pixel within ``persist_px`` (1: the neighbouring frames themselves). A person whose phantom only
     the ground cue flags, in every other frame, is dropped at 1 (docs/geometric.md,
-    "The walking person lost after the near object passes: the segmentation per test"))."""
+    "The walking person lost after the near object passes: the segmentation per test")."""
     persist_ground: bool = False
     """With ``persist_frames`` > 1: the wider reach keeps a pixel only within ``persist_px`` of the ground cue's
     flags in its frame (:func:`~.segmentation.cue_persistent_regions`); the flow's flags (the near object's, a
