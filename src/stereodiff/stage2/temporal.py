@@ -640,11 +640,10 @@ class TemporalRefiner(TemporalConfig):
         from stereodiff.stage2.hole_fill import floor_plane, seen_plane, world_floor
 
         focal, centre = inputs.camera.focal, inputs.camera.centre
-
-        def plane(k: int) -> np.ndarray | None:  # frame k's own floor, on the workers (in order, the same planes)
-            return floor_plane(inputs.covered(k), inputs.raw(k)[0], self.hole_top_plane_floor)
-
-        planes = list(thread_imap(plane, range(len(cam_to_world)), self.num_workers))
+        planes = [
+            floor_plane(inputs.covered(k), inputs.raw(k)[0], self.hole_top_plane_floor)
+            for k in range(len(cam_to_world))
+        ]
         world = world_floor(planes, cam_to_world, focal, centre)
         return None if world is None else [seen_plane(world, pose, focal, centre) for pose in cam_to_world]
 
