@@ -575,6 +575,40 @@ def test_threads_do_not_change_a_single_bit(warp):
         np.testing.assert_array_equal(many, one)
 
 
+def test_the_passes_after_the_filter_run_on_the_workers_bit_for_bit(monkeypatch):
+    """The per-frame passes on the filter's output (here ``hole_outline_views``, ``hole_outline_depths`` and the
+    floor's planes with ``hole_floor_world``, on the street of ``driving`` with holes, poses moving sideways, stage 1
+    finding it static) run on the upsampling workers, frame by frame beside each other: the output is the
+    one-thread output, and with two workers no frame's views pass runs on the calling thread."""
+    import threading
+
+    from stereodiff.stage2 import hole_fill
+
+    scene, depth, _, holed = _street_with_holes(8)
+    sideways = _poses([0.2, 0.0, 0.0], len(depth))
+    callers: list[bool] = []  # per call of the views pass: on the calling thread
+    views_far_side = hole_fill.views_far_side
+
+    def spy(*args, **kwargs):
+        callers.append(threading.current_thread() is threading.main_thread())
+        return views_far_side(*args, **kwargs)
+
+    monkeypatch.setattr(hole_fill, "views_far_side", spy)
+    options = dict(temporal_decay=0.7, window=5, overlap=2, hole_outline_px=10, hole_outline_views=2)
+    options |= dict(hole_outline_depths=2, hole_floor_plane_px=8, hole_floor_world=True)
+
+    def refine(workers: int) -> np.ndarray:
+        refiner = TemporalRefiner(num_workers=workers, **options)
+        static = dict(cam_to_world=sideways, movers_given=np.zeros(depth.shape, bool))  # stage 1 finds it static
+        return refiner.refine(scene.frames, holed, np.ones_like(depth), intrinsics=scene.K, **static)
+
+    one = refine(1)
+    assert callers == [True] * len(depth)
+    callers.clear()
+    np.testing.assert_array_equal(refine(2), one)
+    assert callers == [False] * len(depth)
+
+
 def test_a_pair_of_links_is_built_once_when_threads_ask_for_it_together(monkeypatch):
     """The workers compute neighbouring fill blocks at once, and both blocks need the links of the pair of frames
     at their border: the thread that asks second waits for the first one's links instead of building them again

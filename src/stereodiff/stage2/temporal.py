@@ -34,7 +34,7 @@ import functools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
@@ -227,23 +227,25 @@ class TemporalRefiner(TemporalConfig):
                     del store[k]
                 inputs.forget_before(lo)
                 self._prepare(inputs, range(lo, hi), store)
-                # the workers upsample each frame while the filter goes on to the next
+                # the workers apply the per-frame passes after the filter and upsample each frame while the filter
+                # goes on to the next
                 log_depth = self._temporal_filter([store[k] for k in range(lo, hi)], range(start - lo, stop - lo))
-                if self._nearest_after(inputs):  # band holes nearer the far side, on the filter's output
-                    log_depth = ((i, self._far_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
-                if views_on:  # band holes the nearby frames show on the far side
-                    log_depth = ((i, self._views_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
-                if depths_on:  # band holes the nearby frames' own depth shows on the far side
-                    log_depth = ((i, self._depths_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
-                if near_on:  # band holes whose colour is the near side's (an object's top face)
-                    log_depth = ((i, self._near_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
-                if planes_on:  # the holes of an object's top face and of the floor: the floor's plane and its parallels
-                    log_depth = ((i, self._planes_after(inputs, lo + i, estimate)) for i, estimate in log_depth)
+                after = [
+                    step
+                    for on, step in (
+                        (self._nearest_after(inputs), self._far_after),  # band holes nearer the far side
+                        (views_on, self._views_after),  # band holes the nearby frames show on the far side
+                        (depths_on, self._depths_after),  # band holes the nearby frames' own depth shows there
+                        (near_on, self._near_after),  # band holes whose colour is the near side's (a top face)
+                        (planes_on, self._planes_after),  # an object's top face and the floor: the floor's planes
+                    )
+                    if on
+                ]
                 items = (
                     (lo + i, d, frames[lo + i], self._given_mask(inputs, lo + i), self._covered_mask(inputs, lo + i))
                     for i, d in log_depth
                 )
-                for k, final in thread_imap(self._final, items, self.num_workers):
+                for k, final in thread_imap(partial(self._after_final, inputs, after), items, self.num_workers):
                     out[k] = final  # [H,W] each, written frame by frame
                 if cache is not None:
                     cache.save(index, out[start:stop])
@@ -663,6 +665,21 @@ class TemporalRefiner(TemporalConfig):
         """Frame ``k``'s ``[h',w']`` bool pixels stage 1 covers (weight > 0) at the working resolution when
         ``upsample_mode="holes"`` reads them; None otherwise."""
         return inputs.covered(k) if self.upsample_mode == "holes" else None
+
+    def _after_final(
+        self,
+        inputs: _Inputs,
+        after: list[Callable[[_Inputs, int, np.ndarray], np.ndarray]],
+        item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
+    ) -> tuple[int, np.ndarray]:
+        """:meth:`_final` of ``item`` after the passes ``after`` (each ``(inputs, k, [h',w'] log-depth) →
+        [h',w'] log-depth``, in order) on its log-depth: a frame's passes read only ``inputs`` (thread-safe, each
+        value the same whichever thread computes it), so the workers run them frame by frame, bit for bit as in
+        order on one thread."""
+        k, log_depth, *rest = item
+        for step in after:
+            log_depth = step(inputs, k, log_depth)
+        return self._final((k, log_depth, *rest))
 
     def _final(
         self, item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
