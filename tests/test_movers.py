@@ -2668,6 +2668,45 @@ def test_border_band_gives_a_side_cut_persons_band_her_depth_not_a_nearer_occlud
         GeometricConfig(movers_border_band=1).validate()
 
 
+def test_side_holes_give_a_near_cut_persons_holes_out_to_the_side_her_depth_not_a_blocked_or_uncut_run():
+    """Rolled indoor-dynamic 1471: a near person entering through the image's left side, cut by the image bottom, is
+    given her depth in a patch (columns 12–19) while the rest of her out to the side is a stage-1 hole. With
+    ``side_holes`` (24 columns at 320) each row of a region cut by the image bottom whose given pixel nearest the
+    side lies within the reach gives its depth to the run out to the side of holes or pixels beyond it by
+    ``underground``, when that run reaches the side: a pixel not beyond her (a nearer occluder) in between ends it
+    and the row gives nothing; a region not cut by the bottom, or farther from the side, gives nothing; the right
+    side works as the left; off (0) gives nothing."""
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import side_holes
+
+    h, w = 120, 320
+    depth = np.full((h, w), 5.0, np.float32)  # the wall
+    given = np.zeros((h, w), bool)
+    given[60:, 12:20] = True  # her found patch, cut by the image bottom
+    depth[given] = 2.0
+    depth[60:, :12] = 0.0  # her holes out to the side
+    depth[70, 4] = 1.0  # a nearer occluder between her and the side: the row gives nothing
+    depth[80, :12] = 4.0  # her far phantom (beyond 1.3 × 2.0): taken
+    given[10:40, 12:20] = True  # a region not cut by the bottom
+    depth[10:40, :20] = np.where(given[10:40, :20], 2.0, 0.0)
+    given[60:, 40:48] = True  # a cut region beyond the reach (column 40)
+    depth[60:, 30:40] = 0.0
+    depth[60:, 40:48] = 2.0
+    s = replace(MoverSettings(), side_holes=24.0)
+    out = side_holes(depth, given, s)
+    taken = out > 0
+    assert np.all(out[taken] == 2.0)
+    assert taken[60:, :12].sum() == 59 * 12 and not taken[70].any() and taken[80, :12].all()
+    assert not taken[:60].any() and not taken[:, 12:].any()
+    mirrored = side_holes(depth[:, ::-1].copy(), given[:, ::-1].copy(), s)[:, ::-1]
+    np.testing.assert_array_equal(mirrored, out)
+    assert not side_holes(depth, given, MoverSettings()).any()
+    assert mover_settings(GeometricConfig(movers_side_holes=24.0)).side_holes == 24.0
+    assert mover_settings(GeometricConfig()).side_holes == 0.0 and preset_config("cpu").stage1.movers_side_holes == 0
+    with pytest.raises(ValueError, match="movers_side_holes"):
+        GeometricConfig(movers_side_holes=-1.0).validate()
+
+
 def test_oncoming_carry_follows_the_phantom_of_a_seeded_region_into_frames_without_a_flag_and_no_static_one():
     """``oncoming_carry``: a person walking against a sideways camera is triangulated at a phantom depth (2.5,
     standing where the floor is 5.7) in every frame but flagged (and given her contact by the oncoming test) in

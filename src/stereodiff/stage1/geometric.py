@@ -207,6 +207,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         up_beside=0.0 if ahead else float(config.movers_up_beside),
         up_holes=float(config.movers_up_holes),
         border_band=bool(config.movers_border_band),
+        side_holes=float(config.movers_side_holes),
         split_feet=float(config.movers_split_feet),
         path_contact=float(config.movers_path_contact) if ahead else 0.0,
         path_confidence=float(config.movers_path_confidence) if ahead else 1.0,  # the car ahead's

@@ -21,7 +21,7 @@ from stereodiff.stage1.movers.ground import (
 )
 from stereodiff.stage1.movers.settings import MoverSettings
 
-__all__ = ["border_band", "cut_rows", "mover_depth", "oncoming_contact", "spread_run", "up_holes"]
+__all__ = ["border_band", "cut_rows", "mover_depth", "oncoming_contact", "side_holes", "spread_run", "up_holes"]
 
 #: ``beside_stands``: the floor must be seen within ``contact_rows`` ÷ this many rows under the body's lowest pixels
 #: (5 at 320: feet on the floor, not the flagged top of a static object with the floor seen farther down)
@@ -494,19 +494,64 @@ def border_band(depth: np.ndarray, given: np.ndarray, s: MoverSettings) -> np.nd
     h, w = depth.shape
     px = max(h, w) / 320.0
     band, reach = round(s.border_px * px), max(1, round(BORDER_BAND_REACH_PX * px))
-    out = np.zeros((h, w), np.float32)
     if band < 1 or 2 * (band + reach) > w:
-        return out
+        return np.zeros((h, w), np.float32)
+    return _runs_to_sides(depth, given, given, (band, band + reach), True, s)
+
+
+def side_holes(depth: np.ndarray, given: np.ndarray, s: MoverSettings) -> np.ndarray:
+    """``[h,w]`` float32: the depth (0 = none) that each region the rules gave a depth (a connected part of ``given``
+    ``[h,w]`` bool) **cut by the image bottom** (it reaches the lowest ``cut_rows``) gives, row by row, towards the
+    image's left and right sides (``side_holes``): in each row whose given pixel nearest the side lies within
+    ``side_holes`` columns (at a 320-pixel long side) of it, the run of pixels from there out to the side that are not
+    given and that stage 1 (``depth`` ``[h,w]``) left a hole or put beyond that pixel's depth by ``underground``
+    takes it, when the run reaches the side (a pixel not beyond it in between ends the run and the row gives
+    nothing). A near person entering or leaving through the image's side is found in a patch (the rules give her the
+    last-row floor there) while the rest of her, out to the side, is a stage-1 hole the stage-2 fill takes from the
+    wall behind her, farther still (rolled indoor-dynamic 1471, frames 57–63: the patch 1.4–1.5× her depth, the
+    fill 1.7–1.9× with a tail of 3×; docs/geometric.md, "A near person entering through the image's side")."""
+    import cv2
+
+    h, w = depth.shape
+    reach = min(round(s.side_holes * max(h, w) / 320.0), w // 2)
+    margin = cut_rows((h, w), s)
+    if reach < 2 or not given[-margin:].any():
+        return np.zeros((h, w), np.float32)
+    _, labels = cv2.connectedComponents(given.astype(np.uint8), connectivity=8)
+    cut = np.unique(labels[-margin:])
+    own = np.isin(labels, cut[cut > 0])  # [h,w] the given regions cut by the image bottom
+    return _runs_to_sides(depth, own, given, (1, reach), False, s)
+
+
+def _runs_to_sides(
+    depth: np.ndarray, own: np.ndarray, given: np.ndarray, columns: tuple[int, int], fixed: bool, s: MoverSettings
+) -> np.ndarray:
+    """``[h,w]`` float32 (0 = none): for the left side, then the right one (mirrored), in each row the first pixel of
+    ``own`` ``[h,w]`` bool within the columns ``columns`` ``(first, stop)`` counted from the side gives its ``depth``
+    ``[h,w]`` to the run of pixels out to the side (from column ``first`` when ``fixed``, else from its own column)
+    that are not ``given`` ``[h,w]`` bool and that stage 1 left a hole or put beyond it by ``underground``; the
+    first pixel that fails ends the run (``border_band``); unless ``fixed``, a run that does not reach the side gives
+    nothing (``side_holes``)."""
+    h, w = depth.shape
+    first, stop = columns
+    out = np.zeros((h, w), np.float32)
     step = 1.0 + s.underground
+    rows = np.arange(h)
     for side in (1, -1):  # the left side, then the right one (mirrored)
-        own, values = given[:, ::side], depth[:, ::side]
-        inner = own[:, band : band + reach]  # [h,reach]
-        at = band + np.argmax(inner, axis=1)  # [h] the first given column at the band's edge
-        value = np.where(inner.any(axis=1), values[np.arange(h), at], 0.0)  # [h]
-        strip = values[:, :band][:, ::-1]  # [h,band] from the band's edge outward
-        free = ~own[:, :band][:, ::-1] & ((strip <= 0) | (strip > step * value[:, None])) & (value[:, None] > 0)
-        run = np.logical_and.accumulate(free, axis=1)[:, ::-1]  # back to the image's order within the band
-        out[:, ::side][:, :band] = np.where(run, value[:, None], 0.0)
+        mine, taken, values = own[:, ::side], given[:, ::side], depth[:, ::side]
+        inner = mine[:, first:stop]  # [h,stop-first]
+        at = first + np.argmax(inner, axis=1)  # [h] the first own column within the columns
+        value = np.where(inner.any(axis=1), values[rows, at], 0.0)  # [h]
+        ends = np.full(h, first) if fixed else at  # [h] the run covers the columns before this one
+        strip = values[:, :stop]
+        free = ~taken[:, :stop] & ((strip <= 0) | (strip > step * value[:, None])) & (value[:, None] > 0)
+        inside = np.arange(stop)[None, :] < ends[:, None]  # [h,stop]
+        blocked = inside & ~free
+        last = np.where(blocked.any(axis=1), stop - 1 - np.argmax(blocked[:, ::-1], axis=1), -1)  # [h] -1: none
+        run = inside & (np.arange(stop)[None, :] > last[:, None])
+        if not fixed:
+            run &= (last < 0)[:, None] & (ends > 0)[:, None]
+        out[:, ::side][:, :stop] = np.where(run, value[:, None], out[:, ::side][:, :stop])
     return out
 
 

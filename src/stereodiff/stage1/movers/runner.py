@@ -3,6 +3,7 @@ segmentation, the per-frame mover depth on worker threads and the temporal track
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from stereodiff.camera import pinhole
 from stereodiff.flow import GreyProjection, dis_engine, grey_frame, grey_projection
 from stereodiff.io.pages import new_array, release, trim_heap
 from stereodiff.progress import logger, thread_map
-from stereodiff.stage1.movers.depth import border_band, cut_rows, mover_depth, up_holes
+from stereodiff.stage1.movers.depth import border_band, cut_rows, mover_depth, side_holes, up_holes
 from stereodiff.stage1.movers.ground import FLOATING, contact_segments, ground_depth, ground_pixels, ground_rate
 from stereodiff.stage1.movers.path import path_contact
 from stereodiff.stage1.movers.segmentation import carry_edge_depth, segment_movers
@@ -301,7 +302,9 @@ def _handle_block(
     if s.up_holes > 0:  # a given region's unflagged head: the bounded hole straight above it, its depth
         _up_holes(depth, moving, handled, grey, s, num_workers)
     if s.border_band:  # a given region cut by the image's side: its depth to the band the flow checks do not reach
-        _border_bands(depth, handled, s)
+        _border_bands(depth, handled, s, border_band)
+    if s.side_holes > 0:  # a near person cut by the image bottom at its side: her holes out to the side
+        _border_bands(depth, handled, s, side_holes)
     if s.edge_carry > 0:  # her holes where she leaves or enters through the image's border: the rules' depth
         engine = dis_engine("fast", variational_iterations=s.flow_variational_iterations)
         edges = carry_edge_depth(grey, depth, handled, moving, np.asarray(scene.focal), s, engine, first)
@@ -336,13 +339,13 @@ def _up_holes(
     thread_map(frame, range(depth.shape[0]), num_workers, "movers: up holes")
 
 
-def _border_bands(depth: np.ndarray, handled: np.ndarray, s: MoverSettings) -> None:
-    """``border_band`` on every frame of a block, in place: ``depth`` ``[n,h,w]`` (after the rules, the tracking and
-    ``up_holes``) takes the depth :func:`~.depth.border_band` gives the side bands, and ``handled`` ``[n,h,w]`` bool is
-    set there."""
+def _border_bands(depth: np.ndarray, handled: np.ndarray, s: MoverSettings, rule: Callable) -> None:
+    """``border_band`` (or ``side_holes``: ``rule``, :func:`~.depth.border_band` or :func:`~.depth.side_holes`) on
+    every frame of a block, in place: ``depth`` ``[n,h,w]`` (after the rules, the tracking and ``up_holes``) takes the
+    depth ``rule`` gives towards the image's sides, and ``handled`` ``[n,h,w]`` bool is set there."""
     for k in range(depth.shape[0]):
         if handled[k].any():
-            band = border_band(depth[k], handled[k], s)
+            band = rule(depth[k], handled[k], s)
             taken = band > 0
             depth[k][taken] = band[taken]
             handled[k] |= taken

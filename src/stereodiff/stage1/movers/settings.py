@@ -444,6 +444,14 @@ class MoverSettings:
     (:func:`~.depth.border_band`; False = off): a person cut by the image's side, found up to the band only
     (docs/geometric.md, "A mover cut by the image's side: the border band and the lost frames of close-object
     1447")."""
+    side_holes: float = 0.0
+    """After the rules, the tracking, ``up_holes`` and ``border_band``: each row of a region they gave a depth that is
+    cut by the image bottom and whose given pixel nearest the image's left or right side lies within this many
+    columns of it (at a 320-pixel long side) gives that depth to the run of pixels out to the side that are not given
+    and that stage 1 left a hole or put beyond it by ``underground``, where the run reaches the side
+    (:func:`~.depth.side_holes`; 0 = off): a near person entering or leaving through the image's side, whose holes
+    out to the side the stage-2 fill takes from the wall behind her (docs/geometric.md, "A near person entering
+    through the image's side")."""
     path_contact: float = 0.0
     """After the other rules: in each frame, an object standing in the camera's path (its columns within this many
     camera heights of the epipole at its contact's depth), whose columns show the road up to its lowest pixels and
