@@ -3039,6 +3039,27 @@ def test_far_occluded_finds_and_places_a_person_beyond_the_ground_at_her_hidden_
         PipelineConfig(stage1=GeometricConfig(movers_far_occluded=1)).validate()
 
 
+def _hole_behind_box() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``hole_occluded``'s scene: the floor ``[h,w]``, the stage-1 depth ``[h,w]`` (a box standing on the floor at
+    row 115; a person behind it a hole at rows 40–79 with a phantom beyond the ground in her top rows; a low hole on
+    the box), the person's and the low hole's ``[h,w]`` bool masks, the ground plane's depth ``[h,w]``."""
+    floor, _ = _floor()
+    h, w = floor.shape
+    depth = floor.copy()
+    depth[:60] = 12.0
+    depth[80:116, 40:100] = floor[115, 70]  # the box: standing on the floor at row 115, in front of her legs
+    person = np.zeros((h, w), bool)
+    person[40:80, 60:75] = True
+    depth[person] = 0.0  # a stage-1 hole
+    depth[40:50, 60:75] = 40.0  # her top rows: a phantom beyond the ground under her lowest row
+    low = np.zeros((h, w), bool)
+    low[74:80, 80:95] = True
+    depth[low] = 0.0
+    ground = ground_depth(depth, (depth > 0) & ~(person | low), replace(MoverSettings(), near_contact=0.3))
+    assert ground is not None
+    return floor, depth, person, low, ground
+
+
 def test_hole_occluded_places_a_tall_hole_behind_the_box_and_leaves_a_low_one():
     """``hole_occluded`` (close-object 1465, frames 44–63): a person walking along a sideways camera faster than it
     is a stage-1 hole behind a static box that hides her legs, flagged; no rule gives her a depth (no floor seen
@@ -3051,24 +3072,10 @@ def test_hole_occluded_places_a_tall_hole_behind_the_box_and_leaves_a_low_one():
     from stereodiff.stage1.geometric import mover_settings
     from stereodiff.stage1.movers.depth import mover_depth
 
-    floor, _ = _floor()
+    floor, depth, person, low, ground = _hole_behind_box()
     h, w = floor.shape
-    depth = floor.copy()
-    depth[:60] = 12.0
-    box = np.zeros((h, w), bool)
-    box[80:116, 40:100] = True
-    depth[box] = floor[115, 70]  # standing on the floor at row 115, in front of her legs
-    person = np.zeros((h, w), bool)
-    person[40:80, 60:75] = True
-    depth[person] = 0.0  # a stage-1 hole
-    depth[40:50, 60:75] = 40.0  # her top rows: a phantom beyond the ground under her lowest row
-    low = np.zeros((h, w), bool)
-    low[74:80, 80:95] = True
-    depth[low] = 0.0
     flagged = person | low
     settings = replace(MoverSettings(), near_contact=0.3)
-    ground = ground_depth(depth, (depth > 0) & ~flagged, settings)
-    assert ground is not None
     assert not mover_depth(depth, flagged, ground, settings, near=[])[1].any()  # off: no rule takes them
     on = replace(settings, hole_occluded=True)
     out, handled = mover_depth(depth, flagged, ground, on, near=[])
@@ -3088,6 +3095,41 @@ def test_hole_occluded_places_a_tall_hole_behind_the_box_and_leaves_a_low_one():
     assert not mover_settings(GeometricConfig(movers_hole_occluded=True), ahead=True).hole_occluded
     with pytest.raises(ValueError, match="movers_hole_occluded"):
         PipelineConfig(stage1=GeometricConfig(movers_hole_occluded=1)).validate()
+
+
+def test_hole_occluded_after_near_records_its_holes_for_near_holes():
+    """``hole_occluded_after_near``: the holes ``hole_occluded`` gives the person behind the box are recorded with
+    ``hole_reach``'s joined pixels (``reached``, the runner's ``movers_reach``), so ``near_holes_before_reach`` sees
+    them as holes and takes them first where it follows a near object; her phantom top rows (triangulated) are not
+    recorded. Without the option, or without ``hole_occluded``, nothing is recorded and the depth is the same."""
+    from stereodiff.config import PipelineConfig
+    from stereodiff.stage1.geometric import mover_settings
+    from stereodiff.stage1.movers.depth import mover_depth
+    from stereodiff.stage1.movers.runner import _records_reach
+
+    _, depth, person, low, ground = _hole_behind_box()
+    flagged = person | low
+    on = replace(MoverSettings(), near_contact=0.3, hole_occluded=True, reach_mask=True)
+    plain: list = []
+    out, _ = mover_depth(depth, flagged, ground, on, near=[], reached=plain)
+    assert plain == [] and not _records_reach(replace(on, hole_reach=False))
+    after = replace(on, hole_occluded_after_near=True)
+    recorded: list = []
+    same, _ = mover_depth(depth, flagged, ground, after, near=[], reached=recorded)
+    np.testing.assert_array_equal(same, out)
+    assert len(recorded) == 1
+    holes = person & (depth <= 0)
+    np.testing.assert_array_equal(recorded[0], holes)
+    assert int(recorded[0].sum()) == 30 * 15  # rows 50–79: rows 40–49 are her phantom, triangulated
+    assert _records_reach(replace(after, hole_reach=False))
+    assert not _records_reach(replace(after, hole_reach=False, hole_occluded=False))
+    none: list = []
+    mover_depth(depth, flagged, ground, replace(after, hole_occluded=False), near=[], reached=none)
+    assert none == []
+    assert not GeometricConfig().movers_hole_occluded_after_near and not MoverSettings().hole_occluded_after_near
+    assert mover_settings(GeometricConfig(movers_hole_occluded_after_near=True)).hole_occluded_after_near
+    with pytest.raises(ValueError, match="movers_hole_occluded_after_near"):
+        PipelineConfig(stage1=GeometricConfig(movers_hole_occluded_after_near=1)).validate()
 
 
 def test_far_spread_grows_the_far_occluded_person_through_the_pixels_whose_pairs_disagree():

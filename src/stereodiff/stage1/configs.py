@@ -1084,6 +1084,12 @@ class GeometricConfig(Stage1Config):
     Close-object 1465: the walking person, faster than the camera's sweep along it in frames 44–63, is a stage-1 hole
     behind a clutter object and stage 2 fills her from the wall (1.4–2.1× her depth) (docs/geometric.md, "The walking
     person a hole behind the clutter: close-object held-out 1465 traced")."""
+    movers_hole_occluded_after_near: bool = False
+    """With ``movers_hole_occluded`` and ``near_holes_before_reach``: the holes that rule gives a depth are recorded
+    with ``movers_hole_reach``'s (``SceneGeometry.movers_reach``), so ``near_holes`` sees them as holes and takes
+    those it follows as the near object; the rest keep the rule's depth (``MoverSettings.hole_occluded_after_near``;
+    off). The rule alone took the near object's mostly-hole region where it crosses in front of the clutter
+    (close-object 2611, 5.5–7.7× its depth) (docs/geometric.md, "The hidden walking person after `near_holes`")."""
     movers_near_occluded_margin: float = 0.0
     """With ``movers_near_occluded``: the fraction by which a region must lie nearer than the static surface hiding
     its feet (``MoverSettings.near_occluded_margin``; 0 = off: ``movers_near_contact``'s fraction, 0.3 in the ``cpu``
@@ -1706,6 +1712,11 @@ class GeometricConfig(Stage1Config):
                 ("movers_far_occluded", isinstance(self.movers_far_occluded, bool), "must be true or false"),
                 ("movers_far_spread", 0 <= self.movers_far_spread < 1, "must lie in [0, 1) (0 = off)"),
                 ("movers_hole_occluded", isinstance(self.movers_hole_occluded, bool), "must be true or false"),
+                (
+                    "movers_hole_occluded_after_near",
+                    isinstance(self.movers_hole_occluded_after_near, bool),
+                    "must be true or false",
+                ),
                 (
                     "movers_near_occluded_margin",
                     0 <= self.movers_near_occluded_margin < 1,

@@ -195,6 +195,7 @@ def mover_settings(config: GeometricConfig, ahead: bool = False) -> MoverSetting
         far_occluded=not ahead and bool(config.movers_far_occluded),
         far_spread=float(config.movers_far_spread) if not ahead and config.movers_far_occluded else 0.0,
         hole_occluded=not ahead and bool(config.movers_hole_occluded),
+        hole_occluded_after_near=bool(config.movers_hole_occluded_after_near),
         entry_carry=int(config.movers_entry_carry),
         edge_carry=int(config.movers_edge_carry),
         entry_chain=int(config.movers_entry_chain),

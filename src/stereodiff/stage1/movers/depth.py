@@ -83,7 +83,8 @@ def mover_depth(
     Those ``near_contact`` gives its contact are appended to ``near`` the same way (the seeds of ``near_carry``), and
     with ``near_carry_beside`` those ``contact_beside`` gives its contact too. ``spread`` ``[h,w]``: the fusion's
     ``pair_spread`` of the frame (``far_spread``; None = not grown). The regions given a depth after ``hole_reach``
-    joined them to the image bottom are appended to ``reached`` (``[h,w]`` bool each; None = not recorded).
+    joined them to the image bottom are appended to ``reached`` (``[h,w]`` bool each; None = not recorded), and with
+    ``hole_occluded_after_near`` the holes ``hole_occluded`` gave too.
     Returns the depth ``[h,w]`` and where it was replaced ``[h,w]`` bool."""
     import cv2
 
@@ -172,8 +173,10 @@ def mover_depth(
             region, value = _far_occluded(depth, region, ground, ground_px, moving, s)
             if value is not None and s.far_spread > 0 and spread is not None:
                 region = region | spread_run(depth, region, spread, handled, s.far_spread)
+        hidden = False  # hole_occluded gave it
         if value is None and s.hole_occluded and ground is not None and mostly_hole and not (seen or cut):
             region, value = _hole_occluded(depth, region, ground, ground_px, moving, s)
+            hidden = value is not None and s.hole_occluded_after_near
         if value is not None and np.isfinite(value) and value > 0:
             if s.up_to_horizon > 0 and ground is not None:
                 region = region | _up_to_horizon(depth, region, ground, moving | handled, value, s)
@@ -185,6 +188,8 @@ def mover_depth(
             handled |= region
             if joined and reached is not None:
                 reached.append(region)
+            elif hidden and reached is not None:  # its holes: near_holes takes the near object's first
+                reached.append(region & (depth <= 0))
             if s.split_feet > 0 and on_ground is not None:
                 for part, farther in _split_feet(region, ground, on_ground, value, s):
                     out[part] = farther

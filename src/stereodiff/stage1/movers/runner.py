@@ -77,7 +77,7 @@ def handle_movers(
         for name, dtype in (("depth", np.float32), ("confidence", np.float32), ("valid", np.bool_), ("mask", np.bool_))
     )
     given_out = new_array(out_dir, "movers_given", (t, h, w), np.bool_)  # the scene's own array (same name)
-    reach_out = new_array(out_dir, "movers_reach", (t, h, w), np.bool_) if s.reach_mask and s.hole_reach else None
+    reach_out = new_array(out_dir, "movers_reach", (t, h, w), np.bool_) if _records_reach(s) else None
     margin = block_margin(s, t)
     projection = grey_projection(frames, (h, w), s.flow_grey)  # one grey mapping for the whole video
     moving_px = 0
@@ -106,6 +106,12 @@ def handle_movers(
     arrays = {"depth": depth_out, "confidence": confidence_out, "valid": valid_out, "movers_given": given_out}
     scene = replace(scene, **arrays, movers_reach=reach_out)
     return scene, moving_out
+
+
+def _records_reach(s: MoverSettings) -> bool:
+    """Whether the movers step records ``movers_reach`` (``reach_mask``): the pixels ``hole_reach`` joined, or those
+    ``hole_occluded`` gave with ``hole_occluded_after_near``."""
+    return s.reach_mask and (s.hole_reach or (s.hole_occluded and s.hole_occluded_after_near))
 
 
 def block_margin(s: MoverSettings, num_frames: int) -> int:
@@ -165,7 +171,7 @@ def _handle_block(
     static_conf = confidence[(depth > 0) & ~moving]
     mover_conf = s.confidence * (float(np.median(static_conf)) if static_conf.size else 1.0)
     handled = np.zeros((n, h, w), bool)
-    reached = np.zeros((n, h, w), bool) if s.reach_mask and s.hole_reach else None
+    reached = np.zeros((n, h, w), bool) if _records_reach(s) else None
     splits: dict[int, list[tuple[np.ndarray, float]]] = {}  # frame -> the parts ``split_feet`` split off
     sway_on = s.cut_track > 0 and s.cut_sway > 0 and source is not None
     carry_on = s.oncoming_carry > 0 and s.oncoming > 0

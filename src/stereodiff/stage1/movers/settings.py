@@ -253,6 +253,11 @@ class MoverSettings:
     (:func:`~.ground.occluder_depth`) takes the geometric mean of that surface's depth and that ground's on its holes
     and on its pixels beyond that ground (:func:`~.depth._hole_occluded`): a person walking along a sideways camera
     faster than it behind clutter, which stage 1 leaves a hole (close-object 1465, frames 44–63)."""
+    hole_occluded_after_near: bool = False
+    """With ``hole_occluded`` and ``reach_mask``: the holes that rule gives are recorded with ``hole_reach``'s
+    joined pixels (``reached`` of :func:`~.depth.mover_depth`), so ``near_holes`` sees them as holes and takes those
+    it follows as the near object (``near_holes_before_reach``): the rule alone took the near object's mostly-hole
+    region crossing in front of the clutter."""
     near_occluded_margin: float = 0.0
     """With ``near_occluded``: the fraction by which the region must lie (median) nearer than the static surface
     hiding its feet (0 = ``near_contact``'s). A person triangulated at 0.44× her depth behind a clutter object at
@@ -268,7 +273,8 @@ class MoverSettings:
     lowest pixels, except a rim of ``rim_px`` (:func:`~.depth._hole_reach`)."""
     reach_mask: bool = False
     """With ``hole_reach``: the runner records the pixels the regions joined through it were given
-    (``SceneGeometry.movers_reach``), for ``near_holes_before_reach``."""
+    (``SceneGeometry.movers_reach``), for ``near_holes_before_reach``; with ``hole_occluded_after_near`` the holes
+    ``hole_occluded`` gave too."""
     rim_px: float = 2.0
     """With ``hole_reach``: the rim of the region joined to its holes left to stage 2's fill (the segmentation's
     edge often holds static background the mover uncovers)."""
