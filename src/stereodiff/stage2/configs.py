@@ -324,7 +324,10 @@ class TemporalConfig(BackendConfig):
     Beside close-object's near object (0.7–0.8 m against a wall 8–10× farther) the ring of static holes filled too near
     reaches past the colour rule's 6 px: on named clips 1464 / 1466 / 1467 / 1471 the static holes 8–16 px from it
     are 0.02–0.17 % of the pixels at mean log −0.19 … −0.48 under the final's fit (docs/stage2-temporal.md, "The ring
-    of static holes beside close-object's near object"). Off (0)."""
+    of static holes beside close-object's near object"). Measured at 10 with ``hole_mover_away_step=1.0``
+    ``hole_mover_away_step_colour=1.0`` against the ``cpu`` preset: the ring's share halves on 1467 / 1471 (final
+    −1.2 / −2.6 %), tuning seeds 0–3 −0.6 … −1.9 %, fresh seeds 2716–2721 −0.6 … +0.3 %, but moving px up on all but
+    one clip (−0.1 … +7.5 %: the near object's own holes beside its given pixels go to the wall too). Off (0)."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
