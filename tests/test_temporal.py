@@ -2055,6 +2055,51 @@ def test_mover_away_step_takes_the_holes_beside_a_far_nearer_given_region_whatev
         TemporalRefiner(hole_mover_away_step_colour=-1.0)
 
 
+def test_mover_away_step_px_reaches_the_ring_past_the_colour_rule():
+    """``hole_mover_away_step_px`` (close-object named clips 1464 / 1466 / 1467 / 1471: static holes 8–16 px from the
+    near object still filled toward its depth). A given region at log 0.5 (dark) beside a wall at log 2.5 (light),
+    with a 14-column band of holes between, of a colour between the two but nearer the wall's: with the near lean
+    they take the region's depth. The rules' square (4 px) holds no wall pixel: the whole band stays near; with the
+    step rule's reach at 14 it takes the wall's side; the rule leaves a band coloured like the region on its side."""
+    from stereodiff.stage2.configs import TemporalConfig
+    from stereodiff.stage2.hole_fill import fill_frames
+
+    h, w = 30, 48
+    rgb = np.full((h, w, 3), 0.7, np.float32)
+    rgb[:, :12] = 0.3  # the given region
+    rgb[:, 12:26] = 0.55  # the holes: nearer the wall's colour than the region's
+    covered = np.ones((h, w), bool)
+    covered[:, 12:26] = False
+    weight = covered.astype(np.float32)
+    given = np.zeros((h, w), bool)
+    given[:, :12] = True
+    log_d = np.where(given, np.float32(0.5), np.float32(2.5)) * covered
+    lean = np.ones((h, w), bool)
+    ring = np.s_[:, 12:26]
+
+    def estimate(reach: float, colour: np.ndarray = rgb) -> np.ndarray:
+        config = TemporalConfig(
+            hole_nearness=100.0,
+            hole_mover_away_px=4,
+            hole_mover_away_step=1.0,
+            hole_mover_away_step_colour=1.0,
+            hole_mover_away_step_px=reach,
+            fill_min_support=1e-30,  # the cpu preset's: the faint reach across the band counts
+        )
+        return fill_frames(config, colour[None], log_d[None], weight[None], lean=lean, movers=given[None])[0].estimate
+
+    off = estimate(0.0)
+    assert (off[ring] < 1.0).all()  # past the rules' 4 px (no wall pixel in their square): the region's depth
+    on = estimate(14.0)
+    assert np.allclose(on[ring], 2.5, atol=0.05)  # the wall's side
+    np.testing.assert_array_equal(on[:, :12], off[:, :12])
+    dark = rgb.copy()
+    dark[:, 12:26] = 0.35  # coloured like the region: kept on its side
+    np.testing.assert_array_equal(estimate(14.0, dark), estimate(0.0, dark))
+    with pytest.raises(ValueError, match="hole_mover_away_step_px"):
+        TemporalRefiner(hole_mover_away_step_px=-1.0)
+
+
 def _strip_scene(
     object_cols: tuple[int, int], shifts: tuple[float, ...], w: int = 60, h: int = 8, focal: float = 50.0
 ) -> tuple[np.ndarray, list, np.ndarray]:

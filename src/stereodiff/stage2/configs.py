@@ -318,6 +318,16 @@ class TemporalConfig(BackendConfig):
     holes outside its given mask, coloured like it, stay on its side (``hole_mover_away_step`` alone took them to the
     wall: close-object held-out 1461 moving holes 0.0020 → 0.0043). 1.0: nearer the background's colour at all.
     With the step at 1.0: close-object 1461 / 1458 / 2592 +0.1 / −0.6 / −0.1 % against the preset. Off (0)."""
+    hole_mover_away_step_px: float = 0.0
+    """With ``hole_mover_away_step``: how far (working-resolution pixels, Euclidean) from a given pixel the step rule
+    takes holes, and the half-size of the square its depth step and colour test read (0 = ``hole_mover_away_px``).
+    Beside close-object's near object (0.7–0.8 m against a wall 8–10× farther) the ring of static holes filled too near
+    reaches past the colour rule's 6 px: on named clips 1464 / 1466 / 1467 / 1471 the static holes 8–16 px from it
+    are 0.02–0.17 % of the pixels at mean log −0.19 … −0.48 under the final's fit (docs/stage2-temporal.md, "The ring
+    of static holes beside close-object's near object"). Measured at 10 with ``hole_mover_away_step=1.0``
+    ``hole_mover_away_step_colour=1.0`` against the ``cpu`` preset: the ring's share halves on 1467 / 1471 (final
+    −1.2 / −2.6 %), tuning seeds 0–3 −0.6 … −1.9 %, fresh seeds 2716–2721 −0.6 … +0.3 %, but moving px up on all but
+    one clip (−0.1 … +7.5 %: the near object's own holes beside its given pixels go to the wall too). Off (0)."""
     hole_outline_separation: float = 0.0
     """With ``hole_outline_px``: a frame's outline rule acts only when the median, over its band and rim pixels, of
     the separation of the two sides' colour models ``Σ_c (μ_far − μ_near)² / (σ²_far + σ²_near)`` is at least this
@@ -1034,6 +1044,7 @@ class TemporalConfig(BackendConfig):
             ("hole_mover_away_trust", 0 <= self.hole_mover_away_trust <= 1, "must be in [0, 1]"),
             ("hole_mover_away_step", self.hole_mover_away_step >= 0, "must be ≥ 0"),
             ("hole_mover_away_step_colour", self.hole_mover_away_step_colour >= 0, "must be ≥ 0"),
+            ("hole_mover_away_step_px", self.hole_mover_away_step_px >= 0, "must be ≥ 0"),
             ("hole_outline_step", self.hole_outline_step >= 0, "must be ≥ 0"),
             ("hole_outline_span_px", self.hole_outline_span_px >= 0, "must be ≥ 0"),
             ("hole_outline_parallax", 0 <= self.hole_outline_parallax <= 1, "must be in [0, 1]"),

@@ -49,6 +49,7 @@ __all__ = [
     "side_likelihood",
     "static_colour_miss",
     "step_direction",
+    "step_holes",
     "surface_below",
     "views_colour_cost",
     "views_depth_far_side",
@@ -299,17 +300,12 @@ def fill_frames(
             fill = np.where((weight[i] == 0) & reached, fill + share * np.minimum(near - fill, 0.0), fill)
         away_floor = None  # [h',w'] the background fill of the holes beside a mover, −inf elsewhere
         if scene is not None and movers[i].any():  # static holes beside a given mover: from the background side
-            outside = (weight[i] == 0) & ~movers[i] & within(movers[i], config.hole_mover_away_px)
+            holes = (weight[i] == 0) & ~movers[i]
+            outside = holes & within(movers[i], config.hole_mover_away_px)
             at = np.nonzero(outside)
             outside[at] = background_coloured(rgb[i], movers[i], scene[i], config.hole_mover_away_px, at)
-            if config.hole_mover_away_step > 0:  # beside a far nearer given region: the background's, any colour
-                step = depth_step(log_d[i], movers[i], scene[i], config.hole_mover_away_px, at)
-                far = step >= config.hole_mover_away_step
-                if config.hole_mover_away_step_colour > 0:  # ... unless coloured like the given region
-                    far &= background_coloured(
-                        rgb[i], movers[i], scene[i], config.hole_mover_away_px, at, config.hole_mover_away_step_colour
-                    )
-                outside[at] |= far
+            if config.hole_mover_away_step > 0:  # beside a far nearer given region: the background's
+                outside |= step_holes(config, rgb[i], log_d[i], movers[i], scene[i], holes)
             behind = smoothed[i, away_at + 1] > reach  # the colour region brought a background pixel's weight here
             background = smoothed[i, away_at] / np.maximum(smoothed[i, away_at + 1], reach)
             fill = np.where(outside & behind, background, fill)
@@ -468,6 +464,29 @@ def depth_step(
     both = (scene[:, 0] > 0.5) & (mover[:, 0] > 0.5)
     step = scene[:, 1] / np.maximum(scene[:, 0], 1e-6) - mover[:, 1] / np.maximum(mover[:, 0], 1e-6)
     return np.where(both, step, -np.inf).astype(np.float32)
+
+
+def step_holes(
+    config: TemporalConfig,
+    rgb: np.ndarray,
+    log_depth: np.ndarray,
+    movers: np.ndarray,
+    background: np.ndarray,
+    holes: np.ndarray,
+) -> np.ndarray:
+    """``[h,w]`` bool (``hole_mover_away_step``): the ``holes`` ``[h,w]`` bool within ``hole_mover_away_step_px``
+    (else ``hole_mover_away_px``) of a ``movers`` ``[h,w]`` bool pixel where the mean ``log_depth`` ``[h,w]`` of the
+    ``background`` ``[h,w]`` bool pixels in their square of that half-size lies at least ``hole_mover_away_step``
+    beyond the movers' there (:func:`depth_step`), and, with ``hole_mover_away_step_colour``, whose ``rgb``
+    ``[h,w,3]`` colour is nearer the background's there by that ratio (:func:`background_coloured`)."""
+    reach = config.hole_mover_away_step_px or config.hole_mover_away_px
+    taken = holes & within(movers, reach)
+    at = np.nonzero(taken)
+    far = depth_step(log_depth, movers, background, reach, at) >= config.hole_mover_away_step
+    if config.hole_mover_away_step_colour > 0:  # ... unless coloured like the given region
+        far &= background_coloured(rgb, movers, background, reach, at, config.hole_mover_away_step_colour)
+    taken[at] = far
+    return taken
 
 
 def region_motion(moving_evidence: np.ndarray, evidence: np.ndarray) -> np.ndarray:
