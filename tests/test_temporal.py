@@ -2773,6 +2773,65 @@ def test_a_top_move_the_nearby_frames_show_on_the_floor_is_undone():
             TemporalRefiner(**bad)
 
 
+_TOP_OWN, _TOP_OTHER = (0.8, 0.3, 0.2), (0.1, 0.2, 0.7)
+
+
+def _top_block() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 20×40 frame of one colour (``rgb``), its fill at depth 10 (``fill``), the same with a 3×3 block at the top's
+    depth 2 (``top``), and a floor plane at depth 5 (``floor [3]``)."""
+    rgb = np.empty((20, 40, 3), np.float32)
+    rgb[:] = _TOP_OWN
+    fill = np.full((20, 40), np.log(10.0), np.float32)
+    top = fill.copy()
+    top[9:12, 19:22] = np.log(2.0)
+    return rgb, fill, top, np.array([0.0, 0.0, 0.2])
+
+
+def _top_view(columns: slice, colour: tuple[float, float, float] = _TOP_OWN) -> list:
+    """One nearby frame one unit to the side (focal 20) showing ``colour`` in ``columns`` of rows 8..12, the other
+    colour elsewhere: the block lands 10 / 4 / 2 columns over at depths 2 / 5 / 10."""
+    from stereodiff.stage2.hole_fill import View
+
+    seen = np.empty((20, 40, 3), np.float32)
+    seen[:] = _TOP_OTHER
+    seen[8:13, columns] = colour
+    return [View(seen, np.eye(3), np.array([1.0, 0.0, 0.0]), 20.0, (20.0, 10.0))]
+
+
+def test_a_top_move_high_above_the_floor_is_kept_under_the_gap():
+    """``hole_top_plane_views_gap``: a block moved from its fill's depth 10 to the top's 2 with the floor's plane at
+    depth 5 along its rays (log-depth gap 0.92) and a nearby frame that shows its colour at the floor's landing:
+    undone with no gap limit or a gap of 1, kept (the top's depth) under a gap of 0.5, a plane too high above the
+    floor for a floor hole."""
+    from stereodiff.stage2.hole_fill import top_views_check
+
+    rgb, before, after, floor = _top_block()
+    views = _top_view(slice(22, 27))  # the floor's landing: columns 23..25
+    np.testing.assert_array_equal(top_views_check(rgb, views, before, after, floor, 0.01), before)
+    np.testing.assert_array_equal(top_views_check(rgb, views, before, after, floor, 0.01, 1.0), before)
+    np.testing.assert_array_equal(top_views_check(rgb, views, before, after, floor, 0.01, 0.5), after)
+    with pytest.raises(ValueError, match="hole_top_plane_views_gap"):
+        TemporalRefiner(hole_top_plane_views_gap=-0.1)
+
+
+def test_a_top_left_by_its_colour_takes_the_plane_the_nearby_frames_confirm():
+    """:func:`top_views_rescue` (``hole_top_plane_views_ratio``): a 3×3 block the top pass left at the fill's depth 10
+    for its colour alone, whose top plane is at depth 2 (the pass without its colour test) and the floor's at 5.
+    Where a nearby frame shows a colour 0.1 off the block's at the top's landing (the floor's and the fill's landings
+    1.3 off), the block takes the top's depth under a ratio of 2, not of 20; where it shows the block at the floor's
+    landing, nothing moves; without views nothing changes."""
+    from stereodiff.stage2.hole_fill import top_views_rescue
+
+    rgb, left, every, floor = _top_block()
+    at_top = _top_view(slice(28, 33), (0.7, 0.3, 0.2))  # the top's landing: columns 29..31
+    np.testing.assert_array_equal(top_views_rescue(rgb, at_top, left, every, floor, 2.0), every)
+    np.testing.assert_array_equal(top_views_rescue(rgb, at_top, left, every, floor, 20.0), left)
+    np.testing.assert_array_equal(top_views_rescue(rgb, _top_view(slice(22, 27)), left, every, floor, 2.0), left)
+    assert top_views_rescue(rgb, [], left, every, floor, 2.0) is left
+    with pytest.raises(ValueError, match="hole_top_plane_views_ratio"):
+        TemporalRefiner(hole_top_plane_views_ratio=-1.0)
+
+
 def test_repeated_refits_take_a_tilted_floor_prior_to_the_frames_floor():
     """``hole_floor_refits``: :func:`floor_near` from a prior tilted up the image (right at the bottom, 5 % nearer
     at the top) on a floor with ±4 % noise: one refit on the pixels within 5 % of the prior keeps part of the tilt

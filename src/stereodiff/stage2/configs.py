@@ -530,6 +530,25 @@ class TemporalConfig(BackendConfig):
     nearby frames by this much better than the top's (the cost of ``hole_outline_views_margin``: median over the
     frames of the mean colour L1 of the 5-pixel cross, RGB in [0, 1] summed over channels); a top of one flat colour
     matches about as well at several depths."""
+    hole_top_plane_views_gap: float = 0.0
+    """With ``hole_top_plane_views``: only a top move whose plane lies within this log-depth of the floor's plane
+    along the pixel's ray (a plane less than 1 − e^−gap of the camera's height above the floor: 0.5 = 39 %) can be
+    undone; 0 = any. The floor holes the pass moves onto a top's plane are behind low objects (floor's minus top's
+    log-depth: median 0.05–0.40 on static-orbit 1466 / 1469 / 2397), the true tops it moves are higher (median
+    0.84–0.90, < 0.3 for 0–3 %), and the nearby frames' colours undo 10–14 % of the true tops (a flat-coloured
+    top matches its fill, the wall's depth, about as well): static-orbit 1466 / 1469 +1.6 / +1.1 % without the
+    limit. Measured (``hole_top_plane_views=8``, margin 0, gap 0.5, against the preset): 2397 / 1466 / 1469 −1.71 /
+    −0.08 / −0.07 %, fresh 2696–2698 −0.61 / −0.98 / −0.55 %, tuning 0 / 1 −0.39 / −0.70 % (docs/stage2-temporal.md
+    "The top check's losses on static-orbit 1466 / 1469 traced"). Off here and in the ``cpu`` preset."""
+    hole_top_plane_views_ratio: float = 0.0
+    """With ``hole_top_plane_views``: a hole the top pass leaves for its colour test alone (``hole_top_plane_colour``)
+    takes the top's plane where the nearby frames' colours match it this many times better than the floor's plane
+    and its fill (:func:`~stereodiff.stage2.hole_fill.top_views_rescue`; the cost of ``hole_top_plane_views``); 0 =
+    off. A top shaded like the wall above it fails the colour test and keeps the wall's depth (static-orbit 1462:
+    28 % of the true top holes, their fill a median +1.04 in log too far). Measured (2, with ``views=8``, margin 0,
+    gap 0.5): 1462 −13.1 %, but tuning 0 +3.9 % (floor and wall holes moved too near; 3: +1.3 %);
+    docs/stage2-temporal.md "The top check's losses on static-orbit 1466 / 1469 traced". Off here and in the
+    ``cpu`` preset."""
     hole_floor_plane_px: int = 0
     """In a video stage 1 finds static, after ``hole_top_plane_px``: a hole below the vanishing line of the floor
     (the plane of ``hole_top_plane_px``'s fit), filled nearer than the floor along its ray, whose chromaticity lies
@@ -1066,6 +1085,8 @@ class TemporalConfig(BackendConfig):
             ("hole_top_plane_floor", 0 <= self.hole_top_plane_floor <= 1, "must be in [0, 1]"),
             ("hole_top_plane_views", self.hole_top_plane_views >= 0, "must be ≥ 0"),
             ("hole_top_plane_views_margin", self.hole_top_plane_views_margin >= 0, "must be ≥ 0"),
+            ("hole_top_plane_views_gap", self.hole_top_plane_views_gap >= 0, "must be ≥ 0"),
+            ("hole_top_plane_views_ratio", self.hole_top_plane_views_ratio >= 0, "must be ≥ 0"),
             ("hole_floor_plane_px", self.hole_floor_plane_px >= 0, "must be ≥ 0"),
             ("hole_floor_plane_colour", self.hole_floor_plane_colour > 0, "must be > 0"),
             ("hole_floor_rim_px", self.hole_floor_rim_px >= 0, "must be ≥ 0"),

@@ -1176,7 +1176,12 @@ def plane_fills(
         return log_depth
     share = chromaticity(rgb)  # [h,w,3]
     topped = top_plane_fill(config, covered, log_depth, share, floor, movers)
-    log_depth = top_views_check(rgb, views, log_depth, topped, floor, config.hole_top_plane_views_margin)
+    if views and config.hole_top_plane_views_ratio > 0:
+        every = top_plane_fill(config, covered, log_depth, share, floor, movers, colour=np.inf)
+    margin, gap = config.hole_top_plane_views_margin, config.hole_top_plane_views_gap
+    log_depth = top_views_check(rgb, views, log_depth, topped, floor, margin, gap)
+    if views and config.hole_top_plane_views_ratio > 0:
+        log_depth = top_views_rescue(rgb, views, log_depth, every, floor, config.hole_top_plane_views_ratio)
     log_depth = floor_plane_fill(config, covered, log_depth, share, floor, movers)
     return floor_rim_fill(config, covered, log_depth, share, floor, movers)  # the holes' moves change no covered pixel
 
@@ -1188,14 +1193,16 @@ def top_plane_fill(
     share: np.ndarray,
     floor: np.ndarray,
     movers: np.ndarray | None = None,
+    colour: float | None = None,
 ) -> np.ndarray:
     """``[h,w]`` float32 the output log-depth (``log_depth [h,w]``) with the holes of an object's top face given the
     depth of the plane parallel to the floor (``floor`` ``[3]``, :func:`floor_plane`'s) through the covered pixel below
     them (``hole_top_plane_px``): a hole (not ``covered [h,w]``) whose column has covered pixels within that reach below
     and above (:func:`column_neighbours`), the one above farther by ``hole_outline_step`` or more, whose chromaticity
-    (``share [h,w,3]``, :func:`chromaticity`'s) is nearer the 5×5 mean at the pixel below than ``hole_top_plane_colour``
-    times its distance to the one above, takes the log-depth where that plane meets its ray, when nearer than both its
-    fill and the pixel above. Nothing within ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves.
+    (``share [h,w,3]``, :func:`chromaticity`'s) is nearer the 5×5 mean at the pixel below than ``colour`` (None:
+    ``hole_top_plane_colour``; ``np.inf``: no colour test) times its distance to the one above, takes the log-depth
+    where that plane meets its ray, when nearer than both its fill and the pixel above. Nothing within
+    ``hole_outline_mover_px`` of ``movers [h,w]`` (bool) moves.
 
     A box's or cylinder's top is a hole in every frame of a static orbit between its front (near) and the wall
     above (far), which the fill gives the wall's depth; the front's upper edge is on the top's plane, and the top
@@ -1220,7 +1227,9 @@ def top_plane_fill(
     edge = floor[0] * cols + floor[1] * low + floor[2]
     ratio = plane / edge  # ≤ 1: the top recedes up the column
     target = near - np.log(np.clip(ratio, 1e-6, None))
-    move = (far - near >= config.hole_outline_step) & (to_near < config.hole_top_plane_colour * to_far)
+    colour = config.hole_top_plane_colour if colour is None else colour
+    with np.errstate(invalid="ignore"):  # np.inf · 0: NaN, no move (the hole's colour is the far side's)
+        move = (far - near >= config.hole_outline_step) & (to_near < colour * to_far)
     move &= (ratio > 0) & (edge > 0) & (target < far) & (target < log_depth[rows, cols])
     out = log_depth.astype(np.float32, copy=True)
     out[rows[move], cols[move]] = target[move]
@@ -1234,6 +1243,7 @@ def top_views_check(
     after: np.ndarray,
     floor: np.ndarray,
     margin: float = 0.0,
+    gap: float = 0.0,
 ) -> np.ndarray:
     """``[h,w]`` float32 ``after`` (:func:`top_plane_fill`'s output log-depth) with the top moves the nearby frames
     do not confirm undone (``hole_top_plane_views``; ``after`` itself without ``views``): each moved pixel (where it
@@ -1241,20 +1251,58 @@ def top_views_check(
     frame's ``rgb [h,w,3]`` float32 in [0, 1] against ``views``, :class:`View`) — the top's plane (its ``after``), the
     floor's plane (``floor [3]``, :func:`floor_plane`'s; where the pixel lies below its vanishing line) and its fill
     before the move (``before``); it keeps the top's depth unless another depth matches better by more than
-    ``margin`` (NaN costs: no verdict). A floor hole behind an object sits in a top's column (the front below, a
-    farther pixel above) and takes the top's plane, too near, where its colour is nearer the front's; in the other
-    frames of the orbit it lands on the floor's colours only at the floor's depth."""
+    ``margin`` (NaN costs: no verdict), and, with ``gap`` > 0, only where the top's log-depth lies within ``gap`` of
+    the floor plane's (a low plane; a high top stays). A floor hole behind an object sits in a top's column (the
+    front below, a farther pixel above) and takes the top's plane, too near, where its colour is nearer the front's;
+    in the other frames of the orbit it lands on the floor's colours only at the floor's depth."""
     at = np.nonzero(after != before)
     if not views or not len(at[0]):
         return after
-    plane = floor[0] * at[1] + floor[1] * at[0] + floor[2]  # [n] the floor's inverse depth (≤ 0: above its horizon)
-    on_floor = -np.log(np.where(plane > 0, plane, np.nan))
-    top = views_colour_cost(rgb, views, after[at], at)  # [n] each
-    other = np.fmin(views_colour_cost(rgb, views, on_floor, at), views_colour_cost(rgb, views, before[at], at))
+    top, other, on_floor = _top_costs(rgb, views, before, after, floor, at)
     undo = other < top - margin  # NaN: no verdict, the move stays
+    if gap > 0:
+        undo &= on_floor - after[at] < gap
     out = after.astype(np.float32, copy=True)
     out[at[0][undo], at[1][undo]] = before[at][undo]
     return out
+
+
+def top_views_rescue(
+    rgb: np.ndarray, views: Sequence[View], log_depth: np.ndarray, every: np.ndarray, floor: np.ndarray, ratio: float
+) -> np.ndarray:
+    """``[h,w]`` float32 ``log_depth`` (the top pass's output, :func:`top_views_check`'s) with the holes the pass
+    left for their colour alone given the top's depth where the nearby frames confirm it
+    (``hole_top_plane_views_ratio``): ``every [h,w]`` is the pass's output without its colour test; each hole where
+    the two differ is scored as in :func:`top_views_check` (the frame's ``rgb [h,w,3]`` against ``views``) at the
+    top's depth, the floor's plane (``floor [3]``) and its fill, and takes the top's where its cost times ``ratio``
+    is below the other two's (NaN: no move). A top shaded like the wall above it fails the colour test and keeps the
+    wall's depth; in the other frames of the orbit its texture lands on itself only at its own depth."""
+    at = np.nonzero(every != log_depth)
+    if not views or not len(at[0]):
+        return log_depth
+    top, other, _ = _top_costs(rgb, views, log_depth, every, floor, at)
+    take = ratio * top < other  # NaN: no verdict, no move
+    out = log_depth.astype(np.float32, copy=True)
+    out[at[0][take], at[1][take]] = every[at][take]
+    return out
+
+
+def _top_costs(
+    rgb: np.ndarray,
+    views: Sequence[View],
+    fill: np.ndarray,
+    top: np.ndarray,
+    floor: np.ndarray,
+    at: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`views_colour_cost` of the pixels ``at`` (``[n]`` rows, cols) of ``rgb [h,w,3]`` against ``views`` at
+    the top's log-depth (``top [h,w]``) and the better of the floor plane's (``floor [3]``; NaN above its vanishing
+    line) and the fill's (``fill [h,w]``): ``[n]`` float32 each, with ``[n]`` the floor plane's log-depth."""
+    plane = floor[0] * at[1] + floor[1] * at[0] + floor[2]  # [n] the floor's inverse depth (≤ 0: above its horizon)
+    on_floor = -np.log(np.where(plane > 0, plane, np.nan))
+    cost = views_colour_cost(rgb, views, top[at], at)
+    other = np.fmin(views_colour_cost(rgb, views, on_floor, at), views_colour_cost(rgb, views, fill[at], at))
+    return cost, other, on_floor
 
 
 def floor_plane_fill(
