@@ -719,7 +719,7 @@ class TemporalConfig(BackendConfig):
     near object the hole lies on (a parked car passing close at the camera's side, whose top and side holes the
     flow otherwise fills from the far scenery behind its edge), while the lower border's near holes are the road
     and the sidewalk, whose fill leans near and which the filters' farther pull corrects (docs/stage2-temporal.md,
-    "A near parked car's holes kept at their fill"): 0.1 on driving named / fresh / tuning clips −0.0 … −0.9 %,
+    "A near parked car's holes kept at their fill"): 0.1 on driving named / fresh / tuning clips −0.0 … −1.1 %,
     none worse; with ``hole_near_cap_side=0`` −0.4 … −2.6 % but held-out 1459 +1.2 % (mostly through the one
     disparity fit). 0 = off; in (0, 1). 0 here and in the ``cpu`` preset."""
     hole_near_cap_side: float = 0.1
