@@ -915,6 +915,32 @@ def test_upper_holes_refuse_nearer_depth_from_the_flow_when_the_camera_moves_ahe
         TemporalRefiner(hole_pull_order=-1.0)
 
 
+def test_near_holes_off_the_lower_border_keep_their_fill_with_hole_near_cap():
+    """``hole_near_cap``: flat grey frames of a near object (1.0); the middle frame has two holes, one in the upper
+    half and one in the lower border, where both neighbouring frames saw far scenery (4.0). The temporal filter
+    pulls the far depth into both; with the option and a camera driving forward the upper hole (its fill near: the
+    object's) keeps at most its fill, the lower border's hole is pulled as before; a sideways camera changes nothing
+    (bit for bit as without the option)."""
+    depth = np.full((3, 24, 32), 1.0, np.float32)
+    upper, lower = (1, slice(3, 7), slice(13, 19)), (1, slice(18, 22), slice(13, 19))
+    depth[0, 2:8, 12:20] = depth[2, 2:8, 12:20] = depth[0, 17:23, 12:20] = depth[2, 17:23, 12:20] = 4.0
+    depth[1, 2:8, 12:20] = depth[1, 17:23, 12:20] = 0.0  # the holes of the middle frame
+    options = dict(work_long_side=32, temporal_decay=0.9, motion_compensation=False, hole_nearness=100.0)
+    options.update(hole_lean_bottom=1 / 3)
+
+    def refine(step: list[float], **extra) -> np.ndarray:
+        return _refine_flat_scene(depth, step, **options, **extra)
+
+    plain = refine([0.0, 0.0, 0.2])
+    capped = refine([0.0, 0.0, 0.2], hole_near_cap=0.3)
+    assert np.median(plain[upper]) > 1.5 and np.median(plain[lower]) > 1.5  # the far scenery pulled in
+    assert np.max(capped[upper]) <= 1.0 + 1e-5  # the near object's fill
+    np.testing.assert_allclose(capped[lower], plain[lower], rtol=1e-6)
+    np.testing.assert_array_equal(refine([0.2, 0.0, 0.0], hole_near_cap=0.3), refine([0.2, 0.0, 0.0]))
+    with pytest.raises(ValueError, match="hole_near_cap"):
+        TemporalRefiner(hole_near_cap=1.0)
+
+
 def test_static_holes_lean_to_the_far_side_unless_they_move_on_their_own():
     """``hole_farness``: a hole in flat colour between a near and a far side takes the far side's depth (the
     background the motion-boundary check dropped beside an occluder), the plain mean mixes both; a hole whose

@@ -740,6 +740,21 @@ class TemporalConfig(BackendConfig):
     gets far points carried onto its dark cabin (stage 1's far outliers there, or the scenery behind it) with full
     trust, which otherwise stop the walk from its body below (docs/geometric.md, "Driving's final above stage 1:
     the split"); held out on driving 1416–1419: 1 better / 3 same / 0 worse). False here; true in the ``cpu`` preset."""
+    hole_near_cap: float = 0.0
+    """In a video whose camera moves along its view (the gate of ``hole_lean_bottom``), a stage-1 hole outside the
+    lower border (``hole_near_cap_side``) whose spatial fill is near — at most this quantile of the frame's
+    confident stage-1 log-depth (weight ≥ ½) — keeps at most its fill's log-depth through the temporal filter and
+    the guided filter (both may move it nearer, neither farther): away from the lower border, a near fill is the
+    near object the hole lies on (a parked car passing close at the camera's side, whose top and side holes the
+    flow otherwise fills from the far scenery behind its edge), while the lower border's near holes are the road
+    and the sidewalk, whose fill leans near and which the filters' farther pull corrects (docs/stage2-temporal.md,
+    "A near parked car's holes kept at their fill"): 0.1 on driving named / fresh / tuning clips −0.0 … −1.1 %,
+    none worse; with ``hole_near_cap_side=0`` −0.4 … −2.6 % but held-out 1459 +1.2 % (mostly through the one
+    disparity fit). 0 = off; in (0, 1). 0 here and in the ``cpu`` preset."""
+    hole_near_cap_side: float = 0.1
+    """With ``hole_near_cap``: the lower border left alone is the ``hole_lean_bottom`` fraction of the rows and, in
+    the image's lower half, this fraction of the columns at each side (``hole_lean_side``'s shape; 0 = the rows
+    only)."""
     hole_near_object: float = 0.0
     """In a video whose camera moves along its view (the gate of ``hole_lean_bottom``), a stage-1 hole outside the
     lower-border lean band whose colour region's covered weight lies mostly on near pixels — at most as far as this
@@ -1105,6 +1120,8 @@ class TemporalConfig(BackendConfig):
             ("hole_up_colour", self.hole_up_colour >= 0, "must be ≥ 0"),
             ("hole_up_trust", 0 <= self.hole_up_trust <= 1, "must be in [0, 1]"),
             ("hole_up_near", 0 < self.hole_up_near <= 1, "must be in (0, 1]"),
+            ("hole_near_cap", 0 <= self.hole_near_cap < 1, "must be in [0, 1)"),
+            ("hole_near_cap_side", 0 <= self.hole_near_cap_side <= 0.5, "must be in [0, 0.5]"),
             ("hole_near_object", 0 <= self.hole_near_object < 1, "must be in [0, 1)"),
             ("hole_near_object_share", 0 < self.hole_near_object_share <= 1, "must be in (0, 1]"),
             ("hole_near_object_colour", self.hole_near_object_colour >= 0, "must be ≥ 0"),

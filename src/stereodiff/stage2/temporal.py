@@ -60,6 +60,7 @@ from stereodiff.stage2.hole_fill import (
     fill_frames,
     lower_border,
     moving_ahead,
+    near_bound,
     near_motion_boundary,
     wide_outline,
 )
@@ -198,6 +199,9 @@ class TemporalRefiner(TemporalConfig):
         world_on = planes_on and self.hole_floor_world and cam_to_world is not None
         if self.hole_floor_world:
             meta["floor_world"] = world_on
+        capping = self.hole_near_cap > 0 and lean is not None
+        if self.hole_near_cap > 0:
+            meta["near_cap"] = capping
         cache = _WindowCache(cache_dir, meta) if cache_dir else None
         # 3. Filter window by window; per-frame spatial results and flow links are kept for the next window's
         #    context, so each frame is prepared once
@@ -242,7 +246,14 @@ class TemporalRefiner(TemporalConfig):
                     if on
                 ]
                 items = (
-                    (lo + i, d, frames[lo + i], self._given_mask(inputs, lo + i), self._covered_mask(inputs, lo + i))
+                    (
+                        lo + i,
+                        d,
+                        frames[lo + i],
+                        self._given_mask(inputs, lo + i),
+                        self._covered_mask(inputs, lo + i),
+                        store[lo + i].estimate if capping else None,  # near holes off the lower border: the fill
+                    )
                     for i, d in log_depth
                 )
                 for k, final in thread_imap(partial(self._after_final, inputs, after), items, self.num_workers):
@@ -670,24 +681,53 @@ class TemporalRefiner(TemporalConfig):
         self,
         inputs: _Inputs,
         after: list[Callable[[_Inputs, int, np.ndarray], np.ndarray]],
-        item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None],
+        item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None],
     ) -> tuple[int, np.ndarray]:
-        """:meth:`_final` of ``item`` after the passes ``after`` (each ``(inputs, k, [h',w'] log-depth) →
-        [h',w'] log-depth``, in order) on its log-depth: a frame's passes read only ``inputs`` (thread-safe, each
-        value the same whichever thread computes it), so the workers run them frame by frame, bit for bit as in
-        order on one thread."""
-        k, log_depth, *rest = item
+        """:meth:`_final` of ``item`` = ``(k, log-depth, frame, given, covered, fill)`` after the passes ``after``
+        (each ``(inputs, k, [h',w'] log-depth) → [h',w'] log-depth``, in order) on its log-depth, then
+        ``hole_near_cap`` when ``fill`` (the spatial fill, ``[h',w']`` log-depth) is given: a frame's passes read
+        only ``inputs`` (thread-safe, each value the same whichever thread computes it), so the workers run them
+        frame by frame, bit for bit as in order on one thread."""
+        k, log_depth, frame, given, covered, fill = item
         for step in after:
             log_depth = step(inputs, k, log_depth)
-        return self._final((k, log_depth, *rest))
+        capped = None
+        if fill is not None:
+            log_depth, capped = self._near_capped(inputs, k, fill, log_depth)
+        return self._final((k, log_depth, frame, given, covered, capped))
+
+    def _near_capped(
+        self, inputs: _Inputs, k: int, fill: np.ndarray, log_depth: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``hole_near_cap`` on frame ``k``: ``(log-depth [h',w'], capped)`` — the filter's ``log_depth`` kept at
+        most the spatial ``fill`` (``[h',w']`` log-depth) on the holes off the lower border whose fill is at most the
+        quantile of the frame's confident stage-1 log-depth, and those ``[h',w']`` bool pixels (None: none) for the
+        guided filter's cap (:meth:`_final`)."""
+        raw, weight = inputs.raw(k)
+        bound = near_bound(raw, weight, self.hole_near_cap)
+        if bound is None or not np.isfinite(log_depth).all():
+            return log_depth, None
+        border = lower_border(fill.shape, self.hole_lean_bottom, self.hole_near_cap_side)
+        capped = (weight <= 0) & (fill <= bound) & ~border  # [h',w']
+        if not capped.any():
+            return log_depth, None
+        return np.where(capped, np.minimum(log_depth, fill), log_depth).astype(np.float32), capped
 
     def _final(
-        self, item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
+        self, item: tuple[int, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]
     ) -> tuple[int, np.ndarray]:
         """Frame ``k`` and its ``[H,W]`` float32 output depth from ``(k, log-depth [h',w'], frame [H,W,3], given
-        [h',w'] bool or None, covered [h',w'] bool or None)``."""
-        k, log_depth, frame, given, covered = item
-        return k, np.exp(self._upsample(log_depth, frame, given, covered))
+        [h',w'] bool or None, covered [h',w'] bool or None, capped [h',w'] bool or None)``: the ``capped`` pixels
+        (``hole_near_cap``) take at most the log-depth resized plainly (the guided filter may move them nearer
+        only)."""
+        k, log_depth, frame, given, covered, capped = item
+        result = self._upsample(log_depth, frame, given, covered)
+        if capped is not None:
+            import cv2
+
+            big = cv2.resize(capped.astype(np.uint8), result.shape[::-1], interpolation=cv2.INTER_NEAREST).view(bool)
+            result = np.where(big, np.minimum(result, resize_plain(log_depth, result.shape)), result)
+        return k, np.exp(result)
 
     def _upsample(
         self,
