@@ -103,7 +103,10 @@ def rotate(points: np.ndarray, M: np.ndarray) -> np.ndarray:
     (or strided) view makes OpenBLAS spread an ``[N,3]×[3,3]`` product over its threads (≈ 1–15 ms of CPU for
     76,800 points against ≈ 0.1 ms) and numpy loop over the rows of an ``[h,w,3]`` block (≈ 0.32 against 0.12 ms at
     320×240; docs/geometric.md "earlier_recheck at a seventh of its cost" and "The cpu preset's transposed 3×3
-    products")."""
+    products"). A single point ``[3]`` takes ``points @ M.T`` itself: numpy's vector product (OpenBLAS's gemv) sums
+    in another order for a contiguous ``Mᵀ`` on some processors' kernels (1 ulp on an AMD EPYC)."""
+    if points.ndim == 1:
+        return points @ M.T
     return points @ np.ascontiguousarray(M.T)
 
 
