@@ -160,6 +160,8 @@ def test_presets_hold_the_paper_settings():
         hole_outline_wide_frame_given=0.025,
         hole_outline_wide_given=0.02,
         hole_outline_wide_frame_run=3,
+        hole_near_cap=0.1,
+        hole_near_cap_side=0.0,
     )
     with pytest.raises(ValueError, match="preset 'nope'"):
         preset_config("nope")

@@ -249,6 +249,8 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 hole_outline_wide_given=0.02,
                 hole_outline_wide_frame_given=0.025,
                 hole_outline_wide_frame_run=3,
+                hole_near_cap=0.1,
+                hole_near_cap_side=0.0,
             ),
             device=device,
             preset="cpu",

@@ -750,11 +750,12 @@ class TemporalConfig(BackendConfig):
     and the sidewalk, whose fill leans near and which the filters' farther pull corrects (docs/stage2-temporal.md,
     "A near parked car's holes kept at their fill"): 0.1 on driving named / fresh / tuning clips −0.0 … −1.1 %,
     none worse; with ``hole_near_cap_side=0`` −0.4 … −2.6 % but held-out 1459 +1.2 % (mostly through the one
-    disparity fit). 0 = off; in (0, 1). 0 here and in the ``cpu`` preset."""
+    disparity fit); held out on driving 1472–1479 (0.1 / with side 0): 3 better / 5 same / 0 worse each, −0.5 …
+    −1.2 % / −0.5 … −2.7 %. 0 = off; in (0, 1). 0 here; 0.1 in the ``cpu`` preset (with ``hole_near_cap_side=0``)."""
     hole_near_cap_side: float = 0.1
     """With ``hole_near_cap``: the lower border left alone is the ``hole_lean_bottom`` fraction of the rows and, in
     the image's lower half, this fraction of the columns at each side (``hole_lean_side``'s shape; 0 = the rows
-    only)."""
+    only). 0.1 here; 0 in the ``cpu`` preset."""
     hole_near_object: float = 0.0
     """In a video whose camera moves along its view (the gate of ``hole_lean_bottom``), a stage-1 hole outside the
     lower-border lean band whose colour region's covered weight lies mostly on near pixels — at most as far as this
