@@ -190,8 +190,9 @@ def main() -> int:
     if args.dry or args.only or args.settings or args.split or args.rolling_shutter or args.tremor:
         return 0
     body = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + "\n\n" + f"{num_frames} frames per synthetic scene.\n\n"
-    write_section("accuracy", "Accuracy: what each stage adds (cpu preset)", body + table,
-                  "python benchmarks/bench_accuracy.py" + (" --quick" if args.quick else ""))  # fmt: skip
+    command = "python benchmarks/bench_accuracy.py" + (" --quick" if args.quick else "")
+    command += f" --seeds {' '.join(map(str, args.seeds))}" if args.seeds != [0, 1] else ""
+    write_section("accuracy", "Accuracy: what each stage adds (cpu preset)", body + table, command)
     real = [row for row in rows if row[0].startswith("7-Scenes")]
     if real:
         s1, s12 = real[0], real[2]
