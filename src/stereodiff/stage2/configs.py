@@ -524,12 +524,13 @@ class TemporalConfig(BackendConfig):
     2397: 29 000 floor hole pixel-frames moved, median log error −0.26 after the move; docs/stage2-temporal.md
     "Static-orbit 1462 / 1463 / 2380 / 2397 traced"). Measured (8, margin 0.01; final all-pixel AbsRel against the
     preset): static-orbit 1462 / 1463 / 2397 +0.45 / −1.6 / −1.4 %, fresh 2540–2546 3 better / 4 same / 0 worse,
-    2550–2555 2 / 4 / 0 (−1.7 … +0.5 %). Off here and in the ``cpu`` preset."""
+    2550–2555 2 / 4 / 0 (−1.7 … +0.5 %). Off here; 8 in the ``cpu`` preset, with margin 0 and
+    ``hole_top_plane_views_gap=0.5`` (held out static-orbit 1472–1476 and 1480–1487: 6 better / 7 same / 0 worse)."""
     hole_top_plane_views_margin: float = 0.01
     """With ``hole_top_plane_views``: a top move is undone only where the floor's or the fill's depth matches the
     nearby frames by this much better than the top's (the cost of ``hole_outline_views_margin``: median over the
     frames of the mean colour L1 of the 5-pixel cross, RGB in [0, 1] summed over channels); a top of one flat colour
-    matches about as well at several depths."""
+    matches about as well at several depths. 0.01 here; 0 in the ``cpu`` preset."""
     hole_top_plane_views_gap: float = 0.0
     """With ``hole_top_plane_views``: only a top move whose plane lies within this log-depth of the floor's plane
     along the pixel's ray (a plane less than 1 − e^−gap of the camera's height above the floor: 0.5 = 39 %) can be
@@ -539,7 +540,9 @@ class TemporalConfig(BackendConfig):
     top matches its fill, the wall's depth, about as well): static-orbit 1466 / 1469 +1.6 / +1.1 % without the
     limit. Measured (``hole_top_plane_views=8``, margin 0, gap 0.5, against the preset): 2397 / 1466 / 1469 −1.71 /
     −0.08 / −0.07 %, fresh 2696–2698 −0.61 / −0.98 / −0.55 %, tuning 0 / 1 −0.39 / −0.70 % (docs/stage2-temporal.md
-    "The top check's losses on static-orbit 1466 / 1469 traced"). Off here and in the ``cpu`` preset."""
+    "The top check's losses on static-orbit 1466 / 1469 traced"). Held out (with views 8, margin 0): static-orbit
+    1472–1476 2 better / 3 same / 0 worse (1473 −1.95 %), 1480–1487 4 / 4 / 0 (−0.33 … −1.00 %). Off here; 0.5 in
+    the ``cpu`` preset."""
     hole_top_plane_views_ratio: float = 0.0
     """With ``hole_top_plane_views``: a hole the top pass leaves for its colour test alone (``hole_top_plane_colour``)
     takes the top's plane where the nearby frames' colours match it this many times better than the floor's plane
