@@ -82,6 +82,7 @@ def test_presets_hold_the_paper_settings():
         movers_up_holes=0.35,
         movers_near_contact=0.3,
         movers_near_carry=32,
+        movers_near_occluded=True,
         near_holes=3.0,
         near_holes_local=4,
         near_holes_along_weight=0.55,

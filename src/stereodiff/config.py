@@ -171,6 +171,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 movers_up_holes=0.35,
                 movers_near_contact=0.3,
                 movers_near_carry=32,
+                movers_near_occluded=True,
                 near_holes=3.0,
                 near_holes_local=4,
                 near_holes_along_weight=0.55,
