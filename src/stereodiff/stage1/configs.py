@@ -1061,7 +1061,7 @@ class GeometricConfig(Stage1Config):
     view). Close-object s1614: the walking person 0.34–0.51× her depth in all 64 frames, her feet hidden by a clutter
     object (0.69× her depth) in every frame (docs/geometric.md, "Seeding the near carry from the beside contact").
     Held out on close-object 1480–1487: 2 better / 6 same / 0 worse (1484 / 1487 −9.0 %, moving px 0.165 → 0.069 /
-    0.328 → 0.176), indoor-dynamic 1480–1483 and rolled 1484–1487: 1 / 6+ / 0 (1483 0.1265 → 0.0287). False here; true
+    0.328 → 0.176), indoor-dynamic 1480–1483 and rolled 1484–1487: 1 / 7 / 0 (1483 0.1265 → 0.0287). False here; true
     in the ``cpu`` preset."""
     movers_far_occluded: bool = False
     """With ``movers``: a region put beyond the ground (at its own rows, or under its lowest pixels) while a
