@@ -133,6 +133,7 @@ def test_presets_hold_the_paper_settings():
         hole_up_px=20,
         hole_up_trust=0.5,
         hole_up_near=0.1,
+        hole_up_colour=100.0,
         hole_up_carried=True,
         hole_outline_px=10,
         hole_outline_rim_px=6.0,

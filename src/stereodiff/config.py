@@ -222,6 +222,7 @@ def preset_config(name: str, *, device: str = "auto") -> PipelineConfig:
                 hole_up_px=20,
                 hole_up_trust=0.5,
                 hole_up_near=0.1,
+                hole_up_colour=100.0,
                 hole_up_carried=True,
                 hole_outline_px=10,
                 hole_outline_rim_px=6.0,
