@@ -191,7 +191,7 @@ def main() -> int:
         return 0
     body = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0] + "\n\n" + f"{num_frames} frames per synthetic scene.\n\n"
     command = "python benchmarks/bench_accuracy.py" + (" --quick" if args.quick else "")
-    command += f" --seeds {' '.join(map(str, args.seeds))}" if args.seeds != [0, 1] else ""
+    command += f" --seeds {' '.join(map(str, args.seeds))}" if args.seeds != parser.get_default("seeds") else ""
     write_section("accuracy", "Accuracy: what each stage adds (cpu preset)", body + table, command)
     real = [row for row in rows if row[0].startswith("7-Scenes")]
     if real:

@@ -730,7 +730,8 @@ class TemporalConfig(BackendConfig):
     from a hole to the covered pixel may cross. A parked car's dark cabin and the façade behind it share one colour
     region, so the fill gives the cabin's holes the façade's depth, and 0.15 stops the walk down at the cabin / body
     edge (driving 1481: one car carries .0071 of the holes' .0175; docs/stage2-temporal.md, s53-d1481). 100 (no colour
-    test): driving 1481 / 1486 −7.3 / −2.5 %, fresh 2764–2769 2 better / 4 same / 0 worse, tuning 3 / 1 / 0; held out
+    test while it is above 3 × ``hole_up_px``, the most a walk can sum: a row's change is at most 3): driving 1481 /
+    1486 −7.3 / −2.5 %, fresh 2764–2769 2 better / 4 same / 0 worse, tuning 3 / 1 / 0; held out
     on driving 1488–1495: 5 / 3 / 0 (−0.02 … −6.19 %). 0.15 here; 100 in the ``cpu`` preset."""
     hole_up_near: float = 1.0
     """With ``hole_up_px``: only a surface below at most as far as this quantile of the frame's confident stage-1
